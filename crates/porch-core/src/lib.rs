@@ -1,0 +1,21 @@
+//! The domain of Porch, without IO.
+//!
+//! # Layout
+//! - `ids`: prefixed random identifiers (`gst_…`, `cnv_…`) and secrets.
+//! - `time`: the wall clock in milliseconds and RFC 3339 rendering for messages to people.
+//! - `limits`: every limit of the system, with its default, unit and reason.
+//! - `token`: the JWT codec and the one verifier every entry point uses.
+//! - `secret`: hashing and checking client and agent secrets.
+//! - `model`: records the store keeps (clients, deployments, agents, guests, keys).
+//! - `store`: the `Store` trait, implemented by `porch-store`.
+//!
+//! Nothing here touches a socket, a file or a database, so everything here is tested with
+//! plain unit tests and can be fuzzed.
+
+pub mod ids;
+pub mod limits;
+pub mod model;
+pub mod secret;
+pub mod store;
+pub mod time;
+pub mod token;

@@ -1,0 +1,151 @@
+//! Every limit of Porch: its name, unit, default and the reason for the default.
+//!
+//! A limit lives here and nowhere else. `porch serve --help` and `docs/limits.md` list the same
+//! names; the server reads them from `Limits`, which the configuration fills in.
+//! Relationships between defaults are asserted at compile time, at the bottom of the file.
+
+/// Largest WebSocket message (and frame) the gateway reads. A larger one closes the
+/// connection with 1009. 64 KiB follows OWASP's guidance and leaves room for a 4,000-character
+/// text in 4-byte UTF-8 plus JSON framing.
+pub const WS_MESSAGE_BYTES_MAX: usize = 64 * 1024;
+
+/// Longest message text, in Unicode scalar values. Longer → `text_too_long`.
+pub const TEXT_CHARS_MAX: usize = 4_000;
+
+/// Largest REST request body. Larger → 413 `body_too_large`.
+pub const HTTP_BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// Longest `clientMessageId`, in bytes. Ids are opaque to Porch; 128 bytes fits a UUID with
+/// any prefix a client likes.
+pub const CLIENT_MESSAGE_ID_BYTES_MAX: usize = 128;
+
+/// Longest access token the gateway reads from a handshake. A JWT Porch issues is about 400
+/// bytes; 4 KiB refuses a 200 kB offer before any parsing work.
+pub const TOKEN_BYTES_MAX: usize = 4 * 1024;
+
+/// Guest attributes: at most this many keys, each value at most `ATTRIBUTE_BYTES_MAX`.
+pub const ATTRIBUTES_COUNT_MAX: usize = 32;
+pub const ATTRIBUTE_BYTES_MAX: usize = 1024;
+
+/// Frames queued to one connection before it counts as a slow consumer and is closed with
+/// 4201 (it then resumes from its last `seq`, so nothing is lost). Bounds memory per
+/// connection at roughly this many frames, whatever the client does.
+pub const CONNECTION_SEND_QUEUE_FRAMES_MAX: usize = 256;
+
+/// Interval of the server's protocol pings. Below the 60 s idle timeouts of common proxies.
+pub const HEARTBEAT_INTERVAL_MS: u64 = 25_000;
+
+/// A connection that sends nothing (not even a pong) for this long is closed with 4202.
+pub const IDLE_TIMEOUT_MS: u64 = 60_000;
+
+/// Time a client has to complete the HTTP upgrade once connected (slowloris defence).
+pub const HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
+
+/// Open WebSocket connections per server process. The machine allows 20,000 open files per
+/// process; this leaves room for the store, listeners and logs.
+pub const CONNECTIONS_MAX: usize = 19_000;
+
+/// Listen backlog. Tokio's default of 128 makes a reconnect storm wait a second for SYN
+/// retransmits; the kernel's `somaxconn` here is 4096.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Most messages replayed on resume. A client further behind gets `recovered: false` and pages
+/// history over REST, so one reconnect cannot make the server read an unbounded log.
+pub const RESUME_MESSAGES_MAX: u64 = 1_000;
+
+/// Largest history page.
+pub const HISTORY_PAGE_MAX: u32 = 200;
+
+/// Default lifetimes of tokens, in seconds.
+pub const CLIENT_TOKEN_TTL_SECS: u64 = 3_600;
+pub const GUEST_TOKEN_TTL_SECS: u64 = 3_600;
+pub const AGENT_TOKEN_TTL_SECS: u64 = 8 * 3_600;
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const TOKEN_LEEWAY_SECS: u64 = 30;
+
+/// Writes the SQLite writer commits in one transaction (group commit). Bounds the time one
+/// commit holds the write lock, and so the extra delay of any one ack.
+pub const COMMIT_BATCH_MAX: usize = 512;
+
+/// Writes waiting for the SQLite writer. When full, senders wait (backpressure): memory stays
+/// bounded under any load.
+pub const WRITE_QUEUE_MAX: usize = 8_192;
+
+/// Limits as the server uses them: the defaults above, overridden by configuration.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub ws_message_bytes_max: usize,
+    pub text_chars_max: usize,
+    pub http_body_bytes_max: usize,
+    pub connection_send_queue_frames_max: usize,
+    pub heartbeat_interval_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub handshake_timeout_ms: u64,
+    pub connections_max: usize,
+    pub listen_backlog: u32,
+    pub resume_messages_max: u64,
+    pub history_page_max: u32,
+    pub client_token_ttl_secs: u64,
+    pub agent_token_ttl_secs: u64,
+    pub token_leeway_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ws_message_bytes_max: WS_MESSAGE_BYTES_MAX,
+            text_chars_max: TEXT_CHARS_MAX,
+            http_body_bytes_max: HTTP_BODY_BYTES_MAX,
+            connection_send_queue_frames_max: CONNECTION_SEND_QUEUE_FRAMES_MAX,
+            heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
+            idle_timeout_ms: IDLE_TIMEOUT_MS,
+            handshake_timeout_ms: HANDSHAKE_TIMEOUT_MS,
+            connections_max: CONNECTIONS_MAX,
+            listen_backlog: LISTEN_BACKLOG,
+            resume_messages_max: RESUME_MESSAGES_MAX,
+            history_page_max: HISTORY_PAGE_MAX,
+            client_token_ttl_secs: CLIENT_TOKEN_TTL_SECS,
+            agent_token_ttl_secs: AGENT_TOKEN_TTL_SECS,
+            token_leeway_secs: TOKEN_LEEWAY_SECS,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks relationships between limits that configuration could break.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks: [(bool, &str); 5] = [
+            (self.heartbeat_interval_ms < self.idle_timeout_ms,
+             "heartbeat_interval_ms must be below idle_timeout_ms, or idle clients are cut"),
+            // A text of `text_chars_max` 4-byte characters must fit a message with its framing.
+            (self.text_chars_max * 4 + 512 <= self.ws_message_bytes_max,
+             "ws_message_bytes_max must hold text_chars_max 4-byte characters plus 512 bytes of JSON"),
+            (self.connection_send_queue_frames_max >= 8,
+             "connection_send_queue_frames_max below 8 disconnects healthy clients"),
+            (self.history_page_max >= 1, "history_page_max must be at least 1"),
+            (self.listen_backlog >= 128, "listen_backlog below 128 stalls reconnect storms"),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err((*why).to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+const _: () = assert!(TEXT_CHARS_MAX * 4 + 512 <= WS_MESSAGE_BYTES_MAX);
+const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
+const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
+const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
+const _: () = assert!(porch_wire::code::CLOSE_REASON_BYTES_MAX == 123);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn defaults_are_consistent() {
+        super::Limits::default().validate().unwrap();
+        let bad = super::Limits { heartbeat_interval_ms: 70_000, ..Default::default() };
+        assert!(bad.validate().unwrap_err().contains("heartbeat_interval_ms"));
+    }
+}

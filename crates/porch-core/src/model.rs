@@ -1,0 +1,103 @@
+//! The records Porch keeps, beside the conversation log itself (whose shapes are the wire
+//! types `Message` and `Conversation`).
+
+use porch_wire::rest::Guest;
+
+/// An OAuth client: the customer's backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub id: String,
+    pub name: String,
+    /// Argon2id PHC string of the secret. The secret itself is shown once, at creation.
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+    pub created_at_ms: i64,
+}
+
+/// A deployment: one website or channel, with its origins, token lifetime and queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentRecord {
+    pub id: String,
+    pub name: String,
+    /// Exact origins (`scheme://host[:port]`) allowed to open the gateway and call the public
+    /// endpoints from a browser. No wildcards: OWASP's advice against cross-site WebSocket
+    /// hijacking is an exact-match allowlist.
+    pub origins: Vec<String>,
+    /// Queue new conversations go to; agents serving it see them.
+    pub queue: String,
+    pub guest_token_ttl_secs: u64,
+    pub enabled: bool,
+    pub created_at_ms: i64,
+}
+
+impl DeploymentRecord {
+    /// Exact, case-sensitive match of a browser's `Origin` header against the allowlist.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == origin)
+    }
+}
+
+/// An agent: a person (or bot) who answers guests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub id: String,
+    /// Unique login name.
+    pub name: String,
+    pub secret_hash: String,
+    /// Queues whose conversations this agent sees.
+    pub queues: Vec<String>,
+    pub created_at_ms: i64,
+}
+
+/// A guest and the one conversation its session opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestRecord {
+    pub guest: Guest,
+    pub deployment_id: String,
+    pub conversation_id: String,
+    /// The OAuth client that created this guest; only it may read it back.
+    pub client_id: String,
+    pub revoked: bool,
+}
+
+/// Checks that an origin is written the way browsers send it: `scheme://host[:port]`, no
+/// path, no trailing slash. Returns the fix when it is not.
+pub fn validate_origin(origin: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err(format!("origin `{origin}` lacks a scheme; write it as https://example.com"));
+    };
+    if !matches!(scheme, "http" | "https") {
+        return Err(format!("origin `{origin}` must use http or https"));
+    }
+    if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') {
+        return Err(format!(
+            "origin `{origin}` must be scheme://host[:port] with no path or trailing slash, as browsers send it"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_the_way_browsers_send_them() {
+        assert!(validate_origin("https://shop.example").is_ok());
+        assert!(validate_origin("http://127.0.0.1:8080").is_ok());
+        assert!(validate_origin("https://shop.example/").unwrap_err().contains("trailing slash"));
+        assert!(validate_origin("shop.example").unwrap_err().contains("scheme"));
+        let d = DeploymentRecord {
+            id: "dep_1".into(),
+            name: "shop".into(),
+            origins: vec!["https://shop.example".into()],
+            queue: "default".into(),
+            guest_token_ttl_secs: 60,
+            enabled: true,
+            created_at_ms: 0,
+        };
+        assert!(d.allows_origin("https://shop.example"));
+        assert!(!d.allows_origin("https://shop.example.evil"));
+        assert!(!d.allows_origin("https://SHOP.example"));
+    }
+}

@@ -1,0 +1,109 @@
+//! The token verifier, case by case: each refusal has its code and a message that names the
+//! cause, short enough for a close reason.
+
+use super::*;
+
+const ISSUER: &str = "porch-test";
+
+fn keyring() -> Keyring {
+    Keyring::new(vec![
+        SigningKey { kid: "key_old".into(), secret: vec![1; 32], created_at_ms: 1 },
+        SigningKey { kid: "key_new".into(), secret: vec![2; 32], created_at_ms: 2 },
+    ])
+}
+
+fn claims(aud: &str, iat: i64, exp: i64) -> Claims {
+    Claims {
+        iss: ISSUER.into(),
+        sub: "gst_1".into(),
+        aud: aud.into(),
+        exp,
+        iat,
+        jti: "tok_1".into(),
+        scope: None,
+        client_id: None,
+        dep: Some("dep_1".into()),
+        cnv: Some("cnv_1".into()),
+    }
+}
+
+fn gateway(now_secs: i64) -> Expectation<'static> {
+    Expectation {
+        kinds: &[TokenKind::Guest, TokenKind::Agent],
+        endpoint: "the gateway",
+        issuer: ISSUER,
+        now_secs,
+        leeway_secs: 30,
+    }
+}
+
+/// The single place the verifier is called: asserts the code and that the message fits a
+/// close reason and contains `needle`.
+#[track_caller]
+fn check_refused(token: &str, now: i64, code: ErrorCode, needle: &str) {
+    let err = keyring().verify(token, &gateway(now)).unwrap_err();
+    assert_eq!(err.code, code, "{err}");
+    assert!(err.message.contains(needle), "`{}` lacks `{needle}`", err.message);
+    let reason = format!("{}: {}", err.code, err.message);
+    assert!(reason.len() <= 123, "reason is {} bytes: {reason}", reason.len());
+}
+
+#[test]
+fn a_fresh_guest_token_verifies_and_round_trips_its_claims() {
+    let c = claims(audience::GUEST, 1000, 2000);
+    let token = keyring().sign(&c);
+    assert_eq!(keyring().verify(&token, &gateway(1500)).unwrap(), c);
+    let (header, _) = decode_unverified(&token).unwrap();
+    assert_eq!(header.kid.as_deref(), Some("key_new"), "the newest key signs");
+    assert_eq!(header.typ.as_deref(), Some(TYPE));
+}
+
+#[test]
+fn a_token_signed_by_a_rotated_but_kept_key_still_verifies() {
+    let old_only = Keyring::new(vec![SigningKey { kid: "key_old".into(), secret: vec![1; 32], created_at_ms: 1 }]);
+    let token = old_only.sign(&claims(audience::GUEST, 1000, 2000));
+    assert!(keyring().verify(&token, &gateway(1500)).is_ok());
+}
+
+#[test]
+fn refusals_name_their_cause() {
+    let good = keyring().sign(&claims(audience::GUEST, 1000, 2000));
+    let client = keyring().sign(&Claims { scope: Some("guests".into()), ..claims(audience::CLIENT, 1000, 2000) });
+    let (h, p, _) = {
+        let mut it = good.split('.');
+        (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
+    };
+    let other_key = Keyring::new(vec![SigningKey { kid: "key_new".into(), secret: vec![9; 32], created_at_ms: 3 }]);
+    let unknown_kid = Keyring::new(vec![SigningKey { kid: "key_gone".into(), secret: vec![2; 32], created_at_ms: 3 }]);
+    let tampered_payload = B64.encode(br#"{"iss":"porch-test","sub":"gst_2","aud":"porch-guest","exp":2000,"iat":1000,"jti":"x"}"#);
+    let none_header = B64.encode(br#"{"alg":"none","kid":"key_new"}"#);
+    let foreign_issuer = keyring().sign(&Claims { iss: "someone-else".into(), ..claims(audience::GUEST, 1000, 2000) });
+
+    check_refused("", 1500, ErrorCode::TokenMissing, "empty");
+    check_refused("abc", 1500, ErrorCode::TokenMalformed, "3 dot-separated parts");
+    check_refused("a.b=.c", 1500, ErrorCode::TokenMalformed, "base64");
+    check_refused(&"a".repeat(5000), 1500, ErrorCode::TokenMalformed, "limit");
+    check_refused(&format!("{none_header}.{p}."), 1500, ErrorCode::TokenMalformed, "not accepted");
+    check_refused(&other_key.sign(&claims(audience::GUEST, 1000, 2000)), 1500, ErrorCode::TokenSignatureInvalid, "signature");
+    check_refused(&unknown_kid.sign(&claims(audience::GUEST, 1000, 2000)), 1500, ErrorCode::TokenKeyUnknown, "key_gone");
+    check_refused(&format!("{h}.{tampered_payload}.{}", good.rsplit('.').next().unwrap()), 1500, ErrorCode::TokenSignatureInvalid, "altered");
+    check_refused(&foreign_issuer, 1500, ErrorCode::TokenWrongIssuer, "someone-else");
+    check_refused(&client, 1500, ErrorCode::TokenWrongKind, "OAuth client token");
+    check_refused(&client, 1500, ErrorCode::TokenWrongKind, "accessToken from POST /guests");
+    check_refused(&good, 2031, ErrorCode::TokenExpired, "1970-01-01T00:33:20Z");
+    check_refused(&good, 900, ErrorCode::TokenNotYetValid, "check clocks");
+}
+
+#[test]
+fn leeway_tolerates_small_skew_both_ways() {
+    let token = keyring().sign(&claims(audience::GUEST, 1000, 2000));
+    assert!(keyring().verify(&token, &gateway(2030)).is_ok());
+    assert!(keyring().verify(&token, &gateway(971)).is_ok());
+}
+
+#[test]
+fn scopes_are_matched_whole() {
+    let c = Claims { scope: Some("guests admin".into()), ..claims(audience::CLIENT, 0, 1) };
+    assert!(c.has_scope("guests"));
+    assert!(!c.has_scope("guest"));
+}

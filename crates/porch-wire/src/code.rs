@@ -1,0 +1,195 @@
+//! Close codes and error codes: what a client sees when something goes wrong.
+//!
+//! Every failure a client can meet has one `ErrorCode`, declared once in the table below with
+//! its wire name, its HTTP status on REST, its WebSocket close code on the gateway and a
+//! one-line summary. `docs/protocol.md` renders the same table for people; a test checks that
+//! the two agree, so the document cannot drift from the code.
+//!
+//! Close codes fall into ranges (Pusher's convention), so a client knows what to do next
+//! without knowing every code:
+//! - 4000–4099: terminal. Do not reconnect with the same credentials; fix the cause first.
+//! - 4100–4199: back off (at least 1 s, with jitter), then reconnect.
+//! - 4200–4299: reconnect now (to any node) and resume from the last sequence number seen.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A WebSocket close code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CloseCode(pub u16);
+
+impl CloseCode {
+    /// RFC 6455 §7.4.1: normal closure (a client or agent ended the session).
+    pub const NORMAL: CloseCode = CloseCode(1000);
+
+    /// What a client should do after this close code.
+    pub fn reconnect_class(self) -> ReconnectClass {
+        match self.0 {
+            4000..=4099 | 1007 | 1009 => ReconnectClass::Terminal,
+            4200..=4299 => ReconnectClass::Immediate,
+            _ => ReconnectClass::Backoff,
+        }
+    }
+}
+
+/// What a client does after a close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReconnectClass {
+    /// Do not reconnect with the same credentials: fix the cause named in the reason first.
+    Terminal,
+    /// Reconnect after an exponential, jittered backoff of at least one second.
+    Backoff,
+    /// Reconnect at once, to any node, and resume from the last sequence number seen.
+    Immediate,
+}
+
+/// How one `ErrorCode` shows itself to REST and WebSocket clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorSpec {
+    /// HTTP status on REST endpoints (and on a refused upgrade).
+    pub http_status: u16,
+    /// Close code on the gateway, for errors that end the connection.
+    pub close_code: CloseCode,
+    /// One line on what happened, for the documentation table.
+    pub summary: &'static str,
+}
+
+macro_rules! error_codes {
+    ($( $variant:ident = $name:literal, $http:literal, $close:literal, $summary:literal; )*) => {
+        /// Every failure a client can meet, as a stable machine-readable code.
+        ///
+        /// The `snake_case` name is what goes on the wire: in REST bodies (`"error"`), in
+        /// WebSocket `error` frames (`"code"`) and at the start of every close reason.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $( $variant, )* }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+
+            /// The wire name, e.g. `token_expired`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $name, )* }
+            }
+
+            /// HTTP status, close code and summary: the one table of the whole system.
+            pub fn spec(self) -> ErrorSpec {
+                match self {
+                    $( ErrorCode::$variant => ErrorSpec {
+                        http_status: $http,
+                        close_code: CloseCode($close),
+                        summary: $summary,
+                    }, )*
+                }
+            }
+
+            /// Parses a wire name back into a code.
+            pub fn from_name(name: &str) -> Option<ErrorCode> {
+                match name { $( $name => Some(ErrorCode::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // OAuth2 token endpoint (RFC 6749 §5.2).
+    InvalidRequest = "invalid_request", 400, 4007, "The request is missing a parameter or has one twice or malformed.";
+    InvalidClient = "invalid_client", 401, 4003, "Client id or secret is wrong.";
+    UnsupportedGrantType = "unsupported_grant_type", 400, 4007, "Only grant_type=client_credentials is supported.";
+    InvalidScope = "invalid_scope", 400, 4003, "A requested scope is unknown or not granted to this client.";
+    // Credentials and tokens.
+    TokenMissing = "token_missing", 401, 4001, "No access token was sent.";
+    TokenMalformed = "token_malformed", 401, 4003, "The token is not a well-formed JWT.";
+    TokenExpired = "token_expired", 401, 4002, "The token's exp is past (beyond the clock-skew leeway).";
+    TokenNotYetValid = "token_not_yet_valid", 401, 4002, "The token's nbf/iat is in the future: a clock is wrong.";
+    TokenSignatureInvalid = "token_signature_invalid", 401, 4003, "The signature does not match: the token was altered or signed elsewhere.";
+    TokenKeyUnknown = "token_key_unknown", 401, 4003, "The token's kid names no key this server knows (rotated out or foreign).";
+    TokenWrongKind = "token_wrong_kind", 401, 4004, "A valid token of the wrong kind (audience) for this endpoint.";
+    TokenWrongIssuer = "token_wrong_issuer", 401, 4003, "The token was issued by another issuer.";
+    InsufficientScope = "insufficient_scope", 403, 4004, "The client token lacks the scope this endpoint needs.";
+    AgentCredentialsInvalid = "agent_credentials_invalid", 401, 4003, "Agent name or secret is wrong.";
+    // The handshake itself.
+    SubprotocolMissing = "subprotocol_missing", 401, 4001, "No NICE-WebSocket-Auth marker and no Authorization header.";
+    SubprotocolMisspelled = "subprotocol_misspelled", 400, 4007, "The marker is misspelled or in the wrong case.";
+    SubprotocolOrder = "subprotocol_order", 400, 4007, "The token came before the marker, or extra values were offered.";
+    TokenCharacters = "token_characters", 400, 4007, "The token has characters a header token cannot hold.";
+    TokenInQuery = "token_in_query", 401, 4008, "The token was sent in the URL, which is disabled.";
+    OriginNotAllowed = "origin_not_allowed", 403, 4005, "The page's Origin is not in the deployment's allowlist.";
+    // State of the session.
+    GuestRevoked = "guest_revoked", 401, 4006, "The guest session was revoked.";
+    DeploymentDisabled = "deployment_disabled", 403, 4009, "The deployment is disabled.";
+    DeploymentUnknown = "deployment_unknown", 404, 4010, "No deployment has this id.";
+    ConversationUnknown = "conversation_unknown", 404, 4010, "No conversation has this id (or it is not yours).";
+    ConversationClosed = "conversation_closed", 409, 4011, "The conversation is closed; start a new guest session.";
+    GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
+    NotFound = "not_found", 404, 4010, "No such route.";
+    // Bad input after the handshake or in a REST body.
+    BadJson = "bad_json", 400, 4007, "The body or frame is not valid JSON of the documented shape.";
+    BadFrame = "bad_frame", 400, 4007, "A frame is missing a field or has one of the wrong type.";
+    UnknownFrameType = "unknown_frame_type", 400, 4007, "A frame's type is not one the gateway knows.";
+    TextTooLong = "text_too_long", 413, 1009, "The message text is longer than the limit.";
+    BodyTooLarge = "body_too_large", 413, 1009, "The HTTP body is larger than the limit.";
+    MessageTooBig = "message_too_big", 413, 1009, "The WebSocket message is larger than the limit.";
+    InvalidUtf8 = "invalid_utf8", 400, 1007, "A text frame or body is not valid UTF-8.";
+    IdempotencyConflict = "idempotency_conflict", 422, 4007, "This clientMessageId was already used with a different text.";
+    // Capacity and server state.
+    RateLimited = "rate_limited", 429, 4100, "Too many requests; wait for Retry-After.";
+    TooManyConnections = "too_many_connections", 429, 4101, "A connection limit is reached.";
+    StoreUnavailable = "store_unavailable", 503, 4102, "The store cannot commit right now; nothing was acknowledged.";
+    ServerShutdown = "server_shutdown", 503, 4200, "This node is shutting down; reconnect (elsewhere) and resume.";
+    SlowConsumer = "slow_consumer", 503, 4201, "The client read too slowly and fell behind; reconnect and resume.";
+    IdleTimeout = "idle_timeout", 408, 4202, "Nothing was heard from the client for too long.";
+    Internal = "internal", 500, 1011, "A bug in Porch; the reference is in the server log.";
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        ErrorCode::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error code `{name}`")))
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The most bytes a close reason may have (RFC 6455 §5.5: a control frame carries at most
+/// 125 payload bytes, two of which are the code).
+pub const CLOSE_REASON_BYTES_MAX: usize = 123;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_distinct_name_and_a_ranged_close_code() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate name {}", code.as_str());
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(*code));
+            let close = code.spec().close_code.0;
+            assert!(
+                (4000..4300).contains(&close) || [1007, 1009, 1011].contains(&close),
+                "{code} has close code {close} outside the documented ranges"
+            );
+        }
+    }
+
+    #[test]
+    fn reconnect_classes_follow_the_ranges() {
+        assert_eq!(CloseCode(4003).reconnect_class(), ReconnectClass::Terminal);
+        assert_eq!(CloseCode(4100).reconnect_class(), ReconnectClass::Backoff);
+        assert_eq!(CloseCode(4201).reconnect_class(), ReconnectClass::Immediate);
+        assert_eq!(CloseCode(1011).reconnect_class(), ReconnectClass::Backoff);
+    }
+}

@@ -1,0 +1,159 @@
+//! WebSocket frames. Every frame is one JSON text message with a `type` field.
+//!
+//! The server sends `ready` first, before it reads anything from the client. Frames a client
+//! sends before it has seen `ready` are therefore not an error: they are read after `ready`
+//! went out, in the order sent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::code::ErrorCode;
+use crate::rest::{Conversation, ConversationState, Message, Participant, Role};
+
+/// A frame from a client (guest or agent) to the gateway.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ClientFrame {
+    /// Post a message. Answered by `ack` (or `error` carrying the same `clientMessageId`).
+    Send {
+        client_message_id: String,
+        text: String,
+        /// Required for agents (who serve many conversations); ignored-if-equal for guests.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<String>,
+    },
+    /// "I am typing." Send at most every few seconds while typing; not stored.
+    Typing {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<String>,
+    },
+    /// "I have read up to `seq`." Stored per participant; forwarded to the other side.
+    Read {
+        seq: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<String>,
+    },
+    /// Application-level ping (browsers cannot send protocol pings). Answered by `pong`.
+    Ping {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+}
+
+/// A frame from the gateway to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ServerFrame {
+    /// First frame of every connection: the session is authenticated and live.
+    Ready(Ready),
+    /// A new entry in a conversation's log (from anyone, including this connection).
+    Message { message: Message },
+    /// A `send` of this connection was durably stored.
+    Ack {
+        client_message_id: String,
+        message: Message,
+        /// True when the id had been stored before: nothing new was created.
+        duplicate: bool,
+    },
+    /// Someone in the conversation is typing.
+    Typing { conversation_id: String, participant: Participant },
+    /// Someone read the conversation up to `seq`.
+    Read { conversation_id: String, participant: Participant, seq: u64 },
+    /// A conversation changed state, or (for agents) appeared in one of their queues.
+    Conversation { conversation: Conversation },
+    /// A request of this connection failed; the connection stays open.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_message_id: Option<String>,
+    },
+    /// Answer to a client `ping`.
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+}
+
+/// Body of the `ready` frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ready {
+    /// Id of this connection, for logs and support.
+    pub session_id: String,
+    pub role: Role,
+    /// Who this connection speaks as.
+    pub participant: Participant,
+    /// The guest's conversation (guests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Conversation>,
+    /// The conversation's latest `seq` when the connection became live (guests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+    /// What happened to an `afterSeq` resume request, if one was made (guests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Resume>,
+    /// The server sends a protocol ping this often; a client may also send `ping` frames.
+    pub heartbeat_interval_ms: u64,
+    /// Milliseconds until the access token expires; refresh before then.
+    pub token_expires_in_ms: i64,
+    /// Limits that apply to this connection.
+    pub limits: ConnectionLimits,
+}
+
+/// The outcome of a resume request (`afterSeq` in the gateway URL).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resume {
+    /// True: every message after `afterSeq` follows this frame, in order, then live ones.
+    /// False: the gap is too large (see `reason`); page history over REST instead.
+    pub recovered: bool,
+    pub after_seq: u64,
+    /// How many messages are replayed after `ready` (0 when not recovered).
+    pub replayed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Limits a well-behaved client needs to know.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionLimits {
+    /// Largest WebSocket message the server reads, in bytes.
+    pub message_bytes_max: usize,
+    /// Longest message text, in Unicode scalar values.
+    pub text_chars_max: usize,
+}
+
+/// A state change in a conversation, as shown in `Message::event`.
+pub type StateEvent = ConversationState;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_parse_from_their_documented_json() {
+        let send: ClientFrame =
+            serde_json::from_str(r#"{"type":"send","clientMessageId":"c1","text":"hi"}"#).unwrap();
+        assert_eq!(
+            send,
+            ClientFrame::Send { client_message_id: "c1".into(), text: "hi".into(), conversation_id: None }
+        );
+        let read: ClientFrame = serde_json::from_str(r#"{"type":"read","seq":4}"#).unwrap();
+        assert_eq!(read, ClientFrame::Read { seq: 4, conversation_id: None });
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn server_frames_carry_their_type_tag() {
+        let pong = serde_json::to_string(&ServerFrame::Pong { id: Some("7".into()) }).unwrap();
+        assert_eq!(pong, r#"{"type":"pong","id":"7"}"#);
+        let err = serde_json::to_value(ServerFrame::Error {
+            code: ErrorCode::BadJson,
+            message: "x".into(),
+            client_message_id: None,
+        })
+        .unwrap();
+        assert_eq!(err["code"], "bad_json");
+    }
+}

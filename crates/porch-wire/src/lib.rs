@@ -1,0 +1,59 @@
+//! The wire contract of Porch, in one place.
+//!
+//! Everything that crosses the network is declared here: REST request and response bodies
+//! (`rest`), WebSocket frames (`frame`), the close codes and error codes a client can see
+//! (`code`) and the fixed names of the handshake (`PROTOCOL_MARKER`, paths).
+//! The server, the Rust client, `porch doctor` and the benchmark harness all use these types,
+//! so a field renamed here is renamed everywhere at once.
+//!
+//! This crate does no IO and holds no policy: it says what the bytes look like, not when
+//! they are sent. `docs/api.md` and `docs/protocol.md` are the prose versions of this file,
+//! and tests check the two agree.
+
+pub mod code;
+pub mod frame;
+pub mod rest;
+
+pub use code::{CloseCode, ErrorCode, ReconnectClass};
+pub use frame::{ClientFrame, ServerFrame};
+
+/// The first `Sec-WebSocket-Protocol` value a browser offers; the server echoes exactly this.
+///
+/// The browser API `new WebSocket(url, ['NICE-WebSocket-Auth', token])` can set no header but
+/// this one, so the access token travels as the second offered value. The server answers
+/// with the marker alone and never with the token (which would leak it into `ws.protocol`).
+pub const PROTOCOL_MARKER: &str = "NICE-WebSocket-Auth";
+
+/// Path of the WebSocket gateway, for guests and agents alike.
+pub const GATEWAY_PATH: &str = "/api/v2/gateway";
+/// Path of the OAuth2 token endpoint (client credentials).
+pub const OAUTH_TOKEN_PATH: &str = "/api/v2/oauth/token";
+/// Path that creates guest sessions.
+pub const GUESTS_PATH: &str = "/api/v2/webmessaging/guests";
+/// Path where a guest posts messages and reads history.
+pub const GUEST_MESSAGES_PATH: &str = "/api/v2/webmessaging/guests/messages";
+/// Path where a guest exchanges its still-valid token for a fresh one.
+pub const GUEST_TOKEN_PATH: &str = "/api/v2/webmessaging/guests/token";
+/// Path where an agent trades its name and secret for an agent token.
+pub const AGENT_LOGIN_PATH: &str = "/api/v2/agents/login";
+/// Prefix of the agent API (conversations, history, replies).
+pub const AGENT_API_PREFIX: &str = "/api/v2/agent";
+
+/// Token audiences: one per kind of token, so no token can stand in for another.
+pub mod audience {
+    /// OAuth client token from `POST /api/v2/oauth/token`; good for the customer's backend.
+    pub const CLIENT: &str = "porch-api";
+    /// Guest access token from `POST /api/v2/webmessaging/guests`; good for the gateway and
+    /// the guest REST endpoints.
+    pub const GUEST: &str = "porch-guest";
+    /// Agent token from `POST /api/v2/agents/login`; good for the agent API and the gateway.
+    pub const AGENT: &str = "porch-agent";
+}
+
+/// OAuth scopes a client may hold.
+pub mod scope {
+    /// Create and read guest sessions.
+    pub const GUESTS: &str = "guests";
+    /// Every scope a client can be given, in the order `porch clients create --help` lists.
+    pub const ALL: &[&str] = &[GUESTS];
+}

@@ -1,0 +1,247 @@
+//! REST request and response bodies. Field names are camelCase on the wire, except the OAuth
+//! token response and every error body, which follow RFC 6749's snake_case.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::code::ErrorCode;
+
+/// Error body of every REST endpoint: the RFC 6749 §5.2 shape, used everywhere so a client
+/// parses one shape. `error_description` names the cause and the fix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (see `docs/protocol.md`, "Error codes").
+    pub error: ErrorCode,
+    /// Cause and fix, for people.
+    pub error_description: String,
+    /// Correlation id, also written in the server log line for this failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_ref: Option<String>,
+}
+
+/// `POST /api/v2/oauth/token` success (RFC 6749 §5.1). No refresh token, per §4.4.3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime in seconds.
+    pub expires_in: u64,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// `POST /api/v2/webmessaging/guests` body.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateGuestRequest {
+    /// The deployment (website or channel) the guest talks to.
+    pub deployment_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The customer's own id for this person, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Free-form string attributes shown to agents.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A guest session: what `POST /guests` creates and `GET /guests/{guestId}` returns.
+///
+/// `gatewayUrl` and `accessToken` are all a browser needs:
+/// `new WebSocket(gatewayUrl, ['NICE-WebSocket-Auth', accessToken])`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuestSession {
+    pub guest_id: String,
+    pub conversation_id: String,
+    pub deployment_id: String,
+    /// Absolute `ws://` or `wss://` URL of the gateway.
+    pub gateway_url: String,
+    /// Guest access token (a JWT, audience `porch-guest`). Minted fresh on every response.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime of `accessToken` in seconds.
+    pub expires_in: u64,
+    /// Expiry of `accessToken`, milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
+    pub guest: Guest,
+}
+
+/// What is known about a guest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Guest {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    pub created_at_ms: i64,
+}
+
+/// `POST .../messages` body, for guests and agents alike.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// Chosen by the client, unique per sender and conversation; a retry with the same id
+    /// returns the original message and creates nothing.
+    pub client_message_id: String,
+    pub text: String,
+}
+
+/// Answer to a send, over REST (`201` new, `200` replay) and inside a WebSocket `ack`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessageResponse {
+    pub message: Message,
+    /// True when this `clientMessageId` had been stored before: nothing new was created.
+    pub duplicate: bool,
+}
+
+/// Who sent a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Role {
+    Guest,
+    Agent,
+    /// Porch itself: conversation state changes ("assigned", "closed").
+    System,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Guest => "guest",
+            Role::Agent => "agent",
+            Role::System => "system",
+        }
+    }
+}
+
+/// The author of a message or a typing/read event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    pub role: Role,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// One entry of a conversation's log. `seq` starts at 1 and grows by exactly 1 per entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: u64,
+    /// Absent on system messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
+    pub sender: Participant,
+    pub text: String,
+    /// For system messages: the state change they record (`assigned`, `closed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ConversationState>,
+    pub created_at_ms: i64,
+}
+
+/// A page of history. Messages are always in ascending `seq` order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    /// True when more messages lie beyond this page in the direction asked.
+    pub has_more: bool,
+    /// The conversation's latest `seq` when the page was read.
+    pub last_seq: u64,
+}
+
+/// Where a conversation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConversationState {
+    /// In its queue, no agent yet.
+    Waiting,
+    /// An agent took it.
+    Assigned,
+    /// Ended; no more messages are accepted.
+    Closed,
+}
+
+impl ConversationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationState::Waiting => "waiting",
+            ConversationState::Assigned => "assigned",
+            ConversationState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConversationState> {
+        match s {
+            "waiting" => Some(ConversationState::Waiting),
+            "assigned" => Some(ConversationState::Assigned),
+            "closed" => Some(ConversationState::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation as agents (and, in `ready`, guests) see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    pub deployment_id: String,
+    pub queue: String,
+    pub state: ConversationState,
+    pub guest: Guest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_agent_id: Option<String>,
+    pub last_seq: u64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// `GET /api/v2/agent/conversations` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationList {
+    pub conversations: Vec<Conversation>,
+}
+
+/// `POST /api/v2/agents/login` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentLoginRequest {
+    pub name: String,
+    pub secret: String,
+}
+
+/// `POST /api/v2/agents/login` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSession {
+    pub agent_id: String,
+    pub name: String,
+    /// Agent token (a JWT, audience `porch-agent`).
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub expires_at_ms: i64,
+    /// Absolute `ws://` or `wss://` URL of the gateway (the same one guests use).
+    pub gateway_url: String,
+    /// Queues whose conversations this agent sees.
+    pub queues: Vec<String>,
+}
