@@ -87,6 +87,10 @@ pub struct Claims {
     /// Guest tokens: the conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnv: Option<String>,
+    /// Agent tokens: the agent's login name (its queues are looked up by it on every use, so
+    /// deleting an agent revokes its tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Claims {

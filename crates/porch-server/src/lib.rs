@@ -1,0 +1,150 @@
+//! Porch's server: the HTTP API and the WebSocket gateway, over any `porch_core::Store`.
+//!
+//! # Layout
+//! - `config`: where the server is reachable and its limits.
+//! - `state`: what every handler shares (store, keys, hub, config).
+//! - `error`: `ApiError`, the one shape of every refusal.
+//! - `auth`: the one path from a token to a `Principal`, for REST and gateway alike.
+//! - `body`: JSON bodies with precise errors.
+//! - `oauth`: `POST /api/v2/oauth/token`.
+//! - `guests`: guest sessions and guest messages.
+//! - `agents`: the agent API.
+//! - `conversation`: sending into a conversation (the one path for every sender).
+//! - `hub`: in-process live fan-out.
+//! - `gateway`: the WebSocket upgrade and sessions.
+//! - `admin`: creating clients, deployments, agents and keys (CLI and first start).
+//! - `ops`, `assets`: health endpoints and embedded pages.
+//!
+//! # Shutdown
+//! `serve` stops accepting on the shutdown signal, then tells every session (through a
+//! `watch` channel) to close with 4200 so clients reconnect elsewhere and resume.
+
+pub mod admin;
+pub mod agents;
+pub mod assets;
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod conversation;
+pub mod error;
+pub mod gateway;
+pub mod guests;
+pub mod hub;
+pub mod oauth;
+pub mod ops;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use porch_core::store::Store;
+use porch_core::token::Keyring;
+use porch_wire::ErrorCode;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{Semaphore, watch};
+
+pub use config::ServerConfig;
+use error::ApiError;
+pub use state::AppState;
+
+/// How often each node re-reads the signing keys, so a rotation by the CLI (or another node)
+/// is picked up without a restart.
+const KEY_REFRESH_MS: u64 = 30_000;
+
+/// Builds the shared state: makes sure a signing key exists and loads the keyring.
+pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<(AppState, watch::Sender<bool>), String> {
+    config.limits.validate()?;
+    let mut keys = store.signing_keys().await.map_err(|e| e.to_string())?;
+    if keys.is_empty() {
+        keys.push(admin::rotate_key(store.as_ref()).await?);
+    }
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let connections_max = config.limits.connections_max;
+    let hub_capacity = config.limits.connection_send_queue_frames_max;
+    let state = AppState {
+        store,
+        keys: Arc::new(state::Keys::new(Keyring::new(keys))),
+        hub: Arc::new(hub::Hub::new(hub_capacity)),
+        config: Arc::new(config),
+        connections: Arc::new(Semaphore::new(connections_max)),
+        shutdown,
+    };
+    Ok((state, shutdown_tx))
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    use porch_wire::*;
+    let body_limit = state.config.limits.http_body_bytes_max;
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/demo/guest.html", get(assets::demo_guest))
+        .route("/livez", get(ops::livez))
+        .route("/readyz", get(ops::readyz))
+        .route(OAUTH_TOKEN_PATH, post(oauth::token))
+        .route(GUESTS_PATH, post(guests::create))
+        .route(GUEST_TOKEN_PATH, post(guests::refresh))
+        .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
+        .route(&format!("{GUESTS_PATH}/{{guest_id}}"), get(guests::get))
+        .route(AGENT_LOGIN_PATH, post(agents::login))
+        .route(&format!("{AGENT_API_PREFIX}/conversations"), get(agents::list))
+        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"), get(agents::history).post(agents::post_message))
+        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
+        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
+        .route(GATEWAY_PATH, get(gateway::upgrade))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    let shown: String = uri.path().chars().take(80).collect();
+    ApiError::new(ErrorCode::NotFound, format!("no route {shown}; see docs/api.md"))
+}
+
+/// Binds a listener with an explicit backlog (tokio's `bind` uses 128, too small for
+/// reconnect storms).
+pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// Serves until `signal` resolves, then shuts down cleanly.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown_tx: watch::Sender<bool>, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let refresher = tokio::spawn(refresh_keys(state.clone()));
+    let app = router(state);
+    let tx = shutdown_tx.clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            signal.await;
+            tracing::info!("shutting down: closing sessions with 4200");
+            let _ = tx.send(true);
+        })
+        .await;
+    let _ = shutdown_tx.send(true);
+    refresher.abort();
+    result
+}
+
+async fn refresh_keys(state: AppState) {
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(KEY_REFRESH_MS)) => {}
+            _ = shutdown.changed() => return,
+        }
+        match state.store.signing_keys().await {
+            Ok(keys) if !keys.is_empty() => state.keys.replace(Keyring::new(keys)),
+            Ok(_) => tracing::warn!("the store holds no signing keys; keeping the ones in memory"),
+            Err(e) => tracing::warn!("could not refresh signing keys: {e}"),
+        }
+    }
+}

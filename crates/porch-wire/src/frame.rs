@@ -86,6 +86,10 @@ pub struct Ready {
     /// The guest's conversation (guests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<Conversation>,
+    /// Agents: the open conversations of their queues, with `lastSeq`, when the connection
+    /// became live. Events for them follow in `seq` order; fetch any older history over REST.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversations: Vec<Conversation>,
     /// The conversation's latest `seq` when the connection became live (guests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seq: Option<u64>,

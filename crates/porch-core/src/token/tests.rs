@@ -24,6 +24,7 @@ fn claims(aud: &str, iat: i64, exp: i64) -> Claims {
         client_id: None,
         dep: Some("dep_1".into()),
         cnv: Some("cnv_1".into()),
+        name: None,
     }
 }
 

@@ -1,0 +1,147 @@
+//! The agent API: log in, list conversations, read history, reply, take, close.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use porch_core::store::ConversationFilter;
+use porch_core::token::TokenKind;
+use porch_wire::ErrorCode;
+use porch_wire::rest::{
+    AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationState, MessagePage, Participant, Role,
+    SendMessageRequest,
+};
+
+use crate::auth::{AgentAuth, AgentPrincipal};
+use crate::body::JsonBody;
+use crate::conversation::{self, HistoryQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Most conversations one list returns.
+pub const CONVERSATION_LIST_MAX: u32 = 500;
+
+/// `POST /api/v2/agents/login`: name and secret → agent token.
+pub async fn login(State(state): State<AppState>, JsonBody(request): JsonBody<AgentLoginRequest>) -> ApiResult<axum::Json<AgentSession>> {
+    let refused = || ApiError::new(ErrorCode::AgentCredentialsInvalid, "unknown agent name or wrong secret");
+    let agent = state.store.agent_by_name(&request.name).await?;
+    let hash = agent.as_ref().map(|a| a.secret_hash.clone());
+    let secret = request.secret.clone();
+    // Argon2 takes tens of milliseconds of CPU: off the async workers.
+    let matches = tokio::task::spawn_blocking(move || porch_core::secret::verify_maybe(&secret, hash.as_deref()))
+        .await
+        .unwrap_or(false);
+    let agent = agent.filter(|_| matches).ok_or_else(refused)?;
+    let ttl_secs = state.config.limits.agent_token_ttl_secs;
+    let (access_token, claims) = state.mint(TokenKind::Agent, &agent.id, ttl_secs, |c| c.name = Some(agent.name.clone()));
+    Ok(axum::Json(AgentSession {
+        agent_id: agent.id,
+        name: agent.name,
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ttl_secs,
+        expires_at_ms: claims.exp * 1000,
+        gateway_url: state.config.gateway_url(),
+        queues: agent.queues,
+    }))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Comma-separated states; default `waiting,assigned`.
+    pub state: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v2/agent/conversations?state=waiting,assigned`.
+pub async fn list(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::Json<ConversationList>> {
+    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {e}")))?;
+    let states = parse_states(q.state.as_deref().unwrap_or("waiting,assigned"))?;
+    let filter = ConversationFilter {
+        queues: agent.queues.clone(),
+        states,
+        limit: q.limit.unwrap_or(100).clamp(1, CONVERSATION_LIST_MAX),
+    };
+    Ok(axum::Json(ConversationList { conversations: state.store.conversations(filter).await? }))
+}
+
+fn parse_states(s: &str) -> ApiResult<Vec<ConversationState>> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            ConversationState::parse(x).ok_or_else(|| {
+                let shown: String = x.chars().take(20).collect();
+                ApiError::new(ErrorCode::InvalidRequest, format!("state `{shown}` is not one of waiting, assigned, closed"))
+            })
+        })
+        .collect()
+}
+
+/// `GET /api/v2/agent/conversations/{id}/messages`.
+pub async fn history(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::Json<MessagePage>> {
+    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {e}")))?;
+    let conversation = visible(&state, &agent, &id).await?;
+    Ok(axum::Json(conversation::history(&state, &conversation.id, q.after, q.before, q.limit).await?))
+}
+
+/// `POST /api/v2/agent/conversations/{id}/messages`.
+pub async fn post_message(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<SendMessageRequest>,
+) -> ApiResult<Response> {
+    let conversation = visible(&state, &agent, &id).await?;
+    let response =
+        conversation::send(&state, &participant(&agent), &conversation, &request.client_message_id, &request.text, None)
+            .await?;
+    let status = if response.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(response)).into_response())
+}
+
+/// `POST /api/v2/agent/conversations/{id}/assign`: take a waiting conversation.
+pub async fn assign(State(state): State<AppState>, AgentAuth(agent): AgentAuth, Path(id): Path<String>) -> ApiResult<axum::Json<Conversation>> {
+    let conversation = visible(&state, &agent, &id).await?;
+    if conversation.state == ConversationState::Assigned && conversation.assigned_agent_id.as_deref() == Some(&agent.agent_id) {
+        return Ok(axum::Json(conversation));
+    }
+    let changed = conversation::change_state(&state, &conversation, &participant(&agent), ConversationState::Assigned).await?;
+    Ok(axum::Json(changed))
+}
+
+/// `POST /api/v2/agent/conversations/{id}/close`.
+pub async fn close(State(state): State<AppState>, AgentAuth(agent): AgentAuth, Path(id): Path<String>) -> ApiResult<axum::Json<Conversation>> {
+    let conversation = visible(&state, &agent, &id).await?;
+    if conversation.state == ConversationState::Closed {
+        return Ok(axum::Json(conversation));
+    }
+    let changed = conversation::change_state(&state, &conversation, &participant(&agent), ConversationState::Closed).await?;
+    Ok(axum::Json(changed))
+}
+
+/// The conversation, if it sits in one of the agent's queues.
+pub async fn visible(state: &AppState, agent: &AgentPrincipal, id: &str) -> ApiResult<Conversation> {
+    let unknown = || {
+        let shown: String = id.chars().take(40).collect();
+        ApiError::new(ErrorCode::ConversationUnknown, format!("no conversation `{shown}` in your queues"))
+    };
+    let conversation = state.store.conversation(id).await?.ok_or_else(unknown)?;
+    if !agent.queues.contains(&conversation.queue) {
+        return Err(unknown());
+    }
+    Ok(conversation)
+}
+
+/// How an agent appears to others.
+pub fn participant(agent: &AgentPrincipal) -> Participant {
+    Participant { role: Role::Agent, id: agent.agent_id.clone(), display_name: Some(agent.name.clone()) }
+}

@@ -1,0 +1,193 @@
+//! Authentication: the one path from a token to a `Principal`.
+//!
+//! REST extractors and the gateway both end in `authenticate`. The token verifier
+//! (`Keyring::verify`) and the session checks after it (guest revoked? deployment disabled?
+//! origin allowed?) are the same code for both, so a token can never be valid for one and not
+//! the other: the defect of the user report that started Porch.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use porch_core::model::{DeploymentRecord, GuestRecord};
+use porch_core::token::{Claims, Expectation, TokenKind};
+use porch_wire::ErrorCode;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Who is making a request, after every check passed.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Client(ClientPrincipal),
+    Guest(GuestPrincipal),
+    Agent(AgentPrincipal),
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientPrincipal {
+    pub client_id: String,
+    pub claims: Claims,
+}
+
+#[derive(Clone, Debug)]
+pub struct GuestPrincipal {
+    pub guest: GuestRecord,
+    pub deployment: DeploymentRecord,
+    pub claims: Claims,
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentPrincipal {
+    pub agent_id: String,
+    pub name: String,
+    pub queues: Vec<String>,
+    pub claims: Claims,
+}
+
+/// Verifies `token` for an endpoint accepting `kinds`, then checks the session behind it.
+///
+/// `origin` is the browser's `Origin` header, if any: guests must come from an origin of
+/// their deployment. Requests without `Origin` (servers, native apps) are not origin-checked.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    kinds: &[TokenKind],
+    endpoint: &str,
+    origin: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let limits = &state.config.limits;
+    let expectation = Expectation {
+        kinds,
+        endpoint,
+        issuer: &state.config.issuer,
+        now_secs: porch_core::time::now_ms() / 1000,
+        leeway_secs: i64::try_from(limits.token_leeway_secs).unwrap_or(60),
+    };
+    let claims = state.keys.get().verify(token, &expectation)?;
+    match claims.kind() {
+        Some(TokenKind::Guest) => guest(state, claims, origin).await.map(Principal::Guest),
+        Some(TokenKind::Agent) => agent(state, claims, origin).await.map(Principal::Agent),
+        Some(TokenKind::Client) => {
+            Ok(Principal::Client(ClientPrincipal { client_id: claims.sub.clone(), claims }))
+        }
+        None => unreachable!("verify() accepts only known kinds"),
+    }
+}
+
+async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<GuestPrincipal, ApiError> {
+    let guest = state.store.guest(&claims.sub).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::GuestRevoked, "this guest no longer exists; create a new guest session")
+    })?;
+    if guest.revoked {
+        return Err(ApiError::new(ErrorCode::GuestRevoked, "this guest session was revoked; create a new one"));
+    }
+    let deployment = state.store.deployment(&guest.deployment_id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::DeploymentUnknown, format!("deployment {} no longer exists", guest.deployment_id))
+    })?;
+    if !deployment.enabled {
+        return Err(ApiError::new(
+            ErrorCode::DeploymentDisabled,
+            format!("deployment {} is disabled by its operator", deployment.id),
+        ));
+    }
+    if let Some(origin) = origin {
+        check_origin(&deployment, origin)?;
+    }
+    Ok(GuestPrincipal { guest, deployment, claims })
+}
+
+/// Exact-match allowlist check, with the fix in the message.
+pub fn check_origin(deployment: &DeploymentRecord, origin: &str) -> Result<(), ApiError> {
+    if deployment.allows_origin(origin) {
+        return Ok(());
+    }
+    let shown: String = origin.chars().filter(|c| !c.is_control()).take(60).collect();
+    Err(ApiError::new(
+        ErrorCode::OriginNotAllowed,
+        format!("origin {shown} is not allowed for deployment {}; add it to its origins", deployment.id),
+    ))
+}
+
+async fn agent(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<AgentPrincipal, ApiError> {
+    let name = claims.name.clone().unwrap_or_default();
+    let record = state.store.agent_by_name(&name).await?;
+    let Some(record) = record.filter(|a| a.id == claims.sub) else {
+        return Err(ApiError::new(ErrorCode::AgentCredentialsInvalid, "this agent no longer exists; log in again"));
+    };
+    // Agents use the console Porch serves itself, or no browser at all.
+    if let Some(origin) = origin.filter(|o| *o != state.config.public_origin()) {
+        let shown: String = origin.chars().filter(|c| !c.is_control()).take(60).collect();
+        return Err(ApiError::new(
+            ErrorCode::OriginNotAllowed,
+            format!("agents connect from {} only, not {shown}", state.config.public_origin()),
+        ));
+    }
+    Ok(AgentPrincipal { agent_id: record.id, name: record.name, queues: record.queues, claims })
+}
+
+/// The bearer token of a REST request, or why there is none.
+pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::new(
+            ErrorCode::TokenMissing,
+            "send the token as `Authorization: Bearer <token>`",
+        ));
+    };
+    let value = value.to_str().unwrap_or_default();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(ApiError::new(
+            ErrorCode::TokenMissing,
+            "Authorization must be `Bearer <token>` (RFC 6750)",
+        )),
+    }
+}
+
+fn origin(parts: &Parts) -> Option<&str> {
+    parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+/// Extractor: a request with a valid guest access token.
+pub struct GuestAuth(pub GuestPrincipal);
+
+impl FromRequestParts<AppState> for GuestAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        match authenticate(state, token, &[TokenKind::Guest], "this guest endpoint", origin(parts)).await? {
+            Principal::Guest(g) => Ok(GuestAuth(g)),
+            _ => unreachable!("only guest tokens are accepted here"),
+        }
+    }
+}
+
+/// Extractor: a request with a valid agent token.
+pub struct AgentAuth(pub AgentPrincipal);
+
+impl FromRequestParts<AppState> for AgentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        match authenticate(state, token, &[TokenKind::Agent], "the agent API", origin(parts)).await? {
+            Principal::Agent(a) => Ok(AgentAuth(a)),
+            _ => unreachable!("only agent tokens are accepted here"),
+        }
+    }
+}
+
+/// Extractor: a request with a valid OAuth client token.
+pub struct ClientAuth(pub ClientPrincipal);
+
+impl FromRequestParts<AppState> for ClientAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        match authenticate(state, token, &[TokenKind::Client], "this endpoint", None).await? {
+            Principal::Client(c) => Ok(ClientAuth(c)),
+            _ => unreachable!("only client tokens are accepted here"),
+        }
+    }
+}

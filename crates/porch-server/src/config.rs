@@ -1,0 +1,63 @@
+//! What the server needs to know about its place in the world, resolved by the binary from
+//! file, environment and flags.
+
+use porch_core::limits::Limits;
+
+/// Server settings. Built explicitly by the caller (no `Default`): every deployment of Porch
+/// has to say where it is reachable.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where clients reach this server, e.g. `https://chat.example.com` behind a proxy.
+    /// `gatewayUrl` and the demo pages are derived from it.
+    pub public_url: String,
+    /// The `iss` claim of tokens this server issues and accepts.
+    pub issuer: String,
+    pub limits: Limits,
+    /// Accept `?access_token=` on the gateway URL. Off by default: URLs end up in proxy and
+    /// server logs (RFC 6750 §2.3, RFC 9700 §4.3.2).
+    pub allow_query_token: bool,
+}
+
+impl ServerConfig {
+    /// `gatewayUrl` as handed to clients: the public URL with `ws`/`wss` and the gateway path.
+    pub fn gateway_url(&self) -> String {
+        let base = self.public_url.trim_end_matches('/');
+        let ws = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.to_string()
+        };
+        format!("{ws}{}", porch_wire::GATEWAY_PATH)
+    }
+
+    /// The origin (`scheme://host[:port]`) of the public URL: pages Porch serves itself (the
+    /// agent console, demos) come from here.
+    pub fn public_origin(&self) -> &str {
+        let base = self.public_url.trim_end_matches('/');
+        match base.find("://") {
+            Some(i) => match base[i + 3..].find('/') {
+                Some(j) => &base[..i + 3 + j],
+                None => base,
+            },
+            None => base,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str) -> ServerConfig {
+        ServerConfig { public_url: url.into(), issuer: "x".into(), limits: Limits::default(), allow_query_token: false }
+    }
+
+    #[test]
+    fn gateway_url_follows_the_public_url_scheme() {
+        assert_eq!(config("http://127.0.0.1:8080").gateway_url(), "ws://127.0.0.1:8080/api/v2/gateway");
+        assert_eq!(config("https://chat.example/porch/").gateway_url(), "wss://chat.example/porch/api/v2/gateway");
+        assert_eq!(config("https://chat.example/porch/").public_origin(), "https://chat.example");
+    }
+}

@@ -1,0 +1,129 @@
+//! Sending into a conversation: the one path for guests and agents, REST and WebSocket.
+//!
+//! Validate, append (durable before it returns), then fan out. A retry with the same
+//! `clientMessageId` comes back as a duplicate and fans out nothing, so a client may retry any
+//! send whose answer it did not see, over any transport, without creating a second message.
+
+use porch_core::store::{AppendOutcome, AppendRequest, PageRequest};
+use porch_wire::ErrorCode;
+use porch_wire::rest::{Conversation, ConversationState, MessagePage, Participant, Role, SendMessageResponse};
+
+use crate::error::{ApiError, ApiResult};
+use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
+use crate::state::AppState;
+
+/// Checks a send's fields against the limits; the message says which limit and by how much.
+pub fn validate_send(state: &AppState, client_message_id: &str, text: &str) -> ApiResult<()> {
+    let id_max = porch_core::limits::CLIENT_MESSAGE_ID_BYTES_MAX;
+    if client_message_id.is_empty() || client_message_id.len() > id_max {
+        return Err(ApiError::new(
+            ErrorCode::BadFrame,
+            format!("clientMessageId must be 1 to {id_max} bytes; it is {}", client_message_id.len()),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::BadFrame, "text is empty"));
+    }
+    let max = state.config.limits.text_chars_max;
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(ApiError::new(ErrorCode::TextTooLong, format!("text has {chars} characters, the limit is {max}")));
+    }
+    Ok(())
+}
+
+/// Stores a message from `sender` and fans it out. For agents, a first reply to a waiting
+/// conversation assigns it to them first (a system entry, then the reply).
+pub async fn send(
+    state: &AppState,
+    sender: &Participant,
+    conversation: &Conversation,
+    client_message_id: &str,
+    text: &str,
+    origin_session: Option<&str>,
+) -> ApiResult<SendMessageResponse> {
+    validate_send(state, client_message_id, text)?;
+    if sender.role == Role::Agent && conversation.state == ConversationState::Waiting {
+        change_state(state, conversation, sender, ConversationState::Assigned).await?;
+    }
+    let request = AppendRequest {
+        conversation_id: conversation.id.clone(),
+        sender: sender.clone(),
+        client_message_id: Some(client_message_id.to_string()),
+        text: text.to_string(),
+        event: None,
+        assign_agent_id: None,
+        now_ms: porch_core::time::now_ms(),
+    };
+    match state.store.append(request).await? {
+        AppendOutcome::Created { message, conversation } => {
+            let response = SendMessageResponse { message: message.clone(), duplicate: false };
+            publish(state, &conversation, HubEventKind::Message(message), origin_session);
+            Ok(response)
+        }
+        AppendOutcome::Duplicate { message } => Ok(SendMessageResponse { message, duplicate: true }),
+    }
+}
+
+/// Records a state change as a system entry and tells everyone.
+pub async fn change_state(
+    state: &AppState,
+    conversation: &Conversation,
+    by: &Participant,
+    to: ConversationState,
+) -> ApiResult<Conversation> {
+    let who = by.display_name.clone().unwrap_or_else(|| by.id.clone());
+    let text = match to {
+        ConversationState::Assigned => format!("{who} joined the conversation"),
+        ConversationState::Closed => format!("{who} closed the conversation"),
+        ConversationState::Waiting => format!("{who} returned the conversation to its queue"),
+    };
+    let request = AppendRequest {
+        conversation_id: conversation.id.clone(),
+        sender: Participant { role: Role::System, id: "porch".into(), display_name: None },
+        client_message_id: None,
+        text,
+        event: Some(to),
+        assign_agent_id: (to == ConversationState::Assigned).then(|| by.id.clone()),
+        now_ms: porch_core::time::now_ms(),
+    };
+    match state.store.append(request).await? {
+        AppendOutcome::Created { message, conversation } => {
+            publish(state, &conversation, HubEventKind::Message(message), None);
+            publish(state, &conversation, HubEventKind::Conversation(conversation.clone()), None);
+            Ok(conversation)
+        }
+        AppendOutcome::Duplicate { .. } => unreachable!("system entries carry no clientMessageId"),
+    }
+}
+
+/// Fans an event out to the conversation's sessions and to the agents of its queue.
+pub fn publish(state: &AppState, conversation: &Conversation, kind: HubEventKind, origin_session: Option<&str>) {
+    let topics = [conversation_topic(&conversation.id), queue_topic(&conversation.queue)];
+    state.hub.publish(&topics, HubEvent::new(&conversation.id, kind, origin_session));
+}
+
+/// Reads a page of history with the limits applied.
+pub async fn history(
+    state: &AppState,
+    conversation_id: &str,
+    after_seq: Option<u64>,
+    before_seq: Option<u64>,
+    limit: Option<u32>,
+) -> ApiResult<MessagePage> {
+    if after_seq.is_some() && before_seq.is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidRequest, "give `after` or `before`, not both"));
+    }
+    let max = state.config.limits.history_page_max;
+    let limit = limit.unwrap_or(50).clamp(1, max);
+    Ok(state.store.messages(conversation_id, PageRequest { after_seq, before_seq, limit }).await?)
+}
+
+/// History query parameters: `?after=SEQ` or `?before=SEQ`, and `limit`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub after: Option<u64>,
+    pub before: Option<u64>,
+    pub limit: Option<u32>,
+}

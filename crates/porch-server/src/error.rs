@@ -1,0 +1,151 @@
+//! `ApiError`: the one way a request fails, rendered the same everywhere.
+//!
+//! Every refusal carries an `ErrorCode` (which fixes the HTTP status and the close code) and a
+//! message that names the cause and the fix. It is logged once, with a correlation id that
+//! the client also receives (`error_ref` in the body, or at the end of a close reason), so a
+//! support request can be matched to the server's log line.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use porch_core::store::StoreError;
+use porch_core::token::TokenError;
+use porch_wire::ErrorCode;
+use porch_wire::code::CLOSE_REASON_BYTES_MAX;
+use porch_wire::rest::ErrorBody;
+
+/// A refused request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// Cause and fix, for people. Never holds a token or a secret.
+    pub message: String,
+    /// Seconds to wait, for `rate_limited` and `store_unavailable`.
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), retry_after_secs: None }
+    }
+
+    /// Logs the refusal once and returns its correlation id.
+    pub fn log(&self) -> String {
+        let error_ref = porch_core::ids::base32(&porch_core::ids::random_bytes::<5>());
+        if self.code == ErrorCode::Internal || self.code == ErrorCode::StoreUnavailable {
+            tracing::error!(error_ref, code = %self.code, "{}", self.message);
+        } else {
+            tracing::info!(error_ref, code = %self.code, "refused: {}", self.message);
+        }
+        error_ref
+    }
+
+    /// The close reason for the gateway: `code: message [ref]`, cut to 123 bytes on a
+    /// character boundary. The code comes first so a cut never loses it.
+    pub fn close_reason(&self, error_ref: &str) -> String {
+        let suffix = format!(" [ref {error_ref}]");
+        let mut reason = format!("{}: {}", self.code, self.message);
+        if reason.len() + suffix.len() <= CLOSE_REASON_BYTES_MAX {
+            reason.push_str(&suffix);
+            return reason;
+        }
+        let mut cut = CLOSE_REASON_BYTES_MAX;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+        reason
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> ApiError {
+        ApiError::new(e.code, e.message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Unavailable(detail) => {
+                tracing::error!("store unavailable: {detail}");
+                ApiError {
+                    code: ErrorCode::StoreUnavailable,
+                    message: "the store cannot commit right now; nothing was stored, retry".into(),
+                    retry_after_secs: Some(1),
+                }
+            }
+            StoreError::IdempotencyConflict => ApiError::new(
+                ErrorCode::IdempotencyConflict,
+                "this clientMessageId was used before with another text; use a new id for a new message",
+            ),
+            StoreError::ConversationUnknown(id) => {
+                ApiError::new(ErrorCode::ConversationUnknown, format!("no conversation {id}"))
+            }
+            StoreError::ConversationClosed(id) => ApiError::new(
+                ErrorCode::ConversationClosed,
+                format!("conversation {id} is closed; create a new guest session to talk again"),
+            ),
+            StoreError::NameTaken(what) => ApiError::new(ErrorCode::InvalidRequest, what),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error_ref = self.log();
+        let status = StatusCode::from_u16(self.code.spec().http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let challenge = www_authenticate(self.code, &self.message);
+        let body = ErrorBody { error: self.code, error_description: self.message, error_ref: Some(error_ref) };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// The `WWW-Authenticate` challenge of RFC 6750 §3 (Bearer) and RFC 6749 §5.2 (Basic).
+fn www_authenticate(code: ErrorCode, message: &str) -> Option<String> {
+    let description: String = message.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    match code {
+        ErrorCode::InvalidClient => Some(r#"Basic realm="porch""#.to_string()),
+        // RFC 6750 §3.1: no error code when the request had no credentials at all.
+        ErrorCode::TokenMissing | ErrorCode::SubprotocolMissing => Some(r#"Bearer realm="porch""#.to_string()),
+        ErrorCode::InsufficientScope => {
+            Some(format!(r#"Bearer realm="porch", error="insufficient_scope", error_description="{description}""#))
+        }
+        c if c.spec().http_status == 401 => {
+            Some(format!(r#"Bearer realm="porch", error="invalid_token", error_description="{description}""#))
+        }
+        _ => None,
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_the_frame_and_keep_the_code() {
+        let long = ApiError::new(ErrorCode::TokenExpired, "é".repeat(200));
+        let reason = long.close_reason("abcdefgh");
+        assert!(reason.len() <= CLOSE_REASON_BYTES_MAX);
+        assert!(reason.starts_with("token_expired: "));
+        let short = ApiError::new(ErrorCode::TokenMissing, "no token");
+        assert_eq!(short.close_reason("r1"), "token_missing: no token [ref r1]");
+    }
+
+    #[test]
+    fn invalid_tokens_get_a_bearer_challenge() {
+        let c = www_authenticate(ErrorCode::TokenExpired, "expired \"x\"").unwrap();
+        assert_eq!(c, r#"Bearer realm="porch", error="invalid_token", error_description="expired x""#);
+        assert!(www_authenticate(ErrorCode::BadJson, "x").is_none());
+    }
+}

@@ -1,0 +1,190 @@
+//! Reading the client's offer: which subprotocol to echo and where the token is.
+//!
+//! What a browser can see decides the design. Chromium turns any refusal before the `101`
+//! (a 401, a 403, a missing or wrong subprotocol echo) into close 1006 with no reason, and a
+//! client that sees 1006 retries forever. Only a `101` that echoes exactly a value the page
+//! offered, followed by a close frame, lets page script read why. So whenever the offer lets
+//! the server answer `101` legally, `read_offer` says so and the cause travels in the close
+//! reason. The one case it cannot: the client offered subprotocols and none is the marker
+//! (nor a misspelling of it). Echoing another value would mean echoing the token (it then
+//! shows in `ws.protocol` and in any log of response headers), so that case gets an HTTP 400
+//! with a JSON body, which non-browser clients and `porch doctor` can read.
+//!
+//! This module is pure: headers in, decision out. It is table-tested and fuzzable.
+
+use porch_wire::{ErrorCode, PROTOCOL_MARKER};
+
+use crate::error::ApiError;
+
+/// What the gateway does with an upgrade request's credentials.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Offer {
+    /// The `Sec-WebSocket-Protocol` value to answer with. Always a value the client offered,
+    /// never the token.
+    pub echo: Option<String>,
+    /// The access token, or why there is none usable.
+    pub credential: Result<String, ApiError>,
+    /// False when no legal `101` exists for this offer: answer with HTTP and JSON instead.
+    pub can_upgrade: bool,
+}
+
+/// The fix shown whenever the browser-side call is wrong.
+const HOW: &str = "use new WebSocket(gatewayUrl, ['NICE-WebSocket-Auth', accessToken])";
+
+/// Reads the subprotocol offer, the `Authorization` header and the query-string token.
+pub fn read_offer(
+    protocol_headers: &[&str],
+    authorization: Option<&str>,
+    query_token: Option<&str>,
+    allow_query_token: bool,
+) -> Offer {
+    let offered: Vec<&str> =
+        protocol_headers.iter().flat_map(|h| h.split(',')).map(str::trim).filter(|v| !v.is_empty()).collect();
+    let bearer = authorization.and_then(bearer_token);
+    if offered.is_empty() {
+        return no_subprotocol(bearer, query_token, allow_query_token);
+    }
+    if let Some(position) = offered.iter().position(|v| *v == PROTOCOL_MARKER) {
+        return with_marker(&offered, position, bearer);
+    }
+    if let Some(misspelled) = offered.iter().find(|v| resembles_marker(v)) {
+        return Offer {
+            echo: Some((*misspelled).to_string()),
+            credential: Err(ApiError::new(
+                ErrorCode::SubprotocolMisspelled,
+                format!("subprotocol `{}` must be exactly NICE-WebSocket-Auth (case-sensitive)", clip(misspelled)),
+            )),
+            can_upgrade: true,
+        };
+    }
+    if let Some(token) = bearer {
+        // A non-browser client with its own subprotocols and a bearer header: it gets no echo,
+        // which RFC 6455 §4.2.2 allows.
+        return Offer { echo: None, credential: Ok(token.to_string()), can_upgrade: true };
+    }
+    let message = if offered.len() == 1 && offered[0].matches('.').count() == 2 {
+        format!("the token was offered without the marker before it; {HOW}")
+    } else {
+        format!("no NICE-WebSocket-Auth among the offered subprotocols; {HOW}")
+    };
+    Offer { echo: None, credential: Err(ApiError::new(ErrorCode::SubprotocolMissing, message)), can_upgrade: false }
+}
+
+fn no_subprotocol(bearer: Option<&str>, query_token: Option<&str>, allow_query_token: bool) -> Offer {
+    let credential = match (bearer, query_token) {
+        (Some(token), _) => Ok(token.to_string()),
+        (None, Some(token)) if allow_query_token => Ok(token.to_string()),
+        (None, Some(_)) => Err(ApiError::new(
+            ErrorCode::TokenInQuery,
+            format!("tokens in URLs are refused (they leak into logs); {HOW}"),
+        )),
+        (None, None) => Err(ApiError::new(ErrorCode::SubprotocolMissing, format!("no token was sent; {HOW}"))),
+    };
+    // With nothing offered, a 101 without `Sec-WebSocket-Protocol` is legal and browsers
+    // accept it, so even a refusal goes through the upgrade and a readable close.
+    Offer { echo: None, credential, can_upgrade: true }
+}
+
+fn with_marker(offered: &[&str], position: usize, bearer: Option<&str>) -> Offer {
+    let echo = Some(PROTOCOL_MARKER.to_string());
+    let credential = match (position, offered.len()) {
+        (0, 1) => match bearer {
+            Some(token) => Ok(token.to_string()),
+            None => Err(ApiError::new(
+                ErrorCode::TokenMissing,
+                format!("the marker was offered without the token after it; {HOW}"),
+            )),
+        },
+        (0, 2) => check_token_characters(offered[1]).map(str::to_string),
+        (0, n) => Err(ApiError::new(
+            ErrorCode::SubprotocolOrder,
+            format!("{n} subprotocols offered, expected exactly 2; {HOW}"),
+        )),
+        _ => Err(ApiError::new(ErrorCode::SubprotocolOrder, format!("the marker must come first; {HOW}"))),
+    };
+    Offer { echo, credential, can_upgrade: true }
+}
+
+/// RFC 7230 `token` characters, which RFC 6455 §4.1 requires of every subprotocol value.
+fn check_token_characters(token: &str) -> Result<&str, ApiError> {
+    let bad = token.chars().find(|c| !is_tchar(*c));
+    match bad {
+        None => Ok(token),
+        Some(c) => Err(ApiError::new(
+            ErrorCode::TokenCharacters,
+            format!("the token holds {c:?}, not allowed in a subprotocol; send the accessToken unchanged"),
+        )),
+    }
+}
+
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// `nice-websocket-auth`, `NICE_WebSocket_Auth`, `NICEWebSocketAuth`: the marker, miswritten.
+fn resembles_marker(value: &str) -> bool {
+    let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    value.len() <= 40 && squash(value) == squash(PROTOCOL_MARKER)
+}
+
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+fn clip(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "aaa.bbb.ccc";
+
+    /// The single place `read_offer` is called: checks echo, upgrade and credential or code.
+    #[track_caller]
+    fn check(headers: &[&str], auth: Option<&str>, query: Option<&str>, echo: Option<&str>, upgrade: bool, expect: Result<&str, ErrorCode>) {
+        let offer = read_offer(headers, auth, query, false);
+        assert_eq!(offer.echo.as_deref(), echo, "echo");
+        assert_eq!(offer.can_upgrade, upgrade, "can_upgrade");
+        match (offer.credential, expect) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want),
+            (Err(got), Err(want)) => assert_eq!(got.code, want, "{}", got.message),
+            (got, want) => panic!("credential {got:?}, expected {want:?}"),
+        }
+        assert_ne!(read_offer(headers, auth, query, false).echo.as_deref(), Some(JWT), "the token is never echoed");
+    }
+
+    #[test]
+    fn offers() {
+        let m = PROTOCOL_MARKER;
+        let pair = format!("{m}, {JWT}");
+        check(&[&pair], None, None, Some(m), true, Ok(JWT));
+        check(&[m, JWT], None, None, Some(m), true, Ok(JWT)); // repeated header
+        check(&[&format!("{m},{JWT}")], None, None, Some(m), true, Ok(JWT)); // no space
+        check(&[], Some(&format!("Bearer {JWT}")), None, None, true, Ok(JWT));
+        check(&[m], Some(&format!("bearer {JWT}")), None, Some(m), true, Ok(JWT));
+        check(&[m], None, None, Some(m), true, Err(ErrorCode::TokenMissing));
+        check(&[&format!("{JWT}, {m}")], None, None, Some(m), true, Err(ErrorCode::SubprotocolOrder));
+        check(&[&format!("{m}, {JWT}, x")], None, None, Some(m), true, Err(ErrorCode::SubprotocolOrder));
+        check(&[&format!("nice-websocket-auth, {JWT}")], None, None, Some("nice-websocket-auth"), true, Err(ErrorCode::SubprotocolMisspelled));
+        check(&[&format!("NICE_WebSocket_Auth, {JWT}")], None, None, Some("NICE_WebSocket_Auth"), true, Err(ErrorCode::SubprotocolMisspelled));
+        check(&[&format!("{m}, abc=")], None, None, Some(m), true, Err(ErrorCode::TokenCharacters));
+        check(&[JWT], None, None, None, false, Err(ErrorCode::SubprotocolMissing));
+        check(&["chat, superchat"], None, None, None, false, Err(ErrorCode::SubprotocolMissing));
+        check(&[], None, Some(JWT), None, true, Err(ErrorCode::TokenInQuery));
+        check(&[], None, None, None, true, Err(ErrorCode::SubprotocolMissing));
+    }
+
+    #[test]
+    fn query_tokens_are_taken_only_when_enabled() {
+        assert_eq!(read_offer(&[], None, Some(JWT), true).credential.unwrap(), JWT);
+    }
+
+    #[test]
+    fn refusals_name_the_fix() {
+        let offer = read_offer(&[JWT], None, None, false);
+        assert!(offer.credential.unwrap_err().message.contains("['NICE-WebSocket-Auth', accessToken]"));
+    }
+}

@@ -1,0 +1,480 @@
+//! One WebSocket connection, from `ready` to close.
+//!
+//! A session is one task running one loop over four sources: frames from the client, events
+//! from the hub, the heartbeat timer and the shutdown signal. It writes to the socket itself,
+//! so there is no per-connection queue to grow: when the client reads slowly, writes wait,
+//! the hub's bounded channel fills, and the session falls back to the store (guests) or closes
+//! with 4201 so the client resumes (agents). Memory per connection stays bounded whatever the
+//! client does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use porch_core::store::{ConversationFilter, PageRequest};
+use porch_wire::frame::{ClientFrame, ConnectionLimits, Ready, Resume, ServerFrame};
+use porch_wire::rest::{Conversation, ConversationState, Message, Participant, Role};
+use porch_wire::{CloseCode, ErrorCode};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+
+use super::cursor::{Plan, ResumePlan, plan, plan_resume};
+use crate::agents::{self, CONVERSATION_LIST_MAX};
+use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
+use crate::conversation;
+use crate::error::ApiError;
+use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
+use crate::state::AppState;
+
+/// How long a write to the socket may take before the client counts as stuck.
+const WRITE_TIMEOUT_MS: u64 = 10_000;
+/// How long the server waits for the client's half of the close handshake.
+const CLOSE_LINGER_MS: u64 = 1_000;
+
+/// Why a session ended: the close frame to send, if any.
+pub struct End(Option<(CloseCode, String)>);
+
+impl End {
+    fn with(error: ApiError) -> End {
+        let error_ref = error.log();
+        let code = error.code.spec().close_code;
+        End(Some((code, error.close_reason(&error_ref))))
+    }
+    fn silent() -> End {
+        End(None)
+    }
+}
+
+/// What the upgrade handler hands to a session.
+pub struct Start {
+    pub principal: Principal,
+    pub after_seq: Option<u64>,
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// Refuses an upgraded connection: close with the cause, then linger for the client's close.
+pub async fn refuse(mut socket: WebSocket, error: ApiError) {
+    close(&mut socket, End::with(error)).await;
+}
+
+/// Runs an authenticated session to its end.
+pub async fn run(socket: WebSocket, state: AppState, start: Start) {
+    let Start { principal, after_seq, permit } = start;
+    let mut session = Session {
+        id: porch_core::ids::new_id(porch_core::ids::prefix::SESSION),
+        socket,
+        state,
+        cursors: HashMap::new(),
+        last_heard: Instant::now(),
+        token_exp_secs: 0,
+    };
+    let end = match principal {
+        Principal::Guest(guest) => session.guest(guest, after_seq).await,
+        Principal::Agent(agent) => session.agent(agent).await,
+        Principal::Client(_) => unreachable!("the gateway accepts no client tokens"),
+    };
+    let Session { mut socket, .. } = session;
+    close(&mut socket, end).await;
+    drop(permit);
+}
+
+async fn close(socket: &mut WebSocket, end: End) {
+    if let End(Some((code, reason))) = end {
+        let frame = CloseFrame { code: code.0, reason: reason.into() };
+        let _ = tokio::time::timeout(Duration::from_millis(WRITE_TIMEOUT_MS), socket.send(WsMessage::Close(Some(frame)))).await;
+        // Read until the client answers the close, so browsers report a clean close.
+        let linger = async { while let Some(Ok(m)) = socket.recv().await { if matches!(m, WsMessage::Close(_)) { break; } } };
+        let _ = tokio::time::timeout(Duration::from_millis(CLOSE_LINGER_MS), linger).await;
+    }
+}
+
+struct Session {
+    id: String,
+    socket: WebSocket,
+    state: AppState,
+    /// Per conversation, the last `seq` delivered to this client. Guests have one entry;
+    /// agents one per conversation of their queues they have heard of.
+    cursors: HashMap<String, u64>,
+    /// Last time anything (a frame, a pong) came from the client.
+    last_heard: Instant,
+    /// The access token's `exp`: the session closes with 4002 once it passes.
+    token_exp_secs: i64,
+}
+
+/// Who the session speaks for, once started.
+enum Who {
+    Guest { principal: GuestPrincipal, conversation: Conversation },
+    Agent(AgentPrincipal),
+}
+
+impl Who {
+    fn participant(&self) -> Participant {
+        match self {
+            Who::Guest { principal, .. } => crate::guests::participant(principal),
+            Who::Agent(agent) => agents::participant(agent),
+        }
+    }
+}
+
+// Methods take `&mut self` even when they only read: the socket is not `Sync`, so a `&Session`
+// held across an await would make the session future non-`Send`.
+impl Session {
+    async fn guest(&mut self, principal: GuestPrincipal, after_seq: Option<u64>) -> End {
+        self.token_exp_secs = principal.claims.exp;
+        let conversation_id = principal.guest.conversation_id.clone();
+        let topic = conversation_topic(&conversation_id);
+        // Subscribe before reading the head: anything committed after the read is then in
+        // the channel, anything before it in the store. Overlap is dropped by the cursor.
+        let receiver = self.state.hub.subscribe(&topic);
+        let end = self.guest_live(principal, after_seq, receiver).await;
+        self.state.hub.release(&topic);
+        end
+    }
+
+    async fn guest_live(&mut self, principal: GuestPrincipal, after_seq: Option<u64>, receiver: Receiver<Arc<HubEvent>>) -> End {
+        let conversation_id = principal.guest.conversation_id.clone();
+        let conversation = match self.state.store.conversation(&conversation_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return End::with(ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone")),
+            Err(e) => return End::with(e.into()),
+        };
+        let head = conversation.last_seq;
+        let (resume, replay) = match self.resume(&conversation_id, after_seq, head).await {
+            Ok(r) => r,
+            Err(e) => return End::with(e),
+        };
+        self.cursors.insert(conversation_id, head);
+        let who = Who::Guest { principal, conversation: conversation.clone() };
+        let ready = Ready {
+            session_id: self.id.clone(),
+            role: Role::Guest,
+            participant: who.participant(),
+            conversations: Vec::new(),
+            conversation: Some(conversation),
+            last_seq: Some(head),
+            resume,
+            heartbeat_interval_ms: self.state.config.limits.heartbeat_interval_ms,
+            token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
+            limits: self.limits(),
+        };
+        if let Err(end) = self.send_frame(&ServerFrame::Ready(ready)).await {
+            return end;
+        }
+        for message in replay {
+            if let Err(end) = self.send_frame(&ServerFrame::Message { message }).await {
+                return end;
+            }
+        }
+        self.live(who, vec![receiver]).await
+    }
+
+    /// Works out a resume request: the `resume` field of `ready` and the entries to replay.
+    async fn resume(&mut self, conversation_id: &str, after_seq: Option<u64>, head: u64) -> Result<(Option<Resume>, Vec<Message>), ApiError> {
+        let Some(after_seq) = after_seq else { return Ok((None, Vec::new())) };
+        let max = self.state.config.limits.resume_messages_max;
+        let not_recovered = |reason: String| Resume { recovered: false, after_seq, replayed: 0, reason: Some(reason) };
+        match plan_resume(after_seq, head, max) {
+            ResumePlan::UpToDate => Ok((Some(Resume { recovered: true, after_seq, replayed: 0, reason: None }), Vec::new())),
+            ResumePlan::Ahead => Ok((Some(not_recovered(format!("afterSeq {after_seq} is beyond the last seq {head}: page history"))), Vec::new())),
+            ResumePlan::TooFarBehind { missed } => Ok((
+                Some(not_recovered(format!("{missed} entries missed, more than the resume limit {max}: page history"))),
+                Vec::new(),
+            )),
+            ResumePlan::Replay { after_seq, count } => {
+                let page = PageRequest { after_seq: Some(after_seq), before_seq: None, limit: u32::try_from(count).unwrap_or(u32::MAX) };
+                let messages = self.state.store.messages(conversation_id, page).await?.messages;
+                debug_assert!(messages.iter().zip(after_seq + 1..).all(|(m, s)| m.seq == s), "replay is gap-free");
+                let replayed = messages.len() as u64;
+                Ok((Some(Resume { recovered: true, after_seq, replayed, reason: None }), messages))
+            }
+        }
+    }
+
+    async fn agent(&mut self, agent: AgentPrincipal) -> End {
+        self.token_exp_secs = agent.claims.exp;
+        let topics: Vec<String> = agent.queues.iter().map(|q| queue_topic(q)).collect();
+        let receivers = topics.iter().map(|t| self.state.hub.subscribe(t)).collect();
+        let end = self.agent_live(agent, receivers).await;
+        for topic in &topics {
+            self.state.hub.release(topic);
+        }
+        end
+    }
+
+    async fn agent_live(&mut self, agent: AgentPrincipal, receivers: Vec<Receiver<Arc<HubEvent>>>) -> End {
+        let filter = ConversationFilter {
+            queues: agent.queues.clone(),
+            states: vec![ConversationState::Waiting, ConversationState::Assigned],
+            limit: CONVERSATION_LIST_MAX,
+        };
+        let conversations = match self.state.store.conversations(filter).await {
+            Ok(c) => c,
+            Err(e) => return End::with(e.into()),
+        };
+        self.cursors = conversations.iter().map(|c| (c.id.clone(), c.last_seq)).collect();
+        let who = Who::Agent(agent);
+        let ready = Ready {
+            session_id: self.id.clone(),
+            role: Role::Agent,
+            participant: who.participant(),
+            conversations,
+            conversation: None,
+            last_seq: None,
+            resume: None,
+            heartbeat_interval_ms: self.state.config.limits.heartbeat_interval_ms,
+            token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
+            limits: self.limits(),
+        };
+        if let Err(end) = self.send_frame(&ServerFrame::Ready(ready)).await {
+            return end;
+        }
+        self.live(who, receivers).await
+    }
+
+    fn limits(&self) -> ConnectionLimits {
+        let l = &self.state.config.limits;
+        ConnectionLimits { message_bytes_max: l.ws_message_bytes_max, text_chars_max: l.text_chars_max }
+    }
+
+    /// The loop. Returns how the session ended.
+    async fn live(&mut self, mut who: Who, mut receivers: Vec<Receiver<Arc<HubEvent>>>) -> End {
+        let heartbeat = Duration::from_millis(self.state.config.limits.heartbeat_interval_ms);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        let mut shutdown = self.state.shutdown.clone();
+        loop {
+            let step = tokio::select! {
+                frame = self.socket.recv() => self.on_socket(&mut who, frame).await,
+                (event, index) = recv_any(&mut receivers) => self.on_event(&who, event, index).await,
+                _ = ticker.tick() => self.on_tick().await,
+                _ = shutdown.changed() => Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "this node is shutting down; reconnect and resume"))),
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    async fn on_tick(&mut self) -> Result<(), End> {
+        let idle_ms = self.state.config.limits.idle_timeout_ms;
+        if self.last_heard.elapsed() > Duration::from_millis(idle_ms) {
+            return Err(End::with(ApiError::new(ErrorCode::IdleTimeout, format!("nothing heard for {idle_ms} ms; answer pings"))));
+        }
+        if porch_core::time::now_ms() / 1000 > self.token_exp_secs {
+            return Err(End::with(ApiError::new(ErrorCode::TokenExpired, "the access token expired; refresh it and reconnect")));
+        }
+        self.send_raw(WsMessage::Ping(Default::default())).await
+    }
+
+    async fn on_socket(&mut self, who: &mut Who, frame: Option<Result<WsMessage, axum::Error>>) -> Result<(), End> {
+        self.last_heard = Instant::now();
+        match frame {
+            None => Err(End::silent()),
+            Some(Err(e)) => Err(transport_error(e)),
+            Some(Ok(WsMessage::Text(text))) => self.on_text(who, text.as_str()).await,
+            Some(Ok(WsMessage::Binary(_))) => {
+                self.send_error(ApiError::new(ErrorCode::BadFrame, "binary frames are not read; send JSON text frames"), None).await
+            }
+            Some(Ok(WsMessage::Close(_))) => Err(End::silent()),
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Ok(()),
+        }
+    }
+
+    async fn on_text(&mut self, who: &mut Who, text: &str) -> Result<(), End> {
+        let frame = match parse_client_frame(text) {
+            Ok(frame) => frame,
+            Err(e) => return self.send_error(e, None).await,
+        };
+        match frame {
+            ClientFrame::Send { client_message_id, text, conversation_id } => {
+                let result = self.send_message(who, conversation_id.as_deref(), &client_message_id, &text).await;
+                match result {
+                    Ok(r) => self.send_frame(&ServerFrame::Ack { client_message_id, message: r.message, duplicate: r.duplicate }).await,
+                    Err(e) => self.send_error(e, Some(client_message_id)).await,
+                }
+            }
+            ClientFrame::Typing { conversation_id } => match self.target(who, conversation_id.as_deref()).await {
+                Ok(c) => {
+                    conversation::publish(&self.state, &c, HubEventKind::Typing(who.participant()), Some(&self.id));
+                    Ok(())
+                }
+                Err(e) => self.send_error(e, None).await,
+            },
+            ClientFrame::Read { seq, conversation_id } => match self.mark_read(who, conversation_id.as_deref(), seq).await {
+                Ok(()) => Ok(()),
+                Err(e) => self.send_error(e, None).await,
+            },
+            ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
+        }
+    }
+
+    async fn send_message(&mut self, who: &Who, conversation_id: Option<&str>, client_message_id: &str, text: &str) -> Result<porch_wire::rest::SendMessageResponse, ApiError> {
+        let conversation = self.target(who, conversation_id).await?;
+        conversation::send(&self.state, &who.participant(), &conversation, client_message_id, text, Some(&self.id)).await
+    }
+
+    async fn mark_read(&mut self, who: &Who, conversation_id: Option<&str>, seq: u64) -> Result<(), ApiError> {
+        let conversation = self.target(who, conversation_id).await?;
+        if seq > conversation.last_seq && matches!(who, Who::Agent(_)) {
+            return Err(ApiError::new(ErrorCode::BadFrame, format!("seq {seq} is beyond the last seq {}", conversation.last_seq)));
+        }
+        let participant = who.participant();
+        let stored = self.state.store.mark_read(&conversation.id, &participant.id, seq).await?;
+        conversation::publish(&self.state, &conversation, HubEventKind::Read { participant, seq: stored }, Some(&self.id));
+        Ok(())
+    }
+
+    /// The conversation a frame is about: the guest's own, or the one an agent names.
+    async fn target(&mut self, who: &Who, conversation_id: Option<&str>) -> Result<Conversation, ApiError> {
+        match who {
+            Who::Guest { conversation, .. } => match conversation_id {
+                Some(id) if id != conversation.id => Err(ApiError::new(ErrorCode::ConversationUnknown, "guests can only use their own conversation; omit conversationId")),
+                _ => Ok(conversation.clone()),
+            },
+            Who::Agent(agent) => {
+                let id = conversation_id.ok_or_else(|| ApiError::new(ErrorCode::BadFrame, "agents must name the conversationId"))?;
+                agents::visible(&self.state, agent, id).await
+            }
+        }
+    }
+
+    async fn on_event(&mut self, who: &Who, event: Result<Arc<HubEvent>, RecvError>, index: usize) -> Result<(), End> {
+        let event = match event {
+            Ok(event) => event,
+            Err(RecvError::Lagged(missed)) => return self.on_lag(who, missed).await,
+            Err(RecvError::Closed) => {
+                debug_assert!(index < usize::MAX);
+                return Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "the hub closed; reconnect and resume")));
+            }
+        };
+        match &event.kind {
+            HubEventKind::Message(message) => self.deliver(&event, message).await,
+            HubEventKind::Conversation(c) => {
+                self.cursors.entry(c.id.clone()).or_insert(c.last_seq);
+                self.send_text(event.json()).await
+            }
+            HubEventKind::Typing(_) | HubEventKind::Read { .. } => {
+                if event.origin_session.as_deref() == Some(self.id.as_str()) {
+                    return Ok(());
+                }
+                self.send_text(event.json()).await
+            }
+        }
+    }
+
+    /// Sends a live log entry in order, filling any gap before it from the store.
+    async fn deliver(&mut self, event: &HubEvent, message: &Message) -> Result<(), End> {
+        let conversation_id = &event.conversation_id;
+        // An agent hearing of a conversation for the first time starts at this entry.
+        let last = *self.cursors.entry(conversation_id.clone()).or_insert(message.seq - 1);
+        match plan(last, message.seq) {
+            Plan::Skip => Ok(()),
+            Plan::Deliver => {
+                self.cursors.insert(conversation_id.clone(), message.seq);
+                self.send_text(event.json()).await
+            }
+            Plan::Fill { after_seq, count } => self.fill(conversation_id, after_seq, count).await,
+        }
+    }
+
+    /// Sends entries `after_seq+1 ..= after_seq+count` from the store.
+    async fn fill(&mut self, conversation_id: &str, after_seq: u64, count: u64) -> Result<(), End> {
+        let max = self.state.config.limits.resume_messages_max;
+        if count > max {
+            return Err(End::with(ApiError::new(ErrorCode::SlowConsumer, format!("{count} entries behind; reconnect with afterSeq"))));
+        }
+        let page = PageRequest { after_seq: Some(after_seq), before_seq: None, limit: count as u32 };
+        let messages = self.state.store.messages(conversation_id, page).await.map_err(|e| End::with(e.into()))?;
+        for message in messages.messages {
+            let seq = message.seq;
+            self.send_frame(&ServerFrame::Message { message }).await?;
+            self.cursors.insert(conversation_id.to_string(), seq);
+        }
+        Ok(())
+    }
+
+    /// The hub dropped events for this session. Guests catch up from the store; agents,
+    /// who may follow hundreds of conversations, reconnect and resync.
+    async fn on_lag(&mut self, who: &Who, missed: u64) -> Result<(), End> {
+        let Who::Guest { conversation, .. } = who else {
+            return Err(End::with(ApiError::new(ErrorCode::SlowConsumer, format!("{missed} events missed; reconnect and resync"))));
+        };
+        let last = self.cursors.get(&conversation.id).copied().unwrap_or(0);
+        let head = match self.state.store.conversation(&conversation.id).await {
+            Ok(Some(c)) => c.last_seq,
+            Ok(None) => return Err(End::silent()),
+            Err(e) => return Err(End::with(e.into())),
+        };
+        if head > last {
+            self.fill(&conversation.id, last, head - last).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_error(&mut self, error: ApiError, client_message_id: Option<String>) -> Result<(), End> {
+        let error_ref = error.log();
+        let frame = ServerFrame::Error { code: error.code, message: format!("{} [ref {error_ref}]", error.message), client_message_id };
+        self.send_frame(&frame).await
+    }
+
+    async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), End> {
+        let json = serde_json::to_string(frame).expect("server frames always serialize");
+        self.send_raw(WsMessage::Text(json.into())).await
+    }
+
+    async fn send_text(&mut self, json: Arc<str>) -> Result<(), End> {
+        self.send_raw(WsMessage::Text(json.as_ref().into())).await
+    }
+
+    async fn send_raw(&mut self, message: WsMessage) -> Result<(), End> {
+        match tokio::time::timeout(Duration::from_millis(WRITE_TIMEOUT_MS), self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::silent()),
+            Err(_) => Err(End::with(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
+        }
+    }
+}
+
+/// Waits for the next event on any of the receivers. Broadcast `recv` is cancel-safe, so
+/// dropping the losers loses nothing.
+async fn recv_any(receivers: &mut [Receiver<Arc<HubEvent>>]) -> (Result<Arc<HubEvent>, RecvError>, usize) {
+    if receivers.len() == 1 {
+        return (receivers[0].recv().await, 0);
+    }
+    if receivers.is_empty() {
+        return std::future::pending().await;
+    }
+    let futures = receivers.iter_mut().map(|r| Box::pin(r.recv()));
+    let (result, index, _) = futures_util::future::select_all(futures).await;
+    (result, index)
+}
+
+/// Parses a client frame, telling bad JSON, unknown types and bad fields apart.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ApiError> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("the frame is not JSON: {e}")))?;
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err(ApiError::new(ErrorCode::BadFrame, "a frame is a JSON object with a string `type`"));
+    };
+    const KNOWN: [&str; 4] = ["send", "typing", "read", "ping"];
+    if !KNOWN.contains(&kind) {
+        let shown: String = kind.chars().take(40).collect();
+        return Err(ApiError::new(ErrorCode::UnknownFrameType, format!("unknown frame type `{shown}`; known: send, typing, read, ping")));
+    }
+    let kind = kind.to_string();
+    serde_json::from_value(value).map_err(|e| ApiError::new(ErrorCode::BadFrame, format!("`{kind}` frame: {e}")))
+}
+
+/// Maps a failed read to the close the client should see.
+fn transport_error(error: axum::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    match error.into_inner().downcast::<WsError>().map(|e| *e) {
+        Ok(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => End::with(ApiError::new(
+            ErrorCode::MessageTooBig,
+            format!("a message of {size} bytes exceeds the limit of {max_size}"),
+        )),
+        Ok(WsError::Utf8(_)) => End::with(ApiError::new(ErrorCode::InvalidUtf8, "a text frame was not valid UTF-8")),
+        _ => End::silent(),
+    }
+}

@@ -1,0 +1,158 @@
+//! The Guest API: guest sessions (for the customer's backend) and guest messages (for the
+//! browser).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use porch_core::ids::{new_id, prefix};
+use porch_core::limits::{ATTRIBUTES_COUNT_MAX, ATTRIBUTE_BYTES_MAX};
+use porch_core::model::{DeploymentRecord, GuestRecord};
+use porch_core::token::TokenKind;
+use porch_wire::ErrorCode;
+use porch_wire::rest::{CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest};
+
+use crate::auth::{ClientAuth, GuestAuth, GuestPrincipal};
+use crate::body::JsonBody;
+use crate::conversation::{self, HistoryQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::hub::HubEventKind;
+use crate::state::AppState;
+
+/// `POST /api/v2/webmessaging/guests`: a new guest and its conversation.
+pub async fn create(
+    State(state): State<AppState>,
+    ClientAuth(client): ClientAuth,
+    JsonBody(request): JsonBody<CreateGuestRequest>,
+) -> ApiResult<Response> {
+    require_scope(&client.claims, porch_wire::scope::GUESTS)?;
+    validate_guest(&request)?;
+    let deployment = state.store.deployment(&request.deployment_id).await?.ok_or_else(|| {
+        let shown: String = request.deployment_id.chars().take(40).collect();
+        ApiError::new(
+            ErrorCode::DeploymentUnknown,
+            format!("no deployment `{shown}`; list them with `porch deployments list`"),
+        )
+    })?;
+    if !deployment.enabled {
+        return Err(ApiError::new(ErrorCode::DeploymentDisabled, format!("deployment {} is disabled", deployment.id)));
+    }
+    let record = GuestRecord {
+        guest: Guest {
+            id: new_id(prefix::GUEST),
+            display_name: request.display_name,
+            email: request.email,
+            external_id: request.external_id,
+            attributes: request.attributes,
+            created_at_ms: porch_core::time::now_ms(),
+        },
+        deployment_id: deployment.id.clone(),
+        conversation_id: new_id(prefix::CONVERSATION),
+        client_id: client.client_id.clone(),
+        revoked: false,
+    };
+    let conversation = state.store.create_guest(record.clone(), deployment.queue.clone()).await?;
+    conversation::publish(&state, &conversation, HubEventKind::Conversation(conversation.clone()), None);
+    Ok((StatusCode::CREATED, axum::Json(session(&state, &record, &deployment))).into_response())
+}
+
+/// `GET /api/v2/webmessaging/guests/{guestId}`: the same resource, with a fresh token, for the
+/// client that created it.
+pub async fn get(
+    State(state): State<AppState>,
+    ClientAuth(client): ClientAuth,
+    Path(guest_id): Path<String>,
+) -> ApiResult<axum::Json<GuestSession>> {
+    require_scope(&client.claims, porch_wire::scope::GUESTS)?;
+    let unknown = || ApiError::new(ErrorCode::GuestUnknown, "no guest with this id was created by this client");
+    let record = state.store.guest(&guest_id).await?.filter(|g| g.client_id == client.client_id).ok_or_else(unknown)?;
+    let deployment = state.store.deployment(&record.deployment_id).await?.ok_or_else(unknown)?;
+    Ok(axum::Json(session(&state, &record, &deployment)))
+}
+
+/// `POST /api/v2/webmessaging/guests/token`: a fresh guest token for a still-valid one.
+pub async fn refresh(State(state): State<AppState>, GuestAuth(guest): GuestAuth) -> axum::Json<GuestSession> {
+    axum::Json(session(&state, &guest.guest, &guest.deployment))
+}
+
+/// `POST /api/v2/webmessaging/guests/messages`.
+pub async fn post_message(
+    State(state): State<AppState>,
+    GuestAuth(guest): GuestAuth,
+    JsonBody(request): JsonBody<SendMessageRequest>,
+) -> ApiResult<Response> {
+    let conversation = state
+        .store
+        .conversation(&guest.guest.conversation_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone"))?;
+    let sender = participant(&guest);
+    let response =
+        conversation::send(&state, &sender, &conversation, &request.client_message_id, &request.text, None).await?;
+    let status = if response.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(response)).into_response())
+}
+
+/// `GET /api/v2/webmessaging/guests/messages?after=&before=&limit=`.
+pub async fn history(
+    State(state): State<AppState>,
+    GuestAuth(guest): GuestAuth,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::Json<MessagePage>> {
+    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {e}")))?;
+    let page = conversation::history(&state, &guest.guest.conversation_id, q.after, q.before, q.limit).await?;
+    Ok(axum::Json(page))
+}
+
+/// How a guest appears to others.
+pub fn participant(guest: &GuestPrincipal) -> Participant {
+    Participant { role: Role::Guest, id: guest.guest.guest.id.clone(), display_name: guest.guest.guest.display_name.clone() }
+}
+
+fn session(state: &AppState, record: &GuestRecord, deployment: &DeploymentRecord) -> GuestSession {
+    let ttl_secs = deployment.guest_token_ttl_secs;
+    let (access_token, claims) = state.mint(TokenKind::Guest, &record.guest.id, ttl_secs, |c| {
+        c.dep = Some(record.deployment_id.clone());
+        c.cnv = Some(record.conversation_id.clone());
+    });
+    GuestSession {
+        guest_id: record.guest.id.clone(),
+        conversation_id: record.conversation_id.clone(),
+        deployment_id: record.deployment_id.clone(),
+        gateway_url: state.config.gateway_url(),
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ttl_secs,
+        expires_at_ms: claims.exp * 1000,
+        guest: record.guest.clone(),
+    }
+}
+
+fn require_scope(claims: &porch_core::token::Claims, scope: &str) -> ApiResult<()> {
+    if claims.has_scope(scope) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InsufficientScope,
+        format!("this client token lacks scope `{scope}`; create the client with --scope {scope}"),
+    ))
+}
+
+fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
+    let too_long = |field: &str| ApiError::new(ErrorCode::InvalidRequest, format!("{field} is longer than {ATTRIBUTE_BYTES_MAX} bytes"));
+    for (field, value) in [("displayName", &request.display_name), ("email", &request.email), ("externalId", &request.external_id)] {
+        if value.as_ref().is_some_and(|v| v.len() > ATTRIBUTE_BYTES_MAX) {
+            return Err(too_long(field));
+        }
+    }
+    if request.attributes.len() > ATTRIBUTES_COUNT_MAX {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("{} attributes given, the limit is {ATTRIBUTES_COUNT_MAX}", request.attributes.len()),
+        ));
+    }
+    if let Some((key, _)) = request.attributes.iter().find(|(k, v)| k.len() + v.len() > ATTRIBUTE_BYTES_MAX) {
+        let shown: String = key.chars().take(40).collect();
+        return Err(too_long(&format!("attribute `{shown}`")));
+    }
+    Ok(())
+}

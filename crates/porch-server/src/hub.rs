@@ -1,0 +1,159 @@
+//! The hub: live fan-out of conversation events inside one process.
+//!
+//! Each topic (one per conversation, one per queue) is a bounded `tokio::sync::broadcast`
+//! channel. Publishing never blocks and never allocates per subscriber: a slow subscriber
+//! lags, and a lagging session recovers the entries it missed from the store, which is the
+//! only source of truth. The hub may therefore lose or reorder events without harm; sessions
+//! deliver in `seq` order by filling gaps from the store (see `gateway::cursor`).
+//!
+//! Topics exist only while someone listens: the entry is removed when the last subscriber
+//! releases it, so memory follows the number of live sessions, not of conversations ever seen.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use porch_wire::frame::ServerFrame;
+use porch_wire::rest::{Conversation, Message, Participant};
+use tokio::sync::broadcast;
+
+/// Something that happened in a conversation, as fanned out to live sessions.
+#[derive(Debug)]
+pub struct HubEvent {
+    pub conversation_id: String,
+    pub kind: HubEventKind,
+    /// The session that caused it, so typing is not echoed back to the typist.
+    pub origin_session: Option<String>,
+    /// The frame, serialized once for every recipient.
+    json: OnceLock<Arc<str>>,
+}
+
+#[derive(Debug)]
+pub enum HubEventKind {
+    /// A new log entry (ordered by `seq`).
+    Message(Message),
+    /// A conversation appeared or changed state (not ordered; informational).
+    Conversation(Conversation),
+    Typing(Participant),
+    Read { participant: Participant, seq: u64 },
+}
+
+impl HubEvent {
+    pub fn new(conversation_id: &str, kind: HubEventKind, origin_session: Option<&str>) -> Arc<HubEvent> {
+        Arc::new(HubEvent {
+            conversation_id: conversation_id.to_string(),
+            kind,
+            origin_session: origin_session.map(str::to_string),
+            json: OnceLock::new(),
+        })
+    }
+
+    /// The log position of this event, if it is a log entry.
+    pub fn seq(&self) -> Option<u64> {
+        match &self.kind {
+            HubEventKind::Message(m) => Some(m.seq),
+            _ => None,
+        }
+    }
+
+    /// The server frame for this event, serialized on first use and shared after.
+    pub fn json(&self) -> Arc<str> {
+        self.json
+            .get_or_init(|| {
+                let frame = self.frame();
+                serde_json::to_string(&frame).expect("server frames always serialize").into()
+            })
+            .clone()
+    }
+
+    fn frame(&self) -> ServerFrame {
+        let conversation_id = self.conversation_id.clone();
+        match &self.kind {
+            HubEventKind::Message(m) => ServerFrame::Message { message: m.clone() },
+            HubEventKind::Conversation(c) => ServerFrame::Conversation { conversation: c.clone() },
+            HubEventKind::Typing(p) => ServerFrame::Typing { conversation_id, participant: p.clone() },
+            HubEventKind::Read { participant, seq } => {
+                ServerFrame::Read { conversation_id, participant: participant.clone(), seq: *seq }
+            }
+        }
+    }
+}
+
+/// Topic names. Conversations and queues share one map, so they get distinct prefixes.
+pub fn conversation_topic(conversation_id: &str) -> String {
+    format!("c:{conversation_id}")
+}
+
+pub fn queue_topic(queue: &str) -> String {
+    format!("q:{queue}")
+}
+
+/// In-process fan-out.
+pub struct Hub {
+    topics: Mutex<HashMap<String, broadcast::Sender<Arc<HubEvent>>>>,
+    /// Events buffered per topic before a subscriber lags.
+    capacity: usize,
+}
+
+impl Hub {
+    pub fn new(capacity: usize) -> Hub {
+        assert!(capacity > 0, "a broadcast channel needs capacity");
+        Hub { topics: Mutex::new(HashMap::new()), capacity }
+    }
+
+    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<HubEvent>> {
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        match topics.get(topic) {
+            Some(sender) => sender.subscribe(),
+            None => {
+                let (sender, receiver) = broadcast::channel(self.capacity);
+                topics.insert(topic.to_string(), sender);
+                receiver
+            }
+        }
+    }
+
+    /// Drops the topic if nobody listens any more. Call after dropping a receiver.
+    pub fn release(&self, topic: &str) {
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        if topics.get(topic).is_some_and(|s| s.receiver_count() == 0) {
+            topics.remove(topic);
+        }
+    }
+
+    /// Sends an event to every listed topic that has listeners.
+    pub fn publish(&self, topics: &[String], event: Arc<HubEvent>) {
+        let senders: Vec<_> = {
+            let map = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+            topics.iter().filter_map(|t| map.get(t).cloned()).collect()
+        };
+        for sender in senders {
+            // An error only means every receiver is gone; `release` cleans the topic up.
+            let _ = sender.send(event.clone());
+        }
+    }
+
+    /// Live topics, for metrics and tests.
+    pub fn topic_count(&self) -> usize {
+        self.topics.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use porch_wire::rest::Role;
+
+    #[tokio::test]
+    async fn events_reach_subscribers_and_topics_go_away_with_them() {
+        let hub = Hub::new(4);
+        let topic = conversation_topic("cnv_1");
+        let mut rx = hub.subscribe(&topic);
+        let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
+        hub.publish(&[topic.clone(), queue_topic("nobody")], HubEvent::new("cnv_1", HubEventKind::Typing(p), None));
+        let got = rx.recv().await.unwrap();
+        assert!(got.json().contains(r#""type":"typing""#));
+        drop(rx);
+        hub.release(&topic);
+        assert_eq!(hub.topic_count(), 0);
+    }
+}

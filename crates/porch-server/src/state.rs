@@ -1,0 +1,65 @@
+//! Shared state of a running server, handed to every handler.
+
+use std::sync::{Arc, RwLock};
+
+use porch_core::store::Store;
+use porch_core::token::{Claims, Keyring, TokenKind};
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::ServerConfig;
+use crate::hub::Hub;
+
+/// Everything a handler may touch. Cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<Keys>,
+    pub hub: Arc<Hub>,
+    pub config: Arc<ServerConfig>,
+    /// One permit per open WebSocket connection (`connections_max`).
+    pub connections: Arc<Semaphore>,
+    /// Flips to `true` when the server starts shutting down; sessions close with 4200.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The keyring, swappable at run time so rotation needs no restart.
+pub struct Keys {
+    current: RwLock<Arc<Keyring>>,
+}
+
+impl Keys {
+    pub fn new(keyring: Keyring) -> Keys {
+        Keys { current: RwLock::new(Arc::new(keyring)) }
+    }
+
+    pub fn get(&self) -> Arc<Keyring> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, keyring: Keyring) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keyring);
+    }
+}
+
+impl AppState {
+    /// Signs a token of `kind` for `sub`, valid `ttl_secs` from now. `extra` fills the
+    /// kind-specific claims.
+    pub fn mint(&self, kind: TokenKind, sub: &str, ttl_secs: u64, extra: impl FnOnce(&mut Claims)) -> (String, Claims) {
+        let now_secs = porch_core::time::now_ms() / 1000;
+        let mut claims = Claims {
+            iss: self.config.issuer.clone(),
+            sub: sub.to_string(),
+            aud: kind.audience().to_string(),
+            exp: now_secs + i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2),
+            iat: now_secs,
+            jti: porch_core::ids::new_id(porch_core::ids::prefix::TOKEN),
+            scope: None,
+            client_id: None,
+            dep: None,
+            cnv: None,
+            name: None,
+        };
+        extra(&mut claims);
+        (self.keys.get().sign(&claims), claims)
+    }
+}

@@ -1,0 +1,307 @@
+//! The read side: a small pool of `query_only` connections, used on tokio's blocking pool.
+//!
+//! In WAL mode readers never wait for the writer and see the last committed state, so reads
+//! scale with connections while all writes stay on the one writer thread. SQLite calls block,
+//! so they run in `spawn_blocking`, never on an async worker.
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::store::{ConversationFilter, PageRequest, StoreError};
+use porch_core::token::SigningKey;
+use porch_wire::rest::{Conversation, ConversationState, MessagePage};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::Synchronous;
+use crate::rows::{
+    self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
+    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql, to_json,
+};
+use crate::schema::{self, Role};
+
+/// Idle read connections. A caller finding none waits on `returned`; the pool is small and
+/// reads are short, so the wait is short too.
+pub(crate) struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl ReaderPool {
+    pub(crate) fn open(
+        path: &Path,
+        synchronous: Synchronous,
+        connections: usize,
+    ) -> Result<Arc<ReaderPool>, StoreError> {
+        let idle = (0..connections.max(1))
+            .map(|_| schema::open_connection(path, synchronous, Role::Reader))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::new(ReaderPool {
+            idle: Mutex::new(idle),
+            returned: Condvar::new(),
+        }))
+    }
+
+    /// Runs `read` on an idle connection, waiting for one if all are busy. Blocking: call from
+    /// `spawn_blocking`.
+    fn with<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // A panic elsewhere while holding the lock leaves the Vec intact; keep serving.
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = loop {
+            match idle.pop() {
+                Some(conn) => break conn,
+                None => {
+                    idle = self
+                        .returned
+                        .wait(idle)
+                        .unwrap_or_else(PoisonError::into_inner)
+                }
+            }
+        };
+        drop(idle);
+        let lease = Lease {
+            pool: self,
+            conn: Some(conn),
+        };
+        read(
+            lease
+                .conn
+                .as_ref()
+                .expect("a lease holds its connection until dropped"),
+        )
+    }
+}
+
+/// Puts a connection back even if the read panics, so a bug cannot drain the pool.
+struct Lease<'a> {
+    pool: &'a ReaderPool,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+            self.pool.returned.notify_one();
+        }
+    }
+}
+
+/// Runs a read on the blocking pool.
+pub(crate) async fn read<T: Send + 'static>(
+    pool: &Arc<ReaderPool>,
+    read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let pool = Arc::clone(pool);
+    tokio::task::spawn_blocking(move || pool.with(read))
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("a read task failed: {e}")))?
+}
+
+fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    doing: &str,
+) -> Result<Vec<T>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.query_map([], map)?.collect::<rusqlite::Result<Vec<T>>>())
+        .context(doing)
+}
+
+fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    doing: &str,
+) -> Result<Option<T>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.query_row([key], map).optional())
+        .context(doing)
+}
+
+pub(crate) fn clients(conn: &Connection) -> Result<Vec<ClientRecord>, StoreError> {
+    all(
+        conn,
+        &format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at_ms, id"),
+        rows::client,
+        "listing clients",
+    )
+}
+
+pub(crate) fn client(conn: &Connection, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?1"),
+        id,
+        rows::client,
+        "reading a client",
+    )
+}
+
+pub(crate) fn deployments(conn: &Connection) -> Result<Vec<DeploymentRecord>, StoreError> {
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments ORDER BY created_at_ms, id");
+    all(conn, &sql, rows::deployment, "listing deployments")
+}
+
+pub(crate) fn deployment(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<DeploymentRecord>, StoreError> {
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = ?1");
+    one(conn, &sql, id, rows::deployment, "reading a deployment")
+}
+
+pub(crate) fn agents(conn: &Connection) -> Result<Vec<AgentRecord>, StoreError> {
+    all(
+        conn,
+        &format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY created_at_ms, id"),
+        rows::agent,
+        "listing agents",
+    )
+}
+
+pub(crate) fn agent_by_name(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<AgentRecord>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE name = ?1"),
+        name,
+        rows::agent,
+        "reading an agent",
+    )
+}
+
+pub(crate) fn signing_keys(conn: &Connection) -> Result<Vec<SigningKey>, StoreError> {
+    let sql = format!("SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys ORDER BY created_at_ms, kid");
+    all(conn, &sql, rows::signing_key, "listing signing keys")
+}
+
+pub(crate) fn guest(conn: &Connection, id: &str) -> Result<Option<GuestRecord>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {GUEST_COLUMNS} FROM guests g WHERE g.id = ?1"),
+        id,
+        rows::guest,
+        "reading a guest",
+    )
+}
+
+/// Shared with the writer, which reads the conversation it appends to on its own connection.
+pub(crate) fn conversation_by_id(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<Conversation>, StoreError> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = ?1");
+    one(
+        conn,
+        &sql,
+        id,
+        rows::conversation,
+        &format!("reading conversation {id}"),
+    )
+}
+
+/// The state and queue lists travel as JSON arrays expanded by `json_each`, so the statement
+/// text is fixed (and cached) whatever the number of queues.
+pub(crate) fn conversations(
+    conn: &Connection,
+    filter: &ConversationFilter,
+) -> Result<Vec<Conversation>, StoreError> {
+    if filter.queues.is_empty() || filter.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let states: Vec<&str> = filter
+        .states
+        .iter()
+        .map(|s| ConversationState::as_str(*s))
+        .collect();
+    conn.prepare_cached(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         WHERE c.queue IN (SELECT value FROM json_each(?1)) \
+           AND (?2 = '[]' OR c.state IN (SELECT value FROM json_each(?2))) \
+         ORDER BY c.updated_at_ms DESC, c.id \
+         LIMIT ?3"
+    ))
+    .and_then(|mut s| {
+        s.query_map(
+            params![
+                to_json(&filter.queues),
+                to_json(&states),
+                i64::from(filter.limit)
+            ],
+            rows::conversation,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .context("listing conversations")
+}
+
+/// A page of one conversation's log; see `PageRequest`.
+///
+/// One read transaction, so `last_seq` and the page come from the same snapshot. One row past
+/// the limit is read to learn `has_more` without a second query.
+pub(crate) fn messages(
+    conn: &Connection,
+    conversation_id: &str,
+    page: PageRequest,
+) -> Result<MessagePage, StoreError> {
+    let snapshot = conn.unchecked_transaction().context("starting a read")?;
+    let last_seq: Option<i64> = snapshot
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conversation_id], |row| row.get(0)).optional())
+        .context(&format!("reading last_seq of {conversation_id}"))?;
+    let Some(last_seq) = last_seq else {
+        return Err(StoreError::ConversationUnknown(conversation_id.to_owned()));
+    };
+    let last_seq = u64::try_from(last_seq).map_err(|_| {
+        StoreError::Unavailable(format!("negative last_seq {last_seq} in {conversation_id}"))
+    })?;
+
+    let after = page.after_seq.map_or(0, seq_to_sql);
+    let before = page.before_seq.map_or(i64::MAX, seq_to_sql);
+    // Forward from `after`, otherwise backward from `before` (or from the end).
+    let forward = page.after_seq.is_some();
+    let order = if forward { "ASC" } else { "DESC" };
+    let wanted = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    let mut messages = snapshot
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 \
+             ORDER BY seq {order} LIMIT ?4"
+        ))
+        .and_then(|mut s| {
+            s.query_map(
+                params![conversation_id, after, before, i64::from(page.limit) + 1],
+                rows::message,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .context(&format!("reading messages of {conversation_id}"))?;
+    drop(snapshot);
+
+    let has_more = messages.len() > wanted;
+    messages.truncate(wanted);
+    if !forward {
+        messages.reverse();
+    }
+    debug_assert!(
+        messages.windows(2).all(|w| w[0].seq + 1 == w[1].seq),
+        "a page is a gap-free run of seqs"
+    );
+    Ok(MessagePage {
+        messages,
+        has_more,
+        last_seq,
+    })
+}

@@ -1,0 +1,228 @@
+//! The schema, its migrations, and how every connection is configured.
+//!
+//! All DDL lives here so a reader sees the whole data model in one file. The schema version is
+//! SQLite's `PRAGMA user_version`: it sits in the file header, costs no table, and changes in
+//! the same transaction as the DDL it describes, so a crash mid-migration leaves the old
+//! version and the old schema together.
+
+use std::path::Path;
+use std::time::Duration;
+
+use porch_core::store::StoreError;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::Synchronous;
+use crate::rows::Context;
+
+/// How long a connection waits for another connection's (or process's) lock before giving up.
+/// The `porch` CLI writes to the same file while the server runs; its transactions are short,
+/// so 5 s only runs out when something is really stuck.
+pub(crate) const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Statements each connection keeps prepared. Every query in this crate is a fixed string, so
+/// this only has to exceed their count.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// Migration N (1-based) takes the schema from version N-1 to N. Append only: a released
+/// migration never changes, or databases already past it would differ from new ones.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema. STRICT tables so a type mix-up fails loudly instead of storing
+    // text in an integer column.
+    r#"
+    CREATE TABLE clients (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        secret_hash   TEXT NOT NULL,
+        scopes        TEXT NOT NULL,          -- JSON array of strings
+        created_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE deployments (
+        id                   TEXT PRIMARY KEY,
+        name                 TEXT NOT NULL UNIQUE,
+        origins              TEXT NOT NULL,   -- JSON array of strings
+        queue                TEXT NOT NULL,
+        guest_token_ttl_secs INTEGER NOT NULL,
+        enabled              INTEGER NOT NULL,
+        created_at_ms        INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE agents (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        secret_hash   TEXT NOT NULL,
+        queues        TEXT NOT NULL,          -- JSON array of strings
+        created_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE signing_keys (
+        kid           TEXT PRIMARY KEY,
+        secret        BLOB NOT NULL,
+        created_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE guests (
+        id              TEXT PRIMARY KEY,
+        display_name    TEXT,
+        email           TEXT,
+        external_id     TEXT,
+        attributes      TEXT NOT NULL,        -- JSON object of string values
+        created_at_ms   INTEGER NOT NULL,
+        deployment_id   TEXT NOT NULL REFERENCES deployments(id),
+        conversation_id TEXT NOT NULL UNIQUE,
+        client_id       TEXT NOT NULL REFERENCES clients(id),
+        revoked         INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE conversations (
+        id                TEXT PRIMARY KEY,
+        guest_id          TEXT NOT NULL UNIQUE REFERENCES guests(id),
+        deployment_id     TEXT NOT NULL REFERENCES deployments(id),
+        queue             TEXT NOT NULL,
+        state             TEXT NOT NULL CHECK (state IN ('waiting', 'assigned', 'closed')),
+        assigned_agent_id TEXT,
+        last_seq          INTEGER NOT NULL CHECK (last_seq >= 0),
+        created_at_ms     INTEGER NOT NULL,
+        updated_at_ms     INTEGER NOT NULL
+    ) STRICT;
+
+    -- Agents list their queues' conversations, most recently active first.
+    CREATE INDEX conversations_by_queue ON conversations (queue, updated_at_ms DESC);
+
+    -- Clustered on (conversation_id, seq): a history page is one contiguous range scan, and
+    -- the primary key makes a duplicate seq impossible whatever the code above it does.
+    CREATE TABLE messages (
+        conversation_id     TEXT NOT NULL REFERENCES conversations(id),
+        seq                 INTEGER NOT NULL CHECK (seq >= 1),
+        id                  TEXT NOT NULL UNIQUE,
+        client_message_id   TEXT,
+        sender_role         TEXT NOT NULL CHECK (sender_role IN ('guest', 'agent', 'system')),
+        sender_id           TEXT NOT NULL,
+        sender_display_name TEXT,
+        text                TEXT NOT NULL,
+        event               TEXT CHECK (event IN ('waiting', 'assigned', 'closed')),
+        created_at_ms       INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    ) STRICT, WITHOUT ROWID;
+
+    -- Backs idempotent sends: one clientMessageId per sender and conversation. Partial,
+    -- because system messages have none and need no entry.
+    CREATE UNIQUE INDEX messages_idempotency
+        ON messages (conversation_id, sender_id, client_message_id)
+        WHERE client_message_id IS NOT NULL;
+
+    CREATE TABLE read_markers (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        participant_id  TEXT NOT NULL,
+        read_seq        INTEGER NOT NULL CHECK (read_seq >= 0),
+        PRIMARY KEY (conversation_id, participant_id)
+    ) STRICT, WITHOUT ROWID;
+    "#,
+];
+
+/// The schema version this build writes and understands.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Which end of the store a connection serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Writer,
+    Reader,
+}
+
+/// Opens one connection to `path` with Porch's settings.
+///
+/// Readers are opened read-write but with `query_only`: a `SQLITE_OPEN_READ_ONLY` connection
+/// cannot always attach to a WAL file's shared-memory index, while `query_only` gives the same
+/// guarantee (no statement can write) without that edge case.
+pub(crate) fn open_connection(
+    path: &Path,
+    synchronous: Synchronous,
+    role: Role,
+) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let shown = path.display();
+    let conn = Connection::open_with_flags(path, flags).context(&format!("opening {shown}"))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    // The busy timeout goes first: the pragmas below may themselves wait for a lock held by
+    // another process.
+    conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))
+        .context("setting busy_timeout")?;
+    let journal_mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+        .context(&format!("switching {shown} to WAL"))?;
+    if !journal_mode.eq_ignore_ascii_case("wal") {
+        // WAL is what lets the CLI write while the server reads and writes; without it the
+        // store's concurrency story is false, so refuse rather than run degraded.
+        return Err(StoreError::Unavailable(format!(
+            "{shown} stays in journal_mode={journal_mode}; WAL needs a local filesystem with shared memory (not NFS)"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", synchronous.pragma_value())
+        .context("setting synchronous")?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .context("enabling foreign_keys")?;
+    if role == Role::Reader {
+        conn.pragma_update(None, "query_only", "ON")
+            .context("setting query_only")?;
+    }
+    Ok(conn)
+}
+
+/// Brings the schema up to `SCHEMA_VERSION`.
+///
+/// Each step runs in its own `BEGIN IMMEDIATE` transaction and re-reads the version inside
+/// it, so two processes starting at once on a new file migrate it exactly once.
+pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .context("starting a migration")?;
+        let step = migrate_one(conn);
+        match step {
+            Ok(true) => conn
+                .execute_batch("COMMIT")
+                .context("committing a migration")?,
+            Ok(false) => {
+                conn.execute_batch("COMMIT")
+                    .context("ending the migration check")?;
+                return Ok(());
+            }
+            Err(e) => {
+                // The transaction may already be gone (SQLite rolls back on some errors);
+                // the migration error is the one worth reporting.
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Applies the next migration, if any. `Ok(false)` when the schema is current.
+fn migrate_one(conn: &Connection) -> Result<bool, StoreError> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .context("reading user_version")?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Unavailable(format!(
+            "the database has schema version {version} but this porch knows only up to {SCHEMA_VERSION}; \
+             run a porch at least as new as the one that last opened it"
+        )));
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(false);
+    }
+    let Ok(index) = usize::try_from(version) else {
+        return Err(StoreError::Unavailable(format!(
+            "the database has a negative schema version {version}"
+        )));
+    };
+    let next = version + 1;
+    tracing::info!(from = version, to = next, "migrating the sqlite schema");
+    conn.execute_batch(MIGRATIONS[index])
+        .context(&format!("applying migration {next}"))?;
+    conn.pragma_update(None, "user_version", next)
+        .context("writing user_version")?;
+    Ok(true)
+}

@@ -1,0 +1,298 @@
+//! The single writer thread and its group commit.
+//!
+//! SQLite allows one writer at a time per file, and every commit in `synchronous=FULL` costs
+//! an fsync. So one thread owns the only write connection and commits queued writes in
+//! batches: under load, hundreds of appends share one fsync, and no async task ever waits on
+//! SQLite's file lock. Each write sits in its own savepoint, so a write that fails (a closed
+//! conversation, an idempotency conflict) takes back only itself. Replies are sent after
+//! `COMMIT` returns, so an acknowledged write is on disk.
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
+use porch_core::token::SigningKey;
+use porch_wire::rest::Conversation;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::rows::Context;
+use crate::writes;
+
+/// Where the writer sends a command's result.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A write, with the channel its result goes back on.
+pub(crate) enum Command {
+    CreateClient {
+        client: ClientRecord,
+        reply: Reply<()>,
+    },
+    CreateDeployment {
+        deployment: DeploymentRecord,
+        reply: Reply<()>,
+    },
+    CreateAgent {
+        agent: AgentRecord,
+        reply: Reply<()>,
+    },
+    AddSigningKey {
+        key: SigningKey,
+        reply: Reply<()>,
+    },
+    CreateGuest {
+        guest: GuestRecord,
+        queue: String,
+        reply: Reply<Conversation>,
+    },
+    Append {
+        request: AppendRequest,
+        reply: Reply<AppendOutcome>,
+    },
+    MarkRead {
+        conversation_id: String,
+        participant_id: String,
+        seq: u64,
+        reply: Reply<u64>,
+    },
+    /// Not a write, but `synchronous` is per connection: only the write connection can say
+    /// how durable a write is.
+    Durability {
+        reply: Reply<Durability>,
+    },
+}
+
+/// The handle async code holds: the queue into the writer thread, and the thread itself so
+/// dropping the store waits for queued writes to finish and the file to close.
+pub(crate) struct Writer {
+    commands: Option<SyncSender<Command>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(conn: Connection) -> Result<Writer, StoreError> {
+        let (commands, queue) = sync_channel(WRITE_QUEUE_MAX);
+        let thread = std::thread::Builder::new()
+            .name("porch-sqlite-writer".to_owned())
+            .spawn(move || run(conn, queue))
+            .map_err(|e| {
+                StoreError::Unavailable(format!("starting the sqlite writer thread: {e}"))
+            })?;
+        Ok(Writer {
+            commands: Some(commands),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a write and waits for its committed result.
+    ///
+    /// `try_send` first: with room in the queue (the normal case) this costs no thread hop.
+    /// A full queue is backpressure; waiting for room happens on the blocking pool so the async
+    /// runtime's workers never block.
+    pub(crate) async fn call<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Command + Send,
+    ) -> Result<T, StoreError> {
+        let Some(commands) = &self.commands else {
+            return Err(stopped());
+        };
+        let (reply, answer) = oneshot::channel();
+        match commands.try_send(make(reply)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(command)) => {
+                let commands = commands.clone();
+                match tokio::task::spawn_blocking(move || commands.send(command).is_ok()).await {
+                    Ok(true) => {}
+                    Ok(false) => return Err(stopped()),
+                    Err(e) => {
+                        return Err(StoreError::Unavailable(format!("queueing a write: {e}")));
+                    }
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+impl Drop for Writer {
+    /// Closing the queue ends the thread once it has committed everything already queued;
+    /// joining it means the database file is closed (and its WAL checkpointed) when the store
+    /// is gone, so a process can reopen the file right after.
+    fn drop(&mut self) {
+        drop(self.commands.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the sqlite writer thread panicked");
+        }
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the sqlite writer thread has stopped".to_owned())
+}
+
+/// The writer thread: block for one command, take whatever else is already queued, commit
+/// them together. Returns when every sender is gone.
+fn run(conn: Connection, queue: Receiver<Command>) {
+    let mut batch = Vec::with_capacity(COMMIT_BATCH_MAX);
+    while let Ok(first) = queue.recv() {
+        batch.push(first);
+        while batch.len() < COMMIT_BATCH_MAX {
+            match queue.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&conn, &mut batch);
+        debug_assert!(batch.is_empty());
+    }
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the sqlite write connection");
+    }
+}
+
+/// A command that has run inside the open transaction; its result is held back until the
+/// commit decides whether it stands.
+struct Done(Box<dyn FnOnce(Result<(), StoreError>) + Send>);
+
+impl Done {
+    fn new<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Done {
+        Done(Box::new(move |commit: Result<(), StoreError>| {
+            // The caller may have given up waiting (its future dropped); the write still stands.
+            let _ = reply.send(commit.and(result));
+        }))
+    }
+
+    fn finish(self, commit: Result<(), StoreError>) {
+        (self.0)(commit)
+    }
+}
+
+/// One transaction for the whole batch.
+///
+/// `poisoned` is set when the transaction itself is in an unknown state (BEGIN failed, a
+/// savepoint could not be rolled back): from then on nothing else runs, and the batch is
+/// rolled back, because committing could keep half of a failed write.
+fn commit_batch(conn: &Connection, batch: &mut Vec<Command>) {
+    let size = batch.len();
+    let mut poisoned = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .context("starting a write transaction")
+        .err();
+    let mut done = Vec::with_capacity(size);
+    for command in batch.drain(..) {
+        done.push(command.execute(conn, &mut poisoned));
+    }
+    let commit = match poisoned {
+        Some(e) => {
+            // Fails harmlessly when BEGIN never happened.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+        None => conn
+            .execute_batch("COMMIT")
+            .context("committing a write batch")
+            .inspect_err(|_| {
+                // SQLite keeps the transaction open after some COMMIT failures (SQLITE_BUSY); close
+                // it so the next batch starts clean. Fails harmlessly if SQLite already rolled back.
+                let _ = conn.execute_batch("ROLLBACK");
+            }),
+    };
+    match &commit {
+        Ok(()) => tracing::trace!(writes = size, "committed a write batch"),
+        Err(e) => {
+            tracing::warn!(writes = size, error = %e, "a write batch failed; every write in it is refused")
+        }
+    }
+    for d in done {
+        d.finish(commit.clone());
+    }
+}
+
+impl Command {
+    fn execute(self, conn: &Connection, poisoned: &mut Option<StoreError>) -> Done {
+        match self {
+            Command::CreateClient { client, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::create_client(c, &client))
+            }
+            Command::CreateDeployment { deployment, reply } => {
+                run_one(conn, poisoned, reply, |c| {
+                    writes::create_deployment(c, &deployment)
+                })
+            }
+            Command::CreateAgent { agent, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::create_agent(c, &agent))
+            }
+            Command::AddSigningKey { key, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::add_signing_key(c, &key))
+            }
+            Command::CreateGuest {
+                guest,
+                queue,
+                reply,
+            } => run_one(conn, poisoned, reply, |c| {
+                writes::create_guest(c, guest, queue)
+            }),
+            Command::Append { request, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::append(c, request))
+            }
+            Command::MarkRead {
+                conversation_id,
+                participant_id,
+                seq,
+                reply,
+            } => run_one(conn, poisoned, reply, |c| {
+                writes::mark_read(c, &conversation_id, &participant_id, seq)
+            }),
+            Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
+        }
+    }
+}
+
+/// Runs one command in its own savepoint, unless the batch is already poisoned.
+fn run_one<T: Send + 'static>(
+    conn: &Connection,
+    poisoned: &mut Option<StoreError>,
+    reply: Reply<T>,
+    write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Done {
+    if let Some(e) = poisoned {
+        return Done::new(reply, Err(e.clone()));
+    }
+    match isolated(conn, write) {
+        Ok(result) => Done::new(reply, result),
+        Err(e) => {
+            *poisoned = Some(e.clone());
+            Done::new(reply, Err(e))
+        }
+    }
+}
+
+/// The inner result is the command's own; the outer error means the savepoint machinery
+/// failed and the transaction can no longer be trusted.
+fn isolated<T>(
+    conn: &Connection,
+    write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<Result<T, StoreError>, StoreError> {
+    conn.execute_batch("SAVEPOINT write")
+        .context("opening a savepoint")?;
+    let result = write(conn);
+    if result.is_err() {
+        conn.execute_batch("ROLLBACK TO write")
+            .context("rolling back a refused write")?;
+    }
+    conn.execute_batch("RELEASE write")
+        .context("releasing a savepoint")?;
+    if conn.is_autocommit() {
+        // SQLite rolls the whole transaction back on some errors (disk full, I/O); the writes
+        // before this one are gone too, so nothing in the batch may be acknowledged.
+        return Err(StoreError::Unavailable(
+            "the write transaction was rolled back by SQLite".to_owned(),
+        ));
+    }
+    Ok(result)
+}

@@ -1,0 +1,350 @@
+//! The writes themselves. Each runs on the writer thread, inside the batch's transaction and
+//! its own savepoint, so it may read, check and write without any other writer interleaving
+//! (`BEGIN IMMEDIATE` holds the file's write lock, even against other processes).
+
+use porch_core::ids::{new_id, prefix};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
+use porch_core::token::SigningKey;
+use porch_wire::rest::{Conversation, ConversationState, Message};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::reader::conversation_by_id;
+use crate::rows::{self, Context, MESSAGE_COLUMNS, seq_to_sql, to_json};
+
+/// Checks a unique name before inserting, so the caller gets a sentence naming the clash
+/// instead of SQLite's `UNIQUE constraint failed`. Race-free: the batch holds the write lock.
+fn ensure_name_free(
+    conn: &Connection,
+    table: &'static str,
+    kind: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    let taken = conn
+        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE name = ?1"))
+        .and_then(|mut s| s.exists([name]))
+        .context(&format!("checking the {kind} name `{name}`"))?;
+    if taken {
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Err(StoreError::NameTaken(format!(
+            "{article} {kind} named `{name}` already exists"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn create_client(conn: &Connection, client: &ClientRecord) -> Result<(), StoreError> {
+    ensure_name_free(conn, "clients", "client", &client.name)?;
+    conn.prepare_cached("INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .and_then(|mut s| {
+            s.execute(params![client.id, client.name, client.secret_hash, to_json(&client.scopes), client.created_at_ms])
+        })
+        .context(&format!("creating client {}", client.id))?;
+    Ok(())
+}
+
+pub(crate) fn create_deployment(
+    conn: &Connection,
+    deployment: &DeploymentRecord,
+) -> Result<(), StoreError> {
+    ensure_name_free(conn, "deployments", "deployment", &deployment.name)?;
+    let ttl_secs = i64::try_from(deployment.guest_token_ttl_secs).map_err(|_| {
+        StoreError::Unavailable(format!(
+            "guest token lifetime {} s is too large to store",
+            deployment.guest_token_ttl_secs
+        ))
+    })?;
+    conn.prepare_cached(
+        "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            deployment.id,
+            deployment.name,
+            to_json(&deployment.origins),
+            deployment.queue,
+            ttl_secs,
+            deployment.enabled,
+            deployment.created_at_ms
+        ])
+    })
+    .context(&format!("creating deployment {}", deployment.id))?;
+    Ok(())
+}
+
+pub(crate) fn create_agent(conn: &Connection, agent: &AgentRecord) -> Result<(), StoreError> {
+    ensure_name_free(conn, "agents", "agent", &agent.name)?;
+    conn.prepare_cached("INSERT INTO agents (id, name, secret_hash, queues, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .and_then(|mut s| {
+            s.execute(params![agent.id, agent.name, agent.secret_hash, to_json(&agent.queues), agent.created_at_ms])
+        })
+        .context(&format!("creating agent {}", agent.id))?;
+    Ok(())
+}
+
+pub(crate) fn add_signing_key(conn: &Connection, key: &SigningKey) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO signing_keys (kid, secret, created_at_ms) VALUES (?1, ?2, ?3)",
+    )
+    .and_then(|mut s| s.execute(params![key.kid, key.secret, key.created_at_ms]))
+    .context(&format!("adding signing key {}", key.kid))?;
+    Ok(())
+}
+
+pub(crate) fn create_guest(
+    conn: &Connection,
+    record: GuestRecord,
+    queue: String,
+) -> Result<Conversation, StoreError> {
+    let guest = &record.guest;
+    conn.prepare_cached(
+        "INSERT INTO guests (id, display_name, email, external_id, attributes, created_at_ms, \
+                             deployment_id, conversation_id, client_id, revoked) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            guest.id,
+            guest.display_name,
+            guest.email,
+            guest.external_id,
+            to_json(&guest.attributes),
+            guest.created_at_ms,
+            record.deployment_id,
+            record.conversation_id,
+            record.client_id,
+            record.revoked
+        ])
+    })
+    .context(&format!("creating guest {}", guest.id))?;
+    conn.prepare_cached(
+        "INSERT INTO conversations (id, guest_id, deployment_id, queue, state, assigned_agent_id, last_seq, \
+                                    created_at_ms, updated_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, 'waiting', NULL, 0, ?5, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![record.conversation_id, guest.id, record.deployment_id, queue, guest.created_at_ms])
+    })
+    .context(&format!("creating conversation {}", record.conversation_id))?;
+    let created_at_ms = guest.created_at_ms;
+    Ok(Conversation {
+        id: record.conversation_id,
+        deployment_id: record.deployment_id,
+        queue,
+        state: ConversationState::Waiting,
+        guest: record.guest,
+        assigned_agent_id: None,
+        last_seq: 0,
+        created_at_ms,
+        updated_at_ms: created_at_ms,
+    })
+}
+
+fn message_by_client_id(
+    conn: &Connection,
+    conversation_id: &str,
+    sender_id: &str,
+    client_message_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = ?1 AND sender_id = ?2 AND client_message_id = ?3"
+    ))
+    .and_then(|mut s| {
+        s.query_row(
+            params![conversation_id, sender_id, client_message_id],
+            rows::message,
+        )
+        .optional()
+    })
+    .context(&format!("looking up clientMessageId in {conversation_id}"))
+}
+
+/// Appends one entry; see `Store::append`.
+///
+/// A retry of a stored `clientMessageId` is answered before the closed check: the sender's
+/// first attempt was accepted, and the retry must learn that rather than "closed", which would
+/// read as "your message was not taken".
+pub(crate) fn append(
+    conn: &Connection,
+    request: AppendRequest,
+) -> Result<AppendOutcome, StoreError> {
+    let conversation_id = request.conversation_id.as_str();
+    let Some(mut conversation) = conversation_by_id(conn, conversation_id)? else {
+        return Err(StoreError::ConversationUnknown(request.conversation_id));
+    };
+    if let Some(client_message_id) = &request.client_message_id
+        && let Some(stored) =
+            message_by_client_id(conn, conversation_id, &request.sender.id, client_message_id)?
+    {
+        return if stored.text == request.text {
+            Ok(AppendOutcome::Duplicate { message: stored })
+        } else {
+            Err(StoreError::IdempotencyConflict)
+        };
+    }
+    if conversation.state == ConversationState::Closed {
+        return Err(StoreError::ConversationClosed(request.conversation_id));
+    }
+
+    let previous_seq = conversation.last_seq;
+    let seq = previous_seq
+        .checked_add(1)
+        .filter(|&s| i64::try_from(s).is_ok())
+        .ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "conversation {conversation_id} has run out of sequence numbers"
+            ))
+        })?;
+    let message = Message {
+        id: new_id(prefix::MESSAGE),
+        conversation_id: request.conversation_id.clone(),
+        seq,
+        client_message_id: request.client_message_id,
+        sender: request.sender,
+        text: request.text,
+        event: request.event,
+        created_at_ms: request.now_ms,
+    };
+    conn.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
+                               sender_display_name, text, event, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            message.id,
+            message.conversation_id,
+            seq_to_sql(seq),
+            message.client_message_id,
+            message.sender.role.as_str(),
+            message.sender.id,
+            message.sender.display_name,
+            message.text,
+            message.event.map(ConversationState::as_str),
+            message.created_at_ms
+        ])
+    })
+    .context(&format!("appending seq {seq} to {conversation_id}"))?;
+
+    match request.event {
+        Some(ConversationState::Assigned) => {
+            debug_assert!(
+                request.assign_agent_id.is_some(),
+                "an assignment names its agent"
+            );
+            conversation.state = ConversationState::Assigned;
+            conversation.assigned_agent_id = request.assign_agent_id;
+        }
+        // Back in the queue: nobody holds it any more.
+        Some(ConversationState::Waiting) => {
+            conversation.state = ConversationState::Waiting;
+            conversation.assigned_agent_id = None;
+        }
+        Some(ConversationState::Closed) => conversation.state = ConversationState::Closed,
+        None => {}
+    }
+    conversation.last_seq = seq;
+    // Lists sort by this; a wall clock stepping back must not move a conversation down.
+    conversation.updated_at_ms = conversation.updated_at_ms.max(request.now_ms);
+    let updated = conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5 \
+             WHERE id = ?1 AND last_seq = ?6",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                conversation_id,
+                seq_to_sql(seq),
+                conversation.updated_at_ms,
+                conversation.state.as_str(),
+                conversation.assigned_agent_id,
+                seq_to_sql(previous_seq)
+            ])
+        })
+        .context(&format!("advancing {conversation_id} to seq {seq}"))?;
+    if updated != 1 {
+        // Only possible if something wrote the row outside this writer's transaction, which
+        // the write lock rules out; refuse rather than acknowledge a log with a hole in it.
+        return Err(StoreError::Unavailable(format!(
+            "conversation {conversation_id} changed during an append"
+        )));
+    }
+    if cfg!(debug_assertions) {
+        let max_seq: Option<i64> = conn
+            .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")
+            .and_then(|mut s| s.query_row([conversation_id], |row| row.get(0)))
+            .context("checking the log")?;
+        debug_assert_eq!(
+            max_seq,
+            Some(seq_to_sql(seq)),
+            "seq must be last_seq + 1, gap-free"
+        );
+    }
+    Ok(AppendOutcome::Created {
+        message,
+        conversation,
+    })
+}
+
+/// Raises the read marker of `participant_id` to `seq`, capped at the conversation's
+/// `last_seq` so a client cannot mark messages read that do not exist yet.
+pub(crate) fn mark_read(
+    conn: &Connection,
+    conversation_id: &str,
+    participant_id: &str,
+    seq: u64,
+) -> Result<u64, StoreError> {
+    let last_seq: Option<i64> = conn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conversation_id], |row| row.get(0)).optional())
+        .context(&format!("reading last_seq of {conversation_id}"))?;
+    let Some(last_seq) = last_seq else {
+        return Err(StoreError::ConversationUnknown(conversation_id.to_owned()));
+    };
+    let stored: i64 = conn
+        .prepare_cached(
+            "INSERT INTO read_markers (conversation_id, participant_id, read_seq) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (conversation_id, participant_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq) \
+             RETURNING read_seq",
+        )
+        .and_then(|mut s| s.query_row(params![conversation_id, participant_id, seq_to_sql(seq).min(last_seq)], |row| row.get(0)))
+        .context(&format!("marking {conversation_id} read"))?;
+    u64::try_from(stored).map_err(|_| {
+        StoreError::Unavailable(format!(
+            "negative read marker {stored} in {conversation_id}"
+        ))
+    })
+}
+
+/// Reads back the settings that decide durability, as the write connection has them.
+pub(crate) fn durability(conn: &Connection) -> Result<Durability, StoreError> {
+    let journal_mode: String = conn
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .context("reading journal_mode")?;
+    let synchronous: i64 = conn
+        .pragma_query_value(None, "synchronous", |row| row.get(0))
+        .context("reading synchronous")?;
+    let synchronous_name = match synchronous {
+        0 => "off",
+        1 => "normal",
+        2 => "full",
+        3 => "extra",
+        _ => "unknown",
+    };
+    Ok(Durability {
+        engine: "sqlite",
+        settings: format!(
+            "journal_mode={} synchronous={synchronous_name}",
+            journal_mode.to_ascii_lowercase()
+        ),
+        // FULL (2) and EXTRA (3) fsync the WAL on every commit; NORMAL only at checkpoints, so
+        // a power cut can lose the last commits (a process crash cannot).
+        survives_power_loss: synchronous >= 2,
+    })
+}

@@ -1,0 +1,258 @@
+//! The storage suite (`suite/`) run against SQLite, plus what only SQLite has: files and their
+//! permissions, a second process on the same file, pragmas, schema versions.
+//!
+//! Every test opens a fresh database file in its own temporary directory.
+
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use porch_core::ids::{base32, random_bytes};
+use porch_core::store::{PageRequest, Store, StoreError};
+use porch_store::{SqliteOptions, SqliteStore, Synchronous};
+
+use suite::*;
+
+/// A directory under the system temp dir, removed with everything in it on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "porch-store-test-{}",
+            base32(&random_bytes::<10>())
+        ));
+        std::fs::create_dir(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("data").join("porch.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn open(path: &Path) -> SqliteStore {
+    SqliteStore::open(SqliteOptions::new(path)).unwrap()
+}
+
+fn fresh() -> (TempDir, Arc<dyn Store>) {
+    let dir = TempDir::new();
+    let store = Arc::new(open(&dir.db()));
+    (dir, store)
+}
+
+#[tokio::test]
+async fn admin() {
+    let (_dir, store) = fresh();
+    suite_admin(&*store).await;
+}
+
+#[tokio::test]
+async fn guest_round_trip() {
+    let (_dir, store) = fresh();
+    suite_guest_round_trip(&*store).await;
+}
+
+#[tokio::test]
+async fn conversation_lists() {
+    let (_dir, store) = fresh();
+    suite_conversation_lists(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seq_gap_free() {
+    let (_dir, store) = fresh();
+    suite_seq_gap_free(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency() {
+    let (_dir, store) = fresh();
+    suite_idempotency(store).await;
+}
+
+#[tokio::test]
+async fn closed_refuses_appends() {
+    let (_dir, store) = fresh();
+    suite_closed_refuses_appends(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batch_isolation() {
+    let (_dir, store) = fresh();
+    suite_batch_isolation(store).await;
+}
+
+#[tokio::test]
+async fn paging() {
+    let (_dir, store) = fresh();
+    suite_paging(&*store).await;
+}
+
+#[tokio::test]
+async fn mark_read() {
+    let (_dir, store) = fresh();
+    suite_mark_read(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure() {
+    let (_dir, store) = fresh();
+    suite_backpressure(store, porch_core::limits::WRITE_QUEUE_MAX as u64 + 2_000).await;
+}
+
+#[tokio::test]
+async fn durability_is_read_back_from_sqlite() {
+    let (_dir, store) = fresh();
+    let durability = store.durability().await.unwrap();
+    assert_eq!(durability.engine, "sqlite");
+    assert_eq!(durability.settings, "journal_mode=wal synchronous=full");
+    assert!(durability.survives_power_loss);
+
+    let dir = TempDir::new();
+    let options = SqliteOptions {
+        synchronous: Synchronous::Normal,
+        ..SqliteOptions::new(dir.db())
+    };
+    let relaxed = SqliteStore::open(options)
+        .unwrap()
+        .durability()
+        .await
+        .unwrap();
+    assert_eq!(relaxed.settings, "journal_mode=wal synchronous=normal");
+    assert!(!relaxed.survives_power_loss);
+}
+
+/// Like the `porch` CLI creating an agent while the server runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_shares_the_file() {
+    let dir = TempDir::new();
+    let server = open(&dir.db());
+    let conversation = new_conversation(&server, "shared").await;
+    fill(&server, &conversation, 3).await;
+
+    let cli = SqliteStore::open(SqliteOptions {
+        read_connections: 1,
+        ..SqliteOptions::new(dir.db())
+    })
+    .unwrap();
+    assert_eq!(
+        cli.conversation(&conversation.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seq,
+        3
+    );
+    let agent = agent_record("cli-made", &["shared"]);
+    // Both write at once; busy_timeout lets them take turns.
+    let (made, _) = tokio::join!(
+        cli.create_agent(agent.clone()),
+        fill(&server, &conversation, 20)
+    );
+    made.unwrap();
+    assert_eq!(server.agent_by_name("cli-made").await.unwrap(), Some(agent));
+    assert_eq!(
+        cli.conversation(&conversation.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seq,
+        23
+    );
+    assert_eq!(
+        server.create_agent(agent_record("cli-made", &[])).await,
+        Err(StoreError::NameTaken(
+            "an agent named `cli-made` already exists".to_owned()
+        ))
+    );
+    drop(cli);
+    fill(&server, &conversation, 1).await;
+}
+
+#[tokio::test]
+async fn data_survives_drop_and_reopen() {
+    let dir = TempDir::new();
+    let store = open(&dir.db());
+    let conversation = new_conversation(&store, "durable").await;
+    fill(&store, &conversation, 4).await;
+    store
+        .mark_read(&conversation.id, &conversation.guest.id, 4)
+        .await
+        .unwrap();
+    drop(store);
+    assert!(
+        !dir.db().with_extension("db-wal").exists(),
+        "closing checkpoints and removes the WAL"
+    );
+
+    let store = open(&dir.db());
+    let stored = store.conversation(&conversation.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_seq, 4);
+    let page = store
+        .messages(
+            &conversation.id,
+            PageRequest {
+                after_seq: None,
+                before_seq: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.messages
+            .iter()
+            .map(|m| m.text.as_str())
+            .collect::<Vec<_>>(),
+        ["m1", "m2", "m3", "m4"]
+    );
+    assert_eq!(
+        store
+            .mark_read(&conversation.id, &conversation.guest.id, 1)
+            .await,
+        Ok(4)
+    );
+    // Appends continue the sequence after a restart.
+    fill(&store, &conversation, 1).await;
+    assert_eq!(
+        store
+            .conversation(&conversation.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seq,
+        5
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new();
+    let store = open(&dir.db());
+    new_conversation(&store, "private").await;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir.db().parent().unwrap()), 0o700);
+    assert_eq!(mode(&dir.db()), 0o600);
+    assert_eq!(mode(&dir.db().with_extension("db-wal")), 0o600);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = TempDir::new();
+    drop(open(&dir.db()));
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(SqliteOptions::new(dir.db())).unwrap_err();
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+}

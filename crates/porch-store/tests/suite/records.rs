@@ -1,0 +1,232 @@
+//! Administration records, guests and conversation lists.
+
+use porch_core::ids::{new_id, prefix, random_bytes};
+use porch_core::store::{ConversationFilter, PageRequest, Store, StoreError};
+use porch_core::token::SigningKey;
+use porch_wire::rest::{Conversation, ConversationState};
+
+use super::*;
+
+pub async fn suite_admin(store: &dyn Store) {
+    let client = client_record("shop-backend");
+    let deployment = deployment_record("shop", "sales");
+    let agent = agent_record("grace", &["sales", "support"]);
+    store.create_client(client.clone()).await.unwrap();
+    store.create_deployment(deployment.clone()).await.unwrap();
+    store.create_agent(agent.clone()).await.unwrap();
+
+    assert_eq!(store.clients().await.unwrap(), vec![client.clone()]);
+    assert_eq!(
+        store.client(&client.id).await.unwrap(),
+        Some(client.clone())
+    );
+    assert_eq!(store.client("cli_nobody").await.unwrap(), None);
+    assert_eq!(store.deployments().await.unwrap(), vec![deployment.clone()]);
+    assert_eq!(
+        store.deployment(&deployment.id).await.unwrap(),
+        Some(deployment.clone())
+    );
+    assert_eq!(store.deployment("dep_nobody").await.unwrap(), None);
+    assert_eq!(store.agents().await.unwrap(), vec![agent.clone()]);
+    assert_eq!(
+        store.agent_by_name("grace").await.unwrap(),
+        Some(agent.clone())
+    );
+    assert_eq!(store.agent_by_name("nobody").await.unwrap(), None);
+
+    assert_eq!(
+        store.create_client(client_record("shop-backend")).await,
+        Err(StoreError::NameTaken(
+            "a client named `shop-backend` already exists".to_owned()
+        ))
+    );
+    assert_eq!(
+        store
+            .create_deployment(deployment_record("shop", "other"))
+            .await,
+        Err(StoreError::NameTaken(
+            "a deployment named `shop` already exists".to_owned()
+        ))
+    );
+    assert_eq!(
+        store.create_agent(agent_record("grace", &[])).await,
+        Err(StoreError::NameTaken(
+            "an agent named `grace` already exists".to_owned()
+        ))
+    );
+    // A refused name wrote nothing.
+    assert_eq!(store.agents().await.unwrap().len(), 1);
+    assert_eq!(store.clients().await.unwrap().len(), 1);
+
+    assert_eq!(store.signing_keys().await.unwrap(), vec![]);
+    let old = SigningKey {
+        kid: new_id(prefix::KEY),
+        secret: random_bytes::<32>().to_vec(),
+        created_at_ms: T0_MS,
+    };
+    let new = SigningKey {
+        kid: new_id(prefix::KEY),
+        secret: random_bytes::<32>().to_vec(),
+        created_at_ms: T0_MS + 5,
+    };
+    store.add_signing_key(new.clone()).await.unwrap();
+    store.add_signing_key(old.clone()).await.unwrap();
+    let mut keys = store.signing_keys().await.unwrap();
+    keys.sort_by_key(|k| k.created_at_ms);
+    assert_eq!(keys, vec![old, new]);
+}
+
+pub async fn suite_guest_round_trip(store: &dyn Store) {
+    let (client, deployment) = seed(store, "sales").await;
+    let record = guest_record(&client, &deployment, T0_MS + 10);
+    let conversation = store
+        .create_guest(record.clone(), "sales".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(conversation.id, record.conversation_id);
+    assert_eq!(conversation.deployment_id, deployment.id);
+    assert_eq!(conversation.queue, "sales");
+    assert_eq!(conversation.state, ConversationState::Waiting);
+    assert_eq!(conversation.guest, record.guest);
+    assert_eq!(conversation.assigned_agent_id, None);
+    assert_eq!(conversation.last_seq, 0);
+    assert_eq!(
+        (conversation.created_at_ms, conversation.updated_at_ms),
+        (T0_MS + 10, T0_MS + 10)
+    );
+
+    assert_eq!(
+        store.conversation(&conversation.id).await.unwrap(),
+        Some(conversation.clone())
+    );
+    assert_eq!(
+        store.guest(&record.guest.id).await.unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(store.guest("gst_nobody").await.unwrap(), None);
+    assert_eq!(store.conversation("cnv_nobody").await.unwrap(), None);
+    let page = store
+        .messages(
+            &conversation.id,
+            PageRequest {
+                after_seq: None,
+                before_seq: None,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.messages.len(), page.has_more, page.last_seq),
+        (0, false, 0)
+    );
+}
+
+pub async fn suite_conversation_lists(store: &dyn Store) {
+    let (client, deployment) = seed(store, "lists-a").await;
+    let mut ids = Vec::new();
+    for (i, queue) in ["lists-a", "lists-b", "lists-a", "lists-c"]
+        .iter()
+        .enumerate()
+    {
+        let conversation = store
+            .create_guest(
+                guest_record(&client, &deployment, T0_MS + i as i64),
+                (*queue).to_owned(),
+            )
+            .await
+            .unwrap();
+        ids.push(conversation);
+    }
+    let list = |queues: &[&str], states: &[ConversationState], limit: u32| ConversationFilter {
+        queues: queues.iter().map(|q| (*q).to_owned()).collect(),
+        states: states.to_vec(),
+        limit,
+    };
+    let listed = |found: Vec<Conversation>| found.into_iter().map(|c| c.id).collect::<Vec<_>>();
+
+    // Newest activity first.
+    let found = store
+        .conversations(list(&["lists-a", "lists-b"], &[], 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(found),
+        vec![ids[2].id.clone(), ids[1].id.clone(), ids[0].id.clone()]
+    );
+    assert_eq!(
+        listed(
+            store
+                .conversations(list(&["lists-a", "lists-b"], &[], 2))
+                .await
+                .unwrap()
+        )
+        .len(),
+        2
+    );
+    assert!(
+        store
+            .conversations(list(&[], &[], 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Activity moves a conversation up; assignment changes its state.
+    let agent = agent_record(
+        &format!("lists-agent-{}", new_id(prefix::AGENT)),
+        &["lists-a"],
+    );
+    store.create_agent(agent.clone()).await.unwrap();
+    let (_, after) = created(
+        store
+            .append(system_event(
+                &ids[0],
+                ConversationState::Assigned,
+                Some(&agent.id),
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(after.state, ConversationState::Assigned);
+    assert_eq!(after.assigned_agent_id.as_deref(), Some(agent.id.as_str()));
+    assert_eq!(
+        store.conversation(&ids[0].id).await.unwrap(),
+        Some(after.clone())
+    );
+
+    let found = store
+        .conversations(list(&["lists-a"], &[], 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        found[0], after,
+        "the JOINed row equals what append returned"
+    );
+    assert_eq!(listed(found), vec![ids[0].id.clone(), ids[2].id.clone()]);
+    let waiting = store
+        .conversations(list(
+            &["lists-a", "lists-c"],
+            &[ConversationState::Waiting],
+            10,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(listed(waiting), vec![ids[3].id.clone(), ids[2].id.clone()]);
+    let open = [ConversationState::Waiting, ConversationState::Assigned];
+    assert_eq!(
+        store
+            .conversations(list(&["lists-a"], &open, 10))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .conversations(list(&["lists-a"], &[ConversationState::Closed], 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
