@@ -130,9 +130,77 @@ async fn durability_is_read_back_from_sqlite() {
     assert!(!relaxed.survives_power_loss);
 }
 
-/// Like the `porch` CLI creating an agent while the server runs.
+/// Set by `another_process_writes_while_the_server_runs` for the child it starts.
+const CHILD_DB_ENV: &str = "PORCH_STORE_TEST_CHILD_DB";
+
+/// The child half of `another_process_writes_while_the_server_runs`; passes without doing
+/// anything in a normal test run.
+#[tokio::test]
+async fn child_process_creates_an_agent() {
+    let Some(path) = std::env::var_os(CHILD_DB_ENV) else {
+        return;
+    };
+    let store = open(Path::new(&path));
+    store
+        .create_agent(agent_record("made-by-child", &["cross"]))
+        .await
+        .unwrap();
+    println!("child created its agent");
+}
+
+/// The `porch` CLI as it really runs: another process, writing while the server appends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_process_shares_the_file() {
+async fn another_process_writes_while_the_server_runs() {
+    let dir = TempDir::new();
+    let server = open(&dir.db());
+    let conversation = new_conversation(&server, "cross").await;
+    let (exe, db) = (std::env::current_exe().unwrap(), dir.db());
+    let child = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "child_process_creates_an_agent",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DB_ENV, db)
+            .output()
+            .unwrap()
+    });
+    fill(&server, &conversation, 50).await;
+    let output = child.await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("child created its agent"),
+        "the child ran the test: {stdout}"
+    );
+    assert!(
+        server
+            .agent_by_name("made-by-child")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    fill(&server, &conversation, 1).await;
+    assert_eq!(
+        server
+            .conversation(&conversation.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seq,
+        51
+    );
+}
+
+/// Two stores on one file in one process: SQLite locks between connections, not processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_store_shares_the_file() {
     let dir = TempDir::new();
     let server = open(&dir.db());
     let conversation = new_conversation(&server, "shared").await;

@@ -1,0 +1,176 @@
+//! `porch clients|deployments|agents|keys`: administration on the same store as `serve`,
+//! usable while the server runs (SQLite in WAL mode lets both processes share the file).
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use porch_server::admin;
+use serde_json::json;
+
+use crate::settings::{StoreArgs, open_store};
+
+#[derive(Subcommand)]
+pub enum ClientsCommand {
+    /// Create an OAuth client. Its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Scopes granted (repeatable). Known: guests.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Print the created client as JSON (secret included, once).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List OAuth clients (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DeploymentsCommand {
+    /// Create a deployment.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Exact browser origin allowed to connect, e.g. https://shop.example (repeatable).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Queue new conversations go to.
+        #[arg(long, default_value = "default")]
+        queue: String,
+        /// Lifetime of guest access tokens, in seconds.
+        #[arg(long, default_value_t = porch_core::limits::GUEST_TOKEN_TTL_SECS)]
+        guest_token_ttl_secs: u64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List deployments.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AgentsCommand {
+    /// Create an agent. Its secret (login password) is printed once.
+    Create {
+        /// Login name, unique.
+        #[arg(long)]
+        name: String,
+        /// Queues whose conversations the agent sees (repeatable).
+        #[arg(long = "queue", default_value = "default")]
+        queues: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List agents (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key: it signs from now on; older keys keep verifying. Running
+    /// servers pick it up within 30 s.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn print(as_json: bool, value: serde_json::Value, human: String) {
+    if as_json {
+        println!("{value}");
+    } else {
+        println!("{human}");
+    }
+}
+
+pub async fn clients(command: ClientsCommand) -> Result<()> {
+    match command {
+        ClientsCommand::Create { name, scopes, json, store } => {
+            let store = open_store(&store)?;
+            let created = admin::create_client(&store, &name, scopes).await.map_err(anyhow::Error::msg)?;
+            let c = &created.record;
+            let value = json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "secret": created.secret, "createdAtMs": c.created_at_ms });
+            print(json, value, format!("client {} ({})\nsecret {}  (shown once)", c.id, c.name, created.secret));
+        }
+        ClientsCommand::List { json, store } => {
+            let list = porch_core::store::Store::clients(&open_store(&store)?).await?;
+            let value = json!(list.iter().map(|c| json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "createdAtMs": c.created_at_ms })).collect::<Vec<_>>());
+            let human = list.iter().map(|c| format!("{}  {}  scopes: {}", c.id, c.name, c.scopes.join(" "))).collect::<Vec<_>>().join("\n");
+            print(json, value, human);
+        }
+    }
+    Ok(())
+}
+
+fn deployment_json(d: &porch_core::model::DeploymentRecord) -> serde_json::Value {
+    json!({ "id": d.id, "name": d.name, "origins": d.origins, "queue": d.queue, "guestTokenTtlSecs": d.guest_token_ttl_secs, "enabled": d.enabled, "createdAtMs": d.created_at_ms })
+}
+
+pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
+    match command {
+        DeploymentsCommand::Create { name, origins, queue, guest_token_ttl_secs, json, store } => {
+            if guest_token_ttl_secs == 0 {
+                bail!("--guest-token-ttl-secs must be at least 1");
+            }
+            let store = open_store(&store)?;
+            let spec = admin::DeploymentSpec { name, origins, queue, guest_token_ttl_secs };
+            let d = admin::create_deployment(&store, spec).await.map_err(anyhow::Error::msg)?;
+            print(json, deployment_json(&d), format!("deployment {} ({})  origins: {}  queue: {}", d.id, d.name, d.origins.join(" "), d.queue));
+        }
+        DeploymentsCommand::List { json, store } => {
+            let list = porch_core::store::Store::deployments(&open_store(&store)?).await?;
+            let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}", d.id, d.name, d.origins.join(" "), d.queue)).collect::<Vec<_>>().join("\n");
+            print(json, json!(list.iter().map(deployment_json).collect::<Vec<_>>()), human);
+        }
+    }
+    Ok(())
+}
+
+pub async fn agents(command: AgentsCommand) -> Result<()> {
+    match command {
+        AgentsCommand::Create { name, queues, json, store } => {
+            let store = open_store(&store)?;
+            let created = admin::create_agent(&store, &name, queues).await.map_err(anyhow::Error::msg)?;
+            let a = &created.record;
+            let value = json!({ "id": a.id, "name": a.name, "queues": a.queues, "secret": created.secret, "createdAtMs": a.created_at_ms });
+            print(json, value, format!("agent {} ({})  queues: {}\nsecret {}  (shown once)", a.id, a.name, a.queues.join(" "), created.secret));
+        }
+        AgentsCommand::List { json, store } => {
+            let list = porch_core::store::Store::agents(&open_store(&store)?).await?;
+            let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms })).collect::<Vec<_>>());
+            let human = list.iter().map(|a| format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" "))).collect::<Vec<_>>().join("\n");
+            print(json, value, human);
+        }
+    }
+    Ok(())
+}
+
+pub async fn keys(command: KeysCommand) -> Result<()> {
+    match command {
+        KeysCommand::Rotate { store } => {
+            let key = admin::rotate_key(&open_store(&store)?).await.map_err(anyhow::Error::msg)?;
+            println!("new signing key {}; it signs from now on, older keys keep verifying", key.kid);
+        }
+    }
+    Ok(())
+}

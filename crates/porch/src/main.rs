@@ -1,0 +1,66 @@
+//! `porch`: one binary that serves, administers and explains.
+//!
+//! - `settings`: configuration from file, environment and flags (in rising precedence).
+//! - `serve`: the server on the embedded store.
+//! - `admin`: clients, deployments, agents, keys.
+//! - `inspect`: `porch token inspect`, offline token decoding.
+
+mod admin;
+mod inspect;
+mod serve;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Porch: a self-hosted web messaging gateway. Guests chat with agents through the Guest API.
+#[derive(Parser)]
+#[command(name = "porch", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (HTTP API and WebSocket gateway) on the embedded store.
+    Serve(Box<settings::ServeArgs>),
+    /// OAuth clients: the customer's backends that create guest sessions.
+    #[command(subcommand)]
+    Clients(admin::ClientsCommand),
+    /// Deployments: websites or channels, with allowed origins, token lifetime and queue.
+    #[command(subcommand)]
+    Deployments(admin::DeploymentsCommand),
+    /// Agents: the people (or bots) who answer guests.
+    #[command(subcommand)]
+    Agents(admin::AgentsCommand),
+    /// Token signing keys.
+    #[command(subcommand)]
+    Keys(admin::KeysCommand),
+    /// Tokens.
+    #[command(subcommand)]
+    Token(inspect::TokenCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(*args).await,
+            Command::Clients(c) => admin::clients(c).await,
+            Command::Deployments(c) => admin::deployments(c).await,
+            Command::Agents(c) => admin::agents(c).await,
+            Command::Keys(c) => admin::keys(c).await,
+            Command::Token(c) => inspect::run(c),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("porch: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! `porch serve`: open the store, bind, set up the demo on first start, serve until a signal.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use porch_server::{ServerConfig, admin};
+
+use crate::settings::{ServeArgs, Settings, open_store_at};
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    init_logging();
+    let settings = Settings::resolve(&args)?;
+    let store = Arc::new(open_store_at(&settings.data_dir, settings.sqlite_synchronous)?);
+    let listener = porch_server::bind(settings.listen, settings.limits.listen_backlog)
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let bound = listener.local_addr()?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let config = ServerConfig {
+        public_url: public_url.clone(),
+        issuer: settings.issuer.clone(),
+        limits: settings.limits.clone(),
+        allow_query_token: settings.allow_query_token,
+    };
+    let public_origin = config.public_origin().to_string();
+    let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.map_err(anyhow::Error::msg)?;
+    if let Some(demo) = admin::create_demo(store.as_ref(), &public_origin).await.map_err(anyhow::Error::msg)? {
+        print_demo(&demo, &public_url);
+    }
+    let durability = porch_core::store::Store::durability(store.as_ref()).await?;
+    tracing::info!(data_dir = %settings.data_dir.display(), store = %durability.settings, "store open");
+    println!("listening on http://{bound} (public URL {public_url}, gateway {})", state.config.gateway_url());
+    porch_server::serve(listener, state, shutdown_tx, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn print_demo(demo: &admin::Demo, public_url: &str) {
+    println!(
+        "\nFirst start: created a demo set-up. These secrets are shown once.\n\
+         \n  deployment   {dep}  (origins: {origins}; queue {queue})\
+         \n  client       id {cid}\n               secret {csec}  (scope guests)\
+         \n  agent        name {aname}\n               secret {asec}\n\
+         \nTry it (README, \"Five minutes with Porch\"):\
+         \n  curl -s -u '{cid}:{csec}' -d grant_type=client_credentials {public_url}/api/v2/oauth/token\n",
+        dep = demo.deployment.id,
+        origins = demo.deployment.origins.join(", "),
+        queue = demo.deployment.queue,
+        cid = demo.client.record.id,
+        csec = demo.client.secret,
+        aname = demo.agent.record.name,
+        asec = demo.agent.secret,
+    );
+}

@@ -1,0 +1,187 @@
+//! Configuration: defaults, then a TOML file, then `PORCH_*` environment variables, then
+//! flags. Each later source overrides the earlier ones, field by field.
+//!
+//! Every setting and limit is a flag here, with its environment variable and default in
+//! `porch serve --help`; the file uses the same names in snake_case (see `docs/config.md`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use porch_core::limits::Limits;
+use serde::Deserialize;
+
+/// Where the store lives and how to reach it: shared by `serve` and the admin commands.
+#[derive(Args, Clone, Debug, Default)]
+pub struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "PORCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the embedded store. [default: ./porch-data]
+    #[arg(long, env = "PORCH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// SQLite `synchronous` mode: `full` (an ack survives power loss) or `normal` (an ack
+    /// survives a process crash only). [default: full]
+    #[arg(long, env = "PORCH_SQLITE_SYNCHRONOUS", value_name = "MODE")]
+    pub sqlite_synchronous: Option<String>,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long, env = "PORCH_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// URL clients use to reach this server (behind a proxy: the proxy's https URL).
+    /// `gatewayUrl` is derived from it. [default: http://<listen address>]
+    #[arg(long, env = "PORCH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// `iss` claim of the tokens this server issues and accepts. [default: porch]
+    #[arg(long, env = "PORCH_ISSUER")]
+    pub issuer: Option<String>,
+    /// Accept the access token in the gateway URL (`?access_token=`). Tokens in URLs end up
+    /// in logs; prefer the subprotocol. [default: false]
+    #[arg(long, env = "PORCH_ALLOW_QUERY_TOKEN", value_name = "BOOL")]
+    pub allow_query_token: Option<bool>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Every limit, as flags. Each says its unit, default and what happens at the limit.
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Largest WebSocket message read, in bytes; larger closes with 1009. [default: 65536]
+    #[arg(long, env = "PORCH_WS_MESSAGE_BYTES_MAX")]
+    pub ws_message_bytes_max: Option<usize>,
+    /// Longest message text, in characters; longer gets `text_too_long`. [default: 4000]
+    #[arg(long, env = "PORCH_TEXT_CHARS_MAX")]
+    pub text_chars_max: Option<usize>,
+    /// Largest REST request body, in bytes; larger gets 413. [default: 65536]
+    #[arg(long, env = "PORCH_HTTP_BODY_BYTES_MAX")]
+    pub http_body_bytes_max: Option<usize>,
+    /// Live events buffered per conversation or queue before a reader lags; a lagging guest
+    /// catches up from the store, a lagging agent is closed with 4201. [default: 256]
+    #[arg(long, env = "PORCH_CONNECTION_SEND_QUEUE_FRAMES_MAX")]
+    pub connection_send_queue_frames_max: Option<usize>,
+    /// Interval of server pings, in ms. [default: 25000]
+    #[arg(long, env = "PORCH_HEARTBEAT_INTERVAL_MS")]
+    pub heartbeat_interval_ms: Option<u64>,
+    /// Silence after which a connection is closed with 4202, in ms. [default: 60000]
+    #[arg(long, env = "PORCH_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Time to complete an upgrade, in ms. [default: 10000]
+    #[arg(long, env = "PORCH_HANDSHAKE_TIMEOUT_MS")]
+    pub handshake_timeout_ms: Option<u64>,
+    /// Open WebSocket connections per process; beyond, close 4101. [default: 19000]
+    #[arg(long, env = "PORCH_CONNECTIONS_MAX")]
+    pub connections_max: Option<usize>,
+    /// Listen backlog. [default: 4096]
+    #[arg(long, env = "PORCH_LISTEN_BACKLOG")]
+    pub listen_backlog: Option<u32>,
+    /// Most entries replayed on resume; further behind gets `recovered: false`. [default: 1000]
+    #[arg(long, env = "PORCH_RESUME_MESSAGES_MAX")]
+    pub resume_messages_max: Option<u64>,
+    /// Largest history page. [default: 200]
+    #[arg(long, env = "PORCH_HISTORY_PAGE_MAX")]
+    pub history_page_max: Option<u32>,
+    /// Lifetime of OAuth client tokens, in seconds. [default: 3600]
+    #[arg(long, env = "PORCH_CLIENT_TOKEN_TTL_SECS")]
+    pub client_token_ttl_secs: Option<u64>,
+    /// Lifetime of agent tokens, in seconds. [default: 28800]
+    #[arg(long, env = "PORCH_AGENT_TOKEN_TTL_SECS")]
+    pub agent_token_ttl_secs: Option<u64>,
+    /// Clock skew tolerated on token times, in seconds. [default: 30]
+    #[arg(long, env = "PORCH_TOKEN_LEEWAY_SECS")]
+    pub token_leeway_secs: Option<u64>,
+}
+
+/// The configuration file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub issuer: Option<String>,
+    pub allow_query_token: Option<bool>,
+    pub sqlite_synchronous: Option<String>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Settings after every source was applied.
+#[derive(Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub issuer: String,
+    pub allow_query_token: bool,
+    pub sqlite_synchronous: porch_store::Synchronous,
+    pub limits: Limits,
+}
+
+pub fn load_file(path: Option<&Path>) -> Result<FileSettings> {
+    let Some(path) = path else { return Ok(FileSettings::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+impl Settings {
+    pub fn resolve(args: &ServeArgs) -> Result<Settings> {
+        let file = load_file(args.store.config.as_deref())?;
+        let mut limits = file.limits.clone();
+        args.limits.apply(&mut limits);
+        let synchronous = args.store.sqlite_synchronous.clone().or(file.sqlite_synchronous.clone());
+        Ok(Settings {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),
+            data_dir: data_dir(&args.store, &file),
+            public_url: args.public_url.clone().or(file.public_url),
+            issuer: args.issuer.clone().or(file.issuer).unwrap_or_else(|| "porch".into()),
+            allow_query_token: args.allow_query_token.or(file.allow_query_token).unwrap_or(false),
+            sqlite_synchronous: parse_synchronous(synchronous.as_deref())?,
+            limits,
+        })
+    }
+}
+
+pub fn data_dir(args: &StoreArgs, file: &FileSettings) -> PathBuf {
+    args.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("porch-data"))
+}
+
+pub fn parse_synchronous(value: Option<&str>) -> Result<porch_store::Synchronous> {
+    match value.unwrap_or("full") {
+        "full" => Ok(porch_store::Synchronous::Full),
+        "normal" => Ok(porch_store::Synchronous::Normal),
+        other => anyhow::bail!("sqlite_synchronous `{other}` must be `full` or `normal`"),
+    }
+}
+
+impl LimitArgs {
+    fn apply(&self, limits: &mut Limits) {
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field { limits.$field = v; } )* };
+        }
+        set!(
+            ws_message_bytes_max, text_chars_max, http_body_bytes_max, connection_send_queue_frames_max,
+            heartbeat_interval_ms, idle_timeout_ms, handshake_timeout_ms, connections_max, listen_backlog,
+            resume_messages_max, history_page_max, client_token_ttl_secs, agent_token_ttl_secs, token_leeway_secs
+        );
+    }
+}
+
+/// Opens the embedded store in the configured data directory.
+pub fn open_store(store: &StoreArgs) -> Result<porch_store::SqliteStore> {
+    let file = load_file(store.config.as_deref())?;
+    let dir = data_dir(store, &file);
+    let synchronous = parse_synchronous(store.sqlite_synchronous.as_deref().or(file.sqlite_synchronous.as_deref()))?;
+    open_store_at(&dir, synchronous)
+}
+
+pub fn open_store_at(dir: &Path, synchronous: porch_store::Synchronous) -> Result<porch_store::SqliteStore> {
+    let options = porch_store::SqliteOptions { path: dir.join("porch.db"), synchronous, read_connections: 4 };
+    porch_store::SqliteStore::open(options).with_context(|| format!("opening the store in {}", dir.display()))
+}

@@ -1,0 +1,218 @@
+// Test harness: a real `porch serve` on a temp data dir, records made with the real CLI, and
+// REST helpers that speak the documented wire contract. No mocks: if Porch misbehaves, the
+// tests that use this see it.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The binary under test: `PORCH_BIN`, else the debug build of this checkout. */
+export const PORCH_BIN = process.env.PORCH_BIN
+  || path.join(process.env.CARGO_TARGET_DIR || path.join(repoRoot, 'target'), 'debug', 'porch');
+
+const START_TIMEOUT_MS = 20_000;
+const CLI_TIMEOUT_MS = 20_000;
+const HTTP_TIMEOUT_MS = 10_000;
+const LOG_KEEP_BYTES = 64 * 1024;
+
+/** The environment porch runs with: ours, minus every PORCH_* setting, so a developer's shell
+ * or CI cannot change what the tests see (e.g. PORCH_ALLOW_QUERY_TOKEN=true). */
+function cleanEnv() {
+  const env = { ...process.env, RUST_BACKTRACE: '1' };
+  for (const key of Object.keys(env)) if (key.startsWith('PORCH_')) delete env[key];
+  return env;
+}
+
+/** A port that was free a moment ago. We need it before `serve` starts because the
+ * deployment's allowed origin (`http://127.0.0.1:PORT`) must name it. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a porch CLI command that prints JSON; returns the parsed object. */
+export function cli(dataDir, args) {
+  const full = [...args, '--data-dir', dataDir, '--json'];
+  return new Promise((resolve, reject) => {
+    execFile(PORCH_BIN, full, { env: cleanEnv(), timeout: CLI_TIMEOUT_MS }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`porch ${full.join(' ')} failed (${err.code ?? err.signal}):\n${stderr}${stdout}`));
+        return;
+      }
+      try {
+        // The JSON object is the whole output; tolerate a line of text around it.
+        resolve(JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1)));
+      } catch (e) {
+        reject(new Error(`porch ${full.join(' ')} printed no JSON object: ${e.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }
+    });
+  });
+}
+
+/** Keeps the tail of a stream, for failure messages. */
+function tail() {
+  let text = '';
+  return {
+    push(chunk) { text = (text + chunk).slice(-LOG_KEEP_BYTES); },
+    get text() { return text; },
+  };
+}
+
+/** Spawns `porch serve` and resolves once it printed its listening line. */
+function spawnServe(dataDir, port) {
+  const child = spawn(PORCH_BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout = tail();
+  const stderr = tail();
+  child.stderr.setEncoding('utf8').on('data', (c) => stderr.push(c));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`porch serve printed no "listening on" line within ${START_TIMEOUT_MS} ms`));
+    }, START_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      stdout.push(chunk);
+      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(stdout.text);
+      if (m) {
+        clearTimeout(timer);
+        if (Number(m[2]) === port) resolve({ baseUrl: m[1] });
+        else reject(new Error(`asked porch to listen on port ${port}, it says: ${m[0]}`));
+      }
+    });
+    child.once('error', (e) => { clearTimeout(timer); reject(e); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`porch serve exited (${code ?? signal}) before listening`));
+    });
+  });
+  return { child, stdout, stderr, ready };
+}
+
+/**
+ * Starts a Porch with one deployment (origin `http://127.0.0.1:PORT` plus `extraOrigins`),
+ * one OAuth client with scope `guests` and one agent. Register `stop` with `t.after`/`after`.
+ */
+export async function startPorch({ extraOrigins = [] } = {}) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'porch-e2e-'));
+  try {
+    // Records first: the server then skips its demo set-up (only made with no deployment).
+    const client = await cli(dataDir, ['clients', 'create', '--name', 'e2e-backend', '--scope', 'guests']);
+    const agent = await cli(dataDir, ['agents', 'create', '--name', 'e2e-agent']);
+    let lastError;
+    // The port can be taken between freePort() and bind; try a few times before giving up.
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const port = await freePort();
+      const origins = [`http://127.0.0.1:${port}`, ...extraOrigins];
+      const deployment = await cli(dataDir, ['deployments', 'create', '--name', `e2e-${port}`,
+        ...origins.flatMap((o) => ['--origin', o])]);
+      const proc = spawnServe(dataDir, port);
+      try {
+        const { baseUrl } = await proc.ready;
+        return new Porch({ dataDir, baseUrl, port, proc, deployment, client, agent });
+      } catch (e) {
+        proc.child.kill('SIGKILL');
+        lastError = new Error(`${e.message}\n--- porch stderr ---\n${proc.stderr.text}\n--- porch stdout ---\n${proc.stdout.text}`);
+        if (!/in use/i.test(proc.stderr.text)) break;
+      }
+    }
+    throw lastError;
+  } catch (e) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export class Porch {
+  constructor({ dataDir, baseUrl, port, proc, deployment, client, agent }) {
+    Object.assign(this, { dataDir, baseUrl, port, proc, deployment, client, agent });
+    this.origin = `http://127.0.0.1:${port}`;
+    this.gatewayUrl = `ws://127.0.0.1:${port}/api/v2/gateway`;
+  }
+
+  /** Porch's recent stderr, for failure messages. */
+  get logs() {
+    return this.proc.stderr.text;
+  }
+
+  /** Kills the server and removes the data dir. Safe to call twice. */
+  async stop() {
+    const { child } = this.proc;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Another deployment, made with the CLI while the server runs. */
+  createDeployment({ name, origins }) {
+    return cli(this.dataDir, ['deployments', 'create', '--name', name, ...origins.flatMap((o) => ['--origin', o])]);
+  }
+
+  /**
+   * One HTTP request. `bearer`, `basic: [id, secret]`, `json` or `form` as needed.
+   * Returns { status, headers, body } with body parsed as JSON when it is JSON.
+   */
+  async api(method, urlPath, { bearer, basic, json, form, headers = {} } = {}) {
+    const h = { ...headers };
+    let body;
+    if (bearer) h.authorization = `Bearer ${bearer}`;
+    if (basic) h.authorization = `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}`;
+    if (json !== undefined) { h['content-type'] = 'application/json'; body = JSON.stringify(json); }
+    if (form) { h['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(form).toString(); }
+    const res = await fetch(this.baseUrl + urlPath, { method, headers: h, body, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    const text = await res.text();
+    let parsed = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON: keep the text */ }
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  /** Like `api`, but fails with the whole response unless the status is `expect`. */
+  async expect(expectStatus, method, urlPath, opts) {
+    const res = await this.api(method, urlPath, opts);
+    if (res.status !== expectStatus) {
+      throw new Error(`${method} ${urlPath}: expected ${expectStatus}, got ${res.status}: ${JSON.stringify(res.body)}`);
+    }
+    return res.body;
+  }
+
+  /** An OAuth client token (client credentials grant, HTTP Basic), as a customer backend gets. */
+  async clientToken() {
+    const body = await this.expect(200, 'POST', '/api/v2/oauth/token', {
+      basic: [this.client.id, this.client.secret],
+      form: { grant_type: 'client_credentials', scope: 'guests' },
+    });
+    return body.access_token;
+  }
+
+  /** A guest session: { guestId, conversationId, gatewayUrl, accessToken, ... }. */
+  async createGuest({ displayName = 'E2E Guest', deploymentId = this.deployment.id, clientToken } = {}) {
+    const token = clientToken ?? (await this.clientToken());
+    return this.expect(201, 'POST', '/api/v2/webmessaging/guests', {
+      bearer: token,
+      json: { deploymentId, displayName },
+    });
+  }
+
+  /** The agent's session: { agentId, accessToken, gatewayUrl, queues }. */
+  agentLogin() {
+    return this.expect(200, 'POST', '/api/v2/agents/login', {
+      json: { name: this.agent.name, secret: this.agent.secret },
+    });
+  }
+}
