@@ -33,18 +33,6 @@ pub fn verify(secret: &str, phc: &str) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_secret_matches_its_hash_and_nothing_else() {
-        let phc = super::hash("sec_abc");
-        assert!(phc.starts_with("$argon2id$"));
-        assert!(super::verify("sec_abc", &phc));
-        assert!(!super::verify("sec_abd", &phc));
-        assert!(!super::verify("sec_abc", "not a hash"));
-    }
-}
-
 /// Like `verify`, but for a record that may not exist: without a hash it checks against a
 /// throwaway one, so an unknown name costs as long as a wrong secret and timing does not tell
 /// which names exist.
@@ -57,5 +45,19 @@ pub fn verify_maybe(secret: &str, phc: Option<&str>) -> bool {
             let _ = verify(secret, throwaway);
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_secret_matches_its_hash_and_nothing_else() {
+        let phc = super::hash("sec_abc");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(super::verify("sec_abc", &phc));
+        assert!(!super::verify("sec_abd", &phc));
+        assert!(!super::verify("sec_abc", "not a hash"));
+        assert!(super::verify_maybe("sec_abc", Some(&phc)));
+        assert!(!super::verify_maybe("sec_abc", None));
     }
 }

@@ -56,6 +56,8 @@ pub struct AppendRequest {
 }
 
 /// What `append` did.
+// Returned once per append and consumed at once; boxing would add an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppendOutcome {
     /// A new entry, durable, with the conversation as it is after it.

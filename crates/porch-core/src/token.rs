@@ -171,7 +171,7 @@ pub struct Keyring {
 impl Keyring {
     /// Builds a keyring; the newest key (largest `created_at_ms`) signs.
     pub fn new(mut keys: Vec<SigningKey>) -> Keyring {
-        keys.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.created_at_ms));
         Keyring { keys }
     }
 

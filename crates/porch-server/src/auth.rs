@@ -16,6 +16,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Who is making a request, after every check passed.
+// One per request or connection, never stored in bulk: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Principal {
     Client(ClientPrincipal),

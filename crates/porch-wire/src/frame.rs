@@ -40,6 +40,9 @@ pub enum ClientFrame {
 }
 
 /// A frame from the gateway to a client.
+// `Ready` is large and sent once per connection; frames are built, serialized and dropped, so
+// boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ServerFrame {

@@ -90,7 +90,7 @@ export class Conn {
 
   /** Waits for a frame of `type` (and matching `pred`, if given). */
   waitType(type, pred = () => true, opts = {}) {
-    return this.waitFor((f) => f.type === type && pred(f), `a "${type}" frame`, opts);
+    return this.waitFor((f) => f.type === type && pred(f), `"${type}" frame`, opts);
   }
 
   /** Waits for the close; resolves with { code, reason }. */

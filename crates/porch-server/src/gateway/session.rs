@@ -103,6 +103,8 @@ struct Session {
 }
 
 /// Who the session speaks for, once started.
+// One per connection, living as long as it: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum Who {
     Guest { principal: GuestPrincipal, conversation: Conversation },
     Agent(AgentPrincipal),

@@ -1,0 +1,147 @@
+//! REST calls: OAuth token, guest sessions, guest messages, agent API.
+
+use porch_wire::rest::{
+    AgentLoginRequest, AgentSession, Conversation, ConversationList, CreateGuestRequest, ErrorBody, GuestSession,
+    MessagePage, SendMessageRequest, SendMessageResponse, TokenResponse,
+};
+use porch_wire::*;
+use serde::de::DeserializeOwned;
+
+/// A failed call: the server's answer when it gave one.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("HTTP {status}: {body:?}")]
+    Http { status: u16, body: Option<ErrorBody>, www_authenticate: Option<String> },
+    #[error("transport: {0}")]
+    Transport(String),
+    #[error("unexpected body: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// The error code of an HTTP refusal, if it had the documented body.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Http { body: Some(b), .. } => Some(b.error),
+            _ => None,
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A client of one Porch server.
+#[derive(Clone)]
+pub struct Api {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+/// A response with its status, for calls where the status carries meaning (201 vs 200).
+pub struct WithStatus<T> {
+    pub status: u16,
+    pub body: T,
+}
+
+impl Api {
+    pub fn new(base_url: &str) -> Api {
+        Api { base_url: base_url.trim_end_matches('/').to_string(), http: reqwest::Client::new() }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// `POST /api/v2/oauth/token` with HTTP Basic client authentication.
+    pub async fn client_token(&self, client_id: &str, client_secret: &str) -> ApiResult<TokenResponse> {
+        let request = self
+            .http
+            .post(self.url(OAUTH_TOKEN_PATH))
+            .basic_auth(client_id, Some(client_secret))
+            .form(&[("grant_type", "client_credentials")]);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    pub async fn create_guest(&self, client_token: &str, request: &CreateGuestRequest) -> ApiResult<GuestSession> {
+        let request = self.http.post(self.url(GUESTS_PATH)).bearer_auth(client_token).json(request);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    pub async fn guest(&self, client_token: &str, guest_id: &str) -> ApiResult<GuestSession> {
+        let request = self.http.get(self.url(&format!("{GUESTS_PATH}/{guest_id}"))).bearer_auth(client_token);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    pub async fn refresh_guest(&self, guest_token: &str) -> ApiResult<GuestSession> {
+        let request = self.http.post(self.url(GUEST_TOKEN_PATH)).bearer_auth(guest_token);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    pub async fn guest_send(&self, guest_token: &str, client_message_id: &str, text: &str) -> ApiResult<WithStatus<SendMessageResponse>> {
+        let body = SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
+        let request = self.http.post(self.url(GUEST_MESSAGES_PATH)).bearer_auth(guest_token).json(&body);
+        decode(request.send().await).await
+    }
+
+    /// `GET .../guests/messages?{query}`, e.g. `after=0&limit=50`.
+    pub async fn guest_history(&self, guest_token: &str, query: &str) -> ApiResult<MessagePage> {
+        let request = self.http.get(self.url(&format!("{GUEST_MESSAGES_PATH}?{query}"))).bearer_auth(guest_token);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    pub async fn agent_login(&self, name: &str, secret: &str) -> ApiResult<AgentSession> {
+        let body = AgentLoginRequest { name: name.into(), secret: secret.into() };
+        let request = self.http.post(self.url(AGENT_LOGIN_PATH)).json(&body);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    pub async fn agent_conversations(&self, agent_token: &str, query: &str) -> ApiResult<ConversationList> {
+        let url = self.url(&format!("{AGENT_API_PREFIX}/conversations?{query}"));
+        decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
+    }
+
+    pub async fn agent_history(&self, agent_token: &str, conversation_id: &str, query: &str) -> ApiResult<MessagePage> {
+        let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/messages?{query}"));
+        decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
+    }
+
+    pub async fn agent_send(&self, agent_token: &str, conversation_id: &str, client_message_id: &str, text: &str) -> ApiResult<WithStatus<SendMessageResponse>> {
+        let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/messages"));
+        let body = SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
+        decode(self.http.post(url).bearer_auth(agent_token).json(&body).send().await).await
+    }
+
+    /// `POST .../conversations/{id}/{action}` where action is `assign` or `close`.
+    pub async fn agent_action(&self, agent_token: &str, conversation_id: &str, action: &str) -> ApiResult<Conversation> {
+        let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/{action}"));
+        decode(self.http.post(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
+    }
+
+    /// The underlying HTTP client, for tests that send deliberately odd requests.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// Turns a response into its body, or into `ApiError::Http` with the documented error body.
+pub async fn decode<T: DeserializeOwned>(response: reqwest::Result<reqwest::Response>) -> ApiResult<WithStatus<T>> {
+    let response = response.map_err(|e| ApiError::Transport(e.to_string()))?;
+    let status = response.status().as_u16();
+    let www_authenticate = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = response.bytes().await.map_err(|e| ApiError::Transport(e.to_string()))?;
+    if !(200..300).contains(&status) {
+        let body = serde_json::from_slice(&bytes).ok();
+        return Err(ApiError::Http { status, body, www_authenticate });
+    }
+    let body = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::Decode(format!("{e}: {}", String::from_utf8_lossy(&bytes))))?;
+    Ok(WithStatus { status, body })
+}

@@ -1,0 +1,65 @@
+//! The operator contract: `porch` sub-commands as scripts use them.
+
+use std::process::Command;
+
+fn porch(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_porch")).args(args).output().expect("porch runs")
+}
+
+fn json(output: &std::process::Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+#[test]
+fn create_and_list_with_json_output() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    let deployment = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--origin", "https://shop.example", "--json"]));
+    assert!(deployment["id"].as_str().unwrap().starts_with("dep_"));
+    assert_eq!(deployment["origins"][0], "https://shop.example");
+    let client = json(&porch(&["clients", "create", "--data-dir", d, "--name", "backend", "--scope", "guests", "--json"]));
+    assert!(client["secret"].as_str().unwrap().starts_with("sec_"), "the secret is shown once, at creation");
+    let agent = json(&porch(&["agents", "create", "--data-dir", d, "--name", "alice", "--json"]));
+    assert_eq!(agent["queues"][0], "default");
+    let clients = json(&porch(&["clients", "list", "--data-dir", d, "--json"]));
+    assert_eq!(clients[0]["id"], client["id"]);
+    assert!(clients[0].get("secret").is_none(), "lists never show secrets");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mistakes_are_refused_with_the_fix() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    let bad_origin = porch(&["deployments", "create", "--data-dir", d, "--name", "x", "--origin", "https://shop.example/"]);
+    assert!(!bad_origin.status.success());
+    assert!(String::from_utf8_lossy(&bad_origin.stderr).contains("trailing slash"));
+    let bad_scope = porch(&["clients", "create", "--data-dir", d, "--name", "x", "--scope", "admin"]);
+    assert!(String::from_utf8_lossy(&bad_scope.stderr).contains("known scopes: guests"));
+    json(&porch(&["agents", "create", "--data-dir", d, "--name", "bob", "--json"]));
+    let twice = porch(&["agents", "create", "--data-dir", d, "--name", "bob"]);
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("bob"), "{}", String::from_utf8_lossy(&twice.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_help_documents_every_limit() {
+    let help = String::from_utf8(porch(&["serve", "--help"]).stdout).unwrap();
+    let limits = serde_json::to_value(porch_core::limits::Limits::default()).unwrap();
+    for (name, default) in limits.as_object().unwrap() {
+        let flag = format!("--{}", name.replace('_', "-"));
+        assert!(help.contains(&flag), "`porch serve --help` lacks {flag}");
+        assert!(help.contains(&format!("[default: {default}]")), "`{flag}` does not state its default {default}");
+    }
+}
+
+#[test]
+fn token_inspect_explains_a_token_without_trusting_it() {
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImtleV8xIn0.eyJpc3MiOiJwb3JjaCIsInN1YiI6ImNsaV8xIiwiYXVkIjoicG9yY2gtYXBpIiwiZXhwIjoxLCJpYXQiOjAsImp0aSI6InRvayJ9.c2ln";
+    let out = porch(&["token", "inspect", token]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("an OAuth client token"), "{text}");
+    assert!(text.contains("expired"), "{text}");
+    assert!(text.contains("signature was not checked"), "{text}");
+}

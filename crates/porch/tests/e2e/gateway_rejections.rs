@@ -1,0 +1,159 @@
+//! Every way a client can get the handshake wrong, and what it is told. Refusals a browser
+//! must read arrive as `101` + close code + reason; the rest as HTTP + JSON.
+
+use porch_client::gateway::{ConnectError, Gateway, request};
+use porch_core::token::TokenKind;
+use porch_wire::PROTOCOL_MARKER;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::support::*;
+
+/// Connects with `offer` as the whole `Sec-WebSocket-Protocol` header (if any), plus extra
+/// headers, and expects `101` then a close. Returns echoed protocol, close code and reason.
+async fn closed_after_upgrade(server: &TestServer, url_suffix: &str, offer: Option<&str>, headers: &[(&'static str, &str)]) -> (Option<String>, u16, String) {
+    let mut req = format!("{}{url_suffix}", server.gateway_url).into_client_request().unwrap();
+    if let Some(offer) = offer {
+        req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(offer).unwrap());
+    }
+    for (k, v) in headers {
+        req.headers_mut().insert(*k, HeaderValue::from_str(v).unwrap());
+    }
+    let mut socket = match Gateway::connect_request(req).await {
+        Ok(s) => s,
+        Err(e) => panic!("expected a 101 for offer {offer:?}, got {e}"),
+    };
+    let protocol = socket.protocol.clone();
+    let (code, reason) = expect_close(&mut socket).await;
+    assert!(reason.len() <= 123, "reason too long: {reason}");
+    (protocol, code, reason)
+}
+
+#[tokio::test]
+async fn an_oauth_client_token_is_refused_with_which_token_to_use() {
+    let server = TestServer::start().await;
+    let client_token = server.client_token().await;
+    let offer = format!("{PROTOCOL_MARKER}, {client_token}");
+    let (protocol, code, reason) = closed_after_upgrade(&server, "", Some(&offer), &[]).await;
+    assert_eq!(protocol.as_deref(), Some(PROTOCOL_MARKER));
+    assert_eq!(code, 4004);
+    assert!(reason.starts_with("token_wrong_kind: an OAuth client token"), "{reason}");
+    assert!(reason.contains("accessToken from POST /guests"), "{reason}");
+}
+
+#[tokio::test]
+async fn handshake_mistakes_each_get_their_code_and_fix() {
+    let server = TestServer::start().await;
+    let guest = server.guest().await;
+    let token = guest.access_token.as_str();
+    let m = PROTOCOL_MARKER;
+    let expired = server.sign(TokenKind::Guest, &guest.guest_id, |c| {
+        c.dep = Some(guest.deployment_id.clone());
+        c.cnv = Some(guest.conversation_id.clone());
+        c.iat -= 7200;
+        c.exp -= 3600;
+    });
+    let future = server.sign(TokenKind::Guest, &guest.guest_id, |c| c.iat += 3600);
+    let mut tampered = token.to_string();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let agent = server.agent().await;
+    let query_token = format!("?token={token}");
+
+    // (URL suffix, offer, extra header, expected echo, code, reason prefix, reason must contain)
+    let cases: Vec<(&str, Option<String>, Option<(&str, &str)>, Option<&str>, u16, &str, &str)> = vec![
+        ("", None, None, None, 4001, "subprotocol_missing", "['NICE-WebSocket-Auth', accessToken]"),
+        ("", Some(m.to_string()), None, Some(m), 4001, "token_missing", "without the token"),
+        ("", Some(format!("{token}, {m}")), None, Some(m), 4007, "subprotocol_order", "marker must come first"),
+        ("", Some(format!("{m}, {token}, extra")), None, Some(m), 4007, "subprotocol_order", "expected exactly 2"),
+        ("", Some(format!("nice-websocket-auth, {token}")), None, Some("nice-websocket-auth"), 4007, "subprotocol_misspelled", "case-sensitive"),
+        ("", Some(format!("{m}, abc=")), None, Some(m), 4007, "token_characters", "'='"),
+        (&query_token, None, None, None, 4008, "token_in_query", "leak into logs"),
+        ("", Some(format!("{m}, {expired}")), None, Some(m), 4002, "token_expired", "server time"),
+        ("", Some(format!("{m}, {future}")), None, Some(m), 4002, "token_not_yet_valid", "check clocks"),
+        ("", Some(format!("{m}, {tampered}")), None, Some(m), 4003, "token_signature_invalid", "altered"),
+        ("", Some(format!("{m}, {token}")), Some(("origin", "https://evil.example")), Some(m), 4005, "origin_not_allowed", "https://evil.example"),
+        ("", Some(format!("{m}, {}", agent.access_token)), Some(("origin", "https://evil.example")), Some(m), 4005, "origin_not_allowed", "agents connect from"),
+        ("?afterSeq=x", Some(format!("{m}, {token}")), None, Some(m), 4007, "invalid_request", "afterSeq"),
+    ];
+    for (suffix, offer, header, echo, code, prefix, needle) in cases {
+        let headers: Vec<(&str, &str)> = header.into_iter().collect();
+        let (protocol, got_code, reason) = closed_after_upgrade(&server, suffix, offer.as_deref(), &headers).await;
+        let case = format!("case {prefix} ({offer:?})");
+        assert_eq!(protocol.as_deref(), echo, "{case}: echo");
+        assert_eq!(got_code, code, "{case}: code, reason {reason}");
+        assert!(reason.starts_with(&format!("{prefix}: ")), "{case}: reason {reason}");
+        assert!(reason.contains(needle), "{case}: `{reason}` lacks `{needle}`");
+        assert!(!reason.contains(token), "{case}: the token leaked into the reason");
+    }
+}
+
+#[tokio::test]
+async fn a_token_offered_without_the_marker_gets_http_400_with_the_fix() {
+    let server = TestServer::start().await;
+    let guest = server.guest().await;
+    let mut req = guest.gateway_url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&guest.access_token).unwrap());
+    match Gateway::connect_request(req).await {
+        Err(ConnectError::Refused { status, body, .. }) => {
+            assert_eq!(status, 401);
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body["error"], "subprotocol_missing");
+            assert!(body["error_description"].as_str().unwrap().contains("without the marker"));
+        }
+        other => panic!("expected an HTTP refusal, got {:?}", other.map(|g| g.protocol)),
+    }
+}
+
+#[tokio::test]
+async fn non_browser_clients_may_use_the_authorization_header() {
+    let server = TestServer::start().await;
+    let guest = server.guest().await;
+    let mut req = guest.gateway_url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", guest.access_token)).unwrap());
+    let mut socket = Gateway::connect_request(req).await.unwrap();
+    assert_eq!(socket.protocol, None, "nothing offered, nothing echoed");
+    expect_ready(&mut socket).await;
+}
+
+#[tokio::test]
+async fn an_allowed_origin_connects() {
+    let server = TestServer::start().await;
+    let guest = server.guest().await;
+    let mut req = request(&guest.gateway_url, &guest.access_token);
+    req.headers_mut().insert("origin", HeaderValue::from_static(ALLOWED_ORIGIN));
+    let mut socket = Gateway::connect_request(req).await.unwrap();
+    expect_ready(&mut socket).await;
+}
+
+#[tokio::test]
+async fn query_tokens_work_when_the_operator_enables_them() {
+    let server = TestServer::start_with(|c| c.allow_query_token = true).await;
+    let guest = server.guest().await;
+    let url = format!("{}?access_token={}", guest.gateway_url, guest.access_token);
+    let mut socket = Gateway::connect_request(url.into_client_request().unwrap()).await.unwrap();
+    expect_ready(&mut socket).await;
+}
+
+#[tokio::test]
+async fn requests_that_are_not_upgrades_get_http_errors_that_say_so() {
+    let server = TestServer::start().await;
+    let base = server.api.base_url().to_string();
+    let plain = raw_http(&base, "GET /api/v2/gateway HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    assert!(plain.starts_with("HTTP/1.1 4"), "{plain}");
+    assert!(plain.contains("not a WebSocket upgrade"), "{plain}");
+    let v8 = raw_http(&base, "GET /api/v2/gateway HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await;
+    assert!(v8.starts_with("HTTP/1.1 426"), "{v8}");
+    assert!(v8.to_lowercase().contains("sec-websocket-version: 13"), "{v8}");
+}
+
+#[tokio::test]
+async fn rest_refuses_wrong_kinds_with_a_bearer_challenge() {
+    let server = TestServer::start().await;
+    let agent = server.agent().await;
+    let err = server.api.guest_history(&agent.access_token, "").await.unwrap_err();
+    let porch_client::ApiError::Http { status, body, www_authenticate } = err else { panic!("{err}") };
+    assert_eq!(status, 401);
+    assert_eq!(body.unwrap().error, porch_wire::ErrorCode::TokenWrongKind);
+    assert!(www_authenticate.unwrap().contains(r#"error="invalid_token""#));
+}

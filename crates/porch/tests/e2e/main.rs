@@ -1,0 +1,8 @@
+//! End-to-end tests of Porch through its public surfaces only: REST, the gateway and the CLI.
+//! Each test starts its own server (`support::TestServer`) on a free port.
+
+mod bad_input;
+mod cli;
+mod conversation;
+mod gateway_rejections;
+mod support;

@@ -1,0 +1,175 @@
+//! A real Porch server for tests: the whole stack (embedded store, router, gateway) on
+//! 127.0.0.1:0 in this process, with a deployment, a client and an agent made the way the
+//! CLI makes them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use porch_client::api::Api;
+use porch_client::gateway::Gateway;
+use porch_core::model::DeploymentRecord;
+use porch_core::token::{Claims, TokenKind};
+use porch_server::{AppState, ServerConfig, admin};
+use porch_wire::frame::ServerFrame;
+use porch_wire::rest::{AgentSession, CreateGuestRequest, GuestSession};
+
+/// The origin the test deployment allows.
+pub const ALLOWED_ORIGIN: &str = "https://shop.example";
+/// How long a test waits for any one thing to happen.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub api: Api,
+    pub gateway_url: String,
+    pub state: AppState,
+    pub deployment: DeploymentRecord,
+    pub client_id: String,
+    pub client_secret: String,
+    pub agent_name: String,
+    pub agent_secret: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    dir: PathBuf,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = std::env::temp_dir().join(format!("porch-e2e-{}", porch_core::ids::new_id("tst")));
+        let options = porch_store::SqliteOptions::new(dir.join("porch.db"));
+        let store = Arc::new(porch_store::SqliteStore::open(options).expect("store opens"));
+        let listener = porch_server::bind("127.0.0.1:0".parse().unwrap(), 1024).expect("binds");
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = ServerConfig {
+            public_url: base_url.clone(),
+            issuer: "porch-test".into(),
+            limits: Default::default(),
+            allow_query_token: false,
+        };
+        configure(&mut config);
+        let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.expect("state builds");
+        let spec = admin::DeploymentSpec {
+            name: "shop".into(),
+            origins: vec![ALLOWED_ORIGIN.into()],
+            queue: "default".into(),
+            guest_token_ttl_secs: 600,
+        };
+        let deployment = admin::create_deployment(store.as_ref(), spec).await.unwrap();
+        let client = admin::create_client(store.as_ref(), "backend", vec!["guests".into()]).await.unwrap();
+        let agent = admin::create_agent(store.as_ref(), "alice", vec!["default".into()]).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            let _ = stopped.await;
+        };
+        tokio::spawn(porch_server::serve(listener, state.clone(), shutdown_tx, signal));
+        TestServer {
+            api: Api::new(&base_url),
+            gateway_url: state.config.gateway_url(),
+            state,
+            deployment,
+            client_id: client.record.id,
+            client_secret: client.secret,
+            agent_name: agent.record.name,
+            agent_secret: agent.secret,
+            stop: Some(stop),
+            dir,
+        }
+    }
+
+    pub async fn client_token(&self) -> String {
+        self.api.client_token(&self.client_id, &self.client_secret).await.expect("client token").access_token
+    }
+
+    pub async fn guest(&self) -> GuestSession {
+        let request = CreateGuestRequest {
+            deployment_id: self.deployment.id.clone(),
+            display_name: Some("Ann".into()),
+            ..Default::default()
+        };
+        self.api.create_guest(&self.client_token().await, &request).await.expect("guest session")
+    }
+
+    pub async fn agent(&self) -> AgentSession {
+        self.api.agent_login(&self.agent_name, &self.agent_secret).await.expect("agent login")
+    }
+
+    /// Signs a token with the server's current key, for tests that need odd claims.
+    pub fn sign(&self, kind: TokenKind, sub: &str, adjust: impl FnOnce(&mut Claims)) -> String {
+        let (_, mut claims) = self.state.mint(kind, sub, 60, |_| {});
+        adjust(&mut claims);
+        self.state.keys.get().sign(&claims)
+    }
+
+    /// A guest connected to the gateway, past `ready`.
+    pub async fn connected_guest(&self) -> (GuestSession, Gateway) {
+        let session = self.guest().await;
+        let mut socket = Gateway::connect(&session.gateway_url, &session.access_token, None).await.expect("connects");
+        expect_ready(&mut socket).await;
+        (session, socket)
+    }
+
+    /// An agent connected to the gateway, past `ready`.
+    pub async fn connected_agent(&self) -> (AgentSession, Gateway, ServerFrame) {
+        let session = self.agent().await;
+        let mut socket = Gateway::connect(&session.gateway_url, &session.access_token, None).await.expect("connects");
+        let ready = expect_ready(&mut socket).await;
+        (session, socket, ready)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The first frame must be `ready`.
+pub async fn expect_ready(socket: &mut Gateway) -> ServerFrame {
+    match socket.next(WAIT).await {
+        Some(porch_client::Event::Frame(f @ ServerFrame::Ready(_))) => f,
+        other => panic!("expected ready first, got {other:?}"),
+    }
+}
+
+/// Waits for a frame of the given `type`, showing what came instead on failure.
+pub async fn expect_frame(socket: &mut Gateway, kind: &str) -> ServerFrame {
+    let kind_owned = kind.to_string();
+    socket
+        .wait_for(WAIT, move |f| frame_type(f) == kind_owned)
+        .await
+        .unwrap_or_else(|seen| panic!("no `{kind}` frame; saw {seen:?}"))
+}
+
+pub fn frame_type(frame: &ServerFrame) -> String {
+    serde_json::to_value(frame).unwrap()["type"].as_str().unwrap().to_string()
+}
+
+/// Waits for the server's close; returns code and reason.
+pub async fn expect_close(socket: &mut Gateway) -> (u16, String) {
+    socket.wait_close(WAIT).await.unwrap_or_else(|seen| panic!("no close; saw {seen:?}"))
+}
+
+pub fn message_of(frame: &ServerFrame) -> &porch_wire::rest::Message {
+    match frame {
+        ServerFrame::Message { message } | ServerFrame::Ack { message, .. } => message,
+        other => panic!("not a message: {other:?}"),
+    }
+}
+
+/// Sends raw bytes to the server and returns its whole answer (read until the server closes
+/// or 2 s pass): for requests no well-behaved client library would send.
+pub async fn raw_http(base_url: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).to_string()
+}

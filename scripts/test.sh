@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The test command: Rust tests, then the end-to-end suites against the real porch binary
+# (Node: ws + headless Chromium; Python: websockets). Every stage runs even if an earlier one
+# failed, except that the e2e stages need the binary; the exit status is non-zero if any
+# stage failed. Honours CARGO_TARGET_DIR.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+export PORCH_BIN="$target_dir/debug/porch"
+
+summary=()
+failed=0
+
+# stage NAME TIMEOUT_SECS CMD...: runs CMD with a deadline, records PASS or FAIL.
+stage() {
+  local name="$1" secs="$2"
+  shift 2
+  printf '\n=== %s: %s\n' "$name" "$*"
+  local start=$SECONDS
+  if timeout --kill-after=10 "$secs" "$@"; then
+    summary+=("PASS  $name ($((SECONDS - start))s)")
+  else
+    local rc=$?
+    [ "$rc" -eq 124 ] && name="$name (timed out after ${secs}s)"
+    summary+=("FAIL  $name (exit $rc, $((SECONDS - start))s)")
+    failed=1
+  fi
+}
+
+skip() {
+  printf '\n=== %s: skipped (%s)\n' "$1" "$2"
+  summary+=("FAIL  $1 (not run: $2)")
+  failed=1
+}
+
+stage "install test deps" 1800 scripts/install-test-deps.sh
+
+if cargo nextest --version >/dev/null 2>&1; then
+  rust_tests=(cargo nextest run --workspace --no-fail-fast)
+else
+  rust_tests=(cargo test --workspace --no-fail-fast)
+fi
+
+stage "cargo build --bin porch" 2400 cargo build --bin porch
+built=1
+[ -x "$PORCH_BIN" ] || built=0
+
+stage "rust tests" 2400 "${rust_tests[@]}"
+
+if [ "$built" -eq 1 ]; then
+  # Explicit files rather than the directory: works with every Node version's --test.
+  stage "e2e (node: ws + chromium)" 900 node --test tests/e2e/*.test.mjs
+  stage "e2e (python: websockets)" 600 python3 -m pytest tests/python -q
+else
+  skip "e2e (node: ws + chromium)" "no porch binary at $PORCH_BIN"
+  skip "e2e (python: websockets)" "no porch binary at $PORCH_BIN"
+fi
+
+printf '\n=== summary\n'
+printf '%s\n' "${summary[@]}"
+exit "$failed"
