@@ -4,5 +4,6 @@
 mod bad_input;
 mod cli;
 mod conversation;
+mod docs;
 mod gateway_rejections;
 mod support;

@@ -1,0 +1,87 @@
+//! The documents in `docs/` are contracts: these tests fail when they drift from the code.
+
+use porch_wire::ErrorCode;
+use porch_wire::frame::{ClientFrame, ServerFrame};
+
+fn doc(name: &str) -> String {
+    let path = format!("{}/../../docs/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The code blocks of a document whose info string is exactly `info`.
+fn blocks(text: &str, info: &str) -> Vec<String> {
+    let fence = format!("```{info}\n");
+    text.split(&fence).skip(1).map(|rest| rest.split("\n```").next().unwrap().to_string()).collect()
+}
+
+/// Parses an example as `T` and checks it says exactly what `T` says: nothing unknown, nothing
+/// left out.
+fn round_trips<T: serde::Serialize + serde::de::DeserializeOwned>(example: &str) {
+    let value: serde_json::Value = serde_json::from_str(example).unwrap_or_else(|e| panic!("not JSON ({e}): {example}"));
+    let typed: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("does not parse ({e}): {example}"));
+    assert_eq!(serde_json::to_value(&typed).unwrap(), value, "the example has fields the type drops: {example}");
+}
+
+#[test]
+fn protocol_examples_are_valid_frames() {
+    let text = doc("protocol.md");
+    let server = blocks(&text, "json server");
+    let client = blocks(&text, "json client");
+    assert!(server.len() >= 9 && client.len() >= 5, "examples went missing");
+    server.iter().for_each(|e| round_trips::<ServerFrame>(e));
+    client.iter().for_each(|e| round_trips::<ClientFrame>(e));
+}
+
+#[test]
+fn the_error_table_is_the_code_table() {
+    let text = doc("protocol.md");
+    let section = text.split("## Error codes").nth(1).expect("protocol.md has an `Error codes` section");
+    let documented: Vec<String> = section.lines().filter(|l| l.starts_with("| `")).map(str::to_string).collect();
+    let expected: Vec<String> = ErrorCode::ALL
+        .iter()
+        .map(|c| {
+            let s = c.spec();
+            format!("| `{}` | {} | {} | {} |", c.as_str(), s.http_status, s.close_code.0, s.summary)
+        })
+        .collect();
+    assert_eq!(documented, expected, "docs/protocol.md's error table differs; the expected rows are:\n{}", expected.join("\n"));
+}
+
+#[test]
+fn every_limit_is_documented_with_its_default() {
+    let text = doc("config.md");
+    let limits = serde_json::to_value(porch_core::limits::Limits::default()).unwrap();
+    for (name, default) in limits.as_object().unwrap() {
+        let row = text.lines().find(|l| l.starts_with(&format!("| `{name}` |")));
+        let row = row.unwrap_or_else(|| panic!("docs/config.md has no row for limit `{name}`"));
+        assert!(row.contains(&format!("| {default} |")), "docs/config.md gives `{name}` another default than {default}: {row}");
+    }
+}
+
+#[test]
+fn api_examples_match_their_types() {
+    use porch_wire::rest::*;
+    let text = doc("api.md");
+    let checks: [(&str, fn(&str)); 11] = [
+        ("ErrorBody", round_trips::<ErrorBody>),
+        ("TokenResponse", round_trips::<TokenResponse>),
+        ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
+        ("GuestSession", round_trips::<GuestSession>),
+        ("SendMessageRequest", round_trips::<SendMessageRequest>),
+        ("SendMessageResponse", round_trips::<SendMessageResponse>),
+        ("MessagePage", round_trips::<MessagePage>),
+        ("AgentLoginRequest", round_trips::<AgentLoginRequest>),
+        ("AgentSession", round_trips::<AgentSession>),
+        ("ConversationList", round_trips::<ConversationList>),
+        ("Conversation", round_trips::<Conversation>),
+    ];
+    let mut checked = 0;
+    for (name, check) in checks {
+        for example in blocks(&text, &format!("json {name}")) {
+            check(&example);
+            checked += 1;
+        }
+    }
+    let tagged = text.matches("```json ").count();
+    assert_eq!(checked, tagged, "every ```json block in api.md names a type this test knows");
+}
