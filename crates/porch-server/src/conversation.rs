@@ -57,6 +57,7 @@ pub async fn send(
     };
     match state.store.append(request).await? {
         AppendOutcome::Created { message, conversation } => {
+            crate::metrics::METRICS.message_stored();
             let response = SendMessageResponse { message: message.clone(), duplicate: false };
             publish(state, &conversation, HubEventKind::Message(message), origin_session);
             Ok(response)

@@ -31,6 +31,7 @@ impl ApiError {
     /// Logs the refusal once and returns its correlation id.
     pub fn log(&self) -> String {
         let error_ref = porch_core::ids::base32(&porch_core::ids::random_bytes::<5>());
+        crate::metrics::METRICS.refused(self.code);
         if self.code == ErrorCode::Internal || self.code == ErrorCode::StoreUnavailable {
             tracing::error!(error_ref, code = %self.code, "{}", self.message);
         } else {

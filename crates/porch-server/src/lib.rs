@@ -26,10 +26,12 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod conversation;
+pub mod cors;
 pub mod error;
 pub mod gateway;
 pub mod guests;
 pub mod hub;
+pub mod metrics;
 pub mod oauth;
 pub mod ops;
 pub mod state;
@@ -81,15 +83,20 @@ pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<
 pub fn router(state: AppState) -> Router {
     use porch_wire::*;
     let body_limit = state.config.limits.http_body_bytes_max;
+    // Endpoints a guest's browser calls from the customer's page: per-deployment CORS.
+    let browser = Router::new()
+        .route(GUEST_TOKEN_PATH, post(guests::refresh))
+        .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     Router::new()
         .route("/", get(assets::index))
         .route("/demo/guest.html", get(assets::demo_guest))
         .route("/livez", get(ops::livez))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(metrics::handler))
         .route(OAUTH_TOKEN_PATH, post(oauth::token))
         .route(GUESTS_PATH, post(guests::create))
-        .route(GUEST_TOKEN_PATH, post(guests::refresh))
-        .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
+        .route(OAUTH_INTROSPECT_PATH, post(oauth::introspect))
         .route(&format!("{GUESTS_PATH}/{{guest_id}}"), get(guests::get))
         .route(AGENT_LOGIN_PATH, post(agents::login))
         .route(&format!("{AGENT_API_PREFIX}/conversations"), get(agents::list))
@@ -97,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
         .route(GATEWAY_PATH, get(gateway::upgrade))
+        .merge(browser)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -14,7 +14,9 @@ use base64::Engine as _;
 use porch_core::model::ClientRecord;
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
-use porch_wire::rest::TokenResponse;
+use porch_wire::rest::{ErrorBody, IntrospectionResponse, TokenResponse};
+
+use crate::auth::Principal;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -59,28 +61,34 @@ fn invalid_request(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidRequest, message)
 }
 
-fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
+/// The parameters of a form body. RFC 6749 §3.2: a repeated parameter is an error, an
+/// unknown one is ignored.
+fn read_form(headers: &HeaderMap, body: &[u8], known: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(invalid_request("send the body as application/x-www-form-urlencoded (RFC 6749 §4.4.2)"));
     }
-    let mut grant_type = None;
-    let mut scope = None;
-    let mut body_id = None;
-    let mut body_secret = None;
+    let mut params: Vec<(String, String)> = Vec::new();
     for (key, value) in form_urlencoded::parse(body) {
-        let slot = match key.as_ref() {
-            "grant_type" => &mut grant_type,
-            "scope" => &mut scope,
-            "client_id" => &mut body_id,
-            "client_secret" => &mut body_secret,
-            _ => continue, // §3.2: unknown parameters are ignored.
-        };
-        if slot.replace(value.into_owned()).is_some() {
+        if !known.contains(&key.as_ref()) {
+            continue;
+        }
+        if params.iter().any(|(k, _)| *k == key) {
             return Err(invalid_request(format!("parameter `{key}` is repeated (RFC 6749 §3.2)")));
         }
+        params.push((key.into_owned(), value.into_owned()));
     }
-    match grant_type.as_deref() {
+    Ok(params)
+}
+
+fn param(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let index = params.iter().position(|(k, _)| k == name)?;
+    Some(params.swap_remove(index).1)
+}
+
+fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
+    let mut params = read_form(headers, body, &["grant_type", "scope", "client_id", "client_secret"])?;
+    match param(&mut params, "grant_type").as_deref() {
         Some("client_credentials") => {}
         Some(other) => {
             let shown: String = other.chars().take(40).collect();
@@ -91,21 +99,24 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
         }
         None => return Err(invalid_request("grant_type is missing; use grant_type=client_credentials")),
     }
-    let basic = basic_credentials(headers)?;
-    let (client_id, client_secret) = match (basic, body_id) {
-        (Some(_), Some(_)) => {
-            return Err(invalid_request("send client credentials once: HTTP Basic or the body, not both"));
-        }
-        (Some(pair), None) => pair,
-        (None, Some(id)) => (id, body_secret.unwrap_or_default()),
-        (None, None) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidClient,
-                "no client credentials; send HTTP Basic client_id:client_secret",
-            ));
-        }
-    };
+    let scope = param(&mut params, "scope");
+    let (client_id, client_secret) = client_credentials(headers, &mut params)?;
     Ok(TokenRequest { client_id, client_secret, scope })
+}
+
+/// Client authentication (RFC 6749 §2.3.1): HTTP Basic or the body, never both.
+fn client_credentials(headers: &HeaderMap, params: &mut Vec<(String, String)>) -> Result<(String, String), ApiError> {
+    let body_id = param(params, "client_id");
+    let body_secret = param(params, "client_secret");
+    match (basic_credentials(headers)?, body_id) {
+        (Some(_), Some(_)) => Err(invalid_request("send client credentials once: HTTP Basic or the body, not both")),
+        (Some(pair), None) => Ok(pair),
+        (None, Some(id)) => Ok((id, body_secret.unwrap_or_default())),
+        (None, None) => Err(ApiError::new(
+            ErrorCode::InvalidClient,
+            "no client credentials; send HTTP Basic client_id:client_secret",
+        )),
+    }
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 Appendix B.
@@ -129,10 +140,14 @@ fn percent_decode(s: &str) -> String {
 }
 
 async fn authenticate_client(state: &AppState, request: &TokenRequest) -> Result<ClientRecord, ApiError> {
+    check_client(state, &request.client_id, &request.client_secret).await
+}
+
+async fn check_client(state: &AppState, client_id: &str, client_secret: &str) -> Result<ClientRecord, ApiError> {
     let refused = || ApiError::new(ErrorCode::InvalidClient, "unknown client_id or wrong client_secret");
-    let client = state.store.client(&request.client_id).await?;
+    let client = state.store.client(client_id).await?;
     let hash = client.as_ref().map(|c| c.secret_hash.clone());
-    let secret = request.client_secret.clone();
+    let secret = client_secret.to_string();
     // Argon2 takes tens of milliseconds of CPU: off the async workers.
     let matches = tokio::task::spawn_blocking(move || porch_core::secret::verify_maybe(&secret, hash.as_deref()))
         .await
@@ -154,4 +169,82 @@ fn granted_scope(client: &ClientRecord, requested: Option<&str>) -> Result<Strin
         }
     }
     Ok(requested.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
+}
+
+/// `POST /api/v2/oauth/introspect` (RFC 7662): is this token active, and if not, why.
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let mut params = read_form(&headers, &body, &["token", "token_type_hint", "client_id", "client_secret"])?;
+        let token = param(&mut params, "token").ok_or_else(|| invalid_request("the `token` parameter is missing"))?;
+        let (id, secret) = client_credentials(&headers, &mut params)?;
+        let caller = check_client(&state, &id, &secret).await?;
+        Ok::<_, ApiError>(describe(&state, &caller, &token).await)
+    }
+    .await;
+    match result {
+        Ok(answer) => {
+            let mut response = axum::Json(answer).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn describe(state: &AppState, caller: &ClientRecord, token: &str) -> IntrospectionResponse {
+    let inactive = |reason: Option<ApiError>| IntrospectionResponse {
+        active: false,
+        token_kind: None,
+        sub: None,
+        aud: None,
+        iss: None,
+        exp: None,
+        iat: None,
+        scope: None,
+        client_id: None,
+        inactive_reason: reason.map(|e| ErrorBody { error: e.code, error_description: e.message, error_ref: None }),
+    };
+    // Ownership first, from the unverified claims: another client's tokens get no details.
+    if !owned_by(state, caller, token).await {
+        return inactive(None);
+    }
+    let kinds = [TokenKind::Client, TokenKind::Guest, TokenKind::Agent];
+    match crate::auth::authenticate(state, token, &kinds, "introspection", None).await {
+        Err(e) => inactive(Some(e)),
+        Ok(principal) => {
+            let (kind, claims) = match principal {
+                Principal::Client(c) => ("client", c.claims),
+                Principal::Guest(g) => ("guest", g.claims),
+                Principal::Agent(a) => ("agent", a.claims),
+            };
+            IntrospectionResponse {
+                active: true,
+                token_kind: Some(kind.into()),
+                sub: Some(claims.sub),
+                aud: Some(claims.aud),
+                iss: Some(claims.iss),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                scope: claims.scope,
+                client_id: Some(caller.id.clone()),
+                inactive_reason: None,
+            }
+        }
+    }
+}
+
+/// A client may introspect its own client tokens and the guest tokens of guests it created.
+/// Unparseable tokens are "owned" so the caller learns why they fail to parse.
+async fn owned_by(state: &AppState, caller: &ClientRecord, token: &str) -> bool {
+    let Ok((_, claims)) = porch_core::token::decode_unverified(token) else { return true };
+    let sub = claims.get("sub").and_then(|s| s.as_str()).unwrap_or("");
+    match claims.get("aud").and_then(|a| a.as_str()).and_then(TokenKind::from_audience) {
+        Some(TokenKind::Client) => sub == caller.id,
+        Some(TokenKind::Guest) => match state.store.guest(sub).await {
+            Ok(Some(guest)) => guest.client_id == caller.id,
+            _ => true,
+        },
+        Some(TokenKind::Agent) => false,
+        None => true,
+    }
 }

@@ -28,6 +28,8 @@ pub const PROTOCOL_MARKER: &str = "NICE-WebSocket-Auth";
 pub const GATEWAY_PATH: &str = "/api/v2/gateway";
 /// Path of the OAuth2 token endpoint (client credentials).
 pub const OAUTH_TOKEN_PATH: &str = "/api/v2/oauth/token";
+/// Path of token introspection (RFC 7662), for the customer's backend.
+pub const OAUTH_INTROSPECT_PATH: &str = "/api/v2/oauth/introspect";
 /// Path that creates guest sessions.
 pub const GUESTS_PATH: &str = "/api/v2/webmessaging/guests";
 /// Path where a guest posts messages and reads history.

@@ -32,6 +32,36 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// `POST /api/v2/oauth/introspect` answer (RFC 7662 §2.2), with Porch's reason when inactive.
+///
+/// RFC 7662 suggests not telling why a token is inactive; Porch tells the authenticated
+/// client that asks, because "why does my user's token fail" is the question it exists for.
+/// Tokens that belong to another client are reported inactive with no details.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    /// `client`, `guest` or `agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Why the token is inactive: the same code and message the gateway would close with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactive_reason: Option<ErrorBody>,
+}
+
 /// `POST /api/v2/webmessaging/guests` body.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -64,6 +64,7 @@ pub async fn upgrade(
     if let Some(protocol) = offer.echo {
         ws = ws.protocols([protocol]);
     }
+    crate::metrics::METRICS.handshake();
     ws.on_upgrade(move |socket| async move {
         match outcome {
             Ok(start) => session::run(socket, state, start).await,

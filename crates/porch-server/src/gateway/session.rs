@@ -61,6 +61,7 @@ pub async fn refuse(mut socket: WebSocket, error: ApiError) {
 /// Runs an authenticated session to its end.
 pub async fn run(socket: WebSocket, state: AppState, start: Start) {
     let Start { principal, after_seq, permit } = start;
+    crate::metrics::METRICS.session_opened();
     let mut session = Session {
         id: porch_core::ids::new_id(porch_core::ids::prefix::SESSION),
         socket,
@@ -76,6 +77,7 @@ pub async fn run(socket: WebSocket, state: AppState, start: Start) {
     };
     let Session { mut socket, .. } = session;
     close(&mut socket, end).await;
+    crate::metrics::METRICS.session_closed();
     drop(permit);
 }
 

@@ -6,4 +6,5 @@ mod cli;
 mod conversation;
 mod docs;
 mod gateway_rejections;
+mod operations;
 mod support;

@@ -1,0 +1,61 @@
+//! CORS for the endpoints a browser calls itself (guest messages and token refresh).
+//!
+//! Per deployment, never `*`: a preflight is allowed when its `Origin` is in some enabled
+//! deployment's allowlist, and the request itself is then checked against the token's own
+//! deployment by `auth`. The server-to-server endpoints (OAuth, guest creation) answer no
+//! CORS at all: client secrets never belong in a browser.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use porch_wire::ErrorCode;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long a browser may cache a preflight answer, in seconds.
+const PREFLIGHT_MAX_AGE_SECS: u32 = 600;
+
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(origin) = request.headers().get(header::ORIGIN).cloned() else {
+        return next.run(request).await;
+    };
+    let allowed = match origin.to_str() {
+        Ok(o) => allowed_somewhere(&state, o).await,
+        Err(_) => false,
+    };
+    if request.method() == Method::OPTIONS {
+        if !allowed {
+            let shown: String = origin.to_str().unwrap_or("?").chars().take(60).collect();
+            return ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {shown} is in no deployment's origins"))
+                .into_response();
+        }
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        allow(response.headers_mut(), origin);
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(PREFLIGHT_MAX_AGE_SECS));
+        return response;
+    }
+    let mut response = next.run(request).await;
+    if allowed {
+        allow(response.headers_mut(), origin);
+    }
+    response
+}
+
+fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(header::VARY, HeaderValue::from_static("origin"));
+    // Without this a page cannot read why it was refused.
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("www-authenticate, retry-after"));
+}
+
+async fn allowed_somewhere(state: &AppState, origin: &str) -> bool {
+    match state.store.deployments().await {
+        Ok(deployments) => deployments.iter().any(|d| d.enabled && d.allows_origin(origin)),
+        Err(_) => false,
+    }
+}

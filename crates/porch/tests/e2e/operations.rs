@@ -1,0 +1,87 @@
+//! Introspection for the customer's backend, CORS for browsers, refusal metrics for
+//! operators.
+
+use porch_core::token::TokenKind;
+use porch_wire::rest::IntrospectionResponse;
+
+use crate::support::*;
+
+async fn introspect(server: &TestServer, id: &str, secret: &str, token: &str) -> (u16, serde_json::Value) {
+    let url = server.api.url(porch_wire::OAUTH_INTROSPECT_PATH);
+    let response = server.api.http().post(url).basic_auth(id, Some(secret)).form(&[("token", token)]).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn introspection_says_whether_and_why() {
+    let server = TestServer::start().await;
+    let guest = server.guest().await;
+    let (id, secret) = (server.client_id.clone(), server.client_secret.clone());
+
+    let (status, body) = introspect(&server, &id, &secret, &guest.access_token).await;
+    let answer: IntrospectionResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(status, 200);
+    assert!(answer.active);
+    assert_eq!((answer.token_kind.as_deref(), answer.sub.as_deref()), (Some("guest"), Some(guest.guest_id.as_str())));
+
+    let expired = server.sign(TokenKind::Guest, &guest.guest_id, |c| {
+        c.iat -= 7200;
+        c.exp -= 3600;
+    });
+    let (_, body) = introspect(&server, &id, &secret, &expired).await;
+    let answer: IntrospectionResponse = serde_json::from_value(body).unwrap();
+    assert!(!answer.active);
+    assert_eq!(answer.inactive_reason.unwrap().error, porch_wire::ErrorCode::TokenExpired);
+
+    let other = porch_server::admin::create_client(server.state.store.as_ref(), "other", vec!["guests".into()]).await.unwrap();
+    let (_, body) = introspect(&server, &other.record.id, &other.secret, &guest.access_token).await;
+    assert_eq!(body, serde_json::json!({ "active": false }), "another client's token: no details");
+
+    let (status, body) = introspect(&server, &id, "wrong", &guest.access_token).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+}
+
+#[tokio::test]
+async fn browsers_get_cors_per_deployment_origin() {
+    let server = TestServer::start().await;
+    let url = server.api.url(porch_wire::GUEST_MESSAGES_PATH);
+    let preflight = |origin: &'static str| {
+        server
+            .api
+            .http()
+            .request(reqwest::Method::OPTIONS, url.clone())
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let allowed = preflight(ALLOWED_ORIGIN).await.unwrap();
+    assert_eq!(allowed.status().as_u16(), 204);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], ALLOWED_ORIGIN);
+    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+
+    let guest = server.guest().await;
+    let response = server.api.http().get(url.clone()).bearer_auth(&guest.access_token).header("origin", ALLOWED_ORIGIN).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["access-control-allow-origin"], ALLOWED_ORIGIN);
+    let foreign = server.api.http().get(url).bearer_auth(&guest.access_token).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(foreign.status().as_u16(), 403, "the token's own deployment decides");
+
+    let backend_only = server.api.http().post(server.api.url(porch_wire::GUESTS_PATH)).header("origin", ALLOWED_ORIGIN).send().await.unwrap();
+    assert!(backend_only.headers().get("access-control-allow-origin").is_none(), "guest creation is not for browsers");
+}
+
+#[tokio::test]
+async fn refusals_are_counted_by_cause() {
+    let server = TestServer::start().await;
+    let before = porch_server::metrics::METRICS.refusals(porch_wire::ErrorCode::TokenWrongKind);
+    let client_token = server.client_token().await;
+    let mut socket = porch_client::Gateway::connect(&server.gateway_url, &client_token, None).await.unwrap();
+    expect_close(&mut socket).await;
+    let text = server.api.http().get(server.api.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with(r#"porch_refusals_total{code="token_wrong_kind"}"#)).unwrap();
+    let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count > before, "{line} (before: {before})");
+}
