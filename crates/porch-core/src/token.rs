@@ -136,7 +136,8 @@ impl std::fmt::Debug for SigningKey {
 
 /// Why a token was refused: a stable code and a short message with cause and fix.
 ///
-/// Messages stay under 100 bytes so they fit a WebSocket close reason (123 bytes) whole.
+/// Messages stay under 90 bytes so that, with the code and a correlation reference, they fit
+/// a WebSocket close reason (123 bytes) whole.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct TokenError {
@@ -311,7 +312,7 @@ fn check_kind(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenErro
     }
     let wanted = expect.kinds.first().copied().unwrap_or(TokenKind::Guest);
     let sent = match kind {
-        Some(got) => format!("{} was sent (aud {})", first_words(got.describe()), got.audience()),
+        Some(got) => format!("{} sent (aud {})", first_words(got.describe()), got.audience()),
         None => format!("audience {} is no Porch token kind", short(&claims.aud)),
     };
     Err(TokenError::new(
@@ -320,15 +321,16 @@ fn check_kind(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenErro
     ))
 }
 
-/// "an OAuth client token (from …)" → "an OAuth client token".
+/// "an OAuth client token (from …)" → "OAuth client token".
 fn first_words(describe: &'static str) -> &'static str {
-    describe.split(" (").next().unwrap_or(describe)
+    let words = describe.split(" (").next().unwrap_or(describe);
+    words.strip_prefix("an ").or_else(|| words.strip_prefix("a ")).unwrap_or(words)
 }
 
 fn wanted_source(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::Client => "a token from POST /oauth/token",
-        TokenKind::Guest => "the accessToken from POST /guests",
+        TokenKind::Guest => "the accessToken of POST /guests",
         TokenKind::Agent => "a token from POST /agents/login",
     }
 }
@@ -339,7 +341,7 @@ fn check_time(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenErro
         return Err(TokenError::new(
             ErrorCode::TokenExpired,
             format!(
-                "expired {} ({}s ago), server time {}; get a new token",
+                "expired {} ({}s ago), server time {}; get a new one",
                 rfc3339(claims.exp),
                 now - claims.exp,
                 rfc3339(now)
@@ -349,12 +351,7 @@ fn check_time(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenErro
     if claims.iat > now + expect.leeway_secs {
         return Err(TokenError::new(
             ErrorCode::TokenNotYetValid,
-            format!(
-                "issued {} ({}s ahead of server time {}); check clocks",
-                rfc3339(claims.iat),
-                claims.iat - now,
-                rfc3339(now)
-            ),
+            format!("iat {} is {}s ahead of server time {}; check clocks", rfc3339(claims.iat), claims.iat - now, rfc3339(now)),
         ));
     }
     Ok(())

@@ -30,7 +30,7 @@ impl ApiError {
 
     /// Logs the refusal once and returns its correlation id.
     pub fn log(&self) -> String {
-        let error_ref = porch_core::ids::base32(&porch_core::ids::random_bytes::<5>());
+        let error_ref = porch_core::ids::base32(&porch_core::ids::random_bytes::<4>())[..6].to_string();
         crate::metrics::METRICS.refused(self.code);
         if self.code == ErrorCode::Internal || self.code == ErrorCode::StoreUnavailable {
             tracing::error!(error_ref, code = %self.code, "{}", self.message);
@@ -40,20 +40,22 @@ impl ApiError {
         error_ref
     }
 
-    /// The close reason for the gateway: `code: message [ref]`, cut to 123 bytes on a
-    /// character boundary. The code comes first so a cut never loses it.
+    /// The close reason for the gateway: `code: message [ref xxxxxx]` within 123 bytes. The
+    /// code and the ref always survive; a message too long for the rest is cut with `…`.
     pub fn close_reason(&self, error_ref: &str) -> String {
         let suffix = format!(" [ref {error_ref}]");
         let mut reason = format!("{}: {}", self.code, self.message);
-        if reason.len() + suffix.len() <= CLOSE_REASON_BYTES_MAX {
-            reason.push_str(&suffix);
-            return reason;
+        let budget = CLOSE_REASON_BYTES_MAX - suffix.len();
+        if reason.len() > budget {
+            let mut cut = budget - '…'.len_utf8();
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reason.truncate(cut);
+            reason.push('…');
         }
-        let mut cut = CLOSE_REASON_BYTES_MAX;
-        while !reason.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        reason.truncate(cut);
+        reason.push_str(&suffix);
+        debug_assert!(reason.len() <= CLOSE_REASON_BYTES_MAX);
         reason
     }
 }
@@ -136,9 +138,10 @@ mod tests {
     #[test]
     fn close_reasons_fit_the_frame_and_keep_the_code() {
         let long = ApiError::new(ErrorCode::TokenExpired, "é".repeat(200));
-        let reason = long.close_reason("abcdefgh");
+        let reason = long.close_reason("abcdef");
         assert!(reason.len() <= CLOSE_REASON_BYTES_MAX);
         assert!(reason.starts_with("token_expired: "));
+        assert!(reason.ends_with("é… [ref abcdef]"), "{reason}");
         let short = ApiError::new(ErrorCode::TokenMissing, "no token");
         assert_eq!(short.close_reason("r1"), "token_missing: no token [ref r1]");
     }

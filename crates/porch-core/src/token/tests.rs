@@ -4,6 +4,8 @@
 use super::*;
 
 const ISSUER: &str = "porch-test";
+/// Test times are offsets from a 2026 instant, so rendered dates have their real length.
+const T0: i64 = 1_795_694_403;
 
 fn keyring() -> Keyring {
     Keyring::new(vec![
@@ -17,8 +19,8 @@ fn claims(aud: &str, iat: i64, exp: i64) -> Claims {
         iss: ISSUER.into(),
         sub: "gst_1".into(),
         aud: aud.into(),
-        exp,
-        iat,
+        exp: T0 + exp,
+        iat: T0 + iat,
         jti: "tok_1".into(),
         scope: None,
         client_id: None,
@@ -33,7 +35,7 @@ fn gateway(now_secs: i64) -> Expectation<'static> {
         kinds: &[TokenKind::Guest, TokenKind::Agent],
         endpoint: "the gateway",
         issuer: ISSUER,
-        now_secs,
+        now_secs: T0 + now_secs,
         leeway_secs: 30,
     }
 }
@@ -45,7 +47,8 @@ fn check_refused(token: &str, now: i64, code: ErrorCode, needle: &str) {
     let err = keyring().verify(token, &gateway(now)).unwrap_err();
     assert_eq!(err.code, code, "{err}");
     assert!(err.message.contains(needle), "`{}` lacks `{needle}`", err.message);
-    let reason = format!("{}: {}", err.code, err.message);
+    // The code, the message and a ` [ref xxxxxx]` must fit a close reason.
+    let reason = format!("{}: {} [ref abcdef]", err.code, err.message);
     assert!(reason.len() <= 123, "reason is {} bytes: {reason}", reason.len());
 }
 
@@ -90,8 +93,8 @@ fn refusals_name_their_cause() {
     check_refused(&format!("{h}.{tampered_payload}.{}", good.rsplit('.').next().unwrap()), 1500, ErrorCode::TokenSignatureInvalid, "altered");
     check_refused(&foreign_issuer, 1500, ErrorCode::TokenWrongIssuer, "someone-else");
     check_refused(&client, 1500, ErrorCode::TokenWrongKind, "OAuth client token");
-    check_refused(&client, 1500, ErrorCode::TokenWrongKind, "accessToken from POST /guests");
-    check_refused(&good, 2031, ErrorCode::TokenExpired, "1970-01-01T00:33:20Z");
+    check_refused(&client, 1500, ErrorCode::TokenWrongKind, "accessToken of POST /guests");
+    check_refused(&good, 2031, ErrorCode::TokenExpired, "2026-11-26T12:33:23Z");
     check_refused(&good, 900, ErrorCode::TokenNotYetValid, "check clocks");
 }
 

@@ -26,6 +26,7 @@ async fn closed_after_upgrade(server: &TestServer, url_suffix: &str, offer: Opti
     let protocol = socket.protocol.clone();
     let (code, reason) = expect_close(&mut socket).await;
     assert!(reason.len() <= 123, "reason too long: {reason}");
+    assert!(reason.contains(" [ref "), "every reason carries its log reference: {reason}");
     (protocol, code, reason)
 }
 
@@ -37,8 +38,8 @@ async fn an_oauth_client_token_is_refused_with_which_token_to_use() {
     let (protocol, code, reason) = closed_after_upgrade(&server, "", Some(&offer), &[]).await;
     assert_eq!(protocol.as_deref(), Some(PROTOCOL_MARKER));
     assert_eq!(code, 4004);
-    assert!(reason.starts_with("token_wrong_kind: an OAuth client token"), "{reason}");
-    assert!(reason.contains("accessToken from POST /guests"), "{reason}");
+    assert!(reason.starts_with("token_wrong_kind: OAuth client token sent (aud porch-api)"), "{reason}");
+    assert!(reason.contains("accessToken of POST /guests"), "{reason}");
 }
 
 #[tokio::test]
