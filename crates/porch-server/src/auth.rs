@@ -103,10 +103,10 @@ pub fn check_origin(deployment: &DeploymentRecord, origin: &str) -> Result<(), A
     if deployment.allows_origin(origin) {
         return Ok(());
     }
-    let shown: String = origin.chars().filter(|c| !c.is_control()).take(60).collect();
+    let shown: String = origin.chars().filter(|c| !c.is_control()).take(40).collect();
     Err(ApiError::new(
         ErrorCode::OriginNotAllowed,
-        format!("origin {shown} is not allowed for deployment {}; add it to its origins", deployment.id),
+        format!("{shown} is not among this deployment's origins; add it there"),
     ))
 }
 
@@ -118,10 +118,10 @@ async fn agent(state: &AppState, claims: Claims, origin: Option<&str>) -> Result
     };
     // Agents use the console Porch serves itself, or no browser at all.
     if let Some(origin) = origin.filter(|o| *o != state.config.public_origin()) {
-        let shown: String = origin.chars().filter(|c| !c.is_control()).take(60).collect();
+        let shown: String = origin.chars().filter(|c| !c.is_control()).take(40).collect();
         return Err(ApiError::new(
             ErrorCode::OriginNotAllowed,
-            format!("agents connect from {} only, not {shown}", state.config.public_origin()),
+            format!("agents connect from Porch's own pages ({}), not {shown}", state.config.public_origin()),
         ));
     }
     Ok(AgentPrincipal { agent_id: record.id, name: record.name, queues: record.queues, claims })

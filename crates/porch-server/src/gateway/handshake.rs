@@ -28,8 +28,9 @@ pub struct Offer {
     pub can_upgrade: bool,
 }
 
-/// The fix shown whenever the browser-side call is wrong.
-const HOW: &str = "use new WebSocket(gatewayUrl, ['NICE-WebSocket-Auth', accessToken])";
+/// The fix shown whenever the browser-side call is wrong. Short, because it has to fit a
+/// close reason beside the cause and the log reference.
+const HOW: &str = "use new WebSocket(url, ['NICE-WebSocket-Auth', token])";
 
 /// Reads the subprotocol offer, the `Authorization` header and the query-string token.
 pub fn read_offer(
@@ -52,7 +53,7 @@ pub fn read_offer(
             echo: Some((*misspelled).to_string()),
             credential: Err(ApiError::new(
                 ErrorCode::SubprotocolMisspelled,
-                format!("subprotocol `{}` must be exactly NICE-WebSocket-Auth (case-sensitive)", clip(misspelled)),
+                format!("`{}` must be exactly NICE-WebSocket-Auth, case-sensitive", clip(misspelled)),
             )),
             can_upgrade: true,
         };
@@ -63,7 +64,7 @@ pub fn read_offer(
         return Offer { echo: None, credential: Ok(token.to_string()), can_upgrade: true };
     }
     let message = if offered.len() == 1 && offered[0].matches('.').count() == 2 {
-        format!("the token was offered without the marker before it; {HOW}")
+        format!("token offered without the marker; {HOW}")
     } else {
         format!("no NICE-WebSocket-Auth among the offered subprotocols; {HOW}")
     };
@@ -76,7 +77,7 @@ fn no_subprotocol(bearer: Option<&str>, query_token: Option<&str>, allow_query_t
         (None, Some(token)) if allow_query_token => Ok(token.to_string()),
         (None, Some(_)) => Err(ApiError::new(
             ErrorCode::TokenInQuery,
-            format!("tokens in URLs are refused (they leak into logs); {HOW}"),
+            format!("URL tokens leak into logs; {HOW}"),
         )),
         (None, None) => Err(ApiError::new(ErrorCode::SubprotocolMissing, format!("no token was sent; {HOW}"))),
     };
@@ -92,13 +93,13 @@ fn with_marker(offered: &[&str], position: usize, bearer: Option<&str>) -> Offer
             Some(token) => Ok(token.to_string()),
             None => Err(ApiError::new(
                 ErrorCode::TokenMissing,
-                format!("the marker was offered without the token after it; {HOW}"),
+                format!("marker offered without the token; {HOW}"),
             )),
         },
         (0, 2) => check_token_characters(offered[1]).map(str::to_string),
         (0, n) => Err(ApiError::new(
             ErrorCode::SubprotocolOrder,
-            format!("{n} subprotocols offered, expected exactly 2; {HOW}"),
+            format!("{n} values offered, need 2: {HOW}"),
         )),
         _ => Err(ApiError::new(ErrorCode::SubprotocolOrder, format!("the marker must come first; {HOW}"))),
     };
@@ -112,7 +113,7 @@ fn check_token_characters(token: &str) -> Result<&str, ApiError> {
         None => Ok(token),
         Some(c) => Err(ApiError::new(
             ErrorCode::TokenCharacters,
-            format!("the token holds {c:?}, not allowed in a subprotocol; send the accessToken unchanged"),
+            format!("the token holds {c:?}, not allowed in a subprotocol; send the accessToken as issued"),
         )),
     }
 }
@@ -133,7 +134,7 @@ fn bearer_token(authorization: &str) -> Option<&str> {
 }
 
 fn clip(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(40).collect()
+    s.chars().filter(|c| !c.is_control()).take(24).collect()
 }
 
 #[cfg(test)]
@@ -185,6 +186,6 @@ mod tests {
     #[test]
     fn refusals_name_the_fix() {
         let offer = read_offer(&[JWT], None, None, false);
-        assert!(offer.credential.unwrap_err().message.contains("['NICE-WebSocket-Auth', accessToken]"));
+        assert!(offer.credential.unwrap_err().message.contains("['NICE-WebSocket-Auth', token]"));
     }
 }

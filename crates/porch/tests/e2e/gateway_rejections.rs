@@ -27,6 +27,7 @@ async fn closed_after_upgrade(server: &TestServer, url_suffix: &str, offer: Opti
     let (code, reason) = expect_close(&mut socket).await;
     assert!(reason.len() <= 123, "reason too long: {reason}");
     assert!(reason.contains(" [ref "), "every reason carries its log reference: {reason}");
+    assert!(!reason.contains('…'), "documented refusals fit whole: {reason}");
     (protocol, code, reason)
 }
 
@@ -63,13 +64,13 @@ async fn handshake_mistakes_each_get_their_code_and_fix() {
 
     // (URL suffix, offer, extra header, expected echo, code, reason prefix, reason must contain)
     let cases: Vec<(&str, Option<String>, Option<(&str, &str)>, Option<&str>, u16, &str, &str)> = vec![
-        ("", None, None, None, 4001, "subprotocol_missing", "['NICE-WebSocket-Auth', accessToken]"),
+        ("", None, None, None, 4001, "subprotocol_missing", "['NICE-WebSocket-Auth', token]"),
         ("", Some(m.to_string()), None, Some(m), 4001, "token_missing", "without the token"),
         ("", Some(format!("{token}, {m}")), None, Some(m), 4007, "subprotocol_order", "marker must come first"),
-        ("", Some(format!("{m}, {token}, extra")), None, Some(m), 4007, "subprotocol_order", "expected exactly 2"),
+        ("", Some(format!("{m}, {token}, extra")), None, Some(m), 4007, "subprotocol_order", "need 2"),
         ("", Some(format!("nice-websocket-auth, {token}")), None, Some("nice-websocket-auth"), 4007, "subprotocol_misspelled", "case-sensitive"),
         ("", Some(format!("{m}, abc=")), None, Some(m), 4007, "token_characters", "'='"),
-        (&query_token, None, None, None, 4008, "token_in_query", "leak into logs"),
+        (&query_token, None, None, None, 4008, "token_in_query", "leak into logs; use new WebSocket"),
         ("", Some(format!("{m}, {expired}")), None, Some(m), 4002, "token_expired", "server time"),
         ("", Some(format!("{m}, {future}")), None, Some(m), 4002, "token_not_yet_valid", "check clocks"),
         ("", Some(format!("{m}, {tampered}")), None, Some(m), 4003, "token_signature_invalid", "altered"),
