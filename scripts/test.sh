@@ -61,4 +61,7 @@ fi
 
 printf '\n=== summary\n'
 printf '%s\n' "${summary[@]}"
+passed_count=$(printf '%s\n' "${summary[@]}" | grep -c '^PASS' || true)
+failed_count=$(printf '%s\n' "${summary[@]}" | grep -c '^FAIL' || true)
+echo "stages: $passed_count passed, $failed_count failed"
 exit "$failed"

@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use porch_core::store::Store;
 use porch_core::token::Keyring;
 use porch_wire::ErrorCode;
@@ -103,7 +103,8 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"), get(agents::history).post(agents::post_message))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
-        .route(GATEWAY_PATH, get(gateway::upgrade))
+        // Every method reaches the handler, so a wrong one is told what to do (405 + JSON).
+        .route(GATEWAY_PATH, any(gateway::upgrade))
         .merge(browser)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))

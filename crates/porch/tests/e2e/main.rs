@@ -6,5 +6,6 @@ mod cli;
 mod conversation;
 mod docs;
 mod gateway_rejections;
+mod handshake_doc;
 mod operations;
 mod support;
