@@ -130,5 +130,11 @@ pub trait Store: Send + Sync + 'static {
     /// Records that `participant_id` read up to `seq`. Never moves backwards.
     fn mark_read(&self, conversation_id: &str, participant_id: &str, seq: u64) -> StoreFuture<'_, u64>;
 
+    /// Revokes a guest: its tokens are refused from now on (`guest_revoked`). Returns false
+    /// when no guest has this id.
+    fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool>;
+    /// Enables or disables a deployment. Returns false when no deployment has this id.
+    fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool>;
+
     fn durability(&self) -> StoreFuture<'_, Durability>;
 }

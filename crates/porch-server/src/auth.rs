@@ -76,6 +76,11 @@ pub async fn authenticate(
     }
 }
 
+/// Checks again that a live guest session may go on (not revoked, deployment enabled).
+pub async fn recheck_guest(state: &AppState, claims: &Claims) -> Result<(), ApiError> {
+    guest(state, claims.clone(), None).await.map(|_| ())
+}
+
 async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<GuestPrincipal, ApiError> {
     let guest = state.store.guest(&claims.sub).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::GuestRevoked, "this guest no longer exists; create a new guest session")

@@ -234,6 +234,16 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool> {
+        let id = guest_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetFlag { flag: writes::Flag::GuestRevoked, id, value: true, reply }))
+    }
+
+    fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {
+        let id = deployment_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetFlag { flag: writes::Flag::DeploymentEnabled, id, value: enabled, reply }))
+    }
+
     fn mark_read(
         &self,
         conversation_id: &str,

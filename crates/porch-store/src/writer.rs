@@ -57,6 +57,13 @@ pub(crate) enum Command {
         seq: u64,
         reply: Reply<u64>,
     },
+    /// Flips one boolean column of one row; replies whether the row exists.
+    SetFlag {
+        flag: writes::Flag,
+        id: String,
+        value: bool,
+        reply: Reply<bool>,
+    },
     /// Not a write, but `synchronous` is per connection: only the write connection can say
     /// how durable a write is.
     Durability {
@@ -248,6 +255,9 @@ impl Command {
             } => run_one(conn, poisoned, reply, |c| {
                 writes::mark_read(c, &conversation_id, &participant_id, seq)
             }),
+            Command::SetFlag { flag, id, value, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::set_flag(c, flag, &id, value))
+            }
             Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
         }
     }

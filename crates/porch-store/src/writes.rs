@@ -322,6 +322,26 @@ pub(crate) fn mark_read(
     })
 }
 
+/// The boolean columns an operator may flip.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Flag {
+    GuestRevoked,
+    DeploymentEnabled,
+}
+
+pub(crate) fn set_flag(conn: &Connection, flag: Flag, id: &str, value: bool) -> Result<bool, StoreError> {
+    // Fixed strings per flag: no column name ever comes from outside.
+    let sql = match flag {
+        Flag::GuestRevoked => "UPDATE guests SET revoked = ?2 WHERE id = ?1",
+        Flag::DeploymentEnabled => "UPDATE deployments SET enabled = ?2 WHERE id = ?1",
+    };
+    let changed = conn
+        .prepare_cached(sql)
+        .and_then(|mut s| s.execute(params![id, value]))
+        .context(&format!("setting {flag:?} of {id}"))?;
+    Ok(changed == 1)
+}
+
 /// Reads back the settings that decide durability, as the write connection has them.
 pub(crate) fn durability(conn: &Connection) -> Result<Durability, StoreError> {
     let journal_mode: String = conn

@@ -61,6 +61,12 @@ async fn guest_round_trip() {
 }
 
 #[tokio::test]
+async fn flags() {
+    let (_dir, store) = fresh();
+    suite_flags(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_dir, store) = fresh();
     suite_conversation_lists(&*store).await;

@@ -59,6 +59,30 @@ pub enum DeploymentsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Disable a deployment: its guests' tokens are refused (`deployment_disabled`) and live
+    /// sessions close within one heartbeat interval.
+    Disable {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled deployment again.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GuestsCommand {
+    /// Revoke a guest session: its tokens are refused (`guest_revoked`) and its live sessions
+    /// close within one heartbeat interval.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,10 +163,29 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
         }
         DeploymentsCommand::List { json, store } => {
             let list = porch_core::store::Store::deployments(&open_store(&store)?).await?;
-            let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}", d.id, d.name, d.origins.join(" "), d.queue)).collect::<Vec<_>>().join("\n");
+            let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}{}", d.id, d.name, d.origins.join(" "), d.queue, if d.enabled { "" } else { "  (disabled)" })).collect::<Vec<_>>().join("\n");
             print(json, json!(list.iter().map(deployment_json).collect::<Vec<_>>()), human);
         }
+        DeploymentsCommand::Disable { id, store } => set_enabled(&store, &id, false).await?,
+        DeploymentsCommand::Enable { id, store } => set_enabled(&store, &id, true).await?,
     }
+    Ok(())
+}
+
+async fn set_enabled(store: &StoreArgs, id: &str, enabled: bool) -> Result<()> {
+    if !porch_core::store::Store::set_deployment_enabled(&open_store(store)?, id, enabled).await? {
+        bail!("no deployment `{id}`; see `porch deployments list`");
+    }
+    println!("deployment {id} {}", if enabled { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+pub async fn guests(command: GuestsCommand) -> Result<()> {
+    let GuestsCommand::Revoke { id, store } = command;
+    if !porch_core::store::Store::revoke_guest(&open_store(&store)?, &id).await? {
+        bail!("no guest `{id}`");
+    }
+    println!("guest {id} revoked");
     Ok(())
 }
 

@@ -250,7 +250,7 @@ impl Session {
             let step = tokio::select! {
                 frame = self.socket.recv() => self.on_socket(&mut who, frame).await,
                 (event, index) = recv_any(&mut receivers) => self.on_event(&who, event, index).await,
-                _ = ticker.tick() => self.on_tick().await,
+                _ = ticker.tick() => self.on_tick(&who).await,
                 _ = shutdown.changed() => Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "this node is shutting down; reconnect and resume"))),
             };
             if let Err(end) = step {
@@ -259,13 +259,21 @@ impl Session {
         }
     }
 
-    async fn on_tick(&mut self) -> Result<(), End> {
+    async fn on_tick(&mut self, who: &Who) -> Result<(), End> {
         let idle_ms = self.state.config.limits.idle_timeout_ms;
         if self.last_heard.elapsed() > Duration::from_millis(idle_ms) {
             return Err(End::with(ApiError::new(ErrorCode::IdleTimeout, format!("nothing heard for {idle_ms} ms; answer pings"))));
         }
         if porch_core::time::now_ms() / 1000 > self.token_exp_secs {
             return Err(End::with(ApiError::new(ErrorCode::TokenExpired, "the access token expired; refresh it and reconnect")));
+        }
+        // Revocation and disabling reach live sessions here, within one heartbeat interval.
+        if let Who::Guest { principal, .. } = who {
+            let token = &principal.claims;
+            let still = crate::auth::recheck_guest(&self.state, token).await;
+            if let Err(e) = still {
+                return Err(End::with(e));
+            }
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
     }

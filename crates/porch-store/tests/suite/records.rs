@@ -230,3 +230,19 @@ pub async fn suite_conversation_lists(store: &dyn Store) {
             .is_empty()
     );
 }
+
+pub async fn suite_flags(store: &dyn Store) {
+    let (client, deployment) = seed(store, "flags").await;
+    let record = guest_record(&client, &deployment, T0_MS + 20);
+    store.create_guest(record.clone(), "flags".to_owned()).await.unwrap();
+
+    assert!(store.revoke_guest(&record.guest.id).await.unwrap());
+    assert!(store.guest(&record.guest.id).await.unwrap().unwrap().revoked);
+    assert!(!store.revoke_guest("gst_nobody").await.unwrap(), "unknown ids are reported, not ignored");
+
+    assert!(store.set_deployment_enabled(&deployment.id, false).await.unwrap());
+    assert!(!store.deployment(&deployment.id).await.unwrap().unwrap().enabled);
+    assert!(store.set_deployment_enabled(&deployment.id, true).await.unwrap());
+    assert!(store.deployment(&deployment.id).await.unwrap().unwrap().enabled);
+    assert!(!store.set_deployment_enabled("dep_nobody", false).await.unwrap());
+}

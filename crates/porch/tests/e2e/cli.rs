@@ -63,3 +63,18 @@ fn token_inspect_explains_a_token_without_trusting_it() {
     assert!(text.contains("expired"), "{text}");
     assert!(text.contains("signature was not checked"), "{text}");
 }
+
+#[test]
+fn operators_revoke_guests_and_disable_deployments() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    let deployment = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--json"]));
+    let id = deployment["id"].as_str().unwrap();
+    assert!(porch(&["deployments", "disable", "--data-dir", d, id]).status.success());
+    let listed = json(&porch(&["deployments", "list", "--data-dir", d, "--json"]));
+    assert_eq!(listed[0]["enabled"], false);
+    let unknown = porch(&["guests", "revoke", "--data-dir", d, "gst_nobody"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no guest `gst_nobody`"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

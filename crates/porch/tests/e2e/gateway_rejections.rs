@@ -159,3 +159,33 @@ async fn rest_refuses_wrong_kinds_with_a_bearer_challenge() {
     assert_eq!(body.unwrap().error, porch_wire::ErrorCode::TokenWrongKind);
     assert!(www_authenticate.unwrap().contains(r#"error="invalid_token""#));
 }
+
+#[tokio::test]
+async fn revoked_guests_and_disabled_deployments_are_refused_and_cut_off() {
+    // A short heartbeat, so the live re-check happens within the test's patience.
+    let server = TestServer::start_with(|c| {
+        c.limits.heartbeat_interval_ms = 200;
+        c.limits.idle_timeout_ms = 5_000;
+    })
+    .await;
+    let store = server.state.store.clone();
+
+    let (revoked, mut live) = server.connected_guest().await;
+    assert!(store.revoke_guest(&revoked.guest_id).await.unwrap());
+    let (code, reason) = expect_close(&mut live).await;
+    assert_eq!((code, reason.split(':').next().unwrap()), (4006, "guest_revoked"), "{reason}");
+    let offer = format!("{PROTOCOL_MARKER}, {}", revoked.access_token);
+    let (_, code, _) = closed_after_upgrade(&server, "", Some(&offer), &[]).await;
+    assert_eq!(code, 4006);
+    let err = server.api.guest_history(&revoked.access_token, "").await.unwrap_err();
+    assert_eq!(err.code(), Some(porch_wire::ErrorCode::GuestRevoked));
+
+    let (guest, mut live) = server.connected_guest().await;
+    assert!(store.set_deployment_enabled(&server.deployment.id, false).await.unwrap());
+    let (code, reason) = expect_close(&mut live).await;
+    assert_eq!(code, 4009, "{reason}");
+    let offer = format!("{PROTOCOL_MARKER}, {}", guest.access_token);
+    let (_, code, reason) = closed_after_upgrade(&server, "", Some(&offer), &[]).await;
+    assert_eq!(code, 4009);
+    assert!(reason.starts_with("deployment_disabled: "), "{reason}");
+}
