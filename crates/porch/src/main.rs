@@ -32,6 +32,9 @@ enum Command {
     /// Deployments: websites or channels, with allowed origins, token lifetime and queue.
     #[command(subcommand)]
     Deployments(admin::DeploymentsCommand),
+    /// Guest sessions.
+    #[command(subcommand)]
+    Guests(admin::GuestsCommand),
     /// Agents: the people (or bots) who answer guests.
     #[command(subcommand)]
     Agents(admin::AgentsCommand),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             Command::Clients(c) => admin::clients(c).await,
             Command::Deployments(c) => admin::deployments(c).await,
             Command::Agents(c) => admin::agents(c).await,
+            Command::Guests(c) => admin::guests(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Token(c) => inspect::run(c),
         }
