@@ -14,6 +14,10 @@ pub struct ClientRecord {
     pub created_at_ms: i64,
 }
 
+/// The pseudo-client owning guests created by the public widget endpoint. It has no secret
+/// and no scope: no request can authenticate as it.
+pub const WIDGET_CLIENT_ID: &str = "cli_widget";
+
 /// A deployment: one website or channel, with its origins, token lifetime and queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeploymentRecord {

@@ -9,7 +9,7 @@ use porch_core::limits::{ATTRIBUTES_COUNT_MAX, ATTRIBUTE_BYTES_MAX};
 use porch_core::model::{DeploymentRecord, GuestRecord};
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
-use porch_wire::rest::{CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest};
+use porch_wire::rest::{CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest, WidgetGuestRequest};
 
 use crate::auth::{ClientAuth, GuestAuth, GuestPrincipal};
 use crate::body::JsonBody;
@@ -26,6 +26,38 @@ pub async fn create(
 ) -> ApiResult<Response> {
     require_scope(&client.claims, porch_wire::scope::GUESTS)?;
     validate_guest(&request)?;
+    open_session(&state, request, &client.client_id).await
+}
+
+/// `POST /api/v2/webmessaging/deployments/{deploymentId}/guests`: a guest session for the
+/// standard widget, which has no backend of its own. No client token: the browser's
+/// `Origin` must be one of the deployment's origins, exactly. Guests made here belong to the
+/// widget pseudo-client, so no OAuth client can read them back.
+pub async fn create_for_widget(
+    State(state): State<AppState>,
+    Path(deployment_id): Path<String>,
+    headers: axum::http::HeaderMap,
+    JsonBody(request): JsonBody<WidgetGuestRequest>,
+) -> ApiResult<Response> {
+    let unknown = || ApiError::new(ErrorCode::DeploymentUnknown, "no such deployment; check the widget's data-deployment");
+    let deployment = state.store.deployment(&deployment_id).await?.ok_or_else(unknown)?;
+    let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Err(ApiError::new(ErrorCode::OriginNotAllowed, "the widget endpoint is for browsers: an Origin header is required"));
+    };
+    crate::auth::check_origin(&deployment, origin)?;
+    let full = CreateGuestRequest {
+        deployment_id,
+        display_name: request.display_name,
+        email: request.email,
+        external_id: None,
+        attributes: request.attributes,
+    };
+    validate_guest(&full)?;
+    open_session(&state, full, porch_core::model::WIDGET_CLIENT_ID).await
+}
+
+/// Creates the guest and its conversation and answers `201` with the session.
+async fn open_session(state: &AppState, request: CreateGuestRequest, client_id: &str) -> ApiResult<Response> {
     let deployment = state.store.deployment(&request.deployment_id).await?.ok_or_else(|| {
         let shown: String = request.deployment_id.chars().take(40).collect();
         ApiError::new(
@@ -47,12 +79,12 @@ pub async fn create(
         },
         deployment_id: deployment.id.clone(),
         conversation_id: new_id(prefix::CONVERSATION),
-        client_id: client.client_id.clone(),
+        client_id: client_id.to_string(),
         revoked: false,
     };
     let conversation = state.store.create_guest(record.clone(), deployment.queue.clone()).await?;
-    conversation::publish(&state, &conversation, HubEventKind::Conversation(conversation.clone()), None);
-    Ok((StatusCode::CREATED, axum::Json(session(&state, &record, &deployment))).into_response())
+    conversation::publish(state, &conversation, HubEventKind::Conversation(conversation.clone()), None);
+    Ok((StatusCode::CREATED, axum::Json(session(state, &record, &deployment))).into_response())
 }
 
 /// `GET /api/v2/webmessaging/guests/{guestId}`: the same resource, with a fresh token, for the

@@ -46,12 +46,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use porch_core::store::Store;
 use porch_core::token::Keyring;
-use porch_wire::ErrorCode;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 
 pub use config::ServerConfig;
-use error::ApiError;
 pub use state::AppState;
 
 /// How often each node re-reads the signing keys, so a rotation by the CLI (or another node)
@@ -86,11 +84,10 @@ pub fn router(state: AppState) -> Router {
     // Endpoints a guest's browser calls from the customer's page: per-deployment CORS.
     let browser = Router::new()
         .route(GUEST_TOKEN_PATH, post(guests::refresh))
+        .route(WIDGET_GUESTS_PATH, post(guests::create_for_widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     Router::new()
-        .route("/", get(assets::index))
-        .route("/demo/guest.html", get(assets::demo_guest))
         .route("/livez", get(ops::livez))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(metrics::handler))
@@ -106,14 +103,9 @@ pub fn router(state: AppState) -> Router {
         // Every method reaches the handler, so a wrong one is told what to do (405 + JSON).
         .route(GATEWAY_PATH, any(gateway::upgrade))
         .merge(browser)
-        .fallback(not_found)
+        .fallback(assets::serve)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
-}
-
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    let shown: String = uri.path().chars().take(80).collect();
-    ApiError::new(ErrorCode::NotFound, format!("no route {shown}; see docs/api.md"))
 }
 
 /// Binds a listener with an explicit backlog (tokio's `bind` uses 128, too small for

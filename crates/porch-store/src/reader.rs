@@ -131,7 +131,8 @@ fn one<T>(
 pub(crate) fn clients(conn: &Connection) -> Result<Vec<ClientRecord>, StoreError> {
     all(
         conn,
-        &format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at_ms, id"),
+        // The widget pseudo-client (migration 2) is internal: operators never manage it.
+        &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id != 'cli_widget' ORDER BY created_at_ms, id"),
         rows::client,
         "listing clients",
     )

@@ -118,6 +118,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (conversation_id, participant_id)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 2: the pseudo-client that owns guests created by the browser widget endpoint, which has
+    // no OAuth client. Its secret hash `!` is no PHC string, so it can never authenticate.
+    r#"
+    INSERT OR IGNORE INTO clients (id, name, secret_hash, scopes, created_at_ms)
+    VALUES ('cli_widget', '(browser widget)', '!', '[]', 0);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -32,6 +32,9 @@ pub const OAUTH_TOKEN_PATH: &str = "/api/v2/oauth/token";
 pub const OAUTH_INTROSPECT_PATH: &str = "/api/v2/oauth/introspect";
 /// Path that creates guest sessions.
 pub const GUESTS_PATH: &str = "/api/v2/webmessaging/guests";
+/// Path where the standard widget opens a guest session for deployment `{deployment_id}`,
+/// without a client token but only from one of the deployment's origins.
+pub const WIDGET_GUESTS_PATH: &str = "/api/v2/webmessaging/deployments/{deployment_id}/guests";
 /// Path where a guest posts messages and reads history.
 pub const GUEST_MESSAGES_PATH: &str = "/api/v2/webmessaging/guests/messages";
 /// Path where a guest exchanges its still-valid token for a fresh one.

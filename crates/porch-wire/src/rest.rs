@@ -80,6 +80,19 @@ pub struct CreateGuestRequest {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// `POST /api/v2/webmessaging/deployments/{deploymentId}/guests` body (the standard widget):
+/// the guest's attributes; the deployment is in the path, the caller proven by `Origin`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WidgetGuestRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
 /// A guest session: what `POST /guests` creates and `GET /guests/{guestId}` returns.
 ///
 /// `gatewayUrl` and `accessToken` are all a browser needs:

@@ -85,3 +85,47 @@ async fn refusals_are_counted_by_cause() {
     let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(count > before, "{line} (before: {before})");
 }
+
+#[tokio::test]
+async fn the_widget_opens_sessions_from_allowed_origins_only() {
+    let server = TestServer::start().await;
+    let path = porch_wire::WIDGET_GUESTS_PATH.replace("{deployment_id}", &server.deployment.id);
+    let url = server.api.url(&path);
+    let post = |origin: Option<&'static str>| {
+        let mut request = server.api.http().post(url.clone()).json(&serde_json::json!({ "displayName": "Wanda" }));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let created = post(Some(ALLOWED_ORIGIN)).await.unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    assert_eq!(created.headers()["access-control-allow-origin"], ALLOWED_ORIGIN);
+    let session: porch_wire::rest::GuestSession = created.json().await.unwrap();
+    let mut socket = porch_client::Gateway::connect(&session.gateway_url, &session.access_token, None).await.unwrap();
+    expect_ready(&mut socket).await;
+    let read_back = server.api.guest(&server.client_token().await, &session.guest_id).await.unwrap_err();
+    assert_eq!(read_back.code(), Some(porch_wire::ErrorCode::GuestUnknown), "widget guests belong to no OAuth client");
+
+    for (origin, status) in [(Some("https://evil.example"), 403), (None, 403)] {
+        let refused = post(origin).await.unwrap();
+        assert_eq!(refused.status().as_u16(), status, "{origin:?}");
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "origin_not_allowed");
+    }
+    let clients = server.state.store.clients().await.unwrap();
+    assert!(clients.iter().all(|c| c.id != porch_core::model::WIDGET_CLIENT_ID), "the pseudo-client is internal");
+}
+
+#[tokio::test]
+async fn embedded_pages_are_served_with_security_headers() {
+    let server = TestServer::start().await;
+    let page = server.api.http().get(server.api.url("/demo/guest.html")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(page.text().await.unwrap().contains("new WebSocket(wsUrl, ['NICE-WebSocket-Auth', token])"));
+    let index = server.api.http().get(server.api.url("/")).send().await.unwrap();
+    assert!(index.text().await.unwrap().contains("Porch is running"));
+    let missing = server.api.http().get(server.api.url("/nope.js")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
