@@ -4,8 +4,10 @@
 //! - `serve`: the server on the embedded store.
 //! - `admin`: clients, deployments, agents, keys.
 //! - `inspect`: `porch token inspect`, offline token decoding.
+//! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
 
 mod admin;
+mod doctor;
 mod inspect;
 mod serve;
 mod settings;
@@ -44,6 +46,8 @@ enum Command {
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
+    /// Find out why a client cannot connect: replays the handshake and says what to fix.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
             Command::Guests(c) => admin::guests(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Token(c) => inspect::run(c),
+            Command::Doctor(args) => doctor::run(args).await,
         }
     });
     match result {

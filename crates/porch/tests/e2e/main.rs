@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod conversation;
 mod docs;
+mod doctor;
 mod gateway_rejections;
 mod handshake_doc;
 mod operations;
