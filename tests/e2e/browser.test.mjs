@@ -86,4 +86,44 @@ describe('porch with headless Chromium', { timeout: 180_000 }, () => {
     assert.deepEqual(frames, [], 'no ready for a refused origin');
     await page.close();
   });
+
+  // What page script can read for each way of getting the call wrong. Everything after a 101
+  // is readable; the one offer no 101 can answer (the token alone) is the documented 1006.
+  it('shows page script the cause of every handshake mistake it can', { timeout: 90_000 }, async () => {
+    const guest = await porch.createGuest({ displayName: 'Table' });
+    const token = guest.accessToken;
+    const url = guest.gatewayUrl;
+    const tampered = token.slice(0, -1) + (token.endsWith('A') ? 'E' : 'A');
+    const cases = [
+      { name: 'marker without token', url, protocols: [MARKER], code: 4001, reason: /^token_missing: / },
+      { name: 'no subprotocol at all', url, protocols: [], code: 4001, reason: /^subprotocol_missing: .*NICE-WebSocket-Auth/ },
+      { name: 'token before the marker', url, protocols: [token, MARKER], code: 4007, reason: /^subprotocol_order: / },
+      { name: 'misspelled marker', url, protocols: ['nice-websocket-auth', token], code: 4007, reason: /^subprotocol_misspelled: .*case-sensitive/, protocol: 'nice-websocket-auth' },
+      { name: 'token in the query (the report\'s second try)', url: `${url}?token=${token}`, protocols: [], code: 4008, reason: /^token_in_query: .*NICE-WebSocket-Auth/ },
+      { name: 'altered token', url, protocols: [MARKER, tampered], code: 4003, reason: /^token_signature_invalid: / },
+      { name: 'token alone: no legal 101, so the browser shows 1006', url, protocols: [token], code: 1006, reason: /^$/ },
+    ];
+    for (const c of cases) {
+      const page = await openDemo(browser.context, porch.baseUrl);
+      await page.evaluate(([u, p]) => { window.porchDemo.connectWith(u, p); }, [c.url, c.protocols]);
+      const close = await waitEvent(page, { kind: 'close' });
+      const seen = JSON.stringify(await events(page));
+      assert.equal(close.data.code, c.code, `${c.name}: ${seen}`);
+      assert.match(close.data.reason, c.reason, `${c.name}: ${seen}`);
+      if (c.code !== 1006) {
+        assert.match(close.data.reason, /\[ref [0-9a-z]{6}\]$/, `${c.name}: the reason carries the log reference`);
+        const open = (await events(page)).find((e) => e.kind === 'open');
+        assert.equal(open?.data.protocol, c.protocol ?? (c.protocols.length ? MARKER : ''), `${c.name}: echoed protocol`);
+      }
+      await page.close();
+    }
+  });
+
+  it('the browser itself refuses a token with characters a subprotocol cannot hold', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const page = await openDemo(browser.context, porch.baseUrl);
+    await page.evaluate((u) => { window.porchDemo.connectWith(u, ['NICE-WebSocket-Auth', 'abc=']); }, porch.gatewayUrl);
+    const thrown = await waitEvent(page, { kind: 'thrown' });
+    assert.equal(thrown.data.name, 'SyntaxError', 'nothing is sent: docs/handshake.md, token characters');
+    await page.close();
+  });
 });
