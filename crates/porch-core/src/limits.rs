@@ -32,6 +32,16 @@ pub const ATTRIBUTE_BYTES_MAX: usize = 1024;
 /// connection at roughly this many frames, whatever the client does.
 pub const CONNECTION_SEND_QUEUE_FRAMES_MAX: usize = 256;
 
+/// How long one write to a client may wait for the client to read. A client that does not
+/// read for this long is a slow consumer: the server closes it (4201) and it resumes from its
+/// last `seq`. Bounds how long a stuck client holds its session.
+pub const WRITE_TIMEOUT_MS: u64 = 10_000;
+
+/// Bytes queued in user space for one connection that does not read, beyond the kernel's
+/// socket buffer. Must hold one largest message; past it, writes fail and the client is cut.
+/// Bounds the memory a stuck client can cost: 128 KiB × `CONNECTIONS_MAX` ≈ 2.3 GiB at worst.
+pub const CONNECTION_WRITE_BUFFER_BYTES_MAX: usize = 128 * 1024;
+
 /// Interval of the server's protocol pings. Below the 60 s idle timeouts of common proxies.
 pub const HEARTBEAT_INTERVAL_MS: u64 = 25_000;
 
@@ -80,6 +90,8 @@ pub struct Limits {
     pub text_chars_max: usize,
     pub http_body_bytes_max: usize,
     pub connection_send_queue_frames_max: usize,
+    pub connection_write_buffer_bytes_max: usize,
+    pub write_timeout_ms: u64,
     pub heartbeat_interval_ms: u64,
     pub idle_timeout_ms: u64,
     pub handshake_timeout_ms: u64,
@@ -99,6 +111,8 @@ impl Default for Limits {
             text_chars_max: TEXT_CHARS_MAX,
             http_body_bytes_max: HTTP_BODY_BYTES_MAX,
             connection_send_queue_frames_max: CONNECTION_SEND_QUEUE_FRAMES_MAX,
+            connection_write_buffer_bytes_max: CONNECTION_WRITE_BUFFER_BYTES_MAX,
+            write_timeout_ms: WRITE_TIMEOUT_MS,
             heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
             idle_timeout_ms: IDLE_TIMEOUT_MS,
             handshake_timeout_ms: HANDSHAKE_TIMEOUT_MS,
@@ -116,7 +130,10 @@ impl Default for Limits {
 impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 5] = [
+        let checks: [(bool, &str); 7] = [
+            (self.connection_write_buffer_bytes_max > self.ws_message_bytes_max,
+             "connection_write_buffer_bytes_max must exceed ws_message_bytes_max, or a largest message cannot be sent"),
+            (self.write_timeout_ms >= 100, "write_timeout_ms below 100 cuts clients on any hiccup"),
             (self.heartbeat_interval_ms < self.idle_timeout_ms,
              "heartbeat_interval_ms must be below idle_timeout_ms, or idle clients are cut"),
             // A text of `text_chars_max` 4-byte characters must fit a message with its framing.
@@ -138,6 +155,7 @@ const _: () = assert!(TEXT_CHARS_MAX * 4 + 512 <= WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
+const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX > WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(porch_wire::code::CLOSE_REASON_BYTES_MAX == 123);
 
 #[cfg(test)]

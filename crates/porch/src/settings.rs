@@ -66,6 +66,14 @@ pub struct LimitArgs {
     /// catches up from the store, a lagging agent is closed with 4201. [default: 256]
     #[arg(long, env = "PORCH_CONNECTION_SEND_QUEUE_FRAMES_MAX")]
     pub connection_send_queue_frames_max: Option<usize>,
+    /// User-space bytes queued for a client that does not read; past it the client is cut.
+    /// [default: 131072]
+    #[arg(long, env = "PORCH_CONNECTION_WRITE_BUFFER_BYTES_MAX")]
+    pub connection_write_buffer_bytes_max: Option<usize>,
+    /// Time a write may wait for a client to read before it is closed with 4201, in ms.
+    /// [default: 10000]
+    #[arg(long, env = "PORCH_WRITE_TIMEOUT_MS")]
+    pub write_timeout_ms: Option<u64>,
     /// Interval of server pings, in ms. [default: 25000]
     #[arg(long, env = "PORCH_HEARTBEAT_INTERVAL_MS")]
     pub heartbeat_interval_ms: Option<u64>,
@@ -167,6 +175,7 @@ impl LimitArgs {
         }
         set!(
             ws_message_bytes_max, text_chars_max, http_body_bytes_max, connection_send_queue_frames_max,
+            connection_write_buffer_bytes_max, write_timeout_ms,
             heartbeat_interval_ms, idle_timeout_ms, handshake_timeout_ms, connections_max, listen_backlog,
             resume_messages_max, history_page_max, client_token_ttl_secs, agent_token_ttl_secs, token_leeway_secs
         );

@@ -31,8 +31,6 @@ use crate::state::AppState;
 /// Bytes the gateway buffers per connection for reading. Tungstenite's default is 128 KiB,
 /// allocated up front: 135 KiB per idle connection measured here, against 6.8 KiB with 4 KiB.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Most bytes queued for writing to one slow connection before writes fail.
-const WRITE_BUFFER_BYTES_MAX: usize = 1024 * 1024;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -58,7 +56,7 @@ pub async fn upgrade(
     let mut ws = ws
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
-        .max_write_buffer_size(WRITE_BUFFER_BYTES_MAX)
+        .max_write_buffer_size(limits.connection_write_buffer_bytes_max)
         .max_message_size(limits.ws_message_bytes_max)
         .max_frame_size(limits.ws_message_bytes_max);
     if let Some(protocol) = offer.echo {

@@ -27,8 +27,6 @@ use crate::error::ApiError;
 use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
 use crate::state::AppState;
 
-/// How long a write to the socket may take before the client counts as stuck.
-const WRITE_TIMEOUT_MS: u64 = 10_000;
 /// How long the server waits for the client's half of the close handshake.
 const CLOSE_LINGER_MS: u64 = 1_000;
 
@@ -84,7 +82,7 @@ pub async fn run(socket: WebSocket, state: AppState, start: Start) {
 async fn close(socket: &mut WebSocket, end: End) {
     if let End(Some((code, reason))) = end {
         let frame = CloseFrame { code: code.0, reason: reason.into() };
-        let _ = tokio::time::timeout(Duration::from_millis(WRITE_TIMEOUT_MS), socket.send(WsMessage::Close(Some(frame)))).await;
+        let _ = tokio::time::timeout(Duration::from_millis(CLOSE_LINGER_MS), socket.send(WsMessage::Close(Some(frame)))).await;
         // Read until the client answers the close, so browsers report a clean close.
         let linger = async { while let Some(Ok(m)) = socket.recv().await { if matches!(m, WsMessage::Close(_)) { break; } } };
         let _ = tokio::time::timeout(Duration::from_millis(CLOSE_LINGER_MS), linger).await;
@@ -439,9 +437,12 @@ impl Session {
     }
 
     async fn send_raw(&mut self, message: WsMessage) -> Result<(), End> {
-        match tokio::time::timeout(Duration::from_millis(WRITE_TIMEOUT_MS), self.socket.send(message)).await {
+        let timeout = Duration::from_millis(self.state.config.limits.write_timeout_ms);
+        match tokio::time::timeout(timeout, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::silent()),
+            // The write buffer is full: the client stopped reading. Try to say so; the close
+            // frame reaches it only if it drains what is queued first.
+            Ok(Err(_)) => Err(End::with(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
             Err(_) => Err(End::with(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
         }
     }
