@@ -1,0 +1,94 @@
+//! The `porch` process under test: started, killed with SIGKILL, started again on the same
+//! port and data directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a start may take before the test gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Porch {
+    pub data_dir: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+pub fn porch_command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_porch"));
+    // Settings from the environment would change what this test sees.
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PORCH_")) {
+        command.env_remove(key);
+    }
+    command.env("PORCH_DATA_DIR", data_dir);
+    command
+}
+
+/// Runs a CLI command and returns its JSON output.
+pub fn cli_json(data_dir: &Path, args: &[&str]) -> serde_json::Value {
+    let output = porch_command(data_dir).args(args).arg("--json").output().expect("porch runs");
+    assert!(output.status.success(), "porch {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+impl Porch {
+    pub fn new(data_dir: PathBuf) -> Porch {
+        // A free port, kept for every restart so clients reconnect to the same URL.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Porch { data_dir, port, child: None }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server and waits until it listens.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let mut child = porch_command(&self.data_dir)
+                .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+                .env("PORCH_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("porch starts");
+            let stdout = child.stdout.take().unwrap();
+            let listening = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("listening on"));
+            if listening {
+                self.child = Some(child);
+                return;
+            }
+            // The port may still be held by the killed process for a moment: retry.
+            let _ = child.wait();
+            assert!(Instant::now() < deadline, "porch did not start within {START_TIMEOUT:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no shutdown path runs, nothing is flushed that was not already committed.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL is delivered");
+        child.wait().expect("reaped");
+    }
+
+    /// SIGTERM and wait: the graceful path, before the checker reads the store.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Porch {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
