@@ -14,11 +14,14 @@ pub struct Send {
     pub acked: Option<(String, u64)>,
 }
 
+/// One client's final view: per conversation, (seq, message id) in delivery order.
+pub type Views = HashMap<String, Vec<(u64, String)>>;
+
 #[derive(Default)]
 pub struct Ledger {
     sends: Mutex<HashMap<String, Send>>,
     /// Per observer, per conversation: (seq, message id) in the order delivered.
-    views: Mutex<HashMap<String, HashMap<String, Vec<(u64, String)>>>>,
+    views: Mutex<HashMap<String, Views>>,
     pub attempts: AtomicU64,
     pub acks: AtomicU64,
     pub duplicate_acks: AtomicU64,
@@ -61,7 +64,7 @@ impl Ledger {
         self.violations.lock().unwrap().push(what);
     }
 
-    pub fn record_view(&self, observer: &str, views: HashMap<String, Vec<(u64, String)>>) {
+    pub fn record_view(&self, observer: &str, views: Views) {
         self.views.lock().unwrap().insert(observer.into(), views);
     }
 
@@ -69,7 +72,7 @@ impl Ledger {
         self.sends.lock().unwrap().clone()
     }
 
-    pub fn views(&self) -> HashMap<String, HashMap<String, Vec<(u64, String)>>> {
+    pub fn views(&self) -> HashMap<String, Views> {
         self.views.lock().unwrap().clone()
     }
 

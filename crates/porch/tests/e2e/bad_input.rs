@@ -26,7 +26,8 @@ async fn the_token_endpoint_follows_rfc_6749() {
     let secret = server.client_secret.clone();
     let grant = ("grant_type", "client_credentials");
     // (basic, form, status, error)
-    let cases: Vec<(Option<(&str, &str)>, Vec<(&str, &str)>, u16, Option<&str>)> = vec![
+    type Case<'a> = (Option<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>, u16, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (Some((&id, &secret)), vec![grant], 200, None),
         (None, vec![grant, ("client_id", &id), ("client_secret", &secret)], 200, None),
         (Some((&id, &secret)), vec![grant, ("scope", "guests")], 200, None),

@@ -26,10 +26,10 @@ async fn exchange(base_url: &str, request: &str, body_bytes: usize) -> (Vec<Stri
     let read_all = async {
         let mut buf = [0u8; 4096];
         loop {
-            if let Some(end) = find(&data, b"\r\n\r\n") {
-                if data.len() >= end + 4 + body_bytes {
-                    return;
-                }
+            if let Some(end) = find(&data, b"\r\n\r\n")
+                && data.len() >= end + 4 + body_bytes
+            {
+                return;
             }
             match stream.read(&mut buf).await {
                 Ok(0) | Err(_) => return,

@@ -1,12 +1,17 @@
 //! End-to-end tests of Porch through its public surfaces only: REST, the gateway and the CLI.
 //! Each test starts its own server (`support::TestServer`) on a free port.
 
+// Case tables are tuples on purpose: one line per case reads better than a struct per table.
+#![allow(clippy::type_complexity)]
+
 mod bad_input;
 mod cli;
 mod conversation;
+mod delivery;
 mod docs;
 mod doctor;
 mod gateway_rejections;
 mod handshake_doc;
 mod operations;
+mod proxy;
 mod support;
