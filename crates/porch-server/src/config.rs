@@ -16,6 +16,10 @@ pub struct ServerConfig {
     /// Accept `?access_token=` on the gateway URL. Off by default: URLs end up in proxy and
     /// server logs (RFC 6750 §2.3, RFC 9700 §4.3.2).
     pub allow_query_token: bool,
+    /// This node's name in a cluster (in broker events and logs).
+    pub node_id: String,
+    /// `nats://host:port` for a cluster; `None` for a single node (in-process fan-out only).
+    pub broker_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -51,7 +55,14 @@ mod tests {
     use super::*;
 
     fn config(url: &str) -> ServerConfig {
-        ServerConfig { public_url: url.into(), issuer: "x".into(), limits: Limits::default(), allow_query_token: false }
+        ServerConfig {
+            public_url: url.into(),
+            issuer: "x".into(),
+            limits: Limits::default(),
+            allow_query_token: false,
+            node_id: "nod_test".into(),
+            broker_url: None,
+        }
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub async fn send(
     origin_session: Option<&str>,
 ) -> ApiResult<SendMessageResponse> {
     validate_send(state, client_message_id, text)?;
+    check_broker(state)?;
     if sender.role == Role::Agent && conversation.state == ConversationState::Waiting {
         change_state(state, conversation, sender, ConversationState::Assigned).await?;
     }
@@ -98,10 +99,29 @@ pub async fn change_state(
     }
 }
 
-/// Fans an event out to the conversation's sessions and to the agents of its queue.
+/// Fans an event out to the conversation's sessions and to the agents of its queue, on this
+/// node and, through the broker, on the others.
 pub fn publish(state: &AppState, conversation: &Conversation, kind: HubEventKind, origin_session: Option<&str>) {
     let topics = [conversation_topic(&conversation.id), queue_topic(&conversation.queue)];
-    state.hub.publish(&topics, HubEvent::new(&conversation.id, kind, origin_session));
+    let event = HubEvent::new(&conversation.id, kind, origin_session);
+    if let Some(broker) = &state.broker {
+        broker.publish(crate::broker::to_cluster(&state.config.node_id, &conversation.queue, &event));
+    }
+    state.hub.publish(&topics, event);
+}
+
+/// In a cluster, a send while the broker is down would be stored but reach nobody on other
+/// nodes until they resync: refuse it instead, before anything is written, so the client
+/// retries (here or on a healthy node) and nothing is half-delivered.
+fn check_broker(state: &AppState) -> ApiResult<()> {
+    match &state.broker {
+        Some(broker) if !broker.is_connected() => Err(ApiError {
+            code: ErrorCode::BrokerUnavailable,
+            message: "this node lost its broker connection; nothing was stored, retry".into(),
+            retry_after_secs: Some(1),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Reads a page of history with the limits applied.

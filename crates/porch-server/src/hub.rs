@@ -35,6 +35,9 @@ pub enum HubEventKind {
     Conversation(Conversation),
     Typing(Participant),
     Read { participant: Participant, seq: u64 },
+    /// Local only: this node may have missed events (its broker connection came back), so
+    /// sessions check the store. Never serialized, never sent to clients.
+    Resync,
 }
 
 impl HubEvent {
@@ -74,6 +77,7 @@ impl HubEvent {
             HubEventKind::Read { participant, seq } => {
                 ServerFrame::Read { conversation_id, participant: participant.clone(), seq: *seq }
             }
+            HubEventKind::Resync => unreachable!("sessions handle resync signals themselves"),
         }
     }
 }
@@ -128,6 +132,15 @@ impl Hub {
         };
         for sender in senders {
             // An error only means every receiver is gone; `release` cleans the topic up.
+            let _ = sender.send(event.clone());
+        }
+    }
+
+    /// Tells every session on this node to resync from the store.
+    pub fn resync_all(&self) {
+        let senders: Vec<_> = self.topics.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let event = HubEvent::new("", HubEventKind::Resync, None);
+        for sender in senders {
             let _ = sender.send(event.clone());
         }
     }

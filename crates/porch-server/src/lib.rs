@@ -24,6 +24,7 @@ pub mod agents;
 pub mod assets;
 pub mod auth;
 pub mod body;
+pub mod broker;
 pub mod config;
 pub mod conversation;
 pub mod cors;
@@ -65,14 +66,19 @@ pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<
     }
     let (shutdown_tx, shutdown) = watch::channel(false);
     let connections_max = config.limits.connections_max;
-    let hub_capacity = config.limits.connection_send_queue_frames_max;
+    let hub = Arc::new(hub::Hub::new(config.limits.connection_send_queue_frames_max));
+    let broker: broker::SharedBroker = match &config.broker_url {
+        Some(url) => Some(broker::nats::NatsBroker::connect(url, config.node_id.clone(), hub.clone()).await?),
+        None => None,
+    };
     let state = AppState {
         store,
         keys: Arc::new(state::Keys::new(Keyring::new(keys))),
-        hub: Arc::new(hub::Hub::new(hub_capacity)),
+        hub,
         config: Arc::new(config),
         connections: Arc::new(Semaphore::new(connections_max)),
         shutdown,
+        broker,
     };
     Ok((state, shutdown_tx))
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub connections: Arc<Semaphore>,
     /// Flips to `true` when the server starts shutting down; sessions close with 4200.
     pub shutdown: watch::Receiver<bool>,
+    /// The cluster transport, when this node is one of several.
+    pub broker: crate::broker::SharedBroker,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

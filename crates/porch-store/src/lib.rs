@@ -12,7 +12,9 @@
 //! - Reads run on a small pool of read-only connections (`reader`) on tokio's blocking pool.
 //! - The schema and its migrations are in `schema`; row mapping in `rows`; the write
 //!   statements in `writes`.
+//! - `postgres` implements the same trait on PostgreSQL, for several nodes on one database.
 
+pub mod postgres;
 mod reader;
 mod rows;
 mod schema;
@@ -30,6 +32,7 @@ use porch_core::store::{
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, MessagePage};
 
+pub use crate::postgres::{PostgresOptions, PostgresStore};
 use crate::reader::{ReaderPool, read};
 use crate::writer::{Command, Writer};
 

@@ -10,6 +10,7 @@
 //! they are sent. `docs/api.md` and `docs/protocol.md` are the prose versions of this file,
 //! and tests check the two agree.
 
+pub mod cluster;
 pub mod code;
 pub mod frame;
 pub mod rest;

@@ -130,14 +130,14 @@ fn print(as_json: bool, value: serde_json::Value, human: String) {
 pub async fn clients(command: ClientsCommand) -> Result<()> {
     match command {
         ClientsCommand::Create { name, scopes, json, store } => {
-            let store = open_store(&store)?;
-            let created = admin::create_client(&store, &name, scopes).await.map_err(anyhow::Error::msg)?;
+            let store = open_store(&store).await?;
+            let created = admin::create_client(store.as_ref(), &name, scopes).await.map_err(anyhow::Error::msg)?;
             let c = &created.record;
             let value = json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "secret": created.secret, "createdAtMs": c.created_at_ms });
             print(json, value, format!("client {} ({})\nsecret {}  (shown once)", c.id, c.name, created.secret));
         }
         ClientsCommand::List { json, store } => {
-            let list = porch_core::store::Store::clients(&open_store(&store)?).await?;
+            let list = open_store(&store).await?.clients().await?;
             let value = json!(list.iter().map(|c| json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "createdAtMs": c.created_at_ms })).collect::<Vec<_>>());
             let human = list.iter().map(|c| format!("{}  {}  scopes: {}", c.id, c.name, c.scopes.join(" "))).collect::<Vec<_>>().join("\n");
             print(json, value, human);
@@ -156,13 +156,13 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
             if guest_token_ttl_secs == 0 {
                 bail!("--guest-token-ttl-secs must be at least 1");
             }
-            let store = open_store(&store)?;
+            let store = open_store(&store).await?;
             let spec = admin::DeploymentSpec { name, origins, queue, guest_token_ttl_secs };
-            let d = admin::create_deployment(&store, spec).await.map_err(anyhow::Error::msg)?;
+            let d = admin::create_deployment(store.as_ref(), spec).await.map_err(anyhow::Error::msg)?;
             print(json, deployment_json(&d), format!("deployment {} ({})  origins: {}  queue: {}", d.id, d.name, d.origins.join(" "), d.queue));
         }
         DeploymentsCommand::List { json, store } => {
-            let list = porch_core::store::Store::deployments(&open_store(&store)?).await?;
+            let list = open_store(&store).await?.deployments().await?;
             let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}{}", d.id, d.name, d.origins.join(" "), d.queue, if d.enabled { "" } else { "  (disabled)" })).collect::<Vec<_>>().join("\n");
             print(json, json!(list.iter().map(deployment_json).collect::<Vec<_>>()), human);
         }
@@ -173,7 +173,7 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
 }
 
 async fn set_enabled(store: &StoreArgs, id: &str, enabled: bool) -> Result<()> {
-    if !porch_core::store::Store::set_deployment_enabled(&open_store(store)?, id, enabled).await? {
+    if !open_store(store).await?.set_deployment_enabled(id, enabled).await? {
         bail!("no deployment `{id}`; see `porch deployments list`");
     }
     println!("deployment {id} {}", if enabled { "enabled" } else { "disabled" });
@@ -182,7 +182,7 @@ async fn set_enabled(store: &StoreArgs, id: &str, enabled: bool) -> Result<()> {
 
 pub async fn guests(command: GuestsCommand) -> Result<()> {
     let GuestsCommand::Revoke { id, store } = command;
-    if !porch_core::store::Store::revoke_guest(&open_store(&store)?, &id).await? {
+    if !open_store(&store).await?.revoke_guest(&id).await? {
         bail!("no guest `{id}`");
     }
     println!("guest {id} revoked");
@@ -192,14 +192,14 @@ pub async fn guests(command: GuestsCommand) -> Result<()> {
 pub async fn agents(command: AgentsCommand) -> Result<()> {
     match command {
         AgentsCommand::Create { name, queues, json, store } => {
-            let store = open_store(&store)?;
-            let created = admin::create_agent(&store, &name, queues).await.map_err(anyhow::Error::msg)?;
+            let store = open_store(&store).await?;
+            let created = admin::create_agent(store.as_ref(), &name, queues).await.map_err(anyhow::Error::msg)?;
             let a = &created.record;
             let value = json!({ "id": a.id, "name": a.name, "queues": a.queues, "secret": created.secret, "createdAtMs": a.created_at_ms });
             print(json, value, format!("agent {} ({})  queues: {}\nsecret {}  (shown once)", a.id, a.name, a.queues.join(" "), created.secret));
         }
         AgentsCommand::List { json, store } => {
-            let list = porch_core::store::Store::agents(&open_store(&store)?).await?;
+            let list = open_store(&store).await?.agents().await?;
             let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms })).collect::<Vec<_>>());
             let human = list.iter().map(|a| format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" "))).collect::<Vec<_>>().join("\n");
             print(json, value, human);
@@ -211,7 +211,7 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
 pub async fn keys(command: KeysCommand) -> Result<()> {
     match command {
         KeysCommand::Rotate { store } => {
-            let key = admin::rotate_key(&open_store(&store)?).await.map_err(anyhow::Error::msg)?;
+            let key = admin::rotate_key(open_store(&store).await?.as_ref()).await.map_err(anyhow::Error::msg)?;
             println!("new signing key {}; it signs from now on, older keys keep verifying", key.kid);
         }
     }

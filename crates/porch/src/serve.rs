@@ -1,16 +1,14 @@
 //! `porch serve`: open the store, bind, set up the demo on first start, serve until a signal.
 
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
 use porch_server::{ServerConfig, admin};
 
-use crate::settings::{ServeArgs, Settings, open_store_at};
+use crate::settings::{ServeArgs, Settings, connect_store};
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     init_logging();
     let settings = Settings::resolve(&args)?;
-    let store = Arc::new(open_store_at(&settings.data_dir, settings.sqlite_synchronous)?);
+    let store = connect_store(settings.store.as_deref(), &settings.data_dir, settings.sqlite_synchronous).await?;
     let listener = porch_server::bind(settings.listen, settings.limits.listen_backlog)
         .with_context(|| format!("listening on {}", settings.listen))?;
     let bound = listener.local_addr()?;
@@ -20,6 +18,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         issuer: settings.issuer.clone(),
         limits: settings.limits.clone(),
         allow_query_token: settings.allow_query_token,
+        node_id: settings.node_id.clone(),
+        broker_url: settings.broker.clone(),
     };
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.map_err(anyhow::Error::msg)?;

@@ -6,10 +6,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use porch_core::limits::Limits;
+use porch_core::store::Store;
 use serde::Deserialize;
 
 /// Where the store lives and how to reach it: shared by `serve` and the admin commands.
@@ -18,6 +20,10 @@ pub struct StoreArgs {
     /// TOML configuration file.
     #[arg(long, env = "PORCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Where state lives: `sqlite` (the embedded store in --data-dir) or a PostgreSQL URL,
+    /// postgres://user@host:5432/db, shared by every node of a cluster. [default: sqlite]
+    #[arg(long, env = "PORCH_STORE", value_name = "STORE")]
+    pub store: Option<String>,
     /// Data directory of the embedded store. [default: ./porch-data]
     #[arg(long, env = "PORCH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -41,6 +47,13 @@ pub struct ServeArgs {
     /// `iss` claim of the tokens this server issues and accepts. [default: porch]
     #[arg(long, env = "PORCH_ISSUER")]
     pub issuer: Option<String>,
+    /// NATS URL of the cluster's broker, e.g. nats://127.0.0.1:4222. Without it, this node fans
+    /// out in process only (a single node). [default: none]
+    #[arg(long, env = "PORCH_BROKER", value_name = "URL")]
+    pub broker: Option<String>,
+    /// This node's name in a cluster (logs, /readyz, broker events). [default: a random id]
+    #[arg(long, env = "PORCH_NODE_ID")]
+    pub node_id: Option<String>,
     /// Accept the access token in the gateway URL (`?access_token=`). Tokens in URLs end up
     /// in logs; prefer the subprotocol. [default: false]
     #[arg(long, env = "PORCH_ALLOW_QUERY_TOKEN", value_name = "BOOL")]
@@ -116,6 +129,9 @@ pub struct FileSettings {
     pub issuer: Option<String>,
     pub allow_query_token: Option<bool>,
     pub sqlite_synchronous: Option<String>,
+    pub store: Option<String>,
+    pub broker: Option<String>,
+    pub node_id: Option<String>,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -123,12 +139,15 @@ pub struct FileSettings {
 /// Settings after every source was applied.
 #[derive(Debug)]
 pub struct Settings {
+    pub store: Option<String>,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub issuer: String,
     pub allow_query_token: bool,
     pub sqlite_synchronous: porch_store::Synchronous,
+    pub broker: Option<String>,
+    pub node_id: String,
     pub limits: Limits,
 }
 
@@ -145,12 +164,15 @@ impl Settings {
         args.limits.apply(&mut limits);
         let synchronous = args.store.sqlite_synchronous.clone().or(file.sqlite_synchronous.clone());
         Ok(Settings {
+            store: args.store.store.clone().or(file.store.clone()),
             listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),
             data_dir: data_dir(&args.store, &file),
             public_url: args.public_url.clone().or(file.public_url),
             issuer: args.issuer.clone().or(file.issuer).unwrap_or_else(|| "porch".into()),
             allow_query_token: args.allow_query_token.or(file.allow_query_token).unwrap_or(false),
             sqlite_synchronous: parse_synchronous(synchronous.as_deref())?,
+            broker: args.broker.clone().or(file.broker),
+            node_id: args.node_id.clone().or(file.node_id).unwrap_or_else(|| porch_core::ids::new_id("nod")),
             limits,
         })
     }
@@ -182,15 +204,30 @@ impl LimitArgs {
     }
 }
 
-/// Opens the embedded store in the configured data directory.
-pub fn open_store(store: &StoreArgs) -> Result<porch_store::SqliteStore> {
-    let file = load_file(store.config.as_deref())?;
-    let dir = data_dir(store, &file);
-    let synchronous = parse_synchronous(store.sqlite_synchronous.as_deref().or(file.sqlite_synchronous.as_deref()))?;
-    open_store_at(&dir, synchronous)
+/// Opens the configured store, for the admin commands.
+pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
+    let file = load_file(args.config.as_deref())?;
+    let dir = data_dir(args, &file);
+    let synchronous = parse_synchronous(args.sqlite_synchronous.as_deref().or(file.sqlite_synchronous.as_deref()))?;
+    connect_store(args.store.as_deref().or(file.store.as_deref()), &dir, synchronous).await
 }
 
-pub fn open_store_at(dir: &Path, synchronous: porch_store::Synchronous) -> Result<porch_store::SqliteStore> {
-    let options = porch_store::SqliteOptions { path: dir.join("porch.db"), synchronous, read_connections: 4 };
-    porch_store::SqliteStore::open(options).with_context(|| format!("opening the store in {}", dir.display()))
+/// `sqlite` (or nothing): the embedded store in `dir`. `postgres://…`: PostgreSQL.
+pub async fn connect_store(store: Option<&str>, dir: &Path, synchronous: porch_store::Synchronous) -> Result<Arc<dyn Store>> {
+    match store.unwrap_or("sqlite") {
+        "sqlite" => {
+            let options = porch_store::SqliteOptions { path: dir.join("porch.db"), synchronous, read_connections: 4 };
+            let store = porch_store::SqliteStore::open(options).with_context(|| format!("opening the store in {}", dir.display()))?;
+            Ok(Arc::new(store))
+        }
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = porch_store::PostgresStore::connect(porch_store::PostgresOptions::new(url)).await?;
+            Ok(Arc::new(store))
+        }
+        other => {
+            // Only the scheme is shown: the rest of a URL may hold a password.
+            let scheme = other.split("://").next().unwrap_or("");
+            anyhow::bail!("--store must be `sqlite` or a postgres:// URL, not `{scheme}…`")
+        }
+    }
 }

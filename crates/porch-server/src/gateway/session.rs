@@ -265,13 +265,15 @@ impl Session {
         if porch_core::time::now_ms() / 1000 > self.token_exp_secs {
             return Err(End::with(ApiError::new(ErrorCode::TokenExpired, "the access token expired; refresh it and reconnect")));
         }
-        // Revocation and disabling reach live sessions here, within one heartbeat interval.
+        // Revocation and disabling reach live sessions here, within one heartbeat interval;
+        // so does anything the live path lost (a broker that dropped an event).
         if let Who::Guest { principal, .. } = who {
             let token = &principal.claims;
             let still = crate::auth::recheck_guest(&self.state, token).await;
             if let Err(e) = still {
                 return Err(End::with(e));
             }
+            self.catch_up(who).await?;
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
     }
@@ -363,6 +365,7 @@ impl Session {
                 self.cursors.entry(c.id.clone()).or_insert(c.last_seq);
                 self.send_text(event.json()).await
             }
+            HubEventKind::Resync => self.resync(who).await,
             HubEventKind::Typing(_) | HubEventKind::Read { .. } => {
                 if event.origin_session.as_deref() == Some(self.id.as_str()) {
                     return Ok(());
@@ -403,12 +406,27 @@ impl Session {
         Ok(())
     }
 
+    /// This node may have missed events from other nodes. Guests catch up from the store;
+    /// agents reconnect and resync from `ready`.
+    async fn resync(&mut self, who: &Who) -> Result<(), End> {
+        match who {
+            Who::Guest { .. } => self.catch_up(who).await,
+            Who::Agent(_) => Err(End::with(ApiError::new(ErrorCode::NodeResync, "this node missed live events; reconnect to resync"))),
+        }
+    }
+
     /// The hub dropped events for this session. Guests catch up from the store; agents,
     /// who may follow hundreds of conversations, reconnect and resync.
     async fn on_lag(&mut self, who: &Who, missed: u64) -> Result<(), End> {
-        let Who::Guest { conversation, .. } = who else {
+        if let Who::Agent(_) = who {
             return Err(End::with(ApiError::new(ErrorCode::SlowConsumer, format!("{missed} events missed; reconnect and resync"))));
-        };
+        }
+        self.catch_up(who).await
+    }
+
+    /// Delivers, from the store, whatever of the guest's conversation this session has not.
+    async fn catch_up(&mut self, who: &Who) -> Result<(), End> {
+        let Who::Guest { conversation, .. } = who else { return Ok(()) };
         let last = self.cursors.get(&conversation.id).copied().unwrap_or(0);
         let head = match self.state.store.conversation(&conversation.id).await {
             Ok(Some(c)) => c.last_seq,

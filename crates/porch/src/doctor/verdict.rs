@@ -153,7 +153,7 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             ),
             "log in again: POST /api/v2/agents/login, or recreate the agent with `porch agents create --name NAME`",
         ),
-        RateLimited | StoreUnavailable | ServerShutdown | SlowConsumer | IdleTimeout => {
+        RateLimited | StoreUnavailable | BrokerUnavailable | ServerShutdown | SlowConsumer | IdleTimeout | NodeResync => {
             Advice::new(
                 format!("the server is busy or going away ({code}: {})", ctx.message),
                 "nothing is wrong with the credentials: retry after a jittered backoff of at least 1 s",

@@ -12,6 +12,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Porch {
     pub data_dir: PathBuf,
     pub port: u16,
+    /// Extra `PORCH_*` settings (store, broker, node id) for every start.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -26,6 +28,7 @@ pub fn porch_command(data_dir: &Path) -> Command {
 }
 
 /// Runs a CLI command and returns its JSON output.
+#[allow(dead_code)] // Used by the crash test, not by the cluster test that shares this file.
 pub fn cli_json(data_dir: &Path, args: &[&str]) -> serde_json::Value {
     let output = porch_command(data_dir).args(args).arg("--json").output().expect("porch runs");
     assert!(output.status.success(), "porch {args:?}: {}", String::from_utf8_lossy(&output.stderr));
@@ -36,7 +39,7 @@ impl Porch {
     pub fn new(data_dir: PathBuf) -> Porch {
         // A free port, kept for every restart so clients reconnect to the same URL.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Porch { data_dir, port, child: None }
+        Porch { data_dir, port, env: Vec::new(), child: None }
     }
 
     pub fn base_url(&self) -> String {
@@ -49,6 +52,7 @@ impl Porch {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let mut child = porch_command(&self.data_dir)
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
                 .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
                 .env("PORCH_LOG", "warn")
                 .stdout(Stdio::piped())

@@ -48,6 +48,8 @@ impl TestServer {
             issuer: "porch-test".into(),
             limits: Default::default(),
             allow_query_token: false,
+            node_id: porch_core::ids::new_id("nod"),
+            broker_url: None,
         };
         configure(&mut config);
         let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.expect("state builds");

@@ -1,0 +1,130 @@
+//! The NATS broker: core NATS publish/subscribe on one subject.
+//!
+//! Core NATS, not JetStream: delivery here is best effort on purpose, because the store
+//! already holds every event durably and sessions recover from it. JetStream would add a
+//! second log whose acknowledgements do not mean "on disk" by default (Jepsen, 2025).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt;
+use porch_wire::cluster::{ClusterEvent, SUBJECT};
+use tokio::sync::mpsc;
+
+use super::Broker;
+use crate::hub::Hub;
+
+/// Longest pause between reconnect attempts. Short, so a node is back in its cluster within
+/// about a second of the broker returning.
+const RECONNECT_DELAY_MAX_MS: u64 = 1_000;
+
+/// Events waiting to be published. When full, new events are dropped (and recovered from the
+/// store by whoever needed them): a slow broker never slows a send down.
+const PUBLISH_QUEUE_MAX: usize = 8_192;
+
+pub struct NatsBroker {
+    queue: mpsc::Sender<ClusterEvent>,
+    connected: Arc<AtomicBool>,
+    /// `host:port` only: a URL may carry credentials, which are never shown.
+    address: String,
+}
+
+impl NatsBroker {
+    /// Connects and starts relaying: this node's events out, other nodes' events into `hub`.
+    /// When the connection comes back after a loss, every session is told to resync.
+    pub async fn connect(url: &str, node: String, hub: Arc<Hub>) -> Result<Arc<NatsBroker>, String> {
+        let address = address_of(url);
+        let connected = Arc::new(AtomicBool::new(true));
+        let flag = connected.clone();
+        let resync_hub = hub.clone();
+        let options = async_nats::ConnectOptions::new()
+            .name(format!("porch {node}"))
+            .reconnect_delay_callback(|attempts| {
+                std::time::Duration::from_millis((attempts as u64 * 100).min(RECONNECT_DELAY_MAX_MS))
+            })
+            .event_callback(move |event| {
+            let flag = flag.clone();
+            let hub = resync_hub.clone();
+            async move { on_event(event, &flag, &hub) }
+        });
+        let client = tokio::time::timeout(std::time::Duration::from_secs(10), options.connect(url))
+            .await
+            .map_err(|_| format!("cannot reach NATS at {address} within 10 s"))?
+            .map_err(|e| format!("cannot reach NATS at {address}: {e}"))?;
+        let subscription = client.subscribe(SUBJECT).await.map_err(|e| format!("NATS subscribe: {e}"))?;
+        let (queue, outbox) = mpsc::channel(PUBLISH_QUEUE_MAX);
+        tokio::spawn(publish_loop(client, outbox));
+        tokio::spawn(receive_loop(subscription, node, hub));
+        Ok(Arc::new(NatsBroker { queue, connected, address }))
+    }
+}
+
+fn on_event(event: async_nats::Event, connected: &AtomicBool, hub: &Hub) {
+    match event {
+        // `connected` starts true: only a connection that was lost and came back means events
+        // may have been missed.
+        async_nats::Event::Connected => {
+            let was = connected.swap(true, Ordering::SeqCst);
+            if !was {
+                tracing::warn!("NATS connection back: telling sessions to resync from the store");
+                hub.resync_all();
+            }
+        }
+        async_nats::Event::Disconnected => {
+            connected.store(false, Ordering::SeqCst);
+            tracing::warn!("NATS connection lost: sends are refused until it is back");
+        }
+        other => tracing::debug!("NATS: {other}"),
+    }
+}
+
+async fn publish_loop(client: async_nats::Client, mut outbox: mpsc::Receiver<ClusterEvent>) {
+    while let Some(event) = outbox.recv().await {
+        let payload = serde_json::to_vec(&event).expect("cluster events serialize");
+        if let Err(e) = client.publish(SUBJECT, payload.into()).await {
+            tracing::debug!("NATS publish failed (the store still has it): {e}");
+        }
+    }
+}
+
+async fn receive_loop(mut subscription: async_nats::Subscriber, node: String, hub: Arc<Hub>) {
+    while let Some(message) = subscription.next().await {
+        match serde_json::from_slice::<ClusterEvent>(&message.payload) {
+            Ok(event) if event.node != node => super::deliver(&hub, event),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("ignoring an undecodable cluster event: {e}"),
+        }
+    }
+}
+
+impl Broker for NatsBroker {
+    fn publish(&self, event: ClusterEvent) {
+        // Dropped when full: see PUBLISH_QUEUE_MAX.
+        let _ = self.queue.try_send(event);
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    fn describe(&self) -> String {
+        let state = if self.is_connected() { "connected" } else { "disconnected" };
+        format!("nats {} {state}", self.address)
+    }
+}
+
+/// `nats://user:pass@host:4222` → `host:4222`.
+pub fn address_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_never_carry_credentials() {
+        assert_eq!(super::address_of("nats://u:secret@10.0.0.1:4222"), "10.0.0.1:4222");
+        assert_eq!(super::address_of("nats://127.0.0.1:4222"), "127.0.0.1:4222");
+    }
+}

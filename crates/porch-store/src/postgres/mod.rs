@@ -1,0 +1,203 @@
+//! The `Store` trait on PostgreSQL, so several Porch nodes can share one database.
+//!
+//! # Design
+//! - A deadpool pool of tokio-postgres connections, no TLS (`NoTls`): run PostgreSQL on the
+//!   same host or a private network, or put a TLS tunnel in front. Broken connections are
+//!   dropped at checkout and replaced (`pool`).
+//! - Nodes coordinate only through the database. An append locks its conversation row, so
+//!   `seq` is gap-free in commit order across nodes (`log`); unique constraints (names, the
+//!   idempotency index) settle every other race (`writes`, `log`).
+//! - A write returns only after COMMIT; with `synchronous_commit=on` and `fsync=on` (the
+//!   defaults, read back by `durability`) COMMIT waits for the WAL flush.
+//! - Reads are single statements on pooled connections (`reads`); the schema and its
+//!   migrations are in `schema`, row mapping and error mapping in `rows`.
+//! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
+//!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
+
+mod log;
+mod pool;
+mod reads;
+mod rows;
+mod schema;
+mod writes;
+
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::store::{
+    AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
+    StoreFuture,
+};
+use porch_core::token::SigningKey;
+use porch_wire::rest::{Conversation, MessagePage};
+
+use self::pool::Db;
+use self::writes::Flag;
+
+/// How to reach the database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// E.g. `postgres://porch:secret@db.internal:5432/porch` (or libpq's `key=value` form).
+    /// Never printed: `Debug` and every error show only `host:port`.
+    pub url: String,
+    /// The schema Porch's tables live in (the connections' `search_path`), created if missing.
+    /// Lets tests and several tenants share one database. `None` uses the server's default
+    /// search path (usually `public`). Lowercase letters, digits and `_` only.
+    pub schema: Option<String>,
+    /// Connections in the pool: the most statements this node runs at once.
+    pub pool_size: usize,
+}
+
+impl PostgresOptions {
+    /// Enough for a node's concurrent appends and reads on a small server; PostgreSQL's default
+    /// `max_connections` (100) then allows about five nodes plus the CLI and a DBA.
+    pub const POOL_SIZE_DEFAULT: usize = 16;
+
+    /// The defaults (default search path, 16 connections) for the database at `url`.
+    pub fn new(url: impl Into<String>) -> PostgresOptions {
+        PostgresOptions {
+            url: url.into(),
+            schema: None,
+            pool_size: Self::POOL_SIZE_DEFAULT,
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password.
+        f.debug_struct("PostgresOptions")
+            .field("url", &"<redacted>")
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// The PostgreSQL store. Cheap to share behind an `Arc`; dropping it closes its connections.
+pub struct PostgresStore {
+    db: Db,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects, creates the schema if asked and migrates it. Fails with
+    /// `StoreError::Unavailable("cannot reach PostgreSQL at host:port: …")` when the server
+    /// cannot be reached, at once for a refused port, within 5 s for a silent host.
+    pub async fn connect(options: PostgresOptions) -> Result<PostgresStore, StoreError> {
+        let db = Db::new(&options)?;
+        let mut client = db.client().await?;
+        schema::migrate(&mut client, options.schema.as_deref()).await?;
+        drop(client);
+        tracing::debug!(schema = ?options.schema, pool_size = options.pool_size, "opened the postgres store");
+        Ok(PostgresStore { db })
+    }
+}
+
+impl Store for PostgresStore {
+    fn create_client(&self, client: ClientRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move { writes::create_client(&self.db, &client).await })
+    }
+
+    fn clients(&self) -> StoreFuture<'_, Vec<ClientRecord>> {
+        Box::pin(reads::clients(&self.db))
+    }
+
+    fn client(&self, id: &str) -> StoreFuture<'_, Option<ClientRecord>> {
+        let id = id.to_owned();
+        Box::pin(async move { reads::client(&self.db, &id).await })
+    }
+
+    fn create_deployment(&self, deployment: DeploymentRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move { writes::create_deployment(&self.db, &deployment).await })
+    }
+
+    fn deployments(&self) -> StoreFuture<'_, Vec<DeploymentRecord>> {
+        Box::pin(reads::deployments(&self.db))
+    }
+
+    fn deployment(&self, id: &str) -> StoreFuture<'_, Option<DeploymentRecord>> {
+        let id = id.to_owned();
+        Box::pin(async move { reads::deployment(&self.db, &id).await })
+    }
+
+    fn create_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move { writes::create_agent(&self.db, &agent).await })
+    }
+
+    fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>> {
+        Box::pin(reads::agents(&self.db))
+    }
+
+    fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>> {
+        let name = name.to_owned();
+        Box::pin(async move { reads::agent_by_name(&self.db, &name).await })
+    }
+
+    fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>> {
+        Box::pin(reads::signing_keys(&self.db))
+    }
+
+    fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()> {
+        Box::pin(async move { writes::add_signing_key(&self.db, &key).await })
+    }
+
+    fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation> {
+        Box::pin(writes::create_guest(&self.db, guest, queue))
+    }
+
+    fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>> {
+        let id = id.to_owned();
+        Box::pin(async move { reads::guest(&self.db, &id).await })
+    }
+
+    fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>> {
+        let id = id.to_owned();
+        Box::pin(async move { reads::conversation(&self.db, &id).await })
+    }
+
+    fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>> {
+        Box::pin(async move { reads::conversations(&self.db, &filter).await })
+    }
+
+    fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
+        Box::pin(log::append(&self.db, request))
+    }
+
+    fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {
+        let conversation_id = conversation_id.to_owned();
+        Box::pin(async move { reads::messages(&self.db, &conversation_id, page).await })
+    }
+
+    fn mark_read(
+        &self,
+        conversation_id: &str,
+        participant_id: &str,
+        seq: u64,
+    ) -> StoreFuture<'_, u64> {
+        let conversation_id = conversation_id.to_owned();
+        let participant_id = participant_id.to_owned();
+        Box::pin(
+            async move { log::mark_read(&self.db, &conversation_id, &participant_id, seq).await },
+        )
+    }
+
+    fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool> {
+        let id = guest_id.to_owned();
+        Box::pin(async move { writes::set_flag(&self.db, Flag::GuestRevoked, &id, true).await })
+    }
+
+    fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {
+        let id = deployment_id.to_owned();
+        Box::pin(
+            async move { writes::set_flag(&self.db, Flag::DeploymentEnabled, &id, enabled).await },
+        )
+    }
+
+    fn durability(&self) -> StoreFuture<'_, Durability> {
+        Box::pin(reads::durability(&self.db))
+    }
+}

@@ -1,0 +1,188 @@
+//! Reaching PostgreSQL: the URL, the per-session settings, the pool, and the errors that say
+//! where the server is without ever showing the password.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
+};
+use porch_core::store::StoreError;
+use tokio_postgres::config::Host;
+use tokio_postgres::{Config, NoTls};
+
+use super::PostgresOptions;
+use super::rows::describe;
+
+/// How long opening one connection may take, unless the URL sets `connect_timeout`. A
+/// refused port fails at once; this bounds a host that drops packets.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a caller waits for a free connection when all are busy. Waiting is the
+/// backpressure (as the SQLite writer's full queue is); the bound turns a database that has
+/// stopped answering into `Unavailable` instead of requests piling up forever.
+const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The server ends a session of ours that sits idle inside a transaction this long. Porch's
+/// transactions never wait on anything but the database, so only a frozen or partitioned node
+/// hits it, and then its conversation row locks are released instead of blocking every other
+/// node's appends until TCP keepalive notices (hours).
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "15s";
+
+/// The pool and where it points.
+pub(crate) struct Db {
+    pool: Pool,
+    /// `host:port` list for messages; never the password or the rest of the URL.
+    address: String,
+}
+
+impl Db {
+    /// Builds the pool. Opens nothing yet: the first `client()` does.
+    pub(crate) fn new(options: &PostgresOptions) -> Result<Db, StoreError> {
+        // The parse error names the bad option, never its value, so it cannot leak a password.
+        let mut config: Config = options.url.parse().map_err(|e| {
+            StoreError::Unavailable(format!("the PostgreSQL URL is invalid: {}", describe(&e)))
+        })?;
+        let address = address(&config);
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            // Lets a DBA tell Porch's sessions apart in pg_stat_activity.
+            config.application_name("porch");
+        }
+        // Session settings go in the startup packet, so every pooled connection has them from
+        // its first statement and no checkout pays a `SET` round trip.
+        let mut startup = config.get_options().unwrap_or_default().to_owned();
+        let _ = write!(
+            startup,
+            " -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT}"
+        );
+        if let Some(schema) = &options.schema {
+            check_schema_name(schema)?;
+            // Only this schema: an unqualified name can never reach a `public` table by mistake.
+            let _ = write!(startup, " -c search_path={schema}");
+        }
+        config.options(startup.trim_start());
+
+        // `Fast` recycling checks only that the connection task is still running. A server
+        // restart or `pg_terminate_backend` closes the socket, which ends that task, so broken
+        // connections are dropped at checkout without a round trip per checkout (`Verified`
+        // would double the latency of every single-statement read).
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("building the PostgreSQL pool: {e}")))?;
+        Ok(Db { pool, address })
+    }
+
+    /// A connection from the pool, opened if none is idle.
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|e| self.unreachable(e))
+    }
+
+    fn unreachable(&self, error: PoolError) -> StoreError {
+        let address = &self.address;
+        StoreError::Unavailable(match error {
+            PoolError::Backend(e) => {
+                format!("cannot reach PostgreSQL at {address}: {}", describe(&e))
+            }
+            PoolError::Timeout(TimeoutType::Wait) => format!(
+                "all {} connections to PostgreSQL at {address} stayed busy for {} s",
+                self.pool.status().max_size,
+                POOL_WAIT_TIMEOUT.as_secs()
+            ),
+            PoolError::Timeout(_) => {
+                format!(
+                    "cannot reach PostgreSQL at {address}: no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )
+            }
+            other => format!("cannot reach PostgreSQL at {address}: {other}"),
+        })
+    }
+}
+
+/// `host:port` for each host of the URL, comma-separated. Built from the parsed config, so
+/// the user, password and parameters are never part of it.
+fn address(config: &Config) -> String {
+    let ports = config.get_ports();
+    let hosts = config.get_hosts();
+    if hosts.is_empty() {
+        return "(no host in the URL)".to_owned();
+    }
+    let port = |i: usize| match ports {
+        [] => 5432,
+        [one] => *one,
+        many => many.get(i).copied().unwrap_or(5432),
+    };
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| match host {
+            Host::Tcp(name) if name.contains(':') => format!("[{name}]:{}", port(i)),
+            Host::Tcp(name) => format!("{name}:{}", port(i)),
+            #[cfg(unix)]
+            Host::Unix(dir) => format!("{}/.s.PGSQL.{}", dir.display(), port(i)),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Schema names go into the startup options and DDL unquoted, so only plain lowercase
+/// identifiers are accepted: nothing to escape, and the name means the same to psql users.
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let mut chars = schema.chars();
+    let valid = schema.len() <= 63
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "PostgreSQL schema name `{schema}` must be 1-63 lowercase letters, digits or underscores, not starting with a digit"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_hides_credentials() {
+        let config: Config = "postgres://porch:hunter2@db.internal:6543/porch?sslmode=disable"
+            .parse()
+            .unwrap();
+        assert_eq!(address(&config), "db.internal:6543");
+        let config: Config = "postgres://u:p@[::1]/x".parse().unwrap();
+        assert_eq!(address(&config), "[::1]:5432");
+        let config: Config = "host=a,b port=1,2 user=u password=secret".parse().unwrap();
+        assert_eq!(address(&config), "a:1,b:2");
+    }
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(check_schema_name("porch_test_0abc").is_ok());
+        assert!(check_schema_name("_x").is_ok());
+        assert!(check_schema_name("Porch").is_err());
+        assert!(check_schema_name("1x").is_err());
+        assert!(check_schema_name("a b").is_err());
+        assert!(check_schema_name("x\"; DROP").is_err());
+        assert!(check_schema_name("").is_err());
+        assert!(check_schema_name(&"a".repeat(64)).is_err());
+    }
+}

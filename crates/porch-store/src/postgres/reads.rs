@@ -1,0 +1,244 @@
+//! The reads. Each is one statement on a pooled connection, outside any explicit transaction:
+//! under READ COMMITTED one statement sees one snapshot, which is all a single read needs.
+//! Statements are prepared once per connection (`prepare_cached`), so a read is one round trip.
+
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, WIDGET_CLIENT_ID,
+};
+use porch_core::store::{ConversationFilter, Durability, PageRequest, StoreError};
+use porch_core::token::SigningKey;
+use porch_wire::rest::{Conversation, ConversationState, MessagePage};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::pool::Db;
+use super::rows::{
+    self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
+    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql,
+};
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+async fn all<T>(
+    db: &Db,
+    sql: &str,
+    params: Params<'_>,
+    map: fn(&Row) -> Result<T, StoreError>,
+    doing: &str,
+) -> Result<Vec<T>, StoreError> {
+    let client = db.client().await?;
+    let statement = client.prepare_cached(sql).await.context(doing)?;
+    let found = client.query(&statement, params).await.context(doing)?;
+    found.iter().map(map).collect()
+}
+
+async fn one<T>(
+    db: &Db,
+    sql: &str,
+    key: &str,
+    map: fn(&Row) -> Result<T, StoreError>,
+    doing: &str,
+) -> Result<Option<T>, StoreError> {
+    let client = db.client().await?;
+    let statement = client.prepare_cached(sql).await.context(doing)?;
+    let found = client.query_opt(&statement, &[&key]).await.context(doing)?;
+    found.as_ref().map(map).transpose()
+}
+
+// Ties on creation time are broken by id in byte order (`COLLATE "C"`), as SQLite does,
+// whatever collation the database was created with.
+
+pub(crate) async fn clients(db: &Db) -> Result<Vec<ClientRecord>, StoreError> {
+    // The widget pseudo-client (migration 2) is internal: operators never manage it.
+    let sql = format!(
+        "SELECT {CLIENT_COLUMNS} FROM clients WHERE id <> $1 ORDER BY created_at_ms, id COLLATE \"C\""
+    );
+    all(
+        db,
+        &sql,
+        &[&WIDGET_CLIENT_ID],
+        rows::client,
+        "listing clients",
+    )
+    .await
+}
+
+pub(crate) async fn client(db: &Db, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+    let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1");
+    one(db, &sql, id, rows::client, "reading a client").await
+}
+
+pub(crate) async fn deployments(db: &Db) -> Result<Vec<DeploymentRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments ORDER BY created_at_ms, id COLLATE \"C\""
+    );
+    all(db, &sql, &[], rows::deployment, "listing deployments").await
+}
+
+pub(crate) async fn deployment(db: &Db, id: &str) -> Result<Option<DeploymentRecord>, StoreError> {
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = $1");
+    one(db, &sql, id, rows::deployment, "reading a deployment").await
+}
+
+pub(crate) async fn agents(db: &Db) -> Result<Vec<AgentRecord>, StoreError> {
+    let sql =
+        format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY created_at_ms, id COLLATE \"C\"");
+    all(db, &sql, &[], rows::agent, "listing agents").await
+}
+
+pub(crate) async fn agent_by_name(db: &Db, name: &str) -> Result<Option<AgentRecord>, StoreError> {
+    let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE name = $1");
+    one(db, &sql, name, rows::agent, "reading an agent").await
+}
+
+pub(crate) async fn signing_keys(db: &Db) -> Result<Vec<SigningKey>, StoreError> {
+    let sql = format!(
+        "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys ORDER BY created_at_ms, kid COLLATE \"C\""
+    );
+    all(db, &sql, &[], rows::signing_key, "listing signing keys").await
+}
+
+pub(crate) async fn guest(db: &Db, id: &str) -> Result<Option<GuestRecord>, StoreError> {
+    let sql = format!("SELECT {GUEST_COLUMNS} FROM guests g WHERE g.id = $1");
+    one(db, &sql, id, rows::guest, "reading a guest").await
+}
+
+pub(crate) async fn conversation(db: &Db, id: &str) -> Result<Option<Conversation>, StoreError> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1");
+    one(
+        db,
+        &sql,
+        id,
+        rows::conversation,
+        &format!("reading conversation {id}"),
+    )
+    .await
+}
+
+/// Queues and states travel as `TEXT[]` parameters, so the statement text is fixed (and
+/// prepared once) whatever the number of queues.
+pub(crate) async fn conversations(
+    db: &Db,
+    filter: &ConversationFilter,
+) -> Result<Vec<Conversation>, StoreError> {
+    if filter.queues.is_empty() || filter.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let states: Vec<&str> = filter
+        .states
+        .iter()
+        .map(|s| ConversationState::as_str(*s))
+        .collect();
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         WHERE c.queue = ANY($1) AND (cardinality($2::text[]) = 0 OR c.state = ANY($2)) \
+         ORDER BY c.updated_at_ms DESC, c.id COLLATE \"C\" \
+         LIMIT $3"
+    );
+    let params: Params<'_> = &[&filter.queues, &states, &i64::from(filter.limit)];
+    all(
+        db,
+        &sql,
+        params,
+        rows::conversation,
+        "listing conversations",
+    )
+    .await
+}
+
+/// A page of one conversation's log; see `PageRequest`.
+///
+/// One statement, so `last_seq` and the page come from one snapshot without an explicit
+/// REPEATABLE READ transaction (which would cost BEGIN and COMMIT round trips). The LEFT
+/// JOIN keeps the conversation row when the page is empty; no row at all means no such
+/// conversation. One row past the limit is read to learn `has_more`.
+pub(crate) async fn messages(
+    db: &Db,
+    conversation_id: &str,
+    page: PageRequest,
+) -> Result<MessagePage, StoreError> {
+    let forward = page.after_seq.is_some();
+    let order = if forward { "ASC" } else { "DESC" };
+    let sql = format!(
+        "SELECT c.last_seq, m.* FROM conversations c \
+         LEFT JOIN LATERAL ( \
+             SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE conversation_id = c.id AND seq > $2 AND seq < $3 \
+             ORDER BY seq {order} LIMIT $4 \
+         ) m ON true \
+         WHERE c.id = $1 \
+         ORDER BY m.seq"
+    );
+    let after = page.after_seq.map_or(0, seq_to_sql);
+    let before = page.before_seq.map_or(i64::MAX, seq_to_sql);
+    let doing = format!("reading messages of {conversation_id}");
+    let params: Params<'_> = &[
+        &conversation_id,
+        &after,
+        &before,
+        &(i64::from(page.limit) + 1),
+    ];
+    let client = db.client().await?;
+    let statement = client.prepare_cached(&sql).await.context(&doing)?;
+    let found = client.query(&statement, params).await.context(&doing)?;
+
+    let Some(first) = found.first() else {
+        return Err(StoreError::ConversationUnknown(conversation_id.to_owned()));
+    };
+    let last_seq = rows::get_seq(first, 0)?;
+    let mut messages = Vec::with_capacity(found.len());
+    for row in &found {
+        // An empty page is the one row whose message columns are all NULL.
+        if row.try_get::<_, Option<&str>>(1).context(&doing)?.is_some() {
+            messages.push(rows::message_at(row, 1)?);
+        }
+    }
+    let wanted = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    let has_more = messages.len() > wanted;
+    if has_more {
+        // The extra row lies beyond the page in the direction read: the newest one going
+        // forward, the oldest one going backward (rows are in ascending seq here).
+        if forward {
+            messages.truncate(wanted);
+        } else {
+            messages.drain(..messages.len() - wanted);
+        }
+    }
+    debug_assert!(
+        messages.windows(2).all(|w| w[0].seq + 1 == w[1].seq),
+        "a page is a gap-free run of seqs"
+    );
+    Ok(MessagePage {
+        messages,
+        has_more,
+        last_seq,
+    })
+}
+
+/// Reads back the settings that decide whether a commit is durable, as the server has them for
+/// Porch's sessions.
+pub(crate) async fn durability(db: &Db) -> Result<Durability, StoreError> {
+    let doing = "reading synchronous_commit and fsync";
+    let client = db.client().await?;
+    let row = client
+        .query_one(
+            "SELECT current_setting('synchronous_commit'), current_setting('fsync')",
+            &[],
+        )
+        .await
+        .context(doing)?;
+    let synchronous_commit: String = row.try_get(0).context(doing)?;
+    let fsync: String = row.try_get(1).context(doing)?;
+    // Every synchronous_commit level but `off` waits for the local WAL flush before COMMIT
+    // returns (`remote_*` wait for a standby too); without fsync that flush reaches only the
+    // OS cache, so a power cut can still lose it.
+    let flushes = matches!(
+        synchronous_commit.as_str(),
+        "on" | "local" | "remote_write" | "remote_apply"
+    );
+    Ok(Durability {
+        engine: "postgres",
+        settings: format!("synchronous_commit={synchronous_commit} fsync={fsync}"),
+        survives_power_loss: flushes && fsync == "on",
+    })
+}

@@ -1,0 +1,200 @@
+//! The PostgreSQL schema and its migrations: the SQLite store's data model, in PostgreSQL's
+//! types.
+//!
+//! Type choices, and why:
+//! - `BIGINT` for every integer (SQLite's INTEGER is 64-bit too) and `BOOLEAN` for flags.
+//! - `TEXT[]` for the string lists (scopes, origins, queues): they map straight onto
+//!   `Vec<String>` with no JSON round trip, keep their order, and an operator can query them
+//!   (`WHERE 'sales' = ANY(queues)`).
+//! - `JSONB` for guest attributes, a string map: PostgreSQL checks it is a JSON object, and
+//!   support staff can query it (`attributes->>'plan'`). It travels as text (`::text`, `::jsonb`)
+//!   so the driver needs no JSON feature.
+//! - Unique name constraints are named, so a violation maps to `NameTaken` by constraint name.
+//!
+//! Versions are rows of `porch_schema_version` (one per applied migration, with its time).
+//! Every start runs `migrate` in one transaction under `pg_advisory_xact_lock`, so nodes
+//! starting together migrate once: the second waits for the lock, then finds nothing to do.
+//! PostgreSQL's DDL is transactional, so a failed migration leaves the old schema and version.
+
+use deadpool_postgres::Object;
+use porch_core::store::StoreError;
+use porch_core::time::now_ms;
+
+use super::rows::Context;
+
+/// Migration N (1-based) takes the schema from version N-1 to N. Append only, and numbered
+/// like the SQLite migrations so one version means one data model in both stores.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE clients (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL CONSTRAINT clients_name_unique UNIQUE,
+        secret_hash   TEXT NOT NULL,
+        scopes        TEXT[] NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );
+
+    CREATE TABLE deployments (
+        id                   TEXT PRIMARY KEY,
+        name                 TEXT NOT NULL CONSTRAINT deployments_name_unique UNIQUE,
+        origins              TEXT[] NOT NULL,
+        queue                TEXT NOT NULL,
+        guest_token_ttl_secs BIGINT NOT NULL CHECK (guest_token_ttl_secs >= 0),
+        enabled              BOOLEAN NOT NULL,
+        created_at_ms        BIGINT NOT NULL
+    );
+
+    CREATE TABLE agents (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL CONSTRAINT agents_name_unique UNIQUE,
+        secret_hash   TEXT NOT NULL,
+        queues        TEXT[] NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );
+
+    CREATE TABLE signing_keys (
+        kid           TEXT PRIMARY KEY,
+        secret        BYTEA NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );
+
+    CREATE TABLE guests (
+        id              TEXT PRIMARY KEY,
+        display_name    TEXT,
+        email           TEXT,
+        external_id     TEXT,
+        attributes      JSONB NOT NULL CHECK (jsonb_typeof(attributes) = 'object'),
+        created_at_ms   BIGINT NOT NULL,
+        deployment_id   TEXT NOT NULL REFERENCES deployments(id),
+        conversation_id TEXT NOT NULL UNIQUE,
+        client_id       TEXT NOT NULL REFERENCES clients(id),
+        revoked         BOOLEAN NOT NULL
+    );
+
+    CREATE TABLE conversations (
+        id                TEXT PRIMARY KEY,
+        guest_id          TEXT NOT NULL UNIQUE REFERENCES guests(id),
+        deployment_id     TEXT NOT NULL REFERENCES deployments(id),
+        queue             TEXT NOT NULL,
+        state             TEXT NOT NULL CHECK (state IN ('waiting', 'assigned', 'closed')),
+        assigned_agent_id TEXT,
+        last_seq          BIGINT NOT NULL CHECK (last_seq >= 0),
+        created_at_ms     BIGINT NOT NULL,
+        updated_at_ms     BIGINT NOT NULL
+    );
+
+    -- Agents list their queues' conversations, most recently active first.
+    CREATE INDEX conversations_by_queue ON conversations (queue, updated_at_ms DESC);
+
+    -- The primary key makes a duplicate seq impossible whatever the code above it does, and
+    -- its index makes a history page one range scan.
+    CREATE TABLE messages (
+        conversation_id     TEXT NOT NULL REFERENCES conversations(id),
+        seq                 BIGINT NOT NULL CHECK (seq >= 1),
+        id                  TEXT NOT NULL UNIQUE,
+        client_message_id   TEXT,
+        sender_role         TEXT NOT NULL CHECK (sender_role IN ('guest', 'agent', 'system')),
+        sender_id           TEXT NOT NULL,
+        sender_display_name TEXT,
+        text                TEXT NOT NULL,
+        event               TEXT CHECK (event IN ('waiting', 'assigned', 'closed')),
+        created_at_ms       BIGINT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    );
+
+    -- Backs idempotent sends: one clientMessageId per sender and conversation, even when two
+    -- nodes race (the loser's INSERT fails on this index by name). Partial, because system
+    -- messages have none.
+    CREATE UNIQUE INDEX messages_idempotency
+        ON messages (conversation_id, sender_id, client_message_id)
+        WHERE client_message_id IS NOT NULL;
+
+    CREATE TABLE read_markers (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        participant_id  TEXT NOT NULL,
+        read_seq        BIGINT NOT NULL CHECK (read_seq >= 0),
+        PRIMARY KEY (conversation_id, participant_id)
+    );
+    "#,
+    // 2: the pseudo-client that owns guests created by the browser widget endpoint, which has
+    // no OAuth client. Its secret hash `!` is no PHC string, so it can never authenticate.
+    r#"
+    INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms)
+    VALUES ('cli_widget', '(browser widget)', '!', '{}', 0)
+    ON CONFLICT DO NOTHING;
+    "#,
+];
+
+/// The schema version this build writes and understands.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Creates `schema` if given and brings it up to `SCHEMA_VERSION`, in one transaction.
+///
+/// The advisory lock is keyed by the schema name, so tenants of one database migrate
+/// independently while nodes of one tenant take turns. `CREATE SCHEMA IF NOT EXISTS` and
+/// `CREATE TABLE IF NOT EXISTS` are not race-free on their own; under the lock they are.
+pub(crate) async fn migrate(client: &mut Object, schema: Option<&str>) -> Result<(), StoreError> {
+    let tx = client
+        .transaction()
+        .await
+        .context("starting the migration")?;
+    let key = format!("porch-migrate:{}", schema.unwrap_or(""));
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&key],
+    )
+    .await
+    .context("waiting for the migration lock")?;
+    if let Some(schema) = schema {
+        // Validated by `pool::check_schema_name`: a plain identifier, safe unquoted.
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await
+            .context(&format!("creating schema {schema}"))?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS porch_schema_version (\
+             version       BIGINT PRIMARY KEY, \
+             applied_at_ms BIGINT NOT NULL)",
+    )
+    .await
+    .context("creating porch_schema_version")?;
+    let version: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM porch_schema_version",
+            &[],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .context("reading the schema version")?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Unavailable(format!(
+            "the database has schema version {version} but this porch knows only up to {SCHEMA_VERSION}; \
+             run a porch at least as new as the one that last migrated it"
+        )));
+    }
+    let Ok(done) = usize::try_from(version) else {
+        return Err(StoreError::Unavailable(format!(
+            "the database has a negative schema version {version}"
+        )));
+    };
+    for (index, ddl) in MIGRATIONS.iter().enumerate().skip(done) {
+        let next = index as i64 + 1;
+        tracing::info!(
+            from = next - 1,
+            to = next,
+            schema = schema.unwrap_or("(search_path)"),
+            "migrating the postgres schema"
+        );
+        tx.batch_execute(ddl)
+            .await
+            .context(&format!("applying migration {next}"))?;
+        tx.execute(
+            "INSERT INTO porch_schema_version (version, applied_at_ms) VALUES ($1, $2)",
+            &[&next, &now_ms()],
+        )
+        .await
+        .context(&format!("recording migration {next}"))?;
+    }
+    tx.commit().await.context("committing the migration")
+}

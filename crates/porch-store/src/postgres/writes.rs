@@ -1,0 +1,210 @@
+//! Records beside the log: clients, deployments, agents, keys, guests, flags. Several Porch
+//! nodes may write at once, so nothing here checks before writing: names are checked by their
+//! unique constraints, and a guest and its conversation are one statement.
+
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::store::StoreError;
+use porch_core::token::SigningKey;
+use porch_wire::rest::{Conversation, ConversationState};
+use tokio_postgres::types::ToSql;
+
+use super::pool::Db;
+use super::rows::{Context, to_json, violates};
+
+/// Runs one statement; a unique violation of `name_constraint` becomes `NameTaken` with the
+/// SQLite store's sentence. Catching the violation, rather than checking first, is race-free
+/// across nodes.
+async fn insert_named(
+    db: &Db,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    (name_constraint, kind, name): (&str, &str, &str),
+    doing: &str,
+) -> Result<(), StoreError> {
+    let client = db.client().await?;
+    let statement = client.prepare_cached(sql).await.context(doing)?;
+    match client.execute(&statement, params).await {
+        Ok(_) => Ok(()),
+        Err(e) if violates(&e, name_constraint) => {
+            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            Err(StoreError::NameTaken(format!(
+                "{article} {kind} named `{name}` already exists"
+            )))
+        }
+        Err(e) => Err(e).context(doing),
+    }
+}
+
+pub(crate) async fn create_client(db: &Db, client: &ClientRecord) -> Result<(), StoreError> {
+    let sql = "INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &client.id,
+        &client.name,
+        &client.secret_hash,
+        &client.scopes,
+        &client.created_at_ms,
+    ];
+    let name = ("clients_name_unique", "client", client.name.as_str());
+    insert_named(
+        db,
+        sql,
+        params,
+        name,
+        &format!("creating client {}", client.id),
+    )
+    .await
+}
+
+pub(crate) async fn create_deployment(
+    db: &Db,
+    deployment: &DeploymentRecord,
+) -> Result<(), StoreError> {
+    let ttl_secs = i64::try_from(deployment.guest_token_ttl_secs).map_err(|_| {
+        StoreError::Unavailable(format!(
+            "guest token lifetime {} s is too large to store",
+            deployment.guest_token_ttl_secs
+        ))
+    })?;
+    let sql = "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let d = deployment;
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &d.id,
+        &d.name,
+        &d.origins,
+        &d.queue,
+        &ttl_secs,
+        &d.enabled,
+        &d.created_at_ms,
+    ];
+    let name = ("deployments_name_unique", "deployment", d.name.as_str());
+    insert_named(
+        db,
+        sql,
+        params,
+        name,
+        &format!("creating deployment {}", d.id),
+    )
+    .await
+}
+
+pub(crate) async fn create_agent(db: &Db, agent: &AgentRecord) -> Result<(), StoreError> {
+    let sql = "INSERT INTO agents (id, name, secret_hash, queues, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &agent.id,
+        &agent.name,
+        &agent.secret_hash,
+        &agent.queues,
+        &agent.created_at_ms,
+    ];
+    let name = ("agents_name_unique", "agent", agent.name.as_str());
+    insert_named(
+        db,
+        sql,
+        params,
+        name,
+        &format!("creating agent {}", agent.id),
+    )
+    .await
+}
+
+pub(crate) async fn add_signing_key(db: &Db, key: &SigningKey) -> Result<(), StoreError> {
+    let doing = format!("adding signing key {}", key.kid);
+    let client = db.client().await?;
+    let statement = client
+        .prepare_cached("INSERT INTO signing_keys (kid, secret, created_at_ms) VALUES ($1, $2, $3)")
+        .await
+        .context(&doing)?;
+    client
+        .execute(&statement, &[&key.kid, &key.secret, &key.created_at_ms])
+        .await
+        .context(&doing)?;
+    Ok(())
+}
+
+/// The guest and its conversation in one statement (a data-modifying CTE): atomic without a
+/// BEGIN/COMMIT pair, so one round trip.
+pub(crate) async fn create_guest(
+    db: &Db,
+    record: GuestRecord,
+    queue: String,
+) -> Result<Conversation, StoreError> {
+    let guest = &record.guest;
+    let doing = format!(
+        "creating guest {} and conversation {}",
+        guest.id, record.conversation_id
+    );
+    let client = db.client().await?;
+    let statement = client
+        .prepare_cached(
+            "WITH guest AS ( \
+                 INSERT INTO guests (id, display_name, email, external_id, attributes, created_at_ms, \
+                                     deployment_id, conversation_id, client_id, revoked) \
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10) \
+             ) \
+             INSERT INTO conversations (id, guest_id, deployment_id, queue, state, assigned_agent_id, last_seq, \
+                                        created_at_ms, updated_at_ms) \
+             VALUES ($8, $1, $7, $11, 'waiting', NULL, 0, $6, $6)",
+        )
+        .await
+        .context(&doing)?;
+    let attributes = to_json(&guest.attributes);
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &guest.id,
+        &guest.display_name,
+        &guest.email,
+        &guest.external_id,
+        &attributes,
+        &guest.created_at_ms,
+        &record.deployment_id,
+        &record.conversation_id,
+        &record.client_id,
+        &record.revoked,
+        &queue,
+    ];
+    client.execute(&statement, params).await.context(&doing)?;
+    let created_at_ms = guest.created_at_ms;
+    Ok(Conversation {
+        id: record.conversation_id,
+        deployment_id: record.deployment_id,
+        queue,
+        state: ConversationState::Waiting,
+        guest: record.guest,
+        assigned_agent_id: None,
+        last_seq: 0,
+        created_at_ms,
+        updated_at_ms: created_at_ms,
+    })
+}
+
+/// The boolean columns an operator may flip.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Flag {
+    GuestRevoked,
+    DeploymentEnabled,
+}
+
+pub(crate) async fn set_flag(
+    db: &Db,
+    flag: Flag,
+    id: &str,
+    value: bool,
+) -> Result<bool, StoreError> {
+    // Fixed strings per flag: no column name ever comes from outside.
+    let sql = match flag {
+        Flag::GuestRevoked => "UPDATE guests SET revoked = $2 WHERE id = $1",
+        Flag::DeploymentEnabled => "UPDATE deployments SET enabled = $2 WHERE id = $1",
+    };
+    let doing = format!("setting {flag:?} of {id}");
+    let client = db.client().await?;
+    let statement = client.prepare_cached(sql).await.context(&doing)?;
+    let changed = client
+        .execute(&statement, &[&id, &value])
+        .await
+        .context(&doing)?;
+    Ok(changed == 1)
+}

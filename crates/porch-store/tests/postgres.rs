@@ -1,0 +1,173 @@
+//! The storage suite (`suite/`) run against PostgreSQL, plus what only a shared server has:
+//! two nodes on one database, migrations racing, connections dying, the server's settings.
+//!
+//! Needs PostgreSQL at `postgres://postgres@127.0.0.1:5432/test` (or `PORCH_TEST_POSTGRES_URL`);
+//! CI runs one, so a missing server fails these tests rather than skipping them. Each test
+//! works in a fresh schema `porch_test_<random>`, dropped when the test ends.
+
+#[path = "suite/mod.rs"]
+mod suite;
+
+#[path = "postgres/nodes.rs"]
+mod nodes;
+#[path = "postgres/server.rs"]
+mod server;
+
+use std::sync::Arc;
+
+use porch_core::ids::{base32, random_bytes};
+use porch_core::store::Store;
+use porch_store::{PostgresOptions, PostgresStore};
+use tokio_postgres::NoTls;
+
+use suite::*;
+
+const URL_ENV: &str = "PORCH_TEST_POSTGRES_URL";
+
+fn url() -> String {
+    std::env::var(URL_ENV).unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh schema name; the schema itself is created by the first store and dropped (best
+/// effort, even when the test panics) with this guard.
+struct Schema(String);
+
+impl Schema {
+    fn new() -> Schema {
+        Schema(format!("porch_test_{}", base32(&random_bytes::<10>())))
+    }
+
+    /// The schema's stores name their sessions after it, so the test can find (and kill) them.
+    fn options(&self) -> PostgresOptions {
+        let url = url();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        PostgresOptions {
+            schema: Some(self.0.clone()),
+            ..PostgresOptions::new(format!("{url}{separator}application_name={}", self.0))
+        }
+    }
+
+    async fn connect(&self) -> PostgresStore {
+        PostgresStore::connect(self.options()).await.unwrap_or_else(|e| {
+            panic!("these tests need PostgreSQL (set {URL_ENV} if it is not at the default address): {e}")
+        })
+    }
+
+    /// A plain connection with this schema on its search path, for looking behind the store.
+    async fn raw(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&url(), NoTls)
+            .await
+            .expect("connecting to PostgreSQL");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("SET search_path = {}", self.0))
+            .await
+            .unwrap();
+        client
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        // Drop cannot await, and the test's runtime may be single-threaded: drop the schema from
+        // a thread with its own runtime. The blocked runtime can no longer run the test's own
+        // connections, so a session left inside a transaction (a rollback queued but not yet
+        // sent) would hold its locks and block the DROP: end the schema's sessions first.
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{0}'; \
+             SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {0} CASCADE",
+            self.0
+        );
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&url(), NoTls).await.ok()?;
+                tokio::spawn(connection);
+                client.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test schema {}", self.0);
+        }
+    }
+}
+
+async fn fresh() -> (Schema, Arc<dyn Store>) {
+    let schema = Schema::new();
+    let store = Arc::new(schema.connect().await);
+    (schema, store)
+}
+
+#[tokio::test]
+async fn admin() {
+    let (_schema, store) = fresh().await;
+    suite_admin(&*store).await;
+}
+
+#[tokio::test]
+async fn guest_round_trip() {
+    let (_schema, store) = fresh().await;
+    suite_guest_round_trip(&*store).await;
+}
+
+#[tokio::test]
+async fn flags() {
+    let (_schema, store) = fresh().await;
+    suite_flags(&*store).await;
+}
+
+#[tokio::test]
+async fn conversation_lists() {
+    let (_schema, store) = fresh().await;
+    suite_conversation_lists(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seq_gap_free() {
+    let (_schema, store) = fresh().await;
+    suite_seq_gap_free(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency() {
+    let (_schema, store) = fresh().await;
+    suite_idempotency(store).await;
+}
+
+#[tokio::test]
+async fn closed_refuses_appends() {
+    let (_schema, store) = fresh().await;
+    suite_closed_refuses_appends(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batch_isolation() {
+    let (_schema, store) = fresh().await;
+    suite_batch_isolation(store).await;
+}
+
+#[tokio::test]
+async fn paging() {
+    let (_schema, store) = fresh().await;
+    suite_paging(&*store).await;
+}
+
+#[tokio::test]
+async fn mark_read() {
+    let (_schema, store) = fresh().await;
+    suite_mark_read(&*store).await;
+}
+
+/// Far more concurrent appends than the pool has connections: callers queue for a
+/// connection, nothing is lost. (SQLite's run sizes this by its write queue; here the pool is
+/// the queue, and every append to one conversation takes the same row lock, so the count is
+/// kept to what commits well within the pool's 30 s wait bound on a small machine.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure() {
+    let (_schema, store) = fresh().await;
+    suite_backpressure(store, PostgresOptions::POOL_SIZE_DEFAULT as u64 * 125).await;
+}
