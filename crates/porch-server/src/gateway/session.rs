@@ -39,6 +39,12 @@ impl End {
         let code = error.code.spec().close_code;
         End(Some((code, error.close_reason(&error_ref))))
     }
+    /// Logs and counts the cause but sends no close frame: for a client that stopped reading,
+    /// whose socket would only hold the frame behind the ones it is not reading.
+    fn cut(error: ApiError) -> End {
+        error.log();
+        End(None)
+    }
     fn silent() -> End {
         End(None)
     }
@@ -142,11 +148,11 @@ impl Session {
             Err(e) => return End::with(e.into()),
         };
         let head = conversation.last_seq;
-        let (resume, replay) = match self.resume(&conversation_id, after_seq, head).await {
-            Ok(r) => r,
-            Err(e) => return End::with(e),
-        };
-        self.cursors.insert(conversation_id, head);
+        let (resume, replay) = self.resume(after_seq, head);
+        // With a replay the cursor starts where the client left off, and `fill` brings it to
+        // the head; otherwise the client starts live from the head.
+        let start = replay.map_or(head, |(after, _)| after);
+        self.cursors.insert(conversation_id.clone(), start);
         let who = Who::Guest { principal, conversation: conversation.clone() };
         let ready = Ready {
             session_id: self.id.clone(),
@@ -163,32 +169,28 @@ impl Session {
         if let Err(end) = self.send_frame(&ServerFrame::Ready(ready)).await {
             return end;
         }
-        for message in replay {
-            if let Err(end) = self.send_frame(&ServerFrame::Message { message }).await {
-                return end;
-            }
+        if let Some((after, count)) = replay
+            && let Err(end) = self.fill(&conversation_id, after, count).await
+        {
+            return end;
         }
         self.live(who, vec![receiver]).await
     }
 
-    /// Works out a resume request: the `resume` field of `ready` and the entries to replay.
-    async fn resume(&mut self, conversation_id: &str, after_seq: Option<u64>, head: u64) -> Result<(Option<Resume>, Vec<Message>), ApiError> {
-        let Some(after_seq) = after_seq else { return Ok((None, Vec::new())) };
+    /// Works out a resume request: the `resume` field of `ready`, and the entries to replay
+    /// after it as `(after_seq, count)`. The store's log is gap-free, so `count` entries follow.
+    fn resume(&self, after_seq: Option<u64>, head: u64) -> (Option<Resume>, Option<(u64, u64)>) {
+        let Some(after_seq) = after_seq else { return (None, None) };
         let max = self.state.config.limits.resume_messages_max;
-        let not_recovered = |reason: String| Resume { recovered: false, after_seq, replayed: 0, reason: Some(reason) };
+        let not_recovered = |reason: String| Some(Resume { recovered: false, after_seq, replayed: 0, reason: Some(reason) });
         match plan_resume(after_seq, head, max) {
-            ResumePlan::UpToDate => Ok((Some(Resume { recovered: true, after_seq, replayed: 0, reason: None }), Vec::new())),
-            ResumePlan::Ahead => Ok((Some(not_recovered(format!("afterSeq {after_seq} is beyond the last seq {head}: page history"))), Vec::new())),
-            ResumePlan::TooFarBehind { missed } => Ok((
-                Some(not_recovered(format!("{missed} entries missed, more than the resume limit {max}: page history"))),
-                Vec::new(),
-            )),
+            ResumePlan::UpToDate => (Some(Resume { recovered: true, after_seq, replayed: 0, reason: None }), None),
+            ResumePlan::Ahead => (not_recovered(format!("afterSeq {after_seq} is beyond the last seq {head}: page history")), None),
+            ResumePlan::TooFarBehind { missed } => {
+                (not_recovered(format!("{missed} entries missed, more than the resume limit {max}: page history")), None)
+            }
             ResumePlan::Replay { after_seq, count } => {
-                let page = PageRequest { after_seq: Some(after_seq), before_seq: None, limit: u32::try_from(count).unwrap_or(u32::MAX) };
-                let messages = self.state.store.messages(conversation_id, page).await?.messages;
-                debug_assert!(messages.iter().zip(after_seq + 1..).all(|(m, s)| m.seq == s), "replay is gap-free");
-                let replayed = messages.len() as u64;
-                Ok((Some(Resume { recovered: true, after_seq, replayed, reason: None }), messages))
+                (Some(Resume { recovered: true, after_seq, replayed: count, reason: None }), Some((after_seq, count)))
             }
         }
     }
@@ -390,18 +392,29 @@ impl Session {
         }
     }
 
-    /// Sends entries `after_seq+1 ..= after_seq+count` from the store.
+    /// Sends entries `after_seq+1 ..= after_seq+count` from the store, a page of at most
+    /// `history_page_max` at a time, so a session holds at most one page in memory.
     async fn fill(&mut self, conversation_id: &str, after_seq: u64, count: u64) -> Result<(), End> {
         let max = self.state.config.limits.resume_messages_max;
         if count > max {
             return Err(End::with(ApiError::new(ErrorCode::SlowConsumer, format!("{count} entries behind; reconnect with afterSeq"))));
         }
-        let page = PageRequest { after_seq: Some(after_seq), before_seq: None, limit: count as u32 };
-        let messages = self.state.store.messages(conversation_id, page).await.map_err(|e| End::with(e.into()))?;
-        for message in messages.messages {
-            let seq = message.seq;
-            self.send_frame(&ServerFrame::Message { message }).await?;
-            self.cursors.insert(conversation_id.to_string(), seq);
+        let last = after_seq + count;
+        let page_max = u64::from(self.state.config.limits.history_page_max);
+        let mut next = after_seq;
+        while next < last {
+            let limit = (last - next).min(page_max) as u32;
+            let page = PageRequest { after_seq: Some(next), before_seq: None, limit };
+            let messages = self.state.store.messages(conversation_id, page).await.map_err(|e| End::with(e.into()))?.messages;
+            if messages.is_empty() {
+                break; // Nothing more committed: cannot happen below a committed seq; stop rather than spin.
+            }
+            for message in messages {
+                debug_assert_eq!(message.seq, next + 1, "the store's log is gap-free");
+                next = message.seq;
+                self.send_frame(&ServerFrame::Message { message }).await?;
+                self.cursors.insert(conversation_id.to_string(), next);
+            }
         }
         Ok(())
     }
@@ -458,10 +471,11 @@ impl Session {
         let timeout = Duration::from_millis(self.state.config.limits.write_timeout_ms);
         match tokio::time::timeout(timeout, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
-            // The write buffer is full: the client stopped reading. Try to say so; the close
-            // frame reaches it only if it drains what is queued first.
-            Ok(Err(_)) => Err(End::with(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
-            Err(_) => Err(End::with(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
+            // The peer is gone (or its buffer is full): no close frame can reach it.
+            Ok(Err(_)) => Err(End::silent()),
+            // The client stopped reading. A close frame would only queue behind the frames it
+            // is not reading, so the connection is cut; the client resumes with `afterSeq`.
+            Err(_) => Err(End::cut(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
         }
     }
 }

@@ -7,9 +7,11 @@
 mod bad_input;
 mod cli;
 mod conversation;
+mod delivery;
 mod docs;
 mod doctor;
 mod gateway_rejections;
 mod handshake_doc;
 mod operations;
+mod proxy;
 mod support;
