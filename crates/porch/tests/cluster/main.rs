@@ -223,3 +223,55 @@ where
     }
     Err(())
 }
+
+/// A node loses PostgreSQL for 6 s: it is not ready, refuses sends with a retryable error
+/// (nothing acknowledged), and within 5 s of PostgreSQL returning it serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_from_postgres_refuses_sends_then_recovers() {
+    let db = Database::create().await;
+    let proxy = Outage::start("127.0.0.1:5432".parse().unwrap()).await;
+    let (mut node, _) = nodes(&db, NATS);
+    node.env[0].1 = format!("postgres://postgres@{}/{}", proxy.addr, db.name);
+    node.start();
+    let Setup { guest, .. } = setup(&node, &node).await;
+    let api = Api::new(&node.base_url());
+    let mut socket = Gateway::connect(&gateway(&node), &guest.access_token, None).await.unwrap();
+    ready(&mut socket).await;
+
+    proxy.down();
+    until(WAIT, || async { readyz(&api).await == 503 }).await.expect("not ready while PostgreSQL is away");
+    socket.send(&send("while the database is away", None)).await.unwrap();
+    let refused = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. })).await.unwrap();
+    let ServerFrame::Error { code, .. } = refused else { panic!("acknowledged without a store: {refused:?}") };
+    assert_eq!(code, porch_wire::ErrorCode::StoreUnavailable);
+    // A new connection meanwhile is told to back off, not to give up.
+    let mut newcomer = Gateway::connect(&gateway(&node), &guest.access_token, None).await.unwrap();
+    let (close, reason) = newcomer.wait_close(WAIT).await.unwrap();
+    assert_eq!(porch_wire::CloseCode(close).reconnect_class(), porch_wire::ReconnectClass::Backoff, "{close} {reason}");
+    tokio::time::sleep(Duration::from_secs(6)).await; // the outage lasts: nothing to wait for
+
+    proxy.up();
+    until(Duration::from_secs(5), || async { readyz(&api).await == 200 }).await.expect("ready within 5 s of PostgreSQL returning");
+    socket.send(&send("while the database is away", None)).await.unwrap();
+    let ack = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { .. })).await.unwrap();
+    let ServerFrame::Ack { duplicate, .. } = ack else { unreachable!() };
+    assert!(!duplicate, "the refused send was not stored");
+    let stored = history(&node, &guest).await;
+    assert_eq!(stored.iter().filter(|(_, t)| t == "while the database is away").count(), 1);
+    node.stop();
+}
+
+/// PostgreSQL unreachable at start: the server says where it tried, and exits non-zero.
+#[test]
+fn a_node_without_its_database_says_so_and_exits() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cls"));
+    let output = server::porch_command(&dir)
+        .env("PORCH_STORE", "postgres://postgres:secret@127.0.0.1:1/test")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"), "{stderr}");
+    assert!(!stderr.contains("secret"), "the password stays out of the message: {stderr}");
+}
