@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub node_id: String,
     /// `nats://host:port` for a cluster; `None` for a single node (in-process fan-out only).
     pub broker_url: Option<String>,
+    /// The NATS subject of this cluster (`porch.events` by default).
+    pub broker_subject: String,
 }
 
 impl ServerConfig {
@@ -62,6 +64,7 @@ mod tests {
             allow_query_token: false,
             node_id: "nod_test".into(),
             broker_url: None,
+            broker_subject: porch_wire::cluster::SUBJECT.into(),
         }
     }
 

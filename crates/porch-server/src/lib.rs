@@ -68,7 +68,10 @@ pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<
     let connections_max = config.limits.connections_max;
     let hub = Arc::new(hub::Hub::new(config.limits.connection_send_queue_frames_max));
     let broker: broker::SharedBroker = match &config.broker_url {
-        Some(url) => Some(broker::nats::NatsBroker::connect(url, config.node_id.clone(), hub.clone()).await?),
+        Some(url) => {
+            let node = config.node_id.clone();
+            Some(broker::nats::NatsBroker::connect(url, &config.broker_subject, node, hub.clone()).await?)
+        }
         None => None,
     };
     let state = AppState {

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::rest::{Conversation, Message, Participant};
 
-/// Subject every node publishes to and subscribes to.
+/// Default subject every node of a cluster publishes to and subscribes to. Clusters sharing
+/// one NATS server need one subject each (`--broker-subject`).
 pub const SUBJECT: &str = "porch.events";
 
 /// One live event, as published by the node where it happened.

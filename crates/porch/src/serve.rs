@@ -20,6 +20,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         allow_query_token: settings.allow_query_token,
         node_id: settings.node_id.clone(),
         broker_url: settings.broker.clone(),
+        broker_subject: settings.broker_subject.clone(),
     };
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.map_err(anyhow::Error::msg)?;

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// out in process only (a single node). [default: none]
     #[arg(long, env = "PORCH_BROKER", value_name = "URL")]
     pub broker: Option<String>,
+    /// NATS subject of this cluster: clusters sharing one NATS server need one each.
+    /// [default: porch.events]
+    #[arg(long, env = "PORCH_BROKER_SUBJECT")]
+    pub broker_subject: Option<String>,
     /// This node's name in a cluster (logs, /readyz, broker events). [default: a random id]
     #[arg(long, env = "PORCH_NODE_ID")]
     pub node_id: Option<String>,
@@ -131,6 +135,7 @@ pub struct FileSettings {
     pub sqlite_synchronous: Option<String>,
     pub store: Option<String>,
     pub broker: Option<String>,
+    pub broker_subject: Option<String>,
     pub node_id: Option<String>,
     #[serde(default)]
     pub limits: Limits,
@@ -147,6 +152,7 @@ pub struct Settings {
     pub allow_query_token: bool,
     pub sqlite_synchronous: porch_store::Synchronous,
     pub broker: Option<String>,
+    pub broker_subject: String,
     pub node_id: String,
     pub limits: Limits,
 }
@@ -172,6 +178,7 @@ impl Settings {
             allow_query_token: args.allow_query_token.or(file.allow_query_token).unwrap_or(false),
             sqlite_synchronous: parse_synchronous(synchronous.as_deref())?,
             broker: args.broker.clone().or(file.broker),
+            broker_subject: args.broker_subject.clone().or(file.broker_subject).unwrap_or_else(|| porch_wire::cluster::SUBJECT.into()),
             node_id: args.node_id.clone().or(file.node_id).unwrap_or_else(|| porch_core::ids::new_id("nod")),
             limits,
         })

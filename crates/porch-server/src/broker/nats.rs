@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
-use porch_wire::cluster::{ClusterEvent, SUBJECT};
+use porch_wire::cluster::ClusterEvent;
 use tokio::sync::mpsc;
 
 use super::Broker;
@@ -32,7 +32,7 @@ pub struct NatsBroker {
 impl NatsBroker {
     /// Connects and starts relaying: this node's events out, other nodes' events into `hub`.
     /// When the connection comes back after a loss, every session is told to resync.
-    pub async fn connect(url: &str, node: String, hub: Arc<Hub>) -> Result<Arc<NatsBroker>, String> {
+    pub async fn connect(url: &str, subject: &str, node: String, hub: Arc<Hub>) -> Result<Arc<NatsBroker>, String> {
         let address = address_of(url);
         let connected = Arc::new(AtomicBool::new(true));
         let flag = connected.clone();
@@ -51,9 +51,10 @@ impl NatsBroker {
             .await
             .map_err(|_| format!("cannot reach NATS at {address} within 10 s"))?
             .map_err(|e| format!("cannot reach NATS at {address}: {e}"))?;
-        let subscription = client.subscribe(SUBJECT).await.map_err(|e| format!("NATS subscribe: {e}"))?;
+        let subject = subject.to_string();
+        let subscription = client.subscribe(subject.clone()).await.map_err(|e| format!("NATS subscribe: {e}"))?;
         let (queue, outbox) = mpsc::channel(PUBLISH_QUEUE_MAX);
-        tokio::spawn(publish_loop(client, outbox));
+        tokio::spawn(publish_loop(client, subject, outbox));
         tokio::spawn(receive_loop(subscription, node, hub));
         Ok(Arc::new(NatsBroker { queue, connected, address }))
     }
@@ -78,10 +79,10 @@ fn on_event(event: async_nats::Event, connected: &AtomicBool, hub: &Hub) {
     }
 }
 
-async fn publish_loop(client: async_nats::Client, mut outbox: mpsc::Receiver<ClusterEvent>) {
+async fn publish_loop(client: async_nats::Client, subject: String, mut outbox: mpsc::Receiver<ClusterEvent>) {
     while let Some(event) = outbox.recv().await {
         let payload = serde_json::to_vec(&event).expect("cluster events serialize");
-        if let Err(e) = client.publish(SUBJECT, payload.into()).await {
+        if let Err(e) = client.publish(subject.clone(), payload.into()).await {
             tracing::debug!("NATS publish failed (the store still has it): {e}");
         }
     }

@@ -59,6 +59,8 @@ fn nodes(db: &Database, nats1: &str) -> (Porch, Porch) {
             ("PORCH_STORE".into(), db.url()),
             ("PORCH_BROKER".into(), format!("nats://{nats}")),
             ("PORCH_NODE_ID".into(), id.into()),
+            // Tests run in parallel on one NATS server: one subject per test cluster.
+            ("PORCH_BROKER_SUBJECT".into(), format!("porch.test.{}", db.name)),
         ];
         node
     };

@@ -100,12 +100,12 @@ async fn resume_replays_exactly_what_was_missed_then_goes_live() {
     let server = TestServer::start().await;
     let (guest, socket) = server.connected_guest().await;
     let agent = server.agent().await;
-    server.api.agent_send(&agent.access_token, &guest.conversation_id, "a0", "first").await.unwrap();
+    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "a0", "first").await.unwrap();
     socket.close().await;
     // While the guest is away: the agent's first reply assigned the conversation (seq 1, 2);
     // three more follow.
     for i in 1..=3 {
-        server.api.agent_send(&agent.access_token, &guest.conversation_id, &format!("a{i}"), &format!("missed {i}")).await.unwrap();
+        server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, &format!("a{i}"), &format!("missed {i}")).await.unwrap();
     }
     let mut socket = Gateway::connect(&guest.gateway_url, &guest.access_token, Some(2)).await.unwrap();
     let ServerFrame::Ready(ready) = expect_ready(&mut socket).await else { unreachable!() };
@@ -116,7 +116,7 @@ async fn resume_replays_exactly_what_was_missed_then_goes_live() {
         let frame = expect_frame(&mut socket, "message").await;
         assert_eq!(message_of(&frame).seq, expected);
     }
-    server.api.agent_send(&agent.access_token, &guest.conversation_id, "a4", "live").await.unwrap();
+    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "a4", "live").await.unwrap();
     let live = expect_frame(&mut socket, "message").await;
     assert_eq!((message_of(&live).seq, message_of(&live).text.as_str()), (6, "live"));
 }
@@ -184,7 +184,7 @@ async fn a_closed_conversation_refuses_new_messages_with_the_fix() {
     let server = TestServer::start().await;
     let (guest, mut socket) = server.connected_guest().await;
     let agent = server.agent().await;
-    let closed = server.api.agent_action(&agent.access_token, &guest.conversation_id, "close").await.unwrap();
+    let closed = server.agent_api.agent_action(&agent.access_token, &guest.conversation_id, "close").await.unwrap();
     assert_eq!(closed.state, ConversationState::Closed);
     let entry = expect_frame(&mut socket, "message").await;
     assert_eq!(message_of(&entry).event, Some(ConversationState::Closed));
@@ -212,13 +212,13 @@ async fn agents_list_read_and_take_conversations() {
     let guest = server.guest().await;
     server.api.guest_send(&guest.access_token, "g1", "help").await.unwrap();
     let agent = server.agent().await;
-    let waiting = server.api.agent_conversations(&agent.access_token, "state=waiting").await.unwrap();
+    let waiting = server.agent_api.agent_conversations(&agent.access_token, "state=waiting").await.unwrap();
     assert!(waiting.conversations.iter().any(|c| c.id == guest.conversation_id));
-    let taken = server.api.agent_action(&agent.access_token, &guest.conversation_id, "assign").await.unwrap();
+    let taken = server.agent_api.agent_action(&agent.access_token, &guest.conversation_id, "assign").await.unwrap();
     assert_eq!((taken.state, taken.assigned_agent_id.as_deref()), (ConversationState::Assigned, Some(agent.agent_id.as_str())));
-    let history = server.api.agent_history(&agent.access_token, &guest.conversation_id, "after=0").await.unwrap();
+    let history = server.agent_api.agent_history(&agent.access_token, &guest.conversation_id, "after=0").await.unwrap();
     assert_eq!(history.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
-    let err = server.api.agent_history(&agent.access_token, "cnv_nope", "").await.unwrap_err();
+    let err = server.agent_api.agent_history(&agent.access_token, "cnv_nope", "").await.unwrap_err();
     assert_eq!(err.code(), Some(porch_wire::ErrorCode::ConversationUnknown));
 }
 

@@ -237,7 +237,7 @@ async fn delivery_survives_network_cuts_mid_stream() {
 
     let (progress_tx, mut progress) = watch::channel(0usize);
     let sender = tokio::spawn({
-        let api = server.api.clone();
+        let api = server.agent_api.clone();
         let (token, conversation) = (agent.access_token.clone(), guest.conversation_id.clone());
         async move {
             for i in 0..AGENT_MESSAGES {
@@ -428,7 +428,7 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     let guest = server.guest().await;
     let agent = server.agent().await;
     // The agent's first reply assigns the conversation: seq 1 (system) and 2.
-    server.api.agent_send(&agent.access_token, &guest.conversation_id, "first", "hello").await.unwrap();
+    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "first", "hello").await.unwrap();
 
     // The slow client: reads `ready`, then nothing at all until the end of the test.
     let mut slow = Gateway::connect(&guest.gateway_url, &guest.access_token, None).await.unwrap();
@@ -525,7 +525,7 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     let push_started = Instant::now();
     let pushers: Vec<_> = (0..SENDERS)
         .map(|s| {
-            let api = server.api.clone();
+            let api = server.agent_api.clone();
             let (token, conversation) = (agent.access_token.clone(), guest.conversation_id.clone());
             tokio::spawn(async move {
                 for i in 0..MESSAGES / SENDERS {
@@ -659,11 +659,11 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
     let agent = server.agent().await;
     // The first reply assigns the conversation; after it four senders race (the hub may then
     // publish out of commit order, which sessions must absorb).
-    server.api.agent_send(&agent.access_token, &guest.conversation_id, "first", "hello").await.unwrap();
+    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "first", "hello").await.unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..4)
         .map(|s| {
-            let api = server.api.clone();
+            let api = server.agent_api.clone();
             let stop = stop.clone();
             let (token, conversation) = (agent.access_token.clone(), guest.conversation_id.clone());
             tokio::spawn(async move {

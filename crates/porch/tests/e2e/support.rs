@@ -20,7 +20,10 @@ pub const ALLOWED_ORIGIN: &str = "https://shop.example";
 pub const WAIT: Duration = Duration::from_secs(5);
 
 pub struct TestServer {
+    /// Node 1: the customer's backend and guests talk to it.
     pub api: Api,
+    /// Node 2 in cluster mode (node 1 otherwise): agents log in and connect here.
+    pub agent_api: Api,
     pub gateway_url: String,
     pub state: AppState,
     pub deployment: DeploymentRecord,
@@ -28,8 +31,53 @@ pub struct TestServer {
     pub client_secret: String,
     pub agent_name: String,
     pub agent_secret: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
     dir: PathBuf,
+    /// The PostgreSQL schema of a cluster-mode server, dropped with it.
+    schema: Option<String>,
+}
+
+/// `PORCH_TEST_CLUSTER=1` runs every test against two nodes on the machine's PostgreSQL
+/// (127.0.0.1:5432, database `test`, a fresh schema per test) and NATS (127.0.0.1:4222):
+/// guests on node 1, agents on node 2, so every conversation crosses the broker.
+pub fn cluster_mode() -> bool {
+    std::env::var("PORCH_TEST_CLUSTER").is_ok_and(|v| v == "1")
+}
+
+const TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// One running node: its state, URL, and the handle that stops it.
+struct Node {
+    state: AppState,
+    base_url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn node(store: Arc<dyn porch_core::store::Store>, configure: &dyn Fn(&mut ServerConfig), cluster: Option<(&str, &str)>) -> Node {
+    let listener = porch_server::bind("127.0.0.1:0".parse().unwrap(), 1024).expect("binds");
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = ServerConfig {
+        public_url: base_url.clone(),
+        issuer: "porch-test".into(),
+        limits: Default::default(),
+        allow_query_token: false,
+        node_id: porch_core::ids::new_id("nod"),
+        broker_url: cluster.map(|(url, _)| url.to_string()),
+        broker_subject: cluster.map_or(porch_wire::cluster::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
+    };
+    configure(&mut config);
+    let (state, shutdown_tx) = porch_server::build_state(store, config).await.expect("state builds");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        let _ = stopped.await;
+    };
+    tokio::spawn(porch_server::serve(listener, state.clone(), shutdown_tx, signal));
+    Node { state, base_url, stop }
+}
+
+async fn postgres_store(schema: &str) -> Arc<dyn porch_core::store::Store> {
+    let options = porch_store::PostgresOptions { url: TEST_POSTGRES.into(), schema: Some(schema.into()), pool_size: 4 };
+    Arc::new(porch_store::PostgresStore::connect(options).await.expect("PostgreSQL on 127.0.0.1:5432 (cluster mode)"))
 }
 
 impl TestServer {
@@ -37,22 +85,22 @@ impl TestServer {
         TestServer::start_with(|_| {}).await
     }
 
-    pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    pub async fn start_with(configure: impl Fn(&mut ServerConfig)) -> TestServer {
         let dir = std::env::temp_dir().join(format!("porch-e2e-{}", porch_core::ids::new_id("tst")));
-        let options = porch_store::SqliteOptions::new(dir.join("porch.db"));
-        let store = Arc::new(porch_store::SqliteStore::open(options).expect("store opens"));
-        let listener = porch_server::bind("127.0.0.1:0".parse().unwrap(), 1024).expect("binds");
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let mut config = ServerConfig {
-            public_url: base_url.clone(),
-            issuer: "porch-test".into(),
-            limits: Default::default(),
-            allow_query_token: false,
-            node_id: porch_core::ids::new_id("nod"),
-            broker_url: None,
+        let (nodes, schema) = if cluster_mode() {
+            let schema = porch_core::ids::new_id("tst").replace("tst_", "e2e_");
+            let subject = format!("porch.e2e.{schema}");
+            let cluster = Some(("nats://127.0.0.1:4222", subject.as_str()));
+            // Node 1 first: it makes the schema and the first signing key node 2 then loads.
+            let first = node(postgres_store(&schema).await, &configure, cluster).await;
+            let second = node(postgres_store(&schema).await, &configure, cluster).await;
+            (vec![first, second], Some(schema))
+        } else {
+            let options = porch_store::SqliteOptions::new(dir.join("porch.db"));
+            let store = Arc::new(porch_store::SqliteStore::open(options).expect("store opens"));
+            (vec![node(store, &configure, None).await], None)
         };
-        configure(&mut config);
-        let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.expect("state builds");
+        let store = nodes[0].state.store.clone();
         let spec = admin::DeploymentSpec {
             name: "shop".into(),
             origins: vec![ALLOWED_ORIGIN.into()],
@@ -62,13 +110,12 @@ impl TestServer {
         let deployment = admin::create_deployment(store.as_ref(), spec).await.unwrap();
         let client = admin::create_client(store.as_ref(), "backend", vec!["guests".into()]).await.unwrap();
         let agent = admin::create_agent(store.as_ref(), "alice", vec!["default".into()]).await.unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            let _ = stopped.await;
-        };
-        tokio::spawn(porch_server::serve(listener, state.clone(), shutdown_tx, signal));
+        let state = nodes[0].state.clone();
+        let api = Api::new(&nodes[0].base_url);
+        let agent_api = Api::new(&nodes[nodes.len() - 1].base_url);
         TestServer {
-            api: Api::new(&base_url),
+            api,
+            agent_api,
             gateway_url: state.config.gateway_url(),
             state,
             deployment,
@@ -76,8 +123,9 @@ impl TestServer {
             client_secret: client.secret,
             agent_name: agent.record.name,
             agent_secret: agent.secret,
-            stop: Some(stop),
+            stops: nodes.into_iter().map(|n| n.stop).collect(),
             dir,
+            schema,
         }
     }
 
@@ -95,7 +143,7 @@ impl TestServer {
     }
 
     pub async fn agent(&self) -> AgentSession {
-        self.api.agent_login(&self.agent_name, &self.agent_secret).await.expect("agent login")
+        self.agent_api.agent_login(&self.agent_name, &self.agent_secret).await.expect("agent login")
     }
 
     /// Signs a token with the server's current key, for tests that need odd claims.
@@ -124,10 +172,16 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
+        for stop in self.stops.drain(..) {
             let _ = stop.send(());
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(schema) = &self.schema {
+            // Best effort, and off the async runtime: psql is on every machine with the server.
+            let _ = std::process::Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")])
+                .output();
+        }
     }
 }
 
