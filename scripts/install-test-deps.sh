@@ -31,6 +31,15 @@ if [ ! -f "$e2e/node_modules/.package-lock.json" ] || [ "$e2e/package-lock.json"
   touch "$e2e/node_modules/.package-lock.json"
 fi
 
+# 2b. The same for the web tests (web/package-lock.json: ws, playwright-core, axe-core; dev
+#     dependencies only: what web/public serves needs no Node).
+web="$root/web"
+if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  say "npm ci in web"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$web/node_modules/.package-lock.json"
+fi
+
 # 3. Python packages (websockets >= 14 for its asyncio client API, pytest).
 if ! python3 - <<'EOF' 2>/dev/null
 import sys

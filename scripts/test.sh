@@ -40,8 +40,10 @@ stage "install test deps" 1800 scripts/install-test-deps.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
   rust_tests=(cargo nextest run --workspace --no-fail-fast)
+  cluster_e2e=(cargo nextest run -p porch --test e2e --no-fail-fast)
 else
   rust_tests=(cargo test --workspace --no-fail-fast)
+  cluster_e2e=(cargo test -p porch --test e2e --no-fail-fast)
 fi
 
 stage "cargo build --bin porch" 2400 cargo build --bin porch
@@ -49,14 +51,20 @@ built=1
 [ -x "$PORCH_BIN" ] || built=0
 
 stage "rust tests" 2400 "${rust_tests[@]}"
+# The same end-to-end suite on a two-node cluster: the machine's PostgreSQL (127.0.0.1:5432,
+# database test) and NATS (127.0.0.1:4222); guests on node 1, agents on node 2.
+stage "rust e2e on a two-node cluster (postgres + nats)" 900 env PORCH_TEST_CLUSTER=1 "${cluster_e2e[@]}"
 
 if [ "$built" -eq 1 ]; then
   # Explicit files rather than the directory: works with every Node version's --test.
   stage "e2e (node: ws + chromium)" 900 node --test tests/e2e/*.test.mjs
   stage "e2e (python: websockets)" 600 python3 -m pytest tests/python -q
+  # The browser SDK, widget, custom UI and console (web/): Node units, then Chromium.
+  stage "web (sdk + chromium)" 900 node --test web/test/*.test.mjs
 else
   skip "e2e (node: ws + chromium)" "no porch binary at $PORCH_BIN"
   skip "e2e (python: websockets)" "no porch binary at $PORCH_BIN"
+  skip "web (sdk + chromium)" "no porch binary at $PORCH_BIN"
 fi
 
 printf '\n=== summary\n'

@@ -1,0 +1,189 @@
+// The agent console: log in, follow the queues live, read and answer conversations.
+// All the protocol work (reconnect, resync, ordering, dedupe, outbox) is the SDK's
+// PorchAgent; this file only draws. Served by Porch, so it talks to its own origin.
+
+import { PorchAgent } from '../sdk/porch.js';
+import { conversationItem, guestName, messageElement, placeMessage } from './render.js';
+
+const baseUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
+/** The agent token lives in this tab only (sessionStorage), so a reload stays logged in. */
+const SESSION_KEY = 'porch:console:session';
+
+const $ = (id) => /** @type {any} */ (document.getElementById(id));
+/** @type {PorchAgent | null} */
+let agent = null;
+/** @type {string | null} */
+let openId = null;
+const unread = new Map();
+
+function showLogin(message = '') {
+  $('app-view').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = message;
+  $('login-name').focus();
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('login-error').textContent = '';
+  try {
+    const session = await PorchAgent.login({ baseUrl, name: $('login-name').value.trim(), secret: $('login-secret').value });
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+    $('login-secret').value = '';
+    start(session);
+  } catch (err) {
+    $('login-error').textContent = `${err.detail ?? err.message} (${err.code ?? 'error'})`;
+  }
+});
+
+$('logout').addEventListener('click', () => logout(''));
+
+function logout(message) {
+  agent?.end();
+  agent = null;
+  openId = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  showLogin(message);
+}
+
+function start(session) {
+  agent = new PorchAgent({ session, baseUrl });
+  const a = agent;
+  a.on('conversations', renderList);
+  a.on('conversation', (c) => { if (c.id === openId) renderHead(); });
+  a.on('message', ({ conversationId, message }) => {
+    if (conversationId === openId) {
+      placeMessage($('messages'), messageElement(message, { agentId: a.agentId }));
+      if (message.sender?.role === 'guest' && document.visibilityState === 'visible') a.markRead(conversationId, message.seq);
+    } else if (message.sender?.role === 'guest') {
+      unread.set(conversationId, (unread.get(conversationId) ?? 0) + 1);
+      renderList();
+    }
+  });
+  a.on('history', ({ conversationId, messages, hasOlder }) => {
+    if (conversationId !== openId) return;
+    for (const m of messages) placeMessage($('messages'), messageElement(m, { agentId: a.agentId }));
+    $('older').hidden = !hasOlder;
+  });
+  a.on('outbox', () => renderPending());
+  a.on('typing', ({ conversationId, participant, active }) => {
+    if (conversationId === openId) $('typing').textContent = active ? `${participant?.displayName || 'The guest'} is typing…` : '';
+  });
+  a.on('state', ({ state, cause, retryInMs }) => {
+    const el = $('connection');
+    el.classList.toggle('bad', state !== 'open');
+    if (state === 'open') el.textContent = 'Connected';
+    else if (state === 'reconnecting' && cause) el.textContent = `Reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : ''}: ${cause.detail}`;
+    else if (state === 'connecting') el.textContent = 'Connecting…';
+  });
+  a.on('error', (err) => {
+    if (err.fatal) logout(`Disconnected: ${err.detail} (${err.code})`);
+    else if (err.clientMessageId) {
+      $('conversation-error').textContent = `Not sent: ${err.detail}`;
+      if (!a.pending(openId).some((p) => p.clientMessageId === err.clientMessageId)) {
+        $('messages').querySelector(`.pending[data-client-message-id="${CSS.escape(err.clientMessageId)}"]`)?.remove();
+      }
+    }
+  });
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  $('agent-name').textContent = session.name;
+  a.start().catch(() => { /* fatal errors log out, above */ });
+}
+
+function renderList() {
+  if (!agent) return;
+  const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.conversationId;
+  const all = agent.conversations;
+  for (const state of ['waiting', 'assigned']) {
+    const items = all.filter((c) => c.state === state)
+      .map((c) => conversationItem(c, { current: c.id === openId, unread: unread.get(c.id) ?? 0, agentId: agent.agentId }));
+    $(`${state}-list`).replaceChildren(...items);
+    $(`${state}-count`).textContent = `(${items.length})`;
+  }
+  // Re-rendering replaced the buttons: give focus back to the one that had it.
+  if (focused) /** @type {HTMLElement | null} */ (document.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`))?.focus();
+}
+
+document.querySelector('.sidebar').addEventListener('click', (e) => {
+  const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-conversation-id]'));
+  if (button) openConversation(button.dataset.conversationId);
+});
+
+async function openConversation(id) {
+  if (!agent) return;
+  openId = id;
+  unread.delete(id);
+  $('empty').hidden = true;
+  $('open-view').hidden = false;
+  $('messages').replaceChildren();
+  $('typing').textContent = '';
+  $('conversation-error').textContent = '';
+  renderHead();
+  renderList();
+  try {
+    await agent.open(id);
+  } catch (err) {
+    $('conversation-error').textContent = `Could not load the conversation: ${err.detail}`;
+    return;
+  }
+  if (openId !== id) return;
+  for (const m of agent.messages(id)) placeMessage($('messages'), messageElement(m, { agentId: agent.agentId }));
+  $('older').hidden = !agent.hasOlder(id);
+  renderPending();
+  const last = agent.messages(id).at(-1);
+  if (last) agent.markRead(id, last.seq);
+  $('reply').focus();
+}
+
+function renderHead() {
+  const c = agent?.conversation(openId);
+  if (!c) return;
+  $('conversation-title').textContent = guestName(c);
+  $('conversation-state').textContent = c.state === 'assigned' && c.assignedAgentId !== agent.agentId ? 'assigned to another agent' : c.state;
+  $('take').hidden = c.state !== 'waiting';
+  $('close-conversation').hidden = c.state === 'closed';
+  const closed = c.state === 'closed';
+  $('reply').disabled = closed;
+  $('reply-form').querySelector('button').disabled = closed;
+}
+
+function renderPending() {
+  if (!agent || !openId) return;
+  const log = $('messages');
+  for (const p of agent.pending(openId)) {
+    if (log.querySelector(`[data-client-message-id="${CSS.escape(p.clientMessageId)}"]`)) continue;
+    log.append(messageElement({ ...p, sender: { role: 'agent' } }, { agentId: agent.agentId, pending: true }));
+    log.scrollTop = log.scrollHeight;
+  }
+}
+
+$('reply-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('reply').value.trim();
+  if (!text || !agent || !openId) return;
+  $('reply').value = '';
+  $('conversation-error').textContent = '';
+  agent.send(openId, text).catch(() => { /* shown by the error handler */ });
+});
+$('reply').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('reply-form').requestSubmit(); }
+});
+$('reply').addEventListener('input', () => { if (agent && openId) agent.typing(openId); });
+$('older').addEventListener('click', () => { if (agent && openId) agent.loadOlder(openId).catch((err) => { $('conversation-error').textContent = err.detail; }); });
+$('take').addEventListener('click', () => act('assign'));
+$('close-conversation').addEventListener('click', () => act('close'));
+
+async function act(verb) {
+  if (!agent || !openId) return;
+  try {
+    await agent[verb](openId);
+    renderHead();
+  } catch (err) {
+    $('conversation-error').textContent = `${err.detail} (${err.code})`;
+  }
+}
+
+const saved = (() => { try { return JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null'); } catch { return null; } })();
+if (saved?.accessToken && saved.expiresAtMs > Date.now()) start(saved);
+else showLogin();

@@ -1,0 +1,83 @@
+// DOM helpers of the console. Keyed by seq, so rendering the same message twice (a history
+// page overlapping live ones, a re-opened conversation) shows it once. Text goes through
+// textContent only: guests write it.
+
+/**
+ * @param {{seq?: number, text: string, sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string}} m
+ * @param {{agentId: string, pending?: boolean}} o
+ */
+export function messageElement(m, { agentId, pending = false }) {
+  const role = m.sender?.role ?? 'agent';
+  const mine = role === 'agent' && (pending || m.sender?.id === agentId);
+  const el = document.createElement('div');
+  el.className = `msg ${role === 'system' ? 'system' : mine ? 'mine' : 'theirs'}${pending ? ' pending' : ''}`;
+  if (m.seq) el.dataset.seq = String(m.seq);
+  if (m.clientMessageId) el.dataset.clientMessageId = m.clientMessageId;
+  el.dataset.role = role;
+  if (role !== 'system') {
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = `${mine ? 'You' : (m.sender?.displayName || (role === 'guest' ? 'Guest' : 'Agent'))}${pending ? ' · sending…' : ''}`;
+    el.append(who);
+  }
+  const text = document.createElement('p');
+  text.className = 'text';
+  text.textContent = m.text;
+  el.append(text);
+  return el;
+}
+
+/**
+ * Inserts a stored message at its place by seq, replacing the pending bubble of the same
+ * send; a seq already shown is left alone.
+ * @param {HTMLElement} log
+ * @param {HTMLElement} el
+ */
+export function placeMessage(log, el) {
+  const seq = Number(el.dataset.seq);
+  if (log.querySelector(`[data-seq="${seq}"]`)) return;
+  const id = el.dataset.clientMessageId;
+  if (id) log.querySelector(`.pending[data-client-message-id="${CSS.escape(id)}"]`)?.remove();
+  const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  let before = null;
+  for (const child of /** @type {HTMLElement[]} */ ([...log.children])) {
+    if (Number(child.dataset.seq || Infinity) > seq) { before = child; break; }
+  }
+  log.insertBefore(el, before);
+  if (atEnd) log.scrollTop = log.scrollHeight;
+}
+
+/** A guest's label: the name given, or a short form of the id. */
+export function guestName(conversation) {
+  return conversation?.guest?.displayName || `Guest ${String(conversation?.guest?.id ?? conversation?.id ?? '').slice(-5)}`;
+}
+
+/**
+ * One entry of the conversation list.
+ * @param {any} c a Conversation
+ * @param {{current: boolean, unread: number, agentId: string}} o
+ */
+export function conversationItem(c, { current, unread, agentId }) {
+  const li = document.createElement('li');
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.dataset.conversationId = c.id;
+  if (current) button.setAttribute('aria-current', 'true');
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = guestName(c);
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  const who = c.state === 'assigned' ? (c.assignedAgentId === agentId ? 'yours' : 'another agent') : 'waiting';
+  meta.textContent = `${who} · ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+  button.append(name, meta);
+  if (unread) {
+    const badge = document.createElement('span');
+    badge.className = 'unread';
+    badge.textContent = String(unread);
+    badge.setAttribute('aria-label', `${unread} unread`);
+    button.prepend(badge);
+  }
+  li.append(button);
+  return li;
+}

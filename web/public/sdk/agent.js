@@ -1,0 +1,275 @@
+// An agent's client: the live feed of its queues over the gateway, and per conversation an
+// ordered, duplicate-free log for those it opens. After a reconnect, `ready.conversations`
+// replaces the list and every open log catches up over REST (`after=`): agents do not use
+// `afterSeq` (protocol.md, "Resume").
+
+import { Connection } from './connection.js';
+import { Emitter } from './emitter.js';
+import { PorchError } from './errors.js';
+import { baseUrlFromGateway, request, trimBase } from './http.js';
+import { Sends } from './sends.js';
+import { SeqLog } from './seq-log.js';
+import { TypingThrottle, TypingTracker } from './typing.js';
+import { splitRef } from './util.js';
+
+const API = '/api/v2/agent/conversations';
+const PAGE = 50;
+const FILL_PAGE = 200;
+
+export class PorchAgent extends Emitter {
+  /**
+   * `POST /api/v2/agents/login`. Resolves with the AgentSession (api.md) to pass to the constructor.
+   * @param {{baseUrl: string, name: string, secret: string, fetch?: typeof fetch}} o
+   */
+  static login({ baseUrl, name, secret, fetch: fetchFn }) {
+    return request(fetchFn ?? ((...a) => globalThis.fetch(...a)), baseUrl, 'POST', '/api/v2/agents/login', { json: { name, secret } });
+  }
+
+  /** @param {import('./porch.js').AgentOptions} options */
+  constructor(options) {
+    super();
+    if (!options?.session?.accessToken) {
+      throw new PorchError({ code: 'session_missing', message: 'pass the session PorchAgent.login (POST /api/v2/agents/login) returned' });
+    }
+    this._opt = options;
+    this.session = options.session;
+    this._fetch = options.fetch ?? ((...a) => globalThis.fetch(...a));
+    this._baseUrl = trimBase(options.baseUrl ?? baseUrlFromGateway(options.session.gatewayUrl));
+    /** @type {Map<string, any>} conversation summaries, by id */
+    this._summaries = new Map();
+    /** @type {Map<string, SeqLog>} logs of the conversations opened */
+    this._logs = new Map();
+    this._filling = new Map();
+    this._sends = new Sends(() => this.emit('outbox', { pending: this._sends.list() }));
+    this._typingOut = new Map();
+    this._typingIn = new TypingTracker((key, participant, active) => {
+      this.emit('typing', { conversationId: key.split(' ')[0], participant, active });
+    });
+    this.state = 'idle';
+    this._conn = null;
+    this._starting = null;
+    this._startWaiter = null;
+    this._ended = false;
+  }
+
+  get agentId() { return this.session.agentId; }
+
+  /** Open conversations of the agent's queues (waiting, assigned), most recently active first. */
+  get conversations() {
+    return [...this._summaries.values()]
+      .filter((c) => c.state !== 'closed')
+      .sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
+  }
+
+  conversation(id) { return this._summaries.get(id) ?? null; }
+  /** The messages known of an opened conversation, ascending, each once. */
+  messages(id) { return this._logs.get(id)?.messages ?? []; }
+  hasOlder(id) { return this._logs.get(id)?.hasOlder ?? false; }
+  pending(id) { return this._sends.list().filter((e) => e.conversationId === id); }
+
+  /** Connects; resolves on the first `ready`. */
+  start() {
+    this._starting ??= new Promise((resolve, reject) => {
+      this._startWaiter = { resolve, reject };
+      this._conn = new Connection({
+        WebSocket: this._opt.WebSocket ?? globalThis.WebSocket,
+        url: () => this.session.gatewayUrl,
+        token: () => this.session.accessToken,
+        onReady: (f) => this._onReady(f),
+        onFrame: (f) => this._onFrame(f),
+        onState: (state, info) => {
+          const previous = this.state;
+          this.state = state;
+          if (state !== 'open') this._typingIn.clear();
+          this.emit('state', { state, previous, ...info });
+        },
+        onError: (e) => this._onConnectionError(e),
+        // Agents have no refresh endpoint: an expired agent token means logging in again.
+        onExpired: async (cause) => {
+          throw new PorchError({ code: cause.code, message: 'the agent token expired; log in again (POST /api/v2/agents/login)', ref: cause.ref, closeCode: cause.closeCode });
+        },
+        backoff: this._opt.backoff,
+        connectTimeoutMs: this._opt.connectTimeoutMs,
+      });
+      this._conn.start();
+    });
+    return this._starting;
+  }
+
+  /** Starts following a conversation: loads its latest page. Resolves with its messages. */
+  async open(id) {
+    if (this._logs.has(id)) return this.messages(id);
+    const log = new SeqLog(null);
+    this._logs.set(id, log);
+    try {
+      const page = await this._api('GET', `${API}/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
+      // Live entries that came while the page loaded are held by the log; anchoring at the
+      // page's head releases those after it.
+      this._release(id, log.anchor(page.lastSeq));
+      const older = log.addOlder(page.messages);
+      this.emit('history', { conversationId: id, messages: older, hasOlder: log.hasOlder });
+    } catch (e) {
+      this._logs.delete(id);
+      throw e;
+    }
+    return this.messages(id);
+  }
+
+  /** Loads the page before the oldest known message of an opened conversation. */
+  async loadOlder(id, limit = PAGE) {
+    const log = this._logs.get(id);
+    if (!log?.hasOlder) return [];
+    const page = await this._api('GET', `${API}/${encodeURIComponent(id)}/messages?before=${log.floor + 1}&limit=${limit}`);
+    const added = log.addOlder(page.messages);
+    this.emit('history', { conversationId: id, messages: added, hasOlder: log.hasOlder });
+    return added;
+  }
+
+  /** Replies; the first reply to a waiting conversation assigns it. Resolves on the ack. */
+  send(conversationId, text) {
+    const body = String(text ?? '');
+    if (!body.trim()) return Promise.reject(new PorchError({ code: 'invalid_request', message: 'a message needs some text' }));
+    const { entry, acked } = this._sends.add(body, conversationId);
+    this._conn?.send({ type: 'send', conversationId, clientMessageId: entry.clientMessageId, text: body });
+    this._typingOut.get(conversationId)?.reset();
+    return acked;
+  }
+
+  typing(conversationId) {
+    let throttle = this._typingOut.get(conversationId);
+    if (!throttle) this._typingOut.set(conversationId, (throttle = new TypingThrottle(this._opt.typingIntervalMs)));
+    if (this.state === 'open' && throttle.take()) this._conn.send({ type: 'typing', conversationId });
+  }
+
+  markRead(conversationId, seq) {
+    if (seq > 0) this._conn?.send({ type: 'read', conversationId, seq });
+  }
+
+  /** Takes a conversation (`POST …/assign`). Resolves with the updated conversation. */
+  assign(id) { return this._action(id, 'assign'); }
+  /** Closes a conversation (`POST …/close`): the guest sees an entry with `event: closed`. */
+  close(id) { return this._action(id, 'close'); }
+
+  end() {
+    this._ended = true;
+    this._typingIn.clear();
+    this._conn?.stop('the agent left');
+    this._sends.rejectAll(new PorchError({ code: 'ended', message: 'the console was closed (end() was called)' }));
+  }
+
+  async _action(id, verb) {
+    const conversation = await this._api('POST', `${API}/${encodeURIComponent(id)}/${verb}`);
+    this._upsert(conversation);
+    return conversation;
+  }
+
+  _onReady(frame) {
+    // The list is the truth at this instant; logs we follow catch up from their lastSeq.
+    const fresh = new Map((frame.conversations ?? []).map((c) => [c.id, c]));
+    for (const [id, old] of this._summaries) {
+      // Followed but no longer open: keep it until its log (which ends with `closed`) says so.
+      if (!fresh.has(id) && this._logs.has(id)) fresh.set(id, old);
+    }
+    this._summaries = fresh;
+    this.emit('ready', { conversations: this.conversations });
+    this.emit('conversations', { conversations: this.conversations });
+    for (const id of this._logs.keys()) this._fill(id);
+    for (const e of this._sends.list()) {
+      this._conn.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
+    }
+    this._startWaiter?.resolve(this);
+    this._startWaiter = null;
+  }
+
+  _onFrame(frame) {
+    switch (frame.type) {
+      case 'message': this._onMessage(frame.message); break;
+      case 'conversation': this._upsert(frame.conversation); break;
+      case 'ack':
+        this._sends.settle(frame.clientMessageId, frame.message);
+        this.emit('ack', { clientMessageId: frame.clientMessageId, message: frame.message, duplicate: frame.duplicate });
+        break;
+      case 'typing':
+        this._typingIn.typing(`${frame.conversationId} ${frame.participant?.id}`, frame.participant);
+        break;
+      case 'read': this.emit('read', { conversationId: frame.conversationId, participant: frame.participant, seq: frame.seq }); break;
+      case 'error': {
+        const { message, ref } = splitRef(frame.message);
+        const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
+        if (frame.clientMessageId && this._sends.refuse(frame.clientMessageId, error) === 'retry') {
+          this._sends.retryLater(frame.clientMessageId, (e) => this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text }));
+        }
+        this.emit('error', error);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  _onMessage(message) {
+    if (!message) return;
+    const id = message.conversationId;
+    const summary = this._summaries.get(id);
+    if (summary && message.seq > (summary.lastSeq ?? 0)) {
+      this._upsert({ ...summary, lastSeq: message.seq, updatedAtMs: message.createdAtMs ?? summary.updatedAtMs });
+    }
+    const log = this._logs.get(id);
+    if (!log) return;
+    this._release(id, log.insert(message));
+    if (log.hasGap) this._fill(id);
+  }
+
+  _release(id, messages) {
+    for (const m of messages) {
+      if (m.sender?.id === this.agentId && m.clientMessageId) this._sends.settle(m.clientMessageId, m);
+      if (m.sender?.id) this._typingIn.stop(`${id} ${m.sender.id}`);
+      // After a reconnect no `conversation` frame tells of a close that happened meanwhile;
+      // its log entry does.
+      if (m.event === 'closed') this._upsert({ ...(this._summaries.get(id) ?? { id }), state: 'closed' });
+      this.emit('message', { conversationId: id, message: m });
+    }
+  }
+
+  _upsert(conversation) {
+    if (!conversation?.id) return;
+    const old = this._summaries.get(conversation.id);
+    const merged = { ...old, ...conversation, lastSeq: Math.max(old?.lastSeq ?? 0, conversation.lastSeq ?? 0) };
+    this._summaries.set(conversation.id, merged);
+    this.emit('conversation', merged);
+    this.emit('conversations', { conversations: this.conversations });
+  }
+
+  /** Pages a followed conversation forward from its lastSeq until nothing is missing. */
+  _fill(id) {
+    if (this._filling.has(id)) return this._filling.get(id);
+    const run = (async () => {
+      try {
+        for (let page = 0; page < 10_000; page += 1) {
+          const log = this._logs.get(id);
+          if (!log?.anchored) return;
+          const got = await this._api('GET', `${API}/${encodeURIComponent(id)}/messages?after=${log.lastSeq}&limit=${FILL_PAGE}`);
+          for (const m of got.messages) this._release(id, log.insert(m));
+          if (!got.hasMore || !got.messages.length) break;
+        }
+      } catch (e) {
+        this.emit('error', e);
+      } finally {
+        this._filling.delete(id);
+      }
+    })();
+    this._filling.set(id, run);
+    return run;
+  }
+
+  _onConnectionError(error) {
+    if (error.fatal) {
+      this._startWaiter?.reject(error);
+      this._startWaiter = null;
+    }
+    this.emit('error', error);
+  }
+
+  _api(method, path) {
+    return request(this._fetch, this._baseUrl, method, path, { token: this.session.accessToken });
+  }
+}

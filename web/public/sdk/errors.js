@@ -1,0 +1,67 @@
+// Every failure the SDK reports is a PorchError carrying the server's own code and its
+// cause-and-fix message (docs/api.md "Errors", docs/protocol.md "Close codes"), so a UI can
+// show why and what to do, never a bare "connection failed".
+
+export class PorchError extends Error {
+  /**
+   * @param {object} init
+   * @param {string} init.code a code of the protocol.md table, or one of the SDK's:
+   *   `network` (Porch unreachable), `session_missing`, `ended`, `bad_response`
+   * @param {string} init.message cause and fix, without the `[ref …]`
+   * @param {string | null} [init.ref] the reference in the server's log
+   * @param {number} [init.status] HTTP status, for REST failures
+   * @param {number} [init.closeCode] WebSocket close code, for closes
+   * @param {string} [init.clientMessageId] the send this error is about
+   * @param {boolean} [init.fatal] true when the SDK stopped because of it
+   * @param {number | null} [init.retryInMs] when the SDK tries again, if it does
+   */
+  constructor({ code, message, ref = null, status, closeCode, clientMessageId, fatal = false, retryInMs = null }) {
+    super(`${code}: ${message}${ref ? ` [ref ${ref}]` : ''}`);
+    this.name = 'PorchError';
+    this.code = code;
+    this.detail = message;
+    this.ref = ref;
+    this.status = status;
+    this.closeCode = closeCode;
+    this.clientMessageId = clientMessageId;
+    this.fatal = fatal;
+    this.retryInMs = retryInMs;
+  }
+}
+
+/** Server codes after which retrying the same request cannot succeed. */
+const PERMANENT_SEND_ERRORS = new Set([
+  'bad_json', 'bad_frame', 'text_too_long', 'message_too_big', 'idempotency_conflict',
+  'conversation_closed', 'conversation_unknown', 'invalid_request', 'invalid_utf8',
+]);
+
+/** Whether a failed send should stay in the outbox to be retried. */
+export function isRetryableSendError(code) {
+  return !PERMANENT_SEND_ERRORS.has(code);
+}
+
+/**
+ * Reads a refusal's JSON body `{error, error_description, error_ref}`.
+ * @param {Response} res
+ * @param {string} what e.g. `POST /api/v2/webmessaging/guests/token`, for bodies that are not Porch's
+ */
+export async function errorFromResponse(res, what) {
+  const text = await res.text().catch(() => '');
+  let body = null;
+  try { body = JSON.parse(text); } catch { /* a proxy's HTML page, say */ }
+  if (body && typeof body.error === 'string') {
+    const split = /^(.*?)(?: \[ref ([A-Za-z0-9]+)\])?$/.exec(String(body.error_description ?? ''));
+    return new PorchError({
+      code: body.error,
+      message: split?.[1] || body.error,
+      ref: body.error_ref ?? split?.[2] ?? null,
+      status: res.status,
+    });
+  }
+  const shown = text.replace(/\s+/g, ' ').slice(0, 120);
+  return new PorchError({
+    code: 'bad_response',
+    message: `${what} answered HTTP ${res.status} without a Porch error body${shown ? ` (${shown})` : ''}; is a proxy in the way?`,
+    status: res.status,
+  });
+}

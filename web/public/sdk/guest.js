@@ -1,0 +1,366 @@
+// A guest's whole chat lifecycle: get or restore a session, connect, receive in order, send
+// through an outbox, type, read, page history, refresh the token, reconnect and resume.
+
+import { Connection } from './connection.js';
+import { Emitter } from './emitter.js';
+import { PorchError } from './errors.js';
+import { baseUrlFromGateway, request, trimBase } from './http.js';
+import { refreshDelay, refreshRetryDelay } from './refresh.js';
+import { Sends } from './sends.js';
+import { SeqLog } from './seq-log.js';
+import { SavedState, defaultStorage } from './storage.js';
+import { TypingThrottle, TypingTracker } from './typing.js';
+import { withAfterSeq, splitRef } from './util.js';
+
+const MESSAGES = '/api/v2/webmessaging/guests/messages';
+const TOKEN = '/api/v2/webmessaging/guests/token';
+const widgetGuests = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/guests`;
+export const HISTORY_PAGE = 50;
+/** The largest page (`history_page_max`), for catching up after a failed resume. */
+const FILL_PAGE = 200;
+/** Porch accepts a token up to 30 s past `exp`; a saved one older than that is dead. */
+const TOKEN_LEEWAY_MS = 30_000;
+
+export class PorchGuest extends Emitter {
+  /** @param {import('./porch.js').GuestOptions} [options] */
+  constructor(options = {}) {
+    super();
+    this._opt = options;
+    this._fetch = options.fetch ?? ((...a) => globalThis.fetch(...a));
+    const storage = options.storage === null ? null : (options.storage ?? defaultStorage());
+    const key = options.storageKey ?? `porch:guest:${options.deploymentId ?? options.session?.deploymentId ?? 'default'}`;
+    this._saved = new SavedState(storage, key);
+    this._session = null;
+    this._log = new SeqLog(null);
+    this._sends = new Sends(() => {
+      this._persist();
+      this.emit('outbox', { pending: this.pending });
+    });
+    this._typingOut = new TypingThrottle(options.typingIntervalMs);
+    this._typingIn = new TypingTracker((_key, participant, active) => this.emit('typing', { participant, active }));
+    this._conn = null;
+    this._starting = null;
+    this._startWaiter = null;
+    this._baseUrl = '';
+    this._ended = false;
+    this._historyLoaded = false;
+    this._filling = null;
+    this._older = null;
+    this._refreshTimer = null;
+    this._readSent = 0;
+    this._readWanted = 0;
+    /** @type {string} */
+    this.state = 'idle';
+    this.conversation = null;
+    this.limits = null;
+  }
+
+  /** Ids of this session (never the token). */
+  get guestId() { return this._session?.guestId ?? null; }
+  get conversationId() { return this._session?.conversationId ?? null; }
+  /** The messages known, ascending by seq, each once. */
+  get messages() { return this._log.messages; }
+  /** The highest seq up to which nothing is missing (null before the first `ready`). */
+  get lastSeq() { return this._log.lastSeq; }
+  /** Sent, not yet acknowledged, oldest first. */
+  get pending() { return this._sends.list(); }
+  get hasOlder() { return this._log.hasOlder; }
+
+  /** Whether `start()` would restore a saved session (e.g. to reopen a widget after a reload). */
+  hasSavedSession() {
+    const saved = this._saved.load();
+    return Boolean(saved?.session && usable(saved.session));
+  }
+
+  /** Gets a session (saved, given or created) and connects; resolves on the first `ready`. */
+  start() {
+    // A failure before any socket (network, refused origin) may be retried by calling again.
+    this._starting ??= this._start().catch((e) => {
+      if (!this._conn) this._starting = null;
+      throw e;
+    });
+    return this._starting;
+  }
+
+  async _start() {
+    const saved = this._saved.load();
+    const given = this._opt.session ? normalize(this._opt.session) : null;
+    let session = null;
+    let restored = null;
+    if (given && saved?.session?.guestId === given.guestId) {
+      restored = saved;
+      session = saved.session.expiresAtMs > given.expiresAtMs ? saved.session : given;
+    } else if (given) {
+      session = given;
+    } else if (saved?.session && usable(saved.session)) {
+      restored = saved;
+      session = saved.session;
+    } else if (this._opt.baseUrl && this._opt.deploymentId) {
+      const created = await request(this._fetch, this._opt.baseUrl, 'POST', widgetGuests(this._opt.deploymentId), { json: this._opt.guest ?? {} });
+      session = normalize(created);
+    } else {
+      this._saved.clear();
+      throw new PorchError({ code: 'session_missing', message: 'no usable session: pass `session` (from your backend\'s POST /api/v2/webmessaging/guests) or `baseUrl` and `deploymentId` (the widget endpoint)' });
+    }
+    if (this._ended) throw ended();
+    this._session = session;
+    this._baseUrl = trimBase(this._opt.baseUrl ?? baseUrlFromGateway(session.gatewayUrl));
+    if (restored) {
+      if (Number.isSafeInteger(restored.lastSeq)) this._log = new SeqLog(restored.lastSeq);
+      // Sends made before start() come after the restored ones: send order is kept.
+      this._sends.restore(restored.outbox);
+    }
+    this._persist();
+    return new Promise((resolve, reject) => {
+      this._startWaiter = { resolve, reject };
+      this._conn = new Connection({
+        WebSocket: this._opt.WebSocket ?? globalThis.WebSocket,
+        url: () => withAfterSeq(this._session.gatewayUrl, this._log.lastSeq),
+        token: () => this._session.accessToken,
+        onReady: (f) => this._onReady(f),
+        onFrame: (f) => this._onFrame(f),
+        onState: (state, info) => this._setState(state, info),
+        onError: (e) => this._onConnectionError(e),
+        onExpired: () => this.refreshToken({ reconnect: false }),
+        backoff: this._opt.backoff,
+        connectTimeoutMs: this._opt.connectTimeoutMs,
+      });
+      this._conn.start();
+    });
+  }
+
+  /**
+   * Queues a message; resolves with the stored message once acknowledged. Survives
+   * reconnects (and reloads, when storage persists): the same clientMessageId is resent.
+   * @param {string} text
+   */
+  send(text) {
+    const body = String(text ?? '');
+    if (this._ended) return Promise.reject(ended());
+    if (!body.trim()) return Promise.reject(new PorchError({ code: 'invalid_request', message: 'a message needs some text' }));
+    const max = this.limits?.textCharsMax;
+    if (max && [...body].length > max) {
+      return Promise.reject(new PorchError({ code: 'text_too_long', message: `${[...body].length} characters; the limit is ${max}` }));
+    }
+    const { entry, acked } = this._sends.add(body);
+    this._conn?.send({ type: 'send', clientMessageId: entry.clientMessageId, text: body });
+    this._typingOut.reset();
+    return acked;
+  }
+
+  /** Call on every keystroke; frames go out at most every few seconds. */
+  typing() {
+    if (this.state === 'open' && this._typingOut.take()) this._conn.send({ type: 'typing' });
+  }
+
+  /** Tells the conversation this guest has read up to `seq` (default: everything received). */
+  markRead(seq = this._log.lastSeq ?? 0) {
+    this._readWanted = Math.max(this._readWanted, seq);
+    if (this._readWanted > this._readSent && this._conn?.send({ type: 'read', seq: this._readWanted })) {
+      this._readSent = this._readWanted;
+    }
+  }
+
+  /** Loads the page before the oldest message known; resolves with it (ascending). */
+  loadOlder(limit = HISTORY_PAGE) {
+    if (!this._log.hasOlder) return Promise.resolve([]);
+    this._older ??= (async () => {
+      try {
+        const page = await this._api('GET', `${MESSAGES}?before=${this._log.floor + 1}&limit=${limit}`);
+        const added = this._log.addOlder(page.messages);
+        this.emit('history', { messages: added, hasOlder: this._log.hasOlder });
+        return added;
+      } finally {
+        this._older = null;
+      }
+    })();
+    return this._older;
+  }
+
+  /** Exchanges the token for a fresh one; with `reconnect`, reopens the socket with it. */
+  async refreshToken({ reconnect = true } = {}) {
+    const fresh = normalize(await this._api('POST', TOKEN));
+    this._session = { ...this._session, ...fresh };
+    this._persist();
+    this.emit('refresh', { expiresAtMs: fresh.expiresAtMs });
+    if (reconnect) this._conn?.reconnectNow();
+  }
+
+  /** Closes the socket and stops. `forget` also drops the saved session (the guest is done). */
+  end({ forget = false } = {}) {
+    if (this._ended) return;
+    this._ended = true;
+    clearTimeout(this._refreshTimer);
+    this._typingIn.clear();
+    if (this._conn) this._conn.stop('the guest ended the chat');
+    else this._setState('closed', {});
+    this._sends.rejectAll(ended());
+    this._startWaiter?.reject(ended());
+    if (forget) this._saved.clear();
+  }
+
+  _onReady(frame) {
+    this.limits = frame.limits ?? null;
+    if (frame.conversation) this.conversation = frame.conversation;
+    const head = frame.lastSeq ?? 0;
+    // A fresh session starts at the head; older entries are history, paged over REST.
+    this._release(this._log.anchor(head));
+    this.emit('ready', { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
+    for (const e of this._sends.list()) this._conn.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text });
+    this._readSent = 0;
+    this.markRead(this._readWanted);
+    this._scheduleRefresh(frame.tokenExpiresInMs);
+    // Not replayed (too far behind, or resume refused): page forward over REST.
+    if (head > this._log.lastSeq && !frame.resume?.recovered) this._fill();
+    if (!this._historyLoaded) {
+      this._historyLoaded = true;
+      this.loadOlder().catch((e) => this.emit('error', e));
+    }
+    this._startWaiter?.resolve(this);
+    this._startWaiter = null;
+  }
+
+  _onFrame(frame) {
+    switch (frame.type) {
+      case 'message': this._onMessage(frame.message); break;
+      case 'ack': this._onAck(frame); break;
+      case 'typing': this._typingIn.typing(frame.participant?.id ?? '?', frame.participant); break;
+      case 'read': this.emit('read', { participant: frame.participant, seq: frame.seq }); break;
+      case 'conversation':
+        this.conversation = frame.conversation;
+        this.emit('conversation', frame.conversation);
+        break;
+      case 'error': this._onErrorFrame(frame); break;
+      default: break; // pong, and frame types newer than this SDK
+    }
+  }
+
+  _onMessage(message) {
+    if (!message) return;
+    this._release(this._log.insert(message));
+    if (this._log.hasGap) this._fill();
+  }
+
+  /** Emits entries the log released, in order, and settles our own sends among them. */
+  _release(messages) {
+    if (!messages.length) return;
+    for (const m of messages) {
+      if (m.sender?.id === this.guestId && m.clientMessageId) this._sends.settle(m.clientMessageId, m);
+      if (m.sender?.id) this._typingIn.stop(m.sender.id);
+      this.emit('message', m);
+    }
+    this._persist();
+  }
+
+  _onAck({ clientMessageId, message, duplicate }) {
+    this._sends.settle(clientMessageId, message);
+    this.emit('ack', { clientMessageId, message, duplicate });
+  }
+
+  _onErrorFrame(frame) {
+    const { message, ref } = splitRef(frame.message);
+    const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
+    if (frame.clientMessageId && this._sends.refuse(frame.clientMessageId, error) === 'retry') {
+      this._sends.retryLater(frame.clientMessageId, (e) => this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text }));
+    }
+    this.emit('error', error);
+  }
+
+  /** Pages forward from lastSeq until nothing is missing. One at a time. */
+  _fill() {
+    this._filling ??= (async () => {
+      try {
+        for (let page = 0; page < 10_000; page += 1) {
+          const got = await this._api('GET', `${MESSAGES}?after=${this._log.lastSeq}&limit=${FILL_PAGE}`);
+          for (const m of got.messages) this._release(this._log.insert(m));
+          if (!got.hasMore || !got.messages.length) break;
+        }
+      } catch (e) {
+        // The next reconnect or gap tries again.
+        this.emit('error', e);
+      } finally {
+        this._filling = null;
+      }
+    })();
+    return this._filling;
+  }
+
+  _scheduleRefresh(expiresInMs) {
+    clearTimeout(this._refreshTimer);
+    if (!Number.isFinite(expiresInMs)) return;
+    const deadline = Date.now() + expiresInMs;
+    const attempt = (delay) => {
+      this._refreshTimer = setTimeout(async () => {
+        try {
+          await this.refreshToken({ reconnect: true });
+        } catch (e) {
+          const passing = e.code === 'network' || e.code === 'bad_response' || (e.status ?? 0) >= 429;
+          if (!passing) {
+            this._onConnectionError(Object.assign(e, { fatal: true }), true);
+            return;
+          }
+          this.emit('error', e);
+          // Past the deadline, the server's 4002 close starts the refresh instead (Porch
+          // still takes the token for its leeway).
+          const left = deadline - Date.now();
+          if (left > 0) attempt(refreshRetryDelay(left));
+        }
+      }, delay);
+    };
+    attempt(refreshDelay(expiresInMs));
+  }
+
+  _onConnectionError(error, stop = false) {
+    if (stop && !this._ended) this._conn?.stop('the token could not be refreshed');
+    if (error.fatal) {
+      clearTimeout(this._refreshTimer);
+      // Terminal means these credentials will not work again: do not restore them.
+      this._saved.clear();
+      this._startWaiter?.reject(error);
+      this._startWaiter = null;
+    }
+    this.emit('error', error);
+  }
+
+  _setState(state, info) {
+    const previous = this.state;
+    this.state = state;
+    if (state !== 'open') this._typingIn.clear();
+    this.emit('state', { state, previous, ...info });
+  }
+
+  _persist() {
+    if (!this._session || this._ended) return;
+    this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
+  }
+
+  _api(method, path, json) {
+    return request(this._fetch, this._baseUrl, method, path, { token: this._session.accessToken, json });
+  }
+}
+
+/** The fields of a guest session the SDK keeps (api.md, GuestSession). */
+function normalize(s) {
+  for (const field of ['gatewayUrl', 'accessToken']) {
+    if (typeof s?.[field] !== 'string' || !s[field]) {
+      throw new PorchError({ code: 'session_missing', message: `the session has no ${field}: pass the object POST /api/v2/webmessaging/guests returned` });
+    }
+  }
+  const expiresAtMs = Number.isFinite(s.expiresAtMs) ? s.expiresAtMs : Date.now() + (s.expiresIn ?? 3600) * 1000;
+  return {
+    gatewayUrl: s.gatewayUrl,
+    accessToken: s.accessToken,
+    expiresAtMs,
+    guestId: s.guestId ?? s.guest?.id ?? null,
+    conversationId: s.conversationId ?? null,
+    deploymentId: s.deploymentId ?? null,
+  };
+}
+
+function usable(session) {
+  return typeof session.accessToken === 'string' && session.expiresAtMs + TOKEN_LEEWAY_MS > Date.now();
+}
+
+function ended() {
+  return new PorchError({ code: 'ended', message: 'the chat was ended on this page (end() was called)' });
+}

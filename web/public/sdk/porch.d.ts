@@ -1,0 +1,260 @@
+// Types of the Porch browser SDK (porch.js). Hand-written: the SDK is plain JavaScript with no
+// build step. The wire shapes are those of docs/api.md and docs/protocol.md.
+
+export type Role = 'guest' | 'agent' | 'system';
+
+export interface Participant {
+  role: Role;
+  id: string;
+  displayName?: string;
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  /** Position in the conversation's log: from 1, no gaps. */
+  seq: number;
+  clientMessageId?: string;
+  sender: Participant;
+  text: string;
+  /** Set on system entries: `assigned`, `closed`, … */
+  event?: string;
+  createdAtMs: number;
+}
+
+export type ConversationState = 'waiting' | 'assigned' | 'closed';
+
+export interface Conversation {
+  id: string;
+  deploymentId: string;
+  queue: string;
+  state: ConversationState;
+  guest: { id: string; displayName?: string; email?: string; createdAtMs: number };
+  assignedAgentId?: string;
+  lastSeq: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+/** What `POST /api/v2/webmessaging/guests` (your backend) or the widget endpoint returns. */
+export interface GuestSession {
+  gatewayUrl: string;
+  accessToken: string;
+  expiresAtMs?: number;
+  expiresIn?: number;
+  guestId?: string;
+  conversationId?: string;
+  deploymentId?: string;
+  [key: string]: unknown;
+}
+
+/** What `POST /api/v2/agents/login` returns. */
+export interface AgentSession {
+  agentId: string;
+  name: string;
+  accessToken: string;
+  expiresAtMs: number;
+  gatewayUrl: string;
+  queues: string[];
+}
+
+/** The Web Storage methods: `sessionStorage`, `localStorage` or your own adapter. */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface BackoffOptions {
+  /** First ceiling, doubled per attempt. Default 500. */
+  baseMs?: number;
+  /** Largest ceiling. Default 30000. */
+  capMs?: number;
+  /** Uniform in [0, 1): override in tests. */
+  random?: () => number;
+}
+
+interface CommonOptions {
+  /** A WebSocket constructor; default `globalThis.WebSocket` (in Node 20, pass the `ws` package's). */
+  WebSocket?: unknown;
+  /** Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  backoff?: BackoffOptions;
+  /** Give up on a socket with no `ready` after this long. Default 15000. */
+  connectTimeoutMs?: number;
+  /** Minimum time between outgoing typing frames. Default 3000. */
+  typingIntervalMs?: number;
+}
+
+export interface GuestOptions extends CommonOptions {
+  /** A session from your backend. */
+  session?: GuestSession;
+  /** Porch's base URL, e.g. `https://chat.example.com`. Needed with `deploymentId`; otherwise derived from `gatewayUrl`. */
+  baseUrl?: string;
+  /** Create the session from the browser (the widget endpoint; the page's origin must be allowed). */
+  deploymentId?: string;
+  /** Sent to the widget endpoint when it creates the session. */
+  guest?: { displayName?: string; email?: string; attributes?: Record<string, string> };
+  /** Where the session (token included), last seq and outbox survive a reload. Default
+   * `sessionStorage`; `null` keeps nothing. */
+  storage?: StorageLike | null;
+  /** Default `porch:guest:<deploymentId>`. */
+  storageKey?: string;
+}
+
+export interface AgentOptions extends CommonOptions {
+  session: AgentSession;
+  baseUrl?: string;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface OutboxEntry {
+  clientMessageId: string;
+  text: string;
+  conversationId?: string;
+  createdAtMs: number;
+}
+
+export declare class PorchError extends Error {
+  /** A code of protocol.md's table (`token_expired`, `origin_not_allowed`, …), or the SDK's
+   * own: `network`, `session_missing`, `ended`, `bad_response`, `close_<n>`. */
+  code: string;
+  /** The cause and the fix, without the log reference. */
+  detail: string;
+  /** The reference in Porch's log for this refusal. */
+  ref: string | null;
+  status?: number;
+  closeCode?: number;
+  clientMessageId?: string;
+  /** True when the client stopped because of this error. */
+  fatal: boolean;
+  /** When the client tries again, if it does. */
+  retryInMs: number | null;
+}
+
+export interface StateEvent {
+  state: ConnectionState;
+  previous: ConnectionState;
+  retryInMs?: number;
+  cause?: PorchError;
+}
+
+export interface GuestEvents {
+  state: StateEvent;
+  ready: { lastSeq: number; resume: { recovered: boolean; afterSeq: number; replayed: number; reason?: string } | null; conversation: Conversation | null };
+  /** A new entry, in seq order, each once. */
+  message: Message;
+  /** Older entries to put before those shown (ascending). */
+  history: { messages: Message[]; hasOlder: boolean };
+  ack: { clientMessageId: string; message: Message; duplicate: boolean };
+  /** The unacknowledged sends changed. */
+  outbox: { pending: OutboxEntry[] };
+  typing: { participant: Participant; active: boolean };
+  read: { participant: Participant; seq: number };
+  conversation: Conversation;
+  refresh: { expiresAtMs: number };
+  error: PorchError;
+}
+
+export interface AgentEvents {
+  state: StateEvent;
+  ready: { conversations: Conversation[] };
+  conversations: { conversations: Conversation[] };
+  conversation: Conversation;
+  message: { conversationId: string; message: Message };
+  history: { conversationId: string; messages: Message[]; hasOlder: boolean };
+  ack: { clientMessageId: string; message: Message; duplicate: boolean };
+  outbox: { pending: OutboxEntry[] };
+  typing: { conversationId: string; participant: Participant; active: boolean };
+  read: { conversationId: string; participant: Participant; seq: number };
+  error: PorchError;
+}
+
+declare class Emitter<E> {
+  on<K extends keyof E>(type: K, listener: (payload: E[K]) => void): () => void;
+  off<K extends keyof E>(type: K, listener: (payload: E[K]) => void): void;
+}
+
+export declare class PorchGuest extends Emitter<GuestEvents> {
+  constructor(options?: GuestOptions);
+  readonly state: ConnectionState;
+  readonly guestId: string | null;
+  readonly conversationId: string | null;
+  readonly conversation: Conversation | null;
+  readonly messages: Message[];
+  readonly lastSeq: number | null;
+  readonly pending: OutboxEntry[];
+  readonly hasOlder: boolean;
+  readonly limits: { messageBytesMax: number; textCharsMax: number } | null;
+  hasSavedSession(): boolean;
+  /** Restores, takes or creates a session and connects; resolves on the first `ready`. */
+  start(): Promise<this>;
+  /** Resolves with the stored message once acknowledged; the outbox resends it across reconnects. */
+  send(text: string): Promise<Message>;
+  typing(): void;
+  markRead(seq?: number): void;
+  loadOlder(limit?: number): Promise<Message[]>;
+  refreshToken(options?: { reconnect?: boolean }): Promise<void>;
+  end(options?: { forget?: boolean }): void;
+}
+
+export declare class PorchAgent extends Emitter<AgentEvents> {
+  static login(options: { baseUrl: string; name: string; secret: string; fetch?: typeof fetch }): Promise<AgentSession>;
+  constructor(options: AgentOptions);
+  readonly state: ConnectionState;
+  readonly session: AgentSession;
+  readonly agentId: string;
+  readonly conversations: Conversation[];
+  conversation(id: string): Conversation | null;
+  messages(id: string): Message[];
+  hasOlder(id: string): boolean;
+  pending(id: string): OutboxEntry[];
+  start(): Promise<this>;
+  open(id: string): Promise<Message[]>;
+  loadOlder(id: string, limit?: number): Promise<Message[]>;
+  send(conversationId: string, text: string): Promise<Message>;
+  typing(conversationId: string): void;
+  markRead(conversationId: string, seq: number): void;
+  assign(id: string): Promise<Conversation>;
+  close(id: string): Promise<Conversation>;
+  end(): void;
+}
+
+export declare function memoryStorage(): StorageLike;
+export declare function defaultStorage(): StorageLike;
+
+export type CloseClass = 'terminal' | 'refresh' | 'backoff' | 'immediate';
+export declare function classifyClose(code: number): CloseClass;
+export declare function parseReason(reason: string): { code: string | null; message: string; ref: string | null };
+export declare function backoffDelay(attempt: number, options?: BackoffOptions): number;
+export declare function reconnectDelay(
+  input: { kind: CloseClass; attempt: number; closeCode?: number; uptimeMs?: number },
+  options?: BackoffOptions,
+): number | null;
+export declare function refreshDelay(expiresInMs: number): number;
+export declare function newClientMessageId(randomBytes?: () => Uint8Array): string;
+export declare const MARKER: 'NICE-WebSocket-Auth';
+
+export declare class SeqLog<T extends { seq: number } = Message> {
+  constructor(floor?: number | null);
+  floor: number | null;
+  lastSeq: number | null;
+  readonly anchored: boolean;
+  readonly hasGap: boolean;
+  readonly hasOlder: boolean;
+  readonly messages: T[];
+  has(seq: number): boolean;
+  anchor(floor: number): T[];
+  insert(entry: T): T[];
+  addOlder(entries: T[]): T[];
+}
+
+export declare class Outbox {
+  constructor(entries?: OutboxEntry[], options?: { newId?: () => string; now?: () => number });
+  readonly size: number;
+  add(text: string, conversationId?: string): OutboxEntry;
+  remove(clientMessageId: string): OutboxEntry | undefined;
+  has(clientMessageId: string): boolean;
+  list(): OutboxEntry[];
+}

@@ -1,0 +1,77 @@
+// The outbox plus the promises of the callers waiting for each ack. Shared by guests and
+// agents: a send settles on its `ack`, or on its own message arriving in the log (e.g.
+// replayed after a reconnect that lost the ack), whichever comes first.
+
+import { isRetryableSendError } from './errors.js';
+import { Outbox } from './outbox.js';
+
+/** Waits this long before resending a send refused for a reason that may pass. */
+export const SEND_RETRY_MS = 2_000;
+
+export class Sends {
+  /** @param {() => void} onChange the pending list changed (persist it, show it) */
+  constructor(onChange) {
+    this.outbox = new Outbox();
+    /** @type {Map<string, {resolve: (m: any) => void, reject: (e: any) => void}>} */
+    this._waiters = new Map();
+    this._onChange = onChange;
+  }
+
+  /** Puts restored entries (an earlier page's) before the current ones. */
+  restore(entries) {
+    this.outbox = new Outbox([...(entries ?? []), ...this.outbox.list()]);
+    this._onChange();
+  }
+
+  /**
+   * @param {string} text
+   * @param {string} [conversationId]
+   * @returns {{entry: import('./outbox.js').OutboxEntry, acked: Promise<any>}}
+   */
+  add(text, conversationId) {
+    const entry = this.outbox.add(text, conversationId);
+    const acked = new Promise((resolve, reject) => this._waiters.set(entry.clientMessageId, { resolve, reject }));
+    this._onChange();
+    return { entry, acked };
+  }
+
+  list() {
+    return this.outbox.list();
+  }
+
+  /** The send is stored: resolve its caller, drop it from the outbox. */
+  settle(clientMessageId, message) {
+    const had = this.outbox.remove(clientMessageId);
+    this._waiters.get(clientMessageId)?.resolve(message);
+    this._waiters.delete(clientMessageId);
+    if (had) this._onChange();
+  }
+
+  /**
+   * The server refused a send (`error` frame with its clientMessageId).
+   * @returns {'retry' | 'dropped' | 'unknown'} retry: keep it and resend later
+   */
+  refuse(clientMessageId, error) {
+    if (!this.outbox.has(clientMessageId)) return 'unknown';
+    if (isRetryableSendError(error.code)) return 'retry';
+    this.outbox.remove(clientMessageId);
+    this._waiters.get(clientMessageId)?.reject(error);
+    this._waiters.delete(clientMessageId);
+    this._onChange();
+    return 'dropped';
+  }
+
+  /** Schedules one resend of an entry still pending after SEND_RETRY_MS. */
+  retryLater(clientMessageId, resend) {
+    setTimeout(() => {
+      const entry = this.outbox.list().find((e) => e.clientMessageId === clientMessageId);
+      if (entry) resend(entry);
+    }, SEND_RETRY_MS);
+  }
+
+  /** Rejects every waiting caller (the client ended); the outbox itself is kept. */
+  rejectAll(error) {
+    for (const { reject } of this._waiters.values()) reject(error);
+    this._waiters.clear();
+  }
+}

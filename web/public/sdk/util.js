@@ -1,0 +1,22 @@
+// Small helpers shared by the guest and agent clients.
+
+/**
+ * The gateway URL with `afterSeq` (protocol.md, "Resume"); unchanged for null.
+ * @param {string} gatewayUrl
+ * @param {number | null} afterSeq
+ */
+export function withAfterSeq(gatewayUrl, afterSeq) {
+  if (afterSeq === null || afterSeq === undefined) return gatewayUrl;
+  const url = new URL(gatewayUrl);
+  url.searchParams.set('afterSeq', String(afterSeq));
+  return url.toString();
+}
+
+/**
+ * Splits `cause and fix [ref abc123]` (error frames end with the log reference).
+ * @param {string} text
+ */
+export function splitRef(text) {
+  const m = /^([\s\S]*?)(?: \[ref ([A-Za-z0-9]+)\])?$/.exec(String(text ?? ''));
+  return { message: m?.[1] ?? String(text), ref: m?.[2] ?? null };
+}

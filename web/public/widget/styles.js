@@ -1,0 +1,93 @@
+// The widget's CSS, applied inside its shadow root. Selectors of the host page cannot reach
+// inside a shadow root, but inherited properties (font, color, letter-spacing…) flow in
+// through the host element, and a page rule like `* { font-family: x !important }` beats
+// `:host` on that element. So the two top-level elements reset everything (`all: initial`)
+// and set their own font and colour; all below inherits from them, not from the page.
+// Colours keep a contrast ratio of at least 4.5:1 (WCAG AA) for every text.
+
+export const WIDGET_CSS = `
+:host {
+  all: initial;
+  --porch-accent: #1f4e8c;
+  --porch-accent-text: #ffffff;
+  --porch-bg: #ffffff;
+  --porch-text: #1b1f24;
+  --porch-muted: #4b5563;
+  --porch-bubble: #eef1f5;
+  --porch-error: #a4161a;
+}
+* { box-sizing: border-box; }
+.launcher, .panel {
+  all: initial;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--porch-text);
+  box-sizing: border-box;
+}
+.visually-hidden {
+  position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
+}
+button { font: inherit; cursor: pointer; }
+:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
+.launcher {
+  position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;
+  width: 56px; height: 56px; border-radius: 50%; border: none;
+  background: var(--porch-accent); color: var(--porch-accent-text);
+  box-shadow: 0 4px 14px rgba(0, 0, 0, .25);
+  display: grid; place-items: center;
+}
+.launcher svg { width: 26px; height: 26px; fill: currentColor; }
+.badge {
+  position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; padding: 0 6px;
+  border-radius: 11px; background: var(--porch-error); color: #fff; font-size: 13px; line-height: 22px;
+}
+.badge[hidden] { display: none; }
+.panel {
+  position: fixed; right: 16px; bottom: 84px; z-index: 2147483000;
+  width: min(380px, calc(100vw - 32px)); height: min(560px, calc(100vh - 110px));
+  display: flex; flex-direction: column;
+  background: var(--porch-bg); border-radius: 12px; overflow: hidden;
+  box-shadow: 0 8px 30px rgba(0, 0, 0, .3);
+}
+.panel[hidden] { display: none; }
+header {
+  display: flex; align-items: center; justify-content: space-between; gap: 8px;
+  padding: 12px 14px; background: var(--porch-accent); color: var(--porch-accent-text);
+}
+h2 { margin: 0; font-size: 16px; font-weight: 600; }
+.close {
+  background: transparent; border: none; color: inherit; font-size: 22px; line-height: 1;
+  width: 36px; height: 36px; border-radius: 6px;
+}
+.status { padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
+.status:not(:empty) { padding: 6px 14px; background: #fff7e6; }
+.status.error { color: var(--porch-error); background: #fdecec; }
+.older { margin: 8px auto 0; background: none; border: 1px solid #c5cbd3; border-radius: 14px; padding: 2px 12px; color: var(--porch-text); }
+.older[hidden] { display: none; }
+.log { flex: 1; overflow-y: auto; padding: 12px 14px; display: flex; flex-direction: column; gap: 8px; }
+.msg { max-width: 85%; display: flex; flex-direction: column; }
+.msg .who { font-size: 12px; color: var(--porch-muted); margin: 0 4px 2px; }
+.msg .text { margin: 0; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--porch-bubble); }
+.msg.mine { align-self: flex-end; align-items: flex-end; }
+.msg.mine .text { background: var(--porch-accent); color: var(--porch-accent-text); }
+.msg.pending .text { background: #4a6fa5; color: #fff; }
+.msg.pending .who::after { content: " · sending…"; }
+.msg.read .who::after { content: " · seen"; }
+.msg.system { align-self: center; max-width: 100%; }
+.msg.system .text { background: none; color: var(--porch-muted); font-size: 13px; font-style: italic; padding: 0; }
+.typing { min-height: 20px; padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
+form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #dde1e6; }
+textarea {
+  flex: 1; resize: none; font: inherit; color: var(--porch-text); background: #fff;
+  border: 1px solid #8a94a3; border-radius: 8px; padding: 8px 10px; max-height: 120px;
+}
+textarea::placeholder { color: #5f6b7a; }
+.send { border: none; border-radius: 8px; padding: 0 14px; background: var(--porch-accent); color: var(--porch-accent-text); }
+.send:disabled, textarea:disabled { opacity: .6; cursor: not-allowed; }
+.ended { padding: 10px 14px; border-top: 1px solid #dde1e6; font-size: 14px; }
+.ended[hidden] { display: none; }
+.ended button { margin-left: 6px; background: none; border: 1px solid var(--porch-accent); color: var(--porch-accent); border-radius: 6px; padding: 2px 10px; }
+@media (max-width: 480px) {
+  .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; }
+}
+`;

@@ -1,0 +1,106 @@
+// The agent SDK (what the console runs on) against a real Porch: the live list, history,
+// replies that assign, typing both ways, closing, and resync after a reconnect with no
+// duplicates (dedupe by conversation and seq).
+
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { PorchAgent, PorchGuest, memoryStorage } from '../public/sdk/porch.js';
+import { startPorch } from './lib/porch.mjs';
+import { controlledFetch, controlledSockets, record, waitFor } from './lib/sockets.mjs';
+
+const T = { timeout: 60_000 };
+const AGENT_EVENTS = ['state', 'ready', 'conversations', 'conversation', 'message', 'history', 'ack', 'typing', 'error'];
+
+describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
+  let porch;
+  const clients = [];
+
+  before(async () => { porch = await startPorch({ serveArgs: ['--heartbeat-interval-ms', '1000'] }); });
+  after(async () => {
+    for (const c of clients) c.end();
+    await porch?.stop();
+  });
+  afterEach(() => porch.ensureRunning());
+
+  async function newAgent(sockets = controlledSockets()) {
+    const session = await PorchAgent.login({ baseUrl: porch.baseUrl, name: porch.agent.name, secret: porch.agent.secret });
+    const agent = new PorchAgent({ session, WebSocket: sockets.WebSocket, backoff: { random: () => 0.2 } });
+    clients.push(agent);
+    const events = record(agent, AGENT_EVENTS);
+    await agent.start();
+    return { agent, events, sockets };
+  }
+
+  async function newGuest(name) {
+    const guest = new PorchGuest({
+      baseUrl: porch.baseUrl, deploymentId: porch.deployment.id, guest: { displayName: name },
+      WebSocket: controlledSockets().WebSocket, fetch: controlledFetch({ origin: porch.origin }), storage: memoryStorage(),
+    });
+    clients.push(guest);
+    const events = record(guest, ['state', 'message', 'typing', 'conversation', 'error']);
+    await guest.start();
+    return { guest, events };
+  }
+
+  /** Message events of one conversation, as seq:text, in the order they were emitted. */
+  const emitted = (events, id) => events.of('message').filter((e) => e.conversationId === id).map((e) => `${e.message.seq}:${e.message.text}`);
+
+  it('sees a new conversation live, reads it, replies (assigning it), and both see typing', T, async () => {
+    const { agent, events } = await newAgent();
+    const { guest, events: guestEvents } = await newGuest('Bea');
+    const id = guest.conversationId;
+    await waitFor('the new conversation in the list', () => agent.conversations.find((c) => c.id === id && c.state === 'waiting'), { show: events.show });
+    await guest.send('my order is late');
+    const history = await agent.open(id);
+    await waitFor('the guest message', () => agent.messages(id).some((m) => m.text === 'my order is late'), { show: events.show });
+    assert.ok(history.length <= agent.messages(id).length);
+    guest.typing();
+    const typing = await waitFor('guest typing', () => events.of('typing').find((t) => t.conversationId === id && t.active), { show: events.show });
+    assert.equal(typing.participant.role, 'guest');
+    agent.typing(id);
+    await waitFor('agent typing at the guest', () => guestEvents.of('typing').find((t) => t.active && t.participant.role === 'agent'), { show: guestEvents.show });
+    const reply = await agent.send(id, 'Let me check.');
+    assert.equal(reply.sender.role, 'agent');
+    await waitFor('assigned', () => agent.conversation(id)?.state === 'assigned', { show: events.show });
+    await waitFor('the reply at the guest', () => guest.messages.some((m) => m.text === 'Let me check.'), { show: guestEvents.show });
+    assert.deepEqual(agent.messages(id).map((m) => m.seq), guest.messages.map((m) => m.seq));
+    assert.deepEqual(agent.messages(id).map((m) => m.text), ['my order is late', 'alice joined the conversation', 'Let me check.']);
+  });
+
+  it('resyncs after a reconnect: missed messages over REST, new conversations from ready, nothing twice', T, async () => {
+    const { agent, events, sockets } = await newAgent();
+    const { guest } = await newGuest('Cy');
+    const id = guest.conversationId;
+    await guest.send('first');
+    await agent.open(id);
+    await waitFor('first', () => agent.messages(id).some((m) => m.text === 'first'), { show: events.show });
+    sockets.blocked = true;
+    sockets.cutAll();
+    await waitFor('reconnecting', () => agent.state === 'reconnecting', { show: events.show });
+    for (const text of ['second', 'third', 'fourth']) await guest.send(text);
+    const { guest: late } = await newGuest('Di');
+    sockets.blocked = false;
+    await waitFor('every missed message', () => agent.messages(id).length === 4, { show: events.show });
+    assert.ok(agent.conversations.some((c) => c.id === late.conversationId), 'the conversation that began while away is listed');
+    await guest.send('fifth');
+    await waitFor('live again', () => agent.messages(id).length === 5, { show: events.show });
+    const shown = [...events.of('history').filter((h) => h.conversationId === id).flatMap((h) => h.messages.map((m) => `${m.seq}:${m.text}`)), ...emitted(events, id)];
+    assert.deepEqual(shown, ['1:first', '2:second', '3:third', '4:fourth', '5:fifth'], events.show());
+  });
+
+  it('closes a conversation: the guest sees it, and a later send is refused with the cause', T, async () => {
+    const { agent, events } = await newAgent();
+    const { guest, events: guestEvents } = await newGuest('Ed');
+    const id = guest.conversationId;
+    await guest.send('thanks, bye');
+    await agent.open(id);
+    await agent.assign(id);
+    const closed = await agent.close(id);
+    assert.equal(closed.state, 'closed');
+    await waitFor('the list without it', () => !agent.conversations.some((c) => c.id === id), { show: events.show });
+    await waitFor('the guest sees the close', () => guest.conversation?.state === 'closed' && guest.messages.some((m) => m.event === 'closed'), { show: guestEvents.show });
+    await assert.rejects(guest.send('one more thing'), (e) => e.code === 'conversation_closed' && e.detail.length > 0);
+    assert.equal(guest.pending.length, 0, 'a refused send leaves the outbox');
+  });
+});
