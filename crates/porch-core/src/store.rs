@@ -138,3 +138,141 @@ pub trait Store: Send + Sync + 'static {
 
     fn durability(&self) -> StoreFuture<'_, Durability>;
 }
+
+/// What an append does, decided by the rules every backend shares.
+// Made and consumed once per append, inside the backend's transaction: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppendDecision {
+    /// The `clientMessageId` was stored before with the same text: answer with it, write nothing.
+    Replay(Message),
+    /// Write `message` and update the conversation row to `conversation`; `previous_seq` is the
+    /// row's `last_seq` before, which the write may use as a guard.
+    Write { message: Message, conversation: Conversation, previous_seq: u64 },
+}
+
+/// The rules of `Store::append`, in one place for every backend. The backend locks the
+/// conversation, looks up a stored entry with the same sender and `clientMessageId`, calls
+/// this, and persists a `Write` in the same transaction.
+///
+/// A retry of a stored id is answered before the closed check: the sender's first attempt was
+/// accepted, and "closed" would read as "your message was not taken".
+pub fn decide_append(
+    request: AppendRequest,
+    mut conversation: Conversation,
+    stored: Option<Message>,
+    message_id: String,
+) -> Result<AppendDecision, StoreError> {
+    debug_assert_eq!(conversation.id, request.conversation_id, "the backend locked the right row");
+    if let Some(stored) = stored {
+        return if stored.text == request.text {
+            Ok(AppendDecision::Replay(stored))
+        } else {
+            Err(StoreError::IdempotencyConflict)
+        };
+    }
+    if conversation.state == ConversationState::Closed {
+        return Err(StoreError::ConversationClosed(request.conversation_id));
+    }
+    let previous_seq = conversation.last_seq;
+    // Both backends store seq as a signed 64-bit integer.
+    let seq = previous_seq.checked_add(1).filter(|s| i64::try_from(*s).is_ok()).ok_or_else(|| {
+        StoreError::Unavailable(format!("conversation {} has run out of sequence numbers", request.conversation_id))
+    })?;
+    match request.event {
+        Some(ConversationState::Assigned) => {
+            debug_assert!(request.assign_agent_id.is_some(), "an assignment names its agent");
+            conversation.state = ConversationState::Assigned;
+            conversation.assigned_agent_id = request.assign_agent_id;
+        }
+        // Back in the queue: nobody holds it any more.
+        Some(ConversationState::Waiting) => {
+            conversation.state = ConversationState::Waiting;
+            conversation.assigned_agent_id = None;
+        }
+        Some(ConversationState::Closed) => conversation.state = ConversationState::Closed,
+        None => {}
+    }
+    conversation.last_seq = seq;
+    // Lists sort by this; a wall clock stepping back (or a node whose clock lags) must not move
+    // a conversation down.
+    conversation.updated_at_ms = conversation.updated_at_ms.max(request.now_ms);
+    let message = Message {
+        id: message_id,
+        conversation_id: request.conversation_id,
+        seq,
+        client_message_id: request.client_message_id,
+        sender: request.sender,
+        text: request.text,
+        event: request.event,
+        created_at_ms: request.now_ms,
+    };
+    Ok(AppendDecision::Write { message, conversation, previous_seq })
+}
+
+#[cfg(test)]
+mod tests {
+    use porch_wire::rest::{Guest, Role};
+
+    use super::*;
+
+    fn conversation(state: ConversationState, last_seq: u64) -> Conversation {
+        Conversation {
+            id: "cnv_1".into(),
+            deployment_id: "dep_1".into(),
+            queue: "default".into(),
+            state,
+            guest: Guest::default(),
+            assigned_agent_id: Some("agt_1".into()),
+            last_seq,
+            created_at_ms: 0,
+            updated_at_ms: 500,
+        }
+    }
+
+    fn request(text: &str, event: Option<ConversationState>, now_ms: i64) -> AppendRequest {
+        AppendRequest {
+            conversation_id: "cnv_1".into(),
+            sender: Participant { role: Role::Guest, id: "gst_1".into(), display_name: None },
+            client_message_id: Some("c1".into()),
+            text: text.into(),
+            event,
+            assign_agent_id: (event == Some(ConversationState::Assigned)).then(|| "agt_2".into()),
+            now_ms,
+        }
+    }
+
+    fn write(decision: AppendDecision) -> (Message, Conversation, u64) {
+        match decision {
+            AppendDecision::Write { message, conversation, previous_seq } => (message, conversation, previous_seq),
+            other => panic!("expected a write, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn appends_take_the_next_seq_and_apply_their_event() {
+        let open = conversation(ConversationState::Waiting, 7);
+        let (message, after, previous) = write(decide_append(request("hi", None, 900), open.clone(), None, "msg_1".into()).unwrap());
+        assert_eq!((message.seq, previous, after.last_seq, after.updated_at_ms), (8, 7, 8, 900));
+        let (_, assigned, _) = write(decide_append(request("x", Some(ConversationState::Assigned), 900), open.clone(), None, "m".into()).unwrap());
+        assert_eq!((assigned.state, assigned.assigned_agent_id.as_deref()), (ConversationState::Assigned, Some("agt_2")));
+        let (_, back, _) = write(decide_append(request("x", Some(ConversationState::Waiting), 900), open.clone(), None, "m".into()).unwrap());
+        assert_eq!(back.assigned_agent_id, None, "back in the queue, nobody holds it");
+        let (_, late, _) = write(decide_append(request("x", None, 100), open, None, "m".into()).unwrap());
+        assert_eq!(late.updated_at_ms, 500, "a clock stepping back does not move a conversation down");
+    }
+
+    #[test]
+    fn retries_are_answered_before_anything_else() {
+        let closed = conversation(ConversationState::Closed, 3);
+        let stored = write(decide_append(request("hi", None, 1), conversation(ConversationState::Waiting, 2), None, "msg_1".into()).unwrap()).0;
+        let replay = decide_append(request("hi", None, 2), closed.clone(), Some(stored.clone()), "unused".into()).unwrap();
+        assert_eq!(replay, AppendDecision::Replay(stored.clone()), "a retry learns it was taken, even once closed");
+        let conflict = decide_append(request("other", None, 2), closed.clone(), Some(stored), "unused".into());
+        assert_eq!(conflict, Err(StoreError::IdempotencyConflict));
+        let refused = decide_append(request("new", None, 2), closed, None, "m".into());
+        assert_eq!(refused, Err(StoreError::ConversationClosed("cnv_1".into())));
+        let full = decide_append(request("x", None, 2), conversation(ConversationState::Waiting, i64::MAX as u64), None, "m".into());
+        assert!(matches!(full, Err(StoreError::Unavailable(_))), "seq stays a signed 64-bit integer");
+    }
+}

@@ -4,7 +4,7 @@
 
 use porch_core::ids::{new_id, prefix};
 use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
-use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
+use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, Durability, StoreError, decide_append};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Message};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -165,52 +165,26 @@ fn message_by_client_id(
     .context(&format!("looking up clientMessageId in {conversation_id}"))
 }
 
-/// Appends one entry; see `Store::append`.
-///
-/// A retry of a stored `clientMessageId` is answered before the closed check: the sender's
-/// first attempt was accepted, and the retry must learn that rather than "closed", which would
-/// read as "your message was not taken".
+/// Appends one entry; see `Store::append` and `porch_core::store::decide_append`, which holds
+/// the rules. The writer thread is the lock: nothing else writes while this runs.
 pub(crate) fn append(
     conn: &Connection,
     request: AppendRequest,
 ) -> Result<AppendOutcome, StoreError> {
-    let conversation_id = request.conversation_id.as_str();
-    let Some(mut conversation) = conversation_by_id(conn, conversation_id)? else {
+    let conversation_id = request.conversation_id.clone();
+    let Some(conversation) = conversation_by_id(conn, &conversation_id)? else {
         return Err(StoreError::ConversationUnknown(request.conversation_id));
     };
-    if let Some(client_message_id) = &request.client_message_id
-        && let Some(stored) =
-            message_by_client_id(conn, conversation_id, &request.sender.id, client_message_id)?
-    {
-        return if stored.text == request.text {
-            Ok(AppendOutcome::Duplicate { message: stored })
-        } else {
-            Err(StoreError::IdempotencyConflict)
-        };
-    }
-    if conversation.state == ConversationState::Closed {
-        return Err(StoreError::ConversationClosed(request.conversation_id));
-    }
-
-    let previous_seq = conversation.last_seq;
-    let seq = previous_seq
-        .checked_add(1)
-        .filter(|&s| i64::try_from(s).is_ok())
-        .ok_or_else(|| {
-            StoreError::Unavailable(format!(
-                "conversation {conversation_id} has run out of sequence numbers"
-            ))
-        })?;
-    let message = Message {
-        id: new_id(prefix::MESSAGE),
-        conversation_id: request.conversation_id.clone(),
-        seq,
-        client_message_id: request.client_message_id,
-        sender: request.sender,
-        text: request.text,
-        event: request.event,
-        created_at_ms: request.now_ms,
+    let stored = match &request.client_message_id {
+        Some(id) => message_by_client_id(conn, &conversation_id, &request.sender.id, id)?,
+        None => None,
     };
+    let (message, conversation, previous_seq) =
+        match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
+            AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
+            AppendDecision::Write { message, conversation, previous_seq } => (message, conversation, previous_seq),
+        };
+    let seq = message.seq;
     conn.prepare_cached(
         "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
                                sender_display_name, text, event, created_at_ms) \
@@ -232,26 +206,6 @@ pub(crate) fn append(
     })
     .context(&format!("appending seq {seq} to {conversation_id}"))?;
 
-    match request.event {
-        Some(ConversationState::Assigned) => {
-            debug_assert!(
-                request.assign_agent_id.is_some(),
-                "an assignment names its agent"
-            );
-            conversation.state = ConversationState::Assigned;
-            conversation.assigned_agent_id = request.assign_agent_id;
-        }
-        // Back in the queue: nobody holds it any more.
-        Some(ConversationState::Waiting) => {
-            conversation.state = ConversationState::Waiting;
-            conversation.assigned_agent_id = None;
-        }
-        Some(ConversationState::Closed) => conversation.state = ConversationState::Closed,
-        None => {}
-    }
-    conversation.last_seq = seq;
-    // Lists sort by this; a wall clock stepping back must not move a conversation down.
-    conversation.updated_at_ms = conversation.updated_at_ms.max(request.now_ms);
     let updated = conn
         .prepare_cached(
             "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5 \
@@ -278,7 +232,7 @@ pub(crate) fn append(
     if cfg!(debug_assertions) {
         let max_seq: Option<i64> = conn
             .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")
-            .and_then(|mut s| s.query_row([conversation_id], |row| row.get(0)))
+            .and_then(|mut s| s.query_row([&conversation_id], |row| row.get(0)))
             .context("checking the log")?;
         debug_assert_eq!(
             max_seq,

@@ -6,7 +6,7 @@
 
 use deadpool_postgres::GenericClient;
 use porch_core::ids::{new_id, prefix};
-use porch_core::store::{AppendOutcome, AppendRequest, StoreError};
+use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, StoreError, decide_append};
 use porch_wire::rest::{ConversationState, Message};
 use tokio_postgres::types::ToSql;
 
@@ -15,12 +15,12 @@ use super::rows::{
     self, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context, MESSAGE_COLUMNS, seq_to_sql, violates,
 };
 
-/// The stored message with this `clientMessageId`, as `Duplicate` when the text matches.
-async fn stored_outcome(
+/// The stored message of this sender with this `clientMessageId`, if any.
+async fn stored_message(
     client: &impl GenericClient,
     request: &AppendRequest,
     client_message_id: &str,
-) -> Result<Option<AppendOutcome>, StoreError> {
+) -> Result<Option<Message>, StoreError> {
     let doing = format!("looking up clientMessageId in {}", request.conversation_id);
     let statement = client
         .prepare_cached(&format!(
@@ -34,14 +34,9 @@ async fn stored_outcome(
         &request.sender.id,
         &client_message_id,
     ];
-    let Some(row) = client.query_opt(&statement, params).await.context(&doing)? else {
-        return Ok(None);
-    };
-    let stored = rows::message(&row)?;
-    if stored.text == request.text {
-        Ok(Some(AppendOutcome::Duplicate { message: stored }))
-    } else {
-        Err(StoreError::IdempotencyConflict)
+    match client.query_opt(&statement, params).await.context(&doing)? {
+        Some(row) => rows::message(&row).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -56,7 +51,8 @@ async fn stored_outcome(
 /// A retry of a stored `clientMessageId` is answered before the closed check, as in SQLite:
 /// the sender's first attempt was accepted, and "closed" would read as "not taken".
 pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-    let conversation_id = request.conversation_id.as_str();
+    // Owned: `request` moves into `decide_append` below.
+    let conversation_id = request.conversation_id.clone();
     let doing = format!("appending to {conversation_id}");
     let mut client = db.client().await?;
     let tx = client.transaction().await.context(&doing)?;
@@ -74,56 +70,19 @@ pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutc
     else {
         return Err(StoreError::ConversationUnknown(request.conversation_id));
     };
-    let mut conversation = rows::conversation(&row)?;
-    if let Some(client_message_id) = &request.client_message_id
-        && let Some(outcome) = stored_outcome(&tx, &request, client_message_id).await?
-    {
-        return Ok(outcome);
-    }
-    if conversation.state == ConversationState::Closed {
-        return Err(StoreError::ConversationClosed(request.conversation_id));
-    }
-
-    let previous_seq = conversation.last_seq;
-    let seq = previous_seq
-        .checked_add(1)
-        .filter(|&s| i64::try_from(s).is_ok())
-        .ok_or_else(|| {
-            StoreError::Unavailable(format!(
-                "conversation {conversation_id} has run out of sequence numbers"
-            ))
-        })?;
-    match request.event {
-        Some(ConversationState::Assigned) => {
-            debug_assert!(
-                request.assign_agent_id.is_some(),
-                "an assignment names its agent"
-            );
-            conversation.state = ConversationState::Assigned;
-            conversation.assigned_agent_id = request.assign_agent_id.clone();
-        }
-        // Back in the queue: nobody holds it any more.
-        Some(ConversationState::Waiting) => {
-            conversation.state = ConversationState::Waiting;
-            conversation.assigned_agent_id = None;
-        }
-        Some(ConversationState::Closed) => conversation.state = ConversationState::Closed,
-        None => {}
-    }
-    conversation.last_seq = seq;
-    // Lists sort by this; a wall clock stepping back (or a node whose clock lags) must not
-    // move a conversation down.
-    conversation.updated_at_ms = conversation.updated_at_ms.max(request.now_ms);
-    let message = Message {
-        id: new_id(prefix::MESSAGE),
-        conversation_id: request.conversation_id.clone(),
-        seq,
-        client_message_id: request.client_message_id.clone(),
-        sender: request.sender.clone(),
-        text: request.text.clone(),
-        event: request.event,
-        created_at_ms: request.now_ms,
+    let conversation = rows::conversation(&row)?;
+    let stored = match &request.client_message_id {
+        Some(id) => stored_message(&tx, &request, id).await?,
+        None => None,
     };
+    // The rules are porch-core's; this function only locks, reads and writes.
+    let retry = (request.clone(), conversation.clone());
+    let (message, conversation, previous_seq) =
+        match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
+            AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
+            AppendDecision::Write { message, conversation, previous_seq } => (message, conversation, previous_seq),
+        };
+    let seq = message.seq;
 
     // The message and the conversation row in one statement: one round trip less while the
     // row lock is held. The `last_seq = $14` guard refuses to acknowledge a log with a hole if
@@ -167,12 +126,16 @@ pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutc
         // if another writer's row won, answer from it as a retry would be answered.
         Err(e) if violates(&e, "messages_idempotency") => {
             tx.rollback().await.context(&doing)?;
-            let client_message_id = request.client_message_id.as_deref().unwrap_or_default();
-            return match stored_outcome(&client, &request, client_message_id).await? {
-                Some(outcome) => Ok(outcome),
-                None => Err(StoreError::Unavailable(format!(
+            let (request, conversation) = retry;
+            let client_message_id = request.client_message_id.clone().unwrap_or_default();
+            let Some(stored) = stored_message(&client, &request, &client_message_id).await? else {
+                return Err(StoreError::Unavailable(format!(
                     "clientMessageId {client_message_id} in {conversation_id} collided with a write that then vanished"
-                ))),
+                )));
+            };
+            return match decide_append(request, conversation, Some(stored), String::new())? {
+                AppendDecision::Replay(message) => Ok(AppendOutcome::Duplicate { message }),
+                AppendDecision::Write { .. } => unreachable!("a stored entry is always replayed or refused"),
             };
         }
         Err(e) => return Err(e).context(&format!("appending seq {seq} to {conversation_id}")),
