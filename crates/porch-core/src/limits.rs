@@ -37,10 +37,12 @@ pub const CONNECTION_SEND_QUEUE_FRAMES_MAX: usize = 256;
 /// last `seq`. Bounds how long a stuck client holds its session.
 pub const WRITE_TIMEOUT_MS: u64 = 10_000;
 
-/// Bytes queued in user space for one connection that does not read, beyond the kernel's
-/// socket buffer. Must hold one largest message; past it, writes fail and the client is cut.
-/// Bounds the memory a stuck client can cost: 128 KiB × `CONNECTIONS_MAX` ≈ 2.3 GiB at worst.
-pub const CONNECTION_WRITE_BUFFER_BYTES_MAX: usize = 128 * 1024;
+/// Ceiling on the bytes the WebSocket layer may hold for one connection. Every frame is
+/// flushed before the next is written, so it holds one frame at a time; the ceiling must fit
+/// the largest frame Porch sends, which is an agent's `ready` listing up to 500 open
+/// conversations (about 270 bytes each). A ceiling, not an allocation: idle connections cost
+/// nothing here.
+pub const CONNECTION_WRITE_BUFFER_BYTES_MAX: usize = 1024 * 1024;
 
 /// Interval of the server's protocol pings. Below the 60 s idle timeouts of common proxies.
 pub const HEARTBEAT_INTERVAL_MS: u64 = 25_000;
@@ -156,6 +158,8 @@ const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX > WS_MESSAGE_BYTES_MAX);
+// An agent's `ready` with its 500 conversations, at up to 1 KiB each, must fit.
+const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX >= 500 * 1024);
 const _: () = assert!(porch_wire::code::CLOSE_REASON_BYTES_MAX == 123);
 
 #[cfg(test)]

@@ -83,8 +83,8 @@ pub struct LimitArgs {
     /// catches up from the store, a lagging agent is closed with 4201. [default: 256]
     #[arg(long, env = "PORCH_CONNECTION_SEND_QUEUE_FRAMES_MAX")]
     pub connection_send_queue_frames_max: Option<usize>,
-    /// User-space bytes queued for a client that does not read; past it the client is cut.
-    /// [default: 131072]
+    /// Ceiling on the bytes held for one connection's write; must fit the largest frame
+    /// (an agent's ready with 500 conversations). [default: 1048576]
     #[arg(long, env = "PORCH_CONNECTION_WRITE_BUFFER_BYTES_MAX")]
     pub connection_write_buffer_bytes_max: Option<usize>,
     /// Time a write may wait for a client to read before it is closed with 4201, in ms.

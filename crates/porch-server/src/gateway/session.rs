@@ -469,8 +469,8 @@ impl Session {
         let timeout = Duration::from_millis(self.state.config.limits.write_timeout_ms);
         match tokio::time::timeout(timeout, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
-            // The peer is gone (or its buffer is full): no close frame can reach it.
-            Ok(Err(_)) => Err(End::silent()),
+            // The peer is gone: no close frame can reach it.
+            Ok(Err(e)) => Err(write_error(e)),
             // The client stopped reading. A close frame would only queue behind the frames it
             // is not reading, so the connection is cut; the client resumes with `afterSeq`.
             Err(_) => Err(End::cut(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
@@ -506,6 +506,19 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ApiError> {
     }
     let kind = kind.to_string();
     serde_json::from_value(value).map_err(|e| ApiError::new(ErrorCode::BadFrame, format!("`{kind}` frame: {e}")))
+}
+
+/// A failed write: the peer went away (nothing to say), or a frame did not fit the
+/// per-connection write ceiling, which is a server-side limit problem and is logged as such.
+fn write_error(error: axum::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    match error.into_inner().downcast::<WsError>().map(|e| *e) {
+        Ok(WsError::WriteBufferFull(_)) => End::cut(ApiError::new(
+            ErrorCode::Internal,
+            "a frame did not fit connection_write_buffer_bytes_max; raise it",
+        )),
+        _ => End::silent(),
+    }
 }
 
 /// Maps a failed read to the close the client should see.

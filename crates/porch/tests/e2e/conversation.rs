@@ -231,3 +231,22 @@ async fn shutdown_closes_sessions_with_reconnect_elsewhere() {
     assert_eq!(code, 4200);
     assert!(reason.starts_with("server_shutdown: "), "{reason}");
 }
+
+/// Regression: an agent's `ready` lists up to 500 open conversations, about 135 kB, which once
+/// exceeded the per-connection write ceiling; the socket was dropped with nothing logged.
+#[tokio::test]
+async fn an_agent_with_hundreds_of_open_conversations_connects() {
+    let server = TestServer::start().await;
+    let token = server.client_token().await;
+    for _ in 0..520 {
+        let request = porch_wire::rest::CreateGuestRequest {
+            deployment_id: server.deployment.id.clone(),
+            display_name: Some("A guest with a rather long display name".into()),
+            ..Default::default()
+        };
+        server.api.create_guest(&token, &request).await.unwrap();
+    }
+    let (_, _, ready) = server.connected_agent().await;
+    let ServerFrame::Ready(ready) = ready else { unreachable!() };
+    assert_eq!(ready.conversations.len(), 500, "the snapshot is capped, and it arrives");
+}
