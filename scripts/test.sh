@@ -61,10 +61,13 @@ if [ "$built" -eq 1 ]; then
   stage "e2e (python: websockets)" 600 python3 -m pytest tests/python -q
   # The browser SDK, widget, custom UI and console (web/): Node units, then Chromium.
   stage "web (sdk + chromium)" 900 node --test web/test/*.test.mjs
+  # The load harness (crates/porch-bench), tiny: against porch and the bare echo server.
+  stage "bench smoke" 600 bench/smoke.sh
 else
   skip "e2e (node: ws + chromium)" "no porch binary at $PORCH_BIN"
   skip "e2e (python: websockets)" "no porch binary at $PORCH_BIN"
   skip "web (sdk + chromium)" "no porch binary at $PORCH_BIN"
+  skip "bench smoke" "no porch binary at $PORCH_BIN"
 fi
 
 printf '\n=== summary\n'

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# CI smoke run of the load harness (BENCHMARKS.md): builds porch-bench in the debug profile
+# and runs `porch-bench smoke` against the debug porch binary (PORCH_BIN, default
+# target/debug/porch) and the bare echo server. Tiny counts, ~2 s per scenario; it fails
+# on errors, lost or reordered messages, never on timings (debug builds on shared CI cores).
+# Honours CARGO_TARGET_DIR.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+
+cargo build -p porch-bench
+exec "$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}" --timeout-secs 120 smoke

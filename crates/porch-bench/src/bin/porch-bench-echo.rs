@@ -1,0 +1,79 @@
+//! The bare baseline: the machine's limit on the same WebSocket stack as Porch, with nothing
+//! else. tokio + tokio-tungstenite, the same 4 KiB read buffer and unbuffered writes as Porch's
+//! gateway, backlog 4096, no auth, no storage. It sends one text frame on upgrade (so a
+//! handshake ends the way Porch's does, with a first server frame) and echoes every data frame.
+//!
+//! Usage: `porch-bench-echo [ADDR]` (default 127.0.0.1:0). Prints `listening on ADDR` once bound.
+
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Same as Porch's gateway (`READ_BUFFER_BYTES`); tungstenite's default is 128 KiB per socket.
+const READ_BUFFER_BYTES: usize = 4096;
+/// Same as Porch's `listen_backlog` default: tokio's 128 overflows in connect storms.
+const BACKLOG: u32 = 4096;
+/// The handshake ends when the client has a first server frame, as with Porch's `ready`.
+const FIRST_FRAME: &str = r#"{"type":"ready"}"#;
+
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr: SocketAddr = std::env::args()
+        .nth(1)
+        .as_deref()
+        .unwrap_or("127.0.0.1:0")
+        .parse()
+        .expect("ADDR is ip:port");
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(BACKLOG)?;
+    println!("listening on {}", listener.local_addr()?);
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // EMFILE and the like: keep serving the sockets we have.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        tokio::spawn(serve(stream));
+    }
+}
+
+async fn serve(stream: TcpStream) {
+    // Porch sets TCP_NODELAY on its listener too: frames go out when written.
+    let _ = stream.set_nodelay(true);
+    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await
+    else {
+        return;
+    };
+    if ws.send(Message::text(FIRST_FRAME)).await.is_err() {
+        return;
+    }
+    while let Some(Ok(message)) = ws.next().await {
+        let reply = match message {
+            Message::Text(_) | Message::Binary(_) => message,
+            Message::Close(_) => break,
+            // Pings are answered by tungstenite itself on the next write or read.
+            _ => continue,
+        };
+        if ws.send(reply).await.is_err() {
+            break;
+        }
+    }
+}

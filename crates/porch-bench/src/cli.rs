@@ -1,0 +1,142 @@
+//! The command line: global options and one subcommand per scenario.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::server::{Kind, Paths};
+
+#[derive(Parser)]
+#[command(
+    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and Soketi."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// The porch binary (default: `porch` next to this binary).
+    #[arg(long, global = true)]
+    pub porch_bin: Option<PathBuf>,
+    /// The bare echo server (default: `porch-bench-echo` next to this binary).
+    #[arg(long, global = true)]
+    pub echo_bin: Option<PathBuf>,
+    /// Where bench/peers/install-soketi.sh installed Soketi.
+    #[arg(long, global = true, env = "PORCH_SOKETI_DIR")]
+    pub soketi_dir: Option<PathBuf>,
+    /// Also write the results as JSON to this file.
+    #[arg(long, global = true)]
+    pub json: Option<PathBuf>,
+    /// Spread client sockets over this many source addresses 127.0.0.2, 127.0.0.3, … (0: the
+    /// kernel's choice). Needed past ~28k connections to one port.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub spread: u8,
+    /// Extra settings for every porch started, e.g. `PORCH_SQLITE_SYNCHRONOUS=normal` to see
+    /// what the durable commit costs (repeatable).
+    #[arg(long = "porch-env", global = true, value_parser = parse_key_value)]
+    pub porch_env: Vec<(String, String)>,
+    /// Hard limit on the whole command, in seconds.
+    #[arg(long, global = true, default_value_t = 1800)]
+    pub timeout_secs: u64,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// S1: idle connections held in steps; server RSS per connection by linear fit.
+    Idle {
+        #[arg(long = "target", value_delimiter = ',', default_value = "porch,bare")]
+        targets: Vec<Kind>,
+        #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
+        steps: Vec<usize>,
+        #[arg(long, default_value_t = 5)]
+        settle_secs: u64,
+    },
+    /// S2: handshakes per second, `concurrency` at a time, until `count` or `max-secs`.
+    Handshake {
+        #[arg(long = "target", value_delimiter = ',', default_value = "porch,bare")]
+        targets: Vec<Kind>,
+        #[arg(long, default_value_t = 5000)]
+        count: usize,
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 30)]
+        max_secs: u64,
+    },
+    /// S3: guest -> agent delivery latency at fixed rates (Porch).
+    Delivery {
+        #[arg(long = "rate", value_delimiter = ',', default_value = "1000,5000")]
+        rates: Vec<u64>,
+        #[arg(long, default_value_t = 1000)]
+        guests: usize,
+        #[arg(long, default_value_t = 1)]
+        agents: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
+    /// S4: ping-pong round trips on `conns` connections.
+    Pingpong {
+        #[arg(long = "target", value_delimiter = ',', default_value = "porch,bare")]
+        targets: Vec<Kind>,
+        #[arg(long, default_value_t = 100)]
+        conns: usize,
+        #[arg(long = "size", value_delimiter = ',', default_value = "64,1024")]
+        sizes: Vec<usize>,
+        #[arg(long, default_value_t = 10)]
+        max_secs: u64,
+        #[arg(long, default_value_t = 2_000_000)]
+        max_messages: u64,
+    },
+    /// Everything BENCHMARKS.md reports, in one run: S1, S2 and S4 against Porch, bare and
+    /// Soketi (when installed), S3 at 1k and 5k messages/s. About 4 minutes.
+    Suite {
+        /// Leave Soketi out (not installed, or to save time).
+        #[arg(long)]
+        no_soketi: bool,
+    },
+    /// CI smoke run: tiny S2, S3 and S4 against Porch and the bare server, ~2 s each. Fails on
+    /// errors, losses or order violations; never on timings.
+    Smoke,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    let (key, value) = s.split_once('=').ok_or("expected KEY=VALUE")?;
+    if !key.starts_with("PORCH_") {
+        return Err("only PORCH_* settings".into());
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+pub fn paths(global: &Global) -> Result<Paths> {
+    let dir = std::env::current_exe()?
+        .parent()
+        .context("binary directory")?
+        .to_path_buf();
+    // The same folder as bench/peers/install-soketi.sh.
+    let peers = match std::env::var_os("PORCH_PEERS_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join(".cache/porch-peers"),
+    };
+    Ok(Paths {
+        porch: global
+            .porch_bin
+            .clone()
+            .unwrap_or_else(|| dir.join("porch")),
+        echo: global
+            .echo_bin
+            .clone()
+            .unwrap_or_else(|| dir.join("porch-bench-echo")),
+        soketi_dir: global
+            .soketi_dir
+            .clone()
+            .unwrap_or_else(|| peers.join("soketi")),
+        porch_env: global.porch_env.clone(),
+    })
+}

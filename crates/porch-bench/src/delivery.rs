@@ -1,0 +1,211 @@
+//! S3, guest → agent delivery latency at a fixed rate (Porch only for now): `guests` guests,
+//! each in its own conversation, and `agents` agent connections on the same queue, each of
+//! which receives every message. One scheduler sends message `i` at its intended time
+//! `start + i / rate` (open loop) through guest `i % guests`; the text carries `i` and that
+//! intended time, and an agent's latency is "received − intended". A late scheduler or a
+//! stalled socket therefore shows up as latency instead of as a lower send rate (no
+//! coordinated omission). Each agent also checks that every conversation's `seq` and `i`
+//! only grow (order violations) and that it got every message (losses).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use porch_wire::frame::ServerFrame;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::porch::{Setup, connect_ready, create_agent, create_guests};
+use crate::procfs::CpuMeter;
+use crate::server::{Paths, Server};
+use crate::stats::{Counters, Latencies, Progress, Report};
+use crate::ws::{Ws, source_addr};
+
+/// Message texts are padded to this many bytes.
+const TEXT_BYTES: usize = 100;
+/// How long to wait for the last messages after the last send.
+const DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub rate: u64,
+    pub secs: u64,
+    pub agents: usize,
+    pub spread: u8,
+}
+
+#[derive(Default)]
+struct AgentTally {
+    received: AtomicU64,
+    order_violations: AtomicU64,
+}
+
+/// Agents connect first, then `guests` guest sessions are created (as in production, where
+/// agents are online when visitors arrive; an agent's `ready` lists every open conversation).
+pub async fn run(
+    paths: &Paths,
+    server: &mut Server,
+    setup: &Setup,
+    guests: usize,
+    p: &Params,
+) -> Result<Report> {
+    let epoch = Instant::now();
+    let latencies = Latencies::new();
+    let deliveries = Counters::default();
+    let mut tallies = Vec::new();
+    for a in 0..p.agents {
+        let token = create_agent(paths, server, setup, &format!("bench-agent-{a}")).await?;
+        let ws = connect_ready(server, &token, None)
+            .await
+            .with_context(|| format!("agent {a}{}", server.log_tail()))?;
+        let tally = Arc::new(AgentTally::default());
+        tallies.push(tally.clone());
+        tokio::spawn(agent(
+            ws,
+            epoch,
+            latencies.clone(),
+            deliveries.clone(),
+            tally,
+        ));
+    }
+    let sessions = create_guests(setup, guests).await?;
+    let tokens: Vec<String> = sessions.into_iter().map(|s| s.access_token).collect();
+    let acks = Counters::default();
+    let mut senders = Vec::with_capacity(tokens.len());
+    for (g, token) in tokens.iter().enumerate() {
+        let ws = connect_ready(server, token, source_addr(g, p.spread)).await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(guest(ws, rx, acks.clone()));
+        senders.push(tx);
+    }
+    let total = p.rate * p.secs;
+    let _progress = Progress::start(
+        format!("S3 delivery porch {}/s", p.rate),
+        deliveries.clone(),
+    );
+    let cpu = CpuMeter::start(server)?;
+    let start = tokio::time::Instant::now();
+    for i in 0..total {
+        let intended = start + Duration::from_nanos(i * 1_000_000_000 / p.rate);
+        tokio::time::sleep_until(intended).await;
+        let intended_us = (intended.into_std() - epoch).as_micros() as u64;
+        let _ = senders[i as usize % senders.len()].send((i, intended_us));
+    }
+    let expected = total * p.agents as u64;
+    let drain_until = Instant::now() + DRAIN;
+    while deliveries.ok() < expected && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    server.check_alive()?;
+    let mut report = Report {
+        scenario: "S3".into(),
+        target: "porch".into(),
+        params: format!("{}/s, {} guests, {} agents", p.rate, tokens.len(), p.agents),
+        ops: deliveries.ok(),
+        errors: acks.errors(),
+        secs,
+        rate: deliveries.ok() as f64 / secs,
+        latency_ms: latencies.summary(),
+        server_cpu_us_per_op: cpu.per_op(server, total),
+        server_rss_kib: server.rss_kib().ok(),
+        ..Default::default()
+    };
+    let min_received = tallies
+        .iter()
+        .map(|t| t.received.load(Ordering::Relaxed))
+        .min()
+        .unwrap_or(0);
+    report.extra("sent", total);
+    report.extra("cores", cpu.cores(server));
+    report.extra(
+        "cpu_us_per_op_by_thread",
+        cpu.per_op_by_thread(server, total),
+    );
+    report.extra("acked", acks.ok());
+    report.extra("lost", total.saturating_sub(min_received));
+    report.extra(
+        "order_violations",
+        tallies
+            .iter()
+            .map(|t| t.order_violations.load(Ordering::Relaxed))
+            .sum::<u64>(),
+    );
+    Ok(report)
+}
+
+/// A guest: sends what the scheduler hands it, counts its acks, and reads everything else so
+/// the server never waits on it.
+async fn guest(ws: Ws, mut rx: mpsc::UnboundedReceiver<(u64, u64)>, acks: Counters) {
+    let (mut sink, mut stream) = ws.split();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(message)) = stream.next().await {
+            if let Message::Text(text) = message {
+                if text.starts_with(r#"{"type":"ack""#) {
+                    acks.add_ok();
+                } else if text.starts_with(r#"{"type":"error""#) {
+                    eprintln!("  guest error: {}", text.as_str());
+                    acks.add_error();
+                }
+            }
+        }
+    });
+    while let Some((i, intended_us)) = rx.recv().await {
+        let mut text = format!("{i} {intended_us} ");
+        text.extend(std::iter::repeat_n(
+            'x',
+            TEXT_BYTES.saturating_sub(text.len()),
+        ));
+        let frame = format!(r#"{{"type":"send","clientMessageId":"m{i}","text":"{text}"}}"#);
+        if sink.send(Message::text(frame)).await.is_err() {
+            break;
+        }
+    }
+    reader.abort();
+}
+
+/// An agent: every `message` whose text the scheduler wrote is a delivery.
+async fn agent(
+    mut ws: Ws,
+    epoch: Instant,
+    latencies: Latencies,
+    deliveries: Counters,
+    tally: Arc<AgentTally>,
+) {
+    // Per conversation: the last seq and the last message index seen.
+    let mut last: HashMap<String, (u64, u64)> = HashMap::new();
+    while let Some(Ok(message)) = ws.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        if !text.starts_with(r#"{"type":"message""#) {
+            continue;
+        }
+        let received_us = epoch.elapsed().as_micros() as u64;
+        let Ok(ServerFrame::Message { message }) =
+            serde_json::from_str::<ServerFrame>(text.as_str())
+        else {
+            continue;
+        };
+        let mut words = message.text.split(' ');
+        let (Some(Ok(i)), Some(Ok(intended_us))) = (
+            words.next().map(str::parse::<u64>),
+            words.next().map(str::parse::<u64>),
+        ) else {
+            continue; // not one of ours (a system entry)
+        };
+        latencies.record(Duration::from_micros(
+            received_us.saturating_sub(intended_us),
+        ));
+        let entry = last.entry(message.conversation_id).or_insert((0, 0));
+        if message.seq <= entry.0 || (entry.0 > 0 && i <= entry.1) {
+            tally.order_violations.fetch_add(1, Ordering::Relaxed);
+        }
+        *entry = (entry.0.max(message.seq), entry.1.max(i));
+        tally.received.fetch_add(1, Ordering::Relaxed);
+        deliveries.add_ok();
+    }
+}

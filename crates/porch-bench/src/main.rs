@@ -1,0 +1,265 @@
+//! `porch-bench`: the load harness of BENCHMARKS.md. Each scenario starts the server under
+//! test itself (Porch on a fresh data directory, the bare echo baseline, or Soketi), drives it
+//! over loopback with real WebSocket clients, stops it, and prints one table row per target;
+//! `--json FILE` writes the same rows as JSON. Every run is bounded in count and time.
+
+mod cli;
+mod delivery;
+mod handshake;
+mod idle;
+mod pingpong;
+mod porch;
+mod procfs;
+mod server;
+mod stats;
+mod ws;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use crate::cli::{Cli, Command, paths};
+use crate::server::{Kind, Paths, Server};
+use crate::stats::Report;
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let timeout = Duration::from_secs(cli.global.timeout_secs);
+    let reports = runtime.block_on(async {
+        // Dropping the run (on a signal or the deadline) kills the servers it started.
+        tokio::select! {
+            result = tokio::time::timeout(timeout, run(&cli)) => result.map_err(|_| anyhow::anyhow!("gave up after {timeout:?}"))?,
+            _ = interrupted() => bail!("interrupted"),
+        }
+    })?;
+    stats::print_table(&reports);
+    if let Some(path) = &cli.global.json {
+        std::fs::write(path, serde_json::to_string_pretty(&reports)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let broken: Vec<String> = reports.iter().filter_map(broken).collect();
+    if !broken.is_empty() {
+        bail!("broken runs:\n  {}", broken.join("\n  "));
+    }
+    // Runtime shutdown would wait for blocking reads of servers already gone.
+    runtime.shutdown_background();
+    Ok(())
+}
+
+/// Why a run is broken, if it is: no operation done, errors, losses, order violations.
+fn broken(r: &Report) -> Option<String> {
+    let count = |key: &str| r.extra.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
+    let problems = [
+        ("ops=0", r.ops == 0),
+        ("errors", r.errors > 0),
+        ("lost", count("lost") > 0),
+        ("order", count("order_violations") > 0),
+    ];
+    let found: Vec<&str> = problems.iter().filter(|p| p.1).map(|p| p.0).collect();
+    (!found.is_empty()).then(|| {
+        format!(
+            "{} {} {}: {}",
+            r.scenario,
+            r.target,
+            r.params,
+            found.join(", ")
+        )
+    })
+}
+
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("signal handler");
+    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
+}
+
+/// A started server, with `guests` guest tokens when it is Porch.
+async fn start(
+    paths: &Paths,
+    kind: Kind,
+    guests: usize,
+) -> Result<(Server, Option<porch::Setup>, Vec<String>)> {
+    eprintln!("starting {}", kind.name());
+    let server = Server::start(kind, paths)?;
+    if kind != Kind::Porch {
+        return Ok((server, None, Vec::new()));
+    }
+    let setup = porch::setup(paths, &server).await?;
+    let tokens = porch::create_guests(&setup, guests)
+        .await?
+        .into_iter()
+        .map(|g| g.access_token)
+        .collect();
+    Ok((server, Some(setup), tokens))
+}
+
+async fn run(cli: &Cli) -> Result<Vec<Report>> {
+    let paths = paths(&cli.global)?;
+    run_command(&paths, cli.global.spread, &cli.command).await
+}
+
+/// The commands `suite` runs, with the parameters of BENCHMARKS.md.
+fn suite(soketi: bool) -> Vec<Command> {
+    let mut targets = vec![Kind::Porch, Kind::Bare];
+    if soketi {
+        targets.push(Kind::Soketi);
+    }
+    vec![
+        Command::Idle {
+            targets: targets.clone(),
+            steps: vec![1000, 5000],
+            settle_secs: 5,
+        },
+        Command::Handshake {
+            targets: targets.clone(),
+            count: 20_000,
+            concurrency: 200,
+            max_secs: 30,
+        },
+        Command::Pingpong {
+            targets,
+            conns: 100,
+            sizes: vec![64, 1024],
+            max_secs: 10,
+            max_messages: 2_000_000,
+        },
+        Command::Delivery {
+            rates: vec![1000, 5000],
+            guests: 1000,
+            agents: 1,
+            secs: 10,
+        },
+    ]
+}
+
+async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec<Report>> {
+    let mut reports = Vec::new();
+    match command {
+        Command::Suite { no_soketi } => {
+            for command in suite(!no_soketi) {
+                // Boxed: the future is recursive.
+                reports.extend(Box::pin(run_command(paths, spread, &command)).await?);
+            }
+        }
+        Command::Idle {
+            targets,
+            steps,
+            settle_secs,
+        } => {
+            let p = idle::Params {
+                steps: steps.clone(),
+                settle_secs: *settle_secs,
+                spread,
+            };
+            for &kind in targets {
+                let (mut server, _, tokens) =
+                    start(paths, kind, steps.iter().copied().max().unwrap_or(0)).await?;
+                reports.push(idle::run(&mut server, &tokens, &p).await?);
+            }
+        }
+        Command::Handshake {
+            targets,
+            count,
+            concurrency,
+            max_secs,
+        } => {
+            let p = handshake::Params {
+                count: *count,
+                concurrency: *concurrency,
+                max_secs: *max_secs,
+                spread,
+            };
+            for &kind in targets {
+                reports.push(run_handshake(paths, kind, &p).await?);
+            }
+        }
+        Command::Delivery {
+            rates,
+            guests,
+            agents,
+            secs,
+        } => {
+            for &rate in rates {
+                let p = delivery::Params {
+                    rate,
+                    secs: *secs,
+                    agents: *agents,
+                    spread,
+                };
+                reports.push(run_delivery(paths, *guests, &p).await?);
+            }
+        }
+        Command::Pingpong {
+            targets,
+            conns,
+            sizes,
+            max_secs,
+            max_messages,
+        } => {
+            for &kind in targets {
+                for &size in sizes {
+                    let p = pingpong::Params {
+                        conns: *conns,
+                        size,
+                        max_secs: *max_secs,
+                        max_messages: *max_messages,
+                        spread,
+                    };
+                    reports.push(run_pingpong(paths, kind, &p).await?);
+                }
+            }
+        }
+        Command::Smoke => {
+            for kind in [Kind::Porch, Kind::Bare] {
+                let p = handshake::Params {
+                    count: 200,
+                    concurrency: 20,
+                    max_secs: 2,
+                    spread,
+                };
+                reports.push(run_handshake(paths, kind, &p).await?);
+                let p = pingpong::Params {
+                    conns: 10,
+                    size: 64,
+                    max_secs: 2,
+                    max_messages: 100_000,
+                    spread,
+                };
+                reports.push(run_pingpong(paths, kind, &p).await?);
+            }
+            let p = delivery::Params {
+                rate: 200,
+                secs: 2,
+                agents: 1,
+                spread,
+            };
+            reports.push(run_delivery(paths, 20, &p).await?);
+        }
+    }
+    Ok(reports)
+}
+
+async fn run_handshake(paths: &Paths, kind: Kind, p: &handshake::Params) -> Result<Report> {
+    let (mut server, _, tokens) = start(paths, kind, p.count).await?;
+    handshake::run(&mut server, Arc::new(tokens), p).await
+}
+
+async fn run_pingpong(paths: &Paths, kind: Kind, p: &pingpong::Params) -> Result<Report> {
+    let (mut server, _, tokens) = start(paths, kind, p.conns).await?;
+    pingpong::run(&mut server, &tokens, p).await
+}
+
+async fn run_delivery(paths: &Paths, guests: usize, p: &delivery::Params) -> Result<Report> {
+    let (mut server, setup, _) = start(paths, Kind::Porch, 0).await?;
+    delivery::run(
+        paths,
+        &mut server,
+        &setup.context("porch setup")?,
+        guests,
+        p,
+    )
+    .await
+}

@@ -1,0 +1,161 @@
+//! S4, ping-pong throughput: `conns` connections, each sends one message and waits for its
+//! answer before sending the next (closed loop: the rate is what the server sustains, and the
+//! latency is the round trip). What a round trip is, per target:
+//! - Porch: a guest `send` with a `size`-byte text, answered by `ack` once it is durably
+//!   stored (the guest's own `message` echo arrives too and is skipped);
+//! - bare: a `size`-byte text frame echoed back;
+//! - Soketi: `pusher:ping` padded to `size` bytes, answered by a small `pusher:pong`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use futures_util::SinkExt;
+use tokio::sync::Barrier;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::porch::connect_ready;
+use crate::procfs::CpuMeter;
+use crate::server::{Kind, Server};
+use crate::stats::{Counters, Latencies, Progress, Report};
+use crate::ws::{Ws, connect, next_text, padding, source_addr};
+
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub conns: usize,
+    pub size: usize,
+    pub max_secs: u64,
+    pub max_messages: u64,
+    pub spread: u8,
+}
+
+/// `tokens` holds one guest token per connection for Porch.
+pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<Report> {
+    let mut sockets = Vec::with_capacity(p.conns);
+    for i in 0..p.conns {
+        let source = source_addr(i, p.spread);
+        let ws = match server.kind {
+            Kind::Porch => {
+                connect_ready(server, tokens.get(i).map_or("", String::as_str), source).await?
+            }
+            kind => {
+                let mut ws = connect(server.addr, &server.ws_url, None, source).await?;
+                let first = next_text(&mut ws, Duration::from_secs(10)).await?;
+                anyhow::ensure!(
+                    first.contains(crate::handshake::first_frame_marker(kind)),
+                    "first frame: {first}"
+                );
+                ws
+            }
+        };
+        sockets.push(ws);
+    }
+    let counters = Counters::default();
+    let latencies = Latencies::new();
+    let sent = Arc::new(AtomicU64::new(0));
+    let barrier = Arc::new(Barrier::new(p.conns + 1));
+    let deadline_after = Duration::from_secs(p.max_secs);
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(conn, ws)| {
+            let (counters, latencies, sent, barrier) = (
+                counters.clone(),
+                latencies.clone(),
+                sent.clone(),
+                barrier.clone(),
+            );
+            let (kind, p) = (server.kind, p.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let deadline = Instant::now() + deadline_after;
+                if let Err(e) =
+                    ping_loop(ws, kind, conn, &p, &sent, &counters, &latencies, deadline).await
+                {
+                    eprintln!("  connection {conn}: {e:#}");
+                    counters.add_error();
+                }
+            })
+        })
+        .collect();
+    let label = format!("S4 ping-pong {} {} B", server.kind.name(), p.size);
+    let _progress = Progress::start(label, counters.clone());
+    let cpu = CpuMeter::start(server)?;
+    let start = Instant::now();
+    barrier.wait().await;
+    for task in tasks {
+        task.await?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    server.check_alive()?;
+    let mut report = Report {
+        scenario: "S4".into(),
+        target: server.kind.name().into(),
+        params: format!("{} conns, {} B", p.conns, p.size),
+        ops: counters.ok(),
+        errors: counters.errors(),
+        secs,
+        rate: counters.ok() as f64 / secs,
+        latency_ms: latencies.summary(),
+        server_cpu_us_per_op: cpu.per_op(server, counters.ok()),
+        server_rss_kib: server.rss_kib().ok(),
+        ..Default::default()
+    };
+    report.extra("cores", cpu.cores(server));
+    report.extra(
+        "cpu_us_per_op_by_thread",
+        cpu.per_op_by_thread(server, counters.ok()),
+    );
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)] // One call site; a struct would only rename them.
+async fn ping_loop(
+    mut ws: Ws,
+    kind: Kind,
+    conn: usize,
+    p: &Params,
+    sent: &AtomicU64,
+    counters: &Counters,
+    latencies: &Latencies,
+    deadline: Instant,
+) -> Result<()> {
+    let pad = padding(p.size);
+    let mut n = 0u64;
+    while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < p.max_messages {
+        n += 1;
+        let id = format!("b{conn}-{n}");
+        let (request, answer) = match kind {
+            Kind::Porch => (
+                format!(r#"{{"type":"send","clientMessageId":"{id}","text":"{pad}"}}"#),
+                format!(r#""clientMessageId":"{id}""#),
+            ),
+            Kind::Bare => (pad.clone(), pad.clone()),
+            Kind::Soketi => (
+                format!(r#"{{"event":"pusher:ping","data":{{"pad":"{pad}"}}}}"#),
+                "pusher:pong".to_string(),
+            ),
+        };
+        let began = Instant::now();
+        ws.send(Message::text(request)).await?;
+        loop {
+            let text = next_text(&mut ws, Duration::from_secs(10)).await?;
+            if kind == Kind::Porch && text.contains(r#""type":"error""#) {
+                bail!("error frame: {text}");
+            }
+            let is_answer = match kind {
+                Kind::Porch => text.starts_with(r#"{"type":"ack""#) && text.contains(&answer),
+                Kind::Bare => text == answer,
+                Kind::Soketi => text.contains(&answer),
+            };
+            if is_answer {
+                break;
+            }
+        }
+        latencies.record(began.elapsed());
+        counters.add_ok();
+    }
+    let _ = ws.close(None).await;
+    Ok(())
+}

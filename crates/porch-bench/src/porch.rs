@@ -1,0 +1,125 @@
+//! Porch's records for a run, made the way an operator and a customer's backend make them:
+//! the CLI for the deployment, OAuth client and agents; the public REST API for guest
+//! sessions and agent logins. Nothing here reaches into the server's internals.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use futures_util::{StreamExt, stream};
+use porch_client::Api;
+use porch_wire::rest::{CreateGuestRequest, GuestSession};
+
+use crate::server::{Paths, Server, porch_command};
+use crate::stats::{Counters, Progress};
+use crate::ws::{Ws, connect, next_text};
+
+/// Guest sessions created in parallel: enough to keep the server busy, few enough not to
+/// queue thousands of requests.
+const CREATE_CONCURRENCY: usize = 16;
+
+pub struct Setup {
+    pub api: Api,
+    pub client_token: String,
+    pub deployment_id: String,
+}
+
+fn cli_json(paths: &Paths, server: &Server, args: &[&str]) -> Result<serde_json::Value> {
+    let data_dir = server
+        .dir
+        .as_ref()
+        .context("porch has a data dir")?
+        .join("data");
+    let output = porch_command(paths, &data_dir)
+        .args(args)
+        .arg("--json")
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "porch {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn field(value: &serde_json::Value, key: &str) -> Result<String> {
+    value[key]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("no `{key}` in {value}"))
+}
+
+/// A deployment and an OAuth client with the `guests` scope, and a client token.
+pub async fn setup(paths: &Paths, server: &Server) -> Result<Setup> {
+    let deployment = cli_json(paths, server, &["deployments", "create", "--name", "bench"])?;
+    let client = cli_json(
+        paths,
+        server,
+        &["clients", "create", "--name", "bench", "--scope", "guests"],
+    )?;
+    let api = Api::new(&format!("http://{}", server.addr));
+    let token = api
+        .client_token(&field(&client, "id")?, &field(&client, "secret")?)
+        .await?;
+    Ok(Setup {
+        api,
+        client_token: token.access_token,
+        deployment_id: field(&deployment, "id")?,
+    })
+}
+
+/// `n` guest sessions (each with its own conversation), through `POST /guests`.
+pub async fn create_guests(setup: &Setup, n: usize) -> Result<Vec<GuestSession>> {
+    let counters = Counters::default();
+    let _progress = Progress::start(format!("creating {n} guests"), counters.clone());
+    let results: Vec<Result<GuestSession>> = stream::iter(0..n)
+        .map(|i| {
+            let counters = counters.clone();
+            async move {
+                let request = CreateGuestRequest {
+                    deployment_id: setup.deployment_id.clone(),
+                    display_name: Some(format!("bench-{i}")),
+                    ..Default::default()
+                };
+                let session = setup
+                    .api
+                    .create_guest(&setup.client_token, &request)
+                    .await?;
+                counters.add_ok();
+                Ok(session)
+            }
+        })
+        .buffer_unordered(CREATE_CONCURRENCY)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// A new agent on the `default` queue (the bench deployment's), logged in over REST.
+pub async fn create_agent(
+    paths: &Paths,
+    server: &Server,
+    setup: &Setup,
+    name: &str,
+) -> Result<String> {
+    let agent = cli_json(paths, server, &["agents", "create", "--name", name])?;
+    let session = setup
+        .api
+        .agent_login(name, &field(&agent, "secret")?)
+        .await?;
+    Ok(session.access_token)
+}
+
+/// Opens a gateway connection with `token` and waits for its `ready`.
+pub async fn connect_ready(
+    server: &Server,
+    token: &str,
+    source: Option<std::net::IpAddr>,
+) -> Result<Ws> {
+    let mut ws = connect(server.addr, &server.ws_url, Some(token), source).await?;
+    let first = next_text(&mut ws, Duration::from_secs(30)).await?;
+    if !first.contains(r#""type":"ready""#) {
+        bail!("first frame is not `ready`: {first}");
+    }
+    Ok(ws)
+}

@@ -1,0 +1,254 @@
+//! The servers under test, started fresh for every run and killed when dropped: Porch (a new
+//! data directory each time), the bare echo baseline, and Soketi. Their CPU time and RSS are
+//! read from /proc, since the harness shares the machine's cores with them.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// How long a server may take to listen.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Soketi listens here (an unusual port: the machine is shared).
+pub const SOKETI_PORT: u16 = 19601;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Porch,
+    Bare,
+    Soketi,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Porch => "porch",
+            Kind::Bare => "bare",
+            Kind::Soketi => "soketi",
+        }
+    }
+}
+
+/// Where the binaries and peers are.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub porch: PathBuf,
+    pub echo: PathBuf,
+    pub soketi_dir: PathBuf,
+    /// Extra `PORCH_*` settings for `porch serve`.
+    pub porch_env: Vec<(String, String)>,
+}
+
+pub struct Server {
+    pub kind: Kind,
+    pub addr: SocketAddr,
+    /// Gateway URL for clients (`ws://…`).
+    pub ws_url: String,
+    child: Child,
+    /// Porch's data directory (removed on drop) and its log.
+    pub dir: Option<PathBuf>,
+}
+
+impl Server {
+    pub fn start(kind: Kind, paths: &Paths) -> Result<Server> {
+        match kind {
+            Kind::Porch => start_porch(paths),
+            Kind::Bare => start_bare(paths),
+            Kind::Soketi => start_soketi(paths),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Server CPU time so far (user + system of all threads), in microseconds.
+    pub fn cpu_us(&self) -> Result<u64> {
+        crate::procfs::cpu_us(self.pid())
+    }
+
+    /// Resident set size in KiB.
+    pub fn rss_kib(&self) -> Result<u64> {
+        crate::procfs::rss_kib(self.pid())
+    }
+
+    /// Fails if the server died.
+    pub fn check_alive(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "{} exited during the run: {status}{}",
+                self.kind.name(),
+                self.log_tail()
+            );
+        }
+        Ok(())
+    }
+
+    pub fn log_tail(&self) -> String {
+        let Some(dir) = &self.dir else {
+            return String::new();
+        };
+        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(10).collect();
+        format!(
+            "\n  last log lines:\n    {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n    ")
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh temporary directory for one Porch run.
+fn temp_dir() -> Result<PathBuf> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "porch-bench-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// `porch` with only our settings: `PORCH_*` variables of the caller would change the run.
+pub fn porch_command(paths: &Paths, data_dir: &Path) -> Command {
+    let mut command = Command::new(&paths.porch);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PORCH_")) {
+        command.env_remove(key);
+    }
+    command.env("PORCH_DATA_DIR", data_dir);
+    command
+}
+
+fn start_porch(paths: &Paths) -> Result<Server> {
+    let dir = temp_dir()?;
+    let port = free_port()?;
+    let log = std::fs::File::create(dir.join("server.log"))?;
+    let child = porch_command(paths, &dir.join("data"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("PORCH_LOG", "warn")
+        .envs(paths.porch_env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", paths.porch.display()))?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let mut server = Server {
+        kind: Kind::Porch,
+        addr,
+        ws_url: format!("ws://{addr}/api/v2/gateway"),
+        child,
+        dir: Some(dir),
+    };
+    wait_listening(&mut server)?;
+    Ok(server)
+}
+
+fn start_bare(paths: &Paths) -> Result<Server> {
+    let child = Command::new(&paths.echo)
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", paths.echo.display()))?;
+    let mut server = Server {
+        kind: Kind::Bare,
+        addr: "127.0.0.1:0".parse()?,
+        ws_url: String::new(),
+        child,
+        dir: None,
+    };
+    let line = wait_listening(&mut server)?;
+    server.addr = line.trim_start_matches("listening on ").trim().parse()?;
+    server.ws_url = format!("ws://{}/", server.addr);
+    Ok(server)
+}
+
+/// Reads the server's stdout until its `listening on` line, then drains it in a thread so
+/// the server never blocks on a full pipe.
+fn wait_listening(server: &mut Server) -> Result<String> {
+    let stdout = server.child.stdout.take().context("stdout piped")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !sent && line.starts_with("listening on") {
+                let _ = tx.send(line);
+                sent = true;
+            }
+        }
+    });
+    match rx.recv_timeout(START_TIMEOUT) {
+        Ok(line) => Ok(line),
+        Err(_) => {
+            server.check_alive()?;
+            bail!(
+                "{} did not listen within {START_TIMEOUT:?}",
+                server.kind.name()
+            )
+        }
+    }
+}
+
+/// Soketi as `bench/peers/install-soketi.sh` installed it, bound to loopback only. The
+/// cluster variables keep its node discovery off the network (it broadcasts UDP otherwise).
+fn start_soketi(paths: &Paths) -> Result<Server> {
+    let script = paths
+        .soketi_dir
+        .join("node_modules/@soketi/soketi/bin/server.js");
+    if !script.exists() {
+        bail!(
+            "Soketi is not installed at {}: run bench/peers/install-soketi.sh",
+            paths.soketi_dir.display()
+        );
+    }
+    let addr: SocketAddr = format!("127.0.0.1:{SOKETI_PORT}").parse()?;
+    if std::net::TcpStream::connect(addr).is_ok() {
+        bail!("{addr} is already in use; is another Soketi running?");
+    }
+    let child = Command::new("node")
+        .arg(&script)
+        .arg("start")
+        .current_dir(&paths.soketi_dir)
+        .env("SOKETI_HOST", "127.0.0.1")
+        .env("SOKETI_PORT", SOKETI_PORT.to_string())
+        .env("SOKETI_METRICS_HOST", "127.0.0.1")
+        .env("SOKETI_CLUSTER_UNICAST_ADDRESSES", "127.0.0.1")
+        .env("SOKETI_CLUSTER_HOST", "127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting node (Soketi)")?;
+    let mut server = Server {
+        kind: Kind::Soketi,
+        addr,
+        ws_url: format!("ws://{addr}/app/app-key?protocol=7"),
+        child,
+        dir: None,
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    while std::net::TcpStream::connect(addr).is_err() {
+        server.check_alive()?;
+        if Instant::now() > deadline {
+            bail!("Soketi did not listen on {addr} within {START_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(server)
+}
