@@ -87,3 +87,10 @@ fn api_examples_match_their_types() {
     let tagged = text.matches("```json ").count();
     assert_eq!(checked, tagged, "every ```json block in api.md names a type this test knows");
 }
+
+#[test]
+fn the_cluster_event_in_deploy_md_is_what_nodes_send() {
+    let examples = blocks(&doc("deploy.md"), "json");
+    assert_eq!(examples.len(), 1, "deploy.md shows one cluster event");
+    round_trips::<porch_wire::cluster::ClusterEvent>(&examples[0]);
+}
