@@ -50,9 +50,6 @@ pub const HEARTBEAT_INTERVAL_MS: u64 = 25_000;
 /// A connection that sends nothing (not even a pong) for this long is closed with 4202.
 pub const IDLE_TIMEOUT_MS: u64 = 60_000;
 
-/// Time a client has to complete the HTTP upgrade once connected (slowloris defence).
-pub const HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
-
 /// Open WebSocket connections per server process. The machine allows 20,000 open files per
 /// process; this leaves room for the store, listeners and logs.
 pub const CONNECTIONS_MAX: usize = 19_000;
@@ -96,7 +93,6 @@ pub struct Limits {
     pub write_timeout_ms: u64,
     pub heartbeat_interval_ms: u64,
     pub idle_timeout_ms: u64,
-    pub handshake_timeout_ms: u64,
     pub connections_max: usize,
     pub listen_backlog: u32,
     pub resume_messages_max: u64,
@@ -117,7 +113,6 @@ impl Default for Limits {
             write_timeout_ms: WRITE_TIMEOUT_MS,
             heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
             idle_timeout_ms: IDLE_TIMEOUT_MS,
-            handshake_timeout_ms: HANDSHAKE_TIMEOUT_MS,
             connections_max: CONNECTIONS_MAX,
             listen_backlog: LISTEN_BACKLOG,
             resume_messages_max: RESUME_MESSAGES_MAX,

@@ -31,6 +31,30 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// A serde error, said without the values it quotes: `invalid type: string "…", expected u64
+/// at line 1 column 20`. Refusals are logged, and a quoted value may be a message text or a
+/// token sent in the wrong field; the position and the expectation are what a client needs.
+pub fn describe_json_error(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut in_quotes = false;
+    for c in text.chars() {
+        match (c, in_quotes) {
+            ('"', false) => {
+                in_quotes = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_quotes = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
 /// Parses JSON with an error that says where and what.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
@@ -43,6 +67,19 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => "the body has the wrong shape",
             _ => "the body is not valid JSON",
         };
-        ApiError::new(ErrorCode::BadJson, format!("{what}: {e}"))
+        ApiError::new(ErrorCode::BadJson, format!("{what}: {}", describe_json_error(&e)))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parse_errors_keep_the_position_and_drop_the_values() {
+        let err = serde_json::from_str::<u64>(r#""my secret message""#).unwrap_err();
+        let said = super::describe_json_error(&err);
+        assert!(!said.contains("secret"), "{said}");
+        assert!(said.contains("expected u64") && said.contains("line 1"), "{said}");
+        let missing = serde_json::from_str::<porch_wire::rest::SendMessageRequest>("{}").unwrap_err();
+        assert!(super::describe_json_error(&missing).contains("missing field `clientMessageId`"));
+    }
 }

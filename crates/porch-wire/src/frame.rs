@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::code::ErrorCode;
-use crate::rest::{Conversation, ConversationState, Message, Participant, Role};
+use crate::rest::{Conversation, Message, Participant, Role};
 
 /// A frame from a client (guest or agent) to the gateway.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,8 +131,6 @@ pub struct ConnectionLimits {
     pub text_chars_max: usize,
 }
 
-/// A state change in a conversation, as shown in `Message::event`.
-pub type StateEvent = ConversationState;
 
 #[cfg(test)]
 mod tests {

@@ -87,8 +87,8 @@ pub struct LimitArgs {
     /// (an agent's ready with 500 conversations). [default: 1048576]
     #[arg(long, env = "PORCH_CONNECTION_WRITE_BUFFER_BYTES_MAX")]
     pub connection_write_buffer_bytes_max: Option<usize>,
-    /// Time a write may wait for a client to read before it is closed with 4201, in ms.
-    /// [default: 10000]
+    /// Time a write may wait for a client to read before the connection is cut (a slow
+    /// consumer; it resumes with afterSeq), in ms. [default: 10000]
     #[arg(long, env = "PORCH_WRITE_TIMEOUT_MS")]
     pub write_timeout_ms: Option<u64>,
     /// Interval of server pings, in ms. [default: 25000]
@@ -97,9 +97,6 @@ pub struct LimitArgs {
     /// Silence after which a connection is closed with 4202, in ms. [default: 60000]
     #[arg(long, env = "PORCH_IDLE_TIMEOUT_MS")]
     pub idle_timeout_ms: Option<u64>,
-    /// Time to complete an upgrade, in ms. [default: 10000]
-    #[arg(long, env = "PORCH_HANDSHAKE_TIMEOUT_MS")]
-    pub handshake_timeout_ms: Option<u64>,
     /// Open WebSocket connections per process; beyond, close 4101. [default: 19000]
     #[arg(long, env = "PORCH_CONNECTIONS_MAX")]
     pub connections_max: Option<usize>,
@@ -205,7 +202,7 @@ impl LimitArgs {
         set!(
             ws_message_bytes_max, text_chars_max, http_body_bytes_max, connection_send_queue_frames_max,
             connection_write_buffer_bytes_max, write_timeout_ms,
-            heartbeat_interval_ms, idle_timeout_ms, handshake_timeout_ms, connections_max, listen_backlog,
+            heartbeat_interval_ms, idle_timeout_ms, connections_max, listen_backlog,
             resume_messages_max, history_page_max, client_token_ttl_secs, agent_token_ttl_secs, token_leeway_secs
         );
     }

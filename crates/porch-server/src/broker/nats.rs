@@ -93,7 +93,7 @@ async fn receive_loop(mut subscription: async_nats::Subscriber, node: String, hu
         match serde_json::from_slice::<ClusterEvent>(&message.payload) {
             Ok(event) if event.node != node => super::deliver(&hub, event),
             Ok(_) => {}
-            Err(e) => tracing::warn!("ignoring an undecodable cluster event: {e}"),
+            Err(e) => tracing::warn!("ignoring an undecodable cluster event: {}", crate::body::describe_json_error(&e)),
         }
     }
 }

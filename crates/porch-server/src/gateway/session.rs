@@ -22,6 +22,7 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 use super::cursor::{Plan, ResumePlan, plan, plan_resume};
 use crate::agents::{self, CONVERSATION_LIST_MAX};
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
+use crate::body::describe_json_error;
 use crate::conversation;
 use crate::error::ApiError;
 use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
@@ -495,7 +496,7 @@ async fn recv_any(receivers: &mut [Receiver<Arc<HubEvent>>]) -> (Result<Arc<HubE
 /// Parses a client frame, telling bad JSON, unknown types and bad fields apart.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ApiError> {
     let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("the frame is not JSON: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("the frame is not JSON: {}", describe_json_error(&e))))?;
     let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
         return Err(ApiError::new(ErrorCode::BadFrame, "a frame is a JSON object with a string `type`"));
     };
@@ -505,7 +506,8 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ApiError> {
         return Err(ApiError::new(ErrorCode::UnknownFrameType, format!("unknown frame type `{shown}`; known: send, typing, read, ping")));
     }
     let kind = kind.to_string();
-    serde_json::from_value(value).map_err(|e| ApiError::new(ErrorCode::BadFrame, format!("`{kind}` frame: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::new(ErrorCode::BadFrame, format!("`{kind}` frame: {}", describe_json_error(&e))))
 }
 
 /// A failed write: the peer went away (nothing to say), or a frame did not fit the
