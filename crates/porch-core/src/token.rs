@@ -337,21 +337,22 @@ fn wanted_source(kind: TokenKind) -> &'static str {
 
 fn check_time(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenError> {
     let now = expect.now_secs;
-    if now > claims.exp + expect.leeway_secs {
+    // Saturating: signed claims may hold any i64 (found by fuzzing, see the tests).
+    if now > claims.exp.saturating_add(expect.leeway_secs) {
         return Err(TokenError::new(
             ErrorCode::TokenExpired,
             format!(
                 "expired {} ({}s ago), server time {}; get a new one",
                 rfc3339(claims.exp),
-                now - claims.exp,
+                now.saturating_sub(claims.exp),
                 rfc3339(now)
             ),
         ));
     }
-    if claims.iat > now + expect.leeway_secs {
+    if claims.iat > now.saturating_add(expect.leeway_secs) {
         return Err(TokenError::new(
             ErrorCode::TokenNotYetValid,
-            format!("iat {} is {}s ahead of server time {}; check clocks", rfc3339(claims.iat), claims.iat - now, rfc3339(now)),
+            format!("iat {} is {}s ahead of server time {}; check clocks", rfc3339(claims.iat), claims.iat.saturating_sub(now), rfc3339(now)),
         ));
     }
     Ok(())
