@@ -38,7 +38,8 @@ pub fn describe_json_error(error: &serde_json::Error) -> String {
     let text = error.to_string();
     let mut out = String::with_capacity(text.len());
     let mut in_quotes = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match (c, in_quotes) {
             ('"', false) => {
                 in_quotes = true;
@@ -48,6 +49,10 @@ pub fn describe_json_error(error: &serde_json::Error) -> String {
                 in_quotes = false;
                 out.push('"');
             }
+            // serde quotes with Rust escapes: `\"` and `\\` do not end the value.
+            ('\\', true) => {
+                chars.next();
+            }
             (_, true) => {}
             (c, false) => out.push(c),
         }
@@ -55,10 +60,15 @@ pub fn describe_json_error(error: &serde_json::Error) -> String {
     out
 }
 
-/// Parses JSON with an error that says where and what.
+/// Parses a JSON object body with an error that says where and what.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::new(ErrorCode::InvalidUtf8, "the body is not valid UTF-8"));
+    }
+    // serde also reads a struct from a JSON array (`["c-1","Hello"]` would be a message), a
+    // shape no document gives: every body is an object, so anything else is refused here.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(ErrorCode::BadJson, "the body must be a JSON object (docs/api.md)"));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         // serde's message names the field and position, e.g. "unknown field `deploymentID`,
@@ -81,5 +91,15 @@ mod tests {
         assert!(said.contains("expected u64") && said.contains("line 1"), "{said}");
         let missing = serde_json::from_str::<porch_wire::rest::SendMessageRequest>("{}").unwrap_err();
         assert!(super::describe_json_error(&missing).contains("missing field `clientMessageId`"));
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/client_frame.rs): serde quotes a string with its
+    /// inner quotes escaped (`"a\"b"`), and everything after an escaped quote was kept.
+    #[test]
+    fn escaped_quotes_do_not_end_the_hidden_value() {
+        let frame = r#"{"type":"read","seq":"say \"hi\" my secret, \\ and \\\" more secret"}"#;
+        let said = crate::gateway::parse_client_frame(frame).unwrap_err().message;
+        assert!(!said.contains("secret") && !said.contains("hi"), "{said}");
+        assert_eq!(said, "`read` frame: invalid type: string \"…\", expected u64");
     }
 }
