@@ -211,7 +211,7 @@ impl Keyring {
         let key = self.keys.iter().find(|k| k.kid == kid).ok_or_else(|| {
             TokenError::new(
                 ErrorCode::TokenKeyUnknown,
-                format!("key {} is unknown here (rotated out or another server); get a new token", short(kid)),
+                format!("key {} is unknown here (rotated out or foreign); get a new token", short(kid)),
             )
         })?;
         check_signature(&key.secret, &parts)?;
@@ -366,9 +366,16 @@ fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
 
 /// Shortens attacker-controlled text before it goes into a message.
 fn short(s: &str) -> String {
-    const SHOWN_CHARS_MAX: usize = 24;
-    let clean: String = s.chars().filter(|c| !c.is_control()).take(SHOWN_CHARS_MAX).collect();
-    if s.chars().count() > SHOWN_CHARS_MAX { format!("`{clean}…`") } else { format!("`{clean}`") }
+    // Bytes, not characters: 24 four-byte characters would not fit a close reason.
+    const SHOWN_BYTES_MAX: usize = 24;
+    let mut clean = String::new();
+    for c in s.chars().filter(|c| !c.is_control()) {
+        if clean.len() + c.len_utf8() > SHOWN_BYTES_MAX {
+            return format!("`{clean}…`");
+        }
+        clean.push(c);
+    }
+    format!("`{clean}`")
 }
 
 /// Decodes a token's header and claims without checking anything: for `porch token inspect`

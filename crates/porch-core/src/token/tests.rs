@@ -127,3 +127,15 @@ fn extreme_times_in_signed_claims_give_the_right_verdict() {
     let never = Expectation { now_secs: i64::MAX, leeway_secs: i64::MAX, ..gateway(0) };
     assert!(keyring().verify(&at(i64::MIN, i64::MAX), &never).is_ok());
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/token_verify.rs): a forged header's `kid` was quoted
+/// up to 24 characters, not bytes, and the unknown-key message was too long even for ASCII,
+/// so the close reason lost its end ("get a new token").
+#[test]
+fn a_long_or_multibyte_kid_still_fits_a_close_reason() {
+    for kid in ["k".repeat(40), "뮺".repeat(40), "😀".repeat(40)] {
+        let header = serde_json::json!({ "alg": ALGORITHM, "typ": TYPE, "kid": kid });
+        let token = format!("{}.e30.c2ln", B64.encode(header.to_string()));
+        check_refused(&token, 1500, ErrorCode::TokenKeyUnknown, "get a new token");
+    }
+}
