@@ -263,8 +263,12 @@ fn decode_header(part: &str) -> Result<Header, TokenError> {
     let bytes = B64
         .decode(part)
         .map_err(|_| TokenError::new(ErrorCode::TokenMalformed, "token header is not base64url"))?;
-    let header: Header = serde_json::from_slice(&bytes)
-        .map_err(|_| TokenError::new(ErrorCode::TokenMalformed, "token header is not a JSON object with alg"))?;
+    // `from_str`, not `from_slice`: serde skips unknown members without checking their UTF-8,
+    // and RFC 7519 §7.2 wants all of it UTF-8 JSON (found by fuzzing).
+    let header: Header = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .ok_or_else(|| TokenError::new(ErrorCode::TokenMalformed, "token header is not a JSON object with alg"))?;
     if header.alg != ALGORITHM {
         return Err(TokenError::new(
             ErrorCode::TokenMalformed,
@@ -291,8 +295,10 @@ fn decode_claims(part: &str) -> Result<Claims, TokenError> {
     let bytes = B64
         .decode(part)
         .map_err(|_| TokenError::new(ErrorCode::TokenMalformed, "token payload is not base64url"))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| TokenError::new(ErrorCode::TokenMalformed, "token payload lacks Porch's claims"))
+    std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .ok_or_else(|| TokenError::new(ErrorCode::TokenMalformed, "token payload lacks Porch's claims"))
 }
 
 fn check_issuer(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenError> {

@@ -139,3 +139,17 @@ fn a_long_or_multibyte_kid_still_fits_a_close_reason() {
         check_refused(&token, 1500, ErrorCode::TokenKeyUnknown, "get a new token");
     }
 }
+
+/// Found by fuzzing: a signed payload whose unknown member held invalid UTF-8 verified (serde
+/// skips unknown members unchecked) while `decode_unverified` refused it. RFC 7519 §7.2: the
+/// claims are UTF-8 JSON, all of them.
+#[test]
+fn a_signed_payload_with_invalid_utf8_is_malformed() {
+    let mut payload = serde_json::to_vec(&claims(audience::GUEST, 1000, 2000)).unwrap();
+    payload.pop(); // the closing brace
+    payload.extend_from_slice(b",\"x\":\"\xa7\"}");
+    let header = br#"{"alg":"HS256","typ":"at+jwt","kid":"key_new"}"#;
+    let signed = format!("{}.{}", B64.encode(header), B64.encode(&payload));
+    let token = format!("{signed}.{}", B64.encode(mac(&[2; 32], signed.as_bytes()).finalize().into_bytes()));
+    check_refused(&token, 1500, ErrorCode::TokenMalformed, "claims");
+}
