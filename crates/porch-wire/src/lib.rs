@@ -44,6 +44,8 @@ pub const GUEST_TOKEN_PATH: &str = "/api/v2/webmessaging/guests/token";
 pub const AGENT_LOGIN_PATH: &str = "/api/v2/agents/login";
 /// Prefix of the agent API (conversations, history, replies).
 pub const AGENT_API_PREFIX: &str = "/api/v2/agent";
+/// Path of the OpenAPI 3.1 document of the REST API (`docs/openapi.json`).
+pub const OPENAPI_PATH: &str = "/api/v2/openapi.json";
 
 /// Token audiences: one per kind of token, so no token can stand in for another.
 pub mod audience {
