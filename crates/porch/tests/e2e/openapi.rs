@@ -12,11 +12,6 @@ use crate::support::*;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-fn repo_file(path: &str) -> String {
-    let full = format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
-}
-
 fn spec() -> Value {
     serde_json::from_str(&repo_file("docs/openapi.json")).expect("docs/openapi.json is JSON")
 }
@@ -243,5 +238,32 @@ async fn every_documented_operation_is_routed_and_other_methods_are_405() {
                 }
             }
         }
+    }
+}
+
+/// The document promises the `ErrorBody` shape on every 413; axum's own rejection of a body
+/// over the limit on the form endpoints was plain text.
+#[tokio::test]
+async fn a_body_over_the_limit_gets_the_documented_413_everywhere() {
+    let server = TestServer::start().await;
+    let big = "a".repeat(server.state.config.limits.http_body_bytes_max + 1);
+    let cases = [
+        (porch_wire::OAUTH_TOKEN_PATH, "application/x-www-form-urlencoded"),
+        (porch_wire::OAUTH_INTROSPECT_PATH, "application/x-www-form-urlencoded"),
+        (porch_wire::AGENT_LOGIN_PATH, "application/json"),
+        (porch_wire::GUESTS_PATH, "application/json"),
+    ];
+    let client_token = server.client_token().await;
+    for (path, content_type) in cases {
+        let mut request = server.api.http().post(server.api.url(path)).header("content-type", content_type).body(big.clone());
+        if path == porch_wire::GUESTS_PATH {
+            request = request.bearer_auth(&client_token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let cache = response.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
+        let body: Value = response.json().await.unwrap_or_else(|e| panic!("POST {path}: the 413 is not JSON ({e})"));
+        assert_eq!((status, &body["error"]), (413, &Value::from("body_too_large")), "POST {path}: {body}");
+        assert_eq!(cache.as_deref(), Some("no-store"), "POST {path}");
     }
 }
