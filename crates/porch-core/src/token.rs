@@ -75,6 +75,10 @@ pub struct Claims {
     pub iat: i64,
     /// Unique id of this token.
     pub jti: String,
+    /// Not before, seconds since the epoch. Porch does not issue it, but a token that carries
+    /// it is held to it (RFC 7519 §4.1.5), like `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Client tokens: granted scopes, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -275,6 +279,15 @@ fn decode_header(part: &str) -> Result<Header, TokenError> {
             format!("algorithm {} is not accepted, only {ALGORITHM}; use a token Porch issued", short(&header.alg)),
         ));
     }
+    // RFC 8725 §3.11, RFC 9068 §4: explicit typing, so no other JWT this key might ever sign
+    // (or a JWT from elsewhere) passes for an access token.
+    let typ = header.typ.as_deref().unwrap_or("");
+    if !typ.eq_ignore_ascii_case(TYPE) && !typ.eq_ignore_ascii_case("application/at+jwt") {
+        return Err(TokenError::new(
+            ErrorCode::TokenMalformed,
+            format!("token type (typ) {} is not {TYPE}; use a token Porch issued", short(typ)),
+        ));
+    }
     Ok(header)
 }
 
@@ -353,6 +366,12 @@ fn check_time(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenErro
                 now.saturating_sub(claims.exp),
                 rfc3339(now)
             ),
+        ));
+    }
+    if let Some(nbf) = claims.nbf.filter(|nbf| *nbf > now.saturating_add(expect.leeway_secs)) {
+        return Err(TokenError::new(
+            ErrorCode::TokenNotYetValid,
+            format!("nbf {} is {}s ahead of server time {}; check clocks", rfc3339(nbf), nbf.saturating_sub(now), rfc3339(now)),
         ));
     }
     if claims.iat > now.saturating_add(expect.leeway_secs) {

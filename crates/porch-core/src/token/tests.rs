@@ -22,6 +22,7 @@ fn claims(aud: &str, iat: i64, exp: i64) -> Claims {
         exp: T0 + exp,
         iat: T0 + iat,
         jti: "tok_1".into(),
+        nbf: None,
         scope: None,
         client_id: None,
         dep: Some("dep_1".into()),
@@ -96,6 +97,17 @@ fn refusals_name_their_cause() {
     check_refused(&client, 1500, ErrorCode::TokenWrongKind, "accessToken of POST /guests");
     check_refused(&good, 2031, ErrorCode::TokenExpired, "2026-11-26T12:33:23Z");
     check_refused(&good, 900, ErrorCode::TokenNotYetValid, "check clocks");
+    let not_before = keyring().sign(&Claims { nbf: Some(T0 + 1600), ..claims(audience::GUEST, 1000, 2000) });
+    check_refused(&not_before, 1500, ErrorCode::TokenNotYetValid, "nbf");
+    assert!(keyring().verify(&not_before, &gateway(1571)).is_ok(), "nbf has the same leeway as iat");
+    let typed = |typ: &str| {
+        let header = B64.encode(format!(r#"{{"alg":"HS256","typ":"{typ}","kid":"key_new"}}"#));
+        let signed = format!("{header}.{p}");
+        let signature = B64.encode(mac(&[2; 32], signed.as_bytes()).finalize().into_bytes());
+        format!("{signed}.{signature}")
+    };
+    check_refused(&typed("JWT"), 1500, ErrorCode::TokenMalformed, "typ");
+    assert!(keyring().verify(&typed("application/at+jwt"), &gateway(1500)).is_ok());
 }
 
 #[test]

@@ -12,6 +12,8 @@
 //!
 //! This module is pure: headers in, decision out. It is table-tested and fuzzable.
 
+use axum::http::{HeaderMap, Version, header};
+use base64::Engine as _;
 use porch_wire::{ErrorCode, PROTOCOL_MARKER};
 
 use crate::error::ApiError;
@@ -31,6 +33,30 @@ pub struct Offer {
 /// The fix shown whenever the browser-side call is wrong. Short, because it has to fit a
 /// close reason beside the cause and the log reference.
 const HOW: &str = "use new WebSocket(url, ['NICE-WebSocket-Auth', token])";
+
+/// What axum's `WebSocketUpgrade` lets through and RFC 6455 §4.1 forbids: an HTTP/1.0
+/// request (hyper can upgrade it), no `Host` or two, and a `Sec-WebSocket-Key` that is not
+/// base64 of 16 bytes or comes twice (axum checks only that one is present). For `GET`s only,
+/// so that a wrong method still gets its 405 first; a missing key is left to axum's message.
+pub fn check_head(version: Version, headers: &HeaderMap) -> Result<(), ApiError> {
+    let refuse = |why: &str| ApiError::new(ErrorCode::InvalidRequest, format!("not a WebSocket upgrade ({why}); {HOW}"));
+    if version < Version::HTTP_11 {
+        return Err(refuse("HTTP/1.1 or later is required, RFC 6455 §4.1"));
+    }
+    if headers.get_all(header::HOST).iter().count() != 1 {
+        return Err(refuse("exactly one Host header is required, RFC 9112 §3.2"));
+    }
+    let keys: Vec<_> = headers.get_all(header::SEC_WEBSOCKET_KEY).iter().collect();
+    let sixteen_bytes = |k: &axum::http::HeaderValue| {
+        base64::engine::general_purpose::STANDARD.decode(k.as_bytes()).is_ok_and(|b| b.len() == 16)
+    };
+    match keys.as_slice() {
+        [] => Ok(()),
+        [key] if sixteen_bytes(key) => Ok(()),
+        [_] => Err(refuse("Sec-WebSocket-Key must be base64 of 16 random bytes")),
+        _ => Err(refuse("Sec-WebSocket-Key was sent more than once")),
+    }
+}
 
 /// Reads the subprotocol offer, the `Authorization` header and the query-string token.
 pub fn read_offer(
@@ -176,6 +202,31 @@ mod tests {
         check(&["chat, superchat"], None, None, None, false, Err(ErrorCode::SubprotocolMissing));
         check(&[], None, Some(JWT), None, true, Err(ErrorCode::TokenInQuery));
         check(&[], None, None, None, true, Err(ErrorCode::SubprotocolMissing));
+    }
+
+    #[test]
+    fn heads_that_axum_lets_through_are_refused() {
+        let head = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, axum::http::HeaderValue::from_static(v));
+            }
+            h
+        };
+        let good = [("host", "x"), ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")];
+        assert!(check_head(Version::HTTP_11, &head(&good)).is_ok());
+        assert!(check_head(Version::HTTP_11, &head(&[("host", "x")])).is_ok(), "a missing key is axum's to report");
+        let refused = |v, pairs: &[(&'static str, &'static str)], needle: &str| {
+            let e = check_head(v, &head(pairs)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidRequest);
+            assert!(e.message.contains(needle), "{}", e.message);
+        };
+        refused(Version::HTTP_10, &good, "HTTP/1.1");
+        refused(Version::HTTP_11, &good[1..], "Host");
+        refused(Version::HTTP_11, &[good[0], good[0], good[1]], "Host");
+        refused(Version::HTTP_11, &[good[0], ("sec-websocket-key", "not base64!")], "16 random bytes");
+        refused(Version::HTTP_11, &[good[0], ("sec-websocket-key", "dGhlIHNhbXBsZSBub25j")], "16 random bytes");
+        refused(Version::HTTP_11, &[good[0], good[1], good[1]], "more than once");
     }
 
     #[test]

@@ -77,7 +77,8 @@ async fn handshake_mistakes_each_get_their_code_and_fix() {
         ("", Some(format!("{m}, {future}")), None, Some(m), 4002, "token_not_yet_valid", "check clocks"),
         ("", Some(format!("{m}, {tampered}")), None, Some(m), 4003, "token_signature_invalid", "altered"),
         ("", Some(format!("{m}, {token}")), Some(("origin", "https://evil.example")), Some(m), 4005, "origin_not_allowed", "https://evil.example"),
-        ("", Some(format!("{m}, {}", agent.access_token)), Some(("origin", "https://evil.example")), Some(m), 4005, "origin_not_allowed", "agents connect from"),
+        // A guest page's origin (known, so past the early check) is still no agent's.
+        ("", Some(format!("{m}, {}", agent.access_token)), Some(("origin", ALLOWED_ORIGIN)), Some(m), 4005, "origin_not_allowed", "agents connect from"),
         ("?afterSeq=x", Some(format!("{m}, {token}")), None, Some(m), 4007, "invalid_request", "afterSeq"),
     ];
     for (suffix, offer, header, echo, code, prefix, needle) in cases {
