@@ -102,5 +102,14 @@ pub fn cases(f: &Fixture) -> Vec<Case> {
         rest: guest_rest(403, "origin_not_allowed"),
         gateway: Some((4005, "origin_not_allowed")),
     });
+    // T6: an `Origin` no deployment lists is refused before the token is looked at, so a
+    // garbage token from such a page learns nothing about tokens.
+    cases.push(Case {
+        name: "bad_token_from_unknown_origin",
+        token: "abc".into(),
+        origin: Some("https://evil.example"),
+        rest: guest_rest(403, "origin_not_allowed"),
+        gateway: Some((4005, "origin_not_allowed")),
+    });
     cases
 }
