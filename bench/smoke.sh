@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CI smoke run of the load harness (BENCHMARKS.md): builds porch-bench in the debug profile
 # and runs `porch-bench smoke` against the debug porch binary (PORCH_BIN, default
-# target/debug/porch) and the bare echo server. Tiny counts, ~2 s per scenario; it fails
-# on errors, lost or reordered messages, never on timings (debug builds on shared CI cores).
+# target/debug/porch) and the bare echo server, then S6's two-node row (guests on node 1,
+# agents on node 2, the machine's PostgreSQL 127.0.0.1:5432 db `test` and NATS
+# 127.0.0.1:4222, ~4 s). Tiny counts, ~2 s per scenario; it fails on errors, lost or
+# reordered messages, never on timings (debug builds on shared CI cores).
 # Honours CARGO_TARGET_DIR.
 set -euo pipefail
 
@@ -11,4 +13,6 @@ cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
 cargo build -p porch-bench
-exec "$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}" --timeout-secs 120 smoke
+bench=("$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}")
+"${bench[@]}" --timeout-secs 120 smoke
+"${bench[@]}" --timeout-secs 60 cluster --store two-nodes --rate 200 --secs 2 --guests 20

@@ -1,6 +1,8 @@
 //! S3, guest → agent delivery latency at a fixed rate (Porch only for now): `guests` guests,
 //! each in its own conversation, and `agents` agent connections on the same queue, each of
-//! which receives every message. One scheduler sends message `i` at its intended time
+//! which receives every message. S6 runs the same on other deployments of Porch (`cluster`):
+//! guests connect to the first node, agents to the last, so on two nodes every message
+//! crosses the broker. One scheduler sends message `i` at its intended time
 //! `start + i / rate` (open loop) through guest `i % guests`; the text carries `i` and that
 //! intended time, and an agent's latency is "received − intended". A late scheduler or a
 //! stalled socket therefore shows up as latency instead of as a lower send rate (no
@@ -18,9 +20,9 @@ use porch_wire::frame::ServerFrame;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::cluster::Nodes;
 use crate::porch::{Setup, connect_ready, create_agent, create_guests};
-use crate::procfs::CpuMeter;
-use crate::server::{Paths, Server};
+use crate::server::Paths;
 use crate::stats::{Counters, Latencies, Progress, Report};
 use crate::ws::{Ws, source_addr};
 
@@ -31,6 +33,8 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub struct Params {
+    /// "S3", or "S6" for the cluster comparison.
+    pub scenario: &'static str,
     pub rate: u64,
     pub secs: u64,
     pub agents: usize,
@@ -47,7 +51,7 @@ struct AgentTally {
 /// agents are online when visitors arrive; an agent's `ready` lists every open conversation).
 pub async fn run(
     paths: &Paths,
-    server: &mut Server,
+    nodes: &mut Nodes,
     setup: &Setup,
     guests: usize,
     p: &Params,
@@ -56,11 +60,12 @@ pub async fn run(
     let latencies = Latencies::new();
     let deliveries = Counters::default();
     let mut tallies = Vec::new();
+    let agent_node = nodes.agents();
     for a in 0..p.agents {
-        let token = create_agent(paths, server, setup, &format!("bench-agent-{a}")).await?;
-        let ws = connect_ready(server, &token, None)
+        let token = create_agent(paths, agent_node, &format!("bench-agent-{a}")).await?;
+        let ws = connect_ready(agent_node, &token, None)
             .await
-            .with_context(|| format!("agent {a}{}", server.log_tail()))?;
+            .with_context(|| format!("agent {a}{}", agent_node.log_tail()))?;
         let tally = Arc::new(AgentTally::default());
         tallies.push(tally.clone());
         tokio::spawn(agent(
@@ -76,17 +81,18 @@ pub async fn run(
     let acks = Counters::default();
     let mut senders = Vec::with_capacity(tokens.len());
     for (g, token) in tokens.iter().enumerate() {
-        let ws = connect_ready(server, token, source_addr(g, p.spread)).await?;
+        let ws = connect_ready(nodes.guests(), token, source_addr(g, p.spread)).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(guest(ws, rx, acks.clone()));
         senders.push(tx);
     }
     let total = p.rate * p.secs;
     let _progress = Progress::start(
-        format!("S3 delivery porch {}/s", p.rate),
+        format!("{} delivery {} {}/s", p.scenario, nodes.name(), p.rate),
         deliveries.clone(),
     );
-    let cpu = CpuMeter::start(server)?;
+    let cpu = nodes.cpu_meter()?;
+    let backends = nodes.backend_meter();
     let start = tokio::time::Instant::now();
     for i in 0..total {
         let intended = start + Duration::from_nanos(i * 1_000_000_000 / p.rate);
@@ -100,18 +106,18 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let secs = start.elapsed().as_secs_f64();
-    server.check_alive()?;
+    nodes.check_alive()?;
     let mut report = Report {
-        scenario: "S3".into(),
-        target: "porch".into(),
+        scenario: p.scenario.into(),
+        target: nodes.name().into(),
         params: format!("{}/s, {} guests, {} agents", p.rate, tokens.len(), p.agents),
         ops: deliveries.ok(),
         errors: acks.errors(),
         secs,
         rate: deliveries.ok() as f64 / secs,
         latency_ms: latencies.summary(),
-        server_cpu_us_per_op: cpu.per_op(server, total),
-        server_rss_kib: server.rss_kib().ok(),
+        server_cpu_us_per_op: cpu.per_op(total),
+        server_rss_kib: nodes.rss_kib(),
         ..Default::default()
     };
     let min_received = tallies
@@ -120,11 +126,9 @@ pub async fn run(
         .min()
         .unwrap_or(0);
     report.extra("sent", total);
-    report.extra("cores", cpu.cores(server));
-    report.extra(
-        "cpu_us_per_op_by_thread",
-        cpu.per_op_by_thread(server, total),
-    );
+    report.extra("cores", cpu.cores());
+    report.extra("cpu_us_per_op_by_thread", cpu.per_op_by_thread(total));
+    backends.finish(&mut report, cpu.per_op(total), total);
     report.extra("acked", acks.ok());
     report.extra("lost", total.saturating_sub(min_received));
     report.extra(

@@ -94,14 +94,14 @@ pub async fn run(server: &mut Server, tokens: Arc<Vec<String>>, p: &Params) -> R
         secs,
         rate: counters.ok() as f64 / secs,
         latency_ms: latencies.summary(),
-        server_cpu_us_per_op: cpu.per_op(server, counters.ok()),
+        server_cpu_us_per_op: cpu.per_op(counters.ok()),
         server_rss_kib: server.rss_kib().ok(),
         ..Default::default()
     };
-    report.extra("cores", cpu.cores(server));
+    report.extra("cores", cpu.cores());
     report.extra(
         "cpu_us_per_op_by_thread",
-        cpu.per_op_by_thread(server, counters.ok()),
+        cpu.per_op_by_thread(counters.ok()),
     );
     report.extra(
         "unfinished",

@@ -64,7 +64,7 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
         let cpu = CpuMeter::start(server)?;
         tokio::time::sleep(Duration::from_secs(p.settle_secs)).await;
         idle_cpu = cpu
-            .per_op(server, p.settle_secs * 1_000_000)
+            .per_op(p.settle_secs * 1_000_000)
             .map(|share| share * 100.0);
         points.push((holders.len(), server.rss_kib()?));
         eprintln!(

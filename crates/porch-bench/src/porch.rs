@@ -30,6 +30,7 @@ fn cli_json(paths: &Paths, server: &Server, args: &[&str]) -> Result<serde_json:
         .context("porch has a data dir")?
         .join("data");
     let output = porch_command(paths, &data_dir)
+        .envs(server.cli_env.iter().map(|(k, v)| (k, v)))
         .args(args)
         .arg("--json")
         .output()?;
@@ -95,16 +96,11 @@ pub async fn create_guests(setup: &Setup, n: usize) -> Result<Vec<GuestSession>>
     results.into_iter().collect()
 }
 
-/// A new agent on the `default` queue (the bench deployment's), logged in over REST.
-pub async fn create_agent(
-    paths: &Paths,
-    server: &Server,
-    setup: &Setup,
-    name: &str,
-) -> Result<String> {
+/// A new agent on the `default` queue (the bench deployment's), logged in over REST on
+/// `server` (in a cluster, the node the agent then connects to).
+pub async fn create_agent(paths: &Paths, server: &Server, name: &str) -> Result<String> {
     let agent = cli_json(paths, server, &["agents", "create", "--name", name])?;
-    let session = setup
-        .api
+    let session = Api::new(&format!("http://{}", server.addr))
         .agent_login(name, &field(&agent, "secret")?)
         .await?;
     Ok(session.access_token)

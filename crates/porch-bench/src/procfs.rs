@@ -89,54 +89,92 @@ fn clock_ticks() -> u64 {
 }
 
 /// CPU used across a measured phase: the server's in all and per thread name, the harness's,
-/// and the machine's.
+/// and the machine's. The server may be several processes (the nodes of a cluster): their
+/// CPU is summed, and their thread names are prefixed `node-1:`, `node-2:`, ….
 pub struct CpuMeter {
     began: Instant,
-    server: u64,
-    threads: BTreeMap<String, u64>,
+    servers: Vec<ServerStart>,
     harness: u64,
     machine: u64,
 }
 
+/// One server process at the start of the phase.
+struct ServerStart {
+    pid: u32,
+    /// Prefix of its thread names ("" for a single server).
+    label: String,
+    cpu_us: u64,
+    threads: BTreeMap<String, u64>,
+}
+
 impl CpuMeter {
     pub fn start(server: &Server) -> Result<CpuMeter> {
+        CpuMeter::start_all(&[server])
+    }
+
+    /// One meter over several server processes.
+    pub fn start_all(servers: &[&Server]) -> Result<CpuMeter> {
+        let several = servers.len() > 1;
+        let servers = servers
+            .iter()
+            .enumerate()
+            .map(|(i, server)| {
+                Ok(ServerStart {
+                    pid: server.pid(),
+                    label: if several {
+                        format!("node-{}:", i + 1)
+                    } else {
+                        String::new()
+                    },
+                    cpu_us: server.cpu_us()?,
+                    threads: cpu_us_by_thread(server.pid()),
+                })
+            })
+            .collect::<Result<_>>()?;
         Ok(CpuMeter {
             began: Instant::now(),
-            server: server.cpu_us()?,
-            threads: cpu_us_by_thread(server.pid()),
+            servers,
             harness: cpu_us(std::process::id())?,
             machine: machine_busy_us(),
         })
     }
 
+    /// Server CPU µs used since `start`, all processes together (a process that has exited
+    /// counts as what it had used at the start).
+    fn server_used_us(&self) -> u64 {
+        self.servers
+            .iter()
+            .map(|s| cpu_us(s.pid).unwrap_or(s.cpu_us).saturating_sub(s.cpu_us))
+            .sum()
+    }
+
     /// Server CPU µs per operation.
-    pub fn per_op(&self, server: &Server, ops: u64) -> Option<f64> {
-        let used = server.cpu_us().ok()?.saturating_sub(self.server);
-        (ops > 0).then(|| used as f64 / ops as f64)
+    pub fn per_op(&self, ops: u64) -> Option<f64> {
+        (ops > 0).then(|| self.server_used_us() as f64 / ops as f64)
     }
 
     /// Server CPU µs per operation of each thread name that used any (threads that exited
     /// during the phase are only in the total).
-    pub fn per_op_by_thread(&self, server: &Server, ops: u64) -> serde_json::Value {
+    pub fn per_op_by_thread(&self, ops: u64) -> serde_json::Value {
         let mut out = serde_json::Map::new();
-        for (name, us) in cpu_us_by_thread(server.pid()) {
-            let used = us.saturating_sub(self.threads.get(&name).copied().unwrap_or(0));
-            if used > 0 && ops > 0 {
-                out.insert(name, round1(used as f64 / ops as f64).into());
+        for server in &self.servers {
+            for (name, us) in cpu_us_by_thread(server.pid) {
+                let used = us.saturating_sub(server.threads.get(&name).copied().unwrap_or(0));
+                if used > 0 && ops > 0 {
+                    let name = format!("{}{name}", server.label);
+                    out.insert(name, round1(used as f64 / ops as f64).into());
+                }
             }
         }
         out.into()
     }
 
     /// Cores used on average since `start`: by the server, the harness, and everything else
-    /// on the machine (other people's builds and tests on a shared machine).
-    pub fn cores(&self, server: &Server) -> serde_json::Value {
+    /// on the machine (other people's builds and tests on a shared machine; for a cluster,
+    /// also PostgreSQL and NATS).
+    pub fn cores(&self) -> serde_json::Value {
         let wall = self.began.elapsed().as_micros().max(1) as f64;
-        let server = server
-            .cpu_us()
-            .unwrap_or(self.server)
-            .saturating_sub(self.server) as f64
-            / wall;
+        let server = self.server_used_us() as f64 / wall;
         let harness = cpu_us(std::process::id())
             .unwrap_or(self.harness)
             .saturating_sub(self.harness) as f64
