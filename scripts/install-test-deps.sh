@@ -22,6 +22,13 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# 1b. slowhttptest (Debian), the slowloris attacker of tests/e2e/flood-drill.mjs.
+if ! command -v slowhttptest >/dev/null 2>&1; then
+  say "installing slowhttptest (Debian package)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slowhttptest >/dev/null
+fi
+
 # 2. Node packages (ws, playwright-core), exactly as locked. npm writes
 #    node_modules/.package-lock.json on every install: older than the lock means stale.
 e2e="$root/tests/e2e"
@@ -57,6 +64,50 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   say "cargo install cargo-nextest"
   cargo install cargo-nextest --locked
+fi
+
+# 5. The Autobahn TestSuite (tests/autobahn/run.py): Python 2.7 only, so pyenv's 2.7.18, with
+#    autobahntestsuite from PyPI in a folder of its own outside the clone (the launcher
+#    tests/autobahn/wstest27.py adds it with site.addsitedir). No 2.7.18, no conformance run:
+#    fail here, loudly, rather than skip the suite.
+py27="${PORCH_PYTHON27:-$HOME/.pyenv/versions/2.7.18/bin/python2.7}"
+autobahn_dir="${PORCH_AUTOBAHN_DIR:-$HOME/.cache/porch-autobahn}"
+autobahn_version="25.10.1"
+if [ ! -x "$py27" ] || [ "$("$py27" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)" != "2.7.18" ]; then
+  say "FAIL: no Python 2.7.18 at $py27 (the Autobahn TestSuite needs it): pyenv install 2.7.18, or set PORCH_PYTHON27"
+  exit 1
+fi
+if [ ! -d "$autobahn_dir/autobahntestsuite-$autobahn_version.dist-info" ]; then
+  say "pip install autobahntestsuite==$autobahn_version into $autobahn_dir (python 2.7)"
+  "$py27" -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$autobahn_dir" --upgrade "autobahntestsuite==$autobahn_version"
+fi
+
+# 6. cargo-fuzz, for the short fuzz run (fuzz/run.sh). The targets build only on nightly
+#    (libFuzzer instrumentation), so a missing nightly fails here, loudly, not at run time.
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  say "FAIL: no nightly Rust toolchain (fuzz/run.sh needs it): rustup toolchain install nightly --profile minimal"
+  exit 1
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  say "cargo install cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+
+# 7. Schemathesis, for tests/schemathesis/run.sh: pinned, in a venv outside the clone.
+st_venv="${PORCH_SCHEMATHESIS_VENV:-$HOME/.cache/porch-venv-schemathesis}"
+st_version="4.32.5"
+if [ "$("$st_venv/bin/st" --version 2>/dev/null)" != "st, version $st_version" ]; then
+  say "pip install schemathesis==$st_version into $st_venv"
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==$st_version"
+  [ "$("$st_venv/bin/st" --version)" = "st, version $st_version" ] || { say "FAIL: schemathesis $st_version did not install in $st_venv"; exit 1; }
+fi
+
+# 8. cargo-deny, for scripts/cargo-deny.sh (licenses, bans, sources, advisories).
+if ! cargo deny --version >/dev/null 2>&1; then
+  say "cargo install cargo-deny"
+  cargo install cargo-deny --locked
 fi
 
 say "ok"

@@ -59,15 +59,33 @@ if [ "$built" -eq 1 ]; then
   # Explicit files rather than the directory: works with every Node version's --test.
   stage "e2e (node: ws + chromium)" 900 node --test tests/e2e/*.test.mjs
   stage "e2e (python: websockets)" 600 python3 -m pytest tests/python -q
+  # Slowloris (slowhttptest) and a handshake flood from 127.0.0.1 while a guest on 127.0.0.2
+  # keeps connecting; descriptors must return to baseline (SECURITY.md quotes its figures).
+  stage "flood drill (slowloris + handshake flood)" 300 node tests/e2e/flood-drill.mjs --seconds 10
+  # RFC 6455: the Autobahn TestSuite (all 517 cases) against the gateway's frame layer, diffed
+  # with tests/autobahn/expected-results.json (docs/conformance.md). About 20 s here.
+  stage "autobahn (rfc 6455 conformance)" 600 python3 tests/autobahn/run.py
   # The browser SDK, widget, custom UI and console (web/): Node units, then Chromium.
   stage "web (sdk + chromium)" 900 node --test web/test/*.test.mjs
   # The load harness (crates/porch-bench), tiny: against porch and the bare echo server.
   stage "bench smoke" 600 bench/smoke.sh
+  # libFuzzer, 20 s per target (nightly; build cached in ~/.cache/porch-fuzz-target).
+  stage "fuzz (short run)" 900 fuzz/run.sh 20
+  # Schemathesis against docs/openapi.json, every check; bounded to about 2 minutes.
+  stage "schemathesis (openapi, all checks)" 300 tests/schemathesis/run.sh
+  # cargo-deny: licenses, duplicate versions, sources, and advisories from the committed
+  # RustSec snapshot (its age is printed; SECURITY.md, "Supply chain").
+  stage "cargo deny" 300 scripts/cargo-deny.sh
 else
   skip "e2e (node: ws + chromium)" "no porch binary at $PORCH_BIN"
   skip "e2e (python: websockets)" "no porch binary at $PORCH_BIN"
+  skip "flood drill (slowloris + handshake flood)" "no porch binary at $PORCH_BIN"
+  skip "autobahn (rfc 6455 conformance)" "no porch binary at $PORCH_BIN"
   skip "web (sdk + chromium)" "no porch binary at $PORCH_BIN"
   skip "bench smoke" "no porch binary at $PORCH_BIN"
+  skip "fuzz (short run)" "no porch binary at $PORCH_BIN"
+  skip "schemathesis (openapi, all checks)" "no porch binary at $PORCH_BIN"
+  skip "cargo deny" "no porch binary at $PORCH_BIN"
 fi
 
 printf '\n=== summary\n'

@@ -6,7 +6,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/public");
+    // The variable cargo sets when it runs this script, not `env!` (fixed when the script was
+    // compiled): a build cache shared by several checkouts (CI's fresh clones) reuses a
+    // compiled script, which must read this checkout's files, not the first one's.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("../../web/public");
     let root = root.canonicalize().expect("web/public exists");
     // A directory here makes cargo rescan the whole tree for changes.
     println!("cargo:rerun-if-changed={}", root.display());

@@ -15,17 +15,19 @@ pub const TEXT_CHARS_MAX: usize = 4_000;
 /// Largest REST request body. Larger → 413 `body_too_large`.
 pub const HTTP_BODY_BYTES_MAX: usize = 64 * 1024;
 
-/// Longest `clientMessageId`, in bytes. Ids are opaque to Porch; 128 bytes fits a UUID with
-/// any prefix a client likes.
-pub const CLIENT_MESSAGE_ID_BYTES_MAX: usize = 128;
+/// Longest `clientMessageId`, in Unicode scalar values (as `TEXT_CHARS_MAX`, so the OpenAPI
+/// document's `maxLength` says it exactly). Ids are opaque to Porch; 128 fits a UUID with any
+/// prefix a client likes.
+pub const CLIENT_MESSAGE_ID_CHARS_MAX: usize = 128;
 
 /// Longest access token the gateway reads from a handshake. A JWT Porch issues is about 400
 /// bytes; 4 KiB refuses a 200 kB offer before any parsing work.
 pub const TOKEN_BYTES_MAX: usize = 4 * 1024;
 
-/// Guest attributes: at most this many keys, each value at most `ATTRIBUTE_BYTES_MAX`.
+/// Guest attributes: at most this many keys. Each key, each value and each other guest field
+/// (display name, email, external id) at most `ATTRIBUTE_CHARS_MAX` Unicode scalar values.
 pub const ATTRIBUTES_COUNT_MAX: usize = 32;
-pub const ATTRIBUTE_BYTES_MAX: usize = 1024;
+pub const ATTRIBUTE_CHARS_MAX: usize = 1024;
 
 /// Frames queued to one connection before it counts as a slow consumer and is closed with
 /// 4201 (it then resumes from its last `seq`, so nothing is lost). Bounds memory per
@@ -81,6 +83,45 @@ pub const COMMIT_BATCH_MAX: usize = 512;
 /// bounded under any load.
 pub const WRITE_QUEUE_MAX: usize = 8_192;
 
+/// Time a client has to send a request's headers, from the moment the server starts waiting
+/// for them (a new connection, or an idle keep-alive one). Slowloris clients that trickle
+/// headers are cut when it passes. hyper's default is 30 s; OWASP and most proxies use 10 s.
+pub const HTTP_HEADER_TIMEOUT_MS: u64 = 10_000;
+
+/// Open TCP connections (HTTP and WebSocket) from one address. Beyond it, a new connection
+/// gets `429` and is closed before any parsing. Generous, because a company's visitors or
+/// agents may share one NAT address; trusted proxies (`trusted_proxies`) are not counted.
+pub const CONNECTIONS_PER_IP_MAX: usize = 1_000;
+
+/// Open gateway sessions of one guest (browser tabs). Beyond it, close 4101.
+pub const CONNECTIONS_PER_GUEST_MAX: usize = 10;
+
+/// WebSocket handshakes per client address: sustained rate and burst. Beyond it, `429` with
+/// `Retry-After` before any token work, so a flood costs the server almost nothing.
+pub const HANDSHAKES_PER_IP_PER_SEC: u64 = 20;
+pub const HANDSHAKES_PER_IP_BURST: u64 = 40;
+
+/// Failed sign-ins (token endpoint, introspection, agent login) per client address and per
+/// account, per minute. While either is spent, sign-ins from that address or for that
+/// account get `429` with `Retry-After`, even with the right secret (RFC 6749 §2.3.1: protect
+/// against brute force). Successful sign-ins cost nothing.
+pub const AUTH_FAILURES_PER_IP_PER_MIN: u64 = 10;
+pub const AUTH_FAILURES_PER_ACCOUNT_PER_MIN: u64 = 30;
+
+/// Secret checks (Argon2id, 19 MiB and tens of ms each) running at once. More wait up to
+/// `PASSWORD_CHECK_WAIT_MS`, then get `429`: a sign-in flood from many addresses cannot take
+/// all the memory or starve the gateway of CPU.
+pub const PASSWORD_CHECKS_CONCURRENT_MAX: usize = 4;
+
+/// Guest sessions the public widget endpoint creates per client address per minute.
+pub const WIDGET_SESSIONS_PER_IP_PER_MIN: u64 = 20;
+
+/// Messages one guest may send (gateway and REST together): sustained rate and burst. Beyond
+/// it, the message is refused with `rate_limited` (nothing stored; retry it with the same
+/// `clientMessageId` after `retryAfterMs`). A person types far slower; bots use the agent API.
+pub const GUEST_MESSAGES_PER_SEC: u64 = 10;
+pub const GUEST_MESSAGES_BURST: u64 = 30;
+
 /// Limits as the server uses them: the defaults above, overridden by configuration.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -100,6 +141,17 @@ pub struct Limits {
     pub client_token_ttl_secs: u64,
     pub agent_token_ttl_secs: u64,
     pub token_leeway_secs: u64,
+    pub http_header_timeout_ms: u64,
+    pub connections_per_ip_max: usize,
+    pub connections_per_guest_max: usize,
+    pub handshakes_per_ip_per_sec: u64,
+    pub handshakes_per_ip_burst: u64,
+    pub auth_failures_per_ip_per_min: u64,
+    pub auth_failures_per_account_per_min: u64,
+    pub password_checks_concurrent_max: usize,
+    pub widget_sessions_per_ip_per_min: u64,
+    pub guest_messages_per_sec: u64,
+    pub guest_messages_burst: u64,
 }
 
 impl Default for Limits {
@@ -120,6 +172,17 @@ impl Default for Limits {
             client_token_ttl_secs: CLIENT_TOKEN_TTL_SECS,
             agent_token_ttl_secs: AGENT_TOKEN_TTL_SECS,
             token_leeway_secs: TOKEN_LEEWAY_SECS,
+            http_header_timeout_ms: HTTP_HEADER_TIMEOUT_MS,
+            connections_per_ip_max: CONNECTIONS_PER_IP_MAX,
+            connections_per_guest_max: CONNECTIONS_PER_GUEST_MAX,
+            handshakes_per_ip_per_sec: HANDSHAKES_PER_IP_PER_SEC,
+            handshakes_per_ip_burst: HANDSHAKES_PER_IP_BURST,
+            auth_failures_per_ip_per_min: AUTH_FAILURES_PER_IP_PER_MIN,
+            auth_failures_per_account_per_min: AUTH_FAILURES_PER_ACCOUNT_PER_MIN,
+            password_checks_concurrent_max: PASSWORD_CHECKS_CONCURRENT_MAX,
+            widget_sessions_per_ip_per_min: WIDGET_SESSIONS_PER_IP_PER_MIN,
+            guest_messages_per_sec: GUEST_MESSAGES_PER_SEC,
+            guest_messages_burst: GUEST_MESSAGES_BURST,
         }
     }
 }
@@ -127,7 +190,7 @@ impl Default for Limits {
 impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 7] = [
+        let checks: [(bool, &str); 12] = [
             (self.connection_write_buffer_bytes_max > self.ws_message_bytes_max,
              "connection_write_buffer_bytes_max must exceed ws_message_bytes_max, or a largest message cannot be sent"),
             (self.write_timeout_ms >= 100, "write_timeout_ms below 100 cuts clients on any hiccup"),
@@ -140,6 +203,15 @@ impl Limits {
              "connection_send_queue_frames_max below 8 disconnects healthy clients"),
             (self.history_page_max >= 1, "history_page_max must be at least 1"),
             (self.listen_backlog >= 128, "listen_backlog below 128 stalls reconnect storms"),
+            (self.http_header_timeout_ms >= 1_000, "http_header_timeout_ms below 1000 cuts slow mobile clients"),
+            (self.connections_per_ip_max >= 1 && self.connections_per_guest_max >= 1,
+             "connections_per_ip_max and connections_per_guest_max must be at least 1"),
+            (self.handshakes_per_ip_burst >= 1 && self.guest_messages_burst >= 1,
+             "handshakes_per_ip_burst and guest_messages_burst must be at least 1, or nothing gets through"),
+            (self.password_checks_concurrent_max >= 1, "password_checks_concurrent_max must be at least 1"),
+            (self.auth_failures_per_ip_per_min >= 1 && self.auth_failures_per_account_per_min >= 1
+                && self.widget_sessions_per_ip_per_min >= 1,
+             "per-minute limits must be at least 1"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err((*why).to_string()),
@@ -152,6 +224,9 @@ const _: () = assert!(TEXT_CHARS_MAX * 4 + 512 <= WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
+const _: () = assert!(HANDSHAKES_PER_IP_PER_SEC <= HANDSHAKES_PER_IP_BURST);
+const _: () = assert!(GUEST_MESSAGES_PER_SEC <= GUEST_MESSAGES_BURST);
+const _: () = assert!(CONNECTIONS_PER_GUEST_MAX <= CONNECTIONS_PER_IP_MAX);
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX > WS_MESSAGE_BYTES_MAX);
 // An agent's `ready` with its 500 conversations, at up to 1 KiB each, must fit.
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX >= 500 * 1024);

@@ -11,6 +11,7 @@ use porch_wire::rest::{
     SendMessageRequest,
 };
 
+use crate::listener::ClientIp;
 use crate::auth::{AgentAuth, AgentPrincipal};
 use crate::body::JsonBody;
 use crate::conversation::{self, HistoryQuery};
@@ -21,15 +22,16 @@ use crate::state::AppState;
 pub const CONVERSATION_LIST_MAX: u32 = 500;
 
 /// `POST /api/v2/agents/login`: name and secret → agent token.
-pub async fn login(State(state): State<AppState>, JsonBody(request): JsonBody<AgentLoginRequest>) -> ApiResult<axum::Json<AgentSession>> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(request): JsonBody<AgentLoginRequest>,
+) -> ApiResult<axum::Json<AgentSession>> {
     let refused = || ApiError::new(ErrorCode::AgentCredentialsInvalid, "unknown agent name or wrong secret");
     let agent = state.store.agent_by_name(&request.name).await?;
     let hash = agent.as_ref().map(|a| a.secret_hash.clone());
-    let secret = request.secret.clone();
-    // Argon2 takes tens of milliseconds of CPU: off the async workers.
-    let matches = tokio::task::spawn_blocking(move || porch_core::secret::verify_maybe(&secret, hash.as_deref()))
-        .await
-        .unwrap_or(false);
+    let attempt = crate::signin::Attempt { ip, account: &request.name };
+    let matches = crate::signin::check_secret(&state, &attempt, &request.secret, hash).await?;
     let agent = agent.filter(|_| matches).ok_or_else(refused)?;
     let ttl_secs = state.config.limits.agent_token_ttl_secs;
     let (access_token, claims) = state.mint(TokenKind::Agent, &agent.id, ttl_secs, |c| c.name = Some(agent.name.clone()));
@@ -59,7 +61,7 @@ pub async fn list(
     AgentAuth(agent): AgentAuth,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<ConversationList>> {
-    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {e}")))?;
+    let Query(q) = query.map_err(|e| conversation::bad_query(&e, &["state", "limit"]))?;
     let states = parse_states(q.state.as_deref().unwrap_or("waiting,assigned"))?;
     let filter = ConversationFilter {
         queues: agent.queues.clone(),
@@ -88,7 +90,7 @@ pub async fn history(
     Path(id): Path<String>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<MessagePage>> {
-    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {e}")))?;
+    let Query(q) = query.map_err(|e| conversation::bad_query(&e, HistoryQuery::NAMES))?;
     let conversation = visible(&state, &agent, &id).await?;
     Ok(axum::Json(conversation::history(&state, &conversation.id, q.after, q.before, q.limit).await?))
 }

@@ -16,12 +16,19 @@ pub struct ServerConfig {
     /// Accept `?access_token=` on the gateway URL. Off by default: URLs end up in proxy and
     /// server logs (RFC 6750 §2.3, RFC 9700 §4.3.2).
     pub allow_query_token: bool,
+    /// Mount the unauthenticated conformance echo (`gateway::echo`) for the Autobahn
+    /// TestSuite. Off by default; `porch serve` allows it on a loopback address only.
+    pub conformance_echo: bool,
     /// This node's name in a cluster (in broker events and logs).
     pub node_id: String,
     /// `nats://host:port` for a cluster; `None` for a single node (in-process fan-out only).
     pub broker_url: Option<String>,
     /// The NATS subject of this cluster (`porch.events` by default).
     pub broker_subject: String,
+    /// Load balancers and proxies in front of Porch. A request from one of these addresses is
+    /// attributed to the address it names in `X-Forwarded-For`, and its TCP connections are
+    /// not counted against `connections_per_ip_max`. Empty: the peer address is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServerConfig {
@@ -62,9 +69,11 @@ mod tests {
             issuer: "x".into(),
             limits: Limits::default(),
             allow_query_token: false,
+            conformance_echo: false,
             node_id: "nod_test".into(),
             broker_url: None,
             broker_subject: porch_wire::cluster::SUBJECT.into(),
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -14,11 +14,12 @@ use crate::state::AppState;
 
 /// Checks a send's fields against the limits; the message says which limit and by how much.
 pub fn validate_send(state: &AppState, client_message_id: &str, text: &str) -> ApiResult<()> {
-    let id_max = porch_core::limits::CLIENT_MESSAGE_ID_BYTES_MAX;
-    if client_message_id.is_empty() || client_message_id.len() > id_max {
+    let id_max = porch_core::limits::CLIENT_MESSAGE_ID_CHARS_MAX;
+    let id_chars = client_message_id.chars().count();
+    if id_chars == 0 || id_chars > id_max {
         return Err(ApiError::new(
             ErrorCode::BadFrame,
-            format!("clientMessageId must be 1 to {id_max} bytes; it is {}", client_message_id.len()),
+            format!("clientMessageId must be 1 to {id_max} characters; it has {id_chars}"),
         ));
     }
     if text.trim().is_empty() {
@@ -43,6 +44,11 @@ pub async fn send(
     origin_session: Option<&str>,
 ) -> ApiResult<SendMessageResponse> {
     validate_send(state, client_message_id, text)?;
+    if sender.role == Role::Guest {
+        state.throttles.guest_messages.take(&sender.id).map_err(|l| {
+            ApiError::rate_limited(l, "this guest is sending too fast (guest_messages_per_sec); nothing was stored, resend with the same clientMessageId")
+        })?;
+    }
     check_broker(state)?;
     if sender.role == Role::Agent && conversation.state == ConversationState::Waiting {
         change_state(state, conversation, sender, ConversationState::Assigned).await?;
@@ -118,7 +124,7 @@ fn check_broker(state: &AppState) -> ApiResult<()> {
         Some(broker) if !broker.is_connected() => Err(ApiError {
             code: ErrorCode::BrokerUnavailable,
             message: "this node lost its broker connection; nothing was stored, retry".into(),
-            retry_after_secs: Some(1),
+            retry_after_ms: Some(1_000),
         }),
         _ => Ok(()),
     }
@@ -132,19 +138,37 @@ pub async fn history(
     before_seq: Option<u64>,
     limit: Option<u32>,
 ) -> ApiResult<MessagePage> {
-    if after_seq.is_some() && before_seq.is_some() {
-        return Err(ApiError::new(ErrorCode::InvalidRequest, "give `after` or `before`, not both"));
-    }
     let max = state.config.limits.history_page_max;
     let limit = limit.unwrap_or(50).clamp(1, max);
     Ok(state.store.messages(conversation_id, PageRequest { after_seq, before_seq, limit }).await?)
 }
 
-/// History query parameters: `?after=SEQ` or `?before=SEQ`, and `limit`.
+/// A query string that does not parse, said without what the client wrote: refusals are
+/// logged, and no query string may reach the logs (SECURITY.md). serde's text quotes the
+/// client's keys (and prefixes their path), so the cause is named from a fixed vocabulary.
+pub fn bad_query(rejection: &axum::extract::rejection::QueryRejection, known: &[&str]) -> ApiError {
+    let text = rejection.body_text();
+    let twice = known.iter().find(|name| text.contains(&format!("duplicate field `{name}`")));
+    let cause = match twice {
+        Some(name) => format!("`{name}` is given twice"),
+        None if text.contains("unknown field") => "a parameter is unknown".to_string(),
+        None if text.contains("digit") || text.contains("number") => "a number is not a whole number in range".to_string(),
+        None => "it is malformed".to_string(),
+    };
+    ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {cause}; this endpoint takes {}, each at most once", known.join(", ")))
+}
+
+/// History query parameters: `?after=SEQ` (forward), `?before=SEQ` (backward), both (forward
+/// from `after`, strictly below `before`), and `limit`.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     pub after: Option<u64>,
     pub before: Option<u64>,
     pub limit: Option<u32>,
+}
+
+impl HistoryQuery {
+    /// The parameter names, for error messages.
+    pub const NAMES: &[&str] = &["after", "before", "limit"];
 }

@@ -19,13 +19,30 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Cause and fix, for people. Never holds a token or a secret.
     pub message: String,
-    /// Seconds to wait, for `rate_limited` and `store_unavailable`.
-    pub retry_after_secs: Option<u64>,
+    /// How long to wait before retrying, for `rate_limited` and the `*_unavailable` codes:
+    /// `Retry-After` (whole seconds, rounded up) on REST, `retryAfterMs` in `error` frames.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), retry_after_secs: None }
+        ApiError { code, message: message.into(), retry_after_ms: None }
+    }
+
+    /// A `rate_limited` refusal from a limiter: the message names the limit, the wait is the
+    /// limiter's.
+    pub fn rate_limited(limited: crate::throttle::Limited, message: impl Into<String>) -> ApiError {
+        let secs = limited.retry_after_secs();
+        ApiError {
+            code: ErrorCode::RateLimited,
+            message: format!("{}; retry in {secs} s", message.into()),
+            retry_after_ms: Some(limited.retry_after_ms.min(u64::from(u32::MAX))),
+        }
+    }
+
+    /// `Retry-After` in whole seconds, never 0 (RFC 9110 §10.2.3).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_ms.map(|ms| ms.div_ceil(1000).max(1))
     }
 
     /// Logs the refusal once and returns its correlation id.
@@ -74,7 +91,7 @@ impl From<StoreError> for ApiError {
                 ApiError {
                     code: ErrorCode::StoreUnavailable,
                     message: "the store cannot commit right now; nothing was stored, retry".into(),
-                    retry_after_secs: Some(1),
+                    retry_after_ms: Some(1_000),
                 }
             }
             StoreError::IdempotencyConflict => ApiError::new(
@@ -98,6 +115,7 @@ impl IntoResponse for ApiError {
         let error_ref = self.log();
         let status = StatusCode::from_u16(self.code.spec().http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let challenge = www_authenticate(self.code, &self.message);
+        let retry_after_secs = self.retry_after_secs();
         let body = ErrorBody { error: self.code, error_description: self.message, error_ref: Some(error_ref) };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
@@ -105,7 +123,7 @@ impl IntoResponse for ApiError {
         if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
-        if let Some(secs) = self.retry_after_secs {
+        if let Some(secs) = retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
@@ -114,7 +132,13 @@ impl IntoResponse for ApiError {
 
 /// The `WWW-Authenticate` challenge of RFC 6750 §3 (Bearer) and RFC 6749 §5.2 (Basic).
 fn www_authenticate(code: ErrorCode, message: &str) -> Option<String> {
-    let description: String = message.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    // RFC 6750 §3: error_description is printable ASCII without `"` and `\\` (a header value
+    // with other bytes is unreadable as a string to most clients).
+    let description: String = message
+        .chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .map(|c| if c == '…' { "...".to_string() } else if c.is_ascii() { c.to_string() } else { "?".to_string() })
+        .collect();
     match code {
         ErrorCode::InvalidClient => Some(r#"Basic realm="porch""#.to_string()),
         // RFC 6750 §3.1: no error code when the request had no credentials at all.
@@ -151,5 +175,7 @@ mod tests {
         let c = www_authenticate(ErrorCode::TokenExpired, "expired \"x\"").unwrap();
         assert_eq!(c, r#"Bearer realm="porch", error="invalid_token", error_description="expired x""#);
         assert!(www_authenticate(ErrorCode::BadJson, "x").is_none());
+        let cut = www_authenticate(ErrorCode::TokenWrongIssuer, "issuer is `https://other…`, é").unwrap();
+        assert!(cut.ends_with(r#"error_description="issuer is `https://other...`, ?""#), "{cut}");
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use porch_core::ids::{new_id, prefix};
-use porch_core::limits::{ATTRIBUTES_COUNT_MAX, ATTRIBUTE_BYTES_MAX};
+use porch_core::limits::{ATTRIBUTES_COUNT_MAX, ATTRIBUTE_CHARS_MAX};
 use porch_core::model::{DeploymentRecord, GuestRecord};
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
@@ -36,9 +36,16 @@ pub async fn create(
 pub async fn create_for_widget(
     State(state): State<AppState>,
     Path(deployment_id): Path<String>,
+    crate::listener::ClientIp(ip): crate::listener::ClientIp,
     headers: axum::http::HeaderMap,
     JsonBody(request): JsonBody<WidgetGuestRequest>,
 ) -> ApiResult<Response> {
+    // The one endpoint that creates state without credentials: bounded per address.
+    if let Some(ip) = ip {
+        state.throttles.widget_sessions_per_ip.take(&ip).map_err(|l| {
+            ApiError::rate_limited(l, "too many new chat sessions from this address (widget_sessions_per_ip_per_min)")
+        })?;
+    }
     let unknown = || ApiError::new(ErrorCode::DeploymentUnknown, "no such deployment; check the widget's data-deployment");
     let deployment = state.store.deployment(&deployment_id).await?.ok_or_else(unknown)?;
     let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
@@ -130,7 +137,7 @@ pub async fn history(
     GuestAuth(guest): GuestAuth,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<MessagePage>> {
-    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {e}")))?;
+    let Query(q) = query.map_err(|e| conversation::bad_query(&e, HistoryQuery::NAMES))?;
     let page = conversation::history(&state, &guest.guest.conversation_id, q.after, q.before, q.limit).await?;
     Ok(axum::Json(page))
 }
@@ -170,9 +177,11 @@ fn require_scope(claims: &porch_core::token::Claims, scope: &str) -> ApiResult<(
 }
 
 fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
-    let too_long = |field: &str| ApiError::new(ErrorCode::InvalidRequest, format!("{field} is longer than {ATTRIBUTE_BYTES_MAX} bytes"));
+    // Counted in characters, as the OpenAPI document's `maxLength` counts them.
+    let too_long = |field: &str| ApiError::new(ErrorCode::InvalidRequest, format!("{field} is longer than {ATTRIBUTE_CHARS_MAX} characters"));
+    let over = |s: &str| s.chars().count() > ATTRIBUTE_CHARS_MAX;
     for (field, value) in [("displayName", &request.display_name), ("email", &request.email), ("externalId", &request.external_id)] {
-        if value.as_ref().is_some_and(|v| v.len() > ATTRIBUTE_BYTES_MAX) {
+        if value.as_deref().is_some_and(over) {
             return Err(too_long(field));
         }
     }
@@ -182,7 +191,7 @@ fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
             format!("{} attributes given, the limit is {ATTRIBUTES_COUNT_MAX}", request.attributes.len()),
         ));
     }
-    if let Some((key, _)) = request.attributes.iter().find(|(k, v)| k.len() + v.len() > ATTRIBUTE_BYTES_MAX) {
+    if let Some((key, _)) = request.attributes.iter().find(|(k, v)| over(k) || over(v)) {
         let shown: String = key.chars().take(40).collect();
         return Err(too_long(&format!("attribute `{shown}`")));
     }

@@ -83,18 +83,26 @@ impl HubEvent {
 }
 
 /// Topic names. Conversations and queues share one map, so they get distinct prefixes.
+const CONVERSATION_PREFIX: &str = "c:";
+
 pub fn conversation_topic(conversation_id: &str) -> String {
-    format!("c:{conversation_id}")
+    format!("{CONVERSATION_PREFIX}{conversation_id}")
 }
 
 pub fn queue_topic(queue: &str) -> String {
     format!("q:{queue}")
 }
 
+/// Events a conversation topic buffers, at most. Only guest sessions listen there, and a
+/// lagging guest session refills from the store, so a deep ring buys nothing; each slot costs
+/// about 30 bytes per live conversation (256 slots were a quarter of an idle guest's memory).
+/// Queue topics keep the full `connection_send_queue_frames_max`: an agent that lags resyncs.
+pub const CONVERSATION_TOPIC_FRAMES_MAX: usize = 32;
+
 /// In-process fan-out.
 pub struct Hub {
     topics: Mutex<HashMap<String, broadcast::Sender<Arc<HubEvent>>>>,
-    /// Events buffered per topic before a subscriber lags.
+    /// Events buffered per queue topic before a subscriber lags.
     capacity: usize,
 }
 
@@ -104,12 +112,16 @@ impl Hub {
         Hub { topics: Mutex::new(HashMap::new()), capacity }
     }
 
+    fn capacity_of(&self, topic: &str) -> usize {
+        if topic.starts_with(CONVERSATION_PREFIX) { self.capacity.min(CONVERSATION_TOPIC_FRAMES_MAX) } else { self.capacity }
+    }
+
     pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<HubEvent>> {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
         match topics.get(topic) {
             Some(sender) => sender.subscribe(),
             None => {
-                let (sender, receiver) = broadcast::channel(self.capacity);
+                let (sender, receiver) = broadcast::channel(self.capacity_of(topic));
                 topics.insert(topic.to_string(), sender);
                 receiver
             }
@@ -168,5 +180,20 @@ mod tests {
         drop(rx);
         hub.release(&topic);
         assert_eq!(hub.topic_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn conversation_topics_buffer_less_than_queue_topics() {
+        let hub = Hub::new(256);
+        let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
+        let (conversation, queue) = (conversation_topic("cnv_1"), queue_topic("default"));
+        let (mut guest, mut agent) = (hub.subscribe(&conversation), hub.subscribe(&queue));
+        for _ in 0..100 {
+            hub.publish(&[conversation.clone(), queue.clone()], HubEvent::new("cnv_1", HubEventKind::Typing(p.clone()), None));
+        }
+        // The guest lags past its 32 slots (and refills from the store); the agent does not.
+        let missed = 100 - CONVERSATION_TOPIC_FRAMES_MAX as u64;
+        assert!(matches!(guest.recv().await, Err(broadcast::error::RecvError::Lagged(n)) if n == missed));
+        assert!(agent.recv().await.is_ok());
     }
 }

@@ -14,6 +14,9 @@
 //! - `gateway`: the WebSocket upgrade and sessions.
 //! - `admin`: creating clients, deployments, agents and keys (CLI and first start).
 //! - `ops`, `assets`: health endpoints and embedded pages.
+//! - `openapi`: `GET /api/v2/openapi.json`, the REST API's OpenAPI document (`docs/openapi.json`).
+//! - `listener`: the accept loop (header timeout, connections per address, shutdown).
+//! - `throttle`: rate limits and per-key connection counts.
 //!
 //! # Shutdown
 //! `serve` stops accepting on the shutdown signal, then tells every session (through a
@@ -32,10 +35,14 @@ pub mod error;
 pub mod gateway;
 pub mod guests;
 pub mod hub;
+pub mod listener;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod ops;
+pub mod signin;
 pub mod state;
+pub mod throttle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -74,12 +81,17 @@ pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<
         }
         None => None,
     };
+    let throttles = Arc::new(throttle::Throttles::new(&config.limits));
+    let password_checks = Arc::new(Semaphore::new(config.limits.password_checks_concurrent_max));
     let state = AppState {
         store,
         keys: Arc::new(state::Keys::new(Keyring::new(keys))),
         hub,
         config: Arc::new(config),
         connections: Arc::new(Semaphore::new(connections_max)),
+        origins: Default::default(),
+        throttles,
+        password_checks,
         shutdown,
         broker,
     };
@@ -96,22 +108,30 @@ pub fn router(state: AppState) -> Router {
         .route(WIDGET_GUESTS_PATH, post(guests::create_for_widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
-    Router::new()
-        .route("/livez", get(ops::livez))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(metrics::handler))
-        .route(OAUTH_TOKEN_PATH, post(oauth::token))
+    // The JSON API. Every answer is private to its caller and many carry a token: no cache
+    // may keep one (RFC 6749 §5.1, RFC 6750 §5.3).
+    let api = Router::new()
+        .route(OAUTH_TOKEN_PATH, post(oauth::token).fallback(oauth::wrong_method))
         .route(GUESTS_PATH, post(guests::create))
-        .route(OAUTH_INTROSPECT_PATH, post(oauth::introspect))
+        .route(OAUTH_INTROSPECT_PATH, post(oauth::introspect).fallback(oauth::wrong_method))
         .route(&format!("{GUESTS_PATH}/{{guest_id}}"), get(guests::get))
         .route(AGENT_LOGIN_PATH, post(agents::login))
         .route(&format!("{AGENT_API_PREFIX}/conversations"), get(agents::list))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"), get(agents::history).post(agents::post_message))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
+        .merge(browser)
+        .layer(axum::middleware::map_response(oauth::no_store));
+    Router::new()
+        .route("/livez", get(ops::livez))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(metrics::handler))
+        .route(OPENAPI_PATH, get(openapi::handler))
         // Every method reaches the handler, so a wrong one is told what to do (405 + JSON).
         .route(GATEWAY_PATH, any(gateway::upgrade))
-        .merge(browser)
+        // Only with `conformance_echo` on (Autobahn; docs/conformance.md): nothing otherwise.
+        .merge(gateway::echo::routes(&state))
+        .merge(api)
         .fallback(assets::serve)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -130,18 +150,11 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 /// Serves until `signal` resolves, then shuts down cleanly.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown_tx: watch::Sender<bool>, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_keys(state.clone()));
-    let app = router(state);
-    let tx = shutdown_tx.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            signal.await;
-            tracing::info!("shutting down: closing sessions with 4200");
-            let _ = tx.send(true);
-        })
-        .await;
+    let app = router(state.clone());
+    listener::run(listener, state, app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
     refresher.abort();
-    result
+    Ok(())
 }
 
 async fn refresh_keys(state: AppState) {

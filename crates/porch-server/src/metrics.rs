@@ -17,6 +17,9 @@ pub struct Metrics {
     handshakes: AtomicU64,
     sessions_open: AtomicI64,
     messages_stored: AtomicU64,
+    connections_open: AtomicI64,
+    connections_refused: AtomicU64,
+    throttle_untracked: AtomicU64,
 }
 
 pub static METRICS: Metrics = Metrics {
@@ -24,6 +27,9 @@ pub static METRICS: Metrics = Metrics {
     handshakes: AtomicU64::new(0),
     sessions_open: AtomicI64::new(0),
     messages_stored: AtomicU64::new(0),
+    connections_open: AtomicI64::new(0),
+    connections_refused: AtomicU64::new(0),
+    throttle_untracked: AtomicU64::new(0),
 };
 
 impl Metrics {
@@ -53,6 +59,26 @@ impl Metrics {
         self.messages_stored.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A TCP connection was accepted (`+1`) or ended (`-1`).
+    pub fn connection_open(&self, delta: i64) {
+        self.connections_open.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// A TCP connection was refused at accept (its address is at `connections_per_ip_max`).
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A rate limiter's key table was full, so a new key went untracked (see `throttle`).
+    pub fn throttle_untracked(&self) {
+        self.throttle_untracked.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Open TCP connections, as counted by the accept loop.
+    pub fn connections_open(&self) -> i64 {
+        self.connections_open.load(Ordering::Relaxed)
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -61,10 +87,13 @@ impl Metrics {
         for (code, count) in ErrorCode::ALL.iter().zip(&self.refusals) {
             let _ = writeln!(out, "porch_refusals_total{{code=\"{code}\"}} {}", count.load(Ordering::Relaxed));
         }
-        let gauges: [(&str, &str, &str, i64); 3] = [
+        let gauges: [(&str, &str, &str, i64); 6] = [
             ("porch_gateway_upgrades_total", "counter", "WebSocket upgrades answered with 101.", self.handshakes.load(Ordering::Relaxed) as i64),
             ("porch_gateway_sessions", "gauge", "Authenticated sessions open now.", self.sessions_open.load(Ordering::Relaxed)),
             ("porch_messages_stored_total", "counter", "Messages durably stored (duplicates not counted).", self.messages_stored.load(Ordering::Relaxed) as i64),
+            ("porch_tcp_connections", "gauge", "TCP connections open now (HTTP and WebSocket).", self.connections_open.load(Ordering::Relaxed)),
+            ("porch_tcp_connections_refused_total", "counter", "TCP connections refused because their address was at connections_per_ip_max.", self.connections_refused.load(Ordering::Relaxed) as i64),
+            ("porch_throttle_untracked_total", "counter", "Keys let through untracked because a limiter's table was full.", self.throttle_untracked.load(Ordering::Relaxed) as i64),
         ];
         for (name, kind, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");

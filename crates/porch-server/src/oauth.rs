@@ -7,6 +7,7 @@
 //! is issued (§4.4.3): a client simply asks again.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,11 @@ use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 use porch_wire::rest::{ErrorBody, IntrospectionResponse, TokenResponse};
 
+use std::net::IpAddr;
+
 use crate::auth::Principal;
+use crate::listener::ClientIp;
+use crate::signin;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,8 +33,12 @@ struct TokenRequest {
     scope: Option<String>,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue(&state, &headers, &body).await {
+pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let result = match form_body(body) {
+        Ok(body) => issue(&state, ip, &headers, &body).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(response) => {
             let mut response = axum::Json(response).into_response();
             let h = response.headers_mut();
@@ -45,9 +54,9 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, ApiError> {
+async fn issue(state: &AppState, ip: Option<IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, ApiError> {
     let request = parse(headers, body)?;
-    let client = authenticate_client(state, &request).await?;
+    let client = check_client(state, ip, &request.client_id, &request.client_secret).await?;
     let scope = granted_scope(&client, request.scope.as_deref())?;
     let ttl_secs = state.config.limits.client_token_ttl_secs;
     let (access_token, _) = state.mint(TokenKind::Client, &client.id, ttl_secs, |c| {
@@ -55,6 +64,37 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Tok
         c.client_id = Some(client.id.clone());
     });
     Ok(TokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl_secs, scope })
+}
+
+/// Layered on every API route (see `router`), so that every answer, including axum's own (a
+/// 413 for a body over the limit) and `wrong_method`'s, carries RFC 6749 §5.1's
+/// `Cache-Control: no-store` and `Pragma: no-cache`: a cache must keep no token and no error.
+pub async fn no_store(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Any method but `POST` on the OAuth endpoints: 405 with `Allow: POST` (RFC 9110 §15.5.6) and
+/// the §5.2 error shape, instead of axum's empty 405 (RFC 6749 §3.2: the endpoint is POST only).
+pub async fn wrong_method(method: axum::http::Method) -> Response {
+    let shown: String = method.as_str().chars().take(16).collect();
+    let mut response = invalid_request(format!("{shown} is not allowed here; POST a form (RFC 6749 §3.2)")).into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// The body, or a refusal in the documented shape: axum's own rejection of a body over
+/// `http_body_bytes_max` is a plain-text 413, which no client of these endpoints can parse.
+fn form_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| match e.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(ErrorCode::BodyTooLarge, "the body is larger than http_body_bytes_max; a token request is a few hundred bytes")
+        }
+        _ => invalid_request("the body could not be read"),
+    })
 }
 
 fn invalid_request(message: impl Into<String>) -> ApiError {
@@ -139,19 +179,11 @@ fn percent_decode(s: &str) -> String {
     form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
-async fn authenticate_client(state: &AppState, request: &TokenRequest) -> Result<ClientRecord, ApiError> {
-    check_client(state, &request.client_id, &request.client_secret).await
-}
-
-async fn check_client(state: &AppState, client_id: &str, client_secret: &str) -> Result<ClientRecord, ApiError> {
+async fn check_client(state: &AppState, ip: Option<IpAddr>, client_id: &str, client_secret: &str) -> Result<ClientRecord, ApiError> {
     let refused = || ApiError::new(ErrorCode::InvalidClient, "unknown client_id or wrong client_secret");
     let client = state.store.client(client_id).await?;
     let hash = client.as_ref().map(|c| c.secret_hash.clone());
-    let secret = client_secret.to_string();
-    // Argon2 takes tens of milliseconds of CPU: off the async workers.
-    let matches = tokio::task::spawn_blocking(move || porch_core::secret::verify_maybe(&secret, hash.as_deref()))
-        .await
-        .unwrap_or(false);
+    let matches = signin::check_secret(state, &signin::Attempt { ip, account: client_id }, client_secret, hash).await?;
     client.filter(|_| matches).ok_or_else(refused)
 }
 
@@ -172,12 +204,13 @@ fn granted_scope(client: &ClientRecord, requested: Option<&str>) -> Result<Strin
 }
 
 /// `POST /api/v2/oauth/introspect` (RFC 7662): is this token active, and if not, why.
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let result = async {
+        let body = form_body(body)?;
         let mut params = read_form(&headers, &body, &["token", "token_type_hint", "client_id", "client_secret"])?;
         let token = param(&mut params, "token").ok_or_else(|| invalid_request("the `token` parameter is missing"))?;
         let (id, secret) = client_credentials(&headers, &mut params)?;
-        let caller = check_client(&state, &id, &secret).await?;
+        let caller = check_client(&state, ip, &id, &secret).await?;
         Ok::<_, ApiError>(describe(&state, &caller, &token).await)
     }
     .await;

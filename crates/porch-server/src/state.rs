@@ -18,6 +18,12 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// One permit per open WebSocket connection (`connections_max`).
     pub connections: Arc<Semaphore>,
+    /// Rate limits and per-key connection counts (`throttle`).
+    pub throttles: Arc<crate::throttle::Throttles>,
+    /// One permit per secret check (Argon2id) running now (`password_checks_concurrent_max`).
+    pub password_checks: Arc<Semaphore>,
+    /// Origins some deployment allows: checked before token work (`auth::check_known_origin`).
+    pub origins: Arc<crate::auth::KnownOrigins>,
     /// Flips to `true` when the server starts shutting down; sessions close with 4200.
     pub shutdown: watch::Receiver<bool>,
     /// The cluster transport, when this node is one of several.
@@ -55,6 +61,7 @@ impl AppState {
             exp: now_secs + i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2),
             iat: now_secs,
             jti: porch_core::ids::new_id(porch_core::ids::prefix::TOKEN),
+            nbf: None,
             scope: None,
             client_id: None,
             dep: None,

@@ -69,6 +69,10 @@ pub enum ServerFrame {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_message_id: Option<String>,
+        /// For `rate_limited` and the `*_unavailable` codes: wait this long, then retry the
+        /// same frame (with the same `clientMessageId`; nothing was stored).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// Answer to a client `ping`.
     Pong {
@@ -157,6 +161,7 @@ mod tests {
             code: ErrorCode::BadJson,
             message: "x".into(),
             client_message_id: None,
+            retry_after_ms: None,
         })
         .unwrap();
         assert_eq!(err["code"], "bad_json");

@@ -12,15 +12,18 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let listener = porch_server::bind(settings.listen, settings.limits.listen_backlog)
         .with_context(|| format!("listening on {}", settings.listen))?;
     let bound = listener.local_addr()?;
+    check_conformance_echo(settings.conformance_echo, bound)?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
     let config = ServerConfig {
         public_url: public_url.clone(),
         issuer: settings.issuer.clone(),
         limits: settings.limits.clone(),
         allow_query_token: settings.allow_query_token,
+        conformance_echo: settings.conformance_echo,
         node_id: settings.node_id.clone(),
         broker_url: settings.broker.clone(),
         broker_subject: settings.broker_subject.clone(),
+        trusted_proxies: settings.trusted_proxies.clone(),
     };
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.map_err(anyhow::Error::msg)?;
@@ -32,6 +35,24 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("listening on http://{bound} (public URL {public_url}, gateway {})", state.config.gateway_url());
     porch_server::serve(listener, state, shutdown_tx, shutdown_signal()).await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The conformance echo answers anyone without a token: only on a loopback address, and loud.
+fn check_conformance_echo(on: bool, bound: std::net::SocketAddr) -> Result<()> {
+    if !on {
+        return Ok(());
+    }
+    if !bound.ip().is_loopback() {
+        anyhow::bail!(
+            "conformance_echo serves an unauthenticated echo for the Autobahn TestSuite and is refused on {bound}; \
+             listen on a loopback address (--listen 127.0.0.1:0) or turn it off"
+        );
+    }
+    tracing::warn!(
+        path = porch_server::gateway::echo::CONFORMANCE_ECHO_PATH,
+        "CONFORMANCE MODE: an unauthenticated WebSocket echo is mounted; for the Autobahn TestSuite only, never in production"
+    );
     Ok(())
 }
 

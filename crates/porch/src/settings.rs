@@ -58,10 +58,20 @@ pub struct ServeArgs {
     /// This node's name in a cluster (logs, /readyz, broker events). [default: a random id]
     #[arg(long, env = "PORCH_NODE_ID")]
     pub node_id: Option<String>,
+    /// Serve an unauthenticated WebSocket echo at /api/v2/conformance/echo on the gateway's
+    /// frame layer, for the Autobahn TestSuite (docs/conformance.md). Loopback addresses only.
+    /// [default: false]
+    #[arg(long, env = "PORCH_CONFORMANCE_ECHO", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub conformance_echo: Option<bool>,
     /// Accept the access token in the gateway URL (`?access_token=`). Tokens in URLs end up
     /// in logs; prefer the subprotocol. [default: false]
     #[arg(long, env = "PORCH_ALLOW_QUERY_TOKEN", value_name = "BOOL")]
     pub allow_query_token: Option<bool>,
+    /// Address of a load balancer or proxy in front of Porch (repeat, or comma-separate in
+    /// the variable). Requests from it are attributed to the client address it names in
+    /// X-Forwarded-For, for per-address limits. [default: none]
+    #[arg(long = "trusted-proxy", env = "PORCH_TRUSTED_PROXIES", value_name = "IP", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -118,6 +128,39 @@ pub struct LimitArgs {
     /// Clock skew tolerated on token times, in seconds. [default: 30]
     #[arg(long, env = "PORCH_TOKEN_LEEWAY_SECS")]
     pub token_leeway_secs: Option<u64>,
+    /// Time a client has to send a request's headers (slowloris), in ms. [default: 10000]
+    #[arg(long, env = "PORCH_HTTP_HEADER_TIMEOUT_MS")]
+    pub http_header_timeout_ms: Option<u64>,
+    /// Open TCP connections from one address; beyond, 429 and close. [default: 1000]
+    #[arg(long, env = "PORCH_CONNECTIONS_PER_IP_MAX")]
+    pub connections_per_ip_max: Option<usize>,
+    /// Open gateway sessions of one guest; beyond, close 4101. [default: 10]
+    #[arg(long, env = "PORCH_CONNECTIONS_PER_GUEST_MAX")]
+    pub connections_per_guest_max: Option<usize>,
+    /// WebSocket handshakes per address per second; beyond, 429. [default: 20]
+    #[arg(long, env = "PORCH_HANDSHAKES_PER_IP_PER_SEC")]
+    pub handshakes_per_ip_per_sec: Option<u64>,
+    /// Handshakes one address may make at once after a quiet spell. [default: 40]
+    #[arg(long, env = "PORCH_HANDSHAKES_PER_IP_BURST")]
+    pub handshakes_per_ip_burst: Option<u64>,
+    /// Failed sign-ins per address per minute; beyond, 429 for that address. [default: 10]
+    #[arg(long, env = "PORCH_AUTH_FAILURES_PER_IP_PER_MIN")]
+    pub auth_failures_per_ip_per_min: Option<u64>,
+    /// Failed sign-ins per client id or agent name per minute; beyond, 429. [default: 30]
+    #[arg(long, env = "PORCH_AUTH_FAILURES_PER_ACCOUNT_PER_MIN")]
+    pub auth_failures_per_account_per_min: Option<u64>,
+    /// Secret checks (Argon2id) running at once; more wait, then 429. [default: 4]
+    #[arg(long, env = "PORCH_PASSWORD_CHECKS_CONCURRENT_MAX")]
+    pub password_checks_concurrent_max: Option<usize>,
+    /// Guest sessions the widget endpoint creates per address per minute. [default: 20]
+    #[arg(long, env = "PORCH_WIDGET_SESSIONS_PER_IP_PER_MIN")]
+    pub widget_sessions_per_ip_per_min: Option<u64>,
+    /// Messages per guest per second; beyond, `rate_limited`. [default: 10]
+    #[arg(long, env = "PORCH_GUEST_MESSAGES_PER_SEC")]
+    pub guest_messages_per_sec: Option<u64>,
+    /// Messages a guest may send at once after a quiet spell. [default: 30]
+    #[arg(long, env = "PORCH_GUEST_MESSAGES_BURST")]
+    pub guest_messages_burst: Option<u64>,
 }
 
 /// The configuration file. Every key is optional.
@@ -134,6 +177,8 @@ pub struct FileSettings {
     pub broker: Option<String>,
     pub broker_subject: Option<String>,
     pub node_id: Option<String>,
+    pub conformance_echo: Option<bool>,
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -151,6 +196,8 @@ pub struct Settings {
     pub broker: Option<String>,
     pub broker_subject: String,
     pub node_id: String,
+    pub conformance_echo: bool,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub limits: Limits,
 }
 
@@ -177,6 +224,8 @@ impl Settings {
             broker: args.broker.clone().or(file.broker),
             broker_subject: args.broker_subject.clone().or(file.broker_subject).unwrap_or_else(|| porch_wire::cluster::SUBJECT.into()),
             node_id: args.node_id.clone().or(file.node_id).unwrap_or_else(|| porch_core::ids::new_id("nod")),
+            conformance_echo: args.conformance_echo.or(file.conformance_echo).unwrap_or(false),
+            trusted_proxies: if args.trusted_proxies.is_empty() { file.trusted_proxies.unwrap_or_default() } else { args.trusted_proxies.clone() },
             limits,
         })
     }
@@ -203,7 +252,10 @@ impl LimitArgs {
             ws_message_bytes_max, text_chars_max, http_body_bytes_max, connection_send_queue_frames_max,
             connection_write_buffer_bytes_max, write_timeout_ms,
             heartbeat_interval_ms, idle_timeout_ms, connections_max, listen_backlog,
-            resume_messages_max, history_page_max, client_token_ttl_secs, agent_token_ttl_secs, token_leeway_secs
+            resume_messages_max, history_page_max, client_token_ttl_secs, agent_token_ttl_secs, token_leeway_secs,
+            http_header_timeout_ms, connections_per_ip_max, connections_per_guest_max, handshakes_per_ip_per_sec,
+            handshakes_per_ip_burst, auth_failures_per_ip_per_min, auth_failures_per_account_per_min,
+            password_checks_concurrent_max, widget_sessions_per_ip_per_min, guest_messages_per_sec, guest_messages_burst
         );
     }
 }

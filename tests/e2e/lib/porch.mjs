@@ -70,8 +70,8 @@ function tail() {
 }
 
 /** Spawns `porch serve` and resolves once it printed its listening line. */
-function spawnServe(dataDir, port) {
-  const child = spawn(PORCH_BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+function spawnServe(dataDir, port, serveArgs = []) {
+  const child = spawn(PORCH_BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...serveArgs], {
     env: cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -104,7 +104,7 @@ function spawnServe(dataDir, port) {
  * Starts a Porch with one deployment (origin `http://127.0.0.1:PORT` plus `extraOrigins`),
  * one OAuth client with scope `guests` and one agent. Register `stop` with `t.after`/`after`.
  */
-export async function startPorch({ extraOrigins = [] } = {}) {
+export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'porch-e2e-'));
   try {
     // Records first: the server then skips its demo set-up (only made with no deployment).
@@ -117,7 +117,7 @@ export async function startPorch({ extraOrigins = [] } = {}) {
       const origins = [`http://127.0.0.1:${port}`, ...extraOrigins];
       const deployment = await cli(dataDir, ['deployments', 'create', '--name', `e2e-${port}`,
         ...origins.flatMap((o) => ['--origin', o])]);
-      const proc = spawnServe(dataDir, port);
+      const proc = spawnServe(dataDir, port, serveArgs);
       try {
         const { baseUrl } = await proc.ready;
         return new Porch({ dataDir, baseUrl, port, proc, deployment, client, agent });

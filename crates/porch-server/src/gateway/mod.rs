@@ -3,6 +3,7 @@
 //! - `handshake`: reads the subprotocol offer (pure).
 //! - `cursor`: ordered, exactly-once delivery per conversation (pure).
 //! - `session`: one connection's loop.
+//! - `echo`: the conformance echo (off by default), on the same frame layer (`configure`).
 //!
 //! The upgrade handler decides everything before the `101`: whether the request is an
 //! upgrade at all, which subprotocol to echo, and whether the credentials hold. Refusals that
@@ -10,21 +11,28 @@
 //! reason (see `handshake` for why); the rest get an HTTP status and a JSON body.
 
 mod cursor;
+pub mod echo;
 mod handshake;
 mod session;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Extension, OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
+use porch_core::limits::Limits;
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 
 pub use handshake::{Offer, read_offer};
 pub use session::parse_client_frame;
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use crate::auth::{Principal, authenticate};
+use crate::listener::{Peer, client_ip};
+use crate::throttle::Slot;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -35,11 +43,22 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 pub async fn upgrade(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
+    method: Method,
+    version: Version,
     headers: HeaderMap,
+    peer: Option<Extension<Peer>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let protocols: Vec<&str> =
-        headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
+    if method == Method::GET
+        && let Err(refusal) = handshake::check_head(version, &headers)
+    {
+        return refusal.into_response();
+    }
+    // Lossy, not `to_str().ok()`: a value with non-ASCII bytes must reach `read_offer` (and be
+    // refused as `token_characters`), not vanish and turn the offer into "nothing offered".
+    let protocols: Vec<String> =
+        headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
+    let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let query = Query::parse(uri.query().unwrap_or(""));
     let offer = read_offer(&protocols, authorization, query.token.as_deref(), state.config.allow_query_token);
@@ -47,18 +66,20 @@ pub async fn upgrade(
         Ok(ws) => ws,
         Err(rejection) => return not_an_upgrade(rejection),
     };
+    let peer = peer.map(|Extension(p)| p);
+    if let Err(refusal) = check_handshake_rate(&state, peer.as_ref(), &headers) {
+        // Close the flooder's connection too: keep-alive would only hold its socket open.
+        let mut response = refusal.into_response();
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
     if !offer.can_upgrade {
         return offer.credential.err().map(IntoResponse::into_response).unwrap_or_else(|| StatusCode::BAD_REQUEST.into_response());
     }
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let outcome = admit(&state, offer.credential, origin, query).await;
-    let limits = &state.config.limits;
-    let mut ws = ws
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .max_write_buffer_size(limits.connection_write_buffer_bytes_max)
-        .max_message_size(limits.ws_message_bytes_max)
-        .max_frame_size(limits.ws_message_bytes_max);
+    let address_slot = peer.and_then(|p| p.slot);
+    let outcome = admit(&state, offer.credential, origin, query, address_slot.clone()).await;
+    let mut ws = configure(ws, &state.config.limits);
     if let Some(protocol) = offer.echo {
         ws = ws.protocols([protocol]);
     }
@@ -66,13 +87,28 @@ pub async fn upgrade(
     ws.on_upgrade(move |socket| async move {
         match outcome {
             Ok(start) => session::run(socket, state, start).await,
-            Err(error) => session::refuse(socket, error).await,
+            Err(error) => {
+                // The refused connection still counts against its address while it lingers.
+                let _held = address_slot;
+                session::refuse(socket, error).await
+            }
         }
     })
 }
 
 /// Authenticates and takes a connection slot: everything that may refuse a session.
-async fn admit(state: &AppState, credential: Result<String, ApiError>, origin: Option<&str>, query: Query) -> Result<session::Start, ApiError> {
+async fn admit(
+    state: &AppState,
+    credential: Result<String, ApiError>,
+    origin: Option<&str>,
+    query: Query,
+    address_slot: Option<Arc<Slot<IpAddr>>>,
+) -> Result<session::Start, ApiError> {
+    // Before any token work (and before the offer's own refusals): an `Origin` no deployment
+    // allows is refused at the cost of a set lookup (docs/handshake.md, H8).
+    if let Some(origin) = origin {
+        crate::auth::check_known_origin(state, origin).await?;
+    }
     let token = credential?;
     let principal = authenticate(state, &token, &[TokenKind::Guest, TokenKind::Agent], "the gateway", origin).await?;
     if let Some(bad) = query.bad_after_seq {
@@ -81,10 +117,29 @@ async fn admit(state: &AppState, credential: Result<String, ApiError>, origin: O
     if matches!(principal, Principal::Agent(_)) && query.after_seq.is_some() {
         return Err(ApiError::new(ErrorCode::InvalidRequest, "afterSeq is for guests; agents resync from `ready`"));
     }
+    let guest_slot = match &principal {
+        Principal::Guest(g) => Some(state.throttles.connections_per_guest.acquire(g.guest.guest.id.clone()).ok_or_else(|| {
+            let max = state.config.limits.connections_per_guest_max;
+            ApiError::new(ErrorCode::TooManyConnections, format!("this guest already has {max} open sessions (connections_per_guest_max); close a tab"))
+        })?),
+        _ => None,
+    };
     let permit = state.connections.clone().try_acquire_owned().map_err(|_| {
         ApiError::new(ErrorCode::TooManyConnections, "this node is at its connection limit; retry later or elsewhere")
     })?;
-    Ok(session::Start { principal, after_seq: query.after_seq, permit })
+    let slots = session::Slots { permit, address: address_slot, guest: guest_slot };
+    Ok(session::Start { principal, after_seq: query.after_seq, slots })
+}
+
+/// `handshakes_per_ip_per_sec`: checked before any token work and answered before the `101`
+/// with `429`, so a flood costs one bucket lookup per attempt. (The one refusal a browser
+/// cannot read: it sees 1006 and, with the SDK, backs off.)
+fn check_handshake_rate(state: &AppState, peer: Option<&Peer>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(peer) = peer else { return Ok(()) };
+    let ip = client_ip(peer.addr.ip(), headers, &state.config.trusted_proxies);
+    state.throttles.handshakes_per_ip.take(&ip).map_err(|limited| {
+        ApiError::rate_limited(limited, "too many WebSocket handshakes from this address (handshakes_per_ip_per_sec)")
+    })
 }
 
 /// The gateway's query parameters.
@@ -127,5 +182,19 @@ fn not_an_upgrade(rejection: WebSocketUpgradeRejection) -> Response {
         *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
         response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
     }
+    if matches!(rejection, WebSocketUpgradeRejection::MethodNotGet(_)) {
+        // RFC 9110 §15.5.6: a 405 names the methods the resource has.
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+    }
     response
+}
+
+/// The frame layer's settings, for the gateway and the conformance echo alike: one function,
+/// so what Autobahn measures (`echo`, docs/conformance.md) is what guests and agents get.
+fn configure(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
+    ws.read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.connection_write_buffer_bytes_max)
+        .max_message_size(limits.ws_message_bytes_max)
+        .max_frame_size(limits.ws_message_bytes_max)
 }

@@ -8,6 +8,7 @@
 //! client does.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,27 +28,37 @@ use crate::conversation;
 use crate::error::ApiError;
 use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
 use crate::state::AppState;
+use crate::throttle::Slot;
 
 /// How long the server waits for the client's half of the close handshake.
 const CLOSE_LINGER_MS: u64 = 1_000;
 
-/// Why a session ended: the close frame to send, if any.
-pub struct End(Option<(CloseCode, String)>);
+/// Why a session ended, and so what is left to send.
+pub enum End {
+    /// Send this close frame, then linger for the client's.
+    Close(CloseCode, String),
+    /// The client closed. The frame layer queued the answering close frame when it read the
+    /// client's (RFC 6455 §5.5.1), but sends it only on the next read or flush: dropping the
+    /// socket here would leave the close unanswered, which browsers report as 1006.
+    Answer,
+    /// Nothing to send: the peer is gone, or stopped reading.
+    Drop,
+}
 
 impl End {
     fn with(error: ApiError) -> End {
         let error_ref = error.log();
         let code = error.code.spec().close_code;
-        End(Some((code, error.close_reason(&error_ref))))
+        End::Close(code, error.close_reason(&error_ref))
     }
     /// Logs and counts the cause but sends no close frame: for a client that stopped reading,
     /// whose socket would only hold the frame behind the ones it is not reading.
     fn cut(error: ApiError) -> End {
         error.log();
-        End(None)
+        End::Drop
     }
-    fn silent() -> End {
-        End(None)
+    pub(super) fn silent() -> End {
+        End::Drop
     }
 }
 
@@ -55,7 +66,18 @@ impl End {
 pub struct Start {
     pub principal: Principal,
     pub after_seq: Option<u64>,
+    pub slots: Slots,
+}
+
+/// The counts a session is charged to, released when it ends (by dropping).
+#[expect(dead_code, reason = "held for their Drop, which releases the counts")]
+pub struct Slots {
+    /// `connections_max`.
     pub permit: OwnedSemaphorePermit,
+    /// `connections_per_ip_max`: the TCP connection's slot, kept past the HTTP task.
+    pub address: Option<Arc<Slot<IpAddr>>>,
+    /// `connections_per_guest_max`.
+    pub guest: Option<Slot<String>>,
 }
 
 /// Refuses an upgraded connection: close with the cause, then linger for the client's close.
@@ -65,7 +87,7 @@ pub async fn refuse(mut socket: WebSocket, error: ApiError) {
 
 /// Runs an authenticated session to its end.
 pub async fn run(socket: WebSocket, state: AppState, start: Start) {
-    let Start { principal, after_seq, permit } = start;
+    let Start { principal, after_seq, slots } = start;
     crate::metrics::METRICS.session_opened();
     let mut session = Session {
         id: porch_core::ids::new_id(porch_core::ids::prefix::SESSION),
@@ -83,16 +105,27 @@ pub async fn run(socket: WebSocket, state: AppState, start: Start) {
     let Session { mut socket, .. } = session;
     close(&mut socket, end).await;
     crate::metrics::METRICS.session_closed();
-    drop(permit);
+    drop(slots);
 }
 
-async fn close(socket: &mut WebSocket, end: End) {
-    if let End(Some((code, reason))) = end {
-        let frame = CloseFrame { code: code.0, reason: reason.into() };
-        let _ = tokio::time::timeout(Duration::from_millis(CLOSE_LINGER_MS), socket.send(WsMessage::Close(Some(frame)))).await;
-        // Read until the client answers the close, so browsers report a clean close.
-        let linger = async { while let Some(Ok(m)) = socket.recv().await { if matches!(m, WsMessage::Close(_)) { break; } } };
-        let _ = tokio::time::timeout(Duration::from_millis(CLOSE_LINGER_MS), linger).await;
+/// Ends a connection as `end` says: our close frame and a linger for the client's, the answer
+/// to the client's close, or nothing. The caller then drops the socket.
+pub(super) async fn close(socket: &mut WebSocket, end: End) {
+    let linger = Duration::from_millis(CLOSE_LINGER_MS);
+    match end {
+        End::Close(code, reason) => {
+            let frame = CloseFrame { code: code.0, reason: reason.into() };
+            let _ = tokio::time::timeout(linger, socket.send(WsMessage::Close(Some(frame)))).await;
+            // Read until the client answers the close, so browsers report a clean close.
+            let answered = async { while let Some(Ok(m)) = socket.recv().await { if matches!(m, WsMessage::Close(_)) { break; } } };
+            let _ = tokio::time::timeout(linger, answered).await;
+        }
+        // This read sends the queued answer, then reports the end; the caller then drops the
+        // socket, so the server closes TCP first, as RFC 6455 §7.1.1 asks.
+        End::Answer => {
+            let _ = tokio::time::timeout(linger, socket.recv()).await;
+        }
+        End::Drop => {}
     }
 }
 
@@ -283,15 +316,12 @@ impl Session {
 
     async fn on_socket(&mut self, who: &mut Who, frame: Option<Result<WsMessage, axum::Error>>) -> Result<(), End> {
         self.last_heard = Instant::now();
-        match frame {
-            None => Err(End::silent()),
-            Some(Err(e)) => Err(transport_error(e)),
-            Some(Ok(WsMessage::Text(text))) => self.on_text(who, text.as_str()).await,
-            Some(Ok(WsMessage::Binary(_))) => {
+        match inbound(frame)? {
+            Some(WsMessage::Text(text)) => self.on_text(who, text.as_str()).await,
+            Some(_) => {
                 self.send_error(ApiError::new(ErrorCode::BadFrame, "binary frames are not read; send JSON text frames"), None).await
             }
-            Some(Ok(WsMessage::Close(_))) => Err(End::silent()),
-            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Ok(()),
+            None => Ok(()),
         }
     }
 
@@ -453,7 +483,8 @@ impl Session {
 
     async fn send_error(&mut self, error: ApiError, client_message_id: Option<String>) -> Result<(), End> {
         let error_ref = error.log();
-        let frame = ServerFrame::Error { code: error.code, message: format!("{} [ref {error_ref}]", error.message), client_message_id };
+        let message = format!("{} [ref {error_ref}]", error.message);
+        let frame = ServerFrame::Error { code: error.code, message, client_message_id, retry_after_ms: error.retry_after_ms };
         self.send_frame(&frame).await
     }
 
@@ -467,15 +498,32 @@ impl Session {
     }
 
     async fn send_raw(&mut self, message: WsMessage) -> Result<(), End> {
-        let timeout = Duration::from_millis(self.state.config.limits.write_timeout_ms);
-        match tokio::time::timeout(timeout, self.socket.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            // The peer is gone: no close frame can reach it.
-            Ok(Err(e)) => Err(write_error(e)),
-            // The client stopped reading. A close frame would only queue behind the frames it
-            // is not reading, so the connection is cut; the client resumes with `afterSeq`.
-            Err(_) => Err(End::cut(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
-        }
+        send_within(&mut self.socket, message, self.state.config.limits.write_timeout_ms).await
+    }
+}
+
+/// Sends one message, giving the client `write_timeout_ms` to read it.
+pub(super) async fn send_within(socket: &mut WebSocket, message: WsMessage, write_timeout_ms: u64) -> Result<(), End> {
+    match tokio::time::timeout(Duration::from_millis(write_timeout_ms), socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        // The peer is gone: no close frame can reach it.
+        Ok(Err(e)) => Err(write_error(e)),
+        // The client stopped reading. A close frame would only queue behind the frames it
+        // is not reading, so the connection is cut; the client resumes with `afterSeq`.
+        Err(_) => Err(End::cut(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
+    }
+}
+
+/// What one read from the frame layer means: a data message (text or binary), nothing to do
+/// (pings are answered by the frame layer itself), or the end of the connection. The session
+/// and the conformance echo both read through here, so Autobahn sees the session's rules.
+pub(super) fn inbound(frame: Option<Result<WsMessage, axum::Error>>) -> Result<Option<WsMessage>, End> {
+    match frame {
+        None => Err(End::silent()),
+        Some(Err(e)) => Err(transport_error(e)),
+        Some(Ok(message @ (WsMessage::Text(_) | WsMessage::Binary(_)))) => Ok(Some(message)),
+        Some(Ok(WsMessage::Close(_))) => Err(End::Answer),
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Ok(None),
     }
 }
 

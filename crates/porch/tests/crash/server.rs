@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 /// How long a start may take before the test gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Flood limits lifted for these runs (see `Porch::start`).
+const LIFTED_FLOOD_LIMITS: &[(&str, &str)] = &[
+    ("PORCH_HANDSHAKES_PER_IP_PER_SEC", "1000000"),
+    ("PORCH_HANDSHAKES_PER_IP_BURST", "1000000"),
+    ("PORCH_CONNECTIONS_PER_IP_MAX", "1000000"),
+    ("PORCH_GUEST_MESSAGES_PER_SEC", "1000000"),
+    ("PORCH_GUEST_MESSAGES_BURST", "1000000"),
+];
+
 pub struct Porch {
     pub data_dir: PathBuf,
     pub port: u16,
@@ -46,12 +55,16 @@ impl Porch {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the server and waits until it listens.
+    /// Starts the server and waits until it listens. Every client of these tests shares
+    /// 127.0.0.1 and they reconnect all at once after each kill: the per-address and
+    /// per-guest flood limits, which would refuse exactly that, are lifted (they are tested
+    /// in the e2e suite's `floods.rs`).
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let mut child = porch_command(&self.data_dir)
+                .envs(LIFTED_FLOOD_LIMITS.iter().copied())
                 .envs(self.env.iter().map(|(k, v)| (k, v)))
                 .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
                 .env("PORCH_LOG", "warn")

@@ -4,8 +4,7 @@ use porch_wire::ErrorCode;
 use porch_wire::frame::{ClientFrame, ServerFrame};
 
 fn doc(name: &str) -> String {
-    let path = format!("{}/../../docs/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    crate::support::repo_file(&format!("docs/{name}"))
 }
 
 /// The code blocks of a document whose info string is exactly `info`.

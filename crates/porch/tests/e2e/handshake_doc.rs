@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::support::*;
 
 fn doc() -> String {
-    std::fs::read_to_string(format!("{}/../../docs/handshake.md", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    repo_file("docs/handshake.md")
 }
 
 fn block(text: &str, info: &str) -> String {

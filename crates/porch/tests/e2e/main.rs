@@ -6,12 +6,21 @@
 
 mod bad_input;
 mod cli;
+mod conformance;
 mod conversation;
 mod delivery;
 mod docs;
+mod floods;
 mod doctor;
 mod gateway_rejections;
 mod handshake_doc;
+mod handshake_matrix;
+mod openapi;
 mod operations;
 mod proxy;
+mod schemathesis_found;
+mod raw;
+mod server_log;
 mod support;
+mod token_battery;
+mod token_endpoint;

@@ -129,3 +129,29 @@ async fn embedded_pages_are_served_with_security_headers() {
     let missing = server.api.http().get(server.api.url("/nope.js")).send().await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn answers_that_carry_a_token_are_never_cached_and_pages_are() {
+    let server = TestServer::start().await;
+    let http = server.api.http();
+    let client_token = server.client_token().await;
+    let guest = server.guest().await;
+    let widget = server.api.url(&porch_wire::WIDGET_GUESTS_PATH.replace("{deployment_id}", &server.deployment.id));
+    let login = serde_json::json!({"name": server.agent_name, "secret": server.agent_secret});
+    let create = serde_json::json!({"deploymentId": server.deployment.id});
+    let answers = [
+        ("create guest", http.post(server.api.url(porch_wire::GUESTS_PATH)).bearer_auth(&client_token).json(&create)),
+        ("get guest", http.get(server.api.url(&format!("{}/{}", porch_wire::GUESTS_PATH, guest.guest_id))).bearer_auth(&client_token)),
+        ("refresh", http.post(server.api.url(porch_wire::GUEST_TOKEN_PATH)).bearer_auth(&guest.access_token).header("origin", ALLOWED_ORIGIN)),
+        ("widget", http.post(widget).header("origin", ALLOWED_ORIGIN).json(&serde_json::json!({}))),
+        ("agent login", http.post(server.api.url(porch_wire::AGENT_LOGIN_PATH)).json(&login)),
+    ];
+    for (name, request) in answers {
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{name}: {}", response.status());
+        assert_eq!(response.headers()["cache-control"], "no-store", "{name}");
+    }
+    let page = http.get(server.api.url("/sdk/porch.js")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_ne!(page.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "static files may be cached");
+}

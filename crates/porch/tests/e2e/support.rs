@@ -61,9 +61,11 @@ async fn node(store: Arc<dyn porch_core::store::Store>, configure: &dyn Fn(&mut 
         issuer: "porch-test".into(),
         limits: Default::default(),
         allow_query_token: false,
+        conformance_echo: false,
         node_id: porch_core::ids::new_id("nod"),
         broker_url: cluster.map(|(url, _)| url.to_string()),
         broker_subject: cluster.map_or(porch_wire::cluster::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
+        trusted_proxies: Vec::new(),
     };
     configure(&mut config);
     let (state, shutdown_tx) = porch_server::build_state(store, config).await.expect("state builds");
@@ -228,4 +230,25 @@ pub async fn raw_http(base_url: &str, request: &str) -> String {
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer)).await;
     String::from_utf8_lossy(&answer).to_string()
+}
+
+/// A file of this checkout, by its path from the repository root. Read through the variable
+/// cargo sets when it runs the tests, not `env!`, which a build cache shared by several
+/// checkouts (CI's fresh clones) would pin to the checkout that first compiled the tests.
+pub fn repo_file(path: &str) -> String {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let full = format!("{manifest_dir}/../../{path}");
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {full}: {e}"))
+}
+
+/// For tests that play many clients at once from 127.0.0.1 (delivery under load): lifts the
+/// per-address and per-guest flood limits, which such a test would otherwise trip on purpose.
+/// The limits themselves are tested in `floods.rs`.
+pub fn lift_flood_limits(config: &mut ServerConfig) {
+    let limits = &mut config.limits;
+    limits.handshakes_per_ip_per_sec = 1_000_000;
+    limits.handshakes_per_ip_burst = 1_000_000;
+    limits.connections_per_ip_max = 1_000_000;
+    limits.guest_messages_per_sec = 1_000_000;
+    limits.guest_messages_burst = 1_000_000;
 }

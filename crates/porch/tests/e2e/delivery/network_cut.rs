@@ -17,7 +17,7 @@ async fn delivery_survives_network_cuts_mid_stream() {
     const BURST: usize = 5;
     let started = Instant::now();
     let mut rng = Rng::from_clock();
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(lift_flood_limits).await;
     let proxy = Proxy::start(server_addr(&server)).await;
     let guest = server.guest().await;
     let url = proxy.url_for(&guest.gateway_url);
@@ -143,7 +143,7 @@ async fn delivery_survives_network_cuts_mid_stream() {
                 Event::Frame(ServerFrame::Ack { client_message_id, message, duplicate }) => {
                     view.on_ack(client_message_id, &message, duplicate);
                 }
-                Event::Frame(ServerFrame::Error { code, message, client_message_id }) => {
+                Event::Frame(ServerFrame::Error { code, message, client_message_id, .. }) => {
                     panic!("error frame {code:?} for {client_message_id:?}: {message}");
                 }
                 Event::Frame(_) => {} // conversation state, typing, read

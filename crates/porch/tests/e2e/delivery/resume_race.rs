@@ -9,7 +9,7 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
     const ROUNDS: usize = 20;
     let started = Instant::now();
     let mut rng = Rng::from_clock();
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(lift_flood_limits).await;
     let guest = server.guest().await;
     let agent = server.agent().await;
     // The first reply assigns the conversation; after it four senders race (the hub may then

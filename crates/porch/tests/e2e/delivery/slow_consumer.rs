@@ -15,6 +15,8 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
         config.limits.connection_write_buffer_bytes_max = 70_000;
         config.limits.write_timeout_ms = 1_000;
         config.limits.connection_send_queue_frames_max = 16;
+        // The guest probes as fast as acks come back: this test is about the slow agent.
+        lift_flood_limits(config);
         // Large texts, so the backlog (36 MB) dwarfs both the kernel's socket buffers and the
         // noise in the process's memory: see (c).
         config.limits.text_chars_max = 16_000;

@@ -1,0 +1,316 @@
+//! Rate limits and per-key connection counts: the server's defence against floods.
+//!
+//! - `Bucket`: one token bucket (pure: time is passed in, so tests need no clock).
+//! - `RateLimiter`: a bucket per key (an IP address, a guest, a client id), bounded in keys.
+//! - `ConnectionCounter`: open connections per key, released by dropping a `Slot`.
+//! - `Throttles`: every limiter the server uses, built from `Limits`.
+//!
+//! Every map here is bounded (`KEYS_MAX`). A bucket that has refilled completely holds no
+//! information (a new key would start the same), so it is swept when the map is full; if the
+//! map is still full, the new key is let through untracked and counted in the metrics rather
+//! than refused: an attacker with that many addresses is not stopped by per-key limits
+//! anyway, and refusing would lock out legitimate users instead.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use porch_core::limits::Limits;
+
+/// Keys one limiter or counter tracks at most (about 64 bytes each).
+pub const KEYS_MAX: usize = 100_000;
+
+/// Units in one token. A rate of `per_min` tokens per minute adds exactly `per_min` units per
+/// millisecond, so refilling is exact integer arithmetic at any rate and any polling interval
+/// (with coarser units, a client polling every few ms would see every refill round to zero).
+const UNITS_PER_TOKEN: u64 = 60_000;
+
+/// A token bucket: `burst` tokens, refilled at `per_min`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bucket {
+    units: u64,
+    last_ms: u64,
+}
+
+/// How a limiter's buckets fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Tokens added per minute (per minute, not second, so "10 per minute" is exact).
+    pub per_min: u64,
+    /// Most tokens a bucket holds: the largest burst allowed after a quiet spell.
+    pub burst: u64,
+}
+
+impl Rate {
+    pub fn per_sec(per_sec: u64, burst: u64) -> Rate {
+        Rate { per_min: per_sec.saturating_mul(60), burst }
+    }
+
+    fn capacity_units(self) -> u64 {
+        self.burst.saturating_mul(UNITS_PER_TOKEN)
+    }
+}
+
+impl Bucket {
+    pub fn full(rate: Rate, now_ms: u64) -> Bucket {
+        Bucket { units: rate.capacity_units(), last_ms: now_ms }
+    }
+
+    fn refill(&mut self, rate: Rate, now_ms: u64) {
+        let elapsed_ms = now_ms.saturating_sub(self.last_ms);
+        let added = rate.per_min.saturating_mul(elapsed_ms);
+        self.units = self.units.saturating_add(added).min(rate.capacity_units());
+        self.last_ms = now_ms;
+    }
+
+    /// Takes one token, or says how many milliseconds until one is there.
+    pub fn take(&mut self, rate: Rate, now_ms: u64) -> Result<(), u64> {
+        self.refill(rate, now_ms);
+        if self.units >= UNITS_PER_TOKEN {
+            self.units -= UNITS_PER_TOKEN;
+            return Ok(());
+        }
+        Err(self.wait_ms(rate))
+    }
+
+    /// Whether a token is there, without taking it.
+    pub fn check(&mut self, rate: Rate, now_ms: u64) -> Result<(), u64> {
+        self.refill(rate, now_ms);
+        if self.units >= UNITS_PER_TOKEN { Ok(()) } else { Err(self.wait_ms(rate)) }
+    }
+
+    fn wait_ms(&self, rate: Rate) -> u64 {
+        if rate.per_min == 0 {
+            return u64::MAX;
+        }
+        (UNITS_PER_TOKEN - self.units).div_ceil(rate.per_min)
+    }
+
+    fn is_full(&self, rate: Rate) -> bool {
+        self.units >= rate.capacity_units()
+    }
+}
+
+/// A refusal by a limiter: how long to wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limited {
+    pub retry_after_ms: u64,
+}
+
+impl Limited {
+    /// `Retry-After` is in whole seconds (RFC 9110 §10.2.3); never 0, which reads as "now".
+    pub fn retry_after_secs(self) -> u64 {
+        self.retry_after_ms.div_ceil(1000).max(1)
+    }
+}
+
+/// A token bucket per key.
+pub struct RateLimiter<K> {
+    rate: Rate,
+    buckets: Mutex<HashMap<K, Bucket>>,
+    epoch: Instant,
+}
+
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    pub fn new(rate: Rate) -> RateLimiter<K> {
+        RateLimiter { rate, buckets: Mutex::new(HashMap::new()), epoch: Instant::now() }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Takes a token from `key`'s bucket.
+    pub fn take(&self, key: &K) -> Result<(), Limited> {
+        self.with_bucket(key, |bucket, rate, now_ms| bucket.take(rate, now_ms))
+    }
+
+    /// Refuses if `key`'s bucket is empty, without taking a token: for limits on failures,
+    /// which are checked before the attempt and charged (`take`) only when it fails.
+    pub fn check(&self, key: &K) -> Result<(), Limited> {
+        self.with_bucket(key, |bucket, rate, now_ms| bucket.check(rate, now_ms))
+    }
+
+    fn with_bucket(&self, key: &K, f: impl FnOnce(&mut Bucket, Rate, u64) -> Result<(), u64>) -> Result<(), Limited> {
+        let now_ms = self.now_ms();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if !buckets.contains_key(key) && buckets.len() >= KEYS_MAX {
+            let rate = self.rate;
+            buckets.retain(|_, b| {
+                b.refill(rate, now_ms);
+                !b.is_full(rate)
+            });
+            if buckets.len() >= KEYS_MAX {
+                crate::metrics::METRICS.throttle_untracked();
+                return Ok(());
+            }
+        }
+        let bucket = buckets.entry(key.clone()).or_insert_with(|| Bucket::full(self.rate, now_ms));
+        f(bucket, self.rate, now_ms).map_err(|retry_after_ms| Limited { retry_after_ms })
+    }
+}
+
+/// Open connections per key, with a ceiling. A `Slot` holds one until it is dropped.
+pub struct ConnectionCounter<K: Hash + Eq> {
+    max: usize,
+    open: Mutex<HashMap<K, usize>>,
+}
+
+/// One counted connection; dropping it releases the count.
+pub struct Slot<K: Hash + Eq> {
+    counter: Arc<ConnectionCounter<K>>,
+    key: Option<K>,
+}
+
+impl<K: Hash + Eq + Clone> ConnectionCounter<K> {
+    pub fn new(max: usize) -> Arc<ConnectionCounter<K>> {
+        Arc::new(ConnectionCounter { max, open: Mutex::new(HashMap::new()) })
+    }
+
+    /// Counts a connection for `key`, or refuses (`None`) if `key` is at the ceiling.
+    pub fn acquire(self: &Arc<Self>, key: K) -> Option<Slot<K>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if !open.contains_key(&key) && open.len() >= KEYS_MAX {
+            // Every tracked key has a live connection; see the module comment.
+            crate::metrics::METRICS.throttle_untracked();
+            return Some(Slot { counter: self.clone(), key: None });
+        }
+        let count = open.entry(key.clone()).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(Slot { counter: self.clone(), key: Some(key) })
+    }
+
+    /// Open connections of `key`.
+    pub fn count(&self, key: &K) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
+    }
+}
+
+impl<K: Hash + Eq> ConnectionCounter<K> {
+    fn release(&self, key: &K) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.get_mut(key).expect("a slot's key is counted until the slot drops");
+        *count -= 1;
+        if *count == 0 {
+            open.remove(key);
+        }
+    }
+}
+
+impl<K: Hash + Eq> Drop for Slot<K> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.counter.release(&key);
+        }
+    }
+}
+
+/// Every limiter of the server, built once from the limits.
+pub struct Throttles {
+    /// WebSocket handshakes per client address.
+    pub handshakes_per_ip: RateLimiter<IpAddr>,
+    /// Failed sign-ins (token endpoint, introspection, agent login) per client address...
+    pub auth_failures_per_ip: RateLimiter<IpAddr>,
+    /// ...and per account (client id or agent name), so spreading over addresses is no help.
+    pub auth_failures_per_account: RateLimiter<String>,
+    /// Guest sessions the public widget endpoint creates per client address.
+    pub widget_sessions_per_ip: RateLimiter<IpAddr>,
+    /// Messages per guest, over the gateway and REST together.
+    pub guest_messages: RateLimiter<String>,
+    /// Open TCP connections per peer address (not counted for trusted proxies).
+    pub connections_per_ip: Arc<ConnectionCounter<IpAddr>>,
+    /// Open gateway sessions per guest.
+    pub connections_per_guest: Arc<ConnectionCounter<String>>,
+}
+
+impl Throttles {
+    pub fn new(limits: &Limits) -> Throttles {
+        Throttles {
+            handshakes_per_ip: RateLimiter::new(Rate::per_sec(limits.handshakes_per_ip_per_sec, limits.handshakes_per_ip_burst)),
+            auth_failures_per_ip: RateLimiter::new(per_min(limits.auth_failures_per_ip_per_min)),
+            auth_failures_per_account: RateLimiter::new(per_min(limits.auth_failures_per_account_per_min)),
+            widget_sessions_per_ip: RateLimiter::new(per_min(limits.widget_sessions_per_ip_per_min)),
+            guest_messages: RateLimiter::new(Rate::per_sec(limits.guest_messages_per_sec, limits.guest_messages_burst)),
+            connections_per_ip: ConnectionCounter::new(limits.connections_per_ip_max),
+            connections_per_guest: ConnectionCounter::new(limits.connections_per_guest_max),
+        }
+    }
+}
+
+/// "N per minute", with a burst of N: a fresh key may use its whole minute at once.
+fn per_min(n: u64) -> Rate {
+    Rate { per_min: n, burst: n }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_its_rate() {
+        let rate = Rate::per_sec(2, 3);
+        let mut b = Bucket::full(rate, 0);
+        assert!((0..3).all(|_| b.take(rate, 0).is_ok()));
+        assert_eq!(b.take(rate, 0), Err(500), "one token every 500 ms");
+        assert_eq!(b.take(rate, 499), Err(1));
+        assert_eq!(b.take(rate, 500), Ok(()));
+        // A long quiet spell refills to the burst, not beyond.
+        assert!((0..3).all(|_| b.take(rate, 100_000).is_ok()));
+        assert!(b.take(rate, 100_000).is_err());
+    }
+
+    #[test]
+    fn per_minute_rates_refill_exactly() {
+        let rate = per_min(10);
+        let mut b = Bucket::full(rate, 0);
+        assert!((0..10).all(|_| b.take(rate, 0).is_ok()));
+        assert_eq!(b.take(rate, 0), Err(6_000), "10 per minute is one per 6 s");
+        assert_eq!(b.check(rate, 5_999), Err(1));
+        assert_eq!(b.check(rate, 6_000), Ok(()));
+    }
+
+    #[test]
+    fn frequent_polling_still_refills() {
+        let rate = per_min(10);
+        let mut b = Bucket::full(rate, 0);
+        assert!((0..10).all(|_| b.take(rate, 0).is_ok()));
+        // Polled every 5 ms, a slow bucket must still fill: no refill may round to nothing.
+        let first_ok = (1..=2_000).map(|i| i * 5).find(|&t| b.check(rate, t).is_ok());
+        assert_eq!(first_ok, Some(6_000));
+        assert_eq!(b.check(rate, 6_000), Ok(()), "check takes nothing");
+    }
+
+    #[test]
+    fn a_zero_rate_refuses_forever() {
+        let rate = Rate { per_min: 0, burst: 0 };
+        assert_eq!(Bucket::full(rate, 0).take(rate, 1_000_000), Err(u64::MAX));
+        assert_eq!(Limited { retry_after_ms: 1 }.retry_after_secs(), 1);
+        assert_eq!(Limited { retry_after_ms: 1_001 }.retry_after_secs(), 2);
+    }
+
+    #[test]
+    fn keys_are_limited_separately() {
+        let limiter = RateLimiter::new(Rate::per_sec(1, 1));
+        assert!(limiter.take(&"a").is_ok());
+        assert!(limiter.take(&"a").is_err());
+        assert!(limiter.take(&"b").is_ok());
+    }
+
+    #[test]
+    fn counters_cap_each_key_and_release_on_drop() {
+        let counter = ConnectionCounter::new(2);
+        let a1 = counter.acquire("a").unwrap();
+        let _a2 = counter.acquire("a").unwrap();
+        assert!(counter.acquire("a").is_none());
+        assert!(counter.acquire("b").is_some());
+        drop(a1);
+        assert_eq!(counter.count(&"a"), 1);
+        assert!(counter.acquire("a").is_some());
+        assert_eq!(counter.count(&"b"), 0, "b's slot was dropped at once");
+    }
+}
