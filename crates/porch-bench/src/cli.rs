@@ -9,7 +9,7 @@ use crate::server::{Kind, Paths};
 
 #[derive(Parser)]
 #[command(
-    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and Soketi."
+    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and Soketi; S6 on a two-node cluster."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -78,6 +78,30 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         secs: u64,
     },
+    /// S6: S3 on one SQLite node, one PostgreSQL node, and two nodes on PostgreSQL + NATS
+    /// (guests on node 1, agents on node 2), each rate on each, fresh nodes per row.
+    Cluster {
+        #[arg(
+            long = "store",
+            value_delimiter = ',',
+            default_value = "sqlite,postgres,two-nodes"
+        )]
+        topologies: Vec<crate::cluster::Topology>,
+        #[arg(long = "rate", value_delimiter = ',', default_value = "500,2000")]
+        rates: Vec<u64>,
+        #[arg(long, default_value_t = 1000)]
+        guests: usize,
+        #[arg(long, default_value_t = 1)]
+        agents: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        /// A database the harness may create (and drop) one schema per row in.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        postgres_url: String,
+        /// The two-node rows' broker; each row publishes on a subject of its own.
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+    },
     /// S4: ping-pong round trips on `conns` connections.
     Pingpong {
         #[arg(long = "target", value_delimiter = ',', default_value = "porch,bare")]
@@ -98,7 +122,15 @@ pub enum Command {
         #[arg(long)]
         no_soketi: bool,
     },
-    /// CI smoke run: tiny S2, S3 and S4 against Porch and the bare server, ~2 s each. Fails on
+    /// Abusive handshakes (docs/handshake.md, "The matrix"): latency and server CPU per
+    /// request of each, the 20 MB header included. Fails if an answer is not the documented one.
+    Hardening {
+        /// Requests per case (a tenth, at least 3, for the megabyte-sized ones).
+        #[arg(long, default_value_t = 200)]
+        repeat: usize,
+    },
+    /// CI smoke run: tiny S2, S3 and S4 against Porch and the bare server, ~2 s each, and
+    /// `hardening` with 10 requests per case. Fails on
     /// errors, losses or order violations; never on timings.
     Smoke,
 }

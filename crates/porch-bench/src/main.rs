@@ -2,10 +2,14 @@
 //! test itself (Porch on a fresh data directory, the bare echo baseline, or Soketi), drives it
 //! over loopback with real WebSocket clients, stops it, and prints one table row per target;
 //! `--json FILE` writes the same rows as JSON. Every run is bounded in count and time.
+//! S6 (`cluster`) also uses the machine's PostgreSQL and NATS, in a schema and on a subject
+//! of its own per row.
 
 mod cli;
+mod cluster;
 mod delivery;
 mod handshake;
+mod hardening;
 mod idle;
 mod pingpong;
 mod porch;
@@ -184,6 +188,7 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
         } => {
             for &rate in rates {
                 let p = delivery::Params {
+                    scenario: "S3",
                     rate,
                     secs: *secs,
                     agents: *agents,
@@ -191,6 +196,31 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                 };
                 reports.push(run_delivery(paths, *guests, &p).await?);
             }
+        }
+        Command::Cluster {
+            topologies,
+            rates,
+            guests,
+            agents,
+            secs,
+            postgres_url,
+            nats_url,
+        } => {
+            let backends = cluster::Backends {
+                postgres_url: postgres_url.clone(),
+                nats_url: nats_url.clone(),
+            };
+            let p: Vec<delivery::Params> = rates
+                .iter()
+                .map(|&rate| delivery::Params {
+                    scenario: "S6",
+                    rate,
+                    secs: *secs,
+                    agents: *agents,
+                    spread,
+                })
+                .collect();
+            reports.extend(cluster::run(paths, topologies, &backends, *guests, &p).await?);
         }
         Command::Pingpong {
             targets,
@@ -212,6 +242,12 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                 }
             }
         }
+        Command::Hardening { repeat } => {
+            let (mut server, setup, tokens) = start(paths, Kind::Porch, *repeat).await?;
+            let setup = setup.context("porch setup")?;
+            let p = hardening::Params { repeat: *repeat };
+            reports.extend(hardening::run(&mut server, &tokens, &setup.client_token, &p).await?);
+        }
         Command::Smoke => {
             for kind in [Kind::Porch, Kind::Bare] {
                 let p = handshake::Params {
@@ -231,12 +267,15 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                 reports.push(run_pingpong(paths, kind, &p).await?);
             }
             let p = delivery::Params {
+                scenario: "S3",
                 rate: 200,
                 secs: 2,
                 agents: 1,
                 spread,
             };
             reports.push(run_delivery(paths, 20, &p).await?);
+            // Keeps `hardening` from rotting: every abusive handshake still gets its answer.
+            reports.extend(Box::pin(run_command(paths, spread, &Command::Hardening { repeat: 10 })).await?);
         }
     }
     Ok(reports)
@@ -253,13 +292,7 @@ async fn run_pingpong(paths: &Paths, kind: Kind, p: &pingpong::Params) -> Result
 }
 
 async fn run_delivery(paths: &Paths, guests: usize, p: &delivery::Params) -> Result<Report> {
-    let (mut server, setup, _) = start(paths, Kind::Porch, 0).await?;
-    delivery::run(
-        paths,
-        &mut server,
-        &setup.context("porch setup")?,
-        guests,
-        p,
-    )
-    .await
+    let (server, setup, _) = start(paths, Kind::Porch, 0).await?;
+    let mut nodes = cluster::Nodes::single(server);
+    delivery::run(paths, &mut nodes, &setup.context("porch setup")?, guests, p).await
 }

@@ -51,6 +51,8 @@ pub struct Server {
     child: Child,
     /// Porch's data directory (removed on drop) and its log.
     pub dir: Option<PathBuf>,
+    /// `PORCH_*` settings the admin CLI needs to reach this Porch's store (PostgreSQL's URL).
+    pub cli_env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -137,12 +139,39 @@ pub fn porch_command(paths: &Paths, data_dir: &Path) -> Command {
     command
 }
 
+/// Every simulated client of a run shares 127.0.0.1, so the per-address and per-guest flood
+/// limits (meant for one person or one attacker) are lifted; everything else is default.
+pub const LOAD_FROM_ONE_ADDRESS: &[&str] = &[
+    "--connections-per-ip-max=1000000",
+    "--handshakes-per-ip-per-sec=1000000",
+    "--handshakes-per-ip-burst=1000000",
+    "--guest-messages-per-sec=1000000",
+    "--guest-messages-burst=1000000",
+];
+
+/// How a Porch node differs from the default (one node on SQLite in its data directory).
+#[derive(Clone, Debug, Default)]
+pub struct NodeOptions {
+    /// Extra `porch serve` arguments: `--store`, `--broker`, `--node-id`, ….
+    pub serve_args: Vec<String>,
+    /// Settings the admin commands need too (`PORCH_STORE`); also given to `porch serve`.
+    pub cli_env: Vec<(String, String)>,
+}
+
 fn start_porch(paths: &Paths) -> Result<Server> {
+    start_porch_node(paths, &NodeOptions::default())
+}
+
+/// A Porch node on a fresh data directory and a free port, killed when dropped.
+pub fn start_porch_node(paths: &Paths, options: &NodeOptions) -> Result<Server> {
     let dir = temp_dir()?;
     let port = free_port()?;
     let log = std::fs::File::create(dir.join("server.log"))?;
     let child = porch_command(paths, &dir.join("data"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(LOAD_FROM_ONE_ADDRESS)
+        .args(&options.serve_args)
+        .envs(options.cli_env.iter().map(|(k, v)| (k, v)))
         .env("PORCH_LOG", "warn")
         .envs(paths.porch_env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
@@ -156,6 +185,7 @@ fn start_porch(paths: &Paths) -> Result<Server> {
         ws_url: format!("ws://{addr}/api/v2/gateway"),
         child,
         dir: Some(dir),
+        cli_env: options.cli_env.clone(),
     };
     wait_listening(&mut server)?;
     Ok(server)
@@ -173,6 +203,7 @@ fn start_bare(paths: &Paths) -> Result<Server> {
         ws_url: String::new(),
         child,
         dir: None,
+        cli_env: Vec::new(),
     };
     let line = wait_listening(&mut server)?;
     server.addr = line.trim_start_matches("listening on ").trim().parse()?;
@@ -241,6 +272,7 @@ fn start_soketi(paths: &Paths) -> Result<Server> {
         ws_url: format!("ws://{addr}/app/app-key?protocol=7"),
         child,
         dir: None,
+        cli_env: Vec::new(),
     };
     let deadline = Instant::now() + START_TIMEOUT;
     while std::net::TcpStream::connect(addr).is_err() {
