@@ -248,6 +248,21 @@ describe('PorchGuest against a real Porch', { timeout: 300_000 }, () => {
     assert.equal(sockets.urls.length, opens, 'no reconnect after a terminal close');
   });
 
+  it('resends sends refused by the rate limit after the server\'s retryAfterMs: each stored once', T, async () => {
+    const { guest, events } = await guestWith();
+    await guest.start();
+    // 40 at once: the default burst is 30, so at least ten are refused and resent.
+    const texts = Array.from({ length: 40 }, (_, i) => `burst ${i}`);
+    const started = Date.now();
+    await Promise.all(texts.map((t) => guest.send(t)));
+    const limited = events.of('error').filter((e) => e.code === 'rate_limited');
+    assert.ok(limited.length >= 10, `refusals seen: ${limited.length}`);
+    assert.ok(limited.every((e) => e.retryInMs > 0 && e.retryInMs <= 1000 && e.clientMessageId), JSON.stringify(limited[0]));
+    assert.ok(Date.now() - started < 10_000, 'resent on the server\'s schedule, not a fixed 2 s per round');
+    const stored = (await porch.history(guest.conversationId, agent.accessToken)).filter((m) => m.text.startsWith('burst '));
+    assert.deepEqual(stored.map((m) => m.text).sort(), [...texts].sort(), 'every message stored exactly once');
+  });
+
   it('rejects start() with the server\'s code for a bad token or a foreign origin', T, async () => {
     const bad = await guestWith({ session: { gatewayUrl: `ws://127.0.0.1:${porch.port}/api/v2/gateway`, accessToken: 'not.a.jwt', expiresAtMs: Date.now() + 60_000 } });
     await assert.rejects(bad.guest.start(), (e) => e.code === 'token_malformed' && e.closeCode === 4003 && e.fatal && e.detail.length > 0);

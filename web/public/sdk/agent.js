@@ -196,9 +196,8 @@ export class PorchAgent extends Emitter {
       case 'error': {
         const { message, ref } = splitRef(frame.message);
         const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-        if (frame.clientMessageId && this._sends.refuse(frame.clientMessageId, error) === 'retry') {
-          this._sends.retryLater(frame.clientMessageId, (e) => this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text }));
-        }
+        const resend = (e) => this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
+        error.retryInMs = this._sends.refuseFrame(frame, error, resend);
         this.emit('error', error);
         break;
       }

@@ -260,9 +260,7 @@ export class PorchGuest extends Emitter {
   _onErrorFrame(frame) {
     const { message, ref } = splitRef(frame.message);
     const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-    if (frame.clientMessageId && this._sends.refuse(frame.clientMessageId, error) === 'retry') {
-      this._sends.retryLater(frame.clientMessageId, (e) => this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text }));
-    }
+    error.retryInMs = this._sends.refuseFrame(frame, error, (e) => this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text }));
     this.emit('error', error);
   }
 

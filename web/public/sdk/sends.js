@@ -61,12 +61,19 @@ export class Sends {
     return 'dropped';
   }
 
-  /** Schedules one resend of an entry still pending after SEND_RETRY_MS. */
-  retryLater(clientMessageId, resend) {
+  /**
+   * An `error` frame about a send: when the refusal may pass, keep the send and resend it
+   * after the server's `retryAfterMs` (rate limits say exactly when), or SEND_RETRY_MS.
+   * @returns {number | null} the wait before the resend, or null if it will not be resent
+   */
+  refuseFrame(frame, error, resend) {
+    if (!frame.clientMessageId || this.refuse(frame.clientMessageId, error) !== 'retry') return null;
+    const delayMs = Number.isFinite(frame.retryAfterMs) ? frame.retryAfterMs : SEND_RETRY_MS;
     setTimeout(() => {
-      const entry = this.outbox.list().find((e) => e.clientMessageId === clientMessageId);
+      const entry = this.outbox.list().find((e) => e.clientMessageId === frame.clientMessageId);
       if (entry) resend(entry);
-    }, SEND_RETRY_MS);
+    }, delayMs);
+    return delayMs;
   }
 
   /** Rejects every waiting caller (the client ended); the outbox itself is kept. */
