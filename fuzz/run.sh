@@ -34,6 +34,9 @@ fi
 export CARGO_TARGET_DIR="${PORCH_FUZZ_TARGET_DIR:-$HOME/.cache/porch-fuzz-target}"
 work="$CARGO_TARGET_DIR/porch-fuzz-runs"
 mkdir -p "$work"
+# One run at a time per build dir: two would share the corpus and overwrite each other's logs.
+exec 9>"$work/lock"
+flock 9
 
 # No sanitizer: every target is safe Rust, where ASan finds nothing a panic would not, and
 # it halves the executions per second. Debug assertions and overflow checks stay on.
@@ -55,11 +58,11 @@ for target in "${targets[@]}"; do
     verdict=CRASH
     failed=1
   fi
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-  last=$(grep -E '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || echo 'cov: ?')
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  last=$(grep -aE '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || echo 'cov: ?')
   echo "fuzz: $target ${secs}s: $verdict, $execs executions, $last"
   if [ "$verdict" != ok ]; then
-    grep -E 'panicked at|Test unit written to|SUMMARY' "$log" | head -5 | sed 's/^/  /'
+    grep -aE 'panicked at|Test unit written to|SUMMARY' "$log" | head -5 | sed 's/^/  /'
     echo "  full log: $log"
   fi
 done

@@ -43,17 +43,22 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let Ok(mut value) = json else { return };
+    // Compared through the same serializer: a float may print differently from how it was
+    // sent (5.3e26 becomes 5.3000000000000004e+26), and a refusal may name a number.
+    let canonical = serde_json::to_string(&value).expect("a Value serializes");
+    let answer = |r: &Result<_, porch_server::error::ApiError>| r.as_ref().err().map(|e| (e.code, e.message.clone()));
+    let as_sent = answer(&parse_client_frame(&canonical));
+    assert_eq!(as_sent.as_ref().map(|a| a.0), answer(&parsed).map(|a| a.0), "re-serialized: {canonical}");
     let kept_type = value.get("type").cloned();
     blank_strings(&mut value);
     if let (Some(kind), Some(object)) = (kept_type, value.as_object_mut()) {
         object.insert("type".into(), kind);
     }
     let blanked = serde_json::to_string(&value).expect("a Value serializes");
-    let answer = |r: &Result<_, porch_server::error::ApiError>| r.as_ref().err().map(|e| (e.code, e.message.clone()));
     assert_eq!(
-        answer(&parsed),
+        as_sent,
         answer(&parse_client_frame(&blanked)),
-        "the refusal depends on the content of a string, so it quotes client text\n  sent:    {text}\n  blanked: {blanked}"
+        "the refusal depends on the content of a string, so it quotes client text\n  sent:    {canonical}\n  blanked: {blanked}"
     );
 });
 

@@ -11,6 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use porch_core::limits::TOKEN_BYTES_MAX;
 use porch_core::token::{Claims, TokenError, TokenKind, decode_unverified};
 use porch_fuzz::{ISSUER, KID, KINDS, LEEWAY_SECS, NOW_SECS, assert_no_token_piece, check_close_reason, gateway, keyring, sign_raw};
 use porch_server::error::ApiError;
@@ -117,10 +118,12 @@ fn structured(rest: &[u8]) {
     claims.scope = Some(input.text()).filter(|s| !s.is_empty());
     let token = keyring().sign(&claims);
 
-    // The documented order: issuer, kind, time (expired before not-yet-valid).
+    // The documented order: size, issuer, kind, time (expired before not-yet-valid).
     let now = i128::from(NOW_SECS);
     let leeway = i128::from(LEEWAY_SECS);
-    let expected = if claims.iss != ISSUER {
+    let expected = if token.len() > TOKEN_BYTES_MAX {
+        Err(ErrorCode::TokenMalformed)
+    } else if claims.iss != ISSUER {
         Err(ErrorCode::TokenWrongIssuer)
     } else if !TokenKind::from_audience(&claims.aud).is_some_and(|k| KINDS.contains(&k)) {
         Err(ErrorCode::TokenWrongKind)
