@@ -136,7 +136,7 @@ pub async fn check_known_origin(state: &AppState, origin: &str) -> Result<(), Ap
     if known.contains(origin) {
         return Ok(());
     }
-    let shown: String = origin.chars().filter(|c| !c.is_control()).take(40).collect();
+    let shown = crate::error::shown_origin(origin);
     Err(ApiError::new(
         ErrorCode::OriginNotAllowed,
         format!("{shown} is not among any deployment's origins; add it to yours"),
@@ -148,7 +148,7 @@ pub fn check_origin(deployment: &DeploymentRecord, origin: &str) -> Result<(), A
     if deployment.allows_origin(origin) {
         return Ok(());
     }
-    let shown: String = origin.chars().filter(|c| !c.is_control()).take(40).collect();
+    let shown = crate::error::shown_origin(origin);
     Err(ApiError::new(
         ErrorCode::OriginNotAllowed,
         format!("{shown} is not among this deployment's origins; add it there"),
@@ -163,7 +163,7 @@ async fn agent(state: &AppState, claims: Claims, origin: Option<&str>) -> Result
     };
     // Agents use the console Porch serves itself, or no browser at all.
     if let Some(origin) = origin.filter(|o| *o != state.config.public_origin()) {
-        let shown: String = origin.chars().filter(|c| !c.is_control()).take(40).collect();
+        let shown = crate::error::shown_origin(origin);
         return Err(ApiError::new(
             ErrorCode::OriginNotAllowed,
             format!("agents connect from Porch's own pages ({}), not {shown}", state.config.public_origin()),

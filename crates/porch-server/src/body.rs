@@ -38,24 +38,40 @@ pub fn describe_json_error(error: &serde_json::Error) -> String {
     let text = error.to_string();
     let mut out = String::with_capacity(text.len());
     let mut in_quotes = false;
+    // Backticks hold names: ours (`clientMessageId`) or the client's (an unknown field or
+    // variant, which could be anything): those are shown short, like any client value.
+    let mut name: Option<String> = None;
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        match (c, in_quotes) {
-            ('"', false) => {
+        match (c, in_quotes, name.as_mut()) {
+            ('`', false, None) => name = Some(String::new()),
+            ('`', false, Some(n)) => {
+                let shown = crate::error::shown(n);
+                out.push('`');
+                out.push_str(&shown);
+                out.push('`');
+                name = None;
+            }
+            (c, false, Some(n)) => n.push(c),
+            ('"', false, None) => {
                 in_quotes = true;
                 out.push_str("\"…");
             }
-            ('"', true) => {
+            ('"', true, _) => {
                 in_quotes = false;
                 out.push('"');
             }
             // serde quotes with Rust escapes: `\"` and `\\` do not end the value.
-            ('\\', true) => {
+            ('\\', true, _) => {
                 chars.next();
             }
-            (_, true) => {}
-            (c, false) => out.push(c),
+            (_, true, _) => {}
+            (c, false, None) => out.push(c),
         }
+    }
+    if let Some(n) = name {
+        out.push('`');
+        out.push_str(&crate::error::shown(&n));
     }
     out
 }
@@ -91,6 +107,12 @@ mod tests {
         assert!(said.contains("expected u64") && said.contains("line 1"), "{said}");
         let missing = serde_json::from_str::<porch_wire::rest::SendMessageRequest>("{}").unwrap_err();
         assert!(super::describe_json_error(&missing).contains("missing field `clientMessageId`"));
+        // A field name is the client's too: a token pasted as a key is not shown whole.
+        let key = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let unknown = serde_json::from_str::<porch_wire::rest::SendMessageRequest>(&format!(r#"{{"{key}":1}}"#)).unwrap_err();
+        let said = super::describe_json_error(&unknown);
+        assert!(said.contains("unknown field `eyJhbGciOiJIUzI1NiJ9.eyJ…`"), "{said}");
+        assert!(said.contains("`clientMessageId`"), "our own names stay whole: {said}");
     }
 
     /// Found by fuzzing (fuzz/fuzz_targets/client_frame.rs): serde quotes a string with its

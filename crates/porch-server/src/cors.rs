@@ -27,7 +27,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     };
     if request.method() == Method::OPTIONS {
         if !allowed {
-            let shown: String = origin.to_str().unwrap_or("?").chars().take(60).collect();
+            let shown = crate::error::shown_origin(origin.to_str().unwrap_or("?"));
             return ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {shown} is in no deployment's origins"))
                 .into_response();
         }

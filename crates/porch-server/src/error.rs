@@ -155,6 +155,34 @@ fn www_authenticate(code: ErrorCode, message: &str) -> Option<String> {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Longest quote of a client's value in a refusal, in bytes.
+pub const SHOWN_BYTES_MAX: usize = 24;
+
+/// A client's value, as a refusal may quote it: control characters removed (no forged log
+/// lines), at most `SHOWN_BYTES_MAX` bytes (a refusal fits a close reason, and a token pasted
+/// into the wrong field is never logged whole), `…` when cut.
+pub fn shown(value: &str) -> String {
+    shown_within(value, SHOWN_BYTES_MAX)
+}
+
+/// An `Origin` as a refusal quotes it: the whole origin is the useful part of the message, and
+/// it is no secret, so it gets more room than other values.
+pub fn shown_origin(origin: &str) -> String {
+    shown_within(origin, 48)
+}
+
+fn shown_within(value: &str, max_bytes: usize) -> String {
+    let mut out = String::new();
+    for c in value.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > max_bytes {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +196,15 @@ mod tests {
         assert!(reason.ends_with("é… [ref abcdef]"), "{reason}");
         let short = ApiError::new(ErrorCode::TokenMissing, "no token");
         assert_eq!(short.close_reason("r1"), "token_missing: no token [ref r1]");
+    }
+
+    #[test]
+    fn client_values_are_shown_short_and_clean() {
+        assert_eq!(shown("shop.example"), "shop.example");
+        assert_eq!(shown("a\nb\u{7}c"), "abc", "no forged log lines");
+        let long = shown(&"é".repeat(40));
+        assert_eq!(long, format!("{}…", "é".repeat(12)));
+        assert!(shown(&"x".repeat(1000)).len() <= SHOWN_BYTES_MAX + '…'.len_utf8());
     }
 
     #[test]

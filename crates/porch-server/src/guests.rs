@@ -66,7 +66,7 @@ pub async fn create_for_widget(
 /// Creates the guest and its conversation and answers `201` with the session.
 async fn open_session(state: &AppState, request: CreateGuestRequest, client_id: &str) -> ApiResult<Response> {
     let deployment = state.store.deployment(&request.deployment_id).await?.ok_or_else(|| {
-        let shown: String = request.deployment_id.chars().take(40).collect();
+        let shown = crate::error::shown(&request.deployment_id);
         ApiError::new(
             ErrorCode::DeploymentUnknown,
             format!("no deployment `{shown}`; list them with `porch deployments list`"),
@@ -192,7 +192,7 @@ fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
         ));
     }
     if let Some((key, _)) = request.attributes.iter().find(|(k, v)| over(k) || over(v)) {
-        let shown: String = key.chars().take(40).collect();
+        let shown = crate::error::shown(&key);
         return Err(too_long(&format!("attribute `{shown}`")));
     }
     Ok(())

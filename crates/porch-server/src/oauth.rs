@@ -79,7 +79,7 @@ pub async fn no_store(mut response: Response) -> Response {
 /// Any method but `POST` on the OAuth endpoints: 405 with `Allow: POST` (RFC 9110 §15.5.6) and
 /// the §5.2 error shape, instead of axum's empty 405 (RFC 6749 §3.2: the endpoint is POST only).
 pub async fn wrong_method(method: axum::http::Method) -> Response {
-    let shown: String = method.as_str().chars().take(16).collect();
+    let shown = crate::error::shown(method.as_str());
     let mut response = invalid_request(format!("{shown} is not allowed here; POST a form (RFC 6749 §3.2)")).into_response();
     *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -131,7 +131,7 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
     match param(&mut params, "grant_type").as_deref() {
         Some("client_credentials") => {}
         Some(other) => {
-            let shown: String = other.chars().take(40).collect();
+            let shown = crate::error::shown(&other);
             return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!("grant_type `{shown}` is not supported; use grant_type=client_credentials"),
@@ -193,7 +193,7 @@ fn granted_scope(client: &ClientRecord, requested: Option<&str>) -> Result<Strin
     };
     for scope in requested.split(' ').filter(|s| !s.is_empty()) {
         if !client.scopes.iter().any(|s| s == scope) {
-            let shown: String = scope.chars().take(40).collect();
+            let shown = crate::error::shown(&scope);
             return Err(ApiError::new(
                 ErrorCode::InvalidScope,
                 format!("scope `{shown}` is not granted to this client; it has: {}", client.scopes.join(" ")),

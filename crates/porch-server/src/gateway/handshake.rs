@@ -79,7 +79,7 @@ pub fn read_offer(
             echo: Some((*misspelled).to_string()),
             credential: Err(ApiError::new(
                 ErrorCode::SubprotocolMisspelled,
-                format!("`{}` must be exactly NICE-WebSocket-Auth, case-sensitive", clip(misspelled)),
+                format!("`{}` must be exactly NICE-WebSocket-Auth, case-sensitive", crate::error::shown(misspelled)),
             )),
             can_upgrade: true,
         };
@@ -157,10 +157,6 @@ fn resembles_marker(value: &str) -> bool {
 fn bearer_token(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
-}
-
-fn clip(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(24).collect()
 }
 
 #[cfg(test)]

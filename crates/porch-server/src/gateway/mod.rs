@@ -111,8 +111,9 @@ async fn admit(
     }
     let token = credential?;
     let principal = authenticate(state, &token, &[TokenKind::Guest, TokenKind::Agent], "the gateway", origin).await?;
-    if let Some(bad) = query.bad_after_seq {
-        return Err(ApiError::new(ErrorCode::InvalidRequest, format!("afterSeq `{bad}` is not a whole number")));
+    if query.bad_after_seq {
+        // Not quoted: query strings are never logged (SECURITY.md).
+        return Err(ApiError::new(ErrorCode::InvalidRequest, "afterSeq is not a whole number; send the last seq you saw, e.g. ?afterSeq=41"));
     }
     if matches!(principal, Principal::Agent(_)) && query.after_seq.is_some() {
         return Err(ApiError::new(ErrorCode::InvalidRequest, "afterSeq is for guests; agents resync from `ready`"));
@@ -147,7 +148,7 @@ fn check_handshake_rate(state: &AppState, peer: Option<&Peer>, headers: &HeaderM
 struct Query {
     /// `afterSeq`: resume after this sequence number.
     after_seq: Option<u64>,
-    bad_after_seq: Option<String>,
+    bad_after_seq: bool,
     /// `access_token` or `token`: refused unless the operator enabled it.
     token: Option<String>,
 }
@@ -159,7 +160,7 @@ impl Query {
             match key.as_ref() {
                 "afterSeq" => match value.parse() {
                     Ok(n) => q.after_seq = Some(n),
-                    Err(_) => q.bad_after_seq = Some(value.chars().take(20).collect()),
+                    Err(_) => q.bad_after_seq = true,
                 },
                 "access_token" | "token" => q.token = Some(value.into_owned()),
                 _ => {}

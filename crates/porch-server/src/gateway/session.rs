@@ -550,7 +550,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ApiError> {
     };
     const KNOWN: [&str; 4] = ["send", "typing", "read", "ping"];
     if !KNOWN.contains(&kind) {
-        let shown: String = kind.chars().take(40).collect();
+        let shown = crate::error::shown(kind);
         return Err(ApiError::new(ErrorCode::UnknownFrameType, format!("unknown frame type `{shown}`; known: send, typing, read, ping")));
     }
     let kind = kind.to_string();
