@@ -9,6 +9,9 @@
 /// text in 4-byte UTF-8 plus JSON framing.
 pub const WS_MESSAGE_BYTES_MAX: usize = 64 * 1024;
 
+/// Largest WebSocket frame header (RFC 6455 §5.2: 2 bytes, 8 of extended length, 4 of mask).
+pub const WS_FRAME_HEADER_BYTES_MAX: usize = 14;
+
 /// Longest message text, in Unicode scalar values. Longer → `text_too_long`.
 pub const TEXT_CHARS_MAX: usize = 4_000;
 
@@ -191,8 +194,8 @@ impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
         let checks: [(bool, &str); 12] = [
-            (self.connection_write_buffer_bytes_max > self.ws_message_bytes_max,
-             "connection_write_buffer_bytes_max must exceed ws_message_bytes_max, or a largest message cannot be sent"),
+            (self.connection_write_buffer_bytes_max >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,
+             "connection_write_buffer_bytes_max must hold ws_message_bytes_max plus a 14-byte frame header, or a largest message cannot be sent"),
             (self.write_timeout_ms >= 100, "write_timeout_ms below 100 cuts clients on any hiccup"),
             (self.heartbeat_interval_ms < self.idle_timeout_ms,
              "heartbeat_interval_ms must be below idle_timeout_ms, or idle clients are cut"),
@@ -239,5 +242,8 @@ mod tests {
         super::Limits::default().validate().unwrap();
         let bad = super::Limits { heartbeat_interval_ms: 70_000, ..Default::default() };
         assert!(bad.validate().unwrap_err().contains("heartbeat_interval_ms"));
+        // A write ceiling one byte above the message limit cannot hold that message's frame.
+        let tight = super::Limits { connection_write_buffer_bytes_max: super::WS_MESSAGE_BYTES_MAX + 1, ..Default::default() };
+        assert!(tight.validate().unwrap_err().contains("frame header"));
     }
 }
