@@ -22,6 +22,31 @@ use porch_core::limits::Limits;
 /// Keys one limiter or counter tracks at most (about 64 bytes each).
 pub const KEYS_MAX: usize = 100_000;
 
+/// When a full limiter last looked for refilled buckets to drop, it waits this long before
+/// looking again: a flood of new keys must not buy a scan of the whole table each.
+const SWEEP_INTERVAL_MS: u64 = 1_000;
+
+/// What a limit counts. An IPv6 client is counted by its /64: one subscriber gets a whole
+/// /64 and can use any address in it, so per-address limits keyed on the full address would
+/// not limit anyone.
+pub trait LimitKey: Hash + Eq + Clone {
+    fn counted(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl LimitKey for String {}
+impl LimitKey for &str {}
+
+impl LimitKey for IpAddr {
+    fn counted(&self) -> Self {
+        match self {
+            IpAddr::V4(_) => *self,
+            IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(*v6) & !((1u128 << 64) - 1))),
+        }
+    }
+}
+
 /// Units in one token. A rate of `per_min` tokens per minute adds exactly `per_min` units per
 /// millisecond, so refilling is exact integer arithmetic at any rate and any polling interval
 /// (with coarser units, a client polling every few ms would see every refill round to zero).
@@ -109,13 +134,18 @@ impl Limited {
 /// A token bucket per key.
 pub struct RateLimiter<K> {
     rate: Rate,
-    buckets: Mutex<HashMap<K, Bucket>>,
+    buckets: Mutex<Buckets<K>>,
     epoch: Instant,
 }
 
-impl<K: Hash + Eq + Clone> RateLimiter<K> {
+struct Buckets<K> {
+    by_key: HashMap<K, Bucket>,
+    last_sweep_ms: Option<u64>,
+}
+
+impl<K: LimitKey> RateLimiter<K> {
     pub fn new(rate: Rate) -> RateLimiter<K> {
-        RateLimiter { rate, buckets: Mutex::new(HashMap::new()), epoch: Instant::now() }
+        RateLimiter { rate, buckets: Mutex::new(Buckets { by_key: HashMap::new(), last_sweep_ms: None }), epoch: Instant::now() }
     }
 
     fn now_ms(&self) -> u64 {
@@ -135,19 +165,25 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     fn with_bucket(&self, key: &K, f: impl FnOnce(&mut Bucket, Rate, u64) -> Result<(), u64>) -> Result<(), Limited> {
         let now_ms = self.now_ms();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if !buckets.contains_key(key) && buckets.len() >= KEYS_MAX {
-            let rate = self.rate;
-            buckets.retain(|_, b| {
-                b.refill(rate, now_ms);
-                !b.is_full(rate)
-            });
-            if buckets.len() >= KEYS_MAX {
+        let key = key.counted();
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let buckets = &mut *guard;
+        if !buckets.by_key.contains_key(&key) && buckets.by_key.len() >= KEYS_MAX {
+            let swept_lately = buckets.last_sweep_ms.is_some_and(|at| now_ms.saturating_sub(at) < SWEEP_INTERVAL_MS);
+            if !swept_lately {
+                let rate = self.rate;
+                buckets.by_key.retain(|_, b| {
+                    b.refill(rate, now_ms);
+                    !b.is_full(rate)
+                });
+                buckets.last_sweep_ms = Some(now_ms);
+            }
+            if buckets.by_key.len() >= KEYS_MAX {
                 crate::metrics::METRICS.throttle_untracked();
                 return Ok(());
             }
         }
-        let bucket = buckets.entry(key.clone()).or_insert_with(|| Bucket::full(self.rate, now_ms));
+        let bucket = buckets.by_key.entry(key).or_insert_with(|| Bucket::full(self.rate, now_ms));
         f(bucket, self.rate, now_ms).map_err(|retry_after_ms| Limited { retry_after_ms })
     }
 }
@@ -164,13 +200,14 @@ pub struct Slot<K: Hash + Eq> {
     key: Option<K>,
 }
 
-impl<K: Hash + Eq + Clone> ConnectionCounter<K> {
+impl<K: LimitKey> ConnectionCounter<K> {
     pub fn new(max: usize) -> Arc<ConnectionCounter<K>> {
         Arc::new(ConnectionCounter { max, open: Mutex::new(HashMap::new()) })
     }
 
     /// Counts a connection for `key`, or refuses (`None`) if `key` is at the ceiling.
     pub fn acquire(self: &Arc<Self>, key: K) -> Option<Slot<K>> {
+        let key = key.counted();
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if !open.contains_key(&key) && open.len() >= KEYS_MAX {
             // Every tracked key has a live connection; see the module comment.
@@ -187,7 +224,7 @@ impl<K: Hash + Eq + Clone> ConnectionCounter<K> {
 
     /// Open connections of `key`.
     pub fn count(&self, key: &K) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(&key.counted()).copied().unwrap_or(0)
     }
 }
 
@@ -299,6 +336,36 @@ mod tests {
         assert!(limiter.take(&"a").is_ok());
         assert!(limiter.take(&"a").is_err());
         assert!(limiter.take(&"b").is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let limiter = RateLimiter::new(Rate::per_sec(1, 1));
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limiter.take(&one).is_ok());
+        assert!(limiter.take(&same_64).is_err(), "another address of the same /64 shares the bucket");
+        assert!(limiter.take(&other_64).is_ok());
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(v4.counted(), v4);
+    }
+
+    #[test]
+    fn a_full_table_lets_new_keys_pass_and_sweeps_at_most_once_a_second() {
+        let limiter = RateLimiter::new(Rate::per_sec(1, 1));
+        for i in 0..KEYS_MAX {
+            limiter.take(&i.to_string()).unwrap();
+        }
+        // Every bucket is empty (just used): nothing to sweep, so a new key passes untracked,
+        // and again and again, without being tracked or refused.
+        for i in 0..3 {
+            assert!(limiter.take(&format!("new-{i}")).is_ok());
+            assert!(limiter.take(&format!("new-{i}")).is_ok(), "untracked keys are not limited");
+        }
+        let guard = limiter.buckets.lock().unwrap();
+        assert_eq!(guard.by_key.len(), KEYS_MAX);
+        assert!(guard.last_sweep_ms.is_some());
     }
 
     #[test]
