@@ -76,7 +76,7 @@ fn parse_states(s: &str) -> ApiResult<Vec<ConversationState>> {
         .filter(|x| !x.is_empty())
         .map(|x| {
             ConversationState::parse(x).ok_or_else(|| {
-                let shown = crate::error::shown(&x);
+                let shown = crate::error::shown(x);
                 ApiError::new(ErrorCode::InvalidRequest, format!("state `{shown}` is not one of waiting, assigned, closed"))
             })
         })
@@ -133,7 +133,7 @@ pub async fn close(State(state): State<AppState>, AgentAuth(agent): AgentAuth, P
 /// The conversation, if it sits in one of the agent's queues.
 pub async fn visible(state: &AppState, agent: &AgentPrincipal, id: &str) -> ApiResult<Conversation> {
     let unknown = || {
-        let shown = crate::error::shown(&id);
+        let shown = crate::error::shown(id);
         ApiError::new(ErrorCode::ConversationUnknown, format!("no conversation `{shown}` in your queues"))
     };
     let conversation = state.store.conversation(id).await?.ok_or_else(unknown)?;

@@ -192,7 +192,7 @@ fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
         ));
     }
     if let Some((key, _)) = request.attributes.iter().find(|(k, v)| over(k) || over(v)) {
-        let shown = crate::error::shown(&key);
+        let shown = crate::error::shown(key);
         return Err(too_long(&format!("attribute `{shown}`")));
     }
     Ok(())

@@ -131,7 +131,7 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
     match param(&mut params, "grant_type").as_deref() {
         Some("client_credentials") => {}
         Some(other) => {
-            let shown = crate::error::shown(&other);
+            let shown = crate::error::shown(other);
             return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!("grant_type `{shown}` is not supported; use grant_type=client_credentials"),
@@ -193,7 +193,7 @@ fn granted_scope(client: &ClientRecord, requested: Option<&str>) -> Result<Strin
     };
     for scope in requested.split(' ').filter(|s| !s.is_empty()) {
         if !client.scopes.iter().any(|s| s == scope) {
-            let shown = crate::error::shown(&scope);
+            let shown = crate::error::shown(scope);
             return Err(ApiError::new(
                 ErrorCode::InvalidScope,
                 format!("scope `{shown}` is not granted to this client; it has: {}", client.scopes.join(" ")),
