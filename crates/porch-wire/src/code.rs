@@ -132,6 +132,7 @@ error_codes! {
     BodyTooLarge = "body_too_large", 413, 1009, "The HTTP body is larger than the limit.";
     MessageTooBig = "message_too_big", 413, 1009, "The WebSocket message is larger than the limit.";
     InvalidUtf8 = "invalid_utf8", 400, 1007, "A text frame or body is not valid UTF-8.";
+    ProtocolError = "protocol_error", 400, 1002, "The client broke WebSocket framing (RFC 6455), e.g. reserved bits or an unmasked frame.";
     IdempotencyConflict = "idempotency_conflict", 422, 4007, "This clientMessageId was already used with a different text.";
     // Capacity and server state.
     RateLimited = "rate_limited", 429, 4100, "Too many requests; wait for Retry-After.";
@@ -181,7 +182,7 @@ mod tests {
             assert_eq!(ErrorCode::from_name(code.as_str()), Some(*code));
             let close = code.spec().close_code.0;
             assert!(
-                (4000..4300).contains(&close) || [1007, 1009, 1011].contains(&close),
+                (4000..4300).contains(&close) || [1002, 1007, 1009, 1011].contains(&close),
                 "{code} has close code {close} outside the documented ranges"
             );
         }
@@ -193,5 +194,6 @@ mod tests {
         assert_eq!(CloseCode(4100).reconnect_class(), ReconnectClass::Backoff);
         assert_eq!(CloseCode(4201).reconnect_class(), ReconnectClass::Immediate);
         assert_eq!(CloseCode(1011).reconnect_class(), ReconnectClass::Backoff);
+        assert_eq!(CloseCode(1002).reconnect_class(), ReconnectClass::Backoff);
     }
 }

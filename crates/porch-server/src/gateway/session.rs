@@ -581,6 +581,29 @@ fn transport_error(error: axum::Error) -> End {
             format!("a message of {size} bytes exceeds the limit of {max_size}"),
         )),
         Ok(WsError::Utf8(_)) => End::with(ApiError::new(ErrorCode::InvalidUtf8, "a text frame was not valid UTF-8")),
+        // The frame layer fails the read but stays writable (its state is still active), so
+        // the close frame RFC 6455 §7.1.7 asks for can go out before TCP closes.
+        Ok(WsError::Protocol(violation)) => match framing_violation(&violation) {
+            Some(what) => End::with(ApiError::new(ErrorCode::ProtocolError, format!("{what}; send RFC 6455 frames"))),
+            None => End::silent(),
+        },
         _ => End::silent(),
     }
+}
+
+/// Names a client's framing violation, from tungstenite's read errors; `None` for the ones
+/// that mean the peer is already gone. The names are fixed text: no client bytes are echoed.
+fn framing_violation(error: &tokio_tungstenite::tungstenite::error::ProtocolError) -> Option<&'static str> {
+    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
+    Some(match error {
+        P::NonZeroReservedBits => "a frame had reserved bits set without an extension",
+        P::UnmaskedFrameFromClient => "a client frame was not masked",
+        P::FragmentedControlFrame => "a control frame was fragmented",
+        P::ControlFrameTooBig => "a control frame carried more than 125 bytes",
+        P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_) | P::InvalidOpcode(_) => "a frame had a reserved opcode",
+        P::UnexpectedContinueFrame => "a continuation frame had no message to continue",
+        P::ExpectedFragment(_) => "a new message started before the previous one was finished",
+        P::InvalidCloseSequence => "a close frame had a 1-byte payload",
+        _ => return None,
+    })
 }

@@ -124,3 +124,98 @@ fn serve_refuses_the_echo_off_loopback() {
     assert_eq!(status.and_then(|s| s.code()), Some(2), "porch served on 0.0.0.0 with the echo on: {stderr}");
     assert!(stderr.contains("conformance_echo") && stderr.contains("loopback"), "{stderr}");
 }
+
+/// Opens the echo over a raw TCP socket, writes `frame` (bytes as a broken client would put
+/// them on the wire), and returns the server's first frame (opcode, payload) and whether the
+/// server then closed TCP. Raw, because no client library sends such frames.
+async fn raw_echo_exchange(server: &TestServer, frame: &[u8]) -> (Option<(u8, Vec<u8>)>, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = crate::raw::host(server);
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    stream.write_all(&crate::raw::Req::upgrade(&host, CONFORMANCE_ECHO_PATH).bytes()).await.unwrap();
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let n = tokio::time::timeout(WAIT, stream.read(&mut buf)).await.expect("a 101 in time").unwrap();
+        assert!(n > 0, "closed during the handshake: {}", String::from_utf8_lossy(&data));
+        data.extend_from_slice(&buf[..n]);
+    };
+    assert!(data.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&data));
+    stream.write_all(frame).await.unwrap();
+    // Read to EOF: the close frame (if any) and then the end of the connection.
+    let eof = tokio::time::timeout(WAIT, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    let rest = &data[head_end..];
+    // A server frame is unmasked; a close payload is at most 125 bytes (7-bit length).
+    let first = (rest.len() >= 2 && rest.len() >= 2 + usize::from(rest[1] & 0x7f))
+        .then(|| (rest[0] & 0x0f, rest[2..2 + usize::from(rest[1] & 0x7f)].to_vec()));
+    (first, eof)
+}
+
+/// A client frame: `first` is FIN/RSV/opcode, masked with a zero key unless `masked` is false.
+fn client_frame(first: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    assert!(payload.len() <= 125);
+    let mut out = vec![first, payload.len() as u8 | if masked { 0x80 } else { 0 }];
+    if masked {
+        out.extend_from_slice(&[0, 0, 0, 0]); // XOR with zeros: the payload goes as is
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+#[tokio::test]
+async fn framing_violations_close_with_1002_and_a_named_cause() {
+    // RFC 6455 §7.1.7: fail the connection, but send the close frame first (SHOULD).
+    let server = TestServer::start_with(|c| c.conformance_echo = true).await;
+    let cases: [(&str, Vec<u8>, &str); 6] = [
+        ("RSV1 set", client_frame(0x80 | 0x40 | 0x1, b"hi", true), "reserved bits"),
+        ("reserved data opcode 3", client_frame(0x80 | 0x3, b"hi", true), "reserved opcode"),
+        ("reserved control opcode 11", client_frame(0x80 | 0xB, b"", true), "reserved opcode"),
+        ("unmasked text frame", client_frame(0x80 | 0x1, b"hi", false), "not masked"),
+        ("fragmented ping", client_frame(0x9, b"", true), "control frame was fragmented"),
+        ("continuation with no start", client_frame(0x80, b"hi", true), "continuation frame"),
+    ];
+    for (name, frame, cause) in cases {
+        let (first, eof) = raw_echo_exchange(&server, &frame).await;
+        let Some((0x8, payload)) = first else { panic!("{name}: expected a close frame first, got {first:?}") };
+        let code = u16::from_be_bytes([payload[0], payload[1]]);
+        let reason = String::from_utf8_lossy(&payload[2..]);
+        assert_eq!(code, 1002, "{name}: {reason}");
+        assert!(reason.starts_with("protocol_error: ") && reason.contains(cause), "{name}: {reason}");
+        assert!(eof, "{name}: the server must close TCP after its close frame");
+    }
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_closes_the_echo_with_1007() {
+    let server = TestServer::start_with(|c| c.conformance_echo = true).await;
+    let (first, eof) = raw_echo_exchange(&server, &client_frame(0x80 | 0x1, &[b'o', b'k', 0xff, 0xfe], true)).await;
+    let Some((0x8, payload)) = first else { panic!("expected a close frame first, got {first:?}") };
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1007);
+    assert!(String::from_utf8_lossy(&payload[2..]).starts_with("invalid_utf8: "));
+    assert!(eof);
+}
+
+#[tokio::test]
+async fn a_guest_that_breaks_framing_gets_1002() {
+    // The same read path on a real session.
+    let server = TestServer::start().await;
+    let (_, mut socket) = server.connected_guest().await;
+    let mut frame = Frame::message(b"{}".to_vec(), OpCode::Data(Data::Text), true);
+    frame.header_mut().rsv1 = true;
+    socket.send_raw(Message::Frame(frame)).await.unwrap();
+    let (code, reason) = socket.wait_close(WAIT).await.unwrap_or_else(|seen| panic!("no close frame; saw {seen:?}"));
+    assert_eq!(code, 1002, "{reason}");
+    assert!(reason.starts_with("protocol_error: "), "{reason}");
+}
