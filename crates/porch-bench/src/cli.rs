@@ -9,7 +9,7 @@ use crate::server::{Kind, Paths};
 
 #[derive(Parser)]
 #[command(
-    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and Soketi; S6 on a two-node cluster."
+    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and Soketi; S5 (resume storm) on Porch; S6 on a two-node cluster."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -101,6 +101,16 @@ pub enum Command {
         /// The two-node rows' broker; each row publishes on a subject of its own.
         #[arg(long, default_value = "nats://127.0.0.1:4222")]
         nats_url: String,
+    },
+    /// S5: resume storm. `guests` guests have each seen their conversation up to some seq
+    /// and missed `missed` more; Porch is restarted (SIGTERM: every session closed with 4200)
+    /// and all reconnect at once with `afterSeq`. Fails on losses, duplicates, reordering or
+    /// a resume that is not recovered.
+    Resume {
+        #[arg(long, default_value_t = 2000)]
+        guests: usize,
+        #[arg(long, default_value_t = 3)]
+        missed: usize,
     },
     /// S4: ping-pong round trips on `conns` connections.
     Pingpong {

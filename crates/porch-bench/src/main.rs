@@ -14,6 +14,7 @@ mod idle;
 mod pingpong;
 mod porch;
 mod procfs;
+mod resume;
 mod server;
 mod stats;
 mod ws;
@@ -53,7 +54,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Why a run is broken, if it is: no operation done, errors, losses, order violations.
+/// Why a run is broken, if it is: no operation done, errors, losses, order violations,
+/// duplicates, resumes not recovered.
 fn broken(r: &Report) -> Option<String> {
     let count = |key: &str| r.extra.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
     let problems = [
@@ -61,6 +63,8 @@ fn broken(r: &Report) -> Option<String> {
         ("errors", r.errors > 0),
         ("lost", count("lost") > 0),
         ("order", count("order_violations") > 0),
+        ("duplicated", count("duplicated") > 0),
+        ("not recovered", count("not_recovered") > 0),
     ];
     let found: Vec<&str> = problems.iter().filter(|p| p.1).map(|p| p.0).collect();
     (!found.is_empty()).then(|| {
@@ -222,6 +226,16 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                 .collect();
             reports.extend(cluster::run(paths, topologies, &backends, *guests, &p).await?);
         }
+        Command::Resume { guests, missed } => {
+            let mut server = Server::start(Kind::Porch, paths)?;
+            let setup = porch::setup(paths, &server).await?;
+            let p = resume::Params {
+                guests: *guests,
+                missed: *missed,
+                spread,
+            };
+            reports.push(resume::run(paths, &mut server, &setup, &p).await?);
+        }
         Command::Pingpong {
             targets,
             conns,
@@ -275,7 +289,14 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             };
             reports.push(run_delivery(paths, 20, &p).await?);
             // Keeps `hardening` from rotting: every abusive handshake still gets its answer.
-            reports.extend(Box::pin(run_command(paths, spread, &Command::Hardening { repeat: 10 })).await?);
+            reports.extend(
+                Box::pin(run_command(
+                    paths,
+                    spread,
+                    &Command::Hardening { repeat: 10 },
+                ))
+                .await?,
+            );
         }
     }
     Ok(reports)

@@ -90,6 +90,44 @@ impl Server {
         Ok(())
     }
 
+    /// S5's cut: SIGTERM (Porch closes every session with 4200 "reconnect now" and exits),
+    /// then the same `porch serve` again on the same data directory and port. Only for a
+    /// node started without extra `serve_args` (the one `Server::start` makes). Returns how
+    /// long the old process took to exit and the new one to listen.
+    pub fn restart_porch(&mut self, paths: &Paths) -> Result<(Duration, Duration)> {
+        let dir = self.dir.clone().context("porch has a data dir")?;
+        let began = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM {} failed: {status}", self.pid());
+        }
+        let deadline = began + START_TIMEOUT;
+        while self.child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                bail!("porch did not exit within {START_TIMEOUT:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let exited = began.elapsed();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("server.log"))?;
+        self.child = porch_command(paths, &dir.join("data"))
+            .args(["serve", "--listen", &self.addr.to_string()])
+            .args(LOAD_FROM_ONE_ADDRESS)
+            .envs(self.cli_env.iter().map(|(k, v)| (k, v)))
+            .env("PORCH_LOG", "warn")
+            .envs(paths.porch_env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("restarting {}", paths.porch.display()))?;
+        wait_listening(self)?;
+        Ok((exited, began.elapsed() - exited))
+    }
+
     pub fn log_tail(&self) -> String {
         let Some(dir) = &self.dir else {
             return String::new();
