@@ -243,10 +243,10 @@ async fn agent_send(
 async fn read_until(ws: &mut Ws, seq: u64) -> Result<u64> {
     loop {
         let text = crate::ws::next_text(ws, WAIT).await?;
-        if let Ok(ServerFrame::Message { message }) = serde_json::from_str(&text) {
-            if message.seq >= seq {
-                return Ok(message.seq);
-            }
+        if let Ok(ServerFrame::Message { message }) = serde_json::from_str(&text)
+            && message.seq >= seq
+        {
+            return Ok(message.seq);
         }
     }
 }
