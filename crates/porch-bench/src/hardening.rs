@@ -42,7 +42,9 @@ fn request(host: Option<&str>, headers: &[(&str, &str)], extra: &str) -> Vec<u8>
     if let Some(host) = host {
         out.push_str(&format!("Host: {host}\r\n"));
     }
-    out.push_str(&format!("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n"));
+    out.push_str(&format!(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n"
+    ));
     for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -56,32 +58,182 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
     let v13 = ("Sec-WebSocket-Version", "13");
     let token = tokens[0].as_str();
     let pair = format!("{MARKER}, {token}");
-    let case = |name, request, status, opcode, heavy| Case { name, requests: vec![request], status, opcode, heavy };
+    let case = |name, request, status, opcode, heavy| Case {
+        name,
+        requests: vec![request],
+        status,
+        opcode,
+        heavy,
+    };
     let filler: String = (0..2_000).map(|i| format!("X-Filler-{i}: x\r\n")).collect();
-    let good: Vec<Vec<u8>> =
-        tokens.iter().map(|t| request(host, &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {t}"))], "")).collect();
+    let good: Vec<Vec<u8>> = tokens
+        .iter()
+        .map(|t| {
+            request(
+                host,
+                &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {t}"))],
+                "",
+            )
+        })
+        .collect();
     vec![
-        Case { name: "good", requests: good, status: 101, opcode: Some(1), heavy: false },
-        case("version_8", request(host, &[("Sec-WebSocket-Version", "8"), ("Sec-WebSocket-Protocol", &pair)], ""), 426, None, false),
-        case("no_host", request(None, &[v13, ("Sec-WebSocket-Protocol", &pair)], ""), 400, None, false),
-        case("key_not_base64", request(host, &[v13, ("Sec-WebSocket-Protocol", &pair), ("Sec-WebSocket-Key", "x")], ""), 400, None, false),
-        case("token_alone", request(host, &[v13, ("Sec-WebSocket-Protocol", token)], ""), 401, None, false),
-        case("marker_alone", request(host, &[v13, ("Sec-WebSocket-Protocol", MARKER)], ""), 101, Some(8), false),
-        case("token_not_jwt", request(host, &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, abc"))], ""), 101, Some(8), false),
-        case("client_token", request(host, &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {client_token}"))], ""), 101, Some(8), false),
-        case("origin_other", request(host, &[v13, ("Sec-WebSocket-Protocol", &pair), ("Origin", "https://evil.example")], ""), 101, Some(8), false),
-        case("headers_2000", request(host, &[v13, ("Sec-WebSocket-Protocol", &pair)], &filler), 431, None, false),
-        case("offer_200kb", request(host, &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {}", "a".repeat(200_000)))], ""), 101, Some(8), true),
-        case("header_20mb", request(host, &[v13, ("Sec-WebSocket-Protocol", &pair), ("X-Big", &"a".repeat(20 << 20))], ""), 431, None, true),
+        Case {
+            name: "good",
+            requests: good,
+            status: 101,
+            opcode: Some(1),
+            heavy: false,
+        },
+        case(
+            "version_8",
+            request(
+                host,
+                &[
+                    ("Sec-WebSocket-Version", "8"),
+                    ("Sec-WebSocket-Protocol", &pair),
+                ],
+                "",
+            ),
+            426,
+            None,
+            false,
+        ),
+        case(
+            "no_host",
+            request(None, &[v13, ("Sec-WebSocket-Protocol", &pair)], ""),
+            400,
+            None,
+            false,
+        ),
+        case(
+            "key_not_base64",
+            request(
+                host,
+                &[
+                    v13,
+                    ("Sec-WebSocket-Protocol", &pair),
+                    ("Sec-WebSocket-Key", "x"),
+                ],
+                "",
+            ),
+            400,
+            None,
+            false,
+        ),
+        case(
+            "token_alone",
+            request(host, &[v13, ("Sec-WebSocket-Protocol", token)], ""),
+            401,
+            None,
+            false,
+        ),
+        case(
+            "marker_alone",
+            request(host, &[v13, ("Sec-WebSocket-Protocol", MARKER)], ""),
+            101,
+            Some(8),
+            false,
+        ),
+        case(
+            "token_not_jwt",
+            request(
+                host,
+                &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, abc"))],
+                "",
+            ),
+            101,
+            Some(8),
+            false,
+        ),
+        case(
+            "client_token",
+            request(
+                host,
+                &[
+                    v13,
+                    (
+                        "Sec-WebSocket-Protocol",
+                        &format!("{MARKER}, {client_token}"),
+                    ),
+                ],
+                "",
+            ),
+            101,
+            Some(8),
+            false,
+        ),
+        case(
+            "origin_other",
+            request(
+                host,
+                &[
+                    v13,
+                    ("Sec-WebSocket-Protocol", &pair),
+                    ("Origin", "https://evil.example"),
+                ],
+                "",
+            ),
+            101,
+            Some(8),
+            false,
+        ),
+        case(
+            "headers_2000",
+            request(host, &[v13, ("Sec-WebSocket-Protocol", &pair)], &filler),
+            431,
+            None,
+            false,
+        ),
+        case(
+            "offer_200kb",
+            request(
+                host,
+                &[
+                    v13,
+                    (
+                        "Sec-WebSocket-Protocol",
+                        &format!("{MARKER}, {}", "a".repeat(200_000)),
+                    ),
+                ],
+                "",
+            ),
+            101,
+            Some(8),
+            true,
+        ),
+        case(
+            "header_20mb",
+            request(
+                host,
+                &[
+                    v13,
+                    ("Sec-WebSocket-Protocol", &pair),
+                    ("X-Big", &"a".repeat(20 << 20)),
+                ],
+                "",
+            ),
+            431,
+            None,
+            true,
+        ),
     ]
 }
 
 /// `tokens`: at least `p.repeat` guest tokens, one per good handshake.
-pub async fn run(server: &mut Server, tokens: &[String], client_token: &str, p: &Params) -> Result<Vec<Report>> {
+pub async fn run(
+    server: &mut Server,
+    tokens: &[String],
+    client_token: &str,
+    p: &Params,
+) -> Result<Vec<Report>> {
     let host = server.addr.to_string();
     let mut reports = Vec::new();
     for case in cases(&host, tokens, client_token) {
-        let repeat = if case.heavy { (p.repeat / 10).max(3) } else { p.repeat };
+        let repeat = if case.heavy {
+            (p.repeat / 10).max(3)
+        } else {
+            p.repeat
+        };
         let latencies = Latencies::new();
         let mut errors = 0;
         let cpu_before = server.cpu_us()?;
@@ -89,10 +241,15 @@ pub async fn run(server: &mut Server, tokens: &[String], client_token: &str, p: 
         for i in 0..repeat {
             let began = Instant::now();
             match exchange(server.addr, &case.requests[i % case.requests.len()]).await {
-                Ok((status, opcode)) if status == case.status && opcode == case.opcode => latencies.record(began.elapsed()),
+                Ok((status, opcode)) if status == case.status && opcode == case.opcode => {
+                    latencies.record(began.elapsed())
+                }
                 Ok(other) => {
                     if errors == 0 {
-                        eprintln!("  {}: got {other:?}, expected ({}, {:?})", case.name, case.status, case.opcode);
+                        eprintln!(
+                            "  {}: got {other:?}, expected ({}, {:?})",
+                            case.name, case.status, case.opcode
+                        );
                     }
                     errors += 1;
                 }
@@ -157,7 +314,9 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> Result<(u16, Option<u8>)>
             data.extend_from_slice(&buf[..n]);
         }
     };
-    let result = tokio::time::timeout(ANSWER_TIMEOUT, read).await.context("no answer")?;
+    let result = tokio::time::timeout(ANSWER_TIMEOUT, read)
+        .await
+        .context("no answer")?;
     writing.abort();
     result
 }

@@ -64,6 +64,10 @@ pub use state::AppState;
 /// is picked up without a restart.
 const KEY_REFRESH_MS: u64 = 30_000;
 
+/// How long shutdown waits for sessions to send their 4200 close (each waits at most twice
+/// `CLOSE_LINGER_MS` for a client to answer).
+const SESSIONS_CLOSE_GRACE_MS: u64 = 5_000;
+
 /// Builds the shared state: makes sure a signing key exists and loads the keyring.
 pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<(AppState, watch::Sender<bool>), String> {
     config.limits.validate()?;
@@ -151,10 +155,23 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 pub async fn serve(listener: TcpListener, state: AppState, shutdown_tx: watch::Sender<bool>, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_keys(state.clone()));
     let app = router(state.clone());
-    listener::run(listener, state, app, shutdown_tx.clone(), signal).await;
+    listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
     refresher.abort();
+    wait_for_sessions(&state).await;
     Ok(())
+}
+
+/// Sessions close with 4200 when the shutdown flag flips; returning before they have sent it
+/// would let the process exit under them, and their clients would see a bare disconnect. Each
+/// session holds a `connections_max` permit until it ends, so all permits back means all sent.
+async fn wait_for_sessions(state: &AppState) {
+    let all = u32::try_from(state.config.limits.connections_max).unwrap_or(u32::MAX);
+    let grace = Duration::from_millis(SESSIONS_CLOSE_GRACE_MS);
+    if tokio::time::timeout(grace, state.connections.acquire_many(all)).await.is_err() {
+        let open = state.config.limits.connections_max - state.connections.available_permits();
+        tracing::warn!("shutdown: {open} sessions still closing after {SESSIONS_CLOSE_GRACE_MS} ms; leaving them");
+    }
 }
 
 async fn refresh_keys(state: AppState) {

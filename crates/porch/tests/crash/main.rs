@@ -143,3 +143,40 @@ fn kill_loop(mut porch: Porch, seconds: u64, kills: u64, mut seed: u64) -> (Porc
     std::thread::sleep(end.saturating_duration_since(Instant::now()));
     (porch, done)
 }
+
+/// The graceful path (docs/protocol.md): on SIGTERM every open session gets close 4200
+/// ("reconnect now") before the process exits, not a bare disconnect. 500 guests make the
+/// closes take long enough that a process exiting early would cut some of them off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_every_session_with_4200_before_exiting() {
+    const GUESTS: usize = 500;
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("trm"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut porch = Porch::new(dir.clone());
+    let deployment = cli_json(&dir, &["deployments", "create", "--name", "term"]);
+    let client = cli_json(&dir, &["clients", "create", "--name", "term", "--scope", "guests"]);
+    porch.start();
+    let api = Api::new(&porch.base_url());
+    let token = api.client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap()).await.unwrap().access_token;
+    let request = CreateGuestRequest { deployment_id: deployment["id"].as_str().unwrap().into(), ..Default::default() };
+    let mut sockets = Vec::new();
+    for _ in 0..GUESTS {
+        let session = api.create_guest(&token, &request).await.unwrap();
+        let mut socket = porch_client::Gateway::connect(&session.gateway_url, &session.access_token, None).await.unwrap();
+        let ready = socket.wait_for(Duration::from_secs(5), |f| matches!(f, porch_wire::frame::ServerFrame::Ready(_))).await;
+        assert!(ready.is_ok(), "no ready: {ready:?}");
+        sockets.push(socket);
+    }
+    let waiters: Vec<_> = sockets.into_iter().map(|mut s| tokio::spawn(async move { s.wait_close(Duration::from_secs(15)).await })).collect();
+    tokio::task::spawn_blocking(move || porch.stop()).await.unwrap();
+    let mut codes = std::collections::BTreeMap::new();
+    for waiter in waiters {
+        let code = match waiter.await.unwrap() {
+            Ok((code, _)) => code.to_string(),
+            Err(events) => format!("no close frame: {:?}", events.last()),
+        };
+        *codes.entry(code).or_insert(0) += 1;
+    }
+    assert_eq!(codes.get("4200"), Some(&GUESTS), "every session closed with 4200: {codes:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
