@@ -281,11 +281,17 @@ impl Session {
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut shutdown = self.state.shutdown.clone();
         loop {
+            // Biased, live events before the client's frames: each frame a client sends can
+            // add several events to its own feed (an agent's first reply assigns, then posts),
+            // so serving frames first lets a fast sender overrun its own ring and be cut as a
+            // slow consumer. Draining events first keeps the ring to one frame's worth; the
+            // client's frames wait in TCP, which is their backpressure.
             let step = tokio::select! {
-                frame = self.socket.recv() => self.on_socket(&mut who, frame).await,
-                (event, index) = recv_any(&mut receivers) => self.on_event(&who, event, index).await,
-                _ = ticker.tick() => self.on_tick(&who).await,
+                biased;
                 _ = shutdown.changed() => Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "this node is shutting down; reconnect and resume"))),
+                _ = ticker.tick() => self.on_tick(&who).await,
+                (event, index) = recv_any(&mut receivers) => self.on_event(&who, event, index).await,
+                frame = self.socket.recv() => self.on_socket(&mut who, frame).await,
             };
             if let Err(end) = step {
                 return end;

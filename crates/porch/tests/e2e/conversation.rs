@@ -250,3 +250,35 @@ async fn an_agent_with_hundreds_of_open_conversations_connects() {
     let ServerFrame::Ready(ready) = ready else { unreachable!() };
     assert_eq!(ready.conversations.len(), 500, "the snapshot is capped, and it arrives");
 }
+
+/// A bot answering a backlog: one agent connection replies to 300 waiting conversations as
+/// fast as its acks come back (8 in flight). Each first reply also assigns the conversation,
+/// so the agent's own queue carries three events per reply; the live feed must keep up with
+/// that without cutting the agent off as a slow consumer.
+#[tokio::test]
+async fn an_agent_can_answer_a_backlog_of_conversations_on_one_connection() {
+    const CONVERSATIONS: usize = 300;
+    const IN_FLIGHT: usize = 8;
+    let server = TestServer::start_with(lift_flood_limits).await;
+    let client_token = server.client_token().await;
+    let request = porch_wire::rest::CreateGuestRequest { deployment_id: server.deployment.id.clone(), ..Default::default() };
+    let mut conversations = Vec::new();
+    for _ in 0..CONVERSATIONS {
+        conversations.push(server.api.create_guest(&client_token, &request).await.unwrap().conversation_id);
+    }
+    let (_, mut socket, _) = server.connected_agent().await;
+    let (mut sent, mut acked) = (0, 0);
+    while acked < CONVERSATIONS {
+        while sent < CONVERSATIONS && sent - acked < IN_FLIGHT {
+            let reply = ClientFrame::Send { client_message_id: format!("r{sent}"), text: "hello".into(), conversation_id: Some(conversations[sent].clone()) };
+            socket.send(&reply).await.unwrap();
+            sent += 1;
+        }
+        match socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { .. })).await {
+            Ok(_) => acked += 1,
+            Err(events) => panic!("after {acked} acks the agent's connection ended or stalled: {:?}", events.last()),
+        }
+    }
+    let assigned = server.agent_api.agent_conversations(&server.agent().await.access_token, "state=assigned&limit=500").await.unwrap();
+    assert_eq!(assigned.conversations.len(), CONVERSATIONS);
+}
