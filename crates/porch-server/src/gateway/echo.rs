@@ -21,7 +21,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::any;
 
-use super::session::{self, End};
+use super::frames::{self, End};
 use crate::state::AppState;
 
 /// Where the echo is mounted when `conformance_echo` is on.
@@ -55,8 +55,8 @@ async fn run(mut socket: WebSocket, state: AppState) {
             Ok(frame) => frame,
             Err(_) => break End::silent(),
         };
-        let step = match session::inbound(frame) {
-            Ok(Some(message)) => session::send_within(&mut socket, message, limits.write_timeout_ms).await,
+        let step = match frames::inbound(frame) {
+            Ok(Some(message)) => frames::send_within(&mut socket, message, limits.write_timeout_ms).await,
             Ok(None) => Ok(()),
             Err(end) => Err(end),
         };
@@ -64,5 +64,5 @@ async fn run(mut socket: WebSocket, state: AppState) {
             break end;
         }
     };
-    session::close(&mut socket, end).await;
+    frames::close(&mut socket, end).await;
 }

@@ -3,6 +3,7 @@
 //! - `handshake`: reads the subprotocol offer (pure).
 //! - `cursor`: ordered, exactly-once delivery per conversation (pure).
 //! - `session`: one connection's loop.
+//! - `frames`: the frame layer: reading client frames, writing with a deadline, closing.
 //! - `echo`: the conformance echo (off by default), on the same frame layer (`configure`).
 //!
 //! The upgrade handler decides everything before the `101`: whether the request is an
@@ -11,6 +12,7 @@
 //! reason (see `handshake` for why); the rest get an HTTP status and a JSON body.
 
 mod cursor;
+mod frames;
 pub mod echo;
 mod handshake;
 mod session;
@@ -25,7 +27,7 @@ use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 
 pub use handshake::{Offer, read_offer};
-pub use session::parse_client_frame;
+pub use frames::parse_client_frame;
 
 use std::net::IpAddr;
 use std::sync::Arc;

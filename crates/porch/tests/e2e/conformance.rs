@@ -86,7 +86,7 @@ async fn a_client_close_is_answered_before_the_connection_ends() {
 
 #[tokio::test]
 async fn a_guests_close_is_answered_by_the_gateway() {
-    // The same rule on a real session (the echo shares its read path, `session::inbound`).
+    // The same rule on a real session (the echo shares its read path, `frames::inbound`).
     let server = TestServer::start().await;
     let (_, mut socket) = server.connected_guest().await;
     let bye = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
