@@ -38,19 +38,10 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
         Ok(body) => issue(&state, ip, &headers, &body).await,
         Err(e) => Err(e),
     };
+    // `Cache-Control: no-store` and `Pragma: no-cache` come from `no_store`, layered on the API.
     match result {
-        Ok(response) => {
-            let mut response = axum::Json(response).into_response();
-            let h = response.headers_mut();
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
-        Err(e) => {
-            let mut response = e.into_response();
-            response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
+        Ok(response) => axum::Json(response).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -215,11 +206,7 @@ pub async fn introspect(State(state): State<AppState>, ClientIp(ip): ClientIp, h
     }
     .await;
     match result {
-        Ok(answer) => {
-            let mut response = axum::Json(answer).into_response();
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
+        Ok(answer) => axum::Json(answer).into_response(),
         Err(e) => e.into_response(),
     }
 }

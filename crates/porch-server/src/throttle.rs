@@ -30,8 +30,10 @@ const SWEEP_INTERVAL_MS: u64 = 1_000;
 /// /64 and can use any address in it, so per-address limits keyed on the full address would
 /// not limit anyone.
 pub trait LimitKey: Hash + Eq + Clone {
-    fn counted(&self) -> Self {
-        self.clone()
+    /// The key this one is counted under, when that is another one. `None` (the key itself)
+    /// spares a clone on the per-message path: a key is cloned only when it is first tracked.
+    fn counted(&self) -> Option<Self> {
+        None
     }
 }
 
@@ -39,10 +41,10 @@ impl LimitKey for String {}
 impl LimitKey for &str {}
 
 impl LimitKey for IpAddr {
-    fn counted(&self) -> Self {
+    fn counted(&self) -> Option<Self> {
         match self {
-            IpAddr::V4(_) => *self,
-            IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(*v6) & !((1u128 << 64) - 1))),
+            IpAddr::V4(_) => None,
+            IpAddr::V6(v6) => Some(IpAddr::V6(std::net::Ipv6Addr::from(u128::from(*v6) & !((1u128 << 64) - 1)))),
         }
     }
 }
@@ -165,10 +167,14 @@ impl<K: LimitKey> RateLimiter<K> {
 
     fn with_bucket(&self, key: &K, f: impl FnOnce(&mut Bucket, Rate, u64) -> Result<(), u64>) -> Result<(), Limited> {
         let now_ms = self.now_ms();
-        let key = key.counted();
+        let counted = key.counted();
+        let key = counted.as_ref().unwrap_or(key);
         let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let buckets = &mut *guard;
-        if !buckets.by_key.contains_key(&key) && buckets.by_key.len() >= KEYS_MAX {
+        if let Some(bucket) = buckets.by_key.get_mut(key) {
+            return f(bucket, self.rate, now_ms).map_err(|retry_after_ms| Limited { retry_after_ms });
+        }
+        if buckets.by_key.len() >= KEYS_MAX {
             let swept_lately = buckets.last_sweep_ms.is_some_and(|at| now_ms.saturating_sub(at) < SWEEP_INTERVAL_MS);
             if !swept_lately {
                 let rate = self.rate;
@@ -183,7 +189,7 @@ impl<K: LimitKey> RateLimiter<K> {
                 return Ok(());
             }
         }
-        let bucket = buckets.by_key.entry(key).or_insert_with(|| Bucket::full(self.rate, now_ms));
+        let bucket = buckets.by_key.entry(key.clone()).or_insert_with(|| Bucket::full(self.rate, now_ms));
         f(bucket, self.rate, now_ms).map_err(|retry_after_ms| Limited { retry_after_ms })
     }
 }
@@ -207,7 +213,7 @@ impl<K: LimitKey> ConnectionCounter<K> {
 
     /// Counts a connection for `key`, or refuses (`None`) if `key` is at the ceiling.
     pub fn acquire(self: &Arc<Self>, key: K) -> Option<Slot<K>> {
-        let key = key.counted();
+        let key = key.counted().unwrap_or(key);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if !open.contains_key(&key) && open.len() >= KEYS_MAX {
             // Every tracked key has a live connection; see the module comment.
@@ -224,7 +230,7 @@ impl<K: LimitKey> ConnectionCounter<K> {
 
     /// Open connections of `key`.
     pub fn count(&self, key: &K) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(&key.counted()).copied().unwrap_or(0)
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(key.counted().as_ref().unwrap_or(key)).copied().unwrap_or(0)
     }
 }
 
@@ -348,7 +354,7 @@ mod tests {
         assert!(limiter.take(&same_64).is_err(), "another address of the same /64 shares the bucket");
         assert!(limiter.take(&other_64).is_ok());
         let v4: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(v4.counted(), v4);
+        assert_eq!(v4.counted(), None, "an IPv4 address is counted as itself");
     }
 
     #[test]
