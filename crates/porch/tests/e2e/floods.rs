@@ -150,8 +150,9 @@ async fn connections_per_address_are_capped_before_any_parsing() {
     let stream = connect_from(ATTACKER, addr).await;
     let (mut ws2, _) = tokio_tungstenite::client_async(porch_client::gateway::request(&server.gateway_url, &guest.access_token), stream).await.unwrap();
     assert_eq!(frame_type(&ws2.next_message().await.unwrap()), "ready");
+    // The accept loop takes connections in the order they were made, so the idle one holds
+    // the third slot before the fourth is looked at.
     let _idle = connect_from(ATTACKER, addr).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let mut fourth = connect_from(ATTACKER, addr).await;
     let (answer, closed) = read_until_closed(&mut fourth, WAIT).await;
     assert!(answer.starts_with("HTTP/1.1 429 Too Many Requests\r\n"), "{answer}");
