@@ -9,7 +9,7 @@ use crate::server::{Kind, Paths};
 
 #[derive(Parser)]
 #[command(
-    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and Soketi; S5 (resume storm) on Porch; S6 on a two-node cluster."
+    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and the peers (Soketi, a Node ws relay); S5 (resume storm) on Porch; S6 on a two-node cluster."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -29,6 +29,9 @@ pub struct Global {
     /// Where bench/peers/install-soketi.sh installed Soketi.
     #[arg(long, global = true, env = "PORCH_SOKETI_DIR")]
     pub soketi_dir: Option<PathBuf>,
+    /// Where bench/peers/install-ws-relay.sh installed `ws` for the ws-relay peer.
+    #[arg(long, global = true, env = "PORCH_WS_RELAY_DIR")]
+    pub ws_relay_dir: Option<PathBuf>,
     /// Also write the results as JSON to this file.
     #[arg(long, global = true)]
     pub json: Option<PathBuf>,
@@ -67,12 +70,19 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         max_secs: u64,
     },
-    /// S3: guest -> agent delivery latency at fixed rates (Porch).
+    /// S3: delivery latency at fixed rates. Porch: guest -> agent over WebSocket, stored
+    /// durably. Peers (soketi, ws-relay): HTTP publish -> one WebSocket subscriber per
+    /// channel, stored nowhere.
     Delivery {
+        #[arg(long = "target", value_delimiter = ',', default_value = "porch")]
+        targets: Vec<Kind>,
         #[arg(long = "rate", value_delimiter = ',', default_value = "1000,5000")]
         rates: Vec<u64>,
+        /// Porch: guests, each in its own conversation. Peers: subscribers, each on its own
+        /// channel.
         #[arg(long, default_value_t = 1000)]
         guests: usize,
+        /// Agent connections, each receiving every message (Porch only).
         #[arg(long, default_value_t = 1)]
         agents: usize,
         #[arg(long, default_value_t = 10)]
@@ -125,12 +135,16 @@ pub enum Command {
         #[arg(long, default_value_t = 2_000_000)]
         max_messages: u64,
     },
-    /// Everything BENCHMARKS.md reports, in one run: S1, S2 and S4 against Porch, bare and
-    /// Soketi (when installed), S3 at 1k and 5k messages/s. About 4 minutes.
+    /// Everything BENCHMARKS.md reports, in one run: S1, S2 and S4 against Porch, bare, Soketi
+    /// and the ws relay, S3 at 1k and 5k messages/s against Porch and the two peers. About 6
+    /// minutes. Refuses to start if a peer it includes is not installed.
     Suite {
         /// Leave Soketi out (not installed, or to save time).
         #[arg(long)]
         no_soketi: bool,
+        /// Leave the Node `ws` relay out (not installed, or to save time).
+        #[arg(long)]
+        no_ws_relay: bool,
     },
     /// Abusive handshakes (docs/handshake.md, "The matrix"): latency and server CPU per
     /// request of each, the 20 MB header included. Fails if an answer is not the documented one.
@@ -158,7 +172,7 @@ pub fn paths(global: &Global) -> Result<Paths> {
         .parent()
         .context("binary directory")?
         .to_path_buf();
-    // The same folder as bench/peers/install-soketi.sh.
+    // The same folder as bench/peers/install-soketi.sh and install-ws-relay.sh.
     let peers = match std::env::var_os("PORCH_PEERS_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => std::env::var_os("HOME")
@@ -179,6 +193,10 @@ pub fn paths(global: &Global) -> Result<Paths> {
             .soketi_dir
             .clone()
             .unwrap_or_else(|| peers.join("soketi")),
+        ws_relay_dir: global
+            .ws_relay_dir
+            .clone()
+            .unwrap_or_else(|| peers.join("ws-relay")),
         porch_env: global.porch_env.clone(),
     })
 }

@@ -1,4 +1,4 @@
-//! S3, guest → agent delivery latency at a fixed rate (Porch only for now): `guests` guests,
+//! S3, guest → agent delivery latency at a fixed rate on Porch: `guests` guests,
 //! each in its own conversation, and `agents` agent connections on the same queue, each of
 //! which receives every message. S6 runs the same on other deployments of Porch (`cluster`):
 //! guests connect to the first node, agents to the last, so on two nodes every message
@@ -8,6 +8,7 @@
 //! stalled socket therefore shows up as latency instead of as a lower send rate (no
 //! coordinated omission). Each agent also checks that every conversation's `seq` and `i`
 //! only grow (order violations) and that it got every message (losses).
+//! The peers' S3 (`peer_delivery.rs`) reuses the schedule, the payload and the drain.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +31,50 @@ use crate::ws::{Ws, source_addr};
 const TEXT_BYTES: usize = 100;
 /// How long to wait for the last messages after the last send.
 const DRAIN: Duration = Duration::from_secs(10);
+
+/// Message `i`'s text: `i`, its intended send time (µs since the run's epoch), padding.
+pub fn payload(i: u64, intended_us: u64) -> String {
+    let mut text = format!("{i} {intended_us} ");
+    text.extend(std::iter::repeat_n(
+        'x',
+        TEXT_BYTES.saturating_sub(text.len()),
+    ));
+    text
+}
+
+/// `(i, intended_us)` from a text `payload` wrote; `None` for any other text.
+pub fn parse_payload(text: &str) -> Option<(u64, u64)> {
+    let mut words = text.split(' ');
+    let i = words.next()?.parse().ok()?;
+    let intended_us = words.next()?.parse().ok()?;
+    Some((i, intended_us))
+}
+
+/// The open-loop schedule: hands message `i` (and its intended time in µs since `epoch`) to
+/// `send` at `start + i / rate`, for `rate * secs` messages, whatever happened to the earlier
+/// ones. Returns when the last is handed over, with `start`.
+pub async fn open_loop(
+    rate: u64,
+    secs: u64,
+    epoch: Instant,
+    mut send: impl FnMut(u64, u64),
+) -> tokio::time::Instant {
+    let start = tokio::time::Instant::now();
+    for i in 0..rate * secs {
+        let intended = start + Duration::from_nanos(i * 1_000_000_000 / rate);
+        tokio::time::sleep_until(intended).await;
+        send(i, (intended.into_std() - epoch).as_micros() as u64);
+    }
+    start
+}
+
+/// Waits (up to `DRAIN`) until `expected` deliveries have been counted.
+pub async fn drain(deliveries: &Counters, expected: u64) {
+    let drain_until = Instant::now() + DRAIN;
+    while deliveries.ok() < expected && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Params {
@@ -93,18 +138,11 @@ pub async fn run(
     );
     let cpu = nodes.cpu_meter()?;
     let backends = nodes.backend_meter();
-    let start = tokio::time::Instant::now();
-    for i in 0..total {
-        let intended = start + Duration::from_nanos(i * 1_000_000_000 / p.rate);
-        tokio::time::sleep_until(intended).await;
-        let intended_us = (intended.into_std() - epoch).as_micros() as u64;
+    let start = open_loop(p.rate, p.secs, epoch, |i, intended_us| {
         let _ = senders[i as usize % senders.len()].send((i, intended_us));
-    }
-    let expected = total * p.agents as u64;
-    let drain_until = Instant::now() + DRAIN;
-    while deliveries.ok() < expected && Instant::now() < drain_until {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
+    drain(&deliveries, total * p.agents as u64).await;
     let secs = start.elapsed().as_secs_f64();
     nodes.check_alive()?;
     let mut report = Report {
@@ -158,11 +196,7 @@ async fn guest(ws: Ws, mut rx: mpsc::UnboundedReceiver<(u64, u64)>, acks: Counte
         }
     });
     while let Some((i, intended_us)) = rx.recv().await {
-        let mut text = format!("{i} {intended_us} ");
-        text.extend(std::iter::repeat_n(
-            'x',
-            TEXT_BYTES.saturating_sub(text.len()),
-        ));
+        let text = payload(i, intended_us);
         let frame = format!(r#"{{"type":"send","clientMessageId":"m{i}","text":"{text}"}}"#);
         if sink.send(Message::text(frame)).await.is_err() {
             break;
@@ -194,11 +228,7 @@ async fn agent(
         else {
             continue;
         };
-        let mut words = message.text.split(' ');
-        let (Some(Ok(i)), Some(Ok(intended_us))) = (
-            words.next().map(str::parse::<u64>),
-            words.next().map(str::parse::<u64>),
-        ) else {
+        let Some((i, intended_us)) = parse_payload(&message.text) else {
             continue; // not one of ours (a system entry)
         };
         latencies.record(Duration::from_micros(

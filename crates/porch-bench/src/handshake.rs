@@ -1,6 +1,6 @@
 //! S2, handshake rate: `concurrency` workers each open a connection, wait for the server's
-//! first frame (Porch: `ready` after token verification; bare: its first frame; Soketi:
-//! `pusher:connection_established`), record the time from connect to that frame, close, and
+//! first frame (Porch: `ready` after token verification; bare and the ws relay: their
+//! `ready`; Soketi: `pusher:connection_established`), record the time from connect to that frame, close, and
 //! go again, until `count` handshakes or `max_secs`. Porch gets a distinct guest token per
 //! connection, prepared beforehand, so verification and session lookup are never cached.
 
@@ -26,7 +26,7 @@ pub struct Params {
 /// What the first server frame contains on each target.
 pub fn first_frame_marker(kind: Kind) -> &'static str {
     match kind {
-        Kind::Porch | Kind::Bare => r#""type":"ready""#,
+        Kind::Porch | Kind::Bare | Kind::WsRelay => r#""type":"ready""#,
         Kind::Soketi => "pusher:connection_established",
     }
 }

@@ -1,5 +1,5 @@
 //! `porch-bench`: the load harness of BENCHMARKS.md. Each scenario starts the server under
-//! test itself (Porch on a fresh data directory, the bare echo baseline, or Soketi), drives it
+//! test itself (Porch on a fresh data directory, the bare echo baseline, or a peer), drives it
 //! over loopback with real WebSocket clients, stops it, and prints one table row per target;
 //! `--json FILE` writes the same rows as JSON. Every run is bounded in count and time.
 //! S6 (`cluster`) also uses the machine's PostgreSQL and NATS, in a schema and on a subject
@@ -11,9 +11,11 @@ mod delivery;
 mod handshake;
 mod hardening;
 mod idle;
+mod peer_delivery;
 mod pingpong;
 mod porch;
 mod procfs;
+mod publish;
 mod resume;
 mod server;
 mod stats;
@@ -109,12 +111,15 @@ async fn run(cli: &Cli) -> Result<Vec<Report>> {
     run_command(&paths, cli.global.spread, &cli.command).await
 }
 
-/// The commands `suite` runs, with the parameters of BENCHMARKS.md.
-fn suite(soketi: bool) -> Vec<Command> {
-    let mut targets = vec![Kind::Porch, Kind::Bare];
-    if soketi {
-        targets.push(Kind::Soketi);
-    }
+/// The commands `suite` runs, with the parameters of BENCHMARKS.md: every scenario on Porch
+/// and the included peers, S1, S2 and S4 on bare too (S3 needs a publish API).
+fn suite(peers: &[Kind]) -> Vec<Command> {
+    let targets: Vec<Kind> = [Kind::Porch, Kind::Bare]
+        .iter()
+        .chain(peers)
+        .copied()
+        .collect();
+    let delivery_targets = [Kind::Porch].iter().chain(peers).copied().collect();
     vec![
         Command::Idle {
             targets: targets.clone(),
@@ -135,6 +140,7 @@ fn suite(soketi: bool) -> Vec<Command> {
             max_messages: 2_000_000,
         },
         Command::Delivery {
+            targets: delivery_targets,
             rates: vec![1000, 5000],
             guests: 1000,
             agents: 1,
@@ -143,11 +149,35 @@ fn suite(soketi: bool) -> Vec<Command> {
     ]
 }
 
+/// Fails before anything runs if a target cannot start: a peer not installed, or (for S3)
+/// a target without a way to publish.
+fn check_targets(paths: &Paths, targets: &[Kind], delivery: bool) -> Result<()> {
+    for &kind in targets {
+        kind.check_installed(paths)?;
+        if delivery && kind == Kind::Bare {
+            bail!("bare has no publish API: delivery targets are porch, soketi and ws-relay");
+        }
+    }
+    Ok(())
+}
+
 async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec<Report>> {
     let mut reports = Vec::new();
     match command {
-        Command::Suite { no_soketi } => {
-            for command in suite(!no_soketi) {
+        Command::Suite {
+            no_soketi,
+            no_ws_relay,
+        } => {
+            let peers: Vec<Kind> = [(Kind::Soketi, *no_soketi), (Kind::WsRelay, *no_ws_relay)]
+                .into_iter()
+                .filter_map(|(kind, left_out)| (!left_out).then_some(kind))
+                .collect();
+            check_targets(paths, &peers, false).map_err(|e| {
+                e.context(
+                    "a peer of the suite is missing (or leave it out: --no-soketi, --no-ws-relay)",
+                )
+            })?;
+            for command in suite(&peers) {
                 // Boxed: the future is recursive.
                 reports.extend(Box::pin(run_command(paths, spread, &command)).await?);
             }
@@ -157,6 +187,7 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             steps,
             settle_secs,
         } => {
+            check_targets(paths, targets, false)?;
             let p = idle::Params {
                 steps: steps.clone(),
                 settle_secs: *settle_secs,
@@ -174,6 +205,7 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             concurrency,
             max_secs,
         } => {
+            check_targets(paths, targets, false)?;
             let p = handshake::Params {
                 count: *count,
                 concurrency: *concurrency,
@@ -185,20 +217,27 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             }
         }
         Command::Delivery {
+            targets,
             rates,
             guests,
             agents,
             secs,
         } => {
-            for &rate in rates {
-                let p = delivery::Params {
-                    scenario: "S3",
-                    rate,
-                    secs: *secs,
-                    agents: *agents,
-                    spread,
-                };
-                reports.push(run_delivery(paths, *guests, &p).await?);
+            check_targets(paths, targets, true)?;
+            for &kind in targets {
+                for &rate in rates {
+                    let p = delivery::Params {
+                        scenario: "S3",
+                        rate,
+                        secs: *secs,
+                        agents: *agents,
+                        spread,
+                    };
+                    reports.push(match kind {
+                        Kind::Porch => run_delivery(paths, *guests, &p).await?,
+                        peer => run_peer_delivery(paths, peer, *guests, &p).await?,
+                    });
+                }
             }
         }
         Command::Cluster {
@@ -243,6 +282,7 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             max_secs,
             max_messages,
         } => {
+            check_targets(paths, targets, false)?;
             for &kind in targets {
                 for &size in sizes {
                     let p = pingpong::Params {
@@ -316,4 +356,15 @@ async fn run_delivery(paths: &Paths, guests: usize, p: &delivery::Params) -> Res
     let (server, setup, _) = start(paths, Kind::Porch, 0).await?;
     let mut nodes = cluster::Nodes::single(server);
     delivery::run(paths, &mut nodes, &setup.context("porch setup")?, guests, p).await
+}
+
+/// S3 on a peer: `subscribers` channels, HTTP publish; a fresh peer process per row.
+async fn run_peer_delivery(
+    paths: &Paths,
+    kind: Kind,
+    subscribers: usize,
+    p: &delivery::Params,
+) -> Result<Report> {
+    let (mut server, _, _) = start(paths, kind, 0).await?;
+    peer_delivery::run(&mut server, subscribers, p).await
 }

@@ -3,7 +3,7 @@
 //! latency is the round trip). What a round trip is, per target:
 //! - Porch: a guest `send` with a `size`-byte text, answered by `ack` once it is durably
 //!   stored (the guest's own `message` echo arrives too and is skipped);
-//! - bare: a `size`-byte text frame echoed back;
+//! - bare and the ws relay: a `size`-byte text frame echoed back;
 //! - Soketi: `pusher:ping` padded to `size` bytes, answered by a small `pusher:pong`.
 
 use std::sync::Arc;
@@ -131,7 +131,7 @@ async fn ping_loop(
                 format!(r#"{{"type":"send","clientMessageId":"{id}","text":"{pad}"}}"#),
                 format!(r#""clientMessageId":"{id}""#),
             ),
-            Kind::Bare => (pad.clone(), pad.clone()),
+            Kind::Bare | Kind::WsRelay => (pad.clone(), pad.clone()),
             Kind::Soketi => (
                 format!(r#"{{"event":"pusher:ping","data":{{"pad":"{pad}"}}}}"#),
                 "pusher:pong".to_string(),
@@ -146,7 +146,7 @@ async fn ping_loop(
             }
             let is_answer = match kind {
                 Kind::Porch => text.starts_with(r#"{"type":"ack""#) && text.contains(&answer),
-                Kind::Bare => text == answer,
+                Kind::Bare | Kind::WsRelay => text == answer,
                 Kind::Soketi => text.contains(&answer),
             };
             if is_answer {

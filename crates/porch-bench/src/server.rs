@@ -1,6 +1,7 @@
 //! The servers under test, started fresh for every run and killed when dropped: Porch (a new
-//! data directory each time), the bare echo baseline, and Soketi. Their CPU time and RSS are
-//! read from /proc, since the harness shares the machine's cores with them.
+//! data directory each time), the bare echo baseline, and the peers Soketi and the Node `ws`
+//! relay. Their CPU time and RSS are read from /proc, since the harness shares the machine's
+//! cores with them.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -15,12 +16,19 @@ use anyhow::{Context, Result, bail};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Soketi listens here (an unusual port: the machine is shared).
 pub const SOKETI_PORT: u16 = 19601;
+/// The Node `ws` relay listens here.
+pub const WS_RELAY_PORT: u16 = 19602;
+/// The relay's script, built into the binary so the harness runs the committed version
+/// wherever it is run from (written to the run's temporary directory at start).
+const WS_RELAY_SCRIPT: &str = include_str!("../../../bench/peers/ws-relay.mjs");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
     Porch,
     Bare,
     Soketi,
+    /// `bench/peers/ws-relay.mjs`: Node's `ws` library, echo + HTTP publish, nothing else.
+    WsRelay,
 }
 
 impl Kind {
@@ -29,7 +37,34 @@ impl Kind {
             Kind::Porch => "porch",
             Kind::Bare => "bare",
             Kind::Soketi => "soketi",
+            Kind::WsRelay => "ws-relay",
         }
+    }
+
+    /// A peer whose npm packages are not installed cannot start: this says which script
+    /// installs them, so a long run can refuse to begin rather than fail half-way.
+    pub fn check_installed(self, paths: &Paths) -> Result<()> {
+        let (marker, script) = match self {
+            Kind::Porch | Kind::Bare => return Ok(()),
+            Kind::Soketi => (
+                paths
+                    .soketi_dir
+                    .join("node_modules/@soketi/soketi/bin/server.js"),
+                "install-soketi.sh",
+            ),
+            Kind::WsRelay => (
+                paths.ws_relay_dir.join("node_modules/ws/package.json"),
+                "install-ws-relay.sh",
+            ),
+        };
+        if !marker.exists() {
+            bail!(
+                "{} is not installed ({} is missing): run bench/peers/{script}",
+                self.name(),
+                marker.display()
+            );
+        }
+        Ok(())
     }
 }
 
@@ -39,6 +74,8 @@ pub struct Paths {
     pub porch: PathBuf,
     pub echo: PathBuf,
     pub soketi_dir: PathBuf,
+    /// Where `bench/peers/install-ws-relay.sh` installed `ws`.
+    pub ws_relay_dir: PathBuf,
     /// Extra `PORCH_*` settings for `porch serve`.
     pub porch_env: Vec<(String, String)>,
 }
@@ -61,6 +98,7 @@ impl Server {
             Kind::Porch => start_porch(paths),
             Kind::Bare => start_bare(paths),
             Kind::Soketi => start_soketi(paths),
+            Kind::WsRelay => start_ws_relay(paths),
         }
     }
 
@@ -278,19 +316,11 @@ fn wait_listening(server: &mut Server) -> Result<String> {
 /// Soketi as `bench/peers/install-soketi.sh` installed it, bound to loopback only. The
 /// cluster variables keep its node discovery off the network (it broadcasts UDP otherwise).
 fn start_soketi(paths: &Paths) -> Result<Server> {
+    Kind::Soketi.check_installed(paths)?;
     let script = paths
         .soketi_dir
         .join("node_modules/@soketi/soketi/bin/server.js");
-    if !script.exists() {
-        bail!(
-            "Soketi is not installed at {}: run bench/peers/install-soketi.sh",
-            paths.soketi_dir.display()
-        );
-    }
-    let addr: SocketAddr = format!("127.0.0.1:{SOKETI_PORT}").parse()?;
-    if std::net::TcpStream::connect(addr).is_ok() {
-        bail!("{addr} is already in use; is another Soketi running?");
-    }
+    let addr = fixed_port_free(Kind::Soketi, SOKETI_PORT)?;
     let child = Command::new("node")
         .arg(&script)
         .arg("start")
@@ -320,5 +350,50 @@ fn start_soketi(paths: &Paths) -> Result<Server> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(server)
+}
+
+/// The peers listen on fixed ports (their clients' URLs name them): refuse to start when
+/// something already answers there, rather than measure it.
+fn fixed_port_free(kind: Kind, port: u16) -> Result<SocketAddr> {
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    if std::net::TcpStream::connect(addr).is_ok() {
+        bail!(
+            "{addr} is already in use; is another {} running? Stop it first.",
+            kind.name()
+        );
+    }
+    Ok(addr)
+}
+
+/// `bench/peers/ws-relay.mjs` under node, with `ws` from `bench/peers/install-ws-relay.sh`.
+/// The script and its stderr live in a temporary directory, removed on drop.
+fn start_ws_relay(paths: &Paths) -> Result<Server> {
+    Kind::WsRelay.check_installed(paths)?;
+    let addr = fixed_port_free(Kind::WsRelay, WS_RELAY_PORT)?;
+    let dir = temp_dir()?;
+    let script = dir.join("ws-relay.mjs");
+    std::fs::write(&script, WS_RELAY_SCRIPT)?;
+    let log = std::fs::File::create(dir.join("server.log"))?;
+    let child = Command::new("node")
+        .arg(&script)
+        .arg(WS_RELAY_PORT.to_string())
+        .env("WS_RELAY_DIR", &paths.ws_relay_dir)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| {
+            let _ = std::fs::remove_dir_all(&dir);
+            anyhow::Error::new(e).context("starting node (ws-relay): is Node.js 20 installed?")
+        })?;
+    let mut server = Server {
+        kind: Kind::WsRelay,
+        addr,
+        ws_url: format!("ws://{addr}/"),
+        child,
+        dir: Some(dir),
+        cli_env: Vec::new(),
+    };
+    wait_listening(&mut server)?;
     Ok(server)
 }
