@@ -113,14 +113,24 @@ pub enum Command {
         nats_url: String,
     },
     /// S5: resume storm. `guests` guests have each seen their conversation up to some seq
-    /// and missed `missed` more; Porch is restarted (SIGTERM: every session closed with 4200)
-    /// and all reconnect at once with `afterSeq`. Fails on losses, duplicates, reordering or
-    /// a resume that is not recovered.
+    /// and missed `missed` more; every connection is cut at once (`--cut`) and all reconnect
+    /// at once with `afterSeq`, while an agent keeps sending `live-rate` messages/s. Fails on
+    /// losses, duplicates, reordering or a resume that is not recovered.
     Resume {
         #[arg(long, default_value_t = 2000)]
         guests: usize,
         #[arg(long, default_value_t = 3)]
         missed: usize,
+        /// restart: SIGTERM to Porch (4200 to every session) and the same Porch again;
+        /// drop: the harness closes every guest's socket (no close frame), Porch stays up;
+        /// vanish: the harness stops using every socket but keeps it open, so Porch holds the
+        /// old sessions (until idle_timeout_ms) while the guests reconnect.
+        #[arg(long, value_enum, default_value = "restart")]
+        cut: crate::resume::Cut,
+        /// Agent messages per second in total (open loop, over all conversations in turn)
+        /// from just before the cut until every guest has resumed; 0 for none.
+        #[arg(long, default_value_t = 1000)]
+        live_rate: u64,
     },
     /// S4: ping-pong round trips on `conns` connections.
     Pingpong {

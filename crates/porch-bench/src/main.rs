@@ -265,12 +265,19 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                 .collect();
             reports.extend(cluster::run(paths, topologies, &backends, *guests, &p).await?);
         }
-        Command::Resume { guests, missed } => {
+        Command::Resume {
+            guests,
+            missed,
+            cut,
+            live_rate,
+        } => {
             let mut server = Server::start(Kind::Porch, paths)?;
             let setup = porch::setup(paths, &server).await?;
             let p = resume::Params {
                 guests: *guests,
                 missed: *missed,
+                cut: *cut,
+                live_rate: *live_rate,
                 spread,
             };
             reports.push(resume::run(paths, &mut server, &setup, &p).await?);
