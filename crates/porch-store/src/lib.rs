@@ -8,12 +8,15 @@
 //!   bounded channel and commit in groups: one `BEGIN IMMEDIATE … COMMIT`, so one fsync, for
 //!   everything queued, each write in its own savepoint. An acknowledgement is sent only after
 //!   `COMMIT`, so with `synchronous=FULL` (the default) an acknowledged message survives a
-//!   power cut.
-//! - Reads run on a small pool of read-only connections (`reader`) on tokio's blocking pool.
+//!   power cut. WAL checkpoints run on a thread of their own (`checkpointer`), not inside
+//!   the writer's commits.
+//! - Reads run on a small pool of read-only connections (`reader`): lists on tokio's blocking
+//!   pool, reads an index bounds (one row, one page) on the calling worker.
 //! - The schema and its migrations are in `schema`; row mapping in `rows`; the write
 //!   statements in `writes`.
 //! - `postgres` implements the same trait on PostgreSQL, for several nodes on one database.
 
+mod checkpointer;
 pub mod postgres;
 mod reader;
 mod rows;
@@ -33,7 +36,7 @@ use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, MessagePage};
 
 pub use crate::postgres::{PostgresOptions, PostgresStore};
-use crate::reader::{ReaderPool, read};
+use crate::reader::{ReaderPool, read, read_short};
 use crate::writer::{Command, Writer};
 
 /// When SQLite makes a commit durable.
@@ -106,7 +109,9 @@ impl SqliteStore {
         let write_conn = schema::open_connection(path, options.synchronous, schema::Role::Writer)?;
         schema::migrate(&write_conn)?;
         let readers = ReaderPool::open(path, options.synchronous, options.read_connections)?;
-        let writer = Writer::spawn(write_conn)?;
+        let checkpoint_conn =
+            schema::open_connection(path, options.synchronous, schema::Role::Checkpointer)?;
+        let writer = Writer::spawn(write_conn, checkpoint_conn)?;
         tracing::debug!(path = %path.display(), synchronous = ?options.synchronous, "opened the sqlite store");
         Ok(SqliteStore { readers, writer })
     }
@@ -150,7 +155,7 @@ impl Store for SqliteStore {
 
     fn client(&self, id: &str) -> StoreFuture<'_, Option<ClientRecord>> {
         let id = id.to_owned();
-        Box::pin(read(&self.readers, move |conn| reader::client(conn, &id)))
+        Box::pin(read_short(&self.readers, move |conn| reader::client(conn, &id)))
     }
 
     fn create_deployment(&self, deployment: DeploymentRecord) -> StoreFuture<'_, ()> {
@@ -166,7 +171,7 @@ impl Store for SqliteStore {
 
     fn deployment(&self, id: &str) -> StoreFuture<'_, Option<DeploymentRecord>> {
         let id = id.to_owned();
-        Box::pin(read(&self.readers, move |conn| {
+        Box::pin(read_short(&self.readers, move |conn| {
             reader::deployment(conn, &id)
         }))
     }
@@ -184,7 +189,7 @@ impl Store for SqliteStore {
 
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>> {
         let name = name.to_owned();
-        Box::pin(read(&self.readers, move |conn| {
+        Box::pin(read_short(&self.readers, move |conn| {
             reader::agent_by_name(conn, &name)
         }))
     }
@@ -210,12 +215,12 @@ impl Store for SqliteStore {
 
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>> {
         let id = id.to_owned();
-        Box::pin(read(&self.readers, move |conn| reader::guest(conn, &id)))
+        Box::pin(read_short(&self.readers, move |conn| reader::guest(conn, &id)))
     }
 
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>> {
         let id = id.to_owned();
-        Box::pin(read(&self.readers, move |conn| {
+        Box::pin(read_short(&self.readers, move |conn| {
             reader::conversation_by_id(conn, &id)
         }))
     }
@@ -232,7 +237,7 @@ impl Store for SqliteStore {
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {
         let conversation_id = conversation_id.to_owned();
-        Box::pin(read(&self.readers, move |conn| {
+        Box::pin(read_short(&self.readers, move |conn| {
             reader::messages(conn, &conversation_id, page)
         }))
     }

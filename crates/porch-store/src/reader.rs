@@ -1,8 +1,17 @@
-//! The read side: a small pool of `query_only` connections, used on tokio's blocking pool.
+//! The read side: a small pool of `query_only` connections.
 //!
 //! In WAL mode readers never wait for the writer and see the last committed state, so reads
-//! scale with connections while all writes stay on the one writer thread. SQLite calls block,
-//! so they run in `spawn_blocking`, never on an async worker.
+//! scale with connections while all writes stay on the one writer thread.
+//!
+//! SQLite calls block, so there are two ways in:
+//! - `read` runs on tokio's blocking pool: for lists, whose length the caller does not bound.
+//! - `read_short` runs on the calling async worker, when a connection is idle at that moment,
+//!   and falls back to `read` otherwise. Only for reads that an index bounds: one row by key,
+//!   or one page of a conversation (at most `history_page_max` rows). Such a read takes a few
+//!   microseconds from the page cache, less than the two thread hand-offs of `spawn_blocking`
+//!   (measured in S2: futex wake-ups and context switches were a third of a handshake's CPU,
+//!   for three reads). It never waits for the pool, so it never blocks the worker on
+//!   another read; in WAL mode it does not wait for the writer either.
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -42,6 +51,15 @@ impl ReaderPool {
         }))
     }
 
+    /// An idle connection, if there is one right now; never waits.
+    fn try_lease(&self) -> Option<Lease<'_>> {
+        let conn = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
+        Some(Lease {
+            pool: self,
+            conn: Some(conn),
+        })
+    }
+
     /// Runs `read` on an idle connection, waiting for one if all are busy. Blocking: call from
     /// `spawn_blocking`.
     fn with<T>(
@@ -66,12 +84,7 @@ impl ReaderPool {
             pool: self,
             conn: Some(conn),
         };
-        read(
-            lease
-                .conn
-                .as_ref()
-                .expect("a lease holds its connection until dropped"),
-        )
+        read(lease.conn())
     }
 }
 
@@ -79,6 +92,14 @@ impl ReaderPool {
 struct Lease<'a> {
     pool: &'a ReaderPool,
     conn: Option<Connection>,
+}
+
+impl Lease<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
+    }
 }
 
 impl Drop for Lease<'_> {
@@ -103,6 +124,18 @@ pub(crate) async fn read<T: Send + 'static>(
     tokio::task::spawn_blocking(move || pool.with(read))
         .await
         .map_err(|e| StoreError::Unavailable(format!("a read task failed: {e}")))?
+}
+
+/// Runs a read bounded by an index (see the module comment) on this thread if a connection
+/// is idle, else on the blocking pool.
+pub(crate) async fn read_short<T: Send + 'static>(
+    pool: &Arc<ReaderPool>,
+    read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    if let Some(lease) = pool.try_lease() {
+        return read(lease.conn());
+    }
+    self::read(pool, read).await
 }
 
 fn all<T>(

@@ -124,16 +124,48 @@ const MIGRATIONS: &[&str] = &[
     INSERT OR IGNORE INTO clients (id, name, secret_hash, scopes, created_at_ms)
     VALUES ('cli_widget', '(browser widget)', '!', '[]', 0);
     "#,
+    // 3: messages lose the UNIQUE index on `id`. Ids are 128 random bits (`porch_core::ids`),
+    // so they never collide, and nothing looks a message up by id; but the index put every
+    // append on a random leaf page of its own, one more page written to the WAL and copied
+    // back at each checkpoint (BENCHMARKS.md, S4). SQLite cannot drop a constraint's index,
+    // so the table is rebuilt.
+    r#"
+    CREATE TABLE messages_v3 (
+        conversation_id     TEXT NOT NULL REFERENCES conversations(id),
+        seq                 INTEGER NOT NULL CHECK (seq >= 1),
+        id                  TEXT NOT NULL,
+        client_message_id   TEXT,
+        sender_role         TEXT NOT NULL CHECK (sender_role IN ('guest', 'agent', 'system')),
+        sender_id           TEXT NOT NULL,
+        sender_display_name TEXT,
+        text                TEXT NOT NULL,
+        event               TEXT CHECK (event IN ('waiting', 'assigned', 'closed')),
+        created_at_ms       INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO messages_v3 (conversation_id, seq, id, client_message_id, sender_role, sender_id,
+                             sender_display_name, text, event, created_at_ms)
+        SELECT conversation_id, seq, id, client_message_id, sender_role, sender_id,
+               sender_display_name, text, event, created_at_ms
+        FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v3 RENAME TO messages;
+    CREATE UNIQUE INDEX messages_idempotency
+        ON messages (conversation_id, sender_id, client_message_id)
+        WHERE client_message_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Which end of the store a connection serves.
+/// Which part of the store a connection serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
     Writer,
     Reader,
+    /// Only runs `wal_checkpoint` (`checkpointer`).
+    Checkpointer,
 }
 
 /// Opens one connection to `path` with Porch's settings.
@@ -170,9 +202,16 @@ pub(crate) fn open_connection(
         .context("setting synchronous")?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .context("enabling foreign_keys")?;
-    if role == Role::Reader {
-        conn.pragma_update(None, "query_only", "ON")
-            .context("setting query_only")?;
+    match role {
+        Role::Reader => conn
+            .pragma_update(None, "query_only", "ON")
+            .context("setting query_only")?,
+        Role::Writer => {
+            // The checkpoint thread copies the WAL back, not the commits (`checkpointer`).
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .context("turning off wal_autocheckpoint")?;
+        }
+        Role::Checkpointer => {}
     }
     Ok(conn)
 }

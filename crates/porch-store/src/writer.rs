@@ -18,6 +18,7 @@ use porch_wire::rest::Conversation;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::checkpointer::{self, Nudge};
 use crate::rows::Context;
 use crate::writes;
 
@@ -71,25 +72,31 @@ pub(crate) enum Command {
     },
 }
 
-/// The handle async code holds: the queue into the writer thread, and the thread itself so
-/// dropping the store waits for queued writes to finish and the file to close.
+/// The handle async code holds: the queue into the writer thread, and the writer and
+/// checkpoint threads themselves, so dropping the store waits for queued writes to finish and
+/// the file to close.
 pub(crate) struct Writer {
     commands: Option<SyncSender<Command>>,
     thread: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 impl Writer {
-    pub(crate) fn spawn(conn: Connection) -> Result<Writer, StoreError> {
+    /// `conn` is the write connection; `checkpoint_conn` is the checkpoint thread's
+    /// (`checkpointer`), which ends when the writer does.
+    pub(crate) fn spawn(conn: Connection, checkpoint_conn: Connection) -> Result<Writer, StoreError> {
+        let (nudge, checkpointer) = checkpointer::spawn(checkpoint_conn)?;
         let (commands, queue) = sync_channel(WRITE_QUEUE_MAX);
         let thread = std::thread::Builder::new()
             .name("porch-sqlite-writer".to_owned())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run(conn, queue, nudge))
             .map_err(|e| {
                 StoreError::Unavailable(format!("starting the sqlite writer thread: {e}"))
             })?;
         Ok(Writer {
             commands: Some(commands),
             thread: Some(thread),
+            checkpointer: Some(checkpointer),
         })
     }
 
@@ -125,15 +132,21 @@ impl Writer {
 }
 
 impl Drop for Writer {
-    /// Closing the queue ends the thread once it has committed everything already queued;
-    /// joining it means the database file is closed (and its WAL checkpointed) when the store
-    /// is gone, so a process can reopen the file right after.
+    /// Closing the queue ends the writer thread once it has committed everything already
+    /// queued, and with it the checkpoint thread; joining both means the database file is
+    /// closed (and its WAL checkpointed) when the store is gone, so a process can reopen the
+    /// file right after.
     fn drop(&mut self) {
         drop(self.commands.take());
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
             tracing::error!("the sqlite writer thread panicked");
+        }
+        if let Some(thread) = self.checkpointer.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the sqlite checkpoint thread panicked");
         }
     }
 }
@@ -143,8 +156,8 @@ fn stopped() -> StoreError {
 }
 
 /// The writer thread: block for one command, take whatever else is already queued, commit
-/// them together. Returns when every sender is gone.
-fn run(conn: Connection, queue: Receiver<Command>) {
+/// them together, nudge the checkpointer. Returns when every sender is gone.
+fn run(conn: Connection, queue: Receiver<Command>, nudge: Nudge) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH_MAX);
     while let Ok(first) = queue.recv() {
         batch.push(first);
@@ -156,10 +169,12 @@ fn run(conn: Connection, queue: Receiver<Command>) {
         }
         commit_batch(&conn, &mut batch);
         debug_assert!(batch.is_empty());
+        nudge.commit_done();
     }
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the sqlite write connection");
     }
+    // Dropping `nudge` now ends the checkpoint thread, whose connection closes last.
 }
 
 /// A command that has run inside the open transaction; its result is held back until the

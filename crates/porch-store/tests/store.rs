@@ -330,3 +330,81 @@ fn a_newer_schema_is_refused() {
     let err = SqliteStore::open(SqliteOptions::new(dir.db())).unwrap_err();
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
+
+/// Messages of every conversation, as `(conversation_id, seq, id, text)`, read with plain SQL.
+fn message_rows(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String)> {
+    conn.prepare("SELECT conversation_id, seq, id, text FROM messages ORDER BY conversation_id, seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Migration 3 rebuilds `messages` without the unique index on `id`: a database written by a
+/// version-2 Porch keeps every message, and appends go on after it.
+#[tokio::test]
+async fn migration_3_keeps_every_message() {
+    let dir = TempDir::new();
+    let store = open(&dir.db());
+    let conversation = new_conversation(&store, "migrate").await;
+    fill(&store, &conversation, 3).await;
+    drop(store);
+    // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, user_version 2.
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    let before = message_rows(&conn);
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = open(&dir.db());
+    fill(&store, &conversation, 1).await;
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    let after = message_rows(&conn);
+    assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
+    assert_eq!(after.len(), 4);
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(version, 3);
+    // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT l.name || '(' || group_concat(i.name) || ')' \
+             FROM pragma_index_list('messages') l, pragma_index_info(l.name) i GROUP BY l.name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(indexes.iter().any(|i| i.starts_with("messages_idempotency(")), "{indexes:?}");
+    assert!(!indexes.iter().any(|i| i.ends_with("(id)")), "an index on id remains: {indexes:?}");
+}
+
+/// The checkpoint thread copies committed writes into the database file while the store is
+/// open: a copy of the main file alone, without its `-wal`, already holds them.
+#[tokio::test]
+async fn commits_reach_the_database_file_while_the_store_runs() {
+    let dir = TempDir::new();
+    let store = open(&dir.db());
+    let conversation = new_conversation(&store, "checkpoint").await;
+    fill(&store, &conversation, 20).await;
+    let copy = dir.0.join("copy.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let copied = loop {
+        std::fs::copy(dir.db(), &copy).unwrap();
+        let rows = message_rows(&rusqlite::Connection::open(&copy).unwrap());
+        if rows.len() == 20 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(copied.len(), 20, "the database file alone lacks committed messages");
+    assert!(
+        std::fs::metadata(dir.db().with_extension("db-wal")).is_ok(),
+        "the store is open, so its WAL still exists: the copy read the main file only"
+    );
+    drop(store);
+}
