@@ -80,12 +80,22 @@ pub async fn authenticate(
 }
 
 /// Checks again that a live guest session may go on (not revoked, deployment enabled).
-pub async fn recheck_guest(state: &AppState, claims: &Claims) -> Result<(), ApiError> {
-    guest(state, claims.clone(), None).await.map(|_| ())
+pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<(), ApiError> {
+    guest_records(state, guest_id, None).await.map(|_| ())
 }
 
 async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<GuestPrincipal, ApiError> {
-    let guest = state.store.guest(&claims.sub).await?.ok_or_else(|| {
+    let (guest, deployment) = guest_records(state, &claims.sub, origin).await?;
+    Ok(GuestPrincipal { guest, deployment, claims })
+}
+
+/// The guest and its deployment, if the guest may still use Porch (from `origin`, if given).
+async fn guest_records(
+    state: &AppState,
+    guest_id: &str,
+    origin: Option<&str>,
+) -> Result<(GuestRecord, DeploymentRecord), ApiError> {
+    let guest = state.store.guest(guest_id).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::GuestRevoked, "this guest no longer exists; create a new guest session")
     })?;
     if guest.revoked {
@@ -103,7 +113,7 @@ async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result
     if let Some(origin) = origin {
         check_origin(&deployment, origin)?;
     }
-    Ok(GuestPrincipal { guest, deployment, claims })
+    Ok((guest, deployment))
 }
 
 /// Every origin that some deployment allows, plus Porch's own (the agent console).

@@ -12,7 +12,9 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// Same as Porch's gateway (`READ_BUFFER_BYTES`); tungstenite's default is 128 KiB per socket.
+/// The read buffer of the "bare tokio-tungstenite" baseline that issue 8 and the notes measured
+/// (4 KiB; tungstenite's default is 128 KiB per socket). Porch's gateway reads in 1 KiB (its
+/// `READ_BUFFER_BYTES`); BENCHMARKS.md says what that is worth.
 const READ_BUFFER_BYTES: usize = 4096;
 /// Same as Porch's `listen_backlog` default: tokio's 128 overflows in connect storms.
 const BACKLOG: u32 = 4096;

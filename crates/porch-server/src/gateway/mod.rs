@@ -22,6 +22,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use porch_core::limits::Limits;
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
@@ -38,9 +39,13 @@ use crate::throttle::Slot;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Bytes the gateway buffers per connection for reading. Tungstenite's default is 128 KiB,
-/// allocated up front: 135 KiB per idle connection measured here, against 6.8 KiB with 4 KiB.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes the gateway reads per `read` call, and the read buffer every connection holds.
+/// Tungstenite's default is 128 KiB, allocated up front: 135 KiB per idle connection measured
+/// here. Client frames are small (a `send` of a typical chat line is ~200 bytes), and a larger
+/// frame still arrives whole (the buffer grows to the frame's length, up to
+/// `ws_message_bytes_max`, for that frame only), so 1 KiB costs a few more `read` calls on a
+/// rare large frame and saves 3 KiB on every idle connection against 4 KiB (S1, BENCHMARKS.md).
+const READ_BUFFER_BYTES: usize = 1024;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -86,15 +91,13 @@ pub async fn upgrade(
         ws = ws.protocols([protocol]);
     }
     crate::metrics::METRICS.handshake();
-    ws.on_upgrade(move |socket| async move {
-        match outcome {
-            Ok(start) => session::run(socket, state, start).await,
-            Err(error) => {
-                // The refused connection still counts against its address while it lingers.
-                let _held = address_slot;
-                session::refuse(socket, error).await
-            }
-        }
+    // The closure returns the session's future itself rather than an `async` block around
+    // it: a block would keep its own copy of the socket and state for the session's whole
+    // life (see `session::live` on why the size of an idle session's task matters).
+    ws.on_upgrade(move |socket| match outcome {
+        Ok(start) => Either::Left(session::run(socket, state, start)),
+        // The refused connection still counts against its address while it lingers.
+        Err(error) => Either::Right(session::refuse(socket, error, address_slot)),
     })
 }
 
@@ -105,7 +108,7 @@ async fn admit(
     origin: Option<&str>,
     query: Query,
     address_slot: Option<Arc<Slot<IpAddr>>>,
-) -> Result<session::Start, ApiError> {
+) -> Result<Box<session::Start>, ApiError> {
     // Before any token work (and before the offer's own refusals): an `Origin` no deployment
     // allows is refused at the cost of a set lookup (docs/handshake.md, H8).
     if let Some(origin) = origin {
@@ -131,7 +134,8 @@ async fn admit(
         ApiError::new(ErrorCode::TooManyConnections, "this node is at its connection limit; retry later or elsewhere")
     })?;
     let slots = session::Slots { permit, address: address_slot, guest: guest_slot };
-    Ok(session::Start { principal, after_seq: query.after_seq, slots })
+    // Boxed: the session task carries it until the session ends (see `session::live`).
+    Ok(Box::new(session::Start { principal, after_seq: query.after_seq, slots }))
 }
 
 /// `handshakes_per_ip_per_sec`: checked before any token work and answered before the `101`

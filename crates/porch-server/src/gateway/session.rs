@@ -49,14 +49,30 @@ pub struct Slots {
 }
 
 /// Refuses an upgraded connection: close with the cause, then linger for the client's close.
-pub async fn refuse(mut socket: WebSocket, error: ApiError) {
+/// `address_slot` keeps counting the connection against its address until then.
+pub async fn refuse(mut socket: WebSocket, error: ApiError, address_slot: Option<Arc<Slot<IpAddr>>>) {
     close(&mut socket, End::with(error)).await;
+    drop(address_slot);
+}
+
+/// Whom a session is opened for; boxed, see `Who`.
+enum Opening {
+    Guest(Box<GuestPrincipal>),
+    Agent(Box<AgentPrincipal>),
 }
 
 /// Runs an authenticated session to its end.
-pub async fn run(socket: WebSocket, state: AppState, start: Start) {
-    let Start { principal, after_seq, slots } = start;
-    crate::metrics::METRICS.session_opened();
+///
+/// Not an `async fn`: the session is built here, before the future exists, so the future holds
+/// one `Session` and not also the arguments it was built from (an `async fn` keeps a slot for
+/// each argument for its whole life, even once moved; see `live` on why that matters).
+pub fn run(socket: WebSocket, state: AppState, start: Box<Start>) -> impl Future<Output = ()> + Send {
+    let Start { principal, after_seq, slots } = *start;
+    let opening = match principal {
+        Principal::Guest(guest) => Opening::Guest(Box::new(guest)),
+        Principal::Agent(agent) => Opening::Agent(Box::new(agent)),
+        Principal::Client(_) => unreachable!("the gateway accepts no client tokens"),
+    };
     let mut session = Session {
         id: porch_core::ids::new_id(porch_core::ids::prefix::SESSION),
         socket,
@@ -65,15 +81,21 @@ pub async fn run(socket: WebSocket, state: AppState, start: Start) {
         last_heard: Instant::now(),
         token_exp_secs: 0,
     };
-    let end = match principal {
-        Principal::Guest(guest) => session.guest(guest, after_seq).await,
-        Principal::Agent(agent) => session.agent(agent).await,
-        Principal::Client(_) => unreachable!("the gateway accepts no client tokens"),
-    };
-    let Session { mut socket, .. } = session;
-    close(&mut socket, end).await;
-    crate::metrics::METRICS.session_closed();
-    drop(slots);
+    async move {
+        crate::metrics::METRICS.session_opened();
+        let (topics, receivers) = session.subscribe(&opening);
+        // Only `live` is awaited inline: it is where an idle session waits (see `live`).
+        let end = match Box::pin(session.open(opening, after_seq)).await {
+            Ok(who) => session.live(who, receivers).await,
+            Err(end) => end,
+        };
+        for topic in &topics {
+            session.state.hub.release(topic);
+        }
+        Box::pin(close(&mut session.socket, end)).await;
+        crate::metrics::METRICS.session_closed();
+        drop(slots);
+    }
 }
 
 struct Session {
@@ -89,18 +111,19 @@ struct Session {
     token_exp_secs: i64,
 }
 
-/// Who the session speaks for, once started.
-// One per connection, living as long as it: boxing buys nothing.
-#[allow(clippy::large_enum_variant)]
+/// Who the session speaks for, once started: only what the live loop uses, since an idle
+/// session carries it for hours (a guest's whole principal, with its deployment and claims,
+/// is about a kilobyte). Boxed for the same reason: every async fn that takes a value keeps a
+/// slot for it in its future for as long as the future lives (see `live`).
 enum Who {
-    Guest { principal: GuestPrincipal, conversation: Conversation },
-    Agent(AgentPrincipal),
+    Guest { participant: Box<Participant>, conversation: Box<Conversation> },
+    Agent(Box<AgentPrincipal>),
 }
 
 impl Who {
     fn participant(&self) -> Participant {
         match self {
-            Who::Guest { principal, .. } => crate::guests::participant(principal),
+            Who::Guest { participant, .. } => Participant::clone(participant),
             Who::Agent(agent) => agents::participant(agent),
         }
     }
@@ -109,24 +132,34 @@ impl Who {
 // Methods take `&mut self` even when they only read: the socket is not `Sync`, so a `&Session`
 // held across an await would make the session future non-`Send`.
 impl Session {
-    async fn guest(&mut self, principal: GuestPrincipal, after_seq: Option<u64>) -> End {
-        self.token_exp_secs = principal.claims.exp;
-        let conversation_id = principal.guest.conversation_id.clone();
-        let topic = conversation_topic(&conversation_id);
-        // Subscribe before reading the head: anything committed after the read is then in
-        // the channel, anything before it in the store. Overlap is dropped by the cursor.
-        let receiver = self.state.hub.subscribe(&topic);
-        let end = self.guest_live(principal, after_seq, receiver).await;
-        self.state.hub.release(&topic);
-        end
+    /// The hub topics of the session's live feed: the guest's conversation, or the agent's
+    /// queues. Subscribed before `open` reads the head: anything committed after that read is
+    /// then in the channel, anything before it in the store, and the cursor drops the overlap.
+    fn subscribe(&mut self, opening: &Opening) -> (Vec<String>, Vec<Receiver<Arc<HubEvent>>>) {
+        let topics: Vec<String> = match opening {
+            Opening::Guest(principal) => vec![conversation_topic(&principal.guest.conversation_id)],
+            Opening::Agent(agent) => agent.queues.iter().map(|q| queue_topic(q)).collect(),
+        };
+        let receivers = topics.iter().map(|t| self.state.hub.subscribe(t)).collect();
+        (topics, receivers)
     }
 
-    async fn guest_live(&mut self, principal: GuestPrincipal, after_seq: Option<u64>, receiver: Receiver<Arc<HubEvent>>) -> End {
+    /// Everything before the loop: `ready`, and a resuming guest's replay.
+    async fn open(&mut self, opening: Opening, after_seq: Option<u64>) -> Result<Who, End> {
+        match opening {
+            Opening::Guest(principal) => self.guest_open(principal, after_seq).await,
+            Opening::Agent(agent) => self.agent_open(agent).await,
+        }
+    }
+
+    /// Sends `ready` and replays what a resuming guest missed.
+    async fn guest_open(&mut self, principal: Box<GuestPrincipal>, after_seq: Option<u64>) -> Result<Who, End> {
+        self.token_exp_secs = principal.claims.exp;
         let conversation_id = principal.guest.conversation_id.clone();
         let conversation = match self.state.store.conversation(&conversation_id).await {
             Ok(Some(c)) => c,
-            Ok(None) => return End::with(ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone")),
-            Err(e) => return End::with(e.into()),
+            Ok(None) => return Err(End::with(ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone"))),
+            Err(e) => return Err(End::with(e.into())),
         };
         let head = conversation.last_seq;
         let (resume, replay) = self.resume(after_seq, head);
@@ -134,7 +167,9 @@ impl Session {
         // the head; otherwise the client starts live from the head.
         let start = replay.map_or(head, |(after, _)| after);
         self.cursors.insert(conversation_id.clone(), start);
-        let who = Who::Guest { principal, conversation: conversation.clone() };
+        let participant = Box::new(crate::guests::participant(&principal));
+        drop(principal);
+        let who = Who::Guest { participant, conversation: Box::new(conversation.clone()) };
         let ready = Ready {
             session_id: self.id.clone(),
             role: Role::Guest,
@@ -147,15 +182,11 @@ impl Session {
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
             limits: self.limits(),
         };
-        if let Err(end) = self.send_frame(&ServerFrame::Ready(ready)).await {
-            return end;
+        self.send_frame(&ServerFrame::Ready(ready)).await?;
+        if let Some((after, count)) = replay {
+            self.fill(&conversation_id, after, count).await?;
         }
-        if let Some((after, count)) = replay
-            && let Err(end) = self.fill(&conversation_id, after, count).await
-        {
-            return end;
-        }
-        self.live(who, vec![receiver]).await
+        Ok(who)
     }
 
     /// Works out a resume request: the `resume` field of `ready`, and the entries to replay
@@ -176,18 +207,9 @@ impl Session {
         }
     }
 
-    async fn agent(&mut self, agent: AgentPrincipal) -> End {
+    /// Sends `ready` with the agent's open conversations.
+    async fn agent_open(&mut self, agent: Box<AgentPrincipal>) -> Result<Who, End> {
         self.token_exp_secs = agent.claims.exp;
-        let topics: Vec<String> = agent.queues.iter().map(|q| queue_topic(q)).collect();
-        let receivers = topics.iter().map(|t| self.state.hub.subscribe(t)).collect();
-        let end = self.agent_live(agent, receivers).await;
-        for topic in &topics {
-            self.state.hub.release(topic);
-        }
-        end
-    }
-
-    async fn agent_live(&mut self, agent: AgentPrincipal, receivers: Vec<Receiver<Arc<HubEvent>>>) -> End {
         let filter = ConversationFilter {
             queues: agent.queues.clone(),
             states: vec![ConversationState::Waiting, ConversationState::Assigned],
@@ -195,7 +217,7 @@ impl Session {
         };
         let conversations = match self.state.store.conversations(filter).await {
             Ok(c) => c,
-            Err(e) => return End::with(e.into()),
+            Err(e) => return Err(End::with(e.into())),
         };
         self.cursors = conversations.iter().map(|c| (c.id.clone(), c.last_seq)).collect();
         let who = Who::Agent(agent);
@@ -211,10 +233,8 @@ impl Session {
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
             limits: self.limits(),
         };
-        if let Err(end) = self.send_frame(&ServerFrame::Ready(ready)).await {
-            return end;
-        }
-        self.live(who, receivers).await
+        self.send_frame(&ServerFrame::Ready(ready)).await?;
+        Ok(who)
     }
 
     fn limits(&self) -> ConnectionLimits {
@@ -223,6 +243,12 @@ impl Session {
     }
 
     /// The loop. Returns how the session ended.
+    ///
+    /// An idle session is this future, parked in the `select!`, for hours: its size is the
+    /// memory of every idle connection. A future is as large as its largest await, and the
+    /// handlers below are the deepest ones (a send goes through the store and the hub), so
+    /// they are boxed: allocated when something happens, not carried while nothing does.
+    /// (Inline, they made each session task about 12 KiB; BENCHMARKS.md, S1.)
     async fn live(&mut self, mut who: Who, mut receivers: Vec<Receiver<Arc<HubEvent>>>) -> End {
         let heartbeat = Duration::from_millis(self.state.config.limits.heartbeat_interval_ms);
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -236,9 +262,9 @@ impl Session {
             let step = tokio::select! {
                 biased;
                 _ = shutdown.changed() => Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "this node is shutting down; reconnect and resume"))),
-                _ = ticker.tick() => self.on_tick(&who).await,
-                (event, index) = recv_any(&mut receivers) => self.on_event(&who, event, index).await,
-                frame = self.socket.recv() => self.on_socket(&mut who, frame).await,
+                _ = ticker.tick() => Box::pin(self.on_tick(&who)).await,
+                (event, index) = recv_any(&mut receivers) => Box::pin(self.on_event(&who, event, index)).await,
+                frame = self.socket.recv() => Box::pin(self.on_socket(&mut who, frame)).await,
             };
             if let Err(end) = step {
                 return end;
@@ -256,9 +282,8 @@ impl Session {
         }
         // Revocation and disabling reach live sessions here, within one heartbeat interval;
         // so does anything the live path lost (a broker that dropped an event).
-        if let Who::Guest { principal, .. } = who {
-            let token = &principal.claims;
-            let still = crate::auth::recheck_guest(&self.state, token).await;
+        if let Who::Guest { participant, .. } = who {
+            let still = crate::auth::recheck_guest(&self.state, &participant.id).await;
             if let Err(e) = still {
                 return Err(End::with(e));
             }
@@ -325,7 +350,7 @@ impl Session {
         match who {
             Who::Guest { conversation, .. } => match conversation_id {
                 Some(id) if id != conversation.id => Err(ApiError::new(ErrorCode::ConversationUnknown, "guests can only use their own conversation; omit conversationId")),
-                _ => Ok(conversation.clone()),
+                _ => Ok(Conversation::clone(conversation)),
             },
             Who::Agent(agent) => {
                 let id = conversation_id.ok_or_else(|| ApiError::new(ErrorCode::BadFrame, "agents must name the conversationId"))?;
