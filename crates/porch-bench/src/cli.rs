@@ -144,6 +144,10 @@ pub enum Command {
         max_secs: u64,
         #[arg(long, default_value_t = 2_000_000)]
         max_messages: u64,
+        /// Porch's round trip: `send` (stored, then acked) and/or `ping` (the protocol's
+        /// application ping: the gateway without the store).
+        #[arg(long = "porch-frame", value_delimiter = ',', default_value = "send,ping")]
+        porch_frames: Vec<crate::pingpong::PorchFrame>,
     },
     /// Everything BENCHMARKS.md reports, in one run: S1, S2 and S4 against Porch, bare, Soketi
     /// and the ws relay, S3 at 1k and 5k messages/s against Porch and the two peers. About 6

@@ -28,6 +28,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use crate::cli::{Cli, Command, paths};
+use crate::pingpong::PorchFrame;
 use crate::server::{Kind, Paths, Server};
 use crate::stats::Report;
 
@@ -138,6 +139,7 @@ fn suite(peers: &[Kind]) -> Vec<Command> {
             sizes: vec![64, 1024],
             max_secs: 10,
             max_messages: 2_000_000,
+            porch_frames: vec![PorchFrame::Send, PorchFrame::Ping],
         },
         Command::Delivery {
             targets: delivery_targets,
@@ -288,18 +290,24 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             sizes,
             max_secs,
             max_messages,
+            porch_frames,
         } => {
             check_targets(paths, targets, false)?;
             for &kind in targets {
+                // The peers have one kind of round trip; Porch has one row per frame asked for.
+                let frames = if kind == Kind::Porch { porch_frames.as_slice() } else { &[PorchFrame::Send] };
                 for &size in sizes {
-                    let p = pingpong::Params {
-                        conns: *conns,
-                        size,
-                        max_secs: *max_secs,
-                        max_messages: *max_messages,
-                        spread,
-                    };
-                    reports.push(run_pingpong(paths, kind, &p).await?);
+                    for &porch_frame in frames {
+                        let p = pingpong::Params {
+                            conns: *conns,
+                            size,
+                            max_secs: *max_secs,
+                            max_messages: *max_messages,
+                            spread,
+                            porch_frame,
+                        };
+                        reports.push(run_pingpong(paths, kind, &p).await?);
+                    }
                 }
             }
         }
@@ -324,6 +332,7 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                     max_secs: 2,
                     max_messages: 100_000,
                     spread,
+                    porch_frame: PorchFrame::Send,
                 };
                 reports.push(run_pingpong(paths, kind, &p).await?);
             }

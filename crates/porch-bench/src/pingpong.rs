@@ -1,8 +1,12 @@
 //! S4, ping-pong throughput: `conns` connections, each sends one message and waits for its
 //! answer before sending the next (closed loop: the rate is what the server sustains, and the
 //! latency is the round trip). What a round trip is, per target:
-//! - Porch: a guest `send` with a `size`-byte text, answered by `ack` once it is durably
-//!   stored (the guest's own `message` echo arrives too and is skipped);
+//! - Porch, `--porch-frame send`: a guest `send` with a `size`-byte text, answered by `ack`
+//!   once it is durably stored (the guest's own `message` echo arrives too and is skipped);
+//! - Porch, `--porch-frame ping`: the protocol's application ping (`{"type":"ping","id":…}`,
+//!   the id padded to `size` bytes) on an authenticated guest session, answered by `pong`
+//!   with the same id: the gateway's whole frame path (read, parse, dispatch, serialize,
+//!   write) without the store, like Soketi's `pusher:ping`;
 //! - bare and the ws relay: a `size`-byte text frame echoed back;
 //! - Soketi: `pusher:ping` padded to `size` bytes, answered by a small `pusher:pong`.
 
@@ -28,6 +32,24 @@ pub struct Params {
     pub max_secs: u64,
     pub max_messages: u64,
     pub spread: u8,
+    /// What Porch's round trip is; ignored by the other targets.
+    pub porch_frame: PorchFrame,
+}
+
+/// Porch's two round trips (see the module comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PorchFrame {
+    Send,
+    Ping,
+}
+
+impl PorchFrame {
+    fn name(self) -> &'static str {
+        match self {
+            PorchFrame::Send => "send",
+            PorchFrame::Ping => "ping",
+        }
+    }
 }
 
 /// `tokens` holds one guest token per connection for Porch.
@@ -92,7 +114,10 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
     let mut report = Report {
         scenario: "S4".into(),
         target: server.kind.name().into(),
-        params: format!("{} conns, {} B", p.conns, p.size),
+        params: match server.kind {
+            Kind::Porch => format!("{} conns, {} B, {}", p.conns, p.size, p.porch_frame.name()),
+            _ => format!("{} conns, {} B", p.conns, p.size),
+        },
         ops: counters.ok(),
         errors: counters.errors(),
         secs,
@@ -126,13 +151,17 @@ async fn ping_loop(
     while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < p.max_messages {
         n += 1;
         let id = format!("b{conn}-{n}");
-        let (request, answer) = match kind {
-            Kind::Porch => (
+        let (request, answer) = match (kind, p.porch_frame) {
+            (Kind::Porch, PorchFrame::Send) => (
                 format!(r#"{{"type":"send","clientMessageId":"{id}","text":"{pad}"}}"#),
                 format!(r#""clientMessageId":"{id}""#),
             ),
-            Kind::Bare | Kind::WsRelay => (pad.clone(), pad.clone()),
-            Kind::Soketi => (
+            (Kind::Porch, PorchFrame::Ping) => (
+                format!(r#"{{"type":"ping","id":"{id}:{pad}"}}"#),
+                format!(r#"{{"type":"pong","id":"{id}:"#),
+            ),
+            (Kind::Bare | Kind::WsRelay, _) => (pad.clone(), pad.clone()),
+            (Kind::Soketi, _) => (
                 format!(r#"{{"event":"pusher:ping","data":{{"pad":"{pad}"}}}}"#),
                 "pusher:pong".to_string(),
             ),
@@ -145,7 +174,10 @@ async fn ping_loop(
                 bail!("error frame: {text}");
             }
             let is_answer = match kind {
-                Kind::Porch => text.starts_with(r#"{"type":"ack""#) && text.contains(&answer),
+                Kind::Porch => match p.porch_frame {
+                    PorchFrame::Send => text.starts_with(r#"{"type":"ack""#) && text.contains(&answer),
+                    PorchFrame::Ping => text.starts_with(&answer),
+                },
                 Kind::Bare | Kind::WsRelay => text == answer,
                 Kind::Soketi => text.contains(&answer),
             };
