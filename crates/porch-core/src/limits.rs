@@ -32,10 +32,14 @@ pub const TOKEN_BYTES_MAX: usize = 4 * 1024;
 pub const ATTRIBUTES_COUNT_MAX: usize = 32;
 pub const ATTRIBUTE_CHARS_MAX: usize = 1024;
 
-/// Frames queued to one connection before it counts as a slow consumer and is closed with
-/// 4201 (it then resumes from its last `seq`, so nothing is lost). Bounds memory per
-/// connection at roughly this many frames, whatever the client does.
-pub const CONNECTION_SEND_QUEUE_FRAMES_MAX: usize = 256;
+/// Live events a queue's topic holds for the agents that follow it (conversation topics hold
+/// at most `hub::CONVERSATION_TOPIC_FRAMES_MAX`): an agent further behind counts as a slow
+/// consumer and is closed with 4201 (it then resyncs from `ready`, so nothing is lost). The
+/// ring is one per queue, shared by its agents, about 32 bytes a slot: memory stays bounded
+/// whatever a client does. 1,024 gives an agent (a bot) that follows a queue at 10,000 events/s
+/// 100 ms of slack; 256 gave 25 ms, which one scheduling hiccup on a busy 2-core machine
+/// exceeded (BENCHMARKS.md, S3 at 10k/s).
+pub const CONNECTION_SEND_QUEUE_FRAMES_MAX: usize = 1024;
 
 /// How long one write to a client may wait for the client to read. A client that does not
 /// read for this long is a slow consumer: the server closes it (4201) and it resumes from its

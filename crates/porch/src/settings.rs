@@ -90,7 +90,7 @@ pub struct LimitArgs {
     #[arg(long, env = "PORCH_HTTP_BODY_BYTES_MAX")]
     pub http_body_bytes_max: Option<usize>,
     /// Live events buffered per conversation or queue before a reader lags; a lagging guest
-    /// catches up from the store, a lagging agent is closed with 4201. [default: 256]
+    /// catches up from the store, a lagging agent is closed with 4201. [default: 1024]
     #[arg(long, env = "PORCH_CONNECTION_SEND_QUEUE_FRAMES_MAX")]
     pub connection_send_queue_frames_max: Option<usize>,
     /// Ceiling on the bytes held for one connection's write; must fit the largest frame
