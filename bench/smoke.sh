@@ -3,7 +3,8 @@
 # and runs `porch-bench smoke` against the debug porch binary (PORCH_BIN, default
 # target/debug/porch) and the bare echo server, then S6's two-node row (guests on node 1,
 # agents on node 2, the machine's PostgreSQL 127.0.0.1:5432 db `test` and NATS
-# 127.0.0.1:4222, ~4 s). Tiny counts, ~2 s per scenario; it fails on errors, lost or
+# 127.0.0.1:4222, ~4 s), then S5 with 50 guests on both cuts. Tiny counts, ~2 s per
+# scenario (about 45 s in all with a warm build); it fails on errors, lost or
 # reordered messages, never on timings (debug builds on shared CI cores).
 # Honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -16,3 +17,7 @@ cargo build -p porch-bench
 bench=("$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}")
 "${bench[@]}" --timeout-secs 120 smoke
 "${bench[@]}" --timeout-secs 60 cluster --store two-nodes --rate 200 --secs 2 --guests 20
+# S5 at toy size, both cuts, with messages arriving during the storm: fails on any loss,
+# duplicate or unrecovered resume.
+"${bench[@]}" --timeout-secs 60 resume --guests 50 --cut drop --live-rate 100
+"${bench[@]}" --timeout-secs 60 resume --guests 50 --cut restart --live-rate 100

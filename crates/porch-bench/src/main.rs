@@ -326,15 +326,19 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                     spread,
                 };
                 reports.push(run_handshake(paths, kind, &p).await?);
-                let p = pingpong::Params {
-                    conns: 10,
-                    size: 64,
-                    max_secs: 2,
-                    max_messages: 100_000,
-                    spread,
-                    porch_frame: PorchFrame::Send,
-                };
-                reports.push(run_pingpong(paths, kind, &p).await?);
+                let frames: &[PorchFrame] =
+                    if kind == Kind::Porch { &[PorchFrame::Send, PorchFrame::Ping] } else { &[PorchFrame::Send] };
+                for &porch_frame in frames {
+                    let p = pingpong::Params {
+                        conns: 10,
+                        size: 64,
+                        max_secs: 2,
+                        max_messages: 100_000,
+                        spread,
+                        porch_frame,
+                    };
+                    reports.push(run_pingpong(paths, kind, &p).await?);
+                }
             }
             let p = delivery::Params {
                 scenario: "S3",
