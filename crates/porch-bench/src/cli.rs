@@ -149,9 +149,10 @@ pub enum Command {
         #[arg(long = "porch-frame", value_delimiter = ',', default_value = "send,ping")]
         porch_frames: Vec<crate::pingpong::PorchFrame>,
     },
-    /// Everything BENCHMARKS.md reports, in one run: S1, S2 and S4 against Porch, bare, Soketi
-    /// and the ws relay, S3 at 1k and 5k messages/s against Porch and the two peers. About 6
-    /// minutes. Refuses to start if a peer it includes is not installed.
+    /// The core of BENCHMARKS.md in one run: S1, S2 and S4 against Porch, bare, Soketi and the
+    /// ws relay, S3 at 1k and 5k messages/s against Porch and the two peers (S1 to 19.5k, S3 at
+    /// 10k/s, S5 and S6 are separate commands there). About 4 minutes. Refuses to start if a
+    /// peer it includes is not installed.
     Suite {
         /// Leave Soketi out (not installed, or to save time).
         #[arg(long)]
