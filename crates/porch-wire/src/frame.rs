@@ -97,6 +97,12 @@ pub struct Ready {
     /// became live. Events for them follow in `seq` order; fetch any older history over REST.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conversations: Vec<Conversation>,
+    /// Agents: true when `conversations` is not all of them. The list stops where `ready` would
+    /// no longer fit the connection's write buffer (`connection_write_buffer_bytes_max`),
+    /// keeping the most recently active; list the others with
+    /// `GET /api/v2/agent/conversations`. Their live events arrive all the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more_conversations: bool,
     /// The conversation's latest `seq` when the connection became live (guests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seq: Option<u64>,

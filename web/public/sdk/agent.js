@@ -171,7 +171,9 @@ export class PorchAgent extends Emitter {
       if (!fresh.has(id) && this._logs.has(id)) fresh.set(id, old);
     }
     this._summaries = fresh;
-    this.emit('ready', { conversations: this.conversations });
+    // The server lists what fits in one frame; GET /api/v2/agent/conversations lists the rest.
+    this.moreConversations = frame.moreConversations === true;
+    this.emit('ready', { conversations: this.conversations, moreConversations: this.moreConversations });
     this.emit('conversations', { conversations: this.conversations });
     for (const id of this._logs.keys()) this._fill(id);
     for (const e of this._sends.list()) {

@@ -159,7 +159,8 @@ export interface GuestEvents {
 
 export interface AgentEvents {
   state: StateEvent;
-  ready: { conversations: Conversation[] };
+  /** `moreConversations`: the server listed only the most recently active that fit in one frame; list the rest over REST. */
+  ready: { conversations: Conversation[]; moreConversations: boolean };
   conversations: { conversations: Conversation[] };
   conversation: Conversation;
   message: { conversationId: string; message: Message };

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
+use porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
 use porch_core::store::{ConversationFilter, PageRequest};
 use porch_wire::frame::{ClientFrame, ConnectionLimits, Ready, Resume, ServerFrame};
 use porch_wire::rest::{Conversation, ConversationState, Message, Participant, Role};
@@ -175,6 +176,7 @@ impl Session {
             role: Role::Guest,
             participant: who.participant(),
             conversations: Vec::new(),
+            more_conversations: false,
             conversation: Some(conversation),
             last_seq: Some(head),
             resume,
@@ -219,13 +221,13 @@ impl Session {
             Ok(c) => c,
             Err(e) => return Err(End::with(e.into())),
         };
-        self.cursors = conversations.iter().map(|c| (c.id.clone(), c.last_seq)).collect();
         let who = Who::Agent(agent);
-        let ready = Ready {
+        let mut ready = Ready {
             session_id: self.id.clone(),
             role: Role::Agent,
             participant: who.participant(),
-            conversations,
+            conversations: Vec::new(),
+            more_conversations: false,
             conversation: None,
             last_seq: None,
             resume: None,
@@ -233,7 +235,11 @@ impl Session {
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
             limits: self.limits(),
         };
-        self.send_frame(&ServerFrame::Ready(ready)).await?;
+        let frame_bytes_max = self.state.config.limits.connection_write_buffer_bytes_max - WS_FRAME_HEADER_BYTES_MAX;
+        let json = ready_within(&mut ready, conversations, frame_bytes_max);
+        // Conversations left out start a cursor at their first live event (`deliver`).
+        self.cursors = ready.conversations.iter().map(|c| (c.id.clone(), c.last_seq)).collect();
+        self.send_raw(WsMessage::Text(json.into())).await?;
         Ok(who)
     }
 
@@ -478,6 +484,31 @@ impl Session {
     async fn send_raw(&mut self, message: WsMessage) -> Result<(), End> {
         send_within(&mut self.socket, message, self.state.config.limits.write_timeout_ms).await
     }
+}
+
+/// An agent's `ready` as JSON, with as many of `conversations` (most recently active first)
+/// as keep it within `frame_bytes_max`, and `moreConversations` when some are left out.
+///
+/// A frame larger than the connection's write buffer cannot be sent at all: before this, an
+/// agent whose queues held about 490 open conversations (of ~270 bytes each) could not connect.
+fn ready_within(ready: &mut Ready, conversations: Vec<Conversation>, frame_bytes_max: usize) -> String {
+    let total = conversations.len();
+    // Room for the list itself: the frame with an empty list, the list's key and brackets, the
+    // flag in case some are left out, then each conversation and its comma.
+    let empty = serde_json::to_string(&ServerFrame::Ready(ready.clone())).expect("server frames always serialize");
+    let mut used = empty.len() + r#","conversations":[]"#.len() + r#","moreConversations":true"#.len();
+    for conversation in conversations {
+        let bytes = serde_json::to_string(&conversation).expect("conversations always serialize").len() + 1;
+        if used + bytes > frame_bytes_max {
+            break;
+        }
+        used += bytes;
+        ready.conversations.push(conversation);
+    }
+    ready.more_conversations = ready.conversations.len() < total;
+    let json = serde_json::to_string(&ServerFrame::Ready(ready.clone())).expect("server frames always serialize");
+    debug_assert!(json.len() <= frame_bytes_max, "ready is {} bytes, over {frame_bytes_max}", json.len());
+    json
 }
 
 /// Waits for the next event on any of the receivers. Broadcast `recv` is cancel-safe, so

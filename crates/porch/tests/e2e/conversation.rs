@@ -282,3 +282,45 @@ async fn an_agent_can_answer_a_backlog_of_conversations_on_one_connection() {
     let assigned = server.agent_api.agent_conversations(&server.agent().await.access_token, "state=assigned&limit=500").await.unwrap();
     assert_eq!(assigned.conversations.len(), CONVERSATIONS);
 }
+
+/// An agent whose queues hold more open conversations than one `ready` can carry still
+/// connects (before, ~490 conversations made `ready` larger than the write buffer and the
+/// socket was dropped): `ready` keeps the most recently active that fit and says
+/// `moreConversations`, and the others' live events reach the agent all the same.
+#[tokio::test]
+async fn an_agent_with_more_open_conversations_than_ready_holds_still_connects() {
+    const GUESTS: usize = 400; // ~270 bytes each in `ready`: about 108 kB against 65,550
+    let server = TestServer::start_with(|config| {
+        config.limits.connection_write_buffer_bytes_max =
+            config.limits.ws_message_bytes_max + porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
+        lift_flood_limits(config);
+    })
+    .await;
+    let frame_bytes_max = server.state.config.limits.connection_write_buffer_bytes_max - porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
+    let mut guests = Vec::with_capacity(GUESTS);
+    for _ in 0..GUESTS {
+        guests.push(server.guest().await);
+    }
+
+    let (_agent, mut socket, ready) = server.connected_agent().await;
+    let ServerFrame::Ready(ready) = ready else { unreachable!() };
+    assert!(ready.more_conversations, "{} of {GUESTS} listed, yet no moreConversations", ready.conversations.len());
+    assert!((1..GUESTS).contains(&ready.conversations.len()), "{} listed", ready.conversations.len());
+    let bytes = serde_json::to_string(&ServerFrame::Ready(ready.clone())).unwrap().len();
+    assert!(bytes <= frame_bytes_max, "ready is {bytes} bytes, over {frame_bytes_max}");
+    assert!(
+        ready.conversations.windows(2).all(|w| w[0].updated_at_ms >= w[1].updated_at_ms),
+        "the most recently active come first"
+    );
+
+    // The first guest's conversation is the least recently active: left out, yet live.
+    let oldest = &guests[0];
+    assert!(!ready.conversations.iter().any(|c| c.id == oldest.conversation_id), "the oldest conversation was listed");
+    server.api.guest_send(&oldest.access_token, "late-1", "still here?").await.unwrap();
+    let frame = socket
+        .wait_for(WAIT, |f| matches!(f, ServerFrame::Message { message } if message.conversation_id == oldest.conversation_id))
+        .await
+        .unwrap_or_else(|events| panic!("no message from the unlisted conversation: {events:?}"));
+    let ServerFrame::Message { message } = frame else { unreachable!() };
+    assert_eq!(message.text, "still here?");
+}
