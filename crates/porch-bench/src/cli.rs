@@ -32,6 +32,9 @@ pub struct Global {
     /// Where bench/peers/install-ws-relay.sh installed `ws` for the ws-relay peer.
     #[arg(long, global = true, env = "PORCH_WS_RELAY_DIR")]
     pub ws_relay_dir: Option<PathBuf>,
+    /// Where bench/peers/install-sockudo.sh installed Sockudo.
+    #[arg(long, global = true, env = "PORCH_SOCKUDO_DIR")]
+    pub sockudo_dir: Option<PathBuf>,
     /// Also write the results as JSON to this file.
     #[arg(long, global = true)]
     pub json: Option<PathBuf>,
@@ -160,6 +163,10 @@ pub enum Command {
         /// Leave the Node `ws` relay out (not installed, or to save time).
         #[arg(long)]
         no_ws_relay: bool,
+        /// Include Sockudo (bench/peers/install-sockudo.sh builds it: about 9 minutes, so it
+        /// is not in the suite unless asked for).
+        #[arg(long)]
+        sockudo: bool,
     },
     /// Abusive handshakes (docs/handshake.md, "The matrix"): latency and server CPU per
     /// request of each, the 20 MB header included. Fails if an answer is not the documented one.
@@ -212,6 +219,10 @@ pub fn paths(global: &Global) -> Result<Paths> {
             .ws_relay_dir
             .clone()
             .unwrap_or_else(|| peers.join("ws-relay")),
+        sockudo_dir: global
+            .sockudo_dir
+            .clone()
+            .unwrap_or_else(|| peers.join("sockudo")),
         porch_env: global.porch_env.clone(),
     })
 }

@@ -27,7 +27,7 @@ pub struct Params {
 pub fn first_frame_marker(kind: Kind) -> &'static str {
     match kind {
         Kind::Porch | Kind::Bare | Kind::WsRelay => r#""type":"ready""#,
-        Kind::Soketi => "pusher:connection_established",
+        Kind::Soketi | Kind::Sockudo => "pusher:connection_established",
     }
 }
 

@@ -157,7 +157,7 @@ fn check_targets(paths: &Paths, targets: &[Kind], delivery: bool) -> Result<()> 
     for &kind in targets {
         kind.check_installed(paths)?;
         if delivery && kind == Kind::Bare {
-            bail!("bare has no publish API: delivery targets are porch, soketi and ws-relay");
+            bail!("bare has no publish API: delivery targets are porch, soketi, sockudo and ws-relay");
         }
     }
     Ok(())
@@ -169,8 +169,9 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
         Command::Suite {
             no_soketi,
             no_ws_relay,
+            sockudo,
         } => {
-            let peers: Vec<Kind> = [(Kind::Soketi, *no_soketi), (Kind::WsRelay, *no_ws_relay)]
+            let peers: Vec<Kind> = [(Kind::Soketi, *no_soketi), (Kind::WsRelay, *no_ws_relay), (Kind::Sockudo, !*sockudo)]
                 .into_iter()
                 .filter_map(|(kind, left_out)| (!left_out).then_some(kind))
                 .collect();

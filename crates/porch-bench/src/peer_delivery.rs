@@ -148,7 +148,7 @@ async fn subscribe(server: &Server, c: usize, spread: u8) -> Result<Ws> {
     );
     let name = channel(c);
     let (request, confirmation) = match server.kind {
-        Kind::Soketi => (
+        Kind::Soketi | Kind::Sockudo => (
             serde_json::json!({ "event": "pusher:subscribe", "data": { "channel": name } }),
             "pusher_internal:subscription_succeeded",
         ),
@@ -219,7 +219,7 @@ async fn subscriber(
         };
         let received_us = epoch.elapsed().as_micros() as u64;
         let data = match kind {
-            Kind::Soketi => {
+            Kind::Soketi | Kind::Sockudo => {
                 let Ok(frame) = serde_json::from_str::<PusherFrame>(text.as_str()) else {
                     continue;
                 };

@@ -161,7 +161,7 @@ async fn ping_loop(
                 format!(r#"{{"type":"pong","id":"{id}:"#),
             ),
             (Kind::Bare | Kind::WsRelay, _) => (pad.clone(), pad.clone()),
-            (Kind::Soketi, _) => (
+            (Kind::Soketi | Kind::Sockudo, _) => (
                 format!(r#"{{"event":"pusher:ping","data":{{"pad":"{pad}"}}}}"#),
                 "pusher:pong".to_string(),
             ),
@@ -179,7 +179,7 @@ async fn ping_loop(
                     PorchFrame::Ping => text.starts_with(&answer),
                 },
                 Kind::Bare | Kind::WsRelay => text == answer,
-                Kind::Soketi => text.contains(&answer),
+                Kind::Soketi | Kind::Sockudo => text.contains(&answer),
             };
             if is_answer {
                 break;

@@ -12,7 +12,8 @@ use sha2::Sha256;
 
 use crate::server::Kind;
 
-/// Soketi's default app (`SOKETI_DEFAULT_APP_*`), the one porch-bench starts it with.
+/// The default app porch-bench starts Soketi and Sockudo with (`SOKETI_DEFAULT_APP_*`,
+/// `SOCKUDO_DEFAULT_APP_*`).
 const SOKETI_APP_ID: &str = "app-id";
 const SOKETI_APP_KEY: &str = "app-key";
 const SOKETI_APP_SECRET: &str = "app-secret";
@@ -36,7 +37,7 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(kind: Kind, addr: SocketAddr) -> Result<Publisher> {
-        if !matches!(kind, Kind::Soketi | Kind::WsRelay) {
+        if !(kind.is_pusher() || kind == Kind::WsRelay) {
             bail!("{} has no HTTP publish API", kind.name());
         }
         let client = reqwest::Client::builder()
@@ -49,7 +50,7 @@ impl Publisher {
     /// Sends `data` to every subscriber of `channel`; an error unless the peer accepted it.
     pub async fn publish(&self, channel: &str, data: &str) -> Result<()> {
         let (url, body) = match self.kind {
-            Kind::Soketi => self.soketi_request(channel, data),
+            kind if kind.is_pusher() => self.pusher_request(channel, data),
             _ => (
                 format!("http://{}/publish", self.addr),
                 serde_json::json!({ "channel": channel, "data": data }).to_string(),
@@ -73,7 +74,7 @@ impl Publisher {
     /// The signed URL and body of a Pusher "trigger": the signature is HMAC-SHA256, with the
     /// app secret, of `POST\n<path>\n<query sorted by key, without auth_signature>`, the query
     /// carrying the MD5 of the body (the Pusher REST API's authentication).
-    fn soketi_request(&self, channel: &str, data: &str) -> (String, String) {
+    fn pusher_request(&self, channel: &str, data: &str) -> (String, String) {
         let body =
             serde_json::json!({ "name": EVENT, "channels": [channel], "data": data }).to_string();
         let path = format!("/apps/{SOKETI_APP_ID}/events");

@@ -16,6 +16,8 @@ use anyhow::{Context, Result, bail};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Soketi listens here (an unusual port: the machine is shared).
 pub const SOKETI_PORT: u16 = 19601;
+/// Sockudo listens here.
+pub const SOCKUDO_PORT: u16 = 19600;
 /// The Node `ws` relay listens here.
 pub const WS_RELAY_PORT: u16 = 19602;
 /// The relay's script, built into the binary so the harness runs the committed version
@@ -29,6 +31,8 @@ pub enum Kind {
     Soketi,
     /// `bench/peers/ws-relay.mjs`: Node's `ws` library, echo + HTTP publish, nothing else.
     WsRelay,
+    /// Sockudo: the Pusher protocol, like Soketi, in Rust.
+    Sockudo,
 }
 
 impl Kind {
@@ -38,7 +42,13 @@ impl Kind {
             Kind::Bare => "bare",
             Kind::Soketi => "soketi",
             Kind::WsRelay => "ws-relay",
+            Kind::Sockudo => "sockudo",
         }
+    }
+
+    /// Soketi and Sockudo speak the Pusher protocol: the same frames, app and REST API.
+    pub fn is_pusher(self) -> bool {
+        matches!(self, Kind::Soketi | Kind::Sockudo)
     }
 
     /// A peer whose npm packages are not installed cannot start: this says which script
@@ -56,6 +66,7 @@ impl Kind {
                 paths.ws_relay_dir.join("node_modules/ws/package.json"),
                 "install-ws-relay.sh",
             ),
+            Kind::Sockudo => (paths.sockudo_dir.join("bin/sockudo"), "install-sockudo.sh"),
         };
         if !marker.exists() {
             bail!(
@@ -76,6 +87,8 @@ pub struct Paths {
     pub soketi_dir: PathBuf,
     /// Where `bench/peers/install-ws-relay.sh` installed `ws`.
     pub ws_relay_dir: PathBuf,
+    /// Where `bench/peers/install-sockudo.sh` installed Sockudo (`bin/sockudo`).
+    pub sockudo_dir: PathBuf,
     /// Extra `PORCH_*` settings for `porch serve`.
     pub porch_env: Vec<(String, String)>,
 }
@@ -99,6 +112,7 @@ impl Server {
             Kind::Bare => start_bare(paths),
             Kind::Soketi => start_soketi(paths),
             Kind::WsRelay => start_ws_relay(paths),
+            Kind::Sockudo => start_sockudo(paths),
         }
     }
 
@@ -334,8 +348,14 @@ fn start_soketi(paths: &Paths) -> Result<Server> {
         .stderr(Stdio::null())
         .spawn()
         .context("starting node (Soketi)")?;
+    pusher_peer(Kind::Soketi, addr, child)
+}
+
+/// A Pusher-protocol peer just spawned as `child`, once it listens on `addr`; its clients use
+/// the default app's key.
+fn pusher_peer(kind: Kind, addr: SocketAddr, child: Child) -> Result<Server> {
     let mut server = Server {
-        kind: Kind::Soketi,
+        kind,
         addr,
         ws_url: format!("ws://{addr}/app/app-key?protocol=7"),
         child,
@@ -346,11 +366,36 @@ fn start_soketi(paths: &Paths) -> Result<Server> {
     while std::net::TcpStream::connect(addr).is_err() {
         server.check_alive()?;
         if Instant::now() > deadline {
-            bail!("Soketi did not listen on {addr} within {START_TIMEOUT:?}");
+            bail!("{} did not listen on {addr} within {START_TIMEOUT:?}", kind.name());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(server)
+}
+
+/// Sockudo as `bench/peers/install-sockudo.sh` installed it, bound to loopback only, with the
+/// default app Soketi has (so one Pusher client serves both). Its per-address rate limiter is
+/// off (it answers 429 to a burst of connects from one address, as every harness client
+/// shares 127.0.0.1: the counterpart of Porch's `LOAD_FROM_ONE_ADDRESS`), and so are its
+/// metrics, which would bind 0.0.0.0:9601.
+fn start_sockudo(paths: &Paths) -> Result<Server> {
+    Kind::Sockudo.check_installed(paths)?;
+    let addr = fixed_port_free(Kind::Sockudo, SOCKUDO_PORT)?;
+    let child = Command::new(paths.sockudo_dir.join("bin/sockudo"))
+        .current_dir(&paths.sockudo_dir)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", SOCKUDO_PORT.to_string())
+        .env("RATE_LIMITER_ENABLED", "false")
+        .env("METRICS_ENABLED", "false")
+        .env("SOCKUDO_DEFAULT_APP_ID", "app-id")
+        .env("SOCKUDO_DEFAULT_APP_KEY", "app-key")
+        .env("SOCKUDO_DEFAULT_APP_SECRET", "app-secret")
+        .env("SOCKUDO_DEFAULT_APP_MAX_CONNECTIONS", "100000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting sockudo")?;
+    pusher_peer(Kind::Sockudo, addr, child)
 }
 
 /// The peers listen on fixed ports (their clients' URLs name them): refuse to start when
