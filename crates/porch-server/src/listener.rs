@@ -49,9 +49,30 @@ const REFUSAL_WRITE_TIMEOUT_MS: u64 = 1_000;
 #[derive(Clone)]
 pub struct Peer {
     pub addr: SocketAddr,
-    /// This connection's place in `connections_per_ip_max` (`None` for trusted proxies).
-    /// A WebSocket session keeps a clone, so the count outlives the HTTP connection task.
-    pub slot: Option<Arc<Slot<IpAddr>>>,
+    /// What the connection counts against. A WebSocket session keeps a clone: hyper's
+    /// connection task ends at the upgrade, the TCP connection does not.
+    pub hold: Arc<ConnectionHold>,
+}
+
+/// What one TCP connection holds while it is open, as HTTP or upgraded to a WebSocket: its
+/// place in `connections_per_ip_max` (none for trusted proxies) and in the
+/// `porch_tcp_connections` gauge. Released when the last holder (the HTTP task, the session)
+/// is gone.
+pub struct ConnectionHold {
+    _address: Option<Slot<IpAddr>>,
+}
+
+impl ConnectionHold {
+    fn new(address: Option<Slot<IpAddr>>) -> ConnectionHold {
+        METRICS.connection_open(1);
+        ConnectionHold { _address: address }
+    }
+}
+
+impl Drop for ConnectionHold {
+    fn drop(&mut self) {
+        METRICS.connection_open(-1);
+    }
 }
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address
@@ -95,7 +116,8 @@ pub async fn run(listener: TcpListener, state: AppState, app: Router, shutdown_t
                 let tasks = tasks_rx.clone();
                 match admit(&state, addr) {
                     Ok(slot) => {
-                        tokio::spawn(serve_connection(stream, Peer { addr, slot }, state.clone(), app.clone(), tasks));
+                        let peer = Peer { addr, hold: Arc::new(ConnectionHold::new(slot)) };
+                        tokio::spawn(serve_connection(stream, peer, state.clone(), app.clone(), tasks));
                     }
                     Err(()) => {
                         tokio::spawn(refuse(stream, refusal.clone()));
@@ -119,12 +141,12 @@ pub async fn run(listener: TcpListener, state: AppState, app: Router, shutdown_t
 }
 
 /// Charges a new connection to its address, or refuses it.
-fn admit(state: &AppState, addr: SocketAddr) -> Result<Option<Arc<Slot<IpAddr>>>, ()> {
+fn admit(state: &AppState, addr: SocketAddr) -> Result<Option<Slot<IpAddr>>, ()> {
     if state.config.trusted_proxies.contains(&addr.ip()) {
         return Ok(None);
     }
     match state.throttles.connections_per_ip.acquire(addr.ip()) {
-        Some(slot) => Ok(Some(Arc::new(slot))),
+        Some(slot) => Ok(Some(slot)),
         None => {
             METRICS.connection_refused();
             METRICS.refused(porch_wire::ErrorCode::TooManyConnections);
@@ -135,7 +157,6 @@ fn admit(state: &AppState, addr: SocketAddr) -> Result<Option<Arc<Slot<IpAddr>>>
 }
 
 async fn serve_connection(stream: TcpStream, peer: Peer, state: AppState, app: Router, _task: watch::Receiver<()>) {
-    METRICS.connection_open(1);
     let _ = stream.set_nodelay(true);
     let mut shutdown = state.shutdown.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -160,7 +181,6 @@ async fn serve_connection(stream: TcpStream, peer: Peer, state: AppState, app: R
         // Timeouts, resets and malformed requests: the client's problem, worth a debug line.
         tracing::debug!("connection ended: {e}");
     }
-    METRICS.connection_open(-1);
 }
 
 /// Answers an over-limit connection with a fixed `429` and closes it, without reading.

@@ -30,12 +30,10 @@ use porch_wire::ErrorCode;
 pub use handshake::{Offer, read_offer};
 pub use frames::parse_client_frame;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::{Principal, authenticate};
-use crate::listener::{Peer, client_ip};
-use crate::throttle::Slot;
+use crate::listener::{ConnectionHold, Peer, client_ip};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -84,8 +82,8 @@ pub async fn upgrade(
         return offer.credential.err().map(IntoResponse::into_response).unwrap_or_else(|| StatusCode::BAD_REQUEST.into_response());
     }
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let address_slot = peer.and_then(|p| p.slot);
-    let outcome = admit(&state, offer.credential, origin, query, address_slot.clone()).await;
+    let connection = peer.map(|p| p.hold);
+    let outcome = admit(&state, offer.credential, origin, query, connection.clone()).await;
     let mut ws = configure(ws, &state.config.limits);
     if let Some(protocol) = offer.echo {
         ws = ws.protocols([protocol]);
@@ -97,7 +95,7 @@ pub async fn upgrade(
     ws.on_upgrade(move |socket| match outcome {
         Ok(start) => Either::Left(session::run(socket, state, start)),
         // The refused connection still counts against its address while it lingers.
-        Err(error) => Either::Right(session::refuse(socket, error, address_slot)),
+        Err(error) => Either::Right(session::refuse(socket, error, connection)),
     })
 }
 
@@ -107,7 +105,7 @@ async fn admit(
     credential: Result<String, ApiError>,
     origin: Option<&str>,
     query: Query,
-    address_slot: Option<Arc<Slot<IpAddr>>>,
+    connection: Option<Arc<ConnectionHold>>,
 ) -> Result<Box<session::Start>, ApiError> {
     // Before any token work (and before the offer's own refusals): an `Origin` no deployment
     // allows is refused at the cost of a set lookup (docs/handshake.md, H8).
@@ -133,7 +131,7 @@ async fn admit(
     let permit = state.connections.clone().try_acquire_owned().map_err(|_| {
         ApiError::new(ErrorCode::TooManyConnections, "this node is at its connection limit; retry later or elsewhere")
     })?;
-    let slots = session::Slots { permit, address: address_slot, guest: guest_slot };
+    let slots = session::Slots { permit, connection, guest: guest_slot };
     // Boxed: the session task carries it until the session ends (see `session::live`).
     Ok(Box::new(session::Start { principal, after_seq: query.after_seq, slots }))
 }

@@ -8,7 +8,6 @@
 //! client does.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +28,7 @@ use crate::conversation;
 use crate::error::ApiError;
 use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
 use crate::state::AppState;
+use crate::listener::ConnectionHold;
 use crate::throttle::Slot;
 
 /// What the upgrade handler hands to a session.
@@ -43,17 +43,17 @@ pub struct Start {
 pub struct Slots {
     /// `connections_max`.
     pub permit: OwnedSemaphorePermit,
-    /// `connections_per_ip_max`: the TCP connection's slot, kept past the HTTP task.
-    pub address: Option<Arc<Slot<IpAddr>>>,
+    /// The TCP connection's `connections_per_ip_max` slot and gauge, kept past the HTTP task.
+    pub connection: Option<Arc<ConnectionHold>>,
     /// `connections_per_guest_max`.
     pub guest: Option<Slot<String>>,
 }
 
 /// Refuses an upgraded connection: close with the cause, then linger for the client's close.
-/// `address_slot` keeps counting the connection against its address until then.
-pub async fn refuse(mut socket: WebSocket, error: ApiError, address_slot: Option<Arc<Slot<IpAddr>>>) {
+/// `connection` keeps counting the connection (against its address, in the gauge) until then.
+pub async fn refuse(mut socket: WebSocket, error: ApiError, connection: Option<Arc<ConnectionHold>>) {
     close(&mut socket, End::with(error)).await;
-    drop(address_slot);
+    drop(connection);
 }
 
 /// Whom a session is opened for; boxed, see `Who`.

@@ -1,6 +1,9 @@
 //! Introspection for the customer's backend, CORS for browsers, refusal metrics for
 //! operators.
 
+use std::time::{Duration, Instant};
+
+use porch_client::gateway::Gateway;
 use porch_core::token::TokenKind;
 use porch_wire::rest::IntrospectionResponse;
 
@@ -154,4 +157,34 @@ async fn answers_that_carry_a_token_are_never_cached_and_pages_are() {
     let page = http.get(server.api.url("/sdk/porch.js")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert_ne!(page.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "static files may be cached");
+}
+
+/// `porch_tcp_connections` counts WebSocket connections too: hyper's connection task ends at
+/// the upgrade, the TCP connection does not (it used to drop out of the gauge there).
+#[tokio::test]
+async fn the_tcp_gauge_counts_upgraded_connections() {
+    const SOCKETS: i64 = 3;
+    let server = TestServer::start().await;
+    let mut guests = Vec::new();
+    for _ in 0..SOCKETS {
+        guests.push(server.guest().await);
+    }
+    // The REST calls above left keep-alive connections; from here on only WebSockets open.
+    let before = porch_server::metrics::METRICS.connections_open();
+    let mut sockets = Vec::new();
+    for guest in &guests {
+        let mut socket = Gateway::connect(&guest.gateway_url, &guest.access_token, None).await.unwrap();
+        expect_ready(&mut socket).await;
+        sockets.push(socket);
+    }
+    let open = porch_server::metrics::METRICS.connections_open();
+    assert_eq!(open - before, SOCKETS, "{SOCKETS} WebSocket sessions open, the gauge moved by {}", open - before);
+    for socket in sockets {
+        socket.close().await;
+    }
+    let deadline = Instant::now() + WAIT;
+    while porch_server::metrics::METRICS.connections_open() != before {
+        assert!(Instant::now() < deadline, "the gauge did not come back to {before} after the sessions closed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
