@@ -124,6 +124,13 @@ const MIGRATIONS: &[&str] = &[
     VALUES ('cli_widget', '(browser widget)', '!', '{}', 0)
     ON CONFLICT DO NOTHING;
     "#,
+    // 3: messages lose the unique index on `id`, as in the SQLite store (its migration 3):
+    // ids are 128 random bits, nothing looks a message up by id, and the index put every
+    // append on a random page of its own. `messages_id_key` is PostgreSQL's name for the
+    // constraint migration 1 declared inline.
+    r#"
+    ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_id_key;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

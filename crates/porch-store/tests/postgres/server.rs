@@ -62,7 +62,22 @@ async fn nodes_starting_together_migrate_once() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
+    // Migration 3 dropped the unique index on messages.id (`messages_id_key`); the primary key,
+    // found the same way, shows the query looks in this test's schema.
+    let constraints: Vec<String> = raw
+        .query(
+            "SELECT c.conname::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+             WHERE c.conrelid = 'messages'::regclass AND n.nspname = current_schema() ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(constraints.iter().any(|c| c == "messages_pkey"), "{constraints:?}");
+    assert!(!constraints.iter().any(|c| c == "messages_id_key"), "messages_id_key survived migration 3: {constraints:?}");
     let widgets: i64 = raw
         .query_one(
             "SELECT count(*) FROM clients WHERE id = $1",
