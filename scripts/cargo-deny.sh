@@ -21,6 +21,11 @@ die() { printf 'cargo-deny: %s\n' "$*" >&2; exit 1; }
 
 cargo deny --version >/dev/null 2>&1 || die "cargo-deny is not installed; run scripts/install-test-deps.sh (cargo install cargo-deny --locked)"
 
+# cargo-deny reads `cargo metadata` for every platform, so it needs every crate of Cargo.lock
+# in the local registry, not only those this machine builds (wasip2, the Windows ones): fetch
+# them (crates.io is reachable; the advisory database is not, hence --offline below).
+cargo fetch --locked --quiet || die "cargo fetch failed: cargo-deny needs every crate of Cargo.lock downloaded"
+
 status=0
 cargo deny --offline check licenses bans sources || status=1
 
