@@ -2,103 +2,13 @@
 // REST helpers that speak the documented wire contract. No mocks: if Porch misbehaves, the
 // tests that use this see it.
 
-import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { cli, freePort, spawnServe, stopServe } from '../../lib/porch-process.mjs';
 
-/** The binary under test: `PORCH_BIN`, else the debug build of this checkout. */
-export const PORCH_BIN = process.env.PORCH_BIN
-  || path.join(process.env.CARGO_TARGET_DIR || path.join(repoRoot, 'target'), 'debug', 'porch');
-
-const START_TIMEOUT_MS = 20_000;
-const CLI_TIMEOUT_MS = 20_000;
 const HTTP_TIMEOUT_MS = 10_000;
-const LOG_KEEP_BYTES = 64 * 1024;
-
-/** The environment porch runs with: ours, minus every PORCH_* setting, so a developer's shell
- * or CI cannot change what the tests see (e.g. PORCH_ALLOW_QUERY_TOKEN=true). */
-function cleanEnv() {
-  const env = { ...process.env, RUST_BACKTRACE: '1' };
-  for (const key of Object.keys(env)) if (key.startsWith('PORCH_')) delete env[key];
-  return env;
-}
-
-/** A port that was free a moment ago. We need it before `serve` starts because the
- * deployment's allowed origin (`http://127.0.0.1:PORT`) must name it. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Runs a porch CLI command that prints JSON; returns the parsed object. */
-export function cli(dataDir, args) {
-  const full = [...args, '--data-dir', dataDir, '--json'];
-  return new Promise((resolve, reject) => {
-    execFile(PORCH_BIN, full, { env: cleanEnv(), timeout: CLI_TIMEOUT_MS }, (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`porch ${full.join(' ')} failed (${err.code ?? err.signal}):\n${stderr}${stdout}`));
-        return;
-      }
-      try {
-        // The JSON object is the whole output; tolerate a line of text around it.
-        resolve(JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1)));
-      } catch (e) {
-        reject(new Error(`porch ${full.join(' ')} printed no JSON object: ${e.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }
-    });
-  });
-}
-
-/** Keeps the tail of a stream, for failure messages. */
-function tail() {
-  let text = '';
-  return {
-    push(chunk) { text = (text + chunk).slice(-LOG_KEEP_BYTES); },
-    get text() { return text; },
-  };
-}
-
-/** Spawns `porch serve` and resolves once it printed its listening line. */
-function spawnServe(dataDir, port, serveArgs = []) {
-  const child = spawn(PORCH_BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...serveArgs], {
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout = tail();
-  const stderr = tail();
-  child.stderr.setEncoding('utf8').on('data', (c) => stderr.push(c));
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`porch serve printed no "listening on" line within ${START_TIMEOUT_MS} ms`));
-    }, START_TIMEOUT_MS);
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      stdout.push(chunk);
-      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(stdout.text);
-      if (m) {
-        clearTimeout(timer);
-        if (Number(m[2]) === port) resolve({ baseUrl: m[1] });
-        else reject(new Error(`asked porch to listen on port ${port}, it says: ${m[0]}`));
-      }
-    });
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`porch serve exited (${code ?? signal}) before listening`));
-    });
-  });
-  return { child, stdout, stderr, ready };
-}
 
 /**
  * Starts a Porch with one deployment (origin `http://127.0.0.1:PORT` plus `extraOrigins`),
@@ -123,7 +33,7 @@ export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
         return new Porch({ dataDir, baseUrl, port, proc, deployment, client, agent });
       } catch (e) {
         proc.child.kill('SIGKILL');
-        lastError = new Error(`${e.message}\n--- porch stderr ---\n${proc.stderr.text}\n--- porch stdout ---\n${proc.stdout.text}`);
+        lastError = e;
         if (!/in use/i.test(proc.stderr.text)) break;
       }
     }
@@ -148,14 +58,7 @@ export class Porch {
 
   /** Kills the server and removes the data dir. Safe to call twice. */
   async stop() {
-    const { child } = this.proc;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopServe(this.proc.child);
     await rm(this.dataDir, { recursive: true, force: true });
   }
 

@@ -1,80 +1,12 @@
 // A real `porch serve` for the web tests: temp data dir, records made with the real CLI, and
 // restart on the same port and data dir (the browser pages must find it where they left it).
-// The approach of tests/e2e/lib/porch.mjs, plus kill/restart.
+// The process itself is tests/lib/porch-process.mjs, shared with tests/e2e.
 
-import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-export const PORCH_BIN = process.env.PORCH_BIN
-  || path.join(process.env.CARGO_TARGET_DIR || path.join(repoRoot, 'target'), 'debug', 'porch');
-
-const START_TIMEOUT_MS = 20_000;
-const CLI_TIMEOUT_MS = 20_000;
-const LOG_KEEP = 64 * 1024;
-
-/** Ours minus PORCH_*: a developer's shell must not change what the tests see. */
-function cleanEnv() {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('PORCH_')) delete env[key];
-  return env;
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Runs a porch command; resolves with its stdout. */
-export function run(dataDir, args) {
-  const full = [...args, '--data-dir', dataDir];
-  return new Promise((resolve, reject) => {
-    execFile(PORCH_BIN, full, { env: cleanEnv(), timeout: CLI_TIMEOUT_MS }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`porch ${full.join(' ')} failed (${err.code ?? err.signal}):\n${stderr}${stdout}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/** Runs a porch command with --json; resolves with the object it printed. */
-export async function cli(dataDir, args) {
-  const stdout = await run(dataDir, [...args, '--json']);
-  try {
-    return JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1));
-  } catch (e) {
-    throw new Error(`porch ${args.join(' ')} printed no JSON: ${e.message}\n${stdout}`);
-  }
-}
-
-function spawnServe(dataDir, port, extraArgs) {
-  const child = spawn(PORCH_BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...extraArgs], {
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (c) => { err = (err + c).slice(-LOG_KEEP); });
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`porch serve printed no "listening on" within ${START_TIMEOUT_MS} ms\n${err}`)), START_TIMEOUT_MS);
-    child.stdout.setEncoding('utf8').on('data', (c) => {
-      out = (out + c).slice(-LOG_KEEP);
-      if (/listening on http:\/\/127\.0\.0\.1:\d+/.test(out)) { clearTimeout(timer); resolve(); }
-    });
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`porch serve exited (${code ?? signal}) before listening\n${err}`)); });
-  });
-  return { child, ready, logs: () => err };
-}
+import { cli, freePort, run, spawnServe, stopServe } from '../../../tests/lib/porch-process.mjs';
 
 /**
  * A running Porch with one deployment whose origins are Porch's own (so the pages it serves
@@ -94,7 +26,7 @@ export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
         return new Porch({ dataDir, port, proc, deployment, agent, serveArgs });
       } catch (e) {
         proc.child.kill('SIGKILL');
-        if (attempt >= 3 || !/in use/i.test(proc.logs())) throw e;
+        if (attempt >= 3 || !/in use/i.test(proc.stderr.text)) throw e;
       }
     }
   } catch (e) {
@@ -110,17 +42,11 @@ export class Porch {
     this.origin = this.baseUrl;
   }
 
-  get logs() { return this.proc.logs(); }
+  get logs() { return this.proc.stderr.text; }
 
   /** Stops the process: SIGTERM (sessions close with 4200) or SIGKILL (sockets just drop). */
   async kill(signal = 'SIGTERM') {
-    const { child } = this.proc;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+    await stopServe(this.proc.child, signal);
   }
 
   /** Starts again on the same port and data dir. The port was ours a moment ago; TIME_WAIT
