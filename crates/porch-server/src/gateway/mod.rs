@@ -132,7 +132,8 @@ async fn admit(
         ApiError::new(ErrorCode::TooManyConnections, "this node is at its connection limit; retry later or elsewhere")
     })?;
     let slots = session::Slots { permit, connection, guest: guest_slot };
-    // Boxed: the session task carries it until the session ends (see `session::live`).
+    // Boxed: axum's upgrade task keeps a slot for the closure that holds this `Start` for the
+    // session's whole life, even after `session::run` has taken it (see `session::live`).
     Ok(Box::new(session::Start { principal, after_seq: query.after_seq, slots }))
 }
 

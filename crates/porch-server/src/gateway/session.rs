@@ -27,8 +27,8 @@ use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
 use crate::error::ApiError;
 use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
-use crate::state::AppState;
 use crate::listener::ConnectionHold;
+use crate::state::AppState;
 use crate::throttle::Slot;
 
 /// What the upgrade handler hands to a session.

@@ -161,6 +161,8 @@ async fn answers_that_carry_a_token_are_never_cached_and_pages_are() {
 
 /// `porch_tcp_connections` counts WebSocket connections too: hyper's connection task ends at
 /// the upgrade, the TCP connection does not (it used to drop out of the gauge there).
+/// The gauge is process-wide, so this exact count needs the test alone in its process, as
+/// nextest runs it (scripts/test.sh; see server_log.rs for the same reliance).
 #[tokio::test]
 async fn the_tcp_gauge_counts_upgraded_connections() {
     const SOCKETS: i64 = 3;
