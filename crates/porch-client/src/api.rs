@@ -1,8 +1,8 @@
-//! REST calls: OAuth token, guest sessions, guest messages, agent API.
+//! REST calls: OAuth token, guest sessions, deployment notices, guest messages, agent API.
 
 use porch_wire::rest::{
     AgentLoginRequest, AgentSession, Conversation, ConversationList, CreateGuestRequest, ErrorBody, GuestSession,
-    MessagePage, SendMessageRequest, SendMessageResponse, TokenResponse,
+    MessagePage, NoticeState, SendMessageRequest, SendMessageResponse, SetNoticeRequest, TokenResponse,
 };
 use porch_wire::*;
 use serde::de::DeserializeOwned;
@@ -74,6 +74,21 @@ impl Api {
     pub async fn guest(&self, client_token: &str, guest_id: &str) -> ApiResult<GuestSession> {
         let request = self.http.get(self.url(&format!("{GUESTS_PATH}/{guest_id}"))).bearer_auth(client_token);
         decode(request.send().await).await.map(|r| r.body)
+    }
+
+    /// Sets (`Some(text)`) or clears (`None`) a deployment's notice.
+    pub async fn set_notice(&self, client_token: &str, deployment_id: &str, text: Option<&str>) -> ApiResult<NoticeState> {
+        let url = self.url(&DEPLOYMENT_NOTICE_PATH.replace("{deployment_id}", deployment_id));
+        let request = match text {
+            Some(text) => self.http.put(url).json(&SetNoticeRequest { text: text.into() }),
+            None => self.http.delete(url),
+        };
+        decode(request.bearer_auth(client_token).send().await).await.map(|r| r.body)
+    }
+
+    pub async fn notice(&self, client_token: &str, deployment_id: &str) -> ApiResult<NoticeState> {
+        let url = self.url(&DEPLOYMENT_NOTICE_PATH.replace("{deployment_id}", deployment_id));
+        decode(self.http.get(url).bearer_auth(client_token).send().await).await.map(|r| r.body)
     }
 
     pub async fn refresh_guest(&self, guest_token: &str) -> ApiResult<GuestSession> {

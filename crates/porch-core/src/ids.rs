@@ -56,6 +56,7 @@ pub mod prefix {
     pub const GUEST: &str = "gst";
     pub const CONVERSATION: &str = "cnv";
     pub const MESSAGE: &str = "msg";
+    pub const NOTICE: &str = "ntc";
     pub const SESSION: &str = "ses";
     pub const KEY: &str = "key";
     pub const TOKEN: &str = "tok";

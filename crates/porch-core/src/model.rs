@@ -1,7 +1,7 @@
 //! The records Porch keeps, beside the conversation log itself (whose shapes are the wire
 //! types `Message` and `Conversation`).
 
-use porch_wire::rest::Guest;
+use porch_wire::rest::{Guest, Notice};
 
 /// An OAuth client: the customer's backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub struct DeploymentRecord {
     pub guest_token_ttl_secs: u64,
     pub enabled: bool,
     pub created_at_ms: i64,
+    /// What every guest of the deployment is told (opening hours, an outage), if anything.
+    pub notice: Option<Notice>,
 }
 
 impl DeploymentRecord {
@@ -99,6 +101,7 @@ mod tests {
             guest_token_ttl_secs: 60,
             enabled: true,
             created_at_ms: 0,
+            notice: None,
         };
         assert!(d.allows_origin("https://shop.example"));
         assert!(!d.allows_origin("https://shop.example.evil"));

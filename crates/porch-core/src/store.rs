@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use porch_wire::rest::{Conversation, ConversationState, Message, MessagePage, Participant};
+use porch_wire::rest::{Conversation, ConversationState, Message, MessagePage, Notice, Participant};
 
 use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
 use crate::token::SigningKey;
@@ -135,6 +135,9 @@ pub trait Store: Send + Sync + 'static {
     fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool>;
     /// Enables or disables a deployment. Returns false when no deployment has this id.
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool>;
+    /// Sets (`Some`) or clears (`None`) a deployment's notice, replacing any other. Returns
+    /// false when no deployment has this id.
+    fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool>;
 
     fn durability(&self) -> StoreFuture<'_, Durability>;
 }

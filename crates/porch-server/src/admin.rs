@@ -50,6 +50,7 @@ pub async fn create_deployment(store: &dyn Store, spec: DeploymentSpec) -> Resul
         guest_token_ttl_secs: spec.guest_token_ttl_secs,
         enabled: true,
         created_at_ms: porch_core::time::now_ms(),
+        notice: None,
     };
     store.create_deployment(record.clone()).await.map_err(describe)?;
     Ok(record)

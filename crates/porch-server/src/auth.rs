@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use porch_core::model::{DeploymentRecord, GuestRecord};
 use porch_core::token::{Claims, Expectation, TokenKind};
 use porch_wire::ErrorCode;
+use porch_wire::rest::Notice;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -79,9 +80,10 @@ pub async fn authenticate(
     }
 }
 
-/// Checks again that a live guest session may go on (not revoked, deployment enabled).
-pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<(), ApiError> {
-    guest_records(state, guest_id, None).await.map(|_| ())
+/// Checks again that a live guest session may go on (not revoked, deployment enabled), and
+/// returns the deployment's notice, read on the way.
+pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<Option<Notice>, ApiError> {
+    guest_records(state, guest_id, None).await.map(|(_, deployment)| deployment.notice)
 }
 
 async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<GuestPrincipal, ApiError> {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use porch_wire::cluster::{ClusterEvent, ClusterEventKind};
 
-use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
+use crate::hub::{HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic};
 
 /// Cluster transport, one implementation per broker.
 pub trait Broker: Send + Sync + 'static {
@@ -32,6 +32,9 @@ pub fn to_cluster(node: &str, queue: &str, event: &HubEvent) -> ClusterEvent {
         HubEventKind::Conversation(c) => ClusterEventKind::Conversation { conversation: c.clone() },
         HubEventKind::Typing(p) => ClusterEventKind::Typing { participant: p.clone() },
         HubEventKind::Read { participant, seq } => ClusterEventKind::Read { participant: participant.clone(), seq: *seq },
+        HubEventKind::Notice { deployment_id, notice } => {
+            ClusterEventKind::Notice { deployment_id: deployment_id.clone(), notice: notice.clone() }
+        }
         HubEventKind::Resync => unreachable!("resync signals are local to a node"),
     };
     ClusterEvent {
@@ -50,6 +53,11 @@ pub fn deliver(hub: &crate::hub::Hub, event: ClusterEvent) {
         ClusterEventKind::Conversation { conversation } => HubEventKind::Conversation(conversation),
         ClusterEventKind::Typing { participant } => HubEventKind::Typing(participant),
         ClusterEventKind::Read { participant, seq } => HubEventKind::Read { participant, seq },
+        ClusterEventKind::Notice { deployment_id, notice } => {
+            let topics = [deployment_topic(&deployment_id)];
+            hub.publish(&topics, HubEvent::new("", HubEventKind::Notice { deployment_id, notice }, None));
+            return;
+        }
     };
     let topics = [conversation_topic(&event.conversation_id), queue_topic(&event.queue)];
     hub.publish(&topics, HubEvent::new(&event.conversation_id, kind, event.origin_session.as_deref()));

@@ -119,7 +119,7 @@ pub fn publish(state: &AppState, conversation: &Conversation, kind: HubEventKind
 /// In a cluster, a send while the broker is down would be stored but reach nobody on other
 /// nodes until they resync: refuse it instead, before anything is written, so the client
 /// retries (here or on a healthy node) and nothing is half-delivered.
-fn check_broker(state: &AppState) -> ApiResult<()> {
+pub(crate) fn check_broker(state: &AppState) -> ApiResult<()> {
     match &state.broker {
         Some(broker) if !broker.is_connected() => Err(ApiError {
             code: ErrorCode::BrokerUnavailable,

@@ -166,7 +166,7 @@ fn session(state: &AppState, record: &GuestRecord, deployment: &DeploymentRecord
     }
 }
 
-fn require_scope(claims: &porch_core::token::Claims, scope: &str) -> ApiResult<()> {
+pub(crate) fn require_scope(claims: &porch_core::token::Claims, scope: &str) -> ApiResult<()> {
     if claims.has_scope(scope) {
         return Ok(());
     }

@@ -1,6 +1,6 @@
 //! The hub: live fan-out of conversation events inside one process.
 //!
-//! Each topic (one per conversation, one per queue) is a bounded `tokio::sync::broadcast`
+//! Each topic (one per conversation, one per queue, one per deployment) is a bounded `tokio::sync::broadcast`
 //! channel. Publishing never blocks and never allocates per subscriber: a slow subscriber
 //! lags, and a lagging session recovers the entries it missed from the store, which is the
 //! only source of truth. The hub may therefore lose or reorder events without harm; sessions
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use porch_wire::frame::ServerFrame;
-use porch_wire::rest::{Conversation, Message, Participant};
+use porch_wire::rest::{Conversation, Message, Notice, Participant};
 use tokio::sync::broadcast;
 
 /// Something that happened in a conversation, as fanned out to live sessions.
@@ -35,6 +35,9 @@ pub enum HubEventKind {
     Conversation(Conversation),
     Typing(Participant),
     Read { participant: Participant, seq: u64 },
+    /// A deployment's notice was set or cleared (published on the deployment's topic; not
+    /// ordered: a session that lags re-reads the current one).
+    Notice { deployment_id: String, notice: Option<Notice> },
     /// Local only: this node may have missed events (its broker connection came back), so
     /// sessions check the store. Never serialized, never sent to clients.
     Resync,
@@ -77,13 +80,16 @@ impl HubEvent {
             HubEventKind::Read { participant, seq } => {
                 ServerFrame::Read { conversation_id, participant: participant.clone(), seq: *seq }
             }
+            HubEventKind::Notice { notice, .. } => ServerFrame::Notice { notice: notice.clone() },
             HubEventKind::Resync => unreachable!("sessions handle resync signals themselves"),
         }
     }
 }
 
-/// Topic names. Conversations and queues share one map, so they get distinct prefixes.
+/// Topic names. Conversations, queues and deployments share one map, so they get distinct
+/// prefixes.
 const CONVERSATION_PREFIX: &str = "c:";
+const DEPLOYMENT_PREFIX: &str = "d:";
 
 pub fn conversation_topic(conversation_id: &str) -> String {
     format!("{CONVERSATION_PREFIX}{conversation_id}")
@@ -93,11 +99,20 @@ pub fn queue_topic(queue: &str) -> String {
     format!("q:{queue}")
 }
 
+/// Every guest session of a deployment listens here, for its notices.
+pub fn deployment_topic(deployment_id: &str) -> String {
+    format!("{DEPLOYMENT_PREFIX}{deployment_id}")
+}
+
 /// Events a conversation topic buffers, at most. Only guest sessions listen there, and a
 /// lagging guest session refills from the store, so a deep ring buys nothing; each slot costs
 /// about 30 bytes per live conversation (256 slots were a quarter of an idle guest's memory).
 /// Queue topics keep the full `connection_send_queue_frames_max`: an agent that lags resyncs.
 pub const CONVERSATION_TOPIC_FRAMES_MAX: usize = 32;
+
+/// Events a deployment topic buffers, at most. Its events are notices, each replacing the last,
+/// so a session that lags needs only the current one, which it re-reads from the store.
+pub const DEPLOYMENT_TOPIC_FRAMES_MAX: usize = 4;
 
 /// In-process fan-out.
 pub struct Hub {
@@ -113,7 +128,14 @@ impl Hub {
     }
 
     fn capacity_of(&self, topic: &str) -> usize {
-        if topic.starts_with(CONVERSATION_PREFIX) { self.capacity.min(CONVERSATION_TOPIC_FRAMES_MAX) } else { self.capacity }
+        let max = if topic.starts_with(CONVERSATION_PREFIX) {
+            CONVERSATION_TOPIC_FRAMES_MAX
+        } else if topic.starts_with(DEPLOYMENT_PREFIX) {
+            DEPLOYMENT_TOPIC_FRAMES_MAX
+        } else {
+            usize::MAX
+        };
+        self.capacity.min(max)
     }
 
     pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<HubEvent>> {

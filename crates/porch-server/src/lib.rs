@@ -37,6 +37,7 @@ pub mod guests;
 pub mod hub;
 pub mod listener;
 pub mod metrics;
+pub mod notices;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route(GUESTS_PATH, post(guests::create))
         .route(OAUTH_INTROSPECT_PATH, post(oauth::introspect).fallback(oauth::wrong_method))
         .route(&format!("{GUESTS_PATH}/{{guest_id}}"), get(guests::get))
+        .route(DEPLOYMENT_NOTICE_PATH, get(notices::get).put(notices::put).delete(notices::delete))
         .route(AGENT_LOGIN_PATH, post(agents::login))
         .route(&format!("{AGENT_API_PREFIX}/conversations"), get(agents::list))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"), get(agents::history).post(agents::post_message))

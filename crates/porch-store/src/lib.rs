@@ -33,7 +33,7 @@ use porch_core::store::{
     StoreFuture,
 };
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, MessagePage};
+use porch_wire::rest::{Conversation, MessagePage, Notice};
 
 pub use crate::postgres::{PostgresOptions, PostgresStore};
 use crate::reader::{ReaderPool, read, read_short};
@@ -250,6 +250,11 @@ impl Store for SqliteStore {
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {
         let id = deployment_id.to_owned();
         Box::pin(self.writer.call(move |reply| Command::SetFlag { flag: writes::Flag::DeploymentEnabled, id, value: enabled, reply }))
+    }
+
+    fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetNotice { deployment_id, notice, reply }))
     }
 
     fn mark_read(

@@ -99,7 +99,7 @@ pub(crate) fn client(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
 }
 
 pub(crate) const DEPLOYMENT_COLUMNS: &str =
-    "id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms";
+    "id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms, notice";
 
 pub(crate) fn deployment(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
     let ttl_secs: i64 = row.get(4)?;
@@ -117,6 +117,11 @@ pub(crate) fn deployment(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
         })?,
         enabled: row.get(5)?,
         created_at_ms: row.get(6)?,
+        notice: row
+            .get::<_, Option<String>>(7)?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| conversion_error(7, Type::Text, format!("invalid notice JSON: {e}")))?,
     })
 }
 

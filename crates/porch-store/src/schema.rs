@@ -154,6 +154,12 @@ const MIGRATIONS: &[&str] = &[
         ON messages (conversation_id, sender_id, client_message_id)
         WHERE client_message_id IS NOT NULL;
     "#,
+    // 4: a deployment's notice (`porch_wire::rest::Notice` as JSON), one at a time; NULL
+    // when there is none. On the deployment's row, so the read every guest handshake makes
+    // of its deployment brings the notice for `ready` at no extra cost.
+    r#"
+    ALTER TABLE deployments ADD COLUMN notice TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

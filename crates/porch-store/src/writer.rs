@@ -14,7 +14,7 @@ use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
 use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
-use porch_wire::rest::Conversation;
+use porch_wire::rest::{Conversation, Notice};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -63,6 +63,12 @@ pub(crate) enum Command {
         flag: writes::Flag,
         id: String,
         value: bool,
+        reply: Reply<bool>,
+    },
+    /// Sets or clears one deployment's notice; replies whether the deployment exists.
+    SetNotice {
+        deployment_id: String,
+        notice: Option<Notice>,
         reply: Reply<bool>,
     },
     /// Not a write, but `synchronous` is per connection: only the write connection can say
@@ -272,6 +278,9 @@ impl Command {
             }),
             Command::SetFlag { flag, id, value, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::set_flag(c, flag, &id, value))
+            }
+            Command::SetNotice { deployment_id, notice, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::set_notice(c, &deployment_id, notice.as_ref()))
             }
             Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
         }

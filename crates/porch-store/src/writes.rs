@@ -6,7 +6,7 @@ use porch_core::ids::{new_id, prefix};
 use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
 use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, Durability, StoreError, decide_append};
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, Message};
+use porch_wire::rest::{Conversation, ConversationState, Message, Notice};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::reader::conversation_by_id;
@@ -293,6 +293,15 @@ pub(crate) fn set_flag(conn: &Connection, flag: Flag, id: &str, value: bool) -> 
         .prepare_cached(sql)
         .and_then(|mut s| s.execute(params![id, value]))
         .context(&format!("setting {flag:?} of {id}"))?;
+    Ok(changed == 1)
+}
+
+/// Sets or clears a deployment's notice; false when no deployment has this id.
+pub(crate) fn set_notice(conn: &Connection, deployment_id: &str, notice: Option<&Notice>) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE deployments SET notice = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![deployment_id, notice.map(to_json)]))
+        .context(&format!("setting the notice of {deployment_id}"))?;
     Ok(changed == 1)
 }
 

@@ -121,6 +121,12 @@ async fn flags() {
 }
 
 #[tokio::test]
+async fn notices() {
+    let (_schema, store) = fresh().await;
+    suite_notices(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_schema, store) = fresh().await;
     suite_conversation_lists(&*store).await;

@@ -67,6 +67,12 @@ async fn flags() {
 }
 
 #[tokio::test]
+async fn notices() {
+    let (_dir, store) = fresh();
+    suite_notices(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_dir, store) = fresh();
     suite_conversation_lists(&*store).await;
@@ -342,32 +348,37 @@ fn message_rows(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String
 }
 
 /// Migration 3 rebuilds `messages` without the unique index on `id`: a database written by a
-/// version-2 Porch keeps every message, and appends go on after it.
+/// version-2 Porch keeps every message, and appends go on after it. Migration 4 then gives its
+/// deployments an empty notice.
 #[tokio::test]
-async fn migration_3_keeps_every_message() {
+async fn migrations_3_and_4_keep_every_message() {
     let dir = TempDir::new();
     let store = open(&dir.db());
     let conversation = new_conversation(&store, "migrate").await;
     fill(&store, &conversation, 3).await;
     drop(store);
-    // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, user_version 2.
+    // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
+    // user_version 2.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
-        "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); PRAGMA user_version = 2;",
+        "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
+         ALTER TABLE deployments DROP COLUMN notice; PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(conn);
 
     let store = open(&dir.db());
     fill(&store, &conversation, 1).await;
+    let deployment = store.deployment(&conversation.deployment_id).await.unwrap().unwrap();
+    assert_eq!(deployment.notice, None, "migration 4 adds the column, empty");
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 4);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

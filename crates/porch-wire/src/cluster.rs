@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rest::{Conversation, Message, Participant};
+use crate::rest::{Conversation, Message, Notice, Participant};
 
 /// Default subject every node of a cluster publishes to and subscribes to. Clusters sharing
 /// one NATS server need one subject each (`--broker-subject`).
@@ -16,7 +16,11 @@ pub const SUBJECT: &str = "porch.events";
 pub struct ClusterEvent {
     /// The publishing node; a node ignores its own events (it delivered them already).
     pub node: String,
+    /// Empty for deployment-wide events (`Notice`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub conversation_id: String,
+    /// Empty for deployment-wide events (`Notice`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub queue: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_session: Option<String>,
@@ -30,4 +34,6 @@ pub enum ClusterEventKind {
     Conversation { conversation: Conversation },
     Typing { participant: Participant },
     Read { participant: Participant, seq: u64 },
+    /// A deployment's notice was set or cleared; for every guest of the deployment.
+    Notice { deployment_id: String, notice: Option<Notice> },
 }

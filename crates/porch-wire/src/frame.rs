@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::code::ErrorCode;
-use crate::rest::{Conversation, Message, Participant, Role};
+use crate::rest::{Conversation, Message, Notice, Participant, Role};
 
 /// A frame from a client (guest or agent) to the gateway.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +74,9 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_ms: Option<u64>,
     },
+    /// Guests: the deployment's notice was set (`notice`) or cleared (`null`). It replaces
+    /// whatever notice the client showed; `ready` carries the one current at connection.
+    Notice { notice: Option<Notice> },
     /// Answer to a client `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +109,9 @@ pub struct Ready {
     /// The conversation's latest `seq` when the connection became live (guests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seq: Option<u64>,
+    /// The deployment's notice when the connection became live (guests only, when there is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
     /// What happened to an `afterSeq` resume request, if one was made (guests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Resume>,

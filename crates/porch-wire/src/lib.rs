@@ -36,6 +36,9 @@ pub const GUESTS_PATH: &str = "/api/v2/webmessaging/guests";
 /// Path where the standard widget opens a guest session for deployment `{deployment_id}`,
 /// without a client token but only from one of the deployment's origins.
 pub const WIDGET_GUESTS_PATH: &str = "/api/v2/webmessaging/deployments/{deployment_id}/guests";
+/// Path where the customer's backend sets, reads and clears the notice every guest of
+/// deployment `{deployment_id}` sees (client token with the `notices` scope).
+pub const DEPLOYMENT_NOTICE_PATH: &str = "/api/v2/webmessaging/deployments/{deployment_id}/notice";
 /// Path where a guest posts messages and reads history.
 pub const GUEST_MESSAGES_PATH: &str = "/api/v2/webmessaging/guests/messages";
 /// Path where a guest exchanges its still-valid token for a fresh one.
@@ -62,6 +65,8 @@ pub mod audience {
 pub mod scope {
     /// Create and read guest sessions.
     pub const GUESTS: &str = "guests";
+    /// Set and clear the notice every guest of a deployment sees.
+    pub const NOTICES: &str = "notices";
     /// Every scope a client can be given, in the order `porch clients create --help` lists.
-    pub const ALL: &[&str] = &[GUESTS];
+    pub const ALL: &[&str] = &[GUESTS, NOTICES];
 }

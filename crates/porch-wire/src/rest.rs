@@ -288,3 +288,31 @@ pub struct AgentSession {
     /// Queues whose conversations this agent sees.
     pub queues: Vec<String>,
 }
+
+/// `PUT /api/v2/webmessaging/deployments/{deploymentId}/notice` body: the text every guest of
+/// the deployment sees (a service announcement: opening hours, an outage, a wait time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetNoticeRequest {
+    /// At most `text_chars_max` Unicode scalar values, like a message.
+    pub text: String,
+}
+
+/// A deployment's notice: one at a time per deployment, replaced by the next `PUT`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notice {
+    /// New on every `PUT`, so a client can tell a new notice from one it has shown.
+    pub id: String,
+    pub deployment_id: String,
+    pub text: String,
+    pub created_at_ms: i64,
+}
+
+/// Answer of every notice endpoint (`GET`, `PUT`, `DELETE`): the deployment's current notice,
+/// `null` when there is none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeState {
+    pub notice: Option<Notice>,
+}

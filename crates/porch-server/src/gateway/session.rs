@@ -15,7 +15,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket};
 use porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
 use porch_core::store::{ConversationFilter, PageRequest};
 use porch_wire::frame::{ClientFrame, ConnectionLimits, Ready, Resume, ServerFrame};
-use porch_wire::rest::{Conversation, ConversationState, Message, Participant, Role};
+use porch_wire::rest::{Conversation, ConversationState, Message, Notice, Participant, Role};
 use porch_wire::ErrorCode;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
@@ -26,7 +26,7 @@ use crate::agents::{self, CONVERSATION_LIST_MAX};
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
 use crate::error::ApiError;
-use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
+use crate::hub::{HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
@@ -81,6 +81,7 @@ pub fn run(socket: WebSocket, state: AppState, start: Box<Start>) -> impl Future
         cursors: HashMap::new(),
         last_heard: Instant::now(),
         token_exp_secs: 0,
+        notice_id: None,
     };
     async move {
         crate::metrics::METRICS.session_opened();
@@ -110,7 +111,17 @@ struct Session {
     last_heard: Instant,
     /// The access token's `exp`: the session closes with 4002 once it passes.
     token_exp_secs: i64,
+    /// Guests: the id of the deployment notice this client was last given, so a heartbeat
+    /// that finds another one in the store (a live frame was lost) sends it.
+    notice_id: Option<Box<str>>,
 }
+
+fn notice_id(notice: Option<&Notice>) -> Option<Box<str>> {
+    notice.map(|n| n.id.as_str().into())
+}
+
+/// A guest session's receivers are its conversation's topic, then its deployment's.
+const GUEST_DEPLOYMENT_RECEIVER: usize = 1;
 
 /// Who the session speaks for, once started: only what the live loop uses, since an idle
 /// session carries it for hours (a guest's whole principal, with its deployment and claims,
@@ -133,12 +144,16 @@ impl Who {
 // Methods take `&mut self` even when they only read: the socket is not `Sync`, so a `&Session`
 // held across an await would make the session future non-`Send`.
 impl Session {
-    /// The hub topics of the session's live feed: the guest's conversation, or the agent's
-    /// queues. Subscribed before `open` reads the head: anything committed after that read is
-    /// then in the channel, anything before it in the store, and the cursor drops the overlap.
+    /// The hub topics of the session's live feed: the guest's conversation and deployment (in
+    /// that order, see `GUEST_DEPLOYMENT_RECEIVER`), or the agent's queues. Subscribed before
+    /// `open` reads the head: anything committed after that read is then in the channel,
+    /// anything before it in the store, and the cursor drops the overlap.
     fn subscribe(&mut self, opening: &Opening) -> (Vec<String>, Vec<Receiver<Arc<HubEvent>>>) {
         let topics: Vec<String> = match opening {
-            Opening::Guest(principal) => vec![conversation_topic(&principal.guest.conversation_id)],
+            Opening::Guest(principal) => vec![
+                conversation_topic(&principal.guest.conversation_id),
+                deployment_topic(&principal.guest.deployment_id),
+            ],
             Opening::Agent(agent) => agent.queues.iter().map(|q| queue_topic(q)).collect(),
         };
         let receivers = topics.iter().map(|t| self.state.hub.subscribe(t)).collect();
@@ -169,6 +184,8 @@ impl Session {
         let start = replay.map_or(head, |(after, _)| after);
         self.cursors.insert(conversation_id.clone(), start);
         let participant = Box::new(crate::guests::participant(&principal));
+        let notice = principal.deployment.notice.clone();
+        self.notice_id = notice_id(notice.as_ref());
         drop(principal);
         let who = Who::Guest { participant, conversation: Box::new(conversation.clone()) };
         let ready = Ready {
@@ -179,6 +196,7 @@ impl Session {
             more_conversations: false,
             conversation: Some(conversation),
             last_seq: Some(head),
+            notice,
             resume,
             heartbeat_interval_ms: self.state.config.limits.heartbeat_interval_ms,
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
@@ -230,6 +248,7 @@ impl Session {
             more_conversations: false,
             conversation: None,
             last_seq: None,
+            notice: None,
             resume: None,
             heartbeat_interval_ms: self.state.config.limits.heartbeat_interval_ms,
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
@@ -289,11 +308,11 @@ impl Session {
         // Revocation and disabling reach live sessions here, within one heartbeat interval;
         // so does anything the live path lost (a broker that dropped an event).
         if let Who::Guest { participant, .. } = who {
-            let still = crate::auth::recheck_guest(&self.state, &participant.id).await;
-            if let Err(e) = still {
-                return Err(End::with(e));
-            }
+            let notice = crate::auth::recheck_guest(&self.state, &participant.id).await.map_err(End::with)?;
             self.catch_up(who).await?;
+            if notice_id(notice.as_ref()) != self.notice_id {
+                self.send_notice(notice).await?;
+            }
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
     }
@@ -368,7 +387,7 @@ impl Session {
     async fn on_event(&mut self, who: &Who, event: Result<Arc<HubEvent>, RecvError>, index: usize) -> Result<(), End> {
         let event = match event {
             Ok(event) => event,
-            Err(RecvError::Lagged(missed)) => return self.on_lag(who, missed).await,
+            Err(RecvError::Lagged(missed)) => return self.on_lag(who, missed, index).await,
             Err(RecvError::Closed) => {
                 debug_assert!(index < usize::MAX);
                 return Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "the hub closed; reconnect and resume")));
@@ -380,7 +399,11 @@ impl Session {
                 self.cursors.entry(c.id.clone()).or_insert(c.last_seq);
                 self.send_text(event.json()).await
             }
-            HubEventKind::Resync => self.resync(who).await,
+            HubEventKind::Resync => self.resync(who, index).await,
+            HubEventKind::Notice { notice, .. } => {
+                self.notice_id = notice_id(notice.as_ref());
+                self.send_text(event.json()).await
+            }
             HubEventKind::Typing(_) | HubEventKind::Read { .. } => {
                 if event.origin_session.as_deref() == Some(self.id.as_str()) {
                     return Ok(());
@@ -432,10 +455,12 @@ impl Session {
         Ok(())
     }
 
-    /// This node may have missed events from other nodes. Guests catch up from the store;
-    /// agents reconnect and resync from `ready`.
-    async fn resync(&mut self, who: &Who) -> Result<(), End> {
+    /// This node may have missed events from other nodes (a signal on each of the session's
+    /// topics). Guests catch up from the store: their conversation, or their deployment's
+    /// notice; agents reconnect and resync from `ready`.
+    async fn resync(&mut self, who: &Who, index: usize) -> Result<(), End> {
         match who {
+            Who::Guest { .. } if index == GUEST_DEPLOYMENT_RECEIVER => self.resend_notice(who).await,
             Who::Guest { .. } => self.catch_up(who).await,
             Who::Agent(_) => Err(End::with(ApiError::new(ErrorCode::NodeResync, "this node missed live events; reconnect to resync"))),
         }
@@ -443,11 +468,31 @@ impl Session {
 
     /// The hub dropped events for this session. Guests catch up from the store; agents,
     /// who may follow hundreds of conversations, reconnect and resync.
-    async fn on_lag(&mut self, who: &Who, missed: u64) -> Result<(), End> {
+    async fn on_lag(&mut self, who: &Who, missed: u64, index: usize) -> Result<(), End> {
         if let Who::Agent(_) = who {
             return Err(End::with(ApiError::new(ErrorCode::SlowConsumer, format!("{missed} events missed; reconnect and resync"))));
         }
+        if index == GUEST_DEPLOYMENT_RECEIVER {
+            return self.resend_notice(who).await;
+        }
         self.catch_up(who).await
+    }
+
+    /// Sends the deployment's current notice from the store: each notice replaces the last,
+    /// so the current one is all a guest that missed some needs.
+    async fn resend_notice(&mut self, who: &Who) -> Result<(), End> {
+        let Who::Guest { conversation, .. } = who else { return Ok(()) };
+        let notice = match self.state.store.deployment(&conversation.deployment_id).await {
+            Ok(Some(deployment)) => deployment.notice,
+            Ok(None) => return Err(End::silent()),
+            Err(e) => return Err(End::with(e.into())),
+        };
+        self.send_notice(notice).await
+    }
+
+    async fn send_notice(&mut self, notice: Option<Notice>) -> Result<(), End> {
+        self.notice_id = notice_id(notice.as_ref());
+        self.send_frame(&ServerFrame::Notice { notice }).await
     }
 
     /// Delivers, from the store, whatever of the guest's conversation this session has not.

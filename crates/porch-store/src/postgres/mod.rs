@@ -27,7 +27,7 @@ use porch_core::store::{
     StoreFuture,
 };
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, MessagePage};
+use porch_wire::rest::{Conversation, MessagePage, Notice};
 
 use self::pool::Db;
 use self::writes::Flag;
@@ -195,6 +195,11 @@ impl Store for PostgresStore {
         Box::pin(
             async move { writes::set_flag(&self.db, Flag::DeploymentEnabled, &id, enabled).await },
         )
+    }
+
+    fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool> {
+        let id = deployment_id.to_owned();
+        Box::pin(async move { writes::set_notice(&self.db, &id, notice.as_ref()).await })
     }
 
     fn durability(&self) -> StoreFuture<'_, Durability> {

@@ -119,7 +119,7 @@ pub(crate) fn client(row: &Row) -> Result<ClientRecord, StoreError> {
 }
 
 pub(crate) const DEPLOYMENT_COLUMNS: &str =
-    "id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms";
+    "id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms, notice";
 
 pub(crate) fn deployment(row: &Row) -> Result<DeploymentRecord, StoreError> {
     let ttl_secs: i64 = get(row, 4)?;
@@ -132,6 +132,10 @@ pub(crate) fn deployment(row: &Row) -> Result<DeploymentRecord, StoreError> {
             .map_err(|_| bad_column(row, 4, &format!("negative token lifetime {ttl_secs}")))?,
         enabled: get(row, 5)?,
         created_at_ms: get(row, 6)?,
+        notice: get::<Option<&str>>(row, 7)?
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| bad_column(row, 7, &format!("invalid notice JSON: {e}")))?,
     })
 }
 

@@ -131,6 +131,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_id_key;
     "#,
+    // 4: a deployment's notice, as in the SQLite store (its migration 4): JSON text, NULL
+    // when there is none, on the row every guest handshake reads anyway.
+    r#"
+    ALTER TABLE deployments ADD COLUMN IF NOT EXISTS notice TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

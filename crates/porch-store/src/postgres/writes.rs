@@ -5,7 +5,7 @@
 use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState};
+use porch_wire::rest::{Conversation, ConversationState, Notice};
 use tokio_postgres::types::ToSql;
 
 use super::pool::Db;
@@ -186,6 +186,19 @@ pub(crate) async fn create_guest(
 pub(crate) enum Flag {
     GuestRevoked,
     DeploymentEnabled,
+}
+
+/// Sets or clears a deployment's notice; false when no deployment has this id.
+pub(crate) async fn set_notice(db: &Db, deployment_id: &str, notice: Option<&Notice>) -> Result<bool, StoreError> {
+    let doing = format!("setting the notice of {deployment_id}");
+    let json = notice.map(|n| serde_json::to_string(n).expect("notices serialize"));
+    let client = db.client().await?;
+    let statement = client
+        .prepare_cached("UPDATE deployments SET notice = $2 WHERE id = $1")
+        .await
+        .context(&doing)?;
+    let changed = client.execute(&statement, &[&deployment_id, &json]).await.context(&doing)?;
+    Ok(changed == 1)
 }
 
 pub(crate) async fn set_flag(

@@ -42,6 +42,7 @@ pub fn deployment_record(name: &str, queue: &str) -> DeploymentRecord {
         guest_token_ttl_secs: 3_600,
         enabled: true,
         created_at_ms: T0_MS + 1,
+        notice: None,
     }
 }
 

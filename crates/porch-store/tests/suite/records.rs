@@ -246,3 +246,30 @@ pub async fn suite_flags(store: &dyn Store) {
     assert!(store.deployment(&deployment.id).await.unwrap().unwrap().enabled);
     assert!(!store.set_deployment_enabled("dep_nobody", false).await.unwrap());
 }
+
+pub async fn suite_notices(store: &dyn Store) {
+    let (_, deployment) = seed(store, "notices").await;
+    let (_, other) = seed(store, "notices-other").await;
+    assert_eq!(store.deployment(&deployment.id).await.unwrap().unwrap().notice, None);
+    let notice = |id: &str, text: &str| porch_wire::rest::Notice {
+        id: id.to_owned(),
+        deployment_id: deployment.id.clone(),
+        text: text.to_owned(),
+        created_at_ms: T0_MS + 30,
+    };
+
+    assert!(store.set_deployment_notice(&deployment.id, Some(notice("ntc_1", "Closed at 18:00 \u{1F319}"))).await.unwrap());
+    let read = store.deployment(&deployment.id).await.unwrap().unwrap();
+    assert_eq!(read.notice, Some(notice("ntc_1", "Closed at 18:00 \u{1F319}")), "read back exactly");
+    assert!(read.enabled, "setting a notice changes nothing else");
+    assert_eq!(store.deployment(&other.id).await.unwrap().unwrap().notice, None, "one deployment's notice only");
+
+    assert!(store.set_deployment_notice(&deployment.id, Some(notice("ntc_2", "Back at 9:00"))).await.unwrap());
+    let listed = store.deployments().await.unwrap();
+    let listed = listed.iter().find(|d| d.id == deployment.id).unwrap();
+    assert_eq!(listed.notice, Some(notice("ntc_2", "Back at 9:00")), "the next notice replaces the first");
+
+    assert!(store.set_deployment_notice(&deployment.id, None).await.unwrap());
+    assert_eq!(store.deployment(&deployment.id).await.unwrap().unwrap().notice, None);
+    assert!(!store.set_deployment_notice("dep_nobody", None).await.unwrap(), "unknown ids are reported");
+}

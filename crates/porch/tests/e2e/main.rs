@@ -11,6 +11,7 @@ mod conversation;
 mod delivery;
 mod docs;
 mod floods;
+mod notices;
 mod doctor;
 mod gateway_rejections;
 mod handshake_doc;

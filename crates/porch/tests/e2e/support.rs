@@ -110,7 +110,7 @@ impl TestServer {
             guest_token_ttl_secs: 600,
         };
         let deployment = admin::create_deployment(store.as_ref(), spec).await.unwrap();
-        let client = admin::create_client(store.as_ref(), "backend", vec!["guests".into()]).await.unwrap();
+        let client = admin::create_client(store.as_ref(), "backend", vec!["guests".into(), "notices".into()]).await.unwrap();
         let agent = admin::create_agent(store.as_ref(), "alice", vec!["default".into()]).await.unwrap();
         let state = nodes[0].state.clone();
         let api = Api::new(&nodes[0].base_url);
