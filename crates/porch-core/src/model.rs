@@ -66,6 +66,18 @@ pub struct GuestRecord {
     pub revoked: bool,
 }
 
+/// What a live guest session re-checks at every heartbeat, read in one query: may it go on,
+/// has its conversation moved past what it delivered, has its deployment's notice changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestStanding {
+    pub revoked: bool,
+    pub deployment_id: String,
+    pub deployment_enabled: bool,
+    pub notice: Option<Notice>,
+    /// The guest's conversation's latest `seq`.
+    pub last_seq: u64,
+}
+
 /// Checks that an origin is written the way browsers send it: `scheme://host[:port]`, no
 /// path, no trailing slash. Returns the fix when it is not.
 pub fn validate_origin(origin: &str) -> Result<(), String> {

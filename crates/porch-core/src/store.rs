@@ -16,7 +16,7 @@ use std::pin::Pin;
 
 use porch_wire::rest::{Conversation, ConversationState, Message, MessagePage, Notice, Participant};
 
-use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
 use crate::token::SigningKey;
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
@@ -122,6 +122,10 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a guest and its conversation (state `waiting`, `last_seq` 0) in one commit.
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation>;
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>>;
+    /// A guest's standing, its deployment's and its conversation's head, in one read (one
+    /// round trip on a networked store: every live guest makes it at every heartbeat). `None`
+    /// when the guest is gone.
+    fn guest_standing(&self, guest_id: &str) -> StoreFuture<'_, Option<GuestStanding>>;
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>>;
     /// Newest first (by last activity).
     fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>>;

@@ -8,10 +8,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use porch_core::model::{DeploymentRecord, GuestRecord};
+use porch_core::model::{DeploymentRecord, GuestRecord, GuestStanding};
 use porch_core::token::{Claims, Expectation, TokenKind};
 use porch_wire::ErrorCode;
-use porch_wire::rest::Notice;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -80,10 +79,29 @@ pub async fn authenticate(
     }
 }
 
-/// Checks again that a live guest session may go on (not revoked, deployment enabled), and
-/// returns the deployment's notice, read on the way.
-pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<Option<Notice>, ApiError> {
-    guest_records(state, guest_id, None).await.map(|(_, deployment)| deployment.notice)
+/// Checks again that a live guest session may go on (not revoked, deployment enabled), in one
+/// store read that also brings its conversation's head and its deployment's notice.
+pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<GuestStanding, ApiError> {
+    let standing = state.store.guest_standing(guest_id).await?.ok_or_else(guest_gone)?;
+    if standing.revoked {
+        return Err(guest_revoked());
+    }
+    if !standing.deployment_enabled {
+        return Err(deployment_disabled(&standing.deployment_id));
+    }
+    Ok(standing)
+}
+
+fn guest_gone() -> ApiError {
+    ApiError::new(ErrorCode::GuestRevoked, "this guest no longer exists; create a new guest session")
+}
+
+fn guest_revoked() -> ApiError {
+    ApiError::new(ErrorCode::GuestRevoked, "this guest session was revoked; create a new one")
+}
+
+fn deployment_disabled(deployment_id: &str) -> ApiError {
+    ApiError::new(ErrorCode::DeploymentDisabled, format!("deployment {deployment_id} is disabled by its operator"))
 }
 
 async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<GuestPrincipal, ApiError> {
@@ -97,20 +115,15 @@ async fn guest_records(
     guest_id: &str,
     origin: Option<&str>,
 ) -> Result<(GuestRecord, DeploymentRecord), ApiError> {
-    let guest = state.store.guest(guest_id).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::GuestRevoked, "this guest no longer exists; create a new guest session")
-    })?;
+    let guest = state.store.guest(guest_id).await?.ok_or_else(guest_gone)?;
     if guest.revoked {
-        return Err(ApiError::new(ErrorCode::GuestRevoked, "this guest session was revoked; create a new one"));
+        return Err(guest_revoked());
     }
     let deployment = state.store.deployment(&guest.deployment_id).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::DeploymentUnknown, format!("deployment {} no longer exists", guest.deployment_id))
     })?;
     if !deployment.enabled {
-        return Err(ApiError::new(
-            ErrorCode::DeploymentDisabled,
-            format!("deployment {} is disabled by its operator", deployment.id),
-        ));
+        return Err(deployment_disabled(&deployment.id));
     }
     if let Some(origin) = origin {
         check_origin(&deployment, origin)?;

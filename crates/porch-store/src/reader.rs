@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
 use porch_core::store::{ConversationFilter, PageRequest, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, MessagePage};
@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::Synchronous;
 use crate::rows::{
     self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
-    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql, to_json,
+    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql, to_json,
 };
 use crate::schema::{self, Role};
 
@@ -219,6 +219,15 @@ pub(crate) fn agent_by_name(
 pub(crate) fn signing_keys(conn: &Connection) -> Result<Vec<SigningKey>, StoreError> {
     let sql = format!("SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys ORDER BY created_at_ms, kid");
     all(conn, &sql, rows::signing_key, "listing signing keys")
+}
+
+pub(crate) fn guest_standing(conn: &Connection, id: &str) -> Result<Option<GuestStanding>, StoreError> {
+    let sql = format!(
+        "SELECT {GUEST_STANDING_COLUMNS} FROM guests g \
+         JOIN deployments d ON d.id = g.deployment_id JOIN conversations c ON c.id = g.conversation_id \
+         WHERE g.id = ?1"
+    );
+    one(conn, &sql, id, rows::guest_standing, "reading a guest's standing")
 }
 
 pub(crate) fn guest(conn: &Connection, id: &str) -> Result<Option<GuestRecord>, StoreError> {

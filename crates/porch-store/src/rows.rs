@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Participant, Role};
+use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Notice, Participant, Role};
 use rusqlite::Row;
 use rusqlite::types::Type;
 
@@ -117,11 +117,27 @@ pub(crate) fn deployment(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
         })?,
         enabled: row.get(5)?,
         created_at_ms: row.get(6)?,
-        notice: row
-            .get::<_, Option<String>>(7)?
-            .map(|text| serde_json::from_str(&text))
-            .transpose()
-            .map_err(|e| conversion_error(7, Type::Text, format!("invalid notice JSON: {e}")))?,
+        notice: get_notice(row, 7)?,
+    })
+}
+
+fn get_notice(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Notice>> {
+    row.get::<_, Option<String>>(column)?
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| conversion_error(column, Type::Text, format!("invalid notice JSON: {e}")))
+}
+
+/// `FROM guests g` joined to its deployment `d` and conversation `c`.
+pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+
+pub(crate) fn guest_standing(row: &Row<'_>) -> rusqlite::Result<GuestStanding> {
+    Ok(GuestStanding {
+        revoked: row.get(0)?,
+        deployment_id: row.get(1)?,
+        deployment_enabled: row.get(2)?,
+        notice: get_notice(row, 3)?,
+        last_seq: get_seq(row, 4)?,
     })
 }
 

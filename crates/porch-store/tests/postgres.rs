@@ -121,6 +121,12 @@ async fn flags() {
 }
 
 #[tokio::test]
+async fn guest_standing() {
+    let (_schema, store) = fresh().await;
+    suite_guest_standing(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_schema, store) = fresh().await;
     suite_notices(&*store).await;

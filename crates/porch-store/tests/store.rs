@@ -67,6 +67,12 @@ async fn flags() {
 }
 
 #[tokio::test]
+async fn guest_standing() {
+    let (_dir, store) = fresh();
+    suite_guest_standing(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_dir, store) = fresh();
     suite_notices(&*store).await;

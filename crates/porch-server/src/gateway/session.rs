@@ -308,10 +308,10 @@ impl Session {
         // Revocation and disabling reach live sessions here, within one heartbeat interval;
         // so does anything the live path lost (a broker that dropped an event).
         if let Who::Guest { participant, .. } = who {
-            let notice = crate::auth::recheck_guest(&self.state, &participant.id).await.map_err(End::with)?;
-            self.catch_up(who).await?;
-            if notice_id(notice.as_ref()) != self.notice_id {
-                self.send_notice(notice).await?;
+            let standing = crate::auth::recheck_guest(&self.state, &participant.id).await.map_err(End::with)?;
+            self.catch_up_to(who, standing.last_seq).await?;
+            if notice_id(standing.notice.as_ref()) != self.notice_id {
+                self.send_notice(standing.notice).await?;
             }
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
@@ -498,12 +498,18 @@ impl Session {
     /// Delivers, from the store, whatever of the guest's conversation this session has not.
     async fn catch_up(&mut self, who: &Who) -> Result<(), End> {
         let Who::Guest { conversation, .. } = who else { return Ok(()) };
-        let last = self.cursors.get(&conversation.id).copied().unwrap_or(0);
         let head = match self.state.store.conversation(&conversation.id).await {
             Ok(Some(c)) => c.last_seq,
             Ok(None) => return Err(End::silent()),
             Err(e) => return Err(End::with(e.into())),
         };
+        self.catch_up_to(who, head).await
+    }
+
+    /// Delivers, from the store, the guest's entries this session lacks up to `head`.
+    async fn catch_up_to(&mut self, who: &Who, head: u64) -> Result<(), End> {
+        let Who::Guest { conversation, .. } = who else { return Ok(()) };
+        let last = self.cursors.get(&conversation.id).copied().unwrap_or(0);
         if head > last {
             self.fill(&conversation.id, last, head - last).await?;
         }

@@ -21,7 +21,7 @@ mod rows;
 mod schema;
 mod writes;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -152,6 +152,11 @@ impl Store for PostgresStore {
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>> {
         let id = id.to_owned();
         Box::pin(async move { reads::guest(&self.db, &id).await })
+    }
+
+    fn guest_standing(&self, guest_id: &str) -> StoreFuture<'_, Option<GuestStanding>> {
+        let id = guest_id.to_owned();
+        Box::pin(async move { reads::guest_standing(&self.db, &id).await })
     }
 
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>> {

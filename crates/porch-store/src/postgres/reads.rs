@@ -3,7 +3,7 @@
 //! Statements are prepared once per connection (`prepare_cached`), so a read is one round trip.
 
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, WIDGET_CLIENT_ID,
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding, WIDGET_CLIENT_ID,
 };
 use porch_core::store::{ConversationFilter, Durability, PageRequest, StoreError};
 use porch_core::token::SigningKey;
@@ -14,7 +14,7 @@ use tokio_postgres::types::ToSql;
 use super::pool::Db;
 use super::rows::{
     self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
-    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql,
+    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql,
 };
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -96,6 +96,15 @@ pub(crate) async fn signing_keys(db: &Db) -> Result<Vec<SigningKey>, StoreError>
         "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys ORDER BY created_at_ms, kid COLLATE \"C\""
     );
     all(db, &sql, &[], rows::signing_key, "listing signing keys").await
+}
+
+pub(crate) async fn guest_standing(db: &Db, id: &str) -> Result<Option<GuestStanding>, StoreError> {
+    let sql = format!(
+        "SELECT {GUEST_STANDING_COLUMNS} FROM guests g \
+         JOIN deployments d ON d.id = g.deployment_id JOIN conversations c ON c.id = g.conversation_id \
+         WHERE g.id = $1"
+    );
+    one(db, &sql, id, rows::guest_standing, "reading a guest's standing").await
 }
 
 pub(crate) async fn guest(db: &Db, id: &str) -> Result<Option<GuestRecord>, StoreError> {

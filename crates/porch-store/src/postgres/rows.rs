@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Participant, Role};
+use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Notice, Participant, Role};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
@@ -132,10 +132,27 @@ pub(crate) fn deployment(row: &Row) -> Result<DeploymentRecord, StoreError> {
             .map_err(|_| bad_column(row, 4, &format!("negative token lifetime {ttl_secs}")))?,
         enabled: get(row, 5)?,
         created_at_ms: get(row, 6)?,
-        notice: get::<Option<&str>>(row, 7)?
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| bad_column(row, 7, &format!("invalid notice JSON: {e}")))?,
+        notice: get_notice(row, 7)?,
+    })
+}
+
+fn get_notice(row: &Row, column: usize) -> Result<Option<Notice>, StoreError> {
+    get::<Option<&str>>(row, column)?
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| bad_column(row, column, &format!("invalid notice JSON: {e}")))
+}
+
+/// `FROM guests g` joined to its deployment `d` and conversation `c`.
+pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+
+pub(crate) fn guest_standing(row: &Row) -> Result<GuestStanding, StoreError> {
+    Ok(GuestStanding {
+        revoked: get(row, 0)?,
+        deployment_id: get(row, 1)?,
+        deployment_enabled: get(row, 2)?,
+        notice: get_notice(row, 3)?,
+        last_seq: get_seq(row, 4)?,
     })
 }
 

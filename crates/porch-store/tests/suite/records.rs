@@ -247,6 +247,31 @@ pub async fn suite_flags(store: &dyn Store) {
     assert!(!store.set_deployment_enabled("dep_nobody", false).await.unwrap());
 }
 
+pub async fn suite_guest_standing(store: &dyn Store) {
+    let (client, deployment) = seed(store, "standing").await;
+    let record = guest_record(&client, &deployment, T0_MS + 40);
+    let conversation = store.create_guest(record.clone(), "standing".to_owned()).await.unwrap();
+    let standing = || async { store.guest_standing(&record.guest.id).await.unwrap().expect("the guest exists") };
+    let fresh = standing().await;
+    assert_eq!((fresh.revoked, fresh.deployment_enabled, fresh.last_seq), (false, true, 0));
+    assert_eq!((fresh.deployment_id.as_str(), fresh.notice.as_ref()), (deployment.id.as_str(), None));
+
+    fill(store, &conversation, 2).await;
+    let notice = porch_wire::rest::Notice {
+        id: "ntc_s".to_owned(),
+        deployment_id: deployment.id.clone(),
+        text: "Back soon".to_owned(),
+        created_at_ms: T0_MS + 41,
+    };
+    store.set_deployment_notice(&deployment.id, Some(notice.clone())).await.unwrap();
+    store.set_deployment_enabled(&deployment.id, false).await.unwrap();
+    store.revoke_guest(&record.guest.id).await.unwrap();
+    let changed = standing().await;
+    assert_eq!((changed.revoked, changed.deployment_enabled, changed.last_seq), (true, false, 2), "every part is read fresh");
+    assert_eq!(changed.notice, Some(notice));
+    assert_eq!(store.guest_standing("gst_nobody").await.unwrap(), None);
+}
+
 pub async fn suite_notices(store: &dyn Store) {
     let (_, deployment) = seed(store, "notices").await;
     let (_, other) = seed(store, "notices-other").await;
