@@ -72,6 +72,19 @@ pub enum DeploymentsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Set the notice every guest of a deployment sees, or clear it with --clear. Guests
+    /// already connected get it within one heartbeat interval (the backend's
+    /// `PUT .../deployments/{id}/notice` reaches them at once); new ones in `ready`.
+    Notice {
+        id: String,
+        /// The notice text, e.g. "Closed on 24 December".
+        #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+        text: Option<String>,
+        #[arg(long)]
+        clear: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,7 +160,7 @@ pub async fn clients(command: ClientsCommand) -> Result<()> {
 }
 
 fn deployment_json(d: &porch_core::model::DeploymentRecord) -> serde_json::Value {
-    json!({ "id": d.id, "name": d.name, "origins": d.origins, "queue": d.queue, "guestTokenTtlSecs": d.guest_token_ttl_secs, "enabled": d.enabled, "createdAtMs": d.created_at_ms })
+    json!({ "id": d.id, "name": d.name, "origins": d.origins, "queue": d.queue, "guestTokenTtlSecs": d.guest_token_ttl_secs, "enabled": d.enabled, "createdAtMs": d.created_at_ms, "notice": d.notice })
 }
 
 pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
@@ -163,12 +176,37 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
         }
         DeploymentsCommand::List { json, store } => {
             let list = open_store(&store).await?.deployments().await?;
-            let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}{}", d.id, d.name, d.origins.join(" "), d.queue, if d.enabled { "" } else { "  (disabled)" })).collect::<Vec<_>>().join("\n");
+            let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}{}", d.id, d.name, d.origins.join(" "), d.queue, if d.enabled { "" } else { "  (disabled)" }) + &d.notice.as_ref().map_or(String::new(), |n| format!("  notice: {}", n.text))).collect::<Vec<_>>().join("\n");
             print(json, json!(list.iter().map(deployment_json).collect::<Vec<_>>()), human);
         }
         DeploymentsCommand::Disable { id, store } => set_enabled(&store, &id, false).await?,
         DeploymentsCommand::Enable { id, store } => set_enabled(&store, &id, true).await?,
+        DeploymentsCommand::Notice { id, text, clear: _, store } => set_notice(&store, &id, text).await?,
     }
+    Ok(())
+}
+
+async fn set_notice(store: &StoreArgs, id: &str, text: Option<String>) -> Result<()> {
+    let max = porch_core::limits::Limits::default().text_chars_max;
+    if let Some(text) = &text {
+        if text.trim().is_empty() {
+            bail!("--text is empty; to remove the notice, use --clear");
+        }
+        if text.chars().count() > max {
+            bail!("--text has {} characters, the limit is {max}", text.chars().count());
+        }
+    }
+    let notice = text.map(|text| porch_wire::rest::Notice {
+        id: porch_core::ids::new_id(porch_core::ids::prefix::NOTICE),
+        deployment_id: id.to_owned(),
+        text,
+        created_at_ms: porch_core::time::now_ms(),
+    });
+    let set = notice.is_some();
+    if !open_store(store).await?.set_deployment_notice(id, notice).await? {
+        bail!("no deployment `{id}`; see `porch deployments list`");
+    }
+    println!("deployment {id}: notice {}; connected guests see it within one heartbeat interval", if set { "set" } else { "cleared" });
     Ok(())
 }
 

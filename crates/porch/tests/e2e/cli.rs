@@ -79,3 +79,27 @@ fn operators_revoke_guests_and_disable_deployments() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no guest `gst_nobody`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn operators_set_and_clear_a_deployment_notice() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    let deployment = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--json"]));
+    let id = deployment["id"].as_str().unwrap();
+    assert!(porch(&["deployments", "notice", "--data-dir", d, id, "--text", "Closed today"]).status.success());
+    let listed = json(&porch(&["deployments", "list", "--data-dir", d, "--json"]));
+    assert_eq!(listed[0]["notice"]["text"], "Closed today");
+    assert!(listed[0]["notice"]["id"].as_str().unwrap().starts_with("ntc_"));
+    let human = String::from_utf8(porch(&["deployments", "list", "--data-dir", d]).stdout).unwrap();
+    assert!(human.contains("notice: Closed today"), "{human}");
+    assert!(porch(&["deployments", "notice", "--data-dir", d, id, "--clear"]).status.success());
+    assert_eq!(json(&porch(&["deployments", "list", "--data-dir", d, "--json"]))[0]["notice"], serde_json::Value::Null);
+
+    let blank = porch(&["deployments", "notice", "--data-dir", d, id, "--text", " "]);
+    assert!(String::from_utf8_lossy(&blank.stderr).contains("use --clear"), "{}", String::from_utf8_lossy(&blank.stderr));
+    let unknown = porch(&["deployments", "notice", "--data-dir", d, "dep_nobody", "--clear"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no deployment `dep_nobody`"));
+    let neither = porch(&["deployments", "notice", "--data-dir", d, id]);
+    assert!(!neither.status.success(), "--text or --clear is required");
+    let _ = std::fs::remove_dir_all(&dir);
+}
