@@ -1,8 +1,9 @@
 // The web UIs in headless Chromium against a real Porch: a guest on the standard widget and
 // an agent on the console talk both ways with typing shown; the guest reloads; Porch is
 // restarted mid-conversation (and messages are written while it is down); every list shown
-// must then equal the server's log exactly. The reference custom UI does the same. axe-core
-// checks accessibility, and the run writes the screenshots in docs/screenshots/.
+// must then equal the server's log exactly. The reference custom UI does the same. Both show
+// the deployment's notice while it is set. axe-core checks accessibility, and the run writes
+// the screenshots in docs/screenshots/.
 
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +56,15 @@ describe('widget, console and custom UI in Chromium', { timeout: 600_000 }, () =
     }, { kind });
     return expected;
   }
+
+  /** The widget's notice banner: its text, whether it holds any element (it must not: the
+   * text is the customer's, shown as text), its height and where it sits in the panel. */
+  const widgetNotice = (page) => page.evaluate(() => {
+    const root = document.getElementById('porch-widget').shadowRoot;
+    const el = root.querySelector('.notice');
+    const box = el.getBoundingClientRect();
+    return { text: el.textContent, elements: el.childElementCount, height: box.height, top: box.top, headerBottom: root.querySelector('header').getBoundingClientRect().bottom, role: el.getAttribute('role') };
+  });
 
   async function openConsole() {
     if (consolePage) return consolePage;
@@ -129,14 +139,35 @@ describe('widget, console and custom UI in Chromium', { timeout: 600_000 }, () =
     assert.doesNotMatch(look.font, /Georgia/, `the host page's font leaked in: ${look.font}`);
     assert.equal(look.spacing, 'normal', 'the host page\'s letter-spacing leaked in');
     assert.equal(look.launcher, 'rgb(31, 78, 140)', 'the launcher keeps its own colour, not the page\'s button style');
+
+    // The customer's backend sets a notice while the panel is open: a banner at its top, as
+    // text (markup in it stays text). axe below checks it with the banner shown.
+    assert.equal((await widgetNotice(guest)).height, 0, 'no notice, no banner');
+    const marked = 'Closed on <b>24 December</b><img src=x onerror="window.pwned=1">';
+    await porch.setNotice(marked);
+    const banner = await until(guest, 'the notice banner', (p) => widgetNotice(p).then((n) => n.text === marked && n), { kind: 'widget' });
+    assert.equal(banner.elements, 0, 'the notice is text, never HTML');
+    assert.equal(banner.role, 'status');
+    assert.ok(banner.height > 0 && Math.abs(banner.top - banner.headerBottom) < 1, `the banner is right under the panel's header: ${JSON.stringify(banner)}`);
+    assert.equal(await guest.locator('.notice').isVisible(), true);
+    // Each notice replaces the last.
+    const noticeText = 'We are closed on 24 December; we answer on the 27th.';
+    await porch.setNotice(noticeText);
+    await until(guest, 'the replacement notice', (p) => widgetNotice(p).then((n) => n.text === noticeText));
+    assert.equal(await guest.evaluate(() => window.pwned), undefined);
     assert.deepEqual(await axeSerious(guest), [], 'widget: no serious accessibility violations');
     assert.deepEqual(await axeSerious(c), [], 'console: no serious accessibility violations');
     await guest.screenshot({ path: path.join(SHOTS, 'widget.png') });
     await c.screenshot({ path: path.join(SHOTS, 'console.png') });
 
-    // A reload restores the conversation (and the open panel).
+    // A reload restores the conversation (and the open panel), and the notice from `ready`.
     await guest.reload();
     await showsExactly(guest, 'widget', cid);
+    await until(guest, 'the notice after the reload', (p) => widgetNotice(p).then((n) => n.text === noticeText));
+    // Cleared by the backend: the banner goes.
+    await porch.clearNotice();
+    await until(guest, 'the banner gone', (p) => widgetNotice(p).then((n) => n.text === '' && n.height === 0));
+    assert.equal(await guest.locator('.notice').isVisible(), false);
 
     await restartWhileTalking({ guestPage: guest, guestInput: '#porch-input', guestText: 'Sent while Porch was down', agentText: 'Written during the restart', cid });
     const final = await showsExactly(guest, 'widget', cid, ['Sent while Porch was down', 'Written during the restart']);
@@ -164,8 +195,14 @@ describe('widget, console and custom UI in Chromium', { timeout: 600_000 }, () =
     await until(c, 'Flo in the waiting list', (p) => p.locator(`[data-conversation-id="${cid}"]`).textContent().then((t) => t.includes('Flo')));
     await agentReplies(cid, page, '#typing', 'custom', 'Yes, in three to five days.');
     await showsExactly(page, 'custom', cid, ['Yes, in three to five days.']);
+    // The deployment's notice, shown while set (axe checks the page with it).
+    await porch.setNotice('Orders placed today ship on Monday.');
+    await until(page, 'the notice', (p) => p.locator('#announcement').textContent().then((t) => t === 'Orders placed today ship on Monday.'));
+    assert.equal(await page.locator('#announcement').isVisible(), true);
     assert.deepEqual(await axeSerious(page), [], 'custom UI: no serious accessibility violations');
     await page.screenshot({ path: path.join(SHOTS, 'custom-ui.png') });
+    await porch.clearNotice();
+    await until(page, 'the notice gone', (p) => p.locator('#announcement').isVisible().then((v) => !v));
 
     await page.reload();
     await showsExactly(page, 'custom', cid);

@@ -1,6 +1,6 @@
 // The guest SDK against a real Porch: reconnect with backoff, outbox resend and server
 // dedupe, resume without gaps or duplicates while messages arrive, the REST fallback when
-// resume is refused, restore after a reload, terminal closes. The network is the test's
+// resume is refused, restore after a reload, terminal closes, deployment notices. The network is the test's
 // (lib/sockets.mjs); the server is the real binary.
 
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { PorchGuest, memoryStorage } from '../public/sdk/porch.js';
 import { startPorch } from './lib/porch.mjs';
 import { controlledFetch, controlledSockets, record, waitFor } from './lib/sockets.mjs';
 
-const EVENTS = ['state', 'ready', 'message', 'history', 'ack', 'outbox', 'error', 'refresh', 'typing'];
+const EVENTS = ['state', 'ready', 'message', 'history', 'ack', 'outbox', 'error', 'refresh', 'typing', 'notice'];
 const T = { timeout: 60_000 };
 
 describe('PorchGuest against a real Porch', { timeout: 300_000 }, () => {
@@ -261,6 +261,81 @@ describe('PorchGuest against a real Porch', { timeout: 300_000 }, () => {
     assert.ok(Date.now() - started < 10_000, 'resent on the server\'s schedule, not a fixed 2 s per round');
     const stored = (await porch.history(guest.conversationId, agent.accessToken)).filter((m) => m.text.startsWith('burst '));
     assert.deepEqual(stored.map((m) => m.text).sort(), [...texts].sort(), 'every message stored exactly once');
+  });
+
+  it('receives the deployment\'s notice live, finds it in ready when it connects later, and hears it cleared', T, async () => {
+    // A deployment of its own: notices go to every guest of a deployment.
+    const dep = await porch.createDeployment({ name: 'notices-live' });
+    const first = await guestWith({ deploymentId: dep.id });
+    await first.guest.start();
+    assert.equal(first.guest.notice, null);
+    assert.deepEqual(first.events.of('notice'), [], 'no notice, no event');
+
+    const closed = await porch.setNotice('Closed on 24 December; we answer on the 27th.', dep.id);
+    assert.match(closed.id, /^ntc_/);
+    await waitFor('the notice frame', () => first.events.of('notice').length === 1, { show: first.events.show });
+    assert.deepEqual(first.events.of('notice')[0], closed, 'the event carries the notice as REST returned it');
+    assert.deepEqual(first.guest.notice, closed);
+
+    // A guest connecting now gets it from ready, before start() resolves.
+    const later = await guestWith({ deploymentId: dep.id });
+    const readies = [];
+    later.sockets.dropIncoming = (frame) => { if (frame.type === 'ready') readies.push(frame); return false; };
+    await later.guest.start();
+    assert.deepEqual(readies[0]?.notice, closed, 'ready carried it');
+    assert.deepEqual(later.guest.notice, closed);
+    assert.deepEqual(later.events.of('notice'), [closed], `emitted once, from ready:\n${later.events.show()}`);
+
+    // Each PUT replaces the last, with a new id.
+    const replaced = await porch.setNotice('Open again from 27 December.', dep.id);
+    assert.notEqual(replaced.id, closed.id);
+    for (const g of [first, later]) {
+      await waitFor('the replacement', () => g.guest.notice?.id === replaced.id, { show: g.events.show });
+    }
+
+    await porch.clearNotice(dep.id);
+    for (const g of [first, later]) {
+      await waitFor('the notice cleared', () => g.events.of('notice').length === 3, { show: g.events.show });
+      assert.equal(g.events.of('notice').at(-1), null, 'clearing emits null');
+      assert.equal(g.guest.notice, null);
+    }
+    assert.deepEqual(first.events.of('notice').map((n) => n?.text ?? null), ['Closed on 24 December; we answer on the 27th.', 'Open again from 27 December.', null]);
+  });
+
+  it('on a reconnect emits a notice only if it changed: not the same one again, but another one or none', T, async () => {
+    const dep = await porch.createDeployment({ name: 'notices-reconnect' });
+    const outage = await porch.setNotice('Replies may be slow today.', dep.id);
+    const { guest, events, sockets } = await guestWith({ deploymentId: dep.id });
+    const readies = [];
+    sockets.dropIncoming = (frame) => { if (frame.type === 'ready') readies.push(frame); return false; };
+    await guest.start();
+    assert.deepEqual(events.of('notice'), [outage]);
+
+    // The same notice in the next ready: nothing to tell.
+    sockets.cutAll();
+    await waitFor('a second ready', () => events.of('ready').length === 2 && guest.state === 'open', { show: events.show });
+    assert.equal(readies[1]?.notice?.id, outage.id, 'the second ready carried the same notice');
+    assert.deepEqual(events.of('notice'), [outage], `not emitted again:\n${events.show()}`);
+
+    // Replaced while the guest was offline (it missed the frame): the next ready tells.
+    sockets.blocked = true;
+    sockets.cutAll();
+    const resolved = await porch.setNotice('All fixed, thank you for waiting.', dep.id);
+    sockets.blocked = false;
+    await waitFor('the new notice from ready', () => events.of('notice').length === 2, { show: events.show });
+    assert.deepEqual(events.of('notice')[1], resolved);
+    assert.deepEqual(guest.notice, resolved);
+
+    // Cleared while offline: a ready without a notice emits null.
+    sockets.blocked = true;
+    sockets.cutAll();
+    await porch.clearNotice(dep.id);
+    sockets.blocked = false;
+    await waitFor('null from ready', () => events.of('notice').length === 3, { show: events.show });
+    assert.equal(events.of('notice')[2], null);
+    assert.equal(guest.notice, null);
+    assert.equal('notice' in readies.at(-1), false, 'ready has no notice field when there is none');
+    assert.deepEqual(events.of('notice').map((n) => n?.id ?? null), [outage.id, resolved.id, null], 'one event per change, none per reconnect');
   });
 
   it('rejects start() with the server\'s code for a bad token or a foreign origin', T, async () => {

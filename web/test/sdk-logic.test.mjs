@@ -1,5 +1,5 @@
 // The SDK's pure decisions, without a socket: backoff, close classes, reason parsing, the
-// seq log, the outbox, refresh timing, typing, URLs, storage.
+// seq log, the outbox, refresh timing, typing, URLs, storage, notice changes.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { Outbox, newClientMessageId } from '../public/sdk/outbox.js';
 import { refreshDelay, refreshRetryDelay } from '../public/sdk/refresh.js';
 import { TypingThrottle, TypingTracker } from '../public/sdk/typing.js';
 import { baseUrlFromGateway } from '../public/sdk/http.js';
-import { withAfterSeq, splitRef } from '../public/sdk/util.js';
+import { noticeChange, withAfterSeq, splitRef } from '../public/sdk/util.js';
 import { SavedState, memoryStorage } from '../public/sdk/storage.js';
 import { errorFromResponse } from '../public/sdk/errors.js';
 
@@ -217,6 +217,18 @@ describe('urls and storage', () => {
   it('splits the ref off error frame messages', () => {
     assert.deepEqual(splitRef('text too long [ref ab12cd]'), { message: 'text too long', ref: 'ab12cd' });
     assert.deepEqual(splitRef('no ref here'), { message: 'no ref here', ref: null });
+  });
+
+  it('tells a notice change by id: set, replaced, cleared; the same one (or none again) is no change', () => {
+    const a = { id: 'ntc_a', deploymentId: 'dep_1', text: 'Closed today', createdAtMs: 1 };
+    const b = { id: 'ntc_b', deploymentId: 'dep_1', text: 'Closed today', createdAtMs: 2 };
+    assert.equal(noticeChange(null, a), a);
+    assert.equal(noticeChange(a, b), b, 'a new PUT is a new notice, even with the same text');
+    assert.equal(noticeChange(a, null), null, 'a notice frame clearing it');
+    assert.equal(noticeChange(a, undefined), null, 'a ready without the field: cleared while away');
+    assert.equal(noticeChange(a, { ...a }), undefined, 'the same notice in the next ready');
+    assert.equal(noticeChange(null, null), undefined);
+    assert.equal(noticeChange(null, undefined), undefined);
   });
 
   it('saves and loads one versioned record, and survives a storage that throws', () => {

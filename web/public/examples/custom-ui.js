@@ -82,6 +82,9 @@ chat.on('error', (e) => {
 chat.on('conversation', (c) => {
   if (c.state === 'closed') notice('This conversation was closed. Reload the page to start a new one.');
 });
+// The deployment's notice (opening hours, an outage), or null when your backend cleared it.
+// Your backend wrote it, but every visitor's browser shows it: text, never HTML.
+chat.on('notice', (n) => { $('announcement').textContent = n?.text ?? ''; });
 
 // 4. Sending: Enter sends, Shift+Enter is a new line. send() queues in the outbox and
 //    resolves when the server acknowledged; it survives reconnects and reloads.

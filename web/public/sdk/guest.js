@@ -10,7 +10,7 @@ import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { SavedState, defaultStorage } from './storage.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
-import { withAfterSeq, splitRef } from './util.js';
+import { noticeChange, withAfterSeq, splitRef } from './util.js';
 
 const MESSAGES = '/api/v2/webmessaging/guests/messages';
 const TOKEN = '/api/v2/webmessaging/guests/token';
@@ -53,6 +53,8 @@ export class PorchGuest extends Emitter {
     this.state = 'idle';
     this.conversation = null;
     this.limits = null;
+    /** The deployment's notice (api.md, "Deployment notices"), or null. */
+    this.notice = null;
   }
 
   /** Ids of this session (never the token). */
@@ -202,6 +204,8 @@ export class PorchGuest extends Emitter {
   _onReady(frame) {
     this.limits = frame.limits ?? null;
     if (frame.conversation) this.conversation = frame.conversation;
+    // `ready` carries the notice current now: one set or cleared while offline shows here.
+    this._setNotice(frame.notice);
     const head = frame.lastSeq ?? 0;
     // A fresh session starts at the head; older entries are history, paged over REST.
     this._release(this._log.anchor(head));
@@ -230,9 +234,17 @@ export class PorchGuest extends Emitter {
         this.conversation = frame.conversation;
         this.emit('conversation', frame.conversation);
         break;
+      case 'notice': this._setNotice(frame.notice); break;
       case 'error': this._onErrorFrame(frame); break;
       default: break; // pong, and frame types newer than this SDK
     }
+  }
+
+  _setNotice(next) {
+    const notice = noticeChange(this.notice, next);
+    if (notice === undefined) return;
+    this.notice = notice;
+    this.emit('notice', notice);
   }
 
   _onMessage(message) {

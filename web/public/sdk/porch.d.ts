@@ -36,6 +36,16 @@ export interface Conversation {
   updatedAtMs: number;
 }
 
+/** The deployment's notice: one text every guest of the deployment sees, set by the
+ * customer's backend (api.md, "Deployment notices"). Each one replaces the last, with a new
+ * `id`. Written by the customer, not by Porch: show `text` as text, never as HTML. */
+export interface Notice {
+  id: string;
+  deploymentId: string;
+  text: string;
+  createdAtMs: number;
+}
+
 /** What `POST /api/v2/webmessaging/guests` (your backend) or the widget endpoint returns. */
 export interface GuestSession {
   gatewayUrl: string;
@@ -153,6 +163,9 @@ export interface GuestEvents {
   typing: { participant: Participant; active: boolean };
   read: { participant: Participant; seq: number };
   conversation: Conversation;
+  /** The deployment's notice changed (set, replaced, or `null`: cleared), live or as found by
+   * a (re)connection's `ready`. Not emitted again for the notice already held. */
+  notice: Notice | null;
   refresh: { expiresAtMs: number };
   error: PorchError;
 }
@@ -188,6 +201,8 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   readonly pending: OutboxEntry[];
   readonly hasOlder: boolean;
   readonly limits: { messageBytesMax: number; textCharsMax: number } | null;
+  /** The deployment's current notice (null before the first `ready`, or when there is none). */
+  readonly notice: Notice | null;
   hasSavedSession(): boolean;
   /** Restores, takes or creates a session and connects; resolves on the first `ready`. */
   start(): Promise<this>;

@@ -20,3 +20,15 @@ export function splitRef(text) {
   const m = /^([\s\S]*?)(?: \[ref ([A-Za-z0-9]+)\])?$/.exec(String(text ?? ''));
   return { message: m?.[1] ?? String(text), ref: m?.[2] ?? null };
 }
+
+/**
+ * The deployment's notice from a `ready` or `notice` frame, if it differs from the one held.
+ * Compared by id (each PUT makes a new one), so a reconnect that finds the same notice, or
+ * a server resending it after a lag, changes nothing. Returns `undefined` for "no change".
+ * @param {{id: string} | null} current
+ * @param {{id: string} | null | undefined} next absent in `ready` means none
+ */
+export function noticeChange(current, next) {
+  const notice = next ?? null;
+  return (notice?.id ?? null) === (current?.id ?? null) ? undefined : notice;
+}

@@ -59,6 +59,8 @@ h2 { margin: 0; font-size: 16px; font-weight: 600; }
   background: transparent; border: none; color: inherit; font-size: 22px; line-height: 1;
   width: 36px; height: 36px; border-radius: 6px;
 }
+.notice { flex-shrink: 0; font-size: 14px; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 9em; overflow-y: auto; }
+.notice:not(:empty) { padding: 8px 14px; background: #e8f0fb; color: var(--porch-text); border-bottom: 1px solid #b9c8de; }
 .status { padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
 .status:not(:empty) { padding: 6px 14px; background: #fff7e6; }
 .status.error { color: var(--porch-error); background: #fdecec; }

@@ -1,5 +1,6 @@
-// The widget's DOM: built once in the shadow root, then updated in place. Message text only
-// ever goes through textContent, never innerHTML: it is written by strangers.
+// The widget's DOM: built once in the shadow root, then updated in place. Message and notice
+// text only ever goes through textContent, never innerHTML: it is written by strangers (the
+// notice by the customer's backend, but shown in every visitor's browser).
 
 import { WIDGET_CSS } from './styles.js';
 
@@ -14,6 +15,7 @@ const TEMPLATE = `
     <h2 id="porch-title"></h2>
     <button class="close" type="button" aria-label="Close chat">&times;</button>
   </header>
+  <div class="notice" role="status" aria-live="polite" aria-atomic="true"></div>
   <div class="status" role="status" aria-live="polite"></div>
   <button class="older" type="button" hidden>Load earlier messages</button>
   <div class="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
@@ -53,6 +55,7 @@ export function buildView(shadow, { title }) {
     badge: $('.badge'),
     panel: $('.panel'),
     close: $('.close'),
+    notice: $('.notice'),
     status: $('.status'),
     older: $('.older'),
     log: $('.log'),
@@ -64,6 +67,21 @@ export function buildView(shadow, { title }) {
     endedText: $('.ended-text'),
     restart: $('.restart'),
   };
+}
+
+/**
+ * Shows the deployment's notice, or nothing for null. The region stays in the page while
+ * empty (collapsed by CSS, not `hidden`) so screen readers announce the next notice.
+ * @param {HTMLElement} el
+ * @param {{id: string, text: string} | null} notice
+ */
+export function showNotice(el, notice) {
+  el.textContent = notice?.text ?? '';
+  if (notice) el.dataset.noticeId = notice.id;
+  else delete el.dataset.noticeId;
+  // A long notice scrolls (max-height): keyboard users must be able to reach it.
+  if (notice) el.tabIndex = 0;
+  else el.removeAttribute('tabindex');
 }
 
 /**

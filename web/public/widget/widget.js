@@ -8,7 +8,7 @@
 // not put an empty chat in the agents' queue.
 
 import { PorchGuest } from '../sdk/porch.js';
-import { buildView, messageElement, placeMessage } from './view.js';
+import { buildView, messageElement, placeMessage, showNotice } from './view.js';
 
 const baseUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
 const script = [...document.querySelectorAll('script[src]')].find((s) => /** @type {HTMLScriptElement} */ (s).src === import.meta.url)
@@ -73,6 +73,8 @@ function mount({ deployment = '', title = 'Chat with us', displayName }) {
       markSeen();
     });
     g.on('conversation', (c) => { if (c.state === 'closed') showEnded('The agent closed this conversation.'); });
+    // The deployment's notice (opening hours, an outage): a banner at the top of the panel.
+    g.on('notice', (n) => showNotice(view.notice, n));
     return g;
   }
 
@@ -164,6 +166,8 @@ function mount({ deployment = '', title = 'Chat with us', displayName }) {
     view.form.hidden = false;
     view.older.hidden = true;
     setStatus('');
+    // The new guest hears of the notice when it connects; until then the old one may be stale.
+    showNotice(view.notice, null);
     guest = newGuest();
     agentRead = 0;
     view.input.focus();

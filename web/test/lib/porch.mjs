@@ -10,12 +10,14 @@ import { cli, freePort, run, spawnServe, stopServe } from '../../../tests/lib/po
 
 /**
  * A running Porch with one deployment whose origins are Porch's own (so the pages it serves
- * can use the widget endpoint) plus `extraOrigins`, one agent, and `serveArgs` passed to serve.
+ * can use the widget endpoint) plus `extraOrigins`, one agent, one OAuth client (the
+ * customer's backend, scopes `guests` and `notices`), and `serveArgs` passed to serve.
  */
 export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'porch-web-'));
   try {
     const agent = await cli(dataDir, ['agents', 'create', '--name', 'alice']);
+    const client = await cli(dataDir, ['clients', 'create', '--name', 'web-backend', '--scope', 'guests', '--scope', 'notices']);
     for (let attempt = 1; ; attempt += 1) {
       const port = await freePort();
       const origins = [`http://127.0.0.1:${port}`, ...extraOrigins];
@@ -23,7 +25,7 @@ export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
       const proc = spawnServe(dataDir, port, serveArgs);
       try {
         await proc.ready;
-        return new Porch({ dataDir, port, proc, deployment, agent, serveArgs });
+        return new Porch({ dataDir, port, proc, deployment, agent, client, serveArgs });
       } catch (e) {
         proc.child.kill('SIGKILL');
         if (attempt >= 3 || !/in use/i.test(proc.stderr.text)) throw e;
@@ -36,8 +38,8 @@ export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
 }
 
 export class Porch {
-  constructor({ dataDir, port, proc, deployment, agent, serveArgs }) {
-    Object.assign(this, { dataDir, port, proc, deployment, agent, serveArgs });
+  constructor({ dataDir, port, proc, deployment, agent, client, serveArgs }) {
+    Object.assign(this, { dataDir, port, proc, deployment, agent, client, serveArgs });
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.origin = this.baseUrl;
   }
@@ -99,6 +101,33 @@ export class Porch {
     return body;
   }
 
+  /** The backend's client token (client credentials grant, HTTP Basic); kept for the run
+   * (signing keys live in the store, so it outlives a restart). */
+  async clientToken() {
+    this._clientToken ??= (async () => {
+      const res = await fetch(`${this.baseUrl}/api/v2/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(this.client.id)}:${encodeURIComponent(this.client.secret)}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`POST /api/v2/oauth/token: expected 200, got ${res.status}: ${text}`);
+      return JSON.parse(text).access_token;
+    })().catch((e) => { this._clientToken = null; throw e; });
+    return this._clientToken;
+  }
+
+  /** Sets a deployment's notice, as the customer's backend does; resolves with the notice. */
+  async setNotice(text, deploymentId = this.deployment.id) {
+    const { body } = await this.api('PUT', noticePath(deploymentId), { bearer: await this.clientToken(), json: { text }, expect: 200 });
+    return body.notice;
+  }
+
+  async clearNotice(deploymentId = this.deployment.id) {
+    await this.api('DELETE', noticePath(deploymentId), { bearer: await this.clientToken(), expect: 200 });
+  }
+
   async agentLogin() {
     const { body } = await this.api('POST', '/api/v2/agents/login', { json: { name: this.agent.name, secret: this.agent.secret }, expect: 200 });
     return body;
@@ -110,3 +139,5 @@ export class Porch {
     return body.messages;
   }
 }
+
+const noticePath = (deploymentId) => `/api/v2/webmessaging/deployments/${encodeURIComponent(deploymentId)}/notice`;
