@@ -122,10 +122,10 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a guest and its conversation (state `waiting`, `last_seq` 0) in one commit.
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation>;
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>>;
-    /// A guest's standing, its deployment's and its conversation's head, in one read (one
-    /// round trip on a networked store: every live guest makes it at every heartbeat). `None`
-    /// when the guest is gone.
-    fn guest_standing(&self, guest_id: &str) -> StoreFuture<'_, Option<GuestStanding>>;
+    /// Guests' standings, their deployments' and their conversations' heads, for many guests in
+    /// one read (one round trip on a networked store: every live guest needs one at every
+    /// heartbeat, and a node batches them). Guests that are gone are left out.
+    fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>>;
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>>;
     /// Newest first (by last activity).
     fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>>;

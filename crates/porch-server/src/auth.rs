@@ -82,7 +82,7 @@ pub async fn authenticate(
 /// Checks again that a live guest session may go on (not revoked, deployment enabled), in one
 /// store read that also brings its conversation's head and its deployment's notice.
 pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<GuestStanding, ApiError> {
-    let standing = state.store.guest_standing(guest_id).await?.ok_or_else(guest_gone)?;
+    let standing = state.standings.of(guest_id).await?.ok_or_else(guest_gone)?;
     if standing.revoked {
         return Err(guest_revoked());
     }

@@ -42,6 +42,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod signin;
+pub mod standing;
 pub mod state;
 pub mod throttle;
 
@@ -88,8 +89,10 @@ pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<
     };
     let throttles = Arc::new(throttle::Throttles::new(&config.limits));
     let password_checks = Arc::new(Semaphore::new(config.limits.password_checks_concurrent_max));
+    let standings = standing::Standings::start(store.clone());
     let state = AppState {
         store,
+        standings,
         keys: Arc::new(state::Keys::new(Keyring::new(keys))),
         hub,
         config: Arc::new(config),

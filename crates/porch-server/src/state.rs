@@ -13,6 +13,8 @@ use crate::hub::Hub;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Batched heartbeat re-checks of live guests (`standing`).
+    pub standings: crate::standing::Standings,
     pub keys: Arc<Keys>,
     pub hub: Arc<Hub>,
     pub config: Arc<ServerConfig>,

@@ -218,9 +218,8 @@ impl Store for SqliteStore {
         Box::pin(read_short(&self.readers, move |conn| reader::guest(conn, &id)))
     }
 
-    fn guest_standing(&self, guest_id: &str) -> StoreFuture<'_, Option<GuestStanding>> {
-        let id = guest_id.to_owned();
-        Box::pin(read_short(&self.readers, move |conn| reader::guest_standing(conn, &id)))
+    fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {
+        Box::pin(read(&self.readers, move |conn| reader::guest_standings(conn, &guest_ids)))
     }
 
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>> {

@@ -221,13 +221,16 @@ pub(crate) fn signing_keys(conn: &Connection) -> Result<Vec<SigningKey>, StoreEr
     all(conn, &sql, rows::signing_key, "listing signing keys")
 }
 
-pub(crate) fn guest_standing(conn: &Connection, id: &str) -> Result<Option<GuestStanding>, StoreError> {
+/// The ids travel as one JSON array, so one prepared statement serves every batch size.
+pub(crate) fn guest_standings(conn: &Connection, ids: &[String]) -> Result<Vec<(String, GuestStanding)>, StoreError> {
     let sql = format!(
         "SELECT {GUEST_STANDING_COLUMNS} FROM guests g \
          JOIN deployments d ON d.id = g.deployment_id JOIN conversations c ON c.id = g.conversation_id \
-         WHERE g.id = ?1"
+         WHERE g.id IN (SELECT value FROM json_each(?1))"
     );
-    one(conn, &sql, id, rows::guest_standing, "reading a guest's standing")
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| s.query_map([to_json(ids)], rows::guest_standing)?.collect())
+        .context("reading guests' standings")
 }
 
 pub(crate) fn guest(conn: &Connection, id: &str) -> Result<Option<GuestRecord>, StoreError> {

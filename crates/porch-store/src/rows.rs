@@ -129,16 +129,17 @@ fn get_notice(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Notice>> 
 }
 
 /// `FROM guests g` joined to its deployment `d` and conversation `c`.
-pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
 
-pub(crate) fn guest_standing(row: &Row<'_>) -> rusqlite::Result<GuestStanding> {
-    Ok(GuestStanding {
-        revoked: row.get(0)?,
-        deployment_id: row.get(1)?,
-        deployment_enabled: row.get(2)?,
-        notice: get_notice(row, 3)?,
-        last_seq: get_seq(row, 4)?,
-    })
+pub(crate) fn guest_standing(row: &Row<'_>) -> rusqlite::Result<(String, GuestStanding)> {
+    let standing = GuestStanding {
+        revoked: row.get(1)?,
+        deployment_id: row.get(2)?,
+        deployment_enabled: row.get(3)?,
+        notice: get_notice(row, 4)?,
+        last_seq: get_seq(row, 5)?,
+    };
+    Ok((row.get(0)?, standing))
 }
 
 pub(crate) const AGENT_COLUMNS: &str = "id, name, secret_hash, queues, created_at_ms";

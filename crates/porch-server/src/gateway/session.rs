@@ -401,7 +401,13 @@ impl Session {
             }
             HubEventKind::Resync => self.resync(who, index).await,
             HubEventKind::Notice { notice, .. } => {
-                self.notice_id = notice_id(notice.as_ref());
+                // A heartbeat that read the store between the change's commit and this event
+                // has sent it already: each notice goes to a client once.
+                let id = notice_id(notice.as_ref());
+                if id == self.notice_id {
+                    return Ok(());
+                }
+                self.notice_id = id;
                 self.send_text(event.json()).await
             }
             HubEventKind::Typing(_) | HubEventKind::Read { .. } => {

@@ -154,9 +154,8 @@ impl Store for PostgresStore {
         Box::pin(async move { reads::guest(&self.db, &id).await })
     }
 
-    fn guest_standing(&self, guest_id: &str) -> StoreFuture<'_, Option<GuestStanding>> {
-        let id = guest_id.to_owned();
-        Box::pin(async move { reads::guest_standing(&self.db, &id).await })
+    fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {
+        Box::pin(async move { reads::guest_standings(&self.db, &guest_ids).await })
     }
 
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>> {

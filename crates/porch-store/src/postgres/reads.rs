@@ -98,13 +98,13 @@ pub(crate) async fn signing_keys(db: &Db) -> Result<Vec<SigningKey>, StoreError>
     all(db, &sql, &[], rows::signing_key, "listing signing keys").await
 }
 
-pub(crate) async fn guest_standing(db: &Db, id: &str) -> Result<Option<GuestStanding>, StoreError> {
+pub(crate) async fn guest_standings(db: &Db, ids: &[String]) -> Result<Vec<(String, GuestStanding)>, StoreError> {
     let sql = format!(
         "SELECT {GUEST_STANDING_COLUMNS} FROM guests g \
          JOIN deployments d ON d.id = g.deployment_id JOIN conversations c ON c.id = g.conversation_id \
-         WHERE g.id = $1"
+         WHERE g.id = ANY($1)"
     );
-    one(db, &sql, id, rows::guest_standing, "reading a guest's standing").await
+    all(db, &sql, &[&ids], rows::guest_standing, "reading guests' standings").await
 }
 
 pub(crate) async fn guest(db: &Db, id: &str) -> Result<Option<GuestRecord>, StoreError> {

@@ -144,16 +144,17 @@ fn get_notice(row: &Row, column: usize) -> Result<Option<Notice>, StoreError> {
 }
 
 /// `FROM guests g` joined to its deployment `d` and conversation `c`.
-pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
 
-pub(crate) fn guest_standing(row: &Row) -> Result<GuestStanding, StoreError> {
-    Ok(GuestStanding {
-        revoked: get(row, 0)?,
-        deployment_id: get(row, 1)?,
-        deployment_enabled: get(row, 2)?,
-        notice: get_notice(row, 3)?,
-        last_seq: get_seq(row, 4)?,
-    })
+pub(crate) fn guest_standing(row: &Row) -> Result<(String, GuestStanding), StoreError> {
+    let standing = GuestStanding {
+        revoked: get(row, 1)?,
+        deployment_id: get(row, 2)?,
+        deployment_enabled: get(row, 3)?,
+        notice: get_notice(row, 4)?,
+        last_seq: get_seq(row, 5)?,
+    };
+    Ok((get(row, 0)?, standing))
 }
 
 pub(crate) const AGENT_COLUMNS: &str = "id, name, secret_hash, queues, created_at_ms";

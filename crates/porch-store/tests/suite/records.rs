@@ -251,7 +251,17 @@ pub async fn suite_guest_standing(store: &dyn Store) {
     let (client, deployment) = seed(store, "standing").await;
     let record = guest_record(&client, &deployment, T0_MS + 40);
     let conversation = store.create_guest(record.clone(), "standing".to_owned()).await.unwrap();
-    let standing = || async { store.guest_standing(&record.guest.id).await.unwrap().expect("the guest exists") };
+    let other = guest_record(&client, &deployment, T0_MS + 40);
+    store.create_guest(other.clone(), "standing".to_owned()).await.unwrap();
+    let standing = || async {
+        let ids = vec![record.guest.id.clone(), "gst_nobody".to_owned(), other.guest.id.clone()];
+        let mut found = store.guest_standings(ids).await.unwrap();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut expected = vec![record.guest.id.clone(), other.guest.id.clone()];
+        expected.sort();
+        assert_eq!(found.iter().map(|f| f.0.clone()).collect::<Vec<_>>(), expected, "each known guest once; the unknown left out");
+        found.into_iter().find(|f| f.0 == record.guest.id).unwrap().1
+    };
     let fresh = standing().await;
     assert_eq!((fresh.revoked, fresh.deployment_enabled, fresh.last_seq), (false, true, 0));
     assert_eq!((fresh.deployment_id.as_str(), fresh.notice.as_ref()), (deployment.id.as_str(), None));
@@ -269,7 +279,8 @@ pub async fn suite_guest_standing(store: &dyn Store) {
     let changed = standing().await;
     assert_eq!((changed.revoked, changed.deployment_enabled, changed.last_seq), (true, false, 2), "every part is read fresh");
     assert_eq!(changed.notice, Some(notice));
-    assert_eq!(store.guest_standing("gst_nobody").await.unwrap(), None);
+    assert!(store.guest_standings(vec!["gst_nobody".to_owned()]).await.unwrap().is_empty());
+    assert!(store.guest_standings(Vec::new()).await.unwrap().is_empty());
 }
 
 pub async fn suite_notices(store: &dyn Store) {
