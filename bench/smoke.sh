@@ -3,8 +3,9 @@
 # and runs `porch-bench smoke` against the debug porch binary (PORCH_BIN, default
 # target/debug/porch) and the bare echo server, then S6's two-node row (guests on node 1,
 # agents on node 2, the machine's PostgreSQL 127.0.0.1:5432 db `test` and NATS
-# 127.0.0.1:4222, ~4 s), then S5 with 50 guests on both cuts. Tiny counts, ~2 s per
-# scenario (about 45 s in all with a warm build); it fails on errors, lost or
+# 127.0.0.1:4222, ~4 s), then S5 with 50 guests on both cuts, then S1b with 200 guests on
+# two nodes held by two worker processes and one notice. Tiny counts, ~2 s per
+# scenario (about 55 s in all with a warm build); it fails on errors, lost or
 # reordered messages, never on timings (debug builds on shared CI cores).
 # Honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -21,3 +22,6 @@ bench=("$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/deb
 # duplicate or unrecovered resume.
 "${bench[@]}" --timeout-secs 60 resume --guests 50 --cut drop --live-rate 100
 "${bench[@]}" --timeout-secs 60 resume --guests 50 --cut restart --live-rate 100
+# S1b at toy size: fails if a guest cannot connect or misses the notice.
+"${bench[@]}" --timeout-secs 60 broadcast --guests 200 --nodes 2 --workers 2 --notices 1 \
+  --gap-secs 0 --settle-secs 1

@@ -9,7 +9,7 @@ use crate::server::{Kind, Paths};
 
 #[derive(Parser)]
 #[command(
-    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and the peers (Soketi, a Node ws relay); S5 (resume storm) on Porch; S6 on a two-node cluster."
+    about = "Porch's load harness: scenarios S1-S4 against Porch, the bare echo server and the peers (Soketi, a Node ws relay); S5 (resume storm) on Porch; S6 on a two-node cluster; S1b (a broadcast to 100,000 guests) on a cluster of six."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -149,7 +149,11 @@ pub enum Command {
         max_messages: u64,
         /// Porch's round trip: `send` (stored, then acked) and/or `ping` (the protocol's
         /// application ping: the gateway without the store).
-        #[arg(long = "porch-frame", value_delimiter = ',', default_value = "send,ping")]
+        #[arg(
+            long = "porch-frame",
+            value_delimiter = ',',
+            default_value = "send,ping"
+        )]
         porch_frames: Vec<crate::pingpong::PorchFrame>,
     },
     /// The core of BENCHMARKS.md in one run: S1, S2 and S4 against Porch, bare, Soketi and the
@@ -175,6 +179,49 @@ pub enum Command {
         #[arg(long, default_value_t = 200)]
         repeat: usize,
     },
+    /// S1b: `guests` guests held on `nodes` Porch processes (a cluster on PostgreSQL + NATS)
+    /// by `workers` client processes, then `notices` deployment notices set on node 1, each
+    /// timed until every guest has it. Fails if a guest cannot connect or misses a notice.
+    /// Keep each source address under 10,000 connections with `--spread` (`--spread 12` for
+    /// 100,000 guests).
+    Broadcast {
+        #[arg(long, default_value_t = 100_000)]
+        guests: usize,
+        /// Porch processes (each holds at most 18,000 guests: 20,000 open files per process).
+        #[arg(long, default_value_t = 6)]
+        nodes: usize,
+        /// Client processes holding the guests' connections (at most 19,000 each).
+        #[arg(long, default_value_t = 6)]
+        workers: usize,
+        #[arg(long, default_value_t = 3)]
+        notices: u32,
+        /// Pause before each notice, in seconds.
+        #[arg(long, default_value_t = 3)]
+        gap_secs: u64,
+        /// Quiet time once every guest is connected: the nodes' idle CPU and RSS. At least
+        /// Porch's heartbeat interval (25 s), or the idle CPU leaves out the heartbeats' store
+        /// reads.
+        #[arg(long, default_value_t = 30)]
+        settle_secs: u64,
+        /// A guest without a notice this long after it was set has missed it.
+        #[arg(long, default_value_t = 30)]
+        notice_timeout_secs: u64,
+        /// Handshakes in flight per worker.
+        #[arg(long, default_value_t = 64)]
+        connect_concurrency: usize,
+        /// Guest creations (`POST /guests`) in flight per node.
+        #[arg(long, default_value_t = 8)]
+        create_concurrency: usize,
+        /// A database the harness may create (and drop) one schema in.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        postgres_url: String,
+        /// The nodes' broker; the run publishes on a subject of its own.
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+    },
+    /// One S1b worker process, started by `broadcast` (orders on stdin, answers on stdout).
+    #[command(hide = true)]
+    BroadcastWorker(crate::broadcast::worker::WorkerArgs),
     /// CI smoke run: tiny S2, S3 and S4 against Porch and the bare server, ~2 s each, and
     /// `hardening` with 10 requests per case. Fails on
     /// errors, losses or order violations; never on timings.

@@ -53,7 +53,7 @@ pub struct Backends {
 
 /// The Porch processes of one row; dropping it kills them, then drops their schema.
 pub struct Nodes {
-    name: &'static str,
+    name: String,
     /// The guests' node first, the agents' node last (the same one when there is one).
     servers: Vec<Server>,
     schema: Option<Schema>,
@@ -63,7 +63,7 @@ impl Nodes {
     /// One node that is already running (S3).
     pub fn single(server: Server) -> Nodes {
         Nodes {
-            name: "porch",
+            name: "porch".into(),
             servers: vec![server],
             schema: None,
         }
@@ -71,51 +71,67 @@ impl Nodes {
 
     pub fn start(paths: &Paths, topology: Topology, backends: &Backends) -> Result<Nodes> {
         eprintln!("starting {}", topology.name());
-        if topology == Topology::Sqlite {
-            let server = start_porch_node(paths, &NodeOptions::default())?;
-            return Ok(Nodes {
-                name: topology.name(),
-                servers: vec![server],
-                schema: None,
-            });
+        match topology {
+            Topology::Sqlite => {
+                let server = start_porch_node(paths, &NodeOptions::default())?;
+                Ok(Nodes {
+                    name: topology.name().into(),
+                    servers: vec![server],
+                    schema: None,
+                })
+            }
+            Topology::Postgres => {
+                let schema = Schema::create(&backends.postgres_url)?;
+                let options = NodeOptions {
+                    serve_args: Vec::new(),
+                    cli_env: vec![("PORCH_STORE".to_string(), schema.0.store_url())],
+                };
+                let server = start_porch_node(paths, &options)?;
+                Ok(Nodes {
+                    name: topology.name().into(),
+                    servers: vec![server],
+                    schema: Some(schema),
+                })
+            }
+            Topology::TwoNodes => Nodes::cluster(paths, backends, 2, topology.name()),
         }
-        if topology == Topology::TwoNodes {
-            check_reachable(&backends.nats_url)?;
-        }
+    }
+
+    /// `count` nodes on PostgreSQL + NATS, in a schema and on a subject of their own (S6's
+    /// two nodes, S1b's six).
+    pub fn cluster(paths: &Paths, backends: &Backends, count: usize, name: &str) -> Result<Nodes> {
+        check_reachable(&backends.nats_url)?;
         // Dropped if a node fails to start; then owned by the `Nodes`.
         let schema = Schema::create(&backends.postgres_url)?;
         let store = vec![("PORCH_STORE".to_string(), schema.0.store_url())];
         let mut servers = Vec::new();
-        if topology == Topology::Postgres {
+        for node in 1..=count {
             let options = NodeOptions {
-                serve_args: Vec::new(),
-                cli_env: store,
+                serve_args: vec![
+                    format!("--broker={}", backends.nats_url),
+                    // One subject per row: other clusters may share this NATS server.
+                    format!("--broker-subject=porch.bench.{}", schema.0.name),
+                    format!("--node-id=bench-node-{node}"),
+                ],
+                cli_env: store.clone(),
             };
+            // One after the other: node 2 starts once node 1 listens, its schema migrated.
             servers.push(start_porch_node(paths, &options)?);
-        } else {
-            for node in 1..=2 {
-                let options = NodeOptions {
-                    serve_args: vec![
-                        format!("--broker={}", backends.nats_url),
-                        // One subject per row: other clusters may share this NATS server.
-                        format!("--broker-subject=porch.bench.{}", schema.0.name),
-                        format!("--node-id=bench-node-{node}"),
-                    ],
-                    cli_env: store.clone(),
-                };
-                // One after the other: node 2 starts once node 1 listens, its schema migrated.
-                servers.push(start_porch_node(paths, &options)?);
-            }
         }
         Ok(Nodes {
-            name: topology.name(),
+            name: name.into(),
             servers,
             schema: Some(schema),
         })
     }
 
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every node, in start order.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
     }
 
     /// Where guests connect and the deployment, client and guests are created.
@@ -228,8 +244,8 @@ impl Schema {
         let name = format!("porch_bench_{}_{nanos}", std::process::id());
         psql(url, &format!("CREATE SCHEMA {name}")).with_context(|| {
             format!(
-                "S6 needs PostgreSQL at {} (a database the harness may create schemas in; \
-                 pass another with --postgres-url)",
+                "the cluster scenarios (S6, S1b) need PostgreSQL at {} (a database the harness \
+                 may create schemas in; pass another with --postgres-url)",
                 address(url)
             )
         })?;
@@ -292,6 +308,21 @@ fn psql(url: &str, sql: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// PostgreSQL's `max_connections` and the connections open now, so a run that starts many
+/// nodes (each with its own pool) can say beforehand that they will not all get theirs.
+pub fn postgres_connections(url: &str) -> Result<(u64, u64)> {
+    let out = psql(
+        url,
+        "SELECT current_setting('max_connections'), count(*) FROM pg_stat_activity \
+         WHERE backend_type = 'client backend'",
+    )?;
+    let mut fields = out.trim().split('|').map(|v| v.trim().parse::<u64>());
+    match (fields.next(), fields.next()) {
+        (Some(Ok(max)), Some(Ok(open))) => Ok((max, open)),
+        _ => bail!("unexpected answer from PostgreSQL: {out}"),
+    }
+}
+
 /// The backends whose `application_name` is the schema's name (see `store_url`).
 fn pg_backends(schema: &SchemaName) -> Vec<u32> {
     let sql = format!(
@@ -332,8 +363,11 @@ fn address(url: &str) -> &str {
 /// Fails with a clear message when nothing listens at the URL's host and port.
 fn check_reachable(url: &str) -> Result<()> {
     let addr = address(url);
-    std::net::TcpStream::connect(addr)
-        .with_context(|| format!("S6 needs NATS at {addr} (pass another with --nats-url)"))?;
+    std::net::TcpStream::connect(addr).with_context(|| {
+        format!(
+            "the cluster scenarios (S6, S1b) need NATS at {addr} (pass another with --nats-url)"
+        )
+    })?;
     Ok(())
 }
 

@@ -2,9 +2,11 @@
 //! test itself (Porch on a fresh data directory, the bare echo baseline, or a peer), drives it
 //! over loopback with real WebSocket clients, stops it, and prints one table row per target;
 //! `--json FILE` writes the same rows as JSON. Every run is bounded in count and time.
-//! S6 (`cluster`) also uses the machine's PostgreSQL and NATS, in a schema and on a subject
-//! of its own per row.
+//! S6 (`cluster`) and S1b (`broadcast`) also use the machine's PostgreSQL and NATS, in a
+//! schema and on a subject of their own per row; S1b re-runs this binary as worker processes
+//! (`broadcast-worker`).
 
+mod broadcast;
 mod cli;
 mod cluster;
 mod delivery;
@@ -27,13 +29,16 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use crate::cli::{Cli, Command, paths};
+use crate::cli::{Cli, Command, Global, paths};
 use crate::pingpong::PorchFrame;
 use crate::server::{Kind, Paths, Server};
 use crate::stats::Report;
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Command::BroadcastWorker(args) = &cli.command {
+        broadcast::worker::main(args, cli.global.spread);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let timeout = Duration::from_secs(cli.global.timeout_secs);
     let reports = runtime.block_on(async {
@@ -109,7 +114,7 @@ async fn start(
 
 async fn run(cli: &Cli) -> Result<Vec<Report>> {
     let paths = paths(&cli.global)?;
-    run_command(&paths, cli.global.spread, &cli.command).await
+    run_command(&paths, &cli.global, &cli.command).await
 }
 
 /// The commands `suite` runs, with the parameters of BENCHMARKS.md: every scenario on Porch
@@ -163,7 +168,8 @@ fn check_targets(paths: &Paths, targets: &[Kind], delivery: bool) -> Result<()> 
     Ok(())
 }
 
-async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec<Report>> {
+async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Result<Vec<Report>> {
+    let spread = global.spread;
     let mut reports = Vec::new();
     match command {
         Command::Suite {
@@ -182,7 +188,7 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             })?;
             for command in suite(&peers) {
                 // Boxed: the future is recursive.
-                reports.extend(Box::pin(run_command(paths, spread, &command)).await?);
+                reports.extend(Box::pin(run_command(paths, global, &command)).await?);
             }
         }
         Command::Idle {
@@ -267,6 +273,42 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
                 })
                 .collect();
             reports.extend(cluster::run(paths, topologies, &backends, *guests, &p).await?);
+        }
+        Command::Broadcast {
+            guests,
+            nodes,
+            workers,
+            notices,
+            gap_secs,
+            settle_secs,
+            notice_timeout_secs,
+            connect_concurrency,
+            create_concurrency,
+            postgres_url,
+            nats_url,
+        } => {
+            let backends = cluster::Backends {
+                postgres_url: postgres_url.clone(),
+                nats_url: nats_url.clone(),
+            };
+            let p = broadcast::Params {
+                guests: *guests,
+                nodes: *nodes,
+                workers: *workers,
+                notices: *notices,
+                gap_secs: *gap_secs,
+                settle_secs: *settle_secs,
+                notice_timeout_secs: *notice_timeout_secs,
+                connect_concurrency: *connect_concurrency,
+                create_concurrency: *create_concurrency,
+                spread,
+                // The workers outlive nothing: they stop when the whole command would.
+                deadline_secs: global.timeout_secs,
+            };
+            reports.extend(broadcast::run(paths, &backends, &p).await?);
+        }
+        Command::BroadcastWorker(_) => {
+            bail!("broadcast-worker is started by broadcast, not by hand")
         }
         Command::Resume {
             guests,
@@ -353,7 +395,7 @@ async fn run_command(paths: &Paths, spread: u8, command: &Command) -> Result<Vec
             reports.extend(
                 Box::pin(run_command(
                     paths,
-                    spread,
+                    global,
                     &Command::Hardening { repeat: 10 },
                 ))
                 .await?,

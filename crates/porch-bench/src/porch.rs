@@ -52,12 +52,17 @@ fn field(value: &serde_json::Value, key: &str) -> Result<String> {
 
 /// A deployment and an OAuth client with the `guests` scope, and a client token.
 pub async fn setup(paths: &Paths, server: &Server) -> Result<Setup> {
+    setup_with_scopes(paths, server, &[porch_wire::scope::GUESTS]).await
+}
+
+/// `setup` with a client that has `scopes` (S1b's also sets the deployment's notice).
+pub async fn setup_with_scopes(paths: &Paths, server: &Server, scopes: &[&str]) -> Result<Setup> {
     let deployment = cli_json(paths, server, &["deployments", "create", "--name", "bench"])?;
-    let client = cli_json(
-        paths,
-        server,
-        &["clients", "create", "--name", "bench", "--scope", "guests"],
-    )?;
+    let mut args = vec!["clients", "create", "--name", "bench"];
+    for scope in scopes {
+        args.extend(["--scope", scope]);
+    }
+    let client = cli_json(paths, server, &args)?;
     let api = Api::new(&format!("http://{}", server.addr));
     let token = api
         .client_token(&field(&client, "id")?, &field(&client, "secret")?)
@@ -71,26 +76,44 @@ pub async fn setup(paths: &Paths, server: &Server) -> Result<Setup> {
 
 /// `n` guest sessions (each with its own conversation), through `POST /guests`.
 pub async fn create_guests(setup: &Setup, n: usize) -> Result<Vec<GuestSession>> {
+    create_guests_across(
+        setup,
+        std::slice::from_ref(&setup.api),
+        n,
+        CREATE_CONCURRENCY,
+    )
+    .await
+}
+
+/// `create_guests` through several nodes of a cluster in turn (guest `i` through
+/// `apis[i % len]`, as a load balancer would), `concurrency` requests at a time in all.
+pub async fn create_guests_across(
+    setup: &Setup,
+    apis: &[Api],
+    n: usize,
+    concurrency: usize,
+) -> Result<Vec<GuestSession>> {
     let counters = Counters::default();
     let _progress = Progress::start(format!("creating {n} guests"), counters.clone());
     let results: Vec<Result<GuestSession>> = stream::iter(0..n)
         .map(|i| {
             let counters = counters.clone();
+            let api = &apis[i % apis.len()];
             async move {
                 let request = CreateGuestRequest {
                     deployment_id: setup.deployment_id.clone(),
                     display_name: Some(format!("bench-{i}")),
                     ..Default::default()
                 };
-                let session = setup
-                    .api
+                let session = api
                     .create_guest(&setup.client_token, &request)
-                    .await?;
+                    .await
+                    .with_context(|| format!("creating guest {i} through {}", api.base_url()))?;
                 counters.add_ok();
                 Ok(session)
             }
         })
-        .buffer_unordered(CREATE_CONCURRENCY)
+        .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     results.into_iter().collect()
@@ -112,7 +135,18 @@ pub async fn connect_ready(
     token: &str,
     source: Option<std::net::IpAddr>,
 ) -> Result<Ws> {
-    let mut ws = connect(server.addr, &server.ws_url, Some(token), source).await?;
+    connect_ready_at(server.addr, &server.ws_url, token, source).await
+}
+
+/// `connect_ready` to a node known by its address and gateway URL (S1b's worker processes,
+/// which have no `Server`).
+pub async fn connect_ready_at(
+    addr: std::net::SocketAddr,
+    ws_url: &str,
+    token: &str,
+    source: Option<std::net::IpAddr>,
+) -> Result<Ws> {
+    let mut ws = connect(addr, ws_url, Some(token), source).await?;
     let first = next_text(&mut ws, Duration::from_secs(30)).await?;
     if !first.contains(r#""type":"ready""#) {
         bail!("first frame is not `ready`: {first}");

@@ -94,7 +94,8 @@ fn clock_ticks() -> u64 {
 pub struct CpuMeter {
     began: Instant,
     servers: Vec<ServerStart>,
-    harness: u64,
+    /// The harness's processes (this one first) and their CPU µs at the start.
+    harness: Vec<(u32, u64)>,
     machine: u64,
 }
 
@@ -134,9 +135,18 @@ impl CpuMeter {
         Ok(CpuMeter {
             began: Instant::now(),
             servers,
-            harness: cpu_us(std::process::id())?,
+            harness: vec![(std::process::id(), cpu_us(std::process::id())?)],
             machine: machine_busy_us(),
         })
+    }
+
+    /// Counts these processes (S1b's workers) as the harness too, not as "others".
+    pub fn with_harness(mut self, pids: &[u32]) -> CpuMeter {
+        let started = pids
+            .iter()
+            .filter_map(|&pid| Some((pid, cpu_us(pid).ok()?)));
+        self.harness.extend(started);
+        self
     }
 
     /// Server CPU µs used since `start`, all processes together (a process that has exited
@@ -175,10 +185,12 @@ impl CpuMeter {
     pub fn cores(&self) -> serde_json::Value {
         let wall = self.began.elapsed().as_micros().max(1) as f64;
         let server = self.server_used_us() as f64 / wall;
-        let harness = cpu_us(std::process::id())
-            .unwrap_or(self.harness)
-            .saturating_sub(self.harness) as f64
-            / wall;
+        let harness_us: u64 = self
+            .harness
+            .iter()
+            .map(|&(pid, start)| cpu_us(pid).unwrap_or(start).saturating_sub(start))
+            .sum();
+        let harness = harness_us as f64 / wall;
         let machine = machine_busy_us().saturating_sub(self.machine) as f64 / wall;
         serde_json::json!({
             "server": round2(server),
