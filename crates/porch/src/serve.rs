@@ -8,7 +8,7 @@ use crate::settings::{ServeArgs, Settings, connect_store};
 pub async fn run(args: ServeArgs) -> Result<()> {
     init_logging();
     let settings = Settings::resolve(&args)?;
-    let store = connect_store(settings.store.as_deref(), &settings.data_dir, settings.sqlite_synchronous).await?;
+    let store = connect_store(settings.store.as_deref(), &settings.data_dir, settings.sqlite_synchronous, settings.postgres_pool_size).await?;
     let listener = porch_server::bind(settings.listen, settings.limits.listen_backlog)
         .with_context(|| format!("listening on {}", settings.listen))?;
     let bound = listener.local_addr()?;

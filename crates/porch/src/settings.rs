@@ -31,6 +31,10 @@ pub struct StoreArgs {
     /// survives a process crash only). [default: full]
     #[arg(long, env = "PORCH_SQLITE_SYNCHRONOUS", value_name = "MODE")]
     pub sqlite_synchronous: Option<String>,
+    /// Connections this node keeps to PostgreSQL; the nodes of a cluster together must stay
+    /// under the server's max_connections. [default: 16]
+    #[arg(long, env = "PORCH_POSTGRES_POOL_SIZE", value_name = "N")]
+    pub postgres_pool_size: Option<usize>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -176,6 +180,7 @@ pub struct FileSettings {
     pub issuer: Option<String>,
     pub allow_query_token: Option<bool>,
     pub sqlite_synchronous: Option<String>,
+    pub postgres_pool_size: Option<usize>,
     pub store: Option<String>,
     pub broker: Option<String>,
     pub broker_subject: Option<String>,
@@ -196,6 +201,7 @@ pub struct Settings {
     pub issuer: String,
     pub allow_query_token: bool,
     pub sqlite_synchronous: porch_store::Synchronous,
+    pub postgres_pool_size: usize,
     pub broker: Option<String>,
     pub broker_subject: String,
     pub node_id: String,
@@ -216,6 +222,7 @@ impl Settings {
         let mut limits = file.limits.clone();
         args.limits.apply(&mut limits);
         let synchronous = args.store.sqlite_synchronous.clone().or(file.sqlite_synchronous.clone());
+        let postgres_pool_size = pool_size(&args.store, &file)?;
         Ok(Settings {
             store: args.store.store.clone().or(file.store.clone()),
             listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),
@@ -224,6 +231,7 @@ impl Settings {
             issuer: args.issuer.clone().or(file.issuer).unwrap_or_else(|| "porch".into()),
             allow_query_token: args.allow_query_token.or(file.allow_query_token).unwrap_or(false),
             sqlite_synchronous: parse_synchronous(synchronous.as_deref())?,
+            postgres_pool_size,
             broker: args.broker.clone().or(file.broker),
             broker_subject: args.broker_subject.clone().or(file.broker_subject).unwrap_or_else(|| porch_wire::cluster::SUBJECT.into()),
             node_id: args.node_id.clone().or(file.node_id).unwrap_or_else(|| porch_core::ids::new_id("nod")),
@@ -269,11 +277,19 @@ pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
     let file = load_file(args.config.as_deref())?;
     let dir = data_dir(args, &file);
     let synchronous = parse_synchronous(args.sqlite_synchronous.as_deref().or(file.sqlite_synchronous.as_deref()))?;
-    connect_store(args.store.as_deref().or(file.store.as_deref()), &dir, synchronous).await
+    connect_store(args.store.as_deref().or(file.store.as_deref()), &dir, synchronous, pool_size(args, &file)?).await
 }
 
-/// `sqlite` (or nothing): the embedded store in `dir`. `postgres://…`: PostgreSQL.
-pub async fn connect_store(store: Option<&str>, dir: &Path, synchronous: porch_store::Synchronous) -> Result<Arc<dyn Store>> {
+fn pool_size(args: &StoreArgs, file: &FileSettings) -> Result<usize> {
+    match args.postgres_pool_size.or(file.postgres_pool_size).unwrap_or(porch_store::PostgresOptions::POOL_SIZE_DEFAULT) {
+        0 => anyhow::bail!("postgres_pool_size must be at least 1"),
+        size => Ok(size),
+    }
+}
+
+/// `sqlite` (or nothing): the embedded store in `dir`. `postgres://…`: PostgreSQL, with a pool
+/// of `pool_size` connections.
+pub async fn connect_store(store: Option<&str>, dir: &Path, synchronous: porch_store::Synchronous, pool_size: usize) -> Result<Arc<dyn Store>> {
     match store.unwrap_or("sqlite") {
         "sqlite" => {
             let options = porch_store::SqliteOptions { path: dir.join("porch.db"), synchronous, read_connections: 4 };
@@ -281,7 +297,8 @@ pub async fn connect_store(store: Option<&str>, dir: &Path, synchronous: porch_s
             Ok(Arc::new(store))
         }
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = porch_store::PostgresStore::connect(porch_store::PostgresOptions::new(url)).await?;
+            let options = porch_store::PostgresOptions { pool_size, ..porch_store::PostgresOptions::new(url) };
+            let store = porch_store::PostgresStore::connect(options).await?;
             Ok(Arc::new(store))
         }
         other => {

@@ -41,8 +41,8 @@ const WORKER_GUESTS_MAX: usize = 19_000;
 /// addresses connected at ~3,000/s until about 14,000 per address, then at ~80/s. Without
 /// `--spread` the kernel's `connect()` has the same cliff in the even half, per node.
 const SOURCE_GUESTS_MAX: usize = 10_000;
-/// Each node's PostgreSQL pool (`PostgresOptions::POOL_SIZE_DEFAULT`; `porch serve` has no
-/// setting for it).
+/// Each node's PostgreSQL pool: `porch serve`'s default (`--postgres-pool-size`), which the
+/// harness leaves as it is.
 const NODE_POOL_CONNECTIONS: u64 = 16;
 /// Lines of each node's log printed at the end.
 const NODE_LOG_LINES_SHOWN: usize = 3;
@@ -338,7 +338,7 @@ fn check_postgres(backends: &Backends, nodes: usize) -> serde_json::Value {
                 eprintln!(
                     "warning: {nodes} nodes may open {wanted} PostgreSQL connections, {open} are \
                      open and max_connections is {max}: some nodes may wait for one (fewer nodes, \
-                     or a larger max_connections)"
+                     a larger max_connections, or --porch-env PORCH_POSTGRES_POOL_SIZE=N)"
                 );
             }
             serde_json::json!({

@@ -35,6 +35,8 @@ fn mistakes_are_refused_with_the_fix() {
     let bad_origin = porch(&["deployments", "create", "--data-dir", d, "--name", "x", "--origin", "https://shop.example/"]);
     assert!(!bad_origin.status.success());
     assert!(String::from_utf8_lossy(&bad_origin.stderr).contains("trailing slash"));
+    let no_pool = porch(&["serve", "--data-dir", d, "--store", "postgres://nobody@127.0.0.1:1/none", "--postgres-pool-size", "0"]);
+    assert!(String::from_utf8_lossy(&no_pool.stderr).contains("postgres_pool_size must be at least 1"), "{}", String::from_utf8_lossy(&no_pool.stderr));
     let bad_scope = porch(&["clients", "create", "--data-dir", d, "--name", "x", "--scope", "admin"]);
     assert!(String::from_utf8_lossy(&bad_scope.stderr).contains("known scopes: guests"));
     json(&porch(&["agents", "create", "--data-dir", d, "--name", "bob", "--json"]));
