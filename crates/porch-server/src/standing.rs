@@ -128,7 +128,7 @@ mod tests {
                 .into_iter()
                 .filter_map(|id| {
                     let n: u64 = id.trim_start_matches("gst_").parse().ok()?;
-                    (n % 2 == 0).then(|| (id, standing(n)))
+                    n.is_multiple_of(2).then(|| (id, standing(n)))
                 })
                 .collect();
             Box::pin(async move { Ok(found) })
@@ -145,7 +145,7 @@ mod tests {
         });
         for ask in asks.collect::<Vec<_>>() {
             let (n, answer) = ask.await.unwrap();
-            assert_eq!(answer, (n % 2 == 0).then(|| standing(n)), "guest {n}");
+            assert_eq!(answer, n.is_multiple_of(2).then(|| standing(n)), "guest {n}");
         }
         let calls = calls.load(Ordering::SeqCst);
         assert!((3..=10).contains(&calls), "1,500 heartbeats at once took {calls} reads");
