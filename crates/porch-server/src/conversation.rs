@@ -25,10 +25,16 @@ pub fn validate_send(state: &AppState, client_message_id: &str, text: &str) -> A
     if text.trim().is_empty() {
         return Err(ApiError::new(ErrorCode::BadFrame, "text is empty"));
     }
+    check_text_length(state, text)
+}
+
+/// Text people read (a message, a notice) is at most `text_chars_max` characters, counted as
+/// Unicode scalar values, as the OpenAPI document's `maxLength` counts them.
+pub(crate) fn check_text_length(state: &AppState, text: &str) -> ApiResult<()> {
     let max = state.config.limits.text_chars_max;
     let chars = text.chars().count();
     if chars > max {
-        return Err(ApiError::new(ErrorCode::TextTooLong, format!("text has {chars} characters, the limit is {max}")));
+        return Err(ApiError::new(ErrorCode::TextTooLong, format!("text has {chars} characters, the limit is {max} (text_chars_max)")));
     }
     Ok(())
 }

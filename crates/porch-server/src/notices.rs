@@ -92,12 +92,7 @@ fn validate_text(state: &AppState, text: &str) -> ApiResult<()> {
     if text.trim().is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidRequest, "text is empty; to remove the notice, DELETE it"));
     }
-    let max = state.config.limits.text_chars_max;
-    let chars = text.chars().count();
-    if chars > max {
-        return Err(ApiError::new(ErrorCode::TextTooLong, format!("text has {chars} characters, the limit is {max} (text_chars_max)")));
-    }
-    Ok(())
+    crate::conversation::check_text_length(state, text)
 }
 
 fn unknown(deployment_id: &str) -> ApiError {
