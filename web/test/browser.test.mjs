@@ -164,6 +164,13 @@ describe('widget, console and custom UI in Chromium', { timeout: 600_000 }, () =
     await guest.reload();
     await showsExactly(guest, 'widget', cid);
     await until(guest, 'the notice after the reload', (p) => widgetNotice(p).then((n) => n.text === noticeText));
+    // A new visitor reads the notice before writing anything: no session, no conversation.
+    const visitor = await openPage(await browser.newContext(), `${porch.baseUrl}/examples/widget-host.html?deployment=${porch.deployment.id}`);
+    await visitor.click('.launcher');
+    await until(visitor, 'the notice before any session', (p) => widgetNotice(p).then((n) => n.text === noticeText), { kind: 'widget' });
+    const session = await visitor.evaluate((dep) => sessionStorage.getItem(`porch:guest:${dep}`), porch.deployment.id);
+    assert.equal(session, null, 'reading the notice opened no guest session');
+    await visitor.context().close();
     // Cleared by the backend: the banner goes.
     await porch.clearNotice();
     await until(guest, 'the banner gone', (p) => widgetNotice(p).then((n) => n.text === '' && n.height === 0));

@@ -302,6 +302,22 @@ describe('PorchGuest against a real Porch', { timeout: 300_000 }, () => {
     assert.deepEqual(first.events.of('notice').map((n) => n?.text ?? null), ['Closed on 24 December; we answer on the 27th.', 'Open again from 27 December.', null]);
   });
 
+  it('reads the notice before any session, then does not repeat it when the session brings it', T, async () => {
+    const dep = await porch.createDeployment({ name: 'notices-peek' });
+    const { guest, events, sockets, fetch } = await guestWith({ deploymentId: dep.id });
+    assert.equal(await guest.peekNotice(), null, 'no notice yet');
+    const closed = await porch.setNotice('Closed today; leave a message.', dep.id);
+    assert.deepEqual(await guest.peekNotice(), closed);
+    assert.deepEqual(events.of('notice'), [closed]);
+    assert.deepEqual(sockets.urls, [], 'no socket: reading the notice needs no session');
+    assert.ok(fetch.log.every((r) => r.method === 'GET' && r.url.endsWith(`/deployments/${dep.id}/widget`)), JSON.stringify(fetch.log));
+    await guest.start();
+    assert.deepEqual(events.of('notice'), [closed], `ready carried the same notice: no second event\n${events.show()}`);
+    // Another origin's page is refused, with the cause.
+    const stranger = new PorchGuest({ baseUrl: porch.baseUrl, deploymentId: dep.id, fetch: controlledFetch({ origin: 'https://evil.example' }), storage: memoryStorage() });
+    await assert.rejects(stranger.peekNotice(), (e) => e.code === 'origin_not_allowed');
+  });
+
   it('on a reconnect emits a notice only if it changed: not the same one again, but another one or none', T, async () => {
     const dep = await porch.createDeployment({ name: 'notices-reconnect' });
     const outage = await porch.setNotice('Replies may be slow today.', dep.id);

@@ -123,6 +123,10 @@ pub const PASSWORD_CHECKS_CONCURRENT_MAX: usize = 4;
 /// Guest sessions the public widget endpoint creates per client address per minute.
 pub const WIDGET_SESSIONS_PER_IP_PER_MIN: u64 = 20;
 
+/// Widget reads (`GET …/deployments/{id}/widget`, one per page view of a site with the widget)
+/// per client address per minute. Generous, since an office's visitors share one address.
+pub const WIDGET_READS_PER_IP_PER_MIN: u64 = 300;
+
 /// Notices set or cleared per deployment per minute. Each one is a frame to every connected
 /// guest of the deployment (100,000 of them in BENCHMARKS.md, S1b): a loop in the customer's
 /// backend must not turn into a broadcast storm.
@@ -162,6 +166,7 @@ pub struct Limits {
     pub auth_failures_per_account_per_min: u64,
     pub password_checks_concurrent_max: usize,
     pub widget_sessions_per_ip_per_min: u64,
+    pub widget_reads_per_ip_per_min: u64,
     pub notices_per_deployment_per_min: u64,
     pub guest_messages_per_sec: u64,
     pub guest_messages_burst: u64,
@@ -194,6 +199,7 @@ impl Default for Limits {
             auth_failures_per_account_per_min: AUTH_FAILURES_PER_ACCOUNT_PER_MIN,
             password_checks_concurrent_max: PASSWORD_CHECKS_CONCURRENT_MAX,
             widget_sessions_per_ip_per_min: WIDGET_SESSIONS_PER_IP_PER_MIN,
+            widget_reads_per_ip_per_min: WIDGET_READS_PER_IP_PER_MIN,
             notices_per_deployment_per_min: NOTICES_PER_DEPLOYMENT_PER_MIN,
             guest_messages_per_sec: GUEST_MESSAGES_PER_SEC,
             guest_messages_burst: GUEST_MESSAGES_BURST,
@@ -224,7 +230,8 @@ impl Limits {
              "handshakes_per_ip_burst and guest_messages_burst must be at least 1, or nothing gets through"),
             (self.password_checks_concurrent_max >= 1, "password_checks_concurrent_max must be at least 1"),
             (self.auth_failures_per_ip_per_min >= 1 && self.auth_failures_per_account_per_min >= 1
-                && self.widget_sessions_per_ip_per_min >= 1 && self.notices_per_deployment_per_min >= 1,
+                && self.widget_sessions_per_ip_per_min >= 1 && self.notices_per_deployment_per_min >= 1
+                && self.widget_reads_per_ip_per_min >= 1,
              "per-minute limits must be at least 1"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {

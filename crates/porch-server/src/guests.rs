@@ -46,12 +46,7 @@ pub async fn create_for_widget(
             ApiError::rate_limited(l, "too many new chat sessions from this address (widget_sessions_per_ip_per_min)")
         })?;
     }
-    let unknown = || ApiError::new(ErrorCode::DeploymentUnknown, "no such deployment; check the widget's data-deployment");
-    let deployment = state.store.deployment(&deployment_id).await?.ok_or_else(unknown)?;
-    let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return Err(ApiError::new(ErrorCode::OriginNotAllowed, "the widget endpoint is for browsers: an Origin header is required"));
-    };
-    crate::auth::check_origin(&deployment, origin)?;
+    widget_deployment(&state, &deployment_id, &headers, true).await?;
     let full = CreateGuestRequest {
         deployment_id,
         display_name: request.display_name,
@@ -61,6 +56,28 @@ pub async fn create_for_widget(
     };
     validate_guest(&full)?;
     open_session(&state, full, porch_core::model::WIDGET_CLIENT_ID).await
+}
+
+/// The deployment a widget endpoint names, if the request comes from one of its origins.
+/// `origin_required`: the endpoint creates state, so a request without `Origin` (no browser
+/// page sent it) is refused too; a read answers one, as browsers send none for a same-origin
+/// `GET`.
+pub(crate) async fn widget_deployment(
+    state: &AppState,
+    deployment_id: &str,
+    headers: &axum::http::HeaderMap,
+    origin_required: bool,
+) -> ApiResult<DeploymentRecord> {
+    let unknown = || ApiError::new(ErrorCode::DeploymentUnknown, "no such deployment; check the widget's data-deployment");
+    let deployment = state.store.deployment(deployment_id).await?.ok_or_else(unknown)?;
+    match headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => crate::auth::check_origin(&deployment, origin)?,
+        None if origin_required => {
+            return Err(ApiError::new(ErrorCode::OriginNotAllowed, "the widget endpoint is for browsers: an Origin header is required"));
+        }
+        None => {}
+    }
+    Ok(deployment)
 }
 
 /// Creates the guest and its conversation and answers `201` with the session.

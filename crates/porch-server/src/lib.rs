@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     let browser = Router::new()
         .route(GUEST_TOKEN_PATH, post(guests::refresh))
         .route(WIDGET_GUESTS_PATH, post(guests::create_for_widget))
+        .route(WIDGET_CONFIG_PATH, get(notices::widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     // The JSON API. Every answer is private to its caller and many carry a token: no cache

@@ -10,7 +10,7 @@
 use axum::extract::{Path, State};
 use porch_core::ids::{new_id, prefix};
 use porch_wire::ErrorCode;
-use porch_wire::rest::{Notice, NoticeState, SetNoticeRequest};
+use porch_wire::rest::{Notice, NoticeState, SetNoticeRequest, WidgetConfig};
 
 use crate::auth::ClientAuth;
 use crate::body::JsonBody;
@@ -27,6 +27,27 @@ pub async fn get(
     crate::guests::require_scope(&client.claims, porch_wire::scope::NOTICES)?;
     let deployment = state.store.deployment(&deployment_id).await?.ok_or_else(|| unknown(&deployment_id))?;
     Ok(axum::Json(NoticeState { notice: deployment.notice }))
+}
+
+/// `GET …/deployments/{deploymentId}/widget`: what the standard widget shows before the visitor
+/// has a session, so "we are closed" is read before anyone writes. No token: the notice is
+/// for every visitor anyway; pages of other origins are refused.
+pub async fn widget(
+    State(state): State<AppState>,
+    Path(deployment_id): Path<String>,
+    crate::listener::ClientIp(ip): crate::listener::ClientIp,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::Json<WidgetConfig>> {
+    if let Some(ip) = ip {
+        state.throttles.widget_reads_per_ip.take(&ip).map_err(|l| {
+            ApiError::rate_limited(l, "too many widget reads from this address (widget_reads_per_ip_per_min)")
+        })?;
+    }
+    let deployment = crate::guests::widget_deployment(&state, &deployment_id, &headers, false).await?;
+    if !deployment.enabled {
+        return Err(ApiError::new(ErrorCode::DeploymentDisabled, format!("deployment {} is disabled", deployment.id)));
+    }
+    Ok(axum::Json(WidgetConfig { notice: deployment.notice }))
 }
 
 /// `PUT …/deployments/{deploymentId}/notice`: sets the notice, replacing any other.

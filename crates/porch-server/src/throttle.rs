@@ -263,6 +263,8 @@ pub struct Throttles {
     pub auth_failures_per_account: RateLimiter<String>,
     /// Guest sessions the public widget endpoint creates per client address.
     pub widget_sessions_per_ip: RateLimiter<IpAddr>,
+    /// Widget reads per client address.
+    pub widget_reads_per_ip: RateLimiter<IpAddr>,
     /// Notices set or cleared per deployment.
     pub notices_per_deployment: RateLimiter<String>,
     /// Messages per guest, over the gateway and REST together.
@@ -280,6 +282,7 @@ impl Throttles {
             auth_failures_per_ip: RateLimiter::new(per_min(limits.auth_failures_per_ip_per_min)),
             auth_failures_per_account: RateLimiter::new(per_min(limits.auth_failures_per_account_per_min)),
             widget_sessions_per_ip: RateLimiter::new(per_min(limits.widget_sessions_per_ip_per_min)),
+            widget_reads_per_ip: RateLimiter::new(per_min(limits.widget_reads_per_ip_per_min)),
             notices_per_deployment: RateLimiter::new(per_min(limits.notices_per_deployment_per_min)),
             guest_messages: RateLimiter::new(Rate::per_sec(limits.guest_messages_per_sec, limits.guest_messages_burst)),
             connections_per_ip: ConnectionCounter::new(limits.connections_per_ip_max),

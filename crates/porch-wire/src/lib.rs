@@ -36,6 +36,9 @@ pub const GUESTS_PATH: &str = "/api/v2/webmessaging/guests";
 /// Path where the standard widget opens a guest session for deployment `{deployment_id}`,
 /// without a client token but only from one of the deployment's origins.
 pub const WIDGET_GUESTS_PATH: &str = "/api/v2/webmessaging/deployments/{deployment_id}/guests";
+/// Path where the standard widget reads, before any guest session exists, what it shows
+/// (the deployment's notice); no token, only from one of the deployment's origins.
+pub const WIDGET_CONFIG_PATH: &str = "/api/v2/webmessaging/deployments/{deployment_id}/widget";
 /// Path where the customer's backend sets, reads and clears the notice every guest of
 /// deployment `{deployment_id}` sees (client token with the `notices` scope).
 pub const DEPLOYMENT_NOTICE_PATH: &str = "/api/v2/webmessaging/deployments/{deployment_id}/notice";

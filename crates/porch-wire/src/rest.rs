@@ -316,3 +316,12 @@ pub struct Notice {
 pub struct NoticeState {
     pub notice: Option<Notice>,
 }
+
+/// `GET /api/v2/webmessaging/deployments/{deploymentId}/widget`: what the standard widget shows
+/// before the visitor has a guest session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WidgetConfig {
+    /// The deployment's notice, `null` when there is none.
+    pub notice: Option<Notice>,
+}

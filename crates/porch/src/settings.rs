@@ -159,6 +159,9 @@ pub struct LimitArgs {
     /// Guest sessions the widget endpoint creates per address per minute. [default: 20]
     #[arg(long, env = "PORCH_WIDGET_SESSIONS_PER_IP_PER_MIN")]
     pub widget_sessions_per_ip_per_min: Option<u64>,
+    /// Widget reads (one per page view) per address per minute. [default: 300]
+    #[arg(long, env = "PORCH_WIDGET_READS_PER_IP_PER_MIN")]
+    pub widget_reads_per_ip_per_min: Option<u64>,
     /// Notices set or cleared per deployment per minute. [default: 10]
     #[arg(long, env = "PORCH_NOTICES_PER_DEPLOYMENT_PER_MIN")]
     pub notices_per_deployment_per_min: Option<u64>,
@@ -266,7 +269,7 @@ impl LimitArgs {
             resume_messages_max, history_page_max, client_token_ttl_secs, agent_token_ttl_secs, token_leeway_secs,
             http_header_timeout_ms, connections_per_ip_max, connections_per_guest_max, handshakes_per_ip_per_sec,
             handshakes_per_ip_burst, auth_failures_per_ip_per_min, auth_failures_per_account_per_min,
-            password_checks_concurrent_max, widget_sessions_per_ip_per_min, notices_per_deployment_per_min,
+            password_checks_concurrent_max, widget_sessions_per_ip_per_min, widget_reads_per_ip_per_min, notices_per_deployment_per_min,
             guest_messages_per_sec, guest_messages_burst
         );
     }

@@ -15,6 +15,7 @@ import { noticeChange, withAfterSeq, splitRef } from './util.js';
 const MESSAGES = '/api/v2/webmessaging/guests/messages';
 const TOKEN = '/api/v2/webmessaging/guests/token';
 const widgetGuests = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/guests`;
+const widgetConfig = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/widget`;
 export const HISTORY_PAGE = 50;
 /** The largest page (`history_page_max`), for catching up after a failed resume. */
 const FILL_PAGE = 200;
@@ -129,6 +130,17 @@ export class PorchGuest extends Emitter {
       });
       this._conn.start();
     });
+  }
+
+  /**
+   * Reads the deployment's notice before there is a session (`baseUrl` and `deploymentId`
+   * needed; no token: Porch answers pages of the deployment's origins only), so a visitor
+   * reads "we are closed" before writing. Sets `notice` and emits `notice` as a frame would.
+   */
+  async peekNotice() {
+    const config = await request(this._fetch, this._opt.baseUrl, 'GET', widgetConfig(this._opt.deploymentId));
+    this._setNotice(config?.notice);
+    return this.notice;
   }
 
   /**

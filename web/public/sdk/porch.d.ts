@@ -203,6 +203,8 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   readonly limits: { messageBytesMax: number; textCharsMax: number } | null;
   /** The deployment's current notice (null before the first `ready`, or when there is none). */
   readonly notice: Notice | null;
+  /** The deployment's notice before any session (the widget endpoint: `baseUrl` and `deploymentId`, no token, from the deployment's origins only); sets `notice` and emits `notice` when it changed. */
+  peekNotice(): Promise<Notice | null>;
   hasSavedSession(): boolean;
   /** Restores, takes or creates a session and connects; resolves on the first `ready`. */
   start(): Promise<this>;

@@ -173,8 +173,10 @@ function mount({ deployment = '', title = 'Chat with us', displayName }) {
     view.input.focus();
   });
 
-  // After a reload: the saved session resumes at once, and an open panel stays open.
+  // After a reload: the saved session resumes at once, and an open panel stays open. A new
+  // visitor has no session yet, so the notice ("we are closed") is read without one.
   if (guest.hasSavedSession()) startGuest();
+  else guest.peekNotice().catch(() => { /* no banner; the session brings it later */ });
   if (recall(openKey)) open();
 }
 

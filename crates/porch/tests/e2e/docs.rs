@@ -61,7 +61,7 @@ fn every_limit_is_documented_with_its_default() {
 fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
-    let checks: [(&str, fn(&str)); 15] = [
+    let checks: [(&str, fn(&str)); 16] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -77,6 +77,7 @@ fn api_examples_match_their_types() {
         ("WidgetGuestRequest", round_trips::<WidgetGuestRequest>),
         ("SetNoticeRequest", round_trips::<SetNoticeRequest>),
         ("NoticeState", round_trips::<NoticeState>),
+        ("WidgetConfig", round_trips::<WidgetConfig>),
     ];
     let mut checked = 0;
     for (name, check) in checks {

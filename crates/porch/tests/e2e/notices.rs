@@ -134,3 +134,35 @@ async fn notice_requests_that_cannot_be_served_say_why() {
     assert!(limited.to_string().contains("notices_per_deployment_per_min"), "{limited}");
     assert_eq!(server.api.notice(&token, deployment).await.unwrap().notice, None, "the refused change changed nothing");
 }
+
+#[tokio::test]
+async fn the_widget_reads_the_notice_before_any_session_but_not_from_other_origins() {
+    let server = TestServer::start_with(|c| c.limits.widget_reads_per_ip_per_min = 4).await;
+    let url = server.api.url(&porch_wire::WIDGET_CONFIG_PATH.replace("{deployment_id}", &server.deployment.id));
+    let read = |origin: Option<&'static str>| {
+        let mut request = server.api.http().get(url.clone());
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let none: porch_wire::rest::WidgetConfig = read(Some(ALLOWED_ORIGIN)).await.unwrap().json().await.unwrap();
+    assert_eq!(none.notice, None);
+
+    let token = server.client_token().await;
+    let notice = server.api.set_notice(&token, &server.deployment.id, Some("Closed today")).await.unwrap().notice;
+    let answer = read(Some(ALLOWED_ORIGIN)).await.unwrap();
+    assert_eq!(answer.headers()["access-control-allow-origin"], ALLOWED_ORIGIN, "a page of the deployment may read it");
+    let config: porch_wire::rest::WidgetConfig = answer.json().await.unwrap();
+    assert_eq!(config.notice, notice, "the notice, before any guest session exists");
+
+    let refused = read(Some("https://evil.example")).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403, "a page of another origin");
+    assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["error"], "origin_not_allowed");
+    // Browsers send no Origin for a same-origin GET: answered, the notice is public anyway.
+    let same_origin: porch_wire::rest::WidgetConfig = read(None).await.unwrap().json().await.unwrap();
+    assert_eq!(same_origin.notice, notice);
+    let limited = read(Some(ALLOWED_ORIGIN)).await.unwrap();
+    assert_eq!(limited.status().as_u16(), 429, "the fifth read in a minute from one address");
+    assert!(limited.text().await.unwrap().contains("widget_reads_per_ip_per_min"));
+}
