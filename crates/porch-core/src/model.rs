@@ -66,6 +66,16 @@ pub struct GuestRecord {
     pub revoked: bool,
 }
 
+/// What an operator may change on an existing deployment (`porch deployments update`). The
+/// id, name and creation time stay; enabling and the notice have their own calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentSettings {
+    pub origins: Vec<String>,
+    /// New conversations go here; existing ones stay in the queue they started in.
+    pub queue: String,
+    pub guest_token_ttl_secs: u64,
+}
+
 /// What a live guest session re-checks at every heartbeat, read in one query: may it go on,
 /// has its conversation moved past what it delivered, has its deployment's notice changed.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use std::pin::Pin;
 
 use porch_wire::rest::{Conversation, ConversationState, Message, MessagePage, Notice, Participant};
 
-use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
+use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestStanding};
 use crate::token::SigningKey;
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
@@ -112,6 +112,9 @@ pub trait Store: Send + Sync + 'static {
     fn create_deployment(&self, deployment: DeploymentRecord) -> StoreFuture<'_, ()>;
     fn deployments(&self) -> StoreFuture<'_, Vec<DeploymentRecord>>;
     fn deployment(&self, id: &str) -> StoreFuture<'_, Option<DeploymentRecord>>;
+    /// Replaces a deployment's origins, queue and token lifetime. Returns false when no
+    /// deployment has this id.
+    fn update_deployment(&self, id: &str, settings: DeploymentSettings) -> StoreFuture<'_, bool>;
     fn create_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()>;
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>>;
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>>;

@@ -2,7 +2,7 @@
 //! start's demo setup, so both make records the same way.
 
 use porch_core::ids::{new_id, new_secret, prefix};
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, validate_origin};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, validate_origin};
 use porch_core::store::{Store, StoreError};
 use porch_core::token::SigningKey;
 
@@ -54,6 +54,53 @@ pub async fn create_deployment(store: &dyn Store, spec: DeploymentSpec) -> Resul
     };
     store.create_deployment(record.clone()).await.map_err(describe)?;
     Ok(record)
+}
+
+/// Changes to a deployment, each optional: what is not named stays as it is.
+#[derive(Default)]
+pub struct DeploymentChanges {
+    pub add_origins: Vec<String>,
+    pub remove_origins: Vec<String>,
+    pub queue: Option<String>,
+    pub guest_token_ttl_secs: Option<u64>,
+}
+
+/// Applies `changes` to the deployment `id` and returns it as stored. Origins are checked as
+/// at creation; removing one it does not have is refused, so a typo does not pass silently.
+pub async fn update_deployment(store: &dyn Store, id: &str, changes: DeploymentChanges) -> Result<DeploymentRecord, String> {
+    let unknown = || format!("no deployment `{id}`; see `porch deployments list`");
+    let current = store.deployment(id).await.map_err(describe)?.ok_or_else(unknown)?;
+    let settings = apply(&current, changes)?;
+    if !store.update_deployment(id, settings.clone()).await.map_err(describe)? {
+        return Err(unknown());
+    }
+    Ok(DeploymentRecord { origins: settings.origins, queue: settings.queue, guest_token_ttl_secs: settings.guest_token_ttl_secs, ..current })
+}
+
+fn apply(current: &DeploymentRecord, changes: DeploymentChanges) -> Result<DeploymentSettings, String> {
+    let mut origins = current.origins.clone();
+    for gone in &changes.remove_origins {
+        let before = origins.len();
+        origins.retain(|o| o != gone);
+        if origins.len() == before {
+            return Err(format!("deployment {} has no origin `{gone}`; its origins: {}", current.id, current.origins.join(" ")));
+        }
+    }
+    for origin in changes.add_origins {
+        validate_origin(&origin)?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    let queue = changes.queue.unwrap_or_else(|| current.queue.clone());
+    if queue.is_empty() {
+        return Err("a deployment needs a queue name".into());
+    }
+    let guest_token_ttl_secs = changes.guest_token_ttl_secs.unwrap_or(current.guest_token_ttl_secs);
+    if guest_token_ttl_secs == 0 {
+        return Err("--guest-token-ttl-secs must be at least 1".into());
+    }
+    Ok(DeploymentSettings { origins, queue, guest_token_ttl_secs })
 }
 
 pub async fn create_agent(store: &dyn Store, name: &str, queues: Vec<String>) -> Result<Created<AgentRecord>, String> {

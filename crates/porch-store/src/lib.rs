@@ -27,7 +27,7 @@ mod writes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestStanding};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -254,6 +254,11 @@ impl Store for SqliteStore {
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {
         let id = deployment_id.to_owned();
         Box::pin(self.writer.call(move |reply| Command::SetFlag { flag: writes::Flag::DeploymentEnabled, id, value: enabled, reply }))
+    }
+
+    fn update_deployment(&self, id: &str, settings: DeploymentSettings) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::UpdateDeployment { id, settings, reply }))
     }
 
     fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool> {

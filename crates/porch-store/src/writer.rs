@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
 use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord};
 use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, Notice};
@@ -63,6 +63,12 @@ pub(crate) enum Command {
         flag: writes::Flag,
         id: String,
         value: bool,
+        reply: Reply<bool>,
+    },
+    /// Replaces one deployment's settings; replies whether the deployment exists.
+    UpdateDeployment {
+        id: String,
+        settings: DeploymentSettings,
         reply: Reply<bool>,
     },
     /// Sets or clears one deployment's notice; replies whether the deployment exists.
@@ -278,6 +284,9 @@ impl Command {
             }),
             Command::SetFlag { flag, id, value, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::set_flag(c, flag, &id, value))
+            }
+            Command::UpdateDeployment { id, settings, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::update_deployment(c, &id, &settings))
             }
             Command::SetNotice { deployment_id, notice, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::set_notice(c, &deployment_id, notice.as_ref()))

@@ -3,7 +3,7 @@
 //! (`BEGIN IMMEDIATE` holds the file's write lock, even against other processes).
 
 use porch_core::ids::{new_id, prefix};
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord};
 use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, Durability, StoreError, decide_append};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Message, Notice};
@@ -52,12 +52,7 @@ pub(crate) fn create_deployment(
     deployment: &DeploymentRecord,
 ) -> Result<(), StoreError> {
     ensure_name_free(conn, "deployments", "deployment", &deployment.name)?;
-    let ttl_secs = i64::try_from(deployment.guest_token_ttl_secs).map_err(|_| {
-        StoreError::Unavailable(format!(
-            "guest token lifetime {} s is too large to store",
-            deployment.guest_token_ttl_secs
-        ))
-    })?;
+    let ttl_secs = ttl_to_sql(deployment.guest_token_ttl_secs)?;
     conn.prepare_cached(
         "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -294,6 +289,21 @@ pub(crate) fn set_flag(conn: &Connection, flag: Flag, id: &str, value: bool) -> 
         .and_then(|mut s| s.execute(params![id, value]))
         .context(&format!("setting {flag:?} of {id}"))?;
     Ok(changed == 1)
+}
+
+/// Replaces a deployment's settings; false when no deployment has this id.
+pub(crate) fn update_deployment(conn: &Connection, id: &str, settings: &DeploymentSettings) -> Result<bool, StoreError> {
+    let ttl_secs = ttl_to_sql(settings.guest_token_ttl_secs)?;
+    let changed = conn
+        .prepare_cached("UPDATE deployments SET origins = ?2, queue = ?3, guest_token_ttl_secs = ?4 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![id, to_json(&settings.origins), settings.queue, ttl_secs]))
+        .context(&format!("updating deployment {id}"))?;
+    Ok(changed == 1)
+}
+
+fn ttl_to_sql(ttl_secs: u64) -> Result<i64, StoreError> {
+    i64::try_from(ttl_secs)
+        .map_err(|_| StoreError::Unavailable(format!("guest token lifetime {ttl_secs} s is too large to store")))
 }
 
 /// Sets or clears a deployment's notice; false when no deployment has this id.

@@ -127,6 +127,12 @@ async fn guest_standing() {
 }
 
 #[tokio::test]
+async fn deployment_updates() {
+    let (_schema, store) = fresh().await;
+    suite_deployment_updates(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_schema, store) = fresh().await;
     suite_notices(&*store).await;

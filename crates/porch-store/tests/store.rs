@@ -73,6 +73,12 @@ async fn guest_standing() {
 }
 
 #[tokio::test]
+async fn deployment_updates() {
+    let (_dir, store) = fresh();
+    suite_deployment_updates(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_dir, store) = fresh();
     suite_notices(&*store).await;

@@ -59,6 +59,28 @@ pub enum DeploymentsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Change a deployment: add or remove origins, move new conversations to another queue,
+    /// change the guest token lifetime. What is not named stays; live sessions see origin
+    /// changes at their next request.
+    Update {
+        id: String,
+        /// An origin to allow, e.g. https://www.shop.example (repeatable).
+        #[arg(long = "add-origin")]
+        add_origins: Vec<String>,
+        /// An origin to stop allowing (repeatable).
+        #[arg(long = "remove-origin")]
+        remove_origins: Vec<String>,
+        /// Queue new conversations go to (existing ones stay where they are).
+        #[arg(long)]
+        queue: Option<String>,
+        /// Lifetime of guest access tokens issued from now on, in seconds.
+        #[arg(long)]
+        guest_token_ttl_secs: Option<u64>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Disable a deployment: its guests' tokens are refused (`deployment_disabled`) and live
     /// sessions close within one heartbeat interval.
     Disable {
@@ -178,6 +200,12 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
             let list = open_store(&store).await?.deployments().await?;
             let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}{}", d.id, d.name, d.origins.join(" "), d.queue, if d.enabled { "" } else { "  (disabled)" }) + &d.notice.as_ref().map_or(String::new(), |n| format!("  notice: {}", n.text))).collect::<Vec<_>>().join("\n");
             print(json, json!(list.iter().map(deployment_json).collect::<Vec<_>>()), human);
+        }
+        DeploymentsCommand::Update { id, add_origins, remove_origins, queue, guest_token_ttl_secs, json, store } => {
+            let store = open_store(&store).await?;
+            let changes = admin::DeploymentChanges { add_origins, remove_origins, queue, guest_token_ttl_secs };
+            let d = admin::update_deployment(store.as_ref(), &id, changes).await.map_err(anyhow::Error::msg)?;
+            print(json, deployment_json(&d), format!("deployment {} ({})  origins: {}  queue: {}  guest tokens: {} s", d.id, d.name, d.origins.join(" "), d.queue, d.guest_token_ttl_secs));
         }
         DeploymentsCommand::Disable { id, store } => set_enabled(&store, &id, false).await?,
         DeploymentsCommand::Enable { id, store } => set_enabled(&store, &id, true).await?,

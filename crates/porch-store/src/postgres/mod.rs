@@ -21,7 +21,7 @@ mod rows;
 mod schema;
 mod writes;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestStanding};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -199,6 +199,11 @@ impl Store for PostgresStore {
         Box::pin(
             async move { writes::set_flag(&self.db, Flag::DeploymentEnabled, &id, enabled).await },
         )
+    }
+
+    fn update_deployment(&self, id: &str, settings: DeploymentSettings) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(async move { writes::update_deployment(&self.db, &id, &settings).await })
     }
 
     fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool> {

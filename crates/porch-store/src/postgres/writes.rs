@@ -2,7 +2,7 @@
 //! nodes may write at once, so nothing here checks before writing: names are checked by their
 //! unique constraints, and a guest and its conversation are one statement.
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
@@ -63,12 +63,7 @@ pub(crate) async fn create_deployment(
     db: &Db,
     deployment: &DeploymentRecord,
 ) -> Result<(), StoreError> {
-    let ttl_secs = i64::try_from(deployment.guest_token_ttl_secs).map_err(|_| {
-        StoreError::Unavailable(format!(
-            "guest token lifetime {} s is too large to store",
-            deployment.guest_token_ttl_secs
-        ))
-    })?;
+    let ttl_secs = ttl_to_sql(deployment.guest_token_ttl_secs)?;
     let sql = "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms) \
                VALUES ($1, $2, $3, $4, $5, $6, $7)";
     let d = deployment;
@@ -186,6 +181,24 @@ pub(crate) async fn create_guest(
 pub(crate) enum Flag {
     GuestRevoked,
     DeploymentEnabled,
+}
+
+fn ttl_to_sql(ttl_secs: u64) -> Result<i64, StoreError> {
+    i64::try_from(ttl_secs)
+        .map_err(|_| StoreError::Unavailable(format!("guest token lifetime {ttl_secs} s is too large to store")))
+}
+
+/// Replaces a deployment's settings; false when no deployment has this id.
+pub(crate) async fn update_deployment(db: &Db, id: &str, settings: &DeploymentSettings) -> Result<bool, StoreError> {
+    let doing = format!("updating deployment {id}");
+    let ttl_secs = ttl_to_sql(settings.guest_token_ttl_secs)?;
+    let client = db.client().await?;
+    let statement = client
+        .prepare_cached("UPDATE deployments SET origins = $2, queue = $3, guest_token_ttl_secs = $4 WHERE id = $1")
+        .await
+        .context(&doing)?;
+    let changed = client.execute(&statement, &[&id, &settings.origins, &settings.queue, &ttl_secs]).await.context(&doing)?;
+    Ok(changed == 1)
 }
 
 /// Sets or clears a deployment's notice; false when no deployment has this id.

@@ -283,6 +283,21 @@ pub async fn suite_guest_standing(store: &dyn Store) {
     assert!(store.guest_standings(Vec::new()).await.unwrap().is_empty());
 }
 
+pub async fn suite_deployment_updates(store: &dyn Store) {
+    let (_, deployment) = seed(store, "updates").await;
+    let settings = porch_core::model::DeploymentSettings {
+        origins: vec!["https://shop.example".to_owned(), "https://www.shop.example".to_owned()],
+        queue: "updates-2".to_owned(),
+        guest_token_ttl_secs: 900,
+    };
+    assert!(store.update_deployment(&deployment.id, settings.clone()).await.unwrap());
+    let read = store.deployment(&deployment.id).await.unwrap().unwrap();
+    assert_eq!((read.origins, read.queue, read.guest_token_ttl_secs), (settings.origins, settings.queue, 900));
+    assert_eq!((read.name, read.enabled, read.created_at_ms), (deployment.name, true, deployment.created_at_ms), "the rest stays");
+    let unknown = porch_core::model::DeploymentSettings { origins: vec![], queue: "q".to_owned(), guest_token_ttl_secs: 1 };
+    assert!(!store.update_deployment("dep_nobody", unknown).await.unwrap());
+}
+
 pub async fn suite_notices(store: &dyn Store) {
     let (_, deployment) = seed(store, "notices").await;
     let (_, other) = seed(store, "notices-other").await;

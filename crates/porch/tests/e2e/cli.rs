@@ -105,3 +105,27 @@ fn operators_set_and_clear_a_deployment_notice() {
     assert!(!neither.status.success(), "--text or --clear is required");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn operators_update_a_deployment_in_place() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    let created = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--origin", "https://shop.example", "--json"]));
+    let id = created["id"].as_str().unwrap();
+    let updated = json(&porch(&[
+        "deployments", "update", "--data-dir", d, id, "--add-origin", "https://www.shop.example",
+        "--remove-origin", "https://shop.example", "--queue", "sales", "--guest-token-ttl-secs", "900", "--json",
+    ]));
+    assert_eq!(updated["origins"], serde_json::json!(["https://www.shop.example"]));
+    assert_eq!((updated["queue"].as_str(), updated["guestTokenTtlSecs"].as_u64()), (Some("sales"), Some(900)));
+    let listed = json(&porch(&["deployments", "list", "--data-dir", d, "--json"]));
+    assert_eq!((&listed[0]["id"], &listed[0]["origins"], &listed[0]["queue"]), (&created["id"], &updated["origins"], &updated["queue"]), "stored, same deployment");
+
+    let typo = porch(&["deployments", "update", "--data-dir", d, id, "--remove-origin", "https://shop.exmaple"]);
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("has no origin `https://shop.exmaple`"), "{}", String::from_utf8_lossy(&typo.stderr));
+    let bad = porch(&["deployments", "update", "--data-dir", d, id, "--add-origin", "https://shop.example/"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("trailing slash"));
+    let unknown = porch(&["deployments", "update", "--data-dir", d, "dep_nobody", "--queue", "x"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no deployment `dep_nobody`"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -192,3 +192,27 @@ async fn revoked_guests_and_disabled_deployments_are_refused_and_cut_off() {
     assert_eq!(code, 4009);
     assert!(reason.starts_with("deployment_disabled: "), "{reason}");
 }
+
+/// `porch deployments update` in a running server: an added origin connects at once (the
+/// early check reloads its set for an origin it does not know), a removed one is refused.
+#[tokio::test]
+async fn origins_changed_on_a_live_server_apply_to_the_next_handshake() {
+    let server = TestServer::start().await;
+    let m = PROTOCOL_MARKER;
+    let token = server.guest().await.access_token;
+    let offer = format!("{m}, {token}");
+    let changes = porch_server::admin::DeploymentChanges {
+        add_origins: vec!["https://www.shop.example".into()],
+        remove_origins: vec![ALLOWED_ORIGIN.into()],
+        ..Default::default()
+    };
+    porch_server::admin::update_deployment(server.state.store.as_ref(), &server.deployment.id, changes).await.unwrap();
+
+    let mut req = server.gateway_url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&offer).unwrap());
+    req.headers_mut().insert("origin", HeaderValue::from_static("https://www.shop.example"));
+    let mut added = Gateway::connect_request(req).await.expect("the added origin upgrades");
+    expect_ready(&mut added).await;
+    let (_, code, reason) = closed_after_upgrade(&server, "", Some(&offer), &[("origin", ALLOWED_ORIGIN)]).await;
+    assert_eq!((code, reason.split(':').next()), (4005, Some("origin_not_allowed")), "{reason}");
+}
