@@ -103,4 +103,34 @@ describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
     await assert.rejects(guest.send('one more thing'), (e) => e.code === 'conversation_closed' && e.detail.length > 0);
     assert.equal(guest.pending.length, 0, 'a refused send leaves the outbox');
   });
+
+  it('refreshes its token before it expires and stays connected past the first token\'s end', T, async () => {
+    // Three-second agent tokens: the SDK refreshes a second after each ready (REFRESH_MIN_DELAY_MS).
+    const shortLived = await startPorch({ serveArgs: ['--heartbeat-interval-ms', '500', '--agent-token-ttl-secs', '3'] });
+    try {
+      const session = await PorchAgent.login({ baseUrl: shortLived.baseUrl, name: shortLived.agent.name, secret: shortLived.agent.secret });
+      const agent = new PorchAgent({ session, WebSocket: controlledSockets().WebSocket, backoff: { random: () => 0.2 } });
+      clients.push(agent);
+      const events = record(agent, [...AGENT_EVENTS, 'refresh']);
+      await agent.start();
+      const firstExpiry = session.expiresAtMs;
+      await waitFor('three refreshes', () => events.of('refresh').length >= 3, { timeout: 15_000, show: events.show });
+      assert.notEqual(agent.session.accessToken, session.accessToken);
+      assert.ok(agent.session.expiresAtMs > firstExpiry, 'the session holds the fresh token');
+      assert.deepEqual(events.of('refresh').at(-1).session, agent.session, 'the event carries the session to keep');
+      // Past the first token's end, the feed still works on the fresh one.
+      await waitFor('past the first token', () => Date.now() > firstExpiry + 1_000, { timeout: 10_000 });
+      const guest = new PorchGuest({
+        baseUrl: shortLived.baseUrl, deploymentId: shortLived.deployment.id, WebSocket: controlledSockets().WebSocket,
+        fetch: controlledFetch({ origin: shortLived.origin }), storage: memoryStorage(),
+      });
+      clients.push(guest);
+      await guest.start();
+      await waitFor('the new conversation, live', () => agent.conversations.some((c) => c.id === guest.conversationId), { show: events.show });
+      const expired = events.of('error').filter((e) => e.code === 'token_expired' && e.fatal);
+      assert.deepEqual(expired, [], events.show());
+    } finally {
+      await shortLived.stop();
+    }
+  });
 });

@@ -114,6 +114,11 @@ impl Api {
         decode(request.send().await).await.map(|r| r.body)
     }
 
+    pub async fn refresh_agent(&self, agent_token: &str) -> ApiResult<AgentSession> {
+        let request = self.http.post(self.url(AGENT_TOKEN_PATH)).bearer_auth(agent_token);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
     pub async fn agent_conversations(&self, agent_token: &str, query: &str) -> ApiResult<ConversationList> {
         let url = self.url(&format!("{AGENT_API_PREFIX}/conversations?{query}"));
         decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)

@@ -33,18 +33,29 @@ pub async fn login(
     let attempt = crate::signin::Attempt { ip, account: &request.name };
     let matches = crate::signin::check_secret(&state, &attempt, &request.secret, hash).await?;
     let agent = agent.filter(|_| matches).ok_or_else(refused)?;
+    Ok(axum::Json(session(&state, agent.id, agent.name, agent.queues)))
+}
+
+/// `POST /api/v2/agents/token`: a fresh agent token for a still-valid one, so a console open
+/// through a long shift never asks for the secret again. The agent must still exist (as for
+/// every agent request); its queues are read anew.
+pub async fn refresh(State(state): State<AppState>, AgentAuth(agent): AgentAuth) -> axum::Json<AgentSession> {
+    axum::Json(session(&state, agent.agent_id, agent.name, agent.queues))
+}
+
+fn session(state: &AppState, agent_id: String, name: String, queues: Vec<String>) -> AgentSession {
     let ttl_secs = state.config.limits.agent_token_ttl_secs;
-    let (access_token, claims) = state.mint(TokenKind::Agent, &agent.id, ttl_secs, |c| c.name = Some(agent.name.clone()));
-    Ok(axum::Json(AgentSession {
-        agent_id: agent.id,
-        name: agent.name,
+    let (access_token, claims) = state.mint(TokenKind::Agent, &agent_id, ttl_secs, |c| c.name = Some(name.clone()));
+    AgentSession {
+        agent_id,
+        name,
         access_token,
         token_type: "Bearer".into(),
         expires_in: ttl_secs,
         expires_at_ms: claims.exp * 1000,
         gateway_url: state.config.gateway_url(),
-        queues: agent.queues,
-    }))
+        queues,
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

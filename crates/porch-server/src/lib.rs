@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{GUESTS_PATH}/{{guest_id}}"), get(guests::get))
         .route(DEPLOYMENT_NOTICE_PATH, get(notices::get).put(notices::put).delete(notices::delete))
         .route(AGENT_LOGIN_PATH, post(agents::login))
+        .route(AGENT_TOKEN_PATH, post(agents::refresh))
         .route(&format!("{AGENT_API_PREFIX}/conversations"), get(agents::list))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"), get(agents::history).post(agents::post_message))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))

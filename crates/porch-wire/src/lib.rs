@@ -48,6 +48,8 @@ pub const GUEST_MESSAGES_PATH: &str = "/api/v2/webmessaging/guests/messages";
 pub const GUEST_TOKEN_PATH: &str = "/api/v2/webmessaging/guests/token";
 /// Path where an agent trades its name and secret for an agent token.
 pub const AGENT_LOGIN_PATH: &str = "/api/v2/agents/login";
+/// Path where an agent exchanges its still-valid token for a fresh one.
+pub const AGENT_TOKEN_PATH: &str = "/api/v2/agents/token";
 /// Prefix of the agent API (conversations, history, replies).
 pub const AGENT_API_PREFIX: &str = "/api/v2/agent";
 /// Path of the OpenAPI 3.1 document of the REST API (`docs/openapi.json`).

@@ -49,6 +49,8 @@ function logout(message) {
 function start(session) {
   agent = new PorchAgent({ session, baseUrl });
   const a = agent;
+  // The SDK refreshes the token before it expires; keep the fresh one for a reload.
+  a.on('refresh', ({ session: fresh }) => sessionStorage.setItem(SESSION_KEY, JSON.stringify(fresh)));
   a.on('conversations', renderList);
   a.on('conversation', (c) => { if (c.id === openId) renderHead(); });
   a.on('message', ({ conversationId, message }) => {

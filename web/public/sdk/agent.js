@@ -7,12 +7,14 @@ import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
+import { RefreshTimer } from './refresh.js';
 import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
 import { splitRef } from './util.js';
 
 const API = '/api/v2/agent/conversations';
+const TOKEN = '/api/v2/agents/token';
 const PAGE = 50;
 const FILL_PAGE = 200;
 
@@ -50,6 +52,32 @@ export class PorchAgent extends Emitter {
     this._starting = null;
     this._startWaiter = null;
     this._ended = false;
+    this._refresh = new RefreshTimer({
+      refresh: () => this.refreshToken({ reconnect: true }),
+      onFatal: (e) => { this._conn?.stop('the agent token could not be refreshed'); this._onConnectionError(Object.assign(e, { fatal: true })); },
+      onError: (e) => this.emit('error', e),
+    });
+  }
+
+  /** A token past Porch's leeway cannot be exchanged: the agent logs in again. */
+  async _refreshAfterExpiry() {
+    try {
+      await this.refreshToken({ reconnect: false });
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      throw new PorchError({ code: e.code, message: `${e.detail}; log in again (POST /api/v2/agents/login)`, ref: e.ref, status: e.status });
+    }
+  }
+
+  /**
+   * `POST /api/v2/agents/token`: exchanges the still-valid token for a fresh one (the SDK does
+   * it by itself before expiry). `reconnect` moves the socket onto the new token at once.
+   */
+  async refreshToken({ reconnect = true } = {}) {
+    const fresh = await this._api('POST', TOKEN);
+    this.session = { ...this.session, ...fresh };
+    this.emit('refresh', { expiresAtMs: fresh.expiresAtMs, session: this.session });
+    if (reconnect) this._conn?.reconnectNow();
   }
 
   get agentId() { return this.session.agentId; }
@@ -84,10 +112,8 @@ export class PorchAgent extends Emitter {
           this.emit('state', { state, previous, ...info });
         },
         onError: (e) => this._onConnectionError(e),
-        // Agents have no refresh endpoint: an expired agent token means logging in again.
-        onExpired: async (cause) => {
-          throw new PorchError({ code: cause.code, message: 'the agent token expired; log in again (POST /api/v2/agents/login)', ref: cause.ref, closeCode: cause.closeCode });
-        },
+        // Closed with 4002: refresh, then the connection reconnects with the new token.
+        onExpired: () => this._refreshAfterExpiry(),
         backoff: this._opt.backoff,
         connectTimeoutMs: this._opt.connectTimeoutMs,
       });
@@ -152,6 +178,7 @@ export class PorchAgent extends Emitter {
 
   end() {
     this._ended = true;
+    this._refresh.clear();
     this._typingIn.clear();
     this._conn?.stop('the agent left');
     this._sends.rejectAll(new PorchError({ code: 'ended', message: 'the console was closed (end() was called)' }));
@@ -171,6 +198,7 @@ export class PorchAgent extends Emitter {
       if (!fresh.has(id) && this._logs.has(id)) fresh.set(id, old);
     }
     this._summaries = fresh;
+    this._refresh.schedule(frame.tokenExpiresInMs);
     // The server lists what fits in one frame; GET /api/v2/agent/conversations lists the rest.
     this.moreConversations = frame.moreConversations === true;
     this.emit('ready', { conversations: this.conversations, moreConversations: this.moreConversations });

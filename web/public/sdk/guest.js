@@ -5,7 +5,7 @@ import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
-import { refreshDelay, refreshRetryDelay } from './refresh.js';
+import { RefreshTimer } from './refresh.js';
 import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { SavedState, defaultStorage } from './storage.js';
@@ -47,7 +47,11 @@ export class PorchGuest extends Emitter {
     this._historyLoaded = false;
     this._filling = null;
     this._older = null;
-    this._refreshTimer = null;
+    this._refresh = new RefreshTimer({
+      refresh: () => this.refreshToken({ reconnect: true }),
+      onFatal: (e) => this._onConnectionError(Object.assign(e, { fatal: true }), true),
+      onError: (e) => this.emit('error', e),
+    });
     this._readSent = 0;
     this._readWanted = 0;
     /** @type {string} */
@@ -204,7 +208,7 @@ export class PorchGuest extends Emitter {
   end({ forget = false } = {}) {
     if (this._ended) return;
     this._ended = true;
-    clearTimeout(this._refreshTimer);
+    this._refresh.clear();
     this._typingIn.clear();
     if (this._conn) this._conn.stop('the guest ended the chat');
     else this._setState('closed', {});
@@ -225,7 +229,7 @@ export class PorchGuest extends Emitter {
     for (const e of this._sends.list()) this._conn.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text });
     this._readSent = 0;
     this.markRead(this._readWanted);
-    this._scheduleRefresh(frame.tokenExpiresInMs);
+    this._refresh.schedule(frame.tokenExpiresInMs);
     // Not replayed (too far behind, or resume refused): page forward over REST.
     if (head > this._log.lastSeq && !frame.resume?.recovered) this._fill();
     if (!this._historyLoaded) {
@@ -307,35 +311,10 @@ export class PorchGuest extends Emitter {
     return this._filling;
   }
 
-  _scheduleRefresh(expiresInMs) {
-    clearTimeout(this._refreshTimer);
-    if (!Number.isFinite(expiresInMs)) return;
-    const deadline = Date.now() + expiresInMs;
-    const attempt = (delay) => {
-      this._refreshTimer = setTimeout(async () => {
-        try {
-          await this.refreshToken({ reconnect: true });
-        } catch (e) {
-          const passing = e.code === 'network' || e.code === 'bad_response' || (e.status ?? 0) >= 429;
-          if (!passing) {
-            this._onConnectionError(Object.assign(e, { fatal: true }), true);
-            return;
-          }
-          this.emit('error', e);
-          // Past the deadline, the server's 4002 close starts the refresh instead (Porch
-          // still takes the token for its leeway).
-          const left = deadline - Date.now();
-          if (left > 0) attempt(refreshRetryDelay(left));
-        }
-      }, delay);
-    };
-    attempt(refreshDelay(expiresInMs));
-  }
-
   _onConnectionError(error, stop = false) {
     if (stop && !this._ended) this._conn?.stop('the token could not be refreshed');
     if (error.fatal) {
-      clearTimeout(this._refreshTimer);
+      this._refresh.clear();
       // Terminal means these credentials will not work again: do not restore them.
       this._saved.clear();
       this._startWaiter?.reject(error);

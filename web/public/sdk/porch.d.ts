@@ -182,6 +182,8 @@ export interface AgentEvents {
   outbox: { pending: OutboxEntry[] };
   typing: { conversationId: string; participant: Participant; active: boolean };
   read: { conversationId: string; participant: Participant; seq: number };
+  /** The token was exchanged (`POST /api/v2/agents/token`); `session` is the one to keep if you store it. */
+  refresh: { expiresAtMs: number; session: AgentSession };
   error: PorchError;
 }
 
@@ -236,6 +238,8 @@ export declare class PorchAgent extends Emitter<AgentEvents> {
   markRead(conversationId: string, seq: number): void;
   assign(id: string): Promise<Conversation>;
   close(id: string): Promise<Conversation>;
+  /** Exchanges the still-valid token for a fresh one (the SDK does it by itself before expiry and on close 4002). */
+  refreshToken(options?: { reconnect?: boolean }): Promise<void>;
   end(): void;
 }
 

@@ -24,3 +24,50 @@ export function refreshDelay(expiresInMs) {
 export function refreshRetryDelay(expiresInMs) {
   return Math.max(REFRESH_MIN_DELAY_MS, Math.floor(expiresInMs / 10));
 }
+
+/**
+ * Refreshes an access token before it expires, for guests and agents alike: once at
+ * `refreshDelay`, then, after a failure that may pass (network, 429, 5xx), again at
+ * `refreshRetryDelay` while time is left. Past the deadline, the server's 4002 close starts
+ * the refresh instead (Porch still takes the token for its leeway).
+ */
+export class RefreshTimer {
+  /**
+   * @param {{ refresh: () => Promise<void>, onFatal: (e: any) => void, onError: (e: any) => void }} hooks
+   *   `refresh` gets and stores a fresh token; `onFatal` gets a refusal that will not pass
+   *   (the credentials are dead); `onError` one that may.
+   */
+  constructor(hooks) {
+    this._hooks = hooks;
+    this._timer = null;
+  }
+
+  /** @param {number} expiresInMs the token's remaining lifetime, from the server's `ready` */
+  schedule(expiresInMs) {
+    this.clear();
+    if (!Number.isFinite(expiresInMs)) return;
+    const deadline = Date.now() + expiresInMs;
+    const attempt = (delay) => {
+      this._timer = setTimeout(async () => {
+        try {
+          await this._hooks.refresh();
+        } catch (e) {
+          if (!mayPass(e)) return this._hooks.onFatal(e);
+          this._hooks.onError(e);
+          const left = deadline - Date.now();
+          if (left > 0) attempt(refreshRetryDelay(left));
+        }
+      }, delay);
+    };
+    attempt(refreshDelay(expiresInMs));
+  }
+
+  clear() {
+    clearTimeout(this._timer);
+    this._timer = null;
+  }
+}
+
+function mayPass(e) {
+  return e.code === 'network' || e.code === 'bad_response' || (e.status ?? 0) >= 429;
+}

@@ -42,6 +42,7 @@ fn path_constant(name: &str) -> &'static str {
         "GUEST_MESSAGES_PATH" => GUEST_MESSAGES_PATH,
         "GUEST_TOKEN_PATH" => GUEST_TOKEN_PATH,
         "AGENT_LOGIN_PATH" => AGENT_LOGIN_PATH,
+        "AGENT_TOKEN_PATH" => AGENT_TOKEN_PATH,
         "AGENT_API_PREFIX" => AGENT_API_PREFIX,
         "OPENAPI_PATH" => OPENAPI_PATH,
         other => panic!("the router names `{other}`; add it to path_constant() in tests/e2e/openapi.rs"),

@@ -190,3 +190,29 @@ async fn the_tcp_gauge_counts_upgraded_connections() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn an_agent_refreshes_its_token_without_its_secret() {
+    let server = TestServer::start().await;
+    let session = server.agent().await;
+    // Tokens carry whole seconds: wait past the second so the new one differs in `exp` too.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let fresh = server.agent_api.refresh_agent(&session.access_token).await.expect("a valid agent token refreshes");
+    assert_ne!(fresh.access_token, session.access_token);
+    assert!(fresh.expires_at_ms > session.expires_at_ms, "the new token lasts longer");
+    assert_eq!((fresh.agent_id.as_str(), fresh.queues.clone()), (session.agent_id.as_str(), session.queues.clone()));
+    let mut socket = Gateway::connect(&fresh.gateway_url, &fresh.access_token, None).await.unwrap();
+    let porch_wire::frame::ServerFrame::Ready(ready) = expect_ready(&mut socket).await else { unreachable!() };
+    assert_eq!(ready.participant.id, session.agent_id);
+
+    let expired = server.sign(TokenKind::Agent, &session.agent_id, |c| {
+        c.name = Some(session.name.clone());
+        c.exp = c.iat - 3_600;
+        c.iat -= 7_200;
+    });
+    let refused = server.agent_api.refresh_agent(&expired).await.expect_err("an expired token");
+    assert_eq!(refused.code(), Some(porch_wire::ErrorCode::TokenExpired), "log in again: {refused}");
+    let guest = server.guest().await;
+    let wrong = server.agent_api.refresh_agent(&guest.access_token).await.expect_err("a guest token");
+    assert_eq!(wrong.code(), Some(porch_wire::ErrorCode::TokenWrongKind));
+}
