@@ -166,7 +166,7 @@ pub async fn create_demo(store: &dyn Store, public_origin: &str) -> Result<Optio
         guest_token_ttl_secs: porch_core::limits::GUEST_TOKEN_TTL_SECS,
     };
     let deployment = create_deployment(store, spec).await?;
-    let client = create_client(store, "demo", vec![porch_wire::scope::GUESTS.into()]).await?;
+    let client = create_client(store, "demo", vec![porch_wire::scope::GUESTS.into(), porch_wire::scope::NOTICES.into()]).await?;
     let agent = create_agent(store, "demo-agent", vec!["default".into()]).await?;
     Ok(Some(Demo { deployment, client, agent }))
 }

@@ -85,7 +85,7 @@ fn print_demo(demo: &admin::Demo, public_url: &str) {
     println!(
         "\nFirst start: created a demo set-up. These secrets are shown once.\n\
          \n  deployment   {dep}  (origins: {origins}; queue {queue})\
-         \n  client       id {cid}\n               secret {csec}  (scope guests)\
+         \n  client       id {cid}\n               secret {csec}  (scopes guests, notices)\
          \n  agent        name {aname}\n               secret {asec}\n\
          \nTry it (README, \"Five minutes with Porch\"):\
          \n  curl -s -u '{cid}:{csec}' -d grant_type=client_credentials {public_url}/api/v2/oauth/token\n",
