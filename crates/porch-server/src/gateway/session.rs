@@ -310,9 +310,7 @@ impl Session {
         if let Who::Guest { participant, .. } = who {
             let standing = crate::auth::recheck_guest(&self.state, &participant.id).await.map_err(End::with)?;
             self.catch_up_to(who, standing.last_seq).await?;
-            if notice_id(standing.notice.as_ref()) != self.notice_id {
-                self.send_notice(standing.notice).await?;
-            }
+            self.send_notice_if_new(standing.notice).await?;
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
     }
@@ -402,12 +400,13 @@ impl Session {
             HubEventKind::Resync => self.resync(who, index).await,
             HubEventKind::Notice { notice, .. } => {
                 // A heartbeat that read the store between the change's commit and this event
-                // has sent it already: each notice goes to a client once.
+                // has sent it already.
                 let id = notice_id(notice.as_ref());
                 if id == self.notice_id {
                     return Ok(());
                 }
                 self.notice_id = id;
+                // Serialized once for every guest of the deployment on this node.
                 self.send_text(event.json()).await
             }
             HubEventKind::Typing(_) | HubEventKind::Read { .. } => {
@@ -484,8 +483,8 @@ impl Session {
         self.catch_up(who).await
     }
 
-    /// Sends the deployment's current notice from the store: each notice replaces the last,
-    /// so the current one is all a guest that missed some needs.
+    /// Sends the deployment's current notice from the store, unless the client has it: each
+    /// notice replaces the last, so the current one is all a guest that missed some needs.
     async fn resend_notice(&mut self, who: &Who) -> Result<(), End> {
         let Who::Guest { conversation, .. } = who else { return Ok(()) };
         let notice = match self.state.store.deployment(&conversation.deployment_id).await {
@@ -493,11 +492,17 @@ impl Session {
             Ok(None) => return Err(End::silent()),
             Err(e) => return Err(End::with(e.into())),
         };
-        self.send_notice(notice).await
+        self.send_notice_if_new(notice).await
     }
 
-    async fn send_notice(&mut self, notice: Option<Notice>) -> Result<(), End> {
-        self.notice_id = notice_id(notice.as_ref());
+    /// The session handles one event at a time, so the id it holds is the last notice the
+    /// client got, live or from the store; comparing with it sends each notice once.
+    async fn send_notice_if_new(&mut self, notice: Option<Notice>) -> Result<(), End> {
+        let id = notice_id(notice.as_ref());
+        if id == self.notice_id {
+            return Ok(());
+        }
+        self.notice_id = id;
         self.send_frame(&ServerFrame::Notice { notice }).await
     }
 
