@@ -135,7 +135,8 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         live_rate: u64,
     },
-    /// S4: ping-pong round trips on `conns` connections.
+    /// S4: ping-pong round trips on `conns` connections: closed loop (each connection waits
+    /// for its answer), or with `--open-loop` the rate at which p99 passes 50 ms.
     Pingpong {
         #[arg(long = "target", value_delimiter = ',', default_value = "porch,bare")]
         targets: Vec<Kind>,
@@ -155,6 +156,13 @@ pub enum Command {
             default_value = "send,ping"
         )]
         porch_frames: Vec<crate::pingpong::PorchFrame>,
+        /// Open loop instead: a ladder of fixed total rates (`--start-rate` … `--max-rate`),
+        /// latency from each message's due time, until p99 passes 50 ms. `--max-secs` and
+        /// `--max-messages` do not apply; the ladder's own bounds do.
+        #[arg(long)]
+        open_loop: bool,
+        #[command(flatten)]
+        ladder: crate::openloop::Ladder,
     },
     /// The core of BENCHMARKS.md in one run: S1, S2 and S4 against Porch, bare, Soketi and the
     /// ws relay, S3 at 1k and 5k messages/s against Porch and the two peers (S1 to 19.5k, S3 at

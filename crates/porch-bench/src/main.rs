@@ -13,6 +13,7 @@ mod delivery;
 mod handshake;
 mod hardening;
 mod idle;
+mod openloop;
 mod peer_delivery;
 mod pingpong;
 mod porch;
@@ -70,6 +71,7 @@ fn broken(r: &Report) -> Option<String> {
         ("ops=0", r.ops == 0),
         ("errors", r.errors > 0),
         ("lost", count("lost") > 0),
+        ("unmatched answers", count("unmatched") > 0),
         ("order", count("order_violations") > 0),
         ("duplicated", count("duplicated") > 0),
         ("not recovered", count("not_recovered") > 0),
@@ -145,6 +147,8 @@ fn suite(peers: &[Kind]) -> Vec<Command> {
             max_secs: 10,
             max_messages: 2_000_000,
             porch_frames: vec![PorchFrame::Send, PorchFrame::Ping],
+            open_loop: false,
+            ladder: openloop::Ladder::default(),
         },
         Command::Delivery {
             targets: delivery_targets,
@@ -334,13 +338,29 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
             max_secs,
             max_messages,
             porch_frames,
+            open_loop,
+            ladder,
         } => {
             check_targets(paths, targets, false)?;
+            if *open_loop {
+                ladder.check()?;
+            }
             for &kind in targets {
                 // The peers have one kind of round trip; Porch has one row per frame asked for.
                 let frames = if kind == Kind::Porch { porch_frames.as_slice() } else { &[PorchFrame::Send] };
                 for &size in sizes {
                     for &porch_frame in frames {
+                        if *open_loop {
+                            let p = openloop::Params {
+                                conns: *conns,
+                                size,
+                                spread,
+                                porch_frame,
+                                ladder: ladder.clone(),
+                            };
+                            reports.extend(run_open_loop(paths, kind, &p).await?);
+                            continue;
+                        }
                         let p = pingpong::Params {
                             conns: *conns,
                             size,
@@ -413,6 +433,12 @@ async fn run_handshake(paths: &Paths, kind: Kind, p: &handshake::Params) -> Resu
 async fn run_pingpong(paths: &Paths, kind: Kind, p: &pingpong::Params) -> Result<Report> {
     let (mut server, _, tokens) = start(paths, kind, p.conns).await?;
     pingpong::run(&mut server, &tokens, p).await
+}
+
+/// S4 in open loop: a fresh server per target, size and frame, as in the closed loop.
+async fn run_open_loop(paths: &Paths, kind: Kind, p: &openloop::Params) -> Result<Vec<Report>> {
+    let (mut server, _, tokens) = start(paths, kind, p.conns).await?;
+    openloop::run(&mut server, &tokens, p).await
 }
 
 async fn run_delivery(paths: &Paths, guests: usize, p: &delivery::Params) -> Result<Report> {

@@ -9,6 +9,9 @@
 //!   write) without the store, like Soketi's `pusher:ping`;
 //! - bare and the ws relay: a `size`-byte text frame echoed back;
 //! - Soketi: `pusher:ping` padded to `size` bytes, answered by a small `pusher:pong`.
+//!
+//! The open loop (`--open-loop`: fixed rates, latency without coordinated omission) is in
+//! `openloop/`; it opens its connections with `open` and sends the same frames.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +47,7 @@ pub enum PorchFrame {
 }
 
 impl PorchFrame {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             PorchFrame::Send => "send",
             PorchFrame::Ping => "ping",
@@ -54,25 +57,7 @@ impl PorchFrame {
 
 /// `tokens` holds one guest token per connection for Porch.
 pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<Report> {
-    let mut sockets = Vec::with_capacity(p.conns);
-    for i in 0..p.conns {
-        let source = source_addr(i, p.spread);
-        let ws = match server.kind {
-            Kind::Porch => {
-                connect_ready(server, tokens.get(i).map_or("", String::as_str), source).await?
-            }
-            kind => {
-                let mut ws = connect(server.addr, &server.ws_url, None, source).await?;
-                let first = next_text(&mut ws, Duration::from_secs(10)).await?;
-                anyhow::ensure!(
-                    first.contains(crate::handshake::first_frame_marker(kind)),
-                    "first frame: {first}"
-                );
-                ws
-            }
-        };
-        sockets.push(ws);
-    }
+    let sockets = open(server, tokens, p.conns, p.spread).await?;
     let counters = Counters::default();
     let latencies = Latencies::new();
     let sent = Arc::new(AtomicU64::new(0));
@@ -133,6 +118,31 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
         cpu.per_op_by_thread(counters.ok()),
     );
     Ok(report)
+}
+
+/// `conns` connections ready for round trips: Porch's guests (one token each) past their
+/// `ready`, the others past their first frame. Shared with the open-loop ladder.
+pub async fn open(server: &Server, tokens: &[String], conns: usize, spread: u8) -> Result<Vec<Ws>> {
+    let mut sockets = Vec::with_capacity(conns);
+    for i in 0..conns {
+        let source = source_addr(i, spread);
+        let ws = match server.kind {
+            Kind::Porch => {
+                connect_ready(server, tokens.get(i).map_or("", String::as_str), source).await?
+            }
+            kind => {
+                let mut ws = connect(server.addr, &server.ws_url, None, source).await?;
+                let first = next_text(&mut ws, Duration::from_secs(10)).await?;
+                anyhow::ensure!(
+                    first.contains(crate::handshake::first_frame_marker(kind)),
+                    "first frame: {first}"
+                );
+                ws
+            }
+        };
+        sockets.push(ws);
+    }
+    Ok(sockets)
 }
 
 #[allow(clippy::too_many_arguments)] // One call site; a struct would only rename them.
