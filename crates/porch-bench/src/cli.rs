@@ -108,12 +108,8 @@ pub enum Command {
         agents: usize,
         #[arg(long, default_value_t = 10)]
         secs: u64,
-        /// A database the harness may create (and drop) one schema per row in.
-        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
-        postgres_url: String,
-        /// The two-node rows' broker; each row publishes on a subject of its own.
-        #[arg(long, default_value = "nats://127.0.0.1:4222")]
-        nats_url: String,
+        #[command(flatten)]
+        backends: crate::cluster::Backends,
     },
     /// S5: resume storm. `guests` guests have each seen their conversation up to some seq
     /// and missed `missed` more; every connection is cut at once (`--cut`) and all reconnect
@@ -220,12 +216,8 @@ pub enum Command {
         /// Guest creations (`POST /guests`) in flight per node.
         #[arg(long, default_value_t = 8)]
         create_concurrency: usize,
-        /// A database the harness may create (and drop) one schema in.
-        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
-        postgres_url: String,
-        /// The nodes' broker; the run publishes on a subject of its own.
-        #[arg(long, default_value = "nats://127.0.0.1:4222")]
-        nats_url: String,
+        #[command(flatten)]
+        backends: crate::cluster::Backends,
     },
     /// One S1b worker process, started by `broadcast` (orders on stdin, answers on stdout).
     #[command(hide = true)]

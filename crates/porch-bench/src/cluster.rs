@@ -43,11 +43,14 @@ impl Topology {
     }
 }
 
-/// Where the shared PostgreSQL and NATS are.
-#[derive(Clone, Debug)]
+/// Where the shared PostgreSQL and NATS are (the `cluster` and `broadcast` options).
+#[derive(clap::Args, Clone, Debug)]
 pub struct Backends {
-    /// A database the harness may create and drop schemas in.
+    /// A database the harness may create (and drop) one schema per run or row in.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pub postgres_url: String,
+    /// The nodes' broker; each run or row publishes on a subject of its own.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
 }
 

@@ -259,13 +259,8 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
             guests,
             agents,
             secs,
-            postgres_url,
-            nats_url,
+            backends,
         } => {
-            let backends = cluster::Backends {
-                postgres_url: postgres_url.clone(),
-                nats_url: nats_url.clone(),
-            };
             let p: Vec<delivery::Params> = rates
                 .iter()
                 .map(|&rate| delivery::Params {
@@ -276,7 +271,7 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
                     spread,
                 })
                 .collect();
-            reports.extend(cluster::run(paths, topologies, &backends, *guests, &p).await?);
+            reports.extend(cluster::run(paths, topologies, backends, *guests, &p).await?);
         }
         Command::Broadcast {
             guests,
@@ -288,13 +283,8 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
             notice_timeout_secs,
             connect_concurrency,
             create_concurrency,
-            postgres_url,
-            nats_url,
+            backends,
         } => {
-            let backends = cluster::Backends {
-                postgres_url: postgres_url.clone(),
-                nats_url: nats_url.clone(),
-            };
             let p = broadcast::Params {
                 guests: *guests,
                 nodes: *nodes,
@@ -309,7 +299,7 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
                 // The workers outlive nothing: they stop when the whole command would.
                 deadline_secs: global.timeout_secs,
             };
-            reports.extend(broadcast::run(paths, &backends, &p).await?);
+            reports.extend(broadcast::run(paths, backends, &p).await?);
         }
         Command::BroadcastWorker(_) => {
             bail!("broadcast-worker is started by broadcast, not by hand")
