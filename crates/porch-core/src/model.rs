@@ -1,7 +1,7 @@
 //! The records Porch keeps, beside the conversation log itself (whose shapes are the wire
 //! types `Message` and `Conversation`).
 
-use porch_wire::rest::{Guest, Notice};
+use porch_wire::rest::{Conversation, Guest, Notice};
 
 /// An OAuth client: the customer's backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +64,14 @@ pub struct GuestRecord {
     /// The OAuth client that created this guest; only it may read it back.
     pub client_id: String,
     pub revoked: bool,
+}
+
+/// A guest with its deployment and its conversation, as read together (`Store::guest_session`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestSession {
+    pub guest: GuestRecord,
+    pub deployment: DeploymentRecord,
+    pub conversation: Conversation,
 }
 
 /// What an operator may change on an existing deployment (`porch deployments update`). The

@@ -16,7 +16,7 @@ use std::pin::Pin;
 
 use porch_wire::rest::{Conversation, ConversationState, Message, MessagePage, Notice, Participant};
 
-use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestStanding};
+use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession, GuestStanding};
 use crate::token::SigningKey;
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
@@ -125,6 +125,9 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a guest and its conversation (state `waiting`, `last_seq` 0) in one commit.
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation>;
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>>;
+    /// A guest with its deployment and conversation, in one read (one snapshot): what every
+    /// guest request checks first, and what a guest's session opens with.
+    fn guest_session(&self, id: &str) -> StoreFuture<'_, Option<GuestSession>>;
     /// Guests' standings, their deployments' and their conversations' heads, for many guests in
     /// one read (one round trip on a networked store: every live guest needs one at every
     /// heartbeat, and a node batches them). Guests that are gone are left out.

@@ -8,7 +8,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use porch_core::model::{DeploymentRecord, GuestRecord, GuestStanding};
+use porch_core::model::{DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
+use porch_wire::rest::Conversation;
 use porch_core::token::{Claims, Expectation, TokenKind};
 use porch_wire::ErrorCode;
 
@@ -35,6 +36,9 @@ pub struct ClientPrincipal {
 pub struct GuestPrincipal {
     pub guest: GuestRecord,
     pub deployment: DeploymentRecord,
+    /// The guest's conversation, read in the same snapshot as the guest: a session's `ready`
+    /// starts from its head.
+    pub conversation: Conversation,
     pub claims: Claims,
 }
 
@@ -57,6 +61,19 @@ pub async fn authenticate(
     endpoint: &str,
     origin: Option<&str>,
 ) -> Result<Principal, ApiError> {
+    let claims = verify(state, token, kinds, endpoint, origin).await?;
+    principal(state, claims, origin).await
+}
+
+/// The first half of `authenticate`: the `Origin` pre-check and the token itself, without
+/// reading the store. (The gateway subscribes a guest's feed between the halves.)
+pub async fn verify(
+    state: &AppState,
+    token: &str,
+    kinds: &[TokenKind],
+    endpoint: &str,
+    origin: Option<&str>,
+) -> Result<Claims, ApiError> {
     if let Some(origin) = origin {
         check_known_origin(state, origin).await?;
     }
@@ -68,7 +85,11 @@ pub async fn authenticate(
         now_secs: porch_core::time::now_ms() / 1000,
         leeway_secs: i64::try_from(limits.token_leeway_secs).unwrap_or(60),
     };
-    let claims = state.keys.get().verify(token, &expectation)?;
+    Ok(state.keys.get().verify(token, &expectation)?)
+}
+
+/// The second half of `authenticate`: the session behind verified claims.
+pub async fn principal(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<Principal, ApiError> {
     match claims.kind() {
         Some(TokenKind::Guest) => guest(state, claims, origin).await.map(Principal::Guest),
         Some(TokenKind::Agent) => agent(state, claims, origin).await.map(Principal::Agent),
@@ -105,30 +126,35 @@ fn deployment_disabled(deployment_id: &str) -> ApiError {
 }
 
 async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<GuestPrincipal, ApiError> {
-    let (guest, deployment) = guest_records(state, &claims.sub, origin).await?;
-    Ok(GuestPrincipal { guest, deployment, claims })
-}
-
-/// The guest and its deployment, if the guest may still use Porch (from `origin`, if given).
-async fn guest_records(
-    state: &AppState,
-    guest_id: &str,
-    origin: Option<&str>,
-) -> Result<(GuestRecord, DeploymentRecord), ApiError> {
-    let guest = state.store.guest(guest_id).await?.ok_or_else(guest_gone)?;
+    // Deployments are never deleted, so a guest without one is as gone as a missing guest.
+    let GuestSession { guest, deployment, conversation } =
+        state.store.guest_session(&claims.sub).await?.ok_or_else(guest_gone)?;
     if guest.revoked {
         return Err(guest_revoked());
     }
-    let deployment = state.store.deployment(&guest.deployment_id).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::DeploymentUnknown, format!("deployment {} no longer exists", guest.deployment_id))
-    })?;
     if !deployment.enabled {
         return Err(deployment_disabled(&deployment.id));
     }
     if let Some(origin) = origin {
         check_origin(&deployment, origin)?;
     }
-    Ok((guest, deployment))
+    check_guest_claims(&claims, &guest)?;
+    Ok(GuestPrincipal { guest, deployment, conversation, claims })
+}
+
+/// A guest token names its conversation and deployment (`cnv`, `dep`), so the gateway can
+/// subscribe to them before reading the store. Porch signs only true ones; a signed token
+/// naming another guest's is refused rather than trusted.
+fn check_guest_claims(claims: &Claims, guest: &GuestRecord) -> Result<(), ApiError> {
+    let names_its_own = claims.cnv.as_deref() == Some(guest.conversation_id.as_str())
+        && claims.dep.as_deref() == Some(guest.deployment_id.as_str());
+    if names_its_own {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::TokenMalformed,
+        "the token's cnv/dep are not its guest's; use the accessToken from /guests as issued",
+    ))
 }
 
 /// Every origin that some deployment allows, plus Porch's own (the agent console).

@@ -170,6 +170,12 @@ impl Hub {
         }
     }
 
+    /// Subscribes to `topics`, in order, for as long as the returned `Feed` lives.
+    pub fn feed(self: &Arc<Hub>, topics: Vec<String>) -> Feed {
+        let receivers = topics.iter().map(|t| self.subscribe(t)).collect();
+        Feed { hub: Arc::clone(self), topics, receivers }
+    }
+
     /// Tells every session on this node to resync from the store.
     pub fn resync_all(&self) {
         let senders: Vec<_> = self.topics.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
@@ -182,6 +188,25 @@ impl Hub {
     /// Live topics, for metrics and tests.
     pub fn topic_count(&self) -> usize {
         self.topics.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// A session's subscriptions: one receiver per topic, in the order of its topics. Dropping
+/// it unsubscribes, and drops every topic nobody else listens to, on every path out (a
+/// refused handshake included).
+pub struct Feed {
+    hub: Arc<Hub>,
+    topics: Vec<String>,
+    pub receivers: Vec<broadcast::Receiver<Arc<HubEvent>>>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        // `release` drops a topic only once its receivers are gone, this feed's included.
+        self.receivers.clear();
+        for topic in &self.topics {
+            self.hub.release(topic);
+        }
     }
 }
 
@@ -201,6 +226,22 @@ mod tests {
         assert!(got.json().contains(r#""type":"typing""#));
         drop(rx);
         hub.release(&topic);
+        assert_eq!(hub.topic_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_feed_releases_only_the_topics_nobody_else_hears() {
+        let hub = Arc::new(Hub::new(4));
+        let (conversation, deployment) = (conversation_topic("cnv_1"), deployment_topic("dep_1"));
+        let mut feed = hub.feed(vec![conversation.clone(), deployment.clone()]);
+        let neighbour = hub.feed(vec![deployment.clone()]);
+        assert_eq!(hub.topic_count(), 2);
+        let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
+        hub.publish(std::slice::from_ref(&conversation), HubEvent::new("cnv_1", HubEventKind::Typing(p), None));
+        assert!(feed.receivers[0].recv().await.is_ok(), "receivers follow the order of the topics");
+        drop(feed);
+        assert_eq!(hub.topic_count(), 1, "the deployment's topic stays for the neighbour");
+        drop(neighbour);
         assert_eq!(hub.topic_count(), 0);
     }
 

@@ -27,7 +27,7 @@ mod writes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestStanding};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession, GuestStanding};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -216,6 +216,11 @@ impl Store for SqliteStore {
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>> {
         let id = id.to_owned();
         Box::pin(read_short(&self.readers, move |conn| reader::guest(conn, &id)))
+    }
+
+    fn guest_session(&self, id: &str) -> StoreFuture<'_, Option<GuestSession>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reader::guest_session(conn, &id)))
     }
 
     fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {

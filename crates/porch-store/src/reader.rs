@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
 use porch_core::store::{ConversationFilter, PageRequest, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, MessagePage};
@@ -182,7 +182,7 @@ pub(crate) fn client(conn: &Connection, id: &str) -> Result<Option<ClientRecord>
 }
 
 pub(crate) fn deployments(conn: &Connection) -> Result<Vec<DeploymentRecord>, StoreError> {
-    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments ORDER BY created_at_ms, id");
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d ORDER BY d.created_at_ms, d.id");
     all(conn, &sql, rows::deployment, "listing deployments")
 }
 
@@ -190,7 +190,7 @@ pub(crate) fn deployment(
     conn: &Connection,
     id: &str,
 ) -> Result<Option<DeploymentRecord>, StoreError> {
-    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = ?1");
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.id = ?1");
     one(conn, &sql, id, rows::deployment, "reading a deployment")
 }
 
@@ -241,6 +241,11 @@ pub(crate) fn guest(conn: &Connection, id: &str) -> Result<Option<GuestRecord>, 
         rows::guest,
         "reading a guest",
     )
+}
+
+pub(crate) fn guest_session(conn: &Connection, id: &str) -> Result<Option<GuestSession>, StoreError> {
+    let sql = format!("{} WHERE g.id = ?1", rows::guest_session_select());
+    one(conn, &sql, id, rows::guest_session, "reading a guest's session")
 }
 
 /// Shared with the writer, which reads the conversation it appends to on its own connection.

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Notice, Participant, Role};
@@ -98,26 +98,32 @@ pub(crate) fn client(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     })
 }
 
+/// `FROM deployments d`.
 pub(crate) const DEPLOYMENT_COLUMNS: &str =
-    "id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms, notice";
+    "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice";
 
 pub(crate) fn deployment(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
-    let ttl_secs: i64 = row.get(4)?;
+    deployment_at(row, 0)
+}
+
+/// A deployment from the columns of `DEPLOYMENT_COLUMNS`, starting at `first`.
+fn deployment_at(row: &Row<'_>, first: usize) -> rusqlite::Result<DeploymentRecord> {
+    let ttl_secs: i64 = row.get(first + 4)?;
     Ok(DeploymentRecord {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        origins: get_json(row, 2)?,
-        queue: row.get(3)?,
+        id: row.get(first)?,
+        name: row.get(first + 1)?,
+        origins: get_json(row, first + 2)?,
+        queue: row.get(first + 3)?,
         guest_token_ttl_secs: u64::try_from(ttl_secs).map_err(|_| {
             conversion_error(
-                4,
+                first + 4,
                 Type::Integer,
                 format!("negative token lifetime {ttl_secs}"),
             )
         })?,
-        enabled: row.get(5)?,
-        created_at_ms: row.get(6)?,
-        notice: get_notice(row, 7)?,
+        enabled: row.get(first + 5)?,
+        created_at_ms: row.get(first + 6)?,
+        notice: get_notice(row, first + 7)?,
     })
 }
 
@@ -207,6 +213,29 @@ pub(crate) fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         updated_at_ms: row.get(7)?,
         guest: wire_guest(row, 8)?,
     })
+}
+
+/// A guest's record, its conversation and its deployment, from one statement (each read
+/// has a fixed cost beside its rows: S2, BENCHMARKS.md). Columns: the conversation (with the
+/// guest's public fields), the rest of the guest's record, the deployment; `guest_session`
+/// reads them. The caller adds the `WHERE`.
+pub(crate) fn guest_session_select() -> String {
+    format!(
+        "SELECT {CONVERSATION_COLUMNS}, g.deployment_id, g.conversation_id, g.client_id, g.revoked, {DEPLOYMENT_COLUMNS} \
+         FROM guests g JOIN conversations c ON c.id = g.conversation_id JOIN deployments d ON d.id = g.deployment_id"
+    )
+}
+
+pub(crate) fn guest_session(row: &Row<'_>) -> rusqlite::Result<GuestSession> {
+    let conversation = conversation(row)?;
+    let guest = GuestRecord {
+        guest: conversation.guest.clone(),
+        deployment_id: row.get(14)?,
+        conversation_id: row.get(15)?,
+        client_id: row.get(16)?,
+        revoked: row.get(17)?,
+    };
+    Ok(GuestSession { guest, deployment: deployment_at(row, 18)?, conversation })
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \

@@ -32,7 +32,7 @@ pub use frames::parse_client_frame;
 
 use std::sync::Arc;
 
-use crate::auth::{Principal, authenticate};
+use crate::auth::{self, Principal};
 use crate::listener::{ConnectionHold, Peer, client_ip};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -113,7 +113,10 @@ async fn admit(
         crate::auth::check_known_origin(state, origin).await?;
     }
     let token = credential?;
-    let principal = authenticate(state, &token, &[TokenKind::Guest, TokenKind::Agent], "the gateway", origin).await?;
+    let claims = auth::verify(state, &token, &[TokenKind::Guest, TokenKind::Agent], "the gateway", origin).await?;
+    // Subscribed before the records are read (see `session::Start::feed`).
+    let guest_feed = session::guest_topics(&claims).map(|topics| state.hub.feed(topics));
+    let principal = auth::principal(state, claims, origin).await?;
     if query.bad_after_seq {
         // Not quoted: query strings are never logged (SECURITY.md).
         return Err(ApiError::new(ErrorCode::InvalidRequest, "afterSeq is not a whole number; send the last seq you saw, e.g. ?afterSeq=41"));
@@ -132,9 +135,14 @@ async fn admit(
         ApiError::new(ErrorCode::TooManyConnections, "this node is at its connection limit; retry later or elsewhere")
     })?;
     let slots = session::Slots { permit, connection, guest: guest_slot };
+    let feed = match (guest_feed, &principal) {
+        (Some(feed), Principal::Guest(_)) => feed,
+        (None, Principal::Agent(agent)) => state.hub.feed(session::agent_topics(agent)),
+        _ => unreachable!("`auth::principal` admits a guest only if its token names its topics, and no client"),
+    };
     // Boxed: axum's upgrade task keeps a slot for the closure that holds this `Start` for the
     // session's whole life, even after `session::run` has taken it (see `session::live`).
-    Ok(Box::new(session::Start { principal, after_seq: query.after_seq, slots }))
+    Ok(Box::new(session::Start { principal, feed, after_seq: query.after_seq, slots }))
 }
 
 /// `handshakes_per_ip_per_sec`: checked before any token work and answered before the `101`

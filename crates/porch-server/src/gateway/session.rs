@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
 use porch_core::store::{ConversationFilter, PageRequest};
+use porch_core::token::{Claims, TokenKind};
 use porch_wire::frame::{ClientFrame, ConnectionLimits, Ready, Resume, ServerFrame};
 use porch_wire::rest::{Conversation, ConversationState, Message, Notice, Participant, Role};
 use porch_wire::ErrorCode;
@@ -26,7 +27,7 @@ use crate::agents::{self, CONVERSATION_LIST_MAX};
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
 use crate::error::ApiError;
-use crate::hub::{HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic};
+use crate::hub::{Feed, HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
@@ -34,6 +35,12 @@ use crate::throttle::Slot;
 /// What the upgrade handler hands to a session.
 pub struct Start {
     pub principal: Principal,
+    /// Subscribed before the principal's records were read: anything committed after that
+    /// read is in the feed, anything before it in the store (or in what was read), and the
+    /// cursor drops the overlap. A guest's topics are named by its token, so one read serves
+    /// both its checks and its `ready`; an agent's come from its record, and its session
+    /// reads its conversations once subscribed.
+    pub feed: Feed,
     pub after_seq: Option<u64>,
     pub slots: Slots,
 }
@@ -68,7 +75,7 @@ enum Opening {
 /// one `Session` and not also the arguments it was built from (an `async fn` keeps a slot for
 /// each argument for its whole life, even once moved; see `live` on why that matters).
 pub fn run(socket: WebSocket, state: AppState, start: Box<Start>) -> impl Future<Output = ()> + Send {
-    let Start { principal, after_seq, slots } = *start;
+    let Start { principal, mut feed, after_seq, slots } = *start;
     let opening = match principal {
         Principal::Guest(guest) => Opening::Guest(Box::new(guest)),
         Principal::Agent(agent) => Opening::Agent(Box::new(agent)),
@@ -85,15 +92,12 @@ pub fn run(socket: WebSocket, state: AppState, start: Box<Start>) -> impl Future
     };
     async move {
         crate::metrics::METRICS.session_opened();
-        let (topics, receivers) = session.subscribe(&opening);
         // Only `live` is awaited inline: it is where an idle session waits (see `live`).
         let end = match Box::pin(session.open(opening, after_seq)).await {
-            Ok(who) => session.live(who, receivers).await,
+            Ok(who) => session.live(who, &mut feed.receivers).await,
             Err(end) => end,
         };
-        for topic in &topics {
-            session.state.hub.release(topic);
-        }
+        drop(feed);
         Box::pin(close(&mut session.socket, end)).await;
         crate::metrics::METRICS.session_closed();
         drop(slots);
@@ -123,6 +127,21 @@ fn notice_id(notice: Option<&Notice>) -> Option<Box<str>> {
 /// A guest session's receivers are its conversation's topic, then its deployment's.
 const GUEST_DEPLOYMENT_RECEIVER: usize = 1;
 
+/// A guest's topics, as its token names them: its conversation's, then its deployment's
+/// (`GUEST_DEPLOYMENT_RECEIVER`). `None` for other tokens, and for a guest token that names
+/// neither (`auth::principal` refuses it).
+pub fn guest_topics(claims: &Claims) -> Option<Vec<String>> {
+    if claims.kind() != Some(TokenKind::Guest) {
+        return None;
+    }
+    Some(vec![conversation_topic(claims.cnv.as_deref()?), deployment_topic(claims.dep.as_deref()?)])
+}
+
+/// An agent's topics: its queues'.
+pub fn agent_topics(agent: &AgentPrincipal) -> Vec<String> {
+    agent.queues.iter().map(|q| queue_topic(q)).collect()
+}
+
 /// Who the session speaks for, once started: only what the live loop uses, since an idle
 /// session carries it for hours (a guest's whole principal, with its deployment and claims,
 /// is about a kilobyte). Boxed for the same reason: every async fn that takes a value keeps a
@@ -144,22 +163,6 @@ impl Who {
 // Methods take `&mut self` even when they only read: the socket is not `Sync`, so a `&Session`
 // held across an await would make the session future non-`Send`.
 impl Session {
-    /// The hub topics of the session's live feed: the guest's conversation and deployment (in
-    /// that order, see `GUEST_DEPLOYMENT_RECEIVER`), or the agent's queues. Subscribed before
-    /// `open` reads the head: anything committed after that read is then in the channel,
-    /// anything before it in the store, and the cursor drops the overlap.
-    fn subscribe(&mut self, opening: &Opening) -> (Vec<String>, Vec<Receiver<Arc<HubEvent>>>) {
-        let topics: Vec<String> = match opening {
-            Opening::Guest(principal) => vec![
-                conversation_topic(&principal.guest.conversation_id),
-                deployment_topic(&principal.guest.deployment_id),
-            ],
-            Opening::Agent(agent) => agent.queues.iter().map(|q| queue_topic(q)).collect(),
-        };
-        let receivers = topics.iter().map(|t| self.state.hub.subscribe(t)).collect();
-        (topics, receivers)
-    }
-
     /// Everything before the loop: `ready`, and a resuming guest's replay.
     async fn open(&mut self, opening: Opening, after_seq: Option<u64>) -> Result<Who, End> {
         match opening {
@@ -172,11 +175,7 @@ impl Session {
     async fn guest_open(&mut self, principal: Box<GuestPrincipal>, after_seq: Option<u64>) -> Result<Who, End> {
         self.token_exp_secs = principal.claims.exp;
         let conversation_id = principal.guest.conversation_id.clone();
-        let conversation = match self.state.store.conversation(&conversation_id).await {
-            Ok(Some(c)) => c,
-            Ok(None) => return Err(End::with(ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone"))),
-            Err(e) => return Err(End::with(e.into())),
-        };
+        let conversation = principal.conversation.clone();
         let head = conversation.last_seq;
         let (resume, replay) = self.resume(after_seq, head);
         // With a replay the cursor starts where the client left off, and `fill` brings it to
@@ -274,7 +273,7 @@ impl Session {
     /// handlers below are the deepest ones (a send goes through the store and the hub), so
     /// they are boxed: allocated when something happens, not carried while nothing does.
     /// (Inline, they made each session task about 12 KiB; BENCHMARKS.md, S1.)
-    async fn live(&mut self, mut who: Who, mut receivers: Vec<Receiver<Arc<HubEvent>>>) -> End {
+    async fn live(&mut self, mut who: Who, receivers: &mut [Receiver<Arc<HubEvent>>]) -> End {
         let heartbeat = Duration::from_millis(self.state.config.limits.heartbeat_interval_ms);
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut shutdown = self.state.shutdown.clone();
@@ -288,7 +287,7 @@ impl Session {
                 biased;
                 _ = shutdown.changed() => Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "this node is shutting down; reconnect and resume"))),
                 _ = ticker.tick() => Box::pin(self.on_tick(&who)).await,
-                (event, index) = recv_any(&mut receivers) => Box::pin(self.on_event(&who, event, index)).await,
+                (event, index) = recv_any(receivers) => Box::pin(self.on_event(&who, event, index)).await,
                 frame = self.socket.recv() => Box::pin(self.on_socket(&mut who, frame)).await,
             };
             if let Err(end) = step {

@@ -21,7 +21,7 @@ mod rows;
 mod schema;
 mod writes;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestStanding};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession, GuestStanding};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -152,6 +152,11 @@ impl Store for PostgresStore {
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>> {
         let id = id.to_owned();
         Box::pin(async move { reads::guest(&self.db, &id).await })
+    }
+
+    fn guest_session(&self, id: &str) -> StoreFuture<'_, Option<GuestSession>> {
+        let id = id.to_owned();
+        Box::pin(async move { reads::guest_session(&self.db, &id).await })
     }
 
     fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {

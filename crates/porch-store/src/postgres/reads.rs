@@ -3,7 +3,7 @@
 //! Statements are prepared once per connection (`prepare_cached`), so a read is one round trip.
 
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding, WIDGET_CLIENT_ID,
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding, WIDGET_CLIENT_ID,
 };
 use porch_core::store::{ConversationFilter, Durability, PageRequest, StoreError};
 use porch_core::token::SigningKey;
@@ -70,13 +70,13 @@ pub(crate) async fn client(db: &Db, id: &str) -> Result<Option<ClientRecord>, St
 
 pub(crate) async fn deployments(db: &Db) -> Result<Vec<DeploymentRecord>, StoreError> {
     let sql = format!(
-        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments ORDER BY created_at_ms, id COLLATE \"C\""
+        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d ORDER BY d.created_at_ms, d.id COLLATE \"C\""
     );
     all(db, &sql, &[], rows::deployment, "listing deployments").await
 }
 
 pub(crate) async fn deployment(db: &Db, id: &str) -> Result<Option<DeploymentRecord>, StoreError> {
-    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = $1");
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.id = $1");
     one(db, &sql, id, rows::deployment, "reading a deployment").await
 }
 
@@ -110,6 +110,11 @@ pub(crate) async fn guest_standings(db: &Db, ids: &[String]) -> Result<Vec<(Stri
 pub(crate) async fn guest(db: &Db, id: &str) -> Result<Option<GuestRecord>, StoreError> {
     let sql = format!("SELECT {GUEST_COLUMNS} FROM guests g WHERE g.id = $1");
     one(db, &sql, id, rows::guest, "reading a guest").await
+}
+
+pub(crate) async fn guest_session(db: &Db, id: &str) -> Result<Option<GuestSession>, StoreError> {
+    let sql = format!("{} WHERE g.id = $1", rows::guest_session_select());
+    one(db, &sql, id, rows::guest_session, "reading a guest's session").await
 }
 
 pub(crate) async fn conversation(db: &Db, id: &str) -> Result<Option<Conversation>, StoreError> {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestStanding};
+use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Notice, Participant, Role};
@@ -118,21 +118,27 @@ pub(crate) fn client(row: &Row) -> Result<ClientRecord, StoreError> {
     })
 }
 
+/// `FROM deployments d`.
 pub(crate) const DEPLOYMENT_COLUMNS: &str =
-    "id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms, notice";
+    "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice";
 
 pub(crate) fn deployment(row: &Row) -> Result<DeploymentRecord, StoreError> {
-    let ttl_secs: i64 = get(row, 4)?;
+    deployment_at(row, 0)
+}
+
+/// A deployment from the columns of `DEPLOYMENT_COLUMNS`, starting at `first`.
+fn deployment_at(row: &Row, first: usize) -> Result<DeploymentRecord, StoreError> {
+    let ttl_secs: i64 = get(row, first + 4)?;
     Ok(DeploymentRecord {
-        id: get(row, 0)?,
-        name: get(row, 1)?,
-        origins: get(row, 2)?,
-        queue: get(row, 3)?,
+        id: get(row, first)?,
+        name: get(row, first + 1)?,
+        origins: get(row, first + 2)?,
+        queue: get(row, first + 3)?,
         guest_token_ttl_secs: u64::try_from(ttl_secs)
-            .map_err(|_| bad_column(row, 4, &format!("negative token lifetime {ttl_secs}")))?,
-        enabled: get(row, 5)?,
-        created_at_ms: get(row, 6)?,
-        notice: get_notice(row, 7)?,
+            .map_err(|_| bad_column(row, first + 4, &format!("negative token lifetime {ttl_secs}")))?,
+        enabled: get(row, first + 5)?,
+        created_at_ms: get(row, first + 6)?,
+        notice: get_notice(row, first + 7)?,
     })
 }
 
@@ -222,6 +228,29 @@ pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
         updated_at_ms: get(row, 7)?,
         guest: wire_guest(row, 8)?,
     })
+}
+
+/// A guest's record, its conversation and its deployment, from one statement (each read
+/// has a fixed cost beside its rows: S2, BENCHMARKS.md). Columns: the conversation (with the
+/// guest's public fields), the rest of the guest's record, the deployment; `guest_session`
+/// reads them. The caller adds the `WHERE`.
+pub(crate) fn guest_session_select() -> String {
+    format!(
+        "SELECT {CONVERSATION_COLUMNS}, g.deployment_id, g.conversation_id, g.client_id, g.revoked, {DEPLOYMENT_COLUMNS} \
+         FROM guests g JOIN conversations c ON c.id = g.conversation_id JOIN deployments d ON d.id = g.deployment_id"
+    )
+}
+
+pub(crate) fn guest_session(row: &Row) -> Result<GuestSession, StoreError> {
+    let conversation = conversation(row)?;
+    let guest = GuestRecord {
+        guest: conversation.guest.clone(),
+        deployment_id: get(row, 14)?,
+        conversation_id: get(row, 15)?,
+        client_id: get(row, 16)?,
+        revoked: get(row, 17)?,
+    };
+    Ok(GuestSession { guest, deployment: deployment_at(row, 18)?, conversation })
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \

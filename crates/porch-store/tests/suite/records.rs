@@ -104,6 +104,13 @@ pub async fn suite_guest_round_trip(store: &dyn Store) {
         Some(record.clone())
     );
     assert_eq!(store.guest("gst_nobody").await.unwrap(), None);
+    let session = porch_core::model::GuestSession {
+        guest: record.clone(),
+        deployment: deployment.clone(),
+        conversation: conversation.clone(),
+    };
+    assert_eq!(store.guest_session(&record.guest.id).await.unwrap(), Some(session), "one read gives all three whole");
+    assert_eq!(store.guest_session("gst_nobody").await.unwrap(), None);
     assert_eq!(store.conversation("cnv_nobody").await.unwrap(), None);
     let page = store
         .messages(

@@ -56,6 +56,12 @@ async fn handshake_mistakes_each_get_their_code_and_fix() {
         c.exp -= 3600;
     });
     let future = server.sign(TokenKind::Guest, &guest.guest_id, |c| c.iat += 3600);
+    // Signed with the server's key, but naming another guest's conversation: the gateway
+    // subscribes to what a token names, so it must be the guest's own.
+    let misnamed = server.sign(TokenKind::Guest, &guest.guest_id, |c| {
+        c.dep = Some(guest.deployment_id.clone());
+        c.cnv = Some("cnv_someone_else".to_owned());
+    });
     let mut tampered = token.to_string();
     tampered.pop();
     // The last base64url character of a 32-byte signature carries 4 bits and 2 zero bits:
@@ -76,6 +82,7 @@ async fn handshake_mistakes_each_get_their_code_and_fix() {
         ("", Some(format!("{m}, {expired}")), None, Some(m), 4002, "token_expired", "server time"),
         ("", Some(format!("{m}, {future}")), None, Some(m), 4002, "token_not_yet_valid", "check clocks"),
         ("", Some(format!("{m}, {tampered}")), None, Some(m), 4003, "token_signature_invalid", "altered"),
+        ("", Some(format!("{m}, {misnamed}")), None, Some(m), 4003, "token_malformed", "are not its guest's"),
         ("", Some(format!("{m}, {token}")), Some(("origin", "https://evil.example")), Some(m), 4005, "origin_not_allowed", "https://evil.example"),
         // A guest page's origin (known, so past the early check) is still no agent's.
         ("", Some(format!("{m}, {}", agent.access_token)), Some(("origin", ALLOWED_ORIGIN)), Some(m), 4005, "origin_not_allowed", "agents connect from"),
