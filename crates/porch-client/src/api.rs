@@ -7,6 +7,8 @@ use porch_wire::rest::{
 use porch_wire::*;
 use serde::de::DeserializeOwned;
 
+use crate::tls::{Tls, TlsProblem};
+
 /// A failed call: the server's answer when it gave one.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -44,8 +46,15 @@ pub struct WithStatus<T> {
 }
 
 impl Api {
+    /// A client trusting the system's roots.
     pub fn new(base_url: &str) -> Api {
-        Api { base_url: base_url.trim_end_matches('/').to_string(), http: reqwest::Client::new() }
+        Api::with_tls(base_url, &Tls::system())
+    }
+
+    /// A client trusting what `tls` trusts (e.g. a `--ca-file`), for an `https://` base URL.
+    pub fn with_tls(base_url: &str, tls: &Tls) -> Api {
+        let http = tls.http_client(reqwest::Client::builder()).expect("a client with no options set builds");
+        Api { base_url: base_url.trim_end_matches('/').to_string(), http }
     }
 
     pub fn base_url(&self) -> &str {
@@ -149,14 +158,14 @@ impl Api {
 
 /// Turns a response into its body, or into `ApiError::Http` with the documented error body.
 pub async fn decode<T: DeserializeOwned>(response: reqwest::Result<reqwest::Response>) -> ApiResult<WithStatus<T>> {
-    let response = response.map_err(|e| ApiError::Transport(e.to_string()))?;
+    let response = response.map_err(transport)?;
     let status = response.status().as_u16();
     let www_authenticate = response
         .headers()
         .get("www-authenticate")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let bytes = response.bytes().await.map_err(|e| ApiError::Transport(e.to_string()))?;
+    let bytes = response.bytes().await.map_err(transport)?;
     if !(200..300).contains(&status) {
         let body = serde_json::from_slice(&bytes).ok();
         return Err(ApiError::Http { status, body, www_authenticate });
@@ -164,4 +173,15 @@ pub async fn decode<T: DeserializeOwned>(response: reqwest::Result<reqwest::Resp
     let body = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::Decode(format!("{e}: {}", String::from_utf8_lossy(&bytes))))?;
     Ok(WithStatus { status, body })
+}
+
+/// A failed exchange; a TLS failure says its cause and fix, not reqwest's "error sending request".
+fn transport(error: reqwest::Error) -> ApiError {
+    match TlsProblem::find(&error) {
+        Some(problem) => {
+            let url = error.url().map_or(String::new(), |u| format!("{u}: "));
+            ApiError::Transport(format!("{url}{problem}"))
+        }
+        None => ApiError::Transport(error.to_string()),
+    }
 }

@@ -12,7 +12,9 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use crate::tls::{Tls, TlsProblem};
 
 /// Something the gateway did.
 // Events are handled one at a time and dropped; boxing the frame buys nothing.
@@ -32,6 +34,9 @@ pub enum ConnectError {
     /// The server answered with HTTP instead of `101`.
     #[error("HTTP {status}: {body}")]
     Refused { status: u16, body: String, headers: Vec<(String, String)> },
+    /// The TLS handshake of a `wss://` URL failed.
+    #[error("{0}")]
+    Tls(TlsProblem),
     #[error("{0}")]
     Other(String),
 }
@@ -46,7 +51,7 @@ pub struct Gateway {
 /// A handshake request for `url` with the subprotocol pair, as
 /// `new WebSocket(url, ['NICE-WebSocket-Auth', token])` sends it.
 pub fn request(url: &str, token: &str) -> Request {
-    let mut request = url.into_client_request().expect("a valid ws:// URL");
+    let mut request = url.into_client_request().expect("a valid ws:// or wss:// URL");
     let offer = format!("{PROTOCOL_MARKER}, {token}");
     request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&offer).expect("token characters"));
     request
@@ -55,17 +60,29 @@ pub fn request(url: &str, token: &str) -> Request {
 impl Gateway {
     /// Connects like a browser: subprotocol pair, optional `afterSeq` resume position.
     pub async fn connect(gateway_url: &str, token: &str, after_seq: Option<u64>) -> Result<Gateway, ConnectError> {
+        Gateway::connect_with(gateway_url, token, after_seq, &Tls::system()).await
+    }
+
+    /// `connect`, trusting what `tls` trusts for a `wss://` URL (e.g. a `--ca-file`).
+    pub async fn connect_with(gateway_url: &str, token: &str, after_seq: Option<u64>, tls: &Tls) -> Result<Gateway, ConnectError> {
         let url = match after_seq {
             Some(seq) => format!("{gateway_url}?afterSeq={seq}"),
             None => gateway_url.to_string(),
         };
-        Gateway::connect_request(request(&url, token)).await
+        Gateway::connect_request_with(request(&url, token), tls).await
     }
 
     /// Connects with a handshake request built by the caller (odd offers, headers, origins).
     pub async fn connect_request(request: Request) -> Result<Gateway, ConnectError> {
+        Gateway::connect_request_with(request, &Tls::system()).await
+    }
+
+    /// `connect_request`, trusting what `tls` trusts for a `wss://` URL.
+    pub async fn connect_request_with(request: Request, tls: &Tls) -> Result<Gateway, ConnectError> {
         use tokio_tungstenite::tungstenite::Error as WsError;
-        match tokio_tungstenite::connect_async(request).await {
+        // A `ws://` URL ignores the connector; `wss://` uses the REST client's configuration.
+        let connector = Some(Connector::Rustls(tls.config()));
+        match tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector).await {
             Ok((ws, response)) => {
                 let protocol = response
                     .headers()
@@ -84,7 +101,7 @@ impl Gateway {
                 let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
                 Err(ConnectError::Refused { status, body, headers })
             }
-            Err(e) => Err(ConnectError::Other(e.to_string())),
+            Err(e) => Err(TlsProblem::find(&e).map_or_else(|| ConnectError::Other(e.to_string()), ConnectError::Tls)),
         }
     }
 

@@ -13,7 +13,8 @@
 //! - `verdict`: from an error code to plain words and a fix.
 //!
 //! Exit status: 0 when the gateway sent `ready`, 1 when the doctor found the problem, 2 on
-//! usage errors or an unreachable server.
+//! usage errors or an unreachable server (a failed TLS handshake included: its error names the
+//! cause and the fix, e.g. `--ca-file`).
 
 mod clock;
 mod http;
@@ -23,13 +24,16 @@ mod socket;
 mod token;
 mod verdict;
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 use clap::{ArgGroup, Args};
+use porch_client::Tls;
 use porch_wire::{ErrorCode, PROTOCOL_MARKER};
 
 use clock::Clocks;
 use http::Http;
-use input::{Call, http_base, plain_http_url, plain_ws_url, read_stdin, with_after_seq};
+use input::{Call, base_url, gateway_url, http_base, read_stdin, with_after_seq};
 use report::Report;
 use socket::Handshake;
 use token::Examined;
@@ -72,6 +76,10 @@ pub struct DoctorArgs {
     /// Deployment (dep_…) to create the guest session in.
     #[arg(long, value_name = "ID", requires = "base_url")]
     deployment: Option<String>,
+    /// A PEM file of CA certificates to trust for https:// and wss://, besides the system's:
+    /// the private CA that signed the server's certificate, or a self-signed certificate.
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<PathBuf>,
 }
 
 const AFTER_HELP: &str = "\
@@ -82,6 +90,9 @@ Examples:
   Run the whole flow (OAuth token, guest session, gateway):
     porch doctor --base-url http://127.0.0.1:8080 --client-id cli_… \\
       --client-secret - --deployment dep_… --origin https://shop.example
+  Behind TLS with a private CA (https:// and wss:// work without --ca-file when the
+  certificate is publicly trusted):
+    porch doctor --base-url https://chat.example.com --ca-file company-ca.pem …
 
 Exit status: 0 the gateway sent `ready`; 1 the doctor found the problem (see the verdict);
 2 usage error or server unreachable. Tokens and secrets are never printed whole.
@@ -108,9 +119,14 @@ struct Diagnosis {
 
 pub async fn run(args: DoctorArgs) -> Result<()> {
     let mut report = Report::default();
+    // One TLS configuration for every step, REST and gateway alike.
+    let tls = match &args.ca_file {
+        Some(path) => Tls::with_ca_file(path)?,
+        None => Tls::system(),
+    };
     let diagnosis = match (&args.gateway_url, &args.base_url) {
-        (Some(_), _) => gateway_mode(&mut report, &args).await?,
-        _ => flow_mode(&mut report, &args).await?,
+        (Some(_), _) => gateway_mode(&mut report, &args, &tls).await?,
+        _ => flow_mode(&mut report, &args, &tls).await?,
     };
     report.section("Verdict");
     let problem = conclude(&report, &diagnosis);
@@ -123,7 +139,7 @@ pub async fn run(args: DoctorArgs) -> Result<()> {
 }
 
 /// Mode 1: one handshake, as the integrator's client sends it.
-async fn gateway_mode(report: &mut Report, args: &DoctorArgs) -> Result<Diagnosis> {
+async fn gateway_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<Diagnosis> {
     let call = Call::from_args(args)?;
     // `undefined` is no credential, and shown whole it tells what went wrong.
     for secret in call
@@ -133,7 +149,7 @@ async fn gateway_mode(report: &mut Report, args: &DoctorArgs) -> Result<Diagnosi
     {
         report.secret(secret);
     }
-    let http = Http::new()?;
+    let http = Http::new(tls)?;
     report.section("Server");
     let clocks = http.server_clock(report, &http_base(&call.url)).await?;
     report.section("1. Token (decoded offline, not verified)");
@@ -149,6 +165,7 @@ async fn gateway_mode(report: &mut Report, args: &DoctorArgs) -> Result<Diagnosi
         url: &call.url,
         offer: call.offer.as_deref(),
         origin: args.origin.as_deref(),
+        tls,
     };
     let result = socket::connect(report, &handshake).await?;
     let failure = result.err().map(|f| ("the gateway handshake", f));
@@ -161,15 +178,15 @@ async fn gateway_mode(report: &mut Report, args: &DoctorArgs) -> Result<Diagnosi
 }
 
 /// Mode 2: OAuth token, guest session, then the gateway, as a backend and a browser would.
-async fn flow_mode(report: &mut Report, args: &DoctorArgs) -> Result<Diagnosis> {
-    let base = plain_http_url(args.base_url.as_deref().unwrap_or_default())?;
+async fn flow_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<Diagnosis> {
+    let base = base_url(args.base_url.as_deref().unwrap_or_default())?;
     let id = args.client_id.as_deref().unwrap_or_default();
     let secret = match args.client_secret.as_deref().unwrap_or_default() {
         "-" => read_stdin("the client secret")?,
         s => s.to_string(),
     };
     report.password(&secret);
-    let http = Http::new()?;
+    let http = Http::new(tls)?;
     let mut diagnosis = Diagnosis {
         origin: args.origin.clone(),
         ..Diagnosis::default()
@@ -197,12 +214,13 @@ async fn flow_mode(report: &mut Report, args: &DoctorArgs) -> Result<Diagnosis> 
     report.section("3. Guest accessToken (decoded offline, not verified)");
     diagnosis.examined = token::examine(report, &session.access_token, &diagnosis.clocks);
     report.section("4. Gateway (the browser)");
-    let url = with_after_seq(&plain_ws_url(&session.gateway_url)?, args.after_seq);
+    let url = with_after_seq(&gateway_url(&session.gateway_url)?, args.after_seq);
     let offer = format!("{PROTOCOL_MARKER}, {}", session.access_token);
     let handshake = Handshake {
         url: &url,
         offer: Some(&offer),
         origin: args.origin.as_deref(),
+        tls,
     };
     diagnosis.failure = socket::connect(report, &handshake)
         .await?

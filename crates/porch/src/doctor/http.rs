@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow};
+use porch_client::{Tls, TlsProblem};
 use porch_wire::rest::{CreateGuestRequest, ErrorBody, GuestSession, TokenResponse};
 use porch_wire::{GUESTS_PATH, OAUTH_TOKEN_PATH};
 use reqwest::header::HeaderMap;
@@ -41,10 +42,9 @@ pub struct Answer {
 }
 
 impl Http {
-    pub fn new() -> Result<Http> {
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
+    pub fn new(tls: &Tls) -> Result<Http> {
+        let client = tls
+            .http_client(reqwest::Client::builder().timeout(REQUEST_TIMEOUT))
             .context("building an HTTP client")?;
         Ok(Http { client })
     }
@@ -212,9 +212,17 @@ fn show_json(report: &Report, json: &serde_json::Value) {
     }
 }
 
-/// "cannot reach http://…: connection refused", in plain words.
+/// "cannot reach http://…: connection refused", in plain words; a failed TLS handshake with
+/// its cause and fix.
 pub fn unreachable(url: &str, error: &(dyn std::error::Error + 'static)) -> anyhow::Error {
-    anyhow!("cannot reach {url}: {}", plain_cause(error))
+    match TlsProblem::find(error) {
+        Some(problem) => tls_failed(url, &problem),
+        None => anyhow!("cannot reach {url}: {}", plain_cause(error)),
+    }
+}
+
+pub fn tls_failed(url: &str, problem: &TlsProblem) -> anyhow::Error {
+    anyhow!("no TLS connection to {url}: {problem}")
 }
 
 /// The innermost cause of a transport error, said plainly.

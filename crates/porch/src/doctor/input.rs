@@ -21,7 +21,7 @@ pub struct Call {
 
 impl Call {
     pub fn from_args(args: &DoctorArgs) -> Result<Call> {
-        let url = plain_ws_url(args.gateway_url.as_deref().unwrap_or_default())?;
+        let url = gateway_url(args.gateway_url.as_deref().unwrap_or_default())?;
         let url = with_after_seq(&url, args.after_seq);
         let in_url = query_token(&url);
         let in_offer = args.offer.as_deref().and_then(offered_token);
@@ -55,47 +55,43 @@ impl Call {
     }
 }
 
-/// `ws://` as given, `http://` turned into `ws://` (browsers accept both), TLS refused.
-pub fn plain_ws_url(url: &str) -> Result<String> {
+/// `ws://` and `wss://` as given, `http://` and `https://` turned into them (browsers accept
+/// all four).
+pub fn gateway_url(url: &str) -> Result<String> {
     let url = url.trim();
     if let Some(rest) = url.strip_prefix("http://") {
         return Ok(format!("ws://{rest}"));
     }
-    refuse_tls(url)?;
-    if !url.starts_with("ws://") {
-        bail!("--gateway-url {url} is not a ws:// URL; use the gatewayUrl of a guest session");
+    if let Some(rest) = url.strip_prefix("https://") {
+        return Ok(format!("wss://{rest}"));
     }
-    Ok(url.to_string())
-}
-
-pub fn plain_http_url(url: &str) -> Result<String> {
-    let url = url.trim().trim_end_matches('/');
-    refuse_tls(url)?;
-    if !url.starts_with("http://") {
-        bail!("--base-url {url} is not an http:// URL, e.g. http://127.0.0.1:8080");
-    }
-    Ok(url.to_string())
-}
-
-/// This build links no TLS library, so say so instead of failing obscurely.
-fn refuse_tls(url: &str) -> Result<()> {
-    if url.starts_with("wss://") || url.starts_with("https://") {
+    if !url.starts_with("ws://") && !url.starts_with("wss://") {
         bail!(
-            "{url}: this porch binary is built without TLS, so the doctor cannot open wss:// or https:// yet; \
-             run it where Porch answers over plain HTTP, e.g. on the server: --gateway-url ws://127.0.0.1:8080/api/v2/gateway"
+            "--gateway-url {url} is not a ws:// or wss:// URL; use the gatewayUrl of a guest session"
         );
     }
-    Ok(())
+    Ok(url.to_string())
 }
 
-/// The HTTP base of a gateway URL: `ws://host/prefix/api/v2/gateway?x` → `http://host/prefix`.
+pub fn base_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        bail!("--base-url {url} is not an http:// or https:// URL, e.g. http://127.0.0.1:8080");
+    }
+    Ok(url.to_string())
+}
+
+/// The HTTP base of a gateway URL: `wss://host/prefix/api/v2/gateway?x` → `https://host/prefix`.
 pub fn http_base(ws_url: &str) -> String {
-    let rest = ws_url.strip_prefix("ws://").unwrap_or(ws_url);
+    let (scheme, rest) = match ws_url.strip_prefix("wss://") {
+        Some(rest) => ("https", rest),
+        None => ("http", ws_url.strip_prefix("ws://").unwrap_or(ws_url)),
+    };
     let path = rest.split(['?', '#']).next().unwrap_or(rest);
     let base = path
         .strip_suffix(porch_wire::GATEWAY_PATH)
         .unwrap_or_else(|| path.split('/').next().unwrap_or(path));
-    format!("http://{}", base.trim_end_matches('/'))
+    format!("{scheme}://{}", base.trim_end_matches('/'))
 }
 
 pub fn with_after_seq(url: &str, after_seq: Option<u64>) -> String {
@@ -158,6 +154,12 @@ mod tests {
         );
         assert_eq!(http_base("ws://h/porch/api/v2/gateway"), "http://h/porch");
         assert_eq!(http_base("ws://h:1/elsewhere"), "http://h:1");
+        assert_eq!(http_base("wss://h/api/v2/gateway"), "https://h");
+        assert_eq!(
+            gateway_url("https://h/api/v2/gateway").unwrap(),
+            "wss://h/api/v2/gateway"
+        );
+        assert!(gateway_url("ftp://h").is_err() && base_url("ws://h").is_err());
         assert_eq!(
             query_token("ws://h/api/v2/gateway?afterSeq=1&token=a.b.c").as_deref(),
             Some("a.b.c")

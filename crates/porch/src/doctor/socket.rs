@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use porch_client::Tls;
 use porch_client::gateway::{ConnectError, Event, Gateway};
 use porch_wire::code::{CloseCode, ReconnectClass};
 use porch_wire::frame::{Ready, ServerFrame};
@@ -13,7 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use super::Failure;
-use super::http::{Answer, refusal, show};
+use super::http::{Answer, refusal, show, tls_failed};
 use super::report::Report;
 use super::verdict::{Advice, CONNECT_JS, Context, advise};
 
@@ -27,6 +28,8 @@ pub struct Handshake<'a> {
     pub offer: Option<&'a str>,
     /// The `Origin` a browser would send from the page.
     pub origin: Option<&'a str>,
+    /// What a `wss://` URL's certificate is checked against.
+    pub tls: &'a Tls,
 }
 
 impl Handshake<'_> {
@@ -57,14 +60,15 @@ pub async fn connect(
         Ok(request) => request,
         Err(failure) => return Ok(Err(failure)),
     };
-    let gateway = match tokio::time::timeout(STEP_TIMEOUT, Gateway::connect_request(request)).await
-    {
+    let connecting = Gateway::connect_request_with(request, handshake.tls);
+    let gateway = match tokio::time::timeout(STEP_TIMEOUT, connecting).await {
         Err(_) => return Ok(Err(silent_upgrade())),
         Ok(Err(ConnectError::Refused {
             status,
             body,
             headers,
         })) => return Ok(Err(refused(report, status, &body, &headers))),
+        Ok(Err(ConnectError::Tls(problem))) => return Err(tls_failed(handshake.url, &problem)),
         Ok(Err(ConnectError::Other(message))) => return not_upgraded(handshake, &message).map(Err),
         Ok(Ok(gateway)) => gateway,
     };
@@ -83,7 +87,7 @@ fn build(handshake: &Handshake<'_>) -> Result<Request, Failure> {
     let mut request = handshake.url.into_client_request().map_err(|e| {
         Failure::Other(Advice::new(
             format!("the gateway URL is not a valid URL ({e})"),
-            "use the gatewayUrl of a guest session as is, e.g. ws://127.0.0.1:8080/api/v2/gateway",
+            "use the gatewayUrl of a guest session as is, e.g. ws://127.0.0.1:8080/api/v2/gateway or wss://chat.example.com/api/v2/gateway",
         ))
     })?;
     let header = |value: &str| {
