@@ -23,5 +23,6 @@ mod schemathesis_found;
 mod raw;
 mod server_log;
 mod support;
+mod tls;
 mod token_battery;
 mod token_endpoint;
