@@ -50,7 +50,9 @@ impl Agent {
             }
             loop {
                 let draining = *self.phase.borrow() == Phase::Draining;
-                let check = draining && outbox.is_empty() && tokio::time::Instant::now() >= next_check;
+                // Final only once every client's sends are acked: the agent's (or a guest's)
+                // resend after a kill may still be stored after this client looks.
+                let check = draining && outbox.is_empty() && self.ledger.unacked() == 0 && tokio::time::Instant::now() >= next_check;
                 if check && self.caught_up(&views).await {
                     self.ledger.record_view(NAME, views);
                     return;
