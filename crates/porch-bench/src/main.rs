@@ -36,6 +36,9 @@ use crate::server::{Kind, Paths, Server};
 use crate::stats::Report;
 
 fn main() -> Result<()> {
+    // reqwest is built without a TLS provider of its own: every client the harness builds
+    // (not only porch-client's) needs ring installed first, or it panics.
+    porch_client::tls::install_default_provider();
     let cli = Cli::parse();
     if let Command::BroadcastWorker(args) = &cli.command {
         broadcast::worker::main(args, cli.global.spread);
