@@ -14,6 +14,11 @@ mod settings;
 
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's malloc: a handshake or a send allocates and frees many short
+/// lived buffers across two threads, where glibc spends a tenth of the CPU (S2, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Porch: a self-hosted web messaging gateway. Guests chat with agents through the Guest API.

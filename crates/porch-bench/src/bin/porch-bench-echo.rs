@@ -1,5 +1,5 @@
 //! The bare baseline: the machine's limit on the same WebSocket stack as Porch, with nothing
-//! else. tokio + tokio-tungstenite, the same 4 KiB read buffer and unbuffered writes as Porch's
+//! else. tokio + tokio-tungstenite and mimalloc, the same 4 KiB read buffer and unbuffered writes as Porch's
 //! gateway, backlog 4096, no auth, no storage. It sends one text frame on upgrade (so a
 //! handshake ends the way Porch's does, with a first server frame) and echoes every data frame.
 //!
@@ -11,6 +11,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Porch's allocator (crates/porch/src/main.rs), so the baseline differs from Porch only in
+/// what Porch does, not in how it allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The read buffer of the "bare tokio-tungstenite" baseline that issue 8 and the notes measured
 /// (4 KiB; tungstenite's default is 128 KiB per socket). Porch's gateway reads in 1 KiB (its
