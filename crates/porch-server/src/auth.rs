@@ -75,7 +75,7 @@ pub async fn verify(
     origin: Option<&str>,
 ) -> Result<Claims, ApiError> {
     if let Some(origin) = origin {
-        check_known_origin(state, origin).await?;
+        crate::origins::check_known(state, origin).await?;
     }
     let limits = &state.config.limits;
     let expectation = Expectation {
@@ -154,43 +154,6 @@ fn check_guest_claims(claims: &Claims, guest: &GuestRecord) -> Result<(), ApiErr
     Err(ApiError::new(
         ErrorCode::TokenMalformed,
         "the token's cnv/dep are not its guest's; use the accessToken from /guests as issued",
-    ))
-}
-
-/// Every origin that some deployment allows, plus Porch's own (the agent console).
-///
-/// A browser's `Origin` is checked against this set before any token work, so a page no
-/// deployment lists is refused at the cost of a set lookup (cross-site WebSocket hijacking,
-/// RFC 6455 §10.2). Which deployment's list applies is known only from a verified token, so the
-/// exact per-deployment check still follows verification (`guest`, `agent`). The set only
-/// grows: an origin no longer listed passes here and is refused by that second check. A miss
-/// reloads the set from the store, so a deployment created on another node counts at once.
-#[derive(Default)]
-pub struct KnownOrigins {
-    origins: std::sync::RwLock<std::collections::HashSet<String>>,
-}
-
-impl KnownOrigins {
-    fn contains(&self, origin: &str) -> bool {
-        self.origins.read().unwrap_or_else(|e| e.into_inner()).contains(origin)
-    }
-}
-
-/// Refuses an `Origin` that no deployment allows and that is not Porch's own.
-pub async fn check_known_origin(state: &AppState, origin: &str) -> Result<(), ApiError> {
-    if origin == state.config.public_origin() || state.origins.contains(origin) {
-        return Ok(());
-    }
-    let deployments = state.store.deployments().await?;
-    let mut known = state.origins.origins.write().unwrap_or_else(|e| e.into_inner());
-    known.extend(deployments.into_iter().flat_map(|d| d.origins));
-    if known.contains(origin) {
-        return Ok(());
-    }
-    let shown = crate::error::shown_origin(origin);
-    Err(ApiError::new(
-        ErrorCode::OriginNotAllowed,
-        format!("{shown} is not among any deployment's origins; add it to yours"),
     ))
 }
 

@@ -1,8 +1,8 @@
 //! CORS for the endpoints a browser calls itself (guest messages and token refresh).
 //!
-//! Per deployment, never `*`: a preflight is allowed when its `Origin` is in some enabled
-//! deployment's allowlist, and the request itself is then checked against the token's own
-//! deployment by `auth`. The server-to-server endpoints (OAuth, guest creation) answer no
+//! Per deployment, never `*`: a preflight is allowed when its `Origin` is in some deployment's
+//! allowlist (`origins`), and the request itself is then checked against the token's own
+//! deployment by `auth`; a page of a disabled deployment can so read why it is refused. The server-to-server endpoints (OAuth, guest creation) answer no
 //! CORS at all: client secrets never belong in a browser.
 
 use axum::extract::{Request, State};
@@ -53,9 +53,7 @@ fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
     headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("www-authenticate, retry-after"));
 }
 
+/// From the set of known origins, not the store: a browser's every request passes here.
 async fn allowed_somewhere(state: &AppState, origin: &str) -> bool {
-    match state.store.deployments().await {
-        Ok(deployments) => deployments.iter().any(|d| d.enabled && d.allows_origin(origin)),
-        Err(_) => false,
-    }
+    crate::origins::is_known(state, origin).await.unwrap_or(false)
 }

@@ -17,6 +17,7 @@
 //! - `openapi`: `GET /api/v2/openapi.json`, the REST API's OpenAPI document (`docs/openapi.json`).
 //! - `listener`: the accept loop (header timeout, connections per address, shutdown).
 //! - `throttle`: rate limits and per-key connection counts.
+//! - `origins`: the origins some deployment lists, for the early `Origin` check and CORS.
 //!
 //! # Shutdown
 //! `serve` stops accepting on the shutdown signal, then tells every session (through a
@@ -40,6 +41,7 @@ pub mod metrics;
 pub mod notices;
 pub mod oauth;
 pub mod openapi;
+pub mod origins;
 pub mod ops;
 pub mod signin;
 pub mod standing;

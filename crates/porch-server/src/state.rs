@@ -24,8 +24,8 @@ pub struct AppState {
     pub throttles: Arc<crate::throttle::Throttles>,
     /// One permit per secret check (Argon2id) running now (`password_checks_concurrent_max`).
     pub password_checks: Arc<Semaphore>,
-    /// Origins some deployment allows: checked before token work (`auth::check_known_origin`).
-    pub origins: Arc<crate::auth::KnownOrigins>,
+    /// Origins some deployment lists: checked before token work and for CORS (`origins`).
+    pub origins: Arc<crate::origins::KnownOrigins>,
     /// Flips to `true` when the server starts shutting down; sessions close with 4200.
     pub shutdown: watch::Receiver<bool>,
     /// The cluster transport, when this node is one of several.

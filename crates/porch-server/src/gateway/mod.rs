@@ -110,7 +110,7 @@ async fn admit(
     // Before any token work (and before the offer's own refusals): an `Origin` no deployment
     // allows is refused at the cost of a set lookup (docs/handshake.md, H8).
     if let Some(origin) = origin {
-        crate::auth::check_known_origin(state, origin).await?;
+        crate::origins::check_known(state, origin).await?;
     }
     let token = credential?;
     let claims = auth::verify(state, &token, &[TokenKind::Guest, TokenKind::Agent], "the gateway", origin).await?;

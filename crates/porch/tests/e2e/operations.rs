@@ -76,6 +76,31 @@ async fn browsers_get_cors_per_deployment_origin() {
     assert!(backend_only.headers().get("access-control-allow-origin").is_none(), "guest creation is not for browsers");
 }
 
+/// CORS reads the known origins, not the store, on every request: a deployment created after
+/// the first request counts at once, and a disabled deployment's page can read its refusal.
+#[tokio::test]
+async fn cors_follows_new_and_disabled_deployments() {
+    let server = TestServer::start().await;
+    let url = server.api.url(porch_wire::GUEST_MESSAGES_PATH);
+    let preflight = |origin: &'static str| {
+        server.api.http().request(reqwest::Method::OPTIONS, url.clone()).header("origin", origin).header("access-control-request-method", "POST").send()
+    };
+    const LATE: &str = "https://late.example";
+    assert_eq!(preflight(LATE).await.unwrap().status().as_u16(), 403, "no deployment lists it yet");
+    let spec = porch_server::admin::DeploymentSpec { name: "late".into(), origins: vec![LATE.into()], queue: "late".into(), guest_token_ttl_secs: 900 };
+    porch_server::admin::create_deployment(server.state.store.as_ref(), spec).await.unwrap();
+    let late = preflight(LATE).await.unwrap();
+    assert_eq!((late.status().as_u16(), late.headers()["access-control-allow-origin"].to_str().unwrap()), (204, LATE), "a new deployment counts at once");
+
+    let guest = server.guest().await;
+    assert!(server.state.store.set_deployment_enabled(&server.deployment.id, false).await.unwrap());
+    assert_eq!(preflight(ALLOWED_ORIGIN).await.unwrap().status().as_u16(), 204, "still listed, though disabled");
+    let refused = server.api.http().get(url.clone()).bearer_auth(&guest.access_token).header("origin", ALLOWED_ORIGIN).send().await.unwrap();
+    assert_eq!(refused.headers()["access-control-allow-origin"], ALLOWED_ORIGIN, "the page may read why");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "deployment_disabled");
+}
+
 #[tokio::test]
 async fn refusals_are_counted_by_cause() {
     let server = TestServer::start().await;

@@ -1,0 +1,84 @@
+//! The origins Porch knows: every origin some deployment lists, plus Porch's own (the agent
+//! console). Two checks read it without a store read:
+//!
+//! - a browser's `Origin` on a token request or a handshake, before any token work, so a page
+//!   no deployment lists is refused at the cost of a set lookup (cross-site WebSocket
+//!   hijacking, RFC 6455 §10.2). Which deployment's list applies is known only from a verified
+//!   token, so the exact per-deployment check still follows verification (`auth`);
+//! - CORS (`cors`): whether a browser may read Porch's answers at all.
+//!
+//! The set only grows: an origin no longer listed still passes here and is refused by the
+//! per-deployment check. A miss reloads the set from the store, so a deployment created on
+//! another node counts at once; misses that arrive while a reload runs share the next one, so a
+//! flood of unknown origins costs one reload at a time, not one each.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+use porch_wire::ErrorCode;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Default)]
+pub struct KnownOrigins {
+    origins: RwLock<HashSet<String>>,
+    /// Reloads begun, counted under `reloading`: a reload with a number above the one a miss
+    /// saw began after that miss, so its result is fresh enough for it.
+    reloads_begun: std::sync::atomic::AtomicU64,
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl KnownOrigins {
+    fn contains(&self, origin: &str) -> bool {
+        self.origins.read().unwrap_or_else(|e| e.into_inner()).contains(origin)
+    }
+
+    fn reloads_begun(&self) -> u64 {
+        self.reloads_begun.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// Refuses an `Origin` that no deployment lists and that is not Porch's own.
+pub async fn check_known(state: &AppState, origin: &str) -> Result<(), ApiError> {
+    if is_known(state, origin).await? {
+        return Ok(());
+    }
+    let shown = crate::error::shown_origin(origin);
+    Err(ApiError::new(
+        ErrorCode::OriginNotAllowed,
+        format!("{shown} is not among any deployment's origins; add it to yours"),
+    ))
+}
+
+/// Whether some deployment lists `origin` (or it is Porch's own), reloading on a miss.
+pub async fn is_known(state: &AppState, origin: &str) -> Result<bool, ApiError> {
+    let known = &state.origins;
+    if origin == state.config.public_origin() || known.contains(origin) {
+        return Ok(true);
+    }
+    let seen = known.reloads_begun();
+    let _reloading = known.reloading.lock().await;
+    if known.reloads_begun() <= seen {
+        reload(state).await?;
+    }
+    Ok(known.contains(origin))
+}
+
+/// Adds every deployment's origins. Call holding `reloading`; a failed reload is not counted,
+/// so the misses waiting for it try again.
+async fn reload(state: &AppState) -> Result<(), ApiError> {
+    use std::sync::atomic::Ordering;
+    let known = &state.origins;
+    known.reloads_begun.fetch_add(1, Ordering::AcqRel);
+    match state.store.deployments().await {
+        Ok(deployments) => {
+            known.origins.write().unwrap_or_else(|e| e.into_inner()).extend(deployments.into_iter().flat_map(|d| d.origins));
+            Ok(())
+        }
+        Err(e) => {
+            known.reloads_begun.fetch_sub(1, Ordering::AcqRel);
+            Err(e.into())
+        }
+    }
+}
