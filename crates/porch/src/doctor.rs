@@ -167,8 +167,10 @@ async fn gateway_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Resu
         origin: args.origin.as_deref(),
         tls,
     };
-    let result = socket::connect(report, &handshake).await?;
-    let failure = result.err().map(|f| ("the gateway handshake", f));
+    let failure = match verdict::mixed_content(&[args.origin.as_deref()], &call.url) {
+        Some(advice) => Some(("the gateway handshake", Failure::Other(advice))),
+        None => socket::connect(report, &handshake).await?.err().map(|f| ("the gateway handshake", f)),
+    };
     Ok(Diagnosis {
         failure,
         examined,
@@ -222,10 +224,11 @@ async fn flow_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<
         origin: args.origin.as_deref(),
         tls,
     };
-    diagnosis.failure = socket::connect(report, &handshake)
-        .await?
-        .err()
-        .map(|f| ("step 4 (gateway)", f));
+    let pages = [args.origin.as_deref(), Some(base.as_str())];
+    diagnosis.failure = match verdict::mixed_content(&pages, &url) {
+        Some(advice) => Some(("step 4 (gateway)", Failure::Other(advice))),
+        None => socket::connect(report, &handshake).await?.err().map(|f| ("step 4 (gateway)", f)),
+    };
     Ok(diagnosis)
 }
 

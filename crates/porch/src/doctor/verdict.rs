@@ -214,6 +214,35 @@ fn origin(ctx: &Context<'_>) -> Advice {
     )
 }
 
+/// Browsers let an https:// page open ws:// to the machine itself (a "potentially trustworthy"
+/// origin, W3C Secure Contexts §3.2): `localhost`, 127.0.0.0/8 and `[::1]`, with any port.
+fn is_loopback(host_port: &str) -> bool {
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost") || host == "::1" || host.starts_with("127.")
+}
+
+/// A browser on an `https://` page may not open a `ws://` socket (mixed content), so a
+/// handshake this tool completes would still fail in the browser. `pages` is what the doctor
+/// knows of the page: `--origin`, and in the full flow the base URL (an https:// base URL with a
+/// ws:// gatewayUrl means Porch does not know the address browsers use).
+pub fn mixed_content(pages: &[Option<&str>], gateway_url: &str) -> Option<Advice> {
+    let host = gateway_url.strip_prefix("ws://")?.split(['/', '?']).next().unwrap_or_default();
+    if is_loopback(host) {
+        return None;
+    }
+    let page = pages.iter().flatten().find(|p| p.starts_with("https://"))?;
+    Some(Advice {
+        verdict: format!(
+            "the gatewayUrl is {gateway_url}, plain ws://, and {page} is https://: a browser blocks it as mixed content"
+        ),
+        fix: "start Porch with the https:// address browsers use (`porch serve --public-url https://chat.example.com`), so gatewayUrl is wss://".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +283,19 @@ mod tests {
                 "{name}: {}",
                 advice.fix
             );
+        }
+    }
+
+    #[test]
+    fn a_ws_gateway_under_an_https_page_is_mixed_content() {
+        let ws = "ws://chat.example.com/api/v2/gateway";
+        let advice = mixed_content(&[None, Some("https://shop.example")], ws).expect("mixed content");
+        assert!(advice.verdict.contains("https://shop.example") && advice.fix.contains("--public-url https://"), "{advice:?}");
+        assert!(mixed_content(&[Some("http://localhost:3000")], ws).is_none(), "an http page may open ws://");
+        assert!(mixed_content(&[Some("https://shop.example")], "wss://chat.example.com/api/v2/gateway").is_none());
+        assert!(mixed_content(&[None], ws).is_none(), "nothing known of the page");
+        for local in ["ws://127.0.0.1:8080/api/v2/gateway", "ws://localhost/api/v2/gateway", "ws://[::1]:80/x"] {
+            assert!(mixed_content(&[Some("https://shop.example")], local).is_none(), "{local} is the machine itself");
         }
     }
 }

@@ -64,12 +64,18 @@ struct TlsFront {
 
 impl TlsFront {
     async fn start() -> TlsFront {
+        TlsFront::start_with_public_url(None).await
+    }
+
+    /// Porch is told the terminator's https:// URL as its `public_url`, or `other` instead, as
+    /// behind a proxy nobody told it about.
+    async fn start_with_public_url(other: Option<&'static str>) -> TlsFront {
         let ca = TestCa::new();
         // Bound first: the server must know the terminator's URL when it starts.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("https://{}", listener.local_addr().unwrap());
         let public_url = base_url.clone();
-        let server = TestServer::start_with(move |c| c.public_url = public_url.clone()).await;
+        let server = TestServer::start_with(move |c| c.public_url = other.map_or_else(|| public_url.clone(), str::to_owned)).await;
         let upstream: SocketAddr = server.api.base_url().trim_start_matches("http://").parse().unwrap();
         let accept = tokio::spawn(terminate(listener, tls_acceptor(&ca), upstream));
         TlsFront { server, base_url, ca, accept }
@@ -175,3 +181,16 @@ async fn doctor_speaks_tls_with_ca_file_and_names_the_fix_without() {
     }
 }
 
+/// Behind a TLS terminator Porch was not told about, gatewayUrl stays ws://: a browser on the
+/// https:// page blocks it, so the doctor says so before its own handshake.
+#[tokio::test]
+async fn doctor_names_a_ws_gateway_behind_https_as_mixed_content() {
+    let front = TlsFront::start_with_public_url(Some("http://chat.example.com")).await;
+    let server = &front.server;
+    let ca_file = front.ca_file();
+    let secret = server.client_secret.clone();
+    let (id, dep) = (server.client_id.as_str(), server.deployment.id.as_str());
+    let args = ["--base-url", &front.base_url, "--client-id", id, "--client-secret", &secret, "--deployment", dep, "--ca-file", &ca_file];
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    check(case("ws gateway behind https", args, 1, "mixed content", "--public-url https://", &[&secret])).await;
+}
