@@ -31,6 +31,29 @@ fn config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
+/// Lets `connect()` choose the source port, not `bind()` (`IP_BIND_ADDRESS_NO_PORT`, Linux 4.2+).
+/// `bind(ip, 0)` must find a port that is free whatever the destination, trying one after
+/// another past every socket of that address, TIME_WAIT ones included: after a restart storm
+/// left 60,000 of them, that search took the harness's two cores for 10 s and more while Porch
+/// sat idle (S5 restart: 15.9 s instead of 2.7). `connect()` needs a port free for its own
+/// destination only, and may reuse a TIME_WAIT one on loopback.
+fn defer_port_choice(socket: &TcpSocket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: the descriptor is open (owned by `socket`), and the option is an int passed
+    // with its size.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
 /// Opens a WebSocket to `url` at `addr`. With a `token`, offers it as browsers do
 /// (`NICE-WebSocket-Auth, <token>`), through porch-client's request builder.
 pub async fn connect(
@@ -45,6 +68,7 @@ pub async fn connect(
         TcpSocket::new_v6()?
     };
     if let Some(ip) = source {
+        defer_port_choice(&socket).context("setting IP_BIND_ADDRESS_NO_PORT")?;
         socket
             .bind(SocketAddr::new(ip, 0))
             .with_context(|| format!("binding client socket to {ip}"))?;
