@@ -51,6 +51,10 @@ impl ApiError {
         crate::metrics::METRICS.refused(self.code);
         if self.code == ErrorCode::Internal || self.code == ErrorCode::StoreUnavailable {
             tracing::error!(error_ref, code = %self.code, "{}", self.message);
+        } else if self.code == ErrorCode::ServerShutdown {
+            // Every session of a stopping node: the listener logs the shutdown once, with the
+            // count, rather than a line per session at `info`.
+            tracing::debug!(error_ref, code = %self.code, "refused: {}", self.message);
         } else {
             tracing::info!(error_ref, code = %self.code, "refused: {}", self.message);
         }

@@ -132,7 +132,8 @@ pub async fn run(listener: TcpListener, state: AppState, app: Router, shutdown_t
         }
     }
     drop(listener);
-    tracing::info!("shutting down: closing sessions with 4200");
+    let sessions = state.config.limits.connections_max - state.connections.available_permits();
+    tracing::info!("shutting down: closing {sessions} sessions with 4200");
     let _ = shutdown_tx.send(true);
     drop(tasks_rx);
     if tokio::time::timeout(Duration::from_millis(SHUTDOWN_GRACE_MS), tasks_tx.closed()).await.is_err() {
