@@ -37,9 +37,12 @@ const NODE_GUESTS_MAX: usize = 18_000;
 /// Connections per worker at most (20,000 open files per process, less its pipes).
 const WORKER_GUESTS_MAX: usize = 19_000;
 /// Connections per source address at most. Of its 28,232 ephemeral ports, `bind()` looks in
-/// the odd half (14,116) first, one port after another: measured here, 100,000 guests on 6
-/// addresses connected at ~3,000/s until about 14,000 per address, then at ~80/s. Without
-/// `--spread` the kernel's `connect()` has the same cliff in the even half, per node.
+/// the odd half (14,116) first, one port after another: measured here (session 4, when the
+/// harness still let `bind()` choose), 100,000 guests on 6 addresses connected at ~3,000/s
+/// until about 14,000 per address, then at ~80/s. Without `--spread` the kernel's `connect()`
+/// has the same cliff in the even half, per node. Since `ws::connect` leaves the port to
+/// `connect()` (`IP_BIND_ADDRESS_NO_PORT`) the cliff may sit elsewhere; not measured again,
+/// and 10,000 stays under both halves.
 const SOURCE_GUESTS_MAX: usize = 10_000;
 /// Each node's PostgreSQL pool: `porch serve`'s default (`--postgres-pool-size`), which the
 /// harness leaves as it is.
