@@ -174,18 +174,17 @@ impl Session {
     /// Sends `ready` and replays what a resuming guest missed.
     async fn guest_open(&mut self, principal: Box<GuestPrincipal>, after_seq: Option<u64>) -> Result<Who, End> {
         self.token_exp_secs = principal.claims.exp;
-        let conversation_id = principal.guest.conversation_id.clone();
-        let conversation = principal.conversation.clone();
+        let participant = Box::new(crate::guests::participant(&principal));
+        let GuestPrincipal { guest, deployment, conversation, .. } = *principal;
+        let conversation_id = guest.conversation_id;
         let head = conversation.last_seq;
         let (resume, replay) = self.resume(after_seq, head);
         // With a replay the cursor starts where the client left off, and `fill` brings it to
         // the head; otherwise the client starts live from the head.
         let start = replay.map_or(head, |(after, _)| after);
         self.cursors.insert(conversation_id.clone(), start);
-        let participant = Box::new(crate::guests::participant(&principal));
-        let notice = principal.deployment.notice.clone();
+        let notice = deployment.notice;
         self.notice_id = notice_id(notice.as_ref());
-        drop(principal);
         let who = Who::Guest { participant, conversation: Box::new(conversation.clone()) };
         let ready = Ready {
             session_id: self.id.clone(),
