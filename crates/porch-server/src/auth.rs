@@ -9,9 +9,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use porch_core::model::{DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
-use porch_wire::rest::Conversation;
 use porch_core::token::{Claims, Expectation, TokenKind};
 use porch_wire::ErrorCode;
+use porch_wire::rest::Conversation;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -2,8 +2,9 @@
 //!
 //! Per deployment, never `*`: a preflight is allowed when its `Origin` is in some deployment's
 //! allowlist (`origins`), and the request itself is then checked against the token's own
-//! deployment by `auth`; a page of a disabled deployment can so read why it is refused. The server-to-server endpoints (OAuth, guest creation) answer no
-//! CORS at all: client secrets never belong in a browser.
+//! deployment by `auth`; a page of a disabled deployment can so read why it is refused. The
+//! server-to-server endpoints (OAuth, guest creation) answer no CORS at all: client secrets
+//! never belong in a browser.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
