@@ -86,6 +86,16 @@ pub const TOKEN_LEEWAY_SECS: u64 = 30;
 /// commit holds the write lock, and so the extra delay of any one ack.
 pub const COMMIT_BATCH_MAX: usize = 512;
 
+/// WAL length (pages of 4 KiB: 16 MiB) past which the SQLite writer restarts the WAL between
+/// two batches. Under load the WAL would otherwise never start over and grows without end
+/// (1 GB in 12 s at 10,000 messages/s), each write extending the file. Lower restarts more
+/// often, each a pause of a few milliseconds for the writer; higher keeps a longer WAL.
+pub const WAL_RESTART_PAGES: i64 = 4_096;
+
+/// How long the writer's WAL restart waits for the checkpoint thread and for readers to leave
+/// the WAL. A reader that stays longer delays the restart to the next `WAL_RESTART_PAGES`.
+pub const WAL_RESTART_WAIT_MS: u64 = 50;
+
 /// Writes waiting for the SQLite writer. When full, senders wait (backpressure): memory stays
 /// bounded under any load.
 pub const WRITE_QUEUE_MAX: usize = 8_192;

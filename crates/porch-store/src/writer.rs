@@ -169,7 +169,7 @@ fn stopped() -> StoreError {
 
 /// The writer thread: block for one command, take whatever else is already queued, commit
 /// them together, nudge the checkpointer. Returns when every sender is gone.
-fn run(conn: Connection, queue: Receiver<Command>, nudge: Nudge) {
+fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH_MAX);
     while let Ok(first) = queue.recv() {
         batch.push(first);
@@ -182,6 +182,7 @@ fn run(conn: Connection, queue: Receiver<Command>, nudge: Nudge) {
         commit_batch(&conn, &mut batch);
         debug_assert!(batch.is_empty());
         nudge.commit_done();
+        nudge.bound_wal(&conn);
     }
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the sqlite write connection");

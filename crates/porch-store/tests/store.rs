@@ -431,3 +431,54 @@ async fn commits_reach_the_database_file_while_the_store_runs() {
     );
     drop(store);
 }
+
+/// Under back-to-back commits the checkpoint is always still copying when the next batch
+/// begins, and SQLite never starts the WAL over: before the writer bounded it, this load
+/// left a WAL of hundreds of megabytes (checkpointer.rs). Now it stays near
+/// `WAL_RESTART_PAGES`, with readers running throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_wal_stays_bounded_under_sustained_writes() {
+    use porch_core::limits::{COMMIT_BATCH_MAX, WAL_RESTART_PAGES};
+    const CONVERSATIONS: usize = 200;
+    const MESSAGES_EACH: u64 = 150;
+    let (dir, store) = fresh();
+    seed(store.as_ref(), "q").await;
+    let mut conversations = Vec::new();
+    for _ in 0..CONVERSATIONS {
+        conversations.push(new_conversation(store.as_ref(), "q").await);
+    }
+    let wal = dir.db().with_extension("db-wal");
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        let (store, reading) = (store.clone(), conversations[0].clone());
+        tokio::spawn(async move {
+            let mut largest = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+                let page = PageRequest { after_seq: None, before_seq: None, limit: 50 };
+                store.messages(&reading.id, page).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            largest
+        })
+    };
+    let writers: Vec<_> = conversations
+        .into_iter()
+        .map(|c| {
+            let store = store.clone();
+            tokio::spawn(async move { fill(store.as_ref(), &c, MESSAGES_EACH).await })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let largest = sampler.await.unwrap();
+    // A restart happens between batches, so the WAL may pass the mark by one batch's pages
+    // (a few per write) before it starts over; a frame is a 4 KiB page plus a 24-byte header.
+    let frames_max = (WAL_RESTART_PAGES as u64 + 8 * COMMIT_BATCH_MAX as u64) * 2;
+    let bytes_max = frames_max * (4096 + 24);
+    let written = CONVERSATIONS as u64 * MESSAGES_EACH;
+    assert!(largest <= bytes_max, "the WAL reached {largest} bytes over {written} appends; bound {bytes_max}");
+}
