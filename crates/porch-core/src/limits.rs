@@ -46,9 +46,9 @@ pub const CONNECTION_SEND_QUEUE_FRAMES_MAX: usize = 1024;
 /// last `seq`. Bounds how long a stuck client holds its session.
 pub const WRITE_TIMEOUT_MS: u64 = 10_000;
 
-/// Ceiling on the bytes the WebSocket layer may hold for one connection. Every frame is
-/// flushed before the next is written, so it holds one frame at a time; the ceiling must fit
-/// the largest frame Porch sends, which is an agent's `ready` listing up to 500 open
+/// Ceiling on the bytes the WebSocket layer may hold for one connection. It holds a batch of
+/// small frames (at most 4 KiB, the gateway's write batch) or one larger frame at a time, and
+/// writes it out before taking more; the ceiling must fit the largest frame Porch sends, which is an agent's `ready` listing up to 500 open
 /// conversations (about 270 bytes each). A ceiling, not an allocation: idle connections cost
 /// nothing here.
 pub const CONNECTION_WRITE_BUFFER_BYTES_MAX: usize = 1024 * 1024;

@@ -64,9 +64,37 @@ pub(super) async fn close(socket: &mut WebSocket, end: End) {
     }
 }
 
+/// Frames a session buffers before the buffer is written out even though more are ready: a
+/// burst (a resume's `ready` and replay, an agent's backlog of events) goes out in one write
+/// instead of one per frame, and the first frame of a burst waits for at most this many more.
+pub(super) const FRAMES_PER_WRITE_MAX: u32 = 32;
+
+/// Bytes buffered past which a frame is written out without waiting for the flush (tungstenite's
+/// `write_buffer_size`): a page, so a batch is a few TCP segments. `configure` lowers it when
+/// `connection_write_buffer_bytes_max` leaves no room for it beside the largest message.
+pub(super) const WRITE_BATCH_BYTES: usize = 4096;
+
 /// Sends one message, giving the client `write_timeout_ms` to read it.
 pub(super) async fn send_within(socket: &mut WebSocket, message: WsMessage, write_timeout_ms: u64) -> Result<(), End> {
-    match tokio::time::timeout(Duration::from_millis(write_timeout_ms), socket.send(message)).await {
+    within(write_timeout_ms, socket.send(message)).await
+}
+
+/// Buffers one message for the next flush. It goes out then, or sooner once `WRITE_BATCH_BYTES`
+/// are buffered; waiting here means an earlier batch still has not drained, which is bounded
+/// by `write_timeout_ms` as any write is.
+pub(super) async fn feed_within(socket: &mut WebSocket, message: WsMessage, write_timeout_ms: u64) -> Result<(), End> {
+    use futures_util::SinkExt;
+    within(write_timeout_ms, socket.feed(message)).await
+}
+
+/// Writes out whatever is buffered, giving the client `write_timeout_ms` to read it.
+pub(super) async fn flush_within(socket: &mut WebSocket, write_timeout_ms: u64) -> Result<(), End> {
+    use futures_util::SinkExt;
+    within(write_timeout_ms, socket.flush()).await
+}
+
+async fn within(write_timeout_ms: u64, write: impl Future<Output = Result<(), axum::Error>>) -> Result<(), End> {
+    match tokio::time::timeout(Duration::from_millis(write_timeout_ms), write).await {
         Ok(Ok(())) => Ok(()),
         // The peer is gone: no close frame can reach it.
         Ok(Err(e)) => Err(write_error(e)),

@@ -15,6 +15,7 @@ mod cursor;
 mod frames;
 pub mod echo;
 mod handshake;
+mod ready;
 mod session;
 
 use axum::extract::ws::WebSocketUpgrade;
@@ -23,7 +24,7 @@ use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::Either;
-use porch_core::limits::Limits;
+use porch_core::limits::{Limits, WS_FRAME_HEADER_BYTES_MAX};
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 
@@ -207,8 +208,32 @@ fn not_an_upgrade(rejection: WebSocketUpgradeRejection) -> Response {
 /// so what Autobahn measures (`echo`, docs/conformance.md) is what guests and agents get.
 fn configure(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
     ws.read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(write_batch_bytes(limits))
         .max_write_buffer_size(limits.connection_write_buffer_bytes_max)
         .max_message_size(limits.ws_message_bytes_max)
         .max_frame_size(limits.ws_message_bytes_max)
+}
+
+/// The batch threshold (`frames::WRITE_BATCH_BYTES`), within what the write ceiling allows:
+/// tungstenite refuses a frame when the buffered bytes plus the frame pass
+/// `connection_write_buffer_bytes_max`, so a batch may use only the room a largest message
+/// leaves (0, writing every frame at once, when there is none).
+fn write_batch_bytes(limits: &Limits) -> usize {
+    let room = limits.connection_write_buffer_bytes_max.saturating_sub(limits.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX);
+    frames::WRITE_BATCH_BYTES.min(room)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_write_batch_fits_beside_a_largest_message() {
+        assert_eq!(write_batch_bytes(&Limits::default()), frames::WRITE_BATCH_BYTES);
+        let largest = Limits::default().ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX;
+        let tight = Limits { connection_write_buffer_bytes_max: largest + 100, ..Limits::default() };
+        assert_eq!(write_batch_bytes(&tight), 100);
+        let none = Limits { connection_write_buffer_bytes_max: largest, ..Limits::default() };
+        assert_eq!(write_batch_bytes(&none), 0, "no room: every frame is written at once");
+    }
 }

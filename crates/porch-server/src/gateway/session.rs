@@ -22,7 +22,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::cursor::{Plan, ResumePlan, plan, plan_resume};
-use super::frames::{End, close, inbound, parse_client_frame, send_within};
+use super::ready::ready_within;
+use super::frames::{End, FRAMES_PER_WRITE_MAX, close, feed_within, flush_within, inbound, parse_client_frame};
 use crate::agents::{self, CONVERSATION_LIST_MAX};
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
@@ -89,6 +90,7 @@ pub fn run(socket: WebSocket, state: AppState, start: Box<Start>) -> impl Future
         last_heard: Instant::now(),
         token_exp_secs: 0,
         notice_id: None,
+        buffered: 0,
     };
     async move {
         crate::metrics::METRICS.session_opened();
@@ -118,6 +120,9 @@ struct Session {
     /// Guests: the id of the deployment notice this client was last given, so a heartbeat
     /// that finds another one in the store (a live frame was lost) sends it.
     notice_id: Option<Box<str>>,
+    /// Frames buffered since the last flush (`frames::feed_within`); the live loop writes
+    /// them out before it waits for anything.
+    buffered: u32,
 }
 
 fn notice_id(notice: Option<&Notice>) -> Option<Box<str>> {
@@ -277,6 +282,12 @@ impl Session {
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut shutdown = self.state.shutdown.clone();
         loop {
+            if self.buffered > 0 {
+                if let Err(end) = self.batch_or_flush(&who, receivers).await {
+                    return end;
+                }
+                continue;
+            }
             // Biased, live events before the client's frames: each frame a client sends can
             // add several events to its own feed (an agent's first reply assigns, then posts),
             // so serving frames first lets a fast sender overrun its own ring and be cut as a
@@ -291,6 +302,22 @@ impl Session {
             };
             if let Err(end) = step {
                 return end;
+            }
+        }
+    }
+
+    /// With frames buffered: an event already waiting joins them, up to
+    /// `FRAMES_PER_WRITE_MAX`; otherwise they are written out. Only events join: the client's
+    /// next frame may wait on a commit, and what is buffered must not wait with it.
+    async fn batch_or_flush(&mut self, who: &Who, receivers: &mut [Receiver<Arc<HubEvent>>]) -> Result<(), End> {
+        use futures_util::FutureExt;
+        // Polled once: a receiver's `recv` is cancel-safe, so dropping it unready loses nothing.
+        let waiting = if self.buffered < FRAMES_PER_WRITE_MAX { recv_any(receivers).now_or_never() } else { None };
+        match waiting {
+            Some((event, index)) => Box::pin(self.on_event(who, event, index)).await,
+            None => {
+                self.buffered = 0;
+                flush_within(&mut self.socket, self.state.config.limits.write_timeout_ms).await
             }
         }
     }
@@ -541,34 +568,11 @@ impl Session {
         self.send_raw(WsMessage::Text(json.as_ref().into())).await
     }
 
+    /// Buffers a frame; the live loop writes it out (`batch_or_flush`), and so does `close`.
     async fn send_raw(&mut self, message: WsMessage) -> Result<(), End> {
-        send_within(&mut self.socket, message, self.state.config.limits.write_timeout_ms).await
+        self.buffered += 1;
+        feed_within(&mut self.socket, message, self.state.config.limits.write_timeout_ms).await
     }
-}
-
-/// An agent's `ready` as JSON, with as many of `conversations` (most recently active first)
-/// as keep it within `frame_bytes_max`, and `moreConversations` when some are left out.
-///
-/// A frame larger than the connection's write buffer cannot be sent at all: before this, an
-/// agent whose queues held about 490 open conversations (of ~270 bytes each) could not connect.
-fn ready_within(ready: &mut Ready, conversations: Vec<Conversation>, frame_bytes_max: usize) -> String {
-    let total = conversations.len();
-    // Room for the list itself: the frame with an empty list, the list's key and brackets, the
-    // flag in case some are left out, then each conversation and its comma.
-    let empty = serde_json::to_string(&ServerFrame::Ready(ready.clone())).expect("server frames always serialize");
-    let mut used = empty.len() + r#","conversations":[]"#.len() + r#","moreConversations":true"#.len();
-    for conversation in conversations {
-        let bytes = serde_json::to_string(&conversation).expect("conversations always serialize").len() + 1;
-        if used + bytes > frame_bytes_max {
-            break;
-        }
-        used += bytes;
-        ready.conversations.push(conversation);
-    }
-    ready.more_conversations = ready.conversations.len() < total;
-    let json = serde_json::to_string(&ServerFrame::Ready(ready.clone())).expect("server frames always serialize");
-    debug_assert!(json.len() <= frame_bytes_max, "ready is {} bytes, over {frame_bytes_max}", json.len());
-    json
 }
 
 /// Waits for the next event on any of the receivers. Broadcast `recv` is cancel-safe, so
