@@ -92,8 +92,9 @@ pub const COMMIT_BATCH_MAX: usize = 512;
 /// often, each a pause of a few milliseconds for the writer; higher keeps a longer WAL.
 pub const WAL_RESTART_PAGES: i64 = 4_096;
 
-/// How long the writer's WAL restart waits for the checkpoint thread and for readers to leave
-/// the WAL. A reader that stays longer delays the restart to the next `WAL_RESTART_PAGES`.
+/// How long the writer's WAL restart waits for readers to leave the WAL (and for a write by
+/// another process, such as the CLI). A reader that stays longer puts the restart off until
+/// the WAL has grown by another `WAL_RESTART_PAGES`.
 pub const WAL_RESTART_WAIT_MS: u64 = 50;
 
 /// Writes waiting for the SQLite writer. When full, senders wait (backpressure): memory stays
