@@ -22,8 +22,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::cursor::{Plan, ResumePlan, plan, plan_resume};
-use super::ready::ready_within;
 use super::frames::{End, FRAMES_PER_WRITE_MAX, close, feed_within, flush_within, inbound, parse_client_frame};
+use super::ready::ready_within;
 use crate::agents::{self, CONVERSATION_LIST_MAX};
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
