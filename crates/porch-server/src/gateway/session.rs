@@ -28,7 +28,7 @@ use crate::agents::{self, CONVERSATION_LIST_MAX};
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
 use crate::error::ApiError;
-use crate::hub::{Feed, HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic};
+use crate::hub::{Feed, HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic, recv_any};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
@@ -283,7 +283,7 @@ impl Session {
         let mut shutdown = self.state.shutdown.clone();
         loop {
             if self.buffered > 0 {
-                if let Err(end) = self.batch_or_flush(&who, receivers).await {
+                if let Err(end) = self.batch_or_flush(&mut who, receivers).await {
                     return end;
                 }
                 continue;
@@ -306,20 +306,33 @@ impl Session {
         }
     }
 
-    /// With frames buffered: an event already waiting joins them, up to
-    /// `FRAMES_PER_WRITE_MAX`; otherwise they are written out. Only events join: the client's
-    /// next frame may wait on a commit, and what is buffered must not wait with it.
-    async fn batch_or_flush(&mut self, who: &Who, receivers: &mut [Receiver<Arc<HubEvent>>]) -> Result<(), End> {
+    /// With frames buffered: an event already waiting, or else a client frame already read,
+    /// is handled first and its frames join the batch, up to `FRAMES_PER_WRITE_MAX`; otherwise
+    /// the batch is written out. Events first, as in `live`.
+    async fn batch_or_flush(&mut self, who: &mut Who, receivers: &mut [Receiver<Arc<HubEvent>>]) -> Result<(), End> {
         use futures_util::FutureExt;
-        // Polled once: a receiver's `recv` is cancel-safe, so dropping it unready loses nothing.
-        let waiting = if self.buffered < FRAMES_PER_WRITE_MAX { recv_any(receivers).now_or_never() } else { None };
-        match waiting {
-            Some((event, index)) => Box::pin(self.on_event(who, event, index)).await,
-            None => {
-                self.buffered = 0;
-                flush_within(&mut self.socket, self.state.config.limits.write_timeout_ms).await
-            }
+        if self.buffered >= FRAMES_PER_WRITE_MAX {
+            return self.flush().await;
         }
+        // Each polled once: `recv` on a receiver and on the socket is cancel-safe, so dropping
+        // one that is not ready loses nothing.
+        if let Some((event, index)) = recv_any(receivers).now_or_never() {
+            return Box::pin(self.on_event(who, event, index)).await;
+        }
+        match self.socket.recv().now_or_never() {
+            Some(frame) => Box::pin(self.on_socket(who, frame)).await,
+            None => self.flush().await,
+        }
+    }
+
+    /// Writes out what is buffered. Called before anything that waits on a commit, too: what
+    /// is buffered must not wait with it.
+    async fn flush(&mut self) -> Result<(), End> {
+        if self.buffered == 0 {
+            return Ok(());
+        }
+        self.buffered = 0;
+        flush_within(&mut self.socket, self.state.config.limits.write_timeout_ms).await
     }
 
     async fn on_tick(&mut self, who: &Who) -> Result<(), End> {
@@ -356,6 +369,9 @@ impl Session {
             Ok(frame) => frame,
             Err(e) => return self.send_error(e, None).await,
         };
+        if matches!(frame, ClientFrame::Send { .. } | ClientFrame::Read { .. }) {
+            self.flush().await?;
+        }
         match frame {
             ClientFrame::Send { client_message_id, text, conversation_id } => {
                 let result = self.send_message(who, conversation_id.as_deref(), &client_message_id, &text).await;
@@ -572,27 +588,5 @@ impl Session {
     async fn send_raw(&mut self, message: WsMessage) -> Result<(), End> {
         self.buffered += 1;
         feed_within(&mut self.socket, message, self.state.config.limits.write_timeout_ms).await
-    }
-}
-
-/// Waits for the next event on any of the receivers. Broadcast `recv` is cancel-safe, so
-/// dropping the losers loses nothing.
-///
-/// A guest has two receivers (its conversation, its deployment) and waits on them for hours:
-/// they are polled in place, as `select_all` would box each wait (about 0.3 KiB per idle
-/// guest, measured in S1). Agents with many queues take the general path.
-async fn recv_any(receivers: &mut [Receiver<Arc<HubEvent>>]) -> (Result<Arc<HubEvent>, RecvError>, usize) {
-    match receivers {
-        [] => std::future::pending().await,
-        [only] => (only.recv().await, 0),
-        [first, second] => tokio::select! {
-            event = first.recv() => (event, 0),
-            event = second.recv() => (event, 1),
-        },
-        many => {
-            let futures = many.iter_mut().map(|r| Box::pin(r.recv()));
-            let (result, index, _) = futures_util::future::select_all(futures).await;
-            (result, index)
-        }
     }
 }

@@ -179,6 +179,33 @@ async fn typing_and_read_receipts_reach_the_other_side_only() {
     assert!(!frames.iter().any(|f| matches!(f, ServerFrame::Typing { .. })), "typing echoed back: {frames:?}");
 }
 
+/// A client that sends frames back to back, without waiting for answers, gets each answer
+/// once and in the order it asked: the session handles frames it has already read in the
+/// same write as the answers before them, and writes them out before each send's commit.
+#[tokio::test]
+async fn frames_sent_back_to_back_are_answered_in_order() {
+    const PAIRS: usize = 20;
+    let server = TestServer::start().await;
+    let (_, mut socket) = server.connected_guest().await;
+    for i in 0..PAIRS {
+        socket.send(&ClientFrame::Ping { id: Some(format!("p{i}")) }).await.unwrap();
+        socket.send(&send(&format!("s{i}"), "back to back")).await.unwrap();
+    }
+    let mut answers = Vec::new();
+    while answers.len() < 2 * PAIRS {
+        match socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Pong { .. } | ServerFrame::Ack { .. })).await.unwrap() {
+            ServerFrame::Pong { id } => answers.push(id.unwrap()),
+            ServerFrame::Ack { client_message_id, duplicate, .. } => {
+                assert!(!duplicate, "{client_message_id} stored twice");
+                answers.push(client_message_id);
+            }
+            _ => unreachable!(),
+        }
+    }
+    let asked: Vec<String> = (0..PAIRS).flat_map(|i| [format!("p{i}"), format!("s{i}")]).collect();
+    assert_eq!(answers, asked);
+}
+
 #[tokio::test]
 async fn a_closed_conversation_refuses_new_messages_with_the_fix() {
     let server = TestServer::start().await;
