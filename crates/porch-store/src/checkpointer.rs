@@ -8,20 +8,21 @@
 //! thread, on a connection of its own, checkpoints instead.
 //!
 //! It checkpoints after every commit; commits made while a checkpoint runs are covered by the
-//! next one (the nudge channel holds one). Keeping the WAL that short is what makes commits
-//! cheap: the writer reuses the WAL from its start (overwriting in place rather than growing
-//! the file) and its look-ups in the WAL index stay small. Measured in S4 and S3: with a
-//! checkpoint at most every 100 ms instead, the writer spent 59-61 us per message instead of
-//! 36-44, more than the checkpoints saved. Checkpoints are `PASSIVE`: they never wait for the
-//! writer or readers, and WAL mode lets them run while the writer commits. Idle, the thread
-//! sleeps: no wake-ups without writes.
+//! next one (the nudge channel holds one). The point is latency, not CPU: with the WAL bounded
+//! (below), waiting 10 or 50 ms before each checkpoint saved over a quarter of the CPU per message
+//! at 1,000 messages/s, but raised S3's p99 1.6- to 3.2-fold at 5,000 and 10,000, each late
+//! checkpoint copying more at once beside the writer (BENCHMARKS.md, session 6). Checkpoints
+//! are `PASSIVE`: they never wait for the writer or readers, and WAL mode lets them run while
+//! the writer commits. Idle, the thread sleeps: no wake-ups without writes.
 //!
-//! Under sustained load that is not enough, and the writer bounds the WAL itself (`Nudge::
+//! A short WAL is what makes commits cheap: the writer reuses the file from its start instead
+//! of growing it, and its look-ups in the WAL index stay small. Under sustained load
+//! checkpoints alone do not keep it short, and the writer bounds the WAL itself (`Nudge::
 //! bound_wal`). SQLite starts the WAL over from its beginning only when a write transaction
 //! begins with every frame already copied back and no reader still in the WAL; with commits
 //! back to back, the next `BEGIN` always comes while a checkpoint is still copying, so the
 //! WAL never restarts. Measured at 10,000 messages/s: it grew to 1 GB in 12 s, every write
-//! extended the file, and the writer's cost per message rose by half. So once the last
+//! extended the file, and the writer's cost per message rose by a third or more. So once the last
 //! checkpoint saw more than `WAL_RESTART_PAGES`, the writer, between two batches, runs a
 //! `RESTART` checkpoint itself: it copies the few frames left and waits (at most
 //! `WAL_RESTART_WAIT_MS`) for readers to leave the WAL, so its next `BEGIN` starts the WAL over.
