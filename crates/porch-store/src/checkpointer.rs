@@ -100,7 +100,9 @@ pub(crate) fn spawn(conn: Connection) -> Result<(Nudge, JoinHandle<()>), StoreEr
 fn run(conn: Connection, nudges: Receiver<()>, wal_pages: &AtomicI64) {
     while nudges.recv().is_ok() {
         match checkpoint(&conn) {
-            Ok(done) => wal_pages.store(done.wal_pages, Ordering::Relaxed),
+            Ok(done) if done.wal_pages >= 0 => wal_pages.store(done.wal_pages, Ordering::Relaxed),
+            // The writer's restart held the lock and reported no length: keep the last one.
+            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "a WAL checkpoint failed; the next commit will retry"),
         }
     }
