@@ -17,9 +17,14 @@ fn main() {
     let mut files = Vec::new();
     walk(&root, &mut files);
     files.sort();
-    let mut out = String::from("/// Every file of `web/public/`: (URL path, contents).\npub static FILES: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// Every file of `web/public/`: (URL path, contents).\npub static FILES: &[(&str, &[u8])] = &[\n",
+    );
     for file in &files {
-        let url = format!("/{}", file.strip_prefix(&root).unwrap().to_str().expect("UTF-8 paths").replace('\\', "/"));
+        let url = format!(
+            "/{}",
+            file.strip_prefix(&root).unwrap().to_str().expect("UTF-8 paths").replace('\\', "/")
+        );
         writeln!(out, "    ({url:?}, include_bytes!({:?})),", file.display().to_string()).unwrap();
     }
     out.push_str("];\n");

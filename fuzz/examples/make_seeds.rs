@@ -45,13 +45,34 @@ fn main() -> std::io::Result<()> {
     let now = NOW_SECS;
     let tokens: [(&str, String); 11] = [
         ("guest-valid", ring.sign(&claims(audience::GUEST, now - 60, now + 3600))),
-        ("agent-valid", ring.sign(&Claims { name: Some("alice".into()), ..claims(audience::AGENT, now - 60, now + 28_800) })),
-        ("client-wrong-kind", ring.sign(&Claims { scope: Some("guests".into()), ..claims(audience::CLIENT, now - 60, now + 3600) })),
+        (
+            "agent-valid",
+            ring.sign(&Claims {
+                name: Some("alice".into()),
+                ..claims(audience::AGENT, now - 60, now + 28_800)
+            }),
+        ),
+        (
+            "client-wrong-kind",
+            ring.sign(&Claims {
+                scope: Some("guests".into()),
+                ..claims(audience::CLIENT, now - 60, now + 3600)
+            }),
+        ),
         ("guest-expired", ring.sign(&claims(audience::GUEST, now - 7200, now - 3600))),
         ("guest-not-yet-valid", ring.sign(&claims(audience::GUEST, now + 600, now + 4200))),
-        ("guest-wrong-issuer", ring.sign(&Claims { iss: "porch-other".into(), ..claims(audience::GUEST, now, now + 60) })),
+        (
+            "guest-wrong-issuer",
+            ring.sign(&Claims {
+                iss: "porch-other".into(),
+                ..claims(audience::GUEST, now, now + 60)
+            }),
+        ),
         // docs/api.md's example token (kid key_1, unknown here).
-        ("docs-api-example", "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImtleV8xIn0.e30.c2ln".into()),
+        (
+            "docs-api-example",
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImtleV8xIn0.e30.c2ln".into(),
+        ),
         ("alg-none", "eyJhbGciOiJub25lIiwia2lkIjoia2V5X2Z1enoifQ.e30.".into()),
         ("standard-base64", "a.b=.c".into()),
         ("two-parts", "eyJhbGciOiJIUzI1NiJ9.e30".into()),
@@ -61,19 +82,30 @@ fn main() -> std::io::Result<()> {
         write("token_verify", name, &[&[0], token.as_bytes()].concat())?;
     }
     let header = br#"{"alg":"HS256","typ":"at+jwt","kid":"key_fuzz"}"#;
-    let payload = serde_json::to_vec(&claims(audience::GUEST, now - 60, now + 3600)).expect("claims serialize");
+    let payload = serde_json::to_vec(&claims(audience::GUEST, now - 60, now + 3600))
+        .expect("claims serialize");
     write("token_verify", "signed-json-guest", &[&[1], &header[..], &[0xFF], &payload].concat())?;
-    write("token_verify", "signed-json-no-kid", &[&[1], &br#"{"alg":"HS256"}"#[..], &[0xFF], &payload].concat())?;
+    write(
+        "token_verify",
+        "signed-json-no-kid",
+        &[&[1], &br#"{"alg":"HS256"}"#[..], &[0xFF], &payload].concat(),
+    )?;
     // Structured: issuer ok, aud guest, exp and iat near now, sub, scope.
     let near = |offset: i16| [&[0u8][..], &i64::from(offset).to_le_bytes()].concat();
     let structured = [&[2u8, 2, 1][..], &near(3600), &near(-60), b"gst_1\xFFguests"].concat();
     write("token_verify", "structured-guest", &structured)?;
-    assert!(ring.verify(&sign_raw(header, &payload), &porch_fuzz::gateway()).is_ok(), "the signed-json seed verifies");
+    assert!(
+        ring.verify(&sign_raw(header, &payload), &porch_fuzz::gateway()).is_ok(),
+        "the signed-json seed verifies"
+    );
 
     // client_frame: docs/protocol.md's client frames, and one of each refusal.
     let frames: [(&str, &str); 9] = [
         ("send-guest", r#"{"type":"send","clientMessageId":"c-1","text":"Hello"}"#),
-        ("send-agent", r#"{"type":"send","conversationId":"cnv_1","clientMessageId":"a-1","text":"Hi Ann, Alice here."}"#),
+        (
+            "send-agent",
+            r#"{"type":"send","conversationId":"cnv_1","clientMessageId":"a-1","text":"Hi Ann, Alice here."}"#,
+        ),
         ("typing", r#"{"type":"typing"}"#),
         ("read", r#"{"type":"read","seq":1}"#),
         ("ping", r#"{"type":"ping","id":"p-7"}"#),

@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
     match &parsed {
         Ok(frame) => {
             let again = serde_json::to_string(frame).expect("a frame serializes");
-            assert_eq!(parse_client_frame(&again).as_ref(), Ok(frame), "round trip through {again}");
+            assert_eq!(
+                parse_client_frame(&again).as_ref(),
+                Ok(frame),
+                "round trip through {again}"
+            );
             let json = json.as_ref().expect("an accepted frame is JSON");
             let wire = serde_json::to_value(frame).expect("a frame serializes");
             assert_eq!(json.get("type"), wire.get("type"), "the frame type is the one sent");
@@ -34,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             assert_eq!(e.code == ErrorCode::BadJson, json.is_err(), "{:?}: {}", e.code, e.message);
             assert!(
-                matches!(e.code, ErrorCode::BadJson | ErrorCode::BadFrame | ErrorCode::UnknownFrameType),
+                matches!(
+                    e.code,
+                    ErrorCode::BadJson | ErrorCode::BadFrame | ErrorCode::UnknownFrameType
+                ),
                 "unexpected code {:?}",
                 e.code
             );
@@ -46,9 +53,15 @@ fuzz_target!(|data: &[u8]| {
     // Compared through the same serializer: a float may print differently from how it was
     // sent (5.3e26 becomes 5.3000000000000004e+26), and a refusal may name a number.
     let canonical = serde_json::to_string(&value).expect("a Value serializes");
-    let answer = |r: &Result<_, porch_server::error::ApiError>| r.as_ref().err().map(|e| (e.code, e.message.clone()));
+    let answer = |r: &Result<_, porch_server::error::ApiError>| {
+        r.as_ref().err().map(|e| (e.code, e.message.clone()))
+    };
     let as_sent = answer(&parse_client_frame(&canonical));
-    assert_eq!(as_sent.as_ref().map(|a| a.0), answer(&parsed).map(|a| a.0), "re-serialized: {canonical}");
+    assert_eq!(
+        as_sent.as_ref().map(|a| a.0),
+        answer(&parsed).map(|a| a.0),
+        "re-serialized: {canonical}"
+    );
     let kept_type = value.get("type").cloned();
     blank_strings(&mut value);
     if let (Some(kind), Some(object)) = (kept_type, value.as_object_mut()) {

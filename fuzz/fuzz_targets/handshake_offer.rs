@@ -16,7 +16,8 @@ use porch_wire::{ErrorCode, PROTOCOL_MARKER};
 
 /// The canary: in a message or an echo, it means a client value leaked.
 const CANARY: &str = "s3cr3tCanary";
-const SECRET_TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzM2NyM3RDYW5hcnkifQ.s3cr3tCanary-signature_0123";
+const SECRET_TOKEN: &str =
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzM2NyM3RDYW5hcnkifQ.s3cr3tCanary-signature_0123";
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else { return };
@@ -31,38 +32,70 @@ fuzz_target!(|data: &[u8]| {
     // RFC 9110 §5.3: repeated header lines mean the same as one comma-joined line, and
     // docs/handshake.md promises the same answer for both.
     let joined = lines.join(",");
-    assert_eq!(read_offer(&[&joined], authorization, query, allow_query), offer, "repeated header != joined header");
+    assert_eq!(
+        read_offer(&[&joined], authorization, query, allow_query),
+        offer,
+        "repeated header != joined header"
+    );
 });
 
-fn check(offer: &Offer, headers: &[&str], authorization: Option<&str>, query: Option<&str>, allow_query: bool) {
+fn check(
+    offer: &Offer,
+    headers: &[&str],
+    authorization: Option<&str>,
+    query: Option<&str>,
+    allow_query: bool,
+) {
     // What the client offered, as RFC 6455 reads it: comma-separated, whitespace trimmed.
-    let offered: Vec<&str> = headers.iter().flat_map(|h| h.split(',')).map(str::trim).filter(|v| !v.is_empty()).collect();
+    let offered: Vec<&str> = headers
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
     let has_marker = offered.contains(&PROTOCOL_MARKER);
 
     // The echo: only a value the client offered (RFC 6455 §4.2.2), the marker whenever it was
     // offered, otherwise at most a misspelling of it, and never the token.
     if let Some(echo) = &offer.echo {
-        assert!(offered.contains(&echo.as_str()), "echoed {echo:?}, which was not offered: {offered:?}");
+        assert!(
+            offered.contains(&echo.as_str()),
+            "echoed {echo:?}, which was not offered: {offered:?}"
+        );
         assert!(!echo.contains(CANARY), "the token was echoed");
         assert!(offer.can_upgrade, "an echo without a 101");
         if echo != PROTOCOL_MARKER {
             assert!(!has_marker, "the marker was offered but {echo:?} echoed");
-            assert!(resembles_marker(echo), "echoed {echo:?}, neither the marker nor a misspelling");
-            assert_eq!(offer.credential.as_ref().map_err(|e| e.code), Err(ErrorCode::SubprotocolMisspelled));
+            assert!(
+                resembles_marker(echo),
+                "echoed {echo:?}, neither the marker nor a misspelling"
+            );
+            assert_eq!(
+                offer.credential.as_ref().map_err(|e| e.code),
+                Err(ErrorCode::SubprotocolMisspelled)
+            );
         }
     }
-    assert_eq!(offer.echo.as_deref() == Some(PROTOCOL_MARKER), has_marker, "marker offered <=> marker echoed");
+    assert_eq!(
+        offer.echo.as_deref() == Some(PROTOCOL_MARKER),
+        has_marker,
+        "marker offered <=> marker echoed"
+    );
 
     // No legal 101 exists only when values were offered and none can be echoed.
     if !offer.can_upgrade {
         assert!(!offered.is_empty() && offer.echo.is_none());
-        assert_eq!(offer.credential.as_ref().map_err(|e| e.code), Err(ErrorCode::SubprotocolMissing));
+        assert_eq!(
+            offer.credential.as_ref().map_err(|e| e.code),
+            Err(ErrorCode::SubprotocolMissing)
+        );
     }
 
     match &offer.credential {
         Ok(token) => {
             let bearer = authorization.and_then(|a| a.split_once(' ')).map(|(_, t)| t.trim());
-            let from_subprotocol = offered.len() == 2 && offered[0] == PROTOCOL_MARKER && offered[1] == token;
+            let from_subprotocol =
+                offered.len() == 2 && offered[0] == PROTOCOL_MARKER && offered[1] == token;
             let from_query = allow_query && offered.is_empty() && query == Some(token.as_str());
             assert!(
                 from_subprotocol || bearer == Some(token.as_str()) || from_query,
@@ -86,6 +119,8 @@ fn is_tchar(c: char) -> bool {
 
 /// The documented misspellings: the marker's letters and digits, any case, any punctuation.
 fn resembles_marker(value: &str) -> bool {
-    let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let squash = |s: &str| {
+        s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase()
+    };
     value.len() <= 40 && squash(value) == squash(PROTOCOL_MARKER)
 }

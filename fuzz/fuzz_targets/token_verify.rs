@@ -13,7 +13,10 @@
 use libfuzzer_sys::fuzz_target;
 use porch_core::limits::TOKEN_BYTES_MAX;
 use porch_core::token::{Claims, TokenError, TokenKind, decode_unverified};
-use porch_fuzz::{ISSUER, KID, KINDS, LEEWAY_SECS, NOW_SECS, assert_no_token_piece, check_close_reason, gateway, keyring, sign_raw};
+use porch_fuzz::{
+    ISSUER, KID, KINDS, LEEWAY_SECS, NOW_SECS, assert_no_token_piece, check_close_reason, gateway,
+    keyring, sign_raw,
+};
 use porch_server::error::ApiError;
 use porch_wire::{ErrorCode, audience};
 
@@ -39,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
                 // (123 bytes) without cutting. Held for every token a client can forge; with
                 // the key, claims can hold year-15000 times whose messages get cut instead.
                 let whole = format!("{}: {} [ref abcdef]", e.code, e.message);
-                assert!(whole.len() <= 123, "message too long for a close reason ({} bytes): {whole:?}", whole.len());
+                assert!(
+                    whole.len() <= 123,
+                    "message too long for a close reason ({} bytes): {whole:?}",
+                    whole.len()
+                );
             }
         }
         1 => {
@@ -73,19 +80,33 @@ fn check(token: &str) -> Result<Claims, TokenError> {
 }
 
 /// An accepted token satisfies every documented check, and re-encodes to the same claims.
-fn accepted(claims: &Claims, unverified: &Result<(porch_core::token::Header, serde_json::Value), TokenError>) {
+fn accepted(
+    claims: &Claims,
+    unverified: &Result<(porch_core::token::Header, serde_json::Value), TokenError>,
+) {
     let kind = claims.kind().expect("an accepted token has a Porch audience");
     assert!(KINDS.contains(&kind), "the gateway accepted a {kind:?} token");
     assert_eq!(claims.iss, ISSUER);
-    assert!(i128::from(NOW_SECS) <= i128::from(claims.exp) + i128::from(LEEWAY_SECS), "expired token accepted: {claims:?}");
-    assert!(i128::from(claims.iat) <= i128::from(NOW_SECS) + i128::from(LEEWAY_SECS), "future token accepted: {claims:?}");
+    assert!(
+        i128::from(NOW_SECS) <= i128::from(claims.exp) + i128::from(LEEWAY_SECS),
+        "expired token accepted: {claims:?}"
+    );
+    assert!(
+        i128::from(claims.iat) <= i128::from(NOW_SECS) + i128::from(LEEWAY_SECS),
+        "future token accepted: {claims:?}"
+    );
     let (header, payload) = unverified.as_ref().expect("a verified token decodes unverified too");
     assert_eq!(header.alg, "HS256");
     assert_eq!(header.kid.as_deref(), Some(KID));
-    let decoded: Claims = serde_json::from_value(payload.clone()).expect("the unverified payload holds the same claims");
+    let decoded: Claims = serde_json::from_value(payload.clone())
+        .expect("the unverified payload holds the same claims");
     assert_eq!(&decoded, claims);
     let again = keyring().sign(claims);
-    assert_eq!(keyring().verify(&again, &gateway()).as_ref(), Ok(claims), "re-signed claims verify the same");
+    assert_eq!(
+        keyring().verify(&again, &gateway()).as_ref(),
+        Ok(claims),
+        "re-signed claims verify the same"
+    );
     assert_eq!(again.matches('.').count(), 2);
 }
 

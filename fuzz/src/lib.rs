@@ -28,7 +28,13 @@ pub fn keyring() -> Keyring {
 }
 
 pub fn gateway() -> Expectation<'static> {
-    Expectation { kinds: KINDS, endpoint: "the gateway", issuer: ISSUER, now_secs: NOW_SECS, leeway_secs: LEEWAY_SECS }
+    Expectation {
+        kinds: KINDS,
+        endpoint: "the gateway",
+        issuer: ISSUER,
+        now_secs: NOW_SECS,
+        leeway_secs: LEEWAY_SECS,
+    }
 }
 
 /// A compact JWS over arbitrary header and payload bytes, signed with the fixed key: lets the
@@ -63,7 +69,11 @@ pub fn claims(aud: &str, iat: i64, exp: i64) -> Claims {
 /// correlation id at the end, whatever the message holds (multi-byte text included).
 pub fn check_close_reason(error: &ApiError) {
     let reason = error.close_reason(REF);
-    assert!(reason.len() <= CLOSE_REASON_BYTES_MAX, "close reason is {} bytes: {reason:?}", reason.len());
+    assert!(
+        reason.len() <= CLOSE_REASON_BYTES_MAX,
+        "close reason is {} bytes: {reason:?}",
+        reason.len()
+    );
     assert!(reason.starts_with(&format!("{}: ", error.code)), "code not in front: {reason:?}");
     assert!(reason.ends_with(&format!(" [ref {REF}]")), "ref not at the end: {reason:?}");
 }
@@ -80,7 +90,10 @@ pub fn assert_no_token_piece(message: &str, secret: &str) {
         // `run` is ASCII, so byte windows are character windows.
         for start in 0..=run.len() - LEAK_RUN_CHARS {
             let piece = &run[start..start + LEAK_RUN_CHARS];
-            assert!(!secret.contains(piece), "the message quotes the token ({piece:?}): {message:?}");
+            assert!(
+                !secret.contains(piece),
+                "the message quotes the token ({piece:?}): {message:?}"
+            );
         }
     }
 }

@@ -94,11 +94,7 @@ pub enum Command {
     /// S6: S3 on one SQLite node, one PostgreSQL node, and two nodes on PostgreSQL + NATS
     /// (guests on node 1, agents on node 2), each rate on each, fresh nodes per row.
     Cluster {
-        #[arg(
-            long = "store",
-            value_delimiter = ',',
-            default_value = "sqlite,postgres,two-nodes"
-        )]
+        #[arg(long = "store", value_delimiter = ',', default_value = "sqlite,postgres,two-nodes")]
         topologies: Vec<crate::cluster::Topology>,
         #[arg(long = "rate", value_delimiter = ',', default_value = "500,2000")]
         rates: Vec<u64>,
@@ -146,11 +142,7 @@ pub enum Command {
         max_messages: u64,
         /// Porch's round trip: `send` (stored, then acked) and/or `ping` (the protocol's
         /// application ping: the gateway without the store).
-        #[arg(
-            long = "porch-frame",
-            value_delimiter = ',',
-            default_value = "send,ping"
-        )]
+        #[arg(long = "porch-frame", value_delimiter = ',', default_value = "send,ping")]
         porch_frames: Vec<crate::pingpong::PorchFrame>,
         /// Open loop instead: a ladder of fixed total rates (`--start-rate` … `--max-rate`),
         /// latency from each message's due time, until p99 passes 50 ms. `--max-secs` and
@@ -237,10 +229,7 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn paths(global: &Global) -> Result<Paths> {
-    let dir = std::env::current_exe()?
-        .parent()
-        .context("binary directory")?
-        .to_path_buf();
+    let dir = std::env::current_exe()?.parent().context("binary directory")?.to_path_buf();
     // The same folder as bench/peers/install-soketi.sh and install-ws-relay.sh.
     let peers = match std::env::var_os("PORCH_PEERS_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -250,26 +239,11 @@ pub fn paths(global: &Global) -> Result<Paths> {
             .join(".cache/porch-peers"),
     };
     Ok(Paths {
-        porch: global
-            .porch_bin
-            .clone()
-            .unwrap_or_else(|| dir.join("porch")),
-        echo: global
-            .echo_bin
-            .clone()
-            .unwrap_or_else(|| dir.join("porch-bench-echo")),
-        soketi_dir: global
-            .soketi_dir
-            .clone()
-            .unwrap_or_else(|| peers.join("soketi")),
-        ws_relay_dir: global
-            .ws_relay_dir
-            .clone()
-            .unwrap_or_else(|| peers.join("ws-relay")),
-        sockudo_dir: global
-            .sockudo_dir
-            .clone()
-            .unwrap_or_else(|| peers.join("sockudo")),
+        porch: global.porch_bin.clone().unwrap_or_else(|| dir.join("porch")),
+        echo: global.echo_bin.clone().unwrap_or_else(|| dir.join("porch-bench-echo")),
+        soketi_dir: global.soketi_dir.clone().unwrap_or_else(|| peers.join("soketi")),
+        ws_relay_dir: global.ws_relay_dir.clone().unwrap_or_else(|| peers.join("ws-relay")),
+        sockudo_dir: global.sockudo_dir.clone().unwrap_or_else(|| peers.join("sockudo")),
         porch_env: global.porch_env.clone(),
     })
 }

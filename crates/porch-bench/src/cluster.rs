@@ -65,11 +65,7 @@ pub struct Nodes {
 impl Nodes {
     /// One node that is already running (S3).
     pub fn single(server: Server) -> Nodes {
-        Nodes {
-            name: "porch".into(),
-            servers: vec![server],
-            schema: None,
-        }
+        Nodes { name: "porch".into(), servers: vec![server], schema: None }
     }
 
     pub fn start(paths: &Paths, topology: Topology, backends: &Backends) -> Result<Nodes> {
@@ -77,11 +73,7 @@ impl Nodes {
         match topology {
             Topology::Sqlite => {
                 let server = start_porch_node(paths, &NodeOptions::default())?;
-                Ok(Nodes {
-                    name: topology.name().into(),
-                    servers: vec![server],
-                    schema: None,
-                })
+                Ok(Nodes { name: topology.name().into(), servers: vec![server], schema: None })
             }
             Topology::Postgres => {
                 let schema = Schema::create(&backends.postgres_url)?;
@@ -121,11 +113,7 @@ impl Nodes {
             // One after the other: node 2 starts once node 1 listens, its schema migrated.
             servers.push(start_porch_node(paths, &options)?);
         }
-        Ok(Nodes {
-            name: name.into(),
-            servers,
-            schema: Some(schema),
-        })
+        Ok(Nodes { name: name.into(), servers, schema: Some(schema) })
     }
 
     pub fn name(&self) -> &str {
@@ -171,16 +159,9 @@ impl Nodes {
             .filter_map(|pid| Some((pid, cpu_us(pid).ok()?)))
             .collect();
         let nats = (self.servers.len() > 1).then(|| {
-            nats_pids()
-                .into_iter()
-                .filter_map(|pid| Some((pid, cpu_us(pid).ok()?)))
-                .collect()
+            nats_pids().into_iter().filter_map(|pid| Some((pid, cpu_us(pid).ok()?))).collect()
         });
-        BackendMeter {
-            schema: Some(schema.clone()),
-            postgres,
-            nats,
-        }
+        BackendMeter { schema: Some(schema.clone()), postgres, nats }
     }
 }
 
@@ -252,10 +233,7 @@ impl Schema {
                 address(url)
             )
         })?;
-        Ok(Schema(SchemaName {
-            name,
-            url: url.to_string(),
-        }))
+        Ok(Schema(SchemaName { name, url: url.to_string() }))
     }
 }
 
@@ -291,18 +269,7 @@ impl Drop for Nodes {
 /// Runs one statement with psql; its error output on failure.
 fn psql(url: &str, sql: &str) -> Result<String> {
     let output = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url,
-            "-c",
-            sql,
-        ])
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
         .output()
         .context("running psql (Debian package postgresql-client)")?;
     if !output.status.success() {
@@ -328,10 +295,8 @@ pub fn postgres_connections(url: &str) -> Result<(u64, u64)> {
 
 /// The backends whose `application_name` is the schema's name (see `store_url`).
 fn pg_backends(schema: &SchemaName) -> Vec<u32> {
-    let sql = format!(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = '{}'",
-        schema.name
-    );
+    let sql =
+        format!("SELECT pid FROM pg_stat_activity WHERE application_name = '{}'", schema.name);
     match psql(&schema.url, &sql) {
         Ok(out) => out.lines().filter_map(|l| l.trim().parse().ok()).collect(),
         Err(e) => {

@@ -35,10 +35,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// Message `i`'s text: `i`, its intended send time (µs since the run's epoch), padding.
 pub fn payload(i: u64, intended_us: u64) -> String {
     let mut text = format!("{i} {intended_us} ");
-    text.extend(std::iter::repeat_n(
-        'x',
-        TEXT_BYTES.saturating_sub(text.len()),
-    ));
+    text.extend(std::iter::repeat_n('x', TEXT_BYTES.saturating_sub(text.len())));
     text
 }
 
@@ -113,13 +110,7 @@ pub async fn run(
             .with_context(|| format!("agent {a}{}", agent_node.log_tail()))?;
         let tally = Arc::new(AgentTally::default());
         tallies.push(tally.clone());
-        tokio::spawn(agent(
-            ws,
-            epoch,
-            latencies.clone(),
-            deliveries.clone(),
-            tally,
-        ));
+        tokio::spawn(agent(ws, epoch, latencies.clone(), deliveries.clone(), tally));
     }
     let sessions = create_guests(setup, guests).await?;
     let tokens: Vec<String> = sessions.into_iter().map(|s| s.access_token).collect();
@@ -158,11 +149,8 @@ pub async fn run(
         server_rss_kib: nodes.rss_kib(),
         ..Default::default()
     };
-    let min_received = tallies
-        .iter()
-        .map(|t| t.received.load(Ordering::Relaxed))
-        .min()
-        .unwrap_or(0);
+    let min_received =
+        tallies.iter().map(|t| t.received.load(Ordering::Relaxed)).min().unwrap_or(0);
     report.extra("sent", total);
     report.extra("cores", cpu.cores());
     report.extra("cpu_us_per_op_by_thread", cpu.per_op_by_thread(total));
@@ -171,10 +159,7 @@ pub async fn run(
     report.extra("lost", total.saturating_sub(min_received));
     report.extra(
         "order_violations",
-        tallies
-            .iter()
-            .map(|t| t.order_violations.load(Ordering::Relaxed))
-            .sum::<u64>(),
+        tallies.iter().map(|t| t.order_violations.load(Ordering::Relaxed)).sum::<u64>(),
     );
     Ok(report)
 }
@@ -231,9 +216,7 @@ async fn agent(
         let Some((i, intended_us)) = parse_payload(&message.text) else {
             continue; // not one of ours (a system entry)
         };
-        latencies.record(Duration::from_micros(
-            received_us.saturating_sub(intended_us),
-        ));
+        latencies.record(Duration::from_micros(received_us.saturating_sub(intended_us)));
         let entry = last.entry(message.conversation_id).or_insert((0, 0));
         if message.seq <= entry.0 || (entry.0 > 0 && i <= entry.1) {
             tally.order_violations.fetch_add(1, Ordering::Relaxed);

@@ -33,11 +33,7 @@ pub fn first_frame_marker(kind: Kind) -> &'static str {
 
 /// `tokens` holds one guest token per handshake for Porch and is empty for the others.
 pub async fn run(server: &mut Server, tokens: Arc<Vec<String>>, p: &Params) -> Result<Report> {
-    let count = if server.kind == Kind::Porch {
-        p.count.min(tokens.len())
-    } else {
-        p.count
-    };
+    let count = if server.kind == Kind::Porch { p.count.min(tokens.len()) } else { p.count };
     let counters = Counters::default();
     let latencies = Latencies::new();
     let next = Arc::new(AtomicUsize::new(0));
@@ -48,12 +44,8 @@ pub async fn run(server: &mut Server, tokens: Arc<Vec<String>>, p: &Params) -> R
     let start = Instant::now();
     let workers: Vec<_> = (0..p.concurrency)
         .map(|_| {
-            let (tokens, next, counters, latencies) = (
-                tokens.clone(),
-                next.clone(),
-                counters.clone(),
-                latencies.clone(),
-            );
+            let (tokens, next, counters, latencies) =
+                (tokens.clone(), next.clone(), counters.clone(), latencies.clone());
             let (addr, url, kind, spread) =
                 (server.addr, server.ws_url.clone(), server.kind, p.spread);
             tokio::spawn(async move {
@@ -99,14 +91,8 @@ pub async fn run(server: &mut Server, tokens: Arc<Vec<String>>, p: &Params) -> R
         ..Default::default()
     };
     report.extra("cores", cpu.cores());
-    report.extra(
-        "cpu_us_per_op_by_thread",
-        cpu.per_op_by_thread(counters.ok()),
-    );
-    report.extra(
-        "unfinished",
-        (count as u64).saturating_sub(counters.ok() + counters.errors()),
-    );
+    report.extra("cpu_us_per_op_by_thread", cpu.per_op_by_thread(counters.ok()));
+    report.extra("unfinished", (count as u64).saturating_sub(counters.ok() + counters.errors()));
     Ok(report)
 }
 
@@ -119,10 +105,7 @@ async fn handshake(
 ) -> Result<()> {
     let mut ws = connect(addr, url, token, source).await?;
     let first = next_text(&mut ws, Duration::from_secs(10)).await?;
-    anyhow::ensure!(
-        first.contains(first_frame_marker(kind)),
-        "unexpected first frame: {first}"
-    );
+    anyhow::ensure!(first.contains(first_frame_marker(kind)), "unexpected first frame: {first}");
     // A close frame, not a wait for the server's answer: the handshake is what is measured.
     let _ = ws.close(None).await;
     Ok(())

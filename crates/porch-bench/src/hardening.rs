@@ -68,32 +68,13 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
     let filler: String = (0..2_000).map(|i| format!("X-Filler-{i}: x\r\n")).collect();
     let good: Vec<Vec<u8>> = tokens
         .iter()
-        .map(|t| {
-            request(
-                host,
-                &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {t}"))],
-                "",
-            )
-        })
+        .map(|t| request(host, &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {t}"))], ""))
         .collect();
     vec![
-        Case {
-            name: "good",
-            requests: good,
-            status: 101,
-            opcode: Some(1),
-            heavy: false,
-        },
+        Case { name: "good", requests: good, status: 101, opcode: Some(1), heavy: false },
         case(
             "version_8",
-            request(
-                host,
-                &[
-                    ("Sec-WebSocket-Version", "8"),
-                    ("Sec-WebSocket-Protocol", &pair),
-                ],
-                "",
-            ),
+            request(host, &[("Sec-WebSocket-Version", "8"), ("Sec-WebSocket-Protocol", &pair)], ""),
             426,
             None,
             false,
@@ -109,11 +90,7 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
             "key_not_base64",
             request(
                 host,
-                &[
-                    v13,
-                    ("Sec-WebSocket-Protocol", &pair),
-                    ("Sec-WebSocket-Key", "x"),
-                ],
+                &[v13, ("Sec-WebSocket-Protocol", &pair), ("Sec-WebSocket-Key", "x")],
                 "",
             ),
             400,
@@ -136,11 +113,7 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
         ),
         case(
             "token_not_jwt",
-            request(
-                host,
-                &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, abc"))],
-                "",
-            ),
+            request(host, &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, abc"))], ""),
             101,
             Some(8),
             false,
@@ -149,13 +122,7 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
             "client_token",
             request(
                 host,
-                &[
-                    v13,
-                    (
-                        "Sec-WebSocket-Protocol",
-                        &format!("{MARKER}, {client_token}"),
-                    ),
-                ],
+                &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {client_token}"))],
                 "",
             ),
             101,
@@ -166,11 +133,7 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
             "origin_other",
             request(
                 host,
-                &[
-                    v13,
-                    ("Sec-WebSocket-Protocol", &pair),
-                    ("Origin", "https://evil.example"),
-                ],
+                &[v13, ("Sec-WebSocket-Protocol", &pair), ("Origin", "https://evil.example")],
                 "",
             ),
             101,
@@ -188,13 +151,7 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
             "offer_200kb",
             request(
                 host,
-                &[
-                    v13,
-                    (
-                        "Sec-WebSocket-Protocol",
-                        &format!("{MARKER}, {}", "a".repeat(200_000)),
-                    ),
-                ],
+                &[v13, ("Sec-WebSocket-Protocol", &format!("{MARKER}, {}", "a".repeat(200_000)))],
                 "",
             ),
             101,
@@ -205,11 +162,7 @@ fn cases(host: &str, tokens: &[String], client_token: &str) -> Vec<Case> {
             "header_20mb",
             request(
                 host,
-                &[
-                    v13,
-                    ("Sec-WebSocket-Protocol", &pair),
-                    ("X-Big", &"a".repeat(20 << 20)),
-                ],
+                &[v13, ("Sec-WebSocket-Protocol", &pair), ("X-Big", &"a".repeat(20 << 20))],
                 "",
             ),
             431,
@@ -229,11 +182,7 @@ pub async fn run(
     let host = server.addr.to_string();
     let mut reports = Vec::new();
     for case in cases(&host, tokens, client_token) {
-        let repeat = if case.heavy {
-            (p.repeat / 10).max(3)
-        } else {
-            p.repeat
-        };
+        let repeat = if case.heavy { (p.repeat / 10).max(3) } else { p.repeat };
         let latencies = Latencies::new();
         let mut errors = 0;
         let cpu_before = server.cpu_us()?;
@@ -314,9 +263,7 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> Result<(u16, Option<u8>)>
             data.extend_from_slice(&buf[..n]);
         }
     };
-    let result = tokio::time::timeout(ANSWER_TIMEOUT, read)
-        .await
-        .context("no answer")?;
+    let result = tokio::time::timeout(ANSWER_TIMEOUT, read).await.context("no answer")?;
     writing.abort();
     result
 }

@@ -63,15 +63,9 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
         // Quiet time, during which only heartbeats run: its CPU is the idle cost.
         let cpu = CpuMeter::start(server)?;
         tokio::time::sleep(Duration::from_secs(p.settle_secs)).await;
-        idle_cpu = cpu
-            .per_op(p.settle_secs * 1_000_000)
-            .map(|share| share * 100.0);
+        idle_cpu = cpu.per_op(p.settle_secs * 1_000_000).map(|share| share * 100.0);
         points.push((holders.len(), server.rss_kib()?));
-        eprintln!(
-            "  {} connections: RSS {} KiB",
-            holders.len(),
-            points.last().map_or(0, |p| p.1)
-        );
+        eprintln!("  {} connections: RSS {} KiB", holders.len(), points.last().map_or(0, |p| p.1));
     }
     server.check_alive()?;
     for holder in &holders {
@@ -90,10 +84,7 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
     };
     report.extra("kib_per_conn", (slope(fit_points(&points)) * 10.0).round() / 10.0);
     report.extra("rss_kib_points", serde_json::json!(points));
-    report.extra(
-        "idle_cpu_percent",
-        idle_cpu.map(|c| (c * 100.0).round() / 100.0),
-    );
+    report.extra("idle_cpu_percent", idle_cpu.map(|c| (c * 100.0).round() / 100.0));
     Ok(report)
 }
 
@@ -126,10 +117,7 @@ fn slope(points: &[(usize, u64)]) -> f64 {
     let n = points.len() as f64;
     let mx = points.iter().map(|p| p.0 as f64).sum::<f64>() / n;
     let my = points.iter().map(|p| p.1 as f64).sum::<f64>() / n;
-    let sxy: f64 = points
-        .iter()
-        .map(|p| (p.0 as f64 - mx) * (p.1 as f64 - my))
-        .sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 as f64 - mx) * (p.1 as f64 - my)).sum();
     let sxx: f64 = points.iter().map(|p| (p.0 as f64 - mx).powi(2)).sum();
     if sxx == 0.0 { 0.0 } else { sxy / sxx }
 }

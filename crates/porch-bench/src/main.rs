@@ -80,15 +80,8 @@ fn broken(r: &Report) -> Option<String> {
         ("not recovered", count("not_recovered") > 0),
     ];
     let found: Vec<&str> = problems.iter().filter(|p| p.1).map(|p| p.0).collect();
-    (!found.is_empty()).then(|| {
-        format!(
-            "{} {} {}: {}",
-            r.scenario,
-            r.target,
-            r.params,
-            found.join(", ")
-        )
-    })
+    (!found.is_empty())
+        .then(|| format!("{} {} {}: {}", r.scenario, r.target, r.params, found.join(", ")))
 }
 
 async fn interrupted() {
@@ -109,11 +102,8 @@ async fn start(
         return Ok((server, None, Vec::new()));
     }
     let setup = porch::setup(paths, &server).await?;
-    let tokens = porch::create_guests(&setup, guests)
-        .await?
-        .into_iter()
-        .map(|g| g.access_token)
-        .collect();
+    let tokens =
+        porch::create_guests(&setup, guests).await?.into_iter().map(|g| g.access_token).collect();
     Ok((server, Some(setup), tokens))
 }
 
@@ -125,18 +115,10 @@ async fn run(cli: &Cli) -> Result<Vec<Report>> {
 /// The commands `suite` runs, with the parameters of BENCHMARKS.md: every scenario on Porch
 /// and the included peers, S1, S2 and S4 on bare too (S3 needs a publish API).
 fn suite(peers: &[Kind]) -> Vec<Command> {
-    let targets: Vec<Kind> = [Kind::Porch, Kind::Bare]
-        .iter()
-        .chain(peers)
-        .copied()
-        .collect();
+    let targets: Vec<Kind> = [Kind::Porch, Kind::Bare].iter().chain(peers).copied().collect();
     let delivery_targets = [Kind::Porch].iter().chain(peers).copied().collect();
     vec![
-        Command::Idle {
-            targets: targets.clone(),
-            steps: vec![1000, 5000],
-            settle_secs: 5,
-        },
+        Command::Idle { targets: targets.clone(), steps: vec![1000, 5000], settle_secs: 5 },
         Command::Handshake {
             targets: targets.clone(),
             count: 20_000,
@@ -169,7 +151,9 @@ fn check_targets(paths: &Paths, targets: &[Kind], delivery: bool) -> Result<()> 
     for &kind in targets {
         kind.check_installed(paths)?;
         if delivery && kind == Kind::Bare {
-            bail!("bare has no publish API: delivery targets are porch, soketi, sockudo and ws-relay");
+            bail!(
+                "bare has no publish API: delivery targets are porch, soketi, sockudo and ws-relay"
+            );
         }
     }
     Ok(())
@@ -179,15 +163,15 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
     let spread = global.spread;
     let mut reports = Vec::new();
     match command {
-        Command::Suite {
-            no_soketi,
-            no_ws_relay,
-            sockudo,
-        } => {
-            let peers: Vec<Kind> = [(Kind::Soketi, *no_soketi), (Kind::WsRelay, *no_ws_relay), (Kind::Sockudo, !*sockudo)]
-                .into_iter()
-                .filter_map(|(kind, left_out)| (!left_out).then_some(kind))
-                .collect();
+        Command::Suite { no_soketi, no_ws_relay, sockudo } => {
+            let peers: Vec<Kind> = [
+                (Kind::Soketi, *no_soketi),
+                (Kind::WsRelay, *no_ws_relay),
+                (Kind::Sockudo, !*sockudo),
+            ]
+            .into_iter()
+            .filter_map(|(kind, left_out)| (!left_out).then_some(kind))
+            .collect();
             check_targets(paths, &peers, false).map_err(|e| {
                 e.context(
                     "a peer of the suite is missing (or leave it out: --no-soketi, --no-ws-relay)",
@@ -198,29 +182,16 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
                 reports.extend(Box::pin(run_command(paths, global, &command)).await?);
             }
         }
-        Command::Idle {
-            targets,
-            steps,
-            settle_secs,
-        } => {
+        Command::Idle { targets, steps, settle_secs } => {
             check_targets(paths, targets, false)?;
-            let p = idle::Params {
-                steps: steps.clone(),
-                settle_secs: *settle_secs,
-                spread,
-            };
+            let p = idle::Params { steps: steps.clone(), settle_secs: *settle_secs, spread };
             for &kind in targets {
                 let (mut server, _, tokens) =
                     start(paths, kind, steps.iter().copied().max().unwrap_or(0)).await?;
                 reports.push(idle::run(&mut server, &tokens, &p).await?);
             }
         }
-        Command::Handshake {
-            targets,
-            count,
-            concurrency,
-            max_secs,
-        } => {
+        Command::Handshake { targets, count, concurrency, max_secs } => {
             check_targets(paths, targets, false)?;
             let p = handshake::Params {
                 count: *count,
@@ -232,13 +203,7 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
                 reports.push(run_handshake(paths, kind, &p).await?);
             }
         }
-        Command::Delivery {
-            targets,
-            rates,
-            guests,
-            agents,
-            secs,
-        } => {
+        Command::Delivery { targets, rates, guests, agents, secs } => {
             check_targets(paths, targets, true)?;
             for &kind in targets {
                 for &rate in rates {
@@ -256,14 +221,7 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
                 }
             }
         }
-        Command::Cluster {
-            topologies,
-            rates,
-            guests,
-            agents,
-            secs,
-            backends,
-        } => {
+        Command::Cluster { topologies, rates, guests, agents, secs, backends } => {
             let p: Vec<delivery::Params> = rates
                 .iter()
                 .map(|&rate| delivery::Params {
@@ -307,12 +265,7 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
         Command::BroadcastWorker(_) => {
             bail!("broadcast-worker is started by broadcast, not by hand")
         }
-        Command::Resume {
-            guests,
-            missed,
-            cut,
-            live_rate,
-        } => {
+        Command::Resume { guests, missed, cut, live_rate } => {
             let mut server = Server::start(Kind::Porch, paths)?;
             let setup = porch::setup(paths, &server).await?;
             let p = resume::Params {
@@ -340,7 +293,8 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
             }
             for &kind in targets {
                 // The peers have one kind of round trip; Porch has one row per frame asked for.
-                let frames = if kind == Kind::Porch { porch_frames.as_slice() } else { &[PorchFrame::Send] };
+                let frames =
+                    if kind == Kind::Porch { porch_frames.as_slice() } else { &[PorchFrame::Send] };
                 for &size in sizes {
                     for &porch_frame in frames {
                         if *open_loop {
@@ -375,15 +329,13 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
         }
         Command::Smoke => {
             for kind in [Kind::Porch, Kind::Bare] {
-                let p = handshake::Params {
-                    count: 200,
-                    concurrency: 20,
-                    max_secs: 2,
-                    spread,
-                };
+                let p = handshake::Params { count: 200, concurrency: 20, max_secs: 2, spread };
                 reports.push(run_handshake(paths, kind, &p).await?);
-                let frames: &[PorchFrame] =
-                    if kind == Kind::Porch { &[PorchFrame::Send, PorchFrame::Ping] } else { &[PorchFrame::Send] };
+                let frames: &[PorchFrame] = if kind == Kind::Porch {
+                    &[PorchFrame::Send, PorchFrame::Ping]
+                } else {
+                    &[PorchFrame::Send]
+                };
                 for &porch_frame in frames {
                     let p = pingpong::Params {
                         conns: 10,
@@ -396,22 +348,11 @@ async fn run_command(paths: &Paths, global: &Global, command: &Command) -> Resul
                     reports.push(run_pingpong(paths, kind, &p).await?);
                 }
             }
-            let p = delivery::Params {
-                scenario: "S3",
-                rate: 200,
-                secs: 2,
-                agents: 1,
-                spread,
-            };
+            let p = delivery::Params { scenario: "S3", rate: 200, secs: 2, agents: 1, spread };
             reports.push(run_delivery(paths, 20, &p).await?);
             // Keeps `hardening` from rotting: every abusive handshake still gets its answer.
             reports.extend(
-                Box::pin(run_command(
-                    paths,
-                    global,
-                    &Command::Hardening { repeat: 10 },
-                ))
-                .await?,
+                Box::pin(run_command(paths, global, &Command::Hardening { repeat: 10 })).await?,
             );
         }
     }

@@ -59,14 +59,7 @@ pub async fn run(server: &mut Server, subscribers: usize, p: &Params) -> Result<
         let tally = Arc::new(ChannelTally::default());
         tallies.push(tally.clone());
         let (latencies, deliveries) = (latencies.clone(), deliveries.clone());
-        tokio::spawn(subscriber(
-            ws,
-            server.kind,
-            epoch,
-            latencies,
-            deliveries,
-            tally,
-        ));
+        tokio::spawn(subscriber(ws, server.kind, epoch, latencies, deliveries, tally));
     }
     let publisher = Publisher::new(server.kind, server.addr)?;
     let published = Counters::default();
@@ -78,12 +71,7 @@ pub async fn run(server: &mut Server, subscribers: usize, p: &Params) -> Result<
         })
         .collect();
     let total = p.rate * p.secs;
-    let label = format!(
-        "{} delivery {} {}/s",
-        p.scenario,
-        server.kind.name(),
-        p.rate
-    );
+    let label = format!("{} delivery {} {}/s", p.scenario, server.kind.name(), p.rate);
     let _progress = Progress::start(label, deliveries.clone());
     let cpu = CpuMeter::start(server)?;
     let start = open_loop(p.rate, p.secs, epoch, |i, intended_us| {
@@ -114,10 +102,7 @@ pub async fn run(server: &mut Server, subscribers: usize, p: &Params) -> Result<
     report.extra("lost", lost(&tallies, total));
     report.extra(
         "order_violations",
-        tallies
-            .iter()
-            .map(|t| t.order_violations.load(Ordering::Relaxed))
-            .sum::<u64>(),
+        tallies.iter().map(|t| t.order_violations.load(Ordering::Relaxed)).sum::<u64>(),
     );
     Ok(report)
 }
@@ -152,10 +137,9 @@ async fn subscribe(server: &Server, c: usize, spread: u8) -> Result<Ws> {
             serde_json::json!({ "event": "pusher:subscribe", "data": { "channel": name } }),
             "pusher_internal:subscription_succeeded",
         ),
-        Kind::WsRelay => (
-            serde_json::json!({ "type": "sub", "channel": name }),
-            r#""type":"subscribed""#,
-        ),
+        Kind::WsRelay => {
+            (serde_json::json!({ "type": "sub", "channel": name }), r#""type":"subscribed""#)
+        }
         kind => bail!("{} has no channels to subscribe to", kind.name()),
     };
     ws.send(Message::text(request.to_string())).await?;
@@ -178,10 +162,7 @@ async fn publish_loop(
     published: Counters,
 ) {
     while let Some((c, i, intended_us)) = rx.recv().await {
-        match publisher
-            .publish(&channel(c), &payload(i, intended_us))
-            .await
-        {
+        match publisher.publish(&channel(c), &payload(i, intended_us)).await {
             Ok(()) => published.add_ok(),
             Err(e) => {
                 if published.errors() < 5 {
@@ -240,9 +221,7 @@ async fn subscriber(
         let Some((i, intended_us)) = parse_payload(&data) else {
             continue; // not one of ours
         };
-        latencies.record(Duration::from_micros(
-            received_us.saturating_sub(intended_us),
-        ));
+        latencies.record(Duration::from_micros(received_us.saturating_sub(intended_us)));
         if last.is_some_and(|last| i <= last) {
             tally.order_violations.fetch_add(1, Ordering::Relaxed);
         }
@@ -279,9 +258,6 @@ mod tests {
         let text = payload(42, 1_234_567);
         assert_eq!(text.len(), 100);
         assert_eq!(parse_payload(&text), Some((42, 1_234_567)));
-        assert_eq!(
-            parse_payload(r#"{"type":"subscribed","channel":"conv-1"}"#),
-            None
-        );
+        assert_eq!(parse_payload(r#"{"type":"subscribed","channel":"conv-1"}"#), None);
     }
 }

@@ -67,12 +67,8 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
         .into_iter()
         .enumerate()
         .map(|(conn, ws)| {
-            let (counters, latencies, sent, barrier) = (
-                counters.clone(),
-                latencies.clone(),
-                sent.clone(),
-                barrier.clone(),
-            );
+            let (counters, latencies, sent, barrier) =
+                (counters.clone(), latencies.clone(), sent.clone(), barrier.clone());
             let (kind, p) = (server.kind, p.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
@@ -113,10 +109,7 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
         ..Default::default()
     };
     report.extra("cores", cpu.cores());
-    report.extra(
-        "cpu_us_per_op_by_thread",
-        cpu.per_op_by_thread(counters.ok()),
-    );
+    report.extra("cpu_us_per_op_by_thread", cpu.per_op_by_thread(counters.ok()));
     Ok(report)
 }
 
@@ -185,7 +178,9 @@ async fn ping_loop(
             }
             let is_answer = match kind {
                 Kind::Porch => match p.porch_frame {
-                    PorchFrame::Send => text.starts_with(r#"{"type":"ack""#) && text.contains(&answer),
+                    PorchFrame::Send => {
+                        text.starts_with(r#"{"type":"ack""#) && text.contains(&answer)
+                    }
                     PorchFrame::Ping => text.starts_with(&answer),
                 },
                 Kind::Bare | Kind::WsRelay => text == answer,

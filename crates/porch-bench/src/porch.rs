@@ -24,30 +24,20 @@ pub struct Setup {
 }
 
 fn cli_json(paths: &Paths, server: &Server, args: &[&str]) -> Result<serde_json::Value> {
-    let data_dir = server
-        .dir
-        .as_ref()
-        .context("porch has a data dir")?
-        .join("data");
+    let data_dir = server.dir.as_ref().context("porch has a data dir")?.join("data");
     let output = porch_command(paths, &data_dir)
         .envs(server.cli_env.iter().map(|(k, v)| (k, v)))
         .args(args)
         .arg("--json")
         .output()?;
     if !output.status.success() {
-        bail!(
-            "porch {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("porch {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
     Ok(serde_json::from_slice(&output.stdout)?)
 }
 
 fn field(value: &serde_json::Value, key: &str) -> Result<String> {
-    value[key]
-        .as_str()
-        .map(str::to_string)
-        .with_context(|| format!("no `{key}` in {value}"))
+    value[key].as_str().map(str::to_string).with_context(|| format!("no `{key}` in {value}"))
 }
 
 /// A deployment and an OAuth client with the `guests` scope, and a client token.
@@ -64,25 +54,13 @@ pub async fn setup_with_scopes(paths: &Paths, server: &Server, scopes: &[&str]) 
     }
     let client = cli_json(paths, server, &args)?;
     let api = Api::new(&format!("http://{}", server.addr));
-    let token = api
-        .client_token(&field(&client, "id")?, &field(&client, "secret")?)
-        .await?;
-    Ok(Setup {
-        api,
-        client_token: token.access_token,
-        deployment_id: field(&deployment, "id")?,
-    })
+    let token = api.client_token(&field(&client, "id")?, &field(&client, "secret")?).await?;
+    Ok(Setup { api, client_token: token.access_token, deployment_id: field(&deployment, "id")? })
 }
 
 /// `n` guest sessions (each with its own conversation), through `POST /guests`.
 pub async fn create_guests(setup: &Setup, n: usize) -> Result<Vec<GuestSession>> {
-    create_guests_across(
-        setup,
-        std::slice::from_ref(&setup.api),
-        n,
-        CREATE_CONCURRENCY,
-    )
-    .await
+    create_guests_across(setup, std::slice::from_ref(&setup.api), n, CREATE_CONCURRENCY).await
 }
 
 /// `create_guests` through several nodes of a cluster in turn (guest `i` through

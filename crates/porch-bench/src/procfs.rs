@@ -34,15 +34,8 @@ pub fn cpu_us_by_thread(pid: u32) -> BTreeMap<String, u64> {
 /// Resident set size in KiB (`VmRSS` of /proc/PID/status).
 pub fn rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("VmRSS value")?
-        .parse()?)
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
 }
 
 /// Busy CPU time of the whole machine (all cores, everything but idle and iowait), in µs.
@@ -51,19 +44,10 @@ fn machine_busy_us() -> u64 {
     let Some(line) = stat.lines().next() else {
         return 0;
     };
-    let ticks: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
+    let ticks: Vec<u64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
     // user nice system idle iowait irq softirq steal (guest time is already in user).
-    let busy: u64 = ticks
-        .iter()
-        .take(8)
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .map(|(_, t)| t)
-        .sum();
+    let busy: u64 =
+        ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
     busy * 1_000_000 / clock_ticks()
 }
 
@@ -122,11 +106,7 @@ impl CpuMeter {
             .map(|(i, server)| {
                 Ok(ServerStart {
                     pid: server.pid(),
-                    label: if several {
-                        format!("node-{}:", i + 1)
-                    } else {
-                        String::new()
-                    },
+                    label: if several { format!("node-{}:", i + 1) } else { String::new() },
                     cpu_us: server.cpu_us()?,
                     threads: cpu_us_by_thread(server.pid()),
                 })
@@ -142,9 +122,7 @@ impl CpuMeter {
 
     /// Counts these processes (S1b's workers) as the harness too, not as "others".
     pub fn with_harness(mut self, pids: &[u32]) -> CpuMeter {
-        let started = pids
-            .iter()
-            .filter_map(|&pid| Some((pid, cpu_us(pid).ok()?)));
+        let started = pids.iter().filter_map(|&pid| Some((pid, cpu_us(pid).ok()?)));
         self.harness.extend(started);
         self
     }

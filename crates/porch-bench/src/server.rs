@@ -57,15 +57,12 @@ impl Kind {
         let (marker, script) = match self {
             Kind::Porch | Kind::Bare => return Ok(()),
             Kind::Soketi => (
-                paths
-                    .soketi_dir
-                    .join("node_modules/@soketi/soketi/bin/server.js"),
+                paths.soketi_dir.join("node_modules/@soketi/soketi/bin/server.js"),
                 "install-soketi.sh",
             ),
-            Kind::WsRelay => (
-                paths.ws_relay_dir.join("node_modules/ws/package.json"),
-                "install-ws-relay.sh",
-            ),
+            Kind::WsRelay => {
+                (paths.ws_relay_dir.join("node_modules/ws/package.json"), "install-ws-relay.sh")
+            }
             Kind::Sockudo => (paths.sockudo_dir.join("bin/sockudo"), "install-sockudo.sh"),
         };
         if !marker.exists() {
@@ -133,11 +130,7 @@ impl Server {
     /// Fails if the server died.
     pub fn check_alive(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "{} exited during the run: {status}{}",
-                self.kind.name(),
-                self.log_tail()
-            );
+            bail!("{} exited during the run: {status}{}", self.kind.name(), self.log_tail());
         }
         Ok(())
     }
@@ -149,9 +142,7 @@ impl Server {
     pub fn restart_porch(&mut self, paths: &Paths) -> Result<(Duration, Duration)> {
         let dir = self.dir.clone().context("porch has a data dir")?;
         let began = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()?;
+        let status = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status()?;
         if !status.success() {
             bail!("kill -TERM {} failed: {status}", self.pid());
         }
@@ -163,9 +154,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(2));
         }
         let exited = began.elapsed();
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .open(dir.join("server.log"))?;
+        let log = std::fs::OpenOptions::new().append(true).open(dir.join("server.log"))?;
         self.child = porch_command(paths, &dir.join("data"))
             .args(["serve", "--listen", &self.addr.to_string()])
             .args(LOAD_FROM_ONE_ADDRESS)
@@ -319,10 +308,7 @@ fn wait_listening(server: &mut Server) -> Result<String> {
         Ok(line) => Ok(line),
         Err(_) => {
             server.check_alive()?;
-            bail!(
-                "{} did not listen within {START_TIMEOUT:?}",
-                server.kind.name()
-            )
+            bail!("{} did not listen within {START_TIMEOUT:?}", server.kind.name())
         }
     }
 }
@@ -331,9 +317,7 @@ fn wait_listening(server: &mut Server) -> Result<String> {
 /// cluster variables keep its node discovery off the network (it broadcasts UDP otherwise).
 fn start_soketi(paths: &Paths) -> Result<Server> {
     Kind::Soketi.check_installed(paths)?;
-    let script = paths
-        .soketi_dir
-        .join("node_modules/@soketi/soketi/bin/server.js");
+    let script = paths.soketi_dir.join("node_modules/@soketi/soketi/bin/server.js");
     let addr = fixed_port_free(Kind::Soketi, SOKETI_PORT)?;
     let child = Command::new("node")
         .arg(&script)
@@ -403,10 +387,7 @@ fn start_sockudo(paths: &Paths) -> Result<Server> {
 fn fixed_port_free(kind: Kind, port: u16) -> Result<SocketAddr> {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
     if std::net::TcpStream::connect(addr).is_ok() {
-        bail!(
-            "{addr} is already in use; is another {} running? Stop it first.",
-            kind.name()
-        );
+        bail!("{addr} is already in use; is another {} running? Stop it first.", kind.name());
     }
     Ok(addr)
 }

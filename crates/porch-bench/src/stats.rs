@@ -22,11 +22,7 @@ impl Latencies {
 
     pub fn record(&self, latency: Duration) {
         let micros = (latency.as_micros() as u64).clamp(1, 600_000_000);
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .record(micros)
-            .expect("within bounds");
+        self.0.lock().expect("not poisoned").record(micros).expect("within bounds");
     }
 
     pub fn summary(&self) -> Option<LatencyMs> {

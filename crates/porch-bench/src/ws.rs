@@ -26,9 +26,7 @@ pub fn source_addr(index: usize, spread: u8) -> Option<IpAddr> {
 }
 
 fn config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
+    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
 }
 
 /// Lets `connect()` choose the source port, not `bind()` (`IP_BIND_ADDRESS_NO_PORT`, Linux 4.2+).
@@ -62,21 +60,14 @@ pub async fn connect(
     token: Option<&str>,
     source: Option<IpAddr>,
 ) -> Result<Ws> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     if let Some(ip) = source {
         defer_port_choice(&socket).context("setting IP_BIND_ADDRESS_NO_PORT")?;
         socket
             .bind(SocketAddr::new(ip, 0))
             .with_context(|| format!("binding client socket to {ip}"))?;
     }
-    let stream = socket
-        .connect(addr)
-        .await
-        .with_context(|| format!("connecting to {addr}"))?;
+    let stream = socket.connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
     let request = match token {
         Some(token) => porch_client::gateway::request(url, token),

@@ -1,8 +1,9 @@
 //! REST calls: OAuth token, guest sessions, deployment notices, guest messages, agent API.
 
 use porch_wire::rest::{
-    AgentLoginRequest, AgentSession, Conversation, ConversationList, CreateGuestRequest, ErrorBody, GuestSession,
-    MessagePage, NoticeState, SendMessageRequest, SendMessageResponse, SetNoticeRequest, TokenResponse,
+    AgentLoginRequest, AgentSession, Conversation, ConversationList, CreateGuestRequest, ErrorBody,
+    GuestSession, MessagePage, NoticeState, SendMessageRequest, SendMessageResponse,
+    SetNoticeRequest, TokenResponse,
 };
 use porch_wire::*;
 use serde::de::DeserializeOwned;
@@ -53,7 +54,9 @@ impl Api {
 
     /// A client trusting what `tls` trusts (e.g. a `--ca-file`), for an `https://` base URL.
     pub fn with_tls(base_url: &str, tls: &Tls) -> Api {
-        let http = tls.http_client(reqwest::Client::builder()).expect("a client with no options set builds");
+        let http = tls
+            .http_client(reqwest::Client::builder())
+            .expect("a client with no options set builds");
         Api { base_url: base_url.trim_end_matches('/').to_string(), http }
     }
 
@@ -66,7 +69,11 @@ impl Api {
     }
 
     /// `POST /api/v2/oauth/token` with HTTP Basic client authentication.
-    pub async fn client_token(&self, client_id: &str, client_secret: &str) -> ApiResult<TokenResponse> {
+    pub async fn client_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> ApiResult<TokenResponse> {
         let request = self
             .http
             .post(self.url(OAUTH_TOKEN_PATH))
@@ -75,18 +82,28 @@ impl Api {
         decode(request.send().await).await.map(|r| r.body)
     }
 
-    pub async fn create_guest(&self, client_token: &str, request: &CreateGuestRequest) -> ApiResult<GuestSession> {
+    pub async fn create_guest(
+        &self,
+        client_token: &str,
+        request: &CreateGuestRequest,
+    ) -> ApiResult<GuestSession> {
         let request = self.http.post(self.url(GUESTS_PATH)).bearer_auth(client_token).json(request);
         decode(request.send().await).await.map(|r| r.body)
     }
 
     pub async fn guest(&self, client_token: &str, guest_id: &str) -> ApiResult<GuestSession> {
-        let request = self.http.get(self.url(&format!("{GUESTS_PATH}/{guest_id}"))).bearer_auth(client_token);
+        let request =
+            self.http.get(self.url(&format!("{GUESTS_PATH}/{guest_id}"))).bearer_auth(client_token);
         decode(request.send().await).await.map(|r| r.body)
     }
 
     /// Sets (`Some(text)`) or clears (`None`) a deployment's notice.
-    pub async fn set_notice(&self, client_token: &str, deployment_id: &str, text: Option<&str>) -> ApiResult<NoticeState> {
+    pub async fn set_notice(
+        &self,
+        client_token: &str,
+        deployment_id: &str,
+        text: Option<&str>,
+    ) -> ApiResult<NoticeState> {
         let url = self.url(&DEPLOYMENT_NOTICE_PATH.replace("{deployment_id}", deployment_id));
         let request = match text {
             Some(text) => self.http.put(url).json(&SetNoticeRequest { text: text.into() }),
@@ -105,15 +122,25 @@ impl Api {
         decode(request.send().await).await.map(|r| r.body)
     }
 
-    pub async fn guest_send(&self, guest_token: &str, client_message_id: &str, text: &str) -> ApiResult<WithStatus<SendMessageResponse>> {
-        let body = SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
-        let request = self.http.post(self.url(GUEST_MESSAGES_PATH)).bearer_auth(guest_token).json(&body);
+    pub async fn guest_send(
+        &self,
+        guest_token: &str,
+        client_message_id: &str,
+        text: &str,
+    ) -> ApiResult<WithStatus<SendMessageResponse>> {
+        let body =
+            SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
+        let request =
+            self.http.post(self.url(GUEST_MESSAGES_PATH)).bearer_auth(guest_token).json(&body);
         decode(request.send().await).await
     }
 
     /// `GET .../guests/messages?{query}`, e.g. `after=0&limit=50`.
     pub async fn guest_history(&self, guest_token: &str, query: &str) -> ApiResult<MessagePage> {
-        let request = self.http.get(self.url(&format!("{GUEST_MESSAGES_PATH}?{query}"))).bearer_auth(guest_token);
+        let request = self
+            .http
+            .get(self.url(&format!("{GUEST_MESSAGES_PATH}?{query}")))
+            .bearer_auth(guest_token);
         decode(request.send().await).await.map(|r| r.body)
     }
 
@@ -128,24 +155,46 @@ impl Api {
         decode(request.send().await).await.map(|r| r.body)
     }
 
-    pub async fn agent_conversations(&self, agent_token: &str, query: &str) -> ApiResult<ConversationList> {
+    pub async fn agent_conversations(
+        &self,
+        agent_token: &str,
+        query: &str,
+    ) -> ApiResult<ConversationList> {
         let url = self.url(&format!("{AGENT_API_PREFIX}/conversations?{query}"));
         decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
     }
 
-    pub async fn agent_history(&self, agent_token: &str, conversation_id: &str, query: &str) -> ApiResult<MessagePage> {
-        let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/messages?{query}"));
+    pub async fn agent_history(
+        &self,
+        agent_token: &str,
+        conversation_id: &str,
+        query: &str,
+    ) -> ApiResult<MessagePage> {
+        let url = self
+            .url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/messages?{query}"));
         decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
     }
 
-    pub async fn agent_send(&self, agent_token: &str, conversation_id: &str, client_message_id: &str, text: &str) -> ApiResult<WithStatus<SendMessageResponse>> {
+    pub async fn agent_send(
+        &self,
+        agent_token: &str,
+        conversation_id: &str,
+        client_message_id: &str,
+        text: &str,
+    ) -> ApiResult<WithStatus<SendMessageResponse>> {
         let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/messages"));
-        let body = SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
+        let body =
+            SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
         decode(self.http.post(url).bearer_auth(agent_token).json(&body).send().await).await
     }
 
     /// `POST .../conversations/{id}/{action}` where action is `assign` or `close`.
-    pub async fn agent_action(&self, agent_token: &str, conversation_id: &str, action: &str) -> ApiResult<Conversation> {
+    pub async fn agent_action(
+        &self,
+        agent_token: &str,
+        conversation_id: &str,
+        action: &str,
+    ) -> ApiResult<Conversation> {
         let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/{action}"));
         decode(self.http.post(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
     }
@@ -157,7 +206,9 @@ impl Api {
 }
 
 /// Turns a response into its body, or into `ApiError::Http` with the documented error body.
-pub async fn decode<T: DeserializeOwned>(response: reqwest::Result<reqwest::Response>) -> ApiResult<WithStatus<T>> {
+pub async fn decode<T: DeserializeOwned>(
+    response: reqwest::Result<reqwest::Response>,
+) -> ApiResult<WithStatus<T>> {
     let response = response.map_err(transport)?;
     let status = response.status().as_u16();
     let www_authenticate = response

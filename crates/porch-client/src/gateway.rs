@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use porch_wire::frame::{ClientFrame, ServerFrame};
 use porch_wire::PROTOCOL_MARKER;
+use porch_wire::frame::{ClientFrame, ServerFrame};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::tls::{Tls, TlsProblem};
@@ -23,7 +23,10 @@ use crate::tls::{Tls, TlsProblem};
 pub enum Event {
     Frame(ServerFrame),
     /// The server closed with this code and reason.
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
     /// The connection ended without a close frame.
     Dropped(String),
 }
@@ -53,18 +56,29 @@ pub struct Gateway {
 pub fn request(url: &str, token: &str) -> Request {
     let mut request = url.into_client_request().expect("a valid ws:// or wss:// URL");
     let offer = format!("{PROTOCOL_MARKER}, {token}");
-    request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&offer).expect("token characters"));
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", HeaderValue::from_str(&offer).expect("token characters"));
     request
 }
 
 impl Gateway {
     /// Connects like a browser: subprotocol pair, optional `afterSeq` resume position.
-    pub async fn connect(gateway_url: &str, token: &str, after_seq: Option<u64>) -> Result<Gateway, ConnectError> {
+    pub async fn connect(
+        gateway_url: &str,
+        token: &str,
+        after_seq: Option<u64>,
+    ) -> Result<Gateway, ConnectError> {
         Gateway::connect_with(gateway_url, token, after_seq, &Tls::system()).await
     }
 
     /// `connect`, trusting what `tls` trusts for a `wss://` URL (e.g. a `--ca-file`).
-    pub async fn connect_with(gateway_url: &str, token: &str, after_seq: Option<u64>, tls: &Tls) -> Result<Gateway, ConnectError> {
+    pub async fn connect_with(
+        gateway_url: &str,
+        token: &str,
+        after_seq: Option<u64>,
+        tls: &Tls,
+    ) -> Result<Gateway, ConnectError> {
         let url = match after_seq {
             Some(seq) => format!("{gateway_url}?afterSeq={seq}"),
             None => gateway_url.to_string(),
@@ -78,11 +92,16 @@ impl Gateway {
     }
 
     /// `connect_request`, trusting what `tls` trusts for a `wss://` URL.
-    pub async fn connect_request_with(request: Request, tls: &Tls) -> Result<Gateway, ConnectError> {
+    pub async fn connect_request_with(
+        request: Request,
+        tls: &Tls,
+    ) -> Result<Gateway, ConnectError> {
         use tokio_tungstenite::tungstenite::Error as WsError;
         // A `ws://` URL ignores the connector; `wss://` uses the REST client's configuration.
         let connector = Some(Connector::Rustls(tls.config()));
-        match tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector).await {
+        match tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+            .await
+        {
             Ok((ws, response)) => {
                 let protocol = response
                     .headers()
@@ -98,10 +117,15 @@ impl Gateway {
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
                     .collect();
-                let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+                let body = response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).to_string())
+                    .unwrap_or_default();
                 Err(ConnectError::Refused { status, body, headers })
             }
-            Err(e) => Err(TlsProblem::find(&e).map_or_else(|| ConnectError::Other(e.to_string()), ConnectError::Tls)),
+            Err(e) => Err(TlsProblem::find(&e)
+                .map_or_else(|| ConnectError::Other(e.to_string()), ConnectError::Tls)),
         }
     }
 
@@ -131,7 +155,9 @@ impl Gateway {
                     Err(e) => Event::Dropped(format!("undecodable frame {text}: {e}")),
                 },
                 Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
+                    let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                        (u16::from(f.code), f.reason.to_string())
+                    });
                     Event::Closed { code, reason }
                 }
                 Some(Ok(_)) => continue,
@@ -142,7 +168,11 @@ impl Gateway {
 
     /// Waits for the first frame matching `want`, skipping others; returns what was skipped
     /// too, so a failing test can show it.
-    pub async fn wait_for(&mut self, timeout: Duration, want: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame, Vec<Event>> {
+    pub async fn wait_for(
+        &mut self,
+        timeout: Duration,
+        want: impl Fn(&ServerFrame) -> bool,
+    ) -> Result<ServerFrame, Vec<Event>> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut seen = Vec::new();
         loop {
@@ -179,7 +209,10 @@ impl Gateway {
 
     /// Closes normally.
     pub async fn close(mut self) {
-        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame { code: WsCloseCode::Normal, reason: "".into() };
+        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: WsCloseCode::Normal,
+            reason: "".into(),
+        };
         let _ = self.ws.close(Some(frame)).await;
     }
 }

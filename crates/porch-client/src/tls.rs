@@ -49,9 +49,14 @@ impl Tls {
         let error = |cause: String| CaFileError { path: path.display().to_string(), cause };
         let certs = CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| error(format!("{e}: give a readable PEM file with the CA's certificate")))?;
+            .map_err(|e| {
+                error(format!("{e}: give a readable PEM file with the CA's certificate"))
+            })?;
         if certs.is_empty() {
-            return Err(error("holds no `-----BEGIN CERTIFICATE-----` block: give the CA's certificate in PEM".into()));
+            return Err(error(
+                "holds no `-----BEGIN CERTIFICATE-----` block: give the CA's certificate in PEM"
+                    .into(),
+            ));
         }
         // Checked now, so a bad file is reported at start and not at the first handshake.
         for cert in &certs {
@@ -65,7 +70,11 @@ impl Tls {
     fn with_roots(extra_roots: Vec<CertificateDer<'static>>) -> Tls {
         install_default_provider();
         let provider = Arc::new(ring::default_provider());
-        let verifier = Arc::new(Verifier { extra_roots, provider: provider.clone(), platform: OnceLock::new() });
+        let verifier = Arc::new(Verifier {
+            extra_roots,
+            provider: provider.clone(),
+            platform: OnceLock::new(),
+        });
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("ring supports the default protocol versions")
@@ -112,8 +121,11 @@ struct NoRoots(String);
 impl Verifier {
     fn platform(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
         let made = self.platform.get_or_init(|| {
-            rustls_platform_verifier::Verifier::new_with_extra_roots(self.extra_roots.clone(), self.provider.clone())
-                .map_err(|e| rustls::Error::Other(OtherError(Arc::new(NoRoots(e.to_string())))))
+            rustls_platform_verifier::Verifier::new_with_extra_roots(
+                self.extra_roots.clone(),
+                self.provider.clone(),
+            )
+            .map_err(|e| rustls::Error::Other(OtherError(Arc::new(NoRoots(e.to_string())))))
         });
         made.as_ref().map_err(Clone::clone)
     }
@@ -128,16 +140,42 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.platform()?.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        self.platform()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
     }
 
     // Signatures need no roots: the provider's algorithms, as the platform verifier does.
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -178,24 +216,48 @@ impl TlsProblem {
 
     pub fn cause(&self) -> String {
         match self {
-            TlsProblem::Untrusted(name) => format!("the server's certificate is not trusted ({name})"),
-            TlsProblem::NoRoots => "this machine has no CA certificates to trust the server's certificate with".into(),
-            TlsProblem::WrongName(detail) => format!("the server's certificate is not valid for this host name ({detail})"),
-            TlsProblem::Dates(name) => format!("the server's certificate is not valid now ({name})"),
-            TlsProblem::NotTls(detail) => format!("the server did not answer in TLS ({detail}), so this port likely serves plain HTTP"),
-            TlsProblem::Alert(alert) => format!("the server refused the TLS handshake (alert {alert})"),
+            TlsProblem::Untrusted(name) => {
+                format!("the server's certificate is not trusted ({name})")
+            }
+            TlsProblem::NoRoots => {
+                "this machine has no CA certificates to trust the server's certificate with".into()
+            }
+            TlsProblem::WrongName(detail) => {
+                format!("the server's certificate is not valid for this host name ({detail})")
+            }
+            TlsProblem::Dates(name) => {
+                format!("the server's certificate is not valid now ({name})")
+            }
+            TlsProblem::NotTls(detail) => format!(
+                "the server did not answer in TLS ({detail}), so this port likely serves plain HTTP"
+            ),
+            TlsProblem::Alert(alert) => {
+                format!("the server refused the TLS handshake (alert {alert})")
+            }
             TlsProblem::Other(detail) => format!("the TLS handshake failed ({detail})"),
         }
     }
 
     pub fn fix(&self) -> &'static str {
         match self {
-            TlsProblem::Untrusted(_) => "pass --ca-file with the CA that signed it (PEM), or make the server send its whole chain",
-            TlsProblem::NoRoots => "install the system's CA certificates (Debian: ca-certificates), or pass --ca-file with the CA that signed the server's certificate",
-            TlsProblem::WrongName(_) => "use a host name the certificate names, or reissue it with this name in its subjectAltName",
-            TlsProblem::Dates(_) => "renew the certificate on the server or load balancer, and check this machine's clock",
-            TlsProblem::NotTls(_) => "use http:// and ws:// for this port, or the port where TLS is served",
-            TlsProblem::Alert(_) | TlsProblem::Other(_) => "check the URL's host and port, and the TLS set-up of the server or load balancer",
+            TlsProblem::Untrusted(_) => {
+                "pass --ca-file with the CA that signed it (PEM), or make the server send its whole chain"
+            }
+            TlsProblem::NoRoots => {
+                "install the system's CA certificates (Debian: ca-certificates), or pass --ca-file with the CA that signed the server's certificate"
+            }
+            TlsProblem::WrongName(_) => {
+                "use a host name the certificate names, or reissue it with this name in its subjectAltName"
+            }
+            TlsProblem::Dates(_) => {
+                "renew the certificate on the server or load balancer, and check this machine's clock"
+            }
+            TlsProblem::NotTls(_) => {
+                "use http:// and ws:// for this port, or the port where TLS is served"
+            }
+            TlsProblem::Alert(_) | TlsProblem::Other(_) => {
+                "check the URL's host and port, and the TLS set-up of the server or load balancer"
+            }
         }
     }
 }
@@ -223,8 +285,12 @@ impl From<&rustls::Error> for TlsProblem {
         use rustls::Error as E;
         match error {
             E::InvalidCertificate(cert) => certificate_problem(cert),
-            E::Other(OtherError(inner)) if inner.downcast_ref::<NoRoots>().is_some() => TlsProblem::NoRoots,
-            E::InvalidMessage(_) | E::InappropriateMessage { .. } => TlsProblem::NotTls(error.to_string()),
+            E::Other(OtherError(inner)) if inner.downcast_ref::<NoRoots>().is_some() => {
+                TlsProblem::NoRoots
+            }
+            E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
+                TlsProblem::NotTls(error.to_string())
+            }
             E::AlertReceived(alert) => TlsProblem::Alert(format!("{alert:?}")),
             other => TlsProblem::Other(other.to_string()),
         }
@@ -235,9 +301,10 @@ fn certificate_problem(error: &CertificateError) -> TlsProblem {
     use CertificateError as C;
     match error {
         C::NotValidForName => TlsProblem::WrongName("NotValidForName".into()),
-        C::NotValidForNameContext { expected, presented } => {
-            TlsProblem::WrongName(format!("asked for {expected:?}, it names {}", presented.join(", ")))
-        }
+        C::NotValidForNameContext { expected, presented } => TlsProblem::WrongName(format!(
+            "asked for {expected:?}, it names {}",
+            presented.join(", ")
+        )),
         C::Expired | C::ExpiredContext { .. } => TlsProblem::Dates("Expired".into()),
         C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::Dates("NotValidYet".into()),
         // UnknownIssuer, BadSignature, a bad purpose: the chain does not lead to a trusted root.
@@ -258,7 +325,8 @@ mod tests {
     #[test]
     fn tls_problems_name_their_cause_and_fix() {
         let untrusted = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
-        let io = std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, untrusted));
+        let io =
+            std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, untrusted));
         let problem = TlsProblem::find(&io).expect("found inside the io::Errors");
         assert_eq!(
             problem.to_string(),
@@ -273,12 +341,17 @@ mod tests {
 
     #[test]
     fn a_ca_file_without_a_certificate_is_refused_with_the_fix() {
-        let path = std::env::temp_dir().join(format!("porch-client-empty-{}.pem", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("porch-client-empty-{}.pem", std::process::id()));
         std::fs::write(&path, "not a certificate\n").unwrap();
         let error = Tls::with_ca_file(&path).unwrap_err().to_string();
         std::fs::remove_file(&path).unwrap();
         assert!(error.contains("no `-----BEGIN CERTIFICATE-----` block"), "{error}");
         let missing = Tls::with_ca_file(Path::new("/nonexistent/ca.pem")).unwrap_err().to_string();
-        assert!(missing.contains("--ca-file /nonexistent/ca.pem") && missing.contains("readable PEM file"), "{missing}");
+        assert!(
+            missing.contains("--ca-file /nonexistent/ca.pem")
+                && missing.contains("readable PEM file"),
+            "{missing}"
+        );
     }
 }

@@ -222,28 +222,51 @@ impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
         let checks: [(bool, &str); 12] = [
-            (self.connection_write_buffer_bytes_max >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,
-             "connection_write_buffer_bytes_max must hold ws_message_bytes_max plus a 14-byte frame header, or a largest message cannot be sent"),
+            (
+                self.connection_write_buffer_bytes_max
+                    >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,
+                "connection_write_buffer_bytes_max must hold ws_message_bytes_max plus a 14-byte frame header, or a largest message cannot be sent",
+            ),
             (self.write_timeout_ms >= 100, "write_timeout_ms below 100 cuts clients on any hiccup"),
-            (self.heartbeat_interval_ms < self.idle_timeout_ms,
-             "heartbeat_interval_ms must be below idle_timeout_ms, or idle clients are cut"),
+            (
+                self.heartbeat_interval_ms < self.idle_timeout_ms,
+                "heartbeat_interval_ms must be below idle_timeout_ms, or idle clients are cut",
+            ),
             // A text of `text_chars_max` 4-byte characters must fit a message with its framing.
-            (self.text_chars_max * 4 + 512 <= self.ws_message_bytes_max,
-             "ws_message_bytes_max must hold text_chars_max 4-byte characters plus 512 bytes of JSON"),
-            (self.connection_send_queue_frames_max >= 8,
-             "connection_send_queue_frames_max below 8 disconnects healthy clients"),
+            (
+                self.text_chars_max * 4 + 512 <= self.ws_message_bytes_max,
+                "ws_message_bytes_max must hold text_chars_max 4-byte characters plus 512 bytes of JSON",
+            ),
+            (
+                self.connection_send_queue_frames_max >= 8,
+                "connection_send_queue_frames_max below 8 disconnects healthy clients",
+            ),
             (self.history_page_max >= 1, "history_page_max must be at least 1"),
             (self.listen_backlog >= 128, "listen_backlog below 128 stalls reconnect storms"),
-            (self.http_header_timeout_ms >= 1_000, "http_header_timeout_ms below 1000 cuts slow mobile clients"),
-            (self.connections_per_ip_max >= 1 && self.connections_per_guest_max >= 1,
-             "connections_per_ip_max and connections_per_guest_max must be at least 1"),
-            (self.handshakes_per_ip_burst >= 1 && self.guest_messages_burst >= 1,
-             "handshakes_per_ip_burst and guest_messages_burst must be at least 1, or nothing gets through"),
-            (self.password_checks_concurrent_max >= 1, "password_checks_concurrent_max must be at least 1"),
-            (self.auth_failures_per_ip_per_min >= 1 && self.auth_failures_per_account_per_min >= 1
-                && self.widget_sessions_per_ip_per_min >= 1 && self.notices_per_deployment_per_min >= 1
-                && self.widget_reads_per_ip_per_min >= 1,
-             "per-minute limits must be at least 1"),
+            (
+                self.http_header_timeout_ms >= 1_000,
+                "http_header_timeout_ms below 1000 cuts slow mobile clients",
+            ),
+            (
+                self.connections_per_ip_max >= 1 && self.connections_per_guest_max >= 1,
+                "connections_per_ip_max and connections_per_guest_max must be at least 1",
+            ),
+            (
+                self.handshakes_per_ip_burst >= 1 && self.guest_messages_burst >= 1,
+                "handshakes_per_ip_burst and guest_messages_burst must be at least 1, or nothing gets through",
+            ),
+            (
+                self.password_checks_concurrent_max >= 1,
+                "password_checks_concurrent_max must be at least 1",
+            ),
+            (
+                self.auth_failures_per_ip_per_min >= 1
+                    && self.auth_failures_per_account_per_min >= 1
+                    && self.widget_sessions_per_ip_per_min >= 1
+                    && self.notices_per_deployment_per_min >= 1
+                    && self.widget_reads_per_ip_per_min >= 1,
+                "per-minute limits must be at least 1",
+            ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err((*why).to_string()),
@@ -272,7 +295,10 @@ mod tests {
         let bad = super::Limits { heartbeat_interval_ms: 70_000, ..Default::default() };
         assert!(bad.validate().unwrap_err().contains("heartbeat_interval_ms"));
         // A write ceiling one byte above the message limit cannot hold that message's frame.
-        let tight = super::Limits { connection_write_buffer_bytes_max: super::WS_MESSAGE_BYTES_MAX + 1, ..Default::default() };
+        let tight = super::Limits {
+            connection_write_buffer_bytes_max: super::WS_MESSAGE_BYTES_MAX + 1,
+            ..Default::default()
+        };
         assert!(tight.validate().unwrap_err().contains("frame header"));
     }
 }

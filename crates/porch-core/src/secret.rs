@@ -14,7 +14,8 @@ const PASSES: u32 = 2;
 const LANES: u32 = 1;
 
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, PASSES, LANES, None).expect("constant parameters are valid");
+    let params =
+        Params::new(MEMORY_KIB, PASSES, LANES, None).expect("constant parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -22,7 +23,10 @@ fn argon2() -> Argon2<'static> {
 pub fn hash(secret: &str) -> String {
     let salt_bytes = crate::ids::random_bytes::<16>();
     let salt = SaltString::encode_b64(&salt_bytes).expect("16 bytes make a valid salt");
-    argon2().hash_password(secret.as_bytes(), &salt).expect("hashing with valid params succeeds").to_string()
+    argon2()
+        .hash_password(secret.as_bytes(), &salt)
+        .expect("hashing with valid params succeeds")
+        .to_string()
 }
 
 /// True when `secret` matches `phc`. A malformed stored hash never matches.

@@ -14,9 +14,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use porch_wire::rest::{Conversation, ConversationState, Message, MessagePage, Notice, Participant};
+use porch_wire::rest::{
+    Conversation, ConversationState, Message, MessagePage, Notice, Participant,
+};
 
-use crate::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession, GuestStanding};
+use crate::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
+    GuestStanding,
+};
 use crate::token::SigningKey;
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
@@ -69,7 +74,9 @@ pub enum AppendOutcome {
 impl AppendOutcome {
     pub fn message(&self) -> &Message {
         match self {
-            AppendOutcome::Created { message, .. } | AppendOutcome::Duplicate { message } => message,
+            AppendOutcome::Created { message, .. } | AppendOutcome::Duplicate { message } => {
+                message
+            }
         }
     }
 }
@@ -131,14 +138,22 @@ pub trait Store: Send + Sync + 'static {
     /// Guests' standings, their deployments' and their conversations' heads, for many guests in
     /// one read (one round trip on a networked store: every live guest needs one at every
     /// heartbeat, and a node batches them). Guests that are gone are left out.
-    fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>>;
+    fn guest_standings(
+        &self,
+        guest_ids: Vec<String>,
+    ) -> StoreFuture<'_, Vec<(String, GuestStanding)>>;
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>>;
     /// Newest first (by last activity).
     fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>>;
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome>;
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage>;
     /// Records that `participant_id` read up to `seq`. Never moves backwards.
-    fn mark_read(&self, conversation_id: &str, participant_id: &str, seq: u64) -> StoreFuture<'_, u64>;
+    fn mark_read(
+        &self,
+        conversation_id: &str,
+        participant_id: &str,
+        seq: u64,
+    ) -> StoreFuture<'_, u64>;
 
     /// Revokes a guest: its tokens are refused from now on (`guest_revoked`). Returns false
     /// when no guest has this id.
@@ -147,7 +162,11 @@ pub trait Store: Send + Sync + 'static {
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool>;
     /// Sets (`Some`) or clears (`None`) a deployment's notice, replacing any other. Returns
     /// false when no deployment has this id.
-    fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool>;
+    fn set_deployment_notice(
+        &self,
+        deployment_id: &str,
+        notice: Option<Notice>,
+    ) -> StoreFuture<'_, bool>;
 
     fn durability(&self) -> StoreFuture<'_, Durability>;
 }
@@ -189,9 +208,13 @@ pub fn decide_append(
     }
     let previous_seq = conversation.last_seq;
     // Both backends store seq as a signed 64-bit integer.
-    let seq = previous_seq.checked_add(1).filter(|s| i64::try_from(*s).is_ok()).ok_or_else(|| {
-        StoreError::Unavailable(format!("conversation {} has run out of sequence numbers", request.conversation_id))
-    })?;
+    let seq =
+        previous_seq.checked_add(1).filter(|s| i64::try_from(*s).is_ok()).ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "conversation {} has run out of sequence numbers",
+                request.conversation_id
+            ))
+        })?;
     match request.event {
         Some(ConversationState::Assigned) => {
             debug_assert!(request.assign_agent_id.is_some(), "an assignment names its agent");
@@ -257,7 +280,9 @@ mod tests {
 
     fn write(decision: AppendDecision) -> (Message, Conversation, u64) {
         match decision {
-            AppendDecision::Write { message, conversation, previous_seq } => (message, conversation, previous_seq),
+            AppendDecision::Write { message, conversation, previous_seq } => {
+                (message, conversation, previous_seq)
+            }
             other => panic!("expected a write, got {other:?}"),
         }
     }
@@ -265,27 +290,80 @@ mod tests {
     #[test]
     fn appends_take_the_next_seq_and_apply_their_event() {
         let open = conversation(ConversationState::Waiting, 7);
-        let (message, after, previous) = write(decide_append(request("hi", None, 900), open.clone(), None, "msg_1".into()).unwrap());
+        let (message, after, previous) = write(
+            decide_append(request("hi", None, 900), open.clone(), None, "msg_1".into()).unwrap(),
+        );
         assert_eq!((message.seq, previous, after.last_seq, after.updated_at_ms), (8, 7, 8, 900));
-        let (_, assigned, _) = write(decide_append(request("x", Some(ConversationState::Assigned), 900), open.clone(), None, "m".into()).unwrap());
-        assert_eq!((assigned.state, assigned.assigned_agent_id.as_deref()), (ConversationState::Assigned, Some("agt_2")));
-        let (_, back, _) = write(decide_append(request("x", Some(ConversationState::Waiting), 900), open.clone(), None, "m".into()).unwrap());
+        let (_, assigned, _) = write(
+            decide_append(
+                request("x", Some(ConversationState::Assigned), 900),
+                open.clone(),
+                None,
+                "m".into(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            (assigned.state, assigned.assigned_agent_id.as_deref()),
+            (ConversationState::Assigned, Some("agt_2"))
+        );
+        let (_, back, _) = write(
+            decide_append(
+                request("x", Some(ConversationState::Waiting), 900),
+                open.clone(),
+                None,
+                "m".into(),
+            )
+            .unwrap(),
+        );
         assert_eq!(back.assigned_agent_id, None, "back in the queue, nobody holds it");
-        let (_, late, _) = write(decide_append(request("x", None, 100), open, None, "m".into()).unwrap());
-        assert_eq!(late.updated_at_ms, 500, "a clock stepping back does not move a conversation down");
+        let (_, late, _) =
+            write(decide_append(request("x", None, 100), open, None, "m".into()).unwrap());
+        assert_eq!(
+            late.updated_at_ms, 500,
+            "a clock stepping back does not move a conversation down"
+        );
     }
 
     #[test]
     fn retries_are_answered_before_anything_else() {
         let closed = conversation(ConversationState::Closed, 3);
-        let stored = write(decide_append(request("hi", None, 1), conversation(ConversationState::Waiting, 2), None, "msg_1".into()).unwrap()).0;
-        let replay = decide_append(request("hi", None, 2), closed.clone(), Some(stored.clone()), "unused".into()).unwrap();
-        assert_eq!(replay, AppendDecision::Replay(stored.clone()), "a retry learns it was taken, even once closed");
-        let conflict = decide_append(request("other", None, 2), closed.clone(), Some(stored), "unused".into());
+        let stored = write(
+            decide_append(
+                request("hi", None, 1),
+                conversation(ConversationState::Waiting, 2),
+                None,
+                "msg_1".into(),
+            )
+            .unwrap(),
+        )
+        .0;
+        let replay = decide_append(
+            request("hi", None, 2),
+            closed.clone(),
+            Some(stored.clone()),
+            "unused".into(),
+        )
+        .unwrap();
+        assert_eq!(
+            replay,
+            AppendDecision::Replay(stored.clone()),
+            "a retry learns it was taken, even once closed"
+        );
+        let conflict =
+            decide_append(request("other", None, 2), closed.clone(), Some(stored), "unused".into());
         assert_eq!(conflict, Err(StoreError::IdempotencyConflict));
         let refused = decide_append(request("new", None, 2), closed, None, "m".into());
         assert_eq!(refused, Err(StoreError::ConversationClosed("cnv_1".into())));
-        let full = decide_append(request("x", None, 2), conversation(ConversationState::Waiting, i64::MAX as u64), None, "m".into());
-        assert!(matches!(full, Err(StoreError::Unavailable(_))), "seq stays a signed 64-bit integer");
+        let full = decide_append(
+            request("x", None, 2),
+            conversation(ConversationState::Waiting, i64::MAX as u64),
+            None,
+            "m".into(),
+        );
+        assert!(
+            matches!(full, Err(StoreError::Unavailable(_))),
+            "seq stays a signed 64-bit integer"
+        );
     }
 }

@@ -47,7 +47,9 @@ impl TokenKind {
     }
 
     pub fn from_audience(aud: &str) -> Option<TokenKind> {
-        [TokenKind::Client, TokenKind::Guest, TokenKind::Agent].into_iter().find(|k| k.audience() == aud)
+        [TokenKind::Client, TokenKind::Guest, TokenKind::Agent]
+            .into_iter()
+            .find(|k| k.audience() == aud)
     }
 
     /// What this token is and where it comes from, for error messages.
@@ -193,7 +195,8 @@ impl Keyring {
     /// Panics on an empty keyring: the server creates a key before it serves anything.
     pub fn sign(&self, claims: &Claims) -> String {
         let key = self.keys.first().expect("keyring must hold a key before signing");
-        let header = Header { alg: ALGORITHM.into(), typ: Some(TYPE.into()), kid: Some(key.kid.clone()) };
+        let header =
+            Header { alg: ALGORITHM.into(), typ: Some(TYPE.into()), kid: Some(key.kid.clone()) };
         let mut token = String::with_capacity(512);
         token.push_str(&B64.encode(serde_json::to_vec(&header).expect("header serializes")));
         token.push('.');
@@ -210,12 +213,18 @@ impl Keyring {
         let parts = split(token)?;
         let header = decode_header(parts.header)?;
         let kid = header.kid.as_deref().ok_or_else(|| {
-            TokenError::new(ErrorCode::TokenMalformed, "token header has no kid; use a token Porch issued")
+            TokenError::new(
+                ErrorCode::TokenMalformed,
+                "token header has no kid; use a token Porch issued",
+            )
         })?;
         let key = self.keys.iter().find(|k| k.kid == kid).ok_or_else(|| {
             TokenError::new(
                 ErrorCode::TokenKeyUnknown,
-                format!("key {} is unknown here (rotated out or foreign); get a new token", short(kid)),
+                format!(
+                    "key {} is unknown here (rotated out or foreign); get a new token",
+                    short(kid)
+                ),
             )
         })?;
         check_signature(&key.secret, &parts)?;
@@ -242,7 +251,10 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
     if token.len() > TOKEN_BYTES_MAX {
         return Err(TokenError::new(
             ErrorCode::TokenMalformed,
-            format!("token is {} bytes, the limit is {TOKEN_BYTES_MAX}; send the accessToken as issued", token.len()),
+            format!(
+                "token is {} bytes, the limit is {TOKEN_BYTES_MAX}; send the accessToken as issued",
+                token.len()
+            ),
         ));
     }
     if token.contains(['+', '/', '=']) {
@@ -252,11 +264,16 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
         ));
     }
     let mut it = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (it.next(), it.next(), it.next(), it.next()) else {
+    let (Some(header), Some(payload), Some(signature), None) =
+        (it.next(), it.next(), it.next(), it.next())
+    else {
         let dots = token.matches('.').count();
         return Err(TokenError::new(
             ErrorCode::TokenMalformed,
-            format!("a JWT has 3 dot-separated parts, this has {}; send the accessToken as issued", dots + 1),
+            format!(
+                "a JWT has 3 dot-separated parts, this has {}; send the accessToken as issued",
+                dots + 1
+            ),
         ));
     };
     let signed = &token[..header.len() + 1 + payload.len()];
@@ -272,11 +289,16 @@ fn decode_header(part: &str) -> Result<Header, TokenError> {
     let header: Header = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|json| serde_json::from_str(json).ok())
-        .ok_or_else(|| TokenError::new(ErrorCode::TokenMalformed, "token header is not a JSON object with alg"))?;
+        .ok_or_else(|| {
+            TokenError::new(ErrorCode::TokenMalformed, "token header is not a JSON object with alg")
+        })?;
     if header.alg != ALGORITHM {
         return Err(TokenError::new(
             ErrorCode::TokenMalformed,
-            format!("algorithm {} is not accepted, only {ALGORITHM}; use a token Porch issued", short(&header.alg)),
+            format!(
+                "algorithm {} is not accepted, only {ALGORITHM}; use a token Porch issued",
+                short(&header.alg)
+            ),
         ));
     }
     // RFC 8725 §3.11, RFC 9068 §4: explicit typing, so no other JWT this key might ever sign
@@ -292,9 +314,9 @@ fn decode_header(part: &str) -> Result<Header, TokenError> {
 }
 
 fn check_signature(secret: &[u8], parts: &Parts<'_>) -> Result<(), TokenError> {
-    let signature = B64
-        .decode(parts.signature)
-        .map_err(|_| TokenError::new(ErrorCode::TokenMalformed, "token signature is not base64url"))?;
+    let signature = B64.decode(parts.signature).map_err(|_| {
+        TokenError::new(ErrorCode::TokenMalformed, "token signature is not base64url")
+    })?;
     // `verify_slice` compares in constant time.
     mac(secret, parts.signed.as_bytes()).verify_slice(&signature).map_err(|_| {
         TokenError::new(
@@ -305,13 +327,12 @@ fn check_signature(secret: &[u8], parts: &Parts<'_>) -> Result<(), TokenError> {
 }
 
 fn decode_claims(part: &str) -> Result<Claims, TokenError> {
-    let bytes = B64
-        .decode(part)
-        .map_err(|_| TokenError::new(ErrorCode::TokenMalformed, "token payload is not base64url"))?;
-    std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|json| serde_json::from_str(json).ok())
-        .ok_or_else(|| TokenError::new(ErrorCode::TokenMalformed, "token payload lacks Porch's claims"))
+    let bytes = B64.decode(part).map_err(|_| {
+        TokenError::new(ErrorCode::TokenMalformed, "token payload is not base64url")
+    })?;
+    std::str::from_utf8(&bytes).ok().and_then(|json| serde_json::from_str(json).ok()).ok_or_else(
+        || TokenError::new(ErrorCode::TokenMalformed, "token payload lacks Porch's claims"),
+    )
 }
 
 fn check_issuer(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenError> {
@@ -371,13 +392,23 @@ fn check_time(claims: &Claims, expect: &Expectation<'_>) -> Result<(), TokenErro
     if let Some(nbf) = claims.nbf.filter(|nbf| *nbf > now.saturating_add(expect.leeway_secs)) {
         return Err(TokenError::new(
             ErrorCode::TokenNotYetValid,
-            format!("nbf {} is {}s ahead of server time {}; check clocks", rfc3339(nbf), nbf.saturating_sub(now), rfc3339(now)),
+            format!(
+                "nbf {} is {}s ahead of server time {}; check clocks",
+                rfc3339(nbf),
+                nbf.saturating_sub(now),
+                rfc3339(now)
+            ),
         ));
     }
     if claims.iat > now.saturating_add(expect.leeway_secs) {
         return Err(TokenError::new(
             ErrorCode::TokenNotYetValid,
-            format!("iat {} is {}s ahead of server time {}; check clocks", rfc3339(claims.iat), claims.iat.saturating_sub(now), rfc3339(now)),
+            format!(
+                "iat {} is {}s ahead of server time {}; check clocks",
+                rfc3339(claims.iat),
+                claims.iat.saturating_sub(now),
+                rfc3339(now)
+            ),
         ));
     }
     Ok(())
@@ -411,12 +442,13 @@ pub fn decode_unverified(token: &str) -> Result<(Header, serde_json::Value), Tok
         .decode(parts.header)
         .ok()
         .and_then(|b| serde_json::from_slice::<Header>(&b).ok())
-        .ok_or_else(|| TokenError::new(ErrorCode::TokenMalformed, "token header is not base64url JSON"))?;
-    let claims = B64
-        .decode(parts.payload)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| TokenError::new(ErrorCode::TokenMalformed, "token payload is not base64url JSON"))?;
+        .ok_or_else(|| {
+            TokenError::new(ErrorCode::TokenMalformed, "token header is not base64url JSON")
+        })?;
+    let claims =
+        B64.decode(parts.payload).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(
+            || TokenError::new(ErrorCode::TokenMalformed, "token payload is not base64url JSON"),
+        )?;
     Ok((header, claims))
 }
 

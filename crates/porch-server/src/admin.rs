@@ -2,7 +2,9 @@
 //! start's demo setup, so both make records the same way.
 
 use porch_core::ids::{new_id, new_secret, prefix};
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, validate_origin};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, validate_origin,
+};
 use porch_core::store::{Store, StoreError};
 use porch_core::token::SigningKey;
 
@@ -12,9 +14,16 @@ pub struct Created<T> {
     pub secret: String,
 }
 
-pub async fn create_client(store: &dyn Store, name: &str, scopes: Vec<String>) -> Result<Created<ClientRecord>, String> {
+pub async fn create_client(
+    store: &dyn Store,
+    name: &str,
+    scopes: Vec<String>,
+) -> Result<Created<ClientRecord>, String> {
     if let Some(bad) = scopes.iter().find(|s| !porch_wire::scope::ALL.contains(&s.as_str())) {
-        return Err(format!("unknown scope `{bad}`; known scopes: {}", porch_wire::scope::ALL.join(", ")));
+        return Err(format!(
+            "unknown scope `{bad}`; known scopes: {}",
+            porch_wire::scope::ALL.join(", ")
+        ));
     }
     let secret = new_secret(prefix::SECRET);
     let record = ClientRecord {
@@ -35,7 +44,10 @@ pub struct DeploymentSpec {
     pub guest_token_ttl_secs: u64,
 }
 
-pub async fn create_deployment(store: &dyn Store, spec: DeploymentSpec) -> Result<DeploymentRecord, String> {
+pub async fn create_deployment(
+    store: &dyn Store,
+    spec: DeploymentSpec,
+) -> Result<DeploymentRecord, String> {
     for origin in &spec.origins {
         validate_origin(origin)?;
     }
@@ -67,23 +79,39 @@ pub struct DeploymentChanges {
 
 /// Applies `changes` to the deployment `id` and returns it as stored. Origins are checked as
 /// at creation; removing one it does not have is refused, so a typo does not pass silently.
-pub async fn update_deployment(store: &dyn Store, id: &str, changes: DeploymentChanges) -> Result<DeploymentRecord, String> {
+pub async fn update_deployment(
+    store: &dyn Store,
+    id: &str,
+    changes: DeploymentChanges,
+) -> Result<DeploymentRecord, String> {
     let unknown = || format!("no deployment `{id}`; see `porch deployments list`");
     let current = store.deployment(id).await.map_err(describe)?.ok_or_else(unknown)?;
     let settings = apply(&current, changes)?;
     if !store.update_deployment(id, settings.clone()).await.map_err(describe)? {
         return Err(unknown());
     }
-    Ok(DeploymentRecord { origins: settings.origins, queue: settings.queue, guest_token_ttl_secs: settings.guest_token_ttl_secs, ..current })
+    Ok(DeploymentRecord {
+        origins: settings.origins,
+        queue: settings.queue,
+        guest_token_ttl_secs: settings.guest_token_ttl_secs,
+        ..current
+    })
 }
 
-fn apply(current: &DeploymentRecord, changes: DeploymentChanges) -> Result<DeploymentSettings, String> {
+fn apply(
+    current: &DeploymentRecord,
+    changes: DeploymentChanges,
+) -> Result<DeploymentSettings, String> {
     let mut origins = current.origins.clone();
     for gone in &changes.remove_origins {
         let before = origins.len();
         origins.retain(|o| o != gone);
         if origins.len() == before {
-            return Err(format!("deployment {} has no origin `{gone}`; its origins: {}", current.id, current.origins.join(" ")));
+            return Err(format!(
+                "deployment {} has no origin `{gone}`; its origins: {}",
+                current.id,
+                current.origins.join(" ")
+            ));
         }
     }
     for origin in changes.add_origins {
@@ -103,7 +131,11 @@ fn apply(current: &DeploymentRecord, changes: DeploymentChanges) -> Result<Deplo
     Ok(DeploymentSettings { origins, queue, guest_token_ttl_secs })
 }
 
-pub async fn create_agent(store: &dyn Store, name: &str, queues: Vec<String>) -> Result<Created<AgentRecord>, String> {
+pub async fn create_agent(
+    store: &dyn Store,
+    name: &str,
+    queues: Vec<String>,
+) -> Result<Created<AgentRecord>, String> {
     if name.is_empty() || queues.is_empty() {
         return Err("an agent needs a name and at least one queue".into());
     }
@@ -132,7 +164,9 @@ pub async fn rotate_key(store: &dyn Store) -> Result<SigningKey, String> {
 
 async fn hash(secret: &str) -> String {
     let secret = secret.to_string();
-    tokio::task::spawn_blocking(move || porch_core::secret::hash(&secret)).await.expect("hashing does not panic")
+    tokio::task::spawn_blocking(move || porch_core::secret::hash(&secret))
+        .await
+        .expect("hashing does not panic")
 }
 
 fn describe(e: StoreError) -> String {
@@ -166,7 +200,12 @@ pub async fn create_demo(store: &dyn Store, public_origin: &str) -> Result<Optio
         guest_token_ttl_secs: porch_core::limits::GUEST_TOKEN_TTL_SECS,
     };
     let deployment = create_deployment(store, spec).await?;
-    let client = create_client(store, "demo", vec![porch_wire::scope::GUESTS.into(), porch_wire::scope::NOTICES.into()]).await?;
+    let client = create_client(
+        store,
+        "demo",
+        vec![porch_wire::scope::GUESTS.into(), porch_wire::scope::NOTICES.into()],
+    )
+    .await?;
     let agent = create_agent(store, "demo-agent", vec!["default".into()]).await?;
     Ok(Some(Demo { deployment, client, agent }))
 }

@@ -7,15 +7,15 @@ use porch_core::store::ConversationFilter;
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 use porch_wire::rest::{
-    AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationState, MessagePage, Participant, Role,
-    SendMessageRequest,
+    AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationState,
+    MessagePage, Participant, Role, SendMessageRequest,
 };
 
-use crate::listener::ClientIp;
 use crate::auth::{AgentAuth, AgentPrincipal};
 use crate::body::JsonBody;
 use crate::conversation::{self, HistoryQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::listener::ClientIp;
 use crate::state::AppState;
 
 /// Most conversations one list returns.
@@ -27,7 +27,8 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     JsonBody(request): JsonBody<AgentLoginRequest>,
 ) -> ApiResult<axum::Json<AgentSession>> {
-    let refused = || ApiError::new(ErrorCode::AgentCredentialsInvalid, "unknown agent name or wrong secret");
+    let refused =
+        || ApiError::new(ErrorCode::AgentCredentialsInvalid, "unknown agent name or wrong secret");
     let agent = state.store.agent_by_name(&request.name).await?;
     let hash = agent.as_ref().map(|a| a.secret_hash.clone());
     let attempt = crate::signin::Attempt { ip, account: &request.name };
@@ -39,13 +40,17 @@ pub async fn login(
 /// `POST /api/v2/agents/token`: a fresh agent token for a still-valid one, so a console open
 /// through a long shift never asks for the secret again. The agent must still exist (as for
 /// every agent request); its queues are read anew.
-pub async fn refresh(State(state): State<AppState>, AgentAuth(agent): AgentAuth) -> axum::Json<AgentSession> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+) -> axum::Json<AgentSession> {
     axum::Json(session(&state, agent.agent_id, agent.name, agent.queues))
 }
 
 fn session(state: &AppState, agent_id: String, name: String, queues: Vec<String>) -> AgentSession {
     let ttl_secs = state.config.limits.agent_token_ttl_secs;
-    let (access_token, claims) = state.mint(TokenKind::Agent, &agent_id, ttl_secs, |c| c.name = Some(name.clone()));
+    let (access_token, claims) =
+        state.mint(TokenKind::Agent, &agent_id, ttl_secs, |c| c.name = Some(name.clone()));
     AgentSession {
         agent_id,
         name,
@@ -88,7 +93,10 @@ fn parse_states(s: &str) -> ApiResult<Vec<ConversationState>> {
         .map(|x| {
             ConversationState::parse(x).ok_or_else(|| {
                 let shown = crate::error::shown(x);
-                ApiError::new(ErrorCode::InvalidRequest, format!("state `{shown}` is not one of waiting, assigned, closed"))
+                ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("state `{shown}` is not one of waiting, assigned, closed"),
+                )
             })
         })
         .collect()
@@ -103,7 +111,9 @@ pub async fn history(
 ) -> ApiResult<axum::Json<MessagePage>> {
     let Query(q) = query.map_err(|e| conversation::bad_query(&e, HistoryQuery::NAMES))?;
     let conversation = visible(&state, &agent, &id).await?;
-    Ok(axum::Json(conversation::history(&state, &conversation.id, q.after, q.before, q.limit).await?))
+    Ok(axum::Json(
+        conversation::history(&state, &conversation.id, q.after, q.before, q.limit).await?,
+    ))
 }
 
 /// `POST /api/v2/agent/conversations/{id}/messages`.
@@ -114,38 +124,73 @@ pub async fn post_message(
     JsonBody(request): JsonBody<SendMessageRequest>,
 ) -> ApiResult<Response> {
     let conversation = visible(&state, &agent, &id).await?;
-    let response =
-        conversation::send(&state, &participant(&agent), &conversation, &request.client_message_id, &request.text, None)
-            .await?;
+    let response = conversation::send(
+        &state,
+        &participant(&agent),
+        &conversation,
+        &request.client_message_id,
+        &request.text,
+        None,
+    )
+    .await?;
     let status = if response.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(response)).into_response())
 }
 
 /// `POST /api/v2/agent/conversations/{id}/assign`: take a waiting conversation.
-pub async fn assign(State(state): State<AppState>, AgentAuth(agent): AgentAuth, Path(id): Path<String>) -> ApiResult<axum::Json<Conversation>> {
+pub async fn assign(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Conversation>> {
     let conversation = visible(&state, &agent, &id).await?;
-    if conversation.state == ConversationState::Assigned && conversation.assigned_agent_id.as_deref() == Some(&agent.agent_id) {
+    if conversation.state == ConversationState::Assigned
+        && conversation.assigned_agent_id.as_deref() == Some(&agent.agent_id)
+    {
         return Ok(axum::Json(conversation));
     }
-    let changed = conversation::change_state(&state, &conversation, &participant(&agent), ConversationState::Assigned).await?;
+    let changed = conversation::change_state(
+        &state,
+        &conversation,
+        &participant(&agent),
+        ConversationState::Assigned,
+    )
+    .await?;
     Ok(axum::Json(changed))
 }
 
 /// `POST /api/v2/agent/conversations/{id}/close`.
-pub async fn close(State(state): State<AppState>, AgentAuth(agent): AgentAuth, Path(id): Path<String>) -> ApiResult<axum::Json<Conversation>> {
+pub async fn close(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Conversation>> {
     let conversation = visible(&state, &agent, &id).await?;
     if conversation.state == ConversationState::Closed {
         return Ok(axum::Json(conversation));
     }
-    let changed = conversation::change_state(&state, &conversation, &participant(&agent), ConversationState::Closed).await?;
+    let changed = conversation::change_state(
+        &state,
+        &conversation,
+        &participant(&agent),
+        ConversationState::Closed,
+    )
+    .await?;
     Ok(axum::Json(changed))
 }
 
 /// The conversation, if it sits in one of the agent's queues.
-pub async fn visible(state: &AppState, agent: &AgentPrincipal, id: &str) -> ApiResult<Conversation> {
+pub async fn visible(
+    state: &AppState,
+    agent: &AgentPrincipal,
+    id: &str,
+) -> ApiResult<Conversation> {
     let unknown = || {
         let shown = crate::error::shown(id);
-        ApiError::new(ErrorCode::ConversationUnknown, format!("no conversation `{shown}` in your queues"))
+        ApiError::new(
+            ErrorCode::ConversationUnknown,
+            format!("no conversation `{shown}` in your queues"),
+        )
     };
     let conversation = state.store.conversation(id).await?.ok_or_else(unknown)?;
     if !agent.queues.contains(&conversation.queue) {
@@ -156,5 +201,9 @@ pub async fn visible(state: &AppState, agent: &AgentPrincipal, id: &str) -> ApiR
 
 /// How an agent appears to others.
 pub fn participant(agent: &AgentPrincipal) -> Participant {
-    Participant { role: Role::Agent, id: agent.agent_id.clone(), display_name: Some(agent.name.clone()) }
+    Participant {
+        role: Role::Agent,
+        id: agent.agent_id.clone(),
+        display_name: Some(agent.name.clone()),
+    }
 }

@@ -35,10 +35,12 @@ fn content_type(name: &str) -> &'static str {
 
 /// The fallback route: a file of `web/public/`, or the JSON 404 of every unknown route.
 pub async fn serve(method: Method, uri: Uri) -> Response {
-    let found = (method == Method::GET || method == Method::HEAD).then(|| find(uri.path())).flatten();
+    let found =
+        (method == Method::GET || method == Method::HEAD).then(|| find(uri.path())).flatten();
     let Some((name, body)) = found else {
         let shown: String = uri.path().chars().take(80).collect();
-        return ApiError::new(ErrorCode::NotFound, format!("no route {shown}; see docs/api.md")).into_response();
+        return ApiError::new(ErrorCode::NotFound, format!("no route {shown}; see docs/api.md"))
+            .into_response();
     };
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();

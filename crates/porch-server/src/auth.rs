@@ -89,7 +89,11 @@ pub async fn verify(
 }
 
 /// The second half of `authenticate`: the session behind verified claims.
-pub async fn principal(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<Principal, ApiError> {
+pub async fn principal(
+    state: &AppState,
+    claims: Claims,
+    origin: Option<&str>,
+) -> Result<Principal, ApiError> {
     match claims.kind() {
         Some(TokenKind::Guest) => guest(state, claims, origin).await.map(Principal::Guest),
         Some(TokenKind::Agent) => agent(state, claims, origin).await.map(Principal::Agent),
@@ -114,7 +118,10 @@ pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<GuestStan
 }
 
 fn guest_gone() -> ApiError {
-    ApiError::new(ErrorCode::GuestRevoked, "this guest no longer exists; create a new guest session")
+    ApiError::new(
+        ErrorCode::GuestRevoked,
+        "this guest no longer exists; create a new guest session",
+    )
 }
 
 fn guest_revoked() -> ApiError {
@@ -122,10 +129,17 @@ fn guest_revoked() -> ApiError {
 }
 
 fn deployment_disabled(deployment_id: &str) -> ApiError {
-    ApiError::new(ErrorCode::DeploymentDisabled, format!("deployment {deployment_id} is disabled by its operator"))
+    ApiError::new(
+        ErrorCode::DeploymentDisabled,
+        format!("deployment {deployment_id} is disabled by its operator"),
+    )
 }
 
-async fn guest(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<GuestPrincipal, ApiError> {
+async fn guest(
+    state: &AppState,
+    claims: Claims,
+    origin: Option<&str>,
+) -> Result<GuestPrincipal, ApiError> {
     // Deployments are never deleted, so a guest without one is as gone as a missing guest.
     let GuestSession { guest, deployment, conversation } =
         state.store.guest_session(&claims.sub).await?.ok_or_else(guest_gone)?;
@@ -169,18 +183,28 @@ pub fn check_origin(deployment: &DeploymentRecord, origin: &str) -> Result<(), A
     ))
 }
 
-async fn agent(state: &AppState, claims: Claims, origin: Option<&str>) -> Result<AgentPrincipal, ApiError> {
+async fn agent(
+    state: &AppState,
+    claims: Claims,
+    origin: Option<&str>,
+) -> Result<AgentPrincipal, ApiError> {
     let name = claims.name.clone().unwrap_or_default();
     let record = state.store.agent_by_name(&name).await?;
     let Some(record) = record.filter(|a| a.id == claims.sub) else {
-        return Err(ApiError::new(ErrorCode::AgentCredentialsInvalid, "this agent no longer exists; log in again"));
+        return Err(ApiError::new(
+            ErrorCode::AgentCredentialsInvalid,
+            "this agent no longer exists; log in again",
+        ));
     };
     // Agents use the console Porch serves itself, or no browser at all.
     if let Some(origin) = origin.filter(|o| *o != state.config.public_origin()) {
         let shown = crate::error::shown_origin(origin);
         return Err(ApiError::new(
             ErrorCode::OriginNotAllowed,
-            format!("agents connect from Porch's own pages ({}), not {shown}", state.config.public_origin()),
+            format!(
+                "agents connect from Porch's own pages ({}), not {shown}",
+                state.config.public_origin()
+            ),
         ));
     }
     Ok(AgentPrincipal { agent_id: record.id, name: record.name, queues: record.queues, claims })
@@ -216,7 +240,9 @@ impl FromRequestParts<AppState> for GuestAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        match authenticate(state, token, &[TokenKind::Guest], "this guest endpoint", origin(parts)).await? {
+        match authenticate(state, token, &[TokenKind::Guest], "this guest endpoint", origin(parts))
+            .await?
+        {
             Principal::Guest(g) => Ok(GuestAuth(g)),
             _ => unreachable!("only guest tokens are accepted here"),
         }
@@ -231,7 +257,9 @@ impl FromRequestParts<AppState> for AgentAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        match authenticate(state, token, &[TokenKind::Agent], "the agent API", origin(parts)).await? {
+        match authenticate(state, token, &[TokenKind::Agent], "the agent API", origin(parts))
+            .await?
+        {
             Principal::Agent(a) => Ok(AgentAuth(a)),
             _ => unreachable!("only agent tokens are accepted here"),
         }

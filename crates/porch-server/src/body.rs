@@ -19,9 +19,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+            .is_some_and(|v| {
+                v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
+            });
         if !is_json {
-            return Err(ApiError::new(ErrorCode::BadJson, "send the body as JSON with `Content-Type: application/json`"));
+            return Err(ApiError::new(
+                ErrorCode::BadJson,
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
         }
         let limit = state.config.limits.http_body_bytes_max;
         let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
@@ -84,7 +89,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // serde also reads a struct from a JSON array (`["c-1","Hello"]` would be a message), a
     // shape no document gives: every body is an object, so anything else is refused here.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::new(ErrorCode::BadJson, "the body must be a JSON object (docs/api.md)"));
+        return Err(ApiError::new(
+            ErrorCode::BadJson,
+            "the body must be a JSON object (docs/api.md)",
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         // serde's message names the field and position, e.g. "unknown field `deploymentID`,
@@ -105,11 +113,15 @@ mod tests {
         let said = super::describe_json_error(&err);
         assert!(!said.contains("secret"), "{said}");
         assert!(said.contains("expected u64") && said.contains("line 1"), "{said}");
-        let missing = serde_json::from_str::<porch_wire::rest::SendMessageRequest>("{}").unwrap_err();
+        let missing =
+            serde_json::from_str::<porch_wire::rest::SendMessageRequest>("{}").unwrap_err();
         assert!(super::describe_json_error(&missing).contains("missing field `clientMessageId`"));
         // A field name is the client's too: a token pasted as a key is not shown whole.
         let key = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
-        let unknown = serde_json::from_str::<porch_wire::rest::SendMessageRequest>(&format!(r#"{{"{key}":1}}"#)).unwrap_err();
+        let unknown = serde_json::from_str::<porch_wire::rest::SendMessageRequest>(&format!(
+            r#"{{"{key}":1}}"#
+        ))
+        .unwrap_err();
         let said = super::describe_json_error(&unknown);
         assert!(said.contains("unknown field `eyJhbGciOiJIUzI1NiJ9.eyJ…`"), "{said}");
         assert!(said.contains("`clientMessageId`"), "our own names stay whole: {said}");

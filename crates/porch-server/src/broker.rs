@@ -31,10 +31,13 @@ pub fn to_cluster(node: &str, queue: &str, event: &HubEvent) -> ClusterEvent {
         HubEventKind::Message(message) => ClusterEventKind::Message { message: message.clone() },
         HubEventKind::Conversation(c) => ClusterEventKind::Conversation { conversation: c.clone() },
         HubEventKind::Typing(p) => ClusterEventKind::Typing { participant: p.clone() },
-        HubEventKind::Read { participant, seq } => ClusterEventKind::Read { participant: participant.clone(), seq: *seq },
-        HubEventKind::Notice { deployment_id, notice } => {
-            ClusterEventKind::Notice { deployment_id: deployment_id.clone(), notice: notice.clone() }
+        HubEventKind::Read { participant, seq } => {
+            ClusterEventKind::Read { participant: participant.clone(), seq: *seq }
         }
+        HubEventKind::Notice { deployment_id, notice } => ClusterEventKind::Notice {
+            deployment_id: deployment_id.clone(),
+            notice: notice.clone(),
+        },
         HubEventKind::Resync => unreachable!("resync signals are local to a node"),
     };
     ClusterEvent {
@@ -55,12 +58,18 @@ pub fn deliver(hub: &crate::hub::Hub, event: ClusterEvent) {
         ClusterEventKind::Read { participant, seq } => HubEventKind::Read { participant, seq },
         ClusterEventKind::Notice { deployment_id, notice } => {
             let topics = [deployment_topic(&deployment_id)];
-            hub.publish(&topics, HubEvent::new("", HubEventKind::Notice { deployment_id, notice }, None));
+            hub.publish(
+                &topics,
+                HubEvent::new("", HubEventKind::Notice { deployment_id, notice }, None),
+            );
             return;
         }
     };
     let topics = [conversation_topic(&event.conversation_id), queue_topic(&event.queue)];
-    hub.publish(&topics, HubEvent::new(&event.conversation_id, kind, event.origin_session.as_deref()));
+    hub.publish(
+        &topics,
+        HubEvent::new(&event.conversation_id, kind, event.origin_session.as_deref()),
+    );
 }
 
 pub type SharedBroker = Option<Arc<dyn Broker>>;

@@ -79,8 +79,14 @@ mod tests {
 
     #[test]
     fn gateway_url_follows_the_public_url_scheme() {
-        assert_eq!(config("http://127.0.0.1:8080").gateway_url(), "ws://127.0.0.1:8080/api/v2/gateway");
-        assert_eq!(config("https://chat.example/porch/").gateway_url(), "wss://chat.example/porch/api/v2/gateway");
+        assert_eq!(
+            config("http://127.0.0.1:8080").gateway_url(),
+            "ws://127.0.0.1:8080/api/v2/gateway"
+        );
+        assert_eq!(
+            config("https://chat.example/porch/").gateway_url(),
+            "wss://chat.example/porch/api/v2/gateway"
+        );
         assert_eq!(config("https://chat.example/porch/").public_origin(), "https://chat.example");
     }
 }

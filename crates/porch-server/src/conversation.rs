@@ -6,7 +6,9 @@
 
 use porch_core::store::{AppendOutcome, AppendRequest, PageRequest};
 use porch_wire::ErrorCode;
-use porch_wire::rest::{Conversation, ConversationState, MessagePage, Participant, Role, SendMessageResponse};
+use porch_wire::rest::{
+    Conversation, ConversationState, MessagePage, Participant, Role, SendMessageResponse,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
@@ -34,7 +36,10 @@ pub(crate) fn check_text_length(state: &AppState, text: &str) -> ApiResult<()> {
     let max = state.config.limits.text_chars_max;
     let chars = text.chars().count();
     if chars > max {
-        return Err(ApiError::new(ErrorCode::TextTooLong, format!("text has {chars} characters, the limit is {max} (text_chars_max)")));
+        return Err(ApiError::new(
+            ErrorCode::TextTooLong,
+            format!("text has {chars} characters, the limit is {max} (text_chars_max)"),
+        ));
     }
     Ok(())
 }
@@ -75,7 +80,9 @@ pub async fn send(
             publish(state, &conversation, HubEventKind::Message(message), origin_session);
             Ok(response)
         }
-        AppendOutcome::Duplicate { message } => Ok(SendMessageResponse { message, duplicate: true }),
+        AppendOutcome::Duplicate { message } => {
+            Ok(SendMessageResponse { message, duplicate: true })
+        }
     }
 }
 
@@ -113,11 +120,20 @@ pub async fn change_state(
 
 /// Fans an event out to the conversation's sessions and to the agents of its queue, on this
 /// node and, through the broker, on the others.
-pub fn publish(state: &AppState, conversation: &Conversation, kind: HubEventKind, origin_session: Option<&str>) {
+pub fn publish(
+    state: &AppState,
+    conversation: &Conversation,
+    kind: HubEventKind,
+    origin_session: Option<&str>,
+) {
     let topics = [conversation_topic(&conversation.id), queue_topic(&conversation.queue)];
     let event = HubEvent::new(&conversation.id, kind, origin_session);
     if let Some(broker) = &state.broker {
-        broker.publish(crate::broker::to_cluster(&state.config.node_id, &conversation.queue, &event));
+        broker.publish(crate::broker::to_cluster(
+            &state.config.node_id,
+            &conversation.queue,
+            &event,
+        ));
     }
     state.hub.publish(&topics, event);
 }
@@ -158,10 +174,15 @@ pub fn bad_query(rejection: &axum::extract::rejection::QueryRejection, known: &[
     let cause = match twice {
         Some(name) => format!("`{name}` is given twice"),
         None if text.contains("unknown field") => "a parameter is unknown".to_string(),
-        None if text.contains("digit") || text.contains("number") => "a number is not a whole number in range".to_string(),
+        None if text.contains("digit") || text.contains("number") => {
+            "a number is not a whole number in range".to_string()
+        }
         None => "it is malformed".to_string(),
     };
-    ApiError::new(ErrorCode::InvalidRequest, format!("bad query: {cause}; this endpoint takes {}, each at most once", known.join(", ")))
+    ApiError::new(
+        ErrorCode::InvalidRequest,
+        format!("bad query: {cause}; this endpoint takes {}, each at most once", known.join(", ")),
+    )
 }
 
 /// History query parameters: `?after=SEQ` (forward), `?before=SEQ` (backward), both (forward

@@ -29,14 +29,20 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if request.method() == Method::OPTIONS {
         if !allowed {
             let shown = crate::error::shown_origin(origin.to_str().unwrap_or("?"));
-            return ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {shown} is in no deployment's origins"))
-                .into_response();
+            return ApiError::new(
+                ErrorCode::OriginNotAllowed,
+                format!("origin {shown} is in no deployment's origins"),
+            )
+            .into_response();
         }
         let mut response = StatusCode::NO_CONTENT.into_response();
         allow(response.headers_mut(), origin);
         let h = response.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type"),
+        );
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(PREFLIGHT_MAX_AGE_SECS));
         return response;
     }
@@ -51,7 +57,10 @@ fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     headers.insert(header::VARY, HeaderValue::from_static("origin"));
     // Without this a page cannot read why it was refused.
-    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("www-authenticate, retry-after"));
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("www-authenticate, retry-after"),
+    );
 }
 
 /// From the set of known origins, not the store: a browser's every request passes here.

@@ -47,7 +47,8 @@ impl ApiError {
 
     /// Logs the refusal once and returns its correlation id.
     pub fn log(&self) -> String {
-        let error_ref = porch_core::ids::base32(&porch_core::ids::random_bytes::<4>())[..6].to_string();
+        let error_ref =
+            porch_core::ids::base32(&porch_core::ids::random_bytes::<4>())[..6].to_string();
         crate::metrics::METRICS.refused(self.code);
         if self.code == ErrorCode::Internal || self.code == ErrorCode::StoreUnavailable {
             tracing::error!(error_ref, code = %self.code, "{}", self.message);
@@ -117,10 +118,15 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error_ref = self.log();
-        let status = StatusCode::from_u16(self.code.spec().http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.spec().http_status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let challenge = www_authenticate(self.code, &self.message);
         let retry_after_secs = self.retry_after_secs();
-        let body = ErrorBody { error: self.code, error_description: self.message, error_ref: Some(error_ref) };
+        let body = ErrorBody {
+            error: self.code,
+            error_description: self.message,
+            error_ref: Some(error_ref),
+        };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -141,18 +147,28 @@ fn www_authenticate(code: ErrorCode, message: &str) -> Option<String> {
     let description: String = message
         .chars()
         .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-        .map(|c| if c == '…' { "...".to_string() } else if c.is_ascii() { c.to_string() } else { "?".to_string() })
+        .map(|c| {
+            if c == '…' {
+                "...".to_string()
+            } else if c.is_ascii() {
+                c.to_string()
+            } else {
+                "?".to_string()
+            }
+        })
         .collect();
     match code {
         ErrorCode::InvalidClient => Some(r#"Basic realm="porch""#.to_string()),
         // RFC 6750 §3.1: no error code when the request had no credentials at all.
-        ErrorCode::TokenMissing | ErrorCode::SubprotocolMissing => Some(r#"Bearer realm="porch""#.to_string()),
-        ErrorCode::InsufficientScope => {
-            Some(format!(r#"Bearer realm="porch", error="insufficient_scope", error_description="{description}""#))
+        ErrorCode::TokenMissing | ErrorCode::SubprotocolMissing => {
+            Some(r#"Bearer realm="porch""#.to_string())
         }
-        c if c.spec().http_status == 401 => {
-            Some(format!(r#"Bearer realm="porch", error="invalid_token", error_description="{description}""#))
-        }
+        ErrorCode::InsufficientScope => Some(format!(
+            r#"Bearer realm="porch", error="insufficient_scope", error_description="{description}""#
+        )),
+        c if c.spec().http_status == 401 => Some(format!(
+            r#"Bearer realm="porch", error="invalid_token", error_description="{description}""#
+        )),
         _ => None,
     }
 }
@@ -214,9 +230,13 @@ mod tests {
     #[test]
     fn invalid_tokens_get_a_bearer_challenge() {
         let c = www_authenticate(ErrorCode::TokenExpired, "expired \"x\"").unwrap();
-        assert_eq!(c, r#"Bearer realm="porch", error="invalid_token", error_description="expired x""#);
+        assert_eq!(
+            c,
+            r#"Bearer realm="porch", error="invalid_token", error_description="expired x""#
+        );
         assert!(www_authenticate(ErrorCode::BadJson, "x").is_none());
-        let cut = www_authenticate(ErrorCode::TokenWrongIssuer, "issuer is `https://other…`, é").unwrap();
+        let cut =
+            www_authenticate(ErrorCode::TokenWrongIssuer, "issuer is `https://other…`, é").unwrap();
         assert!(cut.ends_with(r#"error_description="issuer is `https://other...`, ?""#), "{cut}");
     }
 }

@@ -5,11 +5,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use porch_core::ids::{new_id, prefix};
-use porch_core::limits::{ATTRIBUTES_COUNT_MAX, ATTRIBUTE_CHARS_MAX};
+use porch_core::limits::{ATTRIBUTE_CHARS_MAX, ATTRIBUTES_COUNT_MAX};
 use porch_core::model::{DeploymentRecord, GuestRecord};
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
-use porch_wire::rest::{CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest, WidgetGuestRequest};
+use porch_wire::rest::{
+    CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest,
+    WidgetGuestRequest,
+};
 
 use crate::auth::{ClientAuth, GuestAuth, GuestPrincipal};
 use crate::body::JsonBody;
@@ -43,7 +46,10 @@ pub async fn create_for_widget(
     // The one endpoint that creates state without credentials: bounded per address.
     if let Some(ip) = ip {
         state.throttles.widget_sessions_per_ip.take(&ip).map_err(|l| {
-            ApiError::rate_limited(l, "too many new chat sessions from this address (widget_sessions_per_ip_per_min)")
+            ApiError::rate_limited(
+                l,
+                "too many new chat sessions from this address (widget_sessions_per_ip_per_min)",
+            )
         })?;
     }
     widget_deployment(&state, &deployment_id, &headers, true).await?;
@@ -68,12 +74,20 @@ pub(crate) async fn widget_deployment(
     headers: &axum::http::HeaderMap,
     origin_required: bool,
 ) -> ApiResult<DeploymentRecord> {
-    let unknown = || ApiError::new(ErrorCode::DeploymentUnknown, "no such deployment; check the widget's data-deployment");
+    let unknown = || {
+        ApiError::new(
+            ErrorCode::DeploymentUnknown,
+            "no such deployment; check the widget's data-deployment",
+        )
+    };
     let deployment = state.store.deployment(deployment_id).await?.ok_or_else(unknown)?;
     match headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
         Some(origin) => crate::auth::check_origin(&deployment, origin)?,
         None if origin_required => {
-            return Err(ApiError::new(ErrorCode::OriginNotAllowed, "the widget endpoint is for browsers: an Origin header is required"));
+            return Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
+                "the widget endpoint is for browsers: an Origin header is required",
+            ));
         }
         None => {}
     }
@@ -81,7 +95,11 @@ pub(crate) async fn widget_deployment(
 }
 
 /// Creates the guest and its conversation and answers `201` with the session.
-async fn open_session(state: &AppState, request: CreateGuestRequest, client_id: &str) -> ApiResult<Response> {
+async fn open_session(
+    state: &AppState,
+    request: CreateGuestRequest,
+    client_id: &str,
+) -> ApiResult<Response> {
     let deployment = state.store.deployment(&request.deployment_id).await?.ok_or_else(|| {
         let shown = crate::error::shown(&request.deployment_id);
         ApiError::new(
@@ -90,7 +108,10 @@ async fn open_session(state: &AppState, request: CreateGuestRequest, client_id: 
         )
     })?;
     if !deployment.enabled {
-        return Err(ApiError::new(ErrorCode::DeploymentDisabled, format!("deployment {} is disabled", deployment.id)));
+        return Err(ApiError::new(
+            ErrorCode::DeploymentDisabled,
+            format!("deployment {} is disabled", deployment.id),
+        ));
     }
     let record = GuestRecord {
         guest: Guest {
@@ -107,7 +128,12 @@ async fn open_session(state: &AppState, request: CreateGuestRequest, client_id: 
         revoked: false,
     };
     let conversation = state.store.create_guest(record.clone(), deployment.queue.clone()).await?;
-    conversation::publish(state, &conversation, HubEventKind::Conversation(conversation.clone()), None);
+    conversation::publish(
+        state,
+        &conversation,
+        HubEventKind::Conversation(conversation.clone()),
+        None,
+    );
     Ok((StatusCode::CREATED, axum::Json(session(state, &record, &deployment))).into_response())
 }
 
@@ -119,14 +145,24 @@ pub async fn get(
     Path(guest_id): Path<String>,
 ) -> ApiResult<axum::Json<GuestSession>> {
     require_scope(&client.claims, porch_wire::scope::GUESTS)?;
-    let unknown = || ApiError::new(ErrorCode::GuestUnknown, "no guest with this id was created by this client");
-    let record = state.store.guest(&guest_id).await?.filter(|g| g.client_id == client.client_id).ok_or_else(unknown)?;
+    let unknown = || {
+        ApiError::new(ErrorCode::GuestUnknown, "no guest with this id was created by this client")
+    };
+    let record = state
+        .store
+        .guest(&guest_id)
+        .await?
+        .filter(|g| g.client_id == client.client_id)
+        .ok_or_else(unknown)?;
     let deployment = state.store.deployment(&record.deployment_id).await?.ok_or_else(unknown)?;
     Ok(axum::Json(session(&state, &record, &deployment)))
 }
 
 /// `POST /api/v2/webmessaging/guests/token`: a fresh guest token for a still-valid one.
-pub async fn refresh(State(state): State<AppState>, GuestAuth(guest): GuestAuth) -> axum::Json<GuestSession> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    GuestAuth(guest): GuestAuth,
+) -> axum::Json<GuestSession> {
     axum::Json(session(&state, &guest.guest, &guest.deployment))
 }
 
@@ -136,14 +172,20 @@ pub async fn post_message(
     GuestAuth(guest): GuestAuth,
     JsonBody(request): JsonBody<SendMessageRequest>,
 ) -> ApiResult<Response> {
-    let conversation = state
-        .store
-        .conversation(&guest.guest.conversation_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone"))?;
+    let conversation =
+        state.store.conversation(&guest.guest.conversation_id).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone")
+        })?;
     let sender = participant(&guest);
-    let response =
-        conversation::send(&state, &sender, &conversation, &request.client_message_id, &request.text, None).await?;
+    let response = conversation::send(
+        &state,
+        &sender,
+        &conversation,
+        &request.client_message_id,
+        &request.text,
+        None,
+    )
+    .await?;
     let status = if response.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(response)).into_response())
 }
@@ -155,13 +197,19 @@ pub async fn history(
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<MessagePage>> {
     let Query(q) = query.map_err(|e| conversation::bad_query(&e, HistoryQuery::NAMES))?;
-    let page = conversation::history(&state, &guest.guest.conversation_id, q.after, q.before, q.limit).await?;
+    let page =
+        conversation::history(&state, &guest.guest.conversation_id, q.after, q.before, q.limit)
+            .await?;
     Ok(axum::Json(page))
 }
 
 /// How a guest appears to others.
 pub fn participant(guest: &GuestPrincipal) -> Participant {
-    Participant { role: Role::Guest, id: guest.guest.guest.id.clone(), display_name: guest.guest.guest.display_name.clone() }
+    Participant {
+        role: Role::Guest,
+        id: guest.guest.guest.id.clone(),
+        display_name: guest.guest.guest.display_name.clone(),
+    }
 }
 
 fn session(state: &AppState, record: &GuestRecord, deployment: &DeploymentRecord) -> GuestSession {
@@ -195,9 +243,18 @@ pub(crate) fn require_scope(claims: &porch_core::token::Claims, scope: &str) -> 
 
 fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
     // Counted in characters, as the OpenAPI document's `maxLength` counts them.
-    let too_long = |field: &str| ApiError::new(ErrorCode::InvalidRequest, format!("{field} is longer than {ATTRIBUTE_CHARS_MAX} characters"));
+    let too_long = |field: &str| {
+        ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("{field} is longer than {ATTRIBUTE_CHARS_MAX} characters"),
+        )
+    };
     let over = |s: &str| s.chars().count() > ATTRIBUTE_CHARS_MAX;
-    for (field, value) in [("displayName", &request.display_name), ("email", &request.email), ("externalId", &request.external_id)] {
+    for (field, value) in [
+        ("displayName", &request.display_name),
+        ("email", &request.email),
+        ("externalId", &request.external_id),
+    ] {
         if value.as_deref().is_some_and(over) {
             return Err(too_long(field));
         }
@@ -205,7 +262,10 @@ fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
     if request.attributes.len() > ATTRIBUTES_COUNT_MAX {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
-            format!("{} attributes given, the limit is {ATTRIBUTES_COUNT_MAX}", request.attributes.len()),
+            format!(
+                "{} attributes given, the limit is {ATTRIBUTES_COUNT_MAX}",
+                request.attributes.len()
+            ),
         ));
     }
     if let Some((key, _)) = request.attributes.iter().find(|(k, v)| over(k) || over(v)) {

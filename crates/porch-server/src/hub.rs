@@ -34,17 +34,27 @@ pub enum HubEventKind {
     /// A conversation appeared or changed state (not ordered; informational).
     Conversation(Conversation),
     Typing(Participant),
-    Read { participant: Participant, seq: u64 },
+    Read {
+        participant: Participant,
+        seq: u64,
+    },
     /// A deployment's notice was set or cleared (published on the deployment's topic; not
     /// ordered: a session that lags re-reads the current one).
-    Notice { deployment_id: String, notice: Option<Notice> },
+    Notice {
+        deployment_id: String,
+        notice: Option<Notice>,
+    },
     /// Local only: this node may have missed events (its broker connection came back), so
     /// sessions check the store. Never serialized, never sent to clients.
     Resync,
 }
 
 impl HubEvent {
-    pub fn new(conversation_id: &str, kind: HubEventKind, origin_session: Option<&str>) -> Arc<HubEvent> {
+    pub fn new(
+        conversation_id: &str,
+        kind: HubEventKind,
+        origin_session: Option<&str>,
+    ) -> Arc<HubEvent> {
         Arc::new(HubEvent {
             conversation_id: conversation_id.to_string(),
             kind,
@@ -76,7 +86,9 @@ impl HubEvent {
         match &self.kind {
             HubEventKind::Message(m) => ServerFrame::Message { message: m.clone() },
             HubEventKind::Conversation(c) => ServerFrame::Conversation { conversation: c.clone() },
-            HubEventKind::Typing(p) => ServerFrame::Typing { conversation_id, participant: p.clone() },
+            HubEventKind::Typing(p) => {
+                ServerFrame::Typing { conversation_id, participant: p.clone() }
+            }
             HubEventKind::Read { participant, seq } => {
                 ServerFrame::Read { conversation_id, participant: participant.clone(), seq: *seq }
             }
@@ -178,7 +190,8 @@ impl Hub {
 
     /// Tells every session on this node to resync from the store.
     pub fn resync_all(&self) {
-        let senders: Vec<_> = self.topics.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let senders: Vec<_> =
+            self.topics.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         let event = HubEvent::new("", HubEventKind::Resync, None);
         for sender in senders {
             let _ = sender.send(event.clone());
@@ -216,7 +229,9 @@ impl Drop for Feed {
 /// A guest has two receivers (its conversation, its deployment) and waits on them for hours:
 /// they are polled in place, as `select_all` would box each wait (about 0.3 KiB per idle
 /// guest, measured in S1). Agents with many queues take the general path.
-pub async fn recv_any(receivers: &mut [broadcast::Receiver<Arc<HubEvent>>]) -> (Result<Arc<HubEvent>, broadcast::error::RecvError>, usize) {
+pub async fn recv_any(
+    receivers: &mut [broadcast::Receiver<Arc<HubEvent>>],
+) -> (Result<Arc<HubEvent>, broadcast::error::RecvError>, usize) {
     match receivers {
         [] => std::future::pending().await,
         [only] => (only.recv().await, 0),
@@ -243,7 +258,10 @@ mod tests {
         let topic = conversation_topic("cnv_1");
         let mut rx = hub.subscribe(&topic);
         let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
-        hub.publish(&[topic.clone(), queue_topic("nobody")], HubEvent::new("cnv_1", HubEventKind::Typing(p), None));
+        hub.publish(
+            &[topic.clone(), queue_topic("nobody")],
+            HubEvent::new("cnv_1", HubEventKind::Typing(p), None),
+        );
         let got = rx.recv().await.unwrap();
         assert!(got.json().contains(r#""type":"typing""#));
         drop(rx);
@@ -259,7 +277,10 @@ mod tests {
         let neighbour = hub.feed(vec![deployment.clone()]);
         assert_eq!(hub.topic_count(), 2);
         let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
-        hub.publish(std::slice::from_ref(&conversation), HubEvent::new("cnv_1", HubEventKind::Typing(p), None));
+        hub.publish(
+            std::slice::from_ref(&conversation),
+            HubEvent::new("cnv_1", HubEventKind::Typing(p), None),
+        );
         assert!(feed.receivers[0].recv().await.is_ok(), "receivers follow the order of the topics");
         drop(feed);
         assert_eq!(hub.topic_count(), 1, "the deployment's topic stays for the neighbour");
@@ -274,11 +295,16 @@ mod tests {
         let (conversation, queue) = (conversation_topic("cnv_1"), queue_topic("default"));
         let (mut guest, mut agent) = (hub.subscribe(&conversation), hub.subscribe(&queue));
         for _ in 0..100 {
-            hub.publish(&[conversation.clone(), queue.clone()], HubEvent::new("cnv_1", HubEventKind::Typing(p.clone()), None));
+            hub.publish(
+                &[conversation.clone(), queue.clone()],
+                HubEvent::new("cnv_1", HubEventKind::Typing(p.clone()), None),
+            );
         }
         // The guest lags past its 32 slots (and refills from the store); the agent does not.
         let missed = 100 - CONVERSATION_TOPIC_FRAMES_MAX as u64;
-        assert!(matches!(guest.recv().await, Err(broadcast::error::RecvError::Lagged(n)) if n == missed));
+        assert!(
+            matches!(guest.recv().await, Err(broadcast::error::RecvError::Lagged(n)) if n == missed)
+        );
         assert!(agent.recv().await.is_ok());
     }
 }

@@ -41,8 +41,8 @@ pub mod metrics;
 pub mod notices;
 pub mod oauth;
 pub mod openapi;
-pub mod origins;
 pub mod ops;
+pub mod origins;
 pub mod signin;
 pub mod standing;
 pub mod state;
@@ -73,7 +73,10 @@ const KEY_REFRESH_MS: u64 = 30_000;
 const SESSIONS_CLOSE_GRACE_MS: u64 = 5_000;
 
 /// Builds the shared state: makes sure a signing key exists and loads the keyring.
-pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<(AppState, watch::Sender<bool>), String> {
+pub async fn build_state(
+    store: Arc<dyn Store>,
+    config: ServerConfig,
+) -> Result<(AppState, watch::Sender<bool>), String> {
     config.limits.validate()?;
     let mut keys = store.signing_keys().await.map_err(|e| e.to_string())?;
     if keys.is_empty() {
@@ -85,7 +88,10 @@ pub async fn build_state(store: Arc<dyn Store>, config: ServerConfig) -> Result<
     let broker: broker::SharedBroker = match &config.broker_url {
         Some(url) => {
             let node = config.node_id.clone();
-            Some(broker::nats::NatsBroker::connect(url, &config.broker_subject, node, hub.clone()).await?)
+            Some(
+                broker::nats::NatsBroker::connect(url, &config.broker_subject, node, hub.clone())
+                    .await?,
+            )
         }
         None => None,
     };
@@ -130,7 +136,10 @@ pub fn router(state: AppState) -> Router {
         .route(AGENT_LOGIN_PATH, post(agents::login))
         .route(AGENT_TOKEN_PATH, post(agents::refresh))
         .route(&format!("{AGENT_API_PREFIX}/conversations"), get(agents::list))
-        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"), get(agents::history).post(agents::post_message))
+        .route(
+            &format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"),
+            get(agents::history).post(agents::post_message),
+        )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
         .merge(browser)
@@ -161,7 +170,12 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 }
 
 /// Serves until `signal` resolves, then shuts down cleanly.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown_tx: watch::Sender<bool>, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown_tx: watch::Sender<bool>,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_keys(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
@@ -179,7 +193,9 @@ async fn wait_for_sessions(state: &AppState) {
     let grace = Duration::from_millis(SESSIONS_CLOSE_GRACE_MS);
     if tokio::time::timeout(grace, state.connections.acquire_many(all)).await.is_err() {
         let open = state.config.limits.connections_max - state.connections.available_permits();
-        tracing::warn!("shutdown: {open} sessions still closing after {SESSIONS_CLOSE_GRACE_MS} ms; leaving them");
+        tracing::warn!(
+            "shutdown: {open} sessions still closing after {SESSIONS_CLOSE_GRACE_MS} ms; leaving them"
+        );
     }
 }
 

@@ -82,7 +82,11 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) 
     if !trusted_proxies.contains(&peer) {
         return peer;
     }
-    let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
     let hops: Vec<IpAddr> = hops.filter_map(|hop| hop.trim().parse().ok()).collect();
     hops.into_iter().rev().find(|ip| !trusted_proxies.contains(ip)).unwrap_or(peer)
 }
@@ -94,14 +98,23 @@ pub struct ClientIp(pub Option<IpAddr>);
 impl axum::extract::FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<ClientIp, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<ClientIp, Self::Rejection> {
         let peer = parts.extensions.get::<Peer>().map(|p| p.addr.ip());
         Ok(ClientIp(peer.map(|ip| client_ip(ip, &parts.headers, &state.config.trusted_proxies))))
     }
 }
 
 /// Accepts and serves connections until `signal` resolves, then shuts down (see the module).
-pub async fn run(listener: TcpListener, state: AppState, app: Router, shutdown_tx: watch::Sender<bool>, signal: impl Future<Output = ()>) {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    app: Router,
+    shutdown_tx: watch::Sender<bool>,
+    signal: impl Future<Output = ()>,
+) {
     let refusal = Arc::<[u8]>::from(refusal_bytes(state.config.limits.connections_per_ip_max));
     // Each connection task holds a receiver; shutdown waits for them all to be dropped.
     let (tasks_tx, tasks_rx) = watch::channel(());
@@ -117,7 +130,13 @@ pub async fn run(listener: TcpListener, state: AppState, app: Router, shutdown_t
                 match admit(&state, addr) {
                     Ok(slot) => {
                         let peer = Peer { addr, hold: Arc::new(ConnectionHold::new(slot)) };
-                        tokio::spawn(serve_connection(stream, peer, state.clone(), app.clone(), tasks));
+                        tokio::spawn(serve_connection(
+                            stream,
+                            peer,
+                            state.clone(),
+                            app.clone(),
+                            tasks,
+                        ));
                     }
                     Err(()) => {
                         tokio::spawn(refuse(stream, refusal.clone()));
@@ -138,8 +157,13 @@ pub async fn run(listener: TcpListener, state: AppState, app: Router, shutdown_t
     let _ = shutdown_tx.send(true);
     drop(tasks_rx);
     match tokio::time::timeout(Duration::from_millis(SHUTDOWN_GRACE_MS), tasks_tx.closed()).await {
-        Ok(()) => tracing::info!("shutdown: every connection ended {} ms after the 4200s began", began.elapsed().as_millis()),
-        Err(_) => tracing::warn!("shutdown: connections still open after {SHUTDOWN_GRACE_MS} ms; leaving them"),
+        Ok(()) => tracing::info!(
+            "shutdown: every connection ended {} ms after the 4200s began",
+            began.elapsed().as_millis()
+        ),
+        Err(_) => tracing::warn!(
+            "shutdown: connections still open after {SHUTDOWN_GRACE_MS} ms; leaving them"
+        ),
     }
 }
 
@@ -159,7 +183,13 @@ fn admit(state: &AppState, addr: SocketAddr) -> Result<Option<Slot<IpAddr>>, ()>
     }
 }
 
-async fn serve_connection(stream: TcpStream, peer: Peer, state: AppState, app: Router, _task: watch::Receiver<()>) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: Peer,
+    state: AppState,
+    app: Router,
+    _task: watch::Receiver<()>,
+) {
     let _ = stream.set_nodelay(true);
     let mut shutdown = state.shutdown.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {

@@ -82,18 +82,54 @@ impl Metrics {
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        out.push_str("# HELP porch_refusals_total Requests and connections refused, by error code.\n");
+        out.push_str(
+            "# HELP porch_refusals_total Requests and connections refused, by error code.\n",
+        );
         out.push_str("# TYPE porch_refusals_total counter\n");
         for (code, count) in ErrorCode::ALL.iter().zip(&self.refusals) {
-            let _ = writeln!(out, "porch_refusals_total{{code=\"{code}\"}} {}", count.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "porch_refusals_total{{code=\"{code}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
         }
         let gauges: [(&str, &str, &str, i64); 6] = [
-            ("porch_gateway_upgrades_total", "counter", "WebSocket upgrades answered with 101.", self.handshakes.load(Ordering::Relaxed) as i64),
-            ("porch_gateway_sessions", "gauge", "Authenticated sessions open now.", self.sessions_open.load(Ordering::Relaxed)),
-            ("porch_messages_stored_total", "counter", "Messages durably stored (duplicates not counted).", self.messages_stored.load(Ordering::Relaxed) as i64),
-            ("porch_tcp_connections", "gauge", "TCP connections open now (HTTP and WebSocket).", self.connections_open.load(Ordering::Relaxed)),
-            ("porch_tcp_connections_refused_total", "counter", "TCP connections refused because their address was at connections_per_ip_max.", self.connections_refused.load(Ordering::Relaxed) as i64),
-            ("porch_throttle_untracked_total", "counter", "Keys let through untracked because a limiter's table was full.", self.throttle_untracked.load(Ordering::Relaxed) as i64),
+            (
+                "porch_gateway_upgrades_total",
+                "counter",
+                "WebSocket upgrades answered with 101.",
+                self.handshakes.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "porch_gateway_sessions",
+                "gauge",
+                "Authenticated sessions open now.",
+                self.sessions_open.load(Ordering::Relaxed),
+            ),
+            (
+                "porch_messages_stored_total",
+                "counter",
+                "Messages durably stored (duplicates not counted).",
+                self.messages_stored.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "porch_tcp_connections",
+                "gauge",
+                "TCP connections open now (HTTP and WebSocket).",
+                self.connections_open.load(Ordering::Relaxed),
+            ),
+            (
+                "porch_tcp_connections_refused_total",
+                "counter",
+                "TCP connections refused because their address was at connections_per_ip_max.",
+                self.connections_refused.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "porch_throttle_untracked_total",
+                "counter",
+                "Keys let through untracked because a limiter's table was full.",
+                self.throttle_untracked.load(Ordering::Relaxed) as i64,
+            ),
         ];
         for (name, kind, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");

@@ -25,7 +25,8 @@ pub async fn get(
     Path(deployment_id): Path<String>,
 ) -> ApiResult<axum::Json<NoticeState>> {
     crate::guests::require_scope(&client.claims, porch_wire::scope::NOTICES)?;
-    let deployment = state.store.deployment(&deployment_id).await?.ok_or_else(|| unknown(&deployment_id))?;
+    let deployment =
+        state.store.deployment(&deployment_id).await?.ok_or_else(|| unknown(&deployment_id))?;
     Ok(axum::Json(NoticeState { notice: deployment.notice }))
 }
 
@@ -40,12 +41,19 @@ pub async fn widget(
 ) -> ApiResult<axum::Json<WidgetConfig>> {
     if let Some(ip) = ip {
         state.throttles.widget_reads_per_ip.take(&ip).map_err(|l| {
-            ApiError::rate_limited(l, "too many widget reads from this address (widget_reads_per_ip_per_min)")
+            ApiError::rate_limited(
+                l,
+                "too many widget reads from this address (widget_reads_per_ip_per_min)",
+            )
         })?;
     }
-    let deployment = crate::guests::widget_deployment(&state, &deployment_id, &headers, false).await?;
+    let deployment =
+        crate::guests::widget_deployment(&state, &deployment_id, &headers, false).await?;
     if !deployment.enabled {
-        return Err(ApiError::new(ErrorCode::DeploymentDisabled, format!("deployment {} is disabled", deployment.id)));
+        return Err(ApiError::new(
+            ErrorCode::DeploymentDisabled,
+            format!("deployment {} is disabled", deployment.id),
+        ));
     }
     Ok(axum::Json(WidgetConfig { notice: deployment.notice }))
 }
@@ -80,7 +88,11 @@ pub async fn delete(
 
 /// Stores the change, then fans it out: the store first, so a guest that connects in between
 /// finds the new notice in `ready` even if the live frame passes it by.
-async fn change(state: &AppState, deployment_id: &str, notice: Option<Notice>) -> ApiResult<axum::Json<NoticeState>> {
+async fn change(
+    state: &AppState,
+    deployment_id: &str,
+    notice: Option<Notice>,
+) -> ApiResult<axum::Json<NoticeState>> {
     // Known deployments only reach the throttle, so made-up ids cannot crowd its keys.
     if state.store.deployment(deployment_id).await?.is_none() {
         return Err(unknown(deployment_id));
@@ -111,12 +123,18 @@ fn publish(state: &AppState, deployment_id: &str, notice: Option<Notice>) {
 /// A notice is read by people, like a message: not blank, at most `text_chars_max` characters.
 fn validate_text(state: &AppState, text: &str) -> ApiResult<()> {
     if text.trim().is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidRequest, "text is empty; to remove the notice, DELETE it"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "text is empty; to remove the notice, DELETE it",
+        ));
     }
     crate::conversation::check_text_length(state, text)
 }
 
 fn unknown(deployment_id: &str) -> ApiError {
     let shown = crate::error::shown(deployment_id);
-    ApiError::new(ErrorCode::DeploymentUnknown, format!("no deployment `{shown}`; list them with `porch deployments list`"))
+    ApiError::new(
+        ErrorCode::DeploymentUnknown,
+        format!("no deployment `{shown}`; list them with `porch deployments list`"),
+    )
 }

@@ -7,8 +7,8 @@
 //! is issued (§4.4.3): a client simply asks again.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -33,7 +33,12 @@ struct TokenRequest {
     scope: Option<String>,
 }
 
-pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let result = match form_body(body) {
         Ok(body) => issue(&state, ip, &headers, &body).await,
         Err(e) => Err(e),
@@ -45,7 +50,12 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
     }
 }
 
-async fn issue(state: &AppState, ip: Option<IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, ApiError> {
+async fn issue(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, ApiError> {
     let request = parse(headers, body)?;
     let client = check_client(state, ip, &request.client_id, &request.client_secret).await?;
     let scope = granted_scope(&client, request.scope.as_deref())?;
@@ -71,7 +81,9 @@ pub async fn no_store(mut response: Response) -> Response {
 /// the §5.2 error shape, instead of axum's empty 405 (RFC 6749 §3.2: the endpoint is POST only).
 pub async fn wrong_method(method: axum::http::Method) -> Response {
     let shown = crate::error::shown(method.as_str());
-    let mut response = invalid_request(format!("{shown} is not allowed here; POST a form (RFC 6749 §3.2)")).into_response();
+    let mut response =
+        invalid_request(format!("{shown} is not allowed here; POST a form (RFC 6749 §3.2)"))
+            .into_response();
     *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
     response
@@ -81,9 +93,10 @@ pub async fn wrong_method(method: axum::http::Method) -> Response {
 /// `http_body_bytes_max` is a plain-text 413, which no client of these endpoints can parse.
 fn form_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| match e.status() {
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(ErrorCode::BodyTooLarge, "the body is larger than http_body_bytes_max; a token request is a few hundred bytes")
-        }
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ErrorCode::BodyTooLarge,
+            "the body is larger than http_body_bytes_max; a token request is a few hundred bytes",
+        ),
         _ => invalid_request("the body could not be read"),
     })
 }
@@ -94,10 +107,17 @@ fn invalid_request(message: impl Into<String>) -> ApiError {
 
 /// The parameters of a form body. RFC 6749 §3.2: a repeated parameter is an error, an
 /// unknown one is ignored.
-fn read_form(headers: &HeaderMap, body: &[u8], known: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+fn read_form(
+    headers: &HeaderMap,
+    body: &[u8],
+    known: &[&str],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return Err(invalid_request("send the body as application/x-www-form-urlencoded (RFC 6749 §4.4.2)"));
+        return Err(invalid_request(
+            "send the body as application/x-www-form-urlencoded (RFC 6749 §4.4.2)",
+        ));
     }
     let mut params: Vec<(String, String)> = Vec::new();
     for (key, value) in form_urlencoded::parse(body) {
@@ -118,7 +138,8 @@ fn param(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
 }
 
 fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
-    let mut params = read_form(headers, body, &["grant_type", "scope", "client_id", "client_secret"])?;
+    let mut params =
+        read_form(headers, body, &["grant_type", "scope", "client_id", "client_secret"])?;
     match param(&mut params, "grant_type").as_deref() {
         Some("client_credentials") => {}
         Some(other) => {
@@ -128,7 +149,9 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
                 format!("grant_type `{shown}` is not supported; use grant_type=client_credentials"),
             ));
         }
-        None => return Err(invalid_request("grant_type is missing; use grant_type=client_credentials")),
+        None => {
+            return Err(invalid_request("grant_type is missing; use grant_type=client_credentials"));
+        }
     }
     let scope = param(&mut params, "scope");
     let (client_id, client_secret) = client_credentials(headers, &mut params)?;
@@ -136,11 +159,16 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
 }
 
 /// Client authentication (RFC 6749 §2.3.1): HTTP Basic or the body, never both.
-fn client_credentials(headers: &HeaderMap, params: &mut Vec<(String, String)>) -> Result<(String, String), ApiError> {
+fn client_credentials(
+    headers: &HeaderMap,
+    params: &mut Vec<(String, String)>,
+) -> Result<(String, String), ApiError> {
     let body_id = param(params, "client_id");
     let body_secret = param(params, "client_secret");
     match (basic_credentials(headers)?, body_id) {
-        (Some(_), Some(_)) => Err(invalid_request("send client credentials once: HTTP Basic or the body, not both")),
+        (Some(_), Some(_)) => {
+            Err(invalid_request("send client credentials once: HTTP Basic or the body, not both"))
+        }
         (Some(pair), None) => Ok(pair),
         (None, Some(id)) => Ok((id, body_secret.unwrap_or_default())),
         (None, None) => Err(ApiError::new(
@@ -155,11 +183,21 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Ap
     let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
-    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
-        return Err(ApiError::new(ErrorCode::InvalidClient, "Authorization must be HTTP Basic here"));
+    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))
+    else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidClient,
+            "Authorization must be HTTP Basic here",
+        ));
     };
-    let bad = || ApiError::new(ErrorCode::InvalidClient, "HTTP Basic credentials are not base64 of id:secret");
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::new(
+            ErrorCode::InvalidClient,
+            "HTTP Basic credentials are not base64 of id:secret",
+        )
+    };
+    let decoded =
+        base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
     Ok(Some((percent_decode(id), percent_decode(secret))))
@@ -167,14 +205,29 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Ap
 
 fn percent_decode(s: &str) -> String {
     // `form_urlencoded` decodes `%XX` and `+`, which is exactly Appendix B's encoding.
-    form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
-async fn check_client(state: &AppState, ip: Option<IpAddr>, client_id: &str, client_secret: &str) -> Result<ClientRecord, ApiError> {
-    let refused = || ApiError::new(ErrorCode::InvalidClient, "unknown client_id or wrong client_secret");
+async fn check_client(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<ClientRecord, ApiError> {
+    let refused =
+        || ApiError::new(ErrorCode::InvalidClient, "unknown client_id or wrong client_secret");
     let client = state.store.client(client_id).await?;
     let hash = client.as_ref().map(|c| c.secret_hash.clone());
-    let matches = signin::check_secret(state, &signin::Attempt { ip, account: client_id }, client_secret, hash).await?;
+    let matches = signin::check_secret(
+        state,
+        &signin::Attempt { ip, account: client_id },
+        client_secret,
+        hash,
+    )
+    .await?;
     client.filter(|_| matches).ok_or_else(refused)
 }
 
@@ -187,7 +240,10 @@ fn granted_scope(client: &ClientRecord, requested: Option<&str>) -> Result<Strin
             let shown = crate::error::shown(scope);
             return Err(ApiError::new(
                 ErrorCode::InvalidScope,
-                format!("scope `{shown}` is not granted to this client; it has: {}", client.scopes.join(" ")),
+                format!(
+                    "scope `{shown}` is not granted to this client; it has: {}",
+                    client.scopes.join(" ")
+                ),
             ));
         }
     }
@@ -195,11 +251,21 @@ fn granted_scope(client: &ClientRecord, requested: Option<&str>) -> Result<Strin
 }
 
 /// `POST /api/v2/oauth/introspect` (RFC 7662): is this token active, and if not, why.
-pub async fn introspect(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let result = async {
         let body = form_body(body)?;
-        let mut params = read_form(&headers, &body, &["token", "token_type_hint", "client_id", "client_secret"])?;
-        let token = param(&mut params, "token").ok_or_else(|| invalid_request("the `token` parameter is missing"))?;
+        let mut params = read_form(
+            &headers,
+            &body,
+            &["token", "token_type_hint", "client_id", "client_secret"],
+        )?;
+        let token = param(&mut params, "token")
+            .ok_or_else(|| invalid_request("the `token` parameter is missing"))?;
         let (id, secret) = client_credentials(&headers, &mut params)?;
         let caller = check_client(&state, ip, &id, &secret).await?;
         Ok::<_, ApiError>(describe(&state, &caller, &token).await)
@@ -222,7 +288,11 @@ async fn describe(state: &AppState, caller: &ClientRecord, token: &str) -> Intro
         iat: None,
         scope: None,
         client_id: None,
-        inactive_reason: reason.map(|e| ErrorBody { error: e.code, error_description: e.message, error_ref: None }),
+        inactive_reason: reason.map(|e| ErrorBody {
+            error: e.code,
+            error_description: e.message,
+            error_ref: None,
+        }),
     };
     // Ownership first, from the unverified claims: another client's tokens get no details.
     if !owned_by(state, caller, token).await {

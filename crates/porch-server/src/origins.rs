@@ -73,7 +73,11 @@ async fn reload(state: &AppState) -> Result<(), ApiError> {
     known.reloads_begun.fetch_add(1, Ordering::AcqRel);
     match state.store.deployments().await {
         Ok(deployments) => {
-            known.origins.write().unwrap_or_else(|e| e.into_inner()).extend(deployments.into_iter().flat_map(|d| d.origins));
+            known
+                .origins
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(deployments.into_iter().flat_map(|d| d.origins));
             Ok(())
         }
         Err(e) => {

@@ -31,17 +31,28 @@ pub struct Attempt<'a> {
 
 /// True when `secret` matches `hash` (`None`: no such account). Errors are refusals to check
 /// at all: `rate_limited` with the wait.
-pub async fn check_secret(state: &AppState, attempt: &Attempt<'_>, secret: &str, hash: Option<String>) -> Result<bool, ApiError> {
+pub async fn check_secret(
+    state: &AppState,
+    attempt: &Attempt<'_>,
+    secret: &str,
+    hash: Option<String>,
+) -> Result<bool, ApiError> {
     let throttles = &state.throttles;
     if let Some(ip) = attempt.ip {
         throttles.auth_failures_per_ip.check(&ip).map_err(|l| {
-            ApiError::rate_limited(l, "too many failed sign-ins from this address (auth_failures_per_ip_per_min)")
+            ApiError::rate_limited(
+                l,
+                "too many failed sign-ins from this address (auth_failures_per_ip_per_min)",
+            )
         })?;
     }
     // The account name is the caller's claim: bound its length so the table stays small.
     let account: String = attempt.account.chars().take(128).collect();
     throttles.auth_failures_per_account.check(&account).map_err(|l| {
-        ApiError::rate_limited(l, "too many failed sign-ins for this account (auth_failures_per_account_per_min)")
+        ApiError::rate_limited(
+            l,
+            "too many failed sign-ins for this account (auth_failures_per_account_per_min)",
+        )
     })?;
     let wait = Duration::from_millis(PASSWORD_CHECK_WAIT_MS);
     let permit = tokio::time::timeout(wait, state.password_checks.clone().acquire_owned())
@@ -50,7 +61,8 @@ pub async fn check_secret(state: &AppState, attempt: &Attempt<'_>, secret: &str,
         .and_then(Result::ok)
         .ok_or_else(|| ApiError {
             code: ErrorCode::RateLimited,
-            message: "too many sign-ins at once (password_checks_concurrent_max); retry in 1 s".into(),
+            message: "too many sign-ins at once (password_checks_concurrent_max); retry in 1 s"
+                .into(),
             retry_after_ms: Some(1_000),
         })?;
     let secret = secret.to_string();

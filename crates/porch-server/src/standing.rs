@@ -75,7 +75,10 @@ async fn batch_loop(lookup: Lookup, mut requests: mpsc::Receiver<(String, Reply)
 }
 
 /// The first request and whatever joins it within the window, up to the batch size.
-async fn gather(first: (String, Reply), requests: &mut mpsc::Receiver<(String, Reply)>) -> Vec<(String, Reply)> {
+async fn gather(
+    first: (String, Reply),
+    requests: &mut mpsc::Receiver<(String, Reply)>,
+) -> Vec<(String, Reply)> {
     let mut batch = vec![first];
     let window = tokio::time::sleep(Duration::from_millis(STANDING_BATCH_WINDOW_MS));
     tokio::pin!(window);
@@ -116,7 +119,13 @@ mod tests {
     use super::*;
 
     fn standing(last_seq: u64) -> GuestStanding {
-        GuestStanding { revoked: false, deployment_id: "dep_1".into(), deployment_enabled: true, notice: None, last_seq }
+        GuestStanding {
+            revoked: false,
+            deployment_id: "dep_1".into(),
+            deployment_enabled: true,
+            notice: None,
+            last_seq,
+        }
     }
 
     /// A lookup that knows guests `gst_<n>` (with `last_seq` n) for even n, and counts calls.
@@ -149,14 +158,25 @@ mod tests {
         }
         let calls = calls.load(Ordering::SeqCst);
         assert!((3..=10).contains(&calls), "1,500 heartbeats at once took {calls} reads");
-        assert_eq!(sizes_max.load(Ordering::SeqCst), STANDING_BATCH_MAX, "a batch stops at its size limit");
+        assert_eq!(
+            sizes_max.load(Ordering::SeqCst),
+            STANDING_BATCH_MAX,
+            "a batch stops at its size limit"
+        );
     }
 
     #[tokio::test]
     async fn a_failed_read_fails_every_heartbeat_of_its_batch() {
-        let lookup: Lookup = Arc::new(|_| Box::pin(async { Err(StoreError::Unavailable("down".into())) }));
+        let lookup: Lookup =
+            Arc::new(|_| Box::pin(async { Err(StoreError::Unavailable("down".into())) }));
         let standings = Standings::start_with(lookup);
         let (a, b) = tokio::join!(standings.of("gst_1"), standings.of("gst_2"));
-        assert_eq!((a, b), (Err(StoreError::Unavailable("down".into())), Err(StoreError::Unavailable("down".into()))));
+        assert_eq!(
+            (a, b),
+            (
+                Err(StoreError::Unavailable("down".into())),
+                Err(StoreError::Unavailable("down".into()))
+            )
+        );
     }
 }

@@ -54,7 +54,13 @@ impl Keys {
 impl AppState {
     /// Signs a token of `kind` for `sub`, valid `ttl_secs` from now. `extra` fills the
     /// kind-specific claims.
-    pub fn mint(&self, kind: TokenKind, sub: &str, ttl_secs: u64, extra: impl FnOnce(&mut Claims)) -> (String, Claims) {
+    pub fn mint(
+        &self,
+        kind: TokenKind,
+        sub: &str,
+        ttl_secs: u64,
+        extra: impl FnOnce(&mut Claims),
+    ) -> (String, Claims) {
         let now_secs = porch_core::time::now_ms() / 1000;
         let mut claims = Claims {
             iss: self.config.issuer.clone(),

@@ -44,7 +44,9 @@ impl LimitKey for IpAddr {
     fn counted(&self) -> Option<Self> {
         match self {
             IpAddr::V4(_) => None,
-            IpAddr::V6(v6) => Some(IpAddr::V6(std::net::Ipv6Addr::from(u128::from(*v6) & !((1u128 << 64) - 1)))),
+            IpAddr::V6(v6) => {
+                Some(IpAddr::V6(std::net::Ipv6Addr::from(u128::from(*v6) & !((1u128 << 64) - 1))))
+            }
         }
     }
 }
@@ -147,7 +149,11 @@ struct Buckets<K> {
 
 impl<K: LimitKey> RateLimiter<K> {
     pub fn new(rate: Rate) -> RateLimiter<K> {
-        RateLimiter { rate, buckets: Mutex::new(Buckets { by_key: HashMap::new(), last_sweep_ms: None }), epoch: Instant::now() }
+        RateLimiter {
+            rate,
+            buckets: Mutex::new(Buckets { by_key: HashMap::new(), last_sweep_ms: None }),
+            epoch: Instant::now(),
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -165,17 +171,24 @@ impl<K: LimitKey> RateLimiter<K> {
         self.with_bucket(key, |bucket, rate, now_ms| bucket.check(rate, now_ms))
     }
 
-    fn with_bucket(&self, key: &K, f: impl FnOnce(&mut Bucket, Rate, u64) -> Result<(), u64>) -> Result<(), Limited> {
+    fn with_bucket(
+        &self,
+        key: &K,
+        f: impl FnOnce(&mut Bucket, Rate, u64) -> Result<(), u64>,
+    ) -> Result<(), Limited> {
         let now_ms = self.now_ms();
         let counted = key.counted();
         let key = counted.as_ref().unwrap_or(key);
         let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let buckets = &mut *guard;
         if let Some(bucket) = buckets.by_key.get_mut(key) {
-            return f(bucket, self.rate, now_ms).map_err(|retry_after_ms| Limited { retry_after_ms });
+            return f(bucket, self.rate, now_ms)
+                .map_err(|retry_after_ms| Limited { retry_after_ms });
         }
         if buckets.by_key.len() >= KEYS_MAX {
-            let swept_lately = buckets.last_sweep_ms.is_some_and(|at| now_ms.saturating_sub(at) < SWEEP_INTERVAL_MS);
+            let swept_lately = buckets
+                .last_sweep_ms
+                .is_some_and(|at| now_ms.saturating_sub(at) < SWEEP_INTERVAL_MS);
             if !swept_lately {
                 let rate = self.rate;
                 buckets.by_key.retain(|_, b| {
@@ -189,7 +202,8 @@ impl<K: LimitKey> RateLimiter<K> {
                 return Ok(());
             }
         }
-        let bucket = buckets.by_key.entry(key.clone()).or_insert_with(|| Bucket::full(self.rate, now_ms));
+        let bucket =
+            buckets.by_key.entry(key.clone()).or_insert_with(|| Bucket::full(self.rate, now_ms));
         f(bucket, self.rate, now_ms).map_err(|retry_after_ms| Limited { retry_after_ms })
     }
 }
@@ -230,7 +244,12 @@ impl<K: LimitKey> ConnectionCounter<K> {
 
     /// Open connections of `key`.
     pub fn count(&self, key: &K) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(key.counted().as_ref().unwrap_or(key)).copied().unwrap_or(0)
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key.counted().as_ref().unwrap_or(key))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -278,13 +297,25 @@ pub struct Throttles {
 impl Throttles {
     pub fn new(limits: &Limits) -> Throttles {
         Throttles {
-            handshakes_per_ip: RateLimiter::new(Rate::per_sec(limits.handshakes_per_ip_per_sec, limits.handshakes_per_ip_burst)),
+            handshakes_per_ip: RateLimiter::new(Rate::per_sec(
+                limits.handshakes_per_ip_per_sec,
+                limits.handshakes_per_ip_burst,
+            )),
             auth_failures_per_ip: RateLimiter::new(per_min(limits.auth_failures_per_ip_per_min)),
-            auth_failures_per_account: RateLimiter::new(per_min(limits.auth_failures_per_account_per_min)),
-            widget_sessions_per_ip: RateLimiter::new(per_min(limits.widget_sessions_per_ip_per_min)),
+            auth_failures_per_account: RateLimiter::new(per_min(
+                limits.auth_failures_per_account_per_min,
+            )),
+            widget_sessions_per_ip: RateLimiter::new(per_min(
+                limits.widget_sessions_per_ip_per_min,
+            )),
             widget_reads_per_ip: RateLimiter::new(per_min(limits.widget_reads_per_ip_per_min)),
-            notices_per_deployment: RateLimiter::new(per_min(limits.notices_per_deployment_per_min)),
-            guest_messages: RateLimiter::new(Rate::per_sec(limits.guest_messages_per_sec, limits.guest_messages_burst)),
+            notices_per_deployment: RateLimiter::new(per_min(
+                limits.notices_per_deployment_per_min,
+            )),
+            guest_messages: RateLimiter::new(Rate::per_sec(
+                limits.guest_messages_per_sec,
+                limits.guest_messages_burst,
+            )),
             connections_per_ip: ConnectionCounter::new(limits.connections_per_ip_max),
             connections_per_guest: ConnectionCounter::new(limits.connections_per_guest_max),
         }
@@ -357,7 +388,10 @@ mod tests {
         let same_64: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         let other_64: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         assert!(limiter.take(&one).is_ok());
-        assert!(limiter.take(&same_64).is_err(), "another address of the same /64 shares the bucket");
+        assert!(
+            limiter.take(&same_64).is_err(),
+            "another address of the same /64 shares the bucket"
+        );
         assert!(limiter.take(&other_64).is_ok());
         let v4: IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(v4.counted(), None, "an IPv4 address is counted as itself");

@@ -77,10 +77,15 @@ impl Nudge {
             // it reports no pages, and the next batch tries again (a few microseconds each).
             Ok(Checkpoint { wal_pages: ..0, .. }) => {}
             Ok(Checkpoint { wal_pages, .. }) => {
-                tracing::debug!(wal_pages, "a reader kept the WAL from restarting; the next restart waits for more pages");
+                tracing::debug!(
+                    wal_pages,
+                    "a reader kept the WAL from restarting; the next restart waits for more pages"
+                );
                 self.restart_at_pages = wal_pages + WAL_RESTART_PAGES;
             }
-            Err(e) => tracing::warn!(error = %e, "restarting the WAL failed; the checkpoint thread goes on copying"),
+            Err(e) => {
+                tracing::warn!(error = %e, "restarting the WAL failed; the checkpoint thread goes on copying")
+            }
         }
     }
 }
@@ -93,7 +98,9 @@ pub(crate) fn spawn(conn: Connection) -> Result<(Nudge, JoinHandle<()>), StoreEr
     let thread = std::thread::Builder::new()
         .name("porch-sqlite-ckpt".to_owned())
         .spawn(move || run(conn, nudges, &seen))
-        .map_err(|e| StoreError::Unavailable(format!("starting the sqlite checkpoint thread: {e}")))?;
+        .map_err(|e| {
+            StoreError::Unavailable(format!("starting the sqlite checkpoint thread: {e}"))
+        })?;
     Ok((Nudge { nudges: nudges_tx, wal_pages, restart_at_pages: WAL_RESTART_PAGES }, thread))
 }
 
@@ -103,7 +110,9 @@ fn run(conn: Connection, nudges: Receiver<()>, wal_pages: &AtomicI64) {
             Ok(done) if done.wal_pages >= 0 => wal_pages.store(done.wal_pages, Ordering::Relaxed),
             // The writer's restart held the lock and reported no length: keep the last one.
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "a WAL checkpoint failed; the next commit will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "a WAL checkpoint failed; the next commit will retry")
+            }
         }
     }
     // The writer has closed; whichever connection closes last checkpoints what is left.

@@ -27,7 +27,10 @@ mod writes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession, GuestStanding};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
+    GuestStanding,
+};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -130,8 +133,7 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
         dir.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
-        dir.create(parent)
-            .map_err(|e| failed("creating the directory of", e))?;
+        dir.create(parent).map_err(|e| failed("creating the directory of", e))?;
     }
     let mut file = std::fs::OpenOptions::new();
     file.write(true).create(true).truncate(false);
@@ -143,10 +145,7 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
 
 impl Store for SqliteStore {
     fn create_client(&self, client: ClientRecord) -> StoreFuture<'_, ()> {
-        Box::pin(
-            self.writer
-                .call(|reply| Command::CreateClient { client, reply }),
-        )
+        Box::pin(self.writer.call(|reply| Command::CreateClient { client, reply }))
     }
 
     fn clients(&self) -> StoreFuture<'_, Vec<ClientRecord>> {
@@ -159,10 +158,7 @@ impl Store for SqliteStore {
     }
 
     fn create_deployment(&self, deployment: DeploymentRecord) -> StoreFuture<'_, ()> {
-        Box::pin(
-            self.writer
-                .call(|reply| Command::CreateDeployment { deployment, reply }),
-        )
+        Box::pin(self.writer.call(|reply| Command::CreateDeployment { deployment, reply }))
     }
 
     fn deployments(&self) -> StoreFuture<'_, Vec<DeploymentRecord>> {
@@ -171,16 +167,11 @@ impl Store for SqliteStore {
 
     fn deployment(&self, id: &str) -> StoreFuture<'_, Option<DeploymentRecord>> {
         let id = id.to_owned();
-        Box::pin(read_short(&self.readers, move |conn| {
-            reader::deployment(conn, &id)
-        }))
+        Box::pin(read_short(&self.readers, move |conn| reader::deployment(conn, &id)))
     }
 
     fn create_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()> {
-        Box::pin(
-            self.writer
-                .call(|reply| Command::CreateAgent { agent, reply }),
-        )
+        Box::pin(self.writer.call(|reply| Command::CreateAgent { agent, reply }))
     }
 
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>> {
@@ -189,9 +180,7 @@ impl Store for SqliteStore {
 
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>> {
         let name = name.to_owned();
-        Box::pin(read_short(&self.readers, move |conn| {
-            reader::agent_by_name(conn, &name)
-        }))
+        Box::pin(read_short(&self.readers, move |conn| reader::agent_by_name(conn, &name)))
     }
 
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>> {
@@ -199,18 +188,11 @@ impl Store for SqliteStore {
     }
 
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()> {
-        Box::pin(
-            self.writer
-                .call(|reply| Command::AddSigningKey { key, reply }),
-        )
+        Box::pin(self.writer.call(|reply| Command::AddSigningKey { key, reply }))
     }
 
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation> {
-        Box::pin(self.writer.call(|reply| Command::CreateGuest {
-            guest,
-            queue,
-            reply,
-        }))
+        Box::pin(self.writer.call(|reply| Command::CreateGuest { guest, queue, reply }))
     }
 
     fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>> {
@@ -223,21 +205,20 @@ impl Store for SqliteStore {
         Box::pin(read_short(&self.readers, move |conn| reader::guest_session(conn, &id)))
     }
 
-    fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {
+    fn guest_standings(
+        &self,
+        guest_ids: Vec<String>,
+    ) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {
         Box::pin(read(&self.readers, move |conn| reader::guest_standings(conn, &guest_ids)))
     }
 
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>> {
         let id = id.to_owned();
-        Box::pin(read_short(&self.readers, move |conn| {
-            reader::conversation_by_id(conn, &id)
-        }))
+        Box::pin(read_short(&self.readers, move |conn| reader::conversation_by_id(conn, &id)))
     }
 
     fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>> {
-        Box::pin(read(&self.readers, move |conn| {
-            reader::conversations(conn, &filter)
-        }))
+        Box::pin(read(&self.readers, move |conn| reader::conversations(conn, &filter)))
     }
 
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
@@ -253,12 +234,22 @@ impl Store for SqliteStore {
 
     fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool> {
         let id = guest_id.to_owned();
-        Box::pin(self.writer.call(move |reply| Command::SetFlag { flag: writes::Flag::GuestRevoked, id, value: true, reply }))
+        Box::pin(self.writer.call(move |reply| Command::SetFlag {
+            flag: writes::Flag::GuestRevoked,
+            id,
+            value: true,
+            reply,
+        }))
     }
 
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {
         let id = deployment_id.to_owned();
-        Box::pin(self.writer.call(move |reply| Command::SetFlag { flag: writes::Flag::DeploymentEnabled, id, value: enabled, reply }))
+        Box::pin(self.writer.call(move |reply| Command::SetFlag {
+            flag: writes::Flag::DeploymentEnabled,
+            id,
+            value: enabled,
+            reply,
+        }))
     }
 
     fn update_deployment(&self, id: &str, settings: DeploymentSettings) -> StoreFuture<'_, bool> {
@@ -266,7 +257,11 @@ impl Store for SqliteStore {
         Box::pin(self.writer.call(move |reply| Command::UpdateDeployment { id, settings, reply }))
     }
 
-    fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool> {
+    fn set_deployment_notice(
+        &self,
+        deployment_id: &str,
+        notice: Option<Notice>,
+    ) -> StoreFuture<'_, bool> {
         let deployment_id = deployment_id.to_owned();
         Box::pin(self.writer.call(move |reply| Command::SetNotice { deployment_id, notice, reply }))
     }

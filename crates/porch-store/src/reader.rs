@@ -16,7 +16,9 @@
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
+};
 use porch_core::store::{ConversationFilter, PageRequest, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, MessagePage};
@@ -25,7 +27,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::Synchronous;
 use crate::rows::{
     self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
-    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql, to_json,
+    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
+    SIGNING_KEY_COLUMNS, seq_to_sql, to_json,
 };
 use crate::schema::{self, Role};
 
@@ -45,19 +48,13 @@ impl ReaderPool {
         let idle = (0..connections.max(1))
             .map(|_| schema::open_connection(path, synchronous, Role::Reader))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Arc::new(ReaderPool {
-            idle: Mutex::new(idle),
-            returned: Condvar::new(),
-        }))
+        Ok(Arc::new(ReaderPool { idle: Mutex::new(idle), returned: Condvar::new() }))
     }
 
     /// An idle connection, if there is one right now; never waits.
     fn try_lease(&self) -> Option<Lease<'_>> {
         let conn = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
-        Some(Lease {
-            pool: self,
-            conn: Some(conn),
-        })
+        Some(Lease { pool: self, conn: Some(conn) })
     }
 
     /// Runs `read` on an idle connection, waiting for one if all are busy. Blocking: call from
@@ -71,19 +68,11 @@ impl ReaderPool {
         let conn = loop {
             match idle.pop() {
                 Some(conn) => break conn,
-                None => {
-                    idle = self
-                        .returned
-                        .wait(idle)
-                        .unwrap_or_else(PoisonError::into_inner)
-                }
+                None => idle = self.returned.wait(idle).unwrap_or_else(PoisonError::into_inner),
             }
         };
         drop(idle);
-        let lease = Lease {
-            pool: self,
-            conn: Some(conn),
-        };
+        let lease = Lease { pool: self, conn: Some(conn) };
         read(lease.conn())
     }
 }
@@ -96,20 +85,14 @@ struct Lease<'a> {
 
 impl Lease<'_> {
     fn conn(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .expect("a lease holds its connection until dropped")
+        self.conn.as_ref().expect("a lease holds its connection until dropped")
     }
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
+            self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
             self.pool.returned.notify_one();
         }
     }
@@ -156,16 +139,16 @@ fn one<T>(
     map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     doing: &str,
 ) -> Result<Option<T>, StoreError> {
-    conn.prepare_cached(sql)
-        .and_then(|mut s| s.query_row([key], map).optional())
-        .context(doing)
+    conn.prepare_cached(sql).and_then(|mut s| s.query_row([key], map).optional()).context(doing)
 }
 
 pub(crate) fn clients(conn: &Connection) -> Result<Vec<ClientRecord>, StoreError> {
     all(
         conn,
         // The widget pseudo-client (migration 2) is internal: operators never manage it.
-        &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id != 'cli_widget' ORDER BY created_at_ms, id"),
+        &format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients WHERE id != 'cli_widget' ORDER BY created_at_ms, id"
+        ),
         rows::client,
         "listing clients",
     )
@@ -182,7 +165,8 @@ pub(crate) fn client(conn: &Connection, id: &str) -> Result<Option<ClientRecord>
 }
 
 pub(crate) fn deployments(conn: &Connection) -> Result<Vec<DeploymentRecord>, StoreError> {
-    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d ORDER BY d.created_at_ms, d.id");
+    let sql =
+        format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d ORDER BY d.created_at_ms, d.id");
     all(conn, &sql, rows::deployment, "listing deployments")
 }
 
@@ -222,7 +206,10 @@ pub(crate) fn signing_keys(conn: &Connection) -> Result<Vec<SigningKey>, StoreEr
 }
 
 /// The ids travel as one JSON array, so one prepared statement serves every batch size.
-pub(crate) fn guest_standings(conn: &Connection, ids: &[String]) -> Result<Vec<(String, GuestStanding)>, StoreError> {
+pub(crate) fn guest_standings(
+    conn: &Connection,
+    ids: &[String],
+) -> Result<Vec<(String, GuestStanding)>, StoreError> {
     let sql = format!(
         "SELECT {GUEST_STANDING_COLUMNS} FROM guests g \
          JOIN deployments d ON d.id = g.deployment_id JOIN conversations c ON c.id = g.conversation_id \
@@ -243,7 +230,10 @@ pub(crate) fn guest(conn: &Connection, id: &str) -> Result<Option<GuestRecord>, 
     )
 }
 
-pub(crate) fn guest_session(conn: &Connection, id: &str) -> Result<Option<GuestSession>, StoreError> {
+pub(crate) fn guest_session(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<GuestSession>, StoreError> {
     let sql = format!("{} WHERE g.id = ?1", rows::guest_session_select());
     one(conn, &sql, id, rows::guest_session, "reading a guest's session")
 }
@@ -254,13 +244,7 @@ pub(crate) fn conversation_by_id(
     id: &str,
 ) -> Result<Option<Conversation>, StoreError> {
     let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = ?1");
-    one(
-        conn,
-        &sql,
-        id,
-        rows::conversation,
-        &format!("reading conversation {id}"),
-    )
+    one(conn, &sql, id, rows::conversation, &format!("reading conversation {id}"))
 }
 
 /// The state and queue lists travel as JSON arrays expanded by `json_each`, so the statement
@@ -272,11 +256,7 @@ pub(crate) fn conversations(
     if filter.queues.is_empty() || filter.limit == 0 {
         return Ok(Vec::new());
     }
-    let states: Vec<&str> = filter
-        .states
-        .iter()
-        .map(|s| ConversationState::as_str(*s))
-        .collect();
+    let states: Vec<&str> = filter.states.iter().map(|s| ConversationState::as_str(*s)).collect();
     conn.prepare_cached(&format!(
         "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
          WHERE c.queue IN (SELECT value FROM json_each(?1)) \
@@ -286,11 +266,7 @@ pub(crate) fn conversations(
     ))
     .and_then(|mut s| {
         s.query_map(
-            params![
-                to_json(&filter.queues),
-                to_json(&states),
-                i64::from(filter.limit)
-            ],
+            params![to_json(&filter.queues), to_json(&states), i64::from(filter.limit)],
             rows::conversation,
         )?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -350,9 +326,5 @@ pub(crate) fn messages(
         messages.windows(2).all(|w| w[0].seq + 1 == w[1].seq),
         "a page is a gap-free run of seqs"
     );
-    Ok(MessagePage {
-        messages,
-        has_more,
-        last_seq,
-    })
+    Ok(MessagePage { messages, has_more, last_seq })
 }

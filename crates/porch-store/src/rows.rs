@@ -6,10 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
+};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Notice, Participant, Role};
+use porch_wire::rest::{
+    Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
+};
 use rusqlite::Row;
 use rusqlite::types::Type;
 
@@ -38,11 +42,7 @@ fn conversion_error(column: usize, ty: Type, why: String) -> rusqlite::Error {
 fn get_seq(row: &Row<'_>, column: usize) -> rusqlite::Result<u64> {
     let value: i64 = row.get(column)?;
     u64::try_from(value).map_err(|_| {
-        conversion_error(
-            column,
-            Type::Integer,
-            format!("negative sequence number {value}"),
-        )
+        conversion_error(column, Type::Integer, format!("negative sequence number {value}"))
     })
 }
 
@@ -78,11 +78,7 @@ fn get_role(row: &Row<'_>, column: usize) -> rusqlite::Result<Role> {
         "guest" => Ok(Role::Guest),
         "agent" => Ok(Role::Agent),
         "system" => Ok(Role::System),
-        _ => Err(conversion_error(
-            column,
-            Type::Text,
-            format!("unknown role `{text}`"),
-        )),
+        _ => Err(conversion_error(column, Type::Text, format!("unknown role `{text}`"))),
     }
 }
 
@@ -99,8 +95,7 @@ pub(crate) fn client(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
 }
 
 /// `FROM deployments d`.
-pub(crate) const DEPLOYMENT_COLUMNS: &str =
-    "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice";
+pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice";
 
 pub(crate) fn deployment(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
     deployment_at(row, 0)
@@ -135,7 +130,8 @@ fn get_notice(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Notice>> 
 }
 
 /// `FROM guests g` joined to its deployment `d` and conversation `c`.
-pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+pub(crate) const GUEST_STANDING_COLUMNS: &str =
+    "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
 
 pub(crate) fn guest_standing(row: &Row<'_>) -> rusqlite::Result<(String, GuestStanding)> {
     let standing = GuestStanding {
@@ -163,11 +159,7 @@ pub(crate) fn agent(row: &Row<'_>) -> rusqlite::Result<AgentRecord> {
 pub(crate) const SIGNING_KEY_COLUMNS: &str = "kid, secret, created_at_ms";
 
 pub(crate) fn signing_key(row: &Row<'_>) -> rusqlite::Result<SigningKey> {
-    Ok(SigningKey {
-        kid: row.get(0)?,
-        secret: row.get(1)?,
-        created_at_ms: row.get(2)?,
-    })
+    Ok(SigningKey { kid: row.get(0)?, secret: row.get(1)?, created_at_ms: row.get(2)? })
 }
 
 /// The wire `Guest` from six consecutive columns starting at `first`, in the order of
@@ -247,11 +239,7 @@ pub(crate) fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         conversation_id: row.get(1)?,
         seq: get_seq(row, 2)?,
         client_message_id: row.get(3)?,
-        sender: Participant {
-            role: get_role(row, 4)?,
-            id: row.get(5)?,
-            display_name: row.get(6)?,
-        },
+        sender: Participant { role: get_role(row, 4)?, id: row.get(5)?, display_name: row.get(6)? },
         text: row.get(7)?,
         event: get_optional_state(row, 8)?,
         created_at_ms: row.get(9)?,

@@ -192,8 +192,7 @@ pub(crate) fn open_connection(
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     // The busy timeout goes first: the pragmas below may themselves wait for a lock held by
     // another process.
-    conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))
-        .context("setting busy_timeout")?;
+    conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS)).context("setting busy_timeout")?;
     let journal_mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
         .context(&format!("switching {shown} to WAL"))?;
@@ -206,12 +205,11 @@ pub(crate) fn open_connection(
     }
     conn.pragma_update(None, "synchronous", synchronous.pragma_value())
         .context("setting synchronous")?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .context("enabling foreign_keys")?;
+    conn.pragma_update(None, "foreign_keys", "ON").context("enabling foreign_keys")?;
     match role {
-        Role::Reader => conn
-            .pragma_update(None, "query_only", "ON")
-            .context("setting query_only")?,
+        Role::Reader => {
+            conn.pragma_update(None, "query_only", "ON").context("setting query_only")?
+        }
         Role::Writer => {
             // The checkpoint thread copies the WAL back, not the commits (`checkpointer`).
             conn.pragma_update(None, "wal_autocheckpoint", 0)
@@ -228,16 +226,12 @@ pub(crate) fn open_connection(
 /// it, so two processes starting at once on a new file migrate it exactly once.
 pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     loop {
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .context("starting a migration")?;
+        conn.execute_batch("BEGIN IMMEDIATE").context("starting a migration")?;
         let step = migrate_one(conn);
         match step {
-            Ok(true) => conn
-                .execute_batch("COMMIT")
-                .context("committing a migration")?,
+            Ok(true) => conn.execute_batch("COMMIT").context("committing a migration")?,
             Ok(false) => {
-                conn.execute_batch("COMMIT")
-                    .context("ending the migration check")?;
+                conn.execute_batch("COMMIT").context("ending the migration check")?;
                 return Ok(());
             }
             Err(e) => {
@@ -271,9 +265,7 @@ fn migrate_one(conn: &Connection) -> Result<bool, StoreError> {
     };
     let next = version + 1;
     tracing::info!(from = version, to = next, "migrating the sqlite schema");
-    conn.execute_batch(MIGRATIONS[index])
-        .context(&format!("applying migration {next}"))?;
-    conn.pragma_update(None, "user_version", next)
-        .context("writing user_version")?;
+    conn.execute_batch(MIGRATIONS[index]).context(&format!("applying migration {next}"))?;
+    conn.pragma_update(None, "user_version", next).context("writing user_version")?;
     Ok(true)
 }

@@ -11,7 +11,9 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
 use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+};
 use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, Notice};
@@ -96,7 +98,10 @@ pub(crate) struct Writer {
 impl Writer {
     /// `conn` is the write connection; `checkpoint_conn` is the checkpoint thread's
     /// (`checkpointer`), which ends when the writer does.
-    pub(crate) fn spawn(conn: Connection, checkpoint_conn: Connection) -> Result<Writer, StoreError> {
+    pub(crate) fn spawn(
+        conn: Connection,
+        checkpoint_conn: Connection,
+    ) -> Result<Writer, StoreError> {
         let (nudge, checkpointer) = checkpointer::spawn(checkpoint_conn)?;
         let (commands, queue) = sync_channel(WRITE_QUEUE_MAX);
         let thread = std::thread::Builder::new()
@@ -214,10 +219,8 @@ impl Done {
 /// rolled back, because committing could keep half of a failed write.
 fn commit_batch(conn: &Connection, batch: &mut Vec<Command>) {
     let size = batch.len();
-    let mut poisoned = conn
-        .execute_batch("BEGIN IMMEDIATE")
-        .context("starting a write transaction")
-        .err();
+    let mut poisoned =
+        conn.execute_batch("BEGIN IMMEDIATE").context("starting a write transaction").err();
     let mut done = Vec::with_capacity(size);
     for command in batch.drain(..) {
         done.push(command.execute(conn, &mut poisoned));
@@ -228,14 +231,13 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Command>) {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
-        None => conn
-            .execute_batch("COMMIT")
-            .context("committing a write batch")
-            .inspect_err(|_| {
+        None => {
+            conn.execute_batch("COMMIT").context("committing a write batch").inspect_err(|_| {
                 // SQLite keeps the transaction open after some COMMIT failures (SQLITE_BUSY); close
                 // it so the next batch starts clean. Fails harmlessly if SQLite already rolled back.
                 let _ = conn.execute_batch("ROLLBACK");
-            }),
+            })
+        }
     };
     match &commit {
         Ok(()) => tracing::trace!(writes = size, "committed a write batch"),
@@ -255,9 +257,7 @@ impl Command {
                 run_one(conn, poisoned, reply, |c| writes::create_client(c, &client))
             }
             Command::CreateDeployment { deployment, reply } => {
-                run_one(conn, poisoned, reply, |c| {
-                    writes::create_deployment(c, &deployment)
-                })
+                run_one(conn, poisoned, reply, |c| writes::create_deployment(c, &deployment))
             }
             Command::CreateAgent { agent, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::create_agent(c, &agent))
@@ -265,24 +265,17 @@ impl Command {
             Command::AddSigningKey { key, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::add_signing_key(c, &key))
             }
-            Command::CreateGuest {
-                guest,
-                queue,
-                reply,
-            } => run_one(conn, poisoned, reply, |c| {
-                writes::create_guest(c, guest, queue)
-            }),
+            Command::CreateGuest { guest, queue, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::create_guest(c, guest, queue))
+            }
             Command::Append { request, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::append(c, request))
             }
-            Command::MarkRead {
-                conversation_id,
-                participant_id,
-                seq,
-                reply,
-            } => run_one(conn, poisoned, reply, |c| {
-                writes::mark_read(c, &conversation_id, &participant_id, seq)
-            }),
+            Command::MarkRead { conversation_id, participant_id, seq, reply } => {
+                run_one(conn, poisoned, reply, |c| {
+                    writes::mark_read(c, &conversation_id, &participant_id, seq)
+                })
+            }
             Command::SetFlag { flag, id, value, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::set_flag(c, flag, &id, value))
             }
@@ -290,7 +283,9 @@ impl Command {
                 run_one(conn, poisoned, reply, |c| writes::update_deployment(c, &id, &settings))
             }
             Command::SetNotice { deployment_id, notice, reply } => {
-                run_one(conn, poisoned, reply, |c| writes::set_notice(c, &deployment_id, notice.as_ref()))
+                run_one(conn, poisoned, reply, |c| {
+                    writes::set_notice(c, &deployment_id, notice.as_ref())
+                })
             }
             Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
         }
@@ -322,15 +317,12 @@ fn isolated<T>(
     conn: &Connection,
     write: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<Result<T, StoreError>, StoreError> {
-    conn.execute_batch("SAVEPOINT write")
-        .context("opening a savepoint")?;
+    conn.execute_batch("SAVEPOINT write").context("opening a savepoint")?;
     let result = write(conn);
     if result.is_err() {
-        conn.execute_batch("ROLLBACK TO write")
-            .context("rolling back a refused write")?;
+        conn.execute_batch("ROLLBACK TO write").context("rolling back a refused write")?;
     }
-    conn.execute_batch("RELEASE write")
-        .context("releasing a savepoint")?;
+    conn.execute_batch("RELEASE write").context("releasing a savepoint")?;
     if conn.is_autocommit() {
         // SQLite rolls the whole transaction back on some errors (disk full, I/O); the writes
         // before this one are gone too, so nothing in the batch may be acknowledged.

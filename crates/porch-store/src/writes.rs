@@ -3,8 +3,12 @@
 //! (`BEGIN IMMEDIATE` holds the file's write lock, even against other processes).
 
 use porch_core::ids::{new_id, prefix};
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord};
-use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, Durability, StoreError, decide_append};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+};
+use porch_core::store::{
+    AppendDecision, AppendOutcome, AppendRequest, Durability, StoreError, decide_append,
+};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Message, Notice};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,11 +29,7 @@ fn ensure_name_free(
         .and_then(|mut s| s.exists([name]))
         .context(&format!("checking the {kind} name `{name}`"))?;
     if taken {
-        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
-            "an"
-        } else {
-            "a"
-        };
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
         return Err(StoreError::NameTaken(format!(
             "{article} {kind} named `{name}` already exists"
         )));
@@ -151,11 +151,8 @@ fn message_by_client_id(
          WHERE conversation_id = ?1 AND sender_id = ?2 AND client_message_id = ?3"
     ))
     .and_then(|mut s| {
-        s.query_row(
-            params![conversation_id, sender_id, client_message_id],
-            rows::message,
-        )
-        .optional()
+        s.query_row(params![conversation_id, sender_id, client_message_id], rows::message)
+            .optional()
     })
     .context(&format!("looking up clientMessageId in {conversation_id}"))
 }
@@ -177,7 +174,9 @@ pub(crate) fn append(
     let (message, conversation, previous_seq) =
         match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
             AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
-            AppendDecision::Write { message, conversation, previous_seq } => (message, conversation, previous_seq),
+            AppendDecision::Write { message, conversation, previous_seq } => {
+                (message, conversation, previous_seq)
+            }
         };
     let seq = message.seq;
     conn.prepare_cached(
@@ -229,16 +228,9 @@ pub(crate) fn append(
             .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")
             .and_then(|mut s| s.query_row([&conversation_id], |row| row.get(0)))
             .context("checking the log")?;
-        debug_assert_eq!(
-            max_seq,
-            Some(seq_to_sql(seq)),
-            "seq must be last_seq + 1, gap-free"
-        );
+        debug_assert_eq!(max_seq, Some(seq_to_sql(seq)), "seq must be last_seq + 1, gap-free");
     }
-    Ok(AppendOutcome::Created {
-        message,
-        conversation,
-    })
+    Ok(AppendOutcome::Created { message, conversation })
 }
 
 /// Raises the read marker of `participant_id` to `seq`, capped at the conversation's
@@ -265,9 +257,7 @@ pub(crate) fn mark_read(
         .and_then(|mut s| s.query_row(params![conversation_id, participant_id, seq_to_sql(seq).min(last_seq)], |row| row.get(0)))
         .context(&format!("marking {conversation_id} read"))?;
     u64::try_from(stored).map_err(|_| {
-        StoreError::Unavailable(format!(
-            "negative read marker {stored} in {conversation_id}"
-        ))
+        StoreError::Unavailable(format!("negative read marker {stored} in {conversation_id}"))
     })
 }
 
@@ -278,7 +268,12 @@ pub(crate) enum Flag {
     DeploymentEnabled,
 }
 
-pub(crate) fn set_flag(conn: &Connection, flag: Flag, id: &str, value: bool) -> Result<bool, StoreError> {
+pub(crate) fn set_flag(
+    conn: &Connection,
+    flag: Flag,
+    id: &str,
+    value: bool,
+) -> Result<bool, StoreError> {
     // Fixed strings per flag: no column name ever comes from outside.
     let sql = match flag {
         Flag::GuestRevoked => "UPDATE guests SET revoked = ?2 WHERE id = ?1",
@@ -292,7 +287,11 @@ pub(crate) fn set_flag(conn: &Connection, flag: Flag, id: &str, value: bool) -> 
 }
 
 /// Replaces a deployment's settings; false when no deployment has this id.
-pub(crate) fn update_deployment(conn: &Connection, id: &str, settings: &DeploymentSettings) -> Result<bool, StoreError> {
+pub(crate) fn update_deployment(
+    conn: &Connection,
+    id: &str,
+    settings: &DeploymentSettings,
+) -> Result<bool, StoreError> {
     let ttl_secs = ttl_to_sql(settings.guest_token_ttl_secs)?;
     let changed = conn
         .prepare_cached("UPDATE deployments SET origins = ?2, queue = ?3, guest_token_ttl_secs = ?4 WHERE id = ?1")
@@ -302,12 +301,17 @@ pub(crate) fn update_deployment(conn: &Connection, id: &str, settings: &Deployme
 }
 
 fn ttl_to_sql(ttl_secs: u64) -> Result<i64, StoreError> {
-    i64::try_from(ttl_secs)
-        .map_err(|_| StoreError::Unavailable(format!("guest token lifetime {ttl_secs} s is too large to store")))
+    i64::try_from(ttl_secs).map_err(|_| {
+        StoreError::Unavailable(format!("guest token lifetime {ttl_secs} s is too large to store"))
+    })
 }
 
 /// Sets or clears a deployment's notice; false when no deployment has this id.
-pub(crate) fn set_notice(conn: &Connection, deployment_id: &str, notice: Option<&Notice>) -> Result<bool, StoreError> {
+pub(crate) fn set_notice(
+    conn: &Connection,
+    deployment_id: &str,
+    notice: Option<&Notice>,
+) -> Result<bool, StoreError> {
     let changed = conn
         .prepare_cached("UPDATE deployments SET notice = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![deployment_id, notice.map(to_json)]))

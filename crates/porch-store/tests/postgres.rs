@@ -55,14 +55,10 @@ impl Schema {
 
     /// A plain connection with this schema on its search path, for looking behind the store.
     async fn raw(&self) -> tokio_postgres::Client {
-        let (client, connection) = tokio_postgres::connect(&url(), NoTls)
-            .await
-            .expect("connecting to PostgreSQL");
+        let (client, connection) =
+            tokio_postgres::connect(&url(), NoTls).await.expect("connecting to PostgreSQL");
         tokio::spawn(connection);
-        client
-            .batch_execute(&format!("SET search_path = {}", self.0))
-            .await
-            .unwrap();
+        client.batch_execute(&format!("SET search_path = {}", self.0)).await.unwrap();
         client
     }
 }
@@ -79,10 +75,8 @@ impl Drop for Schema {
             self.0
         );
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 let (client, connection) = tokio_postgres::connect(&url(), NoTls).await.ok()?;
                 tokio::spawn(connection);

@@ -19,10 +19,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "porch-store-test-{}",
-            base32(&random_bytes::<10>())
-        ));
+        let path = std::env::temp_dir()
+            .join(format!("porch-store-test-{}", base32(&random_bytes::<10>())));
         std::fs::create_dir(&path).unwrap();
         TempDir(path)
     }
@@ -141,15 +139,9 @@ async fn durability_is_read_back_from_sqlite() {
     assert!(durability.survives_power_loss);
 
     let dir = TempDir::new();
-    let options = SqliteOptions {
-        synchronous: Synchronous::Normal,
-        ..SqliteOptions::new(dir.db())
-    };
-    let relaxed = SqliteStore::open(options)
-        .unwrap()
-        .durability()
-        .await
-        .unwrap();
+    let options =
+        SqliteOptions { synchronous: Synchronous::Normal, ..SqliteOptions::new(dir.db()) };
+    let relaxed = SqliteStore::open(options).unwrap().durability().await.unwrap();
     assert_eq!(relaxed.settings, "journal_mode=wal synchronous=normal");
     assert!(!relaxed.survives_power_loss);
 }
@@ -165,10 +157,7 @@ async fn child_process_creates_an_agent() {
         return;
     };
     let store = open(Path::new(&path));
-    store
-        .create_agent(agent_record("made-by-child", &["cross"]))
-        .await
-        .unwrap();
+    store.create_agent(agent_record("made-by-child", &["cross"])).await.unwrap();
     println!("child created its agent");
 }
 
@@ -181,12 +170,7 @@ async fn another_process_writes_while_the_server_runs() {
     let (exe, db) = (std::env::current_exe().unwrap(), dir.db());
     let child = tokio::task::spawn_blocking(move || {
         std::process::Command::new(exe)
-            .args([
-                "--exact",
-                "child_process_creates_an_agent",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "child_process_creates_an_agent", "--nocapture", "--test-threads=1"])
             .env(CHILD_DB_ENV, db)
             .output()
             .unwrap()
@@ -194,32 +178,11 @@ async fn another_process_writes_while_the_server_runs() {
     fill(&server, &conversation, 50).await;
     let output = child.await.unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        stdout.contains("child created its agent"),
-        "the child ran the test: {stdout}"
-    );
-    assert!(
-        server
-            .agent_by_name("made-by-child")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("child created its agent"), "the child ran the test: {stdout}");
+    assert!(server.agent_by_name("made-by-child").await.unwrap().is_some());
     fill(&server, &conversation, 1).await;
-    assert_eq!(
-        server
-            .conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        51
-    );
+    assert_eq!(server.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 51);
 }
 
 /// Two stores on one file in one process: SQLite locks between connections, not processes.
@@ -230,40 +193,19 @@ async fn a_second_store_shares_the_file() {
     let conversation = new_conversation(&server, "shared").await;
     fill(&server, &conversation, 3).await;
 
-    let cli = SqliteStore::open(SqliteOptions {
-        read_connections: 1,
-        ..SqliteOptions::new(dir.db())
-    })
-    .unwrap();
-    assert_eq!(
-        cli.conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        3
-    );
+    let cli =
+        SqliteStore::open(SqliteOptions { read_connections: 1, ..SqliteOptions::new(dir.db()) })
+            .unwrap();
+    assert_eq!(cli.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 3);
     let agent = agent_record("cli-made", &["shared"]);
     // Both write at once; busy_timeout lets them take turns.
-    let (made, _) = tokio::join!(
-        cli.create_agent(agent.clone()),
-        fill(&server, &conversation, 20)
-    );
+    let (made, _) = tokio::join!(cli.create_agent(agent.clone()), fill(&server, &conversation, 20));
     made.unwrap();
     assert_eq!(server.agent_by_name("cli-made").await.unwrap(), Some(agent));
-    assert_eq!(
-        cli.conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        23
-    );
+    assert_eq!(cli.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 23);
     assert_eq!(
         server.create_agent(agent_record("cli-made", &[])).await,
-        Err(StoreError::NameTaken(
-            "an agent named `cli-made` already exists".to_owned()
-        ))
+        Err(StoreError::NameTaken("an agent named `cli-made` already exists".to_owned()))
     );
     drop(cli);
     fill(&server, &conversation, 1).await;
@@ -275,54 +217,25 @@ async fn data_survives_drop_and_reopen() {
     let store = open(&dir.db());
     let conversation = new_conversation(&store, "durable").await;
     fill(&store, &conversation, 4).await;
-    store
-        .mark_read(&conversation.id, &conversation.guest.id, 4)
-        .await
-        .unwrap();
+    store.mark_read(&conversation.id, &conversation.guest.id, 4).await.unwrap();
     drop(store);
-    assert!(
-        !dir.db().with_extension("db-wal").exists(),
-        "closing checkpoints and removes the WAL"
-    );
+    assert!(!dir.db().with_extension("db-wal").exists(), "closing checkpoints and removes the WAL");
 
     let store = open(&dir.db());
     let stored = store.conversation(&conversation.id).await.unwrap().unwrap();
     assert_eq!(stored.last_seq, 4);
     let page = store
-        .messages(
-            &conversation.id,
-            PageRequest {
-                after_seq: None,
-                before_seq: None,
-                limit: 10,
-            },
-        )
+        .messages(&conversation.id, PageRequest { after_seq: None, before_seq: None, limit: 10 })
         .await
         .unwrap();
     assert_eq!(
-        page.messages
-            .iter()
-            .map(|m| m.text.as_str())
-            .collect::<Vec<_>>(),
+        page.messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
         ["m1", "m2", "m3", "m4"]
     );
-    assert_eq!(
-        store
-            .mark_read(&conversation.id, &conversation.guest.id, 1)
-            .await,
-        Ok(4)
-    );
+    assert_eq!(store.mark_read(&conversation.id, &conversation.guest.id, 1).await, Ok(4));
     // Appends continue the sequence after a restart.
     fill(&store, &conversation, 1).await;
-    assert_eq!(
-        store
-            .conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        5
-    );
+    assert_eq!(store.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 5);
 }
 
 #[cfg(unix)]
@@ -351,12 +264,14 @@ fn a_newer_schema_is_refused() {
 
 /// Messages of every conversation, as `(conversation_id, seq, id, text)`, read with plain SQL.
 fn message_rows(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String)> {
-    conn.prepare("SELECT conversation_id, seq, id, text FROM messages ORDER BY conversation_id, seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    conn.prepare(
+        "SELECT conversation_id, seq, id, text FROM messages ORDER BY conversation_id, seq",
+    )
+    .unwrap()
+    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
 }
 
 /// Migration 3 rebuilds `messages` without the unique index on `id`: a database written by a
@@ -480,5 +395,8 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
     let frames_max = (WAL_RESTART_PAGES as u64 + 8 * COMMIT_BATCH_MAX as u64) * 2;
     let bytes_max = frames_max * (4096 + 24);
     let written = CONVERSATIONS as u64 * MESSAGES_EACH;
-    assert!(largest <= bytes_max, "the WAL reached {largest} bytes over {written} appends; bound {bytes_max}");
+    assert!(
+        largest <= bytes_max,
+        "the WAL reached {largest} bytes over {written} appends; bound {bytes_max}"
+    );
 }

@@ -30,10 +30,22 @@ pub struct ClusterEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ClusterEventKind {
-    Message { message: Message },
-    Conversation { conversation: Conversation },
-    Typing { participant: Participant },
-    Read { participant: Participant, seq: u64 },
+    Message {
+        message: Message,
+    },
+    Conversation {
+        conversation: Conversation,
+    },
+    Typing {
+        participant: Participant,
+    },
+    Read {
+        participant: Participant,
+        seq: u64,
+    },
     /// A deployment's notice was set or cleared; for every guest of the deployment.
-    Notice { deployment_id: String, notice: Option<Notice> },
+    Notice {
+        deployment_id: String,
+        notice: Option<Notice>,
+    },
 }

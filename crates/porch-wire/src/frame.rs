@@ -147,7 +147,6 @@ pub struct ConnectionLimits {
     pub text_chars_max: usize,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,7 +157,11 @@ mod tests {
             serde_json::from_str(r#"{"type":"send","clientMessageId":"c1","text":"hi"}"#).unwrap();
         assert_eq!(
             send,
-            ClientFrame::Send { client_message_id: "c1".into(), text: "hi".into(), conversation_id: None }
+            ClientFrame::Send {
+                client_message_id: "c1".into(),
+                text: "hi".into(),
+                conversation_id: None
+            }
         );
         let read: ClientFrame = serde_json::from_str(r#"{"type":"read","seq":4}"#).unwrap();
         assert_eq!(read, ClientFrame::Read { seq: 4, conversation_id: None });

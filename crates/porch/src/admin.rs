@@ -166,15 +166,25 @@ pub async fn clients(command: ClientsCommand) -> Result<()> {
     match command {
         ClientsCommand::Create { name, scopes, json, store } => {
             let store = open_store(&store).await?;
-            let created = admin::create_client(store.as_ref(), &name, scopes).await.map_err(anyhow::Error::msg)?;
+            let created = admin::create_client(store.as_ref(), &name, scopes)
+                .await
+                .map_err(anyhow::Error::msg)?;
             let c = &created.record;
             let value = json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "secret": created.secret, "createdAtMs": c.created_at_ms });
-            print(json, value, format!("client {} ({})\nsecret {}  (shown once)", c.id, c.name, created.secret));
+            print(
+                json,
+                value,
+                format!("client {} ({})\nsecret {}  (shown once)", c.id, c.name, created.secret),
+            );
         }
         ClientsCommand::List { json, store } => {
             let list = open_store(&store).await?.clients().await?;
             let value = json!(list.iter().map(|c| json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "createdAtMs": c.created_at_ms })).collect::<Vec<_>>());
-            let human = list.iter().map(|c| format!("{}  {}  scopes: {}", c.id, c.name, c.scopes.join(" "))).collect::<Vec<_>>().join("\n");
+            let human = list
+                .iter()
+                .map(|c| format!("{}  {}  scopes: {}", c.id, c.name, c.scopes.join(" ")))
+                .collect::<Vec<_>>()
+                .join("\n");
             print(json, value, human);
         }
     }
@@ -193,23 +203,78 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
             }
             let store = open_store(&store).await?;
             let spec = admin::DeploymentSpec { name, origins, queue, guest_token_ttl_secs };
-            let d = admin::create_deployment(store.as_ref(), spec).await.map_err(anyhow::Error::msg)?;
-            print(json, deployment_json(&d), format!("deployment {} ({})  origins: {}  queue: {}", d.id, d.name, d.origins.join(" "), d.queue));
+            let d =
+                admin::create_deployment(store.as_ref(), spec).await.map_err(anyhow::Error::msg)?;
+            print(
+                json,
+                deployment_json(&d),
+                format!(
+                    "deployment {} ({})  origins: {}  queue: {}",
+                    d.id,
+                    d.name,
+                    d.origins.join(" "),
+                    d.queue
+                ),
+            );
         }
         DeploymentsCommand::List { json, store } => {
             let list = open_store(&store).await?.deployments().await?;
-            let human = list.iter().map(|d| format!("{}  {}  origins: {}  queue: {}{}", d.id, d.name, d.origins.join(" "), d.queue, if d.enabled { "" } else { "  (disabled)" }) + &d.notice.as_ref().map_or(String::new(), |n| format!("  notice: {}", n.text))).collect::<Vec<_>>().join("\n");
+            let human = list
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}  {}  origins: {}  queue: {}{}",
+                        d.id,
+                        d.name,
+                        d.origins.join(" "),
+                        d.queue,
+                        if d.enabled { "" } else { "  (disabled)" }
+                    ) + &d
+                        .notice
+                        .as_ref()
+                        .map_or(String::new(), |n| format!("  notice: {}", n.text))
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
             print(json, json!(list.iter().map(deployment_json).collect::<Vec<_>>()), human);
         }
-        DeploymentsCommand::Update { id, add_origins, remove_origins, queue, guest_token_ttl_secs, json, store } => {
+        DeploymentsCommand::Update {
+            id,
+            add_origins,
+            remove_origins,
+            queue,
+            guest_token_ttl_secs,
+            json,
+            store,
+        } => {
             let store = open_store(&store).await?;
-            let changes = admin::DeploymentChanges { add_origins, remove_origins, queue, guest_token_ttl_secs };
-            let d = admin::update_deployment(store.as_ref(), &id, changes).await.map_err(anyhow::Error::msg)?;
-            print(json, deployment_json(&d), format!("deployment {} ({})  origins: {}  queue: {}  guest tokens: {} s", d.id, d.name, d.origins.join(" "), d.queue, d.guest_token_ttl_secs));
+            let changes = admin::DeploymentChanges {
+                add_origins,
+                remove_origins,
+                queue,
+                guest_token_ttl_secs,
+            };
+            let d = admin::update_deployment(store.as_ref(), &id, changes)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            print(
+                json,
+                deployment_json(&d),
+                format!(
+                    "deployment {} ({})  origins: {}  queue: {}  guest tokens: {} s",
+                    d.id,
+                    d.name,
+                    d.origins.join(" "),
+                    d.queue,
+                    d.guest_token_ttl_secs
+                ),
+            );
         }
         DeploymentsCommand::Disable { id, store } => set_enabled(&store, &id, false).await?,
         DeploymentsCommand::Enable { id, store } => set_enabled(&store, &id, true).await?,
-        DeploymentsCommand::Notice { id, text, clear: _, store } => set_notice(&store, &id, text).await?,
+        DeploymentsCommand::Notice { id, text, clear: _, store } => {
+            set_notice(&store, &id, text).await?
+        }
     }
     Ok(())
 }
@@ -234,7 +299,10 @@ async fn set_notice(store: &StoreArgs, id: &str, text: Option<String>) -> Result
     if !open_store(store).await?.set_deployment_notice(id, notice).await? {
         bail!("no deployment `{id}`; see `porch deployments list`");
     }
-    println!("deployment {id}: notice {}; connected guests see it within one heartbeat interval", if set { "set" } else { "cleared" });
+    println!(
+        "deployment {id}: notice {}; connected guests see it within one heartbeat interval",
+        if set { "set" } else { "cleared" }
+    );
     Ok(())
 }
 
@@ -259,15 +327,31 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
     match command {
         AgentsCommand::Create { name, queues, json, store } => {
             let store = open_store(&store).await?;
-            let created = admin::create_agent(store.as_ref(), &name, queues).await.map_err(anyhow::Error::msg)?;
+            let created = admin::create_agent(store.as_ref(), &name, queues)
+                .await
+                .map_err(anyhow::Error::msg)?;
             let a = &created.record;
             let value = json!({ "id": a.id, "name": a.name, "queues": a.queues, "secret": created.secret, "createdAtMs": a.created_at_ms });
-            print(json, value, format!("agent {} ({})  queues: {}\nsecret {}  (shown once)", a.id, a.name, a.queues.join(" "), created.secret));
+            print(
+                json,
+                value,
+                format!(
+                    "agent {} ({})  queues: {}\nsecret {}  (shown once)",
+                    a.id,
+                    a.name,
+                    a.queues.join(" "),
+                    created.secret
+                ),
+            );
         }
         AgentsCommand::List { json, store } => {
             let list = open_store(&store).await?.agents().await?;
             let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms })).collect::<Vec<_>>());
-            let human = list.iter().map(|a| format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" "))).collect::<Vec<_>>().join("\n");
+            let human = list
+                .iter()
+                .map(|a| format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" ")))
+                .collect::<Vec<_>>()
+                .join("\n");
             print(json, value, human);
         }
     }
@@ -277,8 +361,13 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
 pub async fn keys(command: KeysCommand) -> Result<()> {
     match command {
         KeysCommand::Rotate { store } => {
-            let key = admin::rotate_key(open_store(&store).await?.as_ref()).await.map_err(anyhow::Error::msg)?;
-            println!("new signing key {}; it signs from now on, older keys keep verifying", key.kid);
+            let key = admin::rotate_key(open_store(&store).await?.as_ref())
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!(
+                "new signing key {}; it signs from now on, older keys keep verifying",
+                key.kid
+            );
         }
     }
     Ok(())

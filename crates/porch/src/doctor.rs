@@ -142,11 +142,7 @@ pub async fn run(args: DoctorArgs) -> Result<()> {
 async fn gateway_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<Diagnosis> {
     let call = Call::from_args(args)?;
     // `undefined` is no credential, and shown whole it tells what went wrong.
-    for secret in call
-        .secrets
-        .iter()
-        .filter(|s| !token::PLACEHOLDERS.contains(&s.as_str()))
-    {
+    for secret in call.secrets.iter().filter(|s| !token::PLACEHOLDERS.contains(&s.as_str())) {
         report.secret(secret);
     }
     let http = Http::new(tls)?;
@@ -169,14 +165,11 @@ async fn gateway_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Resu
     };
     let failure = match verdict::mixed_content(&[args.origin.as_deref()], &call.url) {
         Some(advice) => Some(("the gateway handshake", Failure::Other(advice))),
-        None => socket::connect(report, &handshake).await?.err().map(|f| ("the gateway handshake", f)),
+        None => {
+            socket::connect(report, &handshake).await?.err().map(|f| ("the gateway handshake", f))
+        }
     };
-    Ok(Diagnosis {
-        failure,
-        examined,
-        clocks,
-        origin: args.origin.clone(),
-    })
+    Ok(Diagnosis { failure, examined, clocks, origin: args.origin.clone() })
 }
 
 /// Mode 2: OAuth token, guest session, then the gateway, as a backend and a browser would.
@@ -189,10 +182,7 @@ async fn flow_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<
     };
     report.password(&secret);
     let http = Http::new(tls)?;
-    let mut diagnosis = Diagnosis {
-        origin: args.origin.clone(),
-        ..Diagnosis::default()
-    };
+    let mut diagnosis = Diagnosis { origin: args.origin.clone(), ..Diagnosis::default() };
     report.section("Server");
     diagnosis.clocks = http.server_clock(report, &base).await?;
     report.section("1. OAuth token (your backend)");
@@ -206,10 +196,7 @@ async fn flow_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<
     );
     report.section("2. Guest session (your backend)");
     let deployment = args.deployment.as_deref().unwrap_or_default();
-    let session = match http
-        .create_guest(report, &base, &client_token, deployment)
-        .await?
-    {
+    let session = match http.create_guest(report, &base, &client_token, deployment).await? {
         Ok(session) => session,
         Err(f) => return Ok(failed(diagnosis, "step 2 (guest session)", f)),
     };
@@ -218,12 +205,8 @@ async fn flow_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<
     report.section("4. Gateway (the browser)");
     let url = with_after_seq(&gateway_url(&session.gateway_url)?, args.after_seq);
     let offer = format!("{PROTOCOL_MARKER}, {}", session.access_token);
-    let handshake = Handshake {
-        url: &url,
-        offer: Some(&offer),
-        origin: args.origin.as_deref(),
-        tls,
-    };
+    let handshake =
+        Handshake { url: &url, offer: Some(&offer), origin: args.origin.as_deref(), tls };
     let pages = [args.origin.as_deref(), Some(base.as_str())];
     diagnosis.failure = match verdict::mixed_content(&pages, &url) {
         Some(advice) => Some(("step 4 (gateway)", Failure::Other(advice))),
@@ -233,10 +216,7 @@ async fn flow_mode(report: &mut Report, args: &DoctorArgs, tls: &Tls) -> Result<
 }
 
 fn failed(diagnosis: Diagnosis, step: &'static str, failure: Failure) -> Diagnosis {
-    Diagnosis {
-        failure: Some((step, failure)),
-        ..diagnosis
-    }
+    Diagnosis { failure: Some((step, failure)), ..diagnosis }
 }
 
 /// Prints the `verdict:` and `fix:` lines; true when a problem was found.
@@ -254,18 +234,13 @@ fn conclude(report: &Report, d: &Diagnosis) -> bool {
         report.plain(
             "verdict: the handshake works: the gateway echoed NICE-WebSocket-Auth and sent `ready`",
         );
-        report.plain(&format!(
-            "fix:     nothing to fix; a browser connects with {CONNECT_JS}"
-        ));
+        report.plain(&format!("fix:     nothing to fix; a browser connects with {CONNECT_JS}"));
         return false;
     };
     let (verdict, advice) = match failure {
         Failure::Refused { code, message } => {
             offline_notes(report, d, *code);
-            (
-                format!("{step} failed with {code}"),
-                advise(*code, &context(d, *code, message)),
-            )
+            (format!("{step} failed with {code}"), advise(*code, &context(d, *code, message)))
         }
         Failure::Other(advice) => (format!("{step} failed"), advice.clone()),
     };
@@ -288,11 +263,6 @@ fn context<'a>(d: &'a Diagnosis, code: ErrorCode, message: &'a str) -> Context<'
         deployment: d.examined.deployment.as_deref(),
         skew_secs: d.clocks.skew_secs,
         message,
-        offline: d
-            .examined
-            .findings
-            .iter()
-            .find(|f| f.code == code)
-            .map(|f| f.detail.as_str()),
+        offline: d.examined.findings.iter().find(|f| f.code == code).map(|f| f.detail.as_str()),
     }
 }

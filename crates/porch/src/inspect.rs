@@ -35,7 +35,11 @@ pub fn run(command: TokenCommand) -> Result<()> {
     }
     if let Some(exp) = claims.get("exp").and_then(|e| e.as_i64()) {
         let now = now_ms() / 1000;
-        let when = if exp < now { format!("expired {}s ago", now - exp) } else { format!("valid for {}s more", exp - now) };
+        let when = if exp < now {
+            format!("expired {}s ago", now - exp)
+        } else {
+            format!("valid for {}s more", exp - now)
+        };
         println!("expires {} ({when}, local clock {})", rfc3339(exp), rfc3339(now));
     }
     println!("note    the signature was not checked: only a Porch server can verify it");

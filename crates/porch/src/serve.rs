@@ -8,7 +8,13 @@ use crate::settings::{ServeArgs, Settings, connect_store};
 pub async fn run(args: ServeArgs) -> Result<()> {
     init_logging();
     let settings = Settings::resolve(&args)?;
-    let store = connect_store(settings.store.as_deref(), &settings.data_dir, settings.sqlite_synchronous, settings.postgres_pool_size).await?;
+    let store = connect_store(
+        settings.store.as_deref(),
+        &settings.data_dir,
+        settings.sqlite_synchronous,
+        settings.postgres_pool_size,
+    )
+    .await?;
     let listener = porch_server::bind(settings.listen, settings.limits.listen_backlog)
         .with_context(|| format!("listening on {}", settings.listen))?;
     let bound = listener.local_addr()?;
@@ -26,13 +32,19 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         trusted_proxies: settings.trusted_proxies.clone(),
     };
     let public_origin = config.public_origin().to_string();
-    let (state, shutdown_tx) = porch_server::build_state(store.clone(), config).await.map_err(anyhow::Error::msg)?;
-    if let Some(demo) = admin::create_demo(store.as_ref(), &public_origin).await.map_err(anyhow::Error::msg)? {
+    let (state, shutdown_tx) =
+        porch_server::build_state(store.clone(), config).await.map_err(anyhow::Error::msg)?;
+    if let Some(demo) =
+        admin::create_demo(store.as_ref(), &public_origin).await.map_err(anyhow::Error::msg)?
+    {
         print_demo(&demo, &public_url);
     }
     let durability = porch_core::store::Store::durability(store.as_ref()).await?;
     tracing::info!(data_dir = %settings.data_dir.display(), store = %durability.settings, "store open");
-    println!("listening on http://{bound} (public URL {public_url}, gateway {})", state.config.gateway_url());
+    println!(
+        "listening on http://{bound} (public URL {public_url}, gateway {})",
+        state.config.gateway_url()
+    );
     porch_server::serve(listener, state, shutdown_tx, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

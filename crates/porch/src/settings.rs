@@ -74,7 +74,12 @@ pub struct ServeArgs {
     /// Address of a load balancer or proxy in front of Porch (repeat, or comma-separate in
     /// the variable). Requests from it are attributed to the client address it names in
     /// X-Forwarded-For, for per-address limits. [default: none]
-    #[arg(long = "trusted-proxy", env = "PORCH_TRUSTED_PROXIES", value_name = "IP", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "PORCH_TRUSTED_PROXIES",
+        value_name = "IP",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -215,7 +220,8 @@ pub struct Settings {
 
 pub fn load_file(path: Option<&Path>) -> Result<FileSettings> {
     let Some(path) = path else { return Ok(FileSettings::default()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
 }
 
@@ -228,7 +234,10 @@ impl Settings {
         let postgres_pool_size = pool_size(&args.store, &file)?;
         Ok(Settings {
             store: args.store.store.clone().or(file.store.clone()),
-            listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),
             data_dir: data_dir(&args.store, &file),
             public_url: args.public_url.clone().or(file.public_url),
             issuer: args.issuer.clone().or(file.issuer).unwrap_or_else(|| "porch".into()),
@@ -236,10 +245,22 @@ impl Settings {
             sqlite_synchronous: parse_synchronous(synchronous.as_deref())?,
             postgres_pool_size,
             broker: args.broker.clone().or(file.broker),
-            broker_subject: args.broker_subject.clone().or(file.broker_subject).unwrap_or_else(|| porch_wire::cluster::SUBJECT.into()),
-            node_id: args.node_id.clone().or(file.node_id).unwrap_or_else(|| porch_core::ids::new_id("nod")),
+            broker_subject: args
+                .broker_subject
+                .clone()
+                .or(file.broker_subject)
+                .unwrap_or_else(|| porch_wire::cluster::SUBJECT.into()),
+            node_id: args
+                .node_id
+                .clone()
+                .or(file.node_id)
+                .unwrap_or_else(|| porch_core::ids::new_id("nod")),
             conformance_echo: args.conformance_echo.or(file.conformance_echo).unwrap_or(false),
-            trusted_proxies: if args.trusted_proxies.is_empty() { file.trusted_proxies.unwrap_or_default() } else { args.trusted_proxies.clone() },
+            trusted_proxies: if args.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                args.trusted_proxies.clone()
+            },
             limits,
         })
     }
@@ -263,14 +284,34 @@ impl LimitArgs {
             ($($field:ident),*) => { $( if let Some(v) = self.$field { limits.$field = v; } )* };
         }
         set!(
-            ws_message_bytes_max, text_chars_max, http_body_bytes_max, connection_send_queue_frames_max,
-            connection_write_buffer_bytes_max, write_timeout_ms,
-            heartbeat_interval_ms, idle_timeout_ms, connections_max, listen_backlog,
-            resume_messages_max, history_page_max, client_token_ttl_secs, agent_token_ttl_secs, token_leeway_secs,
-            http_header_timeout_ms, connections_per_ip_max, connections_per_guest_max, handshakes_per_ip_per_sec,
-            handshakes_per_ip_burst, auth_failures_per_ip_per_min, auth_failures_per_account_per_min,
-            password_checks_concurrent_max, widget_sessions_per_ip_per_min, widget_reads_per_ip_per_min, notices_per_deployment_per_min,
-            guest_messages_per_sec, guest_messages_burst
+            ws_message_bytes_max,
+            text_chars_max,
+            http_body_bytes_max,
+            connection_send_queue_frames_max,
+            connection_write_buffer_bytes_max,
+            write_timeout_ms,
+            heartbeat_interval_ms,
+            idle_timeout_ms,
+            connections_max,
+            listen_backlog,
+            resume_messages_max,
+            history_page_max,
+            client_token_ttl_secs,
+            agent_token_ttl_secs,
+            token_leeway_secs,
+            http_header_timeout_ms,
+            connections_per_ip_max,
+            connections_per_guest_max,
+            handshakes_per_ip_per_sec,
+            handshakes_per_ip_burst,
+            auth_failures_per_ip_per_min,
+            auth_failures_per_account_per_min,
+            password_checks_concurrent_max,
+            widget_sessions_per_ip_per_min,
+            widget_reads_per_ip_per_min,
+            notices_per_deployment_per_min,
+            guest_messages_per_sec,
+            guest_messages_burst
         );
     }
 }
@@ -279,12 +320,24 @@ impl LimitArgs {
 pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
     let file = load_file(args.config.as_deref())?;
     let dir = data_dir(args, &file);
-    let synchronous = parse_synchronous(args.sqlite_synchronous.as_deref().or(file.sqlite_synchronous.as_deref()))?;
-    connect_store(args.store.as_deref().or(file.store.as_deref()), &dir, synchronous, pool_size(args, &file)?).await
+    let synchronous = parse_synchronous(
+        args.sqlite_synchronous.as_deref().or(file.sqlite_synchronous.as_deref()),
+    )?;
+    connect_store(
+        args.store.as_deref().or(file.store.as_deref()),
+        &dir,
+        synchronous,
+        pool_size(args, &file)?,
+    )
+    .await
 }
 
 fn pool_size(args: &StoreArgs, file: &FileSettings) -> Result<usize> {
-    match args.postgres_pool_size.or(file.postgres_pool_size).unwrap_or(porch_store::PostgresOptions::POOL_SIZE_DEFAULT) {
+    match args
+        .postgres_pool_size
+        .or(file.postgres_pool_size)
+        .unwrap_or(porch_store::PostgresOptions::POOL_SIZE_DEFAULT)
+    {
         0 => anyhow::bail!("postgres_pool_size must be at least 1"),
         size => Ok(size),
     }
@@ -292,15 +345,28 @@ fn pool_size(args: &StoreArgs, file: &FileSettings) -> Result<usize> {
 
 /// `sqlite` (or nothing): the embedded store in `dir`. `postgres://…`: PostgreSQL, with a pool
 /// of `pool_size` connections.
-pub async fn connect_store(store: Option<&str>, dir: &Path, synchronous: porch_store::Synchronous, pool_size: usize) -> Result<Arc<dyn Store>> {
+pub async fn connect_store(
+    store: Option<&str>,
+    dir: &Path,
+    synchronous: porch_store::Synchronous,
+    pool_size: usize,
+) -> Result<Arc<dyn Store>> {
     match store.unwrap_or("sqlite") {
         "sqlite" => {
-            let options = porch_store::SqliteOptions { path: dir.join("porch.db"), synchronous, read_connections: 4 };
-            let store = porch_store::SqliteStore::open(options).with_context(|| format!("opening the store in {}", dir.display()))?;
+            let options = porch_store::SqliteOptions {
+                path: dir.join("porch.db"),
+                synchronous,
+                read_connections: 4,
+            };
+            let store = porch_store::SqliteStore::open(options)
+                .with_context(|| format!("opening the store in {}", dir.display()))?;
             Ok(Arc::new(store))
         }
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let options = porch_store::PostgresOptions { pool_size, ..porch_store::PostgresOptions::new(url) };
+            let options = porch_store::PostgresOptions {
+                pool_size,
+                ..porch_store::PostgresOptions::new(url)
+            };
             let store = porch_store::PostgresStore::connect(options).await?;
             Ok(Arc::new(store))
         }

@@ -46,11 +46,7 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or("127.0.0.1:0")
         .parse()
         .expect("ADDR is ip:port");
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     let listener = socket.listen(BACKLOG)?;

@@ -75,14 +75,7 @@ pub async fn notice(
             // A connect progress tick that left just after `Connected`.
             continue;
         }
-        let Answer::Received {
-            seq: got,
-            latencies_us,
-            missed,
-            duplicated,
-            closed,
-        } = answer
-        else {
+        let Answer::Received { seq: got, latencies_us, missed, duplicated, closed } = answer else {
             bail!("worker {w} answered {answer:?} while notice {seq} was collected");
         };
         if got != seq {

@@ -93,11 +93,8 @@ impl Params {
         }
         // Without --spread the kernel picks ports per node (per destination); with it, every
         // node shares each source address's ports.
-        let per_source = if self.spread == 0 {
-            per_node
-        } else {
-            self.guests.div_ceil(self.spread.into())
-        };
+        let per_source =
+            if self.spread == 0 { per_node } else { self.guests.div_ceil(self.spread.into()) };
         if per_source > SOURCE_GUESTS_MAX {
             bail!(
                 "{per_source} connections per source address is over {SOURCE_GUESTS_MAX}: pass \
@@ -123,12 +120,7 @@ impl Params {
 pub async fn run(paths: &Paths, backends: &Backends, p: &Params) -> Result<Vec<Report>> {
     p.check()?;
     let postgres = check_postgres(backends, p.nodes);
-    let mut nodes = Nodes::cluster(
-        paths,
-        backends,
-        p.nodes,
-        &format!("porch {} nodes", p.nodes),
-    )?;
+    let mut nodes = Nodes::cluster(paths, backends, p.nodes, &format!("porch {} nodes", p.nodes))?;
     // `--notices 0` (the connection part alone) asks only for what it uses.
     let scopes: &[&str] = if p.notices > 0 {
         &[porch_wire::scope::GUESTS, porch_wire::scope::NOTICES]
@@ -136,11 +128,8 @@ pub async fn run(paths: &Paths, backends: &Backends, p: &Params) -> Result<Vec<R
         &[porch_wire::scope::GUESTS]
     };
     let setup = porch::setup_with_scopes(paths, &nodes.servers()[0], scopes).await?;
-    let apis: Vec<Api> = nodes
-        .servers()
-        .iter()
-        .map(|s| Api::new(&format!("http://{}", s.addr)))
-        .collect();
+    let apis: Vec<Api> =
+        nodes.servers().iter().map(|s| Api::new(&format!("http://{}", s.addr))).collect();
     let created = Instant::now();
     let sessions =
         porch::create_guests_across(&setup, &apis, p.guests, p.create_concurrency * p.nodes)
@@ -157,11 +146,7 @@ pub async fn run(paths: &Paths, backends: &Backends, p: &Params) -> Result<Vec<R
         deadline_secs: p.deadline_secs,
     })?;
     for (i, session) in sessions.into_iter().enumerate() {
-        let order = Order::Guest {
-            index: i,
-            node: p.node_of(i),
-            token: session.access_token,
-        };
+        let order = Order::Guest { index: i, node: p.node_of(i), token: session.access_token };
         workers.send(p.worker_of(i), &order)?;
     }
 
@@ -219,9 +204,8 @@ async fn connect(nodes: &mut Nodes, workers: &mut Workers, p: &Params) -> Result
 
     let idle = nodes.cpu_meter()?.with_harness(&workers.pids());
     tokio::time::sleep(Duration::from_secs(p.settle_secs)).await;
-    let idle_cpu_percent = idle
-        .per_op(p.settle_secs * 1_000_000)
-        .map(|share| round1(share * 100.0));
+    let idle_cpu_percent =
+        idle.per_op(p.settle_secs * 1_000_000).map(|share| round1(share * 100.0));
     let idle_cores = idle.cores();
     let rss_after = nodes.rss_kib().unwrap_or(0);
     let kib_per_guest =
@@ -261,21 +245,11 @@ async fn wait_connected(workers: &mut Workers, p: &Params) -> Result<(u64, u64)>
             // A late tick can follow `Connected`: the count it carries is already known.
             (w, Answer::Progress { ready, failed }) if !done[w] => progress[w] = (ready, failed),
             (_, Answer::Progress { .. }) => {}
-            (
-                w,
-                Answer::Connected {
-                    ready,
-                    failed,
-                    first_errors,
-                },
-            ) => {
+            (w, Answer::Connected { ready, failed, first_errors }) => {
                 progress[w] = (ready, failed);
                 done[w] = true;
                 if !first_errors.is_empty() {
-                    eprintln!(
-                        "  worker {w}: {failed} failed, first: {}",
-                        first_errors.join("; ")
-                    );
+                    eprintln!("  worker {w}: {failed} failed, first: {}", first_errors.join("; "));
                 }
             }
             (w, other) => bail!("worker {w} answered {other:?} while connecting"),
@@ -293,10 +267,7 @@ async fn wait_connected(workers: &mut Workers, p: &Params) -> Result<(u64, u64)>
             printed = Instant::now();
         }
     }
-    Ok((
-        progress.iter().map(|p| p.0).sum(),
-        progress.iter().map(|p| p.1).sum(),
-    ))
+    Ok((progress.iter().map(|p| p.0).sum(), progress.iter().map(|p| p.1).sum()))
 }
 
 /// One row per notice: ops = guests reached, errors = guests that missed it, latency =
@@ -311,11 +282,7 @@ fn notice_report(nodes: &Nodes, p: &Params, o: &Outcome) -> Report {
         ops: o.reached,
         errors: o.missed,
         secs: until_last_secs,
-        rate: if until_last_secs > 0.0 {
-            o.reached as f64 / until_last_secs
-        } else {
-            0.0
-        },
+        rate: if until_last_secs > 0.0 { o.reached as f64 / until_last_secs } else { 0.0 },
         latency_ms: o.latency,
         server_cpu_us_per_op: (o.reached > 0).then(|| round1(o.cpu_us / o.reached as f64)),
         server_rss_kib: nodes.rss_kib(),

@@ -12,11 +12,7 @@ use serde::{Deserialize, Serialize};
 pub enum Order {
     /// A guest to connect later: its index in the run (which picks its source address), the
     /// node it connects to (an index into the worker's `--node-url`s) and its token.
-    Guest {
-        index: usize,
-        node: usize,
-        token: String,
-    },
+    Guest { index: usize, node: usize, token: String },
     /// Connect every guest received so far, then answer `Connected`.
     Connect,
     /// Answer `Received` for notice `seq` once every connected guest has it, or at
@@ -31,11 +27,7 @@ pub enum Answer {
     /// While connecting, every second.
     Progress { ready: u64, failed: u64 },
     /// Every guest was tried: how many got `ready`, how many did not, and the first errors.
-    Connected {
-        ready: u64,
-        failed: u64,
-        first_errors: Vec<String>,
-    },
+    Connected { ready: u64, failed: u64, first_errors: Vec<String> },
     /// Notice `seq`: the receipt latency (µs) of each guest that got it, in no order.
     Received {
         seq: u32,
@@ -53,9 +45,7 @@ pub enum Answer {
 
 /// Microseconds since the Unix epoch: the clock every process on the machine shares.
 pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 /// The text of notice `seq`, sent at `sent_us` (µs since the Unix epoch).
@@ -85,15 +75,8 @@ mod tests {
 
     #[test]
     fn orders_are_one_line_of_json() {
-        let line = serde_json::to_string(&Order::Collect {
-            seq: 1,
-            deadline_us: 2,
-        })
-        .unwrap();
+        let line = serde_json::to_string(&Order::Collect { seq: 1, deadline_us: 2 }).unwrap();
         assert_eq!(line, r#"{"type":"collect","seq":1,"deadline_us":2}"#);
-        assert!(matches!(
-            serde_json::from_str(&line).unwrap(),
-            Order::Collect { seq: 1, .. }
-        ));
+        assert!(matches!(serde_json::from_str(&line).unwrap(), Order::Collect { seq: 1, .. }));
     }
 }

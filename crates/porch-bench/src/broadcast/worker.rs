@@ -63,9 +63,7 @@ pub fn main(args: &WorkerArgs, spread: u8) -> ! {
     let code = match run(args, spread) {
         Ok(()) => 0,
         Err(e) => {
-            answer(&Answer::Failed {
-                error: format!("worker {}: {e:#}", args.worker),
-            });
+            answer(&Answer::Failed { error: format!("worker {}: {e:#}", args.worker) });
             1
         }
     };
@@ -74,11 +72,7 @@ pub fn main(args: &WorkerArgs, spread: u8) -> ! {
 }
 
 fn run(args: &WorkerArgs, spread: u8) -> Result<()> {
-    let nodes = args
-        .node_urls
-        .iter()
-        .map(|url| node(url))
-        .collect::<Result<Vec<_>>>()?;
+    let nodes = args.node_urls.iter().map(|url| node(url)).collect::<Result<Vec<_>>>()?;
     let orders = read_orders();
     let runtime = tokio::runtime::Runtime::new()?;
     let deadline = Duration::from_secs(args.deadline_secs);
@@ -98,10 +92,7 @@ fn node(url: &str) -> Result<Node> {
     let addr = authority
         .parse()
         .with_context(|| format!("--node-url {url}: expected an IP address and port"))?;
-    Ok(Node {
-        addr,
-        url: url.to_string(),
-    })
+    Ok(Node { addr, url: url.to_string() })
 }
 
 /// Orders from stdin, parsed on a thread of their own. The process exits when stdin ends:
@@ -304,9 +295,7 @@ fn notice_of(text: &str) -> Option<(u32, u64)> {
         return None;
     }
     match serde_json::from_str(text).ok()? {
-        ServerFrame::Notice {
-            notice: Some(notice),
-        } => parse_notice_text(&notice.text),
+        ServerFrame::Notice { notice: Some(notice) } => parse_notice_text(&notice.text),
         _ => None,
     }
 }
@@ -318,12 +307,7 @@ async fn collect(tally: &Tally, seq: u32, deadline_us: u64) -> Answer {
     while tally.count(seq) < ready && now_us() < deadline_us {
         tokio::time::sleep(Duration::from_millis(COLLECT_POLL_MS)).await;
     }
-    let receipts = tally
-        .notices
-        .lock()
-        .expect("not poisoned")
-        .remove(&seq)
-        .unwrap_or_default();
+    let receipts = tally.notices.lock().expect("not poisoned").remove(&seq).unwrap_or_default();
     Answer::Received {
         seq,
         missed: ready.saturating_sub(receipts.latencies_us.len() as u64),

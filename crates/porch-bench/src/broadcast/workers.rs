@@ -36,20 +36,13 @@ impl Workers {
     pub fn spawn(spawn: &Spawn) -> Result<Workers> {
         let exe = std::env::current_exe().context("finding porch-bench itself")?;
         let (tx, answers) = mpsc::unbounded_channel();
-        let mut workers = Workers {
-            children: Vec::new(),
-            orders: Vec::new(),
-            answers,
-        };
+        let mut workers = Workers { children: Vec::new(), orders: Vec::new(), answers };
         for w in 0..spawn.count {
             let mut command = Command::new(&exe);
             command
                 .args(["--spread", &spawn.spread.to_string(), "broadcast-worker"])
                 .args(["--worker", &w.to_string()])
-                .args([
-                    "--connect-concurrency",
-                    &spawn.connect_concurrency.to_string(),
-                ])
+                .args(["--connect-concurrency", &spawn.connect_concurrency.to_string()])
                 .args(["--deadline-secs", &spawn.deadline_secs.to_string()]);
             for url in spawn.node_urls {
                 command.args(["--node-url", url]);
@@ -149,19 +142,13 @@ fn read_answers(
                 Ok(line) => serde_json::from_str(&line).unwrap_or_else(|e| Answer::Failed {
                     error: format!("unreadable answer ({e}): {line:.80}"),
                 }),
-                Err(e) => Answer::Failed {
-                    error: format!("reading its stdout: {e}"),
-                },
+                Err(e) => Answer::Failed { error: format!("reading its stdout: {e}") },
             };
             if tx.send((worker, answer)).is_err() {
                 return;
             }
         }
-        let _ = tx.send((
-            worker,
-            Answer::Failed {
-                error: "it exited (see its messages above)".into(),
-            },
-        ));
+        let _ = tx
+            .send((worker, Answer::Failed { error: "it exited (see its messages above)".into() }));
     });
 }

@@ -31,11 +31,7 @@ pub struct Conn {
 impl Conn {
     pub fn new(ws: Ws) -> Conn {
         let (sink, stream) = ws.split();
-        Conn {
-            sink,
-            stream,
-            next_seq: 0,
-        }
+        Conn { sink, stream, next_seq: 0 }
     }
 
     pub async fn close(self) {
@@ -96,21 +92,9 @@ pub async fn run_step(
 ) -> Result<Outcome> {
     let in_flight = InFlight::default();
     let sender_done = Notify::new();
-    let Conn {
-        sink,
-        stream,
-        next_seq,
-    } = conn;
+    let Conn { sink, stream, next_seq } = conn;
     let send = send_due(sink, next_seq, frames, schedule, &in_flight, &sender_done);
-    let receive = receive(
-        stream,
-        frames,
-        schedule,
-        &in_flight,
-        &sender_done,
-        latencies,
-        counters,
-    );
+    let receive = receive(stream, frames, schedule, &in_flight, &sender_done, latencies, counters);
     let (mut outcome, (answered, unmatched, last_answer)) = tokio::try_join!(send, receive)?;
     outcome.answered = answered;
     outcome.unmatched = unmatched;

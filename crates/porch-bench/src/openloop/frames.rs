@@ -56,20 +56,11 @@ const ACK_ID: &str = r#""clientMessageId":"o"#;
 
 impl Frames {
     pub fn new(kind: Kind, porch_frame: PorchFrame, size: usize) -> Frames {
-        Frames {
-            kind,
-            porch_frame,
-            size,
-            pad: padding(size),
-        }
+        Frames { kind, porch_frame, size, pad: padding(size) }
     }
 
     pub fn matching(&self) -> Matching {
-        if self.kind.is_pusher() {
-            Matching::InOrder
-        } else {
-            Matching::ById
-        }
+        if self.kind.is_pusher() { Matching::InOrder } else { Matching::ById }
     }
 
     pub fn request(&self, seq: u64) -> String {
@@ -100,11 +91,7 @@ impl Frames {
                 if text.contains("pusher:error") {
                     bail!("error frame: {}", short(text));
                 }
-                Ok(if text.contains("pusher:pong") {
-                    Answer::Oldest
-                } else {
-                    Answer::Unrelated
-                })
+                Ok(if text.contains("pusher:pong") { Answer::Oldest } else { Answer::Unrelated })
             }
         }
     }
@@ -122,10 +109,7 @@ fn porch_answer(frame: PorchFrame, text: &str) -> Result<Answer> {
         PorchFrame::Send if text.starts_with(ACK_PREFIX) => {
             // Every request has a new number, so a duplicate means the harness repeated one.
             if text.ends_with(r#""duplicate":true}"#) {
-                bail!(
-                    "a duplicate ack (the harness reused a clientMessageId): {}",
-                    short(text)
-                );
+                bail!("a duplicate ack (the harness reused a clientMessageId): {}", short(text));
             }
             let at = text
                 .find(ACK_ID)
@@ -172,10 +156,7 @@ mod tests {
         assert!(ping.request(7).contains(r#""id":"o7:xxxxxxxx""#));
         let pong = r#"{"type":"pong","id":"o7:xxxxxxxx"}"#;
         assert_eq!(ping.answer(pong).unwrap(), Answer::Seq(7));
-        assert_eq!(
-            ping.answer(r#"{"type":"message"}"#).unwrap(),
-            Answer::Unrelated
-        );
+        assert_eq!(ping.answer(r#"{"type":"message"}"#).unwrap(), Answer::Unrelated);
 
         let send = Frames::new(Kind::Porch, PorchFrame::Send, 8);
         let ack = r#"{"type":"ack","clientMessageId":"o42","message":{"clientMessageId":"o42"}}"#;

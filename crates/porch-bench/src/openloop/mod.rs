@@ -116,12 +116,9 @@ impl Params {
     /// `100 conns, 64 B, ping` (the frame only for Porch, whose round trips differ).
     fn label(&self, kind: Kind) -> String {
         match kind {
-            Kind::Porch => format!(
-                "{} conns, {} B, {}",
-                self.conns,
-                self.size,
-                self.porch_frame.name()
-            ),
+            Kind::Porch => {
+                format!("{} conns, {} B, {}", self.conns, self.size, self.porch_frame.name())
+            }
             _ => format!("{} conns, {} B", self.conns, self.size),
         }
     }
@@ -153,10 +150,7 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<V
         match verdict {
             Ok(()) => last_rate_under = Some(rate),
             Err(reason) => {
-                stop = Some(Stop {
-                    reason,
-                    knee_rate: Some(rate),
-                });
+                stop = Some(Stop { reason, knee_rate: Some(rate) });
                 break;
             }
         }
@@ -234,10 +228,8 @@ fn summary(
         rate: if secs > 0.0 { ops as f64 / secs } else { 0.0 },
         ..Default::default()
     };
-    let unmatched: u64 = steps
-        .iter()
-        .filter_map(|r| r.extra.get("unmatched").and_then(|v| v.as_u64()))
-        .sum();
+    let unmatched: u64 =
+        steps.iter().filter_map(|r| r.extra.get("unmatched").and_then(|v| v.as_u64())).sum();
     report.extra("knee_rate", stop.knee_rate);
     report.extra("last_rate_under_50ms", last_under);
     report.extra("stopped", stop.reason.clone());

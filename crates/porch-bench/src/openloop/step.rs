@@ -42,11 +42,8 @@ pub async fn run(
     let deadline = start + Duration::from_secs(step_secs + p.ladder.drain_secs);
     let counters = Counters::default();
     let latencies = Latencies::new();
-    let label = format!(
-        "S4 open loop {} {} @ {rate_per_sec}/s",
-        server.kind.name(),
-        p.label(server.kind)
-    );
+    let label =
+        format!("S4 open loop {} {} @ {rate_per_sec}/s", server.kind.name(), p.label(server.kind));
     let _progress = Progress::start(label, counters.clone());
     let cpu = CpuMeter::start(server)?;
     let tasks: Vec<_> = conns
@@ -111,10 +108,7 @@ pub async fn run(
     report.extra("max_in_flight_per_conn", totals.max_in_flight);
     report.extra("matching", frames.matching().name());
     report.extra("cores", cpu.cores());
-    report.extra(
-        "cpu_us_per_op_by_thread",
-        cpu.per_op_by_thread(totals.answered),
-    );
+    report.extra("cpu_us_per_op_by_thread", cpu.per_op_by_thread(totals.answered));
     let step = Step {
         offered_rate_per_sec: offered,
         achieved_rate_per_sec: achieved,

@@ -115,13 +115,7 @@ impl Live {
         deadline: Instant,
     ) -> Live {
         let stop = Arc::new(AtomicBool::new(false));
-        let sender = Sender {
-            api,
-            token: token.into(),
-            conversations,
-            stored,
-            deadline,
-        };
+        let sender = Sender { api, token: token.into(), conversations, stored, deadline };
         let task = tokio::spawn(feed(sender, rate, stop.clone()));
         Live { stop, task }
     }

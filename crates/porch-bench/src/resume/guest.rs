@@ -93,12 +93,7 @@ struct Log {
 
 impl Log {
     fn new(after: u64) -> Log {
-        Log {
-            after,
-            seen: BTreeSet::new(),
-            contiguous: after,
-            max: after,
-        }
+        Log { after, seen: BTreeSet::new(), contiguous: after, max: after }
     }
 
     fn record(&mut self, seq: u64, tally: &Tally) {
@@ -135,8 +130,7 @@ pub async fn run(mut g: Guest, ctx: Arc<Ctx>) {
         Ok(ws) => {
             let at = ctx.cut.elapsed();
             ctx.latencies.record(at);
-            ctx.last_resumed_us
-                .fetch_max(at.as_micros() as u64, Ordering::Relaxed);
+            ctx.last_resumed_us.fetch_max(at.as_micros() as u64, Ordering::Relaxed);
             ctx.done.add_ok();
             Some(ws)
         }
@@ -150,11 +144,7 @@ pub async fn run(mut g: Guest, ctx: Arc<Ctx>) {
     let drained = match ws {
         Some(mut ws) => drain(&mut ws, &mut log, &ctx, g.index, &mut finals).await,
         // Failed already; only the tally waits for the final `seq`s.
-        None => finals
-            .wait_for(|known| *known)
-            .await
-            .map(|_| ())
-            .map_err(Into::into),
+        None => finals.wait_for(|known| *known).await.map(|_| ()).map_err(Into::into),
     };
     if let Err(e) = drained {
         ctx.tally.drain_failed.fetch_add(1, Ordering::Relaxed);

@@ -108,14 +108,7 @@ pub async fn run(paths: &Paths, server: &mut Server, setup: &Setup, p: &Params) 
         let deadline = Instant::now() + LIVE_LEAD + WAIT;
         let conversations = conversations.clone();
         let api = setup.api.clone();
-        feed::Live::start(
-            api,
-            &agent,
-            conversations,
-            stored.clone(),
-            p.live_rate,
-            deadline,
-        )
+        feed::Live::start(api, &agent, conversations, stored.clone(), p.live_rate, deadline)
     });
     if live.is_some() {
         tokio::time::sleep(LIVE_LEAD).await;
@@ -195,16 +188,7 @@ async fn storm(
     let server_refused_4101 = gauge::metrics(&setup.api).await.and_then(|text| {
         gauge::value(&text, "porch_refusals_total{code=\"too_many_connections\"}")
     });
-    Ok(Storm {
-        ctx,
-        took,
-        cut_times,
-        cpu_per_resume,
-        cores,
-        live,
-        gauge,
-        server_refused_4101,
-    })
+    Ok(Storm { ctx, took, cut_times, cpu_per_resume, cores, live, gauge, server_refused_4101 })
 }
 
 fn report(server: &Server, storm: &Storm, p: &Params) -> Report {
@@ -299,15 +283,9 @@ async fn prepare(
         .map(|(index, token, _, mut ws)| {
             let target = seen[index];
             async move {
-                let last_seen = read_until(&mut ws, target)
-                    .await
-                    .with_context(|| format!("guest {index}"))?;
-                Ok(Guest {
-                    index,
-                    token,
-                    old: Some(ws),
-                    last_seen,
-                })
+                let last_seen =
+                    read_until(&mut ws, target).await.with_context(|| format!("guest {index}"))?;
+                Ok(Guest { index, token, old: Some(ws), last_seen })
             }
         })
         .buffer_unordered(p.guests.max(1))
@@ -414,11 +392,7 @@ fn add_tally(report: &mut Report, t: &Tally) {
 
 fn add_live(report: &mut Report, live: &feed::LiveStats, rate: u64, cut: Instant, storm: Duration) {
     let end = cut + storm;
-    let during = live
-        .answered_at
-        .iter()
-        .filter(|&&at| at >= cut && at <= end)
-        .count();
+    let during = live.answered_at.iter().filter(|&&at| at >= cut && at <= end).count();
     let offered = (storm.as_secs_f64() * rate as f64).round() as u64;
     report.extra("live_stored", live.stored);
     report.extra("live_offered_during_storm", offered);

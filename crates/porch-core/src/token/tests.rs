@@ -65,7 +65,11 @@ fn a_fresh_guest_token_verifies_and_round_trips_its_claims() {
 
 #[test]
 fn a_token_signed_by_a_rotated_but_kept_key_still_verifies() {
-    let old_only = Keyring::new(vec![SigningKey { kid: "key_old".into(), secret: vec![1; 32], created_at_ms: 1 }]);
+    let old_only = Keyring::new(vec![SigningKey {
+        kid: "key_old".into(),
+        secret: vec![1; 32],
+        created_at_ms: 1,
+    }]);
     let token = old_only.sign(&claims(audience::GUEST, 1000, 2000));
     assert!(keyring().verify(&token, &gateway(1500)).is_ok());
 }
@@ -73,33 +77,62 @@ fn a_token_signed_by_a_rotated_but_kept_key_still_verifies() {
 #[test]
 fn refusals_name_their_cause() {
     let good = keyring().sign(&claims(audience::GUEST, 1000, 2000));
-    let client = keyring().sign(&Claims { scope: Some("guests".into()), ..claims(audience::CLIENT, 1000, 2000) });
+    let client = keyring()
+        .sign(&Claims { scope: Some("guests".into()), ..claims(audience::CLIENT, 1000, 2000) });
     let (h, p, _) = {
         let mut it = good.split('.');
         (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
     };
-    let other_key = Keyring::new(vec![SigningKey { kid: "key_new".into(), secret: vec![9; 32], created_at_ms: 3 }]);
-    let unknown_kid = Keyring::new(vec![SigningKey { kid: "key_gone".into(), secret: vec![2; 32], created_at_ms: 3 }]);
+    let other_key = Keyring::new(vec![SigningKey {
+        kid: "key_new".into(),
+        secret: vec![9; 32],
+        created_at_ms: 3,
+    }]);
+    let unknown_kid = Keyring::new(vec![SigningKey {
+        kid: "key_gone".into(),
+        secret: vec![2; 32],
+        created_at_ms: 3,
+    }]);
     let tampered_payload = B64.encode(br#"{"iss":"porch-test","sub":"gst_2","aud":"porch-guest","exp":2000,"iat":1000,"jti":"x"}"#);
     let none_header = B64.encode(br#"{"alg":"none","kid":"key_new"}"#);
-    let foreign_issuer = keyring().sign(&Claims { iss: "someone-else".into(), ..claims(audience::GUEST, 1000, 2000) });
+    let foreign_issuer = keyring()
+        .sign(&Claims { iss: "someone-else".into(), ..claims(audience::GUEST, 1000, 2000) });
 
     check_refused("", 1500, ErrorCode::TokenMissing, "empty");
     check_refused("abc", 1500, ErrorCode::TokenMalformed, "3 dot-separated parts");
     check_refused("a.b=.c", 1500, ErrorCode::TokenMalformed, "base64");
     check_refused(&"a".repeat(5000), 1500, ErrorCode::TokenMalformed, "limit");
     check_refused(&format!("{none_header}.{p}."), 1500, ErrorCode::TokenMalformed, "not accepted");
-    check_refused(&other_key.sign(&claims(audience::GUEST, 1000, 2000)), 1500, ErrorCode::TokenSignatureInvalid, "signature");
-    check_refused(&unknown_kid.sign(&claims(audience::GUEST, 1000, 2000)), 1500, ErrorCode::TokenKeyUnknown, "key_gone");
-    check_refused(&format!("{h}.{tampered_payload}.{}", good.rsplit('.').next().unwrap()), 1500, ErrorCode::TokenSignatureInvalid, "altered");
+    check_refused(
+        &other_key.sign(&claims(audience::GUEST, 1000, 2000)),
+        1500,
+        ErrorCode::TokenSignatureInvalid,
+        "signature",
+    );
+    check_refused(
+        &unknown_kid.sign(&claims(audience::GUEST, 1000, 2000)),
+        1500,
+        ErrorCode::TokenKeyUnknown,
+        "key_gone",
+    );
+    check_refused(
+        &format!("{h}.{tampered_payload}.{}", good.rsplit('.').next().unwrap()),
+        1500,
+        ErrorCode::TokenSignatureInvalid,
+        "altered",
+    );
     check_refused(&foreign_issuer, 1500, ErrorCode::TokenWrongIssuer, "someone-else");
     check_refused(&client, 1500, ErrorCode::TokenWrongKind, "OAuth client token");
     check_refused(&client, 1500, ErrorCode::TokenWrongKind, "accessToken of POST /guests");
     check_refused(&good, 2031, ErrorCode::TokenExpired, "2026-11-26T12:33:23Z");
     check_refused(&good, 900, ErrorCode::TokenNotYetValid, "check clocks");
-    let not_before = keyring().sign(&Claims { nbf: Some(T0 + 1600), ..claims(audience::GUEST, 1000, 2000) });
+    let not_before =
+        keyring().sign(&Claims { nbf: Some(T0 + 1600), ..claims(audience::GUEST, 1000, 2000) });
     check_refused(&not_before, 1500, ErrorCode::TokenNotYetValid, "nbf");
-    assert!(keyring().verify(&not_before, &gateway(1571)).is_ok(), "nbf has the same leeway as iat");
+    assert!(
+        keyring().verify(&not_before, &gateway(1571)).is_ok(),
+        "nbf has the same leeway as iat"
+    );
     let typed = |typ: &str| {
         let header = B64.encode(format!(r#"{{"alg":"HS256","typ":"{typ}","kid":"key_new"}}"#));
         let signed = format!("{header}.{p}");
@@ -130,12 +163,16 @@ fn scopes_are_matched_whole() {
 /// the one the claims say.
 #[test]
 fn extreme_times_in_signed_claims_give_the_right_verdict() {
-    let at = |iat: i64, exp: i64| keyring().sign(&Claims { iat, exp, ..claims(audience::GUEST, 0, 0) });
+    let at =
+        |iat: i64, exp: i64| keyring().sign(&Claims { iat, exp, ..claims(audience::GUEST, 0, 0) });
     // Not `check_refused`: messages with such dates are cut to fit a close reason, not whole.
     let code = |token: &str| keyring().verify(token, &gateway(0)).unwrap_err().code;
     assert_eq!(code(&at(T0, i64::MIN)), ErrorCode::TokenExpired);
     assert_eq!(code(&at(i64::MAX, i64::MAX)), ErrorCode::TokenNotYetValid);
-    assert!(keyring().verify(&at(T0, i64::MAX), &gateway(0)).is_ok(), "exp at the end of time never expires");
+    assert!(
+        keyring().verify(&at(T0, i64::MAX), &gateway(0)).is_ok(),
+        "exp at the end of time never expires"
+    );
     let never = Expectation { now_secs: i64::MAX, leeway_secs: i64::MAX, ..gateway(0) };
     assert!(keyring().verify(&at(i64::MIN, i64::MAX), &never).is_ok());
 }
@@ -162,6 +199,9 @@ fn a_signed_payload_with_invalid_utf8_is_malformed() {
     payload.extend_from_slice(b",\"x\":\"\xa7\"}");
     let header = br#"{"alg":"HS256","typ":"at+jwt","kid":"key_new"}"#;
     let signed = format!("{}.{}", B64.encode(header), B64.encode(&payload));
-    let token = format!("{signed}.{}", B64.encode(mac(&[2; 32], signed.as_bytes()).finalize().into_bytes()));
+    let token = format!(
+        "{signed}.{}",
+        B64.encode(mac(&[2; 32], signed.as_bytes()).finalize().into_bytes())
+    );
     check_refused(&token, 1500, ErrorCode::TokenMalformed, "claims");
 }

@@ -32,7 +32,12 @@ pub struct NatsBroker {
 impl NatsBroker {
     /// Connects and starts relaying: this node's events out, other nodes' events into `hub`.
     /// When the connection comes back after a loss, every session is told to resync.
-    pub async fn connect(url: &str, subject: &str, node: String, hub: Arc<Hub>) -> Result<Arc<NatsBroker>, String> {
+    pub async fn connect(
+        url: &str,
+        subject: &str,
+        node: String,
+        hub: Arc<Hub>,
+    ) -> Result<Arc<NatsBroker>, String> {
         let address = address_of(url);
         let connected = Arc::new(AtomicBool::new(true));
         let flag = connected.clone();
@@ -40,19 +45,22 @@ impl NatsBroker {
         let options = async_nats::ConnectOptions::new()
             .name(format!("porch {node}"))
             .reconnect_delay_callback(|attempts| {
-                std::time::Duration::from_millis((attempts as u64 * 100).min(RECONNECT_DELAY_MAX_MS))
+                std::time::Duration::from_millis(
+                    (attempts as u64 * 100).min(RECONNECT_DELAY_MAX_MS),
+                )
             })
             .event_callback(move |event| {
-            let flag = flag.clone();
-            let hub = resync_hub.clone();
-            async move { on_event(event, &flag, &hub) }
-        });
+                let flag = flag.clone();
+                let hub = resync_hub.clone();
+                async move { on_event(event, &flag, &hub) }
+            });
         let client = tokio::time::timeout(std::time::Duration::from_secs(10), options.connect(url))
             .await
             .map_err(|_| format!("cannot reach NATS at {address} within 10 s"))?
             .map_err(|e| format!("cannot reach NATS at {address}: {e}"))?;
         let subject = subject.to_string();
-        let subscription = client.subscribe(subject.clone()).await.map_err(|e| format!("NATS subscribe: {e}"))?;
+        let subscription =
+            client.subscribe(subject.clone()).await.map_err(|e| format!("NATS subscribe: {e}"))?;
         let (queue, outbox) = mpsc::channel(PUBLISH_QUEUE_MAX);
         tokio::spawn(publish_loop(client, subject, outbox));
         tokio::spawn(receive_loop(subscription, node, hub));
@@ -79,7 +87,11 @@ fn on_event(event: async_nats::Event, connected: &AtomicBool, hub: &Hub) {
     }
 }
 
-async fn publish_loop(client: async_nats::Client, subject: String, mut outbox: mpsc::Receiver<ClusterEvent>) {
+async fn publish_loop(
+    client: async_nats::Client,
+    subject: String,
+    mut outbox: mpsc::Receiver<ClusterEvent>,
+) {
     while let Some(event) = outbox.recv().await {
         let payload = serde_json::to_vec(&event).expect("cluster events serialize");
         if let Err(e) = client.publish(subject.clone(), payload.into()).await {
@@ -93,7 +105,10 @@ async fn receive_loop(mut subscription: async_nats::Subscriber, node: String, hu
         match serde_json::from_slice::<ClusterEvent>(&message.payload) {
             Ok(event) if event.node != node => super::deliver(&hub, event),
             Ok(_) => {}
-            Err(e) => tracing::warn!("ignoring an undecodable cluster event: {}", crate::body::describe_json_error(&e)),
+            Err(e) => tracing::warn!(
+                "ignoring an undecodable cluster event: {}",
+                crate::body::describe_json_error(&e)
+            ),
         }
     }
 }

@@ -37,7 +37,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     }
 }
 
-async fn upgrade(State(state): State<AppState>, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+async fn upgrade(
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => return super::not_an_upgrade(rejection),
@@ -56,7 +59,9 @@ async fn run(mut socket: WebSocket, state: AppState) {
             Err(_) => break End::silent(),
         };
         let step = match frames::inbound(frame) {
-            Ok(Some(message)) => frames::send_within(&mut socket, message, limits.write_timeout_ms).await,
+            Ok(Some(message)) => {
+                frames::send_within(&mut socket, message, limits.write_timeout_ms).await
+            }
             Ok(None) => Ok(()),
             Err(end) => Err(end),
         };

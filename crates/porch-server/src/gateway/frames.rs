@@ -52,7 +52,13 @@ pub(super) async fn close(socket: &mut WebSocket, end: End) {
             let frame = CloseFrame { code: code.0, reason: reason.into() };
             let _ = tokio::time::timeout(linger, socket.send(WsMessage::Close(Some(frame)))).await;
             // Read until the client answers the close, so browsers report a clean close.
-            let answered = async { while let Some(Ok(m)) = socket.recv().await { if matches!(m, WsMessage::Close(_)) { break; } } };
+            let answered = async {
+                while let Some(Ok(m)) = socket.recv().await {
+                    if matches!(m, WsMessage::Close(_)) {
+                        break;
+                    }
+                }
+            };
             let _ = tokio::time::timeout(linger, answered).await;
         }
         // This read sends the queued answer, then reports the end; the caller then drops the
@@ -75,14 +81,22 @@ pub(super) const FRAMES_PER_WRITE_MAX: u32 = 32;
 pub(super) const WRITE_BATCH_BYTES: usize = 4096;
 
 /// Sends one message, giving the client `write_timeout_ms` to read it.
-pub(super) async fn send_within(socket: &mut WebSocket, message: WsMessage, write_timeout_ms: u64) -> Result<(), End> {
+pub(super) async fn send_within(
+    socket: &mut WebSocket,
+    message: WsMessage,
+    write_timeout_ms: u64,
+) -> Result<(), End> {
     within(write_timeout_ms, socket.send(message)).await
 }
 
 /// Buffers one message for the next flush. It goes out then, or sooner once `WRITE_BATCH_BYTES`
 /// are buffered; waiting here means an earlier batch still has not drained, which is bounded
 /// by `write_timeout_ms` as any write is.
-pub(super) async fn feed_within(socket: &mut WebSocket, message: WsMessage, write_timeout_ms: u64) -> Result<(), End> {
+pub(super) async fn feed_within(
+    socket: &mut WebSocket,
+    message: WsMessage,
+    write_timeout_ms: u64,
+) -> Result<(), End> {
     use futures_util::SinkExt;
     within(write_timeout_ms, socket.feed(message)).await
 }
@@ -93,21 +107,29 @@ pub(super) async fn flush_within(socket: &mut WebSocket, write_timeout_ms: u64) 
     within(write_timeout_ms, socket.flush()).await
 }
 
-async fn within(write_timeout_ms: u64, write: impl Future<Output = Result<(), axum::Error>>) -> Result<(), End> {
+async fn within(
+    write_timeout_ms: u64,
+    write: impl Future<Output = Result<(), axum::Error>>,
+) -> Result<(), End> {
     match tokio::time::timeout(Duration::from_millis(write_timeout_ms), write).await {
         Ok(Ok(())) => Ok(()),
         // The peer is gone: no close frame can reach it.
         Ok(Err(e)) => Err(write_error(e)),
         // The client stopped reading. A close frame would only queue behind the frames it
         // is not reading, so the connection is cut; the client resumes with `afterSeq`.
-        Err(_) => Err(End::cut(ApiError::new(ErrorCode::SlowConsumer, "the client stopped reading; reconnect and resume"))),
+        Err(_) => Err(End::cut(ApiError::new(
+            ErrorCode::SlowConsumer,
+            "the client stopped reading; reconnect and resume",
+        ))),
     }
 }
 
 /// What one read from the frame layer means: a data message (text or binary), nothing to do
 /// (pings are answered by the frame layer itself), or the end of the connection. The session
 /// and the conformance echo both read through here, so Autobahn sees the session's rules.
-pub(super) fn inbound(frame: Option<Result<WsMessage, axum::Error>>) -> Result<Option<WsMessage>, End> {
+pub(super) fn inbound(
+    frame: Option<Result<WsMessage, axum::Error>>,
+) -> Result<Option<WsMessage>, End> {
     match frame {
         None => Err(End::silent()),
         Some(Err(e)) => Err(transport_error(e)),
@@ -119,19 +141,30 @@ pub(super) fn inbound(frame: Option<Result<WsMessage, axum::Error>>) -> Result<O
 
 /// Parses a client frame, telling bad JSON, unknown types and bad fields apart.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ApiError> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("the frame is not JSON: {}", describe_json_error(&e))))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadJson,
+            format!("the frame is not JSON: {}", describe_json_error(&e)),
+        )
+    })?;
     let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
-        return Err(ApiError::new(ErrorCode::BadFrame, "a frame is a JSON object with a string `type`"));
+        return Err(ApiError::new(
+            ErrorCode::BadFrame,
+            "a frame is a JSON object with a string `type`",
+        ));
     };
     const KNOWN: [&str; 4] = ["send", "typing", "read", "ping"];
     if !KNOWN.contains(&kind) {
         let shown = crate::error::shown(kind);
-        return Err(ApiError::new(ErrorCode::UnknownFrameType, format!("unknown frame type `{shown}`; known: send, typing, read, ping")));
+        return Err(ApiError::new(
+            ErrorCode::UnknownFrameType,
+            format!("unknown frame type `{shown}`; known: send, typing, read, ping"),
+        ));
     }
     let kind = kind.to_string();
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::new(ErrorCode::BadFrame, format!("`{kind}` frame: {}", describe_json_error(&e))))
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::new(ErrorCode::BadFrame, format!("`{kind}` frame: {}", describe_json_error(&e)))
+    })
 }
 
 /// A failed write: the peer went away (nothing to say), or a frame did not fit the
@@ -152,15 +185,22 @@ fn transport_error(error: axum::Error) -> End {
     use tokio_tungstenite::tungstenite::Error as WsError;
     use tokio_tungstenite::tungstenite::error::CapacityError;
     match error.into_inner().downcast::<WsError>().map(|e| *e) {
-        Ok(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => End::with(ApiError::new(
-            ErrorCode::MessageTooBig,
-            format!("a message of {size} bytes exceeds the limit of {max_size}"),
-        )),
-        Ok(WsError::Utf8(_)) => End::with(ApiError::new(ErrorCode::InvalidUtf8, "a text frame was not valid UTF-8")),
+        Ok(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+            End::with(ApiError::new(
+                ErrorCode::MessageTooBig,
+                format!("a message of {size} bytes exceeds the limit of {max_size}"),
+            ))
+        }
+        Ok(WsError::Utf8(_)) => {
+            End::with(ApiError::new(ErrorCode::InvalidUtf8, "a text frame was not valid UTF-8"))
+        }
         // The frame layer fails the read but stays writable (its state is still active), so
         // the close frame RFC 6455 §7.1.7 asks for can go out before TCP closes.
         Ok(WsError::Protocol(violation)) => match framing_violation(&violation) {
-            Some(what) => End::with(ApiError::new(ErrorCode::ProtocolError, format!("{what}; send RFC 6455 frames"))),
+            Some(what) => End::with(ApiError::new(
+                ErrorCode::ProtocolError,
+                format!("{what}; send RFC 6455 frames"),
+            )),
             None => End::silent(),
         },
         _ => End::silent(),
@@ -169,14 +209,18 @@ fn transport_error(error: axum::Error) -> End {
 
 /// Names a client's framing violation, from tungstenite's read errors; `None` for the ones
 /// that mean the peer is already gone. The names are fixed text: no client bytes are echoed.
-fn framing_violation(error: &tokio_tungstenite::tungstenite::error::ProtocolError) -> Option<&'static str> {
+fn framing_violation(
+    error: &tokio_tungstenite::tungstenite::error::ProtocolError,
+) -> Option<&'static str> {
     use tokio_tungstenite::tungstenite::error::ProtocolError as P;
     Some(match error {
         P::NonZeroReservedBits => "a frame had reserved bits set without an extension",
         P::UnmaskedFrameFromClient => "a client frame was not masked",
         P::FragmentedControlFrame => "a control frame was fragmented",
         P::ControlFrameTooBig => "a control frame carried more than 125 bytes",
-        P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_) | P::InvalidOpcode(_) => "a frame had a reserved opcode",
+        P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_) | P::InvalidOpcode(_) => {
+            "a frame had a reserved opcode"
+        }
         P::UnexpectedContinueFrame => "a continuation frame had no message to continue",
         P::ExpectedFragment(_) => "a new message started before the previous one was finished",
         P::InvalidCloseSequence => "a close frame had a 1-byte payload",

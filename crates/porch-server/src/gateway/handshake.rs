@@ -39,7 +39,9 @@ const HOW: &str = "use new WebSocket(url, ['NICE-WebSocket-Auth', token])";
 /// base64 of 16 bytes or comes twice (axum checks only that one is present). For `GET`s only,
 /// so that a wrong method still gets its 405 first; a missing key is left to axum's message.
 pub fn check_head(version: Version, headers: &HeaderMap) -> Result<(), ApiError> {
-    let refuse = |why: &str| ApiError::new(ErrorCode::InvalidRequest, format!("not a WebSocket upgrade ({why}); {HOW}"));
+    let refuse = |why: &str| {
+        ApiError::new(ErrorCode::InvalidRequest, format!("not a WebSocket upgrade ({why}); {HOW}"))
+    };
     if version < Version::HTTP_11 {
         return Err(refuse("HTTP/1.1 or later is required, RFC 6455 §4.1"));
     }
@@ -65,8 +67,12 @@ pub fn read_offer(
     query_token: Option<&str>,
     allow_query_token: bool,
 ) -> Offer {
-    let offered: Vec<&str> =
-        protocol_headers.iter().flat_map(|h| h.split(',')).map(str::trim).filter(|v| !v.is_empty()).collect();
+    let offered: Vec<&str> = protocol_headers
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
     let bearer = authorization.and_then(bearer_token);
     if offered.is_empty() {
         return no_subprotocol(bearer, query_token, allow_query_token);
@@ -79,7 +85,10 @@ pub fn read_offer(
             echo: Some((*misspelled).to_string()),
             credential: Err(ApiError::new(
                 ErrorCode::SubprotocolMisspelled,
-                format!("`{}` must be exactly NICE-WebSocket-Auth, case-sensitive", crate::error::shown(misspelled)),
+                format!(
+                    "`{}` must be exactly NICE-WebSocket-Auth, case-sensitive",
+                    crate::error::shown(misspelled)
+                ),
             )),
             can_upgrade: true,
         };
@@ -94,18 +103,27 @@ pub fn read_offer(
     } else {
         format!("no NICE-WebSocket-Auth among the offered subprotocols; {HOW}")
     };
-    Offer { echo: None, credential: Err(ApiError::new(ErrorCode::SubprotocolMissing, message)), can_upgrade: false }
+    Offer {
+        echo: None,
+        credential: Err(ApiError::new(ErrorCode::SubprotocolMissing, message)),
+        can_upgrade: false,
+    }
 }
 
-fn no_subprotocol(bearer: Option<&str>, query_token: Option<&str>, allow_query_token: bool) -> Offer {
+fn no_subprotocol(
+    bearer: Option<&str>,
+    query_token: Option<&str>,
+    allow_query_token: bool,
+) -> Offer {
     let credential = match (bearer, query_token) {
         (Some(token), _) => Ok(token.to_string()),
         (None, Some(token)) if allow_query_token => Ok(token.to_string()),
-        (None, Some(_)) => Err(ApiError::new(
-            ErrorCode::TokenInQuery,
-            format!("URL tokens leak into logs; {HOW}"),
-        )),
-        (None, None) => Err(ApiError::new(ErrorCode::SubprotocolMissing, format!("no token was sent; {HOW}"))),
+        (None, Some(_)) => {
+            Err(ApiError::new(ErrorCode::TokenInQuery, format!("URL tokens leak into logs; {HOW}")))
+        }
+        (None, None) => {
+            Err(ApiError::new(ErrorCode::SubprotocolMissing, format!("no token was sent; {HOW}")))
+        }
     };
     // With nothing offered, a 101 without `Sec-WebSocket-Protocol` is legal and browsers
     // accept it, so even a refusal goes through the upgrade and a readable close.
@@ -127,7 +145,10 @@ fn with_marker(offered: &[&str], position: usize, bearer: Option<&str>) -> Offer
             ErrorCode::SubprotocolOrder,
             format!("{n} values offered, need 2: {HOW}"),
         )),
-        _ => Err(ApiError::new(ErrorCode::SubprotocolOrder, format!("the marker must come first; {HOW}"))),
+        _ => Err(ApiError::new(
+            ErrorCode::SubprotocolOrder,
+            format!("the marker must come first; {HOW}"),
+        )),
     };
     Offer { echo, credential, can_upgrade: true }
 }
@@ -139,7 +160,9 @@ fn check_token_characters(token: &str) -> Result<&str, ApiError> {
         None => Ok(token),
         Some(c) => Err(ApiError::new(
             ErrorCode::TokenCharacters,
-            format!("the token holds {c:?}, not allowed in a subprotocol; send the accessToken as issued"),
+            format!(
+                "the token holds {c:?}, not allowed in a subprotocol; send the accessToken as issued"
+            ),
         )),
     }
 }
@@ -150,7 +173,9 @@ fn is_tchar(c: char) -> bool {
 
 /// `nice-websocket-auth`, `NICE_WebSocket_Auth`, `NICEWebSocketAuth`: the marker, miswritten.
 fn resembles_marker(value: &str) -> bool {
-    let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let squash = |s: &str| {
+        s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase()
+    };
     value.len() <= 40 && squash(value) == squash(PROTOCOL_MARKER)
 }
 
@@ -167,7 +192,14 @@ mod tests {
 
     /// The single place `read_offer` is called: checks echo, upgrade and credential or code.
     #[track_caller]
-    fn check(headers: &[&str], auth: Option<&str>, query: Option<&str>, echo: Option<&str>, upgrade: bool, expect: Result<&str, ErrorCode>) {
+    fn check(
+        headers: &[&str],
+        auth: Option<&str>,
+        query: Option<&str>,
+        echo: Option<&str>,
+        upgrade: bool,
+        expect: Result<&str, ErrorCode>,
+    ) {
         let offer = read_offer(headers, auth, query, false);
         assert_eq!(offer.echo.as_deref(), echo, "echo");
         assert_eq!(offer.can_upgrade, upgrade, "can_upgrade");
@@ -176,7 +208,11 @@ mod tests {
             (Err(got), Err(want)) => assert_eq!(got.code, want, "{}", got.message),
             (got, want) => panic!("credential {got:?}, expected {want:?}"),
         }
-        assert_ne!(read_offer(headers, auth, query, false).echo.as_deref(), Some(JWT), "the token is never echoed");
+        assert_ne!(
+            read_offer(headers, auth, query, false).echo.as_deref(),
+            Some(JWT),
+            "the token is never echoed"
+        );
     }
 
     #[test]
@@ -189,10 +225,38 @@ mod tests {
         check(&[], Some(&format!("Bearer {JWT}")), None, None, true, Ok(JWT));
         check(&[m], Some(&format!("bearer {JWT}")), None, Some(m), true, Ok(JWT));
         check(&[m], None, None, Some(m), true, Err(ErrorCode::TokenMissing));
-        check(&[&format!("{JWT}, {m}")], None, None, Some(m), true, Err(ErrorCode::SubprotocolOrder));
-        check(&[&format!("{m}, {JWT}, x")], None, None, Some(m), true, Err(ErrorCode::SubprotocolOrder));
-        check(&[&format!("nice-websocket-auth, {JWT}")], None, None, Some("nice-websocket-auth"), true, Err(ErrorCode::SubprotocolMisspelled));
-        check(&[&format!("NICE_WebSocket_Auth, {JWT}")], None, None, Some("NICE_WebSocket_Auth"), true, Err(ErrorCode::SubprotocolMisspelled));
+        check(
+            &[&format!("{JWT}, {m}")],
+            None,
+            None,
+            Some(m),
+            true,
+            Err(ErrorCode::SubprotocolOrder),
+        );
+        check(
+            &[&format!("{m}, {JWT}, x")],
+            None,
+            None,
+            Some(m),
+            true,
+            Err(ErrorCode::SubprotocolOrder),
+        );
+        check(
+            &[&format!("nice-websocket-auth, {JWT}")],
+            None,
+            None,
+            Some("nice-websocket-auth"),
+            true,
+            Err(ErrorCode::SubprotocolMisspelled),
+        );
+        check(
+            &[&format!("NICE_WebSocket_Auth, {JWT}")],
+            None,
+            None,
+            Some("NICE_WebSocket_Auth"),
+            true,
+            Err(ErrorCode::SubprotocolMisspelled),
+        );
         check(&[&format!("{m}, abc=")], None, None, Some(m), true, Err(ErrorCode::TokenCharacters));
         check(&[JWT], None, None, None, false, Err(ErrorCode::SubprotocolMissing));
         check(&["chat, superchat"], None, None, None, false, Err(ErrorCode::SubprotocolMissing));
@@ -211,7 +275,10 @@ mod tests {
         };
         let good = [("host", "x"), ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")];
         assert!(check_head(Version::HTTP_11, &head(&good)).is_ok());
-        assert!(check_head(Version::HTTP_11, &head(&[("host", "x")])).is_ok(), "a missing key is axum's to report");
+        assert!(
+            check_head(Version::HTTP_11, &head(&[("host", "x")])).is_ok(),
+            "a missing key is axum's to report"
+        );
         let refused = |v, pairs: &[(&'static str, &'static str)], needle: &str| {
             let e = check_head(v, &head(pairs)).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidRequest);
@@ -220,8 +287,16 @@ mod tests {
         refused(Version::HTTP_10, &good, "HTTP/1.1");
         refused(Version::HTTP_11, &good[1..], "Host");
         refused(Version::HTTP_11, &[good[0], good[0], good[1]], "Host");
-        refused(Version::HTTP_11, &[good[0], ("sec-websocket-key", "not base64!")], "16 random bytes");
-        refused(Version::HTTP_11, &[good[0], ("sec-websocket-key", "dGhlIHNhbXBsZSBub25j")], "16 random bytes");
+        refused(
+            Version::HTTP_11,
+            &[good[0], ("sec-websocket-key", "not base64!")],
+            "16 random bytes",
+        );
+        refused(
+            Version::HTTP_11,
+            &[good[0], ("sec-websocket-key", "dGhlIHNhbXBsZSBub25j")],
+            "16 random bytes",
+        );
         refused(Version::HTTP_11, &[good[0], good[1], good[1]], "more than once");
     }
 

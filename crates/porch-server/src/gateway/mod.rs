@@ -12,8 +12,8 @@
 //! reason (see `handshake` for why); the rest get an HTTP status and a JSON body.
 
 mod cursor;
-mod frames;
 pub mod echo;
+mod frames;
 mod handshake;
 mod ready;
 mod session;
@@ -28,14 +28,14 @@ use porch_core::limits::{Limits, WS_FRAME_HEADER_BYTES_MAX};
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 
-pub use handshake::{Offer, read_offer};
 pub use frames::parse_client_frame;
+pub use handshake::{Offer, read_offer};
 
 use std::sync::Arc;
 
 use crate::auth::{self, Principal};
-use crate::listener::{ConnectionHold, Peer, client_ip};
 use crate::error::ApiError;
+use crate::listener::{ConnectionHold, Peer, client_ip};
 use crate::state::AppState;
 
 /// Bytes the gateway reads per `read` call, and the read buffer every connection holds.
@@ -62,12 +62,20 @@ pub async fn upgrade(
     }
     // Lossy, not `to_str().ok()`: a value with non-ASCII bytes must reach `read_offer` (and be
     // refused as `token_characters`), not vanish and turn the offer into "nothing offered".
-    let protocols: Vec<String> =
-        headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
+    let protocols: Vec<String> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
     let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let query = Query::parse(uri.query().unwrap_or(""));
-    let offer = read_offer(&protocols, authorization, query.token.as_deref(), state.config.allow_query_token);
+    let offer = read_offer(
+        &protocols,
+        authorization,
+        query.token.as_deref(),
+        state.config.allow_query_token,
+    );
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => return not_an_upgrade(rejection),
@@ -80,7 +88,11 @@ pub async fn upgrade(
         return response;
     }
     if !offer.can_upgrade {
-        return offer.credential.err().map(IntoResponse::into_response).unwrap_or_else(|| StatusCode::BAD_REQUEST.into_response());
+        return offer
+            .credential
+            .err()
+            .map(IntoResponse::into_response)
+            .unwrap_or_else(|| StatusCode::BAD_REQUEST.into_response());
     }
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let connection = peer.map(|p| p.hold);
@@ -114,16 +126,24 @@ async fn admit(
         crate::origins::check_known(state, origin).await?;
     }
     let token = credential?;
-    let claims = auth::verify(state, &token, &[TokenKind::Guest, TokenKind::Agent], "the gateway", origin).await?;
+    let claims =
+        auth::verify(state, &token, &[TokenKind::Guest, TokenKind::Agent], "the gateway", origin)
+            .await?;
     // Subscribed before the records are read (see `session::Start::feed`).
     let guest_feed = session::guest_topics(&claims).map(|topics| state.hub.feed(topics));
     let principal = auth::principal(state, claims, origin).await?;
     if query.bad_after_seq {
         // Not quoted: query strings are never logged (SECURITY.md).
-        return Err(ApiError::new(ErrorCode::InvalidRequest, "afterSeq is not a whole number; send the last seq you saw, e.g. ?afterSeq=41"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "afterSeq is not a whole number; send the last seq you saw, e.g. ?afterSeq=41",
+        ));
     }
     if matches!(principal, Principal::Agent(_)) && query.after_seq.is_some() {
-        return Err(ApiError::new(ErrorCode::InvalidRequest, "afterSeq is for guests; agents resync from `ready`"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "afterSeq is for guests; agents resync from `ready`",
+        ));
     }
     let guest_slot = match &principal {
         Principal::Guest(g) => Some(state.throttles.connections_per_guest.acquire(g.guest.guest.id.clone()).ok_or_else(|| {
@@ -133,13 +153,18 @@ async fn admit(
         _ => None,
     };
     let permit = state.connections.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(ErrorCode::TooManyConnections, "this node is at its connection limit; retry later or elsewhere")
+        ApiError::new(
+            ErrorCode::TooManyConnections,
+            "this node is at its connection limit; retry later or elsewhere",
+        )
     })?;
     let slots = session::Slots { permit, connection, guest: guest_slot };
     let feed = match (guest_feed, &principal) {
         (Some(feed), Principal::Guest(_)) => feed,
         (None, Principal::Agent(agent)) => state.hub.feed(session::agent_topics(agent)),
-        _ => unreachable!("`auth::principal` admits a guest only if its token names its topics, and no client"),
+        _ => unreachable!(
+            "`auth::principal` admits a guest only if its token names its topics, and no client"
+        ),
     };
     // Boxed: axum's upgrade task keeps a slot for the closure that holds this `Start` for the
     // session's whole life, even after `session::run` has taken it (see `session::live`).
@@ -149,11 +174,18 @@ async fn admit(
 /// `handshakes_per_ip_per_sec`: checked before any token work and answered before the `101`
 /// with `429`, so a flood costs one bucket lookup per attempt. (The one refusal a browser
 /// cannot read: it sees 1006 and, with the SDK, backs off.)
-fn check_handshake_rate(state: &AppState, peer: Option<&Peer>, headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_handshake_rate(
+    state: &AppState,
+    peer: Option<&Peer>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let Some(peer) = peer else { return Ok(()) };
     let ip = client_ip(peer.addr.ip(), headers, &state.config.trusted_proxies);
     state.throttles.handshakes_per_ip.take(&ip).map_err(|limited| {
-        ApiError::rate_limited(limited, "too many WebSocket handshakes from this address (handshakes_per_ip_per_sec)")
+        ApiError::rate_limited(
+            limited,
+            "too many WebSocket handshakes from this address (handshakes_per_ip_per_sec)",
+        )
     })
 }
 
@@ -195,7 +227,9 @@ fn not_an_upgrade(rejection: WebSocketUpgradeRejection) -> Response {
     *response.status_mut() = status;
     if matches!(rejection, WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_)) {
         *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
-        response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
     }
     if matches!(rejection, WebSocketUpgradeRejection::MethodNotGet(_)) {
         // RFC 9110 §15.5.6: a 405 names the methods the resource has.
@@ -219,7 +253,9 @@ fn configure(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
 /// `connection_write_buffer_bytes_max`, so a batch may use only the room a largest message
 /// leaves (0, writing every frame at once, when there is none).
 fn write_batch_bytes(limits: &Limits) -> usize {
-    let room = limits.connection_write_buffer_bytes_max.saturating_sub(limits.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX);
+    let room = limits
+        .connection_write_buffer_bytes_max
+        .saturating_sub(limits.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX);
     frames::WRITE_BATCH_BYTES.min(room)
 }
 
@@ -231,7 +267,8 @@ mod tests {
     fn the_write_batch_fits_beside_a_largest_message() {
         assert_eq!(write_batch_bytes(&Limits::default()), frames::WRITE_BATCH_BYTES);
         let largest = Limits::default().ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX;
-        let tight = Limits { connection_write_buffer_bytes_max: largest + 100, ..Limits::default() };
+        let tight =
+            Limits { connection_write_buffer_bytes_max: largest + 100, ..Limits::default() };
         assert_eq!(write_batch_bytes(&tight), 100);
         let none = Limits { connection_write_buffer_bytes_max: largest, ..Limits::default() };
         assert_eq!(write_batch_bytes(&none), 0, "no room: every frame is written at once");

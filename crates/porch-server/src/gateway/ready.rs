@@ -8,14 +8,21 @@ use porch_wire::rest::Conversation;
 ///
 /// A frame larger than the connection's write buffer cannot be sent at all: before this, an
 /// agent whose queues held about 490 open conversations (of ~270 bytes each) could not connect.
-pub(super) fn ready_within(ready: &mut Ready, conversations: Vec<Conversation>, frame_bytes_max: usize) -> String {
+pub(super) fn ready_within(
+    ready: &mut Ready,
+    conversations: Vec<Conversation>,
+    frame_bytes_max: usize,
+) -> String {
     let total = conversations.len();
     // Room for the list itself: the frame with an empty list, the list's key and brackets, the
     // flag in case some are left out, then each conversation and its comma.
-    let empty = serde_json::to_string(&ServerFrame::Ready(ready.clone())).expect("server frames always serialize");
-    let mut used = empty.len() + r#","conversations":[]"#.len() + r#","moreConversations":true"#.len();
+    let empty = serde_json::to_string(&ServerFrame::Ready(ready.clone()))
+        .expect("server frames always serialize");
+    let mut used =
+        empty.len() + r#","conversations":[]"#.len() + r#","moreConversations":true"#.len();
     for conversation in conversations {
-        let bytes = serde_json::to_string(&conversation).expect("conversations always serialize").len() + 1;
+        let bytes =
+            serde_json::to_string(&conversation).expect("conversations always serialize").len() + 1;
         if used + bytes > frame_bytes_max {
             break;
         }
@@ -23,7 +30,12 @@ pub(super) fn ready_within(ready: &mut Ready, conversations: Vec<Conversation>, 
         ready.conversations.push(conversation);
     }
     ready.more_conversations = ready.conversations.len() < total;
-    let json = serde_json::to_string(&ServerFrame::Ready(ready.clone())).expect("server frames always serialize");
-    debug_assert!(json.len() <= frame_bytes_max, "ready is {} bytes, over {frame_bytes_max}", json.len());
+    let json = serde_json::to_string(&ServerFrame::Ready(ready.clone()))
+        .expect("server frames always serialize");
+    debug_assert!(
+        json.len() <= frame_bytes_max,
+        "ready is {} bytes, over {frame_bytes_max}",
+        json.len()
+    );
     json
 }

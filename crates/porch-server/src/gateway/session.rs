@@ -15,20 +15,24 @@ use axum::extract::ws::{Message as WsMessage, WebSocket};
 use porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
 use porch_core::store::{ConversationFilter, PageRequest};
 use porch_core::token::{Claims, TokenKind};
+use porch_wire::ErrorCode;
 use porch_wire::frame::{ClientFrame, ConnectionLimits, Ready, Resume, ServerFrame};
 use porch_wire::rest::{Conversation, ConversationState, Message, Notice, Participant, Role};
-use porch_wire::ErrorCode;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::cursor::{Plan, ResumePlan, plan, plan_resume};
-use super::frames::{End, FRAMES_PER_WRITE_MAX, close, feed_within, flush_within, inbound, parse_client_frame};
+use super::frames::{
+    End, FRAMES_PER_WRITE_MAX, close, feed_within, flush_within, inbound, parse_client_frame,
+};
 use super::ready::ready_within;
 use crate::agents::{self, CONVERSATION_LIST_MAX};
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
 use crate::error::ApiError;
-use crate::hub::{Feed, HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic, recv_any};
+use crate::hub::{
+    Feed, HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic, recv_any,
+};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
@@ -59,7 +63,11 @@ pub struct Slots {
 
 /// Refuses an upgraded connection: close with the cause, then linger for the client's close.
 /// `connection` keeps counting the connection (against its address, in the gauge) until then.
-pub async fn refuse(mut socket: WebSocket, error: ApiError, connection: Option<Arc<ConnectionHold>>) {
+pub async fn refuse(
+    mut socket: WebSocket,
+    error: ApiError,
+    connection: Option<Arc<ConnectionHold>>,
+) {
     close(&mut socket, End::with(error)).await;
     drop(connection);
 }
@@ -75,7 +83,11 @@ enum Opening {
 /// Not an `async fn`: the session is built here, before the future exists, so the future holds
 /// one `Session` and not also the arguments it was built from (an `async fn` keeps a slot for
 /// each argument for its whole life, even once moved; see `live` on why that matters).
-pub fn run(socket: WebSocket, state: AppState, start: Box<Start>) -> impl Future<Output = ()> + Send {
+pub fn run(
+    socket: WebSocket,
+    state: AppState,
+    start: Box<Start>,
+) -> impl Future<Output = ()> + Send {
     let Start { principal, mut feed, after_seq, slots } = *start;
     let opening = match principal {
         Principal::Guest(guest) => Opening::Guest(Box::new(guest)),
@@ -177,7 +189,11 @@ impl Session {
     }
 
     /// Sends `ready` and replays what a resuming guest missed.
-    async fn guest_open(&mut self, principal: Box<GuestPrincipal>, after_seq: Option<u64>) -> Result<Who, End> {
+    async fn guest_open(
+        &mut self,
+        principal: Box<GuestPrincipal>,
+        after_seq: Option<u64>,
+    ) -> Result<Who, End> {
         self.token_exp_secs = principal.claims.exp;
         let participant = Box::new(crate::guests::participant(&principal));
         let GuestPrincipal { guest, deployment, conversation, .. } = *principal;
@@ -217,16 +233,29 @@ impl Session {
     fn resume(&self, after_seq: Option<u64>, head: u64) -> (Option<Resume>, Option<(u64, u64)>) {
         let Some(after_seq) = after_seq else { return (None, None) };
         let max = self.state.config.limits.resume_messages_max;
-        let not_recovered = |reason: String| Some(Resume { recovered: false, after_seq, replayed: 0, reason: Some(reason) });
+        let not_recovered = |reason: String| {
+            Some(Resume { recovered: false, after_seq, replayed: 0, reason: Some(reason) })
+        };
         match plan_resume(after_seq, head, max) {
-            ResumePlan::UpToDate => (Some(Resume { recovered: true, after_seq, replayed: 0, reason: None }), None),
-            ResumePlan::Ahead => (not_recovered(format!("afterSeq {after_seq} is beyond the last seq {head}: page history")), None),
-            ResumePlan::TooFarBehind { missed } => {
-                (not_recovered(format!("{missed} entries missed, more than the resume limit {max}: page history")), None)
+            ResumePlan::UpToDate => {
+                (Some(Resume { recovered: true, after_seq, replayed: 0, reason: None }), None)
             }
-            ResumePlan::Replay { after_seq, count } => {
-                (Some(Resume { recovered: true, after_seq, replayed: count, reason: None }), Some((after_seq, count)))
-            }
+            ResumePlan::Ahead => (
+                not_recovered(format!(
+                    "afterSeq {after_seq} is beyond the last seq {head}: page history"
+                )),
+                None,
+            ),
+            ResumePlan::TooFarBehind { missed } => (
+                not_recovered(format!(
+                    "{missed} entries missed, more than the resume limit {max}: page history"
+                )),
+                None,
+            ),
+            ResumePlan::Replay { after_seq, count } => (
+                Some(Resume { recovered: true, after_seq, replayed: count, reason: None }),
+                Some((after_seq, count)),
+            ),
         }
     }
 
@@ -257,7 +286,8 @@ impl Session {
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
             limits: self.limits(),
         };
-        let frame_bytes_max = self.state.config.limits.connection_write_buffer_bytes_max - WS_FRAME_HEADER_BYTES_MAX;
+        let frame_bytes_max =
+            self.state.config.limits.connection_write_buffer_bytes_max - WS_FRAME_HEADER_BYTES_MAX;
         let json = ready_within(&mut ready, conversations, frame_bytes_max);
         // Conversations left out start a cursor at their first live event (`deliver`).
         self.cursors = ready.conversations.iter().map(|c| (c.id.clone(), c.last_seq)).collect();
@@ -267,7 +297,10 @@ impl Session {
 
     fn limits(&self) -> ConnectionLimits {
         let l = &self.state.config.limits;
-        ConnectionLimits { message_bytes_max: l.ws_message_bytes_max, text_chars_max: l.text_chars_max }
+        ConnectionLimits {
+            message_bytes_max: l.ws_message_bytes_max,
+            text_chars_max: l.text_chars_max,
+        }
     }
 
     /// The loop. Returns how the session ended.
@@ -279,7 +312,8 @@ impl Session {
     /// (Inline, they made each session task about 12 KiB; BENCHMARKS.md, S1.)
     async fn live(&mut self, mut who: Who, receivers: &mut [Receiver<Arc<HubEvent>>]) -> End {
         let heartbeat = Duration::from_millis(self.state.config.limits.heartbeat_interval_ms);
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut shutdown = self.state.shutdown.clone();
         loop {
             if self.buffered > 0 {
@@ -309,7 +343,11 @@ impl Session {
     /// With frames buffered: an event already waiting, or else a client frame already read,
     /// is handled first and its frames join the batch, up to `FRAMES_PER_WRITE_MAX`; otherwise
     /// the batch is written out. Events first, as in `live`.
-    async fn batch_or_flush(&mut self, who: &mut Who, receivers: &mut [Receiver<Arc<HubEvent>>]) -> Result<(), End> {
+    async fn batch_or_flush(
+        &mut self,
+        who: &mut Who,
+        receivers: &mut [Receiver<Arc<HubEvent>>],
+    ) -> Result<(), End> {
         use futures_util::FutureExt;
         if self.buffered >= FRAMES_PER_WRITE_MAX {
             return self.flush().await;
@@ -338,27 +376,46 @@ impl Session {
     async fn on_tick(&mut self, who: &Who) -> Result<(), End> {
         let idle_ms = self.state.config.limits.idle_timeout_ms;
         if self.last_heard.elapsed() > Duration::from_millis(idle_ms) {
-            return Err(End::with(ApiError::new(ErrorCode::IdleTimeout, format!("nothing heard for {idle_ms} ms; answer pings"))));
+            return Err(End::with(ApiError::new(
+                ErrorCode::IdleTimeout,
+                format!("nothing heard for {idle_ms} ms; answer pings"),
+            )));
         }
         if porch_core::time::now_ms() / 1000 > self.token_exp_secs {
-            return Err(End::with(ApiError::new(ErrorCode::TokenExpired, "the access token expired; refresh it and reconnect")));
+            return Err(End::with(ApiError::new(
+                ErrorCode::TokenExpired,
+                "the access token expired; refresh it and reconnect",
+            )));
         }
         // Revocation and disabling reach live sessions here, within one heartbeat interval;
         // so does anything the live path lost (a broker that dropped an event).
         if let Who::Guest { participant, .. } = who {
-            let standing = crate::auth::recheck_guest(&self.state, &participant.id).await.map_err(End::with)?;
+            let standing = crate::auth::recheck_guest(&self.state, &participant.id)
+                .await
+                .map_err(End::with)?;
             self.catch_up_to(who, standing.last_seq).await?;
             self.send_notice_if_new(standing.notice).await?;
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
     }
 
-    async fn on_socket(&mut self, who: &mut Who, frame: Option<Result<WsMessage, axum::Error>>) -> Result<(), End> {
+    async fn on_socket(
+        &mut self,
+        who: &mut Who,
+        frame: Option<Result<WsMessage, axum::Error>>,
+    ) -> Result<(), End> {
         self.last_heard = Instant::now();
         match inbound(frame)? {
             Some(WsMessage::Text(text)) => self.on_text(who, text.as_str()).await,
             Some(_) => {
-                self.send_error(ApiError::new(ErrorCode::BadFrame, "binary frames are not read; send JSON text frames"), None).await
+                self.send_error(
+                    ApiError::new(
+                        ErrorCode::BadFrame,
+                        "binary frames are not read; send JSON text frames",
+                    ),
+                    None,
+                )
+                .await
             }
             None => Ok(()),
         }
@@ -374,62 +431,121 @@ impl Session {
         }
         match frame {
             ClientFrame::Send { client_message_id, text, conversation_id } => {
-                let result = self.send_message(who, conversation_id.as_deref(), &client_message_id, &text).await;
+                let result = self
+                    .send_message(who, conversation_id.as_deref(), &client_message_id, &text)
+                    .await;
                 match result {
-                    Ok(r) => self.send_frame(&ServerFrame::Ack { client_message_id, message: r.message, duplicate: r.duplicate }).await,
+                    Ok(r) => {
+                        self.send_frame(&ServerFrame::Ack {
+                            client_message_id,
+                            message: r.message,
+                            duplicate: r.duplicate,
+                        })
+                        .await
+                    }
                     Err(e) => self.send_error(e, Some(client_message_id)).await,
                 }
             }
-            ClientFrame::Typing { conversation_id } => match self.target(who, conversation_id.as_deref()).await {
-                Ok(c) => {
-                    conversation::publish(&self.state, &c, HubEventKind::Typing(who.participant()), Some(&self.id));
-                    Ok(())
+            ClientFrame::Typing { conversation_id } => {
+                match self.target(who, conversation_id.as_deref()).await {
+                    Ok(c) => {
+                        conversation::publish(
+                            &self.state,
+                            &c,
+                            HubEventKind::Typing(who.participant()),
+                            Some(&self.id),
+                        );
+                        Ok(())
+                    }
+                    Err(e) => self.send_error(e, None).await,
                 }
-                Err(e) => self.send_error(e, None).await,
-            },
-            ClientFrame::Read { seq, conversation_id } => match self.mark_read(who, conversation_id.as_deref(), seq).await {
-                Ok(()) => Ok(()),
-                Err(e) => self.send_error(e, None).await,
-            },
+            }
+            ClientFrame::Read { seq, conversation_id } => {
+                match self.mark_read(who, conversation_id.as_deref(), seq).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_error(e, None).await,
+                }
+            }
             ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
         }
     }
 
-    async fn send_message(&mut self, who: &Who, conversation_id: Option<&str>, client_message_id: &str, text: &str) -> Result<porch_wire::rest::SendMessageResponse, ApiError> {
+    async fn send_message(
+        &mut self,
+        who: &Who,
+        conversation_id: Option<&str>,
+        client_message_id: &str,
+        text: &str,
+    ) -> Result<porch_wire::rest::SendMessageResponse, ApiError> {
         let conversation = self.target(who, conversation_id).await?;
-        conversation::send(&self.state, &who.participant(), &conversation, client_message_id, text, Some(&self.id)).await
+        conversation::send(
+            &self.state,
+            &who.participant(),
+            &conversation,
+            client_message_id,
+            text,
+            Some(&self.id),
+        )
+        .await
     }
 
-    async fn mark_read(&mut self, who: &Who, conversation_id: Option<&str>, seq: u64) -> Result<(), ApiError> {
+    async fn mark_read(
+        &mut self,
+        who: &Who,
+        conversation_id: Option<&str>,
+        seq: u64,
+    ) -> Result<(), ApiError> {
         let conversation = self.target(who, conversation_id).await?;
         let participant = who.participant();
         // The store caps the marker at the conversation's last seq, for guests and agents alike.
         let stored = self.state.store.mark_read(&conversation.id, &participant.id, seq).await?;
-        conversation::publish(&self.state, &conversation, HubEventKind::Read { participant, seq: stored }, Some(&self.id));
+        conversation::publish(
+            &self.state,
+            &conversation,
+            HubEventKind::Read { participant, seq: stored },
+            Some(&self.id),
+        );
         Ok(())
     }
 
     /// The conversation a frame is about: the guest's own, or the one an agent names.
-    async fn target(&mut self, who: &Who, conversation_id: Option<&str>) -> Result<Conversation, ApiError> {
+    async fn target(
+        &mut self,
+        who: &Who,
+        conversation_id: Option<&str>,
+    ) -> Result<Conversation, ApiError> {
         match who {
             Who::Guest { conversation, .. } => match conversation_id {
-                Some(id) if id != conversation.id => Err(ApiError::new(ErrorCode::ConversationUnknown, "guests can only use their own conversation; omit conversationId")),
+                Some(id) if id != conversation.id => Err(ApiError::new(
+                    ErrorCode::ConversationUnknown,
+                    "guests can only use their own conversation; omit conversationId",
+                )),
                 _ => Ok(Conversation::clone(conversation)),
             },
             Who::Agent(agent) => {
-                let id = conversation_id.ok_or_else(|| ApiError::new(ErrorCode::BadFrame, "agents must name the conversationId"))?;
+                let id = conversation_id.ok_or_else(|| {
+                    ApiError::new(ErrorCode::BadFrame, "agents must name the conversationId")
+                })?;
                 agents::visible(&self.state, agent, id).await
             }
         }
     }
 
-    async fn on_event(&mut self, who: &Who, event: Result<Arc<HubEvent>, RecvError>, index: usize) -> Result<(), End> {
+    async fn on_event(
+        &mut self,
+        who: &Who,
+        event: Result<Arc<HubEvent>, RecvError>,
+        index: usize,
+    ) -> Result<(), End> {
         let event = match event {
             Ok(event) => event,
             Err(RecvError::Lagged(missed)) => return self.on_lag(who, missed, index).await,
             Err(RecvError::Closed) => {
                 debug_assert!(index < usize::MAX);
-                return Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "the hub closed; reconnect and resume")));
+                return Err(End::with(ApiError::new(
+                    ErrorCode::ServerShutdown,
+                    "the hub closed; reconnect and resume",
+                )));
             }
         };
         match &event.kind {
@@ -479,7 +595,10 @@ impl Session {
     async fn fill(&mut self, conversation_id: &str, after_seq: u64, count: u64) -> Result<(), End> {
         let max = self.state.config.limits.resume_messages_max;
         if count > max {
-            return Err(End::with(ApiError::new(ErrorCode::SlowConsumer, format!("{count} entries behind; reconnect with afterSeq"))));
+            return Err(End::with(ApiError::new(
+                ErrorCode::SlowConsumer,
+                format!("{count} entries behind; reconnect with afterSeq"),
+            )));
         }
         let last = after_seq + count;
         let page_max = u64::from(self.state.config.limits.history_page_max);
@@ -487,7 +606,13 @@ impl Session {
         while next < last {
             let limit = (last - next).min(page_max) as u32;
             let page = PageRequest { after_seq: Some(next), before_seq: None, limit };
-            let messages = self.state.store.messages(conversation_id, page).await.map_err(|e| End::with(e.into()))?.messages;
+            let messages = self
+                .state
+                .store
+                .messages(conversation_id, page)
+                .await
+                .map_err(|e| End::with(e.into()))?
+                .messages;
             if messages.is_empty() {
                 break; // Nothing more committed: cannot happen below a committed seq; stop rather than spin.
             }
@@ -506,9 +631,14 @@ impl Session {
     /// notice; agents reconnect and resync from `ready`.
     async fn resync(&mut self, who: &Who, index: usize) -> Result<(), End> {
         match who {
-            Who::Guest { .. } if index == GUEST_DEPLOYMENT_RECEIVER => self.resend_notice(who).await,
+            Who::Guest { .. } if index == GUEST_DEPLOYMENT_RECEIVER => {
+                self.resend_notice(who).await
+            }
             Who::Guest { .. } => self.catch_up(who).await,
-            Who::Agent(_) => Err(End::with(ApiError::new(ErrorCode::NodeResync, "this node missed live events; reconnect to resync"))),
+            Who::Agent(_) => Err(End::with(ApiError::new(
+                ErrorCode::NodeResync,
+                "this node missed live events; reconnect to resync",
+            ))),
         }
     }
 
@@ -516,7 +646,10 @@ impl Session {
     /// who may follow hundreds of conversations, reconnect and resync.
     async fn on_lag(&mut self, who: &Who, missed: u64, index: usize) -> Result<(), End> {
         if let Who::Agent(_) = who {
-            return Err(End::with(ApiError::new(ErrorCode::SlowConsumer, format!("{missed} events missed; reconnect and resync"))));
+            return Err(End::with(ApiError::new(
+                ErrorCode::SlowConsumer,
+                format!("{missed} events missed; reconnect and resync"),
+            )));
         }
         if index == GUEST_DEPLOYMENT_RECEIVER {
             return self.resend_notice(who).await;
@@ -568,10 +701,19 @@ impl Session {
         Ok(())
     }
 
-    async fn send_error(&mut self, error: ApiError, client_message_id: Option<String>) -> Result<(), End> {
+    async fn send_error(
+        &mut self,
+        error: ApiError,
+        client_message_id: Option<String>,
+    ) -> Result<(), End> {
         let error_ref = error.log();
         let message = format!("{} [ref {error_ref}]", error.message);
-        let frame = ServerFrame::Error { code: error.code, message, client_message_id, retry_after_ms: error.retry_after_ms };
+        let frame = ServerFrame::Error {
+            code: error.code,
+            message,
+            client_message_id,
+            retry_after_ms: error.retry_after_ms,
+        };
         self.send_frame(&frame).await
     }
 

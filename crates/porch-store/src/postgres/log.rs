@@ -29,11 +29,8 @@ async fn stored_message(
         ))
         .await
         .context(&doing)?;
-    let params: &[&(dyn ToSql + Sync)] = &[
-        &request.conversation_id,
-        &request.sender.id,
-        &client_message_id,
-    ];
+    let params: &[&(dyn ToSql + Sync)] =
+        &[&request.conversation_id, &request.sender.id, &client_message_id];
     match client.query_opt(&statement, params).await.context(&doing)? {
         Some(row) => rows::message(&row).map(Some),
         None => Ok(None),
@@ -63,11 +60,7 @@ pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutc
         .await
         .context(&doing)?;
     // Every early return drops `tx`, which rolls back and releases the lock.
-    let Some(row) = tx
-        .query_opt(&lock, &[&conversation_id])
-        .await
-        .context(&doing)?
-    else {
+    let Some(row) = tx.query_opt(&lock, &[&conversation_id]).await.context(&doing)? else {
         return Err(StoreError::ConversationUnknown(request.conversation_id));
     };
     let conversation = rows::conversation(&row)?;
@@ -80,7 +73,9 @@ pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutc
     let (message, conversation, previous_seq) =
         match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
             AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
-            AppendDecision::Write { message, conversation, previous_seq } => (message, conversation, previous_seq),
+            AppendDecision::Write { message, conversation, previous_seq } => {
+                (message, conversation, previous_seq)
+            }
         };
     let seq = message.seq;
 
@@ -135,18 +130,15 @@ pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutc
             };
             return match decide_append(request, conversation, Some(stored), String::new())? {
                 AppendDecision::Replay(message) => Ok(AppendOutcome::Duplicate { message }),
-                AppendDecision::Write { .. } => unreachable!("a stored entry is always replayed or refused"),
+                AppendDecision::Write { .. } => {
+                    unreachable!("a stored entry is always replayed or refused")
+                }
             };
         }
         Err(e) => return Err(e).context(&format!("appending seq {seq} to {conversation_id}")),
     }
-    tx.commit()
-        .await
-        .context(&format!("committing seq {seq} to {conversation_id}"))?;
-    Ok(AppendOutcome::Created {
-        message,
-        conversation,
-    })
+    tx.commit().await.context(&format!("committing seq {seq} to {conversation_id}"))?;
+    Ok(AppendOutcome::Created { message, conversation })
 }
 
 /// Raises the read marker of `participant_id` to `seq`, capped at the conversation's

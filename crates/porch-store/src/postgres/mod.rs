@@ -21,7 +21,10 @@ mod rows;
 mod schema;
 mod writes;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession, GuestStanding};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
+    GuestStanding,
+};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -53,11 +56,7 @@ impl PostgresOptions {
 
     /// The defaults (default search path, 16 connections) for the database at `url`.
     pub fn new(url: impl Into<String>) -> PostgresOptions {
-        PostgresOptions {
-            url: url.into(),
-            schema: None,
-            pool_size: Self::POOL_SIZE_DEFAULT,
-        }
+        PostgresOptions { url: url.into(), schema: None, pool_size: Self::POOL_SIZE_DEFAULT }
     }
 }
 
@@ -159,7 +158,10 @@ impl Store for PostgresStore {
         Box::pin(async move { reads::guest_session(&self.db, &id).await })
     }
 
-    fn guest_standings(&self, guest_ids: Vec<String>) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {
+    fn guest_standings(
+        &self,
+        guest_ids: Vec<String>,
+    ) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {
         Box::pin(async move { reads::guest_standings(&self.db, &guest_ids).await })
     }
 
@@ -211,7 +213,11 @@ impl Store for PostgresStore {
         Box::pin(async move { writes::update_deployment(&self.db, &id, &settings).await })
     }
 
-    fn set_deployment_notice(&self, deployment_id: &str, notice: Option<Notice>) -> StoreFuture<'_, bool> {
+    fn set_deployment_notice(
+        &self,
+        deployment_id: &str,
+        notice: Option<Notice>,
+    ) -> StoreFuture<'_, bool> {
         let id = deployment_id.to_owned();
         Box::pin(async move { writes::set_notice(&self.db, &id, notice.as_ref()).await })
     }

@@ -72,9 +72,7 @@ impl Db {
         let manager = Manager::from_config(
             config,
             NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
@@ -145,9 +143,7 @@ fn address(config: &Config) -> String {
 fn check_schema_name(schema: &str) -> Result<(), StoreError> {
     let mut chars = schema.chars();
     let valid = schema.len() <= 63
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if valid {
         Ok(())
@@ -164,9 +160,8 @@ mod tests {
 
     #[test]
     fn the_address_hides_credentials() {
-        let config: Config = "postgres://porch:hunter2@db.internal:6543/porch?sslmode=disable"
-            .parse()
-            .unwrap();
+        let config: Config =
+            "postgres://porch:hunter2@db.internal:6543/porch?sslmode=disable".parse().unwrap();
         assert_eq!(address(&config), "db.internal:6543");
         let config: Config = "postgres://u:p@[::1]/x".parse().unwrap();
         assert_eq!(address(&config), "[::1]:5432");

@@ -3,7 +3,8 @@
 //! Statements are prepared once per connection (`prepare_cached`), so a read is one round trip.
 
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding, WIDGET_CLIENT_ID,
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
+    WIDGET_CLIENT_ID,
 };
 use porch_core::store::{ConversationFilter, Durability, PageRequest, StoreError};
 use porch_core::token::SigningKey;
@@ -14,7 +15,8 @@ use tokio_postgres::types::ToSql;
 use super::pool::Db;
 use super::rows::{
     self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
-    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, seq_to_sql,
+    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
+    SIGNING_KEY_COLUMNS, seq_to_sql,
 };
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -53,14 +55,7 @@ pub(crate) async fn clients(db: &Db) -> Result<Vec<ClientRecord>, StoreError> {
     let sql = format!(
         "SELECT {CLIENT_COLUMNS} FROM clients WHERE id <> $1 ORDER BY created_at_ms, id COLLATE \"C\""
     );
-    all(
-        db,
-        &sql,
-        &[&WIDGET_CLIENT_ID],
-        rows::client,
-        "listing clients",
-    )
-    .await
+    all(db, &sql, &[&WIDGET_CLIENT_ID], rows::client, "listing clients").await
 }
 
 pub(crate) async fn client(db: &Db, id: &str) -> Result<Option<ClientRecord>, StoreError> {
@@ -98,7 +93,10 @@ pub(crate) async fn signing_keys(db: &Db) -> Result<Vec<SigningKey>, StoreError>
     all(db, &sql, &[], rows::signing_key, "listing signing keys").await
 }
 
-pub(crate) async fn guest_standings(db: &Db, ids: &[String]) -> Result<Vec<(String, GuestStanding)>, StoreError> {
+pub(crate) async fn guest_standings(
+    db: &Db,
+    ids: &[String],
+) -> Result<Vec<(String, GuestStanding)>, StoreError> {
     let sql = format!(
         "SELECT {GUEST_STANDING_COLUMNS} FROM guests g \
          JOIN deployments d ON d.id = g.deployment_id JOIN conversations c ON c.id = g.conversation_id \
@@ -119,14 +117,7 @@ pub(crate) async fn guest_session(db: &Db, id: &str) -> Result<Option<GuestSessi
 
 pub(crate) async fn conversation(db: &Db, id: &str) -> Result<Option<Conversation>, StoreError> {
     let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1");
-    one(
-        db,
-        &sql,
-        id,
-        rows::conversation,
-        &format!("reading conversation {id}"),
-    )
-    .await
+    one(db, &sql, id, rows::conversation, &format!("reading conversation {id}")).await
 }
 
 /// Queues and states travel as `TEXT[]` parameters, so the statement text is fixed (and
@@ -138,11 +129,7 @@ pub(crate) async fn conversations(
     if filter.queues.is_empty() || filter.limit == 0 {
         return Ok(Vec::new());
     }
-    let states: Vec<&str> = filter
-        .states
-        .iter()
-        .map(|s| ConversationState::as_str(*s))
-        .collect();
+    let states: Vec<&str> = filter.states.iter().map(|s| ConversationState::as_str(*s)).collect();
     let sql = format!(
         "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
          WHERE c.queue = ANY($1) AND (cardinality($2::text[]) = 0 OR c.state = ANY($2)) \
@@ -150,14 +137,7 @@ pub(crate) async fn conversations(
          LIMIT $3"
     );
     let params: Params<'_> = &[&filter.queues, &states, &i64::from(filter.limit)];
-    all(
-        db,
-        &sql,
-        params,
-        rows::conversation,
-        "listing conversations",
-    )
-    .await
+    all(db, &sql, params, rows::conversation, "listing conversations").await
 }
 
 /// A page of one conversation's log; see `PageRequest`.
@@ -186,12 +166,7 @@ pub(crate) async fn messages(
     let after = page.after_seq.map_or(0, seq_to_sql);
     let before = page.before_seq.map_or(i64::MAX, seq_to_sql);
     let doing = format!("reading messages of {conversation_id}");
-    let params: Params<'_> = &[
-        &conversation_id,
-        &after,
-        &before,
-        &(i64::from(page.limit) + 1),
-    ];
+    let params: Params<'_> = &[&conversation_id, &after, &before, &(i64::from(page.limit) + 1)];
     let client = db.client().await?;
     let statement = client.prepare_cached(&sql).await.context(&doing)?;
     let found = client.query(&statement, params).await.context(&doing)?;
@@ -222,11 +197,7 @@ pub(crate) async fn messages(
         messages.windows(2).all(|w| w[0].seq + 1 == w[1].seq),
         "a page is a gap-free run of seqs"
     );
-    Ok(MessagePage {
-        messages,
-        has_more,
-        last_seq,
-    })
+    Ok(MessagePage { messages, has_more, last_seq })
 }
 
 /// Reads back the settings that decide whether a commit is durable, as the server has them for
@@ -235,10 +206,7 @@ pub(crate) async fn durability(db: &Db) -> Result<Durability, StoreError> {
     let doing = "reading synchronous_commit and fsync";
     let client = db.client().await?;
     let row = client
-        .query_one(
-            "SELECT current_setting('synchronous_commit'), current_setting('fsync')",
-            &[],
-        )
+        .query_one("SELECT current_setting('synchronous_commit'), current_setting('fsync')", &[])
         .await
         .context(doing)?;
     let synchronous_commit: String = row.try_get(0).context(doing)?;
@@ -246,10 +214,8 @@ pub(crate) async fn durability(db: &Db) -> Result<Durability, StoreError> {
     // Every synchronous_commit level but `off` waits for the local WAL flush before COMMIT
     // returns (`remote_*` wait for a standby too); without fsync that flush reaches only the
     // OS cache, so a power cut can still lose it.
-    let flushes = matches!(
-        synchronous_commit.as_str(),
-        "on" | "local" | "remote_write" | "remote_apply"
-    );
+    let flushes =
+        matches!(synchronous_commit.as_str(), "on" | "local" | "remote_write" | "remote_apply");
     Ok(Durability {
         engine: "postgres",
         settings: format!("synchronous_commit={synchronous_commit} fsync={fsync}"),

@@ -5,10 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
+};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Notice, Participant, Role};
+use porch_wire::rest::{
+    Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
+};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
@@ -59,8 +63,7 @@ fn bad_column(row: &Row, column: usize, why: &str) -> StoreError {
 }
 
 fn get<'a, T: FromSql<'a>>(row: &'a Row, column: usize) -> Result<T, StoreError> {
-    row.try_get(column)
-        .map_err(|e| bad_column(row, column, &describe(&e)))
+    row.try_get(column).map_err(|e| bad_column(row, column, &describe(&e)))
 }
 
 pub(crate) fn get_seq(row: &Row, column: usize) -> Result<u64, StoreError> {
@@ -119,8 +122,7 @@ pub(crate) fn client(row: &Row) -> Result<ClientRecord, StoreError> {
 }
 
 /// `FROM deployments d`.
-pub(crate) const DEPLOYMENT_COLUMNS: &str =
-    "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice";
+pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice";
 
 pub(crate) fn deployment(row: &Row) -> Result<DeploymentRecord, StoreError> {
     deployment_at(row, 0)
@@ -134,8 +136,9 @@ fn deployment_at(row: &Row, first: usize) -> Result<DeploymentRecord, StoreError
         name: get(row, first + 1)?,
         origins: get(row, first + 2)?,
         queue: get(row, first + 3)?,
-        guest_token_ttl_secs: u64::try_from(ttl_secs)
-            .map_err(|_| bad_column(row, first + 4, &format!("negative token lifetime {ttl_secs}")))?,
+        guest_token_ttl_secs: u64::try_from(ttl_secs).map_err(|_| {
+            bad_column(row, first + 4, &format!("negative token lifetime {ttl_secs}"))
+        })?,
         enabled: get(row, first + 5)?,
         created_at_ms: get(row, first + 6)?,
         notice: get_notice(row, first + 7)?,
@@ -150,7 +153,8 @@ fn get_notice(row: &Row, column: usize) -> Result<Option<Notice>, StoreError> {
 }
 
 /// `FROM guests g` joined to its deployment `d` and conversation `c`.
-pub(crate) const GUEST_STANDING_COLUMNS: &str = "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+pub(crate) const GUEST_STANDING_COLUMNS: &str =
+    "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
 
 pub(crate) fn guest_standing(row: &Row) -> Result<(String, GuestStanding), StoreError> {
     let standing = GuestStanding {
@@ -178,11 +182,7 @@ pub(crate) fn agent(row: &Row) -> Result<AgentRecord, StoreError> {
 pub(crate) const SIGNING_KEY_COLUMNS: &str = "kid, secret, created_at_ms";
 
 pub(crate) fn signing_key(row: &Row) -> Result<SigningKey, StoreError> {
-    Ok(SigningKey {
-        kid: get(row, 0)?,
-        secret: get(row, 1)?,
-        created_at_ms: get(row, 2)?,
-    })
+    Ok(SigningKey { kid: get(row, 0)?, secret: get(row, 1)?, created_at_ms: get(row, 2)? })
 }
 
 /// The wire `Guest` from six consecutive columns starting at `first`, in the order of

@@ -147,17 +147,11 @@ pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// independently while nodes of one tenant take turns. `CREATE SCHEMA IF NOT EXISTS` and
 /// `CREATE TABLE IF NOT EXISTS` are not race-free on their own; under the lock they are.
 pub(crate) async fn migrate(client: &mut Object, schema: Option<&str>) -> Result<(), StoreError> {
-    let tx = client
-        .transaction()
-        .await
-        .context("starting the migration")?;
+    let tx = client.transaction().await.context("starting the migration")?;
     let key = format!("porch-migrate:{}", schema.unwrap_or(""));
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&key],
-    )
-    .await
-    .context("waiting for the migration lock")?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key])
+        .await
+        .context("waiting for the migration lock")?;
     if let Some(schema) = schema {
         // Validated by `pool::check_schema_name`: a plain identifier, safe unquoted.
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
@@ -172,10 +166,7 @@ pub(crate) async fn migrate(client: &mut Object, schema: Option<&str>) -> Result
     .await
     .context("creating porch_schema_version")?;
     let version: i64 = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM porch_schema_version",
-            &[],
-        )
+        .query_one("SELECT coalesce(max(version), 0) FROM porch_schema_version", &[])
         .await
         .and_then(|row| row.try_get(0))
         .context("reading the schema version")?;
@@ -198,9 +189,7 @@ pub(crate) async fn migrate(client: &mut Object, schema: Option<&str>) -> Result
             schema = schema.unwrap_or("(search_path)"),
             "migrating the postgres schema"
         );
-        tx.batch_execute(ddl)
-            .await
-            .context(&format!("applying migration {next}"))?;
+        tx.batch_execute(ddl).await.context(&format!("applying migration {next}"))?;
         tx.execute(
             "INSERT INTO porch_schema_version (version, applied_at_ms) VALUES ($1, $2)",
             &[&next, &now_ms()],

@@ -2,7 +2,9 @@
 //! nodes may write at once, so nothing here checks before writing: names are checked by their
 //! unique constraints, and a guest and its conversation are one statement.
 
-use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord};
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+};
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
@@ -26,14 +28,8 @@ async fn insert_named(
     match client.execute(&statement, params).await {
         Ok(_) => Ok(()),
         Err(e) if violates(&e, name_constraint) => {
-            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                "an"
-            } else {
-                "a"
-            };
-            Err(StoreError::NameTaken(format!(
-                "{article} {kind} named `{name}` already exists"
-            )))
+            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+            Err(StoreError::NameTaken(format!("{article} {kind} named `{name}` already exists")))
         }
         Err(e) => Err(e).context(doing),
     }
@@ -41,22 +37,10 @@ async fn insert_named(
 
 pub(crate) async fn create_client(db: &Db, client: &ClientRecord) -> Result<(), StoreError> {
     let sql = "INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
-    let params: &[&(dyn ToSql + Sync)] = &[
-        &client.id,
-        &client.name,
-        &client.secret_hash,
-        &client.scopes,
-        &client.created_at_ms,
-    ];
+    let params: &[&(dyn ToSql + Sync)] =
+        &[&client.id, &client.name, &client.secret_hash, &client.scopes, &client.created_at_ms];
     let name = ("clients_name_unique", "client", client.name.as_str());
-    insert_named(
-        db,
-        sql,
-        params,
-        name,
-        &format!("creating client {}", client.id),
-    )
-    .await
+    insert_named(db, sql, params, name, &format!("creating client {}", client.id)).await
 }
 
 pub(crate) async fn create_deployment(
@@ -67,44 +51,18 @@ pub(crate) async fn create_deployment(
     let sql = "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms) \
                VALUES ($1, $2, $3, $4, $5, $6, $7)";
     let d = deployment;
-    let params: &[&(dyn ToSql + Sync)] = &[
-        &d.id,
-        &d.name,
-        &d.origins,
-        &d.queue,
-        &ttl_secs,
-        &d.enabled,
-        &d.created_at_ms,
-    ];
+    let params: &[&(dyn ToSql + Sync)] =
+        &[&d.id, &d.name, &d.origins, &d.queue, &ttl_secs, &d.enabled, &d.created_at_ms];
     let name = ("deployments_name_unique", "deployment", d.name.as_str());
-    insert_named(
-        db,
-        sql,
-        params,
-        name,
-        &format!("creating deployment {}", d.id),
-    )
-    .await
+    insert_named(db, sql, params, name, &format!("creating deployment {}", d.id)).await
 }
 
 pub(crate) async fn create_agent(db: &Db, agent: &AgentRecord) -> Result<(), StoreError> {
     let sql = "INSERT INTO agents (id, name, secret_hash, queues, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
-    let params: &[&(dyn ToSql + Sync)] = &[
-        &agent.id,
-        &agent.name,
-        &agent.secret_hash,
-        &agent.queues,
-        &agent.created_at_ms,
-    ];
+    let params: &[&(dyn ToSql + Sync)] =
+        &[&agent.id, &agent.name, &agent.secret_hash, &agent.queues, &agent.created_at_ms];
     let name = ("agents_name_unique", "agent", agent.name.as_str());
-    insert_named(
-        db,
-        sql,
-        params,
-        name,
-        &format!("creating agent {}", agent.id),
-    )
-    .await
+    insert_named(db, sql, params, name, &format!("creating agent {}", agent.id)).await
 }
 
 pub(crate) async fn add_signing_key(db: &Db, key: &SigningKey) -> Result<(), StoreError> {
@@ -129,10 +87,7 @@ pub(crate) async fn create_guest(
     queue: String,
 ) -> Result<Conversation, StoreError> {
     let guest = &record.guest;
-    let doing = format!(
-        "creating guest {} and conversation {}",
-        guest.id, record.conversation_id
-    );
+    let doing = format!("creating guest {} and conversation {}", guest.id, record.conversation_id);
     let client = db.client().await?;
     let statement = client
         .prepare_cached(
@@ -184,12 +139,17 @@ pub(crate) enum Flag {
 }
 
 fn ttl_to_sql(ttl_secs: u64) -> Result<i64, StoreError> {
-    i64::try_from(ttl_secs)
-        .map_err(|_| StoreError::Unavailable(format!("guest token lifetime {ttl_secs} s is too large to store")))
+    i64::try_from(ttl_secs).map_err(|_| {
+        StoreError::Unavailable(format!("guest token lifetime {ttl_secs} s is too large to store"))
+    })
 }
 
 /// Replaces a deployment's settings; false when no deployment has this id.
-pub(crate) async fn update_deployment(db: &Db, id: &str, settings: &DeploymentSettings) -> Result<bool, StoreError> {
+pub(crate) async fn update_deployment(
+    db: &Db,
+    id: &str,
+    settings: &DeploymentSettings,
+) -> Result<bool, StoreError> {
     let doing = format!("updating deployment {id}");
     let ttl_secs = ttl_to_sql(settings.guest_token_ttl_secs)?;
     let client = db.client().await?;
@@ -197,12 +157,19 @@ pub(crate) async fn update_deployment(db: &Db, id: &str, settings: &DeploymentSe
         .prepare_cached("UPDATE deployments SET origins = $2, queue = $3, guest_token_ttl_secs = $4 WHERE id = $1")
         .await
         .context(&doing)?;
-    let changed = client.execute(&statement, &[&id, &settings.origins, &settings.queue, &ttl_secs]).await.context(&doing)?;
+    let changed = client
+        .execute(&statement, &[&id, &settings.origins, &settings.queue, &ttl_secs])
+        .await
+        .context(&doing)?;
     Ok(changed == 1)
 }
 
 /// Sets or clears a deployment's notice; false when no deployment has this id.
-pub(crate) async fn set_notice(db: &Db, deployment_id: &str, notice: Option<&Notice>) -> Result<bool, StoreError> {
+pub(crate) async fn set_notice(
+    db: &Db,
+    deployment_id: &str,
+    notice: Option<&Notice>,
+) -> Result<bool, StoreError> {
     let doing = format!("setting the notice of {deployment_id}");
     let json = notice.map(|n| serde_json::to_string(n).expect("notices serialize"));
     let client = db.client().await?;
@@ -228,9 +195,6 @@ pub(crate) async fn set_flag(
     let doing = format!("setting {flag:?} of {id}");
     let client = db.client().await?;
     let statement = client.prepare_cached(sql).await.context(&doing)?;
-    let changed = client
-        .execute(&statement, &[&id, &value])
-        .await
-        .context(&doing)?;
+    let changed = client.execute(&statement, &[&id, &value]).await.context(&doing)?;
     Ok(changed == 1)
 }

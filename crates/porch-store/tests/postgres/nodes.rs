@@ -14,10 +14,8 @@ async fn two_nodes_append_without_gaps() {
     const TASKS_PER_NODE: u64 = 10;
     const EACH: u64 = 20;
     let schema = Schema::new();
-    let nodes: [Arc<dyn Store>; 2] = [
-        Arc::new(schema.connect().await),
-        Arc::new(schema.connect().await),
-    ];
+    let nodes: [Arc<dyn Store>; 2] =
+        [Arc::new(schema.connect().await), Arc::new(schema.connect().await)];
     let conversation = new_conversation(&*nodes[0], "nodes").await;
     let mut tasks = tokio::task::JoinSet::new();
     for (n, node) in nodes.iter().enumerate() {
@@ -36,28 +34,17 @@ async fn two_nodes_append_without_gaps() {
     }
     let mut all = Vec::new();
     for seqs in tasks.join_all().await {
-        assert!(
-            seqs.windows(2).all(|w| w[0] < w[1]),
-            "one task's appends commit in its order"
-        );
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "one task's appends commit in its order");
         all.extend(seqs);
     }
     all.sort_unstable();
     let total = 2 * TASKS_PER_NODE * EACH;
-    assert_eq!(
-        all,
-        (1..=total).collect::<Vec<_>>(),
-        "exactly 1..={total}, no gap, no duplicate"
-    );
+    assert_eq!(all, (1..=total).collect::<Vec<_>>(), "exactly 1..={total}, no gap, no duplicate");
     for node in &nodes {
         let page = node
             .messages(
                 &conversation.id,
-                PageRequest {
-                    after_seq: Some(0),
-                    before_seq: None,
-                    limit: 1_000,
-                },
+                PageRequest { after_seq: Some(0), before_seq: None, limit: 1_000 },
             )
             .await
             .unwrap();
@@ -70,10 +57,8 @@ async fn two_nodes_append_without_gaps() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_race_one_client_message_id() {
     let schema = Schema::new();
-    let nodes: [Arc<dyn Store>; 2] = [
-        Arc::new(schema.connect().await),
-        Arc::new(schema.connect().await),
-    ];
+    let nodes: [Arc<dyn Store>; 2] =
+        [Arc::new(schema.connect().await), Arc::new(schema.connect().await)];
     for round in 0..20 {
         let conversation = new_conversation(&*nodes[round % 2], "race").await;
         let mut tasks = tokio::task::JoinSet::new();
@@ -83,10 +68,8 @@ async fn two_nodes_race_one_client_message_id() {
             tasks.spawn(async move { node.append(request).await.unwrap() });
         }
         let outcomes = tasks.join_all().await;
-        let creates = outcomes
-            .iter()
-            .filter(|o| matches!(o, AppendOutcome::Created { .. }))
-            .count();
+        let creates =
+            outcomes.iter().filter(|o| matches!(o, AppendOutcome::Created { .. })).count();
         assert_eq!(creates, 1, "round {round}: exactly one Created");
         let message = outcomes[0].message();
         assert_eq!(message.seq, 1);
@@ -94,15 +77,7 @@ async fn two_nodes_race_one_client_message_id() {
             outcomes.iter().all(|o| o.message() == message),
             "every sender sees the stored message"
         );
-        assert_eq!(
-            nodes[0]
-                .conversation(&conversation.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .last_seq,
-            1
-        );
+        assert_eq!(nodes[0].conversation(&conversation.id).await.unwrap().unwrap().last_seq, 1);
     }
 }
 
@@ -118,11 +93,7 @@ async fn a_unique_violation_on_the_idempotency_index_answers_from_the_stored_row
         let client_message_id = format!("raced-{text}");
         let intruder = schema.raw().await;
         intruder.batch_execute("BEGIN").await.unwrap();
-        let pid: i32 = intruder
-            .query_one("SELECT pg_backend_pid()", &[])
-            .await
-            .unwrap()
-            .get(0);
+        let pid: i32 = intruder.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
         intruder
             .execute(
                 "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, text, created_at_ms) \
@@ -163,20 +134,12 @@ async fn a_unique_violation_on_the_idempotency_index_answers_from_the_stored_row
             let Ok(AppendOutcome::Duplicate { message }) = outcome else {
                 panic!("expected Duplicate, got {outcome:?}")
             };
-            assert_eq!(
-                (message.id.as_str(), message.seq),
-                ("msg_intruder_same", 1_001)
-            );
+            assert_eq!((message.id.as_str(), message.seq), ("msg_intruder_same", 1_001));
         } else {
             assert_eq!(outcome, Err(StoreError::IdempotencyConflict));
         }
         assert_eq!(
-            store
-                .conversation(&conversation.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .last_seq,
+            store.conversation(&conversation.id).await.unwrap().unwrap().last_seq,
             0,
             "nothing was written"
         );
@@ -194,9 +157,7 @@ async fn two_nodes_race_one_name() {
             a.create_agent(agent_record(&name, &[])),
             b.create_agent(agent_record(&name, &[]))
         );
-        let taken = Err(StoreError::NameTaken(format!(
-            "an agent named `{name}` already exists"
-        )));
+        let taken = Err(StoreError::NameTaken(format!("an agent named `{name}` already exists")));
         assert!(
             (x.is_ok() && y == taken) || (y.is_ok() && x == taken),
             "round {round}: {x:?} {y:?}"

@@ -14,22 +14,12 @@ use super::{Schema, fresh};
 async fn connecting_to_a_closed_port_fails_fast_and_names_the_address() {
     let started = Instant::now();
     let options = PostgresOptions::new("postgres://porch:hunter2@127.0.0.1:1/test");
-    assert!(
-        !format!("{options:?}").contains("hunter2"),
-        "Debug hides the URL"
-    );
+    assert!(!format!("{options:?}").contains("hunter2"), "Debug hides the URL");
     let Err(StoreError::Unavailable(message)) = PostgresStore::connect(options).await else {
         panic!("connecting to port 1 must fail with Unavailable");
     };
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert!(
-        message.starts_with("cannot reach PostgreSQL at 127.0.0.1:1: "),
-        "{message}"
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(message.starts_with("cannot reach PostgreSQL at 127.0.0.1:1: "), "{message}");
     assert!(
         !message.contains("hunter2") && !message.contains("porch:"),
         "no credentials: {message}"
@@ -53,10 +43,7 @@ async fn nodes_starting_together_migrate_once() {
     let stores = start_four_nodes(&schema).await;
     let raw = schema.raw().await;
     let versions: Vec<i64> = raw
-        .query(
-            "SELECT version FROM porch_schema_version ORDER BY version",
-            &[],
-        )
+        .query("SELECT version FROM porch_schema_version ORDER BY version", &[])
         .await
         .unwrap()
         .iter()
@@ -77,22 +64,18 @@ async fn nodes_starting_together_migrate_once() {
         .map(|row| row.get(0))
         .collect();
     assert!(constraints.iter().any(|c| c == "messages_pkey"), "{constraints:?}");
-    assert!(!constraints.iter().any(|c| c == "messages_id_key"), "messages_id_key survived migration 3: {constraints:?}");
+    assert!(
+        !constraints.iter().any(|c| c == "messages_id_key"),
+        "messages_id_key survived migration 3: {constraints:?}"
+    );
     let widgets: i64 = raw
-        .query_one(
-            "SELECT count(*) FROM clients WHERE id = $1",
-            &[&WIDGET_CLIENT_ID],
-        )
+        .query_one("SELECT count(*) FROM clients WHERE id = $1", &[&WIDGET_CLIENT_ID])
         .await
         .unwrap()
         .get(0);
     assert_eq!(widgets, 1);
     for store in &stores {
-        assert_eq!(
-            store.clients().await.unwrap(),
-            vec![],
-            "the widget client is hidden"
-        );
+        assert_eq!(store.clients().await.unwrap(), vec![], "the widget client is hidden");
         assert!(
             store.client(WIDGET_CLIENT_ID).await.unwrap().is_some(),
             "but it exists for guests to reference"
@@ -114,9 +97,7 @@ async fn a_newer_schema_is_refused() {
     let schema = Schema::new();
     drop(schema.connect().await);
     let raw = schema.raw().await;
-    raw.batch_execute("INSERT INTO porch_schema_version VALUES (99, 0)")
-        .await
-        .unwrap();
+    raw.batch_execute("INSERT INTO porch_schema_version VALUES (99, 0)").await.unwrap();
     let err = PostgresStore::connect(schema.options()).await.unwrap_err();
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
@@ -142,15 +123,7 @@ async fn killed_connections_are_replaced() {
     // The client side learns of the closed socket asynchronously; give it a moment.
     tokio::time::sleep(Duration::from_millis(200)).await;
     fill(&store, &conversation, 3).await;
-    assert_eq!(
-        store
-            .conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        5
-    );
+    assert_eq!(store.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 5);
 }
 
 /// A second start on the same schema sees everything and continues the sequence.
@@ -160,46 +133,18 @@ async fn data_survives_a_restart() {
     let store = schema.connect().await;
     let conversation = new_conversation(&store, "restart").await;
     fill(&store, &conversation, 4).await;
-    assert_eq!(
-        store
-            .mark_read(&conversation.id, &conversation.guest.id, 4)
-            .await,
-        Ok(4)
-    );
+    assert_eq!(store.mark_read(&conversation.id, &conversation.guest.id, 4).await, Ok(4));
     drop(store);
     let store = schema.connect().await;
     let page = store
-        .messages(
-            &conversation.id,
-            PageRequest {
-                after_seq: None,
-                before_seq: None,
-                limit: 10,
-            },
-        )
+        .messages(&conversation.id, PageRequest { after_seq: None, before_seq: None, limit: 10 })
         .await
         .unwrap();
     assert_eq!(
-        page.messages
-            .iter()
-            .map(|m| m.text.as_str())
-            .collect::<Vec<_>>(),
+        page.messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
         ["m1", "m2", "m3", "m4"]
     );
-    assert_eq!(
-        store
-            .mark_read(&conversation.id, &conversation.guest.id, 1)
-            .await,
-        Ok(4)
-    );
+    assert_eq!(store.mark_read(&conversation.id, &conversation.guest.id, 1).await, Ok(4));
     fill(&store, &conversation, 1).await;
-    assert_eq!(
-        store
-            .conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        5
-    );
+    assert_eq!(store.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 5);
 }

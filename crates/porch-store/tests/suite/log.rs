@@ -36,10 +36,7 @@ pub async fn suite_seq_gap_free(store: Arc<dyn Store>) {
     let mut all = Vec::new();
     while let Some(seqs) = tasks.join_next().await {
         let seqs = seqs.unwrap();
-        assert!(
-            seqs.windows(2).all(|w| w[0] < w[1]),
-            "one task's appends commit in its order"
-        );
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "one task's appends commit in its order");
         all.extend(seqs);
     }
     all.sort_unstable();
@@ -53,11 +50,7 @@ pub async fn suite_seq_gap_free(store: Arc<dyn Store>) {
         let page = store
             .messages(
                 &conversation.id,
-                PageRequest {
-                    after_seq: Some(after),
-                    before_seq: None,
-                    limit: 200,
-                },
+                PageRequest { after_seq: Some(after), before_seq: None, limit: 200 },
             )
             .await
             .unwrap();
@@ -73,52 +66,22 @@ pub async fn suite_seq_gap_free(store: Arc<dyn Store>) {
 pub async fn suite_idempotency(store: Arc<dyn Store>) {
     let conversation = new_conversation(&*store, "idem").await;
     let guest = guest_of(&conversation);
-    let (first, _) = created(
-        store
-            .append(says(&conversation, &guest, "a-1", "hello"))
-            .await
-            .unwrap(),
-    );
+    let (first, _) =
+        created(store.append(says(&conversation, &guest, "a-1", "hello")).await.unwrap());
     assert_eq!(first.seq, 1);
     assert_eq!(first.client_message_id.as_deref(), Some("a-1"));
 
     // A retry gets the original back and writes nothing.
-    let retry = store
-        .append(says(&conversation, &guest, "a-1", "hello"))
-        .await
-        .unwrap();
-    assert_eq!(
-        retry,
-        AppendOutcome::Duplicate {
-            message: first.clone()
-        }
-    );
-    assert_eq!(
-        store
-            .conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        1
-    );
+    let retry = store.append(says(&conversation, &guest, "a-1", "hello")).await.unwrap();
+    assert_eq!(retry, AppendOutcome::Duplicate { message: first.clone() });
+    assert_eq!(store.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 1);
 
     // The same id with another text is a conflict, and writes nothing either.
     assert_eq!(
-        store
-            .append(says(&conversation, &guest, "a-1", "hello?"))
-            .await,
+        store.append(says(&conversation, &guest, "a-1", "hello?")).await,
         Err(StoreError::IdempotencyConflict)
     );
-    assert_eq!(
-        store
-            .conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        1
-    );
+    assert_eq!(store.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 1);
 
     // Ids are per sender: an agent may reuse the guest's id.
     let agent = Participant {
@@ -126,12 +89,8 @@ pub async fn suite_idempotency(store: Arc<dyn Store>) {
         id: new_id(prefix::AGENT),
         display_name: Some("Grace".to_owned()),
     };
-    let (theirs, _) = created(
-        store
-            .append(says(&conversation, &agent, "a-1", "welcome"))
-            .await
-            .unwrap(),
-    );
+    let (theirs, _) =
+        created(store.append(says(&conversation, &agent, "a-1", "welcome")).await.unwrap());
     assert_eq!(theirs.seq, 2);
     assert_eq!(theirs.sender, agent);
 
@@ -146,39 +105,21 @@ pub async fn suite_idempotency(store: Arc<dyn Store>) {
     while let Some(outcome) = tasks.join_next().await {
         outcomes.push(outcome.unwrap());
     }
-    let creates = outcomes
-        .iter()
-        .filter(|o| matches!(o, AppendOutcome::Created { .. }))
-        .count();
+    let creates = outcomes.iter().filter(|o| matches!(o, AppendOutcome::Created { .. })).count();
     assert_eq!(creates, 1);
     let message = outcomes[0].message().clone();
     assert_eq!(message.seq, 3);
     assert!(outcomes.iter().all(|o| *o.message() == message));
-    assert_eq!(
-        store
-            .conversation(&conversation.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        3
-    );
+    assert_eq!(store.conversation(&conversation.id).await.unwrap().unwrap().last_seq, 3);
 }
 
 pub async fn suite_closed_refuses_appends(store: &dyn Store) {
     let conversation = new_conversation(store, "closing").await;
     let guest = guest_of(&conversation);
-    let (sent, _) = created(
-        store
-            .append(says(&conversation, &guest, "before", "bye"))
-            .await
-            .unwrap(),
-    );
+    let (sent, _) =
+        created(store.append(says(&conversation, &guest, "before", "bye")).await.unwrap());
     let (closing, after) = created(
-        store
-            .append(system_event(&conversation, ConversationState::Closed, None))
-            .await
-            .unwrap(),
+        store.append(system_event(&conversation, ConversationState::Closed, None)).await.unwrap(),
     );
     assert_eq!(closing.seq, 2);
     assert_eq!(closing.event, Some(ConversationState::Closed));
@@ -187,39 +128,21 @@ pub async fn suite_closed_refuses_appends(store: &dyn Store) {
     assert_eq!(after.last_seq, 2);
 
     let closed = Err(StoreError::ConversationClosed(conversation.id.clone()));
+    assert_eq!(store.append(says(&conversation, &guest, "after", "wait")).await, closed);
     assert_eq!(
-        store
-            .append(says(&conversation, &guest, "after", "wait"))
-            .await,
+        store.append(system_event(&conversation, ConversationState::Closed, None)).await,
         closed
     );
     assert_eq!(
-        store
-            .append(system_event(&conversation, ConversationState::Closed, None))
-            .await,
-        closed
-    );
-    assert_eq!(
-        store
-            .append(system_event(
-                &conversation,
-                ConversationState::Assigned,
-                Some("agt_x")
-            ))
-            .await,
+        store.append(system_event(&conversation, ConversationState::Assigned, Some("agt_x"))).await,
         closed
     );
     // A retry of a message stored before the close still learns that it was stored.
     assert_eq!(
-        store
-            .append(says(&conversation, &guest, "before", "bye"))
-            .await,
+        store.append(says(&conversation, &guest, "before", "bye")).await,
         Ok(AppendOutcome::Duplicate { message: sent })
     );
-    assert_eq!(
-        store.conversation(&conversation.id).await.unwrap().unwrap(),
-        after
-    );
+    assert_eq!(store.conversation(&conversation.id).await.unwrap().unwrap(), after);
 
     let mut unknown = says(&conversation, &guest, "x", "y");
     unknown.conversation_id = "cnv_nobody".to_owned();
@@ -233,26 +156,15 @@ pub async fn suite_closed_refuses_appends(store: &dyn Store) {
 pub async fn suite_batch_isolation(store: Arc<dyn Store>) {
     let open = new_conversation(&*store, "isolation").await;
     let closed = new_conversation(&*store, "isolation").await;
-    store
-        .append(says(&open, &guest_of(&open), "taken", "original"))
-        .await
-        .unwrap();
-    store
-        .append(system_event(&closed, ConversationState::Closed, None))
-        .await
-        .unwrap();
+    store.append(says(&open, &guest_of(&open), "taken", "original")).await.unwrap();
+    store.append(system_event(&closed, ConversationState::Closed, None)).await.unwrap();
 
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..60 {
         let store = Arc::clone(&store);
         let request = match i % 3 {
             0 => says(&open, &guest_of(&open), &format!("ok-{i}"), "fine"),
-            1 => says(
-                &closed,
-                &guest_of(&closed),
-                &format!("late-{i}"),
-                "too late",
-            ),
+            1 => says(&closed, &guest_of(&closed), &format!("late-{i}"), "too late"),
             _ => says(&open, &guest_of(&open), "taken", &format!("conflict {i}")),
         };
         tasks.spawn(async move { (i % 3, store.append(request).await) });
@@ -261,48 +173,28 @@ pub async fn suite_batch_isolation(store: Arc<dyn Store>) {
     while let Some(result) = tasks.join_next().await {
         match result.unwrap() {
             (0, outcome) => good.push(created(outcome.unwrap()).0.seq),
-            (1, outcome) => assert_eq!(
-                outcome,
-                Err(StoreError::ConversationClosed(closed.id.clone()))
-            ),
+            (1, outcome) => {
+                assert_eq!(outcome, Err(StoreError::ConversationClosed(closed.id.clone())))
+            }
             (_, outcome) => assert_eq!(outcome, Err(StoreError::IdempotencyConflict)),
         }
     }
     good.sort_unstable();
     assert_eq!(good, (2..=21).collect::<Vec<_>>());
     let page = store
-        .messages(
-            &open.id,
-            PageRequest {
-                after_seq: None,
-                before_seq: None,
-                limit: 100,
-            },
-        )
+        .messages(&open.id, PageRequest { after_seq: None, before_seq: None, limit: 100 })
         .await
         .unwrap();
     assert_eq!(seqs(&page.messages), (1..=21).collect::<Vec<_>>());
     assert_eq!(page.messages[0].text, "original");
-    assert_eq!(
-        store
-            .conversation(&closed.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seq,
-        1
-    );
+    assert_eq!(store.conversation(&closed.id).await.unwrap().unwrap().last_seq, 1);
 }
 
 pub async fn suite_paging(store: &dyn Store) {
     let conversation = new_conversation(store, "paging").await;
     fill(store, &conversation, 25).await;
     let id = conversation.id.as_str();
-    let page = |after_seq, before_seq, limit| PageRequest {
-        after_seq,
-        before_seq,
-        limit,
-    };
+    let page = |after_seq, before_seq, limit| PageRequest { after_seq, before_seq, limit };
 
     let latest = store.messages(id, page(None, None, 10)).await.unwrap();
     assert_eq!(seqs(&latest.messages), (16..=25).collect::<Vec<_>>());
@@ -332,15 +224,9 @@ pub async fn suite_paging(store: &dyn Store) {
     let beyond = store.messages(id, page(Some(25), None, 10)).await.unwrap();
     assert!(beyond.messages.is_empty() && !beyond.has_more);
     assert_eq!(beyond.last_seq, 25);
-    let huge = store
-        .messages(id, page(Some(u64::MAX), None, 10))
-        .await
-        .unwrap();
+    let huge = store.messages(id, page(Some(u64::MAX), None, 10)).await.unwrap();
     assert!(huge.messages.is_empty());
-    let all = store
-        .messages(id, page(None, Some(u64::MAX), 100))
-        .await
-        .unwrap();
+    let all = store.messages(id, page(None, Some(u64::MAX), 100)).await.unwrap();
     assert_eq!(all.messages.len(), 25);
 
     assert_eq!(
@@ -355,23 +241,11 @@ pub async fn suite_mark_read(store: &dyn Store) {
     let id = conversation.id.as_str();
     let guest = conversation.guest.id.as_str();
     assert_eq!(store.mark_read(id, guest, 3).await, Ok(3));
-    assert_eq!(
-        store.mark_read(id, guest, 2).await,
-        Ok(3),
-        "never backwards"
-    );
+    assert_eq!(store.mark_read(id, guest, 2).await, Ok(3), "never backwards");
     assert_eq!(store.mark_read(id, guest, 0).await, Ok(3));
-    assert_eq!(
-        store.mark_read(id, "agt_other", 1).await,
-        Ok(1),
-        "markers are per participant"
-    );
+    assert_eq!(store.mark_read(id, "agt_other", 1).await, Ok(1), "markers are per participant");
     assert_eq!(store.mark_read(id, guest, 5).await, Ok(5));
-    assert_eq!(
-        store.mark_read(id, guest, 99).await,
-        Ok(5),
-        "capped at the last message"
-    );
+    assert_eq!(store.mark_read(id, guest, 99).await, Ok(5), "capped at the last message");
     assert_eq!(store.mark_read(id, guest, u64::MAX).await, Ok(5));
     assert_eq!(
         store.mark_read("cnv_nobody", guest, 1).await,
@@ -385,12 +259,7 @@ pub async fn suite_backpressure(store: Arc<dyn Store>, writes: u64) {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..writes {
         let store = Arc::clone(&store);
-        let request = says(
-            &conversation,
-            &guest_of(&conversation),
-            &format!("p{i}"),
-            "load",
-        );
+        let request = says(&conversation, &guest_of(&conversation), &format!("p{i}"), "load");
         tasks.spawn(async move { created(store.append(request).await.unwrap()).0.seq });
     }
     let mut all = tasks.join_all().await;

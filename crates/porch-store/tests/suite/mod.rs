@@ -34,10 +34,7 @@ pub fn deployment_record(name: &str, queue: &str) -> DeploymentRecord {
     DeploymentRecord {
         id: new_id(prefix::DEPLOYMENT),
         name: name.to_owned(),
-        origins: vec![
-            "https://shop.example".to_owned(),
-            "http://127.0.0.1:8080".to_owned(),
-        ],
+        origins: vec!["https://shop.example".to_owned(), "http://127.0.0.1:8080".to_owned()],
         queue: queue.to_owned(),
         guest_token_ttl_secs: 3_600,
         enabled: true,
@@ -92,18 +89,11 @@ pub fn guest_record(
 /// A seeded deployment and one fresh conversation on `queue`.
 pub async fn new_conversation(store: &dyn Store, queue: &str) -> Conversation {
     let (client, deployment) = seed(store, queue).await;
-    store
-        .create_guest(guest_record(&client, &deployment, T0_MS), queue.to_owned())
-        .await
-        .unwrap()
+    store.create_guest(guest_record(&client, &deployment, T0_MS), queue.to_owned()).await.unwrap()
 }
 
 pub fn guest_of(conversation: &Conversation) -> Participant {
-    Participant {
-        role: Role::Guest,
-        id: conversation.guest.id.clone(),
-        display_name: None,
-    }
+    Participant { role: Role::Guest, id: conversation.guest.id.clone(), display_name: None }
 }
 
 pub fn says(
@@ -130,11 +120,7 @@ pub fn system_event(
 ) -> AppendRequest {
     AppendRequest {
         conversation_id: conversation.id.clone(),
-        sender: Participant {
-            role: Role::System,
-            id: "porch".to_owned(),
-            display_name: None,
-        },
+        sender: Participant { role: Role::System, id: "porch".to_owned(), display_name: None },
         client_message_id: None,
         text: format!("conversation {}", event.as_str()),
         event: Some(event),
@@ -145,10 +131,7 @@ pub fn system_event(
 
 pub fn created(outcome: AppendOutcome) -> (Message, Conversation) {
     match outcome {
-        AppendOutcome::Created {
-            message,
-            conversation,
-        } => (message, conversation),
+        AppendOutcome::Created { message, conversation } => (message, conversation),
         other => panic!("expected Created, got {other:?}"),
     }
 }
@@ -164,12 +147,7 @@ pub async fn fill(store: &dyn Store, conversation: &Conversation, count: u64) {
     for i in 1..=count {
         let (message, _) = created(
             store
-                .append(says(
-                    conversation,
-                    &guest,
-                    &format!("{batch}-{i}"),
-                    &format!("m{i}"),
-                ))
+                .append(says(conversation, &guest, &format!("{batch}-{i}"), &format!("m{i}")))
                 .await
                 .unwrap(),
         );

@@ -16,43 +16,26 @@ pub async fn suite_admin(store: &dyn Store) {
     store.create_agent(agent.clone()).await.unwrap();
 
     assert_eq!(store.clients().await.unwrap(), vec![client.clone()]);
-    assert_eq!(
-        store.client(&client.id).await.unwrap(),
-        Some(client.clone())
-    );
+    assert_eq!(store.client(&client.id).await.unwrap(), Some(client.clone()));
     assert_eq!(store.client("cli_nobody").await.unwrap(), None);
     assert_eq!(store.deployments().await.unwrap(), vec![deployment.clone()]);
-    assert_eq!(
-        store.deployment(&deployment.id).await.unwrap(),
-        Some(deployment.clone())
-    );
+    assert_eq!(store.deployment(&deployment.id).await.unwrap(), Some(deployment.clone()));
     assert_eq!(store.deployment("dep_nobody").await.unwrap(), None);
     assert_eq!(store.agents().await.unwrap(), vec![agent.clone()]);
-    assert_eq!(
-        store.agent_by_name("grace").await.unwrap(),
-        Some(agent.clone())
-    );
+    assert_eq!(store.agent_by_name("grace").await.unwrap(), Some(agent.clone()));
     assert_eq!(store.agent_by_name("nobody").await.unwrap(), None);
 
     assert_eq!(
         store.create_client(client_record("shop-backend")).await,
-        Err(StoreError::NameTaken(
-            "a client named `shop-backend` already exists".to_owned()
-        ))
+        Err(StoreError::NameTaken("a client named `shop-backend` already exists".to_owned()))
     );
     assert_eq!(
-        store
-            .create_deployment(deployment_record("shop", "other"))
-            .await,
-        Err(StoreError::NameTaken(
-            "a deployment named `shop` already exists".to_owned()
-        ))
+        store.create_deployment(deployment_record("shop", "other")).await,
+        Err(StoreError::NameTaken("a deployment named `shop` already exists".to_owned()))
     );
     assert_eq!(
         store.create_agent(agent_record("grace", &[])).await,
-        Err(StoreError::NameTaken(
-            "an agent named `grace` already exists".to_owned()
-        ))
+        Err(StoreError::NameTaken("an agent named `grace` already exists".to_owned()))
     );
     // A refused name wrote nothing.
     assert_eq!(store.agents().await.unwrap().len(), 1);
@@ -79,10 +62,7 @@ pub async fn suite_admin(store: &dyn Store) {
 pub async fn suite_guest_round_trip(store: &dyn Store) {
     let (client, deployment) = seed(store, "sales").await;
     let record = guest_record(&client, &deployment, T0_MS + 10);
-    let conversation = store
-        .create_guest(record.clone(), "sales".to_owned())
-        .await
-        .unwrap();
+    let conversation = store.create_guest(record.clone(), "sales".to_owned()).await.unwrap();
     assert_eq!(conversation.id, record.conversation_id);
     assert_eq!(conversation.deployment_id, deployment.id);
     assert_eq!(conversation.queue, "sales");
@@ -90,57 +70,36 @@ pub async fn suite_guest_round_trip(store: &dyn Store) {
     assert_eq!(conversation.guest, record.guest);
     assert_eq!(conversation.assigned_agent_id, None);
     assert_eq!(conversation.last_seq, 0);
-    assert_eq!(
-        (conversation.created_at_ms, conversation.updated_at_ms),
-        (T0_MS + 10, T0_MS + 10)
-    );
+    assert_eq!((conversation.created_at_ms, conversation.updated_at_ms), (T0_MS + 10, T0_MS + 10));
 
-    assert_eq!(
-        store.conversation(&conversation.id).await.unwrap(),
-        Some(conversation.clone())
-    );
-    assert_eq!(
-        store.guest(&record.guest.id).await.unwrap(),
-        Some(record.clone())
-    );
+    assert_eq!(store.conversation(&conversation.id).await.unwrap(), Some(conversation.clone()));
+    assert_eq!(store.guest(&record.guest.id).await.unwrap(), Some(record.clone()));
     assert_eq!(store.guest("gst_nobody").await.unwrap(), None);
     let session = porch_core::model::GuestSession {
         guest: record.clone(),
         deployment: deployment.clone(),
         conversation: conversation.clone(),
     };
-    assert_eq!(store.guest_session(&record.guest.id).await.unwrap(), Some(session), "one read gives all three whole");
+    assert_eq!(
+        store.guest_session(&record.guest.id).await.unwrap(),
+        Some(session),
+        "one read gives all three whole"
+    );
     assert_eq!(store.guest_session("gst_nobody").await.unwrap(), None);
     assert_eq!(store.conversation("cnv_nobody").await.unwrap(), None);
     let page = store
-        .messages(
-            &conversation.id,
-            PageRequest {
-                after_seq: None,
-                before_seq: None,
-                limit: 50,
-            },
-        )
+        .messages(&conversation.id, PageRequest { after_seq: None, before_seq: None, limit: 50 })
         .await
         .unwrap();
-    assert_eq!(
-        (page.messages.len(), page.has_more, page.last_seq),
-        (0, false, 0)
-    );
+    assert_eq!((page.messages.len(), page.has_more, page.last_seq), (0, false, 0));
 }
 
 pub async fn suite_conversation_lists(store: &dyn Store) {
     let (client, deployment) = seed(store, "lists-a").await;
     let mut ids = Vec::new();
-    for (i, queue) in ["lists-a", "lists-b", "lists-a", "lists-c"]
-        .iter()
-        .enumerate()
-    {
+    for (i, queue) in ["lists-a", "lists-b", "lists-a", "lists-c"].iter().enumerate() {
         let conversation = store
-            .create_guest(
-                guest_record(&client, &deployment, T0_MS + i as i64),
-                (*queue).to_owned(),
-            )
+            .create_guest(guest_record(&client, &deployment, T0_MS + i as i64), (*queue).to_owned())
             .await
             .unwrap();
         ids.push(conversation);
@@ -153,82 +112,37 @@ pub async fn suite_conversation_lists(store: &dyn Store) {
     let listed = |found: Vec<Conversation>| found.into_iter().map(|c| c.id).collect::<Vec<_>>();
 
     // Newest activity first.
-    let found = store
-        .conversations(list(&["lists-a", "lists-b"], &[], 10))
-        .await
-        .unwrap();
+    let found = store.conversations(list(&["lists-a", "lists-b"], &[], 10)).await.unwrap();
+    assert_eq!(listed(found), vec![ids[2].id.clone(), ids[1].id.clone(), ids[0].id.clone()]);
     assert_eq!(
-        listed(found),
-        vec![ids[2].id.clone(), ids[1].id.clone(), ids[0].id.clone()]
-    );
-    assert_eq!(
-        listed(
-            store
-                .conversations(list(&["lists-a", "lists-b"], &[], 2))
-                .await
-                .unwrap()
-        )
-        .len(),
+        listed(store.conversations(list(&["lists-a", "lists-b"], &[], 2)).await.unwrap()).len(),
         2
     );
-    assert!(
-        store
-            .conversations(list(&[], &[], 10))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.conversations(list(&[], &[], 10)).await.unwrap().is_empty());
 
     // Activity moves a conversation up; assignment changes its state.
-    let agent = agent_record(
-        &format!("lists-agent-{}", new_id(prefix::AGENT)),
-        &["lists-a"],
-    );
+    let agent = agent_record(&format!("lists-agent-{}", new_id(prefix::AGENT)), &["lists-a"]);
     store.create_agent(agent.clone()).await.unwrap();
     let (_, after) = created(
         store
-            .append(system_event(
-                &ids[0],
-                ConversationState::Assigned,
-                Some(&agent.id),
-            ))
+            .append(system_event(&ids[0], ConversationState::Assigned, Some(&agent.id)))
             .await
             .unwrap(),
     );
     assert_eq!(after.state, ConversationState::Assigned);
     assert_eq!(after.assigned_agent_id.as_deref(), Some(agent.id.as_str()));
-    assert_eq!(
-        store.conversation(&ids[0].id).await.unwrap(),
-        Some(after.clone())
-    );
+    assert_eq!(store.conversation(&ids[0].id).await.unwrap(), Some(after.clone()));
 
-    let found = store
-        .conversations(list(&["lists-a"], &[], 10))
-        .await
-        .unwrap();
-    assert_eq!(
-        found[0], after,
-        "the JOINed row equals what append returned"
-    );
+    let found = store.conversations(list(&["lists-a"], &[], 10)).await.unwrap();
+    assert_eq!(found[0], after, "the JOINed row equals what append returned");
     assert_eq!(listed(found), vec![ids[0].id.clone(), ids[2].id.clone()]);
     let waiting = store
-        .conversations(list(
-            &["lists-a", "lists-c"],
-            &[ConversationState::Waiting],
-            10,
-        ))
+        .conversations(list(&["lists-a", "lists-c"], &[ConversationState::Waiting], 10))
         .await
         .unwrap();
     assert_eq!(listed(waiting), vec![ids[3].id.clone(), ids[2].id.clone()]);
     let open = [ConversationState::Waiting, ConversationState::Assigned];
-    assert_eq!(
-        store
-            .conversations(list(&["lists-a"], &open, 10))
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(store.conversations(list(&["lists-a"], &open, 10)).await.unwrap().len(), 2);
     assert!(
         store
             .conversations(list(&["lists-a"], &[ConversationState::Closed], 10))
@@ -245,7 +159,10 @@ pub async fn suite_flags(store: &dyn Store) {
 
     assert!(store.revoke_guest(&record.guest.id).await.unwrap());
     assert!(store.guest(&record.guest.id).await.unwrap().unwrap().revoked);
-    assert!(!store.revoke_guest("gst_nobody").await.unwrap(), "unknown ids are reported, not ignored");
+    assert!(
+        !store.revoke_guest("gst_nobody").await.unwrap(),
+        "unknown ids are reported, not ignored"
+    );
 
     assert!(store.set_deployment_enabled(&deployment.id, false).await.unwrap());
     assert!(!store.deployment(&deployment.id).await.unwrap().unwrap().enabled);
@@ -266,12 +183,19 @@ pub async fn suite_guest_standing(store: &dyn Store) {
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let mut expected = vec![record.guest.id.clone(), other.guest.id.clone()];
         expected.sort();
-        assert_eq!(found.iter().map(|f| f.0.clone()).collect::<Vec<_>>(), expected, "each known guest once; the unknown left out");
+        assert_eq!(
+            found.iter().map(|f| f.0.clone()).collect::<Vec<_>>(),
+            expected,
+            "each known guest once; the unknown left out"
+        );
         found.into_iter().find(|f| f.0 == record.guest.id).unwrap().1
     };
     let fresh = standing().await;
     assert_eq!((fresh.revoked, fresh.deployment_enabled, fresh.last_seq), (false, true, 0));
-    assert_eq!((fresh.deployment_id.as_str(), fresh.notice.as_ref()), (deployment.id.as_str(), None));
+    assert_eq!(
+        (fresh.deployment_id.as_str(), fresh.notice.as_ref()),
+        (deployment.id.as_str(), None)
+    );
 
     fill(store, &conversation, 2).await;
     let notice = porch_wire::rest::Notice {
@@ -284,7 +208,11 @@ pub async fn suite_guest_standing(store: &dyn Store) {
     store.set_deployment_enabled(&deployment.id, false).await.unwrap();
     store.revoke_guest(&record.guest.id).await.unwrap();
     let changed = standing().await;
-    assert_eq!((changed.revoked, changed.deployment_enabled, changed.last_seq), (true, false, 2), "every part is read fresh");
+    assert_eq!(
+        (changed.revoked, changed.deployment_enabled, changed.last_seq),
+        (true, false, 2),
+        "every part is read fresh"
+    );
     assert_eq!(changed.notice, Some(notice));
     assert!(store.guest_standings(vec!["gst_nobody".to_owned()]).await.unwrap().is_empty());
     assert!(store.guest_standings(Vec::new()).await.unwrap().is_empty());
@@ -299,9 +227,20 @@ pub async fn suite_deployment_updates(store: &dyn Store) {
     };
     assert!(store.update_deployment(&deployment.id, settings.clone()).await.unwrap());
     let read = store.deployment(&deployment.id).await.unwrap().unwrap();
-    assert_eq!((read.origins, read.queue, read.guest_token_ttl_secs), (settings.origins, settings.queue, 900));
-    assert_eq!((read.name, read.enabled, read.created_at_ms), (deployment.name, true, deployment.created_at_ms), "the rest stays");
-    let unknown = porch_core::model::DeploymentSettings { origins: vec![], queue: "q".to_owned(), guest_token_ttl_secs: 1 };
+    assert_eq!(
+        (read.origins, read.queue, read.guest_token_ttl_secs),
+        (settings.origins, settings.queue, 900)
+    );
+    assert_eq!(
+        (read.name, read.enabled, read.created_at_ms),
+        (deployment.name, true, deployment.created_at_ms),
+        "the rest stays"
+    );
+    let unknown = porch_core::model::DeploymentSettings {
+        origins: vec![],
+        queue: "q".to_owned(),
+        guest_token_ttl_secs: 1,
+    };
     assert!(!store.update_deployment("dep_nobody", unknown).await.unwrap());
 }
 
@@ -316,18 +255,46 @@ pub async fn suite_notices(store: &dyn Store) {
         created_at_ms: T0_MS + 30,
     };
 
-    assert!(store.set_deployment_notice(&deployment.id, Some(notice("ntc_1", "Closed at 18:00 \u{1F319}"))).await.unwrap());
+    assert!(
+        store
+            .set_deployment_notice(
+                &deployment.id,
+                Some(notice("ntc_1", "Closed at 18:00 \u{1F319}"))
+            )
+            .await
+            .unwrap()
+    );
     let read = store.deployment(&deployment.id).await.unwrap().unwrap();
-    assert_eq!(read.notice, Some(notice("ntc_1", "Closed at 18:00 \u{1F319}")), "read back exactly");
+    assert_eq!(
+        read.notice,
+        Some(notice("ntc_1", "Closed at 18:00 \u{1F319}")),
+        "read back exactly"
+    );
     assert!(read.enabled, "setting a notice changes nothing else");
-    assert_eq!(store.deployment(&other.id).await.unwrap().unwrap().notice, None, "one deployment's notice only");
+    assert_eq!(
+        store.deployment(&other.id).await.unwrap().unwrap().notice,
+        None,
+        "one deployment's notice only"
+    );
 
-    assert!(store.set_deployment_notice(&deployment.id, Some(notice("ntc_2", "Back at 9:00"))).await.unwrap());
+    assert!(
+        store
+            .set_deployment_notice(&deployment.id, Some(notice("ntc_2", "Back at 9:00")))
+            .await
+            .unwrap()
+    );
     let listed = store.deployments().await.unwrap();
     let listed = listed.iter().find(|d| d.id == deployment.id).unwrap();
-    assert_eq!(listed.notice, Some(notice("ntc_2", "Back at 9:00")), "the next notice replaces the first");
+    assert_eq!(
+        listed.notice,
+        Some(notice("ntc_2", "Back at 9:00")),
+        "the next notice replaces the first"
+    );
 
     assert!(store.set_deployment_notice(&deployment.id, None).await.unwrap());
     assert_eq!(store.deployment(&deployment.id).await.unwrap().unwrap().notice, None);
-    assert!(!store.set_deployment_notice("dep_nobody", None).await.unwrap(), "unknown ids are reported");
+    assert!(
+        !store.set_deployment_notice("dep_nobody", None).await.unwrap(),
+        "unknown ids are reported"
+    );
 }

@@ -20,9 +20,7 @@ impl Clocks {
     /// Compares an HTTP `Date` header value with the local clock, now.
     pub fn from_date_header(date: Option<&str>) -> Clocks {
         let server = date.and_then(parse_http_date);
-        Clocks {
-            skew_secs: server.map(|s| s - local_secs()),
-        }
+        Clocks { skew_secs: server.map(|s| s - local_secs()) }
     }
 
     pub fn server_secs(&self) -> Option<i64> {
@@ -42,10 +40,7 @@ impl Clocks {
         match self.server_secs() {
             Some(server) if (at > now) == (at > server) => {
                 let bare = relative(at, server, "", "");
-                format!(
-                    "{local} (local clock), {} (server clock)",
-                    bare.trim_start()
-                )
+                format!("{local} (local clock), {} (server clock)", bare.trim_start())
             }
             Some(server) => format!(
                 "{local} (local clock), {} (server clock)",
@@ -83,9 +78,8 @@ pub fn parse_http_date(value: &str) -> Option<i64> {
         .then(|| days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Howard Hinnant's `days_from_civil`: days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {

@@ -22,12 +22,8 @@ use super::verdict::Advice;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Response headers that tell something about a refusal; the rest is noise here.
-pub const SHOWN_HEADERS: [&str; 4] = [
-    "Sec-WebSocket-Protocol",
-    "WWW-Authenticate",
-    "Date",
-    "Content-Type",
-];
+pub const SHOWN_HEADERS: [&str; 4] =
+    ["Sec-WebSocket-Protocol", "WWW-Authenticate", "Date", "Content-Type"];
 
 /// An HTTP client for one diagnosis.
 pub struct Http {
@@ -119,11 +115,7 @@ impl Http {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.text().await.map_err(|e| unreachable(url, &e))?;
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        Ok(Answer { status, headers, body })
     }
 }
 
@@ -144,10 +136,7 @@ fn parse<T: DeserializeOwned>(report: &mut Report, answer: &Answer) -> Result<T,
 /// The failure an HTTP refusal stands for: Porch's code when the body is Porch's.
 pub fn refusal(status: u16, body: &str) -> Failure {
     match serde_json::from_str::<ErrorBody>(body) {
-        Ok(e) => Failure::Refused {
-            code: e.error,
-            message: e.error_description,
-        },
+        Ok(e) => Failure::Refused { code: e.error, message: e.error_description },
         Err(_) => Failure::Other(Advice::new(
             format!(
                 "HTTP {status} without Porch's JSON error body: something other than Porch answered (a proxy, a wrong path?)"
@@ -187,11 +176,7 @@ pub fn show_body(report: &mut Report, body: &str) {
         Err(_) if body.trim().is_empty() => {}
         Err(_) => report.line(
             "body",
-            &body
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(SHOWN_CHARS_MAX)
-                .collect::<String>(),
+            &body.chars().filter(|c| !c.is_control()).take(SHOWN_CHARS_MAX).collect::<String>(),
         ),
     }
 }
@@ -200,9 +185,7 @@ pub fn show_body(report: &mut Report, body: &str) {
 fn show_json(report: &Report, json: &serde_json::Value) {
     const ONE_LINE_CHARS_MAX: usize = 100;
     let compact = json.to_string();
-    let members = json
-        .as_object()
-        .filter(|_| compact.len() > ONE_LINE_CHARS_MAX);
+    let members = json.as_object().filter(|_| compact.len() > ONE_LINE_CHARS_MAX);
     let Some(members) = members else {
         report.line("body", &compact);
         return;
@@ -239,9 +222,5 @@ pub fn plain_cause(error: &(dyn std::error::Error + 'static)) -> String {
         };
     }
     let text = cause.to_string();
-    if text.contains("timed out") {
-        "timed out".into()
-    } else {
-        text
-    }
+    if text.contains("timed out") { "timed out".into() } else { text }
 }

@@ -40,18 +40,8 @@ impl Call {
                 "give the token your client sends: --token TOKEN, or --token - to read it from standard input"
             ),
         };
-        let secrets = token
-            .iter()
-            .chain(&in_url)
-            .chain(&in_offer)
-            .cloned()
-            .collect();
-        Ok(Call {
-            url,
-            token,
-            offer,
-            secrets,
-        })
+        let secrets = token.iter().chain(&in_url).chain(&in_offer).cloned().collect();
+        Ok(Call { url, token, offer, secrets })
     }
 }
 
@@ -105,9 +95,7 @@ pub fn with_after_seq(url: &str, after_seq: Option<u64>) -> String {
 /// A token carried in the URL, as the gateway reads it.
 fn query_token(url: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    form_pairs(query)
-        .find(|(k, _)| k == "token" || k == "access_token")
-        .map(|(_, v)| v)
+    form_pairs(query).find(|(k, _)| k == "token" || k == "access_token").map(|(_, v)| v)
 }
 
 fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
@@ -120,10 +108,7 @@ fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
 /// The longest offered value that is not the marker: the token, wherever the client put it.
 fn offered_token(offer: &str) -> Option<String> {
     let squash = |s: &str| {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase()
+        s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase()
     };
     let marker = squash(PROTOCOL_MARKER);
     offer
@@ -148,33 +133,18 @@ mod tests {
 
     #[test]
     fn doctor_finds_the_http_base_and_the_token_wherever_it_was_put() {
-        assert_eq!(
-            http_base("ws://h:8080/api/v2/gateway?afterSeq=1"),
-            "http://h:8080"
-        );
+        assert_eq!(http_base("ws://h:8080/api/v2/gateway?afterSeq=1"), "http://h:8080");
         assert_eq!(http_base("ws://h/porch/api/v2/gateway"), "http://h/porch");
         assert_eq!(http_base("ws://h:1/elsewhere"), "http://h:1");
         assert_eq!(http_base("wss://h/api/v2/gateway"), "https://h");
-        assert_eq!(
-            gateway_url("https://h/api/v2/gateway").unwrap(),
-            "wss://h/api/v2/gateway"
-        );
+        assert_eq!(gateway_url("https://h/api/v2/gateway").unwrap(), "wss://h/api/v2/gateway");
         assert!(gateway_url("ftp://h").is_err() && base_url("ws://h").is_err());
         assert_eq!(
             query_token("ws://h/api/v2/gateway?afterSeq=1&token=a.b.c").as_deref(),
             Some("a.b.c")
         );
-        assert_eq!(
-            offered_token("a.b.c, NICE-WebSocket-Auth").as_deref(),
-            Some("a.b.c")
-        );
-        assert_eq!(
-            offered_token("nice-websocket-auth, a.b.c").as_deref(),
-            Some("a.b.c")
-        );
-        assert_eq!(
-            with_after_seq("ws://h/g?token=x", Some(3)),
-            "ws://h/g?token=x&afterSeq=3"
-        );
+        assert_eq!(offered_token("a.b.c, NICE-WebSocket-Auth").as_deref(), Some("a.b.c"));
+        assert_eq!(offered_token("nice-websocket-auth, a.b.c").as_deref(), Some("a.b.c"));
+        assert_eq!(with_after_seq("ws://h/g?token=x", Some(3)), "ws://h/g?token=x&afterSeq=3");
     }
 }

@@ -46,8 +46,7 @@ impl Report {
             return;
         }
         self.secrets.push((value.to_string(), shown));
-        self.secrets
-            .sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+        self.secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
     }
 
     /// `== title ==`, after a blank line unless it is the first.
@@ -70,11 +69,9 @@ impl Report {
 
     /// `text` with every known secret replaced by its shortened form.
     pub fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |acc, (secret, shown)| {
-                acc.replace(secret.as_str(), &shorten(secret, *shown))
-            })
+        self.secrets.iter().fold(text.to_string(), |acc, (secret, shown)| {
+            acc.replace(secret.as_str(), &shorten(secret, *shown))
+        })
     }
 
     pub fn flush(&self) {

@@ -35,8 +35,7 @@ pub struct Handshake<'a> {
 impl Handshake<'_> {
     /// True when the marker itself (not a misspelling) was offered: the echo must then be it.
     fn offers_marker(&self) -> bool {
-        self.offer
-            .is_some_and(|o| o.split(',').any(|v| v.trim() == PROTOCOL_MARKER))
+        self.offer.is_some_and(|o| o.split(',').any(|v| v.trim() == PROTOCOL_MARKER))
     }
 }
 
@@ -46,15 +45,10 @@ pub async fn connect(
     handshake: &Handshake<'_>,
 ) -> Result<Result<(), Failure>> {
     report.line("request", &format!("GET {}", handshake.url));
-    report.line(
-        "Sec-WebSocket-Protocol",
-        handshake.offer.unwrap_or("(none sent)"),
-    );
+    report.line("Sec-WebSocket-Protocol", handshake.offer.unwrap_or("(none sent)"));
     report.line(
         "Origin",
-        handshake
-            .origin
-            .unwrap_or("(none sent: the origin allowlist is not checked)"),
+        handshake.origin.unwrap_or("(none sent: the origin allowlist is not checked)"),
     );
     let request = match build(handshake) {
         Ok(request) => request,
@@ -63,20 +57,15 @@ pub async fn connect(
     let connecting = Gateway::connect_request_with(request, handshake.tls);
     let gateway = match tokio::time::timeout(STEP_TIMEOUT, connecting).await {
         Err(_) => return Ok(Err(silent_upgrade())),
-        Ok(Err(ConnectError::Refused {
-            status,
-            body,
-            headers,
-        })) => return Ok(Err(refused(report, status, &body, &headers))),
+        Ok(Err(ConnectError::Refused { status, body, headers })) => {
+            return Ok(Err(refused(report, status, &body, &headers)));
+        }
         Ok(Err(ConnectError::Tls(problem))) => return Err(tls_failed(handshake.url, &problem)),
         Ok(Err(ConnectError::Other(message))) => return not_upgraded(handshake, &message).map(Err),
         Ok(Ok(gateway)) => gateway,
     };
     report.line("status", "101 Switching Protocols");
-    report.line(
-        "Sec-WebSocket-Protocol",
-        gateway.protocol.as_deref().unwrap_or("(none echoed)"),
-    );
+    report.line("Sec-WebSocket-Protocol", gateway.protocol.as_deref().unwrap_or("(none echoed)"));
     let echo = check_echo(report, handshake, gateway.protocol.as_deref());
     let first = first_event(report, gateway).await;
     Ok(first.and(echo))
@@ -96,9 +85,7 @@ fn build(handshake: &Handshake<'_>) -> Result<Request, Failure> {
             .map_err(|_| Failure::Other(advise(ErrorCode::TokenCharacters, &Context::default())))
     };
     if let Some(offer) = handshake.offer {
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", header(offer)?);
+        request.headers_mut().insert("sec-websocket-protocol", header(offer)?);
     }
     if let Some(origin) = handshake.origin {
         request.headers_mut().insert("origin", header(origin)?);
@@ -117,10 +104,7 @@ fn check_echo(
         return Ok(());
     }
     if echo == Some(PROTOCOL_MARKER) {
-        report.line(
-            "echo check",
-            "ok: exactly NICE-WebSocket-Auth, as a browser requires",
-        );
+        report.line("echo check", "ok: exactly NICE-WebSocket-Auth, as a browser requires");
         return Ok(());
     }
     report.line(
@@ -146,11 +130,7 @@ fn refused(report: &mut Report, status: u16, body: &str, headers: &[(String, Str
             map.append(name, value);
         }
     }
-    let answer = Answer {
-        status,
-        headers: map,
-        body: body.to_string(),
-    };
+    let answer = Answer { status, headers: map, body: body.to_string() };
     show(report, &answer);
     refusal(status, body)
 }
@@ -172,10 +152,7 @@ fn not_upgraded(handshake: &Handshake<'_>, message: &str) -> Result<Failure> {
 
 fn silent_upgrade() -> Failure {
     Failure::Other(Advice::new(
-        format!(
-            "no answer to the upgrade within {}s",
-            STEP_TIMEOUT.as_secs()
-        ),
+        format!("no answer to the upgrade within {}s", STEP_TIMEOUT.as_secs()),
         "check the gateway URL and that any proxy in front of Porch passes Upgrade and Connection headers",
     ))
 }
@@ -200,20 +177,14 @@ async fn first_event(report: &Report, mut gateway: Gateway) -> Result<(), Failur
         }
         Some(Event::Closed { code, reason }) => Err(closed(report, code, &reason)),
         Some(Event::Dropped(why)) => {
-            report.line(
-                "connection",
-                &format!("dropped without a close frame: {why}"),
-            );
+            report.line("connection", &format!("dropped without a close frame: {why}"));
             Err(Failure::Other(Advice::new(
                 "the connection dropped without a close code: something between you and Porch cut it",
                 "check the proxy's WebSocket support and timeouts",
             )))
         }
         None => {
-            report.line(
-                "first frame",
-                &format!("nothing within {}s", STEP_TIMEOUT.as_secs()),
-            );
+            report.line("first frame", &format!("nothing within {}s", STEP_TIMEOUT.as_secs()));
             Err(Failure::Other(Advice::new(
                 "the gateway sent nothing after the 101",
                 "check the proxy buffers no WebSocket frames",
@@ -227,17 +198,10 @@ fn show_ready(report: &Report, ready: &Ready) {
     report.line("session", &ready.session_id);
     report.line(
         "participant",
-        &format!(
-            "{} {}",
-            ready.participant.role.as_str(),
-            ready.participant.id
-        ),
+        &format!("{} {}", ready.participant.role.as_str(), ready.participant.id),
     );
     if let Some(c) = &ready.conversation {
-        report.line(
-            "conversation",
-            &format!("{} ({}, queue {})", c.id, c.state.as_str(), c.queue),
-        );
+        report.line("conversation", &format!("{} ({}, queue {})", c.id, c.state.as_str(), c.queue));
     }
     if !ready.conversations.is_empty() {
         report.line(
@@ -270,19 +234,13 @@ fn closed(report: &Report, code: u16, reason: &str) -> Failure {
         ReconnectClass::Immediate => "reconnect now and resume with afterSeq",
     };
     report.line("close code", &format!("{code} ({class})"));
-    report.line(
-        "close reason",
-        if reason.is_empty() { "(none)" } else { reason },
-    );
+    report.line("close reason", if reason.is_empty() { "(none)" } else { reason });
     let (name, message) = reason.split_once(':').unwrap_or((reason, ""));
     match ErrorCode::from_name(name.trim()) {
         Some(code) => {
             // The `[ref …]` is for the operator's log, not for the verdict.
             let message = message.split(" [ref ").next().unwrap_or(message);
-            Failure::Refused {
-                code,
-                message: message.trim().to_string(),
-            }
+            Failure::Refused { code, message: message.trim().to_string() }
         }
         None => Failure::Other(Advice::new(
             format!("the gateway closed with {code} and no Porch error code in the reason"),

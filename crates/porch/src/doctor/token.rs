@@ -52,10 +52,7 @@ pub fn examine(report: &Report, token: &str, clocks: &Clocks) -> Examined {
         Ok((header, claims)) => {
             let kid = header.kid.as_deref().unwrap_or("(none)");
             let typ = header.typ.as_deref().unwrap_or("(none)");
-            report.line(
-                "header",
-                &format!("alg {}, typ {typ}, kid {kid}", header.alg),
-            );
+            report.line("header", &format!("alg {}, typ {typ}, kid {kid}", header.alg));
             describe_claims(report, &claims, clocks, &mut examined);
         }
         Err(e) => {
@@ -89,10 +86,7 @@ impl Examined {
 /// RFC 6455 §4.1: every subprotocol is an RFC 7230 `token`. Browsers check this in
 /// `new WebSocket()` and throw a SyntaxError, so such a token never leaves the page.
 fn check_characters(report: &Report, token: &str, examined: &mut Examined) {
-    if token
-        .get(..7)
-        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
-    {
+    if token.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("bearer ")) {
         let detail = "it starts with `Bearer `, which belongs in an Authorization header; the subprotocol carries the token alone";
         examined.found(report, ErrorCode::TokenCharacters, detail.into());
     }
@@ -113,29 +107,18 @@ pub fn is_tchar(c: char) -> bool {
 
 fn describe_claims(report: &Report, claims: &Value, clocks: &Clocks, examined: &mut Examined) {
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
-    report.line(
-        "issuer (iss)",
-        &text("iss").unwrap_or_else(|| "(none)".into()),
-    );
+    report.line("issuer (iss)", &text("iss").unwrap_or_else(|| "(none)".into()));
     let aud = text("aud").unwrap_or_default();
     examined.kind = TokenKind::from_audience(&aud);
     match examined.kind {
         Some(kind) => report.line("kind (aud)", &format!("{aud}: {}", kind.describe())),
-        None => report.line(
-            "kind (aud)",
-            &format!("`{aud}`: no kind of token Porch issues"),
-        ),
+        None => report.line("kind (aud)", &format!("`{aud}`: no kind of token Porch issues")),
     }
-    report.line(
-        "subject (sub)",
-        &text("sub").unwrap_or_else(|| "(none)".into()),
-    );
+    report.line("subject (sub)", &text("sub").unwrap_or_else(|| "(none)".into()));
     examined.deployment = text("dep");
-    for (name, key) in [
-        ("dep", "deployment (dep)"),
-        ("cnv", "conversation (cnv)"),
-        ("scope", "scope"),
-    ] {
+    for (name, key) in
+        [("dep", "deployment (dep)"), ("cnv", "conversation (cnv)"), ("scope", "scope")]
+    {
         if let Some(value) = text(name) {
             report.line(key, &value);
         }
@@ -157,17 +140,11 @@ fn check_kind(report: &Report, aud: &str, examined: &mut Examined) {
 
 fn check_times(report: &Report, claims: &Value, clocks: &Clocks, examined: &mut Examined) {
     let time = |name: &str| claims.get(name).and_then(Value::as_i64);
-    let now = clocks
-        .server_secs()
-        .unwrap_or_else(super::clock::local_secs);
+    let now = clocks.server_secs().unwrap_or_else(super::clock::local_secs);
     if let Some(iat) = time("iat") {
         report.line(
             "issued (iat)",
-            &format!(
-                "{}  {}",
-                rfc3339(iat),
-                clocks.describe(iat, "issued", "issued")
-            ),
+            &format!("{}  {}", rfc3339(iat), clocks.describe(iat, "issued", "issued")),
         );
         if iat > now + SKEW_SECS_MAX {
             let detail = format!("issued {}s in the future: a clock is wrong", iat - now);
@@ -178,11 +155,7 @@ fn check_times(report: &Report, claims: &Value, clocks: &Clocks, examined: &mut 
         Some(exp) => {
             report.line(
                 "expires (exp)",
-                &format!(
-                    "{}  {}",
-                    rfc3339(exp),
-                    clocks.describe(exp, "expires", "expired")
-                ),
+                &format!("{}  {}", rfc3339(exp), clocks.describe(exp, "expires", "expired")),
             );
             if exp < now {
                 examined.found(

@@ -20,10 +20,7 @@ pub struct Advice {
 
 impl Advice {
     pub fn new(verdict: impl Into<String>, fix: impl Into<String>) -> Advice {
-        Advice {
-            verdict: verdict.into(),
-            fix: fix.into(),
-        }
+        Advice { verdict: verdict.into(), fix: fix.into() }
     }
 }
 
@@ -108,10 +105,7 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             ),
         ),
         GuestRevoked | ConversationUnknown | ConversationClosed | GuestUnknown => Advice::new(
-            format!(
-                "the guest session behind this token is gone ({code}: {})",
-                ctx.message
-            ),
+            format!("the guest session behind this token is gone ({code}: {})", ctx.message),
             "create a new guest session from your backend (POST /api/v2/webmessaging/guests) and connect with its accessToken",
         ),
         DeploymentDisabled => {
@@ -153,12 +147,11 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             ),
             "log in again: POST /api/v2/agents/login, or recreate the agent with `porch agents create --name NAME`",
         ),
-        RateLimited | StoreUnavailable | BrokerUnavailable | ServerShutdown | SlowConsumer | IdleTimeout | NodeResync => {
-            Advice::new(
-                format!("the server is busy or going away ({code}: {})", ctx.message),
-                "nothing is wrong with the credentials: retry after a jittered backoff of at least 1 s",
-            )
-        }
+        RateLimited | StoreUnavailable | BrokerUnavailable | ServerShutdown | SlowConsumer
+        | IdleTimeout | NodeResync => Advice::new(
+            format!("the server is busy or going away ({code}: {})", ctx.message),
+            "nothing is wrong with the credentials: retry after a jittered backoff of at least 1 s",
+        ),
         Internal => Advice::new(
             format!("a bug in Porch ({})", ctx.message),
             "report it to the operator with the [ref …] shown above: it is in the server log",
@@ -189,10 +182,7 @@ fn wrong_kind(ctx: &Context<'_>) -> Advice {
 
 fn expired(ctx: &Context<'_>) -> Advice {
     let fix = "get a fresh token before connecting: POST /api/v2/webmessaging/guests/token with Authorization: Bearer <the still-valid accessToken>, or have your backend create a new guest session; then reconnect with ?afterSeq=<last seq seen>";
-    match ctx
-        .skew_secs
-        .filter(|s| s.abs() > super::clock::SKEW_SECS_MAX)
-    {
+    match ctx.skew_secs.filter(|s| s.abs() > super::clock::SKEW_SECS_MAX) {
         Some(skew) => Advice::new(
             format!(
                 "the token has expired by the server's clock, which is {skew}s off this machine's"
@@ -289,13 +279,31 @@ mod tests {
     #[test]
     fn a_ws_gateway_under_an_https_page_is_mixed_content() {
         let ws = "ws://chat.example.com/api/v2/gateway";
-        let advice = mixed_content(&[None, Some("https://shop.example")], ws).expect("mixed content");
-        assert!(advice.verdict.contains("https://shop.example") && advice.fix.contains("--public-url https://"), "{advice:?}");
-        assert!(mixed_content(&[Some("http://localhost:3000")], ws).is_none(), "an http page may open ws://");
-        assert!(mixed_content(&[Some("https://shop.example")], "wss://chat.example.com/api/v2/gateway").is_none());
+        let advice =
+            mixed_content(&[None, Some("https://shop.example")], ws).expect("mixed content");
+        assert!(
+            advice.verdict.contains("https://shop.example")
+                && advice.fix.contains("--public-url https://"),
+            "{advice:?}"
+        );
+        assert!(
+            mixed_content(&[Some("http://localhost:3000")], ws).is_none(),
+            "an http page may open ws://"
+        );
+        assert!(
+            mixed_content(&[Some("https://shop.example")], "wss://chat.example.com/api/v2/gateway")
+                .is_none()
+        );
         assert!(mixed_content(&[None], ws).is_none(), "nothing known of the page");
-        for local in ["ws://127.0.0.1:8080/api/v2/gateway", "ws://localhost/api/v2/gateway", "ws://[::1]:80/x"] {
-            assert!(mixed_content(&[Some("https://shop.example")], local).is_none(), "{local} is the machine itself");
+        for local in [
+            "ws://127.0.0.1:8080/api/v2/gateway",
+            "ws://localhost/api/v2/gateway",
+            "ws://[::1]:80/x",
+        ] {
+            assert!(
+                mixed_content(&[Some("https://shop.example")], local).is_none(),
+                "{local} is the machine itself"
+            );
         }
     }
 }

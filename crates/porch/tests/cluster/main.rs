@@ -2,9 +2,9 @@
 //! NATS server, the ones running on this machine (127.0.0.1:5432 database `test`, and
 //! 127.0.0.1:4222). Each test makes its own database and drops it afterwards.
 
+mod outage;
 #[path = "../crash/server.rs"]
 mod server;
-mod outage;
 
 use std::time::{Duration, Instant};
 
@@ -27,9 +27,10 @@ struct Database {
 impl Database {
     async fn create() -> Database {
         let name = porch_core::ids::new_id("pdb").replace('_', "");
-        let (client, connection) = tokio_postgres::connect(&format!("{POSTGRES}/test"), tokio_postgres::NoTls)
-            .await
-            .expect("PostgreSQL runs on 127.0.0.1:5432 (CI and developer machines have it)");
+        let (client, connection) =
+            tokio_postgres::connect(&format!("{POSTGRES}/test"), tokio_postgres::NoTls)
+                .await
+                .expect("PostgreSQL runs on 127.0.0.1:5432 (CI and developer machines have it)");
         tokio::spawn(connection);
         client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
         Database { name }
@@ -44,7 +45,16 @@ impl Drop for Database {
     fn drop(&mut self) {
         let name = self.name.clone();
         let _ = std::process::Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "test",
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ])
             .output();
     }
 }
@@ -68,7 +78,12 @@ fn nodes(db: &Database, nats1: &str) -> (Porch, Porch) {
 }
 
 fn cli(node: &Porch, args: &[&str]) -> serde_json::Value {
-    let output = server::porch_command(&node.data_dir).envs(node.env.iter().map(|(k, v)| (k, v))).args(args).arg("--json").output().unwrap();
+    let output = server::porch_command(&node.data_dir)
+        .envs(node.env.iter().map(|(k, v)| (k, v)))
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert!(output.status.success(), "porch {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
@@ -83,10 +98,21 @@ async fn setup(node1: &Porch, node2: &Porch) -> Setup {
     let client = cli(node1, &["clients", "create", "--name", "cluster", "--scope", "guests"]);
     let agent = cli(node2, &["agents", "create", "--name", "cluster-agent"]);
     let api1 = Api::new(&node1.base_url());
-    let token = api1.client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap()).await.unwrap().access_token;
-    let request = CreateGuestRequest { deployment_id: deployment["id"].as_str().unwrap().into(), ..Default::default() };
+    let token = api1
+        .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
+        .await
+        .unwrap()
+        .access_token;
+    let request = CreateGuestRequest {
+        deployment_id: deployment["id"].as_str().unwrap().into(),
+        ..Default::default()
+    };
     let guest = api1.create_guest(&token, &request).await.unwrap();
-    let agent_token = Api::new(&node2.base_url()).agent_login("cluster-agent", agent["secret"].as_str().unwrap()).await.unwrap().access_token;
+    let agent_token = Api::new(&node2.base_url())
+        .agent_login("cluster-agent", agent["secret"].as_str().unwrap())
+        .await
+        .unwrap()
+        .access_token;
     Setup { guest, agent_token }
 }
 
@@ -104,14 +130,24 @@ async fn ready(socket: &mut Gateway) -> porch_wire::frame::Ready {
 /// Waits for the `message` with this text; returns its seq.
 async fn message_with(socket: &mut Gateway, text: &str) -> u64 {
     let want = text.to_string();
-    match socket.wait_for(WAIT, move |f| matches!(f, ServerFrame::Message { message } if message.text == want)).await {
+    match socket
+        .wait_for(
+            WAIT,
+            move |f| matches!(f, ServerFrame::Message { message } if message.text == want),
+        )
+        .await
+    {
         Ok(ServerFrame::Message { message }) => message.seq,
         other => panic!("no message `{text}`: {other:?}"),
     }
 }
 
 fn send(text: &str, conversation_id: Option<&str>) -> ClientFrame {
-    ClientFrame::Send { client_message_id: text.replace(' ', "-"), text: text.into(), conversation_id: conversation_id.map(str::to_string) }
+    ClientFrame::Send {
+        client_message_id: text.replace(' ', "-"),
+        text: text.into(),
+        conversation_id: conversation_id.map(str::to_string),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +159,8 @@ async fn a_guest_and_an_agent_on_two_nodes_converse_and_survive_a_node_kill() {
     let Setup { guest, agent_token } = setup(&node1, &node2).await;
     let conversation = guest.conversation_id.clone();
 
-    let mut guest_socket = Gateway::connect(&gateway(&node1), &guest.access_token, None).await.unwrap();
+    let mut guest_socket =
+        Gateway::connect(&gateway(&node1), &guest.access_token, None).await.unwrap();
     ready(&mut guest_socket).await;
     let mut agent_socket = Gateway::connect(&gateway(&node2), &agent_token, None).await.unwrap();
     ready(&mut agent_socket).await;
@@ -137,10 +174,17 @@ async fn a_guest_and_an_agent_on_two_nodes_converse_and_survive_a_node_kill() {
 
     // Node 1 dies; the guest moves to node 2 and resumes where it was.
     node1.kill();
-    assert!(matches!(guest_socket.next(WAIT).await, Some(Event::Dropped(_)) | Some(Event::Closed { .. })), "the guest notices");
+    assert!(
+        matches!(
+            guest_socket.next(WAIT).await,
+            Some(Event::Dropped(_)) | Some(Event::Closed { .. })
+        ),
+        "the guest notices"
+    );
     agent_socket.send(&send("while you moved", Some(&conversation))).await.unwrap();
     let last = seen.last().unwrap().0;
-    let mut moved = Gateway::connect(&gateway(&node2), &guest.access_token, Some(last)).await.unwrap();
+    let mut moved =
+        Gateway::connect(&gateway(&node2), &guest.access_token, Some(last)).await.unwrap();
     let resumed = ready(&mut moved).await;
     assert!(resumed.resume.as_ref().unwrap().recovered, "{resumed:?}");
     let seq = message_with(&mut moved, "while you moved").await;
@@ -157,7 +201,10 @@ async fn a_guest_and_an_agent_on_two_nodes_converse_and_survive_a_node_kill() {
 }
 
 async fn history(node: &Porch, guest: &GuestSession) -> Vec<(u64, String)> {
-    let page = Api::new(&node.base_url()).guest_history(&guest.access_token, "after=0&limit=200").await.unwrap();
+    let page = Api::new(&node.base_url())
+        .guest_history(&guest.access_token, "after=0&limit=200")
+        .await
+        .unwrap();
     page.messages.into_iter().map(|m| (m.seq, m.text)).collect()
 }
 
@@ -175,22 +222,34 @@ async fn a_node_cut_from_nats_refuses_sends_then_recovers_everything() {
     let conversation = guest.conversation_id.clone();
     let api1 = Api::new(&node1.base_url());
     let api2 = Api::new(&node2.base_url());
-    let mut guest_socket = Gateway::connect(&gateway(&node1), &guest.access_token, None).await.unwrap();
+    let mut guest_socket =
+        Gateway::connect(&gateway(&node1), &guest.access_token, None).await.unwrap();
     ready(&mut guest_socket).await;
 
     proxy.down();
-    until(WAIT, || async { readyz(&api1).await == 503 }).await.expect("node 1 reports not ready while NATS is away");
+    until(WAIT, || async { readyz(&api1).await == 503 })
+        .await
+        .expect("node 1 reports not ready while NATS is away");
     guest_socket.send(&send("during the outage", None)).await.unwrap();
-    let refused = guest_socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. })).await.unwrap();
+    let refused =
+        guest_socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. })).await.unwrap();
     let ServerFrame::Error { code, .. } = refused else { unreachable!() };
     assert_eq!(code, porch_wire::ErrorCode::BrokerUnavailable);
-    assert_eq!(code.spec().close_code.reconnect_class(), porch_wire::ReconnectClass::Backoff, "retryable");
-    api2.agent_send(&agent_token, &conversation, "a1", "written on node 2 during the outage").await.unwrap();
+    assert_eq!(
+        code.spec().close_code.reconnect_class(),
+        porch_wire::ReconnectClass::Backoff,
+        "retryable"
+    );
+    api2.agent_send(&agent_token, &conversation, "a1", "written on node 2 during the outage")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(6)).await; // the outage lasts: nothing to wait for
 
     proxy.up();
     let back = Instant::now();
-    until(Duration::from_secs(5), || async { readyz(&api1).await == 200 }).await.expect("node 1 ready within 5 s of NATS returning");
+    until(Duration::from_secs(5), || async { readyz(&api1).await == 200 })
+        .await
+        .expect("node 1 ready within 5 s of NATS returning");
     message_with(&mut guest_socket, "written on node 2 during the outage").await;
     guest_socket.send(&send("during the outage", None)).await.unwrap();
     let ack = guest_socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { .. })).await.unwrap();
@@ -241,19 +300,32 @@ async fn a_node_cut_from_postgres_refuses_sends_then_recovers() {
     ready(&mut socket).await;
 
     proxy.down();
-    until(WAIT, || async { readyz(&api).await == 503 }).await.expect("not ready while PostgreSQL is away");
+    until(WAIT, || async { readyz(&api).await == 503 })
+        .await
+        .expect("not ready while PostgreSQL is away");
     socket.send(&send("while the database is away", None)).await.unwrap();
-    let refused = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. })).await.unwrap();
-    let ServerFrame::Error { code, .. } = refused else { panic!("acknowledged without a store: {refused:?}") };
+    let refused = socket
+        .wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. }))
+        .await
+        .unwrap();
+    let ServerFrame::Error { code, .. } = refused else {
+        panic!("acknowledged without a store: {refused:?}")
+    };
     assert_eq!(code, porch_wire::ErrorCode::StoreUnavailable);
     // A new connection meanwhile is told to back off, not to give up.
     let mut newcomer = Gateway::connect(&gateway(&node), &guest.access_token, None).await.unwrap();
     let (close, reason) = newcomer.wait_close(WAIT).await.unwrap();
-    assert_eq!(porch_wire::CloseCode(close).reconnect_class(), porch_wire::ReconnectClass::Backoff, "{close} {reason}");
+    assert_eq!(
+        porch_wire::CloseCode(close).reconnect_class(),
+        porch_wire::ReconnectClass::Backoff,
+        "{close} {reason}"
+    );
     tokio::time::sleep(Duration::from_secs(6)).await; // the outage lasts: nothing to wait for
 
     proxy.up();
-    until(Duration::from_secs(5), || async { readyz(&api).await == 200 }).await.expect("ready within 5 s of PostgreSQL returning");
+    until(Duration::from_secs(5), || async { readyz(&api).await == 200 })
+        .await
+        .expect("ready within 5 s of PostgreSQL returning");
     socket.send(&send("while the database is away", None)).await.unwrap();
     let ack = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { .. })).await.unwrap();
     let ServerFrame::Ack { duplicate, .. } = ack else { unreachable!() };

@@ -36,7 +36,8 @@ const NAME: &str = "agent";
 
 impl Agent {
     pub async fn run(mut self) {
-        let mut views: HashMap<String, Vec<(u64, String)>> = self.conversations.iter().map(|c| (c.clone(), Vec::new())).collect();
+        let mut views: HashMap<String, Vec<(u64, String)>> =
+            self.conversations.iter().map(|c| (c.clone(), Vec::new())).collect();
         let mut outbox: VecDeque<Pending> = VecDeque::new();
         let mut next = 0u64;
         let mut next_send = tokio::time::Instant::now();
@@ -52,7 +53,10 @@ impl Agent {
                 let draining = *self.phase.borrow() == Phase::Draining;
                 // Final only once every client's sends are acked: the agent's (or a guest's)
                 // resend after a kill may still be stored after this client looks.
-                let check = draining && outbox.is_empty() && self.ledger.unacked() == 0 && tokio::time::Instant::now() >= next_check;
+                let check = draining
+                    && outbox.is_empty()
+                    && self.ledger.unacked() == 0
+                    && tokio::time::Instant::now() >= next_check;
                 if check && self.caught_up(&views).await {
                     self.ledger.record_view(NAME, views);
                     return;
@@ -65,14 +69,22 @@ impl Agent {
                     next += 1;
                     let pick = (self.random() % self.conversations.len() as u64) as usize;
                     let conversation_id = self.conversations[pick].clone();
-                    let p = Pending { conversation_id, client_message_id: format!("agent-{next}"), text: format!("agent reply {next}") };
+                    let p = Pending {
+                        conversation_id,
+                        client_message_id: format!("agent-{next}"),
+                        text: format!("agent reply {next}"),
+                    };
                     self.ledger.sent(&p.client_message_id, &p.conversation_id, &p.text);
                     let _ = socket.send(&send_frame(&p)).await;
                     outbox.push_back(p);
                 }
                 match socket.next(POLL).await {
                     None => {}
-                    Some(Event::Frame(ServerFrame::Ack { client_message_id, message, duplicate })) => {
+                    Some(Event::Frame(ServerFrame::Ack {
+                        client_message_id,
+                        message,
+                        duplicate,
+                    })) => {
                         self.ledger.acked(&client_message_id, &message.id, message.seq, duplicate);
                         outbox.retain(|p| p.client_message_id != client_message_id);
                     }
@@ -91,11 +103,17 @@ impl Agent {
     }
 
     async fn connect(&self, views: &mut HashMap<String, Vec<(u64, String)>>) -> Option<Gateway> {
-        let Ok(mut socket) = Gateway::connect(&self.session.gateway_url, &self.session.access_token, None).await else {
+        let Ok(mut socket) =
+            Gateway::connect(&self.session.gateway_url, &self.session.access_token, None).await
+        else {
             tokio::time::sleep(Duration::from_millis(25)).await;
             return None;
         };
-        let Some(Event::Frame(ServerFrame::Ready(ready))) = socket.next(Duration::from_secs(2)).await else { return None };
+        let Some(Event::Frame(ServerFrame::Ready(ready))) =
+            socket.next(Duration::from_secs(2)).await
+        else {
+            return None;
+        };
         for conversation in &ready.conversations {
             let view = views.entry(conversation.id.clone()).or_default();
             if conversation.last_seq > view.last().map_or(0, |(s, _)| *s) {
@@ -109,7 +127,11 @@ impl Agent {
         loop {
             let last = view.last().map_or(0, |(s, _)| *s);
             let query = format!("after={last}&limit=200");
-            let page = self.api.agent_history(&self.session.access_token, conversation_id, &query).await.ok()?;
+            let page = self
+                .api
+                .agent_history(&self.session.access_token, conversation_id, &query)
+                .await
+                .ok()?;
             for m in &page.messages {
                 observe(&self.ledger, NAME, view, m.seq, &m.id);
             }
@@ -120,8 +142,16 @@ impl Agent {
     }
 
     async fn caught_up(&self, views: &HashMap<String, Vec<(u64, String)>>) -> bool {
-        let Ok(list) = self.api.agent_conversations(&self.session.access_token, "state=waiting,assigned&limit=500").await else { return false };
-        list.conversations.iter().all(|c| views.get(&c.id).and_then(|v| v.last()).map_or(0, |(s, _)| *s) == c.last_seq)
+        let Ok(list) = self
+            .api
+            .agent_conversations(&self.session.access_token, "state=waiting,assigned&limit=500")
+            .await
+        else {
+            return false;
+        };
+        list.conversations
+            .iter()
+            .all(|c| views.get(&c.id).and_then(|v| v.last()).map_or(0, |(s, _)| *s) == c.last_seq)
     }
 
     /// xorshift64: reproducible from the printed seed, no dependency.
@@ -134,5 +164,9 @@ impl Agent {
 }
 
 fn send_frame(p: &Pending) -> ClientFrame {
-    ClientFrame::Send { client_message_id: p.client_message_id.clone(), text: p.text.clone(), conversation_id: Some(p.conversation_id.clone()) }
+    ClientFrame::Send {
+        client_message_id: p.client_message_id.clone(),
+        text: p.text.clone(),
+        conversation_id: Some(p.conversation_id.clone()),
+    }
 }

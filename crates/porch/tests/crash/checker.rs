@@ -25,7 +25,9 @@ pub struct Counts {
 }
 
 pub fn check(db: &Path, ledger: &Ledger) -> (Counts, Vec<String>) {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("the store opens read-only");
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("the store opens read-only");
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     let mut problems = Vec::new();
     if journal != "wal" {
@@ -58,7 +60,17 @@ fn read_log(conn: &rusqlite::Connection) -> HashMap<String, Vec<Row>> {
         .prepare("SELECT conversation_id, seq, id, client_message_id, text FROM messages ORDER BY conversation_id, seq")
         .unwrap();
     let rows = statement
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, Row { seq: r.get::<_, i64>(1)? as u64, id: r.get(2)?, client_message_id: r.get(3)?, text: r.get(4)? })))
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Row {
+                    seq: r.get::<_, i64>(1)? as u64,
+                    id: r.get(2)?,
+                    client_message_id: r.get(3)?,
+                    text: r.get(4)?,
+                },
+            ))
+        })
         .unwrap();
     let mut log: HashMap<String, Vec<Row>> = HashMap::new();
     for row in rows {
@@ -69,17 +81,26 @@ fn read_log(conn: &rusqlite::Connection) -> HashMap<String, Vec<Row>> {
 }
 
 /// Every acknowledged send is stored once, with the id and seq its ack named.
-fn check_acks(log: &HashMap<String, Vec<Row>>, sends: &HashMap<String, Send>, problems: &mut Vec<String>) -> usize {
+fn check_acks(
+    log: &HashMap<String, Vec<Row>>,
+    sends: &HashMap<String, Send>,
+    problems: &mut Vec<String>,
+) -> usize {
     let mut lost = 0;
     for (client_message_id, send) in sends {
         let Some((id, seq)) = &send.acked else { continue };
         let rows = log.get(&send.conversation_id).map(Vec::as_slice).unwrap_or_default();
         match rows.iter().find(|r| r.client_message_id.as_deref() == Some(client_message_id)) {
             Some(r) if &r.id == id && r.seq == *seq && r.text == send.text => {}
-            Some(r) => problems.push(format!("{client_message_id}: acked as ({id}, {seq}), stored as ({}, {})", r.id, r.seq)),
+            Some(r) => problems.push(format!(
+                "{client_message_id}: acked as ({id}, {seq}), stored as ({}, {})",
+                r.id, r.seq
+            )),
             None => {
                 lost += 1;
-                problems.push(format!("LOST: {client_message_id} was acked as ({id}, {seq}) but is not in the store"));
+                problems.push(format!(
+                    "LOST: {client_message_id} was acked as ({id}, {seq}) but is not in the store"
+                ));
             }
         }
     }
@@ -100,15 +121,26 @@ fn check_duplicates(log: &HashMap<String, Vec<Row>>, problems: &mut Vec<String>)
 }
 
 /// Every observer's final view of a conversation equals the store's log of it.
-fn check_views(log: &HashMap<String, Vec<Row>>, ledger: &Ledger, problems: &mut Vec<String>) -> (usize, usize) {
+fn check_views(
+    log: &HashMap<String, Vec<Row>>,
+    ledger: &Ledger,
+    problems: &mut Vec<String>,
+) -> (usize, usize) {
     let (mut delivered, mut mismatches) = (0, 0);
     for (observer, views) in ledger.views() {
         for (conversation, view) in views {
             delivered += view.len();
-            let stored: Vec<(u64, String)> = log.get(&conversation).map(|rows| rows.iter().map(|r| (r.seq, r.id.clone())).collect()).unwrap_or_default();
+            let stored: Vec<(u64, String)> = log
+                .get(&conversation)
+                .map(|rows| rows.iter().map(|r| (r.seq, r.id.clone())).collect())
+                .unwrap_or_default();
             if view != stored {
                 mismatches += 1;
-                problems.push(format!("{observer} saw {} entries of {conversation}, the store has {}", view.len(), stored.len()));
+                problems.push(format!(
+                    "{observer} saw {} entries of {conversation}, the store has {}",
+                    view.len(),
+                    stored.len()
+                ));
             }
         }
     }

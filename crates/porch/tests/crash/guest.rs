@@ -64,7 +64,11 @@ impl Guest {
             let Some(mut socket) = self.connect(last, &mut view).await else { continue };
             let mut dropped = false;
             for p in &outbox {
-                let frame = ClientFrame::Send { client_message_id: p.client_message_id.clone(), text: p.text.clone(), conversation_id: None };
+                let frame = ClientFrame::Send {
+                    client_message_id: p.client_message_id.clone(),
+                    text: p.text.clone(),
+                    conversation_id: None,
+                };
                 if socket.send(&frame).await.is_err() {
                     break;
                 }
@@ -73,7 +77,10 @@ impl Guest {
                 let draining = *self.phase.borrow() == Phase::Draining;
                 // Final only once every client's sends are acked: the agent's (or a guest's)
                 // resend after a kill may still be stored after this client looks.
-                let check = draining && outbox.is_empty() && self.ledger.unacked() == 0 && tokio::time::Instant::now() >= next_check;
+                let check = draining
+                    && outbox.is_empty()
+                    && self.ledger.unacked() == 0
+                    && tokio::time::Instant::now() >= next_check;
                 if check && self.caught_up(&view).await {
                     self.ledger.record_view(&name, HashMap::from([(conversation.clone(), view)]));
                     return;
@@ -90,22 +97,35 @@ impl Guest {
                         dropped = true;
                         break;
                     }
-                    let pending = Pending { client_message_id: format!("{name}-{next}"), text: format!("{name} says {next}") };
+                    let pending = Pending {
+                        client_message_id: format!("{name}-{next}"),
+                        text: format!("{name} says {next}"),
+                    };
                     self.ledger.sent(&pending.client_message_id, &conversation, &pending.text);
                     let via_rest = next.is_multiple_of(10);
                     if !(via_rest && self.send_rest(&pending).await) {
-                        let frame = ClientFrame::Send { client_message_id: pending.client_message_id.clone(), text: pending.text.clone(), conversation_id: None };
+                        let frame = ClientFrame::Send {
+                            client_message_id: pending.client_message_id.clone(),
+                            text: pending.text.clone(),
+                            conversation_id: None,
+                        };
                         let _ = socket.send(&frame).await;
                         outbox.push_back(pending);
                     }
                 }
                 match socket.next(POLL).await {
                     None => {}
-                    Some(Event::Frame(ServerFrame::Ack { client_message_id, message, duplicate })) => {
+                    Some(Event::Frame(ServerFrame::Ack {
+                        client_message_id,
+                        message,
+                        duplicate,
+                    })) => {
                         self.ledger.acked(&client_message_id, &message.id, message.seq, duplicate);
                         outbox.retain(|p| p.client_message_id != client_message_id);
                     }
-                    Some(Event::Frame(ServerFrame::Message { message })) => observe(&self.ledger, &name, &mut view, message.seq, &message.id),
+                    Some(Event::Frame(ServerFrame::Message { message })) => {
+                        observe(&self.ledger, &name, &mut view, message.seq, &message.id)
+                    }
                     Some(Event::Frame(_)) => {}
                     Some(Event::Closed { .. } | Event::Dropped(_)) => break,
                 }
@@ -128,7 +148,10 @@ impl Guest {
 
     /// Connects with `afterSeq`; on `recovered: false`, pages the gap over REST.
     async fn connect(&self, last: u64, view: &mut Vec<(u64, String)>) -> Option<Gateway> {
-        let Ok(mut socket) = Gateway::connect(&self.session.gateway_url, &self.session.access_token, Some(last)).await else {
+        let Ok(mut socket) =
+            Gateway::connect(&self.session.gateway_url, &self.session.access_token, Some(last))
+                .await
+        else {
             tokio::time::sleep(Duration::from_millis(25)).await;
             return None;
         };
@@ -136,7 +159,9 @@ impl Guest {
             Some(Event::Frame(ServerFrame::Ready(ready))) => {
                 if let Some(resume) = &ready.resume {
                     self.ledger.resumes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    self.ledger.replayed.fetch_add(resume.replayed, std::sync::atomic::Ordering::Relaxed);
+                    self.ledger
+                        .replayed
+                        .fetch_add(resume.replayed, std::sync::atomic::Ordering::Relaxed);
                 }
                 if ready.resume.as_ref().is_some_and(|r| !r.recovered) {
                     self.page_after(last, view).await?;
@@ -149,7 +174,11 @@ impl Guest {
 
     async fn page_after(&self, mut last: u64, view: &mut Vec<(u64, String)>) -> Option<()> {
         loop {
-            let page = self.api.guest_history(&self.session.access_token, &format!("after={last}&limit=200")).await.ok()?;
+            let page = self
+                .api
+                .guest_history(&self.session.access_token, &format!("after={last}&limit=200"))
+                .await
+                .ok()?;
             for m in &page.messages {
                 observe(&self.ledger, &self.name(), view, m.seq, &m.id);
                 last = m.seq;
@@ -164,7 +193,12 @@ impl Guest {
     async fn send_rest(&self, p: &Pending) -> bool {
         match self.api.guest_send(&self.session.access_token, &p.client_message_id, &p.text).await {
             Ok(r) => {
-                self.ledger.acked(&p.client_message_id, &r.body.message.id, r.body.message.seq, r.body.duplicate);
+                self.ledger.acked(
+                    &p.client_message_id,
+                    &r.body.message.id,
+                    r.body.message.seq,
+                    r.body.duplicate,
+                );
                 true
             }
             Err(_) => false,

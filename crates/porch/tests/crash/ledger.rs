@@ -33,7 +33,8 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn sent(&self, client_message_id: &str, conversation_id: &str, text: &str) {
-        let record = Send { conversation_id: conversation_id.into(), text: text.into(), acked: None };
+        let record =
+            Send { conversation_id: conversation_id.into(), text: text.into(), acked: None };
         self.sends.lock().unwrap().entry(client_message_id.into()).or_insert(record);
         self.attempts.fetch_add(1, Ordering::Relaxed);
     }
@@ -54,7 +55,9 @@ impl Ledger {
             Some(first) => {
                 let first = first.clone();
                 drop(sends);
-                self.violation(format!("{client_message_id} acked as {first:?} and then as ({message_id}, {seq})"));
+                self.violation(format!(
+                    "{client_message_id} acked as {first:?} and then as ({message_id}, {seq})"
+                ));
             }
         }
     }

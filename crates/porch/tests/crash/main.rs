@@ -40,7 +40,9 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
     let conversations = setting("CRASH_CONVERSATIONS", 50) as usize;
     let rate = setting("CRASH_RATE", 250);
     let seed = setting("CRASH_SEED", porch_core::time::now_ms() as u64) | 1;
-    println!("crash test: {conversations} conversations, {rate} guest msg/s, {seconds} s, {kills} kills, seed {seed}");
+    println!(
+        "crash test: {conversations} conversations, {rate} guest msg/s, {seconds} s, {kills} kills, seed {seed}"
+    );
 
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("crs"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -52,13 +54,22 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
 
     let api = Api::new(&porch.base_url());
     assert_durable(&api).await;
-    let client_token = api.client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap()).await.unwrap().access_token;
+    let client_token = api
+        .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
+        .await
+        .unwrap()
+        .access_token;
     let mut sessions = Vec::new();
     for i in 0..conversations {
-        let request = CreateGuestRequest { deployment_id: deployment["id"].as_str().unwrap().into(), display_name: Some(format!("guest {i}")), ..Default::default() };
+        let request = CreateGuestRequest {
+            deployment_id: deployment["id"].as_str().unwrap().into(),
+            display_name: Some(format!("guest {i}")),
+            ..Default::default()
+        };
         sessions.push(api.create_guest(&client_token, &request).await.unwrap());
     }
-    let agent_session = api.agent_login("crash-agent", agent["secret"].as_str().unwrap()).await.unwrap();
+    let agent_session =
+        api.agent_login("crash-agent", agent["secret"].as_str().unwrap()).await.unwrap();
 
     let ledger = Arc::new(Ledger::default());
     let (phase_tx, phase) = watch::channel(Phase::Sending);
@@ -66,7 +77,15 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
     let mut tasks = Vec::new();
     for (index, session) in sessions.iter().cloned().enumerate() {
         let guest_seed = seed.wrapping_mul(index as u64 + 7) | 1;
-        let guest = guest::Guest { index, seed: guest_seed, session, api: api.clone(), ledger: ledger.clone(), period, phase: phase.clone() };
+        let guest = guest::Guest {
+            index,
+            seed: guest_seed,
+            session,
+            api: api.clone(),
+            ledger: ledger.clone(),
+            period,
+            phase: phase.clone(),
+        };
         tasks.push(tokio::spawn(guest.run()));
     }
     let agent = agent::Agent {
@@ -81,12 +100,17 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
     tasks.push(tokio::spawn(agent.run()));
 
     let started = Instant::now();
-    let (mut porch, kills_done) = tokio::task::spawn_blocking(move || kill_loop(porch, seconds, kills, seed)).await.unwrap();
+    let (mut porch, kills_done) =
+        tokio::task::spawn_blocking(move || kill_loop(porch, seconds, kills, seed)).await.unwrap();
     let sending_secs = started.elapsed().as_secs_f64();
     let attempted_while_sending = ledger.attempts.load(std::sync::atomic::Ordering::Relaxed);
     phase_tx.send(Phase::Draining).unwrap();
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures_util::future::join_all(tasks)).await;
-    assert!(drained.is_ok(), "clients did not drain within {DRAIN_TIMEOUT:?}: {} sends still unacked", ledger.unacked());
+    assert!(
+        drained.is_ok(),
+        "clients did not drain within {DRAIN_TIMEOUT:?}: {} sends still unacked",
+        ledger.unacked()
+    );
     porch.stop();
 
     let (counts, problems) = checker::check(&dir.join("porch.db"), &ledger);
@@ -106,7 +130,10 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
         counts.view_mismatches,
         violations.len(),
     );
-    assert!(problems.is_empty() && violations.is_empty(), "problems: {problems:#?}\nviolations: {violations:#?}");
+    assert!(
+        problems.is_empty() && violations.is_empty(),
+        "problems: {problems:#?}\nviolations: {violations:#?}"
+    );
     assert_eq!((counts.lost, counts.duplicated), (0, 0));
     assert_eq!(counts.acked, counts.attempted, "draining gets every send acked");
     assert!(kills_done >= kills.min(20), "only {kills_done} kills happened");
@@ -117,7 +144,8 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
 /// The acked-means-durable claim rests on these settings; `/readyz` reads them back from the
 /// writer's own connection.
 async fn assert_durable(api: &Api) {
-    let readyz: serde_json::Value = api.http().get(api.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let readyz: serde_json::Value =
+        api.http().get(api.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(readyz["store"]["settings"], "journal_mode=wal synchronous=full", "{readyz}");
     assert_eq!(readyz["store"]["survivesPowerLoss"], true);
 }
@@ -157,17 +185,34 @@ async fn sigterm_closes_every_session_with_4200_before_exiting() {
     let client = cli_json(&dir, &["clients", "create", "--name", "term", "--scope", "guests"]);
     porch.start();
     let api = Api::new(&porch.base_url());
-    let token = api.client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap()).await.unwrap().access_token;
-    let request = CreateGuestRequest { deployment_id: deployment["id"].as_str().unwrap().into(), ..Default::default() };
+    let token = api
+        .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
+        .await
+        .unwrap()
+        .access_token;
+    let request = CreateGuestRequest {
+        deployment_id: deployment["id"].as_str().unwrap().into(),
+        ..Default::default()
+    };
     let mut sockets = Vec::new();
     for _ in 0..GUESTS {
         let session = api.create_guest(&token, &request).await.unwrap();
-        let mut socket = porch_client::Gateway::connect(&session.gateway_url, &session.access_token, None).await.unwrap();
-        let ready = socket.wait_for(Duration::from_secs(5), |f| matches!(f, porch_wire::frame::ServerFrame::Ready(_))).await;
+        let mut socket =
+            porch_client::Gateway::connect(&session.gateway_url, &session.access_token, None)
+                .await
+                .unwrap();
+        let ready = socket
+            .wait_for(Duration::from_secs(5), |f| {
+                matches!(f, porch_wire::frame::ServerFrame::Ready(_))
+            })
+            .await;
         assert!(ready.is_ok(), "no ready: {ready:?}");
         sockets.push(socket);
     }
-    let waiters: Vec<_> = sockets.into_iter().map(|mut s| tokio::spawn(async move { s.wait_close(Duration::from_secs(15)).await })).collect();
+    let waiters: Vec<_> = sockets
+        .into_iter()
+        .map(|mut s| tokio::spawn(async move { s.wait_close(Duration::from_secs(15)).await }))
+        .collect();
     tokio::task::spawn_blocking(move || porch.stop()).await.unwrap();
     let mut codes = std::collections::BTreeMap::new();
     for waiter in waiters {

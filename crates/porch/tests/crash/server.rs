@@ -73,7 +73,10 @@ impl Porch {
                 .spawn()
                 .expect("porch starts");
             let stdout = child.stdout.take().unwrap();
-            let listening = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("listening on"));
+            let listening = BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|l| l.starts_with("listening on"));
             if listening {
                 self.child = Some(child);
                 return;

@@ -8,8 +8,13 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::support::*;
 
 /// Posts a form to the token endpoint; returns status, body and headers.
-async fn token_request(server: &TestServer, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
-    let mut request = server.api.http().post(server.api.url(porch_wire::OAUTH_TOKEN_PATH)).form(form);
+async fn token_request(
+    server: &TestServer,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    let mut request =
+        server.api.http().post(server.api.url(porch_wire::OAUTH_TOKEN_PATH)).form(form);
     if let Some((id, secret)) = basic {
         request = request.basic_auth(id, Some(secret));
     }
@@ -34,7 +39,12 @@ async fn the_token_endpoint_follows_rfc_6749() {
         (Some((&id, "wrong")), vec![grant], 401, Some("invalid_client")),
         (Some(("cli_unknown", &secret)), vec![grant], 401, Some("invalid_client")),
         (None, vec![grant], 401, Some("invalid_client")),
-        (Some((&id, &secret)), vec![("grant_type", "password")], 400, Some("unsupported_grant_type")),
+        (
+            Some((&id, &secret)),
+            vec![("grant_type", "password")],
+            400,
+            Some("unsupported_grant_type"),
+        ),
         (Some((&id, &secret)), vec![], 400, Some("invalid_request")),
         (Some((&id, &secret)), vec![grant, ("client_id", &id)], 400, Some("invalid_request")),
         (Some((&id, &secret)), vec![grant, grant], 400, Some("invalid_request")),
@@ -66,7 +76,16 @@ async fn bad_guest_bodies_are_named_precisely() {
     let server = TestServer::start().await;
     let token = server.client_token().await;
     let url = server.api.url(porch_wire::GUESTS_PATH);
-    let post = |body: &'static str| server.api.http().post(url.clone()).bearer_auth(&token).header("content-type", "application/json").body(body).send();
+    let post = |body: &'static str| {
+        server
+            .api
+            .http()
+            .post(url.clone())
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
     let cases = [
         ("{", 400, "bad_json", "not valid JSON"),
         (r#"{"deploymentID":"x"}"#, 400, "bad_json", "unknown field `deploymentID`"),
@@ -80,12 +99,23 @@ async fn bad_guest_bodies_are_named_precisely() {
         assert_eq!(json["error"], error, "{body}: {json}");
         assert!(json["error_description"].as_str().unwrap().contains(needle), "{body}: {json}");
     }
-    let no_type = server.api.http().post(url.clone()).bearer_auth(&token).body("{}").send().await.unwrap();
+    let no_type =
+        server.api.http().post(url.clone()).bearer_auth(&token).body("{}").send().await.unwrap();
     assert_eq!(no_type.status().as_u16(), 400);
-    let huge = server.api.http().post(url.clone()).bearer_auth(&token).header("content-type", "application/json").body(vec![b' '; 70_000]).send().await.unwrap();
+    let huge = server
+        .api
+        .http()
+        .post(url.clone())
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 70_000])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(huge.status().as_u16(), 413);
     // And the server still works.
-    let request = CreateGuestRequest { deployment_id: server.deployment.id.clone(), ..Default::default() };
+    let request =
+        CreateGuestRequest { deployment_id: server.deployment.id.clone(), ..Default::default() };
     server.api.create_guest(&token, &request).await.unwrap();
 }
 
@@ -97,12 +127,25 @@ async fn bad_frames_get_error_frames_and_the_connection_lives_on() {
     let too_long = format!(r#"{{"type":"send","clientMessageId":"l","text":"{long_text}"}}"#);
     let cases: Vec<(String, ErrorCode, &str)> = vec![
         ("{not json".into(), ErrorCode::BadJson, "not JSON"),
-        (r#"{"type":"shout"}"#.into(), ErrorCode::UnknownFrameType, "known: send, typing, read, ping"),
+        (
+            r#"{"type":"shout"}"#.into(),
+            ErrorCode::UnknownFrameType,
+            "known: send, typing, read, ping",
+        ),
         (r#"{"text":"hi"}"#.into(), ErrorCode::BadFrame, "string `type`"),
         (r#"{"type":"send","text":"hi"}"#.into(), ErrorCode::BadFrame, "clientMessageId"),
-        (r#"{"type":"send","clientMessageId":"e","text":"   "}"#.into(), ErrorCode::BadFrame, "empty"),
+        (
+            r#"{"type":"send","clientMessageId":"e","text":"   "}"#.into(),
+            ErrorCode::BadFrame,
+            "empty",
+        ),
         (too_long, ErrorCode::TextTooLong, "limit is 4000"),
-        (r#"{"type":"send","clientMessageId":"c","text":"hi","conversationId":"cnv_other"}"#.into(), ErrorCode::ConversationUnknown, "own conversation"),
+        (
+            r#"{"type":"send","clientMessageId":"c","text":"hi","conversationId":"cnv_other"}"#
+                .into(),
+            ErrorCode::ConversationUnknown,
+            "own conversation",
+        ),
     ];
     for (text, code, needle) in cases {
         socket.send_text(&text).await.unwrap();
@@ -112,9 +155,18 @@ async fn bad_frames_get_error_frames_and_the_connection_lives_on() {
         assert!(message.contains(needle), "{text:.60}: {message}");
     }
     socket.send_raw(Message::binary(vec![1, 2, 3])).await.unwrap();
-    let ServerFrame::Error { code, .. } = expect_frame(&mut socket, "error").await else { unreachable!() };
+    let ServerFrame::Error { code, .. } = expect_frame(&mut socket, "error").await else {
+        unreachable!()
+    };
     assert_eq!(code, ErrorCode::BadFrame);
-    socket.send(&ClientFrame::Send { client_message_id: "ok".into(), text: "still here".into(), conversation_id: None }).await.unwrap();
+    socket
+        .send(&ClientFrame::Send {
+            client_message_id: "ok".into(),
+            text: "still here".into(),
+            conversation_id: None,
+        })
+        .await
+        .unwrap();
     expect_frame(&mut socket, "ack").await;
 }
 
@@ -122,9 +174,18 @@ async fn bad_frames_get_error_frames_and_the_connection_lives_on() {
 async fn a_frame_sent_before_ready_arrives_is_still_served() {
     let server = TestServer::start().await;
     let guest = server.guest().await;
-    let mut socket = porch_client::Gateway::connect(&guest.gateway_url, &guest.access_token, None).await.unwrap();
+    let mut socket = porch_client::Gateway::connect(&guest.gateway_url, &guest.access_token, None)
+        .await
+        .unwrap();
     // Sent at once, without reading `ready` first.
-    socket.send(&ClientFrame::Send { client_message_id: "early".into(), text: "quick".into(), conversation_id: None }).await.unwrap();
+    socket
+        .send(&ClientFrame::Send {
+            client_message_id: "early".into(),
+            text: "quick".into(),
+            conversation_id: None,
+        })
+        .await
+        .unwrap();
     expect_ready(&mut socket).await;
     let ack = expect_frame(&mut socket, "ack").await;
     assert_eq!(message_of(&ack).client_message_id.as_deref(), Some("early"));
@@ -145,7 +206,13 @@ async fn invalid_utf8_closes_with_1007() {
     let server = TestServer::start().await;
     let (_, mut socket) = server.connected_guest().await;
     // A text frame whose payload is not UTF-8, sent as raw frame bytes.
-    let frame = tokio_tungstenite::tungstenite::protocol::frame::Frame::message(vec![0xff, 0xfe], tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode::Data(tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text), true);
+    let frame = tokio_tungstenite::tungstenite::protocol::frame::Frame::message(
+        vec![0xff, 0xfe],
+        tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode::Data(
+            tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text,
+        ),
+        true,
+    );
     socket.send_raw(Message::Frame(frame)).await.unwrap();
     let (code, _) = expect_close(&mut socket).await;
     assert_eq!(code, 1007);

@@ -15,11 +15,34 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 fn create_and_list_with_json_output() {
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
     let d = dir.to_str().unwrap();
-    let deployment = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--origin", "https://shop.example", "--json"]));
+    let deployment = json(&porch(&[
+        "deployments",
+        "create",
+        "--data-dir",
+        d,
+        "--name",
+        "shop",
+        "--origin",
+        "https://shop.example",
+        "--json",
+    ]));
     assert!(deployment["id"].as_str().unwrap().starts_with("dep_"));
     assert_eq!(deployment["origins"][0], "https://shop.example");
-    let client = json(&porch(&["clients", "create", "--data-dir", d, "--name", "backend", "--scope", "guests", "--json"]));
-    assert!(client["secret"].as_str().unwrap().starts_with("sec_"), "the secret is shown once, at creation");
+    let client = json(&porch(&[
+        "clients",
+        "create",
+        "--data-dir",
+        d,
+        "--name",
+        "backend",
+        "--scope",
+        "guests",
+        "--json",
+    ]));
+    assert!(
+        client["secret"].as_str().unwrap().starts_with("sec_"),
+        "the secret is shown once, at creation"
+    );
     let agent = json(&porch(&["agents", "create", "--data-dir", d, "--name", "alice", "--json"]));
     assert_eq!(agent["queues"][0], "default");
     let clients = json(&porch(&["clients", "list", "--data-dir", d, "--json"]));
@@ -32,28 +55,61 @@ fn create_and_list_with_json_output() {
 fn mistakes_are_refused_with_the_fix() {
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
     let d = dir.to_str().unwrap();
-    let bad_origin = porch(&["deployments", "create", "--data-dir", d, "--name", "x", "--origin", "https://shop.example/"]);
+    let bad_origin = porch(&[
+        "deployments",
+        "create",
+        "--data-dir",
+        d,
+        "--name",
+        "x",
+        "--origin",
+        "https://shop.example/",
+    ]);
     assert!(!bad_origin.status.success());
     assert!(String::from_utf8_lossy(&bad_origin.stderr).contains("trailing slash"));
-    let no_pool = porch(&["serve", "--data-dir", d, "--store", "postgres://nobody@127.0.0.1:1/none", "--postgres-pool-size", "0"]);
-    assert!(String::from_utf8_lossy(&no_pool.stderr).contains("postgres_pool_size must be at least 1"), "{}", String::from_utf8_lossy(&no_pool.stderr));
-    let bad_scope = porch(&["clients", "create", "--data-dir", d, "--name", "x", "--scope", "admin"]);
+    let no_pool = porch(&[
+        "serve",
+        "--data-dir",
+        d,
+        "--store",
+        "postgres://nobody@127.0.0.1:1/none",
+        "--postgres-pool-size",
+        "0",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&no_pool.stderr).contains("postgres_pool_size must be at least 1"),
+        "{}",
+        String::from_utf8_lossy(&no_pool.stderr)
+    );
+    let bad_scope =
+        porch(&["clients", "create", "--data-dir", d, "--name", "x", "--scope", "admin"]);
     assert!(String::from_utf8_lossy(&bad_scope.stderr).contains("known scopes: guests"));
     json(&porch(&["agents", "create", "--data-dir", d, "--name", "bob", "--json"]));
     let twice = porch(&["agents", "create", "--data-dir", d, "--name", "bob"]);
-    assert!(String::from_utf8_lossy(&twice.stderr).contains("bob"), "{}", String::from_utf8_lossy(&twice.stderr));
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("bob"),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn serve_help_documents_every_limit() {
     // Whitespace normalized: clap wraps long lines wherever the column ends.
-    let help = String::from_utf8(porch(&["serve", "--help"]).stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = String::from_utf8(porch(&["serve", "--help"]).stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let limits = serde_json::to_value(porch_core::limits::Limits::default()).unwrap();
     for (name, default) in limits.as_object().unwrap() {
         let flag = format!("--{}", name.replace('_', "-"));
         assert!(help.contains(&flag), "`porch serve --help` lacks {flag}");
-        assert!(help.contains(&format!("[default: {default}]")), "`{flag}` does not state its default {default}");
+        assert!(
+            help.contains(&format!("[default: {default}]")),
+            "`{flag}` does not state its default {default}"
+        );
     }
 }
 
@@ -71,7 +127,8 @@ fn token_inspect_explains_a_token_without_trusting_it() {
 fn operators_revoke_guests_and_disable_deployments() {
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
     let d = dir.to_str().unwrap();
-    let deployment = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--json"]));
+    let deployment =
+        json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--json"]));
     let id = deployment["id"].as_str().unwrap();
     assert!(porch(&["deployments", "disable", "--data-dir", d, id]).status.success());
     let listed = json(&porch(&["deployments", "list", "--data-dir", d, "--json"]));
@@ -86,19 +143,31 @@ fn operators_revoke_guests_and_disable_deployments() {
 fn operators_set_and_clear_a_deployment_notice() {
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
     let d = dir.to_str().unwrap();
-    let deployment = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--json"]));
+    let deployment =
+        json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--json"]));
     let id = deployment["id"].as_str().unwrap();
-    assert!(porch(&["deployments", "notice", "--data-dir", d, id, "--text", "Closed today"]).status.success());
+    assert!(
+        porch(&["deployments", "notice", "--data-dir", d, id, "--text", "Closed today"])
+            .status
+            .success()
+    );
     let listed = json(&porch(&["deployments", "list", "--data-dir", d, "--json"]));
     assert_eq!(listed[0]["notice"]["text"], "Closed today");
     assert!(listed[0]["notice"]["id"].as_str().unwrap().starts_with("ntc_"));
     let human = String::from_utf8(porch(&["deployments", "list", "--data-dir", d]).stdout).unwrap();
     assert!(human.contains("notice: Closed today"), "{human}");
     assert!(porch(&["deployments", "notice", "--data-dir", d, id, "--clear"]).status.success());
-    assert_eq!(json(&porch(&["deployments", "list", "--data-dir", d, "--json"]))[0]["notice"], serde_json::Value::Null);
+    assert_eq!(
+        json(&porch(&["deployments", "list", "--data-dir", d, "--json"]))[0]["notice"],
+        serde_json::Value::Null
+    );
 
     let blank = porch(&["deployments", "notice", "--data-dir", d, id, "--text", " "]);
-    assert!(String::from_utf8_lossy(&blank.stderr).contains("use --clear"), "{}", String::from_utf8_lossy(&blank.stderr));
+    assert!(
+        String::from_utf8_lossy(&blank.stderr).contains("use --clear"),
+        "{}",
+        String::from_utf8_lossy(&blank.stderr)
+    );
     let unknown = porch(&["deployments", "notice", "--data-dir", d, "dep_nobody", "--clear"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no deployment `dep_nobody`"));
     let neither = porch(&["deployments", "notice", "--data-dir", d, id]);
@@ -110,20 +179,69 @@ fn operators_set_and_clear_a_deployment_notice() {
 fn operators_update_a_deployment_in_place() {
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
     let d = dir.to_str().unwrap();
-    let created = json(&porch(&["deployments", "create", "--data-dir", d, "--name", "shop", "--origin", "https://shop.example", "--json"]));
+    let created = json(&porch(&[
+        "deployments",
+        "create",
+        "--data-dir",
+        d,
+        "--name",
+        "shop",
+        "--origin",
+        "https://shop.example",
+        "--json",
+    ]));
     let id = created["id"].as_str().unwrap();
     let updated = json(&porch(&[
-        "deployments", "update", "--data-dir", d, id, "--add-origin", "https://www.shop.example",
-        "--remove-origin", "https://shop.example", "--queue", "sales", "--guest-token-ttl-secs", "900", "--json",
+        "deployments",
+        "update",
+        "--data-dir",
+        d,
+        id,
+        "--add-origin",
+        "https://www.shop.example",
+        "--remove-origin",
+        "https://shop.example",
+        "--queue",
+        "sales",
+        "--guest-token-ttl-secs",
+        "900",
+        "--json",
     ]));
     assert_eq!(updated["origins"], serde_json::json!(["https://www.shop.example"]));
-    assert_eq!((updated["queue"].as_str(), updated["guestTokenTtlSecs"].as_u64()), (Some("sales"), Some(900)));
+    assert_eq!(
+        (updated["queue"].as_str(), updated["guestTokenTtlSecs"].as_u64()),
+        (Some("sales"), Some(900))
+    );
     let listed = json(&porch(&["deployments", "list", "--data-dir", d, "--json"]));
-    assert_eq!((&listed[0]["id"], &listed[0]["origins"], &listed[0]["queue"]), (&created["id"], &updated["origins"], &updated["queue"]), "stored, same deployment");
+    assert_eq!(
+        (&listed[0]["id"], &listed[0]["origins"], &listed[0]["queue"]),
+        (&created["id"], &updated["origins"], &updated["queue"]),
+        "stored, same deployment"
+    );
 
-    let typo = porch(&["deployments", "update", "--data-dir", d, id, "--remove-origin", "https://shop.exmaple"]);
-    assert!(String::from_utf8_lossy(&typo.stderr).contains("has no origin `https://shop.exmaple`"), "{}", String::from_utf8_lossy(&typo.stderr));
-    let bad = porch(&["deployments", "update", "--data-dir", d, id, "--add-origin", "https://shop.example/"]);
+    let typo = porch(&[
+        "deployments",
+        "update",
+        "--data-dir",
+        d,
+        id,
+        "--remove-origin",
+        "https://shop.exmaple",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("has no origin `https://shop.exmaple`"),
+        "{}",
+        String::from_utf8_lossy(&typo.stderr)
+    );
+    let bad = porch(&[
+        "deployments",
+        "update",
+        "--data-dir",
+        d,
+        id,
+        "--add-origin",
+        "https://shop.example/",
+    ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("trailing slash"));
     let unknown = porch(&["deployments", "update", "--data-dir", d, "dep_nobody", "--queue", "x"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no deployment `dep_nobody`"));

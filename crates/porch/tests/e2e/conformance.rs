@@ -20,7 +20,11 @@ fn echo_url(server: &TestServer) -> String {
 }
 
 async fn next(socket: &mut (impl StreamExt<Item = Result<Message, WsError>> + Unpin)) -> Message {
-    tokio::time::timeout(WAIT, socket.next()).await.expect("an answer in time").expect("the socket is open").expect("a message")
+    tokio::time::timeout(WAIT, socket.next())
+        .await
+        .expect("an answer in time")
+        .expect("the socket is open")
+        .expect("a message")
 }
 
 #[tokio::test]
@@ -28,7 +32,9 @@ async fn the_echo_does_not_exist_unless_turned_on() {
     let server = TestServer::start().await;
     match tokio_tungstenite::connect_async(echo_url(&server)).await {
         Err(WsError::Http(response)) => assert_eq!(response.status(), 404),
-        Ok((_, response)) => panic!("expected 404, got {} (the echo is mounted)", response.status()),
+        Ok((_, response)) => {
+            panic!("expected 404, got {} (the echo is mounted)", response.status())
+        }
         Err(other) => panic!("expected 404, got {other}"),
     }
 }
@@ -37,7 +43,9 @@ async fn the_echo_does_not_exist_unless_turned_on() {
 async fn the_echo_answers_data_on_the_gateways_limits() {
     let server = TestServer::start_with(|c| c.conformance_echo = true).await;
     let limit = server.state.config.limits.ws_message_bytes_max;
-    let (mut socket, _) = tokio_tungstenite::connect_async(echo_url(&server)).await.expect("upgrades without a token");
+    let (mut socket, _) = tokio_tungstenite::connect_async(echo_url(&server))
+        .await
+        .expect("upgrades without a token");
     socket.send(Message::text("héllo")).await.unwrap();
     assert_eq!(next(&mut socket).await, Message::text("héllo"));
     socket.send(Message::binary(vec![0u8, 255, 7])).await.unwrap();
@@ -55,8 +63,14 @@ async fn the_echo_answers_data_on_the_gateways_limits() {
     expect_too_big(&mut socket).await;
     let (mut socket, _) = tokio_tungstenite::connect_async(echo_url(&server)).await.unwrap();
     let (first, rest) = (limit / 2, limit - limit / 2 + 1);
-    socket.send(Message::Frame(Frame::message(vec![b'a'; first], OpCode::Data(Data::Text), false))).await.unwrap();
-    socket.send(Message::Frame(Frame::message(vec![b'a'; rest], OpCode::Data(Data::Continue), true))).await.unwrap();
+    socket
+        .send(Message::Frame(Frame::message(vec![b'a'; first], OpCode::Data(Data::Text), false)))
+        .await
+        .unwrap();
+    socket
+        .send(Message::Frame(Frame::message(vec![b'a'; rest], OpCode::Data(Data::Continue), true)))
+        .await
+        .unwrap();
     expect_too_big(&mut socket).await;
 }
 
@@ -91,7 +105,10 @@ async fn a_guests_close_is_answered_by_the_gateway() {
     let (_, mut socket) = server.connected_guest().await;
     let bye = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
     socket.send_raw(Message::Close(Some(bye))).await.unwrap();
-    let (code, _) = socket.wait_close(WAIT).await.unwrap_or_else(|seen| panic!("close not answered; saw {seen:?}"));
+    let (code, _) = socket
+        .wait_close(WAIT)
+        .await
+        .unwrap_or_else(|seen| panic!("close not answered; saw {seen:?}"));
     assert_eq!(code, 1000);
 }
 
@@ -99,7 +116,14 @@ async fn a_guests_close_is_answered_by_the_gateway() {
 fn serve_refuses_the_echo_off_loopback() {
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("cnf"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_porch"))
-        .args(["serve", "--conformance-echo", "--listen", "0.0.0.0:0", "--data-dir", dir.to_str().unwrap()])
+        .args([
+            "serve",
+            "--conformance-echo",
+            "--listen",
+            "0.0.0.0:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
         .env_remove("PORCH_CONFORMANCE_ECHO")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -121,7 +145,11 @@ fn serve_refuses_the_echo_off_loopback() {
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(status.and_then(|s| s.code()), Some(2), "porch served on 0.0.0.0 with the echo on: {stderr}");
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(2),
+        "porch served on 0.0.0.0 with the echo on: {stderr}"
+    );
     assert!(stderr.contains("conformance_echo") && stderr.contains("loopback"), "{stderr}");
 }
 
@@ -132,14 +160,20 @@ async fn raw_echo_exchange(server: &TestServer, frame: &[u8]) -> (Option<(u8, Ve
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = crate::raw::host(server);
     let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
-    stream.write_all(&crate::raw::Req::upgrade(&host, CONFORMANCE_ECHO_PATH).bytes()).await.unwrap();
+    stream
+        .write_all(&crate::raw::Req::upgrade(&host, CONFORMANCE_ECHO_PATH).bytes())
+        .await
+        .unwrap();
     let mut data = Vec::new();
     let mut buf = [0u8; 4096];
     let head_end = loop {
         if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             break end + 4;
         }
-        let n = tokio::time::timeout(WAIT, stream.read(&mut buf)).await.expect("a 101 in time").unwrap();
+        let n = tokio::time::timeout(WAIT, stream.read(&mut buf))
+            .await
+            .expect("a 101 in time")
+            .unwrap();
         assert!(n > 0, "closed during the handshake: {}", String::from_utf8_lossy(&data));
         data.extend_from_slice(&buf[..n]);
     };
@@ -188,11 +222,16 @@ async fn framing_violations_close_with_1002_and_a_named_cause() {
     ];
     for (name, frame, cause) in cases {
         let (first, eof) = raw_echo_exchange(&server, &frame).await;
-        let Some((0x8, payload)) = first else { panic!("{name}: expected a close frame first, got {first:?}") };
+        let Some((0x8, payload)) = first else {
+            panic!("{name}: expected a close frame first, got {first:?}")
+        };
         let code = u16::from_be_bytes([payload[0], payload[1]]);
         let reason = String::from_utf8_lossy(&payload[2..]);
         assert_eq!(code, 1002, "{name}: {reason}");
-        assert!(reason.starts_with("protocol_error: ") && reason.contains(cause), "{name}: {reason}");
+        assert!(
+            reason.starts_with("protocol_error: ") && reason.contains(cause),
+            "{name}: {reason}"
+        );
         assert!(eof, "{name}: the server must close TCP after its close frame");
     }
 }
@@ -200,7 +239,9 @@ async fn framing_violations_close_with_1002_and_a_named_cause() {
 #[tokio::test]
 async fn invalid_utf8_in_a_text_frame_closes_the_echo_with_1007() {
     let server = TestServer::start_with(|c| c.conformance_echo = true).await;
-    let (first, eof) = raw_echo_exchange(&server, &client_frame(0x80 | 0x1, &[b'o', b'k', 0xff, 0xfe], true)).await;
+    let (first, eof) =
+        raw_echo_exchange(&server, &client_frame(0x80 | 0x1, &[b'o', b'k', 0xff, 0xfe], true))
+            .await;
     let Some((0x8, payload)) = first else { panic!("expected a close frame first, got {first:?}") };
     assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1007);
     assert!(String::from_utf8_lossy(&payload[2..]).starts_with("invalid_utf8: "));
@@ -215,7 +256,8 @@ async fn a_guest_that_breaks_framing_gets_1002() {
     let mut frame = Frame::message(b"{}".to_vec(), OpCode::Data(Data::Text), true);
     frame.header_mut().rsv1 = true;
     socket.send_raw(Message::Frame(frame)).await.unwrap();
-    let (code, reason) = socket.wait_close(WAIT).await.unwrap_or_else(|seen| panic!("no close frame; saw {seen:?}"));
+    let (code, reason) =
+        socket.wait_close(WAIT).await.unwrap_or_else(|seen| panic!("no close frame; saw {seen:?}"));
     assert_eq!(code, 1002, "{reason}");
     assert!(reason.starts_with("protocol_error: "), "{reason}");
 }

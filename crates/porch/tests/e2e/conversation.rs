@@ -16,15 +16,23 @@ fn send(id: &str, text: &str) -> ClientFrame {
 async fn guest_and_agent_converse_over_the_gateway_in_order() {
     let server = TestServer::start().await;
     let guest = server.guest().await;
-    let mut guest_socket = Gateway::connect(&guest.gateway_url, &guest.access_token, None).await.unwrap();
-    assert_eq!(guest_socket.protocol.as_deref(), Some(PROTOCOL_MARKER), "the marker, and only it, is echoed");
+    let mut guest_socket =
+        Gateway::connect(&guest.gateway_url, &guest.access_token, None).await.unwrap();
+    assert_eq!(
+        guest_socket.protocol.as_deref(),
+        Some(PROTOCOL_MARKER),
+        "the marker, and only it, is echoed"
+    );
     let ServerFrame::Ready(ready) = expect_ready(&mut guest_socket).await else { unreachable!() };
     assert_eq!(ready.conversation.as_ref().unwrap().id, guest.conversation_id);
     assert_eq!(ready.last_seq, Some(0));
 
     let (_, mut agent_socket, agent_ready) = server.connected_agent().await;
     let ServerFrame::Ready(agent_ready) = agent_ready else { unreachable!() };
-    assert!(agent_ready.conversations.iter().any(|c| c.id == guest.conversation_id), "ready lists the waiting conversation");
+    assert!(
+        agent_ready.conversations.iter().any(|c| c.id == guest.conversation_id),
+        "ready lists the waiting conversation"
+    );
 
     guest_socket.send(&send("g1", "Hello, is anyone there?")).await.unwrap();
     let ack = expect_frame(&mut guest_socket, "ack").await;
@@ -40,7 +48,11 @@ async fn guest_and_agent_converse_over_the_gateway_in_order() {
     };
     agent_socket.send(&reply).await.unwrap();
     let agent_ack = expect_frame(&mut agent_socket, "ack").await;
-    assert_eq!(message_of(&agent_ack).seq, 3, "the first reply assigns the conversation first (seq 2)");
+    assert_eq!(
+        message_of(&agent_ack).seq,
+        3,
+        "the first reply assigns the conversation first (seq 2)"
+    );
 
     // The guest sees its own message, the assignment, then the reply: one order for everyone.
     let mut seqs = Vec::new();
@@ -62,7 +74,11 @@ async fn one_token_serves_rest_and_the_gateway() {
     assert_eq!(posted.status, 201);
     assert!(!posted.body.duplicate);
     let live = expect_frame(&mut socket, "message").await;
-    assert_eq!(message_of(&live).client_message_id.as_deref(), Some("r1"), "REST sends reach the socket");
+    assert_eq!(
+        message_of(&live).client_message_id.as_deref(),
+        Some("r1"),
+        "REST sends reach the socket"
+    );
 
     socket.send(&send("w1", "via the socket")).await.unwrap();
     expect_frame(&mut socket, "ack").await;
@@ -84,11 +100,21 @@ async fn a_retry_over_the_socket_creates_nothing() {
     socket.send(&send("same", "once")).await.unwrap();
     let first = expect_frame(&mut socket, "ack").await;
     socket.send(&send("same", "once")).await.unwrap();
-    let ServerFrame::Ack { duplicate, message, .. } = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { duplicate: true, .. })).await.unwrap() else { unreachable!() };
+    let ServerFrame::Ack { duplicate, message, .. } = socket
+        .wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { duplicate: true, .. }))
+        .await
+        .unwrap()
+    else {
+        unreachable!()
+    };
     assert!(duplicate);
     assert_eq!(message.seq, message_of(&first).seq);
     socket.send(&send("same", "a different text")).await.unwrap();
-    let ServerFrame::Error { code, client_message_id, .. } = expect_frame(&mut socket, "error").await else { unreachable!() };
+    let ServerFrame::Error { code, client_message_id, .. } =
+        expect_frame(&mut socket, "error").await
+    else {
+        unreachable!()
+    };
     assert_eq!(code, porch_wire::ErrorCode::IdempotencyConflict);
     assert_eq!(client_message_id.as_deref(), Some("same"));
     let history = server.api.guest_history(&guest.access_token, "").await.unwrap();
@@ -100,14 +126,28 @@ async fn resume_replays_exactly_what_was_missed_then_goes_live() {
     let server = TestServer::start().await;
     let (guest, socket) = server.connected_guest().await;
     let agent = server.agent().await;
-    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "a0", "first").await.unwrap();
+    server
+        .agent_api
+        .agent_send(&agent.access_token, &guest.conversation_id, "a0", "first")
+        .await
+        .unwrap();
     socket.close().await;
     // While the guest is away: the agent's first reply assigned the conversation (seq 1, 2);
     // three more follow.
     for i in 1..=3 {
-        server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, &format!("a{i}"), &format!("missed {i}")).await.unwrap();
+        server
+            .agent_api
+            .agent_send(
+                &agent.access_token,
+                &guest.conversation_id,
+                &format!("a{i}"),
+                &format!("missed {i}"),
+            )
+            .await
+            .unwrap();
     }
-    let mut socket = Gateway::connect(&guest.gateway_url, &guest.access_token, Some(2)).await.unwrap();
+    let mut socket =
+        Gateway::connect(&guest.gateway_url, &guest.access_token, Some(2)).await.unwrap();
     let ServerFrame::Ready(ready) = expect_ready(&mut socket).await else { unreachable!() };
     let resume = ready.resume.expect("a resume answer");
     assert!(resume.recovered);
@@ -116,7 +156,11 @@ async fn resume_replays_exactly_what_was_missed_then_goes_live() {
         let frame = expect_frame(&mut socket, "message").await;
         assert_eq!(message_of(&frame).seq, expected);
     }
-    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "a4", "live").await.unwrap();
+    server
+        .agent_api
+        .agent_send(&agent.access_token, &guest.conversation_id, "a4", "live")
+        .await
+        .unwrap();
     let live = expect_frame(&mut socket, "message").await;
     assert_eq!((message_of(&live).seq, message_of(&live).text.as_str()), (6, "live"));
 }
@@ -129,7 +173,8 @@ async fn resume_beyond_the_limit_says_to_page_history() {
     for i in 0..3 {
         server.api.guest_send(&guest.access_token, &format!("g{i}"), "x").await.unwrap();
     }
-    let mut socket = Gateway::connect(&guest.gateway_url, &guest.access_token, Some(0)).await.unwrap();
+    let mut socket =
+        Gateway::connect(&guest.gateway_url, &guest.access_token, Some(0)).await.unwrap();
     let ServerFrame::Ready(ready) = expect_ready(&mut socket).await else { unreachable!() };
     let resume = ready.resume.unwrap();
     assert!(!resume.recovered);
@@ -156,12 +201,22 @@ async fn typing_and_read_receipts_reach_the_other_side_only() {
     expect_frame(&mut guest_socket, "ack").await;
     let read = ClientFrame::Read { seq: 1, conversation_id: Some(guest.conversation_id.clone()) };
     agent_socket.send(&read).await.unwrap();
-    let ServerFrame::Read { seq, participant, .. } = expect_frame(&mut guest_socket, "read").await else { unreachable!() };
+    let ServerFrame::Read { seq, participant, .. } = expect_frame(&mut guest_socket, "read").await
+    else {
+        unreachable!()
+    };
     assert_eq!((seq, participant.role), (1, Role::Agent));
 
     guest_socket.send(&ClientFrame::Typing { conversation_id: None }).await.unwrap();
-    let ServerFrame::Typing { participant, conversation_id } = expect_frame(&mut agent_socket, "typing").await else { unreachable!() };
-    assert_eq!((participant.role, conversation_id.as_str()), (Role::Guest, guest.conversation_id.as_str()));
+    let ServerFrame::Typing { participant, conversation_id } =
+        expect_frame(&mut agent_socket, "typing").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (participant.role, conversation_id.as_str()),
+        (Role::Guest, guest.conversation_id.as_str())
+    );
     // The typist must not hear its own typing. Its session may still hold the echo behind a
     // ping it reads first (select order is random), so two ping round trips flush it.
     let mut frames = Vec::new();
@@ -176,7 +231,10 @@ async fn typing_and_read_receipts_reach_the_other_side_only() {
             }
         }
     }
-    assert!(!frames.iter().any(|f| matches!(f, ServerFrame::Typing { .. })), "typing echoed back: {frames:?}");
+    assert!(
+        !frames.iter().any(|f| matches!(f, ServerFrame::Typing { .. })),
+        "typing echoed back: {frames:?}"
+    );
 }
 
 /// A client that sends frames back to back, without waiting for answers, gets each answer
@@ -193,7 +251,11 @@ async fn frames_sent_back_to_back_are_answered_in_order() {
     }
     let mut answers = Vec::new();
     while answers.len() < 2 * PAIRS {
-        match socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Pong { .. } | ServerFrame::Ack { .. })).await.unwrap() {
+        match socket
+            .wait_for(WAIT, |f| matches!(f, ServerFrame::Pong { .. } | ServerFrame::Ack { .. }))
+            .await
+            .unwrap()
+        {
             ServerFrame::Pong { id } => answers.push(id.unwrap()),
             ServerFrame::Ack { client_message_id, duplicate, .. } => {
                 assert!(!duplicate, "{client_message_id} stored twice");
@@ -211,12 +273,18 @@ async fn a_closed_conversation_refuses_new_messages_with_the_fix() {
     let server = TestServer::start().await;
     let (guest, mut socket) = server.connected_guest().await;
     let agent = server.agent().await;
-    let closed = server.agent_api.agent_action(&agent.access_token, &guest.conversation_id, "close").await.unwrap();
+    let closed = server
+        .agent_api
+        .agent_action(&agent.access_token, &guest.conversation_id, "close")
+        .await
+        .unwrap();
     assert_eq!(closed.state, ConversationState::Closed);
     let entry = expect_frame(&mut socket, "message").await;
     assert_eq!(message_of(&entry).event, Some(ConversationState::Closed));
     socket.send(&send("late", "still there?")).await.unwrap();
-    let ServerFrame::Error { code, message, .. } = expect_frame(&mut socket, "error").await else { unreachable!() };
+    let ServerFrame::Error { code, message, .. } = expect_frame(&mut socket, "error").await else {
+        unreachable!()
+    };
     assert_eq!(code, porch_wire::ErrorCode::ConversationClosed);
     assert!(message.contains("new guest session"), "{message}");
 }
@@ -226,9 +294,19 @@ async fn the_guest_resource_reads_back_for_its_client_only() {
     let server = TestServer::start().await;
     let guest = server.guest().await;
     let again = server.api.guest(&server.client_token().await, &guest.guest_id).await.unwrap();
-    assert_eq!((again.guest_id, again.conversation_id), (guest.guest_id.clone(), guest.conversation_id.clone()));
-    let other = porch_server::admin::create_client(server.state.store.as_ref(), "other", vec!["guests".into()]).await.unwrap();
-    let other_token = server.api.client_token(&other.record.id, &other.secret).await.unwrap().access_token;
+    assert_eq!(
+        (again.guest_id, again.conversation_id),
+        (guest.guest_id.clone(), guest.conversation_id.clone())
+    );
+    let other = porch_server::admin::create_client(
+        server.state.store.as_ref(),
+        "other",
+        vec!["guests".into()],
+    )
+    .await
+    .unwrap();
+    let other_token =
+        server.api.client_token(&other.record.id, &other.secret).await.unwrap().access_token;
     let err = server.api.guest(&other_token, &guest.guest_id).await.unwrap_err();
     assert_eq!(err.code(), Some(porch_wire::ErrorCode::GuestUnknown));
 }
@@ -239,13 +317,26 @@ async fn agents_list_read_and_take_conversations() {
     let guest = server.guest().await;
     server.api.guest_send(&guest.access_token, "g1", "help").await.unwrap();
     let agent = server.agent().await;
-    let waiting = server.agent_api.agent_conversations(&agent.access_token, "state=waiting").await.unwrap();
+    let waiting =
+        server.agent_api.agent_conversations(&agent.access_token, "state=waiting").await.unwrap();
     assert!(waiting.conversations.iter().any(|c| c.id == guest.conversation_id));
-    let taken = server.agent_api.agent_action(&agent.access_token, &guest.conversation_id, "assign").await.unwrap();
-    assert_eq!((taken.state, taken.assigned_agent_id.as_deref()), (ConversationState::Assigned, Some(agent.agent_id.as_str())));
-    let history = server.agent_api.agent_history(&agent.access_token, &guest.conversation_id, "after=0").await.unwrap();
+    let taken = server
+        .agent_api
+        .agent_action(&agent.access_token, &guest.conversation_id, "assign")
+        .await
+        .unwrap();
+    assert_eq!(
+        (taken.state, taken.assigned_agent_id.as_deref()),
+        (ConversationState::Assigned, Some(agent.agent_id.as_str()))
+    );
+    let history = server
+        .agent_api
+        .agent_history(&agent.access_token, &guest.conversation_id, "after=0")
+        .await
+        .unwrap();
     assert_eq!(history.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
-    let err = server.agent_api.agent_history(&agent.access_token, "cnv_nope", "").await.unwrap_err();
+    let err =
+        server.agent_api.agent_history(&agent.access_token, "cnv_nope", "").await.unwrap_err();
     assert_eq!(err.code(), Some(porch_wire::ErrorCode::ConversationUnknown));
 }
 
@@ -288,25 +379,40 @@ async fn an_agent_can_answer_a_backlog_of_conversations_on_one_connection() {
     const IN_FLIGHT: usize = 8;
     let server = TestServer::start_with(lift_flood_limits).await;
     let client_token = server.client_token().await;
-    let request = porch_wire::rest::CreateGuestRequest { deployment_id: server.deployment.id.clone(), ..Default::default() };
+    let request = porch_wire::rest::CreateGuestRequest {
+        deployment_id: server.deployment.id.clone(),
+        ..Default::default()
+    };
     let mut conversations = Vec::new();
     for _ in 0..CONVERSATIONS {
-        conversations.push(server.api.create_guest(&client_token, &request).await.unwrap().conversation_id);
+        conversations
+            .push(server.api.create_guest(&client_token, &request).await.unwrap().conversation_id);
     }
     let (_, mut socket, _) = server.connected_agent().await;
     let (mut sent, mut acked) = (0, 0);
     while acked < CONVERSATIONS {
         while sent < CONVERSATIONS && sent - acked < IN_FLIGHT {
-            let reply = ClientFrame::Send { client_message_id: format!("r{sent}"), text: "hello".into(), conversation_id: Some(conversations[sent].clone()) };
+            let reply = ClientFrame::Send {
+                client_message_id: format!("r{sent}"),
+                text: "hello".into(),
+                conversation_id: Some(conversations[sent].clone()),
+            };
             socket.send(&reply).await.unwrap();
             sent += 1;
         }
         match socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { .. })).await {
             Ok(_) => acked += 1,
-            Err(events) => panic!("after {acked} acks the agent's connection ended or stalled: {:?}", events.last()),
+            Err(events) => panic!(
+                "after {acked} acks the agent's connection ended or stalled: {:?}",
+                events.last()
+            ),
         }
     }
-    let assigned = server.agent_api.agent_conversations(&server.agent().await.access_token, "state=assigned&limit=500").await.unwrap();
+    let assigned = server
+        .agent_api
+        .agent_conversations(&server.agent().await.access_token, "state=assigned&limit=500")
+        .await
+        .unwrap();
     assert_eq!(assigned.conversations.len(), CONVERSATIONS);
 }
 
@@ -323,7 +429,8 @@ async fn an_agent_with_more_open_conversations_than_ready_holds_still_connects()
         lift_flood_limits(config);
     })
     .await;
-    let frame_bytes_max = server.state.config.limits.connection_write_buffer_bytes_max - porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
+    let frame_bytes_max = server.state.config.limits.connection_write_buffer_bytes_max
+        - porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
     let mut guests = Vec::with_capacity(GUESTS);
     for _ in 0..GUESTS {
         guests.push(server.guest().await);
@@ -331,8 +438,16 @@ async fn an_agent_with_more_open_conversations_than_ready_holds_still_connects()
 
     let (_agent, mut socket, ready) = server.connected_agent().await;
     let ServerFrame::Ready(ready) = ready else { unreachable!() };
-    assert!(ready.more_conversations, "{} of {GUESTS} listed, yet no moreConversations", ready.conversations.len());
-    assert!((1..GUESTS).contains(&ready.conversations.len()), "{} listed", ready.conversations.len());
+    assert!(
+        ready.more_conversations,
+        "{} of {GUESTS} listed, yet no moreConversations",
+        ready.conversations.len()
+    );
+    assert!(
+        (1..GUESTS).contains(&ready.conversations.len()),
+        "{} listed",
+        ready.conversations.len()
+    );
     let bytes = serde_json::to_string(&ServerFrame::Ready(ready.clone())).unwrap().len();
     assert!(bytes <= frame_bytes_max, "ready is {bytes} bytes, over {frame_bytes_max}");
     assert!(
@@ -342,7 +457,10 @@ async fn an_agent_with_more_open_conversations_than_ready_holds_still_connects()
 
     // The first guest's conversation is the least recently active: left out, yet live.
     let oldest = &guests[0];
-    assert!(!ready.conversations.iter().any(|c| c.id == oldest.conversation_id), "the oldest conversation was listed");
+    assert!(
+        !ready.conversations.iter().any(|c| c.id == oldest.conversation_id),
+        "the oldest conversation was listed"
+    );
     server.api.guest_send(&oldest.access_token, "late-1", "still here?").await.unwrap();
     let frame = socket
         .wait_for(WAIT, |f| matches!(f, ServerFrame::Message { message } if message.conversation_id == oldest.conversation_id))

@@ -16,9 +16,15 @@ fn blocks(text: &str, info: &str) -> Vec<String> {
 /// Parses an example as `T` and checks it says exactly what `T` says: nothing unknown, nothing
 /// left out.
 fn round_trips<T: serde::Serialize + serde::de::DeserializeOwned>(example: &str) {
-    let value: serde_json::Value = serde_json::from_str(example).unwrap_or_else(|e| panic!("not JSON ({e}): {example}"));
-    let typed: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("does not parse ({e}): {example}"));
-    assert_eq!(serde_json::to_value(&typed).unwrap(), value, "the example has fields the type drops: {example}");
+    let value: serde_json::Value =
+        serde_json::from_str(example).unwrap_or_else(|e| panic!("not JSON ({e}): {example}"));
+    let typed: T = serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("does not parse ({e}): {example}"));
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        value,
+        "the example has fields the type drops: {example}"
+    );
 }
 
 #[test]
@@ -34,8 +40,10 @@ fn protocol_examples_are_valid_frames() {
 #[test]
 fn the_error_table_is_the_code_table() {
     let text = doc("protocol.md");
-    let section = text.split("## Error codes").nth(1).expect("protocol.md has an `Error codes` section");
-    let documented: Vec<String> = section.lines().filter(|l| l.starts_with("| `")).map(str::to_string).collect();
+    let section =
+        text.split("## Error codes").nth(1).expect("protocol.md has an `Error codes` section");
+    let documented: Vec<String> =
+        section.lines().filter(|l| l.starts_with("| `")).map(str::to_string).collect();
     let expected: Vec<String> = ErrorCode::ALL
         .iter()
         .map(|c| {
@@ -43,7 +51,12 @@ fn the_error_table_is_the_code_table() {
             format!("| `{}` | {} | {} | {} |", c.as_str(), s.http_status, s.close_code.0, s.summary)
         })
         .collect();
-    assert_eq!(documented, expected, "docs/protocol.md's error table differs; the expected rows are:\n{}", expected.join("\n"));
+    assert_eq!(
+        documented,
+        expected,
+        "docs/protocol.md's error table differs; the expected rows are:\n{}",
+        expected.join("\n")
+    );
 }
 
 #[test]
@@ -53,7 +66,10 @@ fn every_limit_is_documented_with_its_default() {
     for (name, default) in limits.as_object().unwrap() {
         let row = text.lines().find(|l| l.starts_with(&format!("| `{name}` |")));
         let row = row.unwrap_or_else(|| panic!("docs/config.md has no row for limit `{name}`"));
-        assert!(row.contains(&format!("| {default} |")), "docs/config.md gives `{name}` another default than {default}: {row}");
+        assert!(
+            row.contains(&format!("| {default} |")),
+            "docs/config.md gives `{name}` another default than {default}: {row}"
+        );
     }
 }
 

@@ -48,9 +48,7 @@ async fn doctor(args: Vec<String>, stdin: Option<String>) -> Run {
             .spawn()
             .expect("porch runs");
         let mut input = child.stdin.take().unwrap();
-        input
-            .write_all(stdin.unwrap_or_default().as_bytes())
-            .unwrap();
+        input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
         drop(input);
         let deadline = Instant::now() + RUN_TIMEOUT;
         while child.try_wait().unwrap().is_none() {
@@ -92,32 +90,16 @@ pub async fn check(case: Case) {
         return;
     }
     let line = |prefix: &str| {
-        run.stdout
-            .lines()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_default()
-            .to_string()
+        run.stdout.lines().find(|l| l.starts_with(prefix)).unwrap_or_default().to_string()
     };
     let (verdict, fix) = (line("verdict: "), line("fix: "));
-    assert!(
-        verdict.contains(&case.verdict),
-        "{name}: verdict lacks `{}`\n{all}",
-        case.verdict
-    );
-    assert!(
-        fix.contains(&case.fix),
-        "{name}: fix lacks `{}`\n{all}",
-        case.fix
-    );
+    assert!(verdict.contains(&case.verdict), "{name}: verdict lacks `{}`\n{all}", case.verdict);
+    assert!(fix.contains(&case.fix), "{name}: fix lacks `{}`\n{all}", case.fix);
 }
 
 pub fn gateway_args(url: &str, token: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        "--gateway-url".to_string(),
-        url.to_string(),
-        "--token".into(),
-        token.to_string(),
-    ];
+    let mut args =
+        vec!["--gateway-url".to_string(), url.to_string(), "--token".into(), token.to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -147,14 +129,9 @@ async fn doctor_names_each_handshake_mistake_and_its_fix() {
         guest_claims(c);
         c.iss = "someone-else".into();
     });
-    let (_, claims) = server
-        .state
-        .mint(TokenKind::Guest, &guest.guest_id, 600, guest_claims);
-    let foreign_key = SigningKey {
-        kid: "key_elsewhere".into(),
-        secret: vec![7; 32],
-        created_at_ms: 0,
-    };
+    let (_, claims) = server.state.mint(TokenKind::Guest, &guest.guest_id, 600, guest_claims);
+    let foreign_key =
+        SigningKey { kid: "key_elsewhere".into(), secret: vec![7; 32], created_at_ms: 0 };
     let foreign = Keyring::new(vec![foreign_key]).sign(&claims);
     let mut tampered = token.clone();
     tampered.pop();
@@ -209,7 +186,15 @@ async fn doctor_explains_revoked_guests_and_disabled_deployments() {
     assert!(store.revoke_guest(&revoked.guest_id).await.unwrap());
     let url = revoked.gateway_url.as_str();
     let args = gateway_args(url, &revoked.access_token, &[]);
-    check(case("revoked", args, 1, "guest_revoked", "create a new guest session", &[&revoked.access_token])).await;
+    check(case(
+        "revoked",
+        args,
+        1,
+        "guest_revoked",
+        "create a new guest session",
+        &[&revoked.access_token],
+    ))
+    .await;
     let guest = server.guest().await;
     let dep = server.deployment.id.as_str();
     assert!(store.set_deployment_enabled(dep, false).await.unwrap());
@@ -224,11 +209,20 @@ async fn doctor_runs_the_whole_flow_and_stops_at_the_failing_step() {
     let flow = |secret: &str, deployment: &str| -> Vec<String> {
         let base = server.api.base_url();
         let id = server.client_id.as_str();
-        ["--base-url", base, "--client-id", id, "--client-secret", secret, "--deployment", deployment]
-            .into_iter()
-            .chain(["--origin", ALLOWED_ORIGIN])
-            .map(str::to_string)
-            .collect()
+        [
+            "--base-url",
+            base,
+            "--client-id",
+            id,
+            "--client-secret",
+            secret,
+            "--deployment",
+            deployment,
+        ]
+        .into_iter()
+        .chain(["--origin", ALLOWED_ORIGIN])
+        .map(str::to_string)
+        .collect()
     };
     let secret = server.client_secret.clone();
     let wrong = format!("{secret}x");
@@ -261,7 +255,14 @@ async fn doctor_says_plainly_when_it_cannot_reach_the_server() {
     }
 }
 
-pub fn case(name: &'static str, args: Vec<String>, exit: i32, verdict: &str, fix: &str, secrets: &[&String]) -> Case {
+pub fn case(
+    name: &'static str,
+    args: Vec<String>,
+    exit: i32,
+    verdict: &str,
+    fix: &str,
+    secrets: &[&String],
+) -> Case {
     let secrets = secrets.iter().map(|s| s.to_string()).collect();
     let (verdict, fix) = (verdict.to_string(), fix.to_string());
     Case { name, args, stdin: None, exit, verdict, fix, secrets }

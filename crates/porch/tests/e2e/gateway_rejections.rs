@@ -11,7 +11,12 @@ use crate::support::*;
 
 /// Connects with `offer` as the whole `Sec-WebSocket-Protocol` header (if any), plus extra
 /// headers, and expects `101` then a close. Returns echoed protocol, close code and reason.
-async fn closed_after_upgrade(server: &TestServer, url_suffix: &str, offer: Option<&str>, headers: &[(&'static str, &str)]) -> (Option<String>, u16, String) {
+async fn closed_after_upgrade(
+    server: &TestServer,
+    url_suffix: &str,
+    offer: Option<&str>,
+    headers: &[(&'static str, &str)],
+) -> (Option<String>, u16, String) {
     let mut req = format!("{}{url_suffix}", server.gateway_url).into_client_request().unwrap();
     if let Some(offer) = offer {
         req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(offer).unwrap());
@@ -39,7 +44,10 @@ async fn an_oauth_client_token_is_refused_with_which_token_to_use() {
     let (protocol, code, reason) = closed_after_upgrade(&server, "", Some(&offer), &[]).await;
     assert_eq!(protocol.as_deref(), Some(PROTOCOL_MARKER));
     assert_eq!(code, 4004);
-    assert!(reason.starts_with("token_wrong_kind: OAuth client token sent (aud porch-api)"), "{reason}");
+    assert!(
+        reason.starts_with("token_wrong_kind: OAuth client token sent (aud porch-api)"),
+        "{reason}"
+    );
     assert!(reason.contains("accessToken of POST /guests"), "{reason}");
 }
 
@@ -74,23 +82,104 @@ async fn handshake_mistakes_each_get_their_code_and_fix() {
     let cases: Vec<(&str, Option<String>, Option<(&str, &str)>, Option<&str>, u16, &str, &str)> = vec![
         ("", None, None, None, 4001, "subprotocol_missing", "['NICE-WebSocket-Auth', token]"),
         ("", Some(m.to_string()), None, Some(m), 4001, "token_missing", "without the token"),
-        ("", Some(format!("{token}, {m}")), None, Some(m), 4007, "subprotocol_order", "marker must come first"),
-        ("", Some(format!("{m}, {token}, extra")), None, Some(m), 4007, "subprotocol_order", "need 2"),
-        ("", Some(format!("nice-websocket-auth, {token}")), None, Some("nice-websocket-auth"), 4007, "subprotocol_misspelled", "case-sensitive"),
+        (
+            "",
+            Some(format!("{token}, {m}")),
+            None,
+            Some(m),
+            4007,
+            "subprotocol_order",
+            "marker must come first",
+        ),
+        (
+            "",
+            Some(format!("{m}, {token}, extra")),
+            None,
+            Some(m),
+            4007,
+            "subprotocol_order",
+            "need 2",
+        ),
+        (
+            "",
+            Some(format!("nice-websocket-auth, {token}")),
+            None,
+            Some("nice-websocket-auth"),
+            4007,
+            "subprotocol_misspelled",
+            "case-sensitive",
+        ),
         ("", Some(format!("{m}, abc=")), None, Some(m), 4007, "token_characters", "'='"),
-        (&query_token, None, None, None, 4008, "token_in_query", "leak into logs; use new WebSocket"),
+        (
+            &query_token,
+            None,
+            None,
+            None,
+            4008,
+            "token_in_query",
+            "leak into logs; use new WebSocket",
+        ),
         ("", Some(format!("{m}, {expired}")), None, Some(m), 4002, "token_expired", "server time"),
-        ("", Some(format!("{m}, {future}")), None, Some(m), 4002, "token_not_yet_valid", "check clocks"),
-        ("", Some(format!("{m}, {tampered}")), None, Some(m), 4003, "token_signature_invalid", "altered"),
-        ("", Some(format!("{m}, {misnamed}")), None, Some(m), 4003, "token_malformed", "are not its guest's"),
-        ("", Some(format!("{m}, {token}")), Some(("origin", "https://evil.example")), Some(m), 4005, "origin_not_allowed", "https://evil.example"),
+        (
+            "",
+            Some(format!("{m}, {future}")),
+            None,
+            Some(m),
+            4002,
+            "token_not_yet_valid",
+            "check clocks",
+        ),
+        (
+            "",
+            Some(format!("{m}, {tampered}")),
+            None,
+            Some(m),
+            4003,
+            "token_signature_invalid",
+            "altered",
+        ),
+        (
+            "",
+            Some(format!("{m}, {misnamed}")),
+            None,
+            Some(m),
+            4003,
+            "token_malformed",
+            "are not its guest's",
+        ),
+        (
+            "",
+            Some(format!("{m}, {token}")),
+            Some(("origin", "https://evil.example")),
+            Some(m),
+            4005,
+            "origin_not_allowed",
+            "https://evil.example",
+        ),
         // A guest page's origin (known, so past the early check) is still no agent's.
-        ("", Some(format!("{m}, {}", agent.access_token)), Some(("origin", ALLOWED_ORIGIN)), Some(m), 4005, "origin_not_allowed", "agents connect from"),
-        ("?afterSeq=x", Some(format!("{m}, {token}")), None, Some(m), 4007, "invalid_request", "afterSeq"),
+        (
+            "",
+            Some(format!("{m}, {}", agent.access_token)),
+            Some(("origin", ALLOWED_ORIGIN)),
+            Some(m),
+            4005,
+            "origin_not_allowed",
+            "agents connect from",
+        ),
+        (
+            "?afterSeq=x",
+            Some(format!("{m}, {token}")),
+            None,
+            Some(m),
+            4007,
+            "invalid_request",
+            "afterSeq",
+        ),
     ];
     for (suffix, offer, header, echo, code, prefix, needle) in cases {
         let headers: Vec<(&str, &str)> = header.into_iter().collect();
-        let (protocol, got_code, reason) = closed_after_upgrade(&server, suffix, offer.as_deref(), &headers).await;
+        let (protocol, got_code, reason) =
+            closed_after_upgrade(&server, suffix, offer.as_deref(), &headers).await;
         let case = format!("case {prefix} ({offer:?})");
         assert_eq!(protocol.as_deref(), echo, "{case}: echo");
         assert_eq!(got_code, code, "{case}: code, reason {reason}");
@@ -105,7 +194,8 @@ async fn a_token_offered_without_the_marker_gets_http_400_with_the_fix() {
     let server = TestServer::start().await;
     let guest = server.guest().await;
     let mut req = guest.gateway_url.as_str().into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&guest.access_token).unwrap());
+    req.headers_mut()
+        .insert("sec-websocket-protocol", HeaderValue::from_str(&guest.access_token).unwrap());
     match Gateway::connect_request(req).await {
         Err(ConnectError::Refused { status, body, .. }) => {
             assert_eq!(status, 401);
@@ -122,7 +212,10 @@ async fn non_browser_clients_may_use_the_authorization_header() {
     let server = TestServer::start().await;
     let guest = server.guest().await;
     let mut req = guest.gateway_url.as_str().into_client_request().unwrap();
-    req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", guest.access_token)).unwrap());
+    req.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {}", guest.access_token)).unwrap(),
+    );
     let mut socket = Gateway::connect_request(req).await.unwrap();
     assert_eq!(socket.protocol, None, "nothing offered, nothing echoed");
     expect_ready(&mut socket).await;
@@ -151,7 +244,9 @@ async fn query_tokens_work_when_the_operator_enables_them() {
 async fn requests_that_are_not_upgrades_get_http_errors_that_say_so() {
     let server = TestServer::start().await;
     let base = server.api.base_url().to_string();
-    let plain = raw_http(&base, "GET /api/v2/gateway HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let plain =
+        raw_http(&base, "GET /api/v2/gateway HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await;
     assert!(plain.starts_with("HTTP/1.1 4"), "{plain}");
     assert!(plain.contains("not a WebSocket upgrade"), "{plain}");
     let v8 = raw_http(&base, "GET /api/v2/gateway HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await;
@@ -164,7 +259,9 @@ async fn rest_refuses_wrong_kinds_with_a_bearer_challenge() {
     let server = TestServer::start().await;
     let agent = server.agent().await;
     let err = server.api.guest_history(&agent.access_token, "").await.unwrap_err();
-    let porch_client::ApiError::Http { status, body, www_authenticate } = err else { panic!("{err}") };
+    let porch_client::ApiError::Http { status, body, www_authenticate } = err else {
+        panic!("{err}")
+    };
     assert_eq!(status, 401);
     assert_eq!(body.unwrap().error, porch_wire::ErrorCode::TokenWrongKind);
     assert!(www_authenticate.unwrap().contains(r#"error="invalid_token""#));
@@ -213,13 +310,20 @@ async fn origins_changed_on_a_live_server_apply_to_the_next_handshake() {
         remove_origins: vec![ALLOWED_ORIGIN.into()],
         ..Default::default()
     };
-    porch_server::admin::update_deployment(server.state.store.as_ref(), &server.deployment.id, changes).await.unwrap();
+    porch_server::admin::update_deployment(
+        server.state.store.as_ref(),
+        &server.deployment.id,
+        changes,
+    )
+    .await
+    .unwrap();
 
     let mut req = server.gateway_url.as_str().into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&offer).unwrap());
     req.headers_mut().insert("origin", HeaderValue::from_static("https://www.shop.example"));
     let mut added = Gateway::connect_request(req).await.expect("the added origin upgrades");
     expect_ready(&mut added).await;
-    let (_, code, reason) = closed_after_upgrade(&server, "", Some(&offer), &[("origin", ALLOWED_ORIGIN)]).await;
+    let (_, code, reason) =
+        closed_after_upgrade(&server, "", Some(&offer), &[("origin", ALLOWED_ORIGIN)]).await;
     assert_eq!((code, reason.split(':').next()), (4005, Some("origin_not_allowed")), "{reason}");
 }

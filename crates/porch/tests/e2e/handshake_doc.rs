@@ -13,14 +13,16 @@ fn doc() -> String {
 
 fn block(text: &str, info: &str) -> String {
     let fence = format!("```{info}\n");
-    let rest = text.split(&fence).nth(1).unwrap_or_else(|| panic!("handshake.md lacks a ```{info} block"));
+    let rest =
+        text.split(&fence).nth(1).unwrap_or_else(|| panic!("handshake.md lacks a ```{info} block"));
     rest.split("\n```").next().unwrap().to_string()
 }
 
 /// Sends `request` and returns the response head (lines, `date` removed) and the first
 /// `body_bytes` bytes after it.
 async fn exchange(base_url: &str, request: &str, body_bytes: usize) -> (Vec<String>, Vec<u8>) {
-    let mut stream = tokio::net::TcpStream::connect(base_url.trim_start_matches("http://")).await.unwrap();
+    let mut stream =
+        tokio::net::TcpStream::connect(base_url.trim_start_matches("http://")).await.unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut data = Vec::new();
     let read_all = async {
@@ -49,12 +51,19 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn documented_head(block: &str) -> Vec<String> {
-    block.lines().take_while(|l| !l.is_empty()).filter(|l| !l.starts_with("date:")).map(str::to_string).collect()
+    block
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.starts_with("date:"))
+        .map(str::to_string)
+        .collect()
 }
 
 fn request(text: &str, server: &TestServer, token: &str) -> String {
     let host = server.api.base_url().trim_start_matches("http://");
-    let request = block(text, "http good-request").replace("127.0.0.1:8080", host).replace("<accessToken>", token);
+    let request = block(text, "http good-request")
+        .replace("127.0.0.1:8080", host)
+        .replace("<accessToken>", token);
     format!("{}\r\n\r\n", request.lines().collect::<Vec<_>>().join("\r\n"))
 }
 
@@ -63,7 +72,8 @@ async fn the_good_handshake_is_byte_for_byte_as_documented() {
     let server = TestServer::start().await;
     let text = doc();
     let guest = server.guest().await;
-    let (head, body) = exchange(server.api.base_url(), &request(&text, &server, &guest.access_token), 4).await;
+    let (head, body) =
+        exchange(server.api.base_url(), &request(&text, &server, &guest.access_token), 4).await;
     assert_eq!(head, documented_head(&block(&text, "http good-response")));
     assert_eq!(body[0], 0x81, "a text frame follows: ready");
 }
@@ -73,11 +83,13 @@ async fn the_client_token_mistake_is_byte_for_byte_as_documented() {
     let server = TestServer::start().await;
     let text = doc();
     let client_token = server.client_token().await;
-    let (head, body) = exchange(server.api.base_url(), &request(&text, &server, &client_token), 2 + 123).await;
+    let (head, body) =
+        exchange(server.api.base_url(), &request(&text, &server, &client_token), 2 + 123).await;
     assert_eq!(head, documented_head(&block(&text, "http bad-response")));
     let documented = block(&text, "text bad-close");
     let (hex, reason) = documented.split_at(12);
-    let bytes: Vec<u8> = hex.split_whitespace().map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
+    let bytes: Vec<u8> =
+        hex.split_whitespace().map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
     assert_eq!(&body[..4], &bytes[..], "close opcode, length and code 4004");
     let got = String::from_utf8_lossy(&body[4..4 + usize::from(body[1]) - 2]).to_string();
     let without_ref = |s: &str| s.split(" [ref ").next().unwrap().to_string();
@@ -91,8 +103,14 @@ async fn the_marker_missing_answer_is_as_documented() {
     let guest = server.guest().await;
     let req = request(&text, &server, &guest.access_token).replace("NICE-WebSocket-Auth, ", "");
     let documented = block(&text, "http marker-missing-response");
-    let documented_body: serde_json::Value = serde_json::from_str(documented.lines().last().unwrap()).unwrap();
-    let length: usize = documented_head(&documented).iter().find_map(|l| l.strip_prefix("content-length: ")).unwrap().parse().unwrap();
+    let documented_body: serde_json::Value =
+        serde_json::from_str(documented.lines().last().unwrap()).unwrap();
+    let length: usize = documented_head(&documented)
+        .iter()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
     let (head, body) = exchange(server.api.base_url(), &req, length).await;
     assert_eq!(head, documented_head(&documented));
     let mut body: serde_json::Value = serde_json::from_slice(&body).unwrap();

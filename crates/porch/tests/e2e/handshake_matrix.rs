@@ -44,17 +44,30 @@ async fn every_case_gets_its_documented_answer_and_the_server_stays_up() {
         let answer = raw::exchange(&server, &request).await;
         let cpu = process_cpu().zip(cpu_before).map(|(after, before)| after - before);
         if let Err(why) = check(&case, &answer, &ctx) {
-            failures.push(format!("{}: {why}\n    head: {:.300}", case.name, answer.head_text.replace("\r\n", " | ")));
+            failures.push(format!(
+                "{}: {why}\n    head: {:.300}",
+                case.name,
+                answer.head_text.replace("\r\n", " | ")
+            ));
         }
         let after = raw::exchange(&server, &ctx.good().bytes()).await;
         if check_ready(&after, Some(MARKER)).is_err() {
-            failures.push(format!("{}: the server no longer serves a good handshake after this case", case.name));
+            failures.push(format!(
+                "{}: the server no longer serves a good handshake after this case",
+                case.name
+            ));
         }
         report.push((case.name, answer.status, answer.elapsed, cpu));
     }
     print_report(&report);
     server_log::assert_clean(&[&ctx.guest_token, &ctx.client_token]);
-    assert!(failures.is_empty(), "{} of {} cases differ from docs/handshake.md:\n{}", failures.len(), report.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from docs/handshake.md:\n{}",
+        failures.len(),
+        report.len(),
+        failures.join("\n")
+    );
 }
 
 fn check(case: &Case, answer: &Answer, ctx: &Ctx) -> Result<(), String> {
@@ -62,7 +75,9 @@ fn check(case: &Case, answer: &Answer, ctx: &Ctx) -> Result<(), String> {
         return Err(format!("no complete answer within {:?}", raw::ANSWER_DEADLINE));
     }
     for token in [&ctx.guest_token, &ctx.client_token] {
-        if answer.head_text.contains(token.as_str()) || String::from_utf8_lossy(&answer.body).contains(token.as_str()) {
+        if answer.head_text.contains(token.as_str())
+            || String::from_utf8_lossy(&answer.body).contains(token.as_str())
+        {
             return Err("the answer holds a token".into());
         }
     }
@@ -73,17 +88,24 @@ fn check(case: &Case, answer: &Answer, ctx: &Ctx) -> Result<(), String> {
         Expect::Ready(echo) => check_ready(answer, echo),
         Expect::Close(echo, code, error) => {
             check_upgrade(answer, echo)?;
-            let (got, reason) = answer.close().ok_or_else(|| format!("no close frame first, got {:?}", answer.frame.as_ref().map(|f| f.0)))?;
+            let (got, reason) = answer.close().ok_or_else(|| {
+                format!("no close frame first, got {:?}", answer.frame.as_ref().map(|f| f.0))
+            })?;
             if got != code || !reason.starts_with(&format!("{error}: ")) {
                 return Err(format!("close {got} `{reason}`, expected {code} `{error}: …`"));
             }
             if reason.len() > 123 || !reason.contains(" [ref ") {
-                return Err(format!("reason over 123 bytes or without its log reference: {reason}"));
+                return Err(format!(
+                    "reason over 123 bytes or without its log reference: {reason}"
+                ));
             }
             Ok(())
         }
         Expect::Dropped if answer.status == 0 && answer.head_text.is_empty() => Ok(()),
-        Expect::Dropped => Err(format!("expected the connection closed without an answer, got status {}", answer.status)),
+        Expect::Dropped => Err(format!(
+            "expected the connection closed without an answer, got status {}",
+            answer.status
+        )),
         Expect::Http(status, error, header) => {
             if answer.status != status {
                 return Err(format!("status {}, expected {status}", answer.status));
@@ -105,7 +127,13 @@ fn check_ready(answer: &Answer, echo: Option<&str>) -> Result<(), String> {
     check_upgrade(answer, echo)?;
     match &answer.frame {
         Some((0x1, payload)) if payload.starts_with(br#"{"type":"ready""#) => Ok(()),
-        other => Err(format!("expected `ready` first, got {:?}", other.as_ref().map(|(op, p)| (op, String::from_utf8_lossy(p).chars().take(80).collect::<String>())))),
+        other => Err(format!(
+            "expected `ready` first, got {:?}",
+            other.as_ref().map(|(op, p)| (
+                op,
+                String::from_utf8_lossy(p).chars().take(80).collect::<String>()
+            ))
+        )),
     }
 }
 
@@ -113,10 +141,17 @@ fn check_ready(answer: &Answer, echo: Option<&str>) -> Result<(), String> {
 /// `Sec-WebSocket-Protocol`, byte-identical to a value offered.
 fn check_upgrade(answer: &Answer, echo: Option<&str>) -> Result<(), String> {
     if answer.status != 101 {
-        return Err(format!("status {}, expected 101 (body {:.200})", answer.status, String::from_utf8_lossy(&answer.body)));
+        return Err(format!(
+            "status {}, expected 101 (body {:.200})",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        ));
     }
     if answer.header("sec-websocket-accept") != Some(derive_accept_key(KEY.as_bytes()).as_str()) {
-        return Err(format!("wrong Sec-WebSocket-Accept {:?}", answer.header("sec-websocket-accept")));
+        return Err(format!(
+            "wrong Sec-WebSocket-Accept {:?}",
+            answer.header("sec-websocket-accept")
+        ));
     }
     let echoed = answer.header_values("sec-websocket-protocol");
     if echoed.len() > 1 || echoed.first().copied() != echo {
@@ -135,7 +170,10 @@ fn process_cpu() -> Option<Duration> {
 }
 
 fn print_report(report: &[(&str, u16, Duration, Option<Duration>)]) {
-    println!("handshake matrix: {} cases (latency from first byte sent to last byte needed; CPU of the whole test process)", report.len());
+    println!(
+        "handshake matrix: {} cases (latency from first byte sent to last byte needed; CPU of the whole test process)",
+        report.len()
+    );
     println!("{:<26} {:>6} {:>10} {:>10}", "case", "status", "ms", "cpu ms");
     for (name, status, elapsed, cpu) in report {
         let cpu = cpu.map_or("-".into(), |c| c.as_millis().to_string());
@@ -148,16 +186,33 @@ fn print_report(report: &[(&str, u16, Duration, Option<Duration>)]) {
 #[test]
 fn the_documented_matrix_is_this_table() {
     let text = crate::support::repo_file("docs/handshake.md");
-    let section = text.split("\n## The matrix\n").nth(1).expect("docs/handshake.md has a `## The matrix` section");
+    let section = text
+        .split("\n## The matrix\n")
+        .nth(1)
+        .expect("docs/handshake.md has a `## The matrix` section");
     let section = section.split("\n## ").next().unwrap();
     let documented: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
-    let expected: Vec<String> =
-        cases().iter().map(|c| format!("| `{}` | {} | {} | {} |", c.name, c.what, c.expect.render(), c.rule)).collect();
-    assert_eq!(documented, expected, "docs/handshake.md's matrix differs from the test's; the rows should be:\n{}", expected.join("\n"));
-    assert!(expected.len() >= 40, "the matrix has {} rows; issue 9 asks for at least 40", expected.len());
+    let expected: Vec<String> = cases()
+        .iter()
+        .map(|c| format!("| `{}` | {} | {} | {} |", c.name, c.what, c.expect.render(), c.rule))
+        .collect();
+    assert_eq!(
+        documented,
+        expected,
+        "docs/handshake.md's matrix differs from the test's; the rows should be:\n{}",
+        expected.join("\n")
+    );
+    assert!(
+        expected.len() >= 40,
+        "the matrix has {} rows; issue 9 asks for at least 40",
+        expected.len()
+    );
     let rules: std::collections::BTreeSet<&str> = cases().iter().map(|c| c.rule).collect();
     for rule in ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9"] {
         assert!(rules.contains(rule), "no case checks rule {rule}");
-        assert!(text.contains(&format!("**{rule}.")), "docs/handshake.md does not state rule {rule}");
+        assert!(
+            text.contains(&format!("**{rule}.")),
+            "docs/handshake.md does not state rule {rule}"
+        );
     }
 }

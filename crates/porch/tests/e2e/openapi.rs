@@ -45,14 +45,17 @@ fn path_constant(name: &str) -> &'static str {
         "AGENT_TOKEN_PATH" => AGENT_TOKEN_PATH,
         "AGENT_API_PREFIX" => AGENT_API_PREFIX,
         "OPENAPI_PATH" => OPENAPI_PATH,
-        other => panic!("the router names `{other}`; add it to path_constant() in tests/e2e/openapi.rs"),
+        other => {
+            panic!("the router names `{other}`; add it to path_constant() in tests/e2e/openapi.rs")
+        }
     }
 }
 
 /// Route sets merged into the router that are not part of the published API, with why.
-const UNPUBLISHED_MERGES: &[(&str, &str)] = &[
-    ("gateway::echo::routes(&state)", "the Autobahn conformance echo: off by default, loopback only (docs/conformance.md)"),
-];
+const UNPUBLISHED_MERGES: &[(&str, &str)] = &[(
+    "gateway::echo::routes(&state)",
+    "the Autobahn conformance echo: off by default, loopback only (docs/conformance.md)",
+)];
 
 /// The text inside the parentheses that open at `open` (which must be `(`).
 fn balanced(text: &str, open: usize) -> &str {
@@ -114,7 +117,8 @@ fn routed() -> BTreeSet<(String, String)> {
         let methods = &inside[comma + 2..];
         for method in METHODS.iter().chain(&["any"]) {
             let call = format!("{method}(");
-            let found = methods.match_indices(&call).any(|(i, _)| i == 0 || methods[..i].ends_with('.'));
+            let found =
+                methods.match_indices(&call).any(|(i, _)| i == 0 || methods[..i].ends_with('.'));
             if found {
                 out.insert((path.clone(), method.to_string()));
             }
@@ -122,8 +126,13 @@ fn routed() -> BTreeSet<(String, String)> {
     }
     for (at, _) in body.match_indices(".merge(").chain(body.match_indices(".nest(")) {
         let merged = balanced(body, body[at..].find('(').unwrap() + at).trim().to_string();
-        let known = merged == "browser" || merged == "api" || UNPUBLISHED_MERGES.iter().any(|(m, _)| *m == merged);
-        assert!(known, "router() merges `{merged}`: document its routes in docs/openapi.json or list it in UNPUBLISHED_MERGES with why");
+        let known = merged == "browser"
+            || merged == "api"
+            || UNPUBLISHED_MERGES.iter().any(|(m, _)| *m == merged);
+        assert!(
+            known,
+            "router() merges `{merged}`: document its routes in docs/openapi.json or list it in UNPUBLISHED_MERGES with why"
+        );
     }
     assert!(out.len() >= 15, "read only {} routes from lib.rs: {out:?}", out.len());
     out
@@ -149,15 +158,20 @@ fn the_document_lists_every_route_and_nothing_else() {
 #[test]
 fn the_error_enum_is_the_code_table() {
     let spec = spec();
-    let listed: Vec<&str> =
-        spec["components"]["schemas"]["ErrorCode"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let listed: Vec<&str> = spec["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     let table: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(listed, table, "components.schemas.ErrorCode.enum must be ErrorCode::ALL, in order");
 }
 
 /// Statuses the gateway gives `invalid_request` instead of its table status (400): a wrong
 /// method is 405, a wrong WebSocket version 426 (RFC 6455 §4.4).
-const STATUS_OVERRIDES: &[(&str, &str, &str)] = &[("/api/v2/gateway", "405", "invalid_request"), ("/api/v2/gateway", "426", "invalid_request")];
+const STATUS_OVERRIDES: &[(&str, &str, &str)] =
+    &[("/api/v2/gateway", "405", "invalid_request"), ("/api/v2/gateway", "426", "invalid_request")];
 
 /// Every error response says which codes it carries; each must have that HTTP status.
 #[test]
@@ -165,7 +179,10 @@ fn each_error_response_names_codes_of_its_own_status() {
     let spec = spec();
     let resolve = |r: &Value| -> Value {
         match r["$ref"].as_str() {
-            Some(path) => spec.pointer(path.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {path}")).clone(),
+            Some(path) => spec
+                .pointer(path.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("dangling {path}"))
+                .clone(),
             None => r.clone(),
         }
     };
@@ -178,9 +195,13 @@ fn each_error_response_names_codes_of_its_own_status() {
                 continue;
             }
             let description = response["description"].as_str().unwrap();
-            let codes = description.split("`error` is one of: ").nth(1).unwrap_or_else(|| panic!("{method} {path} {status}: name the codes"));
+            let codes = description
+                .split("`error` is one of: ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{method} {path} {status}: name the codes"));
             for name in codes.trim_end_matches('.').split(", ").map(|c| c.trim_matches('`')) {
-                let code = ErrorCode::from_name(name).unwrap_or_else(|| panic!("{method} {path} {status}: unknown code {name}"));
+                let code = ErrorCode::from_name(name)
+                    .unwrap_or_else(|| panic!("{method} {path} {status}: unknown code {name}"));
                 let overridden = STATUS_OVERRIDES.contains(&(path.as_str(), status.as_str(), name));
                 assert!(
                     overridden || code.spec().http_status.to_string() == *status,
@@ -190,7 +211,10 @@ fn each_error_response_names_codes_of_its_own_status() {
                 checked += 1;
             }
             let no_store = resolve(&response["headers"]["Cache-Control"]);
-            assert_eq!(no_store["schema"]["const"], "no-store", "{method} {path} {status}: refusals carry Cache-Control: no-store");
+            assert_eq!(
+                no_store["schema"]["const"], "no-store",
+                "{method} {path} {status}: refusals carry Cache-Control: no-store"
+            );
         }
     }
     assert!(checked > 100, "only {checked} codes checked");
@@ -199,12 +223,17 @@ fn each_error_response_names_codes_of_its_own_status() {
 #[tokio::test]
 async fn the_document_is_served_byte_for_byte() {
     let server = TestServer::start().await;
-    let response = server.api.http().get(server.api.url(porch_wire::OPENAPI_PATH)).send().await.unwrap();
+    let response =
+        server.api.http().get(server.api.url(porch_wire::OPENAPI_PATH)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["cache-control"], "no-cache");
     let served = response.bytes().await.unwrap();
-    assert!(served == repo_file("docs/openapi.json").as_bytes(), "GET {} differs from docs/openapi.json", porch_wire::OPENAPI_PATH);
+    assert!(
+        served == repo_file("docs/openapi.json").as_bytes(),
+        "GET {} differs from docs/openapi.json",
+        porch_wire::OPENAPI_PATH
+    );
 }
 
 /// On a live server: every documented operation reaches a handler (not the fallback's 404,
@@ -216,7 +245,10 @@ async fn every_documented_operation_is_routed_and_other_methods_are_405() {
     let spec = spec();
     let http = server.api.http();
     for (path, item) in spec["paths"].as_object().unwrap() {
-        let concrete = path.replace("{guest_id}", "gst_x").replace("{deployment_id}", "dep_x").replace("{id}", "cnv_x");
+        let concrete = path
+            .replace("{guest_id}", "gst_x")
+            .replace("{deployment_id}", "dep_x")
+            .replace("{id}", "cnv_x");
         assert!(!concrete.contains('{'), "a path parameter this test does not fill: {path}");
         let url = server.api.url(&concrete);
         for method in METHODS {
@@ -227,16 +259,29 @@ async fn every_documented_operation_is_routed_and_other_methods_are_405() {
             let body = response.text().await.unwrap();
             match item.get(method) {
                 Some(operation) => {
-                    assert!(!body.contains("\"error\":\"not_found\""), "{method} {path} fell through to the fallback: {body}");
+                    assert!(
+                        !body.contains("\"error\":\"not_found\""),
+                        "{method} {path} fell through to the fallback: {body}"
+                    );
                     assert_ne!(status, 405, "{method} {path} is documented but not routed");
                     let statuses = operation["responses"].as_object().unwrap();
-                    assert!(statuses.contains_key(&status.to_string()), "{method} {path} answered {status}, not documented: {body}");
+                    assert!(
+                        statuses.contains_key(&status.to_string()),
+                        "{method} {path} answered {status}, not documented: {body}"
+                    );
                 }
                 None => {
-                    assert_eq!(status, 405, "{method} {path} is not documented, so it must be 405: {body}");
-                    let allow = allow.unwrap_or_else(|| panic!("{method} {path}: 405 without Allow"));
+                    assert_eq!(
+                        status, 405,
+                        "{method} {path} is not documented, so it must be 405: {body}"
+                    );
+                    let allow =
+                        allow.unwrap_or_else(|| panic!("{method} {path}: 405 without Allow"));
                     for documented in METHODS.iter().filter(|m| item.get(**m).is_some()) {
-                        assert!(allow.to_lowercase().contains(documented), "{method} {path}: Allow `{allow}` lacks {documented}");
+                        assert!(
+                            allow.to_lowercase().contains(documented),
+                            "{method} {path}: Allow `{allow}` lacks {documented}"
+                        );
                     }
                 }
             }
@@ -258,15 +303,28 @@ async fn a_body_over_the_limit_gets_the_documented_413_everywhere() {
     ];
     let client_token = server.client_token().await;
     for (path, content_type) in cases {
-        let mut request = server.api.http().post(server.api.url(path)).header("content-type", content_type).body(big.clone());
+        let mut request = server
+            .api
+            .http()
+            .post(server.api.url(path))
+            .header("content-type", content_type)
+            .body(big.clone());
         if path == porch_wire::GUESTS_PATH {
             request = request.bearer_auth(&client_token);
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
-        let cache = response.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
-        let body: Value = response.json().await.unwrap_or_else(|e| panic!("POST {path}: the 413 is not JSON ({e})"));
-        assert_eq!((status, &body["error"]), (413, &Value::from("body_too_large")), "POST {path}: {body}");
+        let cache =
+            response.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
+        let body: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: the 413 is not JSON ({e})"));
+        assert_eq!(
+            (status, &body["error"]),
+            (413, &Value::from("body_too_large")),
+            "POST {path}: {body}"
+        );
         assert_eq!(cache.as_deref(), Some("no-store"), "POST {path}");
     }
 }

@@ -25,7 +25,13 @@ pub struct Req {
 
 impl Req {
     pub fn upgrade(host: &str, path: &str) -> Req {
-        let headers = [("Host", host), ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", KEY), ("Sec-WebSocket-Version", "13")];
+        let headers = [
+            ("Host", host),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", KEY),
+            ("Sec-WebSocket-Version", "13"),
+        ];
         Req {
             line: format!("GET {path} HTTP/1.1"),
             headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -98,9 +104,10 @@ impl Answer {
     /// Close code and reason, if the first frame is a close frame.
     pub fn close(&self) -> Option<(u16, String)> {
         match &self.frame {
-            Some((0x8, payload)) if payload.len() >= 2 => {
-                Some((u16::from_be_bytes([payload[0], payload[1]]), String::from_utf8_lossy(&payload[2..]).into_owned()))
-            }
+            Some((0x8, payload)) if payload.len() >= 2 => Some((
+                u16::from_be_bytes([payload[0], payload[1]]),
+                String::from_utf8_lossy(&payload[2..]).into_owned(),
+            )),
             _ => None,
         }
     }
@@ -159,7 +166,8 @@ fn parse(data: &[u8], answer: &mut Answer, head_only: bool) -> bool {
     let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
     let head = String::from_utf8_lossy(&data[..end]).into_owned();
     let mut lines = head.lines();
-    answer.status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    answer.status =
+        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
     answer.headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -183,7 +191,11 @@ fn parse(data: &[u8], answer: &mut Answer, head_only: bool) -> bool {
         answer.frame = Some((rest[0] & 0x0f, rest[offset..offset + len].to_vec()));
         return true;
     }
-    let length: usize = if head_only { 0 } else { answer.header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0) };
+    let length: usize = if head_only {
+        0
+    } else {
+        answer.header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0)
+    };
     answer.body = rest[..rest.len().min(length)].to_vec();
     rest.len() >= length
 }

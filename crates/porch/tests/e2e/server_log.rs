@@ -43,7 +43,10 @@ pub fn capture() {
         }));
         ok
     });
-    assert!(installed, "another global tracing subscriber is installed: the server's log cannot be captured");
+    assert!(
+        installed,
+        "another global tracing subscriber is installed: the server's log cannot be captured"
+    );
     tracing::info!("server log capture on");
     assert!(text().contains("server log capture on"), "log capture does not reach the buffer");
 }
@@ -65,8 +68,13 @@ pub fn assert_clean(secrets: &[&str]) {
         let signature = secret.rsplit('.').next().unwrap_or(secret);
         for needle in [*secret, signature] {
             // Short needles ("", one base64 character) would match anything.
-            if needle.len() >= 16 && let Some(line) = log.lines().find(|l| l.contains(needle)) {
-                panic!("a log line holds a token (or its signature): {:.200}", line.replace(needle, "<SECRET>"));
+            if needle.len() >= 16
+                && let Some(line) = log.lines().find(|l| l.contains(needle))
+            {
+                panic!(
+                    "a log line holds a token (or its signature): {:.200}",
+                    line.replace(needle, "<SECRET>")
+                );
             }
         }
     }

@@ -53,7 +53,11 @@ struct Node {
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn node(store: Arc<dyn porch_core::store::Store>, configure: &dyn Fn(&mut ServerConfig), cluster: Option<(&str, &str)>) -> Node {
+async fn node(
+    store: Arc<dyn porch_core::store::Store>,
+    configure: &dyn Fn(&mut ServerConfig),
+    cluster: Option<(&str, &str)>,
+) -> Node {
     let listener = porch_server::bind("127.0.0.1:0".parse().unwrap(), 1024).expect("binds");
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let mut config = ServerConfig {
@@ -64,11 +68,13 @@ async fn node(store: Arc<dyn porch_core::store::Store>, configure: &dyn Fn(&mut 
         conformance_echo: false,
         node_id: porch_core::ids::new_id("nod"),
         broker_url: cluster.map(|(url, _)| url.to_string()),
-        broker_subject: cluster.map_or(porch_wire::cluster::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
+        broker_subject: cluster
+            .map_or(porch_wire::cluster::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
         trusted_proxies: Vec::new(),
     };
     configure(&mut config);
-    let (state, shutdown_tx) = porch_server::build_state(store, config).await.expect("state builds");
+    let (state, shutdown_tx) =
+        porch_server::build_state(store, config).await.expect("state builds");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         let _ = stopped.await;
@@ -78,8 +84,16 @@ async fn node(store: Arc<dyn porch_core::store::Store>, configure: &dyn Fn(&mut 
 }
 
 async fn postgres_store(schema: &str) -> Arc<dyn porch_core::store::Store> {
-    let options = porch_store::PostgresOptions { url: TEST_POSTGRES.into(), schema: Some(schema.into()), pool_size: 4 };
-    Arc::new(porch_store::PostgresStore::connect(options).await.expect("PostgreSQL on 127.0.0.1:5432 (cluster mode)"))
+    let options = porch_store::PostgresOptions {
+        url: TEST_POSTGRES.into(),
+        schema: Some(schema.into()),
+        pool_size: 4,
+    };
+    Arc::new(
+        porch_store::PostgresStore::connect(options)
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432 (cluster mode)"),
+    )
 }
 
 impl TestServer {
@@ -88,7 +102,8 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl Fn(&mut ServerConfig)) -> TestServer {
-        let dir = std::env::temp_dir().join(format!("porch-e2e-{}", porch_core::ids::new_id("tst")));
+        let dir =
+            std::env::temp_dir().join(format!("porch-e2e-{}", porch_core::ids::new_id("tst")));
         let (nodes, schema) = if cluster_mode() {
             let schema = porch_core::ids::new_id("tst").replace("tst_", "e2e_");
             let subject = format!("porch.e2e.{schema}");
@@ -110,8 +125,15 @@ impl TestServer {
             guest_token_ttl_secs: 600,
         };
         let deployment = admin::create_deployment(store.as_ref(), spec).await.unwrap();
-        let client = admin::create_client(store.as_ref(), "backend", vec!["guests".into(), "notices".into()]).await.unwrap();
-        let agent = admin::create_agent(store.as_ref(), "alice", vec!["default".into()]).await.unwrap();
+        let client = admin::create_client(
+            store.as_ref(),
+            "backend",
+            vec!["guests".into(), "notices".into()],
+        )
+        .await
+        .unwrap();
+        let agent =
+            admin::create_agent(store.as_ref(), "alice", vec!["default".into()]).await.unwrap();
         let state = nodes[0].state.clone();
         let api = Api::new(&nodes[0].base_url);
         let agent_api = Api::new(&nodes[nodes.len() - 1].base_url);
@@ -132,7 +154,11 @@ impl TestServer {
     }
 
     pub async fn client_token(&self) -> String {
-        self.api.client_token(&self.client_id, &self.client_secret).await.expect("client token").access_token
+        self.api
+            .client_token(&self.client_id, &self.client_secret)
+            .await
+            .expect("client token")
+            .access_token
     }
 
     pub async fn guest(&self) -> GuestSession {
@@ -158,7 +184,9 @@ impl TestServer {
     /// A guest connected to the gateway, past `ready`.
     pub async fn connected_guest(&self) -> (GuestSession, Gateway) {
         let session = self.guest().await;
-        let mut socket = Gateway::connect(&session.gateway_url, &session.access_token, None).await.expect("connects");
+        let mut socket = Gateway::connect(&session.gateway_url, &session.access_token, None)
+            .await
+            .expect("connects");
         expect_ready(&mut socket).await;
         (session, socket)
     }
@@ -166,7 +194,9 @@ impl TestServer {
     /// An agent connected to the gateway, past `ready`.
     pub async fn connected_agent(&self) -> (AgentSession, Gateway, ServerFrame) {
         let session = self.agent().await;
-        let mut socket = Gateway::connect(&session.gateway_url, &session.access_token, None).await.expect("connects");
+        let mut socket = Gateway::connect(&session.gateway_url, &session.access_token, None)
+            .await
+            .expect("connects");
         let ready = expect_ready(&mut socket).await;
         (session, socket, ready)
     }
@@ -181,7 +211,16 @@ impl Drop for TestServer {
         if let Some(schema) = &self.schema {
             // Best effort, and off the async runtime: psql is on every machine with the server.
             let _ = std::process::Command::new("psql")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "test",
+                    "-qc",
+                    &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                ])
                 .output();
         }
     }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use porch_client::gateway::ConnectError;
 use porch_client::{Api, Gateway, Tls, TlsProblem};
 use porch_wire::rest::CreateGuestRequest;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -36,8 +38,12 @@ impl TestCa {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
         let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
         let leaf_key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&leaf_key, &ca).unwrap();
-        let ca_file = std::env::temp_dir().join(format!("porch-e2e-ca-{}.pem", porch_core::ids::new_id("tst")));
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        let ca_file = std::env::temp_dir()
+            .join(format!("porch-e2e-ca-{}.pem", porch_core::ids::new_id("tst")));
         std::fs::write(&ca_file, ca.pem()).unwrap();
         TestCa {
             chain: vec![leaf.der().clone()],
@@ -75,8 +81,12 @@ impl TlsFront {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("https://{}", listener.local_addr().unwrap());
         let public_url = base_url.clone();
-        let server = TestServer::start_with(move |c| c.public_url = other.map_or_else(|| public_url.clone(), str::to_owned)).await;
-        let upstream: SocketAddr = server.api.base_url().trim_start_matches("http://").parse().unwrap();
+        let server = TestServer::start_with(move |c| {
+            c.public_url = other.map_or_else(|| public_url.clone(), str::to_owned)
+        })
+        .await;
+        let upstream: SocketAddr =
+            server.api.base_url().trim_start_matches("http://").parse().unwrap();
         let accept = tokio::spawn(terminate(listener, tls_acceptor(&ca), upstream));
         TlsFront { server, base_url, ca, accept }
     }
@@ -97,17 +107,23 @@ impl Drop for TlsFront {
 }
 
 fn tls_acceptor(ca: &TestCa) -> tokio_rustls::TlsAcceptor {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(ca.chain.clone(), ca.key.clone_key())
-        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(ca.chain.clone(), ca.key.clone_key())
+    .unwrap();
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 /// Accepts TLS and copies the plaintext to and from `upstream`, one connection per client.
-async fn terminate(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, upstream: SocketAddr) {
+async fn terminate(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    upstream: SocketAddr,
+) {
     while let Ok((client, _)) = listener.accept().await {
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
@@ -125,11 +141,21 @@ async fn porch_client_speaks_https_and_wss_through_a_tls_terminator() {
     let server = &front.server;
     let tls = front.tls();
     let api = Api::with_tls(&front.base_url, &tls);
-    let token = api.client_token(&server.client_id, &server.client_secret).await.expect("client token over https").access_token;
-    let request = CreateGuestRequest { deployment_id: server.deployment.id.clone(), ..Default::default() };
+    let token = api
+        .client_token(&server.client_id, &server.client_secret)
+        .await
+        .expect("client token over https")
+        .access_token;
+    let request =
+        CreateGuestRequest { deployment_id: server.deployment.id.clone(), ..Default::default() };
     let guest = api.create_guest(&token, &request).await.expect("guest session over https");
-    assert_eq!(guest.gateway_url, format!("{}/api/v2/gateway", front.base_url.replace("https://", "wss://")));
-    let mut socket = Gateway::connect_with(&guest.gateway_url, &guest.access_token, None, &tls).await.expect("wss connects");
+    assert_eq!(
+        guest.gateway_url,
+        format!("{}/api/v2/gateway", front.base_url.replace("https://", "wss://"))
+    );
+    let mut socket = Gateway::connect_with(&guest.gateway_url, &guest.access_token, None, &tls)
+        .await
+        .expect("wss connects");
     expect_ready(&mut socket).await;
     socket.close().await;
 }
@@ -138,11 +164,16 @@ async fn porch_client_speaks_https_and_wss_through_a_tls_terminator() {
 async fn porch_client_without_the_ca_says_the_certificate_is_untrusted_and_the_fix() {
     let front = TlsFront::start().await;
     let server = &front.server;
-    let error = Api::new(&front.base_url).client_token(&server.client_id, &server.client_secret).await.unwrap_err();
+    let error = Api::new(&front.base_url)
+        .client_token(&server.client_id, &server.client_secret)
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains(UNTRUSTED), "{error}");
     let guest = server.guest().await;
     match Gateway::connect(&guest.gateway_url, &guest.access_token, None).await {
-        Err(ConnectError::Tls(problem)) => assert_eq!(problem, TlsProblem::Untrusted("UnknownIssuer".into())),
+        Err(ConnectError::Tls(problem)) => {
+            assert_eq!(problem, TlsProblem::Untrusted("UnknownIssuer".into()))
+        }
         other => panic!("expected an untrusted certificate, got {:?}", other.map(|g| g.protocol)),
     }
 }
@@ -157,14 +188,26 @@ async fn doctor_speaks_tls_with_ca_file_and_names_the_fix_without() {
     let secret = server.client_secret.clone();
     let flow = |extra: &[&str]| -> Vec<String> {
         let (id, dep) = (server.client_id.as_str(), server.deployment.id.as_str());
-        ["--base-url", &front.base_url, "--client-id", id, "--client-secret", &secret, "--deployment", dep, "--origin", ALLOWED_ORIGIN]
-            .iter()
-            .chain(extra)
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "--base-url",
+            &front.base_url,
+            "--client-id",
+            id,
+            "--client-secret",
+            &secret,
+            "--deployment",
+            dep,
+            "--origin",
+            ALLOWED_ORIGIN,
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
     };
     let with_ca = ["--ca-file", ca_file.as_str()];
-    let plain_port = format!("{}/api/v2/gateway", server.api.base_url().replace("http://", "wss://"));
+    let plain_port =
+        format!("{}/api/v2/gateway", server.api.base_url().replace("http://", "wss://"));
     let token = token.to_string();
     // For exit status 2, `verdict` is looked for in the error on stderr.
     #[rustfmt::skip]
@@ -190,7 +233,26 @@ async fn doctor_names_a_ws_gateway_behind_https_as_mixed_content() {
     let ca_file = front.ca_file();
     let secret = server.client_secret.clone();
     let (id, dep) = (server.client_id.as_str(), server.deployment.id.as_str());
-    let args = ["--base-url", &front.base_url, "--client-id", id, "--client-secret", &secret, "--deployment", dep, "--ca-file", &ca_file];
+    let args = [
+        "--base-url",
+        &front.base_url,
+        "--client-id",
+        id,
+        "--client-secret",
+        &secret,
+        "--deployment",
+        dep,
+        "--ca-file",
+        &ca_file,
+    ];
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    check(case("ws gateway behind https", args, 1, "mixed content", "--public-url https://", &[&secret])).await;
+    check(case(
+        "ws gateway behind https",
+        args,
+        1,
+        "mixed content",
+        "--public-url https://",
+        &[&secret],
+    ))
+    .await;
 }

@@ -38,17 +38,35 @@ async fn every_forged_or_misused_token_is_refused_with_its_code_on_rest_and_the_
     // The genuine token still works after the whole battery: nothing was cached wrongly.
     assert_eq!(rest(&f, Endpoint::Guest, &f.guest.access_token, None).await.0, 200);
     let mut secrets: Vec<&str> = cases.iter().map(|c| c.token.as_str()).collect();
-    secrets.extend([f.guest.access_token.as_str(), f.client_token.as_str(), f.agent.access_token.as_str(), f.revoked.access_token.as_str()]);
+    secrets.extend([
+        f.guest.access_token.as_str(),
+        f.client_token.as_str(),
+        f.agent.access_token.as_str(),
+        f.revoked.access_token.as_str(),
+    ]);
     server_log::assert_clean(&secrets);
-    assert!(failures.is_empty(), "{} of {} checks failed:\n{}", failures.len(), cases.len() * 2, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} checks failed:\n{}",
+        failures.len(),
+        cases.len() * 2,
+        failures.join("\n")
+    );
 }
 
 /// Status, JSON `error` and `WWW-Authenticate` of one REST call with `token`.
-async fn rest(f: &Fixture, endpoint: Endpoint, token: &str, origin: Option<&str>) -> (u16, String, Option<String>) {
+async fn rest(
+    f: &Fixture,
+    endpoint: Endpoint,
+    token: &str,
+    origin: Option<&str>,
+) -> (u16, String, Option<String>) {
     let http = f.server.api.http();
     let mut request = match endpoint {
         Endpoint::Guest => http.get(f.server.api.url(porch_wire::GUEST_MESSAGES_PATH)),
-        Endpoint::Agent => http.get(f.server.agent_api.url(&format!("{}/conversations", porch_wire::AGENT_API_PREFIX))),
+        Endpoint::Agent => http.get(
+            f.server.agent_api.url(&format!("{}/conversations", porch_wire::AGENT_API_PREFIX)),
+        ),
         Endpoint::Client => http
             .post(f.server.api.url(porch_wire::GUESTS_PATH))
             .json(&serde_json::json!({"deploymentId": f.guest.deployment_id})),
@@ -59,12 +77,17 @@ async fn rest(f: &Fixture, endpoint: Endpoint, token: &str, origin: Option<&str>
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string());
+    let challenge =
+        response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string());
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     (status, body["error"].as_str().unwrap_or("").to_string(), challenge)
 }
 
-async fn check_rest(f: &Fixture, case: &Case, (endpoint, status, error): (Endpoint, u16, &str)) -> Result<(), String> {
+async fn check_rest(
+    f: &Fixture,
+    case: &Case,
+    (endpoint, status, error): (Endpoint, u16, &str),
+) -> Result<(), String> {
     let (got, got_error, challenge) = rest(f, endpoint, &case.token, case.origin).await;
     if (got, got_error.as_str()) != (status, error) && !(status == 200 && got < 300) {
         return Err(format!("{got} `{got_error}`, expected {status} `{error}`"));
@@ -72,8 +95,14 @@ async fn check_rest(f: &Fixture, case: &Case, (endpoint, status, error): (Endpoi
     let challenge = challenge.unwrap_or_default();
     match (status, error) {
         // RFC 6750 §3.1: no error code when no credentials came at all.
-        (401, "token_missing") if challenge != r#"Bearer realm="porch""# => Err(format!("challenge `{challenge}`")),
-        (401, e) if e != "token_missing" && !(challenge.starts_with("Bearer ") && challenge.contains(r#"error="invalid_token""#)) => {
+        (401, "token_missing") if challenge != r#"Bearer realm="porch""# => {
+            Err(format!("challenge `{challenge}`"))
+        }
+        (401, e)
+            if e != "token_missing"
+                && !(challenge.starts_with("Bearer ")
+                    && challenge.contains(r#"error="invalid_token""#)) =>
+        {
             Err(format!("no `Bearer error=\"invalid_token\"` challenge: `{challenge}`"))
         }
         _ => Ok(()),
@@ -81,13 +110,21 @@ async fn check_rest(f: &Fixture, case: &Case, (endpoint, status, error): (Endpoi
 }
 
 async fn check_gateway(f: &Fixture, case: &Case, (code, error): (u16, &str)) -> Result<(), String> {
-    let mut request = Req::upgrade(&raw::host(&f.server), porch_wire::GATEWAY_PATH).set("Sec-WebSocket-Protocol", &format!("{MARKER}, {}", case.token));
+    let mut request = Req::upgrade(&raw::host(&f.server), porch_wire::GATEWAY_PATH)
+        .set("Sec-WebSocket-Protocol", &format!("{MARKER}, {}", case.token));
     if let Some(origin) = case.origin {
         request = request.set("Origin", origin);
     }
     let answer = raw::exchange(&f.server, &request.bytes()).await;
-    if answer.hung || answer.status != 101 || answer.header_values("sec-websocket-protocol") != [MARKER] {
-        return Err(format!("expected 101 echoing the marker, got {} {:?}", answer.status, answer.header_values("sec-websocket-protocol")));
+    if answer.hung
+        || answer.status != 101
+        || answer.header_values("sec-websocket-protocol") != [MARKER]
+    {
+        return Err(format!(
+            "expected 101 echoing the marker, got {} {:?}",
+            answer.status,
+            answer.header_values("sec-websocket-protocol")
+        ));
     }
     if code == 0 {
         return match &answer.frame {
@@ -96,7 +133,13 @@ async fn check_gateway(f: &Fixture, case: &Case, (code, error): (u16, &str)) -> 
         };
     }
     match answer.close() {
-        Some((got, reason)) if got == code && reason.starts_with(&format!("{error}: ")) && reason.contains(" [ref ") => Ok(()),
+        Some((got, reason))
+            if got == code
+                && reason.starts_with(&format!("{error}: "))
+                && reason.contains(" [ref ") =>
+        {
+            Ok(())
+        }
         other => Err(format!("close {other:?}, expected {code} `{error}: … [ref …]`")),
     }
 }
@@ -108,9 +151,15 @@ async fn a_guest_token_cannot_reach_another_guests_conversation() {
     let server = TestServer::start().await;
     let victim = server.guest().await;
     let (_, mut attacker) = server.connected_guest().await;
-    let frame = ClientFrame::Send { client_message_id: "x".into(), text: "hi".into(), conversation_id: Some(victim.conversation_id.clone()) };
+    let frame = ClientFrame::Send {
+        client_message_id: "x".into(),
+        text: "hi".into(),
+        conversation_id: Some(victim.conversation_id.clone()),
+    };
     attacker.send(&frame).await.unwrap();
-    let ServerFrame::Error { code, .. } = expect_frame(&mut attacker, "error").await else { unreachable!() };
+    let ServerFrame::Error { code, .. } = expect_frame(&mut attacker, "error").await else {
+        unreachable!()
+    };
     assert_eq!(code, ErrorCode::ConversationUnknown);
     let history = server.api.guest_history(&victim.access_token, "").await.unwrap();
     assert!(history.messages.is_empty(), "nothing reached the victim's conversation");
@@ -122,8 +171,15 @@ async fn a_guest_token_cannot_reach_another_guests_conversation() {
 async fn a_client_token_cannot_reach_another_clients_guests() {
     let server = TestServer::start().await;
     let victim = server.guest().await;
-    let other = porch_server::admin::create_client(server.state.store.as_ref(), "other-backend", vec!["guests".into()]).await.unwrap();
-    let other_token = server.api.client_token(&other.record.id, &other.secret).await.unwrap().access_token;
+    let other = porch_server::admin::create_client(
+        server.state.store.as_ref(),
+        "other-backend",
+        vec!["guests".into()],
+    )
+    .await
+    .unwrap();
+    let other_token =
+        server.api.client_token(&other.record.id, &other.secret).await.unwrap().access_token;
     let url = server.api.url(&format!("{}/{}", porch_wire::GUESTS_PATH, victim.guest_id));
     let response = server.api.http().get(url).bearer_auth(&other_token).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 404);
@@ -139,5 +195,9 @@ async fn a_client_token_cannot_reach_another_clients_guests() {
         .await
         .unwrap();
     let body: serde_json::Value = introspection.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"active": false}), "another client's guest token is not described");
+    assert_eq!(
+        body,
+        serde_json::json!({"active": false}),
+        "another client's guest token is not described"
+    );
 }

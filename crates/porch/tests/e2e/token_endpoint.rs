@@ -18,7 +18,9 @@ const ODD_ID: &str = "cli_odd:one";
 fn form_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => char::from(b).to_string(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                char::from(b).to_string()
+            }
             b' ' => "+".to_string(),
             _ => format!("%{b:02X}"),
         })
@@ -100,7 +102,12 @@ async fn the_token_endpoint_answers_as_rfc_6749_says() {
     let mut failures = Vec::new();
     let mut issued = Vec::new();
     for case in &cases {
-        let mut request = server.api.http().request(case.method.parse().unwrap(), &url).header("content-type", case.content_type).body(case.body.clone());
+        let mut request = server
+            .api
+            .http()
+            .request(case.method.parse().unwrap(), &url)
+            .header("content-type", case.content_type)
+            .body(case.body.clone());
         if let Some(authorization) = &case.authorization {
             request = request.header("authorization", authorization);
         }
@@ -113,14 +120,19 @@ async fn the_token_endpoint_answers_as_rfc_6749_says() {
             wrong.push(format!("status {status}, expected {}", case.status));
         }
         // §5.1: on every answer, errors included.
-        for (name, value) in [("cache-control", "no-store"), ("pragma", "no-cache")].into_iter().chain(case.header) {
+        for (name, value) in
+            [("cache-control", "no-store"), ("pragma", "no-cache")].into_iter().chain(case.header)
+        {
             if headers.get(name).and_then(|v| v.to_str().ok()) != Some(value) {
                 wrong.push(format!("`{name}: {value}` missing (got {:?})", headers.get(name)));
             }
         }
         match case.error {
             None if status == 200 => {
-                if body["token_type"] != "Bearer" || !body["expires_in"].is_u64() || !body["access_token"].is_string() {
+                if body["token_type"] != "Bearer"
+                    || !body["expires_in"].is_u64()
+                    || !body["access_token"].is_string()
+                {
                     wrong.push(format!("not a §5.1 answer: {body}"));
                 }
                 if body.get("refresh_token").is_some() {
@@ -141,5 +153,11 @@ async fn the_token_endpoint_answers_as_rfc_6749_says() {
     let mut secrets: Vec<&str> = issued.iter().map(String::as_str).collect();
     secrets.extend([server.client_secret.as_str(), ODD_SECRET]);
     server_log::assert_clean(&secrets);
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -28,7 +28,12 @@ fn send(id: &str, text: &str) -> ClientFrame {
 }
 
 fn server_addr(server: &TestServer) -> SocketAddr {
-    server.api.base_url().trim_start_matches("http://").parse().expect("the test server listens on ip:port")
+    server
+        .api
+        .base_url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the test server listens on ip:port")
 }
 
 /// The whole log as REST serves it to the guest, paged with `after=`.
@@ -46,7 +51,10 @@ async fn guest_history_range(api: &Api, token: &str, after: u64, upto: u64) -> V
     let mut all: Vec<Message> = Vec::new();
     loop {
         let from = all.last().map_or(after, |m| m.seq);
-        let page = api.guest_history(token, &format!("after={from}&limit=200")).await.expect("history page");
+        let page = api
+            .guest_history(token, &format!("after={from}&limit=200"))
+            .await
+            .expect("history page");
         let more = page.has_more;
         all.extend(page.messages);
         if !more || all.last().is_some_and(|m| m.seq >= upto) {
@@ -83,9 +91,16 @@ struct Rng(u64);
 
 impl Rng {
     fn from_clock() -> Rng {
-        let seed = std::env::var("PORCH_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-        });
+        let seed = std::env::var("PORCH_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
         println!("seed {seed} (set PORCH_TEST_SEED={seed} to replay)");
         Rng(seed)
     }
@@ -100,7 +115,11 @@ impl Rng {
 
 /// Connects and reads `ready`; any failure (the proxy may cut a connection in its handshake)
 /// comes back as a string so the caller retries.
-async fn connect_ready(url: &str, token: &str, after_seq: Option<u64>) -> Result<(Gateway, Ready), String> {
+async fn connect_ready(
+    url: &str,
+    token: &str,
+    after_seq: Option<u64>,
+) -> Result<(Gateway, Ready), String> {
     let mut socket = timeout(WAIT, Gateway::connect(url, token, after_seq))
         .await
         .map_err(|_| "connect timed out".to_string())?
@@ -116,7 +135,10 @@ fn check_resumed(ready: &Ready, last: u64) -> Result<(), String> {
     let resume = ready.resume.as_ref().ok_or_else(|| format!("no resume in ready: {ready:?}"))?;
     let head = ready.last_seq.ok_or("a guest ready carries lastSeq")?;
     if !resume.recovered || resume.after_seq != last || resume.replayed != head - last {
-        return Err(format!("after afterSeq={last} with lastSeq {head}, expected recovered with {} replayed; got {resume:?}", head - last));
+        return Err(format!(
+            "after afterSeq={last} with lastSeq {head}, expected recovered with {} replayed; got {resume:?}",
+            head - last
+        ));
     }
     Ok(())
 }
@@ -164,7 +186,12 @@ impl GuestView {
         self.acks.entry(client_message_id).or_default().push((message.seq, duplicate));
     }
 
-    async fn send_new(&mut self, socket: &mut Gateway, id: String, text: String) -> Result<(), String> {
+    async fn send_new(
+        &mut self,
+        socket: &mut Gateway,
+        id: String,
+        text: String,
+    ) -> Result<(), String> {
         self.sent.push(id.clone());
         self.pending.insert(id.clone(), text.clone());
         socket.send(&send(&id, &text)).await
@@ -183,12 +210,19 @@ impl GuestView {
         let n = history.last().map_or(0, |m| m.seq);
         let seqs: Vec<u64> = self.seen.iter().map(|m| m.seq).collect();
         if let Some(problem) = seq_problems(&seqs, n) {
-            panic!("the guest's view is not the log: {problem}; anomalies as they happened: {:?}", self.anomalies);
+            panic!(
+                "the guest's view is not the log: {problem}; anomalies as they happened: {:?}",
+                self.anomalies
+            );
         }
         let history_seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
         assert_eq!(seq_problems(&history_seqs, n), None, "REST history itself has gaps");
         for (seen, stored) in self.seen.iter().zip(history) {
-            assert_eq!(seen, stored, "the entry delivered as seq {} differs from the stored one", seen.seq);
+            assert_eq!(
+                seen, stored,
+                "the entry delivered as seq {} differs from the stored one",
+                seen.seq
+            );
         }
         assert!(self.anomalies.is_empty(), "out-of-order deliveries: {:?}", self.anomalies);
     }
@@ -196,22 +230,45 @@ impl GuestView {
     /// Every id the guest sent is stored exactly once, every send resolved with an ack that
     /// names the stored entry, and only resends were ever acked as duplicates.
     fn assert_sends_resolved(&self, history: &[Message]) -> usize {
-        assert!(self.pending.is_empty(), "sends never acked: {:?}", self.pending.keys().collect::<Vec<_>>());
+        assert!(
+            self.pending.is_empty(),
+            "sends never acked: {:?}",
+            self.pending.keys().collect::<Vec<_>>()
+        );
         let mut stored: HashMap<&str, Vec<u64>> = HashMap::new();
         for m in history.iter().filter(|m| m.sender.role == Role::Guest) {
-            stored.entry(m.client_message_id.as_deref().expect("guest entries carry their id")).or_default().push(m.seq);
+            stored
+                .entry(m.client_message_id.as_deref().expect("guest entries carry their id"))
+                .or_default()
+                .push(m.seq);
         }
-        assert_eq!(stored.len(), self.sent.len(), "stored guest ids {} vs sent {}", stored.len(), self.sent.len());
+        assert_eq!(
+            stored.len(),
+            self.sent.len(),
+            "stored guest ids {} vs sent {}",
+            stored.len(),
+            self.sent.len()
+        );
         let mut duplicates = 0;
         for id in &self.sent {
-            let seqs = stored.get(id.as_str()).unwrap_or_else(|| panic!("{id} was acked but is not stored"));
+            let seqs = stored
+                .get(id.as_str())
+                .unwrap_or_else(|| panic!("{id} was acked but is not stored"));
             assert_eq!(seqs.len(), 1, "{id} is stored {} times, at {seqs:?}", seqs.len());
             let acks = self.acks.get(id).unwrap_or_else(|| panic!("{id} never acked"));
-            assert!(acks.iter().all(|(seq, _)| *seq == seqs[0]), "{id}: acks {acks:?} vs stored at {}", seqs[0]);
+            assert!(
+                acks.iter().all(|(seq, _)| *seq == seqs[0]),
+                "{id}: acks {acks:?} vs stored at {}",
+                seqs[0]
+            );
             let fresh = acks.iter().filter(|(_, dup)| !dup).count();
             assert!(fresh <= 1, "{id} was created {fresh} times: {acks:?}");
             if !self.resent.contains_key(id) {
-                assert_eq!(acks, &vec![(seqs[0], false)], "{id} was sent once, so acked once as new");
+                assert_eq!(
+                    acks,
+                    &vec![(seqs[0], false)],
+                    "{id} was sent once, so acked once as new"
+                );
             }
             duplicates += acks.iter().filter(|(_, dup)| *dup).count();
         }

@@ -42,14 +42,16 @@ async fn delivery_survives_network_cuts_mid_stream() {
     // one in each quarter, at least 20 messages (about 80 ms) apart, so each hits a resumed
     // connection rather than the handshake of the last one.
     let quarter = AGENT_MESSAGES / 4;
-    let points: Vec<usize> = (0..4).map(|k| k * quarter + 10 + rng.below(quarter as u64 - 30) as usize).collect();
+    let points: Vec<usize> =
+        (0..4).map(|k| k * quarter + 10 + rng.below(quarter as u64 - 30) as usize).collect();
     let proxy = Arc::new(proxy);
     let cutter = tokio::spawn({
         let proxy = proxy.clone();
         async move {
             let mut cuts = Vec::new();
             for point in points {
-                let reached = timeout(Duration::from_secs(15), progress.wait_for(|n| *n >= point)).await;
+                let reached =
+                    timeout(Duration::from_secs(15), progress.wait_for(|n| *n >= point)).await;
                 if !matches!(reached, Ok(Ok(_))) {
                     break;
                 }
@@ -67,10 +69,16 @@ async fn delivery_survives_network_cuts_mid_stream() {
     let mut target: Option<u64> = None;
     let deadline = Instant::now() + Duration::from_secs(20);
     'connection: loop {
-        assert!(Instant::now() < deadline, "gave up at seq {} of {target:?}; ends {:?}", view.last, view.ends);
+        assert!(
+            Instant::now() < deadline,
+            "gave up at seq {} of {target:?}; ends {:?}",
+            view.last,
+            view.ends
+        );
         // The first connection too resumes (from 0): the agent may have started already.
         let after = view.last;
-        let (mut socket, ready) = match connect_ready(&url, &guest.access_token, Some(after)).await {
+        let (mut socket, ready) = match connect_ready(&url, &guest.access_token, Some(after)).await
+        {
             Ok(pair) => pair,
             Err(e) => {
                 connect_failures.push(e);
@@ -88,7 +96,12 @@ async fn delivery_survives_network_cuts_mid_stream() {
             // Done when the agent is done, every send of ours is acked, and we have the head
             // (read again each time we reach it: a late send of ours may have moved it).
             if sender.is_finished() && view.pending.is_empty() && view.last >= target.unwrap_or(0) {
-                let head = server.api.guest_history(&guest.access_token, "after=0&limit=1").await.unwrap().last_seq;
+                let head = server
+                    .api
+                    .guest_history(&guest.access_token, "after=0&limit=1")
+                    .await
+                    .unwrap()
+                    .last_seq;
                 if view.last >= head {
                     break 'connection;
                 }
@@ -112,14 +125,23 @@ async fn delivery_survives_network_cuts_mid_stream() {
                     if agent_seen == BURST_AT && burst.is_none() {
                         let ids: Vec<String> = (0..BURST).map(|i| format!("burst-{i}")).collect();
                         for id in &ids {
-                            let _ = view.send_new(&mut socket, id.clone(), format!("burst message {id}")).await;
+                            let _ = view
+                                .send_new(&mut socket, id.clone(), format!("burst message {id}"))
+                                .await;
                         }
                         // Wait until the store has them (not the acks: this client never
                         // reads them), then lose the network.
                         let stored = timeout(Duration::from_secs(3), async {
                             loop {
-                                let history = guest_history_after(&server.api, &guest.access_token, view.last).await;
-                                if ids.iter().all(|id| history.iter().any(|m| m.client_message_id.as_ref() == Some(id))) {
+                                let history = guest_history_after(
+                                    &server.api,
+                                    &guest.access_token,
+                                    view.last,
+                                )
+                                .await;
+                                if ids.iter().all(|id| {
+                                    history.iter().any(|m| m.client_message_id.as_ref() == Some(id))
+                                }) {
                                     break;
                                 }
                                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -134,7 +156,11 @@ async fn delivery_survives_network_cuts_mid_stream() {
                     }
                     if agent_seen.is_multiple_of(GUEST_EVERY) {
                         let n = view.sent.len();
-                        if view.send_new(&mut socket, format!("g{n}"), format!("guest {n}")).await.is_err() {
+                        if view
+                            .send_new(&mut socket, format!("g{n}"), format!("guest {n}"))
+                            .await
+                            .is_err()
+                        {
                             view.ends.push("cut while sending".into());
                             continue 'connection;
                         }
@@ -164,8 +190,16 @@ async fn delivery_survives_network_cuts_mid_stream() {
     let history = guest_history(&server.api, &guest.access_token).await;
     let duplicates = view.assert_sends_resolved(&history);
     view.assert_matches_store(&history);
-    assert_eq!(history.len(), 1 + AGENT_MESSAGES + view.sent.len(), "one system entry, the agent's and the guest's messages");
-    assert!(view.ends.iter().all(|e| !e.starts_with("close ")), "a cut network sends no close frame: {:?}", view.ends);
+    assert_eq!(
+        history.len(),
+        1 + AGENT_MESSAGES + view.sent.len(),
+        "one system entry, the agent's and the guest's messages"
+    );
+    assert!(
+        view.ends.iter().all(|e| !e.starts_with("close ")),
+        "a cut network sends no close frame: {:?}",
+        view.ends
+    );
     // Five cuts (four random, one after the burst); one may land on the handshake of the
     // connection before it, so at least four resumed connections after the first.
     assert!(
@@ -178,7 +212,10 @@ async fn delivery_survives_network_cuts_mid_stream() {
     if burst_stored {
         for id in &burst_ids {
             let acks = &view.acks[id];
-            assert!(acks.iter().all(|(_, dup)| *dup), "{id} was stored before the cut, so its resend is a duplicate: {acks:?}");
+            assert!(
+                acks.iter().all(|(_, dup)| *dup),
+                "{id} was stored before the cut, so its resend is a duplicate: {acks:?}"
+            );
         }
     }
     assert!(!view.resent.is_empty(), "some sends were resent after a cut");

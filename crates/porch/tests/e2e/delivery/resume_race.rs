@@ -14,7 +14,11 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
     let agent = server.agent().await;
     // The first reply assigns the conversation; after it four senders race (the hub may then
     // publish out of commit order, which sessions must absorb).
-    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "first", "hello").await.unwrap();
+    server
+        .agent_api
+        .agent_send(&agent.access_token, &guest.conversation_id, "first", "hello")
+        .await
+        .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..4)
         .map(|s| {
@@ -24,7 +28,14 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
             tokio::spawn(async move {
                 let mut i = 0;
                 while !stop.load(Ordering::SeqCst) && i < 5_000 {
-                    api.agent_send(&token, &conversation, &format!("s{s}-{i}"), &format!("live {s}-{i}")).await.map_err(|e| format!("{s}-{i}: {e}"))?;
+                    api.agent_send(
+                        &token,
+                        &conversation,
+                        &format!("s{s}-{i}"),
+                        &format!("live {s}-{i}"),
+                    )
+                    .await
+                    .map_err(|e| format!("{s}-{i}: {e}"))?;
                     i += 1;
                 }
                 Ok::<usize, String>(i)
@@ -33,7 +44,8 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
         .collect();
 
     let mut view = GuestView::default();
-    let (mut socket, ready) = connect_ready(&guest.gateway_url, &guest.access_token, Some(0)).await.unwrap();
+    let (mut socket, ready) =
+        connect_ready(&guest.gateway_url, &guest.access_token, Some(0)).await.unwrap();
     check_resumed(&ready, 0).unwrap();
     let mut rounds = Vec::new();
     for round in 0..ROUNDS {
@@ -44,7 +56,9 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
             let frame = socket
                 .wait_for(WAIT, |f| matches!(f, ServerFrame::Message { .. }))
                 .await
-                .unwrap_or_else(|seen| panic!("round {round}: no live entry after seq {}; saw {seen:?}", view.last));
+                .unwrap_or_else(|seen| {
+                    panic!("round {round}: no live entry after seq {}; saw {seen:?}", view.last)
+                });
             view.on_message(message_of(&frame).clone(), &format!("round {round}, live"));
         }
         if round % 2 == 0 {
@@ -57,13 +71,23 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
         // to replay while more keep coming.
         let missed = 1 + rng.below(5);
         timeout(WAIT, async {
-            while server.api.guest_history(&guest.access_token, "after=0&limit=1").await.unwrap().last_seq < after + missed {
+            while server
+                .api
+                .guest_history(&guest.access_token, "after=0&limit=1")
+                .await
+                .unwrap()
+                .last_seq
+                < after + missed
+            {
                 tokio::time::sleep(Duration::from_millis(2)).await; // polling the store's head
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("round {round}: the senders stopped: no {missed} new entries after {after}"));
-        let (s, ready) = connect_ready(&guest.gateway_url, &guest.access_token, Some(after)).await.unwrap();
+        .unwrap_or_else(|_| {
+            panic!("round {round}: the senders stopped: no {missed} new entries after {after}")
+        });
+        let (s, ready) =
+            connect_ready(&guest.gateway_url, &guest.access_token, Some(after)).await.unwrap();
         check_resumed(&ready, after).unwrap_or_else(|e| panic!("round {round}: {e}"));
         socket = s;
         let replayed = ready.resume.as_ref().unwrap().replayed;
@@ -72,9 +96,14 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
             let frame = socket
                 .wait_for(WAIT, |f| matches!(f, ServerFrame::Message { .. }))
                 .await
-                .unwrap_or_else(|seen| panic!("round {round}: entry {i} after ready {ready:?} missing; saw {seen:?}"));
+                .unwrap_or_else(|seen| {
+                    panic!("round {round}: entry {i} after ready {ready:?} missing; saw {seen:?}")
+                });
             let context = if i < replayed { "replayed" } else { "first live after the replay" };
-            view.on_message(message_of(&frame).clone(), &format!("round {round}, afterSeq {after}, {context}"));
+            view.on_message(
+                message_of(&frame).clone(),
+                &format!("round {round}, afterSeq {after}, {context}"),
+            );
         }
         rounds.push(replayed);
     }
@@ -83,12 +112,15 @@ async fn delivery_resume_races_live_traffic_without_gap_or_duplicate() {
     for sender in senders {
         sent += sender.await.unwrap().unwrap();
     }
-    let head = server.api.guest_history(&guest.access_token, "after=0&limit=1").await.unwrap().last_seq;
+    let head =
+        server.api.guest_history(&guest.access_token, "after=0&limit=1").await.unwrap().last_seq;
     while view.last < head {
         let frame = socket
             .wait_for(WAIT, |f| matches!(f, ServerFrame::Message { .. }))
             .await
-            .unwrap_or_else(|seen| panic!("catching up: stuck at {} of {head}; saw {seen:?}", view.last));
+            .unwrap_or_else(|seen| {
+                panic!("catching up: stuck at {} of {head}; saw {seen:?}", view.last)
+            });
         view.on_message(message_of(&frame).clone(), "catching up");
     }
     let history = guest_history(&server.api, &guest.access_token).await;

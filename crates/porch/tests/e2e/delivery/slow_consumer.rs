@@ -26,7 +26,11 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     let guest = server.guest().await;
     let agent = server.agent().await;
     // The agent's first reply assigns the conversation: seq 1 (system) and 2.
-    server.agent_api.agent_send(&agent.access_token, &guest.conversation_id, "first", "hello").await.unwrap();
+    server
+        .agent_api
+        .agent_send(&agent.access_token, &guest.conversation_id, "first", "hello")
+        .await
+        .unwrap();
 
     // The slow client: reads `ready`, then nothing at all until the end of the test.
     let mut slow = Gateway::connect(&guest.gateway_url, &guest.access_token, None).await.unwrap();
@@ -36,7 +40,8 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     // Another tab of the same guest, on the same topic, that reads as fast as it can. It keeps
     // only the seqs: holding 36 MB of texts would swamp the memory measurement.
     let (target_tx, mut target_rx) = watch::channel(u64::MAX);
-    let (mut reader_socket, _) = connect_ready(&guest.gateway_url, &guest.access_token, Some(2)).await.unwrap();
+    let (mut reader_socket, _) =
+        connect_ready(&guest.gateway_url, &guest.access_token, Some(2)).await.unwrap();
     let reader = tokio::spawn({
         let (url, token) = (guest.gateway_url.clone(), guest.access_token.clone());
         async move {
@@ -78,7 +83,10 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
             while !stop.load(Ordering::SeqCst) {
                 let id = format!("p{i}");
                 let sent_at = Instant::now();
-                other_socket.send(&send(&id, "still there?")).await.map_err(|e| format!("probe send {i}: {e}"))?;
+                other_socket
+                    .send(&send(&id, "still there?"))
+                    .await
+                    .map_err(|e| format!("probe send {i}: {e}"))?;
                 let acked = other_socket
                     .wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { client_message_id, .. } if *client_message_id == id))
                     .await
@@ -128,7 +136,9 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
             tokio::spawn(async move {
                 for i in 0..MESSAGES / SENDERS {
                     let text = format!("{s}-{i} {}", "x".repeat(TEXT_CHARS - 12));
-                    api.agent_send(&token, &conversation, &format!("bulk-{s}-{i}"), &text).await.map_err(|e| format!("push {s}-{i}: {e}"))?;
+                    api.agent_send(&token, &conversation, &format!("bulk-{s}-{i}"), &text)
+                        .await
+                        .map_err(|e| format!("push {s}-{i}: {e}"))?;
                 }
                 Ok::<(), String>(())
             })
@@ -138,7 +148,8 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
         pusher.await.unwrap().unwrap();
     }
     let pushed_in = push_started.elapsed();
-    let head = server.api.guest_history(&guest.access_token, "after=0&limit=1").await.unwrap().last_seq;
+    let head =
+        server.api.guest_history(&guest.access_token, "after=0&limit=1").await.unwrap().last_seq;
     assert_eq!(head, 2 + MESSAGES as u64);
     target_tx.send_replace(head);
 
@@ -163,9 +174,19 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     // (a) The other guest was served throughout, promptly.
     let latencies = probe.await.unwrap().unwrap();
     let worst = latencies.iter().map(|(_, l)| *l).max().unwrap();
-    assert!(worst < Duration::from_millis(1_500), "an ack took {worst:?} while a client stalled: {latencies:?}");
-    assert!(latencies.iter().any(|(at, _)| *at > cut_at), "the probe kept being served after the cut");
-    let reader = timeout(Duration::from_secs(20), reader).await.expect("the reader catches up").unwrap().unwrap();
+    assert!(
+        worst < Duration::from_millis(1_500),
+        "an ack took {worst:?} while a client stalled: {latencies:?}"
+    );
+    assert!(
+        latencies.iter().any(|(at, _)| *at > cut_at),
+        "the probe kept being served after the cut"
+    );
+    let reader = timeout(Duration::from_secs(20), reader)
+        .await
+        .expect("the reader catches up")
+        .unwrap()
+        .unwrap();
 
     // (c) Memory. The server lives in this process, so its memory is this process's RSS. The
     // backlog of the client that does not read is MESSAGES * TEXT_CHARS = 36 MB of text; the
@@ -179,21 +200,38 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     // session reads back from the store to catch up. Measured: 4 to 7 MB. 20 MiB is three
     // times that, and well below what a backlog queue would add.
     let growth = rss_peak.saturating_sub(rss_before);
-    println!("RSS before {} KiB, peak {} KiB, growth {} KiB", rss_before / 1024, rss_peak / 1024, growth / 1024);
+    println!(
+        "RSS before {} KiB, peak {} KiB, growth {} KiB",
+        rss_before / 1024,
+        rss_peak / 1024,
+        growth / 1024
+    );
     assert!(growth < 20 << 20, "RSS grew by {} KiB while a client did not read", growth / 1024);
 
     // (d) The slow client reads at last: what the kernel buffers held, in order, then the end.
     let mut slow_view = GuestView { last: 2, ..Default::default() };
     let end = loop {
         match slow.next(WAIT).await {
-            Some(Event::Frame(ServerFrame::Message { message })) => slow_view.on_message(message, "slow, draining"),
+            Some(Event::Frame(ServerFrame::Message { message })) => {
+                slow_view.on_message(message, "slow, draining")
+            }
             Some(Event::Frame(_)) => {}
             Some(end) => break end,
-            None => panic!("the slow client's connection neither ended nor delivered for {WAIT:?}; got up to {}", slow_view.last),
+            None => panic!(
+                "the slow client's connection neither ended nor delivered for {WAIT:?}; got up to {}",
+                slow_view.last
+            ),
         }
     };
-    assert!(slow_view.anomalies.is_empty(), "the slow client's frames were out of order: {:?}", slow_view.anomalies);
-    assert!(slow_view.last < head, "the slow client got everything ({head}): it never stalled, the test proves nothing");
+    assert!(
+        slow_view.anomalies.is_empty(),
+        "the slow client's frames were out of order: {:?}",
+        slow_view.anomalies
+    );
+    assert!(
+        slow_view.last < head,
+        "the slow client got everything ({head}): it never stalled, the test proves nothing"
+    );
     // Which end it sees. When the stalled write timed out, its frame was partly in the kernel
     // and partly in the WebSocket library's buffer; the 4201 close frame can only be queued
     // behind it once that frame is flushed, and the session waits for that at most
@@ -203,18 +241,25 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     // texts. With 2 kB texts the rest of the frame sometimes fits within that second and the
     // 4201 frame arrives. Both are accepted; the client resumes the same way after either.
     match &end {
-        Event::Closed { code, reason } => assert_eq!((*code, reason.split(':').next()), (4201, Some("slow_consumer")), "{reason}"),
+        Event::Closed { code, reason } => {
+            assert_eq!((*code, reason.split(':').next()), (4201, Some("slow_consumer")), "{reason}")
+        }
         Event::Dropped(_) => {}
         Event::Frame(_) => unreachable!(),
     }
     let drained_to = slow_view.last;
 
     // Nothing lost: a fresh connection from its last seq recovers the rest, by replay or history.
-    let (mut again, ready) = connect_ready(&guest.gateway_url, &guest.access_token, Some(drained_to)).await.unwrap();
+    let (mut again, ready) =
+        connect_ready(&guest.gateway_url, &guest.access_token, Some(drained_to)).await.unwrap();
     let resume = ready.resume.clone().unwrap();
     let max = server.state.config.limits.resume_messages_max;
     if head - drained_to > max {
-        assert!(!resume.recovered, "{} behind with resume_messages_max {max}: {resume:?}", head - drained_to);
+        assert!(
+            !resume.recovered,
+            "{} behind with resume_messages_max {max}: {resume:?}",
+            head - drained_to
+        );
         for message in guest_history_after(&server.api, &guest.access_token, drained_to).await {
             slow_view.on_message(message, "slow, paging history");
         }
@@ -228,12 +273,24 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     // The slow view starts at seq 3 (it connected at 2). What came over the socket must be
     // the stored entries; the rest came from the store itself (or from a replay, then compared).
     let seqs: Vec<u64> = slow_view.seen.iter().map(|m| m.seq).collect();
-    assert!(seqs.iter().copied().eq(3..=head), "the slow client's view: {}", seq_problems(&seqs, head).unwrap_or_default());
+    assert!(
+        seqs.iter().copied().eq(3..=head),
+        "the slow client's view: {}",
+        seq_problems(&seqs, head).unwrap_or_default()
+    );
     let over_socket = if resume.recovered { head } else { drained_to };
     let stored = guest_history_range(&server.api, &guest.access_token, 2, over_socket).await;
-    assert_eq!(&slow_view.seen[..stored.len()], stored.as_slice(), "the slow client's view equals the store");
+    assert_eq!(
+        &slow_view.seen[..stored.len()],
+        stored.as_slice(),
+        "the slow client's view equals the store"
+    );
     let (reader_seqs, reader_ends) = reader;
-    assert!(reader_seqs.iter().copied().eq(3..=head), "the reading tab: {}", seq_problems(&reader_seqs, head).unwrap_or_default());
+    assert!(
+        reader_seqs.iter().copied().eq(3..=head),
+        "the reading tab: {}",
+        seq_problems(&reader_seqs, head).unwrap_or_default()
+    );
     drop(other);
     println!(
         "pushed {MESSAGES} x {TEXT_CHARS} chars in {pushed_in:?}; slow client drained {} entries then {end:?}; resumed \

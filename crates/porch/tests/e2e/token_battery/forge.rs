@@ -59,15 +59,25 @@ impl Fixture {
             queue: "default".into(),
             guest_token_ttl_secs: 600,
         };
-        let deployment_b = porch_server::admin::create_deployment(store.as_ref(), spec).await.unwrap();
+        let deployment_b =
+            porch_server::admin::create_deployment(store.as_ref(), spec).await.unwrap();
         let client_token = server.client_token().await;
-        let request = porch_wire::rest::CreateGuestRequest { deployment_id: deployment_b.id, ..Default::default() };
+        let request = porch_wire::rest::CreateGuestRequest {
+            deployment_id: deployment_b.id,
+            ..Default::default()
+        };
         let guest_b = server.api.create_guest(&client_token, &request).await.unwrap();
         let revoked = server.guest().await;
         assert!(store.revoke_guest(&revoked.guest_id).await.unwrap());
         let guest = server.guest().await;
         let agent = server.agent().await;
-        let key = store.signing_keys().await.unwrap().into_iter().max_by_key(|k| k.created_at_ms).unwrap();
+        let key = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .max_by_key(|k| k.created_at_ms)
+            .unwrap();
         let payload = guest.access_token.split('.').nth(1).unwrap();
         let claims = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
         Fixture {
