@@ -42,6 +42,8 @@ source    https://github.com/rustsec/advisory-db
 commit    $commit
 committed $committed
 refreshed $(date -u +%Y-%m-%dT%H:%M:%SZ)
+newest-known $commit
+newest-checked $(date -u +%F)
 crates    $(printf '%s\n' "$names" | wc -l) (crates.txt: every crate name of Cargo.lock at refresh)
 advisories $count
 INFO
