@@ -16,8 +16,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-use crate::delivery;
-use crate::porch;
 use crate::procfs::{CpuMeter, cpu_us};
 use crate::server::{NodeOptions, Paths, Server, start_porch_node};
 use crate::stats::Report;
@@ -146,7 +144,7 @@ impl Nodes {
     }
 
     pub fn cpu_meter(&self) -> Result<CpuMeter> {
-        CpuMeter::start_all(&self.servers.iter().collect::<Vec<_>>())
+        CpuMeter::start_all(&self.servers.iter().map(Server::pid).collect::<Vec<_>>())
     }
 
     /// Starts measuring PostgreSQL's and NATS's CPU (nothing on SQLite).
@@ -337,23 +335,4 @@ fn check_reachable(url: &str) -> Result<()> {
         )
     })?;
     Ok(())
-}
-
-/// S6's rows: each rate on each topology, fresh nodes (and schema) per row.
-pub async fn run(
-    paths: &Paths,
-    topologies: &[Topology],
-    backends: &Backends,
-    guests: usize,
-    p: &[delivery::Params],
-) -> Result<Vec<Report>> {
-    let mut reports = Vec::new();
-    for params in p {
-        for &topology in topologies {
-            let mut nodes = Nodes::start(paths, topology, backends)?;
-            let setup = porch::setup(paths, nodes.guests()).await?;
-            reports.push(delivery::run(paths, &mut nodes, &setup, guests, params).await?);
-        }
-    }
-    Ok(reports)
 }

@@ -40,7 +40,7 @@ pub async fn run(server: &mut Server, tokens: Arc<Vec<String>>, p: &Params) -> R
     let deadline = Instant::now() + Duration::from_secs(p.max_secs);
     let label = format!("S2 handshake {}", server.kind.name());
     let _progress = Progress::start(label, counters.clone());
-    let cpu = CpuMeter::start(server)?;
+    let cpu = CpuMeter::start(server.pid())?;
     let start = Instant::now();
     let workers: Vec<_> = (0..p.concurrency)
         .map(|_| {

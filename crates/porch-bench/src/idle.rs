@@ -61,7 +61,7 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
             holders.push(tokio::spawn(hold(ws)));
         }
         // Quiet time, during which only heartbeats run: its CPU is the idle cost.
-        let cpu = CpuMeter::start(server)?;
+        let cpu = CpuMeter::start(server.pid())?;
         tokio::time::sleep(Duration::from_secs(p.settle_secs)).await;
         idle_cpu = cpu.per_op(p.settle_secs * 1_000_000).map(|share| share * 100.0);
         points.push((holders.len(), server.rss_kib()?));

@@ -73,7 +73,7 @@ pub async fn run(server: &mut Server, subscribers: usize, p: &Params) -> Result<
     let total = p.rate * p.secs;
     let label = format!("{} delivery {} {}/s", p.scenario, server.kind.name(), p.rate);
     let _progress = Progress::start(label, deliveries.clone());
-    let cpu = CpuMeter::start(server)?;
+    let cpu = CpuMeter::start(server.pid())?;
     let start = open_loop(p.rate, p.secs, epoch, |i, intended_us| {
         let c = i as usize % subscribers;
         let _ = senders[c % senders.len()].send((c, i, intended_us));

@@ -84,7 +84,7 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
         .collect();
     let label = format!("S4 ping-pong {} {} B", server.kind.name(), p.size);
     let _progress = Progress::start(label, counters.clone());
-    let cpu = CpuMeter::start(server)?;
+    let cpu = CpuMeter::start(server.pid())?;
     let start = Instant::now();
     barrier.wait().await;
     for task in tasks {

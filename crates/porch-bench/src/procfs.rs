@@ -9,8 +9,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::server::Server;
-
 /// CPU time (user + system, all threads) of process `pid`, in microseconds.
 pub fn cpu_us(pid: u32) -> Result<u64> {
     stat_cpu_us(&std::fs::read_to_string(format!("/proc/{pid}/stat"))?).map(|(_, us)| us)
@@ -93,22 +91,23 @@ struct ServerStart {
 }
 
 impl CpuMeter {
-    pub fn start(server: &Server) -> Result<CpuMeter> {
-        CpuMeter::start_all(&[server])
+    /// A meter over one server process.
+    pub fn start(pid: u32) -> Result<CpuMeter> {
+        CpuMeter::start_all(&[pid])
     }
 
     /// One meter over several server processes.
-    pub fn start_all(servers: &[&Server]) -> Result<CpuMeter> {
-        let several = servers.len() > 1;
-        let servers = servers
+    pub fn start_all(pids: &[u32]) -> Result<CpuMeter> {
+        let several = pids.len() > 1;
+        let servers = pids
             .iter()
             .enumerate()
-            .map(|(i, server)| {
+            .map(|(i, &pid)| {
                 Ok(ServerStart {
-                    pid: server.pid(),
+                    pid,
                     label: if several { format!("node-{}:", i + 1) } else { String::new() },
-                    cpu_us: server.cpu_us()?,
-                    threads: cpu_us_by_thread(server.pid()),
+                    cpu_us: cpu_us(pid)?,
+                    threads: cpu_us_by_thread(pid),
                 })
             })
             .collect::<Result<_>>()?;

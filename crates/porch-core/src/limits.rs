@@ -1,221 +1,481 @@
-//! Every limit of Porch: its name, unit, default and the reason for the default.
+//! Every limit of Porch, in one table.
 //!
-//! A limit lives here and nowhere else. `porch serve --help` and `docs/limits.md` list the same
-//! names; the server reads them from `Limits`, which the configuration fills in.
-//! Relationships between defaults are asserted at compile time, at the bottom of the file.
+//! A row of `limits!` below is the whole definition of a limit: its name (with its unit), its
+//! type and default, whether operators may set it, and its documentation (what happens at the
+//! limit, and why the default). From that one row come
+//! - the constant (`WS_MESSAGE_BYTES_MAX`), which code uses for fixed limits and defaults;
+//! - for limits operators may set (`NAME as setting`): the field of `Limits` with its default,
+//!   the TOML key under `[limits]`, the flag `--setting-with-dashes` and the variable
+//!   `PORCH_NAME` (built from `ROWS` by the `porch` binary), and `Limits::set`;
+//! - `ROWS`, from which `markdown_reference` writes the limits section of `docs/config.md`
+//!   (a test fails when that section differs).
+//!
+//! Adding a limit is one edit here. Relationships between defaults are compile-time assertions
+//! at the bottom of the file; relationships operators could break are in `Limits::validate`.
 
-/// Largest WebSocket message (and frame) the gateway reads. A larger one closes the
-/// connection with 1009. 64 KiB follows OWASP's guidance and leaves room for a 4,000-character
-/// text in 4-byte UTF-8 plus JSON framing.
-pub const WS_MESSAGE_BYTES_MAX: usize = 64 * 1024;
-
-/// Largest WebSocket frame header (RFC 6455 §5.2: 2 bytes, 8 of extended length, 4 of mask).
-pub const WS_FRAME_HEADER_BYTES_MAX: usize = 14;
-
-/// Longest message text, in Unicode scalar values. Longer → `text_too_long`.
-pub const TEXT_CHARS_MAX: usize = 4_000;
-
-/// Largest REST request body. Larger → 413 `body_too_large`.
-pub const HTTP_BODY_BYTES_MAX: usize = 64 * 1024;
-
-/// Longest `clientMessageId`, in Unicode scalar values (as `TEXT_CHARS_MAX`, so the OpenAPI
-/// document's `maxLength` says it exactly). Ids are opaque to Porch; 128 fits a UUID with any
-/// prefix a client likes.
-pub const CLIENT_MESSAGE_ID_CHARS_MAX: usize = 128;
-
-/// Longest access token the gateway reads from a handshake. A JWT Porch issues is about 400
-/// bytes; 4 KiB refuses a 200 kB offer before any parsing work.
-pub const TOKEN_BYTES_MAX: usize = 4 * 1024;
-
-/// Guest attributes: at most this many keys. Each key, each value and each other guest field
-/// (display name, email, external id) at most `ATTRIBUTE_CHARS_MAX` Unicode scalar values.
-pub const ATTRIBUTES_COUNT_MAX: usize = 32;
-pub const ATTRIBUTE_CHARS_MAX: usize = 1024;
-
-/// Live events a queue's topic holds for the agents that follow it (conversation topics hold
-/// at most `hub::CONVERSATION_TOPIC_FRAMES_MAX`): an agent further behind counts as a slow
-/// consumer and is closed with 4201 (it then resyncs from `ready`, so nothing is lost). The
-/// ring is one per queue, shared by its agents, about 32 bytes a slot: memory stays bounded
-/// whatever a client does. 1,024 gives an agent (a bot) that follows a queue at 10,000 events/s
-/// 100 ms of slack; 256 gave 25 ms, which one scheduling hiccup on a busy 2-core machine
-/// exceeded (BENCHMARKS.md, S3 at 10k/s).
-pub const CONNECTION_SEND_QUEUE_FRAMES_MAX: usize = 1024;
-
-/// How long one write to a client may wait for the client to read. A client that does not
-/// read for this long is a slow consumer: the server closes it (4201) and it resumes from its
-/// last `seq`. Bounds how long a stuck client holds its session.
-pub const WRITE_TIMEOUT_MS: u64 = 10_000;
-
-/// Ceiling on the bytes the WebSocket layer may hold for one connection. It holds a batch of
-/// small frames (at most 4 KiB, the gateway's write batch) or one larger frame at a time, and
-/// writes it out before taking more; the ceiling must fit the largest frame Porch sends, which is an agent's `ready` listing up to 500 open
-/// conversations (about 270 bytes each). A ceiling, not an allocation: idle connections cost
-/// nothing here.
-pub const CONNECTION_WRITE_BUFFER_BYTES_MAX: usize = 1024 * 1024;
-
-/// Interval of the server's protocol pings. Below the 60 s idle timeouts of common proxies.
-pub const HEARTBEAT_INTERVAL_MS: u64 = 25_000;
-
-/// A connection that sends nothing (not even a pong) for this long is closed with 4202.
-pub const IDLE_TIMEOUT_MS: u64 = 60_000;
-
-/// Open WebSocket connections per server process. The machine allows 20,000 open files per
-/// process; this leaves room for the store, listeners and logs.
-pub const CONNECTIONS_MAX: usize = 19_000;
-
-/// Listen backlog. Tokio's default of 128 makes a reconnect storm wait a second for SYN
-/// retransmits; the kernel's `somaxconn` here is 4096.
-pub const LISTEN_BACKLOG: u32 = 4096;
-
-/// Most messages replayed on resume. A client further behind gets `recovered: false` and pages
-/// history over REST, so one reconnect cannot make the server read an unbounded log.
-pub const RESUME_MESSAGES_MAX: u64 = 1_000;
-
-/// Largest history page.
-pub const HISTORY_PAGE_MAX: u32 = 200;
-
-/// Default lifetimes of tokens, in seconds.
-pub const CLIENT_TOKEN_TTL_SECS: u64 = 3_600;
-pub const GUEST_TOKEN_TTL_SECS: u64 = 3_600;
-pub const AGENT_TOKEN_TTL_SECS: u64 = 8 * 3_600;
-
-/// Clock skew tolerated on `exp`, `nbf` and `iat`.
-pub const TOKEN_LEEWAY_SECS: u64 = 30;
-
-/// Writes the SQLite writer commits in one transaction (group commit). Bounds the time one
-/// commit holds the write lock, and so the extra delay of any one ack.
-pub const COMMIT_BATCH_MAX: usize = 512;
-
-/// WAL length (pages of 4 KiB: 16 MiB) past which the SQLite writer restarts the WAL between
-/// two batches. Under load the WAL would otherwise never start over and grows without end
-/// (1 GB in 12 s at 10,000 messages/s), each write extending the file. Lower restarts more
-/// often, each a pause of a few milliseconds for the writer; higher keeps a longer WAL.
-pub const WAL_RESTART_PAGES: i64 = 4_096;
-
-/// How long the writer's WAL restart waits for readers to leave the WAL (and for a write by
-/// another process, such as the CLI). A reader that stays longer puts the restart off until
-/// the WAL has grown by another `WAL_RESTART_PAGES`.
-pub const WAL_RESTART_WAIT_MS: u64 = 50;
-
-/// Writes waiting for the SQLite writer. When full, senders wait (backpressure): memory stays
-/// bounded under any load.
-pub const WRITE_QUEUE_MAX: usize = 8_192;
-
-/// Time a client has to send a request's headers, from the moment the server starts waiting
-/// for them (a new connection, or an idle keep-alive one). Slowloris clients that trickle
-/// headers are cut when it passes. hyper's default is 30 s; OWASP and most proxies use 10 s.
-pub const HTTP_HEADER_TIMEOUT_MS: u64 = 10_000;
-
-/// Open TCP connections (HTTP and WebSocket) from one address. Beyond it, a new connection
-/// gets `429` and is closed before any parsing. Generous, because a company's visitors or
-/// agents may share one NAT address; trusted proxies (`trusted_proxies`) are not counted.
-pub const CONNECTIONS_PER_IP_MAX: usize = 1_000;
-
-/// Open gateway sessions of one guest (browser tabs). Beyond it, close 4101.
-pub const CONNECTIONS_PER_GUEST_MAX: usize = 10;
-
-/// WebSocket handshakes per client address: sustained rate and burst. Beyond it, `429` with
-/// `Retry-After` before any token work, so a flood costs the server almost nothing.
-pub const HANDSHAKES_PER_IP_PER_SEC: u64 = 20;
-pub const HANDSHAKES_PER_IP_BURST: u64 = 40;
-
-/// Failed sign-ins (token endpoint, introspection, agent login) per client address and per
-/// account, per minute. While either is spent, sign-ins from that address or for that
-/// account get `429` with `Retry-After`, even with the right secret (RFC 6749 §2.3.1: protect
-/// against brute force). Successful sign-ins cost nothing.
-pub const AUTH_FAILURES_PER_IP_PER_MIN: u64 = 10;
-pub const AUTH_FAILURES_PER_ACCOUNT_PER_MIN: u64 = 30;
-
-/// Secret checks (Argon2id, 19 MiB and tens of ms each) running at once. More wait up to
-/// `PASSWORD_CHECK_WAIT_MS`, then get `429`: a sign-in flood from many addresses cannot take
-/// all the memory or starve the gateway of CPU.
-pub const PASSWORD_CHECKS_CONCURRENT_MAX: usize = 4;
-
-/// Guest sessions the public widget endpoint creates per client address per minute.
-pub const WIDGET_SESSIONS_PER_IP_PER_MIN: u64 = 20;
-
-/// Widget reads (`GET …/deployments/{id}/widget`, one per page view of a site with the widget)
-/// per client address per minute. Generous, since an office's visitors share one address.
-pub const WIDGET_READS_PER_IP_PER_MIN: u64 = 300;
-
-/// Notices set or cleared per deployment per minute. Each one is a frame to every connected
-/// guest of the deployment (100,000 of them in BENCHMARKS.md, S1b): a loop in the customer's
-/// backend must not turn into a broadcast storm.
-pub const NOTICES_PER_DEPLOYMENT_PER_MIN: u64 = 10;
-
-/// Messages one guest may send (gateway and REST together): sustained rate and burst. Beyond
-/// it, the message is refused with `rate_limited` (nothing stored; retry it with the same
-/// `clientMessageId` after `retryAfterMs`). A person types far slower; bots use the agent API.
-pub const GUEST_MESSAGES_PER_SEC: u64 = 10;
-pub const GUEST_MESSAGES_BURST: u64 = 30;
-
-/// Limits as the server uses them: the defaults above, overridden by configuration.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Limits {
-    pub ws_message_bytes_max: usize,
-    pub text_chars_max: usize,
-    pub http_body_bytes_max: usize,
-    pub connection_send_queue_frames_max: usize,
-    pub connection_write_buffer_bytes_max: usize,
-    pub write_timeout_ms: u64,
-    pub heartbeat_interval_ms: u64,
-    pub idle_timeout_ms: u64,
-    pub connections_max: usize,
-    pub listen_backlog: u32,
-    pub resume_messages_max: u64,
-    pub history_page_max: u32,
-    pub client_token_ttl_secs: u64,
-    pub agent_token_ttl_secs: u64,
-    pub token_leeway_secs: u64,
-    pub http_header_timeout_ms: u64,
-    pub connections_per_ip_max: usize,
-    pub connections_per_guest_max: usize,
-    pub handshakes_per_ip_per_sec: u64,
-    pub handshakes_per_ip_burst: u64,
-    pub auth_failures_per_ip_per_min: u64,
-    pub auth_failures_per_account_per_min: u64,
-    pub password_checks_concurrent_max: usize,
-    pub widget_sessions_per_ip_per_min: u64,
-    pub widget_reads_per_ip_per_min: u64,
-    pub notices_per_deployment_per_min: u64,
-    pub guest_messages_per_sec: u64,
-    pub guest_messages_burst: u64,
+/// One limit, as documentation and the CLI see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitRow {
+    /// The constant's name, e.g. `WS_MESSAGE_BYTES_MAX`.
+    pub constant: &'static str,
+    /// For a limit operators may set: its setting's name (`ws_message_bytes_max`), the key under
+    /// `[limits]`, the flag with dashes, and the variable `PORCH_` + `constant`.
+    pub setting: Option<&'static str>,
+    /// The default (every limit is a non-negative integer).
+    pub default: u64,
+    /// The unit, in words, for people.
+    pub unit: &'static str,
+    /// The row's doc comment: what happens at the limit, and why the default.
+    pub doc: &'static str,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            ws_message_bytes_max: WS_MESSAGE_BYTES_MAX,
-            text_chars_max: TEXT_CHARS_MAX,
-            http_body_bytes_max: HTTP_BODY_BYTES_MAX,
-            connection_send_queue_frames_max: CONNECTION_SEND_QUEUE_FRAMES_MAX,
-            connection_write_buffer_bytes_max: CONNECTION_WRITE_BUFFER_BYTES_MAX,
-            write_timeout_ms: WRITE_TIMEOUT_MS,
-            heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
-            idle_timeout_ms: IDLE_TIMEOUT_MS,
-            connections_max: CONNECTIONS_MAX,
-            listen_backlog: LISTEN_BACKLOG,
-            resume_messages_max: RESUME_MESSAGES_MAX,
-            history_page_max: HISTORY_PAGE_MAX,
-            client_token_ttl_secs: CLIENT_TOKEN_TTL_SECS,
-            agent_token_ttl_secs: AGENT_TOKEN_TTL_SECS,
-            token_leeway_secs: TOKEN_LEEWAY_SECS,
-            http_header_timeout_ms: HTTP_HEADER_TIMEOUT_MS,
-            connections_per_ip_max: CONNECTIONS_PER_IP_MAX,
-            connections_per_guest_max: CONNECTIONS_PER_GUEST_MAX,
-            handshakes_per_ip_per_sec: HANDSHAKES_PER_IP_PER_SEC,
-            handshakes_per_ip_burst: HANDSHAKES_PER_IP_BURST,
-            auth_failures_per_ip_per_min: AUTH_FAILURES_PER_IP_PER_MIN,
-            auth_failures_per_account_per_min: AUTH_FAILURES_PER_ACCOUNT_PER_MIN,
-            password_checks_concurrent_max: PASSWORD_CHECKS_CONCURRENT_MAX,
-            widget_sessions_per_ip_per_min: WIDGET_SESSIONS_PER_IP_PER_MIN,
-            widget_reads_per_ip_per_min: WIDGET_READS_PER_IP_PER_MIN,
-            notices_per_deployment_per_min: NOTICES_PER_DEPLOYMENT_PER_MIN,
-            guest_messages_per_sec: GUEST_MESSAGES_PER_SEC,
-            guest_messages_burst: GUEST_MESSAGES_BURST,
+impl LimitRow {
+    /// The doc comment as one paragraph.
+    pub fn text(&self) -> String {
+        self.doc.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The first sentence of the doc comment: the CLI's short help.
+    pub fn summary(&self) -> String {
+        let text = self.text();
+        match text.find(". ") {
+            Some(end) => text[..=end].to_string(),
+            None => text,
         }
     }
+
+    /// `PORCH_WS_MESSAGE_BYTES_MAX`, for a limit operators may set.
+    pub fn env(&self) -> Option<String> {
+        self.setting.map(|_| format!("PORCH_{}", self.constant))
+    }
+
+    /// `--ws-message-bytes-max`, for a limit operators may set.
+    pub fn flag(&self) -> Option<String> {
+        self.setting.map(|s| format!("--{}", s.replace('_', "-")))
+    }
+}
+
+/// The table's grammar, one row at a time (a "tt muncher"), because only the rows operators may
+/// set become fields of `Limits`:
+/// - `/// doc` then `NAME as setting: type = default, "unit";` (operators may set it);
+/// - `/// doc` then `NAME: type = default, "unit";` (fixed).
+macro_rules! limits {
+    (@row [$($all:tt)*] [$($set:tt)*]
+        $(#[doc = $doc:literal])+
+        $constant:ident as $setting:ident: $ty:ty = $value:expr, $unit:literal;
+        $($rest:tt)*
+    ) => {
+        $(#[doc = $doc])+
+        pub const $constant: $ty = $value;
+        limits!(@row
+            [$($all)* ($constant, Some(stringify!($setting)), $unit, concat!($($doc, "\n"),+))]
+            [$($set)* ($constant $setting $ty)]
+            $($rest)*);
+    };
+    (@row [$($all:tt)*] [$($set:tt)*]
+        $(#[doc = $doc:literal])+
+        $constant:ident: $ty:ty = $value:expr, $unit:literal;
+        $($rest:tt)*
+    ) => {
+        $(#[doc = $doc])+
+        pub const $constant: $ty = $value;
+        limits!(@row
+            [$($all)* ($constant, None, $unit, concat!($($doc, "\n"),+))]
+            [$($set)*]
+            $($rest)*);
+    };
+    (@row
+        [$(($constant:ident, $setting:expr, $unit:literal, $doc:expr))*]
+        [$(($default:ident $field:ident $ty:ty))*]
+    ) => {
+        // `ROWS` holds defaults as `u64`: a negative one would wrap.
+        $(const _: () = assert!($constant as i128 >= 0, "a limit's default is not negative");)*
+
+        /// Every limit, in the table's order.
+        pub const ROWS: &[LimitRow] = &[$(LimitRow {
+            constant: stringify!($constant),
+            setting: $setting,
+            default: $constant as u64,
+            unit: $unit,
+            doc: $doc,
+        }),*];
+
+        /// The limits operators may set, as the server uses them: the defaults of the table,
+        /// overridden by the configuration file, `PORCH_*` variables and flags.
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Limits {
+            $(pub $field: $ty,)*
+        }
+
+        impl Default for Limits {
+            fn default() -> Self {
+                Limits { $($field: $default,)* }
+            }
+        }
+
+        impl Limits {
+            /// Sets the limit named `setting` from text (a flag's or a variable's value).
+            pub fn set(&mut self, setting: &str, value: &str) -> Result<(), String> {
+                match setting {
+                    $(stringify!($field) => {
+                        self.$field = value.trim().parse().map_err(|e| {
+                            format!("{setting} = `{value}`: {e} (a whole number is expected)")
+                        })?;
+                    })*
+                    other => return Err(format!("there is no limit named `{other}`")),
+                }
+                Ok(())
+            }
+        }
+    };
+    // The entry point; last, so that the `@row` calls above never match it.
+    ($($rows:tt)*) => { limits!(@row [] [] $($rows)*); };
+}
+
+limits! {
+    // ----- Frames and texts ---------------------------------------------------------------
+
+    /// Largest WebSocket message (and frame) the gateway reads. A larger one closes the
+    /// connection with 1009 `message_too_big`. 64 KiB follows OWASP's guidance and leaves room
+    /// for a text of `text_chars_max` 4-byte characters with its JSON framing.
+    WS_MESSAGE_BYTES_MAX as ws_message_bytes_max: usize = 64 * 1024, "bytes";
+
+    /// Largest WebSocket frame header (RFC 6455 §5.2: 2 bytes, 8 of extended length, 4 of mask):
+    /// what a frame adds to its message in the write buffer.
+    WS_FRAME_HEADER_BYTES_MAX: usize = 14, "bytes";
+
+    /// Longest message text, in Unicode scalar values. A longer text gets `text_too_long` (an
+    /// `error` frame, or 413 on REST).
+    TEXT_CHARS_MAX as text_chars_max: usize = 4_000, "characters";
+
+    /// Largest REST request body. A larger one gets 413 `body_too_large`.
+    HTTP_BODY_BYTES_MAX as http_body_bytes_max: usize = 64 * 1024, "bytes";
+
+    /// Longest `clientMessageId`, in Unicode scalar values (as `text_chars_max`, so the OpenAPI
+    /// document's `maxLength` says it exactly). Ids are opaque to Porch; 128 fits a UUID with any
+    /// prefix a client likes.
+    CLIENT_MESSAGE_ID_CHARS_MAX: usize = 128, "characters";
+
+    /// Longest access token the gateway reads from a handshake. A token Porch issues is about
+    /// 400 bytes; 4 KiB refuses a 200 kB offer before any parsing work.
+    TOKEN_BYTES_MAX: usize = 4 * 1024, "bytes";
+
+    /// Guest attributes: at most this many keys. Attributes are labels for agents, not a
+    /// document store.
+    ATTRIBUTES_COUNT_MAX: usize = 32, "keys";
+
+    /// Longest attribute key or value, and longest other guest field (display name, email,
+    /// external id), in Unicode scalar values.
+    ATTRIBUTE_CHARS_MAX: usize = 1024, "characters";
+
+    /// Longest quote of a client's own value (an origin, a `kid`, a misspelled marker) in a
+    /// refusal, in bytes, not characters: 24 four-byte characters would not fit a close reason.
+    /// A token is never quoted at all.
+    REFUSAL_QUOTE_BYTES_MAX: usize = 24, "bytes";
+
+    // ----- Connections and their buffers ----------------------------------------------------
+
+    /// Live events a queue's topic holds for the agents that follow it (one ring per queue,
+    /// shared by its agents, about 32 bytes a slot; conversation topics hold at most
+    /// `CONVERSATION_TOPIC_FRAMES_MAX`). An agent further behind is a slow consumer, closed with
+    /// 4201 `slow_consumer`; it resyncs from `ready`, so nothing is lost. 1,024 gives an agent (a
+    /// bot) that follows a queue at 10,000 events/s 100 ms of slack; 256 gave 25 ms, which one
+    /// scheduling hiccup on a busy 2-core machine exceeded (BENCHMARKS.md, S3 at 10k/s).
+    CONNECTION_SEND_QUEUE_FRAMES_MAX as connection_send_queue_frames_max: usize = 1024, "frames";
+
+    /// Live events a conversation's topic holds. Only guest sessions listen there, and a guest
+    /// that falls behind catches up from the store one `history_page_max` page at a time, so a
+    /// deep ring buys nothing; each slot costs about 30 bytes per live conversation (256 slots
+    /// were a quarter of an idle guest's memory).
+    CONVERSATION_TOPIC_FRAMES_MAX: usize = 32, "frames";
+
+    /// Live events a deployment's topic holds. Its events are notices, each replacing the last,
+    /// so a session that falls behind needs only the current one, which it re-reads.
+    DEPLOYMENT_TOPIC_FRAMES_MAX: usize = 4, "frames";
+
+    /// Ceiling on the bytes the WebSocket layer may hold for one connection. It holds a batch
+    /// of small frames (up to `WRITE_BATCH_BYTES_MAX`, written out together) or one larger frame
+    /// at a time, and writes it out before taking more; it must fit the largest frame Porch
+    /// sends, an agent's `ready` listing up to `CONVERSATION_LIST_MAX` open conversations (about
+    /// 270 bytes each), which stops where it would not fit (`moreConversations`). Any other
+    /// frame that does not fit is logged as an `internal` error naming this limit. A ceiling, not
+    /// an allocation: idle connections cost nothing here.
+    CONNECTION_WRITE_BUFFER_BYTES_MAX as connection_write_buffer_bytes_max: usize = 1024 * 1024, "bytes";
+
+    /// Frames a session buffers before writing them out although more are ready: a burst (a
+    /// resume's `ready` and replay, an agent's backlog of events, the answers to frames a client
+    /// sent back to back) goes out in one write instead of one per frame. Nothing waits for a
+    /// later event or a commit: a session writes what it holds before it waits, and before a
+    /// `send` or `read`.
+    FRAMES_PER_WRITE_MAX: u32 = 32, "frames";
+
+    /// Bytes buffered past which frames are written out without waiting for the rest of the
+    /// batch (tungstenite's `write_buffer_size`): a page, so a batch is a few TCP segments.
+    /// Lowered when `connection_write_buffer_bytes_max` leaves no room for it beside the largest
+    /// message.
+    WRITE_BATCH_BYTES_MAX: usize = 4096, "bytes";
+
+    /// The read buffer of every connection, and the most one `read` call takes. Client frames
+    /// are small; a larger one grows the buffer to its length for that frame only. Tungstenite's
+    /// default (128 KiB, allocated up front) cost 135 KiB per idle connection; 4 KiB cost 3 KiB
+    /// more per idle connection than 1 KiB (S1, BENCHMARKS.md).
+    READ_BUFFER_BYTES: usize = 1024, "bytes";
+
+    /// How long one write may wait for the client to read. A client that does not read for this
+    /// long is a slow consumer: the connection is cut (`slow_consumer` in the log and metrics)
+    /// without a close frame, which would queue behind the unread frames, so the client sees an
+    /// abrupt end (1006 in a browser) and resumes with `afterSeq`.
+    WRITE_TIMEOUT_MS as write_timeout_ms: u64 = 10_000, "milliseconds";
+
+    /// Interval of the server's protocol pings. Below the 60 s idle timeouts of common proxies.
+    HEARTBEAT_INTERVAL_MS as heartbeat_interval_ms: u64 = 25_000, "milliseconds";
+
+    /// A connection silent this long (no frame, no pong) is closed with 4202 `idle_timeout`.
+    IDLE_TIMEOUT_MS as idle_timeout_ms: u64 = 60_000, "milliseconds";
+
+    /// How long the server waits for a client's half of a close handshake.
+    CLOSE_LINGER_MS: u64 = 1_000, "milliseconds";
+
+    /// Open WebSocket connections per server process. Beyond it, a new connection is closed
+    /// with 4101 `too_many_connections`. The machine allows 20,000 open files per process; this
+    /// leaves room for the store, listeners and logs.
+    CONNECTIONS_MAX as connections_max: usize = 19_000, "connections";
+
+    /// Pending TCP connections the kernel queues. Tokio's default of 128 makes a reconnect
+    /// storm wait a second for SYN retransmits; the kernel's `somaxconn` here is 4096.
+    LISTEN_BACKLOG as listen_backlog: u32 = 4096, "connections";
+
+    /// Time a client has to send a request's head, from the moment the server starts waiting for
+    /// it (a new connection, or an idle keep-alive one). A client that trickles headers
+    /// (slowloris) is disconnected without an answer when it passes; it also closes idle
+    /// keep-alive connections. hyper's default is 30 s; OWASP and most proxies use 10 s.
+    HTTP_HEADER_TIMEOUT_MS as http_header_timeout_ms: u64 = 10_000, "milliseconds";
+
+    /// Open TCP connections (HTTP and WebSocket) from one address. Beyond it, a new connection
+    /// gets a fixed `429 too_many_connections` with `Retry-After: 5` and is closed, before any
+    /// parsing. Generous, because a company's visitors or agents may share one NAT address;
+    /// connections from `trusted_proxies` are not counted.
+    CONNECTIONS_PER_IP_MAX as connections_per_ip_max: usize = 1_000, "connections";
+
+    /// Open gateway sessions of one guest (browser tabs). Beyond it, the new one is closed with
+    /// 4101 `too_many_connections`. Counted per node.
+    CONNECTIONS_PER_GUEST_MAX as connections_per_guest_max: usize = 10, "connections";
+
+    /// How long the fixed `429` answer to a connection over `connections_per_ip_max` may take to
+    /// write before the connection is dropped.
+    REFUSAL_WRITE_TIMEOUT_MS: u64 = 1_000, "milliseconds";
+
+    /// Pause after an accept error that is not about one connection (out of file descriptors):
+    /// retrying at once would spin.
+    ACCEPT_ERROR_PAUSE_MS: u64 = 100, "milliseconds";
+
+    /// How long shutdown waits for open HTTP requests to finish.
+    SHUTDOWN_GRACE_MS: u64 = 10_000, "milliseconds";
+
+    /// How long shutdown waits for sessions to send their 4200 close (each waits at most twice
+    /// `CLOSE_LINGER_MS` for its client to answer).
+    SESSIONS_CLOSE_GRACE_MS: u64 = 5_000, "milliseconds";
+
+    // ----- Conversations -------------------------------------------------------------------
+
+    /// Most entries replayed on resume. A guest further behind gets `resume.recovered: false`
+    /// and pages history over REST, so one reconnect cannot make the server read an unbounded
+    /// log.
+    RESUME_MESSAGES_MAX as resume_messages_max: u64 = 1_000, "entries";
+
+    /// Largest history page; larger `limit` values are clamped to it.
+    HISTORY_PAGE_MAX as history_page_max: u32 = 200, "entries";
+
+    /// History page size when a request names no `limit`.
+    HISTORY_PAGE_DEFAULT: u32 = 50, "entries";
+
+    /// Most conversations one list returns, and an agent's `ready` lists.
+    CONVERSATION_LIST_MAX: u32 = 500, "conversations";
+
+    /// Conversation list size when a request names no `limit`.
+    CONVERSATION_LIST_DEFAULT: u32 = 100, "conversations";
+
+    // ----- Tokens --------------------------------------------------------------------------
+
+    /// Lifetime of OAuth client tokens.
+    CLIENT_TOKEN_TTL_SECS as client_token_ttl_secs: u64 = 3_600, "seconds";
+
+    /// Lifetime of guest tokens for a deployment made without `--guest-token-ttl-secs`.
+    GUEST_TOKEN_TTL_SECS: u64 = 3_600, "seconds";
+
+    /// Lifetime of agent tokens: a working day.
+    AGENT_TOKEN_TTL_SECS as agent_token_ttl_secs: u64 = 8 * 3_600, "seconds";
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. `porch doctor` flags clocks further apart.
+    TOKEN_LEEWAY_SECS as token_leeway_secs: u64 = 30, "seconds";
+
+    /// How often each node re-reads the signing keys, so a rotation by the CLI (or another node)
+    /// is picked up without a restart.
+    KEY_REFRESH_MS: u64 = 30_000, "milliseconds";
+
+    // ----- Rates and abuse -----------------------------------------------------------------
+
+    /// WebSocket handshakes per client address, sustained. Beyond it: `429 rate_limited` with
+    /// `Retry-After`, before any token work. This is the one gateway refusal sent before the
+    /// `101` (a flood must cost nothing), so a browser sees 1006; the SDK backs off.
+    HANDSHAKES_PER_IP_PER_SEC as handshakes_per_ip_per_sec: u64 = 20, "handshakes per second";
+
+    /// Handshakes one address may make at once after a quiet spell (the bucket's size).
+    HANDSHAKES_PER_IP_BURST as handshakes_per_ip_burst: u64 = 40, "handshakes";
+
+    /// Failed sign-ins (token endpoint, introspection, agent login) per client address. While
+    /// spent, sign-ins from the address get `429 rate_limited` with `Retry-After`, even with the
+    /// right secret (RFC 6749 §2.3.1: protect against brute force). Successful sign-ins cost
+    /// nothing.
+    AUTH_FAILURES_PER_IP_PER_MIN as auth_failures_per_ip_per_min: u64 = 10, "failures per minute";
+
+    /// The same per client id or agent name, so guessing from many addresses is throttled too.
+    AUTH_FAILURES_PER_ACCOUNT_PER_MIN as auth_failures_per_account_per_min: u64 = 30, "failures per minute";
+
+    /// Secret checks (Argon2id: 19 MiB and tens of ms of CPU each) running at once. More wait up
+    /// to `PASSWORD_CHECK_WAIT_MS`, then get `429 rate_limited`: a sign-in flood from many
+    /// addresses cannot take all the memory or starve the gateway of CPU.
+    PASSWORD_CHECKS_CONCURRENT_MAX as password_checks_concurrent_max: usize = 4, "checks";
+
+    /// Longest wait for a secret-check permit before answering `429`.
+    PASSWORD_CHECK_WAIT_MS: u64 = 5_000, "milliseconds";
+
+    /// Guest sessions the public widget endpoint creates per client address. Beyond it:
+    /// `429 rate_limited` with `Retry-After`.
+    WIDGET_SESSIONS_PER_IP_PER_MIN as widget_sessions_per_ip_per_min: u64 = 20, "sessions per minute";
+
+    /// Widget reads (`GET …/deployments/{id}/widget`, one per page view of a site with the
+    /// widget) per client address. Beyond it: `429 rate_limited` with `Retry-After`. Generous,
+    /// since an office's visitors share one address.
+    WIDGET_READS_PER_IP_PER_MIN as widget_reads_per_ip_per_min: u64 = 300, "reads per minute";
+
+    /// Notices set or cleared per deployment. Each one is a frame to every connected guest of the
+    /// deployment (100,000 of them in BENCHMARKS.md, S1b): a loop in the customer's backend must
+    /// not turn into a broadcast storm. Beyond it: `429 rate_limited` with `Retry-After`.
+    NOTICES_PER_DEPLOYMENT_PER_MIN as notices_per_deployment_per_min: u64 = 10, "notices per minute";
+
+    /// Messages per guest, gateway and REST together, sustained. Beyond it the message is
+    /// refused, nothing stored: an `error` frame `rate_limited` with `retryAfterMs` and the
+    /// `clientMessageId` (or `429` with `Retry-After` on REST); resend it with the same
+    /// `clientMessageId`. A person types far slower; bots use the agent API. Counted per node.
+    GUEST_MESSAGES_PER_SEC as guest_messages_per_sec: u64 = 10, "messages per second";
+
+    /// Messages a guest may send at once after a quiet spell.
+    GUEST_MESSAGES_BURST as guest_messages_burst: u64 = 30, "messages";
+
+    /// Keys (addresses, IPv6 by /64; guests; accounts) one limiter or counter tracks, about 64
+    /// bytes each. When full, keys whose bucket has refilled are dropped (they hold no
+    /// information); if it is still full, a new key passes untracked and
+    /// `porch_throttle_untracked_total` counts it.
+    THROTTLE_KEYS_MAX: usize = 100_000, "keys";
+
+    /// How long a full limiter waits before it looks for refilled buckets again: a flood of new
+    /// keys must not buy a scan of the whole table each.
+    THROTTLE_SWEEP_INTERVAL_MS: u64 = 1_000, "milliseconds";
+
+    /// `retryAfterMs` of a refusal because something Porch needs (the store, the broker, a
+    /// secret-check permit) cannot serve right now: nothing was stored, retry the same request.
+    UNAVAILABLE_RETRY_AFTER_MS: u64 = 1_000, "milliseconds";
+
+    /// How long a browser may cache a CORS preflight answer.
+    PREFLIGHT_MAX_AGE_SECS: u32 = 600, "seconds";
+
+    // ----- Guest standing (heartbeat re-checks of live guests) ------------------------------
+
+    /// How long the first re-check of a batch waits for others to join it.
+    STANDING_BATCH_WINDOW_MS: u64 = 20, "milliseconds";
+
+    /// Guests per re-check query: the statement stays small and one slow batch delays few.
+    STANDING_BATCH_MAX: usize = 512, "guests";
+
+    /// Re-check queries running at once: a slow store gets a few queries, not one per window.
+    STANDING_BATCHES_IN_FLIGHT_MAX: usize = 4, "queries";
+
+    /// Re-checks waiting for a batch; beyond, heartbeats wait to enqueue (backpressure on the
+    /// sessions, never an unbounded queue).
+    STANDING_QUEUE_MAX: usize = 8_192, "requests";
+
+    // ----- The embedded store (SQLite) -----------------------------------------------------
+
+    /// Writes the SQLite writer commits in one transaction (group commit). Bounds the time one
+    /// commit holds the write lock, and so the extra delay of any one ack.
+    COMMIT_BATCH_MAX: usize = 512, "writes";
+
+    /// Writes waiting for the SQLite writer. When full, senders wait (backpressure): memory
+    /// stays bounded under any load.
+    WRITE_QUEUE_MAX: usize = 8_192, "writes";
+
+    /// WAL length (pages of 4 KiB: 16 MiB) past which the SQLite writer, between two batches,
+    /// copies the rest back and starts the WAL over. Under load the WAL would otherwise never
+    /// start over and grows without end (1 GB in 12 s at 10,000 messages/s). Lower restarts more
+    /// often, each a pause of a few milliseconds for the writer; higher keeps a longer WAL.
+    WAL_RESTART_PAGES: i64 = 4_096, "pages";
+
+    /// How long the writer's WAL restart waits for readers to leave the WAL (and for a write by
+    /// another process, such as the CLI). A reader that stays longer puts the restart off until
+    /// the WAL has grown by another `WAL_RESTART_PAGES`.
+    WAL_RESTART_WAIT_MS: u64 = 50, "milliseconds";
+
+    /// How long a SQLite connection waits for a lock held by another. The `porch` CLI writes to
+    /// the same file while the server runs; its transactions are short, so 5 s only runs out
+    /// when something is really stuck.
+    SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000, "milliseconds";
+
+    /// Read connections of the embedded store: enough to keep history pages and conversation
+    /// lists from queueing behind each other on small machines, few enough to cost little.
+    SQLITE_READ_CONNECTIONS: usize = 4, "connections";
+
+    /// Statements each SQLite connection keeps prepared. Every query is a fixed string, so this
+    /// only has to exceed their count.
+    SQLITE_STATEMENT_CACHE_STATEMENTS: usize = 64, "statements";
+
+    // ----- The cluster store (PostgreSQL) --------------------------------------------------
+
+    /// Default of the `postgres_pool_size` setting: connections each node keeps to PostgreSQL.
+    /// Enough for a node's concurrent appends and reads on a small server; PostgreSQL's default
+    /// `max_connections` (100) then allows about five nodes plus the CLI and a DBA.
+    POSTGRES_POOL_SIZE_DEFAULT: usize = 16, "connections";
+
+    /// How long opening one PostgreSQL connection may take, unless the URL sets
+    /// `connect_timeout`. A refused port fails at once; this bounds a host that drops packets.
+    POSTGRES_CONNECT_TIMEOUT_MS: u64 = 5_000, "milliseconds";
+
+    /// How long a caller waits for a free PostgreSQL connection when all are busy. Waiting is the
+    /// backpressure (as the SQLite writer's full queue is); the bound turns a database that has
+    /// stopped answering into `store_unavailable` instead of requests piling up forever.
+    POSTGRES_POOL_WAIT_TIMEOUT_MS: u64 = 30_000, "milliseconds";
+
+    /// PostgreSQL ends a session of ours that sits idle inside a transaction this long. Porch's
+    /// transactions wait on nothing but the database, so only a frozen or partitioned node hits
+    /// it, and then its conversation row locks are released instead of blocking every other
+    /// node's appends until TCP keepalive notices (hours).
+    POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS: u64 = 15_000, "milliseconds";
+
+    // ----- The cluster broker (NATS) -------------------------------------------------------
+
+    /// How long a node waits for NATS at start before it gives up with the reason.
+    NATS_CONNECT_TIMEOUT_MS: u64 = 10_000, "milliseconds";
+
+    /// Pause between reconnect attempts to NATS grows by this much per attempt…
+    NATS_RECONNECT_DELAY_STEP_MS: u64 = 100, "milliseconds";
+
+    /// …up to this much. Short, so a node is back in its cluster within about a second of the
+    /// broker returning.
+    NATS_RECONNECT_DELAY_MAX_MS: u64 = 1_000, "milliseconds";
+
+    /// Events waiting to be published to NATS. When full, new events are dropped (and recovered
+    /// from the store by whoever needed them): a slow broker never slows a send down.
+    NATS_PUBLISH_QUEUE_MAX: usize = 8_192, "events";
+
+    // ----- porch doctor --------------------------------------------------------------------
+
+    /// How long one HTTP request of `porch doctor` may take before it calls the server
+    /// unreachable.
+    DOCTOR_REQUEST_TIMEOUT_MS: u64 = 10_000, "milliseconds";
+
+    /// How long the upgrade, and then the first frame, may take in `porch doctor`.
+    DOCTOR_STEP_TIMEOUT_MS: u64 = 10_000, "milliseconds";
 }
 
 impl Limits {
@@ -275,6 +535,41 @@ impl Limits {
     }
 }
 
+/// The limits section of `docs/config.md`, written from `ROWS` (a test holds the file to it).
+pub fn markdown_reference() -> String {
+    let mut out = String::from(
+        "| limit | unit | default | set with | at the limit, and why |\n|---|---|---|---|---|\n",
+    );
+    let settable = ROWS.iter().filter(|r| r.setting.is_some());
+    for row in settable {
+        let (setting, env, flag) = (
+            row.setting.unwrap_or_default(),
+            row.env().unwrap_or_default(),
+            row.flag().unwrap_or_default(),
+        );
+        out.push_str(&format!(
+            "| `{setting}` | {} | {} | `{flag}`, `{env}` | {} |\n",
+            row.unit,
+            row.default,
+            row.text()
+        ));
+    }
+    out.push_str(
+        "\nFixed limits: not settings, because no deployment has a reason to change them.\n\n\
+         | limit | unit | value | why |\n|---|---|---|---|\n",
+    );
+    for row in ROWS.iter().filter(|r| r.setting.is_none()) {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            row.constant,
+            row.unit,
+            row.default,
+            row.text()
+        ));
+    }
+    out
+}
+
 const _: () = assert!(TEXT_CHARS_MAX * 4 + 512 <= WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
@@ -283,22 +578,75 @@ const _: () = assert!(HANDSHAKES_PER_IP_PER_SEC <= HANDSHAKES_PER_IP_BURST);
 const _: () = assert!(GUEST_MESSAGES_PER_SEC <= GUEST_MESSAGES_BURST);
 const _: () = assert!(CONNECTIONS_PER_GUEST_MAX <= CONNECTIONS_PER_IP_MAX);
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX > WS_MESSAGE_BYTES_MAX);
-// An agent's `ready` with its 500 conversations, at up to 1 KiB each, must fit.
-const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX >= 500 * 1024);
-const _: () = assert!(porch_wire::code::CLOSE_REASON_BYTES_MAX == 123);
+const _: () = assert!(HISTORY_PAGE_DEFAULT <= HISTORY_PAGE_MAX);
+const _: () = assert!(CONVERSATION_LIST_DEFAULT <= CONVERSATION_LIST_MAX);
+const _: () = assert!(NATS_RECONNECT_DELAY_STEP_MS <= NATS_RECONNECT_DELAY_MAX_MS);
+const _: () = assert!(STANDING_BATCH_MAX <= STANDING_QUEUE_MAX);
+// An agent's `ready` with its `CONVERSATION_LIST_MAX` conversations, at up to 1 KiB each, fits.
+const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX >= CONVERSATION_LIST_MAX as usize * 1024);
+// A refusal's quote must leave room in a close reason for the code, the fix and the ref.
+const _: () = assert!(REFUSAL_QUOTE_BYTES_MAX * 4 <= porch_wire::code::CLOSE_REASON_BYTES_MAX);
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn defaults_are_consistent() {
-        super::Limits::default().validate().unwrap();
-        let bad = super::Limits { heartbeat_interval_ms: 70_000, ..Default::default() };
+        Limits::default().validate().unwrap();
+        let bad = Limits { heartbeat_interval_ms: 70_000, ..Default::default() };
         assert!(bad.validate().unwrap_err().contains("heartbeat_interval_ms"));
         // A write ceiling one byte above the message limit cannot hold that message's frame.
-        let tight = super::Limits {
-            connection_write_buffer_bytes_max: super::WS_MESSAGE_BYTES_MAX + 1,
+        let tight = Limits {
+            connection_write_buffer_bytes_max: WS_MESSAGE_BYTES_MAX + 1,
             ..Default::default()
         };
         assert!(tight.validate().unwrap_err().contains("frame header"));
+    }
+
+    #[test]
+    fn rows_are_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for row in ROWS {
+            assert!(seen.insert(row.constant), "{} twice", row.constant);
+            if let Some(setting) = row.setting {
+                assert_eq!(
+                    setting.to_uppercase(),
+                    row.constant,
+                    "a setting is its constant in lower case"
+                );
+            }
+            assert!(
+                !row.text().is_empty() && !row.unit.is_empty(),
+                "{} needs a doc and a unit",
+                row.constant
+            );
+        }
+    }
+
+    #[test]
+    fn settable_rows_are_exactly_the_fields_of_limits() {
+        let fields = serde_json::to_value(Limits::default()).unwrap();
+        let fields = fields.as_object().unwrap();
+        let settable: Vec<_> =
+            ROWS.iter().filter_map(|r| r.setting.map(|s| (s, r.default))).collect();
+        assert_eq!(fields.len(), settable.len());
+        for (setting, default) in settable {
+            assert_eq!(fields[setting], serde_json::json!(default), "{setting}'s default");
+        }
+    }
+
+    #[test]
+    fn set_parses_by_name_and_names_what_is_wrong() {
+        let mut limits = Limits::default();
+        limits.set("text_chars_max", "2000").unwrap();
+        assert_eq!(limits.text_chars_max, 2000);
+        let wrong = limits.set("text_chars_max", "many").unwrap_err();
+        assert!(wrong.contains("text_chars_max") && wrong.contains("many"), "{wrong}");
+        assert!(limits.set("text_chars", "1").unwrap_err().contains("no limit named `text_chars`"));
+        assert!(
+            limits.set("WS_FRAME_HEADER_BYTES_MAX", "1").is_err(),
+            "fixed limits are not settings"
+        );
     }
 }

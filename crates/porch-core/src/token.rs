@@ -423,10 +423,9 @@ fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
 /// Shortens attacker-controlled text before it goes into a message.
 fn short(s: &str) -> String {
     // Bytes, not characters: 24 four-byte characters would not fit a close reason.
-    const SHOWN_BYTES_MAX: usize = 24;
     let mut clean = String::new();
     for c in s.chars().filter(|c| !c.is_control()) {
-        if clean.len() + c.len_utf8() > SHOWN_BYTES_MAX {
+        if clean.len() + c.len_utf8() > crate::limits::REFUSAL_QUOTE_BYTES_MAX {
             return format!("`{clean}…`");
         }
         clean.push(c);

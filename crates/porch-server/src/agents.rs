@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use porch_core::limits::{CONVERSATION_LIST_DEFAULT, CONVERSATION_LIST_MAX};
 use porch_core::store::ConversationFilter;
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
@@ -17,9 +18,6 @@ use crate::conversation::{self, HistoryQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::listener::ClientIp;
 use crate::state::AppState;
-
-/// Most conversations one list returns.
-pub const CONVERSATION_LIST_MAX: u32 = 500;
 
 /// `POST /api/v2/agents/login`: name and secret → agent token.
 pub async fn login(
@@ -82,7 +80,7 @@ pub async fn list(
     let filter = ConversationFilter {
         queues: agent.queues.clone(),
         states,
-        limit: q.limit.unwrap_or(100).clamp(1, CONVERSATION_LIST_MAX),
+        limit: q.limit.unwrap_or(CONVERSATION_LIST_DEFAULT).clamp(1, CONVERSATION_LIST_MAX),
     };
     Ok(axum::Json(ConversationList { conversations: state.store.conversations(filter).await? }))
 }

@@ -72,7 +72,7 @@ mod tests {
             conformance_echo: false,
             node_id: "nod_test".into(),
             broker_url: None,
-            broker_subject: porch_wire::cluster::SUBJECT.into(),
+            broker_subject: porch_wire::event::SUBJECT.into(),
             trusted_proxies: Vec::new(),
         }
     }

@@ -11,8 +11,8 @@ use porch_wire::rest::{
 };
 
 use crate::error::{ApiError, ApiResult};
-use crate::hub::{HubEvent, HubEventKind, conversation_topic, queue_topic};
 use crate::state::AppState;
+use porch_wire::event::LiveEvent;
 
 /// Checks a send's fields against the limits; the message says which limit and by how much.
 pub fn validate_send(state: &AppState, client_message_id: &str, text: &str) -> ApiResult<()> {
@@ -77,7 +77,7 @@ pub async fn send(
         AppendOutcome::Created { message, conversation } => {
             crate::metrics::METRICS.message_stored();
             let response = SendMessageResponse { message: message.clone(), duplicate: false };
-            publish(state, &conversation, HubEventKind::Message(message), origin_session);
+            state.publish(LiveEvent::message(&conversation, message, origin_session));
             Ok(response)
         }
         AppendOutcome::Duplicate { message } => {
@@ -110,32 +110,12 @@ pub async fn change_state(
     };
     match state.store.append(request).await? {
         AppendOutcome::Created { message, conversation } => {
-            publish(state, &conversation, HubEventKind::Message(message), None);
-            publish(state, &conversation, HubEventKind::Conversation(conversation.clone()), None);
+            state.publish(LiveEvent::message(&conversation, message, None));
+            state.publish(LiveEvent::conversation(&conversation));
             Ok(conversation)
         }
         AppendOutcome::Duplicate { .. } => unreachable!("system entries carry no clientMessageId"),
     }
-}
-
-/// Fans an event out to the conversation's sessions and to the agents of its queue, on this
-/// node and, through the broker, on the others.
-pub fn publish(
-    state: &AppState,
-    conversation: &Conversation,
-    kind: HubEventKind,
-    origin_session: Option<&str>,
-) {
-    let topics = [conversation_topic(&conversation.id), queue_topic(&conversation.queue)];
-    let event = HubEvent::new(&conversation.id, kind, origin_session);
-    if let Some(broker) = &state.broker {
-        broker.publish(crate::broker::to_cluster(
-            &state.config.node_id,
-            &conversation.queue,
-            &event,
-        ));
-    }
-    state.hub.publish(&topics, event);
 }
 
 /// In a cluster, a send while the broker is down would be stored but reach nobody on other
@@ -146,7 +126,7 @@ pub(crate) fn check_broker(state: &AppState) -> ApiResult<()> {
         Some(broker) if !broker.is_connected() => Err(ApiError {
             code: ErrorCode::BrokerUnavailable,
             message: "this node lost its broker connection; nothing was stored, retry".into(),
-            retry_after_ms: Some(1_000),
+            retry_after_ms: Some(porch_core::limits::UNAVAILABLE_RETRY_AFTER_MS),
         }),
         _ => Ok(()),
     }
@@ -161,7 +141,7 @@ pub async fn history(
     limit: Option<u32>,
 ) -> ApiResult<MessagePage> {
     let max = state.config.limits.history_page_max;
-    let limit = limit.unwrap_or(50).clamp(1, max);
+    let limit = limit.unwrap_or(porch_core::limits::HISTORY_PAGE_DEFAULT).clamp(1, max);
     Ok(state.store.messages(conversation_id, PageRequest { after_seq, before_seq, limit }).await?)
 }
 

@@ -10,13 +10,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use porch_core::limits::PREFLIGHT_MAX_AGE_SECS;
 use porch_wire::ErrorCode;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// How long a browser may cache a preflight answer, in seconds.
-const PREFLIGHT_MAX_AGE_SECS: u32 = 600;
 
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(origin) = request.headers().get(header::ORIGIN).cloned() else {
@@ -65,5 +63,5 @@ fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
 
 /// From the set of known origins, not the store: a browser's every request passes here.
 async fn allowed_somewhere(state: &AppState, origin: &str) -> bool {
-    crate::origins::is_known(state, origin).await.unwrap_or(false)
+    state.origins.is_known(origin).await.unwrap_or(false)
 }

@@ -7,6 +7,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use porch_core::limits::{REFUSAL_QUOTE_BYTES_MAX, UNAVAILABLE_RETRY_AFTER_MS};
 use porch_core::store::StoreError;
 use porch_core::token::TokenError;
 use porch_wire::ErrorCode;
@@ -96,7 +97,7 @@ impl From<StoreError> for ApiError {
                 ApiError {
                     code: ErrorCode::StoreUnavailable,
                     message: "the store cannot commit right now; nothing was stored, retry".into(),
-                    retry_after_ms: Some(1_000),
+                    retry_after_ms: Some(UNAVAILABLE_RETRY_AFTER_MS),
                 }
             }
             StoreError::IdempotencyConflict => ApiError::new(
@@ -175,14 +176,11 @@ fn www_authenticate(code: ErrorCode, message: &str) -> Option<String> {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// Longest quote of a client's value in a refusal, in bytes.
-pub const SHOWN_BYTES_MAX: usize = 24;
-
 /// A client's value, as a refusal may quote it: control characters removed (no forged log
-/// lines), at most `SHOWN_BYTES_MAX` bytes (a refusal fits a close reason, and a token pasted
+/// lines), at most `REFUSAL_QUOTE_BYTES_MAX` bytes (a refusal fits a close reason, and a token pasted
 /// into the wrong field is never logged whole), `…` when cut.
 pub fn shown(value: &str) -> String {
-    shown_within(value, SHOWN_BYTES_MAX)
+    shown_within(value, REFUSAL_QUOTE_BYTES_MAX)
 }
 
 /// An `Origin` as a refusal quotes it: the whole origin is the useful part of the message, and
@@ -224,7 +222,7 @@ mod tests {
         assert_eq!(shown("a\nb\u{7}c"), "abc", "no forged log lines");
         let long = shown(&"é".repeat(40));
         assert_eq!(long, format!("{}…", "é".repeat(12)));
-        assert!(shown(&"x".repeat(1000)).len() <= SHOWN_BYTES_MAX + '…'.len_utf8());
+        assert!(shown(&"x".repeat(1000)).len() <= REFUSAL_QUOTE_BYTES_MAX + '…'.len_utf8());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use porch_core::limits::{ATTRIBUTE_CHARS_MAX, ATTRIBUTES_COUNT_MAX};
 use porch_core::model::{DeploymentRecord, GuestRecord};
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
+use porch_wire::event::LiveEvent;
 use porch_wire::rest::{
     CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest,
     WidgetGuestRequest,
@@ -18,7 +19,6 @@ use crate::auth::{ClientAuth, GuestAuth, GuestPrincipal};
 use crate::body::JsonBody;
 use crate::conversation::{self, HistoryQuery};
 use crate::error::{ApiError, ApiResult};
-use crate::hub::HubEventKind;
 use crate::state::AppState;
 
 /// `POST /api/v2/webmessaging/guests`: a new guest and its conversation.
@@ -128,12 +128,7 @@ async fn open_session(
         revoked: false,
     };
     let conversation = state.store.create_guest(record.clone(), deployment.queue.clone()).await?;
-    conversation::publish(
-        state,
-        &conversation,
-        HubEventKind::Conversation(conversation.clone()),
-        None,
-    );
+    state.publish(LiveEvent::conversation(&conversation));
     Ok((StatusCode::CREATED, axum::Json(session(state, &record, &deployment))).into_response())
 }
 

@@ -12,88 +12,55 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use porch_wire::frame::ServerFrame;
-use porch_wire::rest::{Conversation, Message, Notice, Participant};
+use porch_core::limits::{CONVERSATION_TOPIC_FRAMES_MAX, DEPLOYMENT_TOPIC_FRAMES_MAX};
+use porch_wire::event::{LiveEvent, Route};
 use tokio::sync::broadcast;
 
-/// Something that happened in a conversation, as fanned out to live sessions.
-#[derive(Debug)]
-pub struct HubEvent {
-    pub conversation_id: String,
-    pub kind: HubEventKind,
-    /// The session that caused it, so typing is not echoed back to the typist.
-    pub origin_session: Option<String>,
-    /// The frame, serialized once for every recipient.
-    json: OnceLock<Arc<str>>,
-}
-
-#[derive(Debug)]
-pub enum HubEventKind {
-    /// A new log entry (ordered by `seq`).
-    Message(Message),
-    /// A conversation appeared or changed state (not ordered; informational).
-    Conversation(Conversation),
-    Typing(Participant),
-    Read {
-        participant: Participant,
-        seq: u64,
-    },
-    /// A deployment's notice was set or cleared (published on the deployment's topic; not
-    /// ordered: a session that lags re-reads the current one).
-    Notice {
-        deployment_id: String,
-        notice: Option<Notice>,
-    },
-    /// Local only: this node may have missed events (its broker connection came back), so
-    /// sessions check the store. Never serialized, never sent to clients.
+/// What a topic carries: a live event, or the control signal to resync.
+#[derive(Clone, Debug)]
+pub enum Signal {
+    Event(Arc<HubEvent>),
+    /// This node may have missed events (its broker connection came back): sessions check the
+    /// store. Local to a node; never sent to a client or another node.
     Resync,
 }
 
+/// A live event as the hub fans it out: the event, and its frame serialized once for every
+/// session that sends it.
+#[derive(Debug)]
+pub struct HubEvent {
+    pub event: LiveEvent,
+    json: OnceLock<Arc<str>>,
+}
+
 impl HubEvent {
-    pub fn new(
-        conversation_id: &str,
-        kind: HubEventKind,
-        origin_session: Option<&str>,
-    ) -> Arc<HubEvent> {
-        Arc::new(HubEvent {
-            conversation_id: conversation_id.to_string(),
-            kind,
-            origin_session: origin_session.map(str::to_string),
-            json: OnceLock::new(),
-        })
+    pub fn new(event: LiveEvent) -> Arc<HubEvent> {
+        Arc::new(HubEvent { event, json: OnceLock::new() })
     }
 
-    /// The log position of this event, if it is a log entry.
-    pub fn seq(&self) -> Option<u64> {
-        match &self.kind {
-            HubEventKind::Message(m) => Some(m.seq),
-            _ => None,
-        }
-    }
-
-    /// The server frame for this event, serialized on first use and shared after.
+    /// The frame's JSON, serialized on first use and shared after.
     pub fn json(&self) -> Arc<str> {
         self.json
             .get_or_init(|| {
-                let frame = self.frame();
-                serde_json::to_string(&frame).expect("server frames always serialize").into()
+                serde_json::to_string(&self.event.frame)
+                    .expect("server frames always serialize")
+                    .into()
             })
             .clone()
     }
 
-    fn frame(&self) -> ServerFrame {
-        let conversation_id = self.conversation_id.clone();
-        match &self.kind {
-            HubEventKind::Message(m) => ServerFrame::Message { message: m.clone() },
-            HubEventKind::Conversation(c) => ServerFrame::Conversation { conversation: c.clone() },
-            HubEventKind::Typing(p) => {
-                ServerFrame::Typing { conversation_id, participant: p.clone() }
+    /// True when `session` caused this event (its typing, its read receipt).
+    pub fn is_from(&self, session: &str) -> bool {
+        self.event.origin_session.as_deref() == Some(session)
+    }
+
+    /// The topics that hear this event.
+    fn topics(&self) -> Vec<String> {
+        match &self.event.route {
+            Route::Conversation { conversation_id, queue } => {
+                vec![conversation_topic(conversation_id), queue_topic(queue)]
             }
-            HubEventKind::Read { participant, seq } => {
-                ServerFrame::Read { conversation_id, participant: participant.clone(), seq: *seq }
-            }
-            HubEventKind::Notice { notice, .. } => ServerFrame::Notice { notice: notice.clone() },
-            HubEventKind::Resync => unreachable!("sessions handle resync signals themselves"),
+            Route::Deployment { deployment_id } => vec![deployment_topic(deployment_id)],
         }
     }
 }
@@ -116,19 +83,9 @@ pub fn deployment_topic(deployment_id: &str) -> String {
     format!("{DEPLOYMENT_PREFIX}{deployment_id}")
 }
 
-/// Events a conversation topic buffers, at most. Only guest sessions listen there, and a
-/// lagging guest session refills from the store, so a deep ring buys nothing; each slot costs
-/// about 30 bytes per live conversation (256 slots were a quarter of an idle guest's memory).
-/// Queue topics keep the full `connection_send_queue_frames_max`: an agent that lags resyncs.
-pub const CONVERSATION_TOPIC_FRAMES_MAX: usize = 32;
-
-/// Events a deployment topic buffers, at most. Its events are notices, each replacing the last,
-/// so a session that lags needs only the current one, which it re-reads from the store.
-pub const DEPLOYMENT_TOPIC_FRAMES_MAX: usize = 4;
-
 /// In-process fan-out.
 pub struct Hub {
-    topics: Mutex<HashMap<String, broadcast::Sender<Arc<HubEvent>>>>,
+    topics: Mutex<HashMap<String, broadcast::Sender<Signal>>>,
     /// Events buffered per queue topic before a subscriber lags.
     capacity: usize,
 }
@@ -150,7 +107,7 @@ impl Hub {
         self.capacity.min(max)
     }
 
-    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<HubEvent>> {
+    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Signal> {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
         match topics.get(topic) {
             Some(sender) => sender.subscribe(),
@@ -170,15 +127,17 @@ impl Hub {
         }
     }
 
-    /// Sends an event to every listed topic that has listeners.
-    pub fn publish(&self, topics: &[String], event: Arc<HubEvent>) {
+    /// Sends an event to every session on this node that hears it (its route's topics that
+    /// have listeners).
+    pub fn publish(&self, event: Arc<HubEvent>) {
+        let topics = event.topics();
         let senders: Vec<_> = {
             let map = self.topics.lock().unwrap_or_else(|e| e.into_inner());
             topics.iter().filter_map(|t| map.get(t).cloned()).collect()
         };
         for sender in senders {
             // An error only means every receiver is gone; `release` cleans the topic up.
-            let _ = sender.send(event.clone());
+            let _ = sender.send(Signal::Event(event.clone()));
         }
     }
 
@@ -192,9 +151,8 @@ impl Hub {
     pub fn resync_all(&self) {
         let senders: Vec<_> =
             self.topics.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        let event = HubEvent::new("", HubEventKind::Resync, None);
         for sender in senders {
-            let _ = sender.send(event.clone());
+            let _ = sender.send(Signal::Resync);
         }
     }
 
@@ -210,7 +168,7 @@ impl Hub {
 pub struct Feed {
     hub: Arc<Hub>,
     topics: Vec<String>,
-    pub receivers: Vec<broadcast::Receiver<Arc<HubEvent>>>,
+    pub receivers: Vec<broadcast::Receiver<Signal>>,
 }
 
 impl Drop for Feed {
@@ -230,8 +188,8 @@ impl Drop for Feed {
 /// they are polled in place, as `select_all` would box each wait (about 0.3 KiB per idle
 /// guest, measured in S1). Agents with many queues take the general path.
 pub async fn recv_any(
-    receivers: &mut [broadcast::Receiver<Arc<HubEvent>>],
-) -> (Result<Arc<HubEvent>, broadcast::error::RecvError>, usize) {
+    receivers: &mut [broadcast::Receiver<Signal>],
+) -> (Result<Signal, broadcast::error::RecvError>, usize) {
     match receivers {
         [] => std::future::pending().await,
         [only] => (only.recv().await, 0),
@@ -250,19 +208,29 @@ pub async fn recv_any(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use porch_wire::rest::Role;
+    use porch_wire::frame::ServerFrame;
+    use porch_wire::rest::{Participant, Role};
+
+    /// A guest of `conversation` (in `queue`) typing.
+    fn typing(conversation: &str, queue: &str) -> Arc<HubEvent> {
+        let participant = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
+        HubEvent::new(LiveEvent {
+            route: Route::Conversation {
+                conversation_id: conversation.into(),
+                queue: queue.into(),
+            },
+            origin_session: None,
+            frame: ServerFrame::Typing { conversation_id: conversation.into(), participant },
+        })
+    }
 
     #[tokio::test]
     async fn events_reach_subscribers_and_topics_go_away_with_them() {
         let hub = Hub::new(4);
         let topic = conversation_topic("cnv_1");
         let mut rx = hub.subscribe(&topic);
-        let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
-        hub.publish(
-            &[topic.clone(), queue_topic("nobody")],
-            HubEvent::new("cnv_1", HubEventKind::Typing(p), None),
-        );
-        let got = rx.recv().await.unwrap();
+        hub.publish(typing("cnv_1", "nobody"));
+        let Ok(Signal::Event(got)) = rx.recv().await else { panic!("an event") };
         assert!(got.json().contains(r#""type":"typing""#));
         drop(rx);
         hub.release(&topic);
@@ -276,12 +244,10 @@ mod tests {
         let mut feed = hub.feed(vec![conversation.clone(), deployment.clone()]);
         let neighbour = hub.feed(vec![deployment.clone()]);
         assert_eq!(hub.topic_count(), 2);
-        let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
-        hub.publish(
-            std::slice::from_ref(&conversation),
-            HubEvent::new("cnv_1", HubEventKind::Typing(p), None),
-        );
+        hub.publish(typing("cnv_1", "default"));
         assert!(feed.receivers[0].recv().await.is_ok(), "receivers follow the order of the topics");
+        hub.publish(HubEvent::new(LiveEvent::notice("dep_1", None)));
+        assert!(feed.receivers[1].recv().await.is_ok(), "notices reach the deployment's topic");
         drop(feed);
         assert_eq!(hub.topic_count(), 1, "the deployment's topic stays for the neighbour");
         drop(neighbour);
@@ -289,16 +255,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn resync_is_a_signal_on_every_topic() {
+        let hub = Hub::new(4);
+        let (mut guest, mut agent) =
+            (hub.subscribe(&conversation_topic("cnv_1")), hub.subscribe(&queue_topic("default")));
+        hub.resync_all();
+        assert!(matches!(guest.recv().await, Ok(Signal::Resync)));
+        assert!(matches!(agent.recv().await, Ok(Signal::Resync)));
+    }
+
+    #[tokio::test]
     async fn conversation_topics_buffer_less_than_queue_topics() {
         let hub = Hub::new(256);
-        let p = Participant { role: Role::Guest, id: "gst_1".into(), display_name: None };
         let (conversation, queue) = (conversation_topic("cnv_1"), queue_topic("default"));
         let (mut guest, mut agent) = (hub.subscribe(&conversation), hub.subscribe(&queue));
         for _ in 0..100 {
-            hub.publish(
-                &[conversation.clone(), queue.clone()],
-                HubEvent::new("cnv_1", HubEventKind::Typing(p.clone()), None),
-            );
+            hub.publish(typing("cnv_1", "default"));
         }
         // The guest lags past its 32 slots (and refills from the store); the agent does not.
         let missed = 100 - CONVERSATION_TOPIC_FRAMES_MAX as u64;

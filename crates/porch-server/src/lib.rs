@@ -56,6 +56,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
+use porch_core::limits::{KEY_REFRESH_MS, SESSIONS_CLOSE_GRACE_MS};
 use porch_core::store::Store;
 use porch_core::token::Keyring;
 use tokio::net::{TcpListener, TcpSocket};
@@ -63,14 +64,6 @@ use tokio::sync::{Semaphore, watch};
 
 pub use config::ServerConfig;
 pub use state::AppState;
-
-/// How often each node re-reads the signing keys, so a rotation by the CLI (or another node)
-/// is picked up without a restart.
-const KEY_REFRESH_MS: u64 = 30_000;
-
-/// How long shutdown waits for sessions to send their 4200 close (each waits at most twice
-/// `CLOSE_LINGER_MS` for a client to answer).
-const SESSIONS_CLOSE_GRACE_MS: u64 = 5_000;
 
 /// Builds the shared state: makes sure a signing key exists and loads the keyring.
 pub async fn build_state(
@@ -98,6 +91,7 @@ pub async fn build_state(
     let throttles = Arc::new(throttle::Throttles::new(&config.limits));
     let password_checks = Arc::new(Semaphore::new(config.limits.password_checks_concurrent_max));
     let standings = standing::Standings::start(store.clone());
+    let origins = Arc::new(origins::KnownOrigins::new(store.clone(), config.public_origin()));
     let state = AppState {
         store,
         standings,
@@ -105,7 +99,7 @@ pub async fn build_state(
         hub,
         config: Arc::new(config),
         connections: Arc::new(Semaphore::new(connections_max)),
-        origins: Default::default(),
+        origins,
         throttles,
         password_checks,
         shutdown,

@@ -34,16 +34,7 @@ use tokio::sync::watch;
 use crate::metrics::METRICS;
 use crate::state::AppState;
 use crate::throttle::Slot;
-
-/// How long shutdown waits for open HTTP requests to finish.
-const SHUTDOWN_GRACE_MS: u64 = 10_000;
-
-/// Pause after an accept error that is not about one connection (e.g. out of file
-/// descriptors): retrying at once would spin.
-const ACCEPT_ERROR_PAUSE_MS: u64 = 100;
-
-/// How long the fixed `429` answer to an over-limit connection may take to write.
-const REFUSAL_WRITE_TIMEOUT_MS: u64 = 1_000;
+use porch_core::limits::{ACCEPT_ERROR_PAUSE_MS, REFUSAL_WRITE_TIMEOUT_MS, SHUTDOWN_GRACE_MS};
 
 /// Who is on the other end of a request's connection. An extension on every request.
 #[derive(Clone)]

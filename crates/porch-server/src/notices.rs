@@ -10,12 +10,12 @@
 use axum::extract::{Path, State};
 use porch_core::ids::{new_id, prefix};
 use porch_wire::ErrorCode;
+use porch_wire::event::LiveEvent;
 use porch_wire::rest::{Notice, NoticeState, SetNoticeRequest, WidgetConfig};
 
 use crate::auth::ClientAuth;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
-use crate::hub::{HubEvent, HubEventKind, deployment_topic};
 use crate::state::AppState;
 
 /// `GET …/deployments/{deploymentId}/notice`: the current notice, `null` when there is none.
@@ -105,19 +105,9 @@ async fn change(
     if !state.store.set_deployment_notice(deployment_id, notice.clone()).await? {
         return Err(unknown(deployment_id));
     }
-    publish(state, deployment_id, notice.clone());
+    // To this node's guests of the deployment and, through the broker, the other nodes'.
+    state.publish(LiveEvent::notice(deployment_id, notice.clone()));
     Ok(axum::Json(NoticeState { notice }))
-}
-
-/// Sends a notice change to this node's guests of the deployment and, through the broker, to
-/// the other nodes' (which deliver it with `broker::deliver`).
-fn publish(state: &AppState, deployment_id: &str, notice: Option<Notice>) {
-    let kind = HubEventKind::Notice { deployment_id: deployment_id.to_owned(), notice };
-    let event = HubEvent::new("", kind, None);
-    if let Some(broker) = &state.broker {
-        broker.publish(crate::broker::to_cluster(&state.config.node_id, "", &event));
-    }
-    state.hub.publish(&[deployment_topic(deployment_id)], event);
 }
 
 /// A notice is read by people, like a message: not blank, at most `text_chars_max` characters.

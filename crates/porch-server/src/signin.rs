@@ -15,13 +15,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use porch_core::limits::{PASSWORD_CHECK_WAIT_MS, UNAVAILABLE_RETRY_AFTER_MS};
 use porch_wire::ErrorCode;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Longest wait for a secret-check permit before answering `429`.
-const PASSWORD_CHECK_WAIT_MS: u64 = 5_000;
 
 /// Who is signing in: the address (when known) and the account name they claim.
 pub struct Attempt<'a> {
@@ -63,7 +61,7 @@ pub async fn check_secret(
             code: ErrorCode::RateLimited,
             message: "too many sign-ins at once (password_checks_concurrent_max); retry in 1 s"
                 .into(),
-            retry_after_ms: Some(1_000),
+            retry_after_ms: Some(UNAVAILABLE_RETRY_AFTER_MS),
         })?;
     let secret = secret.to_string();
     let matches = tokio::task::spawn_blocking(move || {

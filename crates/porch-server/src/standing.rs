@@ -12,19 +12,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use porch_core::limits::{
+    STANDING_BATCH_MAX, STANDING_BATCH_WINDOW_MS, STANDING_BATCHES_IN_FLIGHT_MAX,
+    STANDING_QUEUE_MAX,
+};
 use porch_core::model::GuestStanding;
 use porch_core::store::{Store, StoreError};
 use tokio::sync::{Semaphore, mpsc, oneshot};
-
-/// How long the first request of a batch waits for others to join it.
-const STANDING_BATCH_WINDOW_MS: u64 = 20;
-/// Guests per query, at most: the statement stays small and one slow batch delays few.
-const STANDING_BATCH_MAX: usize = 512;
-/// Batches reading at once, at most: a slow store gets a few queries, not one per batch window.
-const STANDING_BATCHES_IN_FLIGHT_MAX: usize = 4;
-/// Requests waiting for a batch, at most; beyond, heartbeats wait to enqueue (backpressure on
-/// the sessions, never an unbounded queue).
-const STANDING_QUEUE_MAX: usize = 8_192;
 
 type Reply = oneshot::Sender<Result<Option<GuestStanding>, StoreError>>;
 type Found = Result<Vec<(String, GuestStanding)>, StoreError>;

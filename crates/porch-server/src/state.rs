@@ -4,10 +4,11 @@ use std::sync::{Arc, RwLock};
 
 use porch_core::store::Store;
 use porch_core::token::{Claims, Keyring, TokenKind};
+use porch_wire::event::LiveEvent;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::ServerConfig;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubEvent};
 
 /// Everything a handler may touch. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
@@ -52,6 +53,16 @@ impl Keys {
 }
 
 impl AppState {
+    /// Fans a live event out to the sessions that hear it: this node's through the hub, the
+    /// other nodes' through the broker. Never blocks; the store already holds what matters.
+    pub fn publish(&self, event: LiveEvent) {
+        let event = HubEvent::new(event);
+        if let Some(broker) = &self.broker {
+            broker.publish(event.clone());
+        }
+        self.hub.publish(event);
+    }
+
     /// Signs a token of `kind` for `sub`, valid `ttl_secs` from now. `extra` fills the
     /// kind-specific claims.
     pub fn mint(

@@ -5,7 +5,7 @@
 //! - `ConnectionCounter`: open connections per key, released by dropping a `Slot`.
 //! - `Throttles`: every limiter the server uses, built from `Limits`.
 //!
-//! Every map here is bounded (`KEYS_MAX`). A bucket that has refilled completely holds no
+//! Every map here is bounded (`THROTTLE_KEYS_MAX`). A bucket that has refilled completely holds no
 //! information (a new key would start the same), so it is swept when the map is full; if the
 //! map is still full, the new key is let through untracked and counted in the metrics rather
 //! than refused: an attacker with that many addresses is not stopped by per-key limits
@@ -18,13 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use porch_core::limits::Limits;
-
-/// Keys one limiter or counter tracks at most (about 64 bytes each).
-pub const KEYS_MAX: usize = 100_000;
-
-/// When a full limiter last looked for refilled buckets to drop, it waits this long before
-/// looking again: a flood of new keys must not buy a scan of the whole table each.
-const SWEEP_INTERVAL_MS: u64 = 1_000;
+use porch_core::limits::{THROTTLE_KEYS_MAX, THROTTLE_SWEEP_INTERVAL_MS};
 
 /// What a limit counts. An IPv6 client is counted by its /64: one subscriber gets a whole
 /// /64 and can use any address in it, so per-address limits keyed on the full address would
@@ -185,10 +179,10 @@ impl<K: LimitKey> RateLimiter<K> {
             return f(bucket, self.rate, now_ms)
                 .map_err(|retry_after_ms| Limited { retry_after_ms });
         }
-        if buckets.by_key.len() >= KEYS_MAX {
+        if buckets.by_key.len() >= THROTTLE_KEYS_MAX {
             let swept_lately = buckets
                 .last_sweep_ms
-                .is_some_and(|at| now_ms.saturating_sub(at) < SWEEP_INTERVAL_MS);
+                .is_some_and(|at| now_ms.saturating_sub(at) < THROTTLE_SWEEP_INTERVAL_MS);
             if !swept_lately {
                 let rate = self.rate;
                 buckets.by_key.retain(|_, b| {
@@ -197,7 +191,7 @@ impl<K: LimitKey> RateLimiter<K> {
                 });
                 buckets.last_sweep_ms = Some(now_ms);
             }
-            if buckets.by_key.len() >= KEYS_MAX {
+            if buckets.by_key.len() >= THROTTLE_KEYS_MAX {
                 crate::metrics::METRICS.throttle_untracked();
                 return Ok(());
             }
@@ -229,7 +223,7 @@ impl<K: LimitKey> ConnectionCounter<K> {
     pub fn acquire(self: &Arc<Self>, key: K) -> Option<Slot<K>> {
         let key = key.counted().unwrap_or(key);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if !open.contains_key(&key) && open.len() >= KEYS_MAX {
+        if !open.contains_key(&key) && open.len() >= THROTTLE_KEYS_MAX {
             // Every tracked key has a live connection; see the module comment.
             crate::metrics::METRICS.throttle_untracked();
             return Some(Slot { counter: self.clone(), key: None });
@@ -399,8 +393,10 @@ mod tests {
 
     #[test]
     fn a_full_table_lets_new_keys_pass_and_sweeps_at_most_once_a_second() {
-        let limiter = RateLimiter::new(Rate::per_sec(1, 1));
-        for i in 0..KEYS_MAX {
+        // One token a minute: filling the table takes seconds on a loaded machine, and a
+        // bucket that refilled meanwhile would be swept and spoil the premise.
+        let limiter = RateLimiter::new(per_min(1));
+        for i in 0..THROTTLE_KEYS_MAX {
             limiter.take(&i.to_string()).unwrap();
         }
         // Every bucket is empty (just used): nothing to sweep, so a new key passes untracked,
@@ -410,7 +406,7 @@ mod tests {
             assert!(limiter.take(&format!("new-{i}")).is_ok(), "untracked keys are not limited");
         }
         let guard = limiter.buckets.lock().unwrap();
-        assert_eq!(guard.by_key.len(), KEYS_MAX);
+        assert_eq!(guard.by_key.len(), THROTTLE_KEYS_MAX);
         assert!(guard.last_sweep_ms.is_some());
     }
 

@@ -35,11 +35,9 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use porch_core::limits::{WAL_RESTART_PAGES, WAL_RESTART_WAIT_MS};
+use porch_core::limits::{SQLITE_BUSY_TIMEOUT_MS, WAL_RESTART_PAGES, WAL_RESTART_WAIT_MS};
 use porch_core::store::StoreError;
 use rusqlite::Connection;
-
-use crate::schema::BUSY_TIMEOUT_MS;
 
 /// The writer's end: a non-blocking nudge after each commit, and the WAL's length as the
 /// last checkpoint saw it.
@@ -139,7 +137,7 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<Checkpoint> {
 fn restart(conn: &Connection) -> rusqlite::Result<Checkpoint> {
     conn.busy_timeout(Duration::from_millis(WAL_RESTART_WAIT_MS))?;
     let done = checkpoint_in(conn, "PRAGMA wal_checkpoint(RESTART)");
-    conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    conn.busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))?;
     done
 }
 

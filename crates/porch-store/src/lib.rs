@@ -74,16 +74,12 @@ pub struct SqliteOptions {
 }
 
 impl SqliteOptions {
-    /// Read connections by default: enough to keep history pages and conversation lists from
-    /// queueing behind each other on small machines, few enough to cost little memory.
-    pub const READ_CONNECTIONS_DEFAULT: usize = 4;
-
     /// The defaults (`synchronous=FULL`, four readers) for the file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> SqliteOptions {
         SqliteOptions {
             path: path.into(),
             synchronous: Synchronous::default(),
-            read_connections: Self::READ_CONNECTIONS_DEFAULT,
+            read_connections: porch_core::limits::SQLITE_READ_CONNECTIONS,
         }
     }
 }

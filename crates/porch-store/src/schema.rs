@@ -8,20 +8,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use porch_core::limits::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_STATEMENT_CACHE_STATEMENTS};
 use porch_core::store::StoreError;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::Synchronous;
 use crate::rows::Context;
-
-/// How long a connection waits for another connection's (or process's) lock before giving up.
-/// The `porch` CLI writes to the same file while the server runs; its transactions are short,
-/// so 5 s only runs out when something is really stuck.
-pub(crate) const BUSY_TIMEOUT_MS: u64 = 5_000;
-
-/// Statements each connection keeps prepared. Every query in this crate is a fixed string, so
-/// this only has to exceed their count.
-const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// Migration N (1-based) takes the schema from version N-1 to N. Append only: a released
 /// migration never changes, or databases already past it would differ from new ones.
@@ -189,10 +181,11 @@ pub(crate) fn open_connection(
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let shown = path.display();
     let conn = Connection::open_with_flags(path, flags).context(&format!("opening {shown}"))?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE_STATEMENTS);
     // The busy timeout goes first: the pragmas below may themselves wait for a lock held by
     // another process.
-    conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS)).context("setting busy_timeout")?;
+    conn.busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))
+        .context("setting busy_timeout")?;
     let journal_mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
         .context(&format!("switching {shown} to WAL"))?;

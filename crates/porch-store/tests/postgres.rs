@@ -181,5 +181,5 @@ async fn mark_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backpressure() {
     let (_schema, store) = fresh().await;
-    suite_backpressure(store, PostgresOptions::POOL_SIZE_DEFAULT as u64 * 125).await;
+    suite_backpressure(store, porch_core::limits::POSTGRES_POOL_SIZE_DEFAULT as u64 * 125).await;
 }

@@ -1,7 +1,7 @@
 //! The wire contract of Porch, in one place.
 //!
 //! Everything that crosses the network is declared here: REST request and response bodies
-//! (`rest`), WebSocket frames (`frame`), the close codes and error codes a client can see
+//! (`rest`), WebSocket frames (`frame`), the live events nodes pass each other (`event`), the close codes and error codes a client can see
 //! (`code`) and the fixed names of the handshake (`PROTOCOL_MARKER`, paths).
 //! The server, the Rust client, `porch doctor` and the benchmark harness all use these types,
 //! so a field renamed here is renamed everywhere at once.
@@ -10,8 +10,8 @@
 //! they are sent. `docs/api.md` and `docs/protocol.md` are the prose versions of this file,
 //! and tests check the two agree.
 
-pub mod cluster;
 pub mod code;
+pub mod event;
 pub mod frame;
 pub mod rest;
 

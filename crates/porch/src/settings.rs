@@ -85,97 +85,54 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
 }
 
-/// Every limit, as flags. Each says its unit, default and what happens at the limit.
-#[derive(Args, Clone, Debug, Default)]
-#[command(next_help_heading = "Limits")]
+/// Every limit operators may set, as flags and variables: one per settable row of
+/// `porch_core::limits::ROWS`, so a new row is a new flag with nothing written here. The
+/// help line is the row's first sentence and its default; `--help` shows the whole row.
+#[derive(Clone, Debug, Default)]
 pub struct LimitArgs {
-    /// Largest WebSocket message read, in bytes; larger closes with 1009. [default: 65536]
-    #[arg(long, env = "PORCH_WS_MESSAGE_BYTES_MAX")]
-    pub ws_message_bytes_max: Option<usize>,
-    /// Longest message text, in characters; longer gets `text_too_long`. [default: 4000]
-    #[arg(long, env = "PORCH_TEXT_CHARS_MAX")]
-    pub text_chars_max: Option<usize>,
-    /// Largest REST request body, in bytes; larger gets 413. [default: 65536]
-    #[arg(long, env = "PORCH_HTTP_BODY_BYTES_MAX")]
-    pub http_body_bytes_max: Option<usize>,
-    /// Live events buffered per conversation or queue before a reader lags; a lagging guest
-    /// catches up from the store, a lagging agent is closed with 4201. [default: 1024]
-    #[arg(long, env = "PORCH_CONNECTION_SEND_QUEUE_FRAMES_MAX")]
-    pub connection_send_queue_frames_max: Option<usize>,
-    /// Ceiling on the bytes held for one connection's write; must fit the largest frame
-    /// (an agent's ready with 500 conversations). [default: 1048576]
-    #[arg(long, env = "PORCH_CONNECTION_WRITE_BUFFER_BYTES_MAX")]
-    pub connection_write_buffer_bytes_max: Option<usize>,
-    /// Time a write may wait for a client to read before the connection is cut (a slow
-    /// consumer; it resumes with afterSeq), in ms. [default: 10000]
-    #[arg(long, env = "PORCH_WRITE_TIMEOUT_MS")]
-    pub write_timeout_ms: Option<u64>,
-    /// Interval of server pings, in ms. [default: 25000]
-    #[arg(long, env = "PORCH_HEARTBEAT_INTERVAL_MS")]
-    pub heartbeat_interval_ms: Option<u64>,
-    /// Silence after which a connection is closed with 4202, in ms. [default: 60000]
-    #[arg(long, env = "PORCH_IDLE_TIMEOUT_MS")]
-    pub idle_timeout_ms: Option<u64>,
-    /// Open WebSocket connections per process; beyond, close 4101. [default: 19000]
-    #[arg(long, env = "PORCH_CONNECTIONS_MAX")]
-    pub connections_max: Option<usize>,
-    /// Listen backlog. [default: 4096]
-    #[arg(long, env = "PORCH_LISTEN_BACKLOG")]
-    pub listen_backlog: Option<u32>,
-    /// Most entries replayed on resume; further behind gets `recovered: false`. [default: 1000]
-    #[arg(long, env = "PORCH_RESUME_MESSAGES_MAX")]
-    pub resume_messages_max: Option<u64>,
-    /// Largest history page. [default: 200]
-    #[arg(long, env = "PORCH_HISTORY_PAGE_MAX")]
-    pub history_page_max: Option<u32>,
-    /// Lifetime of OAuth client tokens, in seconds. [default: 3600]
-    #[arg(long, env = "PORCH_CLIENT_TOKEN_TTL_SECS")]
-    pub client_token_ttl_secs: Option<u64>,
-    /// Lifetime of agent tokens, in seconds. [default: 28800]
-    #[arg(long, env = "PORCH_AGENT_TOKEN_TTL_SECS")]
-    pub agent_token_ttl_secs: Option<u64>,
-    /// Clock skew tolerated on token times, in seconds. [default: 30]
-    #[arg(long, env = "PORCH_TOKEN_LEEWAY_SECS")]
-    pub token_leeway_secs: Option<u64>,
-    /// Time a client has to send a request's headers (slowloris), in ms. [default: 10000]
-    #[arg(long, env = "PORCH_HTTP_HEADER_TIMEOUT_MS")]
-    pub http_header_timeout_ms: Option<u64>,
-    /// Open TCP connections from one address; beyond, 429 and close. [default: 1000]
-    #[arg(long, env = "PORCH_CONNECTIONS_PER_IP_MAX")]
-    pub connections_per_ip_max: Option<usize>,
-    /// Open gateway sessions of one guest; beyond, close 4101. [default: 10]
-    #[arg(long, env = "PORCH_CONNECTIONS_PER_GUEST_MAX")]
-    pub connections_per_guest_max: Option<usize>,
-    /// WebSocket handshakes per address per second; beyond, 429. [default: 20]
-    #[arg(long, env = "PORCH_HANDSHAKES_PER_IP_PER_SEC")]
-    pub handshakes_per_ip_per_sec: Option<u64>,
-    /// Handshakes one address may make at once after a quiet spell. [default: 40]
-    #[arg(long, env = "PORCH_HANDSHAKES_PER_IP_BURST")]
-    pub handshakes_per_ip_burst: Option<u64>,
-    /// Failed sign-ins per address per minute; beyond, 429 for that address. [default: 10]
-    #[arg(long, env = "PORCH_AUTH_FAILURES_PER_IP_PER_MIN")]
-    pub auth_failures_per_ip_per_min: Option<u64>,
-    /// Failed sign-ins per client id or agent name per minute; beyond, 429. [default: 30]
-    #[arg(long, env = "PORCH_AUTH_FAILURES_PER_ACCOUNT_PER_MIN")]
-    pub auth_failures_per_account_per_min: Option<u64>,
-    /// Secret checks (Argon2id) running at once; more wait, then 429. [default: 4]
-    #[arg(long, env = "PORCH_PASSWORD_CHECKS_CONCURRENT_MAX")]
-    pub password_checks_concurrent_max: Option<usize>,
-    /// Guest sessions the widget endpoint creates per address per minute. [default: 20]
-    #[arg(long, env = "PORCH_WIDGET_SESSIONS_PER_IP_PER_MIN")]
-    pub widget_sessions_per_ip_per_min: Option<u64>,
-    /// Widget reads (one per page view) per address per minute. [default: 300]
-    #[arg(long, env = "PORCH_WIDGET_READS_PER_IP_PER_MIN")]
-    pub widget_reads_per_ip_per_min: Option<u64>,
-    /// Notices set or cleared per deployment per minute. [default: 10]
-    #[arg(long, env = "PORCH_NOTICES_PER_DEPLOYMENT_PER_MIN")]
-    pub notices_per_deployment_per_min: Option<u64>,
-    /// Messages per guest per second; beyond, `rate_limited`. [default: 10]
-    #[arg(long, env = "PORCH_GUEST_MESSAGES_PER_SEC")]
-    pub guest_messages_per_sec: Option<u64>,
-    /// Messages a guest may send at once after a quiet spell. [default: 30]
-    #[arg(long, env = "PORCH_GUEST_MESSAGES_BURST")]
-    pub guest_messages_burst: Option<u64>,
+    /// (setting, value) for each limit given by flag or variable.
+    given: Vec<(&'static str, u64)>,
+}
+
+impl clap::Args for LimitArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let mut cmd = cmd.next_help_heading("Limits");
+        for row in porch_core::limits::ROWS {
+            let (Some(setting), Some(env)) = (row.setting, row.env()) else { continue };
+            let default = format!(" [default: {}]", row.default);
+            cmd = cmd.arg(
+                clap::Arg::new(setting)
+                    .long(setting.replace('_', "-"))
+                    .env(env)
+                    .value_name("N")
+                    .value_parser(clap::value_parser!(u64))
+                    .help(row.summary() + &default)
+                    .long_help(row.text() + &default),
+            );
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for LimitArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = LimitArgs::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for setting in porch_core::limits::ROWS.iter().filter_map(|row| row.setting) {
+            if let Some(value) = matches.get_one::<u64>(setting) {
+                self.given.push((setting, *value));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The configuration file. Every key is optional.
@@ -229,7 +186,7 @@ impl Settings {
     pub fn resolve(args: &ServeArgs) -> Result<Settings> {
         let file = load_file(args.store.config.as_deref())?;
         let mut limits = file.limits.clone();
-        args.limits.apply(&mut limits);
+        args.limits.apply(&mut limits)?;
         let synchronous = args.store.sqlite_synchronous.clone().or(file.sqlite_synchronous.clone());
         let postgres_pool_size = pool_size(&args.store, &file)?;
         Ok(Settings {
@@ -249,7 +206,7 @@ impl Settings {
                 .broker_subject
                 .clone()
                 .or(file.broker_subject)
-                .unwrap_or_else(|| porch_wire::cluster::SUBJECT.into()),
+                .unwrap_or_else(|| porch_wire::event::SUBJECT.into()),
             node_id: args
                 .node_id
                 .clone()
@@ -279,40 +236,11 @@ pub fn parse_synchronous(value: Option<&str>) -> Result<porch_store::Synchronous
 }
 
 impl LimitArgs {
-    fn apply(&self, limits: &mut Limits) {
-        macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = self.$field { limits.$field = v; } )* };
+    fn apply(&self, limits: &mut Limits) -> Result<()> {
+        for (setting, value) in &self.given {
+            limits.set(setting, &value.to_string()).map_err(anyhow::Error::msg)?;
         }
-        set!(
-            ws_message_bytes_max,
-            text_chars_max,
-            http_body_bytes_max,
-            connection_send_queue_frames_max,
-            connection_write_buffer_bytes_max,
-            write_timeout_ms,
-            heartbeat_interval_ms,
-            idle_timeout_ms,
-            connections_max,
-            listen_backlog,
-            resume_messages_max,
-            history_page_max,
-            client_token_ttl_secs,
-            agent_token_ttl_secs,
-            token_leeway_secs,
-            http_header_timeout_ms,
-            connections_per_ip_max,
-            connections_per_guest_max,
-            handshakes_per_ip_per_sec,
-            handshakes_per_ip_burst,
-            auth_failures_per_ip_per_min,
-            auth_failures_per_account_per_min,
-            password_checks_concurrent_max,
-            widget_sessions_per_ip_per_min,
-            widget_reads_per_ip_per_min,
-            notices_per_deployment_per_min,
-            guest_messages_per_sec,
-            guest_messages_burst
-        );
+        Ok(())
     }
 }
 
@@ -336,7 +264,7 @@ fn pool_size(args: &StoreArgs, file: &FileSettings) -> Result<usize> {
     match args
         .postgres_pool_size
         .or(file.postgres_pool_size)
-        .unwrap_or(porch_store::PostgresOptions::POOL_SIZE_DEFAULT)
+        .unwrap_or(porch_core::limits::POSTGRES_POOL_SIZE_DEFAULT)
     {
         0 => anyhow::bail!("postgres_pool_size must be at least 1"),
         size => Ok(size),
@@ -356,7 +284,7 @@ pub async fn connect_store(
             let options = porch_store::SqliteOptions {
                 path: dir.join("porch.db"),
                 synchronous,
-                read_connections: 4,
+                read_connections: porch_core::limits::SQLITE_READ_CONNECTIONS,
             };
             let store = porch_store::SqliteStore::open(options)
                 .with_context(|| format!("opening the store in {}", dir.display()))?;

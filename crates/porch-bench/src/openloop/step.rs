@@ -45,7 +45,7 @@ pub async fn run(
     let label =
         format!("S4 open loop {} {} @ {rate_per_sec}/s", server.kind.name(), p.label(server.kind));
     let _progress = Progress::start(label, counters.clone());
-    let cpu = CpuMeter::start(server)?;
+    let cpu = CpuMeter::start(server.pid())?;
     let tasks: Vec<_> = conns
         .into_iter()
         .enumerate()

@@ -146,7 +146,7 @@ async fn storm(
     // threads' CPU takes a few ms); restart: on the new process once it listens.
     let early_cpu = match p.cut {
         Cut::Restart => None,
-        _ => Some(CpuMeter::start(server)?),
+        _ => Some(CpuMeter::start(server.pid())?),
     };
     let (finals_tx, finals_rx) = watch::channel(false);
     let ctx = Arc::new(Ctx {
@@ -326,7 +326,7 @@ fn cut(
         // Each guest waits for its own old connection to end.
         let tasks = guests.into_iter().map(spawn).collect();
         let (exit, start) = tokio::task::block_in_place(|| server.restart_porch(paths))?;
-        let cpu = CpuMeter::start(server)?;
+        let cpu = CpuMeter::start(server.pid())?;
         return Ok((tasks, CutTimes::Restart { exit, start }, cpu, Vec::new()));
     }
     let cpu = cpu.context("a CPU meter started before the cut")?;

@@ -8,22 +8,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
-use porch_wire::cluster::ClusterEvent;
+use porch_core::limits::{
+    NATS_CONNECT_TIMEOUT_MS, NATS_PUBLISH_QUEUE_MAX, NATS_RECONNECT_DELAY_MAX_MS,
+    NATS_RECONNECT_DELAY_STEP_MS,
+};
+use std::borrow::Cow;
+
+use porch_wire::event::ClusterEvent;
 use tokio::sync::mpsc;
 
 use super::Broker;
-use crate::hub::Hub;
-
-/// Longest pause between reconnect attempts. Short, so a node is back in its cluster within
-/// about a second of the broker returning.
-const RECONNECT_DELAY_MAX_MS: u64 = 1_000;
-
-/// Events waiting to be published. When full, new events are dropped (and recovered from the
-/// store by whoever needed them): a slow broker never slows a send down.
-const PUBLISH_QUEUE_MAX: usize = 8_192;
+use crate::hub::{Hub, HubEvent};
 
 pub struct NatsBroker {
-    queue: mpsc::Sender<ClusterEvent>,
+    queue: mpsc::Sender<Arc<HubEvent>>,
     connected: Arc<AtomicBool>,
     /// `host:port` only: a URL may carry credentials, which are never shown.
     address: String,
@@ -46,7 +44,8 @@ impl NatsBroker {
             .name(format!("porch {node}"))
             .reconnect_delay_callback(|attempts| {
                 std::time::Duration::from_millis(
-                    (attempts as u64 * 100).min(RECONNECT_DELAY_MAX_MS),
+                    (attempts as u64 * NATS_RECONNECT_DELAY_STEP_MS)
+                        .min(NATS_RECONNECT_DELAY_MAX_MS),
                 )
             })
             .event_callback(move |event| {
@@ -54,15 +53,18 @@ impl NatsBroker {
                 let hub = resync_hub.clone();
                 async move { on_event(event, &flag, &hub) }
             });
-        let client = tokio::time::timeout(std::time::Duration::from_secs(10), options.connect(url))
-            .await
-            .map_err(|_| format!("cannot reach NATS at {address} within 10 s"))?
-            .map_err(|e| format!("cannot reach NATS at {address}: {e}"))?;
+        let client = tokio::time::timeout(
+            std::time::Duration::from_millis(NATS_CONNECT_TIMEOUT_MS),
+            options.connect(url),
+        )
+        .await
+        .map_err(|_| format!("cannot reach NATS at {address} within {NATS_CONNECT_TIMEOUT_MS} ms"))?
+        .map_err(|e| format!("cannot reach NATS at {address}: {e}"))?;
         let subject = subject.to_string();
         let subscription =
             client.subscribe(subject.clone()).await.map_err(|e| format!("NATS subscribe: {e}"))?;
-        let (queue, outbox) = mpsc::channel(PUBLISH_QUEUE_MAX);
-        tokio::spawn(publish_loop(client, subject, outbox));
+        let (queue, outbox) = mpsc::channel(NATS_PUBLISH_QUEUE_MAX);
+        tokio::spawn(publish_loop(client, subject, node.clone(), outbox));
         tokio::spawn(receive_loop(subscription, node, hub));
         Ok(Arc::new(NatsBroker { queue, connected, address }))
     }
@@ -90,10 +92,12 @@ fn on_event(event: async_nats::Event, connected: &AtomicBool, hub: &Hub) {
 async fn publish_loop(
     client: async_nats::Client,
     subject: String,
-    mut outbox: mpsc::Receiver<ClusterEvent>,
+    node: String,
+    mut outbox: mpsc::Receiver<Arc<HubEvent>>,
 ) {
     while let Some(event) = outbox.recv().await {
-        let payload = serde_json::to_vec(&event).expect("cluster events serialize");
+        let sent = ClusterEvent { node: Cow::Borrowed(&node), event: Cow::Borrowed(&event.event) };
+        let payload = serde_json::to_vec(&sent).expect("cluster events serialize");
         if let Err(e) = client.publish(subject.clone(), payload.into()).await {
             tracing::debug!("NATS publish failed (the store still has it): {e}");
         }
@@ -102,8 +106,8 @@ async fn publish_loop(
 
 async fn receive_loop(mut subscription: async_nats::Subscriber, node: String, hub: Arc<Hub>) {
     while let Some(message) = subscription.next().await {
-        match serde_json::from_slice::<ClusterEvent>(&message.payload) {
-            Ok(event) if event.node != node => super::deliver(&hub, event),
+        match serde_json::from_slice::<ClusterEvent<'static>>(&message.payload) {
+            Ok(event) if event.node != node => hub.publish(HubEvent::new(event.event.into_owned())),
             Ok(_) => {}
             Err(e) => tracing::warn!(
                 "ignoring an undecodable cluster event: {}",
@@ -114,8 +118,8 @@ async fn receive_loop(mut subscription: async_nats::Subscriber, node: String, hu
 }
 
 impl Broker for NatsBroker {
-    fn publish(&self, event: ClusterEvent) {
-        // Dropped when full: see PUBLISH_QUEUE_MAX.
+    fn publish(&self, event: Arc<HubEvent>) {
+        // Dropped when full: see NATS_PUBLISH_QUEUE_MAX.
         let _ = self.queue.try_send(event);
     }
 

@@ -5,14 +5,12 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use porch_core::limits::CLOSE_LINGER_MS;
 use porch_wire::frame::ClientFrame;
 use porch_wire::{CloseCode, ErrorCode};
 
 use crate::body::describe_json_error;
 use crate::error::ApiError;
-
-/// How long the server waits for the client's half of the close handshake.
-const CLOSE_LINGER_MS: u64 = 1_000;
 
 /// Why a session ended, and so what is left to send.
 pub enum End {
@@ -70,16 +68,6 @@ pub(super) async fn close(socket: &mut WebSocket, end: End) {
     }
 }
 
-/// Frames a session buffers before the buffer is written out even though more are ready: a
-/// burst (a resume's `ready` and replay, an agent's backlog of events) goes out in one write
-/// instead of one per frame, and the first frame of a burst waits for at most this many more.
-pub(super) const FRAMES_PER_WRITE_MAX: u32 = 32;
-
-/// Bytes buffered past which a frame is written out without waiting for the flush (tungstenite's
-/// `write_buffer_size`): a page, so a batch is a few TCP segments. `configure` lowers it when
-/// `connection_write_buffer_bytes_max` leaves no room for it beside the largest message.
-pub(super) const WRITE_BATCH_BYTES: usize = 4096;
-
 /// Sends one message, giving the client `write_timeout_ms` to read it.
 pub(super) async fn send_within(
     socket: &mut WebSocket,
@@ -89,7 +77,7 @@ pub(super) async fn send_within(
     within(write_timeout_ms, socket.send(message)).await
 }
 
-/// Buffers one message for the next flush. It goes out then, or sooner once `WRITE_BATCH_BYTES`
+/// Buffers one message for the next flush. It goes out then, or sooner once `WRITE_BATCH_BYTES_MAX`
 /// are buffered; waiting here means an earlier batch still has not drained, which is bounded
 /// by `write_timeout_ms` as any write is.
 pub(super) async fn feed_within(

@@ -25,6 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::Either;
 use porch_core::limits::{Limits, WS_FRAME_HEADER_BYTES_MAX};
+use porch_core::limits::{READ_BUFFER_BYTES, WRITE_BATCH_BYTES_MAX};
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 
@@ -37,14 +38,6 @@ use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use crate::listener::{ConnectionHold, Peer, client_ip};
 use crate::state::AppState;
-
-/// Bytes the gateway reads per `read` call, and the read buffer every connection holds.
-/// Tungstenite's default is 128 KiB, allocated up front: 135 KiB per idle connection measured
-/// here. Client frames are small (a `send` of a typical chat line is ~200 bytes), and a larger
-/// frame still arrives whole (the buffer grows to the frame's length, up to
-/// `ws_message_bytes_max`, for that frame only), so 1 KiB costs a few more `read` calls on a
-/// rare large frame and saves 3 KiB on every idle connection against 4 KiB (S1, BENCHMARKS.md).
-const READ_BUFFER_BYTES: usize = 1024;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -123,7 +116,7 @@ async fn admit(
     // Before any token work (and before the offer's own refusals): an `Origin` no deployment
     // allows is refused at the cost of a set lookup (docs/handshake.md, H8).
     if let Some(origin) = origin {
-        crate::origins::check_known(state, origin).await?;
+        state.origins.check_known(origin).await?;
     }
     let token = credential?;
     let claims =
@@ -248,7 +241,7 @@ fn configure(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
         .max_frame_size(limits.ws_message_bytes_max)
 }
 
-/// The batch threshold (`frames::WRITE_BATCH_BYTES`), within what the write ceiling allows:
+/// The batch threshold (`WRITE_BATCH_BYTES_MAX`), within what the write ceiling allows:
 /// tungstenite refuses a frame when the buffered bytes plus the frame pass
 /// `connection_write_buffer_bytes_max`, so a batch may use only the room a largest message
 /// leaves (0, writing every frame at once, when there is none).
@@ -256,7 +249,7 @@ fn write_batch_bytes(limits: &Limits) -> usize {
     let room = limits
         .connection_write_buffer_bytes_max
         .saturating_sub(limits.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX);
-    frames::WRITE_BATCH_BYTES.min(room)
+    WRITE_BATCH_BYTES_MAX.min(room)
 }
 
 #[cfg(test)]
@@ -265,7 +258,7 @@ mod tests {
 
     #[test]
     fn the_write_batch_fits_beside_a_largest_message() {
-        assert_eq!(write_batch_bytes(&Limits::default()), frames::WRITE_BATCH_BYTES);
+        assert_eq!(write_batch_bytes(&Limits::default()), WRITE_BATCH_BYTES_MAX);
         let largest = Limits::default().ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX;
         let tight =
             Limits { connection_write_buffer_bytes_max: largest + 100, ..Limits::default() };

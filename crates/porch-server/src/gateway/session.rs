@@ -12,26 +12,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
-use porch_core::limits::WS_FRAME_HEADER_BYTES_MAX;
+use porch_core::limits::{CONVERSATION_LIST_MAX, FRAMES_PER_WRITE_MAX, WS_FRAME_HEADER_BYTES_MAX};
 use porch_core::store::{ConversationFilter, PageRequest};
 use porch_core::token::{Claims, TokenKind};
 use porch_wire::ErrorCode;
+use porch_wire::event::LiveEvent;
 use porch_wire::frame::{ClientFrame, ConnectionLimits, Ready, Resume, ServerFrame};
 use porch_wire::rest::{Conversation, ConversationState, Message, Notice, Participant, Role};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::cursor::{Plan, ResumePlan, plan, plan_resume};
-use super::frames::{
-    End, FRAMES_PER_WRITE_MAX, close, feed_within, flush_within, inbound, parse_client_frame,
-};
+use super::frames::{End, close, feed_within, flush_within, inbound, parse_client_frame};
 use super::ready::ready_within;
-use crate::agents::{self, CONVERSATION_LIST_MAX};
+use crate::agents;
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::conversation;
 use crate::error::ApiError;
 use crate::hub::{
-    Feed, HubEvent, HubEventKind, conversation_topic, deployment_topic, queue_topic, recv_any,
+    Feed, HubEvent, Signal, conversation_topic, deployment_topic, queue_topic, recv_any,
 };
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
@@ -310,7 +309,7 @@ impl Session {
     /// handlers below are the deepest ones (a send goes through the store and the hub), so
     /// they are boxed: allocated when something happens, not carried while nothing does.
     /// (Inline, they made each session task about 12 KiB; BENCHMARKS.md, S1.)
-    async fn live(&mut self, mut who: Who, receivers: &mut [Receiver<Arc<HubEvent>>]) -> End {
+    async fn live(&mut self, mut who: Who, receivers: &mut [Receiver<Signal>]) -> End {
         let heartbeat = Duration::from_millis(self.state.config.limits.heartbeat_interval_ms);
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -346,7 +345,7 @@ impl Session {
     async fn batch_or_flush(
         &mut self,
         who: &mut Who,
-        receivers: &mut [Receiver<Arc<HubEvent>>],
+        receivers: &mut [Receiver<Signal>],
     ) -> Result<(), End> {
         use futures_util::FutureExt;
         if self.buffered >= FRAMES_PER_WRITE_MAX {
@@ -449,12 +448,7 @@ impl Session {
             ClientFrame::Typing { conversation_id } => {
                 match self.target(who, conversation_id.as_deref()).await {
                     Ok(c) => {
-                        conversation::publish(
-                            &self.state,
-                            &c,
-                            HubEventKind::Typing(who.participant()),
-                            Some(&self.id),
-                        );
+                        self.state.publish(LiveEvent::typing(&c, who.participant(), &self.id));
                         Ok(())
                     }
                     Err(e) => self.send_error(e, None).await,
@@ -499,12 +493,7 @@ impl Session {
         let participant = who.participant();
         // The store caps the marker at the conversation's last seq, for guests and agents alike.
         let stored = self.state.store.mark_read(&conversation.id, &participant.id, seq).await?;
-        conversation::publish(
-            &self.state,
-            &conversation,
-            HubEventKind::Read { participant, seq: stored },
-            Some(&self.id),
-        );
+        self.state.publish(LiveEvent::read(&conversation, participant, stored, &self.id));
         Ok(())
     }
 
@@ -534,28 +523,27 @@ impl Session {
     async fn on_event(
         &mut self,
         who: &Who,
-        event: Result<Arc<HubEvent>, RecvError>,
+        event: Result<Signal, RecvError>,
         index: usize,
     ) -> Result<(), End> {
         let event = match event {
-            Ok(event) => event,
+            Ok(Signal::Event(event)) => event,
+            Ok(Signal::Resync) => return self.resync(who, index).await,
             Err(RecvError::Lagged(missed)) => return self.on_lag(who, missed, index).await,
             Err(RecvError::Closed) => {
-                debug_assert!(index < usize::MAX);
                 return Err(End::with(ApiError::new(
                     ErrorCode::ServerShutdown,
                     "the hub closed; reconnect and resume",
                 )));
             }
         };
-        match &event.kind {
-            HubEventKind::Message(message) => self.deliver(&event, message).await,
-            HubEventKind::Conversation(c) => {
-                self.cursors.entry(c.id.clone()).or_insert(c.last_seq);
+        match &event.event.frame {
+            ServerFrame::Message { message } => self.deliver(&event, message).await,
+            ServerFrame::Conversation { conversation } => {
+                self.cursors.entry(conversation.id.clone()).or_insert(conversation.last_seq);
                 self.send_text(event.json()).await
             }
-            HubEventKind::Resync => self.resync(who, index).await,
-            HubEventKind::Notice { notice, .. } => {
+            ServerFrame::Notice { notice } => {
                 // A heartbeat that read the store between the change's commit and this event
                 // has sent it already.
                 let id = notice_id(notice.as_ref());
@@ -566,18 +554,15 @@ impl Session {
                 // Serialized once for every guest of the deployment on this node.
                 self.send_text(event.json()).await
             }
-            HubEventKind::Typing(_) | HubEventKind::Read { .. } => {
-                if event.origin_session.as_deref() == Some(self.id.as_str()) {
-                    return Ok(());
-                }
-                self.send_text(event.json()).await
-            }
+            // Typing and read receipts; not echoed to the session that sent them.
+            _ if event.is_from(&self.id) => Ok(()),
+            _ => self.send_text(event.json()).await,
         }
     }
 
     /// Sends a live log entry in order, filling any gap before it from the store.
     async fn deliver(&mut self, event: &HubEvent, message: &Message) -> Result<(), End> {
-        let conversation_id = &event.conversation_id;
+        let conversation_id = &message.conversation_id;
         // An agent hearing of a conversation for the first time starts at this entry.
         let last = *self.cursors.entry(conversation_id.clone()).or_insert(message.seq - 1);
         match plan(last, message.seq) {

@@ -50,13 +50,13 @@ pub struct PostgresOptions {
 }
 
 impl PostgresOptions {
-    /// Enough for a node's concurrent appends and reads on a small server; PostgreSQL's default
-    /// `max_connections` (100) then allows about five nodes plus the CLI and a DBA.
-    pub const POOL_SIZE_DEFAULT: usize = 16;
-
     /// The defaults (default search path, 16 connections) for the database at `url`.
     pub fn new(url: impl Into<String>) -> PostgresOptions {
-        PostgresOptions { url: url.into(), schema: None, pool_size: Self::POOL_SIZE_DEFAULT }
+        PostgresOptions {
+            url: url.into(),
+            schema: None,
+            pool_size: porch_core::limits::POSTGRES_POOL_SIZE_DEFAULT,
+        }
     }
 }
 

@@ -7,6 +7,10 @@ use std::time::Duration;
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
 };
+use porch_core::limits::{
+    POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    POSTGRES_POOL_WAIT_TIMEOUT_MS,
+};
 use porch_core::store::StoreError;
 use tokio_postgres::config::Host;
 use tokio_postgres::{Config, NoTls};
@@ -14,20 +18,8 @@ use tokio_postgres::{Config, NoTls};
 use super::PostgresOptions;
 use super::rows::describe;
 
-/// How long opening one connection may take, unless the URL sets `connect_timeout`. A
-/// refused port fails at once; this bounds a host that drops packets.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long a caller waits for a free connection when all are busy. Waiting is the
-/// backpressure (as the SQLite writer's full queue is); the bound turns a database that has
-/// stopped answering into `Unavailable` instead of requests piling up forever.
-const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The server ends a session of ours that sits idle inside a transaction this long. Porch's
-/// transactions never wait on anything but the database, so only a frozen or partitioned node
-/// hits it, and then its conversation row locks are released instead of blocking every other
-/// node's appends until TCP keepalive notices (hours).
-const IDLE_IN_TRANSACTION_TIMEOUT: &str = "15s";
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_CONNECT_TIMEOUT_MS);
+const POOL_WAIT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_POOL_WAIT_TIMEOUT_MS);
 
 /// The pool and where it points.
 pub(crate) struct Db {
@@ -56,7 +48,7 @@ impl Db {
         let mut startup = config.get_options().unwrap_or_default().to_owned();
         let _ = write!(
             startup,
-            " -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT}"
+            " -c idle_in_transaction_session_timeout={POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS}ms"
         );
         if let Some(schema) = &options.schema {
             check_schema_name(schema)?;

@@ -7,7 +7,7 @@
 use porch_core::time::now_ms;
 
 /// Skew beyond which the clocks are flagged: the server's default `token_leeway_secs`.
-pub const SKEW_SECS_MAX: i64 = 30;
+pub const SKEW_SECS_MAX: i64 = porch_core::limits::TOKEN_LEEWAY_SECS as i64;
 
 /// This machine's clock and, when the server sent a `Date`, how far ahead the server is.
 #[derive(Clone, Copy, Debug, Default)]

@@ -18,8 +18,8 @@ use super::clock::{Clocks, SKEW_SECS_MAX};
 use super::report::Report;
 use super::verdict::Advice;
 
-/// How long one request may take before the doctor calls the server unreachable.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration =
+    Duration::from_millis(porch_core::limits::DOCTOR_REQUEST_TIMEOUT_MS);
 
 /// Response headers that tell something about a refusal; the rest is noise here.
 pub const SHOWN_HEADERS: [&str; 4] =

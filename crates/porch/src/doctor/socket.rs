@@ -18,8 +18,7 @@ use super::http::{Answer, refusal, show, tls_failed};
 use super::report::Report;
 use super::verdict::{Advice, CONNECT_JS, Context, advise};
 
-/// How long the upgrade, and then the first frame, may take.
-const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+const STEP_TIMEOUT: Duration = Duration::from_millis(porch_core::limits::DOCTOR_STEP_TIMEOUT_MS);
 
 /// One handshake to replay.
 pub struct Handshake<'a> {

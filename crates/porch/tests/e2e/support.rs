@@ -69,7 +69,7 @@ async fn node(
         node_id: porch_core::ids::new_id("nod"),
         broker_url: cluster.map(|(url, _)| url.to_string()),
         broker_subject: cluster
-            .map_or(porch_wire::cluster::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
+            .map_or(porch_wire::event::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
         trusted_proxies: Vec::new(),
     };
     configure(&mut config);
@@ -275,9 +275,14 @@ pub async fn raw_http(base_url: &str, request: &str) -> String {
 /// cargo sets when it runs the tests, not `env!`, which a build cache shared by several
 /// checkouts (CI's fresh clones) would pin to the checkout that first compiled the tests.
 pub fn repo_file(path: &str) -> String {
-    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let full = format!("{manifest_dir}/../../{path}");
+    let full = repo_path(path);
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {full}: {e}"))
+}
+
+/// A path inside the repository, from the crate's manifest directory.
+pub fn repo_path(path: &str) -> String {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    format!("{manifest_dir}/../../{path}")
 }
 
 /// For tests that play many clients at once from 127.0.0.1 (delivery under load): lifts the
