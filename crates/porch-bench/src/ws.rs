@@ -35,6 +35,7 @@ fn config() -> WebSocketConfig {
 /// left 60,000 of them, that search took the harness's two cores for 10 s and more while Porch
 /// sat idle (S5 restart: 15.9 s instead of 2.7). `connect()` needs a port free for its own
 /// destination only, and may reuse a TIME_WAIT one on loopback.
+#[allow(unsafe_code)]
 fn defer_port_choice(socket: &TcpSocket) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let on: libc::c_int = 1;
