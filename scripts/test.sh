@@ -46,6 +46,10 @@ else
   cluster_e2e=(cargo test -p porch --test e2e --no-fail-fast)
 fi
 
+# Style: the tree is formatted (rustfmt.toml) and clippy-clean with warnings as errors, the
+# fuzz workspace included. Cheap, and first, so a style slip is seen before the long stages.
+stage "cargo fmt --check" 120 sh -c 'cargo fmt --all --check && cd fuzz && cargo fmt --check'
+stage "cargo clippy (-D warnings)" 2400 cargo clippy --workspace --all-targets -- -D warnings
 stage "cargo build --bin porch" 2400 cargo build --bin porch
 built=1
 [ -x "$PORCH_BIN" ] || built=0
