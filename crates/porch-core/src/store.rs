@@ -1,7 +1,7 @@
 //! The `Store` trait: everything Porch keeps, behind one small interface.
 //!
-//! The store is the only source of truth. Live fan-out (the hub, later a broker) only
-//! speeds delivery up; a client that missed a live event gets it from the store on resume.
+//! The store is the only source of truth. Live fan-out (the hub in process, the broker
+//! between nodes) only speeds delivery up; a client that missed a live event gets it from the store on resume.
 //!
 //! Guarantees every implementation gives (the storage test suite checks them):
 //! - `append` assigns `seq` = previous + 1 per conversation, gap-free, in commit order.

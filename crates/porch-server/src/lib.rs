@@ -2,22 +2,27 @@
 //!
 //! # Layout
 //! - `config`: where the server is reachable and its limits.
-//! - `state`: what every handler shares (store, keys, hub, config).
+//! - `state`: what every handler shares (store, keys, hub, broker, config), and `publish`, the
+//!   one way a live event leaves for the sessions that hear it.
 //! - `error`: `ApiError`, the one shape of every refusal.
 //! - `auth`: the one path from a token to a `Principal`, for REST and gateway alike.
+//! - `signin`: the one path that checks a secret (throttled, bounded Argon2 work).
 //! - `body`: JSON bodies with precise errors.
-//! - `oauth`: `POST /api/v2/oauth/token`.
+//! - `oauth`: `POST /api/v2/oauth/token` and introspection.
 //! - `guests`: guest sessions and guest messages.
 //! - `agents`: the agent API.
+//! - `notices`: a deployment's notice, and the widget's configuration.
 //! - `conversation`: sending into a conversation (the one path for every sender).
-//! - `hub`: in-process live fan-out.
+//! - `hub`: in-process live fan-out; `broker`: the same between the nodes of a cluster (NATS).
 //! - `gateway`: the WebSocket upgrade and sessions.
+//! - `standing`: the heartbeat re-checks of live guests, batched into few store reads.
 //! - `admin`: creating clients, deployments, agents and keys (CLI and first start).
-//! - `ops`, `assets`: health endpoints and embedded pages.
+//! - `ops`, `assets`, `metrics`: health endpoints, embedded pages, Prometheus counters.
 //! - `openapi`: `GET /api/v2/openapi.json`, the REST API's OpenAPI document (`docs/openapi.json`).
 //! - `listener`: the accept loop (header timeout, connections per address, shutdown).
 //! - `throttle`: rate limits and per-key connection counts.
-//! - `origins`: the origins some deployment lists, for the early `Origin` check and CORS.
+//! - `origins`: the origins some deployment lists, for the early `Origin` check and CORS;
+//!   `cors`: the CORS answers built on it.
 //!
 //! # Shutdown
 //! `serve` stops accepting on the shutdown signal, then tells every session (through a
