@@ -13,28 +13,27 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use porch_core::limits::{CONVERSATION_LIST_MAX, FRAMES_PER_WRITE_MAX, WS_FRAME_HEADER_BYTES_MAX};
-use porch_core::store::{ConversationFilter, PageRequest};
+use porch_core::store::ConversationFilter;
 use porch_core::token::{Claims, TokenKind};
 use porch_wire::ErrorCode;
-use porch_wire::event::LiveEvent;
-use porch_wire::frame::{ClientFrame, ConnectionLimits, Ready, Resume, ServerFrame};
-use porch_wire::rest::{Conversation, ConversationState, Message, Notice, Participant, Role};
+use porch_wire::frame::{ConnectionLimits, Ready, Resume, ServerFrame};
+use porch_wire::rest::{Conversation, ConversationState, Notice, Participant, Role};
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::sync::broadcast::{Receiver, error::RecvError};
+use tokio::sync::broadcast::Receiver;
 
-use super::cursor::{Plan, ResumePlan, plan, plan_resume};
-use super::frames::{End, close, feed_within, flush_within, inbound, parse_client_frame};
+use super::cursor::{ResumePlan, plan_resume};
+use super::frames::{End, close, feed_within, flush_within};
 use super::ready::ready_within;
 use crate::agents;
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
-use crate::conversation;
 use crate::error::ApiError;
-use crate::hub::{
-    Feed, HubEvent, Signal, conversation_topic, deployment_topic, queue_topic, recv_any,
-};
+use crate::hub::{Feed, Signal, conversation_topic, deployment_topic, queue_topic, recv_any};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
+
+mod events;
+mod inbound;
 
 /// What the upgrade handler hands to a session.
 pub struct Start {
@@ -396,294 +395,6 @@ impl Session {
             self.send_notice_if_new(standing.notice).await?;
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
-    }
-
-    async fn on_socket(
-        &mut self,
-        who: &mut Who,
-        frame: Option<Result<WsMessage, axum::Error>>,
-    ) -> Result<(), End> {
-        self.last_heard = Instant::now();
-        match inbound(frame)? {
-            Some(WsMessage::Text(text)) => self.on_text(who, text.as_str()).await,
-            Some(_) => {
-                self.send_error(
-                    ApiError::new(
-                        ErrorCode::BadFrame,
-                        "binary frames are not read; send JSON text frames",
-                    ),
-                    None,
-                )
-                .await
-            }
-            None => Ok(()),
-        }
-    }
-
-    async fn on_text(&mut self, who: &mut Who, text: &str) -> Result<(), End> {
-        let frame = match parse_client_frame(text) {
-            Ok(frame) => frame,
-            Err(e) => return self.send_error(e, None).await,
-        };
-        if matches!(frame, ClientFrame::Send { .. } | ClientFrame::Read { .. }) {
-            self.flush().await?;
-        }
-        match frame {
-            ClientFrame::Send { client_message_id, text, conversation_id } => {
-                let result = self
-                    .send_message(who, conversation_id.as_deref(), &client_message_id, &text)
-                    .await;
-                match result {
-                    Ok(r) => {
-                        self.send_frame(&ServerFrame::Ack {
-                            client_message_id,
-                            message: r.message,
-                            duplicate: r.duplicate,
-                        })
-                        .await
-                    }
-                    Err(e) => self.send_error(e, Some(client_message_id)).await,
-                }
-            }
-            ClientFrame::Typing { conversation_id } => {
-                match self.target(who, conversation_id.as_deref()).await {
-                    Ok(c) => {
-                        self.state.publish(LiveEvent::typing(&c, who.participant(), &self.id));
-                        Ok(())
-                    }
-                    Err(e) => self.send_error(e, None).await,
-                }
-            }
-            ClientFrame::Read { seq, conversation_id } => {
-                match self.mark_read(who, conversation_id.as_deref(), seq).await {
-                    Ok(()) => Ok(()),
-                    Err(e) => self.send_error(e, None).await,
-                }
-            }
-            ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
-        }
-    }
-
-    async fn send_message(
-        &mut self,
-        who: &Who,
-        conversation_id: Option<&str>,
-        client_message_id: &str,
-        text: &str,
-    ) -> Result<porch_wire::rest::SendMessageResponse, ApiError> {
-        let conversation = self.target(who, conversation_id).await?;
-        conversation::send(
-            &self.state,
-            &who.participant(),
-            &conversation,
-            client_message_id,
-            text,
-            Some(&self.id),
-        )
-        .await
-    }
-
-    async fn mark_read(
-        &mut self,
-        who: &Who,
-        conversation_id: Option<&str>,
-        seq: u64,
-    ) -> Result<(), ApiError> {
-        let conversation = self.target(who, conversation_id).await?;
-        let participant = who.participant();
-        // The store caps the marker at the conversation's last seq, for guests and agents alike.
-        let stored = self.state.store.mark_read(&conversation.id, &participant.id, seq).await?;
-        self.state.publish(LiveEvent::read(&conversation, participant, stored, &self.id));
-        Ok(())
-    }
-
-    /// The conversation a frame is about: the guest's own, or the one an agent names.
-    async fn target(
-        &mut self,
-        who: &Who,
-        conversation_id: Option<&str>,
-    ) -> Result<Conversation, ApiError> {
-        match who {
-            Who::Guest { conversation, .. } => match conversation_id {
-                Some(id) if id != conversation.id => Err(ApiError::new(
-                    ErrorCode::ConversationUnknown,
-                    "guests can only use their own conversation; omit conversationId",
-                )),
-                _ => Ok(Conversation::clone(conversation)),
-            },
-            Who::Agent(agent) => {
-                let id = conversation_id.ok_or_else(|| {
-                    ApiError::new(ErrorCode::BadFrame, "agents must name the conversationId")
-                })?;
-                agents::visible(&self.state, agent, id).await
-            }
-        }
-    }
-
-    async fn on_event(
-        &mut self,
-        who: &Who,
-        event: Result<Signal, RecvError>,
-        index: usize,
-    ) -> Result<(), End> {
-        let event = match event {
-            Ok(Signal::Event(event)) => event,
-            Ok(Signal::Resync) => return self.resync(who, index).await,
-            Err(RecvError::Lagged(missed)) => return self.on_lag(who, missed, index).await,
-            Err(RecvError::Closed) => {
-                return Err(End::with(ApiError::new(
-                    ErrorCode::ServerShutdown,
-                    "the hub closed; reconnect and resume",
-                )));
-            }
-        };
-        match &event.event.frame {
-            ServerFrame::Message { message } => self.deliver(&event, message).await,
-            ServerFrame::Conversation { conversation } => {
-                self.cursors.entry(conversation.id.clone()).or_insert(conversation.last_seq);
-                self.send_text(event.json()).await
-            }
-            ServerFrame::Notice { notice } => {
-                // A heartbeat that read the store between the change's commit and this event
-                // has sent it already.
-                let id = notice_id(notice.as_ref());
-                if id == self.notice_id {
-                    return Ok(());
-                }
-                self.notice_id = id;
-                // Serialized once for every guest of the deployment on this node.
-                self.send_text(event.json()).await
-            }
-            // Typing and read receipts; not echoed to the session that sent them.
-            _ if event.is_from(&self.id) => Ok(()),
-            _ => self.send_text(event.json()).await,
-        }
-    }
-
-    /// Sends a live log entry in order, filling any gap before it from the store.
-    async fn deliver(&mut self, event: &HubEvent, message: &Message) -> Result<(), End> {
-        let conversation_id = &message.conversation_id;
-        // An agent hearing of a conversation for the first time starts at this entry.
-        let last = *self.cursors.entry(conversation_id.clone()).or_insert(message.seq - 1);
-        match plan(last, message.seq) {
-            Plan::Skip => Ok(()),
-            Plan::Deliver => {
-                self.cursors.insert(conversation_id.clone(), message.seq);
-                self.send_text(event.json()).await
-            }
-            Plan::Fill { after_seq, count } => self.fill(conversation_id, after_seq, count).await,
-        }
-    }
-
-    /// Sends entries `after_seq+1 ..= after_seq+count` from the store, a page of at most
-    /// `history_page_max` at a time, so a session holds at most one page in memory.
-    async fn fill(&mut self, conversation_id: &str, after_seq: u64, count: u64) -> Result<(), End> {
-        let max = self.state.config.limits.resume_messages_max;
-        if count > max {
-            return Err(End::with(ApiError::new(
-                ErrorCode::SlowConsumer,
-                format!("{count} entries behind; reconnect with afterSeq"),
-            )));
-        }
-        let last = after_seq + count;
-        let page_max = u64::from(self.state.config.limits.history_page_max);
-        let mut next = after_seq;
-        while next < last {
-            let limit = (last - next).min(page_max) as u32;
-            let page = PageRequest { after_seq: Some(next), before_seq: None, limit };
-            let messages = self
-                .state
-                .store
-                .messages(conversation_id, page)
-                .await
-                .map_err(|e| End::with(e.into()))?
-                .messages;
-            if messages.is_empty() {
-                break; // Nothing more committed: cannot happen below a committed seq; stop rather than spin.
-            }
-            for message in messages {
-                debug_assert_eq!(message.seq, next + 1, "the store's log is gap-free");
-                next = message.seq;
-                self.send_frame(&ServerFrame::Message { message }).await?;
-                self.cursors.insert(conversation_id.to_string(), next);
-            }
-        }
-        Ok(())
-    }
-
-    /// This node may have missed events from other nodes (a signal on each of the session's
-    /// topics). Guests catch up from the store: their conversation, or their deployment's
-    /// notice; agents reconnect and resync from `ready`.
-    async fn resync(&mut self, who: &Who, index: usize) -> Result<(), End> {
-        match who {
-            Who::Guest { .. } if index == GUEST_DEPLOYMENT_RECEIVER => {
-                self.resend_notice(who).await
-            }
-            Who::Guest { .. } => self.catch_up(who).await,
-            Who::Agent(_) => Err(End::with(ApiError::new(
-                ErrorCode::NodeResync,
-                "this node missed live events; reconnect to resync",
-            ))),
-        }
-    }
-
-    /// The hub dropped events for this session. Guests catch up from the store; agents,
-    /// who may follow hundreds of conversations, reconnect and resync.
-    async fn on_lag(&mut self, who: &Who, missed: u64, index: usize) -> Result<(), End> {
-        if let Who::Agent(_) = who {
-            return Err(End::with(ApiError::new(
-                ErrorCode::SlowConsumer,
-                format!("{missed} events missed; reconnect and resync"),
-            )));
-        }
-        if index == GUEST_DEPLOYMENT_RECEIVER {
-            return self.resend_notice(who).await;
-        }
-        self.catch_up(who).await
-    }
-
-    /// Sends the deployment's current notice from the store, unless the client has it: each
-    /// notice replaces the last, so the current one is all a guest that missed some needs.
-    async fn resend_notice(&mut self, who: &Who) -> Result<(), End> {
-        let Who::Guest { conversation, .. } = who else { return Ok(()) };
-        let notice = match self.state.store.deployment(&conversation.deployment_id).await {
-            Ok(Some(deployment)) => deployment.notice,
-            Ok(None) => return Err(End::silent()),
-            Err(e) => return Err(End::with(e.into())),
-        };
-        self.send_notice_if_new(notice).await
-    }
-
-    /// The session handles one event at a time, so the id it holds is the last notice the
-    /// client got, live or from the store; comparing with it sends each notice once.
-    async fn send_notice_if_new(&mut self, notice: Option<Notice>) -> Result<(), End> {
-        let id = notice_id(notice.as_ref());
-        if id == self.notice_id {
-            return Ok(());
-        }
-        self.notice_id = id;
-        self.send_frame(&ServerFrame::Notice { notice }).await
-    }
-
-    /// Delivers, from the store, whatever of the guest's conversation this session has not.
-    async fn catch_up(&mut self, who: &Who) -> Result<(), End> {
-        let Who::Guest { conversation, .. } = who else { return Ok(()) };
-        let head = match self.state.store.conversation(&conversation.id).await {
-            Ok(Some(c)) => c.last_seq,
-            Ok(None) => return Err(End::silent()),
-            Err(e) => return Err(End::with(e.into())),
-        };
-        self.catch_up_to(who, head).await
-    }
-
-    /// Delivers, from the store, the guest's entries this session lacks up to `head`.
-    async fn catch_up_to(&mut self, who: &Who, head: u64) -> Result<(), End> {
-        let Who::Guest { conversation, .. } = who else { return Ok(()) };
-        let last = self.cursors.get(&conversation.id).copied().unwrap_or(0);
-        if head > last {
-            self.fill(&conversation.id, last, head - last).await?;
-        }
-        Ok(())
     }
 
     async fn send_error(

@@ -1,0 +1,139 @@
+//! What a session does with its client's frames: `send`, `typing`, `read`, `ping`.
+
+use std::time::Instant;
+
+use axum::extract::ws::Message as WsMessage;
+use porch_wire::ErrorCode;
+use porch_wire::event::LiveEvent;
+use porch_wire::frame::{ClientFrame, ServerFrame};
+use porch_wire::rest::Conversation;
+
+use super::super::frames::{End, inbound, parse_client_frame};
+use super::{Session, Who};
+use crate::agents;
+use crate::conversation;
+use crate::error::ApiError;
+
+impl Session {
+    pub(super) async fn on_socket(
+        &mut self,
+        who: &mut Who,
+        frame: Option<Result<WsMessage, axum::Error>>,
+    ) -> Result<(), End> {
+        self.last_heard = Instant::now();
+        match inbound(frame)? {
+            Some(WsMessage::Text(text)) => self.on_text(who, text.as_str()).await,
+            Some(_) => {
+                self.send_error(
+                    ApiError::new(
+                        ErrorCode::BadFrame,
+                        "binary frames are not read; send JSON text frames",
+                    ),
+                    None,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub(super) async fn on_text(&mut self, who: &mut Who, text: &str) -> Result<(), End> {
+        let frame = match parse_client_frame(text) {
+            Ok(frame) => frame,
+            Err(e) => return self.send_error(e, None).await,
+        };
+        if matches!(frame, ClientFrame::Send { .. } | ClientFrame::Read { .. }) {
+            self.flush().await?;
+        }
+        match frame {
+            ClientFrame::Send { client_message_id, text, conversation_id } => {
+                let result = self
+                    .send_message(who, conversation_id.as_deref(), &client_message_id, &text)
+                    .await;
+                match result {
+                    Ok(r) => {
+                        self.send_frame(&ServerFrame::Ack {
+                            client_message_id,
+                            message: r.message,
+                            duplicate: r.duplicate,
+                        })
+                        .await
+                    }
+                    Err(e) => self.send_error(e, Some(client_message_id)).await,
+                }
+            }
+            ClientFrame::Typing { conversation_id } => {
+                match self.target(who, conversation_id.as_deref()).await {
+                    Ok(c) => {
+                        self.state.publish(LiveEvent::typing(&c, who.participant(), &self.id));
+                        Ok(())
+                    }
+                    Err(e) => self.send_error(e, None).await,
+                }
+            }
+            ClientFrame::Read { seq, conversation_id } => {
+                match self.mark_read(who, conversation_id.as_deref(), seq).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_error(e, None).await,
+                }
+            }
+            ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
+        }
+    }
+
+    pub(super) async fn send_message(
+        &mut self,
+        who: &Who,
+        conversation_id: Option<&str>,
+        client_message_id: &str,
+        text: &str,
+    ) -> Result<porch_wire::rest::SendMessageResponse, ApiError> {
+        let conversation = self.target(who, conversation_id).await?;
+        conversation::send(
+            &self.state,
+            &who.participant(),
+            &conversation,
+            client_message_id,
+            text,
+            Some(&self.id),
+        )
+        .await
+    }
+
+    pub(super) async fn mark_read(
+        &mut self,
+        who: &Who,
+        conversation_id: Option<&str>,
+        seq: u64,
+    ) -> Result<(), ApiError> {
+        let conversation = self.target(who, conversation_id).await?;
+        let participant = who.participant();
+        // The store caps the marker at the conversation's last seq, for guests and agents alike.
+        let stored = self.state.store.mark_read(&conversation.id, &participant.id, seq).await?;
+        self.state.publish(LiveEvent::read(&conversation, participant, stored, &self.id));
+        Ok(())
+    }
+
+    /// The conversation a frame is about: the guest's own, or the one an agent names.
+    pub(super) async fn target(
+        &mut self,
+        who: &Who,
+        conversation_id: Option<&str>,
+    ) -> Result<Conversation, ApiError> {
+        match who {
+            Who::Guest { conversation, .. } => match conversation_id {
+                Some(id) if id != conversation.id => Err(ApiError::new(
+                    ErrorCode::ConversationUnknown,
+                    "guests can only use their own conversation; omit conversationId",
+                )),
+                _ => Ok(Conversation::clone(conversation)),
+            },
+            Who::Agent(agent) => {
+                let id = conversation_id.ok_or_else(|| {
+                    ApiError::new(ErrorCode::BadFrame, "agents must name the conversationId")
+                })?;
+                agents::visible(&self.state, agent, id).await
+            }
+        }
+    }
+}
