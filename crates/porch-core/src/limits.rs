@@ -238,9 +238,22 @@ limits! {
     CLOSE_LINGER_MS: u64 = 1_000, "milliseconds";
 
     /// Open WebSocket connections per server process. Beyond it, a new connection is closed
-    /// with 4101 `too_many_connections`. The machine allows 20,000 open files per process; this
-    /// leaves room for the store, listeners and logs.
+    /// with 4101 `too_many_connections`. Unless it is set, `porch serve` raises its soft
+    /// open-file limit to the hard one at start (systemd's `LimitNOFILE`, a container's
+    /// `--ulimit nofile=`) and derives this from it, keeping `OPEN_FILES_RESERVED_PERCENT` for
+    /// everything else (`connections_max_for_open_files`): 20,000 open files (this machine's
+    /// limit) give this default, 1,048,576 give 996,148. The start line says which it is. The
+    /// default itself applies when the limit cannot be read.
     CONNECTIONS_MAX as connections_max: usize = 19_000, "connections";
+
+    /// The share of the open-file limit kept back from WebSocket connections when
+    /// `connections_max` is derived from it: the store's files and connections, the listener,
+    /// plain HTTP requests in flight, NATS, logs.
+    OPEN_FILES_RESERVED_PERCENT: u64 = 5, "percent";
+
+    /// The least kept back, so a small limit (1,024) still leaves the server room to answer
+    /// `/readyz` and REST while every connection slot is taken.
+    OPEN_FILES_RESERVED_MIN: u64 = 64, "open files";
 
     /// Pending TCP connections the kernel queues. Tokio's default of 128 makes a reconnect
     /// storm wait a second for SYN retransmits; the kernel's `somaxconn` here is 4096.
@@ -476,6 +489,13 @@ limits! {
 
     /// How long the upgrade, and then the first frame, may take in `porch doctor`.
     DOCTOR_STEP_TIMEOUT_MS: u64 = 10_000, "milliseconds";
+
+    // ----- porch health --------------------------------------------------------------------
+
+    /// How long `porch health` (the image's HEALTHCHECK) waits for the whole answer of
+    /// `/readyz`: a server slower than that is not healthy. Below the image's 5 s timeout, so
+    /// the probe reports the cause before the runtime kills it.
+    HEALTH_PROBE_TIMEOUT_MS: u64 = 3_000, "milliseconds";
 }
 
 impl Limits {
@@ -570,6 +590,16 @@ pub fn markdown_reference() -> String {
     out
 }
 
+/// `connections_max` for a process that may open `open_files` files.
+pub const fn connections_max_for_open_files(open_files: u64) -> u64 {
+    let share = open_files / 100 * OPEN_FILES_RESERVED_PERCENT;
+    let reserved = if share > OPEN_FILES_RESERVED_MIN { share } else { OPEN_FILES_RESERVED_MIN };
+    open_files.saturating_sub(reserved)
+}
+
+const _: () = assert!(connections_max_for_open_files(20_000) == CONNECTIONS_MAX as u64);
+const _: () = assert!(connections_max_for_open_files(1_024) == 960);
+const _: () = assert!(connections_max_for_open_files(10) == 0);
 const _: () = assert!(TEXT_CHARS_MAX * 4 + 512 <= WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);

@@ -5,10 +5,14 @@
 //! - `admin`: clients, deployments, agents, keys.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
+//! - `logging`: the server's log, as text or JSON lines.
+//! - `nofile`: the open-file limit, raised at start, and `connections_max` derived from it.
 
 mod admin;
 mod doctor;
 mod inspect;
+mod logging;
+mod nofile;
 mod serve;
 mod settings;
 

@@ -6,8 +6,13 @@ use porch_server::{ServerConfig, admin};
 use crate::settings::{ServeArgs, Settings, connect_store};
 
 pub async fn run(args: ServeArgs) -> Result<()> {
-    init_logging();
-    let settings = Settings::resolve(&args)?;
+    let mut settings = Settings::resolve(&args)?;
+    crate::logging::init(settings.log_format);
+    let stop = shutdown_signal()?;
+    let configured = settings.connections_max_set.then_some(settings.limits.connections_max);
+    let (connections_max, connections_from) = crate::nofile::connections_max(configured);
+    settings.limits.connections_max = connections_max;
+    tracing::info!(connections_max, source = %connections_from, "connection ceiling");
     let store = connect_store(
         settings.store.as_deref(),
         &settings.data_dir,
@@ -42,10 +47,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let durability = porch_core::store::Store::durability(store.as_ref()).await?;
     tracing::info!(data_dir = %settings.data_dir.display(), store = %durability.settings, "store open");
     println!(
-        "listening on http://{bound} (public URL {public_url}, gateway {})",
+        "listening on http://{bound} (public URL {public_url}, gateway {}); connections_max {connections_max} {connections_from}",
         state.config.gateway_url()
     );
-    porch_server::serve(listener, state, shutdown_tx, shutdown_signal()).await?;
+    porch_server::serve(listener, state, shutdown_tx, stop).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -68,29 +73,17 @@ fn check_conformance_echo(on: bool, bound: std::net::SocketAddr) -> Result<()> {
     Ok(())
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PORCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+/// Listens for SIGTERM and Ctrl-C (SIGINT) from the moment it is called, which is before the
+/// start line: an orchestrator that stops a container right after it started still gets the
+/// clean stop (4200 to every socket, the writer drained), not the default action of SIGTERM.
+/// The returned future resolves on either signal.
+fn shutdown_signal() -> Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        tokio::select! { _ = term.recv() => {}, _ = interrupt.recv() => {} }
+    })
 }
 
 fn print_demo(demo: &admin::Demo, public_url: &str) {

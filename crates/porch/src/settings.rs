@@ -14,6 +14,8 @@ use porch_core::limits::Limits;
 use porch_core::store::Store;
 use serde::Deserialize;
 
+use crate::logging::LogFormat;
+
 /// Where the store lives and how to reach it: shared by `serve` and the admin commands.
 #[derive(Args, Clone, Debug, Default)]
 pub struct StoreArgs {
@@ -81,6 +83,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Log lines as `text` (for people; colour only on a terminal) or `json` (one object per
+    /// line, for log collectors), on stderr. The level is PORCH_LOG. [default: text]
+    #[arg(long, env = "PORCH_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -152,8 +158,13 @@ pub struct FileSettings {
     pub node_id: Option<String>,
     pub conformance_echo: Option<bool>,
     pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    pub log_format: Option<LogFormat>,
     #[serde(default)]
     pub limits: Limits,
+    /// Whether the file sets `limits.connections_max` (otherwise it follows the open-file
+    /// limit, `crate::nofile`).
+    #[serde(skip)]
+    pub connections_max_set: bool,
 }
 
 /// Settings after every source was applied.
@@ -172,14 +183,22 @@ pub struct Settings {
     pub node_id: String,
     pub conformance_echo: bool,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub log_format: LogFormat,
     pub limits: Limits,
+    /// `connections_max` came from a flag, a variable or the file, not from the default.
+    pub connections_max_set: bool,
 }
 
 pub fn load_file(path: Option<&Path>) -> Result<FileSettings> {
     let Some(path) = path else { return Ok(FileSettings::default()) };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+    let context = || format!("config file {}", path.display());
+    // Parsed into the struct first, for errors that name the line.
+    let file: FileSettings = toml::from_str(&text).with_context(context)?;
+    let table: toml::Table = toml::from_str(&text).with_context(context)?;
+    let connections_max_set = table.get("limits").and_then(|l| l.get("connections_max")).is_some();
+    Ok(FileSettings { connections_max_set, ..file })
 }
 
 impl Settings {
@@ -218,6 +237,8 @@ impl Settings {
             } else {
                 args.trusted_proxies.clone()
             },
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            connections_max_set: args.limits.connections_max.is_some() || file.connections_max_set,
             limits,
         })
     }

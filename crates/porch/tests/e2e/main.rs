@@ -21,6 +21,7 @@ mod operations;
 mod proxy;
 mod raw;
 mod schemathesis_found;
+mod serve_process;
 mod server_log;
 mod support;
 mod tls;
