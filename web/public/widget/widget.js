@@ -10,7 +10,9 @@
 import { PorchGuest } from '../sdk/porch.js';
 import { buildView, messageElement, placeMessage, showNotice } from './view.js';
 
-const baseUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
+// Loaded from a versioned URL (`/v/{version}/widget/widget.js`, cached for a year), the Porch
+// URL is above the version prefix.
+const baseUrl = new URL('..', import.meta.url).href.replace(/\/$/, '').replace(/\/v\/[0-9a-f]+$/, '');
 const script = [...document.querySelectorAll('script[src]')].find((s) => /** @type {HTMLScriptElement} */ (s).src === import.meta.url)
   ?? document.querySelector('script[data-deployment]');
 const config = /** @type {HTMLElement | null} */ (script)?.dataset ?? {};

@@ -23,6 +23,7 @@ mod raw;
 mod schemathesis_found;
 mod serve_process;
 mod server_log;
+mod static_assets;
 mod support;
 mod tls;
 mod token_battery;
