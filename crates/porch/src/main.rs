@@ -5,11 +5,13 @@
 //! - `admin`: clients, deployments, agents, keys.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
+//! - `health`: `porch health`, the probe of a container's or an init system's health check.
 //! - `logging`: the server's log, as text or JSON lines.
 //! - `nofile`: the open-file limit, raised at start, and `connections_max` derived from it.
 
 mod admin;
 mod doctor;
+mod health;
 mod inspect;
 mod logging;
 mod nofile;
@@ -57,10 +59,16 @@ enum Command {
     Token(inspect::TokenCommand),
     /// Find out why a client cannot connect: replays the handshake and says what to fix.
     Doctor(doctor::DoctorArgs),
+    /// Ask a running server whether it is ready (GET /readyz; --live: /livez). Exit status 0
+    /// when it is, 1 when not: for health checks (the container image has no curl).
+    Health(health::HealthArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A failed health check exits 1, which container runtimes read as "unhealthy" (2 is
+    // reserved there); every other command's failure exits 2.
+    let failure = if matches!(cli.command, Command::Health(_)) { 1 } else { 2 };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,13 +83,14 @@ fn main() -> ExitCode {
             Command::Keys(c) => admin::keys(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Doctor(args) => doctor::run(args).await,
+            Command::Health(args) => health::run(args).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("porch: {err:#}");
-            ExitCode::from(2)
+            ExitCode::from(failure)
         }
     }
 }

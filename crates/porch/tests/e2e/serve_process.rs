@@ -172,3 +172,20 @@ async fn a_configured_connections_max_is_kept() {
     served.stop();
     let _ = std::fs::remove_file(&config);
 }
+
+#[test]
+fn porch_health_exits_0_when_ready_and_1_when_not() {
+    let served = Served::start(&[], &[]);
+    let listen = served.base_url().trim_start_matches("http://").to_string();
+    let health = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_porch")).arg("health").args(args).output().unwrap()
+    };
+    let ready = health(&["--listen", &listen]);
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("\"status\":\"ready\""));
+    assert!(health(&["--listen", &listen, "--live"]).status.success());
+    served.stop();
+    let gone = health(&["--listen", &listen]);
+    assert_eq!(gone.status.code(), Some(1), "unhealthy is 1 for container runtimes");
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("/readyz"), "it names what it asked");
+}
