@@ -110,4 +110,26 @@ if ! cargo deny --version >/dev/null 2>&1; then
   cargo install cargo-deny --locked
 fi
 
+# 9. For tests/ship (the artifacts operators deploy): podman and buildah (the image, FROM
+#    scratch, run with runc: packaging/container/containers.conf), lintian (the Debian
+#    package), systemd-analyze (the unit), caddy (the TLS proxy of the compose file); then a
+#    venv with the compose and Kubernetes validators, pytest and websockets.
+ship_apt=()
+for tool in podman:podman buildah:buildah runc:runc lintian:lintian caddy:caddy systemd-analyze:systemd; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || ship_apt+=("${tool#*:}")
+done
+if [ "${#ship_apt[@]}" -gt 0 ]; then
+  say "installing ${ship_apt[*]} (Debian packages, for tests/ship)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${ship_apt[@]}" >/dev/null
+fi
+ship_venv="${PORCH_SHIP_VENV:-$HOME/.cache/porch-venv-ship}"
+ship_reqs="$root/tests/ship/requirements.txt"
+if [ ! -f "$ship_venv/.requirements.txt" ] || ! cmp -s "$ship_reqs" "$ship_venv/.requirements.txt"; then
+  say "pip install -r tests/ship/requirements.txt into $ship_venv"
+  python3 -m venv "$ship_venv"
+  "$ship_venv/bin/python" -m pip install -q --disable-pip-version-check -r "$ship_reqs"
+  cp "$ship_reqs" "$ship_venv/.requirements.txt"
+fi
+
 say "ok"

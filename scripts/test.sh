@@ -77,6 +77,12 @@ if [ "$built" -eq 1 ]; then
   stage "fuzz (short run)" 900 fuzz/run.sh 20
   # Schemathesis against docs/openapi.json, every check; bounded to about 2 minutes.
   stage "schemathesis (openapi, all checks)" 300 tests/schemathesis/run.sh
+  # The artifacts operators deploy (tests/ship): the release build they are made from (cached
+  # in $CARGO_TARGET_DIR), the container image (buildah, podman), the Debian package (lintian,
+  # dpkg -i, systemd-analyze), the compose file, Caddyfile and Kubernetes manifests (their
+  # validators), and Caddy terminating TLS in front of Porch. Cold (no release cache): about
+  # 25 minutes here, nearly all of it the release build; warm: see docs/deploy.md.
+  stage "ship (image, package, compose, kubernetes)" 2400 tests/ship/run.sh
 else
   skip "e2e (node: ws + chromium)" "no porch binary at $PORCH_BIN"
   skip "e2e (python: websockets)" "no porch binary at $PORCH_BIN"
@@ -86,6 +92,7 @@ else
   skip "bench smoke" "no porch binary at $PORCH_BIN"
   skip "fuzz (short run)" "no porch binary at $PORCH_BIN"
   skip "schemathesis (openapi, all checks)" "no porch binary at $PORCH_BIN"
+  skip "ship (image, package, compose, kubernetes)" "no porch binary at $PORCH_BIN"
 fi
 
 # Not under the binary's condition: they read Cargo.lock, not the build.

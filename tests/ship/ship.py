@@ -17,10 +17,12 @@ CONTAINERS_CONF = REPO_ROOT / "packaging" / "container" / "containers.conf"
 COMMAND_TIMEOUT_S = 120
 
 
-def run(*args: str, check: bool = True, timeout: float = COMMAND_TIMEOUT_S, **kw) -> subprocess.CompletedProcess[str]:
-    """Runs a command; on failure, the exception shows its output."""
-    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
-    env = {k: v for k, v in env.items() if not k.startswith("PORCH_") or k == "PORCH_RELEASE_BIN"}
+def run(*args: str, check: bool = True, timeout: float = COMMAND_TIMEOUT_S, env_extra: dict[str, str] | None = None,
+        **kw) -> subprocess.CompletedProcess[str]:
+    """Runs a command (without the caller's PORCH_* settings, with `env_extra`); on failure,
+    the exception shows its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORCH_")}
+    env |= {"CONTAINERS_CONF": str(CONTAINERS_CONF), **(env_extra or {})}
     done = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, env=env, **kw)
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr}{done.stdout}")
