@@ -40,7 +40,9 @@ def _free_port() -> int:
 
 
 class Porch:
-    def __init__(self) -> None:
+    def __init__(self, *store_args: str) -> None:
+        """`store_args` (such as `--store postgres://…`) go to `serve` and every CLI call."""
+        self.store_args = store_args
         self.data_dir = tempfile.mkdtemp(prefix="porch-py-")
         self.proc: subprocess.Popen[str] | None = None
         self.stdout: list[str] = []
@@ -48,16 +50,20 @@ class Porch:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> "Porch":
-        # Records before the first start: the server then makes no demo set-up.
-        self.client = self.cli("clients", "create", "--name", "py-backend", "--scope", "guests")
-        self.agent = self.cli("agents", "create", "--name", "py-agent")
+    def start(self, *serve_args: str) -> "Porch":
+        """Starts `porch serve` on a free port; `serve_args` are more flags for it."""
         port = _free_port()
-        self.deployment = self.cli(
-            "deployments", "create", "--name", "py-site", "--origin", f"http://127.0.0.1:{port}"
-        )
+        # Records before the first start: the server then makes no demo set-up. A store
+        # restored from a backup comes with the records it had (set by the caller).
+        if not hasattr(self, "client"):
+            self.client = self.cli("clients", "create", "--name", "py-backend", "--scope", "guests")
+            self.agent = self.cli("agents", "create", "--name", "py-agent")
+            self.deployment = self.cli(
+                "deployments", "create", "--name", "py-site", "--origin", f"http://127.0.0.1:{port}"
+            )
         self.proc = subprocess.Popen(
-            [PORCH_BIN, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{port}"],
+            [PORCH_BIN, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{port}",
+             *self.store_args, *serve_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
         )
         listening = threading.Event()
@@ -106,7 +112,7 @@ class Porch:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def cli(self, *args: str) -> dict:
-        cmd = [PORCH_BIN, *args, "--data-dir", self.data_dir, "--json"]
+        cmd = [PORCH_BIN, *args, "--data-dir", self.data_dir, *self.store_args, "--json"]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, env=_env())
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}{done.stdout}")
