@@ -112,10 +112,12 @@ fi
 
 # 9. For tests/ship (the artifacts operators deploy): podman and buildah (the image, FROM
 #    scratch, run with runc: packaging/container/containers.conf), lintian (the Debian
-#    package), systemd-analyze (the unit), caddy (the TLS proxy of the compose file); then a
+#    package), systemd-analyze (the unit), caddy (the TLS proxy of the compose file), sqlite3
+#    and pg_dump (the backup commands of docs/deploy.md); then a
 #    venv with the compose and Kubernetes validators, pytest and websockets.
 ship_apt=()
-for tool in podman:podman buildah:buildah runc:runc lintian:lintian caddy:caddy systemd-analyze:systemd; do
+for tool in podman:podman buildah:buildah runc:runc lintian:lintian caddy:caddy systemd-analyze:systemd \
+  sqlite3:sqlite3 pg_dump:postgresql-client; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || ship_apt+=("${tool#*:}")
 done
 if [ "${#ship_apt[@]}" -gt 0 ]; then
