@@ -4,6 +4,7 @@ containers.conf, and waiting for a condition with a deadline."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -47,3 +48,10 @@ def uids_of(pid: int) -> list[int]:
     status = Path(f"/proc/{pid}/status").read_text()
     line = next(l for l in status.splitlines() if l.startswith("Uid:"))
     return [int(x) for x in line.split()[1:]]
+
+
+def free_port() -> int:
+    """A loopback port free now (for a listener started next)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from porch_harness import Porch
-from ship import REPO_ROOT, RELEASE_BIN, run, wait_until
+from ship import REPO_ROOT, RELEASE_BIN, free_port, run, wait_until
 
 UNIT = Path("/lib/systemd/system/porch.service")
 STATE_DIR = Path("/var/lib/porch")
@@ -112,7 +112,7 @@ def test_the_service_command_serves_as_porch_and_stops_on_sigterm(installed: Pat
     service = unit_service_section()
     command = shlex.split(service["ExecStart"])
     assert command[:2] == ["/usr/bin/porch", "serve"]
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORCH_")}
     env["PORCH_LISTEN"] = f"127.0.0.1:{port}"  # not the file's 8080: this machine is shared
     hard = int(run("sh", "-c", "ulimit -Hn").stdout)
@@ -152,11 +152,3 @@ def test_the_service_command_serves_as_porch_and_stops_on_sigterm(installed: Pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,19 +18,13 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from porch_harness import Porch
-from ship import REPO_ROOT, RELEASE_BIN, podman, run, uids_of, wait_until
+from ship import REPO_ROOT, RELEASE_BIN, free_port, podman, run, uids_of, wait_until
 # The same flow as the Python e2e suite, here through the container's published port.
 from test_guest_flow import MARKER, WAIT_S, test_user_flow_guest_and_agent as guest_and_agent_flow
 
 IMAGE_BYTES_MAX = 64 * 1024 * 1024  # "small": the binary and glibc, no distribution
 NON_ROOT_UID = 65532
 STOP_TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ContainerPorch(Porch):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import urllib.request
@@ -19,16 +18,10 @@ import pytest
 
 import porch_harness
 from porch_harness import Porch
-from ship import REPO_ROOT, RELEASE_BIN, run, wait_until
+from ship import REPO_ROOT, RELEASE_BIN, free_port, run, wait_until
 from test_guest_flow import test_user_flow_guest_and_agent as guest_and_agent_flow
 
 CADDYFILE = REPO_ROOT / "deploy" / "compose" / "Caddyfile"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
