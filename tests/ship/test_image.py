@@ -18,7 +18,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from porch_harness import Porch
-from ship import REPO_ROOT, RELEASE_BIN, free_port, podman, run, uids_of, wait_until
+from ship import free_port, podman, uids_of, wait_until
 # The same flow as the Python e2e suite, here through the container's published port.
 from test_guest_flow import MARKER, WAIT_S, test_user_flow_guest_and_agent as guest_and_agent_flow
 
@@ -67,17 +67,6 @@ class ContainerPorch(Porch):
 
     def stop(self) -> None:
         podman("rm", "-f", "-v", self.name, check=False)
-
-
-@pytest.fixture(scope="module")
-def image() -> Iterator[str]:
-    assert RELEASE_BIN.is_file(), f"no release build at {RELEASE_BIN} (cargo build --release --bin porch)"
-    tag = f"localhost/porch:test-{secrets.token_hex(4)}"
-    run(str(REPO_ROOT / "packaging" / "container" / "build.sh"), str(RELEASE_BIN), tag)
-    try:
-        yield tag
-    finally:
-        podman("rmi", "-f", tag, check=False)
 
 
 @pytest.fixture(scope="module")
