@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
-
-/// How long the probe waits for the whole answer: a server that takes longer is not healthy.
-pub const HEALTH_PROBE_TIMEOUT_MS: u64 = 3_000;
+use porch_core::limits::HEALTH_PROBE_TIMEOUT_MS;
 
 #[derive(Args, Debug)]
 pub struct HealthArgs {

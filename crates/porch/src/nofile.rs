@@ -5,6 +5,7 @@
 //! follows what it then has (`limits::connections_max_for_open_files`).
 
 use porch_core::limits::{CONNECTIONS_MAX, connections_max_for_open_files};
+use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
 /// The soft limit before and after raising it, and the hard limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,13 +29,20 @@ pub enum ConnectionsSource {
 /// Raises the soft limit to the hard one (to the kernel's `nr_open` when the hard one is
 /// unlimited, since no process may open more).
 pub fn raise() -> std::io::Result<OpenFiles> {
-    let (soft_before, hard) = get()?;
-    let target = if hard == libc::RLIM_INFINITY { nr_open().min(hard) } else { hard };
+    let before = getrlimit(Resource::Nofile);
+    let hard = before.maximum.unwrap_or(u64::MAX);
+    let soft_before = before.current.unwrap_or(u64::MAX);
+    let target = if before.maximum.is_none() { nr_open() } else { hard };
     if soft_before < target {
-        set(target, hard)?;
+        let raised = Rlimit { current: Some(target), maximum: before.maximum };
+        setrlimit(Resource::Nofile, raised)?;
     }
-    let (soft, hard) = get()?;
-    Ok(OpenFiles { soft_before, soft, hard })
+    let after = getrlimit(Resource::Nofile);
+    Ok(OpenFiles {
+        soft_before,
+        soft: after.current.unwrap_or(u64::MAX),
+        hard: after.maximum.unwrap_or(u64::MAX),
+    })
 }
 
 /// `connections_max` unless configured: derived from the (raised) soft limit.
@@ -66,26 +74,6 @@ impl std::fmt::Display for ConnectionsSource {
             }
         }
     }
-}
-
-fn get() -> std::io::Result<(u64, u64)> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes one `rlimit` through a pointer to a live, aligned value.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((limit.rlim_cur, limit.rlim_max))
-}
-
-fn set(soft: u64, hard: u64) -> std::io::Result<()> {
-    let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
-    // SAFETY: setrlimit reads one `rlimit` through a pointer to a live value.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// The kernel's ceiling on any process's open files (`fs.nr_open`; 1,048,576 by default).

@@ -238,7 +238,7 @@ impl Settings {
                 args.trusted_proxies.clone()
             },
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            connections_max_set: args.limits.connections_max.is_some() || file.connections_max_set,
+            connections_max_set: args.limits.sets("connections_max") || file.connections_max_set,
             limits,
         })
     }
@@ -257,6 +257,11 @@ pub fn parse_synchronous(value: Option<&str>) -> Result<porch_store::Synchronous
 }
 
 impl LimitArgs {
+    /// Whether a flag or a variable gave the limit named `setting`.
+    pub fn sets(&self, setting: &str) -> bool {
+        self.given.iter().any(|(name, _)| *name == setting)
+    }
+
     fn apply(&self, limits: &mut Limits) -> Result<()> {
         for (setting, value) in &self.given {
             limits.set(setting, &value.to_string()).map_err(anyhow::Error::msg)?;
