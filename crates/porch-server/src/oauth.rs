@@ -150,7 +150,9 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiError> {
             ));
         }
         None => {
-            return Err(invalid_request("grant_type is missing; use grant_type=client_credentials"));
+            return Err(invalid_request(
+                "grant_type is missing; use grant_type=client_credentials",
+            ));
         }
     }
     let scope = param(&mut params, "scope");
