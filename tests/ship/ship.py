@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,3 +56,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def ready(base_url: str) -> bool:
+    """Whether GET /readyz answers 200 now."""
+    try:
+        with urllib.request.urlopen(base_url + "/readyz", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False

@@ -13,7 +13,6 @@ import json
 import secrets
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 import yaml
 
 from porch_harness import Porch
-from ship import REPO_ROOT, free_port, podman, run, wait_until
+from ship import REPO_ROOT, free_port, podman, ready, run, wait_until
 from test_guest_flow import test_user_flow_guest_and_agent as guest_and_agent_flow
 
 COMPOSE = REPO_ROOT / "deploy" / "compose" / "compose.yaml"
@@ -42,11 +41,7 @@ class Node(Porch):
         return json.loads(out[out.index("{"): out.rindex("}") + 1])
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        return ready(self.base_url)
 
 
 class TwoNodes(Node):

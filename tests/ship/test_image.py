@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from porch_harness import Porch
-from ship import free_port, podman, uids_of, wait_until
+from ship import free_port, podman, ready, uids_of, wait_until
 # The same flow as the Python e2e suite, here through the container's published port.
 from test_guest_flow import MARKER, WAIT_S, test_user_flow_guest_and_agent as guest_and_agent_flow
 
@@ -48,11 +47,7 @@ class ContainerPorch(Porch):
         return self
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        return ready(self.base_url)
 
     def cli(self, *args: str) -> dict:
         out = podman("exec", self.name, "/usr/bin/porch", *args, "--json").stdout

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 import porch_harness
 from porch_harness import Porch
-from ship import REPO_ROOT, RELEASE_BIN, free_port, run, wait_until
+from ship import REPO_ROOT, RELEASE_BIN, free_port, ready, run, wait_until
 from test_guest_flow import test_user_flow_guest_and_agent as guest_and_agent_flow
 
 CADDYFILE = REPO_ROOT / "deploy" / "compose" / "Caddyfile"
@@ -63,14 +62,6 @@ def proxied(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[Porch]:
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as m:
         yield m
-
-
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def test_porch_names_the_proxy_url_for_the_browser(proxied: Porch) -> None:
