@@ -185,11 +185,8 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
         latencies.iter().any(|(at, _)| *at > cut_at),
         "the probe kept being served after the cut"
     );
-    let reader = timeout(READER_DEADLINE, reader)
-        .await
-        .expect("the reader catches up")
-        .unwrap()
-        .unwrap();
+    let reader =
+        timeout(READER_DEADLINE, reader).await.expect("the reader catches up").unwrap().unwrap();
 
     // (c) Memory. The server lives in this process, so its memory is this process's RSS. The
     // backlog of the client that does not read is MESSAGES * TEXT_CHARS = 36 MB of text; the
