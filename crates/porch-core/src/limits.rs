@@ -327,6 +327,13 @@ limits! {
     /// is picked up without a restart.
     KEY_REFRESH_MS: u64 = 30_000, "milliseconds";
 
+    /// How soon after one re-read of the signing keys another may start, for tokens whose `kid`
+    /// this node has not read yet (a key another node or `porch keys rotate` just added): such a
+    /// token is verified after a re-read instead of refused with `token_key_unknown` until the
+    /// next refresh, and every request waiting shares the next re-read, so made-up `kid`s cost at
+    /// most one small store read per interval.
+    KEYS_REREAD_INTERVAL_MS: u64 = 250, "milliseconds";
+
     // ----- Rates and abuse -----------------------------------------------------------------
 
     /// WebSocket handshakes per client address, sustained. Beyond it: `429 rate_limited` with
@@ -459,11 +466,49 @@ limits! {
     /// stopped answering into `store_unavailable` instead of requests piling up forever.
     POSTGRES_POOL_WAIT_TIMEOUT_MS: u64 = 30_000, "milliseconds";
 
-    /// PostgreSQL ends a session of ours that sits idle inside a transaction this long. Porch's
-    /// transactions wait on nothing but the database, so only a frozen or partitioned node hits
-    /// it, and then its conversation row locks are released instead of blocking every other
-    /// node's appends until TCP keepalive notices (hours).
-    POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS: u64 = 15_000, "milliseconds";
+    /// PostgreSQL's `idle_in_transaction_session_timeout` for every session of a node: a
+    /// session idle inside a transaction this long is ended and its locks released. Only
+    /// start-up work (the migration, the first signing key, the demo set-up) still spans round
+    /// trips in a transaction, appends being one statement, so only a node frozen (SIGSTOP, a
+    /// paused VM) or cut off mid-start-up hits it. It was 15 s, which a frozen node holding a
+    /// conversation's row lock used to stall that conversation on every node for.
+    POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS: u64 = 5_000, "milliseconds";
+
+    /// PostgreSQL's `statement_timeout` for every session of a node: the longest any statement
+    /// runs, lock waits included. Porch's statements are single-row or one-page reads and writes
+    /// (a few ms); this bounds how long a statement a node sent just before it froze can hold a
+    /// conversation (it finishes without the node), and turns a stuck server into a retryable
+    /// `store_unavailable` instead of a pile of waiting requests. Start-up transactions run
+    /// without it: on a big database they may rightly take long.
+    POSTGRES_STATEMENT_TIMEOUT_MS: u64 = 5_000, "milliseconds";
+
+    /// PostgreSQL's `lock_timeout` for every session of a node: the longest a statement waits
+    /// for a lock another session holds, then a retryable `store_unavailable`. Appends hold their
+    /// conversation's row only while PostgreSQL runs their one write statement, so a wait this
+    /// long means the holder is stuck. Start-up transactions run without it, so nodes starting
+    /// together wait for each other instead of failing their start.
+    POSTGRES_LOCK_TIMEOUT_MS: u64 = 2_000, "milliseconds";
+
+    /// Appends to one conversation a node sends to PostgreSQL at once (a quarter of
+    /// `postgres_pool_size` if that is fewer, at least 1). They commit one after the other anyway
+    /// (on the conversation's row), and each one waiting there holds a pooled connection; a few
+    /// keep the row busy (the next write waits, ready, when one commits), more would only take
+    /// connections from other conversations. The rest wait in memory, holding none, so clients
+    /// writing to one busy or stuck conversation cannot fill the pool and stall every other one.
+    POSTGRES_APPENDS_PER_CONVERSATION_MAX: usize = 4, "appends";
+
+    /// The longest an append waits in memory for one of its conversation's turns
+    /// (`POSTGRES_APPENDS_PER_CONVERSATION_MAX`); a waiter whose caller left leaves at once. As
+    /// long as a wait for a pooled connection, for the same reason: past it, a retryable
+    /// `store_unavailable`.
+    POSTGRES_APPEND_TURN_WAIT_MS: u64 = 30_000, "milliseconds";
+
+    /// Attempts of one append whose write found that what it was decided on changed since its
+    /// read (appends hold no lock across round trips): the conversation's state or agent (an
+    /// assignment or a close came in between), or its `clientMessageId` stored by another node.
+    /// Each retry means another write committed, and state changes are rare, so one retry is the
+    /// norm; the bound keeps an append from looping. Past it: a retryable `store_unavailable`.
+    POSTGRES_APPEND_ATTEMPTS_MAX: u32 = 16, "attempts";
 
     // ----- The cluster broker (NATS) -------------------------------------------------------
 

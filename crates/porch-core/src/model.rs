@@ -55,6 +55,15 @@ pub struct AgentRecord {
     pub created_at_ms: i64,
 }
 
+/// A deployment with a client and an agent for it, created together or not at all: the demo
+/// set-up of `porch serve --demo` (`Store::create_set_up`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetUp {
+    pub deployment: DeploymentRecord,
+    pub client: ClientRecord,
+    pub agent: AgentRecord,
+}
+
 /// A guest and the one conversation its session opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GuestRecord {

@@ -20,7 +20,7 @@ use porch_wire::rest::{
 
 use crate::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding,
+    GuestStanding, SetUp,
 };
 use crate::token::SigningKey;
 
@@ -123,10 +123,18 @@ pub trait Store: Send + Sync + 'static {
     /// deployment has this id.
     fn update_deployment(&self, id: &str, settings: DeploymentSettings) -> StoreFuture<'_, bool>;
     fn create_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()>;
+    /// Creates the set-up's deployment, client and agent in one commit, unless a deployment
+    /// with its name exists: then nothing is written and the answer is false. Of nodes
+    /// starting together with `--demo`, one creates the demo and the others see it there.
+    /// A client or agent name that is taken fails the whole set-up (`NameTaken`).
+    fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool>;
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>>;
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>>;
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>>;
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()>;
+    /// Stores `key` only if the store holds no signing key yet, atomically: of nodes starting
+    /// together on an empty store, exactly one key is kept. True when `key` was stored.
+    fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool>;
 
     // Guests and conversations.
     /// Creates a guest and its conversation (state `waiting`, `last_seq` 0) in one commit.

@@ -133,6 +133,17 @@ pub struct SigningKey {
     pub created_at_ms: i64,
 }
 
+impl SigningKey {
+    /// A new key: a fresh `kid` and 32 random bytes, created now.
+    pub fn generate() -> SigningKey {
+        SigningKey {
+            kid: crate::ids::new_id(crate::ids::prefix::KEY),
+            secret: crate::ids::random_bytes::<32>().to_vec(),
+            created_at_ms: crate::time::now_ms(),
+        }
+    }
+}
+
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The secret is never printed, not even in debug output.

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding,
+    GuestStanding, SetUp,
 };
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
@@ -170,6 +170,10 @@ impl Store for SqliteStore {
         Box::pin(self.writer.call(|reply| Command::CreateAgent { agent, reply }))
     }
 
+    fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool> {
+        Box::pin(self.writer.call(|reply| Command::CreateSetUp { set_up, reply }))
+    }
+
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>> {
         Box::pin(read(&self.readers, reader::agents))
     }
@@ -185,6 +189,10 @@ impl Store for SqliteStore {
 
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()> {
         Box::pin(self.writer.call(|reply| Command::AddSigningKey { key, reply }))
+    }
+
+    fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool> {
+        Box::pin(self.writer.call(|reply| Command::AddFirstSigningKey { key, reply }))
     }
 
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation> {

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 
 use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
 use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
@@ -44,6 +44,16 @@ pub(crate) enum Command {
     AddSigningKey {
         key: SigningKey,
         reply: Reply<()>,
+    },
+    /// Creates the three records unless the deployment's name is taken; replies whether it did.
+    CreateSetUp {
+        set_up: SetUp,
+        reply: Reply<bool>,
+    },
+    /// Adds the key only if there is none; replies whether it did.
+    AddFirstSigningKey {
+        key: SigningKey,
+        reply: Reply<bool>,
     },
     CreateGuest {
         guest: GuestRecord,
@@ -264,6 +274,12 @@ impl Command {
             }
             Command::AddSigningKey { key, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::add_signing_key(c, &key))
+            }
+            Command::CreateSetUp { set_up, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::create_set_up(c, &set_up))
+            }
+            Command::AddFirstSigningKey { key, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::add_first_signing_key(c, &key))
             }
             Command::CreateGuest { guest, queue, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::create_guest(c, guest, queue))

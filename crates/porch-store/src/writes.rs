@@ -4,7 +4,7 @@
 
 use porch_core::ids::{new_id, prefix};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
 use porch_core::store::{
     AppendDecision, AppendOutcome, AppendRequest, Durability, StoreError, decide_append,
@@ -89,6 +89,33 @@ pub(crate) fn add_signing_key(conn: &Connection, key: &SigningKey) -> Result<(),
     .and_then(|mut s| s.execute(params![key.kid, key.secret, key.created_at_ms]))
     .context(&format!("adding signing key {}", key.kid))?;
     Ok(())
+}
+
+/// One command, so one savepoint: a refused client or agent name undoes the deployment too.
+pub(crate) fn create_set_up(conn: &Connection, set_up: &SetUp) -> Result<bool, StoreError> {
+    match create_deployment(conn, &set_up.deployment) {
+        Err(StoreError::NameTaken(_)) => return Ok(false),
+        other => other?,
+    }
+    create_client(conn, &set_up.client)?;
+    create_agent(conn, &set_up.agent)?;
+    Ok(true)
+}
+
+/// Inside the writer's `BEGIN IMMEDIATE`, which holds the file's write lock against every
+/// other connection and process, so the check and the insert are one step.
+pub(crate) fn add_first_signing_key(
+    conn: &Connection,
+    key: &SigningKey,
+) -> Result<bool, StoreError> {
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO signing_keys (kid, secret, created_at_ms) \
+             SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+        )
+        .and_then(|mut s| s.execute(params![key.kid, key.secret, key.created_at_ms]))
+        .context(&format!("adding the first signing key {}", key.kid))?;
+    Ok(added == 1)
 }
 
 pub(crate) fn create_guest(

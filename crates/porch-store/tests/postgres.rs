@@ -103,6 +103,18 @@ async fn admin() {
 }
 
 #[tokio::test]
+async fn first_signing_key() {
+    let (_schema, store) = fresh().await;
+    suite_first_signing_key(&*store).await;
+}
+
+#[tokio::test]
+async fn set_up() {
+    let (_schema, store) = fresh().await;
+    suite_set_up(&*store).await;
+}
+
+#[tokio::test]
 async fn guest_round_trip() {
     let (_schema, store) = fresh().await;
     suite_guest_round_trip(&*store).await;

@@ -1,19 +1,25 @@
 //! The conversation log's writes: appends and read markers.
 //!
-//! Several nodes append to one conversation at once. Its row lock orders them (so `seq` is
-//! gap-free in commit order), the idempotency index is the last word on a `clientMessageId`,
-//! and a read marker is one upsert that can only move forward.
+//! Several nodes append to one conversation at once. An append reads the conversation and
+//! any stored entry with its `clientMessageId` (one round trip, no lock), lets porch-core's
+//! `decide_append` rule, and writes the entry and the conversation row with one statement
+//! (`write`). No lock is held across round trips, so a node that freezes mid-append holds
+//! nothing: a statement it sent finishes and commits without it. `seq` is gap-free in commit
+//! order, the idempotency index is the last word on a `clientMessageId`, and a read marker is
+//! one upsert that can only move forward.
 
 use deadpool_postgres::GenericClient;
 use porch_core::ids::{new_id, prefix};
+use porch_core::limits::POSTGRES_APPEND_ATTEMPTS_MAX;
 use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, StoreError, decide_append};
-use porch_wire::rest::{ConversationState, Message};
+use porch_wire::rest::{Conversation, ConversationState, Message};
 use tokio_postgres::types::ToSql;
 
 use super::pool::Db;
 use super::rows::{
     self, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context, MESSAGE_COLUMNS, seq_to_sql, violates,
 };
+use super::turns::Turns;
 
 /// The stored message of this sender with this `clientMessageId`, if any.
 async fn stored_message(
@@ -37,67 +43,109 @@ async fn stored_message(
     }
 }
 
-/// Appends one entry; see `Store::append`. One transaction, committed before returning.
-///
-/// `FOR NO KEY UPDATE` on the conversation row serializes the appends of one conversation
-/// across every node: the next one waits for this COMMIT, then (READ COMMITTED: each later
-/// statement takes a new snapshot) sees its message, so `seq` is `last_seq + 1` in commit
-/// order. It is the weakest lock that conflicts with itself: plain `FOR UPDATE` would also
-/// block the foreign-key checks of concurrent `mark_read`s on the same conversation.
+/// The conversation as it is now, and the entry `request` would repeat, if stored: the two
+/// queries go out together (pipelined), one round trip.
+async fn read_for_append(
+    client: &impl GenericClient,
+    request: &AppendRequest,
+) -> Result<(Conversation, Option<Message>), StoreError> {
+    let doing = format!("reading {} to append", request.conversation_id);
+    let conversation = async {
+        let statement = client
+            .prepare_cached(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"
+            ))
+            .await
+            .context(&doing)?;
+        match client.query_opt(&statement, &[&request.conversation_id]).await.context(&doing)? {
+            Some(row) => rows::conversation(&row),
+            None => Err(StoreError::ConversationUnknown(request.conversation_id.clone())),
+        }
+    };
+    let stored = async {
+        match &request.client_message_id {
+            Some(id) => stored_message(client, request, id).await,
+            None => Ok(None),
+        }
+    };
+    tokio::try_join!(conversation, stored)
+}
+
+/// Appends one entry; see `Store::append`. Committed before it returns.
 ///
 /// A retry of a stored `clientMessageId` is answered before the closed check, as in SQLite:
 /// the sender's first attempt was accepted, and "closed" would read as "not taken".
-pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-    // Owned: `request` moves into `decide_append` below.
-    let conversation_id = request.conversation_id.clone();
-    let doing = format!("appending to {conversation_id}");
-    let mut client = db.client().await?;
-    let tx = client.transaction().await.context(&doing)?;
-    let lock = tx
-        .prepare_cached(&format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1 FOR NO KEY UPDATE OF c"
-        ))
-        .await
-        .context(&doing)?;
-    // Every early return drops `tx`, which rolls back and releases the lock.
-    let Some(row) = tx.query_opt(&lock, &[&conversation_id]).await.context(&doing)? else {
-        return Err(StoreError::ConversationUnknown(request.conversation_id));
-    };
-    let conversation = rows::conversation(&row)?;
-    let stored = match &request.client_message_id {
-        Some(id) => stored_message(&tx, &request, id).await?,
-        None => None,
-    };
-    // The rules are porch-core's; this function only locks, reads and writes.
-    let retry = (request.clone(), conversation.clone());
-    let (message, conversation, previous_seq) =
-        match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
+pub(crate) async fn append(
+    db: &Db,
+    turns: &Turns,
+    request: AppendRequest,
+) -> Result<AppendOutcome, StoreError> {
+    // Appends of one conversation from this node go one at a time, so they never hold more
+    // than one pooled connection between them (`turns`).
+    let _turn = turns.take(&request.conversation_id).await?;
+    let client = db.client().await?;
+    for _ in 0..POSTGRES_APPEND_ATTEMPTS_MAX {
+        let (conversation, stored) = read_for_append(&client, &request).await?;
+        let (state, agent) = (conversation.state, conversation.assigned_agent_id.clone());
+        // The rules are porch-core's; this function only reads and writes.
+        match decide_append(request.clone(), conversation, stored, new_id(prefix::MESSAGE))? {
             AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
-            AppendDecision::Write { message, conversation, previous_seq } => {
-                (message, conversation, previous_seq)
+            AppendDecision::Write { mut message, mut conversation, .. } => {
+                let read = (state, agent.as_deref());
+                if let Some((seq, updated_at_ms)) =
+                    write(&client, &message, &conversation, read).await?
+                {
+                    (message.seq, conversation.last_seq) = (seq, seq);
+                    conversation.updated_at_ms = updated_at_ms;
+                    return Ok(AppendOutcome::Created { message, conversation });
+                }
             }
-        };
-    let seq = message.seq;
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "conversation {} changed under {POSTGRES_APPEND_ATTEMPTS_MAX} attempts to append to it",
+        request.conversation_id
+    )))
+}
 
-    // The message and the conversation row in one statement: one round trip less while the
-    // row lock is held. The `last_seq = $14` guard refuses to acknowledge a log with a hole if
-    // anything ever wrote the row without the lock.
-    let insert = tx
+/// Writes the entry and the conversation row in one statement: one commit, and the row is
+/// locked only while PostgreSQL runs it, never across round trips. Appends of several nodes
+/// to one conversation queue on that lock inside PostgreSQL, and each takes `last_seq + 1` of
+/// the row as the one before it committed it (READ COMMITTED re-reads a row it waited for),
+/// so `seq` is gap-free in commit order.
+///
+/// The decision was made on a read without a lock, so the write takes effect only if what it
+/// depends on is still so: the conversation's state and agent (`read`). A new `seq` and a later
+/// `updatedAtMs` do not change it; they are computed here, as `decide_append` computes them.
+/// None when the row changed (a state change came in between) or another writer stored this
+/// `clientMessageId` since the read (the idempotency index undoes the statement): nothing was
+/// written, and the next read sees why.
+async fn write(
+    client: &impl GenericClient,
+    message: &Message,
+    conversation: &Conversation,
+    read: (ConversationState, Option<&str>),
+) -> Result<Option<(u64, i64)>, StoreError> {
+    let doing = format!("appending to {}", message.conversation_id);
+    // The insert reads the update's RETURNING, so it happens only if the update did.
+    let statement = client
         .prepare_cached(
-            "WITH inserted AS ( \
-                 INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                                       sender_display_name, text, event, created_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            "WITH updated AS ( \
+                 UPDATE conversations SET last_seq = last_seq + 1, \
+                        updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11 \
+                 WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
+                 RETURNING last_seq, updated_at_ms \
              ) \
-             UPDATE conversations SET last_seq = $3, updated_at_ms = $11, state = $12, assigned_agent_id = $13 \
-             WHERE id = $2 AND last_seq = $14",
+             INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
+                                   sender_display_name, text, event, created_at_ms) \
+             SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, $9 FROM updated \
+             RETURNING seq, (SELECT updated_at_ms FROM updated)",
         )
         .await
         .context(&doing)?;
     let params: &[&(dyn ToSql + Sync)] = &[
         &message.id,
         &message.conversation_id,
-        &seq_to_sql(seq),
         &message.client_message_id,
         &message.sender.role.as_str(),
         &message.sender.id,
@@ -105,40 +153,19 @@ pub(crate) async fn append(db: &Db, request: AppendRequest) -> Result<AppendOutc
         &message.text,
         &message.event.map(ConversationState::as_str),
         &message.created_at_ms,
-        &conversation.updated_at_ms,
         &conversation.state.as_str(),
         &conversation.assigned_agent_id,
-        &seq_to_sql(previous_seq),
+        &read.0.as_str(),
+        &read.1,
     ];
-    match tx.execute(&insert, params).await {
-        Ok(1) => {}
-        Ok(_) => {
-            return Err(StoreError::Unavailable(format!(
-                "conversation {conversation_id} changed during an append"
-            )));
-        }
-        // Unreachable while every writer takes the row lock, but the index is the last word:
-        // if another writer's row won, answer from it as a retry would be answered.
-        Err(e) if violates(&e, "messages_idempotency") => {
-            tx.rollback().await.context(&doing)?;
-            let (request, conversation) = retry;
-            let client_message_id = request.client_message_id.clone().unwrap_or_default();
-            let Some(stored) = stored_message(&client, &request, &client_message_id).await? else {
-                return Err(StoreError::Unavailable(format!(
-                    "clientMessageId {client_message_id} in {conversation_id} collided with a write that then vanished"
-                )));
-            };
-            return match decide_append(request, conversation, Some(stored), String::new())? {
-                AppendDecision::Replay(message) => Ok(AppendOutcome::Duplicate { message }),
-                AppendDecision::Write { .. } => {
-                    unreachable!("a stored entry is always replayed or refused")
-                }
-            };
-        }
-        Err(e) => return Err(e).context(&format!("appending seq {seq} to {conversation_id}")),
-    }
-    tx.commit().await.context(&format!("committing seq {seq} to {conversation_id}"))?;
-    Ok(AppendOutcome::Created { message, conversation })
+    let row = match client.query_opt(&statement, params).await {
+        Ok(row) => row,
+        Err(e) if violates(&e, "messages_idempotency") => return Ok(None),
+        Err(e) => return Err(e).context(&doing),
+    };
+    let Some(row) = row else { return Ok(None) };
+    let updated_at_ms: i64 = row.try_get(1).context(&doing)?;
+    Ok(Some((rows::get_seq(&row, 0)?, updated_at_ms)))
 }
 
 /// Raises the read marker of `participant_id` to `seq`, capped at the conversation's

@@ -4,9 +4,13 @@
 //! - A deadpool pool of tokio-postgres connections, no TLS (`NoTls`): run PostgreSQL on the
 //!   same host or a private network, or put a TLS tunnel in front. Broken connections are
 //!   dropped at checkout and replaced (`pool`).
-//! - Nodes coordinate only through the database. An append locks its conversation row, so
-//!   `seq` is gap-free in commit order across nodes (`log`); unique constraints (names, the
-//!   idempotency index) settle every other race (`writes`, `log`).
+//! - Nodes coordinate only through the database. An append writes its entry and its
+//!   conversation row in one statement, only if the row's `last_seq` is still the one it read,
+//!   so `seq` is gap-free in commit order across nodes and no lock is held across round trips
+//!   (`log`); a node sends one append per conversation at a time (`turns`); unique constraints
+//!   (names, the idempotency index) settle every other race (`writes`, `log`).
+//! - Every session runs with a statement, lock and idle-in-transaction timeout (`pool`): a
+//!   node that stops answering cannot hold anything for long, and nothing waits forever.
 //! - A write returns only after COMMIT; with `synchronous_commit=on` and `fsync=on` (the
 //!   defaults, read back by `durability`) COMMIT waits for the WAL flush.
 //! - Reads are single statements on pooled connections (`reads`); the schema and its
@@ -19,11 +23,12 @@ mod pool;
 mod reads;
 mod rows;
 mod schema;
+mod turns;
 mod writes;
 
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding,
+    GuestStanding, SetUp,
 };
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
@@ -74,6 +79,8 @@ impl std::fmt::Debug for PostgresOptions {
 /// The PostgreSQL store. Cheap to share behind an `Arc`; dropping it closes its connections.
 pub struct PostgresStore {
     db: Db,
+    /// Appends running or waiting on this node, one per conversation at a time.
+    turns: turns::Turns,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -92,13 +99,13 @@ impl PostgresStore {
         schema::migrate(&mut client, options.schema.as_deref()).await?;
         drop(client);
         tracing::debug!(schema = ?options.schema, pool_size = options.pool_size, "opened the postgres store");
-        Ok(PostgresStore { db })
+        Ok(PostgresStore { db, turns: turns::Turns::default() })
     }
 }
 
 impl Store for PostgresStore {
     fn create_client(&self, client: ClientRecord) -> StoreFuture<'_, ()> {
-        Box::pin(async move { writes::create_client(&self.db, &client).await })
+        Box::pin(async move { writes::create_client(&self.db.client().await?, &client).await })
     }
 
     fn clients(&self) -> StoreFuture<'_, Vec<ClientRecord>> {
@@ -111,7 +118,9 @@ impl Store for PostgresStore {
     }
 
     fn create_deployment(&self, deployment: DeploymentRecord) -> StoreFuture<'_, ()> {
-        Box::pin(async move { writes::create_deployment(&self.db, &deployment).await })
+        Box::pin(
+            async move { writes::create_deployment(&self.db.client().await?, &deployment).await },
+        )
     }
 
     fn deployments(&self) -> StoreFuture<'_, Vec<DeploymentRecord>> {
@@ -124,7 +133,11 @@ impl Store for PostgresStore {
     }
 
     fn create_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()> {
-        Box::pin(async move { writes::create_agent(&self.db, &agent).await })
+        Box::pin(async move { writes::create_agent(&self.db.client().await?, &agent).await })
+    }
+
+    fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool> {
+        Box::pin(async move { writes::create_set_up(&self.db, &set_up).await })
     }
 
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>> {
@@ -142,6 +155,10 @@ impl Store for PostgresStore {
 
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()> {
         Box::pin(async move { writes::add_signing_key(&self.db, &key).await })
+    }
+
+    fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool> {
+        Box::pin(async move { writes::add_first_signing_key(&self.db, &key).await })
     }
 
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation> {
@@ -175,7 +192,7 @@ impl Store for PostgresStore {
     }
 
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
-        Box::pin(log::append(&self.db, request))
+        Box::pin(log::append(&self.db, &self.turns, request))
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -8,15 +8,15 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
 };
 use porch_core::limits::{
-    POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-    POSTGRES_POOL_WAIT_TIMEOUT_MS,
+    POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS, POSTGRES_LOCK_TIMEOUT_MS,
+    POSTGRES_POOL_WAIT_TIMEOUT_MS, POSTGRES_STATEMENT_TIMEOUT_MS,
 };
 use porch_core::store::StoreError;
 use tokio_postgres::config::Host;
 use tokio_postgres::{Config, NoTls};
 
 use super::PostgresOptions;
-use super::rows::describe;
+use super::rows::{Context, describe};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_CONNECT_TIMEOUT_MS);
 const POOL_WAIT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_POOL_WAIT_TIMEOUT_MS);
@@ -45,10 +45,13 @@ impl Db {
         }
         // Session settings go in the startup packet, so every pooled connection has them from
         // its first statement and no checkout pays a `SET` round trip.
+        // The timeouts bound what a node that stops answering (frozen, cut off) can hold, and
+        // what any caller waits for (porch-core's `limits`, docs/deploy.md).
         let mut startup = config.get_options().unwrap_or_default().to_owned();
         let _ = write!(
             startup,
-            " -c idle_in_transaction_session_timeout={POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS}ms"
+            " -c idle_in_transaction_session_timeout={POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS}ms \
+             -c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}ms -c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}ms"
         );
         if let Some(schema) = &options.schema {
             check_schema_name(schema)?;
@@ -102,6 +105,21 @@ impl Db {
             other => format!("cannot reach PostgreSQL at {address}: {other}"),
         })
     }
+}
+
+/// A transaction for start-up work (migrating, the first signing key, the demo set-up), with
+/// no statement or lock timeout: on a big database it may rightly take long, and nodes
+/// starting together wait for each other's. A node that froze inside one is still bounded:
+/// PostgreSQL ends its session after `POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS` idle.
+pub(crate) async fn startup_transaction<'a>(
+    client: &'a mut Object,
+    doing: &str,
+) -> Result<deadpool_postgres::Transaction<'a>, StoreError> {
+    let tx = client.transaction().await.context(doing)?;
+    tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+        .await
+        .context(doing)?;
+    Ok(tx)
 }
 
 /// `host:port` for each host of the URL, comma-separated. Built from the parsed config, so

@@ -20,6 +20,7 @@ use deadpool_postgres::Object;
 use porch_core::store::StoreError;
 use porch_core::time::now_ms;
 
+use super::pool::startup_transaction;
 use super::rows::Context;
 
 /// Migration N (1-based) takes the schema from version N-1 to N. Append only, and numbered
@@ -147,7 +148,7 @@ pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// independently while nodes of one tenant take turns. `CREATE SCHEMA IF NOT EXISTS` and
 /// `CREATE TABLE IF NOT EXISTS` are not race-free on their own; under the lock they are.
 pub(crate) async fn migrate(client: &mut Object, schema: Option<&str>) -> Result<(), StoreError> {
-    let tx = client.transaction().await.context("starting the migration")?;
+    let tx = startup_transaction(client, "starting the migration").await?;
     let key = format!("porch-migrate:{}", schema.unwrap_or(""));
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key])
         .await

@@ -2,28 +2,28 @@
 //! nodes may write at once, so nothing here checks before writing: names are checked by their
 //! unique constraints, and a guest and its conversation are one statement.
 
+use deadpool_postgres::GenericClient;
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
 use tokio_postgres::types::ToSql;
 
-use super::pool::Db;
+use super::pool::{Db, startup_transaction};
 use super::rows::{Context, to_json, violates};
 
-/// Runs one statement; a unique violation of `name_constraint` becomes `NameTaken` with the
-/// SQLite store's sentence. Catching the violation, rather than checking first, is race-free
-/// across nodes.
+/// Runs one statement on `client`; a unique violation of `name_constraint` becomes
+/// `NameTaken` with the SQLite store's sentence. Catching the violation, rather than checking
+/// first, is race-free across nodes.
 async fn insert_named(
-    db: &Db,
+    client: &impl GenericClient,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
     (name_constraint, kind, name): (&str, &str, &str),
     doing: &str,
 ) -> Result<(), StoreError> {
-    let client = db.client().await?;
     let statement = client.prepare_cached(sql).await.context(doing)?;
     match client.execute(&statement, params).await {
         Ok(_) => Ok(()),
@@ -35,16 +35,20 @@ async fn insert_named(
     }
 }
 
-pub(crate) async fn create_client(db: &Db, client: &ClientRecord) -> Result<(), StoreError> {
+pub(crate) async fn create_client(
+    client: &impl GenericClient,
+    record: &ClientRecord,
+) -> Result<(), StoreError> {
     let sql = "INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
+    let r = record;
     let params: &[&(dyn ToSql + Sync)] =
-        &[&client.id, &client.name, &client.secret_hash, &client.scopes, &client.created_at_ms];
-    let name = ("clients_name_unique", "client", client.name.as_str());
-    insert_named(db, sql, params, name, &format!("creating client {}", client.id)).await
+        &[&r.id, &r.name, &r.secret_hash, &r.scopes, &r.created_at_ms];
+    let name = ("clients_name_unique", "client", r.name.as_str());
+    insert_named(client, sql, params, name, &format!("creating client {}", r.id)).await
 }
 
 pub(crate) async fn create_deployment(
-    db: &Db,
+    client: &impl GenericClient,
     deployment: &DeploymentRecord,
 ) -> Result<(), StoreError> {
     let ttl_secs = ttl_to_sql(deployment.guest_token_ttl_secs)?;
@@ -54,15 +58,36 @@ pub(crate) async fn create_deployment(
     let params: &[&(dyn ToSql + Sync)] =
         &[&d.id, &d.name, &d.origins, &d.queue, &ttl_secs, &d.enabled, &d.created_at_ms];
     let name = ("deployments_name_unique", "deployment", d.name.as_str());
-    insert_named(db, sql, params, name, &format!("creating deployment {}", d.id)).await
+    insert_named(client, sql, params, name, &format!("creating deployment {}", d.id)).await
 }
 
-pub(crate) async fn create_agent(db: &Db, agent: &AgentRecord) -> Result<(), StoreError> {
+pub(crate) async fn create_agent(
+    client: &impl GenericClient,
+    agent: &AgentRecord,
+) -> Result<(), StoreError> {
     let sql = "INSERT INTO agents (id, name, secret_hash, queues, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
     let params: &[&(dyn ToSql + Sync)] =
         &[&agent.id, &agent.name, &agent.secret_hash, &agent.queues, &agent.created_at_ms];
     let name = ("agents_name_unique", "agent", agent.name.as_str());
-    insert_named(db, sql, params, name, &format!("creating agent {}", agent.id)).await
+    insert_named(client, sql, params, name, &format!("creating agent {}", agent.id)).await
+}
+
+/// The three inserts in one start-up transaction (`startup_transaction`). A second node's
+/// deployment insert waits on the first one's uncommitted name, then finds it taken: false,
+/// and its transaction rolls back having written nothing.
+pub(crate) async fn create_set_up(db: &Db, set_up: &SetUp) -> Result<bool, StoreError> {
+    let doing = format!("creating the set-up of deployment {}", set_up.deployment.name);
+    let mut client = db.client().await?;
+    let tx = startup_transaction(&mut client, &doing).await?;
+    match create_deployment(&tx, &set_up.deployment).await {
+        // Dropping `tx` rolls it back.
+        Err(StoreError::NameTaken(_)) => return Ok(false),
+        other => other?,
+    }
+    create_client(&tx, &set_up.client).await?;
+    create_agent(&tx, &set_up.agent).await?;
+    tx.commit().await.context(&doing)?;
+    Ok(true)
 }
 
 pub(crate) async fn add_signing_key(db: &Db, key: &SigningKey) -> Result<(), StoreError> {
@@ -77,6 +102,30 @@ pub(crate) async fn add_signing_key(db: &Db, key: &SigningKey) -> Result<(), Sto
         .await
         .context(&doing)?;
     Ok(())
+}
+
+/// The check and the insert under a table lock that conflicts with itself, so nodes starting
+/// together on an empty database keep exactly one key. Only at start-up; `SHARE ROW EXCLUSIVE`
+/// lets readers through. `startup_transaction` lifts the lock timeout: a node that froze
+/// holding the lock is ended by `idle_in_transaction_session_timeout`, and the others wait for
+/// that rather than fail their start.
+pub(crate) async fn add_first_signing_key(db: &Db, key: &SigningKey) -> Result<bool, StoreError> {
+    let doing = format!("adding the first signing key {}", key.kid);
+    let mut client = db.client().await?;
+    let tx = startup_transaction(&mut client, &doing).await?;
+    tx.batch_execute("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+        .await
+        .context(&doing)?;
+    let added = tx
+        .execute(
+            "INSERT INTO signing_keys (kid, secret, created_at_ms) \
+             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+            &[&key.kid, &key.secret, &key.created_at_ms],
+        )
+        .await
+        .context(&doing)?;
+    tx.commit().await.context(&doing)?;
+    Ok(added == 1)
 }
 
 /// The guest and its conversation in one statement (a data-modifying CTE): atomic without a

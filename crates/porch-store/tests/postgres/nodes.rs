@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use porch_core::model::SetUp;
 use porch_core::store::{AppendOutcome, PageRequest, Store, StoreError};
+use porch_core::token::SigningKey;
 
 use super::suite::*;
 use super::{Schema, fresh};
@@ -164,4 +166,65 @@ async fn two_nodes_race_one_name() {
         );
     }
     assert_eq!(a.agents().await.unwrap().len(), 10);
+}
+
+/// Nodes starting together on an empty database each try to store a first signing key:
+/// exactly one is kept, and every node reads that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_together_keep_one_first_key() {
+    for round in 0..5 {
+        let schema = Schema::new();
+        let nodes: Vec<Arc<dyn Store>> = vec![
+            Arc::new(schema.connect().await),
+            Arc::new(schema.connect().await),
+            Arc::new(schema.connect().await),
+        ];
+        let mut tasks = tokio::task::JoinSet::new();
+        for node in &nodes {
+            let node = Arc::clone(node);
+            tasks.spawn(async move { node.add_first_signing_key(SigningKey::generate()).await });
+        }
+        let added = tasks.join_all().await;
+        assert_eq!(added.iter().filter(|a| **a == Ok(true)).count(), 1, "round {round}: {added:?}");
+        assert!(added.iter().all(Result::is_ok), "round {round}: {added:?}");
+        let first = nodes[0].signing_keys().await.unwrap();
+        assert_eq!(first.len(), 1);
+        for node in &nodes {
+            assert_eq!(node.signing_keys().await.unwrap(), first);
+        }
+    }
+}
+
+/// Nodes starting together with `--demo` each try to create the same set-up: one does, the
+/// others are told it exists (not refused with a name clash), and one of each record is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_together_create_one_set_up() {
+    for round in 0..5 {
+        let schema = Schema::new();
+        let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
+        for _ in 0..3 {
+            nodes.push(Arc::new(schema.connect().await));
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for node in &nodes {
+            let node = Arc::clone(node);
+            tasks.spawn(async move {
+                let set_up = SetUp {
+                    deployment: deployment_record("demo", "default"),
+                    client: client_record("demo"),
+                    agent: agent_record("demo-agent", &["default"]),
+                };
+                node.create_set_up(set_up).await
+            });
+        }
+        let created = tasks.join_all().await;
+        assert_eq!(
+            created.iter().filter(|c| **c == Ok(true)).count(),
+            1,
+            "round {round}: {created:?}"
+        );
+        assert!(created.iter().all(Result::is_ok), "round {round}: {created:?}");
+        assert_eq!(nodes[1].deployments().await.unwrap().len(), 1);
+        assert_eq!(nodes[2].agents().await.unwrap().len(), 1);
+    }
 }

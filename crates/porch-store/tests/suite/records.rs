@@ -1,6 +1,7 @@
 //! Administration records, guests and conversation lists.
 
 use porch_core::ids::{new_id, prefix, random_bytes};
+use porch_core::model::SetUp;
 use porch_core::store::{ConversationFilter, PageRequest, Store, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState};
@@ -57,6 +58,39 @@ pub async fn suite_admin(store: &dyn Store) {
     let mut keys = store.signing_keys().await.unwrap();
     keys.sort_by_key(|k| k.created_at_ms);
     assert_eq!(keys, vec![old, new]);
+}
+
+/// The first signing key is stored only on a store without one.
+pub async fn suite_first_signing_key(store: &dyn Store) {
+    let first = SigningKey::generate();
+    assert_eq!(store.add_first_signing_key(first.clone()).await, Ok(true));
+    assert_eq!(store.add_first_signing_key(SigningKey::generate()).await, Ok(false));
+    assert_eq!(store.signing_keys().await.unwrap(), vec![first]);
+}
+
+/// A set-up's three records: written together, or not at all.
+pub async fn suite_set_up(store: &dyn Store) {
+    let set_up = |deployment: &str, client: &str, agent: &str| SetUp {
+        deployment: deployment_record(deployment, "default"),
+        client: client_record(client),
+        agent: agent_record(agent, &["default"]),
+    };
+    assert_eq!(store.create_set_up(set_up("demo", "demo", "demo-agent")).await, Ok(true));
+    assert_eq!(
+        store.create_set_up(set_up("demo", "other", "other-agent")).await,
+        Ok(false),
+        "a deployment of that name exists: nothing is written"
+    );
+    assert_eq!(
+        store.create_set_up(set_up("second", "demo", "second-agent")).await,
+        Err(StoreError::NameTaken("a client named `demo` already exists".to_owned()))
+    );
+    let deployments: Vec<_> =
+        store.deployments().await.unwrap().into_iter().map(|d| d.name).collect();
+    assert_eq!(deployments, ["demo"], "the refused set-ups left no deployment behind");
+    let agents: Vec<_> = store.agents().await.unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(agents, ["demo-agent"]);
+    assert_eq!(store.clients().await.unwrap().len(), 1);
 }
 
 pub async fn suite_guest_round_trip(store: &dyn Store) {
