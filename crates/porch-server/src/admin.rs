@@ -1,9 +1,9 @@
-//! Creating clients, deployments, agents and keys: shared by the `porch` CLI and the first
-//! start's demo setup, so both make records the same way.
+//! Creating clients, deployments, agents and keys: shared by the `porch` CLI and the demo
+//! set-up (`porch serve --demo`), so both make records the same way.
 
 use porch_core::ids::{new_id, new_secret, prefix};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, validate_origin,
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, SetUp, validate_origin,
 };
 use porch_core::store::{Store, StoreError};
 use porch_core::token::SigningKey;
@@ -19,6 +19,13 @@ pub async fn create_client(
     name: &str,
     scopes: Vec<String>,
 ) -> Result<Created<ClientRecord>, String> {
+    let created = new_client(name, scopes).await?;
+    store.create_client(created.record.clone()).await.map_err(describe)?;
+    Ok(created)
+}
+
+/// A client record and its secret, checked, not stored yet.
+async fn new_client(name: &str, scopes: Vec<String>) -> Result<Created<ClientRecord>, String> {
     if let Some(bad) = scopes.iter().find(|s| !porch_wire::scope::ALL.contains(&s.as_str())) {
         return Err(format!(
             "unknown scope `{bad}`; known scopes: {}",
@@ -33,7 +40,6 @@ pub async fn create_client(
         scopes,
         created_at_ms: porch_core::time::now_ms(),
     };
-    store.create_client(record.clone()).await.map_err(describe)?;
     Ok(Created { record, secret })
 }
 
@@ -48,6 +54,13 @@ pub async fn create_deployment(
     store: &dyn Store,
     spec: DeploymentSpec,
 ) -> Result<DeploymentRecord, String> {
+    let record = new_deployment(spec)?;
+    store.create_deployment(record.clone()).await.map_err(describe)?;
+    Ok(record)
+}
+
+/// A deployment record, checked, not stored yet.
+fn new_deployment(spec: DeploymentSpec) -> Result<DeploymentRecord, String> {
     for origin in &spec.origins {
         validate_origin(origin)?;
     }
@@ -64,7 +77,6 @@ pub async fn create_deployment(
         created_at_ms: porch_core::time::now_ms(),
         notice: None,
     };
-    store.create_deployment(record.clone()).await.map_err(describe)?;
     Ok(record)
 }
 
@@ -136,6 +148,13 @@ pub async fn create_agent(
     name: &str,
     queues: Vec<String>,
 ) -> Result<Created<AgentRecord>, String> {
+    let created = new_agent(name, queues).await?;
+    store.create_agent(created.record.clone()).await.map_err(describe)?;
+    Ok(created)
+}
+
+/// An agent record and its secret, checked, not stored yet.
+async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecord>, String> {
     if name.is_empty() || queues.is_empty() {
         return Err("an agent needs a name and at least one queue".into());
     }
@@ -147,17 +166,12 @@ pub async fn create_agent(
         queues,
         created_at_ms: porch_core::time::now_ms(),
     };
-    store.create_agent(record.clone()).await.map_err(describe)?;
     Ok(Created { record, secret })
 }
 
 /// Adds a fresh signing key; it signs from now on, and older keys keep verifying.
 pub async fn rotate_key(store: &dyn Store) -> Result<SigningKey, String> {
-    let key = SigningKey {
-        kid: new_id(prefix::KEY),
-        secret: porch_core::ids::random_bytes::<32>().to_vec(),
-        created_at_ms: porch_core::time::now_ms(),
-    };
+    let key = SigningKey::generate();
     store.add_signing_key(key.clone()).await.map_err(describe)?;
     Ok(key)
 }
@@ -173,19 +187,20 @@ fn describe(e: StoreError) -> String {
     e.to_string()
 }
 
-/// Credentials of the demo setup, printed once on the first start.
+/// Credentials of the demo set-up, printed once by the start that created it.
 pub struct Demo {
     pub deployment: DeploymentRecord,
     pub client: Created<ClientRecord>,
     pub agent: Created<AgentRecord>,
 }
 
-/// On an empty store, creates a demo deployment (allowing the public origin), client and
-/// agent. Returns `None` when the store already has a deployment.
+/// The demo deployment's name: a store holding a deployment of that name has its demo.
+pub const DEMO_NAME: &str = "demo";
+
+/// Creates the demo set-up (a deployment allowing the public origin, a client and an agent)
+/// in one commit, unless a deployment named `demo` exists: `None` then. Nodes starting
+/// together each try; the store lets one create it (`Store::create_set_up`).
 pub async fn create_demo(store: &dyn Store, public_origin: &str) -> Result<Option<Demo>, String> {
-    if !store.deployments().await.map_err(describe)?.is_empty() {
-        return Ok(None);
-    }
     let mut origins = vec![public_origin.to_string()];
     // The same server is often opened as localhost and as 127.0.0.1.
     if let Some(port_part) = public_origin.strip_prefix("http://127.0.0.1") {
@@ -193,19 +208,20 @@ pub async fn create_demo(store: &dyn Store, public_origin: &str) -> Result<Optio
     } else if let Some(port_part) = public_origin.strip_prefix("http://localhost") {
         origins.push(format!("http://127.0.0.1{port_part}"));
     }
-    let spec = DeploymentSpec {
-        name: "demo".into(),
+    let deployment = new_deployment(DeploymentSpec {
+        name: DEMO_NAME.into(),
         origins,
         queue: "default".into(),
         guest_token_ttl_secs: porch_core::limits::GUEST_TOKEN_TTL_SECS,
+    })?;
+    let scopes = vec![porch_wire::scope::GUESTS.into(), porch_wire::scope::NOTICES.into()];
+    let client = new_client(DEMO_NAME, scopes).await?;
+    let agent = new_agent("demo-agent", vec!["default".into()]).await?;
+    let set_up = SetUp {
+        deployment: deployment.clone(),
+        client: client.record.clone(),
+        agent: agent.record.clone(),
     };
-    let deployment = create_deployment(store, spec).await?;
-    let client = create_client(
-        store,
-        "demo",
-        vec![porch_wire::scope::GUESTS.into(), porch_wire::scope::NOTICES.into()],
-    )
-    .await?;
-    let agent = create_agent(store, "demo-agent", vec!["default".into()]).await?;
-    Ok(Some(Demo { deployment, client, agent }))
+    let created = store.create_set_up(set_up).await.map_err(describe)?;
+    Ok(created.then_some(Demo { deployment, client, agent }))
 }

@@ -85,7 +85,7 @@ pub async fn verify(
         now_secs: porch_core::time::now_ms() / 1000,
         leeway_secs: i64::try_from(limits.token_leeway_secs).unwrap_or(i64::MAX),
     };
-    Ok(state.keys.get().verify(token, &expectation)?)
+    Ok(state.keys.verify(state.store.as_ref(), token, &expectation).await?)
 }
 
 /// The second half of `authenticate`: the session behind verified claims.

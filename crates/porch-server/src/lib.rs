@@ -62,8 +62,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use porch_core::limits::{KEY_REFRESH_MS, SESSIONS_CLOSE_GRACE_MS};
-use porch_core::store::Store;
-use porch_core::token::Keyring;
+use porch_core::store::{Store, StoreError};
+use porch_core::token::{Keyring, SigningKey};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 
@@ -76,10 +76,7 @@ pub async fn build_state(
     config: ServerConfig,
 ) -> Result<(AppState, watch::Sender<bool>), String> {
     config.limits.validate()?;
-    let mut keys = store.signing_keys().await.map_err(|e| e.to_string())?;
-    if keys.is_empty() {
-        keys.push(admin::rotate_key(store.as_ref()).await?);
-    }
+    let keys = first_keys(store.as_ref()).await.map_err(|e| e.to_string())?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let connections_max = config.limits.connections_max;
     let hub = Arc::new(hub::Hub::new(config.limits.connection_send_queue_frames_max));
@@ -111,6 +108,17 @@ pub async fn build_state(
         broker,
     };
     Ok((state, shutdown_tx))
+}
+
+/// The signing keys, after storing a first one if there is none. Nodes starting together on
+/// an empty store each offer one; the store keeps exactly one, and every node signs with it.
+async fn first_keys(store: &dyn Store) -> Result<Vec<SigningKey>, StoreError> {
+    let keys = store.signing_keys().await?;
+    if !keys.is_empty() {
+        return Ok(keys);
+    }
+    store.add_first_signing_key(SigningKey::generate()).await?;
+    store.signing_keys().await
 }
 
 /// Every route of the server.

@@ -1,9 +1,12 @@
 //! Shared state of a running server, handed to every handler.
 
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
+use porch_core::limits::KEYS_REREAD_INTERVAL_MS;
 use porch_core::store::Store;
-use porch_core::token::{Claims, Keyring, TokenKind};
+use porch_core::token::{Claims, Expectation, Keyring, TokenError, TokenKind};
+use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
 use tokio::sync::{Semaphore, watch};
 
@@ -36,11 +39,55 @@ pub struct AppState {
 /// The keyring, swappable at run time so rotation needs no restart.
 pub struct Keys {
     current: RwLock<Arc<Keyring>>,
+    /// When the last re-read for an unknown `kid` started (`reread`); its lock is the queue of
+    /// callers waiting for the next one.
+    last_reread: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl Keys {
     pub fn new(keyring: Keyring) -> Keys {
-        Keys { current: RwLock::new(Arc::new(keyring)) }
+        Keys { current: RwLock::new(Arc::new(keyring)), last_reread: tokio::sync::Mutex::new(None) }
+    }
+
+    /// Verifies `token` (`Keyring::verify`). A token naming a key this node has not read yet
+    /// (added by another node, or by `porch keys rotate`, since this node's last read) is
+    /// verified again after a re-read of the keys, rather than refused until the next refresh.
+    pub async fn verify(
+        &self,
+        store: &dyn Store,
+        token: &str,
+        expect: &Expectation<'_>,
+    ) -> Result<Claims, TokenError> {
+        let arrived = Instant::now();
+        match self.get().verify(token, expect) {
+            Err(e) if e.code == ErrorCode::TokenKeyUnknown => {
+                self.reread(store, arrived).await;
+                self.get().verify(token, expect)
+            }
+            verdict => verdict,
+        }
+    }
+
+    /// Re-reads the keys from the store, unless a re-read that started after this caller
+    /// `arrived` has finished (its keys are then as new as the caller needs). Re-reads start
+    /// at most once per `KEYS_REREAD_INTERVAL_MS`; callers arriving meanwhile queue on the lock
+    /// and share the next one, so made-up `kid`s cost one small read per interval, not one each.
+    async fn reread(&self, store: &dyn Store, arrived: Instant) {
+        let mut last = self.last_reread.lock().await;
+        if last.is_some_and(|started| started >= arrived) {
+            return;
+        }
+        if let Some(started) = *last {
+            let next = started + Duration::from_millis(KEYS_REREAD_INTERVAL_MS);
+            tokio::time::sleep_until(next.into()).await;
+        }
+        let started = Instant::now();
+        match store.signing_keys().await {
+            Ok(keys) if !keys.is_empty() => self.replace(Keyring::new(keys)),
+            Ok(_) => tracing::warn!("the store holds no signing keys; keeping the ones in memory"),
+            Err(e) => tracing::warn!("could not re-read the signing keys for an unknown kid: {e}"),
+        }
+        *last = Some(started);
     }
 
     pub fn get(&self) -> Arc<Keyring> {

@@ -1,4 +1,5 @@
-//! `porch serve`: open the store, bind, set up the demo on first start, serve until a signal.
+//! `porch serve`: open the store, bind, set up the demo when asked (`--demo`), serve until a
+//! signal.
 
 use anyhow::{Context, Result};
 use porch_server::{ServerConfig, admin};
@@ -39,11 +40,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) =
         porch_server::build_state(store.clone(), config).await.map_err(anyhow::Error::msg)?;
-    if let Some(demo) =
-        admin::create_demo(store.as_ref(), &public_origin).await.map_err(anyhow::Error::msg)?
-    {
-        print_demo(&demo, &public_url);
-    }
+    demo(&settings, store.as_ref(), &public_origin, &public_url).await?;
     let durability = porch_core::store::Store::durability(store.as_ref()).await?;
     tracing::info!(data_dir = %settings.data_dir.display(), store = %durability.settings, "store open");
     println!(
@@ -52,6 +49,33 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     );
     porch_server::serve(listener, state, shutdown_tx, stop).await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// With `--demo`, the demo set-up, made once whoever asks (a restart, the other nodes of a
+/// cluster starting together): the one start that creates it prints its secrets. Without it,
+/// nothing is created; an empty store gets a hint instead.
+async fn demo(
+    settings: &Settings,
+    store: &dyn porch_core::store::Store,
+    public_origin: &str,
+    public_url: &str,
+) -> Result<()> {
+    if !settings.demo {
+        if store.deployments().await?.is_empty() {
+            println!(
+                "No deployment yet: create one with `porch deployments create` (README, \"Operating Porch\"), \
+                 or start with --demo for a demo set-up."
+            );
+        }
+        return Ok(());
+    }
+    match admin::create_demo(store, public_origin).await.map_err(anyhow::Error::msg)? {
+        Some(demo) => print_demo(&demo, public_url),
+        None => println!(
+            "--demo: the demo set-up exists already; its secrets were printed by the start that made it."
+        ),
+    }
     Ok(())
 }
 

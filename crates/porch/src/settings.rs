@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// [default: false]
     #[arg(long, env = "PORCH_CONFORMANCE_ECHO", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub conformance_echo: Option<bool>,
+    /// Create a demo set-up (a deployment for this server's own pages, an OAuth client and an
+    /// agent, their secrets printed once) unless one exists: for trying Porch, never for
+    /// production. Nodes of a cluster started together with it create one between them.
+    /// [default: false]
+    #[arg(long, env = "PORCH_DEMO", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub demo: Option<bool>,
     /// Accept the access token in the gateway URL (`?access_token=`). Tokens in URLs end up
     /// in logs; prefer the subprotocol. [default: false]
     #[arg(long, env = "PORCH_ALLOW_QUERY_TOKEN", value_name = "BOOL")]
@@ -157,6 +163,7 @@ pub struct FileSettings {
     pub broker_subject: Option<String>,
     pub node_id: Option<String>,
     pub conformance_echo: Option<bool>,
+    pub demo: Option<bool>,
     pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
     pub log_format: Option<LogFormat>,
     #[serde(default)]
@@ -182,6 +189,7 @@ pub struct Settings {
     pub broker_subject: String,
     pub node_id: String,
     pub conformance_echo: bool,
+    pub demo: bool,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub log_format: LogFormat,
     pub limits: Limits,
@@ -232,6 +240,7 @@ impl Settings {
                 .or(file.node_id)
                 .unwrap_or_else(|| porch_core::ids::new_id("nod")),
             conformance_echo: args.conformance_echo.or(file.conformance_echo).unwrap_or(false),
+            demo: args.demo.or(file.demo).unwrap_or(false),
             trusted_proxies: if args.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {

@@ -2,6 +2,7 @@
 //! NATS server, the ones running on this machine (127.0.0.1:5432 database `test`, and
 //! 127.0.0.1:4222). Each test makes its own database and drops it afterwards.
 
+mod cold_start;
 mod outage;
 #[path = "../crash/server.rs"]
 mod server;
@@ -61,20 +62,28 @@ impl Drop for Database {
 
 /// Two nodes sharing `db`; node 1 reaches NATS through `nats1` (a proxy the test controls).
 fn nodes(db: &Database, nats1: &str) -> (Porch, Porch) {
+    let dir = cluster_dir();
+    (node(db, &dir, "node-1", nats1), node(db, &dir, "node-2", NATS))
+}
+
+/// A directory for the nodes of one test cluster.
+fn cluster_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(porch_core::ids::new_id("cls"));
     std::fs::create_dir_all(&dir).unwrap();
-    let make = |id: &str, nats: &str| {
-        let mut node = Porch::new(dir.join(id));
-        node.env = vec![
-            ("PORCH_STORE".into(), db.url()),
-            ("PORCH_BROKER".into(), format!("nats://{nats}")),
-            ("PORCH_NODE_ID".into(), id.into()),
-            // Tests run in parallel on one NATS server: one subject per test cluster.
-            ("PORCH_BROKER_SUBJECT".into(), format!("porch.test.{}", db.name)),
-        ];
-        node
-    };
-    (make("node-1", nats1), make("node-2", NATS))
+    dir
+}
+
+/// Node `id` of the cluster on `db`, reaching NATS at `nats`.
+fn node(db: &Database, dir: &std::path::Path, id: &str, nats: &str) -> Porch {
+    let mut node = Porch::new(dir.join(id));
+    node.env = vec![
+        ("PORCH_STORE".into(), db.url()),
+        ("PORCH_BROKER".into(), format!("nats://{nats}")),
+        ("PORCH_NODE_ID".into(), id.into()),
+        // Tests run in parallel on one NATS server: one subject per test cluster.
+        ("PORCH_BROKER_SUBJECT".into(), format!("porch.test.{}", db.name)),
+    ];
+    node
 }
 
 fn cli(node: &Porch, args: &[&str]) -> serde_json::Value {

@@ -23,6 +23,8 @@ pub struct Porch {
     pub port: u16,
     /// Extra `PORCH_*` settings (store, broker, node id) for every start.
     pub env: Vec<(String, String)>,
+    /// Extra arguments of `porch serve` (`--demo`).
+    pub args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -48,7 +50,7 @@ impl Porch {
     pub fn new(data_dir: PathBuf) -> Porch {
         // A free port, kept for every restart so clients reconnect to the same URL.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Porch { data_dir, port, env: Vec::new(), child: None }
+        Porch { data_dir, port, env: Vec::new(), args: Vec::new(), child: None }
     }
 
     pub fn base_url(&self) -> String {
@@ -60,32 +62,44 @@ impl Porch {
     /// per-guest flood limits, which would refuse exactly that, are lifted (they are tested
     /// in the e2e suite's `floods.rs`).
     pub fn start(&mut self) {
-        assert!(self.child.is_none(), "already running");
         let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let mut child = porch_command(&self.data_dir)
-                .envs(LIFTED_FLOOD_LIMITS.iter().copied())
-                .envs(self.env.iter().map(|(k, v)| (k, v)))
-                .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
-                .env("PORCH_LOG", "warn")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("porch starts");
-            let stdout = child.stdout.take().unwrap();
-            let listening = BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .any(|l| l.starts_with("listening on"));
-            if listening {
-                self.child = Some(child);
-                return;
-            }
-            // The port may still be held by the killed process for a moment: retry.
-            let _ = child.wait();
+        // The port may still be held by the killed process for a moment: retry.
+        while self.start_once().is_err() {
             assert!(Instant::now() < deadline, "porch did not start within {START_TIMEOUT:?}");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// One start, no retry: the lines printed before `listening on`, or, if the process
+    /// ended before it listened, its exit status.
+    pub fn start_once(&mut self) -> Result<Vec<String>, std::process::ExitStatus> {
+        assert!(self.child.is_none(), "already running");
+        let mut child = porch_command(&self.data_dir)
+            .envs(LIFTED_FLOOD_LIMITS.iter().copied())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(&self.args)
+            .env("PORCH_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("porch starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut before = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("listening on") {
+                self.child = Some(child);
+                return Ok(before);
+            }
+            before.push(line);
+        }
+        Err(child.wait().expect("reaped"))
+    }
+
+    /// The running process's id, for signals other than SIGKILL and SIGTERM.
+    #[allow(dead_code)] // Used by the cluster test, not by the crash test that shares this file.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     /// SIGKILL: no shutdown path runs, nothing is flushed that was not already committed.
