@@ -3,6 +3,7 @@
 //! 127.0.0.1:4222). Each test makes its own database and drops it afterwards.
 
 mod cold_start;
+mod frozen;
 mod outage;
 #[path = "../crash/server.rs"]
 mod server;
@@ -209,12 +210,19 @@ async fn a_guest_and_an_agent_on_two_nodes_converse_and_survive_a_node_kill() {
     node2.stop();
 }
 
+/// The guest's whole log, as `(seq, text)`, page by page.
 async fn history(node: &Porch, guest: &GuestSession) -> Vec<(u64, String)> {
-    let page = Api::new(&node.base_url())
-        .guest_history(&guest.access_token, "after=0&limit=200")
-        .await
-        .unwrap();
-    page.messages.into_iter().map(|m| (m.seq, m.text)).collect()
+    let api = Api::new(&node.base_url());
+    let mut entries: Vec<(u64, String)> = Vec::new();
+    loop {
+        let after = entries.last().map_or(0, |(seq, _)| *seq);
+        let query = format!("after={after}&limit=200");
+        let page = api.guest_history(&guest.access_token, &query).await.unwrap();
+        if page.messages.is_empty() {
+            return entries;
+        }
+        entries.extend(page.messages.into_iter().map(|m| (m.seq, m.text)));
+    }
 }
 
 /// Node 1 loses NATS for 6 s. Meanwhile it refuses sends (retryable, nothing stored) and is
