@@ -247,3 +247,51 @@ fn operators_update_a_deployment_in_place() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no deployment `dep_nobody`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Starts `porch serve` on `dir`, returns what it printed before it listened, and stops it.
+fn serve_once(dir: &str, extra: &[&str]) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_porch"))
+        .args(["serve", "--data-dir", dir, "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("PORCH_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("porch starts");
+    let mut printed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
+        if line.starts_with("listening on") {
+            break;
+        }
+        printed.push(line);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    printed
+}
+
+/// Demo credentials only when asked (`--demo`), once: a production start creates none.
+#[test]
+fn the_demo_set_up_is_made_only_with_demo_and_once() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    let plain = serve_once(d, &[]);
+    assert!(
+        plain.iter().any(|l| l.contains("No deployment yet") && l.contains("--demo")),
+        "{plain:?}"
+    );
+    let listed = |kind: &str| json(&porch(&[kind, "list", "--data-dir", d, "--json"]));
+    assert_eq!(listed("deployments"), serde_json::json!([]), "no credentials without --demo");
+    assert_eq!(listed("clients"), serde_json::json!([]));
+
+    let first = serve_once(d, &["--demo"]);
+    let client_id = listed("clients")[0]["id"].as_str().unwrap().to_owned();
+    assert!(first.iter().any(|l| l.contains(&client_id)), "the secrets are printed: {first:?}");
+    assert_eq!(listed("deployments")[0]["name"], "demo");
+
+    let again = serve_once(d, &["--demo"]);
+    assert!(again.iter().any(|l| l.contains("exists already")), "{again:?}");
+    assert!(!again.iter().any(|l| l.contains(&client_id)), "shown once: {again:?}");
+    assert_eq!(listed("deployments").as_array().unwrap().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
