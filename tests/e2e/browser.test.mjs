@@ -100,6 +100,7 @@ describe('porch with headless Chromium', { timeout: 180_000 }, () => {
       { name: 'token before the marker', url, protocols: [token, MARKER], code: 4007, reason: /^subprotocol_order: / },
       { name: 'misspelled marker', url, protocols: ['nice-websocket-auth', token], code: 4007, reason: /^subprotocol_misspelled: .*case-sensitive/, protocol: 'nice-websocket-auth' },
       { name: 'token in the query (the report\'s second try)', url: `${url}?token=${token}`, protocols: [], code: 4008, reason: /^token_in_query: .*NICE-WebSocket-Auth/ },
+      { name: 'token in the query beside the pair: refused all the same', url: `${url}?access_token=${token}`, protocols: [MARKER, token], code: 4008, reason: /^token_in_query: .*remove it/ },
       { name: 'altered token', url, protocols: [MARKER, tampered], code: 4003, reason: /^token_signature_invalid: / },
       { name: 'token alone: no legal 101, so the browser shows 1006', url, protocols: [token], code: 1006, reason: /^$/ },
     ];

@@ -61,11 +61,36 @@ pub fn check_head(version: Version, headers: &HeaderMap) -> Result<(), ApiError>
 }
 
 /// Reads the subprotocol offer, the `Authorization` header and the query-string token.
+///
+/// A token in the URL is refused (`token_in_query`) whatever else is offered, unless the
+/// operator allowed URL tokens: by the time the gateway sees it, it may already sit in a
+/// proxy's or a browser's history, so taking the pair beside it would hide the leak. The echo
+/// and the upgrade stay what the rest of the offer gets, so a browser still reads the reason.
 pub fn read_offer(
     protocol_headers: &[&str],
     authorization: Option<&str>,
     query_token: Option<&str>,
     allow_query_token: bool,
+) -> Offer {
+    let query_token = query_token.filter(|t| !t.is_empty());
+    let usable = query_token.filter(|_| allow_query_token);
+    let mut offer = read_credentials(protocol_headers, authorization, usable);
+    if query_token.is_some() && !allow_query_token {
+        let message = if offer.credential.is_ok() {
+            "a token in the URL leaks into logs; remove it, the one offered is enough".to_string()
+        } else {
+            format!("URL tokens leak into logs; {HOW}")
+        };
+        offer.credential = Err(ApiError::new(ErrorCode::TokenInQuery, message));
+    }
+    offer
+}
+
+/// The offer's credential, `query_token` being one only if the operator allows URL tokens.
+fn read_credentials(
+    protocol_headers: &[&str],
+    authorization: Option<&str>,
+    query_token: Option<&str>,
 ) -> Offer {
     let offered: Vec<&str> = protocol_headers
         .iter()
@@ -75,7 +100,7 @@ pub fn read_offer(
         .collect();
     let bearer = authorization.and_then(bearer_token);
     if offered.is_empty() {
-        return no_subprotocol(bearer, query_token, allow_query_token);
+        return no_subprotocol(bearer, query_token);
     }
     if let Some(position) = offered.iter().position(|v| *v == PROTOCOL_MARKER) {
         return with_marker(&offered, position, bearer);
@@ -110,17 +135,10 @@ pub fn read_offer(
     }
 }
 
-fn no_subprotocol(
-    bearer: Option<&str>,
-    query_token: Option<&str>,
-    allow_query_token: bool,
-) -> Offer {
+fn no_subprotocol(bearer: Option<&str>, query_token: Option<&str>) -> Offer {
     let credential = match (bearer, query_token) {
         (Some(token), _) => Ok(token.to_string()),
-        (None, Some(token)) if allow_query_token => Ok(token.to_string()),
-        (None, Some(_)) => {
-            Err(ApiError::new(ErrorCode::TokenInQuery, format!("URL tokens leak into logs; {HOW}")))
-        }
+        (None, Some(token)) => Ok(token.to_string()),
         (None, None) => {
             Err(ApiError::new(ErrorCode::SubprotocolMissing, format!("no token was sent; {HOW}")))
         }
@@ -262,6 +280,15 @@ mod tests {
         check(&["chat, superchat"], None, None, None, false, Err(ErrorCode::SubprotocolMissing));
         check(&[], None, Some(JWT), None, true, Err(ErrorCode::TokenInQuery));
         check(&[], None, None, None, true, Err(ErrorCode::SubprotocolMissing));
+        // A token in the URL is refused whatever else is offered; the echo and the upgrade
+        // stay what the rest of the offer gets.
+        check(&[&pair], None, Some(JWT), Some(m), true, Err(ErrorCode::TokenInQuery));
+        let bearer = format!("Bearer {JWT}");
+        check(&[], Some(&bearer), Some(JWT), None, true, Err(ErrorCode::TokenInQuery));
+        check(&["chat"], Some(&bearer), Some(JWT), None, true, Err(ErrorCode::TokenInQuery));
+        check(&[JWT], None, Some(JWT), None, false, Err(ErrorCode::TokenInQuery));
+        check(&[m], None, Some(JWT), Some(m), true, Err(ErrorCode::TokenInQuery));
+        check(&[], None, Some(""), None, true, Err(ErrorCode::SubprotocolMissing));
     }
 
     #[test]
@@ -303,6 +330,12 @@ mod tests {
     #[test]
     fn query_tokens_are_taken_only_when_enabled() {
         assert_eq!(read_offer(&[], None, Some(JWT), true).credential.unwrap(), JWT);
+        let pair = format!("{PROTOCOL_MARKER}, other");
+        assert_eq!(
+            read_offer(&[&pair], None, Some(JWT), true).credential.unwrap(),
+            "other",
+            "enabled, the pair still comes first"
+        );
     }
 
     #[test]

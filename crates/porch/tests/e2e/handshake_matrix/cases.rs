@@ -157,5 +157,9 @@ pub fn cases() -> Vec<Case> {
         c("basic_auth", "no offer, `Authorization: Basic …`", |x| x.bare().set("Authorization", "Basic dXNlcjpwYXNz").bytes(), Close(None, 4001, "subprotocol_missing"), "H9"),
         c("nothing", "no offer, no `Authorization`", |x| x.bare().bytes(), Close(None, 4001, "subprotocol_missing"), "H9"),
         c("query_token", "no offer, `?access_token=<token>`", |x| x.bare().line(&format!("GET {}?access_token={} HTTP/1.1", x.path, x.guest_token)).bytes(), Close(None, 4008, "token_in_query"), "H9"),
+        c("query_token_short", "no offer, `?token=<token>`", |x| x.bare().line(&format!("GET {}?token={} HTTP/1.1", x.path, x.guest_token)).bytes(), Close(None, 4008, "token_in_query"), "H9"),
+        c("query_token_with_pair", "the good request with `?access_token=<token>` too", |x| x.good().line(&format!("GET {}?access_token={} HTTP/1.1", x.path, x.guest_token)).bytes(), Close(Some(M), 4008, "token_in_query"), "H9"),
+        c("query_token_with_bearer", "no offer, `Authorization: Bearer <token>` and `?token=<token>`", |x| x.bare().line(&format!("GET {}?token={} HTTP/1.1", x.path, x.guest_token)).set("Authorization", &format!("Bearer {}", x.guest_token)).bytes(), Close(None, 4008, "token_in_query"), "H9"),
+        c("query_token_alone_offered", "the token alone, and `?access_token=<token>`", |x| x.bare().line(&format!("GET {}?access_token={} HTTP/1.1", x.path, x.guest_token)).set("Sec-WebSocket-Protocol", &x.guest_token).bytes(), Http(401, Some("token_in_query"), None), "H9"),
     ]
 }
