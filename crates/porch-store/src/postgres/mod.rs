@@ -99,7 +99,7 @@ impl PostgresStore {
         schema::migrate(&mut client, options.schema.as_deref()).await?;
         drop(client);
         tracing::debug!(schema = ?options.schema, pool_size = options.pool_size, "opened the postgres store");
-        Ok(PostgresStore { db, turns: turns::Turns::default() })
+        Ok(PostgresStore { db, turns: turns::Turns::new(options.pool_size.max(1)) })
     }
 }
 

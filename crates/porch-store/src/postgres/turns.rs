@@ -1,5 +1,5 @@
 //! At most `POSTGRES_APPENDS_PER_CONVERSATION_MAX` appends per conversation at a time on this
-//! node.
+//! node, and at most a quarter of its pool.
 //!
 //! Appends to one conversation commit one after the other whatever a node does (they queue on
 //! the conversation's row inside PostgreSQL), and each one waiting there holds a pooled
@@ -24,9 +24,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 type Line = Arc<Semaphore>;
 
 /// The conversations with an append running or waiting on this node.
-#[derive(Default)]
 pub(crate) struct Turns {
     lines: Mutex<HashMap<String, Line>>,
+    /// Turns per conversation: `POSTGRES_APPENDS_PER_CONVERSATION_MAX`, but at most a quarter
+    /// of the pool, so a small pool is never all one conversation's.
+    per_conversation: usize,
 }
 
 /// One of this node's turns on one conversation, until dropped.
@@ -45,14 +47,21 @@ struct Place<'a> {
 }
 
 impl Turns {
-    /// Waits for this node's turn on `conversation_id`.
+    pub(crate) fn new(pool_size: usize) -> Turns {
+        let per_conversation = (pool_size / 4).clamp(1, POSTGRES_APPENDS_PER_CONVERSATION_MAX);
+        Turns { lines: Mutex::default(), per_conversation }
+    }
+
+    /// Waits for one of this node's turns on `conversation_id`.
     pub(crate) async fn take(&self, conversation_id: &str) -> Result<Turn<'_>, StoreError> {
         let place = Place {
             turns: self,
             conversation_id: conversation_id.to_owned(),
-            line: Arc::clone(self.lock().entry(conversation_id.to_owned()).or_insert_with(|| {
-                Arc::new(Semaphore::new(POSTGRES_APPENDS_PER_CONVERSATION_MAX))
-            })),
+            line: Arc::clone(
+                self.lock()
+                    .entry(conversation_id.to_owned())
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_conversation))),
+            ),
         };
         let wait = Duration::from_millis(POSTGRES_APPEND_TURN_WAIT_MS);
         match tokio::time::timeout(wait, Arc::clone(&place.line).acquire_owned()).await {
@@ -92,7 +101,7 @@ mod tests {
     /// Every turn of conversation `id`, taken.
     async fn all_turns<'a>(turns: &'a Turns, id: &str) -> Vec<Turn<'a>> {
         let mut taken = Vec::new();
-        for _ in 0..POSTGRES_APPENDS_PER_CONVERSATION_MAX {
+        for _ in 0..turns.per_conversation {
             taken.push(turns.take(id).await.unwrap());
         }
         taken
@@ -100,7 +109,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_conversation_takes_so_many_turns_and_the_map_empties() {
-        let turns = Turns::default();
+        let turns = Turns::new(16);
+        assert_eq!(turns.per_conversation, POSTGRES_APPENDS_PER_CONVERSATION_MAX);
+        assert_eq!(Turns::new(4).per_conversation, 1, "a quarter of a small pool");
         let mut a = all_turns(&turns, "a").await;
         let b = turns.take("b").await.unwrap();
         let waiting = turns.take("a");
@@ -118,7 +129,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiter_that_leaves_leaves_no_line_behind() {
-        let turns = Turns::default();
+        let turns = Turns::new(8);
         let first = all_turns(&turns, "a").await;
         {
             let waiting = turns.take("a");
