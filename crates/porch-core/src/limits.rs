@@ -378,7 +378,9 @@ limits! {
     /// Messages per guest, gateway and REST together, sustained. Beyond it the message is
     /// refused, nothing stored: an `error` frame `rate_limited` with `retryAfterMs` and the
     /// `clientMessageId` (or `429` with `Retry-After` on REST); resend it with the same
-    /// `clientMessageId`. A person types far slower; bots use the agent API. Counted per node.
+    /// `clientMessageId`. Each refusal of a burst is told its own token, one after the previous
+    /// refusal's (`RATE_LIMIT_PROMISE_MS_MAX`), so resending each at its time spreads the
+    /// retries. A person types far slower; bots use the agent API. Counted per node.
     GUEST_MESSAGES_PER_SEC as guest_messages_per_sec: u64 = 10, "messages per second";
 
     /// Messages a guest may send at once after a quiet spell.
@@ -393,6 +395,15 @@ limits! {
     /// How long a full limiter waits before it looks for refilled buckets again: a flood of new
     /// keys must not buy a scan of the whole table each.
     THROTTLE_SWEEP_INTERVAL_MS: u64 = 1_000, "milliseconds";
+
+    /// How far ahead a rate limit's refusal may promise a token. Each `rate_limited` refusal is
+    /// told when a token will be there for it (`retryAfterMs`, `Retry-After`): the token after
+    /// the one promised to the refusal before it, so a refused burst retries one token apart
+    /// instead of all at once, where all but one would be refused again. Past this horizon
+    /// refusals share its last slot, so a sender that ignores its waits cannot push the others'
+    /// further out. A minute: a burst of 600 refused messages at `guest_messages_per_sec` still
+    /// spreads.
+    RATE_LIMIT_PROMISE_MS_MAX: u64 = 60_000, "milliseconds";
 
     /// `retryAfterMs` of a refusal because something Porch needs (the store, the broker, a
     /// secret-check permit) cannot serve right now: nothing was stored, retry the same request.

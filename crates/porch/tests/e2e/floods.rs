@@ -113,15 +113,16 @@ async fn a_handshake_flood_is_refused_with_429_while_other_addresses_connect() {
     let burst = server.state.config.limits.handshakes_per_ip_burst;
     let attempts = burst * 5;
     let mut statuses = Vec::new();
-    let mut retry_after = None;
+    let mut retry_afters = Vec::new();
     for _ in 0..attempts {
         let mut stream = connect_from(ATTACKER, addr).await;
         stream.write_all(upgrade_request(addr).as_bytes()).await.unwrap();
         let head = read_head(&mut stream).await;
         let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
         if status == 429 {
-            retry_after =
-                head.lines().find_map(|l| l.strip_prefix("retry-after: ")).map(str::to_string);
+            let retry_after = head.lines().find_map(|l| l.strip_prefix("retry-after: "));
+            let secs: u64 = retry_after.expect("429 carries Retry-After").trim().parse().unwrap();
+            retry_afters.push(secs);
             assert!(
                 head.to_lowercase().contains("connection: close"),
                 "a refused flooder's socket is closed: {head}"
@@ -143,8 +144,12 @@ async fn a_handshake_flood_is_refused_with_429_while_other_addresses_connect() {
         "the burst passes, then the limit bites: {statuses:?}"
     );
     assert_eq!(refused + upgraded, attempts, "every attempt got 101 or 429: {statuses:?}");
-    let secs: u64 = retry_after.expect("429 carries Retry-After").trim().parse().unwrap();
-    assert!((1..=2).contains(&secs), "Retry-After is the wait for one token: {secs}");
+    // Each refusal is told its own token: the first the next one, later ones later (spread
+    // retries), never beyond the promise horizon.
+    assert!((1..=2).contains(&retry_afters[0]), "the first waits for one token: {retry_afters:?}");
+    assert!(retry_afters.windows(2).all(|w| w[0] <= w[1]), "{retry_afters:?}");
+    let horizon_secs = porch_core::limits::RATE_LIMIT_PROMISE_MS_MAX / 1000;
+    assert!(*retry_afters.last().unwrap() <= horizon_secs, "{retry_afters:?}");
     // Meanwhile another address connects normally.
     let ready = session_from(BYSTANDER, &server, &guest.access_token).await.unwrap();
     assert_eq!(frame_type(&ready), "ready");

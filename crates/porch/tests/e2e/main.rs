@@ -19,6 +19,7 @@ mod notices;
 mod openapi;
 mod operations;
 mod proxy;
+mod rate_spread;
 mod raw;
 mod schemathesis_found;
 mod serve_process;
