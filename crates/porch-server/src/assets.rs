@@ -45,6 +45,11 @@ fn find(path: &str) -> Option<&'static files::Asset> {
     lookup(path)
 }
 
+/// Every HTML page: its path and its body (for their Content-Security-Policy, `csp`).
+pub(crate) fn html_files() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    files::FILES.iter().filter(|a| a.path.ends_with(".html")).map(|a| (a.path, a.body))
+}
+
 /// Splits `/v/{version}/rest` into (`Some(version)`, `/rest`).
 fn split_version(path: &str) -> (Option<&str>, &str) {
     let Some(rest) = path.strip_prefix("/v/") else { return (None, path) };
@@ -143,12 +148,8 @@ fn file_headers(h: &mut HeaderMap, name: &str) {
     if name.ends_with(".html") {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'",
-            ),
-        );
+        // Scripts from Porch itself or the page's own inline ones by hash (`csp`).
+        h.insert(header::CONTENT_SECURITY_POLICY, crate::csp::for_page(name));
     } else {
         // Scripts are loaded by customers' pages, as modules too, which fetch with CORS.
         // They hold no secrets, so any origin may read them.

@@ -16,8 +16,9 @@
 //! - `hub`: in-process live fan-out; `broker`: the same between the nodes of a cluster (NATS).
 //! - `gateway`: the WebSocket upgrade and sessions.
 //! - `standing`: the heartbeat re-checks of live guests, batched into few store reads.
-//! - `admin`: creating clients, deployments, agents and keys (CLI and first start).
-//! - `ops`, `assets`, `metrics`: health endpoints, embedded pages, Prometheus counters.
+//! - `admin`: creating clients, deployments, agents and keys (CLI and `--demo`).
+//! - `ops`, `assets`, `metrics`: health endpoints, embedded pages, Prometheus counters;
+//!   `csp`: the pages' Content-Security-Policy (their inline scripts by hash).
 //! - `openapi`: `GET /api/v2/openapi.json`, the REST API's OpenAPI document (`docs/openapi.json`).
 //! - `listener`: the accept loop (header timeout, connections per address, shutdown).
 //! - `throttle`: rate limits and per-key connection counts.
@@ -37,6 +38,7 @@ pub mod broker;
 pub mod config;
 pub mod conversation;
 pub mod cors;
+pub mod csp;
 pub mod error;
 pub mod gateway;
 pub mod guests;
