@@ -5,10 +5,9 @@
 use std::sync::Barrier;
 
 use porch_client::{Api, Gateway};
-use porch_wire::rest::CreateGuestRequest;
 
 use crate::server::Porch;
-use crate::{Database, NATS, cli, cluster_dir, gateway, node, ready};
+use crate::{Database, NATS, cluster_dir, gateway, node, ready};
 
 /// Starts every node at once (one thread each, released together); returns what each printed
 /// before it listened. Panics, naming the node, if one exited instead.
@@ -81,16 +80,7 @@ async fn three_nodes_started_together_converge_on_one_key_and_one_demo() {
 /// A client token from the first node creates guests on the others, and the guest token one
 /// node issued opens the gateway of every node, with no wait for a key re-read.
 async fn tokens_work_everywhere(nodes: &[Porch]) {
-    let deployment = cli(&nodes[0], &["deployments", "create", "--name", "everywhere"]);
-    let client =
-        cli(&nodes[0], &["clients", "create", "--name", "everywhere", "--scope", "guests"]);
-    let (id, secret) = (client["id"].as_str().unwrap(), client["secret"].as_str().unwrap());
-    let client_token =
-        Api::new(&nodes[0].base_url()).client_token(id, secret).await.unwrap().access_token;
-    let request = CreateGuestRequest {
-        deployment_id: deployment["id"].as_str().unwrap().into(),
-        ..Default::default()
-    };
+    let (request, client_token) = crate::backend(&nodes[0], "everywhere").await;
     for issuer in nodes {
         let guest = Api::new(&issuer.base_url())
             .create_guest(&client_token, &request)
@@ -131,17 +121,10 @@ async fn a_token_signed_with_a_key_another_node_has_not_read_yet_is_verified_at_
         .get(0);
     fresh.stop();
     fresh.start();
-    let client = cli(&fresh, &["clients", "create", "--name", "rotated", "--scope", "guests"]);
-    let (id, secret) = (client["id"].as_str().unwrap(), client["secret"].as_str().unwrap());
-    let token = Api::new(&fresh.base_url()).client_token(id, secret).await.unwrap().access_token;
+    let (request, token) = crate::backend(&fresh, "rotated").await;
     let (header, _) = porch_core::token::decode_unverified(&token).unwrap();
     assert_eq!(header.kid, Some(newest), "signed with the new key");
 
-    let deployment = cli(&fresh, &["deployments", "create", "--name", "rotated"]);
-    let request = CreateGuestRequest {
-        deployment_id: deployment["id"].as_str().unwrap().into(),
-        ..Default::default()
-    };
     let guest = Api::new(&stale.base_url())
         .create_guest(&token, &request)
         .await

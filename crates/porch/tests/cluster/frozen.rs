@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use porch_client::Api;
 use porch_wire::ErrorCode;
-use porch_wire::rest::CreateGuestRequest;
 
 use crate::server::Porch;
-use crate::{Database, NATS, Setup, cli, history, nodes, setup};
+use crate::{Database, NATS, Setup, history, nodes, setup};
 
 /// The documented bound: PostgreSQL ends any statement after `POSTGRES_STATEMENT_TIMEOUT_MS`,
 /// and a frozen node holds no lock between statements, so no conversation waits longer for it.
@@ -160,19 +159,9 @@ async fn a_frozen_node_stalls_no_conversation_and_loses_nothing() {
 
 /// A second guest's conversation, created through `node`.
 async fn other_conversation(node: &Porch) -> String {
-    let deployment = cli(node, &["deployments", "create", "--name", "other"]);
-    let client = cli(node, &["clients", "create", "--name", "other", "--scope", "guests"]);
-    let api = Api::new(&node.base_url());
-    let token = api
-        .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
-        .await
-        .unwrap()
-        .access_token;
-    let request = CreateGuestRequest {
-        deployment_id: deployment["id"].as_str().unwrap().into(),
-        ..Default::default()
-    };
-    api.create_guest(&token, &request).await.unwrap().conversation_id
+    let (request, token) = crate::backend(node, "other").await;
+    let guest = Api::new(&node.base_url()).create_guest(&token, &request).await.unwrap();
+    guest.conversation_id
 }
 
 /// The hot conversation's log is gap-free and holds every acknowledged message once, at the

@@ -104,11 +104,23 @@ struct Setup {
 }
 
 async fn setup(node1: &Porch, node2: &Porch) -> Setup {
-    let deployment = cli(node1, &["deployments", "create", "--name", "cluster"]);
-    let client = cli(node1, &["clients", "create", "--name", "cluster", "--scope", "guests"]);
+    let (request, token) = backend(node1, "cluster").await;
     let agent = cli(node2, &["agents", "create", "--name", "cluster-agent"]);
-    let api1 = Api::new(&node1.base_url());
-    let token = api1
+    let guest = Api::new(&node1.base_url()).create_guest(&token, &request).await.unwrap();
+    let agent_token = Api::new(&node2.base_url())
+        .agent_login("cluster-agent", agent["secret"].as_str().unwrap())
+        .await
+        .unwrap()
+        .access_token;
+    Setup { guest, agent_token }
+}
+
+/// A customer's backend, made through `node`'s CLI: a deployment and a client named `name`.
+/// Returns the request for a guest of that deployment and a client token `node` issued.
+async fn backend(node: &Porch, name: &str) -> (CreateGuestRequest, String) {
+    let deployment = cli(node, &["deployments", "create", "--name", name]);
+    let client = cli(node, &["clients", "create", "--name", name, "--scope", "guests"]);
+    let token = Api::new(&node.base_url())
         .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
         .await
         .unwrap()
@@ -117,13 +129,7 @@ async fn setup(node1: &Porch, node2: &Porch) -> Setup {
         deployment_id: deployment["id"].as_str().unwrap().into(),
         ..Default::default()
     };
-    let guest = api1.create_guest(&token, &request).await.unwrap();
-    let agent_token = Api::new(&node2.base_url())
-        .agent_login("cluster-agent", agent["secret"].as_str().unwrap())
-        .await
-        .unwrap()
-        .access_token;
-    Setup { guest, agent_token }
+    (request, token)
 }
 
 fn gateway(node: &Porch) -> String {
