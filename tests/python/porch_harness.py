@@ -53,7 +53,7 @@ class Porch:
     def start(self, *serve_args: str) -> "Porch":
         """Starts `porch serve` on a free port; `serve_args` are more flags for it."""
         port = _free_port()
-        # Records before the first start: the server then makes no demo set-up. A store
+        # The test's own records (the server makes no demo set-up without --demo). A store
         # restored from a backup comes with the records it had (set by the caller).
         if not hasattr(self, "client"):
             self.client = self.cli("clients", "create", "--name", "py-backend", "--scope", "guests")

@@ -46,8 +46,8 @@ done
 cli() { "$porch" "$@" --data-dir "$data_dir" --json; }
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# A free port first: the deployment's allowed origin names it. Records are made before the
-# first start, so the server makes no demo set-up.
+# A free port first: the deployment's allowed origin names it. The records are the test's own
+# (the server makes no demo set-up without --demo).
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 client_json="$(cli clients create --name schemathesis --scope guests --scope notices)"

@@ -17,7 +17,7 @@ const HTTP_TIMEOUT_MS = 10_000;
 export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'porch-e2e-'));
   try {
-    // Records first: the server then skips its demo set-up (only made with no deployment).
+    // The test's own records (the server makes no demo set-up without --demo).
     const client = await cli(dataDir, ['clients', 'create', '--name', 'e2e-backend', '--scope', 'guests']);
     const agent = await cli(dataDir, ['agents', 'create', '--name', 'e2e-agent']);
     let lastError;
