@@ -165,7 +165,7 @@ async fn write(
     };
     let Some(row) = row else { return Ok(None) };
     let updated_at_ms: i64 = row.try_get(1).context(&doing)?;
-    Ok(Some((rows::get_seq(&row, 0)?, updated_at_ms)))
+    Ok(Some((rows::seq(&row, 0)?, updated_at_ms)))
 }
 
 /// Raises the read marker of `participant_id` to `seq`, capped at the conversation's
@@ -193,5 +193,5 @@ pub(crate) async fn mark_read(
     let Some(row) = client.query_opt(&statement, params).await.context(&doing)? else {
         return Err(StoreError::ConversationUnknown(conversation_id.to_owned()));
     };
-    rows::get_seq(&row, 0)
+    rows::seq(&row, 0)
 }

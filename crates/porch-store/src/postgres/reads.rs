@@ -9,14 +9,13 @@ use porch_core::model::{
 use porch_core::store::{ConversationFilter, Durability, PageRequest, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, MessagePage};
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::pool::Db;
 use super::rows::{
     self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
     DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
-    SIGNING_KEY_COLUMNS, seq_to_sql,
+    SIGNING_KEY_COLUMNS, StoredRow, seq_to_sql,
 };
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -25,26 +24,26 @@ async fn all<T>(
     db: &Db,
     sql: &str,
     params: Params<'_>,
-    map: fn(&Row) -> Result<T, StoreError>,
+    map: fn(&dyn StoredRow) -> Result<T, StoreError>,
     doing: &str,
 ) -> Result<Vec<T>, StoreError> {
     let client = db.client().await?;
     let statement = client.prepare_cached(sql).await.context(doing)?;
     let found = client.query(&statement, params).await.context(doing)?;
-    found.iter().map(map).collect()
+    found.iter().map(|row| map(row)).collect()
 }
 
 async fn one<T>(
     db: &Db,
     sql: &str,
     key: &str,
-    map: fn(&Row) -> Result<T, StoreError>,
+    map: fn(&dyn StoredRow) -> Result<T, StoreError>,
     doing: &str,
 ) -> Result<Option<T>, StoreError> {
     let client = db.client().await?;
     let statement = client.prepare_cached(sql).await.context(doing)?;
     let found = client.query_opt(&statement, &[&key]).await.context(doing)?;
-    found.as_ref().map(map).transpose()
+    found.as_ref().map(|row| map(row)).transpose()
 }
 
 // Ties on creation time are broken by id in byte order (`COLLATE "C"`), as SQLite does,
@@ -174,7 +173,7 @@ pub(crate) async fn messages(
     let Some(first) = found.first() else {
         return Err(StoreError::ConversationUnknown(conversation_id.to_owned()));
     };
-    let last_seq = rows::get_seq(first, 0)?;
+    let last_seq = rows::seq(first, 0)?;
     let mut messages = Vec::with_capacity(found.len());
     for row in &found {
         // An empty page is the one row whose message columns are all NULL.

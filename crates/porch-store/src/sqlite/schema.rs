@@ -12,8 +12,8 @@ use porch_core::limits::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_STATEMENT_CACHE_STATEMEN
 use porch_core::store::StoreError;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::Synchronous;
-use crate::rows::Context;
+use super::Synchronous;
+use super::rows::Context;
 
 /// Migration N (1-based) takes the schema from version N-1 to N. Append only: a released
 /// migration never changes, or databases already past it would differ from new ones.

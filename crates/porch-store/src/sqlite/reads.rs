@@ -1,9 +1,4 @@
-//! The read side: a small pool of `query_only` connections.
-//!
-//! In WAL mode readers never wait for the writer and see the last committed state, so reads
-//! scale with connections while all writes stay on the one writer thread.
-//!
-//! SQLite calls block, so there are two ways in:
+//! The reads. SQLite calls block, so there are two ways in (`pool`):
 //! - `read` runs on tokio's blocking pool: for lists, whose length the caller does not bound.
 //! - `read_short` runs on the calling async worker, when a connection is idle at that moment,
 //!   and falls back to `read` otherwise. Only for reads that an index bounds: one row by key,
@@ -13,9 +8,6 @@
 //!   for three reads). It never waits for the pool, so it never blocks the worker on
 //!   another read; in WAL mode it does not wait for the writer either.
 
-use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
 };
@@ -24,122 +16,29 @@ use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState, MessagePage};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::Synchronous;
-use crate::rows::{
+use super::rows::{
     self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
     DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
-    SIGNING_KEY_COLUMNS, seq_to_sql, to_json,
+    SIGNING_KEY_COLUMNS, StoredRow, seq_to_sql, to_json,
 };
-use crate::schema::{self, Role};
-
-/// Idle read connections. A caller finding none waits on `returned`; the pool is small and
-/// reads are short, so the wait is short too.
-pub(crate) struct ReaderPool {
-    idle: Mutex<Vec<Connection>>,
-    returned: Condvar,
-}
-
-impl ReaderPool {
-    pub(crate) fn open(
-        path: &Path,
-        synchronous: Synchronous,
-        connections: usize,
-    ) -> Result<Arc<ReaderPool>, StoreError> {
-        let idle = (0..connections.max(1))
-            .map(|_| schema::open_connection(path, synchronous, Role::Reader))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Arc::new(ReaderPool { idle: Mutex::new(idle), returned: Condvar::new() }))
-    }
-
-    /// An idle connection, if there is one right now; never waits.
-    fn try_lease(&self) -> Option<Lease<'_>> {
-        let conn = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
-        Some(Lease { pool: self, conn: Some(conn) })
-    }
-
-    /// Runs `read` on an idle connection, waiting for one if all are busy. Blocking: call from
-    /// `spawn_blocking`.
-    fn with<T>(
-        &self,
-        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        // A panic elsewhere while holding the lock leaves the Vec intact; keep serving.
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let conn = loop {
-            match idle.pop() {
-                Some(conn) => break conn,
-                None => idle = self.returned.wait(idle).unwrap_or_else(PoisonError::into_inner),
-            }
-        };
-        drop(idle);
-        let lease = Lease { pool: self, conn: Some(conn) };
-        read(lease.conn())
-    }
-}
-
-/// Puts a connection back even if the read panics, so a bug cannot drain the pool.
-struct Lease<'a> {
-    pool: &'a ReaderPool,
-    conn: Option<Connection>,
-}
-
-impl Lease<'_> {
-    fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("a lease holds its connection until dropped")
-    }
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
-            self.pool.returned.notify_one();
-        }
-    }
-}
-
-/// Runs a read on the blocking pool.
-pub(crate) async fn read<T: Send + 'static>(
-    pool: &Arc<ReaderPool>,
-    read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let pool = Arc::clone(pool);
-    tokio::task::spawn_blocking(move || pool.with(read))
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("a read task failed: {e}")))?
-}
-
-/// Runs a read bounded by an index (see the module comment) on this thread if a connection
-/// is idle, else on the blocking pool.
-pub(crate) async fn read_short<T: Send + 'static>(
-    pool: &Arc<ReaderPool>,
-    read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    if let Some(lease) = pool.try_lease() {
-        return read(lease.conn());
-    }
-    self::read(pool, read).await
-}
 
 fn all<T>(
     conn: &Connection,
     sql: &str,
-    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    map: fn(&dyn StoredRow) -> Result<T, StoreError>,
     doing: &str,
 ) -> Result<Vec<T>, StoreError> {
-    conn.prepare_cached(sql)
-        .and_then(|mut s| s.query_map([], map)?.collect::<rusqlite::Result<Vec<T>>>())
-        .context(doing)
+    rows::all(conn, sql, [], map, doing)
 }
 
 fn one<T>(
     conn: &Connection,
     sql: &str,
     key: &str,
-    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    map: fn(&dyn StoredRow) -> Result<T, StoreError>,
     doing: &str,
 ) -> Result<Option<T>, StoreError> {
-    conn.prepare_cached(sql).and_then(|mut s| s.query_row([key], map).optional()).context(doing)
+    rows::first(conn, sql, [key], map, doing)
 }
 
 pub(crate) fn clients(conn: &Connection) -> Result<Vec<ClientRecord>, StoreError> {
@@ -215,9 +114,7 @@ pub(crate) fn guest_standings(
          JOIN deployments d ON d.id = g.deployment_id JOIN conversations c ON c.id = g.conversation_id \
          WHERE g.id IN (SELECT value FROM json_each(?1))"
     );
-    conn.prepare_cached(&sql)
-        .and_then(|mut s| s.query_map([to_json(ids)], rows::guest_standing)?.collect())
-        .context("reading guests' standings")
+    rows::all(conn, &sql, [to_json(ids)], rows::guest_standing, "reading guests' standings")
 }
 
 pub(crate) fn guest(conn: &Connection, id: &str) -> Result<Option<GuestRecord>, StoreError> {
@@ -257,21 +154,15 @@ pub(crate) fn conversations(
         return Ok(Vec::new());
     }
     let states: Vec<&str> = filter.states.iter().map(|s| ConversationState::as_str(*s)).collect();
-    conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
          WHERE c.queue IN (SELECT value FROM json_each(?1)) \
            AND (?2 = '[]' OR c.state IN (SELECT value FROM json_each(?2))) \
          ORDER BY c.updated_at_ms DESC, c.id \
          LIMIT ?3"
-    ))
-    .and_then(|mut s| {
-        s.query_map(
-            params![to_json(&filter.queues), to_json(&states), i64::from(filter.limit)],
-            rows::conversation,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()
-    })
-    .context("listing conversations")
+    );
+    let params = params![to_json(&filter.queues), to_json(&states), i64::from(filter.limit)];
+    rows::all(conn, &sql, params, rows::conversation, "listing conversations")
 }
 
 /// A page of one conversation's log; see `PageRequest`.
@@ -301,20 +192,14 @@ pub(crate) fn messages(
     let forward = page.after_seq.is_some();
     let order = if forward { "ASC" } else { "DESC" };
     let wanted = usize::try_from(page.limit).unwrap_or(usize::MAX);
-    let mut messages = snapshot
-        .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 \
-             ORDER BY seq {order} LIMIT ?4"
-        ))
-        .and_then(|mut s| {
-            s.query_map(
-                params![conversation_id, after, before, i64::from(page.limit) + 1],
-                rows::message,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .context(&format!("reading messages of {conversation_id}"))?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 \
+         ORDER BY seq {order} LIMIT ?4"
+    );
+    let params = params![conversation_id, after, before, i64::from(page.limit) + 1];
+    let doing = format!("reading messages of {conversation_id}");
+    let mut messages = rows::all(&snapshot, &sql, params, rows::message, &doing)?;
     drop(snapshot);
 
     let has_more = messages.len() > wanted;

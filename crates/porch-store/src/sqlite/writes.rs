@@ -1,20 +1,16 @@
-//! The writes themselves. Each runs on the writer thread, inside the batch's transaction and
+//! The writes of records (everything but the log, which is `log`). Each runs on the writer thread, inside the batch's transaction and
 //! its own savepoint, so it may read, check and write without any other writer interleaving
 //! (`BEGIN IMMEDIATE` holds the file's write lock, even against other processes).
 
-use porch_core::ids::{new_id, prefix};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
-use porch_core::store::{
-    AppendDecision, AppendOutcome, AppendRequest, Durability, StoreError, decide_append,
-};
+use porch_core::store::{Durability, StoreError};
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, Message, Notice};
-use rusqlite::{Connection, OptionalExtension, params};
+use porch_wire::rest::{Conversation, ConversationState, Notice};
+use rusqlite::{Connection, params};
 
-use crate::reader::conversation_by_id;
-use crate::rows::{self, Context, MESSAGE_COLUMNS, seq_to_sql, to_json};
+use super::rows::{Context, to_json};
 
 /// Checks a unique name before inserting, so the caller gets a sentence naming the clash
 /// instead of SQLite's `UNIQUE constraint failed`. Race-free: the batch holds the write lock.
@@ -164,127 +160,6 @@ pub(crate) fn create_guest(
         last_seq: 0,
         created_at_ms,
         updated_at_ms: created_at_ms,
-    })
-}
-
-fn message_by_client_id(
-    conn: &Connection,
-    conversation_id: &str,
-    sender_id: &str,
-    client_message_id: &str,
-) -> Result<Option<Message>, StoreError> {
-    conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages \
-         WHERE conversation_id = ?1 AND sender_id = ?2 AND client_message_id = ?3"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![conversation_id, sender_id, client_message_id], rows::message)
-            .optional()
-    })
-    .context(&format!("looking up clientMessageId in {conversation_id}"))
-}
-
-/// Appends one entry; see `Store::append` and `porch_core::store::decide_append`, which holds
-/// the rules. The writer thread is the lock: nothing else writes while this runs.
-pub(crate) fn append(
-    conn: &Connection,
-    request: AppendRequest,
-) -> Result<AppendOutcome, StoreError> {
-    let conversation_id = request.conversation_id.clone();
-    let Some(conversation) = conversation_by_id(conn, &conversation_id)? else {
-        return Err(StoreError::ConversationUnknown(request.conversation_id));
-    };
-    let stored = match &request.client_message_id {
-        Some(id) => message_by_client_id(conn, &conversation_id, &request.sender.id, id)?,
-        None => None,
-    };
-    let (message, conversation, previous_seq) =
-        match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
-            AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
-            AppendDecision::Write { message, conversation, previous_seq } => {
-                (message, conversation, previous_seq)
-            }
-        };
-    let seq = message.seq;
-    conn.prepare_cached(
-        "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                               sender_display_name, text, event, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            message.id,
-            message.conversation_id,
-            seq_to_sql(seq),
-            message.client_message_id,
-            message.sender.role.as_str(),
-            message.sender.id,
-            message.sender.display_name,
-            message.text,
-            message.event.map(ConversationState::as_str),
-            message.created_at_ms
-        ])
-    })
-    .context(&format!("appending seq {seq} to {conversation_id}"))?;
-
-    let updated = conn
-        .prepare_cached(
-            "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5 \
-             WHERE id = ?1 AND last_seq = ?6",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                conversation_id,
-                seq_to_sql(seq),
-                conversation.updated_at_ms,
-                conversation.state.as_str(),
-                conversation.assigned_agent_id,
-                seq_to_sql(previous_seq)
-            ])
-        })
-        .context(&format!("advancing {conversation_id} to seq {seq}"))?;
-    if updated != 1 {
-        // Only possible if something wrote the row outside this writer's transaction, which
-        // the write lock rules out; refuse rather than acknowledge a log with a hole in it.
-        return Err(StoreError::Unavailable(format!(
-            "conversation {conversation_id} changed during an append"
-        )));
-    }
-    if cfg!(debug_assertions) {
-        let max_seq: Option<i64> = conn
-            .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")
-            .and_then(|mut s| s.query_row([&conversation_id], |row| row.get(0)))
-            .context("checking the log")?;
-        debug_assert_eq!(max_seq, Some(seq_to_sql(seq)), "seq must be last_seq + 1, gap-free");
-    }
-    Ok(AppendOutcome::Created { message, conversation })
-}
-
-/// Raises the read marker of `participant_id` to `seq`, capped at the conversation's
-/// `last_seq` so a client cannot mark messages read that do not exist yet.
-pub(crate) fn mark_read(
-    conn: &Connection,
-    conversation_id: &str,
-    participant_id: &str,
-    seq: u64,
-) -> Result<u64, StoreError> {
-    let last_seq: Option<i64> = conn
-        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
-        .and_then(|mut s| s.query_row([conversation_id], |row| row.get(0)).optional())
-        .context(&format!("reading last_seq of {conversation_id}"))?;
-    let Some(last_seq) = last_seq else {
-        return Err(StoreError::ConversationUnknown(conversation_id.to_owned()));
-    };
-    let stored: i64 = conn
-        .prepare_cached(
-            "INSERT INTO read_markers (conversation_id, participant_id, read_seq) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (conversation_id, participant_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq) \
-             RETURNING read_seq",
-        )
-        .and_then(|mut s| s.query_row(params![conversation_id, participant_id, seq_to_sql(seq).min(last_seq)], |row| row.get(0)))
-        .context(&format!("marking {conversation_id} read"))?;
-    u64::try_from(stored).map_err(|_| {
-        StoreError::Unavailable(format!("negative read marker {stored} in {conversation_id}"))
     })
 }
 

@@ -20,9 +20,9 @@ use porch_wire::rest::{Conversation, Notice};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::checkpointer::{self, Nudge};
-use crate::rows::Context;
-use crate::writes;
+use super::checkpointer::{self, Nudge};
+use super::rows::Context;
+use super::{log, writes};
 
 /// Where the writer sends a command's result.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -285,11 +285,11 @@ impl Command {
                 run_one(conn, poisoned, reply, |c| writes::create_guest(c, guest, queue))
             }
             Command::Append { request, reply } => {
-                run_one(conn, poisoned, reply, |c| writes::append(c, request))
+                run_one(conn, poisoned, reply, |c| log::append(c, request))
             }
             Command::MarkRead { conversation_id, participant_id, seq, reply } => {
                 run_one(conn, poisoned, reply, |c| {
-                    writes::mark_read(c, &conversation_id, &participant_id, seq)
+                    log::mark_read(c, &conversation_id, &participant_id, seq)
                 })
             }
             Command::SetFlag { flag, id, value, reply } => {

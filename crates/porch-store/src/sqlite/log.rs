@@ -1,0 +1,145 @@
+//! The conversation log's writes: appends and read markers. Each runs on the writer thread,
+//! inside the batch's transaction and its own savepoint: the writer is the lock, so nothing
+//! else writes while an append reads, decides (`porch_core::store::decide_append`) and writes.
+
+use porch_core::ids::{new_id, prefix};
+use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, StoreError, decide_append};
+use porch_wire::rest::{Conversation, ConversationState, Message};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::reads::conversation_by_id;
+use super::rows::{self, Context, MESSAGE_COLUMNS, seq_to_sql};
+
+fn message_by_client_id(
+    conn: &Connection,
+    conversation_id: &str,
+    sender_id: &str,
+    client_message_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = ?1 AND sender_id = ?2 AND client_message_id = ?3"
+    );
+    let params = params![conversation_id, sender_id, client_message_id];
+    let doing = format!("looking up clientMessageId in {conversation_id}");
+    rows::first(conn, &sql, params, rows::message, &doing)
+}
+
+/// Appends one entry; see `Store::append` and `porch_core::store::decide_append`, which holds
+/// the rules. The writer thread is the lock: nothing else writes while this runs.
+pub(crate) fn append(
+    conn: &Connection,
+    request: AppendRequest,
+) -> Result<AppendOutcome, StoreError> {
+    let conversation_id = request.conversation_id.clone();
+    let Some(conversation) = conversation_by_id(conn, &conversation_id)? else {
+        return Err(StoreError::ConversationUnknown(request.conversation_id));
+    };
+    let stored = match &request.client_message_id {
+        Some(id) => message_by_client_id(conn, &conversation_id, &request.sender.id, id)?,
+        None => None,
+    };
+    let (message, conversation, previous_seq) =
+        match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
+            AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
+            AppendDecision::Write { message, conversation, previous_seq } => {
+                (message, conversation, previous_seq)
+            }
+        };
+    insert(conn, &message)?;
+    advance(conn, &conversation, previous_seq)?;
+    if cfg!(debug_assertions) {
+        let max_seq: Option<i64> = conn
+            .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")
+            .and_then(|mut s| s.query_row([&conversation.id], |row| row.get(0)))
+            .context("checking the log")?;
+        debug_assert_eq!(max_seq, Some(seq_to_sql(message.seq)), "seq is last_seq + 1, gap-free");
+    }
+    Ok(AppendOutcome::Created { message, conversation })
+}
+
+/// The entry's row.
+fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
+                               sender_display_name, text, event, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            message.id,
+            message.conversation_id,
+            seq_to_sql(message.seq),
+            message.client_message_id,
+            message.sender.role.as_str(),
+            message.sender.id,
+            message.sender.display_name,
+            message.text,
+            message.event.map(ConversationState::as_str),
+            message.created_at_ms
+        ])
+    })
+    .context(&format!("appending seq {} to {}", message.seq, message.conversation_id))?;
+    Ok(())
+}
+
+/// The conversation row after the entry, guarded by the `last_seq` the decision read. Only
+/// something writing the row outside this writer's transaction could fail the guard, which the
+/// write lock rules out; refused rather than acknowledging a log with a hole in it.
+fn advance(
+    conn: &Connection,
+    conversation: &Conversation,
+    previous_seq: u64,
+) -> Result<(), StoreError> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5 \
+             WHERE id = ?1 AND last_seq = ?6",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                conversation.id,
+                seq_to_sql(conversation.last_seq),
+                conversation.updated_at_ms,
+                conversation.state.as_str(),
+                conversation.assigned_agent_id,
+                seq_to_sql(previous_seq)
+            ])
+        })
+        .context(&format!("advancing {} to seq {}", conversation.id, conversation.last_seq))?;
+    match updated {
+        1 => Ok(()),
+        _ => Err(StoreError::Unavailable(format!(
+            "conversation {} changed during an append",
+            conversation.id
+        ))),
+    }
+}
+
+/// Raises the read marker of `participant_id` to `seq`, capped at the conversation's
+/// `last_seq` so a client cannot mark messages read that do not exist yet.
+pub(crate) fn mark_read(
+    conn: &Connection,
+    conversation_id: &str,
+    participant_id: &str,
+    seq: u64,
+) -> Result<u64, StoreError> {
+    let last_seq: Option<i64> = conn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conversation_id], |row| row.get(0)).optional())
+        .context(&format!("reading last_seq of {conversation_id}"))?;
+    let Some(last_seq) = last_seq else {
+        return Err(StoreError::ConversationUnknown(conversation_id.to_owned()));
+    };
+    let stored: i64 = conn
+        .prepare_cached(
+            "INSERT INTO read_markers (conversation_id, participant_id, read_seq) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (conversation_id, participant_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq) \
+             RETURNING read_seq",
+        )
+        .and_then(|mut s| s.query_row(params![conversation_id, participant_id, seq_to_sql(seq).min(last_seq)], |row| row.get(0)))
+        .context(&format!("marking {conversation_id} read"))?;
+    u64::try_from(stored).map_err(|_| {
+        StoreError::Unavailable(format!("negative read marker {stored} in {conversation_id}"))
+    })
+}

@@ -1,0 +1,291 @@
+//! The embedded store: the `Store` trait on one SQLite file.
+//!
+//! # Design
+//! - WAL mode, so readers never block the writer and other processes (the `porch` CLI
+//!   creating clients and agents while the server runs) can use the same file; a 5 s
+//!   `busy_timeout` absorbs their short transactions.
+//! - One writer thread owns the only write connection (`writer`). Writes queue to it over a
+//!   bounded channel and commit in groups: one `BEGIN IMMEDIATE … COMMIT`, so one fsync, for
+//!   everything queued, each write in its own savepoint. An acknowledgement is sent only after
+//!   `COMMIT`, so with `synchronous=FULL` (the default) an acknowledged message survives a
+//!   power cut. WAL checkpoints run on a thread of their own (`checkpointer`), not inside
+//!   the writer's commits.
+//! - Reads run on a small pool of read-only connections (`pool`): lists on tokio's blocking
+//!   pool, reads an index bounds (one row, one page) on the calling worker (`reads`).
+//! - The schema and its migrations are in `schema`; the backend's side of row mapping in
+//!   `rows`; appends and read markers in `log`; every other write in `writes`.
+
+mod checkpointer;
+mod log;
+mod pool;
+mod reads;
+mod rows;
+mod schema;
+mod writer;
+mod writes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use porch_core::model::{
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
+    GuestStanding, SetUp,
+};
+use porch_core::store::{
+    AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
+    StoreFuture,
+};
+use porch_core::token::SigningKey;
+use porch_wire::rest::{Conversation, MessagePage, Notice};
+
+use self::pool::{ReaderPool, read, read_short};
+use self::writer::{Command, Writer};
+
+/// When SQLite makes a commit durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// fsync of the WAL only at checkpoints: faster, survives a process crash but may lose the
+    /// last commits on power loss or an OS crash.
+    Normal,
+    /// fsync of the WAL on every commit (group commit makes that one fsync per batch): an
+    /// acknowledged write survives power loss.
+    #[default]
+    Full,
+}
+
+impl Synchronous {
+    fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
+/// How to open the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// The database file. SQLite keeps `-wal` and `-shm` files next to it.
+    pub path: PathBuf,
+    pub synchronous: Synchronous,
+    /// Read connections in the pool. At least one is opened whatever this says.
+    pub read_connections: usize,
+}
+
+impl SqliteOptions {
+    /// The defaults (`synchronous=FULL`, four readers) for the file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> SqliteOptions {
+        SqliteOptions {
+            path: path.into(),
+            synchronous: Synchronous::default(),
+            read_connections: porch_core::limits::SQLITE_READ_CONNECTIONS,
+        }
+    }
+}
+
+/// The SQLite store. Dropping it waits for queued writes to commit and closes the file.
+pub struct SqliteStore {
+    // Readers are declared first so they close first; the writer's connection closes last
+    // and, as the file's last connection in this process, checkpoints the WAL.
+    readers: Arc<ReaderPool>,
+    writer: Writer,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, with parent dir 0700 and file 0600 on unix) and migrates.
+    ///
+    /// Blocking; call it at startup, before serving.
+    pub fn open(options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let path = options.path.as_path();
+        prepare_file(path)?;
+        let write_conn = schema::open_connection(path, options.synchronous, schema::Role::Writer)?;
+        schema::migrate(&write_conn)?;
+        let readers = ReaderPool::open(path, options.synchronous, options.read_connections)?;
+        let checkpoint_conn =
+            schema::open_connection(path, options.synchronous, schema::Role::Checkpointer)?;
+        let writer = Writer::spawn(write_conn, checkpoint_conn)?;
+        tracing::debug!(path = %path.display(), synchronous = ?options.synchronous, "opened the sqlite store");
+        Ok(SqliteStore { readers, writer })
+    }
+}
+
+/// Creates the parent directory (0700) and the file (0600) before SQLite does, so that
+/// guest data and secret hashes are never readable by other local users, not even for the
+/// moment between SQLite creating the file and a later chmod. SQLite gives the `-wal` and
+/// `-shm` files the database file's permissions.
+fn prepare_file(path: &Path) -> Result<(), StoreError> {
+    let failed = |doing: &str, e: std::io::Error| {
+        StoreError::Unavailable(format!("{doing} {}: {e}", path.display()))
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(parent).map_err(|e| failed("creating the directory of", e))?;
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    file.open(path).map_err(|e| failed("creating", e))?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn create_client(&self, client: ClientRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(|reply| Command::CreateClient { client, reply }))
+    }
+
+    fn clients(&self) -> StoreFuture<'_, Vec<ClientRecord>> {
+        Box::pin(read(&self.readers, reads::clients))
+    }
+
+    fn client(&self, id: &str) -> StoreFuture<'_, Option<ClientRecord>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::client(conn, &id)))
+    }
+
+    fn create_deployment(&self, deployment: DeploymentRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(|reply| Command::CreateDeployment { deployment, reply }))
+    }
+
+    fn deployments(&self) -> StoreFuture<'_, Vec<DeploymentRecord>> {
+        Box::pin(read(&self.readers, reads::deployments))
+    }
+
+    fn deployment(&self, id: &str) -> StoreFuture<'_, Option<DeploymentRecord>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::deployment(conn, &id)))
+    }
+
+    fn create_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(|reply| Command::CreateAgent { agent, reply }))
+    }
+
+    fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool> {
+        Box::pin(self.writer.call(|reply| Command::CreateSetUp { set_up, reply }))
+    }
+
+    fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>> {
+        Box::pin(read(&self.readers, reads::agents))
+    }
+
+    fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>> {
+        let name = name.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::agent_by_name(conn, &name)))
+    }
+
+    fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>> {
+        Box::pin(read(&self.readers, reads::signing_keys))
+    }
+
+    fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(|reply| Command::AddSigningKey { key, reply }))
+    }
+
+    fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool> {
+        Box::pin(self.writer.call(|reply| Command::AddFirstSigningKey { key, reply }))
+    }
+
+    fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation> {
+        Box::pin(self.writer.call(|reply| Command::CreateGuest { guest, queue, reply }))
+    }
+
+    fn guest(&self, id: &str) -> StoreFuture<'_, Option<GuestRecord>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::guest(conn, &id)))
+    }
+
+    fn guest_session(&self, id: &str) -> StoreFuture<'_, Option<GuestSession>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::guest_session(conn, &id)))
+    }
+
+    fn guest_standings(
+        &self,
+        guest_ids: Vec<String>,
+    ) -> StoreFuture<'_, Vec<(String, GuestStanding)>> {
+        Box::pin(read(&self.readers, move |conn| reads::guest_standings(conn, &guest_ids)))
+    }
+
+    fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::conversation_by_id(conn, &id)))
+    }
+
+    fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>> {
+        Box::pin(read(&self.readers, move |conn| reads::conversations(conn, &filter)))
+    }
+
+    fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
+        Box::pin(self.writer.call(|reply| Command::Append { request, reply }))
+    }
+
+    fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {
+        let conversation_id = conversation_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| {
+            reads::messages(conn, &conversation_id, page)
+        }))
+    }
+
+    fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool> {
+        let id = guest_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetFlag {
+            flag: writes::Flag::GuestRevoked,
+            id,
+            value: true,
+            reply,
+        }))
+    }
+
+    fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {
+        let id = deployment_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetFlag {
+            flag: writes::Flag::DeploymentEnabled,
+            id,
+            value: enabled,
+            reply,
+        }))
+    }
+
+    fn update_deployment(&self, id: &str, settings: DeploymentSettings) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::UpdateDeployment { id, settings, reply }))
+    }
+
+    fn set_deployment_notice(
+        &self,
+        deployment_id: &str,
+        notice: Option<Notice>,
+    ) -> StoreFuture<'_, bool> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetNotice { deployment_id, notice, reply }))
+    }
+
+    fn mark_read(
+        &self,
+        conversation_id: &str,
+        participant_id: &str,
+        seq: u64,
+    ) -> StoreFuture<'_, u64> {
+        let conversation_id = conversation_id.to_owned();
+        let participant_id = participant_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::MarkRead {
+            conversation_id,
+            participant_id,
+            seq,
+            reply,
+        }))
+    }
+
+    fn durability(&self) -> StoreFuture<'_, Durability> {
+        Box::pin(self.writer.call(|reply| Command::Durability { reply }))
+    }
+}
