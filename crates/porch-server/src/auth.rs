@@ -171,16 +171,35 @@ fn check_guest_claims(claims: &Claims, guest: &GuestRecord) -> Result<(), ApiErr
     ))
 }
 
-/// Exact-match allowlist check, with the fix in the message.
+/// Exact-match allowlist check, with the fix in the message. The commonest near miss, the
+/// same host on another port or scheme (a dev server on :3000, http for https), is named.
 pub fn check_origin(deployment: &DeploymentRecord, origin: &str) -> Result<(), ApiError> {
     if deployment.allows_origin(origin) {
         return Ok(());
     }
     let shown = crate::error::shown_origin(origin);
-    Err(ApiError::new(
-        ErrorCode::OriginNotAllowed,
-        format!("{shown} is not among this deployment's origins; add it there"),
-    ))
+    let near = origin_host(origin).and_then(|host| {
+        deployment.origins.iter().find(|listed| origin_host(listed) == Some(host))
+    });
+    let message = match near {
+        Some(listed) => format!(
+            "{shown} is not among this deployment's origins (it lists {}: scheme and port must match too); add it there",
+            crate::error::shown_origin(listed)
+        ),
+        None => format!("{shown} is not among this deployment's origins; add it there"),
+    };
+    Err(ApiError::new(ErrorCode::OriginNotAllowed, message))
+}
+
+/// The host of `scheme://host[:port]` (`[::1]` stays bracketed), without scheme or port.
+fn origin_host(origin: &str) -> Option<&str> {
+    let (_, authority) = origin.split_once("://")?;
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(host)
+        }
+        _ => Some(authority),
+    }
 }
 
 async fn agent(

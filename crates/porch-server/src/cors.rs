@@ -2,7 +2,10 @@
 //!
 //! Per deployment, never `*`: a preflight is allowed when its `Origin` is in some deployment's
 //! allowlist (`origins`), and the request itself is then checked against the token's own
-//! deployment by `auth`; a page of a disabled deployment can so read why it is refused. The
+//! deployment by `auth`; a page of a disabled deployment can so read why it is refused.
+//! A refusal (4xx, 5xx) is readable by any origin: a page no deployment lists must be able to
+//! read that it is not listed (`origin_not_allowed`), or a widget can only report "failed to
+//! fetch". A refusal carries no data beyond what the request itself said. The
 //! server-to-server endpoints (OAuth, guest creation) answer no CORS at all: client secrets
 //! never belong in a browser.
 
@@ -45,7 +48,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         return response;
     }
     let mut response = next.run(request).await;
-    if allowed {
+    let refusal = response.status().is_client_error() || response.status().is_server_error();
+    if allowed || refusal {
         allow(response.headers_mut(), origin);
     }
     response

@@ -27,7 +27,7 @@ use futures_util::future::Either;
 use porch_core::limits::{Limits, WS_FRAME_HEADER_BYTES_MAX};
 use porch_core::limits::{READ_BUFFER_BYTES, WRITE_BATCH_BYTES_MAX};
 use porch_core::token::TokenKind;
-use porch_wire::ErrorCode;
+use porch_wire::{CloseCode, ErrorCode};
 
 pub use frames::parse_client_frame;
 pub use handshake::{Offer, read_offer};
@@ -89,6 +89,11 @@ pub async fn upgrade(
     }
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let connection = peer.map(|p| p.hold);
+    if query.probe && protocols.is_empty() && authorization.is_none() {
+        let outcome = probe(&state, origin).await;
+        return configure(ws, &state.config.limits)
+            .on_upgrade(move |socket| answer_probe(socket, outcome, connection));
+    }
     let outcome = admit(&state, offer.credential, origin, query, connection.clone()).await;
     let mut ws = configure(ws, &state.config.limits);
     if let Some(protocol) = offer.echo {
@@ -104,6 +109,35 @@ pub async fn upgrade(
         Err(error) => Either::Right(session::refuse(socket, error, connection)),
     })
 }
+
+/// `?probe` with no credentials (docs/handshake.md, H10): a page asks whether it can open a
+/// socket to Porch at all, before it has a session. A Content-Security-Policy whose
+/// `connect-src` leaves Porch out blocks the socket inside the browser, and only an attempt
+/// shows it. The answer is the `Origin` check every handshake starts with: a page no
+/// deployment lists learns so; any other gets a normal close, neither logged nor counted as a
+/// refusal (every new visitor's page sends one).
+async fn probe(state: &AppState, origin: Option<&str>) -> Result<(), ApiError> {
+    match origin {
+        Some(origin) => state.origins.check_known(origin).await,
+        None => Ok(()),
+    }
+}
+
+async fn answer_probe(
+    mut socket: axum::extract::ws::WebSocket,
+    outcome: Result<(), ApiError>,
+    connection: Option<Arc<ConnectionHold>>,
+) {
+    let end = match outcome {
+        Ok(()) => frames::End::Close(CloseCode::NORMAL, PROBE_REASON.into()),
+        Err(error) => frames::End::with(error),
+    };
+    frames::close(&mut socket, end).await;
+    drop(connection);
+}
+
+/// The close reason of a probe that found nothing wrong.
+pub const PROBE_REASON: &str = "probe: the gateway is reachable from this page";
 
 /// Authenticates and takes a connection slot: everything that may refuse a session.
 async fn admit(
@@ -190,6 +224,8 @@ struct Query {
     bad_after_seq: bool,
     /// `access_token` or `token`: refused unless the operator enabled it.
     token: Option<String>,
+    /// `probe`: a reachability check, see `probe`.
+    probe: bool,
 }
 
 impl Query {
@@ -202,6 +238,7 @@ impl Query {
                     Err(_) => q.bad_after_seq = true,
                 },
                 "access_token" | "token" => q.token = Some(value.into_owned()),
+                "probe" => q.probe = true,
                 _ => {}
             }
         }

@@ -29,3 +29,4 @@ mod support;
 mod tls;
 mod token_battery;
 mod token_endpoint;
+mod widget_checks;
