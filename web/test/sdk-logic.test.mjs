@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 
-import { BACKOFF_CAP_MS, backoffDelay, reconnectDelay } from '../public/sdk/backoff.js';
+import { BACKOFF_CAP_MS, backoffDelay, reconnectDelay, sessionRetryDelay } from '../public/sdk/backoff.js';
+import { gatewayUrlOf } from '../public/sdk/probe.js';
+import { Sends } from '../public/sdk/sends.js';
 import { classifyClose, parseReason, describeBareClose } from '../public/sdk/close-codes.js';
 import { SeqLog } from '../public/sdk/seq-log.js';
 import { Outbox, newClientMessageId } from '../public/sdk/outbox.js';
@@ -253,6 +255,48 @@ describe('urls and storage', () => {
     const proxy = await errorFromResponse(new Response('<html>Bad Gateway</html>', { status: 502 }), 'GET /y');
     assert.equal(proxy.code, 'bad_response');
     assert.match(proxy.detail, /GET \/y answered HTTP 502.*Bad Gateway/);
+  });
+});
+
+describe('creating a session from the browser', () => {
+  it('tries again while Porch is unreachable, overloaded or limiting, never after a refusal', () => {
+    const half = { random: () => 0.5 };
+    assert.equal(sessionRetryDelay({ code: 'network' }, 0, half), 250);
+    assert.equal(sessionRetryDelay({ code: 'network' }, 3, half), 2000);
+    assert.equal(sessionRetryDelay({ code: 'network' }, 40, half), BACKOFF_CAP_MS / 2, 'capped');
+    assert.equal(sessionRetryDelay({ code: 'store_unavailable', status: 503 }, 0, half), 250);
+    assert.equal(sessionRetryDelay({ code: 'bad_response', status: 502 }, 0, half), 250, 'a proxy\'s 502');
+    assert.equal(sessionRetryDelay({ code: 'rate_limited', status: 429, retryInMs: 7000 }, 0, half), 7000, 'Retry-After is the least wait');
+    for (const code of ['origin_not_allowed', 'deployment_unknown', 'deployment_disabled', 'invalid_request']) {
+      assert.equal(sessionRetryDelay({ code, status: code === 'deployment_unknown' ? 404 : 403 }, 0, half), null, code);
+    }
+    assert.equal(sessionRetryDelay({ code: 'csp_blocked', fatal: true }, 0, half), null);
+  });
+
+  it('reads Retry-After from a refusal', async () => {
+    const res = new Response(JSON.stringify({ error: 'rate_limited', error_description: 'slow down [ref abc123]' }), { status: 429, headers: { 'retry-after': '3' } });
+    const e = await errorFromResponse(res, 'POST /x');
+    assert.deepEqual([e.code, e.retryInMs, e.ref], ['rate_limited', 3000, 'abc123']);
+  });
+
+  it('probes the gateway of a base URL, under a path too', () => {
+    assert.equal(gatewayUrlOf('http://127.0.0.1:8080'), 'ws://127.0.0.1:8080/api/v2/gateway');
+    assert.equal(gatewayUrlOf('https://chat.example/porch/'), 'wss://chat.example/porch/api/v2/gateway');
+  });
+
+  it('drops every pending send when the conversation closes, and rejects their callers', async () => {
+    let changes = 0;
+    const sends = new Sends(() => { changes += 1; });
+    const a = sends.add('one');
+    const b = sends.add('two');
+    const dropped = sends.dropAll(new Error('closed'));
+    assert.deepEqual(dropped.map((e) => e.text), ['one', 'two']);
+    assert.equal(sends.list().length, 0);
+    await assert.rejects(a.acked, /closed/);
+    await assert.rejects(b.acked, /closed/);
+    assert.equal(changes, 3, 'two adds and one drop');
+    assert.deepEqual(sends.dropAll(new Error('again')), [], 'nothing left');
+    assert.equal(changes, 3);
   });
 });
 

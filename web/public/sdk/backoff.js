@@ -43,3 +43,20 @@ export function reconnectDelay({ kind, attempt, closeCode = 0, uptimeMs = 0 }, o
   if (closeCode >= 4100 && closeCode <= 4199) return Math.max(BACKOFF_41XX_MIN_MS, delay);
   return delay;
 }
+
+/**
+ * How long to wait before asking for a session again after `error` (the widget endpoint's
+ * `POST …/guests` failed), or null when asking again cannot help: a refusal such as a wrong
+ * origin, an unknown or disabled deployment, or a bad request. Porch unreachable (`network`),
+ * a server or proxy error (5xx) and `rate_limited` pass; the server's `Retry-After`, when it
+ * gave one, is the least wait.
+ * @param {{code: string, status?: number, retryInMs?: number | null, fatal?: boolean}} error
+ * @param {number} attempt 0 for the first retry
+ * @param {{baseMs?: number, capMs?: number, random?: () => number}} [options]
+ * @returns {number | null}
+ */
+export function sessionRetryDelay(error, attempt, options = {}) {
+  const passing = error.code === 'network' || error.code === 'rate_limited' || (error.status ?? 0) >= 500;
+  if (!passing || error.fatal) return null;
+  return Math.max(backoffDelay(attempt, options), error.retryInMs ?? 0);
+}

@@ -5,6 +5,7 @@
 
 import { reconnectDelay } from './backoff.js';
 import { classifyClose, describeBareClose, parseReason } from './close-codes.js';
+import { cspError, wasBlocked, watchViolations } from './csp.js';
 import { PorchError } from './errors.js';
 
 export const MARKER = 'NICE-WebSocket-Auth';
@@ -51,6 +52,7 @@ export class Connection {
 
   start() {
     if (this._stopped || this.state !== 'idle') return;
+    watchViolations();
     globalThis.addEventListener?.('online', this._onOnline);
     this._open();
   }
@@ -102,7 +104,14 @@ export class Connection {
     this._lastHeardAt = Date.now();
     socket.onmessage = (ev) => this._onMessage(socket, ev.data);
     socket.onclose = (ev) => this._onClose(socket, ev.code, ev.reason);
-    socket.onerror = () => { /* a close event follows with the code */ };
+    // A close event follows with the code, except for a socket the page's CSP blocked
+    // (Chromium fires no close then): retrying cannot help until the page changes.
+    socket.onerror = () => {
+      if (this._socket === socket && wasBlocked(socket.url ?? '')) {
+        this._socket = null;
+        this._fail(cspError([socket.url]));
+      }
+    };
     const timeoutMs = this._o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this._later(() => {
       if (this._socket !== socket || this._readyAt) return;

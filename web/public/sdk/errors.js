@@ -6,7 +6,8 @@ export class PorchError extends Error {
   /**
    * @param {object} init
    * @param {string} init.code a code of the protocol.md table, or one of the SDK's:
-   *   `network` (Porch unreachable), `session_missing`, `ended`, `bad_response`
+   *   `network` (Porch unreachable), `session_missing`, `ended`, `bad_response`, `csp_blocked`
+   *   (the page's Content-Security-Policy blocks Porch)
    * @param {string} init.message cause and fix, without the `[ref …]`
    * @param {string | null} [init.ref] the reference in the server's log
    * @param {number} [init.status] HTTP status, for REST failures
@@ -51,11 +52,14 @@ export async function errorFromResponse(res, what) {
   try { body = JSON.parse(text); } catch { /* a proxy's HTML page, say */ }
   if (body && typeof body.error === 'string') {
     const split = /^(.*?)(?: \[ref ([A-Za-z0-9]+)\])?$/.exec(String(body.error_description ?? ''));
+    // Rate limits and `*_unavailable` say when to come back, in whole seconds.
+    const retryAfterSecs = Number(res.headers?.get?.('retry-after'));
     return new PorchError({
       code: body.error,
       message: split?.[1] || body.error,
       ref: body.error_ref ?? split?.[2] ?? null,
       status: res.status,
+      retryInMs: retryAfterSecs > 0 ? retryAfterSecs * 1000 : null,
     });
   }
   const shown = text.replace(/\s+/g, ' ').slice(0, 120);

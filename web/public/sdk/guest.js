@@ -2,8 +2,10 @@
 // through an outbox, type, read, page history, refresh the token, reconnect and resume.
 
 import { Connection } from './connection.js';
+import { watchViolations } from './csp.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
+import { Pause, checkPage, closedError, createSession, ended, isClosing, normalize, usable, widgetConfigPath } from './guest-session.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
 import { RefreshTimer } from './refresh.js';
 import { Sends } from './sends.js';
@@ -14,13 +16,9 @@ import { noticeChange, withAfterSeq, splitRef } from './util.js';
 
 const MESSAGES = '/api/v2/webmessaging/guests/messages';
 const TOKEN = '/api/v2/webmessaging/guests/token';
-const widgetGuests = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/guests`;
-const widgetConfig = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/widget`;
 export const HISTORY_PAGE = 50;
 /** The largest page (`history_page_max`), for catching up after a failed resume. */
 const FILL_PAGE = 200;
-/** Porch accepts a token up to 30 s past `exp`; a saved one older than that is dead. */
-const TOKEN_LEEWAY_MS = 30_000;
 
 export class PorchGuest extends Emitter {
   /** @param {import('./porch.js').GuestOptions} [options] */
@@ -54,12 +52,17 @@ export class PorchGuest extends Emitter {
     });
     this._readSent = 0;
     this._readWanted = 0;
+    /** The wait between two tries to create the session; `end()` cuts it short. */
+    this._pause = new Pause();
     /** @type {string} */
     this.state = 'idle';
+    /** True once the conversation is closed (by an agent): final, see `_closed`. */
+    this.closed = false;
     this.conversation = null;
     this.limits = null;
     /** The deployment's notice (api.md, "Deployment notices"), or null. */
     this.notice = null;
+    watchViolations();
   }
 
   /** Ids of this session (never the token). */
@@ -103,8 +106,7 @@ export class PorchGuest extends Emitter {
       restored = saved;
       session = saved.session;
     } else if (this._opt.baseUrl && this._opt.deploymentId) {
-      const created = await request(this._fetch, this._opt.baseUrl, 'POST', widgetGuests(this._opt.deploymentId), { json: this._opt.guest ?? {} });
-      session = normalize(created);
+      session = await this._create();
     } else {
       this._saved.clear();
       throw new PorchError({ code: 'session_missing', message: 'no usable session: pass `session` (from your backend\'s POST /api/v2/webmessaging/guests) or `baseUrl` and `deploymentId` (the widget endpoint)' });
@@ -136,13 +138,32 @@ export class PorchGuest extends Emitter {
     });
   }
 
+  /** Creates the session at the widget endpoint, trying again while Porch cannot be reached
+   * (see `createSession`). */
+  _create() {
+    const onTry = (_attempt, error) => {
+      if (error) this.emit('error', error);
+      this._setState(error ? 'reconnecting' : 'connecting', error ? { retryInMs: error.retryInMs, cause: error } : {});
+    };
+    return createSession({ ...this._opt, fetch: this._fetch, pause: this._pause, isEnded: () => this._ended, onTry }).then(normalize);
+  }
+
+  /**
+   * Checks, before there is a session, that this page can use Porch (see `checkPage`):
+   * resolves with `{ notice }`, or rejects with why it cannot (`origin_not_allowed`,
+   * `deployment_unknown`, `deployment_disabled`, `csp_blocked`, or `network`, which may pass).
+   */
+  check() {
+    return checkPage({ ...this._opt, WebSocket: this._opt.WebSocket ?? globalThis.WebSocket, peekNotice: () => this.peekNotice() });
+  }
+
   /**
    * Reads the deployment's notice before there is a session (`baseUrl` and `deploymentId`
    * needed; no token: Porch answers pages of the deployment's origins only), so a visitor
    * reads "we are closed" before writing. Sets `notice` and emits `notice` as a frame would.
    */
   async peekNotice() {
-    const config = await request(this._fetch, this._opt.baseUrl, 'GET', widgetConfig(this._opt.deploymentId));
+    const config = await request(this._fetch, this._opt.baseUrl, 'GET', widgetConfigPath(this._opt.deploymentId));
     this._setNotice(config?.notice);
     return this.notice;
   }
@@ -155,6 +176,7 @@ export class PorchGuest extends Emitter {
   send(text) {
     const body = String(text ?? '');
     if (this._ended) return Promise.reject(ended());
+    if (this.closed) return Promise.reject(closedError());
     if (!body.trim()) return Promise.reject(new PorchError({ code: 'invalid_request', message: 'a message needs some text' }));
     const max = this.limits?.textCharsMax;
     if (max && [...body].length > max) {
@@ -187,6 +209,7 @@ export class PorchGuest extends Emitter {
         const page = await this._api('GET', `${MESSAGES}?before=${this._log.floor + 1}&limit=${limit}`);
         const added = this._log.addOlder(page.messages);
         this.emit('history', { messages: added, hasOlder: this._log.hasOlder });
+        if (added.some(isClosing)) this._closed();
         return added;
       } finally {
         this._older = null;
@@ -208,6 +231,7 @@ export class PorchGuest extends Emitter {
   end({ forget = false } = {}) {
     if (this._ended) return;
     this._ended = true;
+    this._pause.wake();
     this._refresh.clear();
     this._typingIn.clear();
     if (this._conn) this._conn.stop('the guest ended the chat');
@@ -229,7 +253,7 @@ export class PorchGuest extends Emitter {
     for (const e of this._sends.list()) this._conn.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text });
     this._readSent = 0;
     this.markRead(this._readWanted);
-    this._refresh.schedule(frame.tokenExpiresInMs);
+    if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
     // Not replayed (too far behind, or resume refused): page forward over REST.
     if (head > this._log.lastSeq && !frame.resume?.recovered) this._fill();
     if (!this._historyLoaded) {
@@ -238,6 +262,7 @@ export class PorchGuest extends Emitter {
     }
     this._startWaiter?.resolve(this);
     this._startWaiter = null;
+    if (this.conversation?.state === 'closed') this._closed();
   }
 
   _onFrame(frame) {
@@ -249,6 +274,7 @@ export class PorchGuest extends Emitter {
       case 'conversation':
         this.conversation = frame.conversation;
         this.emit('conversation', frame.conversation);
+        if (frame.conversation?.state === 'closed') this._closed();
         break;
       case 'notice': this._setNotice(frame.notice); break;
       case 'error': this._onErrorFrame(frame); break;
@@ -278,6 +304,29 @@ export class PorchGuest extends Emitter {
       this.emit('message', m);
     }
     this._persist();
+    if (messages.some(isClosing)) this._closed();
+  }
+
+  /**
+   * The conversation is closed, however the client learned it (a live frame, `ready` after a
+   * resume or a reload, an entry in history): closed is final, so the saved session is
+   * forgotten (a reload starts afresh), the socket and timers stop, and unsent messages are
+   * dropped and reported in `closed.unsent`. Emitted once; the messages stay readable.
+   */
+  _closed() {
+    if (this.closed) return;
+    this.closed = true;
+    // Learned from an entry, before (or instead of) the `conversation` frame.
+    if (this.conversation && this.conversation.state !== 'closed') {
+      this.conversation = { ...this.conversation, state: 'closed' };
+      this.emit('conversation', this.conversation);
+    }
+    this._saved.clear();
+    this._refresh.clear();
+    this._typingIn.clear();
+    const unsent = this._sends.dropAll(closedError());
+    this._conn?.stop('the conversation is closed');
+    this.emit('closed', { conversation: this.conversation, unsent });
   }
 
   _onAck({ clientMessageId, message, duplicate }) {
@@ -290,6 +339,8 @@ export class PorchGuest extends Emitter {
     const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
     error.retryInMs = this._sends.refuseFrame(frame, error, (e) => this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text }));
     this.emit('error', error);
+    // A send refused because the conversation closed can come before the news of the close.
+    if (frame.code === 'conversation_closed') this._closed();
   }
 
   /** Pages forward from lastSeq until nothing is missing. One at a time. */
@@ -315,8 +366,9 @@ export class PorchGuest extends Emitter {
     if (stop && !this._ended) this._conn?.stop('the token could not be refreshed');
     if (error.fatal) {
       this._refresh.clear();
-      // Terminal means these credentials will not work again: do not restore them.
-      this._saved.clear();
+      // Terminal means these credentials will not work again: do not restore them. A page
+      // whose policy blocks Porch is the page's problem: the session stays for its fix.
+      if (error.code !== 'csp_blocked') this._saved.clear();
       this._startWaiter?.reject(error);
       this._startWaiter = null;
     }
@@ -324,6 +376,8 @@ export class PorchGuest extends Emitter {
   }
 
   _setState(state, info) {
+    // The session's creation and then its socket both say `connecting`: news once.
+    if (state === this.state && !info.cause) return;
     const previous = this.state;
     this.state = state;
     if (state !== 'open') this._typingIn.clear();
@@ -331,37 +385,11 @@ export class PorchGuest extends Emitter {
   }
 
   _persist() {
-    if (!this._session || this._ended) return;
+    if (!this._session || this._ended || this.closed) return;
     this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
   }
 
   _api(method, path, json) {
     return request(this._fetch, this._baseUrl, method, path, { token: this._session.accessToken, json });
   }
-}
-
-/** The fields of a guest session the SDK keeps (api.md, GuestSession). */
-function normalize(s) {
-  for (const field of ['gatewayUrl', 'accessToken']) {
-    if (typeof s?.[field] !== 'string' || !s[field]) {
-      throw new PorchError({ code: 'session_missing', message: `the session has no ${field}: pass the object POST /api/v2/webmessaging/guests returned` });
-    }
-  }
-  const expiresAtMs = Number.isFinite(s.expiresAtMs) ? s.expiresAtMs : Date.now() + (s.expiresIn ?? 3600) * 1000;
-  return {
-    gatewayUrl: s.gatewayUrl,
-    accessToken: s.accessToken,
-    expiresAtMs,
-    guestId: s.guestId ?? s.guest?.id ?? null,
-    conversationId: s.conversationId ?? null,
-    deploymentId: s.deploymentId ?? null,
-  };
-}
-
-function usable(session) {
-  return typeof session.accessToken === 'string' && session.expiresAtMs + TOKEN_LEEWAY_MS > Date.now();
-}
-
-function ended() {
-  return new PorchError({ code: 'ended', message: 'the chat was ended on this page (end() was called)' });
 }

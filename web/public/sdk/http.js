@@ -54,7 +54,7 @@ export async function request(fetchFn, baseUrl, method, path, { token, json, tim
     const why = e?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e?.message || String(e));
     throw new PorchError({
       code: 'network',
-      message: `${what} could not reach Porch at ${new URL(url).host} (${why}); check the network, or that the page's origin is allowed (a CORS refusal looks the same to page script)`,
+      message: `${what} could not reach Porch at ${new URL(url).host} (${why}); check the network, that the page's origin is allowed, and that its Content-Security-Policy connect-src includes ${new URL(url).origin} (a CORS or CSP refusal looks the same to page script)`,
     });
   }
   if (!res.ok) throw await errorFromResponse(res, what);

@@ -128,7 +128,8 @@ export interface OutboxEntry {
 
 export declare class PorchError extends Error {
   /** A code of protocol.md's table (`token_expired`, `origin_not_allowed`, …), or the SDK's
-   * own: `network`, `session_missing`, `ended`, `bad_response`, `close_<n>`. */
+   * own: `network`, `session_missing`, `ended`, `bad_response`, `csp_blocked` (the page's
+   * Content-Security-Policy blocks Porch), `close_<n>`. */
   code: string;
   /** The cause and the fix, without the log reference. */
   detail: string;
@@ -167,6 +168,10 @@ export interface GuestEvents {
    * a (re)connection's `ready`. Not emitted again for the notice already held. */
   notice: Notice | null;
   refresh: { expiresAtMs: number };
+  /** The conversation was closed (by an agent), however the client learned it: live, in
+   * `ready` after a reconnect or a reload, or from an entry in history. Final: the saved
+   * session is forgotten and the socket stopped; `unsent` are the messages dropped. Once. */
+  closed: { conversation: Conversation | null; unsent: OutboxEntry[] };
   error: PorchError;
 }
 
@@ -205,10 +210,19 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   readonly limits: { messageBytesMax: number; textCharsMax: number } | null;
   /** The deployment's current notice (null before the first `ready`, or when there is none). */
   readonly notice: Notice | null;
+  /** True once the conversation is closed: final, see the `closed` event. */
+  readonly closed: boolean;
+  /** Before any session (`baseUrl` and `deploymentId`): reads the widget endpoint and probes
+   * the gateway, so a page that cannot work is known before the visitor writes. Rejects with
+   * `origin_not_allowed`, `deployment_unknown`, `deployment_disabled`, `csp_blocked`, or
+   * `network` (Porch did not answer: may pass). */
+  check(): Promise<{ notice: Notice | null }>;
   /** The deployment's notice before any session (the widget endpoint: `baseUrl` and `deploymentId`, no token, from the deployment's origins only); sets `notice` and emits `notice` when it changed. */
   peekNotice(): Promise<Notice | null>;
   hasSavedSession(): boolean;
-  /** Restores, takes or creates a session and connects; resolves on the first `ready`. */
+  /** Restores, takes or creates a session and connects; resolves on the first `ready`. A
+   * session created at the widget endpoint is retried with backoff while Porch cannot be
+   * reached; a refusal rejects. */
   start(): Promise<this>;
   /** Resolves with the stored message once acknowledged; the outbox resends it across reconnects. */
   send(text: string): Promise<Message>;
@@ -250,6 +264,11 @@ export type CloseClass = 'terminal' | 'refresh' | 'backoff' | 'immediate';
 export declare function classifyClose(code: number): CloseClass;
 export declare function parseReason(reason: string): { code: string | null; message: string; ref: string | null };
 export declare function backoffDelay(attempt: number, options?: BackoffOptions): number;
+export declare function sessionRetryDelay(
+  error: { code: string; status?: number; retryInMs?: number | null; fatal?: boolean },
+  attempt: number,
+  options?: BackoffOptions,
+): number | null;
 export declare function reconnectDelay(
   input: { kind: CloseClass; attempt: number; closeCode?: number; uptimeMs?: number },
   options?: BackoffOptions,

@@ -13,7 +13,7 @@ export { PorchAgent } from './agent.js';
 export { PorchError } from './errors.js';
 export { memoryStorage, defaultStorage } from './storage.js';
 // The pure pieces, for builders who write their own client on top.
-export { backoffDelay, reconnectDelay } from './backoff.js';
+export { backoffDelay, reconnectDelay, sessionRetryDelay } from './backoff.js';
 export { classifyClose, parseReason } from './close-codes.js';
 export { refreshDelay } from './refresh.js';
 export { SeqLog } from './seq-log.js';

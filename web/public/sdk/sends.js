@@ -76,6 +76,16 @@ export class Sends {
     return delayMs;
   }
 
+  /** Rejects every waiting caller and empties the outbox (the conversation is closed: no
+   * send can succeed); returns the entries dropped, oldest first. */
+  dropAll(error) {
+    const dropped = this.outbox.list();
+    this.rejectAll(error);
+    this.outbox = new Outbox();
+    if (dropped.length) this._onChange();
+    return dropped;
+  }
+
   /** Rejects every waiting caller (the client ended); the outbox itself is kept. */
   rejectAll(error) {
     for (const { reject } of this._waiters.values()) reject(error);

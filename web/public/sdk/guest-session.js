@@ -1,0 +1,137 @@
+// Getting a guest session without a backend (the widget endpoint), checking that a page can
+// use Porch at all, and the session's shape. Kept apart from guest.js, which runs the session.
+
+import { sessionRetryDelay } from './backoff.js';
+import { cspError, wasBlocked } from './csp.js';
+import { PorchError } from './errors.js';
+import { request, trimBase } from './http.js';
+import { gatewayUrlOf, probeGateway } from './probe.js';
+
+/** Porch accepts a token up to 30 s past `exp`; a saved one older than that is dead. */
+const TOKEN_LEEWAY_MS = 30_000;
+
+export const widgetGuestsPath = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/guests`;
+export const widgetConfigPath = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/widget`;
+
+/**
+ * Creates a session at the widget endpoint. While Porch cannot be reached (or answers a 5xx
+ * or `rate_limited`) it tries again after a backoff, as a dropped socket does, so a message
+ * written meanwhile is sent once Porch is back: one try per `capMs` (30 s) at most, until
+ * `isEnded()`; `pause` is cut short when the browser comes back online. A refusal (wrong
+ * origin, unknown or disabled deployment, a policy that blocks Porch) is final: it rejects.
+ * @param {object} o
+ * @param {typeof fetch} o.fetch
+ * @param {string} o.baseUrl
+ * @param {string} o.deploymentId
+ * @param {object} [o.guest] the body: displayName, email, attributes
+ * @param {import('./backoff.js').BackoffOptions} [o.backoff]
+ * @param {Pause} o.pause
+ * @param {() => boolean} o.isEnded
+ * @param {(attempt: number, error: PorchError | null) => void} o.onTry before each try; with
+ *   the error (its `retryInMs` set) before each wait
+ * @returns {Promise<object>} the session as Porch returned it
+ */
+export async function createSession(o) {
+  const path = widgetGuestsPath(o.deploymentId);
+  const url = `${trimBase(o.baseUrl)}${path}`;
+  for (let attempt = 0; ; attempt += 1) {
+    if (o.isEnded()) throw ended();
+    if (attempt === 0) o.onTry(0, null);
+    try {
+      return await request(o.fetch, o.baseUrl, 'POST', path, { json: o.guest ?? {} });
+    } catch (e) {
+      if (o.isEnded()) throw ended();
+      if (wasBlocked(url)) throw cspError([url]);
+      const delay = sessionRetryDelay(e, attempt, o.backoff);
+      if (delay === null) throw e;
+      e.retryInMs = delay;
+      o.onTry(attempt + 1, e);
+      await o.pause.for(delay);
+    }
+  }
+}
+
+/**
+ * Checks, before there is a session, that this page can use Porch: reads the widget endpoint
+ * (the deployment exists, is enabled and lists this page's origin) and probes the gateway (a
+ * Content-Security-Policy may block WebSockets to Porch and allow its HTTP, or the reverse).
+ * Resolves with `{ notice }`; rejects with the server's refusal, `csp_blocked`, or `network`.
+ * @param {{baseUrl: string, deploymentId: string, WebSocket: any, peekNotice: () => Promise<any>}} o
+ */
+export async function checkPage(o) {
+  const gatewayUrl = gatewayUrlOf(o.baseUrl);
+  const widgetUrl = `${trimBase(o.baseUrl)}${widgetConfigPath(o.deploymentId)}`;
+  let notice;
+  try {
+    notice = await o.peekNotice();
+  } catch (e) {
+    if (e.code !== 'network') throw e;
+    // A policy block and an unreachable Porch look alike to fetch; the probe tells them
+    // apart, and gives the fetch's violation event the time to arrive.
+    await probeGateway(o.WebSocket, gatewayUrl).catch(() => {});
+    throw wasBlocked(widgetUrl) ? cspError([widgetUrl, gatewayUrl]) : e;
+  }
+  await probeGateway(o.WebSocket, gatewayUrl);
+  return { notice };
+}
+
+/** A wait that can be cut short: by `wake()` (the client ended) or the browser going online. */
+export class Pause {
+  constructor() {
+    this._done = null;
+  }
+
+  /** @param {number} ms */
+  for(ms) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        globalThis.removeEventListener?.('online', done);
+        this._done = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      globalThis.addEventListener?.('online', done);
+      this._done = done;
+    });
+  }
+
+  wake() {
+    this._done?.();
+  }
+}
+
+/** The fields of a guest session the SDK keeps (api.md, GuestSession). */
+export function normalize(s) {
+  for (const field of ['gatewayUrl', 'accessToken']) {
+    if (typeof s?.[field] !== 'string' || !s[field]) {
+      throw new PorchError({ code: 'session_missing', message: `the session has no ${field}: pass the object POST /api/v2/webmessaging/guests returned` });
+    }
+  }
+  const expiresAtMs = Number.isFinite(s.expiresAtMs) ? s.expiresAtMs : Date.now() + (s.expiresIn ?? 3600) * 1000;
+  return {
+    gatewayUrl: s.gatewayUrl,
+    accessToken: s.accessToken,
+    expiresAtMs,
+    guestId: s.guestId ?? s.guest?.id ?? null,
+    conversationId: s.conversationId ?? null,
+    deploymentId: s.deploymentId ?? null,
+  };
+}
+
+export function usable(session) {
+  return typeof session.accessToken === 'string' && session.expiresAtMs + TOKEN_LEEWAY_MS > Date.now();
+}
+
+/** A system entry that closes the conversation (closed is final: no entry reopens it). */
+export function isClosing(m) {
+  return m.sender?.role === 'system' && m.event === 'closed';
+}
+
+export function closedError() {
+  return new PorchError({ code: 'conversation_closed', message: 'the conversation is closed; start a new one (end({ forget: true }), then a new PorchGuest)' });
+}
+
+export function ended() {
+  return new PorchError({ code: 'ended', message: 'the chat was ended on this page (end() was called)' });
+}
