@@ -23,7 +23,8 @@ export const widgetConfigPath = (id) => `/api/v2/webmessaging/deployments/${enco
  * @param {typeof fetch} o.fetch
  * @param {string} o.baseUrl
  * @param {string} o.deploymentId
- * @param {object} [o.guest] the body: displayName, email, attributes
+ * @param {object | (() => object)} [o.guest] the body (displayName, email, attributes), or
+ *   what returns it when the session is created
  * @param {import('./backoff.js').BackoffOptions} [o.backoff]
  * @param {Pause} o.pause
  * @param {() => boolean} o.isEnded
@@ -38,7 +39,8 @@ export async function createSession(o) {
     if (o.isEnded()) throw ended();
     if (attempt === 0) o.onTry(0, null);
     try {
-      return await request(o.fetch, o.baseUrl, 'POST', path, { json: o.guest ?? {} });
+      const body = typeof o.guest === 'function' ? o.guest() : o.guest;
+      return await request(o.fetch, o.baseUrl, 'POST', path, { json: body ?? {} });
     } catch (e) {
       if (o.isEnded()) throw ended();
       if (wasBlocked(url)) throw cspError([url]);

@@ -86,7 +86,10 @@ export class PorchGuest extends Emitter {
   start() {
     // A failure before any socket (network, refused origin) may be retried by calling again.
     this._starting ??= this._start().catch((e) => {
-      if (!this._conn) this._starting = null;
+      if (!this._conn) {
+        this._starting = null;
+        if (!this._ended) this._setState('idle', {});
+      }
       throw e;
     });
     return this._starting;

@@ -96,6 +96,12 @@ interface CommonOptions {
   typingIntervalMs?: number;
 }
 
+export interface GuestDetails {
+  displayName?: string;
+  email?: string;
+  attributes?: Record<string, string>;
+}
+
 export interface GuestOptions extends CommonOptions {
   /** A session from your backend. */
   session?: GuestSession;
@@ -103,8 +109,8 @@ export interface GuestOptions extends CommonOptions {
   baseUrl?: string;
   /** Create the session from the browser (the widget endpoint; the page's origin must be allowed). */
   deploymentId?: string;
-  /** Sent to the widget endpoint when it creates the session. */
-  guest?: { displayName?: string; email?: string; attributes?: Record<string, string> };
+  /** Sent to the widget endpoint when it creates the session; a function is called then. */
+  guest?: GuestDetails | (() => GuestDetails);
   /** Where the session (token included), last seq and outbox survive a reload. Default
    * `sessionStorage`; `null` keeps nothing. */
   storage?: StorageLike | null;

@@ -4,6 +4,9 @@
 // `:host` on that element. So the two top-level elements reset everything (`all: initial`)
 // and set their own font and colour; all below inherits from them, not from the page.
 // Colours keep a contrast ratio of at least 4.5:1 (WCAG AA) for every text.
+//
+// The custom properties on `:host` are the page's handles (docs/sdk.md): a rule on
+// `#porch-widget` in the page sets them, and they are inherited into the shadow root.
 
 export const WIDGET_CSS = `
 :host {
@@ -15,11 +18,15 @@ export const WIDGET_CSS = `
   --porch-muted: #4b5563;
   --porch-bubble: #eef1f5;
   --porch-error: #a4161a;
+  --porch-font: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  --porch-radius: 12px;
 }
 * { box-sizing: border-box; }
+/* Every display rule below would otherwise beat the user agent's [hidden]. */
+[hidden] { display: none !important; }
 .launcher, .panel {
   all: initial;
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  font: 15px/1.45 var(--porch-font);
   color: var(--porch-text);
   box-sizing: border-box;
 }
@@ -41,54 +48,57 @@ button { font: inherit; cursor: pointer; }
   position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; padding: 0 6px;
   border-radius: 11px; background: var(--porch-error); color: #fff; font-size: 13px; line-height: 22px;
 }
-.badge[hidden] { display: none; }
 .panel {
   position: fixed; right: 16px; bottom: 84px; z-index: 2147483000;
   width: min(380px, calc(100vw - 32px)); height: min(560px, calc(100vh - 110px));
   display: flex; flex-direction: column;
-  background: var(--porch-bg); border-radius: 12px; overflow: hidden;
+  background: var(--porch-bg); border-radius: var(--porch-radius); overflow: hidden;
   box-shadow: 0 8px 30px rgba(0, 0, 0, .3);
 }
-.panel[hidden] { display: none; }
 header {
   display: flex; align-items: center; justify-content: space-between; gap: 8px;
   padding: 12px 14px; background: var(--porch-accent); color: var(--porch-accent-text);
 }
+.heading { min-width: 0; }
 h2 { margin: 0; font-size: 16px; font-weight: 600; }
+.subtitle { margin: 0; font-size: 13px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.subtitle:empty { display: none; }
 .close {
-  background: transparent; border: none; color: inherit; font-size: 22px; line-height: 1;
+  flex-shrink: 0; background: transparent; border: none; color: inherit; font-size: 22px; line-height: 1;
   width: 36px; height: 36px; border-radius: 6px;
 }
 .notice { flex-shrink: 0; font-size: 14px; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 9em; overflow-y: auto; }
 .notice:not(:empty) { padding: 8px 14px; background: #e8f0fb; color: var(--porch-text); border-bottom: 1px solid #b9c8de; }
-.status { padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
+.status { flex-shrink: 0; padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
 .status:not(:empty) { padding: 6px 14px; background: #fff7e6; }
 .status.error { color: var(--porch-error); background: #fdecec; }
-.older { margin: 8px auto 0; background: none; border: 1px solid #c5cbd3; border-radius: 14px; padding: 2px 12px; color: var(--porch-text); }
-.older[hidden] { display: none; }
+.older { flex-shrink: 0; margin: 8px auto 0; background: none; border: 1px solid #c5cbd3; border-radius: 14px; padding: 2px 12px; color: var(--porch-text); }
 .log { flex: 1; overflow-y: auto; padding: 12px 14px; display: flex; flex-direction: column; gap: 8px; }
-.msg { max-width: 85%; display: flex; flex-direction: column; }
-.msg .who { font-size: 12px; color: var(--porch-muted); margin: 0 4px 2px; }
-.msg .text { margin: 0; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--porch-bubble); }
+.msg { max-width: 85%; display: flex; flex-direction: column; align-items: flex-start; }
+.msg.grouped { margin-top: -5px; }
+.msg .meta { font-size: 12px; color: var(--porch-muted); margin: 0 4px 2px; }
+.msg.grouped .who, .msg.grouped time { display: none; }
+.msg.grouped .meta:has(.state:empty) { display: none; }
+.msg .state:not(:empty)::before { content: "· "; }
+.msg .text { margin: 0; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--porch-bubble); color: var(--porch-text); }
 .msg.mine { align-self: flex-end; align-items: flex-end; }
 .msg.mine .text { background: var(--porch-accent); color: var(--porch-accent-text); }
 .msg.pending .text { background: #4a6fa5; color: #fff; }
-.msg.pending .who::after { content: " · sending…"; }
-.msg.read .who::after { content: " · seen"; }
+.msg.failed .text { background: #fdecec; color: var(--porch-error); }
 .msg.system { align-self: center; max-width: 100%; }
-.msg.system .text { background: none; color: var(--porch-muted); font-size: 13px; font-style: italic; padding: 0; }
-.typing { min-height: 20px; padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
-form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #dde1e6; }
+.msg.system .text { background: none; color: var(--porch-muted); font-size: 13px; font-style: italic; padding: 0; text-align: center; }
+.typing { flex-shrink: 0; min-height: 20px; padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
+form { flex-shrink: 0; display: flex; align-items: flex-end; gap: 8px; padding: 10px; border-top: 1px solid #dde1e6; }
+/* 16 px: phones zoom into a smaller text field when it takes focus. */
 textarea {
-  flex: 1; resize: none; font: inherit; color: var(--porch-text); background: #fff;
-  border: 1px solid #8a94a3; border-radius: 8px; padding: 8px 10px; max-height: 120px;
+  flex: 1; resize: none; font: 16px/1.4 var(--porch-font); color: var(--porch-text); background: #fff;
+  border: 1px solid #8a94a3; border-radius: 8px; padding: 8px 10px; height: 40px; max-height: 120px; overflow-y: auto;
 }
 textarea::placeholder { color: #5f6b7a; }
-.send { border: none; border-radius: 8px; padding: 0 14px; background: var(--porch-accent); color: var(--porch-accent-text); }
-.send:disabled, textarea:disabled { opacity: .6; cursor: not-allowed; }
-.ended { padding: 10px 14px; border-top: 1px solid #dde1e6; font-size: 14px; }
-.ended[hidden] { display: none; }
-.ended button { margin-left: 6px; background: none; border: 1px solid var(--porch-accent); color: var(--porch-accent); border-radius: 6px; padding: 2px 10px; }
+.send { min-height: 40px; border: none; border-radius: 8px; padding: 0 14px; background: var(--porch-accent); color: var(--porch-accent-text); }
+.ended { flex-shrink: 0; display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; padding: 10px 14px; border-top: 1px solid #dde1e6; font-size: 14px; }
+.ended-text { margin: 0; }
+.restart { background: var(--porch-accent); color: var(--porch-accent-text); border: none; border-radius: 6px; padding: 6px 12px; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; }
 }

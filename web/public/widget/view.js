@@ -1,39 +1,44 @@
 // The widget's DOM: built once in the shadow root, then updated in place. Message and notice
 // text only ever goes through textContent, never innerHTML: it is written by strangers (the
-// notice by the customer's backend, but shown in every visitor's browser).
+// notice by the customer's backend, but shown in every visitor's browser). Visible words come
+// from the string table (strings.js).
 
 import { WIDGET_CSS } from './styles.js';
 
 const CHAT_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
 
+// A constant: every outside word is set below with textContent or setAttribute.
 const TEMPLATE = `
-<button class="launcher" type="button" aria-expanded="false" aria-controls="porch-panel" aria-label="Open chat">
+<button class="launcher" type="button" aria-expanded="false" aria-controls="porch-panel" hidden>
   ${CHAT_ICON}<span class="badge" hidden></span>
 </button>
 <section id="porch-panel" class="panel" role="dialog" aria-labelledby="porch-title" hidden>
   <header>
-    <h2 id="porch-title"></h2>
-    <button class="close" type="button" aria-label="Close chat">&times;</button>
+    <div class="heading"><h2 id="porch-title"></h2><p class="subtitle"></p></div>
+    <button class="close" type="button">&times;</button>
   </header>
   <div class="notice" role="status" aria-live="polite" aria-atomic="true"></div>
   <div class="status" role="status" aria-live="polite"></div>
-  <button class="older" type="button" hidden>Load earlier messages</button>
-  <div class="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
+  <button class="older" type="button" hidden></button>
+  <div class="log" role="log" aria-live="polite" tabindex="0"></div>
   <div class="typing" aria-live="polite"></div>
   <form class="composer">
-    <label class="visually-hidden" for="porch-input">Your message</label>
-    <textarea id="porch-input" rows="1" placeholder="Type a message…" maxlength="4000"></textarea>
-    <button class="send" type="submit">Send</button>
+    <label class="visually-hidden" for="porch-input"></label>
+    <textarea id="porch-input" rows="1"></textarea>
+    <button class="send" type="submit"></button>
   </form>
-  <div class="ended" hidden><span class="ended-text">This conversation has ended.</span><button type="button" class="restart">Start a new chat</button></div>
+  <div class="ended" hidden><p class="ended-text"></p><button type="button" class="restart"></button></div>
 </section>`;
+
+/** The largest height the message box grows to, in pixels; it scrolls beyond. */
+export const INPUT_HEIGHT_MAX_PX = 120;
 
 /**
  * Builds the widget in `shadow` and returns its parts.
  * @param {ShadowRoot} shadow
- * @param {{title: string}} options
+ * @param {{title: string, s: ReturnType<import('./strings.js').stringsFor>}} options
  */
-export function buildView(shadow, { title }) {
+export function buildView(shadow, { title, s }) {
   // Constructable stylesheets are not subject to the host page's CSP `style-src`, so the
   // widget keeps its look on strict pages; a <style> element is the fallback.
   if ('adoptedStyleSheets' in shadow && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
@@ -46,14 +51,15 @@ export function buildView(shadow, { title }) {
     shadow.append(style);
   }
   const root = document.createElement('div');
-  root.innerHTML = TEMPLATE; // a constant: no outside text
+  root.innerHTML = TEMPLATE;
   shadow.append(...root.childNodes);
   const $ = (sel) => /** @type {HTMLElement} */ (shadow.querySelector(sel));
-  $('#porch-title').textContent = title;
-  return {
+  const view = {
     launcher: $('.launcher'),
     badge: $('.badge'),
     panel: $('.panel'),
+    title: $('#porch-title'),
+    subtitle: $('.subtitle'),
     close: $('.close'),
     notice: $('.notice'),
     status: $('.status'),
@@ -67,6 +73,20 @@ export function buildView(shadow, { title }) {
     endedText: $('.ended-text'),
     restart: $('.restart'),
   };
+  for (const el of [view.launcher, view.panel]) {
+    el.lang = s.lang;
+    el.dir = s.dir;
+  }
+  view.title.textContent = title || s.t('title');
+  view.launcher.setAttribute('aria-label', s.t('openChat'));
+  view.close.setAttribute('aria-label', s.t('closeChat'));
+  view.older.textContent = s.t('older');
+  view.log.setAttribute('aria-label', s.t('messages'));
+  /** @type {HTMLElement} */ (shadow.querySelector('label')).textContent = s.t('yourMessage');
+  view.input.placeholder = s.t('placeholder');
+  view.send.textContent = s.t('send');
+  view.restart.textContent = s.t('restart');
+  return view;
 }
 
 /**
@@ -84,46 +104,29 @@ export function showNotice(el, notice) {
   else el.removeAttribute('tabindex');
 }
 
-/**
- * One message bubble. `mine`: sent by this guest.
- * @param {{seq?: number, text: string, sender?: {role: string, displayName?: string}, clientMessageId?: string}} m
- * @param {{mine: boolean, pending?: boolean}} how
- */
-export function messageElement(m, { mine, pending = false }) {
-  const el = document.createElement('div');
-  const role = m.sender?.role ?? 'guest';
-  el.className = `msg ${role === 'system' ? 'system' : mine ? 'mine' : 'theirs'}${pending ? ' pending' : ''}`;
-  if (m.seq) el.dataset.seq = String(m.seq);
-  if (m.clientMessageId) el.dataset.clientMessageId = m.clientMessageId;
-  el.dataset.role = role;
-  if (role !== 'system') {
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.textContent = mine ? 'You' : (m.sender?.displayName || (role === 'agent' ? 'Agent' : 'Guest'));
-    el.append(who);
-  }
-  const text = document.createElement('p');
-  text.className = 'text';
-  text.textContent = m.text;
-  el.append(text);
-  return el;
+/** The message box grows with its text, up to INPUT_HEIGHT_MAX_PX, then scrolls. */
+export function fitInput(input) {
+  input.style.height = 'auto';
+  input.style.height = `${Math.min(input.scrollHeight + 2, INPUT_HEIGHT_MAX_PX)}px`;
 }
 
 /**
- * Puts a message at its place by seq (history pages arrive after live messages) and keeps
- * pending bubbles last. Scrolls to the end only if the reader was already there.
+ * Keeps the newest message in view while the reader is at the end of the log, whatever
+ * changes its size: a notice or a status line appearing above it, the message box growing,
+ * messages arriving, the panel opening. A reader who scrolled up is left where they are.
  * @param {HTMLElement} log
- * @param {HTMLElement} el
  */
-export function placeMessage(log, el) {
-  const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  const seq = Number(el.dataset.seq);
-  let before = null;
-  for (const child of /** @type {HTMLElement[]} */ ([...log.children])) {
-    // Pending bubbles have no seq yet: they stay after every stored message.
-    const other = Number(child.dataset.seq || Infinity);
-    if (other > seq) { before = child; break; }
-  }
-  log.insertBefore(el, before);
-  if (atEnd) log.scrollTop = log.scrollHeight;
+export function followEnd(log) {
+  let atEnd = true;
+  const stick = () => { if (atEnd) log.scrollTop = log.scrollHeight; };
+  log.addEventListener('scroll', () => { atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40; });
+  new ResizeObserver(stick).observe(log);
+  new MutationObserver(stick).observe(log, { childList: true, subtree: true, characterData: true });
+  return {
+    /** Back to the end (the panel opened, the visitor sent something). */
+    toEnd() {
+      atEnd = true;
+      stick();
+    },
+  };
 }

@@ -3,12 +3,19 @@
 //   <script type="module" src="https://chat.example.com/widget/widget.js" data-deployment="dep_…"></script>
 //
 // Optional attributes: data-title (panel heading), data-display-name (the guest's name, if
-// the page knows it). Everything lives in a shadow root; the Porch URL is where this file
-// came from. No conversation is created until the guest sends something: a page view must
-// not put an empty chat in the agents' queue.
+// the page knows it), data-lang (the language of the widget's words; else the page's). The
+// page talks to it through `window.porchWidget` and `porch:*` events (docs/sdk.md). Everything
+// lives in a shadow root; the Porch URL is where this file came from. No conversation is
+// created until the guest sends something: a page view must not put an empty chat in the
+// agents' queue.
 
-import { PorchGuest } from '../sdk/porch.js';
-import { buildView, messageElement, placeMessage, showNotice } from './view.js';
+import { Chat } from './chat.js';
+import { stringsFor } from './strings.js';
+import { buildView } from './view.js';
+
+/** The widget endpoint's limits on what a page may say about its visitor (api.md). */
+const ATTRIBUTE_CHARS_MAX = 1024;
+const ATTRIBUTES_COUNT_MAX = 32;
 
 // Loaded from a versioned URL (`/v/{version}/widget/widget.js`, cached for a year), the Porch
 // URL is above the version prefix.
@@ -24,162 +31,70 @@ if (!config.deployment) {
   mount(config);
 }
 
-/** @param {DOMStringMap} config the script tag's data-* attributes */
-function mount({ deployment = '', title = 'Chat with us', displayName }) {
+/** @param {DOMStringMap} data the script tag's data-* attributes */
+function mount({ deployment = '', title = '', displayName, lang }) {
   const host = document.createElement('div');
   host.id = 'porch-widget';
   document.body.append(host);
-  const view = buildView(host.attachShadow({ mode: 'open' }), { title });
-  const openKey = `porch:widget:${deployment}:open`;
-  let guest = newGuest();
-  let unread = 0;
-  /** Up to where an agent has read this conversation (their `read` frames). */
-  let agentRead = 0;
+  const s = stringsFor(lang || document.documentElement.lang || navigator.language);
+  const view = buildView(host.attachShadow({ mode: 'open' }), { title, s });
+  const emit = (type, detail) => host.dispatchEvent(new CustomEvent(`porch:${type}`, { detail, bubbles: true }));
+  const guest = displayName ? { displayName } : {};
+  const chat = new Chat({ view, s, config: { baseUrl, deployment, guest }, emit, tab: { remember, recall } });
+  window.porchWidget = hostApi(host, chat);
+  chat.load();
+  document.dispatchEvent(new CustomEvent('porch:ready', { detail: { deployment } }));
+}
 
-  function newGuest() {
-    const g = new PorchGuest({ baseUrl, deploymentId: deployment, guest: displayName ? { displayName } : {} });
-    g.on('message', (m) => {
-      view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
-      placeMessage(view.log, messageElement(m, { mine: m.sender?.id === g.guestId }));
-      markSeen();
-      if (m.sender?.role === 'agent') {
-        if (isOpen() && document.visibilityState === 'visible') g.markRead(m.seq);
-        else setUnread(unread + 1);
+/**
+ * What the host page can do (docs/sdk.md, "The widget from the page").
+ * @param {HTMLElement} host
+ * @param {Chat} chat
+ */
+function hostApi(host, chat) {
+  return Object.freeze({
+    open: () => chat.open(),
+    close: () => chat.close(),
+    /** `message`, `unread` or `error`; returns the function that unsubscribes. */
+    on(type, listener) {
+      const handler = (/** @type {CustomEvent} */ e) => listener(e.detail);
+      host.addEventListener(`porch:${type}`, handler);
+      return () => host.removeEventListener(`porch:${type}`, handler);
+    },
+    /** What the page knows of its visitor, for the conversation the visitor starts next. */
+    setAttributes(attrs) {
+      const problem = attributesProblem(attrs);
+      if (problem) {
+        console.error(`Porch widget: setAttributes: ${problem}; nothing was changed`);
+        return false;
       }
-      if (m.event === 'closed') showEnded('The agent closed this conversation.');
-    });
-    g.on('history', ({ messages, hasOlder }) => {
-      for (const m of messages) placeMessage(view.log, messageElement(m, { mine: m.sender?.id === g.guestId }));
-      view.older.hidden = !hasOlder;
-    });
-    g.on('outbox', ({ pending }) => renderPending(pending));
-    g.on('typing', ({ participant, active }) => {
-      view.typing.textContent = active ? `${participant?.displayName || 'The agent'} is typing…` : '';
-    });
-    g.on('state', ({ state, cause, retryInMs }) => {
-      if (state === 'open') setStatus('');
-      else if (state === 'reconnecting' && cause) {
-        setStatus(`Reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : ''}… (${cause.detail})`);
+      if (chat.guest.conversationId) {
+        console.warn('Porch widget: setAttributes: this visitor\'s conversation exists already; the attributes apply to the next one');
       }
-    });
-    g.on('error', (e) => {
-      if (e.fatal) showEnded(`Chat unavailable: ${e.detail}`, true);
-      else if (e.clientMessageId && !g.pending.some((p) => p.clientMessageId === e.clientMessageId)) {
-        view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(e.clientMessageId)}"]`)?.remove();
-        setStatus(`Not sent: ${e.detail}`, true);
-      }
-    });
-    g.on('read', ({ participant, seq }) => {
-      if (participant?.role !== 'agent' || seq <= agentRead) return;
-      agentRead = seq;
-      markSeen();
-    });
-    g.on('conversation', (c) => { if (c.state === 'closed') showEnded('The agent closed this conversation.'); });
-    // The deployment's notice (opening hours, an outage): a banner at the top of the panel.
-    g.on('notice', (n) => showNotice(view.notice, n));
-    return g;
-  }
-
-  /** Adds a bubble per unsent message. It goes when the stored message arrives (the ack can
-   * come first: removing it then would make the text blink), or when the send is refused. */
-  function renderPending(pending) {
-    for (const p of pending) {
-      if (view.log.querySelector(`[data-client-message-id="${CSS.escape(p.clientMessageId)}"]`)) continue;
-      view.log.append(messageElement({ ...p, sender: { role: 'guest' } }, { mine: true, pending: true }));
-      view.log.scrollTop = view.log.scrollHeight;
-    }
-  }
-
-  /** "Seen" on the guest's own messages an agent has read. */
-  function markSeen() {
-    for (const el of /** @type {HTMLElement[]} */ ([...view.log.querySelectorAll('.msg.mine[data-seq]')])) {
-      if (Number(el.dataset.seq) <= agentRead) el.classList.add('read');
-    }
-  }
-
-  function setStatus(text, isError = false) {
-    view.status.textContent = text;
-    view.status.classList.toggle('error', isError);
-  }
-
-  function setUnread(n) {
-    unread = n;
-    view.badge.hidden = n === 0;
-    view.badge.textContent = String(n);
-    view.launcher.setAttribute('aria-label', n ? `Open chat (${n} unread)` : 'Open chat');
-  }
-
-  function showEnded(text, isError = false) {
-    view.endedText.textContent = text;
-    view.ended.hidden = false;
-    view.form.hidden = true;
-    view.typing.textContent = '';
-    if (isError) setStatus('');
-  }
-
-  const isOpen = () => !view.panel.hidden;
-
-  /** Starts the session; a failure before any socket (e.g. the network) is shown, and the
-   * next send tries again with the message still queued. */
-  function startGuest() {
-    guest.start().catch((e) => { if (!e.fatal) setStatus(`Could not start the chat: ${e.detail}`, true); });
-  }
-
-  function open() {
-    view.panel.hidden = false;
-    view.launcher.setAttribute('aria-expanded', 'true');
-    remember(openKey, '1');
-    setUnread(0);
-    if (guest.lastSeq) guest.markRead();
-    view.log.scrollTop = view.log.scrollHeight;
-    (view.form.hidden ? view.restart : view.input).focus();
-  }
-
-  function close() {
-    view.panel.hidden = true;
-    view.launcher.setAttribute('aria-expanded', 'false');
-    remember(openKey, null);
-    view.launcher.focus();
-  }
-
-  view.launcher.addEventListener('click', () => (isOpen() ? close() : open()));
-  view.close.addEventListener('click', close);
-  view.panel.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') { e.preventDefault(); close(); }
+      const next = { ...chat.config.guest, ...attrs, attributes: { ...chat.config.guest.attributes, ...attrs.attributes } };
+      if (!Object.keys(next.attributes).length) delete next.attributes;
+      chat.config.guest = next;
+      return true;
+    },
   });
-  view.input.addEventListener('keydown', (e) => {
-    // Enter sends; Shift+Enter is a new line; never while an IME is composing.
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); view.form.requestSubmit(); }
-  });
-  view.input.addEventListener('input', () => { if (guest.state === 'open') guest.typing(); });
-  view.form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const text = view.input.value.trim();
-    if (!text) return;
-    view.input.value = '';
-    guest.send(text).catch(() => { /* shown by the error handler */ });
-    if (guest.state === 'idle') startGuest();
-  });
-  view.older.addEventListener('click', () => { guest.loadOlder().catch((e) => setStatus(e.detail, true)); });
-  view.restart.addEventListener('click', () => {
-    guest.end({ forget: true });
-    view.log.replaceChildren();
-    view.ended.hidden = true;
-    view.form.hidden = false;
-    view.older.hidden = true;
-    setStatus('');
-    // The new guest hears of the notice when it connects; until then the old one may be stale.
-    showNotice(view.notice, null);
-    guest = newGuest();
-    agentRead = 0;
-    view.input.focus();
-  });
+}
 
-  // After a reload: the saved session resumes at once, and an open panel stays open. A new
-  // visitor has no session yet, so the notice ("we are closed") is read without one.
-  if (guest.hasSavedSession()) startGuest();
-  else guest.peekNotice().catch(() => { /* no banner; the session brings it later */ });
-  if (recall(openKey)) open();
+/** Why `attrs` would be refused by the widget endpoint, or '' (checked here, where the page
+ * can be told, rather than as a failed conversation later). */
+function attributesProblem(attrs) {
+  if (!attrs || typeof attrs !== 'object') return 'pass an object: { displayName, email, attributes }';
+  const known = new Set(['displayName', 'email', 'attributes']);
+  const unknown = Object.keys(attrs).find((k) => !known.has(k));
+  if (unknown) return `unknown field \`${unknown}\`; the fields are displayName, email, attributes`;
+  for (const field of ['displayName', 'email']) {
+    if (attrs[field] !== undefined && typeof attrs[field] !== 'string') return `${field} must be a string`;
+    if ([...(attrs[field] ?? '')].length > ATTRIBUTE_CHARS_MAX) return `${field} is longer than ${ATTRIBUTE_CHARS_MAX} characters`;
+  }
+  const entries = Object.entries(attrs.attributes ?? {});
+  if (entries.length > ATTRIBUTES_COUNT_MAX) return `${entries.length} attributes, the limit is ${ATTRIBUTES_COUNT_MAX}`;
+  const bad = entries.find(([k, v]) => typeof v !== 'string' || [...k].length > ATTRIBUTE_CHARS_MAX || [...v].length > ATTRIBUTE_CHARS_MAX);
+  if (bad) return `attribute \`${bad[0]}\` must be a string of at most ${ATTRIBUTE_CHARS_MAX} characters`;
+  return '';
 }
 
 /** sessionStorage, when the page may use it (it throws where storage is blocked). */

@@ -1,0 +1,293 @@
+// The widget's behaviour: one PorchGuest drawn into the view. What visitors see is plain
+// language from the string table; every cause and fix for the page's builder goes to the
+// browser console and to the host page's `error` event (diagnose.js).
+
+import { PorchGuest } from '../sdk/porch.js';
+import { explain, fixFor, isSetupProblem } from './diagnose.js';
+import { messageElement, placeMessage, setState } from './messages.js';
+import { fitInput, followEnd, showNotice } from './view.js';
+
+/** Distinct problems reported to the console between two good connections, at most. */
+const REPORTS_MAX = 20;
+
+export class Chat {
+  /**
+   * @param {object} o
+   * @param {ReturnType<import('./view.js').buildView>} o.view
+   * @param {ReturnType<import('./strings.js').stringsFor>} o.s
+   * @param {{baseUrl: string, deployment: string, guest: object}} o.config
+   * @param {(type: string, detail: object) => void} o.emit the host page's events
+   * @param {{remember: (key: string, value: string | null) => void, recall: (key: string) => string | null}} o.tab
+   */
+  constructor({ view, s, config, emit, tab }) {
+    Object.assign(this, { view, s, config, emit, tab });
+    this.log = followEnd(view.log);
+    this.unread = 0;
+    /** Up to where an agent has read this conversation (their `read` frames). */
+    this.agentRead = 0;
+    this.agentName = null;
+    this.reported = new Set();
+    this.guest = this.newGuest();
+    this.bindControls();
+  }
+
+  get openKey() { return `porch:widget:${this.config.deployment}:open`; }
+  get checkedKey() { return `porch:widget:${this.config.deployment}:checked`; }
+  isOpen() { return !this.view.panel.hidden; }
+
+  /** At page load: a saved session resumes at once; a new visitor's page is checked first
+   * (once per tab: the gateway probe costs a connection), and has no launcher if it cannot
+   * work. An unreachable Porch is not the page's fault: the launcher shows, and what the
+   * visitor writes is sent once Porch answers. */
+  load() {
+    if (this.guest.hasSavedSession()) {
+      this.showLauncher();
+      this.startGuest();
+      return;
+    }
+    const checked = this.tab.recall(this.checkedKey);
+    const check = checked ? this.guest.peekNotice() : this.guest.check().then(() => this.tab.remember(this.checkedKey, '1'));
+    check.then(() => this.showLauncher(), (e) => {
+      this.report(e);
+      if (!isSetupProblem(e)) this.showLauncher();
+    });
+  }
+
+  showLauncher() {
+    this.view.launcher.hidden = false;
+    if (this.tab.recall(this.openKey)) this.open();
+  }
+
+  newGuest() {
+    // The visitor's details as the page set them when the conversation starts (setAttributes).
+    const g = new PorchGuest({ baseUrl: this.config.baseUrl, deploymentId: this.config.deployment, guest: () => this.config.guest });
+    g.on('message', (m) => this.onMessage(g, m));
+    g.on('history', ({ messages, hasOlder }) => {
+      for (const m of messages) this.place(g, m);
+      this.view.older.hidden = !hasOlder;
+      this.renderSubtitle();
+    });
+    g.on('outbox', ({ pending }) => this.renderPending(pending));
+    g.on('typing', ({ participant, active }) => {
+      if (participant?.displayName) this.agentName = participant.displayName;
+      this.view.typing.textContent = !active ? '' : participant?.displayName ? this.s.t('typing', { name: participant.displayName }) : this.s.t('agentTyping');
+    });
+    g.on('state', ({ state }) => {
+      if (state === 'open') {
+        this.setStatus('');
+        this.reported.clear();
+      } else if (state === 'reconnecting') this.setStatus(this.s.t('reconnecting'));
+    });
+    g.on('error', (e) => this.onError(g, e));
+    g.on('read', ({ participant, seq }) => {
+      if (participant?.role !== 'agent' || seq <= this.agentRead) return;
+      this.agentRead = seq;
+      this.markSeen();
+    });
+    g.on('conversation', () => this.renderSubtitle());
+    g.on('closed', ({ unsent }) => {
+      for (const e of unsent) this.markFailed(e.clientMessageId);
+      this.showEnded(this.s.t('ended'), true);
+    });
+    // The deployment's notice (opening hours, an outage): a banner at the top of the panel.
+    g.on('notice', (n) => showNotice(this.view.notice, n));
+    return g;
+  }
+
+  onMessage(g, m) {
+    this.place(g, m);
+    this.markSeen();
+    if (m.sender?.role === 'agent') {
+      if (m.sender.displayName) this.agentName = m.sender.displayName;
+      if (this.isOpen() && document.visibilityState === 'visible') g.markRead(m.seq);
+      else this.setUnread(this.unread + 1);
+    }
+    this.renderSubtitle();
+    if (m.sender?.role !== 'system') {
+      this.emit('message', { seq: m.seq, text: m.text, createdAtMs: m.createdAtMs, sender: { role: m.sender?.role, displayName: m.sender?.displayName ?? null }, mine: m.sender?.id === g.guestId });
+    }
+  }
+
+  place(g, m) {
+    this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
+    if (m.seq && this.view.log.querySelector(`[data-seq="${m.seq}"]`)) return;
+    placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s }));
+  }
+
+  onError(g, e) {
+    this.report(e);
+    if (e.fatal) {
+      this.showEnded(this.s.t(isSetupProblem(e) ? 'unavailable' : 'expired'), !isSetupProblem(e));
+    } else if (e.clientMessageId && !g.pending.some((p) => p.clientMessageId === e.clientMessageId)) {
+      this.markFailed(e.clientMessageId);
+      const tooLong = e.code === 'text_too_long' || e.code === 'message_too_big';
+      this.setStatus(this.s.t(tooLong ? 'tooLong' : 'notSentStatus'), true);
+    }
+  }
+
+  /** The cause and fix, once per problem until the next good connection: to the console
+   * (error when it stops the chat, warn while the SDK keeps trying) and to the host page. */
+  report(e) {
+    if (e.code === 'ended') return;
+    const key = `${e.code}:${e.detail}`;
+    if (this.reported.has(key)) return;
+    if (this.reported.size >= REPORTS_MAX) this.reported.clear();
+    this.reported.add(key);
+    const where = { deployment: this.config.deployment, origin: location.origin, baseUrl: this.config.baseUrl };
+    const passing = !e.fatal && e.retryInMs !== null && e.retryInMs !== undefined;
+    console[passing ? 'warn' : 'error'](explain(e, where));
+    this.emit('error', { code: e.code, message: e.detail, ref: e.ref ?? null, fatal: Boolean(e.fatal) || isSetupProblem(e), fix: fixFor(e, where) || null });
+  }
+
+  /** Adds a bubble per unsent message. It goes when the stored message arrives (the ack can
+   * come first: removing it then would make the text blink), or when the send is refused. */
+  renderPending(pending) {
+    for (const p of pending) {
+      if (this.view.log.querySelector(`[data-client-message-id="${CSS.escape(p.clientMessageId)}"]`)) continue;
+      placeMessage(this.view.log, messageElement({ ...p, sender: { role: 'guest' } }, { mine: true, pending: true, s: this.s }));
+    }
+  }
+
+  markFailed(clientMessageId) {
+    const el = this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(clientMessageId)}"]`);
+    if (!el) return;
+    el.classList.replace('pending', 'failed');
+    setState(el, this.s.t('notSent'));
+  }
+
+  /** "seen" on the guest's own messages an agent has read. */
+  markSeen() {
+    for (const el of /** @type {HTMLElement[]} */ ([...this.view.log.querySelectorAll('.msg.mine[data-seq]')])) {
+      if (Number(el.dataset.seq) <= this.agentRead && !el.classList.contains('read')) {
+        el.classList.add('read');
+        setState(el, this.s.t('seen'));
+      }
+    }
+  }
+
+  /** Under the title: waiting for an agent, then who the visitor is talking to. */
+  renderSubtitle() {
+    const c = this.guest.conversation;
+    let text = '';
+    if (c && !this.guest.closed) {
+      if (c.state === 'waiting') text = this.s.t('waiting');
+      else if (c.state === 'assigned' && this.agentName) text = this.s.t('chattingWith', { name: this.agentName });
+    }
+    this.view.subtitle.textContent = text;
+  }
+
+  setStatus(text, isError = false) {
+    this.view.status.textContent = text;
+    this.view.status.classList.toggle('error', isError);
+  }
+
+  setUnread(n) {
+    if (n === this.unread) return;
+    this.unread = n;
+    this.view.badge.hidden = n === 0;
+    this.view.badge.textContent = String(n);
+    this.view.launcher.setAttribute('aria-label', n ? this.s.t('openChatUnread', { n }) : this.s.t('openChat'));
+    this.emit('unread', { count: n });
+  }
+
+  /** The conversation is over (closed, or this session can no longer be used): the composer
+   * goes; a new chat is offered unless a new one would fail the same way. */
+  showEnded(text, canRestart) {
+    const hadFocus = this.view.form.contains(this.view.form.getRootNode().activeElement);
+    this.view.endedText.textContent = text;
+    this.view.restart.hidden = !canRestart;
+    this.view.ended.hidden = false;
+    this.view.form.hidden = true;
+    this.view.typing.textContent = '';
+    this.setStatus('');
+    this.renderSubtitle();
+    if (hadFocus) (canRestart ? this.view.restart : this.view.log).focus();
+  }
+
+  /** Starts the session on the first send. A refusal (the page's setup) shows the chat as
+   * unavailable; Porch being unreachable is retried by the SDK. */
+  startGuest() {
+    const g = this.guest;
+    g.start().catch((e) => {
+      if (e.fatal || e.code === 'ended' || g !== this.guest) return; // shown by the error handler
+      this.report(e);
+      for (const p of g.pending) this.markFailed(p.clientMessageId);
+      if (isSetupProblem(e)) this.showEnded(this.s.t('unavailable'), false);
+      else this.setStatus(this.s.t('notSentStatus'), true);
+    });
+  }
+
+  open() {
+    if (this.view.launcher.hidden) return;
+    this.view.panel.hidden = false;
+    this.view.launcher.setAttribute('aria-expanded', 'true');
+    this.tab.remember(this.openKey, '1');
+    this.setUnread(0);
+    if (this.guest.lastSeq) this.guest.markRead();
+    this.log.toEnd();
+    (this.view.form.hidden ? (this.view.restart.hidden ? this.view.close : this.view.restart) : this.view.input).focus();
+  }
+
+  close() {
+    if (this.view.panel.hidden) return;
+    this.view.panel.hidden = true;
+    this.view.launcher.setAttribute('aria-expanded', 'false');
+    this.tab.remember(this.openKey, null);
+    this.view.launcher.focus();
+  }
+
+  send() {
+    const text = this.view.input.value.trim();
+    if (!text) return;
+    this.view.input.value = '';
+    fitInput(this.view.input);
+    this.setStatus('');
+    this.guest.send(text).catch(() => { /* shown by the error handler */ });
+    this.log.toEnd();
+    if (this.guest.state === 'idle') this.startGuest();
+  }
+
+  /** A new conversation, same deployment: its notice stays shown (and is read again). */
+  restart() {
+    this.guest.end({ forget: true });
+    this.view.log.replaceChildren();
+    this.view.ended.hidden = true;
+    this.view.form.hidden = false;
+    this.view.older.hidden = true;
+    this.setStatus('');
+    this.agentRead = 0;
+    this.agentName = null;
+    this.guest = this.newGuest();
+    this.renderSubtitle();
+    this.guest.peekNotice().then((n) => showNotice(this.view.notice, n), () => { /* the session brings it */ });
+    this.view.input.focus();
+  }
+
+  bindControls() {
+    const v = this.view;
+    v.launcher.addEventListener('click', () => (this.isOpen() ? this.close() : this.open()));
+    v.close.addEventListener('click', () => this.close());
+    v.panel.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.preventDefault(); this.close(); }
+    });
+    v.input.addEventListener('keydown', (e) => {
+      // Enter sends; Shift+Enter is a new line; never while an IME is composing.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); v.form.requestSubmit(); }
+    });
+    v.input.addEventListener('input', () => {
+      fitInput(v.input);
+      if (this.guest.state === 'open') this.guest.typing();
+    });
+    v.form.addEventListener('submit', (e) => { e.preventDefault(); this.send(); });
+    v.older.addEventListener('click', () => {
+      this.guest.loadOlder().catch((e) => { this.report(e); this.setStatus(this.s.t('olderFailed'), true); });
+    });
+    v.restart.addEventListener('click', () => this.restart());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && this.isOpen()) {
+        this.setUnread(0);
+        if (this.guest.lastSeq) this.guest.markRead();
+      }
+    });
+  }
+}

@@ -1,0 +1,128 @@
+// Every string the widget shows, in one table per language. Visitors read these: plain words,
+// never a code, an id or a developer's term (those go to the browser console, diagnose.js).
+// A language picks its table by `data-lang` on the script tag, else the page's `<html lang>`,
+// else the browser's; a string missing from it falls back to English. Right-to-left
+// languages lay the panel out right to left.
+
+const en = {
+  title: 'Chat with us',
+  openChat: 'Open chat',
+  openChatUnread: 'Open chat ({n} unread)',
+  closeChat: 'Close chat',
+  yourMessage: 'Your message',
+  placeholder: 'Type a message…',
+  send: 'Send',
+  messages: 'Messages',
+  older: 'Load earlier messages',
+  olderFailed: 'Earlier messages could not be loaded. Try again in a moment.',
+  you: 'You',
+  agent: 'Agent',
+  sending: 'sending…',
+  seen: 'seen',
+  notSent: 'not sent',
+  typing: '{name} is typing…',
+  agentTyping: 'The agent is typing…',
+  waiting: 'Waiting for an agent…',
+  chattingWith: 'You are chatting with {name}',
+  joined: '{name} joined the conversation',
+  agentJoined: 'An agent joined the conversation',
+  closedEntry: 'The conversation was closed',
+  returned: 'The conversation is waiting for an agent again',
+  reconnecting: 'Reconnecting…',
+  notSentStatus: 'Your message could not be sent.',
+  tooLong: 'Your message is too long. Please shorten it.',
+  ended: 'This conversation has ended.',
+  expired: 'This chat can no longer continue.',
+  unavailable: 'Chat is unavailable right now.',
+  restart: 'Start a new chat',
+};
+
+const fr = {
+  title: 'Discutons',
+  openChat: 'Ouvrir la discussion',
+  openChatUnread: 'Ouvrir la discussion ({n} non lus)',
+  closeChat: 'Fermer la discussion',
+  yourMessage: 'Votre message',
+  placeholder: 'Écrivez un message…',
+  send: 'Envoyer',
+  messages: 'Messages',
+  older: 'Voir les messages précédents',
+  olderFailed: 'Les messages précédents n’ont pas pu être chargés. Réessayez dans un instant.',
+  you: 'Vous',
+  agent: 'Conseiller',
+  sending: 'envoi…',
+  seen: 'lu',
+  notSent: 'non envoyé',
+  typing: '{name} écrit…',
+  agentTyping: 'Le conseiller écrit…',
+  waiting: 'En attente d’un conseiller…',
+  chattingWith: 'Vous discutez avec {name}',
+  joined: '{name} a rejoint la discussion',
+  agentJoined: 'Un conseiller a rejoint la discussion',
+  closedEntry: 'La discussion a été fermée',
+  returned: 'La discussion attend de nouveau un conseiller',
+  reconnecting: 'Reconnexion…',
+  notSentStatus: 'Votre message n’a pas pu être envoyé.',
+  tooLong: 'Votre message est trop long. Raccourcissez-le.',
+  ended: 'Cette discussion est terminée.',
+  expired: 'Cette discussion ne peut pas continuer.',
+  unavailable: 'La discussion est indisponible pour le moment.',
+  restart: 'Nouvelle discussion',
+};
+
+const ar = {
+  title: 'تحدث معنا',
+  openChat: 'فتح المحادثة',
+  openChatUnread: 'فتح المحادثة ({n} غير مقروءة)',
+  closeChat: 'إغلاق المحادثة',
+  yourMessage: 'رسالتك',
+  placeholder: 'اكتب رسالة…',
+  send: 'إرسال',
+  messages: 'الرسائل',
+  older: 'عرض الرسائل السابقة',
+  olderFailed: 'تعذّر تحميل الرسائل السابقة. حاول مرة أخرى بعد قليل.',
+  you: 'أنت',
+  agent: 'موظف الدعم',
+  sending: 'جارٍ الإرسال…',
+  seen: 'تمت القراءة',
+  notSent: 'لم تُرسل',
+  typing: '{name} يكتب…',
+  agentTyping: 'موظف الدعم يكتب…',
+  waiting: 'في انتظار موظف الدعم…',
+  chattingWith: 'أنت تتحدث مع {name}',
+  joined: 'انضم {name} إلى المحادثة',
+  agentJoined: 'انضم موظف الدعم إلى المحادثة',
+  closedEntry: 'أُغلقت المحادثة',
+  returned: 'المحادثة في انتظار موظف الدعم من جديد',
+  reconnecting: 'جارٍ إعادة الاتصال…',
+  notSentStatus: 'تعذّر إرسال رسالتك.',
+  tooLong: 'رسالتك طويلة جدًا. يرجى اختصارها.',
+  ended: 'انتهت هذه المحادثة.',
+  expired: 'لا يمكن متابعة هذه المحادثة.',
+  unavailable: 'المحادثة غير متاحة حاليًا.',
+  restart: 'بدء محادثة جديدة',
+};
+
+/** The tables shipped (docs/sdk.md says how to add one). */
+export const LANGUAGES = { en, fr, ar };
+const RTL = new Set(['ar', 'fa', 'he', 'ur']);
+
+/**
+ * The table for `lang` (`fr-CA` → `fr`), English where it has no entry, with the page's own
+ * overrides on top.
+ * @param {string} lang
+ * @param {Record<string, string>} [overrides]
+ */
+export function stringsFor(lang, overrides = {}) {
+  const base = String(lang || 'en').toLowerCase().split('-')[0];
+  const table = { ...en, ...(LANGUAGES[base] ?? {}), ...overrides };
+  // A language with no table shows English, laid out as English; the page's own strings
+  // for it (overrides) make it that language.
+  const shown = LANGUAGES[base] || Object.keys(overrides).length ? base : 'en';
+  return {
+    lang: shown,
+    dir: RTL.has(shown) ? 'rtl' : 'ltr',
+    /** @param {keyof typeof en} key @param {Record<string, string | number>} [vars] */
+    t: (key, vars = {}) => String(table[key] ?? en[key] ?? key).replace(/\{(\w+)\}/g, (_, v) => String(vars[v] ?? '')),
+  };
+}
