@@ -1,6 +1,7 @@
-// The reference custom UI: a whole chat page on the Porch SDK, about 150 lines. Start here
+// The reference custom UI: a whole chat page on the Porch SDK, about 200 lines. Start here
 // when you build your own. Everything about the protocol (subprotocol pair, ready, resume,
 // outbox, token refresh, backoff) is in PorchGuest; this file only draws what it reports.
+// Visitors read plain words; causes and fixes go to the browser console, for you.
 
 // On your site, import from your Porch: 'https://chat.example.com/sdk/porch.js'
 // (or copy web/public/sdk/ into your bundle: plain ES modules, no dependencies).
@@ -34,57 +35,60 @@ if (fragment.get('accessToken') && fragment.get('gatewayUrl')) {
   options.guest = { displayName: query.get('name') ?? undefined };
 }
 
-const chat = new PorchGuest(options);
+/** @type {PorchGuest} */
+let chat = newChat(options);
 
 // 2. Render what the SDK reports. Messages come in seq order, each once; history pages
 //    (older messages) come separately and go before them.
-chat.on('message', (m) => {
-  $('log').querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
-  insertBySeq(entry(m));
-  if (m.sender.role !== 'guest' && document.visibilityState === 'visible') chat.markRead(m.seq);
-});
-chat.on('history', ({ messages, hasOlder }) => {
-  for (const m of messages) insertBySeq(entry(m));
-  $('older').hidden = !hasOlder;
-});
-// Sent but not yet stored: shown greyed at the end until the stored message replaces it.
-chat.on('outbox', ({ pending }) => {
-  for (const p of pending) {
-    if ($('log').querySelector(`[data-client-message-id="${CSS.escape(p.clientMessageId)}"]`)) continue;
-    $('log').append(entry({ ...p, sender: { role: 'guest', id: chat.guestId } }, true));
-  }
-  scrollToEnd();
-});
-chat.on('typing', ({ participant, active }) => {
-  $('typing').textContent = active ? `${participant.displayName ?? 'Someone'} is typing…` : '';
-});
-// 3. Connection state, with the server's own explanation when something is wrong.
-chat.on('state', ({ state, cause, retryInMs }) => {
-  const text = {
-    connecting: 'Connecting…',
-    open: 'Connected',
-    reconnecting: cause ? `Reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : ''} (${cause.detail})` : 'Reconnecting…',
-    closed: 'Disconnected',
-  }[state];
-  if (text) $('status').textContent = text;
-  $('status').classList.toggle('bad', state !== 'open');
-});
-chat.on('error', (e) => {
-  // Fatal: the SDK stopped (revoked, expired beyond refresh, origin not allowed…). The
-  // message is the server's cause and fix; show it as it is.
-  if (e.fatal) notice(`${e.detail} (${e.code})`);
-  else if (e.clientMessageId && !chat.pending.some((p) => p.clientMessageId === e.clientMessageId)) {
-    // Refused for good (too long, conversation closed…): the greyed copy goes.
-    $('log').querySelector(`.pending[data-client-message-id="${CSS.escape(e.clientMessageId)}"]`)?.remove();
-    notice(`Not sent: ${e.detail}`);
-  }
-});
-chat.on('conversation', (c) => {
-  if (c.state === 'closed') notice('This conversation was closed. Reload the page to start a new one.');
-});
-// The deployment's notice (opening hours, an outage), or null when your backend cleared it.
-// Your backend wrote it, but every visitor's browser shows it: text, never HTML.
-chat.on('notice', (n) => { $('announcement').textContent = n?.text ?? ''; });
+function newChat(opts) {
+  const c = new PorchGuest(opts);
+  c.on('message', (m) => {
+    $('log').querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
+    insertBySeq(entry(m));
+    if (m.sender.role !== 'guest' && document.visibilityState === 'visible') c.markRead(m.seq);
+  });
+  c.on('history', ({ messages, hasOlder }) => {
+    for (const m of messages) insertBySeq(entry(m));
+    $('older').hidden = !hasOlder;
+  });
+  // Sent but not yet stored: shown greyed at the end until the stored message replaces it.
+  c.on('outbox', ({ pending }) => {
+    for (const p of pending) {
+      if ($('log').querySelector(`[data-client-message-id="${CSS.escape(p.clientMessageId)}"]`)) continue;
+      $('log').append(entry({ ...p, sender: { role: 'guest', id: c.guestId } }, true));
+    }
+    scrollToEnd();
+  });
+  c.on('typing', ({ participant, active }) => {
+    $('typing').textContent = active ? `${participant.displayName ?? 'Someone'} is typing…` : '';
+  });
+  // 3. Connection state, in plain words. Nothing shows before the visitor writes.
+  c.on('state', ({ state }) => {
+    const text = { connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…' }[state] ?? '';
+    $('status').textContent = text;
+    $('status').classList.toggle('bad', state === 'reconnecting');
+  });
+  // The cause and the fix are Porch's words, for you: the console. Visitors get plain ones.
+  c.on('error', (e) => {
+    console[e.fatal ? 'error' : 'warn'](`Porch: ${e.code}: ${e.detail}${e.ref ? ` [ref ${e.ref}]` : ''}`);
+    if (e.fatal) unavailable();
+    else if (e.clientMessageId && !c.pending.some((p) => p.clientMessageId === e.clientMessageId)) {
+      // Refused for good (too long, conversation closed…): the greyed copy says so.
+      markNotSent(e.clientMessageId);
+      notice('Your message could not be sent.');
+    }
+  });
+  // Closed by an agent: final. The SDK has forgotten the saved session; offer a new chat.
+  // (A session your backend made cannot be replaced from here: your page asks it for another.)
+  c.on('closed', ({ unsent }) => {
+    for (const p of unsent) markNotSent(p.clientMessageId);
+    ended('This conversation has ended.', Boolean(options.deploymentId));
+  });
+  // The deployment's notice (opening hours, an outage), or null when your backend cleared it.
+  // Your backend wrote it, but every visitor's browser shows it: text, never HTML.
+  c.on('notice', (n) => { $('announcement').textContent = n?.text ?? ''; });
+  return c;
+}
 
 // 4. Sending: Enter sends, Shift+Enter is a new line. send() queues in the outbox and
 //    resolves when the server acknowledged; it survives reconnects and reloads.
@@ -93,23 +97,51 @@ $('composer').addEventListener('submit', (e) => {
   const text = $('text').value.trim();
   if (!text) return;
   $('text').value = '';
-  chat.send(text).catch(() => { /* reported through 'error' */ });
+  $('notice').hidden = true;
+  chat.send(text).catch(() => { /* reported through 'error' or 'closed' */ });
   ensureStarted();
 });
 $('text').addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('composer').requestSubmit(); }
 });
 $('text').addEventListener('input', () => chat.typing());
-$('older').addEventListener('click', () => chat.loadOlder());
+$('older').addEventListener('click', () => chat.loadOlder().catch(() => notice('Earlier messages could not be loaded.')));
+// A new conversation: forget this one (end with forget), then a new PorchGuest.
+$('restart').addEventListener('click', () => {
+  chat.end({ forget: true });
+  chat = newChat(options);
+  $('log').replaceChildren();
+  $('ended').hidden = true;
+  $('composer').hidden = false;
+  $('older').hidden = true;
+  $('notice').hidden = true;
+  $('status').textContent = '';
+  $('text').focus();
+});
 
-// 5. Start. A session given or saved starts now; with only a deployment, the first message
-//    creates the conversation (a visitor who never writes puts nothing in the agents' queue).
+// 5. Start. A session given or saved starts now. With only a deployment, the page is checked
+//    (origin, deployment, Content-Security-Policy) and the deployment's notice read; the first
+//    message creates the conversation (a visitor who never writes puts nothing in the agents'
+//    queue), and is sent once Porch answers if it is down.
 function ensureStarted() {
   if (chat.state !== 'idle') return;
-  chat.start().catch((e) => notice(`${e.detail} (${e.code})`));
+  const c = chat;
+  c.start().catch((e) => {
+    if (e.fatal || e.code === 'ended' || c !== chat) return; // reported through 'error'
+    console.error(`Porch: ${e.code}: ${e.detail}`);
+    unavailable();
+  });
 }
 if (options.session || chat.hasSavedSession()) ensureStarted();
-else if (!options.deploymentId) notice('No session: open this page with ?deployment=dep_… or with #gatewayUrl=…&accessToken=… from your backend.');
+else if (options.deploymentId) {
+  chat.check().catch((e) => {
+    console[e.code === 'network' ? 'warn' : 'error'](`Porch: this page cannot start a chat: ${e.code}: ${e.detail}`);
+    if (e.code !== 'network') unavailable();
+  });
+} else {
+  console.error('Porch: no session: open this page with ?deployment=dep_… or with #gatewayUrl=…&accessToken=… from your backend');
+  unavailable();
+}
 
 // --- drawing helpers -------------------------------------------------------------------
 
@@ -122,7 +154,7 @@ function entry(m, pending = false) {
   if (m.sender.role !== 'system') {
     const who = document.createElement('span');
     who.className = 'who';
-    who.textContent = mine ? (pending ? 'You · sending…' : 'You') : (m.sender.displayName ?? m.sender.role);
+    who.textContent = mine ? (pending ? 'You · sending…' : 'You') : (m.sender.displayName ?? 'Support');
     li.append(who);
   }
   const text = document.createElement('p');
@@ -139,6 +171,13 @@ function insertBySeq(li) {
   scrollToEnd();
 }
 
+function markNotSent(clientMessageId) {
+  const li = $('log').querySelector(`.pending[data-client-message-id="${CSS.escape(clientMessageId)}"]`);
+  if (!li) return;
+  li.classList.replace('pending', 'failed');
+  li.querySelector('.who').textContent = 'You · not sent';
+}
+
 function scrollToEnd() {
   $('log-box').scrollTop = $('log-box').scrollHeight;
 }
@@ -146,4 +185,20 @@ function scrollToEnd() {
 function notice(text) {
   $('notice').textContent = text;
   $('notice').hidden = false;
+}
+
+/** The chat is over: the composer goes; a new chat is offered when one could work. */
+function ended(text, canRestart) {
+  const hadFocus = $('composer').contains(document.activeElement);
+  $('ended-text').textContent = text;
+  $('restart').hidden = !canRestart;
+  $('ended').hidden = false;
+  $('composer').hidden = true;
+  $('typing').textContent = '';
+  $('status').textContent = '';
+  if (hadFocus) (canRestart ? $('restart') : $('log-box')).focus();
+}
+
+function unavailable() {
+  ended('Chat is unavailable right now. Please try again later.', false);
 }
