@@ -10,6 +10,7 @@
 //! - `nofile`: the open-file limit, raised at start, and `connections_max` derived from it.
 
 mod admin;
+mod demo_banner;
 mod doctor;
 mod health;
 mod inspect;

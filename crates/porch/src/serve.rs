@@ -111,19 +111,5 @@ fn shutdown_signal() -> Result<impl Future<Output = ()>> {
 }
 
 fn print_demo(demo: &admin::Demo, public_url: &str) {
-    println!(
-        "\nFirst start: created a demo set-up. These secrets are shown once.\n\
-         \n  deployment   {dep}  (origins: {origins}; queue {queue})\
-         \n  client       id {cid}\n               secret {csec}  (scopes guests, notices)\
-         \n  agent        name {aname}\n               secret {asec}\n\
-         \nTry it (README, \"Five minutes with Porch\"):\
-         \n  curl -s -u '{cid}:{csec}' -d grant_type=client_credentials {public_url}/api/v2/oauth/token\n",
-        dep = demo.deployment.id,
-        origins = demo.deployment.origins.join(", "),
-        queue = demo.deployment.queue,
-        cid = demo.client.record.id,
-        csec = demo.client.secret,
-        aname = demo.agent.record.name,
-        asec = demo.agent.secret,
-    );
+    println!("{}", crate::demo_banner::text(demo, public_url));
 }
