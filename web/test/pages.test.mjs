@@ -4,35 +4,22 @@
 // then starts afresh), and says a page that cannot work is unavailable; the raw page refuses
 // Send before Connect in words, and long frames wrap instead of widening it.
 
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startPorch } from './lib/porch.mjs';
-import { axeSerious, launch, openPage, shown, until } from './lib/browser.mjs';
+import { axeSerious, openPage, shown, until } from './lib/browser.mjs';
+import { porchAndChromium } from './lib/suite.mjs';
 import { DEVELOPER_TEXT, SCREENS } from './lib/widget.mjs';
 
 const T = { timeout: 120_000 };
 const KEY = 'porch:custom-ui';
 
 describe('the custom UI and the raw guest page in Chromium (issue 19)', { timeout: 600_000 }, () => {
-  let porch;
-  let browser;
-  let agentToken;
-
-  before(async () => {
-    porch = await startPorch();
-    browser = await launch();
-    agentToken = (await porch.agentLogin()).accessToken;
-  });
-  after(async () => {
-    await browser?.close();
-    await porch?.stop();
-  });
-  afterEach(() => porch.ensureRunning());
+  const env = porchAndChromium();
 
   const noPageErrors = (page) => assert.deepEqual(page.logs.filter((l) => l.startsWith('pageerror')), [], `${page.url()} threw`);
-  const customUi = (screen, deployment = porch.deployment.id) => browser.newContext(screenOptions(screen))
-    .then((context) => openPage(context, `${porch.baseUrl}/examples/custom-ui.html?deployment=${deployment}&name=Flo`));
+  const customUi = (screen, deployment = env.porch.deployment.id) => env.browser.newContext(screenOptions(screen))
+    .then((context) => openPage(context, `${env.porch.baseUrl}/examples/custom-ui.html?deployment=${deployment}&name=Flo`));
   /** What the visitor sees of the custom UI. */
   const ui = (page) => page.evaluate(() => ({
     status: document.getElementById('status').textContent,
@@ -55,7 +42,7 @@ describe('the custom UI and the raw guest page in Chromium (issue 19)', { timeou
   for (const screen of SCREENS) {
     describe(`on ${screen.name}`, () => {
       it('custom UI: nothing before the visitor writes but the notice; plain "Reconnecting…" while Porch is down', T, async () => {
-        await porch.setNotice('Orders ship on Monday.');
+        await env.porch.setNotice('Orders ship on Monday.');
         try {
           const page = await customUi(screen);
           // Module scripts have run once the page has loaded.
@@ -64,16 +51,16 @@ describe('the custom UI and the raw guest page in Chromium (issue 19)', { timeou
           assert.equal(await saved(page), null, 'no session yet');
           assert.deepEqual(await axeSerious(page), []);
           await writes(page, 'Do you ship to Norway?');
-          await porch.kill('SIGKILL');
+          await env.porch.kill('SIGKILL');
           const down = await until(page, 'reconnecting', (p) => ui(p).then((u) => u.status === 'Reconnecting…' && u));
           assert.doesNotMatch(down.text, DEVELOPER_TEXT);
           assert.ok(page.logs.some((l) => /^(warning|error): Porch: network/.test(l)), `the cause is in the console:\n${page.logs.join('\n')}`);
-          await porch.restart();
+          await env.porch.restart();
           await until(page, 'connected', (p) => ui(p).then((u) => u.status === 'Connected'));
           noPageErrors(page);
           await page.context().close();
         } finally {
-          await porch.clearNotice();
+          await env.porch.clearNotice();
         }
       });
 
@@ -81,7 +68,7 @@ describe('the custom UI and the raw guest page in Chromium (issue 19)', { timeou
         const page = await customUi(screen);
         const cid = await writes(page, 'Thanks, that is all');
         await page.focus('#text');
-        await porch.api('POST', `/api/v2/agent/conversations/${cid}/close`, { bearer: agentToken, expect: 200 });
+        await env.agentCloses(cid);
         const ended = await until(page, 'the ended state', (p) => ui(p).then((u) => u.ended !== null && u));
         assert.equal(ended.composer, false, 'the composer is gone');
         assert.equal(ended.restart, true, '"Start a new chat" is offered');
@@ -97,7 +84,7 @@ describe('the custom UI and the raw guest page in Chromium (issue 19)', { timeou
         const next = await writes(page, 'A new question');
         assert.notEqual(next, cid);
         // And "Start a new chat" without a reload.
-        await porch.api('POST', `/api/v2/agent/conversations/${next}/close`, { bearer: agentToken, expect: 200 });
+        await env.agentCloses(next);
         await until(page, 'ended again', (p) => ui(p).then((u) => u.restart));
         await page.click('#restart');
         const third = await writes(page, 'And one more');
@@ -120,13 +107,13 @@ describe('the custom UI and the raw guest page in Chromium (issue 19)', { timeou
       });
 
       it('raw guest page: Send before Connect is refused in words, and long frames wrap', T, async () => {
-        const context = await browser.newContext(screenOptions(screen));
-        const page = await openPage(context, `${porch.baseUrl}/demo/guest.html`);
+        const context = await env.browser.newContext(screenOptions(screen));
+        const page = await openPage(context, `${env.porch.baseUrl}/demo/guest.html`);
         await page.fill('#text', 'too early');
         await page.click('#send button');
         await until(page, 'the refusal in the log', (p) => p.locator('#log').textContent().then((t) => /not sent .*Connect first/.test(t)));
         noPageErrors(page);
-        const guest = await porch.createGuest('Raw');
+        const guest = await env.porch.createGuest('Raw');
         await page.fill('#gatewayUrl', guest.gatewayUrl);
         await page.fill('#accessToken', guest.accessToken);
         await page.click('#connect button');

@@ -4,35 +4,19 @@
 // to left), the page's colours and font through custom properties, and the host page's API
 // (open, close, on, setAttributes).
 
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startPorch } from './lib/porch.mjs';
-import { axeSerious, launch, shown, until } from './lib/browser.mjs';
+import { axeSerious, shown, until } from './lib/browser.mjs';
+import { porchAndChromium } from './lib/suite.mjs';
 import { SCREENS, conversationOf, panel, porchEvents, widgetPage, write } from './lib/widget.mjs';
 
 const T = { timeout: 120_000 };
 
 describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
-  let porch;
-  let browser;
-  let agentToken;
-
-  before(async () => {
-    porch = await startPorch();
-    browser = await launch();
-    agentToken = (await porch.agentLogin()).accessToken;
-  });
-  after(async () => {
-    await browser?.close();
-    await porch?.stop();
-  });
-  afterEach(() => porch.ensureRunning());
-
-  const shopUrl = (extra = '') => `${porch.baseUrl}/examples/widget-host.html?deployment=${porch.deployment.id}${extra}`;
-  const agentSays = (cid, text) => porch.api('POST', `/api/v2/agent/conversations/${cid}/messages`, {
-    bearer: agentToken, json: { clientMessageId: `a-${Date.now()}-${Math.random()}`, text }, expect: 201,
-  });
+  const env = porchAndChromium();
+  const { agentSays } = env;
+  const shopUrl = (extra = '') => `${env.porch.baseUrl}/examples/widget-host.html?deployment=${env.porch.deployment.id}${extra}`;
   /** Each bubble: its side, whether it is grouped under the one before, its heading. */
   const bubbles = (page) => page.evaluate(() => [...document.getElementById('porch-widget').shadowRoot.querySelectorAll('.log .msg')].map((el) => ({
     text: el.querySelector('.text').textContent,
@@ -47,11 +31,11 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
   for (const screen of SCREENS) {
     describe(`on ${screen.name}`, () => {
       it('timestamps, grouped messages, "waiting for an agent", then the agent\'s name in the header', T, async () => {
-        const page = await widgetPage(browser, screen, shopUrl());
+        const page = await widgetPage(env.browser, screen, shopUrl());
         await page.click('.launcher');
         await write(page, 'First question');
         await write(page, 'And a detail');
-        const cid = await conversationOf(page, porch.deployment.id);
+        const cid = await conversationOf(page, env.porch.deployment.id);
         await until(page, 'both stored', async (p) => (await shown(p, 'widget')).filter((l) => /^\d+:/.test(l)).length === 2, { kind: 'widget' });
         await until(page, 'waiting for an agent', (p) => panel(p).then((s) => s.subtitle === 'Waiting for an agent…'));
         await agentSays(cid, 'Hello, I can help');
@@ -71,7 +55,7 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
       });
 
       it('the message box is 16 px and grows with its text, up to a limit', T, async () => {
-        const page = await widgetPage(browser, screen, shopUrl());
+        const page = await widgetPage(env.browser, screen, shopUrl());
         await page.click('.launcher');
         const box = () => inShadow(page, (root) => {
           const input = root.querySelector('#porch-input');
@@ -94,7 +78,7 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
       });
 
       it('French, and Arabic laid out right to left', T, async () => {
-        const fr = await widgetPage(browser, screen, shopUrl('&lang=fr'));
+        const fr = await widgetPage(env.browser, screen, shopUrl('&lang=fr'));
         await fr.click('.launcher');
         assert.equal(await fr.getAttribute('#porch-input', 'placeholder'), 'Écrivez un message…');
         assert.equal(await fr.textContent('.send'), 'Envoyer');
@@ -102,13 +86,13 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
         assert.deepEqual(await axeSerious(fr), []);
         await fr.context().close();
 
-        const ar = await widgetPage(browser, screen, shopUrl('&lang=ar'));
+        const ar = await widgetPage(env.browser, screen, shopUrl('&lang=ar'));
         await ar.click('.launcher');
         assert.equal(await ar.getAttribute('#porch-panel', 'dir'), 'rtl');
         assert.equal(await ar.getAttribute('#porch-panel', 'lang'), 'ar');
         assert.equal(await ar.getAttribute('#porch-input', 'placeholder'), 'اكتب رسالة…');
         await write(ar, 'مرحبا');
-        const cid = await conversationOf(ar, porch.deployment.id);
+        const cid = await conversationOf(ar, env.porch.deployment.id);
         await until(ar, 'stored', async (p) => (await shown(p, 'widget')).includes('1:مرحبا'), { kind: 'widget' });
         await agentSays(cid, 'أهلا');
         await until(ar, 'the agent joined, in Arabic', (p) => panel(p).then((s) => s.text.includes('انضم موظف الدعم إلى المحادثة')));
@@ -120,7 +104,7 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
       });
 
       it('the page sets colours and the font through custom properties, nothing else', T, async () => {
-        const page = await widgetPage(browser, screen, shopUrl());
+        const page = await widgetPage(env.browser, screen, shopUrl());
         await page.addStyleTag({ content: '#porch-widget { --porch-accent: #7a1f5c; --porch-font: "Courier New", monospace; }' });
         await page.click('.launcher');
         const look = await inShadow(page, (root) => ({
@@ -134,7 +118,7 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
       });
 
       it('the host page opens and closes it, hears messages and unread counts, and sets the visitor\'s details', T, async () => {
-        const page = await widgetPage(browser, screen, shopUrl());
+        const page = await widgetPage(env.browser, screen, shopUrl());
         await until(page, 'the API', (p) => p.evaluate(() => typeof window.porchWidget?.open === 'function'));
         assert.equal(await page.evaluate(() => window.porchWidget.setAttributes({ displayName: 42 })), false, 'a wrong value is refused');
         assert.ok(page.logs.some((l) => /^error: Porch widget: setAttributes: displayName must be a string/.test(l)), page.logs.join('\n'));
@@ -146,9 +130,9 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
         await page.evaluate(() => window.porchWidget.open());
         assert.equal((await panel(page)).open, true);
         await write(page, 'Hi, Zoe here');
-        const cid = await conversationOf(page, porch.deployment.id);
+        const cid = await conversationOf(page, env.porch.deployment.id);
         await until(page, 'stored', async (p) => (await shown(p, 'widget')).includes('1:Hi, Zoe here'), { kind: 'widget' });
-        const { body } = await porch.api('GET', '/api/v2/agent/conversations', { bearer: agentToken, expect: 200 });
+        const { body } = await env.porch.api('GET', '/api/v2/agent/conversations', { bearer: env.agentToken, expect: 200 });
         const conversation = body.conversations.find((c) => c.id === cid);
         assert.equal(conversation.guest.displayName, 'Zoe');
         assert.deepEqual(conversation.guest.attributes, { plan: 'pro' });

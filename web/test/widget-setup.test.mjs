@@ -6,39 +6,29 @@
 // cause and the fix in the console and in the widget's `error` event. A page that can work
 // gets its launcher.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startPorch } from './lib/porch.mjs';
-import { axeSerious, launch, until } from './lib/browser.mjs';
+import { axeSerious, until } from './lib/browser.mjs';
+import { porchAndChromium } from './lib/suite.mjs';
 import { SCREENS, panel, porchEvents, startShop, widgetPage } from './lib/widget.mjs';
 import { run } from '../../tests/lib/porch-process.mjs';
 
 const T = { timeout: 60_000 };
 
 describe('the widget checks its page when it loads (issue 19, defect 7)', { timeout: 600_000 }, () => {
-  let porch;
-  let browser;
-
-  before(async () => {
-    porch = await startPorch();
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await porch?.stop();
-  });
+  const env = porchAndChromium();
 
   /**
    * Opens a shop page whose deployment lists `origins(shop)` (or is `deploymentId`) and
    * returns what the visitor and the builder see once the widget has decided.
    */
   async function load(screen, { csp, origins = (shop) => [shop.origin], deploymentId, disable = false } = {}) {
-    const shop = await startShop(porch, { csp });
+    const shop = await startShop(env.porch, { csp });
     try {
-      shop.deploymentId = deploymentId ?? (await porch.createDeployment({ name: `shop-${Date.now()}`, origins: origins(shop) })).id;
-      if (disable) await run(porch.dataDir, ['deployments', 'disable', shop.deploymentId]);
-      const page = await widgetPage(browser, screen, `${shop.origin}/`);
+      shop.deploymentId = deploymentId ?? (await env.porch.createDeployment({ name: `shop-${Date.now()}`, origins: origins(shop) })).id;
+      if (disable) await run(env.porch.dataDir, ['deployments', 'disable', shop.deploymentId]);
+      const page = await widgetPage(env.browser, screen, `${shop.origin}/`);
       const decided = () => Promise.all([panel(page), porchEvents(page, 'error')]).then(([p, errors]) => (p.launcher || errors.length) && { p, errors });
       const { p, errors } = await until(page, 'the widget\'s verdict', decided);
       const consoleErrors = page.logs.filter((l) => l.startsWith('error: Porch widget'));
@@ -95,12 +85,12 @@ describe('the widget checks its page when it loads (issue 19, defect 7)', { time
 
       it('a Content-Security-Policy whose connect-src leaves Porch out', T, async () => {
         const result = await load(screen, { csp: "connect-src 'self'" });
-        assertRefused(result, 'csp_blocked', new RegExp(`add ${porch.baseUrl} ws://127\\.0\\.0\\.1:${porch.port} to its connect-src`));
+        assertRefused(result, 'csp_blocked', new RegExp(`add ${env.porch.baseUrl} ws://127\\.0\\.0\\.1:${env.porch.port} to its connect-src`));
       });
 
       it('a Content-Security-Policy that allows Porch\'s HTTP but not its WebSocket', T, async () => {
-        const result = await load(screen, { csp: `connect-src 'self' ${porch.baseUrl}` });
-        assertRefused(result, 'csp_blocked', new RegExp(`add ws://127\\.0\\.0\\.1:${porch.port} to its connect-src`));
+        const result = await load(screen, { csp: `connect-src 'self' ${env.porch.baseUrl}` });
+        assertRefused(result, 'csp_blocked', new RegExp(`add ws://127\\.0\\.0\\.1:${env.porch.port} to its connect-src`));
       });
     });
   }
