@@ -80,6 +80,7 @@ h2 { margin: 0; font-size: 16px; font-weight: 600; }
 .msg.grouped .who, .msg.grouped time { display: none; }
 .msg.grouped .meta:has(.state:empty) { display: none; }
 .msg .state:not(:empty)::before { content: "· "; }
+.msg.grouped .state::before { content: none; }
 .msg .text { margin: 0; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--porch-bubble); color: var(--porch-text); }
 .msg.mine { align-self: flex-end; align-items: flex-end; }
 .msg.mine .text { background: var(--porch-accent); color: var(--porch-accent-text); }
