@@ -48,8 +48,9 @@ export class Chat {
     const checked = this.tab.recall(this.checkedKey);
     const check = checked ? this.guest.peekNotice() : this.guest.check().then(() => this.tab.remember(this.checkedKey, '1'));
     check.then(() => this.showLauncher(), (e) => {
-      this.report(e);
-      if (!isSetupProblem(e)) this.showLauncher();
+      const setup = isSetupProblem(e);
+      this.report(e, setup ? 'error' : 'warn');
+      if (!setup) this.showLauncher();
     });
   }
 
@@ -127,15 +128,14 @@ export class Chat {
 
   /** The cause and fix, once per problem until the next good connection: to the console
    * (error when it stops the chat, warn while the SDK keeps trying) and to the host page. */
-  report(e) {
+  report(e, level = !e.fatal && e.retryInMs !== null && e.retryInMs !== undefined ? 'warn' : 'error') {
     if (e.code === 'ended') return;
     const key = `${e.code}:${e.detail}`;
     if (this.reported.has(key)) return;
     if (this.reported.size >= REPORTS_MAX) this.reported.clear();
     this.reported.add(key);
     const where = { deployment: this.config.deployment, origin: location.origin, baseUrl: this.config.baseUrl };
-    const passing = !e.fatal && e.retryInMs !== null && e.retryInMs !== undefined;
-    console[passing ? 'warn' : 'error'](explain(e, where));
+    console[level](explain(e, where));
     this.emit('error', { code: e.code, message: e.detail, ref: e.ref ?? null, fatal: Boolean(e.fatal) || isSetupProblem(e), fix: fixFor(e, where) || null });
   }
 
