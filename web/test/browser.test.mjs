@@ -107,7 +107,9 @@ describe('widget, console and custom UI in Chromium', { timeout: 600_000 }, () =
   it('widget guest and console agent talk, reload, survive a restart: nothing lost or shown twice', T, async () => {
     const context = await browser.newContext({ viewport: { width: 1024, height: 720 } });
     const guest = await openPage(context, `${porch.baseUrl}/examples/widget-host.html?deployment=${porch.deployment.id}`);
-    // Keyboard only: focus the launcher, Enter opens the panel and puts focus in the input.
+    // Keyboard only: focus the launcher (it shows once the widget has checked the page),
+    // Enter opens the panel and puts focus in the input.
+    await guest.locator('.launcher').waitFor({ state: 'visible' });
     await guest.focus('.launcher');
     await guest.keyboard.press('Enter');
     await until(guest, 'focus in the message box', (p) => p.evaluate(() => document.getElementById('porch-widget').shadowRoot.activeElement?.id === 'porch-input'));

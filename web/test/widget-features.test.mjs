@@ -127,8 +127,9 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
           window.heard = [];
           window.porchWidget.on('message', (m) => window.heard.push(m.text));
         });
+        // Asked as soon as the API exists: it opens once the page check let the launcher show.
         await page.evaluate(() => window.porchWidget.open());
-        assert.equal((await panel(page)).open, true);
+        await until(page, 'the panel open', (p) => panel(p).then((s) => s.open));
         await write(page, 'Hi, Zoe here');
         const cid = await conversationOf(page, env.porch.deployment.id);
         await until(page, 'stored', async (p) => (await shown(p, 'widget')).includes('1:Hi, Zoe here'), { kind: 'widget' });

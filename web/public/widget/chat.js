@@ -27,6 +27,8 @@ export class Chat {
     this.agentRead = 0;
     this.agentName = null;
     this.reported = new Set();
+    /** The host page asked to open before the launcher showed. */
+    this.openWanted = false;
     this.guest = this.newGuest();
     this.bindControls();
   }
@@ -56,7 +58,7 @@ export class Chat {
 
   showLauncher() {
     this.view.launcher.hidden = false;
-    if (this.tab.recall(this.openKey)) this.open();
+    if (this.openWanted || this.tab.recall(this.openKey)) this.open();
   }
 
   newGuest() {
@@ -217,8 +219,14 @@ export class Chat {
     });
   }
 
+  /** Opens the panel; asked before the page check is done (the host page's `open()`), once
+   * the launcher shows; never on a page that cannot work. */
   open() {
-    if (this.view.launcher.hidden) return;
+    if (this.view.launcher.hidden) {
+      this.openWanted = true;
+      return;
+    }
+    this.openWanted = false;
     this.view.panel.hidden = false;
     this.view.launcher.setAttribute('aria-expanded', 'true');
     this.tab.remember(this.openKey, '1');
@@ -229,6 +237,7 @@ export class Chat {
   }
 
   close() {
+    this.openWanted = false;
     if (this.view.panel.hidden) return;
     this.view.panel.hidden = true;
     this.view.launcher.setAttribute('aria-expanded', 'false');

@@ -118,8 +118,17 @@ export function fitInput(input) {
  */
 export function followEnd(log) {
   let atEnd = true;
-  const stick = () => { if (atEnd) log.scrollTop = log.scrollHeight; };
-  log.addEventListener('scroll', () => { atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40; });
+  /** Where our own last scroll left the log. Its scroll event can come after a notice shrank
+   * the log in the same frame (scroll events run before resize observers): it is still ours. */
+  let ours = -1;
+  const stick = () => {
+    if (!atEnd) return;
+    log.scrollTop = log.scrollHeight;
+    ours = log.scrollTop;
+  };
+  log.addEventListener('scroll', () => {
+    atEnd = log.scrollTop === ours || log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  });
   new ResizeObserver(stick).observe(log);
   new MutationObserver(stick).observe(log, { childList: true, subtree: true, characterData: true });
   return {
