@@ -64,36 +64,38 @@ export class Chat {
   newGuest() {
     // The visitor's details as the page set them when the conversation starts (setAttributes).
     const g = new PorchGuest({ baseUrl: this.config.baseUrl, deploymentId: this.config.deployment, guest: () => this.config.guest });
-    g.on('message', (m) => this.onMessage(g, m));
-    g.on('history', ({ messages, hasOlder }) => {
+    // A chat the visitor left ("Start a new chat") may still finish a page of history: not here.
+    const on = (type, fn) => g.on(type, (payload) => { if (g === this.guest) fn(payload); });
+    on('message', (m) => this.onMessage(g, m));
+    on('history', ({ messages, hasOlder }) => {
       for (const m of messages) this.place(g, m);
       this.view.older.hidden = !hasOlder;
       this.renderSubtitle();
     });
-    g.on('outbox', ({ pending }) => this.renderPending(pending));
-    g.on('typing', ({ participant, active }) => {
+    on('outbox', ({ pending }) => this.renderPending(pending));
+    on('typing', ({ participant, active }) => {
       if (participant?.displayName) this.agentName = participant.displayName;
       this.view.typing.textContent = !active ? '' : participant?.displayName ? this.s.t('typing', { name: participant.displayName }) : this.s.t('agentTyping');
     });
-    g.on('state', ({ state }) => {
+    on('state', ({ state }) => {
       if (state === 'open') {
         this.setStatus('');
         this.reported.clear();
       } else if (state === 'reconnecting') this.setStatus(this.s.t('reconnecting'));
     });
-    g.on('error', (e) => this.onError(g, e));
-    g.on('read', ({ participant, seq }) => {
+    on('error', (e) => this.onError(g, e));
+    on('read', ({ participant, seq }) => {
       if (participant?.role !== 'agent' || seq <= this.agentRead) return;
       this.agentRead = seq;
       this.markSeen();
     });
-    g.on('conversation', () => this.renderSubtitle());
-    g.on('closed', ({ unsent }) => {
+    on('conversation', () => this.renderSubtitle());
+    on('closed', ({ unsent }) => {
       for (const e of unsent) this.markFailed(e.clientMessageId);
       this.showEnded(this.s.t('ended'), true);
     });
     // The deployment's notice (opening hours, an outage): a banner at the top of the panel.
-    g.on('notice', (n) => showNotice(this.view.notice, n));
+    on('notice', (n) => showNotice(this.view.notice, n));
     return g;
   }
 
