@@ -461,6 +461,12 @@ limits! {
     /// only has to exceed their count.
     SQLITE_STATEMENT_CACHE_STATEMENTS: usize = 64, "statements";
 
+    /// Free space on the data directory's disk below which `/readyz` warns (still 200) and says
+    /// how much is left. When the disk fills, sends are refused with `store_full` (nothing
+    /// stored) until space returns; this warning is the operator's chance to act before that.
+    /// 256 MiB is hours of messages at a busy node's rate, and less than most disks' 5% reserve.
+    DATA_DIR_FREE_WARN_BYTES as data_dir_free_warn_bytes: u64 = 256 * 1024 * 1024, "bytes";
+
     // ----- The cluster store (PostgreSQL) --------------------------------------------------
 
     /// Default of the `postgres_pool_size` setting: connections each node keeps to PostgreSQL.

@@ -34,6 +34,10 @@ pub enum StoreError {
     /// The store cannot commit (disk full, database down). Retryable; nothing was written.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The disk under the store has no room for the write (SQLite's `SQLITE_FULL`). Retryable
+    /// once space returns; nothing of the refused write was kept.
+    #[error("store full: {0}")]
+    Full(String),
     #[error("clientMessageId was already used with a different text")]
     IdempotencyConflict,
     #[error("conversation {0} does not exist")]

@@ -29,6 +29,9 @@ pub struct ServerConfig {
     /// attributed to the address it names in `X-Forwarded-For`, and its TCP connections are
     /// not counted against `connections_per_ip_max`. Empty: the peer address is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The directory of the SQLite store, whose disk's free space `/readyz` and `/metrics`
+    /// report (`space`). `None` on PostgreSQL.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl ServerConfig {
@@ -74,6 +77,7 @@ mod tests {
             broker_url: None,
             broker_subject: porch_wire::event::SUBJECT.into(),
             trusted_proxies: Vec::new(),
+            data_dir: None,
         }
     }
 

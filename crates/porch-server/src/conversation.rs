@@ -73,7 +73,9 @@ pub async fn send(
         assign_agent_id: None,
         now_ms: porch_core::time::now_ms(),
     };
-    match state.store.append(request).await? {
+    let appended = state.store.append(request).await;
+    state.space.observe(&appended);
+    match appended? {
         AppendOutcome::Created { message, conversation } => {
             crate::metrics::METRICS.message_stored();
             let response = SendMessageResponse { message: message.clone(), duplicate: false };
@@ -108,7 +110,9 @@ pub async fn change_state(
         assign_agent_id: (to == ConversationState::Assigned).then(|| by.id.clone()),
         now_ms: porch_core::time::now_ms(),
     };
-    match state.store.append(request).await? {
+    let appended = state.store.append(request).await;
+    state.space.observe(&appended);
+    match appended? {
         AppendOutcome::Created { message, conversation } => {
             state.publish(LiveEvent::message(&conversation, message, None));
             state.publish(LiveEvent::conversation(&conversation));

@@ -100,6 +100,14 @@ impl From<StoreError> for ApiError {
                     retry_after_ms: Some(UNAVAILABLE_RETRY_AFTER_MS),
                 }
             }
+            StoreError::Full(detail) => {
+                tracing::error!("store full: {detail}");
+                ApiError {
+                    code: ErrorCode::StoreFull,
+                    message: "the server's disk is full; nothing was stored, retry later".into(),
+                    retry_after_ms: Some(UNAVAILABLE_RETRY_AFTER_MS),
+                }
+            }
             StoreError::IdempotencyConflict => ApiError::new(
                 ErrorCode::IdempotencyConflict,
                 "this clientMessageId was used before with another text; use a new id for a new message",

@@ -18,7 +18,8 @@
 //! - `standing`: the heartbeat re-checks of live guests, batched into few store reads.
 //! - `admin`: creating clients, deployments, agents and keys (CLI and `--demo`).
 //! - `ops`, `assets`, `metrics`: health endpoints, embedded pages, Prometheus counters;
-//!   `csp`: the pages' Content-Security-Policy (their inline scripts by hash).
+//!   `csp`: the pages' Content-Security-Policy (their inline scripts by hash); `space`: the
+//!   data directory's free space and full-disk refusals, for `/readyz` and `/metrics`.
 //! - `openapi`: `GET /api/v2/openapi.json`, the REST API's OpenAPI document (`docs/openapi.json`).
 //! - `listener`: the accept loop (header timeout, connections per address, shutdown).
 //! - `throttle`: rate limits and per-key connection counts.
@@ -51,6 +52,7 @@ pub mod openapi;
 pub mod ops;
 pub mod origins;
 pub mod signin;
+pub mod space;
 pub mod standing;
 pub mod state;
 pub mod throttle;
@@ -96,8 +98,13 @@ pub async fn build_state(
     let password_checks = Arc::new(Semaphore::new(config.limits.password_checks_concurrent_max));
     let standings = standing::Standings::start(store.clone());
     let origins = Arc::new(origins::KnownOrigins::new(store.clone(), config.public_origin()));
+    let space = Arc::new(space::DiskSpace::new(
+        config.data_dir.clone(),
+        config.limits.data_dir_free_warn_bytes,
+    ));
     let state = AppState {
         store,
+        space,
         standings,
         keys: Arc::new(state::Keys::new(Keyring::new(keys))),
         hub,

@@ -138,6 +138,17 @@ impl Metrics {
     }
 }
 
-pub async fn handler() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], METRICS.render())
+pub async fn handler(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> impl axum::response::IntoResponse {
+    let mut text = METRICS.render();
+    if let Some(space) = state.space.report() {
+        let _ = writeln!(
+            text,
+            "# HELP porch_data_dir_free_bytes Free bytes on the disk of the SQLite data directory.\n\
+             # TYPE porch_data_dir_free_bytes gauge\nporch_data_dir_free_bytes {}",
+            space.free_bytes
+        );
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -17,6 +17,8 @@ use crate::hub::{Hub, HubEvent};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The store's disk: free space, and full-disk refusals (`space`).
+    pub space: Arc<crate::space::DiskSpace>,
     /// Batched heartbeat re-checks of live guests (`standing`).
     pub standings: crate::standing::Standings,
     pub keys: Arc<Keys>,

@@ -138,6 +138,7 @@ error_codes! {
     RateLimited = "rate_limited", 429, 4100, "Too many requests; wait for Retry-After.";
     TooManyConnections = "too_many_connections", 429, 4101, "A connection limit is reached.";
     StoreUnavailable = "store_unavailable", 503, 4102, "The store cannot commit right now; nothing was acknowledged.";
+    StoreFull = "store_full", 503, 4104, "The disk under the store is full; nothing was stored, retry later.";
     BrokerUnavailable = "broker_unavailable", 503, 4103, "This node lost its broker; nothing was stored, retry (or reconnect elsewhere).";
     ServerShutdown = "server_shutdown", 503, 4200, "This node is shutting down; reconnect (elsewhere) and resume.";
     SlowConsumer = "slow_consumer", 503, 4201, "The client read too slowly and fell behind; reconnect and resume.";

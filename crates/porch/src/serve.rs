@@ -36,6 +36,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         broker_url: settings.broker.clone(),
         broker_subject: settings.broker_subject.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        data_dir: matches!(settings.store.as_deref(), None | Some("sqlite"))
+            .then(|| settings.data_dir.clone()),
     };
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) =

@@ -26,7 +26,11 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for rusqlite::Result<T> {
     fn context(self, doing: &str) -> Result<T, StoreError> {
-        self.map_err(|e| StoreError::Unavailable(format!("{doing}: {e}")))
+        self.map_err(|e| match e.sqlite_error_code() {
+            // Told apart so the client hears "full, retry later" and readiness can say why.
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(format!("{doing}: {e}")),
+            _ => StoreError::Unavailable(format!("{doing}: {e}")),
+        })
     }
 }
 

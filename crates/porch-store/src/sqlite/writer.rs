@@ -342,9 +342,12 @@ fn isolated<T>(
     if conn.is_autocommit() {
         // SQLite rolls the whole transaction back on some errors (disk full, I/O); the writes
         // before this one are gone too, so nothing in the batch may be acknowledged.
-        return Err(StoreError::Unavailable(
-            "the write transaction was rolled back by SQLite".to_owned(),
-        ));
+        return Err(match result {
+            Err(full @ StoreError::Full(_)) => full,
+            _ => StoreError::Unavailable(
+                "the write transaction was rolled back by SQLite".to_owned(),
+            ),
+        });
     }
     Ok(result)
 }

@@ -147,6 +147,10 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             ),
             "log in again: POST /api/v2/agents/login, or recreate the agent with `porch agents create --name NAME`",
         ),
+        StoreFull => Advice::new(
+            format!("the server's disk is full ({})", ctx.message),
+            "nothing is wrong with the credentials: the operator must free space on the disk of Porch's data directory (its /readyz and porch_data_dir_free_bytes say how much is left); retry after a backoff",
+        ),
         RateLimited | StoreUnavailable | BrokerUnavailable | ServerShutdown | SlowConsumer
         | IdleTimeout | NodeResync => Advice::new(
             format!("the server is busy or going away ({code}: {})", ctx.message),

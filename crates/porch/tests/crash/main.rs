@@ -11,6 +11,7 @@
 
 mod agent;
 mod checker;
+mod full_disk;
 mod guest;
 mod ledger;
 mod server;

@@ -71,6 +71,7 @@ async fn node(
         broker_subject: cluster
             .map_or(porch_wire::event::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
         trusted_proxies: Vec::new(),
+        data_dir: None,
     };
     configure(&mut config);
     let (state, shutdown_tx) =
