@@ -7,17 +7,21 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use porch_client::{Api, Event, Gateway};
+use porch_client::{Event, Gateway};
 use porch_wire::frame::{ClientFrame, ServerFrame};
 use porch_wire::rest::AgentSession;
 use tokio::sync::watch;
 
+use crate::endpoints::{self, Endpoint};
 use crate::guest::Phase;
 use crate::ledger::{Ledger, observe};
 
 pub struct Agent {
     pub session: AgentSession,
-    pub api: Api,
+    /// The nodes to connect to, one picked at random per connection.
+    pub endpoints: Vec<Endpoint>,
+    /// The one connected to (or last tried).
+    pub current: usize,
     pub ledger: Arc<Ledger>,
     pub conversations: Vec<String>,
     pub period: Duration,
@@ -95,6 +99,12 @@ impl Agent {
                             observe(&self.ledger, NAME, view, message.seq, &message.id);
                         }
                     }
+                    // This node cannot take sends now: another may (nothing was stored).
+                    Some(Event::Frame(ServerFrame::Error { code, .. }))
+                        if endpoints::retry_elsewhere(code) =>
+                    {
+                        break;
+                    }
                     Some(Event::Frame(_)) => {}
                     Some(Event::Closed { .. } | Event::Dropped(_)) => break,
                 }
@@ -102,10 +112,18 @@ impl Agent {
         }
     }
 
-    async fn connect(&self, views: &mut HashMap<String, Vec<(u64, String)>>) -> Option<Gateway> {
-        let Ok(mut socket) =
-            Gateway::connect(&self.session.gateway_url, &self.session.access_token, None).await
-        else {
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoints[self.current]
+    }
+
+    /// Connects to a node picked at random and pages what it lacks of each open conversation.
+    async fn connect(
+        &mut self,
+        views: &mut HashMap<String, Vec<(u64, String)>>,
+    ) -> Option<Gateway> {
+        self.current = (self.random() % self.endpoints.len() as u64) as usize;
+        let token = &self.session.access_token;
+        let Some(mut socket) = endpoints::connect(self.endpoint(), token, None).await else {
             tokio::time::sleep(Duration::from_millis(25)).await;
             return None;
         };
@@ -128,6 +146,7 @@ impl Agent {
             let last = view.last().map_or(0, |(s, _)| *s);
             let query = format!("after={last}&limit=200");
             let page = self
+                .endpoint()
                 .api
                 .agent_history(&self.session.access_token, conversation_id, &query)
                 .await
@@ -143,6 +162,7 @@ impl Agent {
 
     async fn caught_up(&self, views: &HashMap<String, Vec<(u64, String)>>) -> bool {
         let Ok(list) = self
+            .endpoint()
             .api
             .agent_conversations(&self.session.access_token, "state=waiting,assigned&limit=500")
             .await

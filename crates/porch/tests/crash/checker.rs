@@ -1,5 +1,6 @@
-//! The independent checker: reads the SQLite file itself, with its own connection and its
-//! own SQL, and holds every acknowledged write and every observer's view against it.
+//! The independent checker: reads the store itself, with its own connection and its own SQL
+//! (the SQLite file here; the nemesis reads PostgreSQL into the same `Log`), and holds every
+//! acknowledged write and every observer's view against it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -7,12 +8,15 @@ use std::path::Path;
 use crate::ledger::{Ledger, Send};
 
 /// One row of the log, as stored.
-struct Row {
-    seq: u64,
-    id: String,
-    client_message_id: Option<String>,
-    text: String,
+pub struct Row {
+    pub seq: u64,
+    pub id: String,
+    pub client_message_id: Option<String>,
+    pub text: String,
 }
+
+/// Every conversation's rows, in seq order.
+pub type Log = HashMap<String, Vec<Row>>;
 
 pub struct Counts {
     pub attempted: usize,
@@ -24,25 +28,32 @@ pub struct Counts {
     pub view_mismatches: usize,
 }
 
+#[allow(dead_code)] // Used by the crash test, not by the nemesis that shares this file.
 pub fn check(db: &Path, ledger: &Ledger) -> (Counts, Vec<String>) {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("the store opens read-only");
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
-    let mut problems = Vec::new();
+    let (counts, mut problems) = check_log(&read_log(&conn), ledger);
     if journal != "wal" {
         problems.push(format!("journal_mode is {journal}, not wal"));
     }
-    let log = read_log(&conn);
-    for (conversation, rows) in &log {
+    (counts, problems)
+}
+
+/// Holds the ledger against `log`: seqs gap-free, every ack stored once as acknowledged, no
+/// text stored twice, every observer's final view equal to the store's.
+pub fn check_log(log: &Log, ledger: &Ledger) -> (Counts, Vec<String>) {
+    let mut problems = Vec::new();
+    for (conversation, rows) in log {
         if !rows.iter().zip(1u64..).all(|(r, s)| r.seq == s) {
             problems.push(format!("{conversation}: seqs are not 1..=n"));
         }
     }
     let sends = ledger.sends();
-    let lost = check_acks(&log, &sends, &mut problems);
-    let duplicated = check_duplicates(&log, &mut problems);
-    let (delivered, view_mismatches) = check_views(&log, ledger, &mut problems);
+    let lost = check_acks(log, &sends, &mut problems);
+    let duplicated = check_duplicates(log, &mut problems);
+    let (delivered, view_mismatches) = check_views(log, ledger, &mut problems);
     let counts = Counts {
         attempted: sends.len(),
         acked: sends.values().filter(|s| s.acked.is_some()).count(),
@@ -55,7 +66,8 @@ pub fn check(db: &Path, ledger: &Ledger) -> (Counts, Vec<String>) {
     (counts, problems)
 }
 
-fn read_log(conn: &rusqlite::Connection) -> HashMap<String, Vec<Row>> {
+#[allow(dead_code)] // Used by the crash test, not by the nemesis that shares this file.
+fn read_log(conn: &rusqlite::Connection) -> Log {
     let mut statement = conn
         .prepare("SELECT conversation_id, seq, id, client_message_id, text FROM messages ORDER BY conversation_id, seq")
         .unwrap();

@@ -6,11 +6,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use porch_client::{Api, Event, Gateway};
+use porch_client::{Event, Gateway};
 use porch_wire::frame::{ClientFrame, ServerFrame};
 use porch_wire::rest::GuestSession;
 use tokio::sync::watch;
 
+use crate::endpoints::{self, Endpoint};
 use crate::ledger::{Ledger, observe};
 
 /// What the test tells the clients.
@@ -27,10 +28,18 @@ pub struct Guest {
     /// Seeds this guest's own random choices (reconnect delays, voluntary drops).
     pub seed: u64,
     pub session: GuestSession,
-    pub api: Api,
+    /// The nodes to connect to, one picked at random per connection.
+    pub endpoints: Vec<Endpoint>,
+    /// The one connected to (or last tried).
+    pub current: usize,
     pub ledger: Arc<Ledger>,
     pub period: Duration,
     pub phase: watch::Receiver<Phase>,
+    /// The deployment's notice (its id) as the test last set it, when the test sets notices:
+    /// draining then also waits until this guest shows it.
+    pub expected_notice: Option<watch::Receiver<Option<String>>>,
+    /// The notice this guest shows now (its id), from `ready` and `notice` frames.
+    pub notice: Option<String>,
 }
 
 struct Pending {
@@ -83,6 +92,7 @@ impl Guest {
                     && tokio::time::Instant::now() >= next_check;
                 if check && self.caught_up(&view).await {
                     self.ledger.record_view(&name, HashMap::from([(conversation.clone(), view)]));
+                    self.ledger.record_notice(&name, self.notice.clone());
                     return;
                 }
                 if check {
@@ -126,6 +136,15 @@ impl Guest {
                     Some(Event::Frame(ServerFrame::Message { message })) => {
                         observe(&self.ledger, &name, &mut view, message.seq, &message.id)
                     }
+                    Some(Event::Frame(ServerFrame::Notice { notice })) => {
+                        self.notice = notice.map(|n| n.id);
+                    }
+                    // This node cannot take sends now: another may (nothing was stored).
+                    Some(Event::Frame(ServerFrame::Error { code, .. }))
+                        if endpoints::retry_elsewhere(code) =>
+                    {
+                        break;
+                    }
                     Some(Event::Frame(_)) => {}
                     Some(Event::Closed { .. } | Event::Dropped(_)) => break,
                 }
@@ -146,17 +165,22 @@ impl Guest {
         self.seed
     }
 
-    /// Connects with `afterSeq`; on `recovered: false`, pages the gap over REST.
-    async fn connect(&self, last: u64, view: &mut Vec<(u64, String)>) -> Option<Gateway> {
-        let Ok(mut socket) =
-            Gateway::connect(&self.session.gateway_url, &self.session.access_token, Some(last))
-                .await
-        else {
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoints[self.current]
+    }
+
+    /// Connects with `afterSeq` to a node picked at random; on `recovered: false`, pages the
+    /// gap over REST.
+    async fn connect(&mut self, last: u64, view: &mut Vec<(u64, String)>) -> Option<Gateway> {
+        self.current = (self.random() % self.endpoints.len() as u64) as usize;
+        let token = &self.session.access_token;
+        let Some(mut socket) = endpoints::connect(self.endpoint(), token, Some(last)).await else {
             tokio::time::sleep(Duration::from_millis(25)).await;
             return None;
         };
         match socket.next(Duration::from_secs(2)).await {
             Some(Event::Frame(ServerFrame::Ready(ready))) => {
+                self.notice = ready.notice.as_ref().map(|n| n.id.clone());
                 if let Some(resume) = &ready.resume {
                     self.ledger.resumes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     self.ledger
@@ -175,6 +199,7 @@ impl Guest {
     async fn page_after(&self, mut last: u64, view: &mut Vec<(u64, String)>) -> Option<()> {
         loop {
             let page = self
+                .endpoint()
                 .api
                 .guest_history(&self.session.access_token, &format!("after={last}&limit=200"))
                 .await
@@ -191,7 +216,8 @@ impl Guest {
 
     /// Sends over REST; true when the answer (201 or a 200 duplicate) was received.
     async fn send_rest(&self, p: &Pending) -> bool {
-        match self.api.guest_send(&self.session.access_token, &p.client_message_id, &p.text).await {
+        let api = &self.endpoint().api;
+        match api.guest_send(&self.session.access_token, &p.client_message_id, &p.text).await {
             Ok(r) => {
                 self.ledger.acked(
                     &p.client_message_id,
@@ -205,10 +231,16 @@ impl Guest {
         }
     }
 
-    /// True when this guest has seen everything the store holds for its conversation.
+    /// True when this guest has seen everything the store holds for its conversation, and
+    /// shows the notice the test set last (when it sets them).
     async fn caught_up(&self, view: &[(u64, String)]) -> bool {
+        if let Some(expected) = &self.expected_notice
+            && *expected.borrow() != self.notice
+        {
+            return false;
+        }
         let last = view.last().map_or(0, |(s, _)| *s);
-        match self.api.guest_history(&self.session.access_token, "limit=1").await {
+        match self.endpoint().api.guest_history(&self.session.access_token, "limit=1").await {
             Ok(page) => page.last_seq == last,
             Err(_) => false,
         }

@@ -29,6 +29,8 @@ pub struct Ledger {
     pub resumes: AtomicU64,
     pub replayed: AtomicU64,
     pub violations: Mutex<Vec<String>>,
+    /// Per guest, the notice (its id) it showed when it was done.
+    notices: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl Ledger {
@@ -69,6 +71,15 @@ impl Ledger {
 
     pub fn record_view(&self, observer: &str, views: Views) {
         self.views.lock().unwrap().insert(observer.into(), views);
+    }
+
+    pub fn record_notice(&self, observer: &str, notice: Option<String>) {
+        self.notices.lock().unwrap().insert(observer.into(), notice);
+    }
+
+    #[allow(dead_code)] // Used by the nemesis, not by the crash test that shares this file.
+    pub fn notices(&self) -> HashMap<String, Option<String>> {
+        self.notices.lock().unwrap().clone()
     }
 
     pub fn sends(&self) -> HashMap<String, Send> {

@@ -11,6 +11,7 @@
 
 mod agent;
 mod checker;
+mod endpoints;
 mod full_disk;
 mod guest;
 mod ledger;
@@ -23,6 +24,7 @@ use porch_client::Api;
 use porch_wire::rest::CreateGuestRequest;
 use tokio::sync::watch;
 
+use crate::endpoints::Endpoint;
 use crate::guest::Phase;
 use crate::ledger::Ledger;
 use crate::server::{Porch, cli_json};
@@ -82,16 +84,20 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
             index,
             seed: guest_seed,
             session,
-            api: api.clone(),
+            endpoints: vec![Endpoint::new(&porch.base_url())],
+            current: 0,
             ledger: ledger.clone(),
             period,
             phase: phase.clone(),
+            expected_notice: None,
+            notice: None,
         };
         tasks.push(tokio::spawn(guest.run()));
     }
     let agent = agent::Agent {
         session: agent_session,
-        api: api.clone(),
+        endpoints: vec![Endpoint::new(&porch.base_url())],
+        current: 0,
         ledger: ledger.clone(),
         conversations: sessions.iter().map(|s| s.conversation_id.clone()).collect(),
         period: Duration::from_millis(20),

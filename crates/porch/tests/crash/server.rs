@@ -25,6 +25,8 @@ pub struct Porch {
     pub env: Vec<(String, String)>,
     /// Extra arguments of `porch serve` (`--demo`).
     pub args: Vec<String>,
+    /// A process group to start in (the nemesis bounds everything it starts with one).
+    pub group: Option<i32>,
     child: Option<Child>,
 }
 
@@ -50,7 +52,7 @@ impl Porch {
     pub fn new(data_dir: PathBuf) -> Porch {
         // A free port, kept for every restart so clients reconnect to the same URL.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Porch { data_dir, port, env: Vec::new(), args: Vec::new(), child: None }
+        Porch { data_dir, port, env: Vec::new(), args: Vec::new(), group: None, child: None }
     }
 
     pub fn base_url(&self) -> String {
@@ -74,7 +76,11 @@ impl Porch {
     /// ended before it listened, its exit status.
     pub fn start_once(&mut self) -> Result<Vec<String>, std::process::ExitStatus> {
         assert!(self.child.is_none(), "already running");
-        let mut child = porch_command(&self.data_dir)
+        let mut command = porch_command(&self.data_dir);
+        if let Some(group) = self.group {
+            std::os::unix::process::CommandExt::process_group(&mut command, group);
+        }
+        let mut child = command
             .envs(LIFTED_FLOOD_LIMITS.iter().copied())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
@@ -97,7 +103,7 @@ impl Porch {
     }
 
     /// The running process's id, for signals other than SIGKILL and SIGTERM.
-    #[allow(dead_code)] // Used by the cluster test, not by the crash test that shares this file.
+    #[allow(dead_code)] // Used by the cluster test and the nemesis, not by the crash test.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
