@@ -41,9 +41,11 @@ stage "install test deps" 1800 scripts/install-test-deps.sh
 if cargo nextest --version >/dev/null 2>&1; then
   rust_tests=(cargo nextest run --workspace --no-fail-fast)
   cluster_e2e=(cargo nextest run -p porch --test e2e --no-fail-fast)
+  nemesis=(cargo nextest run -p porch --test nemesis --run-ignored only --no-capture)
 else
   rust_tests=(cargo test --workspace --no-fail-fast)
   cluster_e2e=(cargo test -p porch --test e2e --no-fail-fast)
+  nemesis=(cargo test -p porch --test nemesis -- --ignored --nocapture)
 fi
 
 # Style: the tree is formatted (rustfmt.toml) and clippy-clean with warnings as errors, the
@@ -58,6 +60,13 @@ stage "rust tests" 2400 "${rust_tests[@]}"
 # The same end-to-end suite on a two-node cluster: the machine's PostgreSQL (127.0.0.1:5432,
 # database test) and NATS (127.0.0.1:4222); guests on node 1, agents on node 2.
 stage "rust e2e on a two-node cluster (postgres + nats)" 900 env PORCH_TEST_CLUSTER=1 "${cluster_e2e[@]}"
+# The cluster nemesis (crates/porch/tests/nemesis; ignored by the stage above so it runs once,
+# here): three nodes on a PostgreSQL and a NATS it starts itself (initdb, nats-server), 40 s of
+# random overlapping faults (SIGKILL and SIGSTOP of nodes, PostgreSQL and NATS killed, links
+# dropped, delayed, black-holed, half-open) under guests and an agent, then the checker. Its
+# seed is printed (NEMESIS_SEED replays it). About 75 s with a warm build; SECURITY.md,
+# "Faults", has the long run.
+stage "nemesis (three nodes, 40 s of faults)" 600 "${nemesis[@]}"
 
 if [ "$built" -eq 1 ]; then
   # Explicit files rather than the directory: works with every Node version's --test.
@@ -73,6 +82,10 @@ if [ "$built" -eq 1 ]; then
   stage "web (sdk + chromium)" 900 node --test web/test/*.test.mjs
   # The load harness (crates/porch-bench), tiny: against porch and the bare echo server.
   stage "bench smoke" 600 bench/smoke.sh
+  # The soak (porch-bench soak, S7): 60 s of connection churn in rounds; fails if porch's
+  # RSS, open files or runtime tasks grow beyond stated bounds between quiet samples, never
+  # on timings. About 75 s.
+  stage "soak (60 s of churn, growth bounded)" 300 bench/soak.sh
   # libFuzzer, 20 s per target (nightly; build cached in ~/.cache/porch-fuzz-target).
   stage "fuzz (short run)" 900 fuzz/run.sh 20
   # Schemathesis against docs/openapi.json, every check; bounded to about 2 minutes.
@@ -92,6 +105,7 @@ else
   skip "autobahn (rfc 6455 conformance)" "no porch binary at $PORCH_BIN"
   skip "web (sdk + chromium)" "no porch binary at $PORCH_BIN"
   skip "bench smoke" "no porch binary at $PORCH_BIN"
+  skip "soak (60 s of churn, growth bounded)" "no porch binary at $PORCH_BIN"
   skip "fuzz (short run)" "no porch binary at $PORCH_BIN"
   skip "schemathesis (openapi, all checks)" "no porch binary at $PORCH_BIN"
   skip "ship (image, package, compose, kubernetes)" "no porch binary at $PORCH_BIN"

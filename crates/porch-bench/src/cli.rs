@@ -211,6 +211,31 @@ pub enum Command {
         #[command(flatten)]
         backends: crate::cluster::Backends,
     },
+    /// S7: the soak. Guests churn for `secs` in rounds of `round-secs` (connect, send, get the
+    /// acks, leave cleanly or by dropping the socket, reconnect resuming, refresh the token; an
+    /// agent replies and reconnects each round). Between rounds, once every client has left,
+    /// the server's RSS, open files, threads and runtime tasks are sampled. Fails on errors or
+    /// when the last sample exceeds the first after the warm-up round by more than the bounds.
+    Soak {
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
+        #[arg(long, default_value_t = 15)]
+        round_secs: u64,
+        #[arg(long, default_value_t = 200)]
+        guests: usize,
+        /// Clients churning at once.
+        #[arg(long, default_value_t = 20)]
+        concurrency: usize,
+        /// Allowed growth of the server's resident memory, KiB.
+        #[arg(long, default_value_t = 16 * 1024)]
+        rss_growth_kib_max: u64,
+        /// Allowed growth of the server's open file descriptors.
+        #[arg(long, default_value_t = 8)]
+        fds_growth_max: u64,
+        /// Allowed growth of the server's live runtime tasks (`porch_runtime_tasks`).
+        #[arg(long, default_value_t = 16)]
+        tasks_growth_max: u64,
+    },
     /// One S1b worker process, started by `broadcast` (orders on stdin, answers on stdout).
     #[command(hide = true)]
     BroadcastWorker(crate::broadcast::worker::WorkerArgs),

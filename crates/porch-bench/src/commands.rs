@@ -12,7 +12,7 @@ use crate::server::{Kind, Paths, Server};
 use crate::stats::Report;
 use crate::{
     broadcast, delivery, handshake, hardening, idle, openloop, peer_delivery, pingpong, porch,
-    resume,
+    resume, soak,
 };
 
 /// A started server, with `guests` guest tokens when it is Porch.
@@ -193,6 +193,29 @@ pub async fn run(paths: &Paths, global: &Global, command: &Command) -> Result<Ve
             pingpong_all(paths, targets, &shape).await
         }
         Command::Hardening { repeat } => hardening(paths, *repeat).await,
+        Command::Soak {
+            secs,
+            round_secs,
+            guests,
+            concurrency,
+            rss_growth_kib_max,
+            fds_growth_max,
+            tasks_growth_max,
+        } => {
+            let p = soak::Params {
+                secs: *secs,
+                round_secs: *round_secs,
+                guests: *guests,
+                concurrency: *concurrency,
+                rss_growth_kib_max: *rss_growth_kib_max,
+                fds_growth_max: *fds_growth_max,
+                tasks_growth_max: *tasks_growth_max,
+            };
+            let mut server = Server::start(Kind::Porch, paths)?;
+            let setup = porch::setup(paths, &server).await?;
+            let agent = porch::create_agent(paths, &server, "soak-agent").await?;
+            Ok(vec![soak::run(&mut server, &setup, agent, &p).await?])
+        }
         Command::Smoke => smoke(paths, spread).await,
     }
 }

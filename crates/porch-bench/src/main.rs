@@ -22,6 +22,7 @@ mod procfs;
 mod publish;
 mod resume;
 mod server;
+mod soak;
 mod stats;
 mod ws;
 
@@ -76,6 +77,7 @@ fn broken(r: &Report) -> Option<String> {
         ("order", count("order_violations") > 0),
         ("duplicated", count("duplicated") > 0),
         ("not recovered", count("not_recovered") > 0),
+        ("grew beyond its bounds", count("grew") > 0),
     ];
     let found: Vec<&str> = problems.iter().filter(|p| p.1).map(|p| p.0).collect();
     (!found.is_empty())

@@ -142,6 +142,12 @@ pub async fn handler(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
 ) -> impl axum::response::IntoResponse {
     let mut text = METRICS.render();
+    // Tasks alive in the runtime: flat under churn, or something leaks (porch-bench soak).
+    let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let _ = writeln!(
+        text,
+        "# HELP porch_runtime_tasks Tasks alive in the async runtime.\n# TYPE porch_runtime_tasks gauge\nporch_runtime_tasks {tasks}"
+    );
     if let Some(space) = state.space.report() {
         let _ = writeln!(
             text,

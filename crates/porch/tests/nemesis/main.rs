@@ -62,6 +62,7 @@ fn setting(name: &str, default: u64) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a stage of its own in scripts/test.sh (--run-ignored only), not in the workspace run"]
 async fn a_three_node_cluster_under_a_nemesis_loses_and_duplicates_nothing() {
     let seconds = setting("NEMESIS_SECONDS", 40);
     let conversations = setting("NEMESIS_CONVERSATIONS", 12) as usize;
