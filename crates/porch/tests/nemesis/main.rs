@@ -224,10 +224,13 @@ struct World {
 }
 
 async fn setup(cluster: &Cluster, conversations: usize) -> World {
-    let node = cluster.nodes[0].lock().unwrap();
+    let (data_dir, env, base_url) = {
+        let node = cluster.nodes[0].lock().unwrap();
+        (node.data_dir.clone(), node.env.clone(), node.base_url())
+    };
     let cli = |args: &[&str]| {
-        let output = server::porch_command(&node.data_dir)
-            .envs(node.env.iter().map(|(k, v)| (k, v)))
+        let output = server::porch_command(&data_dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .args(args)
             .arg("--json")
             .output()
@@ -243,8 +246,7 @@ async fn setup(cluster: &Cluster, conversations: usize) -> World {
     let client =
         cli(&["clients", "create", "--name", "nemesis", "--scope", "guests", "--scope", "notices"]);
     let agent = cli(&["agents", "create", "--name", "nemesis-agent"]);
-    let api = Api::new(&node.base_url());
-    drop(node);
+    let api = Api::new(&base_url);
     let client_token = api
         .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
         .await

@@ -105,8 +105,7 @@ pub async fn run(cluster: Arc<Cluster>, seed: u64, until: Instant, lanes: u64) -
     for task in tasks {
         task.await.expect("a nemesis lane panicked");
     }
-    let injected = injected.lock().unwrap().clone();
-    injected
+    injected.lock().unwrap().clone()
 }
 
 async fn lane_loop(
