@@ -67,6 +67,17 @@ pub fn check_log(log: &Log, ledger: &Ledger) -> (Counts, Vec<String>) {
 }
 
 #[allow(dead_code)] // Used by the crash test, not by the nemesis that shares this file.
+/// Fails the test on any problem the checker found or violation a client saw, naming the seed
+/// that replays the run.
+pub fn assert_clean(counts: &Counts, problems: &[String], violations: &[String], seed: u64) {
+    assert!(
+        problems.is_empty() && violations.is_empty(),
+        "seed {seed}\nproblems: {problems:#?}\nviolations: {violations:#?}"
+    );
+    assert_eq!((counts.lost, counts.duplicated), (0, 0), "seed {seed}");
+    assert_eq!(counts.acked, counts.attempted, "draining gets every send acked (seed {seed})");
+}
+
 fn read_log(conn: &rusqlite::Connection) -> Log {
     let mut statement = conn
         .prepare("SELECT conversation_id, seq, id, client_message_id, text FROM messages ORDER BY conversation_id, seq")

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use porch_client::{Api, Gateway};
 use porch_wire::ErrorCode;
 use porch_wire::frame::{ClientFrame, ServerFrame};
-use porch_wire::rest::CreateGuestRequest;
 
-use crate::server::{Porch, cli_json};
+use crate::server::{Porch, cli_json, guest_request};
 
 /// The tmpfs: room for the store and a few hundred messages, so it fills in seconds.
 const TMPFS_SIZE: &str = "8m";
@@ -73,15 +72,7 @@ async fn a_full_disk_refuses_sends_with_store_full_loses_nothing_and_recovers_by
     let mut porch = Porch::new(data.clone());
     porch.start();
     let api = Api::new(&porch.base_url());
-    let token = api
-        .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
-        .await
-        .unwrap()
-        .access_token;
-    let request = CreateGuestRequest {
-        deployment_id: deployment["id"].as_str().unwrap().into(),
-        ..Default::default()
-    };
+    let (token, request) = guest_request(&api, &client, &deployment).await;
     let guest = api.create_guest(&token, &request).await.unwrap();
 
     // A small disk is below the default warning (256 MiB) from the start: ready, but warned.

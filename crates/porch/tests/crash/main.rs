@@ -137,12 +137,7 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
         counts.view_mismatches,
         violations.len(),
     );
-    assert!(
-        problems.is_empty() && violations.is_empty(),
-        "problems: {problems:#?}\nviolations: {violations:#?}"
-    );
-    assert_eq!((counts.lost, counts.duplicated), (0, 0));
-    assert_eq!(counts.acked, counts.attempted, "draining gets every send acked");
+    checker::assert_clean(&counts, &problems, &violations, seed);
     assert!(kills_done >= kills.min(20), "only {kills_done} kills happened");
     assert!(offered_rate >= 200.0 || rate < 200, "offered only {offered_rate:.0} msg/s");
     let _ = std::fs::remove_dir_all(&dir);
@@ -192,15 +187,7 @@ async fn sigterm_closes_every_session_with_4200_before_exiting() {
     let client = cli_json(&dir, &["clients", "create", "--name", "term", "--scope", "guests"]);
     porch.start();
     let api = Api::new(&porch.base_url());
-    let token = api
-        .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
-        .await
-        .unwrap()
-        .access_token;
-    let request = CreateGuestRequest {
-        deployment_id: deployment["id"].as_str().unwrap().into(),
-        ..Default::default()
-    };
+    let (token, request) = server::guest_request(&api, &client, &deployment).await;
     let mut sockets = Vec::new();
     for _ in 0..GUESTS {
         let session = api.create_guest(&token, &request).await.unwrap();

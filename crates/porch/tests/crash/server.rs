@@ -48,6 +48,26 @@ pub fn cli_json(data_dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
+/// A client token for `client` and a guest request for `deployment` (both as `cli_json`
+/// printed them): what a customer's backend has before it creates guest sessions.
+#[allow(dead_code)] // Used by the crash test, not by the cluster test that shares this file.
+pub async fn guest_request(
+    api: &porch_client::Api,
+    client: &serde_json::Value,
+    deployment: &serde_json::Value,
+) -> (String, porch_wire::rest::CreateGuestRequest) {
+    let token = api
+        .client_token(client["id"].as_str().unwrap(), client["secret"].as_str().unwrap())
+        .await
+        .unwrap()
+        .access_token;
+    let request = porch_wire::rest::CreateGuestRequest {
+        deployment_id: deployment["id"].as_str().unwrap().into(),
+        ..Default::default()
+    };
+    (token, request)
+}
+
 impl Porch {
     pub fn new(data_dir: PathBuf) -> Porch {
         // A free port, kept for every restart so clients reconnect to the same URL.

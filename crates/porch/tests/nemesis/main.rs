@@ -155,11 +155,7 @@ async fn a_three_node_cluster_under_a_nemesis_loses_and_duplicates_nothing() {
         counts.view_mismatches,
         violations.len(),
     );
-    assert!(
-        problems.is_empty() && violations.is_empty(),
-        "seed {seed}\nproblems: {problems:#?}\nviolations: {violations:#?}"
-    );
-    assert_eq!(counts.acked, counts.attempted, "draining gets every send acked");
+    checker::assert_clean(&counts, &problems, &violations, seed);
     assert!(injected.values().map(|(n, _)| n).sum::<u32>() > 0, "the nemesis injected faults");
     for node in &cluster.nodes {
         node.lock().unwrap().stop();
