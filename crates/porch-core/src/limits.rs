@@ -529,6 +529,13 @@ limits! {
 
     // ----- The cluster broker (NATS) -------------------------------------------------------
 
+    /// How often a node pings NATS. A link that goes silent (a dead peer, a dropped route: no
+    /// reset, no FIN) is noticed after three unanswered pings, so within about three times this;
+    /// from then on the node refuses sends (`broker_unavailable`) and is not ready, instead of
+    /// acknowledging sends whose live events reach no other node. NATS's client default (60 s)
+    /// left that going for three minutes (found by the nemesis); a ping every 2 s costs nothing.
+    NATS_PING_INTERVAL_MS: u64 = 2_000, "milliseconds";
+
     /// How long a node waits for NATS at start before it gives up with the reason.
     NATS_CONNECT_TIMEOUT_MS: u64 = 10_000, "milliseconds";
 

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
 use porch_core::limits::{
-    NATS_CONNECT_TIMEOUT_MS, NATS_PUBLISH_QUEUE_MAX, NATS_RECONNECT_DELAY_MAX_MS,
-    NATS_RECONNECT_DELAY_STEP_MS,
+    NATS_CONNECT_TIMEOUT_MS, NATS_PING_INTERVAL_MS, NATS_PUBLISH_QUEUE_MAX,
+    NATS_RECONNECT_DELAY_MAX_MS, NATS_RECONNECT_DELAY_STEP_MS,
 };
 use std::borrow::Cow;
 
@@ -42,6 +42,7 @@ impl NatsBroker {
         let resync_hub = hub.clone();
         let options = async_nats::ConnectOptions::new()
             .name(format!("porch {node}"))
+            .ping_interval(std::time::Duration::from_millis(NATS_PING_INTERVAL_MS))
             .reconnect_delay_callback(|attempts| {
                 std::time::Duration::from_millis(
                     (attempts as u64 * NATS_RECONNECT_DELAY_STEP_MS)

@@ -21,6 +21,7 @@ mod backends;
 mod checks;
 mod faulty;
 mod nemesis;
+mod silent_link;
 
 #[path = "../crash/agent.rs"]
 mod agent;
@@ -80,7 +81,7 @@ async fn a_three_node_cluster_under_a_nemesis_loses_and_duplicates_nothing() {
     let postgres = Postgres::init(&dir, group.id);
     let nats = Nats::start(group.id);
     let store_addr = postgres.addr;
-    let cluster = Arc::new(start_cluster(&dir, postgres, nats, group.id).await);
+    let cluster = Arc::new(start_cluster(&dir, postgres, nats, group.id, NODES).await);
 
     let world = setup(&cluster, conversations).await;
     let ledger = Arc::new(Ledger::default());
@@ -183,16 +184,17 @@ impl Drop for Scratch {
     }
 }
 
-/// Three nodes, each reaching PostgreSQL and NATS through proxies of its own.
+/// `count` nodes, each reaching PostgreSQL and NATS through proxies of its own.
 async fn start_cluster(
     dir: &std::path::Path,
     postgres: Postgres,
     nats: Nats,
     group: i32,
+    count: usize,
 ) -> Cluster {
     let mut nodes = Vec::new();
     let (mut postgres_links, mut nats_links) = (Vec::new(), Vec::new());
-    for i in 1..=NODES {
+    for i in 1..=count {
         let store = FaultProxy::start(postgres.addr).await;
         let broker = FaultProxy::start(nats.addr).await;
         let mut node = Porch::new(dir.join(format!("node-{i}")));
