@@ -14,6 +14,7 @@ use porch_client::{Api, Gateway};
 use porch_wire::ErrorCode;
 use porch_wire::frame::{ClientFrame, ServerFrame};
 
+use crate::group::Group;
 use crate::server::{Porch, cli_json, guest_request};
 
 /// The tmpfs: room for the store and a few hundred messages, so it fills in seconds.
@@ -66,10 +67,14 @@ async fn readyz(api: &Api) -> (u16, serde_json::Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_sends_with_store_full_loses_nothing_and_recovers_by_itself() {
     let tmpfs = Tmpfs::mount();
+    // Should the test process die without unwinding, the watchdog unmounts and kills porch.
+    let unmount = format!("umount -l {}", tmpfs.dir.display());
+    let group = Group::start_with_cleanup(Duration::from_secs(300), &unmount);
     let data = tmpfs.dir.join("data");
     let deployment = cli_json(&data, &["deployments", "create", "--name", "full"]);
     let client = cli_json(&data, &["clients", "create", "--name", "full", "--scope", "guests"]);
     let mut porch = Porch::new(data.clone());
+    porch.group = Some(group.id);
     porch.start();
     let api = Api::new(&porch.base_url());
     let (token, request) = guest_request(&api, &client, &deployment).await;

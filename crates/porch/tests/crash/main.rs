@@ -13,6 +13,7 @@ mod agent;
 mod checker;
 mod endpoints;
 mod full_disk;
+mod group;
 mod guest;
 mod ledger;
 mod server;

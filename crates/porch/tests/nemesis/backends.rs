@@ -1,6 +1,6 @@
 //! The processes the nemesis runs and kills: a PostgreSQL and a NATS of its own (own data
-//! directory, own ports; never the machine's shared ones), and the process group that bounds
-//! everything it starts.
+//! directory, own ports; never the machine's shared ones), each in the test's process group
+//! (`crash/group.rs`), which bounds everything it starts.
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -10,38 +10,6 @@ use std::time::{Duration, Instant};
 
 /// How long a backend may take to (re)start and answer.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Every process the test starts joins this process group, led by a watchdog shell that kills
-/// the whole group once the test process is gone (even by SIGKILL, when no `Drop` runs) or
-/// `bound` has passed. Dropping it kills the group at once.
-pub struct Group {
-    pub id: i32,
-    watchdog: Child,
-}
-
-impl Group {
-    pub fn start(bound: Duration) -> Group {
-        let script = format!(
-            "i=0; while [ $i -lt {} ] && kill -0 {} 2>/dev/null; do sleep 1; i=$((i+1)); done; kill -KILL 0",
-            bound.as_secs(),
-            std::process::id()
-        );
-        let watchdog = Command::new("sh")
-            .args(["-c", &script])
-            .process_group(0)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("sh starts");
-        Group { id: watchdog.id() as i32, watchdog }
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.id)]).status();
-        let _ = self.watchdog.wait();
-    }
-}
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -29,6 +29,8 @@ mod agent;
 mod checker;
 #[path = "../crash/endpoints.rs"]
 mod endpoints;
+#[path = "../crash/group.rs"]
+mod group;
 #[path = "../crash/guest.rs"]
 mod guest;
 #[path = "../crash/ledger.rs"]
@@ -44,9 +46,10 @@ use porch_client::Api;
 use porch_wire::rest::CreateGuestRequest;
 use tokio::sync::watch;
 
-use crate::backends::{Group, Nats, Postgres};
+use crate::backends::{Nats, Postgres};
 use crate::endpoints::Endpoint;
 use crate::faulty::FaultProxy;
+use crate::group::Group;
 use crate::guest::Phase;
 use crate::ledger::Ledger;
 use crate::nemesis::{Cluster, Random};

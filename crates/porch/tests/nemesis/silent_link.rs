@@ -12,8 +12,9 @@ use porch_client::Gateway;
 use porch_wire::ErrorCode;
 use porch_wire::frame::{ClientFrame, ServerFrame};
 
-use crate::backends::{Group, Nats, Postgres};
+use crate::backends::{Nats, Postgres};
 use crate::faulty::Mode;
+use crate::group::Group;
 use crate::{Scratch, endpoints, setup, start_cluster};
 
 /// How long the node may take to notice: three pings (`NATS_PING_INTERVAL_MS`, 2 s) and
