@@ -36,6 +36,8 @@ struct Pending {
 }
 
 const POLL: Duration = Duration::from_millis(20);
+/// Every this many sends, the agent refreshes its token (through its current node).
+const REFRESH_EVERY: u64 = 100;
 const NAME: &str = "agent";
 
 impl Agent {
@@ -71,6 +73,9 @@ impl Agent {
                 if !draining && tokio::time::Instant::now() >= next_send {
                     next_send += self.period;
                     next += 1;
+                    if next.is_multiple_of(REFRESH_EVERY) {
+                        self.refresh().await;
+                    }
                     let pick = (self.random() % self.conversations.len() as u64) as usize;
                     let conversation_id = self.conversations[pick].clone();
                     let p = Pending {
@@ -172,6 +177,15 @@ impl Agent {
         list.conversations
             .iter()
             .all(|c| views.get(&c.id).and_then(|v| v.last()).map_or(0, |(s, _)| *s) == c.last_seq)
+    }
+
+    /// A new token, as the console keeps its session alive; a failed refresh changes nothing.
+    async fn refresh(&mut self) {
+        let call = self.endpoint().api.refresh_agent(&self.session.access_token);
+        if let Ok(Ok(session)) = tokio::time::timeout(Duration::from_secs(3), call).await {
+            self.session.access_token = session.access_token;
+            self.ledger.refreshes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// xorshift64: reproducible from the printed seed, no dependency.

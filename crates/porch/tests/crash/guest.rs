@@ -51,6 +51,10 @@ struct Pending {
 const POLL: Duration = Duration::from_millis(20);
 /// One send tick in this many, the guest drops its connection on purpose.
 const VOLUNTARY_DROP_ONE_IN: u64 = 60;
+/// Every this many send ticks, the guest refreshes its token (through its current node).
+const REFRESH_EVERY: u64 = 25;
+/// A REST call to a frozen node gives up after this long.
+const REST_TIMEOUT: Duration = Duration::from_secs(3);
 /// While draining, how often a client asks the store whether it has seen everything.
 const CATCH_UP_CHECK: Duration = Duration::from_millis(200);
 
@@ -101,6 +105,9 @@ impl Guest {
                 if !draining && tokio::time::Instant::now() >= next_send {
                     next_send += self.period;
                     next += 1;
+                    if next.is_multiple_of(REFRESH_EVERY) {
+                        self.refresh().await;
+                    }
                     // Now and then the guest goes away by itself (a tab sleeps, a phone
                     // changes networks) while the agent keeps writing: resume must replay.
                     if self.random().is_multiple_of(VOLUNTARY_DROP_ONE_IN) {
@@ -211,6 +218,16 @@ impl Guest {
             if !page.has_more {
                 return Some(());
             }
+        }
+    }
+
+    /// A new token for this guest, as a page keeps its session alive; the old one stays valid
+    /// until it expires, so a refresh that fails changes nothing.
+    async fn refresh(&mut self) {
+        let call = self.endpoint().api.refresh_guest(&self.session.access_token);
+        if let Ok(Ok(session)) = tokio::time::timeout(REST_TIMEOUT, call).await {
+            self.session.access_token = session.access_token;
+            self.ledger.refreshes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 

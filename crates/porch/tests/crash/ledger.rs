@@ -28,6 +28,8 @@ pub struct Ledger {
     /// Reconnects with `afterSeq`, and entries the server replayed in them.
     pub resumes: AtomicU64,
     pub replayed: AtomicU64,
+    /// Token refreshes that were answered.
+    pub refreshes: AtomicU64,
     pub violations: Mutex<Vec<String>>,
     /// Per guest, the notice (its id) it showed when it was done.
     notices: Mutex<HashMap<String, Option<String>>>,

@@ -147,13 +147,14 @@ async fn a_three_node_cluster_under_a_nemesis_loses_and_duplicates_nothing() {
     let violations = ledger.violations.lock().unwrap().clone();
     checks::print_table(&injected, seconds);
     println!(
-        "nemesis: sends attempted {} (during faults {attempted}), acked {} (duplicate acks {}), stored {}, delivered {}, resumes {}, notices set {}, lost {}, duplicated {}, view mismatches {}, client-seen violations {} (seed {seed})",
+        "nemesis: sends attempted {} (during faults {attempted}), acked {} (duplicate acks {}), stored {}, delivered {}, resumes {}, token refreshes {}, notices set {}, lost {}, duplicated {}, view mismatches {}, client-seen violations {} (seed {seed})",
         counts.attempted,
         counts.acked,
         ledger.duplicate_acks.load(Ordering::Relaxed),
         counts.stored,
         counts.delivered,
         ledger.resumes.load(Ordering::Relaxed),
+        ledger.refreshes.load(Ordering::Relaxed),
         notices_set + 1,
         counts.lost,
         counts.duplicated,
