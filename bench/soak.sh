@@ -5,7 +5,7 @@
 # resuming, refresh tokens; an agent replies and reconnects every round. Between rounds,
 # with every client gone, porch's RSS, open files, threads and runtime tasks are sampled.
 # Fails on any error, or when the last sample exceeds the first after the warm-up round by
-# more than 16 MiB of RSS, 8 file descriptors or 16 tasks; never on timings. About 100 s
+# more than 16 MiB of RSS, 8 file descriptors or 16 tasks; never on timings. About 110 s
 # (each quiet sample waits for the harness's idle HTTP connections to close, about 10 s).
 # BENCHMARKS.md ("S7 soak") has the long run's command and figures.
 # Honours CARGO_TARGET_DIR.
@@ -17,4 +17,4 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
 cargo build -p porch-bench
 "$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}" \
-  --timeout-secs 300 soak --secs 60 --round-secs 15
+  --timeout-secs 280 soak --secs 60 --round-secs 15

@@ -64,7 +64,7 @@ stage "rust e2e on a two-node cluster (postgres + nats)" 900 env PORCH_TEST_CLUS
 # here): three nodes on a PostgreSQL and a NATS it starts itself (initdb, nats-server), 40 s of
 # random overlapping faults (SIGKILL and SIGSTOP of nodes, PostgreSQL and NATS killed, links
 # dropped, delayed, black-holed, half-open) under guests and an agent, then the checker. Its
-# seed is printed (NEMESIS_SEED replays it). About 75 s with a warm build; SECURITY.md,
+# seed is printed (NEMESIS_SEED replays it). About 60 s with a warm build; SECURITY.md,
 # "Faults", has the long run.
 stage "nemesis (three nodes, 40 s of faults)" 600 "${nemesis[@]}"
 
@@ -84,7 +84,7 @@ if [ "$built" -eq 1 ]; then
   stage "bench smoke" 600 bench/smoke.sh
   # The soak (porch-bench soak, S7): 60 s of connection churn in rounds; fails if porch's
   # RSS, open files or runtime tasks grow beyond stated bounds between quiet samples, never
-  # on timings. About 75 s.
+  # on timings. About 110 s with a warm build.
   stage "soak (60 s of churn, growth bounded)" 300 bench/soak.sh
   # libFuzzer, 20 s per target (nightly; build cached in ~/.cache/porch-fuzz-target).
   stage "fuzz (short run)" 900 fuzz/run.sh 20
