@@ -242,9 +242,11 @@ pub fn decide_append(
         None => {}
     }
     conversation.last_seq = seq;
-    // Lists sort by this; a wall clock stepping back (or a node whose clock lags) must not move
-    // a conversation down.
-    conversation.updated_at_ms = conversation.updated_at_ms.max(request.now_ms);
+    // One clock for the log: an entry is never dated before the one it follows, so times and
+    // `seq` agree even when nodes' clocks do not (a node whose clock lags writes the time of the
+    // entry before). Lists sort by `updated_at_ms`, which moves with it.
+    let at_ms = conversation.updated_at_ms.max(request.now_ms);
+    conversation.updated_at_ms = at_ms;
     let message = Message {
         id: message_id,
         conversation_id: request.conversation_id,
@@ -253,7 +255,7 @@ pub fn decide_append(
         sender: request.sender,
         text: request.text,
         event: request.event,
-        created_at_ms: request.now_ms,
+        created_at_ms: at_ms,
     };
     Ok(AppendDecision::Write { message, conversation, previous_seq })
 }

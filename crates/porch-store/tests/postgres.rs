@@ -181,6 +181,12 @@ async fn paging() {
 }
 
 #[tokio::test]
+async fn entry_times_follow_seq() {
+    let (_schema, store) = fresh().await;
+    suite_entry_times_follow_seq(&*store).await;
+}
+
+#[tokio::test]
 async fn mark_read() {
     let (_schema, store) = fresh().await;
     suite_mark_read(&*store).await;

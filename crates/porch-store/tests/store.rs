@@ -131,6 +131,12 @@ async fn paging() {
 }
 
 #[tokio::test]
+async fn entry_times_follow_seq() {
+    let (_dir, store) = fresh();
+    suite_entry_times_follow_seq(&*store).await;
+}
+
+#[tokio::test]
 async fn mark_read() {
     let (_dir, store) = fresh();
     suite_mark_read(&*store).await;

@@ -96,7 +96,8 @@ pub(crate) async fn append(
                     write(&client, &message, &conversation, read).await?
                 {
                     (message.seq, conversation.last_seq) = (seq, seq);
-                    conversation.updated_at_ms = updated_at_ms;
+                    (message.created_at_ms, conversation.updated_at_ms) =
+                        (updated_at_ms, updated_at_ms);
                     return Ok(AppendOutcome::Created { message, conversation });
                 }
             }
@@ -116,7 +117,10 @@ pub(crate) async fn append(
 ///
 /// The decision was made on a read without a lock, so the write takes effect only if what it
 /// depends on is still so: the conversation's state and agent (`read`). A new `seq` and a later
-/// `updatedAtMs` do not change it; they are computed here, as `decide_append` computes them.
+/// time do not change it; they are computed here, as `decide_append` computes them: the next
+/// `seq`, and a time no earlier than the row's (the entry is dated `updated_at_ms` as written,
+/// so a node whose clock lags never dates an entry before the one it follows). Returns the
+/// `seq` and that time.
 /// None when the row changed (a state change came in between) or another writer stored this
 /// `clientMessageId` since the read (the idempotency index undoes the statement): nothing was
 /// written, and the next read sees why.
@@ -138,8 +142,8 @@ async fn write(
              ) \
              INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
                                    sender_display_name, text, event, created_at_ms) \
-             SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, $9 FROM updated \
-             RETURNING seq, (SELECT updated_at_ms FROM updated)",
+             SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms FROM updated \
+             RETURNING seq, created_at_ms",
         )
         .await
         .context(&doing)?;

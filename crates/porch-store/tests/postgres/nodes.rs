@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use porch_core::model::SetUp;
-use porch_core::store::{AppendOutcome, PageRequest, Store, StoreError};
+use porch_core::store::{AppendOutcome, AppendRequest, PageRequest, Store, StoreError};
 use porch_core::token::SigningKey;
 
 use super::suite::*;
@@ -53,6 +53,43 @@ async fn two_nodes_append_without_gaps() {
         assert_eq!(seqs(&page.messages), (1..=total).collect::<Vec<_>>());
         assert_eq!(page.last_seq, total);
     }
+}
+
+/// Two nodes whose clocks disagree by an hour append to one conversation at once: entry times
+/// still follow `seq` (the lagging node's entries take the time of the entry before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn skewed_nodes_never_date_an_entry_before_the_one_it_follows() {
+    const EACH: u64 = 40;
+    const SKEW_MS: i64 = 3_600_000;
+    let schema = Schema::new();
+    let nodes: [Arc<dyn Store>; 2] =
+        [Arc::new(schema.connect().await), Arc::new(schema.connect().await)];
+    let conversation = new_conversation(&*nodes[0], "skew").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, node) in nodes.iter().enumerate() {
+        let (node, conversation) = (Arc::clone(node), conversation.clone());
+        // Node 0's clock is an hour ahead of node 1's.
+        let skew_ms = if n == 0 { SKEW_MS } else { 0 };
+        tasks.spawn(async move {
+            let guest = guest_of(&conversation);
+            for i in 0..EACH {
+                let request = says(&conversation, &guest, &format!("n{n}-{i}"), "hi");
+                let now_ms = porch_core::time::now_ms() + skew_ms;
+                node.append(AppendRequest { now_ms, ..request }).await.unwrap();
+            }
+        });
+    }
+    tasks.join_all().await;
+    let page = nodes[1]
+        .messages(
+            &conversation.id,
+            PageRequest { after_seq: Some(0), before_seq: None, limit: 1_000 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.messages.len() as u64, 2 * EACH);
+    let times: Vec<i64> = page.messages.iter().map(|m| m.created_at_ms).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "times go backwards along seq: {times:?}");
 }
 
 /// The same clientMessageId sent through two nodes at once is stored once.

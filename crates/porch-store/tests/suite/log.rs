@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use porch_core::ids::{new_id, prefix};
-use porch_core::store::{AppendOutcome, PageRequest, Store, StoreError};
+use porch_core::store::{AppendOutcome, AppendRequest, PageRequest, Store, StoreError};
 use porch_wire::rest::{ConversationState, Participant, Role};
 
 use super::*;
@@ -265,4 +265,29 @@ pub async fn suite_backpressure(store: Arc<dyn Store>, writes: u64) {
     let mut all = tasks.join_all().await;
     all.sort_unstable();
     assert_eq!(all, (1..=writes).collect::<Vec<_>>());
+}
+
+/// One clock for the log: entries from a node whose clock lags are dated no earlier than the
+/// entry they follow, so `createdAtMs` never goes backwards while `seq` goes forward, and the
+/// conversation's `updatedAtMs` is its last entry's time.
+pub async fn suite_entry_times_follow_seq(store: &dyn Store) {
+    let conversation = new_conversation(store, "clock").await;
+    let guest = guest_of(&conversation);
+    // Node clocks: one ahead, one lagging behind it, then one further ahead still.
+    let clocks_ms = [T0_MS + 10_000, T0_MS + 1_000, T0_MS + 20_000];
+    let mut dated = Vec::new();
+    for (i, now_ms) in clocks_ms.into_iter().enumerate() {
+        let request =
+            AppendRequest { now_ms, ..says(&conversation, &guest, &format!("c-{i}"), "hi") };
+        let (message, after) = created(store.append(request).await.unwrap());
+        assert_eq!(after.updated_at_ms, message.created_at_ms, "the row moves with its entry");
+        dated.push(message.created_at_ms);
+    }
+    assert_eq!(dated, [T0_MS + 10_000, T0_MS + 10_000, T0_MS + 20_000]);
+    let page = store
+        .messages(&conversation.id, PageRequest { after_seq: Some(0), before_seq: None, limit: 10 })
+        .await
+        .unwrap();
+    let stored: Vec<i64> = page.messages.iter().map(|m| m.created_at_ms).collect();
+    assert_eq!(stored, dated, "stored as acknowledged");
 }
