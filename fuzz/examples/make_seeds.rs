@@ -18,7 +18,7 @@ fn main() -> std::io::Result<()> {
 
     // handshake_offer: flags byte (1 Authorization, 2 query token, 4 query allowed), then
     // lines; `@` stands for a token. One seed per row of docs/handshake.md's answer table.
-    let offers: [(&str, u8, &str); 15] = [
+    let offers: [(&str, u8, &str); 17] = [
         ("marker-and-token", 0, "NICE-WebSocket-Auth, @"),
         ("marker-and-token-repeated-header", 0, "NICE-WebSocket-Auth\n@"),
         ("marker-and-token-no-space", 0, "NICE-WebSocket-Auth,@"),
@@ -32,6 +32,9 @@ fn main() -> std::io::Result<()> {
         ("bearer-with-own-subprotocols", 1, "chat, superchat\nBearer @"),
         ("query-token-refused", 2, "@"),
         ("query-token-allowed", 6, "@"),
+        // A URL token is refused whatever else is offered (docs/handshake.md).
+        ("query-token-beside-marker-and-token", 2, "NICE-WebSocket-Auth, @\n@"),
+        ("query-token-beside-other-values", 2, "chat\n@"),
         ("token-alone", 0, "@"),
         ("other-values-only", 0, "chat, superchat"),
     ];

@@ -54,6 +54,13 @@ fn check(
         .filter(|v| !v.is_empty())
         .collect();
     let has_marker = offered.contains(&PROTOCOL_MARKER);
+    // A token in the URL is refused whatever else is offered, unless the operator allows URL
+    // tokens (docs/handshake.md): that refusal replaces the offer's own verdict.
+    let url_token_refused = query.is_some_and(|q| !q.is_empty()) && !allow_query;
+    if url_token_refused {
+        assert_eq!(offer.credential.as_ref().map_err(|e| e.code), Err(ErrorCode::TokenInQuery));
+    }
+    let verdict = |code| if url_token_refused { ErrorCode::TokenInQuery } else { code };
 
     // The echo: only a value the client offered (RFC 6455 §4.2.2), the marker whenever it was
     // offered, otherwise at most a misspelling of it, and never the token.
@@ -72,7 +79,7 @@ fn check(
             );
             assert_eq!(
                 offer.credential.as_ref().map_err(|e| e.code),
-                Err(ErrorCode::SubprotocolMisspelled)
+                Err(verdict(ErrorCode::SubprotocolMisspelled))
             );
         }
     }
@@ -87,7 +94,7 @@ fn check(
         assert!(!offered.is_empty() && offer.echo.is_none());
         assert_eq!(
             offer.credential.as_ref().map_err(|e| e.code),
-            Err(ErrorCode::SubprotocolMissing)
+            Err(verdict(ErrorCode::SubprotocolMissing))
         );
     }
 
