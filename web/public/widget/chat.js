@@ -15,12 +15,13 @@ export class Chat {
    * @param {object} o
    * @param {ReturnType<import('./view.js').buildView>} o.view
    * @param {ReturnType<import('./strings.js').stringsFor>} o.s
-   * @param {{baseUrl: string, deployment: string, guest: object}} o.config
+   * @param {{baseUrl: string, deployment: string, guest: object, storage?: import('../sdk/storage.js').StorageLike}} o.config
    * @param {(type: string, detail: object) => void} o.emit the host page's events
+   * @param {import('./attention.js').Attention} o.attention the tone and title count
    * @param {{remember: (key: string, value: string | null) => void, recall: (key: string) => string | null}} o.tab
    */
-  constructor({ view, s, config, emit, tab }) {
-    Object.assign(this, { view, s, config, emit, tab });
+  constructor({ view, s, config, emit, attention, tab }) {
+    Object.assign(this, { view, s, config, emit, attention, tab });
     this.log = followEnd(view.log);
     this.unread = 0;
     /** Up to where an agent has read this conversation (their `read` frames). */
@@ -63,7 +64,7 @@ export class Chat {
 
   newGuest() {
     // The visitor's details as the page set them when the conversation starts (setAttributes).
-    const g = new PorchGuest({ baseUrl: this.config.baseUrl, deploymentId: this.config.deployment, guest: () => this.config.guest });
+    const g = new PorchGuest({ baseUrl: this.config.baseUrl, deploymentId: this.config.deployment, guest: () => this.config.guest, storage: this.config.storage });
     // A chat the visitor left ("Start a new chat") may still finish a page of history: not here.
     const on = (type, fn) => g.on(type, (payload) => { if (g === this.guest) fn(payload); });
     on('message', (m) => this.onMessage(g, m));
@@ -106,6 +107,7 @@ export class Chat {
       if (m.sender.displayName) this.agentName = m.sender.displayName;
       if (this.isOpen() && document.visibilityState === 'visible') g.markRead(m.seq);
       else this.setUnread(this.unread + 1);
+      this.attention.reply();
     }
     this.renderSubtitle();
     if (m.sender?.role !== 'system') {
@@ -294,7 +296,11 @@ export class Chat {
       this.guest.loadOlder().catch((e) => { this.report(e); this.setStatus(this.s.t('olderFailed'), true); });
     });
     v.restart.addEventListener('click', () => this.restart());
+    // The tone may only play after the visitor interacted with the page.
+    for (const type of ['pointerdown', 'keydown']) v.panel.addEventListener(type, () => this.attention.prime());
+    v.launcher.addEventListener('pointerdown', () => this.attention.prime());
     document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.attention.seen();
       if (document.visibilityState === 'visible' && this.isOpen()) {
         this.setUnread(0);
         if (this.guest.lastSeq) this.guest.markRead();

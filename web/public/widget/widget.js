@@ -3,12 +3,15 @@
 //   <script type="module" src="https://chat.example.com/widget/widget.js" data-deployment="dep_…"></script>
 //
 // Optional attributes: data-title (panel heading), data-display-name (the guest's name, if
-// the page knows it), data-lang (the language of the widget's words; else the page's). The
+// the page knows it), data-lang (the language of the widget's words; else the page's),
+// data-notify="on" (a tone and a tab-title count for replies while the page is hidden),
+// data-keep="visits" (the chat survives closing the tab: localStorage). The
 // page talks to it through `window.porchWidget` and `porch:*` events (docs/sdk.md). Everything
 // lives in a shadow root; the Porch URL is where this file came from. No conversation is
 // created until the guest sends something: a page view must not put an empty chat in the
 // agents' queue.
 
+import { Attention } from './attention.js';
 import { Chat } from './chat.js';
 import { stringsFor } from './strings.js';
 import { buildView } from './view.js';
@@ -32,7 +35,7 @@ if (!config.deployment) {
 }
 
 /** @param {DOMStringMap} data the script tag's data-* attributes */
-function mount({ deployment = '', title = '', displayName, lang }) {
+function mount({ deployment = '', title = '', displayName, lang, notify, keep }) {
   const host = document.createElement('div');
   host.id = 'porch-widget';
   document.body.append(host);
@@ -40,7 +43,9 @@ function mount({ deployment = '', title = '', displayName, lang }) {
   const view = buildView(host.attachShadow({ mode: 'open' }), { title, s });
   const emit = (type, detail) => host.dispatchEvent(new CustomEvent(`porch:${type}`, { detail, bubbles: true }));
   const guest = displayName ? { displayName } : {};
-  const chat = new Chat({ view, s, config: { baseUrl, deployment, guest }, emit, tab: { remember, recall } });
+  const storage = keepStorage(keep);
+  const attention = new Attention({ enabled: notify === 'on' });
+  const chat = new Chat({ view, s, config: { baseUrl, deployment, guest, storage }, emit, attention, tab: { remember, recall } });
   window.porchWidget = hostApi(host, chat);
   chat.load();
   document.dispatchEvent(new CustomEvent('porch:ready', { detail: { deployment } }));
@@ -95,6 +100,27 @@ function attributesProblem(attrs) {
   const bad = entries.find(([k, v]) => typeof v !== 'string' || [...k].length > ATTRIBUTE_CHARS_MAX || [...v].length > ATTRIBUTE_CHARS_MAX);
   if (bad) return `attribute \`${bad[0]}\` must be a string of at most ${ATTRIBUTE_CHARS_MAX} characters`;
   return '';
+}
+
+/**
+ * Where the visitor's session is kept. By default the SDK's choice (sessionStorage: this tab,
+ * across reloads). `data-keep="visits"`: localStorage, so the chat is there in every tab and
+ * after the browser restarts, until the conversation ends (docs/sdk.md weighs the privacy).
+ * @returns {import('../sdk/storage.js').StorageLike | undefined}
+ */
+function keepStorage(keep) {
+  if (keep === undefined || keep === 'tab') return undefined;
+  if (keep !== 'visits') {
+    console.error(`Porch widget: data-keep="${keep}" is not a setting; use "visits" (every tab and visit) or "tab" (the default); keeping the chat in this tab only`);
+    return undefined;
+  }
+  try {
+    localStorage.getItem('porch:probe');
+    return localStorage;
+  } catch {
+    console.warn('Porch widget: data-keep="visits": this browser blocks localStorage here; the chat is kept in this tab only');
+    return undefined;
+  }
 }
 
 /** sessionStorage, when the page may use it (it throws where storage is blocked). */
