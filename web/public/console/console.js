@@ -3,11 +3,15 @@
 // PorchAgent; this file only draws. Served by Porch, so it talks to its own origin.
 
 import { PorchAgent } from '../sdk/porch.js';
-import { conversationItem, guestName, messageElement, placeMessage } from './render.js';
+import { conversationItem, guestName, messageElement, placeMessage, visitorRows } from './render.js';
 
 const baseUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
 /** The agent token lives in this tab only (sessionStorage), so a reload stays logged in. */
 const SESSION_KEY = 'porch:console:session';
+/** The conversation open in this tab, so a reload opens it again. */
+const OPEN_KEY = 'porch:console:open';
+/** How often the waiting times in the list move on. */
+const LIST_TICK_MS = 30_000;
 
 const $ = (id) => /** @type {any} */ (document.getElementById(id));
 /** @type {PorchAgent | null} */
@@ -41,7 +45,7 @@ $('logout').addEventListener('click', () => logout(''));
 function logout(message) {
   agent?.end();
   agent = null;
-  openId = null;
+  setOpen(null);
   sessionStorage.removeItem(SESSION_KEY);
   showLogin(message);
 }
@@ -51,7 +55,12 @@ function start(session) {
   const a = agent;
   // The SDK refreshes the token before it expires; keep the fresh one for a reload.
   a.on('refresh', ({ session: fresh }) => sessionStorage.setItem(SESSION_KEY, JSON.stringify(fresh)));
-  a.on('conversations', renderList);
+  a.on('conversations', () => {
+    renderList();
+    // After a reload, the conversation that was open, once the agent's list is known.
+    const wanted = sessionStorage.getItem(OPEN_KEY);
+    if (wanted && openId === null && a.conversation(wanted)) openConversation(wanted);
+  });
   a.on('conversation', (c) => { if (c.id === openId) renderHead(); });
   a.on('message', ({ conversationId, message }) => {
     if (conversationId === openId) {
@@ -75,8 +84,10 @@ function start(session) {
     const el = $('connection');
     el.classList.toggle('bad', state !== 'open');
     if (state === 'open') el.textContent = 'Connected';
-    else if (state === 'reconnecting' && cause) el.textContent = `Reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : ''}: ${cause.detail}`;
+      else if (state === 'reconnecting' && cause) el.textContent = `Reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : ''}: ${cause.detail}`;
     else if (state === 'connecting') el.textContent = 'Connecting…';
+    // The header keeps one line: a long cause is cut there, and whole on hover.
+    el.title = el.textContent;
   });
   a.on('error', (err) => {
     if (err.fatal) logout(`Disconnected: ${err.detail} (${err.code})`);
@@ -97,9 +108,10 @@ function renderList() {
   if (!agent) return;
   const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.conversationId;
   const all = agent.conversations;
+  const nowMs = Date.now();
   for (const state of ['waiting', 'assigned']) {
     const items = all.filter((c) => c.state === state)
-      .map((c) => conversationItem(c, { current: c.id === openId, unread: unread.get(c.id) ?? 0, agentId: agent.agentId }));
+      .map((c) => conversationItem(c, { current: c.id === openId, unread: unread.get(c.id) ?? 0, agentId: agent.agentId, nowMs }));
     $(`${state}-list`).replaceChildren(...items);
     $(`${state}-count`).textContent = `(${items.length})`;
   }
@@ -112,9 +124,27 @@ document.querySelector('.sidebar').addEventListener('click', (e) => {
   if (button) openConversation(button.dataset.conversationId);
 });
 
+setInterval(renderList, LIST_TICK_MS);
+
+/** Which conversation is open (null: none); on a narrow screen it takes the whole page. */
+function setOpen(id) {
+  openId = id;
+  if (id) sessionStorage.setItem(OPEN_KEY, id);
+  else sessionStorage.removeItem(OPEN_KEY);
+  $('app-view').classList.toggle('reading', id !== null);
+}
+
+$('back').addEventListener('click', () => {
+  setOpen(null);
+  $('open-view').hidden = true;
+  $('empty').hidden = false;
+  renderList();
+  /** @type {HTMLElement | null} */ (document.querySelector('.sidebar button'))?.focus();
+});
+
 async function openConversation(id) {
   if (!agent) return;
-  openId = id;
+  setOpen(id);
   unread.delete(id);
   $('empty').hidden = true;
   $('open-view').hidden = false;
@@ -142,6 +172,7 @@ function renderHead() {
   const c = agent?.conversation(openId);
   if (!c) return;
   $('conversation-title').textContent = guestName(c);
+  $('visitor-details').replaceChildren(...visitorRows(c));
   $('conversation-state').textContent = c.state === 'assigned' && c.assignedAgentId !== agent.agentId ? 'assigned to another agent' : c.state;
   $('take').hidden = c.state !== 'waiting';
   $('close-conversation').hidden = c.state === 'closed';

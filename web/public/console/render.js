@@ -55,9 +55,9 @@ export function guestName(conversation) {
 /**
  * One entry of the conversation list.
  * @param {any} c a Conversation
- * @param {{current: boolean, unread: number, agentId: string}} o
+ * @param {{current: boolean, unread: number, agentId: string, nowMs: number}} o
  */
-export function conversationItem(c, { current, unread, agentId }) {
+export function conversationItem(c, { current, unread, agentId, nowMs }) {
   const li = document.createElement('li');
   const button = document.createElement('button');
   button.type = 'button';
@@ -68,8 +68,9 @@ export function conversationItem(c, { current, unread, agentId }) {
   name.textContent = guestName(c);
   const meta = document.createElement('span');
   meta.className = 'meta';
-  const who = c.state === 'assigned' ? (c.assignedAgentId === agentId ? 'yours' : 'another agent') : 'waiting';
-  meta.textContent = `${who} · ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+  meta.textContent = c.state === 'waiting'
+    ? `waiting ${waitedFor(nowMs - c.createdAtMs)}`
+    : `${c.assignedAgentId === agentId ? 'yours' : 'another agent'} · ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
   button.append(name, meta);
   if (unread) {
     const badge = document.createElement('span');
@@ -80,4 +81,36 @@ export function conversationItem(c, { current, unread, agentId }) {
   }
   li.append(button);
   return li;
+}
+
+/** How long a guest has waited, as an agent glances at it: "under a minute", "4 min", "1 h 5 min". */
+export function waitedFor(ms) {
+  const minutes = Math.floor(Math.max(0, ms) / 60_000);
+  if (minutes < 1) return 'under a minute';
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/**
+ * What the agent knows of the visitor, as rows of a description list: name, email, external
+ * id, each attribute the page or backend set, and since when. Guests' words: text only.
+ * @param {any} c a Conversation
+ * @returns {HTMLElement[]}
+ */
+export function visitorRows(c) {
+  const g = c?.guest ?? {};
+  const rows = [
+    ['Name', g.displayName],
+    ['Email', g.email],
+    ['External id', g.externalId],
+    ...Object.entries(g.attributes ?? {}),
+    ['Conversation started', c?.createdAtMs ? new Date(c.createdAtMs).toLocaleString() : null],
+  ];
+  return rows.filter(([, v]) => v).flatMap(([k, v]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v;
+    return [dt, dd];
+  });
 }
