@@ -8,22 +8,18 @@
 //!
 //! Topics exist only while someone listens: the entry is removed when the last subscriber
 //! releases it, so memory follows the number of live sessions, not of conversations ever seen.
+//!
+//! A ring slot holds one `Arc<HubEvent>`, a pointer, and nothing else: each guest's
+//! conversation topic has `CONVERSATION_TOPIC_FRAMES_MAX` slots, so a word more per slot (an
+//! enum beside the pointer, to carry a control signal) costs every idle guest 256 bytes (S1).
+//! The one control signal, "resync", has a channel of its own (`Feed::resync`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use porch_core::limits::{CONVERSATION_TOPIC_FRAMES_MAX, DEPLOYMENT_TOPIC_FRAMES_MAX};
 use porch_wire::event::{LiveEvent, Route};
-use tokio::sync::broadcast;
-
-/// What a topic carries: a live event, or the control signal to resync.
-#[derive(Clone, Debug)]
-pub enum Signal {
-    Event(Arc<HubEvent>),
-    /// This node may have missed events (its broker connection came back): sessions check the
-    /// store. Local to a node; never sent to a client or another node.
-    Resync,
-}
+use tokio::sync::{broadcast, watch};
 
 /// A live event as the hub fans it out: the event, and its frame serialized once for every
 /// session that sends it.
@@ -85,15 +81,18 @@ pub fn deployment_topic(deployment_id: &str) -> String {
 
 /// In-process fan-out.
 pub struct Hub {
-    topics: Mutex<HashMap<String, broadcast::Sender<Signal>>>,
+    topics: Mutex<HashMap<String, broadcast::Sender<Arc<HubEvent>>>>,
     /// Events buffered per queue topic before a subscriber lags.
     capacity: usize,
+    /// Bumped when this node may have missed events (its broker connection came back):
+    /// every session checks the store. Local to a node; never sent to a client or a node.
+    resync: watch::Sender<u64>,
 }
 
 impl Hub {
     pub fn new(capacity: usize) -> Hub {
         assert!(capacity > 0, "a broadcast channel needs capacity");
-        Hub { topics: Mutex::new(HashMap::new()), capacity }
+        Hub { topics: Mutex::new(HashMap::new()), capacity, resync: watch::Sender::new(0) }
     }
 
     fn capacity_of(&self, topic: &str) -> usize {
@@ -107,7 +106,7 @@ impl Hub {
         self.capacity.min(max)
     }
 
-    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Signal> {
+    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<HubEvent>> {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
         match topics.get(topic) {
             Some(sender) => sender.subscribe(),
@@ -137,23 +136,19 @@ impl Hub {
         };
         for sender in senders {
             // An error only means every receiver is gone; `release` cleans the topic up.
-            let _ = sender.send(Signal::Event(event.clone()));
+            let _ = sender.send(event.clone());
         }
     }
 
     /// Subscribes to `topics`, in order, for as long as the returned `Feed` lives.
     pub fn feed(self: &Arc<Hub>, topics: Vec<String>) -> Feed {
         let receivers = topics.iter().map(|t| self.subscribe(t)).collect();
-        Feed { hub: Arc::clone(self), topics, receivers }
+        Feed { hub: Arc::clone(self), topics, receivers, resync: self.resync.subscribe() }
     }
 
     /// Tells every session on this node to resync from the store.
     pub fn resync_all(&self) {
-        let senders: Vec<_> =
-            self.topics.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        for sender in senders {
-            let _ = sender.send(Signal::Resync);
-        }
+        self.resync.send_modify(|generation| *generation += 1);
     }
 
     /// Live topics, for metrics and tests.
@@ -168,7 +163,9 @@ impl Hub {
 pub struct Feed {
     hub: Arc<Hub>,
     topics: Vec<String>,
-    pub receivers: Vec<broadcast::Receiver<Signal>>,
+    pub receivers: Vec<broadcast::Receiver<Arc<HubEvent>>>,
+    /// Changes when the session must check the store (`Hub::resync_all`).
+    pub resync: watch::Receiver<u64>,
 }
 
 impl Drop for Feed {
@@ -188,8 +185,8 @@ impl Drop for Feed {
 /// they are polled in place, as `select_all` would box each wait (about 0.3 KiB per idle
 /// guest, measured in S1). Agents with many queues take the general path.
 pub async fn recv_any(
-    receivers: &mut [broadcast::Receiver<Signal>],
-) -> (Result<Signal, broadcast::error::RecvError>, usize) {
+    receivers: &mut [broadcast::Receiver<Arc<HubEvent>>],
+) -> (Result<Arc<HubEvent>, broadcast::error::RecvError>, usize) {
     match receivers {
         [] => std::future::pending().await,
         [only] => (only.recv().await, 0),
@@ -230,7 +227,7 @@ mod tests {
         let topic = conversation_topic("cnv_1");
         let mut rx = hub.subscribe(&topic);
         hub.publish(typing("cnv_1", "nobody"));
-        let Ok(Signal::Event(got)) = rx.recv().await else { panic!("an event") };
+        let got = rx.recv().await.expect("an event");
         assert!(got.json().contains(r#""type":"typing""#));
         drop(rx);
         hub.release(&topic);
@@ -255,13 +252,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn resync_is_a_signal_on_every_topic() {
-        let hub = Hub::new(4);
-        let (mut guest, mut agent) =
-            (hub.subscribe(&conversation_topic("cnv_1")), hub.subscribe(&queue_topic("default")));
+    async fn resync_reaches_every_feed_and_takes_no_ring_slot() {
+        let hub = Arc::new(Hub::new(4));
+        let mut guest = hub.feed(vec![conversation_topic("cnv_1"), deployment_topic("dep_1")]);
+        let mut agent = hub.feed(vec![queue_topic("default")]);
+        assert!(!guest.resync.has_changed().expect("the hub lives"), "nothing to resync yet");
         hub.resync_all();
-        assert!(matches!(guest.recv().await, Ok(Signal::Resync)));
-        assert!(matches!(agent.recv().await, Ok(Signal::Resync)));
+        guest.resync.changed().await.expect("the guest hears it");
+        agent.resync.changed().await.expect("the agent hears it");
+        hub.publish(typing("cnv_1", "default"));
+        let first = guest.receivers[0].recv().await.expect("the ring holds only events");
+        assert!(first.json().contains(r#""type":"typing""#));
     }
 
     #[tokio::test]

@@ -27,7 +27,7 @@ use super::ready::ready_within;
 use crate::agents;
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::error::ApiError;
-use crate::hub::{Feed, Signal, conversation_topic, deployment_topic, queue_topic, recv_any};
+use crate::hub::{Feed, HubEvent, conversation_topic, deployment_topic, queue_topic, recv_any};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
@@ -106,7 +106,7 @@ pub fn run(
         crate::metrics::METRICS.session_opened();
         // Only `live` is awaited inline: it is where an idle session waits (see `live`).
         let end = match Box::pin(session.open(opening, after_seq)).await {
-            Ok(who) => session.live(who, &mut feed.receivers).await,
+            Ok(who) => session.live(who, &mut feed).await,
             Err(end) => end,
         };
         drop(feed);
@@ -308,7 +308,8 @@ impl Session {
     /// handlers below are the deepest ones (a send goes through the store and the hub), so
     /// they are boxed: allocated when something happens, not carried while nothing does.
     /// (Inline, they made each session task about 12 KiB; BENCHMARKS.md, S1.)
-    async fn live(&mut self, mut who: Who, receivers: &mut [Receiver<Signal>]) -> End {
+    async fn live(&mut self, mut who: Who, feed: &mut Feed) -> End {
+        let Feed { receivers, resync, .. } = feed;
         let heartbeat = Duration::from_millis(self.state.config.limits.heartbeat_interval_ms);
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -328,6 +329,7 @@ impl Session {
             let step = tokio::select! {
                 biased;
                 _ = shutdown.changed() => Err(End::with(ApiError::new(ErrorCode::ServerShutdown, "this node is shutting down; reconnect and resume"))),
+                Ok(()) = resync.changed() => Box::pin(self.resync(&who)).await,
                 _ = ticker.tick() => Box::pin(self.on_tick(&who)).await,
                 (event, index) = recv_any(receivers) => Box::pin(self.on_event(&who, event, index)).await,
                 frame = self.socket.recv() => Box::pin(self.on_socket(&mut who, frame)).await,
@@ -344,7 +346,7 @@ impl Session {
     async fn batch_or_flush(
         &mut self,
         who: &mut Who,
-        receivers: &mut [Receiver<Signal>],
+        receivers: &mut [Receiver<Arc<HubEvent>>],
     ) -> Result<(), End> {
         use futures_util::FutureExt;
         if self.buffered >= FRAMES_PER_WRITE_MAX {

@@ -2,6 +2,8 @@
 //! store), pass notices and receipts on, and recover from the store when the hub lagged or the
 //! node resynced.
 
+use std::sync::Arc;
+
 use porch_core::store::PageRequest;
 use porch_wire::ErrorCode;
 use porch_wire::frame::ServerFrame;
@@ -12,18 +14,17 @@ use super::super::cursor::{Plan, plan};
 use super::super::frames::End;
 use super::{GUEST_DEPLOYMENT_RECEIVER, Session, Who, notice_id};
 use crate::error::ApiError;
-use crate::hub::{HubEvent, Signal};
+use crate::hub::HubEvent;
 
 impl Session {
     pub(super) async fn on_event(
         &mut self,
         who: &Who,
-        event: Result<Signal, RecvError>,
+        event: Result<Arc<HubEvent>, RecvError>,
         index: usize,
     ) -> Result<(), End> {
         let event = match event {
-            Ok(Signal::Event(event)) => event,
-            Ok(Signal::Resync) => return self.resync(who, index).await,
+            Ok(event) => event,
             Err(RecvError::Lagged(missed)) => return self.on_lag(who, missed, index).await,
             Err(RecvError::Closed) => {
                 return Err(End::with(ApiError::new(
@@ -111,15 +112,15 @@ impl Session {
         Ok(())
     }
 
-    /// This node may have missed events from other nodes (a signal on each of the session's
-    /// topics). Guests catch up from the store: their conversation, or their deployment's
-    /// notice; agents reconnect and resync from `ready`.
-    pub(super) async fn resync(&mut self, who: &Who, index: usize) -> Result<(), End> {
+    /// This node may have missed events from other nodes (`Hub::resync_all`). Guests catch up
+    /// from the store: their conversation and their deployment's notice; agents reconnect and
+    /// resync from `ready`.
+    pub(super) async fn resync(&mut self, who: &Who) -> Result<(), End> {
         match who {
-            Who::Guest { .. } if index == GUEST_DEPLOYMENT_RECEIVER => {
+            Who::Guest { .. } => {
+                self.catch_up(who).await?;
                 self.resend_notice(who).await
             }
-            Who::Guest { .. } => self.catch_up(who).await,
             Who::Agent(_) => Err(End::with(ApiError::new(
                 ErrorCode::NodeResync,
                 "this node missed live events; reconnect to resync",
