@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 
-import { BACKOFF_CAP_MS, backoffDelay, reconnectDelay, sessionRetryDelay } from '../public/sdk/backoff.js';
+import { BACKOFF_CAP_MS, RECONNECT_SPREAD_MS, backoffDelay, reconnectDelay, sessionRetryDelay } from '../public/sdk/backoff.js';
 import { gatewayUrlOf } from '../public/sdk/probe.js';
 import { Sends } from '../public/sdk/sends.js';
 import { classifyClose, parseReason, describeBareClose } from '../public/sdk/close-codes.js';
@@ -41,6 +41,18 @@ describe('backoff', () => {
     }
   });
 
+  it('spreads a draining node\'s crowd: 10,000 guests closed with 4200 come back over 3 s, evenly', () => {
+    const random = prng(11);
+    const delays = Array.from({ length: 10_000 }, () => reconnectDelay({ kind: 'immediate', attempt: 0, closeCode: 4200, uptimeMs: 600_000 }, { random }));
+    assert.equal(RECONNECT_SPREAD_MS, 3_000, 'the window protocol.md states');
+    assert.ok(Math.max(...delays) < RECONNECT_SPREAD_MS && Math.min(...delays) >= 0);
+    const perTenth = new Array(30).fill(0);
+    for (const d of delays) perTenth[Math.floor(d / 100)] += 1;
+    // Uniform: about 333 per 100 ms; none at once in the first millisecond.
+    assert.ok(Math.max(...perTenth) < 450 && Math.min(...perTenth) > 230, `per 100 ms: ${perTenth}`);
+    assert.ok(delays.filter((d) => d < 1).length < 20, 'not a herd in the first millisecond');
+  });
+
   it('spreads a crowd: 1000 clients at attempt 5 do not retry together', () => {
     const random = prng(7);
     const delays = Array.from({ length: 1000 }, () => backoffDelay(5, { random }));
@@ -49,9 +61,10 @@ describe('backoff', () => {
     assert.ok(Math.max(...delays) < 16_000);
   });
 
-  it('reconnects at once after 42xx only from a session that lived', () => {
+  it('reconnects soon after 42xx, spread over 3 s, only from a session that lived', () => {
     const one = { random: () => 0.5 };
-    assert.equal(reconnectDelay({ kind: 'immediate', attempt: 0, closeCode: 4200, uptimeMs: 60_000 }, one), 0);
+    assert.equal(reconnectDelay({ kind: 'immediate', attempt: 0, closeCode: 4200, uptimeMs: 60_000 }, one), RECONNECT_SPREAD_MS / 2);
+    assert.equal(reconnectDelay({ kind: 'refresh', attempt: 0, closeCode: 4002, uptimeMs: 60_000 }, one), 0, 'an expired token is nobody else\'s: at once');
     assert.equal(reconnectDelay({ kind: 'immediate', attempt: 0, closeCode: 4201, uptimeMs: 100 }, one), 250, 'a flapping server is backed off');
     assert.equal(reconnectDelay({ kind: 'immediate', attempt: 2, closeCode: 4200, uptimeMs: 60_000 }, one), 1000);
     assert.equal(reconnectDelay({ kind: 'terminal', attempt: 0, closeCode: 4003 }), null);

@@ -9,7 +9,8 @@
 //! without knowing every code:
 //! - 4000–4099: terminal. Do not reconnect with the same credentials; fix the cause first.
 //! - 4100–4199: back off (at least 1 s, with jitter), then reconnect.
-//! - 4200–4299: reconnect now (to any node) and resume from the last sequence number seen.
+//! - 4200–4299: reconnect soon (to any node, after a random delay of up to 3 s, so a draining
+//!   node's sessions do not all arrive at once) and resume from the last sequence number seen.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -40,7 +41,9 @@ pub enum ReconnectClass {
     Terminal,
     /// Reconnect after an exponential, jittered backoff of at least one second.
     Backoff,
-    /// Reconnect at once, to any node, and resume from the last sequence number seen.
+    /// Reconnect without escalating backoff, to any node, after a random delay of up to 3 s
+    /// (protocol.md: one node's sessions must not all arrive elsewhere at once), and resume
+    /// from the last sequence number seen.
     Immediate,
 }
 

@@ -11,6 +11,11 @@ export const BACKOFF_41XX_MIN_MS = 1_000;
 /** A connection that lived less than this before an "immediate" close is flapping: back off
  * instead, or a server that closes each session at once would be hammered in a tight loop. */
 export const IMMEDIATE_MIN_UPTIME_MS = 2_000;
+/** protocol.md: after a 42xx close (this node is going away: reconnect, to any node), the
+ * first try waits a uniform draw in [0, this). A node draining 10,000 guests would otherwise
+ * land them all on the other nodes in the same millisecond; over 3 s they arrive at about
+ * 3,300 a second, within what one node resumes (BENCHMARKS.md, S2 and S5). */
+export const RECONNECT_SPREAD_MS = 3_000;
 
 /**
  * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And
@@ -33,12 +38,18 @@ export function backoffDelay(attempt, { baseMs = BACKOFF_BASE_MS, capMs = BACKOF
  * @param {number} input.attempt retries since the last good session (0 = first)
  * @param {number} [input.closeCode]
  * @param {number} [input.uptimeMs] how long the last connection was open (0 if it never opened)
- * @param {{baseMs?: number, capMs?: number, random?: () => number}} [options]
+ * @param {{baseMs?: number, capMs?: number, spreadMs?: number, random?: () => number}} [options]
  * @returns {number | null} milliseconds, or null for "do not reconnect"
  */
 export function reconnectDelay({ kind, attempt, closeCode = 0, uptimeMs = 0 }, options = {}) {
   if (kind === 'terminal') return null;
-  if ((kind === 'immediate' || kind === 'refresh') && attempt === 0 && uptimeMs >= IMMEDIATE_MIN_UPTIME_MS) return 0;
+  const settled = attempt === 0 && uptimeMs >= IMMEDIATE_MIN_UPTIME_MS;
+  // A 4002 is this session's own token running out: nobody else reconnects with it.
+  if (kind === 'refresh' && settled) return 0;
+  if (kind === 'immediate' && settled) {
+    const { spreadMs = RECONNECT_SPREAD_MS, random = Math.random } = options;
+    return Math.floor(random() * spreadMs);
+  }
   const delay = backoffDelay(attempt, options);
   if (closeCode >= 4100 && closeCode <= 4199) return Math.max(BACKOFF_41XX_MIN_MS, delay);
   return delay;

@@ -80,6 +80,9 @@ export interface BackoffOptions {
   baseMs?: number;
   /** Largest ceiling. Default 30000. */
   capMs?: number;
+  /** After a 42xx close ("reconnect, to any node"), the first try waits a uniform draw in
+   * [0, spreadMs), so a draining node's sessions do not all reconnect at once. Default 3000. */
+  spreadMs?: number;
   /** Uniform in [0, 1): override in tests. */
   random?: () => number;
 }
