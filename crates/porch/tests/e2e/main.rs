@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cli;
+mod config_verbs;
 mod conformance;
 mod conversation;
 mod delivery;
