@@ -24,6 +24,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let listener = porch_server::bind(settings.listen, settings.limits.listen_backlog)
         .with_context(|| format!("listening on {}", settings.listen))?;
     let bound = listener.local_addr()?;
+    let internal = match settings.metrics_listen {
+        Some(addr) => Some(
+            porch_server::bind(addr, settings.limits.listen_backlog)
+                .with_context(|| format!("listening on {addr} (metrics_listen)"))?,
+        ),
+        None => None,
+    };
     warn_conformance_echo(settings.conformance_echo);
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
     let config = ServerConfig {
@@ -38,6 +45,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         trusted_proxies: settings.trusted_proxies.clone(),
         data_dir: matches!(settings.store.as_deref(), None | Some("sqlite"))
             .then(|| settings.data_dir.clone()),
+        metrics_internal: internal.is_some(),
     };
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) =
@@ -45,10 +53,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     demo(&settings, store.as_ref(), &public_origin, &public_url).await?;
     let durability = porch_core::store::Store::durability(store.as_ref()).await?;
     tracing::info!(data_dir = %settings.data_dir.display(), store = %durability.settings, "store open");
+    let metrics_line = match &internal {
+        Some(listener) => format!("; metrics on http://{}/metrics", listener.local_addr()?),
+        None => String::new(),
+    };
     println!(
-        "listening on http://{bound} (public URL {public_url}, gateway {}); connections_max {connections_max} {connections_from}",
+        "listening on http://{bound} (public URL {public_url}, gateway {}); connections_max {connections_max} {connections_from}{metrics_line}",
         state.config.gateway_url()
     );
+    if let Some(listener) = internal {
+        tokio::spawn(porch_server::serve_internal(listener, state.clone()));
+    }
     porch_server::serve(listener, state, shutdown_tx, stop).await?;
     tracing::info!("stopped");
     Ok(())

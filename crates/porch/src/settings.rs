@@ -49,6 +49,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PORCH_LISTEN", value_name = "ADDR",
         help = table::help("listen"), long_help = table::long_help("listen"))]
     pub listen: Option<SocketAddr>,
+    #[arg(long, env = "PORCH_METRICS_LISTEN", value_name = "ADDR",
+        help = table::help("metrics_listen"), long_help = table::long_help("metrics_listen"))]
+    pub metrics_listen: Option<SocketAddr>,
     #[arg(long, env = "PORCH_PUBLIC_URL", value_name = "URL",
         help = table::help("public_url"), long_help = table::long_help("public_url"))]
     pub public_url: Option<String>,
@@ -144,6 +147,7 @@ impl clap::FromArgMatches for LimitArgs {
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     pub listen: Option<SocketAddr>,
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub public_url: Option<String>,
     pub issuer: Option<String>,
@@ -173,6 +177,7 @@ pub struct FileSettings {
 pub struct Settings {
     pub store: Option<String>,
     pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub issuer: String,
@@ -254,6 +259,8 @@ impl Settings {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default"));
+        let metrics_listen = args.metrics_listen.or(file.metrics_listen);
+        noted(&mut problems, check_metrics_listen(metrics_listen, listen), ());
         let conformance_echo = args.conformance_echo.or(file.conformance_echo).unwrap_or(false);
         noted(&mut problems, check_conformance_echo(conformance_echo, listen), ());
         let public_url = args.public_url.clone().or(file.public_url.clone());
@@ -264,6 +271,7 @@ impl Settings {
         Ok(Settings {
             store,
             listen,
+            metrics_listen,
             data_dir: data_dir(&args.store, &file),
             public_url,
             issuer: args.issuer.clone().or(file.issuer).unwrap_or_else(|| "porch".into()),
@@ -344,6 +352,16 @@ fn check_conformance_echo(on: bool, listen: SocketAddr) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The internal listener needs a port of its own (0 picks a free one, as for `listen`).
+fn check_metrics_listen(metrics: Option<SocketAddr>, listen: SocketAddr) -> Result<(), String> {
+    match metrics {
+        Some(metrics) if metrics == listen && metrics.port() != 0 => Err(format!(
+            "metrics_listen is listen's address ({listen}): give it another port, e.g. 127.0.0.1:9090, or leave it out to serve /metrics on listen"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `public_url` becomes `gatewayUrl` and the pages' origin: it needs its scheme.

@@ -139,6 +139,18 @@ pub const SETTINGS: &[SettingRow] = &[
         doc: "Address to listen on. In a container, `0.0.0.0:8080`.",
     },
     SettingRow {
+        key: "metrics_listen",
+        flag: "--metrics-listen",
+        env: "PORCH_METRICS_LISTEN",
+        default: "none (on `listen`)",
+        toml_default: None,
+        toml_example: "\"127.0.0.1:9090\"",
+        secret: false,
+        doc: "A second address, for the operator's network only, serving `/metrics`, `/livez` \
+              and `/readyz` (for Prometheus and probes). With it, `/metrics` is served there \
+              only and answers 404 on `listen`; health stays on both. The start line names it.",
+    },
+    SettingRow {
         key: "data_dir",
         flag: "--data-dir",
         env: "PORCH_DATA_DIR",
