@@ -400,7 +400,11 @@ impl LimitArgs {
     }
 }
 
-/// Opens the configured store, for the admin commands.
+/// Opens the configured store, for the admin commands, after saying which one on stderr
+/// (stdout may be JSON for a script). A store nobody named, in a directory that does not
+/// exist, is refused rather than created: the server's store is elsewhere (a cluster's
+/// PostgreSQL, a packaged server's /var/lib/porch), and a new empty one would take the
+/// records silently.
 pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
     let file = load_file(args.config.as_deref())?;
     let dir = data_dir(args, &file);
@@ -408,7 +412,28 @@ pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
         args.sqlite_synchronous.as_deref().or(file.sqlite_synchronous.as_deref()),
     )?;
     let store = store_setting(args, &file).map_err(anyhow::Error::msg)?;
+    let named = store.is_some() || args.data_dir.is_some() || file.data_dir.is_some();
+    match store_kind(store.as_deref())? {
+        StoreKind::Sqlite if !named && !dir.join("porch.db").exists() => anyhow::bail!(
+            "no store is configured and {} holds none: name the server's store (--config FILE as `porch serve` uses it, \
+             --store URL or PORCH_STORE), or give --data-dir DIR to make an embedded store there",
+            dir.display()
+        ),
+        StoreKind::Sqlite => {
+            eprintln!("porch: store: SQLite in {}", dir.join("porch.db").display())
+        }
+        StoreKind::Postgres(url) => eprintln!("porch: store: PostgreSQL {}", redacted(url)),
+    }
     connect_store(store.as_deref(), &dir, synchronous, pool_size(args, &file)?).await
+}
+
+/// `host:port/database` of a PostgreSQL URL: no user, password or parameters.
+pub fn redacted(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{host}/{path}")
 }
 
 fn pool_size(args: &StoreArgs, file: &FileSettings) -> Result<usize> {
@@ -472,5 +497,15 @@ pub async fn connect_store(
             let store = porch_store::PostgresStore::connect(options).await?;
             Ok(Arc::new(store))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_postgres_url_is_named_without_its_credentials() {
+        let url = "postgres://porch:pw@db.internal:5432/porch?sslmode=verify-full";
+        assert_eq!(super::redacted(url), "db.internal:5432/porch");
+        assert_eq!(super::redacted("postgresql://db/porch"), "db/porch");
     }
 }

@@ -158,6 +158,8 @@ fn the_store_url_is_read_from_a_file() {
         &[("PORCH_STORE_FILE", &secret)],
     );
     assert!(created.status.success(), "{}", text(&created.stderr));
+    let said = text(&created.stderr);
+    assert!(said.contains(&format!("porch: store: PostgreSQL 127.0.0.1:5432/{}", db.0)), "{said}");
     let client: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
     let listed = porch(&["clients", "list", "--store", &url, "--json"], &[]);
     let clients: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
@@ -166,5 +168,31 @@ fn the_store_url_is_read_from_a_file() {
     let listed = porch(&["clients", "list", "--config", &file, "--json"], &[]);
     let clients: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(clients[0]["id"], client["id"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An admin command that names no store, where no embedded store exists, is refused with the
+/// fix instead of making an empty `./porch-data` (the server's store is elsewhere); one that
+/// finds the store says which it opened.
+#[test]
+fn admin_commands_name_their_store_and_never_make_one_silently() {
+    let dir = temp_dir();
+    let run = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_porch"));
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("PORCH_")) {
+            command.env_remove(name);
+        }
+        command.current_dir(&dir).args(args).output().expect("porch runs")
+    };
+    let refused = run(&["clients", "list", "--json"]);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no store is configured") && stderr.contains("--config"), "{stderr}");
+    assert!(!dir.join("porch-data").exists(), "nothing was created");
+    let made = run(&["clients", "list", "--data-dir", "porch-data", "--json"]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let found = run(&["clients", "list", "--json"]);
+    assert!(found.status.success(), "the store now exists: {}", text(&found.stderr));
+    assert!(text(&found.stderr).contains("porch: store: SQLite in porch-data/porch.db"));
     let _ = std::fs::remove_dir_all(&dir);
 }
