@@ -114,6 +114,20 @@ pub struct Durability {
     pub survives_power_loss: bool,
 }
 
+/// How busy the store is right now, for `/metrics`: read when scraped, never on a hot path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorePressure {
+    /// Writes waiting for SQLite's writer thread (queued, or waiting for room in a full
+    /// queue); `None` on PostgreSQL, which has no such queue.
+    pub write_queue: Option<u64>,
+    /// Connections of the pool reads (and, on PostgreSQL, writes) take.
+    pub pool_size: u64,
+    /// Of those, in use now.
+    pub pool_in_use: u64,
+    /// Callers waiting for one now.
+    pub pool_waiting: u64,
+}
+
 /// Everything Porch keeps. One implementation per backend (`porch-store`).
 pub trait Store: Send + Sync + 'static {
     // Administration: the CLI and the first start use these.
@@ -181,6 +195,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreFuture<'_, bool>;
 
     fn durability(&self) -> StoreFuture<'_, Durability>;
+
+    /// Queue and pool use, for `/metrics`. Cheap and synchronous: no store round trip.
+    fn pressure(&self) -> StorePressure;
 }
 
 /// What an append does, decided by the rules every backend shares.

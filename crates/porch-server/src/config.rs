@@ -32,6 +32,9 @@ pub struct ServerConfig {
     /// The directory of the SQLite store, whose disk's free space `/readyz` and `/metrics`
     /// report (`space`). `None` on PostgreSQL.
     pub data_dir: Option<std::path::PathBuf>,
+    /// `/metrics` is served on an internal listener of its own (`serve_internal`), not on the
+    /// public one: `metrics_listen`.
+    pub metrics_internal: bool,
 }
 
 impl ServerConfig {
@@ -78,6 +81,7 @@ mod tests {
             broker_subject: porch_wire::event::SUBJECT.into(),
             trusted_proxies: Vec::new(),
             data_dir: None,
+            metrics_internal: false,
         }
     }
 

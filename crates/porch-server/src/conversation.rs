@@ -73,8 +73,7 @@ pub async fn send(
         assign_agent_id: None,
         now_ms: porch_core::time::now_ms(),
     };
-    let appended = state.store.append(request).await;
-    state.space.observe(&appended);
+    let appended = append(state, request).await;
     match appended? {
         AppendOutcome::Created { message, conversation } => {
             crate::metrics::METRICS.message_stored();
@@ -86,6 +85,18 @@ pub async fn send(
             Ok(SendMessageResponse { message, duplicate: true })
         }
     }
+}
+
+/// Appends to the store, timed (`porch_store_commit_seconds`) and watched for a full disk.
+async fn append(
+    state: &AppState,
+    request: AppendRequest,
+) -> Result<AppendOutcome, porch_core::store::StoreError> {
+    let started = std::time::Instant::now();
+    let appended = state.store.append(request).await;
+    crate::metrics::METRICS.commit_latency.since(started);
+    state.space.observe(&appended);
+    appended
 }
 
 /// Records a state change as a system entry and tells everyone.
@@ -110,8 +121,7 @@ pub async fn change_state(
         assign_agent_id: (to == ConversationState::Assigned).then(|| by.id.clone()),
         now_ms: porch_core::time::now_ms(),
     };
-    let appended = state.store.append(request).await;
-    state.space.observe(&appended);
+    let appended = append(state, request).await;
     match appended? {
         AppendOutcome::Created { message, conversation } => {
             state.publish(LiveEvent::message(&conversation, message, None));

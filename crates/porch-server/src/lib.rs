@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/livez", get(ops::livez))
         .route("/readyz", get(ops::readyz))
+        // Not found here when `metrics_internal`: `serve_internal` serves it instead.
         .route("/metrics", get(metrics::handler))
         .route(OPENAPI_PATH, get(openapi::handler))
         // Every method reaches the handler, so a wrong one is told what to do (405 + JSON).
@@ -173,6 +174,27 @@ pub fn router(state: AppState) -> Router {
         .fallback(assets::serve)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// What the internal listener serves (`metrics_listen`): metrics and health, nothing else.
+fn internal_routes() -> Router<AppState> {
+    Router::new()
+        .route("/livez", get(ops::livez))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(metrics::internal_handler))
+}
+
+/// Serves `/metrics`, `/livez` and `/readyz` on `listener` (an internal address for
+/// Prometheus and probes) until the server shuts down. Plain axum: no per-address limits, as
+/// only the operator's own network reaches it.
+pub async fn serve_internal(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let mut shutdown = state.shutdown.clone();
+    let app = internal_routes().with_state(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stopping| *stopping).await;
+        })
+        .await
 }
 
 /// Binds a listener with an explicit backlog (tokio's `bind` uses 128, too small for

@@ -3,12 +3,17 @@
 //! Process-wide atomics rather than a registry: the set is small and fixed, a counter bump
 //! is one relaxed `fetch_add`, and nothing here allocates on a hot path. Refusals are counted
 //! by cause (`ErrorCode`), so an operator sees at a glance whether clients fail on expired
-//! tokens, wrong origins or misspelled subprotocols.
+//! tokens, wrong origins or misspelled subprotocols. Latencies are `histogram::Histogram`s,
+//! atomics too.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use porch_wire::ErrorCode;
+
+pub mod histogram;
+
+pub use histogram::Histogram;
 
 const CODES: usize = ErrorCode::ALL.len();
 
@@ -20,6 +25,14 @@ pub struct Metrics {
     connections_open: AtomicI64,
     connections_refused: AtomicU64,
     throttle_untracked: AtomicU64,
+    broker_dropped: AtomicU64,
+    /// From an upgrade request's arrival to its verdict (origin, token, records): the server's
+    /// part of a handshake, refused ones included.
+    pub handshake_latency: Histogram,
+    /// One append to the store, from the call to its durable commit.
+    pub commit_latency: Histogram,
+    /// Handing one committed event to this node's sessions (the hub) and the broker.
+    pub fanout_latency: Histogram,
 }
 
 pub static METRICS: Metrics = Metrics {
@@ -30,6 +43,10 @@ pub static METRICS: Metrics = Metrics {
     connections_open: AtomicI64::new(0),
     connections_refused: AtomicU64::new(0),
     throttle_untracked: AtomicU64::new(0),
+    broker_dropped: AtomicU64::new(0),
+    handshake_latency: Histogram::new(),
+    commit_latency: Histogram::new(),
+    fanout_latency: Histogram::new(),
 };
 
 impl Metrics {
@@ -74,6 +91,12 @@ impl Metrics {
         self.throttle_untracked.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// An event did not reach the broker (its queue full, `NATS_PUBLISH_QUEUE_MAX`, or the
+    /// publish failed), to be recovered from the store by the sessions that needed it.
+    pub fn broker_dropped(&self) {
+        self.broker_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Open TCP connections, as counted by the accept loop.
     pub fn connections_open(&self) -> i64 {
         self.connections_open.load(Ordering::Relaxed)
@@ -93,7 +116,7 @@ impl Metrics {
                 count.load(Ordering::Relaxed)
             );
         }
-        let gauges: [(&str, &str, &str, i64); 6] = [
+        let gauges: [(&str, &str, &str, i64); 7] = [
             (
                 "porch_gateway_upgrades_total",
                 "counter",
@@ -130,15 +153,54 @@ impl Metrics {
                 "Keys let through untracked because a limiter's table was full.",
                 self.throttle_untracked.load(Ordering::Relaxed) as i64,
             ),
+            (
+                "porch_broker_dropped_total",
+                "counter",
+                "Live events not handed to NATS (its publish queue full, NATS_PUBLISH_QUEUE_MAX, or the publish failed); sessions on other nodes recover them from the store.",
+                self.broker_dropped.load(Ordering::Relaxed) as i64,
+            ),
         ];
         for (name, kind, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        let histograms = [
+            (
+                &self.handshake_latency,
+                "porch_gateway_handshake_seconds",
+                "Time from a WebSocket upgrade request to its verdict (origin, token and records checked), refusals included.",
+            ),
+            (
+                &self.commit_latency,
+                "porch_store_commit_seconds",
+                "Time of one append to the store, from the call to its durable commit.",
+            ),
+            (
+                &self.fanout_latency,
+                "porch_fanout_seconds",
+                "Time to hand one committed event to this node's sessions and to the broker.",
+            ),
+        ];
+        for (histogram, name, help) in histograms {
+            histogram.render(&mut out, name, help);
         }
         out
     }
 }
 
+/// `/metrics` on the public listener: not found there when an internal listener serves it
+/// (`metrics_listen`), so the public internet never reads a node's figures.
 pub async fn handler(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.config.metrics_internal {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    internal_handler(axum::extract::State(state)).await.into_response()
+}
+
+/// `/metrics` on the internal listener (and on the public one without it).
+pub async fn internal_handler(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
 ) -> impl axum::response::IntoResponse {
     let mut text = METRICS.render();
@@ -148,6 +210,7 @@ pub async fn handler(
         text,
         "# HELP porch_runtime_tasks Tasks alive in the async runtime.\n# TYPE porch_runtime_tasks gauge\nporch_runtime_tasks {tasks}"
     );
+    store_pressure(&mut text, state.store.pressure());
     if let Some(space) = state.space.report() {
         let _ = writeln!(
             text,
@@ -157,4 +220,31 @@ pub async fn handler(
         );
     }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// The store's queue and pool, read at scrape time.
+fn store_pressure(text: &mut String, pressure: porch_core::store::StorePressure) {
+    if let Some(queued) = pressure.write_queue {
+        let _ = writeln!(
+            text,
+            "# HELP porch_store_write_queue Writes waiting for the SQLite writer (senders wait beyond WRITE_QUEUE_MAX).\n\
+             # TYPE porch_store_write_queue gauge\nporch_store_write_queue {queued}"
+        );
+    }
+    let gauges = [
+        (
+            "porch_store_pool_connections",
+            "Connections of the store's pool (SQLite's readers, or PostgreSQL's).",
+            pressure.pool_size,
+        ),
+        ("porch_store_pool_in_use", "Pooled store connections in use now.", pressure.pool_in_use),
+        (
+            "porch_store_pool_waiting",
+            "Callers waiting for a pooled store connection now.",
+            pressure.pool_waiting,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    }
 }

@@ -105,11 +105,13 @@ impl AppState {
     /// Fans a live event out to the sessions that hear it: this node's through the hub, the
     /// other nodes' through the broker. Never blocks; the store already holds what matters.
     pub fn publish(&self, event: LiveEvent) {
+        let started = std::time::Instant::now();
         let event = HubEvent::new(event);
         if let Some(broker) = &self.broker {
             broker.publish(event.clone());
         }
         self.hub.publish(event);
+        crate::metrics::METRICS.fanout_latency.since(started);
     }
 
     /// Signs a token of `kind` for `sub`, valid `ttl_secs` from now. `extra` fills the

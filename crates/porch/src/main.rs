@@ -1,6 +1,7 @@
 //! `porch`: one binary that serves, administers and explains.
 //!
 //! - `settings`: configuration from file, environment and flags (in rising precedence).
+//! - `config`: `porch config check|default|doc`, from the same tables as `settings`.
 //! - `serve`: the server on the embedded store.
 //! - `admin`: clients, deployments, agents, keys.
 //! - `inspect`: `porch token inspect`, offline token decoding.
@@ -10,6 +11,7 @@
 //! - `nofile`: the open-file limit, raised at start, and `connections_max` derived from it.
 
 mod admin;
+mod config;
 mod demo_banner;
 mod doctor;
 mod health;
@@ -58,6 +60,10 @@ enum Command {
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
+    /// The configuration: check it without opening the store, write a complete file, print
+    /// the reference of every setting and limit.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Find out why a client cannot connect: replays the handshake and says what to fix.
     Doctor(doctor::DoctorArgs),
     /// Ask a running server whether it is ready (GET /readyz; --live: /livez). Exit status 0
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
             Command::Guests(c) => admin::guests(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Token(c) => inspect::run(c),
+            Command::Config(c) => config::run(c),
             Command::Doctor(args) => doctor::run(args).await,
             Command::Health(args) => health::run(args).await,
         }

@@ -24,7 +24,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let listener = porch_server::bind(settings.listen, settings.limits.listen_backlog)
         .with_context(|| format!("listening on {}", settings.listen))?;
     let bound = listener.local_addr()?;
-    check_conformance_echo(settings.conformance_echo, bound)?;
+    let internal = match settings.metrics_listen {
+        Some(addr) => Some(
+            porch_server::bind(addr, settings.limits.listen_backlog)
+                .with_context(|| format!("listening on {addr} (metrics_listen)"))?,
+        ),
+        None => None,
+    };
+    warn_conformance_echo(settings.conformance_echo);
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
     let config = ServerConfig {
         public_url: public_url.clone(),
@@ -38,6 +45,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         trusted_proxies: settings.trusted_proxies.clone(),
         data_dir: matches!(settings.store.as_deref(), None | Some("sqlite"))
             .then(|| settings.data_dir.clone()),
+        metrics_internal: internal.is_some(),
     };
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) =
@@ -45,10 +53,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     demo(&settings, store.as_ref(), &public_origin, &public_url).await?;
     let durability = porch_core::store::Store::durability(store.as_ref()).await?;
     tracing::info!(data_dir = %settings.data_dir.display(), store = %durability.settings, "store open");
+    let metrics_line = match &internal {
+        Some(listener) => format!("; metrics on http://{}/metrics", listener.local_addr()?),
+        None => String::new(),
+    };
     println!(
-        "listening on http://{bound} (public URL {public_url}, gateway {}); connections_max {connections_max} {connections_from}",
+        "listening on http://{bound} (public URL {public_url}, gateway {}); connections_max {connections_max} {connections_from}{metrics_line}",
         state.config.gateway_url()
     );
+    if let Some(listener) = internal {
+        tokio::spawn(porch_server::serve_internal(listener, state.clone()));
+    }
     porch_server::serve(listener, state, shutdown_tx, stop).await?;
     tracing::info!("stopped");
     Ok(())
@@ -81,22 +96,15 @@ async fn demo(
     Ok(())
 }
 
-/// The conformance echo answers anyone without a token: only on a loopback address, and loud.
-fn check_conformance_echo(on: bool, bound: std::net::SocketAddr) -> Result<()> {
-    if !on {
-        return Ok(());
-    }
-    if !bound.ip().is_loopback() {
-        anyhow::bail!(
-            "conformance_echo serves an unauthenticated echo for the Autobahn TestSuite and is refused on {bound}; \
-             listen on a loopback address (--listen 127.0.0.1:0) or turn it off"
+/// The conformance echo answers anyone without a token (`Settings` allows it on a loopback
+/// address only): loud.
+fn warn_conformance_echo(on: bool) {
+    if on {
+        tracing::warn!(
+            path = porch_server::gateway::echo::CONFORMANCE_ECHO_PATH,
+            "CONFORMANCE MODE: an unauthenticated WebSocket echo is mounted; for the Autobahn TestSuite only, never in production"
         );
     }
-    tracing::warn!(
-        path = porch_server::gateway::echo::CONFORMANCE_ECHO_PATH,
-        "CONFORMANCE MODE: an unauthenticated WebSocket echo is mounted; for the Autobahn TestSuite only, never in production"
-    );
-    Ok(())
 }
 
 /// Listens for SIGTERM and Ctrl-C (SIGINT) from the moment it is called, which is before the

@@ -100,6 +100,7 @@ async fn publish_loop(
         let sent = ClusterEvent { node: Cow::Borrowed(&node), event: Cow::Borrowed(&event.event) };
         let payload = serde_json::to_vec(&sent).expect("cluster events serialize");
         if let Err(e) = client.publish(subject.clone(), payload.into()).await {
+            crate::metrics::METRICS.broker_dropped();
             tracing::debug!("NATS publish failed (the store still has it): {e}");
         }
     }
@@ -121,7 +122,9 @@ async fn receive_loop(mut subscription: async_nats::Subscriber, node: String, hu
 impl Broker for NatsBroker {
     fn publish(&self, event: Arc<HubEvent>) {
         // Dropped when full: see NATS_PUBLISH_QUEUE_MAX.
-        let _ = self.queue.try_send(event);
+        if self.queue.try_send(event).is_err() {
+            crate::metrics::METRICS.broker_dropped();
+        }
     }
 
     fn is_connected(&self) -> bool {

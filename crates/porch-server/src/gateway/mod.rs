@@ -48,6 +48,7 @@ pub async fn upgrade(
     peer: Option<Extension<Peer>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let started = std::time::Instant::now();
     if method == Method::GET
         && let Err(refusal) = handshake::check_head(version, &headers)
     {
@@ -95,6 +96,7 @@ pub async fn upgrade(
             .on_upgrade(move |socket| answer_probe(socket, outcome, connection));
     }
     let outcome = admit(&state, offer.credential, origin, query, connection.clone()).await;
+    crate::metrics::METRICS.handshake_latency.since(started);
     let mut ws = configure(ws, &state.config.limits);
     if let Some(protocol) = offer.echo {
         ws = ws.protocols([protocol]);

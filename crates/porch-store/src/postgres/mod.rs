@@ -32,7 +32,7 @@ use porch_core::model::{
 };
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
-    StoreFuture,
+    StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, MessagePage, Notice};
@@ -241,5 +241,9 @@ impl Store for PostgresStore {
 
     fn durability(&self) -> StoreFuture<'_, Durability> {
         Box::pin(reads::durability(&self.db))
+    }
+
+    fn pressure(&self) -> StorePressure {
+        self.db.pressure()
     }
 }

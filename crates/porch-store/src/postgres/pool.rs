@@ -80,6 +80,17 @@ impl Db {
         Ok(Db { pool, address })
     }
 
+    /// The pool's use now, from deadpool's counters (no lock, no round trip).
+    pub(crate) fn pressure(&self) -> porch_core::store::StorePressure {
+        let status = self.pool.status();
+        porch_core::store::StorePressure {
+            write_queue: None,
+            pool_size: status.max_size as u64,
+            pool_in_use: status.size.saturating_sub(status.available) as u64,
+            pool_waiting: status.waiting as u64,
+        }
+    }
+
     /// A connection from the pool, opened if none is idle.
     pub(crate) async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(|e| self.unreachable(e))

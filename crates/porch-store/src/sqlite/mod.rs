@@ -33,7 +33,7 @@ use porch_core::model::{
 };
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
-    StoreFuture,
+    StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, MessagePage, Notice};
@@ -287,5 +287,17 @@ impl Store for SqliteStore {
 
     fn durability(&self) -> StoreFuture<'_, Durability> {
         Box::pin(self.writer.call(|reply| Command::Durability { reply }))
+    }
+
+    /// Waiting for a reader is not counted: readers wait on a condition variable, and a
+    /// counter there would cost every read for a figure the in-use count already shows.
+    fn pressure(&self) -> StorePressure {
+        let (size, in_use) = self.readers.use_now();
+        StorePressure {
+            write_queue: Some(self.writer.queued()),
+            pool_size: size as u64,
+            pool_in_use: in_use as u64,
+            pool_waiting: 0,
+        }
     }
 }

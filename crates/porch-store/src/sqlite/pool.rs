@@ -18,6 +18,8 @@ use super::schema::{self, Role};
 pub(crate) struct ReaderPool {
     idle: Mutex<Vec<Connection>>,
     returned: Condvar,
+    /// Connections opened, idle or not.
+    size: usize,
 }
 
 impl ReaderPool {
@@ -29,7 +31,14 @@ impl ReaderPool {
         let idle = (0..connections.max(1))
             .map(|_| schema::open_connection(path, synchronous, Role::Reader))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Arc::new(ReaderPool { idle: Mutex::new(idle), returned: Condvar::new() }))
+        let size = idle.len();
+        Ok(Arc::new(ReaderPool { idle: Mutex::new(idle), returned: Condvar::new(), size }))
+    }
+
+    /// (connections, of which in use now), for `/metrics`; takes the pool's lock for a moment.
+    pub(crate) fn use_now(&self) -> (usize, usize) {
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).len();
+        (self.size, self.size.saturating_sub(idle))
     }
 
     /// An idle connection, if there is one right now; never waits.

@@ -7,6 +7,8 @@
 //! conversation, an idempotency conflict) takes back only itself. Replies are sent after
 //! `COMMIT` returns, so an acknowledged write is on disk.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
@@ -101,6 +103,9 @@ pub(crate) enum Command {
 /// the file to close.
 pub(crate) struct Writer {
     commands: Option<SyncSender<Command>>,
+    /// Commands queued or waiting for room, for `/metrics`: one relaxed add by the sender, one
+    /// subtract by the writer thread per command, so the queue's hot path takes no lock.
+    queued: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
 }
@@ -114,14 +119,17 @@ impl Writer {
     ) -> Result<Writer, StoreError> {
         let (nudge, checkpointer) = checkpointer::spawn(checkpoint_conn)?;
         let (commands, queue) = sync_channel(WRITE_QUEUE_MAX);
+        let queued = Arc::new(AtomicU64::new(0));
+        let taken = queued.clone();
         let thread = std::thread::Builder::new()
             .name("porch-sqlite-writer".to_owned())
-            .spawn(move || run(conn, queue, nudge))
+            .spawn(move || run(conn, queue, nudge, &taken))
             .map_err(|e| {
                 StoreError::Unavailable(format!("starting the sqlite writer thread: {e}"))
             })?;
         Ok(Writer {
             commands: Some(commands),
+            queued,
             thread: Some(thread),
             checkpointer: Some(checkpointer),
         })
@@ -140,21 +148,37 @@ impl Writer {
             return Err(stopped());
         };
         let (reply, answer) = oneshot::channel();
-        match commands.try_send(make(reply)) {
-            Ok(()) => {}
+        // Counted before it is sent, so the writer never takes one the count has not seen.
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.send(commands, make(reply)).await {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        answer.await.map_err(|_| stopped())?
+    }
+
+    async fn send(
+        &self,
+        commands: &SyncSender<Command>,
+        command: Command,
+    ) -> Result<(), StoreError> {
+        match commands.try_send(command) {
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(command)) => {
                 let commands = commands.clone();
                 match tokio::task::spawn_blocking(move || commands.send(command).is_ok()).await {
-                    Ok(true) => {}
-                    Ok(false) => return Err(stopped()),
-                    Err(e) => {
-                        return Err(StoreError::Unavailable(format!("queueing a write: {e}")));
-                    }
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(stopped()),
+                    Err(e) => Err(StoreError::Unavailable(format!("queueing a write: {e}"))),
                 }
             }
-            Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+            Err(TrySendError::Disconnected(_)) => Err(stopped()),
         }
-        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Commands queued for the writer thread, or waiting for room in its queue.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
     }
 }
 
@@ -184,7 +208,7 @@ fn stopped() -> StoreError {
 
 /// The writer thread: block for one command, take whatever else is already queued, commit
 /// them together, nudge the checkpointer. Returns when every sender is gone.
-fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge) {
+fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge, queued: &AtomicU64) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH_MAX);
     while let Ok(first) = queue.recv() {
         batch.push(first);
@@ -194,6 +218,7 @@ fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge) {
                 Err(_) => break,
             }
         }
+        queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
         commit_batch(&conn, &mut batch);
         debug_assert!(batch.is_empty());
         nudge.commit_done();

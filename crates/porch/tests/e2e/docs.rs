@@ -84,6 +84,43 @@ fn the_limits_reference_is_the_limits_table() {
     );
 }
 
+/// The settings section of docs/config.md is `porch config doc`'s, which is written from the
+/// settings table (`crates/porch/src/settings/table.rs`). `PORCH_UPDATE_DOCS=1` rewrites it.
+const SETTINGS_BEGIN: &str = "<!-- settings: written from crates/porch/src/settings/table.rs; PORCH_UPDATE_DOCS=1 rewrites it -->\n";
+const SETTINGS_END: &str = "<!-- end of settings -->";
+
+#[test]
+fn the_settings_reference_is_the_settings_table() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_porch"))
+        .args(["config", "doc"])
+        .output()
+        .expect("porch runs");
+    assert!(output.status.success());
+    let reference = String::from_utf8(output.stdout).unwrap();
+    let section = |text: &str, begin: &str, end: &str| -> Option<(String, String, String)> {
+        let (before, rest) = text.split_once(begin)?;
+        let (inside, after) = rest.split_once(end)?;
+        Some((before.to_string(), inside.to_string(), after.to_string()))
+    };
+    let (_, expected, _) = section(&reference, SETTINGS_BEGIN, SETTINGS_END).expect("marked");
+    let (_, limits, _) = section(&reference, LIMITS_BEGIN, LIMITS_END).expect("marked");
+    assert_eq!(limits, porch_core::limits::markdown_reference(), "config doc's limits");
+    let text = doc("config.md");
+    let (before, documented, after) =
+        section(&text, SETTINGS_BEGIN, SETTINGS_END).expect("config.md marks its settings section");
+    if documented != expected && std::env::var_os("PORCH_UPDATE_DOCS").is_some() {
+        let path = crate::support::repo_path("docs/config.md");
+        std::fs::write(path, format!("{before}{SETTINGS_BEGIN}{expected}{SETTINGS_END}{after}"))
+            .unwrap();
+        return;
+    }
+    assert!(
+        documented == expected,
+        "docs/config.md's settings differ from `porch config doc`; rewrite them with \
+         PORCH_UPDATE_DOCS=1 cargo nextest run -p porch --test e2e settings_reference"
+    );
+}
+
 #[test]
 fn api_examples_match_their_types() {
     use porch_wire::rest::*;

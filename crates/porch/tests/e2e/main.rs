@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cli;
+mod config_verbs;
 mod conformance;
 mod conversation;
 mod delivery;
@@ -15,6 +16,7 @@ mod floods;
 mod gateway_rejections;
 mod handshake_doc;
 mod handshake_matrix;
+mod metrics;
 mod notices;
 mod openapi;
 mod operations;

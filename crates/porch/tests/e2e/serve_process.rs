@@ -189,3 +189,26 @@ fn porch_health_exits_0_when_ready_and_1_when_not() {
     assert_eq!(gone.status.code(), Some(1), "unhealthy is 1 for container runtimes");
     assert!(String::from_utf8_lossy(&gone.stderr).contains("/readyz"), "it names what it asked");
 }
+
+/// `--metrics-listen`: the start line names the internal address, which serves `/metrics`
+/// while the public one answers 404 there; SIGTERM stops both.
+#[tokio::test]
+async fn metrics_are_served_on_the_internal_listener() {
+    porch_client::tls::install_default_provider();
+    let served = Served::start(&[], &["--metrics-listen", "127.0.0.1:0"]);
+    let line = &served.start_line;
+    let metrics_url = line
+        .split("metrics on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the start line names the metrics address: {line}"))
+        .trim()
+        .to_string();
+    let internal = reqwest::get(&metrics_url).await.unwrap();
+    assert_eq!(internal.status(), 200);
+    let text = internal.text().await.unwrap();
+    assert!(text.contains("# TYPE porch_gateway_handshake_seconds histogram"), "{text}");
+    assert!(text.contains("porch_store_write_queue "), "{text}");
+    let public = reqwest::get(format!("{}/metrics", served.base_url())).await.unwrap();
+    assert_eq!(public.status(), 404, "not on the public listener");
+    served.stop();
+}

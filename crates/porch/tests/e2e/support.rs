@@ -72,6 +72,7 @@ async fn node(
             .map_or(porch_wire::event::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
         trusted_proxies: Vec::new(),
         data_dir: None,
+        metrics_internal: false,
     };
     configure(&mut config);
     let (state, shutdown_tx) =
