@@ -3,6 +3,7 @@
 //! - `settings`: configuration from file, environment and flags (in rising precedence).
 //! - `serve`: the server on the embedded store.
 //! - `admin`: clients, deployments, agents, keys.
+//! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
 //! - `health`: `porch health`, the probe of a container's or an init system's health check.
@@ -18,6 +19,7 @@ mod logging;
 mod nofile;
 mod serve;
 mod settings;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -55,6 +57,9 @@ enum Command {
     /// Token signing keys.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
+    /// Webhook endpoints: where a deployment's events are delivered (Standard Webhooks).
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
             Command::Keys(c) => admin::keys(c).await,
+            Command::Webhooks(c) => webhooks::run(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Doctor(args) => doctor::run(args).await,
             Command::Health(args) => health::run(args).await,

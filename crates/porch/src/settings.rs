@@ -79,6 +79,16 @@ pub struct ServeArgs {
     /// in logs; prefer the subprotocol. [default: false]
     #[arg(long, env = "PORCH_ALLOW_QUERY_TOKEN", value_name = "BOOL")]
     pub allow_query_token: Option<bool>,
+    /// Let webhook endpoints use http:// (deliveries and their secrets' signatures then cross
+    /// the network in clear): for a receiver on the same host or a private network.
+    /// [default: false]
+    #[arg(long, env = "PORCH_WEBHOOK_ALLOW_HTTP", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_allow_http: Option<bool>,
+    /// Let webhook endpoints resolve to loopback, private and link-local addresses. Refused
+    /// by default: a webhook must not reach into the operator's own network (server-side
+    /// request forgery). [default: false]
+    #[arg(long, env = "PORCH_WEBHOOK_ALLOW_PRIVATE_TARGETS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_allow_private_targets: Option<bool>,
     /// Address of a load balancer or proxy in front of Porch (repeat, or comma-separate in
     /// the variable). Requests from it are attributed to the client address it names in
     /// X-Forwarded-For, for per-address limits. [default: none]
@@ -156,6 +166,8 @@ pub struct FileSettings {
     pub public_url: Option<String>,
     pub issuer: Option<String>,
     pub allow_query_token: Option<bool>,
+    pub webhook_allow_http: Option<bool>,
+    pub webhook_allow_private_targets: Option<bool>,
     pub sqlite_synchronous: Option<String>,
     pub postgres_pool_size: Option<usize>,
     pub store: Option<String>,
@@ -183,6 +195,7 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub issuer: String,
     pub allow_query_token: bool,
+    pub webhook_targets: porch_server::config::WebhookTargets,
     pub sqlite_synchronous: porch_store::Synchronous,
     pub postgres_pool_size: usize,
     pub broker: Option<String>,
@@ -226,6 +239,13 @@ impl Settings {
             public_url: args.public_url.clone().or(file.public_url),
             issuer: args.issuer.clone().or(file.issuer).unwrap_or_else(|| "porch".into()),
             allow_query_token: args.allow_query_token.or(file.allow_query_token).unwrap_or(false),
+            webhook_targets: porch_server::config::WebhookTargets {
+                allow_http: args.webhook_allow_http.or(file.webhook_allow_http).unwrap_or(false),
+                allow_private: args
+                    .webhook_allow_private_targets
+                    .or(file.webhook_allow_private_targets)
+                    .unwrap_or(false),
+            },
             sqlite_synchronous: parse_synchronous(synchronous.as_deref())?,
             postgres_pool_size,
             broker: args.broker.clone().or(file.broker),
@@ -271,7 +291,7 @@ impl LimitArgs {
         self.given.iter().any(|(name, _)| *name == setting)
     }
 
-    fn apply(&self, limits: &mut Limits) -> Result<()> {
+    pub fn apply(&self, limits: &mut Limits) -> Result<()> {
         for (setting, value) in &self.given {
             limits.set(setting, &value.to_string()).map_err(anyhow::Error::msg)?;
         }
