@@ -61,6 +61,7 @@ pub mod prefix {
     pub const KEY: &str = "key";
     pub const TOKEN: &str = "tok";
     pub const SECRET: &str = "sec";
+    pub const WEBHOOK_ENDPOINT: &str = "whe";
 }
 
 #[cfg(test)]

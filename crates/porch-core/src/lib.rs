@@ -8,6 +8,8 @@
 //! - `secret`: hashing and checking client and agent secrets.
 //! - `model`: records the store keeps (clients, deployments, agents, guests, keys).
 //! - `store`: the `Store` trait, implemented by `porch-store`.
+//! - `webhook`: outbound webhooks (Standard Webhooks): endpoints, outbox rows, signatures,
+//!   the retry schedule, refused targets.
 //!
 //! Nothing here touches a socket, a file or a database, so everything here is tested with
 //! plain unit tests and can be fuzzed.
@@ -19,3 +21,4 @@ pub mod secret;
 pub mod store;
 pub mod time;
 pub mod token;
+pub mod webhook;

@@ -550,6 +550,59 @@ limits! {
     /// from the store by whoever needed them): a slow broker never slows a send down.
     NATS_PUBLISH_QUEUE_MAX: usize = 8_192, "events";
 
+    // ----- Webhooks (docs/webhooks.md) ------------------------------------------------------
+
+    /// How long one delivery attempt may take, from connecting to the end of the answer's
+    /// head. Past it the attempt failed (`timeout`) and is retried later: a hanging receiver
+    /// holds one of its endpoint's slots for at most this long, never a guest or an agent.
+    /// 10 s, as common webhook senders allow.
+    WEBHOOK_TIMEOUT_MS as webhook_timeout_ms: u64 = 10_000, "milliseconds";
+
+    /// Deliveries to one endpoint in flight at once, per node. More events wait in the outbox:
+    /// a slow receiver gets no more than this many requests, and other endpoints have slots of
+    /// their own.
+    WEBHOOK_CONCURRENCY_PER_ENDPOINT as webhook_concurrency_per_endpoint: u32 = 4, "requests";
+
+    /// How long after its event a delivery is still retried; an attempt that would come later
+    /// is not made and the delivery goes to the dead letters (`porch webhooks dead`, `replay`).
+    /// A day lets a receiver be down for a weekend morning and lose nothing.
+    WEBHOOK_RETRY_HORIZON_MS as webhook_retry_horizon_ms: u64 = 86_400_000, "milliseconds";
+
+    /// The first retry's delay; each next one doubles (with a random half as jitter, so the
+    /// retries of events that failed together spread out).
+    WEBHOOK_RETRY_BASE_MS as webhook_retry_base_ms: u64 = 1_000, "milliseconds";
+
+    /// The longest delay between two attempts, so a receiver that recovers hears from Porch
+    /// within this long.
+    WEBHOOK_RETRY_MAX_MS as webhook_retry_max_ms: u64 = 600_000, "milliseconds";
+
+    /// How often each node looks for due deliveries in the outbox (one read per endpoint).
+    /// An event waits at most about this long before its first attempt.
+    WEBHOOK_POLL_INTERVAL_MS as webhook_poll_interval_ms: u64 = 250, "milliseconds";
+
+    /// How long a node holds the deliveries it took: no other node attempts them meanwhile.
+    /// A node that dies mid-attempt frees them when the lease ends. Above the attempt's timeout
+    /// (checked at start), so a slow attempt is never delivered twice at once.
+    WEBHOOK_LEASE_MS as webhook_lease_ms: u64 = 60_000, "milliseconds";
+
+    /// How long the previous secret keeps signing beside the new one after a rotation
+    /// (`porch webhooks rotate-secret`): time for the receiver to take the new secret.
+    WEBHOOK_SECRET_OVERLAP_MS as webhook_secret_overlap_ms: u64 = 86_400_000, "milliseconds";
+
+    /// Webhook endpoints per deployment. Each is polled and each event is one outbox row per
+    /// endpoint, so the count is bounded; ten is more than integrations need.
+    WEBHOOK_ENDPOINTS_PER_DEPLOYMENT_MAX: usize = 10, "endpoints";
+
+    /// Characters of a failed attempt's cause kept with its delivery (for `porch webhooks
+    /// dead`): enough for a status and the start of the receiver's answer.
+    WEBHOOK_ERROR_CHARS_MAX: usize = 300, "characters";
+
+    /// Bytes of a receiver's answer read, to quote in a failure's cause. The rest is not read.
+    WEBHOOK_RESPONSE_BYTES_MAX: usize = 1_024, "bytes";
+
+    /// Dead deliveries `porch webhooks dead` lists at once (the oldest first).
+    WEBHOOK_DEAD_LIST_MAX: u32 = 100, "deliveries";
+
     // ----- porch doctor --------------------------------------------------------------------
 
     /// How long one HTTP request of `porch doctor` may take before it calls the server
@@ -570,7 +623,7 @@ limits! {
 impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 12] = [
+        let checks: [(bool, &str); 14] = [
             (
                 self.connection_write_buffer_bytes_max
                     >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,
@@ -615,6 +668,17 @@ impl Limits {
                     && self.notices_per_deployment_per_min >= 1
                     && self.widget_reads_per_ip_per_min >= 1,
                 "per-minute limits must be at least 1",
+            ),
+            (
+                self.webhook_lease_ms > self.webhook_timeout_ms,
+                "webhook_lease_ms must be above webhook_timeout_ms, or another node may attempt a delivery still in flight",
+            ),
+            (
+                self.webhook_concurrency_per_endpoint >= 1
+                    && self.webhook_retry_base_ms >= 1
+                    && self.webhook_retry_base_ms <= self.webhook_retry_max_ms
+                    && self.webhook_poll_interval_ms >= 10,
+                "webhook_concurrency_per_endpoint and webhook_retry_base_ms must be at least 1, webhook_retry_base_ms at most webhook_retry_max_ms, webhook_poll_interval_ms at least 10",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
@@ -681,6 +745,8 @@ const _: () = assert!(HISTORY_PAGE_DEFAULT <= HISTORY_PAGE_MAX);
 const _: () = assert!(CONVERSATION_LIST_DEFAULT <= CONVERSATION_LIST_MAX);
 const _: () = assert!(NATS_RECONNECT_DELAY_STEP_MS <= NATS_RECONNECT_DELAY_MAX_MS);
 const _: () = assert!(STANDING_BATCH_MAX <= STANDING_QUEUE_MAX);
+const _: () = assert!(WEBHOOK_LEASE_MS > WEBHOOK_TIMEOUT_MS);
+const _: () = assert!(WEBHOOK_RETRY_BASE_MS <= WEBHOOK_RETRY_MAX_MS);
 // An agent's `ready` with its `CONVERSATION_LIST_MAX` conversations, at up to 1 KiB each, fits.
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX >= CONVERSATION_LIST_MAX as usize * 1024);
 // A refusal's quote must leave room in a close reason for the code, the fix and the ref.

@@ -23,6 +23,7 @@ use crate::model::{
     GuestStanding, SetUp,
 };
 use crate::token::SigningKey;
+use crate::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
 /// is noise next to a database round trip.
@@ -198,6 +199,47 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queue and pool use, for `/metrics`. Cheap and synchronous: no store round trip.
     fn pressure(&self) -> StorePressure;
+
+    // Webhooks (`crate::webhook`). Every append and every new conversation enqueues one outbox
+    // row per endpoint of its deployment subscribed to its event type, in the same commit.
+    /// Stores a new endpoint. Its deployment must exist.
+    fn create_webhook_endpoint(&self, endpoint: WebhookEndpoint) -> StoreFuture<'_, ()>;
+    /// Every endpoint, oldest first.
+    fn webhook_endpoints(&self) -> StoreFuture<'_, Vec<WebhookEndpoint>>;
+    /// Removes an endpoint and its outbox rows. False when no endpoint has this id.
+    fn delete_webhook_endpoint(&self, id: &str) -> StoreFuture<'_, bool>;
+    /// Makes `secret` the endpoint's secret; the one it replaces keeps signing until
+    /// `previous_until_ms`. False when no endpoint has this id.
+    fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: String,
+        previous_until_ms: i64,
+    ) -> StoreFuture<'_, bool>;
+    /// Leases up to `claim.limit` due rows of one endpoint to `claim.owner` until
+    /// `claim.lease_until_ms`, atomically: a row leased to one node is taken by no other until
+    /// the lease ends. A row is due when it is pending, its next attempt is not in the future,
+    /// it is not leased, and no earlier pending row of its conversation waits for the same
+    /// endpoint (per-conversation order). Oldest due first.
+    fn claim_webhook_deliveries(&self, claim: Claim) -> StoreFuture<'_, Vec<Delivery>>;
+    /// Records an attempt's outcome for a row leased to `owner` and ends the lease. False (and
+    /// nothing written) when the row is gone or leased to another node since.
+    fn finish_webhook_delivery(
+        &self,
+        delivery: &Delivery,
+        owner: &str,
+        finish: Finish,
+    ) -> StoreFuture<'_, bool>;
+    /// One endpoint's rows in `state`, oldest first, at most `limit`.
+    fn webhook_deliveries(
+        &self,
+        endpoint_id: &str,
+        state: DeliveryState,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<Delivery>>;
+    /// Makes an endpoint's dead rows pending again, due at `now_ms` with their attempts
+    /// counted from zero and a new horizon from `now_ms`. Returns how many.
+    fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64>;
 }
 
 /// What an append does, decided by the rules every backend shares.

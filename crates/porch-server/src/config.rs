@@ -16,6 +16,8 @@ pub struct ServerConfig {
     /// Accept `?access_token=` on the gateway URL. Off by default: URLs end up in proxy and
     /// server logs (RFC 6750 §2.3, RFC 9700 §4.3.2).
     pub allow_query_token: bool,
+    /// Which webhook targets deliveries may reach (`webhooks`).
+    pub webhook_targets: WebhookTargets,
     /// Mount the unauthenticated conformance echo (`gateway::echo`) for the Autobahn
     /// TestSuite. Off by default; `porch serve` allows it on a loopback address only.
     pub conformance_echo: bool,
@@ -35,6 +37,16 @@ pub struct ServerConfig {
     /// `/metrics` is served on an internal listener of its own (`serve_internal`), not on the
     /// public one: `metrics_listen`.
     pub metrics_internal: bool,
+}
+
+/// Which webhook targets are allowed beyond public `https://` ones. Both off by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WebhookTargets {
+    /// `http://` targets too (`--webhook-allow-http`).
+    pub allow_http: bool,
+    /// Targets resolving to loopback, private or link-local addresses too
+    /// (`--webhook-allow-private-targets`).
+    pub allow_private: bool,
 }
 
 impl ServerConfig {
@@ -75,6 +87,7 @@ mod tests {
             issuer: "x".into(),
             limits: Limits::default(),
             allow_query_token: false,
+            webhook_targets: WebhookTargets::default(),
             conformance_echo: false,
             node_id: "nod_test".into(),
             broker_url: None,

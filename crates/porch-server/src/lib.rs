@@ -25,6 +25,8 @@
 //! - `throttle`: rate limits and per-key connection counts.
 //! - `origins`: the origins some deployment lists, for the early `Origin` check and CORS;
 //!   `cors`: the CORS answers built on it.
+//! - `webhooks`: outbound webhooks (Standard Webhooks): the node's delivery loop over the
+//!   store's outbox.
 //!
 //! # Shutdown
 //! `serve` stops accepting on the shutdown signal, then tells every session (through a
@@ -56,6 +58,7 @@ pub mod space;
 pub mod standing;
 pub mod state;
 pub mod throttle;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -64,7 +67,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use porch_core::limits::{KEY_REFRESH_MS, SESSIONS_CLOSE_GRACE_MS};
 use porch_core::store::{Store, StoreError};
 use porch_core::token::{Keyring, SigningKey};
@@ -98,6 +101,7 @@ pub async fn build_state(
     let password_checks = Arc::new(Semaphore::new(config.limits.password_checks_concurrent_max));
     let standings = standing::Standings::start(store.clone());
     let origins = Arc::new(origins::KnownOrigins::new(store.clone(), config.public_origin()));
+    let webhooks = webhooks::Sender::new(config.webhook_targets, config.limits.webhook_timeout_ms)?;
     let space = Arc::new(space::DiskSpace::new(
         config.data_dir.clone(),
         config.limits.data_dir_free_warn_bytes,
@@ -115,6 +119,7 @@ pub async fn build_state(
         password_checks,
         shutdown,
         broker,
+        webhooks,
     };
     Ok((state, shutdown_tx))
 }
@@ -158,6 +163,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
+        .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
+        .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
         .merge(browser)
         .layer(axum::middleware::map_response(oauth::no_store));
     Router::new()
@@ -215,10 +222,13 @@ pub async fn serve(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_keys(state.clone()));
+    let deliveries = webhooks::dispatch::start(state.clone());
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
     refresher.abort();
+    // Attempts in flight are left to their leases (`webhooks::dispatch`).
+    deliveries.abort();
     wait_for_sessions(&state).await;
     Ok(())
 }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The cluster transport, when this node is one of several.
     pub broker: crate::broker::SharedBroker,
+    /// The webhook deliveries' HTTP client and target policy (`webhooks`).
+    pub webhooks: crate::webhooks::Sender,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

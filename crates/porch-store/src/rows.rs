@@ -12,6 +12,7 @@ use porch_core::model::{
 };
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
+use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
     Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
 };
@@ -270,4 +271,53 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         event: optional_state(row, first + 8)?,
         created_at_ms: row.integer(first + 9)?,
     })
+}
+
+pub(crate) const WEBHOOK_ENDPOINT_COLUMNS: &str = "id, deployment_id, url, event_types, secret, previous_secret, \
+     previous_secret_until_ms, created_at_ms";
+
+pub(crate) fn webhook_endpoint(row: &dyn StoredRow) -> Result<WebhookEndpoint, StoreError> {
+    Ok(WebhookEndpoint {
+        id: row.text(0)?,
+        deployment_id: row.text(1)?,
+        url: row.text(2)?,
+        event_types: row.list(3)?,
+        secret: row.text(4)?,
+        previous_secret: row.optional_text(5)?,
+        previous_secret_until_ms: row.integer(6)?,
+        created_at_ms: row.integer(7)?,
+    })
+}
+
+pub(crate) const DELIVERY_COLUMNS: &str = "endpoint_id, conversation_id, seq, event_type, agent_id, state, \
+     attempts, next_attempt_at_ms, last_error, created_at_ms";
+
+pub(crate) fn delivery(row: &dyn StoredRow) -> Result<Delivery, StoreError> {
+    let state_text = row.text(5)?;
+    let attempts = row.integer(6)?;
+    Ok(Delivery {
+        endpoint_id: row.text(0)?,
+        conversation_id: row.text(1)?,
+        // `seq` 0 is the conversation's creation, so not `seq()`'s check of a log entry.
+        seq: u64::try_from(row.integer(2)?).map_err(|_| row.bad(2, "negative sequence number"))?,
+        event_type: row.text(3)?,
+        agent_id: row.optional_text(4)?,
+        state: DeliveryState::parse(&state_text)
+            .ok_or_else(|| row.bad(5, &format!("unknown delivery state `{state_text}`")))?,
+        attempts: u32::try_from(attempts)
+            .map_err(|_| row.bad(6, &format!("attempts out of range: {attempts}")))?,
+        next_attempt_at_ms: row.integer(7)?,
+        last_error: row.optional_text(8)?,
+        created_at_ms: row.integer(9)?,
+    })
+}
+
+/// A failure's cause as kept with its delivery: at most `WEBHOOK_ERROR_CHARS_MAX` characters.
+pub(crate) fn stored_error(finish: &Finish) -> Option<String> {
+    match finish {
+        Finish::Delivered => None,
+        Finish::Retry { error, .. } | Finish::Dead { error } => {
+            Some(error.chars().take(porch_core::limits::WEBHOOK_ERROR_CHARS_MAX).collect())
+        }
+    }
 }

@@ -139,6 +139,30 @@ async fn deployment_updates() {
 }
 
 #[tokio::test]
+async fn webhook_enqueue() {
+    let (_schema, store) = fresh().await;
+    suite_webhook_enqueue(&*store).await;
+}
+
+#[tokio::test]
+async fn webhook_claims() {
+    let (_schema, store) = fresh().await;
+    suite_webhook_claims(&*store).await;
+}
+
+#[tokio::test]
+async fn webhook_dead_letters() {
+    let (_schema, store) = fresh().await;
+    suite_webhook_dead_letters(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_concurrent_claims() {
+    let (_schema, store) = fresh().await;
+    suite_webhook_concurrent_claims(store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_schema, store) = fresh().await;
     suite_notices(&*store).await;

@@ -89,6 +89,30 @@ async fn deployment_updates() {
 }
 
 #[tokio::test]
+async fn webhook_enqueue() {
+    let (_dir, store) = fresh();
+    suite_webhook_enqueue(&*store).await;
+}
+
+#[tokio::test]
+async fn webhook_claims() {
+    let (_dir, store) = fresh();
+    suite_webhook_claims(&*store).await;
+}
+
+#[tokio::test]
+async fn webhook_dead_letters() {
+    let (_dir, store) = fresh();
+    suite_webhook_dead_letters(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_concurrent_claims() {
+    let (_dir, store) = fresh();
+    suite_webhook_concurrent_claims(store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_dir, store) = fresh();
     suite_notices(&*store).await;
@@ -303,12 +327,13 @@ async fn migrations_3_and_4_keep_every_message() {
     fill(&store, &conversation, 3).await;
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
-    // user_version 2.
+    // no webhooks, user_version 2.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
         "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
-         ALTER TABLE deployments DROP COLUMN notice; PRAGMA user_version = 2;",
+         ALTER TABLE deployments DROP COLUMN notice; \
+         DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(conn);
@@ -323,7 +348,7 @@ async fn migrations_3_and_4_keep_every_message() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 4);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

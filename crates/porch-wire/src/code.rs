@@ -126,6 +126,7 @@ error_codes! {
     ConversationUnknown = "conversation_unknown", 404, 4010, "No conversation has this id (or it is not yours).";
     ConversationClosed = "conversation_closed", 409, 4011, "The conversation is closed; start a new guest session.";
     GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
+    WebhookEndpointUnknown = "webhook_endpoint_unknown", 404, 4010, "No webhook endpoint of this deployment has this id.";
     NotFound = "not_found", 404, 4010, "No such route.";
     // Bad input after the handshake or in a REST body.
     BadJson = "bad_json", 400, 4007, "The body or frame is not valid JSON of the documented shape.";
@@ -137,6 +138,9 @@ error_codes! {
     InvalidUtf8 = "invalid_utf8", 400, 1007, "A text frame or body is not valid UTF-8.";
     ProtocolError = "protocol_error", 400, 1002, "The client broke WebSocket framing (RFC 6455), e.g. reserved bits or an unmasked frame.";
     IdempotencyConflict = "idempotency_conflict", 422, 4007, "This clientMessageId was already used with a different text.";
+    WebhookTargetRefused = "webhook_target_refused", 400, 4007, "The webhook URL is not https://, or its host is (or resolves to) a loopback, private or link-local address, which this server does not allow.";
+    WebhookEventTypeUnknown = "webhook_event_type_unknown", 400, 4007, "An event type of the webhook endpoint is not one Porch sends.";
+    WebhookEndpointsFull = "webhook_endpoints_full", 409, 4007, "The deployment has as many webhook endpoints as allowed; remove one first.";
     // Capacity and server state.
     RateLimited = "rate_limited", 429, 4100, "Too many requests; wait for Retry-After.";
     TooManyConnections = "too_many_connections", 429, 4101, "A connection limit is reached.";

@@ -14,6 +14,7 @@ pub mod code;
 pub mod event;
 pub mod frame;
 pub mod rest;
+pub mod webhook;
 
 pub use code::{CloseCode, ErrorCode, ReconnectClass};
 pub use frame::{ClientFrame, ServerFrame};
@@ -54,6 +55,12 @@ pub const AGENT_TOKEN_PATH: &str = "/api/v2/agents/token";
 pub const AGENT_API_PREFIX: &str = "/api/v2/agent";
 /// Path of the OpenAPI 3.1 document of the REST API (`docs/openapi.json`).
 pub const OPENAPI_PATH: &str = "/api/v2/openapi.json";
+/// A deployment's webhook endpoints (client token, scope `webhooks`): `GET` lists, `POST` adds.
+pub const WEBHOOK_ENDPOINTS_PATH: &str =
+    "/api/v2/webmessaging/deployments/{deployment_id}/webhooks";
+/// One webhook endpoint of a deployment: `DELETE` removes it.
+pub const WEBHOOK_ENDPOINT_PATH: &str =
+    "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
 
 /// Token audiences: one per kind of token, so no token can stand in for another.
 pub mod audience {
@@ -72,6 +79,8 @@ pub mod scope {
     pub const GUESTS: &str = "guests";
     /// Set and clear the notice every guest of a deployment sees.
     pub const NOTICES: &str = "notices";
+    /// Register, list and remove a deployment's webhook endpoints (docs/webhooks.md).
+    pub const WEBHOOKS: &str = "webhooks";
     /// Every scope a client can be given, in the order `porch clients create --help` lists.
-    pub const ALL: &[&str] = &[GUESTS, NOTICES];
+    pub const ALL: &[&str] = &[GUESTS, NOTICES, WEBHOOKS];
 }

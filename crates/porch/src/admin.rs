@@ -14,7 +14,7 @@ pub enum ClientsCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Scopes granted (repeatable). Known: guests, notices.
+        /// Scopes granted (repeatable). Known: guests, notices, webhooks.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Print the created client as JSON (secret included, once).

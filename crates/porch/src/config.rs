@@ -82,6 +82,8 @@ fn effective(settings: &Settings) -> String {
         ),
         ("issuer", settings.issuer.clone()),
         ("allow_query_token", settings.allow_query_token.to_string()),
+        ("webhook_allow_http", settings.webhook_targets.allow_http.to_string()),
+        ("webhook_allow_private_targets", settings.webhook_targets.allow_private.to_string()),
         ("trusted_proxies", format!("{:?}", settings.trusted_proxies)),
         ("demo", settings.demo.to_string()),
         ("conformance_echo", settings.conformance_echo.to_string()),

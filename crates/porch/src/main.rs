@@ -4,6 +4,7 @@
 //! - `config`: `porch config check|default|doc`, from the same tables as `settings`.
 //! - `serve`: the server on the embedded store.
 //! - `admin`: clients, deployments, agents, keys.
+//! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
 //! - `health`: `porch health`, the probe of a container's or an init system's health check.
@@ -20,6 +21,7 @@ mod logging;
 mod nofile;
 mod serve;
 mod settings;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -57,6 +59,9 @@ enum Command {
     /// Token signing keys.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
+    /// Webhook endpoints: where a deployment's events are delivered (Standard Webhooks).
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
             Command::Keys(c) => admin::keys(c).await,
+            Command::Webhooks(c) => webhooks::run(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Config(c) => config::run(c),
             Command::Doctor(args) => doctor::run(args).await,

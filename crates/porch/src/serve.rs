@@ -38,6 +38,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         issuer: settings.issuer.clone(),
         limits: settings.limits.clone(),
         allow_query_token: settings.allow_query_token,
+        webhook_targets: settings.webhook_targets,
         conformance_echo: settings.conformance_echo,
         node_id: settings.node_id.clone(),
         broker_url: settings.broker.clone(),

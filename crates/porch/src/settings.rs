@@ -76,6 +76,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PORCH_ALLOW_QUERY_TOKEN", value_name = "BOOL",
         help = table::help("allow_query_token"), long_help = table::long_help("allow_query_token"))]
     pub allow_query_token: Option<bool>,
+    #[arg(long, env = "PORCH_WEBHOOK_ALLOW_HTTP", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+        help = table::help("webhook_allow_http"), long_help = table::long_help("webhook_allow_http"))]
+    pub webhook_allow_http: Option<bool>,
+    #[arg(long, env = "PORCH_WEBHOOK_ALLOW_PRIVATE_TARGETS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+        help = table::help("webhook_allow_private_targets"), long_help = table::long_help("webhook_allow_private_targets"))]
+    pub webhook_allow_private_targets: Option<bool>,
     #[arg(
         long = "trusted-proxy",
         env = "PORCH_TRUSTED_PROXIES",
@@ -152,6 +158,8 @@ pub struct FileSettings {
     pub public_url: Option<String>,
     pub issuer: Option<String>,
     pub allow_query_token: Option<bool>,
+    pub webhook_allow_http: Option<bool>,
+    pub webhook_allow_private_targets: Option<bool>,
     pub sqlite_synchronous: Option<String>,
     pub postgres_pool_size: Option<usize>,
     pub store: Option<String>,
@@ -182,6 +190,7 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub issuer: String,
     pub allow_query_token: bool,
+    pub webhook_targets: porch_server::config::WebhookTargets,
     pub sqlite_synchronous: porch_store::Synchronous,
     pub postgres_pool_size: usize,
     pub broker: Option<String>,
@@ -276,6 +285,13 @@ impl Settings {
             public_url,
             issuer: args.issuer.clone().or(file.issuer).unwrap_or_else(|| "porch".into()),
             allow_query_token: args.allow_query_token.or(file.allow_query_token).unwrap_or(false),
+            webhook_targets: porch_server::config::WebhookTargets {
+                allow_http: args.webhook_allow_http.or(file.webhook_allow_http).unwrap_or(false),
+                allow_private: args
+                    .webhook_allow_private_targets
+                    .or(file.webhook_allow_private_targets)
+                    .unwrap_or(false),
+            },
             sqlite_synchronous: synchronous,
             postgres_pool_size,
             broker,
@@ -392,7 +408,7 @@ impl LimitArgs {
         self.given.iter().any(|(name, _)| *name == setting)
     }
 
-    fn apply(&self, limits: &mut Limits) -> Result<()> {
+    pub fn apply(&self, limits: &mut Limits) -> Result<()> {
         for (setting, value) in &self.given {
             limits.set(setting, &value.to_string()).map_err(anyhow::Error::msg)?;
         }

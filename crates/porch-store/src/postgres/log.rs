@@ -12,6 +12,7 @@ use deadpool_postgres::GenericClient;
 use porch_core::ids::{new_id, prefix};
 use porch_core::limits::POSTGRES_APPEND_ATTEMPTS_MAX;
 use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, StoreError, decide_append};
+use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Message};
 use tokio_postgres::types::ToSql;
 
@@ -20,6 +21,7 @@ use super::rows::{
     self, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context, MESSAGE_COLUMNS, seq_to_sql, violates,
 };
 use super::turns::Turns;
+use super::webhooks::enqueue_sql;
 
 /// The stored message of this sender with this `clientMessageId`, if any.
 async fn stored_message(
@@ -131,22 +133,34 @@ async fn write(
     read: (ConversationState, Option<&str>),
 ) -> Result<Option<(u64, i64)>, StoreError> {
     let doing = format!("appending to {}", message.conversation_id);
-    // The insert reads the update's RETURNING, so it happens only if the update did.
+    // The insert reads the update's RETURNING, so it happens only if the update did; the
+    // outbox rows read the insert's, so the event commits with its entry or not at all.
+    let enqueue = enqueue_sql(
+        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id \
+          FROM inserted i, updated u)",
+        14,
+    );
     let statement = client
-        .prepare_cached(
+        .prepare_cached(&format!(
             "WITH updated AS ( \
                  UPDATE conversations SET last_seq = last_seq + 1, \
                         updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11 \
                  WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
-                 RETURNING last_seq, updated_at_ms \
-             ) \
-             INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                                   sender_display_name, text, event, created_at_ms) \
-             SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms FROM updated \
-             RETURNING seq, created_at_ms",
-        )
+                 RETURNING last_seq, updated_at_ms, deployment_id \
+             ), inserted AS ( \
+                 INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
+                                       sender_display_name, text, event, created_at_ms) \
+                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms FROM updated \
+                 RETURNING conversation_id, seq, created_at_ms \
+             ), queued AS ({enqueue}) \
+             SELECT seq, created_at_ms FROM inserted"
+        ))
         .await
         .context(&doing)?;
+    let event_type = EventType::of_entry(message.event).as_str();
+    let agent_id = (message.event == Some(ConversationState::Assigned))
+        .then_some(conversation.assigned_agent_id.as_deref())
+        .flatten();
     let params: &[&(dyn ToSql + Sync)] = &[
         &message.id,
         &message.conversation_id,
@@ -161,6 +175,8 @@ async fn write(
         &conversation.assigned_agent_id,
         &read.0.as_str(),
         &read.1,
+        &event_type,
+        &agent_id,
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,

@@ -14,7 +14,9 @@
 //! - A write returns only after COMMIT; with `synchronous_commit=on` and `fsync=on` (the
 //!   defaults, read back by `durability`) COMMIT waits for the WAL flush.
 //! - Reads are single statements on pooled connections (`reads`); the schema and its
-//!   migrations are in `schema`, row mapping and error mapping in `rows`.
+//!   migrations are in `schema`, row mapping and error mapping in `rows`; webhook endpoints
+//!   and the outbox in `webhooks` (its rows are written by the statements of `log` and
+//!   `writes` that cause them).
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
@@ -24,6 +26,7 @@ mod reads;
 mod rows;
 mod schema;
 mod turns;
+mod webhooks;
 mod writes;
 
 use porch_core::model::{
@@ -35,6 +38,7 @@ use porch_core::store::{
     StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
+use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{Conversation, MessagePage, Notice};
 
 use self::pool::Db;
@@ -245,5 +249,59 @@ impl Store for PostgresStore {
 
     fn pressure(&self) -> StorePressure {
         self.db.pressure()
+    }
+
+    fn create_webhook_endpoint(&self, endpoint: WebhookEndpoint) -> StoreFuture<'_, ()> {
+        Box::pin(async move { webhooks::create_endpoint(&self.db, &endpoint).await })
+    }
+
+    fn webhook_endpoints(&self) -> StoreFuture<'_, Vec<WebhookEndpoint>> {
+        Box::pin(webhooks::endpoints(&self.db))
+    }
+
+    fn delete_webhook_endpoint(&self, id: &str) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(async move { webhooks::delete_endpoint(&self.db, &id).await })
+    }
+
+    fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: String,
+        previous_until_ms: i64,
+    ) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(
+            async move { webhooks::rotate_secret(&self.db, &id, &secret, previous_until_ms).await },
+        )
+    }
+
+    fn claim_webhook_deliveries(&self, claim: Claim) -> StoreFuture<'_, Vec<Delivery>> {
+        Box::pin(async move { webhooks::claim(&self.db, &claim).await })
+    }
+
+    fn finish_webhook_delivery(
+        &self,
+        delivery: &Delivery,
+        owner: &str,
+        finish: Finish,
+    ) -> StoreFuture<'_, bool> {
+        let (delivery, owner) = (delivery.clone(), owner.to_owned());
+        Box::pin(async move { webhooks::finish(&self.db, &delivery, &owner, &finish).await })
+    }
+
+    fn webhook_deliveries(
+        &self,
+        endpoint_id: &str,
+        state: DeliveryState,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<Delivery>> {
+        let endpoint_id = endpoint_id.to_owned();
+        Box::pin(async move { webhooks::deliveries(&self.db, &endpoint_id, state, limit).await })
+    }
+
+    fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64> {
+        let endpoint_id = endpoint_id.to_owned();
+        Box::pin(async move { webhooks::replay(&self.db, &endpoint_id, now_ms).await })
     }
 }

@@ -18,9 +18,9 @@ use super::rows::{
     SIGNING_KEY_COLUMNS, StoredRow, seq_to_sql,
 };
 
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
-async fn all<T>(
+pub(crate) async fn all<T>(
     db: &Db,
     sql: &str,
     params: Params<'_>,

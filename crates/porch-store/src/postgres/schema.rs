@@ -137,6 +137,40 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN IF NOT EXISTS notice TEXT;
     "#,
+    // 5: webhooks, as in the SQLite store (its migration 5): endpoints, and the outbox that the
+    // commit of an entry (or conversation) fills, one row per subscribed endpoint.
+    r#"
+    CREATE TABLE webhook_endpoints (
+        id                       TEXT PRIMARY KEY,
+        deployment_id            TEXT NOT NULL REFERENCES deployments(id),
+        url                      TEXT NOT NULL,
+        event_types              TEXT[] NOT NULL,
+        secret                   TEXT NOT NULL,
+        previous_secret          TEXT,
+        previous_secret_until_ms BIGINT NOT NULL,
+        created_at_ms            BIGINT NOT NULL
+    );
+
+    CREATE INDEX webhook_endpoints_by_deployment ON webhook_endpoints (deployment_id);
+
+    CREATE TABLE webhook_outbox (
+        endpoint_id        TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        conversation_id    TEXT NOT NULL,
+        seq                BIGINT NOT NULL CHECK (seq >= 0),
+        event_type         TEXT NOT NULL,
+        agent_id           TEXT,
+        state              TEXT NOT NULL CHECK (state IN ('pending', 'dead')),
+        attempts           BIGINT NOT NULL,
+        next_attempt_at_ms BIGINT NOT NULL,
+        lease_owner        TEXT,
+        lease_until_ms     BIGINT NOT NULL,
+        last_error         TEXT,
+        created_at_ms      BIGINT NOT NULL,
+        PRIMARY KEY (endpoint_id, conversation_id, seq)
+    );
+
+    CREATE INDEX webhook_outbox_due ON webhook_outbox (endpoint_id, state, next_attempt_at_ms);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -8,11 +8,13 @@ use porch_core::model::{
 };
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
+use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
 use tokio_postgres::types::ToSql;
 
 use super::pool::{Db, startup_transaction};
 use super::rows::{Context, to_json, violates};
+use super::webhooks::enqueue_sql;
 
 /// Runs one statement on `client`; a unique violation of `name_constraint` becomes
 /// `NameTaken` with the SQLite store's sentence. Catching the violation, rather than checking
@@ -138,19 +140,25 @@ pub(crate) async fn create_guest(
     let guest = &record.guest;
     let doing = format!("creating guest {} and conversation {}", guest.id, record.conversation_id);
     let client = db.client().await?;
+    // `conversation.created` is the conversation's `seq` 0, enqueued by the same statement.
+    let enqueue = enqueue_sql("created", 12);
     let statement = client
-        .prepare_cached(
+        .prepare_cached(&format!(
             "WITH guest AS ( \
                  INSERT INTO guests (id, display_name, email, external_id, attributes, created_at_ms, \
                                      deployment_id, conversation_id, client_id, revoked) \
                  VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10) \
+             ), created AS ( \
+                 INSERT INTO conversations (id, guest_id, deployment_id, queue, state, assigned_agent_id, \
+                                            last_seq, created_at_ms, updated_at_ms) \
+                 VALUES ($8, $1, $7, $11, 'waiting', NULL, 0, $6, $6) \
+                 RETURNING id AS conversation_id, last_seq AS seq, created_at_ms AS at_ms, deployment_id \
              ) \
-             INSERT INTO conversations (id, guest_id, deployment_id, queue, state, assigned_agent_id, last_seq, \
-                                        created_at_ms, updated_at_ms) \
-             VALUES ($8, $1, $7, $11, 'waiting', NULL, 0, $6, $6)",
-        )
+             {enqueue}"
+        ))
         .await
         .context(&doing)?;
+    let (event_type, agent_id) = (EventType::ConversationCreated.as_str(), None::<String>);
     let attributes = to_json(&guest.attributes);
     let params: &[&(dyn ToSql + Sync)] = &[
         &guest.id,
@@ -164,6 +172,8 @@ pub(crate) async fn create_guest(
         &record.client_id,
         &record.revoked,
         &queue,
+        &event_type,
+        &agent_id,
     ];
     client.execute(&statement, params).await.context(&doing)?;
     let created_at_ms = guest.created_at_ms;

@@ -4,11 +4,13 @@
 
 use porch_core::ids::{new_id, prefix};
 use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, StoreError, decide_append};
+use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Message};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::reads::conversation_by_id;
 use super::rows::{self, Context, MESSAGE_COLUMNS, seq_to_sql};
+use super::webhooks;
 
 fn message_by_client_id(
     conn: &Connection,
@@ -48,6 +50,21 @@ pub(crate) fn append(
         };
     insert(conn, &message)?;
     advance(conn, &conversation, previous_seq)?;
+    // The event goes out with the entry or not at all: same savepoint, same commit.
+    let agent_id = (message.event == Some(ConversationState::Assigned))
+        .then_some(conversation.assigned_agent_id.as_deref())
+        .flatten();
+    webhooks::enqueue(
+        conn,
+        &webhooks::Event {
+            conversation_id: &conversation.id,
+            deployment_id: &conversation.deployment_id,
+            seq: message.seq,
+            event_type: EventType::of_entry(message.event).as_str(),
+            agent_id,
+            now_ms: message.created_at_ms,
+        },
+    )?;
     if cfg!(debug_assertions) {
         let max_seq: Option<i64> = conn
             .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")

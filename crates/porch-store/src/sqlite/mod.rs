@@ -13,7 +13,8 @@
 //! - Reads run on a small pool of read-only connections (`pool`): lists on tokio's blocking
 //!   pool, reads an index bounds (one row, one page) on the calling worker (`reads`).
 //! - The schema and its migrations are in `schema`; the backend's side of row mapping in
-//!   `rows`; appends and read markers in `log`; every other write in `writes`.
+//!   `rows`; appends and read markers in `log`; webhook endpoints and the outbox in
+//!   `webhooks`; every other write in `writes`.
 
 mod checkpointer;
 mod log;
@@ -21,6 +22,7 @@ mod pool;
 mod reads;
 mod rows;
 mod schema;
+mod webhooks;
 mod writer;
 mod writes;
 
@@ -36,6 +38,7 @@ use porch_core::store::{
     StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
+use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{Conversation, MessagePage, Notice};
 
 use self::pool::{ReaderPool, read, read_short};
@@ -299,5 +302,59 @@ impl Store for SqliteStore {
             pool_in_use: in_use as u64,
             pool_waiting: 0,
         }
+    }
+
+    fn create_webhook_endpoint(&self, endpoint: WebhookEndpoint) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.run(move |c| webhooks::create_endpoint(c, &endpoint)))
+    }
+
+    fn webhook_endpoints(&self) -> StoreFuture<'_, Vec<WebhookEndpoint>> {
+        Box::pin(read(&self.readers, webhooks::endpoints))
+    }
+
+    fn delete_webhook_endpoint(&self, id: &str) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(self.writer.run(move |c| webhooks::delete_endpoint(c, &id)))
+    }
+
+    fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: String,
+        previous_until_ms: i64,
+    ) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(
+            self.writer.run(move |c| webhooks::rotate_secret(c, &id, &secret, previous_until_ms)),
+        )
+    }
+
+    fn claim_webhook_deliveries(&self, claim: Claim) -> StoreFuture<'_, Vec<Delivery>> {
+        Box::pin(self.writer.run(move |c| webhooks::claim(c, &claim)))
+    }
+
+    fn finish_webhook_delivery(
+        &self,
+        delivery: &Delivery,
+        owner: &str,
+        finish: Finish,
+    ) -> StoreFuture<'_, bool> {
+        let (delivery, owner) = (delivery.clone(), owner.to_owned());
+        Box::pin(self.writer.run(move |c| webhooks::finish(c, &delivery, &owner, &finish)))
+    }
+
+    fn webhook_deliveries(
+        &self,
+        endpoint_id: &str,
+        state: DeliveryState,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<Delivery>> {
+        let endpoint_id = endpoint_id.to_owned();
+        Box::pin(read(&self.readers, move |c| webhooks::deliveries(c, &endpoint_id, state, limit)))
+    }
+
+    fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64> {
+        let endpoint_id = endpoint_id.to_owned();
+        Box::pin(self.writer.run(move |c| webhooks::replay(c, &endpoint_id, now_ms)))
     }
 }

@@ -152,6 +152,43 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN notice TEXT;
     "#,
+    // 5: webhooks (`porch_core::webhook`). The outbox holds one row per event and subscribed
+    // endpoint, written by the commit of the entry (or conversation) it names; a delivered row
+    // is deleted, a dead one kept. Its key orders a conversation's events per endpoint, and
+    // makes a second row for one event impossible.
+    r#"
+    CREATE TABLE webhook_endpoints (
+        id                       TEXT PRIMARY KEY,
+        deployment_id            TEXT NOT NULL REFERENCES deployments(id),
+        url                      TEXT NOT NULL,
+        event_types              TEXT NOT NULL,   -- JSON array of strings
+        secret                   TEXT NOT NULL,
+        previous_secret          TEXT,
+        previous_secret_until_ms INTEGER NOT NULL,
+        created_at_ms            INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE INDEX webhook_endpoints_by_deployment ON webhook_endpoints (deployment_id);
+
+    CREATE TABLE webhook_outbox (
+        endpoint_id        TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        conversation_id    TEXT NOT NULL,
+        seq                INTEGER NOT NULL CHECK (seq >= 0),
+        event_type         TEXT NOT NULL,
+        agent_id           TEXT,
+        state              TEXT NOT NULL CHECK (state IN ('pending', 'dead')),
+        attempts           INTEGER NOT NULL,
+        next_attempt_at_ms INTEGER NOT NULL,
+        lease_owner        TEXT,
+        lease_until_ms     INTEGER NOT NULL,
+        last_error         TEXT,
+        created_at_ms      INTEGER NOT NULL,
+        PRIMARY KEY (endpoint_id, conversation_id, seq)
+    ) STRICT;
+
+    -- A node's claim reads an endpoint's due rows in due order.
+    CREATE INDEX webhook_outbox_due ON webhook_outbox (endpoint_id, state, next_attempt_at_ms);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -96,7 +96,12 @@ pub(crate) enum Command {
     Durability {
         reply: Reply<Durability>,
     },
+    /// A write of a module of its own (`webhooks`), run like the others (`Writer::run`).
+    Job(Job),
 }
+
+/// A write and its reply, boxed together so the command needs no variant per write.
+pub(crate) type Job = Box<dyn FnOnce(&Connection, &mut Option<StoreError>) -> Done + Send>;
 
 /// The handle async code holds: the queue into the writer thread, and the writer and
 /// checkpoint threads themselves, so dropping the store waits for queued writes to finish and
@@ -180,6 +185,20 @@ impl Writer {
     pub(crate) fn queued(&self) -> u64 {
         self.queued.load(Ordering::Relaxed)
     }
+
+    /// Queues `write`, run in its own savepoint of a batch like every command, and waits for
+    /// its committed result.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.call(move |reply| {
+            Command::Job(Box::new(move |conn: &Connection, poisoned: &mut Option<StoreError>| {
+                run_one(conn, poisoned, reply, write)
+            }))
+        })
+        .await
+    }
 }
 
 impl Drop for Writer {
@@ -232,7 +251,7 @@ fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge, queued: &At
 
 /// A command that has run inside the open transaction; its result is held back until the
 /// commit decides whether it stands.
-struct Done(Box<dyn FnOnce(Result<(), StoreError>) + Send>);
+pub(crate) struct Done(Box<dyn FnOnce(Result<(), StoreError>) + Send>);
 
 impl Done {
     fn new<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Done {
@@ -329,6 +348,7 @@ impl Command {
                 })
             }
             Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
+            Command::Job(job) => job(conn, poisoned),
         }
     }
 }

@@ -7,10 +7,12 @@ use porch_core::model::{
 };
 use porch_core::store::{Durability, StoreError};
 use porch_core::token::SigningKey;
+use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
 use rusqlite::{Connection, params};
 
 use super::rows::{Context, to_json};
+use super::webhooks;
 
 /// Checks a unique name before inserting, so the caller gets a sentence naming the clash
 /// instead of SQLite's `UNIQUE constraint failed`. Race-free: the batch holds the write lock.
@@ -149,6 +151,17 @@ pub(crate) fn create_guest(
         s.execute(params![record.conversation_id, guest.id, record.deployment_id, queue, guest.created_at_ms])
     })
     .context(&format!("creating conversation {}", record.conversation_id))?;
+    webhooks::enqueue(
+        conn,
+        &webhooks::Event {
+            conversation_id: &record.conversation_id,
+            deployment_id: &record.deployment_id,
+            seq: 0,
+            event_type: EventType::ConversationCreated.as_str(),
+            agent_id: None,
+            now_ms: guest.created_at_ms,
+        },
+    )?;
     let created_at_ms = guest.created_at_ms;
     Ok(Conversation {
         id: record.conversation_id,

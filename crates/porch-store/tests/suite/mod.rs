@@ -7,9 +7,11 @@
 
 mod log;
 mod records;
+mod webhooks;
 
 pub use log::*;
 pub use records::*;
+pub use webhooks::*;
 
 use std::collections::BTreeMap;
 

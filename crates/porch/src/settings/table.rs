@@ -193,6 +193,30 @@ pub const SETTINGS: &[SettingRow] = &[
               server logs (RFC 6750 §2.3); keep it off unless a client cannot offer subprotocols.",
     },
     SettingRow {
+        key: "webhook_allow_http",
+        flag: "--webhook-allow-http",
+        env: "PORCH_WEBHOOK_ALLOW_HTTP",
+        default: "`false`",
+        toml_default: Some("false"),
+        toml_example: "",
+        secret: false,
+        doc: "Lets webhook endpoints use `http://` ([webhooks.md](webhooks.md)). Deliveries then \
+              cross the network in clear; for a receiver on the same host or a private network only.",
+    },
+    SettingRow {
+        key: "webhook_allow_private_targets",
+        flag: "--webhook-allow-private-targets",
+        env: "PORCH_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        default: "`false`",
+        toml_default: Some("false"),
+        toml_example: "",
+        secret: false,
+        doc: "Lets webhook endpoints resolve to loopback, private (RFC 1918, RFC 6598, IPv6 unique \
+              local) and link-local addresses. Refused by default, at registration and at every \
+              connection, so a webhook cannot reach into the operator's own network (server-side \
+              request forgery).",
+    },
+    SettingRow {
         key: "trusted_proxies",
         flag: "--trusted-proxy",
         env: "PORCH_TRUSTED_PROXIES",

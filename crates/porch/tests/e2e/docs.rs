@@ -125,7 +125,8 @@ fn the_settings_reference_is_the_settings_table() {
 fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
-    let checks: [(&str, fn(&str)); 16] = [
+    use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
+    let checks: [(&str, fn(&str)); 19] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -142,6 +143,9 @@ fn api_examples_match_their_types() {
         ("SetNoticeRequest", round_trips::<SetNoticeRequest>),
         ("NoticeState", round_trips::<NoticeState>),
         ("WidgetConfig", round_trips::<WidgetConfig>),
+        ("CreateWebhookEndpointRequest", round_trips::<CreateWebhookEndpointRequest>),
+        ("WebhookEndpoint", round_trips::<WebhookEndpoint>),
+        ("WebhookEndpointList", round_trips::<WebhookEndpointList>),
     ];
     let mut checked = 0;
     for (name, check) in checks {
@@ -159,4 +163,27 @@ fn the_cluster_event_in_deploy_md_is_what_nodes_send() {
     let examples = blocks(&doc("deploy.md"), "json");
     assert_eq!(examples.len(), 1, "deploy.md shows one cluster event");
     round_trips::<porch_wire::event::ClusterEvent<'static>>(&examples[0]);
+}
+
+/// docs/webhooks.md shows one body per event type, each exactly a `WebhookEvent`, in the order
+/// of `EventType::ALL`, under a heading naming its type.
+#[test]
+fn webhooks_md_shows_every_event() {
+    use porch_core::webhook::EventType;
+    use porch_wire::webhook::WebhookEvent;
+    let text = doc("webhooks.md");
+    let examples = blocks(&text, "json WebhookEvent");
+    let types: Vec<String> = examples
+        .iter()
+        .map(|example| {
+            round_trips::<WebhookEvent>(example);
+            serde_json::from_str::<WebhookEvent>(example).unwrap().event_type
+        })
+        .collect();
+    let all: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_eq!(types, all, "one example per event type, in EventType::ALL's order");
+    for t in all {
+        assert!(text.contains(&format!("### `{t}`")), "webhooks.md has a section for {t}");
+    }
+    assert_eq!(text.matches("```json").count(), examples.len(), "every JSON block is an event");
 }

@@ -31,4 +31,5 @@ mod support;
 mod tls;
 mod token_battery;
 mod token_endpoint;
+mod webhooks;
 mod widget_checks;

@@ -45,6 +45,8 @@ fn path_constant(name: &str) -> &'static str {
         "AGENT_TOKEN_PATH" => AGENT_TOKEN_PATH,
         "AGENT_API_PREFIX" => AGENT_API_PREFIX,
         "OPENAPI_PATH" => OPENAPI_PATH,
+        "WEBHOOK_ENDPOINTS_PATH" => WEBHOOK_ENDPOINTS_PATH,
+        "WEBHOOK_ENDPOINT_PATH" => WEBHOOK_ENDPOINT_PATH,
         other => {
             panic!("the router names `{other}`; add it to path_constant() in tests/e2e/openapi.rs")
         }
@@ -249,7 +251,8 @@ async fn every_documented_operation_is_routed_and_other_methods_are_405() {
         let concrete = path
             .replace("{guest_id}", "gst_x")
             .replace("{deployment_id}", "dep_x")
-            .replace("{id}", "cnv_x");
+            .replace("{id}", "cnv_x")
+            .replace("{endpoint_id}", "whe_x");
         assert!(!concrete.contains('{'), "a path parameter this test does not fill: {path}");
         let url = server.api.url(&concrete);
         for method in METHODS {
@@ -327,5 +330,52 @@ async fn a_body_over_the_limit_gets_the_documented_413_everywhere() {
             "POST {path}: {body}"
         );
         assert_eq!(cache.as_deref(), Some("no-store"), "POST {path}");
+    }
+}
+
+/// The document's `webhooks` are the event types Porch posts, each with the `WebhookEvent`
+/// body, and the examples of docs/webhooks.md fit that schema (no property it lacks, none it
+/// requires missing), for the event and its `data`.
+#[test]
+fn the_webhooks_are_the_event_types() {
+    let spec = spec();
+    let documented: Vec<&str> =
+        spec["webhooks"].as_object().expect("webhooks").keys().map(String::as_str).collect();
+    let mut types: Vec<&str> =
+        porch_core::webhook::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    types.sort_unstable();
+    let mut sorted = documented.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, types, "openapi.json's webhooks are EventType::ALL");
+    for t in &documented {
+        let schema =
+            &spec["webhooks"][*t]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["$ref"], "#/components/schemas/WebhookEvent", "{t}");
+    }
+    let schemas = &spec["components"]["schemas"];
+    let text = repo_file("docs/webhooks.md");
+    let examples: Vec<&str> = text
+        .split("```json WebhookEvent\n")
+        .skip(1)
+        .map(|rest| rest.split("\n```").next().unwrap())
+        .collect();
+    assert_eq!(examples.len(), types.len());
+    for example in examples {
+        let event: Value = serde_json::from_str(example).unwrap();
+        fits(&event, &schemas["WebhookEvent"], "WebhookEvent");
+        fits(&event["data"], &schemas["WebhookData"], "WebhookData");
+        let enumerated = schemas["WebhookEvent"]["properties"]["type"]["enum"].as_array().unwrap();
+        assert!(enumerated.contains(&event["type"]), "{} is in the type enum", event["type"]);
+    }
+}
+
+fn fits(value: &Value, schema: &Value, name: &str) {
+    let object = value.as_object().unwrap_or_else(|| panic!("{name} is an object"));
+    let properties = schema["properties"].as_object().unwrap();
+    for key in object.keys() {
+        assert!(properties.contains_key(key), "{name} has no property `{key}`");
+    }
+    for required in schema["required"].as_array().unwrap() {
+        assert!(object.contains_key(required.as_str().unwrap()), "{name} requires {required}");
     }
 }

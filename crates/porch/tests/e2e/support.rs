@@ -65,6 +65,7 @@ async fn node(
         issuer: "porch-test".into(),
         limits: Default::default(),
         allow_query_token: false,
+        webhook_targets: Default::default(),
         conformance_echo: false,
         node_id: porch_core::ids::new_id("nod"),
         broker_url: cluster.map(|(url, _)| url.to_string()),
