@@ -1,9 +1,10 @@
-//! REST calls: OAuth token, guest sessions, deployment notices, guest messages, agent API.
+//! REST calls: OAuth token, guest sessions, deployment notices, guest messages, a customer's
+//! conversations, agent API.
 
 use porch_wire::rest::{
-    AgentLoginRequest, AgentSession, Conversation, ConversationList, CreateGuestRequest, ErrorBody,
-    GuestSession, MessagePage, NoticeState, SendMessageRequest, SendMessageResponse,
-    SetNoticeRequest, TokenResponse,
+    AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationPage,
+    CreateGuestRequest, ErrorBody, GuestSession, MessagePage, NoticeState, SendMessageRequest,
+    SendMessageResponse, SetNoticeRequest, TokenResponse,
 };
 use porch_wire::*;
 use serde::de::DeserializeOwned;
@@ -142,6 +143,30 @@ impl Api {
             .get(self.url(&format!("{GUEST_MESSAGES_PATH}?{query}")))
             .bearer_auth(guest_token);
         decode(request.send().await).await.map(|r| r.body)
+    }
+
+    /// `GET .../guests/conversations?{query}` (e.g. `before=cnv_1&limit=20`): the conversations
+    /// of the guest's customer, newest first.
+    pub async fn customer_conversations(
+        &self,
+        guest_token: &str,
+        query: &str,
+    ) -> ApiResult<ConversationPage> {
+        let url = self.url(&format!("{GUEST_CONVERSATIONS_PATH}?{query}"));
+        decode(self.http.get(url).bearer_auth(guest_token).send().await).await.map(|r| r.body)
+    }
+
+    /// `GET .../guests/conversations/{id}/messages?{query}`: the history of one of the guest's
+    /// customer's conversations, paged as `guest_history`.
+    pub async fn customer_history(
+        &self,
+        guest_token: &str,
+        conversation_id: &str,
+        query: &str,
+    ) -> ApiResult<MessagePage> {
+        let path = GUEST_CONVERSATION_MESSAGES_PATH.replace("{conversation_id}", conversation_id);
+        let url = self.url(&format!("{path}?{query}"));
+        decode(self.http.get(url).bearer_auth(guest_token).send().await).await.map(|r| r.body)
     }
 
     pub async fn agent_login(&self, name: &str, secret: &str) -> ApiResult<AgentSession> {

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use porch_wire::rest::{
-    Conversation, ConversationState, Message, MessagePage, Notice, Participant,
+    Conversation, ConversationPage, ConversationState, Message, MessagePage, Notice, Participant,
 };
 
 use crate::model::{
@@ -103,6 +103,19 @@ pub struct ConversationFilter {
     pub limit: u32,
 }
 
+/// Which of a customer's conversations to read. A customer is an `externalId` on a
+/// deployment: every guest created with it, by any client. Newest first by creation time (ties
+/// by id), which never changes, so paging with `before` neither skips nor repeats one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerPageRequest {
+    pub deployment_id: String,
+    pub external_id: String,
+    /// The conversations after this one in that order (the last one of the previous page). One
+    /// that is not this customer's gives an empty page.
+    pub before_conversation_id: Option<String>,
+    pub limit: u32,
+}
+
 /// How durable an acknowledged write is, as the store is actually configured (read back from
 /// the engine, not from Porch's config), so tests and `/readyz` can assert it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,6 +170,11 @@ pub trait Store: Send + Sync + 'static {
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>>;
     /// Newest first (by last activity).
     fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>>;
+    /// A page of a customer's conversations; see `CustomerPageRequest`.
+    fn customer_conversations(
+        &self,
+        request: CustomerPageRequest,
+    ) -> StoreFuture<'_, ConversationPage>;
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome>;
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage>;
     /// Records that `participant_id` read up to `seq`. Never moves backwards.

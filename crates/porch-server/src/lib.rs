@@ -10,6 +10,7 @@
 //! - `body`: JSON bodies with precise errors.
 //! - `oauth`: `POST /api/v2/oauth/token` and introspection.
 //! - `guests`: guest sessions and guest messages.
+//! - `customers`: a guest's customer (its `externalId`): its conversations, listed and read.
 //! - `agents`: the agent API.
 //! - `notices`: a deployment's notice, and the widget's configuration.
 //! - `conversation`: sending into a conversation (the one path for every sender).
@@ -40,6 +41,7 @@ pub mod config;
 pub mod conversation;
 pub mod cors;
 pub mod csp;
+pub mod customers;
 pub mod error;
 pub mod gateway;
 pub mod guests;
@@ -140,6 +142,8 @@ pub fn router(state: AppState) -> Router {
         .route(WIDGET_GUESTS_PATH, post(guests::create_for_widget))
         .route(WIDGET_CONFIG_PATH, get(notices::widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
+        .route(GUEST_CONVERSATIONS_PATH, get(customers::list))
+        .route(GUEST_CONVERSATION_MESSAGES_PATH, get(customers::history))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     // The JSON API. Every answer is private to its caller and many carry a token: no cache
     // may keep one (RFC 6749 §5.1, RFC 6750 §5.3).

@@ -187,6 +187,11 @@ pub(crate) use conversation_columns;
 
 pub(crate) const CONVERSATION_FROM: &str = "conversations c JOIN guests g ON g.id = c.guest_id";
 
+/// The cursor row of a customer's page (`Store::customer_conversations`): a second copy of
+/// `CONVERSATION_FROM`, as `k` and `kg`.
+pub(crate) const CONVERSATION_FROM_CURSOR: &str =
+    "conversations k JOIN guests kg ON kg.id = k.guest_id";
+
 /// The wire `Guest` from the columns of `guest_public_columns!`, starting at `first`.
 fn wire_guest(row: &dyn StoredRow, first: usize) -> Result<Guest, StoreError> {
     Ok(Guest {

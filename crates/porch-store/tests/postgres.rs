@@ -145,6 +145,12 @@ async fn notices() {
 }
 
 #[tokio::test]
+async fn customer_conversations() {
+    let (_schema, store) = fresh().await;
+    suite_customer_conversations(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_schema, store) = fresh().await;
     suite_conversation_lists(&*store).await;

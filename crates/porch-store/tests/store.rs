@@ -95,6 +95,12 @@ async fn notices() {
 }
 
 #[tokio::test]
+async fn customer_conversations() {
+    let (_dir, store) = fresh();
+    suite_customer_conversations(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_dir, store) = fresh();
     suite_conversation_lists(&*store).await;
@@ -323,7 +329,7 @@ async fn migrations_3_and_4_keep_every_message() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 4);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

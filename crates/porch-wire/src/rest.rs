@@ -264,6 +264,17 @@ pub struct ConversationList {
     pub conversations: Vec<Conversation>,
 }
 
+/// A page of a customer's conversations (`GET /api/v2/webmessaging/guests/conversations`):
+/// newest first by creation, so a page never shifts under a reader paging with `before`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationPage {
+    pub conversations: Vec<Conversation>,
+    /// True when older conversations lie beyond this page (ask again with `before` set to the
+    /// last one's id).
+    pub has_more: bool,
+}
+
 /// `POST /api/v2/agents/login` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -31,11 +31,11 @@ use porch_core::model::{
     GuestStanding, SetUp,
 };
 use porch_core::store::{
-    AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
-    StoreFuture,
+    AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
+    Store, StoreError, StoreFuture,
 };
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, MessagePage, Notice};
+use porch_wire::rest::{Conversation, ConversationPage, MessagePage, Notice};
 
 use self::pool::Db;
 use self::writes::Flag;
@@ -193,6 +193,13 @@ impl Store for PostgresStore {
 
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
         Box::pin(log::append(&self.db, &self.turns, request))
+    }
+
+    fn customer_conversations(
+        &self,
+        request: CustomerPageRequest,
+    ) -> StoreFuture<'_, ConversationPage> {
+        Box::pin(async move { reads::customer_conversations(&self.db, &request).await })
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

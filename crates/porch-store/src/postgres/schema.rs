@@ -137,6 +137,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN IF NOT EXISTS notice TEXT;
     "#,
+    // 5: customers (issue 20), as in the SQLite store (its migration 5): a customer's guests
+    // are found by their deployment and external id.
+    r#"
+    CREATE INDEX IF NOT EXISTS guests_by_customer ON guests (deployment_id, external_id)
+        WHERE external_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -32,11 +32,11 @@ use porch_core::model::{
     GuestStanding, SetUp,
 };
 use porch_core::store::{
-    AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
-    StoreFuture,
+    AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
+    Store, StoreError, StoreFuture,
 };
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, MessagePage, Notice};
+use porch_wire::rest::{Conversation, ConversationPage, MessagePage, Notice};
 
 use self::pool::{ReaderPool, read, read_short};
 use self::writer::{Command, Writer};
@@ -226,6 +226,13 @@ impl Store for SqliteStore {
 
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
         Box::pin(self.writer.call(|reply| Command::Append { request, reply }))
+    }
+
+    fn customer_conversations(
+        &self,
+        request: CustomerPageRequest,
+    ) -> StoreFuture<'_, ConversationPage> {
+        Box::pin(read(&self.readers, move |conn| reads::customer_conversations(conn, &request)))
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -152,6 +152,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN notice TEXT;
     "#,
+    // 5: customers (issue 20). A customer is an external id on a deployment, so listing one's
+    // conversations finds its guests by that pair; partial, as most guests have none.
+    r#"
+    CREATE INDEX IF NOT EXISTS guests_by_customer ON guests (deployment_id, external_id)
+        WHERE external_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -5,9 +5,11 @@
 //! concurrent tasks take an `Arc<dyn Store>`, because spawned tasks must own their store.
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
+mod customers;
 mod log;
 mod records;
 
+pub use customers::*;
 pub use log::*;
 pub use records::*;
 

@@ -88,7 +88,7 @@ fn the_limits_reference_is_the_limits_table() {
 fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
-    let checks: [(&str, fn(&str)); 16] = [
+    let checks: [(&str, fn(&str)); 17] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -99,6 +99,7 @@ fn api_examples_match_their_types() {
         ("AgentLoginRequest", round_trips::<AgentLoginRequest>),
         ("AgentSession", round_trips::<AgentSession>),
         ("ConversationList", round_trips::<ConversationList>),
+        ("ConversationPage", round_trips::<ConversationPage>),
         ("Conversation", round_trips::<Conversation>),
         ("IntrospectionResponse", round_trips::<IntrospectionResponse>),
         ("WidgetGuestRequest", round_trips::<WidgetGuestRequest>),

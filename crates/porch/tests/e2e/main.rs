@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod conformance;
 mod conversation;
+mod customers;
 mod delivery;
 mod docs;
 mod doctor;
