@@ -3,8 +3,8 @@
 
 use porch_wire::rest::{
     AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationPage,
-    CreateGuestRequest, ErrorBody, GuestSession, MessagePage, NoticeState, SendMessageRequest,
-    SendMessageResponse, SetNoticeRequest, TokenResponse,
+    CreateGuestRequest, ErrorBody, GuestSession, IdentifyGuestRequest, MessagePage, NoticeState,
+    SendMessageRequest, SendMessageResponse, SetNoticeRequest, TokenResponse, WidgetGuestRequest,
 };
 use porch_wire::*;
 use serde::de::DeserializeOwned;
@@ -92,6 +92,19 @@ impl Api {
         decode(request.send().await).await.map(|r| r.body)
     }
 
+    /// `POST /api/v2/webmessaging/deployments/{deploymentId}/guests`, the widget's endpoint, as
+    /// a page of `origin` calls it; with `identityToken` set, the session is that customer's.
+    pub async fn create_widget_guest(
+        &self,
+        deployment_id: &str,
+        origin: &str,
+        request: &WidgetGuestRequest,
+    ) -> ApiResult<GuestSession> {
+        let url = self.url(&WIDGET_GUESTS_PATH.replace("{deployment_id}", deployment_id));
+        let request = self.http.post(url).header("origin", origin).json(request);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
     pub async fn guest(&self, client_token: &str, guest_id: &str) -> ApiResult<GuestSession> {
         let request =
             self.http.get(self.url(&format!("{GUESTS_PATH}/{guest_id}"))).bearer_auth(client_token);
@@ -142,6 +155,19 @@ impl Api {
             .http
             .get(self.url(&format!("{GUEST_MESSAGES_PATH}?{query}")))
             .bearer_auth(guest_token);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    /// `POST .../guests/identity`: the guest's session becomes the customer the identity token
+    /// names, keeping its conversation.
+    pub async fn identify_guest(
+        &self,
+        guest_token: &str,
+        identity_token: &str,
+    ) -> ApiResult<GuestSession> {
+        let body = IdentifyGuestRequest { identity_token: identity_token.into() };
+        let url = self.url(GUEST_IDENTITY_PATH);
+        let request = self.http.post(url).bearer_auth(guest_token).json(&body);
         decode(request.send().await).await.map(|r| r.body)
     }
 

@@ -18,6 +18,7 @@ use porch_wire::rest::{
     Conversation, ConversationPage, ConversationState, Message, MessagePage, Notice, Participant,
 };
 
+use crate::identity::IdentityKey;
 use crate::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
     GuestStanding, SetUp,
@@ -152,6 +153,37 @@ pub trait Store: Send + Sync + 'static {
     /// Stores `key` only if the store holds no signing key yet, atomically: of nodes starting
     /// together on an empty store, exactly one key is kept. True when `key` was stored.
     fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool>;
+
+    // Identity keys and the identity tokens already used (issue 20, docs/identity.md).
+    /// Registers an identity key. A `kid` in use (on any deployment) is `NameTaken`.
+    fn add_identity_key(&self, key: IdentityKey) -> StoreFuture<'_, ()>;
+    /// The identity keys of one deployment, oldest first.
+    fn identity_keys(&self, deployment_id: &str) -> StoreFuture<'_, Vec<IdentityKey>>;
+    /// Removes an identity key: tokens it signed are refused from now on. False when no key has
+    /// this kid.
+    fn remove_identity_key(&self, kid: &str) -> StoreFuture<'_, bool>;
+    /// Records an identity token's `jti` as used on `deployment_id` until `expires_at_ms`.
+    /// True on its first use; false when it is recorded and not yet expired at `now_ms` (a
+    /// replay). Atomic: of nodes presenting the same jti at once, exactly one gets true.
+    fn use_identity_jti(
+        &self,
+        deployment_id: &str,
+        jti: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'_, bool>;
+
+    /// Makes a guest the customer `external_id` names (an anonymous session upgraded by an
+    /// identity token), replacing its display name and email when given. Conditional, so the
+    /// store arbitrates: false when no guest has this id or it already belongs to another
+    /// customer (the same one again is true, nothing lost).
+    fn identify_guest(
+        &self,
+        guest_id: &str,
+        external_id: &str,
+        display_name: Option<String>,
+        email: Option<String>,
+    ) -> StoreFuture<'_, bool>;
 
     // Guests and conversations.
     /// Creates a guest and its conversation (state `waiting`, `last_seq` 0) in one commit.

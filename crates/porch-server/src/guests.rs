@@ -52,8 +52,8 @@ pub async fn create_for_widget(
             )
         })?;
     }
-    widget_deployment(&state, &deployment_id, &headers, true).await?;
-    let full = CreateGuestRequest {
+    let deployment = widget_deployment(&state, &deployment_id, &headers, true).await?;
+    let mut full = CreateGuestRequest {
         deployment_id,
         display_name: request.display_name,
         email: request.email,
@@ -61,6 +61,13 @@ pub async fn create_for_widget(
         attributes: request.attributes,
     };
     validate_guest(&full)?;
+    // Last, so a token is spent only on a request that is otherwise good.
+    if let Some(token) = &request.identity_token {
+        let claims = crate::identity::redeem(&state, &deployment, token).await?;
+        full.external_id = Some(claims.sub);
+        full.display_name = claims.name.or(full.display_name);
+        full.email = claims.email.or(full.email);
+    }
     open_session(&state, full, porch_core::model::WIDGET_CLIENT_ID).await
 }
 
@@ -207,7 +214,11 @@ pub fn participant(guest: &GuestPrincipal) -> Participant {
     }
 }
 
-fn session(state: &AppState, record: &GuestRecord, deployment: &DeploymentRecord) -> GuestSession {
+pub(crate) fn session(
+    state: &AppState,
+    record: &GuestRecord,
+    deployment: &DeploymentRecord,
+) -> GuestSession {
     let ttl_secs = deployment.guest_token_ttl_secs;
     let (access_token, claims) = state.mint(TokenKind::Guest, &record.guest.id, ttl_secs, |c| {
         c.dep = Some(record.deployment_id.clone());

@@ -10,6 +10,7 @@
 //! - `body`: JSON bodies with precise errors.
 //! - `oauth`: `POST /api/v2/oauth/token` and introspection.
 //! - `guests`: guest sessions and guest messages.
+//! - `identity`: identity tokens a builder's backend signs for a known customer, redeemed once.
 //! - `customers`: a guest's customer (its `externalId`): its conversations, listed and read.
 //! - `agents`: the agent API.
 //! - `notices`: a deployment's notice, and the widget's configuration.
@@ -46,6 +47,7 @@ pub mod error;
 pub mod gateway;
 pub mod guests;
 pub mod hub;
+pub mod identity;
 pub mod listener;
 pub mod metrics;
 pub mod notices;
@@ -143,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route(WIDGET_CONFIG_PATH, get(notices::widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
         .route(GUEST_CONVERSATIONS_PATH, get(customers::list))
+        .route(GUEST_IDENTITY_PATH, post(identity::identify))
         .route(GUEST_CONVERSATION_MESSAGES_PATH, get(customers::history))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     // The JSON API. Every answer is private to its caller and many carry a token: no cache

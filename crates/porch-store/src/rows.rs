@@ -7,6 +7,7 @@
 //! Porch, edited by hand or damaged on disk becomes `StoreError::Unavailable` with the column
 //! named, never a panic in the server.
 
+use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
 };
@@ -152,6 +153,46 @@ pub(crate) const SIGNING_KEY_COLUMNS: &str = "kid, secret, created_at_ms";
 
 pub(crate) fn signing_key(row: &dyn StoredRow) -> Result<SigningKey, StoreError> {
     Ok(SigningKey { kid: row.text(0)?, secret: row.bytes(1)?, created_at_ms: row.integer(2)? })
+}
+
+pub(crate) const IDENTITY_KEY_COLUMNS: &str =
+    "kid, deployment_id, algorithm, material, created_at_ms";
+
+pub(crate) fn identity_key(row: &dyn StoredRow) -> Result<IdentityKey, StoreError> {
+    let algorithm = row.text(2)?;
+    Ok(IdentityKey {
+        kid: row.text(0)?,
+        deployment_id: row.text(1)?,
+        algorithm: IdentityAlgorithm::parse(&algorithm)
+            .ok_or_else(|| row.bad(2, &format!("unknown algorithm `{algorithm}`")))?,
+        material: row.bytes(3)?,
+        created_at_ms: row.integer(4)?,
+    })
+}
+
+/// Records a `jti` as used until its token expires, unless it is recorded and unexpired: the
+/// one statement that decides a replay, on both engines (`?1` deployment, `?2` jti, `?3`
+/// expiry, `?4` now, both ms; PostgreSQL's placeholders are `pg_placeholders` of these). A conflicting row that has expired is taken over, so a jti a
+/// builder reuses long after is not refused forever. One row changed means first use.
+pub(crate) const USE_JTI_SQL: &str = "INSERT INTO identity_jtis (deployment_id, jti, expires_at_ms) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (deployment_id, jti) DO UPDATE SET expires_at_ms = excluded.expires_at_ms \
+     WHERE identity_jtis.expires_at_ms < ?4";
+
+/// Forgets a few expired jtis (`?1` now, ms), at each use: the table stays the size of the
+/// tokens alive, and no single write deletes an unbounded number of rows.
+pub(crate) const PRUNE_JTIS_SQL: &str = "DELETE FROM identity_jtis WHERE (deployment_id, jti) IN \
+     (SELECT deployment_id, jti FROM identity_jtis WHERE expires_at_ms < ?1 LIMIT 16)";
+
+/// Makes a guest a customer's (`?1` guest, `?2` external id, `?3` display name, `?4` email;
+/// a NULL name or email keeps the one stored), unless it is another customer's already. One
+/// row changed means it is now this customer's.
+pub(crate) const IDENTIFY_GUEST_SQL: &str = "UPDATE guests SET external_id = ?2, \
+     display_name = COALESCE(?3, display_name), email = COALESCE(?4, email) \
+     WHERE id = ?1 AND (external_id IS NULL OR external_id = ?2)";
+
+/// A statement written with SQLite's `?N` placeholders, in PostgreSQL's `$N`.
+pub(crate) fn pg_placeholders(sql: &str) -> String {
+    sql.replace('?', "$")
 }
 
 /// The guest columns every conversation read embeds, with `$attributes`: how the backend reads

@@ -50,6 +50,9 @@ pub const GUEST_CONVERSATIONS_PATH: &str = "/api/v2/webmessaging/guests/conversa
 /// Path where a guest reads the history of one of its customer's conversations.
 pub const GUEST_CONVERSATION_MESSAGES_PATH: &str =
     "/api/v2/webmessaging/guests/conversations/{conversation_id}/messages";
+/// Path where an anonymous guest session presents an identity token and becomes that
+/// customer's, keeping its conversation.
+pub const GUEST_IDENTITY_PATH: &str = "/api/v2/webmessaging/guests/identity";
 /// Path where a guest exchanges its still-valid token for a fresh one.
 pub const GUEST_TOKEN_PATH: &str = "/api/v2/webmessaging/guests/token";
 /// Path where an agent trades its name and secret for an agent token.

@@ -91,6 +91,19 @@ pub struct WidgetGuestRequest {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// A JWT the builder's backend signed for a logged-in customer (docs/identity.md): the
+    /// session becomes that customer's (`externalId` = its `sub`; its `name` and `email`, when
+    /// given, replace the fields above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_token: Option<String>,
+}
+
+/// `POST /api/v2/webmessaging/guests/identity` body: an anonymous guest session becomes the
+/// customer an identity token names, keeping its conversation (docs/identity.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentifyGuestRequest {
+    pub identity_token: String,
 }
 
 /// A guest session: what `POST /guests` creates and `GET /guests/{guestId}` returns.

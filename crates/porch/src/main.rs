@@ -3,6 +3,7 @@
 //! - `settings`: configuration from file, environment and flags (in rising precedence).
 //! - `serve`: the server on the embedded store.
 //! - `admin`: clients, deployments, agents, keys.
+//! - `identity_keys`: the keys a deployment's backend signs identity tokens with.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
 //! - `health`: `porch health`, the probe of a container's or an init system's health check.
@@ -13,6 +14,7 @@ mod admin;
 mod demo_banner;
 mod doctor;
 mod health;
+mod identity_keys;
 mod inspect;
 mod logging;
 mod nofile;
@@ -55,6 +57,9 @@ enum Command {
     /// Token signing keys.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
+    /// Identity keys: what a deployment's backend signs identity tokens with (docs/identity.md).
+    #[command(subcommand)]
+    IdentityKeys(identity_keys::IdentityKeysCommand),
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
             Command::Keys(c) => admin::keys(c).await,
+            Command::IdentityKeys(c) => identity_keys::run(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Doctor(args) => doctor::run(args).await,
             Command::Health(args) => health::run(args).await,

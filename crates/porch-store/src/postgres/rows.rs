@@ -13,6 +13,10 @@ pub(crate) use crate::rows::{
     conversation, deployment, guest, guest_session, guest_standing, message, message_at, seq,
     seq_to_sql, signing_key, to_json,
 };
+pub(crate) use crate::rows::{
+    IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
+    pg_placeholders,
+};
 
 /// Guest attributes are JSONB here, read as text (`::text`) so no JSON feature of the driver is
 /// needed; serde checks the shape.

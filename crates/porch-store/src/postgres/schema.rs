@@ -143,6 +143,26 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS guests_by_customer ON guests (deployment_id, external_id)
         WHERE external_id IS NOT NULL;
     "#,
+    // 6: identity keys and used identity-token jtis, as in the SQLite store (its migration 6).
+    // Of nodes presenting one jti at once, the primary key lets exactly one insert it.
+    r#"
+    CREATE TABLE identity_keys (
+        kid           TEXT CONSTRAINT identity_keys_kid_unique PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        algorithm     TEXT NOT NULL CHECK (algorithm IN ('HS256', 'ES256', 'EdDSA')),
+        material      BYTEA NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX identity_keys_by_deployment ON identity_keys (deployment_id);
+
+    CREATE TABLE identity_jtis (
+        deployment_id TEXT NOT NULL,
+        jti           TEXT NOT NULL,
+        expires_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (deployment_id, jti)
+    );
+    CREATE INDEX identity_jtis_by_expiry ON identity_jtis (expires_at_ms);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -10,6 +10,9 @@ pub(crate) use crate::rows::{
     conversation, deployment, guest, guest_session, guest_standing, message, seq_to_sql,
     signing_key, to_json,
 };
+pub(crate) use crate::rows::{
+    IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
+};
 
 /// Guest attributes are JSON text here.
 pub(crate) const GUEST_COLUMNS: &str = crate::rows::guest_columns!("g.attributes");

@@ -158,6 +158,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS guests_by_customer ON guests (deployment_id, external_id)
         WHERE external_id IS NOT NULL;
     "#,
+    // 6: identity keys registered on deployments, and the identity tokens already used
+    // (issue 20). A key's algorithm is stored with it: the key decides, never the token. A
+    // used jti is kept until its token expires, so its primary key decides a replay.
+    r#"
+    CREATE TABLE IF NOT EXISTS identity_keys (
+        kid           TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        algorithm     TEXT NOT NULL CHECK (algorithm IN ('HS256', 'ES256', 'EdDSA')),
+        material      BLOB NOT NULL,
+        created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS identity_keys_by_deployment ON identity_keys (deployment_id);
+
+    CREATE TABLE IF NOT EXISTS identity_jtis (
+        deployment_id TEXT NOT NULL,
+        jti           TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (deployment_id, jti)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS identity_jtis_by_expiry ON identity_jtis (expires_at_ms);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

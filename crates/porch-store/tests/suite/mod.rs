@@ -6,10 +6,12 @@
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
 mod customers;
+mod identity;
 mod log;
 mod records;
 
 pub use customers::*;
+pub use identity::*;
 pub use log::*;
 pub use records::*;
 

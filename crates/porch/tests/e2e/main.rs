@@ -16,6 +16,7 @@ mod floods;
 mod gateway_rejections;
 mod handshake_doc;
 mod handshake_matrix;
+mod identity;
 mod notices;
 mod openapi;
 mod operations;
