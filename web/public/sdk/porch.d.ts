@@ -100,6 +100,9 @@ export interface GuestDetails {
   displayName?: string;
   email?: string;
   attributes?: Record<string, string>;
+  /** A JWT your backend signed for the logged-in visitor (docs/identity.md): the session is
+   * that customer's. Used once: give `guest` as a function that returns a fresh one. */
+  identityToken?: string;
 }
 
 export interface GuestOptions extends CommonOptions {
