@@ -226,6 +226,19 @@ impl Api {
         decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
     }
 
+    /// `GET .../agent/conversations/{id}/customer?{query}`: the conversations of that
+    /// conversation's customer, in the agent's queues.
+    pub async fn agent_customer_conversations(
+        &self,
+        agent_token: &str,
+        conversation_id: &str,
+        query: &str,
+    ) -> ApiResult<ConversationPage> {
+        let url = self
+            .url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/customer?{query}"));
+        decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
+    }
+
     pub async fn agent_send(
         &self,
         agent_token: &str,

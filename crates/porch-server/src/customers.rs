@@ -1,14 +1,14 @@
 //! Customers (issue 20): a guest created with an `externalId` belongs to the customer that id
 //! names on its deployment, with every other session created with it, on any device. A guest
 //! lists its customer's conversations and reads any of them; an anonymous guest (no
-//! `externalId`) has only its own.
+//! `externalId`) has only its own. An agent lists them too, beside the chat.
 
 use axum::extract::{Path, Query, State};
 use porch_core::store::CustomerPageRequest;
 use porch_wire::ErrorCode;
 use porch_wire::rest::{Conversation, ConversationPage, MessagePage};
 
-use crate::auth::{GuestAuth, GuestPrincipal};
+use crate::auth::{AgentAuth, GuestAuth, GuestPrincipal};
 use crate::conversation::{self, HistoryQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -32,6 +32,33 @@ pub async fn list(
         limit,
     };
     Ok(axum::Json(state.store.customer_conversations(request).await?))
+}
+
+/// `GET /api/v2/agent/conversations/{id}/customer?before=&limit=`: the conversations of the
+/// customer this conversation's guest is, for the agent to read beside the chat. Only those in
+/// the agent's queues, so a page may hold fewer than `limit`; an anonymous guest's is its own.
+pub async fn for_agent(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::Json<ConversationPage>> {
+    let Query(q) = query.map_err(|e| conversation::bad_query(&e, ListQuery::NAMES))?;
+    let conversation = crate::agents::visible(&state, &agent, &id).await?;
+    let max = state.config.limits.history_page_max;
+    let limit = q.limit.unwrap_or(porch_core::limits::HISTORY_PAGE_DEFAULT).clamp(1, max);
+    let Some(external_id) = conversation.guest.external_id.clone() else {
+        return Ok(axum::Json(own_only(conversation, q.before.as_deref())));
+    };
+    let request = CustomerPageRequest {
+        deployment_id: conversation.deployment_id.clone(),
+        external_id,
+        before_conversation_id: q.before,
+        limit,
+    };
+    let mut page = state.store.customer_conversations(request).await?;
+    page.conversations.retain(|c| agent.queues.contains(&c.queue));
+    Ok(axum::Json(page))
 }
 
 /// An anonymous guest's list: its one conversation, which is also the end of the list.

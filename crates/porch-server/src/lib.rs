@@ -163,6 +163,10 @@ pub fn router(state: AppState) -> Router {
             &format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"),
             get(agents::history).post(agents::post_message),
         )
+        .route(
+            &format!("{AGENT_API_PREFIX}/conversations/{{id}}/customer"),
+            get(customers::for_agent),
+        )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
         .merge(browser)

@@ -332,7 +332,8 @@ async fn migrations_3_and_4_keep_every_message() {
     let before = message_rows(&conn);
     conn.execute_batch(
         "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
-         ALTER TABLE deployments DROP COLUMN notice; PRAGMA user_version = 2;",
+         ALTER TABLE deployments DROP COLUMN notice; ALTER TABLE guests DROP COLUMN verified_by; \
+         PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(conn);
@@ -347,7 +348,7 @@ async fn migrations_3_and_4_keep_every_message() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 4);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 6, "and every migration after");
+    assert_eq!(version, 7, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

@@ -143,6 +143,33 @@ pub struct Guest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
     pub created_at_ms: i64,
+    /// How Porch knows this guest is the customer `externalId` names; absent for an
+    /// anonymous guest (docs/identity.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<Verification>,
+}
+
+/// How a guest's `externalId` was vouched for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verification {
+    /// The builder's backend created the session with it (OAuth client credentials).
+    Backend,
+    /// An identity token the builder's backend signed, checked by Porch.
+    IdentityToken,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Backend => "backend",
+            Verification::IdentityToken => "identityToken",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verification> {
+        [Verification::Backend, Verification::IdentityToken].into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 /// `POST .../messages` body, for guests and agents alike.

@@ -29,7 +29,11 @@ export interface Conversation {
   deploymentId: string;
   queue: string;
   state: ConversationState;
-  guest: { id: string; displayName?: string; email?: string; createdAtMs: number };
+  guest: {
+    id: string; displayName?: string; email?: string; externalId?: string; createdAtMs: number;
+    /** How `externalId` was vouched for (docs/identity.md); absent for an anonymous guest. */
+    verifiedBy?: 'backend' | 'identityToken';
+  };
   assignedAgentId?: string;
   lastSeq: number;
   createdAtMs: number;

@@ -163,6 +163,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX identity_jtis_by_expiry ON identity_jtis (expires_at_ms);
     "#,
+    // 7: how a guest's externalId was vouched for, as in the SQLite store (its migration 7).
+    r#"
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS verified_by TEXT
+        CHECK (verified_by IN ('backend', 'identityToken'));
+    UPDATE guests SET verified_by = 'backend' WHERE external_id IS NOT NULL AND verified_by IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

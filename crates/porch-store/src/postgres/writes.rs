@@ -142,8 +142,8 @@ pub(crate) async fn create_guest(
         .prepare_cached(
             "WITH guest AS ( \
                  INSERT INTO guests (id, display_name, email, external_id, attributes, created_at_ms, \
-                                     deployment_id, conversation_id, client_id, revoked) \
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10) \
+                                     deployment_id, conversation_id, client_id, revoked, verified_by) \
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $12) \
              ) \
              INSERT INTO conversations (id, guest_id, deployment_id, queue, state, assigned_agent_id, last_seq, \
                                         created_at_ms, updated_at_ms) \
@@ -152,6 +152,7 @@ pub(crate) async fn create_guest(
         .await
         .context(&doing)?;
     let attributes = to_json(&guest.attributes);
+    let verified_by = guest.verified_by.map(|v| v.as_str());
     let params: &[&(dyn ToSql + Sync)] = &[
         &guest.id,
         &guest.display_name,
@@ -164,6 +165,7 @@ pub(crate) async fn create_guest(
         &record.client_id,
         &record.revoked,
         &queue,
+        &verified_by,
     ];
     client.execute(&statement, params).await.context(&doing)?;
     let created_at_ms = guest.created_at_ms;

@@ -179,6 +179,13 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS identity_jtis_by_expiry ON identity_jtis (expires_at_ms);
     "#,
+    // 7: how a guest's externalId was vouched for (issue 20, item 4): `backend` (the builder's
+    // backend created the session with it) or `identityToken`; NULL for an anonymous guest.
+    r#"
+    ALTER TABLE guests ADD COLUMN verified_by TEXT
+        CHECK (verified_by IN ('backend', 'identityToken'));
+    UPDATE guests SET verified_by = 'backend' WHERE external_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

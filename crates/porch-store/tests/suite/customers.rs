@@ -35,6 +35,7 @@ async fn customer_guest(
 ) -> Conversation {
     let mut record = guest_record(client, deployment, at_ms);
     record.guest.external_id = external_id.map(str::to_owned);
+    record.guest.verified_by = external_id.map(|_| porch_wire::rest::Verification::Backend);
     store.create_guest(record, deployment.queue.clone()).await.unwrap()
 }
 

@@ -105,6 +105,7 @@ pub async fn suite_identify_guest(store: &dyn Store) {
     assert_eq!(guest.guest.external_id.as_deref(), Some("crm-42"));
     assert_eq!(guest.guest.display_name.as_deref(), Some("Ann Lee"));
     assert_eq!(guest.guest.email, record.guest.email, "an email not given is kept");
+    assert_eq!(guest.guest.verified_by, Some(porch_wire::rest::Verification::IdentityToken));
     let after = store.conversation(&conversation.id).await.unwrap().unwrap();
     assert_eq!((after.last_seq, after.guest.external_id.as_deref()), (2, Some("crm-42")));
     let page = CustomerPageRequest {

@@ -82,6 +82,7 @@ pub fn guest_record(
                 ("lang".to_owned(), "fr".to_owned()),
             ]),
             created_at_ms,
+            verified_by: None,
         },
         deployment_id: deployment.id.clone(),
         conversation_id: new_id(prefix::CONVERSATION),

@@ -3,7 +3,9 @@
 //! and reads; other customers' and anonymous conversations stay out of reach.
 
 use porch_wire::ErrorCode;
-use porch_wire::rest::{ConversationPage, CreateGuestRequest, GuestSession};
+use porch_wire::rest::{
+    ConversationPage, CreateGuestRequest, GuestSession, Verification, WidgetGuestRequest,
+};
 
 use crate::support::*;
 
@@ -112,4 +114,76 @@ async fn the_list_takes_only_its_documented_parameters_and_a_guest_token() {
         .await
         .expect_err("an agent token");
     assert_eq!(refused.code(), Some(ErrorCode::TokenWrongKind), "{refused}");
+}
+
+/// Agents see how a customer was vouched for, and list its conversations in their queues
+/// beside the chat (docs/api.md, Agents): here one from the backend and one from a widget
+/// session with an identity token.
+#[tokio::test]
+async fn an_agent_sees_who_it_talks_to_and_their_earlier_conversations() {
+    let server = TestServer::start().await;
+    let earlier = session(&server, Some("crm-42")).await;
+    assert_eq!(earlier.guest.verified_by, Some(Verification::Backend));
+    let anonymous = session(&server, None).await;
+    assert_eq!(anonymous.guest.verified_by, None);
+    let key = porch_server::admin::add_identity_key(
+        server.state.store.as_ref(),
+        &server.deployment.id,
+        None,
+    )
+    .await
+    .unwrap();
+    let now = porch_core::time::now_ms() / 1000;
+    let claims = serde_json::json!({"sub": "crm-42", "aud": server.deployment.id, "iat": now,
+        "exp": now + 60, "jti": porch_core::ids::new_id("jti")});
+    let token = hs256(&serde_json::json!({"alg": "HS256", "kid": key.kid}), &claims, &key.material);
+    let request = WidgetGuestRequest { identity_token: Some(token), ..Default::default() };
+    let now_chatting = server
+        .api
+        .create_widget_guest(&server.deployment.id, ALLOWED_ORIGIN, &request)
+        .await
+        .unwrap();
+    assert_eq!(now_chatting.guest.verified_by, Some(Verification::IdentityToken));
+
+    let agent = server.agent().await;
+    let page = server
+        .agent_api
+        .agent_customer_conversations(&agent.access_token, &now_chatting.conversation_id, "")
+        .await
+        .unwrap();
+    let listed: Vec<(&str, Option<Verification>)> =
+        page.conversations.iter().map(|c| (c.id.as_str(), c.guest.verified_by)).collect();
+    assert_eq!(
+        listed,
+        [
+            (now_chatting.conversation_id.as_str(), Some(Verification::IdentityToken)),
+            (earlier.conversation_id.as_str(), Some(Verification::Backend)),
+        ]
+    );
+    let alone = server
+        .agent_api
+        .agent_customer_conversations(&agent.access_token, &anonymous.conversation_id, "")
+        .await
+        .unwrap();
+    assert_eq!(ids(&alone), [anonymous.conversation_id.as_str()]);
+    let refused = server
+        .agent_api
+        .agent_customer_conversations(&agent.access_token, "cnv_nobody", "")
+        .await
+        .expect_err("no such conversation");
+    assert_eq!(refused.code(), Some(ErrorCode::ConversationUnknown), "{refused}");
+}
+
+/// An identity token as a builder's backend signs one with the HS256 secret Porch generated.
+fn hs256(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let signed = format!("{}.{}", b64(header), b64(claims));
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(signed.as_bytes());
+    let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signed}.{tag}")
 }
