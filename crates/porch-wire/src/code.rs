@@ -110,7 +110,7 @@ error_codes! {
     InsufficientScope = "insufficient_scope", 403, 4004, "The client token lacks the scope this endpoint needs.";
     AgentCredentialsInvalid = "agent_credentials_invalid", 401, 4003, "Agent name or secret is wrong.";
     // Identity tokens a builder's backend signs for a known customer (docs/identity.md).
-    IdentityTokenMalformed = "identity_token_malformed", 400, 4007, "The identity token is not a compact JWS with sub, aud, exp, iat and jti.";
+    IdentityTokenMalformed = "identity_token_malformed", 403, 4003, "The identity token is not a compact JWS with sub, aud, exp, iat and jti.";
     IdentityKeyUnknown = "identity_key_unknown", 403, 4003, "The identity token's kid names no identity key of this deployment.";
     IdentityAlgorithmWrong = "identity_algorithm_wrong", 403, 4003, "The identity token's alg is not the algorithm of the key its kid names.";
     IdentitySignatureInvalid = "identity_signature_invalid", 403, 4003, "The identity token's signature does not match its key: altered, or signed with another key.";
