@@ -29,7 +29,7 @@ if ! command -v slowhttptest >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slowhttptest >/dev/null
 fi
 
-# 2. Node packages (ws, playwright-core), exactly as locked. npm writes
+# 2. Node packages (ws, playwright-core, jose), exactly as locked. npm writes
 #    node_modules/.package-lock.json on every install: older than the lock means stale.
 e2e="$root/tests/e2e"
 if [ ! -f "$e2e/node_modules/.package-lock.json" ] || [ "$e2e/package-lock.json" -nt "$e2e/node_modules/.package-lock.json" ]; then
@@ -47,10 +47,11 @@ if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json"
   touch "$web/node_modules/.package-lock.json"
 fi
 
-# 3. Python packages (websockets >= 14 for its asyncio client API, pytest).
+# 3. Python packages (websockets >= 14 for its asyncio client API, pytest, PyJWT for
+#    docs/identity.md's signer).
 if ! python3 - <<'EOF' 2>/dev/null
 import sys
-import pytest, websockets
+import jwt, pytest, websockets
 sys.exit(0 if int(websockets.__version__.split(".")[0]) >= 14 else 1)
 EOF
 then

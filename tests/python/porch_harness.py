@@ -122,9 +122,10 @@ class Porch:
     # --- REST --------------------------------------------------------------------------------
 
     def api(self, method: str, path: str, *, bearer: str | None = None, basic: tuple[str, str] | None = None,
-            json_body: dict | None = None, form: dict | None = None) -> tuple[int, dict, dict | str]:
+            json_body: dict | None = None, form: dict | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict, dict | str]:
         """One request; returns (status, headers, body parsed as JSON when it is JSON)."""
-        headers: dict[str, str] = {}
+        headers = dict(headers or {})
         data = None
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"

@@ -1,9 +1,10 @@
-//! REST calls: OAuth token, guest sessions, deployment notices, guest messages, agent API.
+//! REST calls: OAuth token, guest sessions, deployment notices, guest messages, a customer's
+//! conversations, agent API.
 
 use porch_wire::rest::{
-    AgentLoginRequest, AgentSession, Conversation, ConversationList, CreateGuestRequest, ErrorBody,
-    GuestSession, MessagePage, NoticeState, SendMessageRequest, SendMessageResponse,
-    SetNoticeRequest, TokenResponse,
+    AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationPage,
+    CreateGuestRequest, ErrorBody, GuestSession, IdentifyGuestRequest, MessagePage, NoticeState,
+    SendMessageRequest, SendMessageResponse, SetNoticeRequest, TokenResponse, WidgetGuestRequest,
 };
 use porch_wire::*;
 use serde::de::DeserializeOwned;
@@ -91,6 +92,19 @@ impl Api {
         decode(request.send().await).await.map(|r| r.body)
     }
 
+    /// `POST /api/v2/webmessaging/deployments/{deploymentId}/guests`, the widget's endpoint, as
+    /// a page of `origin` calls it; with `identityToken` set, the session is that customer's.
+    pub async fn create_widget_guest(
+        &self,
+        deployment_id: &str,
+        origin: &str,
+        request: &WidgetGuestRequest,
+    ) -> ApiResult<GuestSession> {
+        let url = self.url(&WIDGET_GUESTS_PATH.replace("{deployment_id}", deployment_id));
+        let request = self.http.post(url).header("origin", origin).json(request);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
     pub async fn guest(&self, client_token: &str, guest_id: &str) -> ApiResult<GuestSession> {
         let request =
             self.http.get(self.url(&format!("{GUESTS_PATH}/{guest_id}"))).bearer_auth(client_token);
@@ -144,6 +158,43 @@ impl Api {
         decode(request.send().await).await.map(|r| r.body)
     }
 
+    /// `POST .../guests/identity`: the guest's session becomes the customer the identity token
+    /// names, keeping its conversation.
+    pub async fn identify_guest(
+        &self,
+        guest_token: &str,
+        identity_token: &str,
+    ) -> ApiResult<GuestSession> {
+        let body = IdentifyGuestRequest { identity_token: identity_token.into() };
+        let url = self.url(GUEST_IDENTITY_PATH);
+        let request = self.http.post(url).bearer_auth(guest_token).json(&body);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    /// `GET .../guests/conversations?{query}` (e.g. `before=cnv_1&limit=20`): the conversations
+    /// of the guest's customer, newest first.
+    pub async fn customer_conversations(
+        &self,
+        guest_token: &str,
+        query: &str,
+    ) -> ApiResult<ConversationPage> {
+        let url = self.url(&format!("{GUEST_CONVERSATIONS_PATH}?{query}"));
+        decode(self.http.get(url).bearer_auth(guest_token).send().await).await.map(|r| r.body)
+    }
+
+    /// `GET .../guests/conversations/{id}/messages?{query}`: the history of one of the guest's
+    /// customer's conversations, paged as `guest_history`.
+    pub async fn customer_history(
+        &self,
+        guest_token: &str,
+        conversation_id: &str,
+        query: &str,
+    ) -> ApiResult<MessagePage> {
+        let path = GUEST_CONVERSATION_MESSAGES_PATH.replace("{conversation_id}", conversation_id);
+        let url = self.url(&format!("{path}?{query}"));
+        decode(self.http.get(url).bearer_auth(guest_token).send().await).await.map(|r| r.body)
+    }
+
     pub async fn agent_login(&self, name: &str, secret: &str) -> ApiResult<AgentSession> {
         let body = AgentLoginRequest { name: name.into(), secret: secret.into() };
         let request = self.http.post(self.url(AGENT_LOGIN_PATH)).json(&body);
@@ -172,6 +223,19 @@ impl Api {
     ) -> ApiResult<MessagePage> {
         let url = self
             .url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/messages?{query}"));
+        decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
+    }
+
+    /// `GET .../agent/conversations/{id}/customer?{query}`: the conversations of that
+    /// conversation's customer, in the agent's queues.
+    pub async fn agent_customer_conversations(
+        &self,
+        agent_token: &str,
+        conversation_id: &str,
+        query: &str,
+    ) -> ApiResult<ConversationPage> {
+        let url = self
+            .url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/customer?{query}"));
         decode(self.http.get(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
     }
 

@@ -59,6 +59,8 @@ pub mod prefix {
     pub const NOTICE: &str = "ntc";
     pub const SESSION: &str = "ses";
     pub const KEY: &str = "key";
+    /// An identity key registered on a deployment (issue 20).
+    pub const IDENTITY_KEY: &str = "idk";
     pub const TOKEN: &str = "tok";
     pub const SECRET: &str = "sec";
     pub const WEBHOOK_ENDPOINT: &str = "whe";

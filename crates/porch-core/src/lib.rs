@@ -5,6 +5,7 @@
 //! - `time`: the wall clock in milliseconds and RFC 3339 rendering for messages to people.
 //! - `limits`: every limit of the system, with its default, unit and reason.
 //! - `token`: the JWT codec and the one verifier every entry point uses.
+//! - `identity`: identity tokens a builder's backend signs for a known customer, and their keys.
 //! - `secret`: hashing and checking client and agent secrets.
 //! - `model`: records the store keeps (clients, deployments, agents, guests, keys).
 //! - `store`: the `Store` trait, implemented by `porch-store`.
@@ -14,6 +15,7 @@
 //! Nothing here touches a socket, a file or a database, so everything here is tested with
 //! plain unit tests and can be fuzzed.
 
+pub mod identity;
 pub mod ids;
 pub mod limits;
 pub mod model;

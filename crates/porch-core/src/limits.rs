@@ -323,6 +323,24 @@ limits! {
     /// Clock skew tolerated on `exp`, `nbf` and `iat`. `porch doctor` flags clocks further apart.
     TOKEN_LEEWAY_SECS as token_leeway_secs: u64 = 30, "seconds";
 
+    /// How far ahead of now an identity token's `exp` may be (docs/identity.md). An identity
+    /// token is a one-time hand-over from the builder's backend to a session being opened, not
+    /// a credential to keep: five minutes covers a slow page load and a clock a little off,
+    /// and bounds how long the store keeps its `jti`.
+    IDENTITY_TOKEN_LIFETIME_SECS_MAX as identity_token_lifetime_secs_max: u64 = 300, "seconds";
+
+    /// Longest identity token read. One with a name, an email and an ES256 signature is under
+    /// 1 KiB; 4 KiB refuses a padded one before any decoding.
+    IDENTITY_TOKEN_BYTES_MAX: usize = 4 * 1024, "bytes";
+
+    /// Longest identity token `jti`, in Unicode scalar values: the store keeps each until its
+    /// token expires, so the key of that record is bounded. A UUID has 36.
+    IDENTITY_JTI_CHARS_MAX: usize = 128, "characters";
+
+    /// Longest `kid` a builder may give an identity key in its JWK, in characters
+    /// (`A-Z a-z 0-9 - _ .`): tokens repeat it in every header.
+    IDENTITY_KID_CHARS_MAX: usize = 64, "characters";
+
     /// How often each node re-reads the signing keys, so a rotation by the CLI (or another node)
     /// is picked up without a restart.
     KEY_REFRESH_MS: u64 = 30_000, "milliseconds";

@@ -15,9 +15,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use porch_wire::rest::{
-    Conversation, ConversationState, Message, MessagePage, Notice, Participant,
+    Conversation, ConversationPage, ConversationState, Message, MessagePage, Notice, Participant,
 };
 
+use crate::identity::IdentityKey;
 use crate::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
     GuestStanding, SetUp,
@@ -104,6 +105,19 @@ pub struct ConversationFilter {
     pub limit: u32,
 }
 
+/// Which of a customer's conversations to read. A customer is an `externalId` on a
+/// deployment: every guest created with it, by any client. Newest first by creation time (ties
+/// by id), which never changes, so paging with `before` neither skips nor repeats one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerPageRequest {
+    pub deployment_id: String,
+    pub external_id: String,
+    /// The conversations after this one in that order (the last one of the previous page). One
+    /// that is not this customer's gives an empty page.
+    pub before_conversation_id: Option<String>,
+    pub limit: u32,
+}
+
 /// How durable an acknowledged write is, as the store is actually configured (read back from
 /// the engine, not from Porch's config), so tests and `/readyz` can assert it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,6 +169,37 @@ pub trait Store: Send + Sync + 'static {
     /// together on an empty store, exactly one key is kept. True when `key` was stored.
     fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool>;
 
+    // Identity keys and the identity tokens already used (issue 20, docs/identity.md).
+    /// Registers an identity key. A `kid` in use (on any deployment) is `NameTaken`.
+    fn add_identity_key(&self, key: IdentityKey) -> StoreFuture<'_, ()>;
+    /// The identity keys of one deployment, oldest first.
+    fn identity_keys(&self, deployment_id: &str) -> StoreFuture<'_, Vec<IdentityKey>>;
+    /// Removes an identity key: tokens it signed are refused from now on. False when no key has
+    /// this kid.
+    fn remove_identity_key(&self, kid: &str) -> StoreFuture<'_, bool>;
+    /// Records an identity token's `jti` as used on `deployment_id` until `expires_at_ms`.
+    /// True on its first use; false when it is recorded and not yet expired at `now_ms` (a
+    /// replay). Atomic: of nodes presenting the same jti at once, exactly one gets true.
+    fn use_identity_jti(
+        &self,
+        deployment_id: &str,
+        jti: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'_, bool>;
+
+    /// Makes a guest the customer `external_id` names (an anonymous session upgraded by an
+    /// identity token), replacing its display name and email when given. Conditional, so the
+    /// store arbitrates: false when no guest has this id or it already belongs to another
+    /// customer (the same one again is true, nothing lost).
+    fn identify_guest(
+        &self,
+        guest_id: &str,
+        external_id: &str,
+        display_name: Option<String>,
+        email: Option<String>,
+    ) -> StoreFuture<'_, bool>;
+
     // Guests and conversations.
     /// Creates a guest and its conversation (state `waiting`, `last_seq` 0) in one commit.
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation>;
@@ -172,6 +217,11 @@ pub trait Store: Send + Sync + 'static {
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>>;
     /// Newest first (by last activity).
     fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>>;
+    /// A page of a customer's conversations; see `CustomerPageRequest`.
+    fn customer_conversations(
+        &self,
+        request: CustomerPageRequest,
+    ) -> StoreFuture<'_, ConversationPage>;
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome>;
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage>;
     /// Records that `participant_id` read up to `seq`. Never moves backwards.

@@ -1,6 +1,7 @@
-//! Creating clients, deployments, agents and keys: shared by the `porch` CLI and the demo
+//! Creating clients, deployments, agents, keys and identity keys: shared by the `porch` CLI and the demo
 //! set-up (`porch serve --demo`), so both make records the same way.
 
+use porch_core::identity::IdentityKey;
 use porch_core::ids::{new_id, new_secret, prefix};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, SetUp, validate_origin,
@@ -173,6 +174,25 @@ async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecor
 pub async fn rotate_key(store: &dyn Store) -> Result<SigningKey, String> {
     let key = SigningKey::generate();
     store.add_signing_key(key.clone()).await.map_err(describe)?;
+    Ok(key)
+}
+
+/// Registers an identity key on a deployment (docs/identity.md): a public JWK (ES256 or
+/// EdDSA) when `jwk` is given, else a new HS256 secret, whose `shown_secret` the caller prints
+/// once.
+pub async fn add_identity_key(
+    store: &dyn Store,
+    deployment_id: &str,
+    jwk: Option<&str>,
+) -> Result<IdentityKey, String> {
+    if store.deployment(deployment_id).await.map_err(describe)?.is_none() {
+        return Err(format!("no deployment `{deployment_id}`; see `porch deployments list`"));
+    }
+    let key = match jwk {
+        Some(jwk) => IdentityKey::from_jwk(deployment_id, jwk)?,
+        None => IdentityKey::generate_hs256(deployment_id),
+    };
+    store.add_identity_key(key.clone()).await.map_err(describe)?;
     Ok(key)
 }
 

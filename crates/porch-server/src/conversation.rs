@@ -132,6 +132,35 @@ pub async fn change_state(
     }
 }
 
+/// Records a system entry that changes no state (a guest signed in) and tells everyone. False
+/// when the conversation is closed: it takes no more entries.
+pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiResult<bool> {
+    let request = AppendRequest {
+        conversation_id: conversation_id.to_owned(),
+        sender: Participant { role: Role::System, id: "porch".into(), display_name: None },
+        client_message_id: None,
+        text,
+        event: None,
+        assign_agent_id: None,
+        now_ms: porch_core::time::now_ms(),
+    };
+    let appended = state.store.append(request).await;
+    state.space.observe(&appended);
+    match appended {
+        Ok(AppendOutcome::Created { message, conversation }) => {
+            state.publish(LiveEvent::message(&conversation, message, None));
+            // The conversation's guest may have changed with it: agents' lists follow.
+            state.publish(LiveEvent::conversation(&conversation));
+            Ok(true)
+        }
+        Ok(AppendOutcome::Duplicate { .. }) => {
+            unreachable!("system entries carry no clientMessageId")
+        }
+        Err(porch_core::store::StoreError::ConversationClosed(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// In a cluster, a send while the broker is down would be stored but reach nobody on other
 /// nodes until they resync: refuse it instead, before anything is written, so the client
 /// retries (here or on a healthy node) and nothing is half-delivered.

@@ -12,7 +12,7 @@ use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
 use porch_wire::rest::{
     CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest,
-    WidgetGuestRequest,
+    Verification, WidgetGuestRequest,
 };
 
 use crate::auth::{ClientAuth, GuestAuth, GuestPrincipal};
@@ -29,7 +29,9 @@ pub async fn create(
 ) -> ApiResult<Response> {
     require_scope(&client.claims, porch_wire::scope::GUESTS)?;
     validate_guest(&request)?;
-    open_session(&state, request, &client.client_id).await
+    // The backend authenticated: an externalId it gives is vouched for by it.
+    let verified_by = request.external_id.is_some().then_some(Verification::Backend);
+    open_session(&state, request, &client.client_id, verified_by).await
 }
 
 /// `POST /api/v2/webmessaging/deployments/{deploymentId}/guests`: a guest session for the
@@ -52,8 +54,8 @@ pub async fn create_for_widget(
             )
         })?;
     }
-    widget_deployment(&state, &deployment_id, &headers, true).await?;
-    let full = CreateGuestRequest {
+    let deployment = widget_deployment(&state, &deployment_id, &headers, true).await?;
+    let mut full = CreateGuestRequest {
         deployment_id,
         display_name: request.display_name,
         email: request.email,
@@ -61,7 +63,16 @@ pub async fn create_for_widget(
         attributes: request.attributes,
     };
     validate_guest(&full)?;
-    open_session(&state, full, porch_core::model::WIDGET_CLIENT_ID).await
+    // Last, so a token is spent only on a request that is otherwise good.
+    let mut verified_by = None;
+    if let Some(token) = &request.identity_token {
+        let claims = crate::identity::redeem(&state, &deployment, token).await?;
+        full.external_id = Some(claims.sub);
+        full.display_name = claims.name.or(full.display_name);
+        full.email = claims.email.or(full.email);
+        verified_by = Some(Verification::IdentityToken);
+    }
+    open_session(&state, full, porch_core::model::WIDGET_CLIENT_ID, verified_by).await
 }
 
 /// The deployment a widget endpoint names, if the request comes from one of its origins.
@@ -99,6 +110,7 @@ async fn open_session(
     state: &AppState,
     request: CreateGuestRequest,
     client_id: &str,
+    verified_by: Option<Verification>,
 ) -> ApiResult<Response> {
     let deployment = state.store.deployment(&request.deployment_id).await?.ok_or_else(|| {
         let shown = crate::error::shown(&request.deployment_id);
@@ -121,6 +133,7 @@ async fn open_session(
             external_id: request.external_id,
             attributes: request.attributes,
             created_at_ms: porch_core::time::now_ms(),
+            verified_by,
         },
         deployment_id: deployment.id.clone(),
         conversation_id: new_id(prefix::CONVERSATION),
@@ -207,7 +220,11 @@ pub fn participant(guest: &GuestPrincipal) -> Participant {
     }
 }
 
-fn session(state: &AppState, record: &GuestRecord, deployment: &DeploymentRecord) -> GuestSession {
+pub(crate) fn session(
+    state: &AppState,
+    record: &GuestRecord,
+    deployment: &DeploymentRecord,
+) -> GuestSession {
     let ttl_secs = deployment.guest_token_ttl_secs;
     let (access_token, claims) = state.mint(TokenKind::Guest, &record.guest.id, ttl_secs, |c| {
         c.dep = Some(record.deployment_id.clone());

@@ -10,6 +10,8 @@
 //! - `body`: JSON bodies with precise errors.
 //! - `oauth`: `POST /api/v2/oauth/token` and introspection.
 //! - `guests`: guest sessions and guest messages.
+//! - `identity`: identity tokens a builder's backend signs for a known customer, redeemed once.
+//! - `customers`: a guest's customer (its `externalId`): its conversations, listed and read.
 //! - `agents`: the agent API.
 //! - `notices`: a deployment's notice, and the widget's configuration.
 //! - `conversation`: sending into a conversation (the one path for every sender).
@@ -42,10 +44,12 @@ pub mod config;
 pub mod conversation;
 pub mod cors;
 pub mod csp;
+pub mod customers;
 pub mod error;
 pub mod gateway;
 pub mod guests;
 pub mod hub;
+pub mod identity;
 pub mod listener;
 pub mod metrics;
 pub mod notices;
@@ -145,6 +149,9 @@ pub fn router(state: AppState) -> Router {
         .route(WIDGET_GUESTS_PATH, post(guests::create_for_widget))
         .route(WIDGET_CONFIG_PATH, get(notices::widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
+        .route(GUEST_CONVERSATIONS_PATH, get(customers::list))
+        .route(GUEST_IDENTITY_PATH, post(identity::identify))
+        .route(GUEST_CONVERSATION_MESSAGES_PATH, get(customers::history))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     // The JSON API. Every answer is private to its caller and many carry a token: no cache
     // may keep one (RFC 6749 §5.1, RFC 6750 §5.3).
@@ -160,6 +167,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"),
             get(agents::history).post(agents::post_message),
+        )
+        .route(
+            &format!("{AGENT_API_PREFIX}/conversations/{{id}}/customer"),
+            get(customers::for_agent),
         )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))

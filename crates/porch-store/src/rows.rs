@@ -7,6 +7,7 @@
 //! Porch, edited by hand or damaged on disk becomes `StoreError::Unavailable` with the column
 //! named, never a panic in the server.
 
+use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
 };
@@ -14,7 +15,7 @@ use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
-    Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
+    Conversation, ConversationState, Guest, Message, Notice, Participant, Role, Verification,
 };
 
 /// A row, as the mapping below reads it.
@@ -155,11 +156,57 @@ pub(crate) fn signing_key(row: &dyn StoredRow) -> Result<SigningKey, StoreError>
     Ok(SigningKey { kid: row.text(0)?, secret: row.bytes(1)?, created_at_ms: row.integer(2)? })
 }
 
+pub(crate) const IDENTITY_KEY_COLUMNS: &str =
+    "kid, deployment_id, algorithm, material, created_at_ms";
+
+pub(crate) fn identity_key(row: &dyn StoredRow) -> Result<IdentityKey, StoreError> {
+    let algorithm = row.text(2)?;
+    Ok(IdentityKey {
+        kid: row.text(0)?,
+        deployment_id: row.text(1)?,
+        algorithm: IdentityAlgorithm::parse(&algorithm)
+            .ok_or_else(|| row.bad(2, &format!("unknown algorithm `{algorithm}`")))?,
+        material: row.bytes(3)?,
+        created_at_ms: row.integer(4)?,
+    })
+}
+
+/// Records a `jti` as used until its token expires, unless it is recorded and unexpired: the
+/// one statement that decides a replay, on both engines (`?1` deployment, `?2` jti, `?3`
+/// expiry, `?4` now, both ms; PostgreSQL's placeholders are `pg_placeholders` of these). A conflicting row that has expired is taken over, so a jti a
+/// builder reuses long after is not refused forever. One row changed means first use.
+pub(crate) const USE_JTI_SQL: &str = "INSERT INTO identity_jtis (deployment_id, jti, expires_at_ms) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (deployment_id, jti) DO UPDATE SET expires_at_ms = excluded.expires_at_ms \
+     WHERE identity_jtis.expires_at_ms < ?4";
+
+/// Forgets a few expired jtis (`?1` now, ms), at each use: the table stays the size of the
+/// tokens alive, and no single write deletes an unbounded number of rows.
+pub(crate) const PRUNE_JTIS_SQL: &str = "DELETE FROM identity_jtis WHERE (deployment_id, jti) IN \
+     (SELECT deployment_id, jti FROM identity_jtis WHERE expires_at_ms < ?1 LIMIT 16)";
+
+/// Makes a guest a customer's (`?1` guest, `?2` external id, `?3` display name, `?4` email;
+/// a NULL name or email keeps the one stored), unless it is another customer's already. One
+/// row changed means it is now this customer's. An anonymous guest becomes verified by
+/// identity token; one that was this customer's already keeps how it was verified.
+pub(crate) const IDENTIFY_GUEST_SQL: &str = "UPDATE guests SET external_id = ?2, \
+     verified_by = CASE WHEN external_id IS NULL THEN 'identityToken' ELSE verified_by END, \
+     display_name = COALESCE(?3, display_name), email = COALESCE(?4, email) \
+     WHERE id = ?1 AND (external_id IS NULL OR external_id = ?2)";
+
+/// A statement written with SQLite's `?N` placeholders, in PostgreSQL's `$N`.
+pub(crate) fn pg_placeholders(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
 /// The guest columns every conversation read embeds, with `$attributes`: how the backend reads
 /// the attributes as JSON text (SQLite stores text, PostgreSQL JSONB, read as `::text`).
 macro_rules! guest_public_columns {
     ($attributes:literal) => {
-        concat!("g.id, g.display_name, g.email, g.external_id, ", $attributes, ", g.created_at_ms")
+        concat!(
+            "g.id, g.display_name, g.email, g.external_id, ",
+            $attributes,
+            ", g.created_at_ms, g.verified_by"
+        )
     };
 }
 pub(crate) use guest_public_columns;
@@ -188,6 +235,14 @@ pub(crate) use conversation_columns;
 
 pub(crate) const CONVERSATION_FROM: &str = "conversations c JOIN guests g ON g.id = c.guest_id";
 
+/// The cursor row of a customer's page (`Store::customer_conversations`): a second copy of
+/// `CONVERSATION_FROM`, as `k` and `kg`.
+pub(crate) const CONVERSATION_FROM_CURSOR: &str =
+    "conversations k JOIN guests kg ON kg.id = k.guest_id";
+
+/// How many columns `guest_public_columns!` has: the columns after them start here.
+const GUEST_PUBLIC_COUNT: usize = 7;
+
 /// The wire `Guest` from the columns of `guest_public_columns!`, starting at `first`.
 fn wire_guest(row: &dyn StoredRow, first: usize) -> Result<Guest, StoreError> {
     Ok(Guest {
@@ -197,16 +252,27 @@ fn wire_guest(row: &dyn StoredRow, first: usize) -> Result<Guest, StoreError> {
         external_id: row.optional_text(first + 3)?,
         attributes: json(&row.text(first + 4)?, row, first + 4)?,
         created_at_ms: row.integer(first + 5)?,
+        verified_by: verification(row, first + 6)?,
     })
 }
 
+fn verification(row: &dyn StoredRow, column: usize) -> Result<Option<Verification>, StoreError> {
+    match row.optional_text(column)? {
+        None => Ok(None),
+        Some(text) => Verification::parse(&text)
+            .map(Some)
+            .ok_or_else(|| row.bad(column, &format!("unknown verification `{text}`"))),
+    }
+}
+
 pub(crate) fn guest(row: &dyn StoredRow) -> Result<GuestRecord, StoreError> {
+    let rest = GUEST_PUBLIC_COUNT;
     Ok(GuestRecord {
         guest: wire_guest(row, 0)?,
-        deployment_id: row.text(6)?,
-        conversation_id: row.text(7)?,
-        client_id: row.text(8)?,
-        revoked: row.flag(9)?,
+        deployment_id: row.text(rest)?,
+        conversation_id: row.text(rest + 1)?,
+        client_id: row.text(rest + 2)?,
+        revoked: row.flag(rest + 3)?,
     })
 }
 
@@ -237,14 +303,16 @@ pub(crate) fn guest_session_select(conversation_columns: &str) -> String {
 
 pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreError> {
     let conversation = conversation(row)?;
+    // After the conversation's 8 columns and the guest's public ones.
+    let rest = 8 + GUEST_PUBLIC_COUNT;
     let guest = GuestRecord {
         guest: conversation.guest.clone(),
-        deployment_id: row.text(14)?,
-        conversation_id: row.text(15)?,
-        client_id: row.text(16)?,
-        revoked: row.flag(17)?,
+        deployment_id: row.text(rest)?,
+        conversation_id: row.text(rest + 1)?,
+        client_id: row.text(rest + 2)?,
+        revoked: row.flag(rest + 3)?,
     };
-    Ok(GuestSession { guest, deployment: deployment_at(row, 18)?, conversation })
+    Ok(GuestSession { guest, deployment: deployment_at(row, rest + 4)?, conversation })
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \

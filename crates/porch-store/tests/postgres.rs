@@ -169,6 +169,30 @@ async fn notices() {
 }
 
 #[tokio::test]
+async fn identity_keys() {
+    let (_schema, store) = fresh().await;
+    suite_identity_keys(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identity_jtis() {
+    let (_schema, store) = fresh().await;
+    suite_identity_jtis(store).await;
+}
+
+#[tokio::test]
+async fn identify_guest() {
+    let (_schema, store) = fresh().await;
+    suite_identify_guest(&*store).await;
+}
+
+#[tokio::test]
+async fn customer_conversations() {
+    let (_schema, store) = fresh().await;
+    suite_customer_conversations(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_schema, store) = fresh().await;
     suite_conversation_lists(&*store).await;

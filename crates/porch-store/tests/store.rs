@@ -119,6 +119,30 @@ async fn notices() {
 }
 
 #[tokio::test]
+async fn identity_keys() {
+    let (_dir, store) = fresh();
+    suite_identity_keys(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identity_jtis() {
+    let (_dir, store) = fresh();
+    suite_identity_jtis(store).await;
+}
+
+#[tokio::test]
+async fn identify_guest() {
+    let (_dir, store) = fresh();
+    suite_identify_guest(&*store).await;
+}
+
+#[tokio::test]
+async fn customer_conversations() {
+    let (_dir, store) = fresh();
+    suite_customer_conversations(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_dir, store) = fresh();
     suite_conversation_lists(&*store).await;
@@ -332,7 +356,7 @@ async fn migrations_3_and_4_keep_every_message() {
     let before = message_rows(&conn);
     conn.execute_batch(
         "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
-         ALTER TABLE deployments DROP COLUMN notice; \
+         ALTER TABLE deployments DROP COLUMN notice; ALTER TABLE guests DROP COLUMN verified_by; \
          DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -348,7 +372,7 @@ async fn migrations_3_and_4_keep_every_message() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 4);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 8, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

@@ -112,6 +112,18 @@ error_codes! {
     TokenWrongIssuer = "token_wrong_issuer", 401, 4003, "The token was issued by another issuer.";
     InsufficientScope = "insufficient_scope", 403, 4004, "The client token lacks the scope this endpoint needs.";
     AgentCredentialsInvalid = "agent_credentials_invalid", 401, 4003, "Agent name or secret is wrong.";
+    // Identity tokens a builder's backend signs for a known customer (docs/identity.md).
+    IdentityTokenMalformed = "identity_token_malformed", 403, 4003, "The identity token is not a compact JWS with sub, aud, exp, iat and jti.";
+    IdentityKeyUnknown = "identity_key_unknown", 403, 4003, "The identity token's kid names no identity key of this deployment.";
+    IdentityAlgorithmWrong = "identity_algorithm_wrong", 403, 4003, "The identity token's alg is not the algorithm of the key its kid names.";
+    IdentitySignatureInvalid = "identity_signature_invalid", 403, 4003, "The identity token's signature does not match its key: altered, or signed with another key.";
+    IdentitySubjectMissing = "identity_subject_missing", 403, 4003, "The identity token has no sub (the customer's id).";
+    IdentityAudienceWrong = "identity_audience_wrong", 403, 4003, "The identity token's aud is not this deployment's id.";
+    IdentityExpired = "identity_expired", 403, 4003, "The identity token's exp is past (beyond the clock-skew leeway).";
+    IdentityNotYetValid = "identity_not_yet_valid", 403, 4003, "The identity token's iat or nbf is in the future: a clock is wrong.";
+    IdentityLifetimeTooLong = "identity_lifetime_too_long", 403, 4003, "The identity token's exp is further ahead than identity_token_lifetime_secs_max.";
+    IdentityReplayed = "identity_replayed", 403, 4003, "The identity token's jti was used before, on some node: sign a new token.";
+    GuestAlreadyKnown = "guest_already_known", 409, 4007, "The guest session already belongs to another customer; open a new session for this one.";
     // The handshake itself.
     SubprotocolMissing = "subprotocol_missing", 401, 4001, "No NICE-WebSocket-Auth marker and no Authorization header.";
     SubprotocolMisspelled = "subprotocol_misspelled", 400, 4007, "The marker is misspelled or in the wrong case.";

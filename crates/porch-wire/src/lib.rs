@@ -45,6 +45,15 @@ pub const WIDGET_CONFIG_PATH: &str = "/api/v2/webmessaging/deployments/{deployme
 pub const DEPLOYMENT_NOTICE_PATH: &str = "/api/v2/webmessaging/deployments/{deployment_id}/notice";
 /// Path where a guest posts messages and reads history.
 pub const GUEST_MESSAGES_PATH: &str = "/api/v2/webmessaging/guests/messages";
+/// Path where a guest lists its customer's conversations (every session with the same
+/// `externalId` on the deployment; an anonymous guest sees its own conversation only).
+pub const GUEST_CONVERSATIONS_PATH: &str = "/api/v2/webmessaging/guests/conversations";
+/// Path where a guest reads the history of one of its customer's conversations.
+pub const GUEST_CONVERSATION_MESSAGES_PATH: &str =
+    "/api/v2/webmessaging/guests/conversations/{conversation_id}/messages";
+/// Path where an anonymous guest session presents an identity token and becomes that
+/// customer's, keeping its conversation.
+pub const GUEST_IDENTITY_PATH: &str = "/api/v2/webmessaging/guests/identity";
 /// Path where a guest exchanges its still-valid token for a fresh one.
 pub const GUEST_TOKEN_PATH: &str = "/api/v2/webmessaging/guests/token";
 /// Path where an agent trades its name and secret for an agent token.

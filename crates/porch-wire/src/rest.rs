@@ -91,6 +91,19 @@ pub struct WidgetGuestRequest {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// A JWT the builder's backend signed for a logged-in customer (docs/identity.md): the
+    /// session becomes that customer's (`externalId` = its `sub`; its `name` and `email`, when
+    /// given, replace the fields above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_token: Option<String>,
+}
+
+/// `POST /api/v2/webmessaging/guests/identity` body: an anonymous guest session becomes the
+/// customer an identity token names, keeping its conversation (docs/identity.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentifyGuestRequest {
+    pub identity_token: String,
 }
 
 /// A guest session: what `POST /guests` creates and `GET /guests/{guestId}` returns.
@@ -130,6 +143,33 @@ pub struct Guest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
     pub created_at_ms: i64,
+    /// How Porch knows this guest is the customer `externalId` names; absent for an
+    /// anonymous guest (docs/identity.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<Verification>,
+}
+
+/// How a guest's `externalId` was vouched for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verification {
+    /// The builder's backend created the session with it (OAuth client credentials).
+    Backend,
+    /// An identity token the builder's backend signed, checked by Porch.
+    IdentityToken,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Backend => "backend",
+            Verification::IdentityToken => "identityToken",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verification> {
+        [Verification::Backend, Verification::IdentityToken].into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 /// `POST .../messages` body, for guests and agents alike.
@@ -262,6 +302,17 @@ pub struct Conversation {
 #[serde(rename_all = "camelCase")]
 pub struct ConversationList {
     pub conversations: Vec<Conversation>,
+}
+
+/// A page of a customer's conversations (`GET /api/v2/webmessaging/guests/conversations`):
+/// newest first by creation, so a page never shifts under a reader paging with `before`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationPage {
+    pub conversations: Vec<Conversation>,
+    /// True when older conversations lie beyond this page (ask again with `before` set to the
+    /// last one's id).
+    pub has_more: bool,
 }
 
 /// `POST /api/v2/agents/login` body.

@@ -5,6 +5,7 @@
 //! - `serve`: the server on the embedded store.
 //! - `admin`: clients, deployments, agents, keys.
 //! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
+//! - `identity_keys`: the keys a deployment's backend signs identity tokens with.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
 //! - `health`: `porch health`, the probe of a container's or an init system's health check.
@@ -16,6 +17,7 @@ mod config;
 mod demo_banner;
 mod doctor;
 mod health;
+mod identity_keys;
 mod inspect;
 mod logging;
 mod nofile;
@@ -62,6 +64,9 @@ enum Command {
     /// Webhook endpoints: where a deployment's events are delivered (Standard Webhooks).
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// Identity keys: what a deployment's backend signs identity tokens with (docs/identity.md).
+    #[command(subcommand)]
+    IdentityKeys(identity_keys::IdentityKeysCommand),
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
             Command::Guests(c) => admin::guests(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Webhooks(c) => webhooks::run(c).await,
+            Command::IdentityKeys(c) => identity_keys::run(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Config(c) => config::run(c),
             Command::Doctor(args) => doctor::run(args).await,

@@ -29,7 +29,11 @@ export interface Conversation {
   deploymentId: string;
   queue: string;
   state: ConversationState;
-  guest: { id: string; displayName?: string; email?: string; createdAtMs: number };
+  guest: {
+    id: string; displayName?: string; email?: string; externalId?: string; createdAtMs: number;
+    /** How `externalId` was vouched for (docs/identity.md); absent for an anonymous guest. */
+    verifiedBy?: 'backend' | 'identityToken';
+  };
   assignedAgentId?: string;
   lastSeq: number;
   createdAtMs: number;
@@ -103,6 +107,9 @@ export interface GuestDetails {
   displayName?: string;
   email?: string;
   attributes?: Record<string, string>;
+  /** A JWT your backend signed for the logged-in visitor (docs/identity.md): the session is
+   * that customer's. Used once: give `guest` as a function that returns a fresh one. */
+  identityToken?: string;
 }
 
 export interface GuestOptions extends CommonOptions {

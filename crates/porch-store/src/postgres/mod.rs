@@ -20,6 +20,7 @@
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
+mod identity;
 mod log;
 mod pool;
 mod reads;
@@ -29,17 +30,18 @@ mod turns;
 mod webhooks;
 mod writes;
 
+use porch_core::identity::IdentityKey;
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
     GuestStanding, SetUp,
 };
 use porch_core::store::{
-    AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
-    StoreFuture, StorePressure,
+    AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
+    Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
-use porch_wire::rest::{Conversation, MessagePage, Notice};
+use porch_wire::rest::{Conversation, ConversationPage, MessagePage, Notice};
 
 use self::pool::Db;
 use self::writes::Flag;
@@ -165,6 +167,47 @@ impl Store for PostgresStore {
         Box::pin(async move { writes::add_first_signing_key(&self.db, &key).await })
     }
 
+    fn add_identity_key(&self, key: IdentityKey) -> StoreFuture<'_, ()> {
+        Box::pin(async move { identity::add_key(&self.db, &key).await })
+    }
+
+    fn identity_keys(&self, deployment_id: &str) -> StoreFuture<'_, Vec<IdentityKey>> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(async move { identity::keys(&self.db, &deployment_id).await })
+    }
+
+    fn remove_identity_key(&self, kid: &str) -> StoreFuture<'_, bool> {
+        let kid = kid.to_owned();
+        Box::pin(async move { identity::remove_key(&self.db, &kid).await })
+    }
+
+    fn use_identity_jti(
+        &self,
+        deployment_id: &str,
+        jti: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'_, bool> {
+        let (deployment_id, jti) = (deployment_id.to_owned(), jti.to_owned());
+        Box::pin(async move {
+            identity::use_jti(&self.db, &deployment_id, &jti, expires_at_ms, now_ms).await
+        })
+    }
+
+    fn identify_guest(
+        &self,
+        guest_id: &str,
+        external_id: &str,
+        display_name: Option<String>,
+        email: Option<String>,
+    ) -> StoreFuture<'_, bool> {
+        let (guest_id, external_id) = (guest_id.to_owned(), external_id.to_owned());
+        Box::pin(async move {
+            let (name, email) = (display_name.as_deref(), email.as_deref());
+            identity::identify_guest(&self.db, &guest_id, &external_id, name, email).await
+        })
+    }
+
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation> {
         Box::pin(writes::create_guest(&self.db, guest, queue))
     }
@@ -197,6 +240,13 @@ impl Store for PostgresStore {
 
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
         Box::pin(log::append(&self.db, &self.turns, request))
+    }
+
+    fn customer_conversations(
+        &self,
+        request: CustomerPageRequest,
+    ) -> StoreFuture<'_, ConversationPage> {
+        Box::pin(async move { reads::customer_conversations(&self.db, &request).await })
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -6,16 +6,18 @@ use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
     WIDGET_CLIENT_ID,
 };
-use porch_core::store::{ConversationFilter, Durability, PageRequest, StoreError};
+use porch_core::store::{
+    ConversationFilter, CustomerPageRequest, Durability, PageRequest, StoreError,
+};
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, MessagePage};
+use porch_wire::rest::{Conversation, ConversationPage, ConversationState, MessagePage};
 use tokio_postgres::types::ToSql;
 
 use super::pool::Db;
 use super::rows::{
-    self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
-    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
-    SIGNING_KEY_COLUMNS, StoredRow, seq_to_sql,
+    self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM,
+    CONVERSATION_FROM_CURSOR, Context, DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS,
+    MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, seq_to_sql,
 };
 
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -137,6 +139,35 @@ pub(crate) async fn conversations(
     );
     let params: Params<'_> = &[&filter.queues, &states, &i64::from(filter.limit)];
     all(db, &sql, params, rows::conversation, "listing conversations").await
+}
+
+/// A page of a customer's conversations; see `CustomerPageRequest`. The cursor is looked up
+/// among the customer's own conversations, so another's id gives nothing. One row past the
+/// limit is read to learn `has_more`.
+pub(crate) async fn customer_conversations(
+    db: &Db,
+    request: &CustomerPageRequest,
+) -> Result<ConversationPage, StoreError> {
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         WHERE g.deployment_id = $1 AND g.external_id = $2 \
+           AND ($3::text IS NULL OR EXISTS ( \
+               SELECT 1 FROM {CONVERSATION_FROM_CURSOR} \
+               WHERE k.id = $3 AND kg.deployment_id = $1 AND kg.external_id = $2 \
+                 AND (c.created_at_ms < k.created_at_ms \
+                      OR (c.created_at_ms = k.created_at_ms AND c.id COLLATE \"C\" < k.id)))) \
+         ORDER BY c.created_at_ms DESC, c.id COLLATE \"C\" DESC \
+         LIMIT $4"
+    );
+    let limit = i64::from(request.limit) + 1;
+    let params: Params<'_> =
+        &[&request.deployment_id, &request.external_id, &request.before_conversation_id, &limit];
+    let mut conversations =
+        all(db, &sql, params, rows::conversation, "listing a customer's conversations").await?;
+    let wanted = usize::try_from(request.limit).unwrap_or(usize::MAX);
+    let has_more = conversations.len() > wanted;
+    conversations.truncate(wanted);
+    Ok(ConversationPage { conversations, has_more })
 }
 
 /// A page of one conversation's log; see `PageRequest`.

@@ -8,10 +8,14 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
 
 pub(crate) use crate::rows::{
-    AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, DEPLOYMENT_COLUMNS, GUEST_STANDING_COLUMNS,
-    MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, client, conversation, deployment,
-    guest, guest_session, guest_standing, message, message_at, seq, seq_to_sql, signing_key,
-    to_json,
+    AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, CONVERSATION_FROM_CURSOR, DEPLOYMENT_COLUMNS,
+    GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, client,
+    conversation, deployment, guest, guest_session, guest_standing, message, message_at, seq,
+    seq_to_sql, signing_key, to_json,
+};
+pub(crate) use crate::rows::{
+    IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
+    pg_placeholders,
 };
 
 /// Guest attributes are JSONB here, read as text (`::text`) so no JSON feature of the driver is

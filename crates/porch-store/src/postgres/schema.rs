@@ -171,6 +171,38 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX webhook_outbox_due ON webhook_outbox (endpoint_id, state, next_attempt_at_ms);
     "#,
+    // 6: customers (issue 20), as in the SQLite store (its migration 6): a customer's guests
+    // are found by their deployment and external id.
+    r#"
+    CREATE INDEX IF NOT EXISTS guests_by_customer ON guests (deployment_id, external_id)
+        WHERE external_id IS NOT NULL;
+    "#,
+    // 7: identity keys and used identity-token jtis, as in the SQLite store (its migration 7).
+    // Of nodes presenting one jti at once, the primary key lets exactly one insert it.
+    r#"
+    CREATE TABLE identity_keys (
+        kid           TEXT CONSTRAINT identity_keys_kid_unique PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        algorithm     TEXT NOT NULL CHECK (algorithm IN ('HS256', 'ES256', 'EdDSA')),
+        material      BYTEA NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX identity_keys_by_deployment ON identity_keys (deployment_id);
+
+    CREATE TABLE identity_jtis (
+        deployment_id TEXT NOT NULL,
+        jti           TEXT NOT NULL,
+        expires_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (deployment_id, jti)
+    );
+    CREATE INDEX identity_jtis_by_expiry ON identity_jtis (expires_at_ms);
+    "#,
+    // 8: how a guest's externalId was vouched for, as in the SQLite store (its migration 8).
+    r#"
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS verified_by TEXT
+        CHECK (verified_by IN ('backend', 'identityToken'));
+    UPDATE guests SET verified_by = 'backend' WHERE external_id IS NOT NULL AND verified_by IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -146,8 +146,8 @@ pub(crate) async fn create_guest(
         .prepare_cached(&format!(
             "WITH guest AS ( \
                  INSERT INTO guests (id, display_name, email, external_id, attributes, created_at_ms, \
-                                     deployment_id, conversation_id, client_id, revoked) \
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10) \
+                                     deployment_id, conversation_id, client_id, revoked, verified_by) \
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $14) \
              ), created AS ( \
                  INSERT INTO conversations (id, guest_id, deployment_id, queue, state, assigned_agent_id, \
                                             last_seq, created_at_ms, updated_at_ms) \
@@ -160,6 +160,7 @@ pub(crate) async fn create_guest(
         .context(&doing)?;
     let (event_type, agent_id) = (EventType::ConversationCreated.as_str(), None::<String>);
     let attributes = to_json(&guest.attributes);
+    let verified_by = guest.verified_by.map(|v| v.as_str());
     let params: &[&(dyn ToSql + Sync)] = &[
         &guest.id,
         &guest.display_name,
@@ -174,6 +175,7 @@ pub(crate) async fn create_guest(
         &queue,
         &event_type,
         &agent_id,
+        &verified_by,
     ];
     client.execute(&statement, params).await.context(&doing)?;
     let created_at_ms = guest.created_at_ms;

@@ -17,6 +17,7 @@
 //!   `webhooks`; every other write in `writes`.
 
 mod checkpointer;
+mod identity;
 mod log;
 mod pool;
 mod reads;
@@ -29,17 +30,18 @@ mod writes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use porch_core::identity::IdentityKey;
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
     GuestStanding, SetUp,
 };
 use porch_core::store::{
-    AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
-    StoreFuture, StorePressure,
+    AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
+    Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
-use porch_wire::rest::{Conversation, MessagePage, Notice};
+use porch_wire::rest::{Conversation, ConversationPage, MessagePage, Notice};
 
 use self::pool::{ReaderPool, read, read_short};
 use self::writer::{Command, Writer};
@@ -197,6 +199,55 @@ impl Store for SqliteStore {
         Box::pin(self.writer.call(|reply| Command::AddFirstSigningKey { key, reply }))
     }
 
+    fn add_identity_key(&self, key: IdentityKey) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(|reply| Command::AddIdentityKey { key, reply }))
+    }
+
+    fn identity_keys(&self, deployment_id: &str) -> StoreFuture<'_, Vec<IdentityKey>> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(read(&self.readers, move |conn| identity::keys(conn, &deployment_id)))
+    }
+
+    fn remove_identity_key(&self, kid: &str) -> StoreFuture<'_, bool> {
+        let kid = kid.to_owned();
+        Box::pin(self.writer.call(|reply| Command::RemoveIdentityKey { kid, reply }))
+    }
+
+    fn use_identity_jti(
+        &self,
+        deployment_id: &str,
+        jti: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'_, bool> {
+        let deployment_id = deployment_id.to_owned();
+        let jti = jti.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::UseIdentityJti {
+            deployment_id,
+            jti,
+            expires_at_ms,
+            now_ms,
+            reply,
+        }))
+    }
+
+    fn identify_guest(
+        &self,
+        guest_id: &str,
+        external_id: &str,
+        display_name: Option<String>,
+        email: Option<String>,
+    ) -> StoreFuture<'_, bool> {
+        let (guest_id, external_id) = (guest_id.to_owned(), external_id.to_owned());
+        Box::pin(self.writer.call(move |reply| Command::IdentifyGuest {
+            guest_id,
+            external_id,
+            display_name,
+            email,
+            reply,
+        }))
+    }
+
     fn create_guest(&self, guest: GuestRecord, queue: String) -> StoreFuture<'_, Conversation> {
         Box::pin(self.writer.call(|reply| Command::CreateGuest { guest, queue, reply }))
     }
@@ -229,6 +280,13 @@ impl Store for SqliteStore {
 
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
         Box::pin(self.writer.call(|reply| Command::Append { request, reply }))
+    }
+
+    fn customer_conversations(
+        &self,
+        request: CustomerPageRequest,
+    ) -> StoreFuture<'_, ConversationPage> {
+        Box::pin(read(&self.readers, move |conn| reads::customer_conversations(conn, &request)))
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -11,15 +11,15 @@
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
 };
-use porch_core::store::{ConversationFilter, PageRequest, StoreError};
+use porch_core::store::{ConversationFilter, CustomerPageRequest, PageRequest, StoreError};
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, ConversationState, MessagePage};
+use porch_wire::rest::{Conversation, ConversationPage, ConversationState, MessagePage};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{
-    self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context,
-    DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
-    SIGNING_KEY_COLUMNS, StoredRow, seq_to_sql, to_json,
+    self, AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_COLUMNS, CONVERSATION_FROM,
+    CONVERSATION_FROM_CURSOR, Context, DEPLOYMENT_COLUMNS, GUEST_COLUMNS, GUEST_STANDING_COLUMNS,
+    MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, seq_to_sql, to_json,
 };
 
 fn all<T>(
@@ -163,6 +163,38 @@ pub(crate) fn conversations(
     );
     let params = params![to_json(&filter.queues), to_json(&states), i64::from(filter.limit)];
     rows::all(conn, &sql, params, rows::conversation, "listing conversations")
+}
+
+/// A page of a customer's conversations; see `CustomerPageRequest`. The cursor is looked up
+/// among the customer's own conversations, so another's id gives nothing. One row past the
+/// limit is read to learn `has_more`.
+pub(crate) fn customer_conversations(
+    conn: &Connection,
+    request: &CustomerPageRequest,
+) -> Result<ConversationPage, StoreError> {
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         WHERE g.deployment_id = ?1 AND g.external_id = ?2 \
+           AND (?3 IS NULL OR EXISTS ( \
+               SELECT 1 FROM {CONVERSATION_FROM_CURSOR} \
+               WHERE k.id = ?3 AND kg.deployment_id = ?1 AND kg.external_id = ?2 \
+                 AND (c.created_at_ms < k.created_at_ms \
+                      OR (c.created_at_ms = k.created_at_ms AND c.id < k.id)))) \
+         ORDER BY c.created_at_ms DESC, c.id DESC \
+         LIMIT ?4"
+    );
+    let params = params![
+        request.deployment_id,
+        request.external_id,
+        request.before_conversation_id,
+        i64::from(request.limit) + 1
+    ];
+    let mut conversations =
+        rows::all(conn, &sql, params, rows::conversation, "listing a customer's conversations")?;
+    let wanted = usize::try_from(request.limit).unwrap_or(usize::MAX);
+    let has_more = conversations.len() > wanted;
+    conversations.truncate(wanted);
+    Ok(ConversationPage { conversations, has_more })
 }
 
 /// A page of one conversation's log; see `PageRequest`.

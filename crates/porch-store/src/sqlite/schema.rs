@@ -189,6 +189,40 @@ const MIGRATIONS: &[&str] = &[
     -- A node's claim reads an endpoint's due rows in due order.
     CREATE INDEX webhook_outbox_due ON webhook_outbox (endpoint_id, state, next_attempt_at_ms);
     "#,
+    // 6: customers (issue 20). A customer is an external id on a deployment, so listing one's
+    // conversations finds its guests by that pair; partial, as most guests have none.
+    r#"
+    CREATE INDEX IF NOT EXISTS guests_by_customer ON guests (deployment_id, external_id)
+        WHERE external_id IS NOT NULL;
+    "#,
+    // 7: identity keys registered on deployments, and the identity tokens already used
+    // (issue 20). A key's algorithm is stored with it: the key decides, never the token. A
+    // used jti is kept until its token expires, so its primary key decides a replay.
+    r#"
+    CREATE TABLE IF NOT EXISTS identity_keys (
+        kid           TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        algorithm     TEXT NOT NULL CHECK (algorithm IN ('HS256', 'ES256', 'EdDSA')),
+        material      BLOB NOT NULL,
+        created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS identity_keys_by_deployment ON identity_keys (deployment_id);
+
+    CREATE TABLE IF NOT EXISTS identity_jtis (
+        deployment_id TEXT NOT NULL,
+        jti           TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (deployment_id, jti)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS identity_jtis_by_expiry ON identity_jtis (expires_at_ms);
+    "#,
+    // 8: how a guest's externalId was vouched for (issue 20, item 4): `backend` (the builder's
+    // backend created the session with it) or `identityToken`; NULL for an anonymous guest.
+    r#"
+    ALTER TABLE guests ADD COLUMN verified_by TEXT
+        CHECK (verified_by IN ('backend', 'identityToken'));
+    UPDATE guests SET verified_by = 'backend' WHERE external_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
+use porch_core::identity::IdentityKey;
 use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
@@ -24,7 +25,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, Nudge};
 use super::rows::Context;
-use super::{log, writes};
+use super::{identity, log, writes};
 
 /// Where the writer sends a command's result.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -89,6 +90,31 @@ pub(crate) enum Command {
     SetNotice {
         deployment_id: String,
         notice: Option<Notice>,
+        reply: Reply<bool>,
+    },
+    AddIdentityKey {
+        key: IdentityKey,
+        reply: Reply<()>,
+    },
+    /// Replies whether a key had this kid.
+    RemoveIdentityKey {
+        kid: String,
+        reply: Reply<bool>,
+    },
+    /// Replies whether this is the jti's first use (`Store::use_identity_jti`).
+    UseIdentityJti {
+        deployment_id: String,
+        jti: String,
+        expires_at_ms: i64,
+        now_ms: i64,
+        reply: Reply<bool>,
+    },
+    /// Replies whether the guest is now this customer's (`Store::identify_guest`).
+    IdentifyGuest {
+        guest_id: String,
+        external_id: String,
+        display_name: Option<String>,
+        email: Option<String>,
         reply: Reply<bool>,
     },
     /// Not a write, but `synchronous` is per connection: only the write connection can say
@@ -324,6 +350,23 @@ impl Command {
             }
             Command::AddFirstSigningKey { key, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::add_first_signing_key(c, &key))
+            }
+            Command::AddIdentityKey { key, reply } => {
+                run_one(conn, poisoned, reply, |c| identity::add_key(c, &key))
+            }
+            Command::RemoveIdentityKey { kid, reply } => {
+                run_one(conn, poisoned, reply, |c| identity::remove_key(c, &kid))
+            }
+            Command::UseIdentityJti { deployment_id, jti, expires_at_ms, now_ms, reply } => {
+                run_one(conn, poisoned, reply, |c| {
+                    identity::use_jti(c, &deployment_id, &jti, expires_at_ms, now_ms)
+                })
+            }
+            Command::IdentifyGuest { guest_id, external_id, display_name, email, reply } => {
+                run_one(conn, poisoned, reply, |c| {
+                    let (name, email) = (display_name.as_deref(), email.as_deref());
+                    identity::identify_guest(c, &guest_id, &external_id, name, email)
+                })
             }
             Command::CreateGuest { guest, queue, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::create_guest(c, guest, queue))

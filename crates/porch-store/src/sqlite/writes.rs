@@ -124,8 +124,8 @@ pub(crate) fn create_guest(
     let guest = &record.guest;
     conn.prepare_cached(
         "INSERT INTO guests (id, display_name, email, external_id, attributes, created_at_ms, \
-                             deployment_id, conversation_id, client_id, revoked) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                             deployment_id, conversation_id, client_id, revoked, verified_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -138,7 +138,8 @@ pub(crate) fn create_guest(
             record.deployment_id,
             record.conversation_id,
             record.client_id,
-            record.revoked
+            record.revoked,
+            guest.verified_by.map(|v| v.as_str())
         ])
     })
     .context(&format!("creating guest {}", guest.id))?;

@@ -5,10 +5,14 @@
 //! concurrent tasks take an `Arc<dyn Store>`, because spawned tasks must own their store.
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
+mod customers;
+mod identity;
 mod log;
 mod records;
 mod webhooks;
 
+pub use customers::*;
+pub use identity::*;
 pub use log::*;
 pub use records::*;
 pub use webhooks::*;
@@ -80,6 +84,7 @@ pub fn guest_record(
                 ("lang".to_owned(), "fr".to_owned()),
             ]),
             created_at_ms,
+            verified_by: None,
         },
         deployment_id: deployment.id.clone(),
         conversation_id: new_id(prefix::CONVERSATION),

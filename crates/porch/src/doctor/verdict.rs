@@ -120,6 +120,20 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             "pass an id that `porch deployments list` shows (dep_…), or create one with `porch deployments create --name NAME --origin https://your.site`",
         ),
         OriginNotAllowed => origin(ctx),
+        IdentityTokenMalformed
+        | IdentityKeyUnknown
+        | IdentityAlgorithmWrong
+        | IdentitySignatureInvalid
+        | IdentitySubjectMissing
+        | IdentityAudienceWrong
+        | IdentityExpired
+        | IdentityNotYetValid
+        | IdentityLifetimeTooLong
+        | IdentityReplayed
+        | GuestAlreadyKnown => Advice::new(
+            format!("the identity token your backend signed was refused ({code}: {})", ctx.message),
+            "fix the signer as the message says (docs/identity.md has a working one); a guest access token never carries this code",
+        ),
         TooManyConnections => Advice::new(
             "this Porch node is at its connection limit",
             "reconnect after a jittered backoff of at least 1 s (close 4101 is a back-off code); operators: raise `porch serve --connections-max` or add nodes",

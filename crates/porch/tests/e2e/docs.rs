@@ -59,6 +59,31 @@ fn the_error_table_is_the_code_table() {
     );
 }
 
+/// docs/identity.md's refusal table names every identity code with its table status, in table
+/// order, and nothing else.
+#[test]
+fn the_identity_refusals_are_the_identity_codes() {
+    let text = doc("identity.md");
+    let section = text.split("## Refusals").nth(1).expect("identity.md has a `Refusals` section");
+    let documented: Vec<(String, String)> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_string(), cells[2].to_string())
+        })
+        .collect();
+    let expected: Vec<(String, String)> = ErrorCode::ALL
+        .iter()
+        .filter(|c| c.as_str().starts_with("identity_"))
+        .map(|c| (c.as_str().to_string(), c.spec().http_status.to_string()))
+        .collect();
+    assert_eq!(
+        documented, expected,
+        "docs/identity.md's refusal table differs from the code table"
+    );
+}
+
 /// The limits section of docs/config.md is written from the `limits!` table, between these
 /// two lines. `PORCH_UPDATE_DOCS=1` rewrites it (then read the diff).
 const LIMITS_BEGIN: &str = "<!-- limits: written from crates/porch-core/src/limits.rs; PORCH_UPDATE_DOCS=1 rewrites it -->\n";
@@ -126,7 +151,7 @@ fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 19] = [
+    let checks: [(&str, fn(&str)); 21] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -137,9 +162,11 @@ fn api_examples_match_their_types() {
         ("AgentLoginRequest", round_trips::<AgentLoginRequest>),
         ("AgentSession", round_trips::<AgentSession>),
         ("ConversationList", round_trips::<ConversationList>),
+        ("ConversationPage", round_trips::<ConversationPage>),
         ("Conversation", round_trips::<Conversation>),
         ("IntrospectionResponse", round_trips::<IntrospectionResponse>),
         ("WidgetGuestRequest", round_trips::<WidgetGuestRequest>),
+        ("IdentifyGuestRequest", round_trips::<IdentifyGuestRequest>),
         ("SetNoticeRequest", round_trips::<SetNoticeRequest>),
         ("NoticeState", round_trips::<NoticeState>),
         ("WidgetConfig", round_trips::<WidgetConfig>),

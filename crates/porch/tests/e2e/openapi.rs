@@ -41,6 +41,9 @@ fn path_constant(name: &str) -> &'static str {
         "WIDGET_CONFIG_PATH" => WIDGET_CONFIG_PATH,
         "GUEST_MESSAGES_PATH" => GUEST_MESSAGES_PATH,
         "GUEST_TOKEN_PATH" => GUEST_TOKEN_PATH,
+        "GUEST_CONVERSATIONS_PATH" => GUEST_CONVERSATIONS_PATH,
+        "GUEST_IDENTITY_PATH" => GUEST_IDENTITY_PATH,
+        "GUEST_CONVERSATION_MESSAGES_PATH" => GUEST_CONVERSATION_MESSAGES_PATH,
         "AGENT_LOGIN_PATH" => AGENT_LOGIN_PATH,
         "AGENT_TOKEN_PATH" => AGENT_TOKEN_PATH,
         "AGENT_API_PREFIX" => AGENT_API_PREFIX,
@@ -252,7 +255,8 @@ async fn every_documented_operation_is_routed_and_other_methods_are_405() {
             .replace("{guest_id}", "gst_x")
             .replace("{deployment_id}", "dep_x")
             .replace("{id}", "cnv_x")
-            .replace("{endpoint_id}", "whe_x");
+            .replace("{endpoint_id}", "whe_x")
+            .replace("{conversation_id}", "cnv_x");
         assert!(!concrete.contains('{'), "a path parameter this test does not fill: {path}");
         let url = server.api.url(&concrete);
         for method in METHODS {
