@@ -158,6 +158,18 @@ async fn a_hanging_receiver_delays_no_other_endpoint() {
         }
     };
     tokio::time::timeout(WAIT, gone).await.expect("delivered rows are deleted");
+    // /metrics counts them, and the hanging endpoint's attempts as in flight.
+    let metrics = server.api.http().get(server.api.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let value = |name: &str| -> i64 {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    if !crate::support::cluster_mode() {
+        assert_eq!(value("porch_webhooks_delivered_total"), 18, "{metrics}");
+        let in_flight = value("porch_webhooks_in_flight") as usize;
+        assert!((1..=concurrency).contains(&in_flight), "{metrics}");
+    }
 }
 
 /// The endpoints API: a client with scope `webhooks` adds, lists and removes a deployment's
