@@ -247,3 +247,41 @@ async fn the_backend_manages_endpoints_with_a_scope_of_their_own() {
     assert_eq!(removed.status(), 204);
     assert!(store.webhook_endpoints().await.unwrap().is_empty());
 }
+
+/// What `porch webhooks test` and the dead letters say about a failed attempt: a TLS failure
+/// (an https:// URL on a port that speaks plain HTTP), a timeout (a receiver that never
+/// answers), a refused target; and a delivered one's status.
+#[tokio::test]
+async fn a_failed_attempt_says_why() {
+    let sender = Sender::new(TARGETS, 300).unwrap();
+    let (healthy_url, _received) = healthy_receiver().await;
+    let (hanging_url, _) = hanging_receiver().await;
+    let endpoint = |url: String| porch_core::webhook::WebhookEndpoint {
+        id: "whe_test".into(),
+        deployment_id: "dep_test".into(),
+        url,
+        event_types: vec!["message.created".into()],
+        secret: porch_core::webhook::new_secret(),
+        previous_secret: None,
+        previous_secret_until_ms: 0,
+        created_at_ms: 0,
+    };
+    let now_ms = porch_core::time::now_ms();
+    let (id, body) = webhooks::render::sample("dep_test", now_ms);
+    let post = |url: String| {
+        let (sender, id, body) = (sender.clone(), id.clone(), body.clone());
+        async move { webhooks::attempt::post(&sender, &endpoint(url), &id, body, now_ms).await }
+    };
+    let answer = post(healthy_url.clone()).await.unwrap();
+    assert_eq!(answer.status, 204);
+    let tls = post(healthy_url.replace("http://", "https://")).await.unwrap_err();
+    assert!(matches!(tls, webhooks::attempt::Failure::Tls { .. }), "{tls:?}");
+    assert!(tls.cause().starts_with("TLS failed"), "{}", tls.cause());
+    let timeout = post(hanging_url).await.unwrap_err();
+    assert!(timeout.cause().contains("webhook_timeout_ms"), "{}", timeout.cause());
+    let strict = Sender::new(WebhookTargets::default(), 300).unwrap();
+    let refused = webhooks::attempt::post(&strict, &endpoint(healthy_url), &id, body, now_ms)
+        .await
+        .unwrap_err();
+    assert!(refused.cause().contains("webhook_allow_http"), "{}", refused.cause());
+}
