@@ -155,19 +155,26 @@ def test_every_event_verifies_and_arrives_in_order(porch: Porch, tmp_path: Path)
         receiver.stop()
 
 
-def test_a_receiver_down_for_a_while_gets_every_event_in_order(porch: Porch, tmp_path: Path) -> None:
+def test_a_receiver_down_for_a_while_gets_every_event_in_order(tmp_path: Path, store_args: list[str]) -> None:
+    porch = Porch(*store_args)
     port = _free_port()
-    endpoint = add_endpoint(porch, port)
-    guest = porch.create_guest()
-    guest_says(porch, guest, *(f"m{i}" for i in range(1, 6)))
-    time.sleep(1.5)  # several failed attempts each
-    receiver = Receiver(endpoint["secret"], port, tmp_path / "events.jsonl")
+    try:
+        porch.start(*FAST)
+        endpoint = add_endpoint(porch, port)
+        guest = porch.create_guest()
+        guest_says(porch, guest, *(f"m{i}" for i in range(1, 6)))
+        time.sleep(1.5)  # several failed attempts each
+        receiver = Receiver(endpoint["secret"], port, tmp_path / "events.jsonl")
+    except BaseException:
+        porch.stop()
+        raise
     try:
         wait_until("six events", lambda: len(receiver.events()) >= 6)
         assert in_order(receiver.events(), guest["conversationId"]) == [
             ("conversation.created", 0), *((("message.created", i)) for i in range(1, 6))]
     finally:
         receiver.stop()
+        porch.stop()
 
 
 def test_signatures_verify_and_forgeries_do_not(porch: Porch) -> None:
@@ -243,8 +250,25 @@ def test_a_receiver_that_never_recovers_ends_in_the_dead_letters_and_replay_deli
         p.stop()
 
 
-def test_a_sigkill_between_commit_and_delivery_loses_nothing(tmp_path: Path) -> None:
-    p = Porch()
+POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_args(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """The embedded store, or a fresh schema of the machine's PostgreSQL (dropped after)."""
+    if request.param == "sqlite":
+        yield []
+        return
+    schema = f"porch_py_{time.monotonic_ns()}"
+    subprocess.run(["psql", POSTGRES, "-qc", f"CREATE SCHEMA {schema}"], check=True)
+    try:
+        yield ["--store", f"{POSTGRES}?options=-csearch_path%3D{schema}"]
+    finally:
+        subprocess.run(["psql", POSTGRES, "-qc", f"DROP SCHEMA {schema} CASCADE"], check=False)
+
+
+def test_a_sigkill_between_commit_and_delivery_loses_nothing(tmp_path: Path, store_args: list[str]) -> None:
+    p = Porch(*store_args)
     port = _free_port()
     try:
         p.start(*FAST)

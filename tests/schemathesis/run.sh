@@ -50,7 +50,7 @@ field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'
 # (the server makes no demo set-up without --demo).
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
-client_json="$(cli clients create --name schemathesis --scope guests --scope notices)"
+client_json="$(cli clients create --name schemathesis --scope guests --scope notices --scope webhooks)"
 agent_json="$(cli agents create --name st-agent)"
 deployment_json="$(cli deployments create --name st-site --origin "$base")"
 

@@ -28,7 +28,7 @@
 //! - `origins`: the origins some deployment lists, for the early `Origin` check and CORS;
 //!   `cors`: the CORS answers built on it.
 //! - `webhooks`: outbound webhooks (Standard Webhooks): the node's delivery loop over the
-//!   store's outbox.
+//!   store's outbox, and the endpoints API.
 //!
 //! # Shutdown
 //! `serve` stops accepting on the shutdown signal, then tells every session (through a

@@ -33,6 +33,10 @@ pub struct Metrics {
     pub commit_latency: Histogram,
     /// Handing one committed event to this node's sessions (the hub) and the broker.
     pub fanout_latency: Histogram,
+    webhooks_delivered: AtomicU64,
+    webhooks_retried: AtomicU64,
+    webhooks_dead: AtomicU64,
+    webhooks_in_flight: AtomicI64,
 }
 
 pub static METRICS: Metrics = Metrics {
@@ -47,7 +51,19 @@ pub static METRICS: Metrics = Metrics {
     handshake_latency: Histogram::new(),
     commit_latency: Histogram::new(),
     fanout_latency: Histogram::new(),
+    webhooks_delivered: AtomicU64::new(0),
+    webhooks_retried: AtomicU64::new(0),
+    webhooks_dead: AtomicU64::new(0),
+    webhooks_in_flight: AtomicI64::new(0),
 };
+
+/// What became of a webhook delivery attempt (`webhook`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Delivered,
+    Retried,
+    Dead,
+}
 
 impl Metrics {
     pub fn refused(&self, code: ErrorCode) {
@@ -97,6 +113,32 @@ impl Metrics {
         self.broker_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A webhook attempt started (`+1`) or ended (`-1`).
+    pub fn webhook_in_flight(&self, delta: i64) {
+        self.webhooks_in_flight.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// A webhook attempt's outcome.
+    pub fn webhook(&self, outcome: WebhookOutcome) {
+        self.webhook_counter(outcome).fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn webhooks(&self, outcome: WebhookOutcome) -> u64 {
+        self.webhook_counter(outcome).load(Ordering::Relaxed)
+    }
+
+    pub fn webhooks_in_flight(&self) -> i64 {
+        self.webhooks_in_flight.load(Ordering::Relaxed)
+    }
+
+    fn webhook_counter(&self, outcome: WebhookOutcome) -> &AtomicU64 {
+        match outcome {
+            WebhookOutcome::Delivered => &self.webhooks_delivered,
+            WebhookOutcome::Retried => &self.webhooks_retried,
+            WebhookOutcome::Dead => &self.webhooks_dead,
+        }
+    }
+
     /// Open TCP connections, as counted by the accept loop.
     pub fn connections_open(&self) -> i64 {
         self.connections_open.load(Ordering::Relaxed)
@@ -116,7 +158,7 @@ impl Metrics {
                 count.load(Ordering::Relaxed)
             );
         }
-        let gauges: [(&str, &str, &str, i64); 7] = [
+        let gauges: [(&str, &str, &str, i64); 11] = [
             (
                 "porch_gateway_upgrades_total",
                 "counter",
@@ -158,6 +200,30 @@ impl Metrics {
                 "counter",
                 "Live events not handed to NATS (its publish queue full, NATS_PUBLISH_QUEUE_MAX, or the publish failed); sessions on other nodes recover them from the store.",
                 self.broker_dropped.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "porch_webhooks_delivered_total",
+                "counter",
+                "Webhook deliveries a receiver answered with 2xx.",
+                self.webhooks_delivered.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "porch_webhooks_retried_total",
+                "counter",
+                "Webhook attempts that failed and are tried again later.",
+                self.webhooks_retried.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "porch_webhooks_dead_total",
+                "counter",
+                "Webhook deliveries dead-lettered (porch webhooks dead, replay).",
+                self.webhooks_dead.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "porch_webhooks_in_flight",
+                "gauge",
+                "Webhook attempts in flight on this node.",
+                self.webhooks_in_flight.load(Ordering::Relaxed),
             ),
         ];
         for (name, kind, help, value) in gauges {

@@ -112,7 +112,15 @@ fn failure(error: &reqwest::Error, after_ms: u64) -> Failure {
     if let Some(problem) = TlsProblem::find(error) {
         return Failure::Tls { cause: problem.cause(), fix: problem.fix() };
     }
-    Failure::Connect(chain(error))
+    let text = chain(error);
+    // A receiver that hangs up mid-handshake leaves no rustls error, only hyper-rustls' words.
+    if text.contains("tls handshake") {
+        return Failure::Tls {
+            cause: format!("the TLS handshake did not complete ({text})"),
+            fix: "check that the URL's port serves https (not plain http) and the receiver's TLS set-up",
+        };
+    }
+    Failure::Connect(text)
 }
 
 /// An error with its causes, which is where reqwest keeps the useful part.

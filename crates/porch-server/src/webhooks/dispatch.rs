@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::attempt;
 use super::render;
 use super::target::Sender;
+use crate::metrics::{METRICS, WebhookOutcome};
 use crate::state::AppState;
 
 /// What every delivery task of the node shares.
@@ -115,6 +116,7 @@ impl Deliverer {
             }
         };
         let now_ms = porch_core::time::now_ms();
+        METRICS.webhook_in_flight(1);
         let finish = match body {
             None => Finish::Dead {
                 error: "the event's conversation or entry is gone from the store".to_owned(),
@@ -138,6 +140,12 @@ impl Deliverer {
                 }
             }
         };
+        METRICS.webhook_in_flight(-1);
+        METRICS.webhook(match finish {
+            Finish::Delivered => WebhookOutcome::Delivered,
+            Finish::Retry { .. } => WebhookOutcome::Retried,
+            Finish::Dead { .. } => WebhookOutcome::Dead,
+        });
         log(&endpoint, &delivery, &finish);
         let owner = &self.state.config.node_id;
         match store.finish_webhook_delivery(&delivery, owner, finish).await {

@@ -158,6 +158,18 @@ async fn a_hanging_receiver_delays_no_other_endpoint() {
         }
     };
     tokio::time::timeout(WAIT, gone).await.expect("delivered rows are deleted");
+    // /metrics counts them, and the hanging endpoint's attempts as in flight.
+    let metrics = server.api.http().get(server.api.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let value = |name: &str| -> i64 {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    if !crate::support::cluster_mode() {
+        assert_eq!(value("porch_webhooks_delivered_total"), 18, "{metrics}");
+        let in_flight = value("porch_webhooks_in_flight") as usize;
+        assert!((1..=concurrency).contains(&in_flight), "{metrics}");
+    }
 }
 
 /// The endpoints API: a client with scope `webhooks` adds, lists and removes a deployment's
@@ -234,4 +246,42 @@ async fn the_backend_manages_endpoints_with_a_scope_of_their_own() {
     let removed = http.delete(one(&created.id)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(removed.status(), 204);
     assert!(store.webhook_endpoints().await.unwrap().is_empty());
+}
+
+/// What `porch webhooks test` and the dead letters say about a failed attempt: a TLS failure
+/// (an https:// URL on a port that speaks plain HTTP), a timeout (a receiver that never
+/// answers), a refused target; and a delivered one's status.
+#[tokio::test]
+async fn a_failed_attempt_says_why() {
+    let sender = Sender::new(TARGETS, 300).unwrap();
+    let (healthy_url, _received) = healthy_receiver().await;
+    let (hanging_url, _) = hanging_receiver().await;
+    let endpoint = |url: String| porch_core::webhook::WebhookEndpoint {
+        id: "whe_test".into(),
+        deployment_id: "dep_test".into(),
+        url,
+        event_types: vec!["message.created".into()],
+        secret: porch_core::webhook::new_secret(),
+        previous_secret: None,
+        previous_secret_until_ms: 0,
+        created_at_ms: 0,
+    };
+    let now_ms = porch_core::time::now_ms();
+    let (id, body) = webhooks::render::sample("dep_test", now_ms);
+    let post = |url: String| {
+        let (sender, id, body) = (sender.clone(), id.clone(), body.clone());
+        async move { webhooks::attempt::post(&sender, &endpoint(url), &id, body, now_ms).await }
+    };
+    let answer = post(healthy_url.clone()).await.unwrap();
+    assert_eq!(answer.status, 204);
+    let tls = post(healthy_url.replace("http://", "https://")).await.unwrap_err();
+    assert!(matches!(tls, webhooks::attempt::Failure::Tls { .. }), "{tls:?}");
+    assert!(tls.cause().starts_with("TLS failed"), "{}", tls.cause());
+    let timeout = post(hanging_url).await.unwrap_err();
+    assert!(timeout.cause().contains("webhook_timeout_ms"), "{}", timeout.cause());
+    let strict = Sender::new(WebhookTargets::default(), 300).unwrap();
+    let refused = webhooks::attempt::post(&strict, &endpoint(healthy_url), &id, body, now_ms)
+        .await
+        .unwrap_err();
+    assert!(refused.cause().contains("webhook_allow_http"), "{}", refused.cause());
 }
