@@ -136,6 +136,17 @@ export interface OutboxEntry {
 }
 
 export declare class PorchError extends Error {
+  constructor(init: {
+    code: string;
+    /** The cause and the fix, without the `[ref …]`. */
+    message: string;
+    ref?: string | null;
+    status?: number;
+    closeCode?: number;
+    clientMessageId?: string;
+    fatal?: boolean;
+    retryInMs?: number | null;
+  });
   /** A code of protocol.md's table (`token_expired`, `origin_not_allowed`, …), or the SDK's
    * own: `network`, `session_missing`, `ended`, `bad_response`, `csp_blocked` (the page's
    * Content-Security-Policy blocks Porch), `close_<n>`. */
@@ -308,3 +319,7 @@ export declare class Outbox {
   has(clientMessageId: string): boolean;
   list(): OutboxEntry[];
 }
+
+// Only what is marked `export` above is exported (a declaration file exports everything otherwise,
+// and porch.js has no Emitter or CommonOptions to import).
+export {};
