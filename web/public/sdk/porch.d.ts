@@ -260,6 +260,8 @@ export declare class PorchAgent extends Emitter<AgentEvents> {
   readonly session: AgentSession;
   readonly agentId: string;
   readonly conversations: Conversation[];
+  /** As in the last `ready`: the server listed only the most recently active conversations that fit in one frame; list the rest over REST. */
+  readonly moreConversations: boolean;
   conversation(id: string): Conversation | null;
   messages(id: string): Message[];
   hasOlder(id: string): boolean;
@@ -318,6 +320,8 @@ export declare class Outbox {
   remove(clientMessageId: string): OutboxEntry | undefined;
   has(clientMessageId: string): boolean;
   list(): OutboxEntry[];
+  /** `list()`: what `JSON.stringify` saves. */
+  toJSON(): OutboxEntry[];
 }
 
 // Only what is marked `export` above is exported (a declaration file exports everything otherwise,

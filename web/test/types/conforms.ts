@@ -48,3 +48,15 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type EventsOf<T> = T extends { emit(type: infer K, payload: never): void } ? K : never;
 export const guestEvents: Same<EventsOf<PorchGuest>, keyof Declared.GuestEvents> = true;
 export const agentEvents: Same<EventsOf<PorchAgent>, keyof Declared.AgentEvents> = true;
+
+// And the other way: every public member of the implementation is declared, so nothing a user
+// can reach is missing from the d.ts. Members named `_…` are internal; `emit` is the clients'
+// own, for their events (users listen with `on`, they do not emit). An undeclared member shows
+// as "Property 'name' is missing in type '{}'".
+type Public<T> = { [K in keyof T as K extends `_${string}` ? never : K]: T[K] };
+type Undeclared<Impl, Decl> = Record<Exclude<keyof Public<Impl>, keyof Decl | 'emit'>, never>;
+export const guestMembers: Undeclared<PorchGuest, Declared.PorchGuest> = {};
+export const agentMembers: Undeclared<PorchAgent, Declared.PorchAgent> = {};
+export const errorMembers: Undeclared<PorchError, Declared.PorchError> = {};
+export const outboxMembers: Undeclared<Outbox, Declared.Outbox> = {};
+export const seqLogMembers: Undeclared<SeqLog<Declared.Message>, Declared.SeqLog<Declared.Message>> = {};
