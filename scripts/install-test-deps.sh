@@ -38,7 +38,7 @@ if [ ! -f "$e2e/node_modules/.package-lock.json" ] || [ "$e2e/package-lock.json"
   touch "$e2e/node_modules/.package-lock.json"
 fi
 
-# 2b. The same for the web tests (web/package-lock.json: ws, playwright-core, axe-core; dev
+# 2b. The same for the web tests (web/package-lock.json: ws, playwright-core, axe-core, typescript; dev
 #     dependencies only: what web/public serves needs no Node).
 web="$root/web"
 if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then

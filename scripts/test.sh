@@ -52,6 +52,9 @@ fi
 # fuzz workspace included. Cheap, and first, so a style slip is seen before the long stages.
 stage "cargo fmt --check" 120 sh -c 'cargo fmt --all --check && cd fuzz && cargo fmt --check'
 stage "cargo clippy (-D warnings)" 2400 cargo clippy --workspace --all-targets -- -D warnings
+# The browser code's types (web/tsconfig.json: strict, checkJs over the SDK, the widget, the
+# console and the examples) and porch.d.ts held to the implementation (web/test/types). Needs no binary.
+stage "web types (tsc)" 300 sh -c 'cd web && npx --no-install tsc -p .'
 stage "cargo build --bin porch" 2400 cargo build --bin porch
 built=1
 [ -x "$PORCH_BIN" ] || built=0

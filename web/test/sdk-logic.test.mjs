@@ -327,4 +327,15 @@ describe('the SDK source', () => {
       assert.ok(src.split('\n').length < 400, `${f} is over 400 lines`);
     }
   });
+
+  it('exports what test/types/conforms.ts holds to porch.d.ts', async () => {
+    // conforms.ts cannot import porch.js (TypeScript resolves it to porch.d.ts), so it lists
+    // the exports itself; this keeps that list the module's own.
+    const exported = Object.keys(await import('../public/sdk/porch.js')).sort();
+    const conforms = await readFile(new URL('./types/conforms.ts', import.meta.url), 'utf8');
+    const block = /export const implementation: typeof Declared = \{([^}]*)\}/.exec(conforms);
+    assert.ok(block, 'conforms.ts lists the implementation');
+    const listed = block[1].split(',').map((name) => name.trim()).filter(Boolean).sort();
+    assert.deepEqual(listed, exported);
+  });
 });

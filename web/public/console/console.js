@@ -13,12 +13,19 @@ const OPEN_KEY = 'porch:console:open';
 /** How often the waiting times in the list move on. */
 const LIST_TICK_MS = 30_000;
 
-const $ = (id) => /** @type {any} */ (document.getElementById(id));
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 /** @type {PorchAgent | null} */
 let agent = null;
 /** @type {string | null} */
 let openId = null;
+/** @type {Map<string, number>} unread messages, by conversation */
 const unread = new Map();
+
+/**
+ * The words of a failure: a PorchError's cause and fix, or whatever else was thrown.
+ * @param {unknown} err
+ */
+const failure = (err) => /** @type {{detail?: string, message?: string, code?: string}} */ (err ?? {});
 
 function showLogin(message = '') {
   $('app-view').hidden = true;
@@ -27,7 +34,7 @@ function showLogin(message = '') {
   $('login-name').focus();
 }
 
-$('login-form').addEventListener('submit', async (e) => {
+$('login-form').addEventListener('submit', async (/** @type {SubmitEvent} */ e) => {
   e.preventDefault();
   $('login-error').textContent = '';
   try {
@@ -35,13 +42,15 @@ $('login-form').addEventListener('submit', async (e) => {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
     $('login-secret').value = '';
     start(session);
-  } catch (err) {
+  } catch (caught) {
+    const err = failure(caught);
     $('login-error').textContent = `${err.detail ?? err.message} (${err.code ?? 'error'})`;
   }
 });
 
 $('logout').addEventListener('click', () => logout(''));
 
+/** @param {string} message why, shown on the login form */
 function logout(message) {
   agent?.end();
   agent = null;
@@ -50,6 +59,7 @@ function logout(message) {
   showLogin(message);
 }
 
+/** @param {import('../sdk/porch.js').AgentSession} session */
 function start(session) {
   agent = new PorchAgent({ session, baseUrl });
   const a = agent;
@@ -93,7 +103,7 @@ function start(session) {
     if (err.fatal) logout(`Disconnected: ${err.detail} (${err.code})`);
     else if (err.clientMessageId) {
       $('conversation-error').textContent = `Not sent: ${err.detail}`;
-      if (!a.pending(openId).some((p) => p.clientMessageId === err.clientMessageId)) {
+      if (!(openId && a.pending(openId).some((p) => p.clientMessageId === err.clientMessageId))) {
         $('messages').querySelector(`.pending[data-client-message-id="${CSS.escape(err.clientMessageId)}"]`)?.remove();
       }
     }
@@ -109,9 +119,10 @@ function renderList() {
   const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.conversationId;
   const all = agent.conversations;
   const nowMs = Date.now();
+  const agentId = agent.agentId;
   for (const state of ['waiting', 'assigned']) {
     const items = all.filter((c) => c.state === state)
-      .map((c) => conversationItem(c, { current: c.id === openId, unread: unread.get(c.id) ?? 0, agentId: agent.agentId, nowMs }));
+      .map((c) => conversationItem(c, { current: c.id === openId, unread: unread.get(c.id) ?? 0, agentId, nowMs }));
     $(`${state}-list`).replaceChildren(...items);
     $(`${state}-count`).textContent = `(${items.length})`;
   }
@@ -119,14 +130,17 @@ function renderList() {
   if (focused) /** @type {HTMLElement | null} */ (document.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`))?.focus();
 }
 
-document.querySelector('.sidebar').addEventListener('click', (e) => {
+/** @type {HTMLElement} */ (document.querySelector('.sidebar')).addEventListener('click', (e) => {
   const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-conversation-id]'));
-  if (button) openConversation(button.dataset.conversationId);
+  if (button?.dataset.conversationId) openConversation(button.dataset.conversationId);
 });
 
 setInterval(renderList, LIST_TICK_MS);
 
-/** Which conversation is open (null: none); on a narrow screen it takes the whole page. */
+/**
+ * Which conversation is open (null: none); on a narrow screen it takes the whole page.
+ * @param {string | null} id
+ */
 function setOpen(id) {
   openId = id;
   if (id) sessionStorage.setItem(OPEN_KEY, id);
@@ -142,6 +156,7 @@ $('back').addEventListener('click', () => {
   /** @type {HTMLElement | null} */ (document.querySelector('.sidebar button'))?.focus();
 });
 
+/** @param {string} id */
 async function openConversation(id) {
   if (!agent) return;
   setOpen(id);
@@ -156,7 +171,7 @@ async function openConversation(id) {
   try {
     await agent.open(id);
   } catch (err) {
-    $('conversation-error').textContent = `Could not load the conversation: ${err.detail}`;
+    $('conversation-error').textContent = `Could not load the conversation: ${failure(err).detail}`;
     return;
   }
   if (openId !== id) return;
@@ -169,11 +184,11 @@ async function openConversation(id) {
 }
 
 function renderHead() {
-  const c = agent?.conversation(openId);
+  const c = openId ? agent?.conversation(openId) : null;
   if (!c) return;
   $('conversation-title').textContent = guestName(c);
   $('visitor-details').replaceChildren(...visitorRows(c));
-  $('conversation-state').textContent = c.state === 'assigned' && c.assignedAgentId !== agent.agentId ? 'assigned to another agent' : c.state;
+  $('conversation-state').textContent = c.state === 'assigned' && c.assignedAgentId !== agent?.agentId ? 'assigned to another agent' : c.state;
   $('take').hidden = c.state !== 'waiting';
   $('close-conversation').hidden = c.state === 'closed';
   const closed = c.state === 'closed';
@@ -191,7 +206,7 @@ function renderPending() {
   }
 }
 
-$('reply-form').addEventListener('submit', (e) => {
+$('reply-form').addEventListener('submit', (/** @type {SubmitEvent} */ e) => {
   e.preventDefault();
   const text = $('reply').value.trim();
   if (!text || !agent || !openId) return;
@@ -199,7 +214,7 @@ $('reply-form').addEventListener('submit', (e) => {
   $('conversation-error').textContent = '';
   agent.send(openId, text).catch(() => { /* shown by the error handler */ });
 });
-$('reply').addEventListener('keydown', (e) => {
+$('reply').addEventListener('keydown', (/** @type {KeyboardEvent} */ e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('reply-form').requestSubmit(); }
 });
 $('reply').addEventListener('input', () => { if (agent && openId) agent.typing(openId); });
@@ -207,12 +222,14 @@ $('older').addEventListener('click', () => { if (agent && openId) agent.loadOlde
 $('take').addEventListener('click', () => act('assign'));
 $('close-conversation').addEventListener('click', () => act('close'));
 
+/** @param {'assign' | 'close'} verb */
 async function act(verb) {
   if (!agent || !openId) return;
   try {
     await agent[verb](openId);
     renderHead();
-  } catch (err) {
+  } catch (caught) {
+    const err = failure(caught);
     $('conversation-error').textContent = `${err.detail} (${err.code})`;
   }
 }

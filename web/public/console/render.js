@@ -47,7 +47,10 @@ export function placeMessage(log, el) {
   if (atEnd) log.scrollTop = log.scrollHeight;
 }
 
-/** A guest's label: the name given, or a short form of the id. */
+/**
+ * A guest's label: the name given, or a short form of the id.
+ * @param {import('../sdk/porch.js').Conversation} conversation
+ */
 export function guestName(conversation) {
   return conversation?.guest?.displayName || `Guest ${String(conversation?.guest?.id ?? conversation?.id ?? '').slice(-5)}`;
 }
@@ -83,7 +86,10 @@ export function conversationItem(c, { current, unread, agentId, nowMs }) {
   return li;
 }
 
-/** How long a guest has waited, as an agent glances at it: "under a minute", "4 min", "1 h 5 min". */
+/**
+ * How long a guest has waited, as an agent glances at it: "under a minute", "4 min", "1 h 5 min".
+ * @param {number} ms
+ */
 export function waitedFor(ms) {
   const minutes = Math.floor(Math.max(0, ms) / 60_000);
   if (minutes < 1) return 'under a minute';

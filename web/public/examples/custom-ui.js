@@ -7,7 +7,7 @@
 // (or copy web/public/sdk/ into your bundle: plain ES modules, no dependencies).
 import { PorchGuest } from '../sdk/porch.js';
 
-const $ = (id) => /** @type {any} */ (document.getElementById(id));
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const porchUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
 
 // 1. Where the session comes from.
@@ -21,17 +21,20 @@ const fragment = new URLSearchParams(location.hash.slice(1));
 const query = new URLSearchParams(location.search);
 /** @type {import('../sdk/porch.js').GuestOptions} */
 const options = { storageKey: 'porch:custom-ui' };
-if (fragment.get('accessToken') && fragment.get('gatewayUrl')) {
+const gatewayUrl = fragment.get('gatewayUrl');
+const accessToken = fragment.get('accessToken');
+const deployment = query.get('deployment');
+if (accessToken && gatewayUrl) {
   options.session = {
-    gatewayUrl: fragment.get('gatewayUrl'),
-    accessToken: fragment.get('accessToken'),
+    gatewayUrl,
+    accessToken,
     expiresAtMs: Number(fragment.get('expiresAtMs')) || undefined,
     guestId: fragment.get('guestId') ?? undefined,
   };
   history.replaceState(null, '', location.pathname + location.search);
-} else if (query.get('deployment')) {
+} else if (deployment) {
   options.baseUrl = porchUrl;
-  options.deploymentId = query.get('deployment');
+  options.deploymentId = deployment;
   options.guest = { displayName: query.get('name') ?? undefined };
 }
 
@@ -40,6 +43,7 @@ let chat = newChat(options);
 
 // 2. Render what the SDK reports. Messages come in seq order, each once; history pages
 //    (older messages) come separately and go before them.
+/** @param {import('../sdk/porch.js').GuestOptions} opts */
 function newChat(opts) {
   const c = new PorchGuest(opts);
   c.on('message', (m) => {
@@ -64,7 +68,7 @@ function newChat(opts) {
   });
   // 3. Connection state, in plain words. Nothing shows before the visitor writes.
   c.on('state', ({ state }) => {
-    const text = { connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…' }[state] ?? '';
+    const text = /** @type {Record<string, string>} */ ({ connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…' })[state] ?? '';
     $('status').textContent = text;
     $('status').classList.toggle('bad', state === 'reconnecting');
   });
@@ -92,7 +96,7 @@ function newChat(opts) {
 
 // 4. Sending: Enter sends, Shift+Enter is a new line. send() queues in the outbox and
 //    resolves when the server acknowledged; it survives reconnects and reloads.
-$('composer').addEventListener('submit', (e) => {
+$('composer').addEventListener('submit', (/** @type {SubmitEvent} */ e) => {
   e.preventDefault();
   const text = $('text').value.trim();
   if (!text) return;
@@ -101,7 +105,7 @@ $('composer').addEventListener('submit', (e) => {
   chat.send(text).catch(() => { /* reported through 'error' or 'closed' */ });
   ensureStarted();
 });
-$('text').addEventListener('keydown', (e) => {
+$('text').addEventListener('keydown', (/** @type {KeyboardEvent} */ e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('composer').requestSubmit(); }
 });
 $('text').addEventListener('input', () => chat.typing());
@@ -145,6 +149,10 @@ else if (options.deploymentId) {
 
 // --- drawing helpers -------------------------------------------------------------------
 
+/**
+ * @param {{seq?: number, text: string, clientMessageId?: string, sender: {role: string, id?: string | null, displayName?: string}}} m
+ * @param {boolean} [pending]
+ */
 function entry(m, pending = false) {
   const li = document.createElement('li');
   const mine = m.sender.role === 'guest' && m.sender.id === chat.guestId;
@@ -164,6 +172,7 @@ function entry(m, pending = false) {
   return li;
 }
 
+/** @param {HTMLElement} li */
 function insertBySeq(li) {
   const seq = Number(li.dataset.seq);
   const after = [...$('log').children].find((el) => Number(el.dataset.seq || Infinity) > seq);
@@ -171,6 +180,7 @@ function insertBySeq(li) {
   scrollToEnd();
 }
 
+/** @param {string} clientMessageId */
 function markNotSent(clientMessageId) {
   const li = $('log').querySelector(`.pending[data-client-message-id="${CSS.escape(clientMessageId)}"]`);
   if (!li) return;
@@ -182,12 +192,17 @@ function scrollToEnd() {
   $('log-box').scrollTop = $('log-box').scrollHeight;
 }
 
+/** @param {string} text */
 function notice(text) {
   $('notice').textContent = text;
   $('notice').hidden = false;
 }
 
-/** The chat is over: the composer goes; a new chat is offered when one could work. */
+/**
+ * The chat is over: the composer goes; a new chat is offered when one could work.
+ * @param {string} text
+ * @param {boolean} canRestart
+ */
 function ended(text, canRestart) {
   const hadFocus = $('composer').contains(document.activeElement);
   $('ended-text').textContent = text;

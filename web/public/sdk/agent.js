@@ -18,6 +18,11 @@ const TOKEN = '/api/v2/agents/token';
 const PAGE = 50;
 const FILL_PAGE = 200;
 
+/** @typedef {import('./porch.js').Conversation} Conversation */
+/** @typedef {import('./porch.js').Message} Message */
+/** @typedef {import('./porch.js').PorchError} PorchErrorType */
+
+/** @extends {Emitter<import('./porch.js').AgentEvents>} */
 export class PorchAgent extends Emitter {
   /**
    * `POST /api/v2/agents/login`. Resolves with the AgentSession (api.md) to pass to the constructor.
@@ -37,20 +42,27 @@ export class PorchAgent extends Emitter {
     this.session = options.session;
     this._fetch = options.fetch ?? ((...a) => globalThis.fetch(...a));
     this._baseUrl = trimBase(options.baseUrl ?? baseUrlFromGateway(options.session.gatewayUrl));
-    /** @type {Map<string, any>} conversation summaries, by id */
+    /** @type {Map<string, Conversation>} conversation summaries, by id */
     this._summaries = new Map();
-    /** @type {Map<string, SeqLog>} logs of the conversations opened */
+    /** @type {Map<string, SeqLog<Message>>} logs of the conversations opened */
     this._logs = new Map();
+    /** @type {Map<string, Promise<void>>} */
     this._filling = new Map();
     this._sends = new Sends(() => this.emit('outbox', { pending: this._sends.list() }));
+    /** @type {Map<string, TypingThrottle>} */
     this._typingOut = new Map();
     this._typingIn = new TypingTracker((key, participant, active) => {
       this.emit('typing', { conversationId: key.split(' ')[0], participant, active });
     });
+    /** @type {import('./porch.js').ConnectionState} */
     this.state = 'idle';
+    /** @type {Connection | null} */
     this._conn = null;
+    /** @type {Promise<PorchAgent> | null} */
     this._starting = null;
+    /** @type {{resolve: (agent: PorchAgent) => void, reject: (error: PorchErrorType) => void} | null} */
     this._startWaiter = null;
+    this.moreConversations = false;
     this._ended = false;
     this._refresh = new RefreshTimer({
       refresh: () => this.refreshToken({ reconnect: true }),
@@ -63,7 +75,8 @@ export class PorchAgent extends Emitter {
   async _refreshAfterExpiry() {
     try {
       await this.refreshToken({ reconnect: false });
-    } catch (e) {
+    } catch (caught) {
+      const e = /** @type {PorchError} */ (caught);
       if (e.status !== 401) throw e;
       throw new PorchError({ code: e.code, message: `${e.detail}; log in again (POST /api/v2/agents/login)`, ref: e.ref, status: e.status });
     }
@@ -73,6 +86,7 @@ export class PorchAgent extends Emitter {
    * `POST /api/v2/agents/token`: exchanges the still-valid token for a fresh one (the SDK does
    * it by itself before expiry). `reconnect` moves the socket onto the new token at once.
    */
+  /** @param {{reconnect?: boolean}} [options] */
   async refreshToken({ reconnect = true } = {}) {
     const fresh = await this._api('POST', TOKEN);
     this.session = { ...this.session, ...fresh };
@@ -89,13 +103,20 @@ export class PorchAgent extends Emitter {
       .sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
   }
 
+  /** @param {string} id @returns {Conversation | null} */
   conversation(id) { return this._summaries.get(id) ?? null; }
   /** The messages known of an opened conversation, ascending, each once. */
+  /** @param {string} id @returns {Message[]} */
   messages(id) { return this._logs.get(id)?.messages ?? []; }
+  /** @param {string} id */
   hasOlder(id) { return this._logs.get(id)?.hasOlder ?? false; }
+  /** @param {string} id */
   pending(id) { return this._sends.list().filter((e) => e.conversationId === id); }
 
-  /** Connects; resolves on the first `ready`. */
+  /**
+   * Connects; resolves on the first `ready`.
+   * @returns {Promise<this>}
+   */
   start() {
     this._starting ??= new Promise((resolve, reject) => {
       this._startWaiter = { resolve, reject };
@@ -119,13 +140,17 @@ export class PorchAgent extends Emitter {
       });
       this._conn.start();
     });
-    return this._starting;
+    return /** @type {Promise<this>} */ (this._starting);
   }
 
-  /** Starts following a conversation: loads its latest page. Resolves with its messages. */
+  /**
+   * Starts following a conversation: loads its latest page. Resolves with its messages.
+   * @param {string} id
+   * @returns {Promise<Message[]>}
+   */
   async open(id) {
     if (this._logs.has(id)) return this.messages(id);
-    const log = new SeqLog(null);
+    const log = /** @type {SeqLog<Message>} */ (new SeqLog(null));
     this._logs.set(id, log);
     try {
       const page = await this._api('GET', `${API}/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
@@ -141,17 +166,27 @@ export class PorchAgent extends Emitter {
     return this.messages(id);
   }
 
-  /** Loads the page before the oldest known message of an opened conversation. */
+  /**
+   * Loads the page before the oldest known message of an opened conversation.
+   * @param {string} id
+   * @param {number} [limit]
+   * @returns {Promise<Message[]>}
+   */
   async loadOlder(id, limit = PAGE) {
     const log = this._logs.get(id);
     if (!log?.hasOlder) return [];
-    const page = await this._api('GET', `${API}/${encodeURIComponent(id)}/messages?before=${log.floor + 1}&limit=${limit}`);
+    const page = await this._api('GET', `${API}/${encodeURIComponent(id)}/messages?before=${(log.floor ?? 0) + 1}&limit=${limit}`);
     const added = log.addOlder(page.messages);
     this.emit('history', { conversationId: id, messages: added, hasOlder: log.hasOlder });
     return added;
   }
 
-  /** Replies; the first reply to a waiting conversation assigns it. Resolves on the ack. */
+  /**
+   * Replies; the first reply to a waiting conversation assigns it. Resolves on the ack.
+   * @param {string} conversationId
+   * @param {string} text
+   * @returns {Promise<Message>}
+   */
   send(conversationId, text) {
     const body = String(text ?? '');
     if (!body.trim()) return Promise.reject(new PorchError({ code: 'invalid_request', message: 'a message needs some text' }));
@@ -161,19 +196,23 @@ export class PorchAgent extends Emitter {
     return acked;
   }
 
+  /** @param {string} conversationId */
   typing(conversationId) {
     let throttle = this._typingOut.get(conversationId);
     if (!throttle) this._typingOut.set(conversationId, (throttle = new TypingThrottle(this._opt.typingIntervalMs)));
-    if (this.state === 'open' && throttle.take()) this._conn.send({ type: 'typing', conversationId });
+    if (this.state === 'open' && throttle.take()) this._conn?.send({ type: 'typing', conversationId });
   }
 
+  /** @param {string} conversationId @param {number} seq */
   markRead(conversationId, seq) {
     if (seq > 0) this._conn?.send({ type: 'read', conversationId, seq });
   }
 
   /** Takes a conversation (`POST …/assign`). Resolves with the updated conversation. */
+  /** @param {string} id @returns {Promise<Conversation>} */
   assign(id) { return this._action(id, 'assign'); }
   /** Closes a conversation (`POST …/close`): the guest sees an entry with `event: closed`. */
+  /** @param {string} id @returns {Promise<Conversation>} */
   close(id) { return this._action(id, 'close'); }
 
   end() {
@@ -184,15 +223,17 @@ export class PorchAgent extends Emitter {
     this._sends.rejectAll(new PorchError({ code: 'ended', message: 'the console was closed (end() was called)' }));
   }
 
+  /** @param {string} id @param {'assign' | 'close'} verb @returns {Promise<Conversation>} */
   async _action(id, verb) {
     const conversation = await this._api('POST', `${API}/${encodeURIComponent(id)}/${verb}`);
     this._upsert(conversation);
     return conversation;
   }
 
+  /** @param {any} frame the `ready` frame (protocol.md) */
   _onReady(frame) {
     // The list is the truth at this instant; logs we follow catch up from their lastSeq.
-    const fresh = new Map((frame.conversations ?? []).map((c) => [c.id, c]));
+    const fresh = new Map((frame.conversations ?? []).map((/** @type {Conversation} */ c) => [c.id, c]));
     for (const [id, old] of this._summaries) {
       // Followed but no longer open: keep it until its log (which ends with `closed`) says so.
       if (!fresh.has(id) && this._logs.has(id)) fresh.set(id, old);
@@ -205,12 +246,13 @@ export class PorchAgent extends Emitter {
     this.emit('conversations', { conversations: this.conversations });
     for (const id of this._logs.keys()) this._fill(id);
     for (const e of this._sends.list()) {
-      this._conn.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
+      this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
     }
     this._startWaiter?.resolve(this);
     this._startWaiter = null;
   }
 
+  /** @param {any} frame a frame of protocol.md */
   _onFrame(frame) {
     switch (frame.type) {
       case 'message': this._onMessage(frame.message); break;
@@ -226,7 +268,7 @@ export class PorchAgent extends Emitter {
       case 'error': {
         const { message, ref } = splitRef(frame.message);
         const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-        const resend = (e) => this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
+        const resend = (/** @type {import('./porch.js').OutboxEntry} */ e) => this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
         error.retryInMs = this._sends.refuseFrame(frame, error, resend);
         this.emit('error', error);
         break;
@@ -235,6 +277,7 @@ export class PorchAgent extends Emitter {
     }
   }
 
+  /** @param {Message | undefined} message */
   _onMessage(message) {
     if (!message) return;
     const id = message.conversationId;
@@ -248,17 +291,19 @@ export class PorchAgent extends Emitter {
     if (log.hasGap) this._fill(id);
   }
 
+  /** @param {string} id @param {Message[]} messages */
   _release(id, messages) {
     for (const m of messages) {
       if (m.sender?.id === this.agentId && m.clientMessageId) this._sends.settle(m.clientMessageId, m);
       if (m.sender?.id) this._typingIn.stop(`${id} ${m.sender.id}`);
       // After a reconnect no `conversation` frame tells of a close that happened meanwhile;
       // its log entry does.
-      if (m.event === 'closed') this._upsert({ ...(this._summaries.get(id) ?? { id }), state: 'closed' });
+      if (m.event === 'closed') this._upsert(/** @type {Conversation} */ ({ ...(this._summaries.get(id) ?? { id }), state: 'closed' }));
       this.emit('message', { conversationId: id, message: m });
     }
   }
 
+  /** @param {Conversation | undefined} conversation */
   _upsert(conversation) {
     if (!conversation?.id) return;
     const old = this._summaries.get(conversation.id);
@@ -269,8 +314,10 @@ export class PorchAgent extends Emitter {
   }
 
   /** Pages a followed conversation forward from its lastSeq until nothing is missing. */
+  /** @param {string} id @returns {Promise<void>} */
   _fill(id) {
-    if (this._filling.has(id)) return this._filling.get(id);
+    const running = this._filling.get(id);
+    if (running) return running;
     const run = (async () => {
       try {
         for (let page = 0; page < 10_000; page += 1) {
@@ -281,7 +328,7 @@ export class PorchAgent extends Emitter {
           if (!got.hasMore || !got.messages.length) break;
         }
       } catch (e) {
-        this.emit('error', e);
+        this.emit('error', /** @type {PorchError} */ (e));
       } finally {
         this._filling.delete(id);
       }
@@ -290,6 +337,7 @@ export class PorchAgent extends Emitter {
     return run;
   }
 
+  /** @param {PorchError} error */
   _onConnectionError(error) {
     if (error.fatal) {
       this._startWaiter?.reject(error);
@@ -298,6 +346,7 @@ export class PorchAgent extends Emitter {
     this.emit('error', error);
   }
 
+  /** @param {string} method @param {string} path @returns {Promise<any>} */
   _api(method, path) {
     return request(this._fetch, this._baseUrl, method, path, { token: this.session.accessToken });
   }

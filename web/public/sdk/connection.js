@@ -29,7 +29,7 @@ export class Connection {
    * @param {(error: PorchError) => void} o.onError non-fatal ones say when the next try is
    * @param {(cause: PorchError) => Promise<void>} o.onExpired called on close 4002: get a new
    *   token or throw the PorchError that explains why not
-   * @param {{baseMs?: number, capMs?: number, random?: () => number}} [o.backoff]
+   * @param {import('./porch.js').BackoffOptions} [o.backoff]
    * @param {number} [o.connectTimeoutMs]
    */
   constructor(o) {
@@ -42,8 +42,10 @@ export class Connection {
     this._readyAt = 0;
     this._lastHeardAt = 0;
     this._stopped = false;
+    /** @type {Set<{name: string, timer: ReturnType<typeof setTimeout>}>} */
     this._timers = new Set();
-    this._heartbeat = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this._heartbeat = undefined;
     this._pingId = 0;
     this._refreshing = false;
     // Back online: no point waiting out the backoff.
@@ -57,7 +59,10 @@ export class Connection {
     this._open();
   }
 
-  /** Sends a frame if a session is live; false otherwise (the caller keeps it for later). */
+  /**
+   * Sends a frame if a session is live; false otherwise (the caller keeps it for later).
+   * @param {object} frame a client frame of protocol.md
+   */
   send(frame) {
     if (this.state !== 'open' || this._socket?.readyState !== 1) return false;
     this._socket.send(JSON.stringify(frame));
@@ -96,14 +101,14 @@ export class Connection {
       // The browser's message would quote the token: name the cause without it.
       this._fail(new PorchError({
         code: 'token_characters',
-        message: `the WebSocket could not be created (${e?.name ?? 'Error'}): the gateway URL or the access token holds characters a subprotocol cannot; send accessToken exactly as Porch issued it`,
+        message: `the WebSocket could not be created (${/** @type {{name?: string} | undefined} */ (e)?.name ?? 'Error'}): the gateway URL or the access token holds characters a subprotocol cannot; send accessToken exactly as Porch issued it`,
       }));
       return;
     }
     this._socket = socket;
     this._lastHeardAt = Date.now();
-    socket.onmessage = (ev) => this._onMessage(socket, ev.data);
-    socket.onclose = (ev) => this._onClose(socket, ev.code, ev.reason);
+    socket.onmessage = (/** @type {MessageEvent} */ ev) => this._onMessage(socket, ev.data);
+    socket.onclose = (/** @type {CloseEvent} */ ev) => this._onClose(socket, ev.code, ev.reason);
     // A close event follows with the code, except for a socket the page's CSP blocked
     // (Chromium fires no close then): retrying cannot help until the page changes.
     socket.onerror = () => {
@@ -120,6 +125,7 @@ export class Connection {
     }, timeoutMs, 'connect');
   }
 
+  /** @param {WebSocket} socket @param {unknown} data */
   _onMessage(socket, data) {
     if (socket !== this._socket || typeof data !== 'string') return;
     this._lastHeardAt = Date.now();
@@ -144,7 +150,9 @@ export class Connection {
   }
 
   /** Browsers answer the server's pings without telling page script, so a dead link (no
-   * RST, e.g. a laptop lid closed) is only seen by pinging ourselves and hearing nothing. */
+   * RST, e.g. a laptop lid closed) is only seen by pinging ourselves and hearing nothing.
+   * @param {number} intervalMs
+   */
   _startHeartbeat(intervalMs) {
     clearInterval(this._heartbeat);
     this._heartbeat = setInterval(() => {
@@ -159,6 +167,7 @@ export class Connection {
     }, intervalMs);
   }
 
+  /** @param {WebSocket} socket @param {number} code @param {string} reason */
   async _onClose(socket, code, reason) {
     if (socket !== this._socket) return; // one we dropped on purpose
     const uptimeMs = this._readyAt ? Date.now() - this._readyAt : 0;
@@ -194,7 +203,13 @@ export class Connection {
     this._lost(code, cause, uptimeMs, kind);
   }
 
-  /** The socket is gone for a reason that may pass: schedule the next try. */
+  /**
+   * The socket is gone for a reason that may pass: schedule the next try.
+   * @param {number} code
+   * @param {PorchError} cause
+   * @param {number} uptimeMs
+   * @param {import('./close-codes.js').CloseClass} [kind]
+   */
   _lost(code, cause, uptimeMs, kind = classifyClose(code)) {
     this._socket = null;
     this._readyAt = 0;
@@ -207,6 +222,7 @@ export class Connection {
     this._later(() => this._open(), delay, 'retry');
   }
 
+  /** @param {PorchError} error */
   _fail(error) {
     error.fatal = true;
     this._stopped = true;
@@ -217,7 +233,11 @@ export class Connection {
     this._o.onError(error);
   }
 
-  /** Forgets the current socket and closes it without hearing its close event. */
+  /**
+   * Forgets the current socket and closes it without hearing its close event.
+   * @param {number} code
+   * @param {string} reason
+   */
   _drop(code, reason) {
     const socket = this._socket;
     this._socket = null;
@@ -229,6 +249,10 @@ export class Connection {
     try { socket.close(code, reason); } catch { /* already closing */ }
   }
 
+  /**
+   * @param {ConnectionState} state
+   * @param {{retryInMs?: number, cause?: PorchError}} [info]
+   */
   _setState(state, info = {}) {
     // A repeated 'reconnecting' is news only when it says when or why.
     if (state === this.state && !info.cause) return;
@@ -236,6 +260,7 @@ export class Connection {
     this._o.onState(state, info);
   }
 
+  /** @param {() => void} fn @param {number} ms @param {string} name */
   _later(fn, ms, name) {
     this._clearTimer(name);
     const timer = setTimeout(() => { this._timers.delete(entry); fn(); }, ms);
@@ -243,6 +268,7 @@ export class Connection {
     this._timers.add(entry);
   }
 
+  /** @param {string} name */
   _clearTimer(name) {
     for (const entry of [...this._timers]) {
       if (entry.name === name) { clearTimeout(entry.timer); this._timers.delete(entry); }

@@ -36,7 +36,10 @@ const PERMANENT_SEND_ERRORS = new Set([
   'conversation_closed', 'conversation_unknown', 'invalid_request', 'invalid_utf8',
 ]);
 
-/** Whether a failed send should stay in the outbox to be retried. */
+/**
+ * Whether a failed send should stay in the outbox to be retried.
+ * @param {string} code
+ */
 export function isRetryableSendError(code) {
   return !PERMANENT_SEND_ERRORS.has(code);
 }

@@ -10,7 +10,9 @@ import { gatewayUrlOf, probeGateway } from './probe.js';
 /** Porch accepts a token up to 30 s past `exp`; a saved one older than that is dead. */
 const TOKEN_LEEWAY_MS = 30_000;
 
+/** @param {string} id */
 export const widgetGuestsPath = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/guests`;
+/** @param {string} id */
 export const widgetConfigPath = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/widget`;
 
 /**
@@ -25,7 +27,7 @@ export const widgetConfigPath = (id) => `/api/v2/webmessaging/deployments/${enco
  * @param {string} o.deploymentId
  * @param {object | (() => object)} [o.guest] the body (displayName, email, attributes), or
  *   what returns it when the session is created
- * @param {import('./backoff.js').BackoffOptions} [o.backoff]
+ * @param {import('./porch.js').BackoffOptions} [o.backoff]
  * @param {Pause} o.pause
  * @param {() => boolean} o.isEnded
  * @param {(attempt: number, error: PorchError | null) => void} o.onTry before each try; with
@@ -41,7 +43,8 @@ export async function createSession(o) {
     try {
       const body = typeof o.guest === 'function' ? o.guest() : o.guest;
       return await request(o.fetch, o.baseUrl, 'POST', path, { json: body ?? {} });
-    } catch (e) {
+    } catch (caught) {
+      const e = /** @type {PorchError} */ (caught);
       if (o.isEnded()) throw ended();
       if (wasBlocked(url)) throw cspError([url]);
       const delay = sessionRetryDelay(e, attempt, o.backoff);
@@ -66,7 +69,8 @@ export async function checkPage(o) {
   let notice;
   try {
     notice = await o.peekNotice();
-  } catch (e) {
+  } catch (caught) {
+    const e = /** @type {PorchError} */ (caught);
     if (e.code !== 'network') throw e;
     // A policy block and an unreachable Porch look alike to fetch; the probe tells them
     // apart, and gives the fetch's violation event the time to arrive.
@@ -77,15 +81,28 @@ export async function checkPage(o) {
   return { notice };
 }
 
+/**
+ * The widget endpoint's options, which the calls made before any session need.
+ * @param {{baseUrl?: string, deploymentId?: string}} options the PorchGuest's
+ * @param {string} what the call, for the message
+ */
+export function widgetEndpoint({ baseUrl, deploymentId }, what) {
+  if (!baseUrl || !deploymentId) {
+    throw new PorchError({ code: 'session_missing', message: `${what} reads the widget endpoint: pass \`baseUrl\` and \`deploymentId\` to new PorchGuest()` });
+  }
+  return { baseUrl, deploymentId };
+}
+
 /** A wait that can be cut short: by `wake()` (the client ended) or the browser going online. */
 export class Pause {
   constructor() {
+    /** @type {(() => void) | null} */
     this._done = null;
   }
 
   /** @param {number} ms */
   for(ms) {
-    return new Promise((resolve) => {
+    return new Promise(/** @param {(value?: void) => void} resolve */ (resolve) => {
       const done = () => {
         clearTimeout(timer);
         globalThis.removeEventListener?.('online', done);
@@ -103,7 +120,10 @@ export class Pause {
   }
 }
 
-/** The fields of a guest session the SDK keeps (api.md, GuestSession). */
+/**
+ * The fields of a guest session the SDK keeps (api.md, GuestSession).
+ * @param {any} s what the customer's backend or the widget endpoint returned
+ */
 export function normalize(s) {
   for (const field of ['gatewayUrl', 'accessToken']) {
     if (typeof s?.[field] !== 'string' || !s[field]) {
@@ -121,11 +141,30 @@ export function normalize(s) {
   };
 }
 
+/**
+ * Which session to start with: the one given (or the saved one of the same guest, when it
+ * lasts longer), else the saved one while usable, else none (create one, or give up).
+ * `restored` is the saved record whose lastSeq and outbox carry over.
+ * @param {ReturnType<typeof normalize> | null} given
+ * @param {any} saved what SavedState holds
+ * @returns {{session: ReturnType<typeof normalize> | null, restored: any}}
+ */
+export function pickSession(given, saved) {
+  if (given && saved?.session?.guestId === given.guestId) {
+    return { session: saved.session.expiresAtMs > given.expiresAtMs ? saved.session : given, restored: saved };
+  }
+  if (given) return { session: given, restored: null };
+  if (saved?.session && usable(saved.session)) return { session: saved.session, restored: saved };
+  return { session: null, restored: null };
+}
+
+/** @param {{accessToken: unknown, expiresAtMs: number}} session */
 export function usable(session) {
   return typeof session.accessToken === 'string' && session.expiresAtMs + TOKEN_LEEWAY_MS > Date.now();
 }
 
 /** A system entry that closes the conversation (closed is final: no entry reopens it). */
+/** @param {import('./porch.js').Message} m */
 export function isClosing(m) {
   return m.sender?.role === 'system' && m.event === 'closed';
 }

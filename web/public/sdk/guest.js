@@ -5,7 +5,7 @@ import { Connection } from './connection.js';
 import { watchViolations } from './csp.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
-import { Pause, checkPage, closedError, createSession, ended, isClosing, normalize, usable, widgetConfigPath } from './guest-session.js';
+import { Pause, checkPage, widgetEndpoint, closedError, createSession, ended, isClosing, normalize, pickSession, usable, widgetConfigPath } from './guest-session.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
 import { RefreshTimer } from './refresh.js';
 import { Sends } from './sends.js';
@@ -20,6 +20,9 @@ export const HISTORY_PAGE = 50;
 /** The largest page (`history_page_max`), for catching up after a failed resume. */
 const FILL_PAGE = 200;
 
+/** @typedef {import('./porch.js').Message} Message @typedef {import('./porch.js').Notice} Notice @typedef {ReturnType<typeof normalize>} Session */
+
+/** @extends {Emitter<import('./porch.js').GuestEvents>} */
 export class PorchGuest extends Emitter {
   /** @param {import('./porch.js').GuestOptions} [options] */
   constructor(options = {}) {
@@ -29,22 +32,22 @@ export class PorchGuest extends Emitter {
     const storage = options.storage === null ? null : (options.storage ?? defaultStorage());
     const key = options.storageKey ?? `porch:guest:${options.deploymentId ?? options.session?.deploymentId ?? 'default'}`;
     this._saved = new SavedState(storage, key);
-    this._session = null;
-    this._log = new SeqLog(null);
+    /** @type {Session | null} */ this._session = null;
+    /** @type {SeqLog<Message>} */ this._log = new SeqLog(null);
     this._sends = new Sends(() => {
       this._persist();
       this.emit('outbox', { pending: this.pending });
     });
     this._typingOut = new TypingThrottle(options.typingIntervalMs);
     this._typingIn = new TypingTracker((_key, participant, active) => this.emit('typing', { participant, active }));
-    this._conn = null;
-    this._starting = null;
-    this._startWaiter = null;
+    /** @type {Connection | null} */ this._conn = null;
+    /** @type {Promise<PorchGuest> | null} */ this._starting = null;
+    /** @type {{resolve: (guest: PorchGuest) => void, reject: (error: PorchError) => void} | null} */ this._startWaiter = null;
     this._baseUrl = '';
     this._ended = false;
     this._historyLoaded = false;
-    this._filling = null;
-    this._older = null;
+    /** @type {Promise<void> | null} */ this._filling = null;
+    /** @type {Promise<Message[]> | null} */ this._older = null;
     this._refresh = new RefreshTimer({
       refresh: () => this.refreshToken({ reconnect: true }),
       onFatal: (e) => this._onConnectionError(Object.assign(e, { fatal: true }), true),
@@ -54,14 +57,12 @@ export class PorchGuest extends Emitter {
     this._readWanted = 0;
     /** The wait between two tries to create the session; `end()` cuts it short. */
     this._pause = new Pause();
-    /** @type {string} */
-    this.state = 'idle';
+    /** @type {import('./porch.js').ConnectionState} */ this.state = 'idle';
     /** True once the conversation is closed (by an agent): final, see `_closed`. */
     this.closed = false;
-    this.conversation = null;
-    this.limits = null;
-    /** The deployment's notice (api.md, "Deployment notices"), or null. */
-    this.notice = null;
+    /** @type {import('./porch.js').Conversation | null} */ this.conversation = null;
+    /** @type {{messageBytesMax: number, textCharsMax: number} | null} from `ready` */ this.limits = null;
+    /** @type {Notice | null} The deployment's notice (api.md, "Deployment notices"), or null. */ this.notice = null;
     watchViolations();
   }
 
@@ -82,7 +83,7 @@ export class PorchGuest extends Emitter {
     return Boolean(saved?.session && usable(saved.session));
   }
 
-  /** Gets a session (saved, given or created) and connects; resolves on the first `ready`. */
+  /** Gets a session (saved, given or created) and connects; resolves on the first `ready`. @returns {Promise<this>} */
   start() {
     // A failure before any socket (network, refused origin) may be retried by calling again.
     this._starting ??= this._start().catch((e) => {
@@ -92,25 +93,17 @@ export class PorchGuest extends Emitter {
       }
       throw e;
     });
-    return this._starting;
+    return /** @type {Promise<this>} */ (this._starting);
   }
 
+  /** @returns {Promise<PorchGuest>} */
   async _start() {
-    const saved = this._saved.load();
     const given = this._opt.session ? normalize(this._opt.session) : null;
-    let session = null;
-    let restored = null;
-    if (given && saved?.session?.guestId === given.guestId) {
-      restored = saved;
-      session = saved.session.expiresAtMs > given.expiresAtMs ? saved.session : given;
-    } else if (given) {
-      session = given;
-    } else if (saved?.session && usable(saved.session)) {
-      restored = saved;
-      session = saved.session;
-    } else if (this._opt.baseUrl && this._opt.deploymentId) {
-      session = await this._create();
-    } else {
+    const { restored, ...picked } = pickSession(given, this._saved.load());
+    let session = picked.session;
+    if (!session && this._opt.baseUrl && this._opt.deploymentId) {
+      session = await this._create(this._opt.baseUrl, this._opt.deploymentId);
+    } else if (!session) {
       this._saved.clear();
       throw new PorchError({ code: 'session_missing', message: 'no usable session: pass `session` (from your backend\'s POST /api/v2/webmessaging/guests) or `baseUrl` and `deploymentId` (the widget endpoint)' });
     }
@@ -127,8 +120,8 @@ export class PorchGuest extends Emitter {
       this._startWaiter = { resolve, reject };
       this._conn = new Connection({
         WebSocket: this._opt.WebSocket ?? globalThis.WebSocket,
-        url: () => withAfterSeq(this._session.gatewayUrl, this._log.lastSeq),
-        token: () => this._session.accessToken,
+        url: () => withAfterSeq(/** @type {Session} */ (this._session).gatewayUrl, this._log.lastSeq),
+        token: () => /** @type {Session} */ (this._session).accessToken,
         onReady: (f) => this._onReady(f),
         onFrame: (f) => this._onFrame(f),
         onState: (state, info) => this._setState(state, info),
@@ -142,13 +135,13 @@ export class PorchGuest extends Emitter {
   }
 
   /** Creates the session at the widget endpoint, trying again while Porch cannot be reached
-   * (see `createSession`). */
-  _create() {
-    const onTry = (_attempt, error) => {
+   * (see `createSession`). @param {string} baseUrl @param {string} deploymentId */
+  _create(baseUrl, deploymentId) {
+    const onTry = (/** @type {number} */ _attempt, /** @type {PorchError | null} */ error) => {
       if (error) this.emit('error', error);
-      this._setState(error ? 'reconnecting' : 'connecting', error ? { retryInMs: error.retryInMs, cause: error } : {});
+      this._setState(error ? 'reconnecting' : 'connecting', error ? { retryInMs: error.retryInMs ?? undefined, cause: error } : {});
     };
-    return createSession({ ...this._opt, fetch: this._fetch, pause: this._pause, isEnded: () => this._ended, onTry }).then(normalize);
+    return createSession({ fetch: this._fetch, baseUrl, deploymentId, guest: this._opt.guest, backoff: this._opt.backoff, pause: this._pause, isEnded: () => this._ended, onTry }).then(normalize);
   }
 
   /**
@@ -156,8 +149,9 @@ export class PorchGuest extends Emitter {
    * resolves with `{ notice }`, or rejects with why it cannot (`origin_not_allowed`,
    * `deployment_unknown`, `deployment_disabled`, `csp_blocked`, or `network`, which may pass).
    */
-  check() {
-    return checkPage({ ...this._opt, WebSocket: this._opt.WebSocket ?? globalThis.WebSocket, peekNotice: () => this.peekNotice() });
+  async check() {
+    const { baseUrl, deploymentId } = widgetEndpoint(this._opt, 'check()');
+    return checkPage({ baseUrl, deploymentId, WebSocket: this._opt.WebSocket ?? globalThis.WebSocket, peekNotice: () => this.peekNotice() });
   }
 
   /**
@@ -166,7 +160,8 @@ export class PorchGuest extends Emitter {
    * reads "we are closed" before writing. Sets `notice` and emits `notice` as a frame would.
    */
   async peekNotice() {
-    const config = await request(this._fetch, this._opt.baseUrl, 'GET', widgetConfigPath(this._opt.deploymentId));
+    const { baseUrl, deploymentId } = widgetEndpoint(this._opt, 'peekNotice()');
+    const config = await request(this._fetch, baseUrl, 'GET', widgetConfigPath(deploymentId));
     this._setNotice(config?.notice);
     return this.notice;
   }
@@ -175,6 +170,7 @@ export class PorchGuest extends Emitter {
    * Queues a message; resolves with the stored message once acknowledged. Survives
    * reconnects (and reloads, when storage persists): the same clientMessageId is resent.
    * @param {string} text
+   * @returns {Promise<Message>}
    */
   send(text) {
     const body = String(text ?? '');
@@ -193,10 +189,10 @@ export class PorchGuest extends Emitter {
 
   /** Call on every keystroke; frames go out at most every few seconds. */
   typing() {
-    if (this.state === 'open' && this._typingOut.take()) this._conn.send({ type: 'typing' });
+    if (this.state === 'open' && this._typingOut.take()) this._conn?.send({ type: 'typing' });
   }
 
-  /** Tells the conversation this guest has read up to `seq` (default: everything received). */
+  /** Tells the conversation this guest has read up to `seq` (default: everything received). @param {number} [seq] */
   markRead(seq = this._log.lastSeq ?? 0) {
     this._readWanted = Math.max(this._readWanted, seq);
     if (this._readWanted > this._readSent && this._conn?.send({ type: 'read', seq: this._readWanted })) {
@@ -204,12 +200,12 @@ export class PorchGuest extends Emitter {
     }
   }
 
-  /** Loads the page before the oldest message known; resolves with it (ascending). */
+  /** Loads the page before the oldest message known; resolves with it (ascending). @param {number} [limit] @returns {Promise<Message[]>} */
   loadOlder(limit = HISTORY_PAGE) {
     if (!this._log.hasOlder) return Promise.resolve([]);
     this._older ??= (async () => {
       try {
-        const page = await this._api('GET', `${MESSAGES}?before=${this._log.floor + 1}&limit=${limit}`);
+        const page = await this._api('GET', `${MESSAGES}?before=${(this._log.floor ?? 0) + 1}&limit=${limit}`);
         const added = this._log.addOlder(page.messages);
         this.emit('history', { messages: added, hasOlder: this._log.hasOlder });
         if (added.some(isClosing)) this._closed();
@@ -221,7 +217,7 @@ export class PorchGuest extends Emitter {
     return this._older;
   }
 
-  /** Exchanges the token for a fresh one; with `reconnect`, reopens the socket with it. */
+  /** Exchanges the token for a fresh one; with `reconnect`, reopens the socket with it. @param {{reconnect?: boolean}} [options] */
   async refreshToken({ reconnect = true } = {}) {
     const fresh = normalize(await this._api('POST', TOKEN));
     this._session = { ...this._session, ...fresh };
@@ -230,7 +226,7 @@ export class PorchGuest extends Emitter {
     if (reconnect) this._conn?.reconnectNow();
   }
 
-  /** Closes the socket and stops. `forget` also drops the saved session (the guest is done). */
+  /** Closes the socket and stops. `forget` also drops the saved session (the guest is done). @param {{forget?: boolean}} [options] */
   end({ forget = false } = {}) {
     if (this._ended) return;
     this._ended = true;
@@ -244,6 +240,7 @@ export class PorchGuest extends Emitter {
     if (forget) this._saved.clear();
   }
 
+  /** @param {any} frame the `ready` frame (protocol.md) */
   _onReady(frame) {
     this.limits = frame.limits ?? null;
     if (frame.conversation) this.conversation = frame.conversation;
@@ -253,25 +250,29 @@ export class PorchGuest extends Emitter {
     // A fresh session starts at the head; older entries are history, paged over REST.
     this._release(this._log.anchor(head));
     this.emit('ready', { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
-    for (const e of this._sends.list()) this._conn.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text });
+    for (const e of this._sends.list()) this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text });
     this._readSent = 0;
     this.markRead(this._readWanted);
     if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
     // Not replayed (too far behind, or resume refused): page forward over REST.
-    if (head > this._log.lastSeq && !frame.resume?.recovered) this._fill();
+    if (head > (this._log.lastSeq ?? 0) && !frame.resume?.recovered) this._fill();
     if (!this._historyLoaded) {
       this._historyLoaded = true;
-      this.loadOlder().catch((e) => this.emit('error', e));
+      this.loadOlder().catch((e) => this.emit('error', /** @type {PorchError} */ (e)));
     }
     this._startWaiter?.resolve(this);
     this._startWaiter = null;
     if (this.conversation?.state === 'closed') this._closed();
   }
 
+  /** @param {any} frame a frame of protocol.md */
   _onFrame(frame) {
     switch (frame.type) {
       case 'message': this._onMessage(frame.message); break;
-      case 'ack': this._onAck(frame); break;
+      case 'ack':
+        this._sends.settle(frame.clientMessageId, frame.message);
+        this.emit('ack', { clientMessageId: frame.clientMessageId, message: frame.message, duplicate: frame.duplicate });
+        break;
       case 'typing': this._typingIn.typing(frame.participant?.id ?? '?', frame.participant); break;
       case 'read': this.emit('read', { participant: frame.participant, seq: frame.seq }); break;
       case 'conversation':
@@ -285,6 +286,7 @@ export class PorchGuest extends Emitter {
     }
   }
 
+  /** @param {Notice | null | undefined} next */
   _setNotice(next) {
     const notice = noticeChange(this.notice, next);
     if (notice === undefined) return;
@@ -292,13 +294,14 @@ export class PorchGuest extends Emitter {
     this.emit('notice', notice);
   }
 
+  /** @param {Message | undefined} message */
   _onMessage(message) {
     if (!message) return;
     this._release(this._log.insert(message));
     if (this._log.hasGap) this._fill();
   }
 
-  /** Emits entries the log released, in order, and settles our own sends among them. */
+  /** Emits entries the log released, in order, and settles our own sends among them. @param {Message[]} messages */
   _release(messages) {
     if (!messages.length) return;
     for (const m of messages) {
@@ -332,15 +335,10 @@ export class PorchGuest extends Emitter {
     this.emit('closed', { conversation: this.conversation, unsent });
   }
 
-  _onAck({ clientMessageId, message, duplicate }) {
-    this._sends.settle(clientMessageId, message);
-    this.emit('ack', { clientMessageId, message, duplicate });
-  }
-
-  _onErrorFrame(frame) {
+  _onErrorFrame(/** @type {any} an `error` frame */ frame) {
     const { message, ref } = splitRef(frame.message);
     const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-    error.retryInMs = this._sends.refuseFrame(frame, error, (e) => this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text }));
+    error.retryInMs = this._sends.refuseFrame(frame, error, (/** @type {import('./porch.js').OutboxEntry} */ e) => this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text }));
     this.emit('error', error);
     // A send refused because the conversation closed can come before the news of the close.
     if (frame.code === 'conversation_closed') this._closed();
@@ -356,8 +354,7 @@ export class PorchGuest extends Emitter {
           if (!got.hasMore || !got.messages.length) break;
         }
       } catch (e) {
-        // The next reconnect or gap tries again.
-        this.emit('error', e);
+        this.emit('error', /** @type {PorchError} */ (e)); // the next reconnect or gap tries again
       } finally {
         this._filling = null;
       }
@@ -365,6 +362,7 @@ export class PorchGuest extends Emitter {
     return this._filling;
   }
 
+  /** @param {PorchError} error @param {boolean} [stop] */
   _onConnectionError(error, stop = false) {
     if (stop && !this._ended) this._conn?.stop('the token could not be refreshed');
     if (error.fatal) {
@@ -378,6 +376,7 @@ export class PorchGuest extends Emitter {
     this.emit('error', error);
   }
 
+  /** @param {import('./porch.js').ConnectionState} state @param {{retryInMs?: number, cause?: PorchError}} info */
   _setState(state, info) {
     // The session's creation and then its socket both say `connecting`: news once.
     if (state === this.state && !info.cause) return;
@@ -392,7 +391,8 @@ export class PorchGuest extends Emitter {
     this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
   }
 
+  /** @param {string} method @param {string} path @param {unknown} [json] @returns {Promise<any>} */
   _api(method, path, json) {
-    return request(this._fetch, this._baseUrl, method, path, { token: this._session.accessToken, json });
+    return request(this._fetch, this._baseUrl, method, path, { token: this._session?.accessToken, json });
   }
 }

@@ -19,7 +19,10 @@ export function baseUrlFromGateway(gatewayUrl) {
   return `${url.origin}${path}`;
 }
 
-/** `https://chat.example/porch/` and `https://chat.example/porch` are the same base. */
+/**
+ * `https://chat.example/porch/` and `https://chat.example/porch` are the same base.
+ * @param {string} baseUrl
+ */
 export function trimBase(baseUrl) {
   return String(baseUrl).replace(/\/+$/, '');
 }
@@ -50,7 +53,8 @@ export async function request(fetchFn, baseUrl, method, path, { token, json, tim
       credentials: 'omit',
       signal: AbortSignal.timeout(timeoutMs),
     });
-  } catch (e) {
+  } catch (caught) {
+    const e = /** @type {Error | undefined} */ (caught);
     const why = e?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e?.message || String(e));
     throw new PorchError({
       code: 'network',

@@ -40,19 +40,24 @@ export class Outbox {
    * @returns {OutboxEntry}
    */
   add(text, conversationId) {
+    /** @type {OutboxEntry} */
     const entry = { clientMessageId: this._newId(), text, createdAtMs: this._now() };
     if (conversationId) entry.conversationId = conversationId;
     this._entries.set(entry.clientMessageId, entry);
     return entry;
   }
 
-  /** Removes and returns the entry, or undefined when it was not (or no longer) pending. */
+  /**
+   * Removes and returns the entry, or undefined when it was not (or no longer) pending.
+   * @param {string} clientMessageId
+   */
   remove(clientMessageId) {
     const entry = this._entries.get(clientMessageId);
     this._entries.delete(clientMessageId);
     return entry;
   }
 
+  /** @param {string} clientMessageId */
   has(clientMessageId) {
     return this._entries.has(clientMessageId);
   }

@@ -143,6 +143,17 @@ export interface OutboxEntry {
 }
 
 export declare class PorchError extends Error {
+  constructor(init: {
+    code: string;
+    /** The cause and the fix, without the `[ref …]`. */
+    message: string;
+    ref?: string | null;
+    status?: number;
+    closeCode?: number;
+    clientMessageId?: string;
+    fatal?: boolean;
+    retryInMs?: number | null;
+  });
   /** A code of protocol.md's table (`token_expired`, `origin_not_allowed`, …), or the SDK's
    * own: `network`, `session_missing`, `ended`, `bad_response`, `csp_blocked` (the page's
    * Content-Security-Policy blocks Porch), `close_<n>`. */
@@ -256,6 +267,8 @@ export declare class PorchAgent extends Emitter<AgentEvents> {
   readonly session: AgentSession;
   readonly agentId: string;
   readonly conversations: Conversation[];
+  /** As in the last `ready`: the server listed only the most recently active conversations that fit in one frame; list the rest over REST. */
+  readonly moreConversations: boolean;
   conversation(id: string): Conversation | null;
   messages(id: string): Message[];
   hasOlder(id: string): boolean;
@@ -314,4 +327,10 @@ export declare class Outbox {
   remove(clientMessageId: string): OutboxEntry | undefined;
   has(clientMessageId: string): boolean;
   list(): OutboxEntry[];
+  /** `list()`: what `JSON.stringify` saves. */
+  toJSON(): OutboxEntry[];
 }
+
+// Only what is marked `export` above is exported (a declaration file exports everything otherwise,
+// and porch.js has no Emitter or CommonOptions to import).
+export {};

@@ -10,7 +10,10 @@ import { GATEWAY_PATH } from './http.js';
 /** A probe with no answer by then is left alone: the chat itself will try, and say why. */
 export const PROBE_TIMEOUT_MS = 10_000;
 
-/** `https://chat.example/porch` → `wss://chat.example/porch/api/v2/gateway`. */
+/**
+ * `https://chat.example/porch` → `wss://chat.example/porch/api/v2/gateway`.
+ * @param {string} baseUrl
+ */
 export function gatewayUrlOf(baseUrl) {
   const url = new URL(`${String(baseUrl).replace(/\/+$/, '')}${GATEWAY_PATH}`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -23,12 +26,15 @@ export function gatewayUrlOf(baseUrl) {
  * refusal (`origin_not_allowed`), or `network` when the socket failed without a policy block.
  * @param {any} WebSocketImpl
  * @param {string} gatewayUrl
+ * @returns {Promise<void>}
  */
 export function probeGateway(WebSocketImpl, gatewayUrl, timeoutMs = PROBE_TIMEOUT_MS) {
   const url = new URL(gatewayUrl);
   url.searchParams.set('probe', '1');
-  return new Promise((resolve, reject) => {
+  return new Promise(/** @param {(value?: void) => void} resolve @param {(e: PorchError) => void} reject */ (resolve, reject) => {
+    /** @type {any} */
     let socket;
+    /** @param {PorchError | null} error */
     const finish = (error) => {
       clearTimeout(timer);
       if (socket) socket.onopen = socket.onerror = socket.onclose = null;
@@ -39,12 +45,12 @@ export function probeGateway(WebSocketImpl, gatewayUrl, timeoutMs = PROBE_TIMEOU
     try {
       socket = new WebSocketImpl(url.toString());
     } catch (e) {
-      finish(new PorchError({ code: 'network', message: `a WebSocket to ${url.host} could not be created (${e?.name ?? 'Error'})` }));
+      finish(new PorchError({ code: 'network', message: `a WebSocket to ${url.host} could not be created (${/** @type {Error | undefined} */ (e)?.name ?? 'Error'})` }));
       return;
     }
     // Chromium reports a policy block with an error event and no close event.
     socket.onerror = () => { if (wasBlocked(url.toString())) finish(cspError([url.toString()])); };
-    socket.onclose = (e) => {
+    socket.onclose = (/** @type {CloseEvent} */ e) => {
       if (e.code === 1000) return finish(null);
       if (wasBlocked(url.toString())) return finish(cspError([url.toString()]));
       const parsed = parseReason(e.reason);

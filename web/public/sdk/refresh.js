@@ -21,6 +21,7 @@ export function refreshDelay(expiresInMs) {
 
 /** How long to wait before retrying a refresh that failed for a reason that may pass
  * (network, 5xx): a tenth of what is left, at least 1 s, so several tries fit before expiry. */
+/** @param {number} expiresInMs */
 export function refreshRetryDelay(expiresInMs) {
   return Math.max(REFRESH_MIN_DELAY_MS, Math.floor(expiresInMs / 10));
 }
@@ -33,13 +34,14 @@ export function refreshRetryDelay(expiresInMs) {
  */
 export class RefreshTimer {
   /**
-   * @param {{ refresh: () => Promise<void>, onFatal: (e: any) => void, onError: (e: any) => void }} hooks
+   * @param {{ refresh: () => Promise<void>, onFatal: (e: import('./errors.js').PorchError) => void, onError: (e: import('./errors.js').PorchError) => void }} hooks
    *   `refresh` gets and stores a fresh token; `onFatal` gets a refusal that will not pass
    *   (the credentials are dead); `onError` one that may.
    */
   constructor(hooks) {
     this._hooks = hooks;
-    this._timer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._timer = undefined;
   }
 
   /** @param {number} expiresInMs the token's remaining lifetime, from the server's `ready` */
@@ -47,11 +49,13 @@ export class RefreshTimer {
     this.clear();
     if (!Number.isFinite(expiresInMs)) return;
     const deadline = Date.now() + expiresInMs;
+    /** @param {number} delay */
     const attempt = (delay) => {
       this._timer = setTimeout(async () => {
         try {
           await this._hooks.refresh();
-        } catch (e) {
+        } catch (caught) {
+          const e = /** @type {import('./errors.js').PorchError} */ (caught);
           if (!mayPass(e)) return this._hooks.onFatal(e);
           this._hooks.onError(e);
           const left = deadline - Date.now();
@@ -64,10 +68,11 @@ export class RefreshTimer {
 
   clear() {
     clearTimeout(this._timer);
-    this._timer = null;
+    this._timer = undefined;
   }
 }
 
+/** @param {import('./errors.js').PorchError} e */
 function mayPass(e) {
   return e.code === 'network' || e.code === 'bad_response' || (e.status ?? 0) >= 429;
 }

@@ -5,6 +5,10 @@
 import { isRetryableSendError } from './errors.js';
 import { Outbox } from './outbox.js';
 
+/** @typedef {import('./errors.js').PorchError} PorchError */
+/** @typedef {import('./porch.js').Message} Message */
+/** @typedef {import('./outbox.js').OutboxEntry} OutboxEntry */
+
 /** Waits this long before resending a send refused for a reason that may pass. */
 export const SEND_RETRY_MS = 2_000;
 
@@ -12,12 +16,15 @@ export class Sends {
   /** @param {() => void} onChange the pending list changed (persist it, show it) */
   constructor(onChange) {
     this.outbox = new Outbox();
-    /** @type {Map<string, {resolve: (m: any) => void, reject: (e: any) => void}>} */
+    /** @type {Map<string, {resolve: (m: Message) => void, reject: (e: PorchError) => void}>} */
     this._waiters = new Map();
     this._onChange = onChange;
   }
 
-  /** Puts restored entries (an earlier page's) before the current ones. */
+  /**
+   * Puts restored entries (an earlier page's) before the current ones.
+   * @param {OutboxEntry[] | null | undefined} entries
+   */
   restore(entries) {
     this.outbox = new Outbox([...(entries ?? []), ...this.outbox.list()]);
     this._onChange();
@@ -26,11 +33,11 @@ export class Sends {
   /**
    * @param {string} text
    * @param {string} [conversationId]
-   * @returns {{entry: import('./outbox.js').OutboxEntry, acked: Promise<any>}}
+   * @returns {{entry: import('./outbox.js').OutboxEntry, acked: Promise<Message>}}
    */
   add(text, conversationId) {
     const entry = this.outbox.add(text, conversationId);
-    const acked = new Promise((resolve, reject) => this._waiters.set(entry.clientMessageId, { resolve, reject }));
+    const acked = new Promise(/** @param {(m: Message) => void} resolve @param {(e: PorchError) => void} reject */ (resolve, reject) => this._waiters.set(entry.clientMessageId, { resolve, reject }));
     this._onChange();
     return { entry, acked };
   }
@@ -39,7 +46,11 @@ export class Sends {
     return this.outbox.list();
   }
 
-  /** The send is stored: resolve its caller, drop it from the outbox. */
+  /**
+   * The send is stored: resolve its caller, drop it from the outbox.
+   * @param {string} clientMessageId
+   * @param {Message} message
+   */
   settle(clientMessageId, message) {
     const had = this.outbox.remove(clientMessageId);
     this._waiters.get(clientMessageId)?.resolve(message);
@@ -49,6 +60,8 @@ export class Sends {
 
   /**
    * The server refused a send (`error` frame with its clientMessageId).
+   * @param {string} clientMessageId
+   * @param {PorchError} error
    * @returns {'retry' | 'dropped' | 'unknown'} retry: keep it and resend later
    */
   refuse(clientMessageId, error) {
@@ -64,11 +77,14 @@ export class Sends {
   /**
    * An `error` frame about a send: when the refusal may pass, keep the send and resend it
    * after the server's `retryAfterMs` (rate limits say exactly when), or SEND_RETRY_MS.
+   * @param {{clientMessageId?: string, retryAfterMs?: number}} frame
+   * @param {PorchError} error
+   * @param {(entry: OutboxEntry) => void} resend
    * @returns {number | null} the wait before the resend, or null if it will not be resent
    */
   refuseFrame(frame, error, resend) {
     if (!frame.clientMessageId || this.refuse(frame.clientMessageId, error) !== 'retry') return null;
-    const delayMs = Number.isFinite(frame.retryAfterMs) ? frame.retryAfterMs : SEND_RETRY_MS;
+    const delayMs = typeof frame.retryAfterMs === 'number' && Number.isFinite(frame.retryAfterMs) ? frame.retryAfterMs : SEND_RETRY_MS;
     setTimeout(() => {
       const entry = this.outbox.list().find((e) => e.clientMessageId === frame.clientMessageId);
       if (entry) resend(entry);
@@ -77,7 +93,9 @@ export class Sends {
   }
 
   /** Rejects every waiting caller and empties the outbox (the conversation is closed: no
-   * send can succeed); returns the entries dropped, oldest first. */
+   * send can succeed); returns the entries dropped, oldest first.
+   * @param {PorchError} error
+   */
   dropAll(error) {
     const dropped = this.outbox.list();
     this.rejectAll(error);
@@ -86,7 +104,10 @@ export class Sends {
     return dropped;
   }
 
-  /** Rejects every waiting caller (the client ended); the outbox itself is kept. */
+  /**
+   * Rejects every waiting caller (the client ended); the outbox itself is kept.
+   * @param {PorchError} error
+   */
   rejectAll(error) {
     for (const { reject } of this._waiters.values()) reject(error);
     this._waiters.clear();

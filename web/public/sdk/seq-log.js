@@ -2,8 +2,9 @@
 // entries that arrived ahead of a gap. Whatever order entries come in (socket replay, live
 // frames, REST pages, all overlapping across reconnects), each is released once, in seq order.
 
-/** @typedef {{seq: number, [key: string]: any}} Entry */
-
+/**
+ * @template {{seq: number}} [Entry=import('./porch.js').Message] what the log holds
+ */
 export class SeqLog {
   /**
    * @param {number | null} [floor] the seq just before the first entry this log will hold;

@@ -35,7 +35,7 @@ export class TypingThrottle {
  */
 export class TypingTracker {
   /**
-   * @param {(key: string, participant: any, active: boolean) => void} onChange
+   * @param {(key: string, participant: import('./porch.js').Participant, active: boolean) => void} onChange
    * @param {{showMs?: number, setTimer?: typeof setTimeout, clearTimer?: typeof clearTimeout}} [options]
    */
   // The defaults wrap the globals: a browser's setTimeout called as a method of another
@@ -45,10 +45,11 @@ export class TypingTracker {
     this._showMs = showMs;
     this._setTimer = setTimer;
     this._clearTimer = clearTimer;
-    /** @type {Map<string, {timer: any, participant: any}>} */
+    /** @type {Map<string, {timer: ReturnType<typeof setTimeout>, participant: import('./porch.js').Participant}>} */
     this._active = new Map();
   }
 
+  /** @param {string} key @param {import('./porch.js').Participant} participant */
   typing(key, participant) {
     const current = this._active.get(key);
     if (current) this._clearTimer(current.timer);
@@ -57,6 +58,7 @@ export class TypingTracker {
     if (!current) this._onChange(key, participant, true);
   }
 
+  /** @param {string} key */
   stop(key) {
     const current = this._active.get(key);
     if (!current) return;

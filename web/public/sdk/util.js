@@ -25,8 +25,10 @@ export function splitRef(text) {
  * The deployment's notice from a `ready` or `notice` frame, if it differs from the one held.
  * Compared by id (each PUT makes a new one), so a reconnect that finds the same notice, or
  * a server resending it after a lag, changes nothing. Returns `undefined` for "no change".
- * @param {{id: string} | null} current
- * @param {{id: string} | null | undefined} next absent in `ready` means none
+ * @template {{id: string}} N
+ * @param {N | null} current
+ * @param {N | null | undefined} next absent in `ready` means none
+ * @returns {N | null | undefined}
  */
 export function noticeChange(current, next) {
   const notice = next ?? null;

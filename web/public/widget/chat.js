@@ -10,23 +10,34 @@ import { fitInput, followEnd, showNotice } from './view.js';
 /** Distinct problems reported to the console between two good connections, at most. */
 const REPORTS_MAX = 20;
 
+/** @typedef {import('../sdk/porch.js').GuestEvents} GuestEvents */
+/** @typedef {import('../sdk/porch.js').Message} Message */
+/** @typedef {import('../sdk/porch.js').PorchError} PorchError */
+
 export class Chat {
   /**
    * @param {object} o
-   * @param {ReturnType<import('./view.js').buildView>} o.view
-   * @param {ReturnType<import('./strings.js').stringsFor>} o.s
-   * @param {{baseUrl: string, deployment: string, guest: object, storage?: import('../sdk/storage.js').StorageLike}} o.config
+   * @param {ReturnType<typeof import('./view.js').buildView>} o.view
+   * @param {ReturnType<typeof import('./strings.js').stringsFor>} o.s
+   * @param {{baseUrl: string, deployment: string, guest: import('../sdk/porch.js').GuestDetails, storage?: import('../sdk/porch.js').StorageLike}} o.config
    * @param {(type: string, detail: object) => void} o.emit the host page's events
    * @param {import('./attention.js').Attention} o.attention the tone and title count
    * @param {{remember: (key: string, value: string | null) => void, recall: (key: string) => string | null}} o.tab
    */
   constructor({ view, s, config, emit, attention, tab }) {
-    Object.assign(this, { view, s, config, emit, attention, tab });
+    this.view = view;
+    this.s = s;
+    this.config = config;
+    this.emit = emit;
+    this.attention = attention;
+    this.tab = tab;
     this.log = followEnd(view.log);
     this.unread = 0;
     /** Up to where an agent has read this conversation (their `read` frames). */
     this.agentRead = 0;
+    /** @type {string | null} */
     this.agentName = null;
+    /** @type {Set<string>} the problems reported since the last good connection */
     this.reported = new Set();
     /** The host page asked to open before the launcher showed. */
     this.openWanted = false;
@@ -66,6 +77,11 @@ export class Chat {
     // The visitor's details as the page set them when the conversation starts (setAttributes).
     const g = new PorchGuest({ baseUrl: this.config.baseUrl, deploymentId: this.config.deployment, guest: () => this.config.guest, storage: this.config.storage });
     // A chat the visitor left ("Start a new chat") may still finish a page of history: not here.
+    /**
+     * @template {keyof GuestEvents} K
+     * @param {K} type
+     * @param {(payload: GuestEvents[K]) => void} fn
+     */
     const on = (type, fn) => g.on(type, (payload) => { if (g === this.guest) fn(payload); });
     on('message', (m) => this.onMessage(g, m));
     on('history', ({ messages, hasOlder }) => {
@@ -100,6 +116,7 @@ export class Chat {
     return g;
   }
 
+  /** @param {PorchGuest} g @param {Message} m */
   onMessage(g, m) {
     this.place(g, m);
     this.markSeen();
@@ -115,12 +132,14 @@ export class Chat {
     }
   }
 
+  /** @param {PorchGuest} g @param {Message} m */
   place(g, m) {
     this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
     if (m.seq && this.view.log.querySelector(`[data-seq="${m.seq}"]`)) return;
     placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s }));
   }
 
+  /** @param {PorchGuest} g @param {PorchError} e */
   onError(g, e) {
     this.report(e);
     if (e.fatal) {
@@ -133,7 +152,10 @@ export class Chat {
   }
 
   /** The cause and fix, once per problem until the next good connection: to the console
-   * (error when it stops the chat, warn while the SDK keeps trying) and to the host page. */
+   * (error when it stops the chat, warn while the SDK keeps trying) and to the host page.
+   * @param {PorchError} e
+   * @param {'warn' | 'error'} [level]
+   */
   report(e, level = !e.fatal && e.retryInMs !== null && e.retryInMs !== undefined ? 'warn' : 'error') {
     if (e.code === 'ended') return;
     const key = `${e.code}:${e.detail}`;
@@ -146,7 +168,9 @@ export class Chat {
   }
 
   /** Adds a bubble per unsent message. It goes when the stored message arrives (the ack can
-   * come first: removing it then would make the text blink), or when the send is refused. */
+   * come first: removing it then would make the text blink), or when the send is refused.
+   * @param {import('../sdk/porch.js').OutboxEntry[]} pending
+   */
   renderPending(pending) {
     for (const p of pending) {
       if (this.view.log.querySelector(`[data-client-message-id="${CSS.escape(p.clientMessageId)}"]`)) continue;
@@ -154,8 +178,9 @@ export class Chat {
     }
   }
 
+  /** @param {string} clientMessageId */
   markFailed(clientMessageId) {
-    const el = this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(clientMessageId)}"]`);
+    const el = /** @type {HTMLElement | null} */ (this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(clientMessageId)}"]`));
     if (!el) return;
     el.classList.replace('pending', 'failed');
     setState(el, this.s.t('notSent'));
@@ -182,11 +207,13 @@ export class Chat {
     this.view.subtitle.textContent = text;
   }
 
+  /** @param {string} text @param {boolean} [isError] */
   setStatus(text, isError = false) {
     this.view.status.textContent = text;
     this.view.status.classList.toggle('error', isError);
   }
 
+  /** @param {number} n */
   setUnread(n) {
     if (n === this.unread) return;
     this.unread = n;
@@ -197,9 +224,13 @@ export class Chat {
   }
 
   /** The conversation is over (closed, or this session can no longer be used): the composer
-   * goes; a new chat is offered unless a new one would fail the same way. */
+   * goes; a new chat is offered unless a new one would fail the same way.
+   * @param {string} text
+   * @param {boolean} canRestart
+   */
   showEnded(text, canRestart) {
-    const hadFocus = this.view.form.contains(this.view.form.getRootNode().activeElement);
+    const root = /** @type {Document | ShadowRoot} */ (this.view.form.getRootNode());
+    const hadFocus = this.view.form.contains(root.activeElement);
     this.view.endedText.textContent = text;
     this.view.restart.hidden = !canRestart;
     this.view.ended.hidden = false;

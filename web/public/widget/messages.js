@@ -8,7 +8,7 @@ export const GROUP_GAP_MS = 5 * 60_000;
 /**
  * @typedef {{seq?: number, text: string, event?: string, createdAtMs?: number,
  *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string}} Entry
- * @typedef {ReturnType<import('./strings.js').stringsFor>} Strings
+ * @typedef {ReturnType<typeof import('./strings.js').stringsFor>} Strings
  */
 
 /**
@@ -34,7 +34,11 @@ export function messageElement(m, { mine, pending = false, s }) {
   return el;
 }
 
-/** "You · 10:42 · sending…": who, when, and the state of one's own message. */
+/**
+ * "You · 10:42 · sending…": who, when, and the state of one's own message.
+ * @param {Entry} m
+ * @param {{mine: boolean, pending: boolean, at: number, s: Strings}} how
+ */
 function heading(m, { mine, pending, at, s }) {
   const meta = document.createElement('p');
   meta.className = 'meta';
@@ -51,7 +55,11 @@ function heading(m, { mine, pending, at, s }) {
   return meta;
 }
 
-/** A system entry in the visitor's language (Porch writes them in English). */
+/**
+ * A system entry in the visitor's language (Porch writes them in English).
+ * @param {Entry} m
+ * @param {Strings} s
+ */
 function systemText(m, s) {
   if (s.lang === 'en') return m.text;
   switch (m.event) {
@@ -62,7 +70,11 @@ function systemText(m, s) {
   }
 }
 
-/** Sets the state line of one's own message: '' (stored), seen, not sent. */
+/**
+ * Sets the state line of one's own message: '' (stored), seen, not sent.
+ * @param {HTMLElement} el
+ * @param {string} text
+ */
 export function setState(el, text) {
   const state = el.querySelector('.state');
   if (state) state.textContent = text;
@@ -86,7 +98,10 @@ export function placeMessage(log, el) {
   if (el.nextElementSibling) regroup(/** @type {HTMLElement} */ (el.nextElementSibling));
 }
 
-/** A bubble joins the group of the one before it when the same sender wrote both, close in time. */
+/**
+ * A bubble joins the group of the one before it when the same sender wrote both, close in time.
+ * @param {HTMLElement} el
+ */
 function regroup(el) {
   const prev = /** @type {HTMLElement | null} */ (el.previousElementSibling);
   const same = prev && el.dataset.role !== 'system' && prev.dataset.sender === el.dataset.sender

@@ -36,7 +36,7 @@ export const INPUT_HEIGHT_MAX_PX = 120;
 /**
  * Builds the widget in `shadow` and returns its parts.
  * @param {ShadowRoot} shadow
- * @param {{title: string, s: ReturnType<import('./strings.js').stringsFor>}} options
+ * @param {{title: string, s: ReturnType<typeof import('./strings.js').stringsFor>}} options
  */
 export function buildView(shadow, { title, s }) {
   // Constructable stylesheets are not subject to the host page's CSP `style-src`, so the
@@ -53,7 +53,7 @@ export function buildView(shadow, { title, s }) {
   const root = document.createElement('div');
   root.innerHTML = TEMPLATE;
   shadow.append(...root.childNodes);
-  const $ = (sel) => /** @type {HTMLElement} */ (shadow.querySelector(sel));
+  const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (shadow.querySelector(sel));
   const view = {
     launcher: $('.launcher'),
     badge: $('.badge'),
@@ -104,7 +104,10 @@ export function showNotice(el, notice) {
   else el.removeAttribute('tabindex');
 }
 
-/** The message box grows with its text, up to INPUT_HEIGHT_MAX_PX, then scrolls. */
+/**
+ * The message box grows with its text, up to INPUT_HEIGHT_MAX_PX, then scrolls.
+ * @param {HTMLElement} input
+ */
 export function fitInput(input) {
   input.style.height = 'auto';
   input.style.height = `${Math.min(input.scrollHeight + 2, INPUT_HEIGHT_MAX_PX)}px`;

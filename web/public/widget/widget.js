@@ -41,12 +41,12 @@ function mount({ deployment = '', title = '', displayName, lang, notify, keep })
   document.body.append(host);
   const s = stringsFor(lang || document.documentElement.lang || navigator.language);
   const view = buildView(host.attachShadow({ mode: 'open' }), { title, s });
-  const emit = (type, detail) => host.dispatchEvent(new CustomEvent(`porch:${type}`, { detail, bubbles: true }));
+  const emit = (/** @type {string} */ type, /** @type {object} */ detail) => host.dispatchEvent(new CustomEvent(`porch:${type}`, { detail, bubbles: true }));
   const guest = displayName ? { displayName } : {};
   const storage = keepStorage(keep);
   const attention = new Attention({ enabled: notify === 'on' });
   const chat = new Chat({ view, s, config: { baseUrl, deployment, guest, storage }, emit, attention, tab: { remember, recall } });
-  window.porchWidget = hostApi(host, chat);
+  /** @type {Window & {porchWidget?: ReturnType<typeof hostApi>}} */ (window).porchWidget = hostApi(host, chat);
   chat.load();
   document.dispatchEvent(new CustomEvent('porch:ready', { detail: { deployment } }));
 }
@@ -60,13 +60,20 @@ function hostApi(host, chat) {
   return Object.freeze({
     open: () => chat.open(),
     close: () => chat.close(),
-    /** `message`, `unread` or `error`; returns the function that unsubscribes. */
+    /**
+     * `message`, `unread` or `error`; returns the function that unsubscribes.
+     * @param {'message' | 'unread' | 'error'} type
+     * @param {(detail: any) => void} listener gets the event's detail (docs/sdk.md)
+     */
     on(type, listener) {
-      const handler = (/** @type {CustomEvent} */ e) => listener(e.detail);
+      const handler = (/** @type {Event} */ e) => listener(/** @type {CustomEvent} */ (e).detail);
       host.addEventListener(`porch:${type}`, handler);
       return () => host.removeEventListener(`porch:${type}`, handler);
     },
-    /** What the page knows of its visitor, for the conversation the visitor starts next. */
+    /**
+     * What the page knows of its visitor, for the conversation the visitor starts next.
+     * @param {import('../sdk/porch.js').GuestDetails} attrs checked here: the page may pass anything
+     */
     setAttributes(attrs) {
       const problem = attributesProblem(attrs);
       if (problem) {
@@ -76,8 +83,9 @@ function hostApi(host, chat) {
       if (chat.guest.conversationId) {
         console.warn('Porch widget: setAttributes: this visitor\'s conversation exists already; the attributes apply to the next one');
       }
+      /** @type {import('../sdk/porch.js').GuestDetails} */
       const next = { ...chat.config.guest, ...attrs, attributes: { ...chat.config.guest.attributes, ...attrs.attributes } };
-      if (!Object.keys(next.attributes).length) delete next.attributes;
+      if (!Object.keys(next.attributes ?? {}).length) delete next.attributes;
       chat.config.guest = next;
       return true;
     },
@@ -85,7 +93,9 @@ function hostApi(host, chat) {
 }
 
 /** Why `attrs` would be refused by the widget endpoint, or '' (checked here, where the page
- * can be told, rather than as a failed conversation later). */
+ * can be told, rather than as a failed conversation later).
+ * @param {any} attrs whatever the page passed
+ */
 function attributesProblem(attrs) {
   if (!attrs || typeof attrs !== 'object') return 'pass an object: { displayName, email, attributes }';
   const known = new Set(['displayName', 'email', 'attributes']);
@@ -106,7 +116,8 @@ function attributesProblem(attrs) {
  * Where the visitor's session is kept. By default the SDK's choice (sessionStorage: this tab,
  * across reloads). `data-keep="visits"`: localStorage, so the chat is there in every tab and
  * after the browser restarts, until the conversation ends (docs/sdk.md weighs the privacy).
- * @returns {import('../sdk/storage.js').StorageLike | undefined}
+ * @param {string | undefined} keep the `data-keep` attribute
+ * @returns {import('../sdk/porch.js').StorageLike | undefined}
  */
 function keepStorage(keep) {
   if (keep === undefined || keep === 'tab') return undefined;
@@ -123,7 +134,11 @@ function keepStorage(keep) {
   }
 }
 
-/** sessionStorage, when the page may use it (it throws where storage is blocked). */
+/**
+ * sessionStorage, when the page may use it (it throws where storage is blocked).
+ * @param {string} key
+ * @param {string | null} value null: forget
+ */
 function remember(key, value) {
   try {
     if (value === null) sessionStorage.removeItem(key);
@@ -131,6 +146,7 @@ function remember(key, value) {
   } catch { /* the panel just will not reopen by itself after a reload */ }
 }
 
+/** @param {string} key */
 function recall(key) {
   try { return sessionStorage.getItem(key); } catch { return null; }
 }
