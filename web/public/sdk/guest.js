@@ -62,6 +62,8 @@ export class PorchGuest extends Emitter {
     this.limits = null;
     /** The deployment's notice (api.md, "Deployment notices"), or null. */
     this.notice = null;
+    /** @type {{greeting: string | null, replyWithinMins: number | null} | null} */
+    this.welcome = null;
     watchViolations();
   }
 
@@ -168,6 +170,9 @@ export class PorchGuest extends Emitter {
   async peekNotice() {
     const config = await request(this._fetch, this._opt.baseUrl, 'GET', widgetConfigPath(this._opt.deploymentId));
     this._setNotice(config?.notice);
+    // The deployment's greeting and usual reply time, set by its operator; emitted once read.
+    this.welcome = { greeting: config?.greeting ?? null, replyWithinMins: config?.replyWithinMins ?? null };
+    this.emit('welcome', this.welcome);
     return this.notice;
   }
 

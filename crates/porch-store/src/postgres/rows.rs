@@ -11,7 +11,7 @@ pub(crate) use crate::rows::{
     AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, DEPLOYMENT_COLUMNS, GUEST_STANDING_COLUMNS,
     MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, client, conversation, deployment,
     guest, guest_session, guest_standing, message, message_at, seq, seq_to_sql, signing_key,
-    to_json,
+    to_json, welcome_to_sql,
 };
 
 /// Guest attributes are JSONB here, read as text (`::text`) so no JSON feature of the driver is

@@ -137,6 +137,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN IF NOT EXISTS notice TEXT;
     "#,
+    // 5: a deployment's welcome, as in the SQLite store (its migration 5): JSON text, NULL
+    // when it says nothing.
+    r#"
+    ALTER TABLE deployments ADD COLUMN IF NOT EXISTS welcome TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

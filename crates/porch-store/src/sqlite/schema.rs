@@ -152,6 +152,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN notice TEXT;
     "#,
+    // 5: a deployment's welcome (`porch_wire::rest::Welcome` as JSON: the widget's greeting and
+    // reply time); NULL when it says nothing.
+    r#"
+    ALTER TABLE deployments ADD COLUMN welcome TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
