@@ -251,19 +251,21 @@ describe('PorchGuest against a real Porch', { timeout: 300_000 }, () => {
   it('resends sends refused by the rate limit after the server\'s retryAfterMs: each stored once', T, async () => {
     const { guest, events } = await guestWith();
     await guest.start();
-    // 40 at once: the default burst is 30, so at least ten are refused and resent.
-    const texts = Array.from({ length: 40 }, (_, i) => `burst ${i}`);
+    // 60 at once: the default burst is 30 and the bucket refills at 10 a second, so even when
+    // a loaded machine takes a second or two to read them all, at least ten are refused and
+    // resent (40 sent under load saw as few as 5 refusals).
+    const texts = Array.from({ length: 60 }, (_, i) => `burst ${i}`);
     const started = Date.now();
     await Promise.all(texts.map((t) => guest.send(t)));
     const limited = events.of('error').filter((e) => e.code === 'rate_limited');
     assert.ok(limited.length >= 10, `refusals seen: ${limited.length}`);
     // Each refusal is told when its own token will be there (10 a second), so the burst's
-    // refusals wait from about 100 ms to about a second, spread; a resend that still comes a
-    // little early is told the next free time. Never the old fixed answer for all of them.
-    assert.ok(limited.every((e) => e.retryInMs > 0 && e.retryInMs <= 2000 && e.clientMessageId), JSON.stringify(limited));
+    // refusals wait from about 100 ms to about 3 s, spread; a resend that still comes a little
+    // early is told the next free time. Never the old fixed answer for all of them.
+    assert.ok(limited.every((e) => e.retryInMs > 0 && e.retryInMs <= 5000 && e.clientMessageId), JSON.stringify(limited));
     const waits = limited.map((e) => e.retryInMs);
     assert.ok(Math.max(...waits) - Math.min(...waits) >= 300, `refusals spread out: ${waits}`);
-    assert.ok(Date.now() - started < 10_000, 'resent on the server\'s schedule, not a fixed 2 s per round');
+    assert.ok(Date.now() - started < 15_000, 'resent on the server\'s schedule, not a fixed 2 s per round');
     const stored = (await porch.history(guest.conversationId, agent.accessToken)).filter((m) => m.text.startsWith('burst '));
     assert.deepEqual(stored.map((m) => m.text).sort(), [...texts].sort(), 'every message stored exactly once');
   });

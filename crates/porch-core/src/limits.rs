@@ -393,6 +393,16 @@ limits! {
     /// not turn into a broadcast storm. Beyond it: `429 rate_limited` with `Retry-After`.
     NOTICES_PER_DEPLOYMENT_PER_MIN as notices_per_deployment_per_min: u64 = 10, "notices per minute";
 
+    /// Longest greeting a deployment's widget shows a new visitor (`porch deployments update
+    /// --greeting`), in Unicode scalar values: a few sentences fit a phone's panel; a page of
+    /// text would push the message box off it.
+    GREETING_CHARS_MAX: usize = 500, "characters";
+
+    /// Largest "usually replies within" a deployment may announce (`--reply-within-mins`): a
+    /// week. Beyond that a promise is not a reply time, and the widget's wording (minutes,
+    /// hours, days) stops being honest.
+    REPLY_WITHIN_MINS_MAX: u32 = 10_080, "minutes";
+
     /// Messages per guest, gateway and REST together, sustained. Beyond it the message is
     /// refused, nothing stored: an `error` frame `rate_limited` with `retryAfterMs` and the
     /// `clientMessageId` (or `429` with `Retry-After` on REST); resend it with the same

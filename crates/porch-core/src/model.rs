@@ -1,7 +1,7 @@
 //! The records Porch keeps, beside the conversation log itself (whose shapes are the wire
 //! types `Message` and `Conversation`).
 
-use porch_wire::rest::{Conversation, Guest, Notice};
+use porch_wire::rest::{Conversation, Guest, Notice, Welcome};
 
 /// An OAuth client: the customer's backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub struct DeploymentRecord {
     pub created_at_ms: i64,
     /// What every guest of the deployment is told (opening hours, an outage), if anything.
     pub notice: Option<Notice>,
+    /// What the widget greets a new visitor with.
+    pub welcome: Welcome,
 }
 
 impl DeploymentRecord {
@@ -91,6 +93,7 @@ pub struct DeploymentSettings {
     /// New conversations go here; existing ones stay in the queue they started in.
     pub queue: String,
     pub guest_token_ttl_secs: u64,
+    pub welcome: Welcome,
 }
 
 /// What a live guest session re-checks at every heartbeat, read in one query: may it go on,
@@ -122,9 +125,61 @@ pub fn validate_origin(origin: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a deployment's welcome against its limits. Returns the fix when it is off.
+pub fn validate_welcome(welcome: &Welcome) -> Result<(), String> {
+    use crate::limits::{GREETING_CHARS_MAX, REPLY_WITHIN_MINS_MAX};
+    if let Some(greeting) = &welcome.greeting {
+        let chars = greeting.chars().count();
+        if greeting.trim().is_empty() {
+            return Err("the greeting is empty; to show none, clear it (--clear-greeting)".into());
+        }
+        if chars > GREETING_CHARS_MAX {
+            return Err(format!(
+                "the greeting has {chars} characters; keep it to {GREETING_CHARS_MAX} (greeting_chars_max): \
+                 a few sentences, the details in a link on your page"
+            ));
+        }
+    }
+    match welcome.reply_within_mins {
+        Some(0) => Err(
+            "--reply-within-mins must be at least 1; to say nothing, clear it (--clear-reply-time)"
+                .into(),
+        ),
+        Some(mins) if mins > REPLY_WITHIN_MINS_MAX => Err(format!(
+            "--reply-within-mins {mins} is more than a week ({REPLY_WITHIN_MINS_MAX}); say nothing instead (--clear-reply-time)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_welcome_is_held_to_its_limits() {
+        let welcome = |greeting: Option<&str>, mins| Welcome {
+            greeting: greeting.map(str::to_owned),
+            reply_within_mins: mins,
+        };
+        assert!(validate_welcome(&welcome(Some("Hi! Ask us anything."), Some(5))).is_ok());
+        assert!(validate_welcome(&Welcome::default()).is_ok());
+        assert!(
+            validate_welcome(&welcome(Some("  "), None)).unwrap_err().contains("--clear-greeting")
+        );
+        let long = "é".repeat(crate::limits::GREETING_CHARS_MAX + 1);
+        assert!(
+            validate_welcome(&welcome(Some(&long), None))
+                .unwrap_err()
+                .contains("greeting_chars_max")
+        );
+        assert!(
+            validate_welcome(&welcome(Some(&long[..long.len() - 2]), None)).is_ok(),
+            "counted in characters, not bytes"
+        );
+        assert!(validate_welcome(&welcome(None, Some(0))).unwrap_err().contains("at least 1"));
+        assert!(validate_welcome(&welcome(None, Some(10_081))).unwrap_err().contains("a week"));
+    }
 
     #[test]
     fn origins_are_checked_the_way_browsers_send_them() {
@@ -141,6 +196,7 @@ mod tests {
             enabled: true,
             created_at_ms: 0,
             notice: None,
+            welcome: Welcome::default(),
         };
         assert!(d.allows_origin("https://shop.example"));
         assert!(!d.allows_origin("https://shop.example.evil"));

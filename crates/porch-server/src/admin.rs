@@ -5,9 +5,11 @@ use porch_core::identity::IdentityKey;
 use porch_core::ids::{new_id, new_secret, prefix};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, SetUp, validate_origin,
+    validate_welcome,
 };
 use porch_core::store::{Store, StoreError};
 use porch_core::token::SigningKey;
+use porch_wire::rest::Welcome;
 
 /// A new record and its secret, which is shown once and never stored.
 pub struct Created<T> {
@@ -77,6 +79,7 @@ fn new_deployment(spec: DeploymentSpec) -> Result<DeploymentRecord, String> {
         enabled: true,
         created_at_ms: porch_core::time::now_ms(),
         notice: None,
+        welcome: Welcome::default(),
     };
     Ok(record)
 }
@@ -88,6 +91,10 @@ pub struct DeploymentChanges {
     pub remove_origins: Vec<String>,
     pub queue: Option<String>,
     pub guest_token_ttl_secs: Option<u64>,
+    /// `Some(None)` clears the greeting.
+    pub greeting: Option<Option<String>>,
+    /// `Some(None)` clears the reply time.
+    pub reply_within_mins: Option<Option<u32>>,
 }
 
 /// Applies `changes` to the deployment `id` and returns it as stored. Origins are checked as
@@ -107,6 +114,7 @@ pub async fn update_deployment(
         origins: settings.origins,
         queue: settings.queue,
         guest_token_ttl_secs: settings.guest_token_ttl_secs,
+        welcome: settings.welcome,
         ..current
     })
 }
@@ -141,7 +149,12 @@ fn apply(
     if guest_token_ttl_secs == 0 {
         return Err("--guest-token-ttl-secs must be at least 1".into());
     }
-    Ok(DeploymentSettings { origins, queue, guest_token_ttl_secs })
+    let welcome = Welcome {
+        greeting: changes.greeting.unwrap_or_else(|| current.welcome.greeting.clone()),
+        reply_within_mins: changes.reply_within_mins.unwrap_or(current.welcome.reply_within_mins),
+    };
+    validate_welcome(&welcome)?;
+    Ok(DeploymentSettings { origins, queue, guest_token_ttl_secs, welcome })
 }
 
 pub async fn create_agent(
@@ -228,12 +241,24 @@ pub async fn create_demo(store: &dyn Store, public_origin: &str) -> Result<Optio
     } else if let Some(port_part) = public_origin.strip_prefix("http://localhost") {
         origins.push(format!("http://127.0.0.1{port_part}"));
     }
-    let deployment = new_deployment(DeploymentSpec {
-        name: DEMO_NAME.into(),
-        origins,
-        queue: "default".into(),
-        guest_token_ttl_secs: porch_core::limits::GUEST_TOKEN_TTL_SECS,
-    })?;
+    let deployment = DeploymentRecord {
+        // What a first run shows in the widget, as an operator would set it
+        // (`porch deployments update --greeting --reply-within-mins`).
+        welcome: Welcome {
+            greeting: Some(
+                "Hello! This is Porch's demo. Write anything, then answer yourself from the agent \
+                 console."
+                    .into(),
+            ),
+            reply_within_mins: Some(5),
+        },
+        ..new_deployment(DeploymentSpec {
+            name: DEMO_NAME.into(),
+            origins,
+            queue: "default".into(),
+            guest_token_ttl_secs: porch_core::limits::GUEST_TOKEN_TTL_SECS,
+        })?
+    };
     let scopes = vec![porch_wire::scope::GUESTS.into(), porch_wire::scope::NOTICES.into()];
     let client = new_client(DEMO_NAME, scopes).await?;
     let agent = new_agent("demo-agent", vec!["default".into()]).await?;

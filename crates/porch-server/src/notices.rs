@@ -55,7 +55,7 @@ pub async fn widget(
             format!("deployment {} is disabled", deployment.id),
         ));
     }
-    Ok(axum::Json(WidgetConfig { notice: deployment.notice }))
+    Ok(axum::Json(WidgetConfig { notice: deployment.notice, welcome: deployment.welcome }))
 }
 
 /// `PUT …/deployments/{deploymentId}/notice`: sets the notice, replacing any other.

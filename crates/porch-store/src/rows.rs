@@ -15,7 +15,7 @@ use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
-    Conversation, ConversationState, Guest, Message, Notice, Participant, Role, Verification,
+    Conversation, ConversationState, Guest, Message, Notice, Participant, Role, Verification, Welcome,
 };
 
 /// A row, as the mapping below reads it.
@@ -88,6 +88,20 @@ fn notice(row: &dyn StoredRow, column: usize) -> Result<Option<Notice>, StoreErr
     row.optional_text(column)?.map(|text| json(&text, row, column)).transpose()
 }
 
+/// A deployment's welcome: JSON text, NULL for none (see `welcome_to_sql`).
+fn welcome(row: &dyn StoredRow, column: usize) -> Result<Welcome, StoreError> {
+    Ok(row
+        .optional_text(column)?
+        .map(|text| json(&text, row, column))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// The welcome column's value: NULL when there is nothing to say.
+pub(crate) fn welcome_to_sql(welcome: &Welcome) -> Option<String> {
+    (!welcome.is_empty()).then(|| to_json(welcome))
+}
+
 pub(crate) const CLIENT_COLUMNS: &str = "id, name, secret_hash, scopes, created_at_ms";
 
 pub(crate) fn client(row: &dyn StoredRow) -> Result<ClientRecord, StoreError> {
@@ -101,7 +115,7 @@ pub(crate) fn client(row: &dyn StoredRow) -> Result<ClientRecord, StoreError> {
 }
 
 /// `FROM deployments d`.
-pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice";
+pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.name, d.origins, d.queue, d.guest_token_ttl_secs, d.enabled, d.created_at_ms, d.notice, d.welcome";
 
 pub(crate) fn deployment(row: &dyn StoredRow) -> Result<DeploymentRecord, StoreError> {
     deployment_at(row, 0)
@@ -120,6 +134,7 @@ fn deployment_at(row: &dyn StoredRow, first: usize) -> Result<DeploymentRecord, 
         enabled: row.flag(first + 5)?,
         created_at_ms: row.integer(first + 6)?,
         notice: notice(row, first + 7)?,
+        welcome: welcome(row, first + 8)?,
     })
 }
 

@@ -351,12 +351,13 @@ async fn migrations_3_and_4_keep_every_message() {
     fill(&store, &conversation, 3).await;
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
-    // no webhooks, user_version 2.
+    // no webhooks, no welcome, user_version 2.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
         "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
          ALTER TABLE deployments DROP COLUMN notice; ALTER TABLE guests DROP COLUMN verified_by; \
+         ALTER TABLE deployments DROP COLUMN welcome; \
          DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -366,13 +367,14 @@ async fn migrations_3_and_4_keep_every_message() {
     fill(&store, &conversation, 1).await;
     let deployment = store.deployment(&conversation.deployment_id).await.unwrap().unwrap();
     assert_eq!(deployment.notice, None, "migration 4 adds the column, empty");
+    assert!(deployment.welcome.is_empty(), "migration 9 adds the column, empty");
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 4);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 8, "and every migration after");
+    assert_eq!(version, 9, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

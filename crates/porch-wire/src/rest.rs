@@ -375,4 +375,25 @@ pub struct NoticeState {
 pub struct WidgetConfig {
     /// The deployment's notice, `null` when there is none.
     pub notice: Option<Notice>,
+    /// The greeting and reply time, as fields of this object.
+    #[serde(flatten)]
+    pub welcome: Welcome,
+}
+
+/// What the standard widget greets a new visitor with, set per deployment by its operator
+/// (`porch deployments update --greeting … --reply-within-mins …`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Welcome {
+    /// The deployment's own words, shown before the visitor writes; `null` for none.
+    pub greeting: Option<String>,
+    /// How soon the team usually answers, in minutes, which the widget says in the visitor's
+    /// language; `null` to say nothing.
+    pub reply_within_mins: Option<u32>,
+}
+
+impl Welcome {
+    pub fn is_empty(&self) -> bool {
+        self.greeting.is_none() && self.reply_within_mins.is_none()
+    }
 }

@@ -76,6 +76,19 @@ pub enum DeploymentsCommand {
         /// Lifetime of guest access tokens issued from now on, in seconds.
         #[arg(long)]
         guest_token_ttl_secs: Option<u64>,
+        /// What the widget greets a new visitor with, in your words (at most 500 characters).
+        #[arg(long, conflicts_with = "clear_greeting")]
+        greeting: Option<String>,
+        /// Show no greeting.
+        #[arg(long)]
+        clear_greeting: bool,
+        /// How soon your team usually answers, in minutes; the widget says it in the
+        /// visitor's language ("usually replies within 5 minutes").
+        #[arg(long, conflicts_with = "clear_reply_time")]
+        reply_within_mins: Option<u32>,
+        /// Say nothing about reply times.
+        #[arg(long)]
+        clear_reply_time: bool,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -207,7 +220,7 @@ pub async fn clients(command: ClientsCommand) -> Result<()> {
 }
 
 fn deployment_json(d: &porch_core::model::DeploymentRecord) -> serde_json::Value {
-    json!({ "id": d.id, "name": d.name, "origins": d.origins, "queue": d.queue, "guestTokenTtlSecs": d.guest_token_ttl_secs, "enabled": d.enabled, "createdAtMs": d.created_at_ms, "notice": d.notice })
+    json!({ "id": d.id, "name": d.name, "origins": d.origins, "queue": d.queue, "guestTokenTtlSecs": d.guest_token_ttl_secs, "enabled": d.enabled, "createdAtMs": d.created_at_ms, "notice": d.notice, "greeting": d.welcome.greeting, "replyWithinMins": d.welcome.reply_within_mins })
 }
 
 pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
@@ -259,6 +272,10 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
             remove_origins,
             queue,
             guest_token_ttl_secs,
+            greeting,
+            clear_greeting,
+            reply_within_mins,
+            clear_reply_time,
             json,
             store,
         } => {
@@ -268,6 +285,12 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
                 remove_origins,
                 queue,
                 guest_token_ttl_secs,
+                greeting: if clear_greeting { Some(None) } else { greeting.map(Some) },
+                reply_within_mins: if clear_reply_time {
+                    Some(None)
+                } else {
+                    reply_within_mins.map(Some)
+                },
             };
             let d = admin::update_deployment(store.as_ref(), &id, changes)
                 .await

@@ -46,6 +46,7 @@ mod tests {
                 enabled: true,
                 created_at_ms: 0,
                 notice: None,
+                welcome: porch_wire::rest::Welcome::default(),
             },
             client: Created {
                 record: ClientRecord {

@@ -63,6 +63,7 @@ export class PorchGuest extends Emitter {
     /** @type {import('./porch.js').Conversation | null} */ this.conversation = null;
     /** @type {{messageBytesMax: number, textCharsMax: number} | null} from `ready` */ this.limits = null;
     /** @type {Notice | null} The deployment's notice (api.md, "Deployment notices"), or null. */ this.notice = null;
+    /** @type {import('./porch.js').Welcome | null} The deployment's greeting and usual reply time, once `peekNotice()` read them. */ this.welcome = null;
     watchViolations();
   }
 
@@ -163,6 +164,9 @@ export class PorchGuest extends Emitter {
     const { baseUrl, deploymentId } = widgetEndpoint(this._opt, 'peekNotice()');
     const config = await request(this._fetch, baseUrl, 'GET', widgetConfigPath(deploymentId));
     this._setNotice(config?.notice);
+    // The deployment's greeting and usual reply time, set by its operator; emitted once read.
+    this.welcome = { greeting: config?.greeting ?? null, replyWithinMins: config?.replyWithinMins ?? null };
+    this.emit('welcome', this.welcome);
     return this.notice;
   }
 

@@ -40,6 +40,13 @@ export interface Conversation {
   updatedAtMs: number;
 }
 
+/** What the deployment's operator set for new visitors (`porch deployments update --greeting
+ * --reply-within-mins`): the greeting in their words, and how soon they usually answer. */
+export interface Welcome {
+  greeting: string | null;
+  replyWithinMins: number | null;
+}
+
 /** The deployment's notice: one text every guest of the deployment sees, set by the
  * customer's backend (api.md, "Deployment notices"). Each one replaces the last, with a new
  * `id`. Written by the customer, not by Porch: show `text` as text, never as HTML. */
@@ -194,6 +201,8 @@ export interface GuestEvents {
   /** The deployment's notice changed (set, replaced, or `null`: cleared), live or as found by
    * a (re)connection's `ready`. Not emitted again for the notice already held. */
   notice: Notice | null;
+  /** The deployment's greeting and usual reply time, read by `peekNotice()` (and `check()`). */
+  welcome: Welcome;
   refresh: { expiresAtMs: number };
   /** The conversation was closed (by an agent), however the client learned it: live, in
    * `ready` after a reconnect or a reload, or from an entry in history. Final: the saved
@@ -237,6 +246,8 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   readonly limits: { messageBytesMax: number; textCharsMax: number } | null;
   /** The deployment's current notice (null before the first `ready`, or when there is none). */
   readonly notice: Notice | null;
+  /** The deployment's greeting and usual reply time (null until `peekNotice()` read them). */
+  readonly welcome: Welcome | null;
   /** True once the conversation is closed: final, see the `closed` event. */
   readonly closed: boolean;
   /** Before any session (`baseUrl` and `deploymentId`): reads the widget endpoint and probes

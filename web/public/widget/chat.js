@@ -5,7 +5,7 @@
 import { PorchGuest } from '../sdk/porch.js';
 import { explain, fixFor, isSetupProblem } from './diagnose.js';
 import { messageElement, placeMessage, setState } from './messages.js';
-import { fitInput, followEnd, showNotice } from './view.js';
+import { fitInput, followEnd, replyTime, showNotice } from './view.js';
 
 /** Distinct problems reported to the console between two good connections, at most. */
 const REPORTS_MAX = 20;
@@ -37,6 +37,8 @@ export class Chat {
     this.agentRead = 0;
     /** @type {string | null} */
     this.agentName = null;
+    /** @type {{greeting: string | null, replyWithinMins: number | null} | null} */
+    this.welcome = null;
     /** @type {Set<string>} the problems reported since the last good connection */
     this.reported = new Set();
     /** The host page asked to open before the launcher showed. */
@@ -113,6 +115,12 @@ export class Chat {
     });
     // The deployment's notice (opening hours, an outage): a banner at the top of the panel.
     on('notice', (n) => showNotice(this.view.notice, n));
+    // Its greeting and usual reply time, for a visitor who has not written yet.
+    on('welcome', (w) => {
+      this.welcome = w;
+      this.renderGreeting();
+      this.renderSubtitle();
+    });
     return g;
   }
 
@@ -137,6 +145,14 @@ export class Chat {
     this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
     if (m.seq && this.view.log.querySelector(`[data-seq="${m.seq}"]`)) return;
     placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s }));
+    this.renderGreeting();
+  }
+
+  /** The deployment's greeting, above an empty conversation: gone once there is a message. */
+  renderGreeting() {
+    const greeting = this.welcome?.greeting;
+    this.view.greeting.textContent = greeting ?? '';
+    this.view.greeting.hidden = !greeting || this.view.log.childElementCount > 0;
   }
 
   /** @param {PorchGuest} g @param {PorchError} e */
@@ -176,6 +192,7 @@ export class Chat {
       if (this.view.log.querySelector(`[data-client-message-id="${CSS.escape(p.clientMessageId)}"]`)) continue;
       placeMessage(this.view.log, messageElement({ ...p, sender: { role: 'guest' } }, { mine: true, pending: true, s: this.s }));
     }
+    this.renderGreeting();
   }
 
   /** @param {string} clientMessageId */
@@ -196,13 +213,16 @@ export class Chat {
     }
   }
 
-  /** Under the title: waiting for an agent, then who the visitor is talking to. */
+  /** Under the title: how soon the team usually answers, then waiting for an agent, then who
+   * the visitor is talking to. */
   renderSubtitle() {
     const c = this.guest.conversation;
     let text = '';
     if (c && !this.guest.closed) {
       if (c.state === 'waiting') text = this.s.t('waiting');
       else if (c.state === 'assigned' && this.agentName) text = this.s.t('chattingWith', { name: this.agentName });
+    } else if (!c && this.welcome?.replyWithinMins) {
+      text = replyTime(this.welcome.replyWithinMins, this.s);
     }
     this.view.subtitle.textContent = text;
   }

@@ -35,6 +35,7 @@ const en = {
   expired: 'This chat can no longer continue.',
   unavailable: 'Chat is unavailable right now.',
   restart: 'Start a new chat',
+  replyWithin: 'Usually replies within {time}',
 };
 
 const fr = {
@@ -68,6 +69,7 @@ const fr = {
   expired: 'Cette discussion ne peut pas continuer.',
   unavailable: 'La discussion est indisponible pour le moment.',
   restart: 'Nouvelle discussion',
+  replyWithin: 'Répond généralement en {time}',
 };
 
 const ar = {
@@ -101,6 +103,7 @@ const ar = {
   expired: 'لا يمكن متابعة هذه المحادثة.',
   unavailable: 'المحادثة غير متاحة حاليًا.',
   restart: 'بدء محادثة جديدة',
+  replyWithin: 'يرد عادةً خلال {time}',
 };
 
 /**

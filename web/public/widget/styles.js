@@ -69,6 +69,7 @@ h2 { margin: 0; font-size: 16px; font-weight: 600; }
 }
 .notice { flex-shrink: 0; font-size: 14px; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 9em; overflow-y: auto; }
 .notice:not(:empty) { padding: 8px 14px; background: #e8f0fb; color: var(--porch-text); border-bottom: 1px solid #b9c8de; }
+.greeting { margin: 12px 14px 0; padding: 10px 12px; border-radius: 12px; background: var(--porch-bubble); color: var(--porch-text); font-size: 15px; white-space: pre-wrap; overflow-wrap: anywhere; align-self: flex-start; max-width: 85%; }
 .status { flex-shrink: 0; padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
 .status:not(:empty) { padding: 6px 14px; background: #fff7e6; }
 .status.error { color: var(--porch-error); background: #fdecec; }

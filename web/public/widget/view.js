@@ -19,6 +19,7 @@ const TEMPLATE = `
   </header>
   <div class="notice" role="status" aria-live="polite" aria-atomic="true"></div>
   <div class="status" role="status" aria-live="polite"></div>
+  <p class="greeting" hidden></p>
   <button class="older" type="button" hidden></button>
   <div class="log" role="log" aria-live="polite" tabindex="0"></div>
   <div class="typing" aria-live="polite"></div>
@@ -63,6 +64,7 @@ export function buildView(shadow, { title, s }) {
     close: $('.close'),
     notice: $('.notice'),
     status: $('.status'),
+    greeting: $('.greeting'),
     older: $('.older'),
     log: $('.log'),
     typing: $('.typing'),
@@ -141,4 +143,16 @@ export function followEnd(log) {
       stick();
     },
   };
+}
+
+/**
+ * "Usually replies within 5 minutes", in the visitor's language: the number and its unit come
+ * from the browser's own Intl data, so every language gets its plural forms right.
+ * @param {number} mins
+ * @param {ReturnType<import('./strings.js').stringsFor>} s
+ */
+export function replyTime(mins, s) {
+  const [value, unit] = mins < 60 ? [mins, 'minute'] : mins < 1440 ? [Math.ceil(mins / 60), 'hour'] : [Math.ceil(mins / 1440), 'day'];
+  const time = new Intl.NumberFormat(s.lang, { style: 'unit', unit, unitDisplay: 'long' }).format(value);
+  return s.t('replyWithin', { time });
 }

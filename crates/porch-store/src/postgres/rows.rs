@@ -11,7 +11,7 @@ pub(crate) use crate::rows::{
     AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, CONVERSATION_FROM_CURSOR, DEPLOYMENT_COLUMNS,
     GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, client,
     conversation, deployment, guest, guest_session, guest_standing, message, message_at, seq,
-    seq_to_sql, signing_key, to_json,
+    seq_to_sql, signing_key, to_json, welcome_to_sql,
 };
 pub(crate) use crate::rows::{
     IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,

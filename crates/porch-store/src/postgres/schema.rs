@@ -203,6 +203,11 @@ const MIGRATIONS: &[&str] = &[
         CHECK (verified_by IN ('backend', 'identityToken'));
     UPDATE guests SET verified_by = 'backend' WHERE external_id IS NOT NULL AND verified_by IS NULL;
     "#,
+    // 9: a deployment's welcome, as in the SQLite store (its migration 9): JSON text, NULL
+    // when it says nothing.
+    r#"
+    ALTER TABLE deployments ADD COLUMN IF NOT EXISTS welcome TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -13,7 +13,7 @@ use porch_wire::rest::{Conversation, ConversationState, Notice};
 use tokio_postgres::types::ToSql;
 
 use super::pool::{Db, startup_transaction};
-use super::rows::{Context, to_json, violates};
+use super::rows::{Context, to_json, violates, welcome_to_sql};
 use super::webhooks::enqueue_sql;
 
 /// Runs one statement on `client`; a unique violation of `name_constraint` becomes
@@ -54,11 +54,12 @@ pub(crate) async fn create_deployment(
     deployment: &DeploymentRecord,
 ) -> Result<(), StoreError> {
     let ttl_secs = ttl_to_sql(deployment.guest_token_ttl_secs)?;
-    let sql = "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let sql = "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms, welcome) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     let d = deployment;
+    let welcome = welcome_to_sql(&d.welcome);
     let params: &[&(dyn ToSql + Sync)] =
-        &[&d.id, &d.name, &d.origins, &d.queue, &ttl_secs, &d.enabled, &d.created_at_ms];
+        &[&d.id, &d.name, &d.origins, &d.queue, &ttl_secs, &d.enabled, &d.created_at_ms, &welcome];
     let name = ("deployments_name_unique", "deployment", d.name.as_str());
     insert_named(client, sql, params, name, &format!("creating deployment {}", d.id)).await
 }
@@ -230,11 +231,14 @@ pub(crate) async fn update_deployment(
     let ttl_secs = ttl_to_sql(settings.guest_token_ttl_secs)?;
     let client = db.client().await?;
     let statement = client
-        .prepare_cached("UPDATE deployments SET origins = $2, queue = $3, guest_token_ttl_secs = $4 WHERE id = $1")
+        .prepare_cached(
+            "UPDATE deployments SET origins = $2, queue = $3, guest_token_ttl_secs = $4, welcome = $5 WHERE id = $1",
+        )
         .await
         .context(&doing)?;
+    let welcome = welcome_to_sql(&settings.welcome);
     let changed = client
-        .execute(&statement, &[&id, &settings.origins, &settings.queue, &ttl_secs])
+        .execute(&statement, &[&id, &settings.origins, &settings.queue, &ttl_secs, &welcome])
         .await
         .context(&doing)?;
     Ok(changed == 1)

@@ -175,7 +175,7 @@ impl Store for SqliteStore {
     }
 
     fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool> {
-        Box::pin(self.writer.call(|reply| Command::CreateSetUp { set_up, reply }))
+        Box::pin(self.writer.call(|reply| Command::CreateSetUp { set_up: Box::new(set_up), reply }))
     }
 
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>> {

@@ -223,6 +223,11 @@ const MIGRATIONS: &[&str] = &[
         CHECK (verified_by IN ('backend', 'identityToken'));
     UPDATE guests SET verified_by = 'backend' WHERE external_id IS NOT NULL;
     "#,
+    // 9: a deployment's welcome (`porch_wire::rest::Welcome` as JSON: the widget's greeting and
+    // reply time); NULL when it says nothing.
+    r#"
+    ALTER TABLE deployments ADD COLUMN welcome TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

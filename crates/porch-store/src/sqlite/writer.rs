@@ -53,8 +53,10 @@ pub(crate) enum Command {
         reply: Reply<bool>,
     },
     /// Creates the three records unless the deployment's name is taken; replies whether it did.
+    /// Boxed: three records, the largest command by far, and rare; every queued command's slot
+    /// would otherwise be its size.
     CreateSetUp {
-        set_up: SetUp,
+        set_up: Box<SetUp>,
         reply: Reply<bool>,
     },
     /// Adds the key only if there is none; replies whether it did.

@@ -11,7 +11,7 @@ use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
 use rusqlite::{Connection, params};
 
-use super::rows::{Context, to_json};
+use super::rows::{Context, to_json, welcome_to_sql};
 use super::webhooks;
 
 /// Checks a unique name before inserting, so the caller gets a sentence naming the clash
@@ -52,8 +52,8 @@ pub(crate) fn create_deployment(
     ensure_name_free(conn, "deployments", "deployment", &deployment.name)?;
     let ttl_secs = ttl_to_sql(deployment.guest_token_ttl_secs)?;
     conn.prepare_cached(
-        "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO deployments (id, name, origins, queue, guest_token_ttl_secs, enabled, created_at_ms, welcome) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -63,7 +63,8 @@ pub(crate) fn create_deployment(
             deployment.queue,
             ttl_secs,
             deployment.enabled,
-            deployment.created_at_ms
+            deployment.created_at_ms,
+            welcome_to_sql(&deployment.welcome)
         ])
     })
     .context(&format!("creating deployment {}", deployment.id))?;
@@ -222,8 +223,18 @@ pub(crate) fn update_deployment(
 ) -> Result<bool, StoreError> {
     let ttl_secs = ttl_to_sql(settings.guest_token_ttl_secs)?;
     let changed = conn
-        .prepare_cached("UPDATE deployments SET origins = ?2, queue = ?3, guest_token_ttl_secs = ?4 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![id, to_json(&settings.origins), settings.queue, ttl_secs]))
+        .prepare_cached(
+            "UPDATE deployments SET origins = ?2, queue = ?3, guest_token_ttl_secs = ?4, welcome = ?5 WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                id,
+                to_json(&settings.origins),
+                settings.queue,
+                ttl_secs,
+                welcome_to_sql(&settings.welcome)
+            ])
+        })
         .context(&format!("updating deployment {id}"))?;
     Ok(changed == 1)
 }

@@ -46,6 +46,7 @@ pub fn deployment_record(name: &str, queue: &str) -> DeploymentRecord {
         enabled: true,
         created_at_ms: T0_MS + 1,
         notice: None,
+        welcome: porch_wire::rest::Welcome::default(),
     }
 }
 

@@ -263,13 +263,25 @@ pub async fn suite_deployment_updates(store: &dyn Store) {
         origins: vec!["https://shop.example".to_owned(), "https://www.shop.example".to_owned()],
         queue: "updates-2".to_owned(),
         guest_token_ttl_secs: 900,
+        welcome: porch_wire::rest::Welcome {
+            greeting: Some("Hi! Ask us anything.".to_owned()),
+            reply_within_mins: Some(5),
+        },
     };
     assert!(store.update_deployment(&deployment.id, settings.clone()).await.unwrap());
     let read = store.deployment(&deployment.id).await.unwrap().unwrap();
     assert_eq!(
-        (read.origins, read.queue, read.guest_token_ttl_secs),
-        (settings.origins, settings.queue, 900)
+        (read.origins, read.queue, read.guest_token_ttl_secs, read.welcome.clone()),
+        (settings.origins.clone(), settings.queue.clone(), 900, settings.welcome.clone())
     );
+    // Cleared, the welcome reads back empty (stored as NULL, not as an empty object).
+    let cleared = porch_core::model::DeploymentSettings {
+        welcome: porch_wire::rest::Welcome::default(),
+        ..settings.clone()
+    };
+    assert!(store.update_deployment(&deployment.id, cleared).await.unwrap());
+    let read = store.deployment(&deployment.id).await.unwrap().unwrap();
+    assert!(read.welcome.is_empty());
     assert_eq!(
         (read.name, read.enabled, read.created_at_ms),
         (deployment.name, true, deployment.created_at_ms),
@@ -279,6 +291,7 @@ pub async fn suite_deployment_updates(store: &dyn Store) {
         origins: vec![],
         queue: "q".to_owned(),
         guest_token_ttl_secs: 1,
+        welcome: porch_wire::rest::Welcome::default(),
     };
     assert!(!store.update_deployment("dep_nobody", unknown).await.unwrap());
 }
