@@ -309,6 +309,19 @@ limits! {
     /// Conversation list size when a request names no `limit`.
     CONVERSATION_LIST_DEFAULT: u32 = 100, "conversations";
 
+    // ----- Routing (docs/routing.md) ------------------------------------------------------
+
+    /// Conversations an agent holds at once when neither the agent nor any of its queues sets
+    /// a capacity (docs/routing.md). The maximum, so that an agent nobody configured takes as
+    /// many conversations as before routing existed and upgrading changes nothing; give
+    /// people a real one per queue (`porch queues set Q --capacity-default 3`: three is the
+    /// usual start for chat) or per agent.
+    AGENT_CAPACITY_DEFAULT as agent_capacity_default: u32 = AGENT_CAPACITY_MAX, "conversations";
+
+    /// Largest capacity an operator may give an agent or a queue's default; a larger one is
+    /// refused. A bot answering a backlog holds thousands; a count beyond this is a typo.
+    AGENT_CAPACITY_MAX: u32 = 10_000, "conversations";
+
     // ----- Tokens --------------------------------------------------------------------------
 
     /// Lifetime of OAuth client tokens.
@@ -570,7 +583,7 @@ limits! {
 impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 12] = [
+        let checks: [(bool, &str); 13] = [
             (
                 self.connection_write_buffer_bytes_max
                     >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,
@@ -615,6 +628,11 @@ impl Limits {
                     && self.notices_per_deployment_per_min >= 1
                     && self.widget_reads_per_ip_per_min >= 1,
                 "per-minute limits must be at least 1",
+            ),
+            (
+                self.agent_capacity_default >= 1
+                    && self.agent_capacity_default <= AGENT_CAPACITY_MAX,
+                "agent_capacity_default must be from 1 to AGENT_CAPACITY_MAX (10000): below, agents without a capacity get no conversation",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
@@ -681,6 +699,7 @@ const _: () = assert!(HISTORY_PAGE_DEFAULT <= HISTORY_PAGE_MAX);
 const _: () = assert!(CONVERSATION_LIST_DEFAULT <= CONVERSATION_LIST_MAX);
 const _: () = assert!(NATS_RECONNECT_DELAY_STEP_MS <= NATS_RECONNECT_DELAY_MAX_MS);
 const _: () = assert!(STANDING_BATCH_MAX <= STANDING_QUEUE_MAX);
+const _: () = assert!(AGENT_CAPACITY_DEFAULT >= 1 && AGENT_CAPACITY_DEFAULT <= AGENT_CAPACITY_MAX);
 // An agent's `ready` with its `CONVERSATION_LIST_MAX` conversations, at up to 1 KiB each, fits.
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX >= CONVERSATION_LIST_MAX as usize * 1024);
 // A refusal's quote must leave room in a close reason for the code, the fix and the ref.

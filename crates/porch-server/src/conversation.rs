@@ -70,7 +70,7 @@ pub async fn send(
         client_message_id: Some(client_message_id.to_string()),
         text: text.to_string(),
         event: None,
-        assign_agent_id: None,
+        assign: None,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = state.store.append(request).await;
@@ -101,13 +101,17 @@ pub async fn change_state(
         ConversationState::Closed => format!("{who} closed the conversation"),
         ConversationState::Waiting => format!("{who} returned the conversation to its queue"),
     };
+    let assign = match to {
+        ConversationState::Assigned => Some(crate::routing::assignee(state, &by.id).await?),
+        _ => None,
+    };
     let request = AppendRequest {
         conversation_id: conversation.id.clone(),
         sender: Participant { role: Role::System, id: "porch".into(), display_name: None },
         client_message_id: None,
         text,
         event: Some(to),
-        assign_agent_id: (to == ConversationState::Assigned).then(|| by.id.clone()),
+        assign,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = state.store.append(request).await;

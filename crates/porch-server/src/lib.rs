@@ -51,6 +51,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod origins;
+pub mod routing;
 pub mod signin;
 pub mod space;
 pub mod standing;

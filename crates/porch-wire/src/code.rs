@@ -122,6 +122,8 @@ error_codes! {
     DeploymentUnknown = "deployment_unknown", 404, 4010, "No deployment has this id.";
     ConversationUnknown = "conversation_unknown", 404, 4010, "No conversation has this id (or it is not yours).";
     ConversationClosed = "conversation_closed", 409, 4011, "The conversation is closed; start a new guest session.";
+    ConversationTaken = "conversation_taken", 409, 4012, "Another agent holds the conversation; only one agent owns it at a time.";
+    AgentAtCapacity = "agent_at_capacity", 409, 4013, "The agent holds as many conversations as its capacity allows.";
     GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
     NotFound = "not_found", 404, 4010, "No such route.";
     // Bad input after the handshake or in a REST body.

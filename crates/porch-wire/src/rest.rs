@@ -241,6 +241,35 @@ impl ConversationState {
     }
 }
 
+/// Whether an agent takes new conversations (`docs/routing.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AgentStatus {
+    /// Offered waiting conversations while it has spare capacity.
+    Available,
+    /// Connected, but offered nothing (set by the agent, or after letting an offer expire).
+    Away,
+    /// No connection; offered nothing.
+    Offline,
+}
+
+impl AgentStatus {
+    pub const ALL: [AgentStatus; 3] =
+        [AgentStatus::Available, AgentStatus::Away, AgentStatus::Offline];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Available => "available",
+            AgentStatus::Away => "away",
+            AgentStatus::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AgentStatus> {
+        AgentStatus::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
 /// A conversation as agents (and, in `ready`, guests) see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

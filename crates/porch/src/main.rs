@@ -2,7 +2,7 @@
 //!
 //! - `settings`: configuration from file, environment and flags (in rising precedence).
 //! - `serve`: the server on the embedded store.
-//! - `admin`: clients, deployments, agents, keys.
+//! - `admin`: clients, deployments, agents, keys; `routing`: `agents set` and `queues`.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
 //! - `health`: `porch health`, the probe of a container's or an init system's health check.
@@ -16,6 +16,7 @@ mod health;
 mod inspect;
 mod logging;
 mod nofile;
+mod routing;
 mod serve;
 mod settings;
 
@@ -52,6 +53,9 @@ enum Command {
     /// Agents: the people (or bots) who answer guests.
     #[command(subcommand)]
     Agents(admin::AgentsCommand),
+    /// Queues: how their conversations are routed to agents.
+    #[command(subcommand)]
+    Queues(routing::QueuesCommand),
     /// Token signing keys.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
             Command::Deployments(c) => admin::deployments(c).await,
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
+            Command::Queues(c) => routing::queues(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Doctor(args) => doctor::run(args).await,

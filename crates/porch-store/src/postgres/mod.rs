@@ -14,30 +14,33 @@
 //! - A write returns only after COMMIT; with `synchronous_commit=on` and `fsync=on` (the
 //!   defaults, read back by `durability`) COMMIT waits for the WAL flush.
 //! - Reads are single statements on pooled connections (`reads`); the schema and its
-//!   migrations are in `schema`, row mapping and error mapping in `rows`.
+//!   migrations are in `schema`, row mapping and error mapping in `rows`; routing's records
+//!   (agents' status, capacity and load, queues' settings) in `routing`.
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
 mod log;
 mod pool;
 mod reads;
+mod routing;
 mod rows;
 mod schema;
 mod turns;
 mod writes;
 
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding, SetUp,
+    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
 };
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, MessagePage, Notice};
+use porch_wire::rest::{AgentStatus, Conversation, MessagePage, Notice};
 
 use self::pool::Db;
+use self::routing::AgentChange;
 use self::writes::Flag;
 
 /// How to reach the database.
@@ -239,7 +242,44 @@ impl Store for PostgresStore {
         Box::pin(async move { writes::set_notice(&self.db, &id, notice.as_ref()).await })
     }
 
+    fn agent_routing(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRouting>> {
+        let id = agent_id.to_owned();
+        Box::pin(async move { routing::agent_routing(&self.db, &id).await })
+    }
+
+    fn queue_agents(&self, queue: &str) -> StoreFuture<'_, Vec<AgentRouting>> {
+        let queue = queue.to_owned();
+        Box::pin(async move { routing::queue_agents(&self.db, &queue).await })
+    }
+
+    fn set_agent_status(&self, agent_id: &str, status: AgentStatus) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Status(status))
+    }
+
+    fn set_agent_capacity(&self, agent_id: &str, capacity: Option<u32>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Capacity(capacity))
+    }
+
+    fn set_agent_queues(&self, agent_id: &str, queues: Vec<String>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Queues(queues))
+    }
+
+    fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {
+        Box::pin(async move { routing::set_queue(&self.db, &settings).await })
+    }
+
+    fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
+        Box::pin(async move { routing::queue_settings(&self.db, &names).await })
+    }
+
     fn durability(&self) -> StoreFuture<'_, Durability> {
         Box::pin(reads::durability(&self.db))
+    }
+}
+
+impl PostgresStore {
+    fn change_agent(&self, agent_id: &str, change: AgentChange) -> StoreFuture<'_, bool> {
+        let id = agent_id.to_owned();
+        Box::pin(async move { routing::change_agent(&self.db, &id, &change).await })
     }
 }

@@ -13,12 +13,14 @@
 //! - Reads run on a small pool of read-only connections (`pool`): lists on tokio's blocking
 //!   pool, reads an index bounds (one row, one page) on the calling worker (`reads`).
 //! - The schema and its migrations are in `schema`; the backend's side of row mapping in
-//!   `rows`; appends and read markers in `log`; every other write in `writes`.
+//!   `rows`; appends and read markers in `log`; routing's records (agents' status, capacity
+//!   and load, queues' settings) in `routing`; every other write in `writes`.
 
 mod checkpointer;
 mod log;
 mod pool;
 mod reads;
+mod routing;
 mod rows;
 mod schema;
 mod writer;
@@ -28,17 +30,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding, SetUp,
+    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
 };
 use porch_core::token::SigningKey;
-use porch_wire::rest::{Conversation, MessagePage, Notice};
+use porch_wire::rest::{AgentStatus, Conversation, MessagePage, Notice};
 
 use self::pool::{ReaderPool, read, read_short};
+use self::routing::AgentChange;
 use self::writer::{Command, Writer};
 
 /// When SQLite makes a commit durable.
@@ -285,7 +288,44 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn agent_routing(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRouting>> {
+        let id = agent_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| routing::agent_routing(conn, &id)))
+    }
+
+    fn queue_agents(&self, queue: &str) -> StoreFuture<'_, Vec<AgentRouting>> {
+        let queue = queue.to_owned();
+        Box::pin(read(&self.readers, move |conn| routing::queue_agents(conn, &queue)))
+    }
+
+    fn set_agent_status(&self, agent_id: &str, status: AgentStatus) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Status(status))
+    }
+
+    fn set_agent_capacity(&self, agent_id: &str, capacity: Option<u32>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Capacity(capacity))
+    }
+
+    fn set_agent_queues(&self, agent_id: &str, queues: Vec<String>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Queues(queues))
+    }
+
+    fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(move |reply| Command::SetQueue { settings, reply }))
+    }
+
+    fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
+        Box::pin(read(&self.readers, move |conn| routing::queue_settings(conn, &names)))
+    }
+
     fn durability(&self) -> StoreFuture<'_, Durability> {
         Box::pin(self.writer.call(|reply| Command::Durability { reply }))
+    }
+}
+
+impl SqliteStore {
+    fn change_agent(&self, agent_id: &str, change: AgentChange) -> StoreFuture<'_, bool> {
+        let agent_id = agent_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::ChangeAgent { agent_id, change, reply }))
     }
 }

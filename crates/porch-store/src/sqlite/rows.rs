@@ -5,9 +5,10 @@ use porch_core::store::StoreError;
 use rusqlite::{Connection, Params, Row};
 
 pub(crate) use crate::rows::{
-    AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, DEPLOYMENT_COLUMNS, GUEST_STANDING_COLUMNS,
-    MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, client, conversation, deployment,
-    guest, guest_session, guest_standing, message, seq_to_sql, signing_key, to_json,
+    AGENT_COLUMNS, AGENT_ROUTING_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, DEPLOYMENT_COLUMNS,
+    GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, QUEUE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent,
+    agent_routing, client, conversation, deployment, guest, guest_session, guest_standing, message,
+    queue, seq_to_sql, signing_key, to_json,
 };
 
 /// Guest attributes are JSON text here.
@@ -44,6 +45,10 @@ impl StoredRow for Row<'_> {
     }
 
     fn integer(&self, column: usize) -> Result<i64, StoreError> {
+        self.get(column).map_err(|e| self.bad(column, &e.to_string()))
+    }
+
+    fn optional_integer(&self, column: usize) -> Result<Option<i64>, StoreError> {
         self.get(column).map_err(|e| self.bad(column, &e.to_string()))
     }
 

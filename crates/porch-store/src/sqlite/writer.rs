@@ -12,7 +12,8 @@ use std::thread::JoinHandle;
 
 use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, QueueSettings,
+    SetUp,
 };
 use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
@@ -22,7 +23,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, Nudge};
 use super::rows::Context;
-use super::{log, writes};
+use super::{log, routing, writes};
 
 /// Where the writer sends a command's result.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -88,6 +89,16 @@ pub(crate) enum Command {
         deployment_id: String,
         notice: Option<Notice>,
         reply: Reply<bool>,
+    },
+    /// Changes one routing column of an agent; replies whether the agent exists.
+    ChangeAgent {
+        agent_id: String,
+        change: routing::AgentChange,
+        reply: Reply<bool>,
+    },
+    SetQueue {
+        settings: QueueSettings,
+        reply: Reply<()>,
     },
     /// Not a write, but `synchronous` is per connection: only the write connection can say
     /// how durable a write is.
@@ -302,6 +313,12 @@ impl Command {
                 run_one(conn, poisoned, reply, |c| {
                     writes::set_notice(c, &deployment_id, notice.as_ref())
                 })
+            }
+            Command::ChangeAgent { agent_id, change, reply } => {
+                run_one(conn, poisoned, reply, |c| routing::change_agent(c, &agent_id, &change))
+            }
+            Command::SetQueue { settings, reply } => {
+                run_one(conn, poisoned, reply, |c| routing::set_queue(c, &settings))
             }
             Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
         }

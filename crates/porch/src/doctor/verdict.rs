@@ -161,7 +161,8 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             "report it to the operator with the [ref …] shown above: it is in the server log",
         ),
         NotFound | BadJson | BadFrame | UnknownFrameType | TextTooLong | BodyTooLarge
-        | MessageTooBig | InvalidUtf8 | ProtocolError | IdempotencyConflict => Advice::new(
+        | MessageTooBig | InvalidUtf8 | ProtocolError | IdempotencyConflict | ConversationTaken
+        | AgentAtCapacity => Advice::new(
             format!("the request itself was refused ({code}: {})", ctx.message),
             "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
         ),

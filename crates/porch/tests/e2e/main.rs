@@ -21,6 +21,7 @@ mod operations;
 mod proxy;
 mod rate_spread;
 mod raw;
+mod routing;
 mod schemathesis_found;
 mod serve_process;
 mod server_log;
