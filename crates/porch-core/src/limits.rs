@@ -322,6 +322,12 @@ limits! {
     /// refused. A bot answering a backlog holds thousands; a count beyond this is a typo.
     AGENT_CAPACITY_MAX: u32 = 10_000, "conversations";
 
+    /// How long an agent stays `available` or `away` after its last gateway connection to a
+    /// node ends; then it is `offline`. Longer than a page reload or a network blip, so those
+    /// do not take an agent out of routing; short enough that an agent who left gets no offer
+    /// for long.
+    AGENT_OFFLINE_GRACE_MS as agent_offline_grace_ms: u64 = 30_000, "milliseconds";
+
     // ----- Tokens --------------------------------------------------------------------------
 
     /// Lifetime of OAuth client tokens.

@@ -51,6 +51,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod origins;
+pub mod presence;
 pub mod routing;
 pub mod signin;
 pub mod space;
@@ -65,7 +66,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use porch_core::limits::{KEY_REFRESH_MS, SESSIONS_CLOSE_GRACE_MS};
 use porch_core::store::{Store, StoreError};
 use porch_core::token::{Keyring, SigningKey};
@@ -116,6 +117,7 @@ pub async fn build_state(
         password_checks,
         shutdown,
         broker,
+        presence: Arc::default(),
     };
     Ok((state, shutdown_tx))
 }
@@ -159,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
+        .route(&format!("{AGENT_API_PREFIX}/status"), put(routing::put_status))
         .merge(browser)
         .layer(axum::middleware::map_response(oauth::no_store));
     Router::new()

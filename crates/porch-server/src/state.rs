@@ -36,6 +36,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The cluster transport, when this node is one of several.
     pub broker: crate::broker::SharedBroker,
+    /// Agents' gateway connections on this node, for their `offline` status (`presence`).
+    pub presence: Arc<crate::presence::Presence>,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

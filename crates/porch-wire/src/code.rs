@@ -124,6 +124,7 @@ error_codes! {
     ConversationClosed = "conversation_closed", 409, 4011, "The conversation is closed; start a new guest session.";
     ConversationTaken = "conversation_taken", 409, 4012, "Another agent holds the conversation; only one agent owns it at a time.";
     AgentAtCapacity = "agent_at_capacity", 409, 4013, "The agent holds as many conversations as its capacity allows.";
+    AgentStatusInvalid = "agent_status_invalid", 400, 4007, "The status is not one an agent may choose: available or away.";
     GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
     NotFound = "not_found", 404, 4010, "No such route.";
     // Bad input after the handshake or in a REST body.

@@ -32,6 +32,10 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation_id: Option<String>,
     },
+    /// Agents: "my status is now `status`" (`available` or `away`, docs/routing.md). Answered
+    /// by `status`, or by `error` (`agent_status_invalid`) with nothing changed. A string, so
+    /// that a status that does not exist gets its own code.
+    Status { status: String },
     /// Application-level ping (browsers cannot send protocol pings). Answered by `pong`.
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +82,8 @@ pub enum ServerFrame {
     /// whatever notice the client showed; `ready` carries the one current at connection.
     Notice { notice: Option<Notice> },
     /// Answer to a client `ping`.
+    /// Agents: the agent's status as stored, after its own `status` frame.
+    Status { status: crate::rest::AgentStatus },
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -164,6 +170,9 @@ mod tests {
             }
         );
         let read: ClientFrame = serde_json::from_str(r#"{"type":"read","seq":4}"#).unwrap();
+        let status: ClientFrame =
+            serde_json::from_str(r#"{"type":"status","status":"away"}"#).unwrap();
+        assert_eq!(status, ClientFrame::Status { status: "away".into() });
         assert_eq!(read, ClientFrame::Read { seq: 4, conversation_id: None });
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
     }

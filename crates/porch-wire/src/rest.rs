@@ -318,6 +318,22 @@ pub struct AgentSession {
     pub queues: Vec<String>,
 }
 
+/// `PUT /api/v2/agent/status` body: the status the agent chooses, `available` or `away`. A
+/// string, so that a status that does not exist is refused with `agent_status_invalid`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentStatusRequest {
+    pub status: String,
+}
+
+/// An agent's status as stored: the answer of `PUT /api/v2/agent/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStatusResponse {
+    pub agent_id: String,
+    pub status: AgentStatus,
+}
+
 /// `PUT /api/v2/webmessaging/deployments/{deploymentId}/notice` body: the text every guest of
 /// the deployment sees (a service announcement: opening hours, an outage, a wait time).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

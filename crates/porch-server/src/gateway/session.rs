@@ -102,16 +102,29 @@ pub fn run(
         notice_id: None,
         buffered: 0,
     };
+    let agent_id = match &opening {
+        Opening::Agent(agent) => Some(agent.agent_id.clone()),
+        Opening::Guest(_) => None,
+    };
     async move {
         crate::metrics::METRICS.session_opened();
         // Only `live` is awaited inline: it is where an idle session waits (see `live`).
+        let mut presence = None;
         let end = match Box::pin(session.open(opening, after_seq)).await {
-            Ok(who) => session.live(who, &mut feed.receivers).await,
+            Ok(who) => {
+                // An agent counts as connected here from `ready` until its close (`presence`).
+                if let Some(agent_id) = &agent_id {
+                    let connected = crate::presence::connected(&session.state, agent_id);
+                    presence = Some(Box::pin(connected).await);
+                }
+                session.live(who, &mut feed.receivers).await
+            }
             Err(end) => end,
         };
         drop(feed);
         Box::pin(close(&mut session.socket, end)).await;
         crate::metrics::METRICS.session_closed();
+        drop(presence);
         drop(slots);
     }
 }

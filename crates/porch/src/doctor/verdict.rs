@@ -162,7 +162,7 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         ),
         NotFound | BadJson | BadFrame | UnknownFrameType | TextTooLong | BodyTooLarge
         | MessageTooBig | InvalidUtf8 | ProtocolError | IdempotencyConflict | ConversationTaken
-        | AgentAtCapacity => Advice::new(
+        | AgentAtCapacity | AgentStatusInvalid => Advice::new(
             format!("the request itself was refused ({code}: {})", ctx.message),
             "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
         ),

@@ -131,7 +131,7 @@ fn routing_md_holds_to_the_limits_and_code_tables() {
 fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
-    let checks: [(&str, fn(&str)); 16] = [
+    let checks: [(&str, fn(&str)); 18] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -141,6 +141,8 @@ fn api_examples_match_their_types() {
         ("MessagePage", round_trips::<MessagePage>),
         ("AgentLoginRequest", round_trips::<AgentLoginRequest>),
         ("AgentSession", round_trips::<AgentSession>),
+        ("AgentStatusRequest", round_trips::<AgentStatusRequest>),
+        ("AgentStatusResponse", round_trips::<AgentStatusResponse>),
         ("ConversationList", round_trips::<ConversationList>),
         ("Conversation", round_trips::<Conversation>),
         ("IntrospectionResponse", round_trips::<IntrospectionResponse>),

@@ -1,11 +1,15 @@
 //! Routing over the real gateway (docs/routing.md): exactly one owner per conversation and no
 //! agent over its capacity, whoever takes, by hand or by a first reply, from one node or (with
-//! `PORCH_TEST_CLUSTER=1`) from both.
+//! `PORCH_TEST_CLUSTER=1`) from both; and agents' status, chosen and from their connections.
 
 use porch_client::api::Api;
+use porch_client::gateway::Gateway;
 use porch_server::admin;
 use porch_wire::ErrorCode;
-use porch_wire::rest::{AgentSession, ConversationState, GuestSession};
+use porch_wire::frame::{ClientFrame, ServerFrame};
+use porch_wire::rest::{
+    AgentSession, AgentStatus, AgentStatusResponse, ConversationState, GuestSession,
+};
 
 use crate::support::*;
 
@@ -142,4 +146,105 @@ async fn a_queue_default_holds_agents_without_their_own() {
     assert_eq!(refused.code(), Some(ErrorCode::AgentAtCapacity));
     set_capacity(&server, &server.agent_name, 2).await;
     take(second.conversation_id.clone()).await.unwrap();
+}
+
+/// `PUT /api/v2/agent/status` with `status`; the answer's status and body.
+async fn put_status(server: &TestServer, token: &str, status: &str) -> (u16, serde_json::Value) {
+    let url = format!("{}/api/v2/agent/status", server.agent_api.base_url());
+    let response = server
+        .agent_api
+        .http()
+        .put(url)
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "status": status }))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn stored_status(server: &TestServer, agent_id: &str) -> AgentStatus {
+    server.state.store.agent_routing(agent_id).await.unwrap().unwrap().status
+}
+
+/// Waits until the agent's stored status is `expected`.
+async fn status_becomes(server: &TestServer, agent_id: &str, expected: AgentStatus) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while stored_status(server, agent_id).await != expected {
+        assert!(tokio::time::Instant::now() < deadline, "the agent never became {expected:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// An agent chooses `available` or `away` over REST; a status that does not exist, and
+/// `offline` (the server's to set), are refused with `agent_status_invalid` and change nothing.
+#[tokio::test]
+async fn agents_choose_their_status_and_bad_ones_change_nothing() {
+    let server = TestServer::start().await;
+    let agent = server.agent().await;
+    assert_eq!(stored_status(&server, &agent.agent_id).await, AgentStatus::Offline);
+    for chosen in [AgentStatus::Available, AgentStatus::Away, AgentStatus::Available] {
+        let (status, body) = put_status(&server, &agent.access_token, chosen.as_str()).await;
+        assert_eq!(status, 200, "{body}");
+        let answer: AgentStatusResponse = serde_json::from_value(body).unwrap();
+        assert_eq!(
+            answer,
+            AgentStatusResponse { agent_id: agent.agent_id.clone(), status: chosen }
+        );
+        assert_eq!(stored_status(&server, &agent.agent_id).await, chosen);
+    }
+    for bad in ["busy", "offline", "AVAILABLE", ""] {
+        let (status, body) = put_status(&server, &agent.access_token, bad).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("agent_status_invalid")), "{bad}");
+        let fix = body["error_description"].as_str().unwrap();
+        assert!(fix.contains("available") && fix.contains("away"), "names the fix: {fix}");
+        assert_eq!(stored_status(&server, &agent.agent_id).await, AgentStatus::Available);
+    }
+}
+
+/// Over the gateway: connecting wakes an `offline` agent as `away`; `status` frames set it
+/// (a bad one is an `error` frame and changes nothing); a reconnect within the grace keeps
+/// it; once the last connection is gone for longer than the grace, it is `offline`.
+#[tokio::test]
+async fn status_follows_frames_and_connections() {
+    let server = TestServer::start_with(|c| c.limits.agent_offline_grace_ms = 400).await;
+    let (agent, mut socket, _) = server.connected_agent().await;
+    status_becomes(&server, &agent.agent_id, AgentStatus::Away).await;
+
+    socket.send(&ClientFrame::Status { status: "available".into() }).await.unwrap();
+    let answer = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Status { .. })).await;
+    assert_eq!(answer.unwrap(), ServerFrame::Status { status: AgentStatus::Available });
+    assert_eq!(stored_status(&server, &agent.agent_id).await, AgentStatus::Available);
+    socket.send(&ClientFrame::Status { status: "lunch".into() }).await.unwrap();
+    let refused = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. })).await;
+    let Ok(ServerFrame::Error { code, .. }) = refused else { panic!("{refused:?}") };
+    assert_eq!(code, ErrorCode::AgentStatusInvalid);
+    assert_eq!(stored_status(&server, &agent.agent_id).await, AgentStatus::Available);
+
+    // A reload: gone and back within the grace, the agent keeps its status.
+    socket.close().await;
+    let mut socket = Gateway::connect(&agent.gateway_url, &agent.access_token, None).await.unwrap();
+    expect_ready(&mut socket).await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(stored_status(&server, &agent.agent_id).await, AgentStatus::Available);
+
+    socket.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        stored_status(&server, &agent.agent_id).await,
+        AgentStatus::Available,
+        "not before the grace"
+    );
+    status_becomes(&server, &agent.agent_id, AgentStatus::Offline).await;
+}
+
+/// Guests have no status: their `status` frame is refused with `bad_frame`.
+#[tokio::test]
+async fn guests_send_no_status() {
+    let server = TestServer::start().await;
+    let (_, mut socket) = server.connected_guest().await;
+    socket.send(&ClientFrame::Status { status: "available".into() }).await.unwrap();
+    let refused = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. })).await;
+    let Ok(ServerFrame::Error { code, .. }) = refused else { panic!("{refused:?}") };
+    assert_eq!(code, ErrorCode::BadFrame);
 }

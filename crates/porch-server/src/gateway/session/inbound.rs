@@ -1,4 +1,4 @@
-//! What a session does with its client's frames: `send`, `typing`, `read`, `ping`.
+//! What a session does with its client's frames: `send`, `typing`, `read`, `status`, `ping`.
 
 use std::time::Instant;
 
@@ -6,7 +6,7 @@ use axum::extract::ws::Message as WsMessage;
 use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
 use porch_wire::frame::{ClientFrame, ServerFrame};
-use porch_wire::rest::Conversation;
+use porch_wire::rest::{AgentStatus, Conversation};
 
 use super::super::frames::{End, inbound, parse_client_frame};
 use super::{Session, Who};
@@ -77,6 +77,10 @@ impl Session {
                     Err(e) => self.send_error(e, None).await,
                 }
             }
+            ClientFrame::Status { status } => match self.set_status(who, &status).await {
+                Ok(status) => self.send_frame(&ServerFrame::Status { status }).await,
+                Err(e) => self.send_error(e, None).await,
+            },
             ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
         }
     }
@@ -112,6 +116,19 @@ impl Session {
         let stored = self.state.store.mark_read(&conversation.id, &participant.id, seq).await?;
         self.state.publish(LiveEvent::read(&conversation, participant, stored, &self.id));
         Ok(())
+    }
+
+    /// An agent's own status (docs/routing.md); guests have none.
+    async fn set_status(&mut self, who: &Who, asked: &str) -> Result<AgentStatus, ApiError> {
+        match who {
+            Who::Agent(agent) => {
+                crate::routing::set_status(&self.state, &agent.agent_id, asked).await
+            }
+            Who::Guest { .. } => Err(ApiError::new(
+                ErrorCode::BadFrame,
+                "only agents have a status; guests do not send `status` frames",
+            )),
+        }
     }
 
     /// The conversation a frame is about: the guest's own, or the one an agent names.
