@@ -7,6 +7,7 @@
 //! - `token`: the JWT codec and the one verifier every entry point uses.
 //! - `secret`: hashing and checking client and agent secrets.
 //! - `model`: records the store keeps (clients, deployments, agents, guests, keys).
+//! - `offer`: the rules of offers (one live offer per conversation) and who gets the next.
 //! - `store`: the `Store` trait, implemented by `porch-store`.
 //!
 //! Nothing here touches a socket, a file or a database, so everything here is tested with
@@ -15,6 +16,7 @@
 pub mod ids;
 pub mod limits;
 pub mod model;
+pub mod offer;
 pub mod secret;
 pub mod store;
 pub mod time;

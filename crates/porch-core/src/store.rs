@@ -14,6 +14,7 @@
 //!   agent and the agent is below its capacity, both checked in the commit that assigns
 //!   (`ConversationTaken`, `AgentAtCapacity`), whatever races it. An agent's load moves in
 //!   the commit of every assignment and release (`docs/routing.md`).
+//! - At most one live offer per conversation, whatever races it (`change_offer`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +27,7 @@ use crate::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
     GuestSession, GuestStanding, QueueSettings, SetUp,
 };
+use crate::offer::{Offer, OfferOutcome, OfferRequest};
 use crate::token::SigningKey;
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
@@ -220,6 +222,18 @@ pub trait Store: Send + Sync + 'static {
     /// The stored settings of the queues named; a queue never configured is left out (its
     /// settings are `QueueSettings::unset`).
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>>;
+
+    // Offers (docs/routing.md; the rules are `offer::decide_offer`).
+    /// Changes a conversation's offer record if the rules allow it, as a conditional write: of
+    /// two racing changes, from any nodes, one is decided on what the other wrote.
+    fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome>;
+    /// A conversation's offer record; `None` if it was never offered (or its offer cleared).
+    fn offer_of(&self, conversation_id: &str) -> StoreFuture<'_, Option<Offer>>;
+    /// Every offer live at `now_ms` (a node recomputes its timers from these on start).
+    fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>>;
+    /// Forgets a conversation's offer record (after its assignment: who passed starts over if
+    /// it ever waits again).
+    fn clear_offer(&self, conversation_id: &str) -> StoreFuture<'_, ()>;
 
     fn durability(&self) -> StoreFuture<'_, Durability>;
 }

@@ -11,6 +11,7 @@ use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, GuestRecord, GuestSession,
     GuestStanding, QueueSettings,
 };
+use porch_core::offer::Offer;
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_wire::rest::{
@@ -57,7 +58,7 @@ fn json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| row.bad(column, &format!("invalid JSON: {e}")))
 }
 
-fn state(row: &dyn StoredRow, column: usize) -> Result<ConversationState, StoreError> {
+pub(crate) fn state(row: &dyn StoredRow, column: usize) -> Result<ConversationState, StoreError> {
     let text = row.text(column)?;
     ConversationState::parse(&text)
         .ok_or_else(|| row.bad(column, &format!("unknown state `{text}`")))
@@ -180,6 +181,19 @@ pub(crate) fn queue(row: &dyn StoredRow) -> Result<QueueSettings, StoreError> {
         capacity_default: row.optional_integer(1)?.map(|c| count(row, 1, c)).transpose()?,
         auto_accept: row.flag(2)?,
         manual_take: row.flag(3)?,
+    })
+}
+
+/// A conversation's offer record (`FROM offers`).
+pub(crate) const OFFER_COLUMNS: &str = "conversation_id, agent_id, expires_at_ms, passed, version";
+
+pub(crate) fn offer(row: &dyn StoredRow) -> Result<Offer, StoreError> {
+    Ok(Offer {
+        conversation_id: row.text(0)?,
+        agent_id: row.optional_text(1)?,
+        expires_at_ms: row.integer(2)?,
+        passed: row.list(3)?,
+        version: row.integer(4)?,
     })
 }
 

@@ -236,6 +236,24 @@ async fn racing_capacity() {
     suite_racing_capacity(nodes).await;
 }
 
+#[tokio::test]
+async fn offer_is_exclusive() {
+    let (_schema, store) = fresh().await;
+    suite_offer_is_exclusive(&*store).await;
+}
+
+#[tokio::test]
+async fn offer_expiry_frees_it() {
+    let (_schema, store) = fresh().await;
+    suite_offer_expiry_frees_it(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_offers() {
+    let (_schema, nodes) = two_nodes().await;
+    suite_racing_offers(nodes).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_owners() {
     let (_schema, nodes) = two_nodes().await;

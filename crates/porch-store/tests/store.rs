@@ -184,6 +184,24 @@ async fn racing_capacity() {
     suite_racing_capacity([Arc::clone(&store), store]).await;
 }
 
+#[tokio::test]
+async fn offer_is_exclusive() {
+    let (_dir, store) = fresh();
+    suite_offer_is_exclusive(&*store).await;
+}
+
+#[tokio::test]
+async fn offer_expiry_frees_it() {
+    let (_dir, store) = fresh();
+    suite_offer_expiry_frees_it(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_offers() {
+    let (_dir, store) = fresh();
+    suite_racing_offers([Arc::clone(&store), store]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_owners() {
     let (_dir, store) = fresh();
@@ -337,9 +355,9 @@ fn message_rows(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String
 /// Migration 3 rebuilds `messages` without the unique index on `id`: a database written by a
 /// version-2 Porch keeps every message, and appends go on after it. Migration 4 then gives its
 /// deployments an empty notice, and migration 5 its agents a status and the load of the
-/// conversations they hold.
+/// conversations they hold; migration 6 adds offers, none yet.
 #[tokio::test]
-async fn migrations_3_to_5_keep_every_message_and_count_loads() {
+async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     let dir = TempDir::new();
     let store = open(&dir.db());
     let conversation = new_conversation(&store, "migrate").await;
@@ -347,13 +365,13 @@ async fn migrations_3_to_5_keep_every_message_and_count_loads() {
     fill(&store, &conversation, 3).await;
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
-    // no routing columns, user_version 2; the agent holds the conversation, as a version-2
+    // no routing columns, no offers, user_version 2; the agent holds the conversation, as a version-2
     // Porch recorded it.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
         "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
-         ALTER TABLE deployments DROP COLUMN notice; DROP TABLE queues; \
+         ALTER TABLE deployments DROP COLUMN notice; DROP TABLE queues; DROP TABLE offers; \
          ALTER TABLE agents DROP COLUMN assigned_count_cap; \
          ALTER TABLE agents DROP COLUMN assigned_count; ALTER TABLE agents DROP COLUMN capacity; \
          ALTER TABLE agents DROP COLUMN status; ALTER TABLE agents DROP COLUMN last_assigned_at_ms; \
@@ -377,13 +395,14 @@ async fn migrations_3_to_5_keep_every_message_and_count_loads() {
     let close = system_event(&conversation, porch_wire::rest::ConversationState::Closed, None);
     store.append(close).await.unwrap();
     assert_eq!(store.agent_routing(&agent.id).await.unwrap().unwrap().load, 0);
+    assert_eq!(store.offer_of(&conversation.id).await.unwrap(), None, "migration 6: no offers");
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

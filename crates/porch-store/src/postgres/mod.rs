@@ -15,11 +15,12 @@
 //!   defaults, read back by `durability`) COMMIT waits for the WAL flush.
 //! - Reads are single statements on pooled connections (`reads`); the schema and its
 //!   migrations are in `schema`, row mapping and error mapping in `rows`; routing's records
-//!   (agents' status, capacity and load, queues' settings) in `routing`.
+//!   (agents' status, capacity and load, queues' settings) in `routing`; offers in `offers`.
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
 mod log;
+mod offers;
 mod pool;
 mod reads;
 mod routing;
@@ -32,6 +33,7 @@ use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
     GuestSession, GuestStanding, QueueSettings, SetUp,
 };
+use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -270,6 +272,24 @@ impl Store for PostgresStore {
 
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
         Box::pin(async move { routing::queue_settings(&self.db, &names).await })
+    }
+
+    fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {
+        Box::pin(async move { offers::change(&self.db, &request).await })
+    }
+
+    fn offer_of(&self, conversation_id: &str) -> StoreFuture<'_, Option<Offer>> {
+        let id = conversation_id.to_owned();
+        Box::pin(async move { offers::offer_of(&self.db, &id).await })
+    }
+
+    fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>> {
+        Box::pin(async move { offers::live_offers(&self.db, now_ms).await })
+    }
+
+    fn clear_offer(&self, conversation_id: &str) -> StoreFuture<'_, ()> {
+        let id = conversation_id.to_owned();
+        Box::pin(async move { offers::clear(&self.db, &id).await })
     }
 
     fn durability(&self) -> StoreFuture<'_, Durability> {

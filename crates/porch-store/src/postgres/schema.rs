@@ -165,6 +165,19 @@ const MIGRATIONS: &[&str] = &[
         manual_take      BOOLEAN NOT NULL
     );
     "#,
+    // 6: offers, as in the SQLite store (its migration 6). A change is written only if the
+    // record is still the version it was decided on (`offers::change`): of two nodes offering
+    // one conversation at once, one writes and the other re-decides on what it wrote.
+    r#"
+    CREATE TABLE offers (
+        conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+        agent_id        TEXT,
+        expires_at_ms   BIGINT NOT NULL,
+        passed          TEXT[] NOT NULL,
+        version         BIGINT NOT NULL
+    );
+    CREATE INDEX offers_live ON offers (expires_at_ms) WHERE agent_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -14,10 +14,12 @@
 //!   pool, reads an index bounds (one row, one page) on the calling worker (`reads`).
 //! - The schema and its migrations are in `schema`; the backend's side of row mapping in
 //!   `rows`; appends and read markers in `log`; routing's records (agents' status, capacity
-//!   and load, queues' settings) in `routing`; every other write in `writes`.
+//!   and load, queues' settings) in `routing`; offers in `offers`; every other write in
+//!   `writes`.
 
 mod checkpointer;
 mod log;
+mod offers;
 mod pool;
 mod reads;
 mod routing;
@@ -33,6 +35,7 @@ use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
     GuestSession, GuestStanding, QueueSettings, SetUp,
 };
+use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store, StoreError,
     StoreFuture,
@@ -316,6 +319,24 @@ impl Store for SqliteStore {
 
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
         Box::pin(read(&self.readers, move |conn| routing::queue_settings(conn, &names)))
+    }
+
+    fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {
+        Box::pin(self.writer.call(move |reply| Command::ChangeOffer { request, reply }))
+    }
+
+    fn offer_of(&self, conversation_id: &str) -> StoreFuture<'_, Option<Offer>> {
+        let id = conversation_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| offers::offer_of(conn, &id)))
+    }
+
+    fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>> {
+        Box::pin(read(&self.readers, move |conn| offers::live_offers(conn, now_ms)))
+    }
+
+    fn clear_offer(&self, conversation_id: &str) -> StoreFuture<'_, ()> {
+        let conversation_id = conversation_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::ClearOffer { conversation_id, reply }))
     }
 
     fn durability(&self) -> StoreFuture<'_, Durability> {

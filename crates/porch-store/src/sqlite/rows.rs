@@ -6,9 +6,9 @@ use rusqlite::{Connection, Params, Row};
 
 pub(crate) use crate::rows::{
     AGENT_COLUMNS, AGENT_ROUTING_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, DEPLOYMENT_COLUMNS,
-    GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, QUEUE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent,
-    agent_routing, client, conversation, deployment, guest, guest_session, guest_standing, message,
-    queue, seq_to_sql, signing_key, to_json,
+    GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, OFFER_COLUMNS, QUEUE_COLUMNS, SIGNING_KEY_COLUMNS,
+    StoredRow, agent, agent_routing, client, conversation, deployment, guest, guest_session,
+    guest_standing, message, offer, queue, seq_to_sql, signing_key, state, to_json,
 };
 
 /// Guest attributes are JSON text here.

@@ -179,6 +179,19 @@ const MIGRATIONS: &[&str] = &[
         manual_take      INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 6: offers (docs/routing.md): one record per offered conversation, changed only by the
+    // writer (`offers`): who holds the offer and until when, who passed in this round (JSON
+    // list), and a version every change raises (PostgreSQL's conditional write compares it).
+    r#"
+    CREATE TABLE offers (
+        conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+        agent_id        TEXT,
+        expires_at_ms   INTEGER NOT NULL,
+        passed          TEXT NOT NULL,
+        version         INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX offers_live ON offers (expires_at_ms) WHERE agent_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -15,6 +15,7 @@ use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, QueueSettings,
     SetUp,
 };
+use porch_core::offer::{OfferOutcome, OfferRequest};
 use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, Notice};
@@ -23,7 +24,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, Nudge};
 use super::rows::Context;
-use super::{log, routing, writes};
+use super::{log, offers, routing, writes};
 
 /// Where the writer sends a command's result.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -98,6 +99,14 @@ pub(crate) enum Command {
     },
     SetQueue {
         settings: QueueSettings,
+        reply: Reply<()>,
+    },
+    ChangeOffer {
+        request: OfferRequest,
+        reply: Reply<OfferOutcome>,
+    },
+    ClearOffer {
+        conversation_id: String,
         reply: Reply<()>,
     },
     /// Not a write, but `synchronous` is per connection: only the write connection can say
@@ -319,6 +328,12 @@ impl Command {
             }
             Command::SetQueue { settings, reply } => {
                 run_one(conn, poisoned, reply, |c| routing::set_queue(c, &settings))
+            }
+            Command::ChangeOffer { request, reply } => {
+                run_one(conn, poisoned, reply, |c| offers::change(c, &request))
+            }
+            Command::ClearOffer { conversation_id, reply } => {
+                run_one(conn, poisoned, reply, |c| offers::clear(c, &conversation_id))
             }
             Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
         }

@@ -6,10 +6,12 @@
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
 mod log;
+mod offers;
 mod records;
 mod routing;
 
 pub use log::*;
+pub use offers::*;
 pub use records::*;
 pub use routing::*;
 
