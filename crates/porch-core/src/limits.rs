@@ -328,6 +328,17 @@ limits! {
     /// for long.
     AGENT_OFFLINE_GRACE_MS as agent_offline_grace_ms: u64 = 30_000, "milliseconds";
 
+    /// How long an agent has to accept or decline an offer (docs/routing.md). Then the next
+    /// agent gets it and this one is set `away`: someone who does not answer is not at the
+    /// desk. Long enough to finish a sentence elsewhere; short enough that a guest does not
+    /// wait long on an absent agent.
+    OFFER_TIMEOUT_MS as offer_timeout_ms: u64 = 30_000, "milliseconds";
+
+    /// How often a node's offer loop looks at its agents' queues when nothing woke it: what
+    /// bounds how late it notices a change made on another node (a decline there, an agent
+    /// freed there). Changes on this node wake it at once.
+    OFFER_SCAN_INTERVAL_MS: u64 = 1_000, "milliseconds";
+
     // ----- Tokens --------------------------------------------------------------------------
 
     /// Lifetime of OAuth client tokens.

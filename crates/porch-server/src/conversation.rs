@@ -62,6 +62,7 @@ pub async fn send(
     }
     check_broker(state)?;
     if sender.role == Role::Agent && conversation.state == ConversationState::Waiting {
+        crate::routing::check_manual_take(state, conversation).await?;
         change_state(state, conversation, sender, ConversationState::Assigned).await?;
     }
     let request = AppendRequest {
@@ -120,6 +121,8 @@ pub async fn change_state(
         AppendOutcome::Created { message, conversation } => {
             state.publish(LiveEvent::message(&conversation, message, None));
             state.publish(LiveEvent::conversation(&conversation));
+            // A conversation left its queue or came back, or an agent's load moved.
+            state.offers.wake();
             Ok(conversation)
         }
         AppendOutcome::Duplicate { .. } => unreachable!("system entries carry no clientMessageId"),

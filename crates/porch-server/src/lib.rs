@@ -48,6 +48,7 @@ pub mod listener;
 pub mod metrics;
 pub mod notices;
 pub mod oauth;
+pub mod offers;
 pub mod openapi;
 pub mod ops;
 pub mod origins;
@@ -118,6 +119,7 @@ pub async fn build_state(
         shutdown,
         broker,
         presence: Arc::default(),
+        offers: Arc::default(),
     };
     Ok((state, shutdown_tx))
 }
@@ -197,10 +199,12 @@ pub async fn serve(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_keys(state.clone()));
+    let offers = tokio::spawn(offers::run(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
     refresher.abort();
+    offers.abort();
     wait_for_sessions(&state).await;
     Ok(())
 }

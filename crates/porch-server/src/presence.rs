@@ -39,6 +39,15 @@ impl Presence {
     }
 }
 
+impl Presence {
+    /// The agents with a gateway connection to this node now.
+    pub fn here(&self) -> Vec<String> {
+        self.with(|agents| {
+            agents.iter().filter(|(_, e)| e.connections > 0).map(|(id, _)| id.clone()).collect()
+        })
+    }
+}
+
 /// Counts a connection of `agent_id` on this node, and wakes an `offline` agent as `away`.
 pub async fn connected(state: &AppState, agent_id: &str) -> Connected {
     state.presence.with(|agents| agents.entry(agent_id.to_owned()).or_default().connections += 1);
@@ -51,6 +60,7 @@ pub async fn connected(state: &AppState, agent_id: &str) -> Connected {
         Ok(_) => {}
         Err(e) => tracing::warn!(agent = agent_id, error = %e, "could not read a connecting agent"),
     }
+    state.offers.wake();
     Connected { state: state.clone(), agent_id: agent_id.to_owned() }
 }
 

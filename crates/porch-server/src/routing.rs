@@ -7,7 +7,7 @@ use axum::extract::State;
 use porch_core::model::{QueueSettings, capacity_of};
 use porch_core::store::{Assignee, StoreError};
 use porch_wire::ErrorCode;
-use porch_wire::rest::{AgentStatus, AgentStatusRequest, AgentStatusResponse};
+use porch_wire::rest::{AgentStatus, AgentStatusRequest, AgentStatusResponse, Conversation};
 
 use crate::auth::AgentAuth;
 use crate::body::JsonBody;
@@ -29,6 +29,22 @@ pub async fn assignee(state: &AppState, agent_id: &str) -> ApiResult<Assignee> {
 pub async fn queue(state: &AppState, name: &str) -> ApiResult<QueueSettings> {
     let stored = state.store.queue_settings(vec![name.to_owned()]).await?;
     Ok(stored.into_iter().next().unwrap_or_else(|| QueueSettings::unset(name)))
+}
+
+/// Taking by hand (`/assign`, a first reply) is allowed only where the conversation's queue
+/// allows it (`manual_take`); elsewhere agents accept offers.
+pub async fn check_manual_take(state: &AppState, conversation: &Conversation) -> ApiResult<()> {
+    if queue(state, &conversation.queue).await?.manual_take {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::ManualTakeOff,
+        format!(
+            "queue `{}` does not allow taking conversations by hand; accept an offer instead, or have an operator run `porch queues set {} --manual-take true`",
+            crate::error::shown(&conversation.queue),
+            crate::error::shown(&conversation.queue)
+        ),
+    ))
 }
 
 /// The status an agent asks for: `available` or `away`. `offline` is the server's to set
@@ -56,6 +72,7 @@ pub async fn set_status(state: &AppState, agent_id: &str, asked: &str) -> ApiRes
     if !state.store.set_agent_status(agent_id, status).await? {
         return Err(ApiError::from(StoreError::AgentUnknown(agent_id.to_owned())));
     }
+    state.offers.wake();
     Ok(status)
 }
 

@@ -27,7 +27,9 @@ use super::ready::ready_within;
 use crate::agents;
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::error::ApiError;
-use crate::hub::{Feed, Signal, conversation_topic, deployment_topic, queue_topic, recv_any};
+use crate::hub::{
+    Feed, Signal, agent_topic, conversation_topic, deployment_topic, queue_topic, recv_any,
+};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
@@ -165,9 +167,11 @@ pub fn guest_topics(claims: &Claims) -> Option<Vec<String>> {
     Some(vec![conversation_topic(claims.cnv.as_deref()?), deployment_topic(claims.dep.as_deref()?)])
 }
 
-/// An agent's topics: its queues'.
+/// An agent's topics: its queues', and its own (offers).
 pub fn agent_topics(agent: &AgentPrincipal) -> Vec<String> {
-    agent.queues.iter().map(|q| queue_topic(q)).collect()
+    let mut topics: Vec<String> = agent.queues.iter().map(|q| queue_topic(q)).collect();
+    topics.push(agent_topic(&agent.agent_id));
+    topics
 }
 
 /// Who the session speaks for, once started: only what the live loop uses, since an idle

@@ -162,10 +162,12 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         ),
         NotFound | BadJson | BadFrame | UnknownFrameType | TextTooLong | BodyTooLarge
         | MessageTooBig | InvalidUtf8 | ProtocolError | IdempotencyConflict | ConversationTaken
-        | AgentAtCapacity | AgentStatusInvalid => Advice::new(
-            format!("the request itself was refused ({code}: {})", ctx.message),
-            "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
-        ),
+        | AgentAtCapacity | AgentStatusInvalid | OfferExpired | OfferNotYours | ManualTakeOff => {
+            Advice::new(
+                format!("the request itself was refused ({code}: {})", ctx.message),
+                "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
+            )
+        }
     }
 }
 

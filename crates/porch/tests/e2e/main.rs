@@ -16,6 +16,7 @@ mod gateway_rejections;
 mod handshake_doc;
 mod handshake_matrix;
 mod notices;
+mod offers;
 mod openapi;
 mod operations;
 mod proxy;

@@ -1,4 +1,5 @@
-//! What a session does with its client's frames: `send`, `typing`, `read`, `status`, `ping`.
+//! What a session does with its client's frames: `send`, `typing`, `read`, `status`,
+//! `accept`, `decline`, `ping`.
 
 use std::time::Instant;
 
@@ -81,6 +82,18 @@ impl Session {
                 Ok(status) => self.send_frame(&ServerFrame::Status { status }).await,
                 Err(e) => self.send_error(e, None).await,
             },
+            ClientFrame::Accept { conversation_id } => {
+                match self.answer_offer(who, &conversation_id, true).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_error(e, None).await,
+                }
+            }
+            ClientFrame::Decline { conversation_id } => {
+                match self.answer_offer(who, &conversation_id, false).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_error(e, None).await,
+                }
+            }
             ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
         }
     }
@@ -128,6 +141,27 @@ impl Session {
                 ErrorCode::BadFrame,
                 "only agents have a status; guests do not send `status` frames",
             )),
+        }
+    }
+
+    /// An agent's `accept` or `decline` of its offer; the answers come as live events
+    /// (`offerEnded`, `conversation`) to every session of the agent.
+    async fn answer_offer(
+        &mut self,
+        who: &Who,
+        conversation_id: &str,
+        accept: bool,
+    ) -> Result<(), ApiError> {
+        let Who::Agent(agent) = who else {
+            return Err(ApiError::new(
+                ErrorCode::BadFrame,
+                "only agents receive offers; guests do not send `accept` or `decline` frames",
+            ));
+        };
+        if accept {
+            crate::offers::accept(&self.state, agent, conversation_id).await.map(drop)
+        } else {
+            crate::offers::decline(&self.state, agent, conversation_id).await
         }
     }
 
