@@ -227,3 +227,110 @@ async fn manual_take_off_refuses_taking_by_hand() {
     assert_eq!(ended(&mut socket, &id).await, OfferEndReason::Accepted);
     assert_eq!(stored(&server, &id).await.state, ConversationState::Assigned);
 }
+
+/// Many guests and agents at once, each agent connected to both nodes in a cluster (a login
+/// through each), so both nodes offer the same conversations at the same moment and both of
+/// an agent's connections accept every offer they hear: every conversation ends assigned
+/// exactly once, accepted by one agent, no agent holds more than its capacity, and every
+/// refused accept has a code of the offer rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offers_racing_across_nodes_assign_each_conversation_once() {
+    const AGENTS: usize = 4;
+    const GUESTS: usize = 8;
+    const CAPACITY: i64 = 3;
+    let server = TestServer::start_with(lift_flood_limits).await;
+    let store = server.state.store.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut agent_ids = Vec::new();
+    for i in 0..AGENTS {
+        let name = format!("racer-{i}");
+        let created = admin::create_agent(store.as_ref(), &name, vec!["default".into()]).await;
+        let secret = created.unwrap().secret;
+        let changes = admin::AgentRoutingChanges { capacity: Some(Some(CAPACITY)), queues: None };
+        admin::set_agent_routing(store.as_ref(), &name, changes).await.unwrap();
+        for api in [&server.api, &server.agent_api] {
+            let agent = api.agent_login(&name, &secret).await.unwrap();
+            let socket = available(&agent).await;
+            tasks.spawn(accept_every_offer(agent.agent_id.clone(), socket, stop.clone()));
+        }
+        agent_ids.push(store.agent_by_name(&name).await.unwrap().unwrap().id);
+    }
+    let mut ids = Vec::new();
+    for _ in 0..GUESTS {
+        ids.push(server.guest().await.conversation_id);
+    }
+    let deadline = tokio::time::Instant::now() + WAIT * 3;
+    for id in &ids {
+        while stored(&server, id).await.state != ConversationState::Assigned {
+            assert!(tokio::time::Instant::now() < deadline, "{id} was never assigned");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let results = tasks.join_all().await;
+
+    let known = [
+        ErrorCode::OfferExpired,
+        ErrorCode::OfferNotYours,
+        ErrorCode::ConversationTaken,
+        ErrorCode::AgentAtCapacity,
+    ];
+    let mut accepted_by =
+        std::collections::BTreeMap::<String, std::collections::BTreeSet<_>>::new();
+    for (agent_id, accepted, refused) in &results {
+        for code in refused {
+            assert!(known.contains(code), "an accept refused with {code:?}");
+        }
+        for id in accepted {
+            accepted_by.entry(id.clone()).or_default().insert(agent_id.clone());
+        }
+    }
+    let alice = server.agent().await;
+    for id in &ids {
+        let by = accepted_by.get(id).cloned().unwrap_or_default();
+        assert_eq!(by.len(), 1, "{id} accepted by exactly one agent: {by:?}");
+        let held = stored(&server, id).await.assigned_agent_id.unwrap();
+        assert!(by.contains(&held), "{id} is held by the agent that accepted it");
+        let page = server.agent_api.agent_history(&alice.access_token, id, "after=0").await;
+        let events: Vec<_> = page.unwrap().messages.iter().filter_map(|m| m.event).collect();
+        assert_eq!(events, vec![ConversationState::Assigned], "{id}: one assignment");
+    }
+    for agent_id in &agent_ids {
+        let routing = store.agent_routing(agent_id).await.unwrap().unwrap();
+        assert!(i64::from(routing.load) <= CAPACITY, "{agent_id} over capacity: {routing:?}");
+    }
+}
+
+/// One connection of a racing agent: accepts every offer it hears until `stop`; returns the
+/// conversations whose offers ended `accepted` and the codes of refused accepts.
+async fn accept_every_offer(
+    agent_id: String,
+    mut socket: Gateway,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (String, Vec<String>, Vec<ErrorCode>) {
+    let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let frame = socket.wait_for(std::time::Duration::from_millis(100), |f| {
+            matches!(
+                f,
+                ServerFrame::Offer { .. }
+                    | ServerFrame::OfferEnded { .. }
+                    | ServerFrame::Error { .. }
+            )
+        });
+        match frame.await {
+            Ok(ServerFrame::Offer { conversation, .. }) => {
+                let accept = ClientFrame::Accept { conversation_id: conversation.id };
+                socket.send(&accept).await.unwrap();
+            }
+            Ok(ServerFrame::OfferEnded { conversation_id, reason: OfferEndReason::Accepted }) => {
+                accepted.push(conversation_id)
+            }
+            Ok(ServerFrame::Error { code, .. }) => refused.push(code),
+            _ => {}
+        }
+    }
+    (agent_id, accepted, refused)
+}
