@@ -242,6 +242,20 @@ async fn auto_assign(
     }
 }
 
+/// The `offer` frames of the live offers `agent_id` holds, for a connection that starts.
+pub async fn held_by(state: &AppState, agent_id: &str) -> ApiResult<Vec<ServerFrame>> {
+    let mut frames = Vec::new();
+    for offer in state.store.live_offers(now_ms()).await? {
+        if offer.agent_id.as_deref() != Some(agent_id) {
+            continue;
+        }
+        if let Some(conversation) = state.store.conversation(&offer.conversation_id).await? {
+            frames.push(ServerFrame::Offer { conversation, expires_at_ms: offer.expires_at_ms });
+        }
+    }
+    Ok(frames)
+}
+
 /// An agent accepts its offer: the offer is held for it while the assignment, checked by the
 /// store like any other, is written; then it is cleared. A refused assignment (the agent at
 /// its capacity) passes the offer on.

@@ -114,12 +114,19 @@ pub fn run(
         let mut presence = None;
         let end = match Box::pin(session.open(opening, after_seq)).await {
             Ok(who) => {
-                // An agent counts as connected here from `ready` until its close (`presence`).
+                let mut opened = Ok(());
+                // An agent counts as connected here from `ready` until its close (`presence`),
+                // and hears the offers it holds (made before this connection, or lost with
+                // the last one).
                 if let Some(agent_id) = &agent_id {
                     let connected = crate::presence::connected(&session.state, agent_id);
                     presence = Some(Box::pin(connected).await);
+                    opened = Box::pin(session.send_held_offers(agent_id)).await;
                 }
-                session.live(who, &mut feed.receivers).await
+                match opened {
+                    Ok(()) => session.live(who, &mut feed.receivers).await,
+                    Err(end) => end,
+                }
             }
             Err(end) => end,
         };
@@ -201,6 +208,22 @@ impl Session {
             Opening::Guest(principal) => self.guest_open(principal, after_seq).await,
             Opening::Agent(agent) => self.agent_open(agent).await,
         }
+    }
+
+    /// Sends an agent the `offer` of each conversation offered to it now. One made after the
+    /// feed was subscribed may come twice: the same offer.
+    async fn send_held_offers(&mut self, agent_id: &str) -> Result<(), End> {
+        let frames = match crate::offers::held_by(&self.state, agent_id).await {
+            Ok(frames) => frames,
+            Err(e) => {
+                tracing::warn!(agent = agent_id, error = ?e, "could not read an agent's offers");
+                return Ok(());
+            }
+        };
+        for frame in &frames {
+            self.send_frame(frame).await?;
+        }
+        Ok(())
     }
 
     /// Sends `ready` and replays what a resuming guest missed.

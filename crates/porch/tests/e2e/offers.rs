@@ -105,6 +105,29 @@ async fn offers_go_longest_idle_first_and_a_decline_passes_them_on() {
     assert_eq!(server.state.store.offer_of(&id).await.unwrap(), None, "the offer is forgotten");
 }
 
+/// An agent that reconnects while it holds an offer hears the offer again on the new
+/// connection, right after `ready`, and can accept it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reconnecting_agent_hears_the_offers_it_holds() {
+    let server = TestServer::start().await;
+    let alice = server.agent().await;
+    let mut socket = available(&alice).await;
+    let guest = server.guest().await;
+    let id = guest.conversation_id;
+    let (_, expires_at_ms) = offered(&mut socket).await;
+    socket.close().await;
+
+    let mut socket = Gateway::connect(&alice.gateway_url, &alice.access_token, None).await.unwrap();
+    expect_ready(&mut socket).await;
+    let again = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Offer { .. })).await;
+    let Ok(ServerFrame::Offer { conversation, expires_at_ms: same }) = again else {
+        panic!("{again:?}")
+    };
+    assert_eq!((conversation.id.as_str(), same), (id.as_str(), expires_at_ms), "the same offer");
+    socket.send(&ClientFrame::Accept { conversation_id: id.clone() }).await.unwrap();
+    assert_eq!(ended(&mut socket, &id).await, OfferEndReason::Accepted);
+}
+
 /// An offer nobody answers runs out: its agent hears `offerEnded` (`expired`) and `status`
 /// (`away`), is stored `away`, and the next agent gets the offer. The late accept is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
