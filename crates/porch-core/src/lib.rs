@@ -8,6 +8,7 @@
 //! - `identity`: identity tokens a builder's backend signs for a known customer, and their keys.
 //! - `secret`: hashing and checking client and agent secrets.
 //! - `model`: records the store keeps (clients, deployments, agents, guests, keys).
+//! - `offer`: the rules of offers (one live offer per conversation) and who gets the next.
 //! - `store`: the `Store` trait, implemented by `porch-store`.
 //! - `webhook`: outbound webhooks (Standard Webhooks): endpoints, outbox rows, signatures,
 //!   the retry schedule, refused targets.
@@ -19,6 +20,7 @@ pub mod identity;
 pub mod ids;
 pub mod limits;
 pub mod model;
+pub mod offer;
 pub mod secret;
 pub mod store;
 pub mod time;

@@ -309,6 +309,36 @@ limits! {
     /// Conversation list size when a request names no `limit`.
     CONVERSATION_LIST_DEFAULT: u32 = 100, "conversations";
 
+    // ----- Routing (docs/routing.md) ------------------------------------------------------
+
+    /// Conversations an agent holds at once when neither the agent nor any of its queues sets
+    /// a capacity (docs/routing.md). The maximum, so that an agent nobody configured takes as
+    /// many conversations as before routing existed and upgrading changes nothing; give
+    /// people a real one per queue (`porch queues set Q --capacity-default 3`: three is the
+    /// usual start for chat) or per agent.
+    AGENT_CAPACITY_DEFAULT as agent_capacity_default: u32 = AGENT_CAPACITY_MAX, "conversations";
+
+    /// Largest capacity an operator may give an agent or a queue's default; a larger one is
+    /// refused. A bot answering a backlog holds thousands; a count beyond this is a typo.
+    AGENT_CAPACITY_MAX: u32 = 10_000, "conversations";
+
+    /// How long an agent stays `available` or `away` after its last gateway connection to a
+    /// node ends; then it is `offline`. Longer than a page reload or a network blip, so those
+    /// do not take an agent out of routing; short enough that an agent who left gets no offer
+    /// for long.
+    AGENT_OFFLINE_GRACE_MS as agent_offline_grace_ms: u64 = 30_000, "milliseconds";
+
+    /// How long an agent has to accept or decline an offer (docs/routing.md). Then the next
+    /// agent gets it and this one is set `away`: someone who does not answer is not at the
+    /// desk. Long enough to finish a sentence elsewhere; short enough that a guest does not
+    /// wait long on an absent agent.
+    OFFER_TIMEOUT_MS as offer_timeout_ms: u64 = 30_000, "milliseconds";
+
+    /// How often a node's offer loop looks at its agents' queues when nothing woke it: what
+    /// bounds how late it notices a change made on another node (a decline there, an agent
+    /// freed there). Changes on this node wake it at once.
+    OFFER_SCAN_INTERVAL_MS: u64 = 1_000, "milliseconds";
+
     // ----- Tokens --------------------------------------------------------------------------
 
     /// Lifetime of OAuth client tokens.
@@ -651,7 +681,7 @@ limits! {
 impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 14] = [
+        let checks: [(bool, &str); 15] = [
             (
                 self.connection_write_buffer_bytes_max
                     >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,
@@ -707,6 +737,11 @@ impl Limits {
                     && self.webhook_retry_base_ms <= self.webhook_retry_max_ms
                     && self.webhook_poll_interval_ms >= 10,
                 "webhook_concurrency_per_endpoint and webhook_retry_base_ms must be at least 1, webhook_retry_base_ms at most webhook_retry_max_ms, webhook_poll_interval_ms at least 10",
+            ),
+            (
+                self.agent_capacity_default >= 1
+                    && self.agent_capacity_default <= AGENT_CAPACITY_MAX,
+                "agent_capacity_default must be from 1 to AGENT_CAPACITY_MAX (10000): below, agents without a capacity get no conversation",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
@@ -775,6 +810,7 @@ const _: () = assert!(NATS_RECONNECT_DELAY_STEP_MS <= NATS_RECONNECT_DELAY_MAX_M
 const _: () = assert!(STANDING_BATCH_MAX <= STANDING_QUEUE_MAX);
 const _: () = assert!(WEBHOOK_LEASE_MS > WEBHOOK_TIMEOUT_MS);
 const _: () = assert!(WEBHOOK_RETRY_BASE_MS <= WEBHOOK_RETRY_MAX_MS);
+const _: () = assert!(AGENT_CAPACITY_DEFAULT >= 1 && AGENT_CAPACITY_DEFAULT <= AGENT_CAPACITY_MAX);
 // An agent's `ready` with its `CONVERSATION_LIST_MAX` conversations, at up to 1 KiB each, fits.
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX >= CONVERSATION_LIST_MAX as usize * 1024);
 // A refusal's quote must leave room in a close reason for the code, the fix and the ref.

@@ -1,7 +1,7 @@
 //! The records Porch keeps, beside the conversation log itself (whose shapes are the wire
 //! types `Message` and `Conversation`).
 
-use porch_wire::rest::{Conversation, Guest, Notice, Welcome};
+use porch_wire::rest::{AgentStatus, Conversation, Guest, Notice, Welcome};
 
 /// An OAuth client: the customer's backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +55,75 @@ pub struct AgentRecord {
     /// Queues whose conversations this agent sees.
     pub queues: Vec<String>,
     pub created_at_ms: i64,
+}
+
+/// What routing knows of an agent (`docs/routing.md`): read by offers and assignments, and
+/// changed by the store in the commit of every assignment and release.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentRouting {
+    pub agent_id: String,
+    pub queues: Vec<String>,
+    pub status: AgentStatus,
+    /// Set by an operator; `None` takes the default of the agent's queues (`capacity_of`).
+    pub capacity: Option<u32>,
+    /// Conversations assigned to the agent now (state `assigned`).
+    pub load: u32,
+    /// When the agent was last assigned a conversation, 0 if never: who waited longest gets
+    /// the next offer.
+    pub last_assigned_at_ms: i64,
+}
+
+/// A queue's routing settings (`porch queues set`). A queue nobody configured has
+/// `QueueSettings::unset`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueSettings {
+    pub name: String,
+    /// Capacity of the queue's agents that have none of their own; `None` takes the
+    /// `agent_capacity_default` limit.
+    pub capacity_default: Option<u32>,
+    /// Waiting conversations are assigned to the chosen agent at once, without an offer.
+    pub auto_accept: bool,
+    /// Agents may take a waiting conversation by hand (`/assign`, or a first reply).
+    pub manual_take: bool,
+}
+
+impl QueueSettings {
+    /// The settings of a queue nobody configured: offers, and taking by hand allowed (as
+    /// before routing existed).
+    pub fn unset(name: &str) -> QueueSettings {
+        QueueSettings {
+            name: name.to_owned(),
+            capacity_default: None,
+            auto_accept: false,
+            manual_take: true,
+        }
+    }
+}
+
+/// An agent's capacity: its own if an operator set one; else the smallest default among its
+/// queues that have one (an agent of a queue of heavy chats is held to that queue's pace);
+/// else `global_default` (the `agent_capacity_default` limit).
+pub fn capacity_of(agent: &AgentRouting, queues: &[QueueSettings], global_default: u32) -> u32 {
+    agent.capacity.unwrap_or_else(|| {
+        queues
+            .iter()
+            .filter(|q| agent.queues.contains(&q.name))
+            .filter_map(|q| q.capacity_default)
+            .min()
+            .unwrap_or(global_default)
+    })
+}
+
+/// Checks a capacity an operator asks for (an agent's, or a queue's default): at least one
+/// conversation, at most `AGENT_CAPACITY_MAX`. Returns the fix when it is not.
+pub fn validate_capacity(capacity: i64) -> Result<u32, String> {
+    let max = crate::limits::AGENT_CAPACITY_MAX;
+    match u32::try_from(capacity) {
+        Ok(c) if (1..=max).contains(&c) => Ok(c),
+        _ => Err(format!(
+            "capacity {capacity} is out of range: give a whole number of conversations from 1 to {max} (AGENT_CAPACITY_MAX); to stop an agent getting conversations, set its status to away"
+        )),
+    }
 }
 
 /// A deployment with a client and an agent for it, created together or not at all: the demo
@@ -155,6 +224,51 @@ pub fn validate_welcome(welcome: &Welcome) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn routing(capacity: Option<u32>, queues: &[&str]) -> AgentRouting {
+        AgentRouting {
+            agent_id: "agt_1".into(),
+            queues: queues.iter().map(|q| (*q).to_owned()).collect(),
+            status: AgentStatus::Available,
+            capacity,
+            load: 0,
+            last_assigned_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn capacity_is_the_agents_then_its_queues_smallest_default_then_the_limit() {
+        let queue = |name: &str, default: Option<u32>| QueueSettings {
+            capacity_default: default,
+            ..QueueSettings::unset(name)
+        };
+        let queues = [
+            queue("sales", Some(5)),
+            queue("vip", Some(2)),
+            queue("other", Some(1)),
+            queue("plain", None),
+        ];
+        assert_eq!(capacity_of(&routing(Some(7), &["vip"]), &queues, 3), 7, "its own first");
+        assert_eq!(capacity_of(&routing(None, &["sales", "vip"]), &queues, 3), 2);
+        assert_eq!(
+            capacity_of(&routing(None, &["sales", "plain"]), &queues, 3),
+            5,
+            "a queue without a default does not count"
+        );
+        assert_eq!(capacity_of(&routing(None, &["plain"]), &queues, 3), 3, "else the limit");
+        assert_eq!(capacity_of(&routing(None, &["nowhere"]), &[], 3), 3);
+    }
+
+    #[test]
+    fn capacities_are_whole_positive_and_bounded() {
+        assert_eq!(validate_capacity(1), Ok(1));
+        let max = crate::limits::AGENT_CAPACITY_MAX;
+        assert_eq!(validate_capacity(i64::from(max)), Ok(max));
+        for bad in [0, -1, i64::from(max) + 1, i64::MAX] {
+            let why = validate_capacity(bad).unwrap_err();
+            assert!(why.contains(&bad.to_string()) && why.contains("from 1 to"), "{why}");
+        }
+    }
 
     #[test]
     fn a_welcome_is_held_to_its_limits() {

@@ -10,19 +10,26 @@
 //!   stored message as `Duplicate` and writes nothing; the same id with another text is
 //!   `StoreError::IdempotencyConflict`.
 //! - A closed conversation takes no more appends.
+//! - Exactly one owner: an assignment takes effect only if the conversation is not held by an
+//!   agent and the agent is below its capacity, both checked in the commit that assigns
+//!   (`ConversationTaken`, `AgentAtCapacity`), whatever races it. An agent's load moves in
+//!   the commit of every assignment and release (`docs/routing.md`).
+//! - At most one live offer per conversation, whatever races it (`change_offer`).
 
 use std::future::Future;
 use std::pin::Pin;
 
 use porch_wire::rest::{
-    Conversation, ConversationPage, ConversationState, Message, MessagePage, Notice, Participant,
+    AgentStatus, Conversation, ConversationPage, ConversationState, Message, MessagePage, Notice,
+    Participant,
 };
 
 use crate::identity::IdentityKey;
 use crate::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding, SetUp,
+    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    GuestSession, GuestStanding, QueueSettings, SetUp,
 };
+use crate::offer::{Offer, OfferOutcome, OfferRequest};
 use crate::token::SigningKey;
 use crate::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
 
@@ -49,6 +56,15 @@ pub enum StoreError {
     /// A unique name (agent, client, deployment) is taken.
     #[error("{0}")]
     NameTaken(String),
+    /// An assignment of a conversation another agent (or the same one) already holds.
+    #[error("conversation {conversation_id} is held by agent {agent_id}")]
+    ConversationTaken { conversation_id: String, agent_id: String },
+    /// An assignment to an agent that holds `capacity` conversations already.
+    #[error("agent {agent_id} holds {capacity} conversations, its capacity")]
+    AgentAtCapacity { agent_id: String, capacity: u32 },
+    /// An assignment to an agent that does not exist.
+    #[error("agent {0} does not exist")]
+    AgentUnknown(String),
 }
 
 /// A new entry for a conversation's log.
@@ -62,8 +78,16 @@ pub struct AppendRequest {
     /// A state change this entry records; the conversation row changes in the same commit.
     pub event: Option<ConversationState>,
     /// With `event: Assigned`, the agent it is assigned to.
-    pub assign_agent_id: Option<String>,
+    pub assign: Option<Assignee>,
     pub now_ms: i64,
+}
+
+/// The agent an assignment names, with the capacity the caller resolved for it
+/// (`model::capacity_of`): the store assigns only while the agent's load is below it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignee {
+    pub agent_id: String,
+    pub capacity: u32,
 }
 
 /// What `append` did.
@@ -249,6 +273,38 @@ pub trait Store: Send + Sync + 'static {
         notice: Option<Notice>,
     ) -> StoreFuture<'_, bool>;
 
+    // Routing (docs/routing.md). Agents by id; the CLI resolves names first.
+    /// An agent's routing state; `None` when no agent has this id.
+    fn agent_routing(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRouting>>;
+    /// Every agent serving `queue`, in offer order: the longest since its last assignment
+    /// first (never assigned first of all), ties by id.
+    fn queue_agents(&self, queue: &str) -> StoreFuture<'_, Vec<AgentRouting>>;
+    /// Sets an agent's status. False when no agent has this id.
+    fn set_agent_status(&self, agent_id: &str, status: AgentStatus) -> StoreFuture<'_, bool>;
+    /// Sets (`Some`) or clears (`None`: its queues' default) an agent's own capacity. A
+    /// capacity below the agent's load takes nothing away: it gets no more until it is below.
+    /// False when no agent has this id.
+    fn set_agent_capacity(&self, agent_id: &str, capacity: Option<u32>) -> StoreFuture<'_, bool>;
+    /// Replaces the queues an agent serves. False when no agent has this id.
+    fn set_agent_queues(&self, agent_id: &str, queues: Vec<String>) -> StoreFuture<'_, bool>;
+    /// Stores a queue's settings, replacing those it had.
+    fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()>;
+    /// The stored settings of the queues named; a queue never configured is left out (its
+    /// settings are `QueueSettings::unset`).
+    fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>>;
+
+    // Offers (docs/routing.md; the rules are `offer::decide_offer`).
+    /// Changes a conversation's offer record if the rules allow it, as a conditional write: of
+    /// two racing changes, from any nodes, one is decided on what the other wrote.
+    fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome>;
+    /// A conversation's offer record; `None` if it was never offered (or its offer cleared).
+    fn offer_of(&self, conversation_id: &str) -> StoreFuture<'_, Option<Offer>>;
+    /// Every offer live at `now_ms` (a node recomputes its timers from these on start).
+    fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>>;
+    /// Forgets a conversation's offer record (after its assignment: who passed starts over if
+    /// it ever waits again).
+    fn clear_offer(&self, conversation_id: &str) -> StoreFuture<'_, ()>;
+
     fn durability(&self) -> StoreFuture<'_, Durability>;
 
     /// Queue and pool use, for `/metrics`. Cheap and synchronous: no store round trip.
@@ -304,13 +360,22 @@ pub enum AppendDecision {
     /// The `clientMessageId` was stored before with the same text: answer with it, write nothing.
     Replay(Message),
     /// Write `message` and update the conversation row to `conversation`; `previous_seq` is the
-    /// row's `last_seq` before, which the write may use as a guard.
-    Write { message: Message, conversation: Conversation, previous_seq: u64 },
+    /// row's `last_seq` before, which the write may use as a guard. In the same commit, the
+    /// agent of `claim` takes one more conversation (refused if that puts it over
+    /// `claim.capacity`) and the agent of `release` one fewer.
+    Write {
+        message: Message,
+        conversation: Conversation,
+        previous_seq: u64,
+        claim: Option<Assignee>,
+        release: Option<String>,
+    },
 }
 
 /// The rules of `Store::append`, in one place for every backend. The backend locks the
-/// conversation, looks up a stored entry with the same sender and `clientMessageId`, calls
-/// this, and persists a `Write` in the same transaction.
+/// conversation, looks up a stored entry with the same sender and `clientMessageId` and, for
+/// an assignment, the assignee's load (`None`: no such agent), calls this, and persists a
+/// `Write` in the same transaction.
 ///
 /// A retry of a stored id is answered before the closed check: the sender's first attempt was
 /// accepted, and "closed" would read as "your message was not taken".
@@ -319,6 +384,7 @@ pub fn decide_append(
     mut conversation: Conversation,
     stored: Option<Message>,
     message_id: String,
+    assignee_load: Option<u32>,
 ) -> Result<AppendDecision, StoreError> {
     debug_assert_eq!(conversation.id, request.conversation_id, "the backend locked the right row");
     if let Some(stored) = stored {
@@ -340,18 +406,29 @@ pub fn decide_append(
                 request.conversation_id
             ))
         })?;
+    // Whoever holds the conversation lets it go when it leaves `assigned`.
+    let holder = (conversation.state == ConversationState::Assigned)
+        .then(|| conversation.assigned_agent_id.clone())
+        .flatten();
+    let (mut claim, mut release) = (None, None);
     match request.event {
         Some(ConversationState::Assigned) => {
-            debug_assert!(request.assign_agent_id.is_some(), "an assignment names its agent");
+            let assignee = check_assignment(&request, &conversation, holder, assignee_load)?;
             conversation.state = ConversationState::Assigned;
-            conversation.assigned_agent_id = request.assign_agent_id;
+            conversation.assigned_agent_id = Some(assignee.agent_id.clone());
+            claim = Some(assignee);
         }
         // Back in the queue: nobody holds it any more.
         Some(ConversationState::Waiting) => {
             conversation.state = ConversationState::Waiting;
             conversation.assigned_agent_id = None;
+            release = holder;
         }
-        Some(ConversationState::Closed) => conversation.state = ConversationState::Closed,
+        // The agent stays named (who handled it), but no longer holds it.
+        Some(ConversationState::Closed) => {
+            conversation.state = ConversationState::Closed;
+            release = holder;
+        }
         None => {}
     }
     conversation.last_seq = seq;
@@ -370,7 +447,39 @@ pub fn decide_append(
         event: request.event,
         created_at_ms: at_ms,
     };
-    Ok(AppendDecision::Write { message, conversation, previous_seq })
+    Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
+}
+
+/// Exactly one owner: an assignment needs a conversation nobody holds and an existing agent
+/// below its capacity.
+fn check_assignment(
+    request: &AppendRequest,
+    conversation: &Conversation,
+    holder: Option<String>,
+    assignee_load: Option<u32>,
+) -> Result<Assignee, StoreError> {
+    let Some(assignee) = request.assign.clone() else {
+        return Err(StoreError::Unavailable(format!(
+            "an assignment of {} names no agent (a bug in the caller)",
+            conversation.id
+        )));
+    };
+    if let Some(agent_id) = holder {
+        return Err(StoreError::ConversationTaken {
+            conversation_id: conversation.id.clone(),
+            agent_id,
+        });
+    }
+    let Some(load) = assignee_load else {
+        return Err(StoreError::AgentUnknown(assignee.agent_id));
+    };
+    if load >= assignee.capacity {
+        return Err(StoreError::AgentAtCapacity {
+            agent_id: assignee.agent_id,
+            capacity: assignee.capacity,
+        });
+    }
+    Ok(assignee)
 }
 
 #[cfg(test)]
@@ -400,25 +509,137 @@ mod tests {
             client_message_id: Some("c1".into()),
             text: text.into(),
             event,
-            assign_agent_id: (event == Some(ConversationState::Assigned)).then(|| "agt_2".into()),
+            assign: (event == Some(ConversationState::Assigned))
+                .then(|| Assignee { agent_id: "agt_2".into(), capacity: 2 }),
             now_ms,
         }
     }
 
     fn write(decision: AppendDecision) -> (Message, Conversation, u64) {
         match decision {
-            AppendDecision::Write { message, conversation, previous_seq } => {
+            AppendDecision::Write { message, conversation, previous_seq, .. } => {
                 (message, conversation, previous_seq)
             }
             other => panic!("expected a write, got {other:?}"),
         }
     }
 
+    /// The agents a write claims and releases.
+    fn moves(decision: &AppendDecision) -> (Option<&str>, Option<&str>) {
+        match decision {
+            AppendDecision::Write { claim, release, .. } => {
+                (claim.as_ref().map(|c| c.agent_id.as_str()), release.as_deref())
+            }
+            other => panic!("expected a write, got {other:?}"),
+        }
+    }
+
+    fn decide(
+        event: Option<ConversationState>,
+        conversation: Conversation,
+        assignee_load: Option<u32>,
+    ) -> Result<AppendDecision, StoreError> {
+        decide_append(request("x", event, 900), conversation, None, "m".into(), assignee_load)
+    }
+
+    fn unheld(state: ConversationState) -> Conversation {
+        Conversation { assigned_agent_id: None, ..conversation(state, 3) }
+    }
+
+    #[test]
+    fn an_assignment_needs_a_conversation_nobody_holds() {
+        let held = conversation(ConversationState::Assigned, 3);
+        assert_eq!(
+            decide(Some(ConversationState::Assigned), held, Some(0)),
+            Err(StoreError::ConversationTaken {
+                conversation_id: "cnv_1".into(),
+                agent_id: "agt_1".into()
+            }),
+            "another agent's conversation is not taken from it"
+        );
+        let mine = Conversation {
+            assigned_agent_id: Some("agt_2".into()),
+            ..conversation(ConversationState::Assigned, 3)
+        };
+        assert!(
+            matches!(
+                decide(Some(ConversationState::Assigned), mine, Some(1)),
+                Err(StoreError::ConversationTaken { .. })
+            ),
+            "nor assigned twice to the same one (its load would count it twice)"
+        );
+        let taken =
+            decide(Some(ConversationState::Assigned), unheld(ConversationState::Waiting), Some(1))
+                .unwrap();
+        assert_eq!(moves(&taken), (Some("agt_2"), None));
+        // A closed conversation that once had an agent is closed, not taken.
+        assert_eq!(
+            decide(
+                Some(ConversationState::Assigned),
+                conversation(ConversationState::Closed, 3),
+                Some(0)
+            ),
+            Err(StoreError::ConversationClosed("cnv_1".into()))
+        );
+    }
+
+    #[test]
+    fn an_assignment_needs_an_agent_below_its_capacity() {
+        let waiting = unheld(ConversationState::Waiting);
+        assert_eq!(
+            decide(Some(ConversationState::Assigned), waiting.clone(), Some(2)),
+            Err(StoreError::AgentAtCapacity { agent_id: "agt_2".into(), capacity: 2 })
+        );
+        assert!(matches!(
+            decide(Some(ConversationState::Assigned), waiting.clone(), Some(7)),
+            Err(StoreError::AgentAtCapacity { .. })
+        ));
+        assert_eq!(
+            decide(Some(ConversationState::Assigned), waiting.clone(), None),
+            Err(StoreError::AgentUnknown("agt_2".into()))
+        );
+        let mut nameless = request("x", Some(ConversationState::Assigned), 900);
+        nameless.assign = None;
+        assert!(matches!(
+            decide_append(nameless, waiting, None, "m".into(), Some(0)),
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn leaving_assigned_releases_the_holder_and_nothing_else_does() {
+        let held = conversation(ConversationState::Assigned, 3);
+        let closed = decide(Some(ConversationState::Closed), held.clone(), None).unwrap();
+        assert_eq!(moves(&closed), (None, Some("agt_1")));
+        assert_eq!(
+            write(closed).1.assigned_agent_id.as_deref(),
+            Some("agt_1"),
+            "a closed conversation still names who handled it"
+        );
+        let back = decide(Some(ConversationState::Waiting), held.clone(), None).unwrap();
+        assert_eq!(moves(&back), (None, Some("agt_1")));
+        assert_eq!(
+            moves(&decide(None, held, None).unwrap()),
+            (None, None),
+            "a message moves nobody"
+        );
+        let waiting = unheld(ConversationState::Waiting);
+        assert_eq!(
+            moves(&decide(Some(ConversationState::Closed), waiting.clone(), None).unwrap()),
+            (None, None)
+        );
+        assert_eq!(
+            moves(&decide(Some(ConversationState::Waiting), waiting, None).unwrap()),
+            (None, None)
+        );
+    }
+
     #[test]
     fn appends_take_the_next_seq_and_apply_their_event() {
         let open = conversation(ConversationState::Waiting, 7);
         let (message, after, previous) = write(
-            decide_append(request("hi", None, 900), open.clone(), None, "msg_1".into()).unwrap(),
+            decide_append(request("hi", None, 900), open.clone(), None, "msg_1".into(), None)
+                .unwrap(),
         );
         assert_eq!((message.seq, previous, after.last_seq, after.updated_at_ms), (8, 7, 8, 900));
         let (_, assigned, _) = write(
@@ -427,6 +648,7 @@ mod tests {
                 open.clone(),
                 None,
                 "m".into(),
+                Some(0),
             )
             .unwrap(),
         );
@@ -440,12 +662,13 @@ mod tests {
                 open.clone(),
                 None,
                 "m".into(),
+                None,
             )
             .unwrap(),
         );
         assert_eq!(back.assigned_agent_id, None, "back in the queue, nobody holds it");
         let (_, late, _) =
-            write(decide_append(request("x", None, 100), open, None, "m".into()).unwrap());
+            write(decide_append(request("x", None, 100), open, None, "m".into(), None).unwrap());
         assert_eq!(
             late.updated_at_ms, 500,
             "a clock stepping back does not move a conversation down"
@@ -461,6 +684,7 @@ mod tests {
                 conversation(ConversationState::Waiting, 2),
                 None,
                 "msg_1".into(),
+                None,
             )
             .unwrap(),
         )
@@ -470,6 +694,7 @@ mod tests {
             closed.clone(),
             Some(stored.clone()),
             "unused".into(),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -477,16 +702,22 @@ mod tests {
             AppendDecision::Replay(stored.clone()),
             "a retry learns it was taken, even once closed"
         );
-        let conflict =
-            decide_append(request("other", None, 2), closed.clone(), Some(stored), "unused".into());
+        let conflict = decide_append(
+            request("other", None, 2),
+            closed.clone(),
+            Some(stored),
+            "unused".into(),
+            None,
+        );
         assert_eq!(conflict, Err(StoreError::IdempotencyConflict));
-        let refused = decide_append(request("new", None, 2), closed, None, "m".into());
+        let refused = decide_append(request("new", None, 2), closed, None, "m".into(), None);
         assert_eq!(refused, Err(StoreError::ConversationClosed("cnv_1".into())));
         let full = decide_append(
             request("x", None, 2),
             conversation(ConversationState::Waiting, i64::MAX as u64),
             None,
             "m".into(),
+            None,
         );
         assert!(
             matches!(full, Err(StoreError::Unavailable(_))),

@@ -1,11 +1,12 @@
-//! Creating clients, deployments, agents, keys and identity keys: shared by the `porch` CLI and the demo
-//! set-up (`porch serve --demo`), so both make records the same way.
+//! Creating clients, deployments, agents, keys and identity keys, and setting agents' and
+//! queues' routing: shared by the `porch` CLI and the demo set-up (`porch serve --demo`), so
+//! both make records the same way.
 
 use porch_core::identity::IdentityKey;
 use porch_core::ids::{new_id, new_secret, prefix};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, SetUp, validate_origin,
-    validate_welcome,
+    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, QueueSettings,
+    SetUp, validate_capacity, validate_origin, validate_welcome,
 };
 use porch_core::store::{Store, StoreError};
 use porch_core::token::SigningKey;
@@ -181,6 +182,70 @@ async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecor
         created_at_ms: porch_core::time::now_ms(),
     };
     Ok(Created { record, secret })
+}
+
+/// What `porch agents set` changes; `None` leaves a field as it was.
+#[derive(Clone, Debug, Default)]
+pub struct AgentRoutingChanges {
+    /// `Some(None)` clears the agent's own capacity: its queues' default applies.
+    pub capacity: Option<Option<i64>>,
+    pub queues: Option<Vec<String>>,
+}
+
+/// Sets an agent's capacity and queues (docs/routing.md); every change is checked before any
+/// is stored. Answers the agent's routing state after them.
+pub async fn set_agent_routing(
+    store: &dyn Store,
+    name: &str,
+    changes: AgentRoutingChanges,
+) -> Result<AgentRouting, String> {
+    let capacity = match changes.capacity {
+        Some(Some(asked)) => Some(Some(validate_capacity(asked)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    if changes.queues.as_ref().is_some_and(|q| q.is_empty() || q.iter().any(String::is_empty)) {
+        return Err("an agent needs at least one queue, each with a name".into());
+    }
+    let unknown = || format!("no agent named `{name}`; see `porch agents list`");
+    let agent = store.agent_by_name(name).await.map_err(describe)?.ok_or_else(unknown)?;
+    if let Some(capacity) = capacity {
+        store.set_agent_capacity(&agent.id, capacity).await.map_err(describe)?;
+    }
+    if let Some(queues) = changes.queues {
+        store.set_agent_queues(&agent.id, queues).await.map_err(describe)?;
+    }
+    store.agent_routing(&agent.id).await.map_err(describe)?.ok_or_else(unknown)
+}
+
+/// What `porch queues set` changes; `None` leaves a setting as it was.
+#[derive(Clone, Debug, Default)]
+pub struct QueueChanges {
+    /// `Some(None)` clears the queue's default: `agent_capacity_default` applies.
+    pub capacity_default: Option<Option<i64>>,
+    pub auto_accept: Option<bool>,
+    pub manual_take: Option<bool>,
+}
+
+/// Changes a queue's routing settings (a queue nobody configured starts from
+/// `QueueSettings::unset`) and answers them as stored.
+pub async fn set_queue(
+    store: &dyn Store,
+    name: &str,
+    changes: QueueChanges,
+) -> Result<QueueSettings, String> {
+    if name.is_empty() {
+        return Err("a queue needs a name".into());
+    }
+    let stored = store.queue_settings(vec![name.to_owned()]).await.map_err(describe)?;
+    let mut settings = stored.into_iter().next().unwrap_or_else(|| QueueSettings::unset(name));
+    if let Some(default) = changes.capacity_default {
+        settings.capacity_default = default.map(validate_capacity).transpose()?;
+    }
+    settings.auto_accept = changes.auto_accept.unwrap_or(settings.auto_accept);
+    settings.manual_take = changes.manual_take.unwrap_or(settings.manual_take);
+    store.set_queue(settings.clone()).await.map_err(describe)?;
+    Ok(settings)
 }
 
 /// Adds a fresh signing key; it signs from now on, and older keys keep verifying.

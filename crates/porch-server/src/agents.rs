@@ -147,6 +147,7 @@ pub async fn assign(
     {
         return Ok(axum::Json(conversation));
     }
+    crate::routing::check_manual_take(&state, &conversation).await?;
     let changed = conversation::change_state(
         &state,
         &conversation,

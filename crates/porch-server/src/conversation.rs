@@ -62,6 +62,7 @@ pub async fn send(
     }
     check_broker(state)?;
     if sender.role == Role::Agent && conversation.state == ConversationState::Waiting {
+        crate::routing::check_manual_take(state, conversation).await?;
         change_state(state, conversation, sender, ConversationState::Assigned).await?;
     }
     let request = AppendRequest {
@@ -70,7 +71,7 @@ pub async fn send(
         client_message_id: Some(client_message_id.to_string()),
         text: text.to_string(),
         event: None,
-        assign_agent_id: None,
+        assign: None,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = append(state, request).await;
@@ -112,13 +113,17 @@ pub async fn change_state(
         ConversationState::Closed => format!("{who} closed the conversation"),
         ConversationState::Waiting => format!("{who} returned the conversation to its queue"),
     };
+    let assign = match to {
+        ConversationState::Assigned => Some(crate::routing::assignee(state, &by.id).await?),
+        _ => None,
+    };
     let request = AppendRequest {
         conversation_id: conversation.id.clone(),
         sender: Participant { role: Role::System, id: "porch".into(), display_name: None },
         client_message_id: None,
         text,
         event: Some(to),
-        assign_agent_id: (to == ConversationState::Assigned).then(|| by.id.clone()),
+        assign,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = append(state, request).await;
@@ -126,6 +131,8 @@ pub async fn change_state(
         AppendOutcome::Created { message, conversation } => {
             state.publish(LiveEvent::message(&conversation, message, None));
             state.publish(LiveEvent::conversation(&conversation));
+            // A conversation left its queue or came back, or an agent's load moved.
+            state.offers.wake();
             Ok(conversation)
         }
         AppendOutcome::Duplicate { .. } => unreachable!("system entries carry no clientMessageId"),
@@ -141,7 +148,7 @@ pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiR
         client_message_id: None,
         text,
         event: None,
-        assign_agent_id: None,
+        assign: None,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = state.store.append(request).await;

@@ -120,6 +120,25 @@ impl From<StoreError> for ApiError {
                 format!("conversation {id} is closed; create a new guest session to talk again"),
             ),
             StoreError::NameTaken(what) => ApiError::new(ErrorCode::InvalidRequest, what),
+            StoreError::ConversationTaken { conversation_id, agent_id } => ApiError::new(
+                ErrorCode::ConversationTaken,
+                format!(
+                    "conversation {conversation_id} is held by agent {agent_id}; nothing changed: pick another waiting conversation"
+                ),
+            ),
+            StoreError::AgentAtCapacity { agent_id, capacity } => ApiError::new(
+                ErrorCode::AgentAtCapacity,
+                format!(
+                    "agent {agent_id} holds {capacity} conversations, its capacity; nothing changed: close one first, or have an operator raise it (porch agents set --capacity)"
+                ),
+            ),
+            // An authenticated agent that is gone: its token outlived it.
+            StoreError::AgentUnknown(agent_id) => ApiError::new(
+                ErrorCode::AgentCredentialsInvalid,
+                format!(
+                    "agent {agent_id} no longer exists; nothing changed: sign in as an existing agent"
+                ),
+            ),
         }
     }
 }

@@ -142,6 +142,7 @@ async fn open_session(
     };
     let conversation = state.store.create_guest(record.clone(), deployment.queue.clone()).await?;
     state.publish(LiveEvent::conversation(&conversation));
+    state.offers.wake();
     Ok((StatusCode::CREATED, axum::Json(session(state, &record, &deployment))).into_response())
 }
 

@@ -57,6 +57,7 @@ impl HubEvent {
                 vec![conversation_topic(conversation_id), queue_topic(queue)]
             }
             Route::Deployment { deployment_id } => vec![deployment_topic(deployment_id)],
+            Route::Agent { agent_id } => vec![agent_topic(agent_id)],
         }
     }
 }
@@ -72,6 +73,11 @@ pub fn conversation_topic(conversation_id: &str) -> String {
 
 pub fn queue_topic(queue: &str) -> String {
     format!("q:{queue}")
+}
+
+/// Every session of an agent listens here, for its offers.
+pub fn agent_topic(agent_id: &str) -> String {
+    format!("a:{agent_id}")
 }
 
 /// Every guest session of a deployment listens here, for its notices.

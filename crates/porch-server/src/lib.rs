@@ -54,9 +54,12 @@ pub mod listener;
 pub mod metrics;
 pub mod notices;
 pub mod oauth;
+pub mod offers;
 pub mod openapi;
 pub mod ops;
 pub mod origins;
+pub mod presence;
+pub mod routing;
 pub mod signin;
 pub mod space;
 pub mod standing;
@@ -71,7 +74,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, delete, get, post};
+use axum::routing::{any, delete, get, post, put};
 use porch_core::limits::{KEY_REFRESH_MS, SESSIONS_CLOSE_GRACE_MS};
 use porch_core::store::{Store, StoreError};
 use porch_core::token::{Keyring, SigningKey};
@@ -124,6 +127,8 @@ pub async fn build_state(
         shutdown,
         broker,
         webhooks,
+        presence: Arc::default(),
+        offers: Arc::default(),
     };
     Ok((state, shutdown_tx))
 }
@@ -176,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
         .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
         .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
+        .route(&format!("{AGENT_API_PREFIX}/status"), put(routing::put_status))
         .merge(browser)
         .layer(axum::middleware::map_response(oauth::no_store));
     Router::new()
@@ -234,12 +240,14 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_keys(state.clone()));
     let deliveries = webhooks::dispatch::start(state.clone());
+    let offers = tokio::spawn(offers::run(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
     refresher.abort();
     // Attempts in flight are left to their leases (`webhooks::dispatch`).
     deliveries.abort();
+    offers.abort();
     wait_for_sessions(&state).await;
     Ok(())
 }

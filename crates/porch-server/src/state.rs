@@ -38,6 +38,9 @@ pub struct AppState {
     pub broker: crate::broker::SharedBroker,
     /// The webhook deliveries' HTTP client and target policy (`webhooks`).
     pub webhooks: crate::webhooks::Sender,
+    /// Agents' gateway connections on this node, for their `offline` status (`presence`).
+    pub presence: Arc<crate::presence::Presence>,
+    pub offers: Arc<crate::offers::Offers>,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

@@ -9,13 +9,16 @@
 
 use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
+    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, GuestRecord, GuestSession,
+    GuestStanding, QueueSettings,
 };
+use porch_core::offer::Offer;
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
-    Conversation, ConversationState, Guest, Message, Notice, Participant, Role, Verification, Welcome,
+    AgentStatus, Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
+    Verification, Welcome,
 };
 
 /// A row, as the mapping below reads it.
@@ -23,6 +26,7 @@ pub(crate) trait StoredRow {
     fn text(&self, column: usize) -> Result<String, StoreError>;
     fn optional_text(&self, column: usize) -> Result<Option<String>, StoreError>;
     fn integer(&self, column: usize) -> Result<i64, StoreError>;
+    fn optional_integer(&self, column: usize) -> Result<Option<i64>, StoreError>;
     fn flag(&self, column: usize) -> Result<bool, StoreError>;
     fn bytes(&self, column: usize) -> Result<Vec<u8>, StoreError>;
     /// A list of strings: JSON text in SQLite, `TEXT[]` in PostgreSQL.
@@ -57,7 +61,7 @@ fn json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| row.bad(column, &format!("invalid JSON: {e}")))
 }
 
-fn state(row: &dyn StoredRow, column: usize) -> Result<ConversationState, StoreError> {
+pub(crate) fn state(row: &dyn StoredRow, column: usize) -> Result<ConversationState, StoreError> {
     let text = row.text(column)?;
     ConversationState::parse(&text)
         .ok_or_else(|| row.bad(column, &format!("unknown state `{text}`")))
@@ -162,6 +166,52 @@ pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
         secret_hash: row.text(2)?,
         queues: row.list(3)?,
         created_at_ms: row.integer(4)?,
+    })
+}
+
+/// An agent's routing state (`FROM agents`): `assigned_count` is its load.
+pub(crate) const AGENT_ROUTING_COLUMNS: &str =
+    "id, queues, status, capacity, assigned_count, last_assigned_at_ms";
+
+pub(crate) fn agent_routing(row: &dyn StoredRow) -> Result<AgentRouting, StoreError> {
+    let status = row.text(2)?;
+    Ok(AgentRouting {
+        agent_id: row.text(0)?,
+        queues: row.list(1)?,
+        status: AgentStatus::parse(&status)
+            .ok_or_else(|| row.bad(2, &format!("unknown status `{status}`")))?,
+        capacity: row.optional_integer(3)?.map(|c| count(row, 3, c)).transpose()?,
+        load: count(row, 4, row.integer(4)?)?,
+        last_assigned_at_ms: row.integer(5)?,
+    })
+}
+
+/// A stored count of conversations (a capacity, a load): never negative, and small.
+fn count(row: &dyn StoredRow, column: usize, value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| row.bad(column, &format!("count {value} out of range")))
+}
+
+pub(crate) const QUEUE_COLUMNS: &str = "name, capacity_default, auto_accept, manual_take";
+
+pub(crate) fn queue(row: &dyn StoredRow) -> Result<QueueSettings, StoreError> {
+    Ok(QueueSettings {
+        name: row.text(0)?,
+        capacity_default: row.optional_integer(1)?.map(|c| count(row, 1, c)).transpose()?,
+        auto_accept: row.flag(2)?,
+        manual_take: row.flag(3)?,
+    })
+}
+
+/// A conversation's offer record (`FROM offers`).
+pub(crate) const OFFER_COLUMNS: &str = "conversation_id, agent_id, expires_at_ms, passed, version";
+
+pub(crate) fn offer(row: &dyn StoredRow) -> Result<Offer, StoreError> {
+    Ok(Offer {
+        conversation_id: row.text(0)?,
+        agent_id: row.optional_text(1)?,
+        expires_at_ms: row.integer(2)?,
+        passed: row.list(3)?,
+        version: row.integer(4)?,
     })
 }
 

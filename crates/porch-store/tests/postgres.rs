@@ -240,6 +240,74 @@ async fn mark_read() {
     suite_mark_read(&*store).await;
 }
 
+#[tokio::test]
+async fn agent_routing() {
+    let (_schema, store) = fresh().await;
+    suite_agent_routing(&*store).await;
+}
+
+#[tokio::test]
+async fn queue_agents() {
+    let (_schema, store) = fresh().await;
+    suite_queue_agents(&*store).await;
+}
+
+#[tokio::test]
+async fn one_owner() {
+    let (_schema, store) = fresh().await;
+    suite_one_owner(&*store).await;
+}
+
+#[tokio::test]
+async fn capacity() {
+    let (_schema, store) = fresh().await;
+    suite_capacity(&*store).await;
+}
+
+/// Two nodes on one database: each racing suite sends half its assignments through each.
+async fn two_nodes() -> (Schema, [Arc<dyn Store>; 2]) {
+    let schema = Schema::new();
+    let nodes: [Arc<dyn Store>; 2] =
+        [Arc::new(schema.connect().await), Arc::new(schema.connect().await)];
+    (schema, nodes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_takes() {
+    let (_schema, nodes) = two_nodes().await;
+    suite_racing_takes(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_capacity() {
+    let (_schema, nodes) = two_nodes().await;
+    suite_racing_capacity(nodes).await;
+}
+
+#[tokio::test]
+async fn offer_is_exclusive() {
+    let (_schema, store) = fresh().await;
+    suite_offer_is_exclusive(&*store).await;
+}
+
+#[tokio::test]
+async fn offer_expiry_frees_it() {
+    let (_schema, store) = fresh().await;
+    suite_offer_expiry_frees_it(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_offers() {
+    let (_schema, nodes) = two_nodes().await;
+    suite_racing_offers(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_owners() {
+    let (_schema, nodes) = two_nodes().await;
+    suite_racing_owners(nodes).await;
+}
+
 /// Far more concurrent appends than the pool has connections: callers queue for a
 /// connection, nothing is lost. (SQLite's run sizes this by its write queue; here the pool is
 /// the queue, and every append to one conversation takes the same row lock, so the count is

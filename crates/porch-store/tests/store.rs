@@ -197,6 +197,66 @@ async fn backpressure() {
 }
 
 #[tokio::test]
+async fn agent_routing() {
+    let (_dir, store) = fresh();
+    suite_agent_routing(&*store).await;
+}
+
+#[tokio::test]
+async fn queue_agents() {
+    let (_dir, store) = fresh();
+    suite_queue_agents(&*store).await;
+}
+
+#[tokio::test]
+async fn one_owner() {
+    let (_dir, store) = fresh();
+    suite_one_owner(&*store).await;
+}
+
+#[tokio::test]
+async fn capacity() {
+    let (_dir, store) = fresh();
+    suite_capacity(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_takes() {
+    let (_dir, store) = fresh();
+    suite_racing_takes([Arc::clone(&store), store]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_capacity() {
+    let (_dir, store) = fresh();
+    suite_racing_capacity([Arc::clone(&store), store]).await;
+}
+
+#[tokio::test]
+async fn offer_is_exclusive() {
+    let (_dir, store) = fresh();
+    suite_offer_is_exclusive(&*store).await;
+}
+
+#[tokio::test]
+async fn offer_expiry_frees_it() {
+    let (_dir, store) = fresh();
+    suite_offer_expiry_frees_it(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_offers() {
+    let (_dir, store) = fresh();
+    suite_racing_offers([Arc::clone(&store), store]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_owners() {
+    let (_dir, store) = fresh();
+    suite_racing_owners([Arc::clone(&store), store]).await;
+}
+
+#[tokio::test]
 async fn durability_is_read_back_from_sqlite() {
     let (_dir, store) = fresh();
     let durability = store.durability().await.unwrap();
@@ -342,23 +402,35 @@ fn message_rows(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String
 
 /// Migration 3 rebuilds `messages` without the unique index on `id`: a database written by a
 /// version-2 Porch keeps every message, and appends go on after it. Migration 4 then gives its
-/// deployments an empty notice.
+/// deployments an empty notice, and migration 5 its agents a status and the load of the
+/// conversations they hold; migration 6 adds offers, none yet.
 #[tokio::test]
-async fn migrations_3_and_4_keep_every_message() {
+async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     let dir = TempDir::new();
     let store = open(&dir.db());
     let conversation = new_conversation(&store, "migrate").await;
+    let agent = new_agent(&store, &["migrate"]).await;
     fill(&store, &conversation, 3).await;
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
-    // no webhooks, no welcome, user_version 2.
+    // no webhooks, no welcome, no routing columns, no offers, user_version 2; the agent holds the
+    // conversation, as a version-2 Porch recorded it.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
         "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
          ALTER TABLE deployments DROP COLUMN notice; ALTER TABLE guests DROP COLUMN verified_by; \
          ALTER TABLE deployments DROP COLUMN welcome; \
-         DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; PRAGMA user_version = 2;",
+         DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; DROP TABLE queues; DROP TABLE offers; \
+         ALTER TABLE agents DROP COLUMN assigned_count_cap; \
+         ALTER TABLE agents DROP COLUMN assigned_count; ALTER TABLE agents DROP COLUMN capacity; \
+         ALTER TABLE agents DROP COLUMN status; ALTER TABLE agents DROP COLUMN last_assigned_at_ms; \
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE conversations SET state = 'assigned', assigned_agent_id = ?1 WHERE id = ?2",
+        [&agent.id, &conversation.id],
     )
     .unwrap();
     drop(conn);
@@ -368,13 +440,20 @@ async fn migrations_3_and_4_keep_every_message() {
     let deployment = store.deployment(&conversation.deployment_id).await.unwrap().unwrap();
     assert_eq!(deployment.notice, None, "migration 4 adds the column, empty");
     assert!(deployment.welcome.is_empty(), "migration 9 adds the column, empty");
+    let routing = store.agent_routing(&agent.id).await.unwrap().unwrap();
+    assert_eq!((routing.status, routing.load), (porch_wire::rest::AgentStatus::Offline, 1));
+    // The load migration 10 counted is released like any other.
+    let close = system_event(&conversation, porch_wire::rest::ConversationState::Closed, None);
+    store.append(close).await.unwrap();
+    assert_eq!(store.agent_routing(&agent.id).await.unwrap().unwrap().load, 0);
+    assert_eq!(store.offer_of(&conversation.id).await.unwrap(), None, "migration 11: no offers");
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
-    assert_eq!(after.len(), 4);
+    assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 9, "and every migration after");
+    assert_eq!(version, 11, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

@@ -137,6 +137,12 @@ error_codes! {
     DeploymentUnknown = "deployment_unknown", 404, 4010, "No deployment has this id.";
     ConversationUnknown = "conversation_unknown", 404, 4010, "No conversation has this id (or it is not yours).";
     ConversationClosed = "conversation_closed", 409, 4011, "The conversation is closed; start a new guest session.";
+    ConversationTaken = "conversation_taken", 409, 4012, "Another agent holds the conversation; only one agent owns it at a time.";
+    AgentAtCapacity = "agent_at_capacity", 409, 4013, "The agent holds as many conversations as its capacity allows.";
+    AgentStatusInvalid = "agent_status_invalid", 400, 4007, "The status is not one an agent may choose: available or away.";
+    OfferExpired = "offer_expired", 409, 4012, "The offer ran out or was declined; the conversation went to the next agent.";
+    OfferNotYours = "offer_not_yours", 403, 4004, "The conversation is not offered to this agent; accept or decline only your own offers.";
+    ManualTakeOff = "manual_take_off", 403, 4004, "The conversation's queue does not allow taking by hand; accept an offer instead.";
     GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
     WebhookEndpointUnknown = "webhook_endpoint_unknown", 404, 4010, "No webhook endpoint of this deployment has this id.";
     NotFound = "not_found", 404, 4010, "No such route.";

@@ -25,6 +25,8 @@ pub enum Route {
     Conversation { conversation_id: String, queue: String },
     /// Every guest session of a deployment (its notice).
     Deployment { deployment_id: String },
+    /// Every session of one agent (its offers), on whichever node it is connected.
+    Agent { agent_id: String },
 }
 
 /// One live event. Build it with the constructors below: they pair each live frame
@@ -85,6 +87,15 @@ impl LiveEvent {
             route: Route::Deployment { deployment_id: deployment_id.to_string() },
             origin_session: None,
             frame: ServerFrame::Notice { notice },
+        }
+    }
+
+    /// A frame for one agent's sessions only (an offer, its end, a status the server set).
+    pub fn to_agent(agent_id: &str, frame: ServerFrame) -> Self {
+        LiveEvent {
+            route: Route::Agent { agent_id: agent_id.to_string() },
+            origin_session: None,
+            frame,
         }
     }
 

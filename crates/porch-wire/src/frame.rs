@@ -32,6 +32,18 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation_id: Option<String>,
     },
+    /// Agents: "my status is now `status`" (`available` or `away`, docs/routing.md). Answered
+    /// by `status`, or by `error` (`agent_status_invalid`) with nothing changed. A string, so
+    /// that a status that does not exist gets its own code.
+    Status { status: String },
+    /// Agents: "I take the conversation offered to me" (docs/routing.md). Answered by
+    /// `offerEnded` (`accepted`) and the conversation's `conversation` frame, or by `error`
+    /// (`offer_expired`, `offer_not_yours`, `conversation_taken`, `agent_at_capacity`) with
+    /// nothing changed.
+    Accept { conversation_id: String },
+    /// Agents: "not me": the offer goes to the next agent. Answered by `offerEnded`
+    /// (`declined`), or by `error` (`offer_expired`, `offer_not_yours`).
+    Decline { conversation_id: String },
     /// Application-level ping (browsers cannot send protocol pings). Answered by `pong`.
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,11 +89,31 @@ pub enum ServerFrame {
     /// Guests: the deployment's notice was set (`notice`) or cleared (`null`). It replaces
     /// whatever notice the client showed; `ready` carries the one current at connection.
     Notice { notice: Option<Notice> },
+    /// Agents: the agent's status as stored, after its own `status` frame (or when the server
+    /// set it `away` because an offer ran out).
+    Status { status: crate::rest::AgentStatus },
+    /// Agents: this waiting conversation is offered to you until `expiresAtMs` (Unix ms):
+    /// `accept` or `decline` it (docs/routing.md).
+    Offer { conversation: crate::rest::Conversation, expires_at_ms: i64 },
+    /// Agents: your offer of this conversation ended, and why.
+    OfferEnded { conversation_id: String, reason: OfferEndReason },
     /// Answer to a client `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+}
+
+/// Why an agent's offer ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OfferEndReason {
+    /// The agent accepted: the conversation is assigned to it.
+    Accepted,
+    /// The agent declined: the next agent gets the offer.
+    Declined,
+    /// The offer ran out: the next agent gets it, and the agent was set `away`.
+    Expired,
 }
 
 /// Body of the `ready` frame.
@@ -164,6 +196,9 @@ mod tests {
             }
         );
         let read: ClientFrame = serde_json::from_str(r#"{"type":"read","seq":4}"#).unwrap();
+        let status: ClientFrame =
+            serde_json::from_str(r#"{"type":"status","status":"away"}"#).unwrap();
+        assert_eq!(status, ClientFrame::Status { status: "away".into() });
         assert_eq!(read, ClientFrame::Read { seq: 4, conversation_id: None });
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
     }

@@ -281,6 +281,35 @@ impl ConversationState {
     }
 }
 
+/// Whether an agent takes new conversations (`docs/routing.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AgentStatus {
+    /// Offered waiting conversations while it has spare capacity.
+    Available,
+    /// Connected, but offered nothing (set by the agent, or after letting an offer expire).
+    Away,
+    /// No connection; offered nothing.
+    Offline,
+}
+
+impl AgentStatus {
+    pub const ALL: [AgentStatus; 3] =
+        [AgentStatus::Available, AgentStatus::Away, AgentStatus::Offline];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Available => "available",
+            AgentStatus::Away => "away",
+            AgentStatus::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AgentStatus> {
+        AgentStatus::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
 /// A conversation as agents (and, in `ready`, guests) see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -338,6 +367,22 @@ pub struct AgentSession {
     pub gateway_url: String,
     /// Queues whose conversations this agent sees.
     pub queues: Vec<String>,
+}
+
+/// `PUT /api/v2/agent/status` body: the status the agent chooses, `available` or `away`. A
+/// string, so that a status that does not exist is refused with `agent_status_invalid`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentStatusRequest {
+    pub status: String,
+}
+
+/// An agent's status as stored: the answer of `PUT /api/v2/agent/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStatusResponse {
+    pub agent_id: String,
+    pub status: AgentStatus,
 }
 
 /// `PUT /api/v2/webmessaging/deployments/{deploymentId}/notice` body: the text every guest of

@@ -155,6 +155,8 @@ pub enum AgentsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Set an agent's capacity and queues (docs/routing.md).
+    Set(crate::routing::AgentSetArgs),
 }
 
 #[derive(Subcommand)]
@@ -392,6 +394,7 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
                 .join("\n");
             print(json, value, human);
         }
+        AgentsCommand::Set(args) => crate::routing::set_agent(args).await?,
     }
     Ok(())
 }

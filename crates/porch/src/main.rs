@@ -3,7 +3,7 @@
 //! - `settings`: configuration from file, environment and flags (in rising precedence).
 //! - `config`: `porch config check|default|doc`, from the same tables as `settings`.
 //! - `serve`: the server on the embedded store.
-//! - `admin`: clients, deployments, agents, keys.
+//! - `admin`: clients, deployments, agents, keys; `routing`: `agents set` and `queues`.
 //! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
 //! - `identity_keys`: the keys a deployment's backend signs identity tokens with.
 //! - `inspect`: `porch token inspect`, offline token decoding.
@@ -23,6 +23,7 @@ mod inspect;
 mod logging;
 mod nofile;
 mod retire;
+mod routing;
 mod serve;
 mod settings;
 mod webhooks;
@@ -60,6 +61,9 @@ enum Command {
     /// Agents: the people (or bots) who answer guests.
     #[command(subcommand)]
     Agents(admin::AgentsCommand),
+    /// Queues: how their conversations are routed to agents.
+    #[command(subcommand)]
+    Queues(routing::QueuesCommand),
     /// Token signing keys.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
             Command::Deployments(c) => admin::deployments(c).await,
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
+            Command::Queues(c) => routing::queues(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Webhooks(c) => webhooks::run(c).await,
             Command::IdentityKeys(c) => identity_keys::run(c).await,

@@ -27,7 +27,9 @@ use super::ready::ready_within;
 use crate::agents;
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::error::ApiError;
-use crate::hub::{Feed, HubEvent, conversation_topic, deployment_topic, queue_topic, recv_any};
+use crate::hub::{
+    Feed, HubEvent, agent_topic, conversation_topic, deployment_topic, queue_topic, recv_any,
+};
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
 use crate::throttle::Slot;
@@ -102,16 +104,36 @@ pub fn run(
         notice_id: None,
         buffered: 0,
     };
+    let agent_id = match &opening {
+        Opening::Agent(agent) => Some(agent.agent_id.clone()),
+        Opening::Guest(_) => None,
+    };
     async move {
         crate::metrics::METRICS.session_opened();
         // Only `live` is awaited inline: it is where an idle session waits (see `live`).
+        let mut presence = None;
         let end = match Box::pin(session.open(opening, after_seq)).await {
-            Ok(who) => session.live(who, &mut feed).await,
+            Ok(who) => {
+                let mut opened = Ok(());
+                // An agent counts as connected here from `ready` until its close (`presence`),
+                // and hears the offers it holds (made before this connection, or lost with
+                // the last one).
+                if let Some(agent_id) = &agent_id {
+                    let connected = crate::presence::connected(&session.state, agent_id);
+                    presence = Some(Box::pin(connected).await);
+                    opened = Box::pin(session.send_held_offers(agent_id)).await;
+                }
+                match opened {
+                    Ok(()) => session.live(who, &mut feed).await,
+                    Err(end) => end,
+                }
+            }
             Err(end) => end,
         };
         drop(feed);
         Box::pin(close(&mut session.socket, end)).await;
         crate::metrics::METRICS.session_closed();
+        drop(presence);
         drop(slots);
     }
 }
@@ -152,9 +174,11 @@ pub fn guest_topics(claims: &Claims) -> Option<Vec<String>> {
     Some(vec![conversation_topic(claims.cnv.as_deref()?), deployment_topic(claims.dep.as_deref()?)])
 }
 
-/// An agent's topics: its queues'.
+/// An agent's topics: its queues', and its own (offers).
 pub fn agent_topics(agent: &AgentPrincipal) -> Vec<String> {
-    agent.queues.iter().map(|q| queue_topic(q)).collect()
+    let mut topics: Vec<String> = agent.queues.iter().map(|q| queue_topic(q)).collect();
+    topics.push(agent_topic(&agent.agent_id));
+    topics
 }
 
 /// Who the session speaks for, once started: only what the live loop uses, since an idle
@@ -184,6 +208,22 @@ impl Session {
             Opening::Guest(principal) => self.guest_open(principal, after_seq).await,
             Opening::Agent(agent) => self.agent_open(agent).await,
         }
+    }
+
+    /// Sends an agent the `offer` of each conversation offered to it now. One made after the
+    /// feed was subscribed may come twice: the same offer.
+    async fn send_held_offers(&mut self, agent_id: &str) -> Result<(), End> {
+        let frames = match crate::offers::held_by(&self.state, agent_id).await {
+            Ok(frames) => frames,
+            Err(e) => {
+                tracing::warn!(agent = agent_id, error = ?e, "could not read an agent's offers");
+                return Ok(());
+            }
+        };
+        for frame in &frames {
+            self.send_frame(frame).await?;
+        }
+        Ok(())
     }
 
     /// Sends `ready` and replays what a resuming guest missed.

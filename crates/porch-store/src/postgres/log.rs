@@ -6,12 +6,15 @@
 //! (`write`). No lock is held across round trips, so a node that freezes mid-append holds
 //! nothing: a statement it sent finishes and commits without it. `seq` is gap-free in commit
 //! order, the idempotency index is the last word on a `clientMessageId`, and a read marker is
-//! one upsert that can only move forward.
+//! one upsert that can only move forward. An assignment or a release moves the agent's load in
+//! the same statement, and `agents_within_capacity` is the last word on an agent's capacity.
 
 use deadpool_postgres::GenericClient;
 use porch_core::ids::{new_id, prefix};
 use porch_core::limits::POSTGRES_APPEND_ATTEMPTS_MAX;
-use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, StoreError, decide_append};
+use porch_core::store::{
+    AppendDecision, AppendOutcome, AppendRequest, Assignee, StoreError, decide_append,
+};
 use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Message};
 use tokio_postgres::types::ToSql;
@@ -19,6 +22,7 @@ use tokio_postgres::types::ToSql;
 use super::pool::Db;
 use super::rows::{
     self, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context, MESSAGE_COLUMNS, seq_to_sql, violates,
+    violates_check,
 };
 use super::turns::Turns;
 use super::webhooks::enqueue_sql;
@@ -45,12 +49,34 @@ async fn stored_message(
     }
 }
 
-/// The conversation as it is now, and the entry `request` would repeat, if stored: the two
-/// queries go out together (pipelined), one round trip.
+/// The assignee's load, for `decide_append` (`None`: no such agent). Read without a lock: the
+/// write's `agents_within_capacity` decides if it changed since.
+async fn assignee_load(
+    client: &impl GenericClient,
+    assignee: &Assignee,
+) -> Result<Option<u32>, StoreError> {
+    let doing = format!("reading the load of {}", assignee.agent_id);
+    let statement = client
+        .prepare_cached("SELECT assigned_count FROM agents WHERE id = $1")
+        .await
+        .context(&doing)?;
+    let Some(row) = client.query_opt(&statement, &[&assignee.agent_id]).await.context(&doing)?
+    else {
+        return Ok(None);
+    };
+    let count: i64 = row.try_get(0).context(&doing)?;
+    u32::try_from(count).map(Some).map_err(|_| {
+        StoreError::Unavailable(format!("agent {} has a load of {count}", assignee.agent_id))
+    })
+}
+
+/// What an append decides on: the conversation as it is now, the entry `request` would
+/// repeat, if stored, and the assignee's load, if it assigns. The queries go out together
+/// (pipelined), one round trip.
 async fn read_for_append(
     client: &impl GenericClient,
     request: &AppendRequest,
-) -> Result<(Conversation, Option<Message>), StoreError> {
+) -> Result<(Conversation, Option<Message>, Option<u32>), StoreError> {
     let doing = format!("reading {} to append", request.conversation_id);
     let conversation = async {
         let statement = client
@@ -70,7 +96,13 @@ async fn read_for_append(
             None => Ok(None),
         }
     };
-    tokio::try_join!(conversation, stored)
+    let load = async {
+        match &request.assign {
+            Some(assignee) => assignee_load(client, assignee).await,
+            None => Ok(None),
+        }
+    };
+    tokio::try_join!(conversation, stored, load)
 }
 
 /// Appends one entry; see `Store::append`. Committed before it returns.
@@ -87,15 +119,17 @@ pub(crate) async fn append(
     let _turn = turns.take(&request.conversation_id).await?;
     let client = db.client().await?;
     for _ in 0..POSTGRES_APPEND_ATTEMPTS_MAX {
-        let (conversation, stored) = read_for_append(&client, &request).await?;
+        let (conversation, stored, load) = read_for_append(&client, &request).await?;
         let (state, agent) = (conversation.state, conversation.assigned_agent_id.clone());
         // The rules are porch-core's; this function only reads and writes.
-        match decide_append(request.clone(), conversation, stored, new_id(prefix::MESSAGE))? {
+        let message_id = new_id(prefix::MESSAGE);
+        match decide_append(request.clone(), conversation, stored, message_id, load)? {
             AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
-            AppendDecision::Write { mut message, mut conversation, .. } => {
+            AppendDecision::Write { mut message, mut conversation, claim, release, .. } => {
                 let read = (state, agent.as_deref());
+                let moves = Moves { claim: claim.as_ref(), release: release.as_deref() };
                 if let Some((seq, updated_at_ms)) =
-                    write(&client, &message, &conversation, read).await?
+                    write(&client, &message, &conversation, read, moves).await?
                 {
                     (message.seq, conversation.last_seq) = (seq, seq);
                     (message.created_at_ms, conversation.updated_at_ms) =
@@ -126,15 +160,25 @@ pub(crate) async fn append(
 /// None when the row changed (a state change came in between) or another writer stored this
 /// `clientMessageId` since the read (the idempotency index undoes the statement): nothing was
 /// written, and the next read sees why.
+///
+/// The agents' rows change in the same statement, only if the conversation's did (they read
+/// its RETURNING), and after it, so every statement locks a conversation before an agent: no
+/// two appends wait on each other in opposite orders. A claim sets the agent's
+/// `assigned_count_cap` to the capacity it was checked against; an assignment racing for an
+/// agent's last place waits for the first one's row lock, then re-reads the row, counts one too
+/// many and violates `agents_within_capacity`, which undoes its whole statement:
+/// `AgentAtCapacity`.
 async fn write(
     client: &impl GenericClient,
     message: &Message,
     conversation: &Conversation,
     read: (ConversationState, Option<&str>),
+    moves: Moves<'_>,
 ) -> Result<Option<(u64, i64)>, StoreError> {
     let doing = format!("appending to {}", message.conversation_id);
     // The insert reads the update's RETURNING, so it happens only if the update did; the
-    // outbox rows read the insert's, so the event commits with its entry or not at all.
+    // outbox rows read the insert's, so the event commits with its entry or not at all. `$16`
+    // and `$18` are NULL when the append claims or releases nobody: `id = NULL` matches no row.
     let enqueue = enqueue_sql(
         "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id \
           FROM inserted i, updated u)",
@@ -147,6 +191,13 @@ async fn write(
                         updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11 \
                  WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
                  RETURNING last_seq, updated_at_ms, deployment_id \
+             ), claimed AS ( \
+                 UPDATE agents SET assigned_count = assigned_count + 1, assigned_count_cap = $17, \
+                        last_assigned_at_ms = (SELECT updated_at_ms FROM updated) \
+                 WHERE id = $16 AND EXISTS (SELECT 1 FROM updated) \
+             ), released AS ( \
+                 UPDATE agents SET assigned_count = assigned_count - 1 \
+                 WHERE id = $18 AND assigned_count > 0 AND EXISTS (SELECT 1 FROM updated) \
              ), inserted AS ( \
                  INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
                                        sender_display_name, text, event, created_at_ms) \
@@ -177,15 +228,30 @@ async fn write(
         &read.1,
         &event_type,
         &agent_id,
+        &moves.claim.map(|c| c.agent_id.as_str()),
+        &i64::from(moves.claim.map_or(0, |c| c.capacity)),
+        &moves.release,
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,
         Err(e) if violates(&e, "messages_idempotency") => return Ok(None),
+        Err(e) if violates_check(&e, "agents_within_capacity") => {
+            let claim = moves.claim.map(|c| (c.agent_id.clone(), c.capacity));
+            let (agent_id, capacity) = claim.unwrap_or_default();
+            return Err(StoreError::AgentAtCapacity { agent_id, capacity });
+        }
         Err(e) => return Err(e).context(&doing),
     };
     let Some(row) = row else { return Ok(None) };
     let updated_at_ms: i64 = row.try_get(1).context(&doing)?;
     Ok(Some((rows::seq(&row, 0)?, updated_at_ms)))
+}
+
+/// The agents an append claims and releases (`AppendDecision::Write`).
+#[derive(Clone, Copy)]
+struct Moves<'a> {
+    claim: Option<&'a Assignee>,
+    release: Option<&'a str>,
 }
 
 /// Raises the read marker of `participant_id` to `seq`, capped at the conversation's

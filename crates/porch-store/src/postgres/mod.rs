@@ -16,14 +16,17 @@
 //! - Reads are single statements on pooled connections (`reads`); the schema and its
 //!   migrations are in `schema`, row mapping and error mapping in `rows`; webhook endpoints
 //!   and the outbox in `webhooks` (its rows are written by the statements of `log` and
-//!   `writes` that cause them).
+//!   `writes` that cause them); routing's records (agents' status, capacity and load, queues'
+//!   settings) in `routing`; offers in `offers`.
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
 mod identity;
 mod log;
+mod offers;
 mod pool;
 mod reads;
+mod routing;
 mod rows;
 mod schema;
 mod turns;
@@ -32,18 +35,20 @@ mod writes;
 
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding, SetUp,
+    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    GuestSession, GuestStanding, QueueSettings, SetUp,
 };
+use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
     Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
-use porch_wire::rest::{Conversation, ConversationPage, MessagePage, Notice};
+use porch_wire::rest::{AgentStatus, Conversation, ConversationPage, MessagePage, Notice};
 
 use self::pool::Db;
+use self::routing::AgentChange;
 use self::writes::Flag;
 
 /// How to reach the database.
@@ -298,6 +303,54 @@ impl Store for PostgresStore {
         Box::pin(async move { writes::set_notice(&self.db, &id, notice.as_ref()).await })
     }
 
+    fn agent_routing(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRouting>> {
+        let id = agent_id.to_owned();
+        Box::pin(async move { routing::agent_routing(&self.db, &id).await })
+    }
+
+    fn queue_agents(&self, queue: &str) -> StoreFuture<'_, Vec<AgentRouting>> {
+        let queue = queue.to_owned();
+        Box::pin(async move { routing::queue_agents(&self.db, &queue).await })
+    }
+
+    fn set_agent_status(&self, agent_id: &str, status: AgentStatus) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Status(status))
+    }
+
+    fn set_agent_capacity(&self, agent_id: &str, capacity: Option<u32>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Capacity(capacity))
+    }
+
+    fn set_agent_queues(&self, agent_id: &str, queues: Vec<String>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Queues(queues))
+    }
+
+    fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {
+        Box::pin(async move { routing::set_queue(&self.db, &settings).await })
+    }
+
+    fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
+        Box::pin(async move { routing::queue_settings(&self.db, &names).await })
+    }
+
+    fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {
+        Box::pin(async move { offers::change(&self.db, &request).await })
+    }
+
+    fn offer_of(&self, conversation_id: &str) -> StoreFuture<'_, Option<Offer>> {
+        let id = conversation_id.to_owned();
+        Box::pin(async move { offers::offer_of(&self.db, &id).await })
+    }
+
+    fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>> {
+        Box::pin(async move { offers::live_offers(&self.db, now_ms).await })
+    }
+
+    fn clear_offer(&self, conversation_id: &str) -> StoreFuture<'_, ()> {
+        let id = conversation_id.to_owned();
+        Box::pin(async move { offers::clear(&self.db, &id).await })
+    }
+
     fn durability(&self) -> StoreFuture<'_, Durability> {
         Box::pin(reads::durability(&self.db))
     }
@@ -358,5 +411,12 @@ impl Store for PostgresStore {
     fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64> {
         let endpoint_id = endpoint_id.to_owned();
         Box::pin(async move { webhooks::replay(&self.db, &endpoint_id, now_ms).await })
+    }
+}
+
+impl PostgresStore {
+    fn change_agent(&self, agent_id: &str, change: AgentChange) -> StoreFuture<'_, bool> {
+        let id = agent_id.to_owned();
+        Box::pin(async move { routing::change_agent(&self.db, &id, &change).await })
     }
 }

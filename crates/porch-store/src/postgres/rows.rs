@@ -8,10 +8,11 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
 
 pub(crate) use crate::rows::{
-    AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, CONVERSATION_FROM_CURSOR, DEPLOYMENT_COLUMNS,
-    GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, client,
-    conversation, deployment, guest, guest_session, guest_standing, message, message_at, seq,
-    seq_to_sql, signing_key, to_json, welcome_to_sql,
+    AGENT_COLUMNS, AGENT_ROUTING_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM,
+    CONVERSATION_FROM_CURSOR, DEPLOYMENT_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
+    OFFER_COLUMNS, QUEUE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, agent_routing, client,
+    conversation, deployment, guest, guest_session, guest_standing, message, message_at, offer,
+    queue, seq, seq_to_sql, signing_key, state, to_json, welcome_to_sql,
 };
 pub(crate) use crate::rows::{
     IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
@@ -56,6 +57,12 @@ impl<T> Context<T> for Result<T, tokio_postgres::Error> {
     }
 }
 
+/// True when `error` is a violation of the named CHECK constraint.
+pub(crate) fn violates_check(error: &tokio_postgres::Error, constraint: &str) -> bool {
+    error.code() == Some(&SqlState::CHECK_VIOLATION)
+        && error.as_db_error().and_then(|db| db.constraint()) == Some(constraint)
+}
+
 /// True when `error` is a unique violation of the named constraint or index.
 pub(crate) fn violates(error: &tokio_postgres::Error, constraint: &str) -> bool {
     error.code() == Some(&SqlState::UNIQUE_VIOLATION)
@@ -76,6 +83,10 @@ impl StoredRow for Row {
     }
 
     fn integer(&self, column: usize) -> Result<i64, StoreError> {
+        get(self, column)
+    }
+
+    fn optional_integer(&self, column: usize) -> Result<Option<i64>, StoreError> {
         get(self, column)
     }
 

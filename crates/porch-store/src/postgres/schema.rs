@@ -208,6 +208,47 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN IF NOT EXISTS welcome TEXT;
     "#,
+    // 10: routing, as in the SQLite store (its migration 10). `agents_within_capacity` is what
+    // makes "no agent over capacity" hold across nodes: an assignment raises the agent's
+    // `assigned_count` and sets `assigned_count_cap` to the capacity it was checked against in
+    // the statement that assigns; two racing for the last place queue on the agent's row, and
+    // the second violates the constraint, which undoes its whole statement
+    // (`log::write`, `StoreError::AgentAtCapacity`).
+    r#"
+    ALTER TABLE agents
+        ADD COLUMN status TEXT NOT NULL DEFAULT 'offline'
+            CHECK (status IN ('available', 'away', 'offline')),
+        ADD COLUMN capacity BIGINT CHECK (capacity >= 1),
+        ADD COLUMN assigned_count BIGINT NOT NULL DEFAULT 0 CHECK (assigned_count >= 0),
+        ADD COLUMN assigned_count_cap BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN last_assigned_at_ms BIGINT NOT NULL DEFAULT 0;
+    UPDATE agents a SET assigned_count = held.n, assigned_count_cap = held.n
+        FROM (SELECT assigned_agent_id, count(*) AS n FROM conversations
+              WHERE state = 'assigned' GROUP BY assigned_agent_id) held
+        WHERE held.assigned_agent_id = a.id;
+    ALTER TABLE agents ADD CONSTRAINT agents_within_capacity
+        CHECK (assigned_count <= assigned_count_cap);
+
+    CREATE TABLE queues (
+        name             TEXT PRIMARY KEY,
+        capacity_default BIGINT CHECK (capacity_default >= 1),
+        auto_accept      BOOLEAN NOT NULL,
+        manual_take      BOOLEAN NOT NULL
+    );
+    "#,
+    // 11: offers, as in the SQLite store (its migration 11). A change is written only if the
+    // record is still the version it was decided on (`offers::change`): of two nodes offering
+    // one conversation at once, one writes and the other re-decides on what it wrote.
+    r#"
+    CREATE TABLE offers (
+        conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+        agent_id        TEXT,
+        expires_at_ms   BIGINT NOT NULL,
+        passed          TEXT[] NOT NULL,
+        version         BIGINT NOT NULL
+    );
+    CREATE INDEX offers_live ON offers (expires_at_ms) WHERE agent_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

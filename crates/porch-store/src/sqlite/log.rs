@@ -9,6 +9,7 @@ use porch_wire::rest::{Conversation, ConversationState, Message};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::reads::conversation_by_id;
+use super::routing;
 use super::rows::{self, Context, MESSAGE_COLUMNS, seq_to_sql};
 use super::webhooks;
 
@@ -41,13 +42,18 @@ pub(crate) fn append(
         Some(id) => message_by_client_id(conn, &conversation_id, &request.sender.id, id)?,
         None => None,
     };
-    let (message, conversation, previous_seq) =
-        match decide_append(request, conversation, stored, new_id(prefix::MESSAGE))? {
-            AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
-            AppendDecision::Write { message, conversation, previous_seq } => {
-                (message, conversation, previous_seq)
-            }
-        };
+    let assignee_load = match &request.assign {
+        Some(assignee) => routing::load(conn, &assignee.agent_id)?,
+        None => None,
+    };
+    let decision =
+        decide_append(request, conversation, stored, new_id(prefix::MESSAGE), assignee_load)?;
+    let (message, conversation, previous_seq, claim, release) = match decision {
+        AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
+        AppendDecision::Write { message, conversation, previous_seq, claim, release } => {
+            (message, conversation, previous_seq, claim, release)
+        }
+    };
     insert(conn, &message)?;
     advance(conn, &conversation, previous_seq)?;
     // The event goes out with the entry or not at all: same savepoint, same commit.
@@ -65,6 +71,13 @@ pub(crate) fn append(
             now_ms: message.created_at_ms,
         },
     )?;
+    // In the append's savepoint: a refused claim takes the entry back with it.
+    if let Some(assignee) = &claim {
+        routing::claim(conn, assignee, message.created_at_ms)?;
+    }
+    if let Some(agent_id) = &release {
+        routing::release(conn, agent_id)?;
+    }
     if cfg!(debug_assertions) {
         let max_seq: Option<i64> = conn
             .prepare_cached("SELECT max(seq) FROM messages WHERE conversation_id = ?1")

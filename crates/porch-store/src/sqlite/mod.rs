@@ -14,13 +14,16 @@
 //!   pool, reads an index bounds (one row, one page) on the calling worker (`reads`).
 //! - The schema and its migrations are in `schema`; the backend's side of row mapping in
 //!   `rows`; appends and read markers in `log`; webhook endpoints and the outbox in
-//!   `webhooks`; every other write in `writes`.
+//!   `webhooks`; routing's records (agents' status, capacity and load, queues' settings) in
+//!   `routing`; offers in `offers`; every other write in `writes`.
 
 mod checkpointer;
 mod identity;
 mod log;
+mod offers;
 mod pool;
 mod reads;
+mod routing;
 mod rows;
 mod schema;
 mod webhooks;
@@ -32,18 +35,20 @@ use std::sync::Arc;
 
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, GuestSession,
-    GuestStanding, SetUp,
+    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    GuestSession, GuestStanding, QueueSettings, SetUp,
 };
+use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
     AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
     Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
-use porch_wire::rest::{Conversation, ConversationPage, MessagePage, Notice};
+use porch_wire::rest::{AgentStatus, Conversation, ConversationPage, MessagePage, Notice};
 
 use self::pool::{ReaderPool, read, read_short};
+use self::routing::AgentChange;
 use self::writer::{Command, Writer};
 
 /// When SQLite makes a commit durable.
@@ -351,6 +356,54 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn agent_routing(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRouting>> {
+        let id = agent_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| routing::agent_routing(conn, &id)))
+    }
+
+    fn queue_agents(&self, queue: &str) -> StoreFuture<'_, Vec<AgentRouting>> {
+        let queue = queue.to_owned();
+        Box::pin(read(&self.readers, move |conn| routing::queue_agents(conn, &queue)))
+    }
+
+    fn set_agent_status(&self, agent_id: &str, status: AgentStatus) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Status(status))
+    }
+
+    fn set_agent_capacity(&self, agent_id: &str, capacity: Option<u32>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Capacity(capacity))
+    }
+
+    fn set_agent_queues(&self, agent_id: &str, queues: Vec<String>) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Queues(queues))
+    }
+
+    fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(move |reply| Command::SetQueue { settings, reply }))
+    }
+
+    fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
+        Box::pin(read(&self.readers, move |conn| routing::queue_settings(conn, &names)))
+    }
+
+    fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {
+        Box::pin(self.writer.call(move |reply| Command::ChangeOffer { request, reply }))
+    }
+
+    fn offer_of(&self, conversation_id: &str) -> StoreFuture<'_, Option<Offer>> {
+        let id = conversation_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| offers::offer_of(conn, &id)))
+    }
+
+    fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>> {
+        Box::pin(read(&self.readers, move |conn| offers::live_offers(conn, now_ms)))
+    }
+
+    fn clear_offer(&self, conversation_id: &str) -> StoreFuture<'_, ()> {
+        let conversation_id = conversation_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::ClearOffer { conversation_id, reply }))
+    }
+
     fn durability(&self) -> StoreFuture<'_, Durability> {
         Box::pin(self.writer.call(|reply| Command::Durability { reply }))
     }
@@ -419,5 +472,12 @@ impl Store for SqliteStore {
     fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64> {
         let endpoint_id = endpoint_id.to_owned();
         Box::pin(self.writer.run(move |c| webhooks::replay(c, &endpoint_id, now_ms)))
+    }
+}
+
+impl SqliteStore {
+    fn change_agent(&self, agent_id: &str, change: AgentChange) -> StoreFuture<'_, bool> {
+        let agent_id = agent_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::ChangeAgent { agent_id, change, reply }))
     }
 }

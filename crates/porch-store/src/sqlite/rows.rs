@@ -5,10 +5,11 @@ use porch_core::store::StoreError;
 use rusqlite::{Connection, Params, Row};
 
 pub(crate) use crate::rows::{
-    AGENT_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM, CONVERSATION_FROM_CURSOR, DEPLOYMENT_COLUMNS,
-    GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, client,
-    conversation, deployment, guest, guest_session, guest_standing, message, seq_to_sql,
-    signing_key, to_json, welcome_to_sql,
+    AGENT_COLUMNS, AGENT_ROUTING_COLUMNS, CLIENT_COLUMNS, CONVERSATION_FROM,
+    CONVERSATION_FROM_CURSOR, DEPLOYMENT_COLUMNS, GUEST_STANDING_COLUMNS, MESSAGE_COLUMNS,
+    OFFER_COLUMNS, QUEUE_COLUMNS, SIGNING_KEY_COLUMNS, StoredRow, agent, agent_routing, client,
+    conversation, deployment, guest, guest_session, guest_standing, message, offer, queue,
+    seq_to_sql, signing_key, state, to_json, welcome_to_sql,
 };
 pub(crate) use crate::rows::{
     IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
@@ -48,6 +49,10 @@ impl StoredRow for Row<'_> {
     }
 
     fn integer(&self, column: usize) -> Result<i64, StoreError> {
+        self.get(column).map_err(|e| self.bad(column, &e.to_string()))
+    }
+
+    fn optional_integer(&self, column: usize) -> Result<Option<i64>, StoreError> {
         self.get(column).map_err(|e| self.bad(column, &e.to_string()))
     }
 

@@ -228,6 +228,46 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN welcome TEXT;
     "#,
+    // 10: routing (docs/routing.md). An agent's status, its own capacity (NULL: its queues'
+    // default), its load (`assigned_count`, moved in the commit of every assignment and
+    // release, so a capacity check reads one row), the capacity its latest assignment was
+    // checked against (`assigned_count_cap`: the same CHECK as PostgreSQL's, where it is what
+    // refuses a racing assignment) and when it was last assigned (offer order). Loads start
+    // from the conversations agents hold. Queues get a row once an operator configures one.
+    r#"
+    ALTER TABLE agents ADD COLUMN status TEXT NOT NULL DEFAULT 'offline'
+        CHECK (status IN ('available', 'away', 'offline'));
+    ALTER TABLE agents ADD COLUMN capacity INTEGER CHECK (capacity >= 1);
+    ALTER TABLE agents ADD COLUMN assigned_count INTEGER NOT NULL DEFAULT 0
+        CHECK (assigned_count >= 0);
+    ALTER TABLE agents ADD COLUMN assigned_count_cap INTEGER NOT NULL DEFAULT 0
+        CHECK (assigned_count <= assigned_count_cap);
+    ALTER TABLE agents ADD COLUMN last_assigned_at_ms INTEGER NOT NULL DEFAULT 0;
+    UPDATE agents SET (assigned_count, assigned_count_cap) = (
+        SELECT count(*), count(*) FROM conversations c
+        WHERE c.assigned_agent_id = agents.id AND c.state = 'assigned'
+    );
+
+    CREATE TABLE queues (
+        name             TEXT PRIMARY KEY,
+        capacity_default INTEGER CHECK (capacity_default >= 1),
+        auto_accept      INTEGER NOT NULL,
+        manual_take      INTEGER NOT NULL
+    ) STRICT;
+    "#,
+    // 11: offers (docs/routing.md): one record per offered conversation, changed only by the
+    // writer (`offers`): who holds the offer and until when, who passed in this round (JSON
+    // list), and a version every change raises (PostgreSQL's conditional write compares it).
+    r#"
+    CREATE TABLE offers (
+        conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+        agent_id        TEXT,
+        expires_at_ms   INTEGER NOT NULL,
+        passed          TEXT NOT NULL,
+        version         INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX offers_live ON offers (expires_at_ms) WHERE agent_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

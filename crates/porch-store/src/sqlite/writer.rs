@@ -15,8 +15,10 @@ use std::thread::JoinHandle;
 use porch_core::identity::IdentityKey;
 use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, QueueSettings,
+    SetUp,
 };
+use porch_core::offer::{OfferOutcome, OfferRequest};
 use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, Notice};
@@ -25,7 +27,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, Nudge};
 use super::rows::Context;
-use super::{identity, log, writes};
+use super::{identity, log, offers, routing, writes};
 
 /// Where the writer sends a command's result.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -122,6 +124,24 @@ pub(crate) enum Command {
         display_name: Option<String>,
         email: Option<String>,
         reply: Reply<bool>,
+    },
+    /// Changes one routing column of an agent; replies whether the agent exists.
+    ChangeAgent {
+        agent_id: String,
+        change: routing::AgentChange,
+        reply: Reply<bool>,
+    },
+    SetQueue {
+        settings: QueueSettings,
+        reply: Reply<()>,
+    },
+    ChangeOffer {
+        request: OfferRequest,
+        reply: Reply<OfferOutcome>,
+    },
+    ClearOffer {
+        conversation_id: String,
+        reply: Reply<()>,
     },
     /// Not a write, but `synchronous` is per connection: only the write connection can say
     /// how durable a write is.
@@ -398,6 +418,18 @@ impl Command {
                 run_one(conn, poisoned, reply, |c| {
                     writes::set_notice(c, &deployment_id, notice.as_ref())
                 })
+            }
+            Command::ChangeAgent { agent_id, change, reply } => {
+                run_one(conn, poisoned, reply, |c| routing::change_agent(c, &agent_id, &change))
+            }
+            Command::SetQueue { settings, reply } => {
+                run_one(conn, poisoned, reply, |c| routing::set_queue(c, &settings))
+            }
+            Command::ChangeOffer { request, reply } => {
+                run_one(conn, poisoned, reply, |c| offers::change(c, &request))
+            }
+            Command::ClearOffer { conversation_id, reply } => {
+                run_one(conn, poisoned, reply, |c| offers::clear(c, &conversation_id))
             }
             Command::Durability { reply } => run_one(conn, poisoned, reply, writes::durability),
             Command::Job(job) => job(conn, poisoned),

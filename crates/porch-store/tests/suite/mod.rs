@@ -8,20 +8,24 @@
 mod customers;
 mod identity;
 mod log;
+mod offers;
 mod records;
+mod routing;
 mod webhooks;
 
 pub use customers::*;
 pub use identity::*;
 pub use log::*;
+pub use offers::*;
 pub use records::*;
+pub use routing::*;
 pub use webhooks::*;
 
 use std::collections::BTreeMap;
 
 use porch_core::ids::{base32, new_id, prefix, random_bytes};
 use porch_core::model::{AgentRecord, ClientRecord, DeploymentRecord, GuestRecord};
-use porch_core::store::{AppendOutcome, AppendRequest, Store};
+use porch_core::store::{AppendOutcome, AppendRequest, Assignee, Store};
 use porch_wire::rest::{Conversation, ConversationState, Guest, Message, Participant, Role};
 
 pub const T0_MS: i64 = 1_700_000_000_000;
@@ -116,7 +120,7 @@ pub fn says(
         client_message_id: Some(client_message_id.to_owned()),
         text: text.to_owned(),
         event: None,
-        assign_agent_id: None,
+        assign: None,
         now_ms: T0_MS + 1_000,
     }
 }
@@ -132,9 +136,19 @@ pub fn system_event(
         client_message_id: None,
         text: format!("conversation {}", event.as_str()),
         event: Some(event),
-        assign_agent_id: agent_id.map(str::to_owned),
+        assign: agent_id.map(|agent_id| Assignee {
+            agent_id: agent_id.to_owned(),
+            capacity: porch_core::limits::AGENT_CAPACITY_DEFAULT,
+        }),
         now_ms: T0_MS + 2_000,
     }
+}
+
+/// The assignment of `conversation` to `agent_id`, checked against `capacity`.
+pub fn assign_to(conversation: &Conversation, agent_id: &str, capacity: u32) -> AppendRequest {
+    let mut request = system_event(conversation, ConversationState::Assigned, Some(agent_id));
+    request.assign = Some(Assignee { agent_id: agent_id.to_owned(), capacity });
+    request
 }
 
 pub fn created(outcome: AppendOutcome) -> (Message, Conversation) {

@@ -175,7 +175,8 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             "report it to the operator with the [ref …] shown above: it is in the server log",
         ),
         NotFound | BadJson | BadFrame | UnknownFrameType | TextTooLong | BodyTooLarge
-        | MessageTooBig | InvalidUtf8 | ProtocolError | IdempotencyConflict
+        | MessageTooBig | InvalidUtf8 | ProtocolError | IdempotencyConflict | ConversationTaken
+        | AgentAtCapacity | AgentStatusInvalid | OfferExpired | OfferNotYours | ManualTakeOff
         // The webhooks API's own refusals: never met on a handshake.
         | WebhookEndpointUnknown | WebhookTargetRefused | WebhookEventTypeUnknown
         | WebhookEndpointsFull => Advice::new(

@@ -94,6 +94,57 @@ fn mistakes_are_refused_with_the_fix() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `porch agents set` and `porch queues set` (docs/routing.md): capacities from 1 to
+/// AGENT_CAPACITY_MAX, refused otherwise with the fix, and nothing changes on a refusal.
+#[test]
+fn routing_settings_are_set_and_bad_ones_refused() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    json(&porch(&["agents", "create", "--data-dir", d, "--name", "carol", "--json"]));
+    let set =
+        |args: &[&str]| porch(&[&["agents", "set", "carol", "--data-dir", d][..], args].concat());
+    let agent = json(&set(&["--capacity", "4", "--queue", "sales", "--queue", "vip", "--json"]));
+    assert_eq!(
+        (agent["capacity"].clone(), agent["queues"].clone(), agent["status"].clone()),
+        (serde_json::json!(4), serde_json::json!(["sales", "vip"]), serde_json::json!("offline"))
+    );
+    let max = porch_core::limits::AGENT_CAPACITY_MAX;
+    for bad in ["0", "-1", &(max + 1).to_string()] {
+        let refused = set(&["--capacity", bad]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "capacity {bad} was taken");
+        assert!(stderr.contains(&format!("capacity {bad} is out of range")), "{stderr}");
+        assert!(stderr.contains(&format!("from 1 to {max}")), "the fix: {stderr}");
+    }
+    let after = json(&set(&["--json"]));
+    assert_eq!(after["capacity"], 4, "a refusal changes nothing");
+    assert_eq!(json(&set(&["--clear-capacity", "--json"]))["capacity"], serde_json::Value::Null);
+    let nobody = porch(&["agents", "set", "nobody", "--data-dir", d, "--capacity", "2"]);
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no agent named `nobody`"));
+
+    let queue =
+        |args: &[&str]| porch(&[&["queues", "set", "sales", "--data-dir", d][..], args].concat());
+    assert_eq!(
+        json(&queue(&["--json"])),
+        serde_json::json!({"name": "sales", "capacityDefault": null, "autoAccept": false, "manualTake": true}),
+        "a queue nobody configured has the defaults"
+    );
+    let changed = json(&queue(&["--capacity-default", "3", "--auto-accept", "true", "--json"]));
+    assert_eq!(
+        (changed["capacityDefault"].clone(), changed["autoAccept"].clone()),
+        (serde_json::json!(3), serde_json::json!(true))
+    );
+    let refused = queue(&["--capacity-default", "0", "--manual-take", "false"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("capacity 0 is out of range"));
+    let kept = json(&queue(&["--json"]));
+    assert_eq!(
+        (kept["capacityDefault"].clone(), kept["manualTake"].clone()),
+        (serde_json::json!(3), serde_json::json!(true)),
+        "a refusal changes nothing"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn serve_help_documents_every_limit() {
     // Whitespace normalized: clap wraps long lines wherever the column ends.

@@ -146,12 +146,55 @@ fn the_settings_reference_is_the_settings_table() {
     );
 }
 
+/// The rows of a document's table under `## title` whose first cell is code, split in cells.
+fn table_rows(text: &str, title: &str) -> Vec<Vec<String>> {
+    let section = text
+        .split(&format!("\n## {title}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section `{title}`"))
+        .split("\n## ")
+        .next()
+        .unwrap_or_default();
+    let rows = section.lines().filter(|l| l.starts_with("| `"));
+    rows.map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect()).collect()
+}
+
+/// docs/routing.md names limits and error codes; what it says of them is what the `limits!`
+/// and `error_codes!` tables say.
+#[test]
+fn routing_md_holds_to_the_limits_and_code_tables() {
+    let text = doc("routing.md");
+    let limits = table_rows(&text, "Limits");
+    assert!(limits.len() >= 2, "routing.md's limits went missing");
+    for cells in limits {
+        let name = cells[0].trim_matches('`');
+        let row = porch_core::limits::ROWS
+            .iter()
+            .find(|r| r.setting == Some(name) || r.constant == name)
+            .unwrap_or_else(|| panic!("routing.md names a limit `{name}` the table lacks"));
+        assert_eq!(cells[1], format!("{} {}", row.default, row.unit), "{name}'s default");
+        let set_with = match (row.flag(), row.env()) {
+            (Some(flag), Some(env)) => format!("`{flag}`, `{env}`"),
+            _ => "fixed".to_string(),
+        };
+        assert_eq!(cells[2], set_with, "how {name} is set");
+    }
+    let codes = table_rows(&text, "Error codes");
+    assert!(codes.len() >= 2, "routing.md's error codes went missing");
+    for cells in codes {
+        let name = cells[0].trim_matches('`');
+        let code = ErrorCode::from_name(name)
+            .unwrap_or_else(|| panic!("routing.md names an unknown code `{name}`"));
+        assert_eq!(cells[1], code.spec().http_status.to_string(), "{name}'s status");
+    }
+}
+
 #[test]
 fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 21] = [
+    let checks: [(&str, fn(&str)); 23] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -161,6 +204,8 @@ fn api_examples_match_their_types() {
         ("MessagePage", round_trips::<MessagePage>),
         ("AgentLoginRequest", round_trips::<AgentLoginRequest>),
         ("AgentSession", round_trips::<AgentSession>),
+        ("AgentStatusRequest", round_trips::<AgentStatusRequest>),
+        ("AgentStatusResponse", round_trips::<AgentStatusResponse>),
         ("ConversationList", round_trips::<ConversationList>),
         ("ConversationPage", round_trips::<ConversationPage>),
         ("Conversation", round_trips::<Conversation>),

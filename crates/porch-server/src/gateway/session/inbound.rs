@@ -1,4 +1,5 @@
-//! What a session does with its client's frames: `send`, `typing`, `read`, `ping`.
+//! What a session does with its client's frames: `send`, `typing`, `read`, `status`,
+//! `accept`, `decline`, `ping`.
 
 use std::time::Instant;
 
@@ -6,7 +7,7 @@ use axum::extract::ws::Message as WsMessage;
 use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
 use porch_wire::frame::{ClientFrame, ServerFrame};
-use porch_wire::rest::Conversation;
+use porch_wire::rest::{AgentStatus, Conversation};
 
 use super::super::frames::{End, inbound, parse_client_frame};
 use super::{Session, Who};
@@ -77,6 +78,22 @@ impl Session {
                     Err(e) => self.send_error(e, None).await,
                 }
             }
+            ClientFrame::Status { status } => match self.set_status(who, &status).await {
+                Ok(status) => self.send_frame(&ServerFrame::Status { status }).await,
+                Err(e) => self.send_error(e, None).await,
+            },
+            ClientFrame::Accept { conversation_id } => {
+                match self.answer_offer(who, &conversation_id, true).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_error(e, None).await,
+                }
+            }
+            ClientFrame::Decline { conversation_id } => {
+                match self.answer_offer(who, &conversation_id, false).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_error(e, None).await,
+                }
+            }
             ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
         }
     }
@@ -112,6 +129,40 @@ impl Session {
         let stored = self.state.store.mark_read(&conversation.id, &participant.id, seq).await?;
         self.state.publish(LiveEvent::read(&conversation, participant, stored, &self.id));
         Ok(())
+    }
+
+    /// An agent's own status (docs/routing.md); guests have none.
+    async fn set_status(&mut self, who: &Who, asked: &str) -> Result<AgentStatus, ApiError> {
+        match who {
+            Who::Agent(agent) => {
+                crate::routing::set_status(&self.state, &agent.agent_id, asked).await
+            }
+            Who::Guest { .. } => Err(ApiError::new(
+                ErrorCode::BadFrame,
+                "only agents have a status; guests do not send `status` frames",
+            )),
+        }
+    }
+
+    /// An agent's `accept` or `decline` of its offer; the answers come as live events
+    /// (`offerEnded`, `conversation`) to every session of the agent.
+    async fn answer_offer(
+        &mut self,
+        who: &Who,
+        conversation_id: &str,
+        accept: bool,
+    ) -> Result<(), ApiError> {
+        let Who::Agent(agent) = who else {
+            return Err(ApiError::new(
+                ErrorCode::BadFrame,
+                "only agents receive offers; guests do not send `accept` or `decline` frames",
+            ));
+        };
+        if accept {
+            crate::offers::accept(&self.state, agent, conversation_id).await.map(drop)
+        } else {
+            crate::offers::decline(&self.state, agent, conversation_id).await
+        }
     }
 
     /// The conversation a frame is about: the guest's own, or the one an agent names.

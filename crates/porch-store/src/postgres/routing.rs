@@ -1,0 +1,106 @@
+//! Routing's records (docs/routing.md): agents' status, capacity, queues and load, and queues'
+//! settings, as in the SQLite store's `routing`. Each is one statement. An agent's load moves
+//! only inside an append's statement (`log::write`), where `agents_within_capacity` refuses
+//! an assignment past the capacity it was checked against, whichever node sent it.
+
+use porch_core::model::{AgentRouting, QueueSettings};
+use porch_core::store::StoreError;
+use porch_wire::rest::AgentStatus;
+use tokio_postgres::types::ToSql;
+
+use super::pool::Db;
+use super::rows::{self, AGENT_ROUTING_COLUMNS, Context, QUEUE_COLUMNS};
+
+pub(crate) async fn agent_routing(
+    db: &Db,
+    agent_id: &str,
+) -> Result<Option<AgentRouting>, StoreError> {
+    let doing = "reading an agent's routing";
+    let client = db.client().await?;
+    let sql = format!("SELECT {AGENT_ROUTING_COLUMNS} FROM agents WHERE id = $1");
+    let statement = client.prepare_cached(&sql).await.context(doing)?;
+    let found = client.query_opt(&statement, &[&agent_id]).await.context(doing)?;
+    found.as_ref().map(|row| rows::agent_routing(row)).transpose()
+}
+
+/// Ties by id in byte order (`COLLATE "C"`), as SQLite does.
+pub(crate) async fn queue_agents(db: &Db, queue: &str) -> Result<Vec<AgentRouting>, StoreError> {
+    let doing = "listing a queue's agents";
+    let client = db.client().await?;
+    let sql = format!(
+        "SELECT {AGENT_ROUTING_COLUMNS} FROM agents WHERE $1 = ANY(queues) \
+         ORDER BY last_assigned_at_ms, id COLLATE \"C\""
+    );
+    let statement = client.prepare_cached(&sql).await.context(doing)?;
+    let found = client.query(&statement, &[&queue]).await.context(doing)?;
+    found.iter().map(|row| rows::agent_routing(row)).collect()
+}
+
+pub(crate) async fn queue_settings(
+    db: &Db,
+    names: &[String],
+) -> Result<Vec<QueueSettings>, StoreError> {
+    let doing = "reading queue settings";
+    let client = db.client().await?;
+    let sql = format!(
+        "SELECT {QUEUE_COLUMNS} FROM queues WHERE name = ANY($1) ORDER BY name COLLATE \"C\""
+    );
+    let statement = client.prepare_cached(&sql).await.context(doing)?;
+    let found = client.query(&statement, &[&names]).await.context(doing)?;
+    found.iter().map(|row| rows::queue(row)).collect()
+}
+
+/// One agent column an operator or the agent sets.
+#[derive(Clone, Debug)]
+pub(crate) enum AgentChange {
+    Status(AgentStatus),
+    Capacity(Option<u32>),
+    Queues(Vec<String>),
+}
+
+/// Applies `change` to the agent; false when no agent has this id.
+pub(crate) async fn change_agent(
+    db: &Db,
+    agent_id: &str,
+    change: &AgentChange,
+) -> Result<bool, StoreError> {
+    let doing = format!("changing agent {agent_id}");
+    let client = db.client().await?;
+    // Fixed statements per change: no column name ever comes from outside.
+    let (sql, value): (&str, Box<dyn ToSql + Sync + Send>) = match change {
+        AgentChange::Status(status) => {
+            ("UPDATE agents SET status = $2 WHERE id = $1", Box::new(status.as_str()))
+        }
+        AgentChange::Capacity(capacity) => {
+            ("UPDATE agents SET capacity = $2 WHERE id = $1", Box::new(capacity.map(i64::from)))
+        }
+        AgentChange::Queues(queues) => {
+            ("UPDATE agents SET queues = $2 WHERE id = $1", Box::new(queues.clone()))
+        }
+    };
+    let statement = client.prepare_cached(sql).await.context(&doing)?;
+    let changed = client.execute(&statement, &[&agent_id, &*value]).await.context(&doing)?;
+    Ok(changed == 1)
+}
+
+pub(crate) async fn set_queue(db: &Db, settings: &QueueSettings) -> Result<(), StoreError> {
+    let doing = format!("setting queue {}", settings.name);
+    let client = db.client().await?;
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO queues (name, capacity_default, auto_accept, manual_take) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET capacity_default = excluded.capacity_default, \
+                 auto_accept = excluded.auto_accept, manual_take = excluded.manual_take",
+        )
+        .await
+        .context(&doing)?;
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &settings.name,
+        &settings.capacity_default.map(i64::from),
+        &settings.auto_accept,
+        &settings.manual_take,
+    ];
+    client.execute(&statement, params).await.context(&doing)?;
+    Ok(())
+}

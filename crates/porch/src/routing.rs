@@ -1,0 +1,136 @@
+//! `porch agents set` and `porch queues`: routing's settings (docs/routing.md), on the same
+//! store as `serve`. Running servers read them at the next assignment or offer.
+
+use anyhow::Result;
+use clap::Subcommand;
+use porch_core::model::{AgentRouting, QueueSettings};
+use porch_server::admin;
+use serde_json::json;
+
+use crate::settings::{StoreArgs, open_store};
+
+/// `porch agents set`'s arguments.
+#[derive(clap::Args)]
+pub struct AgentSetArgs {
+    /// The agent's login name.
+    name: String,
+    /// Conversations the agent holds at once, 1 to 10000 (AGENT_CAPACITY_MAX).
+    #[arg(long, allow_negative_numbers = true, conflicts_with = "clear_capacity")]
+    capacity: Option<i64>,
+    /// Forget the agent's own capacity: its queues' default applies.
+    #[arg(long)]
+    clear_capacity: bool,
+    /// The queues the agent serves, replacing its list (repeatable).
+    #[arg(long = "queue")]
+    queues: Vec<String>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand)]
+pub enum QueuesCommand {
+    /// Change a queue's routing settings; prints them as stored (with no flag: as they are).
+    Set {
+        name: String,
+        /// Capacity of the queue's agents that have none of their own, 1 to 10000.
+        #[arg(long, allow_negative_numbers = true, conflicts_with = "clear_capacity_default")]
+        capacity_default: Option<i64>,
+        /// Forget the queue's default: the `agent_capacity_default` limit applies.
+        #[arg(long)]
+        clear_capacity_default: bool,
+        /// Assign waiting conversations to the chosen agent at once, without an offer.
+        #[arg(long)]
+        auto_accept: Option<bool>,
+        /// Let agents take waiting conversations by hand.
+        #[arg(long)]
+        manual_take: Option<bool>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `Some(Some(n))` to set, `Some(None)` to clear, `None` to leave as it is.
+fn change(value: Option<i64>, clear: bool) -> Option<Option<i64>> {
+    if clear { Some(None) } else { value.map(Some) }
+}
+
+pub async fn set_agent(args: AgentSetArgs) -> Result<()> {
+    let store = open_store(&args.store).await?;
+    let changes = admin::AgentRoutingChanges {
+        capacity: change(args.capacity, args.clear_capacity),
+        queues: (!args.queues.is_empty()).then_some(args.queues),
+    };
+    let agent = admin::set_agent_routing(store.as_ref(), &args.name, changes)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    print(args.json, agent_json(&args.name, &agent), agent_line(&args.name, &agent));
+    Ok(())
+}
+
+pub async fn queues(command: QueuesCommand) -> Result<()> {
+    let QueuesCommand::Set {
+        name,
+        capacity_default,
+        clear_capacity_default,
+        auto_accept,
+        manual_take,
+        json,
+        store,
+    } = command;
+    let store = open_store(&store).await?;
+    let changes = admin::QueueChanges {
+        capacity_default: change(capacity_default, clear_capacity_default),
+        auto_accept,
+        manual_take,
+    };
+    let queue =
+        admin::set_queue(store.as_ref(), &name, changes).await.map_err(anyhow::Error::msg)?;
+    print(json, queue_json(&queue), queue_line(&queue));
+    Ok(())
+}
+
+fn print(as_json: bool, value: serde_json::Value, human: String) {
+    if as_json {
+        println!("{value}");
+    } else {
+        println!("{human}");
+    }
+}
+
+fn agent_json(name: &str, a: &AgentRouting) -> serde_json::Value {
+    json!({
+        "id": a.agent_id, "name": name, "queues": a.queues, "status": a.status.as_str(),
+        "capacity": a.capacity, "load": a.load,
+    })
+}
+
+fn agent_line(name: &str, a: &AgentRouting) -> String {
+    let capacity = a.capacity.map_or_else(|| "its queues' default".to_owned(), |c| c.to_string());
+    format!(
+        "agent {} ({name})  queues: {}  capacity: {capacity}  holds: {}  status: {}",
+        a.agent_id,
+        a.queues.join(" "),
+        a.load,
+        a.status.as_str()
+    )
+}
+
+fn queue_json(q: &QueueSettings) -> serde_json::Value {
+    json!({
+        "name": q.name, "capacityDefault": q.capacity_default, "autoAccept": q.auto_accept,
+        "manualTake": q.manual_take,
+    })
+}
+
+fn queue_line(q: &QueueSettings) -> String {
+    let default =
+        q.capacity_default.map_or_else(|| "agent_capacity_default".to_owned(), |c| c.to_string());
+    format!(
+        "queue {}  capacity default: {default}  auto-accept: {}  manual take: {}",
+        q.name, q.auto_accept, q.manual_take
+    )
+}
