@@ -63,8 +63,10 @@ pub async fn suite_webhook_enqueue(store: &dyn Store) {
     let first = says(&conversation, &guest, "c1", "hello");
     store.append(first.clone()).await.unwrap();
     store.append(first).await.unwrap();
+    // An assignment names a stored agent (routing's rule), serving the conversation's queue.
+    let agent = new_agent(store, &[conversation.queue.as_str()]).await;
     store
-        .append(system_event(&conversation, ConversationState::Assigned, Some("agt_1")))
+        .append(system_event(&conversation, ConversationState::Assigned, Some(&agent.id)))
         .await
         .unwrap();
     store.append(system_event(&conversation, ConversationState::Waiting, None)).await.unwrap();
@@ -85,7 +87,11 @@ pub async fn suite_webhook_enqueue(store: &dyn Store) {
     assert_eq!(pending(store, &all).await, expected);
     assert_eq!(pending(store, &closed).await, [(id.clone(), 4, "conversation.closed".to_owned())]);
     let rows = store.webhook_deliveries(&all.id, DeliveryState::Pending, 100).await.unwrap();
-    assert_eq!(rows[2].agent_id.as_deref(), Some("agt_1"), "an assignment names its agent");
+    assert_eq!(
+        rows[2].agent_id.as_deref(),
+        Some(agent.id.as_str()),
+        "an assignment names its agent"
+    );
     assert!(rows.iter().all(|d| d.attempts == 0 && d.last_error.is_none()));
     assert_eq!(rows[0].webhook_id(), rows[0].clone().webhook_id(), "one id per event");
     assert_ne!(rows[0].webhook_id(), rows[1].webhook_id());
