@@ -151,6 +151,10 @@ pub trait Store: Send + Sync + 'static {
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>>;
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>>;
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()>;
+    /// Removes the key `kid` unless it is the newest (the one that signs), atomically: a key
+    /// added meanwhile makes no difference to that. True when a key was removed. Whether its
+    /// tokens have all expired is the caller's decision (`token::retire`).
+    fn remove_signing_key(&self, kid: &str) -> StoreFuture<'_, bool>;
     /// Stores `key` only if the store holds no signing key yet, atomically: of nodes starting
     /// together on an empty store, exactly one key is kept. True when `key` was stored.
     fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool>;

@@ -462,5 +462,7 @@ pub fn decode_unverified(token: &str) -> Result<(Header, serde_json::Value), Tok
     Ok((header, claims))
 }
 
+pub mod retire;
+
 #[cfg(test)]
 mod tests;

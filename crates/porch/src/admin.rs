@@ -152,6 +152,21 @@ pub enum KeysCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Remove the old signing keys no valid token can still use: a key is kept until its
+    /// successor has been signing for the longest token lifetime (plus the leeway and the
+    /// servers' key re-read), and the newest key always stays. Prints what it removed and
+    /// when the others can go.
+    Retire {
+        /// The longest token lifetime your servers use, in seconds, when it is longer than
+        /// what this command sees (the defaults, the config file's limits, the
+        /// PORCH_*_TOKEN_TTL_SECS variables, the deployments' guest token lifetimes).
+        #[arg(long, value_name = "SECS")]
+        token_ttl_secs: Option<u64>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 fn print(as_json: bool, value: serde_json::Value, human: String) {
@@ -360,6 +375,9 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
 
 pub async fn keys(command: KeysCommand) -> Result<()> {
     match command {
+        KeysCommand::Retire { token_ttl_secs, json, store } => {
+            crate::retire::run(&store, token_ttl_secs, json).await?;
+        }
         KeysCommand::Rotate { store } => {
             let key = admin::rotate_key(open_store(&store).await?.as_ref())
                 .await

@@ -9,6 +9,7 @@
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
 //! - `health`: `porch health`, the probe of a container's or an init system's health check.
 //! - `logging`: the server's log, as text or JSON lines.
+//! - `retire`: `porch keys retire`, old signing keys removed once no token can use them.
 //! - `nofile`: the open-file limit, raised at start, and `connections_max` derived from it.
 
 mod admin;
@@ -19,6 +20,7 @@ mod health;
 mod inspect;
 mod logging;
 mod nofile;
+mod retire;
 mod serve;
 mod settings;
 mod webhooks;

@@ -161,6 +161,11 @@ impl Store for PostgresStore {
         Box::pin(async move { writes::add_signing_key(&self.db, &key).await })
     }
 
+    fn remove_signing_key(&self, kid: &str) -> StoreFuture<'_, bool> {
+        let kid = kid.to_owned();
+        Box::pin(async move { writes::remove_signing_key(&self.db, &kid).await })
+    }
+
     fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool> {
         Box::pin(async move { writes::add_first_signing_key(&self.db, &key).await })
     }

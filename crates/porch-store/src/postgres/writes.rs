@@ -92,6 +92,21 @@ pub(crate) async fn create_set_up(db: &Db, set_up: &SetUp) -> Result<bool, Store
     Ok(true)
 }
 
+/// One statement, so the newest key is judged in the same snapshot as the delete.
+pub(crate) async fn remove_signing_key(db: &Db, kid: &str) -> Result<bool, StoreError> {
+    let doing = format!("removing signing key {kid}");
+    let client = db.client().await?;
+    let statement = client
+        .prepare_cached(
+            "DELETE FROM signing_keys WHERE kid = $1 \
+             AND created_at_ms < (SELECT MAX(created_at_ms) FROM signing_keys)",
+        )
+        .await
+        .context(&doing)?;
+    let removed = client.execute(&statement, &[&kid]).await.context(&doing)?;
+    Ok(removed > 0)
+}
+
 pub(crate) async fn add_signing_key(db: &Db, key: &SigningKey) -> Result<(), StoreError> {
     let doing = format!("adding signing key {}", key.kid);
     let client = db.client().await?;

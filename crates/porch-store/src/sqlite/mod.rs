@@ -193,6 +193,11 @@ impl Store for SqliteStore {
         Box::pin(self.writer.call(|reply| Command::AddSigningKey { key, reply }))
     }
 
+    fn remove_signing_key(&self, kid: &str) -> StoreFuture<'_, bool> {
+        let kid = kid.to_owned();
+        Box::pin(self.writer.call(|reply| Command::RemoveSigningKey { kid, reply }))
+    }
+
     fn add_first_signing_key(&self, key: SigningKey) -> StoreFuture<'_, bool> {
         Box::pin(self.writer.call(|reply| Command::AddFirstSigningKey { key, reply }))
     }

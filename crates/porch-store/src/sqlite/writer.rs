@@ -47,6 +47,10 @@ pub(crate) enum Command {
         key: SigningKey,
         reply: Reply<()>,
     },
+    RemoveSigningKey {
+        kid: String,
+        reply: Reply<bool>,
+    },
     /// Creates the three records unless the deployment's name is taken; replies whether it did.
     CreateSetUp {
         set_up: SetUp,
@@ -318,6 +322,9 @@ impl Command {
             }
             Command::AddSigningKey { key, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::add_signing_key(c, &key))
+            }
+            Command::RemoveSigningKey { kid, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::remove_signing_key(c, &kid))
             }
             Command::CreateSetUp { set_up, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::create_set_up(c, &set_up))

@@ -80,6 +80,18 @@ pub(crate) fn create_agent(conn: &Connection, agent: &AgentRecord) -> Result<(),
     Ok(())
 }
 
+/// One statement, so the newest key is judged in the same snapshot as the delete.
+pub(crate) fn remove_signing_key(conn: &Connection, kid: &str) -> Result<bool, StoreError> {
+    let removed = conn
+        .prepare_cached(
+            "DELETE FROM signing_keys WHERE kid = ?1 \
+             AND created_at_ms < (SELECT MAX(created_at_ms) FROM signing_keys)",
+        )
+        .and_then(|mut s| s.execute(params![kid]))
+        .context(&format!("removing signing key {kid}"))?;
+    Ok(removed > 0)
+}
+
 pub(crate) fn add_signing_key(conn: &Connection, key: &SigningKey) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO signing_keys (kid, secret, created_at_ms) VALUES (?1, ?2, ?3)",

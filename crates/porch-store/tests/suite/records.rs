@@ -57,7 +57,12 @@ pub async fn suite_admin(store: &dyn Store) {
     store.add_signing_key(old.clone()).await.unwrap();
     let mut keys = store.signing_keys().await.unwrap();
     keys.sort_by_key(|k| k.created_at_ms);
-    assert_eq!(keys, vec![old, new]);
+    assert_eq!(keys, vec![old.clone(), new.clone()]);
+    assert_eq!(store.remove_signing_key(&new.kid).await, Ok(false), "the newest key stays");
+    assert_eq!(store.remove_signing_key(&old.kid).await, Ok(true));
+    assert_eq!(store.remove_signing_key(&old.kid).await, Ok(false), "gone already");
+    assert_eq!(store.signing_keys().await.unwrap(), vec![new.clone()]);
+    assert_eq!(store.remove_signing_key(&new.kid).await, Ok(false), "the last key stays");
 }
 
 /// The first signing key is stored only on a store without one.

@@ -295,3 +295,48 @@ fn the_demo_set_up_is_made_only_with_demo_and_once() {
     assert_eq!(listed("deployments").as_array().unwrap().len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `porch keys retire` removes a key once its successor has signed for longer than any token
+/// lives, keeps the one whose tokens may still be valid, and never the newest.
+#[test]
+fn old_signing_keys_retire_once_no_token_can_use_them() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    json(&porch(&["clients", "list", "--data-dir", d, "--json"]));
+    {
+        // Two keys of long ago, as a server would have made and rotated a year back.
+        let db = rusqlite::Connection::open(dir.join("porch.db")).unwrap();
+        for (kid, at) in [("key_ancient", 1_000_i64), ("key_older", 2_000)] {
+            db.execute(
+                "INSERT INTO signing_keys (kid, secret, created_at_ms) VALUES (?1, ?2, ?3)",
+                rusqlite::params![kid, vec![7_u8; 32], at],
+            )
+            .unwrap();
+        }
+    }
+    let rotated = porch(&["keys", "rotate", "--data-dir", d]);
+    assert!(rotated.status.success());
+    let report = json(&porch(&["keys", "retire", "--data-dir", d, "--json"]));
+    assert_eq!(report["retired"], serde_json::json!(["key_ancient"]), "{report}");
+    assert_eq!(
+        report["waiting"][0]["kid"], "key_older",
+        "its successor signs from now: its tokens may live {} s more",
+        report["longestTokenTtlSecs"]
+    );
+    let kids = || {
+        let db = rusqlite::Connection::open(dir.join("porch.db")).unwrap();
+        let mut statement =
+            db.prepare("SELECT kid FROM signing_keys ORDER BY created_at_ms").unwrap();
+        statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kids().len(), 2);
+    assert_eq!(kids()[0], "key_older", "the newest key stays too");
+    let again = porch(&["keys", "retire", "--data-dir", d]);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("kept key_older") && said.contains("run this again then"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
