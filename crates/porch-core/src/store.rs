@@ -129,6 +129,13 @@ pub struct StorePressure {
     pub pool_waiting: u64,
 }
 
+/// Which kind of record holding a secret an operator acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Account {
+    Agent,
+    Client,
+}
+
 /// Everything Porch keeps. One implementation per backend (`porch-store`).
 pub trait Store: Send + Sync + 'static {
     // Administration: the CLI and the first start use these.
@@ -149,6 +156,22 @@ pub trait Store: Send + Sync + 'static {
     fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool>;
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>>;
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>>;
+    /// Enables or disables an agent or a client (by id). False when none has this id.
+    fn set_account_enabled(
+        &self,
+        account: Account,
+        id: &str,
+        enabled: bool,
+    ) -> StoreFuture<'_, bool>;
+    /// Replaces an agent's or a client's secret hash and refuses its tokens issued before
+    /// `tokens_valid_after_secs`, in one commit. False when none has this id.
+    fn reset_account_secret(
+        &self,
+        account: Account,
+        id: &str,
+        secret_hash: String,
+        tokens_valid_after_secs: i64,
+    ) -> StoreFuture<'_, bool>;
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>>;
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()>;
     /// Removes the key `kid` unless it is the newest (the one that signs), atomically: a key

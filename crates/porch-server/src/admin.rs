@@ -3,9 +3,10 @@
 
 use porch_core::ids::{new_id, new_secret, prefix};
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, SetUp, validate_origin,
+    AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, SetUp, Standing,
+    validate_origin,
 };
-use porch_core::store::{Store, StoreError};
+use porch_core::store::{Account, Store, StoreError};
 use porch_core::token::SigningKey;
 
 /// A new record and its secret, which is shown once and never stored.
@@ -39,6 +40,7 @@ async fn new_client(name: &str, scopes: Vec<String>) -> Result<Created<ClientRec
         secret_hash: hash(&secret).await,
         scopes,
         created_at_ms: porch_core::time::now_ms(),
+        standing: Standing::default(),
     };
     Ok(Created { record, secret })
 }
@@ -165,8 +167,68 @@ async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecor
         secret_hash: hash(&secret).await,
         queues,
         created_at_ms: porch_core::time::now_ms(),
+        standing: Standing::default(),
     };
     Ok(Created { record, secret })
+}
+
+/// The id and standing of the agent (named by its login name) or client (by its id) an
+/// operator names, or why there is none.
+async fn find_account(
+    store: &dyn Store,
+    account: Account,
+    key: &str,
+) -> Result<(String, Standing), String> {
+    let found = match account {
+        Account::Agent => {
+            store.agent_by_name(key).await.map_err(describe)?.map(|a| (a.id, a.standing))
+        }
+        Account::Client => store.client(key).await.map_err(describe)?.map(|c| (c.id, c.standing)),
+    };
+    found.ok_or_else(|| match account {
+        Account::Agent => format!("no agent named `{key}`; see `porch agents list`"),
+        Account::Client => format!("no client `{key}`; see `porch clients list`"),
+    })
+}
+
+/// Gives the agent or client a new secret (returned, to be shown once) and refuses every
+/// token issued before it. Returns once the new secret's tokens count (at most a second:
+/// `Standing::reset_at`).
+pub async fn reset_secret(
+    store: &dyn Store,
+    account: Account,
+    key: &str,
+) -> Result<Created<String>, String> {
+    let (id, standing) = find_account(store, account, key).await?;
+    let secret = new_secret(prefix::SECRET);
+    let reset = standing.reset_at(porch_core::time::now_ms());
+    let valid_after_secs = reset.tokens_valid_after_secs;
+    if !store
+        .reset_account_secret(account, &id, hash(&secret).await, valid_after_secs)
+        .await
+        .map_err(describe)?
+    {
+        return Err(format!("{id} was deleted meanwhile"));
+    }
+    let wait_ms = valid_after_secs.saturating_mul(1000) - porch_core::time::now_ms();
+    if let Ok(wait_ms) = u64::try_from(wait_ms) {
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+    }
+    Ok(Created { record: id, secret })
+}
+
+/// Enables or disables the agent or client; returns its id.
+pub async fn set_enabled(
+    store: &dyn Store,
+    account: Account,
+    key: &str,
+    enabled: bool,
+) -> Result<String, String> {
+    let (id, _) = find_account(store, account, key).await?;
+    if !store.set_account_enabled(account, &id, enabled).await.map_err(describe)? {
+        return Err(format!("{id} was deleted meanwhile"));
+    }
+    Ok(id)
 }
 
 /// Adds a fresh signing key; it signs from now on, and older keys keep verifying.

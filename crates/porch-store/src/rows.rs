@@ -8,7 +8,7 @@
 //! named, never a panic in the server.
 
 use porch_core::model::{
-    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
+    AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding, Standing,
 };
 use porch_core::store::StoreError;
 use porch_core::token::SigningKey;
@@ -87,7 +87,8 @@ fn notice(row: &dyn StoredRow, column: usize) -> Result<Option<Notice>, StoreErr
     row.optional_text(column)?.map(|text| json(&text, row, column)).transpose()
 }
 
-pub(crate) const CLIENT_COLUMNS: &str = "id, name, secret_hash, scopes, created_at_ms";
+pub(crate) const CLIENT_COLUMNS: &str =
+    "id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs";
 
 pub(crate) fn client(row: &dyn StoredRow) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {
@@ -96,6 +97,7 @@ pub(crate) fn client(row: &dyn StoredRow) -> Result<ClientRecord, StoreError> {
         secret_hash: row.text(2)?,
         scopes: row.list(3)?,
         created_at_ms: row.integer(4)?,
+        standing: standing(row, 5)?,
     })
 }
 
@@ -137,7 +139,8 @@ pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStandi
     Ok((row.text(0)?, standing))
 }
 
-pub(crate) const AGENT_COLUMNS: &str = "id, name, secret_hash, queues, created_at_ms";
+pub(crate) const AGENT_COLUMNS: &str =
+    "id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs";
 
 pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
     Ok(AgentRecord {
@@ -146,7 +149,13 @@ pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
         secret_hash: row.text(2)?,
         queues: row.list(3)?,
         created_at_ms: row.integer(4)?,
+        standing: standing(row, 5)?,
     })
+}
+
+/// `enabled, tokens_valid_after_secs`, starting at `first`.
+fn standing(row: &dyn StoredRow, first: usize) -> Result<Standing, StoreError> {
+    Ok(Standing { enabled: row.flag(first)?, tokens_valid_after_secs: row.integer(first + 1)? })
 }
 
 pub(crate) const SIGNING_KEY_COLUMNS: &str = "kid, secret, created_at_ms";

@@ -77,6 +77,12 @@ async fn flags() {
 }
 
 #[tokio::test]
+async fn account_standing() {
+    let (_dir, store) = fresh();
+    suite_account_standing(&*store).await;
+}
+
+#[tokio::test]
 async fn guest_standing() {
     let (_dir, store) = fresh();
     suite_guest_standing(&*store).await;
@@ -327,13 +333,17 @@ async fn migrations_3_and_4_keep_every_message() {
     fill(&store, &conversation, 3).await;
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
-    // no webhooks, user_version 2.
+    // no webhooks, no standings of clients and agents, user_version 2.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
         "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
          ALTER TABLE deployments DROP COLUMN notice; \
-         DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; PRAGMA user_version = 2;",
+         DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; \
+         ALTER TABLE clients DROP COLUMN enabled; \
+         ALTER TABLE clients DROP COLUMN tokens_valid_after_secs; \
+         ALTER TABLE agents DROP COLUMN enabled; \
+         ALTER TABLE agents DROP COLUMN tokens_valid_after_secs; PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(conn);
@@ -342,13 +352,18 @@ async fn migrations_3_and_4_keep_every_message() {
     fill(&store, &conversation, 1).await;
     let deployment = store.deployment(&conversation.deployment_id).await.unwrap().unwrap();
     assert_eq!(deployment.notice, None, "migration 4 adds the column, empty");
+    let clients = store.clients().await.unwrap();
+    assert!(!clients.is_empty());
+    for client in clients {
+        assert_eq!(client.standing, Default::default(), "migration 6: enabled, no token refused");
+    }
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 4);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

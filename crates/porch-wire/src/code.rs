@@ -112,6 +112,9 @@ error_codes! {
     TokenWrongIssuer = "token_wrong_issuer", 401, 4003, "The token was issued by another issuer.";
     InsufficientScope = "insufficient_scope", 403, 4004, "The client token lacks the scope this endpoint needs.";
     AgentCredentialsInvalid = "agent_credentials_invalid", 401, 4003, "Agent name or secret is wrong.";
+    AgentDisabled = "agent_disabled", 403, 4009, "The agent is disabled by the operator; its sign-in and tokens are refused.";
+    ClientDisabled = "client_disabled", 403, 4009, "The OAuth client is disabled by the operator; its sign-in and tokens are refused.";
+    TokenRevoked = "token_revoked", 401, 4003, "The token was issued before its agent's or client's secret was reset.";
     // The handshake itself.
     SubprotocolMissing = "subprotocol_missing", 401, 4001, "No NICE-WebSocket-Auth marker and no Authorization header.";
     SubprotocolMisspelled = "subprotocol_misspelled", 400, 4007, "The marker is misspelled or in the wrong case.";

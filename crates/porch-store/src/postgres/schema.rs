@@ -171,6 +171,13 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX webhook_outbox_due ON webhook_outbox (endpoint_id, state, next_attempt_at_ms);
     "#,
+    // 6: an agent's and a client's standing, as in the SQLite store (its migration 6).
+    r#"
+    ALTER TABLE clients ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE clients ADD COLUMN IF NOT EXISTS tokens_valid_after_secs BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS tokens_valid_after_secs BIGINT NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

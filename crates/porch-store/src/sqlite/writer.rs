@@ -16,7 +16,7 @@ use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
-use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
+use porch_core::store::{Account, AppendOutcome, AppendRequest, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, Notice};
 use rusqlite::Connection;
@@ -53,7 +53,8 @@ pub(crate) enum Command {
     },
     /// Creates the three records unless the deployment's name is taken; replies whether it did.
     CreateSetUp {
-        set_up: SetUp,
+        // Boxed: three records would make every command as large as this rare one.
+        set_up: Box<SetUp>,
         reply: Reply<bool>,
     },
     /// Adds the key only if there is none; replies whether it did.
@@ -81,6 +82,14 @@ pub(crate) enum Command {
         flag: writes::Flag,
         id: String,
         value: bool,
+        reply: Reply<bool>,
+    },
+    /// A secret reset (`writes::reset_secret`); replies whether the record exists.
+    ResetSecret {
+        account: Account,
+        id: String,
+        secret_hash: String,
+        valid_after_secs: i64,
         reply: Reply<bool>,
     },
     /// Replaces one deployment's settings; replies whether the deployment exists.
@@ -345,6 +354,11 @@ impl Command {
             }
             Command::SetFlag { flag, id, value, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::set_flag(c, flag, &id, value))
+            }
+            Command::ResetSecret { account, id, secret_hash, valid_after_secs, reply } => {
+                run_one(conn, poisoned, reply, |c| {
+                    writes::reset_secret(c, account, &id, &secret_hash, valid_after_secs)
+                })
             }
             Command::UpdateDeployment { id, settings, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::update_deployment(c, &id, &settings))
