@@ -118,6 +118,12 @@ pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<GuestStan
     Ok(standing)
 }
 
+/// Checks again that a live agent session may go on (the agent still exists, is enabled,
+/// and kept the secret its token was issued with): one short read of its row per heartbeat.
+pub async fn recheck_agent(state: &AppState, session: &AgentPrincipal) -> Result<(), ApiError> {
+    agent(state, session.claims.clone(), None).await.map(|_| ())
+}
+
 fn guest_gone() -> ApiError {
     ApiError::new(
         ErrorCode::GuestRevoked,

@@ -118,6 +118,27 @@ async fn a_disabled_agent_is_refused_until_enabled() {
 }
 
 #[tokio::test]
+async fn an_agents_live_sessions_end_at_the_next_heartbeat() {
+    // A short heartbeat, so the live re-check happens within the test's patience.
+    let server = TestServer::start_with(|c| {
+        c.limits.heartbeat_interval_ms = 200;
+        c.limits.idle_timeout_ms = 5_000;
+    })
+    .await;
+    let store = server.state.store.as_ref();
+    let (_, mut live, _) = server.connected_agent().await;
+    admin::set_enabled(store, Account::Agent, &server.agent_name, false).await.unwrap();
+    let (close, reason) = expect_close(&mut live).await;
+    assert_eq!((close, reason.split(':').next().unwrap()), (4009, "agent_disabled"), "{reason}");
+
+    admin::set_enabled(store, Account::Agent, &server.agent_name, true).await.unwrap();
+    let (_, mut live, _) = server.connected_agent().await;
+    admin::reset_secret(store, Account::Agent, &server.agent_name).await.unwrap();
+    let (close, reason) = expect_close(&mut live).await;
+    assert_eq!((close, reason.split(':').next().unwrap()), (4003, "token_revoked"), "{reason}");
+}
+
+#[tokio::test]
 async fn unknown_names_are_refused_with_where_to_look() {
     let server = TestServer::start().await;
     let store = server.state.store.as_ref();
