@@ -136,6 +136,17 @@ pub enum Account {
     Client,
 }
 
+/// What `Store::delete_account` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// No agent or client has this id.
+    Unknown,
+    /// Kept: the agent holds this many open conversations, or the client created this many
+    /// guests (whose records name it).
+    InUse(u64),
+}
+
 /// Everything Porch keeps. One implementation per backend (`porch-store`).
 pub trait Store: Send + Sync + 'static {
     // Administration: the CLI and the first start use these.
@@ -172,6 +183,9 @@ pub trait Store: Send + Sync + 'static {
         secret_hash: String,
         tokens_valid_after_secs: i64,
     ) -> StoreFuture<'_, bool>;
+    /// Deletes an agent that holds no open conversation, or a client that created no guest,
+    /// in one statement (the condition and the delete see the same rows).
+    fn delete_account(&self, account: Account, id: &str) -> StoreFuture<'_, Deletion>;
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>>;
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()>;
     /// Removes the key `kid` unless it is the newest (the one that signs), atomically: a key

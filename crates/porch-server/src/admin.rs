@@ -6,7 +6,7 @@ use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, SetUp, Standing,
     validate_origin,
 };
-use porch_core::store::{Account, Store, StoreError};
+use porch_core::store::{Account, Deletion, Store, StoreError};
 use porch_core::token::SigningKey;
 
 /// A new record and its secret, which is shown once and never stored.
@@ -179,6 +179,9 @@ async fn find_account(
     account: Account,
     key: &str,
 ) -> Result<(String, Standing), String> {
+    if account == Account::Client && key == porch_core::model::WIDGET_CLIENT_ID {
+        return Err(format!("{key} is Porch's own client for widget guests; it cannot be changed"));
+    }
     let found = match account {
         Account::Agent => {
             store.agent_by_name(key).await.map_err(describe)?.map(|a| (a.id, a.standing))
@@ -229,6 +232,27 @@ pub async fn set_enabled(
         return Err(format!("{id} was deleted meanwhile"));
     }
     Ok(id)
+}
+
+/// Deletes the agent or client; returns its id. An agent holding open conversations, or a
+/// client whose guests' records name it, is kept, with what to do instead: its tokens are
+/// refused once it is gone, so nothing may be left needing it.
+pub async fn delete(store: &dyn Store, account: Account, key: &str) -> Result<String, String> {
+    let (id, _) = find_account(store, account, key).await?;
+    match store.delete_account(account, &id).await.map_err(describe)? {
+        Deletion::Deleted => Ok(id),
+        Deletion::Unknown => Err(format!("{id} was deleted meanwhile")),
+        Deletion::InUse(count) => Err(match account {
+            Account::Agent => format!(
+                "agent {key} holds {count} open conversation(s); disable it (`porch agents disable {key}`), \
+                 let another agent take or close them, then delete it"
+            ),
+            Account::Client => format!(
+                "client {id} created {count} guest(s), whose records name it; \
+                 disable it instead (`porch clients disable {id}`): that refuses its secret and tokens the same way"
+            ),
+        }),
+    }
 }
 
 /// Adds a fresh signing key; it signs from now on, and older keys keep verifying.

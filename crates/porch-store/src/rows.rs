@@ -10,7 +10,7 @@
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding, Standing,
 };
-use porch_core::store::StoreError;
+use porch_core::store::{Account, Deletion, StoreError};
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
@@ -162,6 +162,33 @@ pub(crate) const SIGNING_KEY_COLUMNS: &str = "kid, secret, created_at_ms";
 
 pub(crate) fn signing_key(row: &dyn StoredRow) -> Result<SigningKey, StoreError> {
     Ok(SigningKey { kid: row.text(0)?, secret: row.bytes(1)?, created_at_ms: row.integer(2)? })
+}
+
+/// The delete of `Store::delete_account`, and the count that explains a refusal.
+pub(crate) fn delete_account_sql(account: Account) -> (&'static str, &'static str) {
+    match account {
+        Account::Agent => (
+            "DELETE FROM agents WHERE id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM conversations WHERE assigned_agent_id = $1 AND state <> 'closed')",
+            "SELECT (SELECT count(*) FROM agents WHERE id = $1), \
+             (SELECT count(*) FROM conversations WHERE assigned_agent_id = $1 AND state <> 'closed')",
+        ),
+        Account::Client => (
+            "DELETE FROM clients WHERE id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM guests WHERE client_id = $1)",
+            "SELECT (SELECT count(*) FROM clients WHERE id = $1), \
+             (SELECT count(*) FROM guests WHERE client_id = $1)",
+        ),
+    }
+}
+
+/// A refused delete, from the count query's two columns: the record's rows, its uses.
+pub(crate) fn deletion(exists: i64, uses: i64) -> Deletion {
+    if exists == 0 {
+        return Deletion::Unknown;
+    }
+    // Used meanwhile and released since: still refused, with no count to show.
+    Deletion::InUse(u64::try_from(uses).unwrap_or(0))
 }
 
 /// The guest columns every conversation read embeds, with `$attributes`: how the backend reads

@@ -83,6 +83,12 @@ async fn account_standing() {
 }
 
 #[tokio::test]
+async fn account_deletion() {
+    let (_dir, store) = fresh();
+    suite_account_deletion(&*store).await;
+}
+
+#[tokio::test]
 async fn guest_standing() {
     let (_dir, store) = fresh();
     suite_guest_standing(&*store).await;

@@ -1,4 +1,4 @@
-//! `porch agents|clients reset-secret|disable|enable`: an operator's hold on the credentials
+//! `porch agents|clients reset-secret|disable|enable|delete`: an operator's hold on the credentials
 //! of an agent (named by its login name) or an OAuth client (by its id). The store is the
 //! truth every node reads at each use of a token, so the change holds on every node at once.
 
@@ -54,5 +54,12 @@ pub async fn set_enabled(
     } else {
         println!("{noun} {id} disabled: its sign-in and every token are refused ({noun}_disabled)");
     }
+    Ok(())
+}
+
+pub async fn delete(account: Account, key: &str, store: &StoreArgs) -> Result<()> {
+    let store = open_store(store).await?;
+    let id = admin::delete(store.as_ref(), account, key).await.map_err(anyhow::Error::msg)?;
+    println!("{} {id} deleted: its secret and tokens are refused from now on", noun(account));
     Ok(())
 }

@@ -55,6 +55,12 @@ pub enum ClientsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Delete a client that created no guest (one that did is kept: disable it instead).
+    Delete {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,6 +197,13 @@ pub enum AgentsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Delete an agent holding no open conversation; its tokens are refused and its live
+    /// sessions end within one heartbeat interval. Its past messages stay in the logs.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -266,6 +279,9 @@ pub async fn clients(command: ClientsCommand) -> Result<()> {
         }
         ClientsCommand::Enable { id, store } => {
             crate::accounts::set_enabled(Account::Client, &id, true, &store).await?
+        }
+        ClientsCommand::Delete { id, store } => {
+            crate::accounts::delete(Account::Client, &id, &store).await?
         }
     }
     Ok(())
@@ -445,6 +461,9 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
         }
         AgentsCommand::Enable { name, store } => {
             crate::accounts::set_enabled(Account::Agent, &name, true, &store).await?
+        }
+        AgentsCommand::Delete { name, store } => {
+            crate::accounts::delete(Account::Agent, &name, &store).await?
         }
     }
     Ok(())

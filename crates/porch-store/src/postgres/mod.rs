@@ -34,8 +34,8 @@ use porch_core::model::{
     GuestStanding, SetUp,
 };
 use porch_core::store::{
-    Account, AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store,
-    StoreError, StoreFuture, StorePressure,
+    Account, AppendOutcome, AppendRequest, ConversationFilter, Deletion, Durability, PageRequest,
+    Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
@@ -251,6 +251,11 @@ impl Store for PostgresStore {
             writes::reset_secret(&self.db, account, &id, &secret_hash, tokens_valid_after_secs)
                 .await
         })
+    }
+
+    fn delete_account(&self, account: Account, id: &str) -> StoreFuture<'_, Deletion> {
+        let id = id.to_owned();
+        Box::pin(async move { writes::delete_account(&self.db, account, &id).await })
     }
 
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {

@@ -6,7 +6,7 @@ use deadpool_postgres::GenericClient;
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
-use porch_core::store::{Account, StoreError};
+use porch_core::store::{Account, Deletion, StoreError};
 use porch_core::token::SigningKey;
 use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
@@ -313,4 +313,22 @@ pub(crate) async fn reset_secret(
         .await
         .context(&doing)?;
     Ok(changed == 1)
+}
+
+/// `Store::delete_account`: one conditional delete; when it deletes nothing, a count says why.
+pub(crate) async fn delete_account(
+    db: &Db,
+    account: Account,
+    id: &str,
+) -> Result<Deletion, StoreError> {
+    let (delete, count) = crate::rows::delete_account_sql(account);
+    let doing = format!("deleting {account:?} {id}");
+    let client = db.client().await?;
+    let statement = client.prepare_cached(delete).await.context(&doing)?;
+    if client.execute(&statement, &[&id]).await.context(&doing)? == 1 {
+        return Ok(Deletion::Deleted);
+    }
+    let statement = client.prepare_cached(count).await.context(&doing)?;
+    let row = client.query_one(&statement, &[&id]).await.context(&doing)?;
+    Ok(crate::rows::deletion(row.get(0), row.get(1)))
 }

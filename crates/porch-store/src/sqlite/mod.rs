@@ -34,8 +34,8 @@ use porch_core::model::{
     GuestStanding, SetUp,
 };
 use porch_core::store::{
-    Account, AppendOutcome, AppendRequest, ConversationFilter, Durability, PageRequest, Store,
-    StoreError, StoreFuture, StorePressure,
+    Account, AppendOutcome, AppendRequest, ConversationFilter, Deletion, Durability, PageRequest,
+    Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
@@ -216,6 +216,11 @@ impl Store for SqliteStore {
             valid_after_secs,
             reply,
         }))
+    }
+
+    fn delete_account(&self, account: Account, id: &str) -> StoreFuture<'_, Deletion> {
+        let id = id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::DeleteAccount { account, id, reply }))
     }
 
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>> {

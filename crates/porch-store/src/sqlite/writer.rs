@@ -16,7 +16,7 @@ use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
-use porch_core::store::{Account, AppendOutcome, AppendRequest, Durability, StoreError};
+use porch_core::store::{Account, AppendOutcome, AppendRequest, Deletion, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, Notice};
 use rusqlite::Connection;
@@ -91,6 +91,11 @@ pub(crate) enum Command {
         secret_hash: String,
         valid_after_secs: i64,
         reply: Reply<bool>,
+    },
+    DeleteAccount {
+        account: Account,
+        id: String,
+        reply: Reply<Deletion>,
     },
     /// Replaces one deployment's settings; replies whether the deployment exists.
     UpdateDeployment {
@@ -359,6 +364,9 @@ impl Command {
                 run_one(conn, poisoned, reply, |c| {
                     writes::reset_secret(c, account, &id, &secret_hash, valid_after_secs)
                 })
+            }
+            Command::DeleteAccount { account, id, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::delete_account(c, account, &id))
             }
             Command::UpdateDeployment { id, settings, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::update_deployment(c, &id, &settings))

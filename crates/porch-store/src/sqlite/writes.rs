@@ -5,7 +5,7 @@
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
-use porch_core::store::{Account, Durability, StoreError};
+use porch_core::store::{Account, Deletion, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
@@ -309,4 +309,24 @@ pub(crate) fn durability(conn: &Connection) -> Result<Durability, StoreError> {
         // a power cut can lose the last commits (a process crash cannot).
         survives_power_loss: synchronous >= 2,
     })
+}
+
+/// `Store::delete_account` (SQLite reads `$1` as the same numbered parameter throughout).
+pub(crate) fn delete_account(
+    conn: &Connection,
+    account: Account,
+    id: &str,
+) -> Result<Deletion, StoreError> {
+    let (delete, count) = crate::rows::delete_account_sql(account);
+    let doing = format!("deleting {account:?} {id}");
+    let deleted =
+        conn.prepare_cached(delete).and_then(|mut s| s.execute(params![id])).context(&doing)?;
+    if deleted == 1 {
+        return Ok(Deletion::Deleted);
+    }
+    let (exists, uses) = conn
+        .prepare_cached(count)
+        .and_then(|mut s| s.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .context(&doing)?;
+    Ok(crate::rows::deletion(exists, uses))
 }

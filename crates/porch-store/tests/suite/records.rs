@@ -2,7 +2,7 @@
 
 use porch_core::ids::{new_id, prefix, random_bytes};
 use porch_core::model::{SetUp, Standing};
-use porch_core::store::{Account, ConversationFilter, PageRequest, Store, StoreError};
+use porch_core::store::{Account, ConversationFilter, Deletion, PageRequest, Store, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState};
 
@@ -245,6 +245,30 @@ pub async fn suite_account_standing(store: &dyn Store) {
     assert!(
         !store.reset_account_secret(Account::Client, "cli_nobody", "$x".into(), 1).await.unwrap()
     );
+}
+
+/// An agent holding an open conversation, or a client whose guests name it, is kept.
+pub async fn suite_account_deletion(store: &dyn Store) {
+    let conversation = new_conversation(store, "deletion").await;
+    let agent = agent_record("leaving", &["deletion"]);
+    store.create_agent(agent.clone()).await.unwrap();
+    let assign = system_event(&conversation, ConversationState::Assigned, Some(&agent.id));
+    store.append(assign).await.unwrap();
+    assert_eq!(store.delete_account(Account::Agent, &agent.id).await.unwrap(), Deletion::InUse(1));
+    assert!(store.agent_by_name(&agent.name).await.unwrap().is_some(), "kept");
+    let close = system_event(&conversation, ConversationState::Closed, None);
+    store.append(close).await.unwrap();
+    assert_eq!(store.delete_account(Account::Agent, &agent.id).await.unwrap(), Deletion::Deleted);
+    assert!(store.agent_by_name(&agent.name).await.unwrap().is_none());
+    assert_eq!(store.delete_account(Account::Agent, &agent.id).await.unwrap(), Deletion::Unknown);
+
+    let guest = store.guest(&conversation.guest.id).await.unwrap().unwrap();
+    let in_use = store.delete_account(Account::Client, &guest.client_id).await.unwrap();
+    assert_eq!(in_use, Deletion::InUse(1), "its guest's record names it");
+    let unused = client_record("unused-backend");
+    store.create_client(unused.clone()).await.unwrap();
+    assert_eq!(store.delete_account(Account::Client, &unused.id).await.unwrap(), Deletion::Deleted);
+    assert_eq!(store.client(&unused.id).await.unwrap(), None);
 }
 
 pub async fn suite_guest_standing(store: &dyn Store) {

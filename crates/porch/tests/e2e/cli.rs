@@ -378,5 +378,14 @@ fn operators_reset_disable_and_enable_agents_and_clients() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("see `porch agents list`"));
     let unknown = porch(&["clients", "reset-secret", "--data-dir", d, "cli_nobody"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("see `porch clients list`"));
+
+    assert!(porch(&["agents", "delete", "--data-dir", d, "alice"]).status.success());
+    assert!(porch(&["clients", "delete", "--data-dir", d, id]).status.success());
+    let agents = json(&porch(&["agents", "list", "--data-dir", d, "--json"]));
+    assert_eq!(agents, serde_json::json!([]));
+    let clients = json(&porch(&["clients", "list", "--data-dir", d, "--json"]));
+    assert!(clients.as_array().unwrap().iter().all(|c| c["id"] != id), "{clients}");
+    let widget = porch(&["clients", "delete", "--data-dir", d, "cli_widget"]);
+    assert!(String::from_utf8_lossy(&widget.stderr).contains("cannot be changed"));
     let _ = std::fs::remove_dir_all(&dir);
 }

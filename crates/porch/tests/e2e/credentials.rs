@@ -139,6 +139,41 @@ async fn an_agents_live_sessions_end_at_the_next_heartbeat() {
 }
 
 #[tokio::test]
+async fn deleting_keeps_what_is_still_needed_and_refuses_the_rest() {
+    let server = TestServer::start().await;
+    let store = server.state.store.as_ref();
+    let agent = server.agent().await;
+    let guest = server.guest().await;
+    let api = &server.agent_api;
+    api.agent_action(&agent.access_token, &guest.conversation_id, "assign").await.unwrap();
+    let kept = admin::delete(store, Account::Agent, &server.agent_name).await.unwrap_err();
+    assert!(
+        kept.contains("1 open conversation") && kept.contains("porch agents disable"),
+        "{kept}"
+    );
+    api.agent_action(&agent.access_token, &guest.conversation_id, "close").await.unwrap();
+    admin::delete(store, Account::Agent, &server.agent_name).await.unwrap();
+    for api in nodes(&server) {
+        let login = api.agent_login(&server.agent_name, &server.agent_secret).await;
+        assert_eq!(code(login), ErrorCode::AgentCredentialsInvalid);
+        let listed = api.agent_conversations(&agent.access_token, "").await;
+        assert_eq!(code(listed), ErrorCode::AgentCredentialsInvalid, "its tokens are refused");
+    }
+
+    let kept = admin::delete(store, Account::Client, &server.client_id).await.unwrap_err();
+    assert!(kept.contains("porch clients disable"), "a client with guests is kept: {kept}");
+    let spare = admin::create_client(store, "spare", vec!["guests".into()]).await.unwrap();
+    let token = server.api.client_token(&spare.record.id, &spare.secret).await.unwrap();
+    admin::delete(store, Account::Client, &spare.record.id).await.unwrap();
+    for api in nodes(&server) {
+        let used = use_client_token(api, &server, &token.access_token).await;
+        assert_eq!(code(used), ErrorCode::TokenRevoked);
+        let login = api.client_token(&spare.record.id, &spare.secret).await;
+        assert_eq!(code(login), ErrorCode::InvalidClient);
+    }
+}
+
+#[tokio::test]
 async fn unknown_names_are_refused_with_where_to_look() {
     let server = TestServer::start().await;
     let store = server.state.store.as_ref();
