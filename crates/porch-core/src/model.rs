@@ -12,6 +12,8 @@ pub struct ClientRecord {
     pub secret_hash: String,
     pub scopes: Vec<String>,
     pub created_at_ms: i64,
+    /// The credentials' standing: whether it may sign in, and which of its tokens still count.
+    pub standing: Standing,
 }
 
 /// The pseudo-client owning guests created by the public widget endpoint. It has no secret
@@ -55,6 +57,54 @@ pub struct AgentRecord {
     /// Queues whose conversations this agent sees.
     pub queues: Vec<String>,
     pub created_at_ms: i64,
+    pub standing: Standing,
+}
+
+/// Whether an agent or a client may sign in and use its tokens: what `porch agents|clients
+/// disable|enable|reset-secret` change, and what every use of one of its tokens checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// False: sign-in and every token are refused until the operator enables it again.
+    pub enabled: bool,
+    /// Tokens issued (`iat`) before this second are refused: set by a secret reset. 0 refuses
+    /// none.
+    pub tokens_valid_after_secs: i64,
+}
+
+impl Default for Standing {
+    fn default() -> Self {
+        Standing { enabled: true, tokens_valid_after_secs: 0 }
+    }
+}
+
+/// Why a token of an agent or a client is refused although genuine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRefusal {
+    Disabled,
+    /// Issued before the secret was reset.
+    Revoked,
+}
+
+impl Standing {
+    /// Whether a token issued at `iat_secs` still counts. Disabled wins: its fix comes first.
+    pub fn check_token(&self, iat_secs: i64) -> Result<(), TokenRefusal> {
+        if !self.enabled {
+            return Err(TokenRefusal::Disabled);
+        }
+        if iat_secs < self.tokens_valid_after_secs {
+            return Err(TokenRefusal::Revoked);
+        }
+        Ok(())
+    }
+
+    /// The standing after a secret reset at `now_ms`: tokens issued until the next whole
+    /// second are refused. (`iat` has whole seconds, so a token of the same second could be
+    /// older or newer than the reset; the reset waits for that second before showing the new
+    /// secret, so every token of the new secret counts.)
+    pub fn reset_at(self, now_ms: i64) -> Standing {
+        let valid_after_secs = now_ms.div_euclid(1000) + 1;
+        Standing { tokens_valid_after_secs: valid_after_secs, ..self }
+    }
 }
 
 /// What routing knows of an agent (`docs/routing.md`): read by offers and assignments, and
@@ -315,5 +365,20 @@ mod tests {
         assert!(d.allows_origin("https://shop.example"));
         assert!(!d.allows_origin("https://shop.example.evil"));
         assert!(!d.allows_origin("https://SHOP.example"));
+    }
+
+    #[test]
+    fn a_standing_refuses_disabled_first_then_tokens_older_than_a_reset() {
+        let fresh = Standing::default();
+        assert_eq!(fresh.check_token(0), Ok(()), "a new record refuses no token");
+        let reset = fresh.reset_at(5_300);
+        assert_eq!(reset.tokens_valid_after_secs, 6, "the whole second after the reset");
+        assert_eq!(reset.check_token(5), Err(TokenRefusal::Revoked), "same second, maybe older");
+        assert_eq!(reset.check_token(6), Ok(()), "issued after the reset's second");
+        assert_eq!(fresh.reset_at(5_000).tokens_valid_after_secs, 6, "an exact second too");
+        let disabled = Standing { enabled: false, ..reset };
+        assert_eq!(disabled.check_token(9), Err(TokenRefusal::Disabled));
+        assert_eq!(disabled.check_token(1), Err(TokenRefusal::Disabled), "its fix comes first");
+        assert!(reset.reset_at(1_000).enabled, "a reset keeps the enabled flag");
     }
 }

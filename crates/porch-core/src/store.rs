@@ -167,6 +167,24 @@ pub struct StorePressure {
     pub pool_waiting: u64,
 }
 
+/// Which kind of record holding a secret an operator acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Account {
+    Agent,
+    Client,
+}
+
+/// What `Store::delete_account` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// No agent or client has this id.
+    Unknown,
+    /// Kept: the agent holds this many open conversations, or the client created this many
+    /// guests (whose records name it).
+    InUse(u64),
+}
+
 /// Everything Porch keeps. One implementation per backend (`porch-store`).
 pub trait Store: Send + Sync + 'static {
     // Administration: the CLI and the first start use these.
@@ -187,6 +205,25 @@ pub trait Store: Send + Sync + 'static {
     fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool>;
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>>;
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>>;
+    /// Enables or disables an agent or a client (by id). False when none has this id.
+    fn set_account_enabled(
+        &self,
+        account: Account,
+        id: &str,
+        enabled: bool,
+    ) -> StoreFuture<'_, bool>;
+    /// Replaces an agent's or a client's secret hash and refuses its tokens issued before
+    /// `tokens_valid_after_secs`, in one commit. False when none has this id.
+    fn reset_account_secret(
+        &self,
+        account: Account,
+        id: &str,
+        secret_hash: String,
+        tokens_valid_after_secs: i64,
+    ) -> StoreFuture<'_, bool>;
+    /// Deletes an agent that holds no open conversation, or a client that created no guest,
+    /// in one statement (the condition and the delete see the same rows).
+    fn delete_account(&self, account: Account, id: &str) -> StoreFuture<'_, Deletion>;
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>>;
     fn add_signing_key(&self, key: SigningKey) -> StoreFuture<'_, ()>;
     /// Removes the key `kid` unless it is the newest (the one that signs), atomically: a key

@@ -6,9 +6,9 @@ use porch_core::identity::IdentityKey;
 use porch_core::ids::{new_id, new_secret, prefix};
 use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, QueueSettings,
-    SetUp, validate_capacity, validate_origin, validate_welcome,
+    SetUp, Standing, validate_capacity, validate_origin, validate_welcome,
 };
-use porch_core::store::{Store, StoreError};
+use porch_core::store::{Account, Deletion, Store, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::Welcome;
 
@@ -43,6 +43,7 @@ async fn new_client(name: &str, scopes: Vec<String>) -> Result<Created<ClientRec
         secret_hash: hash(&secret).await,
         scopes,
         created_at_ms: porch_core::time::now_ms(),
+        standing: Standing::default(),
     };
     Ok(Created { record, secret })
 }
@@ -180,6 +181,7 @@ async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecor
         secret_hash: hash(&secret).await,
         queues,
         created_at_ms: porch_core::time::now_ms(),
+        standing: Standing::default(),
     };
     Ok(Created { record, secret })
 }
@@ -246,6 +248,89 @@ pub async fn set_queue(
     settings.manual_take = changes.manual_take.unwrap_or(settings.manual_take);
     store.set_queue(settings.clone()).await.map_err(describe)?;
     Ok(settings)
+}
+
+/// The id and standing of the agent (named by its login name) or client (by its id) an
+/// operator names, or why there is none.
+async fn find_account(
+    store: &dyn Store,
+    account: Account,
+    key: &str,
+) -> Result<(String, Standing), String> {
+    if account == Account::Client && key == porch_core::model::WIDGET_CLIENT_ID {
+        return Err(format!("{key} is Porch's own client for widget guests; it cannot be changed"));
+    }
+    let found = match account {
+        Account::Agent => {
+            store.agent_by_name(key).await.map_err(describe)?.map(|a| (a.id, a.standing))
+        }
+        Account::Client => store.client(key).await.map_err(describe)?.map(|c| (c.id, c.standing)),
+    };
+    found.ok_or_else(|| match account {
+        Account::Agent => format!("no agent named `{key}`; see `porch agents list`"),
+        Account::Client => format!("no client `{key}`; see `porch clients list`"),
+    })
+}
+
+/// Gives the agent or client a new secret (returned, to be shown once) and refuses every
+/// token issued before it. Returns once the new secret's tokens count (at most a second:
+/// `Standing::reset_at`).
+pub async fn reset_secret(
+    store: &dyn Store,
+    account: Account,
+    key: &str,
+) -> Result<Created<String>, String> {
+    let (id, standing) = find_account(store, account, key).await?;
+    let secret = new_secret(prefix::SECRET);
+    let reset = standing.reset_at(porch_core::time::now_ms());
+    let valid_after_secs = reset.tokens_valid_after_secs;
+    if !store
+        .reset_account_secret(account, &id, hash(&secret).await, valid_after_secs)
+        .await
+        .map_err(describe)?
+    {
+        return Err(format!("{id} was deleted meanwhile"));
+    }
+    let wait_ms = valid_after_secs.saturating_mul(1000) - porch_core::time::now_ms();
+    if let Ok(wait_ms) = u64::try_from(wait_ms) {
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+    }
+    Ok(Created { record: id, secret })
+}
+
+/// Enables or disables the agent or client; returns its id.
+pub async fn set_enabled(
+    store: &dyn Store,
+    account: Account,
+    key: &str,
+    enabled: bool,
+) -> Result<String, String> {
+    let (id, _) = find_account(store, account, key).await?;
+    if !store.set_account_enabled(account, &id, enabled).await.map_err(describe)? {
+        return Err(format!("{id} was deleted meanwhile"));
+    }
+    Ok(id)
+}
+
+/// Deletes the agent or client; returns its id. An agent holding open conversations, or a
+/// client whose guests' records name it, is kept, with what to do instead: its tokens are
+/// refused once it is gone, so nothing may be left needing it.
+pub async fn delete(store: &dyn Store, account: Account, key: &str) -> Result<String, String> {
+    let (id, _) = find_account(store, account, key).await?;
+    match store.delete_account(account, &id).await.map_err(describe)? {
+        Deletion::Deleted => Ok(id),
+        Deletion::Unknown => Err(format!("{id} was deleted meanwhile")),
+        Deletion::InUse(count) => Err(match account {
+            Account::Agent => format!(
+                "agent {key} holds {count} open conversation(s); disable it (`porch agents disable {key}`), \
+                 let another agent take or close them, then delete it"
+            ),
+            Account::Client => format!(
+                "client {id} created {count} guest(s), whose records name it; \
+                 disable it instead (`porch clients disable {id}`): that refuses its secret and tokens the same way"
+            ),
+        }),
+    }
 }
 
 /// Adds a fresh signing key; it signs from now on, and older keys keep verifying.

@@ -32,6 +32,10 @@ pub async fn login(
     let attempt = crate::signin::Attempt { ip, account: &request.name };
     let matches = crate::signin::check_secret(&state, &attempt, &request.secret, hash).await?;
     let agent = agent.filter(|_| matches).ok_or_else(refused)?;
+    // Told only to whoever knows the secret: a guesser learns nothing from it.
+    if !agent.standing.enabled {
+        return Err(crate::auth::agent_disabled());
+    }
     Ok(axum::Json(session(&state, agent.id, agent.name, agent.queues)))
 }
 

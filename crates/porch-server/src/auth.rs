@@ -8,7 +8,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use porch_core::model::{DeploymentRecord, GuestRecord, GuestSession, GuestStanding};
+use porch_core::model::{
+    DeploymentRecord, GuestRecord, GuestSession, GuestStanding, Standing, TokenRefusal,
+};
+use porch_core::store::Account;
 use porch_core::token::{Claims, Expectation, TokenKind};
 use porch_wire::ErrorCode;
 use porch_wire::rest::Conversation;
@@ -97,9 +100,7 @@ pub async fn principal(
     match claims.kind() {
         Some(TokenKind::Guest) => guest(state, claims, origin).await.map(Principal::Guest),
         Some(TokenKind::Agent) => agent(state, claims, origin).await.map(Principal::Agent),
-        Some(TokenKind::Client) => {
-            Ok(Principal::Client(ClientPrincipal { client_id: claims.sub.clone(), claims }))
-        }
+        Some(TokenKind::Client) => client(state, claims).await.map(Principal::Client),
         None => unreachable!("verify() accepts only known kinds"),
     }
 }
@@ -115,6 +116,12 @@ pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<GuestStan
         return Err(deployment_disabled(&standing.deployment_id));
     }
     Ok(standing)
+}
+
+/// Checks again that a live agent session may go on (the agent still exists, is enabled,
+/// and kept the secret its token was issued with): one short read of its row per heartbeat.
+pub async fn recheck_agent(state: &AppState, session: &AgentPrincipal) -> Result<(), ApiError> {
+    agent(state, session.claims.clone(), None).await.map(|_| ())
 }
 
 fn guest_gone() -> ApiError {
@@ -226,7 +233,58 @@ async fn agent(
             ),
         ));
     }
+    check_standing(Account::Agent, &record.standing, &claims)?;
     Ok(AgentPrincipal { agent_id: record.id, name: record.name, queues: record.queues, claims })
+}
+
+/// A client token counts while its client exists, is enabled, and kept the secret it was
+/// issued with: one short read of the client's row (guest tokens never come here).
+async fn client(state: &AppState, claims: Claims) -> Result<ClientPrincipal, ApiError> {
+    let Some(record) = state.store.client(&claims.sub).await? else {
+        return Err(ApiError::new(
+            ErrorCode::TokenRevoked,
+            "the OAuth client of this token no longer exists; use another client (`porch clients list`)",
+        ));
+    };
+    check_standing(Account::Client, &record.standing, &claims)?;
+    Ok(ClientPrincipal { client_id: record.id, claims })
+}
+
+/// Refuses a genuine token whose agent or client was disabled, or whose secret was reset
+/// after the token was issued. The store is the truth: every node reads it per use.
+fn check_standing(account: Account, standing: &Standing, claims: &Claims) -> Result<(), ApiError> {
+    let refusal = match standing.check_token(claims.iat) {
+        Ok(()) => return Ok(()),
+        Err(refusal) => refusal,
+    };
+    Err(match (refusal, account) {
+        (TokenRefusal::Disabled, Account::Agent) => agent_disabled(),
+        (TokenRefusal::Disabled, Account::Client) => client_disabled(),
+        (TokenRefusal::Revoked, Account::Agent) => ApiError::new(
+            ErrorCode::TokenRevoked,
+            "this agent's secret was reset after the token was issued; log in again with the new secret",
+        ),
+        (TokenRefusal::Revoked, Account::Client) => ApiError::new(
+            ErrorCode::TokenRevoked,
+            "this client's secret was reset after the token was issued; get a new token with the new secret",
+        ),
+    })
+}
+
+/// A disabled agent's sign-in and tokens are refused with this.
+pub fn agent_disabled() -> ApiError {
+    ApiError::new(
+        ErrorCode::AgentDisabled,
+        "this agent is disabled by the operator; ask them to run `porch agents enable NAME`",
+    )
+}
+
+/// A disabled client's sign-in and tokens are refused with this.
+pub fn client_disabled() -> ApiError {
+    ApiError::new(
+        ErrorCode::ClientDisabled,
+        "this OAuth client is disabled by the operator; ask them to run `porch clients enable CLIENT_ID`",
+    )
 }
 
 /// The bearer token of a REST request, or why there is none.

@@ -230,7 +230,12 @@ async fn check_client(
         hash,
     )
     .await?;
-    client.filter(|_| matches).ok_or_else(refused)
+    let client = client.filter(|_| matches).ok_or_else(refused)?;
+    // Told only to whoever knows the secret: a guesser learns nothing from it.
+    if !client.standing.enabled {
+        return Err(crate::auth::client_disabled());
+    }
+    Ok(client)
 }
 
 fn granted_scope(client: &ClientRecord, requested: Option<&str>) -> Result<String, ApiError> {

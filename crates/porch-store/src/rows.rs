@@ -10,10 +10,10 @@
 use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, GuestRecord, GuestSession,
-    GuestStanding, QueueSettings,
+    GuestStanding, QueueSettings, Standing,
 };
 use porch_core::offer::Offer;
-use porch_core::store::StoreError;
+use porch_core::store::{Account, Deletion, StoreError};
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
@@ -106,7 +106,8 @@ pub(crate) fn welcome_to_sql(welcome: &Welcome) -> Option<String> {
     (!welcome.is_empty()).then(|| to_json(welcome))
 }
 
-pub(crate) const CLIENT_COLUMNS: &str = "id, name, secret_hash, scopes, created_at_ms";
+pub(crate) const CLIENT_COLUMNS: &str =
+    "id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs";
 
 pub(crate) fn client(row: &dyn StoredRow) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {
@@ -115,6 +116,7 @@ pub(crate) fn client(row: &dyn StoredRow) -> Result<ClientRecord, StoreError> {
         secret_hash: row.text(2)?,
         scopes: row.list(3)?,
         created_at_ms: row.integer(4)?,
+        standing: standing(row, 5)?,
     })
 }
 
@@ -157,7 +159,8 @@ pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStandi
     Ok((row.text(0)?, standing))
 }
 
-pub(crate) const AGENT_COLUMNS: &str = "id, name, secret_hash, queues, created_at_ms";
+pub(crate) const AGENT_COLUMNS: &str =
+    "id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs";
 
 pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
     Ok(AgentRecord {
@@ -166,6 +169,7 @@ pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
         secret_hash: row.text(2)?,
         queues: row.list(3)?,
         created_at_ms: row.integer(4)?,
+        standing: standing(row, 5)?,
     })
 }
 
@@ -215,6 +219,11 @@ pub(crate) fn offer(row: &dyn StoredRow) -> Result<Offer, StoreError> {
     })
 }
 
+/// `enabled, tokens_valid_after_secs`, starting at `first`.
+fn standing(row: &dyn StoredRow, first: usize) -> Result<Standing, StoreError> {
+    Ok(Standing { enabled: row.flag(first)?, tokens_valid_after_secs: row.integer(first + 1)? })
+}
+
 pub(crate) const SIGNING_KEY_COLUMNS: &str = "kid, secret, created_at_ms";
 
 pub(crate) fn signing_key(row: &dyn StoredRow) -> Result<SigningKey, StoreError> {
@@ -261,6 +270,33 @@ pub(crate) const IDENTIFY_GUEST_SQL: &str = "UPDATE guests SET external_id = ?2,
 /// A statement written with SQLite's `?N` placeholders, in PostgreSQL's `$N`.
 pub(crate) fn pg_placeholders(sql: &str) -> String {
     sql.replace('?', "$")
+}
+
+/// The delete of `Store::delete_account`, and the count that explains a refusal.
+pub(crate) fn delete_account_sql(account: Account) -> (&'static str, &'static str) {
+    match account {
+        Account::Agent => (
+            "DELETE FROM agents WHERE id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM conversations WHERE assigned_agent_id = $1 AND state <> 'closed')",
+            "SELECT (SELECT count(*) FROM agents WHERE id = $1), \
+             (SELECT count(*) FROM conversations WHERE assigned_agent_id = $1 AND state <> 'closed')",
+        ),
+        Account::Client => (
+            "DELETE FROM clients WHERE id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM guests WHERE client_id = $1)",
+            "SELECT (SELECT count(*) FROM clients WHERE id = $1), \
+             (SELECT count(*) FROM guests WHERE client_id = $1)",
+        ),
+    }
+}
+
+/// A refused delete, from the count query's two columns: the record's rows, its uses.
+pub(crate) fn deletion(exists: i64, uses: i64) -> Deletion {
+    if exists == 0 {
+        return Deletion::Unknown;
+    }
+    // Used meanwhile and released since: still refused, with no count to show.
+    Deletion::InUse(u64::try_from(uses).unwrap_or(0))
 }
 
 /// The guest columns every conversation read embeds, with `$attributes`: how the backend reads

@@ -127,6 +127,18 @@ async fn flags() {
 }
 
 #[tokio::test]
+async fn account_standing() {
+    let (_schema, store) = fresh().await;
+    suite_account_standing(&*store).await;
+}
+
+#[tokio::test]
+async fn account_deletion() {
+    let (_schema, store) = fresh().await;
+    suite_account_deletion(&*store).await;
+}
+
+#[tokio::test]
 async fn guest_standing() {
     let (_schema, store) = fresh().await;
     suite_guest_standing(&*store).await;

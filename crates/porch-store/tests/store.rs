@@ -77,6 +77,18 @@ async fn flags() {
 }
 
 #[tokio::test]
+async fn account_standing() {
+    let (_dir, store) = fresh();
+    suite_account_standing(&*store).await;
+}
+
+#[tokio::test]
+async fn account_deletion() {
+    let (_dir, store) = fresh();
+    suite_account_deletion(&*store).await;
+}
+
+#[tokio::test]
 async fn guest_standing() {
     let (_dir, store) = fresh();
     suite_guest_standing(&*store).await;
@@ -413,8 +425,8 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     fill(&store, &conversation, 3).await;
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
-    // no webhooks, no welcome, no routing columns, no offers, user_version 2; the agent holds the
-    // conversation, as a version-2 Porch recorded it.
+    // no webhooks, no welcome, no routing columns, no offers, no standings of clients and
+    // agents, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
@@ -425,6 +437,10 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE agents DROP COLUMN assigned_count_cap; \
          ALTER TABLE agents DROP COLUMN assigned_count; ALTER TABLE agents DROP COLUMN capacity; \
          ALTER TABLE agents DROP COLUMN status; ALTER TABLE agents DROP COLUMN last_assigned_at_ms; \
+         ALTER TABLE clients DROP COLUMN enabled; \
+         ALTER TABLE clients DROP COLUMN tokens_valid_after_secs; \
+         ALTER TABLE agents DROP COLUMN enabled; \
+         ALTER TABLE agents DROP COLUMN tokens_valid_after_secs; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -447,13 +463,18 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     store.append(close).await.unwrap();
     assert_eq!(store.agent_routing(&agent.id).await.unwrap().unwrap().load, 0);
     assert_eq!(store.offer_of(&conversation.id).await.unwrap(), None, "migration 11: no offers");
+    let clients = store.clients().await.unwrap();
+    assert!(!clients.is_empty());
+    for client in clients {
+        assert_eq!(client.standing, Default::default(), "migration 12: enabled, no token refused");
+    }
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 11, "and every migration after");
+    assert_eq!(version, 12, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

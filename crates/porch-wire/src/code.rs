@@ -124,6 +124,9 @@ error_codes! {
     IdentityLifetimeTooLong = "identity_lifetime_too_long", 403, 4003, "The identity token's exp is further ahead than identity_token_lifetime_secs_max.";
     IdentityReplayed = "identity_replayed", 403, 4003, "The identity token's jti was used before, on some node: sign a new token.";
     GuestAlreadyKnown = "guest_already_known", 409, 4007, "The guest session already belongs to another customer; open a new session for this one.";
+    AgentDisabled = "agent_disabled", 403, 4009, "The agent is disabled by the operator; its sign-in and tokens are refused.";
+    ClientDisabled = "client_disabled", 403, 4009, "The OAuth client is disabled by the operator; its sign-in and tokens are refused.";
+    TokenRevoked = "token_revoked", 401, 4003, "The token was issued before its agent's or client's secret was reset.";
     // The handshake itself.
     SubprotocolMissing = "subprotocol_missing", 401, 4001, "No NICE-WebSocket-Auth marker and no Authorization header.";
     SubprotocolMisspelled = "subprotocol_misspelled", 400, 4007, "The marker is misspelled or in the wrong case.";

@@ -3,6 +3,7 @@
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use porch_core::store::Account;
 use porch_server::admin;
 use serde_json::json;
 
@@ -27,6 +28,36 @@ pub enum ClientsCommand {
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Give the client a new secret (printed once) and refuse every token issued before it
+    /// (`token_revoked`). The old secret stops working at once.
+    ResetSecret {
+        /// The client's id (cli_…), as `porch clients list` shows it.
+        id: String,
+        /// Print the id and the new secret as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable the client: its token requests and every token it holds are refused
+    /// (`client_disabled`) until `porch clients enable`. Its guests' sessions go on.
+    Disable {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled client again: its secret and unexpired tokens work again.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete a client that created no guest (one that did is kept: disable it instead).
+    Delete {
+        id: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -157,6 +188,37 @@ pub enum AgentsCommand {
     },
     /// Set an agent's capacity and queues (docs/routing.md).
     Set(crate::routing::AgentSetArgs),
+    /// Give the agent a new secret (printed once) and refuse every token issued before it
+    /// (`token_revoked`). The old secret stops working at once.
+    ResetSecret {
+        /// The agent's login name.
+        name: String,
+        /// Print the id and the new secret as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable the agent: its login and every token it holds are refused (`agent_disabled`)
+    /// until `porch agents enable`.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled agent again: its secret and unexpired tokens work again.
+    Enable {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete an agent holding no open conversation; its tokens are refused and its live
+    /// sessions end within one heartbeat interval. Its past messages stay in the logs.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +246,10 @@ pub enum KeysCommand {
     },
 }
 
+fn disabled(enabled: bool) -> &'static str {
+    if enabled { "" } else { "  (disabled)" }
+}
+
 fn print(as_json: bool, value: serde_json::Value, human: String) {
     if as_json {
         println!("{value}");
@@ -209,13 +275,28 @@ pub async fn clients(command: ClientsCommand) -> Result<()> {
         }
         ClientsCommand::List { json, store } => {
             let list = open_store(&store).await?.clients().await?;
-            let value = json!(list.iter().map(|c| json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "createdAtMs": c.created_at_ms })).collect::<Vec<_>>());
+            let value = json!(list.iter().map(|c| json!({ "id": c.id, "name": c.name, "scopes": c.scopes, "createdAtMs": c.created_at_ms, "enabled": c.standing.enabled })).collect::<Vec<_>>());
             let human = list
                 .iter()
-                .map(|c| format!("{}  {}  scopes: {}", c.id, c.name, c.scopes.join(" ")))
+                .map(|c| {
+                    format!("{}  {}  scopes: {}", c.id, c.name, c.scopes.join(" "))
+                        + disabled(c.standing.enabled)
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             print(json, value, human);
+        }
+        ClientsCommand::ResetSecret { id, json, store } => {
+            crate::accounts::reset_secret(Account::Client, &id, json, &store).await?
+        }
+        ClientsCommand::Disable { id, store } => {
+            crate::accounts::set_enabled(Account::Client, &id, false, &store).await?
+        }
+        ClientsCommand::Enable { id, store } => {
+            crate::accounts::set_enabled(Account::Client, &id, true, &store).await?
+        }
+        ClientsCommand::Delete { id, store } => {
+            crate::accounts::delete(Account::Client, &id, &store).await?
         }
     }
     Ok(())
@@ -386,15 +467,30 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
         }
         AgentsCommand::List { json, store } => {
             let list = open_store(&store).await?.agents().await?;
-            let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms })).collect::<Vec<_>>());
+            let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms, "enabled": a.standing.enabled })).collect::<Vec<_>>());
             let human = list
                 .iter()
-                .map(|a| format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" ")))
+                .map(|a| {
+                    format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" "))
+                        + disabled(a.standing.enabled)
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             print(json, value, human);
         }
         AgentsCommand::Set(args) => crate::routing::set_agent(args).await?,
+        AgentsCommand::ResetSecret { name, json, store } => {
+            crate::accounts::reset_secret(Account::Agent, &name, json, &store).await?
+        }
+        AgentsCommand::Disable { name, store } => {
+            crate::accounts::set_enabled(Account::Agent, &name, false, &store).await?
+        }
+        AgentsCommand::Enable { name, store } => {
+            crate::accounts::set_enabled(Account::Agent, &name, true, &store).await?
+        }
+        AgentsCommand::Delete { name, store } => {
+            crate::accounts::delete(Account::Agent, &name, &store).await?
+        }
     }
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! - `retire`: `porch keys retire`, old signing keys removed once no token can use them.
 //! - `nofile`: the open-file limit, raised at start, and `connections_max` derived from it.
 
+mod accounts;
 mod admin;
 mod config;
 mod demo_banner;

@@ -429,12 +429,18 @@ impl Session {
         }
         // Revocation and disabling reach live sessions here, within one heartbeat interval;
         // so does anything the live path lost (a broker that dropped an event).
-        if let Who::Guest { participant, .. } = who {
-            let standing = crate::auth::recheck_guest(&self.state, &participant.id)
-                .await
-                .map_err(End::with)?;
-            self.catch_up_to(who, standing.last_seq).await?;
-            self.send_notice_if_new(standing.notice).await?;
+        match who {
+            Who::Guest { participant, .. } => {
+                let standing = crate::auth::recheck_guest(&self.state, &participant.id)
+                    .await
+                    .map_err(End::with)?;
+                self.catch_up_to(who, standing.last_seq).await?;
+                self.send_notice_if_new(standing.notice).await?;
+            }
+            // A disabled agent, or a secret reset, ends the agent's live sessions too.
+            Who::Agent(agent) => {
+                crate::auth::recheck_agent(&self.state, agent).await.map_err(End::with)?
+            }
         }
         self.send_raw(WsMessage::Ping(Default::default())).await
     }

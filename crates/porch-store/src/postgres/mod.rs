@@ -40,8 +40,8 @@ use porch_core::model::{
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
-    AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
-    Store, StoreError, StoreFuture, StorePressure,
+    Account, AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Deletion,
+    Durability, PageRequest, Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
@@ -280,6 +280,37 @@ impl Store for PostgresStore {
     fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool> {
         let id = guest_id.to_owned();
         Box::pin(async move { writes::set_flag(&self.db, Flag::GuestRevoked, &id, true).await })
+    }
+
+    fn set_account_enabled(
+        &self,
+        account: Account,
+        id: &str,
+        enabled: bool,
+    ) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(
+            async move { writes::set_flag(&self.db, Flag::enabled(account), &id, enabled).await },
+        )
+    }
+
+    fn reset_account_secret(
+        &self,
+        account: Account,
+        id: &str,
+        secret_hash: String,
+        tokens_valid_after_secs: i64,
+    ) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            writes::reset_secret(&self.db, account, &id, &secret_hash, tokens_valid_after_secs)
+                .await
+        })
+    }
+
+    fn delete_account(&self, account: Account, id: &str) -> StoreFuture<'_, Deletion> {
+        let id = id.to_owned();
+        Box::pin(async move { writes::delete_account(&self.db, account, &id).await })
     }
 
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {

@@ -249,6 +249,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX offers_live ON offers (expires_at_ms) WHERE agent_id IS NOT NULL;
     "#,
+    // 12: an agent's and a client's standing, as in the SQLite store (its migration 12).
+    r#"
+    ALTER TABLE clients ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE clients ADD COLUMN IF NOT EXISTS tokens_valid_after_secs BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS tokens_valid_after_secs BIGINT NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -6,7 +6,7 @@ use deadpool_postgres::GenericClient;
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
-use porch_core::store::StoreError;
+use porch_core::store::{Account, Deletion, StoreError};
 use porch_core::token::SigningKey;
 use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
@@ -41,10 +41,11 @@ pub(crate) async fn create_client(
     client: &impl GenericClient,
     record: &ClientRecord,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
+    let sql = "INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     let r = record;
+    let (enabled, valid_after) = (&r.standing.enabled, &r.standing.tokens_valid_after_secs);
     let params: &[&(dyn ToSql + Sync)] =
-        &[&r.id, &r.name, &r.secret_hash, &r.scopes, &r.created_at_ms];
+        &[&r.id, &r.name, &r.secret_hash, &r.scopes, &r.created_at_ms, enabled, valid_after];
     let name = ("clients_name_unique", "client", r.name.as_str());
     insert_named(client, sql, params, name, &format!("creating client {}", r.id)).await
 }
@@ -68,9 +69,11 @@ pub(crate) async fn create_agent(
     client: &impl GenericClient,
     agent: &AgentRecord,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO agents (id, name, secret_hash, queues, created_at_ms) VALUES ($1, $2, $3, $4, $5)";
+    let sql = "INSERT INTO agents (id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let a = agent;
+    let (enabled, valid_after) = (&a.standing.enabled, &a.standing.tokens_valid_after_secs);
     let params: &[&(dyn ToSql + Sync)] =
-        &[&agent.id, &agent.name, &agent.secret_hash, &agent.queues, &agent.created_at_ms];
+        &[&a.id, &a.name, &a.secret_hash, &a.queues, &a.created_at_ms, enabled, valid_after];
     let name = ("agents_name_unique", "agent", agent.name.as_str());
     insert_named(client, sql, params, name, &format!("creating agent {}", agent.id)).await
 }
@@ -213,6 +216,17 @@ pub(crate) async fn create_guest(
 pub(crate) enum Flag {
     GuestRevoked,
     DeploymentEnabled,
+    AgentEnabled,
+    ClientEnabled,
+}
+
+impl Flag {
+    pub(crate) fn enabled(account: Account) -> Flag {
+        match account {
+            Account::Agent => Flag::AgentEnabled,
+            Account::Client => Flag::ClientEnabled,
+        }
+    }
 }
 
 fn ttl_to_sql(ttl_secs: u64) -> Result<i64, StoreError> {
@@ -271,10 +285,56 @@ pub(crate) async fn set_flag(
     let sql = match flag {
         Flag::GuestRevoked => "UPDATE guests SET revoked = $2 WHERE id = $1",
         Flag::DeploymentEnabled => "UPDATE deployments SET enabled = $2 WHERE id = $1",
+        Flag::AgentEnabled => "UPDATE agents SET enabled = $2 WHERE id = $1",
+        Flag::ClientEnabled => "UPDATE clients SET enabled = $2 WHERE id = $1",
     };
     let doing = format!("setting {flag:?} of {id}");
     let client = db.client().await?;
     let statement = client.prepare_cached(sql).await.context(&doing)?;
     let changed = client.execute(&statement, &[&id, &value]).await.context(&doing)?;
     Ok(changed == 1)
+}
+
+/// A new secret hash, and the tokens before `valid_after_secs` refused, in one statement.
+pub(crate) async fn reset_secret(
+    db: &Db,
+    account: Account,
+    id: &str,
+    secret_hash: &str,
+    valid_after_secs: i64,
+) -> Result<bool, StoreError> {
+    let sql = match account {
+        Account::Agent => {
+            "UPDATE agents SET secret_hash = $2, tokens_valid_after_secs = $3 WHERE id = $1"
+        }
+        Account::Client => {
+            "UPDATE clients SET secret_hash = $2, tokens_valid_after_secs = $3 WHERE id = $1"
+        }
+    };
+    let doing = format!("resetting the secret of {account:?} {id}");
+    let client = db.client().await?;
+    let statement = client.prepare_cached(sql).await.context(&doing)?;
+    let changed = client
+        .execute(&statement, &[&id, &secret_hash, &valid_after_secs])
+        .await
+        .context(&doing)?;
+    Ok(changed == 1)
+}
+
+/// `Store::delete_account`: one conditional delete; when it deletes nothing, a count says why.
+pub(crate) async fn delete_account(
+    db: &Db,
+    account: Account,
+    id: &str,
+) -> Result<Deletion, StoreError> {
+    let (delete, count) = crate::rows::delete_account_sql(account);
+    let doing = format!("deleting {account:?} {id}");
+    let client = db.client().await?;
+    let statement = client.prepare_cached(delete).await.context(&doing)?;
+    if client.execute(&statement, &[&id]).await.context(&doing)? == 1 {
+        return Ok(Deletion::Deleted);
+    }
+    let statement = client.prepare_cached(count).await.context(&doing)?;
+    let row = client.query_one(&statement, &[&id]).await.context(&doing)?;
+    Ok(crate::rows::deletion(row.get(0), row.get(1)))
 }

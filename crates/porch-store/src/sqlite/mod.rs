@@ -40,8 +40,8 @@ use porch_core::model::{
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
-    AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Durability, PageRequest,
-    Store, StoreError, StoreFuture, StorePressure,
+    Account, AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Deletion,
+    Durability, PageRequest, Store, StoreError, StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
@@ -190,6 +190,44 @@ impl Store for SqliteStore {
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>> {
         let name = name.to_owned();
         Box::pin(read_short(&self.readers, move |conn| reads::agent_by_name(conn, &name)))
+    }
+
+    fn set_account_enabled(
+        &self,
+        account: Account,
+        id: &str,
+        enabled: bool,
+    ) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetFlag {
+            flag: writes::Flag::enabled(account),
+            id,
+            value: enabled,
+            reply,
+        }))
+    }
+
+    fn reset_account_secret(
+        &self,
+        account: Account,
+        id: &str,
+        secret_hash: String,
+        tokens_valid_after_secs: i64,
+    ) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        let valid_after_secs = tokens_valid_after_secs;
+        Box::pin(self.writer.call(move |reply| Command::ResetSecret {
+            account,
+            id,
+            secret_hash,
+            valid_after_secs,
+            reply,
+        }))
+    }
+
+    fn delete_account(&self, account: Account, id: &str) -> StoreFuture<'_, Deletion> {
+        let id = id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::DeleteAccount { account, id, reply }))
     }
 
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>> {

@@ -268,6 +268,15 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX offers_live ON offers (expires_at_ms) WHERE agent_id IS NOT NULL;
     "#,
+    // 12: an agent's and a client's standing (`porch_core::model::Standing`): disabled ones are
+    // refused, and a secret reset refuses tokens issued before it. On the row every use of
+    // their tokens reads anyway.
+    r#"
+    ALTER TABLE clients ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE clients ADD COLUMN tokens_valid_after_secs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE agents ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE agents ADD COLUMN tokens_valid_after_secs INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

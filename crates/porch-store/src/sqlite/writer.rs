@@ -19,7 +19,7 @@ use porch_core::model::{
     SetUp,
 };
 use porch_core::offer::{OfferOutcome, OfferRequest};
-use porch_core::store::{AppendOutcome, AppendRequest, Durability, StoreError};
+use porch_core::store::{Account, AppendOutcome, AppendRequest, Deletion, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, Notice};
 use rusqlite::Connection;
@@ -87,6 +87,19 @@ pub(crate) enum Command {
         id: String,
         value: bool,
         reply: Reply<bool>,
+    },
+    /// A secret reset (`writes::reset_secret`); replies whether the record exists.
+    ResetSecret {
+        account: Account,
+        id: String,
+        secret_hash: String,
+        valid_after_secs: i64,
+        reply: Reply<bool>,
+    },
+    DeleteAccount {
+        account: Account,
+        id: String,
+        reply: Reply<Deletion>,
     },
     /// Replaces one deployment's settings; replies whether the deployment exists.
     UpdateDeployment {
@@ -410,6 +423,14 @@ impl Command {
             }
             Command::SetFlag { flag, id, value, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::set_flag(c, flag, &id, value))
+            }
+            Command::ResetSecret { account, id, secret_hash, valid_after_secs, reply } => {
+                run_one(conn, poisoned, reply, |c| {
+                    writes::reset_secret(c, account, &id, &secret_hash, valid_after_secs)
+                })
+            }
+            Command::DeleteAccount { account, id, reply } => {
+                run_one(conn, poisoned, reply, |c| writes::delete_account(c, account, &id))
             }
             Command::UpdateDeployment { id, settings, reply } => {
                 run_one(conn, poisoned, reply, |c| writes::update_deployment(c, &id, &settings))

@@ -5,7 +5,7 @@
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, SetUp,
 };
-use porch_core::store::{Durability, StoreError};
+use porch_core::store::{Account, Deletion, Durability, StoreError};
 use porch_core::token::SigningKey;
 use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Notice};
@@ -37,9 +37,10 @@ fn ensure_name_free(
 
 pub(crate) fn create_client(conn: &Connection, client: &ClientRecord) -> Result<(), StoreError> {
     ensure_name_free(conn, "clients", "client", &client.name)?;
-    conn.prepare_cached("INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)")
+    let standing = client.standing;
+    conn.prepare_cached("INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         .and_then(|mut s| {
-            s.execute(params![client.id, client.name, client.secret_hash, to_json(&client.scopes), client.created_at_ms])
+            s.execute(params![client.id, client.name, client.secret_hash, to_json(&client.scopes), client.created_at_ms, standing.enabled, standing.tokens_valid_after_secs])
         })
         .context(&format!("creating client {}", client.id))?;
     Ok(())
@@ -73,9 +74,10 @@ pub(crate) fn create_deployment(
 
 pub(crate) fn create_agent(conn: &Connection, agent: &AgentRecord) -> Result<(), StoreError> {
     ensure_name_free(conn, "agents", "agent", &agent.name)?;
-    conn.prepare_cached("INSERT INTO agents (id, name, secret_hash, queues, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)")
+    let standing = agent.standing;
+    conn.prepare_cached("INSERT INTO agents (id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         .and_then(|mut s| {
-            s.execute(params![agent.id, agent.name, agent.secret_hash, to_json(&agent.queues), agent.created_at_ms])
+            s.execute(params![agent.id, agent.name, agent.secret_hash, to_json(&agent.queues), agent.created_at_ms, standing.enabled, standing.tokens_valid_after_secs])
         })
         .context(&format!("creating agent {}", agent.id))?;
     Ok(())
@@ -195,6 +197,17 @@ pub(crate) fn create_guest(
 pub(crate) enum Flag {
     GuestRevoked,
     DeploymentEnabled,
+    AgentEnabled,
+    ClientEnabled,
+}
+
+impl Flag {
+    pub(crate) fn enabled(account: Account) -> Flag {
+        match account {
+            Account::Agent => Flag::AgentEnabled,
+            Account::Client => Flag::ClientEnabled,
+        }
+    }
 }
 
 pub(crate) fn set_flag(
@@ -207,11 +220,36 @@ pub(crate) fn set_flag(
     let sql = match flag {
         Flag::GuestRevoked => "UPDATE guests SET revoked = ?2 WHERE id = ?1",
         Flag::DeploymentEnabled => "UPDATE deployments SET enabled = ?2 WHERE id = ?1",
+        Flag::AgentEnabled => "UPDATE agents SET enabled = ?2 WHERE id = ?1",
+        Flag::ClientEnabled => "UPDATE clients SET enabled = ?2 WHERE id = ?1",
     };
     let changed = conn
         .prepare_cached(sql)
         .and_then(|mut s| s.execute(params![id, value]))
         .context(&format!("setting {flag:?} of {id}"))?;
+    Ok(changed == 1)
+}
+
+/// A new secret hash, and the tokens before `valid_after_secs` refused, in one statement.
+pub(crate) fn reset_secret(
+    conn: &Connection,
+    account: Account,
+    id: &str,
+    secret_hash: &str,
+    valid_after_secs: i64,
+) -> Result<bool, StoreError> {
+    let sql = match account {
+        Account::Agent => {
+            "UPDATE agents SET secret_hash = ?2, tokens_valid_after_secs = ?3 WHERE id = ?1"
+        }
+        Account::Client => {
+            "UPDATE clients SET secret_hash = ?2, tokens_valid_after_secs = ?3 WHERE id = ?1"
+        }
+    };
+    let changed = conn
+        .prepare_cached(sql)
+        .and_then(|mut s| s.execute(params![id, secret_hash, valid_after_secs]))
+        .context(&format!("resetting the secret of {account:?} {id}"))?;
     Ok(changed == 1)
 }
 
@@ -283,4 +321,24 @@ pub(crate) fn durability(conn: &Connection) -> Result<Durability, StoreError> {
         // a power cut can lose the last commits (a process crash cannot).
         survives_power_loss: synchronous >= 2,
     })
+}
+
+/// `Store::delete_account` (SQLite reads `$1` as the same numbered parameter throughout).
+pub(crate) fn delete_account(
+    conn: &Connection,
+    account: Account,
+    id: &str,
+) -> Result<Deletion, StoreError> {
+    let (delete, count) = crate::rows::delete_account_sql(account);
+    let doing = format!("deleting {account:?} {id}");
+    let deleted =
+        conn.prepare_cached(delete).and_then(|mut s| s.execute(params![id])).context(&doing)?;
+    if deleted == 1 {
+        return Ok(Deletion::Deleted);
+    }
+    let (exists, uses) = conn
+        .prepare_cached(count)
+        .and_then(|mut s| s.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .context(&doing)?;
+    Ok(crate::rows::deletion(exists, uses))
 }

@@ -37,6 +37,7 @@ pub fn client_record(name: &str) -> ClientRecord {
         secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
         scopes: vec!["guests:write".to_owned(), "guests:read".to_owned()],
         created_at_ms: T0_MS,
+        standing: Default::default(),
     }
 }
 
@@ -61,6 +62,7 @@ pub fn agent_record(name: &str, queues: &[&str]) -> AgentRecord {
         secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$YWdlbnQ".to_owned(),
         queues: queues.iter().map(|q| (*q).to_owned()).collect(),
         created_at_ms: T0_MS + 2,
+        standing: Default::default(),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Administration records, guests and conversation lists.
 
 use porch_core::ids::{new_id, prefix, random_bytes};
-use porch_core::model::SetUp;
-use porch_core::store::{ConversationFilter, PageRequest, Store, StoreError};
+use porch_core::model::{SetUp, Standing};
+use porch_core::store::{Account, ConversationFilter, Deletion, PageRequest, Store, StoreError};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationState};
 
@@ -208,6 +208,67 @@ pub async fn suite_flags(store: &dyn Store) {
     assert!(store.set_deployment_enabled(&deployment.id, true).await.unwrap());
     assert!(store.deployment(&deployment.id).await.unwrap().unwrap().enabled);
     assert!(!store.set_deployment_enabled("dep_nobody", false).await.unwrap());
+}
+
+/// Disabling, enabling and resetting the secret of agents and clients: each changes only its
+/// own row, and every read of the record brings its standing.
+pub async fn suite_account_standing(store: &dyn Store) {
+    let client = client_record("standing-backend");
+    let agent = agent_record("standing-agent", &["sales"]);
+    store.create_client(client.clone()).await.unwrap();
+    store.create_agent(agent.clone()).await.unwrap();
+    let other = agent_record("bystander", &["sales"]);
+    store.create_agent(other.clone()).await.unwrap();
+
+    assert!(store.set_account_enabled(Account::Agent, &agent.id, false).await.unwrap());
+    assert!(store.set_account_enabled(Account::Client, &client.id, false).await.unwrap());
+    let read = store.agent_by_name(&agent.name).await.unwrap().unwrap();
+    assert_eq!(read.standing, Standing { enabled: false, tokens_valid_after_secs: 0 });
+    assert!(!store.client(&client.id).await.unwrap().unwrap().standing.enabled);
+    assert!(store.agent_by_name(&other.name).await.unwrap().unwrap().standing.enabled);
+    assert!(store.set_account_enabled(Account::Agent, &agent.id, true).await.unwrap());
+    assert!(store.agent_by_name(&agent.name).await.unwrap().unwrap().standing.enabled);
+
+    let reset = store.reset_account_secret(Account::Client, &client.id, "$new".into(), 1_234);
+    assert!(reset.await.unwrap());
+    let read = store.client(&client.id).await.unwrap().unwrap();
+    assert_eq!((read.secret_hash.as_str(), read.standing.tokens_valid_after_secs), ("$new", 1_234));
+    assert!(!read.standing.enabled, "a reset leaves the enabled flag alone");
+    let reset = store.reset_account_secret(Account::Agent, &agent.id, "$agent".into(), 99);
+    assert!(reset.await.unwrap());
+    let read = store.agents().await.unwrap().into_iter().find(|a| a.id == agent.id).unwrap();
+    assert_eq!((read.secret_hash.as_str(), read.standing.tokens_valid_after_secs), ("$agent", 99));
+    let bystander = store.agent_by_name(&other.name).await.unwrap().unwrap();
+    assert_eq!(bystander, other, "other rows are untouched");
+
+    assert!(!store.set_account_enabled(Account::Agent, "agt_nobody", false).await.unwrap());
+    assert!(
+        !store.reset_account_secret(Account::Client, "cli_nobody", "$x".into(), 1).await.unwrap()
+    );
+}
+
+/// An agent holding an open conversation, or a client whose guests name it, is kept.
+pub async fn suite_account_deletion(store: &dyn Store) {
+    let conversation = new_conversation(store, "deletion").await;
+    let agent = agent_record("leaving", &["deletion"]);
+    store.create_agent(agent.clone()).await.unwrap();
+    let assign = system_event(&conversation, ConversationState::Assigned, Some(&agent.id));
+    store.append(assign).await.unwrap();
+    assert_eq!(store.delete_account(Account::Agent, &agent.id).await.unwrap(), Deletion::InUse(1));
+    assert!(store.agent_by_name(&agent.name).await.unwrap().is_some(), "kept");
+    let close = system_event(&conversation, ConversationState::Closed, None);
+    store.append(close).await.unwrap();
+    assert_eq!(store.delete_account(Account::Agent, &agent.id).await.unwrap(), Deletion::Deleted);
+    assert!(store.agent_by_name(&agent.name).await.unwrap().is_none());
+    assert_eq!(store.delete_account(Account::Agent, &agent.id).await.unwrap(), Deletion::Unknown);
+
+    let guest = store.guest(&conversation.guest.id).await.unwrap().unwrap();
+    let in_use = store.delete_account(Account::Client, &guest.client_id).await.unwrap();
+    assert_eq!(in_use, Deletion::InUse(1), "its guest's record names it");
+    let unused = client_record("unused-backend");
+    store.create_client(unused.clone()).await.unwrap();
+    assert_eq!(store.delete_account(Account::Client, &unused.id).await.unwrap(), Deletion::Deleted);
+    assert_eq!(store.client(&unused.id).await.unwrap(), None);
 }
 
 pub async fn suite_guest_standing(store: &dyn Store) {

@@ -161,6 +161,18 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             ),
             "log in again: POST /api/v2/agents/login, or recreate the agent with `porch agents create --name NAME`",
         ),
+        AgentDisabled => Advice::new(
+            format!("the operator disabled this agent ({})", ctx.message),
+            "ask the operator to run `porch agents enable NAME`; until then its sign-in and tokens are refused",
+        ),
+        ClientDisabled => Advice::new(
+            format!("the operator disabled this OAuth client ({})", ctx.message),
+            "ask the operator to run `porch clients enable CLIENT_ID`, or use another client (`porch clients list`)",
+        ),
+        TokenRevoked => Advice::new(
+            format!("the token was issued before its secret was reset ({})", ctx.message),
+            "get a new token with the new secret (the operator's `porch agents|clients reset-secret` printed it once)",
+        ),
         StoreFull => Advice::new(
             format!("the server's disk is full ({})", ctx.message),
             "nothing is wrong with the credentials: the operator must free space on the disk of Porch's data directory (its /readyz and porch_data_dir_free_bytes say how much is left); retry after a backoff",

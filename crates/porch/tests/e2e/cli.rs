@@ -391,3 +391,52 @@ fn old_signing_keys_retire_once_no_token_can_use_them() {
     assert!(said.contains("kept key_older") && said.contains("run this again then"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `porch agents|clients reset-secret|disable|enable`; what the server then refuses is in
+/// `credentials.rs`.
+#[test]
+fn operators_reset_disable_and_enable_agents_and_clients() {
+    let dir = std::env::temp_dir().join(porch_core::ids::new_id("cli"));
+    let d = dir.to_str().unwrap();
+    let create = ["clients", "create", "--data-dir", d, "--name", "b", "--scope", "guests"];
+    let client = json(&porch(&[&create[..], &["--json"]].concat()));
+    let id = client["id"].as_str().unwrap();
+    let agent = json(&porch(&["agents", "create", "--data-dir", d, "--name", "alice", "--json"]));
+
+    let reset = json(&porch(&["clients", "reset-secret", "--data-dir", d, id, "--json"]));
+    assert_eq!(reset["id"], client["id"]);
+    let secret = reset["secret"].as_str().unwrap();
+    assert!(secret.starts_with("sec_") && *secret != client["secret"], "a new secret: {reset}");
+    let reset = json(&porch(&["agents", "reset-secret", "--data-dir", d, "alice", "--json"]));
+    assert_eq!(reset["id"], agent["id"], "agents are named by their login name");
+    assert_ne!(reset["secret"], agent["secret"]);
+
+    let disabled = porch(&["clients", "disable", "--data-dir", d, id]);
+    assert!(String::from_utf8_lossy(&disabled.stdout).contains("client_disabled"));
+    assert!(porch(&["agents", "disable", "--data-dir", d, "alice"]).status.success());
+    let clients = json(&porch(&["clients", "list", "--data-dir", d, "--json"]));
+    let agents = json(&porch(&["agents", "list", "--data-dir", d, "--json"]));
+    assert_eq!((&clients[0]["enabled"], &agents[0]["enabled"]), (&false.into(), &false.into()));
+    let human = porch(&["agents", "list", "--data-dir", d]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("(disabled)"));
+    assert!(porch(&["clients", "enable", "--data-dir", d, id]).status.success());
+    assert!(porch(&["agents", "enable", "--data-dir", d, "alice"]).status.success());
+    let agents = json(&porch(&["agents", "list", "--data-dir", d, "--json"]));
+    assert_eq!(agents[0]["enabled"], true);
+
+    let unknown = porch(&["agents", "disable", "--data-dir", d, "nobody"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("see `porch agents list`"));
+    let unknown = porch(&["clients", "reset-secret", "--data-dir", d, "cli_nobody"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("see `porch clients list`"));
+
+    assert!(porch(&["agents", "delete", "--data-dir", d, "alice"]).status.success());
+    assert!(porch(&["clients", "delete", "--data-dir", d, id]).status.success());
+    let agents = json(&porch(&["agents", "list", "--data-dir", d, "--json"]));
+    assert_eq!(agents, serde_json::json!([]));
+    let clients = json(&porch(&["clients", "list", "--data-dir", d, "--json"]));
+    assert!(clients.as_array().unwrap().iter().all(|c| c["id"] != id), "{clients}");
+    let widget = porch(&["clients", "delete", "--data-dir", d, "cli_widget"]);
+    assert!(String::from_utf8_lossy(&widget.stderr).contains("cannot be changed"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,7 @@ mod cli;
 mod config_verbs;
 mod conformance;
 mod conversation;
+mod credentials;
 mod customers;
 mod delivery;
 mod docs;

@@ -94,6 +94,7 @@ async fn the_token_endpoint_answers_as_rfc_6749_says() {
         secret_hash: porch_core::secret::hash(ODD_SECRET),
         scopes: vec!["guests".into()],
         created_at_ms: 0,
+        standing: Default::default(),
     };
     server.state.store.create_client(odd).await.unwrap();
     let url = server.api.url(porch_wire::OAUTH_TOKEN_PATH);
