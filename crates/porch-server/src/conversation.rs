@@ -63,7 +63,7 @@ pub async fn send(
     check_broker(state)?;
     if sender.role == Role::Agent && conversation.state == ConversationState::Waiting {
         crate::routing::check_manual_take(state, conversation).await?;
-        change_state(state, conversation, sender, ConversationState::Assigned).await?;
+        claim_for_reply(state, conversation, sender).await?;
     }
     let request = AppendRequest {
         conversation_id: conversation.id.clone(),
@@ -86,6 +86,29 @@ pub async fn send(
             Ok(SendMessageResponse { message, duplicate: true })
         }
     }
+}
+
+/// An agent's first reply to a waiting conversation assigns it to them. Two replies of the same
+/// agent sent at once both see it waiting and both ask; the store lets one assign, and the
+/// other finds the conversation held by its own agent: that reply goes on. Held by another
+/// agent, the reply is refused (`conversation_taken`), nothing stored.
+async fn claim_for_reply(
+    state: &AppState,
+    conversation: &Conversation,
+    agent: &Participant,
+) -> ApiResult<()> {
+    let Err(refused) = change_state(state, conversation, agent, ConversationState::Assigned).await
+    else {
+        return Ok(());
+    };
+    if refused.code != ErrorCode::ConversationTaken {
+        return Err(refused);
+    }
+    let now = state.store.conversation(&conversation.id).await?;
+    let held_by_this_agent = now.is_some_and(|c| {
+        c.state == ConversationState::Assigned && c.assigned_agent_id.as_deref() == Some(&agent.id)
+    });
+    if held_by_this_agent { Ok(()) } else { Err(refused) }
 }
 
 /// Appends to the store, timed (`porch_store_commit_seconds`) and watched for a full disk.

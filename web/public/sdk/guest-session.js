@@ -93,6 +93,20 @@ export function widgetEndpoint({ baseUrl, deploymentId }, what) {
   return { baseUrl, deploymentId };
 }
 
+/**
+ * The widget endpoint's answer (api.md), before there is a session: the deployment's notice,
+ * and its welcome (the operator's greeting and usual reply time).
+ * @param {typeof fetch} fetchFn
+ * @param {{baseUrl?: string, deploymentId?: string}} opt
+ * @returns {Promise<{notice: any, welcome: import('./porch.js').Welcome}>}
+ */
+export async function readWidgetConfig(fetchFn, opt) {
+  const { baseUrl, deploymentId } = widgetEndpoint(opt, 'peekNotice()');
+  const config = await request(fetchFn, baseUrl, 'GET', widgetConfigPath(deploymentId));
+  const welcome = { greeting: config?.greeting ?? null, replyWithinMins: config?.replyWithinMins ?? null };
+  return { notice: config?.notice ?? null, welcome };
+}
+
 /** A wait that can be cut short: by `wake()` (the client ended) or the browser going online. */
 export class Pause {
   constructor() {

@@ -5,7 +5,7 @@ import { Connection } from './connection.js';
 import { watchViolations } from './csp.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
-import { Pause, checkPage, widgetEndpoint, closedError, createSession, ended, isClosing, normalize, pickSession, usable, widgetConfigPath } from './guest-session.js';
+import { Pause, checkPage, widgetEndpoint, closedError, createSession, ended, isClosing, normalize, pickSession, readWidgetConfig, usable } from './guest-session.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
 import { RefreshTimer } from './refresh.js';
 import { Sends } from './sends.js';
@@ -155,17 +155,12 @@ export class PorchGuest extends Emitter {
     return checkPage({ baseUrl, deploymentId, WebSocket: this._opt.WebSocket ?? globalThis.WebSocket, peekNotice: () => this.peekNotice() });
   }
 
-  /**
-   * Reads the deployment's notice before there is a session (`baseUrl` and `deploymentId`
-   * needed; no token: Porch answers pages of the deployment's origins only), so a visitor
-   * reads "we are closed" before writing. Sets `notice` and emits `notice` as a frame would.
-   */
+  /** Before there is a session (the widget endpoint: no token), reads the deployment's notice
+   * and welcome, so a visitor reads "we are closed" or the greeting before writing. */
   async peekNotice() {
-    const { baseUrl, deploymentId } = widgetEndpoint(this._opt, 'peekNotice()');
-    const config = await request(this._fetch, baseUrl, 'GET', widgetConfigPath(deploymentId));
-    this._setNotice(config?.notice);
-    // The deployment's greeting and usual reply time, set by its operator; emitted once read.
-    this.welcome = { greeting: config?.greeting ?? null, replyWithinMins: config?.replyWithinMins ?? null };
+    const config = await readWidgetConfig(this._fetch, this._opt);
+    this._setNotice(config.notice);
+    this.welcome = config.welcome;
     this.emit('welcome', this.welcome);
     return this.notice;
   }

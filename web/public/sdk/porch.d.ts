@@ -255,7 +255,7 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
    * `origin_not_allowed`, `deployment_unknown`, `deployment_disabled`, `csp_blocked`, or
    * `network` (Porch did not answer: may pass). */
   check(): Promise<{ notice: Notice | null }>;
-  /** The deployment's notice before any session (the widget endpoint: `baseUrl` and `deploymentId`, no token, from the deployment's origins only); sets `notice` and emits `notice` when it changed. */
+  /** The deployment's notice before any session (the widget endpoint: `baseUrl` and `deploymentId`, no token, from the deployment's origins only); sets `notice` and emits `notice` when it changed, and sets and emits `welcome`. */
   peekNotice(): Promise<Notice | null>;
   hasSavedSession(): boolean;
   /** Restores, takes or creates a session and connects; resolves on the first `ready`. A

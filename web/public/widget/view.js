@@ -149,7 +149,7 @@ export function followEnd(log) {
  * "Usually replies within 5 minutes", in the visitor's language: the number and its unit come
  * from the browser's own Intl data, so every language gets its plural forms right.
  * @param {number} mins
- * @param {ReturnType<import('./strings.js').stringsFor>} s
+ * @param {ReturnType<typeof import('./strings.js').stringsFor>} s
  */
 export function replyTime(mins, s) {
   const [value, unit] = mins < 60 ? [mins, 'minute'] : mins < 1440 ? [Math.ceil(mins / 60), 'hour'] : [Math.ceil(mins / 1440), 'day'];
