@@ -28,7 +28,7 @@ use sha2::Sha256;
 
 use crate::limits::{ATTRIBUTE_CHARS_MAX, IDENTITY_JTI_CHARS_MAX, IDENTITY_TOKEN_BYTES_MAX};
 use crate::time::rfc3339;
-use crate::token::TokenError;
+use crate::token::{TokenError, short};
 
 mod keys;
 pub use keys::{IdentityAlgorithm, IdentityKey};
@@ -283,18 +283,6 @@ pub(crate) fn hmac_sha256(secret: &[u8], data: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
     mac.update(data);
     mac
-}
-
-/// Shortens untrusted text for a message.
-fn short(s: &str) -> String {
-    let mut clean = String::new();
-    for c in s.chars().filter(|c| !c.is_control()) {
-        if clean.len() + c.len_utf8() > crate::limits::REFUSAL_QUOTE_BYTES_MAX {
-            return format!("`{clean}…`");
-        }
-        clean.push(c);
-    }
-    format!("`{clean}`")
 }
 
 #[cfg(test)]

@@ -431,8 +431,9 @@ fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
     mac
 }
 
-/// Shortens attacker-controlled text before it goes into a message.
-fn short(s: &str) -> String {
+/// Shortens attacker-controlled text before it goes into a message (tokens here, identity
+/// tokens in `identity`).
+pub(crate) fn short(s: &str) -> String {
     // Bytes, not characters: 24 four-byte characters would not fit a close reason.
     let mut clean = String::new();
     for c in s.chars().filter(|c| !c.is_control()) {
