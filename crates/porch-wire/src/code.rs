@@ -23,15 +23,26 @@ impl CloseCode {
     /// RFC 6455 §7.4.1: normal closure (a client or agent ended the session).
     pub const NORMAL: CloseCode = CloseCode(1000);
 
-    /// What a client should do after this close code.
+    /// What a client should do after this close code: the class of the first rule of
+    /// `RECONNECT_RULES` whose range holds it, else `Backoff`.
     pub fn reconnect_class(self) -> ReconnectClass {
-        match self.0 {
-            4000..=4099 | 1007 | 1009 => ReconnectClass::Terminal,
-            4200..=4299 => ReconnectClass::Immediate,
-            _ => ReconnectClass::Backoff,
-        }
+        RECONNECT_RULES
+            .iter()
+            .find(|(first, last, _)| (*first..=*last).contains(&self.0))
+            .map_or(ReconnectClass::Backoff, |(_, _, class)| *class)
     }
 }
+
+/// The close codes, by inclusive range, after which a client does not back off; every other
+/// code (1006, 1011, 41xx, unknown ones) backs off. A table rather than a `match`, so the
+/// SDK's copy is written from it (`web/public/sdk/wire.gen.js`).
+pub const RECONNECT_RULES: &[(u16, u16, ReconnectClass)] = &[
+    (4000, 4099, ReconnectClass::Terminal),
+    // The client sent invalid UTF-8, or a message over the limit: sending it again fails again.
+    (1007, 1007, ReconnectClass::Terminal),
+    (1009, 1009, ReconnectClass::Terminal),
+    (4200, 4299, ReconnectClass::Immediate),
+];
 
 /// What a client does after a close.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +98,14 @@ macro_rules! error_codes {
                 }
             }
 
+            /// Whether the same request may succeed if sent again unchanged (a message with the
+            /// same `clientMessageId` and text), after a wait, a reconnect or a fresh token.
+            /// False when the request itself, or the conversation it names, is at fault:
+            /// sending it again fails again, so a client drops it and says why.
+            pub fn retryable(self) -> bool {
+                !NOT_RETRYABLE.contains(&self)
+            }
+
             /// Parses a wire name back into a code.
             pub fn from_name(name: &str) -> Option<ErrorCode> {
                 match name { $( $name => Some(ErrorCode::$variant), )* _ => None }
@@ -110,6 +129,7 @@ error_codes! {
     TokenKeyUnknown = "token_key_unknown", 401, 4003, "The token's kid names no key this server knows (rotated out or foreign).";
     TokenWrongKind = "token_wrong_kind", 401, 4004, "A valid token of the wrong kind (audience) for this endpoint.";
     TokenWrongIssuer = "token_wrong_issuer", 401, 4003, "The token was issued by another issuer.";
+    TokenSubjectWrong = "token_subject_wrong", 403, 4004, "A refresh frame's token is for another guest or agent than the connection's; refresh with a token of the same one.";
     InsufficientScope = "insufficient_scope", 403, 4004, "The client token lacks the scope this endpoint needs.";
     AgentCredentialsInvalid = "agent_credentials_invalid", 401, 4003, "Agent name or secret is wrong.";
     // Identity tokens a builder's backend signs for a known customer (docs/identity.md).
@@ -175,6 +195,29 @@ error_codes! {
     Internal = "internal", 500, 1011, "A bug in Porch; the reference is in the server log.";
 }
 
+/// The codes `ErrorCode::retryable` says no to: the request is malformed, too large, or
+/// names a conversation that cannot take it. A new code is retryable unless listed here.
+const NOT_RETRYABLE: &[ErrorCode] = &[
+    ErrorCode::InvalidRequest,
+    ErrorCode::UnsupportedGrantType,
+    ErrorCode::BadJson,
+    ErrorCode::BadFrame,
+    ErrorCode::UnknownFrameType,
+    ErrorCode::TextTooLong,
+    ErrorCode::BodyTooLarge,
+    ErrorCode::MessageTooBig,
+    ErrorCode::InvalidUtf8,
+    ErrorCode::ProtocolError,
+    ErrorCode::IdempotencyConflict,
+    ErrorCode::ConversationUnknown,
+    ErrorCode::ConversationClosed,
+    ErrorCode::ConversationTaken,
+    ErrorCode::AgentStatusInvalid,
+    ErrorCode::WebhookTargetRefused,
+    ErrorCode::WebhookEventTypeUnknown,
+    ErrorCode::NotFound,
+];
+
 impl Serialize for ErrorCode {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -224,5 +267,17 @@ mod tests {
         assert_eq!(CloseCode(4201).reconnect_class(), ReconnectClass::Immediate);
         assert_eq!(CloseCode(1011).reconnect_class(), ReconnectClass::Backoff);
         assert_eq!(CloseCode(1002).reconnect_class(), ReconnectClass::Backoff);
+        assert_eq!(CloseCode(1009).reconnect_class(), ReconnectClass::Terminal);
+        assert_eq!(CloseCode(4299).reconnect_class(), ReconnectClass::Immediate);
+        assert_eq!(CloseCode(4300).reconnect_class(), ReconnectClass::Backoff);
+    }
+
+    #[test]
+    fn what_the_request_caused_is_not_retryable() {
+        assert!(!ErrorCode::TextTooLong.retryable());
+        assert!(!ErrorCode::ConversationClosed.retryable());
+        assert!(ErrorCode::RateLimited.retryable());
+        assert!(ErrorCode::StoreUnavailable.retryable());
+        assert!(ErrorCode::TokenExpired.retryable(), "sent again with a fresh token");
     }
 }

@@ -44,6 +44,11 @@ pub enum ClientFrame {
     /// Agents: "not me": the offer goes to the next agent. Answered by `offerEnded`
     /// (`declined`), or by `error` (`offer_expired`, `offer_not_yours`).
     Decline { conversation_id: String },
+    /// "Here is a fresh access token for this connection" (from `POST …/guests/token` or
+    /// `POST /api/v2/agents/token`), so a session outlives its first token without
+    /// reconnecting. Answered by `refreshed`, or by `error` with the token's refusal and
+    /// nothing changed: the connection goes on under the old token (until it expires).
+    Refresh { token: String },
     /// Application-level ping (browsers cannot send protocol pings). Answered by `pong`.
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +102,9 @@ pub enum ServerFrame {
     Offer { conversation: crate::rest::Conversation, expires_at_ms: i64 },
     /// Agents: your offer of this conversation ended, and why.
     OfferEnded { conversation_id: String, reason: OfferEndReason },
+    /// Answer to a `refresh`: the connection now runs under the new token, which expires in
+    /// `tokenExpiresInMs` (on the server's clock, like `ready`'s).
+    Refreshed { token_expires_in_ms: i64 },
     /// Answer to a client `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,6 +27,7 @@ mod operations;
 mod proxy;
 mod rate_spread;
 mod raw;
+mod refresh;
 mod routing;
 mod schemathesis_found;
 mod serve_process;

@@ -1,5 +1,5 @@
 //! What a session does with its client's frames: `send`, `typing`, `read`, `status`,
-//! `accept`, `decline`, `ping`.
+//! `accept`, `decline`, `refresh` (its checks in `refresh.rs`), `ping`.
 
 use std::time::Instant;
 
@@ -94,6 +94,12 @@ impl Session {
                     Err(e) => self.send_error(e, None).await,
                 }
             }
+            ClientFrame::Refresh { token } => match self.refresh(who, &token).await {
+                Ok(token_expires_in_ms) => {
+                    self.send_frame(&ServerFrame::Refreshed { token_expires_in_ms }).await
+                }
+                Err(e) => self.refused_refresh(e).await,
+            },
             ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
         }
     }
