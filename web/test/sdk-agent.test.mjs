@@ -118,6 +118,8 @@ describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
       assert.notEqual(agent.session.accessToken, session.accessToken);
       assert.ok(agent.session.expiresAtMs > firstExpiry, 'the session holds the fresh token');
       assert.deepEqual(events.of('refresh').at(-1).session, agent.session, 'the event carries the session to keep');
+      assert.ok(events.of('refresh').every((r) => r.inPlace), `every refresh in place:\n${events.show()}`);
+      assert.equal(events.of('ready').length, 1, 'no reconnect: the one socket took each new token');
       // Past the first token's end, the feed still works on the fresh one.
       await waitFor('past the first token', () => Date.now() > firstExpiry + 1_000, { timeout: 10_000 });
       const guest = new PorchGuest({

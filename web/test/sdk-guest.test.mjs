@@ -209,10 +209,34 @@ describe('PorchGuest against a real Porch', { timeout: 300_000 }, () => {
     await waitFor('all ticks', () => guest.messages.filter((m) => m.text.startsWith('tick')).length === 12, { show: events.show });
     const expired = events.of('state').filter((s) => s.cause?.code === 'token_expired');
     assert.deepEqual(expired, [], 'refreshed before the server had to close with 4002');
+    assert.ok(events.of('refresh').every((r) => r.inPlace), `every refresh in place:\n${events.show()}`);
+    assert.equal(events.of('ready').length, 1, 'no reconnect: the one socket took each new token');
     const token = JSON.parse(storage.getItem(`porch:guest:${dep.id}`)).session.accessToken;
     assert.notEqual(token, firstToken);
     const page = await porch.api('GET', '/api/v2/webmessaging/guests/messages?limit=1', { bearer: token, expect: 200 });
     assert.equal(page.body.lastSeq, guest.lastSeq, 'the new token works over REST');
+    await assertExactLog(guest, events);
+  });
+
+  it('falls back to reconnecting when the gateway does not answer `refresh`', T, async () => {
+    const dep = await porch.createDeployment({ name: 'no-refreshed', ttlSecs: 4 });
+    const sockets = controlledSockets();
+    // As an older Porch would: its `refreshed` never comes; the SDK waits for an `error`
+    // frame or REFRESH_ANSWER_TIMEOUT_MS, so the test turns it into `unknown_frame_type`.
+    sockets.dropIncoming = (frame, socket) => {
+      if (frame.type !== 'refreshed') return false;
+      socket.onmessage?.({ data: JSON.stringify({ type: 'error', code: 'unknown_frame_type', message: 'unknown frame type `refresh` [ref old]' }) });
+      return true;
+    };
+    const { guest, events } = await guestWith({ deploymentId: dep.id, sockets });
+    await guest.start();
+    await waitFor('a refresh', () => events.of('refresh').length >= 1, { show: events.show });
+    assert.equal(events.of('refresh')[0].inPlace, false);
+    await waitFor('a new session on the new token', () => events.of('ready').length >= 2 && guest.state === 'open', { show: events.show });
+    assert.ok(sockets.sent.some((f) => f.type === 'refresh'), 'it tried in place first');
+    assert.deepEqual(events.of('error').filter((e) => e.fatal), [], 'nothing fatal');
+    await agentSays(guest.conversationId, 'after the fallback');
+    await waitFor('the reply', () => guest.messages.some((m) => m.text === 'after the fallback'), { show: events.show });
     await assertExactLog(guest, events);
   });
 

@@ -16,7 +16,8 @@ import { TypingThrottle, TypingTracker } from '../public/sdk/typing.js';
 import { baseUrlFromGateway } from '../public/sdk/http.js';
 import { noticeChange, withAfterSeq, splitRef } from '../public/sdk/util.js';
 import { SavedState, memoryStorage } from '../public/sdk/storage.js';
-import { errorFromResponse } from '../public/sdk/errors.js';
+import { errorFromResponse, isRetryableSendError } from '../public/sdk/errors.js';
+import { ERRORS, RECONNECT_RULES } from '../public/sdk/wire.gen.js';
 
 /** A deterministic PRNG (mulberry32), so a failing shuffle can be replayed from its seed. */
 function prng(seed) {
@@ -74,16 +75,23 @@ describe('backoff', () => {
 });
 
 describe('close codes', () => {
-  it('classifies by range, as protocol.md says', () => {
-    const table = {
-      4001: 'terminal', 4003: 'terminal', 4004: 'terminal', 4005: 'terminal', 4099: 'terminal',
-      4002: 'refresh',
-      4100: 'backoff', 4101: 'backoff', 4199: 'backoff', 1006: 'backoff', 1011: 'backoff', 1001: 'backoff', 1000: 'backoff',
-      4200: 'immediate', 4201: 'immediate', 4202: 'immediate', 4299: 'immediate',
-      1007: 'terminal', 1009: 'terminal',
-    };
-    const got = Object.fromEntries(Object.keys(table).map((c) => [c, classifyClose(Number(c))]));
-    assert.deepEqual(got, table);
+  it('classifies every close code of porch-wire as porch-wire does, 4002 aside', () => {
+    // wire.gen.js is porch-wire's table (crates/porch-core/tests/sdk_wire.rs holds it there).
+    for (const [name, spec] of Object.entries(ERRORS)) {
+      const expected = spec.close === ERRORS.token_expired.close ? 'refresh' : spec.reconnect;
+      assert.equal(classifyClose(spec.close), expected, `${name} (close ${spec.close})`);
+    }
+    // Codes no error uses: the network's 1006, and whatever a proxy or a newer server sends.
+    for (const code of [1000, 1001, 1005, 1006, 4150, 4299, 4300, 4999]) {
+      const rule = RECONNECT_RULES.find(([first, last]) => code >= first && code <= last);
+      assert.equal(classifyClose(code), rule ? rule[2] : 'backoff', `close ${code}`);
+    }
+  });
+
+  it('keeps a failed send for later exactly when porch-wire calls its code retryable', () => {
+    for (const [name, spec] of Object.entries(ERRORS)) assert.equal(isRetryableSendError(name), spec.retryable, name);
+    assert.equal(isRetryableSendError('network'), true, 'the SDK\'s own codes may pass');
+    assert.equal(isRetryableSendError('text_too_long'), false);
   });
 
   it('splits a reason into code, cause and ref', () => {
@@ -322,7 +330,7 @@ describe('the SDK source', () => {
       const src = await readFile(new URL(f, dir), 'utf8');
       assert.doesNotMatch(src, /console\.\w+\(/, `${f} calls console`);
       for (const [, spec] of src.matchAll(/^\s*(?:import|export)\s[^'"]*from\s+'([^']+)'/gm)) {
-        assert.match(spec, /^\.\/[\w-]+\.js$/, `${f} imports ${spec}: only sibling modules`);
+        assert.match(spec, /^\.\/[\w.-]+\.js$/, `${f} imports ${spec}: only sibling modules`);
       }
       assert.ok(src.split('\n').length < 400, `${f} is over 400 lines`);
     }

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod limits;
 pub mod model;
 pub mod offer;
+pub mod sdk_wire;
 pub mod secret;
 pub mod store;
 pub mod time;

@@ -71,6 +71,30 @@ pub const WEBHOOK_ENDPOINTS_PATH: &str =
 pub const WEBHOOK_ENDPOINT_PATH: &str =
     "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
 
+/// Every path above by the name clients know it by (camelCase), in the order above: the
+/// SDK's `PATHS` is written from this list (`web/public/sdk/wire.gen.js`). `{name}` parts
+/// are filled in by the client.
+pub const PATHS: &[(&str, &str)] = &[
+    ("gateway", GATEWAY_PATH),
+    ("oauthToken", OAUTH_TOKEN_PATH),
+    ("oauthIntrospect", OAUTH_INTROSPECT_PATH),
+    ("guests", GUESTS_PATH),
+    ("widgetGuests", WIDGET_GUESTS_PATH),
+    ("widgetConfig", WIDGET_CONFIG_PATH),
+    ("deploymentNotice", DEPLOYMENT_NOTICE_PATH),
+    ("guestMessages", GUEST_MESSAGES_PATH),
+    ("guestConversations", GUEST_CONVERSATIONS_PATH),
+    ("guestConversationMessages", GUEST_CONVERSATION_MESSAGES_PATH),
+    ("guestIdentity", GUEST_IDENTITY_PATH),
+    ("guestToken", GUEST_TOKEN_PATH),
+    ("agentLogin", AGENT_LOGIN_PATH),
+    ("agentToken", AGENT_TOKEN_PATH),
+    ("agentApi", AGENT_API_PREFIX),
+    ("openapi", OPENAPI_PATH),
+    ("webhookEndpoints", WEBHOOK_ENDPOINTS_PATH),
+    ("webhookEndpoint", WEBHOOK_ENDPOINT_PATH),
+];
+
 /// Token audiences: one per kind of token, so no token can stand in for another.
 pub mod audience {
     /// OAuth client token from `POST /api/v2/oauth/token`; good for the customer's backend.
@@ -92,4 +116,19 @@ pub mod scope {
     pub const WEBHOOKS: &str = "webhooks";
     /// Every scope a client can be given, in the order `porch clients create --help` lists.
     pub const ALL: &[&str] = &[GUESTS, NOTICES, WEBHOOKS];
+}
+
+#[cfg(test)]
+mod tests {
+    /// A path constant added above without its row in `PATHS` would be missing from the SDK.
+    #[test]
+    fn every_path_constant_is_in_paths() {
+        let declared: Vec<&str> = include_str!("lib.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub const "))
+            .filter_map(|l| l.split(':').next())
+            .filter(|name| name.ends_with("_PATH") || name.ends_with("_PREFIX"))
+            .collect();
+        assert_eq!(declared.len(), super::PATHS.len(), "PATHS lacks one of {declared:?}");
+    }
 }

@@ -7,16 +7,17 @@ import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
-import { RefreshTimer } from './refresh.js';
+import { RefreshTimer, applyFreshToken } from './refresh.js';
 import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
 import { splitRef } from './util.js';
+import { LIMITS, PATHS } from './wire.gen.js';
 
-const API = '/api/v2/agent/conversations';
-const TOKEN = '/api/v2/agents/token';
-const PAGE = 50;
-const FILL_PAGE = 200;
+const API = `${PATHS.agentApi}/conversations`;
+const TOKEN = PATHS.agentToken;
+const PAGE = LIMITS.historyPageDefault;
+const FILL_PAGE = LIMITS.historyPageMax;
 
 /** @typedef {import('./porch.js').Conversation} Conversation */
 /** @typedef {import('./porch.js').Message} Message */
@@ -29,7 +30,7 @@ export class PorchAgent extends Emitter {
    * @param {{baseUrl: string, name: string, secret: string, fetch?: typeof fetch}} o
    */
   static login({ baseUrl, name, secret, fetch: fetchFn }) {
-    return request(fetchFn ?? ((...a) => globalThis.fetch(...a)), baseUrl, 'POST', '/api/v2/agents/login', { json: { name, secret } });
+    return request(fetchFn ?? ((...a) => globalThis.fetch(...a)), baseUrl, 'POST', PATHS.agentLogin, { json: { name, secret } });
   }
 
   /** @param {import('./porch.js').AgentOptions} options */
@@ -84,14 +85,15 @@ export class PorchAgent extends Emitter {
 
   /**
    * `POST /api/v2/agents/token`: exchanges the still-valid token for a fresh one (the SDK does
-   * it by itself before expiry). `reconnect` moves the socket onto the new token at once.
+   * it by itself before expiry). `reconnect` moves the connection onto the new token at once:
+   * in place (a `refresh` frame), or by reconnecting when the gateway does not take it.
    */
   /** @param {{reconnect?: boolean}} [options] */
   async refreshToken({ reconnect = true } = {}) {
     const fresh = await this._api('POST', TOKEN);
     this.session = { ...this.session, ...fresh };
-    this.emit('refresh', { expiresAtMs: fresh.expiresAtMs, session: this.session });
-    if (reconnect) this._conn?.reconnectNow();
+    const inPlace = reconnect && !this._ended && await applyFreshToken(this._conn, fresh.accessToken, this._refresh);
+    this.emit('refresh', { expiresAtMs: fresh.expiresAtMs, session: this.session, inPlace });
   }
 
   get agentId() { return this.session.agentId; }

@@ -1,5 +1,8 @@
 // What a close code means for the client (docs/protocol.md, "Close codes"), and how to read a
-// close reason. The range decides, so a client needs no table of every code.
+// close reason. The range decides, so a client needs no table of every code; the ranges are
+// porch-wire's (wire.gen.js).
+
+import { ERRORS, RECONNECT_RULES } from './wire.gen.js';
 
 /** @typedef {import('./backoff.js').CloseClass} CloseClass */
 
@@ -10,15 +13,11 @@
 export function classifyClose(code) {
   // 4002: the token expired (or is not yet valid). A refreshed token fixes the first case;
   // if refreshing fails, the caller turns this into terminal.
-  if (code === 4002) return 'refresh';
-  if (code >= 4000 && code <= 4099) return 'terminal';
-  if (code >= 4100 && code <= 4199) return 'backoff';
-  if (code >= 4200 && code <= 4299) return 'immediate';
-  // The client sent something the server can never accept: retrying sends it again.
-  if (code === 1007 || code === 1009) return 'terminal';
-  // 1006 (network, or refused before the upgrade), 1011 (server bug), 1001, 1005, 1000 from
-  // the server, and unknown codes: the server may be back soon.
-  return 'backoff';
+  if (code === ERRORS.token_expired.close) return 'refresh';
+  const rule = RECONNECT_RULES.find(([first, last]) => code >= first && code <= last);
+  // Otherwise (1006: network, or refused before the upgrade; 1011: server bug; 1001, 1005,
+  // 1000 from the server; 41xx; unknown codes) the server may be back soon.
+  return rule ? rule[2] : 'backoff';
 }
 
 /**

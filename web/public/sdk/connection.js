@@ -7,13 +7,15 @@ import { reconnectDelay } from './backoff.js';
 import { classifyClose, describeBareClose, parseReason } from './close-codes.js';
 import { cspError, wasBlocked, watchViolations } from './csp.js';
 import { PorchError } from './errors.js';
+import { LiveRefresh } from './refresh.js';
+import { LIMITS, PROTOCOL_MARKER } from './wire.gen.js';
 
-export const MARKER = 'NICE-WebSocket-Auth';
+export const MARKER = PROTOCOL_MARKER;
 /** A socket with no `ready` after this long is given up on (a silently dropped SYN can
  * otherwise hang for minutes). */
 export const CONNECT_TIMEOUT_MS = 15_000;
 /** The server's default; `ready.heartbeatIntervalMs` replaces it. */
-const DEFAULT_HEARTBEAT_MS = 25_000;
+const DEFAULT_HEARTBEAT_MS = LIMITS.heartbeatIntervalMs;
 
 /** @typedef {'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'} ConnectionState */
 
@@ -48,6 +50,7 @@ export class Connection {
     this._heartbeat = undefined;
     this._pingId = 0;
     this._refreshing = false;
+    this._liveRefresh = new LiveRefresh();
     // Back online: no point waiting out the backoff.
     this._onOnline = () => { if (this.state === 'reconnecting' && !this._socket) this.reconnectNow(); };
   }
@@ -67,6 +70,14 @@ export class Connection {
     if (this.state !== 'open' || this._socket?.readyState !== 1) return false;
     this._socket.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * Hands the live socket a fresh token (a `refresh` frame); resolves with whether it took it.
+   * @param {string} token
+   */
+  refreshInPlace(token) {
+    return this._liveRefresh.request((frame) => this.send(frame), token);
   }
 
   /** Replaces the socket at once, e.g. after a token refresh: the next one uses the new token. */
@@ -144,7 +155,7 @@ export class Connection {
       this._startHeartbeat(frame.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS);
       this._setState('open');
       this._o.onReady(frame);
-    } else {
+    } else if (!this._liveRefresh.answer(frame)) {
       this._o.onFrame(frame);
     }
   }
@@ -170,6 +181,7 @@ export class Connection {
   /** @param {WebSocket} socket @param {number} code @param {string} reason */
   async _onClose(socket, code, reason) {
     if (socket !== this._socket) return; // one we dropped on purpose
+    this._liveRefresh.cancel();
     const uptimeMs = this._readyAt ? Date.now() - this._readyAt : 0;
     this._socket = null;
     this._readyAt = 0;
@@ -243,6 +255,7 @@ export class Connection {
     this._socket = null;
     this._readyAt = 0;
     clearInterval(this._heartbeat);
+    this._liveRefresh.cancel();
     if (!socket) return;
     socket.onmessage = null;
     socket.onclose = null;

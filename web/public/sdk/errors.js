@@ -2,6 +2,8 @@
 // cause-and-fix message (docs/api.md "Errors", docs/protocol.md "Close codes"), so a UI can
 // show why and what to do, never a bare "connection failed".
 
+import { ERRORS } from './wire.gen.js';
+
 export class PorchError extends Error {
   /**
    * @param {object} init
@@ -30,18 +32,13 @@ export class PorchError extends Error {
   }
 }
 
-/** Server codes after which retrying the same request cannot succeed. */
-const PERMANENT_SEND_ERRORS = new Set([
-  'bad_json', 'bad_frame', 'text_too_long', 'message_too_big', 'idempotency_conflict',
-  'conversation_closed', 'conversation_unknown', 'invalid_request', 'invalid_utf8',
-]);
-
 /**
- * Whether a failed send should stay in the outbox to be retried.
+ * Whether a failed send should stay in the outbox to be retried: porch-wire's `retryable`
+ * for Porch's codes (wire.gen.js); the SDK's own (`network`, `bad_response`) may pass.
  * @param {string} code
  */
 export function isRetryableSendError(code) {
-  return !PERMANENT_SEND_ERRORS.has(code);
+  return /** @type {Record<string, {retryable: boolean}>} */ (ERRORS)[code]?.retryable ?? true;
 }
 
 /**

@@ -4,16 +4,17 @@
 import { sessionRetryDelay } from './backoff.js';
 import { cspError, wasBlocked } from './csp.js';
 import { PorchError } from './errors.js';
-import { request, trimBase } from './http.js';
+import { fillPath, request, trimBase } from './http.js';
 import { gatewayUrlOf, probeGateway } from './probe.js';
+import { LIMITS, PATHS } from './wire.gen.js';
 
-/** Porch accepts a token up to 30 s past `exp`; a saved one older than that is dead. */
-const TOKEN_LEEWAY_MS = 30_000;
+/** Porch accepts a token up to `token_leeway_secs` (30 s) past `exp`; a saved one older than that is dead. */
+const TOKEN_LEEWAY_MS = LIMITS.tokenLeewaySecs * 1000;
 
 /** @param {string} id */
-export const widgetGuestsPath = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/guests`;
+export const widgetGuestsPath = (id) => fillPath(PATHS.widgetGuests, { deployment_id: id });
 /** @param {string} id */
-export const widgetConfigPath = (id) => `/api/v2/webmessaging/deployments/${encodeURIComponent(id)}/widget`;
+export const widgetConfigPath = (id) => fillPath(PATHS.widgetConfig, { deployment_id: id });
 
 /**
  * Creates a session at the widget endpoint. While Porch cannot be reached (or answers a 5xx

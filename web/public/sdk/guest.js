@@ -7,18 +7,18 @@ import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
 import { Pause, checkPage, widgetEndpoint, closedError, createSession, ended, isClosing, normalize, pickSession, readWidgetConfig, usable } from './guest-session.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
-import { RefreshTimer } from './refresh.js';
+import { RefreshTimer, applyFreshToken } from './refresh.js';
 import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { SavedState, defaultStorage } from './storage.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
 import { noticeChange, withAfterSeq, splitRef } from './util.js';
+import { LIMITS, PATHS } from './wire.gen.js';
 
-const MESSAGES = '/api/v2/webmessaging/guests/messages';
-const TOKEN = '/api/v2/webmessaging/guests/token';
-export const HISTORY_PAGE = 50;
+const { guestMessages: MESSAGES, guestToken: TOKEN } = PATHS;
+export const HISTORY_PAGE = LIMITS.historyPageDefault;
 /** The largest page (`history_page_max`), for catching up after a failed resume. */
-const FILL_PAGE = 200;
+const FILL_PAGE = LIMITS.historyPageMax;
 
 /** @typedef {import('./porch.js').Message} Message @typedef {import('./porch.js').Notice} Notice @typedef {ReturnType<typeof normalize>} Session */
 
@@ -216,13 +216,13 @@ export class PorchGuest extends Emitter {
     return this._older;
   }
 
-  /** Exchanges the token for a fresh one; with `reconnect`, reopens the socket with it. @param {{reconnect?: boolean}} [options] */
+  /** Exchanges the token; with `reconnect`, moves the connection onto it (in place, else by reconnecting). @param {{reconnect?: boolean}} [options] */
   async refreshToken({ reconnect = true } = {}) {
     const fresh = normalize(await this._api('POST', TOKEN));
     this._session = { ...this._session, ...fresh };
     this._persist();
-    this.emit('refresh', { expiresAtMs: fresh.expiresAtMs });
-    if (reconnect) this._conn?.reconnectNow();
+    const inPlace = reconnect && !this._ended && await applyFreshToken(this._conn, fresh.accessToken, this._refresh);
+    this.emit('refresh', { expiresAtMs: fresh.expiresAtMs, inPlace });
   }
 
   /** Closes the socket and stops. `forget` also drops the saved session (the guest is done). @param {{forget?: boolean}} [options] */

@@ -2,9 +2,19 @@
 // (URLs end up in logs), and never in an error message.
 
 import { PorchError, errorFromResponse } from './errors.js';
+import { PATHS } from './wire.gen.js';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
-export const GATEWAY_PATH = '/api/v2/gateway';
+export const GATEWAY_PATH = PATHS.gateway;
+
+/**
+ * A path of porch-wire's (`PATHS`) with its `{name}` parts filled in, each URL-encoded.
+ * @param {string} template e.g. `PATHS.widgetGuests`
+ * @param {Record<string, string>} params e.g. `{ deployment_id: 'dep_1' }`
+ */
+export function fillPath(template, params) {
+  return template.replace(/\{([a-z_]+)\}/g, (_, name) => encodeURIComponent(params[name] ?? ''));
+}
 
 /**
  * The REST base URL behind a gateway URL: `wss://chat.example/porch/api/v2/gateway` →

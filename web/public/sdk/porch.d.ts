@@ -164,7 +164,7 @@ export declare class PorchError extends Error {
   /** A code of protocol.md's table (`token_expired`, `origin_not_allowed`, …), or the SDK's
    * own: `network`, `session_missing`, `ended`, `bad_response`, `csp_blocked` (the page's
    * Content-Security-Policy blocks Porch), `close_<n>`. */
-  code: string;
+  code: ErrorCode | SdkErrorCode | (string & {});
   /** The cause and the fix, without the log reference. */
   detail: string;
   /** The reference in Porch's log for this refusal. */
@@ -203,7 +203,8 @@ export interface GuestEvents {
   notice: Notice | null;
   /** The deployment's greeting and usual reply time, read by `peekNotice()` (and `check()`). */
   welcome: Welcome;
-  refresh: { expiresAtMs: number };
+  /** `inPlace`: the live connection took the new token (a `refresh` frame); false when it reconnected with it, or when there was no connection to move. */
+  refresh: { expiresAtMs: number; inPlace: boolean };
   /** The conversation was closed (by an agent), however the client learned it: live, in
    * `ready` after a reconnect or a reload, or from an entry in history. Final: the saved
    * session is forgotten and the socket stopped; `unsent` are the messages dropped. Once. */
@@ -224,7 +225,7 @@ export interface AgentEvents {
   typing: { conversationId: string; participant: Participant; active: boolean };
   read: { conversationId: string; participant: Participant; seq: number };
   /** The token was exchanged (`POST /api/v2/agents/token`); `session` is the one to keep if you store it. */
-  refresh: { expiresAtMs: number; session: AgentSession };
+  refresh: { expiresAtMs: number; session: AgentSession; inPlace: boolean };
   error: PorchError;
 }
 
@@ -344,4 +345,10 @@ export declare class Outbox {
 
 // Only what is marked `export` above is exported (a declaration file exports everything otherwise,
 // and porch.js has no Emitter or CommonOptions to import).
-export {};
+// The wire contract, generated from porch-wire (wire.gen.d.ts; scripts/regen-sdk-wire.sh).
+export { API_VERSION, PROTOCOL_MARKER, CLOSE_REASON_BYTES_MAX, PATHS, RECONNECT_RULES, ERRORS, LIMITS } from './wire.gen.js';
+export type { ErrorCode, ErrorSpec, ReconnectClass } from './wire.gen.js';
+import type { ErrorCode } from './wire.gen.js';
+
+/** The codes the SDK itself reports, beside Porch's `ErrorCode`s. */
+export type SdkErrorCode = 'network' | 'session_missing' | 'ended' | 'bad_response' | 'csp_blocked' | `close_${number}`;

@@ -19,3 +19,5 @@ export { refreshDelay } from './refresh.js';
 export { SeqLog } from './seq-log.js';
 export { Outbox, newClientMessageId } from './outbox.js';
 export { MARKER } from './connection.js';
+// The wire contract, generated from porch-wire (scripts/regen-sdk-wire.sh).
+export { API_VERSION, PROTOCOL_MARKER, CLOSE_REASON_BYTES_MAX, PATHS, RECONNECT_RULES, ERRORS, LIMITS } from './wire.gen.js';

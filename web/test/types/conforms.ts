@@ -14,6 +14,7 @@ import { Outbox, newClientMessageId } from '../../public/sdk/outbox.js';
 import { refreshDelay } from '../../public/sdk/refresh.js';
 import { SeqLog } from '../../public/sdk/seq-log.js';
 import { defaultStorage, memoryStorage } from '../../public/sdk/storage.js';
+import { API_VERSION, CLOSE_REASON_BYTES_MAX, ERRORS, LIMITS, PATHS, PROTOCOL_MARKER, RECONNECT_RULES } from '../../public/sdk/wire.gen.js';
 
 // What porch.js exports, as it lists them (web/test/sdk-logic.test.mjs checks the names).
 // An object literal: a name declared but not implemented is a missing property, one
@@ -34,6 +35,13 @@ export const implementation: typeof Declared = {
   Outbox,
   newClientMessageId,
   MARKER,
+  API_VERSION,
+  PROTOCOL_MARKER,
+  CLOSE_REASON_BYTES_MAX,
+  PATHS,
+  RECONNECT_RULES,
+  ERRORS,
+  LIMITS,
 };
 
 // The instances, member by member (the classes above are checked as constructors).

@@ -6,7 +6,9 @@ import {
   PorchError,
   PorchGuest,
   memoryStorage,
+  ERRORS,
   type AgentSession,
+  type ErrorCode,
   type Conversation,
   type GuestSession,
   type Message,
@@ -19,9 +21,13 @@ export async function guestChat(session: GuestSession, show: (line: string) => v
     if (state === 'reconnecting') show(`reconnecting in ${retryInMs ?? 0} ms (${cause?.code ?? 'network'})`);
   });
   chat.on('notice', (notice) => show(notice ? notice.text : ''));
+  chat.on('refresh', ({ inPlace }) => show(inPlace ? 'token refreshed' : 'token refreshed by reconnecting'));
   chat.on('closed', ({ unsent }) => show(`closed; ${unsent.length} not sent`));
   chat.on('error', (e: PorchError) => {
     if (e.fatal) show(`${e.code}: ${e.detail}${e.ref ? ` (ref ${e.ref})` : ''}`);
+    // The generated wire table: whether sending the same message again may succeed.
+    const known = e.code in ERRORS ? ERRORS[e.code as ErrorCode] : null;
+    if (known && !known.retryable) show(`not retried: ${e.code} (HTTP ${known.status})`);
   });
   const started: PorchGuest = await chat.start();
   const sent: Message = await started.send('Hello!');
