@@ -169,6 +169,11 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             format!("the operator disabled this OAuth client ({})", ctx.message),
             "ask the operator to run `porch clients enable CLIENT_ID`, or use another client (`porch clients list`)",
         ),
+        // Only a `refresh` frame on a live connection meets this code, never a handshake.
+        TokenSubjectWrong => Advice::new(
+            format!("a refresh frame carried another guest's or agent's token ({})", ctx.message),
+            "refresh a connection with the token its own guest or agent got from POST /api/v2/webmessaging/guests/token (or /api/v2/agents/token)",
+        ),
         TokenRevoked => Advice::new(
             format!("the token was issued before its secret was reset ({})", ctx.message),
             "get a new token with the new secret (the operator's `porch agents|clients reset-secret` printed it once)",
