@@ -69,8 +69,16 @@ async fn versioned_urls_are_cached_for_a_year_and_old_versions_still_answer() {
     let version = version.unwrap_or_else(|| panic!("Content-Location {versioned}"));
     assert!(version.len() == 12 && version.bytes().all(|b| b.is_ascii_hexdigit()), "{version}");
     let original = repo_file("web/public/widget/widget.js");
-    // The widget and the modules it imports relatively, all under the same prefix.
-    for path in ["/widget/widget.js", "/widget/view.js", "/sdk/porch.js"] {
+    // The widget and the modules it imports relatively, all under the same prefix, and the
+    // SDK's builds (docs/sdk.md, "Loading it").
+    let paths = [
+        "/widget/widget.js",
+        "/widget/view.js",
+        "/sdk/porch.js",
+        "/sdk/dist/porch.esm.js",
+        "/sdk/dist/porch.iife.min.js",
+    ];
+    for path in paths {
         let response =
             http.get(server.api.url(&format!("/v/{version}{path}"))).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -84,6 +92,9 @@ async fn versioned_urls_are_cached_for_a_year_and_old_versions_still_answer() {
             assert_eq!(response.text().await.unwrap(), original);
         }
     }
+    let map = format!("/v/{version}/sdk/dist/porch.iife.min.js.map");
+    let map = http.get(server.api.url(&map)).send().await.unwrap();
+    assert_eq!(header(&map, "content-type"), Some("application/json"), "a source map is JSON");
     let old = http.get(server.api.url("/v/000000000000/widget/widget.js")).send().await.unwrap();
     assert_eq!(old.status(), 200, "a page written before an upgrade still loads the widget");
     assert_eq!(header(&old, "cache-control"), Some("no-cache"), "but not pinned for a year");
