@@ -22,6 +22,14 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# 1a. Firefox ESR (Debian's), for web/test/cross-browser.test.mjs (driven by puppeteer-core over
+#     WebDriver BiDi; like Chromium, never a browser a tool downloads).
+if [ ! -x /usr/bin/firefox-esr ]; then
+  say "installing firefox-esr (Debian package)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null
+fi
+
 # 1b. slowhttptest (Debian), the slowloris attacker of tests/e2e/flood-drill.mjs.
 if ! command -v slowhttptest >/dev/null 2>&1; then
   say "installing slowhttptest (Debian package)"
@@ -38,7 +46,8 @@ if [ ! -f "$e2e/node_modules/.package-lock.json" ] || [ "$e2e/package-lock.json"
   touch "$e2e/node_modules/.package-lock.json"
 fi
 
-# 2b. The same for the web tests (web/package-lock.json: ws, playwright-core, axe-core, typescript; dev
+# 2b. The same for the web tests (web/package-lock.json: ws, playwright-core, puppeteer-core, axe-core,
+#     typescript, esbuild (the SDK's builds; its binary comes in the @esbuild/linux-x64 package); dev
 #     dependencies only: what web/public serves needs no Node).
 web="$root/web"
 if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then

@@ -55,6 +55,9 @@ stage "cargo clippy (-D warnings)" 2400 cargo clippy --workspace --all-targets -
 # The browser code's types (web/tsconfig.json: strict, checkJs over the SDK, the widget, the
 # console and the examples) and porch.d.ts held to the implementation (web/test/types). Needs no binary.
 stage "web types (tsc)" 300 sh -c 'cd web && npx --no-install tsc -p .'
+# The SDK's wire constants and types (web/public/sdk/wire.gen.*) are what porch-wire and the
+# limits table produce (scripts/regen-sdk-wire.sh rewrites them). Needs no binary.
+stage "sdk wire files (generated from porch-wire)" 600 cargo test -q -p porch-core --test sdk_wire
 stage "cargo build --bin porch" 2400 cargo build --bin porch
 built=1
 [ -x "$PORCH_BIN" ] || built=0
@@ -82,7 +85,15 @@ if [ "$built" -eq 1 ]; then
   # with tests/autobahn/expected-results.json (docs/conformance.md). About 20 s here.
   stage "autobahn (rfc 6455 conformance)" 600 python3 tests/autobahn/run.py
   # The browser SDK, widget, custom UI and console (web/): Node units, then Chromium.
-  stage "web (sdk + chromium)" 900 node --test web/test/*.test.mjs
+  # (The package and the cross-browser suites have stages of their own, below.)
+  stage "web (sdk + chromium)" 900 sh -c 'node --test $(ls web/test/*.test.mjs | grep -v -e sdk-package -e cross-browser)'
+  # The SDK as a package: the committed esbuild builds are current, npm pack, a scratch
+  # project imports it from Node, type-checks and bundles it, a plain page loads the IIFE
+  # from Porch's versioned URL in Chromium.
+  stage "sdk package (npm pack, esbuild, script tag)" 300 node --test web/test/sdk-package.test.mjs
+  # The SDK's guest and agent and the widget's main path in Chromium and in Firefox ESR
+  # (puppeteer-core over WebDriver BiDi).
+  stage "cross-browser (chromium + firefox)" 420 node --test web/test/cross-browser.test.mjs
   # The load harness (crates/porch-bench), tiny: against porch and the bare echo server.
   stage "bench smoke" 600 bench/smoke.sh
   # The soak (porch-bench soak, S7): 60 s of connection churn in rounds; fails if porch's
@@ -107,6 +118,8 @@ else
   skip "flood drill (slowloris + handshake flood)" "no porch binary at $PORCH_BIN"
   skip "autobahn (rfc 6455 conformance)" "no porch binary at $PORCH_BIN"
   skip "web (sdk + chromium)" "no porch binary at $PORCH_BIN"
+  skip "sdk package (npm pack, esbuild, script tag)" "no porch binary at $PORCH_BIN"
+  skip "cross-browser (chromium + firefox)" "no porch binary at $PORCH_BIN"
   skip "bench smoke" "no porch binary at $PORCH_BIN"
   skip "soak (60 s of churn, growth bounded)" "no porch binary at $PORCH_BIN"
   skip "fuzz (short run)" "no porch binary at $PORCH_BIN"
