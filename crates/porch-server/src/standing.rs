@@ -92,10 +92,12 @@ async fn answer(lookup: &Lookup, batch: Vec<(String, Reply)>) {
     let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
     match lookup(ids).await {
         Ok(found) => {
-            let mut found: HashMap<String, GuestStanding> = found.into_iter().collect();
+            let found: HashMap<String, GuestStanding> = found.into_iter().collect();
             for (id, reply) in batch {
+                // Copied, not taken: two sessions of one guest (two tabs) may share a batch,
+                // and the second must not read "gone" (a spurious `guest_revoked` close).
                 // A session that ended meanwhile dropped its receiver: nothing to tell it.
-                let _ = reply.send(Ok(found.remove(&id)));
+                let _ = reply.send(Ok(found.get(&id).cloned()));
             }
         }
         Err(e) => {
@@ -157,6 +159,14 @@ mod tests {
             STANDING_BATCH_MAX,
             "a batch stops at its size limit"
         );
+    }
+
+    #[tokio::test]
+    async fn two_sessions_of_one_guest_in_one_batch_both_get_its_standing() {
+        let (calls, sizes_max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let standings = Standings::start_with(counting(calls, sizes_max));
+        let (a, b) = tokio::join!(standings.of("gst_2"), standings.of("gst_2"));
+        assert_eq!((a.unwrap(), b.unwrap()), (Some(standing(2)), Some(standing(2))));
     }
 
     #[tokio::test]
