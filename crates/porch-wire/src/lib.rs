@@ -10,6 +10,7 @@
 //! they are sent. `docs/api.md` and `docs/protocol.md` are the prose versions of this file,
 //! and tests check the two agree.
 
+pub mod bot;
 pub mod code;
 pub mod event;
 pub mod frame;
@@ -71,6 +72,11 @@ pub const WEBHOOK_ENDPOINTS_PATH: &str =
 pub const WEBHOOK_ENDPOINT_PATH: &str =
     "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
 
+/// Where a bot trades its id and secret for a bot token (docs/bots.md).
+pub const BOT_TOKEN_PATH: &str = "/api/v2/bots/token";
+/// Prefix of the bot API (its conversations' history, its replies, hand-off).
+pub const BOT_API_PREFIX: &str = "/api/v2/bot";
+
 /// Token audiences: one per kind of token, so no token can stand in for another.
 pub mod audience {
     /// OAuth client token from `POST /api/v2/oauth/token`; good for the customer's backend.
@@ -80,6 +86,8 @@ pub mod audience {
     pub const GUEST: &str = "porch-guest";
     /// Agent token from `POST /api/v2/agents/login`; good for the agent API and the gateway.
     pub const AGENT: &str = "porch-agent";
+    /// Bot token from `POST /api/v2/bots/token`; good for the bot API only.
+    pub const BOT: &str = "porch-bot";
 }
 
 /// OAuth scopes a client may hold.
