@@ -42,6 +42,7 @@ pub struct Api {
 }
 
 /// A response with its status, for calls where the status carries meaning (201 vs 200).
+#[derive(Debug)]
 pub struct WithStatus<T> {
     pub status: u16,
     pub body: T,
@@ -142,8 +143,11 @@ impl Api {
         client_message_id: &str,
         text: &str,
     ) -> ApiResult<WithStatus<SendMessageResponse>> {
-        let body =
-            SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
+        let body = SendMessageRequest {
+            client_message_id: client_message_id.into(),
+            text: text.into(),
+            choice: None,
+        };
         let request =
             self.http.post(self.url(GUEST_MESSAGES_PATH)).bearer_auth(guest_token).json(&body);
         decode(request.send().await).await
@@ -247,8 +251,11 @@ impl Api {
         text: &str,
     ) -> ApiResult<WithStatus<SendMessageResponse>> {
         let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/messages"));
-        let body =
-            SendMessageRequest { client_message_id: client_message_id.into(), text: text.into() };
+        let body = SendMessageRequest {
+            client_message_id: client_message_id.into(),
+            text: text.into(),
+            choice: None,
+        };
         decode(self.http.post(url).bearer_auth(agent_token).json(&body).send().await).await
     }
 

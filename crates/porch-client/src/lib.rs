@@ -5,6 +5,7 @@
 //! would, so tests written with it test the wire, not the server's internals.
 
 pub mod api;
+pub mod bot;
 pub mod gateway;
 pub mod tls;
 

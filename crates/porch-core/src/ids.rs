@@ -53,6 +53,8 @@ pub mod prefix {
     pub const CLIENT: &str = "cli";
     pub const DEPLOYMENT: &str = "dep";
     pub const AGENT: &str = "agt";
+    /// A bot of a deployment (docs/bots.md). Its entries are stored with this prefix.
+    pub const BOT: &str = "bot";
     pub const GUEST: &str = "gst";
     pub const CONVERSATION: &str = "cnv";
     pub const MESSAGE: &str = "msg";

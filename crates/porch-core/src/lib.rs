@@ -16,6 +16,7 @@
 //! Nothing here touches a socket, a file or a database, so everything here is tested with
 //! plain unit tests and can be fuzzed.
 
+pub mod bot;
 pub mod identity;
 pub mod ids;
 pub mod limits;

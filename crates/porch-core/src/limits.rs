@@ -174,6 +174,39 @@ limits! {
     /// A token is never quoted at all.
     REFUSAL_QUOTE_BYTES_MAX: usize = 24, "bytes";
 
+    // ----- Bots' messages (docs/bots.md) ---------------------------------------------------
+
+    /// Most quick replies under one bot message. More get `content_invalid`: a row of buttons
+    /// a guest can read at a glance, and the widget's layout, hold about this many.
+    BOT_QUICK_REPLIES_MAX: usize = 10, "quick replies";
+
+    /// Longest quick-reply label, and longest card link label, in Unicode scalar values: a
+    /// button's words, which the guest's pick sends back as its text.
+    BOT_LABEL_CHARS_MAX: usize = 40, "characters";
+
+    /// Longest quick-reply `id`, in Unicode scalar values: the bot's own key for the choice.
+    BOT_CHOICE_ID_CHARS_MAX: usize = 64, "characters";
+
+    /// Most cards under one bot message.
+    BOT_CARDS_MAX: usize = 5, "cards";
+
+    /// Longest card title, in Unicode scalar values.
+    BOT_CARD_TITLE_CHARS_MAX: usize = 80, "characters";
+
+    /// Longest card text, in Unicode scalar values: a card is a summary with links, not a page.
+    BOT_CARD_TEXT_CHARS_MAX: usize = 500, "characters";
+
+    /// Most links on one card.
+    BOT_CARD_LINKS_MAX: usize = 3, "links";
+
+    /// Longest card link URL, in bytes (`https://` only), as browsers and servers commonly
+    /// accept.
+    BOT_URL_BYTES_MAX: usize = 2_048, "bytes";
+
+    /// Longest hand-off summary a bot leaves for agents, in Unicode scalar values (a message's
+    /// `text_chars_max` fits the longest conversation recap an agent reads before replying).
+    BOT_SUMMARY_CHARS_MAX: usize = 4_000, "characters";
+
     // ----- Connections and their buffers ----------------------------------------------------
 
     /// Live events a queue's topic holds for the agents that follow it (one ring per queue,

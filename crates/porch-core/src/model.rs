@@ -60,6 +60,18 @@ pub struct AgentRecord {
     pub standing: Standing,
 }
 
+/// A bot of a deployment (docs/bots.md): it signs in with its id and secret, and owns the
+/// conversations of the queues that start with it until it hands them off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BotRecord {
+    pub id: String,
+    pub deployment_id: String,
+    /// What guests read as its name.
+    pub name: String,
+    pub secret_hash: String,
+    pub created_at_ms: i64,
+}
+
 /// Whether an agent or a client may sign in and use its tokens: what `porch agents|clients
 /// disable|enable|reset-secret` change, and what every use of one of its tokens checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +147,8 @@ pub struct QueueSettings {
     pub auto_accept: bool,
     /// Agents may take a waiting conversation by hand (`/assign`, or a first reply).
     pub manual_take: bool,
+    /// The bot new conversations of this queue start with (docs/bots.md), until it hands off.
+    pub bot_id: Option<String>,
 }
 
 impl QueueSettings {
@@ -146,6 +160,7 @@ impl QueueSettings {
             capacity_default: None,
             auto_accept: false,
             manual_take: true,
+            bot_id: None,
         }
     }
 }

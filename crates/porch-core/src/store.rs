@@ -26,8 +26,8 @@ use porch_wire::rest::{
 
 use crate::identity::IdentityKey;
 use crate::model::{
-    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
-    GuestSession, GuestStanding, QueueSettings, SetUp,
+    AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, DeploymentSettings,
+    GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use crate::offer::{Offer, OfferOutcome, OfferRequest};
 use crate::token::SigningKey;
@@ -79,6 +79,10 @@ pub struct AppendRequest {
     pub event: Option<ConversationState>,
     /// With `event: Assigned`, the agent it is assigned to.
     pub assign: Option<Assignee>,
+    /// A bot's quick replies and cards, or a guest's pick (stored with the entry).
+    pub content: Option<porch_wire::bot::Content>,
+    /// The queue the conversation moves to in the same commit (a bot's hand-off).
+    pub queue: Option<String>,
     pub now_ms: i64,
 }
 
@@ -387,6 +391,19 @@ pub trait Store: Send + Sync + 'static {
     /// Makes an endpoint's dead rows pending again, due at `now_ms` with their attempts
     /// counted from zero and a new horizon from `now_ms`. Returns how many.
     fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64>;
+
+    // Bots (docs/bots.md).
+    /// Stores a new bot. Its deployment must exist.
+    fn create_bot(&self, bot: BotRecord) -> StoreFuture<'_, ()>;
+    /// Every bot, oldest first.
+    fn bots(&self) -> StoreFuture<'_, Vec<BotRecord>>;
+    fn bot(&self, id: &str) -> StoreFuture<'_, Option<BotRecord>>;
+    /// Removes a bot; its tokens are refused from then on. False when no bot has this id.
+    fn delete_bot(&self, id: &str) -> StoreFuture<'_, bool>;
+    /// Records (or replaces) a bot's hand-off summary of a conversation, written before the
+    /// entry that moves the conversation, so agents never see it without its summary.
+    fn set_handoff(&self, handoff: porch_wire::bot::Handoff) -> StoreFuture<'_, ()>;
+    fn handoff(&self, conversation_id: &str) -> StoreFuture<'_, Option<porch_wire::bot::Handoff>>;
 }
 
 /// What an append does, decided by the rules every backend shares.
@@ -425,7 +442,7 @@ pub fn decide_append(
 ) -> Result<AppendDecision, StoreError> {
     debug_assert_eq!(conversation.id, request.conversation_id, "the backend locked the right row");
     if let Some(stored) = stored {
-        return if stored.text == request.text {
+        return if stored.text == request.text && stored.content == request.content {
             Ok(AppendDecision::Replay(stored))
         } else {
             Err(StoreError::IdempotencyConflict)
@@ -468,6 +485,9 @@ pub fn decide_append(
         }
         None => {}
     }
+    if let Some(queue) = request.queue {
+        conversation.queue = queue;
+    }
     conversation.last_seq = seq;
     // One clock for the log: an entry is never dated before the one it follows, so times and
     // `seq` agree even when nodes' clocks do not (a node whose clock lags writes the time of the
@@ -482,6 +502,7 @@ pub fn decide_append(
         sender: request.sender,
         text: request.text,
         event: request.event,
+        content: request.content,
         created_at_ms: at_ms,
     };
     Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
@@ -548,6 +569,8 @@ mod tests {
             event,
             assign: (event == Some(ConversationState::Assigned))
                 .then(|| Assignee { agent_id: "agt_2".into(), capacity: 2 }),
+            content: None,
+            queue: None,
             now_ms,
         }
     }

@@ -35,6 +35,8 @@ pub enum TokenKind {
     Guest,
     /// Agent token: agent API and gateway.
     Agent,
+    /// Bot token: the bot API only (docs/bots.md).
+    Bot,
 }
 
 impl TokenKind {
@@ -43,11 +45,12 @@ impl TokenKind {
             TokenKind::Client => audience::CLIENT,
             TokenKind::Guest => audience::GUEST,
             TokenKind::Agent => audience::AGENT,
+            TokenKind::Bot => audience::BOT,
         }
     }
 
     pub fn from_audience(aud: &str) -> Option<TokenKind> {
-        [TokenKind::Client, TokenKind::Guest, TokenKind::Agent]
+        [TokenKind::Client, TokenKind::Guest, TokenKind::Agent, TokenKind::Bot]
             .into_iter()
             .find(|k| k.audience() == aud)
     }
@@ -58,6 +61,7 @@ impl TokenKind {
             TokenKind::Client => "an OAuth client token (from POST /api/v2/oauth/token)",
             TokenKind::Guest => "a guest accessToken (from POST /api/v2/webmessaging/guests)",
             TokenKind::Agent => "an agent token (from POST /api/v2/agents/login)",
+            TokenKind::Bot => "a bot token (from POST /api/v2/bots/token)",
         }
     }
 }
@@ -383,6 +387,7 @@ fn wanted_source(kind: TokenKind) -> &'static str {
         TokenKind::Client => "a token from POST /oauth/token",
         TokenKind::Guest => "the accessToken of POST /guests",
         TokenKind::Agent => "a token from POST /agents/login",
+        TokenKind::Bot => "a token from POST /bots/token",
     }
 }
 

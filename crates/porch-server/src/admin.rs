@@ -174,6 +174,7 @@ async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecor
     if name.is_empty() || queues.is_empty() {
         return Err("an agent needs a name and at least one queue".into());
     }
+    crate::bots::admin::check_agent_queues(&queues)?;
     let secret = new_secret(prefix::SECRET);
     let record = AgentRecord {
         id: new_id(prefix::AGENT),
@@ -209,6 +210,7 @@ pub async fn set_agent_routing(
     if changes.queues.as_ref().is_some_and(|q| q.is_empty() || q.iter().any(String::is_empty)) {
         return Err("an agent needs at least one queue, each with a name".into());
     }
+    crate::bots::admin::check_agent_queues(changes.queues.as_deref().unwrap_or_default())?;
     let unknown = || format!("no agent named `{name}`; see `porch agents list`");
     let agent = store.agent_by_name(name).await.map_err(describe)?.ok_or_else(unknown)?;
     if let Some(capacity) = capacity {
@@ -227,6 +229,8 @@ pub struct QueueChanges {
     pub capacity_default: Option<Option<i64>>,
     pub auto_accept: Option<bool>,
     pub manual_take: Option<bool>,
+    /// `Some(None)`: new conversations go to the queue's agents again, not to a bot.
+    pub bot: Option<Option<String>>,
 }
 
 /// Changes a queue's routing settings (a queue nobody configured starts from
@@ -246,6 +250,9 @@ pub async fn set_queue(
     }
     settings.auto_accept = changes.auto_accept.unwrap_or(settings.auto_accept);
     settings.manual_take = changes.manual_take.unwrap_or(settings.manual_take);
+    if let Some(bot) = changes.bot {
+        settings.bot_id = crate::bots::admin::check_queue_bot(store, name, bot).await?;
+    }
     store.set_queue(settings.clone()).await.map_err(describe)?;
     Ok(settings)
 }
@@ -359,14 +366,14 @@ pub async fn add_identity_key(
     Ok(key)
 }
 
-async fn hash(secret: &str) -> String {
+pub(crate) async fn hash(secret: &str) -> String {
     let secret = secret.to_string();
     tokio::task::spawn_blocking(move || porch_core::secret::hash(&secret))
         .await
         .expect("hashing does not panic")
 }
 
-fn describe(e: StoreError) -> String {
+pub(crate) fn describe(e: StoreError) -> String {
     e.to_string()
 }
 

@@ -133,6 +133,7 @@ pub async fn post_message(
         &request.client_message_id,
         &request.text,
         None,
+        None,
     )
     .await?;
     let status = if response.duplicate { StatusCode::OK } else { StatusCode::CREATED };
@@ -180,6 +181,19 @@ pub async fn close(
     )
     .await?;
     Ok(axum::Json(changed))
+}
+
+/// `GET /api/v2/agent/conversations/{id}/handoff`: the summary a bot left when it handed the
+/// conversation to this queue (docs/bots.md); `handoff` is null when no bot did. For agents
+/// only: guests read the hand-off's plain entry in the log, never the summary.
+pub async fn handoff(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<porch_wire::bot::AgentHandoff>> {
+    let conversation = visible(&state, &agent, &id).await?;
+    let handoff = state.store.handoff(&conversation.id).await?;
+    Ok(axum::Json(porch_wire::bot::AgentHandoff { handoff }))
 }
 
 /// The conversation, if it sits in one of the agent's queues.

@@ -27,6 +27,7 @@ pub enum Principal {
     Client(ClientPrincipal),
     Guest(GuestPrincipal),
     Agent(AgentPrincipal),
+    Bot(BotPrincipal),
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +51,13 @@ pub struct AgentPrincipal {
     pub agent_id: String,
     pub name: String,
     pub queues: Vec<String>,
+    pub claims: Claims,
+}
+
+/// A bot of a deployment (docs/bots.md), as its token and its row say.
+#[derive(Clone, Debug)]
+pub struct BotPrincipal {
+    pub bot: porch_core::model::BotRecord,
     pub claims: Claims,
 }
 
@@ -101,6 +109,7 @@ pub async fn principal(
         Some(TokenKind::Guest) => guest(state, claims, origin).await.map(Principal::Guest),
         Some(TokenKind::Agent) => agent(state, claims, origin).await.map(Principal::Agent),
         Some(TokenKind::Client) => client(state, claims).await.map(Principal::Client),
+        Some(TokenKind::Bot) => bot(state, claims).await.map(Principal::Bot),
         None => unreachable!("verify() accepts only known kinds"),
     }
 }
@@ -250,6 +259,18 @@ async fn client(state: &AppState, claims: Claims) -> Result<ClientPrincipal, Api
     Ok(ClientPrincipal { client_id: record.id, claims })
 }
 
+/// A bot token counts while its bot exists: one short read of the bot's row per use, so
+/// `porch bots remove` refuses its tokens on every node at once.
+async fn bot(state: &AppState, claims: Claims) -> Result<BotPrincipal, ApiError> {
+    match state.store.bot(&claims.sub).await? {
+        Some(bot) => Ok(BotPrincipal { bot, claims }),
+        None => Err(ApiError::new(
+            ErrorCode::BotCredentialsInvalid,
+            "the bot of this token was removed; add it again (`porch bots add`)",
+        )),
+    }
+}
+
 /// Refuses a genuine token whose agent or client was disabled, or whose secret was reset
 /// after the token was issued. The store is the truth: every node reads it per use.
 fn check_standing(account: Account, standing: &Standing, claims: &Claims) -> Result<(), ApiError> {
@@ -339,6 +360,21 @@ impl FromRequestParts<AppState> for AgentAuth {
         {
             Principal::Agent(a) => Ok(AgentAuth(a)),
             _ => unreachable!("only agent tokens are accepted here"),
+        }
+    }
+}
+
+/// Extractor: a request with a valid bot token (the bot API).
+pub struct BotAuth(pub BotPrincipal);
+
+impl FromRequestParts<AppState> for BotAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        match authenticate(state, token, &[TokenKind::Bot], "the bot API", None).await? {
+            Principal::Bot(b) => Ok(BotAuth(b)),
+            _ => unreachable!("only bot tokens are accepted here"),
         }
     }
 }

@@ -52,6 +52,7 @@ pub async fn send(
     conversation: &Conversation,
     client_message_id: &str,
     text: &str,
+    content: Option<porch_wire::bot::Content>,
     origin_session: Option<&str>,
 ) -> ApiResult<SendMessageResponse> {
     validate_send(state, client_message_id, text)?;
@@ -72,6 +73,8 @@ pub async fn send(
         text: text.to_string(),
         event: None,
         assign: None,
+        content,
+        queue: None,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = append(state, request).await;
@@ -147,6 +150,8 @@ pub async fn change_state(
         text,
         event: Some(to),
         assign,
+        content: None,
+        queue: None,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = append(state, request).await;
@@ -172,6 +177,8 @@ pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiR
         text,
         event: None,
         assign: None,
+        content: None,
+        queue: None,
         now_ms: porch_core::time::now_ms(),
     };
     let appended = state.store.append(request).await;

@@ -140,7 +140,8 @@ async fn open_session(
         client_id: client_id.to_string(),
         revoked: false,
     };
-    let conversation = state.store.create_guest(record.clone(), deployment.queue.clone()).await?;
+    let queue = crate::bots::starting_queue(state, &deployment.queue).await?;
+    let conversation = state.store.create_guest(record.clone(), queue).await?;
     state.publish(LiveEvent::conversation(&conversation));
     state.offers.wake();
     Ok((StatusCode::CREATED, axum::Json(session(state, &record, &deployment))).into_response())
@@ -186,12 +187,17 @@ pub async fn post_message(
             ApiError::new(ErrorCode::ConversationUnknown, "the guest's conversation is gone")
         })?;
     let sender = participant(&guest);
+    let content = match request.choice {
+        Some(choice) => Some(crate::bots::guest_choice(&state, &conversation.id, choice).await?),
+        None => None,
+    };
     let response = conversation::send(
         &state,
         &sender,
         &conversation,
         &request.client_message_id,
         &request.text,
+        content,
         None,
     )
     .await?;

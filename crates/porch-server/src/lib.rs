@@ -39,6 +39,7 @@ pub mod agents;
 pub mod assets;
 pub mod auth;
 pub mod body;
+pub mod bots;
 pub mod broker;
 pub mod config;
 pub mod conversation;
@@ -182,6 +183,13 @@ pub fn router(state: AppState) -> Router {
         .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
         .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
         .route(&format!("{AGENT_API_PREFIX}/status"), put(routing::put_status))
+        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/handoff"), get(agents::handoff))
+        .route(BOT_TOKEN_PATH, post(bots::api::token))
+        .route(
+            &format!("{BOT_API_PREFIX}/conversations/{{id}}/messages"),
+            get(bots::api::history).post(bots::api::post_message),
+        )
+        .route(&format!("{BOT_API_PREFIX}/conversations/{{id}}/handoff"), post(bots::api::handoff))
         .merge(browser)
         .layer(axum::middleware::map_response(oauth::no_store));
     Router::new()

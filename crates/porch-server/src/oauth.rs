@@ -313,6 +313,7 @@ async fn describe(state: &AppState, caller: &ClientRecord, token: &str) -> Intro
                 Principal::Client(c) => ("client", c.claims),
                 Principal::Guest(g) => ("guest", g.claims),
                 Principal::Agent(a) => ("agent", a.claims),
+                Principal::Bot(b) => ("bot", b.claims),
             };
             IntrospectionResponse {
                 active: true,
@@ -341,7 +342,7 @@ async fn owned_by(state: &AppState, caller: &ClientRecord, token: &str) -> bool 
             Ok(Some(guest)) => guest.client_id == caller.id,
             _ => true,
         },
-        Some(TokenKind::Agent) => false,
+        Some(TokenKind::Agent | TokenKind::Bot) => false,
         None => true,
     }
 }

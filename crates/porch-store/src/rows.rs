@@ -9,13 +9,14 @@
 
 use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
-    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, GuestRecord, GuestSession,
-    GuestStanding, QueueSettings, Standing,
+    AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, GuestRecord,
+    GuestSession, GuestStanding, QueueSettings, Standing,
 };
 use porch_core::offer::Offer;
 use porch_core::store::{Account, Deletion, StoreError};
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
+use porch_wire::bot::Handoff;
 use porch_wire::rest::{
     AgentStatus, Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
     Verification, Welcome,
@@ -195,7 +196,7 @@ fn count(row: &dyn StoredRow, column: usize, value: i64) -> Result<u32, StoreErr
     u32::try_from(value).map_err(|_| row.bad(column, &format!("count {value} out of range")))
 }
 
-pub(crate) const QUEUE_COLUMNS: &str = "name, capacity_default, auto_accept, manual_take";
+pub(crate) const QUEUE_COLUMNS: &str = "name, capacity_default, auto_accept, manual_take, bot_id";
 
 pub(crate) fn queue(row: &dyn StoredRow) -> Result<QueueSettings, StoreError> {
     Ok(QueueSettings {
@@ -203,6 +204,7 @@ pub(crate) fn queue(row: &dyn StoredRow) -> Result<QueueSettings, StoreError> {
         capacity_default: row.optional_integer(1)?.map(|c| count(row, 1, c)).transpose()?,
         auto_accept: row.flag(2)?,
         manual_take: row.flag(3)?,
+        bot_id: row.optional_text(4)?,
     })
 }
 
@@ -417,7 +419,7 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-     sender_display_name, text, event, created_at_ms";
+     sender_display_name, text, event, created_at_ms, content";
 
 pub(crate) fn message(row: &dyn StoredRow) -> Result<Message, StoreError> {
     message_at(row, 0)
@@ -426,19 +428,67 @@ pub(crate) fn message(row: &dyn StoredRow) -> Result<Message, StoreError> {
 /// A message from the columns of `MESSAGE_COLUMNS`, starting at `first` (a page query may put
 /// `last_seq` before them).
 pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, StoreError> {
+    let sender_id = row.text(first + 5)?;
+    let mut sender_role = role(row, first + 4)?;
+    // A bot's entries are stored as `agent` (migration 13 says why); its id tells them apart.
+    if sender_role == Role::Agent && sender_id.starts_with(BOT_ID_PREFIX) {
+        sender_role = Role::Bot;
+    }
+    let content = row.optional_text(first + 10)?;
     Ok(Message {
         id: row.text(first)?,
         conversation_id: row.text(first + 1)?,
         seq: seq(row, first + 2)?,
         client_message_id: row.optional_text(first + 3)?,
         sender: Participant {
-            role: role(row, first + 4)?,
-            id: row.text(first + 5)?,
+            role: sender_role,
+            id: sender_id,
             display_name: row.optional_text(first + 6)?,
         },
         text: row.text(first + 7)?,
         event: optional_state(row, first + 8)?,
+        content: content.map(|text| json(&text, row, first + 10)).transpose()?,
         created_at_ms: row.integer(first + 9)?,
+    })
+}
+
+/// `bot_`: how a stored sender id names a bot.
+const BOT_ID_PREFIX: &str = "bot_";
+
+/// The `sender_role` column's value: a bot's entries are stored as `agent` (migration 13).
+pub(crate) fn stored_role(role: Role) -> &'static str {
+    match role {
+        Role::Bot => Role::Agent.as_str(),
+        other => other.as_str(),
+    }
+}
+
+/// The `content` column's value: JSON, NULL when the entry carries none.
+pub(crate) fn content_to_sql(content: Option<&porch_wire::bot::Content>) -> Option<String> {
+    content.filter(|c| !c.is_empty()).map(to_json)
+}
+
+pub(crate) const BOT_COLUMNS: &str = "id, deployment_id, name, secret_hash, created_at_ms";
+
+pub(crate) fn bot(row: &dyn StoredRow) -> Result<BotRecord, StoreError> {
+    Ok(BotRecord {
+        id: row.text(0)?,
+        deployment_id: row.text(1)?,
+        name: row.text(2)?,
+        secret_hash: row.text(3)?,
+        created_at_ms: row.integer(4)?,
+    })
+}
+
+pub(crate) const HANDOFF_COLUMNS: &str = "conversation_id, bot_id, queue, summary, at_ms";
+
+pub(crate) fn handoff(row: &dyn StoredRow) -> Result<Handoff, StoreError> {
+    Ok(Handoff {
+        conversation_id: row.text(0)?,
+        bot_id: row.text(1)?,
+        queue: row.text(2)?,
+        summary: row.text(3)?,
+        at_ms: row.integer(4)?,
     })
 }
 

@@ -329,3 +329,15 @@ async fn backpressure() {
     let (_schema, store) = fresh().await;
     suite_backpressure(store, porch_core::limits::POSTGRES_POOL_SIZE_DEFAULT as u64 * 125).await;
 }
+
+#[tokio::test]
+async fn bot_records() {
+    let (_schema, store) = fresh().await;
+    suite_bot_records(&*store).await;
+}
+
+#[tokio::test]
+async fn bot_entries() {
+    let (_schema, store) = fresh().await;
+    suite_bot_entries(&*store).await;
+}

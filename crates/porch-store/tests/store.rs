@@ -426,11 +426,12 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
     // no webhooks, no welcome, no routing columns, no offers, no standings of clients and
-    // agents, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
+    // agents, no bots, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
-        "CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
+        "DROP TABLE handoffs; DROP TABLE bots; ALTER TABLE messages DROP COLUMN content; \
+         CREATE UNIQUE INDEX messages_id_v2 ON messages (id); \
          ALTER TABLE deployments DROP COLUMN notice; ALTER TABLE guests DROP COLUMN verified_by; \
          ALTER TABLE deployments DROP COLUMN welcome; \
          DROP TABLE webhook_outbox; DROP TABLE webhook_endpoints; DROP TABLE queues; DROP TABLE offers; \
@@ -474,7 +475,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 12, "and every migration after");
+    assert_eq!(version, 13, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(
@@ -571,4 +572,16 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
         largest <= bytes_max,
         "the WAL reached {largest} bytes over {written} appends; bound {bytes_max}"
     );
+}
+
+#[tokio::test]
+async fn bot_records() {
+    let (_dir, store) = fresh();
+    suite_bot_records(&*store).await;
+}
+
+#[tokio::test]
+async fn bot_entries() {
+    let (_dir, store) = fresh();
+    suite_bot_entries(&*store).await;
 }

@@ -132,6 +132,7 @@ error_codes! {
     TokenSubjectWrong = "token_subject_wrong", 403, 4004, "A refresh frame's token is for another guest or agent than the connection's; refresh with a token of the same one.";
     InsufficientScope = "insufficient_scope", 403, 4004, "The client token lacks the scope this endpoint needs.";
     AgentCredentialsInvalid = "agent_credentials_invalid", 401, 4003, "Agent name or secret is wrong.";
+    BotCredentialsInvalid = "bot_credentials_invalid", 401, 4003, "Bot id or secret is wrong, or the bot was removed.";
     // Identity tokens a builder's backend signs for a known customer (docs/identity.md).
     IdentityTokenMalformed = "identity_token_malformed", 403, 4003, "The identity token is not a compact JWS with sub, aud, exp, iat and jti.";
     IdentityKeyUnknown = "identity_key_unknown", 403, 4003, "The identity token's kid names no identity key of this deployment.";
@@ -178,6 +179,7 @@ error_codes! {
     MessageTooBig = "message_too_big", 413, 1009, "The WebSocket message is larger than the limit.";
     InvalidUtf8 = "invalid_utf8", 400, 1007, "A text frame or body is not valid UTF-8.";
     ProtocolError = "protocol_error", 400, 1002, "The client broke WebSocket framing (RFC 6455), e.g. reserved bits or an unmasked frame.";
+    ContentInvalid = "content_invalid", 400, 4007, "Quick replies, cards or a choice break the bot message format (docs/bots.md).";
     IdempotencyConflict = "idempotency_conflict", 422, 4007, "This clientMessageId was already used with a different text.";
     WebhookTargetRefused = "webhook_target_refused", 400, 4007, "The webhook URL is not https://, or its host is (or resolves to) a loopback, private or link-local address, which this server does not allow.";
     WebhookEventTypeUnknown = "webhook_event_type_unknown", 400, 4007, "An event type of the webhook endpoint is not one Porch sends.";

@@ -10,6 +10,7 @@
 //! they are sent. `docs/api.md` and `docs/protocol.md` are the prose versions of this file,
 //! and tests check the two agree.
 
+pub mod bot;
 pub mod code;
 pub mod event;
 pub mod frame;
@@ -71,6 +72,11 @@ pub const WEBHOOK_ENDPOINTS_PATH: &str =
 pub const WEBHOOK_ENDPOINT_PATH: &str =
     "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
 
+/// Where a bot trades its id and secret for a bot token (docs/bots.md).
+pub const BOT_TOKEN_PATH: &str = "/api/v2/bots/token";
+/// Prefix of the bot API (its conversations' history, its replies, hand-off).
+pub const BOT_API_PREFIX: &str = "/api/v2/bot";
+
 /// Every path above by the name clients know it by (camelCase), in the order above: the
 /// SDK's `PATHS` is written from this list (`web/public/sdk/wire.gen.js`). `{name}` parts
 /// are filled in by the client.
@@ -93,6 +99,8 @@ pub const PATHS: &[(&str, &str)] = &[
     ("openapi", OPENAPI_PATH),
     ("webhookEndpoints", WEBHOOK_ENDPOINTS_PATH),
     ("webhookEndpoint", WEBHOOK_ENDPOINT_PATH),
+    ("botToken", BOT_TOKEN_PATH),
+    ("botApi", BOT_API_PREFIX),
 ];
 
 /// Token audiences: one per kind of token, so no token can stand in for another.
@@ -104,6 +112,8 @@ pub mod audience {
     pub const GUEST: &str = "porch-guest";
     /// Agent token from `POST /api/v2/agents/login`; good for the agent API and the gateway.
     pub const AGENT: &str = "porch-agent";
+    /// Bot token from `POST /api/v2/bots/token`; good for the bot API only.
+    pub const BOT: &str = "porch-bot";
 }
 
 /// OAuth scopes a client may hold.

@@ -180,6 +180,9 @@ pub struct SendMessageRequest {
     /// returns the original message and creates nothing.
     pub client_message_id: String,
     pub text: String,
+    /// A guest's pick of a bot's quick reply (docs/bots.md); the text is its label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<crate::bot::Choice>,
 }
 
 /// Answer to a send, over REST (`201` new, `200` replay) and inside a WebSocket `ack`.
@@ -199,6 +202,8 @@ pub enum Role {
     Agent,
     /// Porch itself: conversation state changes ("assigned", "closed").
     System,
+    /// A bot of the deployment (docs/bots.md).
+    Bot,
 }
 
 impl Role {
@@ -207,6 +212,7 @@ impl Role {
             Role::Guest => "guest",
             Role::Agent => "agent",
             Role::System => "system",
+            Role::Bot => "bot",
         }
     }
 }
@@ -236,6 +242,9 @@ pub struct Message {
     /// For system messages: the state change they record (`assigned`, `closed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<ConversationState>,
+    /// A bot's quick replies and cards, or a guest's pick of a quick reply (docs/bots.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<crate::bot::Content>,
     pub created_at_ms: i64,
 }
 

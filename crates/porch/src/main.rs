@@ -15,6 +15,7 @@
 
 mod accounts;
 mod admin;
+mod bots;
 mod config;
 mod demo_banner;
 mod doctor;
@@ -62,6 +63,9 @@ enum Command {
     /// Agents: the people (or bots) who answer guests.
     #[command(subcommand)]
     Agents(admin::AgentsCommand),
+    /// Bots: a deployment's automated participants (docs/bots.md).
+    #[command(subcommand)]
+    Bots(bots::BotsCommand),
     /// Queues: how their conversations are routed to agents.
     #[command(subcommand)]
     Queues(routing::QueuesCommand),
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
             Command::Deployments(c) => admin::deployments(c).await,
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
+            Command::Bots(c) => bots::run(c).await,
             Command::Queues(c) => routing::queues(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Webhooks(c) => webhooks::run(c).await,

@@ -46,6 +46,12 @@ pub enum QueuesCommand {
         /// Let agents take waiting conversations by hand.
         #[arg(long)]
         manual_take: Option<bool>,
+        /// Start new conversations with this bot (bot_…) until it hands off (docs/bots.md).
+        #[arg(long, conflicts_with = "no_bot")]
+        bot: Option<String>,
+        /// Send new conversations to the queue's agents again, not to a bot.
+        #[arg(long)]
+        no_bot: bool,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -78,6 +84,8 @@ pub async fn queues(command: QueuesCommand) -> Result<()> {
         clear_capacity_default,
         auto_accept,
         manual_take,
+        bot,
+        no_bot,
         json,
         store,
     } = command;
@@ -86,6 +94,7 @@ pub async fn queues(command: QueuesCommand) -> Result<()> {
         capacity_default: change(capacity_default, clear_capacity_default),
         auto_accept,
         manual_take,
+        bot: if no_bot { Some(None) } else { bot.map(Some) },
     };
     let queue =
         admin::set_queue(store.as_ref(), &name, changes).await.map_err(anyhow::Error::msg)?;
@@ -122,15 +131,16 @@ fn agent_line(name: &str, a: &AgentRouting) -> String {
 fn queue_json(q: &QueueSettings) -> serde_json::Value {
     json!({
         "name": q.name, "capacityDefault": q.capacity_default, "autoAccept": q.auto_accept,
-        "manualTake": q.manual_take,
+        "manualTake": q.manual_take, "bot": q.bot_id,
     })
 }
 
 fn queue_line(q: &QueueSettings) -> String {
     let default =
         q.capacity_default.map_or_else(|| "agent_capacity_default".to_owned(), |c| c.to_string());
+    let bot = q.bot_id.as_deref().unwrap_or("none");
     format!(
-        "queue {}  capacity default: {default}  auto-accept: {}  manual take: {}",
+        "queue {}  capacity default: {default}  auto-accept: {}  manual take: {}  bot: {bot}",
         q.name, q.auto_accept, q.manual_take
     )
 }

@@ -12,7 +12,7 @@ import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { SavedState, defaultStorage } from './storage.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
-import { noticeChange, withAfterSeq, splitRef } from './util.js';
+import { choiceBody, noticeChange, withAfterSeq, splitRef } from './util.js';
 import { LIMITS, PATHS } from './wire.gen.js';
 
 const { guestMessages: MESSAGES, guestToken: TOKEN } = PATHS;
@@ -187,9 +187,10 @@ export class PorchGuest extends Emitter {
   }
 
   /** Call on every keystroke; frames go out at most every few seconds. */
-  typing() {
-    if (this.state === 'open' && this._typingOut.take()) this._conn?.send({ type: 'typing' });
-  }
+  typing() { if (this.state === 'open' && this._typingOut.take()) this._conn?.send({ type: 'typing' }); }
+
+  /** Picks a quick reply of a bot's `message` (docs/bots.md): its label is sent as a message naming the choice. @param {Message} message @param {import('./porch.js').QuickReply} reply @returns {Promise<Message>} */
+  async choose(message, reply) { return (await this._api('POST', MESSAGES, choiceBody(message, reply))).message; }
 
   /** Tells the conversation this guest has read up to `seq` (default: everything received). @param {number} [seq] */
   markRead(seq = this._log.lastSeq ?? 0) {

@@ -1,7 +1,7 @@
 // Types of the Porch browser SDK (porch.js). Hand-written: the SDK is plain JavaScript with no
 // build step. The wire shapes are those of docs/api.md and docs/protocol.md.
 
-export type Role = 'guest' | 'agent' | 'system';
+export type Role = 'guest' | 'agent' | 'system' | 'bot';
 
 export interface Participant {
   role: Role;
@@ -19,7 +19,30 @@ export interface Message {
   text: string;
   /** Set on system entries: `assigned`, `closed`, … */
   event?: string;
+  /** A bot's quick replies and cards, or a guest's pick of a quick reply (docs/bots.md). */
+  content?: Content;
   createdAtMs: number;
+}
+
+/** One quick reply of a bot's message: `id` for the bot, `label` for the visitor. */
+export interface QuickReply {
+  id: string;
+  label: string;
+}
+
+/** A card of a bot's message: plain text and https:// links. */
+export interface Card {
+  title: string;
+  text?: string;
+  links?: { label: string; url: string }[];
+}
+
+/** What a message carries beside its text (docs/bots.md). */
+export interface Content {
+  quickReplies?: QuickReply[];
+  cards?: Card[];
+  /** On a guest's message: the quick reply it picks (`seq` of the bot's message). */
+  choice?: { seq: number; id: string };
 }
 
 export type ConversationState = 'waiting' | 'assigned' | 'closed';
@@ -265,6 +288,9 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   start(): Promise<this>;
   /** Resolves with the stored message once acknowledged; the outbox resends it across reconnects. */
   send(text: string): Promise<Message>;
+  /** Picks a quick reply of a bot's message: sent over REST as a message whose text is the
+   * label and whose `content.choice` names it; resolves with the stored message. */
+  choose(message: Message, reply: QuickReply): Promise<Message>;
   typing(): void;
   markRead(seq?: number): void;
   loadOlder(limit?: number): Promise<Message[]>;

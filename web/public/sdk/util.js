@@ -34,3 +34,18 @@ export function noticeChange(current, next) {
   const notice = next ?? null;
   return (notice?.id ?? null) === (current?.id ?? null) ? undefined : notice;
 }
+
+/**
+ * A guest's pick of a bot's quick reply (docs/bots.md), as a `POST .../guests/messages` body:
+ * the label as text, and the choice naming the bot message's seq and the reply's id. The pick
+ * is one click, so its id is the bot message's and the reply's: clicking again is a duplicate.
+ * @param {{seq: number, id: string}} message
+ * @param {{id: string, label: string}} reply
+ */
+export function choiceBody(message, reply) {
+  return {
+    clientMessageId: `pick-${message.id}-${reply.id}`.slice(0, 128),
+    text: reply.label,
+    choice: { seq: message.seq, id: reply.id },
+  };
+}

@@ -128,8 +128,8 @@ export class Chat {
   onMessage(g, m) {
     this.place(g, m);
     this.markSeen();
-    if (m.sender?.role === 'agent') {
-      if (m.sender.displayName) this.agentName = m.sender.displayName;
+    if (m.sender?.role === 'agent' || m.sender?.role === 'bot') {
+      if (m.sender.role === 'agent' && m.sender.displayName) this.agentName = m.sender.displayName;
       if (this.isOpen() && document.visibilityState === 'visible') g.markRead(m.seq);
       else this.setUnread(this.unread + 1);
       this.attention.reply();
@@ -144,7 +144,8 @@ export class Chat {
   place(g, m) {
     this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
     if (m.seq && this.view.log.querySelector(`[data-seq="${m.seq}"]`)) return;
-    placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s }));
+    const choose = (/** @type {import('../sdk/porch.js').QuickReply} */ reply) => g.choose(m, reply);
+    placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s, choose }));
     this.renderGreeting();
   }
 

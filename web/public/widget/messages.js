@@ -1,22 +1,27 @@
 // The widget's message list: one bubble per entry, at its place by seq (history pages arrive
 // after live messages), pending sends last, consecutive messages of one sender grouped under
-// one name and time, and system entries in the visitor's language.
+// one name and time, and system entries in the visitor's language. A bot's quick replies and
+// cards are `rich.js`.
+
+import { richElements } from './rich.js';
 
 /** Messages of one sender closer together than this share one heading. */
 export const GROUP_GAP_MS = 5 * 60_000;
 
 /**
  * @typedef {{seq?: number, text: string, event?: string, createdAtMs?: number,
- *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string}} Entry
+ *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string,
+ *   content?: import('../sdk/porch.js').Content}} Entry
  * @typedef {ReturnType<typeof import('./strings.js').stringsFor>} Strings
  */
 
 /**
- * One bubble. `mine`: sent by this guest.
+ * One bubble. `mine`: sent by this guest; `choose` sends the pick of one of its quick replies.
  * @param {Entry} m
- * @param {{mine: boolean, pending?: boolean, s: Strings}} how
+ * @param {{mine: boolean, pending?: boolean, s: Strings,
+ *   choose?: (reply: import('../sdk/porch.js').QuickReply) => Promise<unknown>}} how
  */
-export function messageElement(m, { mine, pending = false, s }) {
+export function messageElement(m, { mine, pending = false, s, choose }) {
   const el = document.createElement('div');
   const role = m.sender?.role ?? 'guest';
   el.className = `msg ${role === 'system' ? 'system' : mine ? 'mine' : 'theirs'}${pending ? ' pending' : ''}`;
@@ -31,6 +36,7 @@ export function messageElement(m, { mine, pending = false, s }) {
   text.className = 'text';
   text.textContent = role === 'system' ? systemText(m, s) : m.text;
   el.append(text);
+  if (m.content && !mine) el.append(...richElements(m.content, choose));
   return el;
 }
 

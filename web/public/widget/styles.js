@@ -88,6 +88,14 @@ h2 { margin: 0; font-size: 16px; font-weight: 600; }
 .msg.pending .text { background: #4a6fa5; color: #fff; }
 .msg.failed .text { background: #fdecec; color: var(--porch-error); }
 .msg.system { align-self: center; max-width: 100%; }
+.quick-replies { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
+.quick-reply { border: 1px solid var(--porch-accent); border-radius: 16px; padding: 6px 12px; background: #fff; color: var(--porch-accent); font: inherit; font-size: 14px; }
+.quick-reply:disabled { opacity: 0.6; }
+.quick-reply[aria-pressed="true"] { background: var(--porch-accent); color: var(--porch-accent-text); opacity: 1; }
+.card { margin-top: 6px; padding: 8px 12px; border: 1px solid #dde1e6; border-radius: 10px; background: #fff; display: flex; flex-direction: column; gap: 4px; }
+.card-title { margin: 0; font-weight: 600; }
+.card-text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.card-link { color: var(--porch-accent); }
 .msg.system .text { background: none; color: var(--porch-muted); font-size: 13px; font-style: italic; padding: 0; text-align: center; }
 .typing { flex-shrink: 0; min-height: 20px; padding: 0 14px; font-size: 13px; color: var(--porch-muted); }
 form { flex-shrink: 0; display: flex; align-items: flex-end; gap: 8px; padding: 10px; border-top: 1px solid #dde1e6; }

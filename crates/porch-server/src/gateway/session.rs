@@ -93,7 +93,9 @@ pub fn run(
     let opening = match principal {
         Principal::Guest(guest) => Opening::Guest(Box::new(guest)),
         Principal::Agent(agent) => Opening::Agent(Box::new(agent)),
-        Principal::Client(_) => unreachable!("the gateway accepts no client tokens"),
+        Principal::Client(_) | Principal::Bot(_) => {
+            unreachable!("the gateway accepts no client or bot tokens")
+        }
     };
     let mut session = Session {
         id: porch_core::ids::new_id(porch_core::ids::prefix::SESSION),

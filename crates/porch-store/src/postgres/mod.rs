@@ -21,6 +21,7 @@
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
+mod bots;
 mod identity;
 mod log;
 mod offers;
@@ -442,6 +443,33 @@ impl Store for PostgresStore {
     fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64> {
         let endpoint_id = endpoint_id.to_owned();
         Box::pin(async move { webhooks::replay(&self.db, &endpoint_id, now_ms).await })
+    }
+
+    fn create_bot(&self, bot: porch_core::model::BotRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move { bots::create(&self.db, &bot).await })
+    }
+
+    fn bots(&self) -> StoreFuture<'_, Vec<porch_core::model::BotRecord>> {
+        Box::pin(bots::all_bots(&self.db))
+    }
+
+    fn bot(&self, id: &str) -> StoreFuture<'_, Option<porch_core::model::BotRecord>> {
+        let id = id.to_owned();
+        Box::pin(async move { bots::bot(&self.db, &id).await })
+    }
+
+    fn delete_bot(&self, id: &str) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(async move { bots::delete(&self.db, &id).await })
+    }
+
+    fn set_handoff(&self, handoff: porch_wire::bot::Handoff) -> StoreFuture<'_, ()> {
+        Box::pin(async move { bots::set_handoff(&self.db, &handoff).await })
+    }
+
+    fn handoff(&self, conversation_id: &str) -> StoreFuture<'_, Option<porch_wire::bot::Handoff>> {
+        let id = conversation_id.to_owned();
+        Box::pin(async move { bots::handoff(&self.db, &id).await })
     }
 }
 

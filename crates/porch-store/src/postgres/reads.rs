@@ -35,7 +35,7 @@ pub(crate) async fn all<T>(
     found.iter().map(|row| map(row)).collect()
 }
 
-async fn one<T>(
+pub(crate) async fn one<T>(
     db: &Db,
     sql: &str,
     key: &str,

@@ -88,10 +88,11 @@ pub(crate) async fn set_queue(db: &Db, settings: &QueueSettings) -> Result<(), S
     let client = db.client().await?;
     let statement = client
         .prepare_cached(
-            "INSERT INTO queues (name, capacity_default, auto_accept, manual_take) \
-             VALUES ($1, $2, $3, $4) \
+            "INSERT INTO queues (name, capacity_default, auto_accept, manual_take, bot_id) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (name) DO UPDATE SET capacity_default = excluded.capacity_default, \
-                 auto_accept = excluded.auto_accept, manual_take = excluded.manual_take",
+                 auto_accept = excluded.auto_accept, manual_take = excluded.manual_take, \
+                 bot_id = excluded.bot_id",
         )
         .await
         .context(&doing)?;
@@ -100,6 +101,7 @@ pub(crate) async fn set_queue(db: &Db, settings: &QueueSettings) -> Result<(), S
         &settings.capacity_default.map(i64::from),
         &settings.auto_accept,
         &settings.manual_take,
+        &settings.bot_id,
     ];
     client.execute(&statement, params).await.context(&doing)?;
     Ok(())

@@ -256,6 +256,26 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS tokens_valid_after_secs BIGINT NOT NULL DEFAULT 0;
     "#,
+    // 13: bots, as in the SQLite store (its migration 13, which says why a bot's entries keep
+    // `sender_role` 'agent'). `content` is JSON text, read by the same row mapping as SQLite's.
+    r#"
+    CREATE TABLE bots (
+        id            TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        name          TEXT NOT NULL,
+        secret_hash   TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );
+    CREATE TABLE handoffs (
+        conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+        bot_id          TEXT NOT NULL,
+        queue           TEXT NOT NULL,
+        summary         TEXT NOT NULL,
+        at_ms           BIGINT NOT NULL
+    );
+    ALTER TABLE queues ADD COLUMN bot_id TEXT;
+    ALTER TABLE messages ADD COLUMN content TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

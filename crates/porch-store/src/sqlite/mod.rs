@@ -17,6 +17,7 @@
 //!   `webhooks`; routing's records (agents' status, capacity and load, queues' settings) in
 //!   `routing`; offers in `offers`; every other write in `writes`.
 
+mod bots;
 mod checkpointer;
 mod identity;
 mod log;
@@ -510,6 +511,33 @@ impl Store for SqliteStore {
     fn replay_webhook_deliveries(&self, endpoint_id: &str, now_ms: i64) -> StoreFuture<'_, u64> {
         let endpoint_id = endpoint_id.to_owned();
         Box::pin(self.writer.run(move |c| webhooks::replay(c, &endpoint_id, now_ms)))
+    }
+
+    fn create_bot(&self, bot: porch_core::model::BotRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.run(move |c| bots::create(c, &bot)))
+    }
+
+    fn bots(&self) -> StoreFuture<'_, Vec<porch_core::model::BotRecord>> {
+        Box::pin(read(&self.readers, bots::all))
+    }
+
+    fn bot(&self, id: &str) -> StoreFuture<'_, Option<porch_core::model::BotRecord>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |c| bots::one(c, &id)))
+    }
+
+    fn delete_bot(&self, id: &str) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(self.writer.run(move |c| bots::delete(c, &id)))
+    }
+
+    fn set_handoff(&self, handoff: porch_wire::bot::Handoff) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.run(move |c| bots::set_handoff(c, &handoff)))
+    }
+
+    fn handoff(&self, conversation_id: &str) -> StoreFuture<'_, Option<porch_wire::bot::Handoff>> {
+        let id = conversation_id.to_owned();
+        Box::pin(read_short(&self.readers, move |c| bots::handoff(c, &id)))
     }
 }
 

@@ -75,16 +75,17 @@ pub(crate) fn change_agent(
 
 pub(crate) fn set_queue(conn: &Connection, settings: &QueueSettings) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO queues (name, capacity_default, auto_accept, manual_take) VALUES (?1, ?2, ?3, ?4) \
+        "INSERT INTO queues (name, capacity_default, auto_accept, manual_take, bot_id) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (name) DO UPDATE SET capacity_default = excluded.capacity_default, \
-             auto_accept = excluded.auto_accept, manual_take = excluded.manual_take",
+             auto_accept = excluded.auto_accept, manual_take = excluded.manual_take, bot_id = excluded.bot_id",
     )
     .and_then(|mut s| {
         s.execute(params![
             settings.name,
             settings.capacity_default,
             settings.auto_accept,
-            settings.manual_take
+            settings.manual_take,
+            settings.bot_id
         ])
     })
     .context(&format!("setting queue {}", settings.name))?;

@@ -277,6 +277,30 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE agents ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE agents ADD COLUMN tokens_valid_after_secs INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 13: bots (docs/bots.md). A bot of a deployment signs in with its id and secret; a queue
+    // may start its conversations with one (`queues.bot_id`); an entry may carry a bot's quick
+    // replies and cards, or a guest's pick, as JSON (`porch_wire::bot::Content`); a hand-off
+    // leaves its summary for agents in `handoffs`. A bot's entries keep `sender_role` 'agent'
+    // (the table's CHECK could change only by copying the whole log) with the bot's `bot_` id,
+    // which tells them apart (`rows::message_at`).
+    r#"
+    CREATE TABLE bots (
+        id            TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        name          TEXT NOT NULL,
+        secret_hash   TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE handoffs (
+        conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+        bot_id          TEXT NOT NULL,
+        queue           TEXT NOT NULL,
+        summary         TEXT NOT NULL,
+        at_ms           INTEGER NOT NULL
+    ) STRICT;
+    ALTER TABLE queues ADD COLUMN bot_id TEXT;
+    ALTER TABLE messages ADD COLUMN content TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

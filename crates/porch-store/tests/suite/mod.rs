@@ -5,6 +5,7 @@
 //! concurrent tasks take an `Arc<dyn Store>`, because spawned tasks must own their store.
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
+mod bots;
 mod customers;
 mod identity;
 mod log;
@@ -13,6 +14,7 @@ mod records;
 mod routing;
 mod webhooks;
 
+pub use bots::*;
 pub use customers::*;
 pub use identity::*;
 pub use log::*;
@@ -123,6 +125,8 @@ pub fn says(
         text: text.to_owned(),
         event: None,
         assign: None,
+        content: None,
+        queue: None,
         now_ms: T0_MS + 1_000,
     }
 }
@@ -142,6 +146,8 @@ pub fn system_event(
             agent_id: agent_id.to_owned(),
             capacity: porch_core::limits::AGENT_CAPACITY_DEFAULT,
         }),
+        content: None,
+        queue: None,
         now_ms: T0_MS + 2_000,
     }
 }

@@ -132,6 +132,9 @@ fn check_kind(report: &Report, aud: &str, examined: &mut Examined) {
         Some(TokenKind::Client) => {
             "this is the OAuth client token your backend uses (aud porch-api), not the guest accessToken the gateway needs".to_string()
         }
+        Some(TokenKind::Bot) => {
+            "this is a bot token (aud porch-bot) for the bot API, not the guest accessToken the gateway needs".to_string()
+        }
         None => format!("audience `{aud}` is not porch-guest: this is not a guest accessToken"),
         Some(_) => return,
     };

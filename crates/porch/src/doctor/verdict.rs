@@ -196,7 +196,9 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         | AgentAtCapacity | AgentStatusInvalid | OfferExpired | OfferNotYours | ManualTakeOff
         // The webhooks API's own refusals: never met on a handshake.
         | WebhookEndpointUnknown | WebhookTargetRefused | WebhookEventTypeUnknown
-        | WebhookEndpointsFull => Advice::new(
+        | WebhookEndpointsFull
+        // The bot API's own refusals: a bot token is refused at the gateway as token_wrong_kind.
+        | BotCredentialsInvalid | ContentInvalid => Advice::new(
             format!("the request itself was refused ({code}: {})", ctx.message),
             "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
         ),

@@ -126,8 +126,13 @@ fn routing_settings_are_set_and_bad_ones_refused() {
         |args: &[&str]| porch(&[&["queues", "set", "sales", "--data-dir", d][..], args].concat());
     assert_eq!(
         json(&queue(&["--json"])),
-        serde_json::json!({"name": "sales", "capacityDefault": null, "autoAccept": false, "manualTake": true}),
+        serde_json::json!({"name": "sales", "capacityDefault": null, "autoAccept": false, "manualTake": true, "bot": null}),
         "a queue nobody configured has the defaults"
+    );
+    let no_bot = queue(&["--bot", "bot_nobody"]);
+    assert!(
+        String::from_utf8_lossy(&no_bot.stderr).contains("no bot `bot_nobody`"),
+        "names the bot"
     );
     let changed = json(&queue(&["--capacity-default", "3", "--auto-accept", "true", "--json"]));
     assert_eq!(

@@ -193,8 +193,11 @@ fn routing_md_holds_to_the_limits_and_code_tables() {
 fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
+    use porch_wire::bot::{
+        AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
+    };
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 23] = [
+    let checks: [(&str, fn(&str)); 29] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -218,6 +221,12 @@ fn api_examples_match_their_types() {
         ("CreateWebhookEndpointRequest", round_trips::<CreateWebhookEndpointRequest>),
         ("WebhookEndpoint", round_trips::<WebhookEndpoint>),
         ("WebhookEndpointList", round_trips::<WebhookEndpointList>),
+        ("BotTokenRequest", round_trips::<BotTokenRequest>),
+        ("BotSession", round_trips::<BotSession>),
+        ("BotMessageRequest", round_trips::<BotMessageRequest>),
+        ("HandoffRequest", round_trips::<HandoffRequest>),
+        ("Handoff", round_trips::<Handoff>),
+        ("AgentHandoff", round_trips::<AgentHandoff>),
     ];
     let mut checked = 0;
     for (name, check) in checks {

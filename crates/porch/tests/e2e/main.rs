@@ -5,6 +5,7 @@
 #![allow(clippy::type_complexity)]
 
 mod bad_input;
+mod bots;
 mod cli;
 mod config_verbs;
 mod conformance;

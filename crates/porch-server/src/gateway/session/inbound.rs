@@ -118,6 +118,7 @@ impl Session {
             &conversation,
             client_message_id,
             text,
+            None,
             Some(&self.id),
         )
         .await

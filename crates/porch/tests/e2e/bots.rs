@@ -1,0 +1,182 @@
+//! Bots (docs/bots.md) over the real server: a bot token is its own kind, refused where an
+//! agent's or a guest's is needed and the other way round; a queue that starts with a bot gives
+//! it the conversation (no offer, no agent sees it) until it hands off with a summary, which
+//! the agent then reads beside the whole history; quick replies and cards are checked, and a
+//! guest's pick is an ordinary message naming its choice.
+
+use porch_client::gateway::Gateway;
+use porch_core::model::QueueSettings;
+use porch_core::token::TokenKind;
+use porch_server::bots::admin as bots;
+use porch_wire::ErrorCode;
+use porch_wire::bot::{BotMessageRequest, Card, CardLink, Choice, HandoffRequest, QuickReply};
+use porch_wire::frame::{ClientFrame, ServerFrame};
+use porch_wire::rest::{AgentStatus, ConversationState, Role};
+
+use crate::support::*;
+
+/// A bot of the test deployment, and its token.
+async fn bot(server: &TestServer) -> (String, String) {
+    let store = server.state.store.as_ref();
+    let created = bots::add(store, &server.deployment.id, "Helper").await.unwrap();
+    let session = server.api.bot_token(&created.record.id, &created.secret).await.unwrap();
+    assert_eq!(session.deployment_id, server.deployment.id);
+    (created.record.id, session.access_token)
+}
+
+fn reply(id: &str, label: &str) -> QuickReply {
+    QuickReply { id: id.into(), label: label.into() }
+}
+
+fn message(client_message_id: &str, text: &str) -> BotMessageRequest {
+    BotMessageRequest {
+        client_message_id: client_message_id.into(),
+        text: text.into(),
+        quick_replies: vec![],
+        cards: vec![],
+    }
+}
+
+/// A bot token opens the bot API only; an agent's or a guest's token is refused there, each
+/// refusal naming the token it needs. A wrong secret and a removed bot are refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bot_tokens_are_a_kind_of_their_own() {
+    let server = TestServer::start().await;
+    let (bot_id, bot_token) = bot(&server).await;
+    let guest = server.guest().await;
+    let agent = server.agent().await;
+    let api = &server.api;
+
+    let refused = api.agent_conversations(&bot_token, "").await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::TokenWrongKind));
+    assert!(refused.to_string().contains("POST /agents/login"), "names the fix: {refused}");
+    let refused = api.guest_send(&bot_token, "c1", "hi").await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::TokenWrongKind));
+    let id = &guest.conversation_id;
+    for token in [&agent.access_token, &guest.access_token] {
+        let refused = api.bot_send(token, id, &message("c1", "hi")).await.unwrap_err();
+        assert_eq!(refused.code(), Some(ErrorCode::TokenWrongKind));
+        assert!(refused.to_string().contains("POST /bots/token"), "names the fix: {refused}");
+    }
+    let gateway = Gateway::connect(&server.gateway_url, &bot_token, None).await;
+    if let Ok(mut socket) = gateway {
+        let (code, reason) = expect_close(&mut socket).await;
+        assert_eq!(code, 4004, "{reason}");
+    }
+
+    let wrong = api.bot_token(&bot_id, "sec_wrong").await.unwrap_err();
+    assert_eq!(wrong.code(), Some(ErrorCode::BotCredentialsInvalid));
+    bots::remove(server.state.store.as_ref(), &bot_id).await.unwrap();
+    let removed = api.bot_history(&bot_token, id, "after=0").await.unwrap_err();
+    assert_eq!(removed.code(), Some(ErrorCode::BotCredentialsInvalid));
+    assert!(removed.to_string().contains("porch bots add"), "names the fix: {removed}");
+    // Signed right but for a bot that never was: the same refusal.
+    let forged = server.sign(TokenKind::Bot, "bot_nobody", |_| {});
+    let refused = api.bot_history(&forged, id, "after=0").await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::BotCredentialsInvalid));
+}
+
+/// The whole path: a queue that starts with a bot; the bot answers with quick replies and a
+/// card, the guest picks one, the bot hands off; the agent is offered the conversation only
+/// then, and reads the history and the summary. Bad content and picks change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bot_answers_then_hands_off_to_an_agent_with_a_summary() {
+    let server = TestServer::start().await;
+    let (bot_id, bot_token) = bot(&server).await;
+    let settings =
+        QueueSettings { bot_id: Some(bot_id.clone()), ..QueueSettings::unset("default") };
+    server.state.store.set_queue(settings).await.unwrap();
+    let alice = server.agent().await;
+    let mut agent_socket = available(&alice).await;
+    let guest = server.guest().await;
+    let id = guest.conversation_id.clone();
+    let (api, agents) = (&server.api, &server.agent_api);
+
+    // The bot's: no offer, not in the agent's list, not takeable.
+    let offer = agent_socket.wait_for(SHORT, |f| matches!(f, ServerFrame::Offer { .. })).await;
+    assert!(offer.is_err(), "no offer while the bot holds it: {offer:?}");
+    let listed = agents.agent_conversations(&alice.access_token, "").await.unwrap();
+    assert!(listed.conversations.iter().all(|c| c.id != id), "agents do not list it");
+    let taken = agents.agent_action(&alice.access_token, &id, "assign").await.unwrap_err();
+    assert_eq!(taken.code(), Some(ErrorCode::ConversationUnknown));
+
+    api.guest_send(&guest.access_token, "g1", "I need help").await.unwrap();
+    let mut ask = message("b1", "What is it about?");
+    ask.quick_replies = vec![reply("billing", "Billing"), reply("tech", "Something broke")];
+    ask.cards = vec![Card {
+        title: "Help centre".into(),
+        text: Some("Answers to common questions".into()),
+        links: vec![CardLink { label: "Open".into(), url: "https://help.example/".into() }],
+    }];
+    let sent = api.bot_send(&bot_token, &id, &ask).await.unwrap();
+    assert_eq!(sent.status, 201);
+    let offered_seq = sent.body.message.seq;
+    assert_eq!(sent.body.message.sender.role, Role::Bot);
+    assert_eq!(sent.body.message.sender.display_name.as_deref(), Some("Helper"));
+    let again = api.bot_send(&bot_token, &id, &ask).await.unwrap();
+    assert_eq!((again.status, again.body.duplicate), (200, true), "same dedupe as any send");
+    assert_eq!(again.body.message.id, sent.body.message.id);
+
+    // Refused content and picks store nothing.
+    let mut unsafe_card = message("b2", "Look");
+    unsafe_card.cards = vec![Card {
+        title: "x".into(),
+        text: None,
+        links: vec![CardLink { label: "Run".into(), url: "javascript:alert(1)".into() }],
+    }];
+    let refused = api.bot_send(&bot_token, &id, &unsafe_card).await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::ContentInvalid));
+    assert!(refused.to_string().contains("https://"), "names the fix: {refused}");
+    let wrong = Choice { seq: offered_seq, id: "refund".into() };
+    let refused = api.guest_choose(&guest.access_token, "g2", "Refund", wrong).await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::ContentInvalid));
+    let head = server.state.store.conversation(&id).await.unwrap().unwrap().last_seq;
+    assert_eq!(head, offered_seq, "nothing stored");
+
+    let pick = Choice { seq: offered_seq, id: "billing".into() };
+    let chosen = api.guest_choose(&guest.access_token, "g2", "Billing", pick.clone()).await;
+    let chosen = chosen.unwrap().body.message;
+    assert_eq!(chosen.content.and_then(|c| c.choice), Some(pick));
+
+    let page = api.bot_history(&bot_token, &id, "after=0").await.unwrap();
+    assert_eq!(page.messages.len(), 3, "the bot reads the conversation it holds");
+    let summary = "Guest asks about billing: charged twice in May.";
+    let handoff = HandoffRequest { summary: summary.into(), queue: None };
+    let handed = api.bot_handoff(&bot_token, &id, &handoff).await.unwrap();
+    assert_eq!((handed.queue.as_str(), handed.bot_id.as_str()), ("default", bot_id.as_str()));
+    let late = api.bot_send(&bot_token, &id, &message("b3", "still here?")).await.unwrap_err();
+    assert_eq!(late.code(), Some(ErrorCode::ConversationUnknown), "no longer the bot's");
+
+    // Offered as usual; the agent reads the history and the summary.
+    let frame = agent_socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Offer { .. })).await;
+    let Ok(ServerFrame::Offer { conversation, .. }) = frame else { panic!("no offer: {frame:?}") };
+    assert_eq!(
+        (conversation.id.as_str(), conversation.state),
+        (id.as_str(), ConversationState::Waiting)
+    );
+    agent_socket.send(&ClientFrame::Accept { conversation_id: id.clone() }).await.unwrap();
+    let history = agents.agent_history(&alice.access_token, &id, "after=0").await.unwrap();
+    let texts: Vec<_> = history.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(&texts[..3], ["I need help", "What is it about?", "Billing"]);
+    assert!(texts[3].contains("passed the conversation to a person"), "{texts:?}");
+    let read = agents.agent_handoff(&alice.access_token, &id).await.unwrap();
+    assert_eq!(read.handoff.map(|h| h.summary), Some(summary.to_owned()));
+
+    // The guest reads the hand-off in plain words, never the summary.
+    let seen = api.guest_history(&guest.access_token, "after=0").await.unwrap();
+    let handed_entry = seen.messages.iter().find(|m| m.text.contains("to a person"));
+    assert_eq!(handed_entry.map(|m| m.sender.role), Some(Role::System));
+    assert!(seen.messages.iter().all(|m| !m.text.contains(summary)));
+}
+
+const SHORT: std::time::Duration = std::time::Duration::from_millis(600);
+
+/// The agent's gateway connection, past `ready`, set `available`.
+async fn available(agent: &porch_wire::rest::AgentSession) -> Gateway {
+    let mut socket = Gateway::connect(&agent.gateway_url, &agent.access_token, None).await.unwrap();
+    expect_ready(&mut socket).await;
+    socket.send(&ClientFrame::Status { status: "available".into() }).await.unwrap();
+    let answer = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Status { .. })).await;
+    assert_eq!(answer.unwrap(), ServerFrame::Status { status: AgentStatus::Available });
+    socket
+}
