@@ -417,7 +417,7 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-     sender_display_name, text, event, created_at_ms";
+     sender_display_name, text, event, created_at_ms, note, wrap_up";
 
 pub(crate) fn message(row: &dyn StoredRow) -> Result<Message, StoreError> {
     message_at(row, 0)
@@ -439,6 +439,8 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         text: row.text(first + 7)?,
         event: optional_state(row, first + 8)?,
         created_at_ms: row.integer(first + 9)?,
+        note: row.optional_text(first + 10)?,
+        wrap_up: row.optional_text(first + 11)?,
     })
 }
 

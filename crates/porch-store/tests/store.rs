@@ -209,6 +209,18 @@ async fn backpressure() {
 }
 
 #[tokio::test]
+async fn transfer() {
+    let (_dir, store) = fresh();
+    suite_transfer(&*store).await;
+}
+
+#[tokio::test]
+async fn wrap_up_codes() {
+    let (_dir, store) = fresh();
+    suite_wrap_up_codes(&*store).await;
+}
+
+#[tokio::test]
 async fn agent_routing() {
     let (_dir, store) = fresh();
     suite_agent_routing(&*store).await;
@@ -474,7 +486,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 12, "and every migration after");
+    assert_eq!(version, 13, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

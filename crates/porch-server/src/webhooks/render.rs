@@ -62,6 +62,8 @@ pub fn sample(deployment_id: &str, now_ms: i64) -> (String, Vec<u8>) {
         sender: Participant { role: Role::Guest, id: "gst_sample".to_owned(), display_name: None },
         text: "A test delivery from porch webhooks test".to_owned(),
         event: None,
+        note: None,
+        wrap_up: None,
         created_at_ms: now_ms,
     };
     let event = WebhookEvent {

@@ -188,7 +188,8 @@ async fn write(
         .prepare_cached(&format!(
             "WITH updated AS ( \
                  UPDATE conversations SET last_seq = last_seq + 1, \
-                        updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11 \
+                        updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11, \
+                        queue = $19 \
                  WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
                  RETURNING last_seq, updated_at_ms, deployment_id \
              ), claimed AS ( \
@@ -200,8 +201,8 @@ async fn write(
                  WHERE id = $18 AND assigned_count > 0 AND EXISTS (SELECT 1 FROM updated) \
              ), inserted AS ( \
                  INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                                       sender_display_name, text, event, created_at_ms) \
-                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms FROM updated \
+                                       sender_display_name, text, event, created_at_ms, note, wrap_up) \
+                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms, $20, $21 FROM updated \
                  RETURNING conversation_id, seq, created_at_ms \
              ), queued AS ({enqueue}) \
              SELECT seq, created_at_ms FROM inserted"
@@ -231,6 +232,9 @@ async fn write(
         &moves.claim.map(|c| c.agent_id.as_str()),
         &i64::from(moves.claim.map_or(0, |c| c.capacity)),
         &moves.release,
+        &conversation.queue,
+        &message.note,
+        &message.wrap_up,
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,

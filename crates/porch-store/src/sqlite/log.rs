@@ -92,8 +92,8 @@ pub(crate) fn append(
 fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                               sender_display_name, text, event, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                               sender_display_name, text, event, created_at_ms, note, wrap_up) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -106,7 +106,9 @@ fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
             message.sender.display_name,
             message.text,
             message.event.map(ConversationState::as_str),
-            message.created_at_ms
+            message.created_at_ms,
+            message.note,
+            message.wrap_up
         ])
     })
     .context(&format!("appending seq {} to {}", message.seq, message.conversation_id))?;
@@ -123,7 +125,8 @@ fn advance(
 ) -> Result<(), StoreError> {
     let updated = conn
         .prepare_cached(
-            "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5 \
+            "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5, \
+                    queue = ?7 \
              WHERE id = ?1 AND last_seq = ?6",
         )
         .and_then(|mut s| {
@@ -133,7 +136,8 @@ fn advance(
                 conversation.updated_at_ms,
                 conversation.state.as_str(),
                 conversation.assigned_agent_id,
-                seq_to_sql(previous_seq)
+                seq_to_sql(previous_seq),
+                conversation.queue
             ])
         })
         .context(&format!("advancing {} to seq {}", conversation.id, conversation.last_seq))?;

@@ -6,6 +6,7 @@
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
 mod customers;
+mod handover;
 mod identity;
 mod log;
 mod offers;
@@ -14,6 +15,7 @@ mod routing;
 mod webhooks;
 
 pub use customers::*;
+pub use handover::*;
 pub use identity::*;
 pub use log::*;
 pub use offers::*;
@@ -123,6 +125,11 @@ pub fn says(
         text: text.to_owned(),
         event: None,
         assign: None,
+        holder: None,
+        or_unheld: false,
+        queue: None,
+        note: None,
+        wrap_up: None,
         now_ms: T0_MS + 1_000,
     }
 }
@@ -142,6 +149,11 @@ pub fn system_event(
             agent_id: agent_id.to_owned(),
             capacity: porch_core::limits::AGENT_CAPACITY_DEFAULT,
         }),
+        holder: None,
+        or_unheld: false,
+        queue: None,
+        note: None,
+        wrap_up: None,
         now_ms: T0_MS + 2_000,
     }
 }

@@ -194,7 +194,7 @@ fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 23] = [
+    let checks: [(&str, fn(&str)); 25] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -206,6 +206,8 @@ fn api_examples_match_their_types() {
         ("AgentSession", round_trips::<AgentSession>),
         ("AgentStatusRequest", round_trips::<AgentStatusRequest>),
         ("AgentStatusResponse", round_trips::<AgentStatusResponse>),
+        ("TransferRequest", round_trips::<porch_wire::rest::TransferRequest>),
+        ("CloseRequest", round_trips::<porch_wire::rest::CloseRequest>),
         ("ConversationList", round_trips::<ConversationList>),
         ("ConversationPage", round_trips::<ConversationPage>),
         ("Conversation", round_trips::<Conversation>),
