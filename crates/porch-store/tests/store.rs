@@ -438,7 +438,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
     // no webhooks, no welcome, no routing columns, no offers, no standings of clients and
-    // agents, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
+    // agents, no notes or wrap-up codes, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
@@ -453,6 +453,8 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE clients DROP COLUMN tokens_valid_after_secs; \
          ALTER TABLE agents DROP COLUMN enabled; \
          ALTER TABLE agents DROP COLUMN tokens_valid_after_secs; \
+         DROP TABLE wrap_up_codes; \
+         ALTER TABLE messages DROP COLUMN note; ALTER TABLE messages DROP COLUMN wrap_up; \
          PRAGMA user_version = 2;",
     )
     .unwrap();

@@ -42,11 +42,11 @@ pub async fn suite_transfer(store: &dyn Store) {
     to_queue.holder = Some(second.id.clone());
     to_queue.queue = Some("elsewhere".into());
     let (_, waiting) = created(store.append(to_queue).await.unwrap());
+    assert_eq!(store.conversation(&conversation.id).await.unwrap(), Some(waiting.clone()));
     assert_eq!(
         (waiting.state, waiting.queue.as_str(), waiting.assigned_agent_id),
         (ConversationState::Waiting, "elsewhere", None)
     );
-    assert_eq!(store.conversation(&conversation.id).await.unwrap(), Some(waiting.clone()));
     assert_eq!(load(second.id.clone()).await, 0);
 
     // A close by an agent of a waiting conversation (`or_unheld`), with its wrap-up code.
