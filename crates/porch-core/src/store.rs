@@ -490,10 +490,11 @@ pub fn decide_append(
     let mut holder = (conversation.state == ConversationState::Assigned)
         .then(|| conversation.assigned_agent_id.clone())
         .flatten();
-    if let Some(acting) = &request.holder {
-        if holder.as_ref() != Some(acting) && !(request.or_unheld && holder.is_none()) {
-            return Err(StoreError::NotHolder { conversation_id: request.conversation_id, holder });
-        }
+    let allowed = |acting: &String| {
+        holder.as_ref() == Some(acting) || (request.or_unheld && holder.is_none())
+    };
+    if request.holder.as_ref().is_some_and(|acting| !allowed(acting)) {
+        return Err(StoreError::NotHolder { conversation_id: request.conversation_id, holder });
     }
     let (mut claim, mut release) = (None, None);
     match request.event {
