@@ -89,6 +89,35 @@ describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
     assert.deepEqual(shown, ['1:first', '2:second', '3:third', '4:fourth', '5:fifth'], events.show());
   });
 
+  it('transfers with a note only agents read, unassigns, and closes with a wrap-up code', T, async () => {
+    const { agent, events } = await newAgent();
+    const { guest, events: guestEvents } = await newGuest('Flo');
+    const id = guest.conversationId;
+    await guest.send('a refund, please');
+    await agent.open(id);
+    await agent.assign(id);
+    await porch.cli(['agents', 'create', '--name', `billing-${Date.now()}`, '--queue', 'billing']);
+    const moved = await agent.transfer(id, { queue: 'billing', note: 'refund approved' });
+    assert.deepEqual([moved.state, moved.queue, moved.assignedAgentId], ['waiting', 'billing', undefined]);
+    await waitFor('the agent saw the entry with its note', () => agent.messages(id).some((m) => m.note === 'refund approved'), { show: events.show });
+    await waitFor('it left the agent\'s list', () => !agent.conversations.some((c) => c.id === id), { show: events.show });
+    await waitFor('the guest sees the transfer', () => guest.messages.some((m) => m.text.includes('another team')), { show: guestEvents.show });
+    assert.ok(guest.messages.every((m) => m.note === undefined), 'no note reaches the guest');
+
+    const { guest: other } = await newGuest('Gus');
+    await other.send('hello?');
+    await agent.assign(other.conversationId);
+    const back = await agent.unassign(other.conversationId);
+    assert.equal(back.state, 'waiting');
+    await agent.assign(other.conversationId);
+    await porch.cli(['wrapups', 'set', '--deployment', porch.deployment.id, 'resolved', 'spam']);
+    await assert.rejects(agent.close(other.conversationId), (e) => e.code === 'wrap_up_required' && e.detail.includes('resolved'));
+    await assert.rejects(agent.close(other.conversationId, { wrapUp: 'nope' }), (e) => e.code === 'wrap_up_unknown');
+    const closed = await agent.close(other.conversationId, { wrapUp: 'resolved' });
+    assert.equal(closed.state, 'closed');
+    await porch.cli(['wrapups', 'set', '--deployment', porch.deployment.id]);
+  });
+
   it('closes a conversation: the guest sees it, and a later send is refused with the cause', T, async () => {
     const { agent, events } = await newAgent();
     const { guest, events: guestEvents } = await newGuest('Ed');

@@ -2,9 +2,10 @@
 //! conversations, agent API.
 
 use porch_wire::rest::{
-    AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationPage,
-    CreateGuestRequest, ErrorBody, GuestSession, IdentifyGuestRequest, MessagePage, NoticeState,
-    SendMessageRequest, SendMessageResponse, SetNoticeRequest, TokenResponse, WidgetGuestRequest,
+    AgentLoginRequest, AgentSession, CloseRequest, Conversation, ConversationList,
+    ConversationPage, CreateGuestRequest, ErrorBody, GuestSession, IdentifyGuestRequest,
+    MessagePage, NoticeState, SendMessageRequest, SendMessageResponse, SetNoticeRequest,
+    TokenResponse, TransferRequest, WidgetGuestRequest,
 };
 use porch_wire::*;
 use serde::de::DeserializeOwned;
@@ -268,6 +269,30 @@ impl Api {
     ) -> ApiResult<Conversation> {
         let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/{action}"));
         decode(self.http.post(url).bearer_auth(agent_token).send().await).await.map(|r| r.body)
+    }
+
+    /// `POST .../agent/conversations/{id}/transfer`: to another agent or queue, with a note.
+    pub async fn agent_transfer(
+        &self,
+        agent_token: &str,
+        conversation_id: &str,
+        request: &TransferRequest,
+    ) -> ApiResult<Conversation> {
+        let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/transfer"));
+        let sent = self.http.post(url).bearer_auth(agent_token).json(request).send().await;
+        decode(sent).await.map(|r| r.body)
+    }
+
+    /// `POST .../agent/conversations/{id}/close` with a body (a wrap-up code).
+    pub async fn agent_close(
+        &self,
+        agent_token: &str,
+        conversation_id: &str,
+        request: &CloseRequest,
+    ) -> ApiResult<Conversation> {
+        let url = self.url(&format!("{AGENT_API_PREFIX}/conversations/{conversation_id}/close"));
+        let sent = self.http.post(url).bearer_auth(agent_token).json(request).send().await;
+        decode(sent).await.map(|r| r.body)
     }
 
     /// The underlying HTTP client, for tests that send deliberately odd requests.

@@ -355,6 +355,14 @@ limits! {
     /// refused. A bot answering a backlog holds thousands; a count beyond this is a typo.
     AGENT_CAPACITY_MAX: u32 = 10_000, "conversations";
 
+    /// Wrap-up codes a deployment may list (`porch wrapups set`); a longer list is refused.
+    /// Agents pick one on every close, from a menu: past a few dozen, nobody reads it.
+    WRAP_UP_CODES_MAX: usize = 50, "codes";
+
+    /// Length of one wrap-up code; a longer one is refused. A code is a short label for
+    /// reports (`resolved`, `refund-issued`), not a sentence: the note is for those.
+    WRAP_UP_CODE_CHARS_MAX: usize = 64, "characters";
+
     /// How long an agent stays `available` or `away` after its last gateway connection to a
     /// node ends; then it is `offline`. Longer than a page reload or a network blip, so those
     /// do not take an agent out of routing; short enough that an agent who left gets no offer

@@ -65,6 +65,10 @@ pub enum StoreError {
     /// An assignment to an agent that does not exist.
     #[error("agent {0} does not exist")]
     AgentUnknown(String),
+    /// An append that needs `AppendRequest::holder` to hold the conversation, which `holder`
+    /// (another agent, or nobody) does.
+    #[error("conversation {conversation_id} is not held by the acting agent")]
+    NotHolder { conversation_id: String, holder: Option<String> },
 }
 
 /// A new entry for a conversation's log.
@@ -81,9 +85,41 @@ pub struct AppendRequest {
     pub assign: Option<Assignee>,
     /// A bot's quick replies and cards, or a guest's pick (stored with the entry).
     pub content: Option<porch_wire::bot::Content>,
-    /// The queue the conversation moves to in the same commit (a bot's hand-off).
+    /// The agent that must hold the conversation for the append to commit (an agent's reply,
+    /// transfer, unassign or close): anyone else holding it, or nobody, is `NotHolder`. With
+    /// `event: Assigned` (a transfer to an agent), this holder lets it go to the assignee.
+    pub holder: Option<String>,
+    /// With `holder`: a conversation nobody holds (waiting) is allowed too (an agent closing a
+    /// waiting conversation of its queue).
+    pub or_unheld: bool,
+    /// Moves the conversation to this queue (a transfer to a queue, a bot's hand-off).
     pub queue: Option<String>,
+    /// Agents only: a transfer's internal note, kept with the entry.
+    pub note: Option<String>,
+    /// Agents only: a close's wrap-up code, kept with the entry.
+    pub wrap_up: Option<String>,
     pub now_ms: i64,
+}
+
+impl AppendRequest {
+    /// An entry with nothing but its sender, text and state change; set the rest after.
+    pub fn new(conversation_id: &str, sender: Participant, text: String, now_ms: i64) -> Self {
+        AppendRequest {
+            conversation_id: conversation_id.to_owned(),
+            sender,
+            client_message_id: None,
+            text,
+            event: None,
+            assign: None,
+            content: None,
+            holder: None,
+            or_unheld: false,
+            queue: None,
+            note: None,
+            wrap_up: None,
+            now_ms,
+        }
+    }
 }
 
 /// The agent an assignment names, with the capacity the caller resolved for it
@@ -334,6 +370,12 @@ pub trait Store: Send + Sync + 'static {
     /// settings are `QueueSettings::unset`).
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>>;
 
+    /// Replaces a deployment's wrap-up codes (an empty list: a close needs none). False when no
+    /// deployment has this id.
+    fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool>;
+    /// A deployment's wrap-up codes, in the order they were set.
+    fn wrap_up_codes(&self, deployment_id: &str) -> StoreFuture<'_, Vec<String>>;
+
     // Offers (docs/routing.md; the rules are `offer::decide_offer`).
     /// Changes a conversation's offer record if the rules allow it, as a conditional write: of
     /// two racing changes, from any nodes, one is decided on what the other wrote.
@@ -461,16 +503,31 @@ pub fn decide_append(
             ))
         })?;
     // Whoever holds the conversation lets it go when it leaves `assigned`.
-    let holder = (conversation.state == ConversationState::Assigned)
+    let mut holder = (conversation.state == ConversationState::Assigned)
         .then(|| conversation.assigned_agent_id.clone())
         .flatten();
+    let allowed = |acting: &String| {
+        holder.as_ref() == Some(acting) || (request.or_unheld && holder.is_none())
+    };
+    if request.holder.as_ref().is_some_and(|acting| !allowed(acting)) {
+        return Err(StoreError::NotHolder { conversation_id: request.conversation_id, holder });
+    }
     let (mut claim, mut release) = (None, None);
     match request.event {
         Some(ConversationState::Assigned) => {
+            // A transfer: the acting holder lets go, the assignee claims, in one commit.
+            let letting_go = holder.take_if(|h| request.holder.as_deref() == Some(h.as_str()));
             let assignee = check_assignment(&request, &conversation, holder, assignee_load)?;
+            if letting_go.as_ref() == Some(&assignee.agent_id) {
+                return Err(StoreError::ConversationTaken {
+                    conversation_id: conversation.id.clone(),
+                    agent_id: assignee.agent_id,
+                });
+            }
             conversation.state = ConversationState::Assigned;
             conversation.assigned_agent_id = Some(assignee.agent_id.clone());
             claim = Some(assignee);
+            release = letting_go;
         }
         // Back in the queue: nobody holds it any more.
         Some(ConversationState::Waiting) => {
@@ -503,6 +560,8 @@ pub fn decide_append(
         text: request.text,
         event: request.event,
         content: request.content,
+        note: request.note,
+        wrap_up: request.wrap_up,
         created_at_ms: at_ms,
     };
     Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
@@ -570,9 +629,54 @@ mod tests {
             assign: (event == Some(ConversationState::Assigned))
                 .then(|| Assignee { agent_id: "agt_2".into(), capacity: 2 }),
             content: None,
+            holder: None,
+            or_unheld: false,
             queue: None,
+            note: None,
+            wrap_up: None,
             now_ms,
         }
+    }
+
+    #[test]
+    fn only_the_holder_acts_when_a_holder_is_required() {
+        let held = conversation(ConversationState::Assigned, 3);
+        let mut asked = request("x", Some(ConversationState::Waiting), 900);
+        asked.holder = Some("agt_9".into());
+        let refused = decide_append(asked.clone(), held.clone(), None, "m".into(), None);
+        assert_eq!(
+            refused,
+            Err(StoreError::NotHolder {
+                conversation_id: "cnv_1".into(),
+                holder: Some("agt_1".into())
+            }),
+            "another agent's conversation is not acted on"
+        );
+        asked.holder = Some("agt_1".into());
+        asked.queue = Some("billing".into());
+        let decided = decide_append(asked, held, None, "m".into(), None).unwrap();
+        assert_eq!(moves(&decided), (None, Some("agt_1")), "an unassign releases its holder");
+        let (_, after, _) = write(decided);
+        assert_eq!((after.state, after.queue.as_str()), (ConversationState::Waiting, "billing"));
+    }
+
+    #[test]
+    fn a_transfer_to_an_agent_moves_the_load_in_one_write() {
+        let held = conversation(ConversationState::Assigned, 3);
+        let mut asked = request("x", Some(ConversationState::Assigned), 900);
+        asked.holder = Some("agt_1".into());
+        asked.note = Some("VIP".into());
+        let decided = decide_append(asked.clone(), held.clone(), None, "m".into(), Some(0));
+        let decided = decided.unwrap();
+        assert_eq!(moves(&decided), (Some("agt_2"), Some("agt_1")));
+        let (message, after, _) = write(decided);
+        assert_eq!(after.assigned_agent_id.as_deref(), Some("agt_2"));
+        assert_eq!(message.note.as_deref(), Some("VIP"));
+        let full = decide_append(asked.clone(), held.clone(), None, "m".into(), Some(2));
+        assert!(matches!(full, Err(StoreError::AgentAtCapacity { .. })), "{full:?}");
+        asked.assign = Some(Assignee { agent_id: "agt_1".into(), capacity: 2 });
+        let to_self = decide_append(asked, held, None, "m".into(), Some(0));
+        assert!(matches!(to_self, Err(StoreError::ConversationTaken { .. })), "{to_self:?}");
     }
 
     fn write(decision: AppendDecision) -> (Message, Conversation, u64) {

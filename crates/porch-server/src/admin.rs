@@ -366,6 +366,38 @@ pub async fn add_identity_key(
     Ok(key)
 }
 
+/// Replaces a deployment's wrap-up codes (docs/routing.md); an empty list makes a close's
+/// code optional again. Each code is 1 to `WRAP_UP_CODE_CHARS_MAX` characters without
+/// whitespace, at most `WRAP_UP_CODES_MAX` of them, none twice; else nothing is written.
+pub async fn set_wrap_up_codes(
+    store: &dyn Store,
+    deployment_id: &str,
+    codes: Vec<String>,
+) -> Result<Vec<String>, String> {
+    use porch_core::limits::{WRAP_UP_CODE_CHARS_MAX, WRAP_UP_CODES_MAX};
+    if codes.len() > WRAP_UP_CODES_MAX {
+        return Err(format!(
+            "{} wrap-up codes; a deployment lists at most {WRAP_UP_CODES_MAX} (WRAP_UP_CODES_MAX)",
+            codes.len()
+        ));
+    }
+    for (i, code) in codes.iter().enumerate() {
+        let chars = code.chars().count();
+        if chars == 0 || chars > WRAP_UP_CODE_CHARS_MAX || code.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "wrap-up code `{code}` must be 1 to {WRAP_UP_CODE_CHARS_MAX} characters without spaces (WRAP_UP_CODE_CHARS_MAX): use dashes, e.g. refund-issued"
+            ));
+        }
+        if codes[..i].contains(code) {
+            return Err(format!("wrap-up code `{code}` is given twice; name each once"));
+        }
+    }
+    if !store.set_wrap_up_codes(deployment_id, codes.clone()).await.map_err(describe)? {
+        return Err(format!("no deployment `{deployment_id}`; see `porch deployments list`"));
+    }
+    Ok(codes)
+}
+
 pub(crate) async fn hash(secret: &str) -> String {
     let secret = secret.to_string();
     tokio::task::spawn_blocking(move || porch_core::secret::hash(&secret))

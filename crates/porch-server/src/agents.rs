@@ -1,4 +1,5 @@
-//! The agent API: log in, list conversations, read history, reply, take, close.
+//! The agent API: log in, list conversations, read history, reply, take, transfer, unassign,
+//! close.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -8,14 +9,15 @@ use porch_core::store::ConversationFilter;
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 use porch_wire::rest::{
-    AgentLoginRequest, AgentSession, Conversation, ConversationList, ConversationState,
-    MessagePage, Participant, Role, SendMessageRequest,
+    AgentLoginRequest, AgentSession, CloseRequest, Conversation, ConversationList,
+    ConversationState, MessagePage, Participant, Role, SendMessageRequest, TransferRequest,
 };
 
 use crate::auth::{AgentAuth, AgentPrincipal};
-use crate::body::JsonBody;
+use crate::body::{JsonBody, OptionalJsonBody};
 use crate::conversation::{self, HistoryQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::handover;
 use crate::listener::ClientIp;
 use crate::state::AppState;
 
@@ -163,23 +165,35 @@ pub async fn assign(
     Ok(axum::Json(changed))
 }
 
-/// `POST /api/v2/agent/conversations/{id}/close`.
+/// `POST /api/v2/agent/conversations/{id}/close`, with an optional `wrapUp` (docs/routing.md).
+/// Closing a closed conversation answers it as it is.
 pub async fn close(
     State(state): State<AppState>,
     AgentAuth(agent): AgentAuth,
     Path(id): Path<String>,
+    OptionalJsonBody(request): OptionalJsonBody<CloseRequest>,
 ) -> ApiResult<axum::Json<Conversation>> {
     let conversation = visible(&state, &agent, &id).await?;
     if conversation.state == ConversationState::Closed {
         return Ok(axum::Json(conversation));
     }
-    let changed = conversation::change_state(
-        &state,
-        &conversation,
-        &participant(&agent),
-        ConversationState::Closed,
-    )
-    .await?;
+    let by = participant(&agent);
+    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    Ok(axum::Json(handover::close(&state, &conversation, acting, request.wrap_up).await?))
+}
+
+/// `POST /api/v2/agent/conversations/{id}/transfer`: to another agent or queue, with a note.
+pub async fn transfer(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<TransferRequest>,
+) -> ApiResult<axum::Json<Conversation>> {
+    let target = handover::Target::of(request.agent_id, request.queue)?;
+    let conversation = visible(&state, &agent, &id).await?;
+    let by = participant(&agent);
+    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    let changed = handover::transfer(&state, &conversation, acting, target, request.note).await?;
     Ok(axum::Json(changed))
 }
 
@@ -194,6 +208,18 @@ pub async fn handoff(
     let conversation = visible(&state, &agent, &id).await?;
     let handoff = state.store.handoff(&conversation.id).await?;
     Ok(axum::Json(porch_wire::bot::AgentHandoff { handoff }))
+}
+
+/// `POST /api/v2/agent/conversations/{id}/unassign`: back to its queue.
+pub async fn unassign(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Conversation>> {
+    let conversation = visible(&state, &agent, &id).await?;
+    let by = participant(&agent);
+    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    Ok(axum::Json(handover::unassign(&state, &conversation, acting).await?))
 }
 
 /// The conversation, if it sits in one of the agent's queues.

@@ -36,6 +36,28 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// A JSON body that may be left out: no body at all is `T::default()` (`POST …/close` with no
+/// wrap-up); a body present is read as `JsonBody` reads one.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let empty_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.to_str().is_ok_and(|v| v.trim() == "0"));
+        let no_body = empty_length
+            || (!req.headers().contains_key(header::CONTENT_LENGTH)
+                && !req.headers().contains_key(header::TRANSFER_ENCODING));
+        if no_body {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        JsonBody::from_request(req, state).await.map(|JsonBody(body)| OptionalJsonBody(body))
+    }
+}
+
 /// A serde error, said without the values it quotes: `invalid type: string "…", expected u64
 /// at line 1 column 20`. Refusals are logged, and a quoted value may be a message text or a
 /// token sent in the wrong field; the position and the expectation are what a client needs.

@@ -4,7 +4,7 @@
 //! `clientMessageId` comes back as a duplicate and fans out nothing, so a client may retry any
 //! send whose answer it did not see, over any transport, without creating a second message.
 
-use porch_core::store::{AppendOutcome, AppendRequest, PageRequest};
+use porch_core::store::{AppendOutcome, AppendRequest, PageRequest, StoreError};
 use porch_wire::ErrorCode;
 use porch_wire::rest::{
     Conversation, ConversationState, MessagePage, Participant, Role, SendMessageResponse,
@@ -62,22 +62,24 @@ pub async fn send(
         })?;
     }
     check_broker(state)?;
-    if sender.role == Role::Agent && conversation.state == ConversationState::Waiting {
-        crate::routing::check_manual_take(state, conversation).await?;
-        claim_for_reply(state, conversation, sender).await?;
+    let mut request = AppendRequest::new(
+        &conversation.id,
+        sender.clone(),
+        text.to_string(),
+        porch_core::time::now_ms(),
+    );
+    request.client_message_id = Some(client_message_id.to_string());
+    if sender.role == Role::Agent {
+        if conversation.state == ConversationState::Waiting {
+            crate::routing::check_manual_take(state, conversation).await?;
+            claim_for_reply(state, conversation, sender).await?;
+        }
+        // An agent replies only into a conversation it holds: the store checks it in the
+        // commit, so a transfer or a take racing this reply is never written over.
+        request.holder = Some(sender.id.clone());
     }
-    let request = AppendRequest {
-        conversation_id: conversation.id.clone(),
-        sender: sender.clone(),
-        client_message_id: Some(client_message_id.to_string()),
-        text: text.to_string(),
-        event: None,
-        assign: None,
-        content,
-        queue: None,
-        now_ms: porch_core::time::now_ms(),
-    };
-    let appended = append(state, request).await;
+    request.content = content;
+    let appended = append(state, request).await.map_err(reply_refusal);
     match appended? {
         AppendOutcome::Created { message, conversation } => {
             crate::metrics::METRICS.message_stored();
@@ -88,6 +90,24 @@ pub async fn send(
         AppendOutcome::Duplicate { message } => {
             Ok(SendMessageResponse { message, duplicate: true })
         }
+    }
+}
+
+/// A reply into a conversation another agent holds is that agent's: `conversation_taken`,
+/// as for a first reply that finds it taken. One that went back to its queue meanwhile is
+/// refused the same way: the agent takes it again, then replies.
+fn reply_refusal(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotHolder { conversation_id, holder: Some(agent_id) } => {
+            ApiError::from(StoreError::ConversationTaken { conversation_id, agent_id })
+        }
+        StoreError::NotHolder { conversation_id, holder: None } => ApiError::new(
+            ErrorCode::ConversationTaken,
+            format!(
+                "conversation {conversation_id} went back to its queue; nothing was stored: take it again, then reply"
+            ),
+        ),
+        other => ApiError::from(other),
     }
 }
 
@@ -114,8 +134,13 @@ async fn claim_for_reply(
     if held_by_this_agent { Ok(()) } else { Err(refused) }
 }
 
+/// Porch itself, the sender of state changes.
+pub(crate) fn system() -> Participant {
+    Participant { role: Role::System, id: "porch".into(), display_name: None }
+}
+
 /// Appends to the store, timed (`porch_store_commit_seconds`) and watched for a full disk.
-async fn append(
+pub(crate) async fn append(
     state: &AppState,
     request: AppendRequest,
 ) -> Result<AppendOutcome, porch_core::store::StoreError> {
@@ -143,17 +168,10 @@ pub async fn change_state(
         ConversationState::Assigned => Some(crate::routing::assignee(state, &by.id).await?),
         _ => None,
     };
-    let request = AppendRequest {
-        conversation_id: conversation.id.clone(),
-        sender: Participant { role: Role::System, id: "porch".into(), display_name: None },
-        client_message_id: None,
-        text,
-        event: Some(to),
-        assign,
-        content: None,
-        queue: None,
-        now_ms: porch_core::time::now_ms(),
-    };
+    let mut request =
+        AppendRequest::new(&conversation.id, system(), text, porch_core::time::now_ms());
+    request.event = Some(to);
+    request.assign = assign;
     let appended = append(state, request).await;
     match appended? {
         AppendOutcome::Created { message, conversation } => {
@@ -170,17 +188,7 @@ pub async fn change_state(
 /// Records a system entry that changes no state (a guest signed in) and tells everyone. False
 /// when the conversation is closed: it takes no more entries.
 pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiResult<bool> {
-    let request = AppendRequest {
-        conversation_id: conversation_id.to_owned(),
-        sender: Participant { role: Role::System, id: "porch".into(), display_name: None },
-        client_message_id: None,
-        text,
-        event: None,
-        assign: None,
-        content: None,
-        queue: None,
-        now_ms: porch_core::time::now_ms(),
-    };
+    let request = AppendRequest::new(conversation_id, system(), text, porch_core::time::now_ms());
     let appended = state.store.append(request).await;
     state.space.observe(&appended);
     match appended {
@@ -223,6 +231,20 @@ pub async fn history(
     let max = state.config.limits.history_page_max;
     let limit = limit.unwrap_or(porch_core::limits::HISTORY_PAGE_DEFAULT).clamp(1, max);
     Ok(state.store.messages(conversation_id, PageRequest { after_seq, before_seq, limit }).await?)
+}
+
+/// A page of history as a guest (or its customer's backend) reads it: without what is for
+/// agents only (a transfer's note, a wrap-up code), with every `seq` still there.
+pub async fn guest_history(
+    state: &AppState,
+    conversation_id: &str,
+    after_seq: Option<u64>,
+    before_seq: Option<u64>,
+    limit: Option<u32>,
+) -> ApiResult<MessagePage> {
+    let mut page = history(state, conversation_id, after_seq, before_seq, limit).await?;
+    page.messages = page.messages.into_iter().map(porch_wire::rest::Message::for_guest).collect();
+    Ok(page)
 }
 
 /// A query string that does not parse, said without what the client wrote: refusals are

@@ -77,7 +77,8 @@ pub async fn history(
 ) -> ApiResult<axum::Json<MessagePage>> {
     let Query(q) = query.map_err(|e| conversation::bad_query(&e, HistoryQuery::NAMES))?;
     readable(&state, &guest, &conversation_id).await?;
-    let page = conversation::history(&state, &conversation_id, q.after, q.before, q.limit).await?;
+    let page =
+        conversation::guest_history(&state, &conversation_id, q.after, q.before, q.limit).await?;
     Ok(axum::Json(page))
 }
 

@@ -139,6 +139,18 @@ impl From<StoreError> for ApiError {
                     "agent {agent_id} no longer exists; nothing changed: sign in as an existing agent"
                 ),
             ),
+            StoreError::NotHolder { conversation_id, holder } => {
+                let held = match holder {
+                    Some(agent_id) => format!("is held by agent {agent_id}"),
+                    None => "is held by nobody".to_string(),
+                };
+                ApiError::new(
+                    ErrorCode::ConversationNotYours,
+                    format!(
+                        "conversation {conversation_id} {held}; nothing changed: only its holder may do this (take it first if it waits)"
+                    ),
+                )
+            }
         }
     }
 }

@@ -212,9 +212,14 @@ pub async fn history(
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<MessagePage>> {
     let Query(q) = query.map_err(|e| conversation::bad_query(&e, HistoryQuery::NAMES))?;
-    let page =
-        conversation::history(&state, &guest.guest.conversation_id, q.after, q.before, q.limit)
-            .await?;
+    let page = conversation::guest_history(
+        &state,
+        &guest.guest.conversation_id,
+        q.after,
+        q.before,
+        q.limit,
+    )
+    .await?;
     Ok(axum::Json(page))
 }
 

@@ -49,6 +49,7 @@ pub mod customers;
 pub mod error;
 pub mod gateway;
 pub mod guests;
+pub mod handover;
 pub mod hub;
 pub mod identity;
 pub mod listener;
@@ -180,6 +181,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
+        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/transfer"), post(agents::transfer))
+        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/unassign"), post(agents::unassign))
         .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
         .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
         .route(&format!("{AGENT_API_PREFIX}/status"), put(routing::put_status))

@@ -419,7 +419,7 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-     sender_display_name, text, event, created_at_ms, content";
+     sender_display_name, text, event, created_at_ms, note, wrap_up, content";
 
 pub(crate) fn message(row: &dyn StoredRow) -> Result<Message, StoreError> {
     message_at(row, 0)
@@ -434,7 +434,7 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
     if sender_role == Role::Agent && sender_id.starts_with(BOT_ID_PREFIX) {
         sender_role = Role::Bot;
     }
-    let content = row.optional_text(first + 10)?;
+    let content = row.optional_text(first + 12)?;
     Ok(Message {
         id: row.text(first)?,
         conversation_id: row.text(first + 1)?,
@@ -447,8 +447,10 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         },
         text: row.text(first + 7)?,
         event: optional_state(row, first + 8)?,
-        content: content.map(|text| json(&text, row, first + 10)).transpose()?,
+        content: content.map(|text| json(&text, row, first + 12)).transpose()?,
         created_at_ms: row.integer(first + 9)?,
+        note: row.optional_text(first + 10)?,
+        wrap_up: row.optional_text(first + 11)?,
     })
 }
 

@@ -253,6 +253,18 @@ async fn mark_read() {
 }
 
 #[tokio::test]
+async fn transfer() {
+    let (_schema, store) = fresh().await;
+    suite_transfer(&*store).await;
+}
+
+#[tokio::test]
+async fn wrap_up_codes() {
+    let (_schema, store) = fresh().await;
+    suite_wrap_up_codes(&*store).await;
+}
+
+#[tokio::test]
 async fn agent_routing() {
     let (_schema, store) = fresh().await;
     suite_agent_routing(&*store).await;

@@ -209,6 +209,18 @@ async fn backpressure() {
 }
 
 #[tokio::test]
+async fn transfer() {
+    let (_dir, store) = fresh();
+    suite_transfer(&*store).await;
+}
+
+#[tokio::test]
+async fn wrap_up_codes() {
+    let (_dir, store) = fresh();
+    suite_wrap_up_codes(&*store).await;
+}
+
+#[tokio::test]
 async fn agent_routing() {
     let (_dir, store) = fresh();
     suite_agent_routing(&*store).await;
@@ -426,7 +438,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
     // no webhooks, no welcome, no routing columns, no offers, no standings of clients and
-    // agents, no bots, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
+    // agents, no bots, no notes or wrap-up codes, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
@@ -442,6 +454,8 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE clients DROP COLUMN tokens_valid_after_secs; \
          ALTER TABLE agents DROP COLUMN enabled; \
          ALTER TABLE agents DROP COLUMN tokens_valid_after_secs; \
+         DROP TABLE wrap_up_codes; \
+         ALTER TABLE messages DROP COLUMN note; ALTER TABLE messages DROP COLUMN wrap_up; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -475,7 +489,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 13, "and every migration after");
+    assert_eq!(version, 14, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

@@ -44,6 +44,27 @@ pub enum ClientFrame {
     /// Agents: "not me": the offer goes to the next agent. Answered by `offerEnded`
     /// (`declined`), or by `error` (`offer_expired`, `offer_not_yours`).
     Decline { conversation_id: String },
+    /// Agents: hand a conversation one holds to another agent (`agentId`) or queue (`queue`),
+    /// with an internal `note` only agents read (docs/routing.md). Answered by the log entry
+    /// and the `conversation` frame, or by `error` with nothing changed.
+    Transfer {
+        conversation_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Agents: put a conversation one holds back in its queue. Answered as `transfer`.
+    Unassign { conversation_id: String },
+    /// Agents: close a conversation, with a `wrapUp` code from the deployment's list. Answered
+    /// as `transfer`.
+    Close {
+        conversation_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrap_up: Option<String>,
+    },
     /// "Here is a fresh access token for this connection" (from `POST …/guests/token` or
     /// `POST /api/v2/agents/token`), so a session outlives its first token without
     /// reconnecting. Answered by `refreshed`, or by `error` with the token's refusal and

@@ -245,7 +245,27 @@ pub struct Message {
     /// A bot's quick replies and cards, or a guest's pick of a quick reply (docs/bots.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<crate::bot::Content>,
+    /// Agents only: the internal note of a transfer (docs/routing.md). Never sent to a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Agents only: the wrap-up code a close recorded (docs/routing.md). Never sent to a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<String>,
     pub created_at_ms: i64,
+}
+
+impl Message {
+    /// True when the entry carries something only agents may read.
+    pub fn is_internal(&self) -> bool {
+        self.note.is_some() || self.wrap_up.is_some()
+    }
+
+    /// The entry as a guest sees it: the same `seq` and text, without what is for agents only.
+    pub fn for_guest(mut self) -> Message {
+        self.note = None;
+        self.wrap_up = None;
+        self
+    }
 }
 
 /// A page of history. Messages are always in ascending `seq` order.
@@ -376,6 +396,28 @@ pub struct AgentSession {
     pub gateway_url: String,
     /// Queues whose conversations this agent sees.
     pub queues: Vec<String>,
+}
+
+/// `POST /api/v2/agent/conversations/{id}/transfer` body: exactly one of `agentId` and
+/// `queue`, and an internal `note` only agents read (docs/routing.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `POST /api/v2/agent/conversations/{id}/close` body (optional): the wrap-up code, one of the
+/// deployment's list (docs/routing.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CloseRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<String>,
 }
 
 /// `PUT /api/v2/agent/status` body: the status the agent chooses, `available` or `away`. A

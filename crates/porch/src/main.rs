@@ -3,7 +3,8 @@
 //! - `settings`: configuration from file, environment and flags (in rising precedence).
 //! - `config`: `porch config check|default|doc`, from the same tables as `settings`.
 //! - `serve`: the server on the embedded store.
-//! - `admin`: clients, deployments, agents, keys; `routing`: `agents set` and `queues`.
+//! - `admin`: clients, deployments, agents, keys; `routing`: `agents set` and `queues`;
+//!   `wrapups`: a deployment's wrap-up codes.
 //! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
 //! - `identity_keys`: the keys a deployment's backend signs identity tokens with.
 //! - `inspect`: `porch token inspect`, offline token decoding.
@@ -29,6 +30,7 @@ mod routing;
 mod serve;
 mod settings;
 mod webhooks;
+mod wrapups;
 
 use std::process::ExitCode;
 
@@ -69,6 +71,9 @@ enum Command {
     /// Queues: how their conversations are routed to agents.
     #[command(subcommand)]
     Queues(routing::QueuesCommand),
+    /// Wrap-up codes: what an agent's close records, per deployment (docs/routing.md).
+    #[command(subcommand)]
+    Wrapups(wrapups::WrapupsCommand),
     /// Token signing keys.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
@@ -110,6 +115,7 @@ fn main() -> ExitCode {
             Command::Guests(c) => admin::guests(c).await,
             Command::Bots(c) => bots::run(c).await,
             Command::Queues(c) => routing::queues(c).await,
+            Command::Wrapups(c) => wrapups::run(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Webhooks(c) => webhooks::run(c).await,
             Command::IdentityKeys(c) => identity_keys::run(c).await,

@@ -101,7 +101,8 @@ export class PorchAgent extends Emitter {
   /** Open conversations of the agent's queues (waiting, assigned), most recently active first. */
   get conversations() {
     return [...this._summaries.values()]
-      .filter((c) => c.state !== 'closed')
+      // A conversation transferred to a queue the agent does not serve has left its list.
+      .filter((c) => c.state !== 'closed' && (!c.queue || this.session.queues.includes(c.queue)))
       .sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
   }
 
@@ -213,9 +214,22 @@ export class PorchAgent extends Emitter {
   /** Takes a conversation (`POST …/assign`). Resolves with the updated conversation. */
   /** @param {string} id @returns {Promise<Conversation>} */
   assign(id) { return this._action(id, 'assign'); }
-  /** Closes a conversation (`POST …/close`): the guest sees an entry with `event: closed`. */
+  /**
+   * Closes a conversation (`POST …/close`): the guest sees an entry with `event: closed`.
+   * `wrapUp` is one of the deployment's wrap-up codes, required when it has a list (routing.md).
+   * @param {string} id @param {{ wrapUp?: string }} [options] @returns {Promise<Conversation>}
+   */
+  close(id, { wrapUp } = {}) { return this._action(id, 'close', wrapUp === undefined ? undefined : { wrapUp }); }
+  /**
+   * Transfers a conversation the agent holds to another agent of its queue (`agentId`) or to
+   * another queue (`queue`), with an internal `note` only agents read (`POST …/transfer`).
+   * @param {string} id @param {{ agentId?: string, queue?: string, note?: string }} target
+   * @returns {Promise<Conversation>}
+   */
+  transfer(id, { agentId, queue, note } = {}) { return this._action(id, 'transfer', { agentId, queue, note }); }
+  /** Puts a conversation the agent holds back in its queue (`POST …/unassign`). */
   /** @param {string} id @returns {Promise<Conversation>} */
-  close(id) { return this._action(id, 'close'); }
+  unassign(id) { return this._action(id, 'unassign'); }
 
   end() {
     this._ended = true;
@@ -225,9 +239,12 @@ export class PorchAgent extends Emitter {
     this._sends.rejectAll(new PorchError({ code: 'ended', message: 'the console was closed (end() was called)' }));
   }
 
-  /** @param {string} id @param {'assign' | 'close'} verb @returns {Promise<Conversation>} */
-  async _action(id, verb) {
-    const conversation = await this._api('POST', `${API}/${encodeURIComponent(id)}/${verb}`);
+  /**
+   * @param {string} id @param {'assign' | 'close' | 'transfer' | 'unassign'} verb
+   * @param {object} [json] the body, if any @returns {Promise<Conversation>}
+   */
+  async _action(id, verb, json) {
+    const conversation = await this._api('POST', `${API}/${encodeURIComponent(id)}/${verb}`, json);
     this._upsert(conversation);
     return conversation;
   }
@@ -348,8 +365,8 @@ export class PorchAgent extends Emitter {
     this.emit('error', error);
   }
 
-  /** @param {string} method @param {string} path @returns {Promise<any>} */
-  _api(method, path) {
-    return request(this._fetch, this._baseUrl, method, path, { token: this.session.accessToken });
+  /** @param {string} method @param {string} path @param {object} [json] @returns {Promise<any>} */
+  _api(method, path, json) {
+    return request(this._fetch, this._baseUrl, method, path, { token: this.session.accessToken, json });
   }
 }

@@ -21,6 +21,10 @@ export interface Message {
   event?: string;
   /** A bot's quick replies and cards, or a guest's pick of a quick reply (docs/bots.md). */
   content?: Content;
+  /** Agents only: a transfer's internal note (never sent to guests). */
+  note?: string;
+  /** Agents only: a close's wrap-up code (never sent to guests). */
+  wrapUp?: string;
   createdAtMs: number;
 }
 
@@ -46,6 +50,11 @@ export interface Content {
 }
 
 export type ConversationState = 'waiting' | 'assigned' | 'closed';
+
+/** Where `PorchAgent.transfer` sends a conversation: exactly one of `agentId` and `queue`. */
+export type TransferTarget =
+  | { agentId: string; queue?: never; note?: string }
+  | { queue: string; agentId?: never; note?: string };
 
 export interface Conversation {
   id: string;
@@ -318,7 +327,12 @@ export declare class PorchAgent extends Emitter<AgentEvents> {
   typing(conversationId: string): void;
   markRead(conversationId: string, seq: number): void;
   assign(id: string): Promise<Conversation>;
-  close(id: string): Promise<Conversation>;
+  /** `wrapUp`: one of the deployment's wrap-up codes, required when it has a list. */
+  close(id: string, options?: { wrapUp?: string }): Promise<Conversation>;
+  /** To another agent of the conversation's queue, or to another queue, with a note only agents read. */
+  transfer(id: string, target: TransferTarget): Promise<Conversation>;
+  /** Back to the conversation's queue, where offers run again. */
+  unassign(id: string): Promise<Conversation>;
   /** Exchanges the still-valid token for a fresh one (the SDK does it by itself before expiry and on close 4002). */
   refreshToken(options?: { reconnect?: boolean }): Promise<void>;
   end(): void;

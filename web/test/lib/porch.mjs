@@ -76,6 +76,11 @@ export class Porch {
     return cli(this.dataDir, ['deployments', 'create', '--name', name ?? `web-${Date.now()}`, ...origins.flatMap((o) => ['--origin', o]), ...ttl]);
   }
 
+  /** Any other CLI verb, with `--json`: the parsed answer. @param {string[]} args */
+  cli(args) {
+    return cli(this.dataDir, args);
+  }
+
   revokeGuest(guestId) {
     return run(this.dataDir, ['guests', 'revoke', guestId]);
   }

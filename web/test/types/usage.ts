@@ -63,7 +63,11 @@ export async function agentDesk(baseUrl: string, name: string, secret: string): 
     await agent.assign(waiting.id);
     await agent.open(waiting.id);
     await agent.send(waiting.id, 'How can I help?');
-    const closed: Conversation = await agent.close(waiting.id);
+    const moved: Conversation = await agent.transfer(waiting.id, { queue: 'billing', note: 'refund' });
+    void moved.queue;
+    await agent.transfer(waiting.id, { agentId: 'agt_2' });
+    await agent.unassign(waiting.id);
+    const closed: Conversation = await agent.close(waiting.id, { wrapUp: 'resolved' });
     void closed.state;
   }
   agent.end();
@@ -71,6 +75,11 @@ export async function agentDesk(baseUrl: string, name: string, secret: string): 
 }
 
 // What must not compile: each line below is an error tsc has to report.
+export async function misdirect(agent: PorchAgent): Promise<void> {
+  // @ts-expect-error a transfer names one of agentId and queue, not both
+  await agent.transfer('cnv_1', { agentId: 'agt_2', queue: 'billing' });
+}
+
 export function misuse(chat: PorchGuest): void {
   // @ts-expect-error an event the SDK never emits
   chat.on('mesage', () => {});

@@ -106,6 +106,7 @@ pub fn run(
         token_exp_secs: 0,
         notice_id: None,
         buffered: 0,
+        guest: matches!(opening, Opening::Guest(_)),
     };
     let agent_id = match &opening {
         Opening::Agent(agent) => Some(agent.agent_id.clone()),
@@ -158,6 +159,8 @@ struct Session {
     /// Frames buffered since the last flush (`frames::feed_within`); the live loop writes
     /// them out before it waits for anything.
     buffered: u32,
+    /// A guest's session: entries reach it without what is for agents only (`for_guest`).
+    guest: bool,
 }
 
 fn notice_id(notice: Option<&Notice>) -> Option<Box<str>> {

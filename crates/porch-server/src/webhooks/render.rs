@@ -63,6 +63,8 @@ pub fn sample(deployment_id: &str, now_ms: i64) -> (String, Vec<u8>) {
         text: "A test delivery from porch webhooks test".to_owned(),
         event: None,
         content: None,
+        note: None,
+        wrap_up: None,
         created_at_ms: now_ms,
     };
     let event = WebhookEvent {

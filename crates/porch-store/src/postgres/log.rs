@@ -189,7 +189,7 @@ async fn write(
             "WITH updated AS ( \
                  UPDATE conversations SET last_seq = last_seq + 1, \
                         updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11, \
-                        queue = $20 \
+                        queue = $19 \
                  WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
                  RETURNING last_seq, updated_at_ms, deployment_id \
              ), claimed AS ( \
@@ -201,8 +201,8 @@ async fn write(
                  WHERE id = $18 AND assigned_count > 0 AND EXISTS (SELECT 1 FROM updated) \
              ), inserted AS ( \
                  INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                                       sender_display_name, text, event, created_at_ms, content) \
-                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms, $19 FROM updated \
+                                       sender_display_name, text, event, created_at_ms, note, wrap_up, content) \
+                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms, $20, $21, $22 FROM updated \
                  RETURNING conversation_id, seq, created_at_ms \
              ), queued AS ({enqueue}) \
              SELECT seq, created_at_ms FROM inserted"
@@ -232,8 +232,10 @@ async fn write(
         &moves.claim.map(|c| c.agent_id.as_str()),
         &i64::from(moves.claim.map_or(0, |c| c.capacity)),
         &moves.release,
-        &rows::content_to_sql(message.content.as_ref()),
         &conversation.queue,
+        &message.note,
+        &message.wrap_up,
+        &rows::content_to_sql(message.content.as_ref()),
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,

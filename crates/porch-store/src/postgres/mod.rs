@@ -32,6 +32,7 @@ mod rows;
 mod schema;
 mod turns;
 mod webhooks;
+mod wrapups;
 mod writes;
 
 use porch_core::identity::IdentityKey;
@@ -363,6 +364,16 @@ impl Store for PostgresStore {
 
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
         Box::pin(async move { routing::queue_settings(&self.db, &names).await })
+    }
+
+    fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(async move { wrapups::set(&self.db, &deployment_id, &codes).await })
+    }
+
+    fn wrap_up_codes(&self, deployment_id: &str) -> StoreFuture<'_, Vec<String>> {
+        let id = deployment_id.to_owned();
+        Box::pin(async move { wrapups::list(&self.db, &id).await })
     }
 
     fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {

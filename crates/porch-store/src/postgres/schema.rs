@@ -276,6 +276,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE queues ADD COLUMN bot_id TEXT;
     ALTER TABLE messages ADD COLUMN content TEXT;
     "#,
+    // 14: a transfer's note, a close's wrap-up code, each deployment's wrap-up codes, as in the
+    // SQLite store (its migration 14).
+    r#"
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS note TEXT;
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS wrap_up TEXT;
+    CREATE TABLE IF NOT EXISTS wrap_up_codes (
+        deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        code          TEXT NOT NULL,
+        position      BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS wrap_up_codes_by_deployment ON wrap_up_codes (deployment_id, position);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

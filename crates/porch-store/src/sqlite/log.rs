@@ -92,8 +92,8 @@ pub(crate) fn append(
 fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                               sender_display_name, text, event, created_at_ms, content) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               sender_display_name, text, event, created_at_ms, note, wrap_up, content) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -107,6 +107,8 @@ fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
             message.text,
             message.event.map(ConversationState::as_str),
             message.created_at_ms,
+            message.note,
+            message.wrap_up,
             rows::content_to_sql(message.content.as_ref())
         ])
     })
@@ -125,7 +127,7 @@ fn advance(
     let updated = conn
         .prepare_cached(
             "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5, \
-                 queue = ?7 \
+                    queue = ?7 \
              WHERE id = ?1 AND last_seq = ?6",
         )
         .and_then(|mut s| {

@@ -28,6 +28,7 @@ mod routing;
 mod rows;
 mod schema;
 mod webhooks;
+mod wrapups;
 mod writer;
 mod writes;
 
@@ -423,6 +424,16 @@ impl Store for SqliteStore {
 
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
         Box::pin(read(&self.readers, move |conn| routing::queue_settings(conn, &names)))
+    }
+
+    fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(self.writer.call(move |reply| Command::SetWrapUps { deployment_id, codes, reply }))
+    }
+
+    fn wrap_up_codes(&self, deployment_id: &str) -> StoreFuture<'_, Vec<String>> {
+        let id = deployment_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| wrapups::list(conn, &id)))
     }
 
     fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {

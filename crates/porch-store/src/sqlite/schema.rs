@@ -301,6 +301,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE queues ADD COLUMN bot_id TEXT;
     ALTER TABLE messages ADD COLUMN content TEXT;
     "#,
+    // 14: routing's transfer and wrap-up (docs/routing.md): a transfer's internal note and a
+    // close's wrap-up code on the entry (agents only), and each deployment's wrap-up codes.
+    r#"
+    ALTER TABLE messages ADD COLUMN note TEXT;
+    ALTER TABLE messages ADD COLUMN wrap_up TEXT;
+    CREATE TABLE wrap_up_codes (
+        deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        code          TEXT NOT NULL,
+        position      INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX wrap_up_codes_by_deployment ON wrap_up_codes (deployment_id, position);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -148,6 +148,11 @@ pub(crate) enum Command {
         settings: QueueSettings,
         reply: Reply<()>,
     },
+    SetWrapUps {
+        deployment_id: String,
+        codes: Vec<String>,
+        reply: Reply<bool>,
+    },
     ChangeOffer {
         request: OfferRequest,
         reply: Reply<OfferOutcome>,
@@ -445,6 +450,9 @@ impl Command {
             }
             Command::SetQueue { settings, reply } => {
                 run_one(conn, poisoned, reply, |c| routing::set_queue(c, &settings))
+            }
+            Command::SetWrapUps { deployment_id, codes, reply } => {
+                run_one(conn, poisoned, reply, |c| super::wrapups::set(c, &deployment_id, &codes))
             }
             Command::ChangeOffer { request, reply } => {
                 run_one(conn, poisoned, reply, |c| offers::change(c, &request))

@@ -7,6 +7,7 @@
 
 mod bots;
 mod customers;
+mod handover;
 mod identity;
 mod log;
 mod offers;
@@ -16,6 +17,7 @@ mod webhooks;
 
 pub use bots::*;
 pub use customers::*;
+pub use handover::*;
 pub use identity::*;
 pub use log::*;
 pub use offers::*;
@@ -126,7 +128,11 @@ pub fn says(
         event: None,
         assign: None,
         content: None,
+        holder: None,
+        or_unheld: false,
         queue: None,
+        note: None,
+        wrap_up: None,
         now_ms: T0_MS + 1_000,
     }
 }
@@ -147,7 +153,11 @@ pub fn system_event(
             capacity: porch_core::limits::AGENT_CAPACITY_DEFAULT,
         }),
         content: None,
+        holder: None,
+        or_unheld: false,
         queue: None,
+        note: None,
+        wrap_up: None,
         now_ms: T0_MS + 2_000,
     }
 }

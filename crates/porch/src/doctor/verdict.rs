@@ -194,6 +194,8 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         NotFound | BadJson | BadFrame | UnknownFrameType | TextTooLong | BodyTooLarge
         | MessageTooBig | InvalidUtf8 | ProtocolError | IdempotencyConflict | ConversationTaken
         | AgentAtCapacity | AgentStatusInvalid | OfferExpired | OfferNotYours | ManualTakeOff
+        | ConversationNotYours | TransferTargetInvalid | TransferAgentUnknown
+        | TransferQueueUnknown | TransferAgentUnavailable | WrapUpUnknown | WrapUpRequired
         // The webhooks API's own refusals: never met on a handshake.
         | WebhookEndpointUnknown | WebhookTargetRefused | WebhookEventTypeUnknown
         | WebhookEndpointsFull

@@ -197,7 +197,7 @@ fn api_examples_match_their_types() {
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 29] = [
+    let checks: [(&str, fn(&str)); 31] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -209,6 +209,8 @@ fn api_examples_match_their_types() {
         ("AgentSession", round_trips::<AgentSession>),
         ("AgentStatusRequest", round_trips::<AgentStatusRequest>),
         ("AgentStatusResponse", round_trips::<AgentStatusResponse>),
+        ("TransferRequest", round_trips::<porch_wire::rest::TransferRequest>),
+        ("CloseRequest", round_trips::<porch_wire::rest::CloseRequest>),
         ("ConversationList", round_trips::<ConversationList>),
         ("ConversationPage", round_trips::<ConversationPage>),
         ("Conversation", round_trips::<Conversation>),

@@ -17,6 +17,7 @@ mod docs;
 mod doctor;
 mod floods;
 mod gateway_rejections;
+mod handover;
 mod handshake_doc;
 mod handshake_matrix;
 mod identity;

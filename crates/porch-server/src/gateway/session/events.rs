@@ -65,6 +65,11 @@ impl Session {
             Plan::Skip => Ok(()),
             Plan::Deliver => {
                 self.cursors.insert(conversation_id.clone(), message.seq);
+                if self.guest && message.is_internal() {
+                    // The shared JSON carries a note or a wrap-up code: agents only.
+                    let message = message.clone().for_guest();
+                    return self.send_frame(&ServerFrame::Message { message }).await;
+                }
                 self.send_text(event.json()).await
             }
             Plan::Fill { after_seq, count } => self.fill(conversation_id, after_seq, count).await,
@@ -105,6 +110,7 @@ impl Session {
             for message in messages {
                 debug_assert_eq!(message.seq, next + 1, "the store's log is gap-free");
                 next = message.seq;
+                let message = if self.guest { message.for_guest() } else { message };
                 self.send_frame(&ServerFrame::Message { message }).await?;
                 self.cursors.insert(conversation_id.to_string(), next);
             }

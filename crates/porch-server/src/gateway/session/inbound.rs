@@ -1,5 +1,6 @@
 //! What a session does with its client's frames: `send`, `typing`, `read`, `status`,
-//! `accept`, `decline`, `refresh` (its checks in `refresh.rs`), `ping`.
+//! `accept`, `decline`, `transfer`, `unassign`, `close`, `refresh` (its checks in `refresh.rs`),
+//! `ping`.
 
 use std::time::Instant;
 
@@ -7,13 +8,43 @@ use axum::extract::ws::Message as WsMessage;
 use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
 use porch_wire::frame::{ClientFrame, ServerFrame};
-use porch_wire::rest::{AgentStatus, Conversation};
+use porch_wire::rest::{AgentStatus, Conversation, ConversationState};
 
 use super::super::frames::{End, inbound, parse_client_frame};
 use super::{Session, Who};
 use crate::agents;
 use crate::conversation;
 use crate::error::ApiError;
+use crate::handover;
+
+/// What an agent's handing frame asks.
+enum Handing {
+    Transfer { agent_id: Option<String>, queue: Option<String>, note: Option<String> },
+    Unassign,
+    Close { wrap_up: Option<String> },
+}
+
+async fn hand_over(
+    state: &crate::state::AppState,
+    agent: &crate::auth::AgentPrincipal,
+    conversation_id: &str,
+    handing: Handing,
+) -> Result<(), ApiError> {
+    let conversation = agents::visible(state, agent, conversation_id).await?;
+    let by = agents::participant(agent);
+    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    match handing {
+        Handing::Transfer { agent_id, queue, note } => {
+            let target = handover::Target::of(agent_id, queue)?;
+            handover::transfer(state, &conversation, acting, target, note).await.map(drop)
+        }
+        Handing::Unassign => handover::unassign(state, &conversation, acting).await.map(drop),
+        Handing::Close { .. } if conversation.state == ConversationState::Closed => Ok(()),
+        Handing::Close { wrap_up } => {
+            handover::close(state, &conversation, acting, wrap_up).await.map(drop)
+        }
+    }
+}
 
 impl Session {
     pub(super) async fn on_socket(
@@ -100,7 +131,38 @@ impl Session {
                 }
                 Err(e) => self.refused_refresh(e).await,
             },
+            ClientFrame::Transfer { conversation_id, agent_id, queue, note } => {
+                let handing = Handing::Transfer { agent_id, queue, note };
+                self.hand_over(who, &conversation_id, handing).await
+            }
+            ClientFrame::Unassign { conversation_id } => {
+                self.hand_over(who, &conversation_id, Handing::Unassign).await
+            }
+            ClientFrame::Close { conversation_id, wrap_up } => {
+                self.hand_over(who, &conversation_id, Handing::Close { wrap_up }).await
+            }
             ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
+        }
+    }
+
+    /// An agent's `transfer`, `unassign` or `close`; the entry and the `conversation` frame
+    /// come as live events, a refusal as an `error` frame (nothing changed).
+    async fn hand_over(
+        &mut self,
+        who: &Who,
+        conversation_id: &str,
+        handing: Handing,
+    ) -> Result<(), End> {
+        let done = match who {
+            Who::Agent(agent) => hand_over(&self.state, agent, conversation_id, handing).await,
+            Who::Guest { .. } => Err(ApiError::new(
+                ErrorCode::BadFrame,
+                "only agents transfer, unassign or close; guests do not send these frames",
+            )),
+        };
+        match done {
+            Ok(()) => Ok(()),
+            Err(e) => self.send_error(e, None).await,
         }
     }
 
