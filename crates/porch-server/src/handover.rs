@@ -125,7 +125,7 @@ pub async fn close(
 }
 
 /// Appends the entry and tells everyone who showed the conversation before and after it.
-async fn commit(
+pub(crate) async fn commit(
     state: &AppState,
     before: &Conversation,
     request: AppendRequest,

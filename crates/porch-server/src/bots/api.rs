@@ -5,14 +5,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use porch_core::limits::BOT_SUMMARY_CHARS_MAX;
-use porch_core::store::{AppendOutcome, AppendRequest};
+use porch_core::store::AppendRequest;
 use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 use porch_wire::bot::{
     BotMessageRequest, BotSession, BotTokenRequest, Content, Handoff, HandoffRequest,
 };
-use porch_wire::event::LiveEvent;
-use porch_wire::rest::{Conversation, ConversationState, MessagePage, Participant, Role};
+use porch_wire::rest::{Conversation, ConversationState, MessagePage};
 
 use crate::auth::{BotAuth, BotPrincipal};
 use crate::body::JsonBody;
@@ -115,27 +114,14 @@ pub async fn handoff(
     };
     state.store.set_handoff(handoff.clone()).await?;
     conversation::check_broker(&state)?;
-    let request = AppendRequest {
-        conversation_id: conversation.id.clone(),
-        sender: Participant { role: Role::System, id: "porch".into(), display_name: None },
-        client_message_id: None,
-        text: format!("{} passed the conversation to a person, who will answer here", bot.bot.name),
-        event: None,
-        assign: None,
-        content: None,
-        queue: Some(queue),
-        now_ms: handoff.at_ms,
-    };
-    match state.store.append(request).await? {
-        AppendOutcome::Created { message, conversation } => {
-            state.publish(LiveEvent::message(&conversation, message, None));
-            state.publish(LiveEvent::conversation(&conversation));
-            // The conversation now waits in a queue agents serve.
-            state.offers.wake();
-            Ok(axum::Json(handoff))
-        }
-        AppendOutcome::Duplicate { .. } => unreachable!("system entries carry no clientMessageId"),
-    }
+    let text =
+        format!("{} passed the conversation to a person, who will answer here", bot.bot.name);
+    let mut request =
+        AppendRequest::new(&conversation.id, conversation::system(), text, handoff.at_ms);
+    // The same move as an agent's transfer to a queue: one entry, then offers run there.
+    request.queue = Some(queue);
+    crate::handover::commit(&state, &conversation, request).await?;
+    Ok(axum::Json(handoff))
 }
 
 fn check_summary(summary: &str) -> ApiResult<()> {
