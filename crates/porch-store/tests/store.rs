@@ -155,6 +155,24 @@ async fn customer_conversations() {
 }
 
 #[tokio::test]
+async fn conversation_search() {
+    let (_dir, store) = fresh();
+    suite_conversation_search(&*store).await;
+}
+
+#[tokio::test]
+async fn canned_replies() {
+    let (_dir, store) = fresh();
+    suite_canned_replies(&*store).await;
+}
+
+#[tokio::test]
+async fn visitor_context() {
+    let (_dir, store) = fresh();
+    suite_visitor_context(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_dir, store) = fresh();
     suite_conversation_lists(&*store).await;
@@ -441,6 +459,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE clients DROP COLUMN tokens_valid_after_secs; \
          ALTER TABLE agents DROP COLUMN enabled; \
          ALTER TABLE agents DROP COLUMN tokens_valid_after_secs; \
+         DROP TABLE canned_replies; ALTER TABLE guests DROP COLUMN context; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -468,13 +487,15 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     for client in clients {
         assert_eq!(client.standing, Default::default(), "migration 12: enabled, no token refused");
     }
+    let canned = store.canned_replies(&conversation.deployment_id).await.unwrap();
+    assert!(canned.is_empty(), "migration 13: no canned replies");
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 12, "and every migration after");
+    assert_eq!(version, 13, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

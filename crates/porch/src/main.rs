@@ -5,6 +5,7 @@
 //! - `serve`: the server on the embedded store.
 //! - `admin`: clients, deployments, agents, keys; `routing`: `agents set` and `queues`.
 //! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
+//! - `canned`: `porch canned-replies`, a deployment's canned replies for agents.
 //! - `identity_keys`: the keys a deployment's backend signs identity tokens with.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
@@ -15,6 +16,7 @@
 
 mod accounts;
 mod admin;
+mod canned;
 mod config;
 mod demo_banner;
 mod doctor;
@@ -74,6 +76,9 @@ enum Command {
     /// Identity keys: what a deployment's backend signs identity tokens with (docs/identity.md).
     #[command(subcommand)]
     IdentityKeys(identity_keys::IdentityKeysCommand),
+    /// Canned replies: texts agents insert by typing `/shortcut` in the console, per deployment.
+    #[command(subcommand)]
+    CannedReplies(canned::CannedRepliesCommand),
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
             Command::Keys(c) => admin::keys(c).await,
             Command::Webhooks(c) => webhooks::run(c).await,
             Command::IdentityKeys(c) => identity_keys::run(c).await,
+            Command::CannedReplies(c) => canned::run(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Config(c) => config::run(c),
             Command::Doctor(args) => doctor::run(args).await,

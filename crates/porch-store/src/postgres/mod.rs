@@ -21,6 +21,8 @@
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
+mod canned;
+mod context;
 mod identity;
 mod log;
 mod offers;
@@ -33,6 +35,7 @@ mod turns;
 mod webhooks;
 mod writes;
 
+use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
@@ -40,12 +43,15 @@ use porch_core::model::{
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
-    Account, AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Deletion,
-    Durability, PageRequest, Store, StoreError, StoreFuture, StorePressure,
+    Account, AppendOutcome, AppendRequest, ConversationFilter, ConversationSearch,
+    CustomerPageRequest, Deletion, Durability, PageRequest, Store, StoreError, StoreFuture,
+    StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
-use porch_wire::rest::{AgentStatus, Conversation, ConversationPage, MessagePage, Notice};
+use porch_wire::rest::{
+    AgentStatus, Conversation, ConversationPage, MessagePage, Notice, VisitorContext,
+};
 
 use self::pool::Db;
 use self::routing::AgentChange;
@@ -252,6 +258,13 @@ impl Store for PostgresStore {
         Box::pin(log::append(&self.db, &self.turns, request))
     }
 
+    fn search_conversations(
+        &self,
+        search: ConversationSearch,
+    ) -> StoreFuture<'_, ConversationPage> {
+        Box::pin(async move { reads::search_conversations(&self.db, &search).await })
+    }
+
     fn customer_conversations(
         &self,
         request: CustomerPageRequest,
@@ -362,6 +375,30 @@ impl Store for PostgresStore {
 
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
         Box::pin(async move { routing::queue_settings(&self.db, &names).await })
+    }
+
+    fn set_guest_context(&self, guest_id: &str, context: VisitorContext) -> StoreFuture<'_, bool> {
+        let guest_id = guest_id.to_owned();
+        Box::pin(async move { context::set(&self.db, &guest_id, &context).await })
+    }
+
+    fn guest_context(&self, guest_id: &str) -> StoreFuture<'_, Option<VisitorContext>> {
+        let guest_id = guest_id.to_owned();
+        Box::pin(async move { context::get(&self.db, &guest_id).await })
+    }
+
+    fn set_canned_reply(&self, reply: CannedReply) -> StoreFuture<'_, ()> {
+        Box::pin(async move { canned::set(&self.db, &reply).await })
+    }
+
+    fn canned_replies(&self, deployment_id: &str) -> StoreFuture<'_, Vec<CannedReply>> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(async move { canned::list(&self.db, &deployment_id).await })
+    }
+
+    fn delete_canned_reply(&self, deployment_id: &str, shortcut: &str) -> StoreFuture<'_, bool> {
+        let (deployment_id, shortcut) = (deployment_id.to_owned(), shortcut.to_owned());
+        Box::pin(async move { canned::delete(&self.db, &deployment_id, &shortcut).await })
     }
 
     fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {

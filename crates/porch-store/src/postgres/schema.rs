@@ -256,6 +256,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS tokens_valid_after_secs BIGINT NOT NULL DEFAULT 0;
     "#,
+    // 13: canned replies and a guest's visitor context, as in the SQLite store (its
+    // migration 13).
+    r#"
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS context TEXT;
+    CREATE TABLE IF NOT EXISTS canned_replies (
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        shortcut      TEXT NOT NULL,
+        text          TEXT NOT NULL,
+        updated_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (deployment_id, shortcut)
+    );
+    "#,
 ];
 
 /// The schema version this build writes and understands.

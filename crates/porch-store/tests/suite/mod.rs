@@ -5,20 +5,26 @@
 //! concurrent tasks take an `Arc<dyn Store>`, because spawned tasks must own their store.
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
+mod canned;
+mod context;
 mod customers;
 mod identity;
 mod log;
 mod offers;
 mod records;
 mod routing;
+mod search;
 mod webhooks;
 
+pub use canned::*;
+pub use context::*;
 pub use customers::*;
 pub use identity::*;
 pub use log::*;
 pub use offers::*;
 pub use records::*;
 pub use routing::*;
+pub use search::*;
 pub use webhooks::*;
 
 use std::collections::BTreeMap;

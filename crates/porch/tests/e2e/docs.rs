@@ -194,7 +194,7 @@ fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 23] = [
+    let checks: [(&str, fn(&str)); 25] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -208,6 +208,8 @@ fn api_examples_match_their_types() {
         ("AgentStatusResponse", round_trips::<AgentStatusResponse>),
         ("ConversationList", round_trips::<ConversationList>),
         ("ConversationPage", round_trips::<ConversationPage>),
+        ("CannedReplyList", round_trips::<CannedReplyList>),
+        ("VisitorContext", round_trips::<VisitorContext>),
         ("Conversation", round_trips::<Conversation>),
         ("IntrospectionResponse", round_trips::<IntrospectionResponse>),
         ("WidgetGuestRequest", round_trips::<WidgetGuestRequest>),

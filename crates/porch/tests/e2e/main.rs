@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod config_verbs;
 mod conformance;
+mod console_api;
 mod conversation;
 mod credentials;
 mod customers;
