@@ -18,6 +18,7 @@ import { noticeChange, withAfterSeq, splitRef } from '../public/sdk/util.js';
 import { SavedState, memoryStorage } from '../public/sdk/storage.js';
 import { errorFromResponse, isRetryableSendError } from '../public/sdk/errors.js';
 import { ERRORS, RECONNECT_RULES } from '../public/sdk/wire.gen.js';
+import { pageContext } from '../public/sdk/context.js';
 
 /** A deterministic PRNG (mulberry32), so a failing shuffle can be replayed from its seed. */
 function prng(seed) {
@@ -298,6 +299,21 @@ describe('creating a session from the browser', () => {
     const res = new Response(JSON.stringify({ error: 'rate_limited', error_description: 'slow down [ref abc123]' }), { status: 429, headers: { 'retry-after': '3' } });
     const e = await errorFromResponse(res, 'POST /x');
     assert.deepEqual([e.code, e.retryInMs, e.ref], ['rate_limited', 3000, 'abc123']);
+  });
+
+  it('sends the page\'s context within the server\'s bounds, without the fragment', () => {
+    const page = (href, title, userAgent = 'Mozilla/5.0') => pageContext({
+      location: { href, protocol: new URL(href).protocol }, document: { title }, navigator: { userAgent },
+    });
+    assert.deepEqual(page('https://shop.example/a?b=1#top', '  Cart\n— Shop '), {
+      pageUrl: 'https://shop.example/a?b=1', pageTitle: 'Cart — Shop', userAgent: 'Mozilla/5.0',
+    });
+    assert.equal(page('file:///tmp/x.html', 'x').pageUrl, undefined, 'no address of another kind');
+    assert.equal(page(`https://x.example/${'a'.repeat(2100)}`, 'x').pageUrl, undefined, 'none rather than a cut one');
+    const long = page('https://x.example/', '😀'.repeat(400), 'u'.repeat(600));
+    assert.equal([...long.pageTitle].length, 300, 'whole code points, cut to 300');
+    assert.equal(long.userAgent.length, 512);
+    assert.equal(pageContext({}), null, 'outside a page');
   });
 
   it('probes the gateway of a base URL, under a path too', () => {

@@ -7,6 +7,7 @@
 //! - `token`: the JWT codec and the one verifier every entry point uses.
 //! - `identity`: identity tokens a builder's backend signs for a known customer, and their keys.
 //! - `secret`: hashing and checking client and agent secrets.
+//! - `canned`: canned replies (per deployment, `/shortcut` in the console) and their rules.
 //! - `model`: records the store keeps (clients, deployments, agents, guests, keys).
 //! - `offer`: the rules of offers (one live offer per conversation) and who gets the next.
 //! - `store`: the `Store` trait, implemented by `porch-store`.
@@ -17,6 +18,7 @@
 //! plain unit tests and can be fuzzed.
 
 pub mod bot;
+pub mod canned;
 pub mod identity;
 pub mod ids;
 pub mod limits;

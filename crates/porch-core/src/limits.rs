@@ -169,6 +169,17 @@ limits! {
     /// external id), in Unicode scalar values.
     ATTRIBUTE_CHARS_MAX: usize = 1024, "characters";
 
+    /// Longest page address a visitor's context may carry (`VisitorContext::page_url`): what
+    /// browsers keep in practice; a longer one is refused with `invalid_request`.
+    VISITOR_PAGE_URL_CHARS_MAX: usize = 2048, "characters";
+
+    /// Longest page title a visitor's context may carry; a longer one is refused.
+    VISITOR_PAGE_TITLE_CHARS_MAX: usize = 300, "characters";
+
+    /// Longest `User-Agent` a visitor's context may carry; a longer one is refused. Real ones
+    /// are about 150 characters.
+    VISITOR_USER_AGENT_CHARS_MAX: usize = 512, "characters";
+
     /// Longest quote of a client's own value (an origin, a `kid`, a misspelled marker) in a
     /// refusal, in bytes, not characters: 24 four-byte characters would not fit a close reason.
     /// A token is never quoted at all.
@@ -341,6 +352,30 @@ limits! {
 
     /// Conversation list size when a request names no `limit`.
     CONVERSATION_LIST_DEFAULT: u32 = 100, "conversations";
+
+    /// Largest page of an agent's conversation search (`GET /api/v2/agent/conversations/search`,
+    /// the console's closed conversations); larger `limit` values are clamped to it. A search
+    /// with text reads conversations and their messages until a page is full, so a page is
+    /// kept to what a person reads at once.
+    CONVERSATION_SEARCH_PAGE_MAX as conversation_search_page_max: u32 = 50, "conversations";
+
+    /// Conversation search page size when a request names no `limit`.
+    CONVERSATION_SEARCH_PAGE_DEFAULT: u32 = 20, "conversations";
+
+    /// Longest shortcut of a canned reply (what an agent types after `/` in the console).
+    CANNED_REPLY_SHORTCUT_CHARS_MAX: usize = 32, "characters";
+
+    /// Longest text of a canned reply: it is sent as a message, so it fits `TEXT_CHARS_MAX`
+    /// with room for the agent to add a few words.
+    CANNED_REPLY_TEXT_CHARS_MAX: usize = 2_000, "characters";
+
+    /// Most canned replies one deployment holds: the console reads them all beside a
+    /// conversation, and a list longer than this is no longer a shortcut.
+    CANNED_REPLIES_PER_DEPLOYMENT_MAX: usize = 200, "replies";
+
+    /// Longest text an agent's conversation search looks for: a name, an address or a few words
+    /// a guest wrote. A longer one is refused with `invalid_request`.
+    SEARCH_TEXT_CHARS_MAX: u32 = 200, "characters";
 
     // ----- Routing (docs/routing.md) ------------------------------------------------------
 
@@ -722,7 +757,7 @@ limits! {
 impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 15] = [
+        let checks: [(bool, &str); 16] = [
             (
                 self.connection_write_buffer_bytes_max
                     >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,
@@ -743,6 +778,10 @@ impl Limits {
                 "connection_send_queue_frames_max below 8 disconnects healthy clients",
             ),
             (self.history_page_max >= 1, "history_page_max must be at least 1"),
+            (
+                self.conversation_search_page_max >= 1,
+                "conversation_search_page_max must be at least 1",
+            ),
             (self.listen_backlog >= 128, "listen_backlog below 128 stalls reconnect storms"),
             (
                 self.http_header_timeout_ms >= 1_000,
@@ -838,6 +877,7 @@ const _: () = assert!(connections_max_for_open_files(20_000) == CONNECTIONS_MAX 
 const _: () = assert!(connections_max_for_open_files(1_024) == 960);
 const _: () = assert!(connections_max_for_open_files(10) == 0);
 const _: () = assert!(TEXT_CHARS_MAX * 4 + 512 <= WS_MESSAGE_BYTES_MAX);
+const _: () = assert!(CANNED_REPLY_TEXT_CHARS_MAX <= TEXT_CHARS_MAX);
 const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
@@ -847,6 +887,7 @@ const _: () = assert!(CONNECTIONS_PER_GUEST_MAX <= CONNECTIONS_PER_IP_MAX);
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX > WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(HISTORY_PAGE_DEFAULT <= HISTORY_PAGE_MAX);
 const _: () = assert!(CONVERSATION_LIST_DEFAULT <= CONVERSATION_LIST_MAX);
+const _: () = assert!(CONVERSATION_SEARCH_PAGE_DEFAULT <= CONVERSATION_SEARCH_PAGE_MAX);
 const _: () = assert!(NATS_RECONNECT_DELAY_STEP_MS <= NATS_RECONNECT_DELAY_MAX_MS);
 const _: () = assert!(STANDING_BATCH_MAX <= STANDING_QUEUE_MAX);
 const _: () = assert!(WEBHOOK_LEASE_MS > WEBHOOK_TIMEOUT_MS);

@@ -21,9 +21,10 @@ use std::pin::Pin;
 
 use porch_wire::rest::{
     AgentStatus, Conversation, ConversationPage, ConversationState, Message, MessagePage, Notice,
-    Participant,
+    Participant, VisitorContext,
 };
 
+use crate::canned::CannedReply;
 use crate::identity::IdentityKey;
 use crate::model::{
     AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, DeploymentSettings,
@@ -167,6 +168,36 @@ pub struct ConversationFilter {
     /// Empty means every state.
     pub states: Vec<ConversationState>,
     pub limit: u32,
+}
+
+/// Which conversations an agent's search reads (`Store::search_conversations`): those of
+/// `queues` in `states` (empty: every state) whose guest's name or email, or the text of one of
+/// whose messages, contains `text` (case-insensitive; `None` matches every one). Most recently
+/// active first (ties by id), after the cursor; one page of at most `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationSearch {
+    pub queues: Vec<String>,
+    pub states: Vec<ConversationState>,
+    pub text: Option<String>,
+    /// The conversations after this one in that order (the last one of the previous page). One
+    /// outside `queues` gives an empty page.
+    pub before_conversation_id: Option<String>,
+    pub limit: u32,
+}
+
+/// The `LIKE` pattern that finds `text` anywhere in a column: its `\`, `%` and `_` escaped
+/// with `\` (both engines' statements say `ESCAPE '\'`), between two `%`.
+pub fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }
 
 /// Which of a customer's conversations to read. A customer is an `externalId` on a
@@ -322,6 +353,9 @@ pub trait Store: Send + Sync + 'static {
     fn conversation(&self, id: &str) -> StoreFuture<'_, Option<Conversation>>;
     /// Newest first (by last activity).
     fn conversations(&self, filter: ConversationFilter) -> StoreFuture<'_, Vec<Conversation>>;
+    /// A page of an agent's search; see `ConversationSearch`.
+    fn search_conversations(&self, search: ConversationSearch)
+    -> StoreFuture<'_, ConversationPage>;
     /// A page of a customer's conversations; see `CustomerPageRequest`.
     fn customer_conversations(
         &self,
@@ -375,6 +409,19 @@ pub trait Store: Send + Sync + 'static {
     fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool>;
     /// A deployment's wrap-up codes, in the order they were set.
     fn wrap_up_codes(&self, deployment_id: &str) -> StoreFuture<'_, Vec<String>>;
+    /// Keeps where the guest's visitor was when its conversation started (set once, when the
+    /// session is created). False when no guest has this id.
+    fn set_guest_context(&self, guest_id: &str, context: VisitorContext) -> StoreFuture<'_, bool>;
+    /// A guest's visitor context; `None` when it gave none (or no guest has this id).
+    fn guest_context(&self, guest_id: &str) -> StoreFuture<'_, Option<VisitorContext>>;
+
+    // Canned replies (`crate::canned`), per deployment.
+    /// Stores a canned reply, replacing the deployment's reply of the same shortcut.
+    fn set_canned_reply(&self, reply: CannedReply) -> StoreFuture<'_, ()>;
+    /// A deployment's canned replies, by shortcut.
+    fn canned_replies(&self, deployment_id: &str) -> StoreFuture<'_, Vec<CannedReply>>;
+    /// Deletes one; false when the deployment has no reply of that shortcut.
+    fn delete_canned_reply(&self, deployment_id: &str, shortcut: &str) -> StoreFuture<'_, bool>;
 
     // Offers (docs/routing.md; the rules are `offer::decide_offer`).
     /// Changes a conversation's offer record if the rules allow it, as a conditional write: of

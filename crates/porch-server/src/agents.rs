@@ -91,7 +91,7 @@ pub async fn list(
     Ok(axum::Json(ConversationList { conversations: state.store.conversations(filter).await? }))
 }
 
-fn parse_states(s: &str) -> ApiResult<Vec<ConversationState>> {
+pub(crate) fn parse_states(s: &str) -> ApiResult<Vec<ConversationState>> {
     s.split(',')
         .filter(|x| !x.is_empty())
         .map(|x| {

@@ -61,6 +61,7 @@ pub async fn create_for_widget(
         email: request.email,
         external_id: None,
         attributes: request.attributes,
+        context: request.context,
     };
     validate_guest(&full)?;
     // Last, so a token is spent only on a request that is otherwise good.
@@ -140,8 +141,14 @@ async fn open_session(
         client_id: client_id.to_string(),
         revoked: false,
     };
+    let context = crate::visitor::checked(request.context)?;
     let queue = crate::bots::starting_queue(state, &deployment.queue).await?;
     let conversation = state.store.create_guest(record.clone(), queue).await?;
+    if let Some(context) = context {
+        // Before the conversation is announced, so an agent who opens it sees where the
+        // visitor was.
+        state.store.set_guest_context(&record.guest.id, context).await?;
+    }
     state.publish(LiveEvent::conversation(&conversation));
     state.offers.wake();
     Ok((StatusCode::CREATED, axum::Json(session(state, &record, &deployment))).into_response())
@@ -296,5 +303,6 @@ fn validate_guest(request: &CreateGuestRequest) -> ApiResult<()> {
         let shown = crate::error::shown(key);
         return Err(too_long(&format!("attribute `{shown}`")));
     }
+    crate::visitor::checked(request.context.clone())?;
     Ok(())
 }

@@ -11,8 +11,10 @@
 //! - `oauth`: `POST /api/v2/oauth/token` and introspection.
 //! - `guests`: guest sessions and guest messages.
 //! - `identity`: identity tokens a builder's backend signs for a known customer, redeemed once.
+//! - `visitor`: a visitor's context (page, browser), checked when a session starts, read by agents.
 //! - `customers`: a guest's customer (its `externalId`): its conversations, listed and read.
-//! - `agents`: the agent API.
+//! - `agents`: the agent API; `search`: an agent's search of its queues' conversations.
+//! - `canned`: canned replies: set per deployment (CLI), read by agents beside a conversation.
 //! - `notices`: a deployment's notice, and the widget's configuration.
 //! - `conversation`: sending into a conversation (the one path for every sender).
 //! - `hub`: in-process live fan-out; `broker`: the same between the nodes of a cluster (NATS).
@@ -41,6 +43,7 @@ pub mod auth;
 pub mod body;
 pub mod bots;
 pub mod broker;
+pub mod canned;
 pub mod config;
 pub mod conversation;
 pub mod cors;
@@ -62,11 +65,13 @@ pub mod ops;
 pub mod origins;
 pub mod presence;
 pub mod routing;
+pub mod search;
 pub mod signin;
 pub mod space;
 pub mod standing;
 pub mod state;
 pub mod throttle;
+pub mod visitor;
 pub mod webhooks;
 
 use std::future::Future;
@@ -76,7 +81,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, delete, get, post, put};
+use axum::routing::{any, delete, get, post};
 use porch_core::limits::{KEY_REFRESH_MS, SESSIONS_CLOSE_GRACE_MS};
 use porch_core::store::{Store, StoreError};
 use porch_core::token::{Keyring, SigningKey};
@@ -171,6 +176,7 @@ pub fn router(state: AppState) -> Router {
         .route(AGENT_LOGIN_PATH, post(agents::login))
         .route(AGENT_TOKEN_PATH, post(agents::refresh))
         .route(&format!("{AGENT_API_PREFIX}/conversations"), get(agents::list))
+        .route(&format!("{AGENT_API_PREFIX}/conversations/search"), get(search::search))
         .route(
             &format!("{AGENT_API_PREFIX}/conversations/{{id}}/messages"),
             get(agents::history).post(agents::post_message),
@@ -179,13 +185,21 @@ pub fn router(state: AppState) -> Router {
             &format!("{AGENT_API_PREFIX}/conversations/{{id}}/customer"),
             get(customers::for_agent),
         )
+        .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/visitor"), get(visitor::for_agent))
+        .route(
+            &format!("{AGENT_API_PREFIX}/conversations/{{id}}/canned-replies"),
+            get(canned::for_agent),
+        )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/assign"), post(agents::assign))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/transfer"), post(agents::transfer))
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/unassign"), post(agents::unassign))
         .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
         .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
-        .route(&format!("{AGENT_API_PREFIX}/status"), put(routing::put_status))
+        .route(
+            &format!("{AGENT_API_PREFIX}/status"),
+            get(routing::get_status).put(routing::put_status),
+        )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/handoff"), get(agents::handoff))
         .route(BOT_TOKEN_PATH, post(bots::api::token))
         .route(

@@ -4,7 +4,7 @@
 //! against.
 
 use axum::extract::State;
-use porch_core::model::{QueueSettings, capacity_of};
+use porch_core::model::{AgentRouting, QueueSettings, capacity_of};
 use porch_core::store::{Assignee, StoreError};
 use porch_wire::ErrorCode;
 use porch_wire::rest::{AgentStatus, AgentStatusRequest, AgentStatusResponse, Conversation};
@@ -17,12 +17,29 @@ use crate::state::AppState;
 /// The agent as an assignee, with its capacity as of now: its own, else its queues' smallest
 /// default, else `agent_capacity_default` (`model::capacity_of`).
 pub async fn assignee(state: &AppState, agent_id: &str) -> ApiResult<Assignee> {
+    let (agent, capacity) = routing_of(state, agent_id).await?;
+    Ok(Assignee { agent_id: agent.agent_id, capacity })
+}
+
+/// The agent's stored routing row and its capacity as resolved now.
+async fn routing_of(state: &AppState, agent_id: &str) -> ApiResult<(AgentRouting, u32)> {
     let Some(agent) = state.store.agent_routing(agent_id).await? else {
         return Err(ApiError::from(StoreError::AgentUnknown(agent_id.to_owned())));
     };
     let queues = state.store.queue_settings(agent.queues.clone()).await?;
     let capacity = capacity_of(&agent, &queues, state.config.limits.agent_capacity_default);
-    Ok(Assignee { agent_id: agent.agent_id, capacity })
+    Ok((agent, capacity))
+}
+
+/// What the agent's status endpoint answers: status, capacity and load as stored.
+async fn status_response(state: &AppState, agent_id: &str) -> ApiResult<AgentStatusResponse> {
+    let (agent, capacity) = routing_of(state, agent_id).await?;
+    Ok(AgentStatusResponse {
+        agent_id: agent.agent_id,
+        status: agent.status,
+        capacity,
+        load: agent.load,
+    })
 }
 
 /// A queue's settings, `QueueSettings::unset` when nobody configured it.
@@ -82,6 +99,14 @@ pub async fn put_status(
     AgentAuth(agent): AgentAuth,
     JsonBody(request): JsonBody<AgentStatusRequest>,
 ) -> ApiResult<axum::Json<AgentStatusResponse>> {
-    let status = set_status(&state, &agent.agent_id, &request.status).await?;
-    Ok(axum::Json(AgentStatusResponse { agent_id: agent.agent_id, status }))
+    set_status(&state, &agent.agent_id, &request.status).await?;
+    Ok(axum::Json(status_response(&state, &agent.agent_id).await?))
+}
+
+/// `GET /api/v2/agent/status`: the agent's status, capacity and load, for the console.
+pub async fn get_status(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+) -> ApiResult<axum::Json<AgentStatusResponse>> {
+    Ok(axum::Json(status_response(&state, &agent.agent_id).await?))
 }

@@ -7,6 +7,7 @@
 //! Porch, edited by hand or damaged on disk becomes `StoreError::Unavailable` with the column
 //! named, never a panic in the server.
 
+use porch_core::canned::CannedReply;
 use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
     AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, GuestRecord,
@@ -19,7 +20,7 @@ use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::bot::Handoff;
 use porch_wire::rest::{
     AgentStatus, Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
-    Verification, Welcome,
+    Verification, VisitorContext, Welcome,
 };
 
 /// A row, as the mapping below reads it.
@@ -541,4 +542,24 @@ pub(crate) fn stored_error(finish: &Finish) -> Option<String> {
             Some(error.chars().take(porch_core::limits::WEBHOOK_ERROR_CHARS_MAX).collect())
         }
     }
+}
+
+/// The columns of `canned_replies`, in the order `canned_reply` reads them.
+pub(crate) const CANNED_REPLY_COLUMNS: &str = "deployment_id, shortcut, text, updated_at_ms";
+
+pub(crate) fn canned_reply(row: &dyn StoredRow) -> Result<CannedReply, StoreError> {
+    Ok(CannedReply {
+        deployment_id: row.text(0)?,
+        shortcut: row.text(1)?,
+        text: row.text(2)?,
+        updated_at_ms: row.integer(3)?,
+    })
+}
+
+/// A guest's visitor context: `guests.context`, JSON text, or NULL when it gave none.
+pub(crate) fn visitor_context(row: &dyn StoredRow) -> Result<Option<VisitorContext>, StoreError> {
+    let Some(text) = row.optional_text(0)? else { return Ok(None) };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| row.bad(0, &format!("not a visitor context: {e}")))
 }

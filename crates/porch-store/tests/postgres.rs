@@ -205,6 +205,24 @@ async fn customer_conversations() {
 }
 
 #[tokio::test]
+async fn conversation_search() {
+    let (_schema, store) = fresh().await;
+    suite_conversation_search(&*store).await;
+}
+
+#[tokio::test]
+async fn canned_replies() {
+    let (_schema, store) = fresh().await;
+    suite_canned_replies(&*store).await;
+}
+
+#[tokio::test]
+async fn visitor_context() {
+    let (_schema, store) = fresh().await;
+    suite_visitor_context(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_schema, store) = fresh().await;
     suite_conversation_lists(&*store).await;

@@ -155,6 +155,24 @@ async fn customer_conversations() {
 }
 
 #[tokio::test]
+async fn conversation_search() {
+    let (_dir, store) = fresh();
+    suite_conversation_search(&*store).await;
+}
+
+#[tokio::test]
+async fn canned_replies() {
+    let (_dir, store) = fresh();
+    suite_canned_replies(&*store).await;
+}
+
+#[tokio::test]
+async fn visitor_context() {
+    let (_dir, store) = fresh();
+    suite_visitor_context(&*store).await;
+}
+
+#[tokio::test]
 async fn conversation_lists() {
     let (_dir, store) = fresh();
     suite_conversation_lists(&*store).await;
@@ -456,6 +474,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE agents DROP COLUMN tokens_valid_after_secs; \
          DROP TABLE wrap_up_codes; \
          ALTER TABLE messages DROP COLUMN note; ALTER TABLE messages DROP COLUMN wrap_up; \
+         DROP TABLE canned_replies; ALTER TABLE guests DROP COLUMN context; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -483,13 +502,15 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     for client in clients {
         assert_eq!(client.standing, Default::default(), "migration 12: enabled, no token refused");
     }
+    let canned = store.canned_replies(&conversation.deployment_id).await.unwrap();
+    assert!(canned.is_empty(), "migration 13: no canned replies");
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 14, "and every migration after");
+    assert_eq!(version, 15, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

@@ -78,6 +78,26 @@ pub struct CreateGuestRequest {
     /// Free-form string attributes shown to agents.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// Where the visitor was when the chat started, for the agent (a backend may pass on what
+    /// its page told it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<VisitorContext>,
+}
+
+/// Where a visitor was when its conversation started, as its browser said: shown to the
+/// agent beside the chat (`GET /api/v2/agent/conversations/{id}/visitor`). Each field is
+/// optional and bounded (`VISITOR_*_CHARS_MAX`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VisitorContext {
+    /// The page's address (`http:` or `https:`), without its fragment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_title: Option<String>,
+    /// The browser's `User-Agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 /// `POST /api/v2/webmessaging/deployments/{deploymentId}/guests` body (the standard widget):
@@ -91,6 +111,9 @@ pub struct WidgetGuestRequest {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// Where the visitor is (the widget and the SDK send it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<VisitorContext>,
     /// A JWT the builder's backend signed for a logged-in customer (docs/identity.md): the
     /// session becomes that customer's (`externalId` = its `sub`; its `name` and `email`, when
     /// given, replace the fields above).
@@ -428,12 +451,35 @@ pub struct AgentStatusRequest {
     pub status: String,
 }
 
-/// An agent's status as stored: the answer of `PUT /api/v2/agent/status`.
+/// An agent's routing state as stored: the answer of `GET` and `PUT /api/v2/agent/status`.
+/// The console shows it beside the status switch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentStatusResponse {
     pub agent_id: String,
     pub status: AgentStatus,
+    /// How many conversations the agent may hold at once, as routing resolves it now (its
+    /// own, else its queues' smallest default, else `agent_capacity_default`).
+    pub capacity: u32,
+    /// How many it holds now (conversations `assigned` to it).
+    pub load: u32,
+}
+
+/// One canned reply of a deployment, as agents read it: the console inserts `text` when the
+/// agent types `/` and the shortcut in its composer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CannedReply {
+    pub shortcut: String,
+    pub text: String,
+}
+
+/// `GET /api/v2/agent/conversations/{id}/canned-replies`: the canned replies of the
+/// conversation's deployment, by shortcut.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CannedReplyList {
+    pub replies: Vec<CannedReply>,
 }
 
 /// `PUT /api/v2/webmessaging/deployments/{deploymentId}/notice` body: the text every guest of

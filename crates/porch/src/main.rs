@@ -6,6 +6,7 @@
 //! - `admin`: clients, deployments, agents, keys; `routing`: `agents set` and `queues`;
 //!   `wrapups`: a deployment's wrap-up codes.
 //! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
+//! - `canned`: `porch canned-replies`, a deployment's canned replies for agents.
 //! - `identity_keys`: the keys a deployment's backend signs identity tokens with.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
@@ -17,6 +18,7 @@
 mod accounts;
 mod admin;
 mod bots;
+mod canned;
 mod config;
 mod demo_banner;
 mod doctor;
@@ -83,6 +85,9 @@ enum Command {
     /// Identity keys: what a deployment's backend signs identity tokens with (docs/identity.md).
     #[command(subcommand)]
     IdentityKeys(identity_keys::IdentityKeysCommand),
+    /// Canned replies: texts agents insert by typing `/shortcut` in the console, per deployment.
+    #[command(subcommand)]
+    CannedReplies(canned::CannedRepliesCommand),
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
             Command::Keys(c) => admin::keys(c).await,
             Command::Webhooks(c) => webhooks::run(c).await,
             Command::IdentityKeys(c) => identity_keys::run(c).await,
+            Command::CannedReplies(c) => canned::run(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Config(c) => config::run(c),
             Command::Doctor(args) => doctor::run(args).await,

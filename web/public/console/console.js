@@ -3,7 +3,12 @@
 // PorchAgent; this file only draws. Served by Porch, so it talks to its own origin.
 
 import { PorchAgent } from '../sdk/porch.js';
-import { conversationItem, guestName, messageElement, placeMessage, visitorRows } from './render.js';
+import { Alerts } from './alerts.js';
+import { CannedMenu } from './canned.js';
+import { ClosedList } from './closed.js';
+import { conversationItem, guestName, messageElement, placeMessage } from './render.js';
+import { RoutingView } from './routing.js';
+import { historyItems, visitorRows } from './visitor.js';
 
 const baseUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
 /** The agent token lives in this tab only (sessionStorage), so a reload stays logged in. */
@@ -20,6 +25,19 @@ let agent = null;
 let openId = null;
 /** @type {Map<string, number>} unread messages, by conversation */
 const unread = new Map();
+/** @type {Map<string, import('../sdk/porch.js').VisitorContext>} where each visitor was, by conversation */
+const contexts = new Map();
+/** @type {RoutingView | null} */
+let routing = null;
+/** @type {ClosedList | null} */
+let closedList = null;
+const canned = new CannedMenu({
+  textarea: $('reply'),
+  list: $('canned-list'),
+  status: $('canned-status'),
+  load: (id) => (agent ? agent.cannedReplies(id) : Promise.resolve([])),
+});
+const alerts = new Alerts({ sound: $('alert-sound'), desktop: $('alert-desktop'), note: $('alert-note'), baseTitle: document.title });
 
 /**
  * The words of a failure: a PorchError's cause and fix, or whatever else was thrown.
@@ -54,6 +72,12 @@ $('logout').addEventListener('click', () => logout(''));
 function logout(message) {
   agent?.end();
   agent = null;
+  routing?.stop();
+  routing = null;
+  closedList = null;
+  $('closed-list').replaceChildren();
+  unread.clear();
+  alerts.title(0);
   setOpen(null);
   sessionStorage.removeItem(SESSION_KEY);
   showLogin(message);
@@ -63,6 +87,21 @@ function logout(message) {
 function start(session) {
   agent = new PorchAgent({ session, baseUrl });
   const a = agent;
+  routing = new RoutingView({
+    agent: a,
+    byId: $,
+    onAccepted: (id) => openConversation(id),
+    onOffer: (offer) => alerts.offer({
+      title: 'New conversation offered',
+      body: `${guestName(offer.conversation)}, queue ${offer.conversation.queue}`,
+      tag: offer.conversation.id,
+      onClick: () => /** @type {HTMLElement | null} */ (document.querySelector('#offers-list button'))?.focus(),
+    }),
+    onCount: () => renderCount(),
+  });
+  const closed = new ClosedList({ agent: a, byId: $, openId: () => openId });
+  closedList = closed;
+  a.on('ready', () => closed.load(closed.q));
   // The SDK refreshes the token before it expires; keep the fresh one for a reload.
   a.on('refresh', ({ session: fresh }) => sessionStorage.setItem(SESSION_KEY, JSON.stringify(fresh)));
   a.on('conversations', () => {
@@ -71,7 +110,10 @@ function start(session) {
     const wanted = sessionStorage.getItem(OPEN_KEY);
     if (wanted && openId === null && a.conversation(wanted)) openConversation(wanted);
   });
-  a.on('conversation', (c) => { if (c.id === openId) renderHead(); });
+  a.on('conversation', (c) => {
+    if (c.id === openId) renderHead();
+    if (c.state === 'closed') closed.closed(c);
+  });
   a.on('message', ({ conversationId, message }) => {
     if (conversationId === openId) {
       placeMessage($('messages'), messageElement(message, { agentId: a.agentId }));
@@ -126,8 +168,17 @@ function renderList() {
     $(`${state}-list`).replaceChildren(...items);
     $(`${state}-count`).textContent = `(${items.length})`;
   }
+  renderCount();
+  closedList?.render();
   // Re-rendering replaced the buttons: give focus back to the one that had it.
   if (focused) /** @type {HTMLElement | null} */ (document.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`))?.focus();
+}
+
+/** Offers and unread messages waiting, in the tab's title. */
+function renderCount() {
+  let count = agent?.offers.length ?? 0;
+  for (const n of unread.values()) count += n;
+  alerts.title(count);
 }
 
 /** @type {HTMLElement} */ (document.querySelector('.sidebar')).addEventListener('click', (e) => {
@@ -168,6 +219,8 @@ async function openConversation(id) {
   $('conversation-error').textContent = '';
   renderHead();
   renderList();
+  canned.use(agent.conversation(id));
+  loadVisitor(id);
   try {
     await agent.open(id);
   } catch (err) {
@@ -183,11 +236,38 @@ async function openConversation(id) {
   $('reply').focus();
 }
 
+/**
+ * Where the visitor was, and the customer's other conversations: read when a conversation
+ * opens, drawn if it is still the open one.
+ * @param {string} id
+ */
+async function loadVisitor(id) {
+  const a = agent;
+  if (!a) return;
+  $('visitor-history').replaceChildren();
+  $('visitor-history-title').hidden = true;
+  try {
+    if (!contexts.has(id)) contexts.set(id, await a.visitor(id));
+    if (openId === id) renderHead();
+    if (!a.conversation(id)?.guest?.externalId) return;
+    const page = await a.customerConversations(id, { limit: 11 });
+    if (openId !== id) return;
+    const items = historyItems(page.conversations, id);
+    $('visitor-history').replaceChildren(...items);
+    $('visitor-history-title').hidden = items.length === 0;
+  } catch { /* the details stay as they were: the chat matters more */ }
+}
+
+$('visitor-history').addEventListener('click', (/** @type {MouseEvent} */ e) => {
+  const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-conversation-id]'));
+  if (button?.dataset.conversationId) openConversation(button.dataset.conversationId);
+});
+
 function renderHead() {
   const c = openId ? agent?.conversation(openId) : null;
   if (!c) return;
   $('conversation-title').textContent = guestName(c);
-  $('visitor-details').replaceChildren(...visitorRows(c));
+  $('visitor-details').replaceChildren(...visitorRows(c, contexts.get(c.id) ?? null));
   $('conversation-state').textContent = c.state === 'assigned' && c.assignedAgentId !== agent?.agentId ? 'assigned to another agent' : c.state;
   $('take').hidden = c.state !== 'waiting';
   $('close-conversation').hidden = c.state === 'closed';

@@ -73,7 +73,9 @@ export function conversationItem(c, { current, unread, agentId, nowMs }) {
   meta.className = 'meta';
   meta.textContent = c.state === 'waiting'
     ? `waiting ${waitedFor(nowMs - c.createdAtMs)}`
-    : `${c.assignedAgentId === agentId ? 'yours' : 'another agent'} · ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+    : c.state === 'closed'
+      ? `closed ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })}`
+      : `${c.assignedAgentId === agentId ? 'yours' : 'another agent'} · ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
   button.append(name, meta);
   if (unread) {
     const badge = document.createElement('span');
@@ -95,28 +97,4 @@ export function waitedFor(ms) {
   if (minutes < 1) return 'under a minute';
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-/**
- * What the agent knows of the visitor, as rows of a description list: name, email, external
- * id, each attribute the page or backend set, and since when. Guests' words: text only.
- * @param {any} c a Conversation
- * @returns {HTMLElement[]}
- */
-export function visitorRows(c) {
-  const g = c?.guest ?? {};
-  const rows = [
-    ['Name', g.displayName],
-    ['Email', g.email],
-    ['External id', g.externalId],
-    ...Object.entries(g.attributes ?? {}),
-    ['Conversation started', c?.createdAtMs ? new Date(c.createdAtMs).toLocaleString() : null],
-  ];
-  return rows.filter(([, v]) => v).flatMap(([k, v]) => {
-    const dt = document.createElement('dt');
-    dt.textContent = k;
-    const dd = document.createElement('dd');
-    dd.textContent = v;
-    return [dt, dd];
-  });
 }

@@ -3,6 +3,8 @@
 // replaces the list and every open log catches up over REST (`after=`): agents do not use
 // `afterSeq` (protocol.md, "Resume").
 
+import * as extras from './agent-extras.js';
+import { Offers } from './agent-offers.js';
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
@@ -65,6 +67,12 @@ export class PorchAgent extends Emitter {
     this._startWaiter = null;
     this.moreConversations = false;
     this._ended = false;
+    /** @type {import('./porch.js').AgentStatus | null} as the server last said (null: not yet) */
+    this.status = null;
+    this._offers = new Offers({
+      send: (frame) => this._conn?.send(frame) ?? false,
+      emit: (type, payload) => this.emit(type, payload),
+    });
     this._refresh = new RefreshTimer({
       refresh: () => this.refreshToken({ reconnect: true }),
       onFatal: (e) => { this._conn?.stop('the agent token could not be refreshed'); this._onConnectionError(Object.assign(e, { fatal: true })); },
@@ -231,10 +239,39 @@ export class PorchAgent extends Emitter {
   /** @param {string} id @returns {Promise<Conversation>} */
   unassign(id) { return this._action(id, 'unassign'); }
 
+  // Routing (docs/routing.md) and what the console shows beside the chat: `agent-extras.js`.
+
+  /** The live offers to this agent, the one that runs out first first. */
+  get offers() { return this._offers.list; }
+  /** `GET /api/v2/agent/status`: status, capacity and load. */
+  routing() { return extras.routing(this); }
+  /** `PUT /api/v2/agent/status`. @param {'available' | 'away'} status */
+  setStatus(status) { return extras.setStatus(this, status); }
+  /** Resolves once the conversation is the agent's. @param {string} conversationId @returns {Promise<void>} */
+  accept(conversationId) { return this._offers.answer('accept', conversationId); }
+  /** The offer goes to the next agent. @param {string} conversationId @returns {Promise<void>} */
+  decline(conversationId) { return this._offers.answer('decline', conversationId); }
+  /** @param {{q?: string, state?: string, before?: string, limit?: number}} [options] */
+  search(options) { return extras.search(this, options); }
+  /** @param {string} conversationId */
+  visitor(conversationId) { return extras.visitor(this, conversationId); }
+  /** @param {string} conversationId @param {{before?: string, limit?: number}} [options] */
+  customerConversations(conversationId, options) { return extras.customerConversations(this, conversationId, options); }
+  /** @param {string} conversationId */
+  cannedReplies(conversationId) { return extras.cannedReplies(this, conversationId); }
+
+  /** @param {import('./porch.js').AgentStatus} status */
+  _setStatus(status) {
+    if (status === this.status) return;
+    this.status = status;
+    this.emit('status', { status });
+  }
+
   end() {
     this._ended = true;
     this._refresh.clear();
     this._typingIn.clear();
+    this._offers.clear();
     this._conn?.stop('the agent left');
     this._sends.rejectAll(new PorchError({ code: 'ended', message: 'the console was closed (end() was called)' }));
   }
@@ -261,6 +298,8 @@ export class PorchAgent extends Emitter {
     this._refresh.schedule(frame.tokenExpiresInMs);
     // The server lists what fits in one frame; GET /api/v2/agent/conversations lists the rest.
     this.moreConversations = frame.moreConversations === true;
+    // The offers the agent holds follow `ready`; the ones shown before are stale.
+    this._offers.clear();
     this.emit('ready', { conversations: this.conversations, moreConversations: this.moreConversations });
     this.emit('conversations', { conversations: this.conversations });
     for (const id of this._logs.keys()) this._fill(id);
@@ -284,11 +323,15 @@ export class PorchAgent extends Emitter {
         this._typingIn.typing(`${frame.conversationId} ${frame.participant?.id}`, frame.participant);
         break;
       case 'read': this.emit('read', { conversationId: frame.conversationId, participant: frame.participant, seq: frame.seq }); break;
+      case 'status': this._setStatus(frame.status); break;
+      case 'offer': this._offers.offered(frame); break;
+      case 'offerEnded': this._offers.ended(frame); break;
       case 'error': {
         const { message, ref } = splitRef(frame.message);
         const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
         const resend = (/** @type {import('./porch.js').OutboxEntry} */ e) => this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
         error.retryInMs = this._sends.refuseFrame(frame, error, resend);
+        if (!frame.clientMessageId) this._offers.refused(error);
         this.emit('error', error);
         break;
       }

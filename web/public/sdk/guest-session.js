@@ -2,6 +2,7 @@
 // use Porch at all, and the session's shape. Kept apart from guest.js, which runs the session.
 
 import { sessionRetryDelay } from './backoff.js';
+import { withContext } from './context.js';
 import { cspError, wasBlocked } from './csp.js';
 import { PorchError } from './errors.js';
 import { fillPath, request, trimBase } from './http.js';
@@ -43,7 +44,7 @@ export async function createSession(o) {
     if (attempt === 0) o.onTry(0, null);
     try {
       const body = typeof o.guest === 'function' ? o.guest() : o.guest;
-      return await request(o.fetch, o.baseUrl, 'POST', path, { json: body ?? {} });
+      return await request(o.fetch, o.baseUrl, 'POST', path, { json: withContext(body) });
     } catch (caught) {
       const e = /** @type {PorchError} */ (caught);
       if (o.isEnded()) throw ended();

@@ -101,6 +101,38 @@ export interface GuestSession {
   [key: string]: unknown;
 }
 
+/** The status an agent chooses (`offline` is the server's to set; docs/routing.md). */
+export type AgentStatus = 'available' | 'away' | 'offline';
+
+/** `GET`/`PUT /api/v2/agent/status`: the agent's status, capacity and load as stored. */
+export interface AgentRoutingState {
+  agentId: string;
+  status: AgentStatus;
+  /** How many conversations the agent may hold at once. */
+  capacity: number;
+  /** How many it holds now. */
+  load: number;
+}
+
+/** Where a visitor was when its conversation started (api.md, `context`). */
+export interface VisitorContext {
+  pageUrl?: string;
+  pageTitle?: string;
+  userAgent?: string;
+}
+
+/** A canned reply of a deployment (`porch canned-replies`): `text`, inserted after `/shortcut`. */
+export interface CannedReply {
+  shortcut: string;
+  text: string;
+}
+
+/** A waiting conversation offered to this agent until `expiresAtMs` (Unix ms). */
+export interface Offer {
+  conversation: Conversation;
+  expiresAtMs: number;
+}
+
 /** What `POST /api/v2/agents/login` returns. */
 export interface AgentSession {
   agentId: string;
@@ -146,6 +178,9 @@ export interface GuestDetails {
   displayName?: string;
   email?: string;
   attributes?: Record<string, string>;
+  /** Where the visitor is, for the agent. By default the SDK sends this page's address
+   * (without its fragment), title and `User-Agent`; give your own, or `null` to send none. */
+  context?: VisitorContext | null;
   /** A JWT your backend signed for the logged-in visitor (docs/identity.md): the session is
    * that customer's. Used once: give `guest` as a function that returns a fresh one. */
   identityToken?: string;
@@ -258,6 +293,14 @@ export interface AgentEvents {
   read: { conversationId: string; participant: Participant; seq: number };
   /** The token was exchanged (`POST /api/v2/agents/token`); `session` is the one to keep if you store it. */
   refresh: { expiresAtMs: number; session: AgentSession; inPlace: boolean };
+  /** The agent's status as the server says it: after `setStatus`, a `status` frame (e.g. `away` once an offer ran out). */
+  status: { status: AgentStatus };
+  /** A new offer to this agent (docs/routing.md#offers); answer with `accept` or `decline` before `expiresAtMs`. */
+  offer: Offer;
+  /** An offer ended: `accepted` (the conversation is yours), `declined`, or `expired` (you were set `away`). */
+  offerEnded: { conversationId: string; reason: 'accepted' | 'declined' | 'expired' };
+  /** The live offers changed (one came, ended, or the connection started over). */
+  offers: { offers: Offer[] };
   error: PorchError;
 }
 
@@ -333,6 +376,26 @@ export declare class PorchAgent extends Emitter<AgentEvents> {
   transfer(id: string, target: TransferTarget): Promise<Conversation>;
   /** Back to the conversation's queue, where offers run again. */
   unassign(id: string): Promise<Conversation>;
+  /** The agent's status as the server last said it (null until it did). */
+  readonly status: AgentStatus | null;
+  /** The live offers to this agent, the one that runs out first first. */
+  readonly offers: Offer[];
+  /** `GET /api/v2/agent/status`: status, capacity and load. */
+  routing(): Promise<AgentRoutingState>;
+  /** `PUT /api/v2/agent/status`: `available` (offer me conversations) or `away`. */
+  setStatus(status: 'available' | 'away'): Promise<AgentRoutingState>;
+  /** Searches the agent's queues' conversations (closed ones unless `state` says otherwise) by the guest's name or email, or a message's text; `before` is the last id of the previous page. The ones found become known to `conversation(id)` and `open(id)`. */
+  search(options?: { q?: string; state?: string; before?: string; limit?: number }): Promise<{ conversations: Conversation[]; hasMore: boolean }>;
+  /** Where the conversation's visitor was when it started (`{}` when nobody said). */
+  visitor(conversationId: string): Promise<VisitorContext>;
+  /** The same customer's conversations (its `externalId`), newest first, in the agent's queues. */
+  customerConversations(conversationId: string, options?: { before?: string; limit?: number }): Promise<{ conversations: Conversation[]; hasMore: boolean }>;
+  /** The canned replies of the conversation's deployment, by shortcut. */
+  cannedReplies(conversationId: string): Promise<CannedReply[]>;
+  /** Accepts an offer; resolves once the conversation is the agent's, rejects with `offer_expired`, `offer_not_yours`, `conversation_taken`, `agent_at_capacity`. */
+  accept(conversationId: string): Promise<void>;
+  /** Declines an offer: it goes to the next agent. */
+  decline(conversationId: string): Promise<void>;
   /** Exchanges the still-valid token for a fresh one (the SDK does it by itself before expiry and on close 4002). */
   refreshToken(options?: { reconnect?: boolean }): Promise<void>;
   end(): void;

@@ -22,6 +22,8 @@
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
 mod bots;
+mod canned;
+mod context;
 mod identity;
 mod log;
 mod offers;
@@ -35,6 +37,7 @@ mod webhooks;
 mod wrapups;
 mod writes;
 
+use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
@@ -42,12 +45,15 @@ use porch_core::model::{
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
-    Account, AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Deletion,
-    Durability, PageRequest, Store, StoreError, StoreFuture, StorePressure,
+    Account, AppendOutcome, AppendRequest, ConversationFilter, ConversationSearch,
+    CustomerPageRequest, Deletion, Durability, PageRequest, Store, StoreError, StoreFuture,
+    StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
-use porch_wire::rest::{AgentStatus, Conversation, ConversationPage, MessagePage, Notice};
+use porch_wire::rest::{
+    AgentStatus, Conversation, ConversationPage, MessagePage, Notice, VisitorContext,
+};
 
 use self::pool::Db;
 use self::routing::AgentChange;
@@ -254,6 +260,13 @@ impl Store for PostgresStore {
         Box::pin(log::append(&self.db, &self.turns, request))
     }
 
+    fn search_conversations(
+        &self,
+        search: ConversationSearch,
+    ) -> StoreFuture<'_, ConversationPage> {
+        Box::pin(async move { reads::search_conversations(&self.db, &search).await })
+    }
+
     fn customer_conversations(
         &self,
         request: CustomerPageRequest,
@@ -374,6 +387,30 @@ impl Store for PostgresStore {
     fn wrap_up_codes(&self, deployment_id: &str) -> StoreFuture<'_, Vec<String>> {
         let id = deployment_id.to_owned();
         Box::pin(async move { wrapups::list(&self.db, &id).await })
+    }
+
+    fn set_guest_context(&self, guest_id: &str, context: VisitorContext) -> StoreFuture<'_, bool> {
+        let guest_id = guest_id.to_owned();
+        Box::pin(async move { context::set(&self.db, &guest_id, &context).await })
+    }
+
+    fn guest_context(&self, guest_id: &str) -> StoreFuture<'_, Option<VisitorContext>> {
+        let guest_id = guest_id.to_owned();
+        Box::pin(async move { context::get(&self.db, &guest_id).await })
+    }
+
+    fn set_canned_reply(&self, reply: CannedReply) -> StoreFuture<'_, ()> {
+        Box::pin(async move { canned::set(&self.db, &reply).await })
+    }
+
+    fn canned_replies(&self, deployment_id: &str) -> StoreFuture<'_, Vec<CannedReply>> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(async move { canned::list(&self.db, &deployment_id).await })
+    }
+
+    fn delete_canned_reply(&self, deployment_id: &str, shortcut: &str) -> StoreFuture<'_, bool> {
+        let (deployment_id, shortcut) = (deployment_id.to_owned(), shortcut.to_owned());
+        Box::pin(async move { canned::delete(&self.db, &deployment_id, &shortcut).await })
     }
 
     fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {

@@ -7,7 +7,8 @@ use porch_core::model::{
     WIDGET_CLIENT_ID,
 };
 use porch_core::store::{
-    ConversationFilter, CustomerPageRequest, Durability, PageRequest, StoreError,
+    ConversationFilter, ConversationSearch, CustomerPageRequest, Durability, PageRequest,
+    StoreError, contains_pattern,
 };
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationPage, ConversationState, MessagePage};
@@ -139,6 +140,45 @@ pub(crate) async fn conversations(
     );
     let params: Params<'_> = &[&filter.queues, &states, &i64::from(filter.limit)];
     all(db, &sql, params, rows::conversation, "listing conversations").await
+}
+
+/// A page of an agent's search; see `ConversationSearch`. A scan of the queues' conversations
+/// in the order of `conversations_by_queue`, each tested against the guest's name and email
+/// and then its messages until one matches (ILIKE: case-insensitive): no text index, so a
+/// search costs what reading those conversations costs.
+pub(crate) async fn search_conversations(
+    db: &Db,
+    search: &ConversationSearch,
+) -> Result<ConversationPage, StoreError> {
+    if search.queues.is_empty() || search.limit == 0 {
+        return Ok(ConversationPage { conversations: Vec::new(), has_more: false });
+    }
+    let states: Vec<&str> = search.states.iter().map(|s| ConversationState::as_str(*s)).collect();
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         WHERE c.queue = ANY($1) AND (cardinality($2::text[]) = 0 OR c.state = ANY($2)) \
+           AND ($3::text IS NULL OR g.display_name ILIKE $3 ESCAPE '\\' \
+                OR g.email ILIKE $3 ESCAPE '\\' \
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+                           AND m.event IS NULL AND m.text ILIKE $3 ESCAPE '\\')) \
+           AND ($4::text IS NULL OR EXISTS ( \
+               SELECT 1 FROM conversations k \
+               WHERE k.id = $4 AND k.queue = ANY($1) \
+                 AND (c.updated_at_ms < k.updated_at_ms \
+                      OR (c.updated_at_ms = k.updated_at_ms AND c.id COLLATE \"C\" < k.id)))) \
+         ORDER BY c.updated_at_ms DESC, c.id COLLATE \"C\" DESC \
+         LIMIT $5"
+    );
+    let pattern = search.text.as_deref().map(contains_pattern);
+    let limit = i64::from(search.limit) + 1;
+    let params: Params<'_> =
+        &[&search.queues, &states, &pattern, &search.before_conversation_id, &limit];
+    let mut conversations =
+        all(db, &sql, params, rows::conversation, "searching conversations").await?;
+    let wanted = usize::try_from(search.limit).unwrap_or(usize::MAX);
+    let has_more = conversations.len() > wanted;
+    conversations.truncate(wanted);
+    Ok(ConversationPage { conversations, has_more })
 }
 
 /// A page of a customer's conversations; see `CustomerPageRequest`. The cursor is looked up

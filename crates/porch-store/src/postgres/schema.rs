@@ -288,6 +288,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS wrap_up_codes_by_deployment ON wrap_up_codes (deployment_id, position);
     "#,
+    // 15: canned replies and a guest's visitor context, as in the SQLite store (its
+    // migration 15).
+    r#"
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS context TEXT;
+    CREATE TABLE IF NOT EXISTS canned_replies (
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        shortcut      TEXT NOT NULL,
+        text          TEXT NOT NULL,
+        updated_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (deployment_id, shortcut)
+    );
+    "#,
 ];
 
 /// The schema version this build writes and understands.

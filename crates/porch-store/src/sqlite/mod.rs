@@ -18,7 +18,9 @@
 //!   `routing`; offers in `offers`; every other write in `writes`.
 
 mod bots;
+mod canned;
 mod checkpointer;
+mod context;
 mod identity;
 mod log;
 mod offers;
@@ -35,6 +37,7 @@ mod writes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
@@ -42,12 +45,15 @@ use porch_core::model::{
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
-    Account, AppendOutcome, AppendRequest, ConversationFilter, CustomerPageRequest, Deletion,
-    Durability, PageRequest, Store, StoreError, StoreFuture, StorePressure,
+    Account, AppendOutcome, AppendRequest, ConversationFilter, ConversationSearch,
+    CustomerPageRequest, Deletion, Durability, PageRequest, Store, StoreError, StoreFuture,
+    StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
-use porch_wire::rest::{AgentStatus, Conversation, ConversationPage, MessagePage, Notice};
+use porch_wire::rest::{
+    AgentStatus, Conversation, ConversationPage, MessagePage, Notice, VisitorContext,
+};
 
 use self::pool::{ReaderPool, read, read_short};
 use self::routing::AgentChange;
@@ -332,6 +338,13 @@ impl Store for SqliteStore {
         Box::pin(self.writer.call(|reply| Command::Append { request, reply }))
     }
 
+    fn search_conversations(
+        &self,
+        search: ConversationSearch,
+    ) -> StoreFuture<'_, ConversationPage> {
+        Box::pin(read(&self.readers, move |conn| reads::search_conversations(conn, &search)))
+    }
+
     fn customer_conversations(
         &self,
         request: CustomerPageRequest,
@@ -434,6 +447,34 @@ impl Store for SqliteStore {
     fn wrap_up_codes(&self, deployment_id: &str) -> StoreFuture<'_, Vec<String>> {
         let id = deployment_id.to_owned();
         Box::pin(read_short(&self.readers, move |conn| wrapups::list(conn, &id)))
+    }
+
+    fn set_guest_context(&self, guest_id: &str, context: VisitorContext) -> StoreFuture<'_, bool> {
+        let guest_id = guest_id.to_owned();
+        Box::pin(self.writer.call(|reply| Command::SetGuestContext { guest_id, context, reply }))
+    }
+
+    fn guest_context(&self, guest_id: &str) -> StoreFuture<'_, Option<VisitorContext>> {
+        let guest_id = guest_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| context::get(conn, &guest_id)))
+    }
+
+    fn set_canned_reply(&self, reply: CannedReply) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.call(|r| Command::SetCannedReply { canned: reply, reply: r }))
+    }
+
+    fn canned_replies(&self, deployment_id: &str) -> StoreFuture<'_, Vec<CannedReply>> {
+        let deployment_id = deployment_id.to_owned();
+        Box::pin(read(&self.readers, move |conn| canned::list(conn, &deployment_id)))
+    }
+
+    fn delete_canned_reply(&self, deployment_id: &str, shortcut: &str) -> StoreFuture<'_, bool> {
+        let (deployment_id, shortcut) = (deployment_id.to_owned(), shortcut.to_owned());
+        Box::pin(self.writer.call(|reply| Command::DeleteCannedReply {
+            deployment_id,
+            shortcut,
+            reply,
+        }))
     }
 
     fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome> {

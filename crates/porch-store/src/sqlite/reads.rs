@@ -11,7 +11,10 @@
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, GuestRecord, GuestSession, GuestStanding,
 };
-use porch_core::store::{ConversationFilter, CustomerPageRequest, PageRequest, StoreError};
+use porch_core::store::{
+    ConversationFilter, ConversationSearch, CustomerPageRequest, PageRequest, StoreError,
+    contains_pattern,
+};
 use porch_core::token::SigningKey;
 use porch_wire::rest::{Conversation, ConversationPage, ConversationState, MessagePage};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -163,6 +166,49 @@ pub(crate) fn conversations(
     );
     let params = params![to_json(&filter.queues), to_json(&states), i64::from(filter.limit)];
     rows::all(conn, &sql, params, rows::conversation, "listing conversations")
+}
+
+/// A page of an agent's search; see `ConversationSearch`. A scan of the queues' conversations
+/// in the order of `conversations_by_queue`, each tested against the guest's name and email
+/// and then its messages until one matches: no text index, so a search costs what reading
+/// those conversations costs (LIKE is case-insensitive for ASCII letters only here).
+pub(crate) fn search_conversations(
+    conn: &Connection,
+    search: &ConversationSearch,
+) -> Result<ConversationPage, StoreError> {
+    if search.queues.is_empty() || search.limit == 0 {
+        return Ok(ConversationPage { conversations: Vec::new(), has_more: false });
+    }
+    let states: Vec<&str> = search.states.iter().map(|s| ConversationState::as_str(*s)).collect();
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         WHERE c.queue IN (SELECT value FROM json_each(?1)) \
+           AND (?2 = '[]' OR c.state IN (SELECT value FROM json_each(?2))) \
+           AND (?3 IS NULL OR g.display_name LIKE ?3 ESCAPE '\\' OR g.email LIKE ?3 ESCAPE '\\' \
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+                           AND m.event IS NULL AND m.text LIKE ?3 ESCAPE '\\')) \
+           AND (?4 IS NULL OR EXISTS ( \
+               SELECT 1 FROM conversations k \
+               WHERE k.id = ?4 AND k.queue IN (SELECT value FROM json_each(?1)) \
+                 AND (c.updated_at_ms < k.updated_at_ms \
+                      OR (c.updated_at_ms = k.updated_at_ms AND c.id < k.id)))) \
+         ORDER BY c.updated_at_ms DESC, c.id DESC \
+         LIMIT ?5"
+    );
+    let pattern = search.text.as_deref().map(contains_pattern);
+    let params = params![
+        to_json(&search.queues),
+        to_json(&states),
+        pattern,
+        search.before_conversation_id,
+        i64::from(search.limit) + 1
+    ];
+    let mut conversations =
+        rows::all(conn, &sql, params, rows::conversation, "searching conversations")?;
+    let wanted = usize::try_from(search.limit).unwrap_or(usize::MAX);
+    let has_more = conversations.len() > wanted;
+    conversations.truncate(wanted);
+    Ok(ConversationPage { conversations, has_more })
 }
 
 /// A page of a customer's conversations; see `CustomerPageRequest`. The cursor is looked up

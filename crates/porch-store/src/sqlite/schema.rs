@@ -313,6 +313,20 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX wrap_up_codes_by_deployment ON wrap_up_codes (deployment_id, position);
     "#,
+    // 15: canned replies (`porch_core::canned`), per deployment, keyed by shortcut: the
+    // console reads a deployment's all at once, in shortcut order, which the key gives; and a
+    // guest's visitor context (`porch_wire::rest::VisitorContext` as JSON; NULL when none),
+    // read only beside the chat, so no list or frame carries it.
+    r#"
+    ALTER TABLE guests ADD COLUMN context TEXT;
+    CREATE TABLE canned_replies (
+        deployment_id TEXT NOT NULL REFERENCES deployments(id),
+        shortcut      TEXT NOT NULL,
+        text          TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (deployment_id, shortcut)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

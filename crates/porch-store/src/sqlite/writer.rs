@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
+use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
 use porch_core::model::{
@@ -27,7 +28,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, Nudge};
 use super::rows::Context;
-use super::{identity, log, offers, routing, writes};
+use super::{canned, context, identity, log, offers, routing, writes};
 
 /// Where the writer sends a command's result.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -151,6 +152,22 @@ pub(crate) enum Command {
     SetWrapUps {
         deployment_id: String,
         codes: Vec<String>,
+        reply: Reply<bool>,
+    },
+    /// Replies whether a guest has this id.
+    SetGuestContext {
+        guest_id: String,
+        context: porch_wire::rest::VisitorContext,
+        reply: Reply<bool>,
+    },
+    SetCannedReply {
+        canned: CannedReply,
+        reply: Reply<()>,
+    },
+    /// Replies whether the deployment had a reply of that shortcut.
+    DeleteCannedReply {
+        deployment_id: String,
+        shortcut: String,
         reply: Reply<bool>,
     },
     ChangeOffer {
@@ -453,6 +470,15 @@ impl Command {
             }
             Command::SetWrapUps { deployment_id, codes, reply } => {
                 run_one(conn, poisoned, reply, |c| super::wrapups::set(c, &deployment_id, &codes))
+            }
+            Command::SetGuestContext { guest_id, context: visitor, reply } => {
+                run_one(conn, poisoned, reply, |c| context::set(c, &guest_id, &visitor))
+            }
+            Command::SetCannedReply { canned: r, reply } => {
+                run_one(conn, poisoned, reply, |c| canned::set(c, &r))
+            }
+            Command::DeleteCannedReply { deployment_id, shortcut, reply } => {
+                run_one(conn, poisoned, reply, |c| canned::delete(c, &deployment_id, &shortcut))
             }
             Command::ChangeOffer { request, reply } => {
                 run_one(conn, poisoned, reply, |c| offers::change(c, &request))

@@ -6,6 +6,8 @@
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
 mod bots;
+mod canned;
+mod context;
 mod customers;
 mod handover;
 mod identity;
@@ -13,9 +15,12 @@ mod log;
 mod offers;
 mod records;
 mod routing;
+mod search;
 mod webhooks;
 
 pub use bots::*;
+pub use canned::*;
+pub use context::*;
 pub use customers::*;
 pub use handover::*;
 pub use identity::*;
@@ -23,6 +28,7 @@ pub use log::*;
 pub use offers::*;
 pub use records::*;
 pub use routing::*;
+pub use search::*;
 pub use webhooks::*;
 
 use std::collections::BTreeMap;

@@ -197,7 +197,7 @@ fn api_examples_match_their_types() {
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 31] = [
+    let checks: [(&str, fn(&str)); 33] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -213,6 +213,8 @@ fn api_examples_match_their_types() {
         ("CloseRequest", round_trips::<porch_wire::rest::CloseRequest>),
         ("ConversationList", round_trips::<ConversationList>),
         ("ConversationPage", round_trips::<ConversationPage>),
+        ("CannedReplyList", round_trips::<CannedReplyList>),
+        ("VisitorContext", round_trips::<VisitorContext>),
         ("Conversation", round_trips::<Conversation>),
         ("IntrospectionResponse", round_trips::<IntrospectionResponse>),
         ("WidgetGuestRequest", round_trips::<WidgetGuestRequest>),

@@ -9,6 +9,7 @@ mod bots;
 mod cli;
 mod config_verbs;
 mod conformance;
+mod console_api;
 mod conversation;
 mod credentials;
 mod customers;

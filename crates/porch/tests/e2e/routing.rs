@@ -100,6 +100,8 @@ async fn an_agent_at_its_capacity_takes_nothing_more() {
         .unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::AgentAtCapacity));
     assert!(refused.to_string().contains("capacity"), "{refused}");
+    let shown = get_status(&server, &agent.access_token).await;
+    assert_eq!((shown.capacity, shown.load), (2, 2), "what the console shows: {shown:?}");
     let reply = server
         .agent_api
         .agent_send(&agent.access_token, &third.conversation_id, "r1", "hello")
@@ -163,6 +165,14 @@ async fn put_status(server: &TestServer, token: &str, status: &str) -> (u16, ser
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// `GET /api/v2/agent/status`: what the console shows beside its status switch.
+async fn get_status(server: &TestServer, token: &str) -> AgentStatusResponse {
+    let url = format!("{}/api/v2/agent/status", server.agent_api.base_url());
+    let response = server.agent_api.http().get(url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}
+
 async fn stored_status(server: &TestServer, agent_id: &str) -> AgentStatus {
     server.state.store.agent_routing(agent_id).await.unwrap().unwrap().status
 }
@@ -187,10 +197,14 @@ async fn agents_choose_their_status_and_bad_ones_change_nothing() {
         let (status, body) = put_status(&server, &agent.access_token, chosen.as_str()).await;
         assert_eq!(status, 200, "{body}");
         let answer: AgentStatusResponse = serde_json::from_value(body).unwrap();
-        assert_eq!(
-            answer,
-            AgentStatusResponse { agent_id: agent.agent_id.clone(), status: chosen }
-        );
+        let expected = AgentStatusResponse {
+            agent_id: agent.agent_id.clone(),
+            status: chosen,
+            capacity: server.state.config.limits.agent_capacity_default,
+            load: 0,
+        };
+        assert_eq!(answer, expected);
+        assert_eq!(get_status(&server, &agent.access_token).await, expected);
         assert_eq!(stored_status(&server, &agent.agent_id).await, chosen);
     }
     for bad in ["busy", "offline", "AVAILABLE", ""] {
