@@ -16,6 +16,8 @@
 //! Nothing here touches a socket, a file or a database, so everything here is tested with
 //! plain unit tests and can be fuzzed.
 
+pub mod attachment;
+pub mod blob;
 pub mod identity;
 pub mod ids;
 pub mod limits;

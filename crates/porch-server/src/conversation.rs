@@ -55,6 +55,26 @@ pub async fn send(
     origin_session: Option<&str>,
 ) -> ApiResult<SendMessageResponse> {
     validate_send(state, client_message_id, text)?;
+    let entry = Entry { client_message_id, text: text.to_string(), attachment: None };
+    deliver(state, sender, conversation, entry, origin_session).await
+}
+
+/// What a participant's message says: text, or a file (whose name is its text).
+pub(crate) struct Entry<'a> {
+    pub client_message_id: &'a str,
+    pub text: String,
+    pub attachment: Option<porch_wire::attachment::Attachment>,
+}
+
+/// Stores a checked message (text or attachment) from `sender` and fans it out: the rate limit,
+/// the broker, an agent's claim of a waiting conversation, the append, the live event.
+pub(crate) async fn deliver(
+    state: &AppState,
+    sender: &Participant,
+    conversation: &Conversation,
+    entry: Entry<'_>,
+    origin_session: Option<&str>,
+) -> ApiResult<SendMessageResponse> {
     if sender.role == Role::Guest {
         state.throttles.guest_messages.take(&sender.id).map_err(|l| {
             ApiError::rate_limited(l, "this guest is sending too fast (guest_messages_per_sec); nothing was stored, resend with the same clientMessageId")
@@ -68,11 +88,12 @@ pub async fn send(
     let request = AppendRequest {
         conversation_id: conversation.id.clone(),
         sender: sender.clone(),
-        client_message_id: Some(client_message_id.to_string()),
-        text: text.to_string(),
+        client_message_id: Some(entry.client_message_id.to_string()),
+        text: entry.text,
         event: None,
         assign: None,
         now_ms: porch_core::time::now_ms(),
+        attachment: entry.attachment,
     };
     let appended = append(state, request).await;
     match appended? {
@@ -148,6 +169,7 @@ pub async fn change_state(
         event: Some(to),
         assign,
         now_ms: porch_core::time::now_ms(),
+        attachment: None,
     };
     let appended = append(state, request).await;
     match appended? {
@@ -173,6 +195,7 @@ pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiR
         event: None,
         assign: None,
         now_ms: porch_core::time::now_ms(),
+        attachment: None,
     };
     let appended = state.store.append(request).await;
     state.space.observe(&appended);

@@ -92,10 +92,12 @@ pub(crate) fn append(
 fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                               sender_display_name, text, event, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                               sender_display_name, text, event, created_at_ms, \
+                               attachment, attachment_id, attachment_bytes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut s| {
+        let attachment = crate::rows::AttachmentColumns::of(message);
         s.execute(params![
             message.id,
             message.conversation_id,
@@ -106,7 +108,10 @@ fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
             message.sender.display_name,
             message.text,
             message.event.map(ConversationState::as_str),
-            message.created_at_ms
+            message.created_at_ms,
+            attachment.json,
+            attachment.id,
+            attachment.bytes
         ])
     })
     .context(&format!("appending seq {} to {}", message.seq, message.conversation_id))?;

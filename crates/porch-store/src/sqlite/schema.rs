@@ -277,6 +277,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE agents ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE agents ADD COLUMN tokens_valid_after_secs INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 13: attachments (docs/attachments.md). An attachment message names its file
+    // (`porch_wire::attachment::Attachment` as JSON) and, in columns of their own, its id (the
+    // sweep asks which stored files a message names) and its size (a conversation's quota
+    // sums them). The bytes are files in the data directory, not rows.
+    r#"
+    ALTER TABLE messages ADD COLUMN attachment TEXT;
+    ALTER TABLE messages ADD COLUMN attachment_id TEXT;
+    ALTER TABLE messages ADD COLUMN attachment_bytes INTEGER;
+    CREATE INDEX messages_attachment ON messages (attachment_id) WHERE attachment_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

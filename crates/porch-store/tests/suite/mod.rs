@@ -5,6 +5,7 @@
 //! concurrent tasks take an `Arc<dyn Store>`, because spawned tasks must own their store.
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
+mod attachments;
 mod customers;
 mod identity;
 mod log;
@@ -13,6 +14,7 @@ mod records;
 mod routing;
 mod webhooks;
 
+pub use attachments::*;
 pub use customers::*;
 pub use identity::*;
 pub use log::*;
@@ -124,6 +126,7 @@ pub fn says(
         event: None,
         assign: None,
         now_ms: T0_MS + 1_000,
+        attachment: None,
     }
 }
 
@@ -143,6 +146,7 @@ pub fn system_event(
             capacity: porch_core::limits::AGENT_CAPACITY_DEFAULT,
         }),
         now_ms: T0_MS + 2_000,
+        attachment: None,
     }
 }
 

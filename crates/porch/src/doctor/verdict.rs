@@ -191,7 +191,12 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         | AgentAtCapacity | AgentStatusInvalid | OfferExpired | OfferNotYours | ManualTakeOff
         // The webhooks API's own refusals: never met on a handshake.
         | WebhookEndpointUnknown | WebhookTargetRefused | WebhookEventTypeUnknown
-        | WebhookEndpointsFull => Advice::new(
+        | WebhookEndpointsFull
+        // The attachments API's own refusals: never met on a handshake.
+        | AttachmentTooLarge | AttachmentQuotaFull | AttachmentTypeRefused
+        | AttachmentTypeMismatch | AttachmentBodyTooLong | AttachmentBodyTooShort
+        | AttachmentTruncated | UploadTooSlow | UploadAlreadyComplete | AttachmentUrlInvalid
+        | AttachmentUrlExpired | AttachmentUnknown | RangeNotSatisfiable => Advice::new(
             format!("the request itself was refused ({code}: {})", ctx.message),
             "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
         ),

@@ -194,7 +194,7 @@ fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 23] = [
+    let checks: [(&str, fn(&str)); 26] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -218,6 +218,9 @@ fn api_examples_match_their_types() {
         ("CreateWebhookEndpointRequest", round_trips::<CreateWebhookEndpointRequest>),
         ("WebhookEndpoint", round_trips::<WebhookEndpoint>),
         ("WebhookEndpointList", round_trips::<WebhookEndpointList>),
+        ("UploadRequest", round_trips::<porch_wire::attachment::UploadRequest>),
+        ("UploadGrant", round_trips::<porch_wire::attachment::UploadGrant>),
+        ("AttachmentUrl", round_trips::<porch_wire::attachment::AttachmentUrl>),
     ];
     let mut checked = 0;
     for (name, check) in checks {
