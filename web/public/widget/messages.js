@@ -2,21 +2,24 @@
 // after live messages), pending sends last, consecutive messages of one sender grouped under
 // one name and time, and system entries in the visitor's language.
 
+import { showAttachment } from './files.js';
+
 /** Messages of one sender closer together than this share one heading. */
 export const GROUP_GAP_MS = 5 * 60_000;
 
 /**
  * @typedef {{seq?: number, text: string, event?: string, createdAtMs?: number,
- *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string}} Entry
+ *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string,
+ *   attachment?: import('../sdk/porch.js').Attachment}} Entry
  * @typedef {ReturnType<typeof import('./strings.js').stringsFor>} Strings
  */
 
 /**
- * One bubble. `mine`: sent by this guest.
+ * One bubble. `mine`: sent by this guest. `urlOf`: a file's short-lived URL, for attachments.
  * @param {Entry} m
- * @param {{mine: boolean, pending?: boolean, s: Strings}} how
+ * @param {{mine: boolean, pending?: boolean, s: Strings, urlOf?: (id: string) => Promise<string>}} how
  */
-export function messageElement(m, { mine, pending = false, s }) {
+export function messageElement(m, { mine, pending = false, s, urlOf }) {
   const el = document.createElement('div');
   const role = m.sender?.role ?? 'guest';
   el.className = `msg ${role === 'system' ? 'system' : mine ? 'mine' : 'theirs'}${pending ? ' pending' : ''}`;
@@ -30,6 +33,7 @@ export function messageElement(m, { mine, pending = false, s }) {
   const text = document.createElement('p');
   text.className = 'text';
   text.textContent = role === 'system' ? systemText(m, s) : m.text;
+  if (m.attachment && urlOf) showAttachment(text, m.attachment, { s, urlOf });
   el.append(text);
   return el;
 }
