@@ -21,6 +21,8 @@
 // outgrew the default depth of 128.
 #![recursion_limit = "256"]
 
+pub mod attachment;
+pub mod blob;
 pub mod bot;
 pub mod canned;
 pub mod identity;

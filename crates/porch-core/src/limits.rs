@@ -737,6 +737,46 @@ limits! {
     /// Dead deliveries `porch webhooks dead` lists at once (the oldest first).
     WEBHOOK_DEAD_LIST_MAX: u32 = 100, "deliveries";
 
+    // ----- Attachments (docs/attachments.md) ------------------------------------------------
+
+    /// Largest file a guest or agent may attach. A larger declared size is refused before any
+    /// byte is sent (`attachment_too_large`). 10 MiB holds a phone's screenshot or a scanned
+    /// invoice; announced in `ready` and the widget endpoint.
+    ATTACHMENT_BYTES_MAX as attachment_bytes_max: u64 = 10 * 1024 * 1024, "bytes";
+
+    /// Most bytes of files one conversation may hold: an upload that would pass it is refused
+    /// (`attachment_quota_full`). Ten full-size files, so one chat cannot fill the disk.
+    ATTACHMENT_CONVERSATION_BYTES_MAX as attachment_conversation_bytes_max: u64 =
+        100 * 1024 * 1024, "bytes";
+
+    /// How long an upload URL (and a download URL) is good for after Porch hands it out. Short,
+    /// because the URL is the grant (it needs no token): a leaked one soon reads nothing.
+    ATTACHMENT_URL_TTL_SECS as attachment_url_ttl_secs: u64 = 300, "seconds";
+
+    /// How long an upload may send nothing before it is cut (`upload_too_slow`): a slow drip
+    /// holds one connection and one temporary file for at most this long. 30 s outlasts a
+    /// mobile network's stalls.
+    ATTACHMENT_UPLOAD_IDLE_MS as attachment_upload_idle_ms: u64 = 30_000, "milliseconds";
+
+    /// Bytes an upload or a download moves per read or write to blob storage: the memory one
+    /// transfer holds, whatever the file's size (on PostgreSQL, one chunk row).
+    ATTACHMENT_CHUNK_BYTES: usize = 256 * 1024, "bytes";
+
+    /// How long a stored file with no message may stay before the sweep deletes it: the gap
+    /// between an upload's last byte and its message's commit, which a crash can leave open.
+    /// Above the idle cut, so nothing in progress is swept.
+    ATTACHMENT_ORPHAN_GRACE_MS: u64 = 120_000, "milliseconds";
+
+    /// How often each node sweeps abandoned uploads and files with no message (also once at
+    /// start, so a crash leaves nothing behind after the restart).
+    ATTACHMENT_SWEEP_INTERVAL_MS: u64 = 60_000, "milliseconds";
+
+    /// Files one sweep looks at; the next sweep takes the rest.
+    ATTACHMENT_SWEEP_BATCH_MAX: usize = 500, "files";
+
+    /// Characters of an attachment's name; a longer one is refused (`invalid_request`).
+    ATTACHMENT_NAME_CHARS_MAX: usize = 255, "characters";
+
     // ----- porch doctor --------------------------------------------------------------------
 
     /// How long one HTTP request of `porch doctor` may take before it calls the server
@@ -819,6 +859,14 @@ impl Limits {
                 "webhook_concurrency_per_endpoint and webhook_retry_base_ms must be at least 1, webhook_retry_base_ms at most webhook_retry_max_ms, webhook_poll_interval_ms at least 10",
             ),
             (
+                self.attachment_bytes_max >= 1
+                    && self.attachment_bytes_max <= self.attachment_conversation_bytes_max
+                    && self.attachment_url_ttl_secs >= 10
+                    && self.attachment_upload_idle_ms >= 1_000
+                    && self.attachment_upload_idle_ms < ATTACHMENT_ORPHAN_GRACE_MS,
+                "attachment_bytes_max must be at least 1 and at most attachment_conversation_bytes_max, attachment_url_ttl_secs at least 10, attachment_upload_idle_ms from 1000 to below 120000 (the orphan sweep's grace)",
+            ),
+            (
                 self.agent_capacity_default >= 1
                     && self.agent_capacity_default <= AGENT_CAPACITY_MAX,
                 "agent_capacity_default must be from 1 to AGENT_CAPACITY_MAX (10000): below, agents without a capacity get no conversation",
@@ -886,6 +934,8 @@ const _: () = assert!(GUEST_MESSAGES_PER_SEC <= GUEST_MESSAGES_BURST);
 const _: () = assert!(CONNECTIONS_PER_GUEST_MAX <= CONNECTIONS_PER_IP_MAX);
 const _: () = assert!(CONNECTION_WRITE_BUFFER_BYTES_MAX > WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(HISTORY_PAGE_DEFAULT <= HISTORY_PAGE_MAX);
+const _: () = assert!(ATTACHMENT_BYTES_MAX <= ATTACHMENT_CONVERSATION_BYTES_MAX);
+const _: () = assert!(ATTACHMENT_UPLOAD_IDLE_MS < ATTACHMENT_ORPHAN_GRACE_MS);
 const _: () = assert!(CONVERSATION_LIST_DEFAULT <= CONVERSATION_LIST_MAX);
 const _: () = assert!(CONVERSATION_SEARCH_PAGE_DEFAULT <= CONVERSATION_SEARCH_PAGE_MAX);
 const _: () = assert!(NATS_RECONNECT_DELAY_STEP_MS <= NATS_RECONNECT_DELAY_MAX_MS);

@@ -100,6 +100,8 @@ pub struct AppendRequest {
     /// Agents only: a close's wrap-up code, kept with the entry.
     pub wrap_up: Option<String>,
     pub now_ms: i64,
+    /// An attachment message's file, stored complete before the append (docs/attachments.md).
+    pub attachment: Option<porch_wire::attachment::Attachment>,
 }
 
 impl AppendRequest {
@@ -362,6 +364,18 @@ pub trait Store: Send + Sync + 'static {
         request: CustomerPageRequest,
     ) -> StoreFuture<'_, ConversationPage>;
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome>;
+
+    // Attachments (docs/attachments.md).
+    /// Where this store keeps attachments' bytes: the data directory beside SQLite's file, the
+    /// database itself on PostgreSQL (so every node reads what any node wrote).
+    fn blobs(&self) -> std::sync::Arc<dyn crate::blob::BlobStore>;
+    /// The message that carries attachment `attachment_id`, if one does.
+    fn attachment_message(&self, attachment_id: &str) -> StoreFuture<'_, Option<Message>>;
+    /// Which of `attachment_ids` some message names (the sweep keeps those files).
+    fn attachments_named(&self, attachment_ids: Vec<String>) -> StoreFuture<'_, Vec<String>>;
+    /// The bytes of every file in a conversation's log (its quota).
+    fn attachment_bytes(&self, conversation_id: &str) -> StoreFuture<'_, u64>;
+
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage>;
     /// Records that `participant_id` read up to `seq`. Never moves backwards.
     fn mark_read(
@@ -610,6 +624,7 @@ pub fn decide_append(
         note: request.note,
         wrap_up: request.wrap_up,
         created_at_ms: at_ms,
+        attachment: request.attachment,
     };
     Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
 }
@@ -682,6 +697,7 @@ mod tests {
             note: None,
             wrap_up: None,
             now_ms,
+            attachment: None,
         }
     }
 

@@ -468,6 +468,7 @@ pub fn decode_unverified(token: &str) -> Result<(Header, serde_json::Value), Tok
     Ok((header, claims))
 }
 
+pub mod grant;
 pub mod retire;
 
 #[cfg(test)]

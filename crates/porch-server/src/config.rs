@@ -37,6 +37,8 @@ pub struct ServerConfig {
     /// `/metrics` is served on an internal listener of its own (`serve_internal`), not on the
     /// public one: `metrics_listen`.
     pub metrics_internal: bool,
+    /// The content types attachments may have, each one `porch_core::attachment` recognises.
+    pub attachment_types: Vec<String>,
 }
 
 /// Which webhook targets are allowed beyond public `https://` ones. Both off by default.
@@ -95,6 +97,10 @@ mod tests {
             trusted_proxies: Vec::new(),
             data_dir: None,
             metrics_internal: false,
+            attachment_types: porch_core::attachment::DEFAULT_TYPES
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
         }
     }
 

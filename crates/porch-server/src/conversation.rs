@@ -56,6 +56,26 @@ pub async fn send(
     origin_session: Option<&str>,
 ) -> ApiResult<SendMessageResponse> {
     validate_send(state, client_message_id, text)?;
+    let entry = Entry { client_message_id, text: text.to_string(), attachment: None };
+    deliver(state, sender, conversation, entry, origin_session).await
+}
+
+/// What a participant's message says: text, or a file (whose name is its text).
+pub(crate) struct Entry<'a> {
+    pub client_message_id: &'a str,
+    pub text: String,
+    pub attachment: Option<porch_wire::attachment::Attachment>,
+}
+
+/// Stores a checked message (text or attachment) from `sender` and fans it out: the rate limit,
+/// the broker, an agent's claim of a waiting conversation, the append, the live event.
+pub(crate) async fn deliver(
+    state: &AppState,
+    sender: &Participant,
+    conversation: &Conversation,
+    entry: Entry<'_>,
+    origin_session: Option<&str>,
+) -> ApiResult<SendMessageResponse> {
     if sender.role == Role::Guest {
         state.throttles.guest_messages.take(&sender.id).map_err(|l| {
             ApiError::rate_limited(l, "this guest is sending too fast (guest_messages_per_sec); nothing was stored, resend with the same clientMessageId")
@@ -78,7 +98,8 @@ pub async fn send(
         // commit, so a transfer or a take racing this reply is never written over.
         request.holder = Some(sender.id.clone());
     }
-    request.content = content;
+    request.content = entry.content;
+    request.attachment = entry.attachment;
     let appended = append(state, request).await.map_err(reply_refusal);
     match appended? {
         AppendOutcome::Created { message, conversation } => {

@@ -1,4 +1,4 @@
-//! CORS for the endpoints a browser calls itself (guest messages and token refresh).
+//! CORS for the endpoints a browser calls itself (guest messages, token refresh, attachments).
 //!
 //! Per deployment, never `*`: a preflight is allowed when its `Origin` is in some deployment's
 //! allowlist (`origins`), and the request itself is then checked against the token's own
@@ -39,7 +39,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         let mut response = StatusCode::NO_CONTENT.into_response();
         allow(response.headers_mut(), origin);
         let h = response.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT"));
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("authorization, content-type"),

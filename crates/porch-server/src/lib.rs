@@ -15,6 +15,9 @@
 //! - `customers`: a guest's customer (its `externalId`): its conversations, listed and read.
 //! - `agents`: the agent API; `search`: an agent's search of its queues' conversations.
 //! - `canned`: canned replies: set per deployment (CLI), read by agents beside a conversation.
+//! - `agents`: the agent API.
+//! - `attachments`: files both ways: upload and download URLs (signed grants), the streamed and
+//!   checked upload, ranged downloads, the sweep of abandoned uploads.
 //! - `notices`: a deployment's notice, and the widget's configuration.
 //! - `conversation`: sending into a conversation (the one path for every sender).
 //! - `hub`: in-process live fan-out; `broker`: the same between the nodes of a cluster (NATS).
@@ -39,6 +42,7 @@
 pub mod admin;
 pub mod agents;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod body;
 pub mod bots;
@@ -164,6 +168,10 @@ pub fn router(state: AppState) -> Router {
         .route(GUEST_CONVERSATIONS_PATH, get(customers::list))
         .route(GUEST_IDENTITY_PATH, post(identity::identify))
         .route(GUEST_CONVERSATION_MESSAGES_PATH, get(customers::history))
+        .route(GUEST_ATTACHMENTS_PATH, post(attachments::request::guest_upload))
+        .route(GUEST_ATTACHMENT_PATH, get(attachments::request::guest_download))
+        .route(ATTACHMENT_UPLOAD_PATH, put(attachments::upload::put))
+        .route(ATTACHMENT_CONTENT_PATH, get(attachments::download::get))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     // The JSON API. Every answer is private to its caller and many carry a token: no cache
     // may keep one (RFC 6749 §5.1, RFC 6750 §5.3).
@@ -207,6 +215,8 @@ pub fn router(state: AppState) -> Router {
             get(bots::api::history).post(bots::api::post_message),
         )
         .route(&format!("{BOT_API_PREFIX}/conversations/{{id}}/handoff"), post(bots::api::handoff))
+        .route(AGENT_ATTACHMENTS_PATH, post(attachments::request::agent_upload))
+        .route(AGENT_ATTACHMENT_PATH, get(attachments::request::agent_download))
         .merge(browser)
         .layer(axum::middleware::map_response(oauth::no_store));
     Router::new()
@@ -266,6 +276,7 @@ pub async fn serve(
     let refresher = tokio::spawn(refresh_keys(state.clone()));
     let deliveries = webhooks::dispatch::start(state.clone());
     let offers = tokio::spawn(offers::run(state.clone()));
+    let sweep = tokio::spawn(attachments::sweep::run(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
@@ -273,6 +284,7 @@ pub async fn serve(
     // Attempts in flight are left to their leases (`webhooks::dispatch`).
     deliveries.abort();
     offers.abort();
+    sweep.abort();
     wait_for_sessions(&state).await;
     Ok(())
 }

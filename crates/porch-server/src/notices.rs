@@ -55,7 +55,11 @@ pub async fn widget(
             format!("deployment {} is disabled", deployment.id),
         ));
     }
-    Ok(axum::Json(WidgetConfig { notice: deployment.notice, welcome: deployment.welcome }))
+    Ok(axum::Json(WidgetConfig {
+        notice: deployment.notice,
+        welcome: deployment.welcome,
+        attachments: crate::attachments::limits(&state),
+    }))
 }
 
 /// `PUT …/deployments/{deploymentId}/notice`: sets the notice, replacing any other.

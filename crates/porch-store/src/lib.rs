@@ -7,8 +7,11 @@
 //! read markers). What only one engine needs has its own file: SQLite's writer thread
 //! (`writer.rs`) and checkpointer (`checkpointer.rs`), PostgreSQL's per-conversation turns
 //! (`turns.rs`). Column lists and the mapping from a row to a record are shared (`rows`): both
-//! backends read the same columns in the same order.
+//! backends read the same columns in the same order. Attachments' bytes (`BlobStore`) live in
+//! the data directory beside SQLite's file (`dir_blobs`) and in the database on PostgreSQL
+//! (`postgres/blobs.rs`), where every node reads them.
 
+mod dir_blobs;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

@@ -420,7 +420,26 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-     sender_display_name, text, event, created_at_ms, note, wrap_up, content";
+     sender_display_name, text, event, created_at_ms, note, wrap_up, content, attachment";
+
+/// An attachment message's columns: the file as JSON, and its id and size on their own (for
+/// the sweep's lookup and the quota's sum). All `None` for other messages.
+pub(crate) struct AttachmentColumns {
+    pub json: Option<String>,
+    pub id: Option<String>,
+    pub bytes: Option<i64>,
+}
+
+impl AttachmentColumns {
+    pub(crate) fn of(message: &Message) -> AttachmentColumns {
+        let file = message.attachment.as_ref();
+        AttachmentColumns {
+            json: file.map(|a| serde_json::to_string(a).expect("an attachment serializes")),
+            id: file.map(|a| a.id.clone()),
+            bytes: file.map(|a| i64::try_from(a.size).unwrap_or(i64::MAX)),
+        }
+    }
+}
 
 pub(crate) fn message(row: &dyn StoredRow) -> Result<Message, StoreError> {
     message_at(row, 0)
@@ -452,6 +471,12 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         created_at_ms: row.integer(first + 9)?,
         note: row.optional_text(first + 10)?,
         wrap_up: row.optional_text(first + 11)?,
+        attachment: match row.optional_text(first + 13)? {
+            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                StoreError::Unavailable(format!("a stored attachment does not parse: {e}"))
+            })?),
+            None => None,
+        },
     })
 }
 

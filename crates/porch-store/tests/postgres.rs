@@ -175,6 +175,18 @@ async fn webhook_concurrent_claims() {
 }
 
 #[tokio::test]
+async fn blobs() {
+    let (_schema, store) = fresh().await;
+    suite_blobs(&*store).await;
+}
+
+#[tokio::test]
+async fn attachment_messages() {
+    let (_schema, store) = fresh().await;
+    suite_attachment_messages(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_schema, store) = fresh().await;
     suite_notices(&*store).await;

@@ -125,6 +125,18 @@ async fn webhook_concurrent_claims() {
 }
 
 #[tokio::test]
+async fn blobs() {
+    let (_dir, store) = fresh();
+    suite_blobs(&*store).await;
+}
+
+#[tokio::test]
+async fn attachment_messages() {
+    let (_dir, store) = fresh();
+    suite_attachment_messages(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_dir, store) = fresh();
     suite_notices(&*store).await;
@@ -510,7 +522,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 15, "and every migration after");
+    assert_eq!(version, 16, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

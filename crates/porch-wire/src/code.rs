@@ -191,6 +191,20 @@ error_codes! {
     WebhookTargetRefused = "webhook_target_refused", 400, 4007, "The webhook URL is not https://, or its host is (or resolves to) a loopback, private or link-local address, which this server does not allow.";
     WebhookEventTypeUnknown = "webhook_event_type_unknown", 400, 4007, "An event type of the webhook endpoint is not one Porch sends.";
     WebhookEndpointsFull = "webhook_endpoints_full", 409, 4007, "The deployment has as many webhook endpoints as allowed; remove one first.";
+    // Attachments (docs/attachments.md).
+    AttachmentTooLarge = "attachment_too_large", 413, 4007, "The file's declared size is over attachment_bytes_max (or is 0); nothing was stored.";
+    AttachmentQuotaFull = "attachment_quota_full", 409, 4007, "The conversation's files would exceed attachment_conversation_bytes_max; nothing was stored.";
+    AttachmentTypeRefused = "attachment_type_refused", 415, 4007, "The declared or detected type is not one of the allowed types; nothing was stored.";
+    AttachmentTypeMismatch = "attachment_type_mismatch", 415, 4007, "The file's content (its first bytes) is not the type it was declared as, e.g. HTML named .png; nothing was stored.";
+    AttachmentBodyTooLong = "attachment_body_too_long", 413, 4007, "The upload sent more bytes than its declared size; nothing was stored.";
+    AttachmentBodyTooShort = "attachment_body_too_short", 400, 4007, "The upload ended before its declared size; nothing was stored.";
+    AttachmentTruncated = "attachment_truncated", 400, 4007, "The upload's connection broke before the body was whole; nothing was stored.";
+    UploadTooSlow = "upload_too_slow", 408, 4007, "The upload sent nothing for attachment_upload_idle_ms (a slow drip); nothing was stored.";
+    UploadAlreadyComplete = "upload_already_complete", 409, 4007, "This upload URL was used already (or is in use); its attachment exists, ask for a new URL to send another.";
+    AttachmentUrlInvalid = "attachment_url_invalid", 403, 4003, "The upload or download URL was altered or signed elsewhere; ask Porch for a new one.";
+    AttachmentUrlExpired = "attachment_url_expired", 410, 4002, "The upload or download URL's lifetime is over; ask Porch for a new one.";
+    AttachmentUnknown = "attachment_unknown", 404, 4010, "No attachment has this id in a conversation you are in.";
+    RangeNotSatisfiable = "range_not_satisfiable", 416, 4007, "The Range asked for lies outside the attachment; Content-Range gives its size.";
     // Capacity and server state.
     RateLimited = "rate_limited", 429, 4100, "Too many requests; wait for Retry-After.";
     TooManyConnections = "too_many_connections", 429, 4101, "A connection limit is reached.";

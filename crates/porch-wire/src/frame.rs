@@ -206,6 +206,8 @@ pub struct ConnectionLimits {
     pub message_bytes_max: usize,
     /// Longest message text, in Unicode scalar values.
     pub text_chars_max: usize,
+    /// What may be attached (docs/attachments.md), so a client refuses a file before uploading.
+    pub attachments: crate::attachment::AttachmentLimits,
 }
 
 #[cfg(test)]

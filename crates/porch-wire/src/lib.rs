@@ -10,6 +10,7 @@
 //! they are sent. `docs/api.md` and `docs/protocol.md` are the prose versions of this file,
 //! and tests check the two agree.
 
+pub mod attachment;
 pub mod bot;
 pub mod code;
 pub mod event;
@@ -72,6 +73,20 @@ pub const WEBHOOK_ENDPOINTS_PATH: &str =
 pub const WEBHOOK_ENDPOINT_PATH: &str =
     "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
 
+/// Where a guest asks for an upload into its conversation (`POST`, guest token).
+pub const GUEST_ATTACHMENTS_PATH: &str = "/api/v2/webmessaging/guests/attachments";
+/// Where a guest asks for a short-lived URL reading one attachment of its conversation.
+pub const GUEST_ATTACHMENT_PATH: &str = "/api/v2/webmessaging/guests/attachments/{attachment_id}";
+/// Where an agent asks for an upload into a conversation of its queues (`POST`, agent token).
+pub const AGENT_ATTACHMENTS_PATH: &str = "/api/v2/agent/conversations/{id}/attachments";
+/// Where an agent asks for a short-lived URL reading one attachment of a conversation.
+pub const AGENT_ATTACHMENT_PATH: &str =
+    "/api/v2/agent/conversations/{id}/attachments/{attachment_id}";
+/// Where the bytes of an upload are `PUT`; `{grant}` is the signed grant (no token).
+pub const ATTACHMENT_UPLOAD_PATH: &str = "/api/v2/attachments/uploads/{grant}";
+/// Where an attachment's bytes are read; `{grant}` is the signed grant (no token).
+pub const ATTACHMENT_CONTENT_PATH: &str = "/api/v2/attachments/content/{grant}";
+
 /// Where a bot trades its id and secret for a bot token (docs/bots.md).
 pub const BOT_TOKEN_PATH: &str = "/api/v2/bots/token";
 /// Prefix of the bot API (its conversations' history, its replies, hand-off).
@@ -101,6 +116,12 @@ pub const PATHS: &[(&str, &str)] = &[
     ("webhookEndpoint", WEBHOOK_ENDPOINT_PATH),
     ("botToken", BOT_TOKEN_PATH),
     ("botApi", BOT_API_PREFIX),
+    ("guestAttachments", GUEST_ATTACHMENTS_PATH),
+    ("guestAttachment", GUEST_ATTACHMENT_PATH),
+    ("agentAttachments", AGENT_ATTACHMENTS_PATH),
+    ("agentAttachment", AGENT_ATTACHMENT_PATH),
+    ("attachmentUpload", ATTACHMENT_UPLOAD_PATH),
+    ("attachmentContent", ATTACHMENT_CONTENT_PATH),
 ];
 
 /// Token audiences: one per kind of token, so no token can stand in for another.

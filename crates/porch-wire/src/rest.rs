@@ -275,6 +275,9 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrap_up: Option<String>,
     pub created_at_ms: i64,
+    /// An attachment message's file (docs/attachments.md); `text` is then its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<crate::attachment::Attachment>,
 }
 
 impl Message {
@@ -520,6 +523,8 @@ pub struct WidgetConfig {
     /// The greeting and reply time, as fields of this object.
     #[serde(flatten)]
     pub welcome: Welcome,
+    /// What a visitor may attach, so the widget refuses a file before uploading it.
+    pub attachments: crate::attachment::AttachmentLimits,
 }
 
 /// What the standard widget greets a new visitor with, set per deployment by its operator

@@ -85,6 +85,7 @@ fn effective(settings: &Settings) -> String {
         ("webhook_allow_http", settings.webhook_targets.allow_http.to_string()),
         ("webhook_allow_private_targets", settings.webhook_targets.allow_private.to_string()),
         ("trusted_proxies", format!("{:?}", settings.trusted_proxies)),
+        ("attachment_types", settings.attachment_types.join(",")),
         ("demo", settings.demo.to_string()),
         ("conformance_echo", settings.conformance_echo.to_string()),
         ("sqlite_synchronous", format!("{:?}", settings.sqlite_synchronous).to_lowercase()),

@@ -47,6 +47,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         data_dir: matches!(settings.store.as_deref(), None | Some("sqlite"))
             .then(|| settings.data_dir.clone()),
         metrics_internal: internal.is_some(),
+        attachment_types: settings.attachment_types.clone(),
     };
     let public_origin = config.public_origin().to_string();
     let (state, shutdown_tx) =

@@ -91,6 +91,15 @@ pub struct ServeArgs {
         long_help = table::long_help("trusted_proxies")
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    #[arg(
+        long = "attachment-type",
+        env = "PORCH_ATTACHMENT_TYPES",
+        value_name = "TYPE",
+        value_delimiter = ',',
+        help = table::help("attachment_types"),
+        long_help = table::long_help("attachment_types")
+    )]
+    pub attachment_types: Vec<String>,
     #[arg(long, env = "PORCH_LOG_FORMAT", value_name = "FORMAT",
         help = table::help("log_format"), long_help = table::long_help("log_format"))]
     pub log_format: Option<LogFormat>,
@@ -171,6 +180,7 @@ pub struct FileSettings {
     pub conformance_echo: Option<bool>,
     pub demo: Option<bool>,
     pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    pub attachment_types: Option<Vec<String>>,
     pub log_format: Option<LogFormat>,
     #[serde(default)]
     pub limits: Limits,
@@ -199,6 +209,8 @@ pub struct Settings {
     pub conformance_echo: bool,
     pub demo: bool,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The content types attachments may have (`porch_core::attachment`).
+    pub attachment_types: Vec<String>,
     pub log_format: LogFormat,
     pub limits: Limits,
     /// `connections_max` came from a flag, a variable or the file, not from the default.
@@ -273,6 +285,14 @@ impl Settings {
         let conformance_echo = args.conformance_echo.or(file.conformance_echo).unwrap_or(false);
         noted(&mut problems, check_conformance_echo(conformance_echo, listen), ());
         let public_url = args.public_url.clone().or(file.public_url.clone());
+        let attachment_types = if args.attachment_types.is_empty() {
+            file.attachment_types.clone().unwrap_or_else(|| {
+                porch_core::attachment::DEFAULT_TYPES.iter().map(|t| (*t).to_owned()).collect()
+            })
+        } else {
+            args.attachment_types.clone()
+        };
+        noted(&mut problems, check_attachment_types(&attachment_types), ());
         noted(&mut problems, check_public_url(public_url.as_deref()), ());
         if !problems.is_empty() {
             return Err(problems);
@@ -312,10 +332,23 @@ impl Settings {
             } else {
                 args.trusted_proxies.clone()
             },
+            attachment_types,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             connections_max_set: args.limits.sets("connections_max") || file.connections_max_set,
             limits,
         })
+    }
+}
+
+/// Every allowed attachment type must be one Porch recognises from a file's first bytes, or
+/// no file could ever be sent as it.
+fn check_attachment_types(types: &[String]) -> Result<(), String> {
+    match types.iter().find(|t| !porch_core::attachment::known(t)) {
+        Some(unknown) => Err(format!(
+            "attachment_types: `{unknown}` is not a type Porch recognises from a file's content; \
+             use some of image/png, image/jpeg, image/gif, image/webp, application/pdf, application/zip"
+        )),
+        None => Ok(()),
     }
 }
 

@@ -3,6 +3,7 @@
 // replaces the list and every open log catches up over REST (`after=`): agents do not use
 // `afterSeq` (protocol.md, "Resume").
 
+import { attach, attachmentUrl } from './attach.js';
 import * as extras from './agent-extras.js';
 import { Offers } from './agent-offers.js';
 import { Connection } from './connection.js';
@@ -205,6 +206,26 @@ export class PorchAgent extends Emitter {
     this._conn?.send({ type: 'send', conversationId, clientMessageId: entry.clientMessageId, text: body });
     this._typingOut.get(conversationId)?.reset();
     return acked;
+  }
+
+  /**
+   * Sends a file into a conversation of the agent's queues (docs/attachments.md); the first
+   * one to a waiting conversation assigns it, as a reply does. Resolves with its message.
+   * @param {string} conversationId @param {Blob & {name?: string}} file
+   * @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>}
+   */
+  attach(conversationId, file, options) {
+    return attach(this._attachTarget(conversationId), file, options);
+  }
+
+  /** A short-lived URL reading an attachment of a conversation. @param {string} conversationId @param {string} attachmentId */
+  attachmentUrl(conversationId, attachmentId) {
+    return attachmentUrl(this._attachTarget(conversationId), attachmentId);
+  }
+
+  /** @param {string} conversationId */
+  _attachTarget(conversationId) {
+    return { fetch: this._fetch, baseUrl: this._baseUrl, token: this.session.accessToken, path: `${API}/${encodeURIComponent(conversationId)}/attachments` };
   }
 
   /** @param {string} conversationId */

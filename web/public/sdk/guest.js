@@ -1,6 +1,7 @@
 // A guest's whole chat lifecycle: get or restore a session, connect, receive in order, send
 // through an outbox, type, read, page history, refresh the token, reconnect and resume.
 
+import { GUEST_ATTACHMENTS, attach, attachmentUrl } from './attach.js';
 import { Connection } from './connection.js';
 import { watchViolations } from './csp.js';
 import { Emitter } from './emitter.js';
@@ -61,7 +62,7 @@ export class PorchGuest extends Emitter {
     /** True once the conversation is closed (by an agent): final, see `_closed`. */
     this.closed = false;
     /** @type {import('./porch.js').Conversation | null} */ this.conversation = null;
-    /** @type {{messageBytesMax: number, textCharsMax: number} | null} from `ready` */ this.limits = null;
+    /** @type {import('./porch.js').ConnectionLimits | null} from `ready` */ this.limits = null;
     /** @type {Notice | null} The deployment's notice (api.md, "Deployment notices"), or null. */ this.notice = null;
     /** @type {import('./porch.js').Welcome | null} The deployment's greeting and usual reply time, once `peekNotice()` read them. */ this.welcome = null;
     watchViolations();
@@ -79,10 +80,7 @@ export class PorchGuest extends Emitter {
   get hasOlder() { return this._log.hasOlder; }
 
   /** Whether `start()` would restore a saved session (e.g. to reopen a widget after a reload). */
-  hasSavedSession() {
-    const saved = this._saved.load();
-    return Boolean(saved?.session && usable(saved.session));
-  }
+  hasSavedSession() { const saved = this._saved.load(); return Boolean(saved?.session && usable(saved.session)); }
 
   /** Gets a session (saved, given or created) and connects; resolves on the first `ready`. @returns {Promise<this>} */
   start() {
@@ -186,6 +184,11 @@ export class PorchGuest extends Emitter {
     return acked;
   }
 
+  /** Sends a file (docs/attachments.md). @param {Blob & {name?: string}} file @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>} */
+  attach(file, options) { return attach(this._attachTarget(), file, options); }
+  /** A short-lived URL reading an attachment of this conversation. @param {string} attachmentId */ attachmentUrl(attachmentId) { return attachmentUrl(this._attachTarget(), attachmentId); }
+  _attachTarget() { return { fetch: this._fetch, baseUrl: this._baseUrl, token: this._session?.accessToken, path: GUEST_ATTACHMENTS, limits: this.limits?.attachments }; }
+
   /** Call on every keystroke; frames go out at most every few seconds. */
   typing() { if (this.state === 'open' && this._typingOut.take()) this._conn?.send({ type: 'typing' }); }
 
@@ -231,10 +234,8 @@ export class PorchGuest extends Emitter {
     if (this._ended) return;
     this._ended = true;
     this._pause.wake();
-    this._refresh.clear();
-    this._typingIn.clear();
-    if (this._conn) this._conn.stop('the guest ended the chat');
-    else this._setState('closed', {});
+    this._refresh.clear(); this._typingIn.clear();
+    this._conn ? this._conn.stop('the guest ended the chat') : this._setState('closed', {});
     this._sends.rejectAll(ended());
     this._startWaiter?.reject(ended());
     if (forget) this._saved.clear();

@@ -26,6 +26,40 @@ export interface Message {
   /** Agents only: a close's wrap-up code (never sent to guests). */
   wrapUp?: string;
   createdAtMs: number;
+  /** Set on attachment messages (whose `text` is the file's name); read it with `attachmentUrl`. */
+  attachment?: Attachment;
+}
+
+/** The file of an attachment message (docs/attachments.md). */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  /** Detected from the file's first bytes: one of the allowed types. */
+  contentType: string;
+}
+
+/** What may be attached, announced in `ready` and by the widget endpoint. */
+export interface AttachmentLimits {
+  bytesMax: number;
+  conversationBytesMax: number;
+  types: string[];
+}
+
+/** The limits `ready` announces. */
+export interface ConnectionLimits {
+  messageBytesMax: number;
+  textCharsMax: number;
+  attachments: AttachmentLimits;
+}
+
+export interface AttachOptions {
+  /** Called as the bytes go out (where the browser reports it) and once at the end. */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+  /** The name shown (default: the File's own). */
+  name?: string;
+  /** Makes a retry idempotent, as for a send (default: a new one). */
+  clientMessageId?: string;
 }
 
 /** One quick reply of a bot's message: `id` for the bot, `label` for the visitor. */
@@ -319,7 +353,7 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   readonly lastSeq: number | null;
   readonly pending: OutboxEntry[];
   readonly hasOlder: boolean;
-  readonly limits: { messageBytesMax: number; textCharsMax: number } | null;
+  readonly limits: ConnectionLimits | null;
   /** The deployment's current notice (null before the first `ready`, or when there is none). */
   readonly notice: Notice | null;
   /** The deployment's greeting and usual reply time (null until `peekNotice()` read them). */
@@ -343,6 +377,10 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   /** Picks a quick reply of a bot's message: sent over REST as a message whose text is the
    * label and whose `content.choice` names it; resolves with the stored message. */
   choose(message: Message, reply: QuickReply): Promise<Message>;
+  /** Sends a file: refused before upload when `limits.attachments` refuse it (`attachment_too_large`, `attachment_type_refused`); resolves with its attachment message. */
+  attach(file: Blob & { name?: string }, options?: AttachOptions): Promise<Message>;
+  /** A short-lived URL reading an attachment of this conversation (for `<img src>` or a download link). */
+  attachmentUrl(attachmentId: string): Promise<{ url: string; expiresAtMs: number }>;
   typing(): void;
   markRead(seq?: number): void;
   loadOlder(limit?: number): Promise<Message[]>;
@@ -367,6 +405,9 @@ export declare class PorchAgent extends Emitter<AgentEvents> {
   open(id: string): Promise<Message[]>;
   loadOlder(id: string, limit?: number): Promise<Message[]>;
   send(conversationId: string, text: string): Promise<Message>;
+  /** Sends a file into a conversation of the agent's queues; resolves with its attachment message. */
+  attach(conversationId: string, file: Blob & { name?: string }, options?: AttachOptions): Promise<Message>;
+  attachmentUrl(conversationId: string, attachmentId: string): Promise<{ url: string; expiresAtMs: number }>;
   typing(conversationId: string): void;
   markRead(conversationId: string, seq: number): void;
   assign(id: string): Promise<Conversation>;

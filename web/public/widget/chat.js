@@ -4,6 +4,7 @@
 
 import { PorchGuest } from '../sdk/porch.js';
 import { explain, fixFor, isSetupProblem } from './diagnose.js';
+import { bindFiles, sendFile } from './files.js';
 import { messageElement, placeMessage, setState } from './messages.js';
 import { fitInput, followEnd, replyTime, showNotice } from './view.js';
 
@@ -145,7 +146,8 @@ export class Chat {
     this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
     if (m.seq && this.view.log.querySelector(`[data-seq="${m.seq}"]`)) return;
     const choose = (/** @type {import('../sdk/porch.js').QuickReply} */ reply) => g.choose(m, reply);
-    placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s, choose }));
+    const urlOf = (/** @type {string} */ id) => g.attachmentUrl(id).then((u) => u.url);
+    placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s, choose, urlOf }));
     this.renderGreeting();
   }
 
@@ -348,6 +350,10 @@ export class Chat {
       this.guest.loadOlder().catch((e) => { this.report(e); this.setStatus(this.s.t('olderFailed'), true); });
     });
     v.restart.addEventListener('click', () => this.restart());
+    bindFiles(v, (file) => {
+      this.log.toEnd();
+      sendFile(this.guest, file, { s: this.s, setStatus: (text, isError) => this.setStatus(text, isError), report: (e) => this.report(e) });
+    });
     // The tone may only play after the visitor interacted with the page.
     for (const type of ['pointerdown', 'keydown']) v.panel.addEventListener(type, () => this.attention.prime());
     v.launcher.addEventListener('pointerdown', () => this.attention.prime());

@@ -5,23 +5,28 @@
 
 import { richElements } from './rich.js';
 
+import { showAttachment } from './files.js';
+
 /** Messages of one sender closer together than this share one heading. */
 export const GROUP_GAP_MS = 5 * 60_000;
 
 /**
  * @typedef {{seq?: number, text: string, event?: string, createdAtMs?: number,
  *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string,
- *   content?: import('../sdk/porch.js').Content}} Entry
+ *   content?: import('../sdk/porch.js').Content,
+ *   attachment?: import('../sdk/porch.js').Attachment}} Entry
  * @typedef {ReturnType<typeof import('./strings.js').stringsFor>} Strings
  */
 
 /**
- * One bubble. `mine`: sent by this guest; `choose` sends the pick of one of its quick replies.
+ * One bubble. `mine`: sent by this guest; `choose` sends the pick of one of its quick replies;
+ * `urlOf`: a file's short-lived URL, for attachments.
  * @param {Entry} m
  * @param {{mine: boolean, pending?: boolean, s: Strings,
- *   choose?: (reply: import('../sdk/porch.js').QuickReply) => Promise<unknown>}} how
+ *   choose?: (reply: import('../sdk/porch.js').QuickReply) => Promise<unknown>,
+ *   urlOf?: (id: string) => Promise<string>}} how
  */
-export function messageElement(m, { mine, pending = false, s, choose }) {
+export function messageElement(m, { mine, pending = false, s, choose, urlOf }) {
   const el = document.createElement('div');
   const role = m.sender?.role ?? 'guest';
   el.className = `msg ${role === 'system' ? 'system' : mine ? 'mine' : 'theirs'}${pending ? ' pending' : ''}`;
@@ -35,6 +40,7 @@ export function messageElement(m, { mine, pending = false, s, choose }) {
   const text = document.createElement('p');
   text.className = 'text';
   text.textContent = role === 'system' ? systemText(m, s) : m.text;
+  if (m.attachment && urlOf) showAttachment(text, m.attachment, { s, urlOf });
   el.append(text);
   if (m.content && !mine) el.append(...richElements(m.content, choose));
   return el;

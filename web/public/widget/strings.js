@@ -36,6 +36,12 @@ const en = {
   unavailable: 'Chat is unavailable right now.',
   restart: 'Start a new chat',
   replyWithin: 'Usually replies within {time}',
+  attachFile: 'Attach a file',
+  uploading: 'Sending {name}… {percent}%',
+  fileTooLarge: 'This file is too large to send.',
+  fileTypeRefused: 'This kind of file cannot be sent. Send a picture or a PDF.',
+  fileFailed: 'The file could not be sent. Please try again.',
+  fileOpen: 'Open {name}',
 };
 
 const fr = {
@@ -70,6 +76,12 @@ const fr = {
   unavailable: 'La discussion est indisponible pour le moment.',
   restart: 'Nouvelle discussion',
   replyWithin: 'Répond généralement en {time}',
+  attachFile: 'Joindre un fichier',
+  uploading: 'Envoi de {name}… {percent} %',
+  fileTooLarge: 'Ce fichier est trop volumineux pour être envoyé.',
+  fileTypeRefused: 'Ce type de fichier ne peut pas être envoyé. Envoyez une image ou un PDF.',
+  fileFailed: 'Le fichier n’a pas pu être envoyé. Réessayez.',
+  fileOpen: 'Ouvrir {name}',
 };
 
 const ar = {
@@ -104,6 +116,12 @@ const ar = {
   unavailable: 'المحادثة غير متاحة حاليًا.',
   restart: 'بدء محادثة جديدة',
   replyWithin: 'يرد عادةً خلال {time}',
+  attachFile: 'إرفاق ملف',
+  uploading: 'جارٍ إرسال {name}… {percent}٪',
+  fileTooLarge: 'هذا الملف كبير جدًا ولا يمكن إرساله.',
+  fileTypeRefused: 'لا يمكن إرسال هذا النوع من الملفات. أرسل صورة أو ملف PDF.',
+  fileFailed: 'تعذّر إرسال الملف. يرجى المحاولة مرة أخرى.',
+  fileOpen: 'فتح {name}',
 };
 
 /**

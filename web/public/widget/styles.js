@@ -105,6 +105,10 @@ textarea {
   border: 1px solid #8a94a3; border-radius: 8px; padding: 8px 10px; height: 40px; max-height: 120px; overflow-y: auto;
 }
 textarea::placeholder { color: #5f6b7a; }
+.attach { min-height: 40px; width: 40px; border: 1px solid #8a94a3; border-radius: 8px; background: #fff; color: var(--porch-text); padding: 0; }
+.attach svg { width: 20px; height: 20px; fill: currentColor; vertical-align: middle; }
+.msg .file-link { color: inherit; text-decoration: underline; }
+.msg .preview { display: block; max-width: 220px; max-height: 220px; margin-top: 6px; border-radius: 8px; }
 .send { min-height: 40px; border: none; border-radius: 8px; padding: 0 14px; background: var(--porch-accent); color: var(--porch-accent-text); }
 .ended { flex-shrink: 0; display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; padding: 10px 14px; border-top: 1px solid #dde1e6; font-size: 14px; }
 .ended-text { margin: 0; }

@@ -5,6 +5,7 @@
 
 import { WIDGET_CSS } from './styles.js';
 
+const CLIP_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg>';
 const CHAT_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
 
 // A constant: every outside word is set below with textContent or setAttribute.
@@ -24,6 +25,8 @@ const TEMPLATE = `
   <div class="log" role="log" aria-live="polite" tabindex="0"></div>
   <div class="typing" aria-live="polite"></div>
   <form class="composer">
+    <button class="attach" type="button">${CLIP_ICON}</button>
+    <input class="file" type="file" hidden>
     <label class="visually-hidden" for="porch-input"></label>
     <textarea id="porch-input" rows="1"></textarea>
     <button class="send" type="submit"></button>
@@ -71,6 +74,8 @@ export function buildView(shadow, { title, s }) {
     form: /** @type {HTMLFormElement} */ ($('form')),
     input: /** @type {HTMLTextAreaElement} */ ($('textarea')),
     send: /** @type {HTMLButtonElement} */ ($('.send')),
+    attach: /** @type {HTMLButtonElement} */ ($('.attach')),
+    file: /** @type {HTMLInputElement} */ ($('.file')),
     ended: $('.ended'),
     endedText: $('.ended-text'),
     restart: $('.restart'),
@@ -87,6 +92,8 @@ export function buildView(shadow, { title, s }) {
   /** @type {HTMLElement} */ (shadow.querySelector('label')).textContent = s.t('yourMessage');
   view.input.placeholder = s.t('placeholder');
   view.send.textContent = s.t('send');
+  view.attach.setAttribute('aria-label', s.t('attachFile'));
+  view.attach.title = s.t('attachFile');
   view.restart.textContent = s.t('restart');
   return view;
 }

@@ -344,6 +344,7 @@ impl Session {
         ConnectionLimits {
             message_bytes_max: l.ws_message_bytes_max,
             text_chars_max: l.text_chars_max,
+            attachments: crate::attachments::limits(&self.state),
         }
     }
 

@@ -66,6 +66,7 @@ pub fn sample(deployment_id: &str, now_ms: i64) -> (String, Vec<u8>) {
         note: None,
         wrap_up: None,
         created_at_ms: now_ms,
+        attachment: None,
     };
     let event = WebhookEvent {
         event_type: EventType::MessageCreated.as_str().to_owned(),

@@ -201,8 +201,9 @@ async fn write(
                  WHERE id = $18 AND assigned_count > 0 AND EXISTS (SELECT 1 FROM updated) \
              ), inserted AS ( \
                  INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                                       sender_display_name, text, event, created_at_ms, note, wrap_up, content) \
-                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms, $20, $21, $22 FROM updated \
+                                       sender_display_name, text, event, created_at_ms, note, wrap_up, content, \
+                                       attachment, attachment_id, attachment_bytes) \
+                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms, $20, $21, $22, $23, $24, $25 FROM updated \
                  RETURNING conversation_id, seq, created_at_ms \
              ), queued AS ({enqueue}) \
              SELECT seq, created_at_ms FROM inserted"
@@ -210,6 +211,7 @@ async fn write(
         .await
         .context(&doing)?;
     let event_type = EventType::of_entry(message.event).as_str();
+    let attachment = crate::rows::AttachmentColumns::of(message);
     let agent_id = (message.event == Some(ConversationState::Assigned))
         .then_some(conversation.assigned_agent_id.as_deref())
         .flatten();
@@ -236,6 +238,9 @@ async fn write(
         &message.note,
         &message.wrap_up,
         &rows::content_to_sql(message.content.as_ref()),
+        &attachment.json,
+        &attachment.id,
+        &attachment.bytes,
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,

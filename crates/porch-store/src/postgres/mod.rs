@@ -21,6 +21,8 @@
 //! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
 //!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
 
+mod attachments;
+mod blobs;
 mod bots;
 mod canned;
 mod context;
@@ -52,7 +54,7 @@ use porch_core::store::{
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
-    AgentStatus, Conversation, ConversationPage, MessagePage, Notice, VisitorContext,
+    AgentStatus, Conversation, ConversationPage, Message, MessagePage, Notice, VisitorContext,
 };
 
 use self::pool::Db;
@@ -100,6 +102,8 @@ pub struct PostgresStore {
     db: Db,
     /// Appends running or waiting on this node, one per conversation at a time.
     turns: turns::Turns,
+    /// Attachments' bytes, in the database on the same pool.
+    blobs: std::sync::Arc<blobs::PgBlobs>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -118,7 +122,8 @@ impl PostgresStore {
         schema::migrate(&mut client, options.schema.as_deref()).await?;
         drop(client);
         tracing::debug!(schema = ?options.schema, pool_size = options.pool_size, "opened the postgres store");
-        Ok(PostgresStore { db, turns: turns::Turns::new(options.pool_size.max(1)) })
+        let blobs = std::sync::Arc::new(blobs::PgBlobs { db: db.clone() });
+        Ok(PostgresStore { db, turns: turns::Turns::new(options.pool_size.max(1)), blobs })
     }
 }
 
@@ -272,6 +277,24 @@ impl Store for PostgresStore {
         request: CustomerPageRequest,
     ) -> StoreFuture<'_, ConversationPage> {
         Box::pin(async move { reads::customer_conversations(&self.db, &request).await })
+    }
+
+    fn blobs(&self) -> std::sync::Arc<dyn porch_core::blob::BlobStore> {
+        self.blobs.clone()
+    }
+
+    fn attachment_message(&self, attachment_id: &str) -> StoreFuture<'_, Option<Message>> {
+        let id = attachment_id.to_owned();
+        Box::pin(async move { attachments::message(&self.db, &id).await })
+    }
+
+    fn attachments_named(&self, attachment_ids: Vec<String>) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move { attachments::named(&self.db, attachment_ids).await })
+    }
+
+    fn attachment_bytes(&self, conversation_id: &str) -> StoreFuture<'_, u64> {
+        let id = conversation_id.to_owned();
+        Box::pin(async move { attachments::bytes(&self.db, &id).await })
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -21,7 +21,8 @@ use super::rows::{Context, describe};
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_CONNECT_TIMEOUT_MS);
 const POOL_WAIT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_POOL_WAIT_TIMEOUT_MS);
 
-/// The pool and where it points.
+/// The pool and where it points. Cloned handles share the pool (blob storage has one).
+#[derive(Clone)]
 pub(crate) struct Db {
     pool: Pool,
     /// `host:port` list for messages; never the password or the rest of the URL.

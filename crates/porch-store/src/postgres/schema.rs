@@ -300,6 +300,37 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (deployment_id, shortcut)
     );
     "#,
+    // 16: attachments (docs/attachments.md), the message columns as in the SQLite store (its
+    // migration 16), and the files themselves, which every node must read: a blob row and its
+    // bytes in chunk rows of `ATTACHMENT_CHUNK_BYTES`. Chunk rows rather than large objects:
+    // each chunk is one ordinary insert on the pool (no transaction held across the upload's
+    // round trips), a range read selects only the chunks it needs, a blob's chunks go with it
+    // by `ON DELETE CASCADE` (a large object outlives its row unless unlinked), and pg_dump
+    // keeps them like any table. `EXTERNAL`: stored out of line, not compressed (pictures and
+    // PDFs are compressed already; trying again costs CPU and saves nothing).
+    r#"
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS attachment TEXT;
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS attachment_id TEXT;
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS attachment_bytes BIGINT;
+    CREATE INDEX IF NOT EXISTS messages_attachment ON messages (attachment_id)
+        WHERE attachment_id IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS attachment_blobs (
+        id            TEXT PRIMARY KEY,
+        written_bytes BIGINT NOT NULL,
+        complete      BOOLEAN NOT NULL,
+        settled       BOOLEAN NOT NULL DEFAULT false,
+        touched_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS attachment_blobs_unsettled ON attachment_blobs (touched_at_ms)
+        WHERE NOT settled;
+    CREATE TABLE IF NOT EXISTS attachment_chunks (
+        blob_id      TEXT NOT NULL REFERENCES attachment_blobs(id) ON DELETE CASCADE,
+        offset_bytes BIGINT NOT NULL,
+        data         BYTEA NOT NULL,
+        PRIMARY KEY (blob_id, offset_bytes)
+    );
+    ALTER TABLE attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

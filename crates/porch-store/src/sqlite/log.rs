@@ -92,10 +92,12 @@ pub(crate) fn append(
 fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-                               sender_display_name, text, event, created_at_ms, note, wrap_up, content) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                               sender_display_name, text, event, created_at_ms, note, wrap_up, content, \
+                               attachment, attachment_id, attachment_bytes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )
     .and_then(|mut s| {
+        let attachment = crate::rows::AttachmentColumns::of(message);
         s.execute(params![
             message.id,
             message.conversation_id,
@@ -109,7 +111,10 @@ fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
             message.created_at_ms,
             message.note,
             message.wrap_up,
-            rows::content_to_sql(message.content.as_ref())
+            rows::content_to_sql(message.content.as_ref()),
+            attachment.json,
+            attachment.id,
+            attachment.bytes
         ])
     })
     .context(&format!("appending seq {} to {}", message.seq, message.conversation_id))?;

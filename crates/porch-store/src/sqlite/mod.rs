@@ -17,6 +17,7 @@
 //!   `webhooks`; routing's records (agents' status, capacity and load, queues' settings) in
 //!   `routing`; offers in `offers`; every other write in `writes`.
 
+mod attachments;
 mod bots;
 mod canned;
 mod checkpointer;
@@ -52,7 +53,7 @@ use porch_core::store::{
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::rest::{
-    AgentStatus, Conversation, ConversationPage, MessagePage, Notice, VisitorContext,
+    AgentStatus, Conversation, ConversationPage, Message, MessagePage, Notice, VisitorContext,
 };
 
 use self::pool::{ReaderPool, read, read_short};
@@ -107,6 +108,8 @@ pub struct SqliteStore {
     // and, as the file's last connection in this process, checkpoints the WAL.
     readers: Arc<ReaderPool>,
     writer: Writer,
+    /// Attachments' bytes: `attachments/` beside the database file.
+    blobs: Arc<crate::dir_blobs::DirBlobs>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -128,8 +131,10 @@ impl SqliteStore {
         let checkpoint_conn =
             schema::open_connection(path, options.synchronous, schema::Role::Checkpointer)?;
         let writer = Writer::spawn(write_conn, checkpoint_conn)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let blobs = Arc::new(crate::dir_blobs::DirBlobs::open(dir.join("attachments"))?);
         tracing::debug!(path = %path.display(), synchronous = ?options.synchronous, "opened the sqlite store");
-        Ok(SqliteStore { readers, writer })
+        Ok(SqliteStore { readers, writer, blobs })
     }
 }
 
@@ -350,6 +355,24 @@ impl Store for SqliteStore {
         request: CustomerPageRequest,
     ) -> StoreFuture<'_, ConversationPage> {
         Box::pin(read(&self.readers, move |conn| reads::customer_conversations(conn, &request)))
+    }
+
+    fn blobs(&self) -> Arc<dyn porch_core::blob::BlobStore> {
+        self.blobs.clone()
+    }
+
+    fn attachment_message(&self, attachment_id: &str) -> StoreFuture<'_, Option<Message>> {
+        let id = attachment_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| attachments::message(conn, &id)))
+    }
+
+    fn attachments_named(&self, attachment_ids: Vec<String>) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(read(&self.readers, move |conn| attachments::named(conn, &attachment_ids)))
+    }
+
+    fn attachment_bytes(&self, conversation_id: &str) -> StoreFuture<'_, u64> {
+        let id = conversation_id.to_owned();
+        Box::pin(read(&self.readers, move |conn| attachments::bytes(conn, &id)))
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -327,6 +327,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (deployment_id, shortcut)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 16: attachments (docs/attachments.md). An attachment message names its file
+    // (`porch_wire::attachment::Attachment` as JSON) and, in columns of their own, its id (the
+    // sweep asks which stored files a message names) and its size (a conversation's quota
+    // sums them). The bytes are files in the data directory, not rows.
+    r#"
+    ALTER TABLE messages ADD COLUMN attachment TEXT;
+    ALTER TABLE messages ADD COLUMN attachment_id TEXT;
+    ALTER TABLE messages ADD COLUMN attachment_bytes INTEGER;
+    CREATE INDEX messages_attachment ON messages (attachment_id) WHERE attachment_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

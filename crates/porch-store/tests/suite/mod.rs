@@ -5,6 +5,7 @@
 //! concurrent tasks take an `Arc<dyn Store>`, because spawned tasks must own their store.
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
+mod attachments;
 mod bots;
 mod canned;
 mod context;
@@ -18,6 +19,7 @@ mod routing;
 mod search;
 mod webhooks;
 
+pub use attachments::*;
 pub use bots::*;
 pub use canned::*;
 pub use context::*;
@@ -140,6 +142,7 @@ pub fn says(
         note: None,
         wrap_up: None,
         now_ms: T0_MS + 1_000,
+        attachment: None,
     }
 }
 
@@ -165,6 +168,7 @@ pub fn system_event(
         note: None,
         wrap_up: None,
         now_ms: T0_MS + 2_000,
+        attachment: None,
     }
 }
 

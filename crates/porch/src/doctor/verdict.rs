@@ -199,8 +199,13 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         // The webhooks API's own refusals: never met on a handshake.
         | WebhookEndpointUnknown | WebhookTargetRefused | WebhookEventTypeUnknown
         | WebhookEndpointsFull
-        // The bot API's own refusals: a bot token is refused at the gateway as token_wrong_kind.
-        | BotCredentialsInvalid | ContentInvalid => Advice::new(
+        // The bot API's and the attachments API's own refusals: a bot token is refused at the
+        // gateway as token_wrong_kind; attachments are never met on a handshake.
+        | BotCredentialsInvalid | ContentInvalid
+        | AttachmentTooLarge | AttachmentQuotaFull | AttachmentTypeRefused
+        | AttachmentTypeMismatch | AttachmentBodyTooLong | AttachmentBodyTooShort
+        | AttachmentTruncated | UploadTooSlow | UploadAlreadyComplete | AttachmentUrlInvalid
+        | AttachmentUrlExpired | AttachmentUnknown | RangeNotSatisfiable => Advice::new(
             format!("the request itself was refused ({code}: {})", ctx.message),
             "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
         ),

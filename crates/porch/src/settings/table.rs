@@ -217,6 +217,21 @@ pub const SETTINGS: &[SettingRow] = &[
               request forgery).",
     },
     SettingRow {
+        key: "attachment_types",
+        flag: "--attachment-type",
+        env: "PORCH_ATTACHMENT_TYPES",
+        default: "`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `application/pdf`",
+        toml_default: Some(
+            "[\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\", \"application/pdf\"]",
+        ),
+        toml_example: "",
+        secret: false,
+        doc: "The content types guests and agents may attach (repeat the flag, or comma-separate \
+              in the variable). A file's type is detected from its first bytes, never its name, \
+              so each must be one Porch recognises: `image/png`, `image/jpeg`, `image/gif`, \
+              `image/webp`, `application/pdf`, `application/zip` (docs/attachments.md).",
+    },
+    SettingRow {
         key: "trusted_proxies",
         flag: "--trusted-proxy",
         env: "PORCH_TRUSTED_PROXIES",

@@ -197,7 +197,7 @@ fn api_examples_match_their_types() {
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 33] = [
+    let checks: [(&str, fn(&str)); 36] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -231,6 +231,9 @@ fn api_examples_match_their_types() {
         ("HandoffRequest", round_trips::<HandoffRequest>),
         ("Handoff", round_trips::<Handoff>),
         ("AgentHandoff", round_trips::<AgentHandoff>),
+        ("UploadRequest", round_trips::<porch_wire::attachment::UploadRequest>),
+        ("UploadGrant", round_trips::<porch_wire::attachment::UploadGrant>),
+        ("AttachmentUrl", round_trips::<porch_wire::attachment::AttachmentUrl>),
     ];
     let mut checked = 0;
     for (name, check) in checks {

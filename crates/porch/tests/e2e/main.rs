@@ -4,6 +4,8 @@
 // Case tables are tuples on purpose: one line per case reads better than a struct per table.
 #![allow(clippy::type_complexity)]
 
+mod attachments;
+mod attachments_crash;
 mod bad_input;
 mod bots;
 mod cli;

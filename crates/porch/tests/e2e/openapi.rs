@@ -52,6 +52,12 @@ fn path_constant(name: &str) -> &'static str {
         "OPENAPI_PATH" => OPENAPI_PATH,
         "WEBHOOK_ENDPOINTS_PATH" => WEBHOOK_ENDPOINTS_PATH,
         "WEBHOOK_ENDPOINT_PATH" => WEBHOOK_ENDPOINT_PATH,
+        "GUEST_ATTACHMENTS_PATH" => GUEST_ATTACHMENTS_PATH,
+        "GUEST_ATTACHMENT_PATH" => GUEST_ATTACHMENT_PATH,
+        "AGENT_ATTACHMENTS_PATH" => AGENT_ATTACHMENTS_PATH,
+        "AGENT_ATTACHMENT_PATH" => AGENT_ATTACHMENT_PATH,
+        "ATTACHMENT_UPLOAD_PATH" => ATTACHMENT_UPLOAD_PATH,
+        "ATTACHMENT_CONTENT_PATH" => ATTACHMENT_CONTENT_PATH,
         other => {
             panic!("the router names `{other}`; add it to path_constant() in tests/e2e/openapi.rs")
         }
@@ -258,7 +264,9 @@ async fn every_documented_operation_is_routed_and_other_methods_are_405() {
             .replace("{deployment_id}", "dep_x")
             .replace("{id}", "cnv_x")
             .replace("{endpoint_id}", "whe_x")
-            .replace("{conversation_id}", "cnv_x");
+            .replace("{conversation_id}", "cnv_x")
+            .replace("{attachment_id}", "att_x")
+            .replace("{grant}", "x");
         assert!(!concrete.contains('{'), "a path parameter this test does not fill: {path}");
         let url = server.api.url(&concrete);
         for method in METHODS {

@@ -74,6 +74,10 @@ async fn node(
         trusted_proxies: Vec::new(),
         data_dir: None,
         metrics_internal: false,
+        attachment_types: porch_core::attachment::DEFAULT_TYPES
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect(),
     };
     configure(&mut config);
     let (state, shutdown_tx) =
@@ -175,6 +179,18 @@ impl TestServer {
 
     pub async fn agent(&self) -> AgentSession {
         self.agent_api.agent_login(&self.agent_name, &self.agent_secret).await.expect("agent login")
+    }
+
+    /// The files under the data directory's `attachments/` (none in cluster mode, where they
+    /// are rows).
+    pub fn attachment_files(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("attachments")) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> =
+            entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
     }
 
     /// Signs a token with the server's current key, for tests that need odd claims.

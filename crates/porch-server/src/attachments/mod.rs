@@ -1,0 +1,28 @@
+//! Attachments (docs/attachments.md): a participant asks for an upload and gets a short-lived
+//! URL bound to it and its conversation (`request`); the bytes are streamed to blob storage
+//! and checked, and only then become an attachment message (`upload`); participants read a
+//! file through a short-lived URL (`download`); abandoned uploads and files no message names
+//! are swept (`sweep`).
+//!
+//! The URLs carry signed grants (`porch_core::token::grant`), not tokens: a browser can use
+//! them in a plain `PUT` or `<img src>`, and any node checks them without a store read.
+
+pub mod download;
+mod grant;
+pub mod request;
+pub mod sweep;
+pub mod upload;
+
+use porch_wire::attachment::AttachmentLimits;
+
+use crate::state::AppState;
+
+/// What `ready` and the widget endpoint announce.
+pub fn limits(state: &AppState) -> AttachmentLimits {
+    let l = &state.config.limits;
+    AttachmentLimits {
+        bytes_max: l.attachment_bytes_max,
+        conversation_bytes_max: l.attachment_conversation_bytes_max,
+        types: state.config.attachment_types.clone(),
+    }
+}

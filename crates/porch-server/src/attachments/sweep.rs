@@ -1,0 +1,54 @@
+//! The sweep: each node, at start and then every `ATTACHMENT_SWEEP_INTERVAL_MS`, deletes
+//! uploads nobody has written to for `ATTACHMENT_ORPHAN_GRACE_MS` (abandoned, cut off, or
+//! from a process that crashed) and complete, unsettled files that old which no message names
+//! (a crash between a file's commit and its message's append); one a message names is settled. So a failed upload leaves nothing
+//! behind for longer than the grace, also across a crash.
+
+use std::time::Duration;
+
+use porch_core::limits::{
+    ATTACHMENT_ORPHAN_GRACE_MS, ATTACHMENT_SWEEP_BATCH_MAX, ATTACHMENT_SWEEP_INTERVAL_MS,
+};
+use porch_core::store::StoreError;
+
+use crate::state::AppState;
+
+/// Runs until the server shuts down.
+pub async fn run(state: AppState) {
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        match once(&state).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "attachments: swept abandoned uploads"),
+            Err(e) => tracing::warn!("attachments: the sweep failed, retrying later: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(ATTACHMENT_SWEEP_INTERVAL_MS)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// One sweep: how many blobs it removed.
+pub async fn once(state: &AppState) -> Result<usize, StoreError> {
+    let blobs = state.store.blobs();
+    let cut = porch_core::time::now_ms() - ATTACHMENT_ORPHAN_GRACE_MS as i64;
+    let stale = blobs.stale(cut, cut, ATTACHMENT_SWEEP_BATCH_MAX).await?;
+    let complete: Vec<String> = stale.iter().filter(|b| b.complete).map(|b| b.id.clone()).collect();
+    let named = if complete.is_empty() {
+        Vec::new()
+    } else {
+        state.store.attachments_named(complete).await?
+    };
+    let mut removed = 0;
+    for blob in &stale {
+        if named.contains(&blob.id) {
+            // Its message is in the log; the upload that made it stopped before settling it.
+            blobs.settle(&blob.id).await?;
+        } else {
+            blobs.delete(&blob.id).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
