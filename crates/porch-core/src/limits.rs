@@ -797,7 +797,7 @@ limits! {
 impl Limits {
     /// Checks relationships between limits that configuration could break.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 16] = [
+        let checks: [(bool, &str); 17] = [
             (
                 self.connection_write_buffer_bytes_max
                     >= self.ws_message_bytes_max + WS_FRAME_HEADER_BYTES_MAX,

@@ -120,6 +120,7 @@ impl AppendRequest {
             queue: None,
             note: None,
             wrap_up: None,
+            attachment: None,
             now_ms,
         }
     }

@@ -56,7 +56,7 @@ pub async fn send(
     origin_session: Option<&str>,
 ) -> ApiResult<SendMessageResponse> {
     validate_send(state, client_message_id, text)?;
-    let entry = Entry { client_message_id, text: text.to_string(), attachment: None };
+    let entry = Entry { client_message_id, text: text.to_string(), attachment: None, content };
     deliver(state, sender, conversation, entry, origin_session).await
 }
 
@@ -65,6 +65,8 @@ pub(crate) struct Entry<'a> {
     pub client_message_id: &'a str,
     pub text: String,
     pub attachment: Option<porch_wire::attachment::Attachment>,
+    /// A bot's quick replies and cards, or a guest's pick of one.
+    pub content: Option<porch_wire::bot::Content>,
 }
 
 /// Stores a checked message (text or attachment) from `sender` and fans it out: the rate limit,
@@ -85,10 +87,10 @@ pub(crate) async fn deliver(
     let mut request = AppendRequest::new(
         &conversation.id,
         sender.clone(),
-        text.to_string(),
+        entry.text,
         porch_core::time::now_ms(),
     );
-    request.client_message_id = Some(client_message_id.to_string());
+    request.client_message_id = Some(entry.client_message_id.to_string());
     if sender.role == Role::Agent {
         if conversation.state == ConversationState::Waiting {
             crate::routing::check_manual_take(state, conversation).await?;

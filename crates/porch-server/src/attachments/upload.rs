@@ -137,8 +137,12 @@ async fn record(
         ApiError::new(ErrorCode::ConversationUnknown, "the upload's conversation is gone")
     })?;
     super::request::check_quota(state, &conversation.id, claim.z).await?;
-    let entry =
-        Entry { client_message_id: &claim.m, text: claim.n.clone(), attachment: Some(file) };
+    let entry = Entry {
+        client_message_id: &claim.m,
+        text: claim.n.clone(),
+        attachment: Some(file),
+        content: None,
+    };
     let response =
         crate::conversation::deliver(state, &claim.s, &conversation, entry, None).await?;
     // A retry under a new upload URL with the same clientMessageId: the first file stands,
