@@ -139,6 +139,7 @@ async fn open_session(
         conversation_id: new_id(prefix::CONVERSATION),
         client_id: client_id.to_string(),
         revoked: false,
+        erased: false,
     };
     let conversation = state.store.create_guest(record.clone(), deployment.queue.clone()).await?;
     state.publish(LiveEvent::conversation(&conversation));

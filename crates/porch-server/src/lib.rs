@@ -45,6 +45,7 @@ pub mod conversation;
 pub mod cors;
 pub mod csp;
 pub mod customers;
+pub mod erasure;
 pub mod error;
 pub mod gateway;
 pub mod guests;
@@ -98,8 +99,14 @@ pub async fn build_state(
         Some(url) => {
             let node = config.node_id.clone();
             Some(
-                broker::nats::NatsBroker::connect(url, &config.broker_subject, node, hub.clone())
-                    .await?,
+                broker::nats::NatsBroker::connect(
+                    url,
+                    &config.broker_access,
+                    &config.broker_subject,
+                    node,
+                    hub.clone(),
+                )
+                .await?,
             )
         }
         None => None,
@@ -181,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/close"), post(agents::close))
         .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
         .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
+        .route(CUSTOMER_ERASURE_PATH, post(erasure::erase))
         .route(&format!("{AGENT_API_PREFIX}/status"), put(routing::put_status))
         .merge(browser)
         .layer(axum::middleware::map_response(oauth::no_store));

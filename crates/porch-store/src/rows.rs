@@ -146,7 +146,7 @@ fn deployment_at(row: &dyn StoredRow, first: usize) -> Result<DeploymentRecord, 
 
 /// `FROM guests g` joined to its deployment `d` and conversation `c`.
 pub(crate) const GUEST_STANDING_COLUMNS: &str =
-    "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+    "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq, g.erased";
 
 pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStanding), StoreError> {
     let standing = GuestStanding {
@@ -155,6 +155,7 @@ pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStandi
         deployment_enabled: row.flag(3)?,
         notice: notice(row, 4)?,
         last_seq: seq(row, 5)?,
+        erased: row.flag(6)?,
     };
     Ok((row.text(0)?, standing))
 }
@@ -317,7 +318,7 @@ macro_rules! guest_columns {
     ($attributes:literal) => {
         concat!(
             $crate::rows::guest_public_columns!($attributes),
-            ", g.deployment_id, g.conversation_id, g.client_id, g.revoked"
+            ", g.deployment_id, g.conversation_id, g.client_id, g.revoked, g.erased"
         )
     };
 }
@@ -374,6 +375,7 @@ pub(crate) fn guest(row: &dyn StoredRow) -> Result<GuestRecord, StoreError> {
         conversation_id: row.text(rest + 1)?,
         client_id: row.text(rest + 2)?,
         revoked: row.flag(rest + 3)?,
+        erased: row.flag(rest + 4)?,
     })
 }
 
@@ -397,7 +399,7 @@ pub(crate) fn conversation(row: &dyn StoredRow) -> Result<Conversation, StoreErr
 /// backend's; the caller adds the `WHERE`.
 pub(crate) fn guest_session_select(conversation_columns: &str) -> String {
     format!(
-        "SELECT {conversation_columns}, g.deployment_id, g.conversation_id, g.client_id, g.revoked, {DEPLOYMENT_COLUMNS} \
+        "SELECT {conversation_columns}, g.deployment_id, g.conversation_id, g.client_id, g.revoked, g.erased, {DEPLOYMENT_COLUMNS} \
          FROM guests g JOIN conversations c ON c.id = g.conversation_id JOIN deployments d ON d.id = g.deployment_id"
     )
 }
@@ -412,12 +414,13 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
         conversation_id: row.text(rest + 1)?,
         client_id: row.text(rest + 2)?,
         revoked: row.flag(rest + 3)?,
+        erased: row.flag(rest + 4)?,
     };
-    Ok(GuestSession { guest, deployment: deployment_at(row, rest + 4)?, conversation })
+    Ok(GuestSession { guest, deployment: deployment_at(row, rest + 5)?, conversation })
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-     sender_display_name, text, event, created_at_ms";
+     sender_display_name, text, event, created_at_ms, erased";
 
 pub(crate) fn message(row: &dyn StoredRow) -> Result<Message, StoreError> {
     message_at(row, 0)
@@ -439,6 +442,7 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         text: row.text(first + 7)?,
         event: optional_state(row, first + 8)?,
         created_at_ms: row.integer(first + 9)?,
+        erased: row.flag(first + 10)?,
     })
 }
 

@@ -136,6 +136,7 @@ error_codes! {
     OriginNotAllowed = "origin_not_allowed", 403, 4005, "The page's Origin is not in the deployment's allowlist.";
     // State of the session.
     GuestRevoked = "guest_revoked", 401, 4006, "The guest session was revoked.";
+    GuestErased = "guest_erased", 401, 4014, "The guest's customer was erased by the operator; the session is over.";
     DeploymentDisabled = "deployment_disabled", 403, 4009, "The deployment is disabled.";
     DeploymentUnknown = "deployment_unknown", 404, 4010, "No deployment has this id.";
     ConversationUnknown = "conversation_unknown", 404, 4010, "No conversation has this id (or it is not yours).";
@@ -147,6 +148,7 @@ error_codes! {
     OfferNotYours = "offer_not_yours", 403, 4004, "The conversation is not offered to this agent; accept or decline only your own offers.";
     ManualTakeOff = "manual_take_off", 403, 4004, "The conversation's queue does not allow taking by hand; accept an offer instead.";
     GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
+    CustomerUnknown = "customer_unknown", 404, 4010, "No guest session of this deployment was ever created with this externalId.";
     WebhookEndpointUnknown = "webhook_endpoint_unknown", 404, 4010, "No webhook endpoint of this deployment has this id.";
     NotFound = "not_found", 404, 4010, "No such route.";
     // Bad input after the handshake or in a REST body.

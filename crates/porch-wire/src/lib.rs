@@ -71,6 +71,11 @@ pub const WEBHOOK_ENDPOINTS_PATH: &str =
 pub const WEBHOOK_ENDPOINT_PATH: &str =
     "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
 
+/// A deployment's customer erasure (client token, scope `erasure`): `POST` erases the customer
+/// its body names (docs/identity.md, "Erasure").
+pub const CUSTOMER_ERASURE_PATH: &str =
+    "/api/v2/webmessaging/deployments/{deployment_id}/customers/erasure";
+
 /// Token audiences: one per kind of token, so no token can stand in for another.
 pub mod audience {
     /// OAuth client token from `POST /api/v2/oauth/token`; good for the customer's backend.
@@ -90,6 +95,9 @@ pub mod scope {
     pub const NOTICES: &str = "notices";
     /// Register, list and remove a deployment's webhook endpoints (docs/webhooks.md).
     pub const WEBHOOKS: &str = "webhooks";
+    /// Erase a customer of a deployment: their texts, names and attributes (docs/identity.md).
+    /// A scope of its own, so a backend that creates sessions cannot erase.
+    pub const ERASURE: &str = "erasure";
     /// Every scope a client can be given, in the order `porch clients create --help` lists.
-    pub const ALL: &[&str] = &[GUESTS, NOTICES, WEBHOOKS];
+    pub const ALL: &[&str] = &[GUESTS, NOTICES, WEBHOOKS, ERASURE];
 }

@@ -16,6 +16,7 @@
 mod accounts;
 mod admin;
 mod config;
+mod customers;
 mod demo_banner;
 mod doctor;
 mod health;
@@ -59,6 +60,9 @@ enum Command {
     /// Guest sessions.
     #[command(subcommand)]
     Guests(admin::GuestsCommand),
+    /// Customers: erase one (docs/identity.md, "Erasure").
+    #[command(subcommand)]
+    Customers(customers::CustomersCommand),
     /// Agents: the people (or bots) who answer guests.
     #[command(subcommand)]
     Agents(admin::AgentsCommand),
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
             Command::Deployments(c) => admin::deployments(c).await,
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
+            Command::Customers(c) => customers::run(c).await,
             Command::Queues(c) => routing::queues(c).await,
             Command::Keys(c) => admin::keys(c).await,
             Command::Webhooks(c) => webhooks::run(c).await,

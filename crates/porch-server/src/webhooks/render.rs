@@ -63,6 +63,7 @@ pub fn sample(deployment_id: &str, now_ms: i64) -> (String, Vec<u8>) {
         text: "A test delivery from porch webhooks test".to_owned(),
         event: None,
         created_at_ms: now_ms,
+        erased: false,
     };
     let event = WebhookEvent {
         event_type: EventType::MessageCreated.as_str().to_owned(),

@@ -256,6 +256,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS tokens_valid_after_secs BIGINT NOT NULL DEFAULT 0;
     "#,
+    // 13: erasure, as in the SQLite store (its migration 13).
+    r#"
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS erased BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS erased_key TEXT;
+    CREATE INDEX IF NOT EXISTS guests_by_erased_key ON guests (deployment_id, erased_key)
+        WHERE erased_key IS NOT NULL;
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS erased BOOLEAN NOT NULL DEFAULT FALSE;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -6,6 +6,7 @@
 //! Every suite creates its own records with fresh ids and names, so suites can share a store.
 
 mod customers;
+mod erasure;
 mod identity;
 mod log;
 mod offers;
@@ -14,6 +15,7 @@ mod routing;
 mod webhooks;
 
 pub use customers::*;
+pub use erasure::*;
 pub use identity::*;
 pub use log::*;
 pub use offers::*;
@@ -97,6 +99,7 @@ pub fn guest_record(
         conversation_id: new_id(prefix::CONVERSATION),
         client_id: client.id.clone(),
         revoked: false,
+        erased: false,
     }
 }
 

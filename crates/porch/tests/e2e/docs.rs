@@ -194,7 +194,7 @@ fn api_examples_match_their_types() {
     use porch_wire::rest::*;
     let text = doc("api.md");
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 23] = [
+    let checks: [(&str, fn(&str)); 25] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -218,6 +218,8 @@ fn api_examples_match_their_types() {
         ("CreateWebhookEndpointRequest", round_trips::<CreateWebhookEndpointRequest>),
         ("WebhookEndpoint", round_trips::<WebhookEndpoint>),
         ("WebhookEndpointList", round_trips::<WebhookEndpointList>),
+        ("EraseCustomerRequest", round_trips::<EraseCustomerRequest>),
+        ("CustomerErasure", round_trips::<CustomerErasure>),
     ];
     let mut checked = 0;
     for (name, check) in checks {

@@ -4,6 +4,7 @@
 // Case tables are tuples on purpose: one line per case reads better than a struct per table.
 #![allow(clippy::type_complexity)]
 
+mod backing_tls;
 mod bad_input;
 mod cli;
 mod config_verbs;
@@ -14,6 +15,7 @@ mod customers;
 mod delivery;
 mod docs;
 mod doctor;
+mod erasure;
 mod floods;
 mod gateway_rejections;
 mod handshake_doc;
@@ -32,6 +34,7 @@ mod schemathesis_found;
 mod serve_process;
 mod server_log;
 mod static_assets;
+mod store_scan;
 mod support;
 mod tls;
 mod token_battery;

@@ -50,6 +50,7 @@ fn path_constant(name: &str) -> &'static str {
         "OPENAPI_PATH" => OPENAPI_PATH,
         "WEBHOOK_ENDPOINTS_PATH" => WEBHOOK_ENDPOINTS_PATH,
         "WEBHOOK_ENDPOINT_PATH" => WEBHOOK_ENDPOINT_PATH,
+        "CUSTOMER_ERASURE_PATH" => CUSTOMER_ERASURE_PATH,
         other => {
             panic!("the router names `{other}`; add it to path_constant() in tests/e2e/openapi.rs")
         }
