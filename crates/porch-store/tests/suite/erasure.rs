@@ -39,8 +39,8 @@ pub async fn suite_erase_customer(store: &dyn Store) {
     store.append(says(&kept, &guest_of(&kept), "c1", "not erased")).await.unwrap();
 
     let erasure = store.erase_customer(&deployment.id, "crm-erase").await.unwrap().unwrap();
-    assert_eq!(erasure.guest_ids, [conversation.guest.id.clone()]);
-    assert_eq!(erasure.conversation_ids, [conversation.id.clone()]);
+    assert_eq!(erasure.guest_ids, std::slice::from_ref(&conversation.guest.id));
+    assert_eq!(erasure.conversation_ids, std::slice::from_ref(&conversation.id));
     assert_eq!(erasure.messages, 2, "the guest's entry and the note");
 
     let log = store.messages(&conversation.id, ALL).await.unwrap().messages;
