@@ -3,9 +3,9 @@
 
 use porch_wire::rest::{
     AgentLoginRequest, AgentSession, CloseRequest, Conversation, ConversationList,
-    ConversationPage, CreateGuestRequest, ErrorBody, GuestSession, IdentifyGuestRequest,
-    MessagePage, NoticeState, SendMessageRequest, SendMessageResponse, SetNoticeRequest,
-    TokenResponse, TransferRequest, WidgetGuestRequest,
+    ConversationPage, CreateGuestRequest, CustomerErasure, EraseCustomerRequest, ErrorBody,
+    GuestSession, IdentifyGuestRequest, MessagePage, NoticeState, SendMessageRequest,
+    SendMessageResponse, SetNoticeRequest, TokenResponse, TransferRequest, WidgetGuestRequest,
 };
 use porch_wire::*;
 use serde::de::DeserializeOwned;
@@ -198,6 +198,20 @@ impl Api {
         let path = GUEST_CONVERSATION_MESSAGES_PATH.replace("{conversation_id}", conversation_id);
         let url = self.url(&format!("{path}?{query}"));
         decode(self.http.get(url).bearer_auth(guest_token).send().await).await.map(|r| r.body)
+    }
+
+    /// `POST .../deployments/{id}/customers/erasure` (client token, scope `erasure`): erases the
+    /// customer `external_id` names (docs/identity.md, "Erasure").
+    pub async fn erase_customer(
+        &self,
+        client_token: &str,
+        deployment_id: &str,
+        external_id: &str,
+    ) -> ApiResult<CustomerErasure> {
+        let body = EraseCustomerRequest { external_id: external_id.into() };
+        let url = self.url(&CUSTOMER_ERASURE_PATH.replace("{deployment_id}", deployment_id));
+        let request = self.http.post(url).bearer_auth(client_token).json(&body);
+        decode(request.send().await).await.map(|r| r.body)
     }
 
     pub async fn agent_login(&self, name: &str, secret: &str) -> ApiResult<AgentSession> {

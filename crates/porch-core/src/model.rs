@@ -209,6 +209,16 @@ pub struct GuestRecord {
     /// The OAuth client that created this guest; only it may read it back.
     pub client_id: String,
     pub revoked: bool,
+    /// Its customer was erased (`Store::erase_customer`): revoked too, and its texts are gone.
+    pub erased: bool,
+}
+
+/// What an erased guest keeps of its customer's `externalId`: a SHA-256 digest (hex), so erasing
+/// the same customer again is recognised (`Store::erase_customer` answers it, not
+/// `customer_unknown`). It confirms a guessed id, never reveals one (docs/identity.md).
+pub fn erased_key(external_id: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(external_id.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A guest with its deployment and its conversation, as read together (`Store::guest_session`).
@@ -235,6 +245,8 @@ pub struct DeploymentSettings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GuestStanding {
     pub revoked: bool,
+    /// Its customer was erased: the session ends with `guest_erased`.
+    pub erased: bool,
     pub deployment_id: String,
     pub deployment_enabled: bool,
     pub notice: Option<Notice>,

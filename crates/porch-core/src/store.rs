@@ -216,6 +216,16 @@ pub struct CustomerPageRequest {
     pub limit: u32,
 }
 
+/// What `Store::erase_customer` did: the guests it erased and revoked, their conversations,
+/// and how many log entries became tombstones. Empty lists when the customer was erased
+/// before and nothing new appeared since.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Erasure {
+    pub guest_ids: Vec<String>,
+    pub conversation_ids: Vec<String>,
+    pub messages: u64,
+}
+
 /// How durable an acknowledged write is, as the store is actually configured (read back from
 /// the engine, not from Porch's config), so tests and `/readyz` can assert it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -389,6 +399,19 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a guest: its tokens are refused from now on (`guest_revoked`). Returns false
     /// when no guest has this id.
     fn revoke_guest(&self, guest_id: &str) -> StoreFuture<'_, bool>;
+    /// Erases the customer `external_id` names on `deployment_id` (docs/identity.md, "Erasure"),
+    /// in one commit: each of its guests loses its name, email, attributes and `externalId`
+    /// (kept only as `model::erased_key`) and is revoked and marked erased; in their
+    /// conversations, the guest's entries and the system notes (entries without an event,
+    /// which name the guest) keep their `seq`, sender role and time but lose their text and
+    /// display name, marked `erased`; their outbox rows lose their last error (a receiver's
+    /// answer may quote them). `None` when no guest of this deployment ever had this
+    /// `external_id`, erased or not: an unknown customer.
+    fn erase_customer(
+        &self,
+        deployment_id: &str,
+        external_id: &str,
+    ) -> StoreFuture<'_, Option<Erasure>>;
     /// Enables or disables a deployment. Returns false when no deployment has this id.
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool>;
     /// Sets (`Some`) or clears (`None`) a deployment's notice, replacing any other. Returns
@@ -626,6 +649,7 @@ pub fn decide_append(
         wrap_up: request.wrap_up,
         created_at_ms: at_ms,
         attachment: request.attachment,
+        erased: false,
     };
     Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
 }

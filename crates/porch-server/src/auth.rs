@@ -118,6 +118,9 @@ pub async fn principal(
 /// store read that also brings its conversation's head and its deployment's notice.
 pub async fn recheck_guest(state: &AppState, guest_id: &str) -> Result<GuestStanding, ApiError> {
     let standing = state.standings.of(guest_id).await?.ok_or_else(guest_gone)?;
+    if standing.erased {
+        return Err(guest_erased());
+    }
     if standing.revoked {
         return Err(guest_revoked());
     }
@@ -140,6 +143,14 @@ fn guest_gone() -> ApiError {
     )
 }
 
+/// Checked before `revoked`, which an erasure sets too: the client learns why.
+fn guest_erased() -> ApiError {
+    ApiError::new(
+        ErrorCode::GuestErased,
+        "this guest's customer was erased by the operator; its texts are gone and the session is over",
+    )
+}
+
 fn guest_revoked() -> ApiError {
     ApiError::new(ErrorCode::GuestRevoked, "this guest session was revoked; create a new one")
 }
@@ -159,6 +170,9 @@ async fn guest(
     // Deployments are never deleted, so a guest without one is as gone as a missing guest.
     let GuestSession { guest, deployment, conversation } =
         state.store.guest_session(&claims.sub).await?.ok_or_else(guest_gone)?;
+    if guest.erased {
+        return Err(guest_erased());
+    }
     if guest.revoked {
         return Err(guest_revoked());
     }

@@ -7,6 +7,7 @@
 //! broker is down, sends are refused with `broker_unavailable` (nothing stored, so a retry is
 //! safe) and `/readyz` is red, so the load balancer moves clients to a healthy node.
 
+pub mod access;
 pub mod nats;
 
 use std::sync::Arc;

@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub broker_url: Option<String>,
     /// The NATS subject of this cluster (`porch.events` by default).
     pub broker_subject: String,
+    /// TLS and credentials for the broker (`broker_ca_file`, `broker_user`, ...).
+    pub broker_access: crate::broker::access::NatsAccess,
     /// Load balancers and proxies in front of Porch. A request from one of these addresses is
     /// attributed to the address it names in `X-Forwarded-For`, and its TCP connections are
     /// not counted against `connections_per_ip_max`. Empty: the peer address is the client.
@@ -94,6 +96,7 @@ mod tests {
             node_id: "nod_test".into(),
             broker_url: None,
             broker_subject: porch_wire::event::SUBJECT.into(),
+            broker_access: Default::default(),
             trusted_proxies: Vec::new(),
             data_dir: None,
             metrics_internal: false,

@@ -140,6 +140,7 @@ async fn open_session(
         conversation_id: new_id(prefix::CONVERSATION),
         client_id: client_id.to_string(),
         revoked: false,
+        erased: false,
     };
     let context = crate::visitor::checked(request.context)?;
     let queue = crate::bots::starting_queue(state, &deployment.queue).await?;

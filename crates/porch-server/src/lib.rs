@@ -53,6 +53,7 @@ pub mod conversation;
 pub mod cors;
 pub mod csp;
 pub mod customers;
+pub mod erasure;
 pub mod error;
 pub mod gateway;
 pub mod guests;
@@ -109,8 +110,14 @@ pub async fn build_state(
         Some(url) => {
             let node = config.node_id.clone();
             Some(
-                broker::nats::NatsBroker::connect(url, &config.broker_subject, node, hub.clone())
-                    .await?,
+                broker::nats::NatsBroker::connect(
+                    url,
+                    &config.broker_access,
+                    &config.broker_subject,
+                    node,
+                    hub.clone(),
+                )
+                .await?,
             )
         }
         None => None,
@@ -204,6 +211,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/unassign"), post(agents::unassign))
         .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
         .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
+        .route(CUSTOMER_ERASURE_PATH, post(erasure::erase))
         .route(
             &format!("{AGENT_API_PREFIX}/status"),
             get(routing::get_status).put(routing::put_status),

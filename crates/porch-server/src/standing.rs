@@ -117,6 +117,7 @@ mod tests {
     fn standing(last_seq: u64) -> GuestStanding {
         GuestStanding {
             revoked: false,
+            erased: false,
             deployment_id: "dep_1".into(),
             deployment_enabled: true,
             notice: None,

@@ -148,7 +148,7 @@ fn deployment_at(row: &dyn StoredRow, first: usize) -> Result<DeploymentRecord, 
 
 /// `FROM guests g` joined to its deployment `d` and conversation `c`.
 pub(crate) const GUEST_STANDING_COLUMNS: &str =
-    "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq";
+    "g.id, g.revoked, g.deployment_id, d.enabled, d.notice, c.last_seq, g.erased";
 
 pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStanding), StoreError> {
     let standing = GuestStanding {
@@ -157,6 +157,7 @@ pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStandi
         deployment_enabled: row.flag(3)?,
         notice: notice(row, 4)?,
         last_seq: seq(row, 5)?,
+        erased: row.flag(6)?,
     };
     Ok((row.text(0)?, standing))
 }
@@ -320,7 +321,7 @@ macro_rules! guest_columns {
     ($attributes:literal) => {
         concat!(
             $crate::rows::guest_public_columns!($attributes),
-            ", g.deployment_id, g.conversation_id, g.client_id, g.revoked"
+            ", g.deployment_id, g.conversation_id, g.client_id, g.revoked, g.erased"
         )
     };
 }
@@ -377,6 +378,7 @@ pub(crate) fn guest(row: &dyn StoredRow) -> Result<GuestRecord, StoreError> {
         conversation_id: row.text(rest + 1)?,
         client_id: row.text(rest + 2)?,
         revoked: row.flag(rest + 3)?,
+        erased: row.flag(rest + 4)?,
     })
 }
 
@@ -400,7 +402,7 @@ pub(crate) fn conversation(row: &dyn StoredRow) -> Result<Conversation, StoreErr
 /// backend's; the caller adds the `WHERE`.
 pub(crate) fn guest_session_select(conversation_columns: &str) -> String {
     format!(
-        "SELECT {conversation_columns}, g.deployment_id, g.conversation_id, g.client_id, g.revoked, {DEPLOYMENT_COLUMNS} \
+        "SELECT {conversation_columns}, g.deployment_id, g.conversation_id, g.client_id, g.revoked, g.erased, {DEPLOYMENT_COLUMNS} \
          FROM guests g JOIN conversations c ON c.id = g.conversation_id JOIN deployments d ON d.id = g.deployment_id"
     )
 }
@@ -415,12 +417,13 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
         conversation_id: row.text(rest + 1)?,
         client_id: row.text(rest + 2)?,
         revoked: row.flag(rest + 3)?,
+        erased: row.flag(rest + 4)?,
     };
-    Ok(GuestSession { guest, deployment: deployment_at(row, rest + 4)?, conversation })
+    Ok(GuestSession { guest, deployment: deployment_at(row, rest + 5)?, conversation })
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-     sender_display_name, text, event, created_at_ms, note, wrap_up, content, attachment";
+     sender_display_name, text, event, created_at_ms, note, wrap_up, content, attachment, erased";
 
 /// An attachment message's columns: the file as JSON, and its id and size on their own (for
 /// the sweep's lookup and the quota's sum). All `None` for other messages.
@@ -477,6 +480,7 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
             })?),
             None => None,
         },
+        erased: row.flag(first + 14)?,
     })
 }
 

@@ -211,6 +211,12 @@ async fn identify_guest() {
 }
 
 #[tokio::test]
+async fn erase_customer() {
+    let (_schema, store) = fresh().await;
+    suite_erase_customer(&*store).await;
+}
+
+#[tokio::test]
 async fn customer_conversations() {
     let (_schema, store) = fresh().await;
     suite_customer_conversations(&*store).await;

@@ -161,6 +161,12 @@ async fn identify_guest() {
 }
 
 #[tokio::test]
+async fn erase_customer() {
+    let (_dir, store) = fresh();
+    suite_erase_customer(&*store).await;
+}
+
+#[tokio::test]
 async fn customer_conversations() {
     let (_dir, store) = fresh();
     suite_customer_conversations(&*store).await;
@@ -468,7 +474,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     drop(store);
     // Turn the file back into what version 2 wrote: the same rows, `id UNIQUE`, no notices,
     // no webhooks, no welcome, no routing columns, no offers, no standings of clients and
-    // agents, no bots, no notes or wrap-up codes, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
+    // agents, no bots, no notes or wrap-up codes, no erasure marks, user_version 2; the agent holds the conversation, as a version-2 Porch recorded it.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let before = message_rows(&conn);
     conn.execute_batch(
@@ -487,6 +493,8 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          DROP TABLE wrap_up_codes; \
          ALTER TABLE messages DROP COLUMN note; ALTER TABLE messages DROP COLUMN wrap_up; \
          DROP TABLE canned_replies; ALTER TABLE guests DROP COLUMN context; \
+         DROP INDEX guests_by_erased_key; ALTER TABLE guests DROP COLUMN erased_key; \
+         ALTER TABLE guests DROP COLUMN erased; ALTER TABLE messages DROP COLUMN erased; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -522,7 +530,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 16, "and every migration after");
+    assert_eq!(version, 17, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

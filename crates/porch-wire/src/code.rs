@@ -157,6 +157,7 @@ error_codes! {
     OriginNotAllowed = "origin_not_allowed", 403, 4005, "The page's Origin is not in the deployment's allowlist.";
     // State of the session.
     GuestRevoked = "guest_revoked", 401, 4006, "The guest session was revoked.";
+    GuestErased = "guest_erased", 401, 4014, "The guest's customer was erased by the operator; the session is over.";
     DeploymentDisabled = "deployment_disabled", 403, 4009, "The deployment is disabled.";
     DeploymentUnknown = "deployment_unknown", 404, 4010, "No deployment has this id.";
     ConversationUnknown = "conversation_unknown", 404, 4010, "No conversation has this id (or it is not yours).";
@@ -175,6 +176,7 @@ error_codes! {
     WrapUpUnknown = "wrap_up_unknown", 400, 4007, "The wrap-up code is not in the deployment's list; use one of them.";
     WrapUpRequired = "wrap_up_required", 400, 4007, "The deployment has a wrap-up list: a close names one of its codes.";
     GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
+    CustomerUnknown = "customer_unknown", 404, 4010, "No guest session of this deployment was ever created with this externalId.";
     WebhookEndpointUnknown = "webhook_endpoint_unknown", 404, 4010, "No webhook endpoint of this deployment has this id.";
     NotFound = "not_found", 404, 4010, "No such route.";
     // Bad input after the handshake or in a REST body.

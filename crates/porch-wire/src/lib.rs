@@ -73,6 +73,11 @@ pub const WEBHOOK_ENDPOINTS_PATH: &str =
 pub const WEBHOOK_ENDPOINT_PATH: &str =
     "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
 
+/// A deployment's customer erasure (client token, scope `erasure`): `POST` erases the customer
+/// its body names (docs/identity.md, "Erasure").
+pub const CUSTOMER_ERASURE_PATH: &str =
+    "/api/v2/webmessaging/deployments/{deployment_id}/customers/erasure";
+
 /// Where a guest asks for an upload into its conversation (`POST`, guest token).
 pub const GUEST_ATTACHMENTS_PATH: &str = "/api/v2/webmessaging/guests/attachments";
 /// Where a guest asks for a short-lived URL reading one attachment of its conversation.
@@ -122,6 +127,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("agentAttachment", AGENT_ATTACHMENT_PATH),
     ("attachmentUpload", ATTACHMENT_UPLOAD_PATH),
     ("attachmentContent", ATTACHMENT_CONTENT_PATH),
+    ("customerErasure", CUSTOMER_ERASURE_PATH),
 ];
 
 /// Token audiences: one per kind of token, so no token can stand in for another.
@@ -145,8 +151,11 @@ pub mod scope {
     pub const NOTICES: &str = "notices";
     /// Register, list and remove a deployment's webhook endpoints (docs/webhooks.md).
     pub const WEBHOOKS: &str = "webhooks";
+    /// Erase a customer of a deployment: their texts, names and attributes (docs/identity.md).
+    /// A scope of its own, so a backend that creates sessions cannot erase.
+    pub const ERASURE: &str = "erasure";
     /// Every scope a client can be given, in the order `porch clients create --help` lists.
-    pub const ALL: &[&str] = &[GUESTS, NOTICES, WEBHOOKS];
+    pub const ALL: &[&str] = &[GUESTS, NOTICES, WEBHOOKS, ERASURE];
 }
 
 #[cfg(test)]

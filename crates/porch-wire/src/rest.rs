@@ -278,6 +278,15 @@ pub struct Message {
     /// An attachment message's file (docs/attachments.md); `text` is then its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<crate::attachment::Attachment>,
+    /// A tombstone: the entry of a customer an operator erased (docs/identity.md, "Erasure").
+    /// Its `text` is empty and its sender has no display name; `seq`, time and sender's role
+    /// stay, so the log keeps its sequence. Absent (false) on every other entry.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub erased: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Message {
@@ -543,4 +552,27 @@ impl Welcome {
     pub fn is_empty(&self) -> bool {
         self.greeting.is_none() && self.reply_within_mins.is_none()
     }
+}
+
+/// `POST /api/v2/webmessaging/deployments/{deploymentId}/customers/erasure` body: the customer
+/// to erase (client token, scope `erasure`; docs/identity.md, "Erasure").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EraseCustomerRequest {
+    /// The customer's id in the builder's system, as its sessions were created with.
+    pub external_id: String,
+}
+
+/// What an erasure did. Erasing a customer again erases what is new since (a session opened
+/// meanwhile) and answers the same way, with the counts of this call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerErasure {
+    pub deployment_id: String,
+    /// Guest sessions erased and revoked by this call.
+    pub guests: u64,
+    /// Log entries this call turned into tombstones.
+    pub messages: u64,
+    /// The conversations those guests had: their logs keep their sequence, with tombstones.
+    pub conversation_ids: Vec<String>,
 }

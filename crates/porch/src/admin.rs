@@ -15,7 +15,7 @@ pub enum ClientsCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Scopes granted (repeatable). Known: guests, notices, webhooks.
+        /// Scopes granted (repeatable). Known: guests, notices, webhooks, erasure.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Print the created client as JSON (secret included, once).

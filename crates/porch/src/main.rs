@@ -20,6 +20,7 @@ mod admin;
 mod bots;
 mod canned;
 mod config;
+mod customers;
 mod demo_banner;
 mod doctor;
 mod health;
@@ -64,6 +65,9 @@ enum Command {
     /// Guest sessions.
     #[command(subcommand)]
     Guests(admin::GuestsCommand),
+    /// Customers: erase one (docs/identity.md, "Erasure").
+    #[command(subcommand)]
+    Customers(customers::CustomersCommand),
     /// Agents: the people (or bots) who answer guests.
     #[command(subcommand)]
     Agents(admin::AgentsCommand),
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
             Command::Agents(c) => admin::agents(c).await,
             Command::Guests(c) => admin::guests(c).await,
             Command::Bots(c) => bots::run(c).await,
+            Command::Customers(c) => customers::run(c).await,
             Command::Queues(c) => routing::queues(c).await,
             Command::Wrapups(c) => wrapups::run(c).await,
             Command::Keys(c) => admin::keys(c).await,

@@ -43,6 +43,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         node_id: settings.node_id.clone(),
         broker_url: settings.broker.clone(),
         broker_subject: settings.broker_subject.clone(),
+        broker_access: settings.broker_access.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
         data_dir: matches!(settings.store.as_deref(), None | Some("sqlite"))
             .then(|| settings.data_dir.clone()),

@@ -6,6 +6,7 @@
 //! Settings are rows of `table::SETTINGS`, limits rows of `porch_core::limits::ROWS`; secret
 //! settings may come from files (`secret`).
 
+pub mod broker;
 pub mod secret;
 pub mod table;
 
@@ -64,6 +65,8 @@ pub struct ServeArgs {
     #[arg(long, env = "PORCH_BROKER_SUBJECT",
         help = table::help("broker_subject"), long_help = table::long_help("broker_subject"))]
     pub broker_subject: Option<String>,
+    #[command(flatten)]
+    pub broker_access: broker::BrokerAccessArgs,
     #[arg(long, env = "PORCH_NODE_ID",
         help = table::help("node_id"), long_help = table::long_help("node_id"))]
     pub node_id: Option<String>,
@@ -176,6 +179,14 @@ pub struct FileSettings {
     pub broker: Option<String>,
     pub broker_file: Option<PathBuf>,
     pub broker_subject: Option<String>,
+    pub broker_ca_file: Option<PathBuf>,
+    pub broker_cert_file: Option<PathBuf>,
+    pub broker_key_file: Option<PathBuf>,
+    pub broker_user: Option<String>,
+    pub broker_password: Option<String>,
+    pub broker_password_file: Option<PathBuf>,
+    pub broker_token: Option<String>,
+    pub broker_token_file: Option<PathBuf>,
     pub node_id: Option<String>,
     pub conformance_echo: Option<bool>,
     pub demo: Option<bool>,
@@ -205,6 +216,7 @@ pub struct Settings {
     pub postgres_pool_size: usize,
     pub broker: Option<String>,
     pub broker_subject: String,
+    pub broker_access: porch_server::broker::access::NatsAccess,
     pub node_id: String,
     pub conformance_echo: bool,
     pub demo: bool,
@@ -276,6 +288,8 @@ impl Settings {
             (),
         );
         let broker = noted(&mut problems, broker_setting(args, &file), None);
+        let broker_access = broker::resolve(&args.broker_access, &file);
+        let broker_access = noted(&mut problems, broker_access, Default::default());
         let listen = args
             .listen
             .or(file.listen)
@@ -320,6 +334,7 @@ impl Settings {
                 .clone()
                 .or(file.broker_subject)
                 .unwrap_or_else(|| porch_wire::event::SUBJECT.into()),
+            broker_access,
             node_id: args
                 .node_id
                 .clone()

@@ -18,6 +18,7 @@ use porch_wire::event::ClusterEvent;
 use tokio::sync::mpsc;
 
 use super::Broker;
+use super::access::NatsAccess;
 use crate::hub::{Hub, HubEvent};
 
 pub struct NatsBroker {
@@ -32,15 +33,21 @@ impl NatsBroker {
     /// When the connection comes back after a loss, every session is told to resync.
     pub async fn connect(
         url: &str,
+        access: &NatsAccess,
         subject: &str,
         node: String,
         hub: Arc<Hub>,
     ) -> Result<Arc<NatsBroker>, String> {
         let address = address_of(url);
+        access.check()?;
+        access.check_files()?;
         let connected = Arc::new(AtomicBool::new(true));
         let flag = connected.clone();
         let resync_hub = hub.clone();
-        let options = async_nats::ConnectOptions::new()
+        // The TLS configuration async-nats builds takes the process's rustls provider.
+        porch_client::tls::install_default_provider();
+        let options = access
+            .apply(async_nats::ConnectOptions::new())
             .name(format!("porch {node}"))
             .ping_interval(std::time::Duration::from_millis(NATS_PING_INTERVAL_MS))
             .reconnect_delay_callback(|attempts| {
@@ -60,7 +67,10 @@ impl NatsBroker {
         )
         .await
         .map_err(|_| format!("cannot reach NATS at {address} within {NATS_CONNECT_TIMEOUT_MS} ms"))?
-        .map_err(|e| format!("cannot reach NATS at {address}: {e}"))?;
+        .map_err(|e| {
+            let cause = describe(&e);
+            format!("cannot reach NATS at {address}: {cause}; {}", super::access::fix(&cause))
+        })?;
         let subject = subject.to_string();
         let subscription =
             client.subscribe(subject.clone()).await.map_err(|e| format!("NATS subscribe: {e}"))?;
@@ -135,6 +145,18 @@ impl Broker for NatsBroker {
         let state = if self.is_connected() { "connected" } else { "disconnected" };
         format!("nats {} {state}", self.address)
     }
+}
+
+/// An error with its causes (a TLS failure's reason is in its source).
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `nats://user:pass@host:4222` → `host:4222`.

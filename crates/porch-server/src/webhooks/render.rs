@@ -67,6 +67,7 @@ pub fn sample(deployment_id: &str, now_ms: i64) -> (String, Vec<u8>) {
         wrap_up: None,
         created_at_ms: now_ms,
         attachment: None,
+        erased: false,
     };
     let event = WebhookEvent {
         event_type: EventType::MessageCreated.as_str().to_owned(),

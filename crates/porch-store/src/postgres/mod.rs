@@ -26,6 +26,7 @@ mod blobs;
 mod bots;
 mod canned;
 mod context;
+mod erasure;
 mod identity;
 mod log;
 mod offers;
@@ -34,6 +35,7 @@ mod reads;
 mod routing;
 mod rows;
 mod schema;
+mod tls;
 mod turns;
 mod webhooks;
 mod wrapups;
@@ -48,8 +50,8 @@ use porch_core::model::{
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
     Account, AppendOutcome, AppendRequest, ConversationFilter, ConversationSearch,
-    CustomerPageRequest, Deletion, Durability, PageRequest, Store, StoreError, StoreFuture,
-    StorePressure,
+    CustomerPageRequest, Deletion, Durability, Erasure, PageRequest, Store, StoreError,
+    StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
@@ -349,6 +351,17 @@ impl Store for PostgresStore {
     fn delete_account(&self, account: Account, id: &str) -> StoreFuture<'_, Deletion> {
         let id = id.to_owned();
         Box::pin(async move { writes::delete_account(&self.db, account, &id).await })
+    }
+
+    fn erase_customer(
+        &self,
+        deployment_id: &str,
+        external_id: &str,
+    ) -> StoreFuture<'_, Option<Erasure>> {
+        let (deployment_id, external_id) = (deployment_id.to_owned(), external_id.to_owned());
+        Box::pin(
+            async move { erasure::erase_customer(&self.db, &deployment_id, &external_id).await },
+        )
     }
 
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {

@@ -13,10 +13,12 @@ use porch_core::limits::{
 };
 use porch_core::store::StoreError;
 use tokio_postgres::config::Host;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{Config, NoTls};
 
 use super::PostgresOptions;
 use super::rows::{Context, describe};
+use super::tls::Mode;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_CONNECT_TIMEOUT_MS);
 const POOL_WAIT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_POOL_WAIT_TIMEOUT_MS);
@@ -33,7 +35,8 @@ impl Db {
     /// Builds the pool. Opens nothing yet: the first `client()` does.
     pub(crate) fn new(options: &PostgresOptions) -> Result<Db, StoreError> {
         // The parse error names the bad option, never its value, so it cannot leak a password.
-        let mut config: Config = options.url.parse().map_err(|e| {
+        let split = super::tls::split(&options.url)?;
+        let mut config: Config = split.url.parse().map_err(|e| {
             StoreError::Unavailable(format!("the PostgreSQL URL is invalid: {}", describe(&e)))
         })?;
         let address = address(&config);
@@ -65,11 +68,16 @@ impl Db {
         // restart or `pg_terminate_backend` closes the socket, which ends that task, so broken
         // connections are dropped at checkout without a round trip per checkout (`Verified`
         // would double the latency of every single-statement read).
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let recycling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = if split.mode == Mode::Off {
+            config.ssl_mode(SslMode::Disable);
+            Manager::from_config(config, NoTls, recycling)
+        } else {
+            // Required: a server without TLS is refused, never used in the clear.
+            config.ssl_mode(SslMode::Require);
+            let tls = super::tls::connector(split.mode, split.root_cert.as_deref())?;
+            Manager::from_config(config, tls, recycling)
+        };
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -101,7 +109,11 @@ impl Db {
         let address = &self.address;
         StoreError::Unavailable(match error {
             PoolError::Backend(e) => {
-                format!("cannot reach PostgreSQL at {address}: {}", describe(&e))
+                let cause = describe(&e);
+                match super::tls::fix(&cause) {
+                    Some(fix) => format!("cannot reach PostgreSQL at {address}: {cause}; {fix}"),
+                    None => format!("cannot reach PostgreSQL at {address}: {cause}"),
+                }
             }
             PoolError::Timeout(TimeoutType::Wait) => format!(
                 "all {} connections to PostgreSQL at {address} stayed busy for {} s",

@@ -331,6 +331,14 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
     "#,
+    // 17: erasure, as in the SQLite store (its migration 17).
+    r#"
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS erased BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE guests ADD COLUMN IF NOT EXISTS erased_key TEXT;
+    CREATE INDEX IF NOT EXISTS guests_by_erased_key ON guests (deployment_id, erased_key)
+        WHERE erased_key IS NOT NULL;
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS erased BOOLEAN NOT NULL DEFAULT FALSE;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

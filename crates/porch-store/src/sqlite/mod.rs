@@ -22,6 +22,7 @@ mod bots;
 mod canned;
 mod checkpointer;
 mod context;
+mod erasure;
 mod identity;
 mod log;
 mod offers;
@@ -47,8 +48,8 @@ use porch_core::model::{
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
     Account, AppendOutcome, AppendRequest, ConversationFilter, ConversationSearch,
-    CustomerPageRequest, Deletion, Durability, PageRequest, Store, StoreError, StoreFuture,
-    StorePressure,
+    CustomerPageRequest, Deletion, Durability, Erasure, PageRequest, Store, StoreError,
+    StoreFuture, StorePressure,
 };
 use porch_core::token::SigningKey;
 use porch_core::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
@@ -390,6 +391,18 @@ impl Store for SqliteStore {
             value: true,
             reply,
         }))
+    }
+
+    fn erase_customer(
+        &self,
+        deployment_id: &str,
+        external_id: &str,
+    ) -> StoreFuture<'_, Option<Erasure>> {
+        let (deployment_id, external_id) = (deployment_id.to_owned(), external_id.to_owned());
+        Box::pin(
+            self.writer
+                .run(move |conn| erasure::erase_customer(conn, &deployment_id, &external_id)),
+        )
     }
 
     fn set_deployment_enabled(&self, deployment_id: &str, enabled: bool) -> StoreFuture<'_, bool> {

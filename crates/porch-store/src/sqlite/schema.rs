@@ -337,6 +337,17 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN attachment_bytes INTEGER;
     CREATE INDEX messages_attachment ON messages (attachment_id) WHERE attachment_id IS NOT NULL;
     "#,
+    // 17: erasure (issue 20, item 6; docs/identity.md). An erased guest is marked, and keeps
+    // of its customer's externalId only a digest (`model::erased_key`), found by its own
+    // partial index, so a second erasure of the customer is recognised. An erased log entry
+    // is a tombstone: marked, its text empty.
+    r#"
+    ALTER TABLE guests ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE guests ADD COLUMN erased_key TEXT;
+    CREATE INDEX guests_by_erased_key ON guests (deployment_id, erased_key)
+        WHERE erased_key IS NOT NULL;
+    ALTER TABLE messages ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -10,6 +10,7 @@ mod bots;
 mod canned;
 mod context;
 mod customers;
+mod erasure;
 mod handover;
 mod identity;
 mod log;
@@ -24,6 +25,7 @@ pub use bots::*;
 pub use canned::*;
 pub use context::*;
 pub use customers::*;
+pub use erasure::*;
 pub use handover::*;
 pub use identity::*;
 pub use log::*;
@@ -109,6 +111,7 @@ pub fn guest_record(
         conversation_id: new_id(prefix::CONVERSATION),
         client_id: client.id.clone(),
         revoked: false,
+        erased: false,
     }
 }
 

@@ -104,6 +104,10 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
                 "pass the accessToken field of the guest session as is, not access_token, a JSON string or the whole response: {CONNECT_JS}"
             ),
         ),
+        GuestErased => Advice::new(
+            format!("the customer behind this guest session was erased ({code}: {})", ctx.message),
+            "an erased customer's sessions are over for good; open a new guest session if the customer comes back",
+        ),
         GuestRevoked | ConversationUnknown | ConversationClosed | GuestUnknown => Advice::new(
             format!("the guest session behind this token is gone ({code}: {})", ctx.message),
             "create a new guest session from your backend (POST /api/v2/webmessaging/guests) and connect with its accessToken",
@@ -198,7 +202,7 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         | TransferQueueUnknown | TransferAgentUnavailable | WrapUpUnknown | WrapUpRequired
         // The webhooks API's own refusals: never met on a handshake.
         | WebhookEndpointUnknown | WebhookTargetRefused | WebhookEventTypeUnknown
-        | WebhookEndpointsFull
+        | WebhookEndpointsFull | CustomerUnknown
         // The bot API's and the attachments API's own refusals: a bot token is refused at the
         // gateway as token_wrong_kind; attachments are never met on a handshake.
         | BotCredentialsInvalid | ContentInvalid

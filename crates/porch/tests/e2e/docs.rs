@@ -197,7 +197,7 @@ fn api_examples_match_their_types() {
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 36] = [
+    let checks: [(&str, fn(&str)); 38] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -234,6 +234,8 @@ fn api_examples_match_their_types() {
         ("UploadRequest", round_trips::<porch_wire::attachment::UploadRequest>),
         ("UploadGrant", round_trips::<porch_wire::attachment::UploadGrant>),
         ("AttachmentUrl", round_trips::<porch_wire::attachment::AttachmentUrl>),
+        ("EraseCustomerRequest", round_trips::<EraseCustomerRequest>),
+        ("CustomerErasure", round_trips::<CustomerErasure>),
     ];
     let mut checked = 0;
     for (name, check) in checks {

@@ -6,6 +6,7 @@
 
 mod attachments;
 mod attachments_crash;
+mod backing_tls;
 mod bad_input;
 mod bots;
 mod cli;
@@ -18,6 +19,7 @@ mod customers;
 mod delivery;
 mod docs;
 mod doctor;
+mod erasure;
 mod floods;
 mod gateway_rejections;
 mod handover;
@@ -38,6 +40,7 @@ mod schemathesis_found;
 mod serve_process;
 mod server_log;
 mod static_assets;
+mod store_scan;
 mod support;
 mod tls;
 mod token_battery;

@@ -32,9 +32,10 @@ pub struct TestServer {
     pub agent_name: String,
     pub agent_secret: String,
     stops: Vec<tokio::sync::oneshot::Sender<()>>,
-    dir: PathBuf,
+    /// The test's directory: the SQLite file is `porch.db` in it.
+    pub dir: PathBuf,
     /// The PostgreSQL schema of a cluster-mode server, dropped with it.
-    schema: Option<String>,
+    pub schema: Option<String>,
 }
 
 /// `PORCH_TEST_CLUSTER=1` runs every test against two nodes on the machine's PostgreSQL
@@ -44,7 +45,7 @@ pub fn cluster_mode() -> bool {
     std::env::var("PORCH_TEST_CLUSTER").is_ok_and(|v| v == "1")
 }
 
-const TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub const TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// One running node: its state, URL, and the handle that stops it.
 struct Node {
@@ -71,6 +72,7 @@ async fn node(
         broker_url: cluster.map(|(url, _)| url.to_string()),
         broker_subject: cluster
             .map_or(porch_wire::event::SUBJECT.to_string(), |(_, subject)| subject.to_string()),
+        broker_access: Default::default(),
         trusted_proxies: Vec::new(),
         data_dir: None,
         metrics_internal: false,
