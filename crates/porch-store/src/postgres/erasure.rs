@@ -17,10 +17,11 @@ const ERASE_SQL: &str = "WITH found AS ( \
         WHERE deployment_id = $1 AND (external_id = $2 OR erased_key = $3) \
     ), guests_erased AS ( \
         UPDATE guests SET display_name = NULL, email = NULL, external_id = NULL, \
-            attributes = '{}', verified_by = NULL, revoked = TRUE, erased = TRUE, erased_key = $3 \
+            attributes = '{}', verified_by = NULL, context = NULL, revoked = TRUE, erased = TRUE, erased_key = $3 \
         WHERE id IN (SELECT id FROM found) RETURNING id \
     ), entries AS ( \
-        UPDATE messages SET text = '', sender_display_name = NULL, erased = TRUE \
+        UPDATE messages SET text = '', sender_display_name = NULL, content = NULL, \
+            attachment = NULL, attachment_id = NULL, attachment_bytes = NULL, erased = TRUE \
         WHERE conversation_id IN (SELECT conversation_id FROM found) AND NOT erased \
             AND (sender_role = 'guest' OR (sender_role = 'system' AND event IS NULL)) \
         RETURNING 1 \

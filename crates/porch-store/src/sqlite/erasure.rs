@@ -12,14 +12,16 @@ use super::rows::Context;
 /// id, `?3` its `erased_key`) lose everything that describes them, and are revoked and marked.
 /// PostgreSQL's `erasure.rs` runs the same statements as CTEs of one.
 const ERASE_GUESTS_SQL: &str = "UPDATE guests SET display_name = NULL, email = NULL, \
-     external_id = NULL, attributes = '{}', verified_by = NULL, revoked = TRUE, erased = TRUE, \
+     external_id = NULL, attributes = '{}', verified_by = NULL, context = NULL, revoked = TRUE, erased = TRUE, \
      erased_key = ?3 WHERE deployment_id = ?1 AND (external_id = ?2 OR erased_key = ?3)";
 
 /// Erasure's tombstones in one conversation (`?1`): the guest's entries and the system notes
 /// (no event: "The guest signed in: verified as …" names the guest) lose their text and
-/// display name; `seq`, sender role, event and time stay. State changes name agents only.
+/// display name, a pick and a file (the sweep then deletes the file no message names); `seq`,
+/// sender role, event and time stay. State changes name agents only.
 const ERASE_ENTRIES_SQL: &str = "UPDATE messages SET text = '', \
-     sender_display_name = NULL, erased = TRUE WHERE conversation_id = ?1 AND NOT erased \
+     sender_display_name = NULL, content = NULL, attachment = NULL, attachment_id = NULL, \
+     attachment_bytes = NULL, erased = TRUE WHERE conversation_id = ?1 AND NOT erased \
      AND (sender_role = 'guest' OR (sender_role = 'system' AND event IS NULL))";
 
 /// Erasure's outbox rows of one conversation (`?1`): they hold no text, but their last error

@@ -19,7 +19,8 @@ use crate::support::*;
 
 const TARGETS: WebhookTargets = WebhookTargets { allow_http: true, allow_private: true };
 /// What the erased customer wrote or was described with: none of it may remain.
-const ERASED: &[&str] = &["zq-text", "Zelda Quux", "zelda@quux.test", "platinum-zq", "crm-zq-1"];
+const ERASED: &[&str] =
+    &["zq-text", "Zelda Quux", "zelda@quux.test", "platinum-zq", "crm-zq-1", "zq-page", "zq-title"];
 
 async fn customer_session(server: &TestServer, token: &str) -> GuestSession {
     let request = CreateGuestRequest {
@@ -28,6 +29,11 @@ async fn customer_session(server: &TestServer, token: &str) -> GuestSession {
         email: Some("zelda@quux.test".into()),
         external_id: Some("crm-zq-1".into()),
         attributes: BTreeMap::from([("plan".into(), "platinum-zq".into())]),
+        context: Some(porch_wire::rest::VisitorContext {
+            page_url: Some("https://shop.test/zq-page".into()),
+            page_title: Some("zq-title".into()),
+            user_agent: None,
+        }),
     };
     server.api.create_guest(token, &request).await.expect("guest session")
 }
