@@ -104,9 +104,11 @@ pub async fn upgrade(
     crate::metrics::METRICS.handshake();
     // The closure returns the session's future itself rather than an `async` block around
     // it: a block would keep its own copy of the socket and state for the session's whole
-    // life (see `session::live` on why the size of an idle session's task matters).
+    // life (see `session::live` on why the size of an idle session's task matters). For the
+    // same reason the state travels in the boxed `Start`, not in the closure: axum's upgrade
+    // task keeps the closure's slot as long as the session runs.
     ws.on_upgrade(move |socket| match outcome {
-        Ok(start) => Either::Left(session::run(socket, state, start)),
+        Ok(start) => Either::Left(session::run(socket, start)),
         // The refused connection still counts against its address while it lingers.
         Err(error) => Either::Right(session::refuse(socket, error, connection)),
     })
@@ -197,7 +199,8 @@ async fn admit(
     };
     // Boxed: axum's upgrade task keeps a slot for the closure that holds this `Start` for the
     // session's whole life, even after `session::run` has taken it (see `session::live`).
-    Ok(Box::new(session::Start { principal, feed, after_seq: query.after_seq, slots }))
+    let state = state.clone();
+    Ok(Box::new(session::Start { state, principal, feed, after_seq: query.after_seq, slots }))
 }
 
 /// `handshakes_per_ip_per_sec`: checked before any token work and answered before the `101`

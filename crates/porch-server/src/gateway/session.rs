@@ -40,6 +40,7 @@ mod refresh;
 
 /// What the upgrade handler hands to a session.
 pub struct Start {
+    pub state: AppState,
     pub principal: Principal,
     /// Subscribed before the principal's records were read: anything committed after that
     /// read is in the feed, anything before it in the store (or in what was read), and the
@@ -84,12 +85,8 @@ enum Opening {
 /// Not an `async fn`: the session is built here, before the future exists, so the future holds
 /// one `Session` and not also the arguments it was built from (an `async fn` keeps a slot for
 /// each argument for its whole life, even once moved; see `live` on why that matters).
-pub fn run(
-    socket: WebSocket,
-    state: AppState,
-    start: Box<Start>,
-) -> impl Future<Output = ()> + Send {
-    let Start { principal, mut feed, after_seq, slots } = *start;
+pub fn run(socket: WebSocket, start: Box<Start>) -> impl Future<Output = ()> + Send {
+    let Start { state, principal, mut feed, after_seq, slots } = *start;
     let opening = match principal {
         Principal::Guest(guest) => Opening::Guest(Box::new(guest)),
         Principal::Agent(agent) => Opening::Agent(Box::new(agent)),
@@ -108,30 +105,16 @@ pub fn run(
         buffered: 0,
         guest: matches!(opening, Opening::Guest(_)),
     };
-    let agent_id = match &opening {
-        Opening::Agent(agent) => Some(agent.agent_id.clone()),
-        Opening::Guest(_) => None,
-    };
     async move {
         crate::metrics::METRICS.session_opened();
-        // Only `live` is awaited inline: it is where an idle session waits (see `live`).
+        // Only `live` is awaited inline: it is where an idle session waits (see `live`). So an
+        // agent's presence is one boxed slot here: every guest's task carries it, empty.
         let mut presence = None;
         let end = match Box::pin(session.open(opening, after_seq)).await {
-            Ok(who) => {
-                let mut opened = Ok(());
-                // An agent counts as connected here from `ready` until its close (`presence`),
-                // and hears the offers it holds (made before this connection, or lost with
-                // the last one).
-                if let Some(agent_id) = &agent_id {
-                    let connected = crate::presence::connected(&session.state, agent_id);
-                    presence = Some(Box::pin(connected).await);
-                    opened = Box::pin(session.send_held_offers(agent_id)).await;
-                }
-                match opened {
-                    Ok(()) => session.live(who, &mut feed).await,
-                    Err(end) => end,
-                }
-            }
+            Ok(who) => match Box::pin(session.agent_opened(&who, &mut presence)).await {
+                Ok(()) => session.live(who, &mut feed).await,
+                Err(end) => end,
+            },
             Err(end) => end,
         };
         drop(feed);
@@ -214,6 +197,19 @@ impl Session {
             Opening::Guest(principal) => self.guest_open(principal, after_seq).await,
             Opening::Agent(agent) => self.agent_open(agent).await,
         }
+    }
+
+    /// An agent counts as connected here from `ready` until its close (`presence`, dropped
+    /// after the close), and hears the offers it holds (made before this connection, or lost
+    /// with the last one). Nothing for a guest.
+    async fn agent_opened(
+        &mut self,
+        who: &Who,
+        presence: &mut Option<Box<crate::presence::Connected>>,
+    ) -> Result<(), End> {
+        let Who::Agent(agent) = who else { return Ok(()) };
+        *presence = Some(Box::new(crate::presence::connected(&self.state, &agent.agent_id).await));
+        self.send_held_offers(&agent.agent_id).await
     }
 
     /// Sends an agent the `offer` of each conversation offered to it now. One made after the

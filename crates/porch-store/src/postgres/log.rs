@@ -3,7 +3,8 @@
 //! Several nodes append to one conversation at once. An append reads the conversation and
 //! any stored entry with its `clientMessageId` (one round trip, no lock), lets porch-core's
 //! `decide_append` rule, and writes the entry and the conversation row with one statement
-//! (`write`). No lock is held across round trips, so a node that freezes mid-append holds
+//! (`write`). A plain message, nearly every append, does all of that in one statement, one
+//! round trip (`append_plain`). No lock is held across round trips, so a node that freezes mid-append holds
 //! nothing: a statement it sent finishes and commits without it. `seq` is gap-free in commit
 //! order, the idempotency index is the last word on a `clientMessageId`, and a read marker is
 //! one upsert that can only move forward. An assignment or a release moves the agent's load in
@@ -118,6 +119,12 @@ pub(crate) async fn append(
     // than one pooled connection between them (`turns`).
     let _turn = turns.take(&request.conversation_id).await?;
     let client = db.client().await?;
+    if request.event.is_none()
+        && request.assign.is_none()
+        && let Some(outcome) = append_plain(&client, &request).await?
+    {
+        return Ok(outcome);
+    }
     for _ in 0..POSTGRES_APPEND_ATTEMPTS_MAX {
         let (conversation, stored, load) = read_for_append(&client, &request).await?;
         let (state, agent) = (conversation.state, conversation.assigned_agent_id.clone());
@@ -143,6 +150,102 @@ pub(crate) async fn append(
         "conversation {} changed under {POSTGRES_APPEND_ATTEMPTS_MAX} attempts to append to it",
         request.conversation_id
     )))
+}
+
+/// The columns of `append_plain`'s answer after the conversation's: the stored entry's, then
+/// the new entry's `seq` and time.
+const PLAIN_STORED_AT: usize = 15;
+const PLAIN_SEQ_AT: usize = PLAIN_STORED_AT + 10;
+
+/// A plain entry (no state change, no assignment: nearly every message) in one round trip.
+/// Its rule is short: written unless the conversation is closed or the sender already stored
+/// this `clientMessageId`. One statement reads the conversation and that entry, writes if the
+/// rule allows, and returns what it read; `decide_append` then rules on what was read, so the
+/// answer is porch-core's and the statement only spares the round trip of the read.
+///
+/// The statement's reads see its snapshot, and its `UPDATE` writes only if the row still has
+/// the state and agent the snapshot had (when it waited for another append's row lock,
+/// PostgreSQL re-checks that on the row as committed), so the conversation it returns is the
+/// one the entry was appended to. `None` when the rule allowed a write the statement did not
+/// make: the row changed since the snapshot, or another node stored this `clientMessageId`
+/// meanwhile (the idempotency index undid the statement). The caller then reads and decides
+/// as for any other entry.
+async fn append_plain(
+    client: &impl GenericClient,
+    request: &AppendRequest,
+) -> Result<Option<AppendOutcome>, StoreError> {
+    let doing = format!("appending to {}", request.conversation_id);
+    let enqueue = enqueue_sql(
+        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id \
+          FROM inserted i, updated u)",
+        9,
+    );
+    let statement = client
+        .prepare_cached(&format!(
+            "WITH snapshot AS ( \
+                 SELECT state, assigned_agent_id FROM conversations WHERE id = $2 \
+             ), stored AS ( \
+                 SELECT {MESSAGE_COLUMNS} FROM messages \
+                 WHERE conversation_id = $2 AND sender_id = $5 AND client_message_id = $3 \
+             ), updated AS ( \
+                 UPDATE conversations u SET last_seq = u.last_seq + 1, \
+                        updated_at_ms = GREATEST(u.updated_at_ms, $8) \
+                 FROM snapshot s \
+                 WHERE u.id = $2 AND s.state <> 'closed' AND u.state = s.state \
+                   AND u.assigned_agent_id IS NOT DISTINCT FROM s.assigned_agent_id \
+                   AND NOT EXISTS (SELECT 1 FROM stored) \
+                 RETURNING u.last_seq, u.updated_at_ms, u.deployment_id \
+             ), inserted AS ( \
+                 INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
+                                       sender_display_name, text, event, created_at_ms) \
+                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, NULL, updated_at_ms FROM updated \
+                 RETURNING conversation_id, seq, created_at_ms \
+             ), queued AS ({enqueue}) \
+             SELECT {CONVERSATION_COLUMNS}, s.*, i.seq, i.created_at_ms \
+             FROM {CONVERSATION_FROM} LEFT JOIN stored s ON true LEFT JOIN inserted i ON true \
+             WHERE c.id = $2"
+        ))
+        .await
+        .context(&doing)?;
+    let message_id = new_id(prefix::MESSAGE);
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &message_id,
+        &request.conversation_id,
+        &request.client_message_id,
+        &request.sender.role.as_str(),
+        &request.sender.id,
+        &request.sender.display_name,
+        &request.text,
+        &request.now_ms,
+        &EventType::of_entry(None).as_str(),
+        &None::<&str>,
+    ];
+    let row = match client.query_opt(&statement, params).await {
+        Ok(row) => row,
+        Err(e) if violates(&e, "messages_idempotency") => return Ok(None),
+        Err(e) => return Err(e).context(&doing),
+    };
+    let Some(row) = row else {
+        return Err(StoreError::ConversationUnknown(request.conversation_id.clone()));
+    };
+    let conversation = rows::conversation(&row)?;
+    let stored_id: Option<String> = row.try_get(PLAIN_STORED_AT).context(&doing)?;
+    let stored = match stored_id {
+        Some(_) => Some(rows::message_at(&row, PLAIN_STORED_AT)?),
+        None => None,
+    };
+    let written: Option<i64> = row.try_get(PLAIN_SEQ_AT).context(&doing)?;
+    match decide_append(request.clone(), conversation, stored, message_id, None)? {
+        AppendDecision::Replay(message) => Ok(Some(AppendOutcome::Duplicate { message })),
+        AppendDecision::Write { .. } if written.is_none() => Ok(None),
+        AppendDecision::Write { mut message, mut conversation, .. } => {
+            let seq = rows::seq(&row, PLAIN_SEQ_AT)?;
+            let updated_at_ms: i64 = row.try_get(PLAIN_SEQ_AT + 1).context(&doing)?;
+            (message.seq, conversation.last_seq) = (seq, seq);
+            (message.created_at_ms, conversation.updated_at_ms) = (updated_at_ms, updated_at_ms);
+            Ok(Some(AppendOutcome::Created { message, conversation }))
+        }
+    }
 }
 
 /// Writes the entry and the conversation row in one statement: one commit, and the row is

@@ -5,9 +5,10 @@
 //!   same host or a private network, or put a TLS tunnel in front. Broken connections are
 //!   dropped at checkout and replaced (`pool`).
 //! - Nodes coordinate only through the database. An append writes its entry and its
-//!   conversation row in one statement, only if the row's `last_seq` is still the one it read,
-//!   so `seq` is gap-free in commit order across nodes and no lock is held across round trips
-//!   (`log`); a node sends one append per conversation at a time (`turns`); unique constraints
+//!   conversation row in one statement, only if the row's state and agent are still the ones
+//!   it decided on, and takes `last_seq + 1` of the row as committed, so `seq` is gap-free in
+//!   commit order across nodes and no lock is held across round trips; a plain message reads
+//!   what it decides on in that same statement, one round trip (`log`); a node sends one append per conversation at a time (`turns`); unique constraints
 //!   (names, the idempotency index) settle every other race (`writes`, `log`).
 //! - Every session runs with a statement, lock and idle-in-transaction timeout (`pool`): a
 //!   node that stops answering cannot hold anything for long, and nothing waits forever.
