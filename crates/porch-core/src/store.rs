@@ -124,6 +124,22 @@ impl AppendRequest {
             now_ms,
         }
     }
+
+    /// Text and nothing else: no state change, assignment, holder, move, note, wrap-up, content
+    /// or file. Only such an entry may take a store's shortcut that writes before
+    /// `decide_append` rules (PostgreSQL's one-statement append): every other field is a
+    /// condition or a column the shortcut does not check or write.
+    pub fn is_plain(&self) -> bool {
+        self.event.is_none()
+            && self.assign.is_none()
+            && self.holder.is_none()
+            && !self.or_unheld
+            && self.queue.is_none()
+            && self.note.is_none()
+            && self.wrap_up.is_none()
+            && self.content.is_none()
+            && self.attachment.is_none()
+    }
 }
 
 /// The agent an assignment names, with the capacity the caller resolved for it

@@ -424,6 +424,8 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
      sender_display_name, text, event, created_at_ms, note, wrap_up, content, attachment, erased";
+/// How many columns `MESSAGE_COLUMNS` names: a query reading columns after them starts there.
+pub(crate) const MESSAGE_COLUMN_COUNT: usize = 15;
 
 /// An attachment message's columns: the file as JSON, and its id and size on their own (for
 /// the sweep's lookup and the quota's sum). All `None` for other messages.
@@ -591,4 +593,12 @@ pub(crate) fn visitor_context(row: &dyn StoredRow) -> Result<Option<VisitorConte
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| row.bad(0, &format!("not a visitor context: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn message_column_count_counts_message_columns() {
+        assert_eq!(super::MESSAGE_COLUMNS.split(',').count(), super::MESSAGE_COLUMN_COUNT);
+    }
 }

@@ -119,8 +119,7 @@ pub(crate) async fn append(
     // than one pooled connection between them (`turns`).
     let _turn = turns.take(&request.conversation_id).await?;
     let client = db.client().await?;
-    if request.event.is_none()
-        && request.assign.is_none()
+    if request.is_plain()
         && let Some(outcome) = append_plain(&client, &request).await?
     {
         return Ok(outcome);
@@ -155,7 +154,7 @@ pub(crate) async fn append(
 /// The columns of `append_plain`'s answer after the conversation's: the stored entry's, then
 /// the new entry's `seq` and time.
 const PLAIN_STORED_AT: usize = 15;
-const PLAIN_SEQ_AT: usize = PLAIN_STORED_AT + 10;
+const PLAIN_SEQ_AT: usize = PLAIN_STORED_AT + rows::MESSAGE_COLUMN_COUNT;
 
 /// A plain entry (no state change, no assignment: nearly every message) in one round trip.
 /// Its rule is short: written unless the conversation is closed or the sender already stored
@@ -212,7 +211,7 @@ async fn append_plain(
         &message_id,
         &request.conversation_id,
         &request.client_message_id,
-        &request.sender.role.as_str(),
+        &rows::stored_role(request.sender.role),
         &request.sender.id,
         &request.sender.display_name,
         &request.text,

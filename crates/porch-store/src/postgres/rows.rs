@@ -15,7 +15,7 @@ pub(crate) use crate::rows::{
     queue, seq, seq_to_sql, signing_key, state, to_json, welcome_to_sql,
 };
 pub(crate) use crate::rows::{
-    BOT_COLUMNS, HANDOFF_COLUMNS, bot, content_to_sql, handoff, stored_role,
+    BOT_COLUMNS, HANDOFF_COLUMNS, MESSAGE_COLUMN_COUNT, bot, content_to_sql, handoff, stored_role,
 };
 pub(crate) use crate::rows::{
     IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
