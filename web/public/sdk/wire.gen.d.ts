@@ -18,6 +18,7 @@ export type ErrorCode =
   | "token_subject_wrong"
   | "insufficient_scope"
   | "agent_credentials_invalid"
+  | "bot_credentials_invalid"
   | "identity_token_malformed"
   | "identity_key_unknown"
   | "identity_algorithm_wrong"
@@ -39,6 +40,7 @@ export type ErrorCode =
   | "token_in_query"
   | "origin_not_allowed"
   | "guest_revoked"
+  | "guest_erased"
   | "deployment_disabled"
   | "deployment_unknown"
   | "conversation_unknown"
@@ -49,7 +51,15 @@ export type ErrorCode =
   | "offer_expired"
   | "offer_not_yours"
   | "manual_take_off"
+  | "conversation_not_yours"
+  | "transfer_target_invalid"
+  | "transfer_agent_unknown"
+  | "transfer_queue_unknown"
+  | "transfer_agent_unavailable"
+  | "wrap_up_unknown"
+  | "wrap_up_required"
   | "guest_unknown"
+  | "customer_unknown"
   | "webhook_endpoint_unknown"
   | "not_found"
   | "bad_json"
@@ -60,10 +70,24 @@ export type ErrorCode =
   | "message_too_big"
   | "invalid_utf8"
   | "protocol_error"
+  | "content_invalid"
   | "idempotency_conflict"
   | "webhook_target_refused"
   | "webhook_event_type_unknown"
   | "webhook_endpoints_full"
+  | "attachment_too_large"
+  | "attachment_quota_full"
+  | "attachment_type_refused"
+  | "attachment_type_mismatch"
+  | "attachment_body_too_long"
+  | "attachment_body_too_short"
+  | "attachment_truncated"
+  | "upload_too_slow"
+  | "upload_already_complete"
+  | "attachment_url_invalid"
+  | "attachment_url_expired"
+  | "attachment_unknown"
+  | "range_not_satisfiable"
   | "rate_limited"
   | "too_many_connections"
   | "store_unavailable"
@@ -112,6 +136,15 @@ export declare const PATHS: {
   readonly openapi: "/api/v2/openapi.json";
   readonly webhookEndpoints: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks";
   readonly webhookEndpoint: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
+  readonly botToken: "/api/v2/bots/token";
+  readonly botApi: "/api/v2/bot";
+  readonly guestAttachments: "/api/v2/webmessaging/guests/attachments";
+  readonly guestAttachment: "/api/v2/webmessaging/guests/attachments/{attachment_id}";
+  readonly agentAttachments: "/api/v2/agent/conversations/{id}/attachments";
+  readonly agentAttachment: "/api/v2/agent/conversations/{id}/attachments/{attachment_id}";
+  readonly attachmentUpload: "/api/v2/attachments/uploads/{grant}";
+  readonly attachmentContent: "/api/v2/attachments/content/{grant}";
+  readonly customerErasure: "/api/v2/webmessaging/deployments/{deployment_id}/customers/erasure";
 };
 
 export declare const RECONNECT_RULES: ReadonlyArray<readonly [number, number, ReconnectClass]>;
@@ -147,6 +180,8 @@ export declare const ERRORS: {
   readonly insufficient_scope: ErrorSpec;
   /** Agent name or secret is wrong. */
   readonly agent_credentials_invalid: ErrorSpec;
+  /** Bot id or secret is wrong, or the bot was removed. */
+  readonly bot_credentials_invalid: ErrorSpec;
   /** The identity token is not a compact JWS with sub, aud, exp, iat and jti. */
   readonly identity_token_malformed: ErrorSpec;
   /** The identity token's kid names no identity key of this deployment. */
@@ -189,6 +224,8 @@ export declare const ERRORS: {
   readonly origin_not_allowed: ErrorSpec;
   /** The guest session was revoked. */
   readonly guest_revoked: ErrorSpec;
+  /** The guest's customer was erased by the operator; the session is over. */
+  readonly guest_erased: ErrorSpec;
   /** The deployment is disabled. */
   readonly deployment_disabled: ErrorSpec;
   /** No deployment has this id. */
@@ -209,8 +246,24 @@ export declare const ERRORS: {
   readonly offer_not_yours: ErrorSpec;
   /** The conversation's queue does not allow taking by hand; accept an offer instead. */
   readonly manual_take_off: ErrorSpec;
+  /** Only the agent holding the conversation may transfer, unassign or close it; take it first, or leave it to its holder. */
+  readonly conversation_not_yours: ErrorSpec;
+  /** A transfer names exactly one of agentId and queue, another than the conversation's own, and an agent who serves its queue. */
+  readonly transfer_target_invalid: ErrorSpec;
+  /** No agent has the id a transfer names. */
+  readonly transfer_agent_unknown: ErrorSpec;
+  /** No agent serves, and no operator configured, the queue a transfer names. */
+  readonly transfer_queue_unknown: ErrorSpec;
+  /** The agent a transfer names is not available; pick an available agent, or transfer to the queue. */
+  readonly transfer_agent_unavailable: ErrorSpec;
+  /** The wrap-up code is not in the deployment's list; use one of them. */
+  readonly wrap_up_unknown: ErrorSpec;
+  /** The deployment has a wrap-up list: a close names one of its codes. */
+  readonly wrap_up_required: ErrorSpec;
   /** No guest has this id (or it belongs to another client). */
   readonly guest_unknown: ErrorSpec;
+  /** No guest session of this deployment was ever created with this externalId. */
+  readonly customer_unknown: ErrorSpec;
   /** No webhook endpoint of this deployment has this id. */
   readonly webhook_endpoint_unknown: ErrorSpec;
   /** No such route. */
@@ -231,6 +284,8 @@ export declare const ERRORS: {
   readonly invalid_utf8: ErrorSpec;
   /** The client broke WebSocket framing (RFC 6455), e.g. reserved bits or an unmasked frame. */
   readonly protocol_error: ErrorSpec;
+  /** Quick replies, cards or a choice break the bot message format (docs/bots.md). */
+  readonly content_invalid: ErrorSpec;
   /** This clientMessageId was already used with a different text. */
   readonly idempotency_conflict: ErrorSpec;
   /** The webhook URL is not https://, or its host is (or resolves to) a loopback, private or link-local address, which this server does not allow. */
@@ -239,6 +294,32 @@ export declare const ERRORS: {
   readonly webhook_event_type_unknown: ErrorSpec;
   /** The deployment has as many webhook endpoints as allowed; remove one first. */
   readonly webhook_endpoints_full: ErrorSpec;
+  /** The file's declared size is over attachment_bytes_max (or is 0); nothing was stored. */
+  readonly attachment_too_large: ErrorSpec;
+  /** The conversation's files would exceed attachment_conversation_bytes_max; nothing was stored. */
+  readonly attachment_quota_full: ErrorSpec;
+  /** The declared or detected type is not one of the allowed types; nothing was stored. */
+  readonly attachment_type_refused: ErrorSpec;
+  /** The file's content (its first bytes) is not the type it was declared as, e.g. HTML named .png; nothing was stored. */
+  readonly attachment_type_mismatch: ErrorSpec;
+  /** The upload sent more bytes than its declared size; nothing was stored. */
+  readonly attachment_body_too_long: ErrorSpec;
+  /** The upload ended before its declared size; nothing was stored. */
+  readonly attachment_body_too_short: ErrorSpec;
+  /** The upload's connection broke before the body was whole; nothing was stored. */
+  readonly attachment_truncated: ErrorSpec;
+  /** The upload sent nothing for attachment_upload_idle_ms (a slow drip); nothing was stored. */
+  readonly upload_too_slow: ErrorSpec;
+  /** This upload URL was used already (or is in use); its attachment exists, ask for a new URL to send another. */
+  readonly upload_already_complete: ErrorSpec;
+  /** The upload or download URL was altered or signed elsewhere; ask Porch for a new one. */
+  readonly attachment_url_invalid: ErrorSpec;
+  /** The upload or download URL's lifetime is over; ask Porch for a new one. */
+  readonly attachment_url_expired: ErrorSpec;
+  /** No attachment has this id in a conversation you are in. */
+  readonly attachment_unknown: ErrorSpec;
+  /** The Range asked for lies outside the attachment; Content-Range gives its size. */
+  readonly range_not_satisfiable: ErrorSpec;
   /** Too many requests; wait for Retry-After. */
   readonly rate_limited: ErrorSpec;
   /** A connection limit is reached. */

@@ -1,33 +1,5 @@
 /* porch-sdk 0.1.0: the Porch browser SDK (docs/sdk.md) */
 
-// backoff.js
-var BACKOFF_BASE_MS = 500;
-var BACKOFF_CAP_MS = 3e4;
-var BACKOFF_41XX_MIN_MS = 1e3;
-var IMMEDIATE_MIN_UPTIME_MS = 2e3;
-var RECONNECT_SPREAD_MS = 3e3;
-function backoffDelay(attempt, { baseMs = BACKOFF_BASE_MS, capMs = BACKOFF_CAP_MS, random = Math.random } = {}) {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 52));
-  return Math.floor(random() * ceiling);
-}
-function reconnectDelay({ kind, attempt, closeCode = 0, uptimeMs = 0 }, options = {}) {
-  if (kind === "terminal") return null;
-  const settled = attempt === 0 && uptimeMs >= IMMEDIATE_MIN_UPTIME_MS;
-  if (kind === "refresh" && settled) return 0;
-  if (kind === "immediate" && settled) {
-    const { spreadMs = RECONNECT_SPREAD_MS, random = Math.random } = options;
-    return Math.floor(random() * spreadMs);
-  }
-  const delay = backoffDelay(attempt, options);
-  if (closeCode >= 4100 && closeCode <= 4199) return Math.max(BACKOFF_41XX_MIN_MS, delay);
-  return delay;
-}
-function sessionRetryDelay(error, attempt, options = {}) {
-  const passing = error.code === "network" || error.code === "rate_limited" || (error.status ?? 0) >= 500;
-  if (!passing || error.fatal) return null;
-  return Math.max(backoffDelay(attempt, options), error.retryInMs ?? 0);
-}
-
 // wire.gen.js
 var API_VERSION = "0.1.0";
 var PROTOCOL_MARKER = "NICE-WebSocket-Auth";
@@ -50,7 +22,16 @@ var PATHS = {
   agentApi: "/api/v2/agent",
   openapi: "/api/v2/openapi.json",
   webhookEndpoints: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks",
-  webhookEndpoint: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}"
+  webhookEndpoint: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}",
+  botToken: "/api/v2/bots/token",
+  botApi: "/api/v2/bot",
+  guestAttachments: "/api/v2/webmessaging/guests/attachments",
+  guestAttachment: "/api/v2/webmessaging/guests/attachments/{attachment_id}",
+  agentAttachments: "/api/v2/agent/conversations/{id}/attachments",
+  agentAttachment: "/api/v2/agent/conversations/{id}/attachments/{attachment_id}",
+  attachmentUpload: "/api/v2/attachments/uploads/{grant}",
+  attachmentContent: "/api/v2/attachments/content/{grant}",
+  customerErasure: "/api/v2/webmessaging/deployments/{deployment_id}/customers/erasure"
 };
 var RECONNECT_RULES = [
   [4e3, 4099, "terminal"],
@@ -74,6 +55,7 @@ var ERRORS = {
   token_subject_wrong: { status: 403, close: 4004, reconnect: "terminal", retryable: true },
   insufficient_scope: { status: 403, close: 4004, reconnect: "terminal", retryable: true },
   agent_credentials_invalid: { status: 401, close: 4003, reconnect: "terminal", retryable: true },
+  bot_credentials_invalid: { status: 401, close: 4003, reconnect: "terminal", retryable: true },
   identity_token_malformed: { status: 403, close: 4003, reconnect: "terminal", retryable: true },
   identity_key_unknown: { status: 403, close: 4003, reconnect: "terminal", retryable: true },
   identity_algorithm_wrong: { status: 403, close: 4003, reconnect: "terminal", retryable: true },
@@ -95,6 +77,7 @@ var ERRORS = {
   token_in_query: { status: 401, close: 4008, reconnect: "terminal", retryable: true },
   origin_not_allowed: { status: 403, close: 4005, reconnect: "terminal", retryable: true },
   guest_revoked: { status: 401, close: 4006, reconnect: "terminal", retryable: true },
+  guest_erased: { status: 401, close: 4014, reconnect: "terminal", retryable: true },
   deployment_disabled: { status: 403, close: 4009, reconnect: "terminal", retryable: true },
   deployment_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
   conversation_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: false },
@@ -105,7 +88,15 @@ var ERRORS = {
   offer_expired: { status: 409, close: 4012, reconnect: "terminal", retryable: true },
   offer_not_yours: { status: 403, close: 4004, reconnect: "terminal", retryable: true },
   manual_take_off: { status: 403, close: 4004, reconnect: "terminal", retryable: true },
+  conversation_not_yours: { status: 403, close: 4004, reconnect: "terminal", retryable: true },
+  transfer_target_invalid: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
+  transfer_agent_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
+  transfer_queue_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
+  transfer_agent_unavailable: { status: 409, close: 4013, reconnect: "terminal", retryable: true },
+  wrap_up_unknown: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
+  wrap_up_required: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
   guest_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
+  customer_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
   webhook_endpoint_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
   not_found: { status: 404, close: 4010, reconnect: "terminal", retryable: false },
   bad_json: { status: 400, close: 4007, reconnect: "terminal", retryable: false },
@@ -116,10 +107,24 @@ var ERRORS = {
   message_too_big: { status: 413, close: 1009, reconnect: "terminal", retryable: false },
   invalid_utf8: { status: 400, close: 1007, reconnect: "terminal", retryable: false },
   protocol_error: { status: 400, close: 1002, reconnect: "backoff", retryable: false },
+  content_invalid: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
   idempotency_conflict: { status: 422, close: 4007, reconnect: "terminal", retryable: false },
   webhook_target_refused: { status: 400, close: 4007, reconnect: "terminal", retryable: false },
   webhook_event_type_unknown: { status: 400, close: 4007, reconnect: "terminal", retryable: false },
   webhook_endpoints_full: { status: 409, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_too_large: { status: 413, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_quota_full: { status: 409, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_type_refused: { status: 415, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_type_mismatch: { status: 415, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_body_too_long: { status: 413, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_body_too_short: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_truncated: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
+  upload_too_slow: { status: 408, close: 4007, reconnect: "terminal", retryable: true },
+  upload_already_complete: { status: 409, close: 4007, reconnect: "terminal", retryable: true },
+  attachment_url_invalid: { status: 403, close: 4003, reconnect: "terminal", retryable: true },
+  attachment_url_expired: { status: 410, close: 4002, reconnect: "terminal", retryable: true },
+  attachment_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
+  range_not_satisfiable: { status: 416, close: 4007, reconnect: "terminal", retryable: true },
   rate_limited: { status: 429, close: 4100, reconnect: "backoff", retryable: true },
   too_many_connections: { status: 429, close: 4101, reconnect: "backoff", retryable: true },
   store_unavailable: { status: 503, close: 4102, reconnect: "backoff", retryable: true },
@@ -141,34 +146,6 @@ var LIMITS = {
   resumeMessagesMax: 1e3,
   tokenLeewaySecs: 30
 };
-
-// close-codes.js
-function classifyClose(code) {
-  if (code === ERRORS.token_expired.close) return "refresh";
-  const rule = RECONNECT_RULES.find(([first, last]) => code >= first && code <= last);
-  return rule ? rule[2] : "backoff";
-}
-function parseReason(reason) {
-  const text = String(reason ?? "");
-  const m = /^([a-z][a-z0-9_]*): ([\s\S]*?)(?: \[ref ([A-Za-z0-9]+)\])?$/.exec(text);
-  if (!m) return { code: null, message: text, ref: null };
-  return { code: m[1], message: m[2], ref: m[3] ?? null };
-}
-function describeBareClose(code, host) {
-  switch (code) {
-    case 1006:
-      return `lost the connection to ${host} (close 1006: network failure, server down or restarting, or the upgrade was refused before it began)`;
-    case 1001:
-      return `${host} is going away (close 1001)`;
-    case 1011:
-      return `${host} hit an internal error (close 1011); the reference is in the server log`;
-    case 1e3:
-    case 1005:
-      return `${host} closed the connection (close ${code}) without a reason`;
-    default:
-      return `the connection to ${host} closed with code ${code} and no reason`;
-  }
-}
 
 // errors.js
 var PorchError = class extends Error {
@@ -228,6 +205,224 @@ async function errorFromResponse(res, what) {
     message: `${what} answered HTTP ${res.status} without a Porch error body${shown ? ` (${shown})` : ""}; is a proxy in the way?`,
     status: res.status
   });
+}
+
+// http.js
+var REQUEST_TIMEOUT_MS = 15e3;
+var GATEWAY_PATH = PATHS.gateway;
+function fillPath(template, params2) {
+  return template.replace(/\{([a-z_]+)\}/g, (_, name) => encodeURIComponent(params2[name] ?? ""));
+}
+function baseUrlFromGateway(gatewayUrl) {
+  const url = new URL(gatewayUrl);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  const path = url.pathname.endsWith(GATEWAY_PATH) ? url.pathname.slice(0, -GATEWAY_PATH.length) : "";
+  return `${url.origin}${path}`;
+}
+function trimBase(baseUrl) {
+  return String(baseUrl).replace(/\/+$/, "");
+}
+async function request(fetchFn, baseUrl, method, path, { token, json, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+  const headers = { accept: "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (json !== void 0) headers["content-type"] = "application/json";
+  const url = `${trimBase(baseUrl)}${path}`;
+  const what = `${method} ${path.split("?")[0]}`;
+  let res;
+  try {
+    res = await fetchFn(url, {
+      method,
+      headers,
+      body: json === void 0 ? void 0 : JSON.stringify(json),
+      // Cookies are not how Porch authenticates; sending none keeps CORS simple.
+      credentials: "omit",
+      signal: AbortSignal.timeout(timeoutMs)
+    });
+  } catch (caught) {
+    const e = (
+      /** @type {Error | undefined} */
+      caught
+    );
+    const why = e?.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : e?.message || String(e);
+    throw new PorchError({
+      code: "network",
+      message: `${what} could not reach Porch at ${new URL(url).host} (${why}); check the network, that the page's origin is allowed, and that its Content-Security-Policy connect-src includes ${new URL(url).origin} (a CORS or CSP refusal looks the same to page script)`
+    });
+  }
+  if (!res.ok) throw await errorFromResponse(res, what);
+  try {
+    return await res.json();
+  } catch {
+    throw new PorchError({ code: "bad_response", message: `${what} answered ${res.status} with a body that is not JSON`, status: res.status });
+  }
+}
+
+// outbox.js
+function newClientMessageId(randomBytes = () => globalThis.crypto.getRandomValues(new Uint8Array(16))) {
+  return `c-${Array.from(randomBytes(), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+var Outbox = class {
+  /**
+   * @param {OutboxEntry[]} [entries] restored from storage
+   * @param {{newId?: () => string, now?: () => number}} [options]
+   */
+  constructor(entries = [], { newId = () => newClientMessageId(), now = () => Date.now() } = {}) {
+    this._entries = /* @__PURE__ */ new Map();
+    for (const e of entries) {
+      if (e && typeof e.clientMessageId === "string" && typeof e.text === "string") this._entries.set(e.clientMessageId, e);
+    }
+    this._newId = newId;
+    this._now = now;
+  }
+  /**
+   * @param {string} text
+   * @param {string} [conversationId]
+   * @returns {OutboxEntry}
+   */
+  add(text, conversationId) {
+    const entry = { clientMessageId: this._newId(), text, createdAtMs: this._now() };
+    if (conversationId) entry.conversationId = conversationId;
+    this._entries.set(entry.clientMessageId, entry);
+    return entry;
+  }
+  /**
+   * Removes and returns the entry, or undefined when it was not (or no longer) pending.
+   * @param {string} clientMessageId
+   */
+  remove(clientMessageId) {
+    const entry = this._entries.get(clientMessageId);
+    this._entries.delete(clientMessageId);
+    return entry;
+  }
+  /** @param {string} clientMessageId */
+  has(clientMessageId) {
+    return this._entries.has(clientMessageId);
+  }
+  get size() {
+    return this._entries.size;
+  }
+  /** Pending entries, oldest first: the order to resend them in. */
+  list() {
+    return [...this._entries.values()];
+  }
+  toJSON() {
+    return this.list();
+  }
+};
+
+// attach.js
+var GUEST_ATTACHMENTS = "/api/v2/webmessaging/guests/attachments";
+function refuseFile(file, limits) {
+  if (!limits) return null;
+  if (file.size === 0 || file.size > limits.bytesMax) {
+    return new PorchError({ code: "attachment_too_large", message: `the file has ${file.size} bytes; a file may have 1 to ${limits.bytesMax}` });
+  }
+  if (!limits.types.includes(file.type)) {
+    return new PorchError({ code: "attachment_type_refused", message: `${file.type || "a file of unknown type"} cannot be sent; allowed: ${limits.types.join(", ")}` });
+  }
+  return null;
+}
+async function attach(to, file, options = {}) {
+  const refused = refuseFile(file, to.limits);
+  if (refused) throw refused;
+  const json = {
+    clientMessageId: options.clientMessageId ?? newClientMessageId(),
+    name: options.name ?? file.name ?? "file",
+    size: file.size,
+    contentType: file.type
+  };
+  const grant = await request(to.fetch, to.baseUrl, "POST", to.path, { token: to.token, json });
+  const sent = options.onProgress && typeof XMLHttpRequest === "function" ? await putWithProgress(grant.uploadUrl, file, options.onProgress) : await put(to.fetch, grant.uploadUrl, file);
+  options.onProgress?.({ loaded: file.size, total: file.size });
+  return sent.message;
+}
+async function put(fetchFn, url, file) {
+  let res;
+  try {
+    res = await fetchFn(url, { method: "PUT", body: file, credentials: "omit", headers: { "content-type": "application/octet-stream" } });
+  } catch {
+    throw unreachable();
+  }
+  if (!res.ok) throw await errorFromResponse(res, "PUT upload");
+  return res.json();
+}
+function putWithProgress(url, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", url);
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: file.size });
+    xhr.onerror = () => reject(unreachable());
+    xhr.onload = () => {
+      const headers = { "retry-after": xhr.getResponseHeader("retry-after") ?? "" };
+      const res = new Response(xhr.responseText, { status: xhr.status, headers });
+      if (res.ok) res.json().then(resolve, reject);
+      else errorFromResponse(res, "PUT upload").then(reject);
+    };
+    xhr.send(file);
+  });
+}
+function unreachable() {
+  return new PorchError({ code: "network", message: "the upload could not reach Porch; check the network (and that the page's connect-src allows Porch), then attach the file again" });
+}
+function attachmentUrl(to, attachmentId) {
+  return request(to.fetch, to.baseUrl, "GET", `${to.path}/${encodeURIComponent(attachmentId)}`, { token: to.token });
+}
+
+// backoff.js
+var BACKOFF_BASE_MS = 500;
+var BACKOFF_CAP_MS = 3e4;
+var BACKOFF_41XX_MIN_MS = 1e3;
+var IMMEDIATE_MIN_UPTIME_MS = 2e3;
+var RECONNECT_SPREAD_MS = 3e3;
+function backoffDelay(attempt, { baseMs = BACKOFF_BASE_MS, capMs = BACKOFF_CAP_MS, random = Math.random } = {}) {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 52));
+  return Math.floor(random() * ceiling);
+}
+function reconnectDelay({ kind, attempt, closeCode = 0, uptimeMs = 0 }, options = {}) {
+  if (kind === "terminal") return null;
+  const settled = attempt === 0 && uptimeMs >= IMMEDIATE_MIN_UPTIME_MS;
+  if (kind === "refresh" && settled) return 0;
+  if (kind === "immediate" && settled) {
+    const { spreadMs = RECONNECT_SPREAD_MS, random = Math.random } = options;
+    return Math.floor(random() * spreadMs);
+  }
+  const delay = backoffDelay(attempt, options);
+  if (closeCode >= 4100 && closeCode <= 4199) return Math.max(BACKOFF_41XX_MIN_MS, delay);
+  return delay;
+}
+function sessionRetryDelay(error, attempt, options = {}) {
+  const passing = error.code === "network" || error.code === "rate_limited" || (error.status ?? 0) >= 500;
+  if (!passing || error.fatal) return null;
+  return Math.max(backoffDelay(attempt, options), error.retryInMs ?? 0);
+}
+
+// close-codes.js
+function classifyClose(code) {
+  if (code === ERRORS.token_expired.close) return "refresh";
+  const rule = RECONNECT_RULES.find(([first, last]) => code >= first && code <= last);
+  return rule ? rule[2] : "backoff";
+}
+function parseReason(reason) {
+  const text = String(reason ?? "");
+  const m = /^([a-z][a-z0-9_]*): ([\s\S]*?)(?: \[ref ([A-Za-z0-9]+)\])?$/.exec(text);
+  if (!m) return { code: null, message: text, ref: null };
+  return { code: m[1], message: m[2], ref: m[3] ?? null };
+}
+function describeBareClose(code, host) {
+  switch (code) {
+    case 1006:
+      return `lost the connection to ${host} (close 1006: network failure, server down or restarting, or the upgrade was refused before it began)`;
+    case 1001:
+      return `${host} is going away (close 1001)`;
+    case 1011:
+      return `${host} hit an internal error (close 1011); the reference is in the server log`;
+    case 1e3:
+    case 1005:
+      return `${host} closed the connection (close ${code}) without a reason`;
+    default:
+      return `the connection to ${host} closed with code ${code} and no reason`;
+  }
 }
 
 // csp.js
@@ -694,54 +889,37 @@ var Emitter = class {
   }
 };
 
-// http.js
-var REQUEST_TIMEOUT_MS = 15e3;
-var GATEWAY_PATH = PATHS.gateway;
-function fillPath(template, params) {
-  return template.replace(/\{([a-z_]+)\}/g, (_, name) => encodeURIComponent(params[name] ?? ""));
+// context.js
+var URL_MAX = 2048;
+var TITLE_MAX = 300;
+var AGENT_MAX = 512;
+var CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
+function pageContext(env = (
+  /** @type {any} */
+  globalThis
+)) {
+  const { location, document, navigator } = env;
+  if (!location) return null;
+  const context = {};
+  const url = /^https?:$/.test(location.protocol) ? location.href.split("#")[0] : "";
+  if (url && url.length <= URL_MAX) context.pageUrl = url;
+  const title = cut(document?.title ?? "", TITLE_MAX);
+  if (title) context.pageTitle = title;
+  const agent = cut(navigator?.userAgent ?? "", AGENT_MAX);
+  if (agent) context.userAgent = agent;
+  return context;
 }
-function baseUrlFromGateway(gatewayUrl) {
-  const url = new URL(gatewayUrl);
-  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
-  const path = url.pathname.endsWith(GATEWAY_PATH) ? url.pathname.slice(0, -GATEWAY_PATH.length) : "";
-  return `${url.origin}${path}`;
+function cut(s, max) {
+  return [...s.replace(CONTROL, " ").trim()].slice(0, max).join("").trim();
 }
-function trimBase(baseUrl) {
-  return String(baseUrl).replace(/\/+$/, "");
-}
-async function request(fetchFn, baseUrl, method, path, { token, json, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
-  const headers = { accept: "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (json !== void 0) headers["content-type"] = "application/json";
-  const url = `${trimBase(baseUrl)}${path}`;
-  const what = `${method} ${path.split("?")[0]}`;
-  let res;
-  try {
-    res = await fetchFn(url, {
-      method,
-      headers,
-      body: json === void 0 ? void 0 : JSON.stringify(json),
-      // Cookies are not how Porch authenticates; sending none keeps CORS simple.
-      credentials: "omit",
-      signal: AbortSignal.timeout(timeoutMs)
-    });
-  } catch (caught) {
-    const e = (
-      /** @type {Error | undefined} */
-      caught
-    );
-    const why = e?.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : e?.message || String(e);
-    throw new PorchError({
-      code: "network",
-      message: `${what} could not reach Porch at ${new URL(url).host} (${why}); check the network, that the page's origin is allowed, and that its Content-Security-Policy connect-src includes ${new URL(url).origin} (a CORS or CSP refusal looks the same to page script)`
-    });
+function withContext(body) {
+  const b = { ...body ?? {} };
+  if (b.context === void 0) {
+    const context = pageContext();
+    if (context && Object.keys(context).length) b.context = context;
   }
-  if (!res.ok) throw await errorFromResponse(res, what);
-  try {
-    return await res.json();
-  } catch {
-    throw new PorchError({ code: "bad_response", message: `${what} answered ${res.status} with a body that is not JSON`, status: res.status });
-  }
+  if (b.context === null) delete b.context;
+  return b;
 }
 
 // probe.js
@@ -802,7 +980,7 @@ async function createSession(o) {
     if (attempt === 0) o.onTry(0, null);
     try {
       const body = typeof o.guest === "function" ? o.guest() : o.guest;
-      return await request(o.fetch, o.baseUrl, "POST", path, { json: body ?? {} });
+      return await request(o.fetch, o.baseUrl, "POST", path, { json: withContext(body) });
     } catch (caught) {
       const e = (
         /** @type {PorchError} */
@@ -910,59 +1088,6 @@ function closedError() {
 function ended() {
   return new PorchError({ code: "ended", message: "the chat was ended on this page (end() was called)" });
 }
-
-// outbox.js
-function newClientMessageId(randomBytes = () => globalThis.crypto.getRandomValues(new Uint8Array(16))) {
-  return `c-${Array.from(randomBytes(), (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-var Outbox = class {
-  /**
-   * @param {OutboxEntry[]} [entries] restored from storage
-   * @param {{newId?: () => string, now?: () => number}} [options]
-   */
-  constructor(entries = [], { newId = () => newClientMessageId(), now = () => Date.now() } = {}) {
-    this._entries = /* @__PURE__ */ new Map();
-    for (const e of entries) {
-      if (e && typeof e.clientMessageId === "string" && typeof e.text === "string") this._entries.set(e.clientMessageId, e);
-    }
-    this._newId = newId;
-    this._now = now;
-  }
-  /**
-   * @param {string} text
-   * @param {string} [conversationId]
-   * @returns {OutboxEntry}
-   */
-  add(text, conversationId) {
-    const entry = { clientMessageId: this._newId(), text, createdAtMs: this._now() };
-    if (conversationId) entry.conversationId = conversationId;
-    this._entries.set(entry.clientMessageId, entry);
-    return entry;
-  }
-  /**
-   * Removes and returns the entry, or undefined when it was not (or no longer) pending.
-   * @param {string} clientMessageId
-   */
-  remove(clientMessageId) {
-    const entry = this._entries.get(clientMessageId);
-    this._entries.delete(clientMessageId);
-    return entry;
-  }
-  /** @param {string} clientMessageId */
-  has(clientMessageId) {
-    return this._entries.has(clientMessageId);
-  }
-  get size() {
-    return this._entries.size;
-  }
-  /** Pending entries, oldest first: the order to resend them in. */
-  list() {
-    return [...this._entries.values()];
-  }
-  toJSON() {
-    return this.list();
-  }
-};
 
 // sends.js
 var SEND_RETRY_MS = 2e3;
@@ -1305,6 +1430,13 @@ function noticeChange(current, next) {
   const notice = next ?? null;
   return (notice?.id ?? null) === (current?.id ?? null) ? void 0 : notice;
 }
+function choiceBody(message, reply) {
+  return {
+    clientMessageId: `pick-${message.id}-${reply.id}`.slice(0, 128),
+    text: reply.label,
+    choice: { seq: message.seq, id: reply.id }
+  };
+}
 
 // guest.js
 var { guestMessages: MESSAGES, guestToken: TOKEN } = PATHS;
@@ -1482,9 +1614,24 @@ var PorchGuest = class extends Emitter {
     this._typingOut.reset();
     return acked;
   }
+  /** Sends a file (docs/attachments.md). @param {Blob & {name?: string}} file @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>} */
+  attach(file, options) {
+    return attach(this._attachTarget(), file, options);
+  }
+  /** A short-lived URL reading an attachment of this conversation. @param {string} attachmentId */
+  attachmentUrl(attachmentId) {
+    return attachmentUrl(this._attachTarget(), attachmentId);
+  }
+  _attachTarget() {
+    return { fetch: this._fetch, baseUrl: this._baseUrl, token: this._session?.accessToken, path: GUEST_ATTACHMENTS, limits: this.limits?.attachments };
+  }
   /** Call on every keystroke; frames go out at most every few seconds. */
   typing() {
     if (this.state === "open" && this._typingOut.take()) this._conn?.send({ type: "typing" });
+  }
+  /** Picks a quick reply of a bot's `message` (docs/bots.md): its label is sent as a message naming the choice. @param {Message} message @param {import('./porch.js').QuickReply} reply @returns {Promise<Message>} */
+  async choose(message, reply) {
+    return (await this._api("POST", MESSAGES, choiceBody(message, reply))).message;
   }
   /** Tells the conversation this guest has read up to `seq` (default: everything received). @param {number} [seq] */
   markRead(seq = this._log.lastSeq ?? 0) {
@@ -1524,8 +1671,7 @@ var PorchGuest = class extends Emitter {
     this._pause.wake();
     this._refresh.clear();
     this._typingIn.clear();
-    if (this._conn) this._conn.stop("the guest ended the chat");
-    else this._setState("closed", {});
+    this._conn ? this._conn.stop("the guest ended the chat") : this._setState("closed", {});
     this._sends.rejectAll(ended());
     this._startWaiter?.reject(ended());
     if (forget) this._saved.clear();
@@ -1687,8 +1833,140 @@ var PorchGuest = class extends Emitter {
   }
 };
 
+// agent-extras.js
+var API = "/api/v2/agent/conversations";
+var STATUS = "/api/v2/agent/status";
+async function routing(agent) {
+  const state = await agent._api("GET", STATUS);
+  agent._setStatus(state.status);
+  return state;
+}
+async function setStatus(agent, status) {
+  const state = await request(agent._fetch, agent._baseUrl, "PUT", STATUS, { token: agent.session.accessToken, json: { status } });
+  agent._setStatus(state.status);
+  return state;
+}
+async function search(agent, { q, state, before, limit } = {}) {
+  const query = params({ q, state, before, limit });
+  return known(agent, await agent._api("GET", `${API}/search?${query}`));
+}
+async function customerConversations(agent, id, { before, limit } = {}) {
+  const query = params({ before, limit });
+  return known(agent, await agent._api("GET", `${API}/${encodeURIComponent(id)}/customer?${query}`));
+}
+function visitor(agent, id) {
+  return agent._api("GET", `${API}/${encodeURIComponent(id)}/visitor`);
+}
+async function cannedReplies(agent, id) {
+  return (await agent._api("GET", `${API}/${encodeURIComponent(id)}/canned-replies`)).replies;
+}
+function params(values) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v) query.set(k, String(v));
+  return query;
+}
+function known(agent, page) {
+  for (const c of page.conversations) if (!agent._summaries.has(c.id)) agent._summaries.set(c.id, c);
+  return page;
+}
+
+// agent-offers.js
+var OFFER_REFUSALS = /* @__PURE__ */ new Set([
+  "offer_expired",
+  "offer_not_yours",
+  "conversation_taken",
+  "agent_at_capacity",
+  "manual_take_off",
+  "conversation_unknown"
+]);
+var ANSWER_TIMEOUT_MS = 15e3;
+var Offers = class {
+  /**
+   * @param {{send: (frame: object) => boolean, emit: (type: any, payload: any) => void}} io
+   *   `send` writes a frame (false when the socket is not open); `emit` tells the agent's
+   *   listeners: `offer` (a new one), `offerEnded`, and `offers` whenever the list moves.
+   */
+  constructor(io) {
+    this._io = io;
+    this._offers = /* @__PURE__ */ new Map();
+    this._answers = [];
+  }
+  /** The live offers, the one that runs out first first. */
+  get list() {
+    return [...this._offers.values()].sort((a, b) => a.expiresAtMs - b.expiresAtMs);
+  }
+  /** An `offer` frame: the same offer may come twice (a reconnect at that very moment). */
+  /** @param {any} frame */
+  offered(frame) {
+    const conversation = frame.conversation;
+    if (!conversation?.id) return;
+    const known2 = this._offers.has(conversation.id);
+    const offer = { conversation, expiresAtMs: Number(frame.expiresAtMs) };
+    this._offers.set(conversation.id, offer);
+    if (!known2) this._io.emit("offer", offer);
+    this.changed();
+  }
+  /** The list moved. */
+  changed() {
+    this._io.emit("offers", { offers: this.list });
+  }
+  /** An `offerEnded` frame: the offer is gone whatever the reason; its answer is settled. */
+  /** @param {{conversationId: string, reason: string}} frame */
+  ended({ conversationId, reason }) {
+    this._offers.delete(conversationId);
+    const i = this._answers.findIndex((a) => a.conversationId === conversationId);
+    if (i >= 0) {
+      const [answer] = this._answers.splice(i, 1);
+      clearTimeout(answer.timer);
+      answer.resolve();
+    }
+    this._io.emit("offerEnded", { conversationId, reason });
+    this.changed();
+  }
+  /** An `error` frame without a client message id: refuses the oldest waiting answer. */
+  /** @param {PorchError} error @returns {boolean} whether it was an answer's */
+  refused(error) {
+    if (!OFFER_REFUSALS.has(error.code) || !this._answers.length) return false;
+    const answer = (
+      /** @type {typeof this._answers[number]} */
+      this._answers.shift()
+    );
+    clearTimeout(answer.timer);
+    if (error.code !== "agent_at_capacity") this._offers.delete(answer.conversationId);
+    this.changed();
+    answer.reject(error);
+    return true;
+  }
+  /** Sends `accept` or `decline`; resolves on `offerEnded`, rejects on a refusal. */
+  /** @param {'accept' | 'decline'} type @param {string} conversationId @returns {Promise<void>} */
+  answer(type, conversationId) {
+    return new Promise((resolve, reject) => {
+      if (!this._io.send({ type, conversationId })) {
+        reject(new PorchError({ code: "not_connected", message: `cannot ${type} while the connection is down; the offer is sent again after the reconnect` }));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this._answers = this._answers.filter((a) => a.timer !== timer);
+        reject(new PorchError({ code: "timeout", message: `no answer to ${type} within ${ANSWER_TIMEOUT_MS / 1e3} s` }));
+      }, ANSWER_TIMEOUT_MS);
+      this._answers.push({ conversationId, resolve, reject, timer });
+    });
+  }
+  /** After a reconnect the server sends the live offers again, right after `ready`. */
+  clear() {
+    for (const a of this._answers.splice(0)) {
+      clearTimeout(a.timer);
+      a.reject(new PorchError({ code: "not_connected", message: "the connection was lost before the answer came" }));
+    }
+    if (this._offers.size) {
+      this._offers.clear();
+      this.changed();
+    }
+  }
+};
+
 // agent.js
-var API = `${PATHS.agentApi}/conversations`;
+var API2 = `${PATHS.agentApi}/conversations`;
 var TOKEN2 = PATHS.agentToken;
 var PAGE = LIMITS.historyPageDefault;
 var FILL_PAGE2 = LIMITS.historyPageMax;
@@ -1724,6 +2002,11 @@ var PorchAgent = class extends Emitter {
     this._startWaiter = null;
     this.moreConversations = false;
     this._ended = false;
+    this.status = null;
+    this._offers = new Offers({
+      send: (frame) => this._conn?.send(frame) ?? false,
+      emit: (type, payload) => this.emit(type, payload)
+    });
     this._refresh = new RefreshTimer({
       refresh: () => this.refreshToken({ reconnect: true }),
       onFatal: (e) => {
@@ -1763,7 +2046,7 @@ var PorchAgent = class extends Emitter {
   }
   /** Open conversations of the agent's queues (waiting, assigned), most recently active first. */
   get conversations() {
-    return [...this._summaries.values()].filter((c) => c.state !== "closed").sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
+    return [...this._summaries.values()].filter((c) => c.state !== "closed" && (!c.queue || this.session.queues.includes(c.queue))).sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
   }
   /** @param {string} id @returns {Conversation | null} */
   conversation(id) {
@@ -1827,7 +2110,7 @@ var PorchAgent = class extends Emitter {
     );
     this._logs.set(id, log);
     try {
-      const page = await this._api("GET", `${API}/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
+      const page = await this._api("GET", `${API2}/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
       this._release(id, log.anchor(page.lastSeq));
       const older = log.addOlder(page.messages);
       this.emit("history", { conversationId: id, messages: older, hasOlder: log.hasOlder });
@@ -1846,7 +2129,7 @@ var PorchAgent = class extends Emitter {
   async loadOlder(id, limit = PAGE) {
     const log = this._logs.get(id);
     if (!log?.hasOlder) return [];
-    const page = await this._api("GET", `${API}/${encodeURIComponent(id)}/messages?before=${(log.floor ?? 0) + 1}&limit=${limit}`);
+    const page = await this._api("GET", `${API2}/${encodeURIComponent(id)}/messages?before=${(log.floor ?? 0) + 1}&limit=${limit}`);
     const added = log.addOlder(page.messages);
     this.emit("history", { conversationId: id, messages: added, hasOlder: log.hasOlder });
     return added;
@@ -1865,6 +2148,23 @@ var PorchAgent = class extends Emitter {
     this._typingOut.get(conversationId)?.reset();
     return acked;
   }
+  /**
+   * Sends a file into a conversation of the agent's queues (docs/attachments.md); the first
+   * one to a waiting conversation assigns it, as a reply does. Resolves with its message.
+   * @param {string} conversationId @param {Blob & {name?: string}} file
+   * @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>}
+   */
+  attach(conversationId, file, options) {
+    return attach(this._attachTarget(conversationId), file, options);
+  }
+  /** A short-lived URL reading an attachment of a conversation. @param {string} conversationId @param {string} attachmentId */
+  attachmentUrl(conversationId, attachmentId) {
+    return attachmentUrl(this._attachTarget(conversationId), attachmentId);
+  }
+  /** @param {string} conversationId */
+  _attachTarget(conversationId) {
+    return { fetch: this._fetch, baseUrl: this._baseUrl, token: this.session.accessToken, path: `${API2}/${encodeURIComponent(conversationId)}/attachments` };
+  }
   /** @param {string} conversationId */
   typing(conversationId) {
     let throttle = this._typingOut.get(conversationId);
@@ -1880,21 +2180,85 @@ var PorchAgent = class extends Emitter {
   assign(id) {
     return this._action(id, "assign");
   }
-  /** Closes a conversation (`POST …/close`): the guest sees an entry with `event: closed`. */
+  /**
+   * Closes a conversation (`POST …/close`): the guest sees an entry with `event: closed`.
+   * `wrapUp` is one of the deployment's wrap-up codes, required when it has a list (routing.md).
+   * @param {string} id @param {{ wrapUp?: string }} [options] @returns {Promise<Conversation>}
+   */
+  close(id, { wrapUp } = {}) {
+    return this._action(id, "close", wrapUp === void 0 ? void 0 : { wrapUp });
+  }
+  /**
+   * Transfers a conversation the agent holds to another agent of its queue (`agentId`) or to
+   * another queue (`queue`), with an internal `note` only agents read (`POST …/transfer`).
+   * @param {string} id @param {{ agentId?: string, queue?: string, note?: string }} target
+   * @returns {Promise<Conversation>}
+   */
+  transfer(id, { agentId, queue, note } = {}) {
+    return this._action(id, "transfer", { agentId, queue, note });
+  }
+  /** Puts a conversation the agent holds back in its queue (`POST …/unassign`). */
   /** @param {string} id @returns {Promise<Conversation>} */
-  close(id) {
-    return this._action(id, "close");
+  unassign(id) {
+    return this._action(id, "unassign");
+  }
+  // Routing (docs/routing.md) and what the console shows beside the chat: `agent-extras.js`.
+  /** The live offers to this agent, the one that runs out first first. */
+  get offers() {
+    return this._offers.list;
+  }
+  /** `GET /api/v2/agent/status`: status, capacity and load. */
+  routing() {
+    return routing(this);
+  }
+  /** `PUT /api/v2/agent/status`. @param {'available' | 'away'} status */
+  setStatus(status) {
+    return setStatus(this, status);
+  }
+  /** Resolves once the conversation is the agent's. @param {string} conversationId @returns {Promise<void>} */
+  accept(conversationId) {
+    return this._offers.answer("accept", conversationId);
+  }
+  /** The offer goes to the next agent. @param {string} conversationId @returns {Promise<void>} */
+  decline(conversationId) {
+    return this._offers.answer("decline", conversationId);
+  }
+  /** @param {{q?: string, state?: string, before?: string, limit?: number}} [options] */
+  search(options) {
+    return search(this, options);
+  }
+  /** @param {string} conversationId */
+  visitor(conversationId) {
+    return visitor(this, conversationId);
+  }
+  /** @param {string} conversationId @param {{before?: string, limit?: number}} [options] */
+  customerConversations(conversationId, options) {
+    return customerConversations(this, conversationId, options);
+  }
+  /** @param {string} conversationId */
+  cannedReplies(conversationId) {
+    return cannedReplies(this, conversationId);
+  }
+  /** @param {import('./porch.js').AgentStatus} status */
+  _setStatus(status) {
+    if (status === this.status) return;
+    this.status = status;
+    this.emit("status", { status });
   }
   end() {
     this._ended = true;
     this._refresh.clear();
     this._typingIn.clear();
+    this._offers.clear();
     this._conn?.stop("the agent left");
     this._sends.rejectAll(new PorchError({ code: "ended", message: "the console was closed (end() was called)" }));
   }
-  /** @param {string} id @param {'assign' | 'close'} verb @returns {Promise<Conversation>} */
-  async _action(id, verb) {
-    const conversation = await this._api("POST", `${API}/${encodeURIComponent(id)}/${verb}`);
+  /**
+   * @param {string} id @param {'assign' | 'close' | 'transfer' | 'unassign'} verb
+   * @param {object} [json] the body, if any @returns {Promise<Conversation>}
+   */
+  async _action(id, verb, json) {
+    const conversation = await this._api("POST", `${API2}/${encodeURIComponent(id)}/${verb}`, json);
     this._upsert(conversation);
     return conversation;
   }
@@ -1907,6 +2271,7 @@ var PorchAgent = class extends Emitter {
     this._summaries = fresh;
     this._refresh.schedule(frame.tokenExpiresInMs);
     this.moreConversations = frame.moreConversations === true;
+    this._offers.clear();
     this.emit("ready", { conversations: this.conversations, moreConversations: this.moreConversations });
     this.emit("conversations", { conversations: this.conversations });
     for (const id of this._logs.keys()) this._fill(id);
@@ -1935,11 +2300,21 @@ var PorchAgent = class extends Emitter {
       case "read":
         this.emit("read", { conversationId: frame.conversationId, participant: frame.participant, seq: frame.seq });
         break;
+      case "status":
+        this._setStatus(frame.status);
+        break;
+      case "offer":
+        this._offers.offered(frame);
+        break;
+      case "offerEnded":
+        this._offers.ended(frame);
+        break;
       case "error": {
         const { message, ref } = splitRef(frame.message);
         const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
         const resend = (e) => this._conn?.send({ type: "send", conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
         error.retryInMs = this._sends.refuseFrame(frame, error, resend);
+        if (!frame.clientMessageId) this._offers.refused(error);
         this.emit("error", error);
         break;
       }
@@ -1991,7 +2366,7 @@ var PorchAgent = class extends Emitter {
         for (let page = 0; page < 1e4; page += 1) {
           const log = this._logs.get(id);
           if (!log?.anchored) return;
-          const got = await this._api("GET", `${API}/${encodeURIComponent(id)}/messages?after=${log.lastSeq}&limit=${FILL_PAGE2}`);
+          const got = await this._api("GET", `${API2}/${encodeURIComponent(id)}/messages?after=${log.lastSeq}&limit=${FILL_PAGE2}`);
           for (const m of got.messages) this._release(id, log.insert(m));
           if (!got.hasMore || !got.messages.length) break;
         }
@@ -2016,9 +2391,9 @@ var PorchAgent = class extends Emitter {
     }
     this.emit("error", error);
   }
-  /** @param {string} method @param {string} path @returns {Promise<any>} */
-  _api(method, path) {
-    return request(this._fetch, this._baseUrl, method, path, { token: this.session.accessToken });
+  /** @param {string} method @param {string} path @param {object} [json] @returns {Promise<any>} */
+  _api(method, path, json) {
+    return request(this._fetch, this._baseUrl, method, path, { token: this.session.accessToken, json });
   }
 };
 export {
