@@ -5,9 +5,10 @@
 // to `conversation(id)` and `open(id)`.
 
 import { request } from './http.js';
+import { LIMITS, PATHS } from './wire.gen.js';
 
-const API = '/api/v2/agent/conversations';
-const STATUS = '/api/v2/agent/status';
+const API = `${PATHS.agentApi}/conversations`;
+const STATUS = `${PATHS.agentApi}/status`;
 
 /** @typedef {import('./agent.js').PorchAgent} PorchAgent */
 /** @typedef {import('./porch.js').Conversation} Conversation */
@@ -76,4 +77,48 @@ function params(values) {
 function known(agent, page) {
   for (const c of page.conversations) if (!agent._summaries.has(c.id)) agent._summaries.set(c.id, c);
   return page;
+}
+
+/**
+ * A conversation's verb (`POST …/{verb}`: assign, close, transfer, unassign); the conversation
+ * it answers becomes the agent's copy.
+ * @param {PorchAgent} agent @param {string} id @param {'assign' | 'close' | 'transfer' | 'unassign'} verb
+ * @param {object} [json] the body, if any @returns {Promise<Conversation>}
+ */
+export async function action(agent, id, verb, json) {
+  const conversation = await agent._api('POST', `${API}/${encodeURIComponent(id)}/${verb}`, json);
+  agent._upsert(conversation);
+  return conversation;
+}
+
+/** Where a conversation's files go and are read (docs/attachments.md). @param {PorchAgent} agent @param {string} conversationId */
+export function attachTarget(agent, conversationId) {
+  return { fetch: agent._fetch, baseUrl: agent._baseUrl, token: agent.session.accessToken, path: `${API}/${encodeURIComponent(conversationId)}/attachments` };
+}
+
+/**
+ * Pages a followed conversation forward from its lastSeq until nothing is missing; one run per
+ * conversation at a time (a second call joins the one running).
+ * @param {PorchAgent} agent @param {string} id @returns {Promise<void>}
+ */
+export function fill(agent, id) {
+  const running = agent._filling.get(id);
+  if (running) return running;
+  const run = (async () => {
+    try {
+      for (let page = 0; page < 10_000; page += 1) {
+        const log = agent._logs.get(id);
+        if (!log?.anchored) return;
+        const got = await agent._api('GET', `${API}/${encodeURIComponent(id)}/messages?after=${log.lastSeq}&limit=${LIMITS.historyPageMax}`);
+        for (const m of got.messages) agent._release(id, log.insert(m));
+        if (!got.hasMore || !got.messages.length) break;
+      }
+    } catch (e) {
+      agent.emit('error', /** @type {import('./errors.js').PorchError} */ (e));
+    } finally {
+      agent._filling.delete(id);
+    }
+  })();
+  agent._filling.set(id, run);
+  return run;
 }

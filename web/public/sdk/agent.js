@@ -20,7 +20,6 @@ import { LIMITS, PATHS } from './wire.gen.js';
 const API = `${PATHS.agentApi}/conversations`;
 const TOKEN = PATHS.agentToken;
 const PAGE = LIMITS.historyPageDefault;
-const FILL_PAGE = LIMITS.historyPageMax;
 
 /** @typedef {import('./porch.js').Conversation} Conversation */
 /** @typedef {import('./porch.js').Message} Message */
@@ -214,19 +213,9 @@ export class PorchAgent extends Emitter {
    * @param {string} conversationId @param {Blob & {name?: string}} file
    * @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>}
    */
-  attach(conversationId, file, options) {
-    return attach(this._attachTarget(conversationId), file, options);
-  }
-
+  attach(conversationId, file, options) { return attach(extras.attachTarget(this, conversationId), file, options); }
   /** A short-lived URL reading an attachment of a conversation. @param {string} conversationId @param {string} attachmentId */
-  attachmentUrl(conversationId, attachmentId) {
-    return attachmentUrl(this._attachTarget(conversationId), attachmentId);
-  }
-
-  /** @param {string} conversationId */
-  _attachTarget(conversationId) {
-    return { fetch: this._fetch, baseUrl: this._baseUrl, token: this.session.accessToken, path: `${API}/${encodeURIComponent(conversationId)}/attachments` };
-  }
+  attachmentUrl(conversationId, attachmentId) { return attachmentUrl(extras.attachTarget(this, conversationId), attachmentId); }
 
   /** @param {string} conversationId */
   typing(conversationId) {
@@ -297,15 +286,8 @@ export class PorchAgent extends Emitter {
     this._sends.rejectAll(new PorchError({ code: 'ended', message: 'the console was closed (end() was called)' }));
   }
 
-  /**
-   * @param {string} id @param {'assign' | 'close' | 'transfer' | 'unassign'} verb
-   * @param {object} [json] the body, if any @returns {Promise<Conversation>}
-   */
-  async _action(id, verb, json) {
-    const conversation = await this._api('POST', `${API}/${encodeURIComponent(id)}/${verb}`, json);
-    this._upsert(conversation);
-    return conversation;
-  }
+  /** @param {string} id @param {'assign' | 'close' | 'transfer' | 'unassign'} verb @param {object} [json] */
+  _action(id, verb, json) { return extras.action(this, id, verb, json); }
 
   /** @param {any} frame the `ready` frame (protocol.md) */
   _onReady(frame) {
@@ -396,29 +378,8 @@ export class PorchAgent extends Emitter {
     this.emit('conversations', { conversations: this.conversations });
   }
 
-  /** Pages a followed conversation forward from its lastSeq until nothing is missing. */
-  /** @param {string} id @returns {Promise<void>} */
-  _fill(id) {
-    const running = this._filling.get(id);
-    if (running) return running;
-    const run = (async () => {
-      try {
-        for (let page = 0; page < 10_000; page += 1) {
-          const log = this._logs.get(id);
-          if (!log?.anchored) return;
-          const got = await this._api('GET', `${API}/${encodeURIComponent(id)}/messages?after=${log.lastSeq}&limit=${FILL_PAGE}`);
-          for (const m of got.messages) this._release(id, log.insert(m));
-          if (!got.hasMore || !got.messages.length) break;
-        }
-      } catch (e) {
-        this.emit('error', /** @type {PorchError} */ (e));
-      } finally {
-        this._filling.delete(id);
-      }
-    })();
-    this._filling.set(id, run);
-    return run;
-  }
+  /** Pages a followed conversation forward from its lastSeq until nothing is missing. @param {string} id @returns {Promise<void>} */
+  _fill(id) { return extras.fill(this, id); }
 
   /** @param {PorchError} error */
   _onConnectionError(error) {

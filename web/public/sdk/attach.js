@@ -5,11 +5,16 @@
 import { PorchError, errorFromResponse } from './errors.js';
 import { request } from './http.js';
 import { newClientMessageId } from './outbox.js';
+import { PATHS } from './wire.gen.js';
 
-export const GUEST_ATTACHMENTS = '/api/v2/webmessaging/guests/attachments';
 
 /** @typedef {import('./porch.js').Message} Message @typedef {import('./porch.js').AttachmentLimits} AttachmentLimits */
 /** @typedef {{fetch: typeof fetch, baseUrl: string, token: string | undefined, path: string, limits?: AttachmentLimits | null}} Target */
+
+/** A guest's files: its own conversation's, within the limits its `ready` announced. @param {import('./guest.js').PorchGuest} guest @returns {Target} */
+export function guestTarget(guest) {
+  return { fetch: guest._fetch, baseUrl: guest._baseUrl, token: guest._session?.accessToken, path: PATHS.guestAttachments, limits: guest.limits?.attachments };
+}
 
 /**
  * Why the announced limits refuse `file` (the server's own codes), or null when they allow it.

@@ -1,7 +1,7 @@
 // A guest's whole chat lifecycle: get or restore a session, connect, receive in order, send
 // through an outbox, type, read, page history, refresh the token, reconnect and resume.
 
-import { GUEST_ATTACHMENTS, attach, attachmentUrl } from './attach.js';
+import { attach, attachmentUrl, guestTarget } from './attach.js';
 import { Connection } from './connection.js';
 import { watchViolations } from './csp.js';
 import { Emitter } from './emitter.js';
@@ -185,9 +185,8 @@ export class PorchGuest extends Emitter {
   }
 
   /** Sends a file (docs/attachments.md). @param {Blob & {name?: string}} file @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>} */
-  attach(file, options) { return attach(this._attachTarget(), file, options); }
-  /** A short-lived URL reading an attachment of this conversation. @param {string} attachmentId */ attachmentUrl(attachmentId) { return attachmentUrl(this._attachTarget(), attachmentId); }
-  _attachTarget() { return { fetch: this._fetch, baseUrl: this._baseUrl, token: this._session?.accessToken, path: GUEST_ATTACHMENTS, limits: this.limits?.attachments }; }
+  attach(file, options) { return attach(guestTarget(this), file, options); }
+  /** A short-lived URL reading an attachment of this conversation. @param {string} attachmentId */ attachmentUrl(attachmentId) { return attachmentUrl(guestTarget(this), attachmentId); }
 
   /** Call on every keystroke; frames go out at most every few seconds. */
   typing() { if (this.state === 'open' && this._typingOut.take()) this._conn?.send({ type: 'typing' }); }

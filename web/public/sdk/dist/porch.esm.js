@@ -311,7 +311,9 @@ var Outbox = class {
 };
 
 // attach.js
-var GUEST_ATTACHMENTS = "/api/v2/webmessaging/guests/attachments";
+function guestTarget(guest) {
+  return { fetch: guest._fetch, baseUrl: guest._baseUrl, token: guest._session?.accessToken, path: PATHS.guestAttachments, limits: guest.limits?.attachments };
+}
 function refuseFile(file, limits) {
   if (!limits) return null;
   if (file.size === 0 || file.size > limits.bytesMax) {
@@ -1616,14 +1618,11 @@ var PorchGuest = class extends Emitter {
   }
   /** Sends a file (docs/attachments.md). @param {Blob & {name?: string}} file @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>} */
   attach(file, options) {
-    return attach(this._attachTarget(), file, options);
+    return attach(guestTarget(this), file, options);
   }
   /** A short-lived URL reading an attachment of this conversation. @param {string} attachmentId */
   attachmentUrl(attachmentId) {
-    return attachmentUrl(this._attachTarget(), attachmentId);
-  }
-  _attachTarget() {
-    return { fetch: this._fetch, baseUrl: this._baseUrl, token: this._session?.accessToken, path: GUEST_ATTACHMENTS, limits: this.limits?.attachments };
+    return attachmentUrl(guestTarget(this), attachmentId);
   }
   /** Call on every keystroke; frames go out at most every few seconds. */
   typing() {
@@ -1834,8 +1833,8 @@ var PorchGuest = class extends Emitter {
 };
 
 // agent-extras.js
-var API = "/api/v2/agent/conversations";
-var STATUS = "/api/v2/agent/status";
+var API = `${PATHS.agentApi}/conversations`;
+var STATUS = `${PATHS.agentApi}/status`;
 async function routing(agent) {
   const state = await agent._api("GET", STATUS);
   agent._setStatus(state.status);
@@ -1868,6 +1867,39 @@ function params(values) {
 function known(agent, page) {
   for (const c of page.conversations) if (!agent._summaries.has(c.id)) agent._summaries.set(c.id, c);
   return page;
+}
+async function action(agent, id, verb, json) {
+  const conversation = await agent._api("POST", `${API}/${encodeURIComponent(id)}/${verb}`, json);
+  agent._upsert(conversation);
+  return conversation;
+}
+function attachTarget(agent, conversationId) {
+  return { fetch: agent._fetch, baseUrl: agent._baseUrl, token: agent.session.accessToken, path: `${API}/${encodeURIComponent(conversationId)}/attachments` };
+}
+function fill(agent, id) {
+  const running = agent._filling.get(id);
+  if (running) return running;
+  const run = (async () => {
+    try {
+      for (let page = 0; page < 1e4; page += 1) {
+        const log = agent._logs.get(id);
+        if (!log?.anchored) return;
+        const got = await agent._api("GET", `${API}/${encodeURIComponent(id)}/messages?after=${log.lastSeq}&limit=${LIMITS.historyPageMax}`);
+        for (const m of got.messages) agent._release(id, log.insert(m));
+        if (!got.hasMore || !got.messages.length) break;
+      }
+    } catch (e) {
+      agent.emit(
+        "error",
+        /** @type {import('./errors.js').PorchError} */
+        e
+      );
+    } finally {
+      agent._filling.delete(id);
+    }
+  })();
+  agent._filling.set(id, run);
+  return run;
 }
 
 // agent-offers.js
@@ -1969,7 +2001,6 @@ var Offers = class {
 var API2 = `${PATHS.agentApi}/conversations`;
 var TOKEN2 = PATHS.agentToken;
 var PAGE = LIMITS.historyPageDefault;
-var FILL_PAGE2 = LIMITS.historyPageMax;
 var PorchAgent = class extends Emitter {
   /**
    * `POST /api/v2/agents/login`. Resolves with the AgentSession (api.md) to pass to the constructor.
@@ -2155,15 +2186,11 @@ var PorchAgent = class extends Emitter {
    * @param {import('./porch.js').AttachOptions} [options] @returns {Promise<Message>}
    */
   attach(conversationId, file, options) {
-    return attach(this._attachTarget(conversationId), file, options);
+    return attach(attachTarget(this, conversationId), file, options);
   }
   /** A short-lived URL reading an attachment of a conversation. @param {string} conversationId @param {string} attachmentId */
   attachmentUrl(conversationId, attachmentId) {
-    return attachmentUrl(this._attachTarget(conversationId), attachmentId);
-  }
-  /** @param {string} conversationId */
-  _attachTarget(conversationId) {
-    return { fetch: this._fetch, baseUrl: this._baseUrl, token: this.session.accessToken, path: `${API2}/${encodeURIComponent(conversationId)}/attachments` };
+    return attachmentUrl(attachTarget(this, conversationId), attachmentId);
   }
   /** @param {string} conversationId */
   typing(conversationId) {
@@ -2253,14 +2280,9 @@ var PorchAgent = class extends Emitter {
     this._conn?.stop("the agent left");
     this._sends.rejectAll(new PorchError({ code: "ended", message: "the console was closed (end() was called)" }));
   }
-  /**
-   * @param {string} id @param {'assign' | 'close' | 'transfer' | 'unassign'} verb
-   * @param {object} [json] the body, if any @returns {Promise<Conversation>}
-   */
-  async _action(id, verb, json) {
-    const conversation = await this._api("POST", `${API2}/${encodeURIComponent(id)}/${verb}`, json);
-    this._upsert(conversation);
-    return conversation;
+  /** @param {string} id @param {'assign' | 'close' | 'transfer' | 'unassign'} verb @param {object} [json] */
+  _action(id, verb, json) {
+    return action(this, id, verb, json);
   }
   /** @param {any} frame the `ready` frame (protocol.md) */
   _onReady(frame) {
@@ -2356,32 +2378,9 @@ var PorchAgent = class extends Emitter {
     this.emit("conversation", merged);
     this.emit("conversations", { conversations: this.conversations });
   }
-  /** Pages a followed conversation forward from its lastSeq until nothing is missing. */
-  /** @param {string} id @returns {Promise<void>} */
+  /** Pages a followed conversation forward from its lastSeq until nothing is missing. @param {string} id @returns {Promise<void>} */
   _fill(id) {
-    const running = this._filling.get(id);
-    if (running) return running;
-    const run = (async () => {
-      try {
-        for (let page = 0; page < 1e4; page += 1) {
-          const log = this._logs.get(id);
-          if (!log?.anchored) return;
-          const got = await this._api("GET", `${API2}/${encodeURIComponent(id)}/messages?after=${log.lastSeq}&limit=${FILL_PAGE2}`);
-          for (const m of got.messages) this._release(id, log.insert(m));
-          if (!got.hasMore || !got.messages.length) break;
-        }
-      } catch (e) {
-        this.emit(
-          "error",
-          /** @type {PorchError} */
-          e
-        );
-      } finally {
-        this._filling.delete(id);
-      }
-    })();
-    this._filling.set(id, run);
-    return run;
+    return fill(this, id);
   }
   /** @param {PorchError} error */
   _onConnectionError(error) {
