@@ -7,6 +7,7 @@ import { cspError, wasBlocked } from './csp.js';
 import { PorchError } from './errors.js';
 import { fillPath, request, trimBase } from './http.js';
 import { gatewayUrlOf, probeGateway } from './probe.js';
+import { applyFreshToken } from './refresh.js';
 import { LIMITS, PATHS } from './wire.gen.js';
 
 /** Porch accepts a token up to `token_leeway_secs` (30 s) past `exp`; a saved one older than that is dead. */
@@ -191,4 +192,18 @@ export function closedError() {
 
 export function ended() {
   return new PorchError({ code: 'ended', message: 'the chat was ended on this page (end() was called)' });
+}
+
+/**
+ * Moves a guest onto a session the server just returned for it (a fresh token, or the same
+ * conversation made a customer's): kept, saved, and, with `reconnect`, handed to the live
+ * connection (in place, else by reconnecting).
+ * @param {import('./guest.js').PorchGuest} guest @param {unknown} session @param {boolean} reconnect
+ */
+export async function adoptSession(guest, session, reconnect) {
+  const fresh = normalize(session);
+  guest._session = { ...guest._session, ...fresh };
+  guest._persist();
+  const inPlace = reconnect && !guest._ended && await applyFreshToken(guest._conn, fresh.accessToken, guest._refresh);
+  guest.emit('refresh', { expiresAtMs: fresh.expiresAtMs, inPlace });
 }

@@ -6,9 +6,9 @@ import { Connection } from './connection.js';
 import { watchViolations } from './csp.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
-import { Pause, checkPage, widgetEndpoint, closedError, createSession, ended, isClosing, normalize, pickSession, readWidgetConfig, usable } from './guest-session.js';
+import { Pause, adoptSession, checkPage, widgetEndpoint, closedError, createSession, ended, isClosing, normalize, pickSession, readWidgetConfig, usable } from './guest-session.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
-import { RefreshTimer, applyFreshToken } from './refresh.js';
+import { RefreshTimer } from './refresh.js';
 import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { SavedState, defaultStorage } from './storage.js';
@@ -220,13 +220,9 @@ export class PorchGuest extends Emitter {
   }
 
   /** Exchanges the token; with `reconnect`, moves the connection onto it (in place, else by reconnecting). @param {{reconnect?: boolean}} [options] */
-  async refreshToken({ reconnect = true } = {}) {
-    const fresh = normalize(await this._api('POST', TOKEN));
-    this._session = { ...this._session, ...fresh };
-    this._persist();
-    const inPlace = reconnect && !this._ended && await applyFreshToken(this._conn, fresh.accessToken, this._refresh);
-    this.emit('refresh', { expiresAtMs: fresh.expiresAtMs, inPlace });
-  }
+  async refreshToken({ reconnect = true } = {}) { await adoptSession(this, await this._api('POST', TOKEN), reconnect); }
+  /** The visitor logged in: this session becomes the customer's an identity token names, keeping its conversation and `seq` (docs/identity.md). @param {string} identityToken */
+  async identify(identityToken) { await adoptSession(this, await this._api('POST', PATHS.guestIdentity, { identityToken }), true); }
 
   /** Closes the socket and stops. `forget` also drops the saved session (the guest is done). @param {{forget?: boolean}} [options] */
   end({ forget = false } = {}) {

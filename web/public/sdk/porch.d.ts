@@ -385,6 +385,10 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   markRead(seq?: number): void;
   loadOlder(limit?: number): Promise<Message[]>;
   refreshToken(options?: { reconnect?: boolean }): Promise<void>;
+  /** The visitor logged in: the session becomes the customer's an identity token your backend
+   * signed names (docs/identity.md), keeping its conversation and `seq`; rejects with the
+   * token's refusal (`identity_expired`, `identity_replayed`, `guest_already_known`, …). */
+  identify(identityToken: string): Promise<void>;
   end(options?: { forget?: boolean }): void;
 }
 

@@ -76,9 +76,18 @@ export class Chat {
     if (this.openWanted || this.tab.recall(this.openKey)) this.open();
   }
 
+  /** The details a new session is created with. An identity token is good once (its `jti`):
+   * handed out, it is gone, so "Start a new chat" opens an anonymous session rather than a
+   * refused one; the page calls `identify` with a fresh token to name the visitor again. */
+  takeDetails() {
+    const { identityToken, ...rest } = this.config.guest;
+    if (identityToken) this.config.guest = rest;
+    return identityToken ? { ...rest, identityToken } : rest;
+  }
+
   newGuest() {
     // The visitor's details as the page set them when the conversation starts (setAttributes).
-    const g = new PorchGuest({ baseUrl: this.config.baseUrl, deploymentId: this.config.deployment, guest: () => this.config.guest, storage: this.config.storage });
+    const g = new PorchGuest({ baseUrl: this.config.baseUrl, deploymentId: this.config.deployment, guest: () => this.takeDetails(), storage: this.config.storage });
     // A chat the visitor left ("Start a new chat") may still finish a page of history: not here.
     /**
      * @template {keyof GuestEvents} K

@@ -35,14 +35,17 @@ if (!config.deployment) {
 }
 
 /** @param {DOMStringMap} data the script tag's data-* attributes */
-function mount({ deployment = '', title = '', displayName, lang, notify, keep }) {
+function mount({ deployment = '', title = '', displayName, identityToken, lang, notify, keep }) {
   const host = document.createElement('div');
   host.id = 'porch-widget';
   document.body.append(host);
   const s = stringsFor(lang || document.documentElement.lang || navigator.language);
   const view = buildView(host.attachShadow({ mode: 'open' }), { title, s });
   const emit = (/** @type {string} */ type, /** @type {object} */ detail) => host.dispatchEvent(new CustomEvent(`porch:${type}`, { detail, bubbles: true }));
-  const guest = displayName ? { displayName } : {};
+  // `data-identity-token`: the page was rendered for a logged-in visitor, with an identity token
+  // its backend signed (docs/identity.md); the session the widget creates is that customer's.
+  /** @type {import('../sdk/porch.js').GuestDetails} */
+  const guest = { ...(displayName ? { displayName } : {}), ...(identityToken ? { identityToken } : {}) };
   const storage = keepStorage(keep);
   const attention = new Attention({ enabled: notify === 'on' });
   const chat = new Chat({ view, s, config: { baseUrl, deployment, guest, storage }, emit, attention, tab: { remember, recall } });
@@ -69,6 +72,28 @@ function hostApi(host, chat) {
       const handler = (/** @type {Event} */ e) => listener(/** @type {CustomEvent} */ (e).detail);
       host.addEventListener(`porch:${type}`, handler);
       return () => host.removeEventListener(`porch:${type}`, handler);
+    },
+    /**
+     * The visitor logged in: an identity token the page's backend signed for them
+     * (docs/identity.md). A live conversation becomes the customer's in place; before one
+     * exists, the session the widget creates is theirs. Resolves false (the cause in the
+     * console) for something that is not a token; rejects with the server's refusal.
+     * @param {string} identityToken
+     */
+    async identify(identityToken) {
+      if (typeof identityToken !== 'string' || identityToken.split('.').length !== 3) {
+        console.error('Porch widget: identify: pass the identity token (a JWT, three dot-separated parts) your backend signed for this visitor (docs/identity.md); nothing was changed');
+        return false;
+      }
+      if (chat.guest.conversationId) {
+        await chat.guest.identify(identityToken).catch((/** @type {Error} */ e) => {
+          console.error(`Porch widget: identify: ${e.message}`);
+          throw e;
+        });
+      } else {
+        chat.config.guest = { ...chat.config.guest, identityToken };
+      }
+      return true;
     },
     /**
      * What the page knows of its visitor, for the conversation the visitor starts next.
