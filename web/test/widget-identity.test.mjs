@@ -30,8 +30,8 @@ describe('the widget names a logged-in visitor (issue 20)', { timeout: 600_000 }
   const shopUrl = (deploymentId) => `${env.porch.baseUrl}/examples/widget-host.html?deployment=${deploymentId}`;
   /** The conversations of `cid`'s customer, as an agent reads them. */
   const customerOf = async (cid) => {
-    const page = await env.porch.api('GET', `/api/v2/agent/conversations/${cid}/customer`, { bearer: env.agentToken, expect: 200 });
-    return page.conversations;
+    const { body } = await env.porch.api('GET', `/api/v2/agent/conversations/${cid}/customer`, { bearer: env.agentToken, expect: 200 });
+    return body.conversations;
   };
 
   it('mid-chat: the anonymous conversation becomes the customer\'s, every message kept; a second browser is the same customer', T, async () => {
