@@ -1090,6 +1090,13 @@ function closedError() {
 function ended() {
   return new PorchError({ code: "ended", message: "the chat was ended on this page (end() was called)" });
 }
+async function adoptSession(guest, session, reconnect) {
+  const fresh = normalize(session);
+  guest._session = { ...guest._session, ...fresh };
+  guest._persist();
+  const inPlace = reconnect && !guest._ended && await applyFreshToken(guest._conn, fresh.accessToken, guest._refresh);
+  guest.emit("refresh", { expiresAtMs: fresh.expiresAtMs, inPlace });
+}
 
 // sends.js
 var SEND_RETRY_MS = 2e3;
@@ -1657,11 +1664,11 @@ var PorchGuest = class extends Emitter {
   }
   /** Exchanges the token; with `reconnect`, moves the connection onto it (in place, else by reconnecting). @param {{reconnect?: boolean}} [options] */
   async refreshToken({ reconnect = true } = {}) {
-    const fresh = normalize(await this._api("POST", TOKEN));
-    this._session = { ...this._session, ...fresh };
-    this._persist();
-    const inPlace = reconnect && !this._ended && await applyFreshToken(this._conn, fresh.accessToken, this._refresh);
-    this.emit("refresh", { expiresAtMs: fresh.expiresAtMs, inPlace });
+    await adoptSession(this, await this._api("POST", TOKEN), reconnect);
+  }
+  /** The visitor logged in: this session becomes the customer's an identity token names, keeping its conversation and `seq` (docs/identity.md). @param {string} identityToken */
+  async identify(identityToken) {
+    await adoptSession(this, await this._api("POST", PATHS.guestIdentity, { identityToken }), true);
   }
   /** Closes the socket and stops. `forget` also drops the saved session (the guest is done). @param {{forget?: boolean}} [options] */
   end({ forget = false } = {}) {
