@@ -47,37 +47,43 @@ pub(crate) struct Split {
 /// Takes `sslmode` and `sslrootcert` out of a URL (`postgres://…?sslmode=verify-full`) or a
 /// libpq `key=value` string. Errors name the parameter, never the URL (it holds a password).
 pub(crate) fn split(url: &str) -> Result<Split, StoreError> {
-    let (rest, pairs) = if url.contains("://") {
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
-        let pairs: Vec<(String, String)> =
-            form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-        (base.to_owned(), pairs)
-    } else {
-        let pairs = url
-            .split_whitespace()
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
-            .collect();
-        (String::new(), pairs)
-    };
     let (mut mode, mut root_cert) = (Mode::Off, None);
-    let mut kept = Vec::new();
-    for (key, value) in pairs {
-        match key.as_str() {
-            "sslmode" => mode = parse_mode(&value)?,
-            "sslrootcert" => root_cert = Some(value),
-            _ => kept.push((key, value)),
+    let mut take = |key: &str, value: &str| -> Result<bool, StoreError> {
+        match key {
+            "sslmode" => mode = parse_mode(value)?,
+            "sslrootcert" => root_cert = Some(value.to_owned()),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    };
     let url = if url.contains("://") {
-        if kept.is_empty() {
-            rest
-        } else {
-            let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
-            format!("{rest}?{query}")
+        // The other parameters stay as written: decoding and encoding them again would turn
+        // `%20` into `+`, which the PostgreSQL client does not read as a space
+        // (`options=-c%20search_path%3D…`).
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut kept = Vec::new();
+        for raw in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = form_urlencoded::parse(raw.as_bytes()).next().unwrap_or_default();
+            if !take(&key, &value)? {
+                kept.push(raw);
+            }
         }
+        if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) }
     } else {
-        kept.iter().map(|(k, v)| format!("{k}='{v}'")).collect::<Vec<_>>().join(" ")
+        let mut found = false;
+        for (key, value) in url.split_whitespace().filter_map(|p| p.split_once('=')) {
+            found |= take(key, value.trim_matches('\''))?;
+        }
+        // A libpq string is rewritten only when it names TLS; its other values (quoted, with
+        // spaces) are then kept word by word.
+        if found {
+            url.split_whitespace()
+                .filter(|p| !matches!(p.split_once('='), Some(("sslmode" | "sslrootcert", _))))
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            url.to_owned()
+        }
     };
     if mode == Mode::Require && root_cert.is_some() {
         // libpq: `require` with a root certificate file checks the chain, as `verify-ca`.
@@ -352,8 +358,18 @@ mod tests {
         let plain = split("postgres://u@db/porch").unwrap();
         assert_eq!((plain.url.as_str(), plain.mode), ("postgres://u@db/porch", Mode::Off));
         let kv = split("host=db user=u sslmode=require sslrootcert=/ca.pem").unwrap();
-        assert_eq!(kv.url, "host='db' user='u'");
+        assert_eq!(kv.url, "host=db user=u");
         assert_eq!(kv.mode, Mode::VerifyCa, "require with a root file checks the chain, as libpq");
         assert!(split("postgres://db/p?sslmode=sometimes").is_err());
+    }
+
+    #[test]
+    fn other_parameters_stay_as_written() {
+        let url = "postgres://u@db/p?application_name=n1&options=-c%20search_path%3Dbench_1";
+        assert_eq!(split(url).unwrap().url, url, "%20 must not become +");
+        let with_tls = split(&format!("{url}&sslmode=require")).unwrap();
+        assert_eq!((with_tls.url.as_str(), with_tls.mode), (url, Mode::Require));
+        let kv = "host=db options='-c search_path=x'";
+        assert_eq!(split(kv).unwrap().url, kv, "a libpq string without TLS is untouched");
     }
 }
