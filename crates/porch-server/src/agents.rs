@@ -127,6 +127,13 @@ pub async fn post_message(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<SendMessageRequest>,
 ) -> ApiResult<Response> {
+    if request.choice.is_some() {
+        // A pick answers a bot's quick replies: the guest's to make, never an agent's.
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "`choice` is for guests picking a bot's quick reply; send an agent's reply without it",
+        ));
+    }
     let conversation = visible(&state, &agent, &id).await?;
     let response = conversation::send(
         &state,
