@@ -612,6 +612,17 @@ limits! {
     /// `connect_timeout`. A refused port fails at once; this bounds a host that drops packets.
     POSTGRES_CONNECT_TIMEOUT_MS: u64 = 5_000, "milliseconds";
 
+    /// How long a starting node waits for a PostgreSQL that answers but cannot take sessions yet
+    /// (SQLSTATE 57P03: starting up, in crash recovery, shutting down), trying again every
+    /// `POSTGRES_STARTING_RETRY_MS`. A node and its database started together (a compose file, a
+    /// machine's boot) is the common case, and the database's TCP port opens before it accepts
+    /// sessions; a refused port or a wrong password still fails at once.
+    POSTGRES_STARTING_WAIT_MS: u64 = 60_000, "milliseconds";
+
+    /// The pause between two tries while PostgreSQL says it is starting up
+    /// (`POSTGRES_STARTING_WAIT_MS`).
+    POSTGRES_STARTING_RETRY_MS: u64 = 250, "milliseconds";
+
     /// How long a caller waits for a free PostgreSQL connection when all are busy. Waiting is the
     /// backpressure (as the SQLite writer's full queue is); the bound turns a database that has
     /// stopped answering into `store_unavailable` instead of requests piling up forever.

@@ -118,10 +118,11 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects, creates the schema if asked and migrates it. Fails with
     /// `StoreError::Unavailable("cannot reach PostgreSQL at host:port: …")` when the server
-    /// cannot be reached, at once for a refused port, within 5 s for a silent host.
+    /// cannot be reached, at once for a refused port, within 5 s for a silent host; a server
+    /// still starting up is waited for (`Db::first_client`).
     pub async fn connect(options: PostgresOptions) -> Result<PostgresStore, StoreError> {
         let db = Db::new(&options)?;
-        let mut client = db.client().await?;
+        let mut client = db.first_client().await?;
         schema::migrate(&mut client, options.schema.as_deref()).await?;
         drop(client);
         tracing::debug!(schema = ?options.schema, pool_size = options.pool_size, "opened the postgres store");

@@ -2,18 +2,20 @@
 //! where the server is without ever showing the password.
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
 };
 use porch_core::limits::{
     POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS, POSTGRES_LOCK_TIMEOUT_MS,
-    POSTGRES_POOL_WAIT_TIMEOUT_MS, POSTGRES_STATEMENT_TIMEOUT_MS,
+    POSTGRES_POOL_WAIT_TIMEOUT_MS, POSTGRES_STARTING_RETRY_MS, POSTGRES_STARTING_WAIT_MS,
+    POSTGRES_STATEMENT_TIMEOUT_MS,
 };
 use porch_core::store::StoreError;
 use tokio_postgres::config::Host;
 use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Config, NoTls};
 
 use super::PostgresOptions;
@@ -103,6 +105,36 @@ impl Db {
     /// A connection from the pool, opened if none is idle.
     pub(crate) async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(|e| self.unreachable(e))
+    }
+
+    /// The first connection of a node's start. A PostgreSQL that answers but says it cannot take
+    /// sessions yet (57P03: starting up, recovering) is tried again for up to
+    /// `POSTGRES_STARTING_WAIT_MS`: its port opens before it is ready, so a node started beside
+    /// it would otherwise exit for nothing. Any other failure is returned at once.
+    pub(crate) async fn first_client(&self) -> Result<Object, StoreError> {
+        let deadline = Instant::now() + Duration::from_millis(POSTGRES_STARTING_WAIT_MS);
+        let mut told = false;
+        loop {
+            match self.pool.get().await {
+                Ok(client) => return Ok(client),
+                Err(PoolError::Backend(e))
+                    if e.code() == Some(&SqlState::CANNOT_CONNECT_NOW)
+                        && Instant::now() < deadline =>
+                {
+                    if !told {
+                        told = true;
+                        tracing::warn!(
+                            "PostgreSQL at {} is not taking sessions yet ({}); waiting up to {} s",
+                            self.address,
+                            describe(&e),
+                            POSTGRES_STARTING_WAIT_MS / 1_000
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(POSTGRES_STARTING_RETRY_MS)).await;
+                }
+                Err(e) => return Err(self.unreachable(e)),
+            }
+        }
     }
 
     fn unreachable(&self, error: PoolError) -> StoreError {

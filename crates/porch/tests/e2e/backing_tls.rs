@@ -64,11 +64,11 @@ impl Drop for Pki {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_listening(addr: SocketAddr, child: &mut Child, what: &str) {
+pub(crate) fn wait_listening(addr: SocketAddr, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
         assert!(child.try_wait().unwrap().is_none(), "{what} exited at start");
@@ -78,7 +78,7 @@ fn wait_listening(addr: SocketAddr, child: &mut Child, what: &str) {
 }
 
 /// A process killed when the test ends, however it ends.
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -88,7 +88,7 @@ impl Drop for Killed {
 }
 
 /// `uid` and `gid` of `postgres` when running as root: PostgreSQL refuses to run as root.
-fn postgres_user() -> Option<(u32, u32)> {
+pub(crate) fn postgres_user() -> Option<(u32, u32)> {
     let id = |args: &[&str]| -> Option<u32> {
         let out = Command::new("id").args(args).output().ok()?;
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
@@ -99,7 +99,7 @@ fn postgres_user() -> Option<(u32, u32)> {
     Some((id(&["-u", "postgres"])?, id(&["-g", "postgres"])?))
 }
 
-fn chown_all(path: &Path, user: Option<(u32, u32)>) {
+pub(crate) fn chown_all(path: &Path, user: Option<(u32, u32)>) {
     if let Some((uid, gid)) = user {
         let _ = Command::new("chown").args(["-R", &format!("{uid}:{gid}")]).arg(path).status();
     }

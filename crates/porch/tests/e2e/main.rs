@@ -31,6 +31,7 @@ mod notices;
 mod offers;
 mod openapi;
 mod operations;
+mod pg_starting;
 mod proxy;
 mod rate_spread;
 mod raw;
