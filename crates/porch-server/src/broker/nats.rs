@@ -15,7 +15,7 @@ use porch_core::limits::{
 use std::borrow::Cow;
 
 use porch_wire::event::ClusterEvent;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::Broker;
 use super::access::NatsAccess;
@@ -30,7 +30,8 @@ pub struct NatsBroker {
 
 impl NatsBroker {
     /// Connects and starts relaying: this node's events out, other nodes' events into `hub`.
-    /// When the connection comes back after a loss, every session is told to resync.
+    /// When the connection comes back after a loss, every session is told to resync
+    /// (`resync_when_subscribed`).
     pub async fn connect(
         url: &str,
         access: &NatsAccess,
@@ -43,7 +44,8 @@ impl NatsBroker {
         access.check_files()?;
         let connected = Arc::new(AtomicBool::new(true));
         let flag = connected.clone();
-        let resync_hub = hub.clone();
+        let back = Arc::new(Notify::new());
+        let back_again = back.clone();
         // The TLS configuration async-nats builds takes the process's rustls provider.
         porch_client::tls::install_default_provider();
         let options = access
@@ -58,8 +60,8 @@ impl NatsBroker {
             })
             .event_callback(move |event| {
                 let flag = flag.clone();
-                let hub = resync_hub.clone();
-                async move { on_event(event, &flag, &hub) }
+                let back = back_again.clone();
+                async move { on_event(event, &flag, &back) }
             });
         let client = tokio::time::timeout(
             std::time::Duration::from_millis(NATS_CONNECT_TIMEOUT_MS),
@@ -75,21 +77,21 @@ impl NatsBroker {
         let subscription =
             client.subscribe(subject.clone()).await.map_err(|e| format!("NATS subscribe: {e}"))?;
         let (queue, outbox) = mpsc::channel(NATS_PUBLISH_QUEUE_MAX);
-        tokio::spawn(publish_loop(client, subject, node.clone(), outbox));
+        let relay = Relay { client, subject, node: node.clone(), hub: hub.clone(), back };
+        tokio::spawn(publish_loop(relay, outbox));
         tokio::spawn(receive_loop(subscription, node, hub));
         Ok(Arc::new(NatsBroker { queue, connected, address }))
     }
 }
 
-fn on_event(event: async_nats::Event, connected: &AtomicBool, hub: &Hub) {
+fn on_event(event: async_nats::Event, connected: &AtomicBool, back: &Notify) {
     match event {
         // `connected` starts true: only a connection that was lost and came back means events
-        // may have been missed.
+        // may have been missed. A stored permit: a loss while the last resync runs is not lost.
         async_nats::Event::Connected => {
             let was = connected.swap(true, Ordering::SeqCst);
             if !was {
-                tracing::warn!("NATS connection back: telling sessions to resync from the store");
-                hub.resync_all();
+                back.notify_one();
             }
         }
         async_nats::Event::Disconnected => {
@@ -100,19 +102,65 @@ fn on_event(event: async_nats::Event, connected: &AtomicBool, hub: &Hub) {
     }
 }
 
-async fn publish_loop(
+/// What the publishing task holds: the connection, and what a resync after a loss needs.
+struct Relay {
     client: async_nats::Client,
     subject: String,
     node: String,
-    mut outbox: mpsc::Receiver<Arc<HubEvent>>,
-) {
-    while let Some(event) = outbox.recv().await {
-        let sent = ClusterEvent { node: Cow::Borrowed(&node), event: Cow::Borrowed(&event.event) };
+    hub: Arc<Hub>,
+    /// Notified when a lost connection is back.
+    back: Arc<Notify>,
+}
+
+/// Publishes this node's events, and resyncs its sessions when a lost connection is back. Ends
+/// when the broker is dropped (its queue's sender with it).
+async fn publish_loop(relay: Relay, mut outbox: mpsc::Receiver<Arc<HubEvent>>) {
+    loop {
+        tokio::select! {
+            event = outbox.recv() => {
+                let Some(event) = event else { return };
+                relay.publish(&event).await;
+            }
+            () = relay.back.notified() => relay.resync_when_subscribed().await,
+        }
+    }
+}
+
+impl Relay {
+    async fn publish(&self, event: &HubEvent) {
+        let sent =
+            ClusterEvent { node: Cow::Borrowed(&self.node), event: Cow::Borrowed(&event.event) };
         let payload = serde_json::to_vec(&sent).expect("cluster events serialize");
-        if let Err(e) = client.publish(subject.clone(), payload.into()).await {
+        if let Err(e) = self.client.publish(self.subject.clone(), payload.into()).await {
             crate::metrics::METRICS.broker_dropped();
             tracing::debug!("NATS publish failed (the store still has it): {e}");
         }
+    }
+
+    /// Tells this node's sessions to resync from the store once the server has this node's
+    /// subscription again. async-nats reports `Connected` before it subscribes again, and an
+    /// event another node publishes in between never reaches this node: sessions that read the
+    /// store at `Connected` could miss it until their next heartbeat (and a conversation's last
+    /// entry has nothing after it to reveal the gap). A probe subscribed and published now goes
+    /// out after the re-subscription, and the server handles a connection's operations in
+    /// order, so once the probe comes back every event committed after the sessions' store read
+    /// arrives live. Bounded: a link lost again is another `Connected`, another turn.
+    async fn resync_when_subscribed(&self) {
+        let probe = self.client.new_inbox();
+        let echoed = tokio::time::timeout(
+            std::time::Duration::from_millis(NATS_CONNECT_TIMEOUT_MS),
+            async {
+                let mut echo = self.client.subscribe(probe.clone()).await.ok()?;
+                self.client.publish(probe, Vec::new().into()).await.ok()?;
+                echo.next().await
+            },
+        )
+        .await;
+        if !matches!(echoed, Ok(Some(_))) {
+            tracing::debug!("the NATS probe did not come back in time; resyncing anyway");
+        }
+        tracing::warn!("NATS connection back: telling sessions to resync from the store");
+        self.hub.resync_all();
     }
 }
 

@@ -45,6 +45,21 @@ pub fn cluster_mode() -> bool {
     std::env::var("PORCH_TEST_CLUSTER").is_ok_and(|v| v == "1")
 }
 
+/// `PORCH_TEST_LOG=warn` (any `RUST_LOG`-style filter) prints the servers' logs on stderr, which
+/// nextest shows for a failing test: what a flaky test's nodes saw (a NATS reconnect, a resync).
+fn init_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("PORCH_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .try_init();
+        }
+    });
+}
+
 pub const TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// One running node: its state, URL, and the handle that stops it.
@@ -111,6 +126,7 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl Fn(&mut ServerConfig)) -> TestServer {
+        init_log();
         let dir =
             std::env::temp_dir().join(format!("porch-e2e-{}", porch_core::ids::new_id("tst")));
         let (nodes, schema) = if cluster_mode() {
