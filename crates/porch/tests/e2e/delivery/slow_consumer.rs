@@ -10,7 +10,11 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
     const MESSAGES: usize = 2_400;
     const TEXT_CHARS: usize = 15_000;
     const SENDERS: usize = 4;
-    const READER_DEADLINE: Duration = Duration::from_secs(90);
+    // A bound on progress, not a speed target: the reader is stuck when no new entry reaches it
+    // for this long while some are still due. The push itself may take minutes on a busy
+    // machine in cluster mode (36 MB through PostgreSQL and NATS), so a deadline from the
+    // start would fail a healthy run; a guest's heartbeat (25 s) catches up anything missed.
+    const READER_STALL: Duration = Duration::from_secs(40);
     let started = Instant::now();
     let server = TestServer::start_with(|config| {
         config.limits.connection_write_buffer_bytes_max = 70_000;
@@ -48,18 +52,20 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
         async move {
             let (mut seqs, mut ends) = (Vec::new(), Vec::new());
             let mut last = 2;
-            // A bound on progress, not a speed target: 36 MB through fsynced commits took 8 s
-            // on an idle 2-core machine and over 20 s while other builds shared its cores.
-            let deadline = Instant::now() + READER_DEADLINE;
+            let mut progressed_at = Instant::now();
             while last < *target_rx.borrow_and_update() {
-                if Instant::now() > deadline {
-                    return Err(format!("reader stuck at {last}; ends {ends:?}"));
+                if progressed_at.elapsed() > READER_STALL {
+                    return Err(format!(
+                        "reader stuck at {last} for {READER_STALL:?}; ends {ends:?}"
+                    ));
                 }
                 match reader_socket.next(Duration::from_millis(100)).await {
                     None => {}
                     Some(Event::Frame(ServerFrame::Message { message })) => {
                         seqs.push(message.seq);
-                        last = last.max(message.seq);
+                        if message.seq > last {
+                            (last, progressed_at) = (message.seq, Instant::now());
+                        }
                     }
                     Some(Event::Frame(_)) => {}
                     // A well-behaved client resumes; it should not be needed, but is reported.
@@ -185,8 +191,7 @@ async fn delivery_cuts_a_slow_consumer_with_bounded_memory() {
         latencies.iter().any(|(at, _)| *at > cut_at),
         "the probe kept being served after the cut"
     );
-    let reader =
-        timeout(READER_DEADLINE, reader).await.expect("the reader catches up").unwrap().unwrap();
+    let reader = reader.await.unwrap().expect("the reader catches up, never stalling");
 
     // (c) Memory. The server lives in this process, so its memory is this process's RSS. The
     // backlog of the client that does not read is MESSAGES * TEXT_CHARS = 36 MB of text; the
