@@ -15,7 +15,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
+# Run alone (no PORCH_BIN), it builds the porch it drives too: this tree's, not whatever an
+# earlier build left in the target directory.
 cargo build -p porch-bench
+[ -n "${PORCH_BIN:-}" ] || cargo build -p porch --bin porch
 bench=("$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}")
 "${bench[@]}" --timeout-secs 120 smoke
 # S4 in open loop at toy size: a two-step ladder (500/s, then 1,000/s on 10 connections, 1 s
