@@ -104,7 +104,8 @@ describe('the widget\'s offline form (issue 19)', { timeout: 900_000 }, () => {
       await page.locator('.launcher').waitFor({ state: 'visible' });
       if (!(await panel(page)).open) await page.click('.launcher');
       await until(page, 'the conversation back', async (p) => (await shown(p, 'widget')).some((l) => l.endsWith(`:${TEXT}`)), { kind: 'widget' });
-      assert.equal((await form(page)).shown, false);
+      f = await form(page);
+      assert.deepEqual([f.shown, f.sent], [false, `Thank you. The team will answer you by email at \u2068${EMAIL}\u2069.`], 'still says where the answer goes');
       await env.agentCloses(cid);
       await until(page, 'ended', (p) => panel(p).then((s) => s.restart));
       await page.click('.restart');

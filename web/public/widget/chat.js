@@ -52,6 +52,8 @@ export class Chat {
 
   get openKey() { return `porch:widget:${this.config.deployment}:open`; }
   get checkedKey() { return `porch:widget:${this.config.deployment}:checked`; }
+  /** The email the offline form was sent with, so a reload still says where the answer goes. */
+  get sentKey() { return `porch:widget:${this.config.deployment}:offline-sent`; }
   isOpen() { return !this.view.panel.hidden; }
 
   /** At page load: a saved session resumes at once; a new visitor's page is checked first
@@ -60,10 +62,14 @@ export class Chat {
    * visitor writes is sent once Porch answers. */
   load() {
     if (this.guest.hasSavedSession()) {
+      const sentTo = this.tab.recall(this.sentKey);
+      if (sentTo) this.offline.confirm(sentTo);
       this.showLauncher();
       this.startGuest();
       return;
     }
+    // Its chat was forgotten (closed, then reloaded): so is where its answer was to go.
+    this.tab.remember(this.sentKey, null);
     const checked = this.tab.recall(this.checkedKey);
     const check = checked ? this.guest.peekNotice() : this.guest.check().then(() => this.tab.remember(this.checkedKey, '1'));
     check.then(() => this.showLauncher(), (e) => {
@@ -177,6 +183,7 @@ export class Chat {
   sendOffline({ email, text }) {
     this.config.guest = { ...this.config.guest, email };
     this.offline.confirm(email);
+    this.tab.remember(this.sentKey, email);
     this.view.input.value = text;
     this.send();
     this.view.input.focus();
@@ -363,6 +370,7 @@ export class Chat {
     this.agentRead = 0;
     this.agentName = null;
     this.offline.forget();
+    this.tab.remember(this.sentKey, null);
     this.guest = this.newGuest();
     this.renderSubtitle();
     this.guest.peekNotice().then((n) => {
