@@ -137,7 +137,9 @@ const ar = {
   offlineIntro: 'لا يوجد أحد متاح للمحادثة الآن. اترك بريدك الإلكتروني ورسالتك، وسيرد عليك الفريق عبر البريد الإلكتروني.',
   offlineEmail: 'بريدك الإلكتروني',
   offlineEmailMissing: 'يرجى إدخال عنوان بريدك الإلكتروني.',
-  offlineEmailInvalid: 'يبدو أن عنوان البريد الإلكتروني غير صحيح. يرجى التحقق منه (مثل name@example.com).',
+  // The example address is isolated (U+2068…U+2069), and no brackets around it: inside
+  // Arabic they would pair the wrong way.
+  offlineEmailInvalid: 'يبدو أن عنوان البريد الإلكتروني غير صحيح. يرجى التحقق منه، مثال: \u2068name@example.com\u2069',
   offlineMessageMissing: 'يرجى كتابة رسالتك.',
   offlineSent: 'شكرًا لك. سيرد عليك الفريق عبر البريد الإلكتروني على {email}.',
 };

@@ -35,7 +35,7 @@ const TEMPLATE = `
   <form class="offline" novalidate aria-labelledby="porch-offline-intro" hidden>
     <p id="porch-offline-intro" class="offline-intro"></p>
     <label for="porch-offline-email"></label>
-    <input id="porch-offline-email" type="email" autocomplete="email" inputmode="email" spellcheck="false" aria-describedby="porch-offline-error">
+    <input id="porch-offline-email" type="email" dir="ltr" autocomplete="email" inputmode="email" spellcheck="false" aria-describedby="porch-offline-error">
     <label for="porch-offline-message"></label>
     <textarea id="porch-offline-message" rows="4" aria-describedby="porch-offline-error"></textarea>
     <p id="porch-offline-error" class="offline-error" role="alert"></p>
