@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 
+import { cli } from '../lib/porch-process.mjs';
 import { startPorch } from './lib/porch.mjs';
 import { launchBrowser } from './lib/browser.mjs';
 
@@ -28,6 +29,8 @@ describe('the widget from a versioned URL', { timeout: 120_000 }, () => {
     await new Promise((resolve) => shop.listen(0, '127.0.0.1', resolve));
     const shopOrigin = `http://127.0.0.1:${shop.address().port}`;
     porch = await startPorch({ extraOrigins: [shopOrigin] });
+    // No agent is available here: the live chat, not the offline form, is what this loads.
+    await cli(porch.dataDir, ['deployments', 'update', porch.deployment.id, '--offline-form', 'false']);
     browser = await launchBrowser();
   });
   after(async () => {

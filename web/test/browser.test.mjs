@@ -157,6 +157,9 @@ describe('widget, console and custom UI in Chromium', { timeout: 600_000 }, () =
     await porch.setNotice(noticeText);
     await until(guest, 'the replacement notice', (p) => widgetNotice(p).then((n) => n.text === noticeText));
     assert.equal(await guest.evaluate(() => window.pwned), undefined);
+    // The console's picture shows the visitor beside the chat (axe checks it open).
+    await c.click('#visitor summary');
+    await until(c, 'the visitor\'s details', (p) => p.locator('#visitor-details').textContent().then((t) => t.includes('Acme Shop')));
     assert.deepEqual(await axeSerious(guest), [], 'widget: no serious accessibility violations');
     assert.deepEqual(await axeSerious(c), [], 'console: no serious accessibility violations');
     await guest.screenshot({ path: path.join(SHOTS, 'widget.png') });

@@ -494,6 +494,14 @@ limits! {
     /// since an office's visitors share one address.
     WIDGET_READS_PER_IP_PER_MIN as widget_reads_per_ip_per_min: u64 = 300, "reads per minute";
 
+    /// How long a node reuses what it read of a queue's agents to tell the widget whether
+    /// anyone can answer now (`agentsAvailable` of the widget endpoint, which decides the
+    /// offline form): the page views of a busy site cost one store read per queue in this
+    /// time, not one each. A visitor who arrives within it after the last agent left may get
+    /// the live chat rather than the form (their message waits in the queue as usual), or the
+    /// reverse. 0 reads the store on every page view.
+    WIDGET_AVAILABILITY_CACHE_MS as widget_availability_cache_ms: u64 = 5_000, "milliseconds";
+
     /// Notices set or cleared per deployment. Each one is a frame to every connected guest of the
     /// deployment (100,000 of them in BENCHMARKS.md, S1b): a loop in the customer's backend must
     /// not turn into a broadcast storm. Beyond it: `429 rate_limited` with `Retry-After`.

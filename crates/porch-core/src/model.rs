@@ -352,6 +352,7 @@ mod tests {
         let welcome = |greeting: Option<&str>, mins| Welcome {
             greeting: greeting.map(str::to_owned),
             reply_within_mins: mins,
+            offline_form: true,
         };
         assert!(validate_welcome(&welcome(Some("Hi! Ask us anything."), Some(5))).is_ok());
         assert!(validate_welcome(&Welcome::default()).is_ok());
@@ -370,6 +371,17 @@ mod tests {
         );
         assert!(validate_welcome(&welcome(None, Some(0))).unwrap_err().contains("at least 1"));
         assert!(validate_welcome(&welcome(None, Some(10_081))).unwrap_err().contains("a week"));
+    }
+
+    /// The store keeps a welcome as JSON: one written before the offline form existed has it
+    /// on, and a welcome that says nothing but the form's default is stored as none.
+    #[test]
+    fn a_welcome_stored_before_the_offline_form_has_it_on() {
+        let old: Welcome =
+            serde_json::from_str(r#"{"greeting":"Hi","replyWithinMins":5}"#).unwrap();
+        assert!(old.offline_form);
+        assert!(Welcome::default().offline_form && Welcome::default().is_empty());
+        assert!(!Welcome { offline_form: false, ..Welcome::default() }.is_empty());
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub struct DeploymentChanges {
     pub greeting: Option<Option<String>>,
     /// `Some(None)` clears the reply time.
     pub reply_within_mins: Option<Option<u32>>,
+    /// Whether the widget shows its offline form while nobody can answer.
+    pub offline_form: Option<bool>,
 }
 
 /// Applies `changes` to the deployment `id` and returns it as stored. Origins are checked as
@@ -154,6 +156,7 @@ fn apply(
     let welcome = Welcome {
         greeting: changes.greeting.unwrap_or_else(|| current.welcome.greeting.clone()),
         reply_within_mins: changes.reply_within_mins.unwrap_or(current.welcome.reply_within_mins),
+        offline_form: changes.offline_form.unwrap_or(current.welcome.offline_form),
     };
     validate_welcome(&welcome)?;
     Ok(DeploymentSettings { origins, queue, guest_token_ttl_secs, welcome })
@@ -440,6 +443,7 @@ pub async fn create_demo(store: &dyn Store, public_origin: &str) -> Result<Optio
                     .into(),
             ),
             reply_within_mins: Some(5),
+            offline_form: true,
         },
         ..new_deployment(DeploymentSpec {
             name: DEMO_NAME.into(),

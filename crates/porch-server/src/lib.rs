@@ -44,6 +44,7 @@ pub mod agents;
 pub mod assets;
 pub mod attachments;
 pub mod auth;
+pub mod availability;
 pub mod body;
 pub mod bots;
 pub mod broker;
@@ -147,6 +148,7 @@ pub async fn build_state(
         webhooks,
         presence: Arc::default(),
         offers: Arc::default(),
+        availability: Arc::default(),
     };
     Ok((state, shutdown_tx))
 }

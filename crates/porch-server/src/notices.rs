@@ -31,8 +31,9 @@ pub async fn get(
 }
 
 /// `GET …/deployments/{deploymentId}/widget`: what the standard widget shows before the visitor
-/// has a session, so "we are closed" is read before anyone writes. No token: the notice is
-/// for every visitor anyway; pages of other origins are refused.
+/// has a session, so "we are closed" is read before anyone writes, and whether anyone can
+/// answer now (else the offline form). No token: the notice is for every visitor anyway;
+/// pages of other origins are refused.
 pub async fn widget(
     State(state): State<AppState>,
     Path(deployment_id): Path<String>,
@@ -55,9 +56,11 @@ pub async fn widget(
             format!("deployment {} is disabled", deployment.id),
         ));
     }
+    let agents_available = state.availability.of_queue(&state, &deployment.queue).await?;
     Ok(axum::Json(WidgetConfig {
         notice: deployment.notice,
         welcome: deployment.welcome,
+        agents_available,
         attachments: crate::attachments::limits(&state),
     }))
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     /// Agents' gateway connections on this node, for their `offline` status (`presence`).
     pub presence: Arc<crate::presence::Presence>,
     pub offers: Arc<crate::offers::Offers>,
+    /// Whether anyone can answer a queue now, kept briefly, for the widget (`availability`).
+    pub availability: Arc<crate::availability::Availability>,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

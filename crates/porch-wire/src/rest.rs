@@ -529,16 +529,20 @@ pub struct NoticeState {
 pub struct WidgetConfig {
     /// The deployment's notice, `null` when there is none.
     pub notice: Option<Notice>,
-    /// The greeting and reply time, as fields of this object.
+    /// The greeting, reply time and offline form setting, as fields of this object.
     #[serde(flatten)]
     pub welcome: Welcome,
+    /// Whether someone can answer the deployment's queue now: one of its agents `available`
+    /// with spare capacity, or a bot the queue starts with. As of a read at most
+    /// `widget_availability_cache_ms` old. With `offlineForm`, false shows the offline form.
+    pub agents_available: bool,
     /// What a visitor may attach, so the widget refuses a file before uploading it.
     pub attachments: crate::attachment::AttachmentLimits,
 }
 
 /// What the standard widget greets a new visitor with, set per deployment by its operator
-/// (`porch deployments update --greeting … --reply-within-mins …`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// (`porch deployments update --greeting … --reply-within-mins … --offline-form …`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Welcome {
     /// The deployment's own words, shown before the visitor writes; `null` for none.
@@ -546,11 +550,27 @@ pub struct Welcome {
     /// How soon the team usually answers, in minutes, which the widget says in the visitor's
     /// language; `null` to say nothing.
     pub reply_within_mins: Option<u32>,
+    /// While nobody can answer (`agents_available` false), the widget asks a new visitor for
+    /// an email and a message instead of opening the live chat. On unless the operator turns
+    /// it off; a welcome stored before the setting existed has it on.
+    #[serde(default = "on")]
+    pub offline_form: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for Welcome {
+    fn default() -> Self {
+        Welcome { greeting: None, reply_within_mins: None, offline_form: true }
+    }
 }
 
 impl Welcome {
+    /// Nothing differs from the default: stored as NULL.
     pub fn is_empty(&self) -> bool {
-        self.greeting.is_none() && self.reply_within_mins.is_none()
+        *self == Welcome::default()
     }
 }
 

@@ -91,8 +91,8 @@ pub enum DeploymentsCommand {
         store: StoreArgs,
     },
     /// Change a deployment: add or remove origins, move new conversations to another queue,
-    /// change the guest token lifetime. What is not named stays; live sessions see origin
-    /// changes at their next request.
+    /// change the guest token lifetime, the widget's greeting, reply time and offline form.
+    /// What is not named stays; live sessions see origin changes at their next request.
     Update {
         id: String,
         /// An origin to allow, e.g. https://www.shop.example (repeatable).
@@ -120,6 +120,11 @@ pub enum DeploymentsCommand {
         /// Say nothing about reply times.
         #[arg(long)]
         clear_reply_time: bool,
+        /// While no agent of the queue is available (and no bot starts it), the widget asks a
+        /// new visitor for an email and a message instead of opening the live chat: true (the
+        /// default) or false.
+        #[arg(long)]
+        offline_form: Option<bool>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -303,7 +308,7 @@ pub async fn clients(command: ClientsCommand) -> Result<()> {
 }
 
 fn deployment_json(d: &porch_core::model::DeploymentRecord) -> serde_json::Value {
-    json!({ "id": d.id, "name": d.name, "origins": d.origins, "queue": d.queue, "guestTokenTtlSecs": d.guest_token_ttl_secs, "enabled": d.enabled, "createdAtMs": d.created_at_ms, "notice": d.notice, "greeting": d.welcome.greeting, "replyWithinMins": d.welcome.reply_within_mins })
+    json!({ "id": d.id, "name": d.name, "origins": d.origins, "queue": d.queue, "guestTokenTtlSecs": d.guest_token_ttl_secs, "enabled": d.enabled, "createdAtMs": d.created_at_ms, "notice": d.notice, "greeting": d.welcome.greeting, "replyWithinMins": d.welcome.reply_within_mins, "offlineForm": d.welcome.offline_form })
 }
 
 pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
@@ -359,6 +364,7 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
             clear_greeting,
             reply_within_mins,
             clear_reply_time,
+            offline_form,
             json,
             store,
         } => {
@@ -374,6 +380,7 @@ pub async fn deployments(command: DeploymentsCommand) -> Result<()> {
                 } else {
                     reply_within_mins.map(Some)
                 },
+                offline_form,
             };
             let d = admin::update_deployment(store.as_ref(), &id, changes)
                 .await

@@ -98,7 +98,8 @@ export function widgetEndpoint({ baseUrl, deploymentId }, what) {
 
 /**
  * The widget endpoint's answer (api.md), before there is a session: the deployment's notice,
- * and its welcome (the operator's greeting and usual reply time).
+ * and its welcome (the operator's greeting, usual reply time and offline form, and whether
+ * someone can answer now). A server that does not say counts as someone there: no form.
  * @param {typeof fetch} fetchFn
  * @param {{baseUrl?: string, deploymentId?: string}} opt
  * @returns {Promise<{notice: any, welcome: import('./porch.js').Welcome}>}
@@ -106,7 +107,12 @@ export function widgetEndpoint({ baseUrl, deploymentId }, what) {
 export async function readWidgetConfig(fetchFn, opt) {
   const { baseUrl, deploymentId } = widgetEndpoint(opt, 'peekNotice()');
   const config = await request(fetchFn, baseUrl, 'GET', widgetConfigPath(deploymentId));
-  const welcome = { greeting: config?.greeting ?? null, replyWithinMins: config?.replyWithinMins ?? null };
+  const welcome = {
+    greeting: config?.greeting ?? null,
+    replyWithinMins: config?.replyWithinMins ?? null,
+    offlineForm: config?.offlineForm === true,
+    agentsAvailable: config?.agentsAvailable !== false,
+  };
   return { notice: config?.notice ?? null, welcome };
 }
 

@@ -107,10 +107,17 @@ export interface Conversation {
 }
 
 /** What the deployment's operator set for new visitors (`porch deployments update --greeting
- * --reply-within-mins`): the greeting in their words, and how soon they usually answer. */
+ * --reply-within-mins --offline-form`): the greeting in their words, how soon they usually
+ * answer, and whether to ask for an email while nobody can answer; and whether someone can
+ * answer now (api.md, the widget endpoint). */
 export interface Welcome {
   greeting: string | null;
   replyWithinMins: number | null;
+  /** Ask a new visitor for an email and a message while `agentsAvailable` is false. */
+  offlineForm: boolean;
+  /** An agent of the deployment's queue is available with room, or a bot starts the queue
+   * (as of a read a few seconds old at most). True when the server does not say. */
+  agentsAvailable: boolean;
 }
 
 /** The deployment's notice: one text every guest of the deployment sees, set by the

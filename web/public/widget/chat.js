@@ -6,6 +6,7 @@ import { PorchGuest } from '../sdk/porch.js';
 import { explain, fixFor, isSetupProblem } from './diagnose.js';
 import { bindFiles, sendFile } from './files.js';
 import { messageElement, placeMessage, setState } from './messages.js';
+import { OfflineForm } from './offline.js';
 import { fitInput, followEnd, replyTime, showNotice } from './view.js';
 
 /** Distinct problems reported to the console between two good connections, at most. */
@@ -38,18 +39,21 @@ export class Chat {
     this.agentRead = 0;
     /** @type {string | null} */
     this.agentName = null;
-    /** @type {{greeting: string | null, replyWithinMins: number | null} | null} */
+    /** @type {import('../sdk/porch.js').Welcome | null} */
     this.welcome = null;
     /** @type {Set<string>} the problems reported since the last good connection */
     this.reported = new Set();
     /** The host page asked to open before the launcher showed. */
     this.openWanted = false;
     this.guest = this.newGuest();
+    this.offline = new OfflineForm(view, s, (answer) => this.sendOffline(answer));
     this.bindControls();
   }
 
   get openKey() { return `porch:widget:${this.config.deployment}:open`; }
   get checkedKey() { return `porch:widget:${this.config.deployment}:checked`; }
+  /** The email the offline form was sent with, so a reload still says where the answer goes. */
+  get sentKey() { return `porch:widget:${this.config.deployment}:offline-sent`; }
   isOpen() { return !this.view.panel.hidden; }
 
   /** At page load: a saved session resumes at once; a new visitor's page is checked first
@@ -58,10 +62,14 @@ export class Chat {
    * visitor writes is sent once Porch answers. */
   load() {
     if (this.guest.hasSavedSession()) {
+      const sentTo = this.tab.recall(this.sentKey);
+      if (sentTo) this.offline.confirm(sentTo);
       this.showLauncher();
       this.startGuest();
       return;
     }
+    // Its chat was forgotten (closed, then reloaded): so is where its answer was to go.
+    this.tab.remember(this.sentKey, null);
     const checked = this.tab.recall(this.checkedKey);
     const check = checked ? this.guest.peekNotice() : this.guest.check().then(() => this.tab.remember(this.checkedKey, '1'));
     check.then(() => this.showLauncher(), (e) => {
@@ -130,6 +138,7 @@ export class Chat {
       this.welcome = w;
       this.renderGreeting();
       this.renderSubtitle();
+      if (this.nobodyToAnswer(g)) this.offline.show(this.config.guest.email);
     });
     return g;
   }
@@ -158,6 +167,26 @@ export class Chat {
     const urlOf = (/** @type {string} */ id) => g.attachmentUrl(id).then((u) => u.url);
     placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s, choose, urlOf }));
     this.renderGreeting();
+  }
+
+  /** The offline form's moment: nobody can answer, the deployment wants the form, and this
+   * visitor has not started a conversation (nothing sent, nothing waiting to be).
+   * @param {PorchGuest} g */
+  nobodyToAnswer(g) {
+    const w = this.welcome;
+    return Boolean(w?.offlineForm && !w.agentsAvailable) && g.state === 'idle' && !g.conversationId && this.view.log.childElementCount === 0;
+  }
+
+  /** The offline form was sent: the session starts with the email, the message goes into the
+   * queue as any first message does, and the panel says the answer comes by email.
+   * @param {{email: string, text: string}} answer */
+  sendOffline({ email, text }) {
+    this.config.guest = { ...this.config.guest, email };
+    this.offline.confirm(email);
+    this.tab.remember(this.sentKey, email);
+    this.view.input.value = text;
+    this.send();
+    this.view.input.focus();
   }
 
   /** The deployment's greeting, above an empty conversation: gone once there is a message. */
@@ -300,7 +329,14 @@ export class Chat {
     this.setUnread(0);
     if (this.guest.lastSeq) this.guest.markRead();
     this.log.toEnd();
-    (this.view.form.hidden ? (this.view.restart.hidden ? this.view.close : this.view.restart) : this.view.input).focus();
+    this.focusTarget().focus();
+  }
+
+  /** What the visitor can do first: the offline form, the message box, or a new chat. */
+  focusTarget() {
+    if (this.offline.shown) return this.offline.firstField;
+    if (!this.view.form.hidden) return this.view.input;
+    return this.view.restart.hidden ? this.view.close : this.view.restart;
   }
 
   close() {
@@ -333,9 +369,14 @@ export class Chat {
     this.setStatus('');
     this.agentRead = 0;
     this.agentName = null;
+    this.offline.forget();
+    this.tab.remember(this.sentKey, null);
     this.guest = this.newGuest();
     this.renderSubtitle();
-    this.guest.peekNotice().then((n) => showNotice(this.view.notice, n), () => { /* the session brings it */ });
+    this.guest.peekNotice().then((n) => {
+      showNotice(this.view.notice, n);
+      if (this.offline.shown) this.offline.firstField.focus();
+    }, () => { /* the session brings it */ });
     this.view.input.focus();
   }
 

@@ -42,6 +42,12 @@ const en = {
   fileTypeRefused: 'This kind of file cannot be sent. Send a picture or a PDF.',
   fileFailed: 'The file could not be sent. Please try again.',
   fileOpen: 'Open {name}',
+  offlineIntro: 'Nobody is here to chat right now. Leave your email and your message, and the team will answer you by email.',
+  offlineEmail: 'Your email',
+  offlineEmailMissing: 'Please enter your email address.',
+  offlineEmailInvalid: 'This email address does not look right. Please check it (for example, name@example.com).',
+  offlineMessageMissing: 'Please write your message.',
+  offlineSent: 'Thank you. The team will answer you by email at {email}.',
 };
 
 const fr = {
@@ -82,6 +88,12 @@ const fr = {
   fileTypeRefused: 'Ce type de fichier ne peut pas être envoyé. Envoyez une image ou un PDF.',
   fileFailed: 'Le fichier n’a pas pu être envoyé. Réessayez.',
   fileOpen: 'Ouvrir {name}',
+  offlineIntro: 'Personne n’est disponible pour discuter en ce moment. Laissez votre e-mail et votre message : l’équipe vous répondra par e-mail.',
+  offlineEmail: 'Votre e-mail',
+  offlineEmailMissing: 'Indiquez votre adresse e-mail.',
+  offlineEmailInvalid: 'Cette adresse e-mail ne semble pas correcte. Vérifiez-la (par exemple, nom@exemple.fr).',
+  offlineMessageMissing: 'Écrivez votre message.',
+  offlineSent: 'Merci. L’équipe vous répondra par e-mail à {email}.',
 };
 
 const ar = {
@@ -122,6 +134,14 @@ const ar = {
   fileTypeRefused: 'لا يمكن إرسال هذا النوع من الملفات. أرسل صورة أو ملف PDF.',
   fileFailed: 'تعذّر إرسال الملف. يرجى المحاولة مرة أخرى.',
   fileOpen: 'فتح {name}',
+  offlineIntro: 'لا يوجد أحد متاح للمحادثة الآن. اترك بريدك الإلكتروني ورسالتك، وسيرد عليك الفريق عبر البريد الإلكتروني.',
+  offlineEmail: 'بريدك الإلكتروني',
+  offlineEmailMissing: 'يرجى إدخال عنوان بريدك الإلكتروني.',
+  // The example address is isolated (U+2068…U+2069), and no brackets around it: inside
+  // Arabic they would pair the wrong way.
+  offlineEmailInvalid: 'يبدو أن عنوان البريد الإلكتروني غير صحيح. يرجى التحقق منه، مثال: \u2068name@example.com\u2069',
+  offlineMessageMissing: 'يرجى كتابة رسالتك.',
+  offlineSent: 'شكرًا لك. سيرد عليك الفريق عبر البريد الإلكتروني على {email}.',
 };
 
 /**

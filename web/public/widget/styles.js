@@ -113,6 +113,22 @@ textarea::placeholder { color: #5f6b7a; }
 .ended { flex-shrink: 0; display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; padding: 10px 14px; border-top: 1px solid #dde1e6; font-size: 14px; }
 .ended-text { margin: 0; }
 .restart { background: var(--porch-accent); color: var(--porch-accent-text); border: none; border-radius: 6px; padding: 6px 12px; }
+/* The offline form takes the chat's place (offline.js): the chat's parts step aside. */
+.panel[data-offline] :is(.greeting, .older, .log, .typing, form.composer, .ended) { display: none !important; }
+form.offline { flex: 1; flex-direction: column; align-items: stretch; gap: 4px; padding: 14px; border-top: none; overflow-y: auto; }
+.offline-intro { margin: 0 0 8px; white-space: pre-wrap; }
+.offline label { font-size: 14px; font-weight: 600; margin-top: 6px; }
+.offline input {
+  font: 16px/1.4 var(--porch-font); color: var(--porch-text); background: #fff;
+  border: 1px solid #8a94a3; border-radius: 8px; padding: 8px 10px;
+}
+.offline textarea { flex: none; height: auto; min-height: 6.5em; max-height: none; }
+.offline [aria-invalid="true"] { border: 2px solid var(--porch-error); }
+.offline-error { margin: 4px 0 0; color: var(--porch-error); font-size: 14px; }
+.offline-error:empty { margin: 0; }
+.offline-send { align-self: flex-end; margin-top: 8px; min-height: 40px; border: none; border-radius: 8px; padding: 0 18px; background: var(--porch-accent); color: var(--porch-accent-text); }
+.offline-sent { flex-shrink: 0; margin: 0; font-size: 14px; }
+.offline-sent:not(:empty) { padding: 8px 14px; background: #e9f6ec; color: var(--porch-text); border-bottom: 1px solid #b7dcc0; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; }
 }

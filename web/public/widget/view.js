@@ -20,6 +20,7 @@ const TEMPLATE = `
   </header>
   <div class="notice" role="status" aria-live="polite" aria-atomic="true"></div>
   <div class="status" role="status" aria-live="polite"></div>
+  <p class="offline-sent" role="status"></p>
   <p class="greeting" hidden></p>
   <button class="older" type="button" hidden></button>
   <div class="log" role="log" aria-live="polite" tabindex="0"></div>
@@ -30,6 +31,15 @@ const TEMPLATE = `
     <label class="visually-hidden" for="porch-input"></label>
     <textarea id="porch-input" rows="1"></textarea>
     <button class="send" type="submit"></button>
+  </form>
+  <form class="offline" novalidate aria-labelledby="porch-offline-intro" hidden>
+    <p id="porch-offline-intro" class="offline-intro"></p>
+    <label for="porch-offline-email"></label>
+    <input id="porch-offline-email" type="email" dir="ltr" autocomplete="email" inputmode="email" spellcheck="false" aria-describedby="porch-offline-error">
+    <label for="porch-offline-message"></label>
+    <textarea id="porch-offline-message" rows="4" aria-describedby="porch-offline-error"></textarea>
+    <p id="porch-offline-error" class="offline-error" role="alert"></p>
+    <button class="offline-send" type="submit"></button>
   </form>
   <div class="ended" hidden><p class="ended-text"></p><button type="button" class="restart"></button></div>
 </section>`;
@@ -71,14 +81,19 @@ export function buildView(shadow, { title, s }) {
     older: $('.older'),
     log: $('.log'),
     typing: $('.typing'),
-    form: /** @type {HTMLFormElement} */ ($('form')),
-    input: /** @type {HTMLTextAreaElement} */ ($('textarea')),
+    form: /** @type {HTMLFormElement} */ ($('form.composer')),
+    input: /** @type {HTMLTextAreaElement} */ ($('#porch-input')),
     send: /** @type {HTMLButtonElement} */ ($('.send')),
     attach: /** @type {HTMLButtonElement} */ ($('.attach')),
     file: /** @type {HTMLInputElement} */ ($('.file')),
     ended: $('.ended'),
     endedText: $('.ended-text'),
     restart: $('.restart'),
+    offline: /** @type {HTMLFormElement} */ ($('form.offline')),
+    offlineEmail: /** @type {HTMLInputElement} */ ($('#porch-offline-email')),
+    offlineMessage: /** @type {HTMLTextAreaElement} */ ($('#porch-offline-message')),
+    offlineError: $('.offline-error'),
+    offlineSent: $('.offline-sent'),
   };
   for (const el of [view.launcher, view.panel]) {
     el.lang = s.lang;
@@ -89,13 +104,27 @@ export function buildView(shadow, { title, s }) {
   view.close.setAttribute('aria-label', s.t('closeChat'));
   view.older.textContent = s.t('older');
   view.log.setAttribute('aria-label', s.t('messages'));
-  /** @type {HTMLElement} */ (shadow.querySelector('label')).textContent = s.t('yourMessage');
+  /** @type {HTMLElement} */ (shadow.querySelector('label[for="porch-input"]')).textContent = s.t('yourMessage');
   view.input.placeholder = s.t('placeholder');
   view.send.textContent = s.t('send');
   view.attach.setAttribute('aria-label', s.t('attachFile'));
   view.attach.title = s.t('attachFile');
   view.restart.textContent = s.t('restart');
+  labelOffline(shadow, s);
   return view;
+}
+
+/**
+ * The offline form's words (offline.js).
+ * @param {ShadowRoot} shadow
+ * @param {ReturnType<typeof import('./strings.js').stringsFor>} s
+ */
+function labelOffline(shadow, s) {
+  const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (shadow.querySelector(sel));
+  $('.offline-intro').textContent = s.t('offlineIntro');
+  $('label[for="porch-offline-email"]').textContent = s.t('offlineEmail');
+  $('label[for="porch-offline-message"]').textContent = s.t('yourMessage');
+  $('.offline-send').textContent = s.t('send');
 }
 
 /**

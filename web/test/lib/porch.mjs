@@ -11,7 +11,8 @@ import { cli, freePort, run, spawnServe, stopServe } from '../../../tests/lib/po
 /**
  * A running Porch with one deployment whose origins are Porch's own (so the pages it serves
  * can use the widget endpoint) plus `extraOrigins`, one agent, one OAuth client (the
- * customer's backend, scopes `guests` and `notices`), and `serveArgs` passed to serve.
+ * customer's backend, scopes `guests` and `notices`), and `serveArgs` passed to serve. Its
+ * deployments have the offline form off (`liveChat`).
  */
 export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'porch-web-'));
@@ -21,7 +22,7 @@ export async function startPorch({ extraOrigins = [], serveArgs = [] } = {}) {
     for (let attempt = 1; ; attempt += 1) {
       const port = await freePort();
       const origins = [`http://127.0.0.1:${port}`, ...extraOrigins];
-      const deployment = await cli(dataDir, ['deployments', 'create', '--name', `web-${port}`, ...origins.flatMap((o) => ['--origin', o])]);
+      const deployment = await liveChat(dataDir, await cli(dataDir, ['deployments', 'create', '--name', `web-${port}`, ...origins.flatMap((o) => ['--origin', o])]));
       const proc = spawnServe(dataDir, port, serveArgs);
       try {
         await proc.ready;
@@ -70,10 +71,12 @@ export class Porch {
     await rm(this.dataDir, { recursive: true, force: true });
   }
 
-  /** Another deployment (the CLI works while the server runs), allowing Porch's origin. */
-  createDeployment({ name, ttlSecs, origins = [this.origin] } = {}) {
+  /** Another deployment (the CLI works while the server runs), allowing Porch's origin.
+   * `offlineForm`: keep the offline form on (see `liveChat`). */
+  async createDeployment({ name, ttlSecs, origins = [this.origin], offlineForm = false } = {}) {
     const ttl = ttlSecs ? ['--guest-token-ttl-secs', String(ttlSecs)] : [];
-    return cli(this.dataDir, ['deployments', 'create', '--name', name ?? `web-${Date.now()}`, ...origins.flatMap((o) => ['--origin', o]), ...ttl]);
+    const created = await cli(this.dataDir, ['deployments', 'create', '--name', name ?? `web-${Date.now()}`, ...origins.flatMap((o) => ['--origin', o]), ...ttl]);
+    return offlineForm ? created : liveChat(this.dataDir, created);
   }
 
   /** Any other CLI verb, with `--json`: the parsed answer. @param {string[]} args */
@@ -143,6 +146,12 @@ export class Porch {
     const { body } = await this.api('GET', `/api/v2/agent/conversations/${conversationId}/messages?after=0&limit=200`, { bearer: agentToken, expect: 200 });
     return body.messages;
   }
+}
+
+/** Turns the deployment's offline form off: most pages test the live chat, whose agent is
+ * rarely `available` when the widget loads (widget-offline.test.mjs tests the form). */
+function liveChat(dataDir, deployment) {
+  return cli(dataDir, ['deployments', 'update', deployment.id, '--offline-form', 'false']);
 }
 
 const noticePath = (deploymentId) => `/api/v2/webmessaging/deployments/${encodeURIComponent(deploymentId)}/notice`;

@@ -327,6 +327,8 @@ pub async fn suite_deployment_updates(store: &dyn Store) {
         welcome: porch_wire::rest::Welcome {
             greeting: Some("Hi! Ask us anything.".to_owned()),
             reply_within_mins: Some(5),
+            // Off, so the round trip shows the stored value, not the default.
+            offline_form: false,
         },
     };
     assert!(store.update_deployment(&deployment.id, settings.clone()).await.unwrap());

@@ -47,4 +47,5 @@ mod tls;
 mod token_battery;
 mod token_endpoint;
 mod webhooks;
+mod widget_availability;
 mod widget_checks;

@@ -1026,7 +1026,12 @@ function widgetEndpoint({ baseUrl, deploymentId }, what) {
 async function readWidgetConfig(fetchFn, opt) {
   const { baseUrl, deploymentId } = widgetEndpoint(opt, "peekNotice()");
   const config = await request(fetchFn, baseUrl, "GET", widgetConfigPath(deploymentId));
-  const welcome = { greeting: config?.greeting ?? null, replyWithinMins: config?.replyWithinMins ?? null };
+  const welcome = {
+    greeting: config?.greeting ?? null,
+    replyWithinMins: config?.replyWithinMins ?? null,
+    offlineForm: config?.offlineForm === true,
+    agentsAvailable: config?.agentsAvailable !== false
+  };
   return { notice: config?.notice ?? null, welcome };
 }
 var Pause = class {
