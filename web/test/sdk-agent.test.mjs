@@ -133,6 +133,27 @@ describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
     assert.equal(guest.pending.length, 0, 'a refused send leaves the outbox');
   });
 
+  it('sees a conversation its guest reopens come back to its list, the reopen entry before the message', T, async () => {
+    const { agent, events } = await newAgent();
+    const { guest } = await newGuest('Flo');
+    const id = guest.conversationId;
+    const token = guest._session.accessToken;
+    await guest.send('hello');
+    await agent.open(id);
+    await agent.assign(id);
+    await agent.close(id);
+    await waitFor('the list without it', () => !agent.conversations.some((c) => c.id === id), { show: events.show });
+    // Within reopen_window_secs (docs/routing.md); written over REST, as a custom client would.
+    const json = { clientMessageId: 'again-1', text: 'one more thing' };
+    await porch.api('POST', '/api/v2/webmessaging/guests/messages', { bearer: token, json, expect: 201 });
+    // This agent is away (it never chose available): the conversation waits in its queue again.
+    await waitFor('back in the list', () => agent.conversations.some((c) => c.id === id && c.state === 'waiting'), { show: events.show });
+    await waitFor('the reopen, then the message', () => {
+      const tail = agent.messages(id).slice(-2);
+      return tail.length === 2 && tail[0].reopened === true && tail[1].text === 'one more thing';
+    }, { show: events.show });
+  });
+
   it('refreshes its token before it expires and stays connected past the first token\'s end', T, async () => {
     // Three-second agent tokens: the SDK refreshes a second after each ready (REFRESH_MIN_DELAY_MS).
     const shortLived = await startPorch({ serveArgs: ['--heartbeat-interval-ms', '500', '--agent-token-ttl-secs', '3'] });

@@ -415,6 +415,26 @@ limits! {
     /// freed there). Changes on this node wake it at once.
     OFFER_SCAN_INTERVAL_MS: u64 = 1_000, "milliseconds";
 
+    /// How long after its close a conversation reopens when its guest writes into it
+    /// (docs/routing.md): back to its last agent if that agent is available with room, else to
+    /// its queue. After it, the guest's send is refused (`conversation_closed`) and the guest
+    /// starts a new conversation. A few minutes: a guest's "one more thing" after a goodbye, not
+    /// a new matter days later. 0 turns reopening off.
+    REOPEN_WINDOW_SECS as reopen_window_secs: u64 = 300, "seconds";
+
+    /// How often each node looks for conversations due for their queue's unanswered fallback
+    /// (docs/routing.md): what bounds how late a fallback fires after its wait. Every node
+    /// looks; the store lets one of them write each fallback.
+    FALLBACK_SCAN_INTERVAL_MS: u64 = 1_000, "milliseconds";
+
+    /// How many due conversations of one queue a node's fallback pass takes at once; the rest
+    /// wait for the next pass, oldest first, so one pass stays short.
+    FALLBACK_BATCH_MAX: u32 = 100, "conversations";
+
+    /// The longest wait an operator may give a queue's fallback: a week. A fallback is for a
+    /// guest nobody answered, not for an archive.
+    FALLBACK_AFTER_SECS_MAX: u32 = 604_800, "seconds";
+
     // ----- Tokens --------------------------------------------------------------------------
 
     /// Lifetime of OAuth client tokens.

@@ -149,6 +149,48 @@ pub struct QueueSettings {
     pub manual_take: bool,
     /// The bot new conversations of this queue start with (docs/bots.md), until it hands off.
     pub bot_id: Option<String>,
+    /// What happens to a conversation that waits this long with no agent (docs/routing.md).
+    pub fallback: Option<Fallback>,
+}
+
+/// A queue's unanswered fallback: once a conversation has waited `after_secs` in the queue with
+/// nobody holding it, Porch does `action`, once per wait, as one entry of its log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fallback {
+    pub after_secs: u32,
+    pub action: FallbackAction,
+}
+
+/// What a fallback does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FallbackAction {
+    /// Tells the guest this text; the conversation keeps waiting.
+    Message(String),
+    /// Moves the conversation to this queue, waiting there.
+    Queue(String),
+    /// Closes the conversation with this text.
+    Close(String),
+}
+
+impl FallbackAction {
+    /// The stored name of the action, and its text (or queue).
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            FallbackAction::Message(text) => ("message", text),
+            FallbackAction::Queue(queue) => ("queue", queue),
+            FallbackAction::Close(text) => ("close", text),
+        }
+    }
+
+    /// The action from its stored parts; `None` for a name no version wrote.
+    pub fn from_parts(name: &str, text: String) -> Option<FallbackAction> {
+        match name {
+            "message" => Some(FallbackAction::Message(text)),
+            "queue" => Some(FallbackAction::Queue(text)),
+            "close" => Some(FallbackAction::Close(text)),
+            _ => None,
+        }
+    }
 }
 
 impl QueueSettings {
@@ -161,6 +203,7 @@ impl QueueSettings {
             auto_accept: false,
             manual_take: true,
             bot_id: None,
+            fallback: None,
         }
     }
 }
@@ -188,6 +231,37 @@ pub fn validate_capacity(capacity: i64) -> Result<u32, String> {
         _ => Err(format!(
             "capacity {capacity} is out of range: give a whole number of conversations from 1 to {max} (AGENT_CAPACITY_MAX); to stop an agent getting conversations, set its status to away"
         )),
+    }
+}
+
+/// Checks a fallback an operator gives queue `queue`: a wait of 1 to `FALLBACK_AFTER_SECS_MAX`
+/// seconds; a message or a close with a text people read (1 to `TEXT_CHARS_MAX` characters,
+/// not blank); a move to another queue, named. Returns the fix when it is not so.
+pub fn validate_fallback(queue: &str, fallback: Fallback) -> Result<Fallback, String> {
+    let max_secs = crate::limits::FALLBACK_AFTER_SECS_MAX;
+    if !(1..=max_secs).contains(&fallback.after_secs) {
+        return Err(format!(
+            "a fallback wait of {} s is out of range: give 1 to {max_secs} seconds (FALLBACK_AFTER_SECS_MAX)",
+            fallback.after_secs
+        ));
+    }
+    let max_chars = crate::limits::TEXT_CHARS_MAX;
+    match &fallback.action {
+        FallbackAction::Message(text) | FallbackAction::Close(text) if text.trim().is_empty() => {
+            Err("a fallback's message is empty: write what the guest reads".to_owned())
+        }
+        FallbackAction::Message(text) | FallbackAction::Close(text)
+            if text.chars().count() > max_chars =>
+        {
+            Err(format!(
+                "a fallback's message has {} characters: shorten it to {max_chars} (TEXT_CHARS_MAX)",
+                text.chars().count()
+            ))
+        }
+        FallbackAction::Queue(to) if to.trim().is_empty() || to == queue => Err(format!(
+            "a fallback moves a conversation to another queue: name one other than `{queue}`"
+        )),
+        _ => Ok(fallback),
     }
 }
 

@@ -70,6 +70,15 @@ pub enum StoreError {
     /// (another agent, or nobody) does.
     #[error("conversation {conversation_id} is not held by the acting agent")]
     NotHolder { conversation_id: String, holder: Option<String> },
+    /// A reopen (`AppendRequest::reopen_closed_since_ms`) of a conversation that is open: another
+    /// send reopened it first (or it was never closed). Nothing was written.
+    #[error("conversation {0} is open; there is nothing to reopen")]
+    NotClosed(String),
+    /// An append expecting the conversation at a `last_seq` (`AppendRequest::expect_last_seq`)
+    /// found another entry appended since: another node's fallback, or a new message. Nothing
+    /// was written.
+    #[error("conversation {0} changed since it was read")]
+    Changed(String),
 }
 
 /// A new entry for a conversation's log.
@@ -102,6 +111,16 @@ pub struct AppendRequest {
     pub now_ms: i64,
     /// An attachment message's file, stored complete before the append (docs/attachments.md).
     pub attachment: Option<porch_wire::attachment::Attachment>,
+    /// A reopen (docs/routing.md): the entry commits only on a conversation closed at or after
+    /// this time (its last entry, the close, no older), which it takes to `event` (`waiting`,
+    /// or `assigned` with `assign`). Closed before: `ConversationClosed` (the window has
+    /// passed); not closed: `NotClosed` (another send reopened it first).
+    pub reopen_closed_since_ms: Option<i64>,
+    /// The entry commits only if the conversation's `last_seq` is still this (`Changed`
+    /// otherwise): a queue's fallback, which every node's timer may fire, is written once.
+    pub expect_last_seq: Option<u64>,
+    /// Marks the entry as a queue's unanswered fallback (docs/routing.md).
+    pub fallback: bool,
 }
 
 impl AppendRequest {
@@ -122,6 +141,9 @@ impl AppendRequest {
             wrap_up: None,
             attachment: None,
             now_ms,
+            reopen_closed_since_ms: None,
+            expect_last_seq: None,
+            fallback: false,
         }
     }
 
@@ -139,6 +161,9 @@ impl AppendRequest {
             && self.wrap_up.is_none()
             && self.content.is_none()
             && self.attachment.is_none()
+            && self.reopen_closed_since_ms.is_none()
+            && self.expect_last_seq.is_none()
+            && !self.fallback
     }
 }
 
@@ -457,6 +482,17 @@ pub trait Store: Send + Sync + 'static {
     /// The stored settings of the queues named; a queue never configured is left out (its
     /// settings are `QueueSettings::unset`).
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>>;
+    /// Every queue with an unanswered fallback (`QueueSettings::fallback`), by name.
+    fn fallback_queues(&self) -> StoreFuture<'_, Vec<QueueSettings>>;
+    /// The conversations of `queue` due for its fallback: waiting there since at or before
+    /// `waiting_since_ms` (since the last entry that changed their state or queue, else since
+    /// their creation) with no fallback entry after it. Oldest wait first, at most `limit`.
+    fn due_fallbacks(
+        &self,
+        queue: &str,
+        waiting_since_ms: i64,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<Conversation>>;
 
     /// Replaces a deployment's wrap-up codes (an empty list: a close needs none). False when no
     /// deployment has this id.
@@ -591,10 +627,11 @@ pub fn decide_append(
             Err(StoreError::IdempotencyConflict)
         };
     }
-    if conversation.state == ConversationState::Closed {
-        return Err(StoreError::ConversationClosed(request.conversation_id));
-    }
+    check_reopen(&request, &conversation)?;
     let previous_seq = conversation.last_seq;
+    if request.expect_last_seq.is_some_and(|expected| expected != previous_seq) {
+        return Err(StoreError::Changed(request.conversation_id));
+    }
     // Both backends store seq as a signed 64-bit integer.
     let seq =
         previous_seq.checked_add(1).filter(|s| i64::try_from(*s).is_ok()).ok_or_else(|| {
@@ -666,8 +703,27 @@ pub fn decide_append(
         created_at_ms: at_ms,
         attachment: request.attachment,
         erased: false,
+        reopened: request.reopen_closed_since_ms.is_some(),
+        fallback: request.fallback,
     };
     Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
+}
+
+/// A closed conversation takes no more appends, but a reopen within its window: that one
+/// decides on the conversation as if open (nobody holds it; the agent stays named). A reopen
+/// of an open conversation is `NotClosed`: another send reopened it first.
+fn check_reopen(request: &AppendRequest, conversation: &Conversation) -> Result<(), StoreError> {
+    let closed = conversation.state == ConversationState::Closed;
+    match request.reopen_closed_since_ms {
+        None if closed => Err(StoreError::ConversationClosed(request.conversation_id.clone())),
+        None => Ok(()),
+        Some(_) if !closed => Err(StoreError::NotClosed(request.conversation_id.clone())),
+        Some(since_ms) if conversation.updated_at_ms < since_ms => {
+            Err(StoreError::ConversationClosed(request.conversation_id.clone()))
+        }
+        // Closed holds nobody: an assignment below claims as for a waiting conversation.
+        Some(_) => Ok(()),
+    }
 }
 
 /// Exactly one owner: an assignment needs a conversation nobody holds and an existing agent
@@ -739,6 +795,9 @@ mod tests {
             wrap_up: None,
             now_ms,
             attachment: None,
+            reopen_closed_since_ms: None,
+            expect_last_seq: None,
+            fallback: false,
         }
     }
 
@@ -940,6 +999,38 @@ mod tests {
         assert_eq!(
             late.updated_at_ms, 500,
             "a clock stepping back does not move a conversation down"
+        );
+    }
+
+    #[test]
+    fn a_reopen_takes_a_conversation_closed_within_its_window_and_nothing_else() {
+        // Closed at 500 (its last entry), naming agt_1, who handled it.
+        let closed = conversation(ConversationState::Closed, 3);
+        let mut back = request("x", Some(ConversationState::Assigned), 900);
+        back.client_message_id = None;
+        back.reopen_closed_since_ms = Some(500);
+        let decided = decide_append(back.clone(), closed.clone(), None, "m".into(), Some(0));
+        let decided = decided.unwrap();
+        assert_eq!(moves(&decided), (Some("agt_2"), None), "closed holds nobody to release");
+        let (message, after, _) = write(decided);
+        assert!(message.reopened);
+        assert_eq!((after.state, after.last_seq), (ConversationState::Assigned, 4));
+        let mut queued = back.clone();
+        (queued.event, queued.assign) = (Some(ConversationState::Waiting), None);
+        let (_, after, _) =
+            write(decide_append(queued, closed.clone(), None, "m".into(), None).unwrap());
+        assert_eq!(after.state, ConversationState::Waiting);
+        back.reopen_closed_since_ms = Some(501);
+        assert_eq!(
+            decide_append(back.clone(), closed, None, "m".into(), Some(0)),
+            Err(StoreError::ConversationClosed("cnv_1".into())),
+            "closed before the window: not reopened"
+        );
+        back.reopen_closed_since_ms = Some(0);
+        assert_eq!(
+            decide_append(back, unheld(ConversationState::Waiting), None, "m".into(), Some(0)),
+            Err(StoreError::NotClosed("cnv_1".into())),
+            "of two sends reopening at once, the second finds it open"
         );
     }
 

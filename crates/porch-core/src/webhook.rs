@@ -33,15 +33,19 @@ pub enum EventType {
     ConversationReturned,
     /// The conversation was closed.
     ConversationClosed,
+    /// Its guest wrote within the reopen window of the close: back to its last agent or its
+    /// queue (docs/routing.md).
+    ConversationReopened,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::ConversationCreated,
         EventType::MessageCreated,
         EventType::ConversationAssigned,
         EventType::ConversationReturned,
         EventType::ConversationClosed,
+        EventType::ConversationReopened,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl EventType {
             EventType::ConversationAssigned => "conversation.assigned",
             EventType::ConversationReturned => "conversation.returned",
             EventType::ConversationClosed => "conversation.closed",
+            EventType::ConversationReopened => "conversation.reopened",
         }
     }
 
@@ -58,9 +63,10 @@ impl EventType {
         EventType::ALL.into_iter().find(|t| t.as_str() == text)
     }
 
-    /// The event a log entry is: its state change, or a message.
-    pub fn of_entry(event: Option<ConversationState>) -> EventType {
+    /// The event a log entry is: a reopen, its state change, or a message.
+    pub fn of_entry(event: Option<ConversationState>, reopened: bool) -> EventType {
         match event {
+            _ if reopened => EventType::ConversationReopened,
             None => EventType::MessageCreated,
             Some(ConversationState::Assigned) => EventType::ConversationAssigned,
             Some(ConversationState::Waiting) => EventType::ConversationReturned,
@@ -368,10 +374,15 @@ mod tests {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(t));
         }
-        assert_eq!(EventType::of_entry(None), EventType::MessageCreated);
+        assert_eq!(EventType::of_entry(None, false), EventType::MessageCreated);
         assert_eq!(
-            EventType::of_entry(Some(ConversationState::Closed)),
+            EventType::of_entry(Some(ConversationState::Closed), false),
             EventType::ConversationClosed
+        );
+        assert_eq!(
+            EventType::of_entry(Some(ConversationState::Assigned), true),
+            EventType::ConversationReopened,
+            "a reopen is its own event, whichever state it goes back to"
         );
         let wrong = parse_event_types(&["message.sent".into()]).unwrap_err();
         assert!(wrong.contains("message.sent") && wrong.contains("message.created"), "{wrong}");

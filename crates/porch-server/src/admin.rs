@@ -6,7 +6,7 @@ use porch_core::identity::IdentityKey;
 use porch_core::ids::{new_id, new_secret, prefix};
 use porch_core::model::{
     AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, QueueSettings,
-    SetUp, Standing, validate_capacity, validate_origin, validate_welcome,
+    SetUp, Standing, validate_capacity, validate_fallback, validate_origin, validate_welcome,
 };
 use porch_core::store::{Account, Deletion, Store, StoreError};
 use porch_core::token::SigningKey;
@@ -234,6 +234,8 @@ pub struct QueueChanges {
     pub manual_take: Option<bool>,
     /// `Some(None)`: new conversations go to the queue's agents again, not to a bot.
     pub bot: Option<Option<String>>,
+    /// `Some(None)` removes the queue's unanswered fallback (docs/routing.md).
+    pub fallback: Option<Option<porch_core::model::Fallback>>,
 }
 
 /// Changes a queue's routing settings (a queue nobody configured starts from
@@ -255,6 +257,9 @@ pub async fn set_queue(
     settings.manual_take = changes.manual_take.unwrap_or(settings.manual_take);
     if let Some(bot) = changes.bot {
         settings.bot_id = crate::bots::admin::check_queue_bot(store, name, bot).await?;
+    }
+    if let Some(fallback) = changes.fallback {
+        settings.fallback = fallback.map(|f| validate_fallback(name, f)).transpose()?;
     }
     store.set_queue(settings.clone()).await.map_err(describe)?;
     Ok(settings)

@@ -102,8 +102,7 @@ pub(crate) async fn deliver(
     }
     request.content = entry.content;
     request.attachment = entry.attachment;
-    let appended = append(state, request).await.map_err(reply_refusal);
-    match appended? {
+    match append_or_reopen(state, sender, request).await? {
         AppendOutcome::Created { message, conversation } => {
             crate::metrics::METRICS.message_stored();
             let response = SendMessageResponse { message: message.clone(), duplicate: false };
@@ -113,6 +112,25 @@ pub(crate) async fn deliver(
         AppendOutcome::Duplicate { message } => {
             Ok(SendMessageResponse { message, duplicate: true })
         }
+    }
+}
+
+/// Appends a message; a guest's text into its closed conversation reopens it first, within the
+/// window (`reopen`), and is then appended after the reopen entry. A file is not a reopen: its
+/// upload was refused before any byte (docs/attachments.md).
+async fn append_or_reopen(
+    state: &AppState,
+    sender: &Participant,
+    request: AppendRequest,
+) -> ApiResult<AppendOutcome> {
+    let reopens = sender.role == Role::Guest && request.attachment.is_none();
+    let again = reopens.then(|| request.clone());
+    match (append(state, request).await, again) {
+        (Err(StoreError::ConversationClosed(id)), Some(request)) => {
+            crate::reopen::reopen(state, &id).await?;
+            Ok(append(state, request).await.map_err(reply_refusal)?)
+        }
+        (appended, _) => Ok(appended.map_err(reply_refusal)?),
     }
 }
 

@@ -151,6 +151,17 @@ impl From<StoreError> for ApiError {
                     ),
                 )
             }
+            // `reopen` takes it as another send's reopen; anywhere else it is a bug.
+            // `reopen` and the fallback loop take these as another node's write; anywhere else
+            // they are a bug.
+            StoreError::NotClosed(conversation_id) | StoreError::Changed(conversation_id) => {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "conversation {conversation_id} changed meanwhile; nothing was stored, retry"
+                    ),
+                )
+            }
         }
     }
 }

@@ -147,7 +147,12 @@ pub(crate) async fn commit(
 /// The entry and the conversation go to its topic and its queue's; after a move to another
 /// queue, to the old queue's too, so its agents (the one who transferred it among them) see
 /// it leave in log order. A session that hears the entry twice delivers it once (its cursor).
-fn publish(state: &AppState, before: &Conversation, after: &Conversation, message: Message) {
+pub(crate) fn publish(
+    state: &AppState,
+    before: &Conversation,
+    after: &Conversation,
+    message: Message,
+) {
     if before.queue != after.queue {
         let old = |frame| LiveEvent {
             route: Route::Conversation {

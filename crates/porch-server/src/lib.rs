@@ -56,6 +56,7 @@ pub mod csp;
 pub mod customers;
 pub mod erasure;
 pub mod error;
+pub mod fallbacks;
 pub mod gateway;
 pub mod guests;
 pub mod handover;
@@ -70,6 +71,7 @@ pub mod openapi;
 pub mod ops;
 pub mod origins;
 pub mod presence;
+pub mod reopen;
 pub mod routing;
 pub mod search;
 pub mod signin;
@@ -286,6 +288,7 @@ pub async fn serve(
     let refresher = tokio::spawn(refresh_keys(state.clone()));
     let deliveries = webhooks::dispatch::start(state.clone());
     let offers = tokio::spawn(offers::run(state.clone()));
+    let fallbacks = tokio::spawn(fallbacks::run(state.clone()));
     let sweep = tokio::spawn(attachments::sweep::run(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
@@ -294,6 +297,7 @@ pub async fn serve(
     // Attempts in flight are left to their leases (`webhooks::dispatch`).
     deliveries.abort();
     offers.abort();
+    fallbacks.abort();
     sweep.abort();
     wait_for_sessions(&state).await;
     Ok(())

@@ -22,7 +22,7 @@ pub async fn assignee(state: &AppState, agent_id: &str) -> ApiResult<Assignee> {
 }
 
 /// The agent's stored routing row and its capacity as resolved now.
-async fn routing_of(state: &AppState, agent_id: &str) -> ApiResult<(AgentRouting, u32)> {
+pub(crate) async fn routing_of(state: &AppState, agent_id: &str) -> ApiResult<(AgentRouting, u32)> {
     let Some(agent) = state.store.agent_routing(agent_id).await? else {
         return Err(ApiError::from(StoreError::AgentUnknown(agent_id.to_owned())));
     };

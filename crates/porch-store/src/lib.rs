@@ -12,6 +12,7 @@
 //! (`postgres/blobs.rs`), where every node reads them.
 
 mod dir_blobs;
+mod fallback_sql;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

@@ -10,8 +10,8 @@
 use porch_core::canned::CannedReply;
 use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
-    AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, GuestRecord,
-    GuestSession, GuestStanding, QueueSettings, Standing,
+    AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, Fallback, FallbackAction,
+    GuestRecord, GuestSession, GuestStanding, QueueSettings, Standing,
 };
 use porch_core::offer::Offer;
 use porch_core::store::{Account, Deletion, StoreError};
@@ -198,7 +198,7 @@ fn count(row: &dyn StoredRow, column: usize, value: i64) -> Result<u32, StoreErr
     u32::try_from(value).map_err(|_| row.bad(column, &format!("count {value} out of range")))
 }
 
-pub(crate) const QUEUE_COLUMNS: &str = "name, capacity_default, auto_accept, manual_take, bot_id";
+pub(crate) const QUEUE_COLUMNS: &str = "name, capacity_default, auto_accept, manual_take, bot_id, fallback_after_secs, fallback_action, fallback_text";
 
 pub(crate) fn queue(row: &dyn StoredRow) -> Result<QueueSettings, StoreError> {
     Ok(QueueSettings {
@@ -207,7 +207,22 @@ pub(crate) fn queue(row: &dyn StoredRow) -> Result<QueueSettings, StoreError> {
         auto_accept: row.flag(2)?,
         manual_take: row.flag(3)?,
         bot_id: row.optional_text(4)?,
+        fallback: fallback(row, 5)?,
     })
+}
+
+/// A queue's fallback from its three columns (all NULL: none).
+fn fallback(row: &dyn StoredRow, first: usize) -> Result<Option<Fallback>, StoreError> {
+    let Some(after_secs) = row.optional_integer(first)? else { return Ok(None) };
+    let name = row.optional_text(first + 1)?.unwrap_or_default();
+    let text = row.optional_text(first + 2)?.unwrap_or_default();
+    let action = FallbackAction::from_parts(&name, text).ok_or_else(|| {
+        StoreError::Unavailable(format!("a queue's fallback action `{name}` is unknown"))
+    })?;
+    let after_secs = u32::try_from(after_secs).map_err(|_| {
+        StoreError::Unavailable(format!("a queue's fallback wait {after_secs} is out of range"))
+    })?;
+    Ok(Some(Fallback { after_secs, action }))
 }
 
 /// A conversation's offer record (`FROM offers`).
@@ -423,9 +438,9 @@ pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreEr
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_message_id, sender_role, sender_id, \
-     sender_display_name, text, event, created_at_ms, note, wrap_up, content, attachment, erased";
+     sender_display_name, text, event, created_at_ms, note, wrap_up, content, attachment, erased, reopened, fallback";
 /// How many columns `MESSAGE_COLUMNS` names: a query reading columns after them starts there.
-pub(crate) const MESSAGE_COLUMN_COUNT: usize = 15;
+pub(crate) const MESSAGE_COLUMN_COUNT: usize = 17;
 
 /// An attachment message's columns: the file as JSON, and its id and size on their own (for
 /// the sweep's lookup and the quota's sum). All `None` for other messages.
@@ -483,6 +498,8 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
             None => None,
         },
         erased: row.flag(first + 14)?,
+        reopened: row.flag(first + 15)?,
+        fallback: row.flag(first + 16)?,
     })
 }
 

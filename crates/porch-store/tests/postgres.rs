@@ -295,6 +295,30 @@ async fn transfer() {
 }
 
 #[tokio::test]
+async fn reopen() {
+    let (_schema, store) = fresh().await;
+    suite_reopen(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reopen_race() {
+    let (_schema, store) = fresh().await;
+    suite_reopen_race(store).await;
+}
+
+#[tokio::test]
+async fn fallbacks() {
+    let (_schema, store) = fresh().await;
+    suite_fallbacks(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fallback_race() {
+    let (_schema, store) = fresh().await;
+    suite_fallback_race(store).await;
+}
+
+#[tokio::test]
 async fn wrap_up_codes() {
     let (_schema, store) = fresh().await;
     suite_wrap_up_codes(&*store).await;

@@ -251,6 +251,30 @@ async fn transfer() {
 }
 
 #[tokio::test]
+async fn reopen() {
+    let (_dir, store) = fresh();
+    suite_reopen(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reopen_race() {
+    let (_dir, store) = fresh();
+    suite_reopen_race(store).await;
+}
+
+#[tokio::test]
+async fn fallbacks() {
+    let (_dir, store) = fresh();
+    suite_fallbacks(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fallback_race() {
+    let (_dir, store) = fresh();
+    suite_fallback_race(store).await;
+}
+
+#[tokio::test]
 async fn wrap_up_codes() {
     let (_dir, store) = fresh();
     suite_wrap_up_codes(&*store).await;
@@ -495,6 +519,8 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          DROP TABLE canned_replies; ALTER TABLE guests DROP COLUMN context; \
          DROP INDEX guests_by_erased_key; ALTER TABLE guests DROP COLUMN erased_key; \
          ALTER TABLE guests DROP COLUMN erased; ALTER TABLE messages DROP COLUMN erased; \
+         ALTER TABLE messages DROP COLUMN reopened; ALTER TABLE messages DROP COLUMN fallback; \
+         DROP INDEX conversations_waiting; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -530,7 +556,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 17, "and every migration after");
+    assert_eq!(version, 18, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

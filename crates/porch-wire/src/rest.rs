@@ -283,6 +283,16 @@ pub struct Message {
     /// stay, so the log keeps its sequence. Absent (false) on every other entry.
     #[serde(default, skip_serializing_if = "is_false")]
     pub erased: bool,
+    /// A reopen (docs/routing.md): the system entry that takes a closed conversation back to
+    /// its last agent (`event: assigned`) or its queue (`event: waiting`) when its guest writes
+    /// within `reopen_window_secs` of the close. Absent (false) on every other entry.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reopened: bool,
+    /// A queue's unanswered fallback (docs/routing.md): the system entry Porch wrote because the
+    /// conversation waited the queue's fallback time with no agent (a message to the guest, a
+    /// move to another queue, or a close). Absent (false) on every other entry.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fallback: bool,
 }
 
 fn is_false(value: &bool) -> bool {

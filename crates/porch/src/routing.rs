@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use porch_core::model::{AgentRouting, QueueSettings};
+use porch_core::model::{AgentRouting, Fallback, FallbackAction, QueueSettings};
 use porch_server::admin;
 use serde_json::json;
 
@@ -52,11 +52,56 @@ pub enum QueuesCommand {
         /// Send new conversations to the queue's agents again, not to a bot.
         #[arg(long)]
         no_bot: bool,
+        #[command(flatten)]
+        fallback: FallbackArgs,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// A queue's unanswered fallback (docs/routing.md): after a wait, exactly one action.
+#[derive(clap::Args)]
+pub struct FallbackArgs {
+    /// Seconds a conversation waits in the queue with no agent before its fallback, 1 to 604800.
+    #[arg(long, conflicts_with = "clear_fallback")]
+    fallback_after_secs: Option<u32>,
+    /// Fallback: tell the guest this text; the conversation keeps waiting.
+    #[arg(long, group = "fallback_action")]
+    fallback_message: Option<String>,
+    /// Fallback: move the conversation to this queue.
+    #[arg(long, group = "fallback_action")]
+    fallback_queue: Option<String>,
+    /// Fallback: close the conversation with this text.
+    #[arg(long, group = "fallback_action")]
+    fallback_close: Option<String>,
+    /// Remove the queue's fallback.
+    #[arg(long, conflicts_with = "fallback_action")]
+    clear_fallback: bool,
+}
+
+impl FallbackArgs {
+    /// `Some(Some(_))` to set, `Some(None)` to clear, `None` to leave as it is; a wait without
+    /// an action (or an action without a wait) is refused with the fix.
+    fn change(self) -> Result<Option<Option<Fallback>>> {
+        if self.clear_fallback {
+            return Ok(Some(None));
+        }
+        let action = match (self.fallback_message, self.fallback_queue, self.fallback_close) {
+            (Some(text), _, _) => Some(FallbackAction::Message(text)),
+            (_, Some(queue), _) => Some(FallbackAction::Queue(queue)),
+            (_, _, Some(text)) => Some(FallbackAction::Close(text)),
+            _ => None,
+        };
+        match (self.fallback_after_secs, action) {
+            (None, None) => Ok(None),
+            (Some(after_secs), Some(action)) => Ok(Some(Some(Fallback { after_secs, action }))),
+            _ => anyhow::bail!(
+                "a fallback needs both a wait and an action: --fallback-after-secs N with one of --fallback-message TEXT, --fallback-queue QUEUE, --fallback-close TEXT"
+            ),
+        }
+    }
 }
 
 /// `Some(Some(n))` to set, `Some(None)` to clear, `None` to leave as it is.
@@ -86,15 +131,18 @@ pub async fn queues(command: QueuesCommand) -> Result<()> {
         manual_take,
         bot,
         no_bot,
+        fallback,
         json,
         store,
     } = command;
+    let fallback = fallback.change()?;
     let store = open_store(&store).await?;
     let changes = admin::QueueChanges {
         capacity_default: change(capacity_default, clear_capacity_default),
         auto_accept,
         manual_take,
         bot: if no_bot { Some(None) } else { bot.map(Some) },
+        fallback,
     };
     let queue =
         admin::set_queue(store.as_ref(), &name, changes).await.map_err(anyhow::Error::msg)?;
@@ -132,6 +180,10 @@ fn queue_json(q: &QueueSettings) -> serde_json::Value {
     json!({
         "name": q.name, "capacityDefault": q.capacity_default, "autoAccept": q.auto_accept,
         "manualTake": q.manual_take, "bot": q.bot_id,
+        "fallback": q.fallback.as_ref().map(|f| {
+            let (action, text) = f.action.parts();
+            json!({ "afterSecs": f.after_secs, "action": action, "text": text })
+        }),
     })
 }
 
@@ -139,8 +191,15 @@ fn queue_line(q: &QueueSettings) -> String {
     let default =
         q.capacity_default.map_or_else(|| "agent_capacity_default".to_owned(), |c| c.to_string());
     let bot = q.bot_id.as_deref().unwrap_or("none");
+    let fallback = q.fallback.as_ref().map_or_else(
+        || "none".to_owned(),
+        |f| {
+            let (action, text) = f.action.parts();
+            format!("{action} `{text}` after {} s", f.after_secs)
+        },
+    );
     format!(
-        "queue {}  capacity default: {default}  auto-accept: {}  manual take: {}  bot: {bot}",
+        "queue {}  capacity default: {default}  auto-accept: {}  manual take: {}  bot: {bot}  fallback: {fallback}",
         q.name, q.auto_accept, q.manual_take
     )
 }

@@ -28,6 +28,10 @@ export interface Message {
   createdAtMs: number;
   /** Set on attachment messages (whose `text` is the file's name); read it with `attachmentUrl`. */
   attachment?: Attachment;
+  /** Set on the system entry of a reopen: the guest wrote within the window after a close (docs/routing.md). */
+  reopened?: true;
+  /** Set on the system entry of a queue's unanswered fallback: a message, a move or a close (docs/routing.md). */
+  fallback?: true;
 }
 
 /** The file of an attachment message (docs/attachments.md). */

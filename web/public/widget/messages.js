@@ -14,7 +14,7 @@ export const GROUP_GAP_MS = 5 * 60_000;
  * @typedef {{seq?: number, text: string, event?: string, createdAtMs?: number,
  *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string,
  *   content?: import('../sdk/porch.js').Content,
- *   attachment?: import('../sdk/porch.js').Attachment}} Entry
+ *   attachment?: import('../sdk/porch.js').Attachment, fallback?: true}} Entry
  * @typedef {ReturnType<typeof import('./strings.js').stringsFor>} Strings
  */
 
@@ -68,12 +68,13 @@ function heading(m, { mine, pending, at, s }) {
 }
 
 /**
- * A system entry in the visitor's language (Porch writes them in English).
+ * A system entry in the visitor's language (Porch writes them in English). A queue's fallback
+ * message, or its close, is the operator's own words: shown as written.
  * @param {Entry} m
  * @param {Strings} s
  */
 function systemText(m, s) {
-  if (s.lang === 'en') return m.text;
+  if (s.lang === 'en' || (m.fallback && m.event !== 'waiting')) return m.text;
   switch (m.event) {
     case 'assigned': return s.t('agentJoined');
     case 'closed': return s.t('closedEntry');

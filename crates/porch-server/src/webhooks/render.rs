@@ -68,6 +68,8 @@ pub fn sample(deployment_id: &str, now_ms: i64) -> (String, Vec<u8>) {
         created_at_ms: now_ms,
         attachment: None,
         erased: false,
+        reopened: false,
+        fallback: false,
     };
     let event = WebhookEvent {
         event_type: EventType::MessageCreated.as_str().to_owned(),

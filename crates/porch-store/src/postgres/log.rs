@@ -132,7 +132,7 @@ pub(crate) async fn append(
         match decide_append(request.clone(), conversation, stored, message_id, load)? {
             AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
             AppendDecision::Write { mut message, mut conversation, claim, release, .. } => {
-                let read = (state, agent.as_deref());
+                let read = (state, agent.as_deref(), request.expect_last_seq);
                 let moves = Moves { claim: claim.as_ref(), release: release.as_deref() };
                 if let Some((seq, updated_at_ms)) =
                     write(&client, &message, &conversation, read, moves).await?
@@ -216,7 +216,7 @@ async fn append_plain(
         &request.sender.display_name,
         &request.text,
         &request.now_ms,
-        &EventType::of_entry(None).as_str(),
+        &EventType::of_entry(None, false).as_str(),
         &None::<&str>,
     ];
     let row = match client.query_opt(&statement, params).await {
@@ -254,7 +254,8 @@ async fn append_plain(
 /// so `seq` is gap-free in commit order.
 ///
 /// The decision was made on a read without a lock, so the write takes effect only if what it
-/// depends on is still so: the conversation's state and agent (`read`). A new `seq` and a later
+/// depends on is still so: the conversation's state and agent (`read`), and its `last_seq` for
+/// an append that expects one (`AppendRequest::expect_last_seq`: a fallback). A new `seq` and a later
 /// time do not change it; they are computed here, as `decide_append` computes them: the next
 /// `seq`, and a time no earlier than the row's (the entry is dated `updated_at_ms` as written,
 /// so a node whose clock lags never dates an entry before the one it follows). Returns the
@@ -274,7 +275,7 @@ async fn write(
     client: &impl GenericClient,
     message: &Message,
     conversation: &Conversation,
-    read: (ConversationState, Option<&str>),
+    read: (ConversationState, Option<&str>, Option<u64>),
     moves: Moves<'_>,
 ) -> Result<Option<(u64, i64)>, StoreError> {
     let doing = format!("appending to {}", message.conversation_id);
@@ -293,6 +294,7 @@ async fn write(
                         updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11, \
                         queue = $19 \
                  WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
+                   AND ($27::BIGINT IS NULL OR last_seq = $27) \
                  RETURNING last_seq, updated_at_ms, deployment_id \
              ), claimed AS ( \
                  UPDATE agents SET assigned_count = assigned_count + 1, assigned_count_cap = $17, \
@@ -304,15 +306,15 @@ async fn write(
              ), inserted AS ( \
                  INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
                                        sender_display_name, text, event, created_at_ms, note, wrap_up, content, \
-                                       attachment, attachment_id, attachment_bytes) \
-                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms, $20, $21, $22, $23, $24, $25 FROM updated \
+                                       attachment, attachment_id, attachment_bytes, reopened, fallback) \
+                 SELECT $1, $2, last_seq, $3, $4, $5, $6, $7, $8, updated_at_ms, $20, $21, $22, $23, $24, $25, $26, $28 FROM updated \
                  RETURNING conversation_id, seq, created_at_ms \
              ), queued AS ({enqueue}) \
              SELECT seq, created_at_ms FROM inserted"
         ))
         .await
         .context(&doing)?;
-    let event_type = EventType::of_entry(message.event).as_str();
+    let event_type = EventType::of_entry(message.event, message.reopened).as_str();
     let attachment = crate::rows::AttachmentColumns::of(message);
     let agent_id = (message.event == Some(ConversationState::Assigned))
         .then_some(conversation.assigned_agent_id.as_deref())
@@ -343,6 +345,9 @@ async fn write(
         &attachment.json,
         &attachment.id,
         &attachment.bytes,
+        &message.reopened,
+        &read.2.map(seq_to_sql),
+        &message.fallback,
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,

@@ -28,6 +28,7 @@ mod bots;
 mod canned;
 mod context;
 mod erasure;
+mod fallbacks;
 mod identity;
 mod log;
 mod offers;
@@ -415,6 +416,20 @@ impl Store for PostgresStore {
 
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
         Box::pin(async move { routing::queue_settings(&self.db, &names).await })
+    }
+
+    fn fallback_queues(&self) -> StoreFuture<'_, Vec<QueueSettings>> {
+        Box::pin(fallbacks::queues(&self.db))
+    }
+
+    fn due_fallbacks(
+        &self,
+        queue: &str,
+        waiting_since_ms: i64,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<Conversation>> {
+        let queue = queue.to_owned();
+        Box::pin(async move { fallbacks::due(&self.db, &queue, waiting_since_ms, limit).await })
     }
 
     fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool> {

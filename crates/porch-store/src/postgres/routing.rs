@@ -88,20 +88,27 @@ pub(crate) async fn set_queue(db: &Db, settings: &QueueSettings) -> Result<(), S
     let client = db.client().await?;
     let statement = client
         .prepare_cached(
-            "INSERT INTO queues (name, capacity_default, auto_accept, manual_take, bot_id) \
-             VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO queues (name, capacity_default, auto_accept, manual_take, bot_id, \
+                                 fallback_after_secs, fallback_action, fallback_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (name) DO UPDATE SET capacity_default = excluded.capacity_default, \
                  auto_accept = excluded.auto_accept, manual_take = excluded.manual_take, \
-                 bot_id = excluded.bot_id",
+                 bot_id = excluded.bot_id, fallback_after_secs = excluded.fallback_after_secs, \
+                 fallback_action = excluded.fallback_action, fallback_text = excluded.fallback_text",
         )
         .await
         .context(&doing)?;
+    let fallback = settings.fallback.as_ref();
+    let action = fallback.map(|f| f.action.parts());
     let params: &[&(dyn ToSql + Sync)] = &[
         &settings.name,
         &settings.capacity_default.map(i64::from),
         &settings.auto_accept,
         &settings.manual_take,
         &settings.bot_id,
+        &fallback.map(|f| i64::from(f.after_secs)),
+        &action.map(|(name, _)| name),
+        &action.map(|(_, text)| text),
     ];
     client.execute(&statement, params).await.context(&doing)?;
     Ok(())

@@ -339,6 +339,17 @@ const MIGRATIONS: &[&str] = &[
         WHERE erased_key IS NOT NULL;
     ALTER TABLE messages ADD COLUMN IF NOT EXISTS erased BOOLEAN NOT NULL DEFAULT FALSE;
     "#,
+    // 18: reopen and unanswered fallbacks, as in the SQLite store (its migration 18).
+    r#"
+    CREATE INDEX IF NOT EXISTS conversations_waiting ON conversations (queue, created_at_ms)
+        WHERE state = 'waiting';
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS reopened BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE messages ADD COLUMN IF NOT EXISTS fallback BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE queues ADD COLUMN IF NOT EXISTS fallback_after_secs BIGINT CHECK (fallback_after_secs >= 1);
+    ALTER TABLE queues ADD COLUMN IF NOT EXISTS fallback_action TEXT
+        CHECK (fallback_action IN ('message', 'queue', 'close'));
+    ALTER TABLE queues ADD COLUMN IF NOT EXISTS fallback_text TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

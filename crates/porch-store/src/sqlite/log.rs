@@ -66,7 +66,7 @@ pub(crate) fn append(
             conversation_id: &conversation.id,
             deployment_id: &conversation.deployment_id,
             seq: message.seq,
-            event_type: EventType::of_entry(message.event).as_str(),
+            event_type: EventType::of_entry(message.event, message.reopened).as_str(),
             agent_id,
             now_ms: message.created_at_ms,
         },
@@ -93,8 +93,8 @@ fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
                                sender_display_name, text, event, created_at_ms, note, wrap_up, content, \
-                               attachment, attachment_id, attachment_bytes) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                               attachment, attachment_id, attachment_bytes, reopened, fallback) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )
     .and_then(|mut s| {
         let attachment = crate::rows::AttachmentColumns::of(message);
@@ -114,7 +114,9 @@ fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
             rows::content_to_sql(message.content.as_ref()),
             attachment.json,
             attachment.id,
-            attachment.bytes
+            attachment.bytes,
+            message.reopened,
+            message.fallback
         ])
     })
     .context(&format!("appending seq {} to {}", message.seq, message.conversation_id))?;

@@ -23,6 +23,7 @@ mod canned;
 mod checkpointer;
 mod context;
 mod erasure;
+mod fallbacks;
 mod identity;
 mod log;
 mod offers;
@@ -473,6 +474,22 @@ impl Store for SqliteStore {
 
     fn queue_settings(&self, names: Vec<String>) -> StoreFuture<'_, Vec<QueueSettings>> {
         Box::pin(read(&self.readers, move |conn| routing::queue_settings(conn, &names)))
+    }
+
+    fn fallback_queues(&self) -> StoreFuture<'_, Vec<QueueSettings>> {
+        Box::pin(read(&self.readers, fallbacks::queues))
+    }
+
+    fn due_fallbacks(
+        &self,
+        queue: &str,
+        waiting_since_ms: i64,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<Conversation>> {
+        let queue = queue.to_owned();
+        Box::pin(read(&self.readers, move |conn| {
+            fallbacks::due(conn, &queue, waiting_since_ms, limit)
+        }))
     }
 
     fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool> {

@@ -75,17 +75,26 @@ pub(crate) fn change_agent(
 
 pub(crate) fn set_queue(conn: &Connection, settings: &QueueSettings) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO queues (name, capacity_default, auto_accept, manual_take, bot_id) VALUES (?1, ?2, ?3, ?4, ?5) \
+        "INSERT INTO queues (name, capacity_default, auto_accept, manual_take, bot_id, \
+                             fallback_after_secs, fallback_action, fallback_text) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
          ON CONFLICT (name) DO UPDATE SET capacity_default = excluded.capacity_default, \
-             auto_accept = excluded.auto_accept, manual_take = excluded.manual_take, bot_id = excluded.bot_id",
+             auto_accept = excluded.auto_accept, manual_take = excluded.manual_take, bot_id = excluded.bot_id, \
+             fallback_after_secs = excluded.fallback_after_secs, fallback_action = excluded.fallback_action, \
+             fallback_text = excluded.fallback_text",
     )
     .and_then(|mut s| {
+        let fallback = settings.fallback.as_ref();
+        let action = fallback.map(|f| f.action.parts());
         s.execute(params![
             settings.name,
             settings.capacity_default,
             settings.auto_accept,
             settings.manual_take,
-            settings.bot_id
+            settings.bot_id,
+            fallback.map(|f| f.after_secs),
+            action.map(|(name, _)| name),
+            action.map(|(_, text)| text)
         ])
     })
     .context(&format!("setting queue {}", settings.name))?;

@@ -348,6 +348,20 @@ const MIGRATIONS: &[&str] = &[
         WHERE erased_key IS NOT NULL;
     ALTER TABLE messages ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 18: reopen and unanswered fallbacks (issue 18, items 4 and 6; docs/routing.md). The
+    // system entry that takes a closed conversation back to its last agent or its queue is
+    // marked, so its webhook event and its readers tell it from an assignment or a return. A
+    // queue may name a fallback (all three columns, or none), and the entry a fallback writes is
+    // marked, so it fires once per wait; every node looks for due ones every second, through
+    // an index of the waiting conversations alone (a queue's closed ones are most of it).
+    r#"
+    CREATE INDEX conversations_waiting ON conversations (queue, created_at_ms) WHERE state = 'waiting';
+    ALTER TABLE messages ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN fallback INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE queues ADD COLUMN fallback_after_secs INTEGER CHECK (fallback_after_secs >= 1);
+    ALTER TABLE queues ADD COLUMN fallback_action TEXT CHECK (fallback_action IN ('message', 'queue', 'close'));
+    ALTER TABLE queues ADD COLUMN fallback_text TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

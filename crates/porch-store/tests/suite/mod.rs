@@ -11,11 +11,13 @@ mod canned;
 mod context;
 mod customers;
 mod erasure;
+mod fallbacks;
 mod handover;
 mod identity;
 mod log;
 mod offers;
 mod records;
+mod reopen;
 mod routing;
 mod search;
 mod webhooks;
@@ -26,11 +28,13 @@ pub use canned::*;
 pub use context::*;
 pub use customers::*;
 pub use erasure::*;
+pub use fallbacks::*;
 pub use handover::*;
 pub use identity::*;
 pub use log::*;
 pub use offers::*;
 pub use records::*;
+pub use reopen::*;
 pub use routing::*;
 pub use search::*;
 pub use webhooks::*;
@@ -146,6 +150,9 @@ pub fn says(
         wrap_up: None,
         now_ms: T0_MS + 1_000,
         attachment: None,
+        reopen_closed_since_ms: None,
+        expect_last_seq: None,
+        fallback: false,
     }
 }
 
@@ -172,6 +179,9 @@ pub fn system_event(
         wrap_up: None,
         now_ms: T0_MS + 2_000,
         attachment: None,
+        reopen_closed_since_ms: None,
+        expect_last_seq: None,
+        fallback: false,
     }
 }
 

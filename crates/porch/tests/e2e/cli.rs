@@ -126,7 +126,7 @@ fn routing_settings_are_set_and_bad_ones_refused() {
         |args: &[&str]| porch(&[&["queues", "set", "sales", "--data-dir", d][..], args].concat());
     assert_eq!(
         json(&queue(&["--json"])),
-        serde_json::json!({"name": "sales", "capacityDefault": null, "autoAccept": false, "manualTake": true, "bot": null}),
+        serde_json::json!({"name": "sales", "capacityDefault": null, "autoAccept": false, "manualTake": true, "bot": null, "fallback": null}),
         "a queue nobody configured has the defaults"
     );
     let no_bot = queue(&["--bot", "bot_nobody"]);
@@ -147,6 +147,26 @@ fn routing_settings_are_set_and_bad_ones_refused() {
         (serde_json::json!(3), serde_json::json!(true)),
         "a refusal changes nothing"
     );
+    let message = ["--fallback-after-secs", "120", "--fallback-message", "Leave us your email"];
+    let fell = json(&queue(&[&message[..], &["--json"]].concat()));
+    assert_eq!(
+        fell["fallback"],
+        serde_json::json!({"afterSecs": 120, "action": "message", "text": "Leave us your email"})
+    );
+    let refusals: [(&[&str], &str); 4] = [
+        (&["--fallback-after-secs", "0", "--fallback-close", "Bye"], "give 1 to 604800 seconds"),
+        (&["--fallback-after-secs", "60", "--fallback-queue", "sales"], "other than `sales`"),
+        (&["--fallback-after-secs", "60", "--fallback-message", " "], "write what the guest reads"),
+        (&["--fallback-after-secs", "60"], "needs both a wait and an action"),
+    ];
+    for (args, fix) in refusals {
+        let refused = queue(args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && stderr.contains(fix), "{args:?}: {stderr}");
+    }
+    assert_eq!(json(&queue(&["--json"]))["fallback"]["afterSecs"], 120, "nothing changed");
+    let cleared = json(&queue(&["--clear-fallback", "--json"]));
+    assert_eq!(cleared["fallback"], serde_json::Value::Null);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -268,9 +268,10 @@ async fn frames_sent_back_to_back_are_answered_in_order() {
     assert_eq!(answers, asked);
 }
 
+/// With reopening off (docs/routing.md, "Reopen"; `reopen.rs` tests the window itself).
 #[tokio::test]
 async fn a_closed_conversation_refuses_new_messages_with_the_fix() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.limits.reopen_window_secs = 0).await;
     let (guest, mut socket) = server.connected_guest().await;
     let agent = server.agent().await;
     let closed = server

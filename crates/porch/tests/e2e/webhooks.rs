@@ -16,14 +16,14 @@ use tokio::sync::mpsc;
 
 use crate::support::{TestServer, WAIT};
 
-const TARGETS: WebhookTargets = WebhookTargets { allow_http: true, allow_private: true };
+pub(crate) const TARGETS: WebhookTargets = WebhookTargets { allow_http: true, allow_private: true };
 
 /// One request as received: its headers (lower-case names) and body.
-type Received = (Vec<(String, String)>, Vec<u8>);
+pub(crate) type Received = (Vec<(String, String)>, Vec<u8>);
 
 /// A receiver that answers 204 to every request, on keep-alive connections, and hands each
 /// request to the test.
-async fn healthy_receiver() -> (String, mpsc::UnboundedReceiver<Received>) {
+pub(crate) async fn healthy_receiver() -> (String, mpsc::UnboundedReceiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::unbounded_channel();
