@@ -460,7 +460,7 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         sender_role = Role::Bot;
     }
     let content = row.optional_text(first + 12)?;
-    Ok(Message {
+    let mut message = Message {
         id: row.text(first)?,
         conversation_id: row.text(first + 1)?,
         seq: seq(row, first + 2)?,
@@ -483,7 +483,10 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
             None => None,
         },
         erased: row.flag(first + 14)?,
-    })
+    };
+    // A system entry's `client_message_id` is the server's idempotency key, never shown.
+    porch_core::store::hide_system_key(&mut message);
+    Ok(message)
 }
 
 /// `bot_`: how a stored sender id names a bot.
