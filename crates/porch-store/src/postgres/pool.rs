@@ -79,7 +79,7 @@ impl Db {
         } else {
             // Required: a server without TLS is refused, never used in the clear.
             config.ssl_mode(SslMode::Require);
-            let tls = super::tls::connector(split.mode, split.root_cert.as_deref())?;
+            let tls = super::tls::connector(&split)?;
             Manager::from_config(config, tls, recycling)
         };
         let pool = Pool::builder(manager)
