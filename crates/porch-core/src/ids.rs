@@ -58,6 +58,8 @@ pub mod prefix {
     pub const GUEST: &str = "gst";
     pub const CONVERSATION: &str = "cnv";
     pub const MESSAGE: &str = "msg";
+    /// The idempotency key of a system entry (`clientMessageId` in the store, never shown).
+    pub const SYSTEM_ENTRY: &str = "sys";
     pub const NOTICE: &str = "ntc";
     pub const SESSION: &str = "ses";
     pub const KEY: &str = "key";

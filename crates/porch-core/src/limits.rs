@@ -700,6 +700,43 @@ limits! {
     /// norm; the bound keeps an append from looping. Past it: a retryable `store_unavailable`.
     POSTGRES_APPEND_ATTEMPTS_MAX: u32 = 16, "attempts";
 
+    /// How long an append whose connection broke after its statement went out (the COMMIT
+    /// reached PostgreSQL, or not; its answer never came back) keeps asking again, on another
+    /// connection, whether it was stored. Its idempotency key (`clientMessageId`, or the
+    /// server's own for a system entry) finds the entry if it was, so it is never written
+    /// twice, and the client gets the one outcome. Past it: a retryable `store_unavailable`
+    /// that says the entry may be stored. Twice the connect timeout: room for one reconnect
+    /// after PostgreSQL restarts or a route heals.
+    POSTGRES_UNCONFIRMED_RESOLVE_MS: u64 = 10_000, "milliseconds";
+
+    /// The longest `/readyz`'s question to PostgreSQL (one short read) may take, a free
+    /// connection included. A link that went silent (no reset, no FIN: a dead route, a peer
+    /// gone) answers nothing, and without a bound the probe would wait as long as TCP does;
+    /// past it the node is not ready, and the pool's idle connections, which share that link,
+    /// are closed so that requests open new ones (each bounded by the connect timeout) instead
+    /// of hanging on them. A healthy server answers in milliseconds, even when busy.
+    POSTGRES_PROBE_TIMEOUT_MS: u64 = 3_000, "milliseconds";
+
+    /// TCP keepalive on every PostgreSQL connection, unless the URL sets `keepalives_idle`:
+    /// after this long without traffic, the kernel probes the peer, every
+    /// `POSTGRES_KEEPALIVE_INTERVAL_MS`, `POSTGRES_KEEPALIVE_PROBES` times, and closes a
+    /// connection nobody answers. An idle pooled connection on a dead link is then gone within
+    /// about 11 s, instead of the two hours of the kernel's default.
+    POSTGRES_KEEPALIVE_IDLE_MS: u64 = 5_000, "milliseconds";
+
+    /// Between two keepalive probes of a PostgreSQL connection (`POSTGRES_KEEPALIVE_IDLE_MS`).
+    POSTGRES_KEEPALIVE_INTERVAL_MS: u64 = 2_000, "milliseconds";
+
+    /// Unanswered keepalive probes after which a PostgreSQL connection is closed.
+    POSTGRES_KEEPALIVE_PROBES: u32 = 3, "probes";
+
+    /// `TCP_USER_TIMEOUT` on every PostgreSQL connection, unless the URL sets
+    /// `tcp_user_timeout`: data sent and not acknowledged for this long closes the connection,
+    /// so a request on a link that went silent fails (`store_unavailable`, or the ambiguous
+    /// commit's retry) instead of waiting for TCP's retransmissions, 15 minutes by default.
+    /// Twice the statement timeout: a slow server still acknowledges what it receives.
+    POSTGRES_TCP_USER_TIMEOUT_MS: u64 = 10_000, "milliseconds";
+
     // ----- The cluster broker (NATS) -------------------------------------------------------
 
     /// How often a node pings NATS. A link that goes silent (a dead peer, a dropped route: no

@@ -48,6 +48,12 @@ pub enum StoreError {
     /// once space returns; nothing of the refused write was kept.
     #[error("store full: {0}")]
     Full(String),
+    /// The connection broke after a write was sent and before its answer came (PostgreSQL's
+    /// COMMIT lost on the way back), and asking again did not settle it in time: the write may
+    /// or may not be stored. Retryable with the same idempotency key, which never stores it
+    /// twice (docs/delivery.md, "Ambiguous commits").
+    #[error("store outcome unknown: {0}")]
+    Unconfirmed(String),
     #[error("clientMessageId was already used with a different text")]
     IdempotencyConflict,
     #[error("conversation {0} does not exist")]
@@ -86,7 +92,10 @@ pub enum StoreError {
 pub struct AppendRequest {
     pub conversation_id: String,
     pub sender: Participant,
-    /// Set for guest and agent messages, absent for system messages.
+    /// The idempotency key: a guest's, agent's or bot's `clientMessageId`, or the server's own
+    /// for a system entry (`AppendRequest::system`, never shown to clients). A store that
+    /// retries a write whose outcome it did not see (a connection lost during COMMIT) finds
+    /// the entry by it instead of writing it twice.
     pub client_message_id: Option<String>,
     pub text: String,
     /// A state change this entry records; the conversation row changes in the same commit.
@@ -147,6 +156,15 @@ impl AppendRequest {
         }
     }
 
+    /// A system entry (sender `porch`) with its own fresh idempotency key: the key stays the
+    /// same through every retry of this request, so a retry after an unknown outcome finds
+    /// the entry instead of logging the event twice.
+    pub fn system(conversation_id: &str, text: String, now_ms: i64) -> Self {
+        let mut request = AppendRequest::new(conversation_id, system_participant(), text, now_ms);
+        request.client_message_id = Some(crate::ids::new_id(crate::ids::prefix::SYSTEM_ENTRY));
+        request
+    }
+
     /// Text and nothing else: no state change, assignment, holder, move, note, wrap-up, content
     /// or file. Only such an entry may take a store's shortcut that writes before
     /// `decide_append` rules (PostgreSQL's one-statement append): every other field is a
@@ -187,12 +205,32 @@ pub enum AppendOutcome {
 }
 
 impl AppendOutcome {
+    /// A new entry as clients see it: a system entry's idempotency key is the server's own
+    /// and never shown (stores read it back the same way, `hide_system_key`).
+    pub fn created(mut message: Message, conversation: Conversation) -> AppendOutcome {
+        hide_system_key(&mut message);
+        AppendOutcome::Created { message, conversation }
+    }
+
     pub fn message(&self) -> &Message {
         match self {
             AppendOutcome::Created { message, .. } | AppendOutcome::Duplicate { message } => {
                 message
             }
         }
+    }
+}
+
+/// Porch itself, the sender of system entries (state changes, notes).
+pub fn system_participant() -> Participant {
+    Participant { role: porch_wire::rest::Role::System, id: "porch".into(), display_name: None }
+}
+
+/// Clears a system entry's `clientMessageId`: it is the server's idempotency key, not
+/// something a client chose, so clients never see it.
+pub fn hide_system_key(message: &mut Message) {
+    if message.sender.role == porch_wire::rest::Role::System {
+        message.client_message_id = None;
     }
 }
 

@@ -175,9 +175,10 @@ async fn claim_for_reply(
     if held_by_this_agent { Ok(()) } else { Err(refused) }
 }
 
-/// Porch itself, the sender of state changes.
-pub(crate) fn system() -> Participant {
-    Participant { role: Role::System, id: "porch".into(), display_name: None }
+/// A system entry of `conversation_id`, with its own idempotency key: if the store loses the
+/// answer to its commit, its retry finds the entry instead of logging the event twice.
+pub(crate) fn system_entry(conversation_id: &str, text: String) -> AppendRequest {
+    AppendRequest::system(conversation_id, text, porch_core::time::now_ms())
 }
 
 /// Appends to the store, timed (`porch_store_commit_seconds`) and watched for a full disk.
@@ -209,42 +210,50 @@ pub async fn change_state(
         ConversationState::Assigned => Some(crate::routing::assignee(state, &by.id).await?),
         _ => None,
     };
-    let mut request =
-        AppendRequest::new(&conversation.id, system(), text, porch_core::time::now_ms());
+    let mut request = system_entry(&conversation.id, text);
     request.event = Some(to);
     request.assign = assign;
-    let appended = append(state, request).await;
-    match appended? {
-        AppendOutcome::Created { message, conversation } => {
-            state.publish(LiveEvent::message(&conversation, message, None));
-            state.publish(LiveEvent::conversation(&conversation));
-            // A conversation left its queue or came back, or an agent's load moved.
-            state.offers.wake();
-            Ok(conversation)
+    let (message, conversation) = created(state, append(state, request).await?).await?;
+    state.publish(LiveEvent::message(&conversation, message, None));
+    state.publish(LiveEvent::conversation(&conversation));
+    // A conversation left its queue or came back, or an agent's load moved.
+    state.offers.wake();
+    Ok(conversation)
+}
+
+/// A system entry's outcome as the entry and the conversation after it. Its key is fresh and
+/// appended once, so the store answers `Created` (also when it had to ask again after a lost
+/// commit); a `Duplicate` would be that same entry, told with the conversation as it is now.
+pub(crate) async fn created(
+    state: &AppState,
+    outcome: AppendOutcome,
+) -> ApiResult<(porch_wire::rest::Message, Conversation)> {
+    match outcome {
+        AppendOutcome::Created { message, conversation } => Ok((message, conversation)),
+        AppendOutcome::Duplicate { message } => {
+            let conversation = state.store.conversation(&message.conversation_id).await?;
+            let conversation = conversation.ok_or_else(|| {
+                ApiError::from(StoreError::ConversationUnknown(message.conversation_id.clone()))
+            })?;
+            Ok((message, conversation))
         }
-        AppendOutcome::Duplicate { .. } => unreachable!("system entries carry no clientMessageId"),
     }
 }
 
 /// Records a system entry that changes no state (a guest signed in) and tells everyone. False
 /// when the conversation is closed: it takes no more entries.
 pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiResult<bool> {
-    let request = AppendRequest::new(conversation_id, system(), text, porch_core::time::now_ms());
-    let appended = state.store.append(request).await;
-    state.space.observe(&appended);
-    match appended {
-        Ok(AppendOutcome::Created { message, conversation }) => {
-            state.publish(LiveEvent::message(&conversation, message, None));
-            // The conversation's guest may have changed with it: agents' lists follow.
-            state.publish(LiveEvent::conversation(&conversation));
-            Ok(true)
-        }
-        Ok(AppendOutcome::Duplicate { .. }) => {
-            unreachable!("system entries carry no clientMessageId")
-        }
-        Err(porch_core::store::StoreError::ConversationClosed(_)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    let appended = append(state, system_entry(conversation_id, text)).await;
+    let outcome = match appended {
+        Ok(outcome) => outcome,
+        Err(StoreError::ConversationClosed(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let (message, conversation) = created(state, outcome).await?;
+    state.publish(LiveEvent::message(&conversation, message, None));
+    // The conversation's guest may have changed with it: agents' lists follow.
+    state.publish(LiveEvent::conversation(&conversation));
+    Ok(true)
 }
 
 /// In a cluster, a send while the broker is down would be stored but reach nobody on other

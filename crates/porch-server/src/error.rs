@@ -100,6 +100,16 @@ impl From<StoreError> for ApiError {
                     retry_after_ms: Some(UNAVAILABLE_RETRY_AFTER_MS),
                 }
             }
+            // The write may be stored: saying "nothing was stored" would be a lie. A resend
+            // with the same clientMessageId is answered with the stored entry, if there is one.
+            StoreError::Unconfirmed(detail) => {
+                tracing::error!("store outcome unknown: {detail}");
+                ApiError {
+                    code: ErrorCode::StoreUnavailable,
+                    message: "the store lost the answer to this commit; it may be stored: resend with the same clientMessageId (never stored twice), or read the conversation before repeating a change".into(),
+                    retry_after_ms: Some(UNAVAILABLE_RETRY_AFTER_MS),
+                }
+            }
             StoreError::Full(detail) => {
                 tracing::error!("store full: {detail}");
                 ApiError {

@@ -13,7 +13,7 @@ use porch_wire::event::{LiveEvent, Route};
 use porch_wire::frame::ServerFrame;
 use porch_wire::rest::{AgentStatus, Conversation, ConversationState, Message, Participant};
 
-use crate::conversation::{append, check_broker, system};
+use crate::conversation::{append, check_broker, created, system_entry};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -52,8 +52,7 @@ impl Acting<'_> {
     }
 
     fn request(&self, conversation: &Conversation, text: String) -> AppendRequest {
-        let mut request =
-            AppendRequest::new(&conversation.id, system(), text, porch_core::time::now_ms());
+        let mut request = system_entry(&conversation.id, text);
         request.holder = self.holder.map(str::to_owned);
         request
     }
@@ -130,14 +129,7 @@ pub(crate) async fn commit(
     before: &Conversation,
     request: AppendRequest,
 ) -> ApiResult<Conversation> {
-    let (message, after) = match append(state, request).await? {
-        porch_core::store::AppendOutcome::Created { message, conversation } => {
-            (message, conversation)
-        }
-        porch_core::store::AppendOutcome::Duplicate { .. } => {
-            unreachable!("system entries carry no clientMessageId")
-        }
-    };
+    let (message, after) = created(state, append(state, request).await?).await?;
     publish(state, before, &after, message);
     // A conversation came back to a queue, or an agent's load moved.
     state.offers.wake();

@@ -475,7 +475,7 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         sender_role = Role::Bot;
     }
     let content = row.optional_text(first + 12)?;
-    Ok(Message {
+    let mut message = Message {
         id: row.text(first)?,
         conversation_id: row.text(first + 1)?,
         seq: seq(row, first + 2)?,
@@ -500,7 +500,10 @@ pub(crate) fn message_at(row: &dyn StoredRow, first: usize) -> Result<Message, S
         erased: row.flag(first + 14)?,
         reopened: row.flag(first + 15)?,
         fallback: row.flag(first + 16)?,
-    })
+    };
+    // A system entry's `client_message_id` is the server's idempotency key, never shown.
+    porch_core::store::hide_system_key(&mut message);
+    Ok(message)
 }
 
 /// `bot_`: how a stored sender id names a bot.

@@ -262,6 +262,7 @@ async fn idempotency() {
 async fn closed_refuses_appends() {
     let (_schema, store) = fresh().await;
     suite_closed_refuses_appends(&*store).await;
+    suite_system_entries_are_keyed_and_the_key_is_hidden(&*store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

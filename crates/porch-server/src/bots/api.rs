@@ -116,8 +116,7 @@ pub async fn handoff(
     conversation::check_broker(&state)?;
     let text =
         format!("{} passed the conversation to a person, who will answer here", bot.bot.name);
-    let mut request =
-        AppendRequest::new(&conversation.id, conversation::system(), text, handoff.at_ms);
+    let mut request = AppendRequest::system(&conversation.id, text, handoff.at_ms);
     // The same move as an agent's transfer to a queue: one entry, then offers run there.
     request.queue = Some(queue);
     crate::handover::commit(&state, &conversation, request).await?;

@@ -10,9 +10,11 @@
 //! one upsert that can only move forward. An assignment or a release moves the agent's load in
 //! the same statement, and `agents_within_capacity` is the last word on an agent's capacity.
 
+use std::time::{Duration, Instant};
+
 use deadpool_postgres::GenericClient;
 use porch_core::ids::{new_id, prefix};
-use porch_core::limits::POSTGRES_APPEND_ATTEMPTS_MAX;
+use porch_core::limits::{POSTGRES_APPEND_ATTEMPTS_MAX, POSTGRES_UNCONFIRMED_RESOLVE_MS};
 use porch_core::store::{
     AppendDecision, AppendOutcome, AppendRequest, Assignee, StoreError, decide_append,
 };
@@ -110,6 +112,14 @@ async fn read_for_append(
 ///
 /// A retry of a stored `clientMessageId` is answered before the closed check, as in SQLite:
 /// the sender's first attempt was accepted, and "closed" would read as "not taken".
+///
+/// Ambiguous commits: when the connection breaks after a write statement went out, the
+/// statement may have committed without its answer reaching this node. The append then asks
+/// again on another connection, for up to `POSTGRES_UNCONFIRMED_RESOLVE_MS`, keeping its turn
+/// (so this node's later appends to the conversation stay behind it): the idempotency key
+/// finds the entry if it was stored, and an entry whose id is one this call sent is its own,
+/// answered as `Created`, so the caller sees one outcome and the log holds the entry once.
+/// An append without a key cannot be asked about: `Unconfirmed` at once.
 pub(crate) async fn append(
     db: &Db,
     turns: &Turns,
@@ -118,37 +128,115 @@ pub(crate) async fn append(
     // Appends of one conversation from this node go one at a time, so they never hold more
     // than one pooled connection between them (`turns`).
     let _turn = turns.take(&request.conversation_id).await?;
+    let resolve = Duration::from_millis(POSTGRES_UNCONFIRMED_RESOLVE_MS);
+    let deadline = Instant::now() + resolve;
+    let mut sent = Vec::new();
+    let mut unknown = None;
+    loop {
+        let error = match attempt(db, &request, &mut sent).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(Failure::Refused(e)) => match (&unknown, e) {
+                // Not reached (the pool, a reconnect): an earlier write is still unknown.
+                (Some(_), e @ StoreError::Unavailable(_)) => e,
+                // A definite answer, after a re-read that did not find the entry.
+                (_, e) => return Err(e),
+            },
+            Err(Failure::Unknown(e)) => e,
+        };
+        let first = unknown.get_or_insert(error);
+        if request.client_message_id.is_none() || Instant::now() >= deadline {
+            return Err(StoreError::Unconfirmed(format!(
+                "{first}; not settled within {POSTGRES_UNCONFIRMED_RESOLVE_MS} ms: the entry may be stored"
+            )));
+        }
+        tracing::warn!(
+            conversation = %request.conversation_id,
+            "the answer to an append was lost ({first}); asking PostgreSQL again"
+        );
+        tokio::time::sleep(UNCONFIRMED_PAUSE).await;
+    }
+}
+
+/// Between two attempts to settle an unknown outcome: a lost connection is usually a restart
+/// or a failover, seconds long; asking much faster only fills the log.
+const UNCONFIRMED_PAUSE: Duration = Duration::from_millis(250);
+
+/// Why one attempt to append did not return an outcome.
+enum Failure {
+    /// A definite answer: this attempt wrote nothing.
+    Refused(StoreError),
+    /// The connection broke after a write statement went out: it may have committed.
+    Unknown(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Refused(e)
+    }
+}
+
+/// A write statement's error as a `Failure`: one PostgreSQL sent means it rolled the statement
+/// back; any other (the connection closed, reset or failed) leaves its outcome unknown.
+fn failure(error: tokio_postgres::Error, doing: &str) -> Failure {
+    let lost = error.as_db_error().is_none();
+    let error = Err::<(), _>(error).context(doing).unwrap_err();
+    if lost { Failure::Unknown(error) } else { Failure::Refused(error) }
+}
+
+/// The answer to a `Replay`: the entry is this call's own when its id is one this call sent
+/// (its commit's answer was lost), so it is `Created`, with the conversation as read now
+/// (it may have moved on since); otherwise the sender's retry of an earlier send.
+fn replayed(message: Message, now: Option<Conversation>, sent: &[String]) -> AppendOutcome {
+    match now {
+        Some(now) if sent.contains(&message.id) => AppendOutcome::created(message, now),
+        _ => AppendOutcome::Duplicate { message },
+    }
+}
+
+/// One attempt on one connection: the one-statement path for a plain entry, else read,
+/// decide and write, again while what it decided on changed. `sent` collects the ids of the
+/// entries this attempt's writes carried.
+async fn attempt(
+    db: &Db,
+    request: &AppendRequest,
+    sent: &mut Vec<String>,
+) -> Result<AppendOutcome, Failure> {
     let client = db.client().await?;
     if request.is_plain()
-        && let Some(outcome) = append_plain(&client, &request).await?
+        && let Some(outcome) = append_plain(&client, request, sent).await?
     {
         return Ok(outcome);
     }
     for _ in 0..POSTGRES_APPEND_ATTEMPTS_MAX {
-        let (conversation, stored, load) = read_for_append(&client, &request).await?;
+        let (conversation, stored, load) = read_for_append(&client, request).await?;
         let (state, agent) = (conversation.state, conversation.assigned_agent_id.clone());
+        // Kept only when an entry is stored: it is the answer if that entry is this call's.
+        let now = stored.is_some().then(|| conversation.clone());
         // The rules are porch-core's; this function only reads and writes.
         let message_id = new_id(prefix::MESSAGE);
         match decide_append(request.clone(), conversation, stored, message_id, load)? {
-            AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
+            AppendDecision::Replay(message) => {
+                return Ok(replayed(message, now, sent));
+            }
             AppendDecision::Write { mut message, mut conversation, claim, release, .. } => {
                 let read = (state, agent.as_deref(), request.expect_last_seq);
                 let moves = Moves { claim: claim.as_ref(), release: release.as_deref() };
+                sent.push(message.id.clone());
                 if let Some((seq, updated_at_ms)) =
                     write(&client, &message, &conversation, read, moves).await?
                 {
                     (message.seq, conversation.last_seq) = (seq, seq);
                     (message.created_at_ms, conversation.updated_at_ms) =
                         (updated_at_ms, updated_at_ms);
-                    return Ok(AppendOutcome::Created { message, conversation });
+                    return Ok(AppendOutcome::created(message, conversation));
                 }
             }
         }
     }
-    Err(StoreError::Unavailable(format!(
+    Err(Failure::Refused(StoreError::Unavailable(format!(
         "conversation {} changed under {POSTGRES_APPEND_ATTEMPTS_MAX} attempts to append to it",
         request.conversation_id
-    )))
+    ))))
 }
 
 /// The columns of `append_plain`'s answer after the conversation's: the stored entry's, then
@@ -172,7 +260,8 @@ const PLAIN_SEQ_AT: usize = PLAIN_STORED_AT + rows::MESSAGE_COLUMN_COUNT;
 async fn append_plain(
     client: &impl GenericClient,
     request: &AppendRequest,
-) -> Result<Option<AppendOutcome>, StoreError> {
+    sent: &mut Vec<String>,
+) -> Result<Option<AppendOutcome>, Failure> {
     let doing = format!("appending to {}", request.conversation_id);
     let enqueue = enqueue_sql(
         "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id \
@@ -207,6 +296,7 @@ async fn append_plain(
         .await
         .context(&doing)?;
     let message_id = new_id(prefix::MESSAGE);
+    sent.push(message_id.clone());
     let params: &[&(dyn ToSql + Sync)] = &[
         &message_id,
         &request.conversation_id,
@@ -222,10 +312,10 @@ async fn append_plain(
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,
         Err(e) if violates(&e, "messages_idempotency") => return Ok(None),
-        Err(e) => return Err(e).context(&doing),
+        Err(e) => return Err(failure(e, &doing)),
     };
     let Some(row) = row else {
-        return Err(StoreError::ConversationUnknown(request.conversation_id.clone()));
+        return Err(StoreError::ConversationUnknown(request.conversation_id.clone()).into());
     };
     let conversation = rows::conversation(&row)?;
     let stored_id: Option<String> = row.try_get(PLAIN_STORED_AT).context(&doing)?;
@@ -233,16 +323,17 @@ async fn append_plain(
         Some(_) => Some(rows::message_at(&row, PLAIN_STORED_AT)?),
         None => None,
     };
+    let now = stored.is_some().then(|| conversation.clone());
     let written: Option<i64> = row.try_get(PLAIN_SEQ_AT).context(&doing)?;
     match decide_append(request.clone(), conversation, stored, message_id, None)? {
-        AppendDecision::Replay(message) => Ok(Some(AppendOutcome::Duplicate { message })),
+        AppendDecision::Replay(message) => Ok(Some(replayed(message, now, sent))),
         AppendDecision::Write { .. } if written.is_none() => Ok(None),
         AppendDecision::Write { mut message, mut conversation, .. } => {
             let seq = rows::seq(&row, PLAIN_SEQ_AT)?;
             let updated_at_ms: i64 = row.try_get(PLAIN_SEQ_AT + 1).context(&doing)?;
             (message.seq, conversation.last_seq) = (seq, seq);
             (message.created_at_ms, conversation.updated_at_ms) = (updated_at_ms, updated_at_ms);
-            Ok(Some(AppendOutcome::Created { message, conversation }))
+            Ok(Some(AppendOutcome::created(message, conversation)))
         }
     }
 }
@@ -277,7 +368,7 @@ async fn write(
     conversation: &Conversation,
     read: (ConversationState, Option<&str>, Option<u64>),
     moves: Moves<'_>,
-) -> Result<Option<(u64, i64)>, StoreError> {
+) -> Result<Option<(u64, i64)>, Failure> {
     let doing = format!("appending to {}", message.conversation_id);
     // The insert reads the update's RETURNING, so it happens only if the update did; the
     // outbox rows read the insert's, so the event commits with its entry or not at all. `$16`
@@ -355,9 +446,9 @@ async fn write(
         Err(e) if violates_check(&e, "agents_within_capacity") => {
             let claim = moves.claim.map(|c| (c.agent_id.clone(), c.capacity));
             let (agent_id, capacity) = claim.unwrap_or_default();
-            return Err(StoreError::AgentAtCapacity { agent_id, capacity });
+            return Err(StoreError::AgentAtCapacity { agent_id, capacity }.into());
         }
-        Err(e) => return Err(e).context(&doing),
+        Err(e) => return Err(failure(e, &doing)),
     };
     let Some(row) = row else { return Ok(None) };
     let updated_at_ms: i64 = row.try_get(1).context(&doing)?;

@@ -19,8 +19,12 @@
 //!   and the outbox in `webhooks` (its rows are written by the statements of `log` and
 //!   `writes` that cause them); routing's records (agents' status, capacity and load, queues'
 //!   settings) in `routing`; offers in `offers`.
-//! - Every database error is `StoreError::Unavailable` (retryable), except unique-name
-//!   violations (`NameTaken`) and the log's own outcomes (duplicate, conflict, closed, unknown).
+//! - Every database error is `StoreError::Unavailable` (retryable), except a full disk
+//!   (`Full`, SQLSTATE 53100), unique-name violations (`NameTaken`) and the log's own outcomes
+//!   (duplicate, conflict, closed, unknown). An append whose connection broke after its write
+//!   went out asks again by its idempotency key until it knows (`log`), else `Unconfirmed`.
+//! - A silent link is bounded: TCP keepalive and `TCP_USER_TIMEOUT` on every socket, and
+//!   `/readyz`'s probe within `POSTGRES_PROBE_TIMEOUT_MS` (`pool`).
 
 mod attachments;
 mod blobs;

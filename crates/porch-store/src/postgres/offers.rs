@@ -12,7 +12,7 @@ use porch_wire::rest::ConversationState;
 use tokio_postgres::types::ToSql;
 
 use super::pool::Db;
-use super::rows::{self, Context, OFFER_COLUMNS};
+use super::rows::{self, Context, OFFER_COLUMNS, describe};
 
 pub(crate) async fn offer_of(db: &Db, conversation_id: &str) -> Result<Option<Offer>, StoreError> {
     let doing = "reading an offer";
@@ -50,16 +50,24 @@ async fn state(db: &Db, conversation_id: &str) -> Result<ConversationState, Stor
 
 pub(crate) async fn change(db: &Db, request: &OfferRequest) -> Result<OfferOutcome, StoreError> {
     let id = &request.conversation_id;
+    // A write whose answer was lost with its connection: it may have committed.
+    let mut unknown: Option<Offer> = None;
     for _ in 0..POSTGRES_APPEND_ATTEMPTS_MAX {
         let state = state(db, id).await?;
         let stored = offer_of(db, id).await?;
+        // Versions only grow, so the record as that write made it is that write's.
+        if let Some(mine) = unknown.take_if(|mine| stored.as_ref() == Some(&*mine)) {
+            return Ok(Ok(mine));
+        }
         let next = match decide_offer(request, state, stored.as_ref()) {
             Ok(next) => next,
             Err(refusal) => return Ok(Err(refusal)),
         };
         let read_version = stored.as_ref().map(|o| o.version);
-        if write(db, &next, read_version, request.change.needs_waiting()).await? {
-            return Ok(Ok(next));
+        match write(db, &next, read_version, request.change.needs_waiting()).await? {
+            Written::Yes => return Ok(Ok(next)),
+            Written::No => {}
+            Written::Unknown => unknown = Some(next),
         }
     }
     Err(StoreError::Unavailable(format!(
@@ -68,13 +76,13 @@ pub(crate) async fn change(db: &Db, request: &OfferRequest) -> Result<OfferOutco
 }
 
 /// Writes `next` if the record is still at `read_version` (`None`: there was none) and, when
-/// `needs_waiting`, the conversation still waits. False when it was not written.
+/// `needs_waiting`, the conversation still waits.
 async fn write(
     db: &Db,
     next: &Offer,
     read_version: Option<i64>,
     needs_waiting: bool,
-) -> Result<bool, StoreError> {
+) -> Result<Written, StoreError> {
     let doing = format!("writing the offer of {}", next.conversation_id);
     let client = db.client().await?;
     const STILL_WAITING: &str = "(NOT $6::boolean OR EXISTS (SELECT 1 FROM conversations \
@@ -101,17 +109,42 @@ async fn write(
         &needs_waiting,
         &read_version,
     ];
-    let written = client.execute(&statement, params).await.context(&doing)?;
-    Ok(written == 1)
+    match client.execute(&statement, params).await {
+        Ok(1) => Ok(Written::Yes),
+        Ok(_) => Ok(Written::No),
+        // The connection broke with the statement out: the caller reads the record again.
+        Err(e) if e.as_db_error().is_none() => {
+            tracing::warn!("{doing}: the answer was lost ({}); reading it again", describe(&e));
+            Ok(Written::Unknown)
+        }
+        Err(e) => Err(e).context(&doing),
+    }
+}
+
+/// Whether an offer's conditional write took effect.
+enum Written {
+    Yes,
+    /// The record or the conversation changed since it was read: decide again.
+    No,
+    /// Its answer never came back: read the record again to know.
+    Unknown,
 }
 
 pub(crate) async fn clear(db: &Db, conversation_id: &str) -> Result<(), StoreError> {
     let doing = format!("clearing the offer of {conversation_id}");
-    let client = db.client().await?;
-    let statement = client
-        .prepare_cached("DELETE FROM offers WHERE conversation_id = $1")
-        .await
-        .context(&doing)?;
-    client.execute(&statement, &[&conversation_id]).await.context(&doing)?;
-    Ok(())
+    let mut lost = false;
+    loop {
+        let client = db.client().await?;
+        let statement = client
+            .prepare_cached("DELETE FROM offers WHERE conversation_id = $1")
+            .await
+            .context(&doing)?;
+        match client.execute(&statement, &[&conversation_id]).await {
+            Ok(_) => return Ok(()),
+            // Deleting twice deletes once: a DELETE whose answer was lost with its connection
+            // is sent again, so an accepted offer's agent is not told of a failure that was not.
+            Err(e) if e.as_db_error().is_none() && !lost => lost = true,
+            Err(e) => return Err(e).context(&doing),
+        }
+    }
 }

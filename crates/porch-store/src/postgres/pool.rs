@@ -8,9 +8,11 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
 };
 use porch_core::limits::{
-    POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS, POSTGRES_LOCK_TIMEOUT_MS,
-    POSTGRES_POOL_WAIT_TIMEOUT_MS, POSTGRES_STARTING_RETRY_MS, POSTGRES_STARTING_WAIT_MS,
-    POSTGRES_STATEMENT_TIMEOUT_MS,
+    POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    POSTGRES_KEEPALIVE_IDLE_MS, POSTGRES_KEEPALIVE_INTERVAL_MS, POSTGRES_KEEPALIVE_PROBES,
+    POSTGRES_LOCK_TIMEOUT_MS, POSTGRES_POOL_WAIT_TIMEOUT_MS, POSTGRES_PROBE_TIMEOUT_MS,
+    POSTGRES_STARTING_RETRY_MS, POSTGRES_STARTING_WAIT_MS, POSTGRES_STATEMENT_TIMEOUT_MS,
+    POSTGRES_TCP_USER_TIMEOUT_MS,
 };
 use porch_core::store::StoreError;
 use tokio_postgres::config::Host;
@@ -24,6 +26,7 @@ use super::tls::Mode;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_CONNECT_TIMEOUT_MS);
 const POOL_WAIT_TIMEOUT: Duration = Duration::from_millis(POSTGRES_POOL_WAIT_TIMEOUT_MS);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(POSTGRES_PROBE_TIMEOUT_MS);
 
 /// The pool and where it points. Cloned handles share the pool (blob storage has one).
 #[derive(Clone)]
@@ -45,6 +48,7 @@ impl Db {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        keep_alive(&mut config);
         if config.get_application_name().is_none() {
             // Lets a DBA tell Porch's sessions apart in pg_stat_activity.
             config.application_name("porch");
@@ -77,7 +81,7 @@ impl Db {
         } else {
             // Required: a server without TLS is refused, never used in the clear.
             config.ssl_mode(SslMode::Require);
-            let tls = super::tls::connector(split.mode, split.root_cert.as_deref())?;
+            let tls = super::tls::connector(&split)?;
             Manager::from_config(config, tls, recycling)
         };
         let pool = Pool::builder(manager)
@@ -100,6 +104,27 @@ impl Db {
             pool_in_use: status.size.saturating_sub(status.available) as u64,
             pool_waiting: status.waiting as u64,
         }
+    }
+
+    /// Runs `probe` (one short read: `/readyz`'s) within `POSTGRES_PROBE_TIMEOUT_MS`, the
+    /// wait for a connection included. Past it, every idle connection is closed: they share the
+    /// link that went silent, and a request that took one would wait on it until TCP gives up
+    /// (`keep_alive`); new ones are opened as needed, each bounded by the connect timeout.
+    pub(crate) async fn probe<T>(
+        &self,
+        probe: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let Ok(answer) = tokio::time::timeout(PROBE_TIMEOUT, probe).await else {
+            // The probe's own connection went back to the pool as its future was dropped.
+            let closed = self.pool.retain(|_, _| false).removed.len();
+            return Err(StoreError::Unavailable(format!(
+                "PostgreSQL at {} did not answer within {POSTGRES_PROBE_TIMEOUT_MS} ms \
+                 (POSTGRES_PROBE_TIMEOUT_MS); closed {closed} idle connections: check the \
+                 network path to it and that it runs",
+                self.address
+            )));
+        };
+        answer
     }
 
     /// A connection from the pool, opened if none is idle.
@@ -160,6 +185,22 @@ impl Db {
             }
             other => format!("cannot reach PostgreSQL at {address}: {other}"),
         })
+    }
+}
+
+/// A silent link (no reset, no FIN) is noticed by the kernel: keepalive probes on an idle
+/// connection, `TCP_USER_TIMEOUT` on one waiting for an answer. Each unless the URL sets it.
+fn keep_alive(config: &mut Config) {
+    // tokio-postgres's default idle time is libpq's: two hours.
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_millis(POSTGRES_KEEPALIVE_IDLE_MS))
+            .keepalives_interval(Duration::from_millis(POSTGRES_KEEPALIVE_INTERVAL_MS))
+            .keepalives_retries(POSTGRES_KEEPALIVE_PROBES);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_millis(POSTGRES_TCP_USER_TIMEOUT_MS));
     }
 }
 

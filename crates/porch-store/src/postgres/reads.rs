@@ -272,7 +272,12 @@ pub(crate) async fn messages(
 
 /// Reads back the settings that decide whether a commit is durable, as the server has them for
 /// Porch's sessions.
+/// What `/readyz` asks: bounded (`Db::probe`), so a silent link makes the node not ready.
 pub(crate) async fn durability(db: &Db) -> Result<Durability, StoreError> {
+    db.probe(read_durability(db)).await
+}
+
+async fn read_durability(db: &Db) -> Result<Durability, StoreError> {
     let doing = "reading synchronous_commit and fsync";
     let client = db.client().await?;
     let row = client

@@ -48,16 +48,41 @@ pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Adds what the store was doing to an error. Every database error is `Unavailable`: the
-/// transaction it happened in was rolled back, so nothing was acknowledged.
+/// Adds what the store was doing to an error. Every database error is retryable, since the
+/// transaction it happened in was rolled back and nothing was acknowledged: `Full` when
+/// PostgreSQL's disk is full, `Unavailable` for the rest (`classify`).
 pub(crate) trait Context<T> {
     fn context(self, doing: &str) -> Result<T, StoreError>;
 }
 
 impl<T> Context<T> for Result<T, tokio_postgres::Error> {
     fn context(self, doing: &str) -> Result<T, StoreError> {
-        self.map_err(|e| StoreError::Unavailable(format!("{doing}: {}", describe(&e))))
+        self.map_err(|e| classify(e.code(), format!("{doing}: {}", describe(&e))))
     }
+}
+
+/// A database error's `StoreError`, from its SQLSTATE: class 53 is PostgreSQL out of a
+/// resource, each with the operator's fix in the detail (the log's line; clients get their
+/// code's own words). `detail` says what the store was doing and PostgreSQL's message.
+pub(crate) fn classify(code: Option<&SqlState>, detail: String) -> StoreError {
+    let Some(code) = code.filter(|c| c.code().starts_with("53")) else {
+        return StoreError::Unavailable(detail);
+    };
+    let fix = match *code {
+        SqlState::DISK_FULL => {
+            return StoreError::Full(format!(
+                "{detail}; PostgreSQL's disk is full: free space on the database server's data or WAL volume (or grow it); writes resume by themselves, nothing acknowledged was lost"
+            ));
+        }
+        SqlState::OUT_OF_MEMORY => {
+            "PostgreSQL is out of memory: give its server more, or lower work_mem or max_connections"
+        }
+        SqlState::TOO_MANY_CONNECTIONS => {
+            "PostgreSQL has no connection slot left: raise its max_connections, or lower postgres_pool_size on the nodes"
+        }
+        _ => "PostgreSQL ran out of a resource: see its log for which",
+    };
+    StoreError::Unavailable(format!("{detail}; {fix}"))
 }
 
 /// True when `error` is a violation of the named CHECK constraint.
@@ -109,5 +134,36 @@ impl StoredRow for Row {
     fn bad(&self, column: usize, why: &str) -> StoreError {
         let name = self.columns().get(column).map_or("?", |c| c.name());
         StoreError::Unavailable(format!("stored column `{name}` is unreadable: {why}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_store_full_and_the_rest_of_class_53_says_its_fix() {
+        let full = classify(Some(&SqlState::DISK_FULL), "appending to cnv_1: ERROR 53100".into());
+        let StoreError::Full(detail) = full else { panic!("53100 is not Full: {full:?}") };
+        assert!(detail.starts_with("appending to cnv_1: ERROR 53100; "), "{detail}");
+        assert!(detail.contains("free space on the database server"), "the fix: {detail}");
+        let slots = classify(Some(&SqlState::TOO_MANY_CONNECTIONS), "x".into());
+        assert!(
+            matches!(&slots, StoreError::Unavailable(d) if d.contains("max_connections")),
+            "{slots:?}"
+        );
+        let memory = classify(Some(&SqlState::OUT_OF_MEMORY), "x".into());
+        assert!(
+            matches!(&memory, StoreError::Unavailable(d) if d.contains("memory")),
+            "{memory:?}"
+        );
+        let other = classify(Some(&SqlState::INSUFFICIENT_RESOURCES), "x".into());
+        assert!(matches!(&other, StoreError::Unavailable(d) if d.contains("its log")), "{other:?}");
+        assert_eq!(
+            classify(Some(&SqlState::QUERY_CANCELED), "x".into()),
+            StoreError::Unavailable("x".into()),
+            "other classes stay as they were"
+        );
+        assert_eq!(classify(None, "x".into()), StoreError::Unavailable("x".into()));
     }
 }

@@ -9,6 +9,10 @@
 //!   libpq does), otherwise not at all;
 //! - `verify-ca`: TLS, the chain checked against `sslrootcert` (or the system's roots);
 //! - `verify-full`: that, and the server's name (or IP) in the certificate.
+//!
+//! `sslcert` and `sslkey` (PEM files, together) are this node's client certificate, for a
+//! server whose `pg_hba.conf` asks for one (`clientcert=verify-ca|verify-full`, or `cert`);
+//! they need TLS, so `sslmode` `require` or stricter.
 
 use std::future::Future;
 use std::io;
@@ -21,7 +25,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::Socket;
@@ -36,22 +40,30 @@ pub(crate) enum Mode {
     VerifyFull,
 }
 
-/// The URL without `sslmode` and `sslrootcert`, and what they said.
+/// The URL without `sslmode`, `sslrootcert`, `sslcert` and `sslkey`, and what they said.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Split {
     pub url: String,
     pub mode: Mode,
     pub root_cert: Option<String>,
+    /// The client certificate and its key (PEM files), for mutual TLS.
+    pub client: Option<(String, String)>,
 }
+
+/// The URL parameters this module takes out of a URL.
+const TAKEN: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
 
 /// Takes `sslmode` and `sslrootcert` out of a URL (`postgres://…?sslmode=verify-full`) or a
 /// libpq `key=value` string. Errors name the parameter, never the URL (it holds a password).
 pub(crate) fn split(url: &str) -> Result<Split, StoreError> {
     let (mut mode, mut root_cert) = (Mode::Off, None);
-    let mut take = |key: &str, value: &str| -> Result<bool, StoreError> {
-        match key {
+    let (mut cert, mut key) = (None, None);
+    let mut take = |name: &str, value: &str| -> Result<bool, StoreError> {
+        match name {
             "sslmode" => mode = parse_mode(value)?,
             "sslrootcert" => root_cert = Some(value.to_owned()),
+            "sslcert" => cert = Some(value.to_owned()),
+            "sslkey" => key = Some(value.to_owned()),
             _ => return Ok(false),
         }
         Ok(true)
@@ -78,7 +90,7 @@ pub(crate) fn split(url: &str) -> Result<Split, StoreError> {
         // spaces) are then kept word by word.
         if found {
             url.split_whitespace()
-                .filter(|p| !matches!(p.split_once('='), Some(("sslmode" | "sslrootcert", _))))
+                .filter(|p| !p.split_once('=').is_some_and(|(name, _)| TAKEN.contains(&name)))
                 .collect::<Vec<_>>()
                 .join(" ")
         } else {
@@ -89,7 +101,21 @@ pub(crate) fn split(url: &str) -> Result<Split, StoreError> {
         // libpq: `require` with a root certificate file checks the chain, as `verify-ca`.
         mode = Mode::VerifyCa;
     }
-    Ok(Split { url, mode, root_cert })
+    let client = match (cert, key) {
+        (None, None) => None,
+        (Some(_), Some(_)) if mode == Mode::Off => {
+            return Err(StoreError::Unavailable(
+                "the PostgreSQL URL's sslcert and sslkey need TLS: add sslmode=verify-full (or require)".into(),
+            ));
+        }
+        (Some(cert), Some(key)) => Some((cert, key)),
+        _ => {
+            return Err(StoreError::Unavailable(
+                "the PostgreSQL URL's sslcert and sslkey go together: give both (a client certificate and its key) or neither".into(),
+            ));
+        }
+    };
+    Ok(Split { url, mode, root_cert, client })
 }
 
 fn parse_mode(value: &str) -> Result<Mode, StoreError> {
@@ -106,7 +132,8 @@ fn parse_mode(value: &str) -> Result<Mode, StoreError> {
 }
 
 /// The connector for `mode`, with the roots of `root_cert` (a PEM file) or the system's.
-pub(crate) fn connector(mode: Mode, root_cert: Option<&str>) -> Result<RustlsConnect, StoreError> {
+pub(crate) fn connector(split: &Split) -> Result<RustlsConnect, StoreError> {
+    let (mode, root_cert) = (split.mode, split.root_cert.as_deref());
     let provider = Arc::new(ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = match mode {
         Mode::Require => Arc::new(Unverified(provider.clone())),
@@ -122,9 +149,45 @@ pub(crate) fn connector(mode: Mode, root_cert: Option<&str>) -> Result<RustlsCon
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::Unavailable(format!("PostgreSQL TLS: {e}")))?
         .dangerous() // The verifier is one of the three above, each chosen by sslmode.
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let config = match &split.client {
+        None => config.with_no_client_auth(),
+        Some((cert, key)) => {
+            let (chain, key) = client_identity(cert, key)?;
+            config.with_client_auth_cert(chain, key).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "the PostgreSQL URL's sslcert {cert} and sslkey do not go together: {e}; give the key of that certificate"
+                ))
+            })?
+        }
+    };
     Ok(RustlsConnect { config: Arc::new(config) })
+}
+
+/// The certificate chain of `cert` and the private key of `key`, PEM files both.
+fn client_identity(
+    cert: &str,
+    key: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), StoreError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "the PostgreSQL URL's sslcert {cert}: {e}; give a readable PEM file with this node's certificate"
+            ))
+        })?;
+    if chain.is_empty() {
+        return Err(StoreError::Unavailable(format!(
+            "the PostgreSQL URL's sslcert {cert} holds no certificate; give a PEM file with this node's certificate"
+        )));
+    }
+    // The key's path is named, never its bytes.
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        StoreError::Unavailable(format!(
+            "the PostgreSQL URL's sslkey {key}: {e}; give a readable PEM file with the certificate's private key"
+        ))
+    })?;
+    Ok((chain, key))
 }
 
 /// Every certificate of `path`, or the system's roots when there is no file.
@@ -371,5 +434,20 @@ mod tests {
         assert_eq!((with_tls.url.as_str(), with_tls.mode), (url, Mode::Require));
         let kv = "host=db options='-c search_path=x'";
         assert_eq!(split(kv).unwrap().url, kv, "a libpq string without TLS is untouched");
+    }
+
+    #[test]
+    fn a_client_certificate_is_sslcert_and_sslkey_together_over_tls() {
+        let url = split("postgres://u@db/p?sslmode=verify-full&sslcert=%2Fc.pem&sslkey=%2Fk.pem")
+            .unwrap();
+        assert_eq!(url.url, "postgres://u@db/p");
+        assert_eq!(url.client, Some(("/c.pem".to_owned(), "/k.pem".to_owned())));
+        let kv = split("host=db sslmode=require sslcert=/c.pem sslkey=/k.pem").unwrap();
+        assert_eq!(kv.url, "host=db");
+        assert_eq!(kv.client, Some(("/c.pem".to_owned(), "/k.pem".to_owned())));
+        let alone = split("postgres://db/p?sslmode=require&sslcert=/c.pem").unwrap_err();
+        assert!(alone.to_string().contains("go together"), "{alone}");
+        let clear = split("postgres://db/p?sslcert=/c.pem&sslkey=/k.pem").unwrap_err();
+        assert!(clear.to_string().contains("need TLS: add sslmode=verify-full"), "{clear}");
     }
 }

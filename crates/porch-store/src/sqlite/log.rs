@@ -85,7 +85,7 @@ pub(crate) fn append(
             .context("checking the log")?;
         debug_assert_eq!(max_seq, Some(seq_to_sql(message.seq)), "seq is last_seq + 1, gap-free");
     }
-    Ok(AppendOutcome::Created { message, conversation })
+    Ok(AppendOutcome::created(message, conversation))
 }
 
 /// The entry's row.

@@ -152,6 +152,25 @@ pub async fn suite_closed_refuses_appends(store: &dyn Store) {
     );
 }
 
+/// A system entry carries the server's idempotency key (`AppendRequest::system`): appended
+/// again, as a store does after a commit whose answer was lost, it is the stored entry, even
+/// after the change it made (a close) would refuse it; no client ever sees the key.
+pub async fn suite_system_entries_are_keyed_and_the_key_is_hidden(store: &dyn Store) {
+    let conversation = new_conversation(store, "keyed").await;
+    let mut close = AppendRequest::system(&conversation.id, "porch closed it".into(), 1);
+    close.event = Some(ConversationState::Closed);
+    assert!(close.client_message_id.as_deref().is_some_and(|k| k.starts_with("sys_")));
+    let (closing, _) = created(store.append(close.clone()).await.unwrap());
+    assert_eq!(closing.client_message_id, None, "the key is not shown");
+    let again = store.append(close).await.unwrap();
+    assert_eq!(again, AppendOutcome::Duplicate { message: closing.clone() }, "logged once");
+    let page = store
+        .messages(&conversation.id, PageRequest { after_seq: None, before_seq: None, limit: 10 })
+        .await
+        .unwrap();
+    assert_eq!(page.messages, vec![closing], "once, and read without its key");
+}
+
 /// Writes that fail in a batch take back only themselves.
 pub async fn suite_batch_isolation(store: Arc<dyn Store>) {
     let open = new_conversation(&*store, "isolation").await;

@@ -2,7 +2,9 @@
 //! NATS server, the ones running on this machine (127.0.0.1:5432 database `test`, and
 //! 127.0.0.1:4222). Each test makes its own database and drops it afterwards.
 
+mod ambiguous;
 mod cold_start;
+mod commit_cut;
 mod frozen;
 mod outage;
 #[path = "../crash/server.rs"]

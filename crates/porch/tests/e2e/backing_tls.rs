@@ -105,8 +105,9 @@ pub(crate) fn chown_all(path: &Path, user: Option<(u32, u32)>) {
     }
 }
 
-/// A PostgreSQL of the test's own with `ssl=on`, admitting 127.0.0.1 over TLS only.
-fn postgres_with_tls(pki: &Pki) -> (Killed, SocketAddr) {
+/// A PostgreSQL of the test's own with `ssl=on`, admitting 127.0.0.1 over TLS only (`hostssl`
+/// with `options`, e.g. `clientcert=verify-ca`), trusting the test's CA for client certificates.
+fn postgres_with_tls(pki: &Pki, options: &str) -> (Killed, SocketAddr) {
     let user = postgres_user();
     let data = pki.path("pgdata");
     std::fs::create_dir_all(&data).unwrap();
@@ -121,12 +122,14 @@ fn postgres_with_tls(pki: &Pki) -> (Killed, SocketAddr) {
     initdb.stdout(Stdio::null()).stderr(Stdio::null());
     as_user(&mut initdb);
     assert!(initdb.status().expect("initdb is installed").success(), "initdb");
-    for file in ["cert.pem", "key.pem"] {
+    for file in ["cert.pem", "key.pem", "ca.pem"] {
         std::fs::copy(pki.path(file), data.join(format!("server-{file}"))).unwrap();
     }
     std::fs::write(
         data.join("pg_hba.conf"),
-        "hostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+        format!(
+            "hostssl all all 127.0.0.1/32 trust {options}\nhostnossl all all 127.0.0.1/32 reject\n"
+        ),
     )
     .unwrap();
     chown_all(&data, user);
@@ -139,11 +142,22 @@ fn postgres_with_tls(pki: &Pki) -> (Killed, SocketAddr) {
         .args(["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
         .args(["-c", "fsync=off", "-c", "ssl=on"])
         .args(["-c", "ssl_cert_file=server-cert.pem", "-c", "ssl_key_file=server-key.pem"])
+        .args(["-c", "ssl_ca_file=server-ca.pem"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     as_user(&mut command);
     let mut child = command.spawn().expect("postgres starts");
     wait_listening(addr, &mut child, "PostgreSQL");
+    // Listening comes before accepting sessions ("the database system is starting up").
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Command::new("pg_isready")
+        .args(["-q", "-h", "127.0.0.1", "-p", &addr.port().to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(Instant::now() < deadline, "PostgreSQL did not accept sessions on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     (Killed(child), addr)
 }
 
@@ -156,7 +170,7 @@ async fn open(url: String) -> Result<porch_store::PostgresStore, String> {
 #[tokio::test]
 async fn postgres_over_tls_verifies_the_server_and_explains_refusals() {
     let pki = Pki::new();
-    let (_postgres, addr) = postgres_with_tls(&pki);
+    let (_postgres, addr) = postgres_with_tls(&pki, "");
     let ca = pki.path("ca.pem").display().to_string();
     let base = format!("postgres://postgres@{addr}/postgres");
 
@@ -175,6 +189,29 @@ async fn postgres_over_tls_verifies_the_server_and_explains_refusals() {
     assert!(foreign.contains("UnknownIssuer") && foreign.contains("sslrootcert"), "{foreign}");
     let missing = open(format!("{base}?sslmode=verify-full&sslrootcert=/nonexistent.pem")).await;
     assert!(missing.unwrap_err().contains("sslrootcert /nonexistent.pem"));
+}
+
+/// A server that asks for a client certificate (`clientcert=verify-ca`): Porch presents the
+/// URL's `sslcert` and `sslkey`, as libpq does; without them it is refused; a key that is not
+/// the certificate's is named as the cause.
+#[tokio::test]
+async fn postgres_asking_for_a_client_certificate_gets_sslcert_and_sslkey() {
+    let pki = Pki::new();
+    let (_postgres, addr) = postgres_with_tls(&pki, "clientcert=verify-ca");
+    let path = |name: &str| pki.path(name).display().to_string();
+    let base = format!(
+        "postgres://postgres@{addr}/postgres?sslmode=verify-full&sslrootcert={}",
+        path("ca.pem")
+    );
+    let with_cert = format!("{base}&sslcert={}&sslkey={}", path("cert.pem"), path("key.pem"));
+    let store = open(with_cert).await.expect("the client certificate is accepted");
+    assert!(porch_core::store::Store::deployments(&store).await.unwrap().is_empty());
+
+    let refused = open(base.clone()).await.expect_err("no client certificate, no connection");
+    assert!(refused.contains("cannot reach PostgreSQL"), "{refused}");
+    let wrong_key = format!("{base}&sslcert={}&sslkey={}", path("cert.pem"), path("ca.pem"));
+    let refused = open(wrong_key).await.expect_err("a certificate's key must be its own");
+    assert!(refused.contains("sslkey"), "{refused}");
 }
 
 /// A nats-server of the test's own with TLS, verified clients and a user and password.
