@@ -9,6 +9,9 @@ use porch_core::store::AttachmentUsage;
 
 use crate::state::AppState;
 
+/// Which figure of a deployment's usage a gauge shows.
+type Figure = fn(&AttachmentUsage) -> u64;
+
 /// The gauges, one sample per deployment, in the Prometheus text format; nothing when the
 /// store cannot answer (the scrape goes on without them, and the log says why).
 pub async fn render(state: &AppState, out: &mut String) {
@@ -19,7 +22,7 @@ pub async fn render(state: &AppState, out: &mut String) {
             return;
         }
     };
-    let gauges: [(&str, &str, fn(&AttachmentUsage) -> u64); 2] = [
+    let gauges: [(&str, &str, Figure); 2] = [
         (
             "porch_attachments_stored_files",
             "Files kept by a deployment's messages (deleted ones not counted).",
