@@ -42,6 +42,8 @@ const en = {
   fileTypeRefused: 'This kind of file cannot be sent. Send a picture or a PDF.',
   fileFailed: 'The file could not be sent. Please try again.',
   fileOpen: 'Open {name}',
+  fileRemoved: '{name} (file removed)',
+  filePreview: 'Preview of {name}',
 };
 
 const fr = {
@@ -82,6 +84,8 @@ const fr = {
   fileTypeRefused: 'Ce type de fichier ne peut pas être envoyé. Envoyez une image ou un PDF.',
   fileFailed: 'Le fichier n’a pas pu être envoyé. Réessayez.',
   fileOpen: 'Ouvrir {name}',
+  fileRemoved: '{name} (fichier supprimé)',
+  filePreview: 'Aperçu de {name}',
 };
 
 const ar = {
@@ -122,6 +126,8 @@ const ar = {
   fileTypeRefused: 'لا يمكن إرسال هذا النوع من الملفات. أرسل صورة أو ملف PDF.',
   fileFailed: 'تعذّر إرسال الملف. يرجى المحاولة مرة أخرى.',
   fileOpen: 'فتح {name}',
+  fileRemoved: '{name} (تم حذف الملف)',
+  filePreview: 'معاينة {name}',
 };
 
 /**
