@@ -15,7 +15,7 @@ const REFUSED = /** @type {Record<string, string>} */ ({
 
 /**
  * Wires the attach button, the file input, drops and pastes to sending through `chat()`.
- * @param {{chat: () => import('../sdk/porch.js').PorchGuest, byId: (id: string) => any, start: () => void}} o
+ * @param {{chat: () => import('../sdk/porch.js').PorchGuest, byId: (id: string) => any, start: () => Promise<unknown>}} o
  */
 export function bindFiles({ chat, byId, start }) {
   const send = (/** @type {File} */ file) => sendFile(chat(), file, byId('file-status'), start);
@@ -40,13 +40,13 @@ export function bindFiles({ chat, byId, start }) {
 
 /**
  * @param {import('../sdk/porch.js').PorchGuest} chat @param {File} file @param {HTMLElement} status
- * @param {() => void} start
+ * @param {() => Promise<unknown>} start the chat's start: a file sent first needs its session
  */
 async function sendFile(chat, file, status, start) {
   const name = file.name || 'file';
   status.textContent = `Sending ${name}… 0%`;
   try {
-    if (chat.state === 'idle') start();
+    if (chat.state === 'idle') await start();
     await chat.attach(file, {
       onProgress: ({ loaded, total }) => { status.textContent = `Sending ${name}… ${Math.floor((loaded / Math.max(total, 1)) * 100)}%`; },
     });

@@ -130,10 +130,11 @@ $('restart').addEventListener('click', () => {
 //    queue), and is sent once Porch answers if it is down.
 bindFiles({ chat: () => chat, byId: $, start: ensureStarted });
 
+/** Starts the chat once; resolves when it has started (or failed, which it reports). */
 function ensureStarted() {
-  if (chat.state !== 'idle') return;
+  if (chat.state !== 'idle') return Promise.resolve();
   const c = chat;
-  c.start().catch((e) => {
+  return c.start().catch((e) => {
     if (e.fatal || e.code === 'ended' || c !== chat) return; // reported through 'error'
     console.error(`Porch: ${e.code}: ${e.detail}`);
     unavailable();
