@@ -132,3 +132,32 @@ async fn the_usage_command_and_metrics_count_the_files_kept() {
         "{text}"
     );
 }
+
+/// Erasure deletes a customer's files whatever the retention (here 0, keep): the next pass
+/// deletes the bytes and the entry forgets the file.
+#[tokio::test]
+async fn an_erased_customers_files_go_at_the_next_pass() {
+    let server = TestServer::start().await;
+    let request = porch_wire::rest::CreateGuestRequest {
+        deployment_id: server.deployment.id.clone(),
+        external_id: Some("crm-files-1".into()),
+        ..Default::default()
+    };
+    let guest = server.api.create_guest(&server.client_token().await, &request).await.unwrap();
+    let file = upload(&server, &guest.access_token, "passport.png", 2_000).await;
+    let id = file["id"].as_str().unwrap().to_owned();
+    assert_eq!(retention::once(&server.state).await.unwrap(), 0, "retention 0 keeps files");
+
+    let store = server.state.store.as_ref();
+    porch_server::erasure::erase_customer(store, &server.deployment.id, "crm-files-1")
+        .await
+        .unwrap();
+    assert_eq!(retention::once(&server.state).await.unwrap(), 1, "the erased entry's file");
+    assert_eq!(retention::once(&server.state).await.unwrap(), 0);
+    assert_eq!(store.blobs().size(&id).await.unwrap(), None, "its bytes are gone");
+    assert_eq!(store.attachment_message(&id).await.unwrap(), None, "no entry names it");
+    if !cluster_mode() {
+        let files = server.attachment_files();
+        assert!(!files.iter().any(|f| f.starts_with(&id)), "{files:?}");
+    }
+}
