@@ -1,5 +1,6 @@
 // Files in the widget (issue 21), in Chromium: the attach button sends a picture, the status
-// line shows its progress, the picture shows in the conversation and opens from its link; a
+// line shows its progress, its preview (made by Porch) shows in the conversation and the
+// picture opens from its link; a
 // file of a refused type is refused in plain words before any upload, and HTML named .png is
 // refused by the server in the same words; the agent's PDF shows as a link that downloads.
 
@@ -33,9 +34,10 @@ describe('files in the widget (issue 21)', { timeout: 300_000 }, () => {
     await page.setInputFiles('.file', { name: 'broken.png', mimeType: 'image/png', buffer: PNG });
     const shown = await until(page, 'the picture in the conversation', () => inShadow(page, (root) => {
       const img = root.querySelector('.msg.mine img.preview');
-      return img && img.complete && img.naturalWidth === 1 && { alt: img.alt, link: root.querySelector('.msg.mine .file-link').getAttribute('href') };
+      return img && img.complete && img.naturalWidth === 1 && { alt: img.alt, src: img.getAttribute('src'), link: root.querySelector('.msg.mine .file-link').getAttribute('href') };
     }));
-    assert.equal(shown.alt, 'broken.png');
+    assert.equal(shown.alt, 'Preview of broken.png');
+    assert.match(shown.src, /\/api\/v2\/attachments\/previews\//, 'the preview Porch made, not the file');
     assert.match(shown.link, /\/api\/v2\/attachments\/content\//);
     const seen = await page.evaluate(() => window.statusSeen);
     assert.ok(seen.some((t) => /^Sending broken\.png… \d+%$/.test(t)), `progress on the status line: ${JSON.stringify(seen)}`);

@@ -853,6 +853,28 @@ limits! {
     /// Characters of an attachment's name; a longer one is refused (`invalid_request`).
     ATTACHMENT_NAME_CHARS_MAX: usize = 255, "characters";
 
+    /// How long the files of a closed conversation are kept, counted from its last entry (its
+    /// close); then the sweep deletes their bytes and marks their messages deleted (clients
+    /// show "file removed"; a download says `attachment_deleted`). 0 keeps files as long as
+    /// their conversations: the default, since deleting a customer's files is the operator's
+    /// policy to choose.
+    ATTACHMENT_RETENTION_SECS as attachment_retention_secs: u64 = 0, "seconds";
+
+    /// Longer edge of an image's preview, the PNG Porch makes from a PNG or JPEG attachment.
+    /// 320 fills a chat bubble on a 2x screen at a tenth of a photo's bytes.
+    ATTACHMENT_PREVIEW_EDGE_PX: u32 = 320, "pixels";
+
+    /// Most pixels (width × height, read from the image's header before any decoding) of an
+    /// image Porch makes a preview of: a larger one (a decompression bomb declares huge
+    /// dimensions in a few bytes) gets none and is still downloadable. 24 million holds a
+    /// 6000 × 4000 camera photo; decoding one takes up to 4 bytes a pixel (96 MiB).
+    ATTACHMENT_PREVIEW_SOURCE_PIXELS_MAX as attachment_preview_source_pixels_max: u64 =
+        24_000_000, "pixels";
+
+    /// Previews one node decodes at once; the others wait. Bounds the memory decoding takes to
+    /// this many times the largest source's.
+    ATTACHMENT_PREVIEWS_CONCURRENT_MAX: usize = 2, "previews";
+
     // ----- porch doctor --------------------------------------------------------------------
 
     /// How long one HTTP request of `porch doctor` may take before it calls the server

@@ -295,6 +295,16 @@ pub struct CustomerPageRequest {
     pub limit: u32,
 }
 
+/// One deployment's stored files (`Store::attachment_usage`): the files its messages name and
+/// keep (deleted ones not counted), and their bytes. Previews and unfinished uploads are not
+/// counted: they are small, or soon gone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttachmentUsage {
+    pub deployment_id: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
 /// What `Store::erase_customer` did: the guests it erased and revoked, their conversations,
 /// and how many log entries became tombstones. Empty lists when the customer was erased
 /// before and nothing new appeared since.
@@ -465,6 +475,21 @@ pub trait Store: Send + Sync + 'static {
     fn attachments_named(&self, attachment_ids: Vec<String>) -> StoreFuture<'_, Vec<String>>;
     /// The bytes of every file in a conversation's log (its quota).
     fn attachment_bytes(&self, conversation_id: &str) -> StoreFuture<'_, u64>;
+    /// Up to `limit` files whose bytes are due for deletion (docs/attachments.md, "Retention"):
+    /// those of erased entries (their messages lost their file but still name it), and, with
+    /// `closed_before_ms`, the kept files of conversations closed with no entry since then.
+    fn attachments_due(
+        &self,
+        closed_before_ms: Option<i64>,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<String>>;
+    /// Marks the messages of `attachment_ids` deleted, once their bytes are gone: a kept
+    /// file's message says `deleted` and no longer counts towards quota or usage; an erased
+    /// entry stops naming its file. Idempotent: how many messages changed.
+    fn mark_attachments_deleted(&self, attachment_ids: Vec<String>) -> StoreFuture<'_, u64>;
+    /// The files messages name and keep, and their bytes, per deployment (`porch attachments
+    /// usage`, `/metrics`), by deployment id.
+    fn attachment_usage(&self) -> StoreFuture<'_, Vec<AttachmentUsage>>;
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage>;
     /// Records that `participant_id` read up to `seq`. Never moves backwards.

@@ -17,7 +17,8 @@
 //! - `canned`: canned replies: set per deployment (CLI), read by agents beside a conversation.
 //! - `agents`: the agent API.
 //! - `attachments`: files both ways: upload and download URLs (signed grants), the streamed and
-//!   checked upload, ranged downloads, the sweep of abandoned uploads.
+//!   checked upload, ranged downloads, images' previews, the sweep of abandoned uploads and of
+//!   files past retention, storage use.
 //! - `notices`: a deployment's notice, and the widget's configuration.
 //! - `conversation`: sending into a conversation (the one path for every sender).
 //! - `hub`: in-process live fan-out; `broker`: the same between the nodes of a cluster (NATS).
@@ -183,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .route(GUEST_ATTACHMENT_PATH, get(attachments::request::guest_download))
         .route(ATTACHMENT_UPLOAD_PATH, put(attachments::upload::put))
         .route(ATTACHMENT_CONTENT_PATH, get(attachments::download::get))
+        .route(ATTACHMENT_PREVIEW_PATH, get(attachments::preview::get))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     // The JSON API. Every answer is private to its caller and many carry a token: no cache
     // may keep one (RFC 6749 §5.1, RFC 6750 §5.3).

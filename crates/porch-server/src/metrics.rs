@@ -277,6 +277,7 @@ pub async fn internal_handler(
         "# HELP porch_runtime_tasks Tasks alive in the async runtime.\n# TYPE porch_runtime_tasks gauge\nporch_runtime_tasks {tasks}"
     );
     store_pressure(&mut text, state.store.pressure());
+    crate::attachments::usage::render(&state, &mut text).await;
     if let Some(space) = state.space.report() {
         let _ = writeln!(
             text,

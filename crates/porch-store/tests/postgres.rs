@@ -187,6 +187,12 @@ async fn attachment_messages() {
 }
 
 #[tokio::test]
+async fn attachment_retention() {
+    let (_schema, store) = fresh().await;
+    suite_attachment_retention(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_schema, store) = fresh().await;
     suite_notices(&*store).await;

@@ -137,6 +137,12 @@ async fn attachment_messages() {
 }
 
 #[tokio::test]
+async fn attachment_retention() {
+    let (_dir, store) = fresh();
+    suite_attachment_retention(&*store).await;
+}
+
+#[tokio::test]
 async fn notices() {
     let (_dir, store) = fresh();
     suite_notices(&*store).await;

@@ -17,6 +17,11 @@ pub struct Attachment {
     pub size: u64,
     /// The type detected from the content (magic bytes), one of the allowed types.
     pub content_type: String,
+    /// True once the file's bytes are deleted (retention after its conversation closed, or
+    /// erasure): the message stays so clients show "file removed", and a download URL is
+    /// refused (`attachment_deleted`). Absent while the file is kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// What may be attached, announced before any upload.
@@ -61,5 +66,11 @@ pub struct UploadGrant {
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentUrl {
     pub url: String,
+    /// For a PNG or JPEG: a short-lived URL of its preview, a PNG at most
+    /// `ATTACHMENT_PREVIEW_EDGE_PX` on its longer edge, made by Porch. Absent for other types.
+    /// An image Porch cannot preview (too many pixels, not decodable) answers
+    /// `preview_unavailable` there; the file itself still downloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
     pub expires_at_ms: i64,
 }

@@ -206,6 +206,8 @@ error_codes! {
     AttachmentUrlInvalid = "attachment_url_invalid", 403, 4003, "The upload or download URL was altered or signed elsewhere; ask Porch for a new one.";
     AttachmentUrlExpired = "attachment_url_expired", 410, 4002, "The upload or download URL's lifetime is over; ask Porch for a new one.";
     AttachmentUnknown = "attachment_unknown", 404, 4010, "No attachment has this id in a conversation you are in.";
+    AttachmentDeleted = "attachment_deleted", 410, 4010, "The file was deleted (its conversation closed longer ago than attachment_retention_secs, or its customer was erased); its message stays, marked deleted.";
+    PreviewUnavailable = "preview_unavailable", 404, 4010, "This attachment has no preview (not a PNG or JPEG, too many pixels, or not decodable); show its name and a download link instead.";
     RangeNotSatisfiable = "range_not_satisfiable", 416, 4007, "The Range asked for lies outside the attachment; Content-Range gives its size.";
     // Capacity and server state.
     RateLimited = "rate_limited", 429, 4100, "Too many requests; wait for Retry-After.";
@@ -241,6 +243,9 @@ const NOT_RETRYABLE: &[ErrorCode] = &[
     ErrorCode::WebhookTargetRefused,
     ErrorCode::WebhookEventTypeUnknown,
     ErrorCode::NotFound,
+    // A deleted file stays deleted, and an image without a preview stays without one.
+    ErrorCode::AttachmentDeleted,
+    ErrorCode::PreviewUnavailable,
 ];
 
 impl Serialize for ErrorCode {

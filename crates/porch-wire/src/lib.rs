@@ -91,6 +91,9 @@ pub const AGENT_ATTACHMENT_PATH: &str =
 pub const ATTACHMENT_UPLOAD_PATH: &str = "/api/v2/attachments/uploads/{grant}";
 /// Where an attachment's bytes are read; `{grant}` is the signed grant (no token).
 pub const ATTACHMENT_CONTENT_PATH: &str = "/api/v2/attachments/content/{grant}";
+/// Where an image attachment's preview (a small PNG made by Porch) is read; `{grant}` is the
+/// signed grant (no token).
+pub const ATTACHMENT_PREVIEW_PATH: &str = "/api/v2/attachments/previews/{grant}";
 
 /// Where a bot trades its id and secret for a bot token (docs/bots.md).
 pub const BOT_TOKEN_PATH: &str = "/api/v2/bots/token";
@@ -127,6 +130,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("agentAttachment", AGENT_ATTACHMENT_PATH),
     ("attachmentUpload", ATTACHMENT_UPLOAD_PATH),
     ("attachmentContent", ATTACHMENT_CONTENT_PATH),
+    ("attachmentPreview", ATTACHMENT_PREVIEW_PATH),
     ("customerErasure", CUSTOMER_ERASURE_PATH),
 ];
 

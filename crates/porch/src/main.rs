@@ -7,6 +7,7 @@
 //!   `wrapups`: a deployment's wrap-up codes.
 //! - `webhooks`: `porch webhooks`, endpoints, dead letters and test deliveries.
 //! - `canned`: `porch canned-replies`, a deployment's canned replies for agents.
+//! - `attachments`: `porch attachments usage`, the files each deployment keeps.
 //! - `identity_keys`: the keys a deployment's backend signs identity tokens with.
 //! - `inspect`: `porch token inspect`, offline token decoding.
 //! - `doctor`: `porch doctor`, which replays a client's handshake and says what to fix.
@@ -17,6 +18,7 @@
 
 mod accounts;
 mod admin;
+mod attachments;
 mod bots;
 mod canned;
 mod config;
@@ -92,6 +94,9 @@ enum Command {
     /// Canned replies: texts agents insert by typing `/shortcut` in the console, per deployment.
     #[command(subcommand)]
     CannedReplies(canned::CannedRepliesCommand),
+    /// Attachments: the files deployments keep (docs/attachments.md).
+    #[command(subcommand)]
+    Attachments(attachments::AttachmentsCommand),
     /// Tokens.
     #[command(subcommand)]
     Token(inspect::TokenCommand),
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
             Command::Webhooks(c) => webhooks::run(c).await,
             Command::IdentityKeys(c) => identity_keys::run(c).await,
             Command::CannedReplies(c) => canned::run(c).await,
+            Command::Attachments(c) => attachments::run(c).await,
             Command::Token(c) => inspect::run(c),
             Command::Config(c) => config::run(c),
             Command::Doctor(args) => doctor::run(args).await,

@@ -4,6 +4,7 @@
 
 import { PorchAgent } from '../sdk/porch.js';
 import { Alerts } from './alerts.js';
+import { ConsoleFiles } from './attach.js';
 import { CannedMenu } from './canned.js';
 import { ClosedList } from './closed.js';
 import { conversationItem, guestName, messageElement, placeMessage } from './render.js';
@@ -37,6 +38,7 @@ const canned = new CannedMenu({
   status: $('canned-status'),
   load: (id) => (agent ? agent.cannedReplies(id) : Promise.resolve([])),
 });
+const files = new ConsoleFiles({ agent: () => agent, openId: () => openId, byId: $ });
 const alerts = new Alerts({ sound: $('alert-sound'), desktop: $('alert-desktop'), note: $('alert-note'), baseTitle: document.title });
 
 /**
@@ -273,7 +275,8 @@ function renderHead() {
   $('close-conversation').hidden = c.state === 'closed';
   const closed = c.state === 'closed';
   $('reply').disabled = closed;
-  $('reply-form').querySelector('button').disabled = closed;
+  $('reply-form').querySelector('button[type="submit"]').disabled = closed;
+  files.enable(!closed);
 }
 
 function renderPending() {

@@ -6,6 +6,7 @@
 // On your site, import from your Porch: 'https://chat.example.com/sdk/porch.js'
 // (or copy web/public/sdk/ into your bundle: plain ES modules, no dependencies).
 import { PorchGuest } from '../sdk/porch.js';
+import { bindFiles, showFile } from './custom-ui-files.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const porchUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
@@ -127,10 +128,13 @@ $('restart').addEventListener('click', () => {
 //    (origin, deployment, Content-Security-Policy) and the deployment's notice read; the first
 //    message creates the conversation (a visitor who never writes puts nothing in the agents'
 //    queue), and is sent once Porch answers if it is down.
+bindFiles({ chat: () => chat, byId: $, start: ensureStarted });
+
+/** Starts the chat once; resolves when it has started (or failed, which it reports). */
 function ensureStarted() {
-  if (chat.state !== 'idle') return;
+  if (chat.state !== 'idle') return Promise.resolve();
   const c = chat;
-  c.start().catch((e) => {
+  return c.start().catch((e) => {
     if (e.fatal || e.code === 'ended' || c !== chat) return; // reported through 'error'
     console.error(`Porch: ${e.code}: ${e.detail}`);
     unavailable();
@@ -150,7 +154,7 @@ else if (options.deploymentId) {
 // --- drawing helpers -------------------------------------------------------------------
 
 /**
- * @param {{seq?: number, text: string, clientMessageId?: string, sender: {role: string, id?: string | null, displayName?: string}}} m
+ * @param {{seq?: number, text: string, clientMessageId?: string, sender: {role: string, id?: string | null, displayName?: string}, attachment?: import('../sdk/porch.js').Attachment}} m
  * @param {boolean} [pending]
  */
 function entry(m, pending = false) {
@@ -168,6 +172,7 @@ function entry(m, pending = false) {
   const text = document.createElement('p');
   text.className = 'text';
   text.textContent = m.text; // never innerHTML: the other side wrote this
+  if (m.attachment && m.seq) showFile(text, m.attachment, chat);
   li.append(text);
   return li;
 }

@@ -92,9 +92,10 @@ function unreachable() {
 }
 
 /**
- * A short-lived URL reading attachment `attachmentId` (for `<img src>` or a download link).
+ * Short-lived URLs reading attachment `attachmentId` (for a download link), and for a PNG or
+ * JPEG its preview (for `<img src>`).
  * @param {Target} to @param {string} attachmentId
- * @returns {Promise<{url: string, expiresAtMs: number}>}
+ * @returns {Promise<import('./porch.js').AttachmentUrls>}
  */
 export function attachmentUrl(to, attachmentId) {
   return request(to.fetch, to.baseUrl, 'GET', `${to.path}/${encodeURIComponent(attachmentId)}`, { token: to.token });

@@ -41,6 +41,17 @@ export interface Attachment {
   size: number;
   /** Detected from the file's first bytes: one of the allowed types. */
   contentType: string;
+  /** True once the file's bytes are deleted (retention, erasure): show it as removed; `attachmentUrl` refuses it (`attachment_deleted`). */
+  deleted?: boolean;
+}
+
+/** Short-lived URLs of one attachment (no token needed: the URL is the grant). */
+export interface AttachmentUrls {
+  /** The file itself. */
+  url: string;
+  /** For a PNG or JPEG: its preview, a PNG at most 320 pixels on its longer edge (`preview_unavailable` when it has none). */
+  previewUrl?: string;
+  expiresAtMs: number;
 }
 
 /** What may be attached, announced in `ready` and by the widget endpoint. */
@@ -391,7 +402,7 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   /** Sends a file: refused before upload when `limits.attachments` refuse it (`attachment_too_large`, `attachment_type_refused`); resolves with its attachment message. */
   attach(file: Blob & { name?: string }, options?: AttachOptions): Promise<Message>;
   /** A short-lived URL reading an attachment of this conversation (for `<img src>` or a download link). */
-  attachmentUrl(attachmentId: string): Promise<{ url: string; expiresAtMs: number }>;
+  attachmentUrl(attachmentId: string): Promise<AttachmentUrls>;
   typing(): void;
   markRead(seq?: number): void;
   loadOlder(limit?: number): Promise<Message[]>;
@@ -422,7 +433,7 @@ export declare class PorchAgent extends Emitter<AgentEvents> {
   send(conversationId: string, text: string): Promise<Message>;
   /** Sends a file into a conversation of the agent's queues; resolves with its attachment message. */
   attach(conversationId: string, file: Blob & { name?: string }, options?: AttachOptions): Promise<Message>;
-  attachmentUrl(conversationId: string, attachmentId: string): Promise<{ url: string; expiresAtMs: number }>;
+  attachmentUrl(conversationId: string, attachmentId: string): Promise<AttachmentUrls>;
   typing(conversationId: string): void;
   markRead(conversationId: string, seq: number): void;
   assign(id: string): Promise<Conversation>;

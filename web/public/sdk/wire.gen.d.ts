@@ -87,6 +87,8 @@ export type ErrorCode =
   | "attachment_url_invalid"
   | "attachment_url_expired"
   | "attachment_unknown"
+  | "attachment_deleted"
+  | "preview_unavailable"
   | "range_not_satisfiable"
   | "rate_limited"
   | "too_many_connections"
@@ -144,6 +146,7 @@ export declare const PATHS: {
   readonly agentAttachment: "/api/v2/agent/conversations/{id}/attachments/{attachment_id}";
   readonly attachmentUpload: "/api/v2/attachments/uploads/{grant}";
   readonly attachmentContent: "/api/v2/attachments/content/{grant}";
+  readonly attachmentPreview: "/api/v2/attachments/previews/{grant}";
   readonly customerErasure: "/api/v2/webmessaging/deployments/{deployment_id}/customers/erasure";
 };
 
@@ -318,6 +321,10 @@ export declare const ERRORS: {
   readonly attachment_url_expired: ErrorSpec;
   /** No attachment has this id in a conversation you are in. */
   readonly attachment_unknown: ErrorSpec;
+  /** The file was deleted (its conversation closed longer ago than attachment_retention_secs, or its customer was erased); its message stays, marked deleted. */
+  readonly attachment_deleted: ErrorSpec;
+  /** This attachment has no preview (not a PNG or JPEG, too many pixels, or not decodable); show its name and a download link instead. */
+  readonly preview_unavailable: ErrorSpec;
   /** The Range asked for lies outside the attachment; Content-Range gives its size. */
   readonly range_not_satisfiable: ErrorSpec;
   /** Too many requests; wait for Retry-After. */

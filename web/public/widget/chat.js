@@ -164,7 +164,7 @@ export class Chat {
     this.view.log.querySelector(`.pending[data-client-message-id="${CSS.escape(m.clientMessageId ?? '')}"]`)?.remove();
     if (m.seq && this.view.log.querySelector(`[data-seq="${m.seq}"]`)) return;
     const choose = (/** @type {import('../sdk/porch.js').QuickReply} */ reply) => g.choose(m, reply);
-    const urlOf = (/** @type {string} */ id) => g.attachmentUrl(id).then((u) => u.url);
+    const urlOf = (/** @type {string} */ id) => g.attachmentUrl(id);
     placeMessage(this.view.log, messageElement(m, { mine: m.sender?.id === g.guestId, s: this.s, choose, urlOf }));
     this.renderGreeting();
   }

@@ -1,7 +1,7 @@
 // Files in the widget (docs/attachments.md): the attach button, drag-and-drop and pasted
 // pictures send a file through the SDK with its progress on the status line; a refusal is
 // said in the visitor's words (the cause and fix go to the console); an attachment message
-// shows its name as a link and, for a picture, the picture itself.
+// shows its name as a link and, for a picture, its preview.
 
 /** Refusals a visitor can act on, by the server's code (or the SDK's, before upload). */
 const REFUSALS = /** @type {Record<string, 'fileTooLarge' | 'fileTypeRefused'>} */ ({
@@ -59,13 +59,19 @@ export async function sendFile(guest, file, { s, setStatus, report }) {
 }
 
 /**
- * An attachment message's body: its name as a link that opens the file, and for a picture the
- * picture (both through a short-lived URL, asked for when shown).
+ * An attachment message's body: its name as a link that opens the file, and for a picture its
+ * preview (both through short-lived URLs, asked for when shown): the small PNG Porch made of a
+ * PNG or JPEG, the picture itself for a GIF or WebP, nothing when Porch has no preview of it.
+ * A file deleted by retention says so instead of linking nowhere.
  * @param {HTMLElement} text the bubble's text element
  * @param {import('../sdk/porch.js').Attachment} file
- * @param {{s: ReturnType<typeof import('./strings.js').stringsFor>, urlOf: (id: string) => Promise<string>}} how
+ * @param {{s: ReturnType<typeof import('./strings.js').stringsFor>, urlOf: (id: string) => Promise<import('../sdk/porch.js').AttachmentUrls>}} how
  */
 export function showAttachment(text, file, { s, urlOf }) {
+  if (file.deleted) {
+    text.textContent = s.t('fileRemoved', { name: file.name });
+    return;
+  }
   const link = document.createElement('a');
   link.className = 'file-link';
   link.textContent = file.name;
@@ -74,13 +80,19 @@ export function showAttachment(text, file, { s, urlOf }) {
   link.rel = 'noopener noreferrer';
   link.setAttribute('aria-label', s.t('fileOpen', { name: file.name }));
   text.replaceChildren(link);
-  urlOf(file.id).then((url) => {
-    link.href = url;
-    if (!file.contentType.startsWith('image/')) return;
+  urlOf(file.id).then((urls) => {
+    link.href = urls.url;
+    const picture = urls.previewUrl ?? (file.contentType.startsWith('image/') ? urls.url : null);
+    if (!picture) return;
     const img = document.createElement('img');
     img.className = 'preview';
-    img.alt = file.name;
-    img.src = url;
+    img.alt = s.t('filePreview', { name: file.name });
+    // No preview (too many pixels, not decodable): the link stays, the cause is Porch's log's.
+    img.addEventListener('error', () => img.remove());
+    img.src = picture;
     text.append(img);
-  }, () => { /* the name stays; the console has the cause */ });
+  }, (/** @type {{code?: string}} */ e) => {
+    if (e?.code === 'attachment_deleted') text.textContent = s.t('fileRemoved', { name: file.name });
+    /* otherwise the name stays; the console has the cause */
+  });
 }

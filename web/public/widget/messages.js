@@ -24,7 +24,7 @@ export const GROUP_GAP_MS = 5 * 60_000;
  * @param {Entry} m
  * @param {{mine: boolean, pending?: boolean, s: Strings,
  *   choose?: (reply: import('../sdk/porch.js').QuickReply) => Promise<unknown>,
- *   urlOf?: (id: string) => Promise<string>}} how
+ *   urlOf?: (id: string) => Promise<import('../sdk/porch.js').AttachmentUrls>}} how
  */
 export function messageElement(m, { mine, pending = false, s, choose, urlOf }) {
   const el = document.createElement('div');

@@ -48,6 +48,8 @@ const en = {
   offlineEmailInvalid: 'This email address does not look right. Please check it (for example, name@example.com).',
   offlineMessageMissing: 'Please write your message.',
   offlineSent: 'Thank you. The team will answer you by email at {email}.',
+  fileRemoved: '{name} (file removed)',
+  filePreview: 'Preview of {name}',
 };
 
 const fr = {
@@ -94,6 +96,8 @@ const fr = {
   offlineEmailInvalid: 'Cette adresse e-mail ne semble pas correcte. Vérifiez-la (par exemple, nom@exemple.fr).',
   offlineMessageMissing: 'Écrivez votre message.',
   offlineSent: 'Merci. L’équipe vous répondra par e-mail à {email}.',
+  fileRemoved: '{name} (fichier supprimé)',
+  filePreview: 'Aperçu de {name}',
 };
 
 const ar = {
@@ -142,6 +146,8 @@ const ar = {
   offlineEmailInvalid: 'يبدو أن عنوان البريد الإلكتروني غير صحيح. يرجى التحقق منه، مثال: \u2068name@example.com\u2069',
   offlineMessageMissing: 'يرجى كتابة رسالتك.',
   offlineSent: 'شكرًا لك. سيرد عليك الفريق عبر البريد الإلكتروني على {email}.',
+  fileRemoved: '{name} (تم حذف الملف)',
+  filePreview: 'معاينة {name}',
 };
 
 /**

@@ -25,12 +25,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let claim = grant::open_download(&state, &signed)?;
     let blobs = state.store.blobs();
-    let size = blobs.size(&claim.a).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::AttachmentUnknown,
-            "this attachment was deleted (its conversation was erased)",
-        )
-    })?;
+    let size = blobs.size(&claim.a).await?.ok_or_else(deleted)?;
     let wanted = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (start, end, partial) = match wanted.map(|r| range(r, size)) {
         None | Some(Range::Ignored) => (0, size, false),
@@ -55,17 +50,31 @@ pub async fn get(
         h.insert(header::CONTENT_RANGE, value(&format!("bytes {start}-{}/{size}", end - 1)));
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
-    h.insert(header::CONTENT_TYPE, value(&claim.t));
-    h.insert(header::CONTENT_DISPOSITION, value(&disposition(&claim.n, &claim.t)));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    safe_headers(h, &claim.t, &disposition(&claim.n, &claim.t));
+    Ok(response)
+}
+
+/// The headers every file and preview goes out with: its detected type and `nosniff`, so no
+/// browser second-guesses it; how to open it; a sandboxing policy, should it be opened anyway.
+pub(crate) fn safe_headers(h: &mut HeaderMap, content_type: &str, disposition: &str) {
+    h.insert(header::CONTENT_TYPE, value(content_type));
+    h.insert(header::CONTENT_DISPOSITION, value(disposition));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     // A widget on the customer's page shows pictures from Porch's origin.
     h.insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
-    Ok(response)
+}
+
+/// The refusal of a file whose bytes are gone (retention, erasure): its message stays.
+pub(crate) fn deleted() -> ApiError {
+    ApiError::new(
+        ErrorCode::AttachmentDeleted,
+        "this file was deleted: its conversation closed longer ago than attachment_retention_secs, or its customer was erased; show it as removed, and ask the sender to send it again if it is still needed",
+    )
 }
 
 fn value(text: &str) -> HeaderValue {

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 const UPLOAD: &str = "porch-attachment-upload";
 const DOWNLOAD: &str = "porch-attachment-download";
+const PREVIEW: &str = "porch-attachment-preview";
 
 /// An upload URL: who may send which file into which conversation, until when.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,6 +45,18 @@ pub(crate) fn sign_upload(state: &AppState, grant: &UploadGrant) -> String {
 
 pub(crate) fn sign_download(state: &AppState, grant: &DownloadGrant) -> String {
     state.keys.get().grant(DOWNLOAD, grant)
+}
+
+/// A preview URL: the same claim as the file's download URL, for another purpose, so neither
+/// URL can stand in for the other.
+pub(crate) fn sign_preview(state: &AppState, grant: &DownloadGrant) -> String {
+    state.keys.get().grant(PREVIEW, grant)
+}
+
+pub(crate) fn open_preview(state: &AppState, text: &str) -> ApiResult<DownloadGrant> {
+    let grant: DownloadGrant = open(state, PREVIEW, text)?;
+    check_time(grant.e)?;
+    Ok(grant)
 }
 
 pub(crate) fn open_upload(state: &AppState, text: &str) -> ApiResult<UploadGrant> {

@@ -11,7 +11,7 @@ use porch_core::limits::ATTACHMENT_NAME_CHARS_MAX;
 use porch_wire::ErrorCode;
 use porch_wire::attachment::{AttachmentUrl, UploadGrant, UploadRequest};
 use porch_wire::rest::{Conversation, ConversationState, Participant};
-use porch_wire::{ATTACHMENT_CONTENT_PATH, ATTACHMENT_UPLOAD_PATH};
+use porch_wire::{ATTACHMENT_CONTENT_PATH, ATTACHMENT_PREVIEW_PATH, ATTACHMENT_UPLOAD_PATH};
 
 use super::grant::{self, DownloadGrant};
 use crate::auth::{AgentAuth, GuestAuth};
@@ -181,11 +181,17 @@ async fn download_url(
                 format!("no attachment `{shown}` in this conversation; take ids from attachment messages"),
             )
         })?;
+    if file.deleted {
+        return Err(super::download::deleted());
+    }
     let claim =
         DownloadGrant { a: file.id, n: file.name, t: file.content_type, e: grant::expiry(state) };
     let signed = grant::sign_download(state, &claim);
+    let preview_url = super::thumbnail::previewable(&claim.t)
+        .then(|| grant::url(state, ATTACHMENT_PREVIEW_PATH, &grant::sign_preview(state, &claim)));
     Ok(axum::Json(AttachmentUrl {
         url: grant::url(state, ATTACHMENT_CONTENT_PATH, &signed),
+        preview_url,
         expires_at_ms: claim.e,
     }))
 }

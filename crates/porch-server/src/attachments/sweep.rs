@@ -2,7 +2,8 @@
 //! uploads nobody has written to for `ATTACHMENT_ORPHAN_GRACE_MS` (abandoned, cut off, or
 //! from a process that crashed) and complete, unsettled files that old which no message names
 //! (a crash between a file's commit and its message's append); one a message names is settled. So a failed upload leaves nothing
-//! behind for longer than the grace, also across a crash.
+//! behind for longer than the grace, also across a crash. Each pass then deletes the files
+//! retention says are due (`retention`).
 
 use std::time::Duration;
 
@@ -21,6 +22,11 @@ pub async fn run(state: AppState) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "attachments: swept abandoned uploads"),
             Err(e) => tracing::warn!("attachments: the sweep failed, retrying later: {e}"),
+        }
+        match super::retention::once(&state).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "attachments: deleted files past retention"),
+            Err(e) => tracing::warn!("attachments: retention failed, retrying later: {e}"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(ATTACHMENT_SWEEP_INTERVAL_MS)) => {}

@@ -40,8 +40,13 @@ pub async fn put(
     let idle = Duration::from_millis(state.config.limits.attachment_upload_idle_ms);
     // A refused body removes its own bytes; whatever a failed removal leaves is the sweep's.
     let content_type = receive(writer, body, &claim, idle).await?;
-    let file =
-        Attachment { id: claim.a.clone(), name: claim.n.clone(), size: claim.z, content_type };
+    let file = Attachment {
+        id: claim.a.clone(),
+        name: claim.n.clone(),
+        size: claim.z,
+        content_type,
+        deleted: false,
+    };
     match record(&state, &claim, file).await {
         Ok(response) => {
             let status = if response.duplicate { StatusCode::OK } else { StatusCode::CREATED };
@@ -153,6 +158,14 @@ async fn record(
     if let Err(e) = done {
         // The message stands either way; the sweep settles or removes the file later.
         tracing::warn!(attachment = %claim.a, "attachments: could not settle a file: {e}");
+    }
+    if kept && super::thumbnail::previewable(&claim.t) {
+        // Made now, while the other side's client asks for the URLs; the first request would
+        // make it anyway, so a failure here only costs that request the wait.
+        let (state, id, kind) = (state.clone(), claim.a.clone(), claim.t.clone());
+        tokio::spawn(async move {
+            let _ = super::preview::ensure(&state, &id, &kind).await;
+        });
     }
     Ok(response)
 }

@@ -21,7 +21,7 @@ const ERASE_SQL: &str = "WITH found AS ( \
         WHERE id IN (SELECT id FROM found) RETURNING id \
     ), entries AS ( \
         UPDATE messages SET text = '', sender_display_name = NULL, content = NULL, \
-            attachment = NULL, attachment_id = NULL, attachment_bytes = NULL, erased = TRUE \
+            attachment = NULL, attachment_bytes = NULL, erased = TRUE \
         WHERE conversation_id IN (SELECT conversation_id FROM found) AND NOT erased \
             AND (sender_role = 'guest' OR (sender_role = 'system' AND event IS NULL)) \
         RETURNING 1 \

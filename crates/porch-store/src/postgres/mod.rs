@@ -55,7 +55,7 @@ use porch_core::model::{
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
-    Account, AppendOutcome, AppendRequest, ConversationFilter, ConversationSearch,
+    Account, AppendOutcome, AppendRequest, AttachmentUsage, ConversationFilter, ConversationSearch,
     CustomerPageRequest, Deletion, Durability, Erasure, PageRequest, Store, StoreError,
     StoreFuture, StorePressure,
 };
@@ -304,6 +304,22 @@ impl Store for PostgresStore {
     fn attachment_bytes(&self, conversation_id: &str) -> StoreFuture<'_, u64> {
         let id = conversation_id.to_owned();
         Box::pin(async move { attachments::bytes(&self.db, &id).await })
+    }
+
+    fn attachments_due(
+        &self,
+        closed_before_ms: Option<i64>,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move { attachments::due(&self.db, closed_before_ms, limit).await })
+    }
+
+    fn mark_attachments_deleted(&self, attachment_ids: Vec<String>) -> StoreFuture<'_, u64> {
+        Box::pin(async move { attachments::mark_deleted(&self.db, attachment_ids).await })
+    }
+
+    fn attachment_usage(&self) -> StoreFuture<'_, Vec<AttachmentUsage>> {
+        Box::pin(async move { attachments::usage(&self.db).await })
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -17,10 +17,11 @@ const ERASE_GUESTS_SQL: &str = "UPDATE guests SET display_name = NULL, email = N
 
 /// Erasure's tombstones in one conversation (`?1`): the guest's entries and the system notes
 /// (no event: "The guest signed in: verified as …" names the guest) lose their text and
-/// display name, a pick and a file (the sweep then deletes the file no message names); `seq`,
-/// sender role, event and time stay. State changes name agents only.
+/// display name, a pick and a file (its name and size; the entry keeps the file's id until the
+/// attachments sweep has deleted its bytes, `Store::attachments_due`); `seq`, sender role,
+/// event and time stay. State changes name agents only.
 const ERASE_ENTRIES_SQL: &str = "UPDATE messages SET text = '', \
-     sender_display_name = NULL, content = NULL, attachment = NULL, attachment_id = NULL, \
+     sender_display_name = NULL, content = NULL, attachment = NULL, \
      attachment_bytes = NULL, erased = TRUE WHERE conversation_id = ?1 AND NOT erased \
      AND (sender_role = 'guest' OR (sender_role = 'system' AND event IS NULL))";
 

@@ -48,7 +48,7 @@ use porch_core::model::{
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
-    Account, AppendOutcome, AppendRequest, ConversationFilter, ConversationSearch,
+    Account, AppendOutcome, AppendRequest, AttachmentUsage, ConversationFilter, ConversationSearch,
     CustomerPageRequest, Deletion, Durability, Erasure, PageRequest, Store, StoreError,
     StoreFuture, StorePressure,
 };
@@ -375,6 +375,22 @@ impl Store for SqliteStore {
     fn attachment_bytes(&self, conversation_id: &str) -> StoreFuture<'_, u64> {
         let id = conversation_id.to_owned();
         Box::pin(read(&self.readers, move |conn| attachments::bytes(conn, &id)))
+    }
+
+    fn attachments_due(
+        &self,
+        closed_before_ms: Option<i64>,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(read(&self.readers, move |conn| attachments::due(conn, closed_before_ms, limit)))
+    }
+
+    fn mark_attachments_deleted(&self, attachment_ids: Vec<String>) -> StoreFuture<'_, u64> {
+        Box::pin(self.writer.run(move |conn| attachments::mark_deleted(conn, &attachment_ids)))
+    }
+
+    fn attachment_usage(&self) -> StoreFuture<'_, Vec<AttachmentUsage>> {
+        Box::pin(read(&self.readers, attachments::usage))
     }
 
     fn messages(&self, conversation_id: &str, page: PageRequest) -> StoreFuture<'_, MessagePage> {

@@ -4,7 +4,7 @@
 
 use porch_core::blob::StaleBlob;
 use porch_core::ids::new_id;
-use porch_core::store::{Store, StoreError};
+use porch_core::store::{AttachmentUsage, Store, StoreError};
 use porch_wire::attachment::Attachment;
 
 use super::*;
@@ -74,6 +74,7 @@ pub async fn suite_attachment_messages(store: &dyn Store) {
         name: "invoice.pdf".into(),
         size: 48_213,
         content_type: "application/pdf".into(),
+        deleted: false,
     };
     let mut request = says(&conversation, &guest, "f-1", "invoice.pdf");
     request.attachment = Some(file.clone());
@@ -99,4 +100,67 @@ pub async fn suite_attachment_messages(store: &dyn Store) {
     assert_eq!(store.attachment_bytes(&conversation.id).await.unwrap(), 48_213);
     let other = new_conversation(store, "default").await;
     assert_eq!(store.attachment_bytes(&other.id).await.unwrap(), 0);
+}
+
+/// One attachment message from the conversation's guest.
+async fn attach(store: &dyn Store, conversation: &Conversation, size: u64) -> Attachment {
+    let file = Attachment {
+        id: new_id("att"),
+        name: "shot.png".into(),
+        size,
+        content_type: "image/png".into(),
+        deleted: false,
+    };
+    let mut request = says(conversation, &guest_of(conversation), &new_id("cmi"), "shot.png");
+    request.attachment = Some(file.clone());
+    created(store.append(request).await.unwrap());
+    file
+}
+
+fn usage_of(usage: &[AttachmentUsage], deployment_id: &str) -> (u64, u64) {
+    usage.iter().find(|u| u.deployment_id == deployment_id).map_or((0, 0), |u| (u.files, u.bytes))
+}
+
+/// Retention: a closed conversation's files are due once it closed before the cut (never
+/// while open); marked deleted, a message keeps its file's name with `deleted`, and its bytes
+/// leave the quota and the usage. An erased entry's file is due whatever the retention, and
+/// marked, forgets it. Marking twice changes nothing.
+pub async fn suite_attachment_retention(store: &dyn Store) {
+    let conversation = new_conversation(store, "default").await;
+    let deployment = conversation.deployment_id.clone();
+    let first = attach(store, &conversation, 10).await;
+    let second = attach(store, &conversation, 5).await;
+    let due = |cut| store.attachments_due(cut, 1_000);
+    assert!(!due(Some(i64::MAX)).await.unwrap().contains(&first.id), "open: kept");
+    assert_eq!(usage_of(&store.attachment_usage().await.unwrap(), &deployment), (2, 15));
+
+    let close = system_event(&conversation, ConversationState::Closed, None);
+    let (_, closed) = created(store.append(close).await.unwrap());
+    let closed_at = closed.updated_at_ms;
+    assert!(!due(Some(closed_at)).await.unwrap().contains(&first.id), "closed at the cut: kept");
+    assert!(!due(None).await.unwrap().contains(&first.id), "retention 0: kept");
+    let found = due(Some(closed_at + 1)).await.unwrap();
+    assert!(found.contains(&first.id) && found.contains(&second.id), "{found:?}");
+
+    assert_eq!(store.mark_attachments_deleted(vec![first.id.clone()]).await.unwrap(), 1);
+    assert_eq!(store.mark_attachments_deleted(vec![first.id.clone()]).await.unwrap(), 0);
+    let message = store.attachment_message(&first.id).await.unwrap().expect("the entry stays");
+    let kept = message.attachment.expect("with its file's name");
+    assert!(kept.deleted && kept.name == "shot.png", "{kept:?}");
+    assert!(!due(Some(i64::MAX)).await.unwrap().contains(&first.id), "deleted once");
+    assert_eq!(store.attachment_bytes(&conversation.id).await.unwrap(), 5);
+    assert_eq!(usage_of(&store.attachment_usage().await.unwrap(), &deployment), (1, 5));
+
+    // An erased customer's file: due at once, then forgotten by its entry.
+    let (client, deployment) = seed(store, "default").await;
+    let mut guest = guest_record(&client, &deployment, T0_MS);
+    guest.guest.external_id = Some("crm-1".into());
+    let open = store.create_guest(guest, "default".into()).await.unwrap();
+    let erased = attach(store, &open, 7).await;
+    store.erase_customer(&deployment.id, "crm-1").await.unwrap().expect("erased");
+    assert!(due(None).await.unwrap().contains(&erased.id), "erased: due with retention 0");
+    assert_eq!(usage_of(&store.attachment_usage().await.unwrap(), &deployment.id), (0, 0));
+    assert_eq!(store.mark_attachments_deleted(vec![erased.id.clone()]).await.unwrap(), 1);
+    assert!(!due(None).await.unwrap().contains(&erased.id));
+    assert_eq!(store.attachment_message(&erased.id).await.unwrap(), None);
 }

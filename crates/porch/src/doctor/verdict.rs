@@ -209,7 +209,8 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         | AttachmentTooLarge | AttachmentQuotaFull | AttachmentTypeRefused
         | AttachmentTypeMismatch | AttachmentBodyTooLong | AttachmentBodyTooShort
         | AttachmentTruncated | UploadTooSlow | UploadAlreadyComplete | AttachmentUrlInvalid
-        | AttachmentUrlExpired | AttachmentUnknown | RangeNotSatisfiable => Advice::new(
+        | AttachmentUrlExpired | AttachmentUnknown | AttachmentDeleted | PreviewUnavailable
+        | RangeNotSatisfiable => Advice::new(
             format!("the request itself was refused ({code}: {})", ctx.message),
             "compare the request above with docs/api.md; the gateway URL is the gatewayUrl of a guest session",
         ),

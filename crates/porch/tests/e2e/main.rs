@@ -6,6 +6,8 @@
 
 mod attachments;
 mod attachments_crash;
+mod attachments_previews;
+mod attachments_retention;
 mod backing_tls;
 mod bad_input;
 mod bots;

@@ -58,6 +58,7 @@ fn path_constant(name: &str) -> &'static str {
         "AGENT_ATTACHMENT_PATH" => AGENT_ATTACHMENT_PATH,
         "ATTACHMENT_UPLOAD_PATH" => ATTACHMENT_UPLOAD_PATH,
         "ATTACHMENT_CONTENT_PATH" => ATTACHMENT_CONTENT_PATH,
+        "ATTACHMENT_PREVIEW_PATH" => ATTACHMENT_PREVIEW_PATH,
         "CUSTOMER_ERASURE_PATH" => CUSTOMER_ERASURE_PATH,
         other => {
             panic!("the router names `{other}`; add it to path_constant() in tests/e2e/openapi.rs")

@@ -31,6 +31,7 @@ var PATHS = {
   agentAttachment: "/api/v2/agent/conversations/{id}/attachments/{attachment_id}",
   attachmentUpload: "/api/v2/attachments/uploads/{grant}",
   attachmentContent: "/api/v2/attachments/content/{grant}",
+  attachmentPreview: "/api/v2/attachments/previews/{grant}",
   customerErasure: "/api/v2/webmessaging/deployments/{deployment_id}/customers/erasure"
 };
 var RECONNECT_RULES = [
@@ -124,6 +125,8 @@ var ERRORS = {
   attachment_url_invalid: { status: 403, close: 4003, reconnect: "terminal", retryable: true },
   attachment_url_expired: { status: 410, close: 4002, reconnect: "terminal", retryable: true },
   attachment_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
+  attachment_deleted: { status: 410, close: 4010, reconnect: "terminal", retryable: false },
+  preview_unavailable: { status: 404, close: 4010, reconnect: "terminal", retryable: false },
   range_not_satisfiable: { status: 416, close: 4007, reconnect: "terminal", retryable: true },
   rate_limited: { status: 429, close: 4100, reconnect: "backoff", retryable: true },
   too_many_connections: { status: 429, close: 4101, reconnect: "backoff", retryable: true },
