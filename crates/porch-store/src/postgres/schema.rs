@@ -339,6 +339,10 @@ const MIGRATIONS: &[&str] = &[
         WHERE erased_key IS NOT NULL;
     ALTER TABLE messages ADD COLUMN IF NOT EXISTS erased BOOLEAN NOT NULL DEFAULT FALSE;
     "#,
+    // 18: supervisors, as in the SQLite store (its migration 18).
+    r#"
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS supervisor BOOLEAN NOT NULL DEFAULT FALSE;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -348,6 +348,11 @@ const MIGRATIONS: &[&str] = &[
         WHERE erased_key IS NOT NULL;
     ALTER TABLE messages ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 18: supervisors (issue 18, item 7; docs/routing.md). A flag an operator sets: a
+    // supervisor sees every queue and acts on conversations other agents hold.
+    r#"
+    ALTER TABLE agents ADD COLUMN supervisor INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
