@@ -4,7 +4,7 @@
 // history never has it); that agent closes it with a wrap-up code from the server's list. A
 // supervisor's view counts the queue and lists live conversations, follows a new visitor
 // without a reload, and its Transfer moves another agent's conversation to another queue;
-// at 390 px wide too.
+// at 390 px wide too. A bot's hand-off summary shows to the agent who opens the conversation.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,6 +101,33 @@ describe('the console hands conversations on, and supervises', { timeout: 600_00
     assert.equal(last.wrapUp, 'refund-issued');
     await bob.selectOption('#status', 'away');
     await Promise.all([alice.context().close(), bob.context().close()]);
+  });
+
+  it('a bot\'s hand-off summary, for the agent who picks the conversation up', T, async () => {
+    await setUp();
+    const { porch } = env;
+    const summary = 'Charged twice in May; wants a refund.';
+    const bot = await porch.cli(['bots', 'add', '--deployment', porch.deployment.id, '--name', 'Helper']);
+    await porch.cli(['queues', 'set', 'default', '--bot', bot.id]);
+    let guest;
+    try {
+      guest = await visitor('Rae');
+      const { body: session } = await porch.api('POST', '/api/v2/bots/token', { json: { botId: bot.id, secret: bot.secret }, expect: 200 });
+      await porch.api('POST', `/api/v2/bot/conversations/${guest.conversationId}/handoff`, { bearer: session.accessToken, json: { summary }, expect: 200 });
+    } finally {
+      await porch.cli(['queues', 'set', 'default', '--no-bot']);
+    }
+    const alice = await console(SCREENS[0], env.porch.agent);
+    const item = alice.locator(`#waiting-list [data-conversation-id="${guest.conversationId}"]`);
+    await until(alice, 'Rae waiting', () => item.isVisible());
+    await item.click();
+    await until(alice, 'the bot\'s summary', (p) => text(p, '#handoff-summary').then((t) => t === summary));
+    assert.equal(await alice.locator('#handoff').isVisible(), true);
+    assert.deepEqual(await axeSerious(alice), []);
+    const { body: theirs } = await porch.api('GET', '/api/v2/webmessaging/guests/messages?after=0', { bearer: guest.accessToken, expect: 200 });
+    assert.ok(theirs.messages.every((m) => !m.text.includes(summary)), 'the visitor never reads the summary');
+    await porch.api('POST', `/api/v2/agent/conversations/${guest.conversationId}/close`, { bearer: env.agentToken, json: { wrapUp: 'resolved' }, expect: 200 });
+    await alice.context().close();
   });
 
   for (const screen of SCREENS) {

@@ -44,7 +44,6 @@ async fn new_client(name: &str, scopes: Vec<String>) -> Result<Created<ClientRec
         scopes,
         created_at_ms: porch_core::time::now_ms(),
         standing: Standing::default(),
-        supervisor: false,
     };
     Ok(Created { record, secret })
 }

@@ -220,9 +220,9 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/handoff"), get(agents::handoff))
         .route(
             &format!("{AGENT_API_PREFIX}/conversations/{{id}}/handover"),
-            get(supervisor::handover_options),
+            get(crate::supervisor::handover_options),
         )
-        .route(&format!("{AGENT_API_PREFIX}/supervisor/overview"), get(supervisor::overview))
+        .route(&format!("{AGENT_API_PREFIX}/supervisor/overview"), get(crate::supervisor::overview))
         .route(BOT_TOKEN_PATH, post(bots::api::token))
         .route(
             &format!("{BOT_API_PREFIX}/conversations/{{id}}/messages"),

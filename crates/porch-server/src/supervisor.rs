@@ -143,9 +143,10 @@ pub async fn handover_options(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<HandoverOptions>> {
     let conversation = crate::agents::visible(&state, &agent, &id).await?;
-    let holder = conversation.assigned_agent_id.as_deref().filter(|_| {
-        conversation.state == ConversationState::Assigned
-    });
+    let holder = conversation
+        .assigned_agent_id
+        .as_deref()
+        .filter(|_| conversation.state == ConversationState::Assigned);
     let mut queues = known_queues(&state).await?;
     let settings = state.store.queue_settings(queues.clone()).await?;
     let records = state.store.agents().await?;

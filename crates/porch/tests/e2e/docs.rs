@@ -196,8 +196,8 @@ fn api_examples_match_their_types() {
     use porch_wire::bot::{
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
-    use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
     use porch_wire::supervisor::{HandoverOptions, SupervisorOverview};
+    use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
     let checks: [(&str, fn(&str)); 40] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),

@@ -54,7 +54,10 @@ async fn held_by(server: &TestServer, agent: &AgentSession) -> GuestSession {
     guest
 }
 
-async fn overview(api: &Api, agent: &AgentSession) -> porch_client::api::ApiResult<SupervisorOverview> {
+async fn overview(
+    api: &Api,
+    agent: &AgentSession,
+) -> porch_client::api::ApiResult<SupervisorOverview> {
     let url = format!("{}/api/v2/agent/supervisor/overview", api.base_url());
     decode(api.http().get(url).bearer_auth(&agent.access_token).send().await).await.map(|r| r.body)
 }
@@ -118,7 +121,10 @@ async fn a_supervisor_sees_every_queue_live_and_a_plain_agent_only_its_own() {
         let default = seen.queues.iter().find(|q| q.name == "default").expect("queue default");
         assert_eq!((default.waiting, default.assigned), (2, 1), "{default:?}");
         assert!(default.agent_ids.contains(&alice.agent_id));
-        assert!(seen.queues.iter().any(|q| q.name == "ops") && seen.queues.iter().any(|q| q.name == "billing"));
+        assert!(
+            seen.queues.iter().any(|q| q.name == "ops")
+                && seen.queues.iter().any(|q| q.name == "billing")
+        );
         let a = seen.agents.iter().find(|a| a.id == alice.agent_id).expect("alice listed");
         assert_eq!((a.load, a.supervisor), (1, false));
         assert!(seen.agents.iter().any(|a| a.id == sue.agent_id && a.supervisor));
@@ -131,7 +137,8 @@ async fn a_supervisor_sees_every_queue_live_and_a_plain_agent_only_its_own() {
     assert_eq!(refused.code(), Some(ErrorCode::NotSupervisor), "{refused}");
     let hers = server.agent_api.agent_conversations(&carol.access_token, "").await.unwrap();
     assert!(hers.conversations.is_empty(), "nothing of default: {hers:?}");
-    let read = server.agent_api.agent_history(&carol.access_token, &held.conversation_id, "after=0");
+    let read =
+        server.agent_api.agent_history(&carol.access_token, &held.conversation_id, "after=0");
     let refused = read.await.expect_err("another queue's log");
     assert_eq!(refused.code(), Some(ErrorCode::ConversationUnknown), "{refused}");
     let mut carol_socket =
@@ -189,10 +196,14 @@ async fn a_supervisor_transfers_and_closes_what_another_agent_holds() {
 
     let mut sue_socket = Gateway::connect(&sue.gateway_url, &sue.access_token, None).await.unwrap();
     expect_ready(&mut sue_socket).await;
-    let frame = ClientFrame::Close { conversation_id: id.clone(), wrap_up: Some("resolved".into()) };
+    let frame =
+        ClientFrame::Close { conversation_id: id.clone(), wrap_up: Some("resolved".into()) };
     sue_socket.send(&frame).await.unwrap();
     let closed = entry(&mut bob_socket, &id, 4).await;
-    assert_eq!((closed.event, closed.wrap_up.as_deref()), (Some(ConversationState::Closed), Some("resolved")));
+    assert_eq!(
+        (closed.event, closed.wrap_up.as_deref()),
+        (Some(ConversationState::Closed), Some("resolved"))
+    );
     assert!(closed.text.starts_with("sue closed"), "{}", closed.text);
     assert_eq!(load(bob.agent_id.clone()).await, 0, "released in the close's commit");
 }
@@ -226,18 +237,24 @@ async fn a_supervisor_acting_on_a_conversation_that_changed_hands_changes_nothin
         or_unheld: false,
     };
     let target = porch_server::handover::Target::Queue("billing".into());
-    admin::create_agent(server.state.store.as_ref(), "carol", vec!["billing".into()]).await.unwrap();
+    admin::create_agent(server.state.store.as_ref(), "carol", vec!["billing".into()])
+        .await
+        .unwrap();
     let refused = porch_server::handover::transfer(&server.state, &read, acting, target, None)
         .await
         .expect_err("a transfer for a holder who let go");
     assert_eq!(refused.code, ErrorCode::ConversationNotYours, "{refused:?}");
     let now = server.state.store.conversation(&id).await.unwrap().unwrap();
-    assert_eq!((now.queue.as_str(), now.assigned_agent_id.as_deref()), ("default", Some(bob.agent_id.as_str())));
+    assert_eq!(
+        (now.queue.as_str(), now.assigned_agent_id.as_deref()),
+        ("default", Some(bob.agent_id.as_str()))
+    );
     let log = server.agent_api.agent_history(&sue.access_token, &id, "after=0").await.unwrap();
     assert_eq!(log.messages.len() as u64, now.last_seq, "no entry for the refused transfer");
 
     // Read again, the same transfer goes through (Bob's hold is the one checked now).
-    let unassigned = server.agent_api.agent_action(&sue.access_token, &id, "unassign").await.unwrap();
+    let unassigned =
+        server.agent_api.agent_action(&sue.access_token, &id, "unassign").await.unwrap();
     assert_eq!(unassigned.state, ConversationState::Waiting);
     let entries = server.agent_api.agent_history(&sue.access_token, &id, "after=0").await.unwrap();
     assert!(entries.messages.last().unwrap().text.starts_with("sue returned"), "{entries:?}");
