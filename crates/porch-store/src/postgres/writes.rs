@@ -41,7 +41,7 @@ pub(crate) async fn create_client(
     client: &impl GenericClient,
     record: &ClientRecord,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs, supervisor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let sql = "INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     let r = record;
     let (enabled, valid_after) = (&r.standing.enabled, &r.standing.tokens_valid_after_secs);
     let params: &[&(dyn ToSql + Sync)] =

@@ -38,9 +38,9 @@ fn ensure_name_free(
 pub(crate) fn create_client(conn: &Connection, client: &ClientRecord) -> Result<(), StoreError> {
     ensure_name_free(conn, "clients", "client", &client.name)?;
     let standing = client.standing;
-    conn.prepare_cached("INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs, supervisor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+    conn.prepare_cached("INSERT INTO clients (id, name, secret_hash, scopes, created_at_ms, enabled, tokens_valid_after_secs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         .and_then(|mut s| {
-            s.execute(params![client.id, client.name, client.secret_hash, to_json(&client.scopes), client.created_at_ms, standing.enabled, standing.tokens_valid_after_secs, agent.supervisor])
+            s.execute(params![client.id, client.name, client.secret_hash, to_json(&client.scopes), client.created_at_ms, standing.enabled, standing.tokens_valid_after_secs])
         })
         .context(&format!("creating client {}", client.id))?;
     Ok(())
