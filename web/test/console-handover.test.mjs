@@ -153,11 +153,13 @@ describe('the console hands conversations on, and supervises', { timeout: 600_00
       await sue.selectOption('#transfer-target', 'queue:billing');
       await sue.click('#transfer-form button[type="submit"]');
       await until(sue, 'moved to billing', async () => {
-        const { body } = await env.porch.api('GET', `/api/v2/agent/conversations?state=waiting`, { bearer: env.agentToken, expect: 200 });
+        const { body } = await env.porch.api('GET', '/api/v2/agent/conversations?state=waiting,assigned', { bearer: env.agentToken, expect: 200 });
         return !body.conversations.some((c) => c.id === taken.conversationId);
       });
       const entry = (await env.porch.api('GET', `/api/v2/webmessaging/guests/messages?after=0`, { bearer: taken.accessToken, expect: 200 })).body.messages.at(-1);
-      assert.match(entry.text, /^sue transferred the conversation to another team$/, 'the entry names the supervisor');
+      assert.match(entry.text, /^sue transferred the conversation to another team$/, `the entry names the supervisor: ${JSON.stringify(entry)}`);
+      await sue.click('#supervisor-open');
+      await until(sue, 'the moved one, waiting in billing', () => row(taken.conversationId).textContent().then((t) => /billing · waiting/.test(t)));
       await env.porch.api('POST', `/api/v2/agent/conversations/${arriving.conversationId}/close`, { bearer: env.agentToken, json: { wrapUp: 'resolved' }, expect: 200 });
       await until(sue, 'the closed one gone, live', async () => (await row(arriving.conversationId).count()) === 0);
       await sue.context().close();
