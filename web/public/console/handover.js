@@ -110,6 +110,9 @@ export class Handover {
     if (first) select.value = first.value;
     this.$('transfer-note').value = '';
     this.$('transfer-form').hidden = false;
+    this.$('transfer-form').querySelector('button[type="submit"]').disabled = !first;
+    // Said rather than an empty list: nobody can take it right now.
+    if (!first) this.$('handover-error').textContent = 'No other agent of this queue is available, and there is no other queue: try again later.';
     select.focus();
   }
 
