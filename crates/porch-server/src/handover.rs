@@ -208,15 +208,17 @@ async fn check_agent(
     let invalid = |why: String| {
         ApiError::new(ErrorCode::TransferTargetInvalid, format!("{why}; nothing changed"))
     };
-    if acting.by.id == agent_id && acting.holder == Some(agent_id) {
-        return Err(invalid(
-            "the conversation is yours already: transfer it to someone else".into(),
-        ));
-    }
-    if acting.holder == Some(agent_id) {
-        return Err(invalid(format!(
-            "agent `{shown}` holds the conversation already: transfer it to someone else"
-        )));
+    // Whoever holds it (as read; the store checks again) is not a target.
+    let held_by = conversation
+        .assigned_agent_id
+        .as_deref()
+        .filter(|_| conversation.state == ConversationState::Assigned);
+    if held_by == Some(agent_id) {
+        return Err(invalid(if acting.by.id == agent_id {
+            "the conversation is yours already: transfer it to someone else".into()
+        } else {
+            format!("agent `{shown}` holds the conversation already: transfer it to someone else")
+        }));
     }
     if !agent.queues.contains(&conversation.queue) {
         return Err(invalid(format!(

@@ -144,6 +144,15 @@ async fn a_supervisor_sees_every_queue_live_and_a_plain_agent_only_its_own() {
     let mut carol_socket =
         Gateway::connect(&carol.gateway_url, &carol.access_token, None).await.unwrap();
     assert!(ready_ids(&expect_ready(&mut carol_socket).await).is_empty(), "carol's ready is empty");
+
+    // Sue hands a waiting conversation straight to Alice: assigned, in one entry naming Sue.
+    available(&server, &alice).await;
+    let to_alice = TransferRequest { agent_id: Some(alice.agent_id.clone()), ..Default::default() };
+    let id = &queued.conversation_id;
+    let moved = server.agent_api.agent_transfer(&sue.access_token, id, &to_alice).await.unwrap();
+    assert_eq!(moved.assigned_agent_id.as_deref(), Some(alice.agent_id.as_str()));
+    let seen = entry(&mut sue_socket, id, 2).await;
+    assert!(seen.text.starts_with("sue transferred"), "{}", seen.text);
 }
 
 /// Sue transfers Alice's conversation to Bob with a note over REST: the entry names Sue, the
