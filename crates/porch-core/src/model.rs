@@ -58,6 +58,9 @@ pub struct AgentRecord {
     pub queues: Vec<String>,
     pub created_at_ms: i64,
     pub standing: Standing,
+    /// A supervisor sees every queue and every live conversation, and may transfer or close
+    /// any of them (docs/routing.md, "Supervisors"); set by an operator.
+    pub supervisor: bool,
 }
 
 /// A bot of a deployment (docs/bots.md): it signs in with its id and secret, and owns the

@@ -540,6 +540,9 @@ pub trait Store: Send + Sync + 'static {
     fn set_agent_capacity(&self, agent_id: &str, capacity: Option<u32>) -> StoreFuture<'_, bool>;
     /// Replaces the queues an agent serves. False when no agent has this id.
     fn set_agent_queues(&self, agent_id: &str, queues: Vec<String>) -> StoreFuture<'_, bool>;
+    /// Makes an agent a supervisor (`true`) or a plain agent again. False when no agent has
+    /// this id.
+    fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool>;
     /// Stores a queue's settings, replacing those it had.
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()>;
     /// The stored settings of the queues named; a queue never configured is left out (its

@@ -186,6 +186,7 @@ async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecor
         queues,
         created_at_ms: porch_core::time::now_ms(),
         standing: Standing::default(),
+        supervisor: false,
     };
     Ok(Created { record, secret })
 }
@@ -223,6 +224,22 @@ pub async fn set_agent_routing(
         store.set_agent_queues(&agent.id, queues).await.map_err(describe)?;
     }
     store.agent_routing(&agent.id).await.map_err(describe)?.ok_or_else(unknown)
+}
+
+/// Makes an agent a supervisor, or a plain agent again (docs/routing.md, "Supervisors"); its
+/// sessions see the change at their next request or connection. Answers whether it is one.
+pub async fn set_agent_supervisor(
+    store: &dyn Store,
+    name: &str,
+    supervisor: Option<bool>,
+) -> Result<bool, String> {
+    let unknown = || format!("no agent named `{name}`; see `porch agents list`");
+    let agent = store.agent_by_name(name).await.map_err(describe)?.ok_or_else(unknown)?;
+    let Some(supervisor) = supervisor else { return Ok(agent.supervisor) };
+    if !store.set_agent_supervisor(&agent.id, supervisor).await.map_err(describe)? {
+        return Err(unknown());
+    }
+    Ok(supervisor)
 }
 
 /// What `porch queues set` changes; `None` leaves a setting as it was.

@@ -38,7 +38,7 @@ pub async fn login(
     if !agent.standing.enabled {
         return Err(crate::auth::agent_disabled());
     }
-    Ok(axum::Json(session(&state, agent.id, agent.name, agent.queues)))
+    Ok(axum::Json(session(&state, agent.id, agent.name, agent.queues, agent.supervisor)))
 }
 
 /// `POST /api/v2/agents/token`: a fresh agent token for a still-valid one, so a console open
@@ -48,10 +48,16 @@ pub async fn refresh(
     State(state): State<AppState>,
     AgentAuth(agent): AgentAuth,
 ) -> axum::Json<AgentSession> {
-    axum::Json(session(&state, agent.agent_id, agent.name, agent.queues))
+    axum::Json(session(&state, agent.agent_id, agent.name, agent.queues, agent.supervisor))
 }
 
-fn session(state: &AppState, agent_id: String, name: String, queues: Vec<String>) -> AgentSession {
+fn session(
+    state: &AppState,
+    agent_id: String,
+    name: String,
+    queues: Vec<String>,
+    supervisor: bool,
+) -> AgentSession {
     let ttl_secs = state.config.limits.agent_token_ttl_secs;
     let (access_token, claims) =
         state.mint(TokenKind::Agent, &agent_id, ttl_secs, |c| c.name = Some(name.clone()));
@@ -64,6 +70,7 @@ fn session(state: &AppState, agent_id: String, name: String, queues: Vec<String>
         expires_at_ms: claims.exp * 1000,
         gateway_url: state.config.gateway_url(),
         queues,
+        supervisor,
     }
 }
 
@@ -84,7 +91,7 @@ pub async fn list(
     let Query(q) = query.map_err(|e| conversation::bad_query(&e, &["state", "limit"]))?;
     let states = parse_states(q.state.as_deref().unwrap_or("waiting,assigned"))?;
     let filter = ConversationFilter {
-        queues: agent.queues.clone(),
+        queues: crate::supervisor::seen_queues(&state, &agent).await?,
         states,
         limit: q.limit.unwrap_or(CONVERSATION_LIST_DEFAULT).clamp(1, CONVERSATION_LIST_MAX),
     };
@@ -185,7 +192,7 @@ pub async fn close(
         return Ok(axum::Json(conversation));
     }
     let by = participant(&agent);
-    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    let acting = acting(&agent, &by, &conversation);
     Ok(axum::Json(handover::close(&state, &conversation, acting, request.wrap_up).await?))
 }
 
@@ -199,7 +206,7 @@ pub async fn transfer(
     let target = handover::Target::of(request.agent_id, request.queue)?;
     let conversation = visible(&state, &agent, &id).await?;
     let by = participant(&agent);
-    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    let acting = acting(&agent, &by, &conversation);
     let changed = handover::transfer(&state, &conversation, acting, target, request.note).await?;
     Ok(axum::Json(changed))
 }
@@ -225,11 +232,33 @@ pub async fn unassign(
 ) -> ApiResult<axum::Json<Conversation>> {
     let conversation = visible(&state, &agent, &id).await?;
     let by = participant(&agent);
-    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    let acting = acting(&agent, &by, &conversation);
     Ok(axum::Json(handover::unassign(&state, &conversation, acting).await?))
 }
 
-/// The conversation, if it sits in one of the agent's queues.
+/// Who acts on a conversation, and whose hold the store checks in the commit: a plain agent
+/// its own. A supervisor acts for the agent it read holding the conversation (one owner
+/// still: the entry commits only if that agent holds it then), or, when nobody held it, on
+/// a conversation nobody holds (or that it holds itself).
+pub fn acting<'a>(
+    agent: &'a AgentPrincipal,
+    by: &'a Participant,
+    conversation: &'a Conversation,
+) -> handover::Acting<'a> {
+    let own = handover::Acting { by, holder: Some(&agent.agent_id), or_unheld: false };
+    if !agent.supervisor {
+        return own;
+    }
+    let held_by = (conversation.state == ConversationState::Assigned)
+        .then_some(conversation.assigned_agent_id.as_deref())
+        .flatten();
+    match held_by {
+        Some(holder) => handover::Acting { by, holder: Some(holder), or_unheld: false },
+        None => handover::Acting { or_unheld: true, ..own },
+    }
+}
+
+/// The conversation, if it sits in one of the agent's queues (a supervisor: any queue).
 pub async fn visible(
     state: &AppState,
     agent: &AgentPrincipal,
@@ -243,7 +272,7 @@ pub async fn visible(
         )
     };
     let conversation = state.store.conversation(id).await?.ok_or_else(unknown)?;
-    if !agent.queues.contains(&conversation.queue) {
+    if !agent.sees(&conversation.queue) {
         return Err(unknown());
     }
     Ok(conversation)

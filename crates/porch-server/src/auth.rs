@@ -50,8 +50,18 @@ pub struct GuestPrincipal {
 pub struct AgentPrincipal {
     pub agent_id: String,
     pub name: String,
+    /// The queues it serves (offers, taking by hand).
     pub queues: Vec<String>,
+    /// Sees every queue and acts on any live conversation (docs/routing.md, "Supervisors").
+    pub supervisor: bool,
     pub claims: Claims,
+}
+
+impl AgentPrincipal {
+    /// Whether the agent sees conversations of `queue`: a supervisor sees every queue.
+    pub fn sees(&self, queue: &str) -> bool {
+        self.supervisor || self.queues.iter().any(|q| q == queue)
+    }
 }
 
 /// A bot of a deployment (docs/bots.md), as its token and its row say.
@@ -257,7 +267,13 @@ async fn agent(
         ));
     }
     check_standing(Account::Agent, &record.standing, &claims)?;
-    Ok(AgentPrincipal { agent_id: record.id, name: record.name, queues: record.queues, claims })
+    Ok(AgentPrincipal {
+        agent_id: record.id,
+        name: record.name,
+        queues: record.queues,
+        supervisor: record.supervisor,
+        claims,
+    })
 }
 
 /// A client token counts while its client exists, is enabled, and kept the secret it was

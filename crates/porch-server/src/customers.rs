@@ -57,7 +57,7 @@ pub async fn for_agent(
         limit,
     };
     let mut page = state.store.customer_conversations(request).await?;
-    page.conversations.retain(|c| agent.queues.contains(&c.queue));
+    page.conversations.retain(|c| agent.sees(&c.queue));
     Ok(axum::Json(page))
 }
 

@@ -40,10 +40,15 @@ impl Target {
 
 /// Who acts: the participant named in the entry, and the agent that must hold the
 /// conversation for it to commit (`None`: no holder is checked, for a non-agent's hand-off).
+/// A supervisor acting on another agent's conversation names that agent (the store refuses
+/// the entry if the conversation changed hands since it was read; `agents::acting`).
 #[derive(Clone, Copy, Debug)]
 pub struct Acting<'a> {
     pub by: &'a Participant,
     pub holder: Option<&'a str>,
+    /// With `holder`: a transfer of a conversation nobody holds commits too (a supervisor
+    /// moving a waiting one); unassign ignores it.
+    pub or_unheld: bool,
 }
 
 impl Acting<'_> {
@@ -54,6 +59,7 @@ impl Acting<'_> {
     fn request(&self, conversation: &Conversation, text: String) -> AppendRequest {
         let mut request = system_entry(&conversation.id, text);
         request.holder = self.holder.map(str::to_owned);
+        request.or_unheld = self.or_unheld && self.holder.is_some();
         request
     }
 }
@@ -101,6 +107,8 @@ pub async fn unassign(
     check_broker(state)?;
     let text = format!("{} returned the conversation to its queue", acting.who());
     let mut request = acting.request(conversation, text);
+    // Only a held conversation goes back: one already waiting is nobody's to return.
+    request.or_unheld = false;
     request.event = Some(ConversationState::Waiting);
     commit(state, conversation, request).await
 }
@@ -197,10 +205,17 @@ async fn check_agent(
     let invalid = |why: String| {
         ApiError::new(ErrorCode::TransferTargetInvalid, format!("{why}; nothing changed"))
     };
-    if acting.holder == Some(agent_id) {
-        return Err(invalid(
-            "the conversation is yours already: transfer it to someone else".into(),
-        ));
+    // Whoever holds it (as read; the store checks again) is not a target.
+    let held_by = conversation
+        .assigned_agent_id
+        .as_deref()
+        .filter(|_| conversation.state == ConversationState::Assigned);
+    if held_by == Some(agent_id) {
+        return Err(invalid(if acting.by.id == agent_id {
+            "the conversation is yours already: transfer it to someone else".into()
+        } else {
+            format!("agent `{shown}` holds the conversation already: transfer it to someone else")
+        }));
     }
     if !agent.queues.contains(&conversation.queue) {
         return Err(invalid(format!(

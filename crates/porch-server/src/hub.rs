@@ -53,9 +53,11 @@ impl HubEvent {
     /// The topics that hear this event.
     fn topics(&self) -> Vec<String> {
         match &self.event.route {
-            Route::Conversation { conversation_id, queue } => {
-                vec![conversation_topic(conversation_id), queue_topic(queue)]
-            }
+            Route::Conversation { conversation_id, queue } => vec![
+                conversation_topic(conversation_id),
+                queue_topic(queue),
+                EVERY_QUEUE_TOPIC.to_owned(),
+            ],
             Route::Deployment { deployment_id } => vec![deployment_topic(deployment_id)],
             Route::Agent { agent_id } => vec![agent_topic(agent_id)],
         }
@@ -74,6 +76,11 @@ pub fn conversation_topic(conversation_id: &str) -> String {
 pub fn queue_topic(queue: &str) -> String {
     format!("q:{queue}")
 }
+
+/// Supervisors' sessions listen here: every conversation's events, of every queue (a queue
+/// created after they connected included). Nobody else does, so on a node without a connected
+/// supervisor the topic does not exist and publishing skips it.
+pub const EVERY_QUEUE_TOPIC: &str = "q*";
 
 /// Every session of an agent listens here, for its offers.
 pub fn agent_topic(agent_id: &str) -> String {

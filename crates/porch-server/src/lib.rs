@@ -79,6 +79,7 @@ pub mod signin;
 pub mod space;
 pub mod standing;
 pub mod state;
+pub mod supervisor;
 pub mod throttle;
 pub mod visitor;
 pub mod webhooks;
@@ -223,6 +224,11 @@ pub fn router(state: AppState) -> Router {
             get(routing::get_status).put(routing::put_status),
         )
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/handoff"), get(agents::handoff))
+        .route(
+            &format!("{AGENT_API_PREFIX}/conversations/{{id}}/handover"),
+            get(crate::supervisor::handover_options),
+        )
+        .route(&format!("{AGENT_API_PREFIX}/supervisor/overview"), get(crate::supervisor::overview))
         .route(BOT_TOKEN_PATH, post(bots::api::token))
         .route(
             &format!("{BOT_API_PREFIX}/conversations/{{id}}/messages"),

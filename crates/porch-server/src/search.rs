@@ -41,7 +41,7 @@ pub async fn search(
     let states = crate::agents::parse_states(q.state.as_deref().unwrap_or("closed"))?;
     let max = state.config.limits.conversation_search_page_max;
     let search = ConversationSearch {
-        queues: agent.queues.clone(),
+        queues: crate::supervisor::seen_queues(&state, &agent).await?,
         states,
         text: search_text(q.q.as_deref())?,
         before_conversation_id: q.before.filter(|b| !b.is_empty()),

@@ -163,7 +163,7 @@ pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStandi
 }
 
 pub(crate) const AGENT_COLUMNS: &str =
-    "id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs";
+    "id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs, supervisor";
 
 pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
     Ok(AgentRecord {
@@ -173,6 +173,7 @@ pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
         queues: row.list(3)?,
         created_at_ms: row.integer(4)?,
         standing: standing(row, 5)?,
+        supervisor: row.flag(7)?,
     })
 }
 

@@ -528,6 +528,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE guests DROP COLUMN erased; ALTER TABLE messages DROP COLUMN erased; \
          ALTER TABLE messages DROP COLUMN reopened; ALTER TABLE messages DROP COLUMN fallback; \
          DROP INDEX conversations_waiting; \
+         ALTER TABLE agents DROP COLUMN supervisor; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -557,13 +558,15 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     }
     let canned = store.canned_replies(&conversation.deployment_id).await.unwrap();
     assert!(canned.is_empty(), "migration 13: no canned replies");
+    let agents = store.agents().await.unwrap();
+    assert!(agents.iter().all(|a| !a.supervisor), "migration 19: no agent is a supervisor");
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 18, "and every migration after");
+    assert_eq!(version, 19, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

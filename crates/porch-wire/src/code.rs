@@ -168,13 +168,14 @@ error_codes! {
     OfferExpired = "offer_expired", 409, 4012, "The offer ran out or was declined; the conversation went to the next agent.";
     OfferNotYours = "offer_not_yours", 403, 4004, "The conversation is not offered to this agent; accept or decline only your own offers.";
     ManualTakeOff = "manual_take_off", 403, 4004, "The conversation's queue does not allow taking by hand; accept an offer instead.";
-    ConversationNotYours = "conversation_not_yours", 403, 4004, "Only the agent holding the conversation may transfer, unassign or close it; take it first, or leave it to its holder.";
+    ConversationNotYours = "conversation_not_yours", 403, 4004, "Only the agent holding the conversation (or a supervisor) may transfer, unassign or close it; take it first, or leave it to its holder.";
     TransferTargetInvalid = "transfer_target_invalid", 400, 4007, "A transfer names exactly one of agentId and queue, another than the conversation's own, and an agent who serves its queue.";
     TransferAgentUnknown = "transfer_agent_unknown", 404, 4010, "No agent has the id a transfer names.";
     TransferQueueUnknown = "transfer_queue_unknown", 404, 4010, "No agent serves, and no operator configured, the queue a transfer names.";
     TransferAgentUnavailable = "transfer_agent_unavailable", 409, 4013, "The agent a transfer names is not available; pick an available agent, or transfer to the queue.";
     WrapUpUnknown = "wrap_up_unknown", 400, 4007, "The wrap-up code is not in the deployment's list; use one of them.";
     WrapUpRequired = "wrap_up_required", 400, 4007, "The deployment has a wrap-up list: a close names one of its codes.";
+    NotSupervisor = "not_supervisor", 403, 4004, "Only a supervisor may do this; an operator makes an agent one with `porch agents set NAME --supervisor true`.";
     GuestUnknown = "guest_unknown", 404, 4010, "No guest has this id (or it belongs to another client).";
     CustomerUnknown = "customer_unknown", 404, 4010, "No guest session of this deployment was ever created with this externalId.";
     WebhookEndpointUnknown = "webhook_endpoint_unknown", 404, 4010, "No webhook endpoint of this deployment has this id.";

@@ -16,6 +16,7 @@ pub mod code;
 pub mod event;
 pub mod frame;
 pub mod rest;
+pub mod supervisor;
 pub mod webhook;
 
 pub use code::{CloseCode, ErrorCode, ReconnectClass};

@@ -439,8 +439,11 @@ pub struct AgentSession {
     pub expires_at_ms: i64,
     /// Absolute `ws://` or `wss://` URL of the gateway (the same one guests use).
     pub gateway_url: String,
-    /// Queues whose conversations this agent sees.
+    /// Queues whose conversations this agent serves (a supervisor sees every queue's).
     pub queues: Vec<String>,
+    /// A supervisor (docs/routing.md, "Supervisors"); absent for a plain agent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supervisor: bool,
 }
 
 /// `POST /api/v2/agent/conversations/{id}/transfer` body: exactly one of `agentId` and

@@ -474,11 +474,12 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
         }
         AgentsCommand::List { json, store } => {
             let list = open_store(&store).await?.agents().await?;
-            let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms, "enabled": a.standing.enabled })).collect::<Vec<_>>());
+            let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms, "enabled": a.standing.enabled, "supervisor": a.supervisor })).collect::<Vec<_>>());
             let human = list
                 .iter()
                 .map(|a| {
                     format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" "))
+                        + if a.supervisor { "  (supervisor)" } else { "" }
                         + disabled(a.standing.enabled)
                 })
                 .collect::<Vec<_>>()

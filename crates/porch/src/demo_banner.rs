@@ -67,6 +67,7 @@ mod tests {
                     queues: vec!["default".into()],
                     created_at_ms: 0,
                     standing: Default::default(),
+                    supervisor: false,
                 },
                 secret: "sec_a".into(),
             },

@@ -23,6 +23,10 @@ pub struct AgentSetArgs {
     /// The queues the agent serves, replacing its list (repeatable).
     #[arg(long = "queue")]
     queues: Vec<String>,
+    /// Make the agent a supervisor (true: sees every queue and live conversation, and may
+    /// transfer or close any) or a plain agent again (false).
+    #[arg(long)]
+    supervisor: Option<bool>,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -118,7 +122,13 @@ pub async fn set_agent(args: AgentSetArgs) -> Result<()> {
     let agent = admin::set_agent_routing(store.as_ref(), &args.name, changes)
         .await
         .map_err(anyhow::Error::msg)?;
-    print(args.json, agent_json(&args.name, &agent), agent_line(&args.name, &agent));
+    let supervisor = admin::set_agent_supervisor(store.as_ref(), &args.name, args.supervisor)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let human = format!("{}  supervisor: {supervisor}", agent_line(&args.name, &agent));
+    let mut json = agent_json(&args.name, &agent);
+    json["supervisor"] = supervisor.into();
+    print(args.json, json, human);
     Ok(())
 }
 

@@ -7,8 +7,10 @@ import { Alerts } from './alerts.js';
 import { ConsoleFiles } from './attach.js';
 import { CannedMenu } from './canned.js';
 import { ClosedList } from './closed.js';
+import { Handover } from './handover.js';
 import { conversationItem, guestName, messageElement, placeMessage } from './render.js';
 import { RoutingView } from './routing.js';
+import { SupervisorView } from './supervisor.js';
 import { historyItems, visitorRows } from './visitor.js';
 
 const baseUrl = new URL('..', import.meta.url).href.replace(/\/$/, '');
@@ -32,6 +34,10 @@ const contexts = new Map();
 let routing = null;
 /** @type {ClosedList | null} */
 let closedList = null;
+/** @type {Handover | null} */
+let handover = null;
+/** @type {SupervisorView | null} */
+let supervisor = null;
 const canned = new CannedMenu({
   textarea: $('reply'),
   list: $('canned-list'),
@@ -76,6 +82,8 @@ function logout(message) {
   agent = null;
   routing?.stop();
   routing = null;
+  supervisor?.stop();
+  supervisor = handover = null;
   closedList = null;
   $('closed-list').replaceChildren();
   unread.clear();
@@ -102,6 +110,13 @@ function start(session) {
     onCount: () => renderCount(),
   });
   const closed = new ClosedList({ agent: a, byId: $, openId: () => openId });
+  handover = new Handover({ agent: a, baseUrl, byId: $, onChanged: () => renderHead() });
+  supervisor = new SupervisorView({
+    agent: a, baseUrl, byId: $,
+    onOpen: (id, transfer) => openConversation(id).then(() => { if (transfer) handover?.openTransfer(); }),
+    onShow: () => { setOpen(null); $('empty').hidden = true; $('open-view').hidden = true; $('app-view').classList.add('reading'); },
+    onHide: () => $('back').click(),
+  });
   closedList = closed;
   a.on('ready', () => closed.load(closed.q));
   // The SDK refreshes the token before it expires; keep the fresh one for a reload.
@@ -213,6 +228,8 @@ $('back').addEventListener('click', () => {
 async function openConversation(id) {
   if (!agent) return;
   setOpen(id);
+  supervisor?.hide();
+  handover?.use(id);
   unread.delete(id);
   $('empty').hidden = true;
   $('open-view').hidden = false;
@@ -272,7 +289,7 @@ function renderHead() {
   $('visitor-details').replaceChildren(...visitorRows(c, contexts.get(c.id) ?? null));
   $('conversation-state').textContent = c.state === 'assigned' && c.assignedAgentId !== agent?.agentId ? 'assigned to another agent' : c.state;
   $('take').hidden = c.state !== 'waiting';
-  $('close-conversation').hidden = c.state === 'closed';
+  handover?.render(c);
   const closed = c.state === 'closed';
   $('reply').disabled = closed;
   $('reply-form').querySelector('button[type="submit"]').disabled = closed;
@@ -303,9 +320,8 @@ $('reply').addEventListener('keydown', (/** @type {KeyboardEvent} */ e) => {
 $('reply').addEventListener('input', () => { if (agent && openId) agent.typing(openId); });
 $('older').addEventListener('click', () => { if (agent && openId) agent.loadOlder(openId).catch((err) => { $('conversation-error').textContent = err.detail; }); });
 $('take').addEventListener('click', () => act('assign'));
-$('close-conversation').addEventListener('click', () => act('close'));
 
-/** @param {'assign' | 'close'} verb */
+/** @param {'assign'} verb */
 async function act(verb) {
   if (!agent || !openId) return;
   try {

@@ -3,7 +3,7 @@
 // textContent only: guests write it.
 
 /**
- * @param {{seq?: number, text: string, sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string}} m
+ * @param {{seq?: number, text: string, sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string, note?: string, wrapUp?: string}} m
  * @param {{agentId: string, pending?: boolean}} o
  */
 export function messageElement(m, { agentId, pending = false }) {
@@ -24,6 +24,14 @@ export function messageElement(m, { agentId, pending = false }) {
   text.className = 'text';
   text.textContent = m.text;
   el.append(text);
+  // Agents only (the server never sends them to guests): a transfer's note, a close's code.
+  for (const [label, value] of [['Note', m.note], ['Wrap-up', m.wrapUp]]) {
+    if (!value) continue;
+    const internal = document.createElement('p');
+    internal.className = 'internal';
+    internal.textContent = `${label}: ${value}`;
+    el.append(internal);
+  }
   return el;
 }
 

@@ -109,8 +109,8 @@ export class PorchAgent extends Emitter {
   /** Open conversations of the agent's queues (waiting, assigned), most recently active first. */
   get conversations() {
     return [...this._summaries.values()]
-      // A conversation transferred to a queue the agent does not serve has left its list.
-      .filter((c) => c.state !== 'closed' && (!c.queue || this.session.queues.includes(c.queue)))
+      // One transferred to a queue the agent does not serve has left its list (not a supervisor's).
+      .filter((c) => c.state !== 'closed' && (!c.queue || this.session.supervisor || this.session.queues.includes(c.queue)))
       .sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
   }
 

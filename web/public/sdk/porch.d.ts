@@ -197,6 +197,8 @@ export interface AgentSession {
   expiresAtMs: number;
   gatewayUrl: string;
   queues: string[];
+  /** A supervisor sees every queue's conversations and acts on any (docs/routing.md). */
+  supervisor?: boolean;
 }
 
 /** The Web Storage methods: `sessionStorage`, `localStorage` or your own adapter. */

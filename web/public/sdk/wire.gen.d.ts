@@ -58,6 +58,7 @@ export type ErrorCode =
   | "transfer_agent_unavailable"
   | "wrap_up_unknown"
   | "wrap_up_required"
+  | "not_supervisor"
   | "guest_unknown"
   | "customer_unknown"
   | "webhook_endpoint_unknown"
@@ -249,7 +250,7 @@ export declare const ERRORS: {
   readonly offer_not_yours: ErrorSpec;
   /** The conversation's queue does not allow taking by hand; accept an offer instead. */
   readonly manual_take_off: ErrorSpec;
-  /** Only the agent holding the conversation may transfer, unassign or close it; take it first, or leave it to its holder. */
+  /** Only the agent holding the conversation (or a supervisor) may transfer, unassign or close it; take it first, or leave it to its holder. */
   readonly conversation_not_yours: ErrorSpec;
   /** A transfer names exactly one of agentId and queue, another than the conversation's own, and an agent who serves its queue. */
   readonly transfer_target_invalid: ErrorSpec;
@@ -263,6 +264,8 @@ export declare const ERRORS: {
   readonly wrap_up_unknown: ErrorSpec;
   /** The deployment has a wrap-up list: a close names one of its codes. */
   readonly wrap_up_required: ErrorSpec;
+  /** Only a supervisor may do this; an operator makes an agent one with `porch agents set NAME --supervisor true`. */
+  readonly not_supervisor: ErrorSpec;
   /** No guest has this id (or it belongs to another client). */
   readonly guest_unknown: ErrorSpec;
   /** No guest session of this deployment was ever created with this externalId. */

@@ -107,6 +107,7 @@ export const ERRORS = {
   transfer_agent_unavailable: { status: 409, close: 4013, reconnect: "terminal", retryable: true },
   wrap_up_unknown: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
   wrap_up_required: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
+  not_supervisor: { status: 403, close: 4004, reconnect: "terminal", retryable: true },
   guest_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
   customer_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
   webhook_endpoint_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },

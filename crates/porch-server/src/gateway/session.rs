@@ -28,7 +28,8 @@ use crate::agents;
 use crate::auth::{AgentPrincipal, GuestPrincipal, Principal};
 use crate::error::ApiError;
 use crate::hub::{
-    Feed, HubEvent, agent_topic, conversation_topic, deployment_topic, queue_topic, recv_any,
+    EVERY_QUEUE_TOPIC, Feed, HubEvent, agent_topic, conversation_topic, deployment_topic,
+    queue_topic, recv_any,
 };
 use crate::listener::ConnectionHold;
 use crate::state::AppState;
@@ -163,9 +164,13 @@ pub fn guest_topics(claims: &Claims) -> Option<Vec<String>> {
     Some(vec![conversation_topic(claims.cnv.as_deref()?), deployment_topic(claims.dep.as_deref()?)])
 }
 
-/// An agent's topics: its queues', and its own (offers).
+/// An agent's topics: its queues' (a supervisor's: every queue's), and its own (offers).
 pub fn agent_topics(agent: &AgentPrincipal) -> Vec<String> {
-    let mut topics: Vec<String> = agent.queues.iter().map(|q| queue_topic(q)).collect();
+    let mut topics: Vec<String> = if agent.supervisor {
+        vec![EVERY_QUEUE_TOPIC.to_owned()]
+    } else {
+        agent.queues.iter().map(|q| queue_topic(q)).collect()
+    };
     topics.push(agent_topic(&agent.agent_id));
     topics
 }
@@ -302,8 +307,12 @@ impl Session {
     /// Sends `ready` with the agent's open conversations.
     async fn agent_open(&mut self, agent: Box<AgentPrincipal>) -> Result<Who, End> {
         self.token_exp_secs = agent.claims.exp;
+        let queues = match crate::supervisor::seen_queues(&self.state, &agent).await {
+            Ok(queues) => queues,
+            Err(e) => return Err(End::with(e)),
+        };
         let filter = ConversationFilter {
-            queues: agent.queues.clone(),
+            queues,
             states: vec![ConversationState::Waiting, ConversationState::Assigned],
             limit: CONVERSATION_LIST_MAX,
         };

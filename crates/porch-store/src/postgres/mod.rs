@@ -430,6 +430,10 @@ impl Store for PostgresStore {
         self.change_agent(agent_id, AgentChange::Queues(queues))
     }
 
+    fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Supervisor(supervisor))
+    }
+
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {
         Box::pin(async move { routing::set_queue(&self.db, &settings).await })
     }

@@ -56,6 +56,7 @@ pub(crate) enum AgentChange {
     Status(AgentStatus),
     Capacity(Option<u32>),
     Queues(Vec<String>),
+    Supervisor(bool),
 }
 
 /// Applies `change` to the agent; false when no agent has this id.
@@ -76,6 +77,9 @@ pub(crate) async fn change_agent(
         }
         AgentChange::Queues(queues) => {
             ("UPDATE agents SET queues = $2 WHERE id = $1", Box::new(queues.clone()))
+        }
+        AgentChange::Supervisor(supervisor) => {
+            ("UPDATE agents SET supervisor = $2 WHERE id = $1", Box::new(*supervisor))
         }
     };
     let statement = client.prepare_cached(sql).await.context(&doing)?;

@@ -350,6 +350,10 @@ const MIGRATIONS: &[&str] = &[
         CHECK (fallback_action IN ('message', 'queue', 'close'));
     ALTER TABLE queues ADD COLUMN IF NOT EXISTS fallback_text TEXT;
     "#,
+    // 19: supervisors, as in the SQLite store (its migration 19).
+    r#"
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS supervisor BOOLEAN NOT NULL DEFAULT FALSE;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

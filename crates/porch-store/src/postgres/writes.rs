@@ -69,11 +69,19 @@ pub(crate) async fn create_agent(
     client: &impl GenericClient,
     agent: &AgentRecord,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO agents (id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let sql = "INSERT INTO agents (id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs, supervisor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     let a = agent;
     let (enabled, valid_after) = (&a.standing.enabled, &a.standing.tokens_valid_after_secs);
-    let params: &[&(dyn ToSql + Sync)] =
-        &[&a.id, &a.name, &a.secret_hash, &a.queues, &a.created_at_ms, enabled, valid_after];
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &a.id,
+        &a.name,
+        &a.secret_hash,
+        &a.queues,
+        &a.created_at_ms,
+        enabled,
+        valid_after,
+        &a.supervisor,
+    ];
     let name = ("agents_name_unique", "agent", agent.name.as_str());
     insert_named(client, sql, params, name, &format!("creating agent {}", agent.id)).await
 }

@@ -484,6 +484,10 @@ impl Store for SqliteStore {
         self.change_agent(agent_id, AgentChange::Queues(queues))
     }
 
+    fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Supervisor(supervisor))
+    }
+
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {
         Box::pin(self.writer.call(move |reply| Command::SetQueue { settings, reply }))
     }

@@ -48,6 +48,7 @@ pub(crate) enum AgentChange {
     Status(AgentStatus),
     Capacity(Option<u32>),
     Queues(Vec<String>),
+    Supervisor(bool),
 }
 
 /// Applies `change` to the agent; false when no agent has this id.
@@ -68,6 +69,9 @@ pub(crate) fn change_agent(
         AgentChange::Queues(queues) => conn
             .prepare_cached("UPDATE agents SET queues = ?2 WHERE id = ?1")
             .and_then(|mut s| s.execute(params![agent_id, to_json(queues)])),
+        AgentChange::Supervisor(supervisor) => conn
+            .prepare_cached("UPDATE agents SET supervisor = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![agent_id, supervisor])),
     }
     .context(&doing)?;
     Ok(changed == 1)

@@ -362,6 +362,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE queues ADD COLUMN fallback_action TEXT CHECK (fallback_action IN ('message', 'queue', 'close'));
     ALTER TABLE queues ADD COLUMN fallback_text TEXT;
     "#,
+    // 19: supervisors (issue 18, item 7; docs/routing.md). A flag an operator sets: a
+    // supervisor sees every queue and acts on conversations other agents hold.
+    r#"
+    ALTER TABLE agents ADD COLUMN supervisor INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

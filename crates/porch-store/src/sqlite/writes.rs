@@ -75,9 +75,9 @@ pub(crate) fn create_deployment(
 pub(crate) fn create_agent(conn: &Connection, agent: &AgentRecord) -> Result<(), StoreError> {
     ensure_name_free(conn, "agents", "agent", &agent.name)?;
     let standing = agent.standing;
-    conn.prepare_cached("INSERT INTO agents (id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+    conn.prepare_cached("INSERT INTO agents (id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs, supervisor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         .and_then(|mut s| {
-            s.execute(params![agent.id, agent.name, agent.secret_hash, to_json(&agent.queues), agent.created_at_ms, standing.enabled, standing.tokens_valid_after_secs])
+            s.execute(params![agent.id, agent.name, agent.secret_hash, to_json(&agent.queues), agent.created_at_ms, standing.enabled, standing.tokens_valid_after_secs, agent.supervisor])
         })
         .context(&format!("creating agent {}", agent.id))?;
     Ok(())

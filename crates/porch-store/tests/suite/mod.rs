@@ -81,6 +81,7 @@ pub fn agent_record(name: &str, queues: &[&str]) -> AgentRecord {
         queues: queues.iter().map(|q| (*q).to_owned()).collect(),
         created_at_ms: T0_MS + 2,
         standing: Default::default(),
+        supervisor: false,
     }
 }
 

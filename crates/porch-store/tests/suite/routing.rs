@@ -66,6 +66,18 @@ pub async fn suite_agent_routing(store: &dyn Store) {
     assert!(!store.set_agent_status("agt_nobody", AgentStatus::Away).await.unwrap());
     assert!(!store.set_agent_capacity("agt_nobody", Some(2)).await.unwrap());
     assert!(!store.set_agent_queues("agt_nobody", vec![]).await.unwrap());
+    // Supervisor: a flag, off for a new agent, read back by every read of the record.
+    let supervisor = |agents: Vec<porch_core::model::AgentRecord>| {
+        agents.into_iter().find(|a| a.id == agent.id).map(|a| a.supervisor)
+    };
+    assert_eq!(supervisor(store.agents().await.unwrap()), Some(false), "a new agent is plain");
+    assert!(store.set_agent_supervisor(&agent.id, true).await.unwrap());
+    assert_eq!(supervisor(store.agents().await.unwrap()), Some(true));
+    let by_name = store.agent_by_name(&agent.name).await.unwrap().unwrap();
+    assert!(by_name.supervisor, "read by name too (what every agent request checks)");
+    assert!(store.set_agent_supervisor(&agent.id, false).await.unwrap());
+    assert_eq!(supervisor(store.agents().await.unwrap()), Some(false));
+    assert!(!store.set_agent_supervisor("agt_nobody", true).await.unwrap());
 
     // Queues: nothing stored until configured; a second set replaces the first.
     assert!(store.queue_settings(vec![queue.clone()]).await.unwrap().is_empty());

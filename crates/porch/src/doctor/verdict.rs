@@ -200,6 +200,7 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
         | AgentAtCapacity | AgentStatusInvalid | OfferExpired | OfferNotYours | ManualTakeOff
         | ConversationNotYours | TransferTargetInvalid | TransferAgentUnknown
         | TransferQueueUnknown | TransferAgentUnavailable | WrapUpUnknown | WrapUpRequired
+        | NotSupervisor
         // The webhooks API's own refusals: never met on a handshake.
         | WebhookEndpointUnknown | WebhookTargetRefused | WebhookEventTypeUnknown
         | WebhookEndpointsFull | CustomerUnknown

@@ -196,8 +196,9 @@ fn api_examples_match_their_types() {
     use porch_wire::bot::{
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
+    use porch_wire::supervisor::{HandoverOptions, SupervisorOverview};
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 38] = [
+    let checks: [(&str, fn(&str)); 40] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -236,6 +237,8 @@ fn api_examples_match_their_types() {
         ("AttachmentUrl", round_trips::<porch_wire::attachment::AttachmentUrl>),
         ("EraseCustomerRequest", round_trips::<EraseCustomerRequest>),
         ("CustomerErasure", round_trips::<CustomerErasure>),
+        ("SupervisorOverview", round_trips::<SupervisorOverview>),
+        ("HandoverOptions", round_trips::<HandoverOptions>),
     ];
     let mut checked = 0;
     for (name, check) in checks {

@@ -46,6 +46,7 @@ mod serve_process;
 mod server_log;
 mod static_assets;
 mod store_scan;
+mod supervisor;
 mod support;
 mod tls;
 mod token_battery;

@@ -96,6 +96,7 @@ var ERRORS = {
   transfer_agent_unavailable: { status: 409, close: 4013, reconnect: "terminal", retryable: true },
   wrap_up_unknown: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
   wrap_up_required: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
+  not_supervisor: { status: 403, close: 4004, reconnect: "terminal", retryable: true },
   guest_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
   customer_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
   webhook_endpoint_unknown: { status: 404, close: 4010, reconnect: "terminal", retryable: true },
@@ -2092,7 +2093,7 @@ var PorchAgent = class extends Emitter {
   }
   /** Open conversations of the agent's queues (waiting, assigned), most recently active first. */
   get conversations() {
-    return [...this._summaries.values()].filter((c) => c.state !== "closed" && (!c.queue || this.session.queues.includes(c.queue))).sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
+    return [...this._summaries.values()].filter((c) => c.state !== "closed" && (!c.queue || this.session.supervisor || this.session.queues.includes(c.queue))).sort((a, b) => (b.updatedAtMs ?? 0) - (a.updatedAtMs ?? 0));
   }
   /** @param {string} id @returns {Conversation | null} */
   conversation(id) {

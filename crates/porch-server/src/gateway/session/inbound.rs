@@ -32,7 +32,7 @@ async fn hand_over(
 ) -> Result<(), ApiError> {
     let conversation = agents::visible(state, agent, conversation_id).await?;
     let by = agents::participant(agent);
-    let acting = handover::Acting { by: &by, holder: Some(&agent.agent_id) };
+    let acting = agents::acting(agent, &by, &conversation);
     match handing {
         Handing::Transfer { agent_id, queue, note } => {
             let target = handover::Target::of(agent_id, queue)?;
