@@ -13,7 +13,7 @@ use porch_core::model::{Fallback, FallbackAction};
 use porch_core::store::{AppendOutcome, AppendRequest, StoreError};
 use porch_wire::rest::{Conversation, ConversationState};
 
-use crate::conversation::{append, system};
+use crate::conversation::append;
 use crate::state::AppState;
 
 /// What a move to another queue says: the guest is not told which queue.
@@ -63,7 +63,7 @@ async fn fire(
     conversation: &Conversation,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let mut request = AppendRequest::new(&conversation.id, system(), String::new(), now_ms);
+    let mut request = AppendRequest::system(&conversation.id, String::new(), now_ms);
     request.expect_last_seq = Some(conversation.last_seq);
     request.fallback = true;
     match &fallback.action {
@@ -85,9 +85,9 @@ async fn fire(
             state.offers.wake();
             Ok(true)
         }
-        Ok(AppendOutcome::Duplicate { .. }) => {
-            unreachable!("system entries carry no clientMessageId")
-        }
+        // Its own fresh key found again after a lost commit answer (the store answers that as
+        // `Created`; this is the same entry either way): fired.
+        Ok(AppendOutcome::Duplicate { .. }) => Ok(true),
         Err(StoreError::Changed(_) | StoreError::ConversationClosed(_)) => Ok(false),
         Err(e) => Err(e),
     }

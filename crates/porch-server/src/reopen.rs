@@ -12,7 +12,7 @@ use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
 use porch_wire::rest::{AgentStatus, Conversation, ConversationState};
 
-use crate::conversation::{append, system};
+use crate::conversation::append;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -41,8 +41,8 @@ pub async fn reopen(state: &AppState, conversation_id: &str) -> ApiResult<()> {
     let window_ms = i64::try_from(window_secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
     let since_ms = now_ms.saturating_sub(window_ms);
     let request = |event, assign| {
-        let mut request =
-            AppendRequest::new(conversation_id, system(), REOPENED_TEXT.to_owned(), now_ms);
+        // Keyed like every system entry: a commit whose answer was lost is found, not doubled.
+        let mut request = AppendRequest::system(conversation_id, REOPENED_TEXT.to_owned(), now_ms);
         request.event = Some(event);
         request.assign = assign;
         request.reopen_closed_since_ms = Some(since_ms);

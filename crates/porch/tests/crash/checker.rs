@@ -78,9 +78,11 @@ pub fn assert_clean(counts: &Counts, problems: &[String], violations: &[String],
     assert_eq!(counts.acked, counts.attempted, "draining gets every send acked (seed {seed})");
 }
 
+/// A system entry's `client_message_id` is the server's own idempotency key, never a client's:
+/// read as none, as the store's readers do (`hide_system_key`), so only clients' sends count.
 fn read_log(conn: &rusqlite::Connection) -> Log {
     let mut statement = conn
-        .prepare("SELECT conversation_id, seq, id, client_message_id, text FROM messages ORDER BY conversation_id, seq")
+        .prepare("SELECT conversation_id, seq, id, CASE WHEN sender_role = 'system' THEN NULL ELSE client_message_id END, text FROM messages ORDER BY conversation_id, seq")
         .unwrap();
     let rows = statement
         .query_map([], |r| {

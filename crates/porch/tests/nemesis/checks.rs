@@ -23,12 +23,13 @@ async fn connect(store: SocketAddr) -> tokio_postgres::Client {
     client
 }
 
-/// Every conversation's log, as PostgreSQL has it.
+/// Every conversation's log, as PostgreSQL has it (system entries' keys read as none, as in
+/// `crash/checker.rs`).
 pub async fn read_postgres(store: SocketAddr) -> Log {
     let client = connect(store).await;
     let rows = client
         .query(
-            "SELECT conversation_id, seq, id, client_message_id, text FROM messages ORDER BY conversation_id, seq",
+            "SELECT conversation_id, seq, id, CASE WHEN sender_role = 'system' THEN NULL ELSE client_message_id END, text FROM messages ORDER BY conversation_id, seq",
             &[],
         )
         .await
