@@ -69,6 +69,7 @@ pub mod openapi;
 pub mod ops;
 pub mod origins;
 pub mod presence;
+pub mod queue_position;
 pub mod routing;
 pub mod search;
 pub mod signin;
@@ -147,6 +148,7 @@ pub async fn build_state(
         webhooks,
         presence: Arc::default(),
         offers: Arc::default(),
+        queue_positions: Arc::default(),
     };
     Ok((state, shutdown_tx))
 }
@@ -173,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .route(WIDGET_CONFIG_PATH, get(notices::widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
         .route(GUEST_CONVERSATIONS_PATH, get(customers::list))
+        .route(GUEST_QUEUE_PATH, get(guests::queue))
         .route(GUEST_IDENTITY_PATH, post(identity::identify))
         .route(GUEST_CONVERSATION_MESSAGES_PATH, get(customers::history))
         .route(GUEST_ATTACHMENTS_PATH, post(attachments::request::guest_upload))
@@ -285,6 +288,7 @@ pub async fn serve(
     let deliveries = webhooks::dispatch::start(state.clone());
     let offers = tokio::spawn(offers::run(state.clone()));
     let sweep = tokio::spawn(attachments::sweep::run(state.clone()));
+    let positions = tokio::spawn(queue_position::run(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
@@ -293,6 +297,7 @@ pub async fn serve(
     deliveries.abort();
     offers.abort();
     sweep.abort();
+    positions.abort();
     wait_for_sessions(&state).await;
     Ok(())
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     /// Agents' gateway connections on this node, for their `offline` status (`presence`).
     pub presence: Arc<crate::presence::Presence>,
     pub offers: Arc<crate::offers::Offers>,
+    /// Where this node's waiting guests stand in their queues (`queue_position`).
+    pub queue_positions: Arc<crate::queue_position::QueuePositions>,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

@@ -197,7 +197,7 @@ fn api_examples_match_their_types() {
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 38] = [
+    let checks: [(&str, fn(&str)); 39] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -205,6 +205,7 @@ fn api_examples_match_their_types() {
         ("SendMessageRequest", round_trips::<SendMessageRequest>),
         ("SendMessageResponse", round_trips::<SendMessageResponse>),
         ("MessagePage", round_trips::<MessagePage>),
+        ("GuestQueue", round_trips::<GuestQueue>),
         ("AgentLoginRequest", round_trips::<AgentLoginRequest>),
         ("AgentSession", round_trips::<AgentSession>),
         ("AgentStatusRequest", round_trips::<AgentStatusRequest>),

@@ -32,6 +32,7 @@ mod offers;
 mod openapi;
 mod operations;
 mod proxy;
+mod queue_position;
 mod rate_spread;
 mod raw;
 mod refresh;
