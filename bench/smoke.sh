@@ -5,7 +5,7 @@
 # (two steps of 1 s on Porch and bare), then S6's two-node row (guests on node 1, agents on
 # node 2, the machine's PostgreSQL 127.0.0.1:5432 db `test` and NATS 127.0.0.1:4222, ~4 s),
 # then S5 with 50 guests on both cuts, then S1b with 200 guests on two nodes held by two
-# worker processes and one notice. Tiny counts, ~2 s per scenario (about 65 s in all with a
+# worker processes and one notice, then S8's assignment latency (10 conversations per row). Tiny counts, ~2 s per scenario (about 65 s in all with a
 # warm build); it fails on errors, lost or reordered messages and unmatched answers, never
 # on timings (debug builds on shared CI cores).
 # Honours CARGO_TARGET_DIR.
@@ -34,3 +34,7 @@ bench=("$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/deb
 # S1b at toy size: fails if a guest cannot connect or misses the notice.
 "${bench[@]}" --timeout-secs 60 broadcast --guests 200 --nodes 2 --workers 2 --notices 1 \
   --gap-secs 0 --settle-secs 1
+# S8 at toy size (issue 18): a visitor's first message → the offer, and on an auto-accept queue
+# → the assignment, one SQLite node and two nodes; fails if an agent never hears of one.
+"${bench[@]}" --timeout-secs 60 assign --store sqlite,two-nodes --rate 10 --secs 1 --agents 2 \
+  --auto-accept

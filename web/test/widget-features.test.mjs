@@ -37,7 +37,7 @@ describe('the widget visitors expect (issue 19)', { timeout: 600_000 }, () => {
         await write(page, 'And a detail');
         const cid = await conversationOf(page, env.porch.deployment.id);
         await until(page, 'both stored', async (p) => (await shown(p, 'widget')).filter((l) => /^\d+:/.test(l)).length === 2, { kind: 'widget' });
-        await until(page, 'waiting for an agent', (p) => panel(p).then((s) => s.subtitle === 'Waiting for an agent…'));
+        await until(page, 'waiting for an agent', (p) => panel(p).then((s) => /^(Waiting for an agent…|You are number \d+ in the queue)/.test(s.subtitle)));
         await agentSays(cid, 'Hello, I can help');
         await until(page, 'the agent\'s name in the header', (p) => panel(p).then((s) => s.subtitle === 'You are chatting with alice'));
         const list = await until(page, 'the reply', (p) => bubbles(p).then((b) => b.length === 4 && b));

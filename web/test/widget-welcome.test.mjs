@@ -37,7 +37,7 @@ describe('the deployment\'s welcome in the widget (issue 19)', { timeout: 600_00
       await write(page, 'Where is my bench?');
       const cid = await conversationOf(page, id);
       await until(page, 'the conversation takes its place', (p) => greeting(p).then((g) => g === null));
-      await until(page, 'waiting', (p) => panel(p).then((s) => s.subtitle === 'Waiting for an agent…'));
+      await until(page, 'waiting', (p) => panel(p).then((s) => /^(Waiting for an agent…|You are number \d+ in the queue)/.test(s.subtitle)));
 
       await env.porch.api('POST', `/api/v2/agent/conversations/${cid}/close`, { bearer: env.agentToken, expect: 200 });
       await until(page, 'ended', (p) => panel(p).then((s) => s.restart));

@@ -107,6 +107,26 @@ pub enum Command {
         #[command(flatten)]
         backends: crate::cluster::Backends,
     },
+    /// S8: assignment latency (issue 18): a visitor's first message (its guest session, then
+    /// the message, at `rate` conversations/s) → the offer on an agent's socket, or with
+    /// `--auto-accept` the assignment an agent hears; one SQLite node and two nodes on
+    /// PostgreSQL + NATS (guests on node 1, agents on node 2), fresh nodes per row.
+    Assign {
+        #[arg(long = "store", value_delimiter = ',', default_value = "sqlite,two-nodes")]
+        topologies: Vec<crate::cluster::Topology>,
+        #[arg(long, default_value_t = 20)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        /// Agents, all `available`, each accepting every offer it gets at once.
+        #[arg(long, default_value_t = 4)]
+        agents: usize,
+        /// Also measure to the assignment on an auto-accept queue (a second row per store).
+        #[arg(long)]
+        auto_accept: bool,
+        #[command(flatten)]
+        backends: crate::cluster::Backends,
+    },
     /// S5: resume storm. `guests` guests have each seen their conversation up to some seq
     /// and missed `missed` more; every connection is cut at once (`--cut`) and all reconnect
     /// at once with `afterSeq`, while an agent keeps sending `live-rate` messages/s. Fails on

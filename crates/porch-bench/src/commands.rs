@@ -11,8 +11,8 @@ use crate::pingpong::PorchFrame;
 use crate::server::{Kind, Paths, Server};
 use crate::stats::Report;
 use crate::{
-    broadcast, delivery, handshake, hardening, idle, openloop, peer_delivery, pingpong, porch,
-    resume, soak,
+    assign, broadcast, delivery, handshake, hardening, idle, openloop, peer_delivery, pingpong,
+    porch, resume, soak,
 };
 
 /// A started server, with `guests` guest tokens when it is Porch.
@@ -127,6 +127,11 @@ pub async fn run(paths: &Paths, global: &Global, command: &Command) -> Result<Ve
                 })
                 .collect();
             cluster_all(paths, topologies, backends, *guests, &p).await
+        }
+        Command::Assign { topologies, rate, secs, agents, auto_accept, backends } => {
+            let p =
+                assign::Params { rate: *rate, secs: *secs, agents: *agents, auto_accept: false };
+            assign_all(paths, topologies, backends, &p, *auto_accept).await
         }
         Command::Broadcast {
             guests,
@@ -290,6 +295,31 @@ async fn cluster_all(
             let mut nodes = Nodes::start(paths, topology, backends)?;
             let setup = porch::setup(paths, nodes.guests()).await?;
             reports.push(delivery::run(paths, &mut nodes, &setup, guests, params).await?);
+        }
+    }
+    Ok(reports)
+}
+
+/// S8: each store, to the offer, then (with `auto_accept`) to the assignment on an
+/// auto-accept queue; fresh nodes per row.
+async fn assign_all(
+    paths: &Paths,
+    topologies: &[Topology],
+    backends: &Backends,
+    p: &assign::Params,
+    auto_accept: bool,
+) -> Result<Vec<Report>> {
+    let mut reports = Vec::new();
+    let modes: &[bool] = if auto_accept { &[false, true] } else { &[false] };
+    for &topology in topologies {
+        for &auto_accept in modes {
+            let mut nodes = Nodes::start(paths, topology, backends)?;
+            let setup = porch::setup(paths, nodes.guests()).await?;
+            if auto_accept {
+                porch::set_auto_accept(paths, nodes.guests())?;
+            }
+            let p = assign::Params { auto_accept, ..p.clone() };
+            reports.push(assign::run(paths, &mut nodes, &setup, &p).await?);
         }
     }
     Ok(reports)

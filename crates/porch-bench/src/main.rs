@@ -6,6 +6,7 @@
 //! schema and on a subject of their own per row; S1b re-runs this binary as worker processes
 //! (`broadcast-worker`).
 
+mod assign;
 mod broadcast;
 mod cli;
 mod cluster;

@@ -97,6 +97,12 @@ pub async fn create_guests_across(
     results.into_iter().collect()
 }
 
+/// Sets the bench deployment's queue (`default`) to assign its conversations to the chosen
+/// agent without an offer (docs/routing.md, auto-accept), with the CLI as an operator would.
+pub fn set_auto_accept(paths: &Paths, server: &Server) -> Result<()> {
+    cli_json(paths, server, &["queues", "set", "default", "--auto-accept", "true"]).map(|_| ())
+}
+
 /// A new agent on the `default` queue (the bench deployment's), logged in over REST on
 /// `server` (in a cluster, the node the agent then connects to).
 pub async fn create_agent(paths: &Paths, server: &Server, name: &str) -> Result<String> {

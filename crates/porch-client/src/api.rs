@@ -4,7 +4,7 @@
 use porch_wire::rest::{
     AgentLoginRequest, AgentSession, CloseRequest, Conversation, ConversationList,
     ConversationPage, CreateGuestRequest, CustomerErasure, EraseCustomerRequest, ErrorBody,
-    GuestSession, IdentifyGuestRequest, MessagePage, NoticeState, SendMessageRequest,
+    GuestQueue, GuestSession, IdentifyGuestRequest, MessagePage, NoticeState, SendMessageRequest,
     SendMessageResponse, SetNoticeRequest, TokenResponse, TransferRequest, WidgetGuestRequest,
 };
 use porch_wire::*;
@@ -160,6 +160,12 @@ impl Api {
             .http
             .get(self.url(&format!("{GUEST_MESSAGES_PATH}?{query}")))
             .bearer_auth(guest_token);
+        decode(request.send().await).await.map(|r| r.body)
+    }
+
+    /// `GET .../guests/queue`: where the guest's waiting conversation stands in its queue.
+    pub async fn guest_queue(&self, guest_token: &str) -> ApiResult<GuestQueue> {
+        let request = self.http.get(self.url(GUEST_QUEUE_PATH)).bearer_auth(guest_token);
         decode(request.send().await).await.map(|r| r.body)
     }
 

@@ -434,6 +434,30 @@ limits! {
     /// The longest wait an operator may give a queue's fallback: a week. A fallback is for a
     /// guest nobody answered, not for an archive.
     FALLBACK_AFTER_SECS_MAX: u32 = 604_800, "seconds";
+    /// How many of a queue's most recent waits (a conversation's start to its first agent) a
+    /// waiting guest's estimate takes the median of (docs/routing.md, "Queue positions"). Enough
+    /// that one unlucky guest does not swing it; few enough that it follows the day's pace.
+    QUEUE_WAIT_SAMPLES_MAX: u32 = 20, "waits";
+
+    /// The longest wait an estimate states: past it the guest is told this bound, since a
+    /// figure of hours built from a few waits says more about the samples than the queue.
+    QUEUE_WAIT_ESTIMATE_MAX_MS: u64 = 3_600_000, "milliseconds";
+
+    /// How many waiting conversations of one queue a node reads to give positions, oldest
+    /// first; guests further back get none (no `queue` frame, `null` over REST) until those
+    /// ahead move. One read of this many ids serves every guest of the queue on the node.
+    QUEUE_POSITIONS_MAX: u32 = 5_000, "conversations";
+
+    /// The shortest time between two reads of one queue's positions on a node: changes inside
+    /// it (guests joining, agents taking conversations) are told together at its end, so a
+    /// busy queue of 1,000 waiting guests costs one store read per queue per window, not one
+    /// per guest per change.
+    QUEUE_POSITION_WINDOW_MS: u64 = 1_000, "milliseconds";
+
+    /// How often a node reads again the queues its waiting guests are in when nothing it heard
+    /// changed them: what bounds how late a guest learns of a change no live event carries (an
+    /// agent becoming available, on any node).
+    QUEUE_POSITION_REFRESH_MS: u64 = 10_000, "milliseconds";
 
     // ----- Tokens --------------------------------------------------------------------------
 
@@ -1035,6 +1059,8 @@ const _: () = assert!(HISTORY_PAGE_DEFAULT <= HISTORY_PAGE_MAX);
 const _: () = assert!(ATTACHMENT_BYTES_MAX <= ATTACHMENT_CONVERSATION_BYTES_MAX);
 const _: () = assert!(ATTACHMENT_UPLOAD_IDLE_MS < ATTACHMENT_ORPHAN_GRACE_MS);
 const _: () = assert!(CONVERSATION_LIST_DEFAULT <= CONVERSATION_LIST_MAX);
+const _: () = assert!(QUEUE_POSITION_WINDOW_MS < QUEUE_POSITION_REFRESH_MS);
+const _: () = assert!(QUEUE_WAIT_SAMPLES_MAX >= 1);
 const _: () = assert!(CONVERSATION_SEARCH_PAGE_DEFAULT <= CONVERSATION_SEARCH_PAGE_MAX);
 const _: () = assert!(NATS_RECONNECT_DELAY_STEP_MS <= NATS_RECONNECT_DELAY_MAX_MS);
 const _: () = assert!(STANDING_BATCH_MAX <= STANDING_QUEUE_MAX);

@@ -543,6 +543,16 @@ pub trait Store: Send + Sync + 'static {
     /// Makes an agent a supervisor (`true`) or a plain agent again. False when no agent has
     /// this id.
     fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool>;
+    /// One read of a queue for its guests' positions (`crate::queue`): the ids of its waiting
+    /// conversations, oldest first (by start, ties by id), at most `waiting_max`; and its
+    /// latest `waits_max` waits (start to first assignment) of conversations now in it that an
+    /// agent held, most recently active first.
+    fn queue_standing(
+        &self,
+        queue: &str,
+        waiting_max: u32,
+        waits_max: u32,
+    ) -> StoreFuture<'_, crate::queue::QueueStanding>;
     /// Stores a queue's settings, replacing those it had.
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()>;
     /// The stored settings of the queues named; a queue never configured is left out (its

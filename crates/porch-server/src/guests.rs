@@ -11,8 +11,8 @@ use porch_core::token::TokenKind;
 use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
 use porch_wire::rest::{
-    CreateGuestRequest, Guest, GuestSession, MessagePage, Participant, Role, SendMessageRequest,
-    Verification, WidgetGuestRequest,
+    CreateGuestRequest, Guest, GuestQueue, GuestSession, MessagePage, Participant, Role,
+    SendMessageRequest, Verification, WidgetGuestRequest,
 };
 
 use crate::auth::{ClientAuth, GuestAuth, GuestPrincipal};
@@ -229,6 +229,16 @@ pub async fn history(
     )
     .await?;
     Ok(axum::Json(page))
+}
+
+/// `GET /api/v2/webmessaging/guests/queue`: where the guest's waiting conversation stands
+/// in its queue (`queue_position`); `null` once an agent holds it or it closed.
+pub async fn queue(
+    State(state): State<AppState>,
+    GuestAuth(guest): GuestAuth,
+) -> ApiResult<axum::Json<GuestQueue>> {
+    let queue = crate::queue_position::position_of(&state, &guest.conversation).await?;
+    Ok(axum::Json(GuestQueue { queue }))
 }
 
 /// How a guest appears to others.

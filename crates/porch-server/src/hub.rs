@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use porch_core::limits::{CONVERSATION_TOPIC_FRAMES_MAX, DEPLOYMENT_TOPIC_FRAMES_MAX};
 use porch_wire::event::{LiveEvent, Route};
+use porch_wire::frame::ServerFrame;
 use tokio::sync::{broadcast, watch};
 
 /// A live event as the hub fans it out: the event, and its frame serialized once for every
@@ -60,6 +61,18 @@ impl HubEvent {
             ],
             Route::Deployment { deployment_id } => vec![deployment_topic(deployment_id)],
             Route::Agent { agent_id } => vec![agent_topic(agent_id)],
+            Route::Guest { conversation_id } => vec![conversation_topic(conversation_id)],
+        }
+    }
+
+    /// The queues a `conversation` frame says changed (its queue's waiting guests may have
+    /// moved): its own, and the one it left after a transfer.
+    fn changed_queues(&self) -> Option<(&str, &str, &str)> {
+        match (&self.event.route, &self.event.frame) {
+            (Route::Conversation { queue, .. }, ServerFrame::Conversation { conversation }) => {
+                Some((queue.as_str(), conversation.queue.as_str(), conversation.id.as_str()))
+            }
+            _ => None,
         }
     }
 }
@@ -100,12 +113,24 @@ pub struct Hub {
     /// Bumped when this node may have missed events (its broker connection came back):
     /// every session checks the store. Local to a node; never sent to a client or a node.
     resync: watch::Sender<u64>,
+    /// Queues whose conversations changed since the queue-position loop last looked, from this
+    /// node's commits and other nodes' alike, each with whether a guest of one of those
+    /// conversations is connected here (`queue_position`). Queue names are few (operators
+    /// and deployments choose them), and the loop drains the set.
+    changed: Mutex<HashMap<String, bool>>,
+    changed_notify: tokio::sync::Notify,
 }
 
 impl Hub {
     pub fn new(capacity: usize) -> Hub {
         assert!(capacity > 0, "a broadcast channel needs capacity");
-        Hub { topics: Mutex::new(HashMap::new()), capacity, resync: watch::Sender::new(0) }
+        Hub {
+            topics: Mutex::new(HashMap::new()),
+            capacity,
+            resync: watch::Sender::new(0),
+            changed: Mutex::new(HashMap::new()),
+            changed_notify: tokio::sync::Notify::new(),
+        }
     }
 
     fn capacity_of(&self, topic: &str) -> usize {
@@ -145,12 +170,44 @@ impl Hub {
         let topics = event.topics();
         let senders: Vec<_> = {
             let map = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((old, new, conversation_id)) = event.changed_queues() {
+                let here = map.contains_key(&conversation_topic(conversation_id));
+                self.queue_changed(old, here);
+                self.queue_changed(new, here);
+            }
             topics.iter().filter_map(|t| map.get(t).cloned()).collect()
         };
         for sender in senders {
             // An error only means every receiver is gone; `release` cleans the topic up.
             let _ = sender.send(event.clone());
         }
+    }
+
+    fn queue_changed(&self, queue: &str, guest_here: bool) {
+        let mut changed = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        *changed.entry(queue.to_owned()).or_insert(false) |= guest_here;
+        self.changed_notify.notify_one();
+    }
+
+    /// Takes the queues that changed since the last call (see `changed`).
+    pub fn take_changed_queues(&self) -> HashMap<String, bool> {
+        std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// True when `queue` changed since the last `take_changed_queues`.
+    pub fn queue_pending(&self, queue: &str) -> bool {
+        self.changed.lock().unwrap_or_else(|e| e.into_inner()).contains_key(queue)
+    }
+
+    /// Resolves once a queue changed since the last `take_changed_queues` (a permit is kept
+    /// when nobody waits, so no change is missed).
+    pub async fn queues_changed(&self) {
+        self.changed_notify.notified().await;
+    }
+
+    /// True when some session on this node listens to `topic` (a guest of a conversation).
+    pub fn listens(&self, topic: &str) -> bool {
+        self.topics.lock().unwrap_or_else(|e| e.into_inner()).contains_key(topic)
     }
 
     /// Subscribes to `topics`, in order, for as long as the returned `Feed` lives.

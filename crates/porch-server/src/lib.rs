@@ -73,6 +73,7 @@ pub mod ops;
 pub mod origins;
 pub mod presence;
 pub mod reopen;
+pub mod queue_position;
 pub mod routing;
 pub mod search;
 pub mod signin;
@@ -153,6 +154,7 @@ pub async fn build_state(
         presence: Arc::default(),
         offers: Arc::default(),
         availability: Arc::default(),
+        queue_positions: Arc::default(),
     };
     Ok((state, shutdown_tx))
 }
@@ -179,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route(WIDGET_CONFIG_PATH, get(notices::widget))
         .route(GUEST_MESSAGES_PATH, post(guests::post_message).get(guests::history))
         .route(GUEST_CONVERSATIONS_PATH, get(customers::list))
+        .route(GUEST_QUEUE_PATH, get(guests::queue))
         .route(GUEST_IDENTITY_PATH, post(identity::identify))
         .route(GUEST_CONVERSATION_MESSAGES_PATH, get(customers::history))
         .route(GUEST_ATTACHMENTS_PATH, post(attachments::request::guest_upload))
@@ -298,6 +301,7 @@ pub async fn serve(
     let offers = tokio::spawn(offers::run(state.clone()));
     let fallbacks = tokio::spawn(fallbacks::run(state.clone()));
     let sweep = tokio::spawn(attachments::sweep::run(state.clone()));
+    let positions = tokio::spawn(queue_position::run(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
@@ -307,6 +311,7 @@ pub async fn serve(
     offers.abort();
     fallbacks.abort();
     sweep.abort();
+    positions.abort();
     wait_for_sessions(&state).await;
     Ok(())
 }

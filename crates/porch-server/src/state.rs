@@ -43,6 +43,8 @@ pub struct AppState {
     pub offers: Arc<crate::offers::Offers>,
     /// Whether anyone can answer a queue now, kept briefly, for the widget (`availability`).
     pub availability: Arc<crate::availability::Availability>,
+    /// Where this node's waiting guests stand in their queues (`queue_position`).
+    pub queue_positions: Arc<crate::queue_position::QueuePositions>,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

@@ -63,6 +63,18 @@ fn json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| row.bad(column, &format!("invalid JSON: {e}")))
 }
 
+/// A row's first column, an id.
+pub(crate) fn first_id(row: &dyn StoredRow) -> Result<String, StoreError> {
+    row.text(0)
+}
+
+/// A wait of `queue_standing`: (start, first assignment) in milliseconds; never negative, so
+/// a clock that stepped back makes a wait of 0 rather than an error.
+pub(crate) fn wait_ms(row: &dyn StoredRow) -> Result<u64, StoreError> {
+    let (started_ms, assigned_ms) = (row.integer(0)?, row.integer(1)?);
+    Ok(u64::try_from(assigned_ms.saturating_sub(started_ms)).unwrap_or(0))
+}
+
 pub(crate) fn state(row: &dyn StoredRow, column: usize) -> Result<ConversationState, StoreError> {
     let text = row.text(column)?;
     ConversationState::parse(&text)

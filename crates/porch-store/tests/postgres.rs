@@ -338,6 +338,12 @@ async fn agent_routing() {
 }
 
 #[tokio::test]
+async fn queue_standing() {
+    let (_schema, store) = fresh().await;
+    suite_queue_standing(&*store).await;
+}
+
+#[tokio::test]
 async fn queue_agents() {
     let (_schema, store) = fresh().await;
     suite_queue_agents(&*store).await;

@@ -294,6 +294,12 @@ async fn agent_routing() {
 }
 
 #[tokio::test]
+async fn queue_standing() {
+    let (_dir, store) = fresh();
+    suite_queue_standing(&*store).await;
+}
+
+#[tokio::test]
 async fn queue_agents() {
     let (_dir, store) = fresh();
     suite_queue_agents(&*store).await;

@@ -27,6 +27,9 @@ pub enum Route {
     Deployment { deployment_id: String },
     /// Every session of one agent (its offers), on whichever node it is connected.
     Agent { agent_id: String },
+    /// The guest sessions of one conversation on this node only (its queue position): never
+    /// sent to other nodes, which work positions out themselves.
+    Guest { conversation_id: String },
 }
 
 /// One live event. Build it with the constructors below: they pair each live frame
@@ -96,6 +99,19 @@ impl LiveEvent {
             route: Route::Agent { agent_id: agent_id.to_string() },
             origin_session: None,
             frame,
+        }
+    }
+
+    /// A waiting guest's place in its queue, for its sessions on this node.
+    pub fn queue_position(conversation_id: &str, at: crate::rest::QueuePosition) -> Self {
+        LiveEvent {
+            route: Route::Guest { conversation_id: conversation_id.to_string() },
+            origin_session: None,
+            frame: ServerFrame::Queue {
+                conversation_id: conversation_id.to_string(),
+                position: at.position,
+                estimated_wait_ms: at.estimated_wait_ms,
+            },
         }
     }
 

@@ -115,6 +115,14 @@ pub enum ServerFrame {
     /// Guests: the deployment's notice was set (`notice`) or cleared (`null`). It replaces
     /// whatever notice the client showed; `ready` carries the one current at connection.
     Notice { notice: Option<Notice> },
+    /// Guests: where the waiting guest now stands in its queue (docs/routing.md). Sent when its
+    /// position or estimate changes; never once an agent holds the conversation.
+    Queue {
+        conversation_id: String,
+        position: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_wait_ms: Option<u64>,
+    },
     /// Agents: the agent's status as stored, after its own `status` frame (or when the server
     /// set it `away` because an offer ran out).
     Status { status: crate::rest::AgentStatus },
@@ -173,6 +181,9 @@ pub struct Ready {
     /// The deployment's notice when the connection became live (guests only, when there is one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+    /// Guests whose conversation waits for an agent: where it stands in its queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<crate::rest::QueuePosition>,
     /// What happened to an `afterSeq` resume request, if one was made (guests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Resume>,

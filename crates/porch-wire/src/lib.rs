@@ -51,6 +51,9 @@ pub const GUEST_MESSAGES_PATH: &str = "/api/v2/webmessaging/guests/messages";
 /// Path where a guest lists its customer's conversations (every session with the same
 /// `externalId` on the deployment; an anonymous guest sees its own conversation only).
 pub const GUEST_CONVERSATIONS_PATH: &str = "/api/v2/webmessaging/guests/conversations";
+/// Path where a waiting guest reads its place in its queue and its estimated wait
+/// (docs/routing.md, "Queue positions").
+pub const GUEST_QUEUE_PATH: &str = "/api/v2/webmessaging/guests/queue";
 /// Path where a guest reads the history of one of its customer's conversations.
 pub const GUEST_CONVERSATION_MESSAGES_PATH: &str =
     "/api/v2/webmessaging/guests/conversations/{conversation_id}/messages";
@@ -115,6 +118,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("guestMessages", GUEST_MESSAGES_PATH),
     ("guestConversations", GUEST_CONVERSATIONS_PATH),
     ("guestConversationMessages", GUEST_CONVERSATION_MESSAGES_PATH),
+    ("guestQueue", GUEST_QUEUE_PATH),
     ("guestIdentity", GUEST_IDENTITY_PATH),
     ("guestToken", GUEST_TOKEN_PATH),
     ("agentLogin", AGENT_LOGIN_PATH),

@@ -407,6 +407,27 @@ pub struct ConversationList {
     pub conversations: Vec<Conversation>,
 }
 
+/// Where a waiting guest stands in its queue (docs/routing.md, "Queue positions"): in
+/// `ready`, in `queue` frames and in `GET /api/v2/webmessaging/guests/queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuePosition {
+    /// 1 is the next conversation of the queue to get an agent.
+    pub position: u32,
+    /// How long the guest may still wait, from the queue's recent waits; absent while the
+    /// queue has no history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_ms: Option<u64>,
+}
+
+/// `GET /api/v2/webmessaging/guests/queue`: the guest's place in its queue; `null` once an
+/// agent holds the conversation (or it closed), and past the positions a node reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuestQueue {
+    pub queue: Option<QueuePosition>,
+}
+
 /// A page of a customer's conversations (`GET /api/v2/webmessaging/guests/conversations`):
 /// newest first by creation, so a page never shifts under a reader paging with `before`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,7 +92,18 @@ function newChat(opts) {
   // The deployment's notice (opening hours, an outage), or null when your backend cleared it.
   // Your backend wrote it, but every visitor's browser shows it: text, never HTML.
   c.on('notice', (n) => { $('announcement').textContent = n?.text ?? ''; });
+  // While the conversation waits for an agent: its place in the queue, and about how long.
+  c.on('queue', (q) => { $('queue').textContent = q ? queueText(q) : ''; });
   return c;
+}
+
+/** "You are number 3 in the queue · about 2 min": minutes rounded up.
+ * @param {import('../sdk/porch.js').QueuePosition} q */
+function queueText(q) {
+  const place = `You are number ${q.position} in the queue`;
+  if (q.estimatedWaitMs === undefined) return place;
+  const mins = Math.max(1, Math.ceil(q.estimatedWaitMs / 60_000));
+  return `${place} · about ${mins} min`;
 }
 
 // 4. Sending: Enter sends, Shift+Enter is a new line. send() queues in the outbox and
@@ -121,6 +132,7 @@ $('restart').addEventListener('click', () => {
   $('older').hidden = true;
   $('notice').hidden = true;
   $('status').textContent = '';
+  $('queue').textContent = '';
   $('text').focus();
 });
 

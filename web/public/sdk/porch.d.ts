@@ -145,6 +145,14 @@ export interface Notice {
   createdAtMs: number;
 }
 
+/** Where a waiting guest's conversation stands in its queue (routing.md, "Queue positions"). */
+export interface QueuePosition {
+  /** 1 is the next conversation of the queue to get an agent. */
+  position: number;
+  /** About how long the guest may still wait, in milliseconds; absent while the queue has no history. */
+  estimatedWaitMs?: number;
+}
+
 /** What `POST /api/v2/webmessaging/guests` (your backend) or the widget endpoint returns. */
 export interface GuestSession {
   gatewayUrl: string;
@@ -334,6 +342,9 @@ export interface GuestEvents {
    * `ready` after a reconnect or a reload, or from an entry in history. Final: the saved
    * session is forgotten and the socket stopped; `unsent` are the messages dropped. Once. */
   closed: { conversation: Conversation | null; unsent: OutboxEntry[] };
+  /** The conversation's place in its queue changed (from `ready` or a `queue` frame); `null`
+   * once an agent holds it or it closed. Show it as "You are number 3 in the queue · about 2 min". */
+  queue: QueuePosition | null;
   error: PorchError;
 }
 
@@ -378,6 +389,8 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   readonly pending: OutboxEntry[];
   readonly hasOlder: boolean;
   readonly limits: ConnectionLimits | null;
+  /** Where the waiting conversation stands in its queue; null once an agent holds it (the `queue` event). */
+  readonly queue: QueuePosition | null;
   /** The deployment's current notice (null before the first `ready`, or when there is none). */
   readonly notice: Notice | null;
   /** The deployment's greeting and usual reply time (null until `peekNotice()` read them). */

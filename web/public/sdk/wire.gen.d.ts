@@ -131,6 +131,7 @@ export declare const PATHS: {
   readonly guestMessages: "/api/v2/webmessaging/guests/messages";
   readonly guestConversations: "/api/v2/webmessaging/guests/conversations";
   readonly guestConversationMessages: "/api/v2/webmessaging/guests/conversations/{conversation_id}/messages";
+  readonly guestQueue: "/api/v2/webmessaging/guests/queue";
   readonly guestIdentity: "/api/v2/webmessaging/guests/identity";
   readonly guestToken: "/api/v2/webmessaging/guests/token";
   readonly agentLogin: "/api/v2/agents/login";

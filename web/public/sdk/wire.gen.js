@@ -21,6 +21,7 @@ export const PATHS = {
   guestMessages: "/api/v2/webmessaging/guests/messages",
   guestConversations: "/api/v2/webmessaging/guests/conversations",
   guestConversationMessages: "/api/v2/webmessaging/guests/conversations/{conversation_id}/messages",
+  guestQueue: "/api/v2/webmessaging/guests/queue",
   guestIdentity: "/api/v2/webmessaging/guests/identity",
   guestToken: "/api/v2/webmessaging/guests/token",
   agentLogin: "/api/v2/agents/login",

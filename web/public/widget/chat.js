@@ -7,7 +7,7 @@ import { explain, fixFor, isSetupProblem } from './diagnose.js';
 import { bindFiles, sendFile } from './files.js';
 import { messageElement, placeMessage, setState } from './messages.js';
 import { OfflineForm } from './offline.js';
-import { fitInput, followEnd, replyTime, showNotice } from './view.js';
+import { fitInput, followEnd, queuePlace, replyTime, showNotice } from './view.js';
 
 /** Distinct problems reported to the console between two good connections, at most. */
 const REPORTS_MAX = 20;
@@ -127,6 +127,7 @@ export class Chat {
       this.markSeen();
     });
     on('conversation', () => this.renderSubtitle());
+    on('queue', () => this.renderSubtitle());
     on('closed', ({ unsent }) => {
       for (const e of unsent) this.markFailed(e.clientMessageId);
       this.showEnded(this.s.t('ended'), true);
@@ -260,7 +261,7 @@ export class Chat {
     const c = this.guest.conversation;
     let text = '';
     if (c && !this.guest.closed) {
-      if (c.state === 'waiting') text = this.s.t('waiting');
+      if (c.state === 'waiting') text = this.guest.queue ? queuePlace(this.guest.queue, this.s) : this.s.t('waiting');
       else if (c.state === 'assigned' && this.agentName) text = this.s.t('chattingWith', { name: this.agentName });
     } else if (!c && this.welcome?.replyWithinMins) {
       text = replyTime(this.welcome.replyWithinMins, this.s);

@@ -192,3 +192,16 @@ export function replyTime(mins, s) {
   const time = new Intl.NumberFormat(s.lang, { style: 'unit', unit, unitDisplay: 'long' }).format(value);
   return s.t('replyWithin', { time });
 }
+
+/** "You are number 3 in the queue · about 2 minutes", in the visitor's language: the wait
+ * rounded up to whole minutes (hours from 60), as `replyTime` words it.
+ * @param {import('../sdk/porch.js').QueuePosition} place
+ * @param {ReturnType<typeof import('./strings.js').stringsFor>} s */
+export function queuePlace(place, s) {
+  const n = new Intl.NumberFormat(s.lang).format(place.position);
+  if (place.estimatedWaitMs === undefined) return s.t('queuePlace', { n });
+  const mins = Math.max(1, Math.ceil(place.estimatedWaitMs / 60_000));
+  const [value, unit] = mins < 60 ? [mins, 'minute'] : [Math.ceil(mins / 60), 'hour'];
+  const time = new Intl.NumberFormat(s.lang, { style: 'unit', unit, unitDisplay: 'long' }).format(value);
+  return s.t('queueWait', { n, time });
+}

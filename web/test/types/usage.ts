@@ -21,6 +21,7 @@ export async function guestChat(session: GuestSession, show: (line: string) => v
     if (state === 'reconnecting') show(`reconnecting in ${retryInMs ?? 0} ms (${cause?.code ?? 'network'})`);
   });
   chat.on('notice', (notice) => show(notice ? notice.text : ''));
+  chat.on('queue', (q) => show(q ? `number ${q.position}${q.estimatedWaitMs === undefined ? '' : `, ~${Math.ceil(q.estimatedWaitMs / 60_000)} min`}` : ''));
   chat.on('refresh', ({ inPlace }) => show(inPlace ? 'token refreshed' : 'token refreshed by reconnecting'));
   chat.on('closed', ({ unsent }) => show(`closed; ${unsent.length} not sent`));
   chat.on('error', (e: PorchError) => {
@@ -33,7 +34,7 @@ export async function guestChat(session: GuestSession, show: (line: string) => v
   const sent: Message = await started.send('Hello!');
   chat.markRead(sent.seq);
   const older: Message[] = await chat.loadOlder(20);
-  show(`${older.length} older, ${chat.pending.length} pending, limit ${chat.limits?.textCharsMax ?? '?'}`);
+  show(`${older.length} older, ${chat.queue?.position ?? 'not'} queued, ${chat.pending.length} pending, limit ${chat.limits?.textCharsMax ?? '?'}`);
   stop();
   chat.end({ forget: true });
 }

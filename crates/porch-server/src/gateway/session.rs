@@ -105,6 +105,7 @@ pub fn run(socket: WebSocket, start: Box<Start>) -> impl Future<Output = ()> + S
         notice_id: None,
         buffered: 0,
         guest: matches!(opening, Opening::Guest(_)),
+        queued: false,
     };
     async move {
         crate::metrics::METRICS.session_opened();
@@ -145,6 +146,9 @@ struct Session {
     buffered: u32,
     /// A guest's session: entries reach it without what is for agents only (`for_guest`).
     guest: bool,
+    /// A guest's conversation waits for an agent, as far as this session heard: `queue`
+    /// frames go out only then (a read made before an assignment may arrive after it).
+    queued: bool,
 }
 
 fn notice_id(notice: Option<&Notice>) -> Option<Box<str>> {
@@ -251,6 +255,15 @@ impl Session {
         self.cursors.insert(conversation_id.clone(), start);
         let notice = deployment.notice;
         self.notice_id = notice_id(notice.as_ref());
+        self.queued = conversation.state == ConversationState::Waiting;
+        let queue = match crate::queue_position::position_of(&self.state, &conversation).await {
+            Ok(queue) => queue,
+            Err(e) => {
+                // A position is a courtesy: the session goes on without it.
+                tracing::warn!(error = ?e, "could not read a waiting guest's queue position");
+                None
+            }
+        };
         let who = Who::Guest { participant, conversation: Box::new(conversation.clone()) };
         let ready = Ready {
             session_id: self.id.clone(),
@@ -261,6 +274,7 @@ impl Session {
             conversation: Some(conversation),
             last_seq: Some(head),
             notice,
+            queue,
             resume,
             heartbeat_interval_ms: self.state.config.limits.heartbeat_interval_ms,
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),
@@ -330,6 +344,7 @@ impl Session {
             conversation: None,
             last_seq: None,
             notice: None,
+            queue: None,
             resume: None,
             heartbeat_interval_ms: self.state.config.limits.heartbeat_interval_ms,
             token_expires_in_ms: self.token_exp_secs * 1000 - porch_core::time::now_ms(),

@@ -456,6 +456,18 @@ impl Store for PostgresStore {
         Box::pin(async move { fallbacks::due(&self.db, &queue, waiting_since_ms, limit).await })
     }
 
+    fn queue_standing(
+        &self,
+        queue: &str,
+        waiting_max: u32,
+        waits_max: u32,
+    ) -> StoreFuture<'_, porch_core::queue::QueueStanding> {
+        let queue = queue.to_owned();
+        Box::pin(
+            async move { routing::queue_standing(&self.db, &queue, waiting_max, waits_max).await },
+        )
+    }
+
     fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool> {
         let deployment_id = deployment_id.to_owned();
         Box::pin(async move { wrapups::set(&self.db, &deployment_id, &codes).await })

@@ -4,6 +4,7 @@
 //! an assignment past the capacity it was checked against, whichever node sent it.
 
 use porch_core::model::{AgentRouting, QueueSettings};
+use porch_core::queue::QueueStanding;
 use porch_core::store::StoreError;
 use porch_wire::rest::AgentStatus;
 use tokio_postgres::types::ToSql;
@@ -35,6 +36,36 @@ pub(crate) async fn queue_agents(db: &Db, queue: &str) -> Result<Vec<AgentRoutin
     let found = client.query(&statement, &[&queue]).await.context(doing)?;
     found.iter().map(|row| rows::agent_routing(row)).collect()
 }
+
+/// As SQLite's `queue_standing`; ties by id in byte order.
+pub(crate) async fn queue_standing(
+    db: &Db,
+    queue: &str,
+    waiting_max: u32,
+    waits_max: u32,
+) -> Result<QueueStanding, StoreError> {
+    let doing = "reading a queue's positions and waits";
+    let client = db.client().await?;
+    let waiting_sql = "SELECT id FROM conversations WHERE queue = $1 AND state = 'waiting' \
+                       ORDER BY created_at_ms, id COLLATE \"C\" LIMIT $2";
+    let statement = client.prepare_cached(waiting_sql).await.context(doing)?;
+    let found =
+        client.query(&statement, &[&queue, &i64::from(waiting_max)]).await.context(doing)?;
+    let waiting = found.iter().map(|row| rows::first_id(row)).collect::<Result<_, _>>()?;
+    let waits_sql = format!(
+        "SELECT c.created_at_ms, ({FIRST_ASSIGNED}) FROM conversations c \
+         WHERE c.queue = $1 AND c.state <> 'waiting' AND ({FIRST_ASSIGNED}) IS NOT NULL \
+         ORDER BY c.updated_at_ms DESC LIMIT $2"
+    );
+    let statement = client.prepare_cached(&waits_sql).await.context(doing)?;
+    let found = client.query(&statement, &[&queue, &i64::from(waits_max)]).await.context(doing)?;
+    let waits_ms = found.iter().map(|row| rows::wait_ms(row)).collect::<Result<_, _>>()?;
+    Ok(QueueStanding { waiting, waits_ms })
+}
+
+/// When conversation `c` was first assigned (NULL if never).
+const FIRST_ASSIGNED: &str = "SELECT m.created_at_ms FROM messages m \
+     WHERE m.conversation_id = c.id AND m.event = 'assigned' ORDER BY m.seq LIMIT 1";
 
 pub(crate) async fn queue_settings(
     db: &Db,

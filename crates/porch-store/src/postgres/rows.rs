@@ -21,6 +21,7 @@ pub(crate) use crate::rows::{
     IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
     pg_placeholders,
 };
+pub(crate) use crate::rows::{first_id, wait_ms};
 
 /// Guest attributes are JSONB here, read as text (`::text`) so no JSON feature of the driver is
 /// needed; serde checks the shape.

@@ -512,6 +512,18 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn queue_standing(
+        &self,
+        queue: &str,
+        waiting_max: u32,
+        waits_max: u32,
+    ) -> StoreFuture<'_, porch_core::queue::QueueStanding> {
+        let queue = queue.to_owned();
+        Box::pin(read(&self.readers, move |conn| {
+            routing::queue_standing(conn, &queue, waiting_max, waits_max)
+        }))
+    }
+
     fn set_wrap_up_codes(&self, deployment_id: &str, codes: Vec<String>) -> StoreFuture<'_, bool> {
         let deployment_id = deployment_id.to_owned();
         Box::pin(self.writer.call(move |reply| Command::SetWrapUps { deployment_id, codes, reply }))

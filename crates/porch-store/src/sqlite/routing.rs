@@ -4,6 +4,7 @@
 //! append's savepoint: the writer is the lock, so the check and the change are one step.
 
 use porch_core::model::{AgentRouting, QueueSettings};
+use porch_core::queue::QueueStanding;
 use porch_core::store::{Assignee, StoreError};
 use porch_wire::rest::AgentStatus;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -30,6 +31,41 @@ pub(crate) fn queue_agents(
     );
     rows::all(conn, &sql, [queue], rows::agent_routing, "listing a queue's agents")
 }
+
+/// A queue's guests' positions and its recent waits (`Store::queue_standing`). Both walk the
+/// queue's conversations; a wait's first assignment is near the start of its log, which the
+/// subquery reads in `seq` order until it finds it.
+pub(crate) fn queue_standing(
+    conn: &Connection,
+    queue: &str,
+    waiting_max: u32,
+    waits_max: u32,
+) -> Result<QueueStanding, StoreError> {
+    let waiting = rows::all(
+        conn,
+        "SELECT id FROM conversations WHERE queue = ?1 AND state = 'waiting' \
+         ORDER BY created_at_ms, id LIMIT ?2",
+        params![queue, i64::from(waiting_max)],
+        rows::first_id,
+        "reading a queue's waiting conversations",
+    )?;
+    let waits_ms = rows::all(
+        conn,
+        &format!(
+            "SELECT c.created_at_ms, ({FIRST_ASSIGNED}) FROM conversations c \
+             WHERE c.queue = ?1 AND c.state <> 'waiting' AND ({FIRST_ASSIGNED}) IS NOT NULL \
+             ORDER BY c.updated_at_ms DESC LIMIT ?2"
+        ),
+        params![queue, i64::from(waits_max)],
+        rows::wait_ms,
+        "reading a queue's recent waits",
+    )?;
+    Ok(QueueStanding { waiting, waits_ms })
+}
+
+/// When conversation `c` was first assigned (NULL if never).
+const FIRST_ASSIGNED: &str = "SELECT m.created_at_ms FROM messages m \
+     WHERE m.conversation_id = c.id AND m.event = 'assigned' ORDER BY m.seq LIMIT 1";
 
 pub(crate) fn queue_settings(
     conn: &Connection,

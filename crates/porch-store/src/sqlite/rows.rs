@@ -17,6 +17,7 @@ pub(crate) use crate::rows::{
 pub(crate) use crate::rows::{
     IDENTIFY_GUEST_SQL, IDENTITY_KEY_COLUMNS, PRUNE_JTIS_SQL, USE_JTI_SQL, identity_key,
 };
+pub(crate) use crate::rows::{first_id, wait_ms};
 
 /// Guest attributes are JSON text here.
 pub(crate) const GUEST_COLUMNS: &str = crate::rows::guest_columns!("g.attributes");

@@ -322,3 +322,44 @@ pub async fn suite_racing_owners(nodes: [Arc<dyn Store>; 2]) {
         assert_eq!(load, held_by.get(&agent.id).copied().unwrap_or(0), "load counts its own");
     }
 }
+
+/// A queue's positions and waits (`queue_standing`): waiting conversations oldest first, and
+/// the waits (start to first assignment) of those an agent held, none of the others.
+pub async fn suite_queue_standing(store: &dyn Store) {
+    let queue = format!("standing-{}", new_id(prefix::AGENT));
+    let agent = new_agent(store, &[&queue]).await;
+    let (client, deployment) = seed(store, &queue).await;
+    let mut started = Vec::new();
+    // Created newest first, so the order read is the store's, not the order of creation.
+    for at_ms in [T0_MS + 3_000, T0_MS + 1_000, T0_MS + 2_000] {
+        let guest = guest_record(&client, &deployment, at_ms);
+        started.push(store.create_guest(guest, queue.clone()).await.unwrap());
+    }
+    let ids = |c: &[&Conversation]| c.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let (third, first, second) = (&started[0], &started[1], &started[2]);
+    let read = store.queue_standing(&queue, 100, 20).await.unwrap();
+    assert_eq!(read.waiting, ids(&[first, second, third]), "oldest first");
+    assert!(read.waits_ms.is_empty(), "no history yet");
+    assert_eq!(store.queue_standing(&queue, 2, 20).await.unwrap().waiting.len(), 2);
+
+    let mut assign = assign_to(first, &agent.id, 3);
+    assign.now_ms = T0_MS + 61_000;
+    created(store.append(assign).await.unwrap());
+    let mut close = system_event(third, ConversationState::Closed, None);
+    close.now_ms = T0_MS + 70_000;
+    created(store.append(close).await.unwrap());
+    let read = store.queue_standing(&queue, 100, 20).await.unwrap();
+    assert_eq!(read.waiting, ids(&[second]));
+    assert_eq!(read.waits_ms, vec![60_000], "a close without an agent is no wait");
+
+    let mut take = assign_to(second, &agent.id, 3);
+    take.now_ms = T0_MS + 12_000;
+    created(store.append(take).await.unwrap());
+    let read = store.queue_standing(&queue, 100, 20).await.unwrap();
+    assert!(read.waiting.is_empty());
+    assert_eq!(read.waits_ms.len(), 2);
+    assert!(read.waits_ms.contains(&10_000) && read.waits_ms.contains(&60_000));
+    assert_eq!(store.queue_standing(&queue, 100, 1).await.unwrap().waits_ms.len(), 1);
+    let other = store.queue_standing("standing-nobody", 100, 20).await.unwrap();
+    assert_eq!(other, porch_core::queue::QueueStanding::default());
+}

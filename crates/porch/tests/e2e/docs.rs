@@ -198,7 +198,7 @@ fn api_examples_match_their_types() {
     };
     use porch_wire::supervisor::{HandoverOptions, SupervisorOverview};
     use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 40] = [
+    let checks: [(&str, fn(&str)); 41] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -206,6 +206,7 @@ fn api_examples_match_their_types() {
         ("SendMessageRequest", round_trips::<SendMessageRequest>),
         ("SendMessageResponse", round_trips::<SendMessageResponse>),
         ("MessagePage", round_trips::<MessagePage>),
+        ("GuestQueue", round_trips::<GuestQueue>),
         ("AgentLoginRequest", round_trips::<AgentLoginRequest>),
         ("AgentSession", round_trips::<AgentSession>),
         ("AgentStatusRequest", round_trips::<AgentStatusRequest>),

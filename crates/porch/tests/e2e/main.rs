@@ -36,6 +36,7 @@ mod openapi;
 mod operations;
 mod pg_starting;
 mod proxy;
+mod queue_position;
 mod rate_spread;
 mod raw;
 mod refresh;

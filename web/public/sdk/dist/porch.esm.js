@@ -15,6 +15,7 @@ var PATHS = {
   guestMessages: "/api/v2/webmessaging/guests/messages",
   guestConversations: "/api/v2/webmessaging/guests/conversations",
   guestConversationMessages: "/api/v2/webmessaging/guests/conversations/{conversation_id}/messages",
+  guestQueue: "/api/v2/webmessaging/guests/queue",
   guestIdentity: "/api/v2/webmessaging/guests/identity",
   guestToken: "/api/v2/webmessaging/guests/token",
   agentLogin: "/api/v2/agents/login",
@@ -895,6 +896,39 @@ var Emitter = class {
   }
 };
 
+// queue.js
+var QueuePlace = class {
+  /** @param {import('./emitter.js').Emitter<import('./porch.js').GuestEvents>} guest */
+  constructor(guest) {
+    this._guest = guest;
+    this.current = null;
+    guest.on("message", (m) => {
+      if (m.event === "assigned" || m.event === "closed") this.set(null);
+    });
+    guest.on("conversation", (c) => {
+      if (c?.state !== "waiting") this.set(null);
+    });
+    guest.on("closed", () => this.set(null));
+  }
+  /** Takes a place from `ready`'s `queue` or a `queue` frame (absent: no place).
+   * @param {{position?: unknown, estimatedWaitMs?: unknown} | null | undefined} from */
+  set(from) {
+    const next = placeOf(from);
+    if (same(next, this.current)) return;
+    this.current = next;
+    this._guest.emit("queue", next);
+  }
+};
+function placeOf(from) {
+  const position = Number(from?.position);
+  if (!Number.isSafeInteger(position) || position < 1) return null;
+  const wait = Number(from?.estimatedWaitMs);
+  return Number.isSafeInteger(wait) && wait >= 0 ? { position, estimatedWaitMs: wait } : { position };
+}
+function same(a, b) {
+  return a === b || a !== null && b !== null && a.position === b.position && a.estimatedWaitMs === b.estimatedWaitMs;
+}
+
 // context.js
 var URL_MAX = 2048;
 var TITLE_MAX = 300;
@@ -1493,6 +1527,7 @@ var PorchGuest = class extends Emitter {
     this._readSent = 0;
     this._readWanted = 0;
     this._pause = new Pause();
+    this._queue = new QueuePlace(this);
     this.state = "idle";
     this.closed = false;
     this.conversation = null;
@@ -1522,6 +1557,10 @@ var PorchGuest = class extends Emitter {
   }
   get hasOlder() {
     return this._log.hasOlder;
+  }
+  /** Where the waiting conversation stands in its queue; null once an agent holds it. */
+  get queue() {
+    return this._queue.current;
   }
   /** Whether `start()` would restore a saved session (e.g. to reopen a widget after a reload). */
   hasSavedSession() {
@@ -1696,6 +1735,7 @@ var PorchGuest = class extends Emitter {
     this.limits = frame.limits ?? null;
     if (frame.conversation) this.conversation = frame.conversation;
     this._setNotice(frame.notice);
+    this._queue.set(frame.queue);
     const head = frame.lastSeq ?? 0;
     this._release(this._log.anchor(head));
     this.emit("ready", { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
@@ -1739,6 +1779,9 @@ var PorchGuest = class extends Emitter {
         break;
       case "notice":
         this._setNotice(frame.notice);
+        break;
+      case "queue":
+        this._queue.set(frame);
         break;
       case "error":
         this._onErrorFrame(frame);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use porch_core::store::PageRequest;
 use porch_wire::ErrorCode;
 use porch_wire::frame::ServerFrame;
-use porch_wire::rest::{Message, Notice};
+use porch_wire::rest::{ConversationState, Message, Notice};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::super::cursor::{Plan, plan};
@@ -37,8 +37,13 @@ impl Session {
             ServerFrame::Message { message } => self.deliver(&event, message).await,
             ServerFrame::Conversation { conversation } => {
                 self.cursors.entry(conversation.id.clone()).or_insert(conversation.last_seq);
+                if self.guest {
+                    self.queued = conversation.state == ConversationState::Waiting;
+                }
                 self.send_text(event.json()).await
             }
+            // Once an agent holds the conversation, no more positions.
+            ServerFrame::Queue { .. } if !self.queued => Ok(()),
             ServerFrame::Notice { notice } => {
                 // A heartbeat that read the store between the change's commit and this event
                 // has sent it already.
@@ -65,6 +70,9 @@ impl Session {
             Plan::Skip => Ok(()),
             Plan::Deliver => {
                 self.cursors.insert(conversation_id.clone(), message.seq);
+                if let (true, Some(event)) = (self.guest, message.event) {
+                    self.queued = event == ConversationState::Waiting;
+                }
                 if self.guest && message.is_internal() {
                     // The shared JSON carries a note or a wrap-up code: agents only.
                     let message = message.clone().for_guest();

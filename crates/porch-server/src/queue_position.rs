@@ -1,0 +1,207 @@
+//! Queue positions (docs/routing.md, "Queue positions"): each waiting guest is told where it
+//! stands in its queue and how long it may still wait, in `ready`, in `queue` frames as that
+//! changes, and over REST.
+//!
+//! Positions are this node's to work out for its own guests: a `conversation` frame (a guest
+//! joined, one was assigned or left, from this node's commits or, through NATS, another's)
+//! marks its queue changed in the hub; this loop then reads the queue once (`queue_standing`,
+//! and its agents) and tells each guest here whose position or estimate moved, through the
+//! hub only. Reads of one queue are at least `QUEUE_POSITION_WINDOW_MS` apart, so a change in
+//! a queue of 1,000 waiting guests costs one read, not 1,000; and every
+//! `QUEUE_POSITION_REFRESH_MS` the queues with guests here are read again, for what no event
+//! carries (an agent becoming available).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use porch_core::limits::{
+    QUEUE_POSITION_REFRESH_MS, QUEUE_POSITION_WINDOW_MS, QUEUE_POSITIONS_MAX,
+    QUEUE_WAIT_SAMPLES_MAX,
+};
+use porch_core::model::capacity_of;
+use porch_core::queue::positions;
+use porch_wire::event::LiveEvent;
+use porch_wire::rest::{AgentStatus, Conversation, ConversationState, QueuePosition};
+
+use crate::error::ApiResult;
+use crate::hub::{HubEvent, conversation_topic};
+use crate::state::AppState;
+
+/// The queues this node's waiting guests are in, and what each was last read and told.
+#[derive(Default)]
+pub struct QueuePositions {
+    queues: Mutex<HashMap<String, Arc<Entry>>>,
+}
+
+#[derive(Default)]
+struct Entry {
+    /// Changed since its last read.
+    dirty: AtomicBool,
+    /// One read of the queue at a time: callers arriving during it wait and share it.
+    snapshot: tokio::sync::Mutex<Snapshot>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    read_at: Option<Instant>,
+    /// Every waiting conversation of the last read, with its place.
+    positions: HashMap<String, QueuePosition>,
+    /// What this node's guests were last told, so only changes go out.
+    told: HashMap<String, QueuePosition>,
+}
+
+impl QueuePositions {
+    fn entry(&self, queue: &str, create: bool) -> Option<Arc<Entry>> {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        if !create {
+            return queues.get(queue).cloned();
+        }
+        Some(queues.entry(queue.to_owned()).or_default().clone())
+    }
+
+    fn all(&self) -> Vec<(String, Arc<Entry>)> {
+        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues.iter().map(|(q, e)| (q.clone(), e.clone())).collect()
+    }
+
+    /// Forgets a queue no guest here waits in, unless it changed meanwhile.
+    fn forget(&self, queue: &str, entry: &Arc<Entry>) {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let same = queues.get(queue).is_some_and(|e| Arc::ptr_eq(e, entry));
+        if same && !entry.dirty.load(Ordering::SeqCst) {
+            queues.remove(queue);
+        }
+    }
+}
+
+/// Where the waiting `conversation` stands, for its guest's `ready` or a REST read: from the
+/// queue's last read when that is recent, has it, and nothing changed since; else from a read
+/// made now (a guest that just joined is in no earlier read). `None` once an agent holds it, and past
+/// `QUEUE_POSITIONS_MAX`. What it answers counts as told.
+pub async fn position_of(
+    state: &AppState,
+    conversation: &Conversation,
+) -> ApiResult<Option<QueuePosition>> {
+    if conversation.state != ConversationState::Waiting {
+        return Ok(None);
+    }
+    let positions = &state.queue_positions;
+    let Some(entry) = positions.entry(&conversation.queue, true) else { return Ok(None) };
+    let mut snapshot = entry.snapshot.lock().await;
+    let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
+    // Changed since (heard by the hub, or marked by the loop): the last read is stale.
+    let changed =
+        entry.dirty.load(Ordering::SeqCst) || state.hub.queue_pending(&conversation.queue);
+    let recent = snapshot.read_at.is_some_and(|at| at.elapsed() < window);
+    if changed || !recent || !snapshot.positions.contains_key(&conversation.id) {
+        snapshot.positions = read(state, &conversation.queue).await?;
+        snapshot.read_at = Some(Instant::now());
+    }
+    let at = snapshot.positions.get(&conversation.id).copied();
+    if let Some(at) = at {
+        snapshot.told.insert(conversation.id.clone(), at);
+    }
+    Ok(at)
+}
+
+/// One read of a queue: its waiting conversations' places and estimates.
+async fn read(state: &AppState, queue: &str) -> ApiResult<HashMap<String, QueuePosition>> {
+    let standing =
+        state.store.queue_standing(queue, QUEUE_POSITIONS_MAX, QUEUE_WAIT_SAMPLES_MAX).await?;
+    let free = agents_free(state, queue).await?;
+    Ok(positions(&standing, free).map(|(id, at)| (id.to_owned(), at)).collect())
+}
+
+/// The queue's agents who could take a conversation now: `available`, below their capacity.
+async fn agents_free(state: &AppState, queue: &str) -> ApiResult<u32> {
+    let agents = state.store.queue_agents(queue).await?;
+    let names: BTreeSet<String> = agents.iter().flat_map(|a| a.queues.clone()).collect();
+    let settings = state.store.queue_settings(names.into_iter().collect()).await?;
+    let default = state.config.limits.agent_capacity_default;
+    let free = agents
+        .iter()
+        .filter(|a| a.status == AgentStatus::Available)
+        .filter(|a| a.load < capacity_of(a, &settings, default))
+        .count();
+    Ok(u32::try_from(free).unwrap_or(u32::MAX))
+}
+
+/// The loop: marks the queues the hub heard change, reads each changed queue once its window
+/// is over, and tells its guests here; until the node shuts down.
+pub async fn run(state: AppState) {
+    let mut shutdown = state.shutdown.clone();
+    let refresh = Duration::from_millis(QUEUE_POSITION_REFRESH_MS);
+    let mut next_refresh = Instant::now() + refresh;
+    loop {
+        for (queue, guest_here) in state.hub.take_changed_queues() {
+            if let Some(entry) = state.queue_positions.entry(&queue, guest_here) {
+                entry.dirty.store(true, Ordering::SeqCst);
+            }
+        }
+        if Instant::now() >= next_refresh {
+            next_refresh = Instant::now() + refresh;
+            for (_, entry) in state.queue_positions.all() {
+                entry.dirty.store(true, Ordering::SeqCst);
+            }
+        }
+        let next_due = pass(&state).await;
+        let wake_at = next_due.map_or(next_refresh, |due| due.min(next_refresh));
+        tokio::select! {
+            () = state.hub.queues_changed() => {}
+            () = tokio::time::sleep_until(wake_at.into()) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Reads and tells every changed queue whose window is over; returns when the next changed
+/// one's window ends.
+async fn pass(state: &AppState) -> Option<Instant> {
+    let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
+    let mut next_due: Option<Instant> = None;
+    for (queue, entry) in state.queue_positions.all() {
+        if !entry.dirty.load(Ordering::SeqCst) {
+            continue;
+        }
+        let mut snapshot = entry.snapshot.lock().await;
+        if let Some(due) = snapshot.read_at.map(|at| at + window).filter(|d| *d > Instant::now()) {
+            next_due = Some(next_due.map_or(due, |n| n.min(due)));
+            continue;
+        }
+        entry.dirty.store(false, Ordering::SeqCst);
+        match tell(state, &queue, &mut snapshot).await {
+            Ok(true) => {}
+            Ok(false) => {
+                drop(snapshot);
+                state.queue_positions.forget(&queue, &entry);
+            }
+            Err(e) => {
+                tracing::warn!(queue, error = ?e, "could not read a queue's positions; retrying");
+                entry.dirty.store(true, Ordering::SeqCst);
+                snapshot.read_at = Some(Instant::now());
+            }
+        }
+    }
+    next_due
+}
+
+/// Reads the queue and sends a `queue` frame to each guest here whose place changed. False
+/// when no guest of the queue's waiting conversations is connected here.
+async fn tell(state: &AppState, queue: &str, snapshot: &mut Snapshot) -> ApiResult<bool> {
+    snapshot.positions = read(state, queue).await?;
+    snapshot.read_at = Some(Instant::now());
+    let mut told = HashMap::new();
+    for (id, at) in &snapshot.positions {
+        if !state.hub.listens(&conversation_topic(id)) {
+            continue;
+        }
+        if snapshot.told.get(id) != Some(at) {
+            state.hub.publish(HubEvent::new(LiveEvent::queue_position(id, *at)));
+        }
+        told.insert(id.clone(), *at);
+    }
+    snapshot.told = told;
+    Ok(!snapshot.told.is_empty())
+}
