@@ -32,7 +32,7 @@ use crate::model::{
 };
 use crate::offer::{Offer, OfferOutcome, OfferRequest};
 use crate::token::SigningKey;
-use crate::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
+use crate::webhook::{Claim, Delivery, DeliveryState, EventType, Finish, WebhookEndpoint};
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
 /// is noise next to a database round trip.
@@ -70,6 +70,10 @@ pub enum StoreError {
     /// (another agent, or nobody) does.
     #[error("conversation {conversation_id} is not held by the acting agent")]
     NotHolder { conversation_id: String, holder: Option<String> },
+    /// An identifying append (`AppendRequest::identify`) for a guest another customer's
+    /// `externalId` holds already: nothing was written.
+    #[error("guest {0} belongs to another customer")]
+    GuestOfAnotherCustomer(String),
 }
 
 /// A new entry for a conversation's log.
@@ -102,6 +106,40 @@ pub struct AppendRequest {
     pub now_ms: i64,
     /// An attachment message's file, stored complete before the append (docs/attachments.md).
     pub attachment: Option<porch_wire::attachment::Attachment>,
+    /// The webhook event this entry is, when it is not the one its state change makes
+    /// (`EventType::of_entry`): a transfer, a guest identified.
+    pub webhook_event: Option<EventType>,
+    /// The conversation's guest becomes this customer in the entry's commit (an anonymous
+    /// session upgraded by an identity token, docs/identity.md): refused with
+    /// `GuestOfAnotherCustomer`, and nothing written, when another customer has it already.
+    pub identify: Option<GuestIdentity>,
+}
+
+/// Who an identity token said the guest is (`AppendRequest::identify`), as
+/// `Store::identify_guest` records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestIdentity {
+    pub guest_id: String,
+    pub external_id: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl GuestIdentity {
+    /// The guest as the store leaves it: the customer's id, a name and email when the token
+    /// gave them, vouched for by the identity token unless it was known before.
+    pub fn apply(&self, guest: &mut porch_wire::rest::Guest) {
+        if guest.external_id.is_none() {
+            guest.verified_by = Some(porch_wire::rest::Verification::IdentityToken);
+        }
+        guest.external_id = Some(self.external_id.clone());
+        if let Some(name) = &self.display_name {
+            guest.display_name = Some(name.clone());
+        }
+        if let Some(email) = &self.email {
+            guest.email = Some(email.clone());
+        }
+    }
 }
 
 impl AppendRequest {
@@ -121,12 +159,19 @@ impl AppendRequest {
             note: None,
             wrap_up: None,
             attachment: None,
+            webhook_event: None,
+            identify: None,
             now_ms,
         }
     }
 
-    /// Text and nothing else: no state change, assignment, holder, move, note, wrap-up, content
-    /// or file. Only such an entry may take a store's shortcut that writes before
+    /// The webhook event the entry is: `webhook_event`, or the one of its state change.
+    pub fn webhook_event(&self) -> EventType {
+        self.webhook_event.unwrap_or_else(|| EventType::of_entry(self.event))
+    }
+
+    /// Text and nothing else: no state change, assignment, holder, move, note, wrap-up, content,
+    /// file, event of its own or identification. Only such an entry may take a store's shortcut that writes before
     /// `decide_append` rules (PostgreSQL's one-statement append): every other field is a
     /// condition or a column the shortcut does not check or write.
     pub fn is_plain(&self) -> bool {
@@ -139,6 +184,8 @@ impl AppendRequest {
             && self.wrap_up.is_none()
             && self.content.is_none()
             && self.attachment.is_none()
+            && self.webhook_event.is_none()
+            && self.identify.is_none()
     }
 }
 
@@ -543,6 +590,8 @@ pub trait Store: Send + Sync + 'static {
     fn bot(&self, id: &str) -> StoreFuture<'_, Option<BotRecord>>;
     /// Removes a bot; its tokens are refused from then on. False when no bot has this id.
     fn delete_bot(&self, id: &str) -> StoreFuture<'_, bool>;
+    /// Enables or disables a bot (`BotRecord::enabled`). False when no bot has this id.
+    fn set_bot_enabled(&self, id: &str, enabled: bool) -> StoreFuture<'_, bool>;
     /// Records (or replaces) a bot's hand-off summary of a conversation, written before the
     /// entry that moves the conversation, so agents never see it without its summary.
     fn set_handoff(&self, handoff: porch_wire::bot::Handoff) -> StoreFuture<'_, ()>;
@@ -739,6 +788,8 @@ mod tests {
             wrap_up: None,
             now_ms,
             attachment: None,
+            webhook_event: None,
+            identify: None,
         }
     }
 

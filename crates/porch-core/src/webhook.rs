@@ -33,15 +33,21 @@ pub enum EventType {
     ConversationReturned,
     /// The conversation was closed.
     ConversationClosed,
+    /// An agent (or a supervisor) transferred the conversation to an agent or a queue.
+    ConversationTransferred,
+    /// The guest's anonymous session was upgraded by an identity token: it is a known customer.
+    GuestIdentified,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 7] = [
         EventType::ConversationCreated,
         EventType::MessageCreated,
         EventType::ConversationAssigned,
         EventType::ConversationReturned,
         EventType::ConversationClosed,
+        EventType::ConversationTransferred,
+        EventType::GuestIdentified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +57,8 @@ impl EventType {
             EventType::ConversationAssigned => "conversation.assigned",
             EventType::ConversationReturned => "conversation.returned",
             EventType::ConversationClosed => "conversation.closed",
+            EventType::ConversationTransferred => "conversation.transferred",
+            EventType::GuestIdentified => "guest.identified",
         }
     }
 
@@ -58,7 +66,8 @@ impl EventType {
         EventType::ALL.into_iter().find(|t| t.as_str() == text)
     }
 
-    /// The event a log entry is: its state change, or a message.
+    /// The event a log entry is by its state change, or a message. An entry that is another
+    /// event says so itself (`AppendRequest::webhook_event`): a transfer, a guest identified.
     pub fn of_entry(event: Option<ConversationState>) -> EventType {
         match event {
             None => EventType::MessageCreated,
@@ -156,7 +165,8 @@ pub struct Delivery {
     /// The log entry; 0 is the conversation's creation.
     pub seq: u64,
     pub event_type: String,
-    /// With `conversation.assigned`, the agent who took the conversation.
+    /// With `conversation.assigned`, the agent who took the conversation; with
+    /// `conversation.transferred` to an agent, that agent.
     pub agent_id: Option<String>,
     pub state: DeliveryState,
     /// Attempts made so far.
@@ -164,6 +174,9 @@ pub struct Delivery {
     pub next_attempt_at_ms: i64,
     pub last_error: Option<String>,
     pub created_at_ms: i64,
+    /// The conversation's queue when the event was committed (`None` for events stored before
+    /// Porch kept it: their body names the conversation's queue at the attempt).
+    pub queue: Option<String>,
 }
 
 impl Delivery {

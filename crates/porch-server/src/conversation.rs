@@ -210,8 +210,7 @@ pub async fn change_state(
 
 /// Records a system entry that changes no state (a guest signed in) and tells everyone. False
 /// when the conversation is closed: it takes no more entries.
-pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiResult<bool> {
-    let request = AppendRequest::new(conversation_id, system(), text, porch_core::time::now_ms());
+pub async fn note(state: &AppState, request: AppendRequest) -> ApiResult<bool> {
     let appended = state.store.append(request).await;
     state.space.observe(&appended);
     match appended {

@@ -339,6 +339,12 @@ const MIGRATIONS: &[&str] = &[
         WHERE erased_key IS NOT NULL;
     ALTER TABLE messages ADD COLUMN IF NOT EXISTS erased BOOLEAN NOT NULL DEFAULT FALSE;
     "#,
+    // 18: bots an operator disabled and the queue of a webhook event, as in the SQLite store
+    // (its migration 18).
+    r#"
+    ALTER TABLE bots ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE webhook_outbox ADD COLUMN IF NOT EXISTS queue TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -146,6 +146,8 @@ pub fn says(
         wrap_up: None,
         now_ms: T0_MS + 1_000,
         attachment: None,
+        webhook_event: None,
+        identify: None,
     }
 }
 
@@ -172,6 +174,8 @@ pub fn system_event(
         wrap_up: None,
         now_ms: T0_MS + 2_000,
         attachment: None,
+        webhook_event: None,
+        identify: None,
     }
 }
 

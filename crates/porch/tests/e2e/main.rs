@@ -46,4 +46,5 @@ mod tls;
 mod token_battery;
 mod token_endpoint;
 mod webhooks;
+mod webhooks_backend;
 mod widget_checks;
