@@ -112,7 +112,8 @@ pub struct AppendRequest {
     /// The conversation's guest becomes this customer in the entry's commit (an anonymous
     /// session upgraded by an identity token, docs/identity.md): refused with
     /// `GuestOfAnotherCustomer`, and nothing written, when another customer has it already.
-    pub identify: Option<GuestIdentity>,
+    /// Boxed: rare, and every append (SQLite's writer queue holds them) would carry its size.
+    pub identify: Option<Box<GuestIdentity>>,
 }
 
 /// Who an identity token said the guest is (`AppendRequest::identify`), as

@@ -61,12 +61,12 @@ async fn announce(
         porch_core::time::now_ms(),
     );
     request.webhook_event = Some(EventType::GuestIdentified);
-    request.identify = Some(GuestIdentity {
+    request.identify = Some(Box::new(GuestIdentity {
         guest_id: guest.guest.guest.id.clone(),
         external_id: claims.sub.clone(),
         display_name: claims.name.clone(),
         email: claims.email.clone(),
-    });
+    }));
     crate::conversation::note(state, request).await
 }
 

@@ -135,7 +135,7 @@ pub(crate) async fn append(
             AppendDecision::Write { mut message, mut conversation, claim, release, .. } => {
                 let read = (state, agent.as_deref());
                 let moves = Moves { claim: claim.as_ref(), release: release.as_deref() };
-                let identify = request.identify.as_ref();
+                let identify = request.identify.as_deref();
                 let also = Also { event_type: request.webhook_event(), identify };
                 let written = write(&client, &message, &conversation, read, moves, also).await?;
                 let Some((seq, updated_at_ms)) = written else {

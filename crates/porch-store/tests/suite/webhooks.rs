@@ -229,7 +229,7 @@ pub async fn suite_webhook_own_events(store: &dyn Store) {
         request.event = None;
         request.text = "The guest signed in".to_owned();
         request.webhook_event = Some(EventType::GuestIdentified);
-        request.identify = Some(identity(external_id));
+        request.identify = Some(Box::new(identity(external_id)));
         request
     };
     store.append(identifying("crm-42")).await.unwrap();
