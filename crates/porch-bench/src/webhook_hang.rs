@@ -4,8 +4,8 @@
 //! endpoint subscribed to every event whose receiver accepts connections and never answers, so
 //! every message adds an outbox row, the endpoint's slots stay full of attempts waiting for
 //! `webhook_timeout_ms`, and the rest queue behind them. The two rows' p99 compare; the second
-//! also reports the attempts in flight at the end (`porch_webhooks_in_flight`), which shows the
-//! receiver really hung.
+//! also reports the connections the receiver held and the most attempts in flight seen during
+//! the run (`porch_webhooks_in_flight`, sampled twice a second), which show it really hung.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,7 +56,13 @@ async fn row(paths: &Paths, guests: usize, p: &delivery::Params, hanging: bool) 
         None
     };
     let mut nodes = Nodes::single(server);
+    let in_flight_max = Arc::new(AtomicU64::new(0));
+    let sampler = tokio::spawn(sample_in_flight(
+        porch_client::Api::new(setup.api.base_url()),
+        in_flight_max.clone(),
+    ));
     let mut report = delivery::run(paths, &mut nodes, &setup, guests, p).await?;
+    sampler.abort();
     report.params = format!(
         "{}, {}",
         report.params,
@@ -64,7 +70,7 @@ async fn row(paths: &Paths, guests: usize, p: &delivery::Params, hanging: bool) 
     );
     if hanging {
         report.extra("webhook_connections", accepted.load(Ordering::Relaxed));
-        report.extra("webhooks_in_flight", in_flight(&setup).await?);
+        report.extra("webhooks_in_flight_max", in_flight_max.load(Ordering::Relaxed));
     }
     if let Some(task) = receiver {
         task.abort();
@@ -89,9 +95,19 @@ async fn hanging_receiver(
     Ok((url, task))
 }
 
+/// Keeps the most attempts in flight seen, twice a second, until aborted.
+async fn sample_in_flight(api: porch_client::Api, max: Arc<AtomicU64>) {
+    loop {
+        if let Ok(now) = in_flight(&api).await {
+            max.fetch_max(now, Ordering::Relaxed);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 /// `porch_webhooks_in_flight` from the server's `/metrics`.
-async fn in_flight(setup: &porch::Setup) -> Result<u64> {
-    let text = setup.api.http().get(setup.api.url("/metrics")).send().await?.text().await?;
+async fn in_flight(api: &porch_client::Api) -> Result<u64> {
+    let text = api.http().get(api.url("/metrics")).send().await?.text().await?;
     let line = text
         .lines()
         .find(|l| l.starts_with("porch_webhooks_in_flight "))
