@@ -155,6 +155,57 @@ def test_every_event_verifies_and_arrives_in_order(porch: Porch, tmp_path: Path)
         receiver.stop()
 
 
+def test_transfers_and_identifications_are_events_of_their_own(porch: Porch, tmp_path: Path) -> None:
+    from test_identity import doc_signer
+
+    port = _free_port()
+    endpoint = add_endpoint(porch, port, "conversation.transferred", "guest.identified")
+    receiver = Receiver(endpoint["secret"], port, tmp_path / "events.jsonl")
+    try:
+        # Grace takes the conversation and hands it to Alan with a note, who hands it to a queue.
+        guest = porch.create_guest()
+        conversation = guest["conversationId"]
+        grace = porch.agent_login()["accessToken"]
+        alan = porch.cli("agents", "create", "--name", "py-alan", "--queue", "default", "--queue", "billing")
+        alan_token = porch.expect(200, "POST", "/api/v2/agents/login",
+                                  json_body={"name": "py-alan", "secret": alan["secret"]})["accessToken"]
+        porch.expect(200, "PUT", "/api/v2/agent/status", bearer=alan_token, json_body={"status": "available"})
+        base = f"/api/v2/agent/conversations/{conversation}"
+        porch.expect(200, "POST", f"{base}/assign", bearer=grace)
+        porch.expect(200, "POST", f"{base}/transfer", bearer=grace,
+                     json_body={"agentId": alan["id"], "note": "wants a refund, angry"})
+        porch.expect(200, "POST", f"{base}/transfer", bearer=alan_token,
+                     json_body={"queue": "billing", "note": "refunds are billing's"})
+
+        # An anonymous guest signs in: the customer's externalId, never the token.
+        key = porch.cli("identity-keys", "add", "--deployment", porch.deployment["id"])
+        anonymous = porch.create_guest()
+        token = doc_signer()(key["secret"], key["kid"], porch.deployment["id"],
+                             {"id": "crm-42", "name": "Ann Lee", "email": "ann@example.com"})
+        porch.expect(200, "POST", "/api/v2/webmessaging/guests/identity",
+                     bearer=anonymous["accessToken"], json_body={"identityToken": token})
+
+        wait_until("three events", lambda: len(receiver.events()) >= 3)
+        events = receiver.events()
+        assert in_order(events, conversation) == [("conversation.transferred", 2), ("conversation.transferred", 3)]
+        assert in_order(events, anonymous["conversationId"]) == [("guest.identified", 1)]
+        by_seq = {(e["event"]["data"]["conversationId"], e["event"]["data"]["message"]["seq"]): e["event"]["data"]
+                  for e in events}
+        to_alan, to_billing = by_seq[(conversation, 2)], by_seq[(conversation, 3)]
+        identified = by_seq[(anonymous["conversationId"], 1)]
+        assert to_alan["agentId"] == alan["id"]
+        assert "agentId" not in to_billing and to_billing["queue"] == "billing"
+        raw = (tmp_path / "events.jsonl").read_text()
+        assert "refund" not in raw, "a transfer's note is for agents only"
+        assert "note" not in to_alan["message"] and "note" not in to_billing["message"]
+        assert identified["conversationId"] == anonymous["conversationId"]
+        assert identified["guest"]["externalId"] == "crm-42"
+        assert identified["guest"]["verifiedBy"] == "identityToken"
+        assert token not in raw and key["secret"] not in raw, "no identity token, no key"
+    finally:
+        receiver.stop()
+
+
 def test_a_receiver_down_for_a_while_gets_every_event_in_order(tmp_path: Path, store_args: list[str]) -> None:
     porch = Porch(*store_args)
     port = _free_port()
@@ -219,6 +270,78 @@ def test_signatures_verify_and_forgeries_do_not(porch: Porch) -> None:
                 Webhook(rotated_out).verify(body, headers)
     finally:
         capture.stop()
+
+
+def backend_token(porch: Porch) -> str:
+    """A token of a client with scope `webhooks`: the customer's backend managing endpoints."""
+    crm = porch.cli("clients", "create", "--name", f"crm-{time.monotonic_ns()}", "--scope", "webhooks")
+    body = porch.expect(200, "POST", "/api/v2/oauth/token", basic=(crm["id"], crm["secret"]),
+                        form={"grant_type": "client_credentials", "scope": "webhooks"})
+    return body["access_token"]
+
+
+def test_a_rotation_over_the_api_verifies_the_old_secret_only_during_the_overlap(porch: Porch) -> None:
+    capture = Capture()
+    try:
+        token = backend_token(porch)
+        endpoints = f"/api/v2/webmessaging/deployments/{porch.deployment['id']}/webhooks"
+        endpoint = porch.expect(201, "POST", endpoints, bearer=token, json_body={
+            "url": f"http://127.0.0.1:{capture.port}/hooks", "eventTypes": ["conversation.created"]})
+        old_secret = endpoint["secret"]
+        overlap_ms = 5000
+        rotated = porch.expect(200, "POST", f"{endpoints}/{endpoint['id']}/secret", bearer=token,
+                               json_body={"overlapMs": overlap_ms})
+        new_secret, until_ms = rotated["secret"], rotated["previousSecretUntilMs"]
+        assert new_secret != old_secret and until_ms <= time.time() * 1000 + overlap_ms
+
+        # During the overlap: a receiver that only has the old secret verifies...
+        porch.create_guest()
+        headers, body = wait_until("a delivery", lambda: capture.requests and capture.requests[0])
+        assert int(headers["webhook-timestamp"]) * 1000 < until_ms, "attempted within the overlap"
+        assert len(headers["webhook-signature"].split(" ")) == 2
+        assert Webhook(old_secret).verify(body, headers)["type"] == "conversation.created"
+        Webhook(new_secret).verify(body, headers)
+        # ...and after it, it does not; the new secret does.
+        time.sleep(max(0.0, until_ms / 1000 - time.time()) + 0.1)
+        porch.create_guest()
+        headers, body = wait_until("a second delivery", lambda: len(capture.requests) > 1 and capture.requests[1])
+        assert len(headers["webhook-signature"].split(" ")) == 1
+        with pytest.raises(WebhookVerificationError):
+            Webhook(old_secret).verify(body, headers)
+        Webhook(new_secret).verify(body, headers)
+    finally:
+        capture.stop()
+
+
+def test_dead_letters_over_the_api_and_their_replay() -> None:
+    p = Porch()
+    capture = Capture()
+    capture.status = 503
+    try:
+        p.start(*FAST, "--webhook-retry-horizon-ms", "1000")
+        token = backend_token(p)
+        endpoints = f"/api/v2/webmessaging/deployments/{p.deployment['id']}/webhooks"
+        endpoint = p.expect(201, "POST", endpoints, bearer=token, json_body={
+            "url": f"http://127.0.0.1:{capture.port}/hooks", "eventTypes": ["conversation.created"]})
+        secret, dead_path = endpoint["secret"], f"{endpoints}/{endpoint['id']}/dead"
+        p.create_guest()
+
+        def dead() -> list[dict]:
+            return p.expect(200, "GET", dead_path, bearer=token)["deliveries"]
+
+        [letter] = wait_until("a dead letter", dead)
+        assert letter["type"] == "conversation.created" and "HTTP 503" in letter["lastError"], letter
+        attempts = len(capture.requests)
+        capture.status = 204
+        assert p.expect(200, "POST", f"{dead_path}/replay", bearer=token) == {"replayed": 1}
+        wait_until("the replayed delivery", lambda: len(capture.requests) > attempts)
+        headers, body = capture.requests[-1]
+        assert headers["webhook-id"] == letter["webhookId"]
+        assert Webhook(secret).verify(body, headers)["type"] == "conversation.created"
+        wait_until("an empty dead-letter list", lambda: not dead())
+    finally:
+        capture.stop()
+        p.stop()
 
 
 def test_a_receiver_that_never_recovers_ends_in_the_dead_letters_and_replay_delivers() -> None:

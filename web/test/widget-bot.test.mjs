@@ -1,7 +1,7 @@
 // The reference bot (examples/bot/bot.mjs) over a real Porch and a real widget in Chromium
 // (issue 22): the bot hears the deployment's signed webhooks, greets the visitor with quick
 // replies and a card the widget renders as plain buttons and links; the visitor's click is
-// sent as a message naming the choice; the bot hands off with a summary, the visitor reads
+// sent as a message naming the choice (a `choose` frame on its gateway connection); the bot hands off with a summary, the visitor reads
 // the hand-off in plain words, and the agent picks up with the whole history and the summary.
 
 import { spawn } from 'node:child_process';
@@ -44,6 +44,9 @@ describe('a bot answers in the widget, then hands off (issue 22)', { timeout: 30
   it('quick replies and a card, a pick, the hand-off, and an agent with the summary', T, async () => {
     const screen = SCREENS[0];
     const page = await widgetPage(env.browser, screen, `${env.porch.baseUrl}/examples/widget-host.html?deployment=${env.porch.deployment.id}`);
+    // What the widget sends over its gateway connection (opened by the launcher).
+    const framesSent = [];
+    page.on('websocket', (ws) => ws.on('framesent', (f) => framesSent.push(String(f.payload))));
     await page.click('.launcher');
     await write(page, 'Hello, I have a question');
     const cid = await conversationOf(page, env.porch.deployment.id);
@@ -58,6 +61,9 @@ describe('a bot answers in the widget, then hands off (issue 22)', { timeout: 30
     await page.locator('#porch-widget .quick-reply', { hasText: 'Billing' }).first().click();
     await until(page, 'the hand-off in plain words', (p) => p.evaluate(() => document.getElementById('porch-widget').shadowRoot
       .querySelector('.log').innerText.includes('passed the conversation to a person')), { kind: 'widget' });
+    const choose = framesSent.map((f) => JSON.parse(f)).find((f) => f.type === 'choose');
+    assert.equal(choose?.text, 'Billing', `the pick goes over the gateway as a choose frame: ${framesSent.join('\n')}`);
+    assert.equal(choose.choice.id, 'billing');
 
     // The agent picks it up: the whole history, the pick with its choice, and the summary.
     await env.porch.api('POST', `/api/v2/agent/conversations/${cid}/assign`, { bearer: env.agentToken, expect: 200 });

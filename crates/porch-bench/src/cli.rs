@@ -256,6 +256,17 @@ pub enum Command {
         #[arg(long, default_value_t = 16)]
         tasks_growth_max: u64,
     },
+    /// S8: S3 at one rate with no webhook endpoint, then with one whose receiver accepts
+    /// connections and never answers (fresh Porch per row): a hanging receiver must not slow
+    /// the guests' messages.
+    WebhookHang {
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        #[arg(long, default_value_t = 200)]
+        guests: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
     /// One S1b worker process, started by `broadcast` (orders on stdin, answers on stdout).
     #[command(hide = true)]
     BroadcastWorker(crate::broadcast::worker::WorkerArgs),

@@ -12,7 +12,7 @@ use crate::server::{Kind, Paths, Server};
 use crate::stats::Report;
 use crate::{
     assign, broadcast, delivery, handshake, hardening, idle, openloop, peer_delivery, pingpong,
-    porch, resume, soak,
+    porch, resume, soak, webhook_hang,
 };
 
 /// A started server, with `guests` guest tokens when it is Porch.
@@ -220,6 +220,11 @@ pub async fn run(paths: &Paths, global: &Global, command: &Command) -> Result<Ve
             let setup = porch::setup(paths, &server).await?;
             let agent = porch::create_agent(paths, &server, "soak-agent").await?;
             Ok(vec![soak::run(&mut server, &setup, agent, &p).await?])
+        }
+        Command::WebhookHang { rate, guests, secs } => {
+            let p =
+                delivery::Params { scenario: "S8", rate: *rate, secs: *secs, agents: 1, spread };
+            webhook_hang::run(paths, *guests, &p).await
         }
         Command::Smoke => smoke(paths, spread).await,
     }

@@ -25,6 +25,7 @@ mod resume;
 mod server;
 mod soak;
 mod stats;
+mod webhook_hang;
 mod ws;
 
 use std::time::Duration;

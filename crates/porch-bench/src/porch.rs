@@ -23,7 +23,7 @@ pub struct Setup {
     pub deployment_id: String,
 }
 
-fn cli_json(paths: &Paths, server: &Server, args: &[&str]) -> Result<serde_json::Value> {
+pub fn cli_json(paths: &Paths, server: &Server, args: &[&str]) -> Result<serde_json::Value> {
     let data_dir = server.dir.as_ref().context("porch has a data dir")?.join("data");
     let output = porch_command(paths, &data_dir)
         .envs(server.cli_env.iter().map(|(k, v)| (k, v)))

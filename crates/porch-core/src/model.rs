@@ -73,6 +73,9 @@ pub struct BotRecord {
     pub name: String,
     pub secret_hash: String,
     pub created_at_ms: i64,
+    /// False: an operator disabled it (`porch bots disable`). Its tokens are refused and its
+    /// queues' new conversations go straight to their agents, until `porch bots enable`.
+    pub enabled: bool,
 }
 
 /// Whether an agent or a client may sign in and use its tokens: what `porch agents|clients

@@ -32,7 +32,7 @@ use crate::model::{
 };
 use crate::offer::{Offer, OfferOutcome, OfferRequest};
 use crate::token::SigningKey;
-use crate::webhook::{Claim, Delivery, DeliveryState, Finish, WebhookEndpoint};
+use crate::webhook::{Claim, Delivery, DeliveryState, EventType, Finish, WebhookEndpoint};
 
 /// The future every store method returns. Boxed so `dyn Store` works; one allocation per call
 /// is noise next to a database round trip.
@@ -85,6 +85,10 @@ pub enum StoreError {
     /// was written.
     #[error("conversation {0} changed since it was read")]
     Changed(String),
+    /// An identifying append (`AppendRequest::identify`) for a guest another customer's
+    /// `externalId` holds already: nothing was written.
+    #[error("guest {0} belongs to another customer")]
+    GuestOfAnotherCustomer(String),
 }
 
 /// A new entry for a conversation's log.
@@ -130,6 +134,41 @@ pub struct AppendRequest {
     pub expect_last_seq: Option<u64>,
     /// Marks the entry as a queue's unanswered fallback (docs/routing.md).
     pub fallback: bool,
+    /// The webhook event this entry is, when it is not the one its state change makes
+    /// (`EventType::of_entry`): a transfer, a guest identified.
+    pub webhook_event: Option<EventType>,
+    /// The conversation's guest becomes this customer in the entry's commit (an anonymous
+    /// session upgraded by an identity token, docs/identity.md): refused with
+    /// `GuestOfAnotherCustomer`, and nothing written, when another customer has it already.
+    /// Boxed: rare, and every append (SQLite's writer queue holds them) would carry its size.
+    pub identify: Option<Box<GuestIdentity>>,
+}
+
+/// Who an identity token said the guest is (`AppendRequest::identify`), as
+/// `Store::identify_guest` records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestIdentity {
+    pub guest_id: String,
+    pub external_id: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl GuestIdentity {
+    /// The guest as the store leaves it: the customer's id, a name and email when the token
+    /// gave them, vouched for by the identity token unless it was known before.
+    pub fn apply(&self, guest: &mut porch_wire::rest::Guest) {
+        if guest.external_id.is_none() {
+            guest.verified_by = Some(porch_wire::rest::Verification::IdentityToken);
+        }
+        guest.external_id = Some(self.external_id.clone());
+        if let Some(name) = &self.display_name {
+            guest.display_name = Some(name.clone());
+        }
+        if let Some(email) = &self.email {
+            guest.email = Some(email.clone());
+        }
+    }
 }
 
 impl AppendRequest {
@@ -149,6 +188,8 @@ impl AppendRequest {
             note: None,
             wrap_up: None,
             attachment: None,
+            webhook_event: None,
+            identify: None,
             now_ms,
             reopen_closed_since_ms: None,
             expect_last_seq: None,
@@ -165,8 +206,19 @@ impl AppendRequest {
         request
     }
 
-    /// Text and nothing else: no state change, assignment, holder, move, note, wrap-up, content
-    /// or file. Only such an entry may take a store's shortcut that writes before
+    /// The webhook event the entry is: `webhook_event`, a reopen's, or the one of its state
+    /// change.
+    pub fn webhook_event(&self) -> EventType {
+        match self.webhook_event {
+            Some(event) => event,
+            None if self.reopen_closed_since_ms.is_some() => EventType::ConversationReopened,
+            None => EventType::of_entry(self.event),
+        }
+    }
+
+    /// Text and nothing else: no state change, assignment, holder, move, note, wrap-up, content,
+    /// file, reopen, expected `last_seq`, fallback, event of its own or identification. Only
+    /// such an entry may take a store's shortcut that writes before
     /// `decide_append` rules (PostgreSQL's one-statement append): every other field is a
     /// condition or a column the shortcut does not check or write.
     pub fn is_plain(&self) -> bool {
@@ -182,6 +234,8 @@ impl AppendRequest {
             && self.reopen_closed_since_ms.is_none()
             && self.expect_last_seq.is_none()
             && !self.fallback
+            && self.webhook_event.is_none()
+            && self.identify.is_none()
     }
 }
 
@@ -655,6 +709,8 @@ pub trait Store: Send + Sync + 'static {
     fn bot(&self, id: &str) -> StoreFuture<'_, Option<BotRecord>>;
     /// Removes a bot; its tokens are refused from then on. False when no bot has this id.
     fn delete_bot(&self, id: &str) -> StoreFuture<'_, bool>;
+    /// Enables or disables a bot (`BotRecord::enabled`). False when no bot has this id.
+    fn set_bot_enabled(&self, id: &str, enabled: bool) -> StoreFuture<'_, bool>;
     /// Records (or replaces) a bot's hand-off summary of a conversation, written before the
     /// entry that moves the conversation, so agents never see it without its summary.
     fn set_handoff(&self, handoff: porch_wire::bot::Handoff) -> StoreFuture<'_, ()>;
@@ -874,6 +930,8 @@ mod tests {
             reopen_closed_since_ms: None,
             expect_last_seq: None,
             fallback: false,
+            webhook_event: None,
+            identify: None,
         }
     }
 

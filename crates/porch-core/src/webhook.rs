@@ -36,16 +36,22 @@ pub enum EventType {
     /// Its guest wrote within the reopen window of the close: back to its last agent or its
     /// queue (docs/routing.md).
     ConversationReopened,
+    /// An agent (or a supervisor) transferred the conversation to an agent or a queue.
+    ConversationTransferred,
+    /// The guest's anonymous session was upgraded by an identity token: it is a known customer.
+    GuestIdentified,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 8] = [
         EventType::ConversationCreated,
         EventType::MessageCreated,
         EventType::ConversationAssigned,
         EventType::ConversationReturned,
         EventType::ConversationClosed,
         EventType::ConversationReopened,
+        EventType::ConversationTransferred,
+        EventType::GuestIdentified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +62,8 @@ impl EventType {
             EventType::ConversationReturned => "conversation.returned",
             EventType::ConversationClosed => "conversation.closed",
             EventType::ConversationReopened => "conversation.reopened",
+            EventType::ConversationTransferred => "conversation.transferred",
+            EventType::GuestIdentified => "guest.identified",
         }
     }
 
@@ -63,10 +71,11 @@ impl EventType {
         EventType::ALL.into_iter().find(|t| t.as_str() == text)
     }
 
-    /// The event a log entry is: a reopen, its state change, or a message.
-    pub fn of_entry(event: Option<ConversationState>, reopened: bool) -> EventType {
+    /// The event a log entry is by its state change, or a message. An entry that is another
+    /// event says so itself (`AppendRequest::webhook_event`): a reopen, a transfer, a guest
+    /// identified.
+    pub fn of_entry(event: Option<ConversationState>) -> EventType {
         match event {
-            _ if reopened => EventType::ConversationReopened,
             None => EventType::MessageCreated,
             Some(ConversationState::Assigned) => EventType::ConversationAssigned,
             Some(ConversationState::Waiting) => EventType::ConversationReturned,
@@ -162,7 +171,8 @@ pub struct Delivery {
     /// The log entry; 0 is the conversation's creation.
     pub seq: u64,
     pub event_type: String,
-    /// With `conversation.assigned`, the agent who took the conversation.
+    /// With `conversation.assigned`, the agent who took the conversation; with
+    /// `conversation.transferred` to an agent, that agent.
     pub agent_id: Option<String>,
     pub state: DeliveryState,
     /// Attempts made so far.
@@ -170,6 +180,9 @@ pub struct Delivery {
     pub next_attempt_at_ms: i64,
     pub last_error: Option<String>,
     pub created_at_ms: i64,
+    /// The conversation's queue when the event was committed (`None` for events stored before
+    /// Porch kept it: their body names the conversation's queue at the attempt).
+    pub queue: Option<String>,
 }
 
 impl Delivery {
@@ -374,13 +387,16 @@ mod tests {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(t));
         }
-        assert_eq!(EventType::of_entry(None, false), EventType::MessageCreated);
+        assert_eq!(EventType::of_entry(None), EventType::MessageCreated);
         assert_eq!(
-            EventType::of_entry(Some(ConversationState::Closed), false),
+            EventType::of_entry(Some(ConversationState::Closed)),
             EventType::ConversationClosed
         );
+        let mut reopen = crate::store::AppendRequest::system("cnv_1", "reopened".into(), 0);
+        (reopen.event, reopen.reopen_closed_since_ms) =
+            (Some(ConversationState::Assigned), Some(0));
         assert_eq!(
-            EventType::of_entry(Some(ConversationState::Assigned), true),
+            reopen.webhook_event(),
             EventType::ConversationReopened,
             "a reopen is its own event, whichever state it goes back to"
         );

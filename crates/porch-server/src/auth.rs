@@ -289,11 +289,13 @@ async fn client(state: &AppState, claims: Claims) -> Result<ClientPrincipal, Api
     Ok(ClientPrincipal { client_id: record.id, claims })
 }
 
-/// A bot token counts while its bot exists: one short read of the bot's row per use, so
-/// `porch bots remove` refuses its tokens on every node at once.
+/// A bot token counts while its bot exists and is enabled: one short read of the bot's row
+/// per use, so `porch bots remove` and `porch bots disable` refuse its tokens on every node at
+/// once.
 async fn bot(state: &AppState, claims: Claims) -> Result<BotPrincipal, ApiError> {
     match state.store.bot(&claims.sub).await? {
-        Some(bot) => Ok(BotPrincipal { bot, claims }),
+        Some(bot) if bot.enabled => Ok(BotPrincipal { bot, claims }),
+        Some(bot) => Err(crate::bots::disabled(&bot.id)),
         None => Err(ApiError::new(
             ErrorCode::BotCredentialsInvalid,
             "the bot of this token was removed; add it again (`porch bots add`)",

@@ -242,9 +242,8 @@ pub(crate) async fn created(
 
 /// Records a system entry that changes no state (a guest signed in) and tells everyone. False
 /// when the conversation is closed: it takes no more entries.
-pub async fn note(state: &AppState, conversation_id: &str, text: String) -> ApiResult<bool> {
-    let appended = append(state, system_entry(conversation_id, text)).await;
-    let outcome = match appended {
+pub async fn note(state: &AppState, request: AppendRequest) -> ApiResult<bool> {
+    let outcome = match append(state, request).await {
         Ok(outcome) => outcome,
         Err(StoreError::ConversationClosed(_)) => return Ok(false),
         Err(e) => return Err(e.into()),

@@ -89,6 +89,14 @@ impl From<TokenError> for ApiError {
     }
 }
 
+/// A guest session another customer's identity token upgraded first (docs/identity.md).
+pub fn guest_already_known() -> ApiError {
+    ApiError::new(
+        ErrorCode::GuestAlreadyKnown,
+        "this guest session belongs to another customer already; open a new session for this one (the widget endpoint, with a new identity token)",
+    )
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
@@ -172,6 +180,7 @@ impl From<StoreError> for ApiError {
                     ),
                 )
             }
+            StoreError::GuestOfAnotherCustomer(_) => guest_already_known(),
         }
     }
 }

@@ -95,6 +95,8 @@ pub async fn transfer(
         }
     };
     request.note = note;
+    // A transfer is its own webhook event, whichever state it leaves the conversation in.
+    request.webhook_event = Some(porch_core::webhook::EventType::ConversationTransferred);
     commit(state, conversation, request).await
 }
 

@@ -6,6 +6,8 @@
 use axum::extract::State;
 use porch_core::identity::{IdentityClaims, IdentityExpectation};
 use porch_core::model::DeploymentRecord;
+use porch_core::store::{AppendRequest, GuestIdentity};
+use porch_core::webhook::EventType;
 use porch_wire::ErrorCode;
 use porch_wire::rest::{GuestSession, IdentifyGuestRequest};
 
@@ -16,7 +18,8 @@ use crate::state::AppState;
 
 /// `POST /api/v2/webmessaging/guests/identity`: an anonymous guest session becomes the
 /// customer the identity token names. Its conversation, seq and tokens stay; a system entry
-/// in the log tells the agents, live, and the conversation's new guest follows it.
+/// in the log tells the agents, live, and the conversation's new guest follows it. The guest's
+/// new customer, that entry and its `guest.identified` webhook event are one commit.
 pub async fn identify(
     State(state): State<AppState>,
     GuestAuth(guest): GuestAuth,
@@ -25,15 +28,15 @@ pub async fn identify(
     crate::conversation::check_broker(&state)?;
     let claims = redeem(&state, &guest.deployment, &request.identity_token).await?;
     let id = &guest.guest.guest.id;
-    let (name, email) = (claims.name.clone(), claims.email.clone());
-    if !state.store.identify_guest(id, &claims.sub, name, email).await? {
-        return Err(ApiError::new(
-            ErrorCode::GuestAlreadyKnown,
-            "this guest session belongs to another customer already; open a new session for this one (the widget endpoint, with a new identity token)",
-        ));
-    }
-    if guest.guest.guest.external_id.is_none() {
-        announce(&state, &guest, &claims).await?;
+    let announced =
+        guest.guest.guest.external_id.is_none() && announce(&state, &guest, &claims).await?;
+    // Known already (the same customer again), or a closed conversation, which takes no entry:
+    // the session is the customer's all the same.
+    if !announced {
+        let (name, email) = (claims.name.clone(), claims.email.clone());
+        if !state.store.identify_guest(id, &claims.sub, name, email).await? {
+            return Err(crate::error::guest_already_known());
+        }
     }
     let record = state.store.guest(id).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::GuestUnknown, "the guest is gone; open a new session")
@@ -41,17 +44,30 @@ pub async fn identify(
     Ok(axum::Json(crate::guests::session(&state, &record, &guest.deployment)))
 }
 
-/// The log entry agents see: who the guest turned out to be. A closed conversation takes no
-/// entry; the session is the customer's all the same.
+/// The log entry agents see, who the guest turned out to be, identifying the guest in its
+/// commit. False when the conversation is closed: nothing was written.
 async fn announce(
     state: &AppState,
     guest: &GuestPrincipal,
     claims: &IdentityClaims,
-) -> ApiResult<()> {
+) -> ApiResult<bool> {
     let shown = claims.name.as_deref().unwrap_or(&claims.sub);
     let text = format!("The guest signed in: verified as {shown} ({})", claims.sub);
-    crate::conversation::note(state, &guest.guest.conversation_id, text).await?;
-    Ok(())
+    let conversation_id = &guest.guest.conversation_id;
+    let mut request = AppendRequest::new(
+        conversation_id,
+        crate::conversation::system(),
+        text,
+        porch_core::time::now_ms(),
+    );
+    request.webhook_event = Some(EventType::GuestIdentified);
+    request.identify = Some(Box::new(GuestIdentity {
+        guest_id: guest.guest.guest.id.clone(),
+        external_id: claims.sub.clone(),
+        display_name: claims.name.clone(),
+        email: claims.email.clone(),
+    }));
+    crate::conversation::note(state, request).await
 }
 
 /// The customer an identity token names, once: a second presentation of it, on any node, is

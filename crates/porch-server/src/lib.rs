@@ -72,8 +72,8 @@ pub mod openapi;
 pub mod ops;
 pub mod origins;
 pub mod presence;
-pub mod reopen;
 pub mod queue_position;
+pub mod reopen;
 pub mod routing;
 pub mod search;
 pub mod signin;
@@ -221,6 +221,9 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AGENT_API_PREFIX}/conversations/{{id}}/unassign"), post(agents::unassign))
         .route(WEBHOOK_ENDPOINTS_PATH, get(webhooks::api::list).post(webhooks::api::create))
         .route(WEBHOOK_ENDPOINT_PATH, delete(webhooks::api::delete))
+        .route(WEBHOOK_SECRET_PATH, post(webhooks::manage::rotate))
+        .route(WEBHOOK_DEAD_PATH, get(webhooks::manage::dead))
+        .route(WEBHOOK_REPLAY_PATH, post(webhooks::manage::replay))
         .route(CUSTOMER_ERASURE_PATH, post(erasure::erase))
         .route(
             &format!("{AGENT_API_PREFIX}/status"),

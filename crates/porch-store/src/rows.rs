@@ -535,7 +535,7 @@ pub(crate) fn content_to_sql(content: Option<&porch_wire::bot::Content>) -> Opti
     content.filter(|c| !c.is_empty()).map(to_json)
 }
 
-pub(crate) const BOT_COLUMNS: &str = "id, deployment_id, name, secret_hash, created_at_ms";
+pub(crate) const BOT_COLUMNS: &str = "id, deployment_id, name, secret_hash, created_at_ms, enabled";
 
 pub(crate) fn bot(row: &dyn StoredRow) -> Result<BotRecord, StoreError> {
     Ok(BotRecord {
@@ -544,6 +544,7 @@ pub(crate) fn bot(row: &dyn StoredRow) -> Result<BotRecord, StoreError> {
         name: row.text(2)?,
         secret_hash: row.text(3)?,
         created_at_ms: row.integer(4)?,
+        enabled: row.flag(5)?,
     })
 }
 
@@ -576,7 +577,7 @@ pub(crate) fn webhook_endpoint(row: &dyn StoredRow) -> Result<WebhookEndpoint, S
 }
 
 pub(crate) const DELIVERY_COLUMNS: &str = "endpoint_id, conversation_id, seq, event_type, agent_id, state, \
-     attempts, next_attempt_at_ms, last_error, created_at_ms";
+     attempts, next_attempt_at_ms, last_error, created_at_ms, queue";
 
 pub(crate) fn delivery(row: &dyn StoredRow) -> Result<Delivery, StoreError> {
     let state_text = row.text(5)?;
@@ -595,6 +596,7 @@ pub(crate) fn delivery(row: &dyn StoredRow) -> Result<Delivery, StoreError> {
         next_attempt_at_ms: row.integer(7)?,
         last_error: row.optional_text(8)?,
         created_at_ms: row.integer(9)?,
+        queue: row.optional_text(10)?,
     })
 }
 

@@ -154,6 +154,7 @@ async fn deployment_updates() {
 async fn webhook_enqueue() {
     let (_schema, store) = fresh().await;
     suite_webhook_enqueue(&*store).await;
+    suite_webhook_own_events(&*store).await;
 }
 
 #[tokio::test]

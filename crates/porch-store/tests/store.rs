@@ -104,6 +104,7 @@ async fn deployment_updates() {
 async fn webhook_enqueue() {
     let (_dir, store) = fresh();
     suite_webhook_enqueue(&*store).await;
+    suite_webhook_own_events(&*store).await;
 }
 
 #[tokio::test]
@@ -572,7 +573,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 19, "and every migration after");
+    assert_eq!(version, 20, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

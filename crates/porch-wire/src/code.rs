@@ -147,6 +147,7 @@ error_codes! {
     GuestAlreadyKnown = "guest_already_known", 409, 4007, "The guest session already belongs to another customer; open a new session for this one.";
     AgentDisabled = "agent_disabled", 403, 4009, "The agent is disabled by the operator; its sign-in and tokens are refused.";
     ClientDisabled = "client_disabled", 403, 4009, "The OAuth client is disabled by the operator; its sign-in and tokens are refused.";
+    BotDisabled = "bot_disabled", 403, 4009, "The bot is disabled by the operator; its sign-in and tokens are refused, and its queues' new conversations go to their agents.";
     TokenRevoked = "token_revoked", 401, 4003, "The token was issued before its agent's or client's secret was reset.";
     // The handshake itself.
     SubprotocolMissing = "subprotocol_missing", 401, 4001, "No NICE-WebSocket-Auth marker and no Authorization header.";
@@ -243,6 +244,9 @@ const NOT_RETRYABLE: &[ErrorCode] = &[
     ErrorCode::AgentStatusInvalid,
     ErrorCode::WebhookTargetRefused,
     ErrorCode::WebhookEventTypeUnknown,
+    // A pick naming no quick reply, or content breaking the format: the same again fails again
+    // (the SDK would otherwise resend a refused pick over the gateway for ever).
+    ErrorCode::ContentInvalid,
     ErrorCode::NotFound,
     // A deleted file stays deleted, and an image without a preview stays without one.
     ErrorCode::AttachmentDeleted,
@@ -307,6 +311,7 @@ mod tests {
     fn what_the_request_caused_is_not_retryable() {
         assert!(!ErrorCode::TextTooLong.retryable());
         assert!(!ErrorCode::ConversationClosed.retryable());
+        assert!(!ErrorCode::ContentInvalid.retryable(), "a pick naming no quick reply");
         assert!(ErrorCode::RateLimited.retryable());
         assert!(ErrorCode::StoreUnavailable.retryable());
         assert!(ErrorCode::TokenExpired.retryable(), "sent again with a fresh token");

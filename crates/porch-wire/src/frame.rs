@@ -21,6 +21,12 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation_id: Option<String>,
     },
+    /// Guests: pick a quick reply of a bot's message (docs/bots.md). `text` is the reply's
+    /// label, `choice` the bot message's `seq` and the reply's `id`. Stored as a message, like
+    /// `send`'s, and answered the same way: `ack` (with the same dedupe of `clientMessageId`),
+    /// or `error` with the same `clientMessageId` (`content_invalid` when the choice names no
+    /// quick reply of that message; nothing stored).
+    Choose { client_message_id: String, text: String, choice: crate::bot::Choice },
     /// "I am typing." Send at most every few seconds while typing; not stored.
     Typing {
         #[serde(default, skip_serializing_if = "Option::is_none")]

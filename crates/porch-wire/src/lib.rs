@@ -76,6 +76,15 @@ pub const WEBHOOK_ENDPOINTS_PATH: &str =
 /// One webhook endpoint of a deployment: `DELETE` removes it.
 pub const WEBHOOK_ENDPOINT_PATH: &str =
     "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
+/// A webhook endpoint's secret: `POST` rotates it (the previous one overlaps).
+pub const WEBHOOK_SECRET_PATH: &str =
+    "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/secret";
+/// A webhook endpoint's dead deliveries: `GET` lists them.
+pub const WEBHOOK_DEAD_PATH: &str =
+    "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/dead";
+/// `POST` makes a webhook endpoint's dead deliveries pending again.
+pub const WEBHOOK_REPLAY_PATH: &str =
+    "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/dead/replay";
 
 /// A deployment's customer erasure (client token, scope `erasure`): `POST` erases the customer
 /// its body names (docs/identity.md, "Erasure").
@@ -127,6 +136,9 @@ pub const PATHS: &[(&str, &str)] = &[
     ("openapi", OPENAPI_PATH),
     ("webhookEndpoints", WEBHOOK_ENDPOINTS_PATH),
     ("webhookEndpoint", WEBHOOK_ENDPOINT_PATH),
+    ("webhookSecret", WEBHOOK_SECRET_PATH),
+    ("webhookDead", WEBHOOK_DEAD_PATH),
+    ("webhookReplay", WEBHOOK_REPLAY_PATH),
     ("botToken", BOT_TOKEN_PATH),
     ("botApi", BOT_API_PREFIX),
     ("guestAttachments", GUEST_ATTACHMENTS_PATH),

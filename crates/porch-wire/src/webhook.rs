@@ -11,7 +11,8 @@ use crate::rest::{Guest, Message};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookEvent {
     /// `conversation.created`, `message.created`, `conversation.assigned`,
-    /// `conversation.returned` or `conversation.closed`.
+    /// `conversation.returned`, `conversation.closed`, `conversation.transferred` or
+    /// `guest.identified` (`porch_core::webhook::EventType`).
     #[serde(rename = "type")]
     pub event_type: String,
     /// When the event happened (RFC 3339, UTC, milliseconds).
@@ -19,8 +20,9 @@ pub struct WebhookEvent {
     pub data: WebhookData,
 }
 
-/// What an event is about. `message` is the log entry that is the event (absent only for
-/// `conversation.created`, whose `guest` is there instead).
+/// What an event is about. `message` is the log entry that is the event, without a transfer's
+/// note (absent only for `conversation.created`, whose `guest` is there instead; `guest.identified`
+/// has both).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookData {
@@ -31,7 +33,8 @@ pub struct WebhookData {
     pub guest: Option<Guest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Message>,
-    /// With `conversation.assigned`: the agent who took the conversation.
+    /// With `conversation.assigned`: the agent who took the conversation; with
+    /// `conversation.transferred` to an agent: that agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
 }
@@ -65,4 +68,56 @@ pub struct WebhookEndpoint {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookEndpointList {
     pub endpoints: Vec<WebhookEndpoint>,
+}
+
+/// `POST …/webhooks/{endpointId}/secret`: a new secret. The previous one keeps signing beside it
+/// for `overlapMs`, at most (and by default) the operator's `webhook_secret_overlap_ms`; `0`
+/// ends it at once (a leaked secret).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateWebhookSecretRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_ms: Option<u64>,
+}
+
+/// The answer to a rotation: the new secret, shown this once, and until when the previous one
+/// still signs (milliseconds since the epoch; now or earlier: it signs no more).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSecret {
+    pub endpoint_id: String,
+    pub secret: String,
+    pub previous_secret_until_ms: i64,
+}
+
+/// A delivery out of attempts (docs/webhooks.md, "Dead letters").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeadDelivery {
+    /// The `webhook-id` it had and keeps on a replay.
+    pub webhook_id: String,
+    pub conversation_id: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub attempts: u32,
+    /// Why its last attempt failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub created_at_ms: i64,
+}
+
+/// `GET …/webhooks/{endpointId}/dead`: an endpoint's dead deliveries, oldest first, at most
+/// `WEBHOOK_DEAD_LIST_MAX`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeadDeliveryList {
+    pub deliveries: Vec<DeadDelivery>,
+}
+
+/// `POST …/webhooks/{endpointId}/dead/replay`: how many dead deliveries are pending again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookReplay {
+    pub replayed: u64,
 }

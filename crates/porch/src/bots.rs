@@ -38,6 +38,19 @@ pub enum BotsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Disable a bot: its sign-in and every token it holds are refused (`bot_disabled`), and
+    /// its queues' new conversations go straight to their agents, until `porch bots enable`.
+    Disable {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled bot: its queues' new conversations start with it again.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 pub async fn run(command: BotsCommand) -> Result<()> {
@@ -65,6 +78,20 @@ pub async fn run(command: BotsCommand) -> Result<()> {
             admin::remove(store.as_ref(), &id).await.map_err(anyhow::Error::msg)?;
             println!("bot {id} removed; its tokens are refused from now on");
         }
+        BotsCommand::Disable { id, store } => {
+            admin::set_enabled(open_store(&store).await?.as_ref(), &id, false)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!(
+                "bot {id} disabled: its tokens are refused and its queues' new conversations go to their agents"
+            );
+        }
+        BotsCommand::Enable { id, store } => {
+            admin::set_enabled(open_store(&store).await?.as_ref(), &id, true)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!("bot {id} enabled: its queues' new conversations start with it again");
+        }
     }
     Ok(())
 }
@@ -80,9 +107,11 @@ fn print(as_json: bool, value: serde_json::Value, human: String) {
 fn bot_json(b: &BotRecord) -> serde_json::Value {
     json!({
         "id": b.id, "deploymentId": b.deployment_id, "name": b.name, "createdAtMs": b.created_at_ms,
+        "enabled": b.enabled,
     })
 }
 
 fn bot_line(b: &BotRecord) -> String {
-    format!("bot {}  deployment {}  name: {}", b.id, b.deployment_id, b.name)
+    let state = if b.enabled { "" } else { "  (disabled)" };
+    format!("bot {}  deployment {}  name: {}{state}", b.id, b.deployment_id, b.name)
 }

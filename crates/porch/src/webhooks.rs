@@ -38,7 +38,8 @@ pub enum WebhooksCommand {
         #[arg(long)]
         url: String,
         /// An event type to deliver (repeatable): conversation.created, message.created,
-        /// conversation.assigned, conversation.returned, conversation.closed. [default: all]
+        /// conversation.assigned, conversation.returned, conversation.closed,
+        /// conversation.transferred, guest.identified. [default: all]
         #[arg(long = "event")]
         events: Vec<String>,
         #[arg(long)]

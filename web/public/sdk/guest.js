@@ -15,6 +15,7 @@ import { SeqLog } from './seq-log.js';
 import { SavedState, defaultStorage } from './storage.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
 import { choiceBody, noticeChange, withAfterSeq, splitRef } from './util.js';
+import { sendFrame } from './pick.js';
 import { LIMITS, PATHS } from './wire.gen.js';
 
 const { guestMessages: MESSAGES, guestToken: TOKEN } = PATHS;
@@ -172,17 +173,17 @@ export class PorchGuest extends Emitter {
    * @param {string} text
    * @returns {Promise<Message>}
    */
-  send(text) {
-    const body = String(text ?? '');
+  send(text) { return this._queue({ text: String(text ?? '') }); }
+
+  /** Sends (or queues, while offline) a message or a pick: the outbox, then a `send` or `choose` frame. @param {{text: string, clientMessageId?: string, choice?: {seq: number, id: string}}} body @returns {Promise<Message>} */
+  _queue(body) {
     if (this._ended) return Promise.reject(ended());
     if (this.closed) return Promise.reject(closedError());
-    if (!body.trim()) return Promise.reject(new PorchError({ code: 'invalid_request', message: 'a message needs some text' }));
-    const max = this.limits?.textCharsMax;
-    if (max && [...body].length > max) {
-      return Promise.reject(new PorchError({ code: 'text_too_long', message: `${[...body].length} characters; the limit is ${max}` }));
-    }
-    const { entry, acked } = this._sends.add(body);
-    this._conn?.send({ type: 'send', clientMessageId: entry.clientMessageId, text: body });
+    if (!body.text.trim()) return Promise.reject(new PorchError({ code: 'invalid_request', message: 'a message needs some text' }));
+    const chars = [...body.text].length, max = this.limits?.textCharsMax;
+    if (max && chars > max) return Promise.reject(new PorchError({ code: 'text_too_long', message: `${chars} characters; the limit is ${max}` }));
+    const { entry, acked, repeat } = this._sends.add(body.text, undefined, body);
+    if (!repeat) this._conn?.send(sendFrame(entry));
     this._typingOut.reset();
     return acked;
   }
@@ -194,8 +195,8 @@ export class PorchGuest extends Emitter {
   /** Call on every keystroke; frames go out at most every few seconds. */
   typing() { if (this.state === 'open' && this._typingOut.take()) this._conn?.send({ type: 'typing' }); }
 
-  /** Picks a quick reply of a bot's `message` (docs/bots.md): its label is sent as a message naming the choice. @param {Message} message @param {import('./porch.js').QuickReply} reply @returns {Promise<Message>} */
-  async choose(message, reply) { return (await this._api('POST', MESSAGES, choiceBody(message, reply))).message; }
+  /** Picks a quick reply of a bot's `message` (docs/bots.md): its label is sent as a message naming the choice (a `choose` frame, queued like `send`). @param {Message} message @param {import('./porch.js').QuickReply} reply @returns {Promise<Message>} */
+  choose(message, reply) { return this._queue(choiceBody(message, reply)); }
 
   /** Tells the conversation this guest has read up to `seq` (default: everything received). @param {number} [seq] */
   markRead(seq = this._log.lastSeq ?? 0) {
@@ -249,7 +250,7 @@ export class PorchGuest extends Emitter {
     // A fresh session starts at the head; older entries are history, paged over REST.
     this._release(this._log.anchor(head));
     this.emit('ready', { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
-    for (const e of this._sends.list()) this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text });
+    for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
     this._readSent = 0;
     this.markRead(this._readWanted);
     if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
@@ -338,7 +339,7 @@ export class PorchGuest extends Emitter {
   _onErrorFrame(/** @type {any} an `error` frame */ frame) {
     const { message, ref } = splitRef(frame.message);
     const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-    error.retryInMs = this._sends.refuseFrame(frame, error, (/** @type {import('./porch.js').OutboxEntry} */ e) => this._conn?.send({ type: 'send', clientMessageId: e.clientMessageId, text: e.text }));
+    error.retryInMs = this._sends.refuseFrame(frame, error, (/** @type {import('./porch.js').OutboxEntry} */ e) => this._conn?.send(sendFrame(e)));
     this.emit('error', error);
     // A send refused because the conversation closed can come before the news of the close.
     if (frame.code === 'conversation_closed') this._closed();

@@ -7,6 +7,7 @@
  * @property {string} clientMessageId
  * @property {string} text
  * @property {string} [conversationId] agents only
+ * @property {{seq: number, id: string}} [choice] a guest's pick of a bot's quick reply
  * @property {number} createdAtMs
  */
 
@@ -37,12 +38,14 @@ export class Outbox {
   /**
    * @param {string} text
    * @param {string} [conversationId]
+   * @param {{clientMessageId?: string, choice?: {seq: number, id: string}}} [given] a pick's own id and choice
    * @returns {OutboxEntry}
    */
-  add(text, conversationId) {
+  add(text, conversationId, given = {}) {
     /** @type {OutboxEntry} */
-    const entry = { clientMessageId: this._newId(), text, createdAtMs: this._now() };
+    const entry = { clientMessageId: given.clientMessageId ?? this._newId(), text, createdAtMs: this._now() };
     if (conversationId) entry.conversationId = conversationId;
+    if (given.choice) entry.choice = given.choice;
     this._entries.set(entry.clientMessageId, entry);
     return entry;
   }

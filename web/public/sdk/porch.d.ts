@@ -279,6 +279,8 @@ export interface OutboxEntry {
   clientMessageId: string;
   text: string;
   conversationId?: string;
+  /** A guest's pick of a bot's quick reply (`guest.choose`): sent as a `choose` frame. */
+  choice?: { seq: number; id: string };
   createdAtMs: number;
 }
 
@@ -411,8 +413,9 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   start(): Promise<this>;
   /** Resolves with the stored message once acknowledged; the outbox resends it across reconnects. */
   send(text: string): Promise<Message>;
-  /** Picks a quick reply of a bot's message: sent over REST as a message whose text is the
-   * label and whose `content.choice` names it; resolves with the stored message. */
+  /** Picks a quick reply of a bot's message: a message whose text is the label and whose
+   * `content.choice` names it, sent as a `choose` frame and queued in the outbox like `send`
+   * (a second pick of the same reply is the same send); resolves with the stored message. */
   choose(message: Message, reply: QuickReply): Promise<Message>;
   /** Sends a file: refused before upload when `limits.attachments` refuse it (`attachment_too_large`, `attachment_type_refused`); resolves with its attachment message. */
   attach(file: Blob & { name?: string }, options?: AttachOptions): Promise<Message>;

@@ -18,6 +18,8 @@ export class Sends {
     this.outbox = new Outbox();
     /** @type {Map<string, {resolve: (m: Message) => void, reject: (e: PorchError) => void}>} */
     this._waiters = new Map();
+    /** @type {Map<string, Promise<Message>>} the promise of each pending id, for a repeat */
+    this._acked = new Map();
     this._onChange = onChange;
   }
 
@@ -31,15 +33,22 @@ export class Sends {
   }
 
   /**
+   * A pick that is pending already (a second click) is the same send: the same promise.
    * @param {string} text
    * @param {string} [conversationId]
-   * @returns {{entry: import('./outbox.js').OutboxEntry, acked: Promise<Message>}}
+   * @param {{clientMessageId?: string, choice?: {seq: number, id: string}}} [given]
+   * @returns {{entry: import('./outbox.js').OutboxEntry, acked: Promise<Message>, repeat?: boolean}} repeat: pending already, sent already
    */
-  add(text, conversationId) {
-    const entry = this.outbox.add(text, conversationId);
-    const acked = new Promise(/** @param {(m: Message) => void} resolve @param {(e: PorchError) => void} reject */ (resolve, reject) => this._waiters.set(entry.clientMessageId, { resolve, reject }));
+  add(text, conversationId, given) {
+    const pending = given?.clientMessageId && this.outbox.list().find((e) => e.clientMessageId === given.clientMessageId);
+    const acked = pending && this._acked.get(pending.clientMessageId);
+    if (pending && acked) return { entry: pending, acked, repeat: true };
+    const entry = this.outbox.add(text, conversationId, given);
+    const promise = new Promise(/** @param {(m: Message) => void} resolve @param {(e: PorchError) => void} reject */ (resolve, reject) => this._waiters.set(entry.clientMessageId, { resolve, reject }));
+    this._acked.set(entry.clientMessageId, promise);
+    promise.then(() => this._acked.delete(entry.clientMessageId), () => this._acked.delete(entry.clientMessageId));
     this._onChange();
-    return { entry, acked };
+    return { entry, acked: promise };
   }
 
   list() {

@@ -32,6 +32,7 @@ export type ErrorCode =
   | "guest_already_known"
   | "agent_disabled"
   | "client_disabled"
+  | "bot_disabled"
   | "token_revoked"
   | "subprotocol_missing"
   | "subprotocol_misspelled"
@@ -140,6 +141,9 @@ export declare const PATHS: {
   readonly openapi: "/api/v2/openapi.json";
   readonly webhookEndpoints: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks";
   readonly webhookEndpoint: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}";
+  readonly webhookSecret: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/secret";
+  readonly webhookDead: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/dead";
+  readonly webhookReplay: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/dead/replay";
   readonly botToken: "/api/v2/bots/token";
   readonly botApi: "/api/v2/bot";
   readonly guestAttachments: "/api/v2/webmessaging/guests/attachments";
@@ -213,6 +217,8 @@ export declare const ERRORS: {
   readonly agent_disabled: ErrorSpec;
   /** The OAuth client is disabled by the operator; its sign-in and tokens are refused. */
   readonly client_disabled: ErrorSpec;
+  /** The bot is disabled by the operator; its sign-in and tokens are refused, and its queues' new conversations go to their agents. */
+  readonly bot_disabled: ErrorSpec;
   /** The token was issued before its agent's or client's secret was reset. */
   readonly token_revoked: ErrorSpec;
   /** No NICE-WebSocket-Auth marker and no Authorization header. */

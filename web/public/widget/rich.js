@@ -10,8 +10,9 @@
  */
 
 /**
- * The elements to show under a message's text, for `content`; `choose` sends a pick and
- * resolves once it is stored (the buttons stay disabled), or rejects (they come back).
+ * The elements to show under a message's text, for `content`; `choose` sends a pick (the
+ * SDK's `guest.choose`: a `choose` frame, kept in the outbox while offline) and resolves once
+ * it is stored (the buttons stay disabled), or rejects when it is refused (they come back).
  * @param {Content} content
  * @param {((reply: QuickReply) => Promise<unknown>) | undefined} choose
  * @returns {HTMLElement[]}

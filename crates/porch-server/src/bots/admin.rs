@@ -25,6 +25,7 @@ pub async fn add(
         name: name.to_owned(),
         secret_hash: hash(&secret).await,
         created_at_ms: porch_core::time::now_ms(),
+        enabled: true,
     };
     store.create_bot(record.clone()).await.map_err(describe)?;
     Ok(Created { record, secret })
@@ -34,6 +35,15 @@ pub async fn add(
 /// its holding queue, readable in the store, until an operator closes them.
 pub async fn remove(store: &dyn Store, id: &str) -> Result<(), String> {
     match store.delete_bot(id).await.map_err(describe)? {
+        true => Ok(()),
+        false => Err(format!("no bot `{id}`; see `porch bots list`")),
+    }
+}
+
+/// Enables or disables a bot: a disabled bot's sign-in and tokens are refused on every node at
+/// their next use, and its queues' new conversations go to their agents.
+pub async fn set_enabled(store: &dyn Store, id: &str, enabled: bool) -> Result<(), String> {
+    match store.set_bot_enabled(id, enabled).await.map_err(describe)? {
         true => Ok(()),
         false => Err(format!("no bot `{id}`; see `porch bots list`")),
     }

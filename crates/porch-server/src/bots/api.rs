@@ -37,6 +37,10 @@ pub async fn token(
             "unknown bot id or wrong secret; use the ones `porch bots add` printed",
         )
     })?;
+    // Told only to whoever has the secret: a wrong one learns nothing of the bot's standing.
+    if !bot.enabled {
+        return Err(super::disabled(&bot.id));
+    }
     // Bots sign in as the customer's backend does: the client tokens' lifetime.
     let ttl_secs = state.config.limits.client_token_ttl_secs;
     let (access_token, claims) = state.mint(TokenKind::Bot, &bot.id, ttl_secs, |c| {

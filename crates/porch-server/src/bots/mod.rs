@@ -18,13 +18,27 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The queue a new conversation of `queue` starts in: its bot's holding queue when the queue
-/// starts with a bot, else the queue itself.
+/// starts with a bot that is there and enabled, else the queue itself, so its agents answer
+/// while an operator has the bot disabled (or removed it) rather than nobody.
 pub async fn starting_queue(state: &AppState, queue: &str) -> ApiResult<String> {
     let settings = state.store.queue_settings(vec![queue.to_owned()]).await?;
-    Ok(match settings.into_iter().next().and_then(|s| s.bot_id) {
-        Some(bot_id) => porch_core::bot::holding_queue(&bot_id),
-        None => queue.to_owned(),
-    })
+    let Some(bot_id) = settings.into_iter().next().and_then(|s| s.bot_id) else {
+        return Ok(queue.to_owned());
+    };
+    let enabled = state.store.bot(&bot_id).await?.is_some_and(|b| b.enabled);
+    Ok(if enabled { porch_core::bot::holding_queue(&bot_id) } else { queue.to_owned() })
+}
+
+/// The refusal of a disabled bot's sign-in and tokens.
+pub fn disabled(bot_id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::BotDisabled,
+        format!(
+            "the operator disabled bot {}; nothing was done: ask them to run `porch bots enable {}`",
+            crate::error::shown(bot_id),
+            crate::error::shown(bot_id)
+        ),
+    )
 }
 
 /// How a bot appears in the log: its name is what guests read.

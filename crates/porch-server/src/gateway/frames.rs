@@ -141,16 +141,16 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ApiError> {
             "a frame is a JSON object with a string `type`",
         ));
     };
-    const KNOWN: [&str; 11] = [
-        "send", "typing", "read", "status", "accept", "decline", "transfer", "unassign", "close",
-        "refresh", "ping",
+    const KNOWN: [&str; 12] = [
+        "send", "choose", "typing", "read", "status", "accept", "decline", "transfer", "unassign",
+        "close", "refresh", "ping",
     ];
     if !KNOWN.contains(&kind) {
         let shown = crate::error::shown(kind);
         return Err(ApiError::new(
             ErrorCode::UnknownFrameType,
             format!(
-                "unknown frame type `{shown}`; known: send, typing, read, status, accept, decline, transfer, unassign, close, refresh, ping"
+                "unknown frame type `{shown}`; known: send, choose, typing, read, status, accept, decline, transfer, unassign, close, refresh, ping"
             ),
         ));
     }

@@ -1,5 +1,5 @@
 //! The webhook endpoints API, for the customer's backend (client token, scope `webhooks`):
-//! list, add and remove a deployment's endpoints. The same rules as `porch webhooks add`
+//! list, add and remove a deployment's endpoints (`manage`: rotate, dead letters, replay). The same rules as `porch webhooks add`
 //! (`super::register`): https:// and public targets unless the operator allows more, known
 //! event types, at most `WEBHOOK_ENDPOINTS_PER_DEPLOYMENT_MAX` endpoints.
 
@@ -59,23 +59,14 @@ pub async fn delete(
     Path((deployment_id, endpoint_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     require_scope(&client.claims, porch_wire::scope::WEBHOOKS)?;
-    known_deployment(&state, &deployment_id).await?;
-    let found = super::endpoint(state.store.as_ref(), &endpoint_id).await?;
-    let theirs = found.is_some_and(|e| e.deployment_id == deployment_id);
-    if !(theirs && state.store.delete_webhook_endpoint(&endpoint_id).await?) {
-        return Err(ApiError::new(
-            ErrorCode::WebhookEndpointUnknown,
-            format!(
-                "deployment {} has no webhook endpoint {}; list them with GET …/webhooks",
-                crate::error::shown(&deployment_id),
-                crate::error::shown(&endpoint_id)
-            ),
-        ));
+    let endpoint = super::manage::theirs(&state, &deployment_id, &endpoint_id).await?;
+    if !state.store.delete_webhook_endpoint(&endpoint.id).await? {
+        return Err(super::manage::unknown(&deployment_id, &endpoint_id));
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn known_deployment(state: &AppState, deployment_id: &str) -> ApiResult<()> {
+pub(super) async fn known_deployment(state: &AppState, deployment_id: &str) -> ApiResult<()> {
     match state.store.deployment(deployment_id).await? {
         Some(_) => Ok(()),
         None => Err(unknown_deployment(deployment_id)),

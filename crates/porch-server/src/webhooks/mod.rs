@@ -6,12 +6,14 @@
 //! - `dispatch`: each node's delivery loop (leases, per-endpoint slots, retries, dead letters).
 //! - `attempt`: one signed POST and what its failure means; `render`: the body, from the log.
 //! - `target`: which targets are allowed, and the HTTP client that enforces it at connect time.
-//! - `api`: a deployment's endpoints for the customer's backend (client scope `webhooks`).
+//! - `api`: a deployment's endpoints for the customer's backend (client scope `webhooks`);
+//!   `manage`: rotating one's secret, its dead letters and their replay, for the same backend.
 //! - Here: registering and rotating endpoints, shared by the API and the CLI (`porch webhooks`).
 
 pub mod api;
 pub mod attempt;
 pub mod dispatch;
+pub mod manage;
 pub mod render;
 pub mod target;
 

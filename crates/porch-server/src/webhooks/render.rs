@@ -22,11 +22,16 @@ pub async fn body(store: &dyn Store, delivery: &Delivery) -> Result<Option<Vec<u
             }
         }
     };
-    let event = event(&delivery.event_type, &conversation, message, delivery.agent_id.clone());
+    let mut event = event(&delivery.event_type, &conversation, message, delivery.agent_id.clone());
+    // Where the conversation was at the event, not where it is at this attempt.
+    if let Some(queue) = &delivery.queue {
+        event.data.queue.clone_from(queue);
+    }
     Ok(Some(to_bytes(&event)))
 }
 
-/// An event from its parts: `message` is the entry (none for `conversation.created`).
+/// An event from its parts: `message` is the entry (none for `conversation.created`), without
+/// its agents-only note; `guest` is there for `conversation.created` and `guest.identified`.
 pub fn event(
     event_type: &str,
     conversation: &Conversation,
@@ -34,7 +39,11 @@ pub fn event(
     agent_id: Option<String>,
 ) -> WebhookEvent {
     let at_ms = message.as_ref().map_or(conversation.created_at_ms, |m| m.created_at_ms);
-    let guest = message.is_none().then(|| conversation.guest.clone());
+    // Who the guest is: when it arrives, and when it turns out to be a known customer.
+    let with_guest = message.is_none() || event_type == EventType::GuestIdentified.as_str();
+    let guest = with_guest.then(|| conversation.guest.clone());
+    // A transfer's note is written for the next agent only (docs/webhooks.md says why).
+    let message = message.map(|m| Message { note: None, ..m });
     WebhookEvent {
         event_type: event_type.to_owned(),
         timestamp: timestamp(at_ms),

@@ -15,9 +15,15 @@ async fn execute(db: &Db, sql: &str, params: Params<'_>, doing: &str) -> Result<
 }
 
 pub(crate) async fn create(db: &Db, bot: &BotRecord) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO bots ({BOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
-    let params: Params<'_> =
-        &[&bot.id, &bot.deployment_id, &bot.name, &bot.secret_hash, &bot.created_at_ms];
+    let sql = format!("INSERT INTO bots ({BOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+    let params: Params<'_> = &[
+        &bot.id,
+        &bot.deployment_id,
+        &bot.name,
+        &bot.secret_hash,
+        &bot.created_at_ms,
+        &bot.enabled,
+    ];
     execute(db, &sql, params, &format!("creating bot {}", bot.id)).await.map(|_| ())
 }
 
@@ -34,6 +40,12 @@ pub(crate) async fn bot(db: &Db, id: &str) -> Result<Option<BotRecord>, StoreErr
 pub(crate) async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
     let doing = format!("removing bot {id}");
     Ok(execute(db, "DELETE FROM bots WHERE id = $1", &[&id], &doing).await? == 1)
+}
+
+pub(crate) async fn set_enabled(db: &Db, id: &str, enabled: bool) -> Result<bool, StoreError> {
+    let doing = format!("setting whether bot {id} is enabled");
+    let sql = "UPDATE bots SET enabled = $2 WHERE id = $1";
+    Ok(execute(db, sql, &[&id, &enabled], &doing).await? == 1)
 }
 
 pub(crate) async fn set_handoff(db: &Db, h: &Handoff) -> Result<(), StoreError> {

@@ -16,7 +16,8 @@ use deadpool_postgres::GenericClient;
 use porch_core::ids::{new_id, prefix};
 use porch_core::limits::{POSTGRES_APPEND_ATTEMPTS_MAX, POSTGRES_UNCONFIRMED_RESOLVE_MS};
 use porch_core::store::{
-    AppendDecision, AppendOutcome, AppendRequest, Assignee, StoreError, decide_append,
+    AppendDecision, AppendOutcome, AppendRequest, Assignee, GuestIdentity, StoreError,
+    decide_append,
 };
 use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Message};
@@ -221,15 +222,24 @@ async fn attempt(
             AppendDecision::Write { mut message, mut conversation, claim, release, .. } => {
                 let read = (state, agent.as_deref(), request.expect_last_seq);
                 let moves = Moves { claim: claim.as_ref(), release: release.as_deref() };
+                let identify = request.identify.as_deref();
+                let also = Also { event_type: request.webhook_event(), identify };
                 sent.push(message.id.clone());
-                if let Some((seq, updated_at_ms)) =
-                    write(&client, &message, &conversation, read, moves).await?
-                {
-                    (message.seq, conversation.last_seq) = (seq, seq);
-                    (message.created_at_ms, conversation.updated_at_ms) =
-                        (updated_at_ms, updated_at_ms);
-                    return Ok(AppendOutcome::created(message, conversation));
+                let written = write(&client, &message, &conversation, read, moves, also).await?;
+                let Some((seq, updated_at_ms)) = written else {
+                    // Changed since the read: read again, unless no retry can succeed.
+                    if let Some(identity) = identify {
+                        check_guest(&client, identity).await?;
+                    }
+                    continue;
+                };
+                if let Some(identity) = identify {
+                    identity.apply(&mut conversation.guest);
                 }
+                (message.seq, conversation.last_seq) = (seq, seq);
+                (message.created_at_ms, conversation.updated_at_ms) =
+                    (updated_at_ms, updated_at_ms);
+                return Ok(AppendOutcome::created(message, conversation));
             }
         }
     }
@@ -264,7 +274,7 @@ async fn append_plain(
 ) -> Result<Option<AppendOutcome>, Failure> {
     let doing = format!("appending to {}", request.conversation_id);
     let enqueue = enqueue_sql(
-        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id \
+        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
           FROM inserted i, updated u)",
         9,
     );
@@ -282,7 +292,7 @@ async fn append_plain(
                  WHERE u.id = $2 AND s.state <> 'closed' AND u.state = s.state \
                    AND u.assigned_agent_id IS NOT DISTINCT FROM s.assigned_agent_id \
                    AND NOT EXISTS (SELECT 1 FROM stored) \
-                 RETURNING u.last_seq, u.updated_at_ms, u.deployment_id \
+                 RETURNING u.last_seq, u.updated_at_ms, u.deployment_id, u.queue \
              ), inserted AS ( \
                  INSERT INTO messages (id, conversation_id, seq, client_message_id, sender_role, sender_id, \
                                        sender_display_name, text, event, created_at_ms) \
@@ -306,7 +316,7 @@ async fn append_plain(
         &request.sender.display_name,
         &request.text,
         &request.now_ms,
-        &EventType::of_entry(None, false).as_str(),
+        &EventType::of_entry(None).as_str(),
         &None::<&str>,
     ];
     let row = match client.query_opt(&statement, params).await {
@@ -368,25 +378,27 @@ async fn write(
     conversation: &Conversation,
     read: (ConversationState, Option<&str>, Option<u64>),
     moves: Moves<'_>,
+    also: Also<'_>,
 ) -> Result<Option<(u64, i64)>, Failure> {
     let doing = format!("appending to {}", message.conversation_id);
     // The insert reads the update's RETURNING, so it happens only if the update did; the
     // outbox rows read the insert's, so the event commits with its entry or not at all. `$16`
     // and `$18` are NULL when the append claims or releases nobody: `id = NULL` matches no row.
     let enqueue = enqueue_sql(
-        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id \
+        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
           FROM inserted i, updated u)",
         14,
     );
     let statement = client
         .prepare_cached(&format!(
-            "WITH updated AS ( \
+            "WITH identified AS ({IDENTIFY}), updated AS ( \
                  UPDATE conversations SET last_seq = last_seq + 1, \
                         updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11, \
                         queue = $19 \
                  WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
                    AND ($27::BIGINT IS NULL OR last_seq = $27) \
-                 RETURNING last_seq, updated_at_ms, deployment_id \
+                   AND ($29::text IS NULL OR EXISTS (SELECT 1 FROM identified)) \
+                 RETURNING last_seq, updated_at_ms, deployment_id, queue \
              ), claimed AS ( \
                  UPDATE agents SET assigned_count = assigned_count + 1, assigned_count_cap = $17, \
                         last_assigned_at_ms = (SELECT updated_at_ms FROM updated) \
@@ -405,7 +417,8 @@ async fn write(
         ))
         .await
         .context(&doing)?;
-    let event_type = EventType::of_entry(message.event, message.reopened).as_str();
+    let event_type = also.event_type.as_str();
+    let identify = also.identify;
     let attachment = crate::rows::AttachmentColumns::of(message);
     let agent_id = (message.event == Some(ConversationState::Assigned))
         .then_some(conversation.assigned_agent_id.as_deref())
@@ -439,6 +452,10 @@ async fn write(
         &message.reopened,
         &read.2.map(seq_to_sql),
         &message.fallback,
+        &identify.map(|i| i.external_id.as_str()),
+        &identify.map(|i| i.guest_id.as_str()),
+        &identify.and_then(|i| i.display_name.as_deref()),
+        &identify.and_then(|i| i.email.as_deref()),
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,
@@ -453,6 +470,48 @@ async fn write(
     let Some(row) = row else { return Ok(None) };
     let updated_at_ms: i64 = row.try_get(1).context(&doing)?;
     Ok(Some((rows::seq(&row, 0)?, updated_at_ms)))
+}
+
+/// The guest update of an identifying append (`AppendRequest::identify`), first in `write`'s
+/// statement: the conversation's row changes only if it did, so the entry, its event and the
+/// guest's new customer commit together. A guest another customer took meanwhile fails its
+/// condition as PostgreSQL re-reads the row it waited for. `$29` is NULL (no row changes) for
+/// every other append.
+const IDENTIFY: &str = "UPDATE guests SET external_id = $29, \
+     verified_by = CASE WHEN external_id IS NULL THEN 'identityToken' ELSE verified_by END, \
+     display_name = COALESCE($31, display_name), email = COALESCE($32, email) \
+     WHERE $29::text IS NOT NULL AND id = $30 AND (external_id IS NULL OR external_id = $29) \
+     RETURNING id";
+
+/// What else an append's statement writes: its event's type, and the guest it identifies.
+#[derive(Clone, Copy)]
+struct Also<'a> {
+    event_type: EventType,
+    identify: Option<&'a GuestIdentity>,
+}
+
+/// After an identifying write that changed nothing: `GuestOfAnotherCustomer` when that is why
+/// (no retry would change it); otherwise the caller reads again, as for any changed row.
+async fn check_guest(
+    client: &impl GenericClient,
+    identity: &GuestIdentity,
+) -> Result<(), StoreError> {
+    let doing = format!("reading guest {}", identity.guest_id);
+    let statement = client
+        .prepare_cached("SELECT external_id FROM guests WHERE id = $1")
+        .await
+        .context(&doing)?;
+    let row = client.query_opt(&statement, &[&identity.guest_id]).await.context(&doing)?;
+    let external_id: Option<String> = match row {
+        Some(row) => row.try_get(0).context(&doing)?,
+        None => None,
+    };
+    match external_id {
+        Some(other) if other != identity.external_id => {
+            Err(StoreError::GuestOfAnotherCustomer(identity.guest_id.clone()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The agents an append claims and releases (`AppendDecision::Write`).

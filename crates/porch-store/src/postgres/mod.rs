@@ -600,6 +600,11 @@ impl Store for PostgresStore {
         Box::pin(async move { bots::delete(&self.db, &id).await })
     }
 
+    fn set_bot_enabled(&self, id: &str, enabled: bool) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(async move { bots::set_enabled(&self.db, &id, enabled).await })
+    }
+
     fn set_handoff(&self, handoff: porch_wire::bot::Handoff) -> StoreFuture<'_, ()> {
         Box::pin(async move { bots::set_handoff(&self.db, &handoff).await })
     }

@@ -354,6 +354,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS supervisor BOOLEAN NOT NULL DEFAULT FALSE;
     "#,
+    // 20: bots an operator disabled and the queue of a webhook event, as in the SQLite store
+    // (its migration 20).
+    r#"
+    ALTER TABLE bots ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE webhook_outbox ADD COLUMN IF NOT EXISTS queue TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -15,14 +15,14 @@ use crate::rows::{
 };
 
 /// The outbox rows an event adds, as SQL to put after a statement's other parts: the event's
-/// row (conversation, seq, deployment) comes from `source`, the type and agent from parameters
-/// `$type_param` and `$type_param + 1`.
+/// row (conversation, seq, time, deployment, queue) comes from `source`, the type and agent
+/// from parameters `$type_param` and `$type_param + 1`.
 pub(crate) fn enqueue_sql(source: &str, type_param: usize) -> String {
     let agent_param = type_param + 1;
     format!(
         "INSERT INTO webhook_outbox (endpoint_id, conversation_id, seq, event_type, agent_id, state, \
-                                     attempts, next_attempt_at_ms, lease_until_ms, created_at_ms) \
-         SELECT e.id, s.conversation_id, s.seq, ${type_param}, ${agent_param}, 'pending', 0, s.at_ms, 0, s.at_ms \
+                                     attempts, next_attempt_at_ms, lease_until_ms, created_at_ms, queue) \
+         SELECT e.id, s.conversation_id, s.seq, ${type_param}, ${agent_param}, 'pending', 0, s.at_ms, 0, s.at_ms, s.queue \
          FROM {source} s JOIN webhook_endpoints e ON e.deployment_id = s.deployment_id \
          WHERE ${type_param} = ANY(e.event_types)"
     )

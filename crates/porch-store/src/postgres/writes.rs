@@ -179,7 +179,7 @@ pub(crate) async fn create_guest(
                  INSERT INTO conversations (id, guest_id, deployment_id, queue, state, assigned_agent_id, \
                                             last_seq, created_at_ms, updated_at_ms) \
                  VALUES ($8, $1, $7, $11, 'waiting', NULL, 0, $6, $6) \
-                 RETURNING id AS conversation_id, last_seq AS seq, created_at_ms AS at_ms, deployment_id \
+                 RETURNING id AS conversation_id, last_seq AS seq, created_at_ms AS at_ms, deployment_id, queue \
              ) \
              {enqueue}"
         ))

@@ -8,17 +8,20 @@ use rusqlite::{Connection, params};
 use super::rows::{self, BOT_COLUMNS, Context, HANDOFF_COLUMNS};
 
 pub(crate) fn create(conn: &Connection, bot: &BotRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(&format!("INSERT INTO bots ({BOT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"))
-        .and_then(|mut s| {
-            s.execute(params![
-                bot.id,
-                bot.deployment_id,
-                bot.name,
-                bot.secret_hash,
-                bot.created_at_ms
-            ])
-        })
-        .context(&format!("creating bot {}", bot.id))?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO bots ({BOT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            bot.id,
+            bot.deployment_id,
+            bot.name,
+            bot.secret_hash,
+            bot.created_at_ms,
+            bot.enabled
+        ])
+    })
+    .context(&format!("creating bot {}", bot.id))?;
     Ok(())
 }
 
@@ -38,6 +41,14 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> Result<bool, StoreError> {
         .and_then(|mut s| s.execute([id]))
         .context(&format!("removing bot {id}"))?;
     Ok(deleted == 1)
+}
+
+pub(crate) fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE bots SET enabled = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![id, enabled]))
+        .context(&format!("setting whether bot {id} is enabled"))?;
+    Ok(changed == 1)
 }
 
 pub(crate) fn set_handoff(conn: &Connection, h: &Handoff) -> Result<(), StoreError> {

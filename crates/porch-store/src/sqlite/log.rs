@@ -3,8 +3,9 @@
 //! else writes while an append reads, decides (`porch_core::store::decide_append`) and writes.
 
 use porch_core::ids::{new_id, prefix};
-use porch_core::store::{AppendDecision, AppendOutcome, AppendRequest, StoreError, decide_append};
-use porch_core::webhook::EventType;
+use porch_core::store::{
+    AppendDecision, AppendOutcome, AppendRequest, GuestIdentity, StoreError, decide_append,
+};
 use porch_wire::rest::{Conversation, ConversationState, Message};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -46,14 +47,20 @@ pub(crate) fn append(
         Some(assignee) => routing::load(conn, &assignee.agent_id)?,
         None => None,
     };
+    let (event_type, identify) = (request.webhook_event(), request.identify.clone());
     let decision =
         decide_append(request, conversation, stored, new_id(prefix::MESSAGE), assignee_load)?;
-    let (message, conversation, previous_seq, claim, release) = match decision {
+    let (message, mut conversation, previous_seq, claim, release) = match decision {
         AppendDecision::Replay(message) => return Ok(AppendOutcome::Duplicate { message }),
         AppendDecision::Write { message, conversation, previous_seq, claim, release } => {
             (message, conversation, previous_seq, claim, release)
         }
     };
+    // In the append's savepoint: a guest of another customer takes the entry back with it.
+    if let Some(identity) = &identify {
+        identify_guest(conn, identity)?;
+        identity.apply(&mut conversation.guest);
+    }
     insert(conn, &message)?;
     advance(conn, &conversation, previous_seq)?;
     // The event goes out with the entry or not at all: same savepoint, same commit.
@@ -66,9 +73,10 @@ pub(crate) fn append(
             conversation_id: &conversation.id,
             deployment_id: &conversation.deployment_id,
             seq: message.seq,
-            event_type: EventType::of_entry(message.event, message.reopened).as_str(),
+            event_type: event_type.as_str(),
             agent_id,
             now_ms: message.created_at_ms,
+            queue: &conversation.queue,
         },
     )?;
     // In the append's savepoint: a refused claim takes the entry back with it.
@@ -86,6 +94,26 @@ pub(crate) fn append(
         debug_assert_eq!(max_seq, Some(seq_to_sql(message.seq)), "seq is last_seq + 1, gap-free");
     }
     Ok(AppendOutcome::created(message, conversation))
+}
+
+/// The guest becomes the customer (`Store::identify_guest`'s statement), or the append fails.
+fn identify_guest(conn: &Connection, identity: &GuestIdentity) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(crate::rows::IDENTIFY_GUEST_SQL)
+        .and_then(|mut s| {
+            s.execute(params![
+                identity.guest_id,
+                identity.external_id,
+                identity.display_name,
+                identity.email
+            ])
+        })
+        .context(&format!("identifying guest {}", identity.guest_id))?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::GuestOfAnotherCustomer(identity.guest_id.clone()))
+    }
 }
 
 /// The entry's row.

@@ -668,6 +668,11 @@ impl Store for SqliteStore {
         Box::pin(self.writer.run(move |c| bots::delete(c, &id)))
     }
 
+    fn set_bot_enabled(&self, id: &str, enabled: bool) -> StoreFuture<'_, bool> {
+        let id = id.to_owned();
+        Box::pin(self.writer.run(move |c| bots::set_enabled(c, &id, enabled)))
+    }
+
     fn set_handoff(&self, handoff: porch_wire::bot::Handoff) -> StoreFuture<'_, ()> {
         Box::pin(self.writer.run(move |c| bots::set_handoff(c, &handoff)))
     }

@@ -367,6 +367,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE agents ADD COLUMN supervisor INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 20: bots an operator disabled (`porch bots disable`), enabled until then; and the queue
+    // a webhook event's conversation was in when it was committed, so the event says where the
+    // conversation went (a transfer to a queue) even when it moved again before the delivery.
+    // NULL for rows of before: they are rendered with the conversation's queue, as they were.
+    r#"
+    ALTER TABLE bots ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE webhook_outbox ADD COLUMN queue TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

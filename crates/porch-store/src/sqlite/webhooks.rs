@@ -21,14 +21,16 @@ pub(crate) struct Event<'a> {
     pub event_type: &'a str,
     pub agent_id: Option<&'a str>,
     pub now_ms: i64,
+    /// The conversation's queue after the entry: what the event's body names.
+    pub queue: &'a str,
 }
 
 /// One outbox row per endpoint of the deployment subscribed to the event's type.
 pub(crate) fn enqueue(conn: &Connection, event: &Event<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO webhook_outbox (endpoint_id, conversation_id, seq, event_type, agent_id, state, \
-                                     attempts, next_attempt_at_ms, lease_until_ms, created_at_ms) \
-         SELECT e.id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, 0, ?5 FROM webhook_endpoints e \
+                                     attempts, next_attempt_at_ms, lease_until_ms, created_at_ms, queue) \
+         SELECT e.id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, 0, ?5, ?7 FROM webhook_endpoints e \
          WHERE e.deployment_id = ?6 AND EXISTS (SELECT 1 FROM json_each(e.event_types) WHERE value = ?3)",
     )
     .and_then(|mut s| {
@@ -38,7 +40,8 @@ pub(crate) fn enqueue(conn: &Connection, event: &Event<'_>) -> Result<(), StoreE
             event.event_type,
             event.agent_id,
             event.now_ms,
-            event.deployment_id
+            event.deployment_id,
+            event.queue
         ])
     })
     .context(&format!("enqueueing {} of {}", event.event_type, event.conversation_id))?;

@@ -176,6 +176,7 @@ pub(crate) fn create_guest(
             event_type: EventType::ConversationCreated.as_str(),
             agent_id: None,
             now_ms: guest.created_at_ms,
+            queue: &queue,
         },
     )?;
     let created_at_ms = guest.created_at_ms;

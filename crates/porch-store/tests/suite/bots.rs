@@ -18,10 +18,19 @@ pub async fn suite_bot_records(store: &dyn Store) {
         name: "Helper".to_owned(),
         secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$Ym90".to_owned(),
         created_at_ms: T0_MS + 3,
+        enabled: true,
     };
     store.create_bot(bot.clone()).await.unwrap();
     assert_eq!(store.bot(&bot.id).await.unwrap(), Some(bot.clone()));
     assert!(store.bots().await.unwrap().contains(&bot));
+    // Disabled and enabled again, as an operator does; an unknown id changes nothing.
+    assert!(store.set_bot_enabled(&bot.id, false).await.unwrap());
+    let disabled = BotRecord { enabled: false, ..bot.clone() };
+    assert_eq!(store.bot(&bot.id).await.unwrap(), Some(disabled.clone()));
+    assert!(store.bots().await.unwrap().contains(&disabled));
+    assert!(store.set_bot_enabled(&bot.id, true).await.unwrap());
+    assert_eq!(store.bot(&bot.id).await.unwrap(), Some(bot.clone()));
+    assert!(!store.set_bot_enabled("bot_nobody", false).await.unwrap());
     let queue = format!("bq-{}", new_id(prefix::AGENT));
     let settings = QueueSettings { bot_id: Some(bot.id.clone()), ..QueueSettings::unset(&queue) };
     store.set_queue(settings.clone()).await.unwrap();

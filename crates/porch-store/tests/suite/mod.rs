@@ -154,6 +154,8 @@ pub fn says(
         reopen_closed_since_ms: None,
         expect_last_seq: None,
         fallback: false,
+        webhook_event: None,
+        identify: None,
     }
 }
 
@@ -183,6 +185,8 @@ pub fn system_event(
         reopen_closed_since_ms: None,
         expect_last_seq: None,
         fallback: false,
+        webhook_event: None,
+        identify: None,
     }
 }
 

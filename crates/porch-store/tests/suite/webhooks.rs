@@ -204,3 +204,53 @@ pub async fn suite_webhook_concurrent_claims(store: Arc<dyn Store>) {
     taken.dedup();
     assert_eq!((count, taken.len()), (20, 20), "every row taken once");
 }
+
+/// An entry that is an event of its own (`AppendRequest::webhook_event`) enqueues that event,
+/// not the one of its state change; an identifying append changes the guest, writes its entry
+/// and enqueues `guest.identified` in one commit, or, for a guest another customer has, does
+/// none of them.
+pub async fn suite_webhook_own_events(store: &dyn Store) {
+    use porch_core::store::{GuestIdentity, StoreError};
+    let (conversation, all, _) = subscribed(store).await;
+    let mut transfer = system_event(&conversation, ConversationState::Waiting, None);
+    transfer.queue = Some("elsewhere".to_owned());
+    transfer.note = Some("for agents only".to_owned());
+    transfer.webhook_event = Some(EventType::ConversationTransferred);
+    store.append(transfer).await.unwrap();
+
+    let identity = |external_id: &str| GuestIdentity {
+        guest_id: conversation.guest.id.clone(),
+        external_id: external_id.to_owned(),
+        display_name: Some("Ada Lovelace".to_owned()),
+        email: None,
+    };
+    let identifying = |external_id: &str| {
+        let mut request = system_event(&conversation, ConversationState::Waiting, None);
+        request.event = None;
+        request.text = "The guest signed in".to_owned();
+        request.webhook_event = Some(EventType::GuestIdentified);
+        request.identify = Some(Box::new(identity(external_id)));
+        request
+    };
+    store.append(identifying("crm-42")).await.unwrap();
+    let guest = store.guest(&conversation.guest.id).await.unwrap().unwrap().guest;
+    assert_eq!(
+        (guest.external_id.as_deref(), guest.display_name.as_deref()),
+        (Some("crm-42"), Some("Ada Lovelace"))
+    );
+    assert_eq!(guest.verified_by, Some(porch_wire::rest::Verification::IdentityToken));
+
+    let refused = store.append(identifying("crm-7")).await.unwrap_err();
+    assert_eq!(refused, StoreError::GuestOfAnotherCustomer(conversation.guest.id.clone()));
+    let id = &conversation.id;
+    let expected: Vec<(String, u64, String)> =
+        [(0, "conversation.created"), (1, "conversation.transferred"), (2, "guest.identified")]
+            .into_iter()
+            .map(|(seq, t)| (id.clone(), seq, t.to_owned()))
+            .collect();
+    assert_eq!(pending(store, &all).await, expected, "nothing of the refused one");
+    let after = store.conversation(id).await.unwrap().unwrap();
+    assert_eq!((after.last_seq, after.queue.as_str()), (2, "elsewhere"), "no entry either");
+    let guest = store.guest(&conversation.guest.id).await.unwrap().unwrap().guest;
+    assert_eq!(guest.external_id.as_deref(), Some("crm-42"), "still the first customer's");
+}

@@ -173,6 +173,10 @@ pub fn advise(code: ErrorCode, ctx: &Context<'_>) -> Advice {
             format!("the operator disabled this OAuth client ({})", ctx.message),
             "ask the operator to run `porch clients enable CLIENT_ID`, or use another client (`porch clients list`)",
         ),
+        BotDisabled => Advice::new(
+            format!("the operator disabled this bot ({})", ctx.message),
+            "ask the operator to run `porch bots enable BOT_ID`; until then its sign-in and tokens are refused",
+        ),
         // Only a `refresh` frame on a live connection meets this code, never a handshake.
         TokenSubjectWrong => Advice::new(
             format!("a refresh frame carried another guest's or agent's token ({})", ctx.message),

@@ -130,7 +130,7 @@ async fn bad_frames_get_error_frames_and_the_connection_lives_on() {
         (
             r#"{"type":"shout"}"#.into(),
             ErrorCode::UnknownFrameType,
-            "known: send, typing, read, status, accept, decline, transfer, unassign, close, refresh, ping",
+            "known: send, choose, typing, read, status, accept, decline, transfer, unassign, close, refresh, ping",
         ),
         (r#"{"text":"hi"}"#.into(), ErrorCode::BadFrame, "string `type`"),
         (r#"{"type":"send","text":"hi"}"#.into(), ErrorCode::BadFrame, "clientMessageId"),

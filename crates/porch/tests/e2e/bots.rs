@@ -180,3 +180,102 @@ async fn available(agent: &porch_wire::rest::AgentSession) -> Gateway {
     assert_eq!(answer.unwrap(), ServerFrame::Status { status: AgentStatus::Available });
     socket
 }
+
+/// An operator disables a bot: its sign-in and its live token are refused on every node at
+/// their next use (`bot_disabled`, naming the fix), and its queue's new conversations go
+/// straight to the queue's agents; enabled again, both come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
+    let server = TestServer::start().await;
+    let store = server.state.store.as_ref();
+    let created = bots::add(store, &server.deployment.id, "Helper").await.unwrap();
+    let bot_id = created.record.id.clone();
+    let token = server.api.bot_token(&bot_id, &created.secret).await.unwrap().access_token;
+    let settings =
+        QueueSettings { bot_id: Some(bot_id.clone()), ..QueueSettings::unset("default") };
+    store.set_queue(settings).await.unwrap();
+    let held = server.guest().await;
+    let holding = store.conversation(&held.conversation_id).await.unwrap().unwrap().queue;
+    assert_eq!(holding, porch_core::bot::holding_queue(&bot_id));
+
+    bots::set_enabled(store, &bot_id, false).await.unwrap();
+    // Node 1 and node 2 (the same node unless PORCH_TEST_CLUSTER=1).
+    for api in [&server.api, &server.agent_api] {
+        let refused = api.bot_history(&token, &held.conversation_id, "after=0").await.unwrap_err();
+        assert_eq!(refused.code(), Some(ErrorCode::BotDisabled));
+        assert!(refused.to_string().contains("porch bots enable"), "names the fix: {refused}");
+    }
+    let refused = server.api.bot_token(&bot_id, &created.secret).await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::BotDisabled));
+    let wrong = server.api.bot_token(&bot_id, "sec_wrong").await.unwrap_err();
+    assert_eq!(wrong.code(), Some(ErrorCode::BotCredentialsInvalid), "no standing to a guesser");
+    let straight = server.guest().await;
+    let queue = store.conversation(&straight.conversation_id).await.unwrap().unwrap().queue;
+    assert_eq!(queue, "default", "no holding while the bot is disabled");
+    let agent = server.agent().await;
+    let listed = server.agent_api.agent_conversations(&agent.access_token, "").await.unwrap();
+    assert!(listed.conversations.iter().any(|c| c.id == straight.conversation_id));
+    assert!(bots::set_enabled(store, "bot_nobody", false).await.is_err());
+
+    bots::set_enabled(store, &bot_id, true).await.unwrap();
+    let page = server.agent_api.bot_history(&token, &held.conversation_id, "after=0").await;
+    assert!(page.is_ok(), "the same token works again: {page:?}");
+    let again = server.guest().await;
+    let queue = store.conversation(&again.conversation_id).await.unwrap().unwrap().queue;
+    assert_eq!(queue, porch_core::bot::holding_queue(&bot_id));
+}
+
+/// A guest's pick over the gateway (a `choose` frame, docs/protocol.md): acknowledged with the
+/// stored message naming the choice; the same `clientMessageId` again is a duplicate; a choice
+/// no quick reply of the message has is refused with its id and stores nothing; agents do not
+/// pick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_guest_picks_a_quick_reply_over_the_gateway() {
+    let server = TestServer::start().await;
+    let (bot_id, bot_token) = bot(&server).await;
+    let settings = QueueSettings { bot_id: Some(bot_id), ..QueueSettings::unset("default") };
+    server.state.store.set_queue(settings).await.unwrap();
+    let (guest, mut socket) = server.connected_guest().await;
+    let mut ask = message("b1", "What is it about?");
+    ask.quick_replies = vec![reply("billing", "Billing"), reply("tech", "Something broke")];
+    let offered = server.api.bot_send(&bot_token, &guest.conversation_id, &ask).await.unwrap();
+    let seq = offered.body.message.seq;
+
+    let choose = |id: &str, reply: &str, label: &str| ClientFrame::Choose {
+        client_message_id: id.into(),
+        text: label.into(),
+        choice: Choice { seq, id: reply.into() },
+    };
+    socket.send(&choose("p-1", "billing", "Billing")).await.unwrap();
+    let (picked, duplicate) = ack(&mut socket).await;
+    assert!(!duplicate);
+    assert_eq!(picked.text, "Billing");
+    assert_eq!(picked.content.and_then(|c| c.choice), Some(Choice { seq, id: "billing".into() }));
+    socket.send(&choose("p-1", "billing", "Billing")).await.unwrap();
+    let (again, duplicate) = ack(&mut socket).await;
+    assert!(duplicate, "a retry of the same pick");
+    assert_eq!(again.id, picked.id);
+
+    socket.send(&choose("p-2", "refund", "Refund")).await.unwrap();
+    let refused = socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. })).await;
+    let Ok(ServerFrame::Error { code, client_message_id, .. }) = refused else {
+        panic!("no error: {refused:?}")
+    };
+    assert_eq!((code, client_message_id.as_deref()), (ErrorCode::ContentInvalid, Some("p-2")));
+    let head = server.state.store.conversation(&guest.conversation_id).await.unwrap().unwrap();
+    assert_eq!(head.last_seq, picked.seq, "nothing stored");
+
+    let (_, mut agent_socket, _) = server.connected_agent().await;
+    agent_socket.send(&choose("a-1", "billing", "Billing")).await.unwrap();
+    let refused = agent_socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Error { .. })).await;
+    let Ok(ServerFrame::Error { code, .. }) = refused else { panic!("no error: {refused:?}") };
+    assert_eq!(code, ErrorCode::BadFrame);
+}
+
+/// The next `ack`: its message, and whether it was a duplicate.
+async fn ack(socket: &mut Gateway) -> (porch_wire::rest::Message, bool) {
+    match socket.wait_for(WAIT, |f| matches!(f, ServerFrame::Ack { .. })).await {
+        Ok(ServerFrame::Ack { message, duplicate, .. }) => (message, duplicate),
+        other => panic!("no ack: {other:?}"),
+    }
+}

@@ -197,8 +197,11 @@ fn api_examples_match_their_types() {
         AgentHandoff, BotMessageRequest, BotSession, BotTokenRequest, Handoff, HandoffRequest,
     };
     use porch_wire::supervisor::{HandoverOptions, SupervisorOverview};
-    use porch_wire::webhook::{CreateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointList};
-    let checks: [(&str, fn(&str)); 41] = [
+    use porch_wire::webhook::{
+        CreateWebhookEndpointRequest, DeadDeliveryList, RotateWebhookSecretRequest,
+        WebhookEndpoint, WebhookEndpointList, WebhookReplay, WebhookSecret,
+    };
+    let checks: [(&str, fn(&str)); 45] = [
         ("ErrorBody", round_trips::<ErrorBody>),
         ("TokenResponse", round_trips::<TokenResponse>),
         ("CreateGuestRequest", round_trips::<CreateGuestRequest>),
@@ -227,6 +230,10 @@ fn api_examples_match_their_types() {
         ("CreateWebhookEndpointRequest", round_trips::<CreateWebhookEndpointRequest>),
         ("WebhookEndpoint", round_trips::<WebhookEndpoint>),
         ("WebhookEndpointList", round_trips::<WebhookEndpointList>),
+        ("RotateWebhookSecretRequest", round_trips::<RotateWebhookSecretRequest>),
+        ("WebhookSecret", round_trips::<WebhookSecret>),
+        ("DeadDeliveryList", round_trips::<DeadDeliveryList>),
+        ("WebhookReplay", round_trips::<WebhookReplay>),
         ("BotTokenRequest", round_trips::<BotTokenRequest>),
         ("BotSession", round_trips::<BotSession>),
         ("BotMessageRequest", round_trips::<BotMessageRequest>),

@@ -53,5 +53,6 @@ mod tls;
 mod token_battery;
 mod token_endpoint;
 mod webhooks;
+mod webhooks_backend;
 mod widget_availability;
 mod widget_checks;

@@ -24,6 +24,9 @@ var PATHS = {
   openapi: "/api/v2/openapi.json",
   webhookEndpoints: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks",
   webhookEndpoint: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}",
+  webhookSecret: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/secret",
+  webhookDead: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/dead",
+  webhookReplay: "/api/v2/webmessaging/deployments/{deployment_id}/webhooks/{endpoint_id}/dead/replay",
   botToken: "/api/v2/bots/token",
   botApi: "/api/v2/bot",
   guestAttachments: "/api/v2/webmessaging/guests/attachments",
@@ -71,6 +74,7 @@ var ERRORS = {
   guest_already_known: { status: 409, close: 4007, reconnect: "terminal", retryable: true },
   agent_disabled: { status: 403, close: 4009, reconnect: "terminal", retryable: true },
   client_disabled: { status: 403, close: 4009, reconnect: "terminal", retryable: true },
+  bot_disabled: { status: 403, close: 4009, reconnect: "terminal", retryable: true },
   token_revoked: { status: 401, close: 4003, reconnect: "terminal", retryable: true },
   subprotocol_missing: { status: 401, close: 4001, reconnect: "terminal", retryable: true },
   subprotocol_misspelled: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
@@ -110,7 +114,7 @@ var ERRORS = {
   message_too_big: { status: 413, close: 1009, reconnect: "terminal", retryable: false },
   invalid_utf8: { status: 400, close: 1007, reconnect: "terminal", retryable: false },
   protocol_error: { status: 400, close: 1002, reconnect: "backoff", retryable: false },
-  content_invalid: { status: 400, close: 4007, reconnect: "terminal", retryable: true },
+  content_invalid: { status: 400, close: 4007, reconnect: "terminal", retryable: false },
   idempotency_conflict: { status: 422, close: 4007, reconnect: "terminal", retryable: false },
   webhook_target_refused: { status: 400, close: 4007, reconnect: "terminal", retryable: false },
   webhook_event_type_unknown: { status: 400, close: 4007, reconnect: "terminal", retryable: false },
@@ -282,11 +286,13 @@ var Outbox = class {
   /**
    * @param {string} text
    * @param {string} [conversationId]
+   * @param {{clientMessageId?: string, choice?: {seq: number, id: string}}} [given] a pick's own id and choice
    * @returns {OutboxEntry}
    */
-  add(text, conversationId) {
-    const entry = { clientMessageId: this._newId(), text, createdAtMs: this._now() };
+  add(text, conversationId, given = {}) {
+    const entry = { clientMessageId: given.clientMessageId ?? this._newId(), text, createdAtMs: this._now() };
     if (conversationId) entry.conversationId = conversationId;
+    if (given.choice) entry.choice = given.choice;
     this._entries.set(entry.clientMessageId, entry);
     return entry;
   }
@@ -1148,6 +1154,7 @@ var Sends = class {
   constructor(onChange) {
     this.outbox = new Outbox();
     this._waiters = /* @__PURE__ */ new Map();
+    this._acked = /* @__PURE__ */ new Map();
     this._onChange = onChange;
   }
   /**
@@ -1159,18 +1166,25 @@ var Sends = class {
     this._onChange();
   }
   /**
+   * A pick that is pending already (a second click) is the same send: the same promise.
    * @param {string} text
    * @param {string} [conversationId]
-   * @returns {{entry: import('./outbox.js').OutboxEntry, acked: Promise<Message>}}
+   * @param {{clientMessageId?: string, choice?: {seq: number, id: string}}} [given]
+   * @returns {{entry: import('./outbox.js').OutboxEntry, acked: Promise<Message>, repeat?: boolean}} repeat: pending already, sent already
    */
-  add(text, conversationId) {
-    const entry = this.outbox.add(text, conversationId);
-    const acked = new Promise(
+  add(text, conversationId, given) {
+    const pending = given?.clientMessageId && this.outbox.list().find((e) => e.clientMessageId === given.clientMessageId);
+    const acked = pending && this._acked.get(pending.clientMessageId);
+    if (pending && acked) return { entry: pending, acked, repeat: true };
+    const entry = this.outbox.add(text, conversationId, given);
+    const promise = new Promise(
       /** @param {(m: Message) => void} resolve @param {(e: PorchError) => void} reject */
       (resolve, reject) => this._waiters.set(entry.clientMessageId, { resolve, reject })
     );
+    this._acked.set(entry.clientMessageId, promise);
+    promise.then(() => this._acked.delete(entry.clientMessageId), () => this._acked.delete(entry.clientMessageId));
     this._onChange();
-    return { entry, acked };
+    return { entry, acked: promise };
   }
   list() {
     return this.outbox.list();
@@ -1490,6 +1504,12 @@ function choiceBody(message, reply) {
   };
 }
 
+// pick.js
+function sendFrame(entry) {
+  const { clientMessageId, text, choice } = entry;
+  return choice ? { type: "choose", clientMessageId, text, choice: { seq: choice.seq, id: choice.id } } : { type: "send", clientMessageId, text };
+}
+
 // guest.js
 var { guestMessages: MESSAGES, guestToken: TOKEN } = PATHS;
 var HISTORY_PAGE = LIMITS.historyPageDefault;
@@ -1658,16 +1678,17 @@ var PorchGuest = class extends Emitter {
    * @returns {Promise<Message>}
    */
   send(text) {
-    const body = String(text ?? "");
+    return this._queue({ text: String(text ?? "") });
+  }
+  /** Sends (or queues, while offline) a message or a pick: the outbox, then a `send` or `choose` frame. @param {{text: string, clientMessageId?: string, choice?: {seq: number, id: string}}} body @returns {Promise<Message>} */
+  _queue(body) {
     if (this._ended) return Promise.reject(ended());
     if (this.closed) return Promise.reject(closedError());
-    if (!body.trim()) return Promise.reject(new PorchError({ code: "invalid_request", message: "a message needs some text" }));
-    const max = this.limits?.textCharsMax;
-    if (max && [...body].length > max) {
-      return Promise.reject(new PorchError({ code: "text_too_long", message: `${[...body].length} characters; the limit is ${max}` }));
-    }
-    const { entry, acked } = this._sends.add(body);
-    this._conn?.send({ type: "send", clientMessageId: entry.clientMessageId, text: body });
+    if (!body.text.trim()) return Promise.reject(new PorchError({ code: "invalid_request", message: "a message needs some text" }));
+    const chars = [...body.text].length, max = this.limits?.textCharsMax;
+    if (max && chars > max) return Promise.reject(new PorchError({ code: "text_too_long", message: `${chars} characters; the limit is ${max}` }));
+    const { entry, acked, repeat } = this._sends.add(body.text, void 0, body);
+    if (!repeat) this._conn?.send(sendFrame(entry));
     this._typingOut.reset();
     return acked;
   }
@@ -1683,9 +1704,9 @@ var PorchGuest = class extends Emitter {
   typing() {
     if (this.state === "open" && this._typingOut.take()) this._conn?.send({ type: "typing" });
   }
-  /** Picks a quick reply of a bot's `message` (docs/bots.md): its label is sent as a message naming the choice. @param {Message} message @param {import('./porch.js').QuickReply} reply @returns {Promise<Message>} */
-  async choose(message, reply) {
-    return (await this._api("POST", MESSAGES, choiceBody(message, reply))).message;
+  /** Picks a quick reply of a bot's `message` (docs/bots.md): its label is sent as a message naming the choice (a `choose` frame, queued like `send`). @param {Message} message @param {import('./porch.js').QuickReply} reply @returns {Promise<Message>} */
+  choose(message, reply) {
+    return this._queue(choiceBody(message, reply));
   }
   /** Tells the conversation this guest has read up to `seq` (default: everything received). @param {number} [seq] */
   markRead(seq = this._log.lastSeq ?? 0) {
@@ -1739,7 +1760,7 @@ var PorchGuest = class extends Emitter {
     const head = frame.lastSeq ?? 0;
     this._release(this._log.anchor(head));
     this.emit("ready", { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
-    for (const e of this._sends.list()) this._conn?.send({ type: "send", clientMessageId: e.clientMessageId, text: e.text });
+    for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
     this._readSent = 0;
     this.markRead(this._readWanted);
     if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
@@ -1837,7 +1858,7 @@ var PorchGuest = class extends Emitter {
   _onErrorFrame(frame) {
     const { message, ref } = splitRef(frame.message);
     const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-    error.retryInMs = this._sends.refuseFrame(frame, error, (e) => this._conn?.send({ type: "send", clientMessageId: e.clientMessageId, text: e.text }));
+    error.retryInMs = this._sends.refuseFrame(frame, error, (e) => this._conn?.send(sendFrame(e)));
     this.emit("error", error);
     if (frame.code === "conversation_closed") this._closed();
   }

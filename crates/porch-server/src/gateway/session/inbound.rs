@@ -1,4 +1,4 @@
-//! What a session does with its client's frames: `send`, `typing`, `read`, `status`,
+//! What a session does with its client's frames: `send`, `choose`, `typing`, `read`, `status`,
 //! `accept`, `decline`, `transfer`, `unassign`, `close`, `refresh` (its checks in `refresh.rs`),
 //! `ping`.
 
@@ -74,7 +74,10 @@ impl Session {
             Ok(frame) => frame,
             Err(e) => return self.send_error(e, None).await,
         };
-        if matches!(frame, ClientFrame::Send { .. } | ClientFrame::Read { .. }) {
+        if matches!(
+            frame,
+            ClientFrame::Send { .. } | ClientFrame::Choose { .. } | ClientFrame::Read { .. }
+        ) {
             self.flush().await?;
         }
         match frame {
@@ -82,17 +85,11 @@ impl Session {
                 let result = self
                     .send_message(who, conversation_id.as_deref(), &client_message_id, &text)
                     .await;
-                match result {
-                    Ok(r) => {
-                        self.send_frame(&ServerFrame::Ack {
-                            client_message_id,
-                            message: r.message,
-                            duplicate: r.duplicate,
-                        })
-                        .await
-                    }
-                    Err(e) => self.send_error(e, Some(client_message_id)).await,
-                }
+                self.answer_send(client_message_id, result).await
+            }
+            ClientFrame::Choose { client_message_id, text, choice } => {
+                let result = self.choose(who, &client_message_id, &text, choice).await;
+                self.answer_send(client_message_id, result).await
             }
             ClientFrame::Typing { conversation_id } => {
                 match self.target(who, conversation_id.as_deref()).await {
@@ -143,6 +140,56 @@ impl Session {
             }
             ClientFrame::Ping { id } => self.send_frame(&ServerFrame::Pong { id }).await,
         }
+    }
+
+    /// A `send`'s or a `choose`'s answer: `ack`, or `error` naming its `clientMessageId`.
+    async fn answer_send(
+        &mut self,
+        client_message_id: String,
+        result: Result<porch_wire::rest::SendMessageResponse, ApiError>,
+    ) -> Result<(), End> {
+        match result {
+            Ok(r) => {
+                self.send_frame(&ServerFrame::Ack {
+                    client_message_id,
+                    message: r.message,
+                    duplicate: r.duplicate,
+                })
+                .await
+            }
+            Err(e) => self.send_error(e, Some(client_message_id)).await,
+        }
+    }
+
+    /// A guest's pick of a bot's quick reply, checked against the message that offered it
+    /// (as over REST), then sent like any message.
+    async fn choose(
+        &mut self,
+        who: &Who,
+        client_message_id: &str,
+        text: &str,
+        choice: porch_wire::bot::Choice,
+    ) -> Result<porch_wire::rest::SendMessageResponse, ApiError> {
+        if matches!(who, Who::Agent(_)) {
+            return Err(ApiError::new(
+                ErrorCode::BadFrame,
+                "only guests pick quick replies (a pick answers a bot); agents send `send` frames",
+            ));
+        }
+        let conversation = self.target(who, None).await?;
+        let content = crate::bots::guest_choice(&self.state, &conversation.id, choice).await?;
+        let participant = who.participant();
+        let (state, origin) = (&self.state, Some(self.id.as_str()));
+        conversation::send(
+            state,
+            &participant,
+            &conversation,
+            client_message_id,
+            text,
+            Some(content),
+            origin,
+        )
+        .await
     }
 
     /// An agent's `transfer`, `unassign` or `close`; the entry and the `conversation` frame
