@@ -54,12 +54,8 @@ async fn announce(
     let shown = claims.name.as_deref().unwrap_or(&claims.sub);
     let text = format!("The guest signed in: verified as {shown} ({})", claims.sub);
     let conversation_id = &guest.guest.conversation_id;
-    let mut request = AppendRequest::new(
-        conversation_id,
-        crate::conversation::system(),
-        text,
-        porch_core::time::now_ms(),
-    );
+    // Keyed like every system entry: a commit whose answer was lost is found, not doubled.
+    let mut request = crate::conversation::system_entry(conversation_id, text);
     request.webhook_event = Some(EventType::GuestIdentified);
     request.identify = Some(Box::new(GuestIdentity {
         guest_id: guest.guest.guest.id.clone(),
