@@ -60,7 +60,7 @@ export class PorchGuest extends Emitter {
     this._readWanted = 0;
     /** The wait between two tries to create the session; `end()` cuts it short. */
     this._pause = new Pause();
-    /** Where the conversation stands in its queue while it waits (`queue` events). */ this._queue = new QueuePlace(this);
+    /** Where the conversation stands in its queue while it waits (`queue` events). */ this._place = new QueuePlace(this);
     /** @type {import('./porch.js').ConnectionState} */ this.state = 'idle';
     /** True once the conversation is closed (by an agent): final, see `_closed`. */
     this.closed = false;
@@ -81,7 +81,7 @@ export class PorchGuest extends Emitter {
   /** Sent, not yet acknowledged, oldest first. */
   get pending() { return this._sends.list(); }
   get hasOlder() { return this._log.hasOlder; }
-  /** Where the waiting conversation stands in its queue; null once an agent holds it. */ get queue() { return this._queue.current; }
+  /** Where the waiting conversation stands in its queue; null once an agent holds it. */ get queue() { return this._place.current; }
 
   /** Whether `start()` would restore a saved session (e.g. to reopen a widget after a reload). */
   hasSavedSession() { const saved = this._saved.load(); return Boolean(saved?.session && usable(saved.session)); }
@@ -245,7 +245,7 @@ export class PorchGuest extends Emitter {
     this.limits = frame.limits ?? null;
     if (frame.conversation) this.conversation = frame.conversation;
     // `ready` carries the notice and the queue place current now (changed while offline or not).
-    this._setNotice(frame.notice); this._queue.set(frame.queue);
+    this._setNotice(frame.notice); this._place.set(frame.queue);
     const head = frame.lastSeq ?? 0;
     // A fresh session starts at the head; older entries are history, paged over REST.
     this._release(this._log.anchor(head));
@@ -281,7 +281,7 @@ export class PorchGuest extends Emitter {
         if (frame.conversation?.state === 'closed') this._closed();
         break;
       case 'notice': this._setNotice(frame.notice); break;
-      case 'queue': this._queue.set(frame); break;
+      case 'queue': this._place.set(frame); break;
       case 'error': this._onErrorFrame(frame); break;
       default: break; // pong, and frame types newer than this SDK
     }

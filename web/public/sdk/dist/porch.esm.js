@@ -1547,7 +1547,7 @@ var PorchGuest = class extends Emitter {
     this._readSent = 0;
     this._readWanted = 0;
     this._pause = new Pause();
-    this._queue = new QueuePlace(this);
+    this._place = new QueuePlace(this);
     this.state = "idle";
     this.closed = false;
     this.conversation = null;
@@ -1580,7 +1580,7 @@ var PorchGuest = class extends Emitter {
   }
   /** Where the waiting conversation stands in its queue; null once an agent holds it. */
   get queue() {
-    return this._queue.current;
+    return this._place.current;
   }
   /** Whether `start()` would restore a saved session (e.g. to reopen a widget after a reload). */
   hasSavedSession() {
@@ -1756,7 +1756,7 @@ var PorchGuest = class extends Emitter {
     this.limits = frame.limits ?? null;
     if (frame.conversation) this.conversation = frame.conversation;
     this._setNotice(frame.notice);
-    this._queue.set(frame.queue);
+    this._place.set(frame.queue);
     const head = frame.lastSeq ?? 0;
     this._release(this._log.anchor(head));
     this.emit("ready", { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
@@ -1802,7 +1802,7 @@ var PorchGuest = class extends Emitter {
         this._setNotice(frame.notice);
         break;
       case "queue":
-        this._queue.set(frame);
+        this._place.set(frame);
         break;
       case "error":
         this._onErrorFrame(frame);
