@@ -89,7 +89,7 @@ describe('the widget\'s offline form (issue 19)', { timeout: 900_000 }, () => {
       const after = await panel(page);
       assert.equal(after.composer, true, 'the visitor may go on writing');
       assert.equal(after.focused, 'porch-input');
-      await until(page, 'waiting', (p) => panel(p).then((x) => x.subtitle === 'Waiting for an agent…'));
+      await until(page, 'waiting', (p) => panel(p).then((x) => /^(Waiting for an agent…|You are number \d+ in the queue)/.test(x.subtitle)));
       assert.deepEqual(await axeSerious(page), []);
 
       // The agent, later: the conversation waits in the queue with the visitor's email.

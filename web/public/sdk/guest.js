@@ -250,9 +250,9 @@ export class PorchGuest extends Emitter {
     // A fresh session starts at the head; older entries are history, paged over REST.
     this._release(this._log.anchor(head));
     this.emit('ready', { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
-    for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
-    this._readSent = 0;
-    this.markRead(this._readWanted);
+    // Never into a closed conversation: a resend would reopen it (routing.md) after the visitor was told it ended.
+    if (this.conversation?.state !== 'closed') for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
+    this._readSent = 0; this.markRead(this._readWanted);
     if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
     // Not replayed (too far behind, or resume refused): page forward over REST.
     if (head > (this._log.lastSeq ?? 0) && !frame.resume?.recovered) this._fill();
@@ -260,8 +260,7 @@ export class PorchGuest extends Emitter {
       this._historyLoaded = true;
       this.loadOlder().catch((e) => this.emit('error', /** @type {PorchError} */ (e)));
     }
-    this._startWaiter?.resolve(this);
-    this._startWaiter = null;
+    this._startWaiter?.resolve(this); this._startWaiter = null;
     if (this.conversation?.state === 'closed') this._closed();
   }
 

@@ -1760,7 +1760,7 @@ var PorchGuest = class extends Emitter {
     const head = frame.lastSeq ?? 0;
     this._release(this._log.anchor(head));
     this.emit("ready", { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
-    for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
+    if (this.conversation?.state !== "closed") for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
     this._readSent = 0;
     this.markRead(this._readWanted);
     if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
