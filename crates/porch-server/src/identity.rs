@@ -6,7 +6,7 @@
 use axum::extract::State;
 use porch_core::identity::{IdentityClaims, IdentityExpectation};
 use porch_core::model::DeploymentRecord;
-use porch_core::store::{AppendRequest, GuestIdentity};
+use porch_core::store::GuestIdentity;
 use porch_core::webhook::EventType;
 use porch_wire::ErrorCode;
 use porch_wire::rest::{GuestSession, IdentifyGuestRequest};
