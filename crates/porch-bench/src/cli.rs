@@ -256,7 +256,7 @@ pub enum Command {
         #[arg(long, default_value_t = 16)]
         tasks_growth_max: u64,
     },
-    /// S8: S3 at one rate with no webhook endpoint, then with one whose receiver accepts
+    /// S9: S3 at one rate with no webhook endpoint, then with one whose receiver accepts
     /// connections and never answers (fresh Porch per row): a hanging receiver must not slow
     /// the guests' messages.
     WebhookHang {

@@ -223,7 +223,7 @@ pub async fn run(paths: &Paths, global: &Global, command: &Command) -> Result<Ve
         }
         Command::WebhookHang { rate, guests, secs } => {
             let p =
-                delivery::Params { scenario: "S8", rate: *rate, secs: *secs, agents: 1, spread };
+                delivery::Params { scenario: "S9", rate: *rate, secs: *secs, agents: 1, spread };
             webhook_hang::run(paths, *guests, &p).await
         }
         Command::Smoke => smoke(paths, spread).await,

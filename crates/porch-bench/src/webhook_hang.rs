@@ -1,4 +1,4 @@
-//! S8: a receiver that hangs does not slow a guest's messages (docs/webhooks.md, "Nothing else
+//! S9: a receiver that hangs does not slow a guest's messages (docs/webhooks.md, "Nothing else
 //! waits"). S3's delivery run (guests → an agent, open loop, latency from each message's
 //! intended time) twice, each on a fresh Porch: first with no webhook endpoint, then with one
 //! endpoint subscribed to every event whose receiver accepts connections and never answers, so
