@@ -105,23 +105,31 @@ pub(crate) fn chown_all(path: &Path, user: Option<(u32, u32)>) {
     }
 }
 
+/// Runs `command` as `user` (PostgreSQL's own user when the tests run as root).
+pub(crate) fn as_postgres(command: &mut Command, user: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = user {
+        command.uid(uid).gid(gid);
+    }
+}
+
+/// A new PostgreSQL data directory at `data`, owned by `user`: trust authentication, no fsync.
+pub(crate) fn initdb(data: &Path, user: Option<(u32, u32)>) {
+    std::fs::create_dir_all(data).unwrap();
+    chown_all(data, user);
+    let mut initdb = Command::new("initdb");
+    initdb.arg("-D").arg(data).args(["-U", "postgres", "--auth=trust", "--no-sync"]);
+    initdb.stdout(Stdio::null()).stderr(Stdio::null());
+    as_postgres(&mut initdb, user);
+    assert!(initdb.status().expect("initdb is installed").success(), "initdb");
+}
+
 /// A PostgreSQL of the test's own with `ssl=on`, admitting 127.0.0.1 over TLS only (`hostssl`
 /// with `options`, e.g. `clientcert=verify-ca`), trusting the test's CA for client certificates.
 fn postgres_with_tls(pki: &Pki, options: &str) -> (Killed, SocketAddr) {
     let user = postgres_user();
     let data = pki.path("pgdata");
-    std::fs::create_dir_all(&data).unwrap();
-    chown_all(&data, user);
-    let as_user = |command: &mut Command| {
-        if let Some((uid, gid)) = user {
-            command.uid(uid).gid(gid);
-        }
-    };
-    let mut initdb = Command::new("initdb");
-    initdb.arg("-D").arg(&data).args(["-U", "postgres", "--auth=trust", "--no-sync"]);
-    initdb.stdout(Stdio::null()).stderr(Stdio::null());
-    as_user(&mut initdb);
-    assert!(initdb.status().expect("initdb is installed").success(), "initdb");
+    initdb(&data, user);
+    let as_user = |command: &mut Command| as_postgres(command, user);
     for file in ["cert.pem", "key.pem", "ca.pem"] {
         std::fs::copy(pki.path(file), data.join(format!("server-{file}"))).unwrap();
     }

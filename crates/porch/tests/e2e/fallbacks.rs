@@ -28,17 +28,6 @@ async fn waiting_guest(server: &TestServer) -> (GuestSession, Gateway) {
     (guest, socket)
 }
 
-async fn entry(socket: &mut Gateway, conversation_id: &str, seq: u64) -> Message {
-    let id = conversation_id.to_owned();
-    let frame = socket
-        .wait_for(WAIT, move |f| {
-            matches!(f, ServerFrame::Message { message } if message.conversation_id == id && message.seq == seq)
-        })
-        .await
-        .unwrap_or_else(|seen| panic!("no entry {seq}; saw {seen:?}"));
-    message_of(&frame).clone()
-}
-
 async fn fallbacks_in(server: &TestServer, guest: &GuestSession) -> Vec<Message> {
     let page = server.api.guest_history(&guest.access_token, "after=0").await.unwrap();
     page.messages.into_iter().filter(|m| m.fallback).collect()

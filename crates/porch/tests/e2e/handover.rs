@@ -50,18 +50,6 @@ async fn open(server: &TestServer, token: &str) -> Gateway {
     socket
 }
 
-/// Waits for the log entry of `conversation_id` with `seq`.
-async fn entry(socket: &mut Gateway, conversation_id: &str, seq: u64) -> Message {
-    let id = conversation_id.to_owned();
-    let frame = socket
-        .wait_for(WAIT, move |f| {
-            matches!(f, ServerFrame::Message { message } if message.conversation_id == id && message.seq == seq)
-        })
-        .await
-        .unwrap_or_else(|seen| panic!("no entry {seq}; saw {seen:?}"));
-    message_of(&frame).clone()
-}
-
 async fn log(api: &Api, agent: &AgentSession, id: &str) -> Vec<Message> {
     api.agent_history(&agent.access_token, id, "after=0").await.unwrap().messages
 }

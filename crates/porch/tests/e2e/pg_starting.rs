@@ -2,11 +2,12 @@
 //! port before it takes sessions, and answers `FATAL 57P03` meanwhile. A node waits for it
 //! (`POSTGRES_STARTING_WAIT_MS`) rather than exiting; found as a flaky start of the TLS test.
 
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::backing_tls::{Killed, chown_all, free_port, postgres_user, wait_listening};
+use super::backing_tls::{
+    Killed, as_postgres, chown_all, free_port, initdb, postgres_user, wait_listening,
+};
 
 /// A standby with `hot_standby=off` refuses every session with 57P03 ("not accepting
 /// connections") until it is promoted: the starting-up window, held open as long as the test
@@ -16,18 +17,10 @@ async fn a_node_waits_for_a_postgresql_that_is_still_starting() {
     let user = postgres_user();
     let dir = std::env::temp_dir().join(format!("porch-pg-{}", porch_core::ids::new_id("tst")));
     let data = dir.join("pgdata");
-    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
     chown_all(&dir, user);
-    let as_user = |command: &mut Command| {
-        if let Some((uid, gid)) = user {
-            command.uid(uid).gid(gid);
-        }
-    };
-    let mut initdb = Command::new("initdb");
-    initdb.arg("-D").arg(&data).args(["-U", "postgres", "--auth=trust", "--no-sync"]);
-    initdb.stdout(Stdio::null()).stderr(Stdio::null());
-    as_user(&mut initdb);
-    assert!(initdb.status().expect("initdb is installed").success(), "initdb");
+    initdb(&data, user);
+    let as_user = |command: &mut Command| as_postgres(command, user);
     std::fs::write(data.join("standby.signal"), "").unwrap();
     chown_all(&data, user);
     let port = free_port();

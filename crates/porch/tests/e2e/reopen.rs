@@ -44,18 +44,6 @@ async fn closed_by(server: &TestServer, agent: &AgentSession) -> GuestSession {
     guest
 }
 
-/// Waits for the log entry of `conversation_id` with `seq`.
-async fn entry(socket: &mut Gateway, conversation_id: &str, seq: u64) -> Message {
-    let id = conversation_id.to_owned();
-    let frame = socket
-        .wait_for(WAIT, move |f| {
-            matches!(f, ServerFrame::Message { message } if message.conversation_id == id && message.seq == seq)
-        })
-        .await
-        .unwrap_or_else(|seen| panic!("no entry {seq}; saw {seen:?}"));
-    message_of(&frame).clone()
-}
-
 async fn stored(server: &TestServer, id: &str) -> Conversation {
     server.state.store.conversation(id).await.unwrap().unwrap()
 }

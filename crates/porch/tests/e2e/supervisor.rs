@@ -10,7 +10,7 @@ use porch_server::admin;
 use porch_wire::ErrorCode;
 use porch_wire::frame::{ClientFrame, ServerFrame};
 use porch_wire::rest::{
-    AgentSession, CloseRequest, ConversationState, GuestSession, Message, TransferRequest,
+    AgentSession, CloseRequest, ConversationState, GuestSession, TransferRequest,
 };
 use porch_wire::supervisor::{HandoverOptions, SupervisorOverview};
 
@@ -66,18 +66,6 @@ async fn handover_options(api: &Api, agent: &AgentSession, id: &str) -> Handover
     let url = format!("{}/api/v2/agent/conversations/{id}/handover", api.base_url());
     let sent = api.http().get(url).bearer_auth(&agent.access_token).send().await;
     decode(sent).await.unwrap().body
-}
-
-/// Waits for the log entry of `conversation_id` with `seq`.
-async fn entry(socket: &mut Gateway, conversation_id: &str, seq: u64) -> Message {
-    let id = conversation_id.to_owned();
-    let frame = socket
-        .wait_for(WAIT, move |f| {
-            matches!(f, ServerFrame::Message { message } if message.conversation_id == id && message.seq == seq)
-        })
-        .await
-        .unwrap_or_else(|seen| panic!("no entry {seq}; saw {seen:?}"));
-    message_of(&frame).clone()
 }
 
 fn ready_ids(ready: &ServerFrame) -> Vec<String> {

@@ -289,6 +289,22 @@ pub async fn expect_close(socket: &mut Gateway) -> (u16, String) {
     socket.wait_close(WAIT).await.unwrap_or_else(|seen| panic!("no close; saw {seen:?}"))
 }
 
+/// Waits on `socket` for the log entry of `conversation_id` with `seq`.
+pub async fn entry(
+    socket: &mut Gateway,
+    conversation_id: &str,
+    seq: u64,
+) -> porch_wire::rest::Message {
+    let id = conversation_id.to_owned();
+    let frame = socket
+        .wait_for(WAIT, move |f| {
+            matches!(f, ServerFrame::Message { message } if message.conversation_id == id && message.seq == seq)
+        })
+        .await
+        .unwrap_or_else(|seen| panic!("no entry {seq}; saw {seen:?}"));
+    message_of(&frame).clone()
+}
+
 pub fn message_of(frame: &ServerFrame) -> &porch_wire::rest::Message {
     match frame {
         ServerFrame::Message { message } | ServerFrame::Ack { message, .. } => message,
