@@ -119,6 +119,10 @@ pub struct Hub {
     /// and deployments choose them), and the loop drains the set.
     changed: Mutex<HashMap<String, bool>>,
     changed_notify: tokio::sync::Notify,
+    /// Notified at every conversation event, this node's or another node's (through the
+    /// broker): the offer loop waits on it besides its timers, so a conversation created or
+    /// returned on another node is offered to this node's agents at once, not at its next scan.
+    conversation_notify: tokio::sync::Notify,
 }
 
 impl Hub {
@@ -130,6 +134,7 @@ impl Hub {
             resync: watch::Sender::new(0),
             changed: Mutex::new(HashMap::new()),
             changed_notify: tokio::sync::Notify::new(),
+            conversation_notify: tokio::sync::Notify::new(),
         }
     }
 
@@ -174,6 +179,7 @@ impl Hub {
                 let here = map.contains_key(&conversation_topic(conversation_id));
                 self.queue_changed(old, here);
                 self.queue_changed(new, here);
+                self.conversation_notify.notify_one();
             }
             topics.iter().filter_map(|t| map.get(t).cloned()).collect()
         };
@@ -181,6 +187,12 @@ impl Hub {
             // An error only means every receiver is gone; `release` cleans the topic up.
             let _ = sender.send(event.clone());
         }
+    }
+
+    /// Waits for the next conversation event (a stored permit: one that came while nobody
+    /// waited is not lost).
+    pub async fn conversation_changed(&self) {
+        self.conversation_notify.notified().await;
     }
 
     fn queue_changed(&self, queue: &str, guest_here: bool) {

@@ -42,8 +42,8 @@ impl Offers {
     }
 }
 
-/// The loop: a pass, then a wait until the next of this node's offers runs out, a wake, or
-/// the scan interval, until the node shuts down.
+/// The loop: a pass, then a wait until the next of this node's offers runs out, a wake, a
+/// conversation event from any node, or the scan interval, until the node shuts down.
 pub async fn run(state: AppState) {
     let mut shutdown = state.shutdown.clone();
     loop {
@@ -59,6 +59,8 @@ pub async fn run(state: AppState) {
             .map_or(scan_ms, |at| u64::try_from(at - now_ms()).unwrap_or(0).min(scan_ms));
         tokio::select! {
             () = state.offers.wake.notified() => {}
+            // Another node's conversation too: its agents here may take it.
+            () = state.hub.conversation_changed() => {}
             () = tokio::time::sleep(Duration::from_millis(wait_ms)) => {}
             _ = shutdown.changed() => return,
         }
