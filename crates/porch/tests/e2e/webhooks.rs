@@ -45,7 +45,9 @@ pub(crate) async fn healthy_receiver() -> (String, mpsc::UnboundedReceiver<Recei
     (url, rx)
 }
 
-async fn read_request(socket: &mut BufReader<tokio::net::TcpStream>) -> Option<Received> {
+pub(crate) async fn read_request(
+    socket: &mut BufReader<tokio::net::TcpStream>,
+) -> Option<Received> {
     let mut line = String::new();
     socket.read_line(&mut line).await.ok().filter(|n| *n > 0)?;
     let mut headers = Vec::new();

@@ -10,14 +10,12 @@ use porch_core::webhook::signature_header;
 use porch_server::config::WebhookTargets;
 use porch_wire::webhook::{DeadDeliveryList, WebhookEndpoint, WebhookReplay, WebhookSecret};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::support::{TestServer, WAIT};
-
-/// One request as received: its headers (lower-case names) and body.
-type Received = (Vec<(String, String)>, Vec<u8>);
+use crate::webhooks::{Received, read_request};
 
 /// A receiver that answers 503 while `down`, 204 after, and hands each request it took (2xx)
 /// to the test.
@@ -45,22 +43,6 @@ async fn receiver(down: Arc<AtomicBool>) -> (String, mpsc::UnboundedReceiver<Rec
         }
     });
     (url, rx)
-}
-
-async fn read_request(socket: &mut BufReader<tokio::net::TcpStream>) -> Option<Received> {
-    let mut line = String::new();
-    socket.read_line(&mut line).await.ok().filter(|n| *n > 0)?;
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        socket.read_line(&mut line).await.ok()?;
-        let Some((name, value)) = line.trim_end().split_once(':') else { break };
-        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let length = headers.iter().find(|(n, _)| n == "content-length")?.1.parse().ok()?;
-    let mut body = vec![0; length];
-    socket.read_exact(&mut body).await.ok()?;
-    Some((headers, body))
 }
 
 fn header<'a>(request: &'a Received, name: &str) -> &'a str {
