@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CloseWindow } from '../public/sdk/guest-close.js';
+import { CLOSE_FRAME_WAIT_MS, CloseWindow } from '../public/sdk/guest-close.js';
 import { Emitter } from '../public/sdk/emitter.js';
 import { Sends } from '../public/sdk/sends.js';
 import { record, waitFor } from './lib/sockets.mjs';
@@ -81,6 +81,15 @@ describe('the reopen window', () => {
     g.close.follow({ id: 'cnv_1', state: 'assigned' });
     assert.equal(g.events.of('reopened').length, 1, 'the frame after the entry changes nothing');
     g.close.clear();
+  });
+
+  it('a close and its reopen replayed one entry at a time leave the conversation open', async () => {
+    const g = fakeGuest();
+    g.close.entries([entry('closed')]);
+    g.close.entries([entry('waiting', { reopened: true })]);
+    await new Promise((r) => setTimeout(r, CLOSE_FRAME_WAIT_MS + 100));
+    assert.equal(g.closed, false);
+    assert.deepEqual(g.events.of('closed'), [], 'the close was over before it was told');
   });
 
   it('a closing entry whose frame never comes is a final close', async () => {

@@ -43,6 +43,8 @@ export class CloseWindow {
     const last = [...messages].reverse().find((m) => m.sender?.role === 'system' && m.event);
     if (!last) return;
     if (last.event !== 'closed') {
+      // A replay may bring a close and its reopen one entry at a time.
+      this._stopWaiting();
       if (this._guest.closed) this._reopened(/** @type {import('./porch.js').ConversationState} */ (last.event));
       return;
     }
