@@ -96,7 +96,8 @@ pub async fn list(
         limit: q.limit.unwrap_or(CONVERSATION_LIST_DEFAULT).clamp(1, CONVERSATION_LIST_MAX),
     };
     let conversations = state.store.conversations(filter).await?;
-    let conversations = conversations.into_iter().map(|c| crate::reopen::shown(&state, c)).collect();
+    let conversations =
+        conversations.into_iter().map(|c| crate::reopen::shown(&state, c)).collect();
     Ok(axum::Json(ConversationList { conversations }))
 }
 

@@ -10,8 +10,8 @@ use porch_wire::rest::{Conversation, ConversationPage, MessagePage};
 
 use crate::auth::{AgentAuth, GuestAuth, GuestPrincipal};
 use crate::conversation::{self, HistoryQuery};
-use crate::reopen::shown_page;
 use crate::error::{ApiError, ApiResult};
+use crate::reopen::shown_page;
 use crate::state::AppState;
 
 /// `GET /api/v2/webmessaging/guests/conversations?before=&limit=`.
@@ -24,7 +24,10 @@ pub async fn list(
     let max = state.config.limits.history_page_max;
     let limit = q.limit.unwrap_or(porch_core::limits::HISTORY_PAGE_DEFAULT).clamp(1, max);
     let Some(external_id) = guest.guest.guest.external_id.clone() else {
-        return Ok(axum::Json(shown_page(&state, own_only(guest.conversation, q.before.as_deref()))));
+        return Ok(axum::Json(shown_page(
+            &state,
+            own_only(guest.conversation, q.before.as_deref()),
+        )));
     };
     let request = CustomerPageRequest {
         deployment_id: guest.guest.deployment_id.clone(),
