@@ -2,13 +2,14 @@
 // Chromium with axe: the agent closes, the panel says the chat ended and that writing again
 // reopens it, keeping the composer beside "Start a new chat"; the visitor writes and the agent
 // finds the same conversation open again with the message after the reopen entry. Once the
-// window has gone by, the composer goes and "Start a new chat" gives a new conversation.
+// window has gone by, the composer goes and "Start a new chat" gives a new conversation. The
+// reference custom UI does the same in its own words.
 // (Reopening off, a close final at once: widget.test.mjs and pages.test.mjs.)
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { axeSerious, shown, until } from './lib/browser.mjs';
+import { axeSerious, openPage, shown, until } from './lib/browser.mjs';
 import { porchAndChromium } from './lib/suite.mjs';
 import { DEVELOPER_TEXT, SCREENS, conversationOf, panel, savedConversation, widgetPage, write } from './lib/widget.mjs';
 
@@ -61,6 +62,32 @@ describe('the widget reopens a closed chat within the window (issue 18)', { time
       await page.context().close();
     });
   }
+
+  it('the custom UI: the same, in its own words', T, async () => {
+    const context = await env.browser.newContext({ viewport: SCREENS[0].viewport });
+    const page = await openPage(context, `${env.porch.baseUrl}/examples/custom-ui.html?deployment=${env.porch.deployment.id}&name=Flo`);
+    const ui = (p) => p.evaluate(() => ({
+      composer: document.getElementById('composer').checkVisibility(),
+      ended: document.getElementById('ended').checkVisibility() ? document.getElementById('ended-text').textContent : null,
+      restart: document.getElementById('restart').checkVisibility(),
+      cid: JSON.parse(sessionStorage.getItem('porch:custom-ui') ?? 'null')?.session?.conversationId ?? null,
+    }));
+    const writes = async (text) => {
+      await page.fill('#text', text);
+      await page.press('#text', 'Enter');
+      await until(page, 'the message stored', async (p) => (await shown(p, 'custom')).some((l) => /^\d+:/.test(l) && l.endsWith(`:${text}`)), { kind: 'custom' });
+    };
+    await writes('Do you ship to Norway?');
+    const { cid } = await ui(page);
+    await env.agentCloses(cid);
+    const closed = await until(page, 'the reopenable close', (p) => ui(p).then((u) => u.ended && u));
+    assert.deepEqual(closed, { composer: true, ended: 'The agent ended this chat. Send a message to pick it up again.', restart: true, cid });
+    assert.deepEqual(await axeSerious(page), []);
+    await writes('And to Iceland?');
+    const open = await until(page, 'open again', (p) => ui(p).then((u) => u.ended === null && u));
+    assert.equal(open.cid, cid, 'the same conversation');
+    await context.close();
+  });
 
   it('a reload within the window finds the chat reopenable, and writing reopens it', T, async () => {
     const { page, cid } = await closedChat(SCREENS[0]);
