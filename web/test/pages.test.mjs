@@ -15,7 +15,8 @@ const T = { timeout: 120_000 };
 const KEY = 'porch:custom-ui';
 
 describe('the custom UI and the raw guest page in Chromium (issue 19)', { timeout: 600_000 }, () => {
-  const env = porchAndChromium();
+  // Reopening off: a close is final at once (the window's cases: widget-reopen.test.mjs).
+  const env = porchAndChromium({ serveArgs: ['--reopen-window-secs', '0'] });
 
   const noPageErrors = (page) => assert.deepEqual(page.logs.filter((l) => l.startsWith('pageerror')), [], `${page.url()} threw`);
   const customUi = (screen, deployment = env.porch.deployment.id) => env.browser.newContext(screenOptions(screen))

@@ -38,7 +38,7 @@ describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
       WebSocket: controlledSockets().WebSocket, fetch: controlledFetch({ origin: porch.origin }), storage: memoryStorage(),
     });
     clients.push(guest);
-    const events = record(guest, ['state', 'message', 'typing', 'conversation', 'error']);
+    const events = record(guest, ['state', 'message', 'typing', 'conversation', 'error', 'closed', 'reopened']);
     await guest.start();
     return { guest, events };
   }
@@ -118,7 +118,7 @@ describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
     await porch.cli(['wrapups', 'set', '--deployment', porch.deployment.id]);
   });
 
-  it('closes a conversation: the guest sees it, and a later send is refused with the cause', T, async () => {
+  it('closes a conversation: the guest sees until when writing reopens it, and its send within that reopens it', T, async () => {
     const { agent, events } = await newAgent();
     const { guest, events: guestEvents } = await newGuest('Ed');
     const id = guest.conversationId;
@@ -127,10 +127,18 @@ describe('PorchAgent against a real Porch', { timeout: 240_000 }, () => {
     await agent.assign(id);
     const closed = await agent.close(id);
     assert.equal(closed.state, 'closed');
+    assert.ok(closed.reopenUntilMs > Date.now(), `the close's answer says until when it can be reopened: ${JSON.stringify(closed)}`);
     await waitFor('the list without it', () => !agent.conversations.some((c) => c.id === id), { show: events.show });
-    await waitFor('the guest sees the close', () => guest.conversation?.state === 'closed' && guest.messages.some((m) => m.event === 'closed'), { show: guestEvents.show });
-    await assert.rejects(guest.send('one more thing'), (e) => e.code === 'conversation_closed' && e.detail.length > 0);
-    assert.equal(guest.pending.length, 0, 'a refused send leaves the outbox');
+    await waitFor('the guest sees the close', () => guest.closed && guest.messages.some((m) => m.event === 'closed'), { show: guestEvents.show });
+    assert.equal(guest.reopenUntilMs, closed.reopenUntilMs, 'the conversation frame carried the same window');
+    assert.deepEqual(guestEvents.of('closed').map((c) => [c.final, c.reopenUntilMs]), [[false, closed.reopenUntilMs]]);
+    const again = await guest.send('one more thing');
+    assert.equal(again.text, 'one more thing');
+    await waitFor('open again', () => !guest.closed && guest.conversation?.state === 'waiting' && guestEvents.of('reopened').length === 1, { show: guestEvents.show });
+    assert.equal(guest.conversation.reopenUntilMs, undefined, 'an open conversation has no window');
+    await waitFor('back in the agent\'s list', () => agent.conversations.some((c) => c.id === id && c.state === 'waiting'), { show: events.show });
+    const tail = (await porch.history(id, agent.session.accessToken)).slice(-2);
+    assert.deepEqual(tail.map((m) => [m.reopened ?? false, m.event ?? null, m.text]), [[true, 'waiting', tail[0].text], [false, null, 'one more thing']]);
   });
 
   it('sees a conversation its guest reopens come back to its list, the reopen entry before the message', T, async () => {

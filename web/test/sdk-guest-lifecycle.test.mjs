@@ -19,7 +19,8 @@ describe('PorchGuest: the session\'s beginning and end', { timeout: 300_000 }, (
   const guests = [];
 
   before(async () => {
-    porch = await startPorch({ serveArgs: ['--heartbeat-interval-ms', '1000'] });
+    // Reopening off: these closes are final at once (the window's cases: sdk-guest-reopen).
+    porch = await startPorch({ serveArgs: ['--heartbeat-interval-ms', '1000', '--reopen-window-secs', '0'] });
     agent = await porch.agentLogin();
   });
   after(async () => {

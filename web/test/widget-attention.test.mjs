@@ -33,7 +33,8 @@ const setVisible = (page, visible) => page.evaluate((v) => {
 }, visible);
 
 describe('the widget\'s opt-in settings (issue 19)', { timeout: 600_000 }, () => {
-  const env = porchAndChromium();
+  // Reopening off: a close is final at once (widget-reopen.test.mjs tests the window).
+  const env = porchAndChromium({ serveArgs: ['--reopen-window-secs', '0'] });
   const shopUrl = (extra = '') => `${env.porch.baseUrl}/examples/widget-host.html?deployment=${env.porch.deployment.id}${extra}`;
   const screen = SCREENS[0];
 
@@ -94,9 +95,9 @@ describe('the widget\'s opt-in settings (issue 19)', { timeout: 600_000 }, () =>
     await until(first, 'the second tab\'s message, live in the first', (p) => panel(p).then((s) => s.text.includes('Continued in the second')));
     assert.deepEqual((await env.truth(cid)).filter((l) => !l.includes('joined')), ['1:Started in the first tab', '2:Continued in the second'], 'each message once');
 
-    // Ended, it is forgotten in every tab: the next page view starts afresh.
+    // Ended for good (reopening off), it is forgotten in every tab: the next page view starts afresh.
     await env.agentCloses(cid);
-    await until(second, 'ended', (p) => panel(p).then((s) => s.ended !== null));
+    await until(second, 'ended', (p) => panel(p).then((s) => s.ended === 'This conversation has ended.'));
     await until(second, 'forgotten', (p) => p.evaluate((dep) => localStorage.getItem(`porch:guest:${dep}`), env.porch.deployment.id).then((v) => v === null));
     await first.context().close();
 

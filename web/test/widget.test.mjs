@@ -14,7 +14,8 @@ import { DEVELOPER_TEXT, SCREENS, conversationOf, panel, porchEvents, savedConve
 const T = { timeout: 120_000 };
 
 describe('the widget in Chromium (issue 19)', { timeout: 900_000 }, () => {
-  const env = porchAndChromium();
+  // Reopening off: a close is final at once (the window's cases: widget-reopen.test.mjs).
+  const env = porchAndChromium({ serveArgs: ['--reopen-window-secs', '0'] });
   const { agentSays, agentCloses, truth } = env;
   const shopUrl = () => `${env.porch.baseUrl}/examples/widget-host.html?deployment=${env.porch.deployment.id}`;
   const noPageErrors = (page) => assert.deepEqual(page.logs.filter((l) => l.startsWith('pageerror')), [], `${page.url()} threw`);

@@ -907,6 +907,7 @@ mod tests {
             last_seq,
             created_at_ms: 0,
             updated_at_ms: 500,
+            reopen_until_ms: None,
         }
     }
 

@@ -95,7 +95,10 @@ pub async fn list(
         states,
         limit: q.limit.unwrap_or(CONVERSATION_LIST_DEFAULT).clamp(1, CONVERSATION_LIST_MAX),
     };
-    Ok(axum::Json(ConversationList { conversations: state.store.conversations(filter).await? }))
+    let conversations = state.store.conversations(filter).await?;
+    let conversations =
+        conversations.into_iter().map(|c| crate::reopen::shown(&state, c)).collect();
+    Ok(axum::Json(ConversationList { conversations }))
 }
 
 pub(crate) fn parse_states(s: &str) -> ApiResult<Vec<ConversationState>> {
@@ -166,7 +169,7 @@ pub async fn assign(
     if conversation.state == ConversationState::Assigned
         && conversation.assigned_agent_id.as_deref() == Some(&agent.agent_id)
     {
-        return Ok(axum::Json(conversation));
+        return Ok(axum::Json(crate::reopen::shown(&state, conversation)));
     }
     crate::routing::check_manual_take(&state, &conversation).await?;
     let changed = conversation::change_state(
@@ -176,7 +179,7 @@ pub async fn assign(
         ConversationState::Assigned,
     )
     .await?;
-    Ok(axum::Json(changed))
+    Ok(axum::Json(crate::reopen::shown(&state, changed)))
 }
 
 /// `POST /api/v2/agent/conversations/{id}/close`, with an optional `wrapUp` (docs/routing.md).
@@ -189,11 +192,12 @@ pub async fn close(
 ) -> ApiResult<axum::Json<Conversation>> {
     let conversation = visible(&state, &agent, &id).await?;
     if conversation.state == ConversationState::Closed {
-        return Ok(axum::Json(conversation));
+        return Ok(axum::Json(crate::reopen::shown(&state, conversation)));
     }
     let by = participant(&agent);
     let acting = acting(&agent, &by, &conversation);
-    Ok(axum::Json(handover::close(&state, &conversation, acting, request.wrap_up).await?))
+    let closed = handover::close(&state, &conversation, acting, request.wrap_up).await?;
+    Ok(axum::Json(crate::reopen::shown(&state, closed)))
 }
 
 /// `POST /api/v2/agent/conversations/{id}/transfer`: to another agent or queue, with a note.
@@ -208,7 +212,7 @@ pub async fn transfer(
     let by = participant(&agent);
     let acting = acting(&agent, &by, &conversation);
     let changed = handover::transfer(&state, &conversation, acting, target, request.note).await?;
-    Ok(axum::Json(changed))
+    Ok(axum::Json(crate::reopen::shown(&state, changed)))
 }
 
 /// `GET /api/v2/agent/conversations/{id}/handoff`: the summary a bot left when it handed the
@@ -233,7 +237,8 @@ pub async fn unassign(
     let conversation = visible(&state, &agent, &id).await?;
     let by = participant(&agent);
     let acting = acting(&agent, &by, &conversation);
-    Ok(axum::Json(handover::unassign(&state, &conversation, acting).await?))
+    let changed = handover::unassign(&state, &conversation, acting).await?;
+    Ok(axum::Json(crate::reopen::shown(&state, changed)))
 }
 
 /// Who acts on a conversation, and whose hold the store checks in the commit: a plain agent

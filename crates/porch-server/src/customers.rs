@@ -11,6 +11,7 @@ use porch_wire::rest::{Conversation, ConversationPage, MessagePage};
 use crate::auth::{AgentAuth, GuestAuth, GuestPrincipal};
 use crate::conversation::{self, HistoryQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::reopen::shown_page;
 use crate::state::AppState;
 
 /// `GET /api/v2/webmessaging/guests/conversations?before=&limit=`.
@@ -23,7 +24,10 @@ pub async fn list(
     let max = state.config.limits.history_page_max;
     let limit = q.limit.unwrap_or(porch_core::limits::HISTORY_PAGE_DEFAULT).clamp(1, max);
     let Some(external_id) = guest.guest.guest.external_id.clone() else {
-        return Ok(axum::Json(own_only(guest.conversation, q.before.as_deref())));
+        return Ok(axum::Json(shown_page(
+            &state,
+            own_only(guest.conversation, q.before.as_deref()),
+        )));
     };
     let request = CustomerPageRequest {
         deployment_id: guest.guest.deployment_id.clone(),
@@ -31,7 +35,7 @@ pub async fn list(
         before_conversation_id: q.before,
         limit,
     };
-    Ok(axum::Json(state.store.customer_conversations(request).await?))
+    Ok(axum::Json(shown_page(&state, state.store.customer_conversations(request).await?)))
 }
 
 /// `GET /api/v2/agent/conversations/{id}/customer?before=&limit=`: the conversations of the
@@ -48,7 +52,7 @@ pub async fn for_agent(
     let max = state.config.limits.history_page_max;
     let limit = q.limit.unwrap_or(porch_core::limits::HISTORY_PAGE_DEFAULT).clamp(1, max);
     let Some(external_id) = conversation.guest.external_id.clone() else {
-        return Ok(axum::Json(own_only(conversation, q.before.as_deref())));
+        return Ok(axum::Json(shown_page(&state, own_only(conversation, q.before.as_deref()))));
     };
     let request = CustomerPageRequest {
         deployment_id: conversation.deployment_id.clone(),
@@ -58,7 +62,7 @@ pub async fn for_agent(
     };
     let mut page = state.store.customer_conversations(request).await?;
     page.conversations.retain(|c| agent.sees(&c.queue));
-    Ok(axum::Json(page))
+    Ok(axum::Json(shown_page(&state, page)))
 }
 
 /// An anonymous guest's list: its one conversation, which is also the end of the list.

@@ -10,7 +10,7 @@
 use porch_core::store::{AppendOutcome, AppendRequest, Assignee, StoreError};
 use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
-use porch_wire::rest::{AgentStatus, Conversation, ConversationState};
+use porch_wire::rest::{AgentStatus, Conversation, ConversationPage, ConversationState};
 
 use crate::conversation::append;
 use crate::error::{ApiError, ApiResult};
@@ -19,6 +19,30 @@ use crate::state::AppState;
 /// What a guest's reopen entry says (the widget shows its own words for it). It names nobody:
 /// an erasure leaves entries with an event as they are.
 pub const REOPENED_TEXT: &str = "The guest wrote again: the conversation is open again";
+
+/// Until when a guest's message reopens `conversation` (`reopenUntilMs`, epoch ms): its close
+/// (its last change: nothing is appended to a closed conversation) plus the window. `None` when
+/// it is not closed or reopening is off; past once the window has gone by.
+pub fn until_ms(window_secs: u64, conversation: &Conversation) -> Option<i64> {
+    if window_secs == 0 || conversation.state != ConversationState::Closed {
+        return None;
+    }
+    let window_ms = i64::try_from(window_secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
+    Some(conversation.updated_at_ms.saturating_add(window_ms))
+}
+
+/// The conversation as clients are told it: with `reopenUntilMs` when it is closed. Every body
+/// and frame that carries a conversation to a client goes through this (or `shown_page`).
+pub fn shown(state: &AppState, mut conversation: Conversation) -> Conversation {
+    conversation.reopen_until_ms = until_ms(state.config.limits.reopen_window_secs, &conversation);
+    conversation
+}
+
+/// `shown` for each conversation of a page.
+pub fn shown_page(state: &AppState, mut page: ConversationPage) -> ConversationPage {
+    page.conversations = page.conversations.into_iter().map(|c| shown(state, c)).collect();
+    page
+}
 
 /// Reopens `conversation_id`, closed, for its guest's send; `Ok` too when another send reopened
 /// it first. After the window (or with reopening off) the send is refused with

@@ -47,7 +47,10 @@ pub async fn search(
         before_conversation_id: q.before.filter(|b| !b.is_empty()),
         limit: q.limit.unwrap_or(CONVERSATION_SEARCH_PAGE_DEFAULT).clamp(1, max),
     };
-    Ok(axum::Json(state.store.search_conversations(search).await?))
+    Ok(axum::Json(crate::reopen::shown_page(
+        &state,
+        state.store.search_conversations(search).await?,
+    )))
 }
 
 /// The text to look for, trimmed; none when blank. Longer than `SEARCH_TEXT_CHARS_MAX` is

@@ -8,6 +8,7 @@ use porch_core::store::Store;
 use porch_core::token::{Claims, Expectation, Keyring, TokenError, TokenKind};
 use porch_wire::ErrorCode;
 use porch_wire::event::LiveEvent;
+use porch_wire::frame::ServerFrame;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::ServerConfig;
@@ -113,8 +114,13 @@ impl Keys {
 impl AppState {
     /// Fans a live event out to the sessions that hear it: this node's through the hub, the
     /// other nodes' through the broker. Never blocks; the store already holds what matters.
-    pub fn publish(&self, event: LiveEvent) {
+    pub fn publish(&self, mut event: LiveEvent) {
         let started = std::time::Instant::now();
+        // Stamped where it is published (serialized once for every session, on every node).
+        if let ServerFrame::Conversation { conversation } = &mut event.frame {
+            let window_secs = self.config.limits.reopen_window_secs;
+            conversation.reopen_until_ms = crate::reopen::until_ms(window_secs, conversation);
+        }
         let event = HubEvent::new(event);
         if let Some(broker) = &self.broker {
             broker.publish(event.clone());

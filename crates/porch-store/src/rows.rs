@@ -420,6 +420,7 @@ pub(crate) fn conversation(row: &dyn StoredRow) -> Result<Conversation, StoreErr
         last_seq: seq(row, 5)?,
         created_at_ms: row.integer(6)?,
         updated_at_ms: row.integer(7)?,
+        reopen_until_ms: None,
         guest: wire_guest(row, 8)?,
     })
 }

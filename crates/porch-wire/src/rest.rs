@@ -398,6 +398,11 @@ pub struct Conversation {
     pub last_seq: u64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// A closed conversation its guest may still reopen by writing (docs/routing.md, "Reopen"):
+    /// until when, in epoch ms. Absent when it is not closed or reopening is off. The server
+    /// sets it where it sends the conversation (the store does not know the window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopen_until_ms: Option<i64>,
 }
 
 /// `GET /api/v2/agent/conversations` answer.

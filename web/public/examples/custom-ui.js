@@ -83,12 +83,16 @@ function newChat(opts) {
       notice('Your message could not be sent.');
     }
   });
-  // Closed by an agent: final. The SDK has forgotten the saved session; offer a new chat.
-  // (A session your backend made cannot be replaced from here: your page asks it for another.)
-  c.on('closed', ({ unsent }) => {
+  // Closed by an agent. Within the reopen window (`final: false`) the visitor may still write:
+  // that reopens it, so the composer stays. Once final, the SDK has forgotten the saved
+  // session; offer a new chat. (A session your backend made cannot be replaced from here: your
+  // page asks it for another.)
+  c.on('closed', ({ unsent, final }) => {
     for (const p of unsent) markNotSent(p.clientMessageId);
-    ended('This conversation has ended.', Boolean(options.deploymentId));
+    if (final) ended('This conversation has ended.', Boolean(options.deploymentId));
+    else reopenable();
   });
+  c.on('reopened', () => { $('ended').hidden = true; });
   // The deployment's notice (opening hours, an outage), or null when your backend cleared it.
   // Your backend wrote it, but every visitor's browser shows it: text, never HTML.
   c.on('notice', (n) => { $('announcement').textContent = n?.text ?? ''; });
@@ -229,6 +233,14 @@ function ended(text, canRestart) {
   $('typing').textContent = '';
   $('status').textContent = '';
   if (hadFocus) (canRestart ? $('restart') : $('log-box')).focus();
+}
+
+/** Closed, but writing again picks it up: say so, keep the composer, offer a new chat too. */
+function reopenable() {
+  $('ended-text').textContent = 'The agent ended this chat. Send a message to pick it up again.';
+  $('restart').hidden = !options.deploymentId;
+  $('ended').hidden = false;
+  $('typing').textContent = '';
 }
 
 function unavailable() {

@@ -186,12 +186,6 @@ export function usable(session) {
   return typeof session.accessToken === 'string' && session.expiresAtMs + TOKEN_LEEWAY_MS > Date.now();
 }
 
-/** A system entry that closes the conversation (closed is final: no entry reopens it). */
-/** @param {import('./porch.js').Message} m */
-export function isClosing(m) {
-  return m.sender?.role === 'system' && m.event === 'closed';
-}
-
 export function closedError() {
   return new PorchError({ code: 'conversation_closed', message: 'the conversation is closed; start a new one (end({ forget: true }), then a new PorchGuest)' });
 }

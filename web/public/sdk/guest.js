@@ -1,13 +1,17 @@
 // A guest's whole chat lifecycle: get or restore a session, connect, receive in order, send
 // through an outbox, type, read, page history, refresh the token, reconnect and resume.
+// History over REST is guest-history.js; a closed conversation and its reopen window,
+// guest-close.js; getting the session, guest-session.js.
 
 import { attach, attachmentUrl, guestTarget } from './attach.js';
 import { Connection } from './connection.js';
+import { CloseWindow } from './guest-close.js';
+import { HISTORY_PAGE, fill, loadOlder } from './guest-history.js';
 import { watchViolations } from './csp.js';
 import { Emitter } from './emitter.js';
 import { PorchError } from './errors.js';
 import { QueuePlace } from './queue.js';
-import { Pause, adoptSession, checkPage, widgetEndpoint, closedError, createSession, ended, isClosing, normalize, pickSession, readWidgetConfig, usable } from './guest-session.js';
+import { Pause, adoptSession, checkPage, widgetEndpoint, closedError, createSession, ended, normalize, pickSession, readWidgetConfig, usable } from './guest-session.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
 import { RefreshTimer } from './refresh.js';
 import { Sends } from './sends.js';
@@ -16,12 +20,10 @@ import { SavedState, defaultStorage } from './storage.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
 import { choiceBody, noticeChange, withAfterSeq, splitRef } from './util.js';
 import { sendFrame } from './pick.js';
-import { LIMITS, PATHS } from './wire.gen.js';
+import { PATHS } from './wire.gen.js';
 
-const { guestMessages: MESSAGES, guestToken: TOKEN } = PATHS;
-export const HISTORY_PAGE = LIMITS.historyPageDefault;
-/** The largest page (`history_page_max`), for catching up after a failed resume. */
-const FILL_PAGE = LIMITS.historyPageMax;
+const { guestToken: TOKEN } = PATHS;
+export { HISTORY_PAGE };
 
 /** @typedef {import('./porch.js').Message} Message @typedef {import('./porch.js').Notice} Notice @typedef {ReturnType<typeof normalize>} Session */
 
@@ -62,8 +64,10 @@ export class PorchGuest extends Emitter {
     this._pause = new Pause();
     /** Where the conversation stands in its queue while it waits (`queue` events). */ this._place = new QueuePlace(this);
     /** @type {import('./porch.js').ConnectionState} */ this.state = 'idle';
-    /** True once the conversation is closed (by an agent): final, see `_closed`. */
+    /** True while the conversation is closed (by an agent); see guest-close.js. */
     this.closed = false;
+    /** @type {number | null} While closed: until when (epoch ms) a send reopens it; null once final. */ this.reopenUntilMs = null;
+    this._close = new CloseWindow(this);
     /** @type {import('./porch.js').Conversation | null} */ this.conversation = null;
     /** @type {import('./porch.js').ConnectionLimits | null} from `ready` */ this.limits = null;
     /** @type {Notice | null} The deployment's notice (api.md, "Deployment notices"), or null. */ this.notice = null;
@@ -178,7 +182,8 @@ export class PorchGuest extends Emitter {
   /** Sends (or queues, while offline) a message or a pick: the outbox, then a `send` or `choose` frame. @param {{text: string, clientMessageId?: string, choice?: {seq: number, id: string}}} body @returns {Promise<Message>} */
   _queue(body) {
     if (this._ended) return Promise.reject(ended());
-    if (this.closed) return Promise.reject(closedError());
+    // Within the reopen window a send goes out: the server reopens the conversation.
+    if (this._close.final) return Promise.reject(closedError());
     if (!body.text.trim()) return Promise.reject(new PorchError({ code: 'invalid_request', message: 'a message needs some text' }));
     const chars = [...body.text].length, max = this.limits?.textCharsMax;
     if (max && chars > max) return Promise.reject(new PorchError({ code: 'text_too_long', message: `${chars} characters; the limit is ${max}` }));
@@ -207,21 +212,7 @@ export class PorchGuest extends Emitter {
   }
 
   /** Loads the page before the oldest message known; resolves with it (ascending). @param {number} [limit] @returns {Promise<Message[]>} */
-  loadOlder(limit = HISTORY_PAGE) {
-    if (!this._log.hasOlder) return Promise.resolve([]);
-    this._older ??= (async () => {
-      try {
-        const page = await this._api('GET', `${MESSAGES}?before=${(this._log.floor ?? 0) + 1}&limit=${limit}`);
-        const added = this._log.addOlder(page.messages);
-        this.emit('history', { messages: added, hasOlder: this._log.hasOlder });
-        if (added.some(isClosing)) this._closed();
-        return added;
-      } finally {
-        this._older = null;
-      }
-    })();
-    return this._older;
-  }
+  loadOlder(limit = HISTORY_PAGE) { return loadOlder(this, limit); }
 
   /** Exchanges the token; with `reconnect`, moves the connection onto it (in place, else by reconnecting). @param {{reconnect?: boolean}} [options] */
   async refreshToken({ reconnect = true } = {}) { await adoptSession(this, await this._api('POST', TOKEN), reconnect); }
@@ -233,7 +224,7 @@ export class PorchGuest extends Emitter {
     if (this._ended) return;
     this._ended = true;
     this._pause.wake();
-    this._refresh.clear(); this._typingIn.clear();
+    this._refresh.clear(); this._typingIn.clear(); this._close.clear();
     this._conn ? this._conn.stop('the guest ended the chat') : this._setState('closed', {});
     this._sends.rejectAll(ended());
     this._startWaiter?.reject(ended());
@@ -250,10 +241,12 @@ export class PorchGuest extends Emitter {
     // A fresh session starts at the head; older entries are history, paged over REST.
     this._release(this._log.anchor(head));
     this.emit('ready', { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
-    // Never into a closed conversation: a resend would reopen it (routing.md) after the visitor was told it ended.
-    if (this.conversation?.state !== 'closed') for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
+    // Into a closed conversation only within its window: written then, a message reopens it
+    // (routing.md); after it, the close is final (below) and the outbox is dropped.
+    const final = this._close.final || (this.conversation?.state === 'closed' && !(Number(this.conversation.reopenUntilMs) > Date.now()));
+    if (!final) for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
     this._readSent = 0; this.markRead(this._readWanted);
-    if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
+    if (!final) this._refresh.schedule(frame.tokenExpiresInMs);
     // Not replayed (too far behind, or resume refused): page forward over REST.
     if (head > (this._log.lastSeq ?? 0) && !frame.resume?.recovered) this._fill();
     if (!this._historyLoaded) {
@@ -261,7 +254,7 @@ export class PorchGuest extends Emitter {
       this.loadOlder().catch((e) => this.emit('error', /** @type {PorchError} */ (e)));
     }
     this._startWaiter?.resolve(this); this._startWaiter = null;
-    if (this.conversation?.state === 'closed') this._closed();
+    this._close.follow(this.conversation);
   }
 
   /** @param {any} frame a frame of protocol.md */
@@ -277,7 +270,7 @@ export class PorchGuest extends Emitter {
       case 'conversation':
         this.conversation = frame.conversation;
         this.emit('conversation', frame.conversation);
-        if (frame.conversation?.state === 'closed') this._closed();
+        this._close.follow(frame.conversation);
         break;
       case 'notice': this._setNotice(frame.notice); break;
       case 'queue': this._place.set(frame); break;
@@ -310,29 +303,7 @@ export class PorchGuest extends Emitter {
       this.emit('message', m);
     }
     this._persist();
-    if (messages.some(isClosing)) this._closed();
-  }
-
-  /**
-   * The conversation is closed, however the client learned it (a live frame, `ready` after a
-   * resume or a reload, an entry in history): closed is final, so the saved session is
-   * forgotten (a reload starts afresh), the socket and timers stop, and unsent messages are
-   * dropped and reported in `closed.unsent`. Emitted once; the messages stay readable.
-   */
-  _closed() {
-    if (this.closed) return;
-    this.closed = true;
-    // Learned from an entry, before (or instead of) the `conversation` frame.
-    if (this.conversation && this.conversation.state !== 'closed') {
-      this.conversation = { ...this.conversation, state: 'closed' };
-      this.emit('conversation', this.conversation);
-    }
-    this._saved.clear();
-    this._refresh.clear();
-    this._typingIn.clear();
-    const unsent = this._sends.dropAll(closedError());
-    this._conn?.stop('the conversation is closed');
-    this.emit('closed', { conversation: this.conversation, unsent });
+    this._close.entries(messages);
   }
 
   _onErrorFrame(/** @type {any} an `error` frame */ frame) {
@@ -340,27 +311,13 @@ export class PorchGuest extends Emitter {
     const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
     error.retryInMs = this._sends.refuseFrame(frame, error, (/** @type {import('./porch.js').OutboxEntry} */ e) => this._conn?.send(sendFrame(e)));
     this.emit('error', error);
-    // A send refused because the conversation closed can come before the news of the close.
-    if (frame.code === 'conversation_closed') this._closed();
+    // Refused: closed, and past its window (or reopening is off). It can come before the news
+    // of the close.
+    if (frame.code === 'conversation_closed') this._close.toFinal();
   }
 
-  /** Pages forward from lastSeq until nothing is missing. One at a time. */
-  _fill() {
-    this._filling ??= (async () => {
-      try {
-        for (let page = 0; page < 10_000; page += 1) {
-          const got = await this._api('GET', `${MESSAGES}?after=${this._log.lastSeq}&limit=${FILL_PAGE}`);
-          for (const m of got.messages) this._release(this._log.insert(m));
-          if (!got.hasMore || !got.messages.length) break;
-        }
-      } catch (e) {
-        this.emit('error', /** @type {PorchError} */ (e)); // the next reconnect or gap tries again
-      } finally {
-        this._filling = null;
-      }
-    })();
-    return this._filling;
-  }
+  /** Pages forward from lastSeq until nothing is missing (guest-history.js). */
+  _fill() { return fill(this); }
 
   /** @param {PorchError} error @param {boolean} [stop] */
   _onConnectionError(error, stop = false) {
@@ -387,7 +344,7 @@ export class PorchGuest extends Emitter {
   }
 
   _persist() {
-    if (!this._session || this._ended || this.closed) return;
+    if (!this._session || this._ended || this._close.final) return;
     this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
   }
 

@@ -118,6 +118,8 @@ export interface Conversation {
   assignedAgentId?: string;
   lastSeq: number;
   createdAtMs: number;
+  /** A closed conversation its guest may still reopen by writing: until when (epoch ms, the server's clock). Absent when it is not closed, or reopening is off (docs/routing.md, Reopen). */
+  reopenUntilMs?: number;
   updatedAtMs: number;
 }
 
@@ -340,10 +342,15 @@ export interface GuestEvents {
   welcome: Welcome;
   /** `inPlace`: the live connection took the new token (a `refresh` frame); false when it reconnected with it, or when there was no connection to move. */
   refresh: { expiresAtMs: number; inPlace: boolean };
-  /** The conversation was closed (by an agent), however the client learned it: live, in
-   * `ready` after a reconnect or a reload, or from an entry in history. Final: the saved
-   * session is forgotten and the socket stopped; `unsent` are the messages dropped. Once. */
-  closed: { conversation: Conversation | null; unsent: OutboxEntry[] };
+  /** The conversation was closed (by an agent), however the client learned it: live, or in
+   * `ready` after a reconnect or a reload. Within its reopen window (`final: false`,
+   * `reopenUntilMs` set) the session, socket and outbox stay and `send()` reopens it; emitted
+   * again with `final: true` once the window has gone by (or a send was refused
+   * `conversation_closed`): the saved session is forgotten, the socket stopped, and `unsent`
+   * are the messages dropped. A close without a window is final at once. */
+  closed: { conversation: Conversation | null; unsent: OutboxEntry[]; reopenUntilMs: number | null; final: boolean };
+  /** A send within the window reopened the closed conversation (this page's, or another tab's): it is open again. */
+  reopened: { conversation: Conversation | null };
   /** The conversation's place in its queue changed (from `ready` or a `queue` frame); `null`
    * once an agent holds it or it closed. Show it as "You are number 3 in the queue · about 2 min". */
   queue: QueuePosition | null;
@@ -397,8 +404,10 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   readonly notice: Notice | null;
   /** The deployment's greeting and usual reply time (null until `peekNotice()` read them). */
   readonly welcome: Welcome | null;
-  /** True once the conversation is closed: final, see the `closed` event. */
+  /** True while the conversation is closed (see the `closed` event); false again once a send reopened it. */
   readonly closed: boolean;
+  /** While closed and within the reopen window: until when (epoch ms) `send()` reopens the conversation; null when open or once the close is final. */
+  readonly reopenUntilMs: number | null;
   /** Before any session (`baseUrl` and `deploymentId`): reads the widget endpoint and probes
    * the gateway, so a page that cannot work is known before the visitor writes. Rejects with
    * `origin_not_allowed`, `deployment_unknown`, `deployment_disabled`, `csp_blocked`, or

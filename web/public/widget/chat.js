@@ -128,10 +128,13 @@ export class Chat {
     });
     on('conversation', () => this.renderSubtitle());
     on('queue', () => this.renderSubtitle());
-    on('closed', ({ unsent }) => {
+    // Within the reopen window the composer stays: writing again reopens the chat.
+    on('closed', ({ unsent, final }) => {
       for (const e of unsent) this.markFailed(e.clientMessageId);
-      this.showEnded(this.s.t('ended'), true);
+      if (final) this.showEnded(this.s.t('ended'), true);
+      else this.showReopenable();
     });
+    on('reopened', () => this.hideEnded());
     // The deployment's notice (opening hours, an outage): a banner at the top of the panel.
     on('notice', (n) => showNotice(this.view.notice, n));
     // Its greeting and usual reply time, for a visitor who has not written yet.
@@ -301,6 +304,22 @@ export class Chat {
     this.setStatus('');
     this.renderSubtitle();
     if (hadFocus) (canRestart ? this.view.restart : this.view.log).focus();
+  }
+
+  /** Closed, within the reopen window: the chat ended, writing again reopens it, and a new
+   * chat is offered beside the composer, which stays (and keeps focus). */
+  showReopenable() {
+    this.view.endedText.textContent = this.s.t('endedReopen');
+    this.view.restart.hidden = false;
+    this.view.ended.hidden = false;
+    this.view.typing.textContent = '';
+    this.renderSubtitle();
+  }
+
+  /** Reopened: the conversation goes on as before. */
+  hideEnded() {
+    this.view.ended.hidden = true;
+    this.renderSubtitle();
   }
 
   /** Starts the session on the first send. A refusal (the page's setup) shows the chat as

@@ -14,7 +14,7 @@ export const GROUP_GAP_MS = 5 * 60_000;
  * @typedef {{seq?: number, text: string, event?: string, createdAtMs?: number,
  *   sender?: {role: string, id?: string, displayName?: string}, clientMessageId?: string,
  *   content?: import('../sdk/porch.js').Content,
- *   attachment?: import('../sdk/porch.js').Attachment, fallback?: true}} Entry
+ *   attachment?: import('../sdk/porch.js').Attachment, fallback?: true, reopened?: true}} Entry
  * @typedef {ReturnType<typeof import('./strings.js').stringsFor>} Strings
  */
 
@@ -75,6 +75,7 @@ function heading(m, { mine, pending, at, s }) {
  */
 function systemText(m, s) {
   if (s.lang === 'en' || (m.fallback && m.event !== 'waiting')) return m.text;
+  if (m.reopened) return s.t('reopenedEntry');
   switch (m.event) {
     case 'assigned': return s.t('agentJoined');
     case 'closed': return s.t('closedEntry');

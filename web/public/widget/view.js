@@ -25,6 +25,7 @@ const TEMPLATE = `
   <button class="older" type="button" hidden></button>
   <div class="log" role="log" aria-live="polite" tabindex="0"></div>
   <div class="typing" aria-live="polite"></div>
+  <div class="ended" hidden><p class="ended-text"></p><button type="button" class="restart"></button></div>
   <form class="composer">
     <button class="attach" type="button">${CLIP_ICON}</button>
     <input class="file" type="file" hidden>
@@ -41,7 +42,6 @@ const TEMPLATE = `
     <p id="porch-offline-error" class="offline-error" role="alert"></p>
     <button class="offline-send" type="submit"></button>
   </form>
-  <div class="ended" hidden><p class="ended-text"></p><button type="button" class="restart"></button></div>
 </section>`;
 
 /** The largest height the message box grows to, in pixels; it scrolls beyond. */

@@ -271,7 +271,7 @@ impl Session {
             participant: who.participant(),
             conversations: Vec::new(),
             more_conversations: false,
-            conversation: Some(conversation),
+            conversation: Some(crate::reopen::shown(&self.state, conversation)),
             last_seq: Some(head),
             notice,
             queue,

@@ -216,6 +216,7 @@ pub(crate) async fn create_guest(
         last_seq: 0,
         created_at_ms,
         updated_at_ms: created_at_ms,
+        reopen_until_ms: None,
     })
 }
 

@@ -190,6 +190,7 @@ pub(crate) fn create_guest(
         last_seq: 0,
         created_at_ms,
         updated_at_ms: created_at_ms,
+        reopen_until_ms: None,
     })
 }
 

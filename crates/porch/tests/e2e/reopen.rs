@@ -240,3 +240,56 @@ async fn a_take_racing_a_reopen_leaves_one_owner() {
         assert_eq!(closed.unwrap().state, ConversationState::Closed, "round {round}");
     }
 }
+
+/// A closed conversation says until when its guest may reopen it (`reopenUntilMs`: the close
+/// plus the window) wherever a client reads it: the close's answer, the guest's
+/// `conversation` frame and next `ready`, the agent's list and the customer's page. Reopened,
+/// it has none again; with reopening off, a close has none.
+#[tokio::test]
+async fn a_closed_conversation_says_until_when_it_can_be_reopened() {
+    let server = TestServer::start().await;
+    let alice = server.agent().await;
+    let guest = server.guest().await;
+    let id = guest.conversation_id.clone();
+    let mut guest_socket = open(&guest.access_token, &guest.gateway_url).await;
+    server.api.guest_send(&guest.access_token, "g1", "help").await.unwrap();
+    let api = &server.agent_api;
+    api.agent_action(&alice.access_token, &id, "assign").await.unwrap();
+    let closed = api.agent_action(&alice.access_token, &id, "close").await.unwrap();
+    let until_ms = closed.updated_at_ms + 300_000;
+    assert_eq!(closed.reopen_until_ms, Some(until_ms), "the close's answer: {closed:?}");
+
+    let frame = guest_socket
+        .wait_for(WAIT, |f| {
+            matches!(f, ServerFrame::Conversation { conversation } if conversation.state == ConversationState::Closed)
+        })
+        .await;
+    let Ok(ServerFrame::Conversation { conversation }) = frame else { panic!("{frame:?}") };
+    assert_eq!(conversation.reopen_until_ms, Some(until_ms), "the live frame");
+    let mut again = Gateway::connect(&guest.gateway_url, &guest.access_token, None).await.unwrap();
+    let ServerFrame::Ready(ready) = expect_ready(&mut again).await else { unreachable!() };
+    assert_eq!(ready.conversation.unwrap().reopen_until_ms, Some(until_ms), "the next ready");
+    let listed = api.agent_conversations(&alice.access_token, "state=closed").await.unwrap();
+    let mine = listed.conversations.iter().find(|c| c.id == id).expect("listed");
+    assert_eq!(mine.reopen_until_ms, Some(until_ms), "the agent's list");
+    let page = server.api.customer_conversations(&guest.access_token, "").await.unwrap();
+    assert_eq!(page.conversations[0].reopen_until_ms, Some(until_ms), "the customer's page");
+
+    server.api.guest_send(&guest.access_token, "g2", "one more thing").await.unwrap();
+    let frame = again
+        .wait_for(WAIT, |f| {
+            matches!(f, ServerFrame::Conversation { conversation } if conversation.state != ConversationState::Closed)
+        })
+        .await;
+    let Ok(ServerFrame::Conversation { conversation }) = frame else { panic!("{frame:?}") };
+    assert_eq!(conversation.reopen_until_ms, None, "reopened: no window");
+    let json = serde_json::to_value(&conversation).unwrap();
+    assert!(json.get("reopenUntilMs").is_none(), "absent, not null: {json}");
+
+    let off = TestServer::start_with(|c| c.limits.reopen_window_secs = 0).await;
+    let alice = off.agent().await;
+    let guest = closed_by(&off, &alice).await;
+    let listed = off.agent_api.agent_conversations(&alice.access_token, "state=closed").await;
+    let mine = listed.unwrap().conversations.into_iter().find(|c| c.id == guest.conversation_id);
+    assert_eq!(mine.expect("listed").reopen_until_ms, None, "reopening off: no window");
+}

@@ -858,83 +858,6 @@ var Connection = class {
   }
 };
 
-// emitter.js
-var Emitter = class {
-  constructor() {
-    this._listeners = /* @__PURE__ */ new Map();
-  }
-  /**
-   * Subscribes; returns the function that unsubscribes.
-   * @template {keyof Events & string} K
-   * @param {K} type
-   * @param {(payload: Events[K]) => void} listener
-   * @returns {() => void}
-   */
-  on(type, listener) {
-    let set = this._listeners.get(type);
-    if (!set) this._listeners.set(type, set = /* @__PURE__ */ new Set());
-    set.add(listener);
-    return () => this.off(type, listener);
-  }
-  /**
-   * @template {keyof Events & string} K
-   * @param {K} type
-   * @param {(payload: Events[K]) => void} listener
-   */
-  off(type, listener) {
-    this._listeners.get(type)?.delete(listener);
-  }
-  /**
-   * @template {keyof Events & string} K
-   * @param {K} type
-   * @param {Events[K]} payload
-   */
-  emit(type, payload) {
-    for (const listener of [...this._listeners.get(type) ?? []]) {
-      try {
-        listener(payload);
-      } catch (e) {
-        setTimeout(() => {
-          throw e;
-        }, 0);
-      }
-    }
-  }
-};
-
-// queue.js
-var QueuePlace = class {
-  /** @param {import('./emitter.js').Emitter<import('./porch.js').GuestEvents>} guest */
-  constructor(guest) {
-    this._guest = guest;
-    this.current = null;
-    guest.on("message", (m) => {
-      if (m.event === "assigned" || m.event === "closed") this.set(null);
-    });
-    guest.on("conversation", (c) => {
-      if (c?.state !== "waiting") this.set(null);
-    });
-    guest.on("closed", () => this.set(null));
-  }
-  /** Takes a place from `ready`'s `queue` or a `queue` frame (absent: no place).
-   * @param {{position?: unknown, estimatedWaitMs?: unknown} | null | undefined} from */
-  set(from) {
-    const next = placeOf(from);
-    if (same(next, this.current)) return;
-    this.current = next;
-    this._guest.emit("queue", next);
-  }
-};
-function placeOf(from) {
-  const position = Number(from?.position);
-  if (!Number.isSafeInteger(position) || position < 1) return null;
-  const wait = Number(from?.estimatedWaitMs);
-  return Number.isSafeInteger(wait) && wait >= 0 ? { position, estimatedWaitMs: wait } : { position };
-}
-function same(a, b) {
-  return a === b || a !== null && b !== null && a.position === b.position && a.estimatedWaitMs === b.estimatedWaitMs;
-}
-
 // context.js
 var URL_MAX = 2048;
 var TITLE_MAX = 300;
@@ -1130,9 +1053,6 @@ function pickSession(given, saved) {
 function usable(session) {
   return typeof session.accessToken === "string" && session.expiresAtMs + TOKEN_LEEWAY_MS > Date.now();
 }
-function isClosing(m) {
-  return m.sender?.role === "system" && m.event === "closed";
-}
 function closedError() {
   return new PorchError({ code: "conversation_closed", message: "the conversation is closed; start a new one (end({ forget: true }), then a new PorchGuest)" });
 }
@@ -1145,6 +1065,245 @@ async function adoptSession(guest, session, reconnect) {
   guest._persist();
   const inPlace = reconnect && !guest._ended && await applyFreshToken(guest._conn, fresh.accessToken, guest._refresh);
   guest.emit("refresh", { expiresAtMs: fresh.expiresAtMs, inPlace });
+}
+
+// guest-close.js
+var CLOSE_FRAME_WAIT_MS = 5e3;
+var TIMER_MAX_MS = 2 ** 31 - 1;
+var CloseWindow = class {
+  /** @param {import('./guest.js').PorchGuest} guest */
+  constructor(guest) {
+    this._guest = guest;
+    this.final = false;
+    this._timer = null;
+    this._waiting = null;
+  }
+  /**
+   * Follows the conversation as `ready` or a `conversation` frame tells it: closed (within
+   * its window or for good), or open again after a reopen.
+   * @param {Conversation | null} conversation
+   */
+  follow(conversation) {
+    if (!conversation) return;
+    this._stopWaiting();
+    if (conversation.state === "closed") this.close(conversation.reopenUntilMs ?? null);
+    else if (this._guest.closed) this._reopened();
+  }
+  /** Follows entries released in order: the last one that changes state decides.
+   * @param {Message[]} messages */
+  entries(messages) {
+    const last = [...messages].reverse().find((m) => m.sender?.role === "system" && m.event);
+    if (!last) return;
+    if (last.event !== "closed") {
+      this._stopWaiting();
+      if (this._guest.closed) this._reopened(
+        /** @type {import('./porch.js').ConversationState} */
+        last.event
+      );
+      return;
+    }
+    if (this._guest.closed || this._waiting) return;
+    this._waiting = setTimeout(() => {
+      this._waiting = null;
+      this.close(null);
+    }, CLOSE_FRAME_WAIT_MS);
+  }
+  /**
+   * The conversation is closed: until `untilMs` (epoch ms) writing reopens it; without it, or
+   * once it is past, the close is final. `closed` is emitted when it closes and again when the
+   * close becomes final.
+   * @param {number | null} untilMs
+   */
+  close(untilMs) {
+    if (this.final) return;
+    const g = this._guest;
+    if (untilMs === null || !(untilMs > Date.now())) return this.toFinal();
+    const first = !g.closed;
+    g.closed = true;
+    g.reopenUntilMs = untilMs;
+    this._markClosed();
+    this._arm(untilMs);
+    if (first) g.emit("closed", { conversation: g.conversation, unsent: [], reopenUntilMs: untilMs, final: false });
+  }
+  /**
+   * The close is final, however the client learned it (the window passed, a send was refused,
+   * `ready` after a reconnect or a reload, no window at all): the saved session is forgotten (a
+   * reload starts afresh), the socket and timers stop, and unsent messages are dropped and
+   * reported in `closed.unsent`. Emitted once; the messages stay readable.
+   */
+  toFinal() {
+    if (this.final) return;
+    const g = this._guest;
+    this.final = true;
+    this.clear();
+    g.closed = true;
+    g.reopenUntilMs = null;
+    this._markClosed();
+    g._saved.clear();
+    g._refresh.clear();
+    const unsent = g._sends.dropAll(closedError());
+    g._conn?.stop("the conversation is closed");
+    g.emit("closed", { conversation: g.conversation, unsent, reopenUntilMs: null, final: true });
+  }
+  /** Stops the timers (the guest ended, or the close went final). */
+  clear() {
+    if (this._timer) clearTimeout(this._timer);
+    this._timer = null;
+    this._stopWaiting();
+  }
+  /** Learned from an entry, before (or instead of) the `conversation` frame. */
+  _markClosed() {
+    const g = this._guest;
+    g._typingIn.clear();
+    if (g.conversation && g.conversation.state !== "closed") {
+      g.conversation = { ...g.conversation, state: "closed" };
+      g.emit("conversation", g.conversation);
+    }
+  }
+  /** A send reopened it (this guest's, or one from another tab): open as before.
+   * @param {import('./porch.js').ConversationState} [state] where its entry took it */
+  _reopened(state) {
+    const g = this._guest;
+    this.clear();
+    g.closed = false;
+    g.reopenUntilMs = null;
+    if (state && g.conversation && g.conversation.state !== state) {
+      const { reopenUntilMs: _gone, ...open } = g.conversation;
+      g.conversation = { ...open, state };
+      g.emit("conversation", g.conversation);
+    }
+    g.emit("reopened", { conversation: g.conversation });
+  }
+  /** @param {number} untilMs */
+  _arm(untilMs) {
+    if (this._timer) clearTimeout(this._timer);
+    const waitMs = Math.min(untilMs - Date.now(), TIMER_MAX_MS);
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      if (Date.now() >= untilMs) this.toFinal();
+      else this._arm(untilMs);
+    }, Math.max(waitMs, 0));
+  }
+  _stopWaiting() {
+    if (this._waiting) clearTimeout(this._waiting);
+    this._waiting = null;
+  }
+};
+
+// guest-history.js
+var { guestMessages: MESSAGES } = PATHS;
+var HISTORY_PAGE = LIMITS.historyPageDefault;
+var FILL_PAGE = LIMITS.historyPageMax;
+function loadOlder(guest, limit) {
+  if (!guest._log.hasOlder) return Promise.resolve([]);
+  guest._older ?? (guest._older = (async () => {
+    try {
+      const page = await guest._api("GET", `${MESSAGES}?before=${(guest._log.floor ?? 0) + 1}&limit=${limit}`);
+      const added = guest._log.addOlder(page.messages);
+      guest.emit("history", { messages: added, hasOlder: guest._log.hasOlder });
+      return added;
+    } finally {
+      guest._older = null;
+    }
+  })());
+  return guest._older;
+}
+function fill(guest) {
+  guest._filling ?? (guest._filling = (async () => {
+    try {
+      for (let page = 0; page < 1e4; page += 1) {
+        const got = await guest._api("GET", `${MESSAGES}?after=${guest._log.lastSeq}&limit=${FILL_PAGE}`);
+        for (const m of got.messages) guest._release(guest._log.insert(m));
+        if (!got.hasMore || !got.messages.length) break;
+      }
+    } catch (e) {
+      guest.emit(
+        "error",
+        /** @type {import('./errors.js').PorchError} */
+        e
+      );
+    } finally {
+      guest._filling = null;
+    }
+  })());
+  return guest._filling;
+}
+
+// emitter.js
+var Emitter = class {
+  constructor() {
+    this._listeners = /* @__PURE__ */ new Map();
+  }
+  /**
+   * Subscribes; returns the function that unsubscribes.
+   * @template {keyof Events & string} K
+   * @param {K} type
+   * @param {(payload: Events[K]) => void} listener
+   * @returns {() => void}
+   */
+  on(type, listener) {
+    let set = this._listeners.get(type);
+    if (!set) this._listeners.set(type, set = /* @__PURE__ */ new Set());
+    set.add(listener);
+    return () => this.off(type, listener);
+  }
+  /**
+   * @template {keyof Events & string} K
+   * @param {K} type
+   * @param {(payload: Events[K]) => void} listener
+   */
+  off(type, listener) {
+    this._listeners.get(type)?.delete(listener);
+  }
+  /**
+   * @template {keyof Events & string} K
+   * @param {K} type
+   * @param {Events[K]} payload
+   */
+  emit(type, payload) {
+    for (const listener of [...this._listeners.get(type) ?? []]) {
+      try {
+        listener(payload);
+      } catch (e) {
+        setTimeout(() => {
+          throw e;
+        }, 0);
+      }
+    }
+  }
+};
+
+// queue.js
+var QueuePlace = class {
+  /** @param {import('./emitter.js').Emitter<import('./porch.js').GuestEvents>} guest */
+  constructor(guest) {
+    this._guest = guest;
+    this.current = null;
+    guest.on("message", (m) => {
+      if (m.event === "assigned" || m.event === "closed") this.set(null);
+    });
+    guest.on("conversation", (c) => {
+      if (c?.state !== "waiting") this.set(null);
+    });
+    guest.on("closed", () => this.set(null));
+  }
+  /** Takes a place from `ready`'s `queue` or a `queue` frame (absent: no place).
+   * @param {{position?: unknown, estimatedWaitMs?: unknown} | null | undefined} from */
+  set(from) {
+    const next = placeOf(from);
+    if (same(next, this.current)) return;
+    this.current = next;
+    this._guest.emit("queue", next);
+  }
+};
+function placeOf(from) {
+  const position = Number(from?.position);
+  if (!Number.isSafeInteger(position) || position < 1) return null;
+  const wait = Number(from?.estimatedWaitMs);
+  return Number.isSafeInteger(wait) && wait >= 0 ? { position, estimatedWaitMs: wait } : { position };
+}
+function same(a, b) {
+  return a === b || a !== null && b !== null && a.position === b.position && a.estimatedWaitMs === b.estimatedWaitMs;
 }
 
 // sends.js
@@ -1511,9 +1670,7 @@ function sendFrame(entry) {
 }
 
 // guest.js
-var { guestMessages: MESSAGES, guestToken: TOKEN } = PATHS;
-var HISTORY_PAGE = LIMITS.historyPageDefault;
-var FILL_PAGE = LIMITS.historyPageMax;
+var { guestToken: TOKEN } = PATHS;
 var PorchGuest = class extends Emitter {
   /** @param {import('./porch.js').GuestOptions} [options] */
   constructor(options = {}) {
@@ -1550,6 +1707,8 @@ var PorchGuest = class extends Emitter {
     this._place = new QueuePlace(this);
     this.state = "idle";
     this.closed = false;
+    this.reopenUntilMs = null;
+    this._close = new CloseWindow(this);
     this.conversation = null;
     this.limits = null;
     this.notice = null;
@@ -1683,7 +1842,7 @@ var PorchGuest = class extends Emitter {
   /** Sends (or queues, while offline) a message or a pick: the outbox, then a `send` or `choose` frame. @param {{text: string, clientMessageId?: string, choice?: {seq: number, id: string}}} body @returns {Promise<Message>} */
   _queue(body) {
     if (this._ended) return Promise.reject(ended());
-    if (this.closed) return Promise.reject(closedError());
+    if (this._close.final) return Promise.reject(closedError());
     if (!body.text.trim()) return Promise.reject(new PorchError({ code: "invalid_request", message: "a message needs some text" }));
     const chars = [...body.text].length, max = this.limits?.textCharsMax;
     if (max && chars > max) return Promise.reject(new PorchError({ code: "text_too_long", message: `${chars} characters; the limit is ${max}` }));
@@ -1717,19 +1876,7 @@ var PorchGuest = class extends Emitter {
   }
   /** Loads the page before the oldest message known; resolves with it (ascending). @param {number} [limit] @returns {Promise<Message[]>} */
   loadOlder(limit = HISTORY_PAGE) {
-    if (!this._log.hasOlder) return Promise.resolve([]);
-    this._older ?? (this._older = (async () => {
-      try {
-        const page = await this._api("GET", `${MESSAGES}?before=${(this._log.floor ?? 0) + 1}&limit=${limit}`);
-        const added = this._log.addOlder(page.messages);
-        this.emit("history", { messages: added, hasOlder: this._log.hasOlder });
-        if (added.some(isClosing)) this._closed();
-        return added;
-      } finally {
-        this._older = null;
-      }
-    })());
-    return this._older;
+    return loadOlder(this, limit);
   }
   /** Exchanges the token; with `reconnect`, moves the connection onto it (in place, else by reconnecting). @param {{reconnect?: boolean}} [options] */
   async refreshToken({ reconnect = true } = {}) {
@@ -1746,6 +1893,7 @@ var PorchGuest = class extends Emitter {
     this._pause.wake();
     this._refresh.clear();
     this._typingIn.clear();
+    this._close.clear();
     this._conn ? this._conn.stop("the guest ended the chat") : this._setState("closed", {});
     this._sends.rejectAll(ended());
     this._startWaiter?.reject(ended());
@@ -1760,10 +1908,11 @@ var PorchGuest = class extends Emitter {
     const head = frame.lastSeq ?? 0;
     this._release(this._log.anchor(head));
     this.emit("ready", { lastSeq: head, resume: frame.resume ?? null, conversation: this.conversation });
-    if (this.conversation?.state !== "closed") for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
+    const final = this._close.final || this.conversation?.state === "closed" && !(Number(this.conversation.reopenUntilMs) > Date.now());
+    if (!final) for (const e of this._sends.list()) this._conn?.send(sendFrame(e));
     this._readSent = 0;
     this.markRead(this._readWanted);
-    if (!this.closed) this._refresh.schedule(frame.tokenExpiresInMs);
+    if (!final) this._refresh.schedule(frame.tokenExpiresInMs);
     if (head > (this._log.lastSeq ?? 0) && !frame.resume?.recovered) this._fill();
     if (!this._historyLoaded) {
       this._historyLoaded = true;
@@ -1775,7 +1924,7 @@ var PorchGuest = class extends Emitter {
     }
     this._startWaiter?.resolve(this);
     this._startWaiter = null;
-    if (this.conversation?.state === "closed") this._closed();
+    this._close.follow(this.conversation);
   }
   /** @param {any} frame a frame of protocol.md */
   _onFrame(frame) {
@@ -1796,7 +1945,7 @@ var PorchGuest = class extends Emitter {
       case "conversation":
         this.conversation = frame.conversation;
         this.emit("conversation", frame.conversation);
-        if (frame.conversation?.state === "closed") this._closed();
+        this._close.follow(frame.conversation);
         break;
       case "notice":
         this._setNotice(frame.notice);
@@ -1833,55 +1982,18 @@ var PorchGuest = class extends Emitter {
       this.emit("message", m);
     }
     this._persist();
-    if (messages.some(isClosing)) this._closed();
-  }
-  /**
-   * The conversation is closed, however the client learned it (a live frame, `ready` after a
-   * resume or a reload, an entry in history): closed is final, so the saved session is
-   * forgotten (a reload starts afresh), the socket and timers stop, and unsent messages are
-   * dropped and reported in `closed.unsent`. Emitted once; the messages stay readable.
-   */
-  _closed() {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.conversation && this.conversation.state !== "closed") {
-      this.conversation = { ...this.conversation, state: "closed" };
-      this.emit("conversation", this.conversation);
-    }
-    this._saved.clear();
-    this._refresh.clear();
-    this._typingIn.clear();
-    const unsent = this._sends.dropAll(closedError());
-    this._conn?.stop("the conversation is closed");
-    this.emit("closed", { conversation: this.conversation, unsent });
+    this._close.entries(messages);
   }
   _onErrorFrame(frame) {
     const { message, ref } = splitRef(frame.message);
     const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
     error.retryInMs = this._sends.refuseFrame(frame, error, (e) => this._conn?.send(sendFrame(e)));
     this.emit("error", error);
-    if (frame.code === "conversation_closed") this._closed();
+    if (frame.code === "conversation_closed") this._close.toFinal();
   }
-  /** Pages forward from lastSeq until nothing is missing. One at a time. */
+  /** Pages forward from lastSeq until nothing is missing (guest-history.js). */
   _fill() {
-    this._filling ?? (this._filling = (async () => {
-      try {
-        for (let page = 0; page < 1e4; page += 1) {
-          const got = await this._api("GET", `${MESSAGES}?after=${this._log.lastSeq}&limit=${FILL_PAGE}`);
-          for (const m of got.messages) this._release(this._log.insert(m));
-          if (!got.hasMore || !got.messages.length) break;
-        }
-      } catch (e) {
-        this.emit(
-          "error",
-          /** @type {PorchError} */
-          e
-        );
-      } finally {
-        this._filling = null;
-      }
-    })());
-    return this._filling;
+    return fill(this);
   }
   /** @param {PorchError} error @param {boolean} [stop] */
   _onConnectionError(error, stop = false) {
@@ -1903,7 +2015,7 @@ var PorchGuest = class extends Emitter {
     this.emit("state", { state, previous, ...info });
   }
   _persist() {
-    if (!this._session || this._ended || this.closed) return;
+    if (!this._session || this._ended || this._close.final) return;
     this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
   }
   /** @param {string} method @param {string} path @param {unknown} [json] @returns {Promise<any>} */
@@ -1956,7 +2068,7 @@ async function action(agent, id, verb, json) {
 function attachTarget(agent, conversationId) {
   return { fetch: agent._fetch, baseUrl: agent._baseUrl, token: agent.session.accessToken, path: `${API}/${encodeURIComponent(conversationId)}/attachments` };
 }
-function fill(agent, id) {
+function fill2(agent, id) {
   const running = agent._filling.get(id);
   if (running) return running;
   const run = (async () => {
@@ -2460,7 +2572,7 @@ var PorchAgent = class extends Emitter {
   }
   /** Pages a followed conversation forward from its lastSeq until nothing is missing. @param {string} id @returns {Promise<void>} */
   _fill(id) {
-    return fill(this, id);
+    return fill2(this, id);
   }
   /** @param {PorchError} error */
   _onConnectionError(error) {
