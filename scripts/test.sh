@@ -55,8 +55,9 @@ stage "cargo clippy (-D warnings)" 2400 cargo clippy --workspace --all-targets -
 # The browser code's types (web/tsconfig.json: strict, checkJs over the SDK, the widget, the
 # console and the examples) and porch.d.ts held to the implementation (web/test/types). Needs no binary.
 stage "web types (tsc)" 300 sh -c 'cd web && npx --no-install tsc -p .'
-# The SDK's wire constants and types (web/public/sdk/wire.gen.*) are what porch-wire and the
-# limits table produce (scripts/regen-sdk-wire.sh rewrites them). Needs no binary.
+# The SDK's wire constants and types (web/public/sdk/wire.gen.*, wire-types.gen.d.ts: frames
+# and REST bodies, held to serde) are what porch-wire and the limits table produce
+# (scripts/regen-sdk-wire.sh rewrites them). Needs no binary.
 stage "sdk wire files (generated from porch-wire)" 600 cargo test -q -p porch-core --test sdk_wire
 stage "cargo build --bin porch" 2400 cargo build --bin porch
 built=1

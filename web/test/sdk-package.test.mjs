@@ -61,7 +61,7 @@ describe('the SDK package', { timeout: 400_000 }, () => {
     tarball = path.join(scratch, packed.filename);
     const files = packed.files.map((f) => f.path).sort();
     assert.deepEqual(files, ['README.md', 'dist/porch.d.ts', 'dist/porch.esm.js', 'dist/porch.esm.js.map', 'dist/porch.iife.min.js',
-      'dist/porch.iife.min.js.map', 'dist/wire.gen.d.ts', 'package.json']);
+      'dist/porch.iife.min.js.map', 'dist/wire-types.gen.d.ts', 'dist/wire.gen.d.ts', 'package.json']);
     const targets = JSON.stringify(pkg.exports).match(/\.\/dist\/[\w.-]+/g);
     for (const t of targets) assert.ok(files.includes(t.slice(2)), `exports names ${t}, which is packed`);
   });

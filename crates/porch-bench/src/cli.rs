@@ -146,6 +146,11 @@ pub enum Command {
         /// from just before the cut until every guest has resumed; 0 for none.
         #[arg(long, default_value_t = 1000)]
         live_rate: u64,
+        /// After a 4200 close (restart), each guest waits a uniform draw in [0, this) before
+        /// its first reconnect, as the SDK does (RECONNECT_SPREAD_MS); 0 reconnects at once.
+        /// drop and vanish send no close: their guests reconnect at once.
+        #[arg(long, default_value_t = crate::resume::SPREAD_MS_DEFAULT)]
+        reconnect_spread_ms: u64,
     },
     /// S4: ping-pong round trips on `conns` connections: closed loop (each connection waits
     /// for its answer), or with `--open-loop` the rate at which p99 passes 50 ms.

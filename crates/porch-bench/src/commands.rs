@@ -164,13 +164,14 @@ pub async fn run(paths: &Paths, global: &Global, command: &Command) -> Result<Ve
         Command::BroadcastWorker(_) => {
             bail!("broadcast-worker is started by broadcast, not by hand")
         }
-        Command::Resume { guests, missed, cut, live_rate } => {
+        Command::Resume { guests, missed, cut, live_rate, reconnect_spread_ms } => {
             let p = resume::Params {
                 guests: *guests,
                 missed: *missed,
                 cut: *cut,
                 live_rate: *live_rate,
                 spread,
+                reconnect_spread_ms: *reconnect_spread_ms,
             };
             let mut server = Server::start(Kind::Porch, paths)?;
             let setup = porch::setup(paths, &server).await?;

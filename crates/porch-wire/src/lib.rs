@@ -17,6 +17,7 @@ pub mod event;
 pub mod frame;
 pub mod rest;
 pub mod supervisor;
+pub mod ts;
 pub mod webhook;
 
 pub use code::{CloseCode, ErrorCode, ReconnectClass};

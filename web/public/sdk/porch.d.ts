@@ -1,72 +1,33 @@
-// Types of the Porch browser SDK (porch.js). Hand-written: the SDK is plain JavaScript with no
-// build step. The wire shapes are those of docs/api.md and docs/protocol.md.
+// Types of the Porch browser SDK (porch.js). Hand-written, but for the wire shapes: the SDK is
+// plain JavaScript with no build step.
 
-export type Role = 'guest' | 'agent' | 'system' | 'bot';
-
-export interface Participant {
-  role: Role;
-  id: string;
-  displayName?: string;
-}
-
-export interface Message {
-  id: string;
-  conversationId: string;
-  /** Position in the conversation's log: from 1, no gaps. */
-  seq: number;
-  clientMessageId?: string;
-  sender: Participant;
-  text: string;
-  /** Set on system entries: `assigned`, `closed`, … */
-  event?: string;
-  /** A bot's quick replies and cards, or a guest's pick of a quick reply (docs/bots.md). */
-  content?: Content;
-  /** Agents only: a transfer's internal note (never sent to guests). */
-  note?: string;
-  /** Agents only: a close's wrap-up code (never sent to guests). */
-  wrapUp?: string;
-  createdAtMs: number;
-  /** Set on attachment messages (whose `text` is the file's name); read it with `attachmentUrl`. */
-  attachment?: Attachment;
-  /** Set on the system entry of a reopen: the guest wrote within the window after a close (docs/routing.md). */
-  reopened?: true;
-  /** Set on the system entry of a queue's unanswered fallback: a message, a move or a close (docs/routing.md). */
-  fallback?: true;
-}
-
-/** The file of an attachment message (docs/attachments.md). */
-export interface Attachment {
-  id: string;
-  name: string;
-  size: number;
-  /** Detected from the file's first bytes: one of the allowed types. */
-  contentType: string;
-  /** True once the file's bytes are deleted (retention, erasure): show it as removed; `attachmentUrl` refuses it (`attachment_deleted`). */
-  deleted?: boolean;
-}
+// The wire shapes (frames, and the bodies in them and of the REST API the SDK calls) are
+// generated from porch-wire: wire-types.gen.d.ts (scripts/regen-sdk-wire.sh). What follows
+// here is the SDK's own: its options, events, classes, and the few shapes it builds itself.
+export type * from './wire-types.gen.js';
+import type {
+  AgentSession,
+  AgentStatus,
+  AgentStatusResponse,
+  AttachmentUrl,
+  CannedReply,
+  Choice,
+  ConnectionLimits,
+  Conversation,
+  GuestSession as WireGuestSession,
+  Message,
+  Notice,
+  OfferEndReason,
+  Participant,
+  QueuePosition,
+  QuickReply,
+  Resume,
+  VisitorContext,
+  Welcome as WireWelcome,
+} from './wire-types.gen.js';
 
 /** Short-lived URLs of one attachment (no token needed: the URL is the grant). */
-export interface AttachmentUrls {
-  /** The file itself. */
-  url: string;
-  /** For a PNG or JPEG: its preview, a PNG at most 320 pixels on its longer edge (`preview_unavailable` when it has none). */
-  previewUrl?: string;
-  expiresAtMs: number;
-}
-
-/** What may be attached, announced in `ready` and by the widget endpoint. */
-export interface AttachmentLimits {
-  bytesMax: number;
-  conversationBytesMax: number;
-  types: string[];
-}
-
-/** The limits `ready` announces. */
-export interface ConnectionLimits {
-  messageBytesMax: number;
-  textCharsMax: number;
-  attachments: AttachmentLimits;
-}
+export type AttachmentUrls = AttachmentUrl;
 
 export interface AttachOptions {
   /** Called as the bytes go out (where the browser reports it) and once at the end. */
@@ -77,138 +38,35 @@ export interface AttachOptions {
   clientMessageId?: string;
 }
 
-/** One quick reply of a bot's message: `id` for the bot, `label` for the visitor. */
-export interface QuickReply {
-  id: string;
-  label: string;
-}
-
-/** A card of a bot's message: plain text and https:// links. */
-export interface Card {
-  title: string;
-  text?: string;
-  links?: { label: string; url: string }[];
-}
-
-/** What a message carries beside its text (docs/bots.md). */
-export interface Content {
-  quickReplies?: QuickReply[];
-  cards?: Card[];
-  /** On a guest's message: the quick reply it picks (`seq` of the bot's message). */
-  choice?: { seq: number; id: string };
-}
-
-export type ConversationState = 'waiting' | 'assigned' | 'closed';
-
 /** Where `PorchAgent.transfer` sends a conversation: exactly one of `agentId` and `queue`. */
 export type TransferTarget =
   | { agentId: string; queue?: never; note?: string }
   | { queue: string; agentId?: never; note?: string };
 
-export interface Conversation {
-  id: string;
-  deploymentId: string;
-  queue: string;
-  state: ConversationState;
-  guest: {
-    id: string; displayName?: string; email?: string; externalId?: string; createdAtMs: number;
-    /** How `externalId` was vouched for (docs/identity.md); absent for an anonymous guest. */
-    verifiedBy?: 'backend' | 'identityToken';
-  };
-  assignedAgentId?: string;
-  lastSeq: number;
-  createdAtMs: number;
-  /** A closed conversation its guest may still reopen by writing: until when (epoch ms, the server's clock). Absent when it is not closed, or reopening is off (docs/routing.md, Reopen). */
-  reopenUntilMs?: number;
-  updatedAtMs: number;
-}
-
 /** What the deployment's operator set for new visitors (`porch deployments update --greeting
  * --reply-within-mins --offline-form`): the greeting in their words, how soon they usually
  * answer, and whether to ask for an email while nobody can answer; and whether someone can
  * answer now (api.md, the widget endpoint). */
-export interface Welcome {
-  greeting: string | null;
-  replyWithinMins: number | null;
-  /** Ask a new visitor for an email and a message while `agentsAvailable` is false. */
-  offlineForm: boolean;
+export interface Welcome extends WireWelcome {
   /** An agent of the deployment's queue is available with room, or a bot starts the queue
    * (as of a read a few seconds old at most). True when the server does not say. */
   agentsAvailable: boolean;
 }
 
-/** The deployment's notice: one text every guest of the deployment sees, set by the
- * customer's backend (api.md, "Deployment notices"). Each one replaces the last, with a new
- * `id`. Written by the customer, not by Porch: show `text` as text, never as HTML. */
-export interface Notice {
-  id: string;
-  deploymentId: string;
-  text: string;
-  createdAtMs: number;
-}
-
-/** Where a waiting guest's conversation stands in its queue (routing.md, "Queue positions"). */
-export interface QueuePosition {
-  /** 1 is the next conversation of the queue to get an agent. */
-  position: number;
-  /** About how long the guest may still wait, in milliseconds; absent while the queue has no history. */
-  estimatedWaitMs?: number;
-}
-
-/** What `POST /api/v2/webmessaging/guests` (your backend) or the widget endpoint returns. */
-export interface GuestSession {
-  gatewayUrl: string;
-  accessToken: string;
-  expiresAtMs?: number;
-  expiresIn?: number;
-  guestId?: string;
-  conversationId?: string;
-  deploymentId?: string;
-  [key: string]: unknown;
-}
-
-/** The status an agent chooses (`offline` is the server's to set; docs/routing.md). */
-export type AgentStatus = 'available' | 'away' | 'offline';
+/** A session from your backend (`POST /api/v2/webmessaging/guests`, the generated
+ * `GuestSession`) or the widget endpoint: the SDK needs `gatewayUrl` and `accessToken`; pass
+ * the rest on as it came. */
+export type GuestSession = Pick<WireGuestSession, 'gatewayUrl' | 'accessToken'> &
+  Partial<WireGuestSession> & { [key: string]: unknown };
 
 /** `GET`/`PUT /api/v2/agent/status`: the agent's status, capacity and load as stored. */
-export interface AgentRoutingState {
-  agentId: string;
-  status: AgentStatus;
-  /** How many conversations the agent may hold at once. */
-  capacity: number;
-  /** How many it holds now. */
-  load: number;
-}
+export type AgentRoutingState = AgentStatusResponse;
 
-/** Where a visitor was when its conversation started (api.md, `context`). */
-export interface VisitorContext {
-  pageUrl?: string;
-  pageTitle?: string;
-  userAgent?: string;
-}
-
-/** A canned reply of a deployment (`porch canned-replies`): `text`, inserted after `/shortcut`. */
-export interface CannedReply {
-  shortcut: string;
-  text: string;
-}
-
-/** A waiting conversation offered to this agent until `expiresAtMs` (Unix ms). */
+/** A waiting conversation offered to this agent until `expiresAtMs` (Unix ms): an `offer`
+ * frame without its tag. */
 export interface Offer {
   conversation: Conversation;
   expiresAtMs: number;
-}
-
-/** What `POST /api/v2/agents/login` returns. */
-export interface AgentSession {
-  agentId: string;
-  name: string;
-  accessToken: string;
-  expiresAtMs: number;
-  gatewayUrl: string;
-  queues: string[];
-  /** A supervisor sees every queue's conversations and acts on any (docs/routing.md). */
-  supervisor?: boolean;
 }
 
 /** The Web Storage methods: `sessionStorage`, `localStorage` or your own adapter. */
@@ -282,7 +140,7 @@ export interface OutboxEntry {
   text: string;
   conversationId?: string;
   /** A guest's pick of a bot's quick reply (`guest.choose`): sent as a `choose` frame. */
-  choice?: { seq: number; id: string };
+  choice?: Choice;
   createdAtMs: number;
 }
 
@@ -324,7 +182,7 @@ export interface StateEvent {
 
 export interface GuestEvents {
   state: StateEvent;
-  ready: { lastSeq: number; resume: { recovered: boolean; afterSeq: number; replayed: number; reason?: string } | null; conversation: Conversation | null };
+  ready: { lastSeq: number; resume: Resume | null; conversation: Conversation | null };
   /** A new entry, in seq order, each once. */
   message: Message;
   /** Older entries to put before those shown (ascending). */
@@ -376,7 +234,7 @@ export interface AgentEvents {
   /** A new offer to this agent (docs/routing.md#offers); answer with `accept` or `decline` before `expiresAtMs`. */
   offer: Offer;
   /** An offer ended: `accepted` (the conversation is yours), `declined`, or `expired` (you were set `away`). */
-  offerEnded: { conversationId: string; reason: 'accepted' | 'declined' | 'expired' };
+  offerEnded: { conversationId: string; reason: OfferEndReason };
   /** The live offers changed (one came, ended, or the connection started over). */
   offers: { offers: Offer[] };
   error: PorchError;

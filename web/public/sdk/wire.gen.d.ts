@@ -1,5 +1,5 @@
 // Generated from crates/porch-wire and crates/porch-core/src/limits.rs by
-// crates/porch-core/src/sdk_wire.rs: do not edit. Regenerate with scripts/regen-sdk-wire.sh.
+// crates/porch-core/src/sdk_wire/: do not edit. Regenerate with scripts/regen-sdk-wire.sh.
 
 /** Every code Porch answers a refusal with (REST `error`, `error` frames, close reasons). */
 export type ErrorCode =

@@ -69,6 +69,15 @@ pub struct Ctx {
     pub url: String,
     pub spread: u8,
     pub cut: Instant,
+    /// After a 4200 close, each guest's first reconnect waits a draw in [0, this) (the SDK's
+    /// `RECONNECT_SPREAD_MS`; `arrivals`), from `spread_seed`.
+    pub reconnect_spread_ms: u64,
+    pub spread_seed: u64,
+    /// Resumes per 250 ms after the cut.
+    pub arrivals: super::arrivals::Arrivals,
+    /// Each guest's resume time: from its first reconnect attempt (after its spread draw) to
+    /// resumed, the part the spread does not add.
+    pub resume_times: Latencies,
     /// Per conversation (by guest index): the largest `seq` the agent's sends were stored at,
     /// as their answers arrive; final once `finals` says so.
     pub stored: Arc<Vec<AtomicU64>>,
@@ -130,6 +139,7 @@ pub async fn run(mut g: Guest, ctx: Arc<Ctx>) {
         Ok(ws) => {
             let at = ctx.cut.elapsed();
             ctx.latencies.record(at);
+            ctx.arrivals.record(at);
             ctx.last_resumed_us.fetch_max(at.as_micros() as u64, Ordering::Relaxed);
             ctx.done.add_ok();
             Some(ws)
@@ -164,9 +174,14 @@ fn report_failure(ctx: &Ctx, index: usize, e: &anyhow::Error) {
 /// From the cut to "resumed": reconnected, `ready` with `recovered = true`, and caught up to
 /// the last `seq` stored before the reconnect.
 async fn resume(g: &mut Guest, ctx: &Ctx, log: &mut Log) -> Result<Ws> {
-    if let Some(old) = g.old.take() {
-        wait_end(old, &ctx.tally).await?;
+    if let Some(old) = g.old.take()
+        && wait_end(old, &ctx.tally).await? == Some(4200)
+    {
+        // As the SDK after a 42xx close: a uniform draw in the spread window, then reconnect.
+        let wait = super::arrivals::first_delay(g.index, ctx.spread_seed, ctx.reconnect_spread_ms);
+        tokio::time::sleep(wait).await;
     }
+    let attempt = Instant::now();
     let (mut ws, target) = reconnect(g, ctx).await?;
     tokio::time::timeout(CATCH_UP, async {
         while log.contiguous < target {
@@ -182,12 +197,13 @@ async fn resume(g: &mut Guest, ctx: &Ctx, log: &mut Log) -> Result<Ws> {
             log.contiguous
         )
     })??;
+    ctx.resume_times.record(attempt.elapsed());
     Ok(ws)
 }
 
 /// Restart: the old connection until Porch ends it; whatever was in flight is dropped unread,
-/// as a phone that lost its network would lose it.
-async fn wait_end(mut old: Ws, tally: &Tally) -> Result<()> {
+/// as a phone that lost its network would lose it. Returns the close code, if any.
+async fn wait_end(mut old: Ws, tally: &Tally) -> Result<Option<u16>> {
     let code = tokio::time::timeout(WAIT, async {
         while let Some(item) = old.next().await {
             match item {
@@ -203,7 +219,7 @@ async fn wait_end(mut old: Ws, tally: &Tally) -> Result<()> {
     if code == Some(4200) {
         tally.closed_4200.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(())
+    Ok(code)
 }
 
 /// Connects with `afterSeq` until a `ready` with a recovered resume. Returns the connection

@@ -22,6 +22,7 @@
 //! guest resumed. Then the agent stops, and each guest must receive every `seq` up to its
 //! conversation's final one, each once and in order, within a short drain.
 
+mod arrivals;
 mod feed;
 mod gauge;
 mod guest;
@@ -80,7 +81,12 @@ pub struct Params {
     /// Agent messages per second during the storm, over all conversations (0: none).
     pub live_rate: u64,
     pub spread: u8,
+    /// After a 4200 close, each guest's first reconnect waits a uniform draw in [0, this)
+    /// (the SDK's `RECONNECT_SPREAD_MS`); 0: at once.
+    pub reconnect_spread_ms: u64,
 }
+
+pub use arrivals::SPREAD_MS_DEFAULT;
 
 /// What the cut itself took (restart only: SIGTERM → exit, exit → listening; drop and
 /// vanish: closing or abandoning the sockets).
@@ -154,6 +160,10 @@ async fn storm(
         url: server.ws_url.clone(),
         spread: p.spread,
         cut: Instant::now(),
+        reconnect_spread_ms: p.reconnect_spread_ms,
+        spread_seed: spread_seed(),
+        arrivals: arrivals::Arrivals::default(),
+        resume_times: Latencies::new(),
         stored,
         finals: finals_rx,
         tally: Tally::default(),
@@ -198,11 +208,12 @@ fn report(server: &Server, storm: &Storm, p: &Params) -> Report {
         scenario: "S5".into(),
         target: "porch".into(),
         params: format!(
-            "{} guests, {} missed, cut {}, live {}/s",
+            "{} guests, {} missed, cut {}, live {}/s, reconnect spread {} ms",
             p.guests,
             p.missed,
             p.cut.name(),
-            p.live_rate
+            p.live_rate,
+            p.reconnect_spread_ms
         ),
         ops: resumed,
         errors: ctx.done.errors() + ctx.tally.drain_failed.load(Ordering::Relaxed),
@@ -219,6 +230,7 @@ fn report(server: &Server, storm: &Storm, p: &Params) -> Report {
         add_live(&mut report, live, p.live_rate, ctx.cut, storm.took);
     }
     add_gauge(&mut report, &storm.gauge, storm.server_refused_4101);
+    add_arrivals(&mut report, ctx, p.reconnect_spread_ms);
     report.extra("cores", storm.cores.clone());
     report
 }
@@ -418,4 +430,27 @@ fn add_gauge(report: &mut Report, g: &gauge::GaugeStats, too_many: Option<i64>) 
     if let Some(n) = too_many {
         report.extra("server_refusals_4101", n);
     }
+}
+
+/// The spread's effect: resumes per 250 ms after the cut, their peak, and the resume time
+/// without the spread's wait.
+fn add_arrivals(report: &mut Report, ctx: &Ctx, spread_ms: u64) {
+    let counts = ctx.arrivals.counts();
+    report.extra("reconnect_spread_ms", spread_ms);
+    report.extra("reconnect_spread_seed", ctx.spread_seed);
+    report.extra("resumes_per_bucket_ms", arrivals::BUCKET.as_millis() as u64);
+    report.extra("resumes_per_bucket_max", counts.iter().copied().max().unwrap_or(0));
+    report.extra("resumes_per_bucket", counts);
+    if let Some(l) = ctx.resume_times.summary() {
+        report.extra(
+            "resume_from_attempt_ms",
+            serde_json::json!({ "p50": l.p50, "p99": l.p99, "max": l.max }),
+        );
+    }
+}
+
+/// A new draw each run (the seed is in the report, to compare runs with the same draws).
+fn spread_seed() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |d| d.as_nanos() as u64)
 }

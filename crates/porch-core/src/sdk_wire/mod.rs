@@ -3,9 +3,14 @@
 //! reconnect rules; paths; the subprotocol marker) and the client-facing rows of `limits`.
 //!
 //! `javascript()` is `web/public/sdk/wire.gen.js` and `typescript()` its types,
-//! `web/public/sdk/wire.gen.d.ts`. They are committed, served as they are, and held to this
-//! module by `tests/sdk_wire.rs`, which rewrites them under `PORCH_UPDATE_DOCS=1`
+//! `web/public/sdk/wire.gen.d.ts`; `types` writes the frames and REST bodies
+//! (`web/public/sdk/wire-types.gen.d.ts`, from `porch_wire::ts`) and `examples` the Rust
+//! values that hold those declarations to serde. They are committed, served as they are, and
+//! held to this module by `tests/sdk_wire.rs`, which rewrites them under `PORCH_UPDATE_DOCS=1`
 //! (`scripts/regen-sdk-wire.sh`). Pure text, no IO.
+
+pub mod examples;
+pub mod types;
 
 use std::fmt::Write as _;
 
@@ -28,7 +33,7 @@ const CLIENT_LIMITS: &[(&str, &str)] = &[
 ];
 
 const HEADER: &str = "// Generated from crates/porch-wire and crates/porch-core/src/limits.rs by\n\
-// crates/porch-core/src/sdk_wire.rs: do not edit. Regenerate with scripts/regen-sdk-wire.sh.\n";
+// crates/porch-core/src/sdk_wire/: do not edit. Regenerate with scripts/regen-sdk-wire.sh.\n";
 
 /// The API version the SDK speaks: the server's version, which the npm package follows.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
