@@ -8,6 +8,7 @@
 //! safe) and `/readyz` is red, so the load balancer moves clients to a healthy node.
 
 pub mod access;
+pub mod keys;
 pub mod nats;
 
 use std::sync::Arc;

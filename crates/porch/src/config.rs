@@ -73,6 +73,7 @@ fn effective(settings: &Settings) -> String {
         ("store", store),
         ("broker", shown(&settings.broker)),
         ("broker_subject", settings.broker_subject.clone()),
+        ("broker_auth", settings.broker_access.way()),
         ("node_id", settings.node_id.clone()),
         ("listen", settings.listen.to_string()),
         ("data_dir", settings.data_dir.display().to_string()),

@@ -187,6 +187,8 @@ pub struct FileSettings {
     pub broker_password_file: Option<PathBuf>,
     pub broker_token: Option<String>,
     pub broker_token_file: Option<PathBuf>,
+    pub broker_nkey_file: Option<PathBuf>,
+    pub broker_creds_file: Option<PathBuf>,
     pub node_id: Option<String>,
     pub conformance_echo: Option<bool>,
     pub demo: Option<bool>,
@@ -263,7 +265,8 @@ impl Settings {
     }
 
     /// The settings from file, environment and flags, without opening anything but the file
-    /// and the files secrets are read from; or every problem found, each with its fix.
+    /// and the files secrets are read from (a NATS seed or credentials file among them); or
+    /// every problem found, each with its fix.
     pub fn resolve_all(args: &ServeArgs) -> Result<Settings, Vec<String>> {
         let mut problems = Vec::new();
         let loaded = load_file(args.store.config.as_deref()).map_err(|e| format!("{e:#}"));

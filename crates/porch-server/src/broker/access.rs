@@ -1,7 +1,8 @@
 //! How a node reaches a NATS that asks for TLS or credentials (docs/deploy.md, "TLS to
 //! PostgreSQL and NATS"): the CA that signed the server's certificate, a client certificate for
-//! mutual TLS, and one way to authenticate (user and password, or a token). Secrets are never
-//! printed: `Debug` shows which are set, not what they are.
+//! mutual TLS, and one way to authenticate: user and password, a token, an nkey seed, or a
+//! credentials file (a user JWT and its seed; `keys.rs` reads and checks those two). Secrets
+//! are never printed: `Debug` shows which are set, not what they are.
 
 use std::path::PathBuf;
 
@@ -16,6 +17,10 @@ pub struct NatsAccess {
     pub user: Option<String>,
     pub password: Option<String>,
     pub token: Option<String>,
+    /// File holding this node's user nkey seed (`SU…`), for `authorization { users: [{nkey}] }`.
+    pub nkey_file: Option<PathBuf>,
+    /// `.creds` file (user JWT and seed), for a server in operator mode (decentralized JWT auth).
+    pub creds_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for NatsAccess {
@@ -27,6 +32,8 @@ impl std::fmt::Debug for NatsAccess {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "(set)"))
             .field("token", &self.token.as_ref().map(|_| "(set)"))
+            .field("nkey_file", &self.nkey_file)
+            .field("creds_file", &self.creds_file)
             .finish()
     }
 }
@@ -43,10 +50,59 @@ impl NatsAccess {
                     .into(),
             );
         }
-        if self.user.is_some() && self.token.is_some() {
-            return Err("give broker_user and broker_password, or broker_token, not both: NATS takes one way to authenticate".into());
+        let ways: Vec<&str> = self.ways().collect();
+        if ways.len() > 1 {
+            return Err(format!(
+                "{} are given together, but NATS takes one way to authenticate: keep one of broker_user and broker_password, broker_token, broker_nkey_file or broker_creds_file (the one the server's configuration asks for)",
+                ways.join(" and ")
+            ));
         }
         Ok(())
+    }
+
+    /// The ways to authenticate that are set, by their settings' names.
+    fn ways(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            (self.user.is_some() || self.password.is_some(), "broker_user/broker_password"),
+            (self.token.is_some(), "broker_token"),
+            (self.nkey_file.is_some(), "broker_nkey_file"),
+            (self.creds_file.is_some(), "broker_creds_file"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+    }
+
+    /// How this node authenticates, for `porch config check`: the way and its file, never a
+    /// secret.
+    pub fn way(&self) -> String {
+        let file = |path: &PathBuf| path.display().to_string();
+        match (&self.nkey_file, &self.creds_file) {
+            (Some(path), _) => format!("nkey seed in {}", file(path)),
+            (_, Some(path)) => format!("credentials file {}", file(path)),
+            _ if self.token.is_some() => "token (set; a secret, not shown)".into(),
+            _ if self.user.is_some() => "user and password (set; a secret, not shown)".into(),
+            _ => "none".into(),
+        }
+    }
+
+    /// Reads and checks the nkey seed or credentials file, without connecting (`porch config
+    /// check` and `porch serve` alike): a missing, unreadable or malformed file with its fix.
+    pub fn check_keys(&self) -> Result<(), String> {
+        if let Some(path) = &self.nkey_file {
+            super::keys::read_seed(path)?;
+        }
+        if let Some(path) = &self.creds_file {
+            super::keys::read_creds(path)?;
+        }
+        Ok(())
+    }
+
+    /// Warnings about the files that hold a seed: others may read them.
+    pub fn warnings(&self) -> Vec<String> {
+        [("broker_nkey_file", &self.nkey_file), ("broker_creds_file", &self.creds_file)]
+            .into_iter()
+            .filter_map(|(name, path)| super::keys::loose_mode(name, path.as_deref()?))
+            .collect()
     }
 
     /// Checks that the PEM files can be read, at connect time (`porch config check` does not
@@ -66,8 +122,12 @@ impl NatsAccess {
         Ok(())
     }
 
-    /// `options` with TLS and credentials as set.
-    pub fn apply(&self, mut options: async_nats::ConnectOptions) -> async_nats::ConnectOptions {
+    /// `options` with TLS and credentials as set; the seed or credentials file is read (and
+    /// checked) now.
+    pub fn apply(
+        &self,
+        mut options: async_nats::ConnectOptions,
+    ) -> Result<async_nats::ConnectOptions, String> {
         if let Some(ca) = &self.ca_file {
             options = options.require_tls(true).add_root_certificates(ca.clone());
         }
@@ -80,12 +140,42 @@ impl NatsAccess {
         if let Some(token) = &self.token {
             options = options.token(token.clone());
         }
-        options
+        if let Some(path) = &self.nkey_file {
+            options = options.nkey(super::keys::read_seed(path)?);
+        }
+        if let Some(path) = &self.creds_file {
+            let text = super::keys::read_creds(path)?;
+            options = options.credentials(&text).map_err(|e| {
+                format!(
+                    "broker_creds_file {}: {e}; give the file `nsc generate creds` wrote",
+                    path.display()
+                )
+            })?;
+        }
+        Ok(options)
+    }
+
+    /// The fix when NATS refused this node's credentials: which setting to check, and how.
+    pub fn refused_fix(&self) -> &'static str {
+        if self.creds_file.is_some() {
+            "NATS refused the credentials: check broker_creds_file; its user must belong to an account the server's operator trusts (its resolver has the account's JWT), and be neither expired nor revoked (`nsc describe user`, then `nsc generate creds` anew)"
+        } else if self.nkey_file.is_some() {
+            "NATS refused the credentials: check broker_nkey_file; its seed's public key (`nk -inkey FILE -pubout`) must be an `nkey` of the server's authorization users"
+        } else if self.token.is_some() {
+            "NATS refused the credentials: check broker_token against the server's authorization block"
+        } else if self.user.is_some() {
+            "NATS refused the credentials: check broker_user and broker_password against the server's authorization block"
+        } else {
+            "NATS asks for credentials: give the ones its configuration names (broker_user and broker_password, broker_token, broker_nkey_file or broker_creds_file)"
+        }
     }
 }
 
 /// The fix for a failed connection to NATS, from its error: which setting to change.
-pub fn fix(error: &str) -> &'static str {
+pub fn fix(error: &str, access: &NatsAccess) -> &'static str {
+    if error.contains("authorization violation") {
+        return access.refused_fix();
+    }
     const FIXES: &[(&str, &str)] = &[
         (
             "UnknownIssuer",
@@ -98,10 +188,6 @@ pub fn fix(error: &str) -> &'static str {
         (
             "Expired",
             "the NATS server's certificate has expired (or this machine's clock is wrong): renew it",
-        ),
-        (
-            "authorization violation",
-            "NATS refused the credentials: check broker_user and broker_password (or broker_token) against the server's authorization block",
         ),
         (
             "TLS",

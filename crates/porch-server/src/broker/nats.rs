@@ -42,6 +42,9 @@ impl NatsBroker {
         let address = address_of(url);
         access.check()?;
         access.check_files()?;
+        for warning in access.warnings() {
+            tracing::warn!("{warning}");
+        }
         let connected = Arc::new(AtomicBool::new(true));
         let flag = connected.clone();
         let back = Arc::new(Notify::new());
@@ -49,7 +52,7 @@ impl NatsBroker {
         // The TLS configuration async-nats builds takes the process's rustls provider.
         porch_client::tls::install_default_provider();
         let options = access
-            .apply(async_nats::ConnectOptions::new())
+            .apply(async_nats::ConnectOptions::new())?
             .name(format!("porch {node}"))
             .ping_interval(std::time::Duration::from_millis(NATS_PING_INTERVAL_MS))
             .reconnect_delay_callback(|attempts| {
@@ -71,7 +74,10 @@ impl NatsBroker {
         .map_err(|_| format!("cannot reach NATS at {address} within {NATS_CONNECT_TIMEOUT_MS} ms"))?
         .map_err(|e| {
             let cause = describe(&e);
-            format!("cannot reach NATS at {address}: {cause}; {}", super::access::fix(&cause))
+            format!(
+                "cannot reach NATS at {address}: {cause}; {}",
+                super::access::fix(&cause, access)
+            )
         })?;
         let subject = subject.to_string();
         let subscription =

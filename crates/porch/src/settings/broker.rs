@@ -1,6 +1,8 @@
 //! The broker's TLS and credentials (`broker_ca_file`, `broker_user`, …; docs/deploy.md, "TLS
 //! to PostgreSQL and NATS"): their flags, and their resolution into the server's `NatsAccess`.
-//! The password and the token are secrets, so each may come from a file too (`secret`).
+//! The password and the token are secrets, so each may come from a file too (`secret`); an
+//! nkey seed and a credentials file are files already, read and checked here, so `porch config
+//! check` finds a missing or malformed one without connecting.
 
 use std::path::PathBuf;
 
@@ -29,6 +31,12 @@ pub struct BrokerAccessArgs {
     #[arg(long, env = "PORCH_BROKER_TOKEN", hide_env_values = true,
         help = table::help("broker_token"), long_help = table::long_help("broker_token"))]
     pub broker_token: Option<String>,
+    #[arg(long, env = "PORCH_BROKER_NKEY_FILE", value_name = "PATH",
+        help = table::help("broker_nkey_file"), long_help = table::long_help("broker_nkey_file"))]
+    pub broker_nkey_file: Option<PathBuf>,
+    #[arg(long, env = "PORCH_BROKER_CREDS_FILE", value_name = "PATH",
+        help = table::help("broker_creds_file"), long_help = table::long_help("broker_creds_file"))]
+    pub broker_creds_file: Option<PathBuf>,
 }
 
 /// The broker's access: flags and variables over the file; each problem with its fix.
@@ -50,8 +58,11 @@ pub fn resolve(args: &BrokerAccessArgs, file: &FileSettings) -> Result<NatsAcces
             file.broker_token.as_deref(),
             file.broker_token_file.as_deref(),
         )?,
+        nkey_file: args.broker_nkey_file.clone().or(file.broker_nkey_file.clone()),
+        creds_file: args.broker_creds_file.clone().or(file.broker_creds_file.clone()),
     };
     access.check()?;
+    access.check_keys()?;
     Ok(access)
 }
 

@@ -183,6 +183,33 @@ pub const SETTINGS: &[SettingRow] = &[
               instead of a user and password.",
     },
     SettingRow {
+        key: "broker_nkey_file",
+        flag: "--broker-nkey-file",
+        env: "PORCH_BROKER_NKEY_FILE",
+        default: "none",
+        toml_default: None,
+        toml_example: "\"/run/secrets/porch-nats.nk\"",
+        secret: false,
+        doc: "File holding the user nkey seed NATS authenticates this node with (one line \
+              starting `SU`, as `nk -gen user` writes it; the server lists its public key in \
+              `authorization { users: [{ nkey: U… }] }`). The seed is a secret: mode 0600, \
+              never logged; a file others may read is warned about at start.",
+    },
+    SettingRow {
+        key: "broker_creds_file",
+        flag: "--broker-creds-file",
+        env: "PORCH_BROKER_CREDS_FILE",
+        default: "none",
+        toml_default: None,
+        toml_example: "\"/run/secrets/porch-nats.creds\"",
+        secret: false,
+        doc: "Credentials file (`.creds`: a user JWT and its seed, as `nsc generate creds` \
+              writes it) for a NATS server in operator mode (decentralized JWT \
+              authentication). Checked when the settings are read: a user JWT, not expired, \
+              and the seed of that user. Mode 0600; a file others may read is warned about at \
+              start.",
+    },
+    SettingRow {
         key: "node_id",
         flag: "--node-id",
         env: "PORCH_NODE_ID",

@@ -260,6 +260,7 @@ async fn nats_over_tls_with_credentials_and_refusals_explained() {
         user: Some("porch".into()),
         password: Some("s3cret-pw".into()),
         token: None,
+        ..NatsAccess::default()
     };
     let connected = broker(addr, &access).await.expect("TLS, client certificate and password");
     assert!(porch_server::broker::Broker::is_connected(connected.as_ref()));

@@ -30,6 +30,7 @@ mod handshake_doc;
 mod handshake_matrix;
 mod identity;
 mod metrics;
+mod nats_keys;
 mod notices;
 mod offers;
 mod openapi;

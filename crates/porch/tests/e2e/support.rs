@@ -142,6 +142,26 @@ impl TestServer {
             let store = Arc::new(porch_store::SqliteStore::open(options).expect("store opens"));
             (vec![node(store, &configure, None).await], None)
         };
+        TestServer::on_nodes(nodes, schema, dir).await
+    }
+
+    /// Two nodes in this process over one embedded store, each with the broker `configure`
+    /// gives it (a test's own NATS): guests on node 1, agents on node 2, so what they say
+    /// crosses that broker.
+    pub async fn start_pair(configure: impl Fn(&mut ServerConfig)) -> TestServer {
+        init_log();
+        let dir =
+            std::env::temp_dir().join(format!("porch-e2e-{}", porch_core::ids::new_id("tst")));
+        let options = porch_store::SqliteOptions::new(dir.join("porch.db"));
+        let store: Arc<dyn porch_core::store::Store> =
+            Arc::new(porch_store::SqliteStore::open(options).expect("store opens"));
+        let first = node(store.clone(), &configure, None).await;
+        let second = node(store, &configure, None).await;
+        TestServer::on_nodes(vec![first, second], None, dir).await
+    }
+
+    /// The test's deployment, client and agent, made on `nodes`' store.
+    async fn on_nodes(nodes: Vec<Node>, schema: Option<String>, dir: PathBuf) -> TestServer {
         let store = nodes[0].state.store.clone();
         let spec = admin::DeploymentSpec {
             name: "shop".into(),
