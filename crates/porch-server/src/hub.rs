@@ -61,6 +61,7 @@ impl HubEvent {
             ],
             Route::Deployment { deployment_id } => vec![deployment_topic(deployment_id)],
             Route::Agent { agent_id } => vec![agent_topic(agent_id)],
+            Route::Supervisors => vec![EVERY_QUEUE_TOPIC.to_owned()],
             Route::Guest { conversation_id } => vec![conversation_topic(conversation_id)],
         }
     }
@@ -91,7 +92,7 @@ pub fn queue_topic(queue: &str) -> String {
 }
 
 /// Supervisors' sessions listen here: every conversation's events, of every queue (a queue
-/// created after they connected included). Nobody else does, so on a node without a connected
+/// created after they connected included), and agents' status and load. Nobody else does, so on a node without a connected
 /// supervisor the topic does not exist and publishing skips it.
 pub const EVERY_QUEUE_TOPIC: &str = "q*";
 

@@ -178,6 +178,19 @@ export interface AgentRoutingState {
   load: number;
 }
 
+/** One agent as a supervisor sees it: an entry of the overview's `agents` (`GET /api/v2/agent/supervisor/overview`), and the `agent` event (docs/routing.md#supervisors). */
+export interface AgentOverview {
+  id: string;
+  name: string;
+  status: AgentStatus;
+  /** As routing resolves it now. */
+  capacity: number;
+  /** Conversations it holds now. */
+  load: number;
+  queues: string[];
+  supervisor: boolean;
+}
+
 /** Where a visitor was when its conversation started (api.md, `context`). */
 export interface VisitorContext {
   pageUrl?: string;
@@ -372,6 +385,8 @@ export interface AgentEvents {
   offerEnded: { conversationId: string; reason: 'accepted' | 'declined' | 'expired' };
   /** The live offers changed (one came, ended, or the connection started over). */
   offers: { offers: Offer[] };
+  /** Supervisors only: an agent's status or load changed, on any node; the agent as stored now. Not replayed: read the overview again after each `ready`. */
+  agent: AgentOverview;
   error: PorchError;
 }
 
