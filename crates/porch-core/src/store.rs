@@ -989,6 +989,9 @@ mod tests {
         let (message, after, _) = write(decided);
         assert_eq!(after.assigned_agent_id.as_deref(), Some("agt_2"));
         assert_eq!(message.note.as_deref(), Some("VIP"));
+        // What the commit returns names both agents whose load moved, for supervisors.
+        let outcome = AppendOutcome::created(message, after, Some("agt_1".into()));
+        assert_eq!(outcome.moved_agents(), vec!["agt_2", "agt_1"]);
         let full = decide_append(asked.clone(), held.clone(), None, "m".into(), Some(2));
         assert!(matches!(full, Err(StoreError::AgentAtCapacity { .. })), "{full:?}");
         asked.assign = Some(Assignee { agent_id: "agt_1".into(), capacity: 2 });
