@@ -107,7 +107,11 @@ impl LiveEvent {
 
     /// An agent's status, capacity, queues or load as stored now, for supervisors.
     pub fn agent(agent: crate::supervisor::AgentOverview) -> Self {
-        LiveEvent { route: Route::Supervisors, origin_session: None, frame: ServerFrame::Agent { agent } }
+        LiveEvent {
+            route: Route::Supervisors,
+            origin_session: None,
+            frame: ServerFrame::Agent { agent },
+        }
     }
 
     /// A waiting guest's place in its queue, for its sessions on this node.

@@ -40,7 +40,10 @@ async fn agent_frame(
     want: impl Fn(&AgentOverview) -> bool,
 ) -> AgentOverview {
     let found = socket
-        .wait_for(WAIT, |f| matches!(f, ServerFrame::Agent { agent } if agent.id == agent_id && want(agent)))
+        .wait_for(
+            WAIT,
+            |f| matches!(f, ServerFrame::Agent { agent } if agent.id == agent_id && want(agent)),
+        )
         .await
         .unwrap_or_else(|seen| panic!("no agent frame for {agent_id}; saw {seen:?}"));
     let ServerFrame::Agent { agent } = found else { unreachable!() };
@@ -85,7 +88,10 @@ async fn a_supervisor_hears_agents_status_and_load_live_and_a_plain_agent_does_n
     let seen =
         agent_frame(&mut sue_socket, &alice.agent_id, |a| a.status == AgentStatus::Available).await;
     assert_eq!(seen.name, "alice");
-    assert_eq!((seen.load, seen.queues.clone(), seen.supervisor), (0, vec!["default".into()], false));
+    assert_eq!(
+        (seen.load, seen.queues.clone(), seen.supervisor),
+        (0, vec!["default".into()], false)
+    );
     assert!(seen.capacity > 0, "capacity as routing resolves it: {seen:?}");
 
     // An assignment moves her load in its commit; a release moves it back.
