@@ -349,6 +349,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn agents_frames_reach_supervisors_only() {
+        let hub = Hub::new(4);
+        let (mut supervisor, mut agent) =
+            (hub.subscribe(EVERY_QUEUE_TOPIC), hub.subscribe(&queue_topic("default")));
+        let mut own = hub.subscribe(&agent_topic("agt_1"));
+        let row = porch_wire::supervisor::AgentOverview {
+            id: "agt_1".into(),
+            name: "alice".into(),
+            status: porch_wire::rest::AgentStatus::Available,
+            capacity: 3,
+            load: 1,
+            queues: vec!["default".into()],
+            supervisor: false,
+        };
+        hub.publish(HubEvent::new(LiveEvent::agent(row)));
+        let heard = supervisor.recv().await.expect("the supervisors' topic hears it");
+        assert!(heard.json().starts_with(r#"{"type":"agent","agent":{"id":"agt_1""#));
+        assert!(agent.try_recv().is_err(), "not the agent's queue");
+        assert!(own.try_recv().is_err(), "not the agent's own topic");
+    }
+
+    #[tokio::test]
     async fn conversation_topics_buffer_less_than_queue_topics() {
         let hub = Hub::new(256);
         let (conversation, queue) = (conversation_topic("cnv_1"), queue_topic("default"));
