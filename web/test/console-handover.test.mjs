@@ -2,8 +2,9 @@
 // 9), in Chromium with axe: an agent sets its status, accepts an offer, transfers the
 // conversation to another agent with a note (that agent's console shows the note, the guest's
 // history never has it); that agent closes it with a wrap-up code from the server's list. A
-// supervisor's view counts the queue and lists live conversations, follows a new visitor
-// without a reload, and its Transfer moves another agent's conversation to another queue;
+// supervisor's view counts the queue and lists live conversations, follows a new visitor and
+// another agent's status changes without a reload (`agent` frames; the view reads the
+// overview on no timer), and its Transfer moves another agent's conversation to another queue;
 // at 390 px wide too. A bot's hand-off summary shows to the agent who opens the conversation.
 
 import { describe, it } from 'node:test';
@@ -142,6 +143,15 @@ describe('the console hands conversations on, and supervises', { timeout: 600_00
       await until(sue, 'Alice with her load', (p) => text(p, '#supervisor-agents').then((t) => /alice/.test(t) && /1 of \d+/.test(t)));
       const row = (cid) => sue.locator(`#supervisor-conversations [data-conversation-id="${cid}"]`);
       await until(sue, 'held by Alice', () => row(taken.conversationId).textContent().then((t) => /held by alice/.test(t)));
+
+      // Bob changes his status elsewhere (REST): Sue's view follows, live, with no reload.
+      const { body: bob } = await env.porch.api('POST', '/api/v2/agents/login', { json: { name: 'bob', secret: people.bob.secret }, expect: 200 });
+      const bobRow = sue.locator(`#supervisor-agents [data-agent-id="${bob.agentId}"]`);
+      for (const status of ['available', 'away']) {
+        await env.porch.api('PUT', '/api/v2/agent/status', { bearer: bob.accessToken, json: { status }, expect: 200 });
+        await until(sue, `bob ${status}, live`, () => bobRow.getAttribute('data-status').then((s) => s === status));
+        assert.match(await bobRow.textContent(), new RegExp(`^bob${status}`), 'his row says it');
+      }
 
       const arriving = await visitor(`Quinn ${screen.name}`);
       await until(sue, 'the new visitor, live', () => row(arriving.conversationId).isVisible());

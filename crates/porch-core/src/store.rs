@@ -252,8 +252,10 @@ pub struct Assignee {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppendOutcome {
-    /// A new entry, durable, with the conversation as it is after it.
-    Created { message: Message, conversation: Conversation },
+    /// A new entry, durable, with the conversation as it is after it, and the agent whose
+    /// load the same commit lowered (it let the conversation go); the agent whose load it
+    /// raised is the conversation's after an `assigned` entry (`moved_agents`).
+    Created { message: Message, conversation: Conversation, released: Option<String> },
     /// The `clientMessageId` was stored before; this is the original entry. Nothing was written.
     Duplicate { message: Message },
 }
@@ -261,9 +263,13 @@ pub enum AppendOutcome {
 impl AppendOutcome {
     /// A new entry as clients see it: a system entry's idempotency key is the server's own
     /// and never shown (stores read it back the same way, `hide_system_key`).
-    pub fn created(mut message: Message, conversation: Conversation) -> AppendOutcome {
+    pub fn created(
+        mut message: Message,
+        conversation: Conversation,
+        released: Option<String>,
+    ) -> AppendOutcome {
         hide_system_key(&mut message);
-        AppendOutcome::Created { message, conversation }
+        AppendOutcome::Created { message, conversation, released }
     }
 
     pub fn message(&self) -> &Message {
@@ -272,6 +278,18 @@ impl AppendOutcome {
                 message
             }
         }
+    }
+
+    /// The agents whose load this commit moved: the assignee of an `assigned` entry, and the
+    /// agent that let the conversation go. Empty for nearly every entry (a plain message).
+    pub fn moved_agents(&self) -> Vec<&str> {
+        let AppendOutcome::Created { message, conversation, released } = self else {
+            return Vec::new();
+        };
+        let claimed = (message.event == Some(ConversationState::Assigned))
+            .then_some(conversation.assigned_agent_id.as_deref())
+            .flatten();
+        claimed.into_iter().chain(released.as_deref()).collect()
     }
 }
 
@@ -432,6 +450,8 @@ pub trait Store: Send + Sync + 'static {
     fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool>;
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>>;
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>>;
+    /// One agent by id (a supervisor's `agent` frame names it).
+    fn agent(&self, id: &str) -> StoreFuture<'_, Option<AgentRecord>>;
     /// Enables or disables an agent or a client (by id). False when none has this id.
     fn set_account_enabled(
         &self,
@@ -970,6 +990,9 @@ mod tests {
         let (message, after, _) = write(decided);
         assert_eq!(after.assigned_agent_id.as_deref(), Some("agt_2"));
         assert_eq!(message.note.as_deref(), Some("VIP"));
+        // What the commit returns names both agents whose load moved, for supervisors.
+        let outcome = AppendOutcome::created(message, after, Some("agt_1".into()));
+        assert_eq!(outcome.moved_agents(), vec!["agt_2", "agt_1"]);
         let full = decide_append(asked.clone(), held.clone(), None, "m".into(), Some(2));
         assert!(matches!(full, Err(StoreError::AgentAtCapacity { .. })), "{full:?}");
         asked.assign = Some(Assignee { agent_id: "agt_1".into(), capacity: 2 });

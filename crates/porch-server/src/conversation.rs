@@ -103,7 +103,7 @@ pub(crate) async fn deliver(
     request.content = entry.content;
     request.attachment = entry.attachment;
     match append_or_reopen(state, sender, request).await? {
-        AppendOutcome::Created { message, conversation } => {
+        AppendOutcome::Created { message, conversation, .. } => {
             crate::metrics::METRICS.message_stored();
             let response = SendMessageResponse { message: message.clone(), duplicate: false };
             state.publish(LiveEvent::message(&conversation, message, origin_session));
@@ -190,6 +190,9 @@ pub(crate) async fn append(
     let appended = state.store.append(request).await;
     crate::metrics::METRICS.commit_latency.since(started);
     state.space.observe(&appended);
+    if let Ok(outcome) = &appended {
+        crate::supervisor::live::loads_moved(state, outcome);
+    }
     appended
 }
 
@@ -229,7 +232,7 @@ pub(crate) async fn created(
     outcome: AppendOutcome,
 ) -> ApiResult<(porch_wire::rest::Message, Conversation)> {
     match outcome {
-        AppendOutcome::Created { message, conversation } => Ok((message, conversation)),
+        AppendOutcome::Created { message, conversation, .. } => Ok((message, conversation)),
         AppendOutcome::Duplicate { message } => {
             let conversation = state.store.conversation(&message.conversation_id).await?;
             let conversation = conversation.ok_or_else(|| {

@@ -79,7 +79,7 @@ async fn fire(
         }
     }
     match append(state, request).await {
-        Ok(AppendOutcome::Created { message, conversation: after }) => {
+        Ok(AppendOutcome::Created { message, conversation: after, .. }) => {
             crate::handover::publish(state, conversation, &after, message);
             // A conversation came to another queue.
             state.offers.wake();

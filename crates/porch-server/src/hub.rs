@@ -61,6 +61,7 @@ impl HubEvent {
             ],
             Route::Deployment { deployment_id } => vec![deployment_topic(deployment_id)],
             Route::Agent { agent_id } => vec![agent_topic(agent_id)],
+            Route::Supervisors => vec![EVERY_QUEUE_TOPIC.to_owned()],
             Route::Guest { conversation_id } => vec![conversation_topic(conversation_id)],
         }
     }
@@ -91,7 +92,7 @@ pub fn queue_topic(queue: &str) -> String {
 }
 
 /// Supervisors' sessions listen here: every conversation's events, of every queue (a queue
-/// created after they connected included). Nobody else does, so on a node without a connected
+/// created after they connected included), and agents' status and load. Nobody else does, so on a node without a connected
 /// supervisor the topic does not exist and publishing skips it.
 pub const EVERY_QUEUE_TOPIC: &str = "q*";
 
@@ -345,6 +346,28 @@ mod tests {
         hub.publish(typing("cnv_1", "default"));
         let first = guest.receivers[0].recv().await.expect("the ring holds only events");
         assert!(first.json().contains(r#""type":"typing""#));
+    }
+
+    #[tokio::test]
+    async fn agents_frames_reach_supervisors_only() {
+        let hub = Hub::new(4);
+        let (mut supervisor, mut agent) =
+            (hub.subscribe(EVERY_QUEUE_TOPIC), hub.subscribe(&queue_topic("default")));
+        let mut own = hub.subscribe(&agent_topic("agt_1"));
+        let row = porch_wire::supervisor::AgentOverview {
+            id: "agt_1".into(),
+            name: "alice".into(),
+            status: porch_wire::rest::AgentStatus::Available,
+            capacity: 3,
+            load: 1,
+            queues: vec!["default".into()],
+            supervisor: false,
+        };
+        hub.publish(HubEvent::new(LiveEvent::agent(row)));
+        let heard = supervisor.recv().await.expect("the supervisors' topic hears it");
+        assert!(heard.json().starts_with(r#"{"type":"agent","agent":{"id":"agt_1""#));
+        assert!(agent.try_recv().is_err(), "not the agent's queue");
+        assert!(own.try_recv().is_err(), "not the agent's own topic");
     }
 
     #[tokio::test]

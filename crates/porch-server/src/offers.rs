@@ -219,6 +219,7 @@ async fn expire(state: &AppState, conversation_id: &str, agent_id: &str) -> ApiR
     };
     state.publish(LiveEvent::to_agent(agent_id, ended));
     state.publish(LiveEvent::to_agent(agent_id, ServerFrame::Status { status: AgentStatus::Away }));
+    crate::supervisor::live::agent_changed(state, agent_id).await;
     Ok(true)
 }
 

@@ -53,8 +53,11 @@ pub async fn connected(state: &AppState, agent_id: &str) -> Connected {
     state.presence.with(|agents| agents.entry(agent_id.to_owned()).or_default().connections += 1);
     match state.store.agent_routing(agent_id).await {
         Ok(Some(agent)) if agent.status == AgentStatus::Offline => {
-            if let Err(e) = state.store.set_agent_status(agent_id, AgentStatus::Away).await {
-                tracing::warn!(agent = agent_id, error = %e, "could not mark a connected agent away");
+            match state.store.set_agent_status(agent_id, AgentStatus::Away).await {
+                Ok(_) => crate::supervisor::live::agent_changed(state, agent_id).await,
+                Err(e) => {
+                    tracing::warn!(agent = agent_id, error = %e, "could not mark a connected agent away");
+                }
             }
         }
         Ok(_) => {}
@@ -92,7 +95,13 @@ async fn go_offline_after_grace(state: AppState, agent_id: String, departure: u6
         }
         _ => false,
     });
-    if gone && let Err(e) = state.store.set_agent_status(&agent_id, AgentStatus::Offline).await {
-        tracing::warn!(agent = %agent_id, error = %e, "could not mark a departed agent offline");
+    if !gone {
+        return;
+    }
+    match state.store.set_agent_status(&agent_id, AgentStatus::Offline).await {
+        Ok(_) => crate::supervisor::live::agent_changed(&state, &agent_id).await,
+        Err(e) => {
+            tracing::warn!(agent = %agent_id, error = %e, "could not mark a departed agent offline");
+        }
     }
 }

@@ -105,7 +105,7 @@ async fn last_agent(state: &AppState, conversation: &Conversation) -> ApiResult<
 /// guest and its queue's agents. Another send's reopen that came first is not an error.
 async fn commit(state: &AppState, request: AppendRequest) -> Result<(), StoreError> {
     match append(state, request).await {
-        Ok(AppendOutcome::Created { message, conversation }) => {
+        Ok(AppendOutcome::Created { message, conversation, .. }) => {
             state.publish(LiveEvent::message(&conversation, message, None));
             state.publish(LiveEvent::conversation(&conversation));
             // A conversation came back to its queue, or an agent's load moved.

@@ -90,6 +90,7 @@ pub async fn set_status(state: &AppState, agent_id: &str, asked: &str) -> ApiRes
         return Err(ApiError::from(StoreError::AgentUnknown(agent_id.to_owned())));
     }
     state.offers.wake();
+    crate::supervisor::live::agent_changed(state, agent_id).await;
     Ok(status)
 }
 

@@ -7,6 +7,8 @@
 //! deployments send conversations to and those agents serve (bots' holding queues are the
 //! bots' own, docs/bots.md, and left out).
 
+pub mod live;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{Path, State};

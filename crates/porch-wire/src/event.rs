@@ -27,6 +27,9 @@ pub enum Route {
     Deployment { deployment_id: String },
     /// Every session of one agent (its offers), on whichever node it is connected.
     Agent { agent_id: String },
+    /// Every supervisor's sessions (the hub's every-queue topic), on every node: agents'
+    /// status and load. Plain agents never hear it.
+    Supervisors,
     /// The guest sessions of one conversation on this node only (its queue position): never
     /// sent to other nodes, which work positions out themselves.
     Guest { conversation_id: String },
@@ -99,6 +102,15 @@ impl LiveEvent {
             route: Route::Agent { agent_id: agent_id.to_string() },
             origin_session: None,
             frame,
+        }
+    }
+
+    /// An agent's status, capacity, queues or load as stored now, for supervisors.
+    pub fn agent(agent: crate::supervisor::AgentOverview) -> Self {
+        LiveEvent {
+            route: Route::Supervisors,
+            origin_session: None,
+            frame: ServerFrame::Agent { agent },
         }
     }
 

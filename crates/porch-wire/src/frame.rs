@@ -132,6 +132,10 @@ pub enum ServerFrame {
     /// Agents: the agent's status as stored, after its own `status` frame (or when the server
     /// set it `away` because an offer ran out).
     Status { status: crate::rest::AgentStatus },
+    /// Supervisors only: an agent's status, capacity, queues or load changed (docs/routing.md,
+    /// "Supervisors"). Informational, not ordered: it replaces what the client showed of that
+    /// agent; after a reconnect, re-read the overview.
+    Agent { agent: crate::supervisor::AgentOverview },
     /// Agents: this waiting conversation is offered to you until `expiresAtMs` (Unix ms):
     /// `accept` or `decline` it (docs/routing.md).
     Offer { conversation: crate::rest::Conversation, expires_at_ms: i64 },

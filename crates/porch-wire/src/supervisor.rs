@@ -1,6 +1,7 @@
 //! What a supervisor reads (docs/routing.md, "Supervisors"), and what the console offers an
-//! agent handing a conversation on: REST bodies only, no frames (a supervisor's live view is
-//! the same `message` and `conversation` frames every agent gets, of every queue).
+//! agent handing a conversation on. A supervisor's live view is the same `message` and
+//! `conversation` frames every agent gets, of every queue, and `agent` frames (an
+//! `AgentOverview` each) when an agent's status or load changes.
 
 use serde::{Deserialize, Serialize};
 

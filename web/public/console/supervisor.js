@@ -1,14 +1,13 @@
 // The supervisor's view (docs/routing.md, "Supervisors"): every queue (waiting, longest wait,
 // agents), every agent (status, load), every live conversation, with Open and Transfer on
 // each. The conversations are the SDK's live list (a supervisor's feed covers every queue);
-// queues and agents are the overview (`GET …/supervisor/overview`), read again when a
-// conversation changes and every few seconds while shown (statuses change without a frame).
+// queues and agents are the overview (`GET …/supervisor/overview`), read when shown, again when
+// a conversation changes (its counts), and after every `ready` (a reconnect may have missed
+// frames). Agents' statuses and loads follow their `agent` frames, live, with no read.
 
 import { agentGet, failed } from './handover.js';
 import { guestName, waitedFor } from './render.js';
 
-/** How often the overview is read again while shown, for statuses set elsewhere. */
-const OVERVIEW_REFRESH_MS = 5_000;
 /** Changes that arrive together cost one read. */
 const CHANGE_SETTLE_MS = 250;
 
@@ -30,8 +29,8 @@ export class SupervisorView {
     /** @type {AgentRow[]} */
     this.agents = [];
     this.shown = false;
-    /** @type {ReturnType<typeof setInterval> | undefined} */
-    this.timer = undefined;
+    /** @type {QueueRow[]} */
+    this.queues = [];
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.settle = undefined;
     const enabled = Boolean(agent.session.supervisor);
@@ -44,6 +43,9 @@ export class SupervisorView {
       if (button?.dataset.superviseId) onOpen(button.dataset.superviseId, button.dataset.action === 'transfer');
     };
     agent.on('conversations', () => { if (this.shown) this.changed(); });
+    agent.on('agent', (row) => { if (this.shown) this.agentChanged(row); });
+    // After a reconnect the frames missed meanwhile are gone: the overview is the truth.
+    agent.on('ready', () => { if (this.shown) this.reload(); });
   }
 
   show() {
@@ -52,15 +54,12 @@ export class SupervisorView {
     this.$('supervisor-view').hidden = false;
     this.renderConversations();
     this.reload();
-    clearInterval(this.timer);
-    this.timer = setInterval(() => this.reload(), OVERVIEW_REFRESH_MS);
     this.$('supervisor-title').focus();
   }
 
   hide() {
     this.shown = false;
     this.$('supervisor-view').hidden = true;
-    clearInterval(this.timer);
     clearTimeout(this.settle);
   }
 
@@ -78,13 +77,29 @@ export class SupervisorView {
       const overview = await agentGet(this.agent, this.baseUrl, '/supervisor/overview');
       if (!this.shown) return;
       this.agents = overview.agents;
+      this.queues = overview.queues;
       this.$('supervisor-error').textContent = '';
-      this.$('supervisor-queues').replaceChildren(...overview.queues.map((/** @type {QueueRow} */ q) => this.queueItem(q)));
-      this.$('supervisor-agents').replaceChildren(...overview.agents.map((/** @type {AgentRow} */ a) => agentItem(a)));
+      this.renderAgents();
       this.renderConversations();
     } catch (caught) {
       this.$('supervisor-error').textContent = `Could not read the overview: ${failed(caught)}`;
     }
+  }
+
+  /** An `agent` frame: that agent as stored now. One the overview did not list is new: read it. */
+  /** @param {AgentRow} row */
+  agentChanged(row) {
+    const at = this.agents.findIndex((a) => a.id === row.id);
+    if (at < 0) { this.reload(); return; }
+    this.agents[at] = row;
+    this.renderAgents();
+    this.renderConversations();
+  }
+
+  /** The queues (their agents' names and statuses) and the agents, from what is known now. */
+  renderAgents() {
+    this.$('supervisor-queues').replaceChildren(...this.queues.map((q) => this.queueItem(q)));
+    this.$('supervisor-agents').replaceChildren(...this.agents.map((a) => agentItem(a)));
   }
 
   /** @param {QueueRow} q */

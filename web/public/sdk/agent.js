@@ -5,6 +5,7 @@
 
 import { attach, attachmentUrl } from './attach.js';
 import * as extras from './agent-extras.js';
+import { onFrame } from './agent-frames.js';
 import { Offers } from './agent-offers.js';
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
@@ -14,7 +15,6 @@ import { RefreshTimer, applyFreshToken } from './refresh.js';
 import { Sends } from './sends.js';
 import { SeqLog } from './seq-log.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
-import { splitRef } from './util.js';
 import { LIMITS, PATHS } from './wire.gen.js';
 
 const API = `${PATHS.agentApi}/conversations`;
@@ -313,34 +313,8 @@ export class PorchAgent extends Emitter {
     this._startWaiter = null;
   }
 
-  /** @param {any} frame a frame of protocol.md */
-  _onFrame(frame) {
-    switch (frame.type) {
-      case 'message': this._onMessage(frame.message); break;
-      case 'conversation': this._upsert(frame.conversation); break;
-      case 'ack':
-        this._sends.settle(frame.clientMessageId, frame.message);
-        this.emit('ack', { clientMessageId: frame.clientMessageId, message: frame.message, duplicate: frame.duplicate });
-        break;
-      case 'typing':
-        this._typingIn.typing(`${frame.conversationId} ${frame.participant?.id}`, frame.participant);
-        break;
-      case 'read': this.emit('read', { conversationId: frame.conversationId, participant: frame.participant, seq: frame.seq }); break;
-      case 'status': this._setStatus(frame.status); break;
-      case 'offer': this._offers.offered(frame); break;
-      case 'offerEnded': this._offers.ended(frame); break;
-      case 'error': {
-        const { message, ref } = splitRef(frame.message);
-        const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-        const resend = (/** @type {import('./porch.js').OutboxEntry} */ e) => this._conn?.send({ type: 'send', conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
-        error.retryInMs = this._sends.refuseFrame(frame, error, resend);
-        if (!frame.clientMessageId) this._offers.refused(error);
-        this.emit('error', error);
-        break;
-      }
-      default: break;
-    }
-  }
+  /** @param {any} frame a frame of protocol.md (`agent-frames.js`) */
+  _onFrame(frame) { onFrame(this, frame); }
 
   /** @param {Message | undefined} message */
   _onMessage(message) {

@@ -6,6 +6,7 @@
 // here is the SDK's own: its options, events, classes, and the few shapes it builds itself.
 export type * from './wire-types.gen.js';
 import type {
+  AgentOverview,
   AgentSession,
   AgentStatus,
   AgentStatusResponse,
@@ -237,6 +238,8 @@ export interface AgentEvents {
   offerEnded: { conversationId: string; reason: OfferEndReason };
   /** The live offers changed (one came, ended, or the connection started over). */
   offers: { offers: Offer[] };
+  /** Supervisors only: an agent's status or load changed, on any node; the agent as stored now. Not replayed: read the overview again after each `ready`. */
+  agent: AgentOverview;
   error: PorchError;
 }
 

@@ -53,6 +53,8 @@ export type ServerFrame =
   | { type: 'queue'; conversationId: string; position: number; estimatedWaitMs?: number }
   /** Agents: the agent's status as stored. */
   | { type: 'status'; status: AgentStatus }
+  /** Supervisors only: an agent's status, capacity, queues or load changed, as stored now (docs/routing.md, Supervisors). Not ordered, not replayed: re-read the overview after each `ready`. */
+  | { type: 'agent'; agent: AgentOverview }
   /** Agents: a waiting conversation offered until `expiresAtMs` (Unix ms). */
   | { type: 'offer'; conversation: Conversation; expiresAtMs: number }
   /** Agents: an offer ended, and why. */
@@ -389,6 +391,19 @@ export interface AgentStatusResponse {
   capacity: number;
   /** How many it holds now. */
   load: number;
+}
+
+/** One agent as a supervisor sees it: an entry of the overview's `agents` (`GET /api/v2/agent/supervisor/overview`), and the `agent` frame. */
+export interface AgentOverview {
+  id: string;
+  name: string;
+  status: AgentStatus;
+  /** As routing resolves it now. */
+  capacity: number;
+  /** Conversations it holds now. */
+  load: number;
+  queues: string[];
+  supervisor: boolean;
 }
 
 /** A canned reply of a deployment: `text`, inserted after `/shortcut`. */

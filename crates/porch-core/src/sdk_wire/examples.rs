@@ -12,6 +12,7 @@ use porch_wire::attachment::{
 use porch_wire::bot::{Card, CardLink, Choice, Content, QuickReply};
 use porch_wire::frame::{ConnectionLimits, OfferEndReason, Ready, Resume};
 use porch_wire::rest::*;
+use porch_wire::supervisor::AgentOverview;
 use porch_wire::{ClientFrame, ErrorCode, ServerFrame};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -89,6 +90,7 @@ pub fn serde_fields() -> Vec<(&'static str, &'static [&'static str])> {
         ("CloseRequest", fields::<CloseRequest>()),
         ("AgentStatusRequest", fields::<AgentStatusRequest>()),
         ("AgentStatusResponse", fields::<AgentStatusResponse>()),
+        ("AgentOverview", fields::<AgentOverview>()),
         ("CannedReply", fields::<CannedReply>()),
         ("CannedReplyList", fields::<CannedReplyList>()),
         ("NoticeState", fields::<NoticeState>()),
@@ -217,6 +219,7 @@ fn server_frames() -> Vec<ServerFrame> {
             estimated_wait_ms: Some(60_000),
         },
         ServerFrame::Status { status: AgentStatus::Away },
+        ServerFrame::Agent { agent: agent_overview() },
         ServerFrame::Offer { conversation: conversation(), expires_at_ms: 1_700_000_000_000 },
         ServerFrame::OfferEnded { conversation_id: conv(), reason: OfferEndReason::Expired },
         ServerFrame::Refreshed { token_expires_in_ms: 900_000 },
@@ -333,6 +336,7 @@ fn rest_bodies(out: &mut Vec<Example>) {
         load: 1,
     };
     push(out, "AgentStatusResponse", &status);
+    push(out, "AgentOverview", &agent_overview());
     push(out, "CannedReply", &canned());
     push(out, "CannedReplyList", &CannedReplyList { replies: vec![canned()] });
     push(out, "NoticeState", &NoticeState { notice: Some(notice()) });
@@ -434,6 +438,18 @@ fn message_minimal() -> Message {
         erased: false,
         reopened: false,
         fallback: false,
+    }
+}
+
+fn agent_overview() -> AgentOverview {
+    AgentOverview {
+        id: s("a_2"),
+        name: s("bob"),
+        status: AgentStatus::Available,
+        capacity: 3,
+        load: 1,
+        queues: vec![s("support")],
+        supervisor: false,
     }
 }
 

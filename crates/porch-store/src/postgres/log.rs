@@ -189,7 +189,8 @@ fn failure(error: tokio_postgres::Error, doing: &str) -> Failure {
 /// (it may have moved on since); otherwise the sender's retry of an earlier send.
 fn replayed(message: Message, now: Option<Conversation>, sent: &[String]) -> AppendOutcome {
     match now {
-        Some(now) if sent.contains(&message.id) => AppendOutcome::created(message, now),
+        // Who the lost commit released is not known again; the supervisors' overview is.
+        Some(now) if sent.contains(&message.id) => AppendOutcome::created(message, now, None),
         _ => AppendOutcome::Duplicate { message },
     }
 }
@@ -239,7 +240,7 @@ async fn attempt(
                 (message.seq, conversation.last_seq) = (seq, seq);
                 (message.created_at_ms, conversation.updated_at_ms) =
                     (updated_at_ms, updated_at_ms);
-                return Ok(AppendOutcome::created(message, conversation));
+                return Ok(AppendOutcome::created(message, conversation, release));
             }
         }
     }
@@ -343,7 +344,7 @@ async fn append_plain(
             let updated_at_ms: i64 = row.try_get(PLAIN_SEQ_AT + 1).context(&doing)?;
             (message.seq, conversation.last_seq) = (seq, seq);
             (message.created_at_ms, conversation.updated_at_ms) = (updated_at_ms, updated_at_ms);
-            Ok(Some(AppendOutcome::created(message, conversation)))
+            Ok(Some(AppendOutcome::created(message, conversation, None)))
         }
     }
 }

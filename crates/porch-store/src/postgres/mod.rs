@@ -182,6 +182,11 @@ impl Store for PostgresStore {
         Box::pin(async move { reads::agent_by_name(&self.db, &name).await })
     }
 
+    fn agent(&self, id: &str) -> StoreFuture<'_, Option<AgentRecord>> {
+        let id = id.to_owned();
+        Box::pin(async move { reads::agent(&self.db, &id).await })
+    }
+
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>> {
         Box::pin(reads::signing_keys(&self.db))
     }

@@ -93,7 +93,7 @@ pub(crate) fn append(
             .context("checking the log")?;
         debug_assert_eq!(max_seq, Some(seq_to_sql(message.seq)), "seq is last_seq + 1, gap-free");
     }
-    Ok(AppendOutcome::created(message, conversation))
+    Ok(AppendOutcome::created(message, conversation, release))
 }
 
 /// The guest becomes the customer (`Store::identify_guest`'s statement), or the append fails.

@@ -207,6 +207,11 @@ impl Store for SqliteStore {
         Box::pin(read_short(&self.readers, move |conn| reads::agent_by_name(conn, &name)))
     }
 
+    fn agent(&self, id: &str) -> StoreFuture<'_, Option<AgentRecord>> {
+        let id = id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::agent(conn, &id)))
+    }
+
     fn set_account_enabled(
         &self,
         account: Account,

@@ -199,7 +199,7 @@ pub fn assign_to(conversation: &Conversation, agent_id: &str, capacity: u32) -> 
 
 pub fn created(outcome: AppendOutcome) -> (Message, Conversation) {
     match outcome {
-        AppendOutcome::Created { message, conversation } => (message, conversation),
+        AppendOutcome::Created { message, conversation, .. } => (message, conversation),
         other => panic!("expected Created, got {other:?}"),
     }
 }

@@ -98,6 +98,13 @@ const SERVER_FRAME: &[Variant] = &[
     ),
     variant("status", "Agents: the agent's status as stored.", &[req("status", "AgentStatus")]),
     variant(
+        "agent",
+        "Supervisors only: an agent's status, capacity, queues or load changed, as stored now \
+         (docs/routing.md, Supervisors). Not ordered, not replayed: re-read the overview after \
+         each `ready`.",
+        &[req("agent", "AgentOverview")],
+    ),
+    variant(
         "offer",
         "Agents: a waiting conversation offered until `expiresAtMs` (Unix ms).",
         &[req("conversation", "Conversation"), req("expiresAtMs", "number")],

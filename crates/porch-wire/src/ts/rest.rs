@@ -130,6 +130,20 @@ pub(super) const DECLS: &[Decl] = &[
         ],
     ),
     object(
+        "AgentOverview",
+        "One agent as a supervisor sees it: an entry of the overview's `agents` (`GET \
+         /api/v2/agent/supervisor/overview`), and the `agent` frame.",
+        &[
+            req("id", "string"),
+            req("name", "string"),
+            req("status", "AgentStatus"),
+            req("capacity", "number").doc("As routing resolves it now."),
+            req("load", "number").doc("Conversations it holds now."),
+            req("queues", "string[]"),
+            req("supervisor", "boolean"),
+        ],
+    ),
+    object(
         "CannedReply",
         "A canned reply of a deployment: `text`, inserted after `/shortcut`.",
         &[req("shortcut", "string"), req("text", "string")],

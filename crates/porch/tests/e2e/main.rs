@@ -49,6 +49,7 @@ mod server_log;
 mod static_assets;
 mod store_scan;
 mod supervisor;
+mod supervisor_live;
 mod support;
 mod tls;
 mod token_battery;

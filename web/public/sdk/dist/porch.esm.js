@@ -2094,6 +2094,53 @@ function fill2(agent, id) {
   return run;
 }
 
+// agent-frames.js
+function onFrame(agent, frame) {
+  switch (frame.type) {
+    case "message":
+      agent._onMessage(frame.message);
+      break;
+    case "conversation":
+      agent._upsert(frame.conversation);
+      break;
+    case "ack":
+      agent._sends.settle(frame.clientMessageId, frame.message);
+      agent.emit("ack", { clientMessageId: frame.clientMessageId, message: frame.message, duplicate: frame.duplicate });
+      break;
+    case "typing":
+      agent._typingIn.typing(`${frame.conversationId} ${frame.participant?.id}`, frame.participant);
+      break;
+    case "read":
+      agent.emit("read", { conversationId: frame.conversationId, participant: frame.participant, seq: frame.seq });
+      break;
+    case "status":
+      agent._setStatus(frame.status);
+      break;
+    case "offer":
+      agent._offers.offered(frame);
+      break;
+    case "offerEnded":
+      agent._offers.ended(frame);
+      break;
+    case "agent":
+      if (frame.agent?.id) agent.emit("agent", frame.agent);
+      break;
+    case "error":
+      onError(agent, frame);
+      break;
+    default:
+      break;
+  }
+}
+function onError(agent, frame) {
+  const { message, ref } = splitRef(frame.message);
+  const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
+  const resend = (e) => agent._conn?.send({ type: "send", conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
+  error.retryInMs = agent._sends.refuseFrame(frame, error, resend);
+  if (!frame.clientMessageId) agent._offers.refused(error);
+  agent.emit("error", error);
+}
+
 // agent-offers.js
 var OFFER_REFUSALS = /* @__PURE__ */ new Set([
   "offer_expired",
@@ -2495,46 +2542,9 @@ var PorchAgent = class extends Emitter {
     this._startWaiter?.resolve(this);
     this._startWaiter = null;
   }
-  /** @param {any} frame a frame of protocol.md */
+  /** @param {any} frame a frame of protocol.md (`agent-frames.js`) */
   _onFrame(frame) {
-    switch (frame.type) {
-      case "message":
-        this._onMessage(frame.message);
-        break;
-      case "conversation":
-        this._upsert(frame.conversation);
-        break;
-      case "ack":
-        this._sends.settle(frame.clientMessageId, frame.message);
-        this.emit("ack", { clientMessageId: frame.clientMessageId, message: frame.message, duplicate: frame.duplicate });
-        break;
-      case "typing":
-        this._typingIn.typing(`${frame.conversationId} ${frame.participant?.id}`, frame.participant);
-        break;
-      case "read":
-        this.emit("read", { conversationId: frame.conversationId, participant: frame.participant, seq: frame.seq });
-        break;
-      case "status":
-        this._setStatus(frame.status);
-        break;
-      case "offer":
-        this._offers.offered(frame);
-        break;
-      case "offerEnded":
-        this._offers.ended(frame);
-        break;
-      case "error": {
-        const { message, ref } = splitRef(frame.message);
-        const error = new PorchError({ code: frame.code, message, ref, clientMessageId: frame.clientMessageId });
-        const resend = (e) => this._conn?.send({ type: "send", conversationId: e.conversationId, clientMessageId: e.clientMessageId, text: e.text });
-        error.retryInMs = this._sends.refuseFrame(frame, error, resend);
-        if (!frame.clientMessageId) this._offers.refused(error);
-        this.emit("error", error);
-        break;
-      }
-      default:
-        break;
-    }
+    onFrame(this, frame);
   }
   /** @param {Message | undefined} message */
   _onMessage(message) {
