@@ -27,7 +27,7 @@ use porch_wire::rest::{
 use crate::canned::CannedReply;
 use crate::identity::IdentityKey;
 use crate::model::{
-    AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, DeploymentSettings,
+    AgentProfile, AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, DeploymentSettings,
     GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use crate::offer::{Offer, OfferOutcome, OfferRequest};
@@ -432,6 +432,8 @@ pub trait Store: Send + Sync + 'static {
     fn create_set_up(&self, set_up: SetUp) -> StoreFuture<'_, bool>;
     fn agents(&self) -> StoreFuture<'_, Vec<AgentRecord>>;
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>>;
+    /// The agent with this id (a guest's view names the agent who holds its conversation).
+    fn agent_by_id(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRecord>>;
     /// Enables or disables an agent or a client (by id). False when none has this id.
     fn set_account_enabled(
         &self,
@@ -597,6 +599,9 @@ pub trait Store: Send + Sync + 'static {
     /// Makes an agent a supervisor (`true`) or a plain agent again. False when no agent has
     /// this id.
     fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool>;
+    /// Replaces an agent's display name and avatar (checked by `AgentProfile::check`). False
+    /// when no agent has this id.
+    fn set_agent_profile(&self, agent_id: &str, profile: AgentProfile) -> StoreFuture<'_, bool>;
     /// One read of a queue for its guests' positions (`crate::queue`): the ids of its waiting
     /// conversations, oldest first (by start, ties by id), at most `waiting_max`; and its
     /// latest `waits_max` waits (start to first assignment) of conversations now in it that an
@@ -838,6 +843,8 @@ pub fn decide_append(
         reopened: request.reopen_closed_since_ms.is_some(),
         fallback: request.fallback,
     };
+    // Written with the entry, by the same commit: agents' lists read it with the row.
+    conversation.last_message = Some(crate::preview::last_message(&message));
     Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
 }
 
@@ -907,6 +914,8 @@ mod tests {
             last_seq,
             created_at_ms: 0,
             updated_at_ms: 500,
+            last_message: None,
+            agent: None,
         }
     }
 

@@ -12,6 +12,7 @@ import { PorchError } from './errors.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
 import { RefreshTimer, applyFreshToken } from './refresh.js';
 import { Sends } from './sends.js';
+import { lastMessageOf } from './preview.js';
 import { SeqLog } from './seq-log.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
 import { splitRef } from './util.js';
@@ -348,7 +349,7 @@ export class PorchAgent extends Emitter {
     const id = message.conversationId;
     const summary = this._summaries.get(id);
     if (summary && message.seq > (summary.lastSeq ?? 0)) {
-      this._upsert({ ...summary, lastSeq: message.seq, updatedAtMs: message.createdAtMs ?? summary.updatedAtMs });
+      this._upsert({ ...summary, lastSeq: message.seq, updatedAtMs: message.createdAtMs ?? summary.updatedAtMs, lastMessage: lastMessageOf(message) });
     }
     const log = this._logs.get(id);
     if (!log) return;

@@ -119,6 +119,34 @@ export interface Conversation {
   lastSeq: number;
   createdAtMs: number;
   updatedAtMs: number;
+  /** Agents only: the preview of the latest entry, for lists (api.md, "Last message"); the
+   * SDK moves it on with each live `message`. Absent before the first entry. */
+  lastMessage?: LastMessage;
+  /** Guests only: the agent who holds the conversation (state `assigned`). */
+  agent?: AgentCard;
+}
+
+/** The preview of a conversation's latest entry (api.md, "Last message"). */
+export interface LastMessage {
+  seq: number;
+  createdAtMs: number;
+  senderRole: Role;
+  /** The sender's id, as in the entry's `sender`. */
+  senderId: string;
+  /** `attachment`: a file (`text` is empty); `system`: Porch's own entry. */
+  kind: 'text' | 'attachment' | 'system';
+  /** One line, at most `LIMITS.lastMessagePreviewCharsMax` characters. */
+  text: string;
+  /** True when `text` was cut: show an ellipsis. */
+  truncated?: boolean;
+}
+
+/** The agent who holds a guest's conversation, as the guest sees them (protocol.md). */
+export interface AgentCard {
+  /** The display name an operator set, else the agent's login name. */
+  name: string;
+  /** An https URL of the agent's picture; absent when none is set. */
+  avatarUrl?: string;
 }
 
 /** What the deployment's operator set for new visitors (`porch deployments update --greeting

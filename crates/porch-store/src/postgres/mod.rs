@@ -50,7 +50,7 @@ mod writes;
 use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
-    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    AgentProfile, AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
     GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
@@ -180,6 +180,11 @@ impl Store for PostgresStore {
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>> {
         let name = name.to_owned();
         Box::pin(async move { reads::agent_by_name(&self.db, &name).await })
+    }
+
+    fn agent_by_id(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRecord>> {
+        let agent_id = agent_id.to_owned();
+        Box::pin(async move { reads::agent_by_id(&self.db, &agent_id).await })
     }
 
     fn signing_keys(&self) -> StoreFuture<'_, Vec<SigningKey>> {
@@ -432,6 +437,10 @@ impl Store for PostgresStore {
 
     fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool> {
         self.change_agent(agent_id, AgentChange::Supervisor(supervisor))
+    }
+
+    fn set_agent_profile(&self, agent_id: &str, profile: AgentProfile) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Profile(profile))
     }
 
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {

@@ -88,6 +88,14 @@ pub(crate) async fn agent_by_name(db: &Db, name: &str) -> Result<Option<AgentRec
     one(db, &sql, name, rows::agent, "reading an agent").await
 }
 
+pub(crate) async fn agent_by_id(
+    db: &Db,
+    agent_id: &str,
+) -> Result<Option<AgentRecord>, StoreError> {
+    let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1");
+    one(db, &sql, agent_id, rows::agent, "reading an agent").await
+}
+
 pub(crate) async fn signing_keys(db: &Db) -> Result<Vec<SigningKey>, StoreError> {
     let sql = format!(
         "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys ORDER BY created_at_ms, kid COLLATE \"C\""

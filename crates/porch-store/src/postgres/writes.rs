@@ -216,6 +216,8 @@ pub(crate) async fn create_guest(
         last_seq: 0,
         created_at_ms,
         updated_at_ms: created_at_ms,
+        last_message: None,
+        agent: None,
     })
 }
 

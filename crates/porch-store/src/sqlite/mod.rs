@@ -43,7 +43,7 @@ use std::sync::Arc;
 use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
-    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
+    AgentProfile, AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
     GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
@@ -205,6 +205,11 @@ impl Store for SqliteStore {
     fn agent_by_name(&self, name: &str) -> StoreFuture<'_, Option<AgentRecord>> {
         let name = name.to_owned();
         Box::pin(read_short(&self.readers, move |conn| reads::agent_by_name(conn, &name)))
+    }
+
+    fn agent_by_id(&self, agent_id: &str) -> StoreFuture<'_, Option<AgentRecord>> {
+        let agent_id = agent_id.to_owned();
+        Box::pin(read_short(&self.readers, move |conn| reads::agent_by_id(conn, &agent_id)))
     }
 
     fn set_account_enabled(
@@ -486,6 +491,10 @@ impl Store for SqliteStore {
 
     fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool> {
         self.change_agent(agent_id, AgentChange::Supervisor(supervisor))
+    }
+
+    fn set_agent_profile(&self, agent_id: &str, profile: AgentProfile) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Profile(profile))
     }
 
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {

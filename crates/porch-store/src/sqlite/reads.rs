@@ -102,6 +102,14 @@ pub(crate) fn agent_by_name(
     )
 }
 
+pub(crate) fn agent_by_id(
+    conn: &Connection,
+    agent_id: &str,
+) -> Result<Option<AgentRecord>, StoreError> {
+    let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1");
+    one(conn, &sql, agent_id, rows::agent, "reading an agent")
+}
+
 pub(crate) fn signing_keys(conn: &Connection) -> Result<Vec<SigningKey>, StoreError> {
     let sql = format!("SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys ORDER BY created_at_ms, kid");
     all(conn, &sql, rows::signing_key, "listing signing keys")

@@ -190,6 +190,8 @@ pub(crate) fn create_guest(
         last_seq: 0,
         created_at_ms,
         updated_at_ms: created_at_ms,
+        last_message: None,
+        agent: None,
     })
 }
 
