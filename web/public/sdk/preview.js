@@ -15,8 +15,10 @@ const BLANK = /^[\s\p{Cc}]$/u;
  */
 export function lastMessageOf(m) {
   const senderRole = m.sender?.role ?? 'system';
+  /** @type {import('./porch.js').LastMessage['kind']} */
   const kind = m.attachment ? 'attachment' : senderRole === 'system' ? 'system' : 'text';
   const senderId = m.sender?.id ?? '';
+  /** @type {import('./porch.js').LastMessage} */
   const preview = { seq: m.seq, createdAtMs: m.createdAtMs, senderRole, senderId, kind, text: '' };
   if (kind === 'attachment') return preview;
   const [text, truncated] = oneLine(m.text ?? '', LIMITS.lastMessagePreviewCharsMax);

@@ -377,4 +377,5 @@ export declare const LIMITS: {
   readonly resumeMessagesMax: number;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`. (seconds) */
   readonly tokenLeewaySecs: number;
+  readonly lastMessagePreviewCharsMax: number;
 };
