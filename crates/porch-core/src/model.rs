@@ -91,7 +91,7 @@ impl AgentProfile {
     /// otherwise (no spaces, quotes, angle brackets, backslashes or control characters).
     /// The error names the cause and the fix.
     pub fn check(&self) -> Result<(), String> {
-        use crate::limits::{AGENT_AVATAR_URL_CHARS_MAX, AGENT_DISPLAY_NAME_CHARS_MAX};
+        use crate::limits::AGENT_DISPLAY_NAME_CHARS_MAX;
         if let Some(name) = &self.display_name {
             let chars = name.chars().count();
             if name.trim().is_empty() || chars > AGENT_DISPLAY_NAME_CHARS_MAX {

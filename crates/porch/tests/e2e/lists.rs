@@ -76,6 +76,9 @@ async fn agents_list_the_latest_entry_of_each_conversation() {
     assert_eq!((preview.seq, preview.preview.sender_role), (3, Role::Agent));
     assert_eq!((preview.preview.text.as_str(), preview.preview.truncated), ("Hello there", false));
 
+    // A queue is a transfer's target once someone serves it.
+    let queues = vec!["billing".to_owned()];
+    admin::create_agent(server.state.store.as_ref(), "carol", queues).await.unwrap();
     let billing =
         TransferRequest { queue: Some("billing".into()), note: Some(NOTE.into()), ..Default::default() };
     let moved = server.agent_api.agent_transfer(&agent.access_token, &id, &billing).await.unwrap();
