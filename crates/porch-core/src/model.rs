@@ -118,14 +118,17 @@ fn check_avatar_url(url: &str) -> Result<(), String> {
             "the avatar URL has {chars} characters, more than {AGENT_AVATAR_URL_CHARS_MAX} (AGENT_AVATAR_URL_CHARS_MAX): host the picture at a shorter URL"
         ));
     }
-    let host = url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let host =
+        url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
     if !host.is_some_and(|h| !h.is_empty() && !h.contains('@')) {
         return Err(format!(
             "the avatar URL must be an absolute https:// URL with a host and no user name (guests' browsers load it), not `{}`: host the picture over HTTPS",
             url.chars().take(40).collect::<String>()
         ));
     }
-    if url.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`')) {
+    if url.chars().any(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`')
+    }) {
         return Err("the avatar URL has a space, a quote, an angle bracket, a backslash or a control character: percent-encode them".into());
     }
     Ok(())

@@ -72,7 +72,10 @@ mod tests {
     #[test]
     fn text_is_one_line() {
         let p = of(&from(Role::Guest), "  hello\n\n\tworld \u{7}! ", false);
-        assert_eq!((p.text.as_str(), p.truncated, p.kind), ("hello world !", false, PreviewKind::Text));
+        assert_eq!(
+            (p.text.as_str(), p.truncated, p.kind),
+            ("hello world !", false, PreviewKind::Text)
+        );
     }
 
     #[test]

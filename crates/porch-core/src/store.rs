@@ -27,8 +27,8 @@ use porch_wire::rest::{
 use crate::canned::CannedReply;
 use crate::identity::IdentityKey;
 use crate::model::{
-    AgentProfile, AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, DeploymentSettings,
-    GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
+    AgentProfile, AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord,
+    DeploymentSettings, GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use crate::offer::{Offer, OfferOutcome, OfferRequest};
 use crate::token::SigningKey;

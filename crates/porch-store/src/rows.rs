@@ -10,8 +10,8 @@
 use porch_core::canned::CannedReply;
 use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
-    AgentProfile, AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, Fallback, FallbackAction,
-    GuestRecord, GuestSession, GuestStanding, QueueSettings, Standing,
+    AgentProfile, AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, Fallback,
+    FallbackAction, GuestRecord, GuestSession, GuestStanding, QueueSettings, Standing,
 };
 use porch_core::offer::Offer;
 use porch_core::store::{Account, Deletion, StoreError};
@@ -19,8 +19,8 @@ use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::bot::Handoff;
 use porch_wire::rest::{
-    AgentStatus, Conversation, ConversationState, Guest, LastMessage, Message, Notice,
-    Participant, Preview, Role, Verification, VisitorContext, Welcome,
+    AgentStatus, Conversation, ConversationState, Guest, LastMessage, Message, Notice, Participant,
+    Preview, Role, Verification, VisitorContext, Welcome,
 };
 
 /// A row, as the mapping below reads it.

@@ -50,8 +50,8 @@ mod writes;
 use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
-    AgentProfile, AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
-    GuestSession, GuestStanding, QueueSettings, SetUp,
+    AgentProfile, AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings,
+    GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{

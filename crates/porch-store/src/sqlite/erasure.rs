@@ -82,7 +82,9 @@ fn erase(
             .context(doing)?;
         erasure.messages += entries as u64;
         for sql in [ERASE_PREVIEW_SQL, ERASE_OUTBOX_SQL] {
-            conn.prepare_cached(sql).and_then(|mut s| s.execute([conversation_id])).context(doing)?;
+            conn.prepare_cached(sql)
+                .and_then(|mut s| s.execute([conversation_id]))
+                .context(doing)?;
         }
         if !already {
             erasure.guest_ids.push(guest_id.clone());

@@ -9,9 +9,7 @@ use porch_client::gateway::Gateway;
 use porch_core::limits::LAST_MESSAGE_PREVIEW_CHARS_MAX;
 use porch_server::admin::{self, AgentProfileChanges};
 use porch_wire::frame::ServerFrame;
-use porch_wire::rest::{
-    AgentCard, Conversation, LastMessage, PreviewKind, Role, TransferRequest,
-};
+use porch_wire::rest::{AgentCard, Conversation, LastMessage, PreviewKind, Role, TransferRequest};
 
 use crate::support::*;
 
@@ -79,8 +77,11 @@ async fn agents_list_the_latest_entry_of_each_conversation() {
     // A queue is a transfer's target once someone serves it.
     let queues = vec!["billing".to_owned()];
     admin::create_agent(server.state.store.as_ref(), "carol", queues).await.unwrap();
-    let billing =
-        TransferRequest { queue: Some("billing".into()), note: Some(NOTE.into()), ..Default::default() };
+    let billing = TransferRequest {
+        queue: Some("billing".into()),
+        note: Some(NOTE.into()),
+        ..Default::default()
+    };
     let moved = server.agent_api.agent_transfer(&agent.access_token, &id, &billing).await.unwrap();
     assert_eq!((last(&moved).seq, last(&moved).preview.kind), (4, PreviewKind::System));
     assert!(!last(&moved).preview.text.contains(NOTE), "no note in a preview");
@@ -152,7 +153,8 @@ async fn an_agent_profile_is_checked() {
     let long = format!("https://cdn.example.test/{}", "a".repeat(2_048));
     let refused = admin::set_agent_profile(store, &name, avatar(&long)).await.unwrap_err();
     assert!(refused.contains("AGENT_AVATAR_URL_CHARS_MAX"), "{refused}");
-    let named = |n: &str| AgentProfileChanges { display_name: Some(Some(n.into())), ..Default::default() };
+    let named =
+        |n: &str| AgentProfileChanges { display_name: Some(Some(n.into())), ..Default::default() };
     for bad in ["", "  ", "two\nlines", &"n".repeat(81)] {
         let refused = admin::set_agent_profile(store, &name, named(bad)).await.unwrap_err();
         assert!(refused.contains("display name"), "{refused}");
