@@ -403,8 +403,9 @@ pub struct Conversation {
     /// first entry and after an erasure. Never sent to a guest (`Conversation::for_guest`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message: Option<LastMessage>,
-    /// Guests only: the name and avatar of the agent who holds the conversation
-    /// (`Conversation::for_guest` fills it); absent while nobody does.
+    /// For guests: the name and avatar of the agent who holds the conversation, in their
+    /// `ready`, REST answers and live `conversation` frames (whose copy agents hear too);
+    /// absent while nobody holds it, and in what the store reads for agents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentCard>,
 }
