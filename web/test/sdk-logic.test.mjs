@@ -19,6 +19,7 @@ import { SavedState, memoryStorage } from '../public/sdk/storage.js';
 import { errorFromResponse, isRetryableSendError } from '../public/sdk/errors.js';
 import { ERRORS, RECONNECT_RULES } from '../public/sdk/wire.gen.js';
 import { pageContext } from '../public/sdk/context.js';
+import { lastMessageOf } from '../public/sdk/preview.js';
 
 /** A deterministic PRNG (mulberry32), so a failing shuffle can be replayed from its seed. */
 function prng(seed) {
@@ -334,6 +335,26 @@ describe('creating a session from the browser', () => {
     assert.equal(changes, 3, 'two adds and one drop');
     assert.deepEqual(sends.dropAll(new Error('again')), [], 'nothing left');
     assert.equal(changes, 3);
+  });
+});
+
+describe('the preview of a conversation\'s latest entry (api.md, "Last message")', () => {
+  // The cases of porch_core::preview's tests: the SDK moves a list on as the server would.
+  const of = (text, { role = 'guest', attachment } = {}) => lastMessageOf({ seq: 3, createdAtMs: 9, text, sender: { role, id: 'p_1' }, attachment });
+  it('puts text on one line, cut on a character boundary and marked', () => {
+    assert.deepEqual(of('  hello\n\n\tworld \u0007! '), { seq: 3, createdAtMs: 9, senderRole: 'guest', senderId: 'p_1', kind: 'text', text: 'hello world !' });
+    const cut = of('é'.repeat(141));
+    assert.equal([...cut.text].length, 140);
+    assert.equal(cut.truncated, true);
+    assert.equal(of('a'.repeat(140)).truncated, undefined);
+    const spaced = of(`${'a'.repeat(139)} b`);
+    assert.deepEqual([spaced.text.length, spaced.truncated], [139, true]);
+    assert.equal(of('a\u202Egnp.exe\u2066b').text, 'agnp.exeb');
+  });
+  it('says a file is one, without its name, and marks Porch\'s own entries', () => {
+    const file = of('\u202Efdp.exe', { attachment: { id: 'att_1' } });
+    assert.deepEqual([file.kind, file.text], ['attachment', '']);
+    assert.equal(of('Ann joined the conversation', { role: 'system' }).kind, 'system');
   });
 });
 

@@ -10,6 +10,7 @@
 //! - `canned`: canned replies (per deployment, `/shortcut` in the console) and their rules.
 //! - `model`: records the store keeps (clients, deployments, agents, guests, keys).
 //! - `offer`: the rules of offers (one live offer per conversation) and who gets the next.
+//! - `preview`: the preview of a conversation's latest entry in agents' lists.
 //! - `queue`: a waiting guest's place in its queue and its estimated wait.
 //! - `store`: the `Store` trait, implemented by `porch-store`.
 //! - `webhook`: outbound webhooks (Standard Webhooks): endpoints, outbox rows, signatures,
@@ -31,6 +32,7 @@ pub mod ids;
 pub mod limits;
 pub mod model;
 pub mod offer;
+pub mod preview;
 pub mod queue;
 pub mod sdk_wire;
 pub mod secret;

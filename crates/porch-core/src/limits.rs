@@ -398,6 +398,21 @@ limits! {
     /// reports (`resolved`, `refund-issued`), not a sentence: the note is for those.
     WRAP_UP_CODE_CHARS_MAX: usize = 64, "characters";
 
+    /// Characters of the preview of a conversation's latest entry in agents' lists
+    /// (`lastMessage.text`, docs/api.md); a longer text is cut on a character boundary and
+    /// marked `truncated`. A list row shows one line: 140 fills the console's widest row, and
+    /// keeps an agent's `ready` small (one preview per conversation).
+    LAST_MESSAGE_PREVIEW_CHARS_MAX: usize = 140, "characters";
+
+    /// Characters of an agent's display name (`porch agents set --display-name`), which guests
+    /// read in the widget's header; a longer one is refused. A name, not a sentence.
+    AGENT_DISPLAY_NAME_CHARS_MAX: usize = 80, "characters";
+
+    /// Characters of an agent's avatar URL (`porch agents set --avatar-url`, `https:` only); a
+    /// longer one is refused. Image hosts' URLs with a signature fit; a `data:` URL does not,
+    /// and is refused anyway.
+    AGENT_AVATAR_URL_CHARS_MAX: usize = 2_048, "characters";
+
     /// How long an agent stays `available` or `away` after its last gateway connection to a
     /// node ends; then it is `offline`. Longer than a page reload or a network blip, so those
     /// do not take an agent out of routing; short enough that an agent who left gets no offer

@@ -61,6 +61,77 @@ pub struct AgentRecord {
     /// A supervisor sees every queue and every live conversation, and may transfer or close
     /// any of them (docs/routing.md, "Supervisors"); set by an operator.
     pub supervisor: bool,
+    /// What guests see of the agent (`porch agents set --display-name --avatar-url`).
+    pub profile: AgentProfile,
+}
+
+impl AgentRecord {
+    /// The agent as the guest whose conversation it holds sees it: its display name, else its
+    /// login name, and its avatar.
+    pub fn card(&self) -> porch_wire::rest::AgentCard {
+        porch_wire::rest::AgentCard {
+            name: self.profile.display_name.clone().unwrap_or_else(|| self.name.clone()),
+            avatar_url: self.profile.avatar_url.clone(),
+        }
+    }
+}
+
+/// An agent's display name and avatar, as an operator set them (`None`: not set). Checked by
+/// `AgentProfile::check` before it is stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentProfile {
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+impl AgentProfile {
+    /// A display name is 1 to `AGENT_DISPLAY_NAME_CHARS_MAX` characters with no control
+    /// characters; an avatar URL is an absolute `https:` URL of at most
+    /// `AGENT_AVATAR_URL_CHARS_MAX` characters, with a host and nothing a browser would read
+    /// otherwise (no spaces, quotes, angle brackets, backslashes or control characters).
+    /// The error names the cause and the fix.
+    pub fn check(&self) -> Result<(), String> {
+        use crate::limits::AGENT_DISPLAY_NAME_CHARS_MAX;
+        if let Some(name) = &self.display_name {
+            let chars = name.chars().count();
+            if name.trim().is_empty() || chars > AGENT_DISPLAY_NAME_CHARS_MAX {
+                return Err(format!(
+                    "a display name has 1 to {AGENT_DISPLAY_NAME_CHARS_MAX} characters (AGENT_DISPLAY_NAME_CHARS_MAX), not {chars}: shorten it, or pass --clear-display-name"
+                ));
+            }
+            if name.chars().any(char::is_control) {
+                return Err("a display name is one line of text: remove its line breaks and control characters".into());
+            }
+        }
+        if let Some(url) = &self.avatar_url {
+            check_avatar_url(url)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_avatar_url(url: &str) -> Result<(), String> {
+    use crate::limits::AGENT_AVATAR_URL_CHARS_MAX;
+    let chars = url.chars().count();
+    if chars > AGENT_AVATAR_URL_CHARS_MAX {
+        return Err(format!(
+            "the avatar URL has {chars} characters, more than {AGENT_AVATAR_URL_CHARS_MAX} (AGENT_AVATAR_URL_CHARS_MAX): host the picture at a shorter URL"
+        ));
+    }
+    let host =
+        url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    if !host.is_some_and(|h| !h.is_empty() && !h.contains('@')) {
+        return Err(format!(
+            "the avatar URL must be an absolute https:// URL with a host and no user name (guests' browsers load it), not `{}`: host the picture over HTTPS",
+            url.chars().take(40).collect::<String>()
+        ));
+    }
+    if url.chars().any(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`')
+    }) {
+        return Err("the avatar URL has a space, a quote, an angle bracket, a backslash or a control character: percent-encode them".into());
+    }
+    Ok(())
 }
 
 /// A bot of a deployment (docs/bots.md): it signs in with its id and secret, and owns the

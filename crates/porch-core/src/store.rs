@@ -27,8 +27,8 @@ use porch_wire::rest::{
 use crate::canned::CannedReply;
 use crate::identity::IdentityKey;
 use crate::model::{
-    AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, DeploymentSettings,
-    GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
+    AgentProfile, AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord,
+    DeploymentSettings, GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use crate::offer::{Offer, OfferOutcome, OfferRequest};
 use crate::token::SigningKey;
@@ -617,6 +617,9 @@ pub trait Store: Send + Sync + 'static {
     /// Makes an agent a supervisor (`true`) or a plain agent again. False when no agent has
     /// this id.
     fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool>;
+    /// Replaces an agent's display name and avatar (checked by `AgentProfile::check`). False
+    /// when no agent has this id.
+    fn set_agent_profile(&self, agent_id: &str, profile: AgentProfile) -> StoreFuture<'_, bool>;
     /// One read of a queue for its guests' positions (`crate::queue`): the ids of its waiting
     /// conversations, oldest first (by start, ties by id), at most `waiting_max`; and its
     /// latest `waits_max` waits (start to first assignment) of conversations now in it that an
@@ -858,6 +861,8 @@ pub fn decide_append(
         reopened: request.reopen_closed_since_ms.is_some(),
         fallback: request.fallback,
     };
+    // Written with the entry, by the same commit: agents' lists read it with the row.
+    conversation.last_message = Some(crate::preview::last_message(&message));
     Ok(AppendDecision::Write { message, conversation, previous_seq, claim, release })
 }
 
@@ -928,6 +933,8 @@ mod tests {
             created_at_ms: 0,
             updated_at_ms: 500,
             reopen_until_ms: None,
+            last_message: None,
+            agent: None,
         }
     }
 

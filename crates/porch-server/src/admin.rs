@@ -187,6 +187,7 @@ async fn new_agent(name: &str, queues: Vec<String>) -> Result<Created<AgentRecor
         created_at_ms: porch_core::time::now_ms(),
         standing: Standing::default(),
         supervisor: false,
+        profile: Default::default(),
     };
     Ok(Created { record, secret })
 }
@@ -240,6 +241,40 @@ pub async fn set_agent_supervisor(
         return Err(unknown());
     }
     Ok(supervisor)
+}
+
+/// What `porch agents set` changes of what guests see; `None` leaves a field as it was,
+/// `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct AgentProfileChanges {
+    pub display_name: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+}
+
+/// Changes an agent's display name and avatar (checked: `AgentProfile::check`) and answers
+/// them as stored. Guests read them from the agent's next assignment or reconnection on.
+pub async fn set_agent_profile(
+    store: &dyn Store,
+    name: &str,
+    changes: AgentProfileChanges,
+) -> Result<porch_core::model::AgentProfile, String> {
+    let unknown = || format!("no agent named `{name}`; see `porch agents list`");
+    let agent = store.agent_by_name(name).await.map_err(describe)?.ok_or_else(unknown)?;
+    let mut profile = agent.profile;
+    if changes.display_name.is_none() && changes.avatar_url.is_none() {
+        return Ok(profile);
+    }
+    if let Some(display_name) = changes.display_name {
+        profile.display_name = display_name;
+    }
+    if let Some(avatar_url) = changes.avatar_url {
+        profile.avatar_url = avatar_url;
+    }
+    profile.check()?;
+    if !store.set_agent_profile(&agent.id, profile.clone()).await.map_err(describe)? {
+        return Err(unknown());
+    }
+    Ok(profile)
 }
 
 /// What `porch queues set` changes; `None` leaves a setting as it was.

@@ -218,7 +218,9 @@ pub async fn change_state(
     request.assign = assign;
     let (message, conversation) = created(state, append(state, request).await?).await?;
     state.publish(LiveEvent::message(&conversation, message, None));
-    state.publish(LiveEvent::conversation(&conversation));
+    state.publish(LiveEvent::conversation(
+        &crate::guest_view::with_agent(state, &conversation).await,
+    ));
     // A conversation left its queue or came back, or an agent's load moved.
     state.offers.wake();
     Ok(conversation)

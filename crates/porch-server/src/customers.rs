@@ -24,10 +24,8 @@ pub async fn list(
     let max = state.config.limits.history_page_max;
     let limit = q.limit.unwrap_or(porch_core::limits::HISTORY_PAGE_DEFAULT).clamp(1, max);
     let Some(external_id) = guest.guest.guest.external_id.clone() else {
-        return Ok(axum::Json(shown_page(
-            &state,
-            own_only(guest.conversation, q.before.as_deref()),
-        )));
+        let own = crate::guest_view::for_guest(&state, guest.conversation).await;
+        return Ok(axum::Json(own_only(own, q.before.as_deref())));
     };
     let request = CustomerPageRequest {
         deployment_id: guest.guest.deployment_id.clone(),
@@ -35,7 +33,15 @@ pub async fn list(
         before_conversation_id: q.before,
         limit,
     };
-    Ok(axum::Json(shown_page(&state, state.store.customer_conversations(request).await?)))
+    let mut page = state.store.customer_conversations(request).await?;
+    // A page is short (`history_page_max`), and most of a customer's conversations are
+    // closed: an agent's card is read only for those an agent holds now.
+    let mut conversations = Vec::with_capacity(page.conversations.len());
+    for conversation in page.conversations {
+        conversations.push(crate::guest_view::for_guest(&state, conversation).await);
+    }
+    page.conversations = conversations;
+    Ok(axum::Json(page))
 }
 
 /// `GET /api/v2/agent/conversations/{id}/customer?before=&limit=`: the conversations of the

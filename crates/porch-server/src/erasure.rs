@@ -31,6 +31,7 @@ pub async fn erase(
         erase_customer(state.store.as_ref(), &deployment_id, &request.external_id).await?;
     for id in &erasure.conversation_ids {
         if let Some(conversation) = state.store.conversation(id).await? {
+            let conversation = crate::guest_view::with_agent(&state, &conversation).await;
             state.publish(LiveEvent::conversation(&conversation));
         }
     }

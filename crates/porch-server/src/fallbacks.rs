@@ -80,7 +80,7 @@ async fn fire(
     }
     match append(state, request).await {
         Ok(AppendOutcome::Created { message, conversation: after, .. }) => {
-            crate::handover::publish(state, conversation, &after, message);
+            crate::handover::publish(state, conversation, &after, message).await;
             // A conversation came to another queue.
             state.offers.wake();
             Ok(true)

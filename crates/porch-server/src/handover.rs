@@ -140,7 +140,7 @@ pub(crate) async fn commit(
     request: AppendRequest,
 ) -> ApiResult<Conversation> {
     let (message, after) = created(state, append(state, request).await?).await?;
-    publish(state, before, &after, message);
+    publish(state, before, &after, message).await;
     // A conversation came back to a queue, or an agent's load moved.
     state.offers.wake();
     Ok(after)
@@ -149,12 +149,13 @@ pub(crate) async fn commit(
 /// The entry and the conversation go to its topic and its queue's; after a move to another
 /// queue, to the old queue's too, so its agents (the one who transferred it among them) see
 /// it leave in log order. A session that hears the entry twice delivers it once (its cursor).
-pub(crate) fn publish(
+pub(crate) async fn publish(
     state: &AppState,
     before: &Conversation,
     after: &Conversation,
     message: Message,
 ) {
+    let after = &crate::guest_view::with_agent(state, after).await;
     if before.queue != after.queue {
         let old = |frame| LiveEvent {
             route: Route::Conversation {

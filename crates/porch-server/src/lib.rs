@@ -59,6 +59,7 @@ pub mod erasure;
 pub mod error;
 pub mod fallbacks;
 pub mod gateway;
+pub mod guest_view;
 pub mod guests;
 pub mod handover;
 pub mod hub;

@@ -107,7 +107,9 @@ async fn commit(state: &AppState, request: AppendRequest) -> Result<(), StoreErr
     match append(state, request).await {
         Ok(AppendOutcome::Created { message, conversation, .. }) => {
             state.publish(LiveEvent::message(&conversation, message, None));
-            state.publish(LiveEvent::conversation(&conversation));
+            state.publish(LiveEvent::conversation(
+                &crate::guest_view::with_agent(state, &conversation).await,
+            ));
             // A conversation came back to its queue, or an agent's load moved.
             state.offers.wake();
             Ok(())

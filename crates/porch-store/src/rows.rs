@@ -10,8 +10,8 @@
 use porch_core::canned::CannedReply;
 use porch_core::identity::{IdentityAlgorithm, IdentityKey};
 use porch_core::model::{
-    AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, Fallback, FallbackAction,
-    GuestRecord, GuestSession, GuestStanding, QueueSettings, Standing,
+    AgentProfile, AgentRecord, AgentRouting, BotRecord, ClientRecord, DeploymentRecord, Fallback,
+    FallbackAction, GuestRecord, GuestSession, GuestStanding, QueueSettings, Standing,
 };
 use porch_core::offer::Offer;
 use porch_core::store::{Account, Deletion, StoreError};
@@ -19,8 +19,8 @@ use porch_core::token::SigningKey;
 use porch_core::webhook::{Delivery, DeliveryState, Finish, WebhookEndpoint};
 use porch_wire::bot::Handoff;
 use porch_wire::rest::{
-    AgentStatus, Conversation, ConversationState, Guest, Message, Notice, Participant, Role,
-    Verification, VisitorContext, Welcome,
+    AgentStatus, Conversation, ConversationState, Guest, LastMessage, Message, Notice, Participant,
+    Preview, Role, Verification, VisitorContext, Welcome,
 };
 
 /// A row, as the mapping below reads it.
@@ -174,8 +174,8 @@ pub(crate) fn guest_standing(row: &dyn StoredRow) -> Result<(String, GuestStandi
     Ok((row.text(0)?, standing))
 }
 
-pub(crate) const AGENT_COLUMNS: &str =
-    "id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs, supervisor";
+pub(crate) const AGENT_COLUMNS: &str = "id, name, secret_hash, queues, created_at_ms, enabled, tokens_valid_after_secs, supervisor, \
+     display_name, avatar_url";
 
 pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
     Ok(AgentRecord {
@@ -186,6 +186,10 @@ pub(crate) fn agent(row: &dyn StoredRow) -> Result<AgentRecord, StoreError> {
         created_at_ms: row.integer(4)?,
         standing: standing(row, 5)?,
         supervisor: row.flag(7)?,
+        profile: AgentProfile {
+            display_name: row.optional_text(8)?,
+            avatar_url: row.optional_text(9)?,
+        },
     })
 }
 
@@ -359,7 +363,7 @@ pub(crate) use guest_columns;
 macro_rules! conversation_columns {
     ($attributes:literal) => {
         concat!(
-            "c.id, c.deployment_id, c.queue, c.state, c.assigned_agent_id, c.last_seq, c.created_at_ms, c.updated_at_ms, ",
+            "c.id, c.deployment_id, c.queue, c.state, c.assigned_agent_id, c.last_seq, c.created_at_ms, c.updated_at_ms, c.last_message, ",
             $crate::rows::guest_public_columns!($attributes)
         )
     };
@@ -421,8 +425,23 @@ pub(crate) fn conversation(row: &dyn StoredRow) -> Result<Conversation, StoreErr
         created_at_ms: row.integer(6)?,
         updated_at_ms: row.integer(7)?,
         reopen_until_ms: None,
-        guest: wire_guest(row, 8)?,
+        last_message: last_message(row, 8)?,
+        guest: wire_guest(row, 9)?,
+        agent: None,
     })
+}
+
+/// The conversation's `lastMessage`: its stored `Preview` (JSON, NULL before the first entry
+/// and after an erasure), with the `seq` and time of the row's last append (columns 5 and 7).
+fn last_message(row: &dyn StoredRow, column: usize) -> Result<Option<LastMessage>, StoreError> {
+    let Some(text) = row.optional_text(column)? else { return Ok(None) };
+    let preview: Preview = json(&text, row, column)?;
+    Ok(Some(LastMessage { seq: seq(row, 5)?, created_at_ms: row.integer(7)?, preview }))
+}
+
+/// The preview column's value after an append.
+pub(crate) fn preview_to_sql(conversation: &Conversation) -> Option<String> {
+    conversation.last_message.as_ref().map(|last| to_json(&last.preview))
 }
 
 /// A guest's record, its conversation and its deployment, from one statement (each read has a
@@ -438,8 +457,8 @@ pub(crate) fn guest_session_select(conversation_columns: &str) -> String {
 
 pub(crate) fn guest_session(row: &dyn StoredRow) -> Result<GuestSession, StoreError> {
     let conversation = conversation(row)?;
-    // After the conversation's 8 columns and the guest's public ones.
-    let rest = 8 + GUEST_PUBLIC_COUNT;
+    // After the conversation's 9 columns and the guest's public ones.
+    let rest = 9 + GUEST_PUBLIC_COUNT;
     let guest = GuestRecord {
         guest: conversation.guest.clone(),
         deployment_id: row.text(rest)?,

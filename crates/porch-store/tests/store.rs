@@ -536,6 +536,8 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE messages DROP COLUMN reopened; ALTER TABLE messages DROP COLUMN fallback; \
          DROP INDEX conversations_waiting; \
          ALTER TABLE agents DROP COLUMN supervisor; \
+         ALTER TABLE agents DROP COLUMN display_name; ALTER TABLE agents DROP COLUMN avatar_url; \
+         ALTER TABLE conversations DROP COLUMN last_message; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -567,13 +569,17 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert!(canned.is_empty(), "migration 13: no canned replies");
     let agents = store.agents().await.unwrap();
     assert!(agents.iter().all(|a| !a.supervisor), "migration 19: no agent is a supervisor");
+    assert!(agents.iter().all(|a| a.profile == Default::default()), "migration 21: no profile");
+    let now = store.conversation(&conversation.id).await.unwrap().unwrap();
+    let last = now.last_message.expect("migration 21: the next entry writes the preview");
+    assert_eq!((last.seq, last.created_at_ms), (now.last_seq, now.updated_at_ms));
     drop(store);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let after = message_rows(&conn);
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 20, "and every migration after");
+    assert_eq!(version, 21, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

@@ -1,7 +1,7 @@
 //! The wire contract of Porch, in one place.
 //!
 //! Everything that crosses the network is declared here: REST request and response bodies
-//! (`rest`), WebSocket frames (`frame`), the live events nodes pass each other (`event`), the close codes and error codes a client can see
+//! (`rest`, with `lists`: what lists and headers show of a conversation), WebSocket frames (`frame`), the live events nodes pass each other (`event`), the close codes and error codes a client can see
 //! (`code`) and the fixed names of the handshake (`PROTOCOL_MARKER`, paths).
 //! The server, the Rust client, `porch doctor` and the benchmark harness all use these types,
 //! so a field renamed here is renamed everywhere at once.
@@ -15,6 +15,7 @@ pub mod bot;
 pub mod code;
 pub mod event;
 pub mod frame;
+pub mod lists;
 pub mod rest;
 pub mod supervisor;
 pub mod ts;

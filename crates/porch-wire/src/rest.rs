@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::code::ErrorCode;
+pub use crate::lists::{AgentCard, LastMessage, Preview, PreviewKind};
 
 /// Error body of every REST endpoint: the RFC 6749 §5.2 shape, used everywhere so a client
 /// parses one shape. `error_description` names the cause and the fix.
@@ -403,6 +404,25 @@ pub struct Conversation {
     /// sets it where it sends the conversation (the store does not know the window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reopen_until_ms: Option<i64>,
+    /// Agents only: the latest entry, previewed for lists (`LastMessage`); absent before the
+    /// first entry and after an erasure. Never sent to a guest (`Conversation::for_guest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<LastMessage>,
+    /// For guests: the name and avatar of the agent who holds the conversation, in their
+    /// `ready`, REST answers and live `conversation` frames (whose copy agents hear too);
+    /// absent while nobody holds it, and in what the store reads for agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentCard>,
+}
+
+impl Conversation {
+    /// The conversation as a guest sees it: without the preview of its latest entry (agents'
+    /// lists only), with the card of the agent who holds it, if any.
+    pub fn for_guest(mut self, agent: Option<AgentCard>) -> Conversation {
+        self.last_message = None;
+        self.agent = agent.filter(|_| self.state == ConversationState::Assigned);
+        self
+    }
 }
 
 /// `GET /api/v2/agent/conversations` answer.

@@ -68,6 +68,7 @@ mod tests {
                     created_at_ms: 0,
                     standing: Default::default(),
                     supervisor: false,
+                    profile: Default::default(),
                 },
                 secret: "sec_a".into(),
             },

@@ -27,6 +27,20 @@ pub struct AgentSetArgs {
     /// transfer or close any) or a plain agent again (false).
     #[arg(long)]
     supervisor: Option<bool>,
+    /// The name guests read in the widget's header once the agent holds their conversation
+    /// (default: the login name), 1 to 80 characters (AGENT_DISPLAY_NAME_CHARS_MAX).
+    #[arg(long, conflicts_with = "clear_display_name")]
+    display_name: Option<String>,
+    /// Forget the display name: guests read the login name.
+    #[arg(long)]
+    clear_display_name: bool,
+    /// The agent's picture in the widget's header: an https:// URL of at most 2048 characters
+    /// (AGENT_AVATAR_URL_CHARS_MAX), loaded by guests' browsers without a referrer.
+    #[arg(long, conflicts_with = "clear_avatar_url")]
+    avatar_url: Option<String>,
+    /// Remove the agent's picture.
+    #[arg(long)]
+    clear_avatar_url: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -108,6 +122,11 @@ impl FallbackArgs {
     }
 }
 
+/// `Some(Some(text))` to set, `Some(None)` to clear, `None` to leave as it is.
+fn text_change(value: Option<String>, clear: bool) -> Option<Option<String>> {
+    if clear { Some(None) } else { value.map(Some) }
+}
+
 /// `Some(Some(n))` to set, `Some(None)` to clear, `None` to leave as it is.
 fn change(value: Option<i64>, clear: bool) -> Option<Option<i64>> {
     if clear { Some(None) } else { value.map(Some) }
@@ -125,9 +144,23 @@ pub async fn set_agent(args: AgentSetArgs) -> Result<()> {
     let supervisor = admin::set_agent_supervisor(store.as_ref(), &args.name, args.supervisor)
         .await
         .map_err(anyhow::Error::msg)?;
-    let human = format!("{}  supervisor: {supervisor}", agent_line(&args.name, &agent));
+    let profile = admin::AgentProfileChanges {
+        display_name: text_change(args.display_name, args.clear_display_name),
+        avatar_url: text_change(args.avatar_url, args.clear_avatar_url),
+    };
+    let profile = admin::set_agent_profile(store.as_ref(), &args.name, profile)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let human = format!(
+        "{}  supervisor: {supervisor}  display name: {}  avatar: {}",
+        agent_line(&args.name, &agent),
+        profile.display_name.as_deref().unwrap_or("(its name)"),
+        profile.avatar_url.as_deref().unwrap_or("(none)")
+    );
     let mut json = agent_json(&args.name, &agent);
     json["supervisor"] = supervisor.into();
+    json["displayName"] = profile.display_name.into();
+    json["avatarUrl"] = profile.avatar_url.into();
     print(args.json, json, human);
     Ok(())
 }

@@ -85,6 +85,8 @@ export function conversationItem(c, { current, unread, agentId, nowMs }) {
       ? `closed ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })}`
       : `${c.assignedAgentId === agentId ? 'yours' : 'another agent'} · ${new Date(c.updatedAtMs ?? c.createdAtMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
   button.append(name, meta);
+  const preview = previewLine(c, agentId);
+  if (preview) button.append(preview);
   if (unread) {
     const badge = document.createElement('span');
     badge.className = 'unread';
@@ -94,6 +96,31 @@ export function conversationItem(c, { current, unread, agentId, nowMs }) {
   }
   li.append(button);
   return li;
+}
+
+/**
+ * The conversation's latest entry on one line (api.md, "Last message"): who wrote it ("You",
+ * the guest's name, "Agent", "Bot"), then its text, or what it is (a file); Porch's own entries
+ * as they are, in italics. The line is cut by CSS where the row ends; the server's cut gets an
+ * ellipsis. The time is the row's: when it was written.
+ * @param {any} c a Conversation
+ * @param {string} agentId
+ * @returns {HTMLElement | null}
+ */
+export function previewLine(c, agentId) {
+  /** @type {import('../sdk/porch.js').LastMessage | undefined} */
+  const last = c.lastMessage;
+  if (!last) return null;
+  const el = document.createElement('span');
+  el.className = `preview ${last.kind}`;
+  const who = last.senderRole === 'guest' ? guestName(c)
+    : last.senderRole === 'agent' ? (last.senderId === agentId ? 'You' : 'Agent')
+      : last.senderRole === 'bot' ? 'Bot' : '';
+  const what = last.kind === 'attachment' ? 'sent a file' : `${last.text}${last.truncated ? '…' : ''}`;
+  el.textContent = who ? `${who}: ${what}` : what;
+  const at = new Date(last.createdAtMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  el.title = `${el.textContent} (${at})`;
+  return el;
 }
 
 /**

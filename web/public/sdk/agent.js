@@ -13,6 +13,7 @@ import { PorchError } from './errors.js';
 import { baseUrlFromGateway, request, trimBase } from './http.js';
 import { RefreshTimer, applyFreshToken } from './refresh.js';
 import { Sends } from './sends.js';
+import { lastMessageOf } from './preview.js';
 import { SeqLog } from './seq-log.js';
 import { TypingThrottle, TypingTracker } from './typing.js';
 import { LIMITS, PATHS } from './wire.gen.js';
@@ -322,7 +323,7 @@ export class PorchAgent extends Emitter {
     const id = message.conversationId;
     const summary = this._summaries.get(id);
     if (summary && message.seq > (summary.lastSeq ?? 0)) {
-      this._upsert({ ...summary, lastSeq: message.seq, updatedAtMs: message.createdAtMs ?? summary.updatedAtMs });
+      this._upsert({ ...summary, lastSeq: message.seq, updatedAtMs: message.createdAtMs ?? summary.updatedAtMs, lastMessage: lastMessageOf(message) });
     }
     const log = this._logs.get(id);
     if (!log) return;

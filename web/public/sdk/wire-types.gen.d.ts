@@ -158,6 +158,39 @@ export interface Conversation {
   updatedAtMs: number;
   /** A closed conversation its guest may still reopen by writing: until when (epoch ms, the server's clock). Absent when it is not closed, or reopening is off (docs/routing.md, Reopen). */
   reopenUntilMs?: number;
+  /** Agents only: the preview of the latest entry, for lists (api.md, "Last message"). Absent before the first entry and in what guests get. */
+  lastMessage?: LastMessage;
+  /** Guests only: the agent who holds the conversation (state `assigned`). */
+  agent?: AgentCard;
+}
+
+/** The preview of a conversation's latest entry (api.md, "Last message"). */
+export interface LastMessage extends Preview {
+  seq: number;
+  createdAtMs: number;
+}
+
+/** What a list shows of an entry: who wrote it, its kind, its text on one line. */
+export interface Preview {
+  senderRole: Role;
+  /** The sender's id, as in the entry's `sender`. */
+  senderId: string;
+  kind: PreviewKind;
+  /** One line, at most `LIMITS.lastMessagePreviewCharsMax` characters; empty for an attachment. */
+  text: string;
+  /** `text` was cut: show an ellipsis. */
+  truncated?: true;
+}
+
+/** `attachment`: a file (its name is not shown); `system`: Porch's own entry. */
+export type PreviewKind = 'text' | 'attachment' | 'system';
+
+/** The agent who holds a guest's conversation, as the guest sees them (protocol.md). */
+export interface AgentCard {
+  /** The display name an operator set, else the login name. */
+  name: string;
+  /** An https URL of the agent's picture. */
+  avatarUrl?: string;
 }
 
 /** What is known about a guest. */

@@ -377,4 +377,6 @@ export declare const LIMITS: {
   readonly resumeMessagesMax: number;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`. (seconds) */
   readonly tokenLeewaySecs: number;
+  /** Characters of the preview of a conversation's latest entry in agents' lists (`lastMessage.text`, docs/api.md); a longer text is cut on a character boundary and marked `truncated`. (characters) */
+  readonly lastMessagePreviewCharsMax: number;
 };

@@ -167,4 +167,5 @@ export const LIMITS = {
   historyPageDefault: 50,
   resumeMessagesMax: 1000,
   tokenLeewaySecs: 30,
+  lastMessagePreviewCharsMax: 140,
 };

@@ -7,7 +7,7 @@ import { explain, fixFor, isSetupProblem } from './diagnose.js';
 import { bindFiles, sendFile } from './files.js';
 import { messageElement, placeMessage, setState } from './messages.js';
 import { OfflineForm } from './offline.js';
-import { fitInput, followEnd, queuePlace, replyTime, showNotice } from './view.js';
+import { fitInput, followEnd, queuePlace, replyTime, showAvatar, showNotice } from './view.js';
 
 /** Distinct problems reported to the console between two good connections, at most. */
 const REPORTS_MAX = 20;
@@ -127,6 +127,7 @@ export class Chat {
       this.markSeen();
     });
     on('conversation', () => this.renderSubtitle());
+    on('ready', () => this.renderSubtitle());
     on('queue', () => this.renderSubtitle());
     // Within the reopen window the composer stays: writing again reopens the chat.
     on('closed', ({ unsent, final }) => {
@@ -262,10 +263,14 @@ export class Chat {
    * the visitor is talking to. */
   renderSubtitle() {
     const c = this.guest.conversation;
+    // Who holds the conversation, as the server names them (`agent`), else as their entries do.
+    const agent = c?.state === 'assigned' && !this.guest.closed ? c.agent : undefined;
+    const name = agent?.name ?? this.agentName;
+    showAvatar(this.view.avatar, agent, this.s);
     let text = '';
     if (c && !this.guest.closed) {
       if (c.state === 'waiting') text = this.guest.queue ? queuePlace(this.guest.queue, this.s) : this.s.t('waiting');
-      else if (c.state === 'assigned' && this.agentName) text = this.s.t('chattingWith', { name: this.agentName });
+      else if (c.state === 'assigned' && name) text = this.s.t('chattingWith', { name });
     } else if (!c && this.welcome?.replyWithinMins) {
       text = replyTime(this.welcome.replyWithinMins, this.s);
     }

@@ -59,7 +59,9 @@ header {
   display: flex; align-items: center; justify-content: space-between; gap: 8px;
   padding: 12px 14px; background: var(--porch-accent); color: var(--porch-accent-text);
 }
-.heading { min-width: 0; }
+.heading { min-width: 0; flex: 1; }
+.avatar { flex-shrink: 0; width: 36px; height: 36px; border-radius: 50%; object-fit: cover; background: rgba(255, 255, 255, .2); }
+.avatar[hidden] { display: none; }
 h2 { margin: 0; font-size: 16px; font-weight: 600; }
 .subtitle { margin: 0; font-size: 13px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .subtitle:empty { display: none; }

@@ -15,6 +15,7 @@ const TEMPLATE = `
 </button>
 <section id="porch-panel" class="panel" role="dialog" aria-labelledby="porch-title" hidden>
   <header>
+    <img class="avatar" alt="" referrerpolicy="no-referrer" hidden>
     <div class="heading"><h2 id="porch-title"></h2><p class="subtitle"></p></div>
     <button class="close" type="button">&times;</button>
   </header>
@@ -74,6 +75,7 @@ export function buildView(shadow, { title, s }) {
     panel: $('.panel'),
     title: $('#porch-title'),
     subtitle: $('.subtitle'),
+    avatar: /** @type {HTMLImageElement} */ ($('.avatar')),
     close: $('.close'),
     notice: $('.notice'),
     status: $('.status'),
@@ -111,7 +113,31 @@ export function buildView(shadow, { title, s }) {
   view.attach.title = s.t('attachFile');
   view.restart.textContent = s.t('restart');
   labelOffline(shadow, s);
+  // A picture the page's policy (img-src) or its host refuses: the name says who it is.
+  view.avatar.addEventListener('error', () => {
+    view.avatar.dataset.failed = view.avatar.getAttribute('src') ?? '';
+    view.avatar.hidden = true;
+  });
   return view;
+}
+
+/**
+ * The picture of the agent who holds the conversation, beside the heading (protocol.md,
+ * `agent`), or none. Loaded without a referrer: the picture's host learns nothing of the page.
+ * @param {HTMLImageElement} img
+ * @param {{name: string, avatarUrl?: string} | null | undefined} agent
+ * @param {ReturnType<typeof import('./strings.js').stringsFor>} s
+ */
+export function showAvatar(img, agent, s) {
+  const url = agent?.avatarUrl?.startsWith('https://') ? agent.avatarUrl : '';
+  if (!url || !agent || img.dataset.failed === url) {
+    img.hidden = true;
+    img.removeAttribute('src');
+    return;
+  }
+  img.alt = s.t('agentPhoto', { name: agent.name });
+  if (img.getAttribute('src') !== url) img.src = url;
+  img.hidden = false;
 }
 
 /**

@@ -47,6 +47,7 @@ pub fn serde_tags() -> Vec<(&'static str, Vec<String>)> {
         ("ConversationState", known::<ConversationState>(&json!("\u{0}"))),
         ("Verification", known::<Verification>(&json!("\u{0}"))),
         ("AgentStatus", known::<AgentStatus>(&json!("\u{0}"))),
+        ("PreviewKind", known::<PreviewKind>(&json!("\u{0}"))),
     ]
 }
 
@@ -61,6 +62,8 @@ pub fn serde_fields() -> Vec<(&'static str, &'static [&'static str])> {
         ("Message", fields::<Message>()),
         ("Conversation", fields::<Conversation>()),
         ("Guest", fields::<Guest>()),
+        ("Preview", fields::<Preview>()),
+        ("AgentCard", fields::<AgentCard>()),
         ("Notice", fields::<Notice>()),
         ("QueuePosition", fields::<QueuePosition>()),
         ("Content", fields::<Content>()),
@@ -245,10 +248,22 @@ fn frame_bodies(out: &mut Vec<Example>) {
             assigned_agent_id: None,
             guest: guest_minimal(),
             reopen_until_ms: None,
+            last_message: None,
+            agent: None,
             ..conversation()
         },
     );
     push(out, "Guest", &guest());
+    push(out, "LastMessage", &last_message());
+    let mut cut = last_message();
+    cut.preview.truncated = true;
+    push(out, "LastMessage", &cut);
+    push(out, "Preview", &last_message().preview);
+    let cut = Preview { truncated: true, kind: PreviewKind::Attachment, ..last_message().preview };
+    push(out, "Preview", &cut);
+    push(out, "Preview", &Preview { kind: PreviewKind::System, ..last_message().preview });
+    push(out, "AgentCard", &agent_card());
+    push(out, "AgentCard", &AgentCard { avatar_url: None, ..agent_card() });
     push(out, "Guest", &guest_minimal());
     push(out, "Notice", &notice());
     push(out, "QueuePosition", &queue());
@@ -441,6 +456,24 @@ fn message_minimal() -> Message {
     }
 }
 
+fn last_message() -> LastMessage {
+    LastMessage {
+        seq: 9,
+        created_at_ms: 2,
+        preview: Preview {
+            sender_role: Role::Guest,
+            sender_id: s("g_1"),
+            kind: PreviewKind::Text,
+            text: s("Where is my order?"),
+            truncated: false,
+        },
+    }
+}
+
+fn agent_card() -> AgentCard {
+    AgentCard { name: s("Ada"), avatar_url: some("https://example.com/ada.png") }
+}
+
 fn agent_overview() -> AgentOverview {
     AgentOverview {
         id: s("a_2"),
@@ -465,6 +498,8 @@ fn conversation() -> Conversation {
         created_at_ms: 1,
         reopen_until_ms: Some(300_001),
         updated_at_ms: 2,
+        last_message: Some(last_message()),
+        agent: Some(agent_card()),
     }
 }
 

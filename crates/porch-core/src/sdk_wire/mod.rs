@@ -30,6 +30,7 @@ const CLIENT_LIMITS: &[(&str, &str)] = &[
     ("historyPageDefault", "HISTORY_PAGE_DEFAULT"),
     ("resumeMessagesMax", "RESUME_MESSAGES_MAX"),
     ("tokenLeewaySecs", "TOKEN_LEEWAY_SECS"),
+    ("lastMessagePreviewCharsMax", "LAST_MESSAGE_PREVIEW_CHARS_MAX"),
 ];
 
 const HEADER: &str = "// Generated from crates/porch-wire and crates/porch-core/src/limits.rs by\n\

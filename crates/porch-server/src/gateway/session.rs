@@ -271,7 +271,7 @@ impl Session {
             participant: who.participant(),
             conversations: Vec::new(),
             more_conversations: false,
-            conversation: Some(crate::reopen::shown(&self.state, conversation)),
+            conversation: Some(crate::guest_view::for_guest(&self.state, conversation).await),
             last_seq: Some(head),
             notice,
             queue,

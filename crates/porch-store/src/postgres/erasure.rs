@@ -25,6 +25,10 @@ const ERASE_SQL: &str = "WITH found AS ( \
         WHERE conversation_id IN (SELECT conversation_id FROM found) AND NOT erased \
             AND (sender_role = 'guest' OR (sender_role = 'system' AND event IS NULL)) \
         RETURNING 1 \
+    ), previews AS ( \
+        UPDATE conversations SET last_message = NULL \
+        WHERE id IN (SELECT conversation_id FROM found) AND last_message IS NOT NULL \
+        RETURNING 1 \
     ), outbox AS ( \
         UPDATE webhook_outbox SET last_error = NULL \
         WHERE conversation_id IN (SELECT conversation_id FROM found) AND last_error IS NOT NULL \
@@ -34,7 +38,7 @@ const ERASE_SQL: &str = "WITH found AS ( \
         coalesce((SELECT array_agg(id ORDER BY id) FROM found WHERE NOT erased), '{}'), \
         coalesce((SELECT array_agg(conversation_id ORDER BY id) FROM found WHERE NOT erased), '{}'), \
         (SELECT count(*) FROM entries), (SELECT count(*) FROM guests_erased), \
-        (SELECT count(*) FROM outbox)";
+        (SELECT count(*) FROM outbox), (SELECT count(*) FROM previews)";
 
 pub(crate) async fn erase_customer(
     db: &Db,

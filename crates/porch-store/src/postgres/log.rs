@@ -240,6 +240,7 @@ async fn attempt(
                 (message.seq, conversation.last_seq) = (seq, seq);
                 (message.created_at_ms, conversation.updated_at_ms) =
                     (updated_at_ms, updated_at_ms);
+                conversation.last_message = Some(porch_core::preview::last_message(&message));
                 return Ok(AppendOutcome::created(message, conversation, release));
             }
         }
@@ -252,7 +253,7 @@ async fn attempt(
 
 /// The columns of `append_plain`'s answer after the conversation's: the stored entry's, then
 /// the new entry's `seq` and time.
-const PLAIN_STORED_AT: usize = 15;
+const PLAIN_STORED_AT: usize = 16;
 const PLAIN_SEQ_AT: usize = PLAIN_STORED_AT + rows::MESSAGE_COLUMN_COUNT;
 
 /// A plain entry (no state change, no assignment: nearly every message) in one round trip.
@@ -288,7 +289,7 @@ async fn append_plain(
                  WHERE conversation_id = $2 AND sender_id = $5 AND client_message_id = $3 \
              ), updated AS ( \
                  UPDATE conversations u SET last_seq = u.last_seq + 1, \
-                        updated_at_ms = GREATEST(u.updated_at_ms, $8) \
+                        updated_at_ms = GREATEST(u.updated_at_ms, $8), last_message = $11 \
                  FROM snapshot s \
                  WHERE u.id = $2 AND s.state <> 'closed' AND u.state = s.state \
                    AND u.assigned_agent_id IS NOT DISTINCT FROM s.assigned_agent_id \
@@ -319,6 +320,7 @@ async fn append_plain(
         &request.now_ms,
         &EventType::of_entry(None).as_str(),
         &None::<&str>,
+        &plain_preview(request),
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,
@@ -344,9 +346,17 @@ async fn append_plain(
             let updated_at_ms: i64 = row.try_get(PLAIN_SEQ_AT + 1).context(&doing)?;
             (message.seq, conversation.last_seq) = (seq, seq);
             (message.created_at_ms, conversation.updated_at_ms) = (updated_at_ms, updated_at_ms);
+            conversation.last_message = Some(porch_core::preview::last_message(&message));
             Ok(Some(AppendOutcome::created(message, conversation, None)))
         }
     }
+}
+
+/// The preview column's value for a plain entry, from the request (the statement writes it
+/// before `decide_append` has seen the row; its rule needs only the sender and the text).
+fn plain_preview(request: &AppendRequest) -> String {
+    let preview = porch_core::preview::of(&request.sender, &request.text, false);
+    crate::rows::to_json(&preview)
 }
 
 /// Writes the entry and the conversation row in one statement: one commit, and the row is
@@ -395,7 +405,7 @@ async fn write(
             "WITH identified AS ({IDENTIFY}), updated AS ( \
                  UPDATE conversations SET last_seq = last_seq + 1, \
                         updated_at_ms = GREATEST(updated_at_ms, $9), state = $10, assigned_agent_id = $11, \
-                        queue = $19 \
+                        queue = $19, last_message = $33 \
                  WHERE id = $2 AND state = $12 AND assigned_agent_id IS NOT DISTINCT FROM $13 \
                    AND ($27::BIGINT IS NULL OR last_seq = $27) \
                    AND ($29::text IS NULL OR EXISTS (SELECT 1 FROM identified)) \
@@ -457,6 +467,7 @@ async fn write(
         &identify.map(|i| i.guest_id.as_str()),
         &identify.and_then(|i| i.display_name.as_deref()),
         &identify.and_then(|i| i.email.as_deref()),
+        &crate::rows::preview_to_sql(conversation),
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,

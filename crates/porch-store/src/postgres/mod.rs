@@ -50,8 +50,8 @@ mod writes;
 use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
-    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
-    GuestSession, GuestStanding, QueueSettings, SetUp,
+    AgentProfile, AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings,
+    GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
@@ -437,6 +437,10 @@ impl Store for PostgresStore {
 
     fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool> {
         self.change_agent(agent_id, AgentChange::Supervisor(supervisor))
+    }
+
+    fn set_agent_profile(&self, agent_id: &str, profile: AgentProfile) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Profile(profile))
     }
 
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {

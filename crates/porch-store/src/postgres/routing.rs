@@ -3,7 +3,7 @@
 //! only inside an append's statement (`log::write`), where `agents_within_capacity` refuses
 //! an assignment past the capacity it was checked against, whichever node sent it.
 
-use porch_core::model::{AgentRouting, QueueSettings};
+use porch_core::model::{AgentProfile, AgentRouting, QueueSettings};
 use porch_core::queue::QueueStanding;
 use porch_core::store::StoreError;
 use porch_wire::rest::AgentStatus;
@@ -88,6 +88,7 @@ pub(crate) enum AgentChange {
     Capacity(Option<u32>),
     Queues(Vec<String>),
     Supervisor(bool),
+    Profile(AgentProfile),
 }
 
 /// Applies `change` to the agent; false when no agent has this id.
@@ -112,6 +113,11 @@ pub(crate) async fn change_agent(
         AgentChange::Supervisor(supervisor) => {
             ("UPDATE agents SET supervisor = $2 WHERE id = $1", Box::new(*supervisor))
         }
+        // Two values: one array of the name and the URL.
+        AgentChange::Profile(profile) => (
+            "UPDATE agents SET display_name = ($2::text[])[1], avatar_url = ($2::text[])[2] WHERE id = $1",
+            Box::new(vec![profile.display_name.clone(), profile.avatar_url.clone()]),
+        ),
     };
     let statement = client.prepare_cached(sql).await.context(&doing)?;
     let changed = client.execute(&statement, &[&agent_id, &*value]).await.context(&doing)?;

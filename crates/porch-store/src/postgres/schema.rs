@@ -360,6 +360,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE bots ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
     ALTER TABLE webhook_outbox ADD COLUMN IF NOT EXISTS queue TEXT;
     "#,
+    // 21: the preview of a conversation's latest entry, and agents' display names and avatars,
+    // as in the SQLite store (its migration 21).
+    r#"
+    ALTER TABLE conversations ADD COLUMN IF NOT EXISTS last_message TEXT;
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS display_name TEXT;
+    ALTER TABLE agents ADD COLUMN IF NOT EXISTS avatar_url TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

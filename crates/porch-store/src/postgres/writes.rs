@@ -217,6 +217,8 @@ pub(crate) async fn create_guest(
         created_at_ms,
         updated_at_ms: created_at_ms,
         reopen_until_ms: None,
+        last_message: None,
+        agent: None,
     })
 }
 

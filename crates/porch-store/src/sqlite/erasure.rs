@@ -25,6 +25,11 @@ const ERASE_ENTRIES_SQL: &str = "UPDATE messages SET text = '', \
      attachment_bytes = NULL, erased = TRUE WHERE conversation_id = ?1 AND NOT erased \
      AND (sender_role = 'guest' OR (sender_role = 'system' AND event IS NULL))";
 
+/// Erasure's preview of one conversation's latest entry (`?1`): it may quote the guest, or an
+/// agent quoting the guest, so it goes whoever wrote it; the next entry writes a new one.
+const ERASE_PREVIEW_SQL: &str =
+    "UPDATE conversations SET last_message = NULL WHERE id = ?1 AND last_message IS NOT NULL";
+
 /// Erasure's outbox rows of one conversation (`?1`): they hold no text, but their last error
 /// may quote a receiver's answer, which may quote the entry.
 const ERASE_OUTBOX_SQL: &str = "UPDATE webhook_outbox SET last_error = NULL WHERE conversation_id = ?1 AND last_error IS NOT NULL";
@@ -76,9 +81,11 @@ fn erase(
             .and_then(|mut s| s.execute([conversation_id]))
             .context(doing)?;
         erasure.messages += entries as u64;
-        conn.prepare_cached(ERASE_OUTBOX_SQL)
-            .and_then(|mut s| s.execute([conversation_id]))
-            .context(doing)?;
+        for sql in [ERASE_PREVIEW_SQL, ERASE_OUTBOX_SQL] {
+            conn.prepare_cached(sql)
+                .and_then(|mut s| s.execute([conversation_id]))
+                .context(doing)?;
+        }
         if !already {
             erasure.guest_ids.push(guest_id.clone());
             erasure.conversation_ids.push(conversation_id.clone());

@@ -162,7 +162,7 @@ fn advance(
     let updated = conn
         .prepare_cached(
             "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5, \
-                    queue = ?7 \
+                    queue = ?7, last_message = ?8 \
              WHERE id = ?1 AND last_seq = ?6",
         )
         .and_then(|mut s| {
@@ -173,7 +173,8 @@ fn advance(
                 conversation.state.as_str(),
                 conversation.assigned_agent_id,
                 seq_to_sql(previous_seq),
-                conversation.queue
+                conversation.queue,
+                crate::rows::preview_to_sql(conversation)
             ])
         })
         .context(&format!("advancing {} to seq {}", conversation.id, conversation.last_seq))?;

@@ -43,8 +43,8 @@ use std::sync::Arc;
 use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
 use porch_core::model::{
-    AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord,
-    GuestSession, GuestStanding, QueueSettings, SetUp,
+    AgentProfile, AgentRecord, AgentRouting, ClientRecord, DeploymentRecord, DeploymentSettings,
+    GuestRecord, GuestSession, GuestStanding, QueueSettings, SetUp,
 };
 use porch_core::offer::{Offer, OfferOutcome, OfferRequest};
 use porch_core::store::{
@@ -491,6 +491,10 @@ impl Store for SqliteStore {
 
     fn set_agent_supervisor(&self, agent_id: &str, supervisor: bool) -> StoreFuture<'_, bool> {
         self.change_agent(agent_id, AgentChange::Supervisor(supervisor))
+    }
+
+    fn set_agent_profile(&self, agent_id: &str, profile: AgentProfile) -> StoreFuture<'_, bool> {
+        self.change_agent(agent_id, AgentChange::Profile(profile))
     }
 
     fn set_queue(&self, settings: QueueSettings) -> StoreFuture<'_, ()> {

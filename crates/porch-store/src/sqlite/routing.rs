@@ -3,7 +3,7 @@
 //! agent's load moves only inside an append (`log`), through `claim` and `release`, in the
 //! append's savepoint: the writer is the lock, so the check and the change are one step.
 
-use porch_core::model::{AgentRouting, QueueSettings};
+use porch_core::model::{AgentProfile, AgentRouting, QueueSettings};
 use porch_core::queue::QueueStanding;
 use porch_core::store::{Assignee, StoreError};
 use porch_wire::rest::AgentStatus;
@@ -85,6 +85,7 @@ pub(crate) enum AgentChange {
     Capacity(Option<u32>),
     Queues(Vec<String>),
     Supervisor(bool),
+    Profile(AgentProfile),
 }
 
 /// Applies `change` to the agent; false when no agent has this id.
@@ -108,6 +109,11 @@ pub(crate) fn change_agent(
         AgentChange::Supervisor(supervisor) => conn
             .prepare_cached("UPDATE agents SET supervisor = ?2 WHERE id = ?1")
             .and_then(|mut s| s.execute(params![agent_id, supervisor])),
+        AgentChange::Profile(profile) => conn
+            .prepare_cached("UPDATE agents SET display_name = ?2, avatar_url = ?3 WHERE id = ?1")
+            .and_then(|mut s| {
+                s.execute(params![agent_id, profile.display_name, profile.avatar_url])
+            }),
     }
     .context(&doing)?;
     Ok(changed == 1)

@@ -375,6 +375,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE bots ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE webhook_outbox ADD COLUMN queue TEXT;
     "#,
+    // 21: agents' lists and the widget's header (issue 19). A conversation keeps the preview of
+    // its latest entry (`porch_wire::rest::Preview` as JSON), written by the append's commit, so
+    // a list reads it with the row; NULL before the first entry, after an erasure, and for
+    // conversations of before until their next entry. An agent may have a display name and an
+    // avatar URL, which guests read (`porch agents set`).
+    r#"
+    ALTER TABLE conversations ADD COLUMN last_message TEXT;
+    ALTER TABLE agents ADD COLUMN display_name TEXT;
+    ALTER TABLE agents ADD COLUMN avatar_url TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

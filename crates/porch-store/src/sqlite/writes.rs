@@ -191,6 +191,8 @@ pub(crate) fn create_guest(
         created_at_ms,
         updated_at_ms: created_at_ms,
         reopen_until_ms: None,
+        last_message: None,
+        agent: None,
     })
 }
 

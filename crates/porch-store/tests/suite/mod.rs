@@ -82,6 +82,7 @@ pub fn agent_record(name: &str, queues: &[&str]) -> AgentRecord {
         created_at_ms: T0_MS + 2,
         standing: Default::default(),
         supervisor: false,
+        profile: Default::default(),
     }
 }
 

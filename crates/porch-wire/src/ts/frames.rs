@@ -227,6 +227,47 @@ pub(super) const DECLS: &[Decl] = &[
                  the server's clock). Absent when it is not closed, or reopening is off \
                  (docs/routing.md, Reopen).",
             ),
+            opt("lastMessage", "LastMessage").doc(
+                "Agents only: the preview of the latest entry, for lists (api.md, \"Last \
+                 message\"). Absent before the first entry and in what guests get.",
+            ),
+            opt("agent", "AgentCard")
+                .doc("Guests only: the agent who holds the conversation (state `assigned`)."),
+        ],
+    ),
+    Decl {
+        name: "LastMessage",
+        doc: "The preview of a conversation's latest entry (api.md, \"Last message\").",
+        shape: Shape::Object {
+            fields: &[req("seq", "number"), req("createdAtMs", "number")],
+            flatten: &["Preview"],
+        },
+    },
+    object(
+        "Preview",
+        "What a list shows of an entry: who wrote it, its kind, its text on one line.",
+        &[
+            req("senderRole", "Role"),
+            req("senderId", "string").doc("The sender's id, as in the entry's `sender`."),
+            req("kind", "PreviewKind"),
+            req("text", "string").doc(
+                "One line, at most `LIMITS.lastMessagePreviewCharsMax` characters; empty for \
+                 an attachment.",
+            ),
+            flag("truncated").doc("`text` was cut: show an ellipsis."),
+        ],
+    ),
+    strings(
+        "PreviewKind",
+        "`attachment`: a file (its name is not shown); `system`: Porch's own entry.",
+        &["text", "attachment", "system"],
+    ),
+    object(
+        "AgentCard",
+        "The agent who holds a guest's conversation, as the guest sees them (protocol.md).",
+        &[
+            req("name", "string").doc("The display name an operator set, else the login name."),
+            opt("avatarUrl", "string").doc("An https URL of the agent's picture."),
         ],
     ),
     object(

@@ -1,7 +1,8 @@
 //! Erasure (docs/identity.md, "Erasure"; issue 20, item 6): the builder's backend erases a
 //! customer; their live session closes with `guest_erased`, their other sessions are refused,
 //! history keeps its sequence with tombstones, and no text of theirs is left in any row of the
-//! store (SQLite here, PostgreSQL with `PORCH_TEST_CLUSTER=1`), the webhook outbox included.
+//! store (SQLite here, PostgreSQL with `PORCH_TEST_CLUSTER=1`), the webhook outbox and agents'
+//! previews of the latest entries included.
 //! Again is harmless; an unknown customer is `customer_unknown`.
 
 use std::collections::BTreeMap;
@@ -196,6 +197,15 @@ async fn an_erased_customer_leaves_tombstones_and_no_text() {
     assert!(
         history.messages.iter().all(|m| m.sender.display_name.as_deref() != Some("Zelda Quux"))
     );
+
+    // Agents' lists preview no entry of theirs, an agent's reply quoting them included; the
+    // other customer's preview stays.
+    for id in &conversations {
+        let listed = store.conversation(id).await.unwrap().unwrap();
+        assert_eq!(listed.last_message, None, "{id}'s preview is gone");
+    }
+    let kept = store.conversation(&other.conversation_id).await.unwrap().unwrap();
+    assert_eq!(kept.last_message.map(|m| m.preview.text).as_deref(), Some("keep-this-text"));
 
     let rows = store_scan::rows(&server).await;
     assert_eq!(leftovers(&rows), Vec::<&String>::new(), "nothing of the customer remains");

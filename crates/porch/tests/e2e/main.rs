@@ -29,6 +29,7 @@ mod handover;
 mod handshake_doc;
 mod handshake_matrix;
 mod identity;
+mod lists;
 mod metrics;
 mod nats_keys;
 mod notices;

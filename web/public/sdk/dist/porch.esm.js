@@ -153,7 +153,8 @@ var LIMITS = {
   historyPageMax: 200,
   historyPageDefault: 50,
   resumeMessagesMax: 1e3,
-  tokenLeewaySecs: 30
+  tokenLeewaySecs: 30,
+  lastMessagePreviewCharsMax: 140
 };
 
 // errors.js
@@ -2236,6 +2237,39 @@ var Offers = class {
   }
 };
 
+// preview.js
+var BIDI = /[\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/gu;
+var BLANK = /^[\s\p{Cc}]$/u;
+function lastMessageOf(m) {
+  const senderRole = m.sender?.role ?? "system";
+  const kind = m.attachment ? "attachment" : senderRole === "system" ? "system" : "text";
+  const senderId = m.sender?.id ?? "";
+  const preview = { seq: m.seq, createdAtMs: m.createdAtMs, senderRole, senderId, kind, text: "" };
+  if (kind === "attachment") return preview;
+  const [text, truncated] = oneLine(m.text ?? "", LIMITS.lastMessagePreviewCharsMax);
+  return truncated ? { ...preview, text, truncated } : { ...preview, text };
+}
+function oneLine(text, max) {
+  let out = "";
+  let count = 0;
+  let space = false;
+  for (const c of text.replace(BIDI, "")) {
+    if (BLANK.test(c)) {
+      space = count > 0;
+      continue;
+    }
+    const needed = space ? 2 : 1;
+    if (count + needed > max) return [out, true];
+    if (space) {
+      out += " ";
+      space = false;
+    }
+    out += c;
+    count += needed;
+  }
+  return [out, false];
+}
+
 // agent.js
 var API2 = `${PATHS.agentApi}/conversations`;
 var TOKEN2 = PATHS.agentToken;
@@ -2552,7 +2586,7 @@ var PorchAgent = class extends Emitter {
     const id = message.conversationId;
     const summary = this._summaries.get(id);
     if (summary && message.seq > (summary.lastSeq ?? 0)) {
-      this._upsert({ ...summary, lastSeq: message.seq, updatedAtMs: message.createdAtMs ?? summary.updatedAtMs });
+      this._upsert({ ...summary, lastSeq: message.seq, updatedAtMs: message.createdAtMs ?? summary.updatedAtMs, lastMessage: lastMessageOf(message) });
     }
     const log = this._logs.get(id);
     if (!log) return;

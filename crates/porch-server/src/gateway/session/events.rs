@@ -39,6 +39,12 @@ impl Session {
                 self.cursors.entry(conversation.id.clone()).or_insert(conversation.last_seq);
                 if self.guest {
                     self.queued = conversation.state == ConversationState::Waiting;
+                    if conversation.last_message.is_some() {
+                        // The shared JSON carries the preview of agents' lists: agents only.
+                        let agent = conversation.agent.clone();
+                        let conversation = conversation.clone().for_guest(agent);
+                        return self.send_frame(&ServerFrame::Conversation { conversation }).await;
+                    }
                 }
                 self.send_text(event.json()).await
             }
