@@ -137,7 +137,9 @@ impl BlobStore for DirBlobs {
     fn delete(&self, id: &str) -> StoreFuture<'_, ()> {
         let paths = self.names(id);
         Box::pin(async move {
-            for path in paths? {
+            // In the order a blob moves (`.part`, `.new`, settled), so a commit or a settle
+            // racing this delete moves the file to a name still to be removed, never behind it.
+            for path in paths?.into_iter().rev() {
                 match tokio::fs::remove_file(&path).await {
                     Ok(()) => {}
                     Err(e) if e.kind() == ErrorKind::NotFound => {}
