@@ -279,3 +279,49 @@ async fn ack(socket: &mut Gateway) -> (porch_wire::rest::Message, bool) {
         other => panic!("no ack: {other:?}"),
     }
 }
+
+/// A bot's hand-off is a transfer to a queue, and its receiver hears it as one: a
+/// `conversation.transferred` whose `queue` is where it went and whose `message` is the
+/// hand-off's entry, without the summary; not a `message.created`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hand_off_is_a_transferred_event() {
+    use crate::webhooks::{TARGETS, healthy_receiver};
+    let server = TestServer::start_with(|c| {
+        c.webhook_targets = TARGETS;
+        c.limits.webhook_poll_interval_ms = 20;
+    })
+    .await;
+    let store = server.state.store.clone();
+    let sender = porch_server::webhooks::Sender::new(TARGETS, 1_000).unwrap();
+    let (url, mut received) = healthy_receiver().await;
+    let types = ["message.created", "conversation.transferred"].map(String::from);
+    porch_server::webhooks::register(store.as_ref(), &sender, &server.deployment.id, &url, &types)
+        .await
+        .unwrap();
+    let (bot_id, bot_token) = bot(&server).await;
+    let settings = QueueSettings { bot_id: Some(bot_id), ..QueueSettings::unset("default") };
+    store.set_queue(settings).await.unwrap();
+    let guest = server.guest().await;
+    let id = guest.conversation_id.clone();
+    server.api.guest_send(&guest.access_token, "g1", "I need a person").await.unwrap();
+    let summary = "Wants a person about a refund.";
+    let handoff = HandoffRequest { summary: summary.into(), queue: None };
+    server.api.bot_handoff(&bot_token, &id, &handoff).await.unwrap();
+
+    // The guest's message (seq 1), then the hand-off (seq 2), in order.
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        let request = tokio::time::timeout(WAIT, received.recv()).await;
+        let request = request.unwrap_or_else(|_| panic!("got only {events:?}")).unwrap();
+        let event: porch_wire::webhook::WebhookEvent = serde_json::from_slice(&request.1).unwrap();
+        assert!(!String::from_utf8_lossy(&request.1).contains(summary), "never the summary");
+        events.push(event);
+    }
+    let kinds: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["message.created", "conversation.transferred"], "{events:?}");
+    let handed = &events[1].data;
+    assert_eq!((handed.conversation_id.as_str(), handed.queue.as_str()), (id.as_str(), "default"));
+    let entry = handed.message.as_ref().expect("the hand-off's entry");
+    assert_eq!((entry.seq, entry.sender.role), (2, Role::System));
+    assert!(entry.text.contains("passed the conversation to a person"), "{entry:?}");
+}
