@@ -182,8 +182,9 @@ async fn available(agent: &porch_wire::rest::AgentSession) -> Gateway {
 }
 
 /// An operator disables a bot: its sign-in and its live token are refused on every node at
-/// their next use (`bot_disabled`, naming the fix), and its queue's new conversations go
-/// straight to the queue's agents; enabled again, both come back.
+/// their next use (`bot_disabled`, naming the fix), the conversation it held is handed to the
+/// queue's agents once, with a summary saying why, and its queue's new conversations go
+/// straight to the queue's agents; enabled again, the bot takes new conversations again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     let server = TestServer::start().await;
@@ -207,6 +208,7 @@ async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     }
     let refused = server.api.bot_token(&bot_id, &created.secret).await.unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::BotDisabled));
+    handed_off_once(&server, &held.conversation_id).await;
     let wrong = server.api.bot_token(&bot_id, "sec_wrong").await.unwrap_err();
     assert_eq!(wrong.code(), Some(ErrorCode::BotCredentialsInvalid), "no standing to a guesser");
     let straight = server.guest().await;
@@ -218,11 +220,36 @@ async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     assert!(bots::set_enabled(store, "bot_nobody", false).await.is_err());
 
     bots::set_enabled(store, &bot_id, true).await.unwrap();
-    let page = server.agent_api.bot_history(&token, &held.conversation_id, "after=0").await;
-    assert!(page.is_ok(), "the same token works again: {page:?}");
     let again = server.guest().await;
     let queue = store.conversation(&again.conversation_id).await.unwrap().unwrap().queue;
     assert_eq!(queue, porch_core::bot::holding_queue(&bot_id));
+    let page = server.agent_api.bot_history(&token, &again.conversation_id, "after=0").await;
+    assert!(page.is_ok(), "the same token works again: {page:?}");
+    let gone = server.api.bot_history(&token, &held.conversation_id, "after=0").await;
+    assert_eq!(gone.unwrap_err().code(), Some(ErrorCode::ConversationUnknown), "handed off");
+}
+
+/// Waits until every node's disabled-bots loop has handed conversation `id` to the
+/// deployment's queue, then checks it was handed off once: one entry, the guest's plain words,
+/// the agents' summary naming the cause; and a further pass finds nothing.
+async fn handed_off_once(server: &TestServer, id: &str) {
+    let store = server.state.store.as_ref();
+    let deadline = std::time::Instant::now() + WAIT;
+    while store.conversation(id).await.unwrap().unwrap().queue != "default" {
+        assert!(std::time::Instant::now() < deadline, "never handed off");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await; // the nodes' loops
+    }
+    let agent = server.agent().await;
+    let agents = &server.agent_api;
+    let history = agents.agent_history(&agent.access_token, id, "after=0").await.unwrap();
+    let entries: Vec<_> =
+        history.messages.iter().filter(|m| m.text.contains("passed the conversation")).collect();
+    assert_eq!(entries.len(), 1, "once, whatever the number of nodes: {:?}", history.messages);
+    assert_eq!(entries[0].sender.role, Role::System);
+    let read = agents.agent_handoff(&agent.access_token, id).await.unwrap();
+    let summary = read.handoff.map(|h| h.summary).unwrap_or_default();
+    assert!(summary.contains("disabled"), "{summary}");
+    assert_eq!(porch_server::bots::disabled::pass(&server.state).await.unwrap(), 0);
 }
 
 /// A guest's pick over the gateway (a `choose` frame, docs/protocol.md): acknowledged with the
