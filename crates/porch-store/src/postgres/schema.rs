@@ -360,6 +360,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE bots ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL DEFAULT TRUE;
     ALTER TABLE webhook_outbox ADD COLUMN IF NOT EXISTS queue TEXT;
     "#,
+    // 22 (the 21st of this branch; the merge renumbers): the guest session that redeemed a
+    // jti, as in the SQLite store.
+    r#"
+    ALTER TABLE identity_jtis ADD COLUMN IF NOT EXISTS guest_id TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

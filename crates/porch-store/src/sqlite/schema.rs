@@ -375,6 +375,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE bots ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE webhook_outbox ADD COLUMN queue TEXT;
     "#,
+    // 22 (the 21st of this branch; the merge renumbers): the guest session that redeemed an
+    // identity token's jti, so its retry after a lost answer is answered as the first use was
+    // (docs/identity.md). NULL for a token that opened a session, and for rows of before.
+    r#"
+    ALTER TABLE identity_jtis ADD COLUMN guest_id TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
