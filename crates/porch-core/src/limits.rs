@@ -218,6 +218,15 @@ limits! {
     /// `text_chars_max` fits the longest conversation recap an agent reads before replying).
     BOT_SUMMARY_CHARS_MAX: usize = 4_000, "characters";
 
+    /// How often each node looks for open conversations a disabled bot still holds, to hand
+    /// them to their deployment's queue (docs/bots.md): what bounds how long they wait after
+    /// `porch bots disable`. Every node looks; the store lets one of them write each hand-off.
+    BOT_DISABLED_SCAN_INTERVAL_MS: u64 = 1_000, "milliseconds";
+
+    /// How many of a disabled bot's conversations a node's pass hands off at once; the rest
+    /// wait for the next pass, so one pass stays short.
+    BOT_DISABLED_BATCH_MAX: u32 = 100, "conversations";
+
     // ----- Connections and their buffers ----------------------------------------------------
 
     /// Live events a queue's topic holds for the agents that follow it (one ring per queue,

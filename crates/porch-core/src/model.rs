@@ -144,8 +144,9 @@ pub struct BotRecord {
     pub name: String,
     pub secret_hash: String,
     pub created_at_ms: i64,
-    /// False: an operator disabled it (`porch bots disable`). Its tokens are refused and its
-    /// queues' new conversations go straight to their agents, until `porch bots enable`.
+    /// False: an operator disabled it (`porch bots disable`). Its tokens are refused, its
+    /// queues' new conversations go straight to their agents, until `porch bots enable`, and
+    /// the nodes hand the conversations it holds off (`porch_server::bots::disabled`).
     pub enabled: bool,
 }
 

@@ -489,13 +489,17 @@ pub trait Store: Send + Sync + 'static {
     /// Removes an identity key: tokens it signed are refused from now on. False when no key has
     /// this kid.
     fn remove_identity_key(&self, kid: &str) -> StoreFuture<'_, bool>;
-    /// Records an identity token's `jti` as used on `deployment_id` until `expires_at_ms`.
-    /// True on its first use; false when it is recorded and not yet expired at `now_ms` (a
-    /// replay). Atomic: of nodes presenting the same jti at once, exactly one gets true.
+    /// Records an identity token's `jti` as used on `deployment_id` until `expires_at_ms`, by
+    /// guest session `guest_id` (an anonymous session it upgrades; `None` for one it opens).
+    /// True on its first use, and when the same guest session used it (a retry whose answer was
+    /// lost); false when it is recorded, not yet expired at `now_ms`, for another session or
+    /// none (a replay). Atomic: of nodes presenting the same jti at once for different
+    /// sessions, exactly one gets true.
     fn use_identity_jti(
         &self,
         deployment_id: &str,
         jti: &str,
+        guest_id: Option<&str>,
         expires_at_ms: i64,
         now_ms: i64,
     ) -> StoreFuture<'_, bool>;

@@ -36,7 +36,8 @@ pub enum EventType {
     /// Its guest wrote within the reopen window of the close: back to its last agent or its
     /// queue (docs/routing.md).
     ConversationReopened,
-    /// An agent (or a supervisor) transferred the conversation to an agent or a queue.
+    /// An agent (or a supervisor) transferred the conversation to an agent or a queue, or a bot
+    /// handed it off to a queue.
     ConversationTransferred,
     /// The guest's anonymous session was upgraded by an identity token: it is a known customer.
     GuestIdentified,

@@ -116,19 +116,122 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body must be a JSON object (docs/api.md)",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        // serde's message names the field and position, e.g. "unknown field `deploymentID`,
-        // expected one of `deploymentId`, ... at line 1 column 15".
-        let what = match e.classify() {
-            serde_json::error::Category::Data => "the body has the wrong shape",
-            _ => "the body is not valid JSON",
-        };
-        ApiError::new(ErrorCode::BadJson, format!("{what}: {}", describe_json_error(&e)))
+    let error = match serde_json::from_slice(bytes) {
+        Ok(body) => return Ok(body),
+        Err(e) => e,
+    };
+    if error.classify() != serde_json::error::Category::Data {
+        let said = describe_json_error(&error);
+        return Err(ApiError::new(
+            ErrorCode::BadJson,
+            format!("the body is not valid JSON: {said}"),
+        ));
+    }
+    // The wrong shape, or a whole number written as a float: read it again as a value (as
+    // large as the body at most, already bounded by `http_body_bytes_max`), whole floats made
+    // integers, and this time with the path of the field a refusal is about.
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| shape_error(&e, None))?;
+    let rewrote = whole_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.to_string().starts_with("invalid type: floating point") {
+            return ApiError::new(
+                ErrorCode::BadJson,
+                format!(
+                    "the body has the wrong shape: `{}` takes a whole number within its range; send an integer (`5`, not `5.5`)",
+                    crate::error::shown(&field)
+                ),
+            );
+        }
+        // serde's first message has the position; once floats were rewritten it may be about
+        // one of them, so the second is the one that holds.
+        shape_error(if rewrote { &inner } else { &error }, Some(field))
     })
+}
+
+/// A body of the wrong shape: serde's message names what it expected and where, e.g. "unknown
+/// field `deploymentID`, expected one of `deploymentId`, ... at line 1 column 15"; `field`, the
+/// path of the field when it is known.
+fn shape_error(error: &serde_json::Error, field: Option<String>) -> ApiError {
+    let said = describe_json_error(error);
+    let at = field.filter(|p| p != ".").map(|p| format!(" (field `{}`)", crate::error::shown(&p)));
+    let at = at.unwrap_or_default();
+    ApiError::new(ErrorCode::BadJson, format!("the body has the wrong shape: {said}{at}"))
+}
+
+/// Rewrites each float of `value` that is a whole number within `i64` or `u64`'s range (`5.0`,
+/// `1e3`) as that integer: JSON has one number type, and JSON Schema's `integer` (docs/openapi.json)
+/// counts `5.0` as one, so a client's encoder writing it so is within the contract. Fields that
+/// take a float read an integer just as well. Whether it rewrote any.
+fn whole_floats_as_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64().and_then(whole) {
+            Some(whole) => {
+                *n = whole;
+                true
+            }
+            None => false,
+        },
+        Value::Array(items) => {
+            items.iter_mut().fold(false, |any, v| whole_floats_as_integers(v) | any)
+        }
+        Value::Object(map) => {
+            map.values_mut().fold(false, |any, v| whole_floats_as_integers(v) | any)
+        }
+        _ => false,
+    }
+}
+
+/// `f` as an integer when it is one that `u64` or `i64` holds.
+fn whole(f: f64) -> Option<serde_json::Number> {
+    // 2^64 and -2^63, exactly representable: the bounds of `u64` and `i64`.
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+    const I64_START: f64 = -9_223_372_036_854_775_808.0;
+    if !f.is_finite() || f.fract() != 0.0 {
+        return None;
+    }
+    if (0.0..U64_END).contains(&f) {
+        return Some((f as u64).into());
+    }
+    (I64_START..0.0).contains(&f).then(|| (f as i64).into())
 }
 
 #[cfg(test)]
 mod tests {
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Body {
+        overlap_ms: u64,
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Item {
+        at: i64,
+        share: f64,
+    }
+
+    #[test]
+    fn whole_floats_are_integers_and_fractions_name_their_field() {
+        let read = super::parse::<Body>(br#"{"overlapMs":5.0,"items":[{"at":-2e3,"share":0.5}]}"#);
+        let read = read.unwrap();
+        assert_eq!((read.overlap_ms, read.items[0].at, read.items[0].share), (5, -2000, 0.5));
+        for (body, field) in [
+            (r#"{"overlapMs":5.5}"#, "`overlapMs` takes a whole number"),
+            (r#"{"overlapMs":1e30}"#, "`overlapMs` takes a whole number"),
+            (r#"{"overlapMs":-1.0}"#, "(field `overlapMs`)"),
+            (r#"{"overlapMs":1,"items":[{"at":1.5,"share":1}]}"#, "`items[0].at` takes a whole"),
+            (r#"{"overlapMs":1.0,"items":[{"at":1}]}"#, "missing field `share`"),
+        ] {
+            let said = super::parse::<Body>(body.as_bytes()).unwrap_err().message;
+            assert!(said.contains(field), "{body}: {said}");
+        }
+    }
+
     #[test]
     fn parse_errors_keep_the_position_and_drop_the_values() {
         let err = serde_json::from_str::<u64>(r#""my secret message""#).unwrap_err();

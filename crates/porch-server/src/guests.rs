@@ -67,7 +67,7 @@ pub async fn create_for_widget(
     // Last, so a token is spent only on a request that is otherwise good.
     let mut verified_by = None;
     if let Some(token) = &request.identity_token {
-        let claims = crate::identity::redeem(&state, &deployment, token).await?;
+        let claims = crate::identity::redeem(&state, &deployment, token, None).await?;
         full.external_id = Some(claims.sub);
         full.display_name = claims.name.or(full.display_name);
         full.email = claims.email.or(full.email);

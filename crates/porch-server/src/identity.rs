@@ -26,8 +26,8 @@ pub async fn identify(
     JsonBody(request): JsonBody<IdentifyGuestRequest>,
 ) -> ApiResult<axum::Json<GuestSession>> {
     crate::conversation::check_broker(&state)?;
-    let claims = redeem(&state, &guest.deployment, &request.identity_token).await?;
     let id = &guest.guest.guest.id;
+    let claims = redeem(&state, &guest.deployment, &request.identity_token, Some(id)).await?;
     let announced =
         guest.guest.guest.external_id.is_none() && announce(&state, &guest, &claims).await?;
     // Known already (the same customer again), or a closed conversation, which takes no entry:
@@ -67,11 +67,14 @@ async fn announce(
 }
 
 /// The customer an identity token names, once: a second presentation of it, on any node, is
-/// `identity_replayed`.
+/// `identity_replayed`, unless it comes from the guest session (`guest_id`, an anonymous one
+/// being upgraded) that presented it first: that is a retry whose answer was lost, and it is
+/// answered as the first was (the upgrade is idempotent: the guest is that customer already).
 pub async fn redeem(
     state: &AppState,
     deployment: &DeploymentRecord,
     token: &str,
+    guest_id: Option<&str>,
 ) -> ApiResult<IdentityClaims> {
     let keys = state.store.identity_keys(&deployment.id).await?;
     let now_ms = porch_core::time::now_ms();
@@ -87,8 +90,9 @@ pub async fn redeem(
     let claims = porch_core::identity::verify(token, &keys, &expect)?;
     // Kept as long as the token could pass the time checks, leeway included.
     let expires_at_ms = claims.exp.saturating_add(leeway_secs).saturating_mul(1000);
+    let (jti, store) = (&claims.jti, &state.store);
     let first_use =
-        state.store.use_identity_jti(&deployment.id, &claims.jti, expires_at_ms, now_ms).await?;
+        store.use_identity_jti(&deployment.id, jti, guest_id, expires_at_ms, now_ms).await?;
     if !first_use {
         return Err(ApiError::new(
             ErrorCode::IdentityReplayed,

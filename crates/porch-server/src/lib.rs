@@ -304,6 +304,7 @@ pub async fn serve(
     let deliveries = webhooks::dispatch::start(state.clone());
     let offers = tokio::spawn(offers::run(state.clone()));
     let fallbacks = tokio::spawn(fallbacks::run(state.clone()));
+    let disabled_bots = tokio::spawn(bots::disabled::run(state.clone()));
     let sweep = tokio::spawn(attachments::sweep::run(state.clone()));
     let positions = tokio::spawn(queue_position::run(state.clone()));
     let app = router(state.clone());
@@ -314,6 +315,7 @@ pub async fn serve(
     deliveries.abort();
     offers.abort();
     fallbacks.abort();
+    disabled_bots.abort();
     sweep.abort();
     positions.abort();
     wait_for_sessions(&state).await;

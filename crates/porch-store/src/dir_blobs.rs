@@ -106,13 +106,17 @@ impl BlobStore for DirBlobs {
         let paths = self.names(id);
         Box::pin(async move {
             let [whole, new, _] = paths?;
-            // Settled (`ID`) or not yet (`ID.new`): a settle between the two opens is a rename,
-            // so one of them holds the file.
+            // Settled (`ID`) or not yet (`ID.new`). A settle is a rename, so it can land between
+            // the first two opens (`ID` not yet there, `ID.new` no longer): then `ID` holds it.
             let mut file = match tokio::fs::File::open(&whole).await {
                 Ok(file) => file,
-                Err(_) => {
-                    tokio::fs::File::open(&new).await.map_err(|e| io_error(&new, "reading", &e))?
-                }
+                Err(_) => match tokio::fs::File::open(&new).await {
+                    Ok(file) => file,
+                    Err(e) if e.kind() == ErrorKind::NotFound => tokio::fs::File::open(&whole)
+                        .await
+                        .map_err(|e| io_error(&whole, "reading", &e))?,
+                    Err(e) => return Err(io_error(&new, "reading", &e)),
+                },
             };
             let failed = |e: std::io::Error| io_error(&whole, "reading", &e);
             file.seek(std::io::SeekFrom::Start(offset)).await.map_err(failed)?;
@@ -137,7 +141,9 @@ impl BlobStore for DirBlobs {
     fn delete(&self, id: &str) -> StoreFuture<'_, ()> {
         let paths = self.names(id);
         Box::pin(async move {
-            for path in paths? {
+            // In the order a blob moves (`.part`, `.new`, settled), so a commit or a settle
+            // racing this delete moves the file to a name still to be removed, never behind it.
+            for path in paths?.into_iter().rev() {
                 match tokio::fs::remove_file(&path).await {
                     Ok(()) => {}
                     Err(e) if e.kind() == ErrorKind::NotFound => {}

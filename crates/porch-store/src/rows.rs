@@ -281,13 +281,19 @@ pub(crate) fn identity_key(row: &dyn StoredRow) -> Result<IdentityKey, StoreErro
     })
 }
 
-/// Records a `jti` as used until its token expires, unless it is recorded and unexpired: the
-/// one statement that decides a replay, on both engines (`?1` deployment, `?2` jti, `?3`
-/// expiry, `?4` now, both ms; PostgreSQL's placeholders are `pg_placeholders` of these). A conflicting row that has expired is taken over, so a jti a
-/// builder reuses long after is not refused forever. One row changed means first use.
-pub(crate) const USE_JTI_SQL: &str = "INSERT INTO identity_jtis (deployment_id, jti, expires_at_ms) VALUES (?1, ?2, ?3) \
-     ON CONFLICT (deployment_id, jti) DO UPDATE SET expires_at_ms = excluded.expires_at_ms \
-     WHERE identity_jtis.expires_at_ms < ?4";
+/// Records a `jti` as used until its token expires by a guest session, unless it is recorded,
+/// unexpired and another session's (or no session's): the one statement that decides a replay,
+/// on both engines (`?1` deployment, `?2` jti, `?3` expiry, `?4` now, both ms, `?5` the guest
+/// or NULL; PostgreSQL's placeholders are `pg_placeholders` of these). A conflicting row that
+/// has expired is taken over, so a jti a builder reuses long after is not refused forever; one
+/// the same guest recorded is taken again, so a retry whose answer was lost is answered as the
+/// first use was (NULL equals nothing: a session a token opens never retries one). One row
+/// changed means first use, or that guest's again.
+pub(crate) const USE_JTI_SQL: &str = "INSERT INTO identity_jtis (deployment_id, jti, expires_at_ms, guest_id) \
+     VALUES (?1, ?2, ?3, ?5) \
+     ON CONFLICT (deployment_id, jti) DO UPDATE SET expires_at_ms = excluded.expires_at_ms, \
+     guest_id = excluded.guest_id \
+     WHERE identity_jtis.expires_at_ms < ?4 OR identity_jtis.guest_id = ?5";
 
 /// Forgets a few expired jtis (`?1` now, ms), at each use: the table stays the size of the
 /// tokens alive, and no single write deletes an unbounded number of rows.

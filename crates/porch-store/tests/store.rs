@@ -538,6 +538,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
          ALTER TABLE agents DROP COLUMN supervisor; \
          ALTER TABLE agents DROP COLUMN display_name; ALTER TABLE agents DROP COLUMN avatar_url; \
          ALTER TABLE conversations DROP COLUMN last_message; \
+         ALTER TABLE identity_jtis DROP COLUMN guest_id; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -579,7 +580,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 21, "and every migration after");
+    assert_eq!(version, 22, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(

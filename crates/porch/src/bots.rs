@@ -83,7 +83,7 @@ pub async fn run(command: BotsCommand) -> Result<()> {
                 .await
                 .map_err(anyhow::Error::msg)?;
             println!(
-                "bot {id} disabled: its tokens are refused and its queues' new conversations go to their agents"
+                "bot {id} disabled: its tokens are refused, its queues' new conversations go to their agents, and the running nodes hand the ones it holds to its deployment's queue"
             );
         }
         BotsCommand::Enable { id, store } => {

@@ -11,6 +11,7 @@
 
 pub mod download;
 mod grant;
+mod orientation;
 pub mod preview;
 pub mod request;
 pub mod retention;

@@ -3,6 +3,11 @@
 //! headers. Made once, when the upload completes or on the first request, and stored beside
 //! the file in blob storage (`{id}_preview`), so every node serves what any node made.
 //!
+//! A preview outlives no file: it is stored unsettled, and settled only once its file is seen
+//! still there (else deleted), while retention deletes the file before its preview. So a
+//! deletion racing the making of a preview leaves none behind, whichever runs first; a crash
+//! between the two leaves an unsettled preview the sweep settles or deletes (`sweep`).
+//!
 //! An image that cannot have one (too many pixels, undecodable) gets a stored marker instead
 //! (the reason, as text, never a PNG): it is decoded at most once, answers
 //! `preview_unavailable` with the reason, and the file itself still downloads.
@@ -31,9 +36,16 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// Decodes at once on this node, so memory stays within a few sources' pixels.
 static DECODING: Semaphore = Semaphore::const_new(ATTACHMENT_PREVIEWS_CONCURRENT_MAX);
 
+const SUFFIX: &str = "_preview";
+
 /// The blob holding attachment `attachment_id`'s preview (or the reason it has none).
 pub fn blob_id(attachment_id: &str) -> String {
-    format!("{attachment_id}_preview")
+    format!("{attachment_id}{SUFFIX}")
+}
+
+/// The attachment whose preview blob `id` is, when it is one.
+pub fn attachment_of(id: &str) -> Option<&str> {
+    id.strip_suffix(SUFFIX)
 }
 
 pub async fn get(State(state): State<AppState>, Path(signed): Path<String>) -> ApiResult<Response> {
@@ -88,7 +100,7 @@ pub async fn ensure(state: &AppState, id: &str, content_type: &str) -> ApiResult
             why.to_string().into_bytes()
         }
     };
-    store(blobs.as_ref(), &preview_id, &stored).await;
+    keep(blobs.as_ref(), id, &stored).await;
     Ok(stored)
 }
 
@@ -143,15 +155,18 @@ async fn read_whole(blobs: &dyn BlobStore, id: &str) -> Result<Option<Vec<u8>>, 
     Ok(Some(blobs.read(id, 0, len).await?))
 }
 
-/// Stores a made preview. Another node (or request) storing the same one first is no error:
-/// both made the same bytes from the same file.
-async fn store(blobs: &dyn BlobStore, preview_id: &str, bytes: &[u8]) {
+/// Stores the preview made of attachment `id` (`bytes`), and keeps it only while the file is
+/// there: retention may have deleted the file while the preview was being made, and deletes
+/// the file before its preview, so either this check sees the file gone, or retention's delete
+/// of the preview comes after this commit. Another node (or request) storing the same preview
+/// first is no error: both made the same bytes from the same file.
+pub async fn keep(blobs: &dyn BlobStore, id: &str, bytes: &[u8]) {
+    let preview_id = blob_id(id);
     let written = async {
-        let mut writer = blobs.create(preview_id).await?;
+        let mut writer = blobs.create(&preview_id).await?;
         writer.write(bytes).await?;
         writer.commit().await?;
-        blobs.settle(preview_id).await?;
-        Ok::<(), StoreError>(())
+        settle_or_delete(blobs, id).await.map(drop)
     };
     match written.await {
         Ok(()) | Err(StoreError::NameTaken(_)) => {}
@@ -159,4 +174,18 @@ async fn store(blobs: &dyn BlobStore, preview_id: &str, bytes: &[u8]) {
             tracing::warn!(preview = %preview_id, "attachments: could not store a preview: {e}")
         }
     }
+}
+
+/// Settles attachment `id`'s complete preview if the file is still there, else deletes it:
+/// after a preview is written, and by the sweep for one a crash left unsettled. True when it
+/// deleted the preview.
+pub async fn settle_or_delete(blobs: &dyn BlobStore, id: &str) -> Result<bool, StoreError> {
+    let preview_id = blob_id(id);
+    if blobs.size(id).await?.is_some() {
+        blobs.settle(&preview_id).await?;
+        return Ok(false);
+    }
+    tracing::info!(attachment = %id, "attachments: the file went while its preview was made");
+    blobs.delete(&preview_id).await?;
+    Ok(true)
 }

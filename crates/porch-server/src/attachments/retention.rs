@@ -25,8 +25,11 @@ pub async fn once(state: &AppState) -> Result<usize, StoreError> {
     }
     let blobs = state.store.blobs();
     for id in &due {
-        blobs.delete(&super::preview::blob_id(id)).await?;
+        // The file before its preview: a preview being made meanwhile is kept only if its
+        // maker sees the file after committing it (`preview::keep`), so one of the two
+        // deletes it, whichever order they run in.
         blobs.delete(id).await?;
+        blobs.delete(&super::preview::blob_id(id)).await?;
     }
     let count = due.len();
     state.store.mark_attachments_deleted(due).await?;

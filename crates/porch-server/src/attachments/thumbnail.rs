@@ -3,7 +3,8 @@
 //! `pixels_max` before anything is decoded, so a decompression bomb (a few bytes declaring
 //! huge dimensions) costs no memory. Decoded by `png` and `zune-jpeg` (the decoders of the
 //! `image` family, without the rest of it), scaled by averaging each output pixel's box of
-//! source pixels, and encoded again by `png`: the preview holds no metadata of the original.
+//! source pixels, turned as a JPEG's EXIF orientation says (`orientation`: as browsers show
+//! the file), and encoded again by `png`: the preview holds no metadata of the original.
 
 use std::io::{BufRead, Seek};
 
@@ -11,6 +12,8 @@ use png::{BitDepth, ColorType, Transformations};
 use zune_jpeg::JpegDecoder;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
+
+use super::orientation::{self, Orientation};
 
 /// Whether Porch makes previews of this type: the two formats screenshots and photos come in.
 /// GIF (animation) and WebP get none: clients show their name and link.
@@ -56,13 +59,35 @@ pub(crate) fn make(
     pixels_max: u64,
     edge_px: u32,
 ) -> Result<Vec<u8>, NoPreview> {
-    let image = match content_type {
-        "image/png" => decode_png(source, pixels_max)?,
+    let (image, orientation) = match content_type {
+        "image/png" => (decode_png(source, pixels_max)?, Orientation::AS_STORED),
         "image/jpeg" => decode_jpeg(source, pixels_max)?,
         _ => return Err(NoPreview::Unsupported),
     };
     let (width, height) = fit(image.width, image.height, edge_px as usize);
-    encode(&scale(&image, width, height))
+    encode(&turn(scale(&image, width, height), orientation))
+}
+
+/// The image turned as its orientation says it is shown (the preview is small: turning it
+/// costs less than turning the source).
+fn turn(image: Image, orientation: Orientation) -> Image {
+    if orientation == Orientation::AS_STORED {
+        return image;
+    }
+    let (width, height) = match orientation.swaps_sides() {
+        true => (image.height, image.width),
+        false => (image.width, image.height),
+    };
+    let c = image.channels;
+    let mut samples = Vec::with_capacity(image.samples.len());
+    for y in 0..height {
+        for x in 0..width {
+            let (sx, sy) = orientation.source(x, y, image.width, image.height);
+            let at = (sy * image.width + sx) * c;
+            samples.extend_from_slice(&image.samples[at..at + c]);
+        }
+    }
+    Image { width, height, channels: c, samples }
 }
 
 fn check_pixels(width: u64, height: u64, pixels_max: u64) -> Result<(), NoPreview> {
@@ -103,7 +128,11 @@ fn decode_png(source: impl BufRead + Seek, pixels_max: u64) -> Result<Image, NoP
     Ok(Image { width, height, channels, samples })
 }
 
-fn decode_jpeg(source: impl BufRead + Seek, pixels_max: u64) -> Result<Image, NoPreview> {
+/// The pixels as stored, and how EXIF says to turn them for display.
+fn decode_jpeg(
+    source: impl BufRead + Seek,
+    pixels_max: u64,
+) -> Result<(Image, Orientation), NoPreview> {
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::RGB)
         .set_max_width(usize::from(u16::MAX))
@@ -112,13 +141,14 @@ fn decode_jpeg(source: impl BufRead + Seek, pixels_max: u64) -> Result<Image, No
     decoder.decode_headers().map_err(undecodable)?;
     let (width, height) = decoder.dimensions().ok_or_else(|| undecodable("no frame header"))?;
     check_pixels(width as u64, height as u64, pixels_max)?;
+    let orientation = decoder.exif().map_or(Orientation::AS_STORED, |e| orientation::of_exif(e));
     // RGB as asked, unless the decoder keeps a grayscale image gray.
     let channels = decoder.output_colorspace().map_or(3, |c| c.num_components());
     let samples = decoder.decode().map_err(undecodable)?;
     if !(1..=4).contains(&channels) || samples.len() < width * height * channels {
         return Err(undecodable("fewer pixels than declared"));
     }
-    Ok(Image { width, height, channels, samples })
+    Ok((Image { width, height, channels, samples }, orientation))
 }
 
 /// The size of the preview: the image's own when it fits within `edge`, else scaled so its
@@ -241,6 +271,99 @@ mod tests {
         let jpeg = preview(b"\xff\xd8\xff\xe0", "image/jpeg", 100);
         assert!(matches!(jpeg, Err(NoPreview::Undecodable(_))), "{jpeg:?}");
         assert_eq!(preview(b"GIF89a", "image/gif", 100), Err(NoPreview::Unsupported));
+    }
+
+    /// Bits of a JPEG's entropy-coded data, with a 0x00 stuffed after each 0xFF byte.
+    struct Bits {
+        bytes: Vec<u8>,
+        current: u8,
+        used: u8,
+    }
+
+    impl Bits {
+        fn push(&mut self, value: u32, count: u8) {
+            for i in (0..count).rev() {
+                self.current = (self.current << 1) | ((value >> i) & 1) as u8;
+                self.used += 1;
+                if self.used == 8 {
+                    self.bytes.push(self.current);
+                    if self.current == 0xff {
+                        self.bytes.push(0);
+                    }
+                    (self.current, self.used) = (0, 0);
+                }
+            }
+        }
+    }
+
+    /// A real baseline JPEG, gray 200 everywhere, with an EXIF segment saying `orientation`
+    /// when given: each 8 × 8 block is only its DC coefficient (a quantiser of 1), so two tiny
+    /// Huffman tables do (as `attachments_previews.rs` makes its JPEGs).
+    fn gray_jpeg(width: u16, height: u16, orientation: Option<u16>) -> Vec<u8> {
+        let dc: u32 = 8 * (200 - 128);
+        let mut out = vec![0xff, 0xd8];
+        if let Some(value) = orientation {
+            // APP1: "Exif", then a little-endian TIFF header and one directory of one entry.
+            let mut tiff =
+                b"II\x2a\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00".to_vec();
+            tiff.extend(value.to_le_bytes());
+            tiff.extend([0; 6]);
+            out.extend([0xff, 0xe1]);
+            out.extend((2 + 6 + tiff.len() as u16).to_be_bytes());
+            out.extend(b"Exif\0\0");
+            out.extend(tiff);
+        }
+        out.extend([0xff, 0xdb, 0, 67, 0]);
+        out.extend([1u8; 64]);
+        out.extend([0xff, 0xc0, 0, 11, 8]);
+        out.extend(height.to_be_bytes());
+        out.extend(width.to_be_bytes());
+        out.extend([1, 1, 0x11, 0]);
+        out.extend([
+            0xff, 0xc4, 0, 21, 0x00, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0,
+        ]);
+        out.extend([0xff, 0xc4, 0, 20, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        out.extend([0xff, 0xda, 0, 8, 1, 1, 0x00, 0, 63, 0]);
+        let blocks = u32::from(width.div_ceil(8)) * u32::from(height.div_ceil(8));
+        let mut bits = Bits { bytes: Vec::new(), current: 0, used: 0 };
+        bits.push(0, 1); // DC size 10
+        bits.push(dc, 10);
+        bits.push(0, 1); // end of block
+        for _ in 1..blocks {
+            bits.push(0b10, 2); // DC size 0: the same as the block before
+            bits.push(0, 1);
+        }
+        let pad = (8 - bits.used) % 8;
+        bits.push((1 << pad) - 1, pad);
+        out.extend(bits.bytes);
+        out.extend([0xff, 0xd9]);
+        out
+    }
+
+    #[test]
+    fn a_jpeg_preview_is_turned_as_its_exif_orientation_says() {
+        let size = |jpeg: Vec<u8>| {
+            let png = preview(&jpeg, "image/jpeg", 1 << 20).expect("a preview");
+            let image = decode_png(Cursor::new(png), 1 << 20).unwrap();
+            assert!(image.samples.iter().all(|s| s.abs_diff(200) <= 2), "still gray 200");
+            (image.width, image.height)
+        };
+        assert_eq!(size(gray_jpeg(32, 16, None)), (32, 16), "no EXIF: as stored");
+        assert_eq!(size(gray_jpeg(32, 16, Some(1))), (32, 16));
+        assert_eq!(size(gray_jpeg(32, 16, Some(3))), (32, 16), "upside down: the same sides");
+        assert_eq!(size(gray_jpeg(32, 16, Some(6))), (16, 32), "a quarter turn");
+        assert_eq!(size(gray_jpeg(640, 320, Some(8))), (160, 320), "scaled, then turned");
+    }
+
+    #[test]
+    fn turning_moves_each_pixel_whole() {
+        // Stored 2 × 1, RGB: red then blue. A quarter turn clockwise makes the stored row the
+        // right column, top to bottom: red above blue.
+        let stored =
+            Image { width: 2, height: 1, channels: 3, samples: vec![255, 0, 0, 0, 0, 255] };
+        let turned = turn(stored, orientation::of_exif(b"II\x2a\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00"));
+        assert_eq!((turned.width, turned.height), (1, 2));
+        assert_eq!(turned.samples, [255, 0, 0, 0, 0, 255]);
     }
 
     #[test]

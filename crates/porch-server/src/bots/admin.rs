@@ -41,7 +41,8 @@ pub async fn remove(store: &dyn Store, id: &str) -> Result<(), String> {
 }
 
 /// Enables or disables a bot: a disabled bot's sign-in and tokens are refused on every node at
-/// their next use, and its queues' new conversations go to their agents.
+/// their next use, its queues' new conversations go to their agents, and the running nodes hand
+/// the conversations it holds to its deployment's queue (`disabled`).
 pub async fn set_enabled(store: &dyn Store, id: &str, enabled: bool) -> Result<(), String> {
     match store.set_bot_enabled(id, enabled).await.map_err(describe)? {
         true => Ok(()),

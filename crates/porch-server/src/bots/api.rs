@@ -121,8 +121,10 @@ pub async fn handoff(
     let text =
         format!("{} passed the conversation to a person, who will answer here", bot.bot.name);
     let mut request = AppendRequest::system(&conversation.id, text, handoff.at_ms);
-    // The same move as an agent's transfer to a queue: one entry, then offers run there.
+    // The same move as an agent's transfer to a queue: one entry, then offers run there; and
+    // the same webhook event, `conversation.transferred`, not `message.created`.
     request.queue = Some(queue);
+    request.webhook_event = Some(porch_core::webhook::EventType::ConversationTransferred);
     crate::handover::commit(&state, &conversation, request).await?;
     Ok(axum::Json(handoff))
 }

@@ -4,10 +4,12 @@
 //! Ownership is where the conversation sits: a bot's conversations wait in its holding queue
 //! (`porch_core::bot::holding_queue`), which no agent serves, so no offer goes out and no agent
 //! lists or takes them; a hand-off moves the conversation to a real queue in the commit of its
-//! log entry. `api` is the bot API, `admin` what the CLI does.
+//! log entry. `api` is the bot API, `admin` what the CLI does, `disabled` each node's hand-off
+//! of the conversations a disabled bot still holds.
 
 pub mod admin;
 pub mod api;
+pub mod disabled;
 
 use porch_core::store::PageRequest;
 use porch_wire::ErrorCode;

@@ -43,6 +43,7 @@ pub(crate) async fn use_jti(
     db: &Db,
     deployment_id: &str,
     jti: &str,
+    guest_id: Option<&str>,
     expires_at_ms: i64,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
@@ -55,7 +56,8 @@ pub(crate) async fn use_jti(
         tracing::debug!("could not forget expired identity jtis: {e}");
     }
     let statement = client.prepare_cached(&pg_placeholders(USE_JTI_SQL)).await.context(doing)?;
-    let params: &[&(dyn ToSql + Sync)] = &[&deployment_id, &jti, &expires_at_ms, &now_ms];
+    let params: &[&(dyn ToSql + Sync)] =
+        &[&deployment_id, &jti, &expires_at_ms, &now_ms, &guest_id];
     Ok(client.execute(&statement, params).await.context(doing)? == 1)
 }
 

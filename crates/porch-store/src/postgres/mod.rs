@@ -222,12 +222,15 @@ impl Store for PostgresStore {
         &self,
         deployment_id: &str,
         jti: &str,
+        guest_id: Option<&str>,
         expires_at_ms: i64,
         now_ms: i64,
     ) -> StoreFuture<'_, bool> {
         let (deployment_id, jti) = (deployment_id.to_owned(), jti.to_owned());
+        let guest_id = guest_id.map(str::to_owned);
         Box::pin(async move {
-            identity::use_jti(&self.db, &deployment_id, &jti, expires_at_ms, now_ms).await
+            let guest_id = guest_id.as_deref();
+            identity::use_jti(&self.db, &deployment_id, &jti, guest_id, expires_at_ms, now_ms).await
         })
     }
 

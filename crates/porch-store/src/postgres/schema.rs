@@ -367,6 +367,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS display_name TEXT;
     ALTER TABLE agents ADD COLUMN IF NOT EXISTS avatar_url TEXT;
     "#,
+    // 22: the guest session that redeemed an identity token's jti, as in the SQLite store.
+    r#"
+    ALTER TABLE identity_jtis ADD COLUMN IF NOT EXISTS guest_id TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -50,6 +50,7 @@ pub(crate) fn use_jti(
     conn: &Connection,
     deployment_id: &str,
     jti: &str,
+    guest_id: Option<&str>,
     expires_at_ms: i64,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
@@ -57,7 +58,7 @@ pub(crate) fn use_jti(
     conn.prepare_cached(PRUNE_JTIS_SQL).and_then(|mut s| s.execute([now_ms])).context(doing)?;
     let changed = conn
         .prepare_cached(USE_JTI_SQL)
-        .and_then(|mut s| s.execute(params![deployment_id, jti, expires_at_ms, now_ms]))
+        .and_then(|mut s| s.execute(params![deployment_id, jti, expires_at_ms, now_ms, guest_id]))
         .context(doing)?;
     Ok(changed == 1)
 }

@@ -285,14 +285,17 @@ impl Store for SqliteStore {
         &self,
         deployment_id: &str,
         jti: &str,
+        guest_id: Option<&str>,
         expires_at_ms: i64,
         now_ms: i64,
     ) -> StoreFuture<'_, bool> {
         let deployment_id = deployment_id.to_owned();
         let jti = jti.to_owned();
+        let guest_id = guest_id.map(str::to_owned);
         Box::pin(self.writer.call(move |reply| Command::UseIdentityJti {
             deployment_id,
             jti,
+            guest_id,
             expires_at_ms,
             now_ms,
             reply,

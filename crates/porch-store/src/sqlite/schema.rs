@@ -385,6 +385,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE agents ADD COLUMN display_name TEXT;
     ALTER TABLE agents ADD COLUMN avatar_url TEXT;
     "#,
+    // 22: the guest session that redeemed an
+    // identity token's jti, so its retry after a lost answer is answered as the first use was
+    // (docs/identity.md). NULL for a token that opened a session, and for rows of before.
+    r#"
+    ALTER TABLE identity_jtis ADD COLUMN guest_id TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -130,6 +130,7 @@ pub(crate) enum Command {
     UseIdentityJti {
         deployment_id: String,
         jti: String,
+        guest_id: Option<String>,
         expires_at_ms: i64,
         now_ms: i64,
         reply: Reply<bool>,
@@ -424,11 +425,17 @@ impl Command {
             Command::RemoveIdentityKey { kid, reply } => {
                 run_one(conn, poisoned, reply, |c| identity::remove_key(c, &kid))
             }
-            Command::UseIdentityJti { deployment_id, jti, expires_at_ms, now_ms, reply } => {
-                run_one(conn, poisoned, reply, |c| {
-                    identity::use_jti(c, &deployment_id, &jti, expires_at_ms, now_ms)
-                })
-            }
+            Command::UseIdentityJti {
+                deployment_id,
+                jti,
+                guest_id,
+                expires_at_ms,
+                now_ms,
+                reply,
+            } => run_one(conn, poisoned, reply, |c| {
+                let guest_id = guest_id.as_deref();
+                identity::use_jti(c, &deployment_id, &jti, guest_id, expires_at_ms, now_ms)
+            }),
             Command::IdentifyGuest { guest_id, external_id, display_name, email, reply } => {
                 run_one(conn, poisoned, reply, |c| {
                     let (name, email) = (display_name.as_deref(), email.as_deref());

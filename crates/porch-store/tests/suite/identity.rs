@@ -44,22 +44,28 @@ pub async fn suite_identity_jtis(store: Arc<dyn Store>) {
     let (_, other) = seed(store.as_ref(), "jti").await;
     let jti = new_id("jti");
     let (now, expires) = (T0_MS, T0_MS + 60_000);
-    assert!(store.use_identity_jti(&deployment.id, &jti, expires, now).await.unwrap());
+    assert!(store.use_identity_jti(&deployment.id, &jti, None, expires, now).await.unwrap());
     assert!(
-        !store.use_identity_jti(&deployment.id, &jti, expires, now + 1).await.unwrap(),
+        !store.use_identity_jti(&deployment.id, &jti, None, expires, now + 1).await.unwrap(),
         "a replay"
     );
     assert!(
-        store.use_identity_jti(&other.id, &jti, expires, now).await.unwrap(),
+        store.use_identity_jti(&other.id, &jti, None, expires, now).await.unwrap(),
         "jtis are per deployment: another builder may pick the same one"
     );
     // Once its token has expired the record may be taken over: the token itself is refused
     // as expired anyway, and a jti reused long after is not refused forever.
     assert!(
-        !store.use_identity_jti(&deployment.id, &jti, expires + 60_000, expires - 1).await.unwrap()
+        !store
+            .use_identity_jti(&deployment.id, &jti, None, expires + 60_000, expires - 1)
+            .await
+            .unwrap()
     );
     assert!(
-        store.use_identity_jti(&deployment.id, &jti, expires + 60_000, expires + 1).await.unwrap()
+        store
+            .use_identity_jti(&deployment.id, &jti, None, expires + 60_000, expires + 1)
+            .await
+            .unwrap()
     );
 
     // Sixteen presentations of one jti at once: exactly one is first.
@@ -69,7 +75,7 @@ pub async fn suite_identity_jtis(store: Arc<dyn Store>) {
             let (store, deployment_id, raced) =
                 (store.clone(), deployment.id.clone(), raced.clone());
             tokio::spawn(async move {
-                store.use_identity_jti(&deployment_id, &raced, expires, now).await.unwrap()
+                store.use_identity_jti(&deployment_id, &raced, None, expires, now).await.unwrap()
             })
         })
         .collect();
@@ -82,15 +88,28 @@ pub async fn suite_identity_jtis(store: Arc<dyn Store>) {
     // Expired records are forgotten as later jtis are used; an unexpired one never is.
     for i in 0..40 {
         let jti = format!("old-{i}-{}", new_id("jti"));
-        assert!(store.use_identity_jti(&deployment.id, &jti, now + 1, now).await.unwrap());
+        assert!(store.use_identity_jti(&deployment.id, &jti, None, now + 1, now).await.unwrap());
     }
     for _ in 0..4 {
         store
-            .use_identity_jti(&deployment.id, &new_id("jti"), expires + 10, now + 2)
+            .use_identity_jti(&deployment.id, &new_id("jti"), None, expires + 10, now + 2)
             .await
             .unwrap();
     }
-    assert!(!store.use_identity_jti(&deployment.id, &raced, expires, now + 3).await.unwrap());
+    assert!(!store.use_identity_jti(&deployment.id, &raced, None, expires, now + 3).await.unwrap());
+
+    // The guest session that redeemed a jti may redeem it again (its answer was lost); another
+    // session, or one the token would open, may not.
+    let (redeemed, guest, stranger) = (new_id("jti"), Some("gst_1"), Some("gst_2"));
+    assert!(store.use_identity_jti(&deployment.id, &redeemed, guest, expires, now).await.unwrap());
+    let again = store.use_identity_jti(&deployment.id, &redeemed, guest, expires, now + 1);
+    assert!(again.await.unwrap(), "the same session's retry");
+    let other = store.use_identity_jti(&deployment.id, &redeemed, stranger, expires, now + 2);
+    assert!(!other.await.unwrap(), "another session's replay");
+    let opening = store.use_identity_jti(&deployment.id, &redeemed, None, expires, now + 3);
+    assert!(!opening.await.unwrap(), "a session it would open");
+    let again = store.use_identity_jti(&deployment.id, &redeemed, guest, expires, now + 4);
+    assert!(again.await.unwrap(), "still the first session's after the refusals");
 }
 
 pub async fn suite_identify_guest(store: &dyn Store) {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use porch_server::attachments::retention;
+use porch_server::attachments::{preview, retention, sweep};
 use porch_wire::ErrorCode;
 use serde_json::{Value, json};
 
@@ -26,14 +26,18 @@ async fn upload(server: &TestServer, token: &str, name: &str, size: usize) -> Va
     file
 }
 
-/// Waits until the preview the upload's completion started in the background is stored (a
-/// PNG, or the marker saying why there is none; these test files have none). A deletion racing
-/// that background work can leave its half-written preview behind (the closing note of
-/// 2026-12-07 names the gap); these tests are about retention and erasure, so they start after it.
+/// Waits until the preview the upload's completion started in the background is stored and
+/// settled (a PNG, or the marker saying why there is none; these test files have none), so
+/// these tests' deletions start after that background work.
 async fn preview_settled(server: &TestServer, id: &str) {
-    let blob = porch_server::attachments::preview::blob_id(id);
+    let blobs = server.state.store.blobs();
+    let blob = preview::blob_id(id);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while server.state.store.blobs().size(&blob).await.unwrap().is_none() {
+    loop {
+        let unsettled = blobs.stale(i64::MAX, i64::MAX, 100).await.unwrap();
+        if blobs.size(&blob).await.unwrap().is_some() && !unsettled.iter().any(|b| b.id == blob) {
+            return;
+        }
         assert!(std::time::Instant::now() < deadline, "no preview nor its marker for {id}");
         tokio::time::sleep(Duration::from_millis(20)).await; // polling blob storage
     }
@@ -175,4 +179,51 @@ async fn an_erased_customers_files_go_at_the_next_pass() {
         let files = server.attachment_files();
         assert!(!files.iter().any(|f| f.starts_with(&id)), "{files:?}");
     }
+}
+
+/// Stores a preview of `id` as a crash between its commit and its file's check leaves it:
+/// complete and unsettled.
+async fn unsettled_preview(server: &TestServer, id: &str) {
+    let blobs = server.state.store.blobs();
+    let mut writer = blobs.create(&preview::blob_id(id)).await.unwrap();
+    writer.write(b"a preview").await.unwrap();
+    writer.commit().await.unwrap();
+}
+
+/// Whether attachment `id` has a preview (or its marker) stored, complete or not.
+async fn has_preview(server: &TestServer, id: &str) -> bool {
+    let blobs = server.state.store.blobs();
+    let listed = blobs.stale(i64::MAX, i64::MAX, 100).await.unwrap();
+    let preview = preview::blob_id(id);
+    blobs.size(&preview).await.unwrap().is_some() || listed.iter().any(|b| b.id == preview)
+}
+
+#[tokio::test]
+async fn a_preview_made_while_its_file_is_deleted_is_not_left_behind() {
+    let server = TestServer::start().await;
+    let guest = server.guest().await;
+    let raced = upload(&server, &guest.access_token, "raced.png", 3_000).await;
+    let raced = raced["id"].as_str().unwrap();
+    let blobs = server.state.store.blobs();
+
+    // Retention deletes the file and its preview while a preview of it is being made: the
+    // background task stores what it made after both deletes (the interleaving written out).
+    blobs.delete(raced).await.unwrap();
+    blobs.delete(&preview::blob_id(raced)).await.unwrap();
+    preview::keep(blobs.as_ref(), raced, b"made from the file before it went").await;
+    assert!(!has_preview(&server, raced).await, "the preview of a deleted file is deleted");
+
+    // A crash between a preview's commit and that check leaves it unsettled: the sweep deletes
+    // it when its file is gone, and settles it when the file is there.
+    unsettled_preview(&server, raced).await;
+    let kept = upload(&server, &guest.access_token, "kept.png", 3_000).await;
+    let kept = kept["id"].as_str().unwrap();
+    blobs.delete(&preview::blob_id(kept)).await.unwrap();
+    unsettled_preview(&server, kept).await;
+    // A cut in the future: every unsettled blob is past the grace.
+    assert_eq!(sweep::once_before(&server.state, i64::MAX).await.unwrap(), 1, "the orphan");
+    assert!(!has_preview(&server, raced).await, "the orphan preview is swept");
+    assert!(has_preview(&server, kept).await, "a preview whose file is there is kept");
+    let listed = blobs.stale(i64::MAX, i64::MAX, 100).await.unwrap();
+    assert!(listed.is_empty(), "the kept preview is settled: {listed:?}");
 }

@@ -226,3 +226,23 @@ async fn unknown_routes_answer_json_404() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
 }
+
+/// A whole number written as a float (`3000.0`, which JSON Schema counts as an integer) is read
+/// as that integer; one with a fraction is refused with `bad_json` naming the field.
+#[tokio::test]
+async fn whole_floats_are_integers_and_fractions_are_named() {
+    use serde_json::json;
+    let server = TestServer::start().await;
+    let guest = server.guest().await;
+    let path = porch_wire::GUEST_ATTACHMENTS_PATH;
+    let request = |id: &str, size: serde_json::Value| json!({"clientMessageId": id, "name": "a.png", "size": size, "contentType": "image/png"});
+    let ask = |body| crate::attachments::ask(&server.api, path, &guest.access_token, body);
+    let (status, granted) = ask(request("f-1", json!(3000.0))).await;
+    assert_eq!(status, 201, "{granted}");
+    let (status, granted) = ask(request("f-2", json!(3e3))).await;
+    assert_eq!(status, 201, "{granted}");
+    let (status, refused) = ask(request("f-3", json!(3000.5))).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("bad_json")), "{refused}");
+    let said = refused["error_description"].as_str().unwrap();
+    assert!(said.contains("`size` takes a whole number"), "{said}");
+}

@@ -182,8 +182,9 @@ async fn available(agent: &porch_wire::rest::AgentSession) -> Gateway {
 }
 
 /// An operator disables a bot: its sign-in and its live token are refused on every node at
-/// their next use (`bot_disabled`, naming the fix), and its queue's new conversations go
-/// straight to the queue's agents; enabled again, both come back.
+/// their next use (`bot_disabled`, naming the fix), the conversation it held is handed to the
+/// queue's agents once, with a summary saying why, and its queue's new conversations go
+/// straight to the queue's agents; enabled again, the bot takes new conversations again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     let server = TestServer::start().await;
@@ -207,6 +208,7 @@ async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     }
     let refused = server.api.bot_token(&bot_id, &created.secret).await.unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::BotDisabled));
+    handed_off_once(&server, &held.conversation_id).await;
     let wrong = server.api.bot_token(&bot_id, "sec_wrong").await.unwrap_err();
     assert_eq!(wrong.code(), Some(ErrorCode::BotCredentialsInvalid), "no standing to a guesser");
     let straight = server.guest().await;
@@ -218,11 +220,36 @@ async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     assert!(bots::set_enabled(store, "bot_nobody", false).await.is_err());
 
     bots::set_enabled(store, &bot_id, true).await.unwrap();
-    let page = server.agent_api.bot_history(&token, &held.conversation_id, "after=0").await;
-    assert!(page.is_ok(), "the same token works again: {page:?}");
     let again = server.guest().await;
     let queue = store.conversation(&again.conversation_id).await.unwrap().unwrap().queue;
     assert_eq!(queue, porch_core::bot::holding_queue(&bot_id));
+    let page = server.agent_api.bot_history(&token, &again.conversation_id, "after=0").await;
+    assert!(page.is_ok(), "the same token works again: {page:?}");
+    let gone = server.api.bot_history(&token, &held.conversation_id, "after=0").await;
+    assert_eq!(gone.unwrap_err().code(), Some(ErrorCode::ConversationUnknown), "handed off");
+}
+
+/// Waits until every node's disabled-bots loop has handed conversation `id` to the
+/// deployment's queue, then checks it was handed off once: one entry, the guest's plain words,
+/// the agents' summary naming the cause; and a further pass finds nothing.
+async fn handed_off_once(server: &TestServer, id: &str) {
+    let store = server.state.store.as_ref();
+    let deadline = std::time::Instant::now() + WAIT;
+    while store.conversation(id).await.unwrap().unwrap().queue != "default" {
+        assert!(std::time::Instant::now() < deadline, "never handed off");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await; // the nodes' loops
+    }
+    let agent = server.agent().await;
+    let agents = &server.agent_api;
+    let history = agents.agent_history(&agent.access_token, id, "after=0").await.unwrap();
+    let entries: Vec<_> =
+        history.messages.iter().filter(|m| m.text.contains("passed the conversation")).collect();
+    assert_eq!(entries.len(), 1, "once, whatever the number of nodes: {:?}", history.messages);
+    assert_eq!(entries[0].sender.role, Role::System);
+    let read = agents.agent_handoff(&agent.access_token, id).await.unwrap();
+    let summary = read.handoff.map(|h| h.summary).unwrap_or_default();
+    assert!(summary.contains("disabled"), "{summary}");
+    assert_eq!(porch_server::bots::disabled::pass(&server.state).await.unwrap(), 0);
 }
 
 /// A guest's pick over the gateway (a `choose` frame, docs/protocol.md): acknowledged with the
@@ -278,4 +305,50 @@ async fn ack(socket: &mut Gateway) -> (porch_wire::rest::Message, bool) {
         Ok(ServerFrame::Ack { message, duplicate, .. }) => (message, duplicate),
         other => panic!("no ack: {other:?}"),
     }
+}
+
+/// A bot's hand-off is a transfer to a queue, and its receiver hears it as one: a
+/// `conversation.transferred` whose `queue` is where it went and whose `message` is the
+/// hand-off's entry, without the summary; not a `message.created`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hand_off_is_a_transferred_event() {
+    use crate::webhooks::{TARGETS, healthy_receiver};
+    let server = TestServer::start_with(|c| {
+        c.webhook_targets = TARGETS;
+        c.limits.webhook_poll_interval_ms = 20;
+    })
+    .await;
+    let store = server.state.store.clone();
+    let sender = porch_server::webhooks::Sender::new(TARGETS, 1_000).unwrap();
+    let (url, mut received) = healthy_receiver().await;
+    let types = ["message.created", "conversation.transferred"].map(String::from);
+    porch_server::webhooks::register(store.as_ref(), &sender, &server.deployment.id, &url, &types)
+        .await
+        .unwrap();
+    let (bot_id, bot_token) = bot(&server).await;
+    let settings = QueueSettings { bot_id: Some(bot_id), ..QueueSettings::unset("default") };
+    store.set_queue(settings).await.unwrap();
+    let guest = server.guest().await;
+    let id = guest.conversation_id.clone();
+    server.api.guest_send(&guest.access_token, "g1", "I need a person").await.unwrap();
+    let summary = "Wants a person about a refund.";
+    let handoff = HandoffRequest { summary: summary.into(), queue: None };
+    server.api.bot_handoff(&bot_token, &id, &handoff).await.unwrap();
+
+    // The guest's message (seq 1), then the hand-off (seq 2), in order.
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        let request = tokio::time::timeout(WAIT, received.recv()).await;
+        let request = request.unwrap_or_else(|_| panic!("got only {events:?}")).unwrap();
+        let event: porch_wire::webhook::WebhookEvent = serde_json::from_slice(&request.1).unwrap();
+        assert!(!String::from_utf8_lossy(&request.1).contains(summary), "never the summary");
+        events.push(event);
+    }
+    let kinds: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["message.created", "conversation.transferred"], "{events:?}");
+    let handed = &events[1].data;
+    assert_eq!((handed.conversation_id.as_str(), handed.queue.as_str()), (id.as_str(), "default"));
+    let entry = handed.message.as_ref().expect("the hand-off's entry");
+    assert_eq!((entry.seq, entry.sender.role), (2, Role::System));
+    assert!(entry.text.contains("passed the conversation to a person"), "{entry:?}");
 }

@@ -359,3 +359,39 @@ async fn an_anonymous_chat_becomes_the_customers_without_losing_a_message() {
     let after = server.api.guest_history(&guest.access_token, "after=0").await.unwrap();
     assert_eq!(after.last_seq, 3, "neither added an entry");
 }
+
+/// An upgrade whose answer was lost: the same session presents the same token again (on the
+/// other node in cluster mode) and gets the same answer, with no second entry; another
+/// session, or a session the token would open, is still refused as a replay.
+#[tokio::test]
+async fn the_same_session_may_retry_its_upgrade_and_no_other_may() {
+    let server = TestServer::start().await;
+    let backend = Backend::hs256(&server).await;
+    let client = server.client_token().await;
+    let anonymous =
+        CreateGuestRequest { deployment_id: server.deployment.id.clone(), ..Default::default() };
+    let guest = server.api.create_guest(&client, &anonymous).await.unwrap();
+    let token = backend.sign(&claims(&server, "crm-42"));
+    let first = server.api.identify_guest(&guest.access_token, &token).await.unwrap();
+    // Its answer lost on the way, the client asks again: the same session and customer.
+    let retried = server.agent_api.identify_guest(&guest.access_token, &token).await;
+    let retried = retried.expect("the same session's retry is answered");
+    assert_eq!(
+        (retried.conversation_id.as_str(), retried.guest.external_id.as_deref()),
+        (first.conversation_id.as_str(), Some("crm-42"))
+    );
+    assert_eq!(retried.guest.display_name, first.guest.display_name);
+    let history = server.api.guest_history(&guest.access_token, "after=0").await.unwrap();
+    assert_eq!(history.last_seq, 1, "one sign-in entry: {:?}", history.messages);
+
+    let stranger = server.api.create_guest(&client, &anonymous).await.unwrap();
+    for api in [&server.api, &server.agent_api] {
+        let refused = api.identify_guest(&stranger.access_token, &token).await.unwrap_err();
+        assert_eq!(refused.code(), Some(ErrorCode::IdentityReplayed), "{refused}");
+    }
+    let deployment = server.deployment.id.as_str();
+    let opening = with_token(token);
+    let opened = server.api.create_widget_guest(deployment, ALLOWED_ORIGIN, &opening).await;
+    let refused = opened.expect_err("a session the token would open");
+    assert_eq!(refused.code(), Some(ErrorCode::IdentityReplayed), "{refused}");
+}
