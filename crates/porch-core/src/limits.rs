@@ -239,9 +239,11 @@ limits! {
 
     /// Live events a conversation's topic holds. Only guest sessions listen there, and a guest
     /// that falls behind catches up from the store one `history_page_max` page at a time, so a
-    /// deep ring buys nothing; each slot costs about 30 bytes per live conversation (256 slots
-    /// were a quarter of an idle guest's memory).
-    CONVERSATION_TOPIC_FRAMES_MAX: usize = 32, "frames";
+    /// deep ring buys nothing; each slot costs 32 bytes per live conversation (256 slots were a
+    /// quarter of an idle guest's memory; 32 slots were 1 KiB of an idle guest's 7, BENCHMARKS.md
+    /// "Session 8"). 16 still holds a burst (a bot's answer of several messages, the assignment
+    /// and the agent's typing) while the session writes the last one out.
+    CONVERSATION_TOPIC_FRAMES_MAX: usize = 16, "frames";
 
     /// Live events a deployment's topic holds. Its events are notices, each replacing the last,
     /// so a session that falls behind needs only the current one, which it re-reads.

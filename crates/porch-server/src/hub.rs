@@ -11,7 +11,7 @@
 //!
 //! A ring slot holds one `Arc<HubEvent>`, a pointer, and nothing else: each guest's
 //! conversation topic has `CONVERSATION_TOPIC_FRAMES_MAX` slots, so a word more per slot (an
-//! enum beside the pointer, to carry a control signal) costs every idle guest 256 bytes (S1).
+//! enum beside the pointer, to carry a control signal) costs every idle guest a word per slot (S1).
 //! The one control signal, "resync", has a channel of its own (`Feed::resync`).
 
 use std::collections::HashMap;
@@ -378,7 +378,7 @@ mod tests {
         for _ in 0..100 {
             hub.publish(typing("cnv_1", "default"));
         }
-        // The guest lags past its 32 slots (and refills from the store); the agent does not.
+        // The guest lags past its 16 slots (and refills from the store); the agent does not.
         let missed = 100 - CONVERSATION_TOPIC_FRAMES_MAX as u64;
         assert!(
             matches!(guest.recv().await, Err(broadcast::error::RecvError::Lagged(n)) if n == missed)

@@ -95,7 +95,12 @@ pub async fn position_of(
     let changed =
         entry.dirty.load(Ordering::SeqCst) || state.hub.queue_pending(&conversation.queue);
     let recent = snapshot.read_at.is_some_and(|at| at.elapsed() < window);
-    if changed || !recent || !snapshot.positions.contains_key(&conversation.id) {
+    // A guest missing from a read may have joined after it, so it reads again; but a read
+    // that stopped at `QUEUE_POSITIONS_MAX` leaves out every guest past it, and re-reading for
+    // each of those (thousands connecting at once) read the whole queue per guest.
+    let past_full_read = snapshot.positions.len() >= QUEUE_POSITIONS_MAX as usize;
+    let missing = !snapshot.positions.contains_key(&conversation.id) && !past_full_read;
+    if changed || !recent || missing {
         snapshot.positions = read(state, &conversation.queue).await?;
         snapshot.read_at = Some(Instant::now());
     }

@@ -6,6 +6,8 @@
 //! is filled from the store, which holds every entry below a committed one, since `seq` is
 //! assigned in commit order. This module is pure, so it is property-tested.
 
+use std::collections::HashMap;
+
 /// What to do with a live entry of sequence `seq`, given `last_delivered`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plan {
@@ -49,6 +51,48 @@ pub fn plan_resume(after_seq: u64, head_seq: u64, resume_messages_max: u64) -> R
         ResumePlan::TooFarBehind { missed: head_seq - after_seq }
     } else {
         ResumePlan::Replay { after_seq, count: head_seq - after_seq }
+    }
+}
+
+/// Per conversation, the last `seq` delivered to one client. A guest's session follows one
+/// conversation for hours, so the first conversation's cursor is kept inline: a hash table for
+/// one entry is a 160-byte allocation of every idle guest (S1). An agent's others go in the
+/// table, boxed so that a guest's session carries one empty pointer for it.
+#[derive(Default)]
+pub struct Cursors {
+    first: Option<(Box<str>, u64)>,
+    #[expect(
+        clippy::box_collection,
+        reason = "an empty HashMap is 48 bytes inline in every guest's session; the box, 8"
+    )]
+    rest: Option<Box<HashMap<String, u64>>>,
+}
+
+impl Cursors {
+    pub fn get(&self, conversation_id: &str) -> Option<u64> {
+        match &self.first {
+            Some((id, seq)) if **id == *conversation_id => Some(*seq),
+            _ => self.rest.as_ref()?.get(conversation_id).copied(),
+        }
+    }
+
+    pub fn set(&mut self, conversation_id: &str, seq: u64) {
+        match &mut self.first {
+            Some((id, last)) if **id == *conversation_id => *last = seq,
+            Some(_) => {
+                self.rest.get_or_insert_default().insert(conversation_id.to_owned(), seq);
+            }
+            None => self.first = Some((conversation_id.into(), seq)),
+        }
+    }
+
+    /// The cursor of `conversation_id`, started at `seq` if it has none.
+    pub fn get_or_start(&mut self, conversation_id: &str, seq: u64) -> u64 {
+        if let Some(last) = self.get(conversation_id) {
+            return last;
+        }
+        self.set(conversation_id, seq);
+        seq
     }
 }
 
@@ -131,5 +175,19 @@ mod tests {
         assert_eq!(plan_resume(10, 10, 100), ResumePlan::UpToDate);
         assert_eq!(plan_resume(0, 500, 100), ResumePlan::TooFarBehind { missed: 500 });
         assert_eq!(plan_resume(11, 10, 100), ResumePlan::Ahead);
+    }
+
+    #[test]
+    fn cursors_keep_each_conversation_apart() {
+        let mut cursors = Cursors::default();
+        assert_eq!(cursors.get("cnv_a"), None);
+        assert_eq!(cursors.get_or_start("cnv_a", 3), 3);
+        assert_eq!(cursors.get_or_start("cnv_a", 9), 3, "started once");
+        cursors.set("cnv_b", 5);
+        cursors.set("cnv_a", 4);
+        assert_eq!((cursors.get("cnv_a"), cursors.get("cnv_b")), (Some(4), Some(5)));
+        assert_eq!(cursors.get_or_start("cnv_c", 1), 1);
+        cursors.set("cnv_b", 6);
+        assert_eq!((cursors.get("cnv_b"), cursors.get("cnv_c")), (Some(6), Some(1)));
     }
 }

@@ -7,7 +7,6 @@
 //! with 4201 so the client resumes (agents). Memory per connection stays bounded whatever the
 //! client does.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use porch_wire::rest::{Conversation, ConversationState, Notice, Participant, Rol
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::Receiver;
 
-use super::cursor::{ResumePlan, plan_resume};
+use super::cursor::{Cursors, ResumePlan, plan_resume};
 use super::frames::{End, close, feed_within, flush_within};
 use super::ready::ready_within;
 use crate::agents;
@@ -99,7 +98,7 @@ pub fn run(socket: WebSocket, start: Box<Start>) -> impl Future<Output = ()> + S
         id: porch_core::ids::new_id(porch_core::ids::prefix::SESSION),
         socket,
         state,
-        cursors: HashMap::new(),
+        cursors: Cursors::default(),
         last_heard: Instant::now(),
         token_exp_secs: 0,
         notice_id: None,
@@ -133,7 +132,7 @@ struct Session {
     state: AppState,
     /// Per conversation, the last `seq` delivered to this client. Guests have one entry;
     /// agents one per conversation of their queues they have heard of.
-    cursors: HashMap<String, u64>,
+    cursors: Cursors,
     /// Last time anything (a frame, a pong) came from the client.
     last_heard: Instant,
     /// The access token's `exp`: the session closes with 4002 once it passes.
@@ -252,7 +251,7 @@ impl Session {
         // With a replay the cursor starts where the client left off, and `fill` brings it to
         // the head; otherwise the client starts live from the head.
         let start = replay.map_or(head, |(after, _)| after);
-        self.cursors.insert(conversation_id.clone(), start);
+        self.cursors.set(&conversation_id, start);
         let notice = deployment.notice;
         self.notice_id = notice_id(notice.as_ref());
         self.queued = conversation.state == ConversationState::Waiting;
@@ -354,7 +353,9 @@ impl Session {
             self.state.config.limits.connection_write_buffer_bytes_max - WS_FRAME_HEADER_BYTES_MAX;
         let json = ready_within(&mut ready, conversations, frame_bytes_max);
         // Conversations left out start a cursor at their first live event (`deliver`).
-        self.cursors = ready.conversations.iter().map(|c| (c.id.clone(), c.last_seq)).collect();
+        for c in &ready.conversations {
+            self.cursors.set(&c.id, c.last_seq);
+        }
         self.send_raw(WsMessage::Text(json.into())).await?;
         Ok(who)
     }

@@ -36,7 +36,7 @@ impl Session {
         match &event.event.frame {
             ServerFrame::Message { message } => self.deliver(&event, message).await,
             ServerFrame::Conversation { conversation } => {
-                self.cursors.entry(conversation.id.clone()).or_insert(conversation.last_seq);
+                self.cursors.get_or_start(&conversation.id, conversation.last_seq);
                 if self.guest {
                     self.queued = conversation.state == ConversationState::Waiting;
                     if conversation.last_message.is_some() {
@@ -71,11 +71,11 @@ impl Session {
     pub(super) async fn deliver(&mut self, event: &HubEvent, message: &Message) -> Result<(), End> {
         let conversation_id = &message.conversation_id;
         // An agent hearing of a conversation for the first time starts at this entry.
-        let last = *self.cursors.entry(conversation_id.clone()).or_insert(message.seq - 1);
+        let last = self.cursors.get_or_start(conversation_id, message.seq - 1);
         match plan(last, message.seq) {
             Plan::Skip => Ok(()),
             Plan::Deliver => {
-                self.cursors.insert(conversation_id.clone(), message.seq);
+                self.cursors.set(conversation_id, message.seq);
                 if let (true, Some(event)) = (self.guest, message.event) {
                     self.queued = event == ConversationState::Waiting;
                 }
@@ -126,7 +126,7 @@ impl Session {
                 next = message.seq;
                 let message = if self.guest { message.for_guest() } else { message };
                 self.send_frame(&ServerFrame::Message { message }).await?;
-                self.cursors.insert(conversation_id.to_string(), next);
+                self.cursors.set(conversation_id, next);
             }
         }
         Ok(())
@@ -200,7 +200,7 @@ impl Session {
     /// Delivers, from the store, the guest's entries this session lacks up to `head`.
     pub(super) async fn catch_up_to(&mut self, who: &Who, head: u64) -> Result<(), End> {
         let Who::Guest { conversation, .. } = who else { return Ok(()) };
-        let last = self.cursors.get(&conversation.id).copied().unwrap_or(0);
+        let last = self.cursors.get(&conversation.id).unwrap_or(0);
         if head > last {
             self.fill(&conversation.id, last, head - last).await?;
         }
