@@ -6,8 +6,6 @@
 //! (`AppendRequest::expect_last_seq`), so of two nodes firing at once, the second finds it
 //! changed and writes nothing. Each fallback is one entry, marked `fallback`.
 
-use std::time::Duration;
-
 use porch_core::limits::{FALLBACK_BATCH_MAX, FALLBACK_SCAN_INTERVAL_MS};
 use porch_core::model::{Fallback, FallbackAction};
 use porch_core::store::{AppendOutcome, AppendRequest, StoreError};
@@ -20,20 +18,16 @@ use crate::state::AppState;
 pub const MOVED_TEXT: &str =
     "Nobody was free to answer here: the conversation moved to another team";
 
-/// The loop: a pass, then the scan interval, until the node shuts down.
+/// The loop: a pass every `FALLBACK_SCAN_INTERVAL_MS` until the node shuts down.
 pub async fn run(state: AppState) {
-    let mut shutdown = state.shutdown.clone();
-    loop {
-        match pass(&state).await {
-            Ok(0) => {}
-            Ok(fired) => tracing::info!(fired, "fallbacks: fired for unanswered conversations"),
-            Err(e) => tracing::warn!("fallbacks: a pass failed, retrying at the next: {e}"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(FALLBACK_SCAN_INTERVAL_MS)) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+    let fired = "fallbacks: fired for unanswered conversations";
+    crate::periodic::every(
+        state,
+        FALLBACK_SCAN_INTERVAL_MS,
+        fired,
+        |s| async move { pass(&s).await },
+    )
+    .await;
 }
 
 /// One pass over every queue with a fallback: how many fallbacks this node wrote.

@@ -72,6 +72,7 @@ pub mod offers;
 pub mod openapi;
 pub mod ops;
 pub mod origins;
+pub mod periodic;
 pub mod presence;
 pub mod queue_position;
 pub mod reopen;

@@ -5,8 +5,6 @@
 //! the conversation's `last_seq` is still the one read (`AppendRequest::expect_last_seq`), so of
 //! two nodes handing it off at once, the second finds it changed and writes nothing: once.
 
-use std::time::Duration;
-
 use porch_core::limits::{BOT_DISABLED_BATCH_MAX, BOT_DISABLED_SCAN_INTERVAL_MS};
 use porch_core::model::BotRecord;
 use porch_core::store::{AppendOutcome, AppendRequest, ConversationFilter, StoreError};
@@ -17,20 +15,13 @@ use porch_wire::rest::{Conversation, ConversationState};
 use crate::conversation::append;
 use crate::state::AppState;
 
-/// The loop: a pass, then the scan interval, until the node shuts down.
+/// The loop: a pass every `BOT_DISABLED_SCAN_INTERVAL_MS` until the node shuts down.
 pub async fn run(state: AppState) {
-    let mut shutdown = state.shutdown.clone();
-    loop {
-        match pass(&state).await {
-            Ok(0) => {}
-            Ok(handed) => tracing::info!(handed, "bots: handed a disabled bot's conversations off"),
-            Err(e) => tracing::warn!("bots: a disabled bots' pass failed, retrying: {e}"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(BOT_DISABLED_SCAN_INTERVAL_MS)) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+    let handed = "bots: handed a disabled bot's conversations off";
+    crate::periodic::every(state, BOT_DISABLED_SCAN_INTERVAL_MS, handed, |s| async move {
+        pass(&s).await
+    })
+    .await;
 }
 
 /// One pass over the disabled bots: how many conversations this node handed off.
