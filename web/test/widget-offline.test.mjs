@@ -170,6 +170,8 @@ describe('the widget\'s offline form (issue 19)', { timeout: 900_000 }, () => {
     await until(page, 'the offline form', (p) => form(p).then((x) => x.shown));
     await fill(page, 'jo@example.org', 'Do you deliver to Ghent?');
     const cid = await conversationOf(page, dep.id);
+    // The session is saved before the message goes out: close the page only once it is stored.
+    await until(page, 'the message stored', async (p) => (await shown(p, 'widget')).some((l) => l.endsWith(':Do you deliver to Ghent?') && !l.startsWith('…')), { kind: 'widget' });
     await page.context().close();
 
     const c = await openPage(await env.browser.newContext({ viewport: { width: 1280, height: 800 } }), `${env.porch.baseUrl}/console/`);
