@@ -70,6 +70,38 @@ describe('PorchGuest: the session\'s beginning and end', { timeout: 300_000 }, (
     assert.deepEqual(log.map((m) => m.text), ['written while Porch was down'], 'stored once');
   });
 
+  it('a reload while the session is being created: what was written is kept, and sent once in the session created then', T, async () => {
+    const first = guestWith();
+    await porch.kill('SIGKILL');
+    first.guest.send('written, then the page reloaded').catch(() => { /* the page went away */ });
+    first.guest.start().catch(() => { /* the page went away */ });
+    await waitFor('a try to create the session', () => first.events.of('state').some((s) => s.state === 'reconnecting'), { show: first.events.show });
+    first.guest.end(); // the reload: the page goes, its storage stays
+    const again = guestWith({ storage: first.storage });
+    assert.equal(again.guest.hasSavedSession(), true, 'there is something to restore');
+    assert.deepEqual(again.guest.pending, [], 'nothing until start()');
+    await porch.restart();
+    await again.guest.start();
+    await waitFor('the message acknowledged', () => again.guest.pending.length === 0, { show: again.events.show });
+    const log = await porch.history(again.guest.conversationId, agent.accessToken);
+    assert.deepEqual(log.map((m) => m.text), ['written, then the page reloaded'], 'stored once');
+  });
+
+  it('a message written before start() never overwrites a saved session', T, async () => {
+    const { guest, storage } = guestWith();
+    await guest.start();
+    await guest.send('one');
+    guest.end();
+    const next = guestWith({ storage });
+    next.guest.send('two').catch(() => { /* asserted below */ });
+    assert.equal(JSON.parse(storage.getItem(`porch:guest:${porch.deployment.id}`)).session?.conversationId, guest.conversationId, 'the saved session is still there');
+    await next.guest.start();
+    assert.equal(next.guest.conversationId, guest.conversationId, 'the same conversation');
+    await waitFor('the message acknowledged', () => next.guest.pending.length === 0, { show: next.events.show });
+    const log = await porch.history(guest.conversationId, agent.accessToken);
+    assert.deepEqual(log.map((m) => m.text), ['one', 'two']);
+  });
+
   it('does not retry a refusal: an unknown deployment rejects start()', T, async () => {
     const { guest, events } = guestWith({ deploymentId: 'dep_nosuchthing' });
     await assert.rejects(guest.start(), (e) => e.code === 'deployment_unknown' && e.status === 404);

@@ -117,6 +117,35 @@ describe('the widget\'s offline form (issue 19)', { timeout: 900_000 }, () => {
     });
   }
 
+  it('sent while the session cannot be created: a reload sends it once, with the email', T, async () => {
+    const dep = await offlineDeployment('offline-reload');
+    const page = await widgetPage(env.browser, SCREENS[0], shopUrl(dep.id));
+    // The session's creation fails as if Porch could not be reached: the widget retries.
+    const creating = `**/api/v2/webmessaging/deployments/${dep.id}/guests`;
+    let tries = 0;
+    await page.route(creating, (route) => { tries += 1; return route.abort('connectionrefused'); });
+    await page.click('.launcher');
+    await until(page, 'the offline form', (p) => form(p).then((f) => f.shown));
+    await fill(page, EMAIL, TEXT);
+    await until(page, 'a retried creation', async () => tries >= 2);
+    assert.equal(await savedConversation(page, dep.id), null, 'no session yet');
+
+    // The visitor reloads before Porch answers: the message was kept, and goes out now.
+    await page.unroute(creating);
+    await page.reload();
+    await page.locator('.launcher').waitFor({ state: 'visible' });
+    if (!(await panel(page)).open) await page.click('.launcher');
+    const cid = await conversationOf(page, dep.id);
+    await until(page, 'the message stored', async (p) => (await shown(p, 'widget')).some((l) => l.endsWith(`:${TEXT}`) && !l.startsWith('…')), { kind: 'widget' });
+    assert.equal((await form(page)).sent, `Thank you. The team will answer you by email at \u2068${EMAIL}\u2069.`);
+    const log = await env.porch.history(cid, env.agentToken);
+    assert.deepEqual(log.filter((m) => m.sender.role === 'guest').map((m) => m.text), [TEXT], 'stored once');
+    const { body: list } = await env.porch.api('GET', '/api/v2/agent/conversations?state=waiting', { bearer: env.agentToken, expect: 200 });
+    assert.equal(list.conversations.find((c) => c.id === cid)?.guest.email, EMAIL, 'the session carries the form\'s email');
+    await env.agentCloses(cid);
+    await page.context().close();
+  });
+
   it('an agent available: the live chat; the form off: the live chat; a wrong setting named', T, async () => {
     const dep = await offlineDeployment('offline-available');
     await setStatus('available');

@@ -167,7 +167,8 @@ export function normalize(s) {
 /**
  * Which session to start with: the one given (or the saved one of the same guest, when it
  * lasts longer), else the saved one while usable, else none (create one, or give up).
- * `restored` is the saved record whose lastSeq and outbox carry over.
+ * `restored` is the saved record whose lastSeq and outbox carry over (an outbox saved before
+ * any session carries over into the one created).
  * @param {ReturnType<typeof normalize> | null} given
  * @param {any} saved what SavedState holds
  * @returns {{session: ReturnType<typeof normalize> | null, restored: any}}
@@ -178,6 +179,9 @@ export function pickSession(given, saved) {
   }
   if (given) return { session: given, restored: null };
   if (saved?.session && usable(saved.session)) return { session: saved.session, restored: saved };
+  // Written before any session existed (a reload while it was being created): the outbox goes
+  // into the session created now.
+  if (!saved?.session && saved?.outbox?.length) return { session: null, restored: saved };
   return { session: null, restored: null };
 }
 

@@ -87,8 +87,8 @@ export class PorchGuest extends Emitter {
   get hasOlder() { return this._log.hasOlder; }
   /** Where the waiting conversation stands in its queue; null once an agent holds it. */ get queue() { return this._place.current; }
 
-  /** Whether `start()` would restore a saved session (e.g. to reopen a widget after a reload). */
-  hasSavedSession() { const saved = this._saved.load(); return Boolean(saved?.session && usable(saved.session)); }
+  /** Whether `start()` would restore a saved session, or messages written before a session existed (e.g. to reopen a widget after a reload). */
+  hasSavedSession() { const saved = this._saved.load(); return Boolean(saved?.session ? usable(saved.session) : saved?.outbox?.length); }
 
   /** Gets a session (saved, given or created) and connects; resolves on the first `ready`. @returns {Promise<this>} */
   start() {
@@ -344,8 +344,15 @@ export class PorchGuest extends Emitter {
   }
 
   _persist() {
-    if (!this._session || this._ended || this._close.final) return;
-    this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
+    if (this._ended || this._close.final) return;
+    if (this._session) {
+      this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
+    } else if (this.pending.length && !this._saved.load()?.session) {
+      // No session yet (being created, Porch unreachable): what the visitor wrote is kept, so a
+      // reload meanwhile creates the session and sends it. Never over a saved session, which
+      // start() has not restored yet.
+      this._saved.save({ session: null, outbox: this._sends.list() });
+    }
   }
 
   /** @param {string} method @param {string} path @param {unknown} [json] @returns {Promise<any>} */

@@ -276,6 +276,7 @@ export declare class PorchGuest extends Emitter<GuestEvents> {
   check(): Promise<{ notice: Notice | null }>;
   /** The deployment's notice before any session (the widget endpoint: `baseUrl` and `deploymentId`, no token, from the deployment's origins only); sets `notice` and emits `notice` when it changed, and sets and emits `welcome`. */
   peekNotice(): Promise<Notice | null>;
+  /** Whether `start()` would restore something: a saved session still usable, or messages written before a session existed (a reload while it was being created), which go into the session `start()` creates. */
   hasSavedSession(): boolean;
   /** Restores, takes or creates a session and connects; resolves on the first `ready`. A
    * session created at the widget endpoint is retried with backoff while Porch cannot be

@@ -63,7 +63,11 @@ export class Chat {
   load() {
     if (this.guest.hasSavedSession()) {
       const sentTo = this.tab.recall(this.sentKey);
-      if (sentTo) this.offline.confirm(sentTo);
+      // The session may still be to create (a reload while it was): it carries the form's email.
+      if (sentTo) {
+        this.config.guest = { ...this.config.guest, email: sentTo };
+        this.offline.confirm(sentTo);
+      }
       this.showLauncher();
       this.startGuest();
       return;

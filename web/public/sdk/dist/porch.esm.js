@@ -1049,6 +1049,7 @@ function pickSession(given, saved) {
   }
   if (given) return { session: given, restored: null };
   if (saved?.session && usable(saved.session)) return { session: saved.session, restored: saved };
+  if (!saved?.session && saved?.outbox?.length) return { session: null, restored: saved };
   return { session: null, restored: null };
 }
 function usable(session) {
@@ -1742,10 +1743,10 @@ var PorchGuest = class extends Emitter {
   get queue() {
     return this._place.current;
   }
-  /** Whether `start()` would restore a saved session (e.g. to reopen a widget after a reload). */
+  /** Whether `start()` would restore a saved session, or messages written before a session existed (e.g. to reopen a widget after a reload). */
   hasSavedSession() {
     const saved = this._saved.load();
-    return Boolean(saved?.session && usable(saved.session));
+    return Boolean(saved?.session ? usable(saved.session) : saved?.outbox?.length);
   }
   /** Gets a session (saved, given or created) and connects; resolves on the first `ready`. @returns {Promise<this>} */
   start() {
@@ -2016,8 +2017,12 @@ var PorchGuest = class extends Emitter {
     this.emit("state", { state, previous, ...info });
   }
   _persist() {
-    if (!this._session || this._ended || this._close.final) return;
-    this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
+    if (this._ended || this._close.final) return;
+    if (this._session) {
+      this._saved.save({ session: this._session, lastSeq: this._log.lastSeq, outbox: this._sends.list() });
+    } else if (this.pending.length && !this._saved.load()?.session) {
+      this._saved.save({ session: null, outbox: this._sends.list() });
+    }
   }
   /** @param {string} method @param {string} path @param {unknown} [json] @returns {Promise<any>} */
   _api(method, path, json) {
