@@ -67,6 +67,8 @@ for (const screen of SCREENS) {
       await until(page, 'Dora open', (p) => p.locator('#conversation-title').textContent().then((t) => t === 'Dora'));
       await until(page, 'her message', (p) => p.locator('#messages').textContent().then((t) => t.includes('my invoice is wrong')));
       assert.equal(await page.locator('#conversation-state').textContent(), 'closed');
+      assert.match(await page.locator('#conversation-reopen').textContent(), /^the visitor can reopen it until \d{1,2}:\d{2}/, 'closed just now: within the reopen window');
+      assert.equal(await page.locator('#conversation-reopen').isVisible(), true);
       assert.equal(await page.locator('#reply').isDisabled(), true, 'no reply to a closed conversation');
       assert.deepEqual(await axeSerious(page), []);
       if (screen.viewport.width < 700) {

@@ -203,7 +203,10 @@ function renderCount() {
   if (button?.dataset.conversationId) openConversation(button.dataset.conversationId);
 });
 
-setInterval(renderList, LIST_TICK_MS);
+setInterval(() => {
+  renderList();
+  renderReopen(openId ? agent?.conversation(openId) : null);
+}, LIST_TICK_MS);
 
 /**
  * Which conversation is open (null: none); on a narrow screen it takes the whole page.
@@ -294,6 +297,17 @@ function renderHead() {
   $('reply').disabled = closed;
   $('reply-form').querySelector('button[type="submit"]').disabled = closed;
   files.enable(!closed);
+  renderReopen(c);
+}
+
+/** A closed conversation its visitor may still reopen by writing (routing.md, "Reopen"): until
+ * when. Checked again at each list tick, so it goes once the window has passed.
+ * @param {import('../sdk/porch.js').Conversation | null | undefined} c */
+function renderReopen(c) {
+  const untilMs = c?.state === 'closed' ? c.reopenUntilMs ?? 0 : 0;
+  const el = $('conversation-reopen');
+  el.hidden = untilMs <= Date.now();
+  el.textContent = el.hidden ? '' : `the visitor can reopen it until ${new Date(untilMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
 }
 
 function renderPending() {
