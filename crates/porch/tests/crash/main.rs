@@ -162,11 +162,17 @@ fn kill_loop(mut porch: Porch, seconds: u64, kills: u64, mut seed: u64) -> (Porc
         seed
     };
     let gap_ms = seconds * 1000 / (kills + 1);
-    let end = Instant::now() + Duration::from_secs(seconds);
+    let begin = Instant::now();
+    let end = begin + Duration::from_secs(seconds);
     let mut done = 0;
     while done < kills && Instant::now() < end {
-        // Uniform in [gap/2, 3·gap/2): random moments, the same mean rate.
-        std::thread::sleep(Duration::from_millis(gap_ms / 2 + random() % gap_ms.max(1)));
+        // The k-th kill falls uniformly in [k·gap + gap/2, k·gap + 3·gap/2) from the start:
+        // random moments at the same mean rate. Scheduled from the start, not from the last
+        // restart, so a slow restart (a loaded host) shortens the next wait instead of pushing
+        // every later kill out of the run.
+        let at_ms = gap_ms * done + gap_ms / 2 + random() % gap_ms.max(1);
+        let at = begin + Duration::from_millis(at_ms);
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
         porch.kill();
         porch.start();
         done += 1;
