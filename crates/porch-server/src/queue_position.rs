@@ -77,9 +77,10 @@ impl QueuePositions {
 }
 
 /// Where the waiting `conversation` stands, for its guest's `ready` or a REST read: from the
-/// queue's last read when that is recent, has it, and nothing changed since; else from a read
-/// made now (a guest that just joined is in no earlier read). `None` once an agent holds it, and past
-/// `QUEUE_POSITIONS_MAX`. What it answers counts as told.
+/// queue's last read when that is within `QUEUE_POSITION_REFRESH_MS`, has it, and nothing
+/// changed since; else from a read made now (a guest that just joined is in no earlier read).
+/// `None` once an agent holds it, and past `QUEUE_POSITIONS_MAX`. What it answers counts as
+/// told.
 pub async fn position_of(
     state: &AppState,
     conversation: &Conversation,
@@ -90,11 +91,15 @@ pub async fn position_of(
     let positions = &state.queue_positions;
     let Some(entry) = positions.entry(&conversation.queue, true) else { return Ok(None) };
     let mut snapshot = entry.snapshot.lock().await;
-    let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
     // Changed since (heard by the hub, or marked by the loop): the last read is stale.
     let changed =
         entry.dirty.load(Ordering::SeqCst) || state.hub.queue_pending(&conversation.queue);
-    let recent = snapshot.read_at.is_some_and(|at| at.elapsed() < window);
+    // Unchanged, a read is what the queue is for as long as the loop's refresh keeps it (what
+    // no event carries, the loop reads every `QUEUE_POSITION_REFRESH_MS` for every guest here
+    // alike). Reading again once the window passed made every handshake of a busy queue's
+    // guests read the whole queue once per window (S2, bench/notes/session9-handshake.md).
+    let refresh = Duration::from_millis(QUEUE_POSITION_REFRESH_MS);
+    let recent = snapshot.read_at.is_some_and(|at| at.elapsed() < refresh);
     // A guest missing from a read may have joined after it, so it reads again; but a read
     // that stopped at `QUEUE_POSITIONS_MAX` leaves out every guest past it, and re-reading for
     // each of those (thousands connecting at once) read the whole queue per guest.
