@@ -29,7 +29,7 @@ use porch_wire::rest::Conversation;
 use tokio::sync::oneshot;
 use tokio_postgres::types::ToSql;
 
-use super::log::{self, Failure, PLAIN_STORED_AT, failure, plain_preview};
+use super::log::{self, Failure, INSERTED_EVENTS, PLAIN_STORED_AT, failure, plain_preview};
 use super::pool::Db;
 use super::rows::{self, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context, violates};
 use super::turns::Turns;
@@ -216,11 +216,7 @@ async fn statement(
 ) -> Result<Option<Vec<Outcome>>, Failure> {
     let conversation_id = &batch[0].request.conversation_id;
     let doing = format!("appending {} entries to {conversation_id}", batch.len());
-    let enqueue = enqueue_sql(
-        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
-          FROM inserted i, updated u)",
-        9,
-    );
+    let enqueue = enqueue_sql(INSERTED_EVENTS, 9);
     let statement = client
         .prepare_cached(&format!(
             "WITH snapshot AS ( \

@@ -274,6 +274,11 @@ async fn attempt(
     ))))
 }
 
+/// The rows an append statement's outbox events come from (`enqueue_sql`): its `inserted`
+/// entries with the conversation's deployment and queue from its `updated` row.
+pub(super) const INSERTED_EVENTS: &str = "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
+      FROM inserted i, updated u)";
+
 /// The columns of `append_plain`'s answer after the conversation's: the stored entry's, then
 /// the new entry's `seq` and time.
 pub(super) const PLAIN_STORED_AT: usize = 16;
@@ -298,11 +303,7 @@ async fn append_plain(
     sent: &mut Vec<String>,
 ) -> Result<Option<AppendOutcome>, Failure> {
     let doing = format!("appending to {}", request.conversation_id);
-    let enqueue = enqueue_sql(
-        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
-          FROM inserted i, updated u)",
-        9,
-    );
+    let enqueue = enqueue_sql(INSERTED_EVENTS, 9);
     let statement = client
         .prepare_cached(&format!(
             "WITH snapshot AS ( \
@@ -420,11 +421,7 @@ async fn write(
     // The insert reads the update's RETURNING, so it happens only if the update did; the
     // outbox rows read the insert's, so the event commits with its entry or not at all. `$16`
     // and `$18` are NULL when the append claims or releases nobody: `id = NULL` matches no row.
-    let enqueue = enqueue_sql(
-        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
-          FROM inserted i, updated u)",
-        14,
-    );
+    let enqueue = enqueue_sql(INSERTED_EVENTS, 14);
     let statement = client
         .prepare_cached(&format!(
             "WITH identified AS ({IDENTIFY}), updated AS ( \
