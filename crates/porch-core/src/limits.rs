@@ -737,6 +737,14 @@ limits! {
     /// writing to one busy or stuck conversation cannot fill the pool and stall every other one.
     POSTGRES_APPENDS_PER_CONVERSATION_MAX: usize = 4, "appends";
 
+    /// Plain messages to one conversation that one statement writes, and one commit makes
+    /// durable, when they wait on the same node while its previous statement for that
+    /// conversation runs (PostgreSQL). Appends to one conversation commit one after the other
+    /// on its row, a WAL flush each: without sharing one, a busy conversation takes at most
+    /// one message per flush. The bound keeps one statement's parameters, and its hold on the
+    /// row, short.
+    POSTGRES_APPEND_BATCH_MAX: usize = 64, "appends";
+
     /// The longest an append waits in memory for one of its conversation's turns
     /// (`POSTGRES_APPENDS_PER_CONVERSATION_MAX`); a waiter whose caller left leaves at once. As
     /// long as a wait for a pooled connection, for the same reason: past it, a retryable

@@ -216,15 +216,15 @@ impl AppendRequest {
         }
     }
 
-    /// Text and nothing else: no state change, assignment, holder, move, note, wrap-up, content,
-    /// file, reopen, expected `last_seq`, fallback, event of its own or identification. Only
-    /// such an entry may take a store's shortcut that writes before
-    /// `decide_append` rules (PostgreSQL's one-statement append): every other field is a
-    /// condition or a column the shortcut does not check or write.
+    /// Text and nothing else (an agent's reply may name the holder it must be): no state change,
+    /// assignment, unheld conversation, move, note, wrap-up, content, file, reopen, expected
+    /// `last_seq`, fallback, event of its own or identification. Only such an entry may take a
+    /// store's shortcut that writes before `decide_append` rules (PostgreSQL's one-statement
+    /// append): every other field is a condition or a column the shortcut does not check or
+    /// write.
     pub fn is_plain(&self) -> bool {
         self.event.is_none()
             && self.assign.is_none()
-            && self.holder.is_none()
             && !self.or_unheld
             && self.queue.is_none()
             && self.note.is_none()

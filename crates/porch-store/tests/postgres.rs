@@ -8,6 +8,8 @@
 #[path = "suite/mod.rs"]
 mod suite;
 
+#[path = "postgres/batches.rs"]
+mod batches;
 #[path = "postgres/nodes.rs"]
 mod nodes;
 #[path = "postgres/server.rs"]

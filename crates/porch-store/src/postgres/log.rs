@@ -23,6 +23,7 @@ use porch_core::webhook::EventType;
 use porch_wire::rest::{Conversation, ConversationState, Message};
 use tokio_postgres::types::ToSql;
 
+use super::batch::{self, Shared};
 use super::pool::Db;
 use super::rows::{
     self, CONVERSATION_COLUMNS, CONVERSATION_FROM, Context, MESSAGE_COLUMNS, seq_to_sql, violates,
@@ -109,7 +110,20 @@ async fn read_for_append(
     tokio::try_join!(conversation, stored, load)
 }
 
-/// Appends one entry; see `Store::append`. Committed before it returns.
+/// Appends one entry; see `Store::append`. Committed before it returns. A plain entry goes
+/// with the others of its conversation waiting on this node, in one statement (`batch`).
+pub(crate) async fn append(
+    shared: &Shared,
+    request: AppendRequest,
+) -> Result<AppendOutcome, StoreError> {
+    if request.is_plain() {
+        return batch::append(shared, request).await;
+    }
+    alone(&shared.db, &shared.turns, request, Vec::new(), None).await
+}
+
+/// Appends one entry by itself. `sent` and `unknown` carry what an earlier try (a batch) sent
+/// and, if its outcome is unknown, why.
 ///
 /// A retry of a stored `clientMessageId` is answered before the closed check, as in SQLite:
 /// the sender's first attempt was accepted, and "closed" would read as "not taken".
@@ -121,18 +135,23 @@ async fn read_for_append(
 /// finds the entry if it was stored, and an entry whose id is one this call sent is its own,
 /// answered as `Created`, so the caller sees one outcome and the log holds the entry once.
 /// An append without a key cannot be asked about: `Unconfirmed` at once.
-pub(crate) async fn append(
+pub(super) async fn alone(
     db: &Db,
     turns: &Turns,
     request: AppendRequest,
+    mut sent: Vec<String>,
+    mut unknown: Option<StoreError>,
 ) -> Result<AppendOutcome, StoreError> {
-    // Appends of one conversation from this node go one at a time, so they never hold more
-    // than one pooled connection between them (`turns`).
+    if let Some(first) = &unknown
+        && request.client_message_id.is_none()
+    {
+        return Err(unconfirmed(first));
+    }
+    // A few appends of one conversation from this node at a time, so they never hold more
+    // than a few pooled connections between them (`turns`).
     let _turn = turns.take(&request.conversation_id).await?;
     let resolve = Duration::from_millis(POSTGRES_UNCONFIRMED_RESOLVE_MS);
     let deadline = Instant::now() + resolve;
-    let mut sent = Vec::new();
-    let mut unknown = None;
     loop {
         let error = match attempt(db, &request, &mut sent).await {
             Ok(outcome) => return Ok(outcome),
@@ -146,9 +165,7 @@ pub(crate) async fn append(
         };
         let first = unknown.get_or_insert(error);
         if request.client_message_id.is_none() || Instant::now() >= deadline {
-            return Err(StoreError::Unconfirmed(format!(
-                "{first}; not settled within {POSTGRES_UNCONFIRMED_RESOLVE_MS} ms: the entry may be stored"
-            )));
+            return Err(unconfirmed(first));
         }
         tracing::warn!(
             conversation = %request.conversation_id,
@@ -158,12 +175,18 @@ pub(crate) async fn append(
     }
 }
 
+fn unconfirmed(first: &StoreError) -> StoreError {
+    StoreError::Unconfirmed(format!(
+        "{first}; not settled within {POSTGRES_UNCONFIRMED_RESOLVE_MS} ms: the entry may be stored"
+    ))
+}
+
 /// Between two attempts to settle an unknown outcome: a lost connection is usually a restart
 /// or a failover, seconds long; asking much faster only fills the log.
 const UNCONFIRMED_PAUSE: Duration = Duration::from_millis(250);
 
 /// Why one attempt to append did not return an outcome.
-enum Failure {
+pub(super) enum Failure {
     /// A definite answer: this attempt wrote nothing.
     Refused(StoreError),
     /// The connection broke after a write statement went out: it may have committed.
@@ -178,7 +201,7 @@ impl From<StoreError> for Failure {
 
 /// A write statement's error as a `Failure`: one PostgreSQL sent means it rolled the statement
 /// back; any other (the connection closed, reset or failed) leaves its outcome unknown.
-fn failure(error: tokio_postgres::Error, doing: &str) -> Failure {
+pub(super) fn failure(error: tokio_postgres::Error, doing: &str) -> Failure {
     let lost = error.as_db_error().is_none();
     let error = Err::<(), _>(error).context(doing).unwrap_err();
     if lost { Failure::Unknown(error) } else { Failure::Refused(error) }
@@ -251,14 +274,19 @@ async fn attempt(
     ))))
 }
 
+/// The rows an append statement's outbox events come from (`enqueue_sql`): its `inserted`
+/// entries with the conversation's deployment and queue from its `updated` row.
+pub(super) const INSERTED_EVENTS: &str = "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
+      FROM inserted i, updated u)";
+
 /// The columns of `append_plain`'s answer after the conversation's: the stored entry's, then
 /// the new entry's `seq` and time.
-const PLAIN_STORED_AT: usize = 16;
+pub(super) const PLAIN_STORED_AT: usize = 16;
 const PLAIN_SEQ_AT: usize = PLAIN_STORED_AT + rows::MESSAGE_COLUMN_COUNT;
 
 /// A plain entry (no state change, no assignment: nearly every message) in one round trip.
-/// Its rule is short: written unless the conversation is closed or the sender already stored
-/// this `clientMessageId`. One statement reads the conversation and that entry, writes if the
+/// Its rule is short: written unless the conversation is closed, the sender already stored
+/// this `clientMessageId`, or an agent's reply names a holder the conversation does not have. One statement reads the conversation and that entry, writes if the
 /// rule allows, and returns what it read; `decide_append` then rules on what was read, so the
 /// answer is porch-core's and the statement only spares the round trip of the read.
 ///
@@ -275,11 +303,7 @@ async fn append_plain(
     sent: &mut Vec<String>,
 ) -> Result<Option<AppendOutcome>, Failure> {
     let doing = format!("appending to {}", request.conversation_id);
-    let enqueue = enqueue_sql(
-        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
-          FROM inserted i, updated u)",
-        9,
-    );
+    let enqueue = enqueue_sql(INSERTED_EVENTS, 9);
     let statement = client
         .prepare_cached(&format!(
             "WITH snapshot AS ( \
@@ -293,6 +317,7 @@ async fn append_plain(
                  FROM snapshot s \
                  WHERE u.id = $2 AND s.state <> 'closed' AND u.state = s.state \
                    AND u.assigned_agent_id IS NOT DISTINCT FROM s.assigned_agent_id \
+                   AND ($12::text IS NULL OR (s.state = 'assigned' AND s.assigned_agent_id = $12)) \
                    AND NOT EXISTS (SELECT 1 FROM stored) \
                  RETURNING u.last_seq, u.updated_at_ms, u.deployment_id, u.queue \
              ), inserted AS ( \
@@ -321,6 +346,7 @@ async fn append_plain(
         &EventType::of_entry(None).as_str(),
         &None::<&str>,
         &plain_preview(request),
+        &request.holder,
     ];
     let row = match client.query_opt(&statement, params).await {
         Ok(row) => row,
@@ -354,7 +380,7 @@ async fn append_plain(
 
 /// The preview column's value for a plain entry, from the request (the statement writes it
 /// before `decide_append` has seen the row; its rule needs only the sender and the text).
-fn plain_preview(request: &AppendRequest) -> String {
+pub(super) fn plain_preview(request: &AppendRequest) -> String {
     let preview = porch_core::preview::of(&request.sender, &request.text, false);
     crate::rows::to_json(&preview)
 }
@@ -395,11 +421,7 @@ async fn write(
     // The insert reads the update's RETURNING, so it happens only if the update did; the
     // outbox rows read the insert's, so the event commits with its entry or not at all. `$16`
     // and `$18` are NULL when the append claims or releases nobody: `id = NULL` matches no row.
-    let enqueue = enqueue_sql(
-        "(SELECT i.conversation_id, i.seq, i.created_at_ms AS at_ms, u.deployment_id, u.queue \
-          FROM inserted i, updated u)",
-        14,
-    );
+    let enqueue = enqueue_sql(INSERTED_EVENTS, 14);
     let statement = client
         .prepare_cached(&format!(
             "WITH identified AS ({IDENTIFY}), updated AS ( \

@@ -8,8 +8,10 @@
 //!   conversation row in one statement, only if the row's state and agent are still the ones
 //!   it decided on, and takes `last_seq + 1` of the row as committed, so `seq` is gap-free in
 //!   commit order across nodes and no lock is held across round trips; a plain message reads
-//!   what it decides on in that same statement, one round trip (`log`); a node sends one append per conversation at a time (`turns`); unique constraints
-//!   (names, the idempotency index) settle every other race (`writes`, `log`).
+//!   what it decides on in that same statement, one round trip (`log`), and the plain
+//!   messages of one conversation that wait on a node go in one statement and one commit
+//!   (`batch`); a node sends a few appends per conversation at a time (`turns`); unique
+//!   constraints (names, the idempotency index) settle every other race (`writes`, `log`).
 //! - Every session runs with a statement, lock and idle-in-transaction timeout (`pool`): a
 //!   node that stops answering cannot hold anything for long, and nothing waits forever.
 //! - A write returns only after COMMIT; with `synchronous_commit=on` and `fsync=on` (the
@@ -27,6 +29,7 @@
 //!   `/readyz`'s probe within `POSTGRES_PROBE_TIMEOUT_MS` (`pool`).
 
 mod attachments;
+mod batch;
 mod blobs;
 mod bots;
 mod canned;
@@ -108,8 +111,8 @@ impl std::fmt::Debug for PostgresOptions {
 /// The PostgreSQL store. Cheap to share behind an `Arc`; dropping it closes its connections.
 pub struct PostgresStore {
     db: Db,
-    /// Appends running or waiting on this node, one per conversation at a time.
-    turns: turns::Turns,
+    /// The pool, appends' turns per conversation and plain appends waiting for their batch.
+    shared: batch::Shared,
     /// Attachments' bytes, in the database on the same pool.
     blobs: std::sync::Arc<blobs::PgBlobs>,
 }
@@ -132,7 +135,12 @@ impl PostgresStore {
         drop(client);
         tracing::debug!(schema = ?options.schema, pool_size = options.pool_size, "opened the postgres store");
         let blobs = std::sync::Arc::new(blobs::PgBlobs { db: db.clone() });
-        Ok(PostgresStore { db, turns: turns::Turns::new(options.pool_size.max(1)), blobs })
+        let shared = batch::Shared {
+            db: db.clone(),
+            turns: std::sync::Arc::new(turns::Turns::new(options.pool_size.max(1))),
+            batches: std::sync::Arc::default(),
+        };
+        Ok(PostgresStore { db, shared, blobs })
     }
 }
 
@@ -279,7 +287,7 @@ impl Store for PostgresStore {
     }
 
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome> {
-        Box::pin(log::append(&self.db, &self.turns, request))
+        Box::pin(log::append(&self.shared, request))
     }
 
     fn search_conversations(
