@@ -9,9 +9,10 @@
 //! `seq`s in queue order, as one commit. A lone append takes the one-entry path
 //! (`log::alone`), unchanged. A batch the statement did not write (the conversation closed or
 //! changed since its snapshot, a `clientMessageId` already stored or in the batch twice) or
-//! whose outcome is unknown (its connection broke) is handed back: each of its appends then
-//! runs the one-entry path on its own, from what the batch sent, so each gets the outcome it
-//! would have had alone.
+//! whose outcome is unknown (its connection broke) is taken apart: each of its appends then
+//! runs the one-entry path, from what the batch sent, so each gets the outcome it would have
+//! had alone. One after the other, in queue order, by the writer: run side by side they could
+//! commit out of the order their sender sent them in.
 //!
 //! The queue's writer is a task of its own, not a caller: a caller that leaves drops only its
 //! place (an append still queued is skipped), never the appends of others.
@@ -49,18 +50,7 @@ struct Queued {
 }
 
 /// What a batch tells each of its appends.
-// Moved once per append, never stored: boxing the outcome would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Reply {
-    Done(Result<AppendOutcome, StoreError>),
-    /// Not settled by the batch: the caller appends alone, knowing what the batch sent (`sent`)
-    /// and, if its connection broke, that it may have committed (`unknown`).
-    Alone {
-        request: AppendRequest,
-        sent: Vec<String>,
-        unknown: Option<StoreError>,
-    },
-}
+type Reply = Result<AppendOutcome, StoreError>;
 
 /// What the store shares with a conversation's writer task.
 #[derive(Clone)]
@@ -93,10 +83,7 @@ pub(crate) async fn append(
         tokio::spawn(write_queue(shared.clone(), conversation_id.clone()));
     }
     match answer.await {
-        Ok(Reply::Done(outcome)) => outcome,
-        Ok(Reply::Alone { request, sent, unknown }) => {
-            log::alone(&shared.db, &shared.turns, request, sent, unknown).await
-        }
+        Ok(outcome) => outcome,
         Err(_) => Err(StoreError::Unavailable(format!(
             "the batch of appends to {conversation_id} ended without an answer"
         ))),
@@ -136,7 +123,7 @@ async fn write_queue(shared: Shared, conversation_id: String) {
                 let Queued { request, reply } = batch.remove(0);
                 let outcome =
                     log::alone(&shared.db, &shared.turns, request, Vec::new(), None).await;
-                let _ = reply.send(Reply::Done(outcome));
+                let _ = reply.send(outcome);
             }
             _ => write_batch(shared, batch).await,
         }
@@ -176,7 +163,7 @@ async fn write_batch(shared: &Shared, batch: Vec<Queued>) {
         // Not sent: no wait is shorter alone.
         Err(e) => {
             for queued in batch {
-                let _ = queued.reply.send(Reply::Done(Err(e.clone())));
+                let _ = queued.reply.send(Err(e.clone()));
             }
             return;
         }
@@ -184,7 +171,7 @@ async fn write_batch(shared: &Shared, batch: Vec<Queued>) {
     let unknown = match written {
         Ok(Some(outcomes)) => {
             for (queued, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = queued.reply.send(Reply::Done(outcome));
+                let _ = queued.reply.send(outcome);
             }
             return;
         }
@@ -192,9 +179,15 @@ async fn write_batch(shared: &Shared, batch: Vec<Queued>) {
         Ok(None) | Err(Failure::Refused(_)) => None,
         Err(Failure::Unknown(e)) => Some(e),
     };
-    for (queued, id) in batch.into_iter().zip(ids) {
-        let Queued { request, reply } = queued;
-        let _ = reply.send(Reply::Alone { request, sent: vec![id], unknown: unknown.clone() });
+    // In queue order, one at a time (see the module's comment); an append whose caller left
+    // is still made when the batch may have stored it, so its outcome is settled either way.
+    for (Queued { request, reply }, id) in batch.into_iter().zip(ids) {
+        if reply.is_closed() && unknown.is_none() {
+            continue;
+        }
+        let sent = vec![id];
+        let outcome = log::alone(&shared.db, &shared.turns, request, sent, unknown.clone()).await;
+        let _ = reply.send(outcome);
     }
 }
 
