@@ -12,7 +12,7 @@
 //! carries (an agent becoming available).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,8 +37,13 @@ pub struct QueuePositions {
 
 #[derive(Default)]
 struct Entry {
-    /// Changed since its last read.
+    /// Changed since the loop last read it and told its guests.
     dirty: AtomicBool,
+    /// Counts the times the queue was marked changed. A read records the count it started
+    /// from, so a guest's `ready` reads again only for a change no read has seen yet: `dirty`
+    /// stays set until the loop tells, and reading for it at every `ready` meant one read of
+    /// 5,000 conversations per connecting guest after each refresh (S1).
+    marks: AtomicU64,
     /// One read of the queue at a time: callers arriving during it wait and share it.
     snapshot: tokio::sync::Mutex<Snapshot>,
 }
@@ -46,10 +51,50 @@ struct Entry {
 #[derive(Default)]
 struct Snapshot {
     read_at: Option<Instant>,
+    /// `Entry::marks` when the last read began.
+    read_mark: u64,
     /// Every waiting conversation of the last read, with its place.
     positions: HashMap<String, QueuePosition>,
     /// What this node's guests were last told, so only changes go out.
     told: HashMap<String, QueuePosition>,
+}
+
+impl Entry {
+    /// The queue changed: the loop reads and tells it, and the next `ready` reads it again.
+    fn mark(&self) {
+        self.marks.fetch_add(1, Ordering::SeqCst);
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Snapshot {
+    /// Whether a `ready` of `conversation` must read the queue again, with the queue marked
+    /// `mark` times and `pending` a change the hub heard that the loop has not taken yet.
+    fn stale_for(&self, conversation: &str, mark: u64, pending: bool) -> bool {
+        // Changed since the last read (heard by the hub, or marked by the loop).
+        let changed = mark != self.read_mark || pending;
+        // Unchanged, a read is what the queue is for as long as the loop's refresh keeps it
+        // (what no event carries, the loop reads every `QUEUE_POSITION_REFRESH_MS` for every
+        // guest here alike). Reading again once a 1 s window passed made every handshake of a
+        // busy queue's guests read the whole queue once per window (S2,
+        // bench/notes/session9-handshake.md).
+        let refresh = Duration::from_millis(QUEUE_POSITION_REFRESH_MS);
+        let recent = self.read_at.is_some_and(|at| at.elapsed() < refresh);
+        // A guest missing from a read may have joined after it, so it reads again; but a read
+        // that stopped at `QUEUE_POSITIONS_MAX` leaves out every guest past it, and re-reading
+        // for each of those (thousands connecting at once) read the whole queue per guest.
+        let past_full_read = self.positions.len() >= QUEUE_POSITIONS_MAX as usize;
+        let missing = !self.positions.contains_key(conversation) && !past_full_read;
+        changed || !recent || missing
+    }
+
+    /// Reads the queue into the snapshot, as of `mark`, loaded before the read began.
+    async fn read(&mut self, state: &AppState, queue: &str, mark: u64) -> ApiResult<()> {
+        self.positions = read(state, queue).await?;
+        self.read_at = Some(Instant::now());
+        self.read_mark = mark;
+        Ok(())
+    }
 }
 
 impl QueuePositions {
@@ -91,23 +136,10 @@ pub async fn position_of(
     let positions = &state.queue_positions;
     let Some(entry) = positions.entry(&conversation.queue, true) else { return Ok(None) };
     let mut snapshot = entry.snapshot.lock().await;
-    // Changed since (heard by the hub, or marked by the loop): the last read is stale.
-    let changed =
-        entry.dirty.load(Ordering::SeqCst) || state.hub.queue_pending(&conversation.queue);
-    // Unchanged, a read is what the queue is for as long as the loop's refresh keeps it (what
-    // no event carries, the loop reads every `QUEUE_POSITION_REFRESH_MS` for every guest here
-    // alike). Reading again once the window passed made every handshake of a busy queue's
-    // guests read the whole queue once per window (S2, bench/notes/session9-handshake.md).
-    let refresh = Duration::from_millis(QUEUE_POSITION_REFRESH_MS);
-    let recent = snapshot.read_at.is_some_and(|at| at.elapsed() < refresh);
-    // A guest missing from a read may have joined after it, so it reads again; but a read
-    // that stopped at `QUEUE_POSITIONS_MAX` leaves out every guest past it, and re-reading for
-    // each of those (thousands connecting at once) read the whole queue per guest.
-    let past_full_read = snapshot.positions.len() >= QUEUE_POSITIONS_MAX as usize;
-    let missing = !snapshot.positions.contains_key(&conversation.id) && !past_full_read;
-    if changed || !recent || missing {
-        snapshot.positions = read(state, &conversation.queue).await?;
-        snapshot.read_at = Some(Instant::now());
+    let mark = entry.marks.load(Ordering::SeqCst);
+    let pending = state.hub.queue_pending(&conversation.queue);
+    if snapshot.stale_for(&conversation.id, mark, pending) {
+        snapshot.read(state, &conversation.queue, mark).await?;
     }
     let at = snapshot.positions.get(&conversation.id).copied();
     if let Some(at) = at {
@@ -147,13 +179,13 @@ pub async fn run(state: AppState) {
     loop {
         for (queue, guest_here) in state.hub.take_changed_queues() {
             if let Some(entry) = state.queue_positions.entry(&queue, guest_here) {
-                entry.dirty.store(true, Ordering::SeqCst);
+                entry.mark();
             }
         }
         if Instant::now() >= next_refresh {
             next_refresh = Instant::now() + refresh;
             for (_, entry) in state.queue_positions.all() {
-                entry.dirty.store(true, Ordering::SeqCst);
+                entry.mark();
             }
         }
         let next_due = pass(&state).await;
@@ -181,7 +213,8 @@ async fn pass(state: &AppState) -> Option<Instant> {
             continue;
         }
         entry.dirty.store(false, Ordering::SeqCst);
-        match tell(state, &queue, &mut snapshot).await {
+        let mark = entry.marks.load(Ordering::SeqCst);
+        match tell(state, &queue, &mut snapshot, mark).await {
             Ok(true) => {}
             Ok(false) => {
                 drop(snapshot);
@@ -199,9 +232,13 @@ async fn pass(state: &AppState) -> Option<Instant> {
 
 /// Reads the queue and sends a `queue` frame to each guest here whose place changed. False
 /// when no guest of the queue's waiting conversations is connected here.
-async fn tell(state: &AppState, queue: &str, snapshot: &mut Snapshot) -> ApiResult<bool> {
-    snapshot.positions = read(state, queue).await?;
-    snapshot.read_at = Some(Instant::now());
+async fn tell(
+    state: &AppState,
+    queue: &str,
+    snapshot: &mut Snapshot,
+    mark: u64,
+) -> ApiResult<bool> {
+    snapshot.read(state, queue, mark).await?;
     let mut told = HashMap::new();
     for (id, at) in &snapshot.positions {
         if !state.hub.listens(&conversation_topic(id)) {
@@ -214,4 +251,52 @@ async fn tell(state: &AppState, queue: &str, snapshot: &mut Snapshot) -> ApiResu
     }
     snapshot.told = told;
     Ok(!snapshot.told.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_just_now(mark: u64, ids: &[&str]) -> Snapshot {
+        let at = QueuePosition { position: 1, estimated_wait_ms: None };
+        Snapshot {
+            read_at: Some(Instant::now()),
+            read_mark: mark,
+            positions: ids.iter().map(|id| ((*id).to_owned(), at)).collect(),
+            told: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_change_is_read_once_not_at_every_ready() {
+        let entry = Entry::default();
+        entry.mark();
+        let mark = entry.marks.load(Ordering::SeqCst);
+        let snapshot = read_just_now(mark - 1, &["cnv_a", "cnv_b"]);
+        assert!(snapshot.stale_for("cnv_a", mark, false), "a mark after the read");
+        // The first `ready` after the mark read the queue; the loop has not told yet, so the
+        // queue is still dirty, and the next `ready`s answer from that read.
+        let snapshot = read_just_now(mark, &["cnv_a", "cnv_b"]);
+        assert!(entry.dirty.load(Ordering::SeqCst));
+        assert!(!snapshot.stale_for("cnv_b", mark, false));
+        assert!(snapshot.stale_for("cnv_b", mark, true), "a change the loop has not taken yet");
+        entry.mark();
+        assert!(snapshot.stale_for("cnv_b", entry.marks.load(Ordering::SeqCst), false));
+    }
+
+    #[test]
+    fn a_guest_missing_from_a_read_reads_again_unless_the_read_was_full() {
+        let snapshot = read_just_now(0, &["cnv_a"]);
+        assert!(snapshot.stale_for("cnv_new", 0, false), "it may have joined after the read");
+        let ids: Vec<String> = (0..QUEUE_POSITIONS_MAX).map(|i| format!("cnv_{i}")).collect();
+        let full = read_just_now(0, &ids.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!full.stale_for("cnv_new", 0, false), "past the read's limit: no position");
+    }
+
+    #[test]
+    fn an_old_read_is_read_again() {
+        let mut snapshot = read_just_now(0, &["cnv_a"]);
+        snapshot.read_at = None;
+        assert!(snapshot.stale_for("cnv_a", 0, false));
+    }
 }

@@ -41,6 +41,9 @@ use std::process::ExitCode;
 
 /// mimalloc rather than glibc's malloc: a handshake or a send allocates and frees many short
 /// lived buffers across two threads, where glibc spends a tenth of the CPU (S2, BENCHMARKS.md).
+/// The `mimalloc` feature (on by default) is turned off only to profile the heap, since heaptrack
+/// and massif see the system allocator's calls and not mimalloc's.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
