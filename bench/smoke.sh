@@ -15,10 +15,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
-# Run alone (no PORCH_BIN), it builds the porch it drives too: this tree's, not whatever an
-# earlier build left in the target directory.
-cargo build -p porch-bench
-[ -n "${PORCH_BIN:-}" ] || cargo build -p porch --bin porch
+# Every binary of the workspace, so the porch it drives alone (no PORCH_BIN) is this tree's,
+# not whatever an earlier build left in the target directory. `--workspace`, never `-p`: `-p`
+# resolves the features of that package's dependencies alone, which differ from the
+# workspace's, so the shared dependencies scripts/test.sh built (`cargo build --bin porch`,
+# the workspace's resolution) would be compiled again (minutes on a loaded CI).
+cargo build --workspace --bins
 bench=("$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}")
 "${bench[@]}" --timeout-secs 120 smoke
 # S4 in open loop at toy size: a two-step ladder (500/s, then 1,000/s on 10 connections, 1 s

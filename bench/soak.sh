@@ -15,6 +15,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
-cargo build -p porch-bench
+# `--workspace`, never `-p`: the features scripts/test.sh and bench/smoke.sh built the
+# dependencies with, so nothing is compiled again (bench/smoke.sh says why).
+cargo build --workspace --bins
 "$target_dir/debug/porch-bench" --porch-bin "${PORCH_BIN:-$target_dir/debug/porch}" \
   --timeout-secs 280 soak --secs 60 --round-secs 15

@@ -227,6 +227,13 @@ limits! {
     /// wait for the next pass, so one pass stays short.
     BOT_DISABLED_BATCH_MAX: u32 = 100, "conversations";
 
+    /// How long `porch bots remove` waits for the running nodes to hand off the open
+    /// conversations the bot holds (it disables the bot first, so their disabled-bots pass
+    /// finds them) before it removes the bot; past it the bot stays disabled and the command
+    /// says to run it again, since a removed bot's holding queue is no longer looked at. Ten
+    /// passes: a thousand conversations at `BOT_DISABLED_BATCH_MAX` a pass.
+    BOT_REMOVE_WAIT_MS: u64 = 10_000, "milliseconds";
+
     // ----- Connections and their buffers ----------------------------------------------------
 
     /// Live events a queue's topic holds for the agents that follow it (one ring per queue,
@@ -484,6 +491,13 @@ limits! {
     /// changed them: what bounds how late a guest learns of a change no live event carries (an
     /// agent becoming available, on any node).
     QUEUE_POSITION_REFRESH_MS: u64 = 10_000, "milliseconds";
+
+    /// Agents whose load an append moved waiting, in order, for this node's one worker to read
+    /// and tell supervisors (`supervisor::live`). An agent already waiting is not queued again
+    /// (one read serves every change before it); past this many, agents wait in the worker's
+    /// set instead, read once the queue is drained, so a burst never spawns tasks and no change
+    /// goes untold. 1,024 is a burst of assignments far beyond a node's agents in one read's time.
+    SUPERVISOR_LIVE_QUEUE_MAX: usize = 1_024, "agents";
 
     // ----- Tokens --------------------------------------------------------------------------
 
@@ -1085,6 +1099,7 @@ const _: () = assert!(CANNED_REPLY_TEXT_CHARS_MAX <= TEXT_CHARS_MAX);
 const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
+const _: () = assert!(BOT_DISABLED_SCAN_INTERVAL_MS * 2 <= BOT_REMOVE_WAIT_MS);
 const _: () = assert!(HANDSHAKES_PER_IP_PER_SEC <= HANDSHAKES_PER_IP_BURST);
 const _: () = assert!(GUEST_MESSAGES_PER_SEC <= GUEST_MESSAGES_BURST);
 const _: () = assert!(CONNECTIONS_PER_GUEST_MAX <= CONNECTIONS_PER_IP_MAX);

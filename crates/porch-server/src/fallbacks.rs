@@ -8,10 +8,9 @@
 
 use porch_core::limits::{FALLBACK_BATCH_MAX, FALLBACK_SCAN_INTERVAL_MS};
 use porch_core::model::{Fallback, FallbackAction};
-use porch_core::store::{AppendOutcome, AppendRequest, StoreError};
+use porch_core::store::{AppendRequest, StoreError};
 use porch_wire::rest::{Conversation, ConversationState};
 
-use crate::conversation::append;
 use crate::state::AppState;
 
 /// What a move to another queue says: the guest is not told which queue.
@@ -58,7 +57,6 @@ async fn fire(
     now_ms: i64,
 ) -> Result<bool, StoreError> {
     let mut request = AppendRequest::system(&conversation.id, String::new(), now_ms);
-    request.expect_last_seq = Some(conversation.last_seq);
     request.fallback = true;
     match &fallback.action {
         FallbackAction::Message(text) => request.text = text.clone(),
@@ -72,17 +70,5 @@ async fn fire(
             request.event = Some(ConversationState::Closed);
         }
     }
-    match append(state, request).await {
-        Ok(AppendOutcome::Created { message, conversation: after, .. }) => {
-            crate::handover::publish(state, conversation, &after, message).await;
-            // A conversation came to another queue.
-            state.offers.wake();
-            Ok(true)
-        }
-        // Its own fresh key found again after a lost commit answer (the store answers that as
-        // `Created`; this is the same entry either way): fired.
-        Ok(AppendOutcome::Duplicate { .. }) => Ok(true),
-        Err(StoreError::Changed(_) | StoreError::ConversationClosed(_)) => Ok(false),
-        Err(e) => Err(e),
-    }
+    crate::periodic::write_once(state, conversation, request).await
 }

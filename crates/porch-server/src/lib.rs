@@ -157,6 +157,7 @@ pub async fn build_state(
         offers: Arc::default(),
         availability: Arc::default(),
         queue_positions: Arc::default(),
+        loads_moved: Arc::default(),
     };
     Ok((state, shutdown_tx))
 }
@@ -308,6 +309,7 @@ pub async fn serve(
     let disabled_bots = tokio::spawn(bots::disabled::run(state.clone()));
     let sweep = tokio::spawn(attachments::sweep::run(state.clone()));
     let positions = tokio::spawn(queue_position::run(state.clone()));
+    let loads = tokio::spawn(supervisor::live::run(state.clone()));
     let app = router(state.clone());
     listener::run(listener, state.clone(), app, shutdown_tx.clone(), signal).await;
     let _ = shutdown_tx.send(true);
@@ -319,6 +321,8 @@ pub async fn serve(
     disabled_bots.abort();
     sweep.abort();
     positions.abort();
+    // It ends on the shutdown flag, dropping a read in flight: supervisors re-read on reconnect.
+    let _ = loads.await;
     wait_for_sessions(&state).await;
     Ok(())
 }

@@ -46,6 +46,8 @@ pub struct AppState {
     pub availability: Arc<crate::availability::Availability>,
     /// Where this node's waiting guests stand in their queues (`queue_position`).
     pub queue_positions: Arc<crate::queue_position::QueuePositions>,
+    /// Agents whose load moved, waiting to be told to supervisors (`supervisor::live`).
+    pub loads_moved: Arc<crate::supervisor::live::LoadsMoved>,
 }
 
 /// The keyring, swappable at run time so rotation needs no restart.

@@ -474,16 +474,8 @@ pub async fn agents(command: AgentsCommand) -> Result<()> {
         }
         AgentsCommand::List { json, store } => {
             let list = open_store(&store).await?.agents().await?;
-            let value = json!(list.iter().map(|a| json!({ "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms, "enabled": a.standing.enabled, "supervisor": a.supervisor })).collect::<Vec<_>>());
-            let human = list
-                .iter()
-                .map(|a| {
-                    format!("{}  {}  queues: {}", a.id, a.name, a.queues.join(" "))
-                        + if a.supervisor { "  (supervisor)" } else { "" }
-                        + disabled(a.standing.enabled)
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
+            let value = json!(list.iter().map(agent_json).collect::<Vec<_>>());
+            let human = list.iter().map(agent_line).collect::<Vec<_>>().join("\n");
             print(json, value, human);
         }
         AgentsCommand::Set(args) => crate::routing::set_agent(args).await?,
@@ -519,4 +511,31 @@ pub async fn keys(command: KeysCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An agent as `porch agents list --json` shows it: `displayName` and `avatarUrl` are null
+/// while unset (guests then read the login name and no picture).
+fn agent_json(a: &porch_core::model::AgentRecord) -> serde_json::Value {
+    json!({
+        "id": a.id, "name": a.name, "queues": a.queues, "createdAtMs": a.created_at_ms,
+        "enabled": a.standing.enabled, "supervisor": a.supervisor,
+        "displayName": a.profile.display_name, "avatarUrl": a.profile.avatar_url,
+    })
+}
+
+/// An agent on one line of `porch agents list`, with what guests read of it, as
+/// `porch agents set` prints it.
+fn agent_line(a: &porch_core::model::AgentRecord) -> String {
+    format!("{}  {}  queues: {}  {}", a.id, a.name, a.queues.join(" "), profile_text(&a.profile))
+        + if a.supervisor { "  (supervisor)" } else { "" }
+        + disabled(a.standing.enabled)
+}
+
+/// What guests read of an agent, for people: `display name: …  avatar: …`.
+pub fn profile_text(profile: &porch_core::model::AgentProfile) -> String {
+    format!(
+        "display name: {}  avatar: {}",
+        profile.display_name.as_deref().unwrap_or("(its name)"),
+        profile.avatar_url.as_deref().unwrap_or("(none)")
+    )
 }

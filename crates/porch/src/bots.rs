@@ -1,5 +1,6 @@
 //! `porch bots`: a deployment's bots (docs/bots.md), on the same store as `serve`. A removed
-//! bot's tokens are refused at their next use, on every node.
+//! bot's tokens are refused at their next use, on every node; the conversations it held are
+//! handed off by the running nodes before it goes.
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -32,7 +33,8 @@ pub enum BotsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Remove a bot: its tokens are refused from then on.
+    /// Remove a bot: its tokens are refused from then on. It is disabled first and removed once
+    /// the running nodes have handed the conversations it holds to its deployment's queue.
     Remove {
         id: String,
         #[command(flatten)]
@@ -76,7 +78,9 @@ pub async fn run(command: BotsCommand) -> Result<()> {
         BotsCommand::Remove { id, store } => {
             let store = open_store(&store).await?;
             admin::remove(store.as_ref(), &id).await.map_err(anyhow::Error::msg)?;
-            println!("bot {id} removed; its tokens are refused from now on");
+            println!(
+                "bot {id} removed: its tokens are refused from now on, and the conversations it held are with its deployment's queue"
+            );
         }
         BotsCommand::Disable { id, store } => {
             admin::set_enabled(open_store(&store).await?.as_ref(), &id, false)

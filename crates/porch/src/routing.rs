@@ -152,10 +152,9 @@ pub async fn set_agent(args: AgentSetArgs) -> Result<()> {
         .await
         .map_err(anyhow::Error::msg)?;
     let human = format!(
-        "{}  supervisor: {supervisor}  display name: {}  avatar: {}",
+        "{}  supervisor: {supervisor}  {}",
         agent_line(&args.name, &agent),
-        profile.display_name.as_deref().unwrap_or("(its name)"),
-        profile.avatar_url.as_deref().unwrap_or("(none)")
+        crate::admin::profile_text(&profile)
     );
     let mut json = agent_json(&args.name, &agent);
     json["supervisor"] = supervisor.into();

@@ -1,6 +1,9 @@
 //! What `porch bots add|list|remove` and `porch queues set --bot` do (docs/bots.md).
 
 use porch_core::ids::{new_id, new_secret, prefix};
+use porch_core::limits::{
+    BOT_DISABLED_BATCH_MAX, BOT_DISABLED_SCAN_INTERVAL_MS, BOT_REMOVE_WAIT_MS,
+};
 use porch_core::model::BotRecord;
 use porch_core::store::Store;
 
@@ -31,12 +34,45 @@ pub async fn add(
     Ok(Created { record, secret })
 }
 
-/// Removes a bot: its tokens are refused from then on. Conversations it still holds stay in
-/// its holding queue, readable in the store, until an operator closes them.
+/// Removes a bot: its tokens are refused from then on. A removed bot's holding queue is no
+/// longer looked at, so the bot is disabled first and removed once the running nodes have
+/// handed the conversations it holds to its deployment's queue (`disabled`); if they have not
+/// within `BOT_REMOVE_WAIT_MS` (no node running on this store, or very many), it stays
+/// disabled and the error says to run the removal again.
 pub async fn remove(store: &dyn Store, id: &str) -> Result<(), String> {
+    if !store.set_bot_enabled(id, false).await.map_err(describe)? {
+        return Err(format!("no bot `{id}`; see `porch bots list`"));
+    }
+    let held = handed_off(store, id).await?;
+    if held > 0 {
+        // The count is of one batch: there may be more.
+        let held = if held >= BOT_DISABLED_BATCH_MAX as usize {
+            format!("{held} or more")
+        } else {
+            held.to_string()
+        };
+        return Err(format!(
+            "bot `{id}` still holds {held} open conversations after {BOT_REMOVE_WAIT_MS} ms, so it was disabled but not removed: the running nodes hand them to its deployment's queue (is `porch serve` running on this store?); run `porch bots remove {id}` again once they have"
+        ));
+    }
     match store.delete_bot(id).await.map_err(describe)? {
         true => Ok(()),
         false => Err(format!("no bot `{id}`; see `porch bots list`")),
+    }
+}
+
+/// Waits up to `BOT_REMOVE_WAIT_MS` for the bot to hold no open conversation, looking ten
+/// times per pass of the nodes' loop: how many it still holds (0 when all were handed off).
+async fn handed_off(store: &dyn Store, id: &str) -> Result<usize, String> {
+    let look = std::time::Duration::from_millis(BOT_DISABLED_SCAN_INTERVAL_MS / 10);
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_millis(BOT_REMOVE_WAIT_MS);
+    loop {
+        let held = store.conversations(super::disabled::held(id)).await.map_err(describe)?.len();
+        if held == 0 || tokio::time::Instant::now() >= deadline {
+            return Ok(held);
+        }
+        tokio::time::sleep(look).await;
     }
 }
 

@@ -1,5 +1,5 @@
 //! Conversations a disabled bot still holds (docs/bots.md, "Set-up"): `porch bots disable` only
-//! marks the bot in the store, so every node looks every `BOT_DISABLED_SCAN_INTERVAL_MS` for
+//! marks the bot in the store (and `porch bots remove` disables it, then waits for this), so every node looks every `BOT_DISABLED_SCAN_INTERVAL_MS` for
 //! open conversations in a disabled bot's holding queue and hands each to its deployment's
 //! queue, as the bot's own hand-off would, with a summary saying why. The entry commits only if
 //! the conversation's `last_seq` is still the one read (`AppendRequest::expect_last_seq`), so of
@@ -7,12 +7,11 @@
 
 use porch_core::limits::{BOT_DISABLED_BATCH_MAX, BOT_DISABLED_SCAN_INTERVAL_MS};
 use porch_core::model::BotRecord;
-use porch_core::store::{AppendOutcome, AppendRequest, ConversationFilter, StoreError};
+use porch_core::store::{AppendRequest, ConversationFilter, StoreError};
 use porch_core::webhook::EventType;
 use porch_wire::bot::Handoff;
 use porch_wire::rest::{Conversation, ConversationState};
 
-use crate::conversation::append;
 use crate::state::AppState;
 
 /// The loop: a pass every `BOT_DISABLED_SCAN_INTERVAL_MS` until the node shuts down.
@@ -32,22 +31,26 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
     }
     let mut handed = 0;
     for bot in state.store.bots().await?.into_iter().filter(|b| !b.enabled) {
-        let filter = ConversationFilter {
-            queues: vec![porch_core::bot::holding_queue(&bot.id)],
-            states: vec![ConversationState::Waiting, ConversationState::Assigned],
-            limit: BOT_DISABLED_BATCH_MAX,
-        };
-        for conversation in state.store.conversations(filter).await? {
+        for conversation in state.store.conversations(held(&bot.id)).await? {
             handed += usize::from(hand_off(state, &bot, &conversation).await?);
         }
     }
     Ok(handed)
 }
 
+/// The open conversations `bot_id` holds, at most a pass's batch.
+pub fn held(bot_id: &str) -> ConversationFilter {
+    ConversationFilter {
+        queues: vec![porch_core::bot::holding_queue(bot_id)],
+        states: vec![ConversationState::Waiting, ConversationState::Assigned],
+        limit: BOT_DISABLED_BATCH_MAX,
+    }
+}
+
 /// What agents read beside the conversation: the bot left no summary of its own.
 fn summary(bot: &BotRecord) -> String {
     format!(
-        "{} was disabled by an operator (`porch bots disable`) while it held this conversation, so it left no summary: read the conversation above",
+        "{} was disabled by an operator (`porch bots disable`, or `porch bots remove`, which disables it first) while it held this conversation, so it left no summary: read the conversation above",
         bot.name
     )
 }
@@ -75,18 +78,7 @@ async fn hand_off(
     state.store.set_handoff(handoff).await?;
     let text = format!("{} passed the conversation to a person, who will answer here", bot.name);
     let mut request = AppendRequest::system(&conversation.id, text, now_ms);
-    request.expect_last_seq = Some(conversation.last_seq);
     request.queue = Some(queue);
     request.webhook_event = Some(EventType::ConversationTransferred);
-    match append(state, request).await {
-        Ok(AppendOutcome::Created { message, conversation: after, .. }) => {
-            crate::handover::publish(state, conversation, &after, message).await;
-            state.offers.wake();
-            Ok(true)
-        }
-        // Its own fresh key found again after a lost commit answer: handed off.
-        Ok(AppendOutcome::Duplicate { .. }) => Ok(true),
-        Err(StoreError::Changed(_) | StoreError::ConversationClosed(_)) => Ok(false),
-        Err(e) => Err(e),
-    }
+    crate::periodic::write_once(state, conversation, request).await
 }

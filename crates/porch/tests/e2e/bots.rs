@@ -11,7 +11,7 @@ use porch_server::bots::admin as bots;
 use porch_wire::ErrorCode;
 use porch_wire::bot::{BotMessageRequest, Card, CardLink, Choice, HandoffRequest, QuickReply};
 use porch_wire::frame::{ClientFrame, ServerFrame};
-use porch_wire::rest::{AgentStatus, ConversationState, Role};
+use porch_wire::rest::{AgentStatus, ConversationState, GuestSession, Role};
 
 use crate::support::*;
 
@@ -192,12 +192,7 @@ async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     let created = bots::add(store, &server.deployment.id, "Helper").await.unwrap();
     let bot_id = created.record.id.clone();
     let token = server.api.bot_token(&bot_id, &created.secret).await.unwrap().access_token;
-    let settings =
-        QueueSettings { bot_id: Some(bot_id.clone()), ..QueueSettings::unset("default") };
-    store.set_queue(settings).await.unwrap();
-    let held = server.guest().await;
-    let holding = store.conversation(&held.conversation_id).await.unwrap().unwrap().queue;
-    assert_eq!(holding, porch_core::bot::holding_queue(&bot_id));
+    let held = held_by(&server, &bot_id).await;
 
     bots::set_enabled(store, &bot_id, false).await.unwrap();
     // Node 1 and node 2 (the same node unless PORCH_TEST_CLUSTER=1).
@@ -227,6 +222,37 @@ async fn a_disabled_bot_is_refused_and_its_queue_goes_to_agents() {
     assert!(page.is_ok(), "the same token works again: {page:?}");
     let gone = server.api.bot_history(&token, &held.conversation_id, "after=0").await;
     assert_eq!(gone.unwrap_err().code(), Some(ErrorCode::ConversationUnknown), "handed off");
+}
+
+/// An operator removes a bot that holds a conversation: the removal (a CLI process of its own,
+/// writing only the store) is seen by the nodes' disabled-bots loop, which hands the
+/// conversation to the queue's agents once, as for a disabled bot; only then is the bot gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_removed_bot_hands_its_conversations_to_the_queue() {
+    let server = TestServer::start().await;
+    let store = server.state.store.as_ref();
+    let (bot_id, token) = bot(&server).await;
+    let held = held_by(&server, &bot_id).await;
+
+    bots::remove(store, &bot_id).await.unwrap();
+    assert!(store.bot(&bot_id).await.unwrap().is_none(), "removed once nothing is held");
+    handed_off_once(&server, &held.conversation_id).await;
+    let refused = server.api.bot_history(&token, &held.conversation_id, "after=0").await;
+    assert_eq!(refused.unwrap_err().code(), Some(ErrorCode::BotCredentialsInvalid));
+    let again = bots::remove(store, &bot_id).await.unwrap_err();
+    assert!(again.contains("porch bots list"), "{again}");
+}
+
+/// A guest's new conversation, which `default` (made to start with `bot_id`) gives the bot.
+async fn held_by(server: &TestServer, bot_id: &str) -> GuestSession {
+    let store = server.state.store.as_ref();
+    let settings =
+        QueueSettings { bot_id: Some(bot_id.to_owned()), ..QueueSettings::unset("default") };
+    store.set_queue(settings).await.unwrap();
+    let held = server.guest().await;
+    let holding = store.conversation(&held.conversation_id).await.unwrap().unwrap().queue;
+    assert_eq!(holding, porch_core::bot::holding_queue(bot_id));
+    held
 }
 
 /// Waits until every node's disabled-bots loop has handed conversation `id` to the

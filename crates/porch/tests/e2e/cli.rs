@@ -417,7 +417,8 @@ fn old_signing_keys_retire_once_no_token_can_use_them() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `porch agents|clients reset-secret|disable|enable`; what the server then refuses is in
+/// `porch agents|clients reset-secret|disable|enable`, and `porch agents list` showing what
+/// guests read of an agent (display name, avatar); what the server then refuses is in
 /// `credentials.rs`.
 #[test]
 fn operators_reset_disable_and_enable_agents_and_clients() {
@@ -435,6 +436,16 @@ fn operators_reset_disable_and_enable_agents_and_clients() {
     let reset = json(&porch(&["agents", "reset-secret", "--data-dir", d, "alice", "--json"]));
     assert_eq!(reset["id"], agent["id"], "agents are named by their login name");
     assert_ne!(reset["secret"], agent["secret"]);
+
+    let set = ["agents", "set", "alice", "--data-dir", d, "--display-name", "Ann from Support"];
+    let avatar = ["--avatar-url", "https://cdn.example/ann.png"];
+    assert!(porch(&[&set[..], &avatar[..]].concat()).status.success());
+    let agents = json(&porch(&["agents", "list", "--data-dir", d, "--json"]));
+    assert_eq!(agents[0]["displayName"], "Ann from Support", "{agents}");
+    assert_eq!(agents[0]["avatarUrl"], "https://cdn.example/ann.png", "{agents}");
+    let human = porch(&["agents", "list", "--data-dir", d]);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains("display name: Ann from Support  avatar: https://cdn"), "{human}");
 
     let disabled = porch(&["clients", "disable", "--data-dir", d, id]);
     assert!(String::from_utf8_lossy(&disabled.stdout).contains("client_disabled"));
