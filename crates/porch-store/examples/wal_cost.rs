@@ -51,8 +51,10 @@ async fn main() {
         tasks.spawn(async move {
             let guest = suite::guest_of(&conversation);
             // Open loop: this task's share of the rate, its first send offset so tasks interleave.
-            let period = (rate > 0).then(|| Duration::from_secs_f64(in_flight as f64 / rate as f64));
-            let mut next = Instant::now() + period.unwrap_or_default() * t as u32 / in_flight as u32;
+            let period =
+                (rate > 0).then(|| Duration::from_secs_f64(in_flight as f64 / rate as f64));
+            let mut next =
+                Instant::now() + period.unwrap_or_default() * t as u32 / in_flight as u32;
             for n in 0..each {
                 if let Some(period) = period {
                     tokio::time::sleep_until(next.into()).await;
