@@ -211,7 +211,7 @@ fn advance(
             if routing_unchanged {
                 s.execute(row)
             } else {
-                s.execute([&row[..], &routing[..]].concat().as_slice())
+                s.execute([row, routing].concat().as_slice())
             }
         })
         .context(&format!("advancing {} to seq {}", conversation.id, conversation.last_seq))?;
