@@ -669,6 +669,21 @@ limits! {
     /// often, each a pause of a few milliseconds for the writer; higher keeps a longer WAL.
     WAL_RESTART_PAGES: i64 = 4_096, "pages";
 
+    /// Pages (4 KiB) the SQLite writer commits to the WAL before it has the checkpoint thread
+    /// copy them back to the database file. Each checkpoint costs an fsync of that file, and it
+    /// copies a page once however many commits wrote it (a conversation's row, an index leaf),
+    /// so checkpointing after every commit cost a second fsync per message at low rates. Small
+    /// enough that under load, where a checkpoint's own run lets this many pages pile up, the
+    /// checkpoint thread still copies back-to-back in small steps (larger ones raised the tail
+    /// at 5,000 and 10,000 messages/s: BENCHMARKS.md, session 6).
+    WAL_CHECKPOINT_PAGES: i64 = 256, "pages";
+
+    /// How long the SQLite writer waits without a write before it has the pages it committed
+    /// since the last checkpoint (fewer than `WAL_CHECKPOINT_PAGES`) copied back, so an idle
+    /// store's database file holds everything. Durability does not wait on it: the WAL is
+    /// synced by every commit.
+    WAL_CHECKPOINT_QUIET_MS: u64 = 1_000, "milliseconds";
+
     /// How long the writer's WAL restart waits for readers to leave the WAL (and for a write by
     /// another process, such as the CLI). A reader that stays longer puts the restart off until
     /// the WAL has grown by another `WAL_RESTART_PAGES`.
@@ -1100,6 +1115,8 @@ const _: () = assert!(HEARTBEAT_INTERVAL_MS < IDLE_TIMEOUT_MS);
 const _: () = assert!(TOKEN_BYTES_MAX < WS_MESSAGE_BYTES_MAX);
 const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
 const _: () = assert!(BOT_DISABLED_SCAN_INTERVAL_MS * 2 <= BOT_REMOVE_WAIT_MS);
+// Checkpoints keep the WAL short; the writer's restart is the bound behind them.
+const _: () = assert!(WAL_CHECKPOINT_PAGES < WAL_RESTART_PAGES);
 const _: () = assert!(HANDSHAKES_PER_IP_PER_SEC <= HANDSHAKES_PER_IP_BURST);
 const _: () = assert!(GUEST_MESSAGES_PER_SEC <= GUEST_MESSAGES_BURST);
 const _: () = assert!(CONNECTIONS_PER_GUEST_MAX <= CONNECTIONS_PER_IP_MAX);

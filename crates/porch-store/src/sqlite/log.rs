@@ -48,6 +48,7 @@ pub(crate) fn append(
         None => None,
     };
     let (event_type, identify) = (request.webhook_event(), request.identify.clone());
+    let routed_before = Routed::of(&conversation);
     let decision =
         decide_append(request, conversation, stored, new_id(prefix::MESSAGE), assignee_load)?;
     let (message, mut conversation, previous_seq, claim, release) = match decision {
@@ -62,7 +63,7 @@ pub(crate) fn append(
         identity.apply(&mut conversation.guest);
     }
     insert(conn, &message)?;
-    advance(conn, &conversation, previous_seq)?;
+    advance(conn, &conversation, previous_seq, routed_before == Routed::of(&conversation))?;
     // The event goes out with the entry or not at all: same savepoint, same commit.
     let agent_id = (message.event == Some(ConversationState::Assigned))
         .then_some(conversation.assigned_agent_id.as_deref())
@@ -151,31 +152,67 @@ fn insert(conn: &Connection, message: &Message) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The columns of a conversation its indexes other than `conversations_by_queue` are built on
+/// (`conversations_waiting`: the queue, the state). Most entries change none of them.
+#[derive(PartialEq)]
+struct Routed {
+    state: ConversationState,
+    queue: String,
+    assigned_agent_id: Option<String>,
+}
+
+impl Routed {
+    fn of(conversation: &Conversation) -> Routed {
+        Routed {
+            state: conversation.state,
+            queue: conversation.queue.clone(),
+            assigned_agent_id: conversation.assigned_agent_id.clone(),
+        }
+    }
+}
+
 /// The conversation row after the entry, guarded by the `last_seq` the decision read. Only
 /// something writing the row outside this writer's transaction could fail the guard, which the
 /// write lock rules out; refused rather than acknowledging a log with a hole in it.
+///
+/// An entry that leaves the routing columns as they were does not name them: SQLite rewrites
+/// the entries of every index on a column an `UPDATE` sets, whether or not its value changes,
+/// so setting `state` and `queue` to themselves cost a waiting conversation's message a page of
+/// `conversations_waiting` in the WAL.
 fn advance(
     conn: &Connection,
     conversation: &Conversation,
     previous_seq: u64,
+    routing_unchanged: bool,
 ) -> Result<(), StoreError> {
+    let sql = if routing_unchanged {
+        "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, last_message = ?5 \
+         WHERE id = ?1 AND last_seq = ?4"
+    } else {
+        "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, last_message = ?5, \
+                state = ?6, assigned_agent_id = ?7, queue = ?8 \
+         WHERE id = ?1 AND last_seq = ?4"
+    };
     let updated = conn
-        .prepare_cached(
-            "UPDATE conversations SET last_seq = ?2, updated_at_ms = ?3, state = ?4, assigned_agent_id = ?5, \
-                    queue = ?7, last_message = ?8 \
-             WHERE id = ?1 AND last_seq = ?6",
-        )
+        .prepare_cached(sql)
         .and_then(|mut s| {
-            s.execute(params![
+            let row = params![
                 conversation.id,
                 seq_to_sql(conversation.last_seq),
                 conversation.updated_at_ms,
+                seq_to_sql(previous_seq),
+                crate::rows::preview_to_sql(conversation)
+            ];
+            let routing = params![
                 conversation.state.as_str(),
                 conversation.assigned_agent_id,
-                seq_to_sql(previous_seq),
-                conversation.queue,
-                crate::rows::preview_to_sql(conversation)
-            ])
+                conversation.queue
+            ];
+            if routing_unchanged {
+                s.execute(row)
+            } else {
+                s.execute([row, routing].concat().as_slice())
+            }
         })
         .context(&format!("advancing {} to seq {}", conversation.id, conversation.last_seq))?;
     match updated {

@@ -9,12 +9,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use porch_core::canned::CannedReply;
 use porch_core::identity::IdentityKey;
-use porch_core::limits::{COMMIT_BATCH_MAX, WRITE_QUEUE_MAX};
+use porch_core::limits::{COMMIT_BATCH_MAX, WAL_CHECKPOINT_QUIET_MS, WRITE_QUEUE_MAX};
 use porch_core::model::{
     AgentRecord, ClientRecord, DeploymentRecord, DeploymentSettings, GuestRecord, QueueSettings,
     SetUp,
@@ -214,6 +215,7 @@ impl Writer {
         checkpoint_conn: Connection,
     ) -> Result<Writer, StoreError> {
         let (nudge, checkpointer) = checkpointer::spawn(checkpoint_conn)?;
+        checkpointer::watch_wal(&conn);
         let (commands, queue) = sync_channel(WRITE_QUEUE_MAX);
         let queued = Arc::new(AtomicU64::new(0));
         let taken = queued.clone();
@@ -320,7 +322,7 @@ fn stopped() -> StoreError {
 /// them together, nudge the checkpointer. Returns when every sender is gone.
 fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge, queued: &AtomicU64) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH_MAX);
-    while let Ok(first) = queue.recv() {
+    while let Some(first) = next_command(&queue, &mut nudge) {
         batch.push(first);
         while batch.len() < COMMIT_BATCH_MAX {
             match queue.try_recv() {
@@ -338,6 +340,21 @@ fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge, queued: &At
         tracing::warn!(error = %e, "closing the sqlite write connection");
     }
     // Dropping `nudge` now ends the checkpoint thread, whose connection closes last.
+}
+
+/// The next command, `None` once every sender is gone. With commits not yet copied back, a
+/// wait of `WAL_CHECKPOINT_QUIET_MS` without a command has the checkpointer copy them; with
+/// none, the thread sleeps until a command comes.
+fn next_command(queue: &Receiver<Command>, nudge: &mut Nudge) -> Option<Command> {
+    let quiet = Duration::from_millis(WAL_CHECKPOINT_QUIET_MS);
+    while nudge.uncopied_frames() > 0 {
+        match queue.recv_timeout(quiet) {
+            Ok(command) => return Some(command),
+            Err(RecvTimeoutError::Timeout) => nudge.quiet(),
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+    queue.recv().ok()
 }
 
 /// A command that has run inside the open transaction; its result is held back until the
