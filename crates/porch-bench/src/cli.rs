@@ -176,6 +176,11 @@ pub enum Command {
         open_loop: bool,
         #[command(flatten)]
         ladder: crate::openloop::Ladder,
+        /// Closed loop only: each connection writes this many requests back to back (one
+        /// write), then waits for all their answers, in order, before the next group. 1 is the
+        /// plain ping-pong; more shows what pipelined sends cost the server.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=crate::pingpong::PIPELINE_MAX))]
+        pipeline: u16,
     },
     /// The core of BENCHMARKS.md in one run: S1, S2 and S4 against Porch, bare, Soketi and the
     /// ws relay, S3 at 1k and 5k messages/s against Porch and the two peers (S1 to 19.5k, S3 at

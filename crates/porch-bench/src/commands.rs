@@ -54,6 +54,7 @@ fn suite(peers: &[Kind]) -> Vec<Command> {
             porch_frames: vec![PorchFrame::Send, PorchFrame::Ping],
             open_loop: false,
             ladder: openloop::Ladder::default(),
+            pipeline: 1,
         },
         Command::Delivery {
             targets: delivery_targets,
@@ -186,8 +187,10 @@ pub async fn run(paths: &Paths, global: &Global, command: &Command) -> Result<Ve
             porch_frames,
             open_loop,
             ladder,
+            pipeline,
         } => {
             let shape = PingpongShape {
+                pipeline: usize::from(*pipeline),
                 conns: *conns,
                 sizes,
                 max_secs: *max_secs,
@@ -341,6 +344,8 @@ struct PingpongShape<'a> {
     /// In open loop, the ladder of rates.
     open_loop: Option<&'a openloop::Ladder>,
     spread: u8,
+    /// Closed loop: requests each connection writes at once.
+    pipeline: usize,
 }
 
 /// S4: each size and frame on each target, closed or open loop, a fresh server per row.
@@ -377,6 +382,7 @@ async fn pingpong_all(
                     max_messages: shape.max_messages,
                     spread: shape.spread,
                     porch_frame,
+                    pipeline: shape.pipeline,
                 };
                 reports.push(run_pingpong(paths, kind, &p).await?);
             }
@@ -412,6 +418,7 @@ async fn smoke(paths: &Paths, spread: u8) -> Result<Vec<Report>> {
                 max_messages: 100_000,
                 spread,
                 porch_frame,
+                pipeline: 1,
             };
             reports.push(run_pingpong(paths, kind, &p).await?);
         }

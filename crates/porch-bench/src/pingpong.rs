@@ -10,6 +10,9 @@
 //! - bare and the ws relay: a `size`-byte text frame echoed back;
 //! - Soketi: `pusher:ping` padded to `size` bytes, answered by a small `pusher:pong`.
 //!
+//! With `--pipeline N` each connection writes N requests at once and then reads their N
+//! answers (in order) before the next group: pipelined sends, which Porch stores in one commit.
+//!
 //! The open loop (`--open-loop`: fixed rates, latency without coordinated omission) is in
 //! `openloop/`; it opens its connections with `open` and sends the same frames.
 
@@ -37,7 +40,14 @@ pub struct Params {
     pub spread: u8,
     /// What Porch's round trip is; ignored by the other targets.
     pub porch_frame: PorchFrame,
+    /// Requests a connection writes at once (one write) before it waits for their answers,
+    /// which come in order; 1 is the plain ping-pong.
+    pub pipeline: usize,
 }
+
+/// The most `--pipeline` takes: a group of requests must fit the server's read buffer many
+/// times over, not be a flood.
+pub const PIPELINE_MAX: i64 = 64;
 
 /// Porch's two round trips (see the module comment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -96,8 +106,14 @@ pub async fn run(server: &mut Server, tokens: &[String], p: &Params) -> Result<R
         scenario: "S4".into(),
         target: server.kind.name().into(),
         params: match server.kind {
-            Kind::Porch => format!("{} conns, {} B, {}", p.conns, p.size, p.porch_frame.name()),
-            _ => format!("{} conns, {} B", p.conns, p.size),
+            Kind::Porch => format!(
+                "{} conns, {} B, {}{}",
+                p.conns,
+                p.size,
+                p.porch_frame.name(),
+                pipelined(p.pipeline)
+            ),
+            _ => format!("{} conns, {} B{}", p.conns, p.size, pipelined(p.pipeline)),
         },
         ops: counters.ok(),
         errors: counters.errors(),
@@ -138,6 +154,41 @@ pub async fn open(server: &Server, tokens: &[String], conns: usize, spread: u8) 
     Ok(sockets)
 }
 
+/// How a report names its pipeline: nothing for the plain ping-pong.
+fn pipelined(pipeline: usize) -> String {
+    if pipeline > 1 { format!(", pipeline {pipeline}") } else { String::new() }
+}
+
+/// One request and what its answer contains.
+fn request(kind: Kind, frame: PorchFrame, id: &str, pad: &str) -> (String, String) {
+    match (kind, frame) {
+        (Kind::Porch, PorchFrame::Send) => (
+            format!(r#"{{"type":"send","clientMessageId":"{id}","text":"{pad}"}}"#),
+            format!(r#""clientMessageId":"{id}""#),
+        ),
+        (Kind::Porch, PorchFrame::Ping) => (
+            format!(r#"{{"type":"ping","id":"{id}:{pad}"}}"#),
+            format!(r#"{{"type":"pong","id":"{id}:"#),
+        ),
+        (Kind::Bare | Kind::WsRelay, _) => (pad.to_owned(), pad.to_owned()),
+        (Kind::Soketi | Kind::Sockudo, _) => (
+            format!(r#"{{"event":"pusher:ping","data":{{"pad":"{pad}"}}}}"#),
+            "pusher:pong".to_string(),
+        ),
+    }
+}
+
+fn is_answer(kind: Kind, frame: PorchFrame, text: &str, answer: &str) -> bool {
+    match kind {
+        Kind::Porch => match frame {
+            PorchFrame::Send => text.starts_with(r#"{"type":"ack""#) && text.contains(answer),
+            PorchFrame::Ping => text.starts_with(answer),
+        },
+        Kind::Bare | Kind::WsRelay => text == answer,
+        Kind::Soketi | Kind::Sockudo => text.contains(answer),
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // One call site; a struct would only rename them.
 async fn ping_loop(
     mut ws: Ws,
@@ -151,47 +202,31 @@ async fn ping_loop(
 ) -> Result<()> {
     let pad = padding(p.size);
     let mut n = 0u64;
-    while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < p.max_messages {
-        n += 1;
-        let id = format!("b{conn}-{n}");
-        let (request, answer) = match (kind, p.porch_frame) {
-            (Kind::Porch, PorchFrame::Send) => (
-                format!(r#"{{"type":"send","clientMessageId":"{id}","text":"{pad}"}}"#),
-                format!(r#""clientMessageId":"{id}""#),
-            ),
-            (Kind::Porch, PorchFrame::Ping) => (
-                format!(r#"{{"type":"ping","id":"{id}:{pad}"}}"#),
-                format!(r#"{{"type":"pong","id":"{id}:"#),
-            ),
-            (Kind::Bare | Kind::WsRelay, _) => (pad.clone(), pad.clone()),
-            (Kind::Soketi | Kind::Sockudo, _) => (
-                format!(r#"{{"event":"pusher:ping","data":{{"pad":"{pad}"}}}}"#),
-                "pusher:pong".to_string(),
-            ),
-        };
-        let began = Instant::now();
-        ws.send(Message::text(request)).await?;
-        loop {
-            let text = next_text(&mut ws, Duration::from_secs(10)).await?;
-            if kind == Kind::Porch && text.contains(r#""type":"error""#) {
-                bail!("error frame: {text}");
-            }
-            let is_answer = match kind {
-                Kind::Porch => match p.porch_frame {
-                    PorchFrame::Send => {
-                        text.starts_with(r#"{"type":"ack""#) && text.contains(&answer)
-                    }
-                    PorchFrame::Ping => text.starts_with(&answer),
-                },
-                Kind::Bare | Kind::WsRelay => text == answer,
-                Kind::Soketi | Kind::Sockudo => text.contains(&answer),
-            };
-            if is_answer {
-                break;
-            }
+    let group = p.pipeline as u64;
+    while Instant::now() < deadline && sent.fetch_add(group, Ordering::Relaxed) < p.max_messages {
+        let mut answers = Vec::with_capacity(p.pipeline);
+        for _ in 0..p.pipeline {
+            n += 1;
+            let (request, answer) = request(kind, p.porch_frame, &format!("b{conn}-{n}"), &pad);
+            ws.feed(Message::text(request)).await?;
+            answers.push(answer);
         }
-        latencies.record(began.elapsed());
-        counters.add_ok();
+        let began = Instant::now();
+        ws.flush().await?;
+        // Answers come in the order of their requests; each is timed from the group's write.
+        for answer in &answers {
+            loop {
+                let text = next_text(&mut ws, Duration::from_secs(10)).await?;
+                if kind == Kind::Porch && text.contains(r#""type":"error""#) {
+                    bail!("error frame: {text}");
+                }
+                if is_answer(kind, p.porch_frame, &text, answer) {
+                    break;
+                }
+            }
+            latencies.record(began.elapsed());
+            counters.add_ok();
+        }
     }
     let _ = ws.close(None).await;
     Ok(())

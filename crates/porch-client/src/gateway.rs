@@ -133,6 +133,15 @@ impl Gateway {
         self.send_text(&serde_json::to_string(frame).expect("client frames serialize")).await
     }
 
+    /// Sends `frames` back to back in one write, as a client that pipelines them does.
+    pub async fn send_all(&mut self, frames: &[ClientFrame]) -> Result<(), String> {
+        for frame in frames {
+            let text = serde_json::to_string(frame).expect("client frames serialize");
+            self.ws.feed(Message::text(text)).await.map_err(|e| e.to_string())?;
+        }
+        self.ws.flush().await.map_err(|e| e.to_string())
+    }
+
     pub async fn send_text(&mut self, text: &str) -> Result<(), String> {
         self.ws.send(Message::text(text)).await.map_err(|e| e.to_string())
     }

@@ -272,6 +272,16 @@ limits! {
     /// `send` or `read`.
     FRAMES_PER_WRITE_MAX: u32 = 32, "frames";
 
+    /// `send` frames a session reads back to back (already readable, nothing else between them)
+    /// and submits to the store together, so they share one commit (SQLite's writer runs them
+    /// in one batch; PostgreSQL sends each conversation's in order, the conversations at once).
+    /// Their answers still go out in the order the frames came. 8 already divides the commits
+    /// of a pipelining client by 8; the bound keeps one socket's group a small part of a commit
+    /// batch (`COMMIT_BATCH_MAX`), the first ack of a group from waiting on many appends, and a
+    /// guest's own live events of one group (a message each, and a reopen or an assignment)
+    /// within its conversation's ring (`CONVERSATION_TOPIC_FRAMES_MAX`), read once it is done.
+    PIPELINED_SENDS_MAX: usize = 8, "sends";
+
     /// Bytes buffered past which frames are written out without waiting for the rest of the
     /// batch (tungstenite's `write_buffer_size`): a page, so a batch is a few TCP segments.
     /// Lowered when `connection_write_buffer_bytes_max` leaves no room for it beside the largest
@@ -1117,6 +1127,8 @@ const _: () = assert!(COMMIT_BATCH_MAX <= WRITE_QUEUE_MAX);
 const _: () = assert!(BOT_DISABLED_SCAN_INTERVAL_MS * 2 <= BOT_REMOVE_WAIT_MS);
 // Checkpoints keep the WAL short; the writer's restart is the bound behind them.
 const _: () = assert!(WAL_CHECKPOINT_PAGES < WAL_RESTART_PAGES);
+const _: () = assert!(PIPELINED_SENDS_MAX <= COMMIT_BATCH_MAX);
+const _: () = assert!(PIPELINED_SENDS_MAX + 2 <= CONVERSATION_TOPIC_FRAMES_MAX);
 const _: () = assert!(HANDSHAKES_PER_IP_PER_SEC <= HANDSHAKES_PER_IP_BURST);
 const _: () = assert!(GUEST_MESSAGES_PER_SEC <= GUEST_MESSAGES_BURST);
 const _: () = assert!(CONNECTIONS_PER_GUEST_MAX <= CONNECTIONS_PER_IP_MAX);

@@ -404,6 +404,9 @@ pub struct StorePressure {
     /// Writes waiting for SQLite's writer thread (queued, or waiting for room in a full
     /// queue); `None` on PostgreSQL, which has no such queue.
     pub write_queue: Option<u64>,
+    /// Transactions SQLite's writer has committed (or tried to) since the store opened, each a
+    /// group of writes with one fsync; `None` on PostgreSQL.
+    pub write_batches: Option<u64>,
     /// Connections of the pool reads (and, on PostgreSQL, writes) take.
     pub pool_size: u64,
     /// Of those, in use now.
@@ -542,6 +545,15 @@ pub trait Store: Send + Sync + 'static {
         request: CustomerPageRequest,
     ) -> StoreFuture<'_, ConversationPage>;
     fn append(&self, request: AppendRequest) -> StoreFuture<'_, AppendOutcome>;
+    /// Appends a connection's pipelined sends (at most `PIPELINED_SENDS_MAX`) as one group:
+    /// each is an `append` with its own outcome, in the order given, and those of one
+    /// conversation get their `seq` in that order. On SQLite they share one commit; on
+    /// PostgreSQL each conversation's go one after the other, the conversations at once. The
+    /// outer error is the whole group's (nothing stored).
+    fn append_group(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> StoreFuture<'_, Vec<Result<AppendOutcome, StoreError>>>;
 
     // Attachments (docs/attachments.md).
     /// Where this store keeps attachments' bytes: the data directory beside SQLite's file, the

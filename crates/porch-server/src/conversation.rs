@@ -14,6 +14,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use porch_wire::event::LiveEvent;
 
+mod group;
+pub use group::{prepare_send, send_prepared};
+
 /// Checks a send's fields against the limits; the message says which limit and by how much.
 pub fn validate_send(state: &AppState, client_message_id: &str, text: &str) -> ApiResult<()> {
     let id_max = porch_core::limits::CLIENT_MESSAGE_ID_CHARS_MAX;
@@ -78,6 +81,19 @@ pub(crate) async fn deliver(
     entry: Entry<'_>,
     origin_session: Option<&str>,
 ) -> ApiResult<SendMessageResponse> {
+    let request = prepare(state, sender, conversation, entry).await?;
+    let outcome = append_or_reopen(state, sender, request).await?;
+    Ok(delivered(state, outcome, origin_session))
+}
+
+/// Everything before a message's append: the rate limit, the broker, an agent's claim of a
+/// waiting conversation (its own entry, committed and told first), the request.
+async fn prepare(
+    state: &AppState,
+    sender: &Participant,
+    conversation: &Conversation,
+    entry: Entry<'_>,
+) -> ApiResult<AppendRequest> {
     if sender.role == Role::Guest {
         state.throttles.guest_messages.take(&sender.id).map_err(|l| {
             ApiError::rate_limited(l, "this guest is sending too fast (guest_messages_per_sec); nothing was stored, resend with the same clientMessageId")
@@ -102,16 +118,23 @@ pub(crate) async fn deliver(
     }
     request.content = entry.content;
     request.attachment = entry.attachment;
-    match append_or_reopen(state, sender, request).await? {
+    Ok(request)
+}
+
+/// A message's answer once appended; a new one is counted and told to everyone.
+fn delivered(
+    state: &AppState,
+    outcome: AppendOutcome,
+    origin_session: Option<&str>,
+) -> SendMessageResponse {
+    match outcome {
         AppendOutcome::Created { message, conversation, .. } => {
             crate::metrics::METRICS.message_stored();
             let response = SendMessageResponse { message: message.clone(), duplicate: false };
             state.publish(LiveEvent::message(&conversation, message, origin_session));
-            Ok(response)
+            response
         }
-        AppendOutcome::Duplicate { message } => {
-            Ok(SendMessageResponse { message, duplicate: true })
-        }
+        AppendOutcome::Duplicate { message } => SendMessageResponse { message, duplicate: true },
     }
 }
 
@@ -123,9 +146,24 @@ async fn append_or_reopen(
     sender: &Participant,
     request: AppendRequest,
 ) -> ApiResult<AppendOutcome> {
+    let again = reopen_copy(sender, &request);
+    reopen_or_refuse(state, append(state, request).await, again).await
+}
+
+/// What a guest's text needs to be appended again after a reopen: a copy of its request.
+fn reopen_copy(sender: &Participant, request: &AppendRequest) -> Option<AppendRequest> {
     let reopens = sender.role == Role::Guest && request.attachment.is_none();
-    let again = reopens.then(|| request.clone());
-    match (append(state, request).await, again) {
+    reopens.then(|| request.clone())
+}
+
+/// An append's result as its sender is answered: refused into a closed conversation with
+/// `again`, the conversation is reopened and `again` appended after the reopen entry.
+async fn reopen_or_refuse(
+    state: &AppState,
+    appended: Result<AppendOutcome, StoreError>,
+    again: Option<AppendRequest>,
+) -> ApiResult<AppendOutcome> {
+    match (appended, again) {
         (Err(StoreError::ConversationClosed(id)), Some(request)) => {
             crate::reopen::reopen(state, &id).await?;
             Ok(append(state, request).await.map_err(reply_refusal)?)
@@ -189,11 +227,16 @@ pub(crate) async fn append(
     let started = std::time::Instant::now();
     let appended = state.store.append(request).await;
     crate::metrics::METRICS.commit_latency.since(started);
-    state.space.observe(&appended);
-    if let Ok(outcome) = &appended {
+    appended_one(state, &appended);
+    appended
+}
+
+/// What follows every append's result: the disk's state, agents' loads told to supervisors.
+fn appended_one(state: &AppState, appended: &Result<AppendOutcome, StoreError>) {
+    state.space.observe(appended);
+    if let Ok(outcome) = appended {
         crate::supervisor::live::loads_moved(state, outcome);
     }
-    appended
 }
 
 /// Records a state change as a system entry and tells everyone.

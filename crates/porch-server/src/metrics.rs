@@ -298,6 +298,13 @@ fn store_pressure(text: &mut String, pressure: porch_core::store::StorePressure)
              # TYPE porch_store_write_queue gauge\nporch_store_write_queue {queued}"
         );
     }
+    if let Some(batches) = pressure.write_batches {
+        let _ = writeln!(
+            text,
+            "# HELP porch_store_write_batches_total Transactions the SQLite writer committed, each a group of writes sharing one fsync.\n\
+             # TYPE porch_store_write_batches_total counter\nporch_store_write_batches_total {batches}"
+        );
+    }
     let gauges = [
         (
             "porch_store_pool_connections",

@@ -274,6 +274,12 @@ async fn closed_refuses_appends() {
     suite_system_entries_are_keyed_and_the_key_is_hidden(&*store).await;
 }
 
+#[tokio::test]
+async fn append_group() {
+    let (_schema, store) = fresh().await;
+    suite_append_group(&*store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batch_isolation() {
     let (_schema, store) = fresh().await;

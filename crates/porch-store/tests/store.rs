@@ -222,6 +222,26 @@ async fn closed_refuses_appends() {
     suite_system_entries_are_keyed_and_the_key_is_hidden(&*store).await;
 }
 
+#[tokio::test]
+async fn append_group() {
+    let (_dir, store) = fresh();
+    suite_append_group(&*store).await;
+}
+
+/// A group is one writer command, so it commits in one transaction: one fsync for all of it.
+#[tokio::test]
+async fn a_group_of_appends_is_one_commit() {
+    let (_dir, store) = fresh();
+    let conversation = new_conversation(&*store, "one-commit").await;
+    let guest = guest_of(&conversation);
+    let group: Vec<_> =
+        (0..8).map(|i| says(&conversation, &guest, &format!("m{i}"), "hello")).collect();
+    let before = store.pressure().write_batches.unwrap();
+    let outcomes = store.append_group(group).await.unwrap();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(store.pressure().write_batches.unwrap() - before, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batch_isolation() {
     let (_dir, store) = fresh();

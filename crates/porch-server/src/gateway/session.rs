@@ -36,6 +36,7 @@ use crate::throttle::Slot;
 
 mod events;
 mod inbound;
+mod pipelined;
 mod refresh;
 
 /// What the upgrade handler hands to a session.

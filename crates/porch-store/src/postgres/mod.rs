@@ -290,6 +290,13 @@ impl Store for PostgresStore {
         Box::pin(log::append(&self.shared, request))
     }
 
+    fn append_group(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> StoreFuture<'_, Vec<Result<AppendOutcome, StoreError>>> {
+        Box::pin(async move { Ok(turns::append_group(&self.db, &self.turns, requests).await) })
+    }
+
     fn search_conversations(
         &self,
         search: ConversationSearch,

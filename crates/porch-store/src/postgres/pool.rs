@@ -100,6 +100,7 @@ impl Db {
         let status = self.pool.status();
         porch_core::store::StorePressure {
             write_queue: None,
+            write_batches: None,
             pool_size: status.max_size as u64,
             pool_in_use: status.size.saturating_sub(status.available) as u64,
             pool_waiting: status.waiting as u64,

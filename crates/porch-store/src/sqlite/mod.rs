@@ -353,6 +353,14 @@ impl Store for SqliteStore {
         Box::pin(self.writer.call(|reply| Command::Append { request, reply }))
     }
 
+    fn append_group(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> StoreFuture<'_, Vec<Result<AppendOutcome, StoreError>>> {
+        // One command, so the writer cannot start a batch between two of them.
+        Box::pin(self.writer.call(|reply| Command::AppendGroup { requests, reply }))
+    }
+
     fn search_conversations(
         &self,
         search: ConversationSearch,
@@ -602,6 +610,7 @@ impl Store for SqliteStore {
         let (size, in_use) = self.readers.use_now();
         StorePressure {
             write_queue: Some(self.writer.queued()),
+            write_batches: Some(self.writer.batches()),
             pool_size: size as u64,
             pool_in_use: in_use as u64,
             pool_waiting: 0,

@@ -80,6 +80,12 @@ pub(crate) enum Command {
         request: AppendRequest,
         reply: Reply<AppendOutcome>,
     },
+    /// A connection's pipelined appends, each in its own savepoint, all in the batch the
+    /// command falls in: one command, so none of them can land in the next batch.
+    AppendGroup {
+        requests: Vec<AppendRequest>,
+        reply: Reply<Vec<Result<AppendOutcome, StoreError>>>,
+    },
     MarkRead {
         conversation_id: String,
         participant_id: String,
@@ -203,6 +209,8 @@ pub(crate) struct Writer {
     /// Commands queued or waiting for room, for `/metrics`: one relaxed add by the sender, one
     /// subtract by the writer thread per command, so the queue's hot path takes no lock.
     queued: Arc<AtomicU64>,
+    /// Batches committed (or tried), for `/metrics`: one relaxed add by the writer per batch.
+    batches: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
 }
@@ -219,15 +227,18 @@ impl Writer {
         let (commands, queue) = sync_channel(WRITE_QUEUE_MAX);
         let queued = Arc::new(AtomicU64::new(0));
         let taken = queued.clone();
+        let batches = Arc::new(AtomicU64::new(0));
+        let counted = batches.clone();
         let thread = std::thread::Builder::new()
             .name("porch-sqlite-writer".to_owned())
-            .spawn(move || run(conn, queue, nudge, &taken))
+            .spawn(move || run(conn, queue, nudge, &taken, &counted))
             .map_err(|e| {
                 StoreError::Unavailable(format!("starting the sqlite writer thread: {e}"))
             })?;
         Ok(Writer {
             commands: Some(commands),
             queued,
+            batches,
             thread: Some(thread),
             checkpointer: Some(checkpointer),
         })
@@ -279,6 +290,11 @@ impl Writer {
         self.queued.load(Ordering::Relaxed)
     }
 
+    /// Batches the writer thread has committed (or tried to) since it started.
+    pub(crate) fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
     /// Queues `write`, run in its own savepoint of a batch like every command, and waits for
     /// its committed result.
     pub(crate) async fn run<T: Send + 'static>(
@@ -320,7 +336,13 @@ fn stopped() -> StoreError {
 
 /// The writer thread: block for one command, take whatever else is already queued, commit
 /// them together, nudge the checkpointer. Returns when every sender is gone.
-fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge, queued: &AtomicU64) {
+fn run(
+    conn: Connection,
+    queue: Receiver<Command>,
+    mut nudge: Nudge,
+    queued: &AtomicU64,
+    batches: &AtomicU64,
+) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH_MAX);
     while let Some(first) = next_command(&queue, &mut nudge) {
         batch.push(first);
@@ -331,6 +353,8 @@ fn run(conn: Connection, queue: Receiver<Command>, mut nudge: Nudge, queued: &At
             }
         }
         queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
+        // Counted before the replies go out, so a caller that reads it after its answer sees it.
+        batches.fetch_add(1, Ordering::Relaxed);
         commit_batch(&conn, &mut batch);
         debug_assert!(batch.is_empty());
         nudge.commit_done();
@@ -465,6 +489,9 @@ impl Command {
             Command::Append { request, reply } => {
                 run_one(conn, poisoned, reply, |c| log::append(c, request))
             }
+            Command::AppendGroup { requests, reply } => {
+                append_group(conn, poisoned, reply, requests)
+            }
             Command::MarkRead { conversation_id, participant_id, seq, reply } => {
                 run_one(conn, poisoned, reply, |c| {
                     log::mark_read(c, &conversation_id, &participant_id, seq)
@@ -517,6 +544,29 @@ impl Command {
             Command::Job(job) => job(conn, poisoned),
         }
     }
+}
+
+/// Runs each append in its own savepoint, in order, unless the batch is (or becomes) poisoned.
+fn append_group(
+    conn: &Connection,
+    poisoned: &mut Option<StoreError>,
+    reply: Reply<Vec<Result<AppendOutcome, StoreError>>>,
+    requests: Vec<AppendRequest>,
+) -> Done {
+    if let Some(e) = poisoned {
+        return Done::new(reply, Err(e.clone()));
+    }
+    let mut outcomes = Vec::with_capacity(requests.len());
+    for request in requests {
+        match isolated(conn, |c| log::append(c, request)) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => {
+                *poisoned = Some(e.clone());
+                return Done::new(reply, Err(e));
+            }
+        }
+    }
+    Done::new(reply, Ok(outcomes))
 }
 
 /// Runs one command in its own savepoint, unless the batch is already poisoned.

@@ -37,6 +37,7 @@ mod offers;
 mod openapi;
 mod operations;
 mod pg_starting;
+mod pipelined;
 mod proxy;
 mod queue_position;
 mod rate_spread;

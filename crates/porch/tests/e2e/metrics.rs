@@ -58,11 +58,13 @@ async fn latencies_queue_and_pool_are_exposed_and_move() {
     if !cluster_mode() {
         assert_eq!(size, porch_core::limits::SQLITE_READ_CONNECTIONS as f64, "SQLite's readers");
         assert!(sample(&after, "porch_store_write_queue") >= 0.0);
+        let batches = "porch_store_write_batches_total";
+        assert!(sample(&after, batches) > sample(&before, batches), "{batches} did not move");
     }
 }
 
-/// Metrics only a SQLite node has: its writer's queue.
-const SQLITE_ONLY: [&str; 1] = ["porch_store_write_queue"];
+/// Metrics only a SQLite node has: its writer's queue and batches.
+const SQLITE_ONLY: [&str; 2] = ["porch_store_write_queue", "porch_store_write_batches_total"];
 
 #[tokio::test]
 async fn every_metric_the_dashboard_queries_is_exposed() {

@@ -11,6 +11,7 @@ use porch_wire::frame::{ClientFrame, ServerFrame};
 use porch_wire::rest::{AgentStatus, Conversation, ConversationState};
 
 use super::super::frames::{End, inbound, parse_client_frame};
+use super::pipelined::Pipelined;
 use super::{Session, Who};
 use crate::agents;
 use crate::conversation;
@@ -46,6 +47,11 @@ async fn hand_over(
     }
 }
 
+/// The answer to a binary frame: the gateway reads JSON text only.
+pub(super) fn binary_refused() -> ApiError {
+    ApiError::new(ErrorCode::BadFrame, "binary frames are not read; send JSON text frames")
+}
+
 impl Session {
     pub(super) async fn on_socket(
         &mut self,
@@ -55,25 +61,25 @@ impl Session {
         self.last_heard = Instant::now();
         match inbound(frame)? {
             Some(WsMessage::Text(text)) => self.on_text(who, text.as_str()).await,
-            Some(_) => {
-                self.send_error(
-                    ApiError::new(
-                        ErrorCode::BadFrame,
-                        "binary frames are not read; send JSON text frames",
-                    ),
-                    None,
-                )
-                .await
-            }
+            Some(_) => self.send_error(binary_refused(), None).await,
             None => Ok(()),
         }
     }
 
     pub(super) async fn on_text(&mut self, who: &mut Who, text: &str) -> Result<(), End> {
-        let frame = match parse_client_frame(text) {
-            Ok(frame) => frame,
-            Err(e) => return self.send_error(e, None).await,
-        };
+        match parse_client_frame(text) {
+            Ok(ClientFrame::Send { client_message_id, text, conversation_id }) => {
+                let first = Pipelined { client_message_id, text, conversation_id };
+                self.pipelined(who, first).await
+            }
+            Ok(frame) => self.dispatch(who, frame).await,
+            Err(e) => self.send_error(e, None).await,
+        }
+    }
+
+    /// Handles one frame on its own. `on_text` groups a `send` with those behind it
+    /// (`pipelined`) instead; one given here is stored alone.
+    pub(super) async fn dispatch(&mut self, who: &mut Who, frame: ClientFrame) -> Result<(), End> {
         if matches!(
             frame,
             ClientFrame::Send { .. } | ClientFrame::Choose { .. } | ClientFrame::Read { .. }
@@ -143,7 +149,7 @@ impl Session {
     }
 
     /// A `send`'s or a `choose`'s answer: `ack`, or `error` naming its `clientMessageId`.
-    async fn answer_send(
+    pub(super) async fn answer_send(
         &mut self,
         client_message_id: String,
         result: Result<porch_wire::rest::SendMessageResponse, ApiError>,
