@@ -65,6 +65,15 @@ pub(crate) async fn append(
     shared: &Shared,
     request: AppendRequest,
 ) -> Result<AppendOutcome, StoreError> {
+    queue(shared, request).await
+}
+
+/// Queues a plain entry on its conversation's line now, before the answer is awaited: entries
+/// queued one after the other are written in that order (`append_group` relies on it).
+fn queue(
+    shared: &Shared,
+    request: AppendRequest,
+) -> impl Future<Output = Result<AppendOutcome, StoreError>> + use<> {
     let conversation_id = request.conversation_id.clone();
     let (reply, answer) = oneshot::channel();
     let queued = Queued { request, reply };
@@ -82,12 +91,63 @@ pub(crate) async fn append(
     if first {
         tokio::spawn(write_queue(shared.clone(), conversation_id.clone()));
     }
-    match answer.await {
-        Ok(outcome) => outcome,
-        Err(_) => Err(StoreError::Unavailable(format!(
-            "the batch of appends to {conversation_id} ended without an answer"
-        ))),
+    async move {
+        match answer.await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the batch of appends to {conversation_id} ended without an answer"
+            ))),
+        }
     }
+}
+
+/// A connection's pipelined appends (`Store::append_group`): each conversation's in the order
+/// given (so their `seq`s follow it), the conversations at once on the pool. A run of plain
+/// entries to one conversation is queued on its line together, so it shares a statement; an
+/// entry that is not plain waits for those before it and goes alone. Outcomes in the order
+/// given.
+pub(crate) async fn append_group(
+    shared: &Shared,
+    requests: Vec<AppendRequest>,
+) -> Vec<Result<AppendOutcome, StoreError>> {
+    let mut chains: Vec<Vec<(usize, AppendRequest)>> = Vec::new();
+    for (index, request) in requests.into_iter().enumerate() {
+        let same = |chain: &&mut Vec<(usize, AppendRequest)>| {
+            chain[0].1.conversation_id == request.conversation_id
+        };
+        match chains.iter_mut().find(same) {
+            Some(chain) => chain.push((index, request)),
+            None => chains.push(vec![(index, request)]),
+        }
+    }
+    let runs = chains.into_iter().map(|chain| chain_of(shared, chain));
+    let mut outcomes: Vec<_> =
+        futures_util::future::join_all(runs).await.into_iter().flatten().collect();
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+/// One conversation's part of a group, in order.
+async fn chain_of(
+    shared: &Shared,
+    chain: Vec<(usize, AppendRequest)>,
+) -> Vec<(usize, Result<AppendOutcome, StoreError>)> {
+    let mut done = Vec::with_capacity(chain.len());
+    let mut chain = chain.into_iter().peekable();
+    while let Some((index, request)) = chain.next() {
+        if !request.is_plain() {
+            done.push((index, log::append(shared, request).await));
+            continue;
+        }
+        let mut run = vec![(index, queue(shared, request))];
+        while let Some((index, request)) = chain.next_if(|(_, r)| r.is_plain()) {
+            run.push((index, queue(shared, request)));
+        }
+        for (index, answer) in run {
+            done.push((index, answer.await));
+        }
+    }
+    done
 }
 
 impl Batches {

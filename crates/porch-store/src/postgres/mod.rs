@@ -294,7 +294,7 @@ impl Store for PostgresStore {
         &self,
         requests: Vec<AppendRequest>,
     ) -> StoreFuture<'_, Vec<Result<AppendOutcome, StoreError>>> {
-        Box::pin(async move { Ok(turns::append_group(&self.db, &self.turns, requests).await) })
+        Box::pin(async move { Ok(batch::append_group(&self.shared, requests).await) })
     }
 
     fn search_conversations(

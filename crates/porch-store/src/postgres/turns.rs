@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use porch_core::limits::{POSTGRES_APPEND_TURN_WAIT_MS, POSTGRES_APPENDS_PER_CONVERSATION_MAX};
-use porch_core::store::{AppendOutcome, AppendRequest, StoreError};
+use porch_core::store::StoreError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 type Line = Arc<Semaphore>;
@@ -92,37 +92,6 @@ impl Drop for Place<'_> {
             lines.remove(&self.conversation_id);
         }
     }
-}
-
-/// A connection's pipelined appends: each conversation's one after the other in the order
-/// given (so their `seq` follow it), the conversations at once on the pool, each append taking
-/// its turn as any other does. Outcomes in the order given.
-pub(crate) async fn append_group(
-    db: &super::pool::Db,
-    turns: &Turns,
-    requests: Vec<AppendRequest>,
-) -> Vec<Result<AppendOutcome, StoreError>> {
-    let mut chains: Vec<Vec<(usize, AppendRequest)>> = Vec::new();
-    for (index, request) in requests.into_iter().enumerate() {
-        let same = |chain: &&mut Vec<(usize, AppendRequest)>| {
-            chain[0].1.conversation_id == request.conversation_id
-        };
-        match chains.iter_mut().find(same) {
-            Some(chain) => chain.push((index, request)),
-            None => chains.push(vec![(index, request)]),
-        }
-    }
-    let runs = chains.into_iter().map(|chain| async move {
-        let mut done = Vec::with_capacity(chain.len());
-        for (index, request) in chain {
-            done.push((index, super::log::append(db, turns, request).await));
-        }
-        done
-    });
-    let mut outcomes: Vec<_> =
-        futures_util::future::join_all(runs).await.into_iter().flatten().collect();
-    outcomes.sort_by_key(|(index, _)| *index);
-    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 #[cfg(test)]
