@@ -44,6 +44,9 @@ for (const screen of SCREENS) {
       await shop.click('.launcher');
       await write(shop, 'Does this come in blue?');
       const cid = await conversationOf(shop, env.porch.deployment.id);
+      // The session is saved before the message goes out: the visitor's page may close only
+      // once the message is stored (else the console would open an empty conversation).
+      await until(shop, 'the message stored', async () => (await env.porch.history(cid, env.agentToken)).some((m) => m.text === 'Does this come in blue?'));
       const { body: context } = await env.porch.api('GET', `/api/v2/agent/conversations/${cid}/visitor`, { bearer: env.agentToken, expect: 200 });
       assert.equal(context.pageUrl, url.replace('#fragment', ''), 'the address, without its fragment');
       assert.equal(context.pageTitle, SHOP_TITLE);
