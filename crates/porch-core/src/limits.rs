@@ -502,13 +502,6 @@ limits! {
     /// agent becoming available, on any node).
     QUEUE_POSITION_REFRESH_MS: u64 = 10_000, "milliseconds";
 
-    /// Agents whose load an append moved waiting, in order, for this node's one worker to read
-    /// and tell supervisors (`supervisor::live`). An agent already waiting is not queued again
-    /// (one read serves every change before it); past this many, agents wait in the worker's
-    /// set instead, read once the queue is drained, so a burst never spawns tasks and no change
-    /// goes untold. 1,024 is a burst of assignments far beyond a node's agents in one read's time.
-    SUPERVISOR_LIVE_QUEUE_MAX: usize = 1_024, "agents";
-
     // ----- Tokens --------------------------------------------------------------------------
 
     /// Lifetime of OAuth client tokens.

@@ -13,10 +13,9 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
-use porch_core::limits::SUPERVISOR_LIVE_QUEUE_MAX;
 use porch_core::store::AppendOutcome;
 use porch_wire::event::LiveEvent;
-use tokio::sync::mpsc::{self, Receiver, Sender, error::TrySendError};
+use tokio::sync::Notify;
 
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -42,18 +41,13 @@ pub fn loads_moved(state: &AppState, outcome: &AppendOutcome) {
 /// leaves the waiting set when its read starts, so a change committed during the read queues
 /// it again and is told too.
 pub async fn run(state: AppState) {
-    let Some(mut rx) = state.loads_moved.take_receiver() else { return };
     let mut shutdown = state.shutdown.clone();
     loop {
-        let agent_id = match state.loads_moved.try_next(&mut rx) {
-            Some(id) => id,
-            None => tokio::select! {
-                id = rx.recv() => match id {
-                    Some(id) => state.loads_moved.taken(id),
-                    None => return,
-                },
+        let Some(agent_id) = state.loads_moved.next() else {
+            tokio::select! {
+                () = state.loads_moved.pushed.notified() => continue,
                 _ = shutdown.changed() => return,
-            },
+            }
         };
         // Supervisors are closed with 4200 and re-read the overview: no read is owed them.
         tokio::select! {
@@ -63,35 +57,24 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// The agents waiting for this node's worker: in the channel (at most
-/// `SUPERVISOR_LIVE_QUEUE_MAX`), or, when it was full, in `overflow`, which the worker drains
-/// once the channel is empty. `ids` holds both, so an agent waits at most once, and the whole
-/// is bounded by the number of agents.
+/// The agents waiting for this node's worker, in the order their loads moved. An agent waits
+/// at most once (`ids`), so the queue is bounded by the number of agents, however many
+/// appends move them: a burst neither spawns tasks nor loses a change.
+#[derive(Default)]
 pub struct LoadsMoved {
     waiting: Mutex<Waiting>,
-    tx: Sender<String>,
-    /// Taken by the worker when it starts.
-    rx: Mutex<Option<Receiver<String>>>,
+    /// Wakes the worker. `notify_one` keeps a permit when the worker is busy reading, so a
+    /// push between its `next` and its wait is not missed.
+    pushed: Notify,
 }
 
 #[derive(Default)]
 struct Waiting {
     ids: HashSet<String>,
-    overflow: VecDeque<String>,
-}
-
-impl Default for LoadsMoved {
-    fn default() -> Self {
-        LoadsMoved::with_capacity(SUPERVISOR_LIVE_QUEUE_MAX)
-    }
+    order: VecDeque<String>,
 }
 
 impl LoadsMoved {
-    fn with_capacity(capacity: usize) -> Self {
-        let (tx, rx) = mpsc::channel(capacity);
-        LoadsMoved { waiting: Mutex::default(), tx, rx: Mutex::new(Some(rx)) }
-    }
-
     fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -103,32 +86,18 @@ impl LoadsMoved {
         if !waiting.ids.insert(agent_id.to_owned()) {
             return false;
         }
-        // Under the lock, so the worker cannot find the channel and the overflow both empty
-        // between this refusal and the push below.
-        if let Err(TrySendError::Full(id)) = self.tx.try_send(agent_id.to_owned()) {
-            waiting.overflow.push_back(id);
-        }
+        waiting.order.push_back(agent_id.to_owned());
+        drop(waiting);
+        self.pushed.notify_one();
         true
     }
 
-    fn take_receiver(&self) -> Option<Receiver<String>> {
-        self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// The agent's read starts: a change from now on queues it again.
-    fn taken(&self, agent_id: String) -> String {
-        self.waiting().ids.remove(&agent_id);
-        agent_id
-    }
-
-    /// The next agent to read without waiting: the channel's first, else the overflow's.
-    fn try_next(&self, rx: &mut Receiver<String>) -> Option<String> {
-        if let Ok(id) = rx.try_recv() {
-            return Some(self.taken(id));
-        }
+    /// The next agent to read; its read starts, so a change from now on queues it again.
+    fn next(&self) -> Option<String> {
         let mut waiting = self.waiting();
-        let id = waiting.overflow.pop_front()?;
+        let id = waiting.order.pop_front()?;
         waiting.ids.remove(&id);
+        debug_assert_eq!(waiting.ids.len(), waiting.order.len(), "each waiting agent once");
         Some(id)
     }
 }
@@ -148,26 +117,34 @@ async fn publish(state: &AppState, agent_id: &str) -> ApiResult<()> {
 mod tests {
     use super::LoadsMoved;
 
-    fn drain(moved: &LoadsMoved, rx: &mut tokio::sync::mpsc::Receiver<String>) -> Vec<String> {
-        std::iter::from_fn(|| moved.try_next(rx)).collect()
+    fn drain(moved: &LoadsMoved) -> Vec<String> {
+        std::iter::from_fn(|| moved.next()).collect()
     }
 
-    /// A burst queues each agent once; past the channel's room the rest still get their read
-    /// (none lost); an agent whose read has started is queued again by its next change.
+    /// A burst queues each agent once, in order; an agent whose read has started is queued
+    /// again by its next change.
     #[test]
-    fn a_burst_reads_each_agent_once_and_loses_none_past_the_queue() {
-        let moved = LoadsMoved::with_capacity(2);
-        let mut rx = moved.take_receiver().unwrap();
-        assert!(moved.take_receiver().is_none(), "one worker");
+    fn a_burst_reads_each_agent_once_in_order() {
+        let moved = LoadsMoved::default();
         let pushed: Vec<bool> =
             ["a", "b", "c", "a", "b", "c", "d"].iter().map(|id| moved.push(id)).collect();
         assert_eq!(pushed, [true, true, true, false, false, false, true]);
-        assert_eq!(drain(&moved, &mut rx), ["a", "b", "c", "d"]);
+        assert_eq!(drain(&moved), ["a", "b", "c", "d"]);
         assert!(moved.waiting().ids.is_empty());
 
         assert!(moved.push("a"));
-        assert_eq!(moved.try_next(&mut rx).as_deref(), Some("a"));
+        assert_eq!(moved.next().as_deref(), Some("a"));
         assert!(moved.push("a"), "a change during the read is told by another");
-        assert_eq!(drain(&moved, &mut rx), ["a"]);
+        assert_eq!(drain(&moved), ["a"]);
+    }
+
+    /// The worker's wake-up survives a push made while it was not waiting.
+    #[tokio::test]
+    async fn a_push_before_the_wait_still_wakes_the_worker() {
+        let moved = LoadsMoved::default();
+        assert!(moved.push("a"));
+        tokio::time::timeout(std::time::Duration::from_secs(5), moved.pushed.notified())
+            .await
+            .expect("the permit kept by notify_one");
     }
 }
