@@ -77,21 +77,15 @@ impl Session {
         }
     }
 
-    /// Handles one frame on its own. `on_text` groups a `send` with those behind it
-    /// (`pipelined`) instead; one given here is stored alone.
+    /// Handles one frame that is not a `send`: `on_text` hands every `send` to `pipelined`,
+    /// which groups it with those behind it, and a group ends only at a frame of another kind.
     pub(super) async fn dispatch(&mut self, who: &mut Who, frame: ClientFrame) -> Result<(), End> {
-        if matches!(
-            frame,
-            ClientFrame::Send { .. } | ClientFrame::Choose { .. } | ClientFrame::Read { .. }
-        ) {
+        if matches!(frame, ClientFrame::Choose { .. } | ClientFrame::Read { .. }) {
             self.flush().await?;
         }
         match frame {
-            ClientFrame::Send { client_message_id, text, conversation_id } => {
-                let result = self
-                    .send_message(who, conversation_id.as_deref(), &client_message_id, &text)
-                    .await;
-                self.answer_send(client_message_id, result).await
+            ClientFrame::Send { .. } => {
+                unreachable!("a `send` is stored with its group (`pipelined`), never alone")
             }
             ClientFrame::Choose { client_message_id, text, choice } => {
                 let result = self.choose(who, &client_message_id, &text, choice).await;
@@ -217,26 +211,6 @@ impl Session {
             Ok(()) => Ok(()),
             Err(e) => self.send_error(e, None).await,
         }
-    }
-
-    pub(super) async fn send_message(
-        &mut self,
-        who: &Who,
-        conversation_id: Option<&str>,
-        client_message_id: &str,
-        text: &str,
-    ) -> Result<porch_wire::rest::SendMessageResponse, ApiError> {
-        let conversation = self.target(who, conversation_id).await?;
-        conversation::send(
-            &self.state,
-            &who.participant(),
-            &conversation,
-            client_message_id,
-            text,
-            None,
-            Some(&self.id),
-        )
-        .await
     }
 
     pub(super) async fn mark_read(
