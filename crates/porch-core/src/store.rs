@@ -688,6 +688,9 @@ pub trait Store: Send + Sync + 'static {
     fn change_offer(&self, request: OfferRequest) -> StoreFuture<'_, OfferOutcome>;
     /// A conversation's offer record; `None` if it was never offered (or its offer cleared).
     fn offer_of(&self, conversation_id: &str) -> StoreFuture<'_, Option<Offer>>;
+    /// The offer records of these conversations, in one read (a routing pass over a queue's
+    /// waiting conversations); those never offered are absent. Any order.
+    fn offers_of(&self, conversation_ids: Vec<String>) -> StoreFuture<'_, Vec<Offer>>;
     /// Every offer live at `now_ms` (a node recomputes its timers from these on start).
     fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>>;
     /// Forgets a conversation's offer record (after its assignment: who passed starts over if

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use porch_core::limits::{CONVERSATION_LIST_MAX, OFFER_SCAN_INTERVAL_MS};
 use porch_core::model::{AgentRouting, QueueSettings, capacity_of};
-use porch_core::offer::{OfferChange, OfferRefusal, OfferRequest, choose_offeree};
+use porch_core::offer::{Offer, OfferChange, OfferRefusal, OfferRequest, choose_offeree};
 use porch_core::store::ConversationFilter;
 use porch_core::time::now_ms;
 use porch_wire::ErrorCode;
@@ -125,23 +125,36 @@ async fn offer_queue(state: &AppState, queue: &str, pass: &mut Pass) -> ApiResul
     let mut waiting = state.store.conversations(filter).await?;
     // The longest-waiting guest first.
     waiting.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+    // One read for the queue, not one per waiting guest: a pass runs at every change of any
+    // conversation, and a busy queue has hundreds waiting.
+    let ids = waiting.iter().map(|c| c.id.clone()).collect();
+    let mut records: HashMap<String, Offer> = state
+        .store
+        .offers_of(ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.conversation_id.clone(), o))
+        .collect();
     for conversation in waiting {
-        offer_one(state, &conversation, &settings, &mut agents, &all_settings, pass).await?;
+        let record = records.remove(&conversation.id);
+        offer_one(state, &conversation, record, &settings, &mut agents, &all_settings, pass)
+            .await?;
     }
     Ok(())
 }
 
 /// Ends a lapsed offer of an agent here, then offers the conversation to the next agent (or
 /// assigns it, on an auto-accept queue) if that agent is connected here.
+/// `record` is the conversation's offer record as the pass read it.
 async fn offer_one(
     state: &AppState,
     conversation: &Conversation,
+    record: Option<Offer>,
     settings: &QueueSettings,
     agents: &mut [AgentRouting],
     all_settings: &[QueueSettings],
     pass: &mut Pass,
 ) -> ApiResult<()> {
-    let record = state.store.offer_of(&conversation.id).await?;
     let mut passed = Vec::new();
     let mut ended_at_ms = i64::MIN;
     if let Some(offer) = record {

@@ -538,6 +538,10 @@ impl Store for PostgresStore {
         Box::pin(async move { offers::offer_of(&self.db, &id).await })
     }
 
+    fn offers_of(&self, conversation_ids: Vec<String>) -> StoreFuture<'_, Vec<Offer>> {
+        Box::pin(async move { offers::offers_of(&self.db, &conversation_ids).await })
+    }
+
     fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>> {
         Box::pin(async move { offers::live_offers(&self.db, now_ms).await })
     }

@@ -23,6 +23,18 @@ pub(crate) async fn offer_of(db: &Db, conversation_id: &str) -> Result<Option<Of
     found.as_ref().map(|row| rows::offer(row)).transpose()
 }
 
+pub(crate) async fn offers_of(
+    db: &Db,
+    conversation_ids: &[String],
+) -> Result<Vec<Offer>, StoreError> {
+    let doing = "reading offers";
+    let client = db.client().await?;
+    let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE conversation_id = ANY($1)");
+    let statement = client.prepare_cached(&sql).await.context(doing)?;
+    let found = client.query(&statement, &[&conversation_ids]).await.context(doing)?;
+    found.iter().map(|row| rows::offer(row)).collect()
+}
+
 pub(crate) async fn live_offers(db: &Db, now_ms: i64) -> Result<Vec<Offer>, StoreError> {
     let doing = "listing live offers";
     let client = db.client().await?;

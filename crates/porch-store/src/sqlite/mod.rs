@@ -591,6 +591,10 @@ impl Store for SqliteStore {
         Box::pin(read_short(&self.readers, move |conn| offers::offer_of(conn, &id)))
     }
 
+    fn offers_of(&self, conversation_ids: Vec<String>) -> StoreFuture<'_, Vec<Offer>> {
+        Box::pin(read(&self.readers, move |conn| offers::offers_of(conn, &conversation_ids)))
+    }
+
     fn live_offers(&self, now_ms: i64) -> StoreFuture<'_, Vec<Offer>> {
         Box::pin(read(&self.readers, move |conn| offers::live_offers(conn, now_ms)))
     }

@@ -16,6 +16,18 @@ pub(crate) fn offer_of(
     rows::first(conn, &sql, [conversation_id], rows::offer, "reading an offer")
 }
 
+/// The ids travel as one JSON array, so the statement text is fixed whatever their number.
+pub(crate) fn offers_of(
+    conn: &Connection,
+    conversation_ids: &[String],
+) -> Result<Vec<Offer>, StoreError> {
+    let sql = format!(
+        "SELECT {OFFER_COLUMNS} FROM offers \
+         WHERE conversation_id IN (SELECT value FROM json_each(?1))"
+    );
+    rows::all(conn, &sql, [to_json(conversation_ids)], rows::offer, "reading offers")
+}
+
 pub(crate) fn live_offers(conn: &Connection, now_ms: i64) -> Result<Vec<Offer>, StoreError> {
     let sql = format!(
         "SELECT {OFFER_COLUMNS} FROM offers WHERE agent_id IS NOT NULL AND expires_at_ms > ?1 \

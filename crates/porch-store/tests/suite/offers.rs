@@ -83,6 +83,13 @@ pub async fn suite_offer_is_exclusive(store: &dyn Store) {
     ghost.id = "cnv_nobody".to_owned();
     let unknown = store.change_offer(request(&ghost, make(&a, NOW_MS), NOW_MS)).await;
     assert_eq!(unknown, Err(StoreError::ConversationUnknown("cnv_nobody".to_owned())));
+
+    // Read together (a routing pass): the offered one's record; none for the others.
+    let ids = vec![taken.id.clone(), conversation.id.clone(), ghost.id.clone()];
+    let together = store.offers_of(ids).await.unwrap();
+    assert_eq!(together, [store.offer_of(&conversation.id).await.unwrap().unwrap()]);
+    assert_eq!(together[0].agent_id.as_deref(), Some(a.as_str()));
+    assert_eq!(store.offers_of(Vec::new()).await.unwrap(), []);
 }
 
 pub async fn suite_offer_expiry_frees_it(store: &dyn Store) {
