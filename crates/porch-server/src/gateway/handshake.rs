@@ -173,7 +173,9 @@ fn with_marker(offered: &[&str], position: usize, bearer: Option<&str>) -> Offer
 
 /// RFC 7230 `token` characters, which RFC 6455 §4.1 requires of every subprotocol value.
 fn check_token_characters(token: &str) -> Result<&str, ApiError> {
-    let bad = token.chars().find(|c| !is_tchar(*c));
+    // Bytes: every tchar is ASCII, so the first byte that is not one starts the character to
+    // name (every byte before it is ASCII).
+    let bad = token.bytes().position(|b| !is_tchar(b)).and_then(|at| token[at..].chars().next());
     match bad {
         None => Ok(token),
         Some(c) => Err(ApiError::new(
@@ -185,8 +187,25 @@ fn check_token_characters(token: &str) -> Result<&str, ApiError> {
     }
 }
 
-fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
 }
 
 /// `nice-websocket-auth`, `NICE_WebSocket_Auth`, `NICEWebSocketAuth`: the marker, miswritten.

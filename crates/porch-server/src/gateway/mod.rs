@@ -32,6 +32,7 @@ use porch_wire::{CloseCode, ErrorCode};
 pub use frames::parse_client_frame;
 pub use handshake::{Offer, read_offer};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::auth::{self, Principal};
@@ -56,12 +57,13 @@ pub async fn upgrade(
     }
     // Lossy, not `to_str().ok()`: a value with non-ASCII bytes must reach `read_offer` (and be
     // refused as `token_characters`), not vanish and turn the offer into "nothing offered".
-    let protocols: Vec<String> = headers
+    // Borrowed when it is visible ASCII, as every valid offer is.
+    let protocols: Vec<Cow<'_, str>> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|v| v.to_str().map_or_else(|_| String::from_utf8_lossy(v.as_bytes()), Cow::Borrowed))
         .collect();
-    let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
+    let protocols: Vec<&str> = protocols.iter().map(AsRef::as_ref).collect();
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let query = Query::parse(uri.query().unwrap_or(""));
     let offer = read_offer(
