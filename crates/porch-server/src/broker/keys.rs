@@ -35,12 +35,17 @@ pub fn read_creds(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
-/// A warning when a file holding a seed may be read by others than its owner.
+/// A warning when a file holding a seed may be read by others than its owner, or, when root
+/// owns it, by others than its owner and its group. The exception is PostgreSQL's rule for
+/// its server key, and what Kubernetes makes of a secret mounted for a pod's `fsGroup`: root's
+/// file, mode 0440, readable by the pod's group (docs/deploy.md); it is not a loose file.
 #[cfg(unix)]
 pub fn loose_mode(setting: &str, path: &Path) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
-    (mode & 0o077 != 0).then(|| {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let metadata = std::fs::metadata(path).ok()?;
+    let mode = metadata.permissions().mode() & 0o777;
+    let allowed = if metadata.uid() == 0 { 0o740 } else { 0o700 };
+    (mode & !allowed != 0).then(|| {
         format!(
             "{setting} {} holds a secret seed but others may read it (mode {mode:o}): chmod 600 it",
             path.display()
@@ -153,5 +158,28 @@ mod tests {
         let account = jwt(serde_json::json!({"sub": key, "nats": {"type": "account"}}));
         assert!(check_user_jwt(&account, &key).unwrap_err().contains("not a user's"));
         assert!(check_user_jwt("nope", &key).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_seed_file_is_its_owners_and_only_roots_may_be_its_groups_too() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let path = std::env::temp_dir().join(format!("porch-seed-mode-{}", std::process::id()));
+        std::fs::write(&path, "SU").unwrap();
+        let chmod =
+            |mode| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let roots = std::fs::metadata(&path).unwrap().uid() == 0;
+        chmod(0o600);
+        assert_eq!(loose_mode("broker_nkey_file", &path), None);
+        chmod(0o644);
+        let warning = loose_mode("broker_nkey_file", &path).expect("others may read it");
+        assert!(warning.contains("mode 644") && warning.contains("chmod 600"), "{warning}");
+        chmod(0o440);
+        assert_eq!(loose_mode("broker_nkey_file", &path).is_none(), roots, "fsGroup's 0440");
+        if roots {
+            std::os::unix::fs::chown(&path, Some(65_532), None).unwrap();
+            assert!(loose_mode("broker_nkey_file", &path).is_some(), "not root's: owner only");
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 }

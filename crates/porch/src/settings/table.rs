@@ -193,7 +193,8 @@ pub const SETTINGS: &[SettingRow] = &[
         doc: "File holding the user nkey seed NATS authenticates this node with (one line \
               starting `SU`, as `nk -gen user` writes it; the server lists its public key in \
               `authorization { users: [{ nkey: U… }] }`). The seed is a secret: mode 0600, \
-              never logged; a file others may read is warned about at start.",
+              never logged; a file others may read is warned about at start (root's file may \
+              also be its group's, as a Kubernetes secret mounted for the pod's `fsGroup` is).",
     },
     SettingRow {
         key: "broker_creds_file",
@@ -207,7 +208,7 @@ pub const SETTINGS: &[SettingRow] = &[
               writes it) for a NATS server in operator mode (decentralized JWT \
               authentication). Checked when the settings are read: a user JWT, not expired, \
               and the seed of that user. Mode 0600; a file others may read is warned about at \
-              start.",
+              start (root's file may also be its group's, as with `broker_nkey_file`).",
     },
     SettingRow {
         key: "node_id",
