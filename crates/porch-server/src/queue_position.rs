@@ -48,6 +48,14 @@ struct Entry {
     snapshot: tokio::sync::Mutex<Snapshot>,
 }
 
+/// What a pass does for a changed queue (`Snapshot::due`).
+#[derive(Debug, PartialEq)]
+enum Due {
+    Read,
+    Tell,
+    Wait(Instant),
+}
+
 #[derive(Default)]
 struct Snapshot {
     read_at: Option<Instant>,
@@ -86,6 +94,20 @@ impl Snapshot {
         let past_full_read = self.positions.len() >= QUEUE_POSITIONS_MAX as usize;
         let missing = !self.positions.contains_key(conversation) && !past_full_read;
         changed || !recent || missing
+    }
+
+    /// What the loop's pass does for a queue marked `mark` times, at `now`: read and tell; tell
+    /// from a read that another caller (a guest's `ready`) made within the window and that saw
+    /// every change; or wait for the window to end. Without the middle case, a stream of guests
+    /// connecting kept the window open with their own reads, and the guests already waiting
+    /// heard nothing until the stream stopped.
+    fn due(&self, mark: u64, now: Instant) -> Due {
+        let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
+        match self.read_at.map(|at| at + window).filter(|until| *until > now) {
+            None => Due::Read,
+            Some(_) if self.read_mark == mark => Due::Tell,
+            Some(until) => Due::Wait(until),
+        }
     }
 
     /// Reads the queue into the snapshot, as of `mark`, loaded before the read began.
@@ -201,20 +223,23 @@ pub async fn run(state: AppState) {
 /// Reads and tells every changed queue whose window is over; returns when the next changed
 /// one's window ends.
 async fn pass(state: &AppState) -> Option<Instant> {
-    let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
     let mut next_due: Option<Instant> = None;
     for (queue, entry) in state.queue_positions.all() {
         if !entry.dirty.load(Ordering::SeqCst) {
             continue;
         }
         let mut snapshot = entry.snapshot.lock().await;
-        if let Some(due) = snapshot.read_at.map(|at| at + window).filter(|d| *d > Instant::now()) {
-            next_due = Some(next_due.map_or(due, |n| n.min(due)));
-            continue;
-        }
-        entry.dirty.store(false, Ordering::SeqCst);
         let mark = entry.marks.load(Ordering::SeqCst);
-        match tell(state, &queue, &mut snapshot, mark).await {
+        let read = match snapshot.due(mark, Instant::now()) {
+            Due::Read => true,
+            Due::Tell => false,
+            Due::Wait(until) => {
+                next_due = Some(next_due.map_or(until, |n| n.min(until)));
+                continue;
+            }
+        };
+        entry.dirty.store(false, Ordering::SeqCst);
+        match tell(state, &queue, &mut snapshot, mark, read).await {
             Ok(true) => {}
             Ok(false) => {
                 drop(snapshot);
@@ -230,15 +255,19 @@ async fn pass(state: &AppState) -> Option<Instant> {
     next_due
 }
 
-/// Reads the queue and sends a `queue` frame to each guest here whose place changed. False
-/// when no guest of the queue's waiting conversations is connected here.
+/// Reads the queue (unless `read` is false: the snapshot is fresh) and sends a `queue` frame
+/// to each guest here whose place changed. False when no guest of the queue's waiting
+/// conversations is connected here.
 async fn tell(
     state: &AppState,
     queue: &str,
     snapshot: &mut Snapshot,
     mark: u64,
+    read: bool,
 ) -> ApiResult<bool> {
-    snapshot.read(state, queue, mark).await?;
+    if read {
+        snapshot.read(state, queue, mark).await?;
+    }
     let mut told = HashMap::new();
     for (id, at) in &snapshot.positions {
         if !state.hub.listens(&conversation_topic(id)) {
@@ -291,6 +320,18 @@ mod tests {
         let ids: Vec<String> = (0..QUEUE_POSITIONS_MAX).map(|i| format!("cnv_{i}")).collect();
         let full = read_just_now(0, &ids.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(!full.stale_for("cnv_new", 0, false), "past the read's limit: no position");
+    }
+
+    #[test]
+    fn a_pass_tells_from_a_fresh_read_that_saw_every_change_and_else_waits_its_window() {
+        let snapshot = read_just_now(3, &["cnv_a"]);
+        let now = Instant::now();
+        assert_eq!(snapshot.due(3, now), Due::Tell, "a guest's `ready` read it after the mark");
+        let waits = snapshot.due(4, now);
+        assert!(matches!(waits, Due::Wait(until) if until > now), "a later mark: {waits:?}");
+        let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
+        assert_eq!(snapshot.due(4, now + window), Due::Read);
+        assert_eq!(Snapshot::default().due(0, now), Due::Read, "never read");
     }
 
     #[test]
