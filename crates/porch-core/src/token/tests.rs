@@ -136,7 +136,8 @@ fn refusals_name_their_cause() {
     let typed = |typ: &str| {
         let header = B64.encode(format!(r#"{{"alg":"HS256","typ":"{typ}","kid":"key_new"}}"#));
         let signed = format!("{header}.{p}");
-        let signature = B64.encode(mac(&[2; 32], signed.as_bytes()).finalize().into_bytes());
+        let signature =
+            B64.encode(mac(&keyed(&[2; 32]), signed.as_bytes()).finalize().into_bytes());
         format!("{signed}.{signature}")
     };
     check_refused(&typed("JWT"), 1500, ErrorCode::TokenMalformed, "typ");
@@ -201,7 +202,12 @@ fn a_signed_payload_with_invalid_utf8_is_malformed() {
     let signed = format!("{}.{}", B64.encode(header), B64.encode(&payload));
     let token = format!(
         "{signed}.{}",
-        B64.encode(mac(&[2; 32], signed.as_bytes()).finalize().into_bytes())
+        B64.encode(mac(&keyed(&[2; 32]), signed.as_bytes()).finalize().into_bytes())
     );
     check_refused(&token, 1500, ErrorCode::TokenMalformed, "claims");
+}
+
+/// A key's HMAC state, as `Keyring::new` keeps it.
+fn keyed(secret: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(secret).unwrap()
 }
