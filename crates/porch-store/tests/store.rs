@@ -600,7 +600,7 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
     assert_eq!(after[..3], before[..], "migration 3 changed the stored messages");
     assert_eq!(after.len(), 5);
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 22, "and every migration after");
+    assert_eq!(version, 23, "and every migration after");
     // Each index of `messages` with its columns, e.g. `messages_idempotency(conversation_id,…)`.
     let indexes: Vec<String> = conn
         .prepare(
@@ -614,6 +614,30 @@ async fn migrations_3_to_6_keep_every_message_and_count_loads() {
         .unwrap();
     assert!(indexes.iter().any(|i| i.starts_with("messages_idempotency(")), "{indexes:?}");
     assert!(!indexes.iter().any(|i| i.ends_with("(id)")), "an index on id remains: {indexes:?}");
+    assert!(indexes.iter().any(|i| i.starts_with("messages_attachment(")), "{indexes:?}");
+    // Migration 23: an append builds no temporary table for its CHECKs (a role or an event
+    // checked with IN against three constants or more does).
+    let plan: Vec<String> = conn
+        .prepare(
+            "EXPLAIN INSERT INTO messages (conversation_id, seq, id, sender_role, sender_id, \
+             text, event, created_at_ms) VALUES ('c', 1, 'm', 'guest', 'g', 't', NULL, 0)",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(1))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(!plan.iter().any(|op| op == "OpenEphemeral"), "{plan:?}");
+    let insert = |role: &str, event: Option<&str>| {
+        conn.execute(
+            "INSERT INTO messages (conversation_id, seq, id, sender_role, sender_id, text, \
+             event, created_at_ms) VALUES (?1, 99, 'msg_check', ?2, 'x', 't', ?3, 0)",
+            rusqlite::params![conversation.id, role, event],
+        )
+    };
+    assert!(insert("robot", None).is_err(), "the role is still checked");
+    assert!(insert("system", Some("paused")).is_err(), "the event is still checked");
+    assert_eq!(insert("system", Some("closed")).unwrap(), 1);
 }
 
 /// The checkpoint thread copies committed writes into the database file while the store is

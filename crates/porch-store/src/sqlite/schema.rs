@@ -391,6 +391,52 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE identity_jtis ADD COLUMN guest_id TEXT;
     "#,
+    // 23: `messages` with its CHECKs written as comparisons. SQLite tests `x IN ('a', 'b',
+    // 'c')`, three constants or more, against a temporary B-tree it builds of the list at each
+    // run of the statement: two per append (the role's and the event's), about a tenth of an
+    // append's instructions with the pages they zero (BENCHMARKS.md, Session 10). `=` joined by
+    // OR checks the same (a NULL event passes either way), with no table. SQLite cannot change
+    // a constraint, so the table is rebuilt, as in migration 3, with its two indexes.
+    r#"
+    CREATE TABLE messages_v23 (
+        conversation_id     TEXT NOT NULL REFERENCES conversations(id),
+        seq                 INTEGER NOT NULL CHECK (seq >= 1),
+        id                  TEXT NOT NULL,
+        client_message_id   TEXT,
+        sender_role         TEXT NOT NULL
+            CHECK (sender_role = 'guest' OR sender_role = 'agent' OR sender_role = 'system'),
+        sender_id           TEXT NOT NULL,
+        sender_display_name TEXT,
+        text                TEXT NOT NULL,
+        event               TEXT
+            CHECK (event = 'waiting' OR event = 'assigned' OR event = 'closed'),
+        created_at_ms       INTEGER NOT NULL,
+        content             TEXT,
+        note                TEXT,
+        wrap_up             TEXT,
+        attachment          TEXT,
+        attachment_id       TEXT,
+        attachment_bytes    INTEGER,
+        erased              INTEGER NOT NULL DEFAULT 0,
+        reopened            INTEGER NOT NULL DEFAULT 0,
+        fallback            INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, seq)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO messages_v23 (conversation_id, seq, id, client_message_id, sender_role, sender_id,
+                              sender_display_name, text, event, created_at_ms, content, note,
+                              wrap_up, attachment, attachment_id, attachment_bytes, erased,
+                              reopened, fallback)
+        SELECT conversation_id, seq, id, client_message_id, sender_role, sender_id,
+               sender_display_name, text, event, created_at_ms, content, note, wrap_up,
+               attachment, attachment_id, attachment_bytes, erased, reopened, fallback
+        FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v23 RENAME TO messages;
+    CREATE UNIQUE INDEX messages_idempotency
+        ON messages (conversation_id, sender_id, client_message_id)
+        WHERE client_message_id IS NOT NULL;
+    CREATE INDEX messages_attachment ON messages (attachment_id) WHERE attachment_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -406,7 +406,7 @@ impl Done {
 fn commit_batch(conn: &Connection, batch: &mut Vec<Command>) {
     let size = batch.len();
     let mut poisoned =
-        conn.execute_batch("BEGIN IMMEDIATE").context("starting a write transaction").err();
+        control(conn, "BEGIN IMMEDIATE").context("starting a write transaction").err();
     let mut done = Vec::with_capacity(size);
     for command in batch.drain(..) {
         done.push(command.execute(conn, &mut poisoned));
@@ -414,14 +414,14 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Command>) {
     let commit = match poisoned {
         Some(e) => {
             // Fails harmlessly when BEGIN never happened.
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = control(conn, "ROLLBACK");
             Err(e)
         }
         None => {
-            conn.execute_batch("COMMIT").context("committing a write batch").inspect_err(|_| {
+            control(conn, "COMMIT").context("committing a write batch").inspect_err(|_| {
                 // SQLite keeps the transaction open after some COMMIT failures (SQLITE_BUSY); close
                 // it so the next batch starts clean. Fails harmlessly if SQLite already rolled back.
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = control(conn, "ROLLBACK");
             })
         }
     };
@@ -588,18 +588,25 @@ fn run_one<T: Send + 'static>(
     }
 }
 
+/// A transaction's control statement (`BEGIN`, `SAVEPOINT`, `COMMIT`, …), from the statement
+/// cache: `execute_batch` parsed each anew, four or more times per batch (BENCHMARKS.md,
+/// Session 10).
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 /// The inner result is the command's own; the outer error means the savepoint machinery
 /// failed and the transaction can no longer be trusted.
 fn isolated<T>(
     conn: &Connection,
     write: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<Result<T, StoreError>, StoreError> {
-    conn.execute_batch("SAVEPOINT write").context("opening a savepoint")?;
+    control(conn, "SAVEPOINT write").context("opening a savepoint")?;
     let result = write(conn);
     if result.is_err() {
-        conn.execute_batch("ROLLBACK TO write").context("rolling back a refused write")?;
+        control(conn, "ROLLBACK TO write").context("rolling back a refused write")?;
     }
-    conn.execute_batch("RELEASE write").context("releasing a savepoint")?;
+    control(conn, "RELEASE write").context("releasing a savepoint")?;
     if conn.is_autocommit() {
         // SQLite rolls the whole transaction back on some errors (disk full, I/O); the writes
         // before this one are gone too, so nothing in the batch may be acknowledged.
