@@ -59,6 +59,8 @@ enum Due {
 #[derive(Default)]
 struct Snapshot {
     read_at: Option<Instant>,
+    /// When the loop last told this queue's guests here.
+    told_at: Option<Instant>,
     /// `Entry::marks` when the last read began.
     read_mark: u64,
     /// Every waiting conversation of the last read, with its place.
@@ -101,12 +103,15 @@ impl Snapshot {
     /// every change; or wait for the window to end. Without the middle case, a stream of guests
     /// connecting kept the window open with their own reads, and the guests already waiting
     /// heard nothing until the stream stopped.
+    /// Either way the loop tells a queue's guests at most once per window.
     fn due(&self, mark: u64, now: Instant) -> Due {
         let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
-        match self.read_at.map(|at| at + window).filter(|until| *until > now) {
-            None => Due::Read,
-            Some(_) if self.read_mark == mark => Due::Tell,
-            Some(until) => Due::Wait(until),
+        let open = |at: Option<Instant>| at.map(|at| at + window).filter(|until| *until > now);
+        match (open(self.told_at), open(self.read_at)) {
+            (Some(until), _) => Due::Wait(until),
+            (None, None) => Due::Read,
+            (None, Some(_)) if self.read_mark == mark => Due::Tell,
+            (None, Some(until)) => Due::Wait(until),
         }
     }
 
@@ -279,6 +284,7 @@ async fn tell(
         told.insert(id.clone(), *at);
     }
     snapshot.told = told;
+    snapshot.told_at = Some(Instant::now());
     Ok(!snapshot.told.is_empty())
 }
 
@@ -290,6 +296,7 @@ mod tests {
         let at = QueuePosition { position: 1, estimated_wait_ms: None };
         Snapshot {
             read_at: Some(Instant::now()),
+            told_at: None,
             read_mark: mark,
             positions: ids.iter().map(|id| ((*id).to_owned(), at)).collect(),
             told: HashMap::new(),
@@ -332,6 +339,11 @@ mod tests {
         let window = Duration::from_millis(QUEUE_POSITION_WINDOW_MS);
         assert_eq!(snapshot.due(4, now + window), Due::Read);
         assert_eq!(Snapshot::default().due(0, now), Due::Read, "never read");
+        // Told from it: the next tell waits a window, however fresh the next read.
+        let told =
+            Snapshot { told_at: Some(now), read_at: Some(now), ..read_just_now(3, &["cnv_a"]) };
+        assert_eq!(told.due(3, now), Due::Wait(now + window));
+        assert_eq!(told.due(3, now + window), Due::Read, "both windows over");
     }
 
     #[test]
