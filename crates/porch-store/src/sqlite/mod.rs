@@ -21,6 +21,7 @@ mod attachments;
 mod bots;
 mod canned;
 mod checkpointer;
+mod command;
 mod context;
 mod erasure;
 mod fallbacks;
@@ -58,9 +59,10 @@ use porch_wire::rest::{
     AgentStatus, Conversation, ConversationPage, Message, MessagePage, Notice, VisitorContext,
 };
 
+use self::command::Command;
 use self::pool::{ReaderPool, read, read_short};
 use self::routing::AgentChange;
-use self::writer::{Command, Writer};
+use self::writer::Writer;
 
 /// When SQLite makes a commit durable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
