@@ -125,6 +125,9 @@ async fn offer_queue(state: &AppState, queue: &str, pass: &mut Pass) -> ApiResul
     let mut waiting = state.store.conversations(filter).await?;
     // The longest-waiting guest first.
     waiting.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+    if waiting.is_empty() {
+        return Ok(());
+    }
     // One read for the queue, not one per waiting guest: a pass runs at every change of any
     // conversation, and a busy queue has hundreds waiting.
     let ids = waiting.iter().map(|c| c.id.clone()).collect();
